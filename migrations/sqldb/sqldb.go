@@ -1,0 +1,365 @@
+package sqldb
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+)
+
+// Shared sentinel errors. Domain packages wrap or translate them; callers
+// check with errors.Is.
+var (
+	// ErrNotFound: the row asked for does not exist.
+	ErrNotFound = errors.New("not found")
+	// ErrConflict: a unique or foreign-key constraint refused the write, or a
+	// compare-and-swap found the row changed by someone else.
+	ErrConflict = errors.New("conflict")
+	// ErrExpired: the row exists but its lifetime is over.
+	ErrExpired = errors.New("expired")
+)
+
+// Dialect names the SQL engine behind a DB.
+type Dialect string
+
+const (
+	Postgres Dialect = "postgres"
+	SQLite   Dialect = "sqlite"
+)
+
+// Config says which database to open.
+type Config struct {
+	// URL is a postgres:// or postgresql:// URL for PostgreSQL. Empty means
+	// SQLite in SQLitePath.
+	URL string
+	// SQLitePath is the SQLite file used when URL is empty.
+	SQLitePath string
+	// MaxOpenConns bounds the pool (PostgreSQL); 0 means 20.
+	MaxOpenConns int
+}
+
+// DB is a handle to the database, safe for concurrent use.
+type DB struct {
+	sql     *sql.DB
+	dialect Dialect
+	// retries is how many times InTx re-runs a function after a
+	// serialization failure before giving up.
+	retries int
+}
+
+// ParseURL checks a --database-url value without connecting. It returns the
+// dialect the URL selects.
+func ParseURL(raw string) (Dialect, error) {
+	if raw == "" {
+		return SQLite, nil
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", fmt.Errorf("not a URL")
+	}
+	switch u.Scheme {
+	case "postgres", "postgresql":
+		if _, err := pgx.ParseConfig(raw); err != nil {
+			return "", fmt.Errorf("not a valid PostgreSQL URL: %s", redactPgError(err))
+		}
+		if strings.TrimPrefix(u.Path, "/") == "" {
+			return "", fmt.Errorf("the URL names no database (postgres://user@host:5432/DBNAME)")
+		}
+		return Postgres, nil
+	default:
+		return "", fmt.Errorf("unsupported scheme %q: use postgres://… (or leave it empty for SQLite in the data dir)", u.Scheme)
+	}
+}
+
+// redactPgError keeps pgx's parse error but never the URL, which may carry a
+// password.
+func redactPgError(err error) string {
+	msg := err.Error()
+	if i := strings.LastIndex(msg, ": "); i >= 0 {
+		return msg[i+2:]
+	}
+	return "malformed"
+}
+
+// Open opens and pings the database. It does not migrate.
+func Open(ctx context.Context, cfg Config) (*DB, error) {
+	dialect, err := ParseURL(cfg.URL)
+	if err != nil {
+		return nil, fmt.Errorf("database URL: %w", err)
+	}
+	var db *sql.DB
+	switch dialect {
+	case Postgres:
+		db, err = sql.Open("pgx", cfg.URL)
+		if err != nil {
+			return nil, fmt.Errorf("open PostgreSQL: %w", err)
+		}
+		n := cfg.MaxOpenConns
+		if n <= 0 {
+			n = 20
+		}
+		db.SetMaxOpenConns(n)
+		db.SetMaxIdleConns(n)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+	case SQLite:
+		if cfg.SQLitePath == "" {
+			return nil, errors.New("no SQLite path")
+		}
+		if err := os.MkdirAll(filepath.Dir(cfg.SQLitePath), 0o700); err != nil {
+			return nil, fmt.Errorf("create database directory: %w", err)
+		}
+		db, err = sql.Open("sqlite", sqliteDSN(cfg.SQLitePath))
+		if err != nil {
+			return nil, fmt.Errorf("open SQLite: %w", err)
+		}
+		// WAL lets readers run beside the one writer; every transaction
+		// begins IMMEDIATE, so writers queue on busy_timeout instead of
+		// failing on a read-to-write lock upgrade.
+		db.SetMaxOpenConns(8)
+		db.SetMaxIdleConns(8)
+	}
+	pingCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := db.PingContext(pingCtx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to %s: %w", dialect, Redact(err))
+	}
+	return &DB{sql: db, dialect: dialect, retries: 10}, nil
+}
+
+func sqliteDSN(path string) string {
+	q := url.Values{}
+	q.Add("_pragma", "busy_timeout(10000)")
+	q.Add("_pragma", "journal_mode(WAL)")
+	q.Add("_pragma", "foreign_keys(1)")
+	q.Add("_pragma", "synchronous(NORMAL)")
+	q.Set("_txlock", "immediate")
+	return "file:" + path + "?" + q.Encode()
+}
+
+// Redact returns err with any connection-string detail removed; pgx errors can
+// quote the DSN.
+func Redact(err error) error {
+	var pgErr *pgconn.ConnectError
+	if errors.As(err, &pgErr) {
+		return fmt.Errorf("%s", strings.TrimSpace(pgErr.Unwrap().Error()))
+	}
+	return err
+}
+
+// Dialect reports the SQL engine.
+func (db *DB) Dialect() Dialect { return db.dialect }
+
+// Stats exposes the pool statistics for metrics.
+func (db *DB) Stats() sql.DBStats { return db.sql.Stats() }
+
+// Ping checks that the database answers.
+func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
+
+// Close closes the pool.
+func (db *DB) Close() error { return db.sql.Close() }
+
+// Querier is what store code runs queries through: a *DB outside a
+// transaction, a *Tx inside one.
+type Querier interface {
+	Exec(ctx context.Context, query string, args ...any) (sql.Result, error)
+	Query(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRow(ctx context.Context, query string, args ...any) *Row
+}
+
+var (
+	_ Querier = (*DB)(nil)
+	_ Querier = (*Tx)(nil)
+)
+
+// Exec runs a statement outside a transaction.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := db.sql.ExecContext(ctx, query, args...)
+	return res, classify(err)
+}
+
+// Query runs a query outside a transaction. Errors from rows.Err are the
+// driver's; wrap them with Classify where the kind matters.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := db.sql.QueryContext(ctx, query, args...)
+	return rows, classify(err)
+}
+
+// QueryRow runs a query expected to return at most one row.
+func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	return &Row{row: db.sql.QueryRowContext(ctx, query, args...)}
+}
+
+// Row is sql.Row whose Scan returns ErrNotFound (wrapping sql.ErrNoRows) when
+// there is no row.
+type Row struct{ row *sql.Row }
+
+// Scan copies the row's columns into dest.
+func (r *Row) Scan(dest ...any) error { return classify(r.row.Scan(dest...)) }
+
+// Tx is an open transaction; it is only valid inside the InTx callback.
+type Tx struct {
+	tx      *sql.Tx
+	dialect Dialect
+}
+
+// Dialect reports the SQL engine.
+func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// Exec runs a statement in the transaction.
+func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	res, err := tx.tx.ExecContext(ctx, query, args...)
+	return res, classify(err)
+}
+
+// Query runs a query in the transaction.
+func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	rows, err := tx.tx.QueryContext(ctx, query, args...)
+	return rows, classify(err)
+}
+
+// QueryRow runs a query in the transaction expected to return at most one row.
+func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
+	return &Row{row: tx.tx.QueryRowContext(ctx, query, args...)}
+}
+
+// InTx runs fn in a transaction and commits it when fn returns nil. When the
+// database reports a serialization failure or deadlock (PostgreSQL 40001 and
+// 40P01, SQLite BUSY/LOCKED) anywhere in fn or at commit, the whole
+// transaction is rolled back and fn runs again, up to a bound, with jittered
+// back-off. fn must therefore have no effects outside the transaction (no
+// sending messages, no mutating captured state it does not reset).
+func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = db.inTxOnce(ctx, fn)
+		if err == nil || !IsRetryable(err) || attempt >= db.retries {
+			return err
+		}
+		backoff := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+		backoff += time.Duration(rand.Int64N(int64(backoff)))
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(backoff):
+		}
+	}
+}
+
+func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
+	sqlTx, err := db.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", classify(err))
+	}
+	defer func() {
+		if p := recover(); p != nil {
+			_ = sqlTx.Rollback()
+			panic(p)
+		}
+		if err != nil {
+			_ = sqlTx.Rollback()
+		}
+	}()
+	if err = fn(&Tx{tx: sqlTx, dialect: db.dialect}); err != nil {
+		return err
+	}
+	if err = sqlTx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", classify(err))
+	}
+	return nil
+}
+
+// kindError attaches a sentinel to a driver error without losing either.
+type kindError struct {
+	kind error
+	err  error
+}
+
+func (e *kindError) Error() string { return e.kind.Error() + ": " + e.err.Error() }
+func (e *kindError) Unwrap() []error {
+	return []error{e.kind, e.err}
+}
+
+// retryable marks serialization failures.
+var errRetryable = errors.New("serialization failure")
+
+// IsRetryable reports whether err is a serialization failure or deadlock that
+// a fresh transaction may not meet.
+func IsRetryable(err error) bool { return errors.Is(err, errRetryable) }
+
+// Classify maps a driver error onto the shared sentinels; store code calls it
+// on errors that do not pass through DB/Tx methods (rows.Err, rows.Scan).
+func Classify(err error) error { return classify(err) }
+
+func classify(err error) error {
+	if err == nil {
+		return nil
+	}
+	var ke *kindError
+	if errors.As(err, &ke) {
+		return err
+	}
+	if errors.Is(err, sql.ErrNoRows) {
+		return &kindError{kind: ErrNotFound, err: err}
+	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		switch pgErr.Code {
+		case "23505", "23503": // unique_violation, foreign_key_violation
+			return &kindError{kind: ErrConflict, err: err}
+		case "40001", "40P01": // serialization_failure, deadlock_detected
+			return &kindError{kind: errRetryable, err: err}
+		}
+		return err
+	}
+	var sqErr *sqlite.Error
+	if errors.As(err, &sqErr) {
+		switch code := sqErr.Code(); {
+		case code == sqlite3.SQLITE_CONSTRAINT_UNIQUE,
+			code == sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY,
+			code == sqlite3.SQLITE_CONSTRAINT_FOREIGNKEY:
+			return &kindError{kind: ErrConflict, err: err}
+		case code&0xff == sqlite3.SQLITE_BUSY, code&0xff == sqlite3.SQLITE_LOCKED:
+			return &kindError{kind: errRetryable, err: err}
+		}
+	}
+	return err
+}
+
+// Micros converts a time to the stored representation: Unix microseconds.
+// The zero time maps to 0.
+func Micros(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixMicro()
+}
+
+// Time converts a stored Unix-microsecond value back to UTC time; 0 is the
+// zero time.
+func Time(us int64) time.Time {
+	if us == 0 {
+		return time.Time{}
+	}
+	return time.UnixMicro(us).UTC()
+}
+
+// NullMicros is Micros for optional columns: the zero time becomes NULL.
+func NullMicros(t time.Time) sql.NullInt64 {
+	if t.IsZero() {
+		return sql.NullInt64{}
+	}
+	return sql.NullInt64{Int64: t.UnixMicro(), Valid: true}
+}

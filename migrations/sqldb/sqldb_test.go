@@ -1,0 +1,160 @@
+package sqldb_test
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+)
+
+func TestMain(m *testing.M) { sqldbtest.Main(m) }
+
+const scratch = `CREATE TABLE scratch (id INTEGER PRIMARY KEY, n INTEGER NOT NULL, at BIGINT NOT NULL)`
+
+func TestSentinels(t *testing.T) {
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, scratch); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		err := db.QueryRow(ctx, `SELECT n FROM scratch WHERE id = $1`, 1).Scan(&n)
+		if !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("missing row: got %v, want ErrNotFound", err)
+		}
+		now := time.Date(2026, 11, 22, 10, 0, 0, 123456000, time.UTC)
+		if _, err := db.Exec(ctx, `INSERT INTO scratch (id, n, at) VALUES ($1, $2, $3)`, 1, 7, sqldb.Micros(now)); err != nil {
+			t.Fatal(err)
+		}
+		_, err = db.Exec(ctx, `INSERT INTO scratch (id, n, at) VALUES ($1, $2, $3)`, 1, 8, 0)
+		if !errors.Is(err, sqldb.ErrConflict) {
+			t.Fatalf("duplicate key: got %v, want ErrConflict", err)
+		}
+		var at int64
+		if err := db.QueryRow(ctx, `SELECT n, at FROM scratch WHERE id = $1`, 1).Scan(&n, &at); err != nil {
+			t.Fatal(err)
+		}
+		if n != 7 || !sqldb.Time(at).Equal(now) {
+			t.Fatalf("read back n=%d at=%v, want 7 at %v", n, sqldb.Time(at), now)
+		}
+	})
+}
+
+// TestInTxRollsBack: an error from the callback leaves nothing written.
+func TestInTxRollsBack(t *testing.T) {
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, scratch); err != nil {
+			t.Fatal(err)
+		}
+		boom := errors.New("boom")
+		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			if _, err := tx.Exec(ctx, `INSERT INTO scratch (id, n, at) VALUES (1, 1, 0)`); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx returned %v, want the callback's error", err)
+		}
+		var count int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM scratch`).Scan(&count); err != nil || count != 0 {
+			t.Fatalf("after rollback: %d rows (err %v), want 0", count, err)
+		}
+	})
+}
+
+// TestInTxCountsExactly: concurrent read-modify-write transactions with a
+// compare-and-swap update lose no increment; conflicts are retried.
+func TestInTxCountsExactly(t *testing.T) {
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, scratch); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, `INSERT INTO scratch (id, n, at) VALUES (1, 0, 0)`); err != nil {
+			t.Fatal(err)
+		}
+		errCAS := errors.New("lost race")
+		const workers, each = 8, 25
+		var wg sync.WaitGroup
+		var lost atomic.Int64
+		for range workers {
+			wg.Go(func() {
+				for range each {
+					for {
+						err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+							var n int
+							if err := tx.QueryRow(ctx, `SELECT n FROM scratch WHERE id = 1`).Scan(&n); err != nil {
+								return err
+							}
+							res, err := tx.Exec(ctx, `UPDATE scratch SET n = $1 WHERE id = 1 AND n = $2`, n+1, n)
+							if err != nil {
+								return err
+							}
+							if k, _ := res.RowsAffected(); k != 1 {
+								return errCAS
+							}
+							return nil
+						})
+						if errors.Is(err, errCAS) {
+							lost.Add(1)
+							continue
+						}
+						if err != nil {
+							t.Error(err)
+						}
+						break
+					}
+				}
+			})
+		}
+		wg.Wait()
+		var n int
+		if err := db.QueryRow(ctx, `SELECT n FROM scratch WHERE id = 1`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		if n != workers*each {
+			t.Fatalf("counter = %d, want %d", n, workers*each)
+		}
+		t.Logf("%d compare-and-swap retries", lost.Load())
+	})
+}
+
+func TestParseURL(t *testing.T) {
+	for _, tc := range []struct {
+		url  string
+		want sqldb.Dialect
+		ok   bool
+	}{
+		{"", sqldb.SQLite, true},
+		{"postgres://u:p@localhost:5432/gosid", sqldb.Postgres, true},
+		{"postgresql://localhost/gosid?sslmode=disable", sqldb.Postgres, true},
+		{"postgres://localhost:5432", "", false},
+		{"postgres://localhost:notaport/gosid", "", false},
+		{"mysql://localhost/gosid", "", false},
+		{"::::", "", false},
+	} {
+		got, err := sqldb.ParseURL(tc.url)
+		if (err == nil) != tc.ok || got != tc.want {
+			t.Errorf("ParseURL(%q) = %q, %v; want %q, ok=%v", tc.url, got, err, tc.want, tc.ok)
+		}
+	}
+	if _, err := sqldb.ParseURL("postgres://user:hunter2@host:bad/db"); err != nil && containsSecret(err.Error()) {
+		t.Errorf("error echoes the password: %v", err)
+	}
+}
+
+func containsSecret(s string) bool {
+	for i := 0; i+7 <= len(s); i++ {
+		if s[i:i+7] == "hunter2" {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,433 @@
+// Package sqldbtest hands tests fresh, migrated databases of both dialects,
+// so that every store's conformance suite runs on SQLite and on a real
+// PostgreSQL.
+//
+// SQLite databases are files in the test's temp dir. PostgreSQL comes from
+// GOSID_TEST_DATABASE_URL (a server the tests may create databases on) or,
+// when that is unset, from a private throwaway cluster that the package's
+// test binary starts from the local PostgreSQL server binaries (initdb and
+// postgres, run as the postgres user when the tests run as root) and stops
+// when the tests end. Each package migrates one template database once; each
+// test gets its own copy (CREATE DATABASE … TEMPLATE), dropped afterwards.
+//
+// Where no PostgreSQL can be had, the PostgreSQL half skips with one line
+// naming the reason; with GOSID_TEST_REQUIRE_POSTGRES=1 (as in CI) it fails.
+//
+// A package using it must route its TestMain through Main:
+//
+//	func TestMain(m *testing.M) { sqldbtest.Main(m) }
+package sqldbtest
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"os/exec"
+	"os/user"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/gosid/gosid/migrations"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+var (
+	mainCalled bool
+
+	pgOnce   sync.Once
+	pgServer *server // nil when unavailable
+	pgErr    error   // why it is unavailable
+	pgMu     sync.Mutex
+	template string // migrated template database, created lazily
+)
+
+// Main runs the package's tests and then drops what the package created on
+// the PostgreSQL server and stops the private cluster, if one was started.
+func Main(m *testing.M) {
+	mainCalled = true
+	code := m.Run()
+	if pgServer != nil {
+		pgServer.cleanup()
+	}
+	os.Exit(code)
+}
+
+// Run runs fn twice, as subtests "sqlite" and "postgres", each with a fresh
+// migrated database.
+func Run(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, SQLite(t)) })
+	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
+}
+
+// RunEmpty is Run with databases that have not been migrated.
+func RunEmpty(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) { fn(t, open(t, sqldb.Config{SQLitePath: emptySQLitePath(t)})) })
+	t.Run("postgres", func(t *testing.T) { fn(t, open(t, sqldb.Config{URL: postgresURL(t, false)})) })
+}
+
+// SQLite returns a fresh migrated SQLite database.
+func SQLite(t testing.TB) *sqldb.DB {
+	t.Helper()
+	return open(t, sqldb.Config{SQLitePath: SQLitePath(t)})
+}
+
+// SQLitePath returns the path of a fresh migrated SQLite database file, for
+// tests that open several handles on it or start the binary on it.
+func SQLitePath(t testing.TB) string {
+	t.Helper()
+	path := emptySQLitePath(t)
+	db := open(t, sqldb.Config{SQLitePath: path})
+	if _, err := migrations.Up(context.Background(), db); err != nil {
+		t.Fatalf("migrate SQLite: %v", err)
+	}
+	return path
+}
+
+func emptySQLitePath(t testing.TB) string {
+	return filepath.Join(t.TempDir(), "gosid.db")
+}
+
+// Postgres returns a fresh migrated PostgreSQL database.
+func Postgres(t testing.TB) *sqldb.DB {
+	t.Helper()
+	return open(t, sqldb.Config{URL: PostgresURL(t)})
+}
+
+// PostgresURL returns the URL of a fresh migrated PostgreSQL database, for
+// tests that open several handles on it (as several replicas would) or start
+// the binary on it. The database is dropped when the test ends.
+func PostgresURL(t testing.TB) string {
+	t.Helper()
+	return postgresURL(t, true)
+}
+
+// EmptyPostgresURL is PostgresURL for a database with no schema at all.
+func EmptyPostgresURL(t testing.TB) string {
+	t.Helper()
+	return postgresURL(t, false)
+}
+
+func open(t testing.TB, cfg sqldb.Config) *sqldb.DB {
+	t.Helper()
+	db, err := sqldb.Open(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("open test database: %v", err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+func postgresURL(t testing.TB, migrated bool) string {
+	t.Helper()
+	if !mainCalled {
+		t.Fatal("sqldbtest: the package's TestMain must call sqldbtest.Main(m)")
+	}
+	srv := available(t)
+	ctx := context.Background()
+	src := "template0"
+	if migrated {
+		tpl, err := migratedTemplate(ctx, srv)
+		if err != nil {
+			t.Fatalf("sqldbtest: prepare template database: %v", err)
+		}
+		src = tpl
+	}
+	name := "gosid_t_" + randomHex(6)
+	if err := srv.createDatabase(ctx, name, src); err != nil {
+		t.Fatalf("sqldbtest: create database: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := srv.dropDatabase(context.Background(), name); err != nil {
+			t.Logf("sqldbtest: drop database %s: %v", name, err)
+		}
+	})
+	return srv.urlFor(name)
+}
+
+// available returns the server or ends the test: a skip, or a failure under
+// GOSID_TEST_REQUIRE_POSTGRES=1.
+func available(t testing.TB) *server {
+	t.Helper()
+	pgOnce.Do(func() { pgServer, pgErr = start() })
+	if pgServer != nil {
+		return pgServer
+	}
+	if os.Getenv("GOSID_TEST_REQUIRE_POSTGRES") == "1" {
+		t.Fatalf("PostgreSQL required (GOSID_TEST_REQUIRE_POSTGRES=1) but unavailable: %v", pgErr)
+	}
+	t.Skipf("PostgreSQL half skipped: %v", pgErr)
+	return nil
+}
+
+func migratedTemplate(ctx context.Context, srv *server) (string, error) {
+	pgMu.Lock()
+	defer pgMu.Unlock()
+	if template != "" {
+		return template, nil
+	}
+	name := "gosid_tpl_" + randomHex(6)
+	if err := srv.createDatabase(ctx, name, "template0"); err != nil {
+		return "", err
+	}
+	srv.created = append(srv.created, name)
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: srv.urlFor(name)})
+	if err != nil {
+		return "", err
+	}
+	_, err = migrations.Up(ctx, db)
+	db.Close()
+	if err != nil {
+		return "", err
+	}
+	template = name
+	return name, nil
+}
+
+// server is a PostgreSQL server the tests may create databases on.
+type server struct {
+	admin   *url.URL // connection URL of a maintenance database
+	created []string // databases to drop at the end (external servers)
+
+	// Set for a private cluster.
+	proc    *exec.Cmd
+	dataDir string
+}
+
+func (s *server) urlFor(db string) string {
+	u := *s.admin
+	u.Path = "/" + db
+	return u.String()
+}
+
+func (s *server) adminExec(ctx context.Context, stmt string) error {
+	conn, err := sql.Open("pgx", s.admin.String())
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_, err = conn.ExecContext(ctx, stmt)
+	return err
+}
+
+var createMu sync.Mutex
+
+func (s *server) createDatabase(ctx context.Context, name, template string) error {
+	// PostgreSQL refuses to copy a template while another session is
+	// connected to it, including a concurrent CREATE DATABASE from it.
+	createMu.Lock()
+	defer createMu.Unlock()
+	var err error
+	for range 20 {
+		err = s.adminExec(ctx, fmt.Sprintf(`CREATE DATABASE %s TEMPLATE %s`, name, template))
+		if err == nil || !strings.Contains(err.Error(), "is being accessed by other users") {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return err
+}
+
+func (s *server) dropDatabase(ctx context.Context, name string) error {
+	return s.adminExec(ctx, fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
+}
+
+func (s *server) cleanup() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if s.proc == nil {
+		for _, name := range s.created {
+			_ = s.dropDatabase(ctx, name)
+		}
+		return
+	}
+	// SIGINT is PostgreSQL's "fast shutdown": it ends sessions and exits
+	// cleanly.
+	_ = s.proc.Process.Signal(syscall.SIGINT)
+	done := make(chan struct{})
+	go func() { _ = s.proc.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		_ = s.proc.Process.Kill()
+		<-done
+	}
+	_ = os.RemoveAll(s.dataDir)
+}
+
+func start() (*server, error) {
+	if raw := os.Getenv("GOSID_TEST_DATABASE_URL"); raw != "" {
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
+			return nil, errors.New("GOSID_TEST_DATABASE_URL is not a postgres:// URL")
+		}
+		srv := &server{admin: u}
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.adminExec(ctx, "SELECT 1"); err != nil {
+			return nil, fmt.Errorf("GOSID_TEST_DATABASE_URL unreachable: %w", sqldb.Redact(err))
+		}
+		return srv, nil
+	}
+	return startCluster()
+}
+
+// startCluster initialises and starts a private PostgreSQL cluster in a temp
+// dir: unix socket and 127.0.0.1 on a free port, fsync off, trust auth. The
+// server is a child of the test process and dies with it (Pdeathsig), so a
+// crashed test binary leaves no server behind.
+func startCluster() (*server, error) {
+	bin, err := findBinDir()
+	if err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "gosid-pg-")
+	if err != nil {
+		return nil, err
+	}
+	var cred *syscall.Credential
+	if os.Geteuid() == 0 {
+		// initdb refuses to run as root.
+		u, err := user.Lookup("postgres")
+		if err != nil {
+			os.RemoveAll(dir)
+			return nil, errors.New("running as root and there is no postgres user to run the private cluster as")
+		}
+		uid, _ := strconv.Atoi(u.Uid)
+		gid, _ := strconv.Atoi(u.Gid)
+		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		if err := os.Chown(dir, uid, gid); err != nil {
+			os.RemoveAll(dir)
+			return nil, err
+		}
+	}
+	data := filepath.Join(dir, "data")
+	initdb := exec.Command(filepath.Join(bin, "initdb"), "-D", data, "-U", "postgres", "-A", "trust",
+		"-E", "UTF8", "--locale=C", "--no-sync", "--no-instructions")
+	initdb.SysProcAttr = &syscall.SysProcAttr{Credential: cred}
+	initdb.Dir = dir
+	if out, err := initdb.CombinedOutput(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("initdb: %v: %s", err, lastLine(out))
+	}
+	var lastErr error
+	for range 5 {
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		srv, err := runPostgres(bin, dir, data, port, cred)
+		if err == nil {
+			return srv, nil
+		}
+		lastErr = err
+	}
+	os.RemoveAll(dir)
+	return nil, lastErr
+}
+
+func runPostgres(bin, dir, data string, port int, cred *syscall.Credential) (*server, error) {
+	logFile, err := os.Create(filepath.Join(dir, "postgres.log"))
+	if err != nil {
+		return nil, err
+	}
+	defer logFile.Close()
+	if cred != nil {
+		_ = logFile.Chown(int(cred.Uid), int(cred.Gid))
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", strconv.Itoa(port),
+		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
+	cmd.Stdout = logFile
+	cmd.Stderr = logFile
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start postgres: %w", err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	srv := &server{
+		admin:   &url.URL{Scheme: "postgres", User: url.User("postgres"), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Path: "/postgres", RawQuery: "sslmode=disable"},
+		proc:    cmd,
+		dataDir: dir,
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case <-exited:
+			log, _ := os.ReadFile(filepath.Join(dir, "postgres.log"))
+			return nil, fmt.Errorf("postgres exited at start: %s", lastLine(log))
+		default:
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		err := srv.adminExec(ctx, "SELECT 1")
+		cancel()
+		if err == nil {
+			return srv, nil
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	_ = cmd.Process.Kill()
+	return nil, errors.New("postgres did not accept connections within 30s")
+}
+
+// findBinDir finds a directory holding initdb and postgres: the newest
+// /usr/lib/postgresql/N/bin (Debian), else the directory of initdb on PATH.
+func findBinDir() (string, error) {
+	dirs, _ := filepath.Glob("/usr/lib/postgresql/*/bin")
+	sort.Slice(dirs, func(i, j int) bool { return versionOf(dirs[i]) > versionOf(dirs[j]) })
+	if p, err := exec.LookPath("initdb"); err == nil {
+		dirs = append(dirs, filepath.Dir(p))
+	}
+	for _, d := range dirs {
+		if isExec(filepath.Join(d, "initdb")) && isExec(filepath.Join(d, "postgres")) {
+			return d, nil
+		}
+	}
+	return "", errors.New("no PostgreSQL server binaries (initdb, postgres) found and GOSID_TEST_DATABASE_URL is unset")
+}
+
+func versionOf(binDir string) int {
+	v, _ := strconv.Atoi(filepath.Base(filepath.Dir(binDir)))
+	return v
+}
+
+func isExec(p string) bool {
+	st, err := os.Stat(p)
+	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func lastLine(b []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	return lines[len(lines)-1]
+}
+
+func randomHex(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b)
+	return hex.EncodeToString(b)
+}
