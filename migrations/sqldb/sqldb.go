@@ -149,12 +149,14 @@ func sqliteDSN(path string) string {
 	return "file:" + path + "?" + q.Encode()
 }
 
-// Redact returns err with any connection-string detail removed; pgx errors can
-// quote the DSN.
+// Redact returns err with any connection-string detail removed (pgx errors
+// can quote the DSN) and, where pgx tried several ways to connect (e.g. with
+// and without TLS), only the first failure.
 func Redact(err error) error {
 	var pgErr *pgconn.ConnectError
 	if errors.As(err, &pgErr) {
-		return fmt.Errorf("%s", strings.TrimSpace(pgErr.Unwrap().Error()))
+		msg, _, _ := strings.Cut(strings.TrimSpace(pgErr.Unwrap().Error()), "\n")
+		return errors.New(msg)
 	}
 	return err
 }

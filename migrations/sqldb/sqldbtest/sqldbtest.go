@@ -206,6 +206,7 @@ type server struct {
 
 	// Set for a private cluster.
 	proc    *exec.Cmd
+	exited  chan struct{} // closed once proc has been waited for
 	dataDir string
 }
 
@@ -259,13 +260,11 @@ func (s *server) cleanup() {
 	// SIGINT is PostgreSQL's "fast shutdown": it ends sessions and exits
 	// cleanly.
 	_ = s.proc.Process.Signal(syscall.SIGINT)
-	done := make(chan struct{})
-	go func() { _ = s.proc.Wait(); close(done) }()
 	select {
-	case <-done:
+	case <-s.exited:
 	case <-time.After(20 * time.Second):
 		_ = s.proc.Process.Kill()
-		<-done
+		<-s.exited
 	}
 	_ = os.RemoveAll(s.dataDir)
 }
@@ -364,6 +363,7 @@ func runPostgres(bin, dir, data string, port int, cred *syscall.Credential) (*se
 	srv := &server{
 		admin:   &url.URL{Scheme: "postgres", User: url.User("postgres"), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Path: "/postgres", RawQuery: "sslmode=disable"},
 		proc:    cmd,
+		exited:  exited,
 		dataDir: dir,
 	}
 	deadline := time.Now().Add(30 * time.Second)

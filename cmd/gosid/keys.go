@@ -1,0 +1,264 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/keys"
+)
+
+func runKeys(ctx context.Context, env *environment, args []string) int {
+	subs := []command{
+		{"list", "list the signing keys and their states", runKeysList},
+		{"rotate", "add the next signing keys (published now, signing after max-token-lifetime)", runKeysRotate},
+		{"rotate-master", "re-wrap every data key under a new master key while replicas keep serving", runKeysRotateMaster},
+		{"new-master-key", "write a new random master key file (mode 0600) for a production set-up", runKeysNewMaster},
+	}
+	if len(args) > 0 {
+		for _, c := range subs {
+			if c.name == args[0] {
+				return c.run(ctx, env, args[1:])
+			}
+		}
+	}
+	w := env.stderr
+	code := exitConfig
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		w, code = env.stdout, exitOK
+	} else if len(args) > 0 {
+		fmt.Fprintf(w, "gosid: unknown keys command %q\n", args[0])
+	}
+	fmt.Fprintln(w, "Usage: gosid keys COMMAND [options]")
+	for _, c := range subs {
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.synopsis)
+	}
+	return code
+}
+
+// keysCommand is the common shape of the keys subcommands: parse, validate,
+// open the migrated database, run.
+type keysCommand struct {
+	storage storageOptions
+	keys    keyOptions
+	log     logOptions
+	JSON    bool
+}
+
+func (k *keysCommand) flags(name, synopsis string) *config.Set {
+	s := config.NewSet("gosid keys "+name, synopsis)
+	k.storage.register(s)
+	k.keys.register(s)
+	k.log.register(s, "warn")
+	return s
+}
+
+// prepare parses and validates; it returns false with the exit code when the
+// command must stop.
+func (k *keysCommand) prepare(ctx context.Context, env *environment, s *config.Set, args []string, extra func(p *config.Problems)) (int, bool) {
+	p, ok := env.parse(s, args)
+	if !ok {
+		return exitOK, false
+	}
+	k.storage.resolve()
+	k.keys.check(s, &p)
+	if extra != nil {
+		extra(&p)
+	}
+	if db := k.storage.check(ctx, s, &p); db != nil {
+		db.Close()
+	}
+	if !env.report(p) {
+		return exitConfig, false
+	}
+	return 0, true
+}
+
+// manager opens the database and the signing keys with the existing master
+// key (never creating one).
+func (k *keysCommand) manager(ctx context.Context, env *environment) (*keys.Manager, func(), int, error) {
+	log := k.log.logger(env.stderr)
+	db, err := k.storage.openMigrated(ctx, true, log)
+	if err != nil {
+		return nil, nil, exitFailed, err
+	}
+	master, _, err := keys.LoadMasterKey(k.storage.MasterKeyFile, false)
+	if err != nil {
+		db.Close()
+		return nil, nil, exitConfig, err
+	}
+	km, err := keys.Open(ctx, db, master, k.keys.managerOptions(log))
+	if err != nil {
+		db.Close()
+		code := exitFailed
+		if errors.Is(err, keys.ErrWrongMasterKey) {
+			code = exitConfig
+		}
+		return nil, nil, code, err
+	}
+	return km, func() { db.Close() }, 0, nil
+}
+
+func (env *environment) fail(code int, err error) int {
+	fmt.Fprintf(env.stderr, "gosid: %v\n", err)
+	return code
+}
+
+func runKeysList(ctx context.Context, env *environment, args []string) int {
+	var k keysCommand
+	s := k.flags("list", "Lists the signing keys with their states: published (not yet signing), active, retiring (published, no longer signing), retired, withdrawn.")
+	s.Bool(&k.JSON, "json", false, "Print JSON.")
+	if code, ok := k.prepare(ctx, env, s, args, nil); !ok {
+		return code
+	}
+	km, done, code, err := k.manager(ctx, env)
+	if err != nil {
+		return env.fail(code, err)
+	}
+	defer done()
+	list, err := km.List(ctx)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	printKeys(env.stdout, list, k.JSON)
+	return exitOK
+}
+
+func runKeysRotate(ctx context.Context, env *environment, args []string) int {
+	var k keysCommand
+	var emergency bool
+	s := k.flags("rotate", "Adds the next ES256 and RS256 signing keys. They are published at once and sign after max-token-lifetime; the current keys stay published until what they signed has expired. Running servers pick the change up within key-refresh-interval.")
+	s.Bool(&emergency, "emergency", false, "For a compromised key: the new keys sign at once and every earlier key leaves the JWKS at once (tokens they signed stop verifying).")
+	s.Bool(&k.JSON, "json", false, "Print JSON.")
+	if code, ok := k.prepare(ctx, env, s, args, nil); !ok {
+		return code
+	}
+	km, done, code, err := k.manager(ctx, env)
+	if err != nil {
+		return env.fail(code, err)
+	}
+	defer done()
+	if _, err := km.Rotate(ctx, keys.RotateOptions{Emergency: emergency}); err != nil {
+		return env.fail(exitFailed, err)
+	}
+	list, err := km.List(ctx)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	printKeys(env.stdout, list, k.JSON)
+	return exitOK
+}
+
+func runKeysRotateMaster(ctx context.Context, env *environment, args []string) int {
+	var k keysCommand
+	var newFile string
+	s := k.flags("rotate-master", "Re-wraps every data key under a new master key. Running replicas keep serving (they hold the unwrapped data keys); restart each with --master-key-file pointing to the new key. Generates the new key file when it does not exist.")
+	s.String(&newFile, "new-master-key-file", "", "The new master key file (created with mode 0600 when missing).")
+	if code, ok := k.prepare(ctx, env, s, args, func(p *config.Problems) {
+		if newFile == "" {
+			p.Add("%s: required", s.Source("new-master-key-file"))
+		}
+	}); !ok {
+		return code
+	}
+	log := k.log.logger(env.stderr)
+	db, err := k.storage.openMigrated(ctx, true, log)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	defer db.Close()
+	old, _, err := keys.LoadMasterKey(k.storage.MasterKeyFile, false)
+	if err != nil {
+		return env.fail(exitConfig, err)
+	}
+	next, created, err := keys.LoadMasterKey(newFile, true)
+	if err != nil {
+		return env.fail(exitConfig, err)
+	}
+	n, err := keys.RotateMaster(ctx, db, old, next)
+	if err != nil {
+		code := exitFailed
+		if errors.Is(err, keys.ErrWrongMasterKey) {
+			code = exitConfig
+		}
+		return env.fail(code, err)
+	}
+	if created {
+		fmt.Fprintf(env.stdout, "Created new master key %s in %s.\n", next.ID(), newFile)
+	}
+	fmt.Fprintf(env.stdout, "Re-wrapped %d data key(s) from master key %s to %s.\nNow restart every replica with --master-key-file %s, then destroy the old key file.\n", n, old.ID(), next.ID(), newFile)
+	return exitOK
+}
+
+func runKeysNewMaster(ctx context.Context, env *environment, args []string) int {
+	var out string
+	s := config.NewSet("gosid keys new-master-key", "Writes a new random master key (32 bytes, base64) to a file that must not exist yet, with mode 0600.")
+	s.String(&out, "out", "", "The file to create.")
+	p, ok := env.parse(s, args)
+	if !ok {
+		return exitOK
+	}
+	if out == "" {
+		p.Add("%s: required", s.Source("out"))
+	}
+	if !env.report(p) {
+		return exitConfig
+	}
+	key, err := keys.GenerateMasterKeyFile(out)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	fmt.Fprintf(env.stdout, "Created master key %s in %s. Keep a backup: without it no stored key can be decrypted.\n", key.ID(), out)
+	return exitOK
+}
+
+type keyJSON struct {
+	KID        string     `json:"kid"`
+	Alg        string     `json:"alg"`
+	Seq        int        `json:"seq"`
+	State      string     `json:"state"`
+	Created    time.Time  `json:"created"`
+	SignsFrom  time.Time  `json:"signs_from"`
+	SignsUntil *time.Time `json:"signs_until,omitempty"`
+	RetiresAt  *time.Time `json:"retires_at,omitempty"`
+}
+
+func printKeys(w io.Writer, list []keys.KeyInfo, asJSON bool) {
+	if asJSON {
+		out := make([]keyJSON, 0, len(list))
+		for _, k := range list {
+			out = append(out, keyJSON{KID: k.KID, Alg: k.Alg, Seq: k.Seq, State: string(k.State), Created: k.Created,
+				SignsFrom: k.SignsFrom, SignsUntil: optTime(k.SignsUntil), RetiresAt: optTime(k.RetiresAt)})
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(out)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "KID\tALG\tSEQ\tSTATE\tCREATED\tSIGNS FROM\tSIGNS UNTIL\tLEAVES JWKS")
+	for _, k := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\n", k.KID, k.Alg, k.Seq, k.State,
+			fmtTime(k.Created), fmtTime(k.SignsFrom), fmtTime(k.SignsUntil), fmtTime(k.RetiresAt))
+	}
+	tw.Flush()
+}
+
+func optTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.UTC().Format("2006-01-02 15:04:05Z")
+}

@@ -1,0 +1,256 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/migrations"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// storageOptions are shared by every subcommand that touches the database.
+type storageOptions struct {
+	DataDir       string
+	DatabaseURL   string
+	MasterKeyFile string
+	DBMaxConns    int
+}
+
+func (o *storageOptions) register(s *config.Set) {
+	s.String(&o.DataDir, "data-dir", "./gosid-data", "Directory for the embedded SQLite database and, by default, the master key file.")
+	s.SecretString(&o.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: SQLite file gosid.db in the data dir.")
+	s.String(&o.MasterKeyFile, "master-key-file", "", "File holding the master key that wraps every data key (default: master.key in the data dir). Created with mode 0600 at the first start on loopback; must exist otherwise.")
+	s.Int(&o.DBMaxConns, "db-max-conns", 20, "Maximum open connections to PostgreSQL per process.")
+}
+
+// resolve fills derived defaults; call after Parse.
+func (o *storageOptions) resolve() {
+	if o.MasterKeyFile == "" {
+		o.MasterKeyFile = filepath.Join(o.DataDir, "master.key")
+	}
+}
+
+func (o *storageOptions) sqlitePath() string { return filepath.Join(o.DataDir, "gosid.db") }
+
+func (o *storageOptions) dbConfig() sqldb.Config {
+	return sqldb.Config{URL: o.DatabaseURL, SQLitePath: o.sqlitePath(), MaxOpenConns: o.DBMaxConns}
+}
+
+// usesDataDir reports whether anything is kept in the data dir.
+func (o *storageOptions) usesDataDir() bool {
+	return o.DatabaseURL == "" || isInside(o.MasterKeyFile, o.DataDir)
+}
+
+func isInside(path, dir string) bool {
+	rel, err := filepath.Rel(dir, path)
+	return err == nil && !strings.HasPrefix(rel, "..")
+}
+
+// check validates the storage options without writing anything. When the
+// URL is a PostgreSQL one and well-formed, it connects, so that an
+// unreachable database is reported with the other problems; the open handle
+// is returned for reuse.
+func (o *storageOptions) check(ctx context.Context, s *config.Set, p *config.Problems) *sqldb.DB {
+	if o.DBMaxConns < 1 {
+		p.Add("%s: must be at least 1", s.Source("db-max-conns"))
+	}
+	dialect, err := sqldb.ParseURL(o.DatabaseURL)
+	if err != nil {
+		p.Add("%s: %v", s.Source("database-url"), err)
+	}
+	if o.usesDataDir() {
+		if err := checkWritableDir(o.DataDir); err != nil {
+			p.Add("%s: %s is not usable: %v", s.Source("data-dir"), o.DataDir, err)
+		}
+	}
+	if dialect == sqldb.Postgres && len(*p) == 0 {
+		ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+		defer cancel()
+		db, err := sqldb.Open(ctx, o.dbConfig())
+		if err != nil {
+			p.Add("%s: cannot connect: %v", s.Source("database-url"), err)
+			return nil
+		}
+		return db
+	}
+	return nil
+}
+
+// checkWritableDir reports whether dir exists as a writable directory or
+// could be created, without creating it.
+func checkWritableDir(dir string) error {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return err
+	}
+	for p := abs; ; p = filepath.Dir(p) {
+		st, err := os.Stat(p)
+		switch {
+		case err == nil && !st.IsDir():
+			return fmt.Errorf("%s is not a directory", p)
+		case err == nil:
+			if err := syscall.Access(p, 2 /* W_OK */); err != nil {
+				return fmt.Errorf("%s is not writable", p)
+			}
+			return nil
+		case !errors.Is(err, os.ErrNotExist):
+			return err
+		}
+		if p == filepath.Dir(p) {
+			return fmt.Errorf("no existing parent directory")
+		}
+	}
+}
+
+// open opens the database named by the options. For commands other than
+// serve and migrate an embedded database must already exist: opening would
+// otherwise create an empty one in a mistyped data dir.
+func (o *storageOptions) open(ctx context.Context, mustExist bool) (*sqldb.DB, error) {
+	if o.DatabaseURL == "" && mustExist {
+		if _, err := os.Stat(o.sqlitePath()); err != nil {
+			return nil, fmt.Errorf("no Gosid database at %s: run `gosid serve` or `gosid migrate` with this --data-dir first", o.sqlitePath())
+		}
+	}
+	return sqldb.Open(ctx, o.dbConfig())
+}
+
+// openMigrated opens the database and makes sure its schema is current.
+func (o *storageOptions) openMigrated(ctx context.Context, mustExist bool, log *slog.Logger) (*sqldb.DB, error) {
+	db, err := o.open(ctx, mustExist)
+	if err != nil {
+		return nil, err
+	}
+	if err := migrate(ctx, db, log); err != nil {
+		db.Close()
+		return nil, err
+	}
+	return db, nil
+}
+
+func migrate(ctx context.Context, db *sqldb.DB, log *slog.Logger) error {
+	applied, err := migrations.Up(ctx, db)
+	if err != nil {
+		return err
+	}
+	if len(applied) > 0 {
+		log.Info("database schema migrated", "dialect", db.Dialect(), "applied", applied, "head", migrations.Head(db.Dialect()))
+	}
+	return nil
+}
+
+// keyOptions configure the signing keys; serve and `keys rotate` must agree
+// on them, as must every replica.
+type keyOptions struct {
+	RotationPeriod   time.Duration
+	MaxTokenLifetime time.Duration
+	RefreshInterval  time.Duration
+}
+
+func (o *keyOptions) register(s *config.Set) {
+	s.Duration(&o.RotationPeriod, "key-rotation-period", keys.DefaultRotationPeriod, "How long a signing key signs before a successor is added automatically.")
+	s.Duration(&o.MaxTokenLifetime, "max-token-lifetime", keys.DefaultMaxTokenLifetime, "Longest lifetime of any signed token: new keys are published this long before they sign, old ones stay published this long after. Same value on every replica.")
+	s.Duration(&o.RefreshInterval, "key-refresh-interval", keys.DefaultRefreshInterval, "How often each replica reloads keys from the database (so rotations by other processes are served).")
+}
+
+func (o *keyOptions) check(s *config.Set, p *config.Problems) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"key-rotation-period", o.RotationPeriod}, {"max-token-lifetime", o.MaxTokenLifetime}, {"key-refresh-interval", o.RefreshInterval}} {
+		if d.v <= 0 {
+			p.Add("%s: must be positive", s.Source(d.name))
+		}
+	}
+	if o.MaxTokenLifetime > 0 && o.RefreshInterval >= o.MaxTokenLifetime {
+		p.Add("%s: must be shorter than max-token-lifetime (%s), or replicas could sign with a key others do not publish yet", s.Source("key-refresh-interval"), o.MaxTokenLifetime)
+	}
+	if o.MaxTokenLifetime > 0 && o.RotationPeriod > 0 && o.RotationPeriod <= 2*o.MaxTokenLifetime {
+		p.Add("%s: must exceed twice max-token-lifetime (%s)", s.Source("key-rotation-period"), o.MaxTokenLifetime)
+	}
+}
+
+func (o *keyOptions) managerOptions(log *slog.Logger) keys.Options {
+	return keys.Options{
+		RotationPeriod:   o.RotationPeriod,
+		MaxTokenLifetime: o.MaxTokenLifetime,
+		RefreshInterval:  o.RefreshInterval,
+		Logger:           log,
+	}
+}
+
+// logOptions configure the process log.
+type logOptions struct {
+	Format string
+	Level  string
+}
+
+// register adds the options; one-shot commands default to a quieter level
+// than serve.
+func (o *logOptions) register(s *config.Set, level string) {
+	s.Enum(&o.Format, "log-format", "text", []string{"text", "json"}, "Log format: text for people, json for log collectors.")
+	s.Enum(&o.Level, "log-level", level, []string{"debug", "info", "warn", "error"}, "Lowest level logged.")
+}
+
+func (o *logOptions) logger(w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(o.Level))
+	hopts := &slog.HandlerOptions{Level: level}
+	if o.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, hopts))
+	}
+	return slog.New(slog.NewTextHandler(w, hopts))
+}
+
+// checkAddr validates a host:port listen address.
+func checkAddr(s *config.Set, p *config.Problems, name, addr string) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		p.Add("%s: %q is not host:port (e.g. localhost:8080)", s.Source(name), addr)
+		return
+	}
+	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
+		p.Add("%s: %q has no valid port", s.Source(name), addr)
+	}
+}
+
+// isLoopback reports whether a listen address only accepts local
+// connections.
+func isLoopback(addr string) bool {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false
+	}
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// checkPublicURL validates the issuer URL.
+func checkPublicURL(s *config.Set, p *config.Problems, raw string) {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "":
+		p.Add("%s: %q is not an absolute URL (e.g. https://id.example.ru)", s.Source("public-url"), raw)
+	case u.Scheme != "https" && u.Scheme != "http":
+		p.Add("%s: scheme must be https (or http for local use)", s.Source("public-url"))
+	case u.RawQuery != "" || u.Fragment != "":
+		p.Add("%s: must not have a query or fragment (it is the OpenID issuer)", s.Source("public-url"))
+	case u.User != nil:
+		p.Add("%s: must not carry user information", s.Source("public-url"))
+	}
+}
