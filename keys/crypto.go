@@ -69,9 +69,10 @@ func open(aead cipher.AEAD, blob, aad []byte) ([]byte, error) {
 
 // dataKey is an unwrapped data key, held only as its AES-GCM instance.
 type dataKey struct {
-	id   string
-	seq  int
-	aead cipher.AEAD
+	id    string
+	seq   int
+	aead  cipher.AEAD
+	index []byte // blind-index key derived from the raw key (see fields.go)
 }
 
 func (k *dataKey) String() string   { return "dataKey(" + k.id + ")" }

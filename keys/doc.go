@@ -20,6 +20,9 @@
 // against its public key. RotateMaster re-wraps the data keys only; the
 // signing keys need not be touched.
 //
+// The same data keys seal other modules' secrets at rest (Seal, Open) and
+// key their blind indexes (BlindIndex); see fields.go.
+//
 // # Signing-key lifecycle
 //
 // Each algorithm (ES256 on P-256, RS256 with 2048 bits) has a chain of keys

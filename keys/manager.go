@@ -101,6 +101,11 @@ type Manager struct {
 	// time boundary never replaces newer rows with older ones.
 	viewMu sync.Mutex
 	view   atomic.Pointer[view]
+
+	// fields is the immutable snapshot of the data keys that Seal, Open
+	// and BlindIndex read without taking reloadMu (which is held across
+	// database round trips).
+	fields atomic.Pointer[fieldKeys]
 }
 
 // String describes the Manager without any key material.
@@ -413,17 +418,17 @@ func (m *Manager) loadDataKeys(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("unwrap data key %s: %w", r.id, err)
 		}
-		aead, err := newAEAD(raw)
+		dk, err := newDataKey(r.id, r.seq, raw)
 		clear(raw)
 		if err != nil {
 			return fmt.Errorf("data key %s: %w: %w", r.id, ErrCorrupt, err)
 		}
-		dk := &dataKey{id: r.id, seq: r.seq, aead: aead}
 		m.dataKeys[r.id] = dk
 		if m.current == nil || dk.seq > m.current.seq {
 			m.current = dk
 		}
 	}
+	m.publishDataKeys()
 	return nil
 }
 
@@ -448,7 +453,7 @@ func (m *Manager) ensureDataKey(ctx context.Context) error {
 			clear(raw)
 			return err
 		}
-		aead, err := newAEAD(raw)
+		dk, err := newDataKey(id, 1, raw)
 		clear(raw)
 		if err != nil {
 			return err
@@ -456,8 +461,8 @@ func (m *Manager) ensureDataKey(ctx context.Context) error {
 		err = insertDataKey(ctx, m.db, dataKeyRow{id: id, seq: 1, masterKeyID: m.master.ID(), wrapped: wrapped}, m.opts.Now())
 		switch {
 		case err == nil:
-			dk := &dataKey{id: id, seq: 1, aead: aead}
 			m.dataKeys[id], m.current = dk, dk
+			m.publishDataKeys()
 			m.log.Info("created the first data key", slog.String("data_key_id", id), slog.String("master_key_id", m.master.ID()))
 			return nil
 		case errors.Is(err, sqldb.ErrConflict):
