@@ -1,0 +1,135 @@
+package account
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Status of an account.
+type Status string
+
+const (
+	StatusActive  Status = "active"
+	StatusBlocked Status = "blocked" // by an operator; no sign-in at all
+)
+
+// Level is the assurance level of an account (DESIGN.md).
+type Level string
+
+const (
+	LevelSimplified Level = "simplified"
+	LevelStandard   Level = "standard"
+	LevelConfirmed  Level = "confirmed"
+)
+
+// ACR is the acr claim value of the level.
+func (l Level) ACR() string { return "urn:gosid:loa:" + string(l) }
+
+// Contact kinds; also the blind-index domains.
+const (
+	Phone = "phone"
+	Email = "email"
+	SNILS = "snils"
+)
+
+// Name is the citizen's name as in the passport, Cyrillic.
+type Name struct {
+	Family, Given, Middle string
+}
+
+// Full is "Иванов Иван Иванович".
+func (n Name) Full() string {
+	s := n.Family + " " + n.Given
+	if n.Middle != "" {
+		s += " " + n.Middle
+	}
+	return s
+}
+
+// Contact is a phone number (E.164) or an e-mail address.
+type Contact struct {
+	Value      string
+	VerifiedAt time.Time // zero while unverified
+}
+
+// Verified reports whether the contact has been confirmed by a code.
+func (c Contact) Verified() bool { return c.Value != "" && !c.VerifiedAt.IsZero() }
+
+// Passport is a Russian internal passport.
+type Passport struct {
+	Series       string // 4 digits
+	Number       string // 6 digits
+	IssueDate    time.Time
+	Issuer       string
+	DivisionCode string // 123-456
+}
+
+// Account is one citizen's account. Document numbers are decrypted.
+type Account struct {
+	ID     string
+	Status Status
+	Level  Level
+	Name   Name
+	// BirthDate is zero when not given.
+	BirthDate time.Time
+	Gender    string
+	SNILS     string // canonical 123-456-789 01, or ""
+	INN       string
+	Passport  *Passport
+	Phone     Contact
+	Email     Contact
+
+	PasswordHash      string
+	PasswordChangedAt time.Time
+	FailedLogins      int
+	LockedUntil       time.Time
+
+	ConsentVersion string
+	ConsentAt      time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+}
+
+// Locked reports whether password sign-in is locked at now.
+func (a *Account) Locked(now time.Time) bool { return now.Before(a.LockedUntil) }
+
+// LogValue keeps personal data and the hash out of logs: only the id,
+// status and level.
+func (a *Account) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", a.ID), slog.String("status", string(a.Status)), slog.String("level", string(a.Level)))
+}
+
+// String is LogValue's content, for %v.
+func (a *Account) String() string { return fmt.Sprintf("Account(%s %s %s)", a.ID, a.Status, a.Level) }
+
+// New is what registration and the admin CLI give to Create.
+type New struct {
+	Name      Name
+	BirthDate time.Time
+	Gender    string
+	SNILS     string
+	INN       string
+	Passport  *Passport
+	// Phone and Email: at least one; VerifiedAt set when proven by a code
+	// (registration) or vouched for by an operator (CLI).
+	Phone          Contact
+	Email          Contact
+	PasswordHash   string
+	ConsentVersion string
+	ConsentAt      time.Time
+}
+
+// Errors.
+var (
+	// ErrTaken: a verified phone, a verified e-mail or a SNILS already
+	// belongs to another account. TakenError says which.
+	ErrTaken = errors.New("already belongs to another account")
+)
+
+// TakenError names the kind of value that is taken.
+type TakenError struct{ Kind string }
+
+func (e *TakenError) Error() string { return e.Kind + " " + ErrTaken.Error() }
+func (e *TakenError) Unwrap() error { return ErrTaken }

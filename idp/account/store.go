@@ -1,0 +1,424 @@
+package account
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// Crypto seals fields and computes blind indexes; *keys.Manager implements
+// it.
+type Crypto interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(ctx context.Context, blob, aad []byte) ([]byte, error)
+	BlindIndex(domain, value string) []byte
+}
+
+// Store persists accounts. It is safe for concurrent use.
+type Store struct {
+	db     *sqldb.DB
+	crypto Crypto
+	now    func() time.Time
+}
+
+// NewStore returns a store over db.
+func NewStore(db *sqldb.DB, crypto Crypto, now func() time.Time) *Store {
+	if now == nil {
+		now = time.Now
+	}
+	return &Store{db: db, crypto: crypto, now: now}
+}
+
+const dateLayout = "2006-01-02"
+
+// aad binds a sealed column to its account.
+func aad(column, accountID string) []byte { return []byte(column + "|" + accountID) }
+
+// NewID returns a version 7 UUID: time-ordered, so new rows append to the
+// primary-key index instead of scattering across it.
+func NewID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	ms := uint64(time.Now().UnixMilli())
+	for i := range 6 {
+		b[i] = byte(ms >> (40 - 8*i))
+	}
+	b[6] = b[6]&0x0f | 0x70
+	b[8] = b[8]&0x3f | 0x80
+	h := hex.EncodeToString(b[:])
+	return h[0:8] + "-" + h[8:12] + "-" + h[12:16] + "-" + h[16:20] + "-" + h[20:32]
+}
+
+// Create stores a new account with its contacts in one transaction. A
+// verified phone or e-mail, or a SNILS, that another account already has
+// gives a *TakenError (errors.Is ErrTaken); nothing is written then.
+func (s *Store) Create(ctx context.Context, n New) (*Account, error) {
+	if n.Phone.Value == "" && n.Email.Value == "" {
+		return nil, errors.New("account: a phone or an e-mail is required")
+	}
+	now := s.now().UTC()
+	id := NewID()
+	var snilsEnc, snilsIdx, innEnc, passEnc []byte
+	var err error
+	if n.SNILS != "" {
+		if snilsEnc, err = s.crypto.Seal([]byte(n.SNILS), aad("snils", id)); err != nil {
+			return nil, err
+		}
+		snilsIdx = s.crypto.BlindIndex(SNILS, n.SNILS)
+	}
+	if n.INN != "" {
+		if innEnc, err = s.crypto.Seal([]byte(n.INN), aad("inn", id)); err != nil {
+			return nil, err
+		}
+	}
+	if passEnc, err = s.sealPassport(n.Passport, id); err != nil {
+		return nil, err
+	}
+	type contactRow struct {
+		kind     string
+		enc, idx []byte
+		verified sql.NullInt64
+	}
+	var contacts []contactRow
+	for _, c := range []struct {
+		kind string
+		c    Contact
+	}{{Phone, n.Phone}, {Email, n.Email}} {
+		if c.c.Value == "" {
+			continue
+		}
+		enc, err := s.crypto.Seal([]byte(c.c.Value), aad("contacts."+c.kind, id))
+		if err != nil {
+			return nil, err
+		}
+		contacts = append(contacts, contactRow{c.kind, enc, s.crypto.BlindIndex(c.kind, indexValue(c.kind, c.c.Value)), sqldb.NullMicros(c.c.VerifiedAt)})
+	}
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO accounts (id, status, level, family_name, given_name, middle_name, birth_date, gender,
+			snils_enc, snils_index, inn_enc, passport_enc, password_hash, password_changed_at, consent_version, consent_at, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)`,
+			id, StatusActive, LevelSimplified, n.Name.Family, n.Name.Given, n.Name.Middle, nullDate(n.BirthDate), nullString(n.Gender),
+			snilsEnc, snilsIdx, innEnc, passEnc, nullString(n.PasswordHash), nullMicrosIf(n.PasswordHash != "", now),
+			nullString(n.ConsentVersion), sqldb.NullMicros(n.ConsentAt), sqldb.Micros(now))
+		if errors.Is(err, sqldb.ErrConflict) {
+			return &TakenError{Kind: SNILS}
+		}
+		if err != nil {
+			return err
+		}
+		for _, c := range contacts {
+			_, err := tx.Exec(ctx, `INSERT INTO contacts (account_id, kind, value_enc, value_index, verified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+				id, c.kind, c.enc, c.idx, c.verified, sqldb.Micros(now))
+			if errors.Is(err, sqldb.ErrConflict) {
+				return &TakenError{Kind: c.kind}
+			}
+			if err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, id)
+}
+
+// indexValue is the form of a value that its blind index is computed over:
+// e-mail look-up is case-insensitive.
+func indexValue(kind, v string) string {
+	if kind == Email {
+		return lowerASCII(v)
+	}
+	return v
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func (s *Store) sealPassport(p *Passport, id string) ([]byte, error) {
+	if p == nil {
+		return nil, nil
+	}
+	b, err := json.Marshal(passportJSON{p.Series, p.Number, dateString(p.IssueDate), p.Issuer, p.DivisionCode})
+	if err != nil {
+		return nil, err
+	}
+	defer clear(b)
+	return s.crypto.Seal(b, aad("passport", id))
+}
+
+type passportJSON struct {
+	Series       string `json:"series"`
+	Number       string `json:"number"`
+	IssueDate    string `json:"issue_date,omitempty"`
+	Issuer       string `json:"issuer,omitempty"`
+	DivisionCode string `json:"division_code,omitempty"`
+}
+
+const accountColumns = `id, status, level, family_name, given_name, middle_name, birth_date, gender,
+	snils_enc, inn_enc, passport_enc, password_hash, password_changed_at, failed_logins, locked_until,
+	consent_version, consent_at, created_at, updated_at`
+
+// Get returns the account with its contacts; sqldb.ErrNotFound if none.
+func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
+	var (
+		a                                 Account
+		birth, gender, hash, consentVer   sql.NullString
+		snilsEnc, innEnc, passEnc         []byte
+		pwChanged, lockedUntil, consentAt sql.NullInt64
+		created, updated                  int64
+	)
+	err := s.db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id).Scan(
+		&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
+		&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
+		&consentVer, &consentAt, &created, &updated)
+	if err != nil {
+		return nil, fmt.Errorf("account %s: %w", id, err)
+	}
+	a.BirthDate = parseDate(birth.String)
+	a.Gender = gender.String
+	a.PasswordHash = hash.String
+	a.PasswordChangedAt = sqldb.Time(pwChanged.Int64)
+	a.LockedUntil = sqldb.Time(lockedUntil.Int64)
+	a.ConsentVersion = consentVer.String
+	a.ConsentAt = sqldb.Time(consentAt.Int64)
+	a.CreatedAt, a.UpdatedAt = sqldb.Time(created), sqldb.Time(updated)
+	if a.SNILS, err = s.openString(ctx, snilsEnc, "snils", a.ID); err != nil {
+		return nil, err
+	}
+	if a.INN, err = s.openString(ctx, innEnc, "inn", a.ID); err != nil {
+		return nil, err
+	}
+	if passEnc != nil {
+		b, err := s.crypto.Open(ctx, passEnc, aad("passport", a.ID))
+		if err != nil {
+			return nil, fmt.Errorf("account %s passport: %w", a.ID, err)
+		}
+		var pj passportJSON
+		err = json.Unmarshal(b, &pj)
+		clear(b)
+		if err != nil {
+			return nil, fmt.Errorf("account %s passport: %w", a.ID, err)
+		}
+		a.Passport = &Passport{pj.Series, pj.Number, parseDate(pj.IssueDate), pj.Issuer, pj.DivisionCode}
+	}
+	rows, err := s.db.Query(ctx, `SELECT kind, value_enc, verified_at FROM contacts WHERE account_id = $1`, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var kind string
+		var enc []byte
+		var verified sql.NullInt64
+		if err := rows.Scan(&kind, &enc, &verified); err != nil {
+			return nil, sqldb.Classify(err)
+		}
+		v, err := s.openString(ctx, enc, "contacts."+kind, a.ID)
+		if err != nil {
+			return nil, err
+		}
+		c := Contact{Value: v, VerifiedAt: sqldb.Time(verified.Int64)}
+		switch kind {
+		case Phone:
+			a.Phone = c
+		case Email:
+			a.Email = c
+		}
+	}
+	return &a, sqldb.Classify(rows.Err())
+}
+
+func (s *Store) openString(ctx context.Context, blob []byte, column, id string) (string, error) {
+	if blob == nil {
+		return "", nil
+	}
+	b, err := s.crypto.Open(ctx, blob, aad(column, id))
+	if err != nil {
+		return "", fmt.Errorf("account %s %s: %w", id, column, err)
+	}
+	return string(b), nil
+}
+
+// FindByLogin returns the account whose verified phone or e-mail, or whose
+// SNILS, is value (normalised by idp/validate); sqldb.ErrNotFound if none.
+func (s *Store) FindByLogin(ctx context.Context, kind, value string) (*Account, error) {
+	idx := s.crypto.BlindIndex(kind, indexValue(kind, value))
+	var id string
+	var err error
+	switch kind {
+	case Phone, Email:
+		err = s.db.QueryRow(ctx, `SELECT account_id FROM contacts WHERE kind = $1 AND value_index = $2 AND verified_at IS NOT NULL`, kind, idx).Scan(&id)
+	case SNILS:
+		err = s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE snils_index = $1`, idx).Scan(&id)
+	default:
+		return nil, fmt.Errorf("account: unknown login kind %q", kind)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, id)
+}
+
+// Taken reports whether a verified phone/e-mail or a SNILS already belongs
+// to an account.
+func (s *Store) Taken(ctx context.Context, kind, value string) (bool, error) {
+	_, err := s.FindByLogin(ctx, kind, value)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// RecordFailure counts one failed password for the account, atomically.
+// When the count reaches maxFailures, the statement that reaches it locks
+// password sign-in until now+lockFor and resets the count, and lockedNow is
+// true for that caller only; concurrent failures on other replicas are
+// counted exactly.
+func (s *Store) RecordFailure(ctx context.Context, id string, maxFailures int, lockFor time.Duration) (lockedNow bool, err error) {
+	now := s.now()
+	var n int
+	err = s.db.QueryRow(ctx, `UPDATE accounts SET
+			failed_logins = CASE WHEN failed_logins + 1 >= $2 THEN 0 ELSE failed_logins + 1 END,
+			locked_until = CASE WHEN failed_logins + 1 >= $2 THEN $3 ELSE locked_until END,
+			updated_at = $4
+		WHERE id = $1 RETURNING failed_logins`,
+		id, maxFailures, sqldb.Micros(now.Add(lockFor)), sqldb.Micros(now)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("record failed sign-in: %w", err)
+	}
+	return n == 0, nil
+}
+
+// RecordSuccess resets the failure count after a correct password.
+func (s *Store) RecordSuccess(ctx context.Context, id string) error {
+	_, err := s.db.Exec(ctx, `UPDATE accounts SET failed_logins = 0 WHERE id = $1 AND failed_logins <> 0`, id)
+	return err
+}
+
+// SetPassword replaces the password hash and clears the lock-out (password
+// recovery, change, operator reset).
+func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
+	now := sqldb.Micros(s.now())
+	return s.exec1(ctx, `UPDATE accounts SET password_hash = $2, password_changed_at = $3, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1`, id, hash, now)
+}
+
+// Rehash swaps the hash for one with current parameters if it is still
+// oldHash (a concurrent password change wins).
+func (s *Store) Rehash(ctx context.Context, id, oldHash, newHash string) error {
+	_, err := s.db.Exec(ctx, `UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, id, oldHash, newHash)
+	return err
+}
+
+// SetStatus blocks or unblocks an account (operators). Unblocking also
+// clears a password lock-out.
+func (s *Store) SetStatus(ctx context.Context, id string, st Status) error {
+	now := sqldb.Micros(s.now())
+	if st == StatusActive {
+		return s.exec1(ctx, `UPDATE accounts SET status = $2, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1`, id, st, now)
+	}
+	return s.exec1(ctx, `UPDATE accounts SET status = $2, updated_at = $3 WHERE id = $1`, id, st, now)
+}
+
+// UpdateDocuments stores birth date, gender, SNILS, INN and passport given
+// after registration (unverified until the registry checks). Zero values
+// leave a field unchanged. A SNILS of another account gives a *TakenError.
+func (s *Store) UpdateDocuments(ctx context.Context, id string, d Documents) error {
+	var snilsEnc, snilsIdx, innEnc, passEnc []byte
+	var err error
+	if d.SNILS != "" {
+		if snilsEnc, err = s.crypto.Seal([]byte(d.SNILS), aad("snils", id)); err != nil {
+			return err
+		}
+		snilsIdx = s.crypto.BlindIndex(SNILS, d.SNILS)
+	}
+	if d.INN != "" {
+		if innEnc, err = s.crypto.Seal([]byte(d.INN), aad("inn", id)); err != nil {
+			return err
+		}
+	}
+	if passEnc, err = s.sealPassport(d.Passport, id); err != nil {
+		return err
+	}
+	err = s.exec1(ctx, `UPDATE accounts SET
+			birth_date = COALESCE($2, birth_date), gender = COALESCE($3, gender),
+			snils_enc = COALESCE($4, snils_enc), snils_index = COALESCE($5, snils_index),
+			inn_enc = COALESCE($6, inn_enc), passport_enc = COALESCE($7, passport_enc), updated_at = $8
+		WHERE id = $1`,
+		id, nullDate(d.BirthDate), nullString(d.Gender), snilsEnc, snilsIdx, innEnc, passEnc, sqldb.Micros(s.now()))
+	if errors.Is(err, sqldb.ErrConflict) {
+		return &TakenError{Kind: SNILS}
+	}
+	return err
+}
+
+// Documents are the optional person data a citizen may add after
+// registration.
+type Documents struct {
+	BirthDate time.Time
+	Gender    string
+	SNILS     string
+	INN       string
+	Passport  *Passport
+}
+
+// Delete removes the account and everything that cascades from it; its
+// events keep no reference to it.
+func (s *Store) Delete(ctx context.Context, id string) error {
+	return s.exec1(ctx, `DELETE FROM accounts WHERE id = $1`, id)
+}
+
+// exec1 runs a statement that must change exactly one row.
+func (s *Store) exec1(ctx context.Context, q string, args ...any) error {
+	res, err := s.db.Exec(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("account: %w", sqldb.ErrNotFound)
+	}
+	return nil
+}
+
+func nullString(s string) sql.NullString { return sql.NullString{String: s, Valid: s != ""} }
+
+func nullDate(t time.Time) sql.NullString {
+	if t.IsZero() {
+		return sql.NullString{}
+	}
+	return sql.NullString{String: t.Format(dateLayout), Valid: true}
+}
+
+func dateString(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format(dateLayout)
+}
+
+func parseDate(s string) time.Time {
+	t, _ := time.Parse(dateLayout, s)
+	return t
+}
+
+func nullMicrosIf(ok bool, t time.Time) sql.NullInt64 {
+	if !ok {
+		return sql.NullInt64{}
+	}
+	return sqldb.NullMicros(t)
+}
