@@ -14,6 +14,7 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
+	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
 	"github.com/gosid/gosid/migrations/sqldb"
@@ -24,6 +25,7 @@ type serveOptions struct {
 	storage storageOptions
 	keys    keyOptions
 	log     logOptions
+	idp     idpOptions
 
 	Addr            string
 	PublicURL       string
@@ -43,6 +45,7 @@ func serveFlags(o *serveOptions) *config.Set {
 	s.String(&o.TLSKeyFile, "tls-key-file", "", "PEM private key for tls-cert-file.")
 	s.Duration(&o.ShutdownTimeout, "shutdown-timeout", httpserver.DefaultShutdownTimeout, "How long in-flight requests may take to finish after SIGTERM.")
 	o.keys.register(s)
+	o.idp.register(s)
 	o.log.register(s, "info")
 	return s
 }
@@ -83,6 +86,7 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 		p.Add("%s: must be positive", s.Source("shutdown-timeout"))
 	}
 	o.keys.check(s, &p)
+	o.idp.check(s, &p, isLoopback(o.Addr))
 	// The master key may be created only on loopback, the embedded default;
 	// in production losing or replacing it must never happen silently.
 	createMaster := isLoopback(o.Addr)
@@ -177,6 +181,10 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	)
 
 	idpMux := http.NewServeMux()
+	parts, err := buildIdP(idpMux, &o.idp, db, km, log, tls, time.Now)
+	if err != nil {
+		return exitFailed, err
+	}
 	idpMux.Handle("GET /keys", jwksHandler(km))
 	idpMux.Handle("GET /healthz", httpserver.Healthz())
 	idpMux.Handle("GET /readyz", ready)
@@ -185,7 +193,8 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	servers := []*httpserver.Server{}
 	idpSrv, err := httpserver.New(httpserver.Config{
 		Name: "idp", Listener: idpLn, Logger: log,
-		Handler:     httpserver.Wrap("idp", idpMux, httpserver.Options{Logger: log, Metrics: metrics, TLS: tls}),
+		Handler: httpserver.Wrap("idp", web.Protect(web.RememberLang(idpMux)),
+			httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 	})
 	if err != nil {
@@ -224,6 +233,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			errs <- fmt.Errorf("signing keys: %w", err)
 		}
 	})
+	wg.Go(func() { sweep(ctx, 5*time.Minute, log, parts.sweepers) })
 	for _, srv := range servers {
 		wg.Go(func() {
 			if err := srv.Serve(ctx); err != nil {

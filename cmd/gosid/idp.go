@@ -1,0 +1,268 @@
+package main
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/netip"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/codestep"
+	"github.com/gosid/gosid/idp/flow"
+	"github.com/gosid/gosid/idp/login"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/idp/profile"
+	"github.com/gosid/gosid/idp/ratelimit"
+	"github.com/gosid/gosid/idp/recovery"
+	"github.com/gosid/gosid/idp/registration"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// idpOptions configure the identity provider's sign-in, sessions and
+// messages.
+type idpOptions struct {
+	LockoutThreshold   int
+	LockoutDuration    time.Duration
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
+	Argon2Memory       int
+	Argon2Time         int
+	Argon2Threads      int
+	TrustedProxies     []string
+
+	SMTPAddr, SMTPFrom, SMTPUsername, SMTPPassword, SMTPStartTLS string
+	SMTPImplicitTLS                                              bool
+	SMSURL, SMSMethod, SMSAuthHeader, SMSAuthValue, SMSBody      string
+	SMSContentType                                               string
+
+	proxies []netip.Prefix
+}
+
+func (o *idpOptions) register(s *config.Set) {
+	s.Int(&o.LockoutThreshold, "lockout-threshold", 3, "Consecutive wrong passwords that lock password sign-in.")
+	s.Duration(&o.LockoutDuration, "lockout-duration", 30*time.Minute, "How long password sign-in stays locked.")
+	s.Duration(&o.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "A session ends after this long without use.")
+	s.Duration(&o.SessionLifetime, "session-lifetime", 12*time.Hour, "A session ends this long after sign-in, used or not.")
+	def := password.DefaultParams()
+	s.Int(&o.Argon2Memory, "argon2-memory", int(def.Memory), "argon2id memory per password hash, KiB (hashes with other parameters are upgraded at sign-in).")
+	s.Int(&o.Argon2Time, "argon2-time", int(def.Time), "argon2id passes.")
+	s.Int(&o.Argon2Threads, "argon2-threads", int(def.Threads), "argon2id lanes.")
+	s.StringList(&o.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address (for rate limits and the event log).")
+	s.String(&o.SMTPAddr, "smtp-addr", "", "SMTP submission server host:port for e-mail. With neither smtp-addr nor sms-gateway-url, messages go to the dev sink (/dev/messages), on loopback only.")
+	s.String(&o.SMTPFrom, "smtp-from", "Gosid <noreply@localhost>", "Sender of e-mails.")
+	s.String(&o.SMTPUsername, "smtp-username", "", "SMTP user name (AUTH PLAIN/LOGIN).")
+	s.SecretString(&o.SMTPPassword, "smtp-password", "", "SMTP password.")
+	s.Enum(&o.SMTPStartTLS, "smtp-starttls", "require", []string{"require", "opportunistic", "none"}, "STARTTLS policy.")
+	s.Bool(&o.SMTPImplicitTLS, "smtp-implicit-tls", false, "Speak TLS from the first byte (port 465).")
+	s.String(&o.SMSURL, "sms-gateway-url", "", "HTTP SMS gateway endpoint.")
+	s.String(&o.SMSMethod, "sms-gateway-method", "POST", "HTTP method of the SMS gateway.")
+	s.String(&o.SMSAuthHeader, "sms-gateway-auth-header", "Authorization", "Header carrying the gateway credential.")
+	s.SecretString(&o.SMSAuthValue, "sms-gateway-auth-value", "", "Gateway credential, e.g. \"Bearer …\".")
+	s.String(&o.SMSBody, "sms-gateway-body-template", "", "Go text/template of the request body; sees .To .Phone .Text and json (default {\"to\":{{json .To}},\"text\":{{json .Text}}}).")
+	s.String(&o.SMSContentType, "sms-gateway-content-type", "application/json", "Content-Type of the gateway request.")
+}
+
+// devMessages reports whether the dev sink replaces real gateways.
+func (o *idpOptions) devMessages() bool { return o.SMTPAddr == "" && o.SMSURL == "" }
+
+func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool) {
+	if o.LockoutThreshold < 1 {
+		p.Add("%s: must be at least 1", s.Source("lockout-threshold"))
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"lockout-duration", o.LockoutDuration}, {"session-idle-timeout", o.SessionIdleTimeout}, {"session-lifetime", o.SessionLifetime}} {
+		if d.v <= 0 {
+			p.Add("%s: must be positive", s.Source(d.name))
+		}
+	}
+	if o.SessionIdleTimeout > o.SessionLifetime {
+		p.Add("%s: must not exceed session-lifetime", s.Source("session-idle-timeout"))
+	}
+	if err := o.argon2().Validate(); err != nil {
+		p.Add("%s: %v", s.Source("argon2-memory"), err)
+	}
+	for _, c := range o.TrustedProxies {
+		pr, err := netip.ParsePrefix(strings.TrimSpace(c))
+		if err != nil {
+			p.Add("%s: %q is not a CIDR (e.g. 10.0.0.0/8)", s.Source("trusted-proxies"), c)
+			continue
+		}
+		o.proxies = append(o.proxies, pr.Masked())
+	}
+	if o.devMessages() && !loopback {
+		p.Add("%s: required outside loopback (or sms-gateway-url): the dev message sink, which shows codes to anyone, runs only on loopback", s.Source("smtp-addr"))
+	}
+	if o.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(o.SMTPAddr); err != nil {
+			p.Add("%s: %q is not host:port", s.Source("smtp-addr"), o.SMTPAddr)
+		}
+	}
+}
+
+func (o *idpOptions) argon2() password.Params {
+	p := password.DefaultParams()
+	p.Memory, p.Time, p.Threads = uint32(max(o.Argon2Memory, 0)), uint32(max(o.Argon2Time, 0)), uint8(min(max(o.Argon2Threads, 0), 255))
+	return p
+}
+
+// clientIP trusts X-Forwarded-For only from the configured proxies: the
+// right-most address that is not itself a trusted proxy is the client.
+func (o *idpOptions) clientIP(r *http.Request) string {
+	peer := web.ClientIP(r)
+	if len(o.proxies) == 0 || !o.trusted(peer) {
+		return peer
+	}
+	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
+	for i := len(hops) - 1; i >= 0; i-- {
+		h := strings.TrimSpace(hops[i])
+		if h == "" {
+			continue
+		}
+		if !o.trusted(h) {
+			if a, err := netip.ParseAddr(h); err == nil {
+				return a.Unmap().String()
+			}
+			return peer
+		}
+	}
+	return peer
+}
+
+func (o *idpOptions) trusted(ip string) bool {
+	a, err := netip.ParseAddr(ip)
+	if err != nil {
+		return false
+	}
+	for _, p := range o.proxies {
+		if p.Contains(a.Unmap()) {
+			return true
+		}
+	}
+	return false
+}
+
+// idpParts is the assembled identity provider.
+type idpParts struct {
+	accounts *account.Store
+	sweepers []func(context.Context) (int, error)
+}
+
+// buildIdP wires the identity provider's pages onto mux.
+// now is the clock of every store and flow (tests move it).
+func buildIdP(mux *http.ServeMux, o *idpOptions, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time) (*idpParts, error) {
+	templates, err := message.LoadTemplates()
+	if err != nil {
+		return nil, err
+	}
+	var sender message.Sender
+	var devSink *message.DevSink
+	if o.devMessages() {
+		devSink = message.NewDevSink(db, templates, log)
+		sender = devSink
+	} else {
+		route := message.Route{}
+		if o.SMTPAddr != "" {
+			if route.Email, err = message.NewSMTP(message.SMTPConfig{Addr: o.SMTPAddr, From: o.SMTPFrom, Username: o.SMTPUsername,
+				Password: message.Secret(o.SMTPPassword), StartTLS: o.SMTPStartTLS, ImplicitTLS: o.SMTPImplicitTLS}, templates, log); err != nil {
+				return nil, err
+			}
+		}
+		if o.SMSURL != "" {
+			if route.SMS, err = message.NewHTTPSMS(message.HTTPSMSConfig{URL: o.SMSURL, Method: o.SMSMethod, AuthHeader: o.SMSAuthHeader,
+				AuthValue: message.Secret(o.SMSAuthValue), BodyTemplate: o.SMSBody, ContentType: o.SMSContentType}, templates, log, nil); err != nil {
+				return nil, err
+			}
+		}
+		sender = route
+	}
+
+	hasher, err := password.NewHasher(o.argon2(), 0)
+	if err != nil {
+		return nil, err
+	}
+	policy := password.DefaultPolicy()
+	accounts := account.NewStore(db, km, now)
+	limiter := ratelimit.New(db, now)
+	// The pepper of one-time codes: a per-installation secret that every
+	// replica derives alike and no database dump contains in clear.
+	codes, err := otp.New(db, limiter, otp.Config{Pepper: km.BlindIndex("otp-pepper", "v1"), Now: now})
+	if err != nil {
+		return nil, err
+	}
+	sessions := session.NewStore(db, session.Config{IdleTimeout: o.SessionIdleTimeout, Lifetime: o.SessionLifetime, Secure: secure, Now: now})
+	flows := flow.NewStore(db, km, now)
+	notifier := &notice.Notifier{Sender: sender, Log: log}
+	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
+
+	lcfg := login.DefaultConfig()
+	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = o.LockoutThreshold, o.LockoutDuration, now
+	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: sessions, Notifier: notifier,
+		Log: log, ClientIP: o.clientIP, LoginKey: func(kind, value string) string {
+			return hex.EncodeToString(km.BlindIndex("login-rate", kind+":"+value))
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("login pages: %w", err)
+	}
+	rh, err := registration.New(registration.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
+		Sessions: sessions, Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("registration pages: %w", err)
+	}
+	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
+		Sessions: sessions, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure})
+	if err != nil {
+		return nil, fmt.Errorf("recovery pages: %w", err)
+	}
+	ph, err := profile.New(profile.Deps{Accounts: accounts, Sessions: sessions, Log: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("account pages: %w", err)
+	}
+
+	mux.Handle("GET /static/", web.Static())
+	lh.Routes(mux)
+	rh.Routes(mux)
+	ch.Routes(mux)
+	ph.Routes(mux)
+	if devSink != nil {
+		h := devSink.Handler()
+		mux.Handle("GET /dev/messages", h)
+		mux.Handle("GET /dev/messages.json", h)
+		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
+	}
+	return &idpParts{accounts: accounts, sweepers: []func(context.Context) (int, error){
+		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep,
+	}}, nil
+}
+
+// sweep deletes expired rows (codes, flows, sessions, rate-limit hits)
+// every interval until ctx ends. Every replica may run it.
+func sweep(ctx context.Context, every time.Duration, log *slog.Logger, sweepers []func(context.Context) (int, error)) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			for _, s := range sweepers {
+				if _, err := s(ctx); err != nil && ctx.Err() == nil {
+					log.Warn("sweep expired rows", "err", err)
+				}
+			}
+		}
+	}
+}

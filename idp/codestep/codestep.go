@@ -1,0 +1,128 @@
+// Package codestep is the "we sent you a code" step that registration,
+// password recovery and contact changes share: issue a one-time code for a
+// purpose and destination, send it (or, to avoid revealing that an account
+// exists, send nothing or a notice instead), and check what the citizen
+// types, with the otp package's errors turned into messages for people.
+package codestep
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strconv"
+	"time"
+
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/web"
+)
+
+// Step issues and checks codes.
+type Step struct {
+	OTP    *otp.Service
+	Sender message.Sender
+	Log    *slog.Logger
+	// TTL is the codes' lifetime, shown in the message.
+	TTL time.Duration
+}
+
+// Send describes one code to issue.
+type Send struct {
+	Purpose string // otp purpose: "register", "recover", "contact"
+	Channel message.Channel
+	To      string // E.164 phone or e-mail; the otp destination
+	IP      string
+	Lang    string
+	// Kind is the message template with the code (message.KindCode…).
+	// Empty: issue the challenge but send nothing (the destination belongs
+	// to no account, and saying so would reveal it).
+	Kind string
+	// Instead, when set, is sent in place of the code: a notice without a
+	// code (someone tried to register a contact that has an account).
+	Instead string
+}
+
+// Issue creates the challenge and sends what s says. The returned error
+// is one of otp's (cool-down, daily cap) or a sending failure.
+func (st *Step) Issue(ctx context.Context, s Send) (challengeID string, err error) {
+	ch, err := st.OTP.Issue(ctx, s.Purpose, s.To, s.IP)
+	if err != nil {
+		return "", err
+	}
+	m := message.Message{Channel: s.Channel, To: s.To, Lang: s.Lang}
+	switch {
+	case s.Instead != "":
+		m.Kind = s.Instead
+	case s.Kind != "":
+		m.Kind = s.Kind
+		m.Data = map[string]string{"code": ch.Code, "minutes": strconv.Itoa(int(st.TTL.Minutes()))}
+	default:
+		return ch.ID, nil
+	}
+	if err := st.Sender.Send(ctx, m); err != nil {
+		st.Log.ErrorContext(ctx, "send code", "message", m, "err", err)
+		return "", ErrNotSent
+	}
+	return ch.ID, nil
+}
+
+// ErrNotSent: the gateway refused or failed.
+var ErrNotSent = errors.New("code not sent")
+
+// Check verifies a typed code.
+func (st *Step) Check(ctx context.Context, challengeID, purpose, to, code string) error {
+	return st.OTP.Verify(ctx, challengeID, purpose, to, code)
+}
+
+// Catalog holds the step's texts.
+var Catalog = web.Catalog{
+	"code.err.wrong":    {"Неверный код. Осталось попыток: %d", "Wrong code. Attempts left: %d"},
+	"code.err.dead":     {"Код больше не действует: слишком много неверных попыток. Запросите новый код.", "This code no longer works: too many wrong attempts. Request a new code."},
+	"code.err.expired":  {"Срок действия кода истёк. Запросите новый код.", "The code has expired. Request a new code."},
+	"code.err.gone":     {"Код больше не действует. Запросите новый код.", "This code no longer works. Request a new code."},
+	"code.err.format":   {"Код: введите 6 цифр из сообщения", "Code: enter the 6 digits from the message"},
+	"code.err.soon":     {"Новый код можно запросить через %d сек.", "You can request a new code in %d s."},
+	"code.err.cap":      {"Превышено число кодов на сегодня. Попробуйте завтра.", "Too many codes today. Please try again tomorrow."},
+	"code.err.not_sent": {"Не удалось отправить код. Попробуйте ещё раз через минуту.", "The code could not be sent. Please try again in a minute."},
+	"code.err.internal": {"Что-то пошло не так. Попробуйте ещё раз.", "Something went wrong. Please try again."},
+}
+
+// Explain turns an Issue or Check error into a message for the citizen.
+func Explain(err error, l web.Localizer) string {
+	var wrong *otp.ErrWrongCode
+	var soon *otp.ErrResendTooSoon
+	switch {
+	case errors.As(err, &wrong):
+		if wrong.AttemptsLeft == 0 {
+			return l.T("code.err.dead")
+		}
+		return l.T("code.err.wrong", wrong.AttemptsLeft)
+	case errors.Is(err, otp.ErrTooManyAttempts):
+		return l.T("code.err.dead")
+	case errors.Is(err, otp.ErrExpired):
+		return l.T("code.err.expired")
+	case errors.Is(err, otp.ErrNotFound):
+		return l.T("code.err.gone")
+	case errors.As(err, &soon):
+		return l.T("code.err.soon", int(soon.RetryAfter.Round(time.Second)/time.Second))
+	case errors.Is(err, otp.ErrDailyCap):
+		return l.T("code.err.cap")
+	case errors.Is(err, ErrNotSent):
+		return l.T("code.err.not_sent")
+	}
+	return l.T("code.err.internal")
+}
+
+// ValidCode reports whether s looks like a code (6 digits), so that a typo
+// like a letter is reported without using up an attempt.
+func ValidCode(s string) bool {
+	if len(s) != 6 {
+		return false
+	}
+	for _, c := range s {
+		if c < '0' || c > '9' {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,26 @@
+// Package login is password sign-in and sign-out at /login and /logout.
+//
+// Routes:
+//
+//	GET  /login    the form: login (verified phone, e-mail or SNILS) and password
+//	POST /login    check and sign in
+//	POST /logout   end the session
+//
+// A sign-in attempt goes through these checks, in order:
+//
+//  1. the form: both fields present, the login of a recognisable shape;
+//  2. rate limits, per client IP and per login, both counting failures in
+//     the database so that every replica sees them: over either, the answer
+//     is "too many attempts" for known and unknown logins alike;
+//  3. the account: an unknown login still costs one argon2id hash (against
+//     a dummy) so that timing and answers do not reveal which logins exist;
+//  4. the lock-out: while password sign-in is locked, the password is
+//     hashed but not counted, and the answer is the same as for a wrong
+//     password — the owner learns of the lock-out by SMS or e-mail;
+//  5. the password: a wrong one counts a failure; the failure that reaches
+//     the limit (3 by default) locks sign-in for 30 minutes and notifies
+//     the owner; a right one resets the count, rehashes when the argon2id
+//     parameters changed, and starts a session.
+//
+// Every attempt is written to the account event log.
+package login

@@ -1,0 +1,342 @@
+package login
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/ratelimit"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+//go:embed templates/*.html
+var pages embed.FS
+
+// Accounts is what sign-in needs of the account store.
+type Accounts interface {
+	FindByLogin(ctx context.Context, kind, value string) (*account.Account, error)
+	RecordFailure(ctx context.Context, id string, maxFailures int, lockFor time.Duration) (lockedNow bool, err error)
+	RecordSuccess(ctx context.Context, id string) error
+	Rehash(ctx context.Context, id, oldHash, newHash string) error
+	AddEvent(ctx context.Context, e account.Event) error
+}
+
+// Passwords verifies passwords.
+type Passwords interface {
+	Verify(ctx context.Context, phc, pw string) (ok, needsRehash bool, err error)
+	VerifyDummy(ctx context.Context, pw string) error
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// Limiter counts failures per IP and per login.
+type Limiter interface {
+	Peek(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
+	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Sessions starts and ends SSO sessions.
+type Sessions interface {
+	Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error)
+	Current(r *http.Request) (*session.Session, error)
+	SignOut(w http.ResponseWriter, r *http.Request) error
+}
+
+// Notifier tells owners about lock-outs.
+type Notifier interface {
+	Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
+}
+
+// Config is the lock-out and rate-limit policy.
+type Config struct {
+	// MaxFailures consecutive wrong passwords lock password sign-in for
+	// LockFor.
+	MaxFailures int
+	LockFor     time.Duration
+	// PerIP and PerLogin bound failed attempts from one address and on one
+	// login, whichever account (or none) it names.
+	PerIP    ratelimit.Rule
+	PerLogin ratelimit.Rule
+	// Home is where a signed-in citizen lands without a ?next=.
+	Home string
+	Now  func() time.Time
+}
+
+// DefaultConfig is the product's policy.
+func DefaultConfig() Config {
+	return Config{
+		MaxFailures: 3,
+		LockFor:     30 * time.Minute,
+		PerIP:       ratelimit.Rule{Name: "login-fail-ip", Limit: 50, Window: 15 * time.Minute},
+		PerLogin:    ratelimit.Rule{Name: "login-fail-login", Limit: 10, Window: time.Hour},
+		Home:        "/account",
+		Now:         time.Now,
+	}
+}
+
+// Handler serves sign-in and sign-out.
+type Handler struct {
+	cfg       Config
+	accounts  Accounts
+	passwords Passwords
+	limiter   Limiter
+	sessions  Sessions
+	notifier  Notifier
+	render    *web.Renderer
+	log       *slog.Logger
+	clientIP  func(*http.Request) string
+	loginKey  func(kind, login string) string
+}
+
+// Deps are the handler's dependencies.
+type Deps struct {
+	Accounts  Accounts
+	Passwords Passwords
+	Limiter   Limiter
+	Sessions  Sessions
+	Notifier  Notifier
+	Log       *slog.Logger
+	ClientIP  func(*http.Request) string
+	// LoginKey turns a login into the per-login rate-limit key. The
+	// limiter stores keys as plain SHA-256, which is easy to reverse for a
+	// phone number, so cmd/gosid passes a keyed blind index.
+	LoginKey func(kind, login string) string
+}
+
+// New parses the pages and returns the handler.
+func New(cfg Config, d Deps) (*Handler, error) {
+	r, err := web.NewRenderer(pages, catalog, d.Log, "login", "message")
+	if err != nil {
+		return nil, err
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = web.ClientIP
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	if d.LoginKey == nil {
+		return nil, errors.New("login: LoginKey is required")
+	}
+	return &Handler{cfg: cfg, accounts: d.Accounts, passwords: d.Passwords, limiter: d.Limiter, sessions: d.Sessions,
+		notifier: d.Notifier, render: r, log: d.Log, clientIP: d.ClientIP, loginKey: d.LoginKey}, nil
+}
+
+// Routes registers the handler's routes.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login", h.showLogin)
+	mux.HandleFunc("POST /login", h.submitLogin)
+	mux.HandleFunc("POST /logout", h.signOut)
+}
+
+type loginView struct {
+	web.Page
+	Next string
+}
+
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: SafeNext(r.URL.Query().Get("next"))}
+	switch r.URL.Query().Get("notice") {
+	case "password_changed":
+		v.Notice = v.L.T("login.notice.password_changed")
+	case "signed_out":
+		v.Notice = v.L.T("login.notice.signed_out")
+	}
+	h.render.Render(w, r, http.StatusOK, "login", v)
+}
+
+// SafeNext keeps a ?next= target only when it is a path on this site, so
+// that the form cannot be used as an open redirect.
+func SafeNext(next string) string {
+	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
+		strings.ContainsAny(next, "\r\n\\") {
+		return ""
+	}
+	return next
+}
+
+func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	f := web.NewForm(r, "login")
+	next := SafeNext(r.PostFormValue("next"))
+	pw := r.PostFormValue("password")
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next}
+	v.Form = f
+	l := v.L
+
+	kind, login, err := validate.Login(f.Get("login"))
+	if err != nil {
+		var fe *validate.FieldError
+		if errors.As(err, &fe) {
+			f.Fail("login", fe.Message(l.Lang))
+		} else {
+			f.Fail("login", l.T("login.err.login"))
+		}
+	}
+	if pw == "" {
+		f.Fail("password", l.T("login.err.password_required"))
+	} else if len(pw) > 1024 {
+		f.Fail("password", l.T("login.err.wrong"))
+	}
+	if !f.OK() {
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "login", v)
+		return
+	}
+
+	ip := h.clientIP(r)
+	loginKey := h.loginKey(kind, login)
+	if wait, limited := h.limited(ctx, ip, loginKey); limited {
+		h.event(ctx, "", account.EventSignInFailed, account.ResultDenied, r)
+		v.Error = l.T("login.err.too_many", minutes(wait))
+		h.render.Render(w, r, http.StatusTooManyRequests, "login", v)
+		return
+	}
+
+	a, ok := h.check(ctx, r, kind, login, pw)
+	if !ok {
+		h.fail(ctx, ip, loginKey)
+		v.Error = l.T("login.err.wrong")
+		h.render.Render(w, r, http.StatusUnauthorized, "login", v)
+		return
+	}
+	if a.Status == account.StatusBlocked {
+		// Only the owner, who knows the password, gets this far.
+		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
+		v.Error = l.T("login.err.blocked")
+		h.render.Render(w, r, http.StatusForbidden, "login", v)
+		return
+	}
+	if _, err := h.sessions.Start(w, r, a.ID, []string{"pwd"}, ip); err != nil {
+		h.internal(w, r, "start session", err)
+		return
+	}
+	h.event(ctx, a.ID, account.EventSignIn, account.ResultOK, r)
+	if next == "" {
+		next = h.cfg.Home
+	}
+	web.Redirect(w, r, next)
+}
+
+// check runs steps 3–5 of the package comment and reports whether the
+// password is right for an account that may sign in with it now.
+func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw string) (*account.Account, bool) {
+	a, err := h.accounts.FindByLogin(ctx, kind, login)
+	if err != nil {
+		if !errors.Is(err, sqldb.ErrNotFound) {
+			h.log.ErrorContext(ctx, "find account", "err", err)
+		}
+		_ = h.passwords.VerifyDummy(ctx, pw)
+		h.event(ctx, "", account.EventSignInFailed, account.ResultFailed, r)
+		return nil, false
+	}
+	if a.Locked(h.cfg.Now()) || a.PasswordHash == "" {
+		_ = h.passwords.VerifyDummy(ctx, pw)
+		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
+		return nil, false
+	}
+	ok, rehash, err := h.passwords.Verify(ctx, a.PasswordHash, pw)
+	if err != nil {
+		h.log.ErrorContext(ctx, "verify password", "account", a, "err", err)
+		return nil, false
+	}
+	if !ok {
+		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
+		lockedNow, err := h.accounts.RecordFailure(ctx, a.ID, h.cfg.MaxFailures, h.cfg.LockFor)
+		if err != nil {
+			h.log.ErrorContext(ctx, "record failed sign-in", "account", a, "err", err)
+		}
+		if lockedNow {
+			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
+			h.notifier.Account(ctx, a, message.KindNoticeLocked, web.Lang(r), map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
+		}
+		return nil, false
+	}
+	if a.FailedLogins > 0 {
+		if err := h.accounts.RecordSuccess(ctx, a.ID); err != nil {
+			h.log.ErrorContext(ctx, "reset failure count", "account", a, "err", err)
+		}
+	}
+	if rehash {
+		if nh, err := h.passwords.Hash(ctx, pw); err == nil {
+			if err := h.accounts.Rehash(ctx, a.ID, a.PasswordHash, nh); err != nil {
+				h.log.WarnContext(ctx, "rehash password", "account", a, "err", err)
+			}
+		}
+	}
+	return a, true
+}
+
+// limited reports whether the IP or the login has used up its failures.
+func (h *Handler) limited(ctx context.Context, ip, loginKey string) (time.Duration, bool) {
+	var wait time.Duration
+	limited := false
+	for _, c := range []struct {
+		rule ratelimit.Rule
+		key  string
+	}{{h.cfg.PerIP, ip}, {h.cfg.PerLogin, loginKey}} {
+		ok, retry, err := h.limiter.Peek(ctx, c.rule, c.key)
+		if err != nil {
+			h.log.ErrorContext(ctx, "rate limit", "rule", c.rule.Name, "err", err)
+			continue
+		}
+		if !ok {
+			limited = true
+			wait = max(wait, retry)
+		}
+	}
+	return wait, limited
+}
+
+func (h *Handler) fail(ctx context.Context, ip, loginKey string) {
+	for _, c := range []struct {
+		rule ratelimit.Rule
+		key  string
+	}{{h.cfg.PerIP, ip}, {h.cfg.PerLogin, loginKey}} {
+		if _, _, err := h.limiter.Allow(ctx, c.rule, c.key); err != nil {
+			h.log.ErrorContext(ctx, "rate limit", "rule", c.rule.Name, "err", err)
+		}
+	}
+}
+
+func (h *Handler) event(ctx context.Context, accountID, kind, result string, r *http.Request) {
+	err := h.accounts.AddEvent(ctx, account.Event{AccountID: accountID, Kind: kind, Result: result, Method: "pwd",
+		IP: h.clientIP(r), UserAgent: r.UserAgent()})
+	if err != nil {
+		h.log.ErrorContext(ctx, "account event", "kind", kind, "err", err)
+	}
+}
+
+func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
+	if s, err := h.sessions.Current(r); err == nil {
+		err := h.accounts.AddEvent(r.Context(), account.Event{AccountID: s.AccountID, Kind: account.EventSignOut, Result: account.ResultOK,
+			IP: h.clientIP(r), UserAgent: r.UserAgent()})
+		if err != nil {
+			h.log.ErrorContext(r.Context(), "account event", "err", err)
+		}
+	}
+	if err := h.sessions.SignOut(w, r); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+		h.log.ErrorContext(r.Context(), "sign out", "err", err)
+	}
+	web.Redirect(w, r, "/login?notice=signed_out")
+}
+
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.log.ErrorContext(r.Context(), what, "err", err)
+	v := loginView{Page: h.render.NewPage(r, "login.title")}
+	v.Error = v.L.T("login.err.internal")
+	h.render.Render(w, r, http.StatusInternalServerError, "login", v)
+}
+
+func minutes(d time.Duration) int {
+	m := int((d + time.Minute - 1) / time.Minute)
+	return max(m, 1)
+}

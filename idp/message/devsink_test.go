@@ -1,0 +1,212 @@
+package message
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+)
+
+func TestDevSink(t *testing.T) {
+	tmpl := loadTemplates(t)
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		log, logs := newLogger()
+		sink := NewDevSink(db, tmpl, log)
+		const phone, email = "+79991234567", "ivan@example.ru"
+		for _, m := range []Message{
+			codeMsg(SMS, phone, KindCodeRegister, "111111"),
+			codeMsg(Email, email, KindCodeRecover, "222222"),
+			codeMsg(SMS, phone, KindCodeRegister, "333333"),
+			{Channel: SMS, To: phone, Kind: KindNoticeNewDevice, Lang: "en",
+				Data: map[string]string{"time": "02.01.2026 15:04", "ip": "203.0.113.7", "device": `<b>"Evil" & Co</b>`}},
+		} {
+			if err := sink.Send(ctx, m); err != nil {
+				t.Fatalf("Send: %v", err)
+			}
+		}
+		if err := sink.Send(ctx, codeMsg(SMS, "89991234567", KindCodeRegister, "1")); !errors.Is(err, ErrBadRecipient) {
+			t.Errorf("bad phone stored: %v", err)
+		}
+
+		list, err := sink.List(ctx, 10)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != 4 {
+			t.Fatalf("List: %d messages, want 4", len(list))
+		}
+		if list[0].Kind != KindNoticeNewDevice || !strings.Contains(list[1].Text, "333333") || !strings.Contains(list[3].Text, "111111") {
+			t.Errorf("List not newest first: %+v", list)
+		}
+		for i := 1; i < len(list); i++ {
+			if list[i].ID >= list[i-1].ID || list[i].CreatedAt.After(list[i-1].CreatedAt) {
+				t.Errorf("List order: %d before %d", list[i-1].ID, list[i].ID)
+			}
+		}
+		if e := list[2]; e.Channel != Email || e.To != email || e.Subject != "Код для восстановления пароля Gosid" || e.CreatedAt.IsZero() {
+			t.Errorf("stored e-mail: %+v", e)
+		}
+		if two, _ := sink.List(ctx, 2); len(two) != 2 {
+			t.Errorf("List(2) returned %d", len(two))
+		}
+
+		got, err := sink.Latest(ctx, phone, KindCodeRegister)
+		if err != nil || !strings.Contains(got.Text, "333333") {
+			t.Errorf("Latest(phone, code.register) = %+v, %v", got, err)
+		}
+		if got, err := sink.Latest(ctx, phone, ""); err != nil || got.Kind != KindNoticeNewDevice {
+			t.Errorf("Latest(phone, any) = %+v, %v", got, err)
+		}
+		if got, err := sink.Latest(ctx, email, KindCodeRecover); err != nil || !strings.Contains(got.Text, "222222") {
+			t.Errorf("Latest(email) = %+v, %v", got, err)
+		}
+		for _, q := range [][2]string{{email, KindCodeRegister}, {"+70000000000", ""}} {
+			if _, err := sink.Latest(ctx, q[0], q[1]); !errors.Is(err, sqldb.ErrNotFound) {
+				t.Errorf("Latest(%s, %s): %v, want ErrNotFound", q[0], q[1], err)
+			}
+		}
+		if !strings.Contains(logs.String(), "333333") {
+			t.Error("the dev sink does not log the text")
+		}
+
+		srv := httptest.NewServer(sink.Handler())
+		defer srv.Close()
+		for _, tc := range []struct{ query, want string }{
+			{"", "Отправленные сообщения"},
+			{"?lang=en", "Sent messages"},
+			{"?" + url.Values{"to": {phone}}.Encode(), "333333"},
+		} {
+			body, resp := get(t, srv.URL+"/dev/messages"+tc.query)
+			if resp.StatusCode != 200 || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") {
+				t.Fatalf("page %s: %s %s", tc.query, resp.Status, resp.Header.Get("Content-Type"))
+			}
+			if !strings.Contains(body, tc.want) || !strings.Contains(body, `<meta http-equiv="refresh" content="5">`) {
+				t.Errorf("page %s lacks %q or the refresh:\n%s", tc.query, tc.want, body)
+			}
+			if strings.Contains(body, "<script") {
+				t.Errorf("page %s has a script", tc.query)
+			}
+			if strings.Contains(body, `<b>"Evil"`) || !strings.Contains(body, "&lt;b&gt;&#34;Evil&#34; &amp; Co") {
+				t.Errorf("page %s does not escape message text", tc.query)
+			}
+		}
+		body, resp := get(t, srv.URL+"/dev/messages?lang=en&to="+url.QueryEscape(email))
+		if resp.StatusCode != 200 || strings.Contains(body, "333333") || !strings.Contains(body, "222222") {
+			t.Errorf("page ?to= does not filter")
+		}
+
+		body, resp = get(t, srv.URL+"/dev/messages.json?"+url.Values{"to": {phone}}.Encode())
+		if resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "application/json; charset=utf-8" {
+			t.Fatalf("json: %s %s", resp.Status, resp.Header.Get("Content-Type"))
+		}
+		var msgs []DevMessage
+		if err := json.Unmarshal([]byte(body), &msgs); err != nil {
+			t.Fatalf("json: %v", err)
+		}
+		if len(msgs) != 3 || msgs[0].To != phone || !strings.Contains(msgs[1].Text, "333333") {
+			t.Errorf("json ?to=: %+v", msgs)
+		}
+		body, _ = get(t, srv.URL+"/dev/messages.json?to=nobody")
+		if strings.TrimSpace(body) != "[]" {
+			t.Errorf("json with no match: %s", body)
+		}
+		if _, resp := get(t, srv.URL+"/dev/messages.json?limit=x"); resp.StatusCode != 400 {
+			t.Errorf("bad limit: %s", resp.Status)
+		}
+		if resp, err := http.Post(srv.URL+"/dev/messages", "text/plain", nil); err != nil || resp.StatusCode != http.StatusMethodNotAllowed {
+			t.Errorf("POST: %v %v", resp.Status, err)
+		}
+
+		// Mounted on a caller's mux under the documented patterns.
+		mux := http.NewServeMux()
+		mux.Handle("GET /dev/messages", sink.Handler())
+		mux.Handle("GET /dev/messages.json", sink.Handler())
+		rec := httptest.NewRecorder()
+		mux.ServeHTTP(rec, httptest.NewRequest("GET", "/dev/messages.json", nil))
+		if rec.Code != 200 {
+			t.Errorf("mounted handler: %d", rec.Code)
+		}
+	})
+}
+
+func get(t *testing.T, u string) (string, *http.Response) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b), resp
+}
+
+// TestDevSinkKeepsNewest500 sends more than DevKeep messages, some of them
+// concurrently (as replicas would), and checks that the newest DevKeep
+// remain.
+func TestDevSinkKeepsNewest500(t *testing.T) {
+	tmpl := loadTemplates(t)
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		sink := NewDevSink(db, tmpl, discardLogger())
+		phone := func(i int) string { return fmt.Sprintf("+7999%07d", i) }
+		const n = DevKeep + 20
+		for i := range n - 10 {
+			if err := sink.Send(ctx, codeMsg(SMS, phone(i), KindCodeRegister, "123456")); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var wg sync.WaitGroup
+		errs := make(chan error, 10)
+		for i := n - 10; i < n; i++ {
+			wg.Go(func() {
+				errs <- sink.Send(ctx, codeMsg(SMS, phone(i), KindCodeRegister, "123456"))
+			})
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatalf("concurrent Send: %v", err)
+			}
+		}
+		var total int
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM dev_messages`).Scan(&total); err != nil || total > DevKeep+10 {
+			t.Fatalf("after concurrent sends the table holds %d rows (%v), want at most %d", total, err, DevKeep+10)
+		}
+		// Racing senders may leave a few extra rows (see Send); the next
+		// send trims them.
+		if err := sink.Send(ctx, codeMsg(SMS, phone(n), KindCodeRegister, "123456")); err != nil {
+			t.Fatal(err)
+		}
+		list, err := sink.List(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(list) != DevKeep {
+			t.Fatalf("%d messages kept, want %d", len(list), DevKeep)
+		}
+		if err := db.QueryRow(ctx, `SELECT count(*) FROM dev_messages`).Scan(&total); err != nil || total != DevKeep {
+			t.Fatalf("table holds %d rows (%v), want %d", total, err, DevKeep)
+		}
+		if list[0].To != phone(n) || list[len(list)-1].To != phone(21) {
+			t.Errorf("kept %s … %s, want %s … %s", list[0].To, list[len(list)-1].To, phone(n), phone(21))
+		}
+		if _, err := sink.Latest(ctx, phone(20), ""); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Errorf("message 20 not trimmed: %v", err)
+		}
+	})
+}

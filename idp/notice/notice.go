@@ -1,0 +1,48 @@
+// Package notice tells citizens about security events on their accounts
+// (lock-outs, password changes, attempts to register their contact again):
+// to the verified phone by SMS and to the verified e-mail, whichever the
+// account has. A failure to send is logged, never shown to the person who
+// caused the event, and never stops the flow that raised it.
+package notice
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/message"
+)
+
+// Notifier sends notices.
+type Notifier struct {
+	Sender message.Sender
+	Log    *slog.Logger
+}
+
+// Account notifies the owner of a on every verified contact.
+func (n *Notifier) Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string) {
+	if a.Phone.Verified() {
+		n.send(ctx, message.Message{Channel: message.SMS, To: a.Phone.Value, Kind: kind, Lang: lang, Data: data})
+	}
+	if a.Email.Verified() {
+		n.send(ctx, message.Message{Channel: message.Email, To: a.Email.Value, Kind: kind, Lang: lang, Data: data})
+	}
+}
+
+// Contact notifies one phone or e-mail (kind "phone" or "email").
+func (n *Notifier) Contact(ctx context.Context, contactKind, to, kind, lang string, data map[string]string) {
+	ch := message.SMS
+	if contactKind == account.Email {
+		ch = message.Email
+	}
+	n.send(ctx, message.Message{Channel: ch, To: to, Kind: kind, Lang: lang, Data: data})
+}
+
+func (n *Notifier) send(ctx context.Context, m message.Message) {
+	// The request may end (the browser gets its answer) before a slow
+	// gateway answers; the notice must still go out.
+	ctx = context.WithoutCancel(ctx)
+	if err := n.Sender.Send(ctx, m); err != nil {
+		n.Log.ErrorContext(ctx, "notice not sent", "message", m, "err", err)
+	}
+}

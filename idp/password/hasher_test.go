@@ -1,0 +1,321 @@
+package password
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"regexp"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+// fastParams keep real argon2id hashing cheap in tests.
+var fastParams = Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+func newTestHasher(t *testing.T, p Params) *Hasher {
+	t.Helper()
+	h, err := NewHasher(p, 0)
+	if err != nil {
+		t.Fatalf("NewHasher: %v", err)
+	}
+	return h
+}
+
+var phcRE = regexp.MustCompile(`^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$[A-Za-z0-9+/]{22}\$[A-Za-z0-9+/]{43}$`)
+
+func TestHashVerifyRoundTrip(t *testing.T) {
+	ctx := t.Context()
+	for _, p := range []Params{fastParams, {} /* defaults */} {
+		h := newTestHasher(t, p)
+		phc, err := h.Hash(ctx, "Vt9#kqzmRw")
+		if err != nil {
+			t.Fatalf("Hash: %v", err)
+		}
+		if !phcRE.MatchString(phc) {
+			t.Fatalf("Hash = %q, not a PHC string", phc)
+		}
+		if p == (Params{}) && !strings.HasPrefix(phc, "$argon2id$v=19$m=19456,t=2,p=1$") {
+			t.Errorf("default params: %q", phc)
+		}
+		ok, rehash, err := h.Verify(ctx, phc, "Vt9#kqzmRw")
+		if !ok || rehash || err != nil {
+			t.Errorf("Verify(right) = %v, %v, %v; want true, false, nil", ok, rehash, err)
+		}
+		for _, wrong := range []string{"vt9#kqzmRw", "Vt9#kqzmR", "", "Vt9#kqzmRw "} {
+			if ok, rehash, err := h.Verify(ctx, phc, wrong); ok || rehash || err != nil {
+				t.Errorf("Verify(%q) = %v, %v, %v; want false, false, nil", wrong, ok, rehash, err)
+			}
+		}
+		phc2, _ := h.Hash(ctx, "Vt9#kqzmRw")
+		if phc2 == phc {
+			t.Error("two hashes of one password are equal: salt not random")
+		}
+	}
+}
+
+// The reference implementation's argon2id test vector (phc-winner-argon2,
+// src/test.c): password "password", salt "somesalt", t=2, m=64 MiB, p=1.
+func TestVerifyKnownAnswer(t *testing.T) {
+	const kat = "$argon2id$v=19$m=65536,t=2,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"
+	h := newTestHasher(t, fastParams)
+	ok, rehash, err := h.Verify(t.Context(), kat, "password")
+	if !ok || !rehash || err != nil {
+		t.Fatalf("Verify(KAT) = %v, %v, %v; want true, true (8-byte salt, other params), nil", ok, rehash, err)
+	}
+}
+
+func TestNeedsRehash(t *testing.T) {
+	ctx := t.Context()
+	old := newTestHasher(t, fastParams)
+	phc, err := old.Hash(ctx, "Vt9#kqzmRw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	changes := map[string]func(*Params){
+		"memory":  func(p *Params) { p.Memory *= 2 },
+		"time":    func(p *Params) { p.Time++ },
+		"threads": func(p *Params) { p.Threads++ },
+		"salt":    func(p *Params) { p.SaltLen = 32 },
+		"key":     func(p *Params) { p.KeyLen = 64 },
+	}
+	for name, change := range changes {
+		t.Run(name, func(t *testing.T) {
+			p := fastParams
+			change(&p)
+			h := newTestHasher(t, p)
+			if ok, rehash, err := h.Verify(ctx, phc, "Vt9#kqzmRw"); !ok || !rehash || err != nil {
+				t.Errorf("Verify = %v, %v, %v; want true, true, nil", ok, rehash, err)
+			}
+			// No rehash signal for a wrong password: nothing to store.
+			if ok, rehash, _ := h.Verify(ctx, phc, "wrong"); ok || rehash {
+				t.Errorf("Verify(wrong) = %v, %v", ok, rehash)
+			}
+		})
+	}
+}
+
+func TestVerifyMalformed(t *testing.T) {
+	h := newTestHasher(t, fastParams)
+	for _, phc := range []string{"", "$argon2id$", "$argon2id$v=19$m=64,t=1,p=1$$", "$argon2i$v=19$m=64,t=1,p=1$c29tZXNhbHQ$CTFhFdXPJO1aFaMaO6Mm5c8y7cJHAph8ArZWb2GRPPc"} {
+		ok, rehash, err := h.Verify(t.Context(), phc, "x")
+		if ok || rehash || !errors.Is(err, ErrMalformedHash) {
+			t.Errorf("Verify(%q) = %v, %v, %v; want ErrMalformedHash", phc, ok, rehash, err)
+		}
+	}
+}
+
+func TestNewHasherInvalidParams(t *testing.T) {
+	for _, p := range []Params{
+		{Memory: 64, Time: 0, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 7, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 0, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 8, KeyLen: 32},
+		{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 8},
+		{Memory: MaxMemoryKiB + 1, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+		{Memory: 64, Time: MaxTime + 1, Threads: 1, SaltLen: 16, KeyLen: 32},
+	} {
+		if _, err := NewHasher(p, 1); !errors.Is(err, ErrInvalidParams) {
+			t.Errorf("NewHasher(%+v) error = %v, want ErrInvalidParams", p, err)
+		}
+	}
+}
+
+// countingDerive returns a fixed key and counts calls; it lets tests observe
+// what Verify does without timing it.
+type countingDerive struct {
+	calls   atomic.Int32
+	params  atomic.Value // last Params
+	current atomic.Int32
+	peak    atomic.Int32
+	delay   time.Duration
+	block   chan struct{} // if not nil, derive waits for it
+}
+
+func (c *countingDerive) derive(pw, salt []byte, p Params) []byte {
+	c.calls.Add(1)
+	c.params.Store(p)
+	n := c.current.Add(1)
+	for {
+		old := c.peak.Load()
+		if n <= old || c.peak.CompareAndSwap(old, n) {
+			break
+		}
+	}
+	if c.block != nil {
+		<-c.block
+	}
+	time.Sleep(c.delay)
+	c.current.Add(-1)
+	return bytes.Repeat([]byte{0xAB}, int(p.KeyLen))
+}
+
+// Verify computes the whole key and compares it with
+// subtle.ConstantTimeCompare: a key differing in its first byte costs the
+// same single derivation as one differing in its last byte, and both fail.
+func TestVerifyComparesWholeKey(t *testing.T) {
+	c := &countingDerive{}
+	h, err := newHasher(fastParams, 1, c.derive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := bytes.Repeat([]byte{0xAB}, 32)
+	salt := bytes.Repeat([]byte{1}, 16)
+	for i, key := range [][]byte{good, flip(good, 0), flip(good, 31), flip(good, 15)} {
+		phc := PHC{Params: fastParams, Salt: salt, Key: key}
+		phc.Params.KeyLen = uint32(len(key))
+		c.calls.Store(0)
+		ok, _, err := h.Verify(t.Context(), phc.Encode(), "pw")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := i == 0; ok != want {
+			t.Errorf("key %d: ok = %v, want %v", i, ok, want)
+		}
+		if n := c.calls.Load(); n != 1 {
+			t.Errorf("key %d: %d derivations, want 1", i, n)
+		}
+	}
+}
+
+func flip(b []byte, i int) []byte {
+	b = bytes.Clone(b)
+	b[i] ^= 1
+	return b
+}
+
+func TestSemaphoreBoundsConcurrency(t *testing.T) {
+	const limit = 3
+	c := &countingDerive{delay: 5 * time.Millisecond}
+	h, err := newHasher(fastParams, limit, c.derive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	phc, _ := h.Hash(t.Context(), "pw")
+	var wg sync.WaitGroup
+	for i := range 40 {
+		wg.Go(func() {
+			var err error
+			switch i % 3 {
+			case 0:
+				_, err = h.Hash(t.Context(), "pw")
+			case 1:
+				_, _, err = h.Verify(t.Context(), phc, "pw")
+			case 2:
+				err = h.VerifyDummy(t.Context(), "pw")
+			}
+			if err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if p := c.peak.Load(); p != limit {
+		t.Errorf("peak concurrent hashes = %d, want %d", p, limit)
+	}
+}
+
+func TestSemaphoreHonoursContext(t *testing.T) {
+	c := &countingDerive{}
+	h, err := newHasher(fastParams, 1, c.derive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.calls.Store(0)
+	c.block = make(chan struct{}) // set after the dummy was computed
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		h.Hash(context.Background(), "first") // holds the only slot
+	}()
+	for c.current.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := h.Hash(ctx, "second"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Hash while saturated = %v, want DeadlineExceeded", err)
+	}
+	if _, _, err := h.Verify(ctx, validPHC, "second"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("Verify while saturated = %v, want DeadlineExceeded", err)
+	}
+	if err := h.VerifyDummy(ctx, "second"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("VerifyDummy while saturated = %v, want DeadlineExceeded", err)
+	}
+	close(c.block)
+	<-done
+	if n := c.calls.Load(); n != 1 {
+		t.Errorf("%d derivations, want 1 (waiters must not hash)", n)
+	}
+}
+
+func TestVerifyDummy(t *testing.T) {
+	// Real hashing: it works and returns nil.
+	h := newTestHasher(t, fastParams)
+	if err := h.VerifyDummy(t.Context(), "anything"); err != nil {
+		t.Fatalf("VerifyDummy: %v", err)
+	}
+	// Exactly one derivation, with the current parameters.
+	c := &countingDerive{}
+	p := Params{Memory: 128, Time: 3, Threads: 2, SaltLen: 24, KeyLen: 48}
+	h, err := newHasher(p, 1, c.derive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.calls.Store(0)
+	if err := h.VerifyDummy(t.Context(), "anything"); err != nil {
+		t.Fatal(err)
+	}
+	if n := c.calls.Load(); n != 1 {
+		t.Errorf("VerifyDummy ran %d derivations, want 1", n)
+	}
+	if got := c.params.Load().(Params); got != p {
+		t.Errorf("VerifyDummy used %+v, want %+v", got, p)
+	}
+	ctx, cancel := context.WithCancel(t.Context())
+	cancel()
+	if err := h.VerifyDummy(ctx, "x"); !errors.Is(err, context.Canceled) {
+		t.Errorf("VerifyDummy(cancelled) = %v", err)
+	}
+}
+
+func TestPasswordTooLong(t *testing.T) {
+	h := newTestHasher(t, fastParams)
+	long := strings.Repeat("a", MaxPasswordBytes+1)
+	if _, err := h.Hash(t.Context(), long); !errors.Is(err, ErrPasswordTooLong) {
+		t.Errorf("Hash: %v", err)
+	}
+	phc, _ := h.Hash(t.Context(), "x")
+	if _, _, err := h.Verify(t.Context(), phc, long); !errors.Is(err, ErrPasswordTooLong) {
+		t.Errorf("Verify: %v", err)
+	}
+	if err := h.VerifyDummy(t.Context(), long); !errors.Is(err, ErrPasswordTooLong) {
+		t.Errorf("VerifyDummy: %v", err)
+	}
+}
+
+func TestRedaction(t *testing.T) {
+	h := newTestHasher(t, fastParams)
+	phc, _ := h.Hash(t.Context(), "Vt9#kqzmRw")
+	parsed, _ := ParsePHC(phc)
+	secret := phc[strings.LastIndexByte(phc, '$')+1:]
+	saltB64 := strings.Split(phc, "$")[4]
+	pc := PolicyContext{Phone: "+79123456789", Email: "ivan@example.ru", SNILS: "11223344595", FamilyName: "Петров", GivenName: "Иван"}
+
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	log.Info("x", "phc", parsed, "ctx", pc, "hasher", h)
+	out := buf.String() + fmt.Sprint(parsed, pc, h) + fmt.Sprintf("%v %+v %s", parsed, pc, h)
+	for _, s := range []string{secret, saltB64, "79123456789", "ivan@", "11223344595", "Петров"} {
+		if strings.Contains(out, s) {
+			t.Errorf("output leaks %q: %s", s, out)
+		}
+	}
+	if !strings.Contains(out, "m=64") {
+		t.Errorf("parameters missing from output: %s", out)
+	}
+}

@@ -1,0 +1,384 @@
+package recovery
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/codestep"
+	"github.com/gosid/gosid/idp/flow"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+//go:embed templates/*.html
+var pages embed.FS
+
+const (
+	flowKind = "recover"
+	flowTTL  = 20 * time.Minute
+	purpose  = "recover"
+)
+
+// Accounts is what recovery needs of the account store.
+type Accounts interface {
+	FindByLogin(ctx context.Context, kind, value string) (*account.Account, error)
+	Get(ctx context.Context, id string) (*account.Account, error)
+	SetPassword(ctx context.Context, id, hash string) error
+	AddEvent(ctx context.Context, e account.Event) error
+}
+
+// Passwords hashes passwords.
+type Passwords interface {
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// Sessions ends the account's sessions.
+type Sessions interface {
+	EndAll(ctx context.Context, accountID, exceptID string) (int, error)
+}
+
+// Notifier tells the owner that the password changed.
+type Notifier interface {
+	Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
+}
+
+// Deps are the handler's dependencies.
+type Deps struct {
+	Accounts  Accounts
+	Passwords Passwords
+	Policy    password.Policy
+	Flows     *flow.Store
+	Codes     *codestep.Step
+	Sessions  Sessions
+	Notifier  Notifier
+	Log       *slog.Logger
+	ClientIP  func(*http.Request) string
+	Secure    bool
+}
+
+// Handler serves recovery.
+type Handler struct {
+	Deps
+	render *web.Renderer
+}
+
+// New parses the pages.
+func New(d Deps) (*Handler, error) {
+	r, err := web.NewRenderer(pages, web.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "password")
+	if err != nil {
+		return nil, err
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = web.ClientIP
+	}
+	return &Handler{Deps: d, render: r}, nil
+}
+
+// Routes registers the routes.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /recover", h.showStart)
+	mux.HandleFunc("POST /recover", h.submitStart)
+	mux.HandleFunc("GET /recover/code", h.showCode)
+	mux.HandleFunc("POST /recover/code", h.submitCode)
+	mux.HandleFunc("POST /recover/resend", h.resend)
+	mux.HandleFunc("GET /recover/password", h.showPassword)
+	mux.HandleFunc("POST /recover/password", h.submitPassword)
+}
+
+// state is the flow's sealed state.
+type state struct {
+	AccountID string `json:"account_id,omitempty"` // "" for an unknown login
+	Channel   string `json:"channel"`
+	To        string `json:"to"`         // where the code goes (otp destination)
+	LoginKind string `json:"login_kind"` // what the citizen typed
+	Login     string `json:"login"`      // normalised, as typed
+	Challenge string `json:"challenge"`
+	Verified  bool   `json:"verified,omitempty"`
+}
+
+// where says on the code page where the code went, without revealing
+// whether the account exists: a phone or e-mail login is echoed masked; a
+// SNILS login is answered generically.
+func (s state) where(l web.Localizer) string {
+	// Masks of what was typed, not of the stored contact, whose spelling
+	// (e-mail case) would differ for existing accounts only.
+	switch s.LoginKind {
+	case account.Phone:
+		return validate.MaskPhone(s.Login)
+	case account.Email:
+		return validate.MaskEmail(s.Login)
+	}
+	return l.T("rec.code.where.account")
+}
+
+func (h *Handler) showStart(w http.ResponseWriter, r *http.Request) {
+	p := h.render.NewPage(r, "rec.title")
+	if r.URL.Query().Get("expired") == "1" {
+		p.Notice = p.L.T("rec.expired")
+	}
+	h.render.Render(w, r, http.StatusOK, "start", p)
+}
+
+func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	p := h.render.NewPage(r, "rec.title")
+	p.Form = web.NewForm(r, "login")
+	kind, login, err := validate.Login(p.Form.Get("login"))
+	if err != nil {
+		var fe *validate.FieldError
+		if errors.As(err, &fe) {
+			p.Form.Fail("login", fe.Message(p.L.Lang))
+		}
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "start", p)
+		return
+	}
+	st := state{LoginKind: kind, Login: login}
+	a, err := h.Accounts.FindByLogin(ctx, kind, login)
+	switch {
+	case err == nil:
+		st.AccountID = a.ID
+		st.Channel, st.To = destination(a, kind)
+	case errors.Is(err, sqldb.ErrNotFound):
+		// Issue a challenge nobody receives, bound to what was typed.
+		st.Channel, st.To = string(message.SMS), login
+		if kind == account.Email {
+			st.Channel = string(message.Email)
+		}
+	default:
+		h.internal(w, r, "start", p, "find account", err)
+		return
+	}
+	if st.Challenge, err = h.issue(ctx, r, st); err != nil {
+		p.Error = codestep.Explain(err, p.L)
+		h.render.Render(w, r, http.StatusTooManyRequests, "start", p)
+		return
+	}
+	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL, h.Secure); err != nil {
+		h.internal(w, r, "start", p, "start flow", err)
+		return
+	}
+	web.Redirect(w, r, "/recover/code")
+}
+
+// destination picks where the code goes: the contact typed, or for SNILS
+// the verified phone, else the verified e-mail.
+func destination(a *account.Account, kind string) (channel, to string) {
+	switch {
+	case kind == account.Email && a.Email.Verified():
+		return string(message.Email), a.Email.Value
+	case a.Phone.Verified():
+		return string(message.SMS), a.Phone.Value
+	default:
+		return string(message.Email), a.Email.Value
+	}
+}
+
+func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
+	s := codestep.Send{Purpose: purpose, Channel: message.Channel(st.Channel), To: st.To, IP: h.ClientIP(r), Lang: web.Lang(r)}
+	if st.AccountID != "" {
+		s.Kind = message.KindCodeRecover
+	}
+	return h.Codes.Issue(ctx, s)
+}
+
+func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, version int, st state, ok bool) {
+	token, version, err := h.Flows.FromRequest(r, flowKind, &st)
+	if err != nil {
+		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			h.Log.ErrorContext(r.Context(), "load recovery flow", "err", err)
+		}
+		web.Redirect(w, r, "/recover?expired=1")
+		return "", 0, st, false
+	}
+	return token, version, st, true
+}
+
+type codeView struct {
+	web.Page
+	Where string
+}
+
+func (h *Handler) codePage(r *http.Request, st state) codeView {
+	p := h.render.NewPage(r, "rec.code.title")
+	return codeView{Page: p, Where: st.where(p.L)}
+}
+
+func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
+	_, _, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	if st.Verified {
+		web.Redirect(w, r, "/recover/password")
+		return
+	}
+	v := h.codePage(r, st)
+	if r.URL.Query().Get("resent") == "1" {
+		v.Notice = v.L.T("rec.code.resent")
+	}
+	h.render.Render(w, r, http.StatusOK, "code", v)
+}
+
+func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token, version, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	v := h.codePage(r, st)
+	v.Form = web.NewForm(r)
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	if !codestep.ValidCode(code) {
+		v.Form.Fail("code", v.L.T("code.err.format"))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "code", v)
+		return
+	}
+	err := h.Codes.Check(ctx, st.Challenge, purpose, st.To, code)
+	if err == nil && st.AccountID == "" {
+		err = &otp.ErrWrongCode{AttemptsLeft: 0} // see the package comment
+	}
+	if err != nil {
+		v.Form.Fail("code", codestep.Explain(err, v.L))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "code", v)
+		return
+	}
+	st.Verified = true
+	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil && !errors.Is(err, sqldb.ErrConflict) {
+		h.internal(w, r, "code", v.Page, "save flow", err)
+		return
+	}
+	web.Redirect(w, r, "/recover/password")
+}
+
+func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token, version, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	id, err := h.issue(ctx, r, st)
+	if err != nil {
+		v := h.codePage(r, st)
+		v.Error = codestep.Explain(err, v.L)
+		h.render.Render(w, r, http.StatusTooManyRequests, "code", v)
+		return
+	}
+	st.Challenge = id
+	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil {
+		h.internal(w, r, "code", h.codePage(r, st).Page, "save flow", err)
+		return
+	}
+	web.Redirect(w, r, "/recover/code?resent=1")
+}
+
+type passwordView struct {
+	web.Page
+	Rules []password.Rule
+}
+
+func (h *Handler) passwordPage(r *http.Request) passwordView {
+	p := h.render.NewPage(r, "rec.password.title")
+	return passwordView{Page: p, Rules: h.Policy.Rules(p.L.Lang)}
+}
+
+func (h *Handler) showPassword(w http.ResponseWriter, r *http.Request) {
+	_, _, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	if !st.Verified {
+		web.Redirect(w, r, "/recover/code")
+		return
+	}
+	h.render.Render(w, r, http.StatusOK, "password", h.passwordPage(r))
+}
+
+func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token, _, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	if !st.Verified || st.AccountID == "" {
+		web.Redirect(w, r, "/recover/code")
+		return
+	}
+	v := h.passwordPage(r)
+	v.Form = web.NewForm(r)
+	a, err := h.Accounts.Get(ctx, st.AccountID)
+	if err != nil {
+		h.internal(w, r, "password", v.Page, "get account", err)
+		return
+	}
+	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
+	pc := password.PolicyContext{Phone: a.Phone.Value, Email: a.Email.Value, SNILS: a.SNILS, FamilyName: a.Name.Family, GivenName: a.Name.Given}
+	if vs := h.Policy.Check(pw, pc); len(vs) > 0 {
+		msgs := make([]string, len(vs))
+		for i, vi := range vs {
+			msgs[i] = vi.Text(v.L.Lang)
+		}
+		v.Form.Fail("password", strings.Join(msgs, "; "))
+	} else if pw != confirm {
+		v.Form.Fail("password_confirm", v.L.T("rec.err.confirm"))
+	}
+	if !v.Form.OK() {
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
+		return
+	}
+	hash, err := h.Passwords.Hash(ctx, pw)
+	if err != nil {
+		h.internal(w, r, "password", v.Page, "hash password", err)
+		return
+	}
+	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
+		web.Redirect(w, r, "/recover?expired=1")
+		return
+	}
+	h.Flows.Clear(w, flowKind, h.Secure)
+	if err := h.Accounts.SetPassword(ctx, a.ID, hash); err != nil {
+		h.internal(w, r, "password", v.Page, "set password", err)
+		return
+	}
+	if _, err := h.Sessions.EndAll(ctx, a.ID, ""); err != nil {
+		h.Log.ErrorContext(ctx, "end sessions after recovery", "account", a, "err", err)
+	}
+	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRecovered, Result: account.ResultOK,
+		Method: methodOf(st.Channel), IP: h.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		h.Log.ErrorContext(ctx, "account event", "err", err)
+	}
+	h.Notifier.Account(ctx, a, message.KindNoticePasswordChanged, v.L.Lang, nil)
+	web.Redirect(w, r, "/login?notice=password_changed")
+}
+
+// methodOf is the RFC 8176 method of the code's channel.
+func methodOf(channel string) string {
+	if channel == string(message.SMS) {
+		return "sms"
+	}
+	return "otp"
+}
+
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, p web.Page, what string, err error) {
+	h.Log.ErrorContext(r.Context(), what, "err", err)
+	p.Error = p.L.T("code.err.internal")
+	var data any = p
+	switch page {
+	case "code":
+		data = codeView{Page: p}
+	case "password":
+		v := h.passwordPage(r)
+		v.Error = p.Error
+		data = v
+	}
+	h.render.Render(w, r, http.StatusInternalServerError, page, data)
+}

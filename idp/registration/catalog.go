@@ -1,0 +1,38 @@
+package registration
+
+import "github.com/gosid/gosid/idp/web"
+
+var catalog = web.Catalog{
+	"reg.title":            {"Регистрация", "Create an account"},
+	"reg.lead":             {"Учётная запись Gosid открывает доступ к государственным услугам и сайтам-партнёрам.", "A Gosid account gives access to public services and partner sites."},
+	"reg.by.phone":         {"По телефону", "By phone"},
+	"reg.by.email":         {"По почте", "By e-mail"},
+	"reg.phone":            {"Мобильный телефон", "Mobile phone"},
+	"reg.phone.hint":       {"Пришлём SMS с кодом подтверждения", "We will send an SMS with a confirmation code"},
+	"reg.email":            {"Электронная почта", "E-mail"},
+	"reg.email.hint":       {"Пришлём письмо с кодом подтверждения", "We will send an e-mail with a confirmation code"},
+	"reg.continue":         {"Продолжить", "Continue"},
+	"reg.have":             {"Уже есть учётная запись?", "Already have an account?"},
+	"reg.signin":           {"Войти", "Sign in"},
+	"reg.expired":          {"Время на регистрацию истекло. Начните заново.", "The registration has expired. Please start again."},
+	"reg.code.title":       {"Подтверждение", "Confirmation"},
+	"reg.code.lead":        {"Мы отправили код подтверждения на %s. Код действует 5 минут.", "We have sent a confirmation code to %s. It is valid for 5 minutes."},
+	"reg.code":             {"Код из сообщения", "Code from the message"},
+	"reg.code.submit":      {"Подтвердить", "Confirm"},
+	"reg.code.resend":      {"Отправить код ещё раз", "Send the code again"},
+	"reg.code.resent":      {"Мы отправили новый код.", "We have sent a new code."},
+	"reg.code.other":       {"Указать другой номер или почту", "Use another phone or e-mail"},
+	"reg.profile.title":    {"Данные и пароль", "Your name and password"},
+	"reg.profile.lead":     {"Укажите фамилию, имя и отчество как в паспорте.", "Enter your name as in your passport, in Cyrillic."},
+	"reg.family_name":      {"Фамилия", "Family name"},
+	"reg.given_name":       {"Имя", "Given name"},
+	"reg.middle_name":      {"Отчество (если есть)", "Patronymic (if any)"},
+	"reg.password":         {"Пароль", "Password"},
+	"reg.password.rules":   {"Требования к паролю:", "The password must have:"},
+	"reg.password_confirm": {"Пароль ещё раз", "Repeat the password"},
+	"reg.consent":          {"Я даю согласие на обработку моих персональных данных оператором Gosid в целях идентификации и аутентификации, в том числе для предоставления доступа к государственным услугам и сайтам-партнёрам, на срок действия учётной записи (152-ФЗ «О персональных данных»).", "I consent to the Gosid operator processing my personal data for identification and authentication, including access to public services and partner sites, for as long as the account exists (Federal Law 152-FZ on personal data)."},
+	"reg.create":           {"Зарегистрироваться", "Create the account"},
+	"reg.err.confirm":      {"Пароль ещё раз: пароли не совпадают", "Repeat the password: the passwords do not match"},
+	"reg.err.consent":      {"Согласие: без согласия на обработку персональных данных регистрация невозможна", "Consent: the account cannot be created without consent to personal-data processing"},
+	"reg.err.taken":        {"Этот телефон или почта уже используется другой учётной записью. Войдите или восстановите пароль.", "This phone or e-mail is already used by another account. Sign in or restore the password."},
+}

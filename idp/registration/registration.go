@@ -1,0 +1,410 @@
+package registration
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/codestep"
+	"github.com/gosid/gosid/idp/flow"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+//go:embed templates/*.html
+var pages embed.FS
+
+// ConsentVersion identifies the consent text shown on the profile page; it
+// is stored with the time of consent.
+const ConsentVersion = "2026-11-01"
+
+const (
+	flowKind = "register"
+	flowTTL  = 30 * time.Minute
+	purpose  = "register"
+)
+
+// Accounts is what registration needs of the account store.
+type Accounts interface {
+	Taken(ctx context.Context, kind, value string) (bool, error)
+	Create(ctx context.Context, n account.New) (*account.Account, error)
+	AddEvent(ctx context.Context, e account.Event) error
+}
+
+// Passwords hashes passwords.
+type Passwords interface {
+	Hash(ctx context.Context, pw string) (string, error)
+}
+
+// Sessions signs the new citizen in.
+type Sessions interface {
+	Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error)
+}
+
+// Deps are the handler's dependencies.
+type Deps struct {
+	Accounts  Accounts
+	Passwords Passwords
+	Policy    password.Policy
+	Flows     *flow.Store
+	Codes     *codestep.Step
+	Sessions  Sessions
+	Log       *slog.Logger
+	ClientIP  func(*http.Request) string
+	// Secure marks cookies Secure (the public URL is https).
+	Secure bool
+	Now    func() time.Time
+}
+
+// Handler serves registration.
+type Handler struct {
+	Deps
+	render *web.Renderer
+}
+
+// New parses the pages.
+func New(d Deps) (*Handler, error) {
+	r, err := web.NewRenderer(pages, web.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "profile")
+	if err != nil {
+		return nil, err
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = web.ClientIP
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Handler{Deps: d, render: r}, nil
+}
+
+// Routes registers the routes.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /register", h.showStart)
+	mux.HandleFunc("POST /register", h.submitStart)
+	mux.HandleFunc("GET /register/code", h.showCode)
+	mux.HandleFunc("POST /register/code", h.submitCode)
+	mux.HandleFunc("POST /register/resend", h.resend)
+	mux.HandleFunc("GET /register/profile", h.showProfile)
+	mux.HandleFunc("POST /register/profile", h.submitProfile)
+}
+
+// state is the flow's sealed state.
+type state struct {
+	Kind      string `json:"kind"`  // account.Phone or account.Email
+	Value     string `json:"value"` // E.164 or the e-mail as typed (domain lower-cased)
+	Challenge string `json:"challenge"`
+	// Existing: the contact has an account; its owner got a notice, and
+	// no code will be accepted.
+	Existing bool `json:"existing,omitempty"`
+	Verified bool `json:"verified,omitempty"`
+}
+
+func (s state) channel() message.Channel {
+	if s.Kind == account.Email {
+		return message.Email
+	}
+	return message.SMS
+}
+
+// masked is the contact as shown back on the code page.
+func (s state) masked() string {
+	if s.Kind == account.Email {
+		return validate.MaskEmail(s.Value)
+	}
+	return validate.MaskPhone(s.Value)
+}
+
+type startView struct {
+	web.Page
+	ByEmail bool
+}
+
+func (h *Handler) showStart(w http.ResponseWriter, r *http.Request) {
+	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: r.URL.Query().Get("by") == "email"}
+	h.render.Render(w, r, http.StatusOK, "start", v)
+}
+
+func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	byEmail := r.PostFormValue("by") == "email"
+	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: byEmail}
+	f := web.NewForm(r, "phone", "email")
+	v.Form = f
+	st := state{Kind: account.Phone}
+	var err error
+	if byEmail {
+		st.Kind = account.Email
+		st.Value, err = validate.Email(f.Get("email"))
+	} else {
+		st.Value, err = validate.Phone(f.Get("phone"))
+	}
+	if err != nil {
+		failField(f, err, v.L)
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "start", v)
+		return
+	}
+	taken, err := h.Accounts.Taken(ctx, st.Kind, st.Value)
+	if err != nil {
+		h.internal(w, r, "start", v.Page, "check contact", err)
+		return
+	}
+	st.Existing = taken
+	if st.Challenge, err = h.issue(ctx, r, st); err != nil {
+		v.Error = codestep.Explain(err, v.L)
+		h.render.Render(w, r, http.StatusTooManyRequests, "start", v)
+		return
+	}
+	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL, h.Secure); err != nil {
+		h.internal(w, r, "start", v.Page, "start flow", err)
+		return
+	}
+	web.Redirect(w, r, "/register/code")
+}
+
+// issue issues a challenge for st's contact: the code, or for an existing
+// account's contact, the notice instead.
+func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
+	s := codestep.Send{Purpose: purpose, Channel: st.channel(), To: st.Value, IP: h.ClientIP(r), Lang: web.Lang(r), Kind: message.KindCodeRegister}
+	if st.Existing {
+		s.Kind, s.Instead = "", message.KindNoticeRegisterExisting
+	}
+	return h.Codes.Issue(ctx, s)
+}
+
+type codeView struct {
+	web.Page
+	Masked string
+}
+
+// load reads the flow; a missing or expired one sends the browser back to
+// the start with a notice.
+func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, version int, st state, ok bool) {
+	token, version, err := h.Flows.FromRequest(r, flowKind, &st)
+	if err != nil {
+		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			h.Log.ErrorContext(r.Context(), "load registration flow", "err", err)
+		}
+		web.Redirect(w, r, "/register?expired=1")
+		return "", 0, st, false
+	}
+	return token, version, st, true
+}
+
+func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
+	_, _, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	if st.Verified {
+		web.Redirect(w, r, "/register/profile")
+		return
+	}
+	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
+	if r.URL.Query().Get("resent") == "1" {
+		v.Notice = v.L.T("reg.code.resent")
+	}
+	h.render.Render(w, r, http.StatusOK, "code", v)
+}
+
+func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token, version, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
+	v.Form = web.NewForm(r)
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	if !codestep.ValidCode(code) {
+		v.Form.Fail("code", v.L.T("code.err.format"))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "code", v)
+		return
+	}
+	err := h.Codes.Check(ctx, st.Challenge, purpose, st.Value, code)
+	if err == nil && st.Existing {
+		// Never accepted: see the package comment. Spend the challenge so
+		// that it behaves like a wrong code would.
+		err = &otp.ErrWrongCode{AttemptsLeft: 0}
+	}
+	if err != nil {
+		v.Form.Fail("code", codestep.Explain(err, v.L))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "code", v)
+		return
+	}
+	st.Verified = true
+	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil && !errors.Is(err, sqldb.ErrConflict) {
+		h.internal(w, r, "code", v.Page, "save flow", err)
+		return
+	}
+	web.Redirect(w, r, "/register/profile")
+}
+
+func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token, version, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
+	id, err := h.issue(ctx, r, st)
+	if err != nil {
+		v.Error = codestep.Explain(err, v.L)
+		h.render.Render(w, r, http.StatusTooManyRequests, "code", v)
+		return
+	}
+	st.Challenge = id
+	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil {
+		h.internal(w, r, "code", v.Page, "save flow", err)
+		return
+	}
+	web.Redirect(w, r, "/register/code?resent=1")
+}
+
+type profileView struct {
+	web.Page
+	Rules          []password.Rule
+	ConsentVersion string
+}
+
+func (h *Handler) profilePage(r *http.Request) profileView {
+	p := h.render.NewPage(r, "reg.profile.title")
+	return profileView{Page: p, Rules: h.Policy.Rules(p.L.Lang), ConsentVersion: ConsentVersion}
+}
+
+func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
+	_, _, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	if !st.Verified {
+		web.Redirect(w, r, "/register/code")
+		return
+	}
+	h.render.Render(w, r, http.StatusOK, "profile", h.profilePage(r))
+}
+
+func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token, _, st, ok := h.load(w, r)
+	if !ok {
+		return
+	}
+	if !st.Verified {
+		web.Redirect(w, r, "/register/code")
+		return
+	}
+	v := h.profilePage(r)
+	f := web.NewForm(r, "family_name", "given_name", "middle_name", "consent")
+	v.Form = f
+	var name account.Name
+	var err error
+	if name.Family, err = validate.FamilyName(f.Get("family_name")); err != nil {
+		failField(f, err, v.L)
+	}
+	if name.Given, err = validate.GivenName(f.Get("given_name")); err != nil {
+		failField(f, err, v.L)
+	}
+	if name.Middle, err = validate.MiddleName(f.Get("middle_name")); err != nil {
+		failField(f, err, v.L)
+	}
+	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
+	pc := password.PolicyContext{FamilyName: name.Family, GivenName: name.Given}
+	if st.Kind == account.Phone {
+		pc.Phone = st.Value
+	} else {
+		pc.Email = st.Value
+	}
+	if vs := h.Policy.Check(pw, pc); len(vs) > 0 {
+		msgs := make([]string, len(vs))
+		for i, vi := range vs {
+			msgs[i] = vi.Text(v.L.Lang)
+		}
+		f.Fail("password", strings.Join(msgs, "; "))
+	} else if pw != confirm {
+		f.Fail("password_confirm", v.L.T("reg.err.confirm"))
+	}
+	if f.Get("consent") != "yes" {
+		f.Fail("consent", v.L.T("reg.err.consent"))
+	}
+	if !f.OK() {
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "profile", v)
+		return
+	}
+	hash, err := h.Passwords.Hash(ctx, pw)
+	if err != nil {
+		h.internal(w, r, "profile", v.Page, "hash password", err)
+		return
+	}
+	// Take the flow first: of two racing submissions only one goes on.
+	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
+		web.Redirect(w, r, "/register?expired=1")
+		return
+	}
+	h.Flows.Clear(w, flowKind, h.Secure)
+	now := h.Now()
+	n := account.New{Name: name, PasswordHash: hash, ConsentVersion: ConsentVersion, ConsentAt: now}
+	c := account.Contact{Value: st.Value, VerifiedAt: now}
+	if st.Kind == account.Phone {
+		n.Phone = c
+	} else {
+		n.Email = c
+	}
+	a, err := h.Accounts.Create(ctx, n)
+	if errors.Is(err, account.ErrTaken) {
+		v.Error = v.L.T("reg.err.taken")
+		h.render.Render(w, r, http.StatusConflict, "profile", v)
+		return
+	}
+	if err != nil {
+		h.internal(w, r, "profile", v.Page, "create account", err)
+		return
+	}
+	ip := h.ClientIP(r)
+	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRegistered, Result: account.ResultOK, IP: ip, UserAgent: r.UserAgent()}); err != nil {
+		h.Log.ErrorContext(ctx, "account event", "err", err)
+	}
+	if _, err := h.Sessions.Start(w, r, a.ID, []string{"pwd"}, ip); err != nil {
+		h.Log.ErrorContext(ctx, "start session after registration", "account", a, "err", err)
+		web.Redirect(w, r, "/login")
+		return
+	}
+	h.Log.InfoContext(ctx, "account registered", "account", a, "contact", st.Kind)
+	web.Redirect(w, r, "/account/details?welcome=1")
+}
+
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, p web.Page, what string, err error) {
+	h.Log.ErrorContext(r.Context(), what, "err", err)
+	p.Error = p.L.T("code.err.internal")
+	var data any = p
+	switch page {
+	case "start":
+		data = startView{Page: p}
+	case "code":
+		data = codeView{Page: p}
+	case "profile":
+		v := h.profilePage(r)
+		v.Error = p.Error
+		data = v
+	}
+	h.render.Render(w, r, http.StatusInternalServerError, page, data)
+}
+
+// failField puts a validation error under its field.
+func failField(f *web.Form, err error, l web.Localizer) {
+	var fe *validate.FieldError
+	if errors.As(err, &fe) {
+		f.Fail(fe.Field, fe.Message(l.Lang))
+		return
+	}
+	f.Fail("_", err.Error())
+}

@@ -1,0 +1,89 @@
+package session
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// Start signs the browser in: it ends the session of any cookie the request
+// carries (session fixation defence), creates a new session authenticated
+// now with amr, and sets the cookie. ip is the client address as the
+// caller's proxy logic determined it.
+func (s *Store) Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*Session, error) {
+	ctx := r.Context()
+	if c, err := r.Cookie(s.cfg.CookieName); err == nil {
+		if err := s.endByToken(ctx, c.Value); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+			return nil, err
+		}
+	}
+	token, sess, err := s.Create(ctx, accountID, amr, time.Time{}, ip, r.UserAgent())
+	if err != nil {
+		return nil, err
+	}
+	http.SetCookie(w, s.cookie(token, sess.ExpiresAt))
+	return sess, nil
+}
+
+// Current returns the live session of the request's cookie. Errors as
+// Lookup's; no cookie is sqldb.ErrNotFound.
+func (s *Store) Current(r *http.Request) (*Session, error) {
+	c, err := r.Cookie(s.cfg.CookieName)
+	if err != nil {
+		return nil, fmt.Errorf("session: no cookie: %w", sqldb.ErrNotFound)
+	}
+	return s.Lookup(r.Context(), c.Value)
+}
+
+// SignOut ends the session of the request's cookie, if any, and expires the
+// cookie. It fails only when the database does; the cookie is expired even
+// then.
+func (s *Store) SignOut(w http.ResponseWriter, r *http.Request) error {
+	http.SetCookie(w, s.cookie("", time.Time{}))
+	c, err := r.Cookie(s.cfg.CookieName)
+	if err != nil {
+		return nil
+	}
+	if err := s.endByToken(r.Context(), c.Value); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// cookie builds the session cookie; a zero expiry deletes it.
+func (s *Store) cookie(token string, expiresAt time.Time) *http.Cookie {
+	c := &http.Cookie{
+		Name:     s.cfg.CookieName,
+		Value:    token,
+		Path:     "/",
+		HttpOnly: true,
+		Secure:   s.cfg.Secure,
+		SameSite: http.SameSiteLaxMode,
+	}
+	if expiresAt.IsZero() {
+		c.MaxAge = -1
+		c.Expires = time.Unix(0, 0)
+		return c
+	}
+	c.MaxAge = max(int(expiresAt.Sub(s.now())/time.Second), 1)
+	c.Expires = expiresAt
+	return c
+}
+
+type contextKey struct{}
+
+// WithSession returns ctx carrying sess, for middleware that resolved the
+// request's session once.
+func WithSession(ctx context.Context, sess *Session) context.Context {
+	return context.WithValue(ctx, contextKey{}, sess)
+}
+
+// FromContext returns the session WithSession stored, if any.
+func FromContext(ctx context.Context) (*Session, bool) {
+	sess, ok := ctx.Value(contextKey{}).(*Session)
+	return sess, ok && sess != nil
+}

@@ -1,0 +1,15 @@
+// Package web is what the IdP's HTML pages share: the layout, the
+// stylesheet and script, the Russian/English catalogue lookup, typed page
+// rendering into a buffer (so a template error is a clean 500, never half a
+// page), form values with field-level errors, and cross-origin protection
+// for every state-changing form.
+//
+// Each capability package (idp/login, idp/registration, idp/recovery…)
+// embeds its own page templates, each defining a "content" block, and
+// parses them with the layout at start-up through NewRenderer, which fails
+// start-up when a template is missing or broken.
+//
+// Language: Russian unless the request asks for English by ?lang=en (which
+// is remembered in the gosid_lang cookie), ui_locales (OpenID Connect), or
+// Accept-Language.
+package web

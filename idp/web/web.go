@@ -1,0 +1,250 @@
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+//go:embed templates/*.html static/*
+var files embed.FS
+
+// Static serves the shared stylesheet and script under /static/.
+func Static() http.Handler {
+	sub, _ := fs.Sub(files, "static")
+	fsrv := http.StripPrefix("/static/", http.FileServerFS(sub))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		fsrv.ServeHTTP(w, r)
+	})
+}
+
+// Text is one message in both languages: Russian first, English second.
+// (An array, so that catalogues can be written as {"…", "…"} literals.)
+type Text [2]string
+
+// Catalog maps message keys to texts.
+type Catalog map[string]Text
+
+// Merge returns a catalog with the entries of all given catalogs.
+func Merge(cs ...Catalog) Catalog {
+	out := Catalog{}
+	for _, c := range cs {
+		for k, v := range c {
+			out[k] = v
+		}
+	}
+	return out
+}
+
+// Localizer looks texts up in one language.
+type Localizer struct {
+	Lang string // "ru" or "en"
+	cat  Catalog
+}
+
+// T returns the text for key, formatted with args like fmt.Sprintf when
+// there are any. A missing key shows itself, so it is noticed in tests.
+func (l Localizer) T(key string, args ...any) string {
+	t, ok := l.cat[key]
+	if !ok {
+		return key
+	}
+	s := t[0]
+	if l.Lang == "en" && t[1] != "" {
+		s = t[1]
+	}
+	if len(args) > 0 {
+		s = fmt.Sprintf(s, args...)
+	}
+	return s
+}
+
+// Pick returns ru or en by the language: for texts that come with their
+// translation (validation messages).
+func (l Localizer) Pick(ru, en string) string {
+	if l.Lang == "en" {
+		return en
+	}
+	return ru
+}
+
+// Page is embedded in every view: the language, the title and the form.
+type Page struct {
+	L     Localizer
+	Title string
+	// Form holds submitted values and field errors; nil on a fresh page.
+	Form *Form
+	// Notice is an informational message shown above the content.
+	Notice string
+	// Error is a message about the whole form.
+	Error string
+	// OtherLangURL switches the page to the other language.
+	OtherLangURL string
+	OtherLang    string
+	// SignedIn shows the sign-out button in the header.
+	SignedIn bool
+}
+
+// Form is a submitted form: its values (never passwords or codes: those
+// are not echoed back) and the errors by field name.
+type Form struct {
+	Values map[string]string
+	Errors map[string]string
+}
+
+// NewForm starts a form from the request's values for the given fields.
+func NewForm(r *http.Request, fields ...string) *Form {
+	f := &Form{Values: map[string]string{}, Errors: map[string]string{}}
+	for _, name := range fields {
+		f.Values[name] = r.PostFormValue(name)
+	}
+	return f
+}
+
+// Get returns a submitted value.
+func (f *Form) Get(name string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Values[name]
+}
+
+// Err returns the error of a field.
+func (f *Form) Err(name string) string {
+	if f == nil {
+		return ""
+	}
+	return f.Errors[name]
+}
+
+// Fail records an error for a field (the first one wins).
+func (f *Form) Fail(name, msg string) {
+	if _, ok := f.Errors[name]; !ok {
+		f.Errors[name] = msg
+	}
+}
+
+// OK reports whether no field has an error.
+func (f *Form) OK() bool { return f == nil || len(f.Errors) == 0 }
+
+// Renderer renders one package's pages with the shared layout.
+type Renderer struct {
+	pages map[string]*template.Template
+	cat   Catalog
+	log   *slog.Logger
+}
+
+// NewRenderer parses every named page of pageFS ("name" → "templates/name.html")
+// together with the layout.
+func NewRenderer(pageFS fs.FS, cat Catalog, log *slog.Logger, names ...string) (*Renderer, error) {
+	r := &Renderer{pages: map[string]*template.Template{}, cat: Merge(layoutCatalog, cat), log: log}
+	for _, name := range names {
+		t := template.New(name).Funcs(funcs)
+		t, err := t.ParseFS(files, "templates/layout.html")
+		if err != nil {
+			return nil, fmt.Errorf("layout: %w", err)
+		}
+		if t, err = t.ParseFS(pageFS, "templates/"+name+".html"); err != nil {
+			return nil, fmt.Errorf("page %s: %w", name, err)
+		}
+		if t.Lookup("content") == nil {
+			return nil, fmt.Errorf("page %s: no content block", name)
+		}
+		r.pages[name] = t
+	}
+	return r, nil
+}
+
+var funcs = template.FuncMap{
+	"join":  strings.Join,
+	"field": newField,
+}
+
+// P returns the page itself; views embedding Page get it promoted, which
+// lets the field template function reach the page of any view.
+func (p Page) P() Page { return p }
+
+// FieldView is what the shared "input" template renders: one labelled
+// text input with its hint and error.
+type FieldView struct {
+	L                       Localizer
+	Name, Label, Auto, Hint string
+	Value, Err              string
+}
+
+// newField builds a FieldView from a view, for
+// {{template "input" (field . "snils" "label.key" "autocomplete" "hint.key")}}.
+func newField(view any, name, labelKey, auto, hintKey string) (FieldView, error) {
+	pv, ok := view.(interface{ P() Page })
+	if !ok {
+		return FieldView{}, fmt.Errorf("field: %T does not embed web.Page", view)
+	}
+	p := pv.P()
+	return FieldView{L: p.L, Name: name, Label: labelKey, Auto: auto, Hint: hintKey, Value: p.Form.Get(name), Err: p.Form.Err(name)}, nil
+}
+
+// Localizer returns the request's localizer.
+func (r *Renderer) Localizer(req *http.Request) Localizer {
+	return Localizer{Lang: Lang(req), cat: r.cat}
+}
+
+// NewPage fills the common parts of a view.
+func (r *Renderer) NewPage(req *http.Request, titleKey string) Page {
+	l := r.Localizer(req)
+	p := Page{L: l, Title: l.T(titleKey)}
+	other := "en"
+	p.OtherLang = "English"
+	if l.Lang == "en" {
+		other, p.OtherLang = "ru", "Русский"
+	}
+	q := url.Values{"lang": {other}}
+	p.OtherLangURL = req.URL.Path + "?" + q.Encode()
+	return p
+}
+
+// Render writes the page with status; data is the page's typed view.
+func (r *Renderer) Render(w http.ResponseWriter, req *http.Request, status int, name string, data any) {
+	t := r.pages[name]
+	var buf bytes.Buffer
+	if t == nil {
+		r.fail(w, req, fmt.Errorf("unknown page %q", name))
+		return
+	}
+	if err := t.ExecuteTemplate(&buf, "layout", data); err != nil {
+		r.fail(w, req, err)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/html; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_, _ = buf.WriteTo(w)
+}
+
+func (r *Renderer) fail(w http.ResponseWriter, req *http.Request, err error) {
+	if r.log != nil {
+		r.log.ErrorContext(req.Context(), "render page", "path", req.URL.Path, "err", err)
+	}
+	http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
+}
+
+// Redirect sends the browser on with 303 See Other (after a POST).
+func Redirect(w http.ResponseWriter, r *http.Request, to string) {
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+// layoutCatalog holds the layout's own texts.
+var layoutCatalog = Catalog{
+	"layout.brand":    {"Gosid", "Gosid"},
+	"layout.signout":  {"Выйти", "Sign out"},
+	"layout.skip":     {"Перейти к содержимому", "Skip to content"},
+	"layout.footer":   {"Gosid — единая система идентификации и аутентификации", "Gosid — unified identification and authentication"},
+	"layout.required": {"обязательное поле", "required"},
+}
