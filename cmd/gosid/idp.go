@@ -113,6 +113,11 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool) {
 	}
 }
 
+// argon2Default is the hashing of accounts created outside serve (the
+// admin CLI): the defaults; serve upgrades them at sign-in if it runs with
+// other parameters.
+func (o *idpOptions) argon2Default() password.Params { return password.DefaultParams() }
+
 func (o *idpOptions) argon2() password.Params {
 	p := password.DefaultParams()
 	p.Memory, p.Time, p.Threads = uint32(max(o.Argon2Memory, 0)), uint32(max(o.Argon2Time, 0)), uint8(min(max(o.Argon2Threads, 0), 255))

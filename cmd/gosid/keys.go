@@ -11,34 +11,16 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 func runKeys(ctx context.Context, env *environment, args []string) int {
-	subs := []command{
+	return dispatch(ctx, env, "keys", args, []command{
 		{"list", "list the signing keys and their states", runKeysList},
 		{"rotate", "add the next signing keys (published now, signing after max-token-lifetime)", runKeysRotate},
 		{"rotate-master", "re-wrap every data key under a new master key while replicas keep serving", runKeysRotateMaster},
 		{"new-master-key", "write a new random master key file (mode 0600) for a production set-up", runKeysNewMaster},
-	}
-	if len(args) > 0 {
-		for _, c := range subs {
-			if c.name == args[0] {
-				return c.run(ctx, env, args[1:])
-			}
-		}
-	}
-	w := env.stderr
-	code := exitConfig
-	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
-		w, code = env.stdout, exitOK
-	} else if len(args) > 0 {
-		fmt.Fprintf(w, "gosid: unknown keys command %q\n", args[0])
-	}
-	fmt.Fprintln(w, "Usage: gosid keys COMMAND [options]")
-	for _, c := range subs {
-		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.synopsis)
-	}
-	return code
+	})
 }
 
 // keysCommand is the common shape of the keys subcommands: parse, validate,
@@ -51,7 +33,7 @@ type keysCommand struct {
 }
 
 func (k *keysCommand) flags(name, synopsis string) *config.Set {
-	s := config.NewSet("gosid keys "+name, synopsis)
+	s := config.NewSet("gosid "+name, synopsis)
 	k.storage.register(s)
 	k.keys.register(s)
 	k.log.register(s, "warn")
@@ -82,15 +64,21 @@ func (k *keysCommand) prepare(ctx context.Context, env *environment, s *config.S
 // manager opens the database and the signing keys with the existing master
 // key (never creating one).
 func (k *keysCommand) manager(ctx context.Context, env *environment) (*keys.Manager, func(), int, error) {
+	km, _, done, code, err := k.open(ctx, env)
+	return km, done, code, err
+}
+
+// open opens the migrated database and the keys; done closes the database.
+func (k *keysCommand) open(ctx context.Context, env *environment) (*keys.Manager, *sqldb.DB, func(), int, error) {
 	log := k.log.logger(env.stderr)
 	db, err := k.storage.openMigrated(ctx, true, log)
 	if err != nil {
-		return nil, nil, exitFailed, err
+		return nil, nil, nil, exitFailed, err
 	}
 	master, _, err := keys.LoadMasterKey(k.storage.MasterKeyFile, false)
 	if err != nil {
 		db.Close()
-		return nil, nil, exitConfig, err
+		return nil, nil, nil, exitConfig, err
 	}
 	km, err := keys.Open(ctx, db, master, k.keys.managerOptions(log))
 	if err != nil {
@@ -99,9 +87,9 @@ func (k *keysCommand) manager(ctx context.Context, env *environment) (*keys.Mana
 		if errors.Is(err, keys.ErrWrongMasterKey) {
 			code = exitConfig
 		}
-		return nil, nil, code, err
+		return nil, nil, nil, code, err
 	}
-	return km, func() { db.Close() }, 0, nil
+	return km, db, func() { db.Close() }, 0, nil
 }
 
 func (env *environment) fail(code int, err error) int {
@@ -111,7 +99,7 @@ func (env *environment) fail(code int, err error) int {
 
 func runKeysList(ctx context.Context, env *environment, args []string) int {
 	var k keysCommand
-	s := k.flags("list", "Lists the signing keys with their states: published (not yet signing), active, retiring (published, no longer signing), retired, withdrawn.")
+	s := k.flags("keys list", "Lists the signing keys with their states: published (not yet signing), active, retiring (published, no longer signing), retired, withdrawn.")
 	s.Bool(&k.JSON, "json", false, "Print JSON.")
 	if code, ok := k.prepare(ctx, env, s, args, nil); !ok {
 		return code
@@ -132,7 +120,7 @@ func runKeysList(ctx context.Context, env *environment, args []string) int {
 func runKeysRotate(ctx context.Context, env *environment, args []string) int {
 	var k keysCommand
 	var emergency bool
-	s := k.flags("rotate", "Adds the next ES256 and RS256 signing keys. They are published at once and sign after max-token-lifetime; the current keys stay published until what they signed has expired. Running servers pick the change up within key-refresh-interval.")
+	s := k.flags("keys rotate", "Adds the next ES256 and RS256 signing keys. They are published at once and sign after max-token-lifetime; the current keys stay published until what they signed has expired. Running servers pick the change up within key-refresh-interval.")
 	s.Bool(&emergency, "emergency", false, "For a compromised key: the new keys sign at once and every earlier key leaves the JWKS at once (tokens they signed stop verifying).")
 	s.Bool(&k.JSON, "json", false, "Print JSON.")
 	if code, ok := k.prepare(ctx, env, s, args, nil); !ok {
@@ -157,7 +145,7 @@ func runKeysRotate(ctx context.Context, env *environment, args []string) int {
 func runKeysRotateMaster(ctx context.Context, env *environment, args []string) int {
 	var k keysCommand
 	var newFile string
-	s := k.flags("rotate-master", "Re-wraps every data key under a new master key. Running replicas keep serving (they hold the unwrapped data keys); restart each with --master-key-file pointing to the new key. Generates the new key file when it does not exist.")
+	s := k.flags("keys rotate-master", "Re-wraps every data key under a new master key. Running replicas keep serving (they hold the unwrapped data keys); restart each with --master-key-file pointing to the new key. Generates the new key file when it does not exist.")
 	s.String(&newFile, "new-master-key-file", "", "The new master key file (created with mode 0600 when missing).")
 	if code, ok := k.prepare(ctx, env, s, args, func(p *config.Problems) {
 		if newFile == "" {

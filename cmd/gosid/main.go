@@ -57,6 +57,7 @@ func commands() []command {
 		{"serve", "run the identity provider and the citizen portal", runServe},
 		{"migrate", "apply the database schema and exit", runMigrate},
 		{"keys", "signing and master keys: list, rotate, rotate-master, new-master-key", runKeys},
+		{"accounts", "citizens' accounts: create, show, lock, unlock, delete", runAccounts},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -1,0 +1,286 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+func runAccounts(ctx context.Context, env *environment, args []string) int {
+	return dispatch(ctx, env, "accounts", args, []command{
+		{"create", "create an account with verified contacts (operators, tests)", runAccountsCreate},
+		{"show", "show an account by id, phone, e-mail or SNILS", runAccountsShow},
+		{"lock", "block an account: no sign-in until unlocked", accountStatus(account.StatusBlocked)},
+		{"unlock", "unblock an account and clear a password lock-out", accountStatus(account.StatusActive)},
+		{"delete", "delete an account and its sessions", runAccountsDelete},
+	})
+}
+
+// dispatch runs one of a group's subcommands, or prints the group's usage.
+func dispatch(ctx context.Context, env *environment, group string, args []string, subs []command) int {
+	if len(args) > 0 {
+		for _, c := range subs {
+			if c.name == args[0] {
+				return c.run(ctx, env, args[1:])
+			}
+		}
+	}
+	w, code := env.stderr, exitConfig
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help" || args[0] == "help") {
+		w, code = env.stdout, exitOK
+	} else if len(args) > 0 {
+		fmt.Fprintf(w, "gosid: unknown %s command %q\n", group, args[0])
+	}
+	fmt.Fprintf(w, "Usage: gosid %s COMMAND [options]\n", group)
+	for _, c := range subs {
+		fmt.Fprintf(w, "  %-15s %s\n", c.name, c.synopsis)
+	}
+	return code
+}
+
+// accountsCommand is the common shape of the accounts subcommands.
+type accountsCommand struct {
+	keysCommand
+	idp idpOptions
+}
+
+func (a *accountsCommand) flags(name, synopsis string) *config.Set {
+	s := a.keysCommand.flags("accounts "+name, synopsis)
+	s.Bool(&a.JSON, "json", false, "Print JSON.")
+	return s
+}
+
+// store opens the database, the keys and the account store.
+func (a *accountsCommand) store(ctx context.Context, env *environment) (*account.Store, func(), int, error) {
+	km, db, done, code, err := a.open(ctx, env)
+	if err != nil {
+		return nil, nil, code, err
+	}
+	return account.NewStore(db, km, time.Now), done, 0, nil
+}
+
+type accountJSON struct {
+	ID          string `json:"id"`
+	Status      string `json:"status"`
+	Level       string `json:"level"`
+	FamilyName  string `json:"family_name"`
+	GivenName   string `json:"given_name"`
+	MiddleName  string `json:"middle_name,omitempty"`
+	BirthDate   string `json:"birthdate,omitempty"`
+	Phone       string `json:"phone,omitempty"`
+	Email       string `json:"email,omitempty"`
+	SNILS       string `json:"snils,omitempty"`
+	LockedUntil string `json:"locked_until,omitempty"`
+	Created     string `json:"created_at"`
+}
+
+func printAccount(w io.Writer, a *account.Account, asJSON bool) {
+	j := accountJSON{ID: a.ID, Status: string(a.Status), Level: string(a.Level), FamilyName: a.Name.Family, GivenName: a.Name.Given,
+		MiddleName: a.Name.Middle, Phone: a.Phone.Value, Email: a.Email.Value, Created: a.CreatedAt.Format(time.RFC3339)}
+	if a.SNILS != "" {
+		// Operators see the masked number only, as in the account centre.
+		j.SNILS = validate.MaskSNILS(a.SNILS)
+	}
+	if !a.BirthDate.IsZero() {
+		j.BirthDate = a.BirthDate.Format("2006-01-02")
+	}
+	if a.Locked(time.Now()) {
+		j.LockedUntil = a.LockedUntil.Format(time.RFC3339)
+	}
+	if asJSON {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(j)
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	for _, row := range [][2]string{{"id", j.ID}, {"status", j.Status}, {"level", j.Level},
+		{"name", a.Name.Full()}, {"birthdate", j.BirthDate}, {"phone", j.Phone}, {"email", j.Email}, {"snils", j.SNILS},
+		{"locked until", j.LockedUntil}, {"created", j.Created}} {
+		if row[1] != "" {
+			fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
+		}
+	}
+	tw.Flush()
+}
+
+func runAccountsCreate(ctx context.Context, env *environment, args []string) int {
+	var a accountsCommand
+	var phone, email, pw, family, given, middle, birth, snils string
+	s := a.flags("create", "Creates an account whose phone and e-mail count as verified, e.g. for operators and tests. Prints the id.")
+	s.String(&phone, "phone", "", "Mobile phone, any common writing.")
+	s.String(&email, "email", "", "E-mail address.")
+	s.SecretString(&pw, "password", "", "Password (checked against the policy). Prefer GOSID_PASSWORD to a flag.")
+	s.String(&family, "family-name", "", "Family name, Cyrillic.")
+	s.String(&given, "given-name", "", "Given name, Cyrillic.")
+	s.String(&middle, "middle-name", "", "Patronymic, optional.")
+	s.String(&birth, "birthdate", "", "Birth date, YYYY-MM-DD.")
+	s.String(&snils, "snils", "", "SNILS, optional.")
+	var n account.New
+	code, ok := a.prepare(ctx, env, s, args, func(p *config.Problems) {
+		var errs validate.Errors
+		var err error
+		if phone == "" && email == "" {
+			p.Add("%s or --email: at least one contact is required", s.Source("phone"))
+		}
+		if phone != "" {
+			if n.Phone.Value, err = validate.Phone(phone); err != nil {
+				errs.Add(err)
+			}
+		}
+		if email != "" {
+			if n.Email.Value, err = validate.Email(email); err != nil {
+				errs.Add(err)
+			}
+		}
+		if n.Name.Family, err = validate.FamilyName(family); err != nil {
+			errs.Add(err)
+		}
+		if n.Name.Given, err = validate.GivenName(given); err != nil {
+			errs.Add(err)
+		}
+		if n.Name.Middle, err = validate.MiddleName(middle); err != nil {
+			errs.Add(err)
+		}
+		if birth != "" {
+			if n.BirthDate, err = validate.BirthDate(birth, false, time.Now()); err != nil {
+				errs.Add(err)
+			}
+		}
+		if snils != "" {
+			if n.SNILS, err = validate.SNILS(snils); err != nil {
+				errs.Add(err)
+			}
+		}
+		for _, fe := range errs {
+			p.Add("%s", fe.EN)
+		}
+		pc := password.PolicyContext{Phone: n.Phone.Value, Email: n.Email.Value, SNILS: n.SNILS, FamilyName: n.Name.Family, GivenName: n.Name.Given}
+		for _, v := range password.DefaultPolicy().Check(pw, pc) {
+			p.Add("%s: %s", s.Source("password"), v.EN)
+		}
+	})
+	if !ok {
+		return code
+	}
+	hasher, err := password.NewHasher(a.idp.argon2Default(), 0)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	if n.PasswordHash, err = hasher.Hash(ctx, pw); err != nil {
+		return env.fail(exitFailed, err)
+	}
+	now := time.Now()
+	if n.Phone.Value != "" {
+		n.Phone.VerifiedAt = now
+	}
+	if n.Email.Value != "" {
+		n.Email.VerifiedAt = now
+	}
+	st, done, code, err := a.store(ctx, env)
+	if err != nil {
+		return env.fail(code, err)
+	}
+	defer done()
+	acc, err := st.Create(ctx, n)
+	var taken *account.TakenError
+	if errors.As(err, &taken) {
+		return env.fail(exitFailed, fmt.Errorf("the %s already belongs to another account", taken.Kind))
+	}
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	_ = st.AddEvent(ctx, account.Event{AccountID: acc.ID, Kind: account.EventRegistered, Result: account.ResultOK, Method: "admin"})
+	printAccount(env.stdout, acc, a.JSON)
+	return exitOK
+}
+
+// find resolves an account by id, phone, e-mail or SNILS.
+func findAccount(ctx context.Context, st *account.Store, ref string) (*account.Account, error) {
+	if a, err := st.Get(ctx, ref); err == nil {
+		return a, nil
+	}
+	kind, value, err := validate.Login(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither an account id nor a phone, e-mail or SNILS", ref)
+	}
+	a, err := st.FindByLogin(ctx, kind, value)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return nil, fmt.Errorf("no account with that %s", kind)
+	}
+	return a, err
+}
+
+// oneAccount parses a subcommand that takes one account reference.
+func oneAccount(ctx context.Context, env *environment, name, synopsis string, args []string, run func(*accountsCommand, *account.Store, *account.Account) int) int {
+	var a accountsCommand
+	s := a.flags(name, synopsis)
+	s.AllowArgs("ACCOUNT (id, phone, e-mail or SNILS)")
+	code, ok := a.prepare(ctx, env, s, args, func(p *config.Problems) {
+		if len(s.Args()) != 1 {
+			p.Add("give exactly one account: its id, phone, e-mail or SNILS")
+		}
+	})
+	if !ok {
+		return code
+	}
+	st, done, code, err := a.store(ctx, env)
+	if err != nil {
+		return env.fail(code, err)
+	}
+	defer done()
+	acc, err := findAccount(ctx, st, s.Args()[0])
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	return run(&a, st, acc)
+}
+
+func runAccountsShow(ctx context.Context, env *environment, args []string) int {
+	return oneAccount(ctx, env, "show", "Shows an account.", args, func(a *accountsCommand, _ *account.Store, acc *account.Account) int {
+		printAccount(env.stdout, acc, a.JSON)
+		return exitOK
+	})
+}
+
+func accountStatus(st account.Status) func(context.Context, *environment, []string) int {
+	name, synopsis, kind := "lock", "Blocks an account: it cannot sign in until unlocked.", account.EventBlocked
+	if st == account.StatusActive {
+		name, synopsis, kind = "unlock", "Unblocks an account and clears a password lock-out.", account.EventUnblocked
+	}
+	return func(ctx context.Context, env *environment, args []string) int {
+		return oneAccount(ctx, env, name, synopsis, args, func(a *accountsCommand, s *account.Store, acc *account.Account) int {
+			if err := s.SetStatus(ctx, acc.ID, st); err != nil {
+				return env.fail(exitFailed, err)
+			}
+			_ = s.AddEvent(ctx, account.Event{AccountID: acc.ID, Kind: kind, Result: account.ResultOK, Method: "admin"})
+			acc, err := s.Get(ctx, acc.ID)
+			if err != nil {
+				return env.fail(exitFailed, err)
+			}
+			printAccount(env.stdout, acc, a.JSON)
+			return exitOK
+		})
+	}
+}
+
+func runAccountsDelete(ctx context.Context, env *environment, args []string) int {
+	return oneAccount(ctx, env, "delete", "Deletes an account at once, with its contacts and sessions; its events stay without a reference to it.", args,
+		func(a *accountsCommand, s *account.Store, acc *account.Account) int {
+			if err := s.Delete(ctx, acc.ID); err != nil {
+				return env.fail(exitFailed, err)
+			}
+			fmt.Fprintf(env.stdout, "Deleted account %s.\n", acc.ID)
+			return exitOK
+		})
+}
