@@ -359,3 +359,48 @@ func TestFormsValidate(t *testing.T) {
 		t.Fatalf("cross-site POST /login: %d, want 403", resp.StatusCode)
 	}
 }
+
+// FuzzLoginForm sends arbitrary form bodies to POST /login: the answer is
+// always a page or a redirect, never a server error or a crash.
+func FuzzLoginForm(f *testing.F) {
+	db := sqldbtest.SQLite(f)
+	c := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	km, err := keys.Open(context.Background(), db, newMasterKey(f), keys.Options{Logger: log})
+	if err != nil {
+		f.Fatal(err)
+	}
+	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour,
+		Argon2Memory: 64, Argon2Time: 1, Argon2Threads: 1}
+	mux := http.NewServeMux()
+	if _, err := buildIdP(mux, o, db, km, log, false, c.Now); err != nil {
+		f.Fatal(err)
+	}
+	h := web.Protect(web.RememberLang(mux))
+	for _, seed := range []string{
+		"login=%2B79123456789&password=x",
+		"login=8+(912)+345-67-89&password=Zk7%23vLq2!mWp",
+		"login=123-456-789+64&password=",
+		"login=a%40b.ru&password=%00%ff",
+		"login=%ZZ&password",
+		"login=" + strings.Repeat("9", 5000) + "&password=" + strings.Repeat("x", 5000),
+		"next=//evil.example&login=a@b.ru&password=p",
+	} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		req := httptest.NewRequest("POST", "/login", strings.NewReader(body))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.RemoteAddr = "127.0.0.1:1234"
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, req)
+		switch rec.Code {
+		case 303, 400, 401, 422, 429:
+		default:
+			t.Fatalf("POST /login %q: status %d", body, rec.Code)
+		}
+		if loc := rec.Header().Get("Location"); loc != "" && !strings.HasPrefix(loc, "/") || strings.HasPrefix(loc, "//") {
+			t.Fatalf("POST /login %q redirects off-site to %q", body, loc)
+		}
+	})
+}
