@@ -116,7 +116,13 @@ func freeAddr(t *testing.T) string {
 // with SIGTERM when the test ends, and must then exit 0.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	addr := freeAddr(t)
+	return startServerAt(t, freeAddr(t), args...)
+}
+
+// startServerAt is startServer on a chosen listen address (e.g. one whose
+// port the caller also needs for --public-url).
+func startServerAt(t *testing.T, addr string, args ...string) *server {
+	t.Helper()
 	full := append([]string{"serve", "--addr", addr, "--portal-addr", "off", "--log-format", "json"}, args...)
 	cmd := exec.Command(binary, full...)
 	cmd.Env = cleanEnv()

@@ -216,7 +216,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"unreachable database", []string{"--data-dir", base, "--database-url", "postgres://gosid@127.0.0.1:1/gosid?connect_timeout=2"}, []string{"database-url"}},
 		{"unwritable data dir", []string{"--data-dir", filepath.Join(blocker, "sub")}, []string{"data-dir"}},
 		{"all at once", []string{"--data-dir", filepath.Join(blocker, "sub"), "--log-format", "xml", "--addr", "nohostport", "--key-rotation-period", "ninety"},
-			[]string{"data-dir", "log-format", "addr", "key-rotation-period"}},
+			[]string{"flag --data-dir:", "flag --log-format:", "flag --addr:", "flag --key-rotation-period:"}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

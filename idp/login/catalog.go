@@ -5,7 +5,7 @@ import "github.com/gosid/gosid/idp/web"
 var catalog = web.Catalog{
 	"login.title":                   {"Вход в Gosid", "Sign in to Gosid"},
 	"login.login":                   {"Телефон, почта или СНИЛС", "Phone, e-mail or SNILS"},
-	"login.login.hint":              {"Например, +7 912 345-67-89 или 123-456-789 01", "For example +7 912 345-67-89 or 123-456-789 01"},
+	"login.login.hint":              {"Например, +7 912 345‑67‑89 или 123‑456‑789 01", "For example +7 912 345‑67‑89 or 123‑456‑789 01"},
 	"login.password":                {"Пароль", "Password"},
 	"login.submit":                  {"Войти", "Sign in"},
 	"login.forgot":                  {"Забыли пароль?", "Forgot your password?"},

@@ -16,6 +16,7 @@ import (
 	"net/mail"
 	"net/smtp"
 	"net/textproto"
+	"os"
 	"strings"
 	"time"
 )
@@ -211,8 +212,14 @@ func (s *SMTP) deliver(ctx context.Context, to string, msg []byte) (err error) {
 	stop := context.AfterFunc(ctx, func() { _ = conn.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
 	defer func() {
-		if err != nil && ctx.Err() != nil {
+		switch {
+		case err == nil:
+		case ctx.Err() != nil:
 			err = errors.Join(ctx.Err(), err)
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// The connection's deadline is ctx's and may fire a moment
+			// before ctx's own timer does.
+			err = errors.Join(context.DeadlineExceeded, err)
 		}
 	}()
 

@@ -31,7 +31,7 @@ var catalog = web.Catalog{
 	"acc.details.gender.male":   {"мужской", "male"},
 	"acc.details.gender.female": {"женский", "female"},
 	"acc.details.snils":         {"СНИЛС", "SNILS"},
-	"acc.details.snils.hint":    {"Например, 123-456-789 01", "For example 123-456-789 01"},
+	"acc.details.snils.hint":    {"Например, 123‑456‑789 01", "For example 123‑456‑789 01"},
 	"acc.details.inn":           {"ИНН (12 цифр)", "INN (12 digits)"},
 	"acc.details.passport":      {"Паспорт гражданина РФ", "Russian passport"},
 	"acc.details.series":        {"Серия", "Series"},

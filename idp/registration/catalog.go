@@ -30,7 +30,7 @@ var catalog = web.Catalog{
 	"reg.password":         {"Пароль", "Password"},
 	"reg.password.rules":   {"Требования к паролю:", "The password must have:"},
 	"reg.password_confirm": {"Пароль ещё раз", "Repeat the password"},
-	"reg.consent":          {"Я даю согласие на обработку моих персональных данных оператором Gosid в целях идентификации и аутентификации, в том числе для предоставления доступа к государственным услугам и сайтам-партнёрам, на срок действия учётной записи (152-ФЗ «О персональных данных»).", "I consent to the Gosid operator processing my personal data for identification and authentication, including access to public services and partner sites, for as long as the account exists (Federal Law 152-FZ on personal data)."},
+	"reg.consent":          {"Я даю согласие на обработку моих персональных данных оператором Gosid в целях идентификации и аутентификации, в том числе для предоставления доступа к государственным услугам и сайтам-партнёрам, на срок действия учётной записи (152‑ФЗ «О персональных данных»).", "I consent to the Gosid operator processing my personal data for identification and authentication, including access to public services and partner sites, for as long as the account exists (Federal Law 152‑FZ on personal data)."},
 	"reg.create":           {"Зарегистрироваться", "Create the account"},
 	"reg.err.confirm":      {"Пароль ещё раз: пароли не совпадают", "Repeat the password: the passwords do not match"},
 	"reg.err.consent":      {"Согласие: без согласия на обработку персональных данных регистрация невозможна", "Consent: the account cannot be created without consent to personal-data processing"},

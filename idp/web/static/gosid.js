@@ -6,7 +6,7 @@
   // ones a browser cannot: breached lists, the login) on submit.
   var checks = {
     min_length: function (p) { return Array.from(p).length >= 8; },
-    max_length: function (p) { return Array.from(p).length <= 64; },
+    max_length: function (p) { var n = Array.from(p).length; return n > 0 && n <= 64; },
     upper: function (p) { return /[A-Z]/.test(p); },
     lower: function (p) { return /[a-z]/.test(p); },
     digit: function (p) { return /[0-9]/.test(p); },

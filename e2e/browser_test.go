@@ -1,0 +1,158 @@
+package e2e
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+)
+
+// TestBrowserRegistrationAndSignIn drives the sign-up and sign-in pages in
+// headless Chromium as a person would: registration by phone with the SMS
+// code read from the dev sink, sign-out, sign-in with the phone written
+// another way, registration by e-mail and sign-in with the address in
+// another case, and a wrong password. Once on the embedded SQLite database
+// and once on PostgreSQL.
+//
+// With GOSID_E2E_SCREENSHOTS=1 the SQLite run also saves screenshots of the
+// sign-in and registration pages at 1280 and 360 px to docs/screenshots/.
+func TestBrowserRegistrationAndSignIn(t *testing.T) {
+	requireChromium(t)
+	t.Run("sqlite", func(t *testing.T) {
+		registrationAndSignIn(t, os.Getenv("GOSID_E2E_SCREENSHOTS") == "1")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := sqldbtest.EmptyPostgresURL(t)
+		registrationAndSignIn(t, false, "--database-url", url)
+	})
+}
+
+const (
+	browserPassword  = "Zk7#vLq2!mWp"
+	browserPassword2 = "Rt5$hNw8@cXe"
+)
+
+func registrationAndSignIn(t *testing.T, screenshots bool, args ...string) {
+	start := time.Now()
+	addr := freeAddr(t)
+	_, port, _ := net.SplitHostPort(addr)
+	// localhost, not 127.0.0.1, is a secure context for the browser
+	// (WebAuthn needs one).
+	public := "http://localhost:" + port
+	s := startServerAt(t, addr, append([]string{"--data-dir", t.TempDir(), "--public-url", public}, args...)...)
+	b := newBrowser(t, public)
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("gosid serve output:\n%s", s.out)
+		}
+	})
+
+	var shots string
+	if screenshots {
+		shots = filepath.Join("..", "docs", "screenshots")
+		if err := os.MkdirAll(shots, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	shoot := func(name string) {
+		if shots == "" {
+			return
+		}
+		b.screenshot(1280, filepath.Join(shots, name+"-1280.png"))
+		b.screenshot(360, filepath.Join(shots, name+"-360.png"))
+	}
+
+	b.open("/login")
+	shoot("login")
+
+	// 1. Registration by phone.
+	b.open("/register")
+	shoot("register")
+	b.fill("phone", "+7 912 345-67-89")
+	b.submit("/register", "/register/code")
+	code, _ := s.devCode(t, "+79123456789", "code.register", 0)
+	b.fill("code", code)
+	b.submit("/register/code", "/register/profile")
+	shoot("register-profile")
+	b.fill("family_name", "Иванов")
+	b.fill("given_name", "Иван")
+	b.fill("middle_name", "Иванович")
+	b.fill("password", browserPassword)
+	b.fill("password_confirm", browserPassword)
+	b.do("tick consent", chromedp.Click(chromedp.CSS(`input[name="consent"][value="yes"]`)))
+	b.submit("/register/profile", "/account/details")
+	if q := evalIn[string](b, "read query", `location.search`); q != "?welcome=1" {
+		t.Errorf("after registration the query is %q, want ?welcome=1", q)
+	}
+	b.open("/account")
+	b.expectText("Иванов Иван Иванович", "+7")
+
+	// 2. Sign-out with the header button.
+	signOut(b)
+
+	// 3. Sign-in with the phone written the Russian way.
+	signIn(b, "8 (912) 345-67-89", browserPassword)
+	b.expectText("Иванов Иван Иванович")
+	signOut(b)
+
+	// 4. Registration by e-mail; sign-in with the address in lower case.
+	b.open("/register?by=email")
+	b.fill("email", "Petrova.Anna@Example.RU")
+	b.submit("/register", "/register/code")
+	code, _ = s.devCode(t, "Petrova.Anna@example.ru", "code.register", 0)
+	b.fill("code", code)
+	b.submit("/register/code", "/register/profile")
+	b.fill("family_name", "Петрова")
+	b.fill("given_name", "Анна")
+	b.fill("password", browserPassword2)
+	b.fill("password_confirm", browserPassword2)
+	b.do("tick consent", chromedp.Click(chromedp.CSS(`input[name="consent"][value="yes"]`)))
+	b.submit("/register/profile", "/account/details")
+	b.open("/account")
+	b.expectText("Петрова Анна")
+	signOut(b)
+	signIn(b, "petrova.anna@example.ru", browserPassword2)
+	b.expectText("Петрова Анна")
+	signOut(b)
+
+	// 5. A wrong password.
+	b.fill("login", "petrova.anna@example.ru")
+	b.fill("password", browserPassword)
+	b.submitStatus("/login", "/login", 0) // the form again, with 401 or 200
+	b.expectText("Неверный логин или пароль")
+	if n := evalIn[int](b, "look for the sign-out button", `document.querySelectorAll('form[action="/logout"]').length`); n != 0 {
+		b.fatalf("a wrong password signed in (the page has a sign-out button)")
+	}
+
+	for _, p := range b.consoleProblems() {
+		t.Errorf("browser console: %s", p)
+	}
+	t.Logf("flow took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// signOut presses the header's sign-out button and expects the sign-in page.
+func signOut(b *browser) {
+	b.t.Helper()
+	b.click(`header form[action="/logout"] button[type=submit]`, "/login", 200)
+	if q := evalIn[string](b, "read query", `location.search`); q != "?notice=signed_out" {
+		b.fatalf("after sign-out the query is %q, want ?notice=signed_out", q)
+	}
+	if n := evalIn[int](b, "look for the sign-out button", `document.querySelectorAll('form[action="/logout"]').length`); n != 0 {
+		b.fatalf("still signed in after sign-out")
+	}
+}
+
+// signIn signs in on /login and expects the account page.
+func signIn(b *browser, login, password string) {
+	b.t.Helper()
+	if b.path() != "/login" {
+		b.open("/login")
+	}
+	b.fill("login", login)
+	b.fill("password", password)
+	b.submit("/login", "/account")
+}
