@@ -27,10 +27,11 @@ import (
 // BenchmarkPasswordSignIn measures complete password sign-ins over HTTP
 // (form post, account look-up by blind index, rate-limit checks, argon2id
 // with the default parameters, session and event rows) on PostgreSQL, with
-// one client per CPU, against the limit: raw argon2id hashes per second
-// with the same parameters and the same parallelism, measured in the same
-// run. Everything but the hash should cost almost nothing: the goal is a
-// ratio of at least 0.9.
+// two clients per CPU (so that one client's database round trips overlap
+// another's hash, as under real load), against the limit: raw argon2id
+// hashes per second with the same parameters on every CPU, measured in the
+// same run. Everything but the hash should cost almost nothing: the goal
+// is a ratio of at least 0.9.
 func BenchmarkPasswordSignIn(b *testing.B) {
 	ctx := context.Background()
 	db := sqldbtest.Postgres(b)
@@ -49,8 +50,9 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 	srv := httptest.NewServer(httpserver.Wrap("idp", web.Protect(web.RememberLang(mux)), httpserver.Options{Logger: log}))
 	defer srv.Close()
 
-	workers := runtime.GOMAXPROCS(0)
-	hasher, err := password.NewHasher(params, workers)
+	cpus := runtime.GOMAXPROCS(0)
+	workers := 2 * cpus
+	hasher, err := password.NewHasher(params, cpus)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -99,7 +101,7 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 	var raw, rate float64
 	const rounds = 4
 	for range rounds {
-		raw += measure(workers, 2*time.Second, func(int) error {
+		raw += measure(cpus, 2*time.Second, func(int) error {
 			_, err := hasher.Hash(ctx, goodPassword)
 			return err
 		}) / rounds

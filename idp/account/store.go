@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/gosid/gosid/migrations/sqldb"
@@ -176,19 +177,56 @@ const accountColumns = `id, status, level, family_name, given_name, middle_name,
 
 // Get returns the account with its contacts; sqldb.ErrNotFound if none.
 func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
+	return s.load(ctx, `SELECT `+withContacts+` FROM accounts a`+joinContacts+` WHERE a.id = $1`, id)
+}
+
+// withContacts selects an account's columns and, through joinContacts, one
+// row per contact (or one row of NULLs), so that an account is read in one
+// round trip.
+var withContacts = "a." + strings.ReplaceAll(accountColumns, ", ", ", a.") + ", c.kind, c.value_enc, c.verified_at"
+
+const joinContacts = ` LEFT JOIN contacts c ON c.account_id = a.id`
+
+// load reads the account rows of query (see withContacts).
+func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, error) {
+	rows, err := s.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
 	var (
 		a                                 Account
 		birth, gender, hash, consentVer   sql.NullString
 		snilsEnc, innEnc, passEnc         []byte
 		pwChanged, lockedUntil, consentAt sql.NullInt64
 		created, updated                  int64
+		found                             bool
 	)
-	err := s.db.QueryRow(ctx, `SELECT `+accountColumns+` FROM accounts WHERE id = $1`, id).Scan(
-		&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
-		&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
-		&consentVer, &consentAt, &created, &updated)
-	if err != nil {
-		return nil, fmt.Errorf("account %s: %w", id, err)
+	type contactRow struct {
+		kind     string
+		enc      []byte
+		verified int64
+	}
+	var contacts []contactRow
+	for rows.Next() {
+		var kind sql.NullString
+		var enc []byte
+		var verified sql.NullInt64
+		if err := rows.Scan(&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
+			&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
+			&consentVer, &consentAt, &created, &updated, &kind, &enc, &verified); err != nil {
+			return nil, sqldb.Classify(err)
+		}
+		found = true
+		if kind.Valid {
+			contacts = append(contacts, contactRow{kind.String, enc, verified.Int64})
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Classify(err)
+	}
+	if !found {
+		return nil, fmt.Errorf("account: %w", sqldb.ErrNotFound)
 	}
 	a.BirthDate = parseDate(birth.String)
 	a.Gender = gender.String
@@ -217,31 +255,20 @@ func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
 		}
 		a.Passport = &Passport{pj.Series, pj.Number, parseDate(pj.IssueDate), pj.Issuer, pj.DivisionCode}
 	}
-	rows, err := s.db.Query(ctx, `SELECT kind, value_enc, verified_at FROM contacts WHERE account_id = $1`, a.ID)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind string
-		var enc []byte
-		var verified sql.NullInt64
-		if err := rows.Scan(&kind, &enc, &verified); err != nil {
-			return nil, sqldb.Classify(err)
-		}
-		v, err := s.openString(ctx, enc, "contacts."+kind, a.ID)
+	for _, cr := range contacts {
+		v, err := s.openString(ctx, cr.enc, "contacts."+cr.kind, a.ID)
 		if err != nil {
 			return nil, err
 		}
-		c := Contact{Value: v, VerifiedAt: sqldb.Time(verified.Int64)}
-		switch kind {
+		c := Contact{Value: v, VerifiedAt: sqldb.Time(cr.verified)}
+		switch cr.kind {
 		case Phone:
 			a.Phone = c
 		case Email:
 			a.Email = c
 		}
 	}
-	return &a, sqldb.Classify(rows.Err())
+	return &a, nil
 }
 
 func (s *Store) openString(ctx context.Context, blob []byte, column, id string) (string, error) {
@@ -259,20 +286,14 @@ func (s *Store) openString(ctx context.Context, blob []byte, column, id string) 
 // SNILS, is value (normalised by idp/validate); sqldb.ErrNotFound if none.
 func (s *Store) FindByLogin(ctx context.Context, kind, value string) (*Account, error) {
 	idx := s.crypto.BlindIndex(kind, indexValue(kind, value))
-	var id string
-	var err error
 	switch kind {
 	case Phone, Email:
-		err = s.db.QueryRow(ctx, `SELECT account_id FROM contacts WHERE kind = $1 AND value_index = $2 AND verified_at IS NOT NULL`, kind, idx).Scan(&id)
+		return s.load(ctx, `SELECT `+withContacts+` FROM contacts l JOIN accounts a ON a.id = l.account_id`+joinContacts+`
+			WHERE l.kind = $1 AND l.value_index = $2 AND l.verified_at IS NOT NULL`, kind, idx)
 	case SNILS:
-		err = s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE snils_index = $1`, idx).Scan(&id)
-	default:
-		return nil, fmt.Errorf("account: unknown login kind %q", kind)
+		return s.load(ctx, `SELECT `+withContacts+` FROM accounts a`+joinContacts+` WHERE a.snils_index = $1`, idx)
 	}
-	if err != nil {
-		return nil, err
-	}
-	return s.Get(ctx, id)
+	return nil, fmt.Errorf("account: unknown login kind %q", kind)
 }
 
 // Taken reports whether a verified phone/e-mail or a SNILS already belongs

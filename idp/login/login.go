@@ -40,7 +40,7 @@ type Passwords interface {
 
 // Limiter counts failures per IP and per login.
 type Limiter interface {
-	Peek(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
+	PeekAll(ctx context.Context, checks ...ratelimit.Check) (ok bool, retryAfter time.Duration, err error)
 	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
 }
 
@@ -275,34 +275,28 @@ func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw st
 	return a, true
 }
 
-// limited reports whether the IP or the login has used up its failures.
-func (h *Handler) limited(ctx context.Context, ip, loginKey string) (time.Duration, bool) {
-	var wait time.Duration
-	limited := false
-	for _, c := range []struct {
-		rule ratelimit.Rule
-		key  string
-	}{{h.cfg.PerIP, ip}, {h.cfg.PerLogin, loginKey}} {
-		ok, retry, err := h.limiter.Peek(ctx, c.rule, c.key)
-		if err != nil {
-			h.log.ErrorContext(ctx, "rate limit", "rule", c.rule.Name, "err", err)
-			continue
-		}
-		if !ok {
-			limited = true
-			wait = max(wait, retry)
-		}
-	}
-	return wait, limited
+// checks are the failure limits of one attempt.
+func (h *Handler) checks(ip, loginKey string) []ratelimit.Check {
+	return []ratelimit.Check{{Rule: h.cfg.PerIP, Key: ip}, {Rule: h.cfg.PerLogin, Key: loginKey}}
 }
 
+// limited reports whether the IP or the login has used up its failures.
+// A database error does not lock everybody out: it is logged and the
+// attempt goes on to the (still counted) password check.
+func (h *Handler) limited(ctx context.Context, ip, loginKey string) (time.Duration, bool) {
+	ok, wait, err := h.limiter.PeekAll(ctx, h.checks(ip, loginKey)...)
+	if err != nil {
+		h.log.ErrorContext(ctx, "rate limit", "err", err)
+		return 0, false
+	}
+	return wait, !ok
+}
+
+// fail records a failed attempt against both limits.
 func (h *Handler) fail(ctx context.Context, ip, loginKey string) {
-	for _, c := range []struct {
-		rule ratelimit.Rule
-		key  string
-	}{{h.cfg.PerIP, ip}, {h.cfg.PerLogin, loginKey}} {
-		if _, _, err := h.limiter.Allow(ctx, c.rule, c.key); err != nil {
-			h.log.ErrorContext(ctx, "rate limit", "rule", c.rule.Name, "err", err)
+	for _, c := range h.checks(ip, loginKey) {
+		if _, _, err := h.limiter.Allow(ctx, c.Rule, c.Key); err != nil {
+			h.log.ErrorContext(ctx, "rate limit", "rule", c.Rule.Name, "err", err)
 		}
 	}
 }

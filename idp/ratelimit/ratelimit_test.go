@@ -267,3 +267,43 @@ func BenchmarkAllow(b *testing.B) {
 		})
 	}
 }
+
+func TestPeekAll(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := newClock()
+		l := ratelimit.New(db, c.Now)
+		ip := ratelimit.Rule{Name: "ip", Limit: 3, Window: time.Minute}
+		login := ratelimit.Rule{Name: "login", Limit: 2, Window: time.Hour}
+		checks := []ratelimit.Check{{Rule: ip, Key: "10.0.0.1"}, {Rule: login, Key: "+79123456789"}}
+		if ok, _, err := l.PeekAll(ctx, checks...); err != nil || !ok {
+			t.Fatalf("fresh keys: %v %v", ok, err)
+		}
+		mustAllow(t, l, login, "+79123456789", true, 0)
+		c.Advance(10 * time.Minute)
+		mustAllow(t, l, login, "+79123456789", true, 0)
+		for range 3 {
+			mustAllow(t, l, ip, "10.0.0.1", true, 0)
+		}
+		ok, wait, err := l.PeekAll(ctx, checks...)
+		if err != nil || ok || wait != 50*time.Minute {
+			t.Fatalf("both over: ok=%v wait=%v err=%v; want the longer wait, 50m", ok, wait, err)
+		}
+		c.Advance(time.Minute) // the IP hits age out; the login's do not
+		ok, wait, err = l.PeekAll(ctx, checks...)
+		if err != nil || ok || wait != 49*time.Minute {
+			t.Fatalf("login over: ok=%v wait=%v err=%v", ok, wait, err)
+		}
+		if ok, _, err := l.PeekAll(ctx, ratelimit.Check{Rule: ip, Key: "10.0.0.1"}); err != nil || !ok {
+			t.Fatalf("the IP alone: %v %v", ok, err)
+		}
+		// Peek and PeekAll agree.
+		for _, ch := range checks {
+			ok1, w1, _ := l.Peek(ctx, ch.Rule, ch.Key)
+			ok2, w2, _ := l.PeekAll(ctx, ch)
+			if ok1 != ok2 || w1 != w2 {
+				t.Errorf("%s: Peek %v %v, PeekAll %v %v", ch.Rule.Name, ok1, w1, ok2, w2)
+			}
+		}
+	})
+}
