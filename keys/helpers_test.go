@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,26 +17,10 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-// clock is a settable clock shared by the Managers of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = sqldbtest.Clock
 
 func newClock() *clock {
-	return &clock{t: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC)}
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
+	return sqldbtest.NewClock(time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC))
 }
 
 func newMaster(t testing.TB) *keys.MasterKey {

@@ -13,7 +13,6 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -26,14 +25,7 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-// clock is the test's settable clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+type clock = sqldbtest.Clock
 
 // testIdP is the identity provider's pages on a real HTTP server on
 // 127.0.0.1, with the same middleware as `gosid serve`.
@@ -188,7 +180,7 @@ func (b *browser) register(field, contact, normalized, family, given string) {
 
 func TestRegistrationSignInLockoutRecovery(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		c := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+		c := sqldbtest.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 		idp := startIdP(t, db, newMasterKey(t), c)
 		b := newBrowser(t, idp)
 
@@ -261,7 +253,7 @@ func TestRegistrationSignInLockoutRecovery(t *testing.T) {
 // code; recovery for an unknown login looks the same as for a known one.
 func TestRegistrationDoesNotRevealAccounts(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		c := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+		c := sqldbtest.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 		idp := startIdP(t, db, newMasterKey(t), c)
 		owner := newBrowser(t, idp)
 		owner.register("email", "Petrova.Anna@Example.RU", "Petrova.Anna@example.ru", "Петрова", "Анна")
@@ -309,7 +301,7 @@ func TestRegistrationDoesNotRevealAccounts(t *testing.T) {
 // nothing is created, and cross-origin posts are refused.
 func TestFormsValidate(t *testing.T) {
 	db := sqldbtest.SQLite(t)
-	c := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	c := sqldbtest.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 	idp := startIdP(t, db, newMasterKey(t), c)
 	b := newBrowser(t, idp)
 	for _, tc := range []struct {
@@ -364,7 +356,7 @@ func TestFormsValidate(t *testing.T) {
 // always a page or a redirect, never a server error or a crash.
 func FuzzLoginForm(f *testing.F) {
 	db := sqldbtest.SQLite(f)
-	c := &clock{t: time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC)}
+	c := sqldbtest.NewClock(time.Date(2026, 11, 22, 9, 0, 0, 0, time.UTC))
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	km, err := keys.Open(context.Background(), db, newMasterKey(f), keys.Options{Logger: log})
 	if err != nil {

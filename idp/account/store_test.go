@@ -19,14 +19,7 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time          { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Advance(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+type clock = sqldbtest.Clock
 
 func newKeys(t testing.TB, db *sqldb.DB) *keys.Manager {
 	t.Helper()
@@ -44,7 +37,7 @@ func newKeys(t testing.TB, db *sqldb.DB) *keys.Manager {
 }
 
 func newStore(t testing.TB, db *sqldb.DB) (*account.Store, *clock) {
-	c := &clock{t: time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)}
+	c := sqldbtest.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
 	return account.NewStore(db, newKeys(t, db), c.Now), c
 }
 

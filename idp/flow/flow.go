@@ -2,15 +2,13 @@ package flow
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
 )
 
@@ -46,7 +44,7 @@ func (s *Store) Start(ctx context.Context, kind string, data any, ttl time.Durat
 	if ttl <= 0 {
 		return "", errors.New("flow: ttl must be positive")
 	}
-	token, hash := newToken()
+	token, hash := keys.NewToken()
 	blob, err := s.seal(kind, hash, data)
 	if err != nil {
 		return "", err
@@ -66,7 +64,7 @@ func (s *Store) Start(ctx context.Context, kind string, data any, ttl time.Durat
 // of another kind, sqldb.ErrExpired, or the Sealer's error when the stored
 // data was tampered with.
 func (s *Store) Load(ctx context.Context, kind, token string, data any) (int, error) {
-	hash, ok := hashToken(token)
+	hash, ok := keys.TokenHash(token)
 	if !ok {
 		return 0, fmt.Errorf("flow: load %s: malformed token: %w", kind, sqldb.ErrNotFound)
 	}
@@ -93,7 +91,7 @@ func (s *Store) Load(ctx context.Context, kind, token string, data any) (int, er
 // returns the new version. A stale version (another tab or replica saved
 // first) is sqldb.ErrConflict; the time to live is unchanged.
 func (s *Store) Save(ctx context.Context, kind, token string, version int, data any) (int, error) {
-	hash, ok := hashToken(token)
+	hash, ok := keys.TokenHash(token)
 	if !ok {
 		return 0, fmt.Errorf("flow: save %s: malformed token: %w", kind, sqldb.ErrNotFound)
 	}
@@ -133,7 +131,7 @@ func (s *Store) Save(ctx context.Context, kind, token string, version int, data 
 // removes it and reports sqldb.ErrExpired, so that a finish that comes too
 // late does not act.
 func (s *Store) Delete(ctx context.Context, kind, token string) error {
-	hash, ok := hashToken(token)
+	hash, ok := keys.TokenHash(token)
 	if !ok {
 		return fmt.Errorf("flow: delete %s: malformed token: %w", kind, sqldb.ErrNotFound)
 	}
@@ -153,7 +151,7 @@ func (s *Store) Delete(ctx context.Context, kind, token string) error {
 // the finishing step acts on exactly the state it removed even if another
 // tab saved after this step's Load. Errors as Delete's and Load's.
 func (s *Store) Take(ctx context.Context, kind, token string, data any) error {
-	hash, ok := hashToken(token)
+	hash, ok := keys.TokenHash(token)
 	if !ok {
 		return fmt.Errorf("flow: take %s: malformed token: %w", kind, sqldb.ErrNotFound)
 	}
@@ -227,31 +225,4 @@ func checkKind(kind string) error {
 		}
 	}
 	return nil
-}
-
-const tokenBytes = 32
-
-func newToken() (string, []byte) {
-	b := make([]byte, tokenBytes)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	token := base64.RawURLEncoding.EncodeToString(b)
-	return token, hashOf(token)
-}
-
-// hashToken checks a presented token's form before hashing it. The hash is
-// then found by the primary-key index: the database compares hashes of
-// random tokens, which reveals nothing about the tokens.
-func hashToken(token string) ([]byte, bool) {
-	if base64.RawURLEncoding.DecodedLen(len(token)) != tokenBytes {
-		return nil, false
-	}
-	if _, err := base64.RawURLEncoding.DecodeString(token); err != nil {
-		return nil, false
-	}
-	return hashOf(token), true
-}
-
-func hashOf(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
 }

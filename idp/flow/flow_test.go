@@ -32,24 +32,9 @@ type registration struct {
 
 const phone = "+79161234567"
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = sqldbtest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return sqldbtest.NewClock(time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)) }
 
 var master = func() *keys.MasterKey {
 	raw := make([]byte, keys.MasterKeySize)

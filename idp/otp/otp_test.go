@@ -29,22 +29,7 @@ const (
 	ip    = "192.0.2.10"
 )
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+type clock = sqldbtest.Clock
 
 func newService(t testing.TB, db *sqldb.DB, c *clock, edit func(*otp.Config)) *otp.Service {
 	t.Helper()
@@ -60,7 +45,7 @@ func newService(t testing.TB, db *sqldb.DB, c *clock, edit func(*otp.Config)) *o
 }
 
 func setup(t *testing.T, db *sqldb.DB) (*otp.Service, *clock) {
-	c := &clock{t: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
+	c := sqldbtest.NewClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
 	return newService(t, db, c, nil), c
 }
 
@@ -207,7 +192,7 @@ func TestDailyCapPerDestination(t *testing.T) {
 func TestDailyCapPerIP(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		c := &clock{t: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
+		c := sqldbtest.NewClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
 		s := newService(t, db, c, func(cfg *otp.Config) { cfg.DailyPerDestination = 1 })
 		for i := range 30 {
 			issue(t, s, "register", fmt.Sprintf("+7916000%04d", i), ip)
@@ -297,7 +282,7 @@ func (s scripted) Read(p []byte) (int, error) { return s.r.Read(p) }
 // discarded rather than reduced modulo 10^6, and codes keep leading zeros.
 func TestCodeRejectionSampling(t *testing.T) {
 	db := sqldbtest.SQLite(t)
-	c := &clock{t: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
+	c := sqldbtest.NewClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
 	script := slices.Concat(
 		bytes.Repeat([]byte{7}, 16),                            // challenge id
 		[]byte{0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, // ≥ the largest multiple of 10^6: rejected
@@ -408,7 +393,7 @@ func services(t *testing.T, dbs []*sqldb.DB, c *clock) []*otp.Service {
 
 func TestConcurrentCorrectCodes(t *testing.T) {
 	replicas(t, 4, func(t *testing.T, dbs []*sqldb.DB) {
-		c := &clock{t: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
+		c := sqldbtest.NewClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
 		svcs := services(t, dbs, c)
 		ch, err := svcs[0].Issue(context.Background(), "login", phone, ip)
 		if err != nil {
@@ -435,7 +420,7 @@ func TestConcurrentCorrectCodes(t *testing.T) {
 func TestConcurrentWrongCodes(t *testing.T) {
 	replicas(t, 4, func(t *testing.T, dbs []*sqldb.DB) {
 		ctx := context.Background()
-		c := &clock{t: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
+		c := sqldbtest.NewClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
 		svcs := services(t, dbs, c)
 		ch, err := svcs[0].Issue(ctx, "login", phone, ip)
 		if err != nil {
@@ -473,7 +458,7 @@ func TestConcurrentWrongCodes(t *testing.T) {
 func TestConcurrentIssue(t *testing.T) {
 	replicas(t, 4, func(t *testing.T, dbs []*sqldb.DB) {
 		ctx := context.Background()
-		c := &clock{t: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
+		c := sqldbtest.NewClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
 		svcs := services(t, dbs, c)
 		var mu sync.Mutex
 		var won []otp.Challenge
@@ -512,7 +497,7 @@ func benchmark(b *testing.B, verify bool) {
 				db = sqldbtest.Postgres(b)
 			}
 			ctx := context.Background()
-			c := &clock{t: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)}
+			c := sqldbtest.NewClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC))
 			s := newService(b, db, c, nil)
 			// Distinct destinations and IPs: every Issue passes the caps, as
 			// in production, and the rate-limit logs stay short.

@@ -17,25 +17,9 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-// clock is a settable fake clock shared by goroutines.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = sqldbtest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return sqldbtest.NewClock(time.Date(2026, 3, 2, 9, 30, 0, 0, time.UTC)) }
 
 // replicas runs fn on SQLite and PostgreSQL with n handles on one fresh
 // migrated database, as n replicas would have.
@@ -100,7 +84,7 @@ func TestSlidingWindow(t *testing.T) {
 // after a boundary; the sliding log does not.
 func TestNoBoundaryBurst(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		c := &clock{t: time.Date(2026, 3, 2, 23, 59, 0, 0, time.UTC)}
+		c := sqldbtest.NewClock(time.Date(2026, 3, 2, 23, 59, 0, 0, time.UTC))
 		l := ratelimit.New(db, c.Now)
 		rule := ratelimit.Rule{Name: "otp-destination", Limit: 2, Window: 24 * time.Hour}
 		mustAllow(t, l, rule, "k", true, 0)

@@ -3,7 +3,6 @@ package session
 import (
 	"context"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/subtle"
 	"database/sql"
 	"encoding/base64"
@@ -14,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
 )
 
@@ -132,7 +132,7 @@ func (s *Store) Create(ctx context.Context, accountID string, amr []string, auth
 	if authTime.IsZero() {
 		authTime = now
 	}
-	token, hash := newToken()
+	token, hash := keys.NewToken()
 	sess := &Session{
 		ID:         newID(),
 		AccountID:  accountID,
@@ -164,7 +164,7 @@ func (s *Store) Create(ctx context.Context, accountID string, amr []string, auth
 // deadline. Errors: sqldb.ErrNotFound for a malformed, unknown or ended
 // token, sqldb.ErrExpired for an idle or absolutely expired session.
 func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
-	hash, ok := hashToken(token)
+	hash, ok := keys.TokenHash(token)
 	if !ok {
 		return nil, fmt.Errorf("session: malformed token: %w", sqldb.ErrNotFound)
 	}
@@ -265,7 +265,7 @@ func (s *Store) EndForAccount(ctx context.Context, accountID, id string) error {
 }
 
 func (s *Store) endByToken(ctx context.Context, token string) error {
-	hash, ok := hashToken(token)
+	hash, ok := keys.TokenHash(token)
 	if !ok {
 		return fmt.Errorf("session: malformed token: %w", sqldb.ErrNotFound)
 	}
@@ -425,33 +425,6 @@ func mergeAMR(have, add []string) []string {
 		out = []string{}
 	}
 	return out
-}
-
-const tokenBytes = 32
-
-// newToken returns a random token and the SHA-256 to store.
-func newToken() (string, []byte) {
-	b := make([]byte, tokenBytes)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails
-	token := base64.RawURLEncoding.EncodeToString(b)
-	return token, hashOf(token)
-}
-
-// hashToken checks a presented token's form before hashing it, so that junk
-// never reaches the database.
-func hashToken(token string) ([]byte, bool) {
-	if base64.RawURLEncoding.DecodedLen(len(token)) != tokenBytes {
-		return nil, false
-	}
-	if _, err := base64.RawURLEncoding.DecodeString(token); err != nil {
-		return nil, false
-	}
-	return hashOf(token), true
-}
-
-func hashOf(token string) []byte {
-	sum := sha256.Sum256([]byte(token))
-	return sum[:]
 }
 
 func newID() string {

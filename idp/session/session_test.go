@@ -21,25 +21,9 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-// clock is a settable clock shared by the stores of a test.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+type clock = sqldbtest.Clock
 
-func newClock() *clock { return &clock{t: time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func newClock() *clock { return sqldbtest.NewClock(time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)) }
 
 // replicas runs fn on both dialects with two handles on one database, as
 // two replicas would have.
