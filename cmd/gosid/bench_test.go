@@ -44,7 +44,7 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour,
 		Argon2Memory: int(params.Memory), Argon2Time: int(params.Time), Argon2Threads: int(params.Threads)}
 	mux := http.NewServeMux()
-	if _, err := buildIdP(mux, o, db, km, log, false, time.Now); err != nil {
+	if _, err := buildIdP(mux, o, "http://127.0.0.1", db, km, log, false, time.Now); err != nil {
 		b.Fatal(err)
 	}
 	srv := httptest.NewServer(httpserver.Wrap("idp", web.Protect(web.RememberLang(mux)), httpserver.Options{Logger: log}))

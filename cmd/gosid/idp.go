@@ -13,11 +13,13 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/login"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/profile"
@@ -168,7 +170,7 @@ type idpParts struct {
 
 // buildIdP wires the identity provider's pages onto mux.
 // now is the clock of every store and flow (tests move it).
-func buildIdP(mux *http.ServeMux, o *idpOptions, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time) (*idpParts, error) {
+func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time) (*idpParts, error) {
 	templates, err := message.LoadTemplates()
 	if err != nil {
 		return nil, err
@@ -237,7 +239,17 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, db *sqldb.DB, km *keys.Manager,
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
 
+	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
+	var opKey [32]byte
+	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
+	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey},
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Log: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("OpenID provider: %w", err)
+	}
+
 	mux.Handle("GET /static/", web.Static())
+	provider.Routes(mux)
 	lh.Routes(mux)
 	rh.Routes(mux)
 	ch.Routes(mux)
@@ -249,7 +261,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, db *sqldb.DB, km *keys.Manager,
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
 	return &idpParts{accounts: accounts, sweepers: []func(context.Context) (int, error){
-		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep,
+		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep,
 	}}, nil
 }
 

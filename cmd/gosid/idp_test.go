@@ -54,7 +54,7 @@ func startIdP(t testing.TB, db *sqldb.DB, mk *keys.MasterKey, c *clock) *testIdP
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour,
 		Argon2Memory: 8 * 1024, Argon2Time: 1, Argon2Threads: 1}
 	mux := http.NewServeMux()
-	if _, err := buildIdP(mux, o, db, km, log, false, c.Now); err != nil {
+	if _, err := buildIdP(mux, o, "http://127.0.0.1", db, km, log, false, c.Now); err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(httpserver.Wrap("idp", web.Protect(web.RememberLang(mux)), httpserver.Options{Logger: log}))
@@ -365,7 +365,7 @@ func FuzzLoginForm(f *testing.F) {
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour,
 		Argon2Memory: 64, Argon2Time: 1, Argon2Threads: 1}
 	mux := http.NewServeMux()
-	if _, err := buildIdP(mux, o, db, km, log, false, c.Now); err != nil {
+	if _, err := buildIdP(mux, o, "http://127.0.0.1", db, km, log, false, c.Now); err != nil {
 		f.Fatal(err)
 	}
 	h := web.Protect(web.RememberLang(mux))

@@ -58,6 +58,7 @@ func commands() []command {
 		{"migrate", "apply the database schema and exit", runMigrate},
 		{"keys", "signing and master keys: list, rotate, rotate-master, new-master-key", runKeys},
 		{"accounts", "citizens' accounts: create, show, lock, unlock, delete", runAccounts},
+		{"clients", "relying parties: create, list, show, update, delete, rotate-secret", runClients},
 		{"version", "print the version", runVersion},
 	}
 }

@@ -181,7 +181,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	)
 
 	idpMux := http.NewServeMux()
-	parts, err := buildIdP(idpMux, &o.idp, db, km, log, tls, time.Now)
+	parts, err := buildIdP(idpMux, &o.idp, o.PublicURL, db, km, log, tls, time.Now)
 	if err != nil {
 		return exitFailed, err
 	}

@@ -145,6 +145,10 @@ type loginView struct {
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: SafeNext(r.URL.Query().Get("next"))}
+	if hint := r.URL.Query().Get("login_hint"); hint != "" && len(hint) <= 254 {
+		// A relying party's login_hint pre-fills the form (OpenID Connect).
+		v.Form = &web.Form{Values: map[string]string{"login": hint}, Errors: map[string]string{}}
+	}
 	switch r.URL.Query().Get("notice") {
 	case "password_changed":
 		v.Notice = v.L.T("login.notice.password_changed")

@@ -1,0 +1,548 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+func runClients(ctx context.Context, env *environment, args []string) int {
+	return dispatch(ctx, env, "clients", args, []command{
+		{"create", "register a relying party; prints its client_id and, once, its secret", runClientsCreate},
+		{"list", "list the registered clients", runClientsList},
+		{"show", "show a client's settings", runClientsShow},
+		{"update", "change a client's settings (only the options given)", runClientsUpdate},
+		{"delete", "delete a client", runClientsDelete},
+		{"rotate-secret", "replace a client's secret; prints the new one, once", runClientsRotateSecret},
+	})
+}
+
+// clientsCommand is the common shape of the clients subcommands: the storage
+// options of every command, and --json. The client store needs no master
+// key: nothing in it is sealed.
+type clientsCommand struct {
+	keysCommand
+}
+
+func (c *clientsCommand) flags(name, synopsis string) *config.Set {
+	s := c.keysCommand.flags("clients "+name, synopsis)
+	s.Bool(&c.JSON, "json", false, "Print JSON.")
+	return s
+}
+
+// store opens the migrated database and the client store.
+func (c *clientsCommand) store(ctx context.Context, env *environment) (*client.Store, func(), error) {
+	db, err := c.storage.openMigrated(ctx, true, c.log.logger(env.stderr))
+	if err != nil {
+		return nil, nil, err
+	}
+	return client.NewStore(db, time.Now), func() { db.Close() }, nil
+}
+
+// propagation tells the operator when running servers see a change.
+var propagation = fmt.Sprintf("Running servers apply the change within %s.", client.DefaultCacheTTL)
+
+// settingsFlags are the options that set a client's settings, shared by
+// create and update.
+type settingsFlags struct {
+	name, authMethod, scopes, grantTypes, jwksFile, jwksURI string
+	backchannel, minLevel, idTokenAlg, tokenFormat          string
+	redirectURIs, postLogout                                []string
+	firstParty                                              bool
+}
+
+// settingsNames are the names of the settings options.
+var settingsNames = []string{"name", "redirect-uri", "post-logout-redirect-uri", "backchannel-logout-uri", "scopes",
+	"grant-types", "auth-method", "jwks-file", "jwks-uri", "first-party", "min-level", "id-token-alg", "access-token-format"}
+
+// flagOf maps the fields of client problems to the options that set them.
+var flagOf = map[string]string{
+	client.FieldID:                     "id",
+	client.FieldName:                   "name",
+	client.FieldAuthMethod:             "auth-method",
+	client.FieldRedirectURIs:           "redirect-uri",
+	client.FieldPostLogoutRedirectURIs: "post-logout-redirect-uri",
+	client.FieldBackchannelLogoutURI:   "backchannel-logout-uri",
+	client.FieldScopes:                 "scopes",
+	client.FieldGrantTypes:             "grant-types",
+	client.FieldJWKS:                   "jwks-file",
+	client.FieldJWKSURI:                "jwks-uri",
+	client.FieldMinLevel:               "min-level",
+	client.FieldIDTokenAlg:             "id-token-alg",
+	client.FieldAccessTokenFormat:      "access-token-format",
+}
+
+// register adds the settings options; for update they have no defaults,
+// since only those given change.
+func (f *settingsFlags) register(s *config.Set, update bool) {
+	def := func(v string) string {
+		if update {
+			return ""
+		}
+		return v
+	}
+	scopeNames := make([]string, 0, len(client.KnownScopes()))
+	for _, sc := range client.KnownScopes() {
+		scopeNames = append(scopeNames, sc.Name)
+	}
+	s.String(&f.name, "name", "", `Name shown to citizens on the consent page, 1 to 100 characters ("Госуслуги Портал").`)
+	s.StringList(&f.redirectURIs, "redirect-uri", nil, "Redirect URI, matched exactly; repeat the flag for several. https; http only on localhost, 127.0.0.1 or [::1]; or a native app's reverse-DNS scheme (com.example.app:/callback).")
+	s.StringList(&f.postLogout, "post-logout-redirect-uri", nil, "Where RP-initiated logout may send the citizen back to; repeatable, same rules as --redirect-uri.")
+	s.String(&f.backchannel, "backchannel-logout-uri", "", "URI that receives back-channel logout tokens (https; http only on loopback hosts).")
+	s.String(&f.scopes, "scopes", def("openid"), "Scopes the client may ask for, separated by spaces or commas: "+strings.Join(scopeNames, " ")+". authorization_code clients need openid.")
+	s.String(&f.grantTypes, "grant-types", def(client.GrantAuthorizationCode), "Grant types, comma-separated: authorization_code, refresh_token, client_credentials, device_code (short for "+client.GrantDeviceCode+").")
+	s.String(&f.authMethod, "auth-method", def(client.AuthSecretBasic), "How the client authenticates at the token endpoint: client_secret_basic, client_secret_post, private_key_jwt (with --jwks-file or --jwks-uri), or none (public clients: native and browser apps, PKCE required).")
+	s.String(&f.jwksFile, "jwks-file", "", "File holding the client's public keys as a JWKS, for private_key_jwt.")
+	s.String(&f.jwksURI, "jwks-uri", "", "URL of the client's JWKS, for private_key_jwt, instead of --jwks-file.")
+	s.Bool(&f.firstParty, "first-party", false, "Gosid's own application: citizens are not asked for consent.")
+	s.String(&f.minLevel, "min-level", def(client.LevelSimplified), "Lowest assurance level of accounts that may sign in: simplified, standard or confirmed.")
+	s.String(&f.idTokenAlg, "id-token-alg", def(client.AlgRS256), "ID token signature algorithm: RS256 or ES256.")
+	s.String(&f.tokenFormat, "access-token-format", def(client.FormatJWT), "Access tokens: jwt (RFC 9068, verifiable by resource servers) or opaque (checked by introspection).")
+}
+
+// apply copies the options onto c: all of them for create, only those given
+// for update. A list option given replaces the whole list. Problems reading
+// the JWKS file are added to p.
+func (f *settingsFlags) apply(s *config.Set, c *client.Client, all bool, p *config.Problems) {
+	given := func(name string) bool { return all || s.IsSet(name) }
+	oldMethod := c.AuthMethod
+	if given("name") {
+		c.Name = strings.TrimSpace(f.name)
+	}
+	if given("redirect-uri") {
+		c.RedirectURIs = f.redirectURIs
+	}
+	if given("post-logout-redirect-uri") {
+		c.PostLogoutRedirectURIs = f.postLogout
+	}
+	if given("backchannel-logout-uri") {
+		c.BackchannelLogoutURI = f.backchannel
+	}
+	if given("scopes") {
+		c.Scopes = splitScopes(f.scopes)
+	}
+	if given("grant-types") {
+		c.GrantTypes = splitGrantTypes(f.grantTypes)
+	}
+	if given("auth-method") {
+		c.AuthMethod = f.authMethod
+	}
+	switch {
+	case given("jwks-file") || given("jwks-uri"):
+		// Either replaces both: the keys come from one place.
+		c.JWKS, c.JWKSURI = "", f.jwksURI
+		if f.jwksFile != "" {
+			b, err := os.ReadFile(f.jwksFile)
+			if err != nil {
+				p.Add("%s: %v", s.Source("jwks-file"), err)
+			} else {
+				c.JWKS = strings.TrimSpace(string(b))
+			}
+		}
+	case oldMethod == client.AuthPrivateKeyJWT && c.AuthMethod != client.AuthPrivateKeyJWT:
+		c.JWKS, c.JWKSURI = "", ""
+	}
+	if given("first-party") {
+		c.FirstParty = f.firstParty
+	}
+	if given("min-level") {
+		c.MinLevel = f.minLevel
+	}
+	if given("id-token-alg") {
+		c.IDTokenAlg = f.idTokenAlg
+	}
+	if given("access-token-format") {
+		c.AccessTokenFormat = f.tokenFormat
+	}
+}
+
+// splitScopes splits a scope list written with spaces, commas or both.
+func splitScopes(v string) []string {
+	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+}
+
+// splitGrantTypes splits a comma-separated list; device_code is short for
+// its URN.
+func splitGrantTypes(v string) []string {
+	var out []string
+	for g := range strings.SplitSeq(v, ",") {
+		g = strings.TrimSpace(g)
+		switch g {
+		case "":
+			continue
+		case "device_code":
+			g = client.GrantDeviceCode
+		}
+		out = append(out, g)
+	}
+	return out
+}
+
+// addClientProblems turns a client validation error into problems naming
+// the options. For update, a problem with a setting that was not given is
+// about its current value.
+func addClientProblems(s *config.Set, err error, p *config.Problems, update bool) {
+	var ve *client.ValidationError
+	if !errors.As(err, &ve) {
+		p.Add("%v", err)
+		return
+	}
+	for _, pr := range ve.Problems {
+		flag := flagOf[pr.Field]
+		var where string
+		switch {
+		case flag == "" || (flag == "id" && update):
+			where = pr.Field
+		case s.IsSet(flag):
+			where = s.Source(flag)
+		case update:
+			where = "--" + flag + " (current value)"
+		default:
+			where = "--" + flag
+		}
+		p.Add("%s: %s", where, pr.Message)
+	}
+}
+
+func runClientsCreate(ctx context.Context, env *environment, args []string) int {
+	var c clientsCommand
+	var f settingsFlags
+	var id string
+	s := c.flags("create", "Registers a relying party and prints its settings with its client_id and, for client_secret_basic and client_secret_post, its secret, which is shown only this once (only a hash is stored). "+propagation)
+	s.String(&id, "id", "", "Client id to use instead of a random gsd_… one: 3 to 64 characters from a-z, 0-9, _ and - (stable ids for tests and set-up scripts).")
+	f.register(s, false)
+	var cl client.Client
+	code, ok := c.prepare(ctx, env, s, args, func(p *config.Problems) {
+		cl.ID = id
+		f.apply(s, &cl, true, p)
+		if err := cl.Validate(); err != nil {
+			addClientProblems(s, err, p, false)
+		}
+	})
+	if !ok {
+		return code
+	}
+	st, done, err := c.store(ctx, env)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	defer done()
+	created, secret, err := st.Create(ctx, cl)
+	switch {
+	case errors.Is(err, sqldb.ErrConflict):
+		return env.fail(exitFailed, fmt.Errorf("client id %q is already taken", cl.ID))
+	case err != nil:
+		return env.fail(exitFailed, err)
+	}
+	printClient(env.stdout, created, secret, c.JSON)
+	return exitOK
+}
+
+func runClientsList(ctx context.Context, env *environment, args []string) int {
+	var c clientsCommand
+	s := c.flags("list", "Lists the registered clients, oldest first.")
+	if code, ok := c.prepare(ctx, env, s, args, nil); !ok {
+		return code
+	}
+	st, done, err := c.store(ctx, env)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	defer done()
+	list, err := st.List(ctx)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	if c.JSON {
+		out := make([]clientJSON, 0, len(list))
+		for _, cl := range list {
+			out = append(out, toJSON(cl, ""))
+		}
+		writeJSON(env.stdout, out)
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tAUTH METHOD\tGRANT TYPES\tFIRST PARTY\tMIN LEVEL")
+	for _, cl := range list {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.AuthMethod, strings.Join(shortGrants(cl.GrantTypes), ","), yesNo(cl.FirstParty), cl.MinLevel)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+// oneClient parses a subcommand that takes one client id and has no
+// settings options, opens the store and runs fn.
+func oneClient(ctx context.Context, env *environment, name, synopsis string, args []string, fn func(c *clientsCommand, st *client.Store, id string) int) int {
+	var c clientsCommand
+	s := c.flags(name, synopsis)
+	s.AllowArgs("CLIENT_ID")
+	code, ok := c.prepare(ctx, env, s, args, func(p *config.Problems) {
+		if len(s.Args()) != 1 {
+			p.Add("give exactly one client id")
+		}
+	})
+	if !ok {
+		return code
+	}
+	st, done, err := c.store(ctx, env)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	defer done()
+	return fn(&c, st, s.Args()[0])
+}
+
+// notFound words a missing client for the operator.
+func notFound(err error, id string) error {
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return fmt.Errorf("no client %q", id)
+	}
+	return err
+}
+
+func runClientsShow(ctx context.Context, env *environment, args []string) int {
+	return oneClient(ctx, env, "show", "Shows a client's settings (never its secret: only a hash of it is stored).", args,
+		func(c *clientsCommand, st *client.Store, id string) int {
+			cl, err := st.Get(ctx, id)
+			if err != nil {
+				return env.fail(exitFailed, notFound(err, id))
+			}
+			printClient(env.stdout, cl, "", c.JSON)
+			return exitOK
+		})
+}
+
+func runClientsUpdate(ctx context.Context, env *environment, args []string) int {
+	var c clientsCommand
+	var f settingsFlags
+	s := c.flags("update", "Changes a client's settings: only the options given change, and a list option given replaces the whole list (--post-logout-redirect-uri= empties it). A client switched to client_secret_basic or client_secret_post gets a new secret, printed once. "+propagation)
+	f.register(s, true)
+	s.AllowArgs("CLIENT_ID")
+	code, ok := c.prepare(ctx, env, s, args, func(p *config.Problems) {
+		if len(s.Args()) != 1 {
+			p.Add("give exactly one client id")
+		}
+		changes := false
+		for _, n := range settingsNames {
+			changes = changes || s.IsSet(n)
+		}
+		if !changes {
+			p.Add("nothing to change: give at least one of --%s", strings.Join(settingsNames, ", --"))
+		}
+	})
+	if !ok {
+		return code
+	}
+	st, done, err := c.store(ctx, env)
+	if err != nil {
+		return env.fail(exitFailed, err)
+	}
+	defer done()
+	id := s.Args()[0]
+	cur, err := st.Get(ctx, id)
+	if err != nil {
+		return env.fail(exitFailed, notFound(err, id))
+	}
+	next := *cur
+	next.SecretHash = nil // the store keeps or drops the secret; it is not a setting
+	var p config.Problems
+	f.apply(s, &next, false, &p)
+	if err := next.Validate(); err != nil {
+		addClientProblems(s, err, &p, true)
+	}
+	if !env.report(p) {
+		return exitConfig
+	}
+	// next.UpdatedAt is the value read: a change made meanwhile by someone
+	// else is refused rather than overwritten.
+	err = st.Update(ctx, next)
+	switch {
+	case errors.Is(err, sqldb.ErrConflict):
+		return env.fail(exitFailed, fmt.Errorf("client %s was changed by someone else meanwhile; nothing was written, run the command again", id))
+	case err != nil:
+		return env.fail(exitFailed, notFound(err, id))
+	}
+	var secret string
+	if next.UsesSecret() && cur.SecretHash == nil {
+		if secret, err = st.RotateSecret(ctx, id); err != nil {
+			return env.fail(exitFailed, fmt.Errorf("updated, but could not give the client a secret (run `gosid clients rotate-secret %s`): %w", id, err))
+		}
+	}
+	updated, err := st.Get(ctx, id)
+	if err != nil {
+		return env.fail(exitFailed, notFound(err, id))
+	}
+	printClient(env.stdout, updated, secret, c.JSON)
+	return exitOK
+}
+
+func runClientsDelete(ctx context.Context, env *environment, args []string) int {
+	return oneClient(ctx, env, "delete", "Deletes a client: it can no longer sign citizens in or obtain tokens. "+propagation, args,
+		func(c *clientsCommand, st *client.Store, id string) int {
+			if err := st.Delete(ctx, id); err != nil {
+				return env.fail(exitFailed, notFound(err, id))
+			}
+			if c.JSON {
+				writeJSON(env.stdout, map[string]any{"client_id": id, "deleted": true})
+				return exitOK
+			}
+			fmt.Fprintf(env.stdout, "Deleted client %s. %s\n", id, propagation)
+			return exitOK
+		})
+}
+
+func runClientsRotateSecret(ctx context.Context, env *environment, args []string) int {
+	return oneClient(ctx, env, "rotate-secret", "Gives a client_secret_basic or client_secret_post client a new random secret and prints it, once. The old secret stops working here at once and on running servers within "+client.DefaultCacheTTL.String()+"; the new one works everywhere at once.", args,
+		func(c *clientsCommand, st *client.Store, id string) int {
+			secret, err := st.RotateSecret(ctx, id)
+			switch {
+			case errors.Is(err, client.ErrNoSecret):
+				return env.fail(exitConfig, fmt.Errorf("client %s authenticates without a secret (change --auth-method with `gosid clients update` first)", id))
+			case err != nil:
+				return env.fail(exitFailed, notFound(err, id))
+			}
+			if c.JSON {
+				writeJSON(env.stdout, map[string]string{"client_id": id, "client_secret": secret})
+				return exitOK
+			}
+			fmt.Fprintf(env.stdout, "client_id      %s\nclient_secret  %s\n\n%s\n", id, secret, secretOnce(id))
+			return exitOK
+		})
+}
+
+func secretOnce(id string) string {
+	return fmt.Sprintf("The client secret is shown only this once: store it now. `gosid clients rotate-secret %s` replaces it.", id)
+}
+
+// clientJSON is a client as printed: the client registration metadata
+// names of RFC 7591 where there is one.
+type clientJSON struct {
+	ClientID               string          `json:"client_id"`
+	ClientSecret           string          `json:"client_secret,omitempty"`
+	Name                   string          `json:"client_name"`
+	AuthMethod             string          `json:"token_endpoint_auth_method"`
+	HasSecret              bool            `json:"has_secret"`
+	RedirectURIs           []string        `json:"redirect_uris"`
+	PostLogoutRedirectURIs []string        `json:"post_logout_redirect_uris"`
+	BackchannelLogoutURI   string          `json:"backchannel_logout_uri,omitempty"`
+	Scope                  string          `json:"scope"`
+	GrantTypes             []string        `json:"grant_types"`
+	JWKS                   json.RawMessage `json:"jwks,omitempty"`
+	JWKSURI                string          `json:"jwks_uri,omitempty"`
+	FirstParty             bool            `json:"first_party"`
+	MinLevel               string          `json:"min_level"`
+	IDTokenAlg             string          `json:"id_token_signed_response_alg"`
+	AccessTokenFormat      string          `json:"access_token_format"`
+	CreatedAt              time.Time       `json:"created_at"`
+	UpdatedAt              time.Time       `json:"updated_at"`
+}
+
+func toJSON(c *client.Client, secret string) clientJSON {
+	j := clientJSON{
+		ClientID: c.ID, ClientSecret: secret, Name: c.Name, AuthMethod: c.AuthMethod, HasSecret: c.SecretHash != nil,
+		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
+		BackchannelLogoutURI: c.BackchannelLogoutURI, Scope: strings.Join(c.Scopes, " "), GrantTypes: nonNil(c.GrantTypes),
+		JWKSURI: c.JWKSURI, FirstParty: c.FirstParty, MinLevel: c.Level(), IDTokenAlg: c.Alg(), AccessTokenFormat: c.TokenFormat(),
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+	}
+	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
+		j.JWKS = json.RawMessage(c.JWKS)
+	}
+	return j
+}
+
+func nonNil(l []string) []string {
+	if l == nil {
+		return []string{}
+	}
+	return l
+}
+
+func writeJSON(w io.Writer, v any) {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v)
+}
+
+// printClient prints a client and, when not empty, its secret, which the
+// caller shows only this once.
+func printClient(w io.Writer, c *client.Client, secret string, asJSON bool) {
+	if asJSON {
+		writeJSON(w, toJSON(c, secret))
+		return
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	row := func(label string, values ...string) {
+		for i, v := range values {
+			if v == "" {
+				continue
+			}
+			if i > 0 {
+				label = ""
+			}
+			fmt.Fprintf(tw, "%s\t%s\n", label, v)
+		}
+	}
+	row("client_id", c.ID)
+	row("client_secret", secret)
+	row("name", c.Name)
+	row("auth method", c.AuthMethod)
+	if c.UsesSecret() && secret == "" {
+		if c.SecretHash != nil {
+			row("secret", "set (only its hash is stored)")
+		} else {
+			row("secret", "none yet: run `gosid clients rotate-secret "+c.ID+"`")
+		}
+	}
+	row("redirect URIs", c.RedirectURIs...)
+	row("post-logout URIs", c.PostLogoutRedirectURIs...)
+	row("back-channel logout", c.BackchannelLogoutURI)
+	row("scopes", strings.Join(c.Scopes, " "))
+	row("grant types", strings.Join(shortGrants(c.GrantTypes), ", "))
+	if c.JWKS != "" {
+		var set struct {
+			Keys []json.RawMessage `json:"keys"`
+		}
+		_ = json.Unmarshal([]byte(c.JWKS), &set)
+		row("keys", fmt.Sprintf("%d inline (JWKS)", len(set.Keys)))
+	}
+	row("JWKS URI", c.JWKSURI)
+	row("first party", yesNo(c.FirstParty)+map[bool]string{true: " (no consent screen)"}[c.FirstParty])
+	row("min level", c.Level())
+	row("ID token alg", c.Alg())
+	row("access tokens", c.TokenFormat())
+	row("created", fmtTime(c.CreatedAt))
+	row("updated", fmtTime(c.UpdatedAt))
+	tw.Flush()
+	if secret != "" {
+		fmt.Fprintf(w, "\n%s\n", secretOnce(c.ID))
+	}
+}
+
+func shortGrants(l []string) []string {
+	out := make([]string, len(l))
+	for i, g := range l {
+		if g == client.GrantDeviceCode {
+			g = "device_code"
+		}
+		out[i] = g
+	}
+	return out
+}
+
+func yesNo(b bool) string {
+	if b {
+		return "yes"
+	}
+	return "no"
+}

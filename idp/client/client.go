@@ -1,0 +1,209 @@
+package client
+
+import (
+	"fmt"
+	"log/slog"
+	"slices"
+	"time"
+)
+
+// Client authentication methods at the token endpoint
+// (token_endpoint_auth_method).
+const (
+	AuthSecretBasic   = "client_secret_basic"
+	AuthSecretPost    = "client_secret_post"
+	AuthPrivateKeyJWT = "private_key_jwt"
+	AuthNone          = "none" // public clients: native and browser apps, PKCE required
+)
+
+// Grant types.
+const (
+	GrantAuthorizationCode = "authorization_code"
+	GrantRefreshToken      = "refresh_token"
+	GrantClientCredentials = "client_credentials"
+	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
+)
+
+// Minimum assurance levels (as account.Level; repeated here so that this
+// package needs no other idp package).
+const (
+	LevelSimplified = "simplified"
+	LevelStandard   = "standard"
+	LevelConfirmed  = "confirmed"
+)
+
+// ID token signing algorithms.
+const (
+	AlgRS256 = "RS256"
+	AlgES256 = "ES256"
+)
+
+// Access token formats.
+const (
+	FormatJWT    = "jwt"    // RFC 9068 JWT access tokens, verifiable by resource servers
+	FormatOpaque = "opaque" // random tokens, checked by introspection
+)
+
+var (
+	authMethods   = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone}
+	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
+	levels        = []string{LevelSimplified, LevelStandard, LevelConfirmed}
+	idTokenAlgs   = []string{AlgRS256, AlgES256}
+	accessFormats = []string{FormatJWT, FormatOpaque}
+)
+
+// AuthMethods, GrantTypes, Levels, IDTokenAlgs and AccessTokenFormats list
+// the accepted values of the corresponding Client fields.
+func AuthMethods() []string        { return slices.Clone(authMethods) }
+func GrantTypes() []string         { return slices.Clone(grantTypes) }
+func Levels() []string             { return slices.Clone(levels) }
+func IDTokenAlgs() []string        { return slices.Clone(idTokenAlgs) }
+func AccessTokenFormats() []string { return slices.Clone(accessFormats) }
+
+// Client is a relying party registered with Gosid.
+type Client struct {
+	// ID is the client_id: "gsd_" and 22 random base64url characters, or
+	// one the operator chose ([a-z0-9_-]{3,64}). Empty before Create.
+	ID string
+	// Name is shown on the consent page, 1 to 100 characters.
+	Name string
+	// SecretHash is the SHA-256 of the client secret; nil for the methods
+	// without a secret (none, private_key_jwt), and until RotateSecret for a
+	// client switched to a secret method by Update. Set by the store only.
+	SecretHash []byte
+	// AuthMethod is how the client authenticates at the token endpoint.
+	AuthMethod string
+	// RedirectURIs are matched exactly; at least one is needed with the
+	// authorization_code grant.
+	RedirectURIs           []string
+	PostLogoutRedirectURIs []string
+	BackchannelLogoutURI   string
+	// Scopes are those the client may ask for, from KnownScopes.
+	Scopes     []string
+	GrantTypes []string
+	// JWKS (inline public keys, JSON) or JWKSURI (where to fetch them): one
+	// of them for private_key_jwt, neither otherwise.
+	JWKS    string
+	JWKSURI string
+	// FirstParty clients (Gosid's own portal) skip the consent screen.
+	FirstParty bool
+	// MinLevel is the assurance level an account needs to sign in here.
+	// Empty means simplified.
+	MinLevel string
+	// IDTokenAlg signs the ID tokens; empty means RS256.
+	IDTokenAlg string
+	// AccessTokenFormat: empty means jwt.
+	AccessTokenFormat string
+
+	CreatedAt, UpdatedAt time.Time
+}
+
+// LogValue implements slog.LogValuer without the secret hash and the
+// client's keys.
+func (c Client) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("id", c.ID), slog.String("name", c.Name),
+		slog.String("auth_method", c.AuthMethod), slog.Bool("first_party", c.FirstParty))
+}
+
+// String is LogValue's content, for %v.
+func (c Client) String() string {
+	return fmt.Sprintf("Client(%s %q %s)", c.ID, c.Name, c.AuthMethod)
+}
+
+// UsesSecret reports whether the client authenticates with a client secret.
+func (c *Client) UsesSecret() bool { return usesSecret(c.AuthMethod) }
+
+func usesSecret(method string) bool { return method == AuthSecretBasic || method == AuthSecretPost }
+
+// Public reports whether the client cannot keep a credential (auth method
+// none): it must use PKCE.
+func (c *Client) Public() bool { return c.AuthMethod == AuthNone }
+
+// AllowsGrant reports whether the client may use the grant type.
+func (c *Client) AllowsGrant(grantType string) bool { return slices.Contains(c.GrantTypes, grantType) }
+
+// AllowsScope reports whether the client may ask for the scope.
+func (c *Client) AllowsScope(scope string) bool { return slices.Contains(c.Scopes, scope) }
+
+// HasRedirectURI reports whether uri is one of the registered redirect URIs,
+// compared exactly (no normalisation, no wildcard, no loopback port
+// leniency).
+func (c *Client) HasRedirectURI(uri string) bool { return slices.Contains(c.RedirectURIs, uri) }
+
+// HasPostLogoutRedirectURI is HasRedirectURI for the logout redirects.
+func (c *Client) HasPostLogoutRedirectURI(uri string) bool {
+	return slices.Contains(c.PostLogoutRedirectURIs, uri)
+}
+
+// Level returns MinLevel with its default applied.
+func (c *Client) Level() string { return orDefault(c.MinLevel, LevelSimplified) }
+
+// Alg returns IDTokenAlg with its default applied.
+func (c *Client) Alg() string { return orDefault(c.IDTokenAlg, AlgRS256) }
+
+// TokenFormat returns AccessTokenFormat with its default applied.
+func (c *Client) TokenFormat() string { return orDefault(c.AccessTokenFormat, FormatJWT) }
+
+func orDefault(v, def string) string {
+	if v == "" {
+		return def
+	}
+	return v
+}
+
+// clone returns a deep copy, so that a cached client cannot be changed
+// through a returned one.
+func (c *Client) clone() *Client {
+	d := *c
+	d.SecretHash = slices.Clone(c.SecretHash)
+	d.RedirectURIs = slices.Clone(c.RedirectURIs)
+	d.PostLogoutRedirectURIs = slices.Clone(c.PostLogoutRedirectURIs)
+	d.Scopes = slices.Clone(c.Scopes)
+	d.GrantTypes = slices.Clone(c.GrantTypes)
+	return &d
+}
+
+// withDefaults fills the defaulted fields, so that what is stored is
+// explicit.
+func (c *Client) withDefaults() {
+	c.MinLevel = c.Level()
+	c.IDTokenAlg = c.Alg()
+	c.AccessTokenFormat = c.TokenFormat()
+}
+
+// Scope is a scope a client may ask for, with what the citizen is told on
+// the consent page.
+type Scope struct {
+	Name string
+	RU   string // «Фамилия, имя и отчество»
+	EN   string
+}
+
+var knownScopes = []Scope{
+	{"openid", "Идентификатор вашей учётной записи", "Your account identifier"},
+	{"profile", "Основные сведения: фамилия, имя и отчество", "Basic profile: your name"},
+	{"fullname", "Фамилия, имя и отчество", "Full name"},
+	{"birthdate", "Дата рождения", "Date of birth"},
+	{"gender", "Пол", "Gender"},
+	{"snils", "СНИЛС", "SNILS"},
+	{"inn", "ИНН", "Taxpayer number (INN)"},
+	{"id_doc", "Паспорт гражданина РФ", "Passport"},
+	{"email", "Адрес электронной почты", "E-mail address"},
+	{"mobile", "Мобильный телефон", "Mobile phone"},
+	{"addresses", "Адреса регистрации и проживания", "Registered and home addresses"},
+	{"offline_access", "Доступ к данным, когда вас нет на сайте", "Access while you are away"},
+}
+
+// KnownScopes lists the scopes clients may be allowed, in the order the
+// consent page shows them.
+func KnownScopes() []Scope { return slices.Clone(knownScopes) }
+
+// LookupScope returns the known scope called name.
+func LookupScope(name string) (Scope, bool) {
+	for _, s := range knownScopes {
+		if s.Name == name {
+			return s, true
+		}
+	}
+	return Scope{}, false
+}

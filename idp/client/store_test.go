@@ -1,0 +1,447 @@
+package client_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"log/slog"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+)
+
+func TestMain(m *testing.M) { sqldbtest.Main(m) }
+
+var t0 = time.Date(2026, 11, 22, 10, 0, 0, 0, time.UTC)
+
+// settings strips what the store sets, for comparing what was asked with
+// what was stored.
+func settings(c *client.Client) client.Client {
+	d := *c
+	d.ID, d.SecretHash, d.CreatedAt, d.UpdatedAt = "", nil, time.Time{}, time.Time{}
+	return d
+}
+
+func TestRoundTrip(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		clock := sqldbtest.NewClock(t0)
+		st := client.NewStore(db, clock.Now)
+
+		in := webClient()
+		in.Name = "  Госуслуги Портал "
+		in.FirstParty = true
+		created, secret, err := st.Create(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !client.ValidID(created.ID) || !strings.HasPrefix(created.ID, "gsd_") || secret == "" {
+			t.Fatalf("created id %q, secret given %v", created.ID, secret != "")
+		}
+		want := webClient()
+		want.FirstParty = true
+		want.MinLevel, want.IDTokenAlg, want.AccessTokenFormat = client.LevelSimplified, client.AlgRS256, client.FormatJWT
+		if got := settings(created); !reflect.DeepEqual(got, want) {
+			t.Fatalf("created\n got %+v\nwant %+v", fields(got), fields(want))
+		}
+		if !created.CreatedAt.Equal(t0) || !created.UpdatedAt.Equal(t0) {
+			t.Errorf("times %v %v, want %v", created.CreatedAt, created.UpdatedAt, t0)
+		}
+		got, err := st.Get(ctx, created.ID)
+		if err != nil || !reflect.DeepEqual(got, created) {
+			t.Fatalf("Get = %+v, %v; want %+v", got, err, created)
+		}
+
+		kiosk := client.Client{ID: "kiosk-mfc-1", Name: "Киоск МФЦ", AuthMethod: client.AuthNone,
+			Scopes: []string{"openid"}, GrantTypes: []string{client.GrantDeviceCode}, MinLevel: client.LevelStandard}
+		clock.Advance(time.Second)
+		k, secret, err := st.Create(ctx, kiosk)
+		if err != nil || secret != "" || k.SecretHash != nil || k.ID != "kiosk-mfc-1" || k.MinLevel != client.LevelStandard {
+			t.Fatalf("public client: %+v, secret given %v, %v", k, secret != "", err)
+		}
+		list, err := st.List(ctx)
+		if err != nil || len(list) != 2 || list[0].ID != created.ID || list[1].ID != k.ID {
+			t.Fatalf("List = %v, %v", list, err)
+		}
+
+		r, _ := testKeys(t)
+		upd := *got
+		upd.Name = "Портал"
+		upd.AuthMethod = client.AuthPrivateKeyJWT
+		upd.JWKS = "{\n  \"keys\": [" + jwks(rsaJWK(&r.PublicKey))[9:] + "\n"
+		upd.RedirectURIs = []string{"https://portal.example.ru/cb2"}
+		upd.PostLogoutRedirectURIs = nil
+		upd.BackchannelLogoutURI = ""
+		upd.Scopes = []string{"openid", "id_doc"}
+		upd.GrantTypes = []string{client.GrantAuthorizationCode, client.GrantClientCredentials}
+		upd.FirstParty = false
+		upd.MinLevel, upd.IDTokenAlg, upd.AccessTokenFormat = client.LevelConfirmed, client.AlgES256, client.FormatOpaque
+		clock.Advance(time.Minute)
+		if err := st.Update(ctx, upd); err != nil {
+			t.Fatal(err)
+		}
+		after, err := st.Get(ctx, got.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantAfter := settings(&upd)
+		wantAfter.JWKS = jwks(rsaJWK(&r.PublicKey)) // compacted
+		if !reflect.DeepEqual(settings(after), wantAfter) {
+			t.Fatalf("updated\n got %+v\nwant %+v", fields(settings(after)), fields(wantAfter))
+		}
+		if after.SecretHash != nil {
+			t.Error("switching to private_key_jwt kept the secret")
+		}
+		if !after.CreatedAt.Equal(t0) || !after.UpdatedAt.Equal(t0.Add(time.Minute+time.Second)) {
+			t.Errorf("times after update %v %v", after.CreatedAt, after.UpdatedAt)
+		}
+
+		if err := st.Delete(ctx, got.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.Get(ctx, got.ID); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("Get after Delete = %v", err)
+		}
+		if err := st.Delete(ctx, got.ID); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("second Delete = %v", err)
+		}
+		if err := st.Update(ctx, upd); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("Update of deleted client = %v", err)
+		}
+		if _, err := st.Get(ctx, "no such id!"); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("Get(malformed) = %v", err)
+		}
+	})
+}
+
+func fields(c client.Client) string { return fmt.Sprintf("%#v", struct{ client.Client }{c}) }
+
+func TestCreateRefusesInvalid(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		st := client.NewStore(db, nil)
+		c := webClient()
+		c.RedirectURIs = []string{"http://rp.example.ru/cb"}
+		if _, _, err := st.Create(ctx, c); !errors.Is(err, client.ErrInvalid) {
+			t.Fatalf("Create = %v, want ErrInvalid", err)
+		}
+		if list, _ := st.List(ctx); len(list) != 0 {
+			t.Fatalf("stored %d clients", len(list))
+		}
+		created, _, err := st.Create(ctx, webClient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		created.Scopes = append(created.Scopes, "everything")
+		if err := st.Update(ctx, *created); !errors.Is(err, client.ErrInvalid) {
+			t.Fatalf("Update = %v, want ErrInvalid", err)
+		}
+	})
+}
+
+func TestDuplicateID(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		st := client.NewStore(db, nil)
+		c := webClient()
+		c.ID = "bank"
+		if _, _, err := st.Create(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		c.Name = "Другой банк"
+		if _, _, err := st.Create(ctx, c); !errors.Is(err, sqldb.ErrConflict) {
+			t.Fatalf("second Create = %v, want ErrConflict", err)
+		}
+		got, err := st.Get(ctx, "bank")
+		if err != nil || got.Name != webClient().Name {
+			t.Fatalf("Get = %v, %v", got, err)
+		}
+	})
+}
+
+func TestSecret(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		st := client.NewStore(db, nil)
+		for _, method := range []string{client.AuthSecretBasic, client.AuthSecretPost} {
+			c := webClient()
+			c.AuthMethod = method
+			created, secret, err := st.Create(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(secret) != 43 {
+				t.Fatalf("secret of %d characters, want 43 (256 bits base64url)", len(secret))
+			}
+			sum := sha256.Sum256([]byte(secret))
+			if !bytes.Equal(created.SecretHash, sum[:]) {
+				t.Fatal("stored hash is not SHA-256 of the secret")
+			}
+			assertNotStored(t, db, created.ID, secret)
+
+			got, err := st.CheckSecret(ctx, created.ID, secret)
+			if err != nil || got.ID != created.ID {
+				t.Fatalf("right secret: %v, %v", got, err)
+			}
+			_, wrong := st.CheckSecret(ctx, created.ID, secret[:42]+"x")
+			_, unknown := st.CheckSecret(ctx, "gsd_AAAAAAAAAAAAAAAAAAAAAA", secret)
+			_, empty := st.CheckSecret(ctx, created.ID, "")
+			for _, err := range []error{wrong, unknown, empty} {
+				if err != client.ErrInvalidCredentials {
+					t.Fatalf("wrong/unknown/empty: %v, want exactly ErrInvalidCredentials", err)
+				}
+			}
+
+			next, err := st.RotateSecret(ctx, created.ID)
+			if err != nil || next == "" || next == secret {
+				t.Fatalf("RotateSecret = %v", err)
+			}
+			assertNotStored(t, db, created.ID, next)
+			if _, err := st.CheckSecret(ctx, created.ID, secret); err != client.ErrInvalidCredentials {
+				t.Fatalf("old secret after rotation: %v", err)
+			}
+			if _, err := st.CheckSecret(ctx, created.ID, next); err != nil {
+				t.Fatalf("new secret: %v", err)
+			}
+		}
+
+		// No secret for the other methods, and none accepted.
+		c := webClient()
+		c.AuthMethod = client.AuthNone
+		pub, secret, err := st.Create(ctx, c)
+		if err != nil || secret != "" || pub.SecretHash != nil {
+			t.Fatalf("public client: secret given %v, hash %x, %v", secret != "", pub.SecretHash, err)
+		}
+		if _, err := st.CheckSecret(ctx, pub.ID, ""); err != client.ErrInvalidCredentials {
+			t.Fatalf("public client CheckSecret: %v", err)
+		}
+		if _, err := st.RotateSecret(ctx, pub.ID); !errors.Is(err, client.ErrNoSecret) {
+			t.Fatalf("RotateSecret(public) = %v", err)
+		}
+		if _, err := st.RotateSecret(ctx, "nobody"); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("RotateSecret(unknown) = %v", err)
+		}
+
+		// A public client switched to a secret method has no secret until
+		// one is rotated in.
+		pub.AuthMethod = client.AuthSecretPost
+		if err := st.Update(ctx, *pub); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := st.Get(ctx, pub.ID); got.SecretHash != nil {
+			t.Fatal("secret appeared from nowhere")
+		}
+		if _, err := st.CheckSecret(ctx, pub.ID, ""); err != client.ErrInvalidCredentials {
+			t.Fatalf("CheckSecret without a secret: %v", err)
+		}
+		s, err := st.RotateSecret(ctx, pub.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CheckSecret(ctx, pub.ID, s); err != nil {
+			t.Fatalf("rotated-in secret: %v", err)
+		}
+	})
+}
+
+// assertNotStored: no column of the client's row holds the secret, as text
+// or as bytes.
+func assertNotStored(t *testing.T, db *sqldb.DB, id, secret string) {
+	t.Helper()
+	var name, lists, jwks string
+	var hash []byte
+	err := db.QueryRow(context.Background(), `SELECT name, redirect_uris || scopes || grant_types || post_logout_redirect_uris || backchannel_logout_uri,
+		jwks || jwks_uri, secret_hash FROM clients WHERE id = $1`, id).Scan(&name, &lists, &jwks, &hash)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, v := range [][]byte{[]byte(name), []byte(lists), []byte(jwks), hash} {
+		if bytes.Contains(v, []byte(secret)) {
+			t.Fatal("the secret is stored in the clear")
+		}
+	}
+	if len(hash) != sha256.Size {
+		t.Fatalf("secret_hash has %d bytes", len(hash))
+	}
+}
+
+// TestUpdateCompareAndSwap: of two operators editing the same client from
+// the same read, the second is refused instead of silently undoing the
+// first.
+func TestUpdateCompareAndSwap(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		clock := sqldbtest.NewClock(t0) // does not move: updates in the same microsecond
+		st := client.NewStore(db, clock.Now)
+		created, _, err := st.Create(ctx, webClient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		a, b := *created, *created
+		a.Name, b.Name = "Первый", "Второй"
+		if err := st.Update(ctx, a); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Update(ctx, b); !errors.Is(err, sqldb.ErrConflict) {
+			t.Fatalf("stale Update = %v, want ErrConflict", err)
+		}
+		got, _ := st.Get(ctx, created.ID)
+		if got.Name != "Первый" || !got.UpdatedAt.After(created.UpdatedAt) {
+			t.Fatalf("after the race: %q updated %v", got.Name, got.UpdatedAt)
+		}
+		// Without UpdatedAt the write is unconditional.
+		b.UpdatedAt = time.Time{}
+		if err := st.Update(ctx, b); err != nil {
+			t.Fatal(err)
+		}
+		// Concurrent read-modify-write cycles: every successful one is
+		// based on the latest state.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		wins := 0
+		for i := range 8 {
+			wg.Go(func() {
+				c, err := st.Get(ctx, created.ID)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				c.Name = fmt.Sprintf("Писатель %d", i)
+				err = st.Update(ctx, *c)
+				if err != nil && !errors.Is(err, sqldb.ErrConflict) {
+					t.Error(err)
+				}
+				if err == nil {
+					mu.Lock()
+					wins++
+					mu.Unlock()
+				}
+			})
+		}
+		wg.Wait()
+		if wins < 1 {
+			t.Fatal("no writer won")
+		}
+	})
+}
+
+func TestCache(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		clock := sqldbtest.NewClock(t0)
+		st := client.NewStore(db, clock.Now)
+		other := client.NewStore(db, clock.Now) // another process: `gosid clients …`
+		cache := client.NewCache(st, 0)
+
+		created, secret, err := other.Create(ctx, webClient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cache.Get(ctx, "gsd_AAAAAAAAAAAAAAAAAAAAAA"); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("unknown id: %v", err)
+		}
+		c1, err := cache.Get(ctx, created.ID)
+		if err != nil || c1.Name != created.Name {
+			t.Fatalf("Get = %v, %v", c1, err)
+		}
+		c1.Name = "changed by the caller"
+		c1.RedirectURIs[0] = "https://evil.example/"
+
+		upd := *created
+		upd.UpdatedAt = time.Time{}
+		upd.Name = "Новое имя"
+		if err := other.Update(ctx, upd); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(client.DefaultCacheTTL - time.Second)
+		c2, _ := cache.Get(ctx, created.ID)
+		if c2.Name != created.Name || c2.RedirectURIs[0] != created.RedirectURIs[0] {
+			t.Fatalf("within the TTL: %q %v, want the cached, unaltered client", c2.Name, c2.RedirectURIs)
+		}
+		clock.Advance(time.Second)
+		if c3, _ := cache.Get(ctx, created.ID); c3.Name != "Новое имя" {
+			t.Fatalf("after the TTL: %q, want the update", c3.Name)
+		}
+
+		// A secret rotated elsewhere works at once; the old one until the
+		// entry expires.
+		next, err := other.RotateSecret(ctx, created.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cache.CheckSecret(ctx, created.ID, next); err != nil {
+			t.Fatalf("new secret through the cache: %v", err)
+		}
+		if _, err := cache.CheckSecret(ctx, created.ID, secret); err != client.ErrInvalidCredentials {
+			t.Fatalf("old secret after the re-read: %v", err)
+		}
+		if _, err := cache.CheckSecret(ctx, "gsd_AAAAAAAAAAAAAAAAAAAAAA", next); err != client.ErrInvalidCredentials {
+			t.Fatalf("unknown id: %v", err)
+		}
+
+		// Deleted elsewhere: served until the TTL ends, or at once after
+		// Invalidate.
+		if err := other.Delete(ctx, created.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cache.Get(ctx, created.ID); err != nil {
+			t.Fatalf("deleted client within the TTL: %v", err)
+		}
+		cache.Invalidate(created.ID)
+		if _, err := cache.Get(ctx, created.ID); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("after Invalidate: %v", err)
+		}
+
+		// A custom TTL, and many readers at once (run with -race).
+		short := client.NewCache(st, 5*time.Second)
+		c, _, err := st.Create(ctx, webClient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		var wg sync.WaitGroup
+		for range 16 {
+			wg.Go(func() {
+				for range 20 {
+					if _, err := short.Get(ctx, c.ID); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Go(func() {
+			for range 20 {
+				short.Invalidate(c.ID)
+			}
+		})
+		wg.Wait()
+		if err := st.Delete(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(5 * time.Second)
+		if _, err := short.Get(ctx, c.ID); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("after a 5 s TTL: %v", err)
+		}
+	})
+}
+
+// TestLogValue: neither the hash nor the keys reach a log line.
+func TestLogValue(t *testing.T) {
+	c := webClient()
+	c.ID = "portal"
+	c.SecretHash = []byte("0123456789abcdef0123456789abcdef")
+	var buf bytes.Buffer
+	slog.New(slog.NewTextHandler(&buf, nil)).Info("client", "client", c, "ptr", &c)
+	out := buf.String() + fmt.Sprint(c) + fmt.Sprintf("%v %+v", &c, c)
+	if strings.Contains(out, "0123456789") || strings.Contains(out, fmt.Sprint(c.SecretHash)) || !strings.Contains(out, "portal") {
+		t.Fatalf("log output: %s", out)
+	}
+}

@@ -1,0 +1,147 @@
+package oidc
+
+import (
+	"crypto/sha256"
+	"encoding/base64"
+	"fmt"
+	"math/big"
+	"slices"
+	"strings"
+
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/keys"
+)
+
+// setClaims fills userinfo with what the scopes release of the account,
+// and only values that exist.
+func setClaims(info *zoidc.UserInfo, a *account.Account, scopes []string) {
+	info.Subject = a.ID
+	has := func(s string) bool { return slices.Contains(scopes, s) }
+	if has("profile") || has("fullname") {
+		info.FamilyName = a.Name.Family
+		info.GivenName = a.Name.Given
+		info.Name = a.Name.Full()
+		if a.Name.Middle != "" {
+			info.MiddleName = a.Name.Middle
+		}
+	}
+	if has("birthdate") || has("profile") {
+		if !a.BirthDate.IsZero() {
+			info.Birthdate = a.BirthDate.Format("2006-01-02")
+		}
+	}
+	if has("gender") || has("profile") {
+		if a.Gender != "" {
+			info.Gender = zoidc.Gender(a.Gender)
+		}
+	}
+	if has("email") && a.Email.Value != "" {
+		info.Email = a.Email.Value
+		info.EmailVerified = zoidc.Bool(a.Email.Verified())
+	}
+	if has("mobile") && a.Phone.Value != "" {
+		info.PhoneNumber = a.Phone.Value
+		info.PhoneNumberVerified = zoidc.Bool(a.Phone.Verified())
+	}
+	if has("snils") && a.SNILS != "" {
+		info.AppendClaims("snils", a.SNILS)
+	}
+	if has("inn") && a.INN != "" {
+		info.AppendClaims("inn", a.INN)
+	}
+	if has("id_doc") && a.Passport != nil {
+		p := a.Passport
+		doc := map[string]any{"type": "RF_PASSPORT", "series": p.Series, "number": p.Number,
+			"issued_by": p.Issuer, "division_code": p.DivisionCode}
+		if !p.IssueDate.IsZero() {
+			doc["issue_date"] = p.IssueDate.Format("2006-01-02")
+		}
+		info.AppendClaims("id_doc", doc)
+	}
+}
+
+// Access-token ids carry what userinfo and introspection need without a
+// database row per token (the token is signed or sealed, so the id cannot
+// be altered): random~family~scope-mask~client. The family is "-" for
+// tokens without a refresh token.
+func newTokenID(family, clientID string, scopes []string) string {
+	t, _ := keys.NewToken()
+	if family == "" {
+		family = "-"
+	}
+	return t[:16] + "~" + family + "~" + scopeMask(scopes) + "~" + clientID
+}
+
+type tokenID struct {
+	ID, Family, ClientID string
+	Scopes               []string
+}
+
+func parseTokenID(s string) (tokenID, error) {
+	parts := strings.SplitN(s, "~", 4)
+	if len(parts) != 4 {
+		return tokenID{}, fmt.Errorf("malformed token id")
+	}
+	scopes, err := maskScopes(parts[2])
+	if err != nil {
+		return tokenID{}, err
+	}
+	fam := parts[1]
+	if fam == "-" {
+		fam = ""
+	}
+	return tokenID{ID: s, Family: fam, Scopes: scopes, ClientID: parts[3]}, nil
+}
+
+// scopeNames are the known scopes in client.KnownScopes order; a scope's
+// position is its bit in access-token ids, so new scopes are only ever
+// appended there.
+func scopeNames() []string {
+	ks := client.KnownScopes()
+	out := make([]string, len(ks))
+	for i, s := range ks {
+		out[i] = s.Name
+	}
+	return out
+}
+
+func scopeMask(scopes []string) string {
+	var m big.Int
+	for i, s := range scopeNames() {
+		if slices.Contains(scopes, s) {
+			m.SetBit(&m, i, 1)
+		}
+	}
+	return m.Text(16)
+}
+
+func maskScopes(hexMask string) ([]string, error) {
+	var m big.Int
+	if _, ok := m.SetString(hexMask, 16); !ok {
+		return nil, fmt.Errorf("malformed scope mask")
+	}
+	var out []string
+	for i, s := range scopeNames() {
+		if m.Bit(i) == 1 {
+			out = append(out, s)
+		}
+	}
+	return out, nil
+}
+
+func sha256Sum(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// sessionSID is the sid claim: derived from the session's public id, so
+// that back-channel logout can name the session without revealing it.
+func sessionSID(sessionID string) string {
+	if sessionID == "" {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(sha256Sum("sid\x00" + sessionID)[:16])
+}

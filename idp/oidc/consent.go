@@ -1,0 +1,207 @@
+package oidc
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/idp/web"
+)
+
+var levelRank = map[account.Level]int{account.LevelSimplified: 1, account.LevelStandard: 2, account.LevelConfirmed: 3}
+
+// requiredLevel is the higher of the client's minimum and the lowest level
+// the request's acr_values accept.
+func requiredLevel(c *client.Client, acrValues []string) account.Level {
+	need := account.Level(c.MinLevel)
+	if levelRank[need] == 0 {
+		need = account.LevelSimplified
+	}
+	lowest := account.Level("")
+	for _, v := range acrValues {
+		l := account.Level(strings.TrimPrefix(v, "urn:gosid:loa:"))
+		if levelRank[l] > 0 && (lowest == "" || levelRank[l] < levelRank[lowest]) {
+			lowest = l
+		}
+	}
+	if levelRank[lowest] > levelRank[need] {
+		need = lowest
+	}
+	return need
+}
+
+func levelAtLeast(have, need account.Level) bool { return levelRank[have] >= levelRank[need] }
+
+// item is one line of the consent page: what is shared, with a masked
+// preview of the value.
+type item struct {
+	Scope   string
+	Label   string
+	Preview string
+}
+
+type consentView struct {
+	web.Page
+	ID         string
+	ClientName string
+	Items      []item
+	Offline    bool
+}
+
+func (p *Provider) consentItems(l web.Localizer, a *account.Account, scopes []string) []item {
+	var out []item
+	for _, s := range scopes {
+		if s == "openid" || s == "offline_access" {
+			continue
+		}
+		sc, _ := client.LookupScope(s)
+		it := item{Scope: s, Label: l.Pick(sc.RU, sc.EN)}
+		switch s {
+		case "profile", "fullname":
+			it.Preview = a.Name.Full()
+		case "birthdate":
+			if !a.BirthDate.IsZero() {
+				it.Preview = a.BirthDate.Format("02.01.2006")
+			}
+		case "gender":
+			it.Preview = a.Gender
+		case "snils":
+			if a.SNILS != "" {
+				it.Preview = validate.MaskSNILS(a.SNILS)
+			}
+		case "inn":
+			if len(a.INN) > 4 {
+				it.Preview = "********" + a.INN[len(a.INN)-4:]
+			}
+		case "id_doc":
+			if a.Passport != nil {
+				it.Preview = a.Passport.Series[:2] + " ** ****" + a.Passport.Number[4:]
+			}
+		case "email":
+			if a.Email.Value != "" {
+				it.Preview = validate.MaskEmail(a.Email.Value)
+			}
+		case "mobile":
+			if a.Phone.Value != "" {
+				it.Preview = validate.MaskPhone(a.Phone.Value)
+			}
+		}
+		if it.Preview == "" {
+			it.Preview = l.T("consent.none")
+		}
+		out = append(out, it)
+	}
+	return out
+}
+
+func (p *Provider) showConsent(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ar, err := p.store.authRequest(ctx, r.URL.Query().Get("id"))
+	if err != nil {
+		p.expired(w, r)
+		return
+	}
+	sess, err := p.deps.Sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, pathContinue+"?id="+url.QueryEscape(ar.ID), http.StatusFound)
+		return
+	}
+	a, err := p.deps.Accounts.Get(ctx, sess.AccountID)
+	if err != nil {
+		p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+		return
+	}
+	c, err := p.deps.Clients.Get(ctx, ar.Request.ClientID)
+	if err != nil {
+		p.fail(w, r, ar, zoidc.ErrInvalidClient())
+		return
+	}
+	pg := p.render.NewPage(r, "consent.title")
+	pg.SignedIn = true
+	v := consentView{Page: pg, ID: ar.ID, ClientName: c.Name, Items: p.consentItems(pg.L, a, ar.Request.Scopes),
+		Offline: slices.Contains(ar.Request.Scopes, "offline_access")}
+	p.render.Render(w, r, http.StatusOK, "consent", v)
+}
+
+func (p *Provider) submitConsent(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ar, err := p.store.authRequest(ctx, r.PostFormValue("id"))
+	if err != nil {
+		p.expired(w, r)
+		return
+	}
+	sess, err := p.deps.Sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, pathContinue+"?id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
+		return
+	}
+	switch r.PostFormValue("decision") {
+	case "allow":
+		if err := p.store.saveGrant(ctx, sess.AccountID, ar.Request.ClientID, ar.Request.Scopes); err != nil {
+			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+			return
+		}
+		a, err := p.deps.Accounts.Get(ctx, sess.AccountID)
+		if err != nil {
+			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+			return
+		}
+		p.complete(w, r, ar, sess, a)
+	case "deny":
+		p.fail(w, r, ar, zoidc.ErrAccessDenied().WithDescription("the user refused to share the data"))
+	default:
+		http.Redirect(w, r, pathConsent+"?id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
+	}
+}
+
+type levelView struct {
+	web.Page
+	ID, ClientName, Have, Need string
+}
+
+// showLevel explains that the site needs a higher account level and how to
+// get it; cancelling returns unmet_authentication_requirements.
+func (p *Provider) showLevel(w http.ResponseWriter, r *http.Request, ar *AuthRequest, c *client.Client, a *account.Account, need account.Level) {
+	if r.URL.Query().Get("cancel") == "1" {
+		p.fail(w, r, ar, oauthError("unmet_authentication_requirements", "the account's assurance level is below the level the client requires"))
+		return
+	}
+	pg := p.render.NewPage(r, "level.title")
+	pg.SignedIn = true
+	v := levelView{Page: pg, ID: ar.ID, ClientName: c.Name, Have: pg.L.T("level." + string(a.Level)), Need: pg.L.T("level." + string(need))}
+	p.render.Render(w, r, http.StatusOK, "level", v)
+}
+
+var catalog = web.Catalog{
+	"consent.title":         {"Доступ к вашим данным", "Access to your data"},
+	"consent.lead":          {"Сайт «%s» запрашивает доступ к данным вашей учётной записи Gosid:", "The site “%s” asks for access to the data of your Gosid account:"},
+	"consent.offline":       {"Сайт сможет получать эти данные, даже когда вас на нём нет, пока вы не отзовёте доступ.", "The site will be able to get this data while you are away, until you revoke access."},
+	"consent.revoke":        {"Отозвать доступ можно в любой момент в учётной записи.", "You can revoke access at any time in your account."},
+	"consent.allow":         {"Предоставить", "Allow"},
+	"consent.deny":          {"Отказать", "Deny"},
+	"consent.none":          {"не указано", "not given"},
+	"consent.expired.title": {"Запрос устарел", "Request expired"},
+	"consent.expired":       {"Запрос на вход устарел или не найден. Вернитесь на сайт и войдите ещё раз.", "The sign-in request has expired or was not found. Go back to the site and sign in again."},
+	"level.title":           {"Нужен более высокий уровень учётной записи", "A higher account level is required"},
+	"level.lead":            {"Сайт «%s» работает только с учётными записями уровня «%s». Ваша учётная запись — «%s».", "The site “%s” requires a “%s” account. Yours is “%s”."},
+	"level.how":             {"Чтобы повысить уровень, укажите СНИЛС и паспорт в учётной записи, а затем подтвердите личность в банке, центре обслуживания или электронной подписью.", "To raise the level, add your SNILS and passport to your account, then confirm your identity at a bank, a service centre or with an electronic signature."},
+	"level.account":         {"Перейти в учётную запись", "Go to my account"},
+	"level.cancel":          {"Вернуться на сайт", "Back to the site"},
+	"device.title":          {"Вход на устройстве", "Sign in on a device"},
+	"device.lead":           {"Введите код, который показан на экране устройства (терминала, телевизора).", "Enter the code shown on the device's screen (kiosk, TV)."},
+	"device.code":           {"Код с экрана", "Code from the screen"},
+	"device.code.hint":      {"Например, BCDF-GHJK", "For example BCDF-GHJK"},
+	"device.continue":       {"Продолжить", "Continue"},
+	"device.err.code":       {"Код с экрана: код не найден или устарел — проверьте его или начните вход на устройстве заново", "Code from the screen: not found or expired — check it or start again on the device"},
+	"device.approved":       {"Готово: устройство получит доступ через несколько секунд.", "Done: the device will be signed in within a few seconds."},
+	"device.denied":         {"Доступ для устройства отклонён.", "The device was denied access."},
+	"level.simplified":      {"Упрощённая", "Simplified"},
+	"level.standard":        {"Стандартная", "Standard"},
+	"level.confirmed":       {"Подтверждённая", "Confirmed"},
+}

@@ -1,0 +1,153 @@
+package oidc
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"time"
+
+	jose "github.com/go-jose/go-jose/v4"
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gosid/gosid/idp/session"
+)
+
+// provider is op's Provider with the parts Gosid does differently: client
+// assertions are verified by assertionKeys (which refuses a replayed jti).
+type provider struct {
+	*op.Provider
+	p *Provider
+}
+
+// JWTProfileVerifier verifies private_key_jwt client assertions.
+func (w provider) JWTProfileVerifier(ctx context.Context) *op.JWTProfileVerifier {
+	return op.NewJWTProfileVerifierKeySet(&assertionKeys{p: w.p}, op.IssuerFromContext(ctx), time.Hour, 5*time.Second)
+}
+
+// assertionKeys verifies a client assertion's signature with the client's
+// registered keys and then records its jti: the second presentation of one
+// assertion is refused. The jti is recorded only after the signature is
+// verified, so nobody can burn another client's assertion ids.
+type assertionKeys struct{ p *Provider }
+
+var assertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512, jose.ES256, jose.ES384, jose.ES512}
+
+func (k *assertionKeys) VerifySignature(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
+	if len(jws.Signatures) != 1 || !slices.Contains(assertionAlgs, jose.SignatureAlgorithm(jws.Signatures[0].Header.Algorithm)) {
+		return nil, errors.New("client assertion: unsupported signature algorithm")
+	}
+	var claims struct {
+		Iss string `json:"iss"`
+		JTI string `json:"jti"`
+		Exp int64  `json:"exp"`
+	}
+	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil {
+		return nil, fmt.Errorf("client assertion: %w", err)
+	}
+	c, err := k.p.deps.Clients.Get(ctx, claims.Iss)
+	if err != nil || c.AuthMethod != "private_key_jwt" {
+		return nil, errors.New("client assertion: unknown client or not a private_key_jwt client")
+	}
+	set, err := clientKeys(ctx, c)
+	if err != nil {
+		return nil, err
+	}
+	kid := jws.Signatures[0].Header.KeyID
+	var payload []byte
+	for _, key := range set.Keys {
+		if kid != "" && key.KeyID != kid {
+			continue
+		}
+		if payload, err = jws.Verify(key.Key); err == nil {
+			break
+		}
+	}
+	if payload == nil {
+		return nil, errors.New("client assertion: signature does not verify with the client's keys")
+	}
+	if claims.JTI == "" {
+		return nil, errors.New("client assertion: no jti")
+	}
+	fresh, err := k.p.store.useJTI(ctx, c.ID, claims.JTI, time.Unix(claims.Exp, 0).Add(time.Minute))
+	if err != nil {
+		return nil, err
+	}
+	if !fresh {
+		return nil, errors.New("client assertion: jti already used (replay)")
+	}
+	return payload, nil
+}
+
+type sessionKey struct{}
+
+// withSession makes the browser's SSO session known to the end-session
+// storage call, which op gives only a context.
+func (p *Provider) withSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == pathEndSession {
+			if s, err := p.deps.Sessions.Current(r); err == nil {
+				r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// TerminateSessionFromRequest ends the browser's SSO session (when it is
+// the id_token_hint's subject's, or there is no hint) and revokes the
+// client's refresh tokens for that account; op redirects to the validated
+// post-logout URI.
+func (ad *adapter) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
+	s, _ := ctx.Value(sessionKey{}).(*session.Session)
+	if s != nil && (req.UserID == "" || req.UserID == s.AccountID) {
+		if err := ad.sessions.End(ctx, s.ID); err != nil {
+			return "", err
+		}
+		if req.UserID == "" {
+			req.UserID = s.AccountID
+		}
+	}
+	if req.UserID != "" && req.ClientID != "" {
+		if err := ad.TerminateSession(ctx, req.UserID, req.ClientID); err != nil {
+			return "", err
+		}
+	}
+	return req.RedirectURI, nil
+}
+
+var _ op.CanTerminateSessionFromRequest = (*adapter)(nil)
+
+// discovery serves the discovery document: op's, corrected to what Gosid
+// supports (code flow only, S256 only, the iss response parameter, the
+// levels and MFA as acr values).
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
+	d := op.CreateDiscoveryConfig(ctx, p.op, p.adapter)
+	d.ResponseTypesSupported = []string{string(zoidc.ResponseTypeCode)}
+	d.ResponseModesSupported = []string{"query", "form_post"}
+	d.GrantTypesSupported = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials, zoidc.GrantTypeDeviceCode}
+	d.CodeChallengeMethodsSupported = []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256}
+	d.ACRValuesSupported = []string{"urn:gosid:loa:simplified", "urn:gosid:loa:standard", "urn:gosid:loa:confirmed"}
+	d.TokenEndpointAuthSigningAlgValuesSupported = []string{"RS256", "PS256", "ES256"}
+	d.RevocationEndpointAuthSigningAlgValuesSupported = d.TokenEndpointAuthSigningAlgValuesSupported
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = d.TokenEndpointAuthSigningAlgValuesSupported
+	d.ClaimsSupported = supportedClaims
+	raw, err := json.Marshal(d)
+	if err != nil {
+		http.Error(w, "discovery", http.StatusInternalServerError)
+		return
+	}
+	// Fields the op's type does not have.
+	var m map[string]any
+	_ = json.Unmarshal(raw, &m)
+	m["authorization_response_iss_parameter_supported"] = true
+	m["backchannel_logout_supported"] = true
+	m["ui_locales_supported"] = []string{"ru", "en"}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=300")
+	_ = json.NewEncoder(w).Encode(m)
+}

@@ -1,0 +1,369 @@
+package oidc
+
+import (
+	"context"
+	"embed"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strings"
+	"time"
+
+	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
+	"github.com/zitadel/oidc/v3/pkg/op"
+	"golang.org/x/text/language"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+//go:embed templates/*.html
+var pages embed.FS
+
+// Sessions finds and ends the citizen's SSO session.
+type Sessions interface {
+	Current(r *http.Request) (*session.Session, error)
+	End(ctx context.Context, id string) error
+}
+
+// Config configures the provider.
+type Config struct {
+	// Issuer is the public URL (--public-url).
+	Issuer    string
+	Lifetimes Lifetimes
+	// CryptoKey encrypts codes and opaque access tokens; every replica must
+	// have the same (cmd/gosid derives it from the data keys).
+	CryptoKey [32]byte
+}
+
+// Deps are the provider's dependencies.
+type Deps struct {
+	DB       *sqldb.DB
+	Clients  Clients
+	Accounts Accounts
+	Signer   Signer
+	Sessions Sessions
+	Log      *slog.Logger
+	Now      func() time.Time
+}
+
+// Provider is Gosid's OpenID provider.
+type Provider struct {
+	cfg     Config
+	deps    Deps
+	op      *op.Provider
+	handler http.Handler
+	adapter *adapter
+	store   *store
+	render  *web.Renderer
+}
+
+// Endpoint paths.
+const (
+	pathAuthorize  = "/authorize"
+	pathContinue   = "/authorize/continue"
+	pathConsent    = "/authorize/consent"
+	pathToken      = "/oauth/token"
+	pathIntrospect = "/oauth/introspect"
+	pathRevoke     = "/oauth/revoke"
+	pathUserinfo   = "/userinfo"
+	pathEndSession = "/oauth/logout"
+	pathKeys       = "/keys"
+	pathDevice     = "/oauth/device_authorization"
+)
+
+// Scopes Gosid supports (discovery's scopes_supported).
+func supportedScopes() []string { return scopeNames() }
+
+// New builds the provider.
+func New(cfg Config, d Deps) (*Provider, error) {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	l := &cfg.Lifetimes
+	l.AuthRequest = orDefault(l.AuthRequest, 30*time.Minute)
+	l.Code = orDefault(l.Code, 60*time.Second)
+	l.AccessToken = orDefault(l.AccessToken, 10*time.Minute)
+	l.IDToken = orDefault(l.IDToken, time.Hour)
+	l.RefreshToken = orDefault(l.RefreshToken, 30*24*time.Hour)
+
+	st := &store{db: d.DB, now: d.Now}
+	p := &Provider{cfg: cfg, deps: d, store: st}
+	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, sessions: d.Sessions, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
+		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
+	r, err := web.NewRenderer(pages, catalog, d.Log, "consent", "level", "device")
+	if err != nil {
+		return nil, err
+	}
+	p.render = r
+
+	opCfg := &op.Config{
+		CryptoKey:                  cfg.CryptoKey,
+		CodeMethodS256:             true,
+		AuthMethodPost:             true,
+		AuthMethodPrivateKeyJWT:    true,
+		GrantTypeRefreshToken:      true,
+		SupportedUILocales:         []language.Tag{language.Russian, language.English},
+		SupportedScopes:            supportedScopes(),
+		SupportedClaims:            supportedClaims,
+		BackChannelLogoutSupported: true,
+		DeviceAuthorization: op.DeviceAuthorizationConfig{
+			Lifetime: 10 * time.Minute, PollInterval: 5 * time.Second, UserFormPath: "/device", UserCode: op.UserCodeBase20,
+		},
+	}
+	opts := []op.Option{
+		op.WithCustomEndpoints(op.NewEndpoint(pathAuthorize), op.NewEndpoint(pathToken), op.NewEndpoint(pathUserinfo),
+			op.NewEndpoint(pathRevoke), op.NewEndpoint(pathEndSession), op.NewEndpoint(pathKeys)),
+		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(pathIntrospect)),
+		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint(pathDevice)),
+		op.WithHttpInterceptors(p.clientAlgorithm, p.withSession),
+		op.WithLogger(d.Log),
+	}
+	if strings.HasPrefix(cfg.Issuer, "http://") {
+		opts = append(opts, op.WithAllowInsecure())
+	}
+	p.op, err = op.NewOpenIDProvider(cfg.Issuer, opCfg, p.adapter, opts...)
+	if err != nil {
+		return nil, err
+	}
+	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.clientAlgorithm, p.withSession)
+	return p, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+var supportedClaims = []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid",
+	"name", "family_name", "given_name", "middle_name", "birthdate", "gender", "email", "email_verified",
+	"phone_number", "phone_number_verified", "snils", "inn", "id_doc"}
+
+// Routes mounts the provider's endpoints on mux. The JWKS at /keys is
+// served by the caller from memory.
+func (p *Provider) Routes(mux *http.ServeMux) {
+	h := p.handler
+	mux.HandleFunc("GET "+zoidc.DiscoveryEndpoint, p.discovery)
+	mux.Handle(pathAuthorize, h)
+	mux.Handle(pathToken, h)
+	mux.Handle(pathIntrospect, h)
+	mux.Handle(pathRevoke, h)
+	mux.Handle(pathUserinfo, h)
+	mux.Handle(pathEndSession, h)
+	mux.Handle(pathDevice, h)
+	mux.HandleFunc("GET "+pathContinue, p.continueAuth)
+	mux.HandleFunc("GET "+pathConsent, p.showConsent)
+	mux.HandleFunc("POST "+pathConsent, p.submitConsent)
+	mux.HandleFunc("GET /device", p.showDevice)
+	mux.HandleFunc("POST /device", p.submitDevice)
+}
+
+// Sweep deletes expired requests, tokens and revocations.
+func (p *Provider) Sweep(ctx context.Context) (int, error) { return p.store.sweep(ctx) }
+
+// clientAlgorithm puts the signing algorithm the client registered into the
+// token request's context (op asks storage for "the" signing key).
+func (p *Provider) clientAlgorithm(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == pathToken && r.Method == http.MethodPost {
+			if id := requestClientID(r); id != "" {
+				if c, err := p.deps.Clients.Get(r.Context(), id); err == nil && c.IDTokenAlg != "" {
+					r = r.WithContext(withAlg(r.Context(), c.IDTokenAlg))
+				}
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// requestClientID finds who a token request claims to be from: Basic
+// authentication, the client_id parameter, or a client assertion's sub
+// (not verified here: only the algorithm is chosen by it).
+func requestClientID(r *http.Request) string {
+	if id, _, ok := r.BasicAuth(); ok {
+		if u, err := url.QueryUnescape(id); err == nil {
+			return u
+		}
+		return id
+	}
+	if err := r.ParseForm(); err != nil {
+		return ""
+	}
+	if id := r.PostForm.Get("client_id"); id != "" {
+		return id
+	}
+	if a := r.PostForm.Get("client_assertion"); a != "" {
+		parts := strings.Split(a, ".")
+		if len(parts) == 3 {
+			if raw, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil {
+				var c struct {
+					Sub string `json:"sub"`
+				}
+				if json.Unmarshal(raw, &c) == nil {
+					return c.Sub
+				}
+			}
+		}
+	}
+	return ""
+}
+
+// fail sends an OAuth error to the client's registered redirect URI.
+func (p *Provider) fail(w http.ResponseWriter, r *http.Request, ar *AuthRequest, err error) {
+	op.AuthRequestError(w, r, authReq{ar}, err, p.op)
+}
+
+// codeResponse is the authorization response, with iss (RFC 9207).
+type codeResponse struct {
+	Code  string `schema:"code"`
+	State string `schema:"state,omitempty"`
+	Iss   string `schema:"iss"`
+}
+
+// respond issues the code and sends the browser back to the client.
+func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *AuthRequest) {
+	code, err := op.CreateAuthRequestCode(r.Context(), authReq{ar}, p.adapter, p.op.Crypto())
+	if err != nil {
+		p.fail(w, r, ar, err)
+		return
+	}
+	resp := &codeResponse{Code: code, State: ar.Request.State, Iss: p.cfg.Issuer}
+	if ar.Request.ResponseMode == string(zoidc.ResponseModeFormPost) {
+		if err := op.AuthResponseFormPost(w, ar.Request.RedirectURI, resp, p.op.Encoder()); err != nil {
+			p.fail(w, r, ar, err)
+		}
+		return
+	}
+	to, err := op.AuthResponseURL(ar.Request.RedirectURI, zoidc.ResponseTypeCode, zoidc.ResponseMode(ar.Request.ResponseMode), resp, p.op.Encoder())
+	if err != nil {
+		p.fail(w, r, ar, err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusFound)
+}
+
+// continueAuth decides what the authorization request still needs: a
+// sign-in, a higher level, consent; then answers the client.
+func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	ar, err := p.store.authRequest(ctx, r.URL.Query().Get("id"))
+	if err != nil {
+		p.expired(w, r)
+		return
+	}
+	c, err := p.deps.Clients.Get(ctx, ar.Request.ClientID)
+	if err != nil {
+		p.fail(w, r, ar, zoidc.ErrInvalidClient())
+		return
+	}
+	sess, err := p.deps.Sessions.Current(r)
+	if err != nil || p.needsLogin(ar, sess) {
+		if slices.Contains(ar.Request.Prompt, zoidc.PromptNone) {
+			p.fail(w, r, ar, zoidc.ErrLoginRequired())
+			return
+		}
+		q := url.Values{"next": {pathContinue + "?id=" + ar.ID}}
+		if ar.Request.LoginHint != "" {
+			q.Set("login_hint", ar.Request.LoginHint)
+		}
+		if len(ar.Request.UILocales) > 0 {
+			q.Set("ui_locales", strings.Join(ar.Request.UILocales, " "))
+		}
+		http.Redirect(w, r, "/login?"+q.Encode(), http.StatusFound)
+		return
+	}
+	a, err := p.deps.Accounts.Get(ctx, sess.AccountID)
+	if err != nil {
+		p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+		return
+	}
+	if need := requiredLevel(c, ar.Request.ACRValues); !levelAtLeast(a.Level, need) {
+		if slices.Contains(ar.Request.Prompt, zoidc.PromptNone) {
+			p.fail(w, r, ar, zoidc.ErrInteractionRequired().WithDescription("the account's level is below the level required"))
+			return
+		}
+		p.showLevel(w, r, ar, c, a, need)
+		return
+	}
+	if !c.FirstParty {
+		g, err := p.store.grant(ctx, a.ID, c.ID)
+		if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+			return
+		}
+		if slices.Contains(ar.Request.Prompt, zoidc.PromptConsent) || g == nil || !covers(g.Scopes, ar.Request.Scopes) {
+			if slices.Contains(ar.Request.Prompt, zoidc.PromptNone) {
+				p.fail(w, r, ar, oauthError("consent_required", "the user has not consented to share the data"))
+				return
+			}
+			http.Redirect(w, r, pathConsent+"?id="+url.QueryEscape(ar.ID), http.StatusFound)
+			return
+		}
+	}
+	p.complete(w, r, ar, sess, a)
+}
+
+// complete records the authentication on the request and answers.
+func (p *Provider) complete(w http.ResponseWriter, r *http.Request, ar *AuthRequest, sess *session.Session, a *account.Account) {
+	amr := sess.AMR
+	if err := p.store.completeAuthRequest(r.Context(), ar.ID, a.ID, sess.ID, sess.AuthTime, amr, a.Level.ACR()); err != nil {
+		p.expired(w, r)
+		return
+	}
+	ar.AccountID, ar.SessionID, ar.AuthTime, ar.AMR, ar.ACR, ar.Done = a.ID, sess.ID, sess.AuthTime, amr, a.Level.ACR(), true
+	p.respond(w, r, ar)
+}
+
+// needsLogin: no usable session for this request (max_age, prompt=login,
+// or an id_token_hint naming someone else).
+func (p *Provider) needsLogin(ar *AuthRequest, s *session.Session) bool {
+	if s == nil {
+		return true
+	}
+	if ar.Request.MaxAge != nil {
+		maxAge := time.Duration(*ar.Request.MaxAge) * time.Second
+		if maxAge == 0 {
+			// prompt=login or max_age=0: a sign-in after this request began.
+			return s.AuthTime.Before(ar.CreatedAt)
+		}
+		if p.deps.Now().Sub(s.AuthTime) > maxAge {
+			return true
+		}
+	}
+	return ar.Request.HintSubject != "" && ar.Request.HintSubject != s.AccountID
+}
+
+// covers reports whether granted includes every requested scope that
+// releases data (openid and offline_access are asked about too).
+func covers(granted, requested []string) bool {
+	for _, s := range requested {
+		if !slices.Contains(granted, s) {
+			return false
+		}
+	}
+	return true
+}
+
+func (p *Provider) expired(w http.ResponseWriter, r *http.Request) {
+	pg := p.render.NewPage(r, "consent.expired.title")
+	pg.Error = pg.L.T("consent.expired")
+	p.render.Render(w, r, http.StatusBadRequest, "consent", consentView{Page: pg})
+}
+
+// oauthError makes an error of a type the op package has no constructor
+// for (consent_required, unmet_authentication_requirements). op's error
+// type is unexported, so it is set through reflection.
+func oauthError(kind, description string) *zoidc.Error {
+	e := zoidc.ErrInteractionRequired().WithDescription("%s", description)
+	reflect.ValueOf(&e.ErrorType).Elem().SetString(kind)
+	return e
+}

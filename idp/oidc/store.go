@@ -1,0 +1,351 @@
+package oidc
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// Request is the part of a validated authorization request that Gosid
+// keeps until the code is exchanged.
+type Request struct {
+	ClientID            string   `json:"client_id"`
+	RedirectURI         string   `json:"redirect_uri"`
+	Scopes              []string `json:"scopes"`
+	State               string   `json:"state,omitempty"`
+	Nonce               string   `json:"nonce,omitempty"`
+	ResponseType        string   `json:"response_type"`
+	ResponseMode        string   `json:"response_mode,omitempty"`
+	CodeChallenge       string   `json:"code_challenge,omitempty"`
+	CodeChallengeMethod string   `json:"code_challenge_method,omitempty"`
+	Prompt              []string `json:"prompt,omitempty"`
+	MaxAge              *uint    `json:"max_age,omitempty"`
+	UILocales           []string `json:"ui_locales,omitempty"`
+	LoginHint           string   `json:"login_hint,omitempty"`
+	ACRValues           []string `json:"acr_values,omitempty"`
+	// HintSubject is the sub of a valid id_token_hint.
+	HintSubject string `json:"hint_sub,omitempty"`
+}
+
+// AuthRequest is a stored authorization request with its outcome.
+type AuthRequest struct {
+	ID        string
+	Request   Request
+	AccountID string
+	SessionID string
+	AuthTime  time.Time
+	AMR       []string
+	ACR       string
+	Done      bool
+	FamilyID  string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// store is the provider's database access.
+type store struct {
+	db  *sqldb.DB
+	now func() time.Time
+}
+
+const authRequestColumns = `id, client_id, request, account_id, session_id, auth_time, amr, acr, done, family_id, created_at, expires_at`
+
+func (s *store) createAuthRequest(ctx context.Context, r Request, ttl time.Duration) (*AuthRequest, error) {
+	now := s.now()
+	raw, err := json.Marshal(r)
+	if err != nil {
+		return nil, err
+	}
+	id, _ := keys.NewToken() // an unguessable id: it travels in URLs
+	ar := &AuthRequest{ID: id, Request: r, CreatedAt: now, ExpiresAt: now.Add(ttl)}
+	_, err = s.db.Exec(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
+		id, r.ClientID, string(raw), sqldb.Micros(now), sqldb.Micros(ar.ExpiresAt))
+	if err != nil {
+		return nil, fmt.Errorf("store auth request: %w", err)
+	}
+	return ar, nil
+}
+
+func (s *store) scanAuthRequest(row *sqldb.Row) (*AuthRequest, error) {
+	var (
+		ar                     AuthRequest
+		raw                    string
+		account, sid, amr, acr sql.NullString
+		family                 sql.NullString
+		authTime               sql.NullInt64
+		created, expires       int64
+	)
+	if err := row.Scan(&ar.ID, &ar.Request.ClientID, &raw, &account, &sid, &authTime, &amr, &acr, &ar.Done, &family, &created, &expires); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(raw), &ar.Request); err != nil {
+		return nil, fmt.Errorf("auth request %s: %w", ar.ID, err)
+	}
+	ar.AccountID, ar.SessionID, ar.ACR, ar.FamilyID = account.String, sid.String, acr.String, family.String
+	ar.AMR = splitList(amr.String)
+	ar.AuthTime = sqldb.Time(authTime.Int64)
+	ar.CreatedAt, ar.ExpiresAt = sqldb.Time(created), sqldb.Time(expires)
+	if !s.now().Before(ar.ExpiresAt) {
+		return nil, fmt.Errorf("auth request: %w", sqldb.ErrExpired)
+	}
+	return &ar, nil
+}
+
+func (s *store) authRequest(ctx context.Context, id string) (*AuthRequest, error) {
+	return s.scanAuthRequest(s.db.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE id = $1`, id))
+}
+
+// completeAuthRequest records who authenticated, how, and when.
+func (s *store) completeAuthRequest(ctx context.Context, id, accountID, sessionID string, authTime time.Time, amr []string, acr string) error {
+	res, err := s.db.Exec(ctx, `UPDATE oidc_auth_requests SET account_id = $2, session_id = $3, auth_time = $4, amr = $5, acr = $6, done = TRUE
+		WHERE id = $1 AND code_hash IS NULL`, id, accountID, sessionID, sqldb.Micros(authTime), strings.Join(amr, " "), acr)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("auth request: %w", sqldb.ErrNotFound)
+	}
+	return nil
+}
+
+// saveCode binds the code to the request; a request gets one code only.
+func (s *store) saveCode(ctx context.Context, id, code string, ttl time.Duration) error {
+	now := s.now()
+	res, err := s.db.Exec(ctx, `UPDATE oidc_auth_requests SET code_hash = $2, code_expires = $3 WHERE id = $1 AND done AND code_hash IS NULL`,
+		id, codeHash(code), sqldb.Micros(now.Add(ttl)))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("auth request without a code: %w", sqldb.ErrConflict)
+	}
+	return nil
+}
+
+// errCodeReused: a code was presented after it had been exchanged.
+var errCodeReused = errors.New("authorization code already used")
+
+// takeCode finds the request of a code and marks the code used, once. A
+// second use returns errCodeReused and the request (whose family the
+// caller revokes); an expired code sqldb.ErrExpired.
+func (s *store) takeCode(ctx context.Context, code string) (*AuthRequest, error) {
+	h := codeHash(code)
+	now := sqldb.Micros(s.now())
+	var ar *AuthRequest
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var used, expires sql.NullInt64
+		var id string
+		if err := tx.QueryRow(ctx, `SELECT id, code_used_at, code_expires FROM oidc_auth_requests WHERE code_hash = $1`, h).Scan(&id, &used, &expires); err != nil {
+			return err
+		}
+		var err error
+		if ar, err = s.scanAuthRequest(tx.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE id = $1`, id)); err != nil {
+			return err
+		}
+		if used.Valid {
+			return errCodeReused
+		}
+		if expires.Int64 <= now {
+			return fmt.Errorf("code: %w", sqldb.ErrExpired)
+		}
+		res, err := tx.Exec(ctx, `UPDATE oidc_auth_requests SET code_used_at = $2 WHERE id = $1 AND code_used_at IS NULL`, id, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errCodeReused
+		}
+		return nil
+	})
+	return ar, err
+}
+
+// setFamily records the token family a code's exchange started.
+func (s *store) setFamily(ctx context.Context, authReqID, familyID string) error {
+	_, err := s.db.Exec(ctx, `UPDATE oidc_auth_requests SET family_id = $2 WHERE id = $1`, authReqID, familyID)
+	return err
+}
+
+func codeHash(code string) []byte {
+	h, ok := keys.TokenHash(code)
+	if !ok {
+		// Codes are sealed auth-request ids, not bare tokens; hash them
+		// all the same.
+		h = sha256Sum(code)
+	}
+	return h
+}
+
+// RefreshToken is a stored refresh token's grant.
+type RefreshToken struct {
+	FamilyID  string
+	ClientID  string
+	AccountID string
+	SessionID string
+	Scopes    []string
+	AMR       []string
+	ACR       string
+	AuthTime  time.Time
+	ExpiresAt time.Time
+}
+
+// addRefreshToken stores a new token of a family and returns it.
+func addRefreshToken(ctx context.Context, q sqldb.Querier, now time.Time, ttl time.Duration, rt RefreshToken) (string, error) {
+	token, hash := keys.NewToken()
+	_, err := q.Exec(ctx, `INSERT INTO oidc_refresh_tokens (hash, family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		hash, rt.FamilyID, rt.ClientID, rt.AccountID, rt.SessionID, strings.Join(rt.Scopes, " "), strings.Join(rt.AMR, " "), rt.ACR,
+		sqldb.Micros(rt.AuthTime), sqldb.Micros(now), sqldb.Micros(now.Add(ttl)))
+	return token, err
+}
+
+// errRefreshReused: a rotated refresh token was presented again.
+var errRefreshReused = errors.New("refresh token reused")
+
+// refreshToken reads a current (not rotated, not expired, family not
+// revoked) refresh token.
+func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string) (*RefreshToken, []byte, error) {
+	hash, ok := keys.TokenHash(token)
+	if !ok {
+		return nil, nil, fmt.Errorf("refresh token: %w", sqldb.ErrNotFound)
+	}
+	var (
+		rt            RefreshToken
+		scopes, amr   string
+		authTime, exp int64
+		rotated       sql.NullInt64
+	)
+	err := q.QueryRow(ctx, `SELECT family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, expires_at, rotated_at
+		FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&rt.FamilyID, &rt.ClientID, &rt.AccountID, &rt.SessionID, &scopes, &amr, &rt.ACR, &authTime, &exp, &rotated)
+	if err != nil {
+		return nil, nil, err
+	}
+	rt.Scopes, rt.AMR = splitList(scopes), splitList(amr)
+	rt.AuthTime, rt.ExpiresAt = sqldb.Time(authTime), sqldb.Time(exp)
+	if rotated.Valid {
+		return &rt, hash, errRefreshReused
+	}
+	if !s.now().Before(rt.ExpiresAt) {
+		return &rt, hash, fmt.Errorf("refresh token: %w", sqldb.ErrExpired)
+	}
+	return &rt, hash, nil
+}
+
+// revokeFamily deletes a family's refresh tokens and marks the family
+// revoked until its access tokens must have expired.
+func revokeFamily(ctx context.Context, q sqldb.Querier, familyID string, until time.Time) error {
+	if familyID == "" {
+		return nil
+	}
+	if _, err := q.Exec(ctx, `DELETE FROM oidc_refresh_tokens WHERE family_id = $1`, familyID); err != nil {
+		return err
+	}
+	_, err := q.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, familyID, sqldb.Micros(until))
+	return err
+}
+
+// revoked reports whether an access token's id or family was revoked.
+func (s *store) revoked(ctx context.Context, ids ...string) (bool, error) {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		var n int
+		if err := s.db.QueryRow(ctx, `SELECT count(*) FROM oidc_revocations WHERE id = $1`, id).Scan(&n); err != nil {
+			return false, err
+		}
+		if n > 0 {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Grant is what a citizen allowed a site.
+type Grant struct {
+	ClientID  string
+	Scopes    []string
+	GrantedAt time.Time
+}
+
+func (s *store) grant(ctx context.Context, accountID, clientID string) (*Grant, error) {
+	var scopes string
+	var at int64
+	err := s.db.QueryRow(ctx, `SELECT scopes, granted_at FROM oidc_grants WHERE account_id = $1 AND client_id = $2`, accountID, clientID).Scan(&scopes, &at)
+	if err != nil {
+		return nil, err
+	}
+	return &Grant{ClientID: clientID, Scopes: splitList(scopes), GrantedAt: sqldb.Time(at)}, nil
+}
+
+// saveGrant records consent to scopes, adding to what was granted before.
+func (s *store) saveGrant(ctx context.Context, accountID, clientID string, scopes []string) error {
+	old, err := s.grant(ctx, accountID, clientID)
+	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+		return err
+	}
+	all := scopes
+	if old != nil {
+		all = union(old.Scopes, scopes)
+	}
+	_, err = s.db.Exec(ctx, `INSERT INTO oidc_grants (account_id, client_id, scopes, granted_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
+		accountID, clientID, strings.Join(all, " "), sqldb.Micros(s.now()))
+	return err
+}
+
+// useJTI records a client assertion id; false if it was seen before.
+func (s *store) useJTI(ctx context.Context, clientID, jti string, exp time.Time) (bool, error) {
+	_, err := s.db.Exec(ctx, `INSERT INTO oidc_assertion_jtis (jti_hash, expires_at) VALUES ($1, $2)`, sha256Sum(clientID+"\x00"+jti), sqldb.Micros(exp))
+	if errors.Is(err, sqldb.ErrConflict) {
+		return false, nil
+	}
+	return err == nil, err
+}
+
+// sweep deletes what has expired.
+func (s *store) sweep(ctx context.Context) (int, error) {
+	now := sqldb.Micros(s.now())
+	total := 0
+	for _, q := range []string{
+		`DELETE FROM oidc_auth_requests WHERE expires_at < $1`,
+		`DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`,
+		`DELETE FROM oidc_revocations WHERE expires_at < $1`,
+		`DELETE FROM oidc_assertion_jtis WHERE expires_at < $1`,
+		`DELETE FROM oidc_device_codes WHERE expires_at < $1`,
+	} {
+		res, err := s.db.Exec(ctx, q, now)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += int(n)
+	}
+	return total, nil
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Fields(s)
+}
+
+func union(a, b []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, s := range append(append([]string{}, a...), b...) {
+		if !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	return out
+}
