@@ -164,6 +164,7 @@ func (o *idpOptions) trusted(ip string) bool {
 
 // idpParts is the assembled identity provider.
 type idpParts struct {
+	provider *oidc.Provider
 	accounts *account.Store
 	sweepers []func(context.Context) (int, error)
 }
@@ -215,10 +216,19 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	notifier := &notice.Notifier{Sender: sender, Log: log}
 	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
 
+	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
+	var opKey [32]byte
+	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
+	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey},
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Log: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("OpenID provider: %w", err)
+	}
+
 	lcfg := login.DefaultConfig()
 	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = o.LockoutThreshold, o.LockoutDuration, now
 	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: sessions, Notifier: notifier,
-		Log: log, ClientIP: o.clientIP, LoginKey: func(kind, value string) string {
+		Log: log, ClientIP: o.clientIP, OnSignOut: provider.SessionEnded, LoginKey: func(kind, value string) string {
 			return hex.EncodeToString(km.BlindIndex("login-rate", kind+":"+value))
 		}})
 	if err != nil {
@@ -239,15 +249,6 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
 
-	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
-	var opKey [32]byte
-	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
-	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Log: log, Now: now})
-	if err != nil {
-		return nil, fmt.Errorf("OpenID provider: %w", err)
-	}
-
 	mux.Handle("GET /static/", web.Static())
 	provider.Routes(mux)
 	lh.Routes(mux)
@@ -260,7 +261,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		mux.Handle("GET /dev/messages.json", h)
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
-	return &idpParts{accounts: accounts, sweepers: []func(context.Context) (int, error){
+	return &idpParts{provider: provider, accounts: accounts, sweepers: []func(context.Context) (int, error){
 		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep,
 	}}, nil
 }

@@ -31,6 +31,12 @@ import (
 // the JWKS served, as `gosid serve` does.
 func startOP(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Manager) {
 	t.Helper()
+	idp, km, _ := startOPParts(t, db, c)
+	return idp, km
+}
+
+func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Manager, *idpParts) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: log})
 	if err != nil {
@@ -44,7 +50,8 @@ func startOP(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Ma
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour,
 		Argon2Memory: 8 * 1024, Argon2Time: 1, Argon2Threads: 1}
 	mux := http.NewServeMux()
-	if _, err := buildIdP(mux, o, issuer, db, km, log, false, c.Now); err != nil {
+	parts, err := buildIdP(mux, o, issuer, db, km, log, false, c.Now)
+	if err != nil {
 		t.Fatal(err)
 	}
 	mux.Handle("GET /keys", jwksHandler(km))
@@ -53,7 +60,7 @@ func startOP(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Ma
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return &testIdP{URL: issuer, clock: c}, km
+	return &testIdP{URL: issuer, clock: c}, km, parts
 }
 
 func pkce() (verifier, challenge string) {
@@ -479,4 +486,82 @@ func TestEndSession(t *testing.T) {
 	if again := tokenRequest(t, idp.URL, cl.ID, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}}); again.Status == 200 {
 		t.Fatal("refresh token survived the logout")
 	}
+}
+
+// TestBackchannelLogout: signing out at Gosid sends a signed logout token
+// to the client that got tokens in the session; a client that is down gets
+// it on a later attempt.
+func TestBackchannelLogout(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		idp, _, parts := startOPParts(t, db, c)
+		var got []string
+		down := true
+		rp := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if down {
+				http.Error(w, "down", http.StatusServiceUnavailable)
+				return
+			}
+			got = append(got, r.PostFormValue("logout_token"))
+		}))
+		defer rp.Close()
+		cl, secret, err := client.NewStore(db, time.Now).Create(ctx, client.Client{Name: "Сайт", AuthMethod: "client_secret_basic",
+			RedirectURIs: []string{"http://127.0.0.1:9/cb"}, BackchannelLogoutURI: rp.URL + "/bcl",
+			Scopes: []string{"openid"}, GrantTypes: []string{"authorization_code"}, FirstParty: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		b := newBrowser(t, idp)
+		b.register("phone", "+79081112233", "+79081112233", "Логаутов", "Иван")
+		verifier, challenge := pkce()
+		cb := authorize(t, b, url.Values{"client_id": {cl.ID}, "redirect_uri": {"http://127.0.0.1:9/cb"}, "response_type": {"code"}, "scope": {"openid"},
+			"code_challenge": {challenge}, "code_challenge_method": {"S256"}})
+		tr := tokenRequest(t, idp.URL, cl.ID, secret, url.Values{"grant_type": {"authorization_code"}, "code": {cb.Get("code")},
+			"redirect_uri": {"http://127.0.0.1:9/cb"}, "code_verifier": {verifier}})
+		idTok, err := jwt.ParseInsecure([]byte(tr.IDToken))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var sid string
+		if err := idTok.Get("sid", &sid); err != nil || sid == "" {
+			t.Fatalf("ID token has no sid: %v", err)
+		}
+		b.post("/logout", nil).expectRedirect(t, "/login")
+
+		if n, err := parts.provider.DeliverLogouts(ctx); err != nil || n != 0 || len(got) != 0 {
+			t.Fatalf("delivery to a client that is down: %d %v %d", n, err, len(got))
+		}
+		down = false
+		c.Advance(30 * time.Second) // past the first back-off
+		if n, err := parts.provider.DeliverLogouts(ctx); err != nil || n != 1 || len(got) != 1 {
+			t.Fatalf("retry: delivered %d (err %v), received %d", n, err, len(got))
+		}
+		set, err := jwk.Fetch(ctx, idp.URL+"/keys")
+		if err != nil {
+			t.Fatal(err)
+		}
+		lt, err := jwt.Parse([]byte(got[0]), jwt.WithKeySet(set), jwt.WithIssuer(idp.URL), jwt.WithAudience(cl.ID))
+		if err != nil {
+			t.Fatalf("logout token: %v", err)
+		}
+		var events map[string]any
+		var ltSID string
+		_ = lt.Get("events", &events)
+		_ = lt.Get("sid", &ltSID)
+		sub, _ := lt.Subject()
+		idSub, _ := idTok.Subject()
+		if _, ok := events["http://schemas.openid.net/event/backchannel-logout"]; !ok || ltSID != sid || sub != idSub {
+			t.Fatalf("logout token claims: events=%v sid=%q (want %q) sub=%q", events, ltSID, sid, sub)
+		}
+		if _, ok := lt.Get("nonce", new(string)), true; ok {
+			var n string
+			if lt.Get("nonce", &n) == nil {
+				t.Fatal("a logout token must not carry a nonce")
+			}
+		}
+		if n, _ := parts.provider.DeliverLogouts(ctx); n != 0 {
+			t.Fatal("a delivered logout token was sent again")
+		}
+	})
 }

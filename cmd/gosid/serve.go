@@ -234,6 +234,9 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		}
 	})
 	wg.Go(func() { sweep(ctx, 5*time.Minute, log, parts.sweepers) })
+	wg.Go(func() {
+		sweep(ctx, 5*time.Second, log, []func(context.Context) (int, error){parts.provider.DeliverLogouts})
+	})
 	for _, srv := range servers {
 		wg.Go(func() {
 			if err := srv.Serve(ctx); err != nil {

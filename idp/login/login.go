@@ -95,6 +95,7 @@ type Handler struct {
 	log       *slog.Logger
 	clientIP  func(*http.Request) string
 	loginKey  func(kind, login string) string
+	onSignOut func(ctx context.Context, accountID, sessionID string) error
 }
 
 // Deps are the handler's dependencies.
@@ -106,6 +107,9 @@ type Deps struct {
 	Notifier  Notifier
 	Log       *slog.Logger
 	ClientIP  func(*http.Request) string
+	// OnSignOut is told of every sign-out (back-channel logout to the sites
+	// that got tokens in the session); optional.
+	OnSignOut func(ctx context.Context, accountID, sessionID string) error
 	// LoginKey turns a login into the per-login rate-limit key. The
 	// limiter stores keys as plain SHA-256, which is easy to reverse for a
 	// phone number, so cmd/gosid passes a keyed blind index.
@@ -128,7 +132,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		return nil, errors.New("login: LoginKey is required")
 	}
 	return &Handler{cfg: cfg, accounts: d.Accounts, passwords: d.Passwords, limiter: d.Limiter, sessions: d.Sessions,
-		notifier: d.Notifier, render: r, log: d.Log, clientIP: d.ClientIP, loginKey: d.LoginKey}, nil
+		notifier: d.Notifier, render: r, log: d.Log, clientIP: d.ClientIP, loginKey: d.LoginKey, onSignOut: d.OnSignOut}, nil
 }
 
 // Routes registers the handler's routes.
@@ -314,15 +318,21 @@ func (h *Handler) event(ctx context.Context, accountID, kind, result string, r *
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
-	if s, err := h.sessions.Current(r); err == nil {
-		err := h.accounts.AddEvent(r.Context(), account.Event{AccountID: s.AccountID, Kind: account.EventSignOut, Result: account.ResultOK,
-			IP: h.clientIP(r), UserAgent: r.UserAgent()})
-		if err != nil {
-			h.log.ErrorContext(r.Context(), "account event", "err", err)
-		}
-	}
+	ctx := r.Context()
+	s, err := h.sessions.Current(r)
 	if err := h.sessions.SignOut(w, r); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
-		h.log.ErrorContext(r.Context(), "sign out", "err", err)
+		h.log.ErrorContext(ctx, "sign out", "err", err)
+	}
+	if err == nil {
+		if err := h.accounts.AddEvent(ctx, account.Event{AccountID: s.AccountID, Kind: account.EventSignOut, Result: account.ResultOK,
+			IP: h.clientIP(r), UserAgent: r.UserAgent()}); err != nil {
+			h.log.ErrorContext(ctx, "account event", "err", err)
+		}
+		if h.onSignOut != nil {
+			if err := h.onSignOut(ctx, s.AccountID, s.ID); err != nil {
+				h.log.ErrorContext(ctx, "after sign-out", "err", err)
+			}
+		}
 	}
 	web.Redirect(w, r, "/login?notice=signed_out")
 }

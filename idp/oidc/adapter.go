@@ -54,10 +54,12 @@ type adapter struct {
 	clients  Clients
 	accounts Accounts
 	sessions Sessions
-	signer   Signer
-	life     Lifetimes
-	loginURL func(id string) string
-	log      *slog.Logger
+	// sessionEnded queues back-channel logouts (Provider.SessionEnded).
+	sessionEnded func(ctx context.Context, accountID, sessionID string) error
+	signer       Signer
+	life         Lifetimes
+	loginURL     func(id string) string
+	log          *slog.Logger
 }
 
 var (
@@ -421,6 +423,16 @@ func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserI
 		return err
 	}
 	setClaims(info, a, scopes)
+	var sid string
+	switch t := r.(type) {
+	case authReq:
+		sid = t.SessionID
+	case *refreshReq:
+		sid = t.SessionID
+	}
+	if sid != "" {
+		info.AppendClaims("sid", sessionSID(sid))
+	}
 	return nil
 }
 
@@ -434,6 +446,9 @@ func (ad *adapter) SetUserinfoFromToken(ctx context.Context, info *zoidc.UserInf
 	}
 	if tid.ClientID == subject {
 		return zoidc.ErrAccessDenied().WithDescription("a client's own token has no userinfo")
+	}
+	if _, err := ad.clients.Get(ctx, tid.ClientID); err != nil {
+		return zoidc.ErrAccessDenied().WithDescription("the client no longer exists")
 	}
 	a, err := ad.accounts.Get(ctx, subject)
 	if err != nil {
@@ -451,6 +466,9 @@ func (ad *adapter) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.In
 	}
 	if revoked, err := ad.store.revoked(ctx, tid.ID, tid.Family); err != nil || revoked {
 		return errors.New("revoked")
+	}
+	if _, err := ad.clients.Get(ctx, tid.ClientID); err != nil {
+		return errors.New("client deleted")
 	}
 	resp.Active = true
 	resp.Scope = tid.Scopes

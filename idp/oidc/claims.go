@@ -3,6 +3,7 @@ package oidc
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"encoding/json"
 	"fmt"
 	"math/big"
 	"slices"
@@ -145,3 +146,5 @@ func sessionSID(sessionID string) string {
 	}
 	return base64.RawURLEncoding.EncodeToString(sha256Sum("sid\x00" + sessionID)[:16])
 }
+
+func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }

@@ -107,6 +107,9 @@ func (ad *adapter) TerminateSessionFromRequest(ctx context.Context, req *op.EndS
 		if err := ad.sessions.End(ctx, s.ID); err != nil {
 			return "", err
 		}
+		if err := ad.sessionEnded(ctx, s.AccountID, s.ID); err != nil {
+			ad.log.ErrorContext(ctx, "queue back-channel logout", "err", err)
+		}
 		if req.UserID == "" {
 			req.UserID = s.AccountID
 		}

@@ -98,6 +98,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	p := &Provider{cfg: cfg, deps: d, store: st}
 	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, sessions: d.Sessions, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
+	p.adapter.sessionEnded = p.SessionEnded
 	r, err := web.NewRenderer(pages, catalog, d.Log, "consent", "level", "device")
 	if err != nil {
 		return nil, err

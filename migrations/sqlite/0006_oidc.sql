@@ -85,3 +85,19 @@ CREATE TABLE oidc_device_codes (
     created_at  BIGINT NOT NULL,
     expires_at  BIGINT NOT NULL
 );
+
+-- Back-channel logout tokens waiting to be delivered (OpenID Connect
+-- Back-Channel Logout 1.0). Any replica may deliver: a row is leased by
+-- moving next_at forward with a compare-and-swap, and retried with
+-- back-off until delivered or out of attempts.
+CREATE TABLE oidc_logout_outbox (
+    id         TEXT PRIMARY KEY,
+    client_id  TEXT NOT NULL,
+    uri        TEXT NOT NULL,
+    token      TEXT NOT NULL,
+    attempts   INTEGER NOT NULL DEFAULT 0,
+    next_at    BIGINT NOT NULL,
+    last_error TEXT NOT NULL DEFAULT '',
+    created_at BIGINT NOT NULL
+);
+CREATE INDEX oidc_logout_outbox_next ON oidc_logout_outbox (next_at);
