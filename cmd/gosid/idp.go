@@ -43,6 +43,10 @@ type idpOptions struct {
 	Argon2Time         int
 	Argon2Threads      int
 	TrustedProxies     []string
+	AccessTokenTTL     time.Duration
+	IDTokenTTL         time.Duration
+	RefreshTokenTTL    time.Duration
+	CodeTTL            time.Duration
 
 	SMTPAddr, SMTPFrom, SMTPUsername, SMTPPassword, SMTPStartTLS string
 	SMTPImplicitTLS                                              bool
@@ -61,6 +65,10 @@ func (o *idpOptions) register(s *config.Set) {
 	s.Int(&o.Argon2Memory, "argon2-memory", int(def.Memory), "argon2id memory per password hash, KiB (hashes with other parameters are upgraded at sign-in).")
 	s.Int(&o.Argon2Time, "argon2-time", int(def.Time), "argon2id passes.")
 	s.Int(&o.Argon2Threads, "argon2-threads", int(def.Threads), "argon2id lanes.")
+	s.Duration(&o.AccessTokenTTL, "access-token-lifetime", 10*time.Minute, "Lifetime of access tokens.")
+	s.Duration(&o.IDTokenTTL, "id-token-lifetime", time.Hour, "Lifetime of ID tokens.")
+	s.Duration(&o.RefreshTokenTTL, "refresh-token-lifetime", 30*24*time.Hour, "Lifetime of a refresh token; each rotation starts it anew (sliding).")
+	s.Duration(&o.CodeTTL, "code-lifetime", time.Minute, "Lifetime of an authorization code.")
 	s.StringList(&o.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address (for rate limits and the event log).")
 	s.String(&o.SMTPAddr, "smtp-addr", "", "SMTP submission server host:port for e-mail. With neither smtp-addr nor sms-gateway-url, messages go to the dev sink (/dev/messages), on loopback only.")
 	s.String(&o.SMTPFrom, "smtp-from", "Gosid <noreply@localhost>", "Sender of e-mails.")
@@ -79,7 +87,26 @@ func (o *idpOptions) register(s *config.Set) {
 // devMessages reports whether the dev sink replaces real gateways.
 func (o *idpOptions) devMessages() bool { return o.SMTPAddr == "" && o.SMSURL == "" }
 
-func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool) {
+func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool, maxTokenLifetime time.Duration) {
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"access-token-lifetime", o.AccessTokenTTL}, {"id-token-lifetime", o.IDTokenTTL}} {
+		if d.v > maxTokenLifetime {
+			p.Add("%s: %s exceeds max-token-lifetime (%s), which must cover everything signed", s.Source(d.name), d.v, maxTokenLifetime)
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"access-token-lifetime", o.AccessTokenTTL}, {"id-token-lifetime", o.IDTokenTTL}, {"refresh-token-lifetime", o.RefreshTokenTTL}, {"code-lifetime", o.CodeTTL}} {
+		if d.v <= 0 {
+			p.Add("%s: must be positive", s.Source(d.name))
+		}
+	}
+	if o.CodeTTL > 10*time.Minute {
+		p.Add("%s: at most 10m (RFC 6749 recommends a short life)", s.Source("code-lifetime"))
+	}
 	if o.LockoutThreshold < 1 {
 		p.Add("%s: must be at least 1", s.Source("lockout-threshold"))
 	}
@@ -219,7 +246,8 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
 	var opKey [32]byte
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
-	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey},
+	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey, Lifetimes: oidc.Lifetimes{
+		AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL}},
 		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)

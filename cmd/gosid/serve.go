@@ -86,7 +86,7 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 		p.Add("%s: must be positive", s.Source("shutdown-timeout"))
 	}
 	o.keys.check(s, &p)
-	o.idp.check(s, &p, isLoopback(o.Addr))
+	o.idp.check(s, &p, isLoopback(o.Addr), o.keys.MaxTokenLifetime)
 	// The master key may be created only on loopback, the embedded default;
 	// in production losing or replacing it must never happen silently.
 	createMaster := isLoopback(o.Addr)

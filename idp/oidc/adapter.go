@@ -490,6 +490,21 @@ func (ad *adapter) GetPrivateClaimsFromScopes(ctx context.Context, userID, clien
 	return nil, nil
 }
 
+var _ op.CanGetPrivateClaimsFromRequest = (*adapter)(nil)
+
+// GetPrivateClaimsFromRequest adds RFC 9068's scope, and the level and
+// methods of the sign-in, to JWT access tokens.
+func (ad *adapter) GetPrivateClaimsFromRequest(ctx context.Context, r op.TokenRequest, _ []string) (map[string]any, error) {
+	claims := map[string]any{"scope": strings.Join(r.GetScopes(), " ")}
+	switch t := r.(type) {
+	case authReq:
+		claims["acr"], claims["auth_time"] = t.ACR, t.AuthTime.Unix()
+	case *refreshReq:
+		claims["acr"], claims["auth_time"] = t.ACR, t.AuthTime.Unix()
+	}
+	return claims, nil
+}
+
 // GetKeyByIDAndClientID returns a client's public key for private_key_jwt.
 func (ad *adapter) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID string) (*jose.JSONWebKey, error) {
 	c, err := ad.clients.Get(ctx, clientID)
