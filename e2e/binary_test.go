@@ -46,10 +46,17 @@ func TestMain(m *testing.M) {
 // gosid runs a one-shot subcommand and returns its exit code and output.
 func gosid(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
+	return gosidEnv(t, nil, args...)
+}
+
+// gosidEnv is gosid with extra environment variables ("GOSID_PASSWORD=…"),
+// added to cleanEnv's.
+func gosidEnv(t *testing.T, env []string, args ...string) (code int, stdout, stderr string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, binary, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = append(cleanEnv(), env...)
 	var out, errOut bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errOut
 	err := cmd.Run()

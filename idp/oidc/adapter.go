@@ -391,9 +391,7 @@ func (ad *adapter) ClientCredentials(ctx context.Context, id, secret string) (op
 	if err != nil {
 		return nil, zoidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
-	if !slices.Contains(c.GrantTypes, string(zoidc.GrantTypeClientCredentials)) {
-		return nil, zoidc.ErrUnauthorizedClient().WithDescription("client_credentials is not allowed for this client")
-	}
+	// op itself refuses a client without the grant (unauthorized_client).
 	return &opClient{c: c, loginURL: ad.loginURL, idTTL: ad.life.IDToken}, nil
 }
 
@@ -469,6 +467,11 @@ func (ad *adapter) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.In
 	}
 	if _, err := ad.clients.Get(ctx, tid.ClientID); err != nil {
 		return errors.New("client deleted")
+	}
+	// A client introspects only its own tokens: another client's would
+	// release the citizen's data to a site they never consented to.
+	if tid.ClientID != clientID {
+		return errors.New("token of another client")
 	}
 	resp.Active = true
 	resp.Scope = tid.Scopes

@@ -13,6 +13,7 @@ import (
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/session"
 )
 
@@ -37,24 +38,40 @@ type assertionKeys struct{ p *Provider }
 var assertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512, jose.ES256, jose.ES384, jose.ES512}
 
 func (k *assertionKeys) VerifySignature(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
+	c, payload, jti, err := k.verify(ctx, jws)
+	if err != nil {
+		return nil, err
+	}
+	fresh, err := k.p.store.useJTI(ctx, c.ID, jti, k.expiry(payload))
+	if err != nil {
+		return nil, err
+	}
+	if !fresh {
+		return nil, errors.New("client assertion: jti already used (replay)")
+	}
+	return payload, nil
+}
+
+// verify checks the assertion's algorithm and signature with the keys of
+// the client it names, and returns that client, the payload and the jti.
+func (k *assertionKeys) verify(ctx context.Context, jws *jose.JSONWebSignature) (*client.Client, []byte, string, error) {
 	if len(jws.Signatures) != 1 || !slices.Contains(assertionAlgs, jose.SignatureAlgorithm(jws.Signatures[0].Header.Algorithm)) {
-		return nil, errors.New("client assertion: unsupported signature algorithm")
+		return nil, nil, "", errors.New("client assertion: unsupported signature algorithm")
 	}
 	var claims struct {
 		Iss string `json:"iss"`
 		JTI string `json:"jti"`
-		Exp int64  `json:"exp"`
 	}
 	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil {
-		return nil, fmt.Errorf("client assertion: %w", err)
+		return nil, nil, "", fmt.Errorf("client assertion: %w", err)
 	}
 	c, err := k.p.deps.Clients.Get(ctx, claims.Iss)
 	if err != nil || c.AuthMethod != "private_key_jwt" {
-		return nil, errors.New("client assertion: unknown client or not a private_key_jwt client")
+		return nil, nil, "", errors.New("client assertion: unknown client or not a private_key_jwt client")
 	}
 	set, err := clientKeys(ctx, c)
 	if err != nil {
-		return nil, err
+		return nil, nil, "", err
 	}
 	kid := jws.Signatures[0].Header.KeyID
 	var payload []byte
@@ -67,19 +84,25 @@ func (k *assertionKeys) VerifySignature(ctx context.Context, jws *jose.JSONWebSi
 		}
 	}
 	if payload == nil {
-		return nil, errors.New("client assertion: signature does not verify with the client's keys")
+		return nil, nil, "", errors.New("client assertion: signature does not verify with the client's keys")
 	}
 	if claims.JTI == "" {
-		return nil, errors.New("client assertion: no jti")
+		return nil, nil, "", errors.New("client assertion: no jti")
 	}
-	fresh, err := k.p.store.useJTI(ctx, c.ID, claims.JTI, time.Unix(claims.Exp, 0).Add(time.Minute))
-	if err != nil {
-		return nil, err
+	return c, payload, claims.JTI, nil
+}
+
+// expiry is how long a jti must be remembered: until the assertion
+// expires, plus the clock skew allowed.
+func (k *assertionKeys) expiry(payload []byte) time.Time {
+	var c struct {
+		Exp int64 `json:"exp"`
 	}
-	if !fresh {
-		return nil, errors.New("client assertion: jti already used (replay)")
+	_ = json.Unmarshal(payload, &c)
+	if c.Exp == 0 {
+		return time.Now().Add(time.Hour)
 	}
-	return payload, nil
+	return time.Unix(c.Exp, 0).Add(time.Minute)
 }
 
 type sessionKey struct{}

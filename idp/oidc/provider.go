@@ -134,7 +134,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.clientAlgorithm, p.withSession)
+	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.guard, p.clientAlgorithm, p.withSession)
 	return p, nil
 }
 
