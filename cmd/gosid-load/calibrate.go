@@ -23,9 +23,27 @@ import (
 // rate is a raw operation's throughput measured on this machine.
 type rate struct {
 	Name     string  `json:"name"`
-	Single   float64 `json:"per_s_1_goroutine"`            // one goroutine
+	Single   float64 `json:"per_s_1_goroutine"`           // one goroutine
 	Parallel float64 `json:"per_s_gomaxprocs_goroutines"` // GOMAXPROCS goroutines
 	Note     string  `json:"note,omitempty"`
+	// Before and After are the two measurements (1 goroutine, parallel)
+	// when the limits were measured before and after the load.
+	Before []float64 `json:"before,omitempty"`
+	After  []float64 `json:"after,omitempty"`
+}
+
+// unstable reports whether the two measurements differ by more than 25%.
+func (r *rate) unstable() bool {
+	if len(r.Before) != 2 || len(r.After) != 2 {
+		return false
+	}
+	for i := range 2 {
+		lo, hi := min(r.Before[i], r.After[i]), max(r.Before[i], r.After[i])
+		if lo < 0.75*hi {
+			return true
+		}
+	}
+	return false
 }
 
 // calibration holds the raw limits, keyed by "sign:ES256", "verify:RS256",
@@ -43,6 +61,19 @@ func (c *calibration) add(key string, r *rate) {
 	}
 	c.Rates[key] = r
 	c.order = append(c.order, key)
+}
+
+// mergeMax keeps, for every rate, the higher of c's and o's figures.
+func (c *calibration) mergeMax(o *calibration) {
+	for k, r := range c.Rates {
+		a := o.Rates[k]
+		if a == nil {
+			continue
+		}
+		r.Before = []float64{r.Single, r.Parallel}
+		r.After = []float64{a.Single, a.Parallel}
+		r.Single, r.Parallel = max(r.Single, a.Single), max(r.Parallel, a.Parallel)
+	}
 }
 
 // measure runs fn on workers goroutines for at least d (and at least
@@ -89,6 +120,10 @@ func calibrate(ctx context.Context, cfg *config, rsaBits int, body []byte) (*cal
 			return ctx.Err()
 		}
 		r := &rate{Name: name}
+		d := d
+		if key == "argon2id" {
+			d = max(d, time.Second) // a hash takes tens of milliseconds
+		}
 		var err error
 		if r.Single, err = measure(1, d, minOps, fn); err != nil {
 			return fmt.Errorf("calibrate %s: %w", name, err)
@@ -144,7 +179,7 @@ func calibrate(ctx context.Context, cfg *config, rsaBits int, body []byte) (*cal
 	_, _ = rand.Read(salt)
 	pw := []byte("Zk7#vLq2!mWp-load")
 	if err := both("argon2id", fmt.Sprintf("argon2id hash (m=%d KiB, t=%d, p=%d)", cfg.Argon2Memory, cfg.Argon2Time, cfg.Argon2Threads),
-		int64(2*procs), func() error {
+		int64(10*procs), func() error {
 			argon2.IDKey(pw, salt, cfg.Argon2Time, cfg.Argon2Memory, cfg.Argon2Threads, 32)
 			return nil
 		}); err != nil {

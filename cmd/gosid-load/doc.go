@@ -1,0 +1,113 @@
+// Command gosid-load drives a running Gosid server with OpenID Connect
+// traffic and compares what each kind of request achieves with the raw
+// cryptography it cannot avoid, measured on the same machine.
+//
+// It does not start a server. It talks only to the issuer it is given, and
+// refuses one that is not on loopback unless --allow-remote is passed:
+// load tests run against your own machine, or against a system you have
+// permission to load.
+//
+// # Setting up
+//
+//	go build -o /tmp/gosid ./cmd/gosid && go build -o /tmp/gosid-load ./cmd/gosid-load
+//	gosid serve --data-dir /tmp/x --addr 127.0.0.1:8080 --portal-addr off &
+//	gosid clients create --data-dir /tmp/x --name Load --first-party \
+//	    --scopes "openid fullname offline_access" --grant-types authorization_code,refresh_token \
+//	    --auth-method client_secret_basic --redirect-uri http://127.0.0.1:9/cb --json
+//	gosid clients create --data-dir /tmp/x --name "Load CC" --grant-types client_credentials --json
+//	GOSID_PASSWORD='Zk7#vLq2!mWp' gosid accounts create --data-dir /tmp/x \
+//	    --phone +79160000001 --family-name Иванов --given-name Иван
+//
+// A running server picks new clients up within 30 seconds. The redirect URI
+// is never contacted: the redirect to it is read, not followed.
+//
+// # Running
+//
+//	GOSID_LOAD_PASSWORD='Zk7#vLq2!mWp' gosid-load --issuer http://127.0.0.1:8080 \
+//	    --client-id ID --client-secret S --redirect-uri http://127.0.0.1:9/cb --login +79160000001 \
+//	    --cc-client-id ID2 --cc-client-secret S2 \
+//	    --concurrency 8 --duration 20s --steps signin,code,refresh,userinfo,introspect,client_credentials,discovery,jwks
+//
+// --password, --client-secret and --cc-client-secret may come from
+// GOSID_LOAD_PASSWORD, GOSID_LOAD_CLIENT_SECRET and
+// GOSID_LOAD_CC_CLIENT_SECRET instead, out of sight of ps. --json prints
+// the results for machines; the table goes to stdout, progress to stderr.
+//
+// # Steps
+//
+// Each step is a separate phase of --duration with --concurrency workers,
+// each a sequential client; the phases run one after another. A phase also
+// ends at --max-requests HTTP requests (a safety cap) and requests under way
+// at the end finish and count.
+//
+//   - signin: per iteration a fresh cookie jar, GET /authorize (PKCE S256,
+//     state, nonce), /authorize/continue, POST /login with the login, the
+//     password and next, /authorize/continue again, consent if the client
+//     is not first-party, the 302 to the redirect URI with the code (checked:
+//     state, iss), then the code exchange at /oauth/token. Rows: signin+code
+//     (the whole iteration), the POST /login alone (argon2id happens there)
+//     and the code exchange alone.
+//   - code: each worker keeps the session it signed in with at set-up, so
+//     /authorize answers without a password (SSO); rows: code (the token
+//     exchange alone: its latency, and exchanges per second) and the
+//     authorize round trips, which the same workers make in between, so
+//     the code rate is also bounded by them.
+//   - refresh: each worker rotates its own refresh token (from a set-up
+//     code flow) in a loop, each answer's refresh_token being the next; a
+//     broken chain is restarted through SSO and counted as an error.
+//   - userinfo: GET /userinfo with the worker's access token.
+//   - introspect: POST /oauth/introspect of that token, client Basic auth.
+//   - client_credentials: POST /oauth/token with --cc-client-id.
+//   - discovery, jwks: GET /.well-known/openid-configuration and /keys.
+//
+// Set-up (when a step needs the account) signs each worker in once, the
+// first alone so that a wrong password fails once instead of locking the
+// account.
+//
+// # What is reported
+//
+// Per row: successful requests per second over the phase, errors split into
+// transport errors (refused, reset, timeout), unexpected HTTP statuses, and
+// invalid answers (the right status with an unusable body, a missing code or
+// token, a wrong state), and exact p50/p90/p99 latencies: nearest rank over
+// every successful request's recorded duration, nothing averaged.
+//
+// # Limits
+//
+// Before the load, gosid-load measures for --calibrate each, with one
+// goroutine and with GOMAXPROCS goroutines: raw ES256 and RS256 signatures
+// and verifications of a SHA-256 digest (RSA with the modulus size the
+// server's /keys publishes), argon2id hashes with --argon2-memory,
+// --argon2-time and --argon2-threads (set them as the server's: the
+// defaults, m=19456 KiB t=2 p=1, are Gosid's), and GET round trips to a
+// trivial in-process loopback handler serving the discovery document's
+// bytes with --concurrency clients (the HTTP floor).
+//
+// Each row is compared with the raw work it needs: a sign-in with one
+// argon2id hash; a code exchange, a refresh or a client_credentials grant
+// with the signatures its answer carries (read from the JWT headers: an ID
+// token and a JWT access token are two, 1/limit = Σ 1/rate); userinfo and
+// introspection with one verification of a JWT access token; discovery,
+// /keys and the SSO authorize round trips with the HTTP floor. The ratio
+// is rate / limit: near 1 means the server spends its time on that
+// cryptography and nothing else. The limit is the parallel rate, or with
+// --server-cores K the one-goroutine rate × K.
+//
+// # Pinning
+//
+// On one machine the server and the load compete for the CPUs, and the
+// load's own work (TLS-free HTTP, JSON, cookie jars) is not small next to a
+// cheap endpoint. Pin them to different cores and tell gosid-load how many
+// the server has:
+//
+//	taskset -c 0 gosid serve --data-dir /tmp/x --addr 127.0.0.1:8080 --portal-addr off
+//	taskset -c 1 gosid-load --issuer http://127.0.0.1:8080 --server-cores 1 … --concurrency 4
+//
+// The limits are then measured on the load's cores (identical cores are
+// assumed) and scaled to the server's. The HTTP floor is always measured
+// inside gosid-load (client and trivial handler on the load's cores), so it
+// is a rough bound, not a per-core figure. Go sets GOMAXPROCS from the
+// affinity mask, so a pinned server runs one P. With PostgreSQL, pin the
+// database to yet other cores (taskset -c 2,3 postgres …) or it shares the
+// server's.
+package main
