@@ -147,11 +147,12 @@ func (ad *adapter) TerminateSessionFromRequest(ctx context.Context, req *op.EndS
 
 var _ op.CanTerminateSessionFromRequest = (*adapter)(nil)
 
-// discovery serves the discovery document: op's, corrected to what Gosid
-// supports (code flow only, S256 only, the iss response parameter, the
-// levels and MFA as acr values).
-func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
-	ctx := op.ContextWithIssuer(r.Context(), p.cfg.Issuer)
+// discoveryDocument builds the discovery document once: op's, corrected to
+// what Gosid supports (code flow only, S256 only, the iss response
+// parameter, the levels as acr values). It depends on nothing that changes
+// while the process runs.
+func (p *Provider) discoveryDocument() ([]byte, error) {
+	ctx := op.ContextWithIssuer(context.Background(), p.cfg.Issuer)
 	d := op.CreateDiscoveryConfig(ctx, p.op, p.adapter)
 	d.ResponseTypesSupported = []string{string(zoidc.ResponseTypeCode)}
 	d.ResponseModesSupported = []string{"query", "form_post"}
@@ -164,16 +165,23 @@ func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	d.ClaimsSupported = supportedClaims
 	raw, err := json.Marshal(d)
 	if err != nil {
-		http.Error(w, "discovery", http.StatusInternalServerError)
-		return
+		return nil, err
 	}
 	// Fields the op's type does not have.
 	var m map[string]any
-	_ = json.Unmarshal(raw, &m)
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return nil, err
+	}
 	m["authorization_response_iss_parameter_supported"] = true
 	m["backchannel_logout_supported"] = true
 	m["ui_locales_supported"] = []string{"ru", "en"}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "public, max-age=300")
-	_ = json.NewEncoder(w).Encode(m)
+	return json.Marshal(m)
+}
+
+// discovery serves the precomputed discovery document.
+func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Cache-Control", "public, max-age=300")
+	_, _ = w.Write(p.discoveryJSON)
 }

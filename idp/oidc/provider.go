@@ -61,8 +61,10 @@ type Provider struct {
 	op      *op.Provider
 	handler http.Handler
 	adapter *adapter
-	store   *store
-	render  *web.Renderer
+	// discoveryJSON is the discovery document, built once.
+	discoveryJSON []byte
+	store         *store
+	render        *web.Renderer
 }
 
 // Endpoint paths.
@@ -135,6 +137,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.guard, p.clientAlgorithm, p.withSession)
+	if p.discoveryJSON, err = p.discoveryDocument(); err != nil {
+		return nil, err
+	}
 	return p, nil
 }
 
