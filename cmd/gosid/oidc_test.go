@@ -1,11 +1,11 @@
 package main
 
 import (
+	"os"
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -37,7 +37,7 @@ func startOP(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Ma
 
 func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Manager, *idpParts) {
 	t.Helper()
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
@@ -163,6 +163,30 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		}
 		if !strings.HasPrefix(tr.IDToken, "eyJhbGciOiJFUzI1NiI") {
 			t.Errorf("ID token not signed with the client's ES256")
+		}
+		// The access token: a JWT typed at+jwt (RFC 9068) that verifies
+		// against /keys, and the ID token's at_hash is its hash.
+		hdr, _ := base64.RawURLEncoding.DecodeString(strings.Split(tr.AccessToken, ".")[0])
+		var h struct{ Typ, Alg, Kid string }
+		_ = json.Unmarshal(hdr, &h)
+		if h.Typ != "at+jwt" || h.Alg != "ES256" || h.Kid == "draft" {
+			t.Errorf("access token header %+v, want typ at+jwt, ES256, a published kid", h)
+		}
+		at, err := jwt.Parse([]byte(tr.AccessToken), jwt.WithKeySet(set), jwt.WithIssuer(idp.URL), jwt.WithValidate(true))
+		if err != nil {
+			t.Fatalf("access token: %v", err)
+		}
+		var scope, atClient string
+		_ = at.Get("scope", &scope)
+		_ = at.Get("client_id", &atClient)
+		if !strings.Contains(scope, "fullname") || atClient != cl.ID {
+			t.Errorf("access token scope %q client_id %q", scope, atClient)
+		}
+		var atHash string
+		_ = tok.Get("at_hash", &atHash)
+		sum := sha256.Sum256([]byte(tr.AccessToken))
+		if want := base64.RawURLEncoding.EncodeToString(sum[:16]); atHash != "" && atHash != want {
+			t.Errorf("at_hash %q, want %q", atHash, want)
 		}
 		// Userinfo with the access token.
 		req, _ := http.NewRequest("GET", idp.URL+"/userinfo", nil)

@@ -329,21 +329,12 @@ func (s signingKey) SignatureAlgorithm() jose.SignatureAlgorithm {
 func (s signingKey) Key() any   { return s.k.Private }
 func (s signingKey) ID() string { return s.k.ID }
 
-type algKey struct{}
-
-// withAlg records the signing algorithm of the client a request is for
-// (see Provider's interceptor): op asks for one key without saying whom
-// it signs for.
-func withAlg(ctx context.Context, alg string) context.Context {
-	return context.WithValue(ctx, algKey{}, alg)
-}
-
 func (ad *adapter) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	alg, _ := ctx.Value(algKey{}).(string)
-	if alg == "" {
-		alg = keys.RS256
+	if draft, _ := ctx.Value(draftCtxKey{}).(bool); draft {
+		return draftSigningKey{}, nil // see resign.go
 	}
-	k, err := ad.signer.Signer(alg)
+	// Only the token endpoint issues tokens, in draft; this is a fallback.
+	k, err := ad.signer.Signer(keys.RS256)
 	if err != nil {
 		return nil, err
 	}

@@ -32,6 +32,15 @@ func (p *Provider) guard(next http.Handler) http.Handler {
 				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", err.Error())
 				return
 			}
+			alg := ""
+			if id := requestClientID(r); id != "" {
+				if c, err := p.deps.Clients.Get(r.Context(), id); err == nil {
+					alg = c.IDTokenAlg
+				}
+			}
+			r = r.WithContext(context.WithValue(r.Context(), draftCtxKey{}, true))
+			p.finishSigning(w, r, next, alg)
+			return
 		case r.URL.Path == pathAuthorize:
 			if !p.authorizeTarget(w, r) {
 				return

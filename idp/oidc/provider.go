@@ -126,7 +126,6 @@ func New(cfg Config, d Deps) (*Provider, error) {
 			op.NewEndpoint(pathRevoke), op.NewEndpoint(pathEndSession), op.NewEndpoint(pathKeys)),
 		op.WithCustomIntrospectionEndpoint(op.NewEndpoint(pathIntrospect)),
 		op.WithCustomDeviceAuthorizationEndpoint(op.NewEndpoint(pathDevice)),
-		op.WithHttpInterceptors(p.clientAlgorithm, p.withSession),
 		op.WithLogger(d.Log),
 	}
 	if strings.HasPrefix(cfg.Issuer, "http://") {
@@ -136,7 +135,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.guard, p.clientAlgorithm, p.withSession)
+	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.guard, p.withSession)
 	if p.discoveryJSON, err = p.discoveryDocument(); err != nil {
 		return nil, err
 	}
@@ -176,24 +175,9 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 // Sweep deletes expired requests, tokens and revocations.
 func (p *Provider) Sweep(ctx context.Context) (int, error) { return p.store.sweep(ctx) }
 
-// clientAlgorithm puts the signing algorithm the client registered into the
-// token request's context (op asks storage for "the" signing key).
-func (p *Provider) clientAlgorithm(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == pathToken && r.Method == http.MethodPost {
-			if id := requestClientID(r); id != "" {
-				if c, err := p.deps.Clients.Get(r.Context(), id); err == nil && c.IDTokenAlg != "" {
-					r = r.WithContext(withAlg(r.Context(), c.IDTokenAlg))
-				}
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
 // requestClientID finds who a token request claims to be from: Basic
 // authentication, the client_id parameter, or a client assertion's sub
-// (not verified here: only the algorithm is chosen by it).
+// (not verified by this: only the signing algorithm is chosen by it).
 func requestClientID(r *http.Request) string {
 	if id, _, ok := r.BasicAuth(); ok {
 		if u, err := url.QueryUnescape(id); err == nil {
