@@ -8,8 +8,6 @@ import (
 	"strings"
 	"time"
 
-	jose "github.com/go-jose/go-jose/v4"
-
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
 )
@@ -85,11 +83,6 @@ func (p *Provider) logoutToken(clientID, alg, accountID, sessionID string) (stri
 	if err != nil {
 		return "", err
 	}
-	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.Alg), Key: k.Private},
-		(&jose.SignerOptions{}).WithType("logout+jwt").WithHeader("kid", k.ID))
-	if err != nil {
-		return "", err
-	}
 	jti, _ := keys.NewToken()
 	now := p.deps.Now()
 	claims := map[string]any{
@@ -103,11 +96,7 @@ func (p *Provider) logoutToken(clientID, alg, accountID, sessionID string) (stri
 	if err != nil {
 		return "", err
 	}
-	obj, err := signer.Sign(payload)
-	if err != nil {
-		return "", err
-	}
-	return obj.CompactSerialize()
+	return sign(k, "logout+jwt", payload)
 }
 
 // DeliverLogouts posts due logout tokens; each replica calls it
