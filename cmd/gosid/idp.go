@@ -13,6 +13,7 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/backupcode"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
@@ -27,6 +28,7 @@ import (
 	"github.com/gosid/gosid/idp/recovery"
 	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
@@ -253,10 +255,17 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("OpenID provider: %w", err)
 	}
 
+	totps := totp.NewStore(db, km, now)
+	backups := backupcode.NewStore(db, km.BlindIndex("backup-code-pepper", "v1"), now)
+	devices := &login.Devices{DB: db, Now: now}
+
 	lcfg := login.DefaultConfig()
 	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = o.LockoutThreshold, o.LockoutDuration, now
 	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: sessions, Notifier: notifier,
-		Log: log, ClientIP: o.clientIP, OnSignOut: provider.SessionEnded, LoginKey: func(kind, value string) string {
+		Log: log, ClientIP: o.clientIP, OnSignOut: provider.SessionEnded,
+		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices, Secure: secure,
+			Get: accounts.Get, AddAuthentication: sessions.AddAuthentication},
+		LoginKey: func(kind, value string) string {
 			return hex.EncodeToString(km.BlindIndex("login-rate", kind+":"+value))
 		}})
 	if err != nil {
@@ -272,7 +281,8 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	if err != nil {
 		return nil, fmt.Errorf("recovery pages: %w", err)
 	}
-	ph, err := profile.New(profile.Deps{Accounts: accounts, Sessions: sessions, Log: log, Now: now})
+	ph, err := profile.New(profile.Deps{Accounts: accounts, Sessions: sessions, Log: log, Now: now,
+		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, SetMFA: accounts.SetMFA, Forget: devices.Forget, AddEvent: accounts.AddEvent}})
 	if err != nil {
 		return nil, fmt.Errorf("account pages: %w", err)
 	}

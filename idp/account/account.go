@@ -27,6 +27,12 @@ const (
 // ACR is the acr claim value of the level.
 func (l Level) ACR() string { return "urn:gosid:loa:" + string(l) }
 
+// Second factors of the MFA policy.
+const (
+	MFATOTP = "totp"
+	MFASMS  = "sms"
+)
+
 // Contact kinds; also the blind-index domains.
 const (
 	Phone = "phone"
@@ -83,6 +89,9 @@ type Account struct {
 
 	PasswordHash      string
 	PasswordChangedAt time.Time
+	// MFA is the second factor every password sign-in needs: "" (none),
+	// MFATOTP or MFASMS.
+	MFA string
 	FailedLogins      int
 	LockedUntil       time.Time
 

@@ -173,7 +173,7 @@ type passportJSON struct {
 
 const accountColumns = `id, status, level, family_name, given_name, middle_name, birth_date, gender,
 	snils_enc, inn_enc, passport_enc, password_hash, password_changed_at, failed_logins, locked_until,
-	consent_version, consent_at, created_at, updated_at`
+	consent_version, consent_at, created_at, updated_at, mfa`
 
 // Get returns the account with its contacts; sqldb.ErrNotFound if none.
 func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
@@ -214,7 +214,7 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		var verified sql.NullInt64
 		if err := rows.Scan(&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
 			&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
-			&consentVer, &consentAt, &created, &updated, &kind, &enc, &verified); err != nil {
+			&consentVer, &consentAt, &created, &updated, &a.MFA, &kind, &enc, &verified); err != nil {
 			return nil, sqldb.Classify(err)
 		}
 		found = true
@@ -344,6 +344,16 @@ func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
 func (s *Store) Rehash(ctx context.Context, id, oldHash, newHash string) error {
 	_, err := s.db.Exec(ctx, `UPDATE accounts SET password_hash = $3 WHERE id = $1 AND password_hash = $2`, id, oldHash, newHash)
 	return err
+}
+
+// SetMFA sets the second factor password sign-ins need ("" turns it off).
+func (s *Store) SetMFA(ctx context.Context, id, method string) error {
+	switch method {
+	case "", MFATOTP, MFASMS:
+	default:
+		return fmt.Errorf("account: unknown second factor %q", method)
+	}
+	return s.exec1(ctx, `UPDATE accounts SET mfa = $2, updated_at = $3 WHERE id = $1`, id, method, sqldb.Micros(s.now()))
 }
 
 // SetStatus blocks or unblocks an account (operators). Unblocking also

@@ -3,6 +3,19 @@ package login
 import "github.com/gosid/gosid/idp/web"
 
 var catalog = web.Catalog{
+	"mfa.title":                     {"Подтверждение входа", "Confirm the sign-in"},
+	"mfa.totp.lead":                 {"Введите код из приложения-аутентификатора.", "Enter the code from your authenticator app."},
+	"mfa.sms.lead":                  {"Мы отправили код в SMS на номер %s.", "We have sent a code by SMS to %s."},
+	"mfa.code":                      {"Код подтверждения", "Confirmation code"},
+	"mfa.remember":                  {"Запомнить это устройство на 30 дней (только на этом устройстве и в этой сети)", "Remember this device for 30 days (this device and network only)"},
+	"mfa.submit":                    {"Подтвердить", "Confirm"},
+	"mfa.use_backup":                {"Использовать резервный код", "Use a backup code"},
+	"mfa.back":                      {"Ввести код подтверждения", "Enter a confirmation code"},
+	"mfa.backup":                    {"Резервный код", "Backup code"},
+	"mfa.backup.hint":               {"Например, abcde-fghij. Каждый код действует один раз.", "For example abcde-fghij. Each code works once."},
+	"mfa.backup.lead":               {"Если приложение или телефон недоступны, введите один из резервных кодов, сохранённых при включении двухфакторной защиты.", "If the app or the phone is not at hand, enter one of the backup codes you saved when you turned on two-factor protection."},
+	"mfa.err.format":                {"Код подтверждения: введите 6 цифр", "Confirmation code: enter 6 digits"},
+	"mfa.err.wrong":                 {"Неверный код", "Wrong code"},
 	"login.title":                   {"Вход в Gosid", "Sign in to Gosid"},
 	"login.login":                   {"Телефон, почта или СНИЛС", "Phone, e-mail or SNILS"},
 	"login.login.hint":              {"Например, +7 912 345‑67‑89 или 123‑456‑789 01", "For example +7 912 345‑67‑89 or 123‑456‑789 01"},

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -96,6 +97,7 @@ type Handler struct {
 	clientIP  func(*http.Request) string
 	loginKey  func(kind, login string) string
 	onSignOut func(ctx context.Context, accountID, sessionID string) error
+	mfa       MFADeps
 }
 
 // Deps are the handler's dependencies.
@@ -110,6 +112,8 @@ type Deps struct {
 	// OnSignOut is told of every sign-out (back-channel logout to the sites
 	// that got tokens in the session); optional.
 	OnSignOut func(ctx context.Context, accountID, sessionID string) error
+	// MFA is the second-factor step; required.
+	MFA MFADeps
 	// LoginKey turns a login into the per-login rate-limit key. The
 	// limiter stores keys as plain SHA-256, which is easy to reverse for a
 	// phone number, so cmd/gosid passes a keyed blind index.
@@ -118,7 +122,7 @@ type Deps struct {
 
 // New parses the pages and returns the handler.
 func New(cfg Config, d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, catalog, d.Log, "login", "message")
+	r, err := web.NewRenderer(pages, catalog, d.Log, "login", "mfa")
 	if err != nil {
 		return nil, err
 	}
@@ -132,7 +136,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		return nil, errors.New("login: LoginKey is required")
 	}
 	return &Handler{cfg: cfg, accounts: d.Accounts, passwords: d.Passwords, limiter: d.Limiter, sessions: d.Sessions,
-		notifier: d.Notifier, render: r, log: d.Log, clientIP: d.ClientIP, loginKey: d.LoginKey, onSignOut: d.OnSignOut}, nil
+		notifier: d.Notifier, render: r, log: d.Log, clientIP: d.ClientIP, loginKey: d.LoginKey, onSignOut: d.OnSignOut, mfa: d.MFA}, nil
 }
 
 // Routes registers the handler's routes.
@@ -140,6 +144,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login", h.showLogin)
 	mux.HandleFunc("POST /login", h.submitLogin)
 	mux.HandleFunc("POST /logout", h.signOut)
+	mux.HandleFunc("GET /login/2fa", h.showMFA)
+	mux.HandleFunc("POST /login/2fa", h.submitMFA)
 }
 
 type loginView struct {
@@ -221,6 +227,10 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
 		v.Error = l.T("login.err.blocked")
 		h.render.Render(w, r, http.StatusForbidden, "login", v)
+		return
+	}
+	if a.MFA != "" && !h.mfa.Devices.Trusted(ctx, r, a.ID, ip) {
+		h.beginMFA(w, r, a, next, "", []string{"pwd"})
 		return
 	}
 	if _, err := h.sessions.Start(w, r, a.ID, []string{"pwd"}, ip); err != nil {
@@ -348,3 +358,5 @@ func minutes(d time.Duration) int {
 	m := int((d + time.Minute - 1) / time.Minute)
 	return max(m, 1)
 }
+
+func urlQueryEscape(s string) string { return url.QueryEscape(s) }

@@ -27,6 +27,8 @@ const (
 	// KindCodeContact carries the code that confirms a new phone or e-mail
 	// added to an account. Data: code, minutes.
 	KindCodeContact = "code.contact"
+	// KindCodeLogin is the second factor of a password sign-in by SMS.
+	KindCodeLogin = "code.login"
 	// KindNoticeLocked says that password sign-in is locked after failed
 	// attempts. Data: minutes.
 	KindNoticeLocked = "notice.locked"
@@ -42,6 +44,8 @@ const (
 	// Data: time (formatted by the caller, e.g. "02.01.2006 15:04 МСК"), ip,
 	// device (a short description such as "Firefox, Windows").
 	KindNoticeNewDevice = "notice.new_device"
+	// KindNoticeBackupCodeUsed tells the owner a backup code was used.
+	KindNoticeBackupCodeUsed = "notice.backup_code_used"
 )
 
 // kinds lists every kind with the Data keys its templates need.
@@ -49,6 +53,8 @@ var kinds = map[string][]string{
 	KindCodeRegister:           {"code", "minutes"},
 	KindCodeRecover:            {"code", "minutes"},
 	KindCodeContact:            {"code", "minutes"},
+	KindCodeLogin:              {"code", "minutes"},
+	KindNoticeBackupCodeUsed:   {"remaining"},
 	KindNoticeLocked:           {"minutes"},
 	KindNoticePasswordChanged:  nil,
 	KindNoticeRegisterExisting: nil,

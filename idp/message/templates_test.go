@@ -10,7 +10,7 @@ import (
 	"unicode/utf8"
 )
 
-var allData = map[string]string{
+var allData = map[string]string{"remaining": "9",
 	"code": "987654", "minutes": "5", "time": "02.01.2026 15:04 МСК",
 	"ip": "203.0.113.7", "device": "Firefox, Windows",
 }

@@ -158,7 +158,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	d.ResponseModesSupported = []string{"query", "form_post"}
 	d.GrantTypesSupported = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials, zoidc.GrantTypeDeviceCode}
 	d.CodeChallengeMethodsSupported = []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256}
-	d.ACRValuesSupported = []string{"urn:gosid:loa:simplified", "urn:gosid:loa:standard", "urn:gosid:loa:confirmed"}
+	d.ACRValuesSupported = []string{"urn:gosid:loa:simplified", "urn:gosid:loa:standard", "urn:gosid:loa:confirmed", acrMFA}
 	d.TokenEndpointAuthSigningAlgValuesSupported = []string{"RS256", "PS256", "ES256"}
 	d.RevocationEndpointAuthSigningAlgValuesSupported = d.TokenEndpointAuthSigningAlgValuesSupported
 	d.IntrospectionEndpointAuthSigningAlgValuesSupported = d.TokenEndpointAuthSigningAlgValuesSupported

@@ -284,6 +284,18 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 		p.showLevel(w, r, ar, c, a, need)
 		return
 	}
+	if slices.Contains(ar.Request.ACRValues, acrMFA) && !slices.Contains(sess.AMR, "mfa") {
+		// Step-up: the site wants a second factor this session lacks.
+		switch {
+		case slices.Contains(ar.Request.Prompt, zoidc.PromptNone):
+			p.fail(w, r, ar, zoidc.ErrInteractionRequired().WithDescription("a second factor is required"))
+		case a.MFA == "":
+			p.fail(w, r, ar, oauthError("unmet_authentication_requirements", "the account has no second factor"))
+		default:
+			http.Redirect(w, r, "/login/2fa?stepup=1&next="+url.QueryEscape(pathContinue+"?id="+ar.ID), http.StatusFound)
+		}
+		return
+	}
 	if !c.FirstParty {
 		g, err := p.store.grant(ctx, a.ID, c.ID)
 		if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
@@ -302,14 +314,23 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 	p.complete(w, r, ar, sess, a)
 }
 
-// complete records the authentication on the request and answers.
+// acrMFA asks for (and, when satisfied, reports) a second factor.
+const acrMFA = "urn:gosid:ac:mfa"
+
+// complete records the authentication on the request and answers. acr is
+// the account's level, or urn:gosid:ac:mfa when the site asked for a second
+// factor and got it.
 func (p *Provider) complete(w http.ResponseWriter, r *http.Request, ar *AuthRequest, sess *session.Session, a *account.Account) {
 	amr := sess.AMR
-	if err := p.store.completeAuthRequest(r.Context(), ar.ID, a.ID, sess.ID, sess.AuthTime, amr, a.Level.ACR()); err != nil {
+	acr := a.Level.ACR()
+	if slices.Contains(ar.Request.ACRValues, acrMFA) && slices.Contains(amr, "mfa") {
+		acr = acrMFA
+	}
+	if err := p.store.completeAuthRequest(r.Context(), ar.ID, a.ID, sess.ID, sess.AuthTime, amr, acr); err != nil {
 		p.expired(w, r)
 		return
 	}
-	ar.AccountID, ar.SessionID, ar.AuthTime, ar.AMR, ar.ACR, ar.Done = a.ID, sess.ID, sess.AuthTime, amr, a.Level.ACR(), true
+	ar.AccountID, ar.SessionID, ar.AuthTime, ar.AMR, ar.ACR, ar.Done = a.ID, sess.ID, sess.AuthTime, amr, acr, true
 	p.respond(w, r, ar)
 }
 

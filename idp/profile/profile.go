@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"github.com/gosid/gosid/idp/codestep"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -34,6 +35,8 @@ type Deps struct {
 	Accounts Accounts
 	Sessions Sessions
 	Log      *slog.Logger
+	// Security are the two-factor settings' dependencies.
+	Security SecurityDeps
 	// Now is the clock; dates are judged in Moscow time.
 	Now func() time.Time
 }
@@ -47,7 +50,7 @@ type Handler struct {
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, catalog, d.Log, "account", "details")
+	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, codestep.Catalog), d.Log, "account", "details", "security")
 	if err != nil {
 		return nil, err
 	}
@@ -64,6 +67,14 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account", h.showAccount)
 	mux.HandleFunc("GET /account/details", h.showDetails)
 	mux.HandleFunc("POST /account/details", h.submitDetails)
+	mux.HandleFunc("GET /account/security", h.showSecurity)
+	mux.HandleFunc("POST /account/security/totp", h.startTOTP)
+	mux.HandleFunc("POST /account/security/totp/confirm", h.confirmTOTP)
+	mux.HandleFunc("POST /account/security/sms", h.startSMS)
+	mux.HandleFunc("POST /account/security/sms/confirm", h.confirmSMS)
+	mux.HandleFunc("POST /account/security/send", h.sendConfirmation)
+	mux.HandleFunc("POST /account/security/disable", h.disableMFA)
+	mux.HandleFunc("POST /account/security/backup", h.renewBackup)
 }
 
 // signedIn returns the citizen's account, or sends the browser to sign in.

@@ -1,0 +1,317 @@
+package login
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/codestep"
+	"github.com/gosid/gosid/idp/flow"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// The second factor. When an account's MFA policy is on, a right password
+// does not start a session: it starts an "mfa" flow (sealed, in the
+// database) and sends the browser to /login/2fa, which asks for the code of
+// the account's factor (an authenticator app's TOTP code, or an SMS code),
+// or a backup code. A browser that passed the second factor may be
+// remembered for 30 days on the same IP address (a cookie bound to the
+// account, the device and the IP): a new device or a new IP is asked again.
+//
+// The same page steps up an existing single-factor session when a relying
+// party asks for urn:gosid:ac:mfa (/login/2fa?stepup=1&next=…).
+//
+// Wrong codes count toward the sign-in lock-out like wrong passwords.
+
+// TOTP verifies authenticator-app codes.
+type TOTP interface {
+	Verify(ctx context.Context, accountID, code string) error
+}
+
+// BackupCodes spends backup codes.
+type BackupCodes interface {
+	Use(ctx context.Context, accountID, code string) error
+	Remaining(ctx context.Context, accountID string) (int, error)
+}
+
+// MFADeps are what the second-factor step needs; set on Deps.
+type MFADeps struct {
+	TOTP    TOTP
+	Backup  BackupCodes
+	Codes   *codestep.Step
+	Flows   *flow.Store
+	Devices *Devices
+	Secure  bool
+	// Get reads the account (for the SMS factor's phone).
+	Get func(ctx context.Context, id string) (*account.Account, error)
+	// AddAuthentication steps a session up.
+	AddAuthentication func(ctx context.Context, sessionID string, amr []string, at time.Time) error
+}
+
+const (
+	mfaFlow = "mfa"
+	mfaTTL  = 10 * time.Minute
+)
+
+// mfaState is the sealed state of a pending second factor.
+type mfaState struct {
+	AccountID string   `json:"account_id"`
+	AMR       []string `json:"amr"`
+	Next      string   `json:"next"`
+	SessionID string   `json:"session_id,omitempty"` // step-up of this session
+	Challenge string   `json:"challenge,omitempty"`  // SMS challenge
+}
+
+type mfaView struct {
+	web.Page
+	Method string // totp, sms
+	Backup bool
+	Masked string
+}
+
+// beginMFA starts the second-factor step after a right password.
+func (h *Handler) beginMFA(w http.ResponseWriter, r *http.Request, a *account.Account, next string, sessionID string, amr []string) {
+	st := mfaState{AccountID: a.ID, AMR: amr, Next: next, SessionID: sessionID}
+	if err := h.mfa.Flows.Begin(w, r, mfaFlow, st, mfaTTL, h.mfa.Secure); err != nil {
+		h.internal(w, r, "start second factor", err)
+		return
+	}
+	web.Redirect(w, r, "/login/2fa")
+}
+
+func (h *Handler) mfaPage(r *http.Request, a *account.Account) mfaView {
+	v := mfaView{Page: h.render.NewPage(r, "mfa.title"), Method: a.MFA, Backup: r.URL.Query().Get("backup") == "1"}
+	if a.MFA == account.MFASMS && a.Phone.Value != "" {
+		v.Masked = maskPhone(a.Phone.Value)
+	}
+	return v
+}
+
+// showMFA asks for the code; for SMS it sends one first. With stepup=1 it
+// starts a step-up of the current session.
+func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	if r.URL.Query().Get("stepup") == "1" {
+		s, err := h.sessions.Current(r)
+		if err != nil {
+			web.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()))
+			return
+		}
+		a, err := h.mfa.Get(ctx, s.AccountID)
+		if err != nil || a.MFA == "" {
+			web.Redirect(w, r, "/account/security?need=mfa")
+			return
+		}
+		h.beginMFA(w, r, a, SafeNext(r.URL.Query().Get("next")), s.ID, s.AMR)
+		return
+	}
+	token, version, st, ok := h.loadMFA(w, r)
+	if !ok {
+		return
+	}
+	a, err := h.mfa.Get(ctx, st.AccountID)
+	if err != nil {
+		h.internal(w, r, "account of second factor", err)
+		return
+	}
+	v := h.mfaPage(r, a)
+	if a.MFA == account.MFASMS && st.Challenge == "" && !v.Backup {
+		id, err := h.mfa.Codes.Issue(ctx, codestep.Send{Purpose: "login", Channel: message.SMS, To: a.Phone.Value,
+			IP: h.clientIP(r), Lang: v.L.Lang, Kind: message.KindCodeLogin})
+		if err != nil {
+			v.Error = codestep.Explain(err, v.L)
+		} else {
+			st.Challenge = id
+			if _, err := h.mfa.Flows.Save(ctx, mfaFlow, token, version, st); err != nil && !errors.Is(err, sqldb.ErrConflict) {
+				h.internal(w, r, "save second factor", err)
+				return
+			}
+		}
+	}
+	h.render.Render(w, r, http.StatusOK, "mfa", v)
+}
+
+func (h *Handler) loadMFA(w http.ResponseWriter, r *http.Request) (string, int, mfaState, bool) {
+	var st mfaState
+	token, version, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
+	if err != nil {
+		web.Redirect(w, r, "/login")
+		return "", 0, st, false
+	}
+	return token, version, st, true
+}
+
+func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	token, _, st, ok := h.loadMFA(w, r)
+	if !ok {
+		return
+	}
+	a, err := h.mfa.Get(ctx, st.AccountID)
+	if err != nil {
+		h.internal(w, r, "account of second factor", err)
+		return
+	}
+	v := h.mfaPage(r, a)
+	v.Form = web.NewForm(r)
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	backup := strings.TrimSpace(r.PostFormValue("backup_code"))
+	method := ""
+	switch {
+	case backup != "":
+		v.Backup = true
+		if err = h.mfa.Backup.Use(ctx, a.ID, backup); err == nil {
+			method = "otp"
+			n, _ := h.mfa.Backup.Remaining(ctx, a.ID)
+			h.notifier.Account(ctx, a, message.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
+		}
+	case !codestep.ValidCode(code):
+		v.Form.Fail("code", v.L.T("mfa.err.format"))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "mfa", v)
+		return
+	case a.MFA == account.MFATOTP:
+		if err = h.mfa.TOTP.Verify(ctx, a.ID, code); err == nil {
+			method = "otp"
+		}
+	case a.MFA == account.MFASMS:
+		if err = h.mfa.Codes.Check(ctx, st.Challenge, "login", a.Phone.Value, code); err == nil {
+			method = "sms"
+		}
+	default:
+		err = errors.New("no second factor configured")
+	}
+	if err != nil {
+		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
+		lockedNow, lerr := h.accounts.RecordFailure(ctx, a.ID, h.cfg.MaxFailures, h.cfg.LockFor)
+		if lerr != nil {
+			h.log.ErrorContext(ctx, "record failed second factor", "err", lerr)
+		}
+		if lockedNow {
+			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
+			h.notifier.Account(ctx, a, message.KindNoticeLocked, v.L.Lang, map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
+			_ = h.mfa.Flows.Delete(ctx, mfaFlow, token)
+			h.mfa.Flows.Clear(w, mfaFlow, h.mfa.Secure)
+			web.Redirect(w, r, "/login")
+			return
+		}
+		field := "code"
+		if backup != "" {
+			field = "backup_code"
+		}
+		v.Form.Fail(field, v.L.T("mfa.err.wrong"))
+		h.render.Render(w, r, http.StatusUnauthorized, "mfa", v)
+		return
+	}
+	if err := h.mfa.Flows.Take(ctx, mfaFlow, token, &st); err != nil {
+		web.Redirect(w, r, "/login")
+		return
+	}
+	h.mfa.Flows.Clear(w, mfaFlow, h.mfa.Secure)
+	_ = h.accounts.RecordSuccess(ctx, a.ID)
+	amr := append(slices.Clone(st.AMR), method, "mfa")
+	ip := h.clientIP(r)
+	if st.SessionID != "" {
+		if err := h.mfa.AddAuthentication(ctx, st.SessionID, amr, time.Now()); err != nil {
+			h.internal(w, r, "step up session", err)
+			return
+		}
+	} else if _, err := h.sessions.Start(w, r, a.ID, dedupe(amr), ip); err != nil {
+		h.internal(w, r, "start session", err)
+		return
+	}
+	if err := h.accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventSignIn, Result: account.ResultOK,
+		Method: strings.Join(dedupe(amr), " "), IP: ip, UserAgent: r.UserAgent()}); err != nil {
+		h.log.ErrorContext(ctx, "account event", "err", err)
+	}
+	if r.PostFormValue("remember") == "yes" {
+		if err := h.mfa.Devices.Remember(ctx, w, a.ID, ip, r.UserAgent(), h.mfa.Secure); err != nil {
+			h.log.ErrorContext(ctx, "remember device", "err", err)
+		}
+	}
+	next := st.Next
+	if next == "" {
+		next = h.cfg.Home
+	}
+	web.Redirect(w, r, next)
+}
+
+func dedupe(in []string) []string {
+	var out []string
+	for _, s := range in {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Devices remembers browsers that passed a second factor.
+type Devices struct {
+	DB  *sqldb.DB
+	Now func() time.Time
+}
+
+const (
+	deviceCookie = "gosid_device"
+	deviceTTL    = 30 * 24 * time.Hour
+)
+
+// Remember sets the device cookie for the account on this IP.
+func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID, ip, ua string, secure bool) error {
+	token, hash := keys.NewToken()
+	now := d.Now()
+	_, err := d.DB.Exec(ctx, `INSERT INTO trusted_devices (token_hash, account_id, ip, user_agent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+		hash, accountID, ip, truncateUA(ua), sqldb.Micros(now), sqldb.Micros(now.Add(deviceTTL)))
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: token, Path: "/", MaxAge: int(deviceTTL.Seconds()),
+		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+	return nil
+}
+
+// Trusted reports whether the request's device cookie was remembered for
+// this account from this IP and has not expired.
+func (d *Devices) Trusted(ctx context.Context, r *http.Request, accountID, ip string) bool {
+	c, err := r.Cookie(deviceCookie)
+	if err != nil {
+		return false
+	}
+	hash, ok := keys.TokenHash(c.Value)
+	if !ok {
+		return false
+	}
+	var n int
+	err = d.DB.QueryRow(ctx, `SELECT count(*) FROM trusted_devices WHERE token_hash = $1 AND account_id = $2 AND ip = $3 AND expires_at > $4`,
+		hash, accountID, ip, sqldb.Micros(d.Now())).Scan(&n)
+	return err == nil && n == 1
+}
+
+// Forget removes every remembered device of the account (MFA turned off or
+// the password recovered).
+func (d *Devices) Forget(ctx context.Context, accountID string) error {
+	_, err := d.DB.Exec(ctx, `DELETE FROM trusted_devices WHERE account_id = $1`, accountID)
+	return err
+}
+
+func truncateUA(s string) string {
+	if len(s) > 300 {
+		return s[:300]
+	}
+	return s
+}
+
+func maskPhone(p string) string {
+	if len(p) < 4 {
+		return "***"
+	}
+	return strings.Repeat("*", len(p)-4) + p[len(p)-2:]
+}

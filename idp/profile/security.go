@@ -1,0 +1,309 @@
+package profile
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/codestep"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/totp"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/idp/web"
+)
+
+// Security settings: two-factor protection.
+//
+//	GET  /account/security                 status
+//	POST /account/security/totp            start the authenticator app: QR code and secret
+//	POST /account/security/totp/confirm    the first code turns it on; backup codes shown once
+//	POST /account/security/sms             SMS codes as the second factor: a code to the phone
+//	POST /account/security/sms/confirm     that code turns it on; backup codes shown once
+//	POST /account/security/send            an SMS code to confirm a change (SMS accounts)
+//	POST /account/security/disable         off, with a fresh second factor
+//	POST /account/security/backup          new backup codes, with a fresh second factor
+//
+// Turning the protection off and renewing backup codes need a fresh second
+// factor in the same form: a code of the account's factor or a backup code.
+
+// TOTPStore enrols authenticator apps.
+type TOTPStore interface {
+	Begin(ctx context.Context, accountID, label string) (totp.Enrolment, error)
+	Confirm(ctx context.Context, accountID, code string) error
+	Verify(ctx context.Context, accountID, code string) error
+	Remove(ctx context.Context, accountID string) error
+}
+
+// BackupStore keeps backup codes.
+type BackupStore interface {
+	Generate(ctx context.Context, accountID string) ([]string, error)
+	Use(ctx context.Context, accountID, code string) error
+	Remove(ctx context.Context, accountID string) error
+}
+
+// SecurityDeps are the security pages' dependencies (on Deps).
+type SecurityDeps struct {
+	TOTP     TOTPStore
+	Backup   BackupStore
+	Codes    *codestep.Step
+	SetMFA   func(ctx context.Context, id, method string) error
+	Forget   func(ctx context.Context, accountID string) error
+	AddEvent func(ctx context.Context, e account.Event) error
+}
+
+type securityView struct {
+	web.Page
+	MFA         string
+	HasPhone    bool
+	QR          string // data: URI of the QR code PNG
+	Secret      string
+	Step        string // "", totp, sms, codes
+	BackupCodes []string
+	CodeSent    bool
+	// Challenge is the id of an SMS code sent to confirm a change; it is
+	// bound to its purpose and the phone, so it may travel in the form.
+	Challenge string
+}
+
+func (h *Handler) securityPage(r *http.Request, a *account.Account) securityView {
+	v := securityView{Page: h.render.NewPage(r, "sec.title"), MFA: a.MFA, HasPhone: a.Phone.Verified()}
+	v.SignedIn = true
+	return v
+}
+
+func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.securityPage(r, a)
+	if r.URL.Query().Get("need") == "mfa" {
+		v.Notice = v.L.T("sec.need_mfa")
+	}
+	h.render.Render(w, r, http.StatusOK, "security", v)
+}
+
+func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	label := a.Email.Value
+	if a.Phone.Value != "" {
+		label = validate.MaskPhone(a.Phone.Value)
+	}
+	e, err := h.Security.TOTP.Begin(r.Context(), a.ID, label)
+	if err != nil {
+		h.securityError(w, r, a, "start totp", err)
+		return
+	}
+	v := h.securityPage(r, a)
+	v.Step, v.Secret = "totp", groupSecret(e.Secret)
+	v.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(e.PNG)
+	h.render.Render(w, r, http.StatusOK, "security", v)
+}
+
+// groupSecret writes the secret in groups of four for typing by hand.
+func groupSecret(s string) string {
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && i%4 == 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(c)
+	}
+	return b.String()
+}
+
+func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	v := h.securityPage(r, a)
+	v.Form = web.NewForm(r)
+	if err := h.Security.TOTP.Confirm(ctx, a.ID, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
+		v.Step = "totp"
+		v.Form.Fail("code", v.L.T("sec.err.code"))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+		return
+	}
+	h.enable(w, r, a, account.MFATOTP)
+}
+
+func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.securityPage(r, a)
+	if !a.Phone.Verified() {
+		v.Error = v.L.T("sec.err.no_phone")
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+		return
+	}
+	id, err := h.sendCode(r, a)
+	if err != nil {
+		v.Error = codestep.Explain(err, v.L)
+		h.render.Render(w, r, http.StatusTooManyRequests, "security", v)
+		return
+	}
+	v.Step, v.Challenge = "sms", id
+	h.render.Render(w, r, http.StatusOK, "security", v)
+}
+
+// sendCode sends an SMS code that confirms a security change.
+func (h *Handler) sendCode(r *http.Request, a *account.Account) (string, error) {
+	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: "security", Channel: message.SMS, To: a.Phone.Value,
+		IP: web.ClientIP(r), Lang: web.Lang(r), Kind: message.KindCodeLogin})
+}
+
+func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.securityPage(r, a)
+	v.Form = web.NewForm(r)
+	if !h.smsCodeOK(r, a) {
+		v.Step, v.Challenge = "sms", r.PostFormValue("challenge")
+		v.Form.Fail("code", v.L.T("sec.err.code"))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+		return
+	}
+	h.enable(w, r, a, account.MFASMS)
+}
+
+func (h *Handler) smsCodeOK(r *http.Request, a *account.Account) bool {
+	id := r.PostFormValue("challenge")
+	return id != "" && h.Security.Codes.Check(r.Context(), id, "security", a.Phone.Value, strings.TrimSpace(r.PostFormValue("code"))) == nil
+}
+
+// enable turns the factor on and shows new backup codes once.
+func (h *Handler) enable(w http.ResponseWriter, r *http.Request, a *account.Account, method string) {
+	ctx := r.Context()
+	if err := h.Security.SetMFA(ctx, a.ID, method); err != nil {
+		h.securityError(w, r, a, "enable mfa", err)
+		return
+	}
+	codes, err := h.Security.Backup.Generate(ctx, a.ID)
+	if err != nil {
+		h.securityError(w, r, a, "backup codes", err)
+		return
+	}
+	h.securityEvent(ctx, r, a.ID, "mfa_enabled", method)
+	a.MFA = method
+	v := h.securityPage(r, a)
+	v.Step, v.BackupCodes = "codes", codes
+	v.Notice = v.L.T("sec.enabled")
+	h.render.Render(w, r, http.StatusOK, "security", v)
+}
+
+// fresh checks the second factor given in the form: a code of the
+// account's factor, or a backup code.
+func (h *Handler) fresh(r *http.Request, a *account.Account) error {
+	ctx := r.Context()
+	if b := strings.TrimSpace(r.PostFormValue("backup_code")); b != "" {
+		return h.Security.Backup.Use(ctx, a.ID, b)
+	}
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	switch a.MFA {
+	case account.MFATOTP:
+		return h.Security.TOTP.Verify(ctx, a.ID, code)
+	case account.MFASMS:
+		if h.smsCodeOK(r, a) {
+			return nil
+		}
+	}
+	return errors.New("wrong code")
+}
+
+func (h *Handler) sendConfirmation(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.securityPage(r, a)
+	if id, err := h.sendCode(r, a); err != nil {
+		v.Error = codestep.Explain(err, v.L)
+	} else {
+		v.CodeSent, v.Challenge = true, id
+		v.Notice = v.L.T("sec.code_sent")
+	}
+	h.render.Render(w, r, http.StatusOK, "security", v)
+}
+
+func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	v := h.securityPage(r, a)
+	v.Form = web.NewForm(r)
+	if err := h.fresh(r, a); err != nil {
+		v.Challenge = r.PostFormValue("challenge")
+		v.Form.Fail("code", v.L.T("sec.err.code"))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+		return
+	}
+	for _, f := range []func(context.Context, string) error{
+		func(ctx context.Context, id string) error { return h.Security.SetMFA(ctx, id, "") },
+		h.Security.TOTP.Remove, h.Security.Backup.Remove, h.Security.Forget,
+	} {
+		if err := f(ctx, a.ID); err != nil {
+			h.securityError(w, r, a, "disable mfa", err)
+			return
+		}
+	}
+	h.securityEvent(ctx, r, a.ID, "mfa_disabled", a.MFA)
+	a.MFA = ""
+	v = h.securityPage(r, a)
+	v.Notice = v.L.T("sec.disabled")
+	h.render.Render(w, r, http.StatusOK, "security", v)
+}
+
+func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.securityPage(r, a)
+	v.Form = web.NewForm(r)
+	if err := h.fresh(r, a); err != nil {
+		v.Challenge = r.PostFormValue("challenge")
+		v.Form.Fail("code", v.L.T("sec.err.code"))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+		return
+	}
+	codes, err := h.Security.Backup.Generate(r.Context(), a.ID)
+	if err != nil {
+		h.securityError(w, r, a, "backup codes", err)
+		return
+	}
+	h.securityEvent(r.Context(), r, a.ID, "backup_codes_renewed", "")
+	v.Step, v.BackupCodes = "codes", codes
+	h.render.Render(w, r, http.StatusOK, "security", v)
+}
+
+func (h *Handler) securityEvent(ctx context.Context, r *http.Request, id, kind, method string) {
+	if h.Security.AddEvent == nil {
+		return
+	}
+	if err := h.Security.AddEvent(ctx, account.Event{AccountID: id, At: time.Now(), Kind: kind, Result: account.ResultOK,
+		Method: method, IP: web.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		h.Log.ErrorContext(ctx, "account event", "err", err)
+	}
+}
+
+func (h *Handler) securityError(w http.ResponseWriter, r *http.Request, a *account.Account, what string, err error) {
+	h.Log.ErrorContext(r.Context(), what, "account", a, "err", err)
+	v := h.securityPage(r, a)
+	v.Error = v.L.T("acc.err.internal")
+	h.render.Render(w, r, http.StatusInternalServerError, "security", v)
+}
