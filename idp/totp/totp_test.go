@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"image/png"
+	"log/slog"
 	"net/url"
 	"strings"
 	"sync"
@@ -40,7 +41,7 @@ func newMasterKey(t testing.TB) *keys.MasterKey {
 
 func openKeys(t testing.TB, db *sqldb.DB, mk *keys.MasterKey) *keys.Manager {
 	t.Helper()
-	km, err := keys.Open(context.Background(), db, mk, keys.Options{})
+	km, err := keys.Open(context.Background(), db, mk, keys.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
 		t.Fatal(err)
 	}
