@@ -22,6 +22,7 @@ import (
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/passkey"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/profile"
 	"github.com/gosid/gosid/idp/ratelimit"
@@ -287,12 +288,28 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
 
+	pkCfg, err := passkey.ConfigFromPublicURL(issuer)
+	if err != nil {
+		return nil, err
+	}
+	pkCfg.Now = now
+	passkeys, err := passkey.NewService(pkCfg, passkey.NewStore(db, now), accounts, log)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
+	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: sessions, Limiter: limiter,
+		Log: log, ClientIP: o.clientIP, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("passkey pages: %w", err)
+	}
+
 	mux.Handle("GET /static/", web.Static())
 	provider.Routes(mux)
 	lh.Routes(mux)
 	rh.Routes(mux)
 	ch.Routes(mux)
 	ph.Routes(mux)
+	pkh.Routes(mux)
 	if devSink != nil {
 		h := devSink.Handler()
 		mux.Handle("GET /dev/messages", h)
@@ -300,7 +317,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
 	return &idpParts{provider: provider, accounts: accounts, sweepers: []func(context.Context) (int, error){
-		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep,
+		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep,
 	}}, nil
 }
 

@@ -4,6 +4,7 @@ import "github.com/gosid/gosid/idp/web"
 
 var securityCatalog = web.Catalog{
 	"sec.title":        {"Безопасность", "Security"},
+	"sec.passkeys":     {"Ключи доступа (вход по биометрии или ключу безопасности)", "Passkeys (sign in with biometrics or a security key)"},
 	"sec.mfa":          {"Двухфакторная защита", "Two-factor protection"},
 	"sec.mfa.off":      {"Выключена: для входа достаточно пароля.", "Off: the password alone signs in."},
 	"sec.mfa.totp":     {"Включена: после пароля — код из приложения-аутентификатора.", "On: after the password, a code from an authenticator app."},

@@ -1,0 +1,38 @@
+package passkey
+
+import "github.com/gosid/gosid/idp/web"
+
+var catalog = web.Catalog{
+	"pk.title":             {"Ключи доступа", "Passkeys"},
+	"pk.lead":              {"Ключ доступа позволяет входить в Gosid без пароля — по отпечатку пальца, лицу или PIN-коду устройства. Ключ хранится на вашем телефоне, компьютере или аппаратном ключе безопасности; Gosid хранит только открытую часть.", "A passkey lets you sign in to Gosid without a password, with your fingerprint, face or device PIN. The key stays on your phone, computer or security key; Gosid keeps only its public part."},
+	"pk.add":               {"Добавить ключ доступа", "Add a passkey"},
+	"pk.adding":            {"Следуйте указаниям браузера…", "Follow your browser's prompts…"},
+	"pk.none":              {"У вас пока нет ключей доступа.", "You have no passkeys yet."},
+	"pk.full":              {"Добавлено максимальное число ключей (%d). Удалите ненужный, чтобы добавить новый.", "You have the maximum number of passkeys (%d). Remove one to add another."},
+	"pk.unavailable":       {"Ключи доступа недоступны по этому адресу Gosid.", "Passkeys are not available at this address of Gosid."},
+	"pk.nojs":              {"Чтобы добавить ключ доступа, нужен браузер с поддержкой ключей доступа (WebAuthn) и включённый JavaScript.", "Adding a passkey needs a browser with passkey (WebAuthn) support and JavaScript enabled."},
+	"pk.col.kind":          {"Тип", "Type"},
+	"pk.col.created":       {"Добавлен", "Added"},
+	"pk.col.used":          {"Последний вход", "Last used"},
+	"pk.msk":               {"(МСК)", "(Moscow time)"},
+	"pk.never":             {"не использовался", "never"},
+	"pk.kind.synced":       {"Ключ доступа (синхронизируется между устройствами)", "Passkey (synced across devices)"},
+	"pk.kind.device":       {"Ключ доступа на устройстве", "Device-bound passkey"},
+	"pk.kind.security_key": {"Аппаратный ключ безопасности", "Hardware security key"},
+	"pk.cloned":            {"Заблокирован: счётчик подписей ключа уменьшился, возможно, ключ скопирован. Удалите его и добавьте заново.", "Blocked: the key's signature counter went backwards, it may have been cloned. Remove it and add it again."},
+	"pk.rename.label":      {"Новое название", "New name"},
+	"pk.rename":            {"Переименовать", "Rename"},
+	"pk.remove":            {"Удалить", "Remove"},
+	"pk.done.added":        {"Ключ доступа добавлен. Теперь можно входить без пароля.", "Passkey added. You can now sign in without a password."},
+	"pk.done.renamed":      {"Ключ доступа переименован.", "Passkey renamed."},
+	"pk.done.removed":      {"Ключ доступа удалён.", "Passkey removed."},
+	"pk.err.name":          {"Название: от 1 до %d символов", "Name: 1 to %d characters"},
+	"pk.err.not_found":     {"Такого ключа доступа нет.", "No such passkey."},
+	"pk.err.mfa":           {"Чтобы удалить ключ доступа, подтвердите вход вторым фактором.", "To remove a passkey, confirm your sign-in with a second factor."},
+	"pk.err.internal":      {"Внутренняя ошибка. Попробуйте ещё раз.", "Internal error. Please try again."},
+	"pk.js.cancelled":      {"Операция отменена или время ожидания истекло.", "The operation was cancelled or timed out."},
+	"pk.js.exists":         {"Этот ключ доступа уже зарегистрирован.", "This passkey is already registered."},
+	"pk.js.failed":         {"Не удалось связаться с Gosid. Проверьте подключение и попробуйте ещё раз.", "Could not reach Gosid. Check your connection and try again."},
+	"pk.js.unsupported":    {"Этот браузер не поддерживает ключи доступа.", "This browser does not support passkeys."},
+	"pk.back":              {"Вернуться в личный кабинет", "Back to your account"},
+}

@@ -1,0 +1,475 @@
+package passkey
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/login"
+	"github.com/gosid/gosid/idp/ratelimit"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+//go:embed templates/*.html
+var pages embed.FS
+
+//go:embed static/passkey.js
+var script []byte
+
+// Account event kinds of this package (account.Event.Kind).
+const (
+	EventAdded   = "passkey_added"
+	EventRemoved = "passkey_removed"
+)
+
+// maxBody bounds a ceremony's JSON body: a credential ID is at most 1023
+// bytes and a public key a few hundred; attestation certificates fit.
+const maxBody = 64 << 10
+
+// Accounts is what the pages need of the account store.
+type Accounts interface {
+	Get(ctx context.Context, id string) (*account.Account, error)
+	AddEvent(ctx context.Context, e account.Event) error
+}
+
+// Sessions starts SSO sessions and finds the signed-in citizen.
+type Sessions interface {
+	Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error)
+	Current(r *http.Request) (*session.Session, error)
+}
+
+// Limiter counts requests per client IP.
+type Limiter interface {
+	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// Deps are the handler's dependencies.
+type Deps struct {
+	Service  *Service
+	Accounts Accounts
+	Sessions Sessions
+	// Limiter bounds anonymous sign-in ceremonies per client IP (each one
+	// writes a challenge row); optional.
+	Limiter Limiter
+	Log     *slog.Logger
+	// ClientIP is the address for rate limits and the event log
+	// (web.ClientIP when nil).
+	ClientIP func(*http.Request) string
+	// RequireFreshMFA reports whether a removal may proceed (e.g. the
+	// session passed a second factor recently); nil allows every removal
+	// by the signed-in owner.
+	RequireFreshMFA func(r *http.Request) bool
+	// Home is where a passkey sign-in without ?next= lands ("/account").
+	Home string
+	// FreshAuth: adding a passkey needs a sign-in at most this old
+	// (15 min), so that a stolen session cannot plant a lasting way in;
+	// negative disables the check.
+	FreshAuth time.Duration
+	// BeginPerIP bounds passkey sign-in ceremonies begun per client IP
+	// (600 per 15 minutes: the sign-in page begins one on every view, for
+	// autofill, and many citizens may share one carrier-grade NAT address).
+	BeginPerIP ratelimit.Rule
+	// Now is the clock (time.Now).
+	Now func() time.Time
+}
+
+// Handler serves the ceremonies (JSON) and the account page (HTML).
+type Handler struct {
+	d      Deps
+	svc    *Service
+	render *web.Renderer
+	msk    *time.Location
+}
+
+// New parses the page and returns the handler.
+func New(d Deps) (*Handler, error) {
+	if d.Service == nil || d.Accounts == nil || d.Sessions == nil || d.Log == nil {
+		return nil, errors.New("passkey: Service, Accounts, Sessions and Log are required")
+	}
+	r, err := web.NewRenderer(pages, catalog, d.Log, "passkeys")
+	if err != nil {
+		return nil, err
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = web.ClientIP
+	}
+	if d.Home == "" {
+		d.Home = "/account"
+	}
+	if d.FreshAuth == 0 {
+		d.FreshAuth = 15 * time.Minute
+	}
+	if d.BeginPerIP.Name == "" {
+		d.BeginPerIP = ratelimit.Rule{Name: "passkey-begin-ip", Limit: 600, Window: 15 * time.Minute}
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Handler{d: d, svc: d.Service, render: r, msk: time.FixedZone("MSK", 3*3600)}, nil
+}
+
+// Routes registers the handler's routes.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /passkeys/register/begin", h.beginRegistration)
+	mux.HandleFunc("POST /passkeys/register/finish", h.finishRegistration)
+	mux.HandleFunc("POST /login/passkey/begin", h.beginLogin)
+	mux.HandleFunc("POST /login/passkey/finish", h.finishLogin)
+	mux.HandleFunc("GET /account/passkeys", h.showPasskeys)
+	mux.HandleFunc("POST /account/passkeys/rename", h.renamePasskey)
+	mux.HandleFunc("POST /account/passkeys/remove", h.removePasskey)
+	mux.HandleFunc("GET /static/passkey.js", serveScript)
+}
+
+func serveScript(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/javascript; charset=utf-8")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(script)
+}
+
+const passkeysPage = "/account/passkeys"
+
+// --- ceremonies (JSON) ---
+
+func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.signedInJSON(w, r)
+	if !ok {
+		return
+	}
+	if h.d.FreshAuth > 0 && h.d.Now().Sub(s.AuthTime) > h.d.FreshAuth {
+		h.fail(w, r, ErrReauth, "/login?next="+url.QueryEscape(passkeysPage))
+		return
+	}
+	opts, err := h.svc.BeginRegistration(r.Context(), s.AccountID)
+	if err != nil {
+		h.fail(w, r, err, "")
+		return
+	}
+	writeJSON(w, http.StatusOK, opts)
+}
+
+func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.signedInJSON(w, r)
+	if !ok {
+		return
+	}
+	body, ok := h.body(w, r)
+	if !ok {
+		return
+	}
+	c, err := h.svc.FinishRegistration(r.Context(), s.AccountID, body, "", web.Lang(r))
+	if err != nil {
+		h.fail(w, r, err, "")
+		return
+	}
+	h.event(r, s.AccountID, EventAdded, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": passkeysPage + "?done=added", "name": c.Name})
+}
+
+func (h *Handler) beginLogin(w http.ResponseWriter, r *http.Request) {
+	if h.d.Limiter != nil && h.svc.Available() {
+		ok, _, err := h.d.Limiter.Allow(r.Context(), h.d.BeginPerIP, h.d.ClientIP(r))
+		if err != nil {
+			// A busy database does not lock everybody out.
+			h.d.Log.ErrorContext(r.Context(), "rate limit", "rule", h.d.BeginPerIP.Name, "err", err)
+		} else if !ok {
+			h.fail(w, r, ErrRateLimited, "")
+			return
+		}
+	}
+	opts, err := h.svc.BeginLogin(r.Context())
+	if err != nil {
+		h.fail(w, r, err, "")
+		return
+	}
+	writeJSON(w, http.StatusOK, opts)
+}
+
+func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request) {
+	body, ok := h.body(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	res, err := h.svc.FinishLogin(ctx, body)
+	if err != nil {
+		var accountID, method string
+		if res != nil && res.Credential != nil {
+			accountID = res.Credential.AccountID
+			method = AMR(res.Credential.BackupEligible, res.Credential.Attachment, false)[0]
+		}
+		if accountID != "" || !errors.Is(err, ErrUnavailable) {
+			result := account.ResultFailed
+			if errors.Is(err, ErrBlocked) || errors.Is(err, ErrCloned) {
+				result = account.ResultDenied
+			}
+			h.event(r, accountID, account.EventSignInFailed, result, method)
+		}
+		if errors.Is(err, ErrUnknownCredential) {
+			// Lets the page ask the browser to forget a passkey that no
+			// longer exists here (WebAuthn signalUnknownCredential).
+			h.failUnknown(w, r, err, body)
+			return
+		}
+		h.fail(w, r, err, "")
+		return
+	}
+	a := res.Account
+	if _, err := h.d.Sessions.Start(w, r, a.ID, res.AMR, h.d.ClientIP(r)); err != nil {
+		h.fail(w, r, ErrInternal.with(err), "")
+		return
+	}
+	h.event(r, a.ID, account.EventSignIn, account.ResultOK, strings.Join(res.AMR, " "))
+	next := login.SafeNext(r.URL.Query().Get("next"))
+	if next == "" {
+		next = h.d.Home
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": next})
+}
+
+// signedInJSON returns the request's session, or answers 401.
+func (h *Handler) signedInJSON(w http.ResponseWriter, r *http.Request) (*session.Session, bool) {
+	s, err := h.d.Sessions.Current(r)
+	if err != nil {
+		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			h.fail(w, r, ErrInternal.with(err), "")
+			return nil, false
+		}
+		h.fail(w, r, ErrSignedOut, "/login?next="+url.QueryEscape(passkeysPage))
+		return nil, false
+	}
+	return s, true
+}
+
+// body reads a ceremony's JSON body, at most maxBody bytes.
+func (h *Handler) body(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxBody))
+	if err != nil {
+		h.fail(w, r, ErrMalformed.with(err), "")
+		return nil, false
+	}
+	return b, true
+}
+
+// errorBody is the JSON of a refusal.
+type errorBody struct {
+	Error    string `json:"error"`
+	Message  string `json:"message"`
+	Redirect string `json:"redirect,omitempty"`
+	// For unknown_credential: the credential ID the browser offered and
+	// the RP ID, for PublicKeyCredential.signalUnknownCredential.
+	Credential string `json:"credential,omitempty"`
+	RPID       string `json:"rp_id,omitempty"`
+}
+
+// failUnknown is fail for an unknown credential, naming it.
+func (h *Handler) failUnknown(w http.ResponseWriter, r *http.Request, err error, body []byte) {
+	var c struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(body, &c)
+	e := ErrUnknownCredential
+	h.d.Log.InfoContext(r.Context(), "passkey ceremony refused", "path", r.URL.Path, "code", e.Code)
+	out := errorBody{Error: e.Code, Message: e.Message(web.Lang(r))}
+	if _, ok := decodeID(c.ID); ok {
+		out.Credential, out.RPID = c.ID, h.svc.cfg.RPID
+	}
+	writeJSON(w, e.Status, out)
+}
+
+// fail answers with err's status and message; details go to the log only.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, redirect string) {
+	var e *Error
+	if !errors.As(err, &e) {
+		e = ErrInternal.with(err)
+	}
+	switch {
+	case e.Status >= 500:
+		h.d.Log.ErrorContext(r.Context(), "passkey ceremony", "path", r.URL.Path, "err", err)
+	case e.Err != nil:
+		h.d.Log.InfoContext(r.Context(), "passkey ceremony refused", "path", r.URL.Path, "code", e.Code, "err", err)
+	default:
+		h.d.Log.InfoContext(r.Context(), "passkey ceremony refused", "path", r.URL.Path, "code", e.Code)
+	}
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message(web.Lang(r)), Redirect: redirect})
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		http.Error(w, `{"error":"internal"}`, http.StatusInternalServerError)
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "application/json; charset=utf-8")
+	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(b)
+}
+
+func (h *Handler) event(r *http.Request, accountID, kind, result, method string) {
+	err := h.d.Accounts.AddEvent(r.Context(), account.Event{AccountID: accountID, Kind: kind, Result: result, Method: method,
+		IP: h.d.ClientIP(r), UserAgent: r.UserAgent()})
+	if err != nil {
+		h.d.Log.ErrorContext(r.Context(), "account event", "kind", kind, "err", err)
+	}
+}
+
+// --- the account page (HTML) ---
+
+type passkeysView struct {
+	web.Page
+	Keys      []keyView
+	Available bool
+	Max       int
+	Full      bool
+}
+
+type keyView struct {
+	ID, Name, Kind   string
+	Created, LastUse string
+	Cloned           bool
+}
+
+// signedIn returns the session, or sends the browser to sign in.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*session.Session, bool) {
+	s, err := h.d.Sessions.Current(r)
+	if err != nil {
+		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			h.d.Log.ErrorContext(r.Context(), "session", "err", err)
+		}
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+		return nil, false
+	}
+	return s, true
+}
+
+func (h *Handler) showPasskeys(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.newView(r)
+	switch r.URL.Query().Get("done") {
+	case "added":
+		v.Notice = v.L.T("pk.done.added")
+	case "renamed":
+		v.Notice = v.L.T("pk.done.renamed")
+	case "removed":
+		v.Notice = v.L.T("pk.done.removed")
+	}
+	h.renderList(w, r, s.AccountID, http.StatusOK, v)
+}
+
+func (h *Handler) newView(r *http.Request) passkeysView {
+	v := passkeysView{Page: h.render.NewPage(r, "pk.title"), Available: h.svc.Available(), Max: h.svc.MaxCredentials()}
+	v.SignedIn = true
+	return v
+}
+
+// renderList fills the list into v and renders the page with status.
+func (h *Handler) renderList(w http.ResponseWriter, r *http.Request, accountID string, status int, v passkeysView) {
+	creds, err := h.svc.Store().List(r.Context(), accountID)
+	if err != nil {
+		h.d.Log.ErrorContext(r.Context(), "list passkeys", "err", err)
+		v.Error = v.L.T("pk.err.internal")
+		h.render.Render(w, r, http.StatusInternalServerError, "passkeys", v)
+		return
+	}
+	for _, c := range creds {
+		k := keyView{ID: encodeID(c.ID), Name: c.Name, Kind: v.L.T("pk.kind." + Kind(c.BackupEligible, c.Attachment)),
+			Created: c.CreatedAt.In(h.msk).Format("02.01.2006 15:04"), LastUse: v.L.T("pk.never"), Cloned: c.CloneWarning}
+		if !c.LastUsedAt.IsZero() {
+			k.LastUse = c.LastUsedAt.In(h.msk).Format("02.01.2006 15:04")
+		}
+		v.Keys = append(v.Keys, k)
+	}
+	v.Full = len(creds) >= v.Max
+	h.render.Render(w, r, status, "passkeys", v)
+}
+
+// maxName bounds a label, in characters.
+const maxName = 64
+
+func (h *Handler) renamePasskey(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.newView(r)
+	id, okID := decodeID(r.PostFormValue("id"))
+	name := strings.Join(strings.Fields(r.PostFormValue("name")), " ")
+	switch {
+	case !okID:
+		v.Error = v.L.T("pk.err.not_found")
+		h.renderList(w, r, s.AccountID, http.StatusNotFound, v)
+		return
+	case name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxName ||
+		strings.ContainsFunc(name, func(c rune) bool { return unicode.IsControl(c) || unicode.Is(unicode.Cf, c) }):
+		v.Error = v.L.T("pk.err.name", maxName)
+		h.renderList(w, r, s.AccountID, http.StatusUnprocessableEntity, v)
+		return
+	}
+	err := h.svc.Store().Rename(r.Context(), s.AccountID, id, name)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		v.Error = v.L.T("pk.err.not_found")
+		h.renderList(w, r, s.AccountID, http.StatusNotFound, v)
+		return
+	}
+	if err != nil {
+		h.d.Log.ErrorContext(r.Context(), "rename passkey", "err", err)
+		v.Error = v.L.T("pk.err.internal")
+		h.renderList(w, r, s.AccountID, http.StatusInternalServerError, v)
+		return
+	}
+	web.Redirect(w, r, passkeysPage+"?done=renamed")
+}
+
+func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.newView(r)
+	if h.d.RequireFreshMFA != nil && !h.d.RequireFreshMFA(r) {
+		v.Error = v.L.T("pk.err.mfa")
+		h.renderList(w, r, s.AccountID, http.StatusForbidden, v)
+		return
+	}
+	id, okID := decodeID(r.PostFormValue("id"))
+	var c *Credential
+	err := sqldb.ErrNotFound
+	if okID {
+		if c, err = h.svc.Store().Get(r.Context(), id); err == nil && c.AccountID == s.AccountID {
+			err = h.svc.Store().Remove(r.Context(), s.AccountID, id)
+		} else if err == nil {
+			err = sqldb.ErrNotFound // another account's: as if unknown
+		}
+	}
+	if errors.Is(err, sqldb.ErrNotFound) {
+		v.Error = v.L.T("pk.err.not_found")
+		h.renderList(w, r, s.AccountID, http.StatusNotFound, v)
+		return
+	}
+	if err != nil {
+		h.d.Log.ErrorContext(r.Context(), "remove passkey", "err", err)
+		v.Error = v.L.T("pk.err.internal")
+		h.renderList(w, r, s.AccountID, http.StatusInternalServerError, v)
+		return
+	}
+	h.event(r, s.AccountID, EventRemoved, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])
+	web.Redirect(w, r, passkeysPage+"?done=removed")
+}
