@@ -91,9 +91,9 @@ type Account struct {
 	PasswordChangedAt time.Time
 	// MFA is the second factor every password sign-in needs: "" (none),
 	// MFATOTP or MFASMS.
-	MFA string
-	FailedLogins      int
-	LockedUntil       time.Time
+	MFA          string
+	FailedLogins int
+	LockedUntil  time.Time
 
 	ConsentVersion string
 	ConsentAt      time.Time
