@@ -72,7 +72,7 @@ func TestPasskeySignIn(t *testing.T) {
 	b.open("/register")
 	b.fill("phone", "+7 916 555-12-34")
 	b.submit("/register", "/register/code")
-	otp, _ := s.devCode(t, "+79165551234", "code.register", 0)
+	otp, lastMsg := s.devCode(t, "+79165551234", "code.register", 0)
 	b.fill("code", otp)
 	b.submit("/register/code", "/register/profile")
 	b.fill("family_name", "Ключников")
@@ -152,6 +152,25 @@ func TestPasskeySignIn(t *testing.T) {
 		t.Fatalf("ID token claims: %v", claims)
 	}
 	t.Logf("ID token amr: %v", amr)
+
+	// 6. The passkey as a second factor: turn on SMS codes, then sign in
+	// with the password and confirm with the passkey instead of the code.
+	b.open("/account/security")
+	b.submit("/account/security/sms", "/account/security/sms")
+	smsCode, _ := s.devCode(t, "+79165551234", "code.login", lastMsg)
+	b.fill("code", smsCode)
+	b.submit("/account/security/sms/confirm", "/account/security/sms/confirm")
+	b.expectText("Двухфакторная защита включена")
+	setPresence(b, authenticator, false) // no autofill sign-in on /login this time
+	signOut(b)
+	b.fill("login", "+79165551234")
+	b.fill("password", browserPassword)
+	b.submit("/login", "/login/2fa")
+	second := `[data-passkey-assert] [data-passkey-actions]:not([hidden]) [data-passkey-button]:not([disabled])`
+	b.do("confirm with the passkey", chromedp.WaitVisible(chromedp.CSS(second)), chromedp.Click(chromedp.CSS(second)))
+	setPresence(b, authenticator, true)
+	waitLocation(b, "/account", "")
+	b.expectText("Ключников Пётр")
 
 	for _, p := range b.consoleProblems() {
 		t.Errorf("browser console: %s", p)

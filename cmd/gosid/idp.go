@@ -260,12 +260,25 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	backups := backupcode.NewStore(db, km.BlindIndex("backup-code-pepper", "v1"), now)
 	devices := &login.Devices{DB: db, Now: now}
 
+	pkCfg, err := passkey.ConfigFromPublicURL(issuer)
+	if err != nil {
+		return nil, err
+	}
+	pkCfg.Now = now
+	passkeys, err := passkey.NewService(pkCfg, passkey.NewStore(db, now), accounts, log)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
 	lcfg := login.DefaultConfig()
 	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = o.LockoutThreshold, o.LockoutDuration, now
 	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: sessions, Notifier: notifier,
 		Log: log, ClientIP: o.clientIP, OnSignOut: provider.SessionEnded,
 		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices, Secure: secure,
-			Get: accounts.Get, AddAuthentication: sessions.AddAuthentication},
+			Get: accounts.Get, AddAuthentication: sessions.AddAuthentication,
+			Passkeys: passkeys, HasPasskeys: func(ctx context.Context, id string) bool {
+				creds, err := passkeys.Store().List(ctx, id)
+				return err == nil && len(creds) > 0 && passkeys.Available()
+			}},
 		LoginKey: func(kind, value string) string {
 			return hex.EncodeToString(km.BlindIndex("login-rate", kind+":"+value))
 		}})
@@ -288,15 +301,6 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
 
-	pkCfg, err := passkey.ConfigFromPublicURL(issuer)
-	if err != nil {
-		return nil, err
-	}
-	pkCfg.Now = now
-	passkeys, err := passkey.NewService(pkCfg, passkey.NewStore(db, now), accounts, log)
-	if err != nil {
-		return nil, fmt.Errorf("passkeys: %w", err)
-	}
 	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: sessions, Limiter: limiter,
 		Log: log, ClientIP: o.clientIP, Now: now})
 	if err != nil {

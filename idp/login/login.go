@@ -146,6 +146,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /logout", h.signOut)
 	mux.HandleFunc("GET /login/2fa", h.showMFA)
 	mux.HandleFunc("POST /login/2fa", h.submitMFA)
+	mux.HandleFunc("POST /login/2fa/passkey/begin", h.beginPasskeyMFA)
+	mux.HandleFunc("POST /login/2fa/passkey/finish", h.finishPasskeyMFA)
 }
 
 type loginView struct {

@@ -2,7 +2,9 @@ package login
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"io"
 	"net/http"
 	"slices"
 	"strconv"
@@ -42,14 +44,24 @@ type BackupCodes interface {
 	Remaining(ctx context.Context, accountID string) (int, error)
 }
 
+// Passkeys checks a passkey or security key as the second factor.
+type Passkeys interface {
+	BeginSecondFactor(ctx context.Context, accountID string) (json.RawMessage, error)
+	FinishSecondFactor(ctx context.Context, accountID string, body []byte) ([]string, error)
+}
+
 // MFADeps are what the second-factor step needs; set on Deps.
 type MFADeps struct {
-	TOTP    TOTP
-	Backup  BackupCodes
-	Codes   *codestep.Step
-	Flows   *flow.Store
-	Devices *Devices
-	Secure  bool
+	// Passkeys, with HasPasskeys, offers the account's passkeys and
+	// security keys as the second factor; optional.
+	Passkeys    Passkeys
+	HasPasskeys func(ctx context.Context, accountID string) bool
+	TOTP        TOTP
+	Backup      BackupCodes
+	Codes       *codestep.Step
+	Flows       *flow.Store
+	Devices     *Devices
+	Secure      bool
 	// Get reads the account (for the SMS factor's phone).
 	Get func(ctx context.Context, id string) (*account.Account, error)
 	// AddAuthentication steps a session up.
@@ -72,9 +84,10 @@ type mfaState struct {
 
 type mfaView struct {
 	web.Page
-	Method string // totp, sms
-	Backup bool
-	Masked string
+	Method  string // totp, sms
+	Backup  bool
+	Masked  string
+	Passkey bool // the account has passkeys to offer
 }
 
 // beginMFA starts the second-factor step after a right password.
@@ -92,6 +105,7 @@ func (h *Handler) mfaPage(r *http.Request, a *account.Account) mfaView {
 	if a.MFA == account.MFASMS && a.Phone.Value != "" {
 		v.Masked = maskPhone(a.Phone.Value)
 	}
+	v.Passkey = h.mfa.Passkeys != nil && h.mfa.HasPasskeys != nil && h.mfa.HasPasskeys(r.Context(), a.ID)
 	return v
 }
 
@@ -164,12 +178,12 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 	v.Form = web.NewForm(r)
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	backup := strings.TrimSpace(r.PostFormValue("backup_code"))
-	method := ""
+	var method []string
 	switch {
 	case backup != "":
 		v.Backup = true
 		if err = h.mfa.Backup.Use(ctx, a.ID, backup); err == nil {
-			method = "otp"
+			method = []string{"otp"}
 			n, _ := h.mfa.Backup.Remaining(ctx, a.ID)
 			h.notifier.Account(ctx, a, message.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
 		}
@@ -179,11 +193,11 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	case a.MFA == account.MFATOTP:
 		if err = h.mfa.TOTP.Verify(ctx, a.ID, code); err == nil {
-			method = "otp"
+			method = []string{"otp"}
 		}
 	case a.MFA == account.MFASMS:
 		if err = h.mfa.Codes.Check(ctx, st.Challenge, "login", a.Phone.Value, code); err == nil {
-			method = "sms"
+			method = []string{"sms"}
 		}
 	default:
 		err = errors.New("no second factor configured")
@@ -210,37 +224,115 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusUnauthorized, "mfa", v)
 		return
 	}
-	if err := h.mfa.Flows.Take(ctx, mfaFlow, token, &st); err != nil {
-		web.Redirect(w, r, "/login")
+	next, err := h.completeMFA(w, r, token, a, method, r.PostFormValue("remember") == "yes")
+	if err != nil {
+		if errors.Is(err, errFlowGone) {
+			web.Redirect(w, r, "/login")
+			return
+		}
+		h.internal(w, r, "complete second factor", err)
 		return
+	}
+	web.Redirect(w, r, next)
+}
+
+var errFlowGone = errors.New("second-factor flow gone")
+
+// completeMFA finishes the flow after a right second factor: it starts (or
+// steps up) the session with every method used, records the event, and
+// returns where the browser goes next.
+func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token string, a *account.Account, methods []string, remember bool) (string, error) {
+	ctx := r.Context()
+	var st mfaState
+	if err := h.mfa.Flows.Take(ctx, mfaFlow, token, &st); err != nil {
+		return "", errFlowGone
 	}
 	h.mfa.Flows.Clear(w, mfaFlow, h.mfa.Secure)
 	_ = h.accounts.RecordSuccess(ctx, a.ID)
-	amr := append(slices.Clone(st.AMR), method, "mfa")
+	amr := dedupe(append(append(slices.Clone(st.AMR), methods...), "mfa"))
 	ip := h.clientIP(r)
 	if st.SessionID != "" {
 		if err := h.mfa.AddAuthentication(ctx, st.SessionID, amr, time.Now()); err != nil {
-			h.internal(w, r, "step up session", err)
-			return
+			return "", err
 		}
-	} else if _, err := h.sessions.Start(w, r, a.ID, dedupe(amr), ip); err != nil {
-		h.internal(w, r, "start session", err)
-		return
+	} else if _, err := h.sessions.Start(w, r, a.ID, amr, ip); err != nil {
+		return "", err
 	}
 	if err := h.accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventSignIn, Result: account.ResultOK,
-		Method: strings.Join(dedupe(amr), " "), IP: ip, UserAgent: r.UserAgent()}); err != nil {
+		Method: strings.Join(amr, " "), IP: ip, UserAgent: r.UserAgent()}); err != nil {
 		h.log.ErrorContext(ctx, "account event", "err", err)
 	}
-	if r.PostFormValue("remember") == "yes" {
+	if remember {
 		if err := h.mfa.Devices.Remember(ctx, w, a.ID, ip, r.UserAgent(), h.mfa.Secure); err != nil {
 			h.log.ErrorContext(ctx, "remember device", "err", err)
 		}
 	}
-	next := st.Next
-	if next == "" {
-		next = h.cfg.Home
+	if st.Next == "" {
+		return h.cfg.Home, nil
 	}
-	web.Redirect(w, r, next)
+	return st.Next, nil
+}
+
+// beginPasskeyMFA returns the WebAuthn options for the flow's account.
+func (h *Handler) beginPasskeyMFA(w http.ResponseWriter, r *http.Request) {
+	var st mfaState
+	if _, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st); err != nil || h.mfa.Passkeys == nil {
+		jsonError(w, http.StatusBadRequest, "expired", h.render.Localizer(r).T("mfa.err.expired"))
+		return
+	}
+	opts, err := h.mfa.Passkeys.BeginSecondFactor(r.Context(), st.AccountID)
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, "passkey", h.render.Localizer(r).T("mfa.err.passkey"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write(opts)
+}
+
+// finishPasskeyMFA checks the assertion and completes the sign-in.
+func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	l := h.render.Localizer(r)
+	var st mfaState
+	token, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
+	if err != nil || h.mfa.Passkeys == nil {
+		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, "malformed", l.T("mfa.err.passkey"))
+		return
+	}
+	a, err := h.mfa.Get(ctx, st.AccountID)
+	if err != nil {
+		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
+		return
+	}
+	methods, err := h.mfa.Passkeys.FinishSecondFactor(ctx, a.ID, body)
+	if err != nil {
+		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
+		if lockedNow, lerr := h.accounts.RecordFailure(ctx, a.ID, h.cfg.MaxFailures, h.cfg.LockFor); lerr == nil && lockedNow {
+			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
+		}
+		jsonError(w, http.StatusBadRequest, "passkey", l.T("mfa.err.passkey"))
+		return
+	}
+	next, err := h.completeMFA(w, r, token, a, methods, false)
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(map[string]string{"redirect": next})
+}
+
+func jsonError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg})
 }
 
 func dedupe(in []string) []string {
