@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
+	"slices"
 	"strings"
 	"time"
 
@@ -302,7 +303,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	}
 
 	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: sessions, Limiter: limiter,
-		Log: log, ClientIP: o.clientIP, Now: now})
+		Log: log, ClientIP: o.clientIP, Now: now, RequireFreshMFA: freshSecondFactor(sessions, accounts, now)})
 	if err != nil {
 		return nil, fmt.Errorf("passkey pages: %w", err)
 	}
@@ -341,5 +342,21 @@ func sweep(ctx context.Context, every time.Duration, log *slog.Logger, sweepers 
 				}
 			}
 		}
+	}
+}
+
+// freshSecondFactor allows removing a factor of a protected account only
+// from a session whose second factor is at most 15 minutes old.
+func freshSecondFactor(sessions *session.Store, accounts *account.Store, now func() time.Time) func(*http.Request) bool {
+	return func(r *http.Request) bool {
+		s, err := sessions.Current(r)
+		if err != nil {
+			return false
+		}
+		a, err := accounts.Get(r.Context(), s.AccountID)
+		if err != nil {
+			return false
+		}
+		return a.MFA == "" || slices.Contains(s.AMR, "mfa") && now().Sub(s.AuthTime) < 15*time.Minute
 	}
 }
