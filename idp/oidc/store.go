@@ -356,3 +356,24 @@ func union(a, b []string) []string {
 	}
 	return out
 }
+
+// grants lists what the account allowed, newest first.
+func (s *store) grants(ctx context.Context, accountID string) ([]Grant, error) {
+	rows, err := s.db.Query(ctx, `SELECT client_id, scopes, granted_at FROM oidc_grants WHERE account_id = $1 ORDER BY granted_at DESC`, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Grant
+	for rows.Next() {
+		var g Grant
+		var scopes string
+		var at int64
+		if err := rows.Scan(&g.ClientID, &scopes, &at); err != nil {
+			return nil, sqldb.Classify(err)
+		}
+		g.Scopes, g.GrantedAt = splitList(scopes), sqldb.Time(at)
+		out = append(out, g)
+	}
+	return out, sqldb.Classify(rows.Err())
+}

@@ -37,6 +37,8 @@ type Deps struct {
 	Log      *slog.Logger
 	// Security are the two-factor settings' dependencies.
 	Security SecurityDeps
+	// Centre are the sessions and data-sharing pages' dependencies.
+	Centre CentreDeps
 	// Now is the clock; dates are judged in Moscow time.
 	Now func() time.Time
 }
@@ -50,7 +52,7 @@ type Handler struct {
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, codestep.Catalog), d.Log, "account", "details", "security")
+	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps")
 	if err != nil {
 		return nil, err
 	}
@@ -75,6 +77,10 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/security/send", h.sendConfirmation)
 	mux.HandleFunc("POST /account/security/disable", h.disableMFA)
 	mux.HandleFunc("POST /account/security/backup", h.renewBackup)
+	mux.HandleFunc("GET /account/sessions", h.showSessions)
+	mux.HandleFunc("POST /account/sessions/end", h.endSessions)
+	mux.HandleFunc("GET /account/apps", h.showApps)
+	mux.HandleFunc("POST /account/apps/revoke", h.revokeApp)
 }
 
 // signedIn returns the citizen's account, or sends the browser to sign in.

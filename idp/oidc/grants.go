@@ -1,0 +1,73 @@
+package oidc
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// SiteGrant is a site the citizen shares data with, for the account centre.
+type SiteGrant struct {
+	ClientID   string
+	ClientName string
+	Scopes     []string
+	GrantedAt  time.Time
+}
+
+// Grants lists the sites the account has allowed, with their names.
+func (p *Provider) Grants(ctx context.Context, accountID string) ([]SiteGrant, error) {
+	gs, err := p.store.grants(ctx, accountID)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]SiteGrant, 0, len(gs))
+	for _, g := range gs {
+		sg := SiteGrant{ClientID: g.ClientID, Scopes: g.Scopes, GrantedAt: g.GrantedAt, ClientName: g.ClientID}
+		if c, err := p.deps.Clients.Get(ctx, g.ClientID); err == nil {
+			sg.ClientName = c.Name
+		}
+		out = append(out, sg)
+	}
+	return out, nil
+}
+
+// RevokeGrant withdraws the account's consent for a site: the grant goes,
+// the site's refresh tokens for the account are revoked (their families, so
+// the access tokens they issued stop introspecting as active), and the site
+// is sent a back-channel logout. The next sign-in there asks for consent.
+func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) error {
+	res, err := p.store.db.Exec(ctx, `DELETE FROM oidc_grants WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("grant: %w", sqldb.ErrNotFound)
+	}
+	rows, err := p.store.db.Query(ctx, `SELECT DISTINCT family_id FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+	if err != nil {
+		return err
+	}
+	var families []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return sqldb.Classify(err)
+		}
+		families = append(families, f)
+	}
+	rows.Close()
+	until := p.deps.Now().Add(max(p.cfg.Lifetimes.AccessToken, p.cfg.Lifetimes.IDToken))
+	for _, f := range families {
+		if err := revokeFamily(ctx, p.store.db, f, until); err != nil {
+			return err
+		}
+	}
+	if err := p.GrantRevoked(ctx, accountID, clientID); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+		p.deps.Log.ErrorContext(ctx, "queue back-channel logout", "err", err)
+	}
+	return nil
+}

@@ -1,0 +1,200 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/oidc"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// Sessions and data sharing in the account centre.
+//
+//	GET  /account/sessions          every active session: browser, system, IP, first and last activity
+//	POST /account/sessions/end      end one (id) or, with id=others, all but this one; at once on
+//	                                every replica, and the sites that got tokens in them are told
+//	GET  /account/apps              every site the citizen shares data with, what and since when
+//	POST /account/apps/revoke       withdraw a site's access (its tokens stop working; back-channel logout)
+
+// SessionAdmin lists and ends the citizen's sessions.
+type SessionAdmin interface {
+	List(ctx context.Context, accountID string) ([]session.Session, error)
+	EndForAccount(ctx context.Context, accountID, id string) error
+}
+
+// Grants lists and revokes what sites were allowed.
+type Grants interface {
+	Grants(ctx context.Context, accountID string) ([]oidc.SiteGrant, error)
+	RevokeGrant(ctx context.Context, accountID, clientID string) error
+}
+
+// CentreDeps are the account centre's dependencies (on Deps).
+type CentreDeps struct {
+	Sessions SessionAdmin
+	Grants   Grants
+	// Ended is told of each session ended here (back-channel logout).
+	Ended func(ctx context.Context, accountID, sessionID string) error
+}
+
+type sessionRow struct {
+	ID, Browser, System, IP string
+	Created, LastSeen       string
+	Current                 bool
+}
+
+type sessionsView struct {
+	web.Page
+	Rows []sessionRow
+}
+
+func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*session.Session, bool) {
+	s, err := h.Sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, "/login?next="+r.URL.Path, http.StatusFound)
+		return nil, false
+	}
+	return s, true
+}
+
+func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.current(w, r)
+	if !ok {
+		return
+	}
+	list, err := h.Centre.Sessions.List(r.Context(), s.AccountID)
+	v := sessionsView{Page: h.render.NewPage(r, "cen.sessions.title")}
+	v.SignedIn = true
+	if err != nil {
+		h.Log.ErrorContext(r.Context(), "list sessions", "err", err)
+		v.Error = v.L.T("acc.err.internal")
+	}
+	for _, x := range list {
+		b, sys := describeUA(x.UserAgent)
+		v.Rows = append(v.Rows, sessionRow{ID: x.ID, Browser: b, System: sys, IP: x.IP, Current: x.ID == s.ID,
+			Created: h.localTime(x.CreatedAt), LastSeen: h.localTime(x.LastSeenAt)})
+	}
+	if r.URL.Query().Get("done") == "1" {
+		v.Notice = v.L.T("cen.sessions.ended")
+	}
+	h.render.Render(w, r, http.StatusOK, "sessions", v)
+}
+
+func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.current(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	target := r.PostFormValue("id")
+	list, err := h.Centre.Sessions.List(ctx, s.AccountID)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "list sessions", "err", err)
+		http.Error(w, "Внутренняя ошибка / Internal error", http.StatusInternalServerError)
+		return
+	}
+	for _, x := range list {
+		if x.ID == s.ID || (target != "others" && x.ID != target) {
+			continue
+		}
+		if err := h.Centre.Sessions.EndForAccount(ctx, s.AccountID, x.ID); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+			h.Log.ErrorContext(ctx, "end session", "err", err)
+			continue
+		}
+		if h.Centre.Ended != nil {
+			if err := h.Centre.Ended(ctx, s.AccountID, x.ID); err != nil {
+				h.Log.ErrorContext(ctx, "after ending a session", "err", err)
+			}
+		}
+	}
+	web.Redirect(w, r, "/account/sessions?done=1")
+}
+
+type appRow struct {
+	ClientID, Name, Granted string
+	Items                   []string
+}
+
+type appsView struct {
+	web.Page
+	Apps []appRow
+}
+
+func (h *Handler) showApps(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.current(w, r)
+	if !ok {
+		return
+	}
+	v := appsView{Page: h.render.NewPage(r, "cen.apps.title")}
+	v.SignedIn = true
+	gs, err := h.Centre.Grants.Grants(r.Context(), s.AccountID)
+	if err != nil {
+		h.Log.ErrorContext(r.Context(), "list grants", "err", err)
+		v.Error = v.L.T("acc.err.internal")
+	}
+	for _, g := range gs {
+		row := appRow{ClientID: g.ClientID, Name: g.ClientName, Granted: h.localTime(g.GrantedAt)}
+		for _, sc := range g.Scopes {
+			if ks, ok := client.LookupScope(sc); ok && sc != "openid" {
+				row.Items = append(row.Items, v.L.Pick(ks.RU, ks.EN))
+			}
+		}
+		v.Apps = append(v.Apps, row)
+	}
+	if r.URL.Query().Get("done") == "1" {
+		v.Notice = v.L.T("cen.apps.revoked")
+	}
+	h.render.Render(w, r, http.StatusOK, "apps", v)
+}
+
+func (h *Handler) revokeApp(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.current(w, r)
+	if !ok {
+		return
+	}
+	if err := h.Centre.Grants.RevokeGrant(r.Context(), s.AccountID, r.PostFormValue("client_id")); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+		h.Log.ErrorContext(r.Context(), "revoke grant", "err", err)
+		http.Error(w, "Внутренняя ошибка / Internal error", http.StatusInternalServerError)
+		return
+	}
+	web.Redirect(w, r, "/account/apps?done=1")
+}
+
+// localTime shows a time in Moscow time, as the portal does.
+func (h *Handler) localTime(t time.Time) string {
+	if t.IsZero() {
+		return "—"
+	}
+	return t.In(h.msk).Format("02.01.2006 15:04") + " МСК"
+}
+
+// describeUA names the browser and the operating system of a User-Agent,
+// roughly, for people: "Chrome", "Android".
+func describeUA(ua string) (browser, system string) {
+	for _, b := range []struct{ key, name string }{{"YaBrowser", "Яндекс Браузер"}, {"Edg/", "Edge"}, {"OPR/", "Opera"},
+		{"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}} {
+		if strings.Contains(ua, b.key) {
+			browser = b.name
+			break
+		}
+	}
+	for _, s := range []struct{ key, name string }{{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"},
+		{"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"}} {
+		if strings.Contains(ua, s.key) {
+			system = s.name
+			break
+		}
+	}
+	if browser == "" {
+		browser = "—"
+	}
+	if system == "" {
+		system = "—"
+	}
+	return browser, system
+}
