@@ -97,3 +97,44 @@ func TestRevokeGrant(t *testing.T) {
 		}
 	})
 }
+
+// TestChangePassword: the current password is required, the policy
+// applies, other sessions end, the owner is told, and only the new
+// password signs in.
+func TestChangePassword(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	idp, _ := startOP(t, db, sqldbtest.NewClock(time.Now()))
+	a := newBrowser(t, idp)
+	a.register("phone", "+79121110003", "+79121110003", "Паролев", "Иван")
+	other := newBrowser(t, idp)
+	other.post("/login", url.Values{"login": {"+79121110003"}, "password": {goodPassword}}).expectRedirect(t, "/account")
+	const newPassword = "Hq8&tRe5!nWb"
+	for _, tc := range []struct {
+		form  url.Values
+		field string
+	}{
+		{url.Values{"current_password": {"Wrong#Pass1"}, "password": {newPassword}, "password_confirm": {newPassword}}, "current_password-err"},
+		{url.Values{"current_password": {goodPassword}, "password": {"short"}, "password_confirm": {"short"}}, "password-err"},
+		{url.Values{"current_password": {goodPassword}, "password": {newPassword}, "password_confirm": {newPassword + "x"}}, "password_confirm-err"},
+	} {
+		if p := a.post("/account/password", tc.form); p.Status != 422 || !strings.Contains(p.Body, `id="`+tc.field+`"`) {
+			t.Fatalf("bad change: %d, want an error for %s", p.Status, tc.field)
+		}
+	}
+	p := a.post("/account/password", url.Values{"current_password": {goodPassword}, "password": {newPassword}, "password_confirm": {newPassword}})
+	if p.Status != 200 || !strings.Contains(p.Body, "Пароль изменён") {
+		t.Fatalf("change: %d", p.Status)
+	}
+	if p := a.get("/account"); p.Status != 200 {
+		t.Fatalf("this session ended: %d", p.Status)
+	}
+	other.get("/account").expectRedirect(t, "/login")
+	if msgs := a.messages("+79121110003"); len(msgs) == 0 || msgs[0].Kind != "notice.password_changed" {
+		t.Fatalf("owner not notified: %+v", msgs)
+	}
+	fresh := newBrowser(t, idp)
+	if p := fresh.post("/login", url.Values{"login": {"+79121110003"}, "password": {goodPassword}}); p.Status != 401 {
+		t.Fatalf("the old password still works: %d", p.Status)
+	}
+	fresh.post("/login", url.Values{"login": {"+79121110003"}, "password": {newPassword}}).expectRedirect(t, "/account")
+}

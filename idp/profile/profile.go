@@ -39,6 +39,8 @@ type Deps struct {
 	Security SecurityDeps
 	// Centre are the sessions and data-sharing pages' dependencies.
 	Centre CentreDeps
+	// Password is the password page's.
+	Password PasswordDeps
 	// Now is the clock; dates are judged in Moscow time.
 	Now func() time.Time
 }
@@ -52,7 +54,7 @@ type Handler struct {
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps")
+	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password")
 	if err != nil {
 		return nil, err
 	}
@@ -77,6 +79,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/security/send", h.sendConfirmation)
 	mux.HandleFunc("POST /account/security/disable", h.disableMFA)
 	mux.HandleFunc("POST /account/security/backup", h.renewBackup)
+	mux.HandleFunc("GET /account/password", h.showPassword)
+	mux.HandleFunc("POST /account/password", h.submitPassword)
 	mux.HandleFunc("GET /account/sessions", h.showSessions)
 	mux.HandleFunc("POST /account/sessions/end", h.endSessions)
 	mux.HandleFunc("GET /account/apps", h.showApps)

@@ -3,6 +3,15 @@ package profile
 import "github.com/gosid/gosid/idp/web"
 
 var securityCatalog = web.Catalog{
+	"pwd.title":               {"Смена пароля", "Change the password"},
+	"pwd.current":             {"Текущий пароль", "Current password"},
+	"pwd.new":                 {"Новый пароль", "New password"},
+	"pwd.confirm":             {"Новый пароль ещё раз", "Repeat the new password"},
+	"pwd.lead":                {"После смены пароля сеансы на других устройствах завершатся.", "After the change, sessions on other devices will end."},
+	"pwd.save":                {"Сменить пароль", "Change the password"},
+	"pwd.changed":             {"Пароль изменён. Сеансы на других устройствах завершены.", "Password changed. Sessions on other devices have ended."},
+	"pwd.err.current":         {"Текущий пароль: неверный пароль", "Current password: wrong password"},
+	"pwd.err.confirm":         {"Новый пароль ещё раз: пароли не совпадают", "Repeat the new password: the passwords do not match"},
 	"cen.sessions.title":      {"Сеансы и устройства", "Sessions and devices"},
 	"cen.sessions.lead":       {"Устройства, на которых выполнен вход в вашу учётную запись.", "The devices signed in to your account."},
 	"cen.sessions.device":     {"Устройство", "Device"},

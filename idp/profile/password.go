@@ -1,0 +1,99 @@
+package profile
+
+import (
+	"context"
+	"net/http"
+	"strings"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/idp/web"
+)
+
+// Password change in the account centre: the current password, then a new
+// one under the policy. The other sessions end, the owner is notified, and
+// the change goes to the event log.
+//
+//	GET  /account/password
+//	POST /account/password
+
+// PasswordDeps are the password page's dependencies (on Deps).
+type PasswordDeps struct {
+	Verify      func(ctx context.Context, phc, pw string) (ok, needsRehash bool, err error)
+	Hash        func(ctx context.Context, pw string) (string, error)
+	Policy      password.Policy
+	SetPassword func(ctx context.Context, id, hash string) error
+	EndOthers   func(ctx context.Context, accountID, exceptID string) (int, error)
+	Notify      func(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
+	AddEvent    func(ctx context.Context, e account.Event) error
+}
+
+type passwordView struct {
+	web.Page
+	Rules []password.Rule
+}
+
+func (h *Handler) passwordPage(r *http.Request) passwordView {
+	p := h.render.NewPage(r, "pwd.title")
+	p.SignedIn = true
+	return passwordView{Page: p, Rules: h.Password.Policy.Rules(p.L.Lang)}
+}
+
+func (h *Handler) showPassword(w http.ResponseWriter, r *http.Request) {
+	if _, ok := h.signedIn(w, r); !ok {
+		return
+	}
+	h.render.Render(w, r, http.StatusOK, "password", h.passwordPage(r))
+}
+
+func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	v := h.passwordPage(r)
+	v.Form = web.NewForm(r)
+	current, pw, confirm := r.PostFormValue("current_password"), r.PostFormValue("password"), r.PostFormValue("password_confirm")
+	if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil || !ok {
+		v.Form.Fail("current_password", v.L.T("pwd.err.current"))
+	}
+	pc := password.PolicyContext{Phone: a.Phone.Value, Email: a.Email.Value, SNILS: a.SNILS, FamilyName: a.Name.Family, GivenName: a.Name.Given}
+	if vs := h.Password.Policy.Check(pw, pc); len(vs) > 0 {
+		msgs := make([]string, len(vs))
+		for i, vi := range vs {
+			msgs[i] = vi.Text(v.L.Lang)
+		}
+		v.Form.Fail("password", strings.Join(msgs, "; "))
+	} else if pw != confirm {
+		v.Form.Fail("password_confirm", v.L.T("pwd.err.confirm"))
+	}
+	if !v.Form.OK() {
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
+		return
+	}
+	hash, err := h.Password.Hash(ctx, pw)
+	if err == nil {
+		err = h.Password.SetPassword(ctx, a.ID, hash)
+	}
+	if err != nil {
+		h.Log.ErrorContext(ctx, "change password", "account", a, "err", err)
+		v.Error = v.L.T("acc.err.internal")
+		h.render.Render(w, r, http.StatusInternalServerError, "password", v)
+		return
+	}
+	if s, err := h.Sessions.Current(r); err == nil {
+		if _, err := h.Password.EndOthers(ctx, a.ID, s.ID); err != nil {
+			h.Log.ErrorContext(ctx, "end other sessions", "err", err)
+		}
+	}
+	h.Password.Notify(ctx, a, message.KindNoticePasswordChanged, v.L.Lang, nil)
+	if err := h.Password.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventPasswordChanged, Result: account.ResultOK,
+		Method: "pwd", IP: web.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		h.Log.ErrorContext(ctx, "account event", "err", err)
+	}
+	v = h.passwordPage(r)
+	v.Notice = v.L.T("pwd.changed")
+	h.render.Render(w, r, http.StatusOK, "password", v)
+}
