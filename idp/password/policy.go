@@ -544,3 +544,14 @@ var keyboardLatin = map[rune]string{
 	'ч': "x", 'с': "c", 'м': "v", 'и': "b", 'т': "n", 'ь': "m", 'б': ",", 'ю': ".",
 	'ё': "`",
 }
+
+// Explain checks pw and returns every unmet rule as one message in lang
+// ("" when the password satisfies the policy), for a form's password field.
+func (p Policy) Explain(pw string, pc PolicyContext, lang string) string {
+	vs := p.Check(pw, pc)
+	msgs := make([]string, len(vs))
+	for i, v := range vs {
+		msgs[i] = v.Text(lang)
+	}
+	return strings.Join(msgs, "; ")
+}

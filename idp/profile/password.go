@@ -3,7 +3,6 @@ package profile
 import (
 	"context"
 	"net/http"
-	"strings"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/message"
@@ -60,12 +59,8 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		v.Form.Fail("current_password", v.L.T("pwd.err.current"))
 	}
 	pc := password.PolicyContext{Phone: a.Phone.Value, Email: a.Email.Value, SNILS: a.SNILS, FamilyName: a.Name.Family, GivenName: a.Name.Given}
-	if vs := h.Password.Policy.Check(pw, pc); len(vs) > 0 {
-		msgs := make([]string, len(vs))
-		for i, vi := range vs {
-			msgs[i] = vi.Text(v.L.Lang)
-		}
-		v.Form.Fail("password", strings.Join(msgs, "; "))
+	if msg := h.Password.Policy.Explain(pw, pc, v.L.Lang); msg != "" {
+		v.Form.Fail("password", msg)
 	} else if pw != confirm {
 		v.Form.Fail("password_confirm", v.L.T("pwd.err.confirm"))
 	}

@@ -322,12 +322,8 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
 	pc := password.PolicyContext{Phone: a.Phone.Value, Email: a.Email.Value, SNILS: a.SNILS, FamilyName: a.Name.Family, GivenName: a.Name.Given}
-	if vs := h.Policy.Check(pw, pc); len(vs) > 0 {
-		msgs := make([]string, len(vs))
-		for i, vi := range vs {
-			msgs[i] = vi.Text(v.L.Lang)
-		}
-		v.Form.Fail("password", strings.Join(msgs, "; "))
+	if msg := h.Policy.Explain(pw, pc, v.L.Lang); msg != "" {
+		v.Form.Fail("password", msg)
 	} else if pw != confirm {
 		v.Form.Fail("password_confirm", v.L.T("rec.err.confirm"))
 	}

@@ -324,12 +324,8 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	} else {
 		pc.Email = st.Value
 	}
-	if vs := h.Policy.Check(pw, pc); len(vs) > 0 {
-		msgs := make([]string, len(vs))
-		for i, vi := range vs {
-			msgs[i] = vi.Text(v.L.Lang)
-		}
-		f.Fail("password", strings.Join(msgs, "; "))
+	if msg := h.Policy.Explain(pw, pc, v.L.Lang); msg != "" {
+		f.Fail("password", msg)
 	} else if pw != confirm {
 		f.Fail("password_confirm", v.L.T("reg.err.confirm"))
 	}
