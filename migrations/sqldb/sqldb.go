@@ -181,9 +181,18 @@ type Querier interface {
 	QueryRow(ctx context.Context, query string, args ...any) *Row
 }
 
+// Runner is a Querier that can also open a transaction: a *DB, or a *Tx
+// whose InTx joins the transaction already open. Stores hold a Runner so
+// that a caller can make several stores' changes one transaction (an
+// account change and its activity-log entry).
+type Runner interface {
+	Querier
+	InTx(ctx context.Context, fn func(tx *Tx) error) error
+}
+
 var (
-	_ Querier = (*DB)(nil)
-	_ Querier = (*Tx)(nil)
+	_ Runner = (*DB)(nil)
+	_ Runner = (*Tx)(nil)
 )
 
 // Exec runs a statement outside a transaction.
@@ -236,6 +245,11 @@ func (tx *Tx) Query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 func (tx *Tx) QueryRow(ctx context.Context, query string, args ...any) *Row {
 	return &Row{row: tx.tx.QueryRowContext(ctx, query, args...)}
 }
+
+// InTx runs fn in this transaction: nested work joins the outer
+// transaction, which commits or rolls back as a whole (and is retried as a
+// whole by the outer DB.InTx).
+func (tx *Tx) InTx(_ context.Context, fn func(tx *Tx) error) error { return fn(tx) }
 
 // InTx runs fn in a transaction and commits it when fn returns nil. When the
 // database reports a serialization failure or deadlock (PostgreSQL 40001 and
