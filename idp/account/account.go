@@ -99,6 +99,40 @@ type Account struct {
 	ConsentAt      time.Time
 	CreatedAt      time.Time
 	UpdatedAt      time.Time
+
+	// NotifyNewDevice: tell the citizen of every sign-in from a device
+	// the account has not used before (on by default).
+	NotifyNewDevice bool
+	// IdleTimeout is the citizen's own session idle timeout; zero means
+	// the configured default.
+	IdleTimeout time.Duration
+	// Pending holds changes of verified person data waiting for
+	// verification; the fields above (and so the tokens) keep the verified
+	// values meanwhile. Nil when nothing waits.
+	Pending *PersonChange
+	// DeleteAfter is when the account will be erased, zero when no
+	// deletion was requested. A sign-in before then cancels it.
+	DeleteAfter time.Time
+}
+
+// Verified reports whether the account's person data has been verified by
+// registries or in person (level standard or confirmed): changes to it then
+// wait for verification instead of replacing it.
+func (a *Account) Verified() bool { return a.Level == LevelStandard || a.Level == LevelConfirmed }
+
+// PersonChange is a change of verified person data waiting for
+// verification. Zero fields are not changed.
+type PersonChange struct {
+	Name        *Name     `json:"name,omitempty"`
+	BirthDate   time.Time `json:"birth_date,omitzero"`
+	SNILS       string    `json:"snils,omitempty"`
+	Passport    *Passport `json:"passport,omitempty"`
+	RequestedAt time.Time `json:"requested_at"`
+}
+
+// Empty reports whether the change changes nothing.
+func (p *PersonChange) Empty() bool {
+	return p == nil || (p.Name == nil && p.BirthDate.IsZero() && p.SNILS == "" && p.Passport == nil)
 }
 
 // Locked reports whether password sign-in is locked at now.

@@ -39,6 +39,17 @@ type Event struct {
 	Method    string // RFC 8176 amr values joined by space, e.g. "pwd"
 	IP        string
 	UserAgent string
+	// Flags mark what deserves the citizen's attention: FlagNewDevice.
+	Flags string
+}
+
+// FlagNewDevice marks a sign-in from a device the account had not used.
+const FlagNewDevice = "new_device"
+
+// Suspicious reports whether the citizen should look at the event twice:
+// a sign-in from a new device, a failure, a lock-out.
+func (e Event) Suspicious() bool {
+	return e.Flags != "" || e.Result != ResultOK || e.Kind == EventLocked || e.Kind == EventSignInFailed
 }
 
 // AddEvent appends to the event log.
@@ -46,14 +57,14 @@ func (s *Store) AddEvent(ctx context.Context, e Event) error {
 	if e.At.IsZero() {
 		e.At = s.now()
 	}
-	_, err := s.db.Exec(ctx, `INSERT INTO account_events (account_id, at, kind, result, method, ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		sql.NullString{String: e.AccountID, Valid: e.AccountID != ""}, sqldb.Micros(e.At), e.Kind, e.Result, e.Method, e.IP, truncate(e.UserAgent, 512))
+	_, err := s.db.Exec(ctx, `INSERT INTO account_events (account_id, at, kind, result, method, ip, user_agent, flags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		sql.NullString{String: e.AccountID, Valid: e.AccountID != ""}, sqldb.Micros(e.At), e.Kind, e.Result, e.Method, e.IP, truncate(e.UserAgent, 512), e.Flags)
 	return err
 }
 
 // Events returns the account's events at or after since, newest first.
 func (s *Store) Events(ctx context.Context, accountID string, since time.Time, limit int) ([]Event, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, at, kind, result, method, ip, user_agent FROM account_events
+	rows, err := s.db.Query(ctx, `SELECT id, at, kind, result, method, ip, user_agent, flags FROM account_events
 		WHERE account_id = $1 AND at >= $2 ORDER BY at DESC, id DESC LIMIT $3`, accountID, sqldb.Micros(since), limit)
 	if err != nil {
 		return nil, err
@@ -63,7 +74,7 @@ func (s *Store) Events(ctx context.Context, accountID string, since time.Time, l
 	for rows.Next() {
 		e := Event{AccountID: accountID}
 		var at int64
-		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Result, &e.Method, &e.IP, &e.UserAgent); err != nil {
+		if err := rows.Scan(&e.ID, &at, &e.Kind, &e.Result, &e.Method, &e.IP, &e.UserAgent, &e.Flags); err != nil {
 			return nil, sqldb.Classify(err)
 		}
 		e.At = sqldb.Time(at)

@@ -24,7 +24,7 @@ type Crypto interface {
 
 // Store persists accounts. It is safe for concurrent use.
 type Store struct {
-	db     *sqldb.DB
+	db     sqldb.Runner
 	crypto Crypto
 	now    func() time.Time
 }
@@ -35,6 +35,14 @@ func NewStore(db *sqldb.DB, crypto Crypto, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, crypto: crypto, now: now}
+}
+
+// With returns the store working in q, a caller's transaction: the
+// caller's other writes (an activity-log entry) commit with the store's.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 const dateLayout = "2006-01-02"
@@ -173,7 +181,7 @@ type passportJSON struct {
 
 const accountColumns = `id, status, level, family_name, given_name, middle_name, birth_date, gender,
 	snils_enc, inn_enc, passport_enc, password_hash, password_changed_at, failed_logins, locked_until,
-	consent_version, consent_at, created_at, updated_at, mfa`
+	consent_version, consent_at, created_at, updated_at, mfa, notify_new_device, idle_timeout_s, pending, delete_after`
 
 // Get returns the account with its contacts; sqldb.ErrNotFound if none.
 func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
@@ -199,6 +207,8 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		birth, gender, hash, consentVer   sql.NullString
 		snilsEnc, innEnc, passEnc         []byte
 		pwChanged, lockedUntil, consentAt sql.NullInt64
+		idle, deleteAfter                 sql.NullInt64
+		pendingEnc                        []byte
 		created, updated                  int64
 		found                             bool
 	)
@@ -214,7 +224,7 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		var verified sql.NullInt64
 		if err := rows.Scan(&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
 			&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
-			&consentVer, &consentAt, &created, &updated, &a.MFA, &kind, &enc, &verified); err != nil {
+			&consentVer, &consentAt, &created, &updated, &a.MFA, &a.NotifyNewDevice, &idle, &pendingEnc, &deleteAfter, &kind, &enc, &verified); err != nil {
 			return nil, sqldb.Classify(err)
 		}
 		found = true
@@ -236,6 +246,11 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 	a.ConsentVersion = consentVer.String
 	a.ConsentAt = sqldb.Time(consentAt.Int64)
 	a.CreatedAt, a.UpdatedAt = sqldb.Time(created), sqldb.Time(updated)
+	a.IdleTimeout = time.Duration(idle.Int64) * time.Second
+	a.DeleteAfter = sqldb.Time(deleteAfter.Int64)
+	if a.Pending, err = s.openPending(ctx, pendingEnc, a.ID); err != nil {
+		return nil, err
+	}
 	if a.SNILS, err = s.openString(ctx, snilsEnc, "snils", a.ID); err != nil {
 		return nil, err
 	}
@@ -386,12 +401,19 @@ func (s *Store) UpdateDocuments(ctx context.Context, id string, d Documents) err
 	if passEnc, err = s.sealPassport(d.Passport, id); err != nil {
 		return err
 	}
+	var n Name
+	if d.Name != nil {
+		n = *d.Name
+	}
 	err = s.exec1(ctx, `UPDATE accounts SET
 			birth_date = COALESCE($2, birth_date), gender = COALESCE($3, gender),
 			snils_enc = COALESCE($4, snils_enc), snils_index = COALESCE($5, snils_index),
-			inn_enc = COALESCE($6, inn_enc), passport_enc = COALESCE($7, passport_enc), updated_at = $8
+			inn_enc = COALESCE($6, inn_enc), passport_enc = COALESCE($7, passport_enc), updated_at = $8,
+			family_name = COALESCE($9, family_name), given_name = COALESCE($10, given_name),
+			middle_name = CASE WHEN $11 THEN $12 ELSE middle_name END
 		WHERE id = $1`,
-		id, nullDate(d.BirthDate), nullString(d.Gender), snilsEnc, snilsIdx, innEnc, passEnc, sqldb.Micros(s.now()))
+		id, nullDate(d.BirthDate), nullString(d.Gender), snilsEnc, snilsIdx, innEnc, passEnc, sqldb.Micros(s.now()),
+		nullString(n.Family), nullString(n.Given), d.Name != nil, n.Middle)
 	if errors.Is(err, sqldb.ErrConflict) {
 		return &TakenError{Kind: SNILS}
 	}
@@ -401,6 +423,8 @@ func (s *Store) UpdateDocuments(ctx context.Context, id string, d Documents) err
 // Documents are the optional person data a citizen may add after
 // registration.
 type Documents struct {
+	// Name, when set, replaces the whole name (an empty Middle removes it).
+	Name      *Name
 	BirthDate time.Time
 	Gender    string
 	SNILS     string

@@ -1,0 +1,214 @@
+package account
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// What the account centre changes: verified data waiting for verification,
+// contacts, the citizen's settings, deletion, and the devices the account
+// has used.
+
+func (s *Store) openPending(ctx context.Context, blob []byte, id string) (*PersonChange, error) {
+	if blob == nil {
+		return nil, nil
+	}
+	b, err := s.crypto.Open(ctx, blob, aad("pending", id))
+	if err != nil {
+		return nil, fmt.Errorf("account %s pending: %w", id, err)
+	}
+	defer clear(b)
+	var p PersonChange
+	if err := json.Unmarshal(b, &p); err != nil {
+		return nil, fmt.Errorf("account %s pending: %w", id, err)
+	}
+	return &p, nil
+}
+
+// SetPending stores a change of verified person data to wait for
+// verification (sealed; it holds document numbers). An empty change
+// clears what waited.
+func (s *Store) SetPending(ctx context.Context, id string, p *PersonChange) error {
+	var blob []byte
+	if !p.Empty() {
+		b, err := json.Marshal(p)
+		if err != nil {
+			return err
+		}
+		blob, err = s.crypto.Seal(b, aad("pending", id))
+		clear(b)
+		if err != nil {
+			return err
+		}
+	}
+	return s.exec1(ctx, `UPDATE accounts SET pending = $2, updated_at = $3 WHERE id = $1`, id, blob, sqldb.Micros(s.now()))
+}
+
+// ApplyPending makes the waiting change the account's data, once it has
+// been verified (by a registry check, a bank or an operator). A SNILS that
+// another account has gives a *TakenError and changes nothing.
+func (s *Store) ApplyPending(ctx context.Context, id string) error {
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		st := s.With(tx)
+		a, err := st.Get(ctx, id)
+		if err != nil {
+			return err
+		}
+		if a.Pending.Empty() {
+			return nil
+		}
+		p := a.Pending
+		if err := st.UpdateDocuments(ctx, id, Documents{Name: p.Name, BirthDate: p.BirthDate, SNILS: p.SNILS, Passport: p.Passport}); err != nil {
+			return err
+		}
+		return st.SetPending(ctx, id, nil)
+	})
+}
+
+// Settings are the citizen's own choices on the security page.
+type Settings struct {
+	NotifyNewDevice bool
+	// IdleTimeout zero means the configured default.
+	IdleTimeout time.Duration
+}
+
+// SetSettings stores the citizen's settings.
+func (s *Store) SetSettings(ctx context.Context, id string, st Settings) error {
+	idle := sql.NullInt64{Int64: int64(st.IdleTimeout / time.Second), Valid: st.IdleTimeout > 0}
+	return s.exec1(ctx, `UPDATE accounts SET notify_new_device = $2, idle_timeout_s = $3, updated_at = $4 WHERE id = $1`,
+		id, st.NotifyNewDevice, idle, sqldb.Micros(s.now()))
+}
+
+// SetContact replaces the account's phone or e-mail with value, verified
+// at verifiedAt (after a code sent to it). The old value stops being a
+// login at once. A value another account has verified gives a *TakenError
+// and changes nothing.
+func (s *Store) SetContact(ctx context.Context, id, kind, value string, verifiedAt time.Time) error {
+	if kind != Phone && kind != Email {
+		return fmt.Errorf("account: unknown contact kind %q", kind)
+	}
+	enc, err := s.crypto.Seal([]byte(value), aad("contacts."+kind, id))
+	if err != nil {
+		return err
+	}
+	idx := s.crypto.BlindIndex(kind, indexValue(kind, value))
+	now := sqldb.Micros(s.now())
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM contacts WHERE account_id = $1 AND kind = $2`, id, kind); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO contacts (account_id, kind, value_enc, value_index, verified_at, created_at) VALUES ($1, $2, $3, $4, $5, $6)`,
+			id, kind, enc, idx, sqldb.NullMicros(verifiedAt), now)
+		if errors.Is(err, sqldb.ErrConflict) {
+			return &TakenError{Kind: kind}
+		}
+		if err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE accounts SET updated_at = $2 WHERE id = $1`, id, now)
+		return err
+	})
+}
+
+// RequestDeletion schedules the account's erasure at after.
+func (s *Store) RequestDeletion(ctx context.Context, id string, after time.Time) error {
+	return s.exec1(ctx, `UPDATE accounts SET delete_after = $2, updated_at = $3 WHERE id = $1`, id, sqldb.Micros(after), sqldb.Micros(s.now()))
+}
+
+// CancelDeletion withdraws a requested deletion; it reports whether one
+// was pending.
+func (s *Store) CancelDeletion(ctx context.Context, id string) (bool, error) {
+	res, err := s.db.Exec(ctx, `UPDATE accounts SET delete_after = NULL, updated_at = $2 WHERE id = $1 AND delete_after IS NOT NULL`, id, sqldb.Micros(s.now()))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n > 0, nil
+}
+
+// DueForErasure lists up to limit accounts whose deletion time has come.
+func (s *Store) DueForErasure(ctx context.Context, now time.Time, limit int) ([]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT id FROM accounts WHERE delete_after IS NOT NULL AND delete_after <= $1 ORDER BY delete_after LIMIT $2`, sqldb.Micros(now), limit)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var ids []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, sqldb.Classify(err)
+		}
+		ids = append(ids, id)
+	}
+	return ids, sqldb.Classify(rows.Err())
+}
+
+// Erase deletes the account's person data for good: the account row and
+// everything that cascades from it (contacts, sessions, factors, grants).
+// Its sign-in events lose their network details and their link to the
+// account; the activity log keeps the account's random identifier only,
+// a pseudonymous reference. Erase refuses (sqldb.ErrConflict) when the
+// deletion was cancelled meanwhile (unless due is zero: erase now).
+func (s *Store) Erase(ctx context.Context, id string, due time.Time) error {
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if !due.IsZero() {
+			var after sql.NullInt64
+			if err := tx.QueryRow(ctx, `SELECT delete_after FROM accounts WHERE id = $1`, id).Scan(&after); err != nil {
+				return err
+			}
+			if !after.Valid || after.Int64 > sqldb.Micros(due) {
+				return fmt.Errorf("account: deletion was cancelled: %w", sqldb.ErrConflict)
+			}
+		}
+		if _, err := tx.Exec(ctx, `UPDATE account_events SET ip = '', user_agent = '' WHERE account_id = $1`, id); err != nil {
+			return err
+		}
+		return s.With(tx).exec1(ctx, `DELETE FROM accounts WHERE id = $1`, id)
+	})
+}
+
+// SeenDevice records a sign-in from the device whose cookie hashes to
+// deviceHash and reports whether the device is new to an account that had
+// signed in from other devices before (the first device of an account is
+// not "new": there is nothing to compare with).
+func (s *Store) SeenDevice(ctx context.Context, accountID string, deviceHash []byte, userAgent string) (isNew bool, err error) {
+	now := sqldb.Micros(s.now())
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE account_devices SET last_seen = $3, user_agent = $4 WHERE account_id = $1 AND device_hash = $2`,
+			accountID, deviceHash, now, truncate(userAgent, 512))
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n > 0 {
+			isNew = false
+			return nil
+		}
+		var others int
+		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM account_devices WHERE account_id = $1`, accountID).Scan(&others); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `INSERT INTO account_devices (account_id, device_hash, user_agent, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4)
+			ON CONFLICT (account_id, device_hash) DO UPDATE SET last_seen = excluded.last_seen`, accountID, deviceHash, truncate(userAgent, 512), now)
+		isNew = others > 0
+		return err
+	})
+	return isNew, err
+}
+
+// SetLevel records the account's assurance level (verification raises
+// it; an operator may lower it).
+func (s *Store) SetLevel(ctx context.Context, id string, l Level) error {
+	switch l {
+	case LevelSimplified, LevelStandard, LevelConfirmed:
+	default:
+		return fmt.Errorf("account: unknown level %q", l)
+	}
+	return s.exec1(ctx, `UPDATE accounts SET level = $2, updated_at = $3 WHERE id = $1`, id, l, sqldb.Micros(s.now()))
+}
