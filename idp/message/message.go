@@ -46,19 +46,31 @@ const (
 	KindNoticeNewDevice = "notice.new_device"
 	// KindNoticeBackupCodeUsed tells the owner a backup code was used.
 	KindNoticeBackupCodeUsed = "notice.backup_code_used"
+	// KindNoticeContactChanged goes to the previous phone or e-mail when it
+	// is replaced. Data: field ("phone" or "email"), value
+	// (the new contact, masked).
+	KindNoticeContactChanged = "notice.contact_changed"
+	// KindNoticeDeletionRequested confirms a requested account deletion.
+	// Data: date (when the data will be erased).
+	KindNoticeDeletionRequested = "notice.deletion_requested"
+	// KindNoticeDeletionCancelled says a sign-in cancelled the deletion.
+	KindNoticeDeletionCancelled = "notice.deletion_cancelled"
 )
 
 // kinds lists every kind with the Data keys its templates need.
 var kinds = map[string][]string{
-	KindCodeRegister:           {"code", "minutes"},
-	KindCodeRecover:            {"code", "minutes"},
-	KindCodeContact:            {"code", "minutes"},
-	KindCodeLogin:              {"code", "minutes"},
-	KindNoticeBackupCodeUsed:   {"remaining"},
-	KindNoticeLocked:           {"minutes"},
-	KindNoticePasswordChanged:  nil,
-	KindNoticeRegisterExisting: nil,
-	KindNoticeNewDevice:        {"time", "ip", "device"},
+	KindCodeRegister:            {"code", "minutes"},
+	KindCodeRecover:             {"code", "minutes"},
+	KindCodeContact:             {"code", "minutes"},
+	KindCodeLogin:               {"code", "minutes"},
+	KindNoticeBackupCodeUsed:    {"remaining"},
+	KindNoticeLocked:            {"minutes"},
+	KindNoticePasswordChanged:   nil,
+	KindNoticeRegisterExisting:  nil,
+	KindNoticeNewDevice:         {"time", "ip", "device"},
+	KindNoticeContactChanged:    {"field", "value"},
+	KindNoticeDeletionRequested: {"date"},
+	KindNoticeDeletionCancelled: nil,
 }
 
 // Message is one SMS or e-mail to send.

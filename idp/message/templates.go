@@ -106,7 +106,8 @@ func LoadTemplates() (*Templates, error) {
 	}
 	t.devPage = page
 
-	sample := map[string]string{"code": "123456", "minutes": "5", "time": "02.01.2026 15:04", "ip": "203.0.113.7", "device": "Firefox, Windows", "remaining": "9"}
+	sample := map[string]string{"code": "123456", "minutes": "5", "time": "02.01.2026 15:04", "ip": "203.0.113.7", "device": "Firefox, Windows", "remaining": "9",
+		"field": "phone", "value": "+7 916 ***-**-33", "date": "22.12.2026"}
 	for kind := range kinds {
 		for _, lang := range langs {
 			for _, ch := range []Channel{SMS, Email} {

@@ -52,6 +52,9 @@ type Session struct {
 	ExpiresAt time.Time
 	IP        string
 	UserAgent string
+	// IdleTimeout is the session's own idle timeout (the citizen's
+	// setting), zero for the configured default.
+	IdleTimeout time.Duration
 }
 
 // LogValue implements slog.LogValuer: identifiers and times only, never the
@@ -144,7 +147,7 @@ func (s *Store) Create(ctx context.Context, accountID string, amr []string, auth
 		IP:         truncate(ip, maxIP),
 		UserAgent:  truncate(userAgent, maxUserAgent),
 	}
-	sess.IdleUntil = s.idleUntil(now, sess.ExpiresAt)
+	sess.IdleUntil = s.idleUntil(now, sess.ExpiresAt, 0)
 	amrJSON, err := encodeAMR(sess.AMR)
 	if err != nil {
 		return "", nil, err
@@ -185,7 +188,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
 	if now.Sub(sess.LastSeenAt) < s.cfg.TouchEvery {
 		return sess, nil
 	}
-	idle := s.idleUntil(now, sess.ExpiresAt)
+	idle := s.idleUntil(now, sess.ExpiresAt, sess.IdleTimeout)
 	// Only forward: a replica that touched the row later wins, and one that
 	// ended it meanwhile is not undone.
 	_, err = s.db.Exec(ctx, `UPDATE sessions SET last_seen_at = $2, idle_until = $3
@@ -358,15 +361,38 @@ func (s *Store) Sweep(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
-func (s *Store) idleUntil(now, expiresAt time.Time) time.Time {
-	idle := now.Add(s.cfg.IdleTimeout)
+// SetIdleTimeout gives a live session its own idle timeout (the
+// citizen's choice); it applies from now.
+func (s *Store) SetIdleTimeout(ctx context.Context, id string, d time.Duration) error {
+	if d <= 0 {
+		return errors.New("session: idle timeout must be positive")
+	}
+	now := s.now()
+	res, err := s.db.Exec(ctx, `UPDATE sessions SET idle_s = $2,
+			idle_until = CASE WHEN $3 < expires_at THEN $3 ELSE expires_at END
+		WHERE id = $1 AND ended_at IS NULL`, id, int64(d/time.Second), sqldb.Micros(now.Add(d)))
+	if err != nil {
+		return fmt.Errorf("session: set idle timeout: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("session: set idle timeout: %w", sqldb.ErrNotFound)
+	}
+	return nil
+}
+
+func (s *Store) idleUntil(now, expiresAt time.Time, own time.Duration) time.Time {
+	d := s.cfg.IdleTimeout
+	if own > 0 {
+		d = own
+	}
+	idle := now.Add(d)
 	if idle.After(expiresAt) {
 		return expiresAt
 	}
 	return idle
 }
 
-const columns = `id, account_id, amr, auth_time, created_at, last_seen_at, idle_until, expires_at, ip, user_agent, ended_at, token_hash`
+const columns = `id, account_id, amr, auth_time, created_at, last_seen_at, idle_until, expires_at, ip, user_agent, ended_at, token_hash, idle_s`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -374,11 +400,11 @@ func scan(row scanner) (sess *Session, tokenHash []byte, ended bool, err error) 
 	var (
 		amr                                                string
 		authTime, createdAt, lastSeen, idleUntil, expireAt int64
-		endedAt                                            sql.NullInt64
+		endedAt, idleS                                     sql.NullInt64
 	)
 	sess = &Session{}
 	err = row.Scan(&sess.ID, &sess.AccountID, &amr, &authTime, &createdAt, &lastSeen, &idleUntil, &expireAt,
-		&sess.IP, &sess.UserAgent, &endedAt, &tokenHash)
+		&sess.IP, &sess.UserAgent, &endedAt, &tokenHash, &idleS)
 	if err != nil {
 		return nil, nil, false, sqldb.Classify(err)
 	}
@@ -390,6 +416,7 @@ func scan(row scanner) (sess *Session, tokenHash []byte, ended bool, err error) 
 	sess.LastSeenAt = sqldb.Time(lastSeen)
 	sess.IdleUntil = sqldb.Time(idleUntil)
 	sess.ExpiresAt = sqldb.Time(expireAt)
+	sess.IdleTimeout = time.Duration(idleS.Int64) * time.Second
 	return sess, tokenHash, endedAt.Valid, nil
 }
 

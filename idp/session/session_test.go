@@ -540,3 +540,35 @@ func BenchmarkLookup(b *testing.B) {
 		})
 	}
 }
+
+// TestOwnIdleTimeout: a session given the citizen's own idle timeout slides
+// by it, not by the configured default, and ends when it runs out.
+func TestOwnIdleTimeout(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := newClock()
+		s := newStore(db, c) // default idle 30 min
+		token, sess, err := s.Create(ctx, newAccount(t, db), []string{"pwd"}, time.Time{}, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.SetIdleTimeout(ctx, sess.ID, 10*time.Minute); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(9 * time.Minute)
+		got, err := s.Lookup(ctx, token)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.IdleTimeout != 10*time.Minute || !got.IdleUntil.Equal(c.Now().UTC().Truncate(time.Microsecond).Add(10*time.Minute)) {
+			t.Errorf("after use: idle timeout %v, idle until %v", got.IdleTimeout, got.IdleUntil)
+		}
+		c.Advance(11 * time.Minute)
+		if _, err := s.Lookup(ctx, token); !errors.Is(err, sqldb.ErrExpired) {
+			t.Errorf("11 minutes idle with a 10-minute timeout: %v, want ErrExpired", err)
+		}
+		if err := s.SetIdleTimeout(ctx, "no-such-session", time.Minute); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Errorf("unknown session: %v", err)
+		}
+	})
+}

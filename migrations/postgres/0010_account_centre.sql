@@ -11,6 +11,10 @@ ALTER TABLE accounts ADD COLUMN pending BYTEA;
 ALTER TABLE accounts ADD COLUMN delete_after BIGINT;
 CREATE INDEX accounts_delete_after ON accounts (delete_after);
 
+-- A session's own idle timeout in seconds, from the account's setting
+-- when it started (NULL: the configured default).
+ALTER TABLE sessions ADD COLUMN idle_s INTEGER;
+
 -- Devices an account has signed in from: the device cookie's keyed hash.
 -- A sign-in from a device not listed here is "from a new device".
 CREATE TABLE account_devices (
