@@ -245,6 +245,8 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	sessions := session.NewStore(db, session.Config{IdleTimeout: o.SessionIdleTimeout, Lifetime: o.SessionLifetime, Secure: secure, Now: now})
 	flows := flow.NewStore(db, km, now)
 	notifier := &notice.Notifier{Sender: sender, Log: log}
+	// Every way of signing in starts its session through arrivals.
+	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now}
 	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
 
 	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
@@ -272,7 +274,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	}
 	lcfg := login.DefaultConfig()
 	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = o.LockoutThreshold, o.LockoutDuration, now
-	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: sessions, Notifier: notifier,
+	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: arrivals, Notifier: notifier,
 		Log: log, ClientIP: o.clientIP, OnSignOut: provider.SessionEnded,
 		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices, Secure: secure,
 			Get: accounts.Get, AddAuthentication: sessions.AddAuthentication,
@@ -287,12 +289,12 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("login pages: %w", err)
 	}
 	rh, err := registration.New(registration.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: sessions, Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
+		Sessions: arrivals, Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
 	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: sessions, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure})
+		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure})
 	if err != nil {
 		return nil, fmt.Errorf("recovery pages: %w", err)
 	}
@@ -305,7 +307,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
 
-	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: sessions, Limiter: limiter,
+	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
 		Log: log, ClientIP: o.clientIP, Now: now, RequireFreshMFA: freshSecondFactor(sessions, accounts, now)})
 	if err != nil {
 		return nil, fmt.Errorf("passkey pages: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/client"
@@ -75,7 +74,7 @@ func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request) {
 		v.Error = v.L.T("acc.err.internal")
 	}
 	for _, x := range list {
-		b, sys := describeUA(x.UserAgent)
+		b, sys := web.DescribeUA(x.UserAgent)
 		v.Rows = append(v.Rows, sessionRow{ID: x.ID, Browser: b, System: sys, IP: x.IP, Current: x.ID == s.ID,
 			Created: h.localTime(x.CreatedAt), LastSeen: h.localTime(x.LastSeenAt)})
 	}
@@ -171,30 +170,4 @@ func (h *Handler) localTime(t time.Time) string {
 		return "—"
 	}
 	return t.In(h.msk).Format("02.01.2006 15:04") + " МСК"
-}
-
-// describeUA names the browser and the operating system of a User-Agent,
-// roughly, for people: "Chrome", "Android".
-func describeUA(ua string) (browser, system string) {
-	for _, b := range []struct{ key, name string }{{"YaBrowser", "Яндекс Браузер"}, {"Edg/", "Edge"}, {"OPR/", "Opera"},
-		{"Firefox/", "Firefox"}, {"Chrome/", "Chrome"}, {"Safari/", "Safari"}} {
-		if strings.Contains(ua, b.key) {
-			browser = b.name
-			break
-		}
-	}
-	for _, s := range []struct{ key, name string }{{"Android", "Android"}, {"iPhone", "iOS"}, {"iPad", "iPadOS"},
-		{"Windows", "Windows"}, {"Mac OS X", "macOS"}, {"CrOS", "ChromeOS"}, {"Linux", "Linux"}} {
-		if strings.Contains(ua, s.key) {
-			system = s.name
-			break
-		}
-	}
-	if browser == "" {
-		browser = "—"
-	}
-	if system == "" {
-		system = "—"
-	}
-	return browser, system
 }

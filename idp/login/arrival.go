@@ -1,0 +1,123 @@
+package login
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/keys"
+)
+
+// Arrivals starts sessions for every way of signing in (password, second
+// factor, passkey, certificate, registration, recovery) and does what each
+// sign-in must, after the session exists:
+//
+//   - a pending account deletion is cancelled, and the owner told;
+//   - the session takes the account's own idle timeout;
+//   - the browser is recognised by a long-lived random cookie; a sign-in
+//     from a browser the account has not used before is recorded as
+//     "new device" in the sign-in history and, unless the citizen turned it
+//     off, the owner is told on every verified contact.
+//
+// These are best effort: a failure is logged and the sign-in stands. The
+// other session methods are the session store's.
+type Arrivals struct {
+	*session.Store
+	Accounts ArrivalAccounts
+	Notifier Notifier
+	// Cancelled records the cancelled deletion in the activity log.
+	Cancelled func(ctx context.Context, accountID, ip string) error
+	Secure    bool
+	Log       *slog.Logger
+	Now       func() time.Time
+}
+
+// ArrivalAccounts is what Arrivals needs of the account store.
+type ArrivalAccounts interface {
+	Get(ctx context.Context, id string) (*account.Account, error)
+	SeenDevice(ctx context.Context, accountID string, deviceHash []byte, userAgent string) (isNew bool, err error)
+	CancelDeletion(ctx context.Context, id string) (bool, error)
+	AddEvent(ctx context.Context, e account.Event) error
+}
+
+// EventNewDevice is the history entry of a sign-in from a new device.
+const EventNewDevice = "new_device"
+
+const (
+	browserCookie = "gosid_browser"
+	browserTTL    = 2 * 365 * 24 * time.Hour
+)
+
+// Start signs the browser in (session.Store.Start) and then does the
+// above.
+func (a *Arrivals) Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error) {
+	sess, err := a.Store.Start(w, r, accountID, amr, ip)
+	if err != nil {
+		return nil, err
+	}
+	ctx := r.Context()
+	acc, err := a.Accounts.Get(ctx, accountID)
+	if err != nil {
+		a.Log.ErrorContext(ctx, "account after sign-in", "err", err)
+		return sess, nil
+	}
+	lang := web.Lang(r)
+	if !acc.DeleteAfter.IsZero() {
+		if cancelled, err := a.Accounts.CancelDeletion(ctx, accountID); err != nil {
+			a.Log.ErrorContext(ctx, "cancel deletion on sign-in", "account", acc, "err", err)
+		} else if cancelled {
+			if a.Cancelled != nil {
+				if err := a.Cancelled(ctx, accountID, ip); err != nil {
+					a.Log.ErrorContext(ctx, "record cancelled deletion", "account", acc, "err", err)
+				}
+			}
+			a.Notifier.Account(ctx, acc, message.KindNoticeDeletionCancelled, lang, nil)
+		}
+	}
+	if acc.IdleTimeout > 0 {
+		if err := a.Store.SetIdleTimeout(ctx, sess.ID, acc.IdleTimeout); err != nil {
+			a.Log.ErrorContext(ctx, "own idle timeout", "err", err)
+		} else {
+			sess.IdleTimeout = acc.IdleTimeout
+		}
+	}
+	a.recogniseDevice(w, r, acc, ip, lang)
+	return sess, nil
+}
+
+func (a *Arrivals) recogniseDevice(w http.ResponseWriter, r *http.Request, acc *account.Account, ip, lang string) {
+	ctx := r.Context()
+	var hash []byte
+	if c, err := r.Cookie(browserCookie); err == nil {
+		hash, _ = keys.TokenHash(c.Value)
+	}
+	if hash == nil {
+		var token string
+		token, hash = keys.NewToken()
+		http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: token, Path: "/", MaxAge: int(browserTTL.Seconds()),
+			HttpOnly: true, Secure: a.Secure, SameSite: http.SameSiteLaxMode})
+	}
+	isNew, err := a.Accounts.SeenDevice(ctx, acc.ID, hash, r.UserAgent())
+	if err != nil {
+		a.Log.ErrorContext(ctx, "recognise device", "err", err)
+		return
+	}
+	if !isNew {
+		return
+	}
+	if err := a.Accounts.AddEvent(ctx, account.Event{AccountID: acc.ID, Kind: EventNewDevice, Result: account.ResultOK,
+		IP: ip, UserAgent: r.UserAgent(), Flags: account.FlagNewDevice}); err != nil {
+		a.Log.ErrorContext(ctx, "record new device", "err", err)
+	}
+	if !acc.NotifyNewDevice {
+		return
+	}
+	browser, system := web.DescribeUA(r.UserAgent())
+	at := a.Now().In(time.FixedZone("MSK", 3*3600)).Format("02.01.2006 15:04") + " МСК"
+	a.Notifier.Account(ctx, acc, message.KindNoticeNewDevice, lang, map[string]string{"time": at, "ip": ip, "device": browser + ", " + system})
+}
