@@ -9,7 +9,9 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/message"
@@ -74,6 +76,20 @@ func (st *Step) Check(ctx context.Context, challengeID, purpose, to, code string
 	return st.OTP.Verify(ctx, challengeID, purpose, to, code)
 }
 
+// ErrFormat: what was typed is not six digits; no attempt is used up.
+var ErrFormat = errors.New("code: not six digits")
+
+// CheckForm reads the "code" field of the submitted form and checks it:
+// ErrFormat for a typo, else Check's answer. Explain turns the error into
+// the field's message.
+func (st *Step) CheckForm(r *http.Request, challengeID, purpose, to string) error {
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	if !ValidCode(code) {
+		return ErrFormat
+	}
+	return st.Check(r.Context(), challengeID, purpose, to, code)
+}
+
 // Catalog holds the step's texts.
 var Catalog = web.Catalog{
 	"code.err.wrong":    {"Неверный код. Осталось попыток: %d", "Wrong code. Attempts left: %d"},
@@ -109,6 +125,8 @@ func Explain(err error, l web.Localizer) string {
 		return l.T("code.err.cap")
 	case errors.Is(err, ErrNotSent):
 		return l.T("code.err.not_sent")
+	case errors.Is(err, ErrFormat):
+		return l.T("code.err.format")
 	}
 	return l.T("code.err.internal")
 }

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
@@ -237,13 +236,7 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 	}
 	v := h.codePage(r, st)
 	v.Form = web.NewForm(r)
-	code := strings.TrimSpace(r.PostFormValue("code"))
-	if !codestep.ValidCode(code) {
-		v.Form.Fail("code", v.L.T("code.err.format"))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "code", v)
-		return
-	}
-	err := h.Codes.Check(ctx, st.Challenge, purpose, st.To, code)
+	err := h.Codes.CheckForm(r, st.Challenge, purpose, st.To)
 	if err == nil && st.AccountID == "" {
 		err = &otp.ErrWrongCode{AttemptsLeft: 0} // see the package comment
 	}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
@@ -224,13 +223,7 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 	}
 	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
 	v.Form = web.NewForm(r)
-	code := strings.TrimSpace(r.PostFormValue("code"))
-	if !codestep.ValidCode(code) {
-		v.Form.Fail("code", v.L.T("code.err.format"))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "code", v)
-		return
-	}
-	err := h.Codes.Check(ctx, st.Challenge, purpose, st.Value, code)
+	err := h.Codes.CheckForm(r, st.Challenge, purpose, st.Value)
 	if err == nil && st.Existing {
 		// Never accepted: see the package comment. Spend the challenge so
 		// that it behaves like a wrong code would.

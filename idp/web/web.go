@@ -90,6 +90,23 @@ type Page struct {
 	OtherLang    string
 	// SignedIn shows the sign-out button in the header.
 	SignedIn bool
+	// Tab, on the account centre's pages, names the current section of
+	// the centre's navigation (see CentreTabs); the page is then wide.
+	Tab string
+}
+
+// CentreTab is one section of the account centre.
+type CentreTab struct{ ID, Path, Label string }
+
+// CentreTabs are the account centre's sections, in the order shown.
+var CentreTabs = []CentreTab{
+	{"profile", "/account", "centre.profile"},
+	{"security", "/account/security", "centre.security"},
+	{"sessions", "/account/sessions", "centre.sessions"},
+	{"history", "/account/history", "centre.history"},
+	{"apps", "/account/apps", "centre.apps"},
+	{"activity", "/account/activity", "centre.activity"},
+	{"data", "/account/data", "centre.data"},
 }
 
 // Form is a submitted form: its values (never passwords or codes: those
@@ -163,7 +180,8 @@ func NewRenderer(pageFS fs.FS, cat Catalog, log *slog.Logger, names ...string) (
 }
 
 var funcs = template.FuncMap{
-	"join":  strings.Join,
+	"centreTabs": func() []CentreTab { return CentreTabs },
+	"join":       strings.Join,
 	"field": newField,
 }
 
@@ -247,4 +265,12 @@ var layoutCatalog = Catalog{
 	"layout.skip":     {"Перейти к содержимому", "Skip to content"},
 	"layout.footer":   {"Gosid — единая система идентификации и аутентификации", "Gosid — unified identification and authentication"},
 	"layout.required": {"обязательное поле", "required"},
+	"centre.nav":      {"Разделы личного кабинета", "Account sections"},
+	"centre.profile":  {"Профиль", "Profile"},
+	"centre.security": {"Безопасность", "Security"},
+	"centre.sessions": {"Сеансы", "Sessions"},
+	"centre.history":  {"История входов", "Sign-in history"},
+	"centre.apps":     {"Доступ сайтов", "Site access"},
+	"centre.activity": {"Действия", "Activity"},
+	"centre.data":     {"Мои данные", "My data"},
 }
