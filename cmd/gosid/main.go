@@ -59,6 +59,7 @@ func commands() []command {
 		{"keys", "signing and master keys: list, rotate, rotate-master, new-master-key", runKeys},
 		{"accounts", "citizens' accounts: create, show, lock, unlock, delete", runAccounts},
 		{"clients", "relying parties: create, list, show, update, delete, rotate-secret", runClients},
+		{"audit", "the account activity log: verify the hash chain, export an account's log as CSV", runAudit},
 		{"version", "print the version", runVersion},
 	}
 }

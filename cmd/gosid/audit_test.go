@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+)
+
+// TestAuditCommands: `gosid audit verify` passes on an untouched log and
+// names the first broken entry after a row is edited by hand in SQL.
+func TestAuditCommands(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		c := cli{t, []string{"--data-dir", dir}}
+		c.ok("migrate")
+		auditCommands(t, c, dir, "")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := sqldbtest.PostgresURL(t)
+		dir := t.TempDir()
+		auditCommands(t, cli{t, []string{"--data-dir", dir, "--database-url", url}}, dir, url)
+	})
+}
+
+func auditCommands(t *testing.T, c cli, dir, url string) {
+	ctx := context.Background()
+	// The log the server would write: the master key file in the data dir,
+	// the keys.Manager made from it as the commands make theirs.
+	mk, err := keys.GenerateMasterKeyFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: url, SQLitePath: filepath.Join(dir, "gosid.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	km, err := keys.Open(ctx, db, mk, keys.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := audit.New(db, km, time.Now)
+	for _, e := range []audit.Entry{
+		{AccountID: "acc-1", Actor: audit.Actor{Kind: audit.ActorCitizen, ID: "acc-1"}, Action: audit.ActionContactChanged, Detail: map[string]string{"field": "phone"}, IP: "192.0.2.1"},
+		{AccountID: "acc-1", Actor: audit.Actor{Kind: audit.ActorCitizen, ID: "acc-1"}, Action: audit.ActionPasswordChanged, IP: "192.0.2.1"},
+		{AccountID: "acc-2", Actor: audit.Actor{Kind: audit.ActorOperator, ID: "op-1"}, Action: audit.ActionDocumentsUpdated, Detail: map[string]string{"fields": "passport"}},
+	} {
+		if _, err := log.Append(ctx, db, e); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	if out := c.ok("audit", "verify"); out != "audit log: 3 entries, chain intact\n" {
+		t.Errorf("verify: %q", out)
+	}
+
+	r := c.run("audit", "export", "--account", "acc-1", "--lang", "en")
+	if r.code != exitOK || !strings.HasPrefix(r.stdout, "\uFEFFDate and time (Moscow),Action,By,IP address,Details\r\n") ||
+		!strings.Contains(r.stdout, ",Password changed,You,192.0.2.1,") || !strings.Contains(r.stdout, ",Phone number changed,You,192.0.2.1,field=phone") {
+		t.Errorf("export: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	// The export is recorded in the account's log.
+	if list, err := log.List(ctx, "acc-1", time.Time{}, 1); err != nil || len(list) != 1 || list[0].Action != audit.ActionExportDownloaded || list[0].Actor.Kind != audit.ActorAdmin {
+		t.Errorf("export not recorded: %v %v", list, err)
+	}
+	if out := c.ok("audit", "verify"); out != "audit log: 4 entries, chain intact\n" {
+		t.Errorf("verify after export: %q", out)
+	}
+
+	if _, err := db.Exec(ctx, `UPDATE audit_log SET detail = '{"field":"email"}' WHERE seq = 2`); err != nil {
+		t.Fatal(err)
+	}
+	r = c.run("audit", "verify")
+	if r.code != exitFailed || r.stdout != "audit log: entry 2 is broken: entry 2: hash does not match its content (edited?)\n" {
+		t.Errorf("verify after an edit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	}
+	r = c.run("audit", "verify", "--json")
+	var rep audit.Report
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != exitFailed || rep.OK || rep.FirstBroken != 2 || rep.Entries != 4 {
+		t.Errorf("verify --json: exit %d, %+v, %v\n%s", r.code, rep, err, r.stdout)
+	}
+}
+
+func TestAuditProblems(t *testing.T) {
+	dir := t.TempDir()
+	c := cli{t, []string{"--data-dir", dir}}
+	for _, args := range [][]string{
+		{"audit", "export"},
+		{"audit", "export", "--account", "acc-1", "--since", "22.11.2026"},
+		{"audit", "export", "--account", "acc-1", "--lang", "de"},
+		{"audit", "frobnicate"},
+	} {
+		if r := c.run(args...); r.code != exitConfig || r.stderr == "" {
+			t.Errorf("gosid %s: exit %d, want %d with a message\n%s", strings.Join(args, " "), r.code, exitConfig, r.stderr)
+		}
+	}
+	if r := c.run("audit", "--help"); r.code != exitOK || !strings.Contains(r.stdout, "verify") {
+		t.Errorf("audit --help: exit %d\n%s", r.code, r.stdout)
+	}
+}

@@ -1,0 +1,351 @@
+package audit
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// Kinds of actor.
+const (
+	ActorCitizen  = "citizen"  // the account's owner
+	ActorOperator = "operator" // a service-centre operator
+	ActorBank     = "bank"     // a bank verifying the identity
+	ActorAdmin    = "admin"    // an administrator at the command line
+	ActorSystem   = "system"   // the application itself (expiry, lock-out)
+)
+
+// Actions.
+const (
+	ActionProfileUpdated     = "profile.updated"
+	ActionDocumentsUpdated   = "documents.updated"
+	ActionDocumentsPending   = "documents.pending" // a verified value changed, waiting for verification
+	ActionContactChanged     = "contact.changed"   // Detail["field"]: "phone" or "email"
+	ActionPasswordChanged    = "password.changed"
+	ActionPasswordRecovered  = "password.recovered"
+	ActionMFAEnabled         = "mfa.enabled"
+	ActionMFADisabled        = "mfa.disabled"
+	ActionBackupCodesRenewed = "backup_codes.renewed"
+	ActionPasskeyAdded       = "passkey.added"
+	ActionPasskeyRemoved     = "passkey.removed"
+	ActionPasskeyRenamed     = "passkey.renamed"
+	ActionCertificateLinked  = "certificate.linked"
+	ActionCertificateRemoved = "certificate.removed"
+	ActionSettingsChanged    = "settings.changed"
+	ActionSessionEnded       = "session.ended"
+	ActionGrantGiven         = "grant.given"
+	ActionGrantRevoked       = "grant.revoked"
+	ActionLevelChanged       = "level.changed"
+	ActionDeletionRequested  = "deletion.requested"
+	ActionDeletionCancelled  = "deletion.cancelled"
+	ActionAccountErased      = "account.erased"
+	ActionAccountLocked      = "account.locked"   // password sign-in locked out
+	ActionAccountUnlocked    = "account.unlocked" // lock-out lifted
+	ActionAccountBlocked     = "account.blocked"  // by an operator
+	ActionAccountUnblocked   = "account.unblocked"
+	ActionExportDownloaded   = "export.downloaded"
+)
+
+// Limits. Longer identifiers, IPs and detail values are cut, not refused:
+// a request must not be able to make an append fail.
+const (
+	maxDetailKeys  = 32
+	maxDetailValue = 256
+	maxID          = 128
+	maxIP          = 64
+	maxName        = 64
+
+	hashEncodingV1 byte = 0x01
+)
+
+// ErrInvalid: the entry cannot be appended (no action, unknown actor kind,
+// malformed detail key). It is a programming error, never the citizen's.
+var ErrInvalid = errors.New("audit: invalid entry")
+
+// Actor is who made a change.
+type Actor struct {
+	Kind string // ActorCitizen, ActorOperator…
+	ID   string // the account, operator, bank or admin id; "" where none
+}
+
+// Entry is one change. Detail holds field names and masked values only,
+// never a secret (see the package doc).
+type Entry struct {
+	Seq       int64
+	At        time.Time
+	AccountID string // "" for changes of no particular account
+	Actor     Actor
+	Action    string
+	Detail    map[string]string
+	IP        string
+	PrevHash  []byte
+	Hash      []byte
+}
+
+// LogValue keeps the details, which may hold masked personal data, out of
+// logs.
+func (e Entry) LogValue() slog.Value {
+	return slog.GroupValue(slog.Int64("seq", e.Seq), slog.String("action", e.Action), slog.String("actor", e.Actor.Kind))
+}
+
+// MAC is the keyed hash the chain is made of; *keys.Manager implements it.
+// It must return the same bytes for the same input across replicas and
+// restarts.
+type MAC interface {
+	BlindIndex(domain, value string) []byte
+}
+
+// Log appends to and reads the activity log.
+type Log struct {
+	db  *sqldb.DB
+	mac MAC
+	now func() time.Time
+}
+
+// New returns the log on db. now is the clock for entries without a time.
+func New(db *sqldb.DB, mac MAC, now func() time.Time) *Log {
+	return &Log{db: db, mac: mac, now: now}
+}
+
+// zeroHash is entry 1's prev_hash and the head of an empty log.
+var zeroHash = make([]byte, 32)
+
+// Append adds e to the log in q's transaction, so that it commits with the
+// caller's change or not at all; call it last in the transaction (it locks
+// the chain's head until the transaction ends). At defaults to now. It
+// returns the entry as stored, with Seq and the hashes.
+func (l *Log) Append(ctx context.Context, q sqldb.Runner, e Entry) (Entry, error) {
+	if err := normalise(&e); err != nil {
+		return Entry{}, err
+	}
+	detail, err := encodeDetail(e.Detail)
+	if err != nil {
+		return Entry{}, err
+	}
+	if e.At.IsZero() {
+		e.At = l.now()
+	}
+	at := sqldb.Micros(e.At)
+	e.At = sqldb.Time(at)
+	var out Entry
+	err = q.InTx(ctx, func(tx *sqldb.Tx) error {
+		seq, prev, err := lockHead(ctx, tx)
+		if err != nil {
+			return err
+		}
+		out = e
+		out.Seq = seq + 1
+		out.PrevHash = prev
+		out.Hash = l.sum(prev, out.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, detail, e.IP)
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			out.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, detail, e.IP, out.PrevHash, out.Hash); err != nil {
+			return fmt.Errorf("audit: append entry %d: %w", out.Seq, err)
+		}
+		if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, out.Seq, out.Hash); err != nil {
+			return fmt.Errorf("audit: move head: %w", err)
+		}
+		return nil
+	})
+	if err != nil {
+		return Entry{}, err
+	}
+	return out, nil
+}
+
+// lockHead returns the head, creating it when missing, locked for the rest
+// of the transaction on PostgreSQL.
+func lockHead(ctx context.Context, tx *sqldb.Tx) (int64, []byte, error) {
+	query := `SELECT seq, hash FROM audit_head WHERE id = 1`
+	if tx.Dialect() == sqldb.Postgres {
+		query += ` FOR UPDATE`
+	}
+	var seq int64
+	var hash []byte
+	err := tx.QueryRow(ctx, query).Scan(&seq, &hash)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		// The first append ever. Of two racing, one inserts and the other
+		// waits for it, does nothing and then locks the row it made.
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, zeroHash); err != nil {
+			return 0, nil, fmt.Errorf("audit: create head: %w", err)
+		}
+		err = tx.QueryRow(ctx, query).Scan(&seq, &hash)
+	}
+	if err != nil {
+		return 0, nil, fmt.Errorf("audit: lock head: %w", err)
+	}
+	return seq, hash, nil
+}
+
+// sum computes an entry's hash from its stored form; see the package doc
+// for the encoding.
+func (l *Log) sum(prev []byte, seq, at int64, accountID, actorKind, actorID, action, detail, ip string) []byte {
+	n := 1 + 4*9 + len(prev) + 16 + len(accountID) + len(actorKind) + len(actorID) + len(action) + len(detail) + len(ip)
+	m := make([]byte, 0, n)
+	m = append(m, hashEncodingV1)
+	m = field(m, prev)
+	m = field(m, binary.BigEndian.AppendUint64(nil, uint64(seq)))
+	m = field(m, binary.BigEndian.AppendUint64(nil, uint64(at)))
+	for _, s := range []string{accountID, actorKind, actorID, action, detail, ip} {
+		m = binary.BigEndian.AppendUint32(m, uint32(len(s)))
+		m = append(m, s...)
+	}
+	return l.mac.BlindIndex("audit", string(m))
+}
+
+func field(m, x []byte) []byte {
+	m = binary.BigEndian.AppendUint32(m, uint32(len(x)))
+	return append(m, x...)
+}
+
+// normalise checks what only a programming error gets wrong and trims what
+// a request may make too long (IP, identifiers, detail values).
+func normalise(e *Entry) error {
+	if !isName(e.Action) {
+		return fmt.Errorf("%w: action %q", ErrInvalid, e.Action)
+	}
+	switch e.Actor.Kind {
+	case ActorCitizen, ActorOperator, ActorBank, ActorAdmin, ActorSystem:
+	default:
+		return fmt.Errorf("%w: actor kind %q", ErrInvalid, e.Actor.Kind)
+	}
+	if len(e.Detail) > maxDetailKeys {
+		return fmt.Errorf("%w: %d detail keys, at most %d", ErrInvalid, len(e.Detail), maxDetailKeys)
+	}
+	for k := range e.Detail {
+		if !isName(k) {
+			return fmt.Errorf("%w: detail key %q", ErrInvalid, k)
+		}
+	}
+	e.AccountID = clean(e.AccountID, maxID)
+	e.Actor.ID = clean(e.Actor.ID, maxID)
+	e.IP = clean(e.IP, maxIP)
+	if len(e.Detail) > 0 {
+		d := make(map[string]string, len(e.Detail))
+		for k, v := range e.Detail {
+			d[k] = clean(v, maxDetailValue)
+		}
+		e.Detail = d
+	}
+	return nil
+}
+
+// isName reports whether s is a non-empty lower-case identifier such as
+// "contact.changed" or "field".
+func isName(s string) bool {
+	if s == "" || len(s) > maxName {
+		return false
+	}
+	for _, r := range s {
+		if (r < 'a' || r > 'z') && (r < '0' || r > '9') && r != '.' && r != '_' && r != '-' {
+			return false
+		}
+	}
+	return true
+}
+
+// clean makes s valid UTF-8 without control characters (PostgreSQL text
+// refuses NUL; a CSV cell should not break lines) of at most max bytes,
+// cut at a character boundary.
+func clean(s string, max int) string {
+	s = strings.ToValidUTF8(s, "\uFFFD")
+	if strings.IndexFunc(s, unicode.IsControl) >= 0 {
+		s = strings.Map(func(r rune) rune {
+			if unicode.IsControl(r) {
+				return ' '
+			}
+			return r
+		}, s)
+	}
+	if len(s) <= max {
+		return s
+	}
+	cut := max
+	for cut > 0 && !utf8.RuneStart(s[cut]) {
+		cut--
+	}
+	return s[:cut]
+}
+
+// encodeDetail is the stored form: "" for no detail, else JSON with the
+// keys sorted (encoding/json sorts map keys), so equal details are equal
+// text.
+func encodeDetail(d map[string]string) (string, error) {
+	if len(d) == 0 {
+		return "", nil
+	}
+	b, err := json.Marshal(d)
+	if err != nil {
+		return "", fmt.Errorf("audit: encode detail: %w", err)
+	}
+	return string(b), nil
+}
+
+// decodeDetail reads the stored form back. Text that is not a JSON object
+// of strings can only come from editing the table; it is kept whole under
+// "raw" so that the entry still shows, and Verify reports it.
+func decodeDetail(s string) map[string]string {
+	if s == "" {
+		return nil
+	}
+	var d map[string]string
+	if err := json.Unmarshal([]byte(s), &d); err != nil {
+		return map[string]string{"raw": s}
+	}
+	return d
+}
+
+const columns = `seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash`
+
+// row is an entry as stored.
+type row struct {
+	seq, at                                           int64
+	accountID, actorKind, actorID, action, detail, ip string
+	prevHash, hash                                    []byte
+}
+
+func (r *row) scan(rows interface{ Scan(...any) error }) error {
+	return rows.Scan(&r.seq, &r.at, &r.accountID, &r.actorKind, &r.actorID, &r.action, &r.detail, &r.ip, &r.prevHash, &r.hash)
+}
+
+func (r *row) entry() Entry {
+	return Entry{Seq: r.seq, At: sqldb.Time(r.at), AccountID: r.accountID, Actor: Actor{Kind: r.actorKind, ID: r.actorID},
+		Action: r.action, Detail: decodeDetail(r.detail), IP: r.ip, PrevHash: r.prevHash, Hash: r.hash}
+}
+
+// List returns the account's entries at or after since, newest first, at
+// most limit of them (limit <= 0: all).
+func (l *Log) List(ctx context.Context, accountID string, since time.Time, limit int) ([]Entry, error) {
+	query := `SELECT ` + columns + ` FROM audit_log WHERE account_id = $1 AND at >= $2 ORDER BY seq DESC`
+	args := []any{accountID, sqldb.Micros(since)}
+	if limit > 0 {
+		query += ` LIMIT $3`
+		args = append(args, limit)
+	}
+	rows, err := l.db.Query(ctx, query, args...)
+	if err != nil {
+		return nil, fmt.Errorf("audit: list: %w", err)
+	}
+	defer rows.Close()
+	var out []Entry
+	for rows.Next() {
+		var r row
+		if err := r.scan(rows); err != nil {
+			return nil, fmt.Errorf("audit: list: %w", sqldb.Classify(err))
+		}
+		out = append(out, r.entry())
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: list: %w", sqldb.Classify(err))
+	}
+	return out, nil
+}

@@ -1,0 +1,86 @@
+package audit
+
+// label is a text in Russian and English.
+type label struct{ ru, en string }
+
+func (l label) in(lang string) string {
+	if lang == "en" {
+		return l.en
+	}
+	return l.ru
+}
+
+// actionLabels name the actions for the account centre, in the wording of
+// Госуслуги's activity page.
+var actionLabels = map[string]label{
+	ActionProfileUpdated:     {"Изменены личные данные", "Personal data changed"},
+	ActionDocumentsUpdated:   {"Изменены данные документов", "Document data changed"},
+	ActionDocumentsPending:   {"Изменения данных отправлены на проверку", "Data changes sent for verification"},
+	ActionContactChanged:     {"Изменены контактные данные", "Contact details changed"},
+	ActionPasswordChanged:    {"Изменён пароль", "Password changed"},
+	ActionPasswordRecovered:  {"Пароль восстановлен", "Password recovered"},
+	ActionMFAEnabled:         {"Включён вход с подтверждением", "Two-step sign-in turned on"},
+	ActionMFADisabled:        {"Отключён вход с подтверждением", "Two-step sign-in turned off"},
+	ActionBackupCodesRenewed: {"Выпущены новые резервные коды", "New backup codes issued"},
+	ActionPasskeyAdded:       {"Добавлен ключ доступа", "Passkey added"},
+	ActionPasskeyRemoved:     {"Удалён ключ доступа", "Passkey removed"},
+	ActionPasskeyRenamed:     {"Переименован ключ доступа", "Passkey renamed"},
+	ActionCertificateLinked:  {"Привязан сертификат электронной подписи", "Electronic signature certificate linked"},
+	ActionCertificateRemoved: {"Отвязан сертификат электронной подписи", "Electronic signature certificate removed"},
+	ActionSettingsChanged:    {"Изменены настройки учётной записи", "Account settings changed"},
+	ActionSessionEnded:       {"Завершён сеанс на устройстве", "Session on a device ended"},
+	ActionGrantGiven:         {"Выдано разрешение на доступ к данным", "Access to data granted"},
+	ActionGrantRevoked:       {"Отозвано разрешение на доступ к данным", "Access to data revoked"},
+	ActionLevelChanged:       {"Изменён уровень учётной записи", "Account level changed"},
+	ActionDeletionRequested:  {"Запрошено удаление учётной записи", "Account deletion requested"},
+	ActionDeletionCancelled:  {"Удаление учётной записи отменено", "Account deletion cancelled"},
+	ActionAccountErased:      {"Учётная запись удалена", "Account erased"},
+	ActionAccountLocked:      {"Вход по паролю временно заблокирован", "Password sign-in temporarily locked"},
+	ActionAccountUnlocked:    {"Вход по паролю разблокирован", "Password sign-in unlocked"},
+	ActionAccountBlocked:     {"Учётная запись заблокирована", "Account blocked"},
+	ActionAccountUnblocked:   {"Учётная запись разблокирована", "Account unblocked"},
+	ActionExportDownloaded:   {"Выгружены данные учётной записи", "Account data downloaded"},
+}
+
+// contactLabels refine ActionContactChanged by Detail["field"].
+var contactLabels = map[string]label{
+	"phone": {"Изменён номер телефона", "Phone number changed"},
+	"email": {"Изменён адрес электронной почты", "E-mail address changed"},
+}
+
+var actorLabels = map[string]label{
+	ActorCitizen:  {"Вы", "You"},
+	ActorOperator: {"Оператор центра обслуживания", "Service centre operator"},
+	ActorBank:     {"Банк", "Bank"},
+	ActorAdmin:    {"Администратор", "Administrator"},
+	ActorSystem:   {"Система", "System"},
+}
+
+// Label names an action in lang ("ru", or "en"; anything else is Russian).
+// An unknown action is returned as it is.
+func Label(action, lang string) string {
+	if l, ok := actionLabels[action]; ok {
+		return l.in(lang)
+	}
+	return action
+}
+
+// Label names the entry's action in lang, using its detail where that says
+// more (which contact changed).
+func (e Entry) Label(lang string) string {
+	if e.Action == ActionContactChanged {
+		if l, ok := contactLabels[e.Detail["field"]]; ok {
+			return l.in(lang)
+		}
+	}
+	return Label(e.Action, lang)
+}
+
+// ActorLabel names a kind of actor in lang, as the account owner sees it
+// ("Вы" for the citizen). An unknown kind is returned as it is.
+func ActorLabel(kind, lang string) string {
+	if l, ok := actorLabels[kind]; ok {
+		return l.in(lang)
+	}
+	return kind
+}

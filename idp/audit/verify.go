@@ -1,0 +1,156 @@
+package audit
+
+import (
+	"context"
+	"crypto/hmac"
+	"errors"
+	"fmt"
+	"math"
+
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// verifyPage is how many entries Verify reads per query, so that a long log
+// is never held in memory at once.
+const verifyPage = 1000
+
+// Report is the outcome of Verify.
+type Report struct {
+	Entries     int64  `json:"entries"`                // entries read
+	OK          bool   `json:"ok"`                     // the chain and the head are intact
+	FirstBroken int64  `json:"first_broken,omitempty"` // seq of the first broken entry
+	Reason      string `json:"reason,omitempty"`       // what is wrong with it, one sentence
+}
+
+// Verify checks the whole chain in seq order (see the package doc) and
+// reports the first broken entry. fn, when not nil, sees every entry read,
+// in order. An error means the check could not be made (database), not
+// that the chain is broken.
+func (l *Log) Verify(ctx context.Context, fn func(Entry)) (Report, error) {
+	v := verifier{log: l, fn: fn, cursor: math.MinInt64, next: 1, prev: zeroHash}
+	var headSeq int64
+	var headHash []byte
+	for first := true; ; first = false {
+		n, err := v.scan(ctx)
+		if err != nil {
+			return Report{}, err
+		}
+		last := v.next - 1
+		if !first && n == 0 {
+			// The head, read after the entries it counts had committed,
+			// is still ahead of the log.
+			v.broken(last+1, "head says %d entries, log ends at %d (tail deleted?)", headSeq, last)
+			break
+		}
+		err = l.db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
+		if errors.Is(err, sqldb.ErrNotFound) {
+			headSeq, headHash, err = 0, zeroHash, nil
+		}
+		if err != nil {
+			return Report{}, fmt.Errorf("audit: read head: %w", err)
+		}
+		if headSeq > last {
+			// Entries appended since the scan, or a removed tail: read on.
+			continue
+		}
+		switch {
+		case headSeq < last:
+			v.broken(headSeq+1, "head says %d entries, log goes on to %d (entries inserted or head edited?)", headSeq, last)
+		case !hmac.Equal(headHash, v.prev):
+			v.broken(max(last, 1), "head hash does not match entry %d (head edited?)", last)
+		}
+		break
+	}
+	v.report.OK = v.report.Reason == ""
+	return v.report, nil
+}
+
+// verifier is the state of one Verify run.
+type verifier struct {
+	log    *Log
+	fn     func(Entry)
+	cursor int64  // the highest seq read
+	next   int64  // the seq the next entry should have
+	prev   []byte // the hash the next entry's prev_hash should be
+	report Report
+}
+
+// broken records the first break; later ones are consequences or noise.
+func (v *verifier) broken(seq int64, format string, args ...any) {
+	if v.report.Reason != "" {
+		return
+	}
+	v.report.FirstBroken = seq
+	v.report.Reason = fmt.Sprintf(format, args...)
+}
+
+// scan checks the entries after the cursor, a page at a time, and returns
+// how many it read.
+func (v *verifier) scan(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		page, err := v.page(ctx)
+		if err != nil {
+			return total, err
+		}
+		for i := range page {
+			v.check(&page[i])
+		}
+		total += len(page)
+		if len(page) < verifyPage {
+			return total, nil
+		}
+	}
+}
+
+func (v *verifier) page(ctx context.Context) ([]row, error) {
+	rows, err := v.log.db.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, v.cursor, verifyPage)
+	if err != nil {
+		return nil, fmt.Errorf("audit: verify: %w", err)
+	}
+	defer rows.Close()
+	page := make([]row, 0, verifyPage)
+	for rows.Next() {
+		var r row
+		if err := r.scan(rows); err != nil {
+			return nil, fmt.Errorf("audit: verify: %w", sqldb.Classify(err))
+		}
+		page = append(page, r)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: verify: %w", sqldb.Classify(err))
+	}
+	if len(page) > 0 {
+		v.cursor = page[len(page)-1].seq
+	}
+	return page, nil
+}
+
+func (v *verifier) check(r *row) {
+	v.report.Entries++
+	if v.fn != nil {
+		v.fn(r.entry())
+	}
+	switch {
+	case r.seq < v.next:
+		// Only seq < 1 gets here: rows come in seq order, without repeats.
+		v.broken(r.seq, "entry %d: not a position in the chain, which starts at 1 (inserted?)", r.seq)
+		return
+	case r.seq == v.next+1:
+		v.broken(v.next, "entry %d missing (deleted?)", v.next)
+	case r.seq > v.next:
+		v.broken(v.next, "entries %d to %d missing (deleted?)", v.next, r.seq-1)
+	case !hmac.Equal(r.prevHash, v.prev):
+		if r.seq == 1 {
+			v.broken(1, "entry 1: prev_hash is not the chain's start")
+		} else {
+			v.broken(r.seq, "entry %d: prev_hash does not match entry %d", r.seq, r.seq-1)
+		}
+	}
+	want := v.log.sum(r.prevHash, r.seq, r.at, r.accountID, r.actorKind, r.actorID, r.action, r.detail, r.ip)
+	if !hmac.Equal(want, r.hash) {
+		v.broken(r.seq, "entry %d: hash does not match its content (edited?)", r.seq)
+	}
+	v.prev = r.hash
+	v.next = r.seq + 1
+}
