@@ -14,6 +14,7 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/backupcode"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/codestep"
@@ -42,6 +43,9 @@ type idpOptions struct {
 	LockoutThreshold   int
 	LockoutDuration    time.Duration
 	SessionIdleTimeout time.Duration
+	SessionIdleMin     time.Duration
+	SessionIdleMax     time.Duration
+	DeletionGrace      time.Duration
 	SessionLifetime    time.Duration
 	Argon2Memory       int
 	Argon2Time         int
@@ -65,6 +69,9 @@ func (o *idpOptions) register(s *config.Set) {
 	s.Duration(&o.LockoutDuration, "lockout-duration", 30*time.Minute, "How long password sign-in stays locked.")
 	s.Duration(&o.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "A session ends after this long without use.")
 	s.Duration(&o.SessionLifetime, "session-lifetime", 12*time.Hour, "A session ends this long after sign-in, used or not.")
+	s.Duration(&o.SessionIdleMin, "session-idle-timeout-min", 5*time.Minute, "The shortest idle timeout a citizen may choose in the account centre.")
+	s.Duration(&o.SessionIdleMax, "session-idle-timeout-max", 4*time.Hour, "The longest idle timeout a citizen may choose (at most session-lifetime).")
+	s.Duration(&o.DeletionGrace, "deletion-grace-period", 30*24*time.Hour, "A requested account deletion waits this long; a sign-in meanwhile cancels it.")
 	def := password.DefaultParams()
 	s.Int(&o.Argon2Memory, "argon2-memory", int(def.Memory), "argon2id memory per password hash, KiB (hashes with other parameters are upgraded at sign-in).")
 	s.Int(&o.Argon2Time, "argon2-time", int(def.Time), "argon2id passes.")
@@ -121,6 +128,12 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool, max
 		if d.v <= 0 {
 			p.Add("%s: must be positive", s.Source(d.name))
 		}
+	}
+	if o.SessionIdleMin > o.SessionIdleMax {
+		p.Add("%s: must not exceed session-idle-timeout-max", s.Source("session-idle-timeout-min"))
+	}
+	if o.DeletionGrace < 24*time.Hour {
+		p.Add("%s: at least 24h, so that a citizen can change their mind", s.Source("deletion-grace-period"))
 	}
 	if o.SessionIdleTimeout > o.SessionLifetime {
 		p.Add("%s: must not exceed session-lifetime", s.Source("session-idle-timeout"))
@@ -245,8 +258,13 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	sessions := session.NewStore(db, session.Config{IdleTimeout: o.SessionIdleTimeout, Lifetime: o.SessionLifetime, Secure: secure, Now: now})
 	flows := flow.NewStore(db, km, now)
 	notifier := &notice.Notifier{Sender: sender, Log: log}
+	acts := &activity{db: db, accounts: accounts, log: audit.New(db, km, now)}
 	// Every way of signing in starts its session through arrivals.
-	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now}
+	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now,
+		Cancelled: func(ctx context.Context, accountID, ip string) error {
+			return acts.Record(ctx, audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID},
+				Action: audit.ActionDeletionCancelled, IP: ip, Detail: map[string]string{"by": "sign_in"}})
+		}}
 	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
 
 	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
@@ -302,7 +320,13 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, SetMFA: accounts.SetMFA, Forget: devices.Forget, AddEvent: accounts.AddEvent},
 		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
 		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
-			EndOthers: sessions.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent}})
+			EndOthers: sessions.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent},
+		Data: profile.DataDeps{Grace: o.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
+			return exportFactors(ctx, id, passkeys.Store(), totps)
+		}},
+		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
+		Idle:    profile.IdleTimeouts{Default: o.SessionIdleTimeout, Min: o.SessionIdleMin, Max: min(o.SessionIdleMax, o.SessionLifetime)},
+		SetIdle: sessions.SetIdleTimeout, ClientIP: o.clientIP, Secure: secure})
 	if err != nil {
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
@@ -327,7 +351,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
 	return &idpParts{provider: provider, accounts: accounts, sweepers: []func(context.Context) (int, error){
-		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep,
+		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
 	}}, nil
 }
 

@@ -47,7 +47,7 @@ func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *ke
 		t.Fatal(err)
 	}
 	issuer := "http://" + ln.Addr().String()
-	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour,
+	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour, SessionIdleMin: 5 * time.Minute, SessionIdleMax: 4 * time.Hour, DeletionGrace: 30 * 24 * time.Hour,
 		Argon2Memory: 8 * 1024, Argon2Time: 1, Argon2Threads: 1}
 	mux := http.NewServeMux()
 	parts, err := buildIdP(mux, o, issuer, db, km, log, false, c.Now)

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/session"
@@ -67,8 +68,7 @@ func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	list, err := h.Centre.Sessions.List(r.Context(), s.AccountID)
-	v := sessionsView{Page: h.render.NewPage(r, "cen.sessions.title")}
-	v.SignedIn = true
+	v := sessionsView{Page: h.page(r, "cen.sessions.title", "sessions")}
 	if err != nil {
 		h.Log.ErrorContext(r.Context(), "list sessions", "err", err)
 		v.Error = v.L.T("acc.err.internal")
@@ -105,6 +105,7 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) {
 			h.Log.ErrorContext(ctx, "end session", "err", err)
 			continue
 		}
+		h.record(r, s.AccountID, audit.ActionSessionEnded, map[string]string{"session": x.ID})
 		if h.Centre.Ended != nil {
 			if err := h.Centre.Ended(ctx, s.AccountID, x.ID); err != nil {
 				h.Log.ErrorContext(ctx, "after ending a session", "err", err)
@@ -129,8 +130,7 @@ func (h *Handler) showApps(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := appsView{Page: h.render.NewPage(r, "cen.apps.title")}
-	v.SignedIn = true
+	v := appsView{Page: h.page(r, "cen.apps.title", "apps")}
 	gs, err := h.Centre.Grants.Grants(r.Context(), s.AccountID)
 	if err != nil {
 		h.Log.ErrorContext(r.Context(), "list grants", "err", err)
@@ -156,10 +156,15 @@ func (h *Handler) revokeApp(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if err := h.Centre.Grants.RevokeGrant(r.Context(), s.AccountID, r.PostFormValue("client_id")); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+	clientID := r.PostFormValue("client_id")
+	err := h.Centre.Grants.RevokeGrant(r.Context(), s.AccountID, clientID)
+	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
 		h.Log.ErrorContext(r.Context(), "revoke grant", "err", err)
 		http.Error(w, "Внутренняя ошибка / Internal error", http.StatusInternalServerError)
 		return
+	}
+	if err == nil {
+		h.record(r, s.AccountID, audit.ActionGrantRevoked, map[string]string{"client": clientID})
 	}
 	web.Redirect(w, r, "/account/apps?done=1")
 }

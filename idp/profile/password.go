@@ -5,6 +5,7 @@ import (
 	"net/http"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/web"
@@ -34,8 +35,7 @@ type passwordView struct {
 }
 
 func (h *Handler) passwordPage(r *http.Request) passwordView {
-	p := h.render.NewPage(r, "pwd.title")
-	p.SignedIn = true
+	p := h.page(r, "pwd.title", "security")
 	return passwordView{Page: p, Rules: h.Password.Policy.Rules(p.L.Lang)}
 }
 
@@ -83,9 +83,10 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 			h.Log.ErrorContext(ctx, "end other sessions", "err", err)
 		}
 	}
+	h.record(r, a.ID, audit.ActionPasswordChanged, nil)
 	h.Password.Notify(ctx, a, message.KindNoticePasswordChanged, v.L.Lang, nil)
 	if err := h.Password.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventPasswordChanged, Result: account.ResultOK,
-		Method: "pwd", IP: web.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		Method: "pwd", IP: h.clientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}
 	v = h.passwordPage(r)

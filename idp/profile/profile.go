@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/idp/web"
@@ -19,10 +21,10 @@ import (
 //go:embed templates/*.html
 var pages embed.FS
 
-// Accounts is what the pages need of the account store.
+// Accounts is what the pages need of the account store outside the
+// activity log's transactions (changes go through Activity.Change).
 type Accounts interface {
 	Get(ctx context.Context, id string) (*account.Account, error)
-	UpdateDocuments(ctx context.Context, id string, d account.Documents) error
 }
 
 // Sessions finds the signed-in citizen.
@@ -41,6 +43,22 @@ type Deps struct {
 	Centre CentreDeps
 	// Password is the password page's.
 	Password PasswordDeps
+	// Data is the export and deletion page's.
+	Data DataDeps
+	// Activity is the activity log; Events the sign-in history.
+	Activity Activity
+	Events   Events
+	// Flows and Notifier serve contact changes.
+	Flows    Flows
+	Notifier Notifier
+	// Idle bounds the citizen's idle-timeout choice; SetIdle applies it to
+	// the current session.
+	Idle    IdleTimeouts
+	SetIdle func(ctx context.Context, sessionID string, d time.Duration) error
+	// ClientIP is the client address as the proxy set-up determines it.
+	ClientIP func(*http.Request) string
+	// Secure marks cookies Secure.
+	Secure bool
 	// Now is the clock; dates are judged in Moscow time.
 	Now func() time.Time
 }
@@ -54,12 +72,16 @@ type Handler struct {
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password")
+	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, centreCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password",
+		"contact", "history", "activity", "data", "deleted")
 	if err != nil {
 		return nil, err
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Data.Grace <= 0 {
+		d.Data.Grace = 30 * 24 * time.Hour
 	}
 	msk := time.FixedZone("MSK", 3*3600)
 	return &Handler{Deps: d, render: r, msk: msk}, nil
@@ -85,6 +107,21 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/sessions/end", h.endSessions)
 	mux.HandleFunc("GET /account/apps", h.showApps)
 	mux.HandleFunc("POST /account/apps/revoke", h.revokeApp)
+	mux.HandleFunc("POST /account/security/settings", h.saveSettings)
+	mux.HandleFunc("POST /account/details/pending/cancel", h.cancelPending)
+	mux.HandleFunc("GET /account/contacts/{kind}", h.showContact)
+	mux.HandleFunc("POST /account/contacts/{kind}", h.submitContact)
+	mux.HandleFunc("GET /account/contacts/{kind}/code", h.showContactCode)
+	mux.HandleFunc("POST /account/contacts/{kind}/code", h.submitContactCode)
+	mux.HandleFunc("POST /account/contacts/{kind}/resend", h.resendContactCode)
+	mux.HandleFunc("GET /account/history", h.showHistory)
+	mux.HandleFunc("GET /account/activity", h.showActivity)
+	mux.HandleFunc("GET /account/activity.csv", h.downloadActivity)
+	mux.HandleFunc("GET /account/data", h.showData)
+	mux.HandleFunc("GET /account/export.json", h.downloadExport)
+	mux.HandleFunc("POST /account/delete/start", h.startDelete)
+	mux.HandleFunc("POST /account/delete", h.submitDelete)
+	mux.HandleFunc("GET /account/deleted", h.showDeleted)
 }
 
 // signedIn returns the citizen's account, or sends the browser to sign in.
@@ -105,6 +142,9 @@ type accountView struct {
 	web.Page
 	Name        string
 	Level       string
+	LevelID     string
+	LevelAbout  string
+	NextSteps   []string
 	Phone       string
 	PhoneOK     bool
 	Email       string
@@ -114,6 +154,8 @@ type accountView struct {
 	INN         string
 	Passport    string
 	HasDocument bool
+	// Pending lists what waits for verification (field labels).
+	Pending []string
 }
 
 func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
@@ -121,9 +163,19 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := accountView{Page: h.render.NewPage(r, "acc.title"), Name: a.Name.Full()}
-	v.SignedIn = true
+	v := accountView{Page: h.page(r, "acc.title", "profile"), Name: a.Name.Full(), LevelID: string(a.Level)}
 	v.Level = v.L.T("acc.level." + string(a.Level))
+	v.LevelAbout = v.L.T("acc.level." + string(a.Level) + ".about")
+	switch a.Level {
+	case account.LevelSimplified:
+		if a.SNILS == "" || a.Passport == nil {
+			v.NextSteps = append(v.NextSteps, v.L.T("acc.next.documents"))
+		} else {
+			v.NextSteps = append(v.NextSteps, v.L.T("acc.next.checking"))
+		}
+	case account.LevelStandard:
+		v.NextSteps = append(v.NextSteps, v.L.T("acc.next.confirm"))
+	}
 	if a.Phone.Value != "" {
 		v.Phone, v.PhoneOK = validate.FormatPhone(a.Phone.Value), a.Phone.Verified()
 	}
@@ -143,20 +195,54 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
 		v.Passport = a.Passport.Series[:2] + " ** ****" + a.Passport.Number[4:]
 	}
 	v.HasDocument = v.SNILS != "" || v.Passport != ""
+	if p := a.Pending; !p.Empty() {
+		for _, f := range pendingFields(p) {
+			v.Pending = append(v.Pending, v.L.T("acc.pending."+f))
+		}
+	}
+	switch r.URL.Query().Get("done") {
+	case "contact_phone", "contact_email":
+		v.Notice = v.L.T("con.done." + strings.TrimPrefix(r.URL.Query().Get("done"), "contact_"))
+	case "details":
+		v.Notice = v.L.T("acc.details.saved")
+	case "pending":
+		v.Notice = v.L.T("acc.details.pending")
+	case "pending_cancelled":
+		v.Notice = v.L.T("acc.pending.cancelled")
+	}
 	h.render.Render(w, r, http.StatusOK, "account", v)
+}
+
+// pendingFields names the fields a change touches.
+func pendingFields(p *account.PersonChange) []string {
+	var out []string
+	if p.Name != nil {
+		out = append(out, "name")
+	}
+	if !p.BirthDate.IsZero() {
+		out = append(out, "birthdate")
+	}
+	if p.SNILS != "" {
+		out = append(out, "snils")
+	}
+	if p.Passport != nil {
+		out = append(out, "passport")
+	}
+	return out
 }
 
 type detailsView struct {
 	web.Page
-	Welcome bool
+	Welcome  bool
+	Verified bool
 }
 
 func (h *Handler) showDetails(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.signedIn(w, r); !ok {
+	a, ok := h.signedIn(w, r)
+	if !ok {
 		return
 	}
-	v := detailsView{Page: h.render.NewPage(r, "acc.details.title"), Welcome: r.URL.Query().Get("welcome") == "1"}
-	v.SignedIn = true
+	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Welcome: r.URL.Query().Get("welcome") == "1", Verified: a.Verified()}
 	if v.Welcome {
 		v.Notice = v.L.T("acc.details.welcome")
 	}
@@ -164,15 +250,14 @@ func (h *Handler) showDetails(w http.ResponseWriter, r *http.Request) {
 }
 
 // detailFields are the form's fields.
-var detailFields = []string{"birthdate", "gender", "snils", "inn", "passport_series", "passport_number", "passport_issue_date", "passport_issuer", "division_code"}
+var detailFields = []string{"family_name", "given_name", "middle_name", "birthdate", "gender", "snils", "inn", "passport_series", "passport_number", "passport_issue_date", "passport_issuer", "division_code"}
 
 func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 	a, ok := h.signedIn(w, r)
 	if !ok {
 		return
 	}
-	v := detailsView{Page: h.render.NewPage(r, "acc.details.title")}
-	v.SignedIn = true
+	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Verified: a.Verified()}
 	f := web.NewForm(r, detailFields...)
 	v.Form = f
 	d, errs := h.parseDetails(f, a)
@@ -183,19 +268,98 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "details", v)
 		return
 	}
-	err := h.Accounts.UpdateDocuments(r.Context(), a.ID, d)
+	ctx := r.Context()
+	// A verified account's name, birth date, SNILS and passport change
+	// only once verified again: the change waits, and the tokens keep the
+	// verified values (the account never silently loses or fakes
+	// verification). Gender and INN apply at once.
+	var pending *account.PersonChange
+	if a.Verified() {
+		pending = a.Pending
+		if pending == nil {
+			pending = &account.PersonChange{}
+		}
+		moved := false
+		if d.Name != nil && *d.Name != a.Name {
+			pending.Name, moved = d.Name, true
+		}
+		if !d.BirthDate.IsZero() && !d.BirthDate.Equal(a.BirthDate) {
+			pending.BirthDate, moved = d.BirthDate, true
+		}
+		if d.SNILS != "" && d.SNILS != a.SNILS {
+			pending.SNILS, moved = d.SNILS, true
+		}
+		if d.Passport != nil && (a.Passport == nil || *d.Passport != *a.Passport) {
+			pending.Passport, moved = d.Passport, true
+		}
+		d.Name, d.BirthDate, d.SNILS, d.Passport = nil, time.Time{}, "", nil
+		if moved {
+			pending.RequestedAt = h.Now().UTC()
+		} else {
+			pending = nil
+		}
+	}
+	action, detail := audit.ActionDocumentsUpdated, map[string]string{"fields": strings.Join(changedFields(d), ",")}
+	if pending != nil {
+		action = audit.ActionDocumentsPending
+		detail["pending"] = strings.Join(pendingFields(pending), ",")
+	}
+	err := h.Activity.Change(ctx, h.entry(r, a.ID, action, detail), func(s *account.Store) error {
+		if err := s.UpdateDocuments(ctx, a.ID, d); err != nil {
+			return err
+		}
+		if pending != nil {
+			return s.SetPending(ctx, a.ID, pending)
+		}
+		return nil
+	})
 	if errors.Is(err, account.ErrTaken) {
 		f.Fail("snils", v.L.T("acc.err.snils_taken"))
 		h.render.Render(w, r, http.StatusConflict, "details", v)
 		return
 	}
 	if err != nil {
-		h.Log.ErrorContext(r.Context(), "update documents", "account", a, "err", err)
+		h.Log.ErrorContext(ctx, "update documents", "account", a, "err", err)
 		v.Error = v.L.T("acc.err.internal")
 		h.render.Render(w, r, http.StatusInternalServerError, "details", v)
 		return
 	}
-	web.Redirect(w, r, "/account")
+	if pending != nil {
+		web.Redirect(w, r, "/account?done=pending")
+		return
+	}
+	web.Redirect(w, r, "/account?done=details")
+}
+
+// changedFields names the fields d sets.
+func changedFields(d account.Documents) []string {
+	var out []string
+	for _, f := range []struct {
+		name string
+		set  bool
+	}{{"name", d.Name != nil}, {"birthdate", !d.BirthDate.IsZero()}, {"gender", d.Gender != ""}, {"snils", d.SNILS != ""},
+		{"inn", d.INN != ""}, {"passport", d.Passport != nil}} {
+		if f.set {
+			out = append(out, f.name)
+		}
+	}
+	return out
+}
+
+// cancelPending withdraws changes waiting for verification.
+func (h *Handler) cancelPending(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	err := h.Activity.Change(ctx, h.entry(r, a.ID, audit.ActionDocumentsUpdated, map[string]string{"pending": "cancelled"}),
+		func(s *account.Store) error { return s.SetPending(ctx, a.ID, nil) })
+	if err != nil {
+		h.internal(w, r, "cancel pending change", err)
+		return
+	}
+	web.Redirect(w, r, "/account?done=pending_cancelled")
 }
 
 // parseDetails validates every filled field; empty fields are left as
@@ -205,6 +369,19 @@ func (h *Handler) parseDetails(f *web.Form, a *account.Account) (account.Documen
 	var errs validate.Errors
 	now := h.Now().In(h.msk)
 	var err error
+	if f.Get("family_name") != "" || f.Get("given_name") != "" || f.Get("middle_name") != "" {
+		n := account.Name{}
+		if n.Family, err = validate.FamilyName(f.Get("family_name")); err != nil {
+			errs.Add(err)
+		}
+		if n.Given, err = validate.GivenName(f.Get("given_name")); err != nil {
+			errs.Add(err)
+		}
+		if n.Middle, err = validate.MiddleName(f.Get("middle_name")); err != nil {
+			errs.Add(err)
+		}
+		d.Name = &n
+	}
 	if s := f.Get("birthdate"); s != "" {
 		if d.BirthDate, err = validate.BirthDate(s, true, now); err != nil {
 			errs.Add(err)

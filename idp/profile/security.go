@@ -5,10 +5,13 @@ import (
 	"encoding/base64"
 	"errors"
 	"net/http"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/totp"
@@ -67,11 +70,18 @@ type securityView struct {
 	// Challenge is the id of an SMS code sent to confirm a change; it is
 	// bound to its purpose and the phone, so it may travel in the form.
 	Challenge string
+	// NotifyNewDevice and Idle (minutes, 0 for the default) are the
+	// citizen's settings; IdleChoices the offered timeouts in minutes.
+	NotifyNewDevice bool
+	Idle            int
+	IdleChoices     []int
+	IdleDefault     int
 }
 
 func (h *Handler) securityPage(r *http.Request, a *account.Account) securityView {
-	v := securityView{Page: h.render.NewPage(r, "sec.title"), MFA: a.MFA, HasPhone: a.Phone.Verified()}
-	v.SignedIn = true
+	v := securityView{Page: h.page(r, "sec.title", "security"), MFA: a.MFA, HasPhone: a.Phone.Verified(),
+		NotifyNewDevice: a.NotifyNewDevice, Idle: int(a.IdleTimeout / time.Minute), IdleChoices: h.idleChoices(),
+		IdleDefault: int(h.Idle.Default / time.Minute)}
 	return v
 }
 
@@ -291,12 +301,24 @@ func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request) {
 	h.render.Render(w, r, http.StatusOK, "security", v)
 }
 
+// securityActions are the activity-log actions of the security events.
+var securityActions = map[string]string{
+	"mfa_enabled":          audit.ActionMFAEnabled,
+	"mfa_disabled":         audit.ActionMFADisabled,
+	"backup_codes_renewed": audit.ActionBackupCodesRenewed,
+}
+
 func (h *Handler) securityEvent(ctx context.Context, r *http.Request, id, kind, method string) {
+	var detail map[string]string
+	if method != "" {
+		detail = map[string]string{"method": method}
+	}
+	h.record(r, id, securityActions[kind], detail)
 	if h.Security.AddEvent == nil {
 		return
 	}
 	if err := h.Security.AddEvent(ctx, account.Event{AccountID: id, At: time.Now(), Kind: kind, Result: account.ResultOK,
-		Method: method, IP: web.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		Method: method, IP: h.clientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}
 }
@@ -306,4 +328,65 @@ func (h *Handler) securityError(w http.ResponseWriter, r *http.Request, a *accou
 	v := h.securityPage(r, a)
 	v.Error = v.L.T("acc.err.internal")
 	h.render.Render(w, r, http.StatusInternalServerError, "security", v)
+}
+
+// IdleTimeouts bound the citizen's choice of session idle timeout.
+type IdleTimeouts struct {
+	Default, Min, Max time.Duration
+}
+
+// idleChoices are the offered timeouts, in minutes, within the bounds.
+func (h *Handler) idleChoices() []int {
+	var out []int
+	for _, m := range []int{5, 10, 15, 30, 60, 120, 240, 480} {
+		d := time.Duration(m) * time.Minute
+		if d >= h.Idle.Min && d <= h.Idle.Max {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// saveSettings stores "notify me of sign-ins from new devices" and the
+// idle timeout.
+func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.securityPage(r, a)
+	v.Form = web.NewForm(r, "idle")
+	st := account.Settings{NotifyNewDevice: r.PostFormValue("notify_new_device") == "on"}
+	if m := strings.TrimSpace(r.PostFormValue("idle")); m != "" && m != "0" {
+		n, err := strconv.Atoi(m)
+		if err != nil || !slices.Contains(v.IdleChoices, n) {
+			v.Form.Fail("idle", v.L.T("sec.err.idle", int(h.Idle.Min/time.Minute), int(h.Idle.Max/time.Minute)))
+			h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+			return
+		}
+		st.IdleTimeout = time.Duration(n) * time.Minute
+	}
+	detail := map[string]string{"notify_new_device": strconv.FormatBool(st.NotifyNewDevice), "idle_minutes": strconv.Itoa(int(st.IdleTimeout / time.Minute))}
+	err := h.Activity.Change(r.Context(), h.entry(r, a.ID, audit.ActionSettingsChanged, detail), func(s *account.Store) error {
+		return s.SetSettings(r.Context(), a.ID, st)
+	})
+	if err != nil {
+		h.securityError(w, r, a, "save settings", err)
+		return
+	}
+	// The current session takes the new timeout at once; other sessions
+	// keep theirs until they end.
+	if s, err := h.Sessions.Current(r); err == nil && h.SetIdle != nil {
+		d := st.IdleTimeout
+		if d == 0 {
+			d = h.Idle.Default
+		}
+		if err := h.SetIdle(r.Context(), s.ID, d); err != nil {
+			h.Log.ErrorContext(r.Context(), "session idle timeout", "err", err)
+		}
+	}
+	a.NotifyNewDevice, a.IdleTimeout = st.NotifyNewDevice, st.IdleTimeout
+	v = h.securityPage(r, a)
+	v.Notice = v.L.T("sec.settings.saved")
+	h.render.Render(w, r, http.StatusOK, "security", v)
 }

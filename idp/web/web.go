@@ -182,7 +182,7 @@ func NewRenderer(pageFS fs.FS, cat Catalog, log *slog.Logger, names ...string) (
 var funcs = template.FuncMap{
 	"centreTabs": func() []CentreTab { return CentreTabs },
 	"join":       strings.Join,
-	"field": newField,
+	"field":      newField,
 }
 
 // P returns the page itself; views embedding Page get it promoted, which

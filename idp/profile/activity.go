@@ -1,0 +1,49 @@
+package profile
+
+import (
+	"context"
+	"net/http"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/web"
+)
+
+// Activity is the account's activity log: every change, by whom and when.
+type Activity interface {
+	// Change runs fn, the change, on the account store bound to one
+	// transaction, and appends e in the same transaction: both or neither.
+	Change(ctx context.Context, e audit.Entry, fn func(accounts *account.Store) error) error
+	// Record appends e alone, for a change another store has made.
+	Record(ctx context.Context, e audit.Entry) error
+	List(ctx context.Context, accountID string, since time.Time, limit int) ([]audit.Entry, error)
+}
+
+// entry is a change the signed-in citizen made from this request.
+func (h *Handler) entry(r *http.Request, accountID, action string, detail map[string]string) audit.Entry {
+	return audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID},
+		Action: action, Detail: detail, IP: h.clientIP(r)}
+}
+
+// record appends a change other stores made; a failure is logged (the
+// change stands).
+func (h *Handler) record(r *http.Request, accountID, action string, detail map[string]string) {
+	if err := h.Activity.Record(r.Context(), h.entry(r, accountID, action, detail)); err != nil {
+		h.Log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
+	}
+}
+
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.ClientIP != nil {
+		return h.ClientIP(r)
+	}
+	return web.ClientIP(r)
+}
+
+// page starts a page of the account centre in the given section.
+func (h *Handler) page(r *http.Request, title, tab string) web.Page {
+	p := h.render.NewPage(r, title)
+	p.SignedIn, p.Tab = true, tab
+	return p
+}

@@ -1,0 +1,292 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/codestep"
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// Changing the phone or the e-mail: the new value gets a code, and only
+// the code makes it the account's contact (and login); the old value
+// stops working at once and is told of the change.
+//
+//	GET  /account/contacts/{kind}          kind is phone or email: the new value
+//	POST /account/contacts/{kind}          a code to the new value
+//	GET  /account/contacts/{kind}/code
+//	POST /account/contacts/{kind}/code     the code makes the change
+//	POST /account/contacts/{kind}/resend
+//
+// The flow state (new value, challenge) lives in the database, sealed, so
+// the steps may land on different replicas. A value another account has
+// verified is refused only after the code proves the citizen holds it, so
+// that the page does not tell anyone whose number is whose.
+
+// Flows keeps multi-step state between requests.
+type Flows interface {
+	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration, secure bool) error
+	FromRequest(r *http.Request, kind string, data any) (string, int, error)
+	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
+	Take(ctx context.Context, kind, token string, data any) error
+	Clear(w http.ResponseWriter, kind string, secure bool)
+}
+
+// Notifier sends notices to one contact.
+type Notifier interface {
+	Contact(ctx context.Context, contactKind, to, kind, lang string, data map[string]string)
+	Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
+}
+
+const (
+	contactFlow    = "contact"
+	contactPurpose = "contact"
+	contactTTL     = 15 * time.Minute
+)
+
+type contactState struct {
+	AccountID string `json:"account_id"`
+	Kind      string `json:"kind"`
+	Value     string `json:"value"`
+	Challenge string `json:"challenge"`
+}
+
+type contactView struct {
+	web.Page
+	Kind    string // phone or email
+	Current string
+	Step    string // "" (new value) or "code"
+	Masked  string
+}
+
+func (h *Handler) contactKind(w http.ResponseWriter, r *http.Request) (string, bool) {
+	k := r.PathValue("kind")
+	if k != account.Phone && k != account.Email {
+		http.NotFound(w, r)
+		return "", false
+	}
+	return k, true
+}
+
+func (h *Handler) contactPage(r *http.Request, a *account.Account, kind string) contactView {
+	v := contactView{Page: h.page(r, "con.title."+kind, "profile"), Kind: kind}
+	c := a.Phone
+	if kind == account.Email {
+		c = a.Email
+	}
+	v.Current = maskContact(kind, c.Value)
+	return v
+}
+
+func maskContact(kind, value string) string {
+	switch {
+	case value == "":
+		return ""
+	case kind == account.Phone:
+		return validate.MaskPhone(value)
+	}
+	return validate.MaskEmail(value)
+}
+
+func (h *Handler) showContact(w http.ResponseWriter, r *http.Request) {
+	kind, ok := h.contactKind(w, r)
+	if !ok {
+		return
+	}
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.contactPage(r, a, kind)
+	if r.URL.Query().Get("expired") == "1" {
+		v.Notice = v.L.T("con.expired")
+	}
+	h.render.Render(w, r, http.StatusOK, "contact", v)
+}
+
+func (h *Handler) submitContact(w http.ResponseWriter, r *http.Request) {
+	kind, ok := h.contactKind(w, r)
+	if !ok {
+		return
+	}
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	v := h.contactPage(r, a, kind)
+	f := web.NewForm(r, "value")
+	v.Form = f
+	var value string
+	var err error
+	if kind == account.Phone {
+		value, err = validate.Phone(f.Get("value"))
+	} else {
+		value, err = validate.Email(f.Get("value"))
+	}
+	var fe *validate.FieldError
+	switch {
+	case errors.As(err, &fe):
+		f.Fail("value", fe.Message(v.L.Lang))
+	case err != nil:
+		f.Fail("value", v.L.T("con.err.value."+kind))
+	case (kind == account.Phone && value == a.Phone.Value) || (kind == account.Email && value == a.Email.Value):
+		f.Fail("value", v.L.T("con.err.same"))
+	}
+	if !f.OK() {
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "contact", v)
+		return
+	}
+	st := contactState{AccountID: a.ID, Kind: kind, Value: value}
+	if st.Challenge, err = h.issueContactCode(r, st); err != nil {
+		v.Error = codestep.Explain(err, v.L)
+		h.render.Render(w, r, http.StatusTooManyRequests, "contact", v)
+		return
+	}
+	if err := h.Flows.Begin(w, r, contactFlow, st, contactTTL, h.Secure); err != nil {
+		h.internal(w, r, "start flow", err)
+		return
+	}
+	web.Redirect(w, r, "/account/contacts/"+kind+"/code")
+}
+
+func (h *Handler) issueContactCode(r *http.Request, st contactState) (string, error) {
+	ch := message.SMS
+	if st.Kind == account.Email {
+		ch = message.Email
+	}
+	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: contactPurpose, Channel: ch, To: st.Value,
+		IP: h.clientIP(r), Lang: web.Lang(r), Kind: message.KindCodeContact})
+}
+
+// loadContact reads the flow of the signed-in account; a missing, expired
+// or foreign one sends the browser back to the first step.
+func (h *Handler) loadContact(w http.ResponseWriter, r *http.Request, a *account.Account, kind string) (string, int, contactState, bool) {
+	var st contactState
+	token, version, err := h.Flows.FromRequest(r, contactFlow, &st)
+	if err != nil || st.AccountID != a.ID || st.Kind != kind {
+		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			h.Log.ErrorContext(r.Context(), "load contact flow", "err", err)
+		}
+		web.Redirect(w, r, "/account/contacts/"+kind+"?expired=1")
+		return "", 0, st, false
+	}
+	return token, version, st, true
+}
+
+func (h *Handler) contactCodePage(r *http.Request, a *account.Account, st contactState) contactView {
+	v := h.contactPage(r, a, st.Kind)
+	v.Step, v.Masked = "code", maskContact(st.Kind, st.Value)
+	return v
+}
+
+func (h *Handler) showContactCode(w http.ResponseWriter, r *http.Request) {
+	kind, ok := h.contactKind(w, r)
+	if !ok {
+		return
+	}
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	_, _, st, ok := h.loadContact(w, r, a, kind)
+	if !ok {
+		return
+	}
+	v := h.contactCodePage(r, a, st)
+	if r.URL.Query().Get("resent") == "1" {
+		v.Notice = v.L.T("con.resent")
+	}
+	h.render.Render(w, r, http.StatusOK, "contact", v)
+}
+
+func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
+	kind, ok := h.contactKind(w, r)
+	if !ok {
+		return
+	}
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	ctx := r.Context()
+	token, _, st, ok := h.loadContact(w, r, a, kind)
+	if !ok {
+		return
+	}
+	v := h.contactCodePage(r, a, st)
+	v.Form = web.NewForm(r)
+	if err := h.Security.Codes.CheckForm(r, st.Challenge, contactPurpose, st.Value); err != nil {
+		v.Form.Fail("code", codestep.Explain(err, v.L))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "contact", v)
+		return
+	}
+	old := a.Phone
+	if kind == account.Email {
+		old = a.Email
+	}
+	detail := map[string]string{"field": kind, "value": maskContact(kind, st.Value)}
+	err := h.Activity.Change(ctx, h.entry(r, a.ID, audit.ActionContactChanged, detail), func(s *account.Store) error {
+		return s.SetContact(ctx, a.ID, kind, st.Value, h.Now())
+	})
+	if errors.Is(err, account.ErrTaken) {
+		v.Step = ""
+		v.Error = v.L.T("con.err.taken." + kind)
+		h.Flows.Clear(w, contactFlow, h.Secure)
+		_ = h.Flows.Take(ctx, contactFlow, token, &st)
+		h.render.Render(w, r, http.StatusConflict, "contact", v)
+		return
+	}
+	if err != nil {
+		h.internal(w, r, "change contact", err)
+		return
+	}
+	h.Flows.Clear(w, contactFlow, h.Secure)
+	if err := h.Flows.Take(ctx, contactFlow, token, &st); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+		h.Log.ErrorContext(ctx, "end contact flow", "err", err)
+	}
+	if old.Verified() {
+		h.Notifier.Contact(ctx, kind, old.Value, message.KindNoticeContactChanged, v.L.Lang, detail)
+	}
+	web.Redirect(w, r, "/account?done=contact_"+kind)
+}
+
+func (h *Handler) resendContactCode(w http.ResponseWriter, r *http.Request) {
+	kind, ok := h.contactKind(w, r)
+	if !ok {
+		return
+	}
+	a, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	token, version, st, ok := h.loadContact(w, r, a, kind)
+	if !ok {
+		return
+	}
+	v := h.contactCodePage(r, a, st)
+	id, err := h.issueContactCode(r, st)
+	if err != nil {
+		v.Error = codestep.Explain(err, v.L)
+		h.render.Render(w, r, http.StatusTooManyRequests, "contact", v)
+		return
+	}
+	st.Challenge = id
+	if _, err := h.Flows.Save(r.Context(), contactFlow, token, version, st); err != nil {
+		h.internal(w, r, "save flow", err)
+		return
+	}
+	web.Redirect(w, r, "/account/contacts/"+kind+"/code?resent=1")
+}
+
+// internal logs err and answers 500 with a general message.
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	h.Log.ErrorContext(r.Context(), what, "err", err)
+	http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
+}
