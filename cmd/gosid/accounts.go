@@ -6,11 +6,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"text/tabwriter"
 	"time"
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/migrations/sqldb"
@@ -52,6 +54,8 @@ func dispatch(ctx context.Context, env *environment, group string, args []string
 type accountsCommand struct {
 	keysCommand
 	idp idpOptions
+	// acts records the command's changes in the activity log (set by store).
+	acts *activity
 }
 
 func (a *accountsCommand) flags(name, synopsis string) *config.Set {
@@ -66,7 +70,15 @@ func (a *accountsCommand) store(ctx context.Context, env *environment) (*account
 	if err != nil {
 		return nil, nil, code, err
 	}
-	return account.NewStore(db, km, time.Now), done, 0, nil
+	st := account.NewStore(db, km, time.Now)
+	a.acts = &activity{db: db, accounts: st, log: audit.New(db, km, time.Now)}
+	return st, done, 0, nil
+}
+
+// adminEntry is an activity-log entry for a change made at the command
+// line, by the operating-system user who ran it.
+func adminEntry(accountID, action string) audit.Entry {
+	return audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorAdmin, ID: os.Getenv("USER")}, Action: action}
 }
 
 type accountJSON struct {
@@ -254,13 +266,13 @@ func runAccountsShow(ctx context.Context, env *environment, args []string) int {
 }
 
 func accountStatus(st account.Status) func(context.Context, *environment, []string) int {
-	name, synopsis, kind := "lock", "Blocks an account: it cannot sign in until unlocked.", account.EventBlocked
+	name, synopsis, kind, action := "lock", "Blocks an account: it cannot sign in until unlocked.", account.EventBlocked, audit.ActionAccountBlocked
 	if st == account.StatusActive {
-		name, synopsis, kind = "unlock", "Unblocks an account and clears a password lock-out.", account.EventUnblocked
+		name, synopsis, kind, action = "unlock", "Unblocks an account and clears a password lock-out.", account.EventUnblocked, audit.ActionAccountUnblocked
 	}
 	return func(ctx context.Context, env *environment, args []string) int {
 		return oneAccount(ctx, env, name, synopsis, args, func(a *accountsCommand, s *account.Store, acc *account.Account) int {
-			if err := s.SetStatus(ctx, acc.ID, st); err != nil {
+			if err := a.acts.Change(ctx, adminEntry(acc.ID, action), func(s *account.Store) error { return s.SetStatus(ctx, acc.ID, st) }); err != nil {
 				return env.fail(exitFailed, err)
 			}
 			_ = s.AddEvent(ctx, account.Event{AccountID: acc.ID, Kind: kind, Result: account.ResultOK, Method: "admin"})
@@ -275,9 +287,10 @@ func accountStatus(st account.Status) func(context.Context, *environment, []stri
 }
 
 func runAccountsDelete(ctx context.Context, env *environment, args []string) int {
-	return oneAccount(ctx, env, "delete", "Deletes an account at once, with its contacts and sessions; its events stay without a reference to it.", args,
+	return oneAccount(ctx, env, "delete", "Erases an account at once, with its contacts and sessions; its sign-in events lose their link and network details, the activity log keeps its random id.", args,
 		func(a *accountsCommand, s *account.Store, acc *account.Account) int {
-			if err := s.Delete(ctx, acc.ID); err != nil {
+			err := a.acts.Change(ctx, adminEntry(acc.ID, audit.ActionAccountErased), func(s *account.Store) error { return s.Erase(ctx, acc.ID, time.Time{}) })
+			if err != nil {
 				return env.fail(exitFailed, err)
 			}
 			fmt.Fprintf(env.stdout, "Deleted account %s.\n", acc.ID)
