@@ -21,9 +21,18 @@ import (
 const RequestIDHeader = "X-Request-Id"
 
 // DefaultCSP is the Content-Security-Policy sent unless the handler sets its
-// own: no inline script or style, no framing, forms post only to us.
+// own: no inline script or style, no framing, no <base>.
+//
+// It has no form-action: browsers (Chromium) apply form-action to every
+// redirect that follows a form submission, and the sign-in, second-factor,
+// consent and logout forms end, by design, in a redirect to a relying
+// party's registered redirect URI, whose origin is not known when the page
+// is rendered. With form-action 'self' the citizen would be stuck on Gosid
+// after signing in to a site (found by the Chromium e2e test). Forms are
+// ours, rendered by html/template; cross-origin posts to us are refused by
+// web.Protect.
 const DefaultCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
-	"frame-ancestors 'none'; base-uri 'none'; form-action 'self'"
+	"frame-ancestors 'none'; base-uri 'none'"
 
 // routeUnmatched is the route of a request no ServeMux pattern matched
 // (404, 405, and the mux's own redirects).
