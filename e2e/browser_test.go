@@ -70,24 +70,8 @@ func registrationAndSignIn(t *testing.T, screenshots bool, args ...string) {
 	shoot("login")
 
 	// 1. Registration by phone.
-	b.open("/register")
-	shoot("register")
-	b.fill("phone", "+7 912 345-67-89")
-	b.submit("/register", "/register/code")
-	code, _ := s.devCode(t, "+79123456789", "code.register", 0)
-	b.fill("code", code)
-	b.submit("/register/code", "/register/profile")
-	shoot("register-profile")
-	b.fill("family_name", "Иванов")
-	b.fill("given_name", "Иван")
-	b.fill("middle_name", "Иванович")
-	b.fill("password", browserPassword)
-	b.fill("password_confirm", browserPassword)
-	b.do("tick consent", chromedp.Click(chromedp.CSS(`input[name="consent"][value="yes"]`)))
-	b.submit("/register/profile", "/account/details")
-	if q := evalIn[string](b, "read query", `location.search`); q != "?welcome=1" {
-		t.Errorf("after registration the query is %q, want ?welcome=1", q)
-	}
+	registerByPhone(b, s, registrant{Phone: "+7 912 345-67-89", E164: "+79123456789", Family: "Иванов", Given: "Иван",
+		Middle: "Иванович", Password: browserPassword}, shoot)
 	b.open("/account")
 	b.expectText("Иванов Иван Иванович", "+7")
 
@@ -103,7 +87,7 @@ func registrationAndSignIn(t *testing.T, screenshots bool, args ...string) {
 	b.open("/register?by=email")
 	b.fill("email", "Petrova.Anna@Example.RU")
 	b.submit("/register", "/register/code")
-	code, _ = s.devCode(t, "Petrova.Anna@example.ru", "code.register", 0)
+	code, _ := s.devCode(t, "Petrova.Anna@example.ru", "code.register", 0)
 	b.fill("code", code)
 	b.submit("/register/code", "/register/profile")
 	b.fill("family_name", "Петрова")
@@ -132,6 +116,40 @@ func registrationAndSignIn(t *testing.T, screenshots bool, args ...string) {
 		t.Errorf("browser console: %s", p)
 	}
 	t.Logf("flow took %v", time.Since(start).Round(time.Millisecond))
+}
+
+// registrant is a citizen to register in the browser.
+type registrant struct {
+	Phone, E164           string // as typed, and as the dev sink addresses it
+	Family, Given, Middle string
+	Password              string
+}
+
+// registerByPhone registers by phone on /register, with the SMS code from
+// the dev sink, and expects the welcome on /account/details: the browser
+// is then signed in. shoot is called on the pages worth a screenshot.
+func registerByPhone(b *browser, s *server, r registrant, shoot func(page string)) {
+	b.t.Helper()
+	b.open("/register")
+	shoot("register")
+	b.fill("phone", r.Phone)
+	b.submit("/register", "/register/code")
+	code, _ := s.devCode(b.t, r.E164, "code.register", 0)
+	b.fill("code", code)
+	b.submit("/register/code", "/register/profile")
+	shoot("register-profile")
+	b.fill("family_name", r.Family)
+	b.fill("given_name", r.Given)
+	if r.Middle != "" {
+		b.fill("middle_name", r.Middle)
+	}
+	b.fill("password", r.Password)
+	b.fill("password_confirm", r.Password)
+	b.do("tick consent", chromedp.Click(chromedp.CSS(`input[name="consent"][value="yes"]`)))
+	b.submit("/register/profile", "/account/details")
+	if q := evalIn[string](b, "read query", `location.search`); q != "?welcome=1" {
+		b.t.Errorf("after registration the query is %q, want ?welcome=1", q)
+	}
 }
 
 // signOut presses the header's sign-out button and expects the sign-in page.

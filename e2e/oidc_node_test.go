@@ -4,8 +4,10 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -13,13 +15,16 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/lestrrat-go/jwx/v3/jwa"
 	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jws"
 
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
@@ -64,6 +69,7 @@ func TestOIDCNodeRP(t *testing.T) {
 	t.Run("private_key_jwt assertion replayed", r.testAssertionReplay)
 	t.Run("refresh token of another client", r.testForeignRefreshToken)
 	t.Run("rotated refresh token reused", r.testRotatedRefreshReused)
+	t.Run("grant revoked in the account centre", r.testGrantRevocation)
 	// Last: it ends the citizen's session at Gosid.
 	t.Run("RP-initiated logout", r.testLogout)
 }
@@ -86,6 +92,7 @@ type oidcRig struct {
 	rpHost    *httptest.Server
 	redirect  string // registered redirect URI: the test captures it, never fetches it
 	loggedOut string // registered post_logout_redirect_uri, served by rpHost
+	logouts   *logoutSink
 	browser   *http.Client
 
 	conf    rpClient // confidential, client_secret_basic, refresh tokens
@@ -93,6 +100,46 @@ type oidcRig struct {
 	public  rpClient // auth method none
 	machine rpClient // client_credentials only
 	keyed   rpClient // private_key_jwt
+	// revocable has a back-channel logout URI on rpHost; the citizen
+	// revokes its grant in the account centre.
+	revocable rpClient
+}
+
+// logoutSink is the back-channel logout endpoint's record of the logout
+// tokens POSTed to it.
+type logoutSink struct {
+	mu     sync.Mutex
+	tokens []string
+}
+
+func (s *logoutSink) add(token string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.tokens = append(s.tokens, token)
+}
+
+func (s *logoutSink) count() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.tokens)
+}
+
+// after waits up to d for a token beyond the first n received and returns
+// it.
+func (s *logoutSink) after(t *testing.T, n int, d time.Duration) string {
+	t.Helper()
+	for deadline := time.Now().Add(d); ; time.Sleep(100 * time.Millisecond) {
+		s.mu.Lock()
+		if len(s.tokens) > n {
+			tok := s.tokens[n]
+			s.mu.Unlock()
+			return tok
+		}
+		s.mu.Unlock()
+		if time.Now().After(deadline) {
+			t.Fatalf("no back-channel logout token within %v (each replica delivers the outbox every 5 s)", d)
+		}
+	}
 }
 
 // rpClient is a registered client as the relying party knows it.
@@ -115,10 +162,21 @@ func (r *oidcRig) req(c rpClient, fields map[string]any) map[string]any {
 
 func newOIDCRig(t *testing.T, dbArgs ...string) *oidcRig {
 	t.Helper()
-	r := &oidcRig{node: requireNode(t)}
+	r := &oidcRig{node: requireNode(t), logouts: &logoutSink{}}
 	r.rpHost = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
-		if req.URL.Path == "/logged-out" {
+		switch req.URL.Path {
+		case "/logged-out":
 			fmt.Fprint(w, "signed out at the relying party")
+			return
+		case "/backchannel-logout":
+			// OpenID Connect Back-Channel Logout 1.0, section 2.5: a form
+			// POST with logout_token.
+			token := req.PostFormValue("logout_token")
+			if req.Method != http.MethodPost || token == "" {
+				http.Error(w, "want a POST with logout_token", http.StatusBadRequest)
+				return
+			}
+			r.logouts.add(token)
 			return
 		}
 		http.Error(w, "the test captures callbacks without fetching them", http.StatusTeapot)
@@ -145,6 +203,10 @@ func newOIDCRig(t *testing.T, dbArgs ...string) *oidcRig {
 		"--scopes", "openid fullname", "--grant-types", "authorization_code", "--auth-method", "none")
 	r.machine = r.createClient(t, data, "Партнёрский сервис", "--scopes", "openid", "--grant-types", "client_credentials",
 		"--auth-method", "client_secret_basic")
+
+	r.revocable = r.createClient(t, data, "Сайт с выходом", "--redirect-uri", r.redirect,
+		"--backchannel-logout-uri", r.rpHost.URL+"/backchannel-logout", "--scopes", "openid fullname offline_access",
+		"--grant-types", "authorization_code,refresh_token", "--auth-method", "client_secret_basic")
 
 	public, private := clientKeyPair(t)
 	jwksFile := filepath.Join(t.TempDir(), "jwks.json")
@@ -623,6 +685,193 @@ func (r *oidcRig) testLogout(t *testing.T) {
 	// The logged-out session's refresh token no longer works.
 	_, e := r.refresh(t, r.conf, tok.RefreshToken)
 	wantOAuthError(t, "refresh after RP-initiated logout", e, "invalid_grant", 400)
+}
+
+// testGrantRevocation: the citizen withdraws a site's access in the
+// account centre. The site's refresh token is refused at once, the site
+// receives a signed back-channel logout token, and its next authorization
+// asks for consent again.
+func (r *oidcRig) testGrantRevocation(t *testing.T) {
+	const scope = "openid fullname offline_access"
+	c := r.revocable
+	a := r.signIn(t, c, scope)
+	if !slices.Contains(a.Steps, "/authorize/consent") {
+		t.Errorf("first authorization of %s passed through %v, want consent", c.Name, a.Steps)
+	}
+	tok := r.mustExchange(t, c, a)
+	if tok.RefreshToken == "" {
+		t.Fatal("no refresh token for offline_access")
+	}
+	tok2, e := r.refresh(t, c, tok.RefreshToken)
+	if e != nil {
+		t.Fatalf("refresh before revocation: %s", e)
+	}
+
+	seen := r.logouts.count()
+	revokedAt := time.Now()
+	r.revokeGrant(t, c)
+
+	_, e = r.refresh(t, c, tok2.RefreshToken)
+	wantOAuthError(t, "refresh after the citizen revoked the site's access", e, "invalid_grant", 400)
+	if in := r.introspect(t, c, tok2.AccessToken); active(in) {
+		t.Errorf("access token after the citizen revoked the site's access: introspection %v, want active false", in)
+	}
+
+	r.checkLogoutToken(t, c, r.logouts.after(t, seen, 20*time.Second), tok.Claims["sub"], revokedAt)
+
+	again := r.signIn(t, c, scope)
+	if !slices.Contains(again.Steps, "/authorize/consent") {
+		t.Errorf("authorization after revocation passed through %v, want consent again", again.Steps)
+	}
+	tok3 := r.mustExchange(t, c, again)
+	if _, e := r.refresh(t, c, tok3.RefreshToken); e != nil {
+		t.Errorf("refresh after consenting again: %s", e)
+	}
+}
+
+// revokeGrant presses the site's "revoke access" button on /account/apps
+// as the citizen's browser: it posts the button's form as the page has it.
+func (r *oidcRig) revokeGrant(t *testing.T, c rpClient) {
+	t.Helper()
+	p := r.get(t, "/account/apps")
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, c.Name) {
+		t.Fatalf("GET /account/apps: %d, want a page listing %q\n%.600s", p.Status, c.Name, p.Body)
+	}
+	form := formFields(t, p.Body, "/account/apps/revoke", "client_id", c.ID)
+	p = r.post(t, "/account/apps/revoke", form)
+	if p.Status != http.StatusSeeOther || p.Location != "/account/apps?done=1" {
+		t.Fatalf("POST /account/apps/revoke: %d → %q, want 303 to /account/apps?done=1\n%.600s", p.Status, p.Location, p.Body)
+	}
+	p = r.get(t, p.Location)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Доступ отозван") || strings.Contains(p.Body, c.Name) {
+		t.Errorf("/account/apps after revocation: %d, want the notice and no %q\n%.600s", p.Status, c.Name, p.Body)
+	}
+}
+
+var (
+	formRE  = regexp.MustCompile(`(?s)<form\b[^>]*>.*?</form>`)
+	inputRE = regexp.MustCompile(`<input\b[^>]*>`)
+	attrRE  = regexp.MustCompile(`\b(action|type|name|value)="([^"]*)"`)
+)
+
+// formFields returns the hidden fields of the form on page that posts to
+// action and has field name = value (so a token a later version adds to
+// the form is sent too).
+func formFields(t *testing.T, page, action, name, value string) url.Values {
+	t.Helper()
+	for _, f := range formRE.FindAllString(page, -1) {
+		open := f[:strings.IndexByte(f, '>')]
+		if attrs := attrMap(open); attrs["action"] != action {
+			continue
+		}
+		fields := url.Values{}
+		for _, in := range inputRE.FindAllString(f, -1) {
+			if a := attrMap(in); a["type"] == "hidden" && a["name"] != "" {
+				fields.Add(a["name"], a["value"])
+			}
+		}
+		if fields.Get(name) == value {
+			return fields
+		}
+	}
+	t.Fatalf("no form posting to %s with %s=%s on the page", action, name, value)
+	return nil
+}
+
+func attrMap(tag string) map[string]string {
+	m := map[string]string{}
+	for _, a := range attrRE.FindAllStringSubmatch(tag, -1) {
+		m[a[1]] = html.UnescapeString(a[2])
+	}
+	return m
+}
+
+// checkLogoutToken validates a back-channel logout token as a relying
+// party must (OpenID Connect Back-Channel Logout 1.0, section 2.6): its
+// signature with a key of the issuer's JWKS, typ logout+jwt, iss, aud, a
+// recent iat, jti, the logout event, sub or sid, and no nonce. sub, if
+// present, must be the ID token's.
+func (r *oidcRig) checkLogoutToken(t *testing.T, c rpClient, token string, sub any, notBefore time.Time) {
+	t.Helper()
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		t.Fatalf("logout token is not a compact JWS: %q", token)
+	}
+	var header struct{ Alg, Kid, Typ string }
+	if raw, err := base64.RawURLEncoding.DecodeString(parts[0]); err != nil || json.Unmarshal(raw, &header) != nil {
+		t.Fatalf("logout token header %q: %v", parts[0], err)
+	}
+	if header.Typ != "logout+jwt" {
+		t.Errorf("logout token typ %q, want logout+jwt", header.Typ)
+	}
+	alg, ok := jwa.LookupSignatureAlgorithm(header.Alg)
+	if !ok || header.Alg == "none" || strings.HasPrefix(header.Alg, "HS") {
+		t.Fatalf("logout token alg %q", header.Alg)
+	}
+	var set jwks
+	if p := r.get(t, "/keys"); p.Status != http.StatusOK || json.Unmarshal([]byte(p.Body), &set) != nil {
+		t.Fatalf("GET /keys: %d %.300s", p.Status, p.Body)
+	}
+	var key jwk.Key
+	for _, k := range set.Keys {
+		if k["kid"] == header.Kid {
+			raw, _ := json.Marshal(k)
+			var err error
+			if key, err = jwk.ParseKey(raw); err != nil {
+				t.Fatalf("JWKS key %s: %v", header.Kid, err)
+			}
+		}
+	}
+	if key == nil {
+		t.Fatalf("logout token kid %q is not in the issuer's JWKS", header.Kid)
+	}
+	payload, err := jws.Verify([]byte(token), jws.WithKey(alg, key))
+	if err != nil {
+		t.Fatalf("logout token signature: %v", err)
+	}
+	var claims map[string]any
+	if err := json.Unmarshal(payload, &claims); err != nil {
+		t.Fatalf("logout token claims: %v", err)
+	}
+
+	aud, _ := claims["aud"].([]any)
+	if s, ok := claims["aud"].(string); ok {
+		aud = []any{s}
+	}
+	events, _ := claims["events"].(map[string]any)
+	_, isObject := events["http://schemas.openid.net/event/backchannel-logout"].(map[string]any)
+	iat, _ := claims["iat"].(float64)
+	exp, hasExp := claims["exp"].(float64)
+	now := float64(time.Now().Unix())
+	if claims["iss"] != r.srv.URL {
+		t.Errorf("logout token iss %v, want %s", claims["iss"], r.srv.URL)
+	}
+	if !slices.Contains(aud, any(c.ID)) {
+		t.Errorf("logout token aud %v, want %s in it", claims["aud"], c.ID)
+	}
+	if iat < float64(notBefore.Unix())-5 || iat > now+5 {
+		t.Errorf("logout token iat %v, want the revocation's time (%d–%v)", claims["iat"], notBefore.Unix(), now)
+	}
+	if hasExp && exp <= now {
+		t.Errorf("logout token exp %v is past", claims["exp"])
+	}
+	if jti, _ := claims["jti"].(string); jti == "" {
+		t.Errorf("logout token without jti: %v", claims)
+	}
+	if !isObject {
+		t.Errorf("logout token events %v, want the back-channel logout event with a JSON object", claims["events"])
+	}
+	gotSub, _ := claims["sub"].(string)
+	sid, _ := claims["sid"].(string)
+	switch {
+	case gotSub == "" && sid == "":
+		t.Errorf("logout token with neither sub nor sid: %v", claims)
+	case gotSub != "" && gotSub != sub:
+		t.Errorf("logout token sub %q, want the ID token's %v", gotSub, sub)
+	}
+	if _, ok := claims["nonce"]; ok {
+		t.Errorf("logout token carries a nonce: %v", claims)
+	}
 }
 
 // ---- negative cases ----
