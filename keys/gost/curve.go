@@ -2,6 +2,9 @@ package gost
 
 import (
 	"math/big"
+	"sync"
+
+	"github.com/gosid/gosid/keys/gost/internal/ec"
 )
 
 // Curve is a GOST R 34.10 parameter set: the curve y² = x³ + ax + b over
@@ -14,6 +17,10 @@ type Curve struct {
 	// Size is the length in bytes of a coordinate, a private key and each
 	// half of a signature: 32 or 64.
 	Size int
+
+	// arith is the fixed-size arithmetic, set by newCurve; a Curve built
+	// elsewhere gets its own through curveArith.
+	arith ec.Curve
 }
 
 // The standard parameter sets (RFC 7836 appendix A and RFC 4357 section
@@ -99,6 +106,11 @@ func newCurve(name string, size int, p, a, b, q, x, y string) *Curve {
 		P: mustHex(p), A: mustHex(a), B: mustHex(b), Q: mustHex(q),
 		X: mustHex(x), Y: mustHex(y),
 	}
+	impl, err := ec.New(c.P, c.A, c.B, c.Q, c.X, c.Y, c.Size)
+	if err != nil {
+		panic("gost: " + name + ": " + err.Error())
+	}
+	c.arith = impl
 	if err := c.check(); err != "" {
 		panic("gost: " + name + ": " + err)
 	}
@@ -106,19 +118,55 @@ func newCurve(name string, size int, p, a, b, q, x, y string) *Curve {
 }
 
 func (c *Curve) check() string {
-	if c.P.BitLen() > 8*c.Size || c.Q.BitLen() > 8*c.Size {
-		return "parameters longer than the key size"
-	}
 	if !c.P.ProbablyPrime(20) || !c.Q.ProbablyPrime(20) {
 		return "p or q not prime"
 	}
 	if !c.IsOnCurve(c.X, c.Y) {
 		return "base point not on the curve"
 	}
-	if !c.scalarMult(c.X, c.Y, c.Q).isInfinity() {
+	x, y := c.arith.ScalarMult(c.coord(c.X), c.coord(c.Y), c.coord(c.Q))
+	if !isZero(x) || !isZero(y) {
 		return "q·P is not the point at infinity"
 	}
 	return ""
+}
+
+// otherCurves holds the arithmetic of curves not built by newCurve.
+var otherCurves sync.Map // *Curve → arithOrNil
+
+type arithOrNil struct{ ec.Curve }
+
+// curveArith returns the fixed-size arithmetic for c, or nil when c is not
+// a curve it supports (Size other than 32 and 64, malformed parameters).
+func (c *Curve) curveArith() ec.Curve {
+	if c.arith != nil {
+		return c.arith
+	}
+	if c.P == nil || c.A == nil || c.B == nil || c.Q == nil || c.X == nil || c.Y == nil {
+		return nil
+	}
+	if v, ok := otherCurves.Load(c); ok {
+		return v.(arithOrNil).Curve
+	}
+	impl, err := ec.New(c.P, c.A, c.B, c.Q, c.X, c.Y, c.Size)
+	if err != nil {
+		impl = nil
+	}
+	v, _ := otherCurves.LoadOrStore(c, arithOrNil{impl})
+	return v.(arithOrNil).Curve
+}
+
+// coord returns v, which must be below 2^(8·Size), as Size big-endian bytes.
+func (c *Curve) coord(v *big.Int) []byte {
+	return v.FillBytes(make([]byte, c.Size))
+}
+
+func isZero(b []byte) bool {
+	var v byte
+	for _, x := range b {
+		v |= x
+	}
+	return v == 0
 }
 
 // IsOnCurve reports whether (x, y) is an affine point of the curve with
@@ -135,126 +183,4 @@ func (c *Curve) IsOnCurve(x, y *big.Int) bool {
 	rhs.Add(rhs, c.B)
 	rhs.Mod(rhs, c.P)
 	return lhs.Cmp(rhs) == 0
-}
-
-// jacobian is a point in Jacobian coordinates (X/Z², Y/Z³); Z = 0 is the
-// point at infinity.
-type jacobian struct{ x, y, z *big.Int }
-
-func (p jacobian) isInfinity() bool { return p.z.Sign() == 0 }
-
-func (c *Curve) affineToJacobian(x, y *big.Int) jacobian {
-	return jacobian{new(big.Int).Set(x), new(big.Int).Set(y), big.NewInt(1)}
-}
-
-func (c *Curve) toAffine(p jacobian) (x, y *big.Int) {
-	zi := new(big.Int).ModInverse(p.z, c.P)
-	zi2 := new(big.Int).Mul(zi, zi)
-	zi2.Mod(zi2, c.P)
-	x = new(big.Int).Mul(p.x, zi2)
-	x.Mod(x, c.P)
-	zi2.Mul(zi2, zi)
-	y = new(big.Int).Mul(p.y, zi2)
-	y.Mod(y, c.P)
-	return x, y
-}
-
-func (c *Curve) mod(v *big.Int) *big.Int { return v.Mod(v, c.P) }
-
-func (c *Curve) double(p jacobian) jacobian {
-	if p.isInfinity() || p.y.Sign() == 0 {
-		return jacobian{new(big.Int), new(big.Int), new(big.Int)}
-	}
-	xx := c.mod(new(big.Int).Mul(p.x, p.x))
-	yy := c.mod(new(big.Int).Mul(p.y, p.y))
-	yyyy := c.mod(new(big.Int).Mul(yy, yy))
-	zz := c.mod(new(big.Int).Mul(p.z, p.z))
-	s := c.mod(new(big.Int).Lsh(new(big.Int).Mul(p.x, yy), 2))
-	m := c.mod(new(big.Int).Mul(zz, zz))
-	m.Mul(m, c.A)
-	m.Add(m, new(big.Int).Mul(xx, big.NewInt(3)))
-	c.mod(m)
-	x3 := new(big.Int).Mul(m, m)
-	x3.Sub(x3, new(big.Int).Lsh(s, 1))
-	c.mod(x3)
-	y3 := new(big.Int).Sub(s, x3)
-	y3.Mul(y3, m)
-	y3.Sub(y3, new(big.Int).Lsh(yyyy, 3))
-	c.mod(y3)
-	z3 := new(big.Int).Mul(p.y, p.z)
-	z3.Lsh(z3, 1)
-	c.mod(z3)
-	return jacobian{x3, y3, z3}
-}
-
-func (c *Curve) add(p, q jacobian) jacobian {
-	if p.isInfinity() {
-		return q
-	}
-	if q.isInfinity() {
-		return p
-	}
-	z1z1 := c.mod(new(big.Int).Mul(p.z, p.z))
-	z2z2 := c.mod(new(big.Int).Mul(q.z, q.z))
-	u1 := c.mod(new(big.Int).Mul(p.x, z2z2))
-	u2 := c.mod(new(big.Int).Mul(q.x, z1z1))
-	s1 := c.mod(new(big.Int).Mul(p.y, c.mod(new(big.Int).Mul(q.z, z2z2))))
-	s2 := c.mod(new(big.Int).Mul(q.y, c.mod(new(big.Int).Mul(p.z, z1z1))))
-	if u1.Cmp(u2) == 0 {
-		if s1.Cmp(s2) == 0 {
-			return c.double(p)
-		}
-		return jacobian{new(big.Int), new(big.Int), new(big.Int)}
-	}
-	h := c.mod(new(big.Int).Sub(u2, u1))
-	r := c.mod(new(big.Int).Sub(s2, s1))
-	hh := c.mod(new(big.Int).Mul(h, h))
-	hhh := c.mod(new(big.Int).Mul(hh, h))
-	v := c.mod(new(big.Int).Mul(u1, hh))
-	x3 := new(big.Int).Mul(r, r)
-	x3.Sub(x3, hhh)
-	x3.Sub(x3, new(big.Int).Lsh(v, 1))
-	c.mod(x3)
-	y3 := new(big.Int).Sub(v, x3)
-	y3.Mul(y3, r)
-	y3.Sub(y3, new(big.Int).Mul(s1, hhh))
-	c.mod(y3)
-	z3 := new(big.Int).Mul(p.z, q.z)
-	z3.Mul(z3, h)
-	c.mod(z3)
-	return jacobian{x3, y3, z3}
-}
-
-// scalarMult returns k·(x, y). It is not constant-time.
-func (c *Curve) scalarMult(x, y, k *big.Int) jacobian {
-	p := c.affineToJacobian(x, y)
-	r := jacobian{new(big.Int), new(big.Int), new(big.Int)}
-	for i := k.BitLen() - 1; i >= 0; i-- {
-		r = c.double(r)
-		if k.Bit(i) == 1 {
-			r = c.add(r, p)
-		}
-	}
-	return r
-}
-
-// combinedMult returns k1·(x1, y1) + k2·(x2, y2) with Shamir's trick. It is
-// not constant-time.
-func (c *Curve) combinedMult(x1, y1, k1, x2, y2, k2 *big.Int) jacobian {
-	p1 := c.affineToJacobian(x1, y1)
-	p2 := c.affineToJacobian(x2, y2)
-	p12 := c.add(p1, p2)
-	r := jacobian{new(big.Int), new(big.Int), new(big.Int)}
-	for i := max(k1.BitLen(), k2.BitLen()) - 1; i >= 0; i-- {
-		r = c.double(r)
-		switch k1.Bit(i)<<1 | k2.Bit(i) {
-		case 1:
-			r = c.add(r, p2)
-		case 2:
-			r = c.add(r, p1)
-		case 3:
-			r = c.add(r, p12)
-		}
-	}
-	return r
 }

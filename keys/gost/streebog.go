@@ -140,31 +140,56 @@ func (d *digest) block(p []byte, bitLen uint64) {
 	}
 }
 
-// lps returns L(P(S(a ⊕ b))).
-func lps(a, b *[8]uint64) [8]uint64 {
-	var t, r [8]uint64
-	for i := range t {
-		t[i] = a[i] ^ b[i]
-	}
-	for i := uint(0); i < 8; i++ {
-		s := 8 * i
-		r[i] = sl[0][byte(t[0]>>s)] ^ sl[1][byte(t[1]>>s)] ^
-			sl[2][byte(t[2]>>s)] ^ sl[3][byte(t[3]>>s)] ^
-			sl[4][byte(t[4]>>s)] ^ sl[5][byte(t[5]>>s)] ^
-			sl[6][byte(t[6]>>s)] ^ sl[7][byte(t[7]>>s)]
-	}
-	return r
+// lps sets r = L(P(S(a ⊕ b))), unrolled: output lane i gathers byte i of
+// every input lane through the combined tables. r may alias a or b.
+func lps(r, a, b *[8]uint64) {
+	t0, t1, t2, t3 := a[0]^b[0], a[1]^b[1], a[2]^b[2], a[3]^b[3]
+	t4, t5, t6, t7 := a[4]^b[4], a[5]^b[5], a[6]^b[6], a[7]^b[7]
+	r0 := sl[0][byte(t0)] ^ sl[1][byte(t1)] ^
+		sl[2][byte(t2)] ^ sl[3][byte(t3)] ^
+		sl[4][byte(t4)] ^ sl[5][byte(t5)] ^
+		sl[6][byte(t6)] ^ sl[7][byte(t7)]
+	r1 := sl[0][byte(t0>>8)] ^ sl[1][byte(t1>>8)] ^
+		sl[2][byte(t2>>8)] ^ sl[3][byte(t3>>8)] ^
+		sl[4][byte(t4>>8)] ^ sl[5][byte(t5>>8)] ^
+		sl[6][byte(t6>>8)] ^ sl[7][byte(t7>>8)]
+	r2 := sl[0][byte(t0>>16)] ^ sl[1][byte(t1>>16)] ^
+		sl[2][byte(t2>>16)] ^ sl[3][byte(t3>>16)] ^
+		sl[4][byte(t4>>16)] ^ sl[5][byte(t5>>16)] ^
+		sl[6][byte(t6>>16)] ^ sl[7][byte(t7>>16)]
+	r3 := sl[0][byte(t0>>24)] ^ sl[1][byte(t1>>24)] ^
+		sl[2][byte(t2>>24)] ^ sl[3][byte(t3>>24)] ^
+		sl[4][byte(t4>>24)] ^ sl[5][byte(t5>>24)] ^
+		sl[6][byte(t6>>24)] ^ sl[7][byte(t7>>24)]
+	r4 := sl[0][byte(t0>>32)] ^ sl[1][byte(t1>>32)] ^
+		sl[2][byte(t2>>32)] ^ sl[3][byte(t3>>32)] ^
+		sl[4][byte(t4>>32)] ^ sl[5][byte(t5>>32)] ^
+		sl[6][byte(t6>>32)] ^ sl[7][byte(t7>>32)]
+	r5 := sl[0][byte(t0>>40)] ^ sl[1][byte(t1>>40)] ^
+		sl[2][byte(t2>>40)] ^ sl[3][byte(t3>>40)] ^
+		sl[4][byte(t4>>40)] ^ sl[5][byte(t5>>40)] ^
+		sl[6][byte(t6>>40)] ^ sl[7][byte(t7>>40)]
+	r6 := sl[0][byte(t0>>48)] ^ sl[1][byte(t1>>48)] ^
+		sl[2][byte(t2>>48)] ^ sl[3][byte(t3>>48)] ^
+		sl[4][byte(t4>>48)] ^ sl[5][byte(t5>>48)] ^
+		sl[6][byte(t6>>48)] ^ sl[7][byte(t7>>48)]
+	r7 := sl[0][byte(t0>>56)] ^ sl[1][byte(t1>>56)] ^
+		sl[2][byte(t2>>56)] ^ sl[3][byte(t3>>56)] ^
+		sl[4][byte(t4>>56)] ^ sl[5][byte(t5>>56)] ^
+		sl[6][byte(t6>>56)] ^ sl[7][byte(t7>>56)]
+	r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7] = r0, r1, r2, r3, r4, r5, r6, r7
 }
 
 // g is the compression function g_N(h, m) = E(LPS(h ⊕ N), m) ⊕ h ⊕ m.
 func g(h, n, m *[8]uint64) {
-	k := lps(h, n)
-	s := lps(&k, m)
-	for i := 0; i < 11; i++ {
-		k = lps(&k, &roundConstants[i])
-		s = lps(&k, &s)
+	var k, s [8]uint64
+	lps(&k, h, n)
+	lps(&s, &k, m)
+	for i := range 11 {
+		lps(&k, &k, &roundConstants[i])
+		lps(&s, &k, &s)
 	}
-	k = lps(&k, &roundConstants[11])
+	lps(&k, &k, &roundConstants[11])
 	for i := range h {
 		h[i] ^= s[i] ^ k[i] ^ m[i]
 	}

@@ -115,10 +115,14 @@ func BenchmarkStreebog256(b *testing.B) {
 	buf := make([]byte, 8192)
 	h := New256()
 	b.SetBytes(int64(len(buf)))
+	cpu := cpuSeconds()
 	for b.Loop() {
 		h.Reset()
 		h.Write(buf)
 		h.Sum(nil)
+	}
+	if now := cpuSeconds(); cpu >= 0 && now > cpu {
+		b.ReportMetric(float64(b.N*len(buf))/(now-cpu)/1e6, "MB/cpu-s")
 	}
 }
 
