@@ -18,6 +18,7 @@ import (
 	"github.com/gosid/gosid/idp/backupcode"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/codestep"
+	"github.com/gosid/gosid/idp/esign"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/login"
 	"github.com/gosid/gosid/idp/message"
@@ -34,6 +35,7 @@ import (
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/migrations/sqldb"
 )
 
@@ -42,6 +44,7 @@ import (
 type idpOptions struct {
 	LockoutThreshold   int
 	LockoutDuration    time.Duration
+	Esign              esignOptions
 	SessionIdleTimeout time.Duration
 	SessionIdleMin     time.Duration
 	SessionIdleMax     time.Duration
@@ -65,6 +68,7 @@ type idpOptions struct {
 }
 
 func (o *idpOptions) register(s *config.Set) {
+	o.Esign.register(s)
 	s.Int(&o.LockoutThreshold, "lockout-threshold", 3, "Consecutive wrong passwords that lock password sign-in.")
 	s.Duration(&o.LockoutDuration, "lockout-duration", 30*time.Minute, "How long password sign-in stays locked.")
 	s.Duration(&o.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "A session ends after this long without use.")
@@ -99,6 +103,7 @@ func (o *idpOptions) register(s *config.Set) {
 func (o *idpOptions) devMessages() bool { return o.SMTPAddr == "" && o.SMSURL == "" }
 
 func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool, maxTokenLifetime time.Duration) {
+	o.Esign.check(s, p)
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -211,6 +216,8 @@ type idpParts struct {
 	provider *oidc.Provider
 	accounts *account.Store
 	sweepers []func(context.Context) (int, error)
+	// reload re-reads what SIGHUP refreshes (the e-signature trust list).
+	reload func() error
 }
 
 // buildIdP wires the identity provider's pages onto mux.
@@ -292,6 +299,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	}
 	lcfg := login.DefaultConfig()
 	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = o.LockoutThreshold, o.LockoutDuration, now
+	lcfg.ESignature = o.Esign.TrustDir != ""
 	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: arrivals, Notifier: notifier,
 		Log: log, ClientIP: o.clientIP, OnSignOut: provider.SessionEnded,
 		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices, Secure: secure,
@@ -326,7 +334,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		}},
 		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
 		Idle:    profile.IdleTimeouts{Default: o.SessionIdleTimeout, Min: o.SessionIdleMin, Max: min(o.SessionIdleMax, o.SessionLifetime)},
-		SetIdle: sessions.SetIdleTimeout, ClientIP: o.clientIP, Secure: secure})
+		SetIdle: sessions.SetIdleTimeout, ClientIP: o.clientIP, Secure: secure, ESignature: o.Esign.TrustDir != ""})
 	if err != nil {
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
@@ -335,6 +343,30 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		Log: log, ClientIP: o.clientIP, Now: now, RequireFreshMFA: freshSecondFactor(sessions, accounts, now)})
 	if err != nil {
 		return nil, fmt.Errorf("passkey pages: %w", err)
+	}
+
+	reload := func() error { return nil }
+	if o.Esign.TrustDir != "" {
+		v, pool, err := o.Esign.verifier(now)
+		if err != nil {
+			return nil, fmt.Errorf("e-signature trust list: %w", err)
+		}
+		reload = pool.Reload
+		eh, err := esign.New(esign.Deps{
+			Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
+				return cms.Check(ctx, v, sig, content)
+			},
+			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record,
+			Confirm: func(ctx context.Context, accountID, ip string, detail map[string]string) error {
+				e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorSystem, ID: "esign"}, Action: audit.ActionLevelChanged,
+					Detail: map[string]string{"level": string(account.LevelConfirmed), "method": detail["method"], "certificate": detail["certificate"]}, IP: ip}
+				return acts.Change(ctx, e, func(s *account.Store) error { return s.SetLevel(ctx, accountID, account.LevelConfirmed) })
+			},
+			Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("e-signature pages: %w", err)
+		}
+		eh.Routes(mux)
 	}
 
 	mux.Handle("GET /static/", web.Static())
@@ -352,7 +384,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	}
 	return &idpParts{provider: provider, accounts: accounts, sweepers: []func(context.Context) (int, error){
 		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
-	}}, nil
+	}, reload: reload}, nil
 }
 
 // sweep deletes expired rows (codes, flows, sessions, rate-limit hits)

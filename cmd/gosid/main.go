@@ -59,6 +59,8 @@ func commands() []command {
 		{"keys", "signing and master keys: list, rotate, rotate-master, new-master-key", runKeys},
 		{"accounts", "citizens' accounts: create, show, lock, unlock, delete", runAccounts},
 		{"clients", "relying parties: create, list, show, update, delete, rotate-secret", runClients},
+		{"certs", "e-signature certificates: verify a detached signature as sign-in does", runCerts},
+		{"sign", "sign a file with a software key (a detached CMS signature, for e-signature sign-in tests)", runSign},
 		{"audit", "the account activity log: verify the hash chain, export an account's log as CSV", runAudit},
 		{"version", "print the version", runVersion},
 	}

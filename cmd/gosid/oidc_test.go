@@ -37,6 +37,12 @@ func startOP(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Ma
 
 func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Manager, *idpParts) {
 	t.Helper()
+	return startOPWith(t, db, c, nil)
+}
+
+// startOPWith is startOPParts with options changed by mod first.
+func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idpParts) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: log})
 	if err != nil {
@@ -49,6 +55,9 @@ func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *ke
 	issuer := "http://" + ln.Addr().String()
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour, SessionIdleMin: 5 * time.Minute, SessionIdleMax: 4 * time.Hour, DeletionGrace: 30 * 24 * time.Hour,
 		Argon2Memory: 8 * 1024, Argon2Time: 1, Argon2Threads: 1}
+	if mod != nil {
+		mod(o)
+	}
 	mux := http.NewServeMux()
 	parts, err := buildIdP(mux, o, issuer, db, km, log, false, c.Now)
 	if err != nil {

@@ -8,8 +8,10 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
@@ -234,6 +236,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		}
 	})
 	wg.Go(func() { sweep(ctx, 5*time.Minute, log, parts.sweepers) })
+	wg.Go(func() { reloadOnHangup(ctx, log, parts.reload) })
 	wg.Go(func() {
 		sweep(ctx, 5*time.Second, log, []func(context.Context) (int, error){parts.provider.DeliverLogouts})
 	})
@@ -290,4 +293,24 @@ func jwksHandler(km *keys.Manager) http.Handler {
 		h.Set("Cache-Control", "public, max-age=300")
 		_, _ = w.Write(km.JSON())
 	})
+}
+
+// reloadOnHangup re-reads the e-signature trust list on SIGHUP; a bad
+// folder keeps the list in use and is logged.
+func reloadOnHangup(ctx context.Context, log *slog.Logger, reload func() error) {
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-hup:
+			if err := reload(); err != nil {
+				log.Error("reload the e-signature trust list; the previous list stays in use", "err", err)
+			} else {
+				log.Info("e-signature trust list reloaded")
+			}
+		}
+	}
 }

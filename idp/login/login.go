@@ -69,7 +69,10 @@ type Config struct {
 	PerLogin ratelimit.Rule
 	// Home is where a signed-in citizen lands without a ?next=.
 	Home string
-	Now  func() time.Time
+	// ESignature shows «Войти с электронной подписью» (a trust list is
+	// configured).
+	ESignature bool
+	Now        func() time.Time
 }
 
 // DefaultConfig is the product's policy.
@@ -152,11 +155,12 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 
 type loginView struct {
 	web.Page
-	Next string
+	Next       string
+	ESignature bool
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: SafeNext(r.URL.Query().Get("next"))}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature}
 	if hint := r.URL.Query().Get("login_hint"); hint != "" && len(hint) <= 254 {
 		// A relying party's login_hint pre-fills the form (OpenID Connect).
 		v.Form = &web.Form{Values: map[string]string{"login": hint}, Errors: map[string]string{}}
@@ -185,7 +189,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	f := web.NewForm(r, "login")
 	next := SafeNext(r.PostFormValue("next"))
 	pw := r.PostFormValue("password")
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature}
 	v.Form = f
 	l := v.L
 

@@ -59,6 +59,9 @@ type Deps struct {
 	ClientIP func(*http.Request) string
 	// Secure marks cookies Secure.
 	Secure bool
+	// ESignature: e-signature certificates can be bound (a trust list is
+	// configured).
+	ESignature bool
 	// Now is the clock; dates are judged in Moscow time.
 	Now func() time.Time
 }

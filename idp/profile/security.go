@@ -76,12 +76,14 @@ type securityView struct {
 	Idle            int
 	IdleChoices     []int
 	IdleDefault     int
+	// ESignature links the bound certificates (a trust list is configured).
+	ESignature bool
 }
 
 func (h *Handler) securityPage(r *http.Request, a *account.Account) securityView {
 	v := securityView{Page: h.page(r, "sec.title", "security"), MFA: a.MFA, HasPhone: a.Phone.Verified(),
 		NotifyNewDevice: a.NotifyNewDevice, Idle: int(a.IdleTimeout / time.Minute), IdleChoices: h.idleChoices(),
-		IdleDefault: int(h.Idle.Default / time.Minute)}
+		IdleDefault: int(h.Idle.Default / time.Minute), ESignature: h.ESignature}
 	return v
 }
 

@@ -171,6 +171,12 @@ func NewRenderer(pageFS fs.FS, cat Catalog, log *slog.Logger, names ...string) (
 		if t, err = t.ParseFS(pageFS, "templates/"+name+".html"); err != nil {
 			return nil, fmt.Errorf("page %s: %w", name, err)
 		}
+		// A module's pages may share blocks kept in templates/partials.html.
+		if _, err := fs.Stat(pageFS, "templates/partials.html"); err == nil {
+			if t, err = t.ParseFS(pageFS, "templates/partials.html"); err != nil {
+				return nil, fmt.Errorf("partials: %w", err)
+			}
+		}
 		if t.Lookup("content") == nil {
 			return nil, fmt.Errorf("page %s: no content block", name)
 		}

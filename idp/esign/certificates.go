@@ -1,0 +1,168 @@
+package esign
+
+import (
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"crypto/x509"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/keys/cert"
+	"github.com/gosid/gosid/keys/gost"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+func (h *Handler) loc(r *http.Request) web.Localizer { return h.render.NewPage(r, "es.title").L }
+
+// subjectName is how a certificate is named in lists: its common name.
+func subjectName(s cert.Subject, c *x509.Certificate) string {
+	if s.CommonName != "" {
+		return s.CommonName
+	}
+	return c.Subject.String()
+}
+
+func issuerName(c *x509.Certificate) string {
+	if c.Issuer.CommonName != "" {
+		return c.Issuer.CommonName
+	}
+	if len(c.Issuer.Organization) > 0 {
+		return c.Issuer.Organization[0]
+	}
+	return c.Issuer.String()
+}
+
+// algorithmName names the certificate's key algorithm for people.
+func algorithmName(c *x509.Certificate) string {
+	pub, err := cert.PublicKeyOf(c)
+	if err != nil {
+		return "—"
+	}
+	switch k := pub.(type) {
+	case *gost.PublicKey:
+		return fmt.Sprintf("ГОСТ Р 34.10-2012 (%d бит)", k.Curve.Size*8)
+	case *rsa.PublicKey:
+		return fmt.Sprintf("RSA %d", k.N.BitLen())
+	case *ecdsa.PublicKey:
+		return "ECDSA " + k.Curve.Params().Name
+	}
+	return c.PublicKeyAlgorithm.String()
+}
+
+func certDetail(c *x509.Certificate) map[string]string {
+	return map[string]string{"serial": strings.ToUpper(c.SerialNumber.Text(16)), "issuer": issuerName(c),
+		"fingerprint": hex.EncodeToString(Fingerprint(c))[:16]}
+}
+
+type certRow struct {
+	Fingerprint, Subject, Issuer, Serial, Algorithm, Until, Linked string
+	Expired                                                        bool
+}
+
+type certsView struct {
+	web.Page
+	Rows      []certRow
+	Challenge string
+	Download  string
+}
+
+func (h *Handler) showCertificates(w http.ResponseWriter, r *http.Request) {
+	s, err := h.Sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
+		return
+	}
+	h.renderCertificates(w, r, s.AccountID, http.StatusOK, "", "")
+}
+
+func (h *Handler) renderCertificates(w http.ResponseWriter, r *http.Request, accountID string, status int, notice, errMsg string) {
+	c := challenge{Text: h.newChallenge(), AccountID: accountID}
+	if !h.begin(w, r, flowBind, c) {
+		return
+	}
+	p := h.render.NewPage(r, "es.certs.title")
+	p.SignedIn, p.Tab = true, "security"
+	v := certsView{Page: p, Challenge: c.Text, Download: "/account/certificates/challenge.txt"}
+	v.Notice, v.Error = notice, errMsg
+	list, err := h.Store.List(r.Context(), accountID)
+	if err != nil {
+		h.Log.ErrorContext(r.Context(), "list certificates", "err", err)
+		v.Error = v.L.T("es.err.internal")
+	}
+	now := h.Now()
+	for _, x := range list {
+		v.Rows = append(v.Rows, certRow{Fingerprint: hex.EncodeToString(x.Fingerprint), Subject: x.Subject, Issuer: x.Issuer,
+			Serial: x.Serial, Algorithm: x.Algorithm, Until: x.NotAfter.In(h.msk).Format("02.01.2006"),
+			Linked: x.LinkedAt.In(h.msk).Format("02.01.2006"), Expired: now.After(x.NotAfter)})
+	}
+	h.render.Render(w, r, status, "certificates", v)
+}
+
+// submitBind binds one more certificate: it must verify like a sign-in and
+// carry the account's SNILS.
+func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
+	s, err := h.Sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
+		return
+	}
+	ctx := r.Context()
+	l := h.loc(r)
+	res, c, err := h.check(w, r, flowBind)
+	if err == nil && c.AccountID != s.AccountID {
+		err = errChallenge
+	}
+	if err == nil && res.Subject.SNILS == "" {
+		err = errNoSNILS
+	}
+	if err != nil {
+		h.renderCertificates(w, r, s.AccountID, http.StatusUnprocessableEntity, "", explain(err, l))
+		return
+	}
+	a, err := h.Accounts.Get(ctx, s.AccountID)
+	if err != nil {
+		h.renderCertificates(w, r, s.AccountID, http.StatusInternalServerError, "", l.T("es.err.internal"))
+		return
+	}
+	if a.SNILS == "" || a.SNILS != formatSNILS(res.Subject.SNILS) {
+		h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", l.T("es.err.snils_mismatch"))
+		return
+	}
+	leaf := res.Signer.Certificate
+	created, err := h.Store.Bind(ctx, a.ID, leaf, subjectName(res.Subject, leaf), issuerName(leaf), algorithmName(leaf))
+	if err != nil {
+		h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", explain(err, l))
+		return
+	}
+	if created {
+		h.record(r, a.ID, audit.ActionCertificateLinked, certDetail(leaf))
+	}
+	h.renderCertificates(w, r, s.AccountID, http.StatusOK, l.T("es.certs.bound"), "")
+}
+
+func (h *Handler) removeCertificate(w http.ResponseWriter, r *http.Request) {
+	s, err := h.Sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
+		return
+	}
+	fp, err := hex.DecodeString(r.PostFormValue("fingerprint"))
+	if err == nil {
+		err = h.Store.Remove(r.Context(), s.AccountID, fp)
+	}
+	l := h.loc(r)
+	if err != nil {
+		if !errors.Is(err, sqldb.ErrNotFound) {
+			h.Log.ErrorContext(r.Context(), "remove certificate", "err", err)
+		}
+		h.renderCertificates(w, r, s.AccountID, http.StatusNotFound, "", l.T("es.err.not_bound"))
+		return
+	}
+	h.record(r, s.AccountID, audit.ActionCertificateRemoved, map[string]string{"fingerprint": hex.EncodeToString(fp)[:16]})
+	h.renderCertificates(w, r, s.AccountID, http.StatusOK, l.T("es.certs.removed"), "")
+}

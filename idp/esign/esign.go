@@ -1,0 +1,381 @@
+// Package esign is sign-in with a qualified electronic signature
+// certificate («Войти с электронной подписью») and the binding of
+// certificates to accounts.
+//
+//	GET  /login/esign                 a one-time challenge (random, 5 minutes, bound to this browser by a
+//	                                  flow cookie) and a form for its detached CMS signature
+//	GET  /login/esign/challenge.txt   the challenge as a file, to sign byte for byte
+//	POST /login/esign                 the signature (pasted or uploaded; DER, PEM or base64): the
+//	                                  challenge is spent, then signature, chain to the trust list,
+//	                                  validity, key usage and revocation are checked; the SNILS of
+//	                                  the certificate finds the account; the certificate is bound;
+//	                                  the session's amr is ["sc","mfa"]; a qualified certificate
+//	                                  confirms the account's identity (level confirmed)
+//	GET  /account/certificates        the bound certificates: subject, issuer, serial, expiry, state
+//	POST /account/certificates        bind one more: a signature over a fresh challenge, SNILS must match
+//	POST /account/certificates/remove
+//
+// No certificate is ever trusted because it is bound: every sign-in checks
+// it again, so an expired or revoked certificate stops working at once.
+// When no account has the certificate's SNILS, the citizen is offered a
+// registration pre-filled with the name and SNILS from the certificate.
+package esign
+
+import (
+	"context"
+	"crypto/rand"
+	"embed"
+	"encoding/base32"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/keys/cert"
+	"github.com/gosid/gosid/keys/cms"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+//go:embed templates/*.html
+var pages embed.FS
+
+// Verify checks a detached signature of content as sign-in must
+// (cms.Check with the configured trust list and CRLs).
+type Verify func(ctx context.Context, signature, content []byte) (*cms.Result, error)
+
+// Accounts finds accounts and confirms identities.
+type Accounts interface {
+	FindByLogin(ctx context.Context, kind, value string) (*account.Account, error)
+	Get(ctx context.Context, id string) (*account.Account, error)
+	AddEvent(ctx context.Context, e account.Event) error
+}
+
+// Sessions starts sessions (login.Arrivals) and finds the current one.
+type Sessions interface {
+	Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error)
+	Current(r *http.Request) (*session.Session, error)
+}
+
+// Flows keeps the challenge between the two requests.
+type Flows interface {
+	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration, secure bool) error
+	FromRequest(r *http.Request, kind string, data any) (string, int, error)
+	Take(ctx context.Context, kind, token string, data any) error
+	Clear(w http.ResponseWriter, kind string, secure bool)
+}
+
+// Confirm raises the account to level confirmed, with its activity-log
+// entry (identity confirmed by a qualified e-signature).
+type Confirm func(ctx context.Context, accountID, ip string, detail map[string]string) error
+
+// Deps are the handler's dependencies.
+type Deps struct {
+	Verify   Verify
+	Store    *Store
+	Accounts Accounts
+	Sessions Sessions
+	Flows    Flows
+	Confirm  Confirm
+	// Record appends to the activity log (binding, removal).
+	Record   func(ctx context.Context, e audit.Entry) error
+	Log      *slog.Logger
+	ClientIP func(*http.Request) string
+	Secure   bool
+	Now      func() time.Time
+}
+
+// Handler serves the pages.
+type Handler struct {
+	Deps
+	render *web.Renderer
+	msk    *time.Location
+}
+
+const (
+	flowLogin    = "esign"
+	flowBind     = "esign_bind"
+	challengeTTL = 5 * time.Minute
+	maxUpload    = 256 << 10
+)
+
+// New parses the pages.
+func New(d Deps) (*Handler, error) {
+	r, err := web.NewRenderer(pages, catalog, d.Log, "esign", "certificates")
+	if err != nil {
+		return nil, err
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	return &Handler{Deps: d, render: r, msk: time.FixedZone("MSK", 3*3600)}, nil
+}
+
+// Routes registers the routes.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /login/esign", h.showLogin)
+	mux.HandleFunc("GET /login/esign/challenge.txt", h.downloadChallenge)
+	mux.HandleFunc("POST /login/esign", h.submitLogin)
+	mux.HandleFunc("GET /account/certificates", h.showCertificates)
+	mux.HandleFunc("GET /account/certificates/challenge.txt", h.downloadChallenge)
+	mux.HandleFunc("POST /account/certificates", h.submitBind)
+	mux.HandleFunc("POST /account/certificates/remove", h.removeCertificate)
+}
+
+type challenge struct {
+	Text      string `json:"text"`
+	Next      string `json:"next,omitempty"`
+	AccountID string `json:"account_id,omitempty"` // binding: the signed-in account
+}
+
+// newChallenge is one line of text with 160 random bits, which the
+// citizen's signing tool signs as is.
+func (h *Handler) newChallenge() string {
+	b := make([]byte, 20)
+	_, _ = rand.Read(b)
+	return "Gosid: вход с электронной подписью. Запрос " + base32.StdEncoding.EncodeToString(b) +
+		", выдан " + h.Now().UTC().Format(time.RFC3339)
+}
+
+type esignView struct {
+	web.Page
+	Challenge string
+	Next      string
+	Download  string
+	// Register, when no account has the certificate's SNILS, offers a
+	// registration pre-filled from the certificate.
+	Register     string
+	RegisterName string
+}
+
+func (h *Handler) begin(w http.ResponseWriter, r *http.Request, kind string, c challenge) bool {
+	if err := h.Flows.Begin(w, r, kind, c, challengeTTL, h.Secure); err != nil {
+		h.Log.ErrorContext(r.Context(), "start e-signature challenge", "err", err)
+		http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
+		return false
+	}
+	return true
+}
+
+func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
+	c := challenge{Text: h.newChallenge(), Next: safeNext(r.URL.Query().Get("next"))}
+	if !h.begin(w, r, flowLogin, c) {
+		return
+	}
+	v := esignView{Page: h.render.NewPage(r, "es.title"), Challenge: c.Text, Next: c.Next, Download: "/login/esign/challenge.txt"}
+	h.render.Render(w, r, http.StatusOK, "esign", v)
+}
+
+// downloadChallenge serves the browser's current challenge as a file.
+func (h *Handler) downloadChallenge(w http.ResponseWriter, r *http.Request) {
+	kind := flowLogin
+	if strings.HasPrefix(r.URL.Path, "/account/") {
+		kind = flowBind
+	}
+	var c challenge
+	if _, _, err := h.Flows.FromRequest(r, kind, &c); err != nil {
+		http.Error(w, "Запрос устарел. Обновите страницу. / The challenge has expired. Reload the page.", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="gosid-challenge.txt"`)
+	_, _ = io.WriteString(w, c.Text)
+}
+
+// readSignature takes the uploaded file or, failing that, the pasted text.
+func readSignature(r *http.Request) []byte {
+	r.Body = http.MaxBytesReader(nil, r.Body, maxUpload+64<<10)
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
+		if err := r.ParseMultipartForm(maxUpload); err == nil {
+			if f, _, err := r.FormFile("signature_file"); err == nil {
+				defer f.Close()
+				if b, err := io.ReadAll(io.LimitReader(f, maxUpload)); err == nil && len(b) > 0 {
+					return b
+				}
+			}
+		}
+	}
+	return []byte(strings.TrimSpace(r.PostFormValue("signature")))
+}
+
+// check spends the browser's challenge (single use, whatever the outcome)
+// and verifies the signature over it. A missing or spent challenge gives
+// errChallenge.
+func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string) (*cms.Result, challenge, error) {
+	ctx := r.Context()
+	sig := readSignature(r)
+	var c challenge
+	token, _, err := h.Flows.FromRequest(r, kind, &c)
+	if err == nil {
+		err = h.Flows.Take(ctx, kind, token, &c)
+	}
+	h.Flows.Clear(w, kind, h.Secure)
+	if err != nil {
+		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			h.Log.ErrorContext(ctx, "e-signature challenge", "err", err)
+		}
+		return nil, c, errChallenge
+	}
+	if len(sig) == 0 {
+		return nil, c, errNoSignature
+	}
+	// The text as shown; some tools add a line break when signing a file.
+	var res *cms.Result
+	for _, content := range []string{c.Text, c.Text + "\n", c.Text + "\r\n"} {
+		if res, err = h.Verify(ctx, sig, []byte(content)); !errors.Is(err, cert.ErrBadSignature) {
+			break
+		}
+	}
+	return res, c, err
+}
+
+var (
+	errChallenge   = errors.New("esign: no live challenge")
+	errNoSignature = errors.New("esign: no signature")
+	errNoSNILS     = errors.New("esign: no SNILS in the certificate")
+)
+
+// explain turns a refusal into a message for the citizen.
+func explain(err error, l web.Localizer) string {
+	for _, m := range []struct {
+		err error
+		key string
+	}{
+		{errChallenge, "es.err.challenge"}, {errNoSignature, "es.err.empty"}, {errNoSNILS, "es.err.snils"},
+		{ErrOtherAccount, "es.err.other_account"},
+		{cert.ErrExpired, "es.err.expired"}, {cert.ErrNotYetValid, "es.err.not_yet_valid"},
+		{cert.ErrRevoked, "es.err.revoked"}, {cert.ErrRevocationUnknown, "es.err.revocation_unknown"},
+		{cert.ErrUntrusted, "es.err.untrusted"}, {cert.ErrBrokenChain, "es.err.chain"},
+		{cert.ErrNotCA, "es.err.chain"}, {cert.ErrPathLen, "es.err.chain"},
+		{cert.ErrKeyUsage, "es.err.key_usage"}, {cert.ErrCriticalExtension, "es.err.extension"},
+		{cert.ErrUnsupportedAlgorithm, "es.err.algorithm"}, {cert.ErrBadSignature, "es.err.signature"},
+		{cert.ErrMalformed, "es.err.malformed"},
+	} {
+		if errors.Is(err, m.err) {
+			return l.T(m.key)
+		}
+	}
+	return l.T("es.err.internal")
+}
+
+func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	res, c, err := h.check(w, r, flowLogin)
+	refuse := func(status int, msg string, extra func(*esignView)) {
+		// A fresh challenge for the next try.
+		nc := challenge{Text: h.newChallenge(), Next: c.Next}
+		if !h.begin(w, r, flowLogin, nc) {
+			return
+		}
+		v := esignView{Page: h.render.NewPage(r, "es.title"), Challenge: nc.Text, Next: nc.Next, Download: "/login/esign/challenge.txt"}
+		v.Error = msg
+		if extra != nil {
+			extra(&v)
+		}
+		h.render.Render(w, r, status, "esign", v)
+	}
+	ip := h.clientIP(r)
+	if err == nil && res.Subject.SNILS == "" {
+		err = errNoSNILS
+	}
+	if err != nil {
+		h.Log.InfoContext(ctx, "e-signature sign-in refused", "reason", err)
+		_ = h.Accounts.AddEvent(ctx, account.Event{Kind: account.EventSignInFailed, Result: account.ResultFailed, Method: "sc", IP: ip, UserAgent: r.UserAgent()})
+		refuse(http.StatusUnprocessableEntity, explain(err, h.loc(r)), nil)
+		return
+	}
+	snils := formatSNILS(res.Subject.SNILS)
+	a, err := h.Accounts.FindByLogin(ctx, account.SNILS, snils)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		refuse(http.StatusNotFound, "", func(v *esignView) {
+			v.Error = v.L.T("es.err.no_account", validate.MaskSNILS(snils))
+			q := url.Values{"family_name": {res.Subject.FamilyName}, "given_name": {res.Subject.GivenName}, "snils": {snils}}
+			v.Register = "/register?" + q.Encode()
+			v.RegisterName = strings.TrimSpace(res.Subject.FamilyName + " " + res.Subject.GivenName)
+		})
+		return
+	}
+	if err != nil {
+		h.Log.ErrorContext(ctx, "account by SNILS", "err", err)
+		refuse(http.StatusInternalServerError, h.loc(r).T("es.err.internal"), nil)
+		return
+	}
+	l := h.loc(r)
+	if a.Status == account.StatusBlocked {
+		_ = h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventSignInFailed, Result: account.ResultDenied, Method: "sc", IP: ip, UserAgent: r.UserAgent()})
+		refuse(http.StatusForbidden, l.T("es.err.blocked"), nil)
+		return
+	}
+	leaf := res.Signer.Certificate
+	created, err := h.Store.Bind(ctx, a.ID, leaf, subjectName(res.Subject, leaf), issuerName(leaf), algorithmName(leaf))
+	if err != nil {
+		if !errors.Is(err, ErrOtherAccount) {
+			h.Log.ErrorContext(ctx, "bind certificate", "err", err)
+		}
+		refuse(http.StatusConflict, explain(err, l), nil)
+		return
+	}
+	if created {
+		h.record(r, a.ID, audit.ActionCertificateLinked, certDetail(leaf))
+	}
+	if res.Subject.Qualified && a.Level != account.LevelConfirmed {
+		if err := h.Confirm(ctx, a.ID, ip, map[string]string{"method": "qualified_esignature", "certificate": hex.EncodeToString(Fingerprint(leaf))[:16]}); err != nil {
+			h.Log.ErrorContext(ctx, "confirm identity by e-signature", "err", err)
+		}
+	}
+	// The key lives on a token or smart card behind a PIN: possession and
+	// knowledge, hence mfa (RFC 8176).
+	amr := []string{"sc", "mfa"}
+	if _, err := h.Sessions.Start(w, r, a.ID, amr, ip); err != nil {
+		h.Log.ErrorContext(ctx, "start session", "err", err)
+		http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
+		return
+	}
+	_ = h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventSignIn, Result: account.ResultOK, Method: "sc mfa", IP: ip, UserAgent: r.UserAgent()})
+	next := c.Next
+	if next == "" {
+		next = "/account"
+	}
+	web.Redirect(w, r, next)
+}
+
+func (h *Handler) record(r *http.Request, accountID, action string, detail map[string]string) {
+	if h.Record == nil {
+		return
+	}
+	e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action, Detail: detail, IP: h.clientIP(r)}
+	if err := h.Record(r.Context(), e); err != nil {
+		h.Log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
+	}
+}
+
+func (h *Handler) clientIP(r *http.Request) string {
+	if h.ClientIP != nil {
+		return h.ClientIP(r)
+	}
+	return web.ClientIP(r)
+}
+
+// safeNext keeps a ?next= that is a path on this site.
+func safeNext(next string) string {
+	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") && len(next) < 2048 {
+		return next
+	}
+	return ""
+}
+
+// formatSNILS writes 11 digits as 123-456-789 01, the stored form.
+func formatSNILS(d string) string {
+	if s, err := validate.SNILS(d); err == nil {
+		return s
+	}
+	return d
+}
