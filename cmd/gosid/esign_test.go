@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/migrations/sqldb"
@@ -87,7 +88,7 @@ func TestESignatureSignIn(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		crls := []string{filepath.Join(certFixtures, "ca.crl"), filepath.Join(certFixtures, "root.crl")}
-		idp, _, _ := startOPWith(t, db, sqldbtest.NewClock(time.Now()), func(o *idpOptions) {
+		idp, _, parts := startOPWith(t, db, sqldbtest.NewClock(time.Now()), func(o *idpOptions) {
 			o.Esign = esignOptions{TrustDir: filepath.Join(certFixtures, "trust"), CRLFiles: crls, CRLTimeout: time.Second}
 		})
 		owner := newBrowser(t, idp)
@@ -217,8 +218,29 @@ func TestESignatureSignIn(t *testing.T) {
 		n := newBrowser(t, idp)
 		ch = esignChallenge(t, n, "/login/esign")
 		p = n.post("/login/esign", url.Values{"signature": {string(signAs(t, "citizen512", ch))}})
-		if p.Status != 404 || !strings.Contains(p.Body, "/register?") || !strings.Contains(p.Body, "Сидорова") {
-			t.Errorf("unknown SNILS: %d\n%.1500s", p.Status, p.Body)
+		link := regexp.MustCompile(`href="(/register\?[^"]+)"`).FindStringSubmatch(p.Body)
+		if p.Status != 404 || link == nil || !strings.Contains(p.Body, "Сидорова") {
+			t.Fatalf("unknown SNILS: %d\n%.1500s", p.Status, p.Body)
+		}
+		// The offered registration is pre-filled from the certificate.
+		start := n.get(html.UnescapeString(link[1]))
+		hidden := func(name string) string {
+			m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(start.Body)
+			if m == nil {
+				t.Fatalf("registration start lacks %s\n%.1500s", name, start.Body)
+			}
+			return html.UnescapeString(m[1])
+		}
+		n.post("/register", url.Values{"by": {"phone"}, "phone": {"+79121110052"}, "family_name": {hidden("family_name")},
+			"given_name": {hidden("given_name")}, "snils": {hidden("snils")}}).expectRedirect(t, "/register/code")
+		n.post("/register/code", url.Values{"code": {n.latestCode("+79121110052", "code.register")}}).expectRedirect(t, "/register/profile")
+		if p := n.get("/register/profile"); !strings.Contains(p.Body, `value="Сидорова"`) || !strings.Contains(p.Body, `value="Анна"`) || !strings.Contains(p.Body, `value="Сергеевна"`) {
+			t.Fatalf("profile step not pre-filled:\n%.2500s", p.Body)
+		}
+		n.post("/register/profile", url.Values{"family_name": {"Сидорова"}, "given_name": {"Анна"}, "middle_name": {"Сергеевна"},
+			"password": {goodPassword}, "password_confirm": {goodPassword}, "consent": {"yes"}}).expectRedirect(t, "/account/details")
+		if a, err := parts.accounts.FindByLogin(ctx, "snils", formatSNILSForTest(t, fixtureSNILS(t, "citizen512"))); err != nil || a.Name.Family != "Сидорова" {
+			t.Fatalf("registered account by the certificate's SNILS: %v %v", a, err)
 		}
 	})
 }
@@ -262,4 +284,13 @@ func TestCertsVerifyAndSign(t *testing.T) {
 	if code != 1 || !strings.Contains(text, "REFUSED") || !strings.Contains(strings.ToLower(text), "revoked") || !strings.Contains(text, "Волков") {
 		t.Fatalf("revoked: %d\n%s", code, text)
 	}
+}
+
+func formatSNILSForTest(t *testing.T, digits string) string {
+	t.Helper()
+	s, err := validate.SNILS(digits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
@@ -106,6 +107,38 @@ type state struct {
 	// no code will be accepted.
 	Existing bool `json:"existing,omitempty"`
 	Verified bool `json:"verified,omitempty"`
+	// Prefill comes from an e-signature certificate whose SNILS has no
+	// account (idp/esign): it pre-fills the profile step. It is the
+	// citizen's own, unverified entry like any other.
+	Prefill prefill `json:"prefill,omitzero"`
+}
+
+type prefill struct {
+	Family string `json:"family,omitempty"`
+	Given  string `json:"given,omitempty"`
+	Middle string `json:"middle,omitempty"`
+	SNILS  string `json:"snils,omitempty"`
+}
+
+// readPrefill takes family_name, given_name and snils (query or form),
+// keeping only valid values; "Иван Иванович" as given_name is split into
+// the given name and the patronymic, as certificates write them.
+func readPrefill(get func(string) string) prefill {
+	var p prefill
+	given, middle, _ := strings.Cut(strings.TrimSpace(get("given_name")), " ")
+	if v, err := validate.FamilyName(get("family_name")); err == nil {
+		p.Family = v
+	}
+	if v, err := validate.GivenName(given); err == nil {
+		p.Given = v
+	}
+	if v, err := validate.MiddleName(middle); err == nil {
+		p.Middle = v
+	}
+	if v, err := validate.SNILS(get("snils")); err == nil {
+		p.SNILS = v
+	}
+	return p
 }
 
 func (s state) channel() message.Channel {
@@ -126,10 +159,14 @@ func (s state) masked() string {
 type startView struct {
 	web.Page
 	ByEmail bool
+	Prefill prefill
 }
 
 func (h *Handler) showStart(w http.ResponseWriter, r *http.Request) {
-	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: r.URL.Query().Get("by") == "email"}
+	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: r.URL.Query().Get("by") == "email", Prefill: readPrefill(r.URL.Query().Get)}
+	if v.Prefill.SNILS != "" {
+		v.Notice = v.L.T("reg.prefill", v.Prefill.Family+" "+v.Prefill.Given)
+	}
 	h.render.Render(w, r, http.StatusOK, "start", v)
 }
 
@@ -139,7 +176,8 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: byEmail}
 	f := web.NewForm(r, "phone", "email")
 	v.Form = f
-	st := state{Kind: account.Phone}
+	st := state{Kind: account.Phone, Prefill: readPrefill(r.PostFormValue)}
+	v.Prefill = st.Prefill
 	var err error
 	if byEmail {
 		st.Kind = account.Email
@@ -283,7 +321,11 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
 		web.Redirect(w, r, "/register/code")
 		return
 	}
-	h.render.Render(w, r, http.StatusOK, "profile", h.profilePage(r))
+	v := h.profilePage(r)
+	if p := st.Prefill; p.Family != "" {
+		v.Form = &web.Form{Values: map[string]string{"family_name": p.Family, "given_name": p.Given, "middle_name": p.Middle}, Errors: map[string]string{}}
+	}
+	h.render.Render(w, r, http.StatusOK, "profile", v)
 }
 
 func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
@@ -341,7 +383,7 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Flows.Clear(w, flowKind, h.Secure)
 	now := h.Now()
-	n := account.New{Name: name, PasswordHash: hash, ConsentVersion: ConsentVersion, ConsentAt: now}
+	n := account.New{Name: name, PasswordHash: hash, ConsentVersion: ConsentVersion, ConsentAt: now, SNILS: st.Prefill.SNILS}
 	c := account.Contact{Value: st.Value, VerifiedAt: now}
 	if st.Kind == account.Phone {
 		n.Phone = c
