@@ -294,3 +294,20 @@ func formatSNILSForTest(t *testing.T, digits string) string {
 	}
 	return s
 }
+
+// TestESignatureRateLimit: signature checks from one address are bounded.
+func TestESignatureRateLimit(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	idp, _, _ := startOPWith(t, db, sqldbtest.NewClock(time.Now()), func(o *idpOptions) {
+		o.Esign = esignOptions{TrustDir: filepath.Join(certFixtures, "trust"), CRLTimeout: time.Second}
+	})
+	b := newBrowser(t, idp)
+	for i := 0; i < 60; i++ {
+		if p := b.post("/login/esign", url.Values{"signature": {"x"}}); strings.Contains(p.Body, "Слишком много попыток") {
+			t.Fatalf("limited after %d attempts", i)
+		}
+	}
+	if p := b.post("/login/esign", url.Values{"signature": {"x"}}); !strings.Contains(p.Body, "Слишком много попыток") {
+		t.Fatalf("attempt 61 not limited: %d %q", p.Status, firstError(p.Body))
+	}
+}

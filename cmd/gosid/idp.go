@@ -356,7 +356,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 			Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
 				return cms.Check(ctx, v, sig, content)
 			},
-			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record,
+			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
 			Confirm: func(ctx context.Context, accountID, ip string, detail map[string]string) error {
 				e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorSystem, ID: "esign"}, Action: audit.ActionLevelChanged,
 					Detail: map[string]string{"level": string(account.LevelConfirmed), "method": detail["method"], "certificate": detail["certificate"]}, IP: ip}

@@ -45,5 +45,6 @@ var catalog = web.Catalog{
 	"es.err.blocked":            {"Учётная запись заблокирована. Обратитесь в службу поддержки.", "The account is blocked. Please contact support."},
 	"es.err.snils_mismatch":     {"СНИЛС в сертификате не совпадает со СНИЛС в учётной записи", "The SNILS in the certificate does not match the account's"},
 	"es.err.not_bound":          {"Такой сертификат не привязан", "No such certificate is bound"},
+	"es.err.too_many":           {"Слишком много попыток с этого адреса. Попробуйте через 15 минут.", "Too many attempts from this address. Please try again in 15 minutes."},
 	"es.err.internal":           {"Что-то пошло не так. Попробуйте ещё раз.", "Something went wrong. Please try again."},
 }

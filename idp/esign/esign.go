@@ -37,6 +37,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/idp/web"
@@ -73,6 +74,15 @@ type Flows interface {
 	Clear(w http.ResponseWriter, kind string, secure bool)
 }
 
+// Limiter counts signature checks per client address: each costs a
+// chain verification, and a flood must not buy CPU for free.
+type Limiter interface {
+	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// PerIP bounds signature checks from one address.
+var PerIP = ratelimit.Rule{Name: "esign-ip", Limit: 60, Window: 15 * time.Minute}
+
 // Confirm raises the account to level confirmed, with its activity-log
 // entry (identity confirmed by a qualified e-signature).
 type Confirm func(ctx context.Context, accountID, ip string, detail map[string]string) error
@@ -85,6 +95,7 @@ type Deps struct {
 	Sessions Sessions
 	Flows    Flows
 	Confirm  Confirm
+	Limiter  Limiter
 	// Record appends to the activity log (binding, removal).
 	Record   func(ctx context.Context, e audit.Entry) error
 	Log      *slog.Logger
@@ -211,6 +222,11 @@ func readSignature(r *http.Request) []byte {
 // errChallenge.
 func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string) (*cms.Result, challenge, error) {
 	ctx := r.Context()
+	if h.Limiter != nil {
+		if ok, _, err := h.Limiter.Allow(ctx, PerIP, h.clientIP(r)); err == nil && !ok {
+			return nil, challenge{}, errTooMany
+		}
+	}
 	sig := readSignature(r)
 	var c challenge
 	token, _, err := h.Flows.FromRequest(r, kind, &c)
@@ -241,6 +257,7 @@ var (
 	errChallenge   = errors.New("esign: no live challenge")
 	errNoSignature = errors.New("esign: no signature")
 	errNoSNILS     = errors.New("esign: no SNILS in the certificate")
+	errTooMany     = errors.New("esign: too many attempts")
 )
 
 // explain turns a refusal into a message for the citizen.
@@ -249,7 +266,7 @@ func explain(err error, l web.Localizer) string {
 		err error
 		key string
 	}{
-		{errChallenge, "es.err.challenge"}, {errNoSignature, "es.err.empty"}, {errNoSNILS, "es.err.snils"},
+		{errTooMany, "es.err.too_many"}, {errChallenge, "es.err.challenge"}, {errNoSignature, "es.err.empty"}, {errNoSNILS, "es.err.snils"},
 		{ErrOtherAccount, "es.err.other_account"},
 		{cert.ErrExpired, "es.err.expired"}, {cert.ErrNotYetValid, "es.err.not_yet_valid"},
 		{cert.ErrRevoked, "es.err.revoked"}, {cert.ErrRevocationUnknown, "es.err.revocation_unknown"},
