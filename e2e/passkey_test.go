@@ -88,6 +88,9 @@ func TestPasskeySignIn(t *testing.T) {
 	b.do("add a passkey", chromedp.Click(chromedp.CSS(`[data-passkey-register] [data-passkey-button]:not([disabled])`)))
 	waitLocation(b, "/account/passkeys", "?done=added")
 	b.expectText("Ключ доступа добавлен", "Ключ доступа 1")
+	b.open("/account/activity")
+	b.expectText("Добавлен ключ доступа")
+	b.open("/account/passkeys")
 	creds := virtualCredentials(b, authenticator)
 	if len(creds) != 1 || !creds[0].IsResidentCredential {
 		b.fatalf("the virtual authenticator holds %d credentials (want 1 resident)", len(creds))

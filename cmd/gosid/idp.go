@@ -340,7 +340,16 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	}
 
 	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
-		Log: log, ClientIP: o.clientIP, Now: now, RequireFreshMFA: freshSecondFactor(sessions, accounts, now)})
+		Log: log, ClientIP: o.clientIP, Now: now, RequireFreshMFA: freshSecondFactor(sessions, accounts, now),
+		Changed: func(r *http.Request, accountID, kind, name string) {
+			action := map[string]string{passkey.EventAdded: audit.ActionPasskeyAdded, passkey.EventRenamed: audit.ActionPasskeyRenamed,
+				passkey.EventRemoved: audit.ActionPasskeyRemoved}[kind]
+			e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action,
+				Detail: map[string]string{"name": name}, IP: o.clientIP(r)}
+			if err := acts.Record(r.Context(), e); err != nil {
+				log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
+			}
+		}})
 	if err != nil {
 		return nil, fmt.Errorf("passkey pages: %w", err)
 	}

@@ -32,6 +32,7 @@ var script []byte
 const (
 	EventAdded   = "passkey_added"
 	EventRemoved = "passkey_removed"
+	EventRenamed = "passkey_renamed"
 )
 
 // maxBody bounds a ceremony's JSON body: a credential ID is at most 1023
@@ -73,6 +74,10 @@ type Deps struct {
 	RequireFreshMFA func(r *http.Request) bool
 	// Home is where a passkey sign-in without ?next= lands ("/account").
 	Home string
+	// Changed, when set, records an added, renamed or removed passkey in
+	// the account's activity log (kind: EventAdded, EventRenamed,
+	// EventRemoved; name: the passkey's label).
+	Changed func(r *http.Request, accountID, kind, name string)
 	// FreshAuth: adding a passkey needs a sign-in at most this old
 	// (15 min), so that a stolen session cannot plant a lasting way in;
 	// negative disables the check.
@@ -175,6 +180,7 @@ func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.event(r, s.AccountID, EventAdded, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])
+	h.changed(r, s.AccountID, EventAdded, c.Name)
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": passkeysPage + "?done=added", "name": c.Name})
 }
 
@@ -328,6 +334,12 @@ func (h *Handler) event(r *http.Request, accountID, kind, result, method string)
 	}
 }
 
+func (h *Handler) changed(r *http.Request, accountID, kind, name string) {
+	if h.d.Changed != nil {
+		h.d.Changed(r, accountID, kind, name)
+	}
+}
+
 // --- the account page (HTML) ---
 
 type passkeysView struct {
@@ -435,6 +447,7 @@ func (h *Handler) renamePasskey(w http.ResponseWriter, r *http.Request) {
 		h.renderList(w, r, s.AccountID, http.StatusInternalServerError, v)
 		return
 	}
+	h.changed(r, s.AccountID, EventRenamed, name)
 	web.Redirect(w, r, passkeysPage+"?done=renamed")
 }
 
@@ -471,5 +484,6 @@ func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.event(r, s.AccountID, EventRemoved, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])
+	h.changed(r, s.AccountID, EventRemoved, c.Name)
 	web.Redirect(w, r, passkeysPage+"?done=removed")
 }
