@@ -66,13 +66,16 @@ type contactView struct {
 	Masked  string
 }
 
-func (h *Handler) contactKind(w http.ResponseWriter, r *http.Request) (string, bool) {
+// contactRequest reads the contact kind of the path and the signed-in
+// account; it answers the request itself when either is missing.
+func (h *Handler) contactRequest(w http.ResponseWriter, r *http.Request) (string, *account.Account, bool) {
 	k := r.PathValue("kind")
 	if k != account.Phone && k != account.Email {
 		http.NotFound(w, r)
-		return "", false
+		return "", nil, false
 	}
-	return k, true
+	a, ok := h.signedIn(w, r)
+	return k, a, ok
 }
 
 func (h *Handler) contactPage(r *http.Request, a *account.Account, kind string) contactView {
@@ -96,11 +99,7 @@ func maskContact(kind, value string) string {
 }
 
 func (h *Handler) showContact(w http.ResponseWriter, r *http.Request) {
-	kind, ok := h.contactKind(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.signedIn(w, r)
+	kind, a, ok := h.contactRequest(w, r)
 	if !ok {
 		return
 	}
@@ -112,11 +111,7 @@ func (h *Handler) showContact(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) submitContact(w http.ResponseWriter, r *http.Request) {
-	kind, ok := h.contactKind(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.signedIn(w, r)
+	kind, a, ok := h.contactRequest(w, r)
 	if !ok {
 		return
 	}
@@ -187,11 +182,7 @@ func (h *Handler) contactCodePage(r *http.Request, a *account.Account, st contac
 }
 
 func (h *Handler) showContactCode(w http.ResponseWriter, r *http.Request) {
-	kind, ok := h.contactKind(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.signedIn(w, r)
+	kind, a, ok := h.contactRequest(w, r)
 	if !ok {
 		return
 	}
@@ -207,11 +198,7 @@ func (h *Handler) showContactCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
-	kind, ok := h.contactKind(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.signedIn(w, r)
+	kind, a, ok := h.contactRequest(w, r)
 	if !ok {
 		return
 	}
@@ -258,11 +245,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) resendContactCode(w http.ResponseWriter, r *http.Request) {
-	kind, ok := h.contactKind(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.signedIn(w, r)
+	kind, a, ok := h.contactRequest(w, r)
 	if !ok {
 		return
 	}
