@@ -177,7 +177,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, kind string, c c
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
-	c := challenge{Text: h.newChallenge(), Next: safeNext(r.URL.Query().Get("next"))}
+	c := challenge{Text: h.newChallenge(), Next: web.SafeNext(r.URL.Query().Get("next"))}
 	if !h.begin(w, r, flowLogin, c) {
 		return
 	}
@@ -357,11 +357,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	_ = h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventSignIn, Result: account.ResultOK, Method: "sc mfa", IP: ip, UserAgent: r.UserAgent()})
-	next := c.Next
-	if next == "" {
-		next = "/account"
-	}
-	web.Redirect(w, r, next)
+	web.RedirectNext(w, r, c.Next, "/account")
 }
 
 func (h *Handler) record(r *http.Request, accountID, action string, detail map[string]string) {
@@ -379,14 +375,6 @@ func (h *Handler) clientIP(r *http.Request) string {
 		return h.ClientIP(r)
 	}
 	return web.ClientIP(r)
-}
-
-// safeNext keeps a ?next= that is a path on this site.
-func safeNext(next string) string {
-	if strings.HasPrefix(next, "/") && !strings.HasPrefix(next, "//") && !strings.HasPrefix(next, "/\\") && len(next) < 2048 {
-		return next
-	}
-	return ""
 }
 
 // formatSNILS writes 11 digits as 123-456-789 01, the stored form.

@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
@@ -160,7 +159,7 @@ type loginView struct {
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: web.SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature}
 	if hint := r.URL.Query().Get("login_hint"); hint != "" && len(hint) <= 254 {
 		// A relying party's login_hint pre-fills the form (OpenID Connect).
 		v.Form = &web.Form{Values: map[string]string{"login": hint}, Errors: map[string]string{}}
@@ -174,20 +173,10 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 	h.render.Render(w, r, http.StatusOK, "login", v)
 }
 
-// SafeNext keeps a ?next= target only when it is a path on this site, so
-// that the form cannot be used as an open redirect.
-func SafeNext(next string) string {
-	if next == "" || !strings.HasPrefix(next, "/") || strings.HasPrefix(next, "//") || strings.HasPrefix(next, "/\\") ||
-		strings.ContainsAny(next, "\r\n\\") {
-		return ""
-	}
-	return next
-}
-
 func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f := web.NewForm(r, "login")
-	next := SafeNext(r.PostFormValue("next"))
+	next := web.SafeNext(r.PostFormValue("next"))
 	pw := r.PostFormValue("password")
 	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature}
 	v.Form = f
@@ -244,10 +233,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.event(ctx, a.ID, account.EventSignIn, account.ResultOK, r)
-	if next == "" {
-		next = h.cfg.Home
-	}
-	web.Redirect(w, r, next)
+	web.RedirectNext(w, r, next, h.cfg.Home)
 }
 
 // check runs steps 3–5 of the package comment and reports whether the

@@ -124,7 +124,7 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 			web.Redirect(w, r, "/account/security?need=mfa")
 			return
 		}
-		h.beginMFA(w, r, a, SafeNext(r.URL.Query().Get("next")), s.ID, s.AMR)
+		h.beginMFA(w, r, a, web.SafeNext(r.URL.Query().Get("next")), s.ID, s.AMR)
 		return
 	}
 	token, version, st, ok := h.loadMFA(w, r)
@@ -267,10 +267,10 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 			h.log.ErrorContext(ctx, "remember device", "err", err)
 		}
 	}
-	if st.Next == "" {
-		return h.cfg.Home, nil
+	if next := web.SafeNext(st.Next); next != "" {
+		return next, nil
 	}
-	return st.Next, nil
+	return h.cfg.Home, nil
 }
 
 // beginPasskeyMFA returns the WebAuthn options for the flow's account.

@@ -15,7 +15,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/login"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/web"
@@ -238,7 +237,7 @@ func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.event(r, a.ID, account.EventSignIn, account.ResultOK, strings.Join(res.AMR, " "))
-	next := login.SafeNext(r.URL.Query().Get("next"))
+	next := web.SafeNext(r.URL.Query().Get("next"))
 	if next == "" {
 		next = h.d.Home
 	}
