@@ -69,7 +69,7 @@ func TestNoOpenRedirectAfterSignIn(t *testing.T) {
 		code, _ = totp.GenerateCode(secret, c.Now())
 		b.post("/login/2fa", url.Values{"code": {code}}).expectRedirect(t, "/account")
 		c.Advance(30 * time.Second)
-		b.get("/login/2fa?stepup=1&next=" + url.QueryEscape(evilNext[0])).expectRedirect(t, "/login/2fa")
+		b.get("/login/2fa?stepup=1&next="+url.QueryEscape(evilNext[0])).expectRedirect(t, "/login/2fa")
 		code, _ = totp.GenerateCode(secret, c.Now())
 		b.post("/login/2fa", url.Values{"code": {code}}).expectRedirect(t, "/account")
 	})
