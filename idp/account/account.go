@@ -82,10 +82,17 @@ type Account struct {
 	BirthDate time.Time
 	Gender    string
 	SNILS     string // canonical 123-456-789 01, or ""
-	INN       string
-	Passport  *Passport
-	Phone     Contact
-	Email     Contact
+	// SNILSVerifiedAt is when evidence proved SNILS to be this person's,
+	// and SNILSVerifiedBy how (e.g. "qualified_esignature"); zero while
+	// SNILS is only what the citizen typed (a claim). Only a verified
+	// SNILS finds the account (sign-in, e-signature, recovery) and is
+	// unique.
+	SNILSVerifiedAt time.Time
+	SNILSVerifiedBy string
+	INN             string
+	Passport        *Passport
+	Phone           Contact
+	Email           Contact
 
 	PasswordHash      string
 	PasswordChangedAt time.Time
@@ -114,6 +121,10 @@ type Account struct {
 	// deletion was requested. A sign-in before then cancels it.
 	DeleteAfter time.Time
 }
+
+// SNILSVerified reports whether the SNILS is proven by evidence rather
+// than claimed.
+func (a *Account) SNILSVerified() bool { return a.SNILS != "" && !a.SNILSVerifiedAt.IsZero() }
 
 // Verified reports whether the account's person data has been verified by
 // registries or in person (level standard or confirmed): changes to it then
@@ -152,9 +163,10 @@ type New struct {
 	Name      Name
 	BirthDate time.Time
 	Gender    string
-	SNILS     string
-	INN       string
-	Passport  *Passport
+	// SNILS is a claim: it becomes verified only through VerifySNILS.
+	SNILS    string
+	INN      string
+	Passport *Passport
 	// Phone and Email: at least one; VerifiedAt set when proven by a code
 	// (registration) or vouched for by an operator (CLI).
 	Phone          Contact
@@ -166,9 +178,13 @@ type New struct {
 
 // Errors.
 var (
-	// ErrTaken: a verified phone, a verified e-mail or a SNILS already
-	// belongs to another account. TakenError says which.
+	// ErrTaken: a verified phone, a verified e-mail or a verified SNILS
+	// already belongs to another account. TakenError says which. Claims
+	// (unverified values) are never taken.
 	ErrTaken = errors.New("already belongs to another account")
+	// ErrSNILSVerified: the account's SNILS is verified; a typed value
+	// cannot replace it (a change waits for verification instead).
+	ErrSNILSVerified = errors.New("account: the SNILS is verified and cannot be replaced by a claim")
 )
 
 // TakenError names the kind of value that is taken.

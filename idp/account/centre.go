@@ -50,11 +50,13 @@ func (s *Store) SetPending(ctx context.Context, id string, p *PersonChange) erro
 	return s.exec1(ctx, `UPDATE accounts SET pending = $2, updated_at = $3 WHERE id = $1`, id, blob, sqldb.Micros(s.now()))
 }
 
-// ApplyPending makes the waiting change the account's data, once it has
-// been verified (by a registry check, a bank or an operator). A SNILS that
-// another account has gives a *TakenError and changes nothing.
-func (s *Store) ApplyPending(ctx context.Context, id string) error {
-	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+// ApplyPending makes the waiting change the account's data, once method
+// (a registry check, a bank, an operator) has verified it: its SNILS
+// becomes the verified SNILS as with VerifySNILS, whose dropped claims it
+// returns. A SNILS that another account has verified gives a *TakenError
+// and changes nothing.
+func (s *Store) ApplyPending(ctx context.Context, id, method string) (dropped []string, err error) {
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		st := s.With(tx)
 		a, err := st.Get(ctx, id)
 		if err != nil {
@@ -64,11 +66,20 @@ func (s *Store) ApplyPending(ctx context.Context, id string) error {
 			return nil
 		}
 		p := a.Pending
-		if err := st.UpdateDocuments(ctx, id, Documents{Name: p.Name, BirthDate: p.BirthDate, SNILS: p.SNILS, Passport: p.Passport}); err != nil {
+		if p.SNILS != "" {
+			if dropped, err = st.verifySNILS(ctx, tx, id, p.SNILS, method, true); err != nil {
+				return err
+			}
+		}
+		if err := st.UpdateDocuments(ctx, id, Documents{Name: p.Name, BirthDate: p.BirthDate, Passport: p.Passport}); err != nil {
 			return err
 		}
 		return st.SetPending(ctx, id, nil)
 	})
+	if err != nil {
+		return nil, err
+	}
+	return dropped, nil
 }
 
 // Settings are the citizen's own choices on the security page.

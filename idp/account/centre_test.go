@@ -37,13 +37,18 @@ func TestPendingChange(t *testing.T) {
 		if got.Pending == nil || *got.Pending.Name != *newName || got.Pending.SNILS != p.SNILS {
 			t.Fatalf("pending read back %+v", got.Pending)
 		}
-		// Another account with the new SNILS: applying refuses, nothing changes.
+		// Another account with the new SNILS verified: applying refuses,
+		// nothing changes.
 		other := ivanov()
 		other.SNILS, other.Phone, other.Email = "123-456-789 64", account.Contact{Value: "+79990000000"}, account.Contact{}
-		if _, err := s.Create(ctx, other); err != nil {
+		o, err := s.Create(ctx, other)
+		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ApplyPending(ctx, a.ID); !errors.Is(err, account.ErrTaken) {
+		if _, err := s.VerifySNILS(ctx, o.ID, other.SNILS, "registry"); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApplyPending(ctx, a.ID, "registry"); !errors.Is(err, account.ErrTaken) {
 			t.Fatalf("apply with a taken SNILS: %v, want ErrTaken", err)
 		}
 		if got, _ := s.Get(ctx, a.ID); got.Pending == nil || got.Name != a.Name {
@@ -53,12 +58,22 @@ func TestPendingChange(t *testing.T) {
 		if err := s.SetPending(ctx, a.ID, p); err != nil {
 			t.Fatal(err)
 		}
-		if err := s.ApplyPending(ctx, a.ID); err != nil {
+		if _, err := s.ApplyPending(ctx, a.ID, "registry"); err != nil {
 			t.Fatal(err)
 		}
 		got, _ = s.Get(ctx, a.ID)
 		if got.Name != *newName || got.Pending != nil || got.SNILS != a.SNILS {
 			t.Errorf("after apply: %+v pending %v snils %s", got.Name, got.Pending, got.SNILS)
+		}
+		// A verified change of SNILS makes the new SNILS the verified one.
+		if err := s.SetPending(ctx, a.ID, &account.PersonChange{SNILS: "111-111-111 45", RequestedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.ApplyPending(ctx, a.ID, "registry"); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Get(ctx, a.ID); got.SNILS != "111-111-111 45" || !got.SNILSVerified() || got.SNILSVerifiedBy != "registry" {
+			t.Errorf("after a verified SNILS change: %s verified=%v by %q", got.SNILS, got.SNILSVerified(), got.SNILSVerifiedBy)
 		}
 	})
 }

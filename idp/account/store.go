@@ -2,6 +2,7 @@ package account
 
 import (
 	"context"
+	"crypto/hmac"
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
@@ -66,21 +67,22 @@ func NewID() string {
 }
 
 // Create stores a new account with its contacts in one transaction. A
-// verified phone or e-mail, or a SNILS, that another account already has
-// gives a *TakenError (errors.Is ErrTaken); nothing is written then.
+// verified phone or e-mail that another account already has gives a
+// *TakenError (errors.Is ErrTaken); nothing is written then. n.SNILS is
+// stored as a claim, which never conflicts.
 func (s *Store) Create(ctx context.Context, n New) (*Account, error) {
 	if n.Phone.Value == "" && n.Email.Value == "" {
 		return nil, errors.New("account: a phone or an e-mail is required")
 	}
 	now := s.now().UTC()
 	id := NewID()
-	var snilsEnc, snilsIdx, innEnc, passEnc []byte
+	var snilsEnc, snilsClaim, innEnc, passEnc []byte
 	var err error
 	if n.SNILS != "" {
 		if snilsEnc, err = s.crypto.Seal([]byte(n.SNILS), aad("snils", id)); err != nil {
 			return nil, err
 		}
-		snilsIdx = s.crypto.BlindIndex(SNILS, n.SNILS)
+		snilsClaim = s.crypto.BlindIndex(SNILS, n.SNILS)
 	}
 	if n.INN != "" {
 		if innEnc, err = s.crypto.Seal([]byte(n.INN), aad("inn", id)); err != nil {
@@ -111,14 +113,11 @@ func (s *Store) Create(ctx context.Context, n New) (*Account, error) {
 	}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		_, err := tx.Exec(ctx, `INSERT INTO accounts (id, status, level, family_name, given_name, middle_name, birth_date, gender,
-			snils_enc, snils_index, inn_enc, passport_enc, password_hash, password_changed_at, consent_version, consent_at, created_at, updated_at)
+			snils_enc, snils_claim_index, inn_enc, passport_enc, password_hash, password_changed_at, consent_version, consent_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)`,
 			id, StatusActive, LevelSimplified, n.Name.Family, n.Name.Given, n.Name.Middle, nullDate(n.BirthDate), nullString(n.Gender),
-			snilsEnc, snilsIdx, innEnc, passEnc, nullString(n.PasswordHash), nullMicrosIf(n.PasswordHash != "", now),
+			snilsEnc, snilsClaim, innEnc, passEnc, nullString(n.PasswordHash), nullMicrosIf(n.PasswordHash != "", now),
 			nullString(n.ConsentVersion), sqldb.NullMicros(n.ConsentAt), sqldb.Micros(now))
-		if errors.Is(err, sqldb.ErrConflict) {
-			return &TakenError{Kind: SNILS}
-		}
 		if err != nil {
 			return err
 		}
@@ -181,7 +180,8 @@ type passportJSON struct {
 
 const accountColumns = `id, status, level, family_name, given_name, middle_name, birth_date, gender,
 	snils_enc, inn_enc, passport_enc, password_hash, password_changed_at, failed_logins, locked_until,
-	consent_version, consent_at, created_at, updated_at, mfa, notify_new_device, idle_timeout_s, pending, delete_after`
+	consent_version, consent_at, created_at, updated_at, mfa, notify_new_device, idle_timeout_s, pending, delete_after,
+	snils_verified_at, snils_verified_by`
 
 // Get returns the account with its contacts; sqldb.ErrNotFound if none.
 func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
@@ -208,6 +208,8 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		snilsEnc, innEnc, passEnc         []byte
 		pwChanged, lockedUntil, consentAt sql.NullInt64
 		idle, deleteAfter                 sql.NullInt64
+		snilsVerifiedAt                   sql.NullInt64
+		snilsVerifiedBy                   sql.NullString
 		pendingEnc                        []byte
 		created, updated                  int64
 		found                             bool
@@ -224,7 +226,8 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		var verified sql.NullInt64
 		if err := rows.Scan(&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
 			&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
-			&consentVer, &consentAt, &created, &updated, &a.MFA, &a.NotifyNewDevice, &idle, &pendingEnc, &deleteAfter, &kind, &enc, &verified); err != nil {
+			&consentVer, &consentAt, &created, &updated, &a.MFA, &a.NotifyNewDevice, &idle, &pendingEnc, &deleteAfter,
+			&snilsVerifiedAt, &snilsVerifiedBy, &kind, &enc, &verified); err != nil {
 			return nil, sqldb.Classify(err)
 		}
 		found = true
@@ -253,6 +256,9 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 	}
 	if a.SNILS, err = s.openString(ctx, snilsEnc, "snils", a.ID); err != nil {
 		return nil, err
+	}
+	if a.SNILS != "" && snilsVerifiedAt.Valid {
+		a.SNILSVerifiedAt, a.SNILSVerifiedBy = sqldb.Time(snilsVerifiedAt.Int64), snilsVerifiedBy.String
 	}
 	if a.INN, err = s.openString(ctx, innEnc, "inn", a.ID); err != nil {
 		return nil, err
@@ -297,8 +303,9 @@ func (s *Store) openString(ctx context.Context, blob []byte, column, id string) 
 	return string(b), nil
 }
 
-// FindByLogin returns the account whose verified phone or e-mail, or whose
-// SNILS, is value (normalised by idp/validate); sqldb.ErrNotFound if none.
+// FindByLogin returns the account whose verified phone, e-mail or SNILS
+// is value (normalised by idp/validate); sqldb.ErrNotFound if none. A
+// claimed SNILS finds nothing: only a verified one is in snils_index.
 func (s *Store) FindByLogin(ctx context.Context, kind, value string) (*Account, error) {
 	idx := s.crypto.BlindIndex(kind, indexValue(kind, value))
 	switch kind {
@@ -311,7 +318,7 @@ func (s *Store) FindByLogin(ctx context.Context, kind, value string) (*Account, 
 	return nil, fmt.Errorf("account: unknown login kind %q", kind)
 }
 
-// Taken reports whether a verified phone/e-mail or a SNILS already belongs
+// Taken reports whether a verified phone, e-mail or SNILS already belongs
 // to an account.
 func (s *Store) Taken(ctx context.Context, kind, value string) (bool, error) {
 	_, err := s.FindByLogin(ctx, kind, value)
@@ -382,16 +389,18 @@ func (s *Store) SetStatus(ctx context.Context, id string, st Status) error {
 }
 
 // UpdateDocuments stores birth date, gender, SNILS, INN and passport given
-// after registration (unverified until the registry checks). Zero values
-// leave a field unchanged. A SNILS of another account gives a *TakenError.
+// after registration (unverified until checked). Zero values leave a field
+// unchanged. A SNILS is stored as a claim and never conflicts with another
+// account's; an account whose SNILS is verified keeps it: the same value
+// again changes nothing, another gives ErrSNILSVerified.
 func (s *Store) UpdateDocuments(ctx context.Context, id string, d Documents) error {
-	var snilsEnc, snilsIdx, innEnc, passEnc []byte
+	var snilsEnc, snilsClaim, innEnc, passEnc []byte
 	var err error
 	if d.SNILS != "" {
 		if snilsEnc, err = s.crypto.Seal([]byte(d.SNILS), aad("snils", id)); err != nil {
 			return err
 		}
-		snilsIdx = s.crypto.BlindIndex(SNILS, d.SNILS)
+		snilsClaim = s.crypto.BlindIndex(SNILS, d.SNILS)
 	}
 	if d.INN != "" {
 		if innEnc, err = s.crypto.Seal([]byte(d.INN), aad("inn", id)); err != nil {
@@ -405,19 +414,100 @@ func (s *Store) UpdateDocuments(ctx context.Context, id string, d Documents) err
 	if d.Name != nil {
 		n = *d.Name
 	}
-	err = s.exec1(ctx, `UPDATE accounts SET
-			birth_date = COALESCE($2, birth_date), gender = COALESCE($3, gender),
-			snils_enc = COALESCE($4, snils_enc), snils_index = COALESCE($5, snils_index),
-			inn_enc = COALESCE($6, inn_enc), passport_enc = COALESCE($7, passport_enc), updated_at = $8,
-			family_name = COALESCE($9, family_name), given_name = COALESCE($10, given_name),
-			middle_name = CASE WHEN $11 THEN $12 ELSE middle_name END
-		WHERE id = $1`,
-		id, nullDate(d.BirthDate), nullString(d.Gender), snilsEnc, snilsIdx, innEnc, passEnc, sqldb.Micros(s.now()),
-		nullString(n.Family), nullString(n.Given), d.Name != nil, n.Middle)
-	if errors.Is(err, sqldb.ErrConflict) {
-		return &TakenError{Kind: SNILS}
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if snilsClaim != nil {
+			var verified []byte
+			if err := tx.QueryRow(ctx, `SELECT snils_index FROM accounts WHERE id = $1`, id).Scan(&verified); err != nil {
+				return err
+			}
+			switch {
+			case verified == nil:
+			case hmac.Equal(verified, snilsClaim):
+				snilsEnc, snilsClaim = nil, nil // the verified value itself
+			default:
+				return ErrSNILSVerified
+			}
+		}
+		return s.With(tx).exec1(ctx, `UPDATE accounts SET
+				birth_date = COALESCE($2, birth_date), gender = COALESCE($3, gender),
+				snils_enc = COALESCE($4, snils_enc), snils_claim_index = COALESCE($5, snils_claim_index),
+				inn_enc = COALESCE($6, inn_enc), passport_enc = COALESCE($7, passport_enc), updated_at = $8,
+				family_name = COALESCE($9, family_name), given_name = COALESCE($10, given_name),
+				middle_name = CASE WHEN $11 THEN $12 ELSE middle_name END
+			WHERE id = $1`,
+			id, nullDate(d.BirthDate), nullString(d.Gender), snilsEnc, snilsClaim, innEnc, passEnc, sqldb.Micros(s.now()),
+			nullString(n.Family), nullString(n.Given), d.Name != nil, n.Middle)
+	})
+}
+
+// VerifySNILS makes snils the account's verified SNILS, proven by method
+// (e.g. "qualified_esignature") at the store's now, and drops every other
+// account's claim of the same SNILS, returning those accounts' ids so that
+// their owners can be told. One transaction: either all of it happens or
+// nothing. Another account's verified SNILS gives a *TakenError; a
+// different verified SNILS on this account gives ErrSNILSVerified. Calling
+// it again with the account's own verified SNILS only drops new claims.
+func (s *Store) VerifySNILS(ctx context.Context, id, snils, method string) (dropped []string, err error) {
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		dropped, err = s.With(tx).verifySNILS(ctx, tx, id, snils, method, false)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	return err
+	return dropped, nil
+}
+
+// verifySNILS is VerifySNILS inside tx; replace lets a verified change
+// (ApplyPending) replace the account's verified SNILS with another.
+func (s *Store) verifySNILS(ctx context.Context, tx *sqldb.Tx, id, snils, method string, replace bool) (dropped []string, err error) {
+	enc, err := s.crypto.Seal([]byte(snils), aad("snils", id))
+	if err != nil {
+		return nil, err
+	}
+	idx := s.crypto.BlindIndex(SNILS, snils)
+	now := sqldb.Micros(s.now())
+	var current []byte
+	if err := tx.QueryRow(ctx, `SELECT snils_index FROM accounts WHERE id = $1`, id).Scan(&current); err != nil {
+		return nil, err
+	}
+	same := current != nil && hmac.Equal(current, idx)
+	if current != nil && !same && !replace {
+		return nil, ErrSNILSVerified
+	}
+	rows, err := tx.Query(ctx, `SELECT id FROM accounts WHERE snils_claim_index = $1 AND id <> $2`, idx, id)
+	if err != nil {
+		return nil, err
+	}
+	for rows.Next() {
+		var other string
+		if err := rows.Scan(&other); err != nil {
+			rows.Close()
+			return nil, sqldb.Classify(err)
+		}
+		dropped = append(dropped, other)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, sqldb.Classify(err)
+	}
+	for _, other := range dropped {
+		if _, err := tx.Exec(ctx, `UPDATE accounts SET snils_enc = NULL, snils_claim_index = NULL, updated_at = $2
+			WHERE id = $1 AND snils_claim_index IS NOT NULL`, other, now); err != nil {
+			return nil, err
+		}
+	}
+	if same {
+		return dropped, nil
+	}
+	_, err = tx.Exec(ctx, `UPDATE accounts SET snils_enc = $2, snils_index = $3, snils_claim_index = NULL,
+			snils_verified_at = $4, snils_verified_by = $5, updated_at = $4
+		WHERE id = $1`, id, enc, idx, now, method)
+	if errors.Is(err, sqldb.ErrConflict) {
+		return nil, &TakenError{Kind: SNILS}
+	}
+	return dropped, err
 }
 
 // Documents are the optional person data a citizen may add after

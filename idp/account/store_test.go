@@ -115,6 +115,13 @@ func TestFindByLogin(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		// A typed SNILS is a claim and finds nothing; once verified, it does.
+		if _, err := s.FindByLogin(ctx, account.SNILS, "112-233-445 95"); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Errorf("claimed SNILS found an account: %v", err)
+		}
+		if _, err := s.VerifySNILS(ctx, a.ID, "112-233-445 95", "qualified_esignature"); err != nil {
+			t.Fatal(err)
+		}
 		for _, tc := range []struct{ kind, value string }{
 			{account.Phone, "+79123456789"},
 			{account.Email, "ivan.ivanov@mail.ru"},
@@ -154,7 +161,6 @@ func TestTaken(t *testing.T) {
 		}{
 			{account.Phone, func(n *account.New) { n.SNILS, n.Email = "", account.Contact{} }},
 			{account.Email, func(n *account.New) { n.SNILS, n.Phone = "", account.Contact{} }},
-			{account.SNILS, func(n *account.New) { n.Phone, n.Email = account.Contact{Value: "+79990000000"}, account.Contact{} }},
 		} {
 			n := ivanov()
 			tc.mod(&n)
@@ -167,6 +173,12 @@ func TestTaken(t *testing.T) {
 		var count int
 		if err := db.QueryRow(ctx, `SELECT count(*) FROM accounts`).Scan(&count); err != nil || count != 1 {
 			t.Errorf("%d accounts after refused duplicates (err %v), want 1: nothing half-written", count, err)
+		}
+		// A claimed SNILS is never taken: another citizen may type it too.
+		n2 := ivanov()
+		n2.Phone, n2.Email = account.Contact{Value: "+79990000000"}, account.Contact{}
+		if _, err := s.Create(ctx, n2); err != nil {
+			t.Errorf("the same claimed SNILS on a second account: %v", err)
 		}
 		// The same phone unverified is not taken: registration has not
 		// proven it yet.

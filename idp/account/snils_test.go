@@ -1,0 +1,135 @@
+package account_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+)
+
+const victimSNILS = "112-233-445 95"
+
+// TestClaimedSNILS: a SNILS typed into an account is a claim: it neither
+// finds the account, nor blocks anyone else, nor survives the real
+// holder's proof. Only a verified SNILS is unique and finds an account.
+func TestClaimedSNILS(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _ := newStore(t, db)
+		// An attacker types the victim's SNILS into their own account.
+		squatter, err := s.Create(ctx, account.New{Name: account.Name{Family: "Захватов", Given: "Пётр"}, Phone: account.Contact{Value: "+79000000011"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateDocuments(ctx, squatter.ID, account.Documents{SNILS: victimSNILS}); err != nil {
+			t.Fatal(err)
+		}
+		a, _ := s.Get(ctx, squatter.ID)
+		if a.SNILS != victimSNILS || a.SNILSVerified() {
+			t.Fatalf("claim read back as %q verified=%v", a.SNILS, a.SNILSVerified())
+		}
+		if _, err := s.FindByLogin(ctx, account.SNILS, victimSNILS); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("a claimed SNILS finds an account: %v", err)
+		}
+		if taken, err := s.Taken(ctx, account.SNILS, victimSNILS); err != nil || taken {
+			t.Fatalf("a claimed SNILS is taken: %v %v", taken, err)
+		}
+		// The holder registers and types it too: claims never conflict.
+		holder, err := s.Create(ctx, account.New{Name: account.Name{Family: "Иванов", Given: "Иван"}, SNILS: victimSNILS, Phone: account.Contact{Value: "+79000000012"}})
+		if err != nil {
+			t.Fatalf("a second claim of one SNILS: %v", err)
+		}
+
+		// A certificate proves the holder's SNILS: the holder's becomes
+		// verified, the squatter's claim is dropped and reported.
+		dropped, err := s.VerifySNILS(ctx, holder.ID, victimSNILS, "qualified_esignature")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(dropped, []string{squatter.ID}) {
+			t.Fatalf("dropped claims %v, want the squatter's %s", dropped, squatter.ID)
+		}
+		h, _ := s.Get(ctx, holder.ID)
+		if !h.SNILSVerified() || h.SNILSVerifiedBy != "qualified_esignature" || h.SNILS != victimSNILS {
+			t.Fatalf("holder after proof: %q verified=%v by %q", h.SNILS, h.SNILSVerified(), h.SNILSVerifiedBy)
+		}
+		sq, _ := s.Get(ctx, squatter.ID)
+		if sq.SNILS != "" || sq.Level != account.LevelSimplified {
+			t.Fatalf("squatter keeps SNILS %q, level %s", sq.SNILS, sq.Level)
+		}
+		if got, err := s.FindByLogin(ctx, account.SNILS, victimSNILS); err != nil || got.ID != holder.ID {
+			t.Fatalf("verified SNILS finds %v, %v", got, err)
+		}
+		// Typing it again elsewhere is still only a claim, finds nothing
+		// new, and is dropped by the next proof.
+		if err := s.UpdateDocuments(ctx, squatter.ID, account.Documents{SNILS: victimSNILS}); err != nil {
+			t.Fatalf("a claim of a verified SNILS: %v", err)
+		}
+		if got, _ := s.FindByLogin(ctx, account.SNILS, victimSNILS); got == nil || got.ID != holder.ID {
+			t.Fatalf("the claim changed who the SNILS finds: %v", got)
+		}
+		// A second account cannot have it verified too.
+		var te *account.TakenError
+		if _, err := s.VerifySNILS(ctx, squatter.ID, victimSNILS, "qualified_esignature"); !errors.As(err, &te) || te.Kind != account.SNILS {
+			t.Fatalf("second verification of one SNILS: %v, want TakenError{snils}", err)
+		}
+		// The verified value cannot be replaced by typing, only repeated.
+		if err := s.UpdateDocuments(ctx, holder.ID, account.Documents{SNILS: "111-111-111 45"}); !errors.Is(err, account.ErrSNILSVerified) {
+			t.Fatalf("replacing a verified SNILS by a claim: %v", err)
+		}
+		if err := s.UpdateDocuments(ctx, holder.ID, account.Documents{SNILS: victimSNILS, Gender: "male"}); err != nil {
+			t.Fatalf("retyping the verified SNILS: %v", err)
+		}
+		if h, _ := s.Get(ctx, holder.ID); !h.SNILSVerified() || h.Gender != "male" {
+			t.Fatalf("after retyping: verified=%v gender=%q", h.SNILSVerified(), h.Gender)
+		}
+		if _, err := s.VerifySNILS(ctx, holder.ID, "111-111-111 45", "qualified_esignature"); !errors.Is(err, account.ErrSNILSVerified) {
+			t.Fatalf("verifying another SNILS over a verified one: %v", err)
+		}
+	})
+}
+
+// TestRacingSNILSProofs: replicas verifying one SNILS on two accounts at
+// once end with exactly one verified holder.
+func TestRacingSNILSProofs(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _ := newStore(t, db)
+		var ids []string
+		for _, phone := range []string{"+79000000021", "+79000000022", "+79000000023", "+79000000024"} {
+			a, err := s.Create(ctx, account.New{Name: account.Name{Family: "Гонкин", Given: "Иван"}, SNILS: victimSNILS, Phone: account.Contact{Value: phone}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ids = append(ids, a.ID)
+		}
+		var wg sync.WaitGroup
+		errs := make([]error, len(ids))
+		for i, id := range ids {
+			wg.Go(func() { _, errs[i] = s.VerifySNILS(ctx, id, victimSNILS, "qualified_esignature") })
+		}
+		wg.Wait()
+		won := 0
+		for i, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case errors.Is(err, account.ErrTaken), errors.Is(err, sqldb.ErrConflict):
+			default:
+				t.Errorf("account %d: %v", i, err)
+			}
+		}
+		var verified, withSNILS int
+		if err := db.QueryRow(ctx, `SELECT COUNT(snils_verified_at), COUNT(snils_enc) FROM accounts`).Scan(&verified, &withSNILS); err != nil {
+			t.Fatal(err)
+		}
+		if verified != 1 || withSNILS != 1 {
+			t.Fatalf("%d verified, %d accounts with a SNILS after the race (%d won); want exactly one", verified, withSNILS, won)
+		}
+	})
+}
