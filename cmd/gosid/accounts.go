@@ -82,18 +82,21 @@ func adminEntry(accountID, action string) audit.Entry {
 }
 
 type accountJSON struct {
-	ID          string `json:"id"`
-	Status      string `json:"status"`
-	Level       string `json:"level"`
-	FamilyName  string `json:"family_name"`
-	GivenName   string `json:"given_name"`
-	MiddleName  string `json:"middle_name,omitempty"`
-	BirthDate   string `json:"birthdate,omitempty"`
-	Phone       string `json:"phone,omitempty"`
-	Email       string `json:"email,omitempty"`
-	SNILS       string `json:"snils,omitempty"`
-	LockedUntil string `json:"locked_until,omitempty"`
-	Created     string `json:"created_at"`
+	ID         string `json:"id"`
+	Status     string `json:"status"`
+	Level      string `json:"level"`
+	FamilyName string `json:"family_name"`
+	GivenName  string `json:"given_name"`
+	MiddleName string `json:"middle_name,omitempty"`
+	BirthDate  string `json:"birthdate,omitempty"`
+	Phone      string `json:"phone,omitempty"`
+	Email      string `json:"email,omitempty"`
+	SNILS      string `json:"snils,omitempty"`
+	// SNILSVerifiedBy names the evidence of a verified SNILS ("" for a
+	// claim the citizen typed).
+	SNILSVerifiedBy string `json:"snils_verified_by,omitempty"`
+	LockedUntil     string `json:"locked_until,omitempty"`
+	Created         string `json:"created_at"`
 }
 
 func printAccount(w io.Writer, a *account.Account, asJSON bool) {
@@ -102,6 +105,9 @@ func printAccount(w io.Writer, a *account.Account, asJSON bool) {
 	if a.SNILS != "" {
 		// Operators see the masked number only, as in the account centre.
 		j.SNILS = validate.MaskSNILS(a.SNILS)
+		if a.SNILSVerified() {
+			j.SNILSVerifiedBy = a.SNILSVerifiedBy
+		}
 	}
 	if !a.BirthDate.IsZero() {
 		j.BirthDate = a.BirthDate.Format("2006-01-02")
@@ -117,7 +123,7 @@ func printAccount(w io.Writer, a *account.Account, asJSON bool) {
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	for _, row := range [][2]string{{"id", j.ID}, {"status", j.Status}, {"level", j.Level},
-		{"name", a.Name.Full()}, {"birthdate", j.BirthDate}, {"phone", j.Phone}, {"email", j.Email}, {"snils", j.SNILS},
+		{"name", a.Name.Full()}, {"birthdate", j.BirthDate}, {"phone", j.Phone}, {"email", j.Email}, {"snils", j.SNILS}, {"snils verified by", j.SNILSVerifiedBy},
 		{"locked until", j.LockedUntil}, {"created", j.Created}} {
 		if row[1] != "" {
 			fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
@@ -137,7 +143,7 @@ func runAccountsCreate(ctx context.Context, env *environment, args []string) int
 	s.String(&given, "given-name", "", "Given name, Cyrillic.")
 	s.String(&middle, "middle-name", "", "Patronymic, optional.")
 	s.String(&birth, "birthdate", "", "Birth date, YYYY-MM-DD.")
-	s.String(&snils, "snils", "", "SNILS, optional.")
+	s.String(&snils, "snils", "", "SNILS, optional: stored as the citizen's claim, unverified until evidence (an e-signature, later a registry or an operator) proves it.")
 	var n account.New
 	code, ok := a.prepare(ctx, env, s, args, func(p *config.Problems) {
 		var errs validate.Errors

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/keys/cert"
@@ -93,8 +94,6 @@ func TestESignatureSignIn(t *testing.T) {
 		})
 		owner := newBrowser(t, idp)
 		owner.register("phone", "+79121110051", "+79121110051", "Иванов", "Иван")
-		snils := fixtureSNILS(t, "citizen256")
-		owner.post("/account/details", url.Values{"snils": {snils}}).expectRedirect(t, "/account")
 
 		const redirect = "http://127.0.0.1:9/cb"
 		cl, secret, err := client.NewStore(db, time.Now).Create(ctx, client.Client{Name: "Портал «Пример»", AuthMethod: "client_secret_basic",
@@ -138,6 +137,12 @@ func TestESignatureSignIn(t *testing.T) {
 		if n := bound(); n != 0 {
 			t.Fatalf("%d certificates bound by refused attempts", n)
 		}
+		// The owner binds the certificate in the account centre: it is
+		// issued to the account's name, and verifies its SNILS.
+		ch := esignChallenge(t, owner, "/account/certificates")
+		if p := owner.post("/account/certificates", url.Values{"signature": {string(signAs(t, "citizen256", ch))}}); p.Status != 200 || bound() != 1 {
+			t.Fatalf("binding from the account centre: %d, %d bound\n%s", p.Status, bound(), firstError(p.Body))
+		}
 		if p := b.get("/account"); p.Status != 302 {
 			t.Fatalf("a refused attempt signed in: %d", p.Status)
 		}
@@ -151,7 +156,7 @@ func TestESignatureSignIn(t *testing.T) {
 		p = rp.get(p.Location) // /authorize/continue → /login?next=…
 		p.expectRedirect(t, "/login")
 		next, _ := url.Parse(p.Location)
-		ch := esignChallenge(t, rp, "/login/esign?next="+url.QueryEscape(next.Query().Get("next")))
+		ch = esignChallenge(t, rp, "/login/esign?next="+url.QueryEscape(next.Query().Get("next")))
 		sig := signAs(t, "citizen256", ch)
 		p = rp.post("/login/esign", url.Values{"signature": {string(sig)}})
 		p.expectRedirect(t, "/authorize/continue")
@@ -214,7 +219,8 @@ func TestESignatureSignIn(t *testing.T) {
 			t.Errorf("binding from the settings: %d, %d bound", p.Status, bound())
 		}
 
-		// No account with that SNILS: registration is offered, pre-filled.
+		// No account with that SNILS: registration is offered, pre-filled
+		// from the certificate, which verifies the SNILS of the new account.
 		n := newBrowser(t, idp)
 		ch = esignChallenge(t, n, "/login/esign")
 		p = n.post("/login/esign", url.Values{"signature": {string(signAs(t, "citizen512", ch))}})
@@ -222,25 +228,25 @@ func TestESignatureSignIn(t *testing.T) {
 		if p.Status != 404 || link == nil || !strings.Contains(p.Body, "Сидорова") {
 			t.Fatalf("unknown SNILS: %d\n%.1500s", p.Status, p.Body)
 		}
-		// The offered registration is pre-filled from the certificate.
-		start := n.get(html.UnescapeString(link[1]))
-		hidden := func(name string) string {
-			m := regexp.MustCompile(`name="` + name + `" value="([^"]*)"`).FindStringSubmatch(start.Body)
-			if m == nil {
-				t.Fatalf("registration start lacks %s\n%.1500s", name, start.Body)
-			}
-			return html.UnescapeString(m[1])
+		if strings.Contains(link[1], "snils") {
+			t.Fatalf("the registration link carries the SNILS: %s", link[1])
 		}
-		n.post("/register", url.Values{"by": {"phone"}, "phone": {"+79121110052"}, "family_name": {hidden("family_name")},
-			"given_name": {hidden("given_name")}, "snils": {hidden("snils")}}).expectRedirect(t, "/register/code")
+		if start := n.get(html.UnescapeString(link[1])); !strings.Contains(start.Body, "подтверждён сертификатом") {
+			t.Fatalf("registration start does not announce the certificate's data:\n%.1500s", start.Body)
+		}
+		n.post("/register", url.Values{"by": {"phone"}, "phone": {"+79121110052"}}).expectRedirect(t, "/register/code")
 		n.post("/register/code", url.Values{"code": {n.latestCode("+79121110052", "code.register")}}).expectRedirect(t, "/register/profile")
 		if p := n.get("/register/profile"); !strings.Contains(p.Body, `value="Сидорова"`) || !strings.Contains(p.Body, `value="Анна"`) || !strings.Contains(p.Body, `value="Сергеевна"`) {
 			t.Fatalf("profile step not pre-filled:\n%.2500s", p.Body)
 		}
 		n.post("/register/profile", url.Values{"family_name": {"Сидорова"}, "given_name": {"Анна"}, "middle_name": {"Сергеевна"},
 			"password": {goodPassword}, "password_confirm": {goodPassword}, "consent": {"yes"}}).expectRedirect(t, "/account/details")
-		if a, err := parts.accounts.FindByLogin(ctx, "snils", formatSNILSForTest(t, fixtureSNILS(t, "citizen512"))); err != nil || a.Name.Family != "Сидорова" {
+		a, err := parts.accounts.FindByLogin(ctx, "snils", formatSNILSForTest(t, fixtureSNILS(t, "citizen512")))
+		if err != nil || a.Name.Family != "Сидорова" || !a.SNILSVerified() || a.Level != account.LevelConfirmed {
 			t.Fatalf("registered account by the certificate's SNILS: %v %v", a, err)
+		}
+		if n := bound(); n != 2 {
+			t.Fatalf("%d certificates bound, want the registration's too", n)
 		}
 	})
 }

@@ -215,6 +215,7 @@ func (o *idpOptions) trusted(ip string) bool {
 type idpParts struct {
 	provider *oidc.Provider
 	accounts *account.Store
+	acts     *activity
 	sweepers []func(context.Context) (int, error)
 	// reload re-reads what SIGHUP refreshes (the e-signature trust list).
 	reload func() error
@@ -314,8 +315,30 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	if err != nil {
 		return nil, fmt.Errorf("login pages: %w", err)
 	}
+	// E-signature first: its proofs carry into registration.
+	var evidence registration.Evidence
+	reload := func() error { return nil }
+	if o.Esign.TrustDir != "" {
+		v, pool, err := o.Esign.verifier(now)
+		if err != nil {
+			return nil, fmt.Errorf("e-signature trust list: %w", err)
+		}
+		reload = pool.Reload
+		eh, err := esign.New(esign.Deps{
+			Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
+				return cms.Check(ctx, v, sig, content)
+			},
+			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
+			Identity: identity{acts}, Notifier: notifier,
+			Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
+		if err != nil {
+			return nil, fmt.Errorf("e-signature pages: %w", err)
+		}
+		eh.Routes(mux)
+		evidence = eh
+	}
 	rh, err := registration.New(registration.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: arrivals, Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
+		Sessions: arrivals, Evidence: evidence, Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
@@ -354,29 +377,6 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("passkey pages: %w", err)
 	}
 
-	reload := func() error { return nil }
-	if o.Esign.TrustDir != "" {
-		v, pool, err := o.Esign.verifier(now)
-		if err != nil {
-			return nil, fmt.Errorf("e-signature trust list: %w", err)
-		}
-		reload = pool.Reload
-		eh, err := esign.New(esign.Deps{
-			Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
-				return cms.Check(ctx, v, sig, content)
-			},
-			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
-			Confirm: func(ctx context.Context, accountID, ip string, detail map[string]string) error {
-				e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorSystem, ID: "esign"}, Action: audit.ActionLevelChanged,
-					Detail: map[string]string{"level": string(account.LevelConfirmed), "method": detail["method"], "certificate": detail["certificate"]}, IP: ip}
-				return acts.Change(ctx, e, func(s *account.Store) error { return s.SetLevel(ctx, accountID, account.LevelConfirmed) })
-			},
-			Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
-		if err != nil {
-			return nil, fmt.Errorf("e-signature pages: %w", err)
-		}
-		eh.Routes(mux)
-	}
 
 	mux.Handle("GET /static/", web.Static())
 	provider.Routes(mux)
@@ -391,7 +391,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		mux.Handle("GET /dev/messages.json", h)
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
-	return &idpParts{provider: provider, accounts: accounts, sweepers: []func(context.Context) (int, error){
+	return &idpParts{provider: provider, accounts: accounts, acts: acts, sweepers: []func(context.Context) (int, error){
 		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
 	}, reload: reload}, nil
 }

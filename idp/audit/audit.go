@@ -45,6 +45,8 @@ const (
 	ActionGrantGiven         = "grant.given"
 	ActionGrantRevoked       = "grant.revoked"
 	ActionLevelChanged       = "level.changed"
+	ActionSNILSVerified      = "snils.verified"      // Detail["method"]: the evidence, e.g. qualified_esignature
+	ActionSNILSClaimDropped  = "snils.claim_dropped" // its holder proved it on another account
 	ActionDeletionRequested  = "deletion.requested"
 	ActionDeletionCancelled  = "deletion.cancelled"
 	ActionAccountErased      = "account.erased"

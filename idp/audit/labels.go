@@ -32,6 +32,8 @@ var actionLabels = map[string]label{
 	ActionGrantGiven:         {"Выдано разрешение на доступ к данным", "Access to data granted"},
 	ActionGrantRevoked:       {"Отозвано разрешение на доступ к данным", "Access to data revoked"},
 	ActionLevelChanged:       {"Изменён уровень учётной записи", "Account level changed"},
+	ActionSNILSVerified:      {"СНИЛС подтверждён", "SNILS confirmed"},
+	ActionSNILSClaimDropped:  {"СНИЛС удалён: его владелец подтвердил его в другой учётной записи", "SNILS removed: its holder confirmed it on another account"},
 	ActionDeletionRequested:  {"Запрошено удаление учётной записи", "Account deletion requested"},
 	ActionDeletionCancelled:  {"Удаление учётной записи отменено", "Account deletion cancelled"},
 	ActionAccountErased:      {"Учётная запись удалена", "Account erased"},

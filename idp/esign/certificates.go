@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"strings"
 
+	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys/cert"
@@ -103,8 +104,9 @@ func (h *Handler) renderCertificates(w http.ResponseWriter, r *http.Request, acc
 	h.render.Render(w, r, status, "certificates", v)
 }
 
-// submitBind binds one more certificate: it must verify like a sign-in and
-// carry the account's SNILS.
+// submitBind binds one more certificate: it must verify like a sign-in,
+// and carry the account's verified SNILS or, for an account without one,
+// the account's name (bindProof); it then verifies the SNILS.
 func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
 	s, err := h.Sessions.Current(r)
 	if err != nil {
@@ -125,22 +127,43 @@ func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a, err := h.Accounts.Get(ctx, s.AccountID)
-	if err != nil {
+	if err == nil {
+		err = h.bindProof(ctx, r, a, res)
+	}
+	switch {
+	case errors.Is(err, errSNILSMismatch):
+		h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", l.T("es.err.snils_mismatch"))
+		return
+	case errors.Is(err, errNameMismatch):
+		h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", l.T("es.err.name_mismatch"))
+		return
+	case errors.Is(err, errVerifiedElsewhere):
+		h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", l.T("es.err.verified_elsewhere"))
+		return
+	case err != nil:
+		h.Log.ErrorContext(ctx, "bind certificate", "err", err)
 		h.renderCertificates(w, r, s.AccountID, http.StatusInternalServerError, "", l.T("es.err.internal"))
 		return
 	}
-	if a.SNILS == "" || a.SNILS != formatSNILS(res.Subject.SNILS) {
-		h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", l.T("es.err.snils_mismatch"))
+	// The proof first: the SNILS becomes the account's verified one, so
+	// a certificate is never bound to an account that another holds by
+	// proof.
+	leaf := res.Signer.Certificate
+	if err := h.prove(ctx, r, a, res.Subject, leaf); err != nil {
+		if errors.Is(err, account.ErrTaken) {
+			h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", l.T("es.err.verified_elsewhere"))
+			return
+		}
+		h.Log.ErrorContext(ctx, "record what the certificate proves", "err", err)
+		h.renderCertificates(w, r, s.AccountID, http.StatusInternalServerError, "", l.T("es.err.internal"))
 		return
 	}
-	leaf := res.Signer.Certificate
-	created, err := h.Store.Bind(ctx, a.ID, leaf, subjectName(res.Subject, leaf), issuerName(leaf), algorithmName(leaf))
-	if err != nil {
+	if err := h.bind(r, a.ID, res.Subject, leaf); err != nil {
+		if !errors.Is(err, ErrOtherAccount) {
+			h.Log.ErrorContext(ctx, "bind certificate", "err", err)
+		}
 		h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", explain(err, l))
 		return
-	}
-	if created {
-		h.record(r, a.ID, audit.ActionCertificateLinked, certDetail(leaf))
 	}
 	h.renderCertificates(w, r, s.AccountID, http.StatusOK, l.T("es.certs.bound"), "")
 }

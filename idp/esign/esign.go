@@ -8,17 +8,25 @@
 //	POST /login/esign                 the signature (pasted or uploaded; DER, PEM or base64): the
 //	                                  challenge is spent, then signature, chain to the trust list,
 //	                                  validity, key usage and revocation are checked; the SNILS of
-//	                                  the certificate finds the account; the certificate is bound;
+//	                                  the certificate finds the account whose SNILS is VERIFIED
+//	                                  (never one that only claims it); the certificate is bound;
 //	                                  the session's amr is ["sc","mfa"]; a qualified certificate
-//	                                  confirms the account's identity (level confirmed)
+//	                                  issued to the account's surname and given name confirms the
+//	                                  account's identity (level confirmed)
 //	GET  /account/certificates        the bound certificates: subject, issuer, serial, expiry, state
-//	POST /account/certificates        bind one more: a signature over a fresh challenge, SNILS must match
+//	POST /account/certificates        bind one more: a signature over a fresh challenge; the SNILS
+//	                                  must be the account's verified one, or, for an account
+//	                                  without one, the name must be the account's (the
+//	                                  certificate then verifies the SNILS)
 //	POST /account/certificates/remove
 //
 // No certificate is ever trusted because it is bound: every sign-in checks
 // it again, so an expired or revoked certificate stops working at once.
-// When no account has the certificate's SNILS, the citizen is offered a
-// registration pre-filled with the name and SNILS from the certificate.
+// When no account has the certificate's SNILS verified, the citizen is
+// offered a registration that carries the certificate's proof (proof.go):
+// a SNILS another account merely claims is then verified for the holder and
+// the claim is dropped, its owner told. A SNILS typed by a citizen never
+// finds, binds or confirms anything.
 package esign
 
 import (
@@ -26,12 +34,10 @@ import (
 	"crypto/rand"
 	"embed"
 	"encoding/base32"
-	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -83,10 +89,6 @@ type Limiter interface {
 // PerIP bounds signature checks from one address.
 var PerIP = ratelimit.Rule{Name: "esign-ip", Limit: 60, Window: 15 * time.Minute}
 
-// Confirm raises the account to level confirmed, with its activity-log
-// entry (identity confirmed by a qualified e-signature).
-type Confirm func(ctx context.Context, accountID, ip string, detail map[string]string) error
-
 // Deps are the handler's dependencies.
 type Deps struct {
 	Verify   Verify
@@ -94,7 +96,10 @@ type Deps struct {
 	Accounts Accounts
 	Sessions Sessions
 	Flows    Flows
-	Confirm  Confirm
+	// Identity records what certificates prove; Notifier tells the owners
+	// of claims a proof dropped.
+	Identity Identity
+	Notifier Notifier
 	Limiter  Limiter
 	// Record appends to the activity log (binding, removal).
 	Record   func(ctx context.Context, e audit.Entry) error
@@ -305,18 +310,20 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.Log.InfoContext(ctx, "e-signature sign-in refused", "reason", err)
-		_ = h.Accounts.AddEvent(ctx, account.Event{Kind: account.EventSignInFailed, Result: account.ResultFailed, Method: "sc", IP: ip, UserAgent: r.UserAgent()})
+		h.event(ctx, r, "", account.EventSignInFailed, account.ResultFailed, "sc")
 		refuse(http.StatusUnprocessableEntity, explain(err, h.loc(r)), nil)
 		return
 	}
+	// Only a verified SNILS finds an account; a SNILS another account
+	// merely claims leads the holder to registration with the proof.
 	snils := formatSNILS(res.Subject.SNILS)
 	a, err := h.Accounts.FindByLogin(ctx, account.SNILS, snils)
 	if errors.Is(err, sqldb.ErrNotFound) {
 		refuse(http.StatusNotFound, "", func(v *esignView) {
 			v.Error = v.L.T("es.err.no_account", validate.MaskSNILS(snils))
-			q := url.Values{"family_name": {res.Subject.FamilyName}, "given_name": {res.Subject.GivenName}, "snils": {snils}}
-			v.Register = "/register?" + q.Encode()
-			v.RegisterName = strings.TrimSpace(res.Subject.FamilyName + " " + res.Subject.GivenName)
+			if to, name, ok := h.offerRegistration(w, r, res); ok {
+				v.Register, v.RegisterName = to, name
+			}
 		})
 		return
 	}
@@ -327,26 +334,20 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	l := h.loc(r)
 	if a.Status == account.StatusBlocked {
-		_ = h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventSignInFailed, Result: account.ResultDenied, Method: "sc", IP: ip, UserAgent: r.UserAgent()})
+		h.event(ctx, r, a.ID, account.EventSignInFailed, account.ResultDenied, "sc")
 		refuse(http.StatusForbidden, l.T("es.err.blocked"), nil)
 		return
 	}
 	leaf := res.Signer.Certificate
-	created, err := h.Store.Bind(ctx, a.ID, leaf, subjectName(res.Subject, leaf), issuerName(leaf), algorithmName(leaf))
-	if err != nil {
+	if err := h.bind(r, a.ID, res.Subject, leaf); err != nil {
 		if !errors.Is(err, ErrOtherAccount) {
 			h.Log.ErrorContext(ctx, "bind certificate", "err", err)
 		}
 		refuse(http.StatusConflict, explain(err, l), nil)
 		return
 	}
-	if created {
-		h.record(r, a.ID, audit.ActionCertificateLinked, certDetail(leaf))
-	}
-	if res.Subject.Qualified && a.Level != account.LevelConfirmed {
-		if err := h.Confirm(ctx, a.ID, ip, map[string]string{"method": "qualified_esignature", "certificate": hex.EncodeToString(Fingerprint(leaf))[:16]}); err != nil {
-			h.Log.ErrorContext(ctx, "confirm identity by e-signature", "err", err)
-		}
+	if err := h.prove(ctx, r, a, res.Subject, leaf); err != nil {
+		h.Log.ErrorContext(ctx, "record what the certificate proves", "err", err)
 	}
 	// The key lives on a token or smart card behind a PIN: possession and
 	// knowledge, hence mfa (RFC 8176).
@@ -356,8 +357,16 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
 		return
 	}
-	_ = h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventSignIn, Result: account.ResultOK, Method: "sc mfa", IP: ip, UserAgent: r.UserAgent()})
+	h.event(ctx, r, a.ID, account.EventSignIn, account.ResultOK, "sc mfa")
 	web.RedirectNext(w, r, c.Next, "/account")
+}
+
+// event records a sign-in event; a failure to record is logged.
+func (h *Handler) event(ctx context.Context, r *http.Request, accountID, kind, result, method string) {
+	err := h.Accounts.AddEvent(ctx, account.Event{AccountID: accountID, Kind: kind, Result: result, Method: method, IP: h.clientIP(r), UserAgent: r.UserAgent()})
+	if err != nil {
+		h.Log.ErrorContext(ctx, "account event", "kind", kind, "err", err)
+	}
 }
 
 func (h *Handler) record(r *http.Request, accountID, action string, detail map[string]string) {

@@ -55,6 +55,10 @@ const (
 	KindNoticeDeletionRequested = "notice.deletion_requested"
 	// KindNoticeDeletionCancelled says a sign-in cancelled the deletion.
 	KindNoticeDeletionCancelled = "notice.deletion_cancelled"
+	// KindNoticeSNILSClaimDropped says the SNILS typed into the account was
+	// removed because its holder proved it on another account (with a
+	// qualified e-signature certificate). No data.
+	KindNoticeSNILSClaimDropped = "notice.snils_claim_dropped"
 )
 
 // kinds lists every kind with the Data keys its templates need.
@@ -68,6 +72,7 @@ var kinds = map[string][]string{
 	KindNoticePasswordChanged:   nil,
 	KindNoticeRegisterExisting:  nil,
 	KindNoticeNewDevice:         {"time", "ip", "device"},
+	KindNoticeSNILSClaimDropped: nil,
 	KindNoticeContactChanged:    {"field", "value"},
 	KindNoticeDeletionRequested: {"date"},
 	KindNoticeDeletionCancelled: nil,

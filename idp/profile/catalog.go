@@ -41,6 +41,5 @@ var catalog = web.Catalog{
 	"acc.details.division":      {"Код подразделения", "Division code"},
 	"acc.details.save":          {"Сохранить", "Save"},
 	"acc.details.skip":          {"Пропустить", "Skip"},
-	"acc.err.snils_taken":       {"СНИЛС: этот номер уже указан в другой учётной записи. Обратитесь в службу поддержки.", "SNILS: this number is already used by another account. Please contact support."},
 	"acc.err.internal":          {"Не удалось сохранить. Попробуйте ещё раз.", "Could not save. Please try again."},
 }

@@ -3,7 +3,6 @@ package profile
 import (
 	"context"
 	"embed"
-	"errors"
 	"github.com/gosid/gosid/idp/codestep"
 	"log/slog"
 	"net/http"
@@ -301,6 +300,17 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		} else {
 			pending = nil
 		}
+	} else if a.SNILSVerified() && d.SNILS != "" {
+		// A SNILS proven by evidence is not replaced by typing: another
+		// value waits for verification like a verified account's data.
+		if d.SNILS != a.SNILS {
+			pending = a.Pending
+			if pending == nil {
+				pending = &account.PersonChange{}
+			}
+			pending.SNILS, pending.RequestedAt = d.SNILS, h.Now().UTC()
+		}
+		d.SNILS = ""
 	}
 	action, detail := audit.ActionDocumentsUpdated, map[string]string{"fields": strings.Join(changedFields(d), ",")}
 	if pending != nil {
@@ -316,11 +326,6 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		}
 		return nil
 	})
-	if errors.Is(err, account.ErrTaken) {
-		f.Fail("snils", v.L.T("acc.err.snils_taken"))
-		h.render.Render(w, r, http.StatusConflict, "details", v)
-		return
-	}
 	if err != nil {
 		h.Log.ErrorContext(ctx, "update documents", "account", a, "err", err)
 		v.Error = v.L.T("acc.err.internal")

@@ -35,5 +35,5 @@ var catalog = web.Catalog{
 	"reg.err.confirm":      {"Пароль ещё раз: пароли не совпадают", "Repeat the password: the passwords do not match"},
 	"reg.err.consent":      {"Согласие: без согласия на обработку персональных данных регистрация невозможна", "Consent: the account cannot be created without consent to personal-data processing"},
 	"reg.err.taken":        {"Этот телефон или почта уже используется другой учётной записью. Войдите или восстановите пароль.", "This phone or e-mail is already used by another account. Sign in or restore the password."},
-	"reg.prefill":          {"Данные из сертификата электронной подписи: %s, СНИЛС. Подтвердите телефон или почту, чтобы создать учётную запись.", "Data from the e-signature certificate: %s, SNILS. Confirm a phone or e-mail to create the account."},
+	"reg.prefill":          {"Данные из сертификата электронной подписи: %s, СНИЛС %s — СНИЛС будет подтверждён сертификатом. Подтвердите телефон или почту, чтобы создать учётную запись.", "Data from the e-signature certificate: %s, SNILS %s — the certificate will confirm the SNILS. Confirm a phone or e-mail to create the account."},
 }

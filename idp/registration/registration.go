@@ -46,6 +46,17 @@ type Passwords interface {
 	Hash(ctx context.Context, pw string) (string, error)
 }
 
+// Evidence is person data proven before the account exists: an
+// e-signature certificate whose SNILS no account has verified (idp/esign).
+// It pre-fills the profile step and is attached to the account that
+// registration creates; nothing of it is taken from the browser's form.
+type Evidence interface {
+	// Pending returns the name and SNILS of the browser's pending proof.
+	Pending(r *http.Request) (name account.Name, snils string, ok bool)
+	// Attach proves it on the new account and ends it.
+	Attach(ctx context.Context, w http.ResponseWriter, r *http.Request, accountID string) error
+}
+
 // Sessions signs the new citizen in.
 type Sessions interface {
 	Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error)
@@ -59,8 +70,10 @@ type Deps struct {
 	Flows     *flow.Store
 	Codes     *codestep.Step
 	Sessions  Sessions
-	Log       *slog.Logger
-	ClientIP  func(*http.Request) string
+	// Evidence, optional, carries an e-signature's proof into registration.
+	Evidence Evidence
+	Log      *slog.Logger
+	ClientIP func(*http.Request) string
 	// Secure marks cookies Secure (the public URL is https).
 	Secure bool
 	Now    func() time.Time
@@ -107,38 +120,28 @@ type state struct {
 	// no code will be accepted.
 	Existing bool `json:"existing,omitempty"`
 	Verified bool `json:"verified,omitempty"`
-	// Prefill comes from an e-signature certificate whose SNILS has no
-	// account (idp/esign): it pre-fills the profile step. It is the
-	// citizen's own, unverified entry like any other.
-	Prefill prefill `json:"prefill,omitzero"`
+	// Prefill is the name of a pending proof (Evidence), offered on the
+	// profile step; Proven says the proof is to be attached to the account.
+	Prefill account.Name `json:"prefill,omitzero"`
+	Proven  bool         `json:"proven,omitempty"`
 }
 
+// prefill is the browser's pending proof, if any: its name and the masked
+// SNILS it verifies.
 type prefill struct {
-	Family string `json:"family,omitempty"`
-	Given  string `json:"given,omitempty"`
-	Middle string `json:"middle,omitempty"`
-	SNILS  string `json:"snils,omitempty"`
+	Name  account.Name
+	SNILS string // masked
 }
 
-// readPrefill takes family_name, given_name and snils (query or form),
-// keeping only valid values; "Иван Иванович" as given_name is split into
-// the given name and the patronymic, as certificates write them.
-func readPrefill(get func(string) string) prefill {
-	var p prefill
-	given, middle, _ := strings.Cut(strings.TrimSpace(get("given_name")), " ")
-	if v, err := validate.FamilyName(get("family_name")); err == nil {
-		p.Family = v
+func (h *Handler) pending(r *http.Request) (prefill, bool) {
+	if h.Evidence == nil {
+		return prefill{}, false
 	}
-	if v, err := validate.GivenName(given); err == nil {
-		p.Given = v
+	n, snils, ok := h.Evidence.Pending(r)
+	if !ok {
+		return prefill{}, false
 	}
-	if v, err := validate.MiddleName(middle); err == nil {
-		p.Middle = v
-	}
-	if v, err := validate.SNILS(get("snils")); err == nil {
-		p.SNILS = v
-	}
-	return p
+	return prefill{Name: n, SNILS: validate.MaskSNILS(snils)}, true
 }
 
 func (s state) channel() message.Channel {
@@ -159,25 +162,32 @@ func (s state) masked() string {
 type startView struct {
 	web.Page
 	ByEmail bool
-	Prefill prefill
 }
 
 func (h *Handler) showStart(w http.ResponseWriter, r *http.Request) {
-	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: r.URL.Query().Get("by") == "email", Prefill: readPrefill(r.URL.Query().Get)}
-	if v.Prefill.SNILS != "" {
-		v.Notice = v.L.T("reg.prefill", v.Prefill.Family+" "+v.Prefill.Given)
-	}
+	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: r.URL.Query().Get("by") == "email"}
+	h.notePrefill(r, &v.Page)
 	h.render.Render(w, r, http.StatusOK, "start", v)
+}
+
+// notePrefill tells the citizen that the certificate's data will be used.
+func (h *Handler) notePrefill(r *http.Request, p *web.Page) {
+	if pf, ok := h.pending(r); ok {
+		p.Notice = p.L.T("reg.prefill", strings.TrimSpace(pf.Name.Family+" "+pf.Name.Given), pf.SNILS)
+	}
 }
 
 func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	byEmail := r.PostFormValue("by") == "email"
 	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: byEmail}
+	h.notePrefill(r, &v.Page)
 	f := web.NewForm(r, "phone", "email")
 	v.Form = f
-	st := state{Kind: account.Phone, Prefill: readPrefill(r.PostFormValue)}
-	v.Prefill = st.Prefill
+	st := state{Kind: account.Phone}
+	if pf, ok := h.pending(r); ok {
+		st.Prefill, st.Proven = pf.Name, true
+	}
 	var err error
 	if byEmail {
 		st.Kind = account.Email
@@ -325,6 +335,9 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
 	if p := st.Prefill; p.Family != "" {
 		v.Form = &web.Form{Values: map[string]string{"family_name": p.Family, "given_name": p.Given, "middle_name": p.Middle}, Errors: map[string]string{}}
 	}
+	if st.Proven {
+		h.notePrefill(r, &v.Page)
+	}
 	h.render.Render(w, r, http.StatusOK, "profile", v)
 }
 
@@ -383,7 +396,7 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	h.Flows.Clear(w, flowKind, h.Secure)
 	now := h.Now()
-	n := account.New{Name: name, PasswordHash: hash, ConsentVersion: ConsentVersion, ConsentAt: now, SNILS: st.Prefill.SNILS}
+	n := account.New{Name: name, PasswordHash: hash, ConsentVersion: ConsentVersion, ConsentAt: now}
 	c := account.Contact{Value: st.Value, VerifiedAt: now}
 	if st.Kind == account.Phone {
 		n.Phone = c
@@ -403,6 +416,15 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	ip := h.ClientIP(r)
 	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRegistered, Result: account.ResultOK, IP: ip, UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
+	}
+	if st.Proven && h.Evidence != nil {
+		// The certificate's proof: its SNILS verified, the certificate
+		// bound. Should it fail (the proof expired, or the SNILS was
+		// verified elsewhere meanwhile), the account stands without it
+		// and the certificate can be bound in the account centre.
+		if err := h.Evidence.Attach(ctx, w, r, a.ID); err != nil {
+			h.Log.WarnContext(ctx, "attach the e-signature's proof to the new account", "account", a, "err", err)
+		}
 	}
 	if _, err := h.Sessions.Start(w, r, a.ID, []string{"pwd"}, ip); err != nil {
 		h.Log.ErrorContext(ctx, "start session after registration", "account", a, "err", err)

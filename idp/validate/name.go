@@ -1,6 +1,9 @@
 package validate
 
-import "unicode"
+import (
+	"strings"
+	"unicode"
+)
 
 // Name length limits, in characters.
 const (
@@ -89,3 +92,27 @@ func name(s string, msg nameMessages, max int, required bool) (string, error) {
 }
 
 func isNameSep(r rune) bool { return r == ' ' || r == '-' || r == '\'' }
+
+// SameName reports whether two spellings of one name part (a surname, a
+// given name) are the same person's: case, ё and е, hyphens, apostrophes
+// and spaces do not count, so «Салтыков-Щедрин» in a certificate matches
+// «салтыков щедрин» typed by the citizen, and «Артём» matches «Артем».
+// Empty names never match.
+func SameName(a, b string) bool {
+	ka, kb := nameKey(a), nameKey(b)
+	return ka != "" && ka == kb
+}
+
+func nameKey(s string) string {
+	var b strings.Builder
+	for _, r := range strings.ToLower(s) {
+		switch {
+		case r == 'ё':
+			b.WriteRune('е')
+		case unicode.IsSpace(r) || unicode.Is(unicode.Pd, r) || r == '\'' || r == '’':
+		default:
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

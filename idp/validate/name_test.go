@@ -86,3 +86,27 @@ func TestNamesIdempotent(t *testing.T) {
 		}
 	}
 }
+
+func TestSameName(t *testing.T) {
+	for _, tc := range []struct {
+		a, b string
+		same bool
+	}{
+		{"Иванов", "Иванов", true},
+		{"ИВАНОВ", "иванов", true},
+		{"Артём", "Артем", true},
+		{"ЁЛКИН", "елкин", true},
+		{"Салтыков-Щедрин", "салтыков щедрин", true},
+		{"Салтыков–Щедрин", "СалтыковЩедрин", true},
+		{" Анна ", "Анна", true},
+		{"Д'Артаньян", "Дартаньян", true},
+		{"Иванов", "Иванова", false},
+		{"Иван", "Иоанн", false},
+		{"", "", false},
+		{"-", " ", false},
+	} {
+		if got := SameName(tc.a, tc.b); got != tc.same {
+			t.Errorf("SameName(%q, %q) = %v, want %v", tc.a, tc.b, got, tc.same)
+		}
+	}
+}
