@@ -377,7 +377,6 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("passkey pages: %w", err)
 	}
 
-
 	mux.Handle("GET /static/", web.Static())
 	provider.Routes(mux)
 	lh.Routes(mux)

@@ -104,9 +104,9 @@ func (h *Handler) tellDropped(ctx context.Context, r *http.Request, ids []string
 // name typed matches it. Nothing of it travels in a URL or a form field.
 
 const (
-	flowRegister    = "esign_register"
-	registerTTL     = 30 * time.Minute
-	registerPath    = "/register?from=esign"
+	flowRegister = "esign_register"
+	registerTTL  = 30 * time.Minute
+	registerPath = "/register?from=esign"
 )
 
 // pendingProof is the flow's sealed state.
