@@ -104,7 +104,9 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 	sessions := session.NewStore(db, session.Config{IdleTimeout: time.Hour, Lifetime: time.Hour})
 	n := &notices{sent: map[string][]string{}}
 	h, err := esign.New(esign.Deps{
-		Verify:   func(ctx context.Context, sig, content []byte) (*cms.Result, error) { return cms.Check(ctx, v, sig, content) },
+		Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
+			return cms.Check(ctx, v, sig, content)
+		},
 		Store:    esign.NewStore(db, km, time.Now),
 		Accounts: accounts, Sessions: sessions, Flows: flow.NewStore(db, km, time.Now),
 		Identity: identity{accounts}, Notifier: n, Limiter: ratelimit.New(db, time.Now), Log: log,
