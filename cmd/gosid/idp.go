@@ -343,7 +343,13 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
 	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure})
+		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure,
+		SignIn: &recovery.SignIn{Passwords: hasher, Accounts: accounts, MaxFailures: o.LockoutThreshold, LockFor: o.LockoutDuration,
+			Start: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
+				_, err := arrivals.Start(w, r, accountID, amr, ip)
+				return err
+			},
+			SecondFactor: lh.BeginSecondFactor}})
 	if err != nil {
 		return nil, fmt.Errorf("recovery pages: %w", err)
 	}

@@ -354,6 +354,12 @@ func (s *Store) RecordSuccess(ctx context.Context, id string) error {
 	return err
 }
 
+// ClearLockout lifts a password lock-out and resets the failure count: the
+// owner proved a verified contact and the password (recovery's sign-in).
+func (s *Store) ClearLockout(ctx context.Context, id string) error {
+	return s.exec1(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1`, id, sqldb.Micros(s.now()))
+}
+
 // SetPassword replaces the password hash and clears the lock-out (password
 // recovery, change, operator reset).
 func (s *Store) SetPassword(ctx context.Context, id, hash string) error {

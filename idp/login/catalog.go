@@ -30,6 +30,7 @@ var catalog = web.Catalog{
 	"login.err.too_many":            {"Слишком много неудачных попыток входа. Повторите через %d мин.", "Too many failed sign-in attempts. Try again in %d min."},
 	"login.err.blocked":             {"Учётная запись заблокирована. Обратитесь в службу поддержки.", "This account is blocked. Please contact support."},
 	"login.err.internal":            {"Не удалось выполнить вход. Попробуйте ещё раз.", "Sign-in failed. Please try again."},
+	"login.err.unavailable":         {"Вход временно недоступен. Попробуйте ещё раз через минуту: введённые данные не проверялись.", "Sign-in is temporarily unavailable. Please try again in a minute: what you entered was not checked."},
 	"login.notice.password_changed": {"Пароль изменён. Войдите с новым паролем.", "Your password has been changed. Sign in with the new password."},
 	"login.notice.signed_out":       {"Вы вышли из Gosid.", "You have signed out of Gosid."},
 }

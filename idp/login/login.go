@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -73,6 +74,20 @@ type Config struct {
 	ESignature bool
 	Now        func() time.Time
 }
+
+// LockNotices bounds the lock-out notices an account's owner gets: one
+// per lock (only the failure that locks sends one) and at most 3 a day, so
+// that whoever locks an account over and over cannot flood its phone and
+// mailbox.
+var LockNotices = ratelimit.Rule{Name: "lock-notice", Limit: 3, Window: 24 * time.Hour}
+
+// errUnavailable: a store could not answer. The attempt is neither
+// judged nor counted: the citizen is asked to try again (503), never told
+// their password is wrong.
+var errUnavailable = errors.New("login: temporarily unavailable")
+
+// errWrong: unknown login, wrong password, or locked.
+var errWrong = errors.New("login: wrong login or password")
 
 // DefaultConfig is the product's policy.
 func DefaultConfig() Config {
@@ -203,15 +218,24 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 
 	ip := h.clientIP(r)
 	loginKey := h.loginKey(kind, login)
-	if wait, limited := h.limited(ctx, ip, loginKey); limited {
+	wait, limited, err := h.limited(ctx, ip, loginKey)
+	if err != nil {
+		h.unavailable(w, r, v, "rate limit", err)
+		return
+	}
+	if limited {
 		h.event(ctx, "", account.EventSignInFailed, account.ResultDenied, r)
 		v.Error = l.T("login.err.too_many", minutes(wait))
 		h.render.Render(w, r, http.StatusTooManyRequests, "login", v)
 		return
 	}
 
-	a, ok := h.check(ctx, r, kind, login, pw)
-	if !ok {
+	a, err := h.check(ctx, r, kind, login, pw)
+	if errors.Is(err, errUnavailable) {
+		h.unavailable(w, r, v, "check password", err)
+		return
+	}
+	if err != nil {
 		h.fail(ctx, ip, loginKey)
 		v.Error = l.T("login.err.wrong")
 		h.render.Render(w, r, http.StatusUnauthorized, "login", v)
@@ -229,46 +253,49 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, err := h.sessions.Start(w, r, a.ID, []string{"pwd"}, ip); err != nil {
-		h.internal(w, r, "start session", err)
+		h.unavailable(w, r, v, "start session", err)
 		return
 	}
 	h.event(ctx, a.ID, account.EventSignIn, account.ResultOK, r)
 	web.RedirectNext(w, r, next, h.cfg.Home)
 }
 
-// check runs steps 3–5 of the package comment and reports whether the
-// password is right for an account that may sign in with it now.
-func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw string) (*account.Account, bool) {
+// check runs steps 3–5 of the package comment and returns the account
+// when the password is right for an account that may sign in with it now;
+// errWrong when not; errUnavailable when a store failed, which must not
+// count as a wrong password.
+func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw string) (*account.Account, error) {
 	a, err := h.accounts.FindByLogin(ctx, kind, login)
 	if err != nil {
 		if !errors.Is(err, sqldb.ErrNotFound) {
-			h.log.ErrorContext(ctx, "find account", "err", err)
+			return nil, fmt.Errorf("%w: find account: %w", errUnavailable, err)
 		}
 		_ = h.passwords.VerifyDummy(ctx, pw)
 		h.event(ctx, "", account.EventSignInFailed, account.ResultFailed, r)
-		return nil, false
+		return nil, errWrong
 	}
 	if a.Locked(h.cfg.Now()) || a.PasswordHash == "" {
 		_ = h.passwords.VerifyDummy(ctx, pw)
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
-		return nil, false
+		return nil, errWrong
 	}
 	ok, rehash, err := h.passwords.Verify(ctx, a.PasswordHash, pw)
 	if err != nil {
-		h.log.ErrorContext(ctx, "verify password", "account", a, "err", err)
-		return nil, false
+		return nil, fmt.Errorf("%w: verify password: %w", errUnavailable, err)
 	}
 	if !ok {
-		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
 		lockedNow, err := h.accounts.RecordFailure(ctx, a.ID, h.cfg.MaxFailures, h.cfg.LockFor)
 		if err != nil {
-			h.log.ErrorContext(ctx, "record failed sign-in", "account", a, "err", err)
+			// An uncounted failure must not read as a judged one, or
+			// guessing would go on unlimited while counting fails.
+			return nil, fmt.Errorf("%w: record failed sign-in: %w", errUnavailable, err)
 		}
+		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
 		if lockedNow {
 			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
-			h.notifier.Account(ctx, a, message.KindNoticeLocked, web.Lang(r), map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
+			h.noticeLocked(ctx, r, a)
 		}
-		return nil, false
+		return nil, errWrong
 	}
 	if a.FailedLogins > 0 {
 		if err := h.accounts.RecordSuccess(ctx, a.ID); err != nil {
@@ -282,7 +309,22 @@ func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw st
 			}
 		}
 	}
-	return a, true
+	return a, nil
+}
+
+// noticeLocked tells the owner of a that password sign-in is locked,
+// within LockNotices.
+func (h *Handler) noticeLocked(ctx context.Context, r *http.Request, a *account.Account) {
+	ok, _, err := h.limiter.Allow(ctx, LockNotices, a.ID)
+	if err != nil {
+		h.log.ErrorContext(ctx, "lock-out notice limit", "account", a, "err", err)
+		return
+	}
+	if !ok {
+		h.log.InfoContext(ctx, "lock-out notice withheld: daily limit reached", "account", a)
+		return
+	}
+	h.notifier.Account(ctx, a, message.KindNoticeLocked, web.Lang(r), map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
 }
 
 // checks are the failure limits of one attempt.
@@ -291,15 +333,14 @@ func (h *Handler) checks(ip, loginKey string) []ratelimit.Check {
 }
 
 // limited reports whether the IP or the login has used up its failures.
-// A database error does not lock everybody out: it is logged and the
-// attempt goes on to the (still counted) password check.
-func (h *Handler) limited(ctx context.Context, ip, loginKey string) (time.Duration, bool) {
+// A database error is returned: the attempt is then refused as
+// temporarily unavailable, never judged.
+func (h *Handler) limited(ctx context.Context, ip, loginKey string) (time.Duration, bool, error) {
 	ok, wait, err := h.limiter.PeekAll(ctx, h.checks(ip, loginKey)...)
 	if err != nil {
-		h.log.ErrorContext(ctx, "rate limit", "err", err)
-		return 0, false
+		return 0, false, err
 	}
-	return wait, !ok
+	return wait, !ok, nil
 }
 
 // fail records a failed attempt against both limits.
@@ -317,6 +358,13 @@ func (h *Handler) event(ctx context.Context, accountID, kind, result string, r *
 	if err != nil {
 		h.log.ErrorContext(ctx, "account event", "kind", kind, "err", err)
 	}
+}
+
+// BeginSecondFactor asks for the account's second factor after another
+// step has proven the first (recovery's sign-in with the current password
+// and a code), then goes to next like a password sign-in.
+func (h *Handler) BeginSecondFactor(w http.ResponseWriter, r *http.Request, a *account.Account, next string, amr []string) {
+	h.beginMFA(w, r, a, web.SafeNext(next), "", amr)
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
@@ -337,6 +385,15 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	web.Redirect(w, r, "/login?notice=signed_out")
+}
+
+// unavailable answers 503 on the sign-in page: a store failed, the
+// attempt was not judged, the citizen may simply try again.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, v loginView, what string, err error) {
+	h.log.ErrorContext(r.Context(), what, "err", err)
+	v.Error = v.L.T("login.err.unavailable")
+	w.Header().Set("Retry-After", "5")
+	h.render.Render(w, r, http.StatusServiceUnavailable, "login", v)
 }
 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {

@@ -60,9 +60,12 @@ type Deps struct {
 	Codes     *codestep.Step
 	Sessions  Sessions
 	Notifier  Notifier
-	Log       *slog.Logger
-	ClientIP  func(*http.Request) string
-	Secure    bool
+	// SignIn, optional, lets the owner sign in with the current password
+	// after the code (signin.go).
+	SignIn   *SignIn
+	Log      *slog.Logger
+	ClientIP func(*http.Request) string
+	Secure   bool
 }
 
 // Handler serves recovery.
@@ -90,6 +93,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /recover/code", h.showCode)
 	mux.HandleFunc("POST /recover/code", h.submitCode)
 	mux.HandleFunc("POST /recover/resend", h.resend)
+	mux.HandleFunc("POST /recover/signin", h.submitSignIn)
 	mux.HandleFunc("GET /recover/password", h.showPassword)
 	mux.HandleFunc("POST /recover/password", h.submitPassword)
 }
@@ -103,6 +107,8 @@ type state struct {
 	Login     string `json:"login"`      // normalised, as typed
 	Challenge string `json:"challenge"`
 	Verified  bool   `json:"verified,omitempty"`
+	// SignInTries counts wrong current passwords (signin.go).
+	SignInTries int `json:"signin_tries,omitempty"`
 }
 
 // where says on the code page where the code went, without revealing
@@ -277,11 +283,13 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 type passwordView struct {
 	web.Page
 	Rules []password.Rule
+	// SignIn offers signing in with the current password instead.
+	SignIn bool
 }
 
 func (h *Handler) passwordPage(r *http.Request) passwordView {
 	p := h.render.NewPage(r, "rec.password.title")
-	return passwordView{Page: p, Rules: h.Policy.Rules(p.L.Lang)}
+	return passwordView{Page: p, Rules: h.Policy.Rules(p.L.Lang), SignIn: h.SignIn != nil}
 }
 
 func (h *Handler) showPassword(w http.ResponseWriter, r *http.Request) {

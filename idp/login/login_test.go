@@ -1,0 +1,73 @@
+package login_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+)
+
+// TestLockNoticesBounded: whoever locks an account again and again (three
+// wrong passwords, wait out the lock, again) gets the owner one notice per
+// lock and at most three a day, not an SMS and an e-mail every 30 minutes.
+func TestLockNoticesBounded(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		a := r.newAccount("+79000000201")
+		for lock := 1; lock <= 6; lock++ {
+			for range 3 {
+				if p := r.signIn("+79000000201", "Wrong#Pass1"); p.status != 401 {
+					t.Fatalf("lock %d: wrong password answered %d", lock, p.status)
+				}
+			}
+			// A try during the lock is not a new lock.
+			r.signIn("+79000000201", "Wrong#Pass1")
+			want := min(lock, 3)
+			if got := r.notified.count(a.ID, message.KindNoticeLocked); got != want {
+				t.Fatalf("after %d locks: %d notices, want %d", lock, got, want)
+			}
+			r.clock.Advance(31 * time.Minute)
+		}
+		// A day later the owner is told again.
+		r.clock.Advance(24 * time.Hour)
+		for range 3 {
+			r.signIn("+79000000201", "Wrong#Pass1")
+		}
+		if got := r.notified.count(a.ID, message.KindNoticeLocked); got != 4 {
+			t.Fatalf("the next day: %d notices, want 4", got)
+		}
+	})
+}
+
+// TestStoreFailureIsNoVerdict: while the database cannot be reached a
+// right password is not called wrong, and the attempt counts toward no
+// lock-out: the answer is 503 with Retry-After.
+func TestStoreFailureIsNoVerdict(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		a := r.newAccount("+79000000202")
+		r.faults.set(true)
+		for range 5 {
+			p := r.signIn("+79000000202", goodPassword)
+			if p.status != 503 || p.header.Get("Retry-After") == "" || strings.Contains(p.body, "Неверный логин или пароль") {
+				t.Fatalf("right password during an outage: %d Retry-After %q", p.status, p.header.Get("Retry-After"))
+			}
+			if p := r.signIn("+79000000202", "Wrong#Pass1"); p.status != 503 {
+				t.Fatalf("wrong password during an outage: %d, want 503 (not judged)", p.status)
+			}
+		}
+		r.faults.set(false)
+		got, err := r.accounts.Get(ctx, a.ID)
+		if err != nil || got.FailedLogins != 0 || got.Locked(r.clock.Now()) {
+			t.Fatalf("after the outage: %d failures counted, locked %v (%v)", got.FailedLogins, got.Locked(r.clock.Now()), err)
+		}
+		if p := r.signIn("+79000000202", goodPassword); p.status != 303 {
+			t.Fatalf("right password after the outage: %d", p.status)
+		}
+	})
+}
