@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -57,6 +58,29 @@ type DB struct {
 	// retries is how many times InTx re-runs a function after a
 	// serialization failure before giving up.
 	retries int
+	// afterCommit, set by fault-injection tests only (SetCommitFault),
+	// runs after each successful commit of InTx.
+	afterCommit atomic.Pointer[func() error]
+}
+
+// ErrCommitUnknown is what InTx returns when a commit's outcome is unknown
+// to the caller: the database may have committed, but its answer was lost
+// (a connection dropped at COMMIT). Callers must treat it as a
+// temporary failure that a retry may find already done. Only fault
+// injection (SetCommitFault) produces it on its own; drivers report such
+// losses as connection errors.
+var ErrCommitUnknown = errors.New("commit outcome unknown")
+
+// SetCommitFault makes every later successful InTx commit call fault, and
+// return ErrCommitUnknown (joined with fault's error) when it fails, as if
+// the commit's acknowledgement had been lost. nil removes it. For tests of
+// retry safety only.
+func (db *DB) SetCommitFault(fault func() error) {
+	if fault == nil {
+		db.afterCommit.Store(nil)
+		return
+	}
+	db.afterCommit.Store(&fault)
 }
 
 // ParseURL checks a --database-url value without connecting. It returns the
@@ -293,6 +317,12 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 	}
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", classify(err))
+	}
+	if fault := db.afterCommit.Load(); fault != nil {
+		if ferr := (*fault)(); ferr != nil {
+			// The deferred rollback then finds the transaction done.
+			return errors.Join(ErrCommitUnknown, ferr)
+		}
 	}
 	return nil
 }

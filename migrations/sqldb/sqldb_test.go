@@ -158,3 +158,54 @@ func containsSecret(s string) bool {
 	}
 	return false
 }
+
+// TestCommitFault: the injected fault runs after the commit, which stands,
+// and the caller sees ErrCommitUnknown.
+func TestCommitFault(t *testing.T) {
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, scratch); err != nil {
+			t.Fatal(err)
+		}
+		db.SetCommitFault(func() error { return errors.New("connection reset at COMMIT") })
+		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			_, err := tx.Exec(ctx, `INSERT INTO scratch (id, n, at) VALUES (1, 1, 0)`)
+			return err
+		})
+		if !errors.Is(err, sqldb.ErrCommitUnknown) {
+			t.Fatalf("InTx with a commit fault: %v, want ErrCommitUnknown", err)
+		}
+		db.SetCommitFault(nil)
+		var n int
+		if err := db.QueryRow(ctx, `SELECT n FROM scratch WHERE id = 1`).Scan(&n); err != nil || n != 1 {
+			t.Fatalf("the commit did not stand: %d %v", n, err)
+		}
+	})
+}
+
+// TestRestartableCluster: a test's own server goes away and comes back;
+// the same handle reconnects.
+func TestRestartableCluster(t *testing.T) {
+	ctx := context.Background()
+	c := sqldbtest.Restartable(t)
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: c.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.Stop()
+	if err := db.Ping(ctx); err == nil {
+		t.Fatal("the database answered while stopped")
+	}
+	c.Start()
+	deadline := time.Now().Add(10 * time.Second)
+	for db.Ping(ctx) != nil {
+		if time.Now().After(deadline) {
+			t.Fatal("no connection after the restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

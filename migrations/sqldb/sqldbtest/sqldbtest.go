@@ -299,18 +299,13 @@ func startCluster() (*server, error) {
 	if err != nil {
 		return nil, err
 	}
-	var cred *syscall.Credential
-	if os.Geteuid() == 0 {
-		// initdb refuses to run as root.
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			os.RemoveAll(dir)
-			return nil, errors.New("running as root and there is no postgres user to run the private cluster as")
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
-		if err := os.Chown(dir, uid, gid); err != nil {
+	cred, err := postgresCredential()
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	if cred != nil {
+		if err := os.Chown(dir, int(cred.Uid), int(cred.Gid)); err != nil {
 			os.RemoveAll(dir)
 			return nil, err
 		}
@@ -430,4 +425,99 @@ func randomHex(n int) string {
 	b := make([]byte, n)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// Cluster is a private PostgreSQL server of one test, which the test may
+// stop and start again (a database restart under load). It is not shared
+// with other tests.
+type Cluster struct {
+	t    testing.TB
+	bin  string
+	port int
+	cred *syscall.Credential
+	srv  *server
+	url  string
+}
+
+// Restartable starts a private cluster for t with one migrated database
+// and stops it when t ends. It needs the PostgreSQL server binaries: where
+// there are none it skips t, or fails it under
+// GOSID_TEST_REQUIRE_POSTGRES=1 (an external GOSID_TEST_DATABASE_URL
+// server cannot be restarted by a test).
+func Restartable(t testing.TB) *Cluster {
+	t.Helper()
+	bin, err := findBinDir()
+	if err != nil {
+		if os.Getenv("GOSID_TEST_REQUIRE_POSTGRES") == "1" {
+			t.Fatalf("a restartable PostgreSQL needs the server binaries: %v", err)
+		}
+		t.Skipf("restartable PostgreSQL skipped: %v", err)
+	}
+	srv, err := startCluster()
+	if err != nil {
+		t.Fatalf("private PostgreSQL: %v", err)
+	}
+	c := &Cluster{t: t, bin: bin, srv: srv}
+	t.Cleanup(func() { c.srv.cleanup() })
+	c.port, _ = strconv.Atoi(srv.admin.Port())
+	if c.cred, err = postgresCredential(); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	name := "gosid_r_" + randomHex(6)
+	if err := srv.createDatabase(ctx, name, "template0"); err != nil {
+		t.Fatal(err)
+	}
+	c.url = srv.urlFor(name)
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: c.url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := migrations.Up(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// URL is the migrated database's connection URL.
+func (c *Cluster) URL() string { return c.url }
+
+// Stop shuts the server down (fast shutdown: sessions are ended) and waits
+// until it has exited; connections then fail until Start.
+func (c *Cluster) Stop() {
+	c.t.Helper()
+	_ = c.srv.proc.Process.Signal(syscall.SIGINT)
+	select {
+	case <-c.srv.exited:
+	case <-time.After(20 * time.Second):
+		c.t.Fatal("PostgreSQL did not stop within 20 s")
+	}
+}
+
+// Start starts the stopped server again on the same port and data, and
+// waits until it accepts connections.
+func (c *Cluster) Start() {
+	c.t.Helper()
+	dir := c.srv.dataDir
+	srv, err := runPostgres(c.bin, dir, filepath.Join(dir, "data"), c.port, c.cred)
+	if err != nil {
+		c.t.Fatalf("restart PostgreSQL: %v", err)
+	}
+	c.srv = srv
+}
+
+// postgresCredential is who the private cluster runs as: the postgres
+// user when the tests run as root (initdb refuses root), else the caller.
+func postgresCredential() (*syscall.Credential, error) {
+	if os.Geteuid() != 0 {
+		return nil, nil
+	}
+	u, err := user.Lookup("postgres")
+	if err != nil {
+		return nil, errors.New("running as root and there is no postgres user to run the private cluster as")
+	}
+	uid, _ := strconv.Atoi(u.Uid)
+	gid, _ := strconv.Atoi(u.Gid)
+	return &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}, nil
 }
