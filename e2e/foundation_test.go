@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -240,5 +243,52 @@ func TestBadConfiguration(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(base); len(entries) != 1 {
 		t.Errorf("bad configurations wrote into the data dir: %v", entries)
+	}
+}
+
+// TestServeRefusesDevModeBehindProxy: the real binary, started in an empty
+// directory as an operator behind a reverse proxy would (a loopback
+// listener, a public https URL) but with no SMS or e-mail gateway and no
+// master key, refuses to run in development mode, which would publish every
+// one-time code at /dev/messages: exit 2, a line naming the gateway
+// options, a line naming the master key file, and the directory stays
+// empty (no gosid-data, no database, no key).
+func TestServeRefusesDevModeBehindProxy(t *testing.T) {
+	dir := t.TempDir()
+	// Were the check missing, serve would run until this deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0", "--public-url", "https://id.example.ru", "--portal-addr", "off")
+	cmd.Dir = dir
+	cmd.Env = cleanEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", code, stdout.String(), stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	for _, want := range [][]string{
+		{"--smtp-addr or --sms-gateway-url", "https://id.example.ru"},
+		{"--master-key-file", "does not exist"},
+	} {
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l, want[0]) && strings.Contains(l, want[1]) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("want one line naming %s, got %d in:\n%s", want[0], n, stderr.String())
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a refused start wrote into its directory: %v", entries)
 	}
 }

@@ -63,38 +63,7 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 	log := o.log.logger(env.stderr)
 
 	// Validate everything before writing anything.
-	checkAddr(s, &p, "addr", o.Addr)
-	if o.PortalAddr != "off" {
-		checkAddr(s, &p, "portal-addr", o.PortalAddr)
-	}
-	if o.PublicURL == "" {
-		if host, _, err := net.SplitHostPort(o.Addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
-			p.Add("%s: required when addr (%s) names no host, since the issuer must be a URL clients can reach", s.Source("public-url"), o.Addr)
-		}
-		o.PublicURL = "http://" + o.Addr
-	}
-	checkPublicURL(s, &p, o.PublicURL)
-	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
-		p.Add("%s and tls-key-file: give both or neither", s.Source("tls-cert-file"))
-	}
-	for _, f := range []struct{ name, path string }{{"tls-cert-file", o.TLSCertFile}, {"tls-key-file", o.TLSKeyFile}} {
-		if f.path != "" {
-			if _, err := os.Stat(f.path); err != nil {
-				p.Add("%s: %v", s.Source(f.name), err)
-			}
-		}
-	}
-	if o.ShutdownTimeout <= 0 {
-		p.Add("%s: must be positive", s.Source("shutdown-timeout"))
-	}
-	o.keys.check(s, &p)
-	o.idp.check(s, &p, isLoopback(o.Addr), o.keys.MaxTokenLifetime)
-	// The master key may be created only on loopback, the embedded default;
-	// in production losing or replacing it must never happen silently.
-	createMaster := isLoopback(o.Addr)
-	if _, err := os.Stat(o.storage.MasterKeyFile); errors.Is(err, os.ErrNotExist) && !createMaster {
-		p.Add("%s: %s does not exist; outside loopback the master key must be provided (create one with `gosid keys new-master-key --out FILE`)", s.Source("master-key-file"), o.storage.MasterKeyFile)
-	}
+	createMaster := o.check(s, &p)
 	// check connects to PostgreSQL only when nothing else is wrong.
 	db := o.storage.check(ctx, s, &p)
 	var idpLn, portalLn net.Listener
@@ -127,6 +96,50 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 		}
 	}
 	return code
+}
+
+// check validates the options without writing anything and fills the
+// derived defaults (the public URL). It reports whether development mode is
+// allowed, which also lets a missing master key be created.
+func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
+	checkAddr(s, p, "addr", o.Addr)
+	if o.PortalAddr != "off" {
+		checkAddr(s, p, "portal-addr", o.PortalAddr)
+	}
+	if o.PublicURL == "" {
+		if host, _, err := net.SplitHostPort(o.Addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
+			p.Add("%s: required when addr (%s) names no host, since the issuer must be a URL clients can reach", s.Source("public-url"), o.Addr)
+		}
+		o.PublicURL = "http://" + o.Addr
+	}
+	checkPublicURL(s, p, o.PublicURL)
+	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
+		p.Add("%s and tls-key-file: give both or neither", s.Source("tls-cert-file"))
+	}
+	for _, f := range []struct{ name, path string }{{"tls-cert-file", o.TLSCertFile}, {"tls-key-file", o.TLSKeyFile}} {
+		if f.path != "" {
+			if _, err := os.Stat(f.path); err != nil {
+				p.Add("%s: %v", s.Source(f.name), err)
+			}
+		}
+	}
+	if o.ShutdownTimeout <= 0 {
+		p.Add("%s: must be positive", s.Source("shutdown-timeout"))
+	}
+	o.keys.check(s, p)
+	// Development mode (the message sink that shows every one-time code,
+	// a master key created on the spot) only when nobody but this machine
+	// can reach the server: the listener AND the public URL are loopback.
+	// A loopback listener behind a reverse proxy with a public URL serves
+	// the internet.
+	notLocal := notLoopback(o.Addr, o.PublicURL)
+	o.idp.check(s, p, notLocal, o.keys.MaxTokenLifetime)
+	// In production losing or replacing the master key must never happen
+	// silently, so it is created only in development mode.
+	if _, err := os.Stat(o.storage.MasterKeyFile); errors.Is(err, os.ErrNotExist) && notLocal != "" {
+		p.Add("%s: %s does not exist, and it is created only when addr and public-url are both loopback (%s); create one with `gosid keys new-master-key --out FILE`", s.Source("master-key-file"), o.storage.MasterKeyFile, notLocal)
+	}
+	return notLocal == ""
 }
 
 func closeListeners(ls ...net.Listener) {
