@@ -266,7 +266,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, err
 	}
 	sessions := session.NewStore(db, session.Config{IdleTimeout: o.SessionIdleTimeout, Lifetime: o.SessionLifetime, Secure: secure, Now: now})
-	flows := flow.NewStore(db, km, now)
+	flows := flow.NewStore(db, km, now).SecureCookies(secure)
 	notifier := &notice.Notifier{Sender: sender, Log: log}
 	acts := &activity{db: db, accounts: accounts, log: audit.New(db, km, now)}
 	// Every way of signing in starts its session through arrivals.
@@ -289,7 +289,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 
 	totps := totp.NewStore(db, km, now)
 	backups := backupcode.NewStore(db, km.BlindIndex("backup-code-pepper", "v1"), now)
-	devices := &login.Devices{DB: db, Now: now}
+	devices := &login.Devices{DB: db, Now: now, Secure: secure}
 
 	pkCfg, err := passkey.ConfigFromPublicURL(issuer)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -35,13 +36,16 @@ type serveOptions struct {
 	TLSCertFile     string
 	TLSKeyFile      string
 	ShutdownTimeout time.Duration
+
+	// urlFromAddr: PublicURL was derived from Addr, not given.
+	urlFromAddr bool
 }
 
 func serveFlags(o *serveOptions) *config.Set {
 	s := config.NewSet("gosid serve", "Runs the Gosid identity provider and the citizen portal until SIGINT or SIGTERM.")
 	o.storage.register(s)
 	s.String(&o.Addr, "addr", "localhost:8080", "Listen address of the identity provider.")
-	s.String(&o.PublicURL, "public-url", "", "Public URL of the identity provider, its OpenID issuer (default: http:// + addr). Set it behind a TLS-terminating proxy.")
+	s.String(&o.PublicURL, "public-url", "", "Public URL of the identity provider, its OpenID issuer (default: http:// + addr, or https:// + addr with tls-cert-file). Set it behind a TLS-terminating proxy.")
 	s.String(&o.PortalAddr, "portal-addr", "localhost:8081", "Listen address of the citizen portal, or off.")
 	s.String(&o.TLSCertFile, "tls-cert-file", "", "PEM certificate chain: serve HTTPS directly (with tls-key-file).")
 	s.String(&o.TLSKeyFile, "tls-key-file", "", "PEM private key for tls-cert-file.")
@@ -78,6 +82,9 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 			}
 		}
 	}
+	if idpLn != nil && o.urlFromAddr {
+		o.PublicURL = boundURL(o.PublicURL, idpLn.Addr())
+	}
 	if len(p) > 0 {
 		if db != nil {
 			db.Close()
@@ -110,7 +117,13 @@ func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
 		if host, _, err := net.SplitHostPort(o.Addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
 			p.Add("%s: required when addr (%s) names no host, since the issuer must be a URL clients can reach", s.Source("public-url"), o.Addr)
 		}
-		o.PublicURL = "http://" + o.Addr
+		// Served over TLS directly, the issuer is https: an http issuer
+		// would also mean no HSTS and no Secure cookies.
+		scheme := "http://"
+		if o.TLSCertFile != "" {
+			scheme = "https://"
+		}
+		o.PublicURL, o.urlFromAddr = scheme+o.Addr, true
 	}
 	checkPublicURL(s, p, o.PublicURL)
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
@@ -140,6 +153,22 @@ func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
 		p.Add("%s: %s does not exist, and it is created only when addr and public-url are both loopback (%s); create one with `gosid keys new-master-key --out FILE`", s.Source("master-key-file"), o.storage.MasterKeyFile, notLocal)
 	}
 	return notLocal == ""
+}
+
+// boundURL puts the port the listener got into a URL derived from a listen
+// address with port 0 (tests), keeping the host as configured: localhost
+// must stay a name, for passkeys and for the browser's secure context.
+func boundURL(derived string, bound net.Addr) string {
+	u, err := url.Parse(derived)
+	if err != nil || u.Port() != "0" {
+		return derived
+	}
+	_, port, err := net.SplitHostPort(bound.String())
+	if err != nil {
+		return derived
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
 }
 
 func closeListeners(ls ...net.Listener) {
@@ -208,8 +237,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	servers := []*httpserver.Server{}
 	idpSrv, err := httpserver.New(httpserver.Config{
 		Name: "idp", Listener: idpLn, Logger: log,
-		Handler: httpserver.Wrap("idp", web.Protect(web.RememberLang(idpMux)),
-			httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
+		Handler:     idpHandler(idpMux, httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 	})
 	if err != nil {
@@ -274,6 +302,15 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		return exitFailed, err
 	}
 	return exitOK, nil
+}
+
+// idpHandler is the identity provider's middleware around its mux, the
+// same in serve and in the tests: cross-origin protection inside
+// httpserver.Wrap, which must see the very request the mux matched, and the
+// language cookie outside it, since RememberLang passes a copy on. opts.TLS
+// (the public URL is https) also names the language cookie.
+func idpHandler(mux *http.ServeMux, opts httpserver.Options) http.Handler {
+	return web.RememberLang(httpserver.Wrap("idp", web.Protect(mux), opts), opts.TLS)
 }
 
 func portalURL(servers []*httpserver.Server) string {
