@@ -305,12 +305,13 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 }
 
 // idpHandler is the identity provider's middleware around its mux, the
-// same in serve and in the tests: cross-origin protection inside
-// httpserver.Wrap, which must see the very request the mux matched, and the
+// same in serve and in the tests: cross-origin protection, then the body
+// limits (a refused cross-origin post is not even read), inside
+// httpserver.Wrap, which must see the very request the mux matched; the
 // language cookie outside it, since RememberLang passes a copy on. opts.TLS
 // (the public URL is https) also names the language cookie.
 func idpHandler(mux *http.ServeMux, opts httpserver.Options) http.Handler {
-	return web.RememberLang(httpserver.Wrap("idp", web.Protect(mux), opts), opts.TLS)
+	return web.RememberLang(httpserver.Wrap("idp", web.Protect(web.LimitBodies(mux)), opts), opts.TLS)
 }
 
 func portalURL(servers []*httpserver.Server) string {
