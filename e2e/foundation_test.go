@@ -35,12 +35,20 @@ func TestServeEmbedded(t *testing.T) {
 	if len(first["ES256"]) != 1 || len(first["RS256"]) != 1 {
 		t.Fatalf("JWKS kids %v, want one ES256 and one RS256 key", first)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-		if code, _, _ := s.get(t, path); code != 200 {
-			t.Errorf("GET %s: %d", path, code)
+	// Liveness on the public listener; readiness and metrics only on the
+	// management listener.
+	if code, _, _ := s.get(t, "/healthz"); code != 200 {
+		t.Errorf("GET /healthz: %d", code)
+	}
+	for _, path := range []string{"/readyz", "/metrics"} {
+		if code, _, _ := s.get(t, path); code != 404 {
+			t.Errorf("public GET %s: %d, want 404", path, code)
+		}
+		if code, _ := s.adminGet(t, path); code != 200 {
+			t.Errorf("management GET %s: %d", path, code)
 		}
 	}
-	_, _, metrics := s.get(t, "/metrics")
+	_, metrics := s.adminGet(t, "/metrics")
 	for _, want := range []string{`gosid_http_requests_total{`, `route="GET /keys"`, `go_sql_open_connections`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -141,7 +149,7 @@ func TestWrongMasterKey(t *testing.T) {
 
 	keyPath := filepath.Join(dir, "master.key")
 	keyBefore := fileHash(t, keyPath)
-	code, _, errOut := gosid(t, "serve", "--data-dir", dir, "--master-key-file", other, "--addr", freeAddr(t), "--portal-addr", "off")
+	code, _, errOut := gosid(t, "serve", "--data-dir", dir, "--master-key-file", other, "--addr", freeAddr(t), "--portal-addr", "off", "--admin-addr", "off")
 	if code != 2 {
 		t.Fatalf("serve with a wrong master key: exit %d, want 2\n%s", code, errOut)
 	}
@@ -183,7 +191,7 @@ func TestRotateMasterWhileServing(t *testing.T) {
 		t.Fatalf("new master key file: %v %v", st, err)
 	}
 	time.Sleep(2 * time.Second) // a refresh cycle on the running replica
-	if code, _, _ := s.get(t, "/readyz"); code != 200 {
+	if code, _ := s.adminGet(t, "/readyz"); code != 200 {
 		t.Fatalf("replica not ready after rotate-master: %d", code)
 	}
 	if now := s.kids(t); !sameKids(kids, now) {
@@ -191,7 +199,7 @@ func TestRotateMasterWhileServing(t *testing.T) {
 	}
 	s.stop(t)
 
-	code, _, errOut = gosid(t, "serve", "--data-dir", dir, "--database-url", url, "--addr", freeAddr(t), "--portal-addr", "off")
+	code, _, errOut = gosid(t, "serve", "--data-dir", dir, "--database-url", url, "--addr", freeAddr(t), "--portal-addr", "off", "--admin-addr", "off")
 	if code != 2 || !strings.Contains(errOut, "master key") {
 		t.Fatalf("serve with the old master key after rotation: exit %d, want 2\n%s", code, errOut)
 	}

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"context"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -126,5 +129,92 @@ func TestServeRefusesDevModeBehindProxy(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a refused start wrote %v", entries)
+	}
+}
+
+func getStatus(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(body)
+}
+
+// TestManagementListener: /readyz and /metrics are served on the
+// management listener (--admin-addr, its bound address in the "gosid
+// serving" line) and not on the public identity-provider or portal
+// listeners, which keep /healthz; the management listener stops with the
+// rest on shutdown; --admin-addr off turns it off.
+func TestManagementListener(t *testing.T) {
+	s := startServe(t, "--addr", "127.0.0.1:0", "--portal-addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	if !strings.HasPrefix(s.Admin, "http://127.0.0.1:") || s.Admin == s.IdP {
+		t.Fatalf("management listener logged as %q (idp %q)", s.Admin, s.IdP)
+	}
+	getStatus(t, s.IdP+"/keys") // a request to count
+	for _, tc := range []struct {
+		base, path string
+		status     int
+		want       string
+	}{
+		{s.Admin, "/readyz", 200, "ready"},
+		{s.Admin, "/healthz", 200, "ok"},
+		{s.Admin, "/metrics", 200, `gosid_http_requests_total{code="200",method="GET",route="GET /keys",server="idp"}`},
+		{s.Admin, "/metrics", 200, "go_sql_open_connections"},
+		{s.IdP, "/healthz", 200, "ok"},
+		{s.IdP, "/readyz", 404, ""},
+		{s.IdP, "/metrics", 404, ""},
+		{s.Portal, "/healthz", 200, "ok"},
+		{s.Portal, "/readyz", 404, ""},
+		{s.Portal, "/metrics", 404, ""},
+	} {
+		status, body := getStatus(t, tc.base+tc.path)
+		if status != tc.status || !strings.Contains(body, tc.want) {
+			t.Errorf("GET %s%s: %d, want %d with %q", tc.base, tc.path, status, tc.status, tc.want)
+		}
+	}
+	s.stop(t)
+	if c, err := net.DialTimeout("tcp", strings.TrimPrefix(s.Admin, "http://"), time.Second); err == nil {
+		c.Close()
+		t.Error("the management listener still accepts after shutdown")
+	}
+
+	off := startServe(t, "--addr", "127.0.0.1:0", "--admin-addr", "off", "--data-dir", t.TempDir())
+	if off.Admin != "off" {
+		t.Errorf("--admin-addr off logged as %q", off.Admin)
+	}
+	if status, _ := getStatus(t, off.IdP+"/readyz"); status != 404 {
+		t.Errorf("with the management listener off, the public /readyz answers %d", status)
+	}
+}
+
+// TestManagementListenerProblems: a malformed --admin-addr or one already
+// in use is reported like addr, exit 2, and nothing is written.
+func TestManagementListenerProblems(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	for _, tc := range []struct{ addr, want string }{
+		{"nohostport", "is not host:port"},
+		{"127.0.0.1:99999", "has no valid port"},
+		{busy.Addr().String(), "address already in use"},
+	} {
+		dir := t.TempDir()
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		var stderr bytes.Buffer
+		code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--portal-addr", "off", "--admin-addr", tc.addr,
+			"--data-dir", filepath.Join(dir, "data")}, nil, &bytes.Buffer{}, &stderr)
+		cancel()
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		if code != exitConfig || lineWith(lines, "flag --admin-addr", tc.want) != 1 {
+			t.Errorf("--admin-addr %s: exit %d, want 2 and a line naming it:\n%s", tc.addr, code, stderr.String())
+		}
+		if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+			t.Errorf("--admin-addr %s: wrote %v", tc.addr, entries)
+		}
 	}
 }

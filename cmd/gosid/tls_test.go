@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -29,10 +30,24 @@ import (
 
 // served is `gosid serve` running in this process.
 type served struct {
-	Issuer, IdP string
-	stderr      *lockedBuffer
-	cancel      context.CancelFunc
-	done        chan int
+	Issuer, IdP, Portal, Admin string // URLs as logged ("off" when off)
+	stderr                     *lockedBuffer
+	cancel                     context.CancelFunc
+	done                       chan int
+	stopped                    bool
+}
+
+// stop cancels serve's context, as SIGTERM does, and requires exit 0.
+func (s *served) stop(t *testing.T) {
+	t.Helper()
+	if s.stopped {
+		return
+	}
+	s.stopped = true
+	s.cancel()
+	if code := <-s.done; code != exitOK {
+		t.Errorf("gosid serve exited %d after cancel\n%s", code, s.stderr)
+	}
 }
 
 type lockedBuffer struct {
@@ -65,28 +80,32 @@ func (l *lockedBuffer) record(msg string) map[string]any {
 	return nil
 }
 
-// startServe runs `gosid serve` with args (JSON log, cheap argon2id, no
-// portal) in this process and waits for its "gosid serving" line. When
-// the test ends it cancels the context, as SIGTERM does, and requires a
-// clean exit.
+// startServe runs `gosid serve` with args in this process and waits for
+// its "gosid serving" line. Unless args say otherwise the log is JSON,
+// argon2id cheap, the portal off and the management listener on
+// 127.0.0.1:0. When the test ends it cancels the context, as SIGTERM does,
+// and requires a clean exit (see stop).
 func startServe(t *testing.T, args ...string) *served {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
-	full := append([]string{"serve", "--log-format", "json", "--portal-addr", "off",
-		"--argon2-memory", "8192", "--argon2-time", "1"}, args...)
-	go func() { s.done <- run(ctx, full, nil, &bytes.Buffer{}, s.stderr) }()
-	t.Cleanup(func() {
-		cancel()
-		if code := <-s.done; code != exitOK {
-			t.Errorf("gosid serve exited %d after cancel\n%s", code, s.stderr)
+	full := []string{"serve"}
+	for _, d := range [][2]string{{"--log-format", "json"}, {"--portal-addr", "off"}, {"--admin-addr", "127.0.0.1:0"},
+		{"--argon2-memory", "8192"}, {"--argon2-time", "1"}} {
+		if !slices.Contains(args, d[0]) {
+			full = append(full, d[0], d[1])
 		}
-	})
+	}
+	full = append(full, args...)
+	go func() { s.done <- run(ctx, full, nil, &bytes.Buffer{}, s.stderr) }()
+	t.Cleanup(func() { s.stop(t) })
 	deadline := time.Now().Add(30 * time.Second)
 	for {
 		if rec := s.stderr.record("gosid serving"); rec != nil {
 			s.Issuer, _ = rec["issuer"].(string)
 			s.IdP, _ = rec["idp"].(string)
+			s.Portal, _ = rec["portal"].(string)
+			s.Admin, _ = rec["admin"].(string)
 			return s
 		}
 		select {
