@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -84,11 +85,14 @@ func cleanEnv() []string {
 
 // server is a running `gosid serve`.
 type server struct {
-	URL  string
-	cmd  *exec.Cmd
-	out  *syncBuffer
-	done chan struct{}
-	err  error
+	URL string
+	// Admin is the management listener's URL (/readyz, /metrics), as the
+	// "gosid serving" line logs it.
+	Admin string
+	cmd   *exec.Cmd
+	out   *syncBuffer
+	done  chan struct{}
+	err   error
 }
 
 type syncBuffer struct {
@@ -119,8 +123,10 @@ func freeAddr(t *testing.T) string {
 }
 
 // startServer starts `gosid serve` on a free loopback port with the given
-// extra arguments and waits until /readyz answers 200. The server is stopped
-// with SIGTERM when the test ends, and must then exit 0.
+// extra arguments and its management listener on 127.0.0.1:0 (unless args
+// name --admin-addr), and waits until the management /readyz answers 200.
+// The server is stopped with SIGTERM when the test ends, and must then exit
+// 0.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
 	return startServerAt(t, freeAddr(t), args...)
@@ -130,7 +136,11 @@ func startServer(t *testing.T, args ...string) *server {
 // port the caller also needs for --public-url).
 func startServerAt(t *testing.T, addr string, args ...string) *server {
 	t.Helper()
-	full := append([]string{"serve", "--addr", addr, "--portal-addr", "off", "--log-format", "json"}, args...)
+	full := []string{"serve", "--addr", addr, "--portal-addr", "off", "--log-format", "json"}
+	if !slices.Contains(args, "--admin-addr") {
+		full = append(full, "--admin-addr", "127.0.0.1:0")
+	}
+	full = append(full, args...)
 	cmd := exec.Command(binary, full...)
 	cmd.Env = cleanEnv()
 	s := &server{URL: "http://" + addr, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
@@ -147,17 +157,52 @@ func startServerAt(t *testing.T, addr string, args ...string) *server {
 			t.Fatalf("gosid serve exited before it was ready: %v\n%s", s.err, s.out)
 		default:
 		}
-		resp, err := http.Get(s.URL + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
+		if s.Admin == "" {
+			s.Admin = s.logged("gosid serving", "admin")
+		}
+		if s.Admin == "off" {
+			// No readiness to ask: serving is as ready as it gets.
+			if resp, err := http.Get(s.URL + "/healthz"); err == nil {
+				resp.Body.Close()
 				return s
+			}
+		} else if s.Admin != "" {
+			if resp, err := http.Get(s.Admin + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return s
+				}
 			}
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatalf("gosid serve not ready within 60s:\n%s", s.out)
 	return nil
+}
+
+// logged returns the string attribute key of the first JSON log record
+// whose msg is msg, or "".
+func (s *server) logged(msg, key string) string {
+	for _, line := range strings.Split(s.out.String(), "\n") {
+		var rec map[string]any
+		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
+			v, _ := rec[key].(string)
+			return v
+		}
+	}
+	return ""
+}
+
+// adminGet is get on the management listener.
+func (s *server) adminGet(t *testing.T, path string) (int, []byte) {
+	t.Helper()
+	resp, err := http.Get(s.Admin + path)
+	if err != nil {
+		t.Fatalf("GET admin %s: %v", path, err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, body
 }
 
 // stop sends SIGTERM and requires a clean exit.

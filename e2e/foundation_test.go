@@ -1,8 +1,11 @@
 package e2e
 
 import (
+	"bytes"
+	"context"
 	"crypto/sha256"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -32,12 +35,20 @@ func TestServeEmbedded(t *testing.T) {
 	if len(first["ES256"]) != 1 || len(first["RS256"]) != 1 {
 		t.Fatalf("JWKS kids %v, want one ES256 and one RS256 key", first)
 	}
-	for _, path := range []string{"/healthz", "/readyz", "/metrics"} {
-		if code, _, _ := s.get(t, path); code != 200 {
-			t.Errorf("GET %s: %d", path, code)
+	// Liveness on the public listener; readiness and metrics only on the
+	// management listener.
+	if code, _, _ := s.get(t, "/healthz"); code != 200 {
+		t.Errorf("GET /healthz: %d", code)
+	}
+	for _, path := range []string{"/readyz", "/metrics"} {
+		if code, _, _ := s.get(t, path); code != 404 {
+			t.Errorf("public GET %s: %d, want 404", path, code)
+		}
+		if code, _ := s.adminGet(t, path); code != 200 {
+			t.Errorf("management GET %s: %d", path, code)
 		}
 	}
-	_, _, metrics := s.get(t, "/metrics")
+	_, metrics := s.adminGet(t, "/metrics")
 	for _, want := range []string{`gosid_http_requests_total{`, `route="GET /keys"`, `go_sql_open_connections`} {
 		if !strings.Contains(string(metrics), want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -138,7 +149,7 @@ func TestWrongMasterKey(t *testing.T) {
 
 	keyPath := filepath.Join(dir, "master.key")
 	keyBefore := fileHash(t, keyPath)
-	code, _, errOut := gosid(t, "serve", "--data-dir", dir, "--master-key-file", other, "--addr", freeAddr(t), "--portal-addr", "off")
+	code, _, errOut := gosid(t, "serve", "--data-dir", dir, "--master-key-file", other, "--addr", freeAddr(t), "--portal-addr", "off", "--admin-addr", "off")
 	if code != 2 {
 		t.Fatalf("serve with a wrong master key: exit %d, want 2\n%s", code, errOut)
 	}
@@ -180,7 +191,7 @@ func TestRotateMasterWhileServing(t *testing.T) {
 		t.Fatalf("new master key file: %v %v", st, err)
 	}
 	time.Sleep(2 * time.Second) // a refresh cycle on the running replica
-	if code, _, _ := s.get(t, "/readyz"); code != 200 {
+	if code, _ := s.adminGet(t, "/readyz"); code != 200 {
 		t.Fatalf("replica not ready after rotate-master: %d", code)
 	}
 	if now := s.kids(t); !sameKids(kids, now) {
@@ -188,7 +199,7 @@ func TestRotateMasterWhileServing(t *testing.T) {
 	}
 	s.stop(t)
 
-	code, _, errOut = gosid(t, "serve", "--data-dir", dir, "--database-url", url, "--addr", freeAddr(t), "--portal-addr", "off")
+	code, _, errOut = gosid(t, "serve", "--data-dir", dir, "--database-url", url, "--addr", freeAddr(t), "--portal-addr", "off", "--admin-addr", "off")
 	if code != 2 || !strings.Contains(errOut, "master key") {
 		t.Fatalf("serve with the old master key after rotation: exit %d, want 2\n%s", code, errOut)
 	}
@@ -240,5 +251,52 @@ func TestBadConfiguration(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(base); len(entries) != 1 {
 		t.Errorf("bad configurations wrote into the data dir: %v", entries)
+	}
+}
+
+// TestServeRefusesDevModeBehindProxy: the real binary, started in an empty
+// directory as an operator behind a reverse proxy would (a loopback
+// listener, a public https URL) but with no SMS or e-mail gateway and no
+// master key, refuses to run in development mode, which would publish every
+// one-time code at /dev/messages: exit 2, a line naming the gateway
+// options, a line naming the master key file, and the directory stays
+// empty (no gosid-data, no database, no key).
+func TestServeRefusesDevModeBehindProxy(t *testing.T) {
+	dir := t.TempDir()
+	// Were the check missing, serve would run until this deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0", "--public-url", "https://id.example.ru", "--portal-addr", "off")
+	cmd.Dir = dir
+	cmd.Env = cleanEnv()
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if exitErr, ok := err.(*exec.ExitError); ok {
+		code = exitErr.ExitCode()
+	} else if err != nil {
+		t.Fatal(err)
+	}
+	if code != 2 {
+		t.Fatalf("exit %d, want 2\n%s%s", code, stdout.String(), stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+	for _, want := range [][]string{
+		{"--smtp-addr or --sms-gateway-url", "https://id.example.ru"},
+		{"--master-key-file", "does not exist"},
+	} {
+		n := 0
+		for _, l := range lines {
+			if strings.Contains(l, want[0]) && strings.Contains(l, want[1]) {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("want one line naming %s, got %d in:\n%s", want[0], n, stderr.String())
+		}
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a refused start wrote into its directory: %v", entries)
 	}
 }

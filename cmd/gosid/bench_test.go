@@ -19,7 +19,6 @@ import (
 	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/password"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
@@ -47,7 +46,7 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 	if _, err := buildIdP(mux, o, "http://127.0.0.1", db, km, log, false, time.Now); err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(httpserver.Wrap("idp", web.Protect(web.RememberLang(mux)), httpserver.Options{Logger: log}))
+	srv := httptest.NewServer(idpHandler(mux, httpserver.Options{Logger: log}))
 	defer srv.Close()
 
 	cpus := runtime.GOMAXPROCS(0)

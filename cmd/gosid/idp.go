@@ -85,7 +85,7 @@ func (o *idpOptions) register(s *config.Set) {
 	s.Duration(&o.RefreshTokenTTL, "refresh-token-lifetime", 30*24*time.Hour, "Lifetime of a refresh token; each rotation starts it anew (sliding).")
 	s.Duration(&o.CodeTTL, "code-lifetime", time.Minute, "Lifetime of an authorization code.")
 	s.StringList(&o.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address (for rate limits and the event log).")
-	s.String(&o.SMTPAddr, "smtp-addr", "", "SMTP submission server host:port for e-mail. With neither smtp-addr nor sms-gateway-url, messages go to the dev sink (/dev/messages), on loopback only.")
+	s.String(&o.SMTPAddr, "smtp-addr", "", "SMTP submission server host:port for e-mail. With neither smtp-addr nor sms-gateway-url, messages go to the dev sink (/dev/messages): allowed only when addr and public-url are both loopback.")
 	s.String(&o.SMTPFrom, "smtp-from", "Gosid <noreply@localhost>", "Sender of e-mails.")
 	s.String(&o.SMTPUsername, "smtp-username", "", "SMTP user name (AUTH PLAIN/LOGIN).")
 	s.SecretString(&o.SMTPPassword, "smtp-password", "", "SMTP password.")
@@ -102,7 +102,10 @@ func (o *idpOptions) register(s *config.Set) {
 // devMessages reports whether the dev sink replaces real gateways.
 func (o *idpOptions) devMessages() bool { return o.SMTPAddr == "" && o.SMSURL == "" }
 
-func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool, maxTokenLifetime time.Duration) {
+// check validates the options. notLocal is "" when the server can only be
+// reached from this machine (see notLoopback), and otherwise says why not:
+// the dev message sink is then refused.
+func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, maxTokenLifetime time.Duration) {
 	o.Esign.check(s, p)
 	for _, d := range []struct {
 		name string
@@ -154,8 +157,8 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool, max
 		}
 		o.proxies = append(o.proxies, pr.Masked())
 	}
-	if o.devMessages() && !loopback {
-		p.Add("%s: required outside loopback (or sms-gateway-url): the dev message sink, which shows codes to anyone, runs only on loopback", s.Source("smtp-addr"))
+	if o.devMessages() && notLocal != "" {
+		p.Add("--smtp-addr or --sms-gateway-url: one is required unless addr and public-url are both loopback (%s): without a gateway every one-time code is shown at /dev/messages to whoever reaches the server", notLocal)
 	}
 	if o.SMTPAddr != "" {
 		if _, _, err := net.SplitHostPort(o.SMTPAddr); err != nil {
@@ -264,7 +267,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, err
 	}
 	sessions := session.NewStore(db, session.Config{IdleTimeout: o.SessionIdleTimeout, Lifetime: o.SessionLifetime, Secure: secure, Now: now})
-	flows := flow.NewStore(db, km, now)
+	flows := flow.NewStore(db, km, now).SecureCookies(secure)
 	notifier := &notice.Notifier{Sender: sender, Log: log}
 	acts := &activity{db: db, accounts: accounts, log: audit.New(db, km, now)}
 	// Every way of signing in starts its session through arrivals.
@@ -287,7 +290,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 
 	totps := totp.NewStore(db, km, now)
 	backups := backupcode.NewStore(db, km.BlindIndex("backup-code-pepper", "v1"), now)
-	devices := &login.Devices{DB: db, Now: now}
+	devices := &login.Devices{DB: db, Now: now, Secure: secure}
 
 	pkCfg, err := passkey.ConfigFromPublicURL(issuer)
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
@@ -32,6 +31,16 @@ type clock = sqldbtest.Clock
 type testIdP struct {
 	URL   string
 	clock *clock
+	// client, when set, reaches the server (e.g. trusting its test TLS
+	// certificate); http.DefaultClient otherwise.
+	client *http.Client
+}
+
+func (idp *testIdP) httpClient() *http.Client {
+	if idp.client != nil {
+		return idp.client
+	}
+	return http.DefaultClient
 }
 
 func newMasterKey(t testing.TB) *keys.MasterKey {
@@ -57,7 +66,7 @@ func startIdP(t testing.TB, db *sqldb.DB, mk *keys.MasterKey, c *clock) *testIdP
 	if _, err := buildIdP(mux, o, "http://127.0.0.1", db, km, log, false, c.Now); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(httpserver.Wrap("idp", web.Protect(web.RememberLang(mux)), httpserver.Options{Logger: log}))
+	srv := httptest.NewServer(idpHandler(mux, httpserver.Options{Logger: log}))
 	t.Cleanup(srv.Close)
 	return &testIdP{URL: srv.URL, clock: c}
 }
@@ -72,7 +81,8 @@ type browser struct {
 
 func newBrowser(t testing.TB, idp *testIdP) *browser {
 	jar, _ := cookiejar.New(nil)
-	return &browser{t: t, idp: idp, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	return &browser{t: t, idp: idp, c: &http.Client{Jar: jar, Transport: idp.httpClient().Transport,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
 }
 
 type page struct {
@@ -138,7 +148,7 @@ type devMessage struct {
 // messages returns what the dev sink holds for a recipient, newest first.
 func (b *browser) messages(to string) []devMessage {
 	b.t.Helper()
-	resp, err := http.Get(b.idp.URL + "/dev/messages.json?to=" + url.QueryEscape(to))
+	resp, err := b.idp.httpClient().Get(b.idp.URL + "/dev/messages.json?to=" + url.QueryEscape(to))
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -368,7 +378,7 @@ func FuzzLoginForm(f *testing.F) {
 	if _, err := buildIdP(mux, o, "http://127.0.0.1", db, km, log, false, c.Now); err != nil {
 		f.Fatal(err)
 	}
-	h := web.Protect(web.RememberLang(mux))
+	h := idpHandler(mux, httpserver.Options{Logger: log})
 	for _, seed := range []string{
 		"login=%2B79123456789&password=x",
 		"login=8+(912)+345-67-89&password=Zk7%23vLq2!mWp",

@@ -21,7 +21,6 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
@@ -64,7 +63,7 @@ func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOp
 		t.Fatal(err)
 	}
 	mux.Handle("GET /keys", jwksHandler(km))
-	srv := httptest.NewUnstartedServer(httpserver.Wrap("idp", web.Protect(web.RememberLang(mux)), httpserver.Options{Logger: log}))
+	srv := httptest.NewUnstartedServer(idpHandler(mux, httpserver.Options{Logger: log}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

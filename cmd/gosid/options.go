@@ -32,7 +32,7 @@ type storageOptions struct {
 func (o *storageOptions) register(s *config.Set) {
 	s.String(&o.DataDir, "data-dir", "./gosid-data", "Directory for the embedded SQLite database and, by default, the master key file.")
 	s.SecretString(&o.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: SQLite file gosid.db in the data dir.")
-	s.String(&o.MasterKeyFile, "master-key-file", "", "File holding the master key that wraps every data key (default: master.key in the data dir). Created with mode 0600 at the first start on loopback; must exist otherwise.")
+	s.String(&o.MasterKeyFile, "master-key-file", "", "File holding the master key that wraps every data key (default: master.key in the data dir). Created with mode 0600 at the first start in development mode (addr and public-url both loopback); must exist otherwise.")
 	s.Int(&o.DBMaxConns, "db-max-conns", 20, "Maximum open connections to PostgreSQL per process.")
 }
 
@@ -230,14 +230,32 @@ func checkAddr(s *config.Set, p *config.Problems, name, addr string) {
 // connections.
 func isLoopback(addr string) bool {
 	host, _, err := net.SplitHostPort(addr)
-	if err != nil {
-		return false
-	}
-	if host == "localhost" {
+	return err == nil && loopbackHost(host)
+}
+
+// loopbackHost reports whether host names this machine only: localhost,
+// 127.0.0.0/8 or ::1. Names under localhost are not taken on trust.
+func loopbackHost(host string) bool {
+	if strings.EqualFold(host, "localhost") {
 		return true
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// notLoopback says why a server listening on addr and published at
+// publicURL can be reached from elsewhere, or returns "" when both are
+// loopback. A loopback listener behind a reverse proxy is not local: the
+// public URL says who the clients are.
+func notLoopback(addr, publicURL string) string {
+	if !isLoopback(addr) {
+		return fmt.Sprintf("addr %s is not", addr)
+	}
+	u, err := url.Parse(publicURL)
+	if err != nil || !loopbackHost(u.Hostname()) {
+		return fmt.Sprintf("public-url %s is not", publicURL)
+	}
+	return ""
 }
 
 // checkPublicURL validates the issuer URL.

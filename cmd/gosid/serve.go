@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
 	"strings"
@@ -32,17 +33,22 @@ type serveOptions struct {
 	Addr            string
 	PublicURL       string
 	PortalAddr      string
+	AdminAddr       string
 	TLSCertFile     string
 	TLSKeyFile      string
 	ShutdownTimeout time.Duration
+
+	// urlFromAddr: PublicURL was derived from Addr, not given.
+	urlFromAddr bool
 }
 
 func serveFlags(o *serveOptions) *config.Set {
 	s := config.NewSet("gosid serve", "Runs the Gosid identity provider and the citizen portal until SIGINT or SIGTERM.")
 	o.storage.register(s)
 	s.String(&o.Addr, "addr", "localhost:8080", "Listen address of the identity provider.")
-	s.String(&o.PublicURL, "public-url", "", "Public URL of the identity provider, its OpenID issuer (default: http:// + addr). Set it behind a TLS-terminating proxy.")
+	s.String(&o.PublicURL, "public-url", "", "Public URL of the identity provider, its OpenID issuer (default: http:// + addr, or https:// + addr with tls-cert-file). Set it behind a TLS-terminating proxy.")
 	s.String(&o.PortalAddr, "portal-addr", "localhost:8081", "Listen address of the citizen portal, or off.")
+	s.String(&o.AdminAddr, "admin-addr", "localhost:9090", "Listen address of the management endpoints /readyz, /metrics and /healthz (plain HTTP; keep it off the public network), or off.")
 	s.String(&o.TLSCertFile, "tls-cert-file", "", "PEM certificate chain: serve HTTPS directly (with tls-key-file).")
 	s.String(&o.TLSKeyFile, "tls-key-file", "", "PEM private key for tls-cert-file.")
 	s.Duration(&o.ShutdownTimeout, "shutdown-timeout", httpserver.DefaultShutdownTimeout, "How long in-flight requests may take to finish after SIGTERM.")
@@ -63,17 +69,75 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 	log := o.log.logger(env.stderr)
 
 	// Validate everything before writing anything.
-	checkAddr(s, &p, "addr", o.Addr)
+	createMaster := o.check(s, &p)
+	// check connects to PostgreSQL only when nothing else is wrong.
+	db := o.storage.check(ctx, s, &p)
+	// Every listener is bound before anything is written, so that a port
+	// in use is one more problem reported with the others.
+	var ls listeners
+	if len(p) == 0 {
+		var err error
+		if ls.idp, err = httpserver.Listen(o.Addr); err != nil {
+			p.Add("%s: %v", s.Source("addr"), err)
+		}
+		if o.PortalAddr != "off" {
+			if ls.portal, err = httpserver.Listen(o.PortalAddr); err != nil {
+				p.Add("%s: %v", s.Source("portal-addr"), err)
+			}
+		}
+		if o.AdminAddr != "off" {
+			if ls.admin, err = httpserver.Listen(o.AdminAddr); err != nil {
+				p.Add("%s: %v", s.Source("admin-addr"), err)
+			}
+		}
+	}
+	if ls.idp != nil && o.urlFromAddr {
+		o.PublicURL = boundURL(o.PublicURL, ls.idp.Addr())
+	}
+	if len(p) > 0 {
+		if db != nil {
+			db.Close()
+		}
+		ls.close()
+		env.problems(p)
+		return exitConfig
+	}
+
+	code, err := serve(ctx, &o, log, db, &ls, createMaster)
+	if err != nil {
+		if code == exitConfig {
+			fmt.Fprintf(env.stderr, "gosid: %v\n", err)
+		} else {
+			log.Error("gosid serve failed", "err", err)
+		}
+	}
+	return code
+}
+
+// check validates the options without writing anything and fills the
+// derived defaults (the public URL). It reports whether development mode is
+// allowed, which also lets a missing master key be created.
+func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
+	checkAddr(s, p, "addr", o.Addr)
 	if o.PortalAddr != "off" {
-		checkAddr(s, &p, "portal-addr", o.PortalAddr)
+		checkAddr(s, p, "portal-addr", o.PortalAddr)
+	}
+	if o.AdminAddr != "off" {
+		checkAddr(s, p, "admin-addr", o.AdminAddr)
 	}
 	if o.PublicURL == "" {
 		if host, _, err := net.SplitHostPort(o.Addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
 			p.Add("%s: required when addr (%s) names no host, since the issuer must be a URL clients can reach", s.Source("public-url"), o.Addr)
 		}
-		o.PublicURL = "http://" + o.Addr
+		// Served over TLS directly, the issuer is https: an http issuer
+		// would also mean no HSTS and no Secure cookies.
+		scheme := "http://"
+		if o.TLSCertFile != "" {
+			scheme = "https://"
+		}
+		o.PublicURL, o.urlFromAddr = scheme+o.Addr, true
 	}
-	checkPublicURL(s, &p, o.PublicURL)
+	checkPublicURL(s, p, o.PublicURL)
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		p.Add("%s and tls-key-file: give both or neither", s.Source("tls-cert-file"))
 	}
@@ -87,60 +151,55 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 	if o.ShutdownTimeout <= 0 {
 		p.Add("%s: must be positive", s.Source("shutdown-timeout"))
 	}
-	o.keys.check(s, &p)
-	o.idp.check(s, &p, isLoopback(o.Addr), o.keys.MaxTokenLifetime)
-	// The master key may be created only on loopback, the embedded default;
-	// in production losing or replacing it must never happen silently.
-	createMaster := isLoopback(o.Addr)
-	if _, err := os.Stat(o.storage.MasterKeyFile); errors.Is(err, os.ErrNotExist) && !createMaster {
-		p.Add("%s: %s does not exist; outside loopback the master key must be provided (create one with `gosid keys new-master-key --out FILE`)", s.Source("master-key-file"), o.storage.MasterKeyFile)
+	o.keys.check(s, p)
+	// Development mode (the message sink that shows every one-time code,
+	// a master key created on the spot) only when nobody but this machine
+	// can reach the server: the listener AND the public URL are loopback.
+	// A loopback listener behind a reverse proxy with a public URL serves
+	// the internet.
+	notLocal := notLoopback(o.Addr, o.PublicURL)
+	o.idp.check(s, p, notLocal, o.keys.MaxTokenLifetime)
+	// In production losing or replacing the master key must never happen
+	// silently, so it is created only in development mode.
+	if _, err := os.Stat(o.storage.MasterKeyFile); errors.Is(err, os.ErrNotExist) && notLocal != "" {
+		p.Add("%s: %s does not exist, and it is created only when addr and public-url are both loopback (%s); create one with `gosid keys new-master-key --out FILE`", s.Source("master-key-file"), o.storage.MasterKeyFile, notLocal)
 	}
-	// check connects to PostgreSQL only when nothing else is wrong.
-	db := o.storage.check(ctx, s, &p)
-	var idpLn, portalLn net.Listener
-	if len(p) == 0 {
-		var err error
-		if idpLn, err = httpserver.Listen(o.Addr); err != nil {
-			p.Add("%s: %v", s.Source("addr"), err)
-		}
-		if o.PortalAddr != "off" {
-			if portalLn, err = httpserver.Listen(o.PortalAddr); err != nil {
-				p.Add("%s: %v", s.Source("portal-addr"), err)
-			}
-		}
-	}
-	if len(p) > 0 {
-		if db != nil {
-			db.Close()
-		}
-		closeListeners(idpLn, portalLn)
-		env.problems(p)
-		return exitConfig
-	}
-
-	code, err := serve(ctx, &o, log, db, idpLn, portalLn, createMaster)
-	if err != nil {
-		if code == exitConfig {
-			fmt.Fprintf(env.stderr, "gosid: %v\n", err)
-		} else {
-			log.Error("gosid serve failed", "err", err)
-		}
-	}
-	return code
+	return notLocal == ""
 }
 
-func closeListeners(ls ...net.Listener) {
-	for _, l := range ls {
+// boundURL puts the port the listener got into a URL derived from a listen
+// address with port 0 (tests), keeping the host as configured: localhost
+// must stay a name, for passkeys and for the browser's secure context.
+func boundURL(derived string, bound net.Addr) string {
+	u, err := url.Parse(derived)
+	if err != nil || u.Port() != "0" {
+		return derived
+	}
+	_, port, err := net.SplitHostPort(bound.String())
+	if err != nil {
+		return derived
+	}
+	u.Host = net.JoinHostPort(u.Hostname(), port)
+	return u.String()
+}
+
+// listeners are the bound listeners of serve; portal and admin are nil
+// when off.
+type listeners struct{ idp, portal, admin net.Listener }
+
+// close closes the listeners no server has taken over.
+func (ls *listeners) close() {
+	for _, l := range []net.Listener{ls.idp, ls.portal, ls.admin} {
 		if l != nil {
 			_ = l.Close()
 		}
 	}
 }
 
-// serve runs the process after validation; db and portalLn may be nil.
-func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB, idpLn, portalLn net.Listener, createMaster bool) (code int, err error) {
+// serve runs the process after validation; db may be nil.
+func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB, ls *listeners, createMaster bool) (code int, err error) {
 	// Until a server owns them, the listeners are ours to close.
-	defer func() { closeListeners(idpLn, portalLn) }()
+	defer ls.close()
 	if db == nil {
 		if db, err = o.storage.open(ctx, false); err != nil {
 			return exitFailed, err
@@ -188,24 +247,31 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		return exitFailed, err
 	}
 	idpMux.Handle("GET /keys", jwksHandler(km))
+	// Liveness may be public; readiness and metrics reveal internals and
+	// live on the management listener only.
 	idpMux.Handle("GET /healthz", httpserver.Healthz())
-	idpMux.Handle("GET /readyz", ready)
-	idpMux.Handle("GET /metrics", httpserver.MetricsHandler(reg))
 
 	servers := []*httpserver.Server{}
+	defer func() {
+		// Servers made but never served, because a later step failed
+		// (Close does nothing to a server that was served).
+		for _, srv := range servers {
+			_ = srv.Close()
+		}
+	}()
 	idpSrv, err := httpserver.New(httpserver.Config{
-		Name: "idp", Listener: idpLn, Logger: log,
-		Handler: httpserver.Wrap("idp", web.Protect(web.RememberLang(idpMux)),
-			httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
+		Name: "idp", Listener: ls.idp, Logger: log,
+		Handler:     idpHandler(idpMux, httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 	})
 	if err != nil {
 		return exitConfig, err
 	}
-	idpLn = nil // owned by the server now
+	ls.idp = nil // owned by the server now
 	servers = append(servers, idpSrv)
 
-	if portalLn != nil {
+	portalAt, adminAt := "off", "off"
+	if ls.portal != nil {
 		ph, err := portal.New(portal.Config{IdPURL: o.PublicURL, Logger: log})
 		if err != nil {
 			return exitFailed, err
@@ -213,17 +279,38 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		portalMux := http.NewServeMux()
 		portalMux.Handle("/", ph)
 		portalMux.Handle("GET /healthz", httpserver.Healthz())
-		portalMux.Handle("GET /readyz", ready)
 		portalSrv, err := httpserver.New(httpserver.Config{
-			Name: "portal", Listener: portalLn, Logger: log,
+			Name: "portal", Listener: ls.portal, Logger: log,
 			Handler:     httpserver.Wrap("portal", portalMux, httpserver.Options{Logger: log, Metrics: metrics, TLS: tls}),
 			TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 		})
 		if err != nil {
 			return exitConfig, err
 		}
-		portalLn = nil
+		ls.portal = nil
 		servers = append(servers, portalSrv)
+		portalAt = portalSrv.URL()
+	}
+
+	if ls.admin != nil {
+		// The management listener, like Keycloak's management port:
+		// probes and scrapes reach it on a private address, the public
+		// does not. Plain HTTP, whatever the public listener speaks.
+		adminMux := http.NewServeMux()
+		adminMux.Handle("GET /healthz", httpserver.Healthz())
+		adminMux.Handle("GET /readyz", ready)
+		adminMux.Handle("GET /metrics", httpserver.MetricsHandler(reg))
+		adminSrv, err := httpserver.New(httpserver.Config{
+			Name: "admin", Listener: ls.admin, Logger: log,
+			Handler:         httpserver.Wrap("admin", adminMux, httpserver.Options{Logger: log, Metrics: metrics}),
+			ShutdownTimeout: o.ShutdownTimeout,
+		})
+		if err != nil {
+			return exitConfig, err
+		}
+		ls.admin = nil
+		servers = append(servers, adminSrv)
+		adminAt = adminSrv.URL()
 	}
 
 	ctx, cancel := context.WithCancel(ctx)
@@ -247,7 +334,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			}
 		})
 	}
-	log.Info("gosid serving", "issuer", o.PublicURL, "idp", idpSrv.URL(), "portal", portalURL(servers), "database", db.Dialect())
+	log.Info("gosid serving", "issuer", o.PublicURL, "idp", idpSrv.URL(), "portal", portalAt, "admin", adminAt, "database", db.Dialect())
 
 	select {
 	case <-ctx.Done():
@@ -263,11 +350,14 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	return exitOK, nil
 }
 
-func portalURL(servers []*httpserver.Server) string {
-	if len(servers) > 1 {
-		return servers[1].URL()
-	}
-	return "off"
+// idpHandler is the identity provider's middleware around its mux, the
+// same in serve and in the tests: cross-origin protection, then the body
+// limits (a refused cross-origin post is not even read), inside
+// httpserver.Wrap, which must see the very request the mux matched; the
+// language cookie outside it, since RememberLang passes a copy on. opts.TLS
+// (the public URL is https) also names the language cookie.
+func idpHandler(mux *http.ServeMux, opts httpserver.Options) http.Handler {
+	return web.RememberLang(httpserver.Wrap("idp", web.Protect(web.LimitBodies(mux)), opts), opts.TLS)
 }
 
 // schemaReady: the database answers and holds every migration this binary

@@ -121,6 +121,9 @@ const (
 	flowBind     = "esign_bind"
 	challengeTTL = 5 * time.Minute
 	maxUpload    = 256 << 10
+	// maxUploadBody bounds the whole request of a signature upload: the
+	// file and the rest of the form (web.BodyLimit on its routes).
+	maxUploadBody = maxUpload + 64<<10
 )
 
 // New parses the pages.
@@ -139,10 +142,12 @@ func New(d Deps) (*Handler, error) {
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login/esign", h.showLogin)
 	mux.HandleFunc("GET /login/esign/challenge.txt", h.downloadChallenge)
-	mux.HandleFunc("POST /login/esign", h.submitLogin)
+	// The two routes that take a signature file read more than a form.
+	upload := func(f http.HandlerFunc) http.Handler { return web.BodyLimit(maxUploadBody, f) }
+	mux.Handle("POST /login/esign", upload(h.submitLogin))
 	mux.HandleFunc("GET /account/certificates", h.showCertificates)
 	mux.HandleFunc("GET /account/certificates/challenge.txt", h.downloadChallenge)
-	mux.HandleFunc("POST /account/certificates", h.submitBind)
+	mux.Handle("POST /account/certificates", upload(h.submitBind))
 	mux.HandleFunc("POST /account/certificates/remove", h.removeCertificate)
 }
 
@@ -208,7 +213,7 @@ func (h *Handler) downloadChallenge(w http.ResponseWriter, r *http.Request) {
 
 // readSignature takes the uploaded file or, failing that, the pasted text.
 func readSignature(r *http.Request) []byte {
-	r.Body = http.MaxBytesReader(nil, r.Body, maxUpload+64<<10)
+	r.Body = http.MaxBytesReader(nil, r.Body, maxUploadBody)
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/form-data") {
 		if err := r.ParseMultipartForm(maxUpload); err == nil {
 			if f, _, err := r.FormFile("signature_file"); err == nil {

@@ -6,7 +6,9 @@
 //
 //  1. Begin (or Start) creates a flow of a kind ("registration",
 //     "recovery"…) with its first data and a time to live, and sets the
-//     cookie gosid_flow_<kind> to a random token (32 bytes, base64url).
+//     cookie gosid_flow_<kind> (__Host-gosid_flow_<kind> on a store made
+//     with SecureCookies, for an IdP served over HTTPS) to a random token
+//     (32 bytes, base64url).
 //     Beginning again on the same browser deletes the previous flow of that
 //     kind.
 //  2. Each step calls FromRequest (or Load) to get the data and its version,

@@ -25,6 +25,8 @@ type Store struct {
 	db     *sqldb.DB
 	sealer Sealer
 	now    func() time.Time
+	// secure names and marks the cookies for HTTPS (SecureCookies).
+	secure bool
 }
 
 // NewStore returns a Store over db; now is the clock (time.Now when nil).

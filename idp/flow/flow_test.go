@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"sync"
@@ -356,6 +357,41 @@ func TestCookies(t *testing.T) {
 		s.Clear(w, "registration", true)
 		if out := w.Result().Cookies(); len(out) != 1 || out[0].Name != "gosid_flow_registration" || out[0].MaxAge >= 0 {
 			t.Fatalf("Clear set %+v", out)
+		}
+	})
+}
+
+// TestSecureCookies: a store made for HTTPS names every flow cookie
+// __Host-gosid_flow_<kind> and marks it Secure whatever the caller passes,
+// reads only that name back, and expires that name.
+func TestSecureCookies(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		s := newStore(t, db, newClock()).SecureCookies(true)
+		w := httptest.NewRecorder()
+		if err := s.Begin(w, httptest.NewRequest("POST", "/register", nil), "registration", registration{Phone: phone}, 20*time.Minute, false); err != nil {
+			t.Fatal(err)
+		}
+		out := w.Result().Cookies()
+		if len(out) != 1 || out[0].Name != "__Host-gosid_flow_registration" || !out[0].Secure || out[0].Path != "/" || out[0].Domain != "" {
+			t.Fatalf("Set-Cookie %q, want __Host-gosid_flow_registration; Path=/; Secure", w.Header().Get("Set-Cookie"))
+		}
+		var got registration
+		r := httptest.NewRequest("POST", "/register/code", nil)
+		r.AddCookie(out[0])
+		if token, _, err := s.FromRequest(r, "registration", &got); err != nil || token != out[0].Value || got.Phone != phone {
+			t.Fatalf("FromRequest = %q %+v %v", token, got, err)
+		}
+		// The same token under the plain name, as a sibling subdomain
+		// could plant it, is not read.
+		r = httptest.NewRequest("POST", "/register/code", nil)
+		r.AddCookie(&http.Cookie{Name: "gosid_flow_registration", Value: out[0].Value})
+		if _, _, err := s.FromRequest(r, "registration", &got); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("plain-named cookie read: %v", err)
+		}
+		w = httptest.NewRecorder()
+		s.Clear(w, "registration", false)
+		if out := w.Result().Cookies(); len(out) != 1 || out[0].Name != "__Host-gosid_flow_registration" || !out[0].Secure || out[0].MaxAge >= 0 {
+			t.Fatalf("Clear set %q", w.Header().Get("Set-Cookie"))
 		}
 	})
 }

@@ -6,17 +6,33 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/migrations/sqldb"
 )
 
-// CookieName is the name of the cookie of a kind of flow.
+// CookieName is the base name of the cookie of a kind of flow; the browser
+// sees it as the store's SecureCookies flag has web.CookieName give it.
 func CookieName(kind string) string { return "gosid_flow_" + kind }
 
+// SecureCookies returns the store with its cookies named and marked for an
+// IdP served over HTTPS (secure): "__Host-gosid_flow_<kind>", always
+// Secure. FromRequest reads the cookie by the same name, so the flag is set
+// here once, where the store is made, rather than by each caller.
+func (s *Store) SecureCookies(secure bool) *Store {
+	c := *s
+	c.secure = secure
+	return &c
+}
+
+// cookieName is the name under which the cookie of kind is set and read.
+func (s *Store) cookieName(kind string) string { return web.CookieName(CookieName(kind), s.secure) }
+
 // Begin starts a flow of kind and sets its cookie (HttpOnly, SameSite=Lax,
-// Path=/, Max-Age ttl, Secure if secure). A flow of the same kind that the
-// request's cookie names is deleted first, so restarting leaves no orphan.
+// Path=/, Max-Age ttl, Secure if secure or the store's SecureCookies). A
+// flow of the same kind that the request's cookie names is deleted first,
+// so restarting leaves no orphan.
 func (s *Store) Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration, secure bool) error {
-	if c, err := r.Cookie(CookieName(kind)); err == nil {
+	if c, err := r.Cookie(s.cookieName(kind)); err == nil {
 		err := s.Delete(r.Context(), kind, c.Value)
 		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
 			return err
@@ -27,13 +43,13 @@ func (s *Store) Begin(w http.ResponseWriter, r *http.Request, kind string, data 
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{
-		Name:     CookieName(kind),
+		Name:     s.cookieName(kind),
 		Value:    token,
 		Path:     "/",
 		MaxAge:   max(int(ttl/time.Second), 1),
 		Expires:  s.now().Add(ttl),
 		HttpOnly: true,
-		Secure:   secure,
+		Secure:   secure || s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
 	return nil
@@ -43,7 +59,7 @@ func (s *Store) Begin(w http.ResponseWriter, r *http.Request, kind string, data 
 // data and returns its token and version. No cookie is sqldb.ErrNotFound;
 // other errors as Load's.
 func (s *Store) FromRequest(r *http.Request, kind string, data any) (string, int, error) {
-	c, err := r.Cookie(CookieName(kind))
+	c, err := r.Cookie(s.cookieName(kind))
 	if err != nil {
 		return "", 0, fmt.Errorf("flow: no %s cookie: %w", kind, sqldb.ErrNotFound)
 	}
@@ -58,12 +74,12 @@ func (s *Store) FromRequest(r *http.Request, kind string, data any) (string, int
 // found expired.
 func (s *Store) Clear(w http.ResponseWriter, kind string, secure bool) {
 	http.SetCookie(w, &http.Cookie{
-		Name:     CookieName(kind),
+		Name:     s.cookieName(kind),
 		Path:     "/",
 		MaxAge:   -1,
 		Expires:  time.Unix(0, 0),
 		HttpOnly: true,
-		Secure:   secure,
+		Secure:   secure || s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
 }

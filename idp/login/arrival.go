@@ -93,13 +93,14 @@ func (a *Arrivals) Start(w http.ResponseWriter, r *http.Request, accountID strin
 func (a *Arrivals) recogniseDevice(w http.ResponseWriter, r *http.Request, acc *account.Account, ip, lang string) {
 	ctx := r.Context()
 	var hash []byte
-	if c, err := r.Cookie(browserCookie); err == nil {
+	name := web.CookieName(browserCookie, a.Secure)
+	if c, err := r.Cookie(name); err == nil {
 		hash, _ = keys.TokenHash(c.Value)
 	}
 	if hash == nil {
 		var token string
 		token, hash = keys.NewToken()
-		http.SetCookie(w, &http.Cookie{Name: browserCookie, Value: token, Path: "/", MaxAge: int(browserTTL.Seconds()),
+		http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: "/", MaxAge: int(browserTTL.Seconds()),
 			HttpOnly: true, Secure: a.Secure, SameSite: http.SameSiteLaxMode})
 	}
 	isNew, err := a.Accounts.SeenDevice(ctx, acc.ID, hash, r.UserAgent())

@@ -349,6 +349,10 @@ func dedupe(in []string) []string {
 type Devices struct {
 	DB  *sqldb.DB
 	Now func() time.Time
+	// Secure names the device cookie for an IdP served over HTTPS
+	// (web.CookieName) and marks it Secure; Remember and Trusted agree on
+	// the name through it.
+	Secure bool
 }
 
 const (
@@ -365,15 +369,15 @@ func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: deviceCookie, Value: token, Path: "/", MaxAge: int(deviceTTL.Seconds()),
-		HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: web.CookieName(deviceCookie, d.Secure), Value: token, Path: "/", MaxAge: int(deviceTTL.Seconds()),
+		HttpOnly: true, Secure: secure || d.Secure, SameSite: http.SameSiteLaxMode})
 	return nil
 }
 
 // Trusted reports whether the request's device cookie was remembered for
 // this account from this IP and has not expired.
 func (d *Devices) Trusted(ctx context.Context, r *http.Request, accountID, ip string) bool {
-	c, err := r.Cookie(deviceCookie)
+	c, err := r.Cookie(web.CookieName(deviceCookie, d.Secure))
 	if err != nil {
 		return false
 	}

@@ -8,8 +8,11 @@
 // random token (32 bytes, base64url). Only the token's SHA-256 is stored; a
 // leaked database row does not let anyone sign in. The cookie is HttpOnly,
 // SameSite=Lax (sign-in redirects from relying parties are top-level GETs,
-// which Lax allows), Path=/, Secure when the public URL is https, and its
-// Max-Age and Expires end with the session's absolute lifetime. Each session
+// which Lax allows), Path=/, without Domain, and its Max-Age and Expires end
+// with the session's absolute lifetime. When the public URL is https it is
+// Secure and named __Host-gosid_session (web.CookieName), so that browsers
+// take it only from this host over HTTPS: a sibling subdomain cannot plant a
+// session of its choosing. Each session
 // also has a separate random public ID that the account centre shows, lists
 // and ends sessions by; the token never leaves the cookie.
 //

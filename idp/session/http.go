@@ -16,7 +16,7 @@ import (
 // caller's proxy logic determined it.
 func (s *Store) Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*Session, error) {
 	ctx := r.Context()
-	if c, err := r.Cookie(s.cfg.CookieName); err == nil {
+	if c, err := r.Cookie(s.cookieName); err == nil {
 		if err := s.endByToken(ctx, c.Value); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
 			return nil, err
 		}
@@ -32,7 +32,7 @@ func (s *Store) Start(w http.ResponseWriter, r *http.Request, accountID string, 
 // Current returns the live session of the request's cookie. Errors as
 // Lookup's; no cookie is sqldb.ErrNotFound.
 func (s *Store) Current(r *http.Request) (*Session, error) {
-	c, err := r.Cookie(s.cfg.CookieName)
+	c, err := r.Cookie(s.cookieName)
 	if err != nil {
 		return nil, fmt.Errorf("session: no cookie: %w", sqldb.ErrNotFound)
 	}
@@ -44,7 +44,7 @@ func (s *Store) Current(r *http.Request) (*Session, error) {
 // then.
 func (s *Store) SignOut(w http.ResponseWriter, r *http.Request) error {
 	http.SetCookie(w, s.cookie("", time.Time{}))
-	c, err := r.Cookie(s.cfg.CookieName)
+	c, err := r.Cookie(s.cookieName)
 	if err != nil {
 		return nil
 	}
@@ -57,7 +57,7 @@ func (s *Store) SignOut(w http.ResponseWriter, r *http.Request) error {
 // cookie builds the session cookie; a zero expiry deletes it.
 func (s *Store) cookie(token string, expiresAt time.Time) *http.Cookie {
 	c := &http.Cookie{
-		Name:     s.cfg.CookieName,
+		Name:     s.cookieName,
 		Value:    token,
 		Path:     "/",
 		HttpOnly: true,

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
 )
@@ -75,9 +76,11 @@ type Config struct {
 	IdleTimeout time.Duration
 	// Lifetime ends a session this long after creation, used or not (12 h).
 	Lifetime time.Duration
-	// CookieName names the cookie ("gosid_session").
+	// CookieName names the cookie ("gosid_session"); under Secure the
+	// browser sees it as web.CookieName gives it ("__Host-gosid_session").
 	CookieName string
-	// Secure marks the cookie Secure; set it when the public URL is https.
+	// Secure marks the cookie Secure and prefixes its name with __Host-;
+	// set it when the public URL is https.
 	Secure bool
 	// TouchEvery bounds how often Lookup writes last_seen_at and idle_until
 	// of one session (1 min).
@@ -94,6 +97,8 @@ type Config struct {
 type Store struct {
 	db  *sqldb.DB
 	cfg Config
+	// cookieName is the cookie's name as set and read.
+	cookieName string
 }
 
 // NewStore returns a Store over db.
@@ -116,7 +121,7 @@ func NewStore(db *sqldb.DB, cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{db: db, cfg: cfg}
+	return &Store{db: db, cfg: cfg, cookieName: web.CookieName(cfg.CookieName, cfg.Secure)}
 }
 
 // now is the clock at the stored precision, so that what Create returns

@@ -475,6 +475,46 @@ func TestCookieAttributes(t *testing.T) {
 	}
 }
 
+// TestHostPrefixUnderTLS: served over HTTPS the session cookie is
+// __Host-gosid_session (Secure, Path=/, no Domain), which browsers take only
+// from this host over HTTPS; the store reads that name back and ignores a
+// plain gosid_session cookie, which a sibling subdomain could have planted.
+func TestHostPrefixUnderTLS(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	for _, tc := range []struct {
+		secure      bool
+		name, other string
+	}{{false, "gosid_session", "__Host-gosid_session"}, {true, "__Host-gosid_session", "gosid_session"}} {
+		s := session.NewStore(db, session.Config{Now: newClock().Now, Secure: tc.secure})
+		w := httptest.NewRecorder()
+		sess, err := s.Start(w, httptest.NewRequest("POST", "/login", nil), newAccount(t, db), []string{"pwd"}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		cookies := w.Result().Cookies()
+		if len(cookies) != 1 || cookies[0].Name != tc.name || cookies[0].Path != "/" || cookies[0].Domain != "" || cookies[0].Secure != tc.secure {
+			t.Fatalf("secure=%v: Set-Cookie %q, want %s with Path=/, no Domain, Secure=%v", tc.secure, w.Header().Get("Set-Cookie"), tc.name, tc.secure)
+		}
+		r := httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(cookies[0])
+		if cur, err := s.Current(r); err != nil || cur.ID != sess.ID {
+			t.Fatalf("secure=%v: Current by %s = %+v, %v", tc.secure, tc.name, cur, err)
+		}
+		r = httptest.NewRequest("GET", "/", nil)
+		r.AddCookie(&http.Cookie{Name: tc.other, Value: cookies[0].Value})
+		if _, err := s.Current(r); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Fatalf("secure=%v: a cookie named %s was read: %v", tc.secure, tc.other, err)
+		}
+		w = httptest.NewRecorder()
+		if err := s.SignOut(w, r); err != nil {
+			t.Fatal(err)
+		}
+		if out := w.Result().Cookies(); len(out) != 1 || out[0].Name != tc.name || out[0].MaxAge >= 0 {
+			t.Fatalf("secure=%v: sign-out expires %+v, want %s", tc.secure, out, tc.name)
+		}
+	}
+}
+
 func TestLogValueHasNoSecrets(t *testing.T) {
 	db := sqldbtest.SQLite(t)
 	s := newStore(db, newClock())

@@ -5,11 +5,13 @@ import (
 	"strings"
 )
 
-// LangCookie remembers the chosen language.
+// LangCookie remembers the chosen language; its name is
+// CookieName(LangCookie, secure).
 const LangCookie = "gosid_lang"
 
 // Lang picks the page language: ?lang=, then ui_locales (OpenID Connect),
-// then the gosid_lang cookie, then Accept-Language; Russian by default.
+// then the language cookie (named as RememberLang names it), then
+// Accept-Language; Russian by default.
 func Lang(r *http.Request) string {
 	q := r.URL.Query()
 	if l := supported(q.Get("lang")); l != "" {
@@ -20,7 +22,7 @@ func Lang(r *http.Request) string {
 			return l
 		}
 	}
-	if c, err := r.Cookie(LangCookie); err == nil {
+	if c, err := r.Cookie(CookieName(LangCookie, secureRequest(r))); err == nil {
 		if l := supported(c.Value); l != "" {
 			return l
 		}
@@ -46,12 +48,18 @@ func supported(tag string) string {
 }
 
 // RememberLang stores an explicit ?lang= choice in a cookie so that the
-// next pages (and the POST after a form) keep it.
-func RememberLang(next http.Handler) http.Handler {
+// next pages (and the POST after a form) keep it. secure says the IdP is
+// served over HTTPS: the cookie is then Secure and named with HostPrefix.
+// Lang, which sees only the request, learns the flag from the request's
+// context, which RememberLang sets: so it passes a copy of the request on,
+// and must therefore wrap httpserver.Wrap rather than sit between it and
+// the ServeMux (Wrap reads the route from the very request the mux saw).
+func RememberLang(next http.Handler, secure bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if l := supported(r.URL.Query().Get("lang")); l != "" {
-			http.SetCookie(w, &http.Cookie{Name: LangCookie, Value: l, Path: "/", MaxAge: 365 * 24 * 3600, HttpOnly: true, SameSite: http.SameSiteLaxMode})
+			http.SetCookie(w, &http.Cookie{Name: CookieName(LangCookie, secure), Value: l, Path: "/", MaxAge: 365 * 24 * 3600,
+				HttpOnly: true, Secure: secure, SameSite: http.SameSiteLaxMode})
 		}
-		next.ServeHTTP(w, r)
+		next.ServeHTTP(w, r.WithContext(withSecure(r.Context(), secure)))
 	})
 }

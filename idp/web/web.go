@@ -116,11 +116,24 @@ type Form struct {
 	Errors map[string]string
 }
 
-// NewForm starts a form from the request's values for the given fields.
+// MaxFieldBytes is the longest value NewForm keeps. No field of ours
+// (names, addresses, contacts, codes) comes near it.
+const MaxFieldBytes = 1024
+
+// NewForm starts a form from the request's values for the given fields. A
+// value longer than MaxFieldBytes is dropped, not kept, and its field gets
+// the error that it is too long: a re-rendered form never echoes a
+// kilobytes-long value back (which would make every page a reflector of
+// whatever a client posts), and validation sees an empty value.
 func NewForm(r *http.Request, fields ...string) *Form {
 	f := &Form{Values: map[string]string{}, Errors: map[string]string{}}
 	for _, name := range fields {
-		f.Values[name] = r.PostFormValue(name)
+		v := r.PostFormValue(name)
+		if len(v) > MaxFieldBytes {
+			f.Fail(name, Localizer{Lang: Lang(r), cat: layoutCatalog}.T("form.too_long"))
+			continue
+		}
+		f.Values[name] = v
 	}
 	return f
 }
@@ -271,6 +284,7 @@ var layoutCatalog = Catalog{
 	"layout.skip":     {"Перейти к содержимому", "Skip to content"},
 	"layout.footer":   {"Gosid — единая система идентификации и аутентификации", "Gosid — unified identification and authentication"},
 	"layout.required": {"обязательное поле", "required"},
+	"form.too_long":   {"Слишком длинное значение.", "The value is too long."},
 	"centre.nav":      {"Разделы личного кабинета", "Account sections"},
 	"centre.profile":  {"Профиль", "Profile"},
 	"centre.security": {"Безопасность", "Security"},

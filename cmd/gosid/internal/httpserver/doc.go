@@ -62,6 +62,6 @@
 // NewRegistry pre-registers the Go and process collectors and
 // NewDBStatsCollector exports a database/sql pool's statistics. Where these
 // are mounted is the caller's choice; /metrics and /readyz reveal internals
-// and belong on an address that the public cannot reach, or behind the
-// reverse proxy's access control.
+// and belong on an address that the public cannot reach: gosid serve mounts
+// them on its management listener (--admin-addr) only.
 package httpserver
