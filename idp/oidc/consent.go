@@ -203,6 +203,7 @@ var catalog = web.Catalog{
 	"device.denied":         {"Доступ для устройства отклонён.", "The device was denied access."},
 	"authz.err.title":       {"Ошибка входа", "Sign-in error"},
 	"authz.err.request":     {"Сайт отправил неполный запрос на вход. Вернитесь на сайт и попробуйте ещё раз.", "The site sent an incomplete sign-in request. Go back to the site and try again."},
+	"authz.err.invalid":     {"Сайт отправил запрос на вход, который Gosid не может выполнить. Вернитесь на сайт и попробуйте ещё раз.", "The site sent a sign-in request Gosid cannot carry out. Go back to the site and try again."},
 	"authz.err.client":      {"Сайт, с которого вы пришли, не зарегистрирован в Gosid. Войти через Gosid на нём нельзя.", "The site you came from is not registered with Gosid; signing in there through Gosid is not possible."},
 	"authz.err.redirect":    {"Адрес возврата на сайт не совпадает с зарегистрированным. Чтобы защитить ваши данные, вход прерван.", "The site's return address does not match the registered one. To protect your data, the sign-in was stopped."},
 	"level.simplified":      {"Упрощённая", "Simplified"},
