@@ -64,7 +64,7 @@ func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOp
 		t.Fatal(err)
 	}
 	mux.Handle("GET /keys", jwksHandler(km))
-	srv := httptest.NewUnstartedServer(httpserver.Wrap("idp", web.Protect(web.RememberLang(mux)), httpserver.Options{Logger: log}))
+	srv := httptest.NewUnstartedServer(httpserver.Wrap("idp", web.Protect(web.RememberLang(mux), parts.provider.CrossOriginEndpoints()...), httpserver.Options{Logger: log}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

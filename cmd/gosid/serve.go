@@ -195,7 +195,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	servers := []*httpserver.Server{}
 	idpSrv, err := httpserver.New(httpserver.Config{
 		Name: "idp", Listener: idpLn, Logger: log,
-		Handler: httpserver.Wrap("idp", web.Protect(web.RememberLang(idpMux)),
+		Handler: httpserver.Wrap("idp", web.Protect(web.RememberLang(idpMux), parts.provider.CrossOriginEndpoints()...),
 			httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 	})
@@ -291,6 +291,8 @@ func jwksHandler(km *keys.Manager) http.Handler {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "public, max-age=300")
+		// Public keys, for browser apps checking ID tokens too.
+		h.Set("Access-Control-Allow-Origin", "*")
 		_, _ = w.Write(km.JSON())
 	})
 }

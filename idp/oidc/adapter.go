@@ -25,6 +25,9 @@ import (
 type Clients interface {
 	Get(ctx context.Context, id string) (*client.Client, error)
 	CheckSecret(ctx context.Context, id, secret string) (*client.Client, error)
+	// HasRedirectOrigin reports whether some client has a redirect URI at
+	// the origin (CORS preflights, which name no client).
+	HasRedirectOrigin(ctx context.Context, origin string) (bool, error)
 }
 
 // Accounts reads accounts for claims.

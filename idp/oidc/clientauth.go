@@ -63,11 +63,13 @@ type endpoint struct {
 	path string
 	// public: clients without credentials (none) may use it.
 	public bool
+	// cors: browser apps call it (see cors.go).
+	cors bool
 }
 
 var clientEndpoints = map[string]endpoint{
-	pathToken:      {path: pathToken, public: true},
-	pathRevoke:     {path: pathRevoke, public: true},
+	pathToken:      {path: pathToken, public: true, cors: true},
+	pathRevoke:     {path: pathRevoke, public: true, cors: true},
 	pathIntrospect: {path: pathIntrospect},
 	pathDevice:     {path: pathDevice, public: true},
 }

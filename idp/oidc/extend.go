@@ -15,7 +15,8 @@ import (
 )
 
 // provider is op's Provider with the parts Gosid does differently: op
-// checks no client assertion (the guard does, clientauth.go).
+// checks no client assertion (the guard does, clientauth.go) and op's CORS
+// layer is off (cors.go).
 type provider struct {
 	*op.Provider
 	p *Provider
@@ -117,10 +118,12 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// discovery serves the precomputed discovery document.
+// discovery serves the precomputed discovery document, to pages of any
+// origin too (browser apps read it; it is public and needs no credentials).
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Access-Control-Allow-Origin", "*")
 	_, _ = w.Write(p.discoveryJSON)
 }

@@ -14,7 +14,8 @@ import (
 //   - the client-authenticating endpoints (token, introspection,
 //     revocation, device authorization) go through serveClientEndpoint:
 //     method, body-only parameters, the client's authentication before op
-//     reads anything (a code included), and RFC 6749 errors;
+//     reads anything (a code included), CORS, and RFC 6749 errors;
+//   - userinfo answers CORS for its access token's client;
 //   - at the authorization endpoint, the client and the exact redirect URI,
 //     answered with Gosid's own page in the citizen's language (never a
 //     redirect to an unregistered URI).
@@ -25,6 +26,9 @@ func (p *Provider) guard(next http.Handler) http.Handler {
 			return
 		}
 		switch r.URL.Path {
+		case pathUserinfo:
+			p.userinfoCORS(w, r, next)
+			return
 		case pathAuthorize:
 			if p.authorizeTarget(w, r) {
 				p.authorizePage(w, r, next)

@@ -116,7 +116,7 @@ func startOP(t testing.TB, db *sqldb.DB, mod ...func(*Config, *Deps)) *testOP {
 		_, _ = w.Write(km.JSON())
 	})
 	// The cross-origin filter as `gosid serve` wires it.
-	srv := httptest.NewUnstartedServer(web.Protect(mux))
+	srv := httptest.NewUnstartedServer(web.Protect(mux, o.P.CrossOriginEndpoints()...))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

@@ -13,6 +13,7 @@ import (
 // device authorization) go through serveClientEndpoint, which answers what
 // op would get wrong and then runs op with the request authenticated:
 //
+//	OPTIONS (token, revocation)   CORS preflight (cors.go)
 //	any method but POST           405, Allow: POST
 //	a query string                400: parameters only in the body (RFC 6749
 //	                              section 3.2; a secret in a URL ends up in logs)
@@ -58,6 +59,13 @@ const maxProtocolBody = 64 << 10
 // serveClientEndpoint fronts op's handler (next) for a client-
 // authenticating endpoint.
 func (p *Provider) serveClientEndpoint(w http.ResponseWriter, r *http.Request, next http.Handler, ep endpoint) {
+	if ep.cors {
+		w.Header().Add("Vary", "Origin")
+		if r.Method == http.MethodOptions {
+			p.preflight(w, r, http.MethodPost)
+			return
+		}
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", http.MethodPost)
 		writeOAuthError(w, &oauthErr{Status: http.StatusMethodNotAllowed, Code: "invalid_request", Description: "this endpoint takes POST requests only"})
@@ -83,6 +91,9 @@ func (p *Provider) serveClientEndpoint(w http.ResponseWriter, r *http.Request, n
 			writeOAuthError(w, &oauthErr{Status: http.StatusBadRequest, Code: "invalid_request", Description: "a parameter is repeated"})
 			return
 		}
+	}
+	if ep.cors {
+		p.allowOrigin(w, r, requestClientID(r))
 	}
 	ca, fail := p.authenticate(r, ep)
 	if fail != nil {

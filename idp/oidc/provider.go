@@ -176,8 +176,8 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 func (p *Provider) Sweep(ctx context.Context) (int, error) { return p.store.sweep(ctx) }
 
 // requestClientID finds who a token request claims to be from: Basic
-// authentication, the client_id parameter, or a client assertion's sub
-// (not verified by this: only the signing algorithm is chosen by it).
+// authentication, the client_id parameter, or a client assertion's sub.
+// It verifies nothing: only CORS headers are chosen by it (cors.go).
 func requestClientID(r *http.Request) string {
 	if id, _, ok := r.BasicAuth(); ok {
 		if u, err := url.QueryUnescape(id); err == nil {
