@@ -199,6 +199,7 @@ var catalog = web.Catalog{
 	"device.code.hint":      {"Например, BCDF-GHJK", "For example BCDF-GHJK"},
 	"device.continue":       {"Продолжить", "Continue"},
 	"device.err.code":       {"Код с экрана: код не найден или устарел — проверьте его или начните вход на устройстве заново", "Code from the screen: not found or expired — check it or start again on the device"},
+	"device.err.limit":      {"Слишком много попыток ввода кода. Повторите через %d мин.", "Too many attempts to enter a code. Try again in %d min."},
 	"device.approved":       {"Готово: устройство получит доступ через несколько секунд.", "Done: the device will be signed in within a few seconds."},
 	"device.denied":         {"Доступ для устройства отклонён.", "The device was denied access."},
 	"authz.err.title":       {"Ошибка входа", "Sign-in error"},

@@ -67,6 +67,8 @@ type testOP struct {
 	Cache    *client.Cache
 	Sessions *session.Store
 	Limiter  *ratelimit.Limiter
+	// IP is the client address the provider's rate limits see (Deps.ClientIP).
+	IP atomic.Pointer[string]
 }
 
 // startOP builds the provider over db with the clock at now and serves it;
@@ -93,6 +95,8 @@ func startOP(t testing.TB, db *sqldb.DB, mod ...func(*Config, *Deps)) *testOP {
 		t.Fatal(err)
 	}
 	o := &testOP{URL: "http://" + ln.Addr().String(), DB: db, Clock: sqldbtest.NewClock(time.Now()), Keys: km}
+	ip := "192.0.2.1"
+	o.IP.Store(&ip)
 	now := o.Clock.Now
 	o.Accounts = account.NewStore(db, km, now)
 	o.Clients = client.NewStore(db, now)
@@ -102,7 +106,8 @@ func startOP(t testing.TB, db *sqldb.DB, mod ...func(*Config, *Deps)) *testOP {
 	var key [32]byte
 	copy(key[:], km.BlindIndex("op-crypto-key", "v1"))
 	cfg := Config{Issuer: o.URL, CryptoKey: key}
-	deps := Deps{DB: db, Clients: o.Cache, Accounts: o.Accounts, Signer: km, Sessions: o.Sessions, Log: log, Now: now}
+	deps := Deps{DB: db, Clients: o.Cache, Accounts: o.Accounts, Signer: km, Sessions: o.Sessions, Log: log, Now: now,
+		Limiter: o.Limiter, ClientIP: func(*http.Request) string { return *o.IP.Load() }}
 	for _, m := range mod {
 		m(&cfg, &deps)
 	}

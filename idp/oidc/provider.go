@@ -50,6 +50,11 @@ type Deps struct {
 	Accounts Accounts
 	Signer   Signer
 	Sessions Sessions
+	// Limiter counts device-code entries (RFC 8628 section 5.1); nil
+	// turns the limits off.
+	Limiter Limiter
+	// ClientIP is the address rate limits count by (web.ClientIP when nil).
+	ClientIP func(*http.Request) string
 	Log      *slog.Logger
 	Now      func() time.Time
 }
@@ -88,6 +93,9 @@ func supportedScopes() []string { return scopeNames() }
 func New(cfg Config, d Deps) (*Provider, error) {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = web.ClientIP
 	}
 	l := &cfg.Lifetimes
 	l.AuthRequest = orDefault(l.AuthRequest, 30*time.Minute)
