@@ -56,6 +56,7 @@ func TestOIDCNodeRP(t *testing.T) {
 	t.Run("public client", r.testPublicClient)
 	t.Run("client credentials", r.testClientCredentials)
 	t.Run("private_key_jwt", r.testPrivateKeyJWT)
+	t.Run("openid-client's default client authentication", r.testDefaultClientAuth)
 
 	t.Run("wrong PKCE verifier", r.testWrongVerifier)
 	t.Run("reused code", r.testReusedCode)
@@ -103,6 +104,9 @@ type oidcRig struct {
 	// revocable has a back-channel logout URI on rpHost; the citizen
 	// revokes its grant in the account centre.
 	revocable rpClient
+	// plain is registered with the CLI's defaults and used with
+	// openid-client's (client_secret_post).
+	plain rpClient
 }
 
 // logoutSink is the back-channel logout endpoint's record of the logout
@@ -207,6 +211,10 @@ func newOIDCRig(t *testing.T, dbArgs ...string) *oidcRig {
 	r.revocable = r.createClient(t, data, "Сайт с выходом", "--redirect-uri", r.redirect,
 		"--backchannel-logout-uri", r.rpHost.URL+"/backchannel-logout", "--scopes", "openid fullname offline_access",
 		"--grant-types", "authorization_code,refresh_token", "--auth-method", "client_secret_basic")
+
+	r.plain = r.createClient(t, data, "Сайт с настройками по умолчанию", "--redirect-uri", r.redirect,
+		"--scopes", "openid fullname offline_access", "--grant-types", "authorization_code,refresh_token")
+	r.plain.AuthMethod = "default" // rp.mjs: let openid-client choose
 
 	public, private := clientKeyPair(t)
 	jwksFile := filepath.Join(t.TempDir(), "jwks.json")
@@ -628,6 +636,37 @@ func (r *oidcRig) testPrivateKeyJWT(t *testing.T) {
 	if in := r.introspect(t, r.keyed, tok.AccessToken); !active(in) || in["client_id"] != r.keyed.ID {
 		t.Errorf("introspection with private_key_jwt: %v", in)
 	}
+}
+
+// testDefaultClientAuth: a client registered with the CLI's defaults,
+// used with openid-client's (which sends the secret in the body), gets
+// tokens, introspects and revokes them. Introspection answered its
+// client_secret_post with a plain-text 401 before.
+func (r *oidcRig) testDefaultClientAuth(t *testing.T) {
+	c := r.plain
+	a := r.signIn(t, c, "openid fullname offline_access")
+	tok := r.mustExchange(t, c, a)
+	if tok.RefreshToken == "" {
+		t.Fatal("no refresh token for offline_access")
+	}
+	if in := r.introspect(t, c, tok.AccessToken); !active(in) || in["client_id"] != c.ID || in["sub"] != tok.Claims["sub"] {
+		t.Errorf("introspection: %v", in)
+	}
+	r.revoke(t, c, tok.RefreshToken, "refresh_token")
+	_, e := r.refresh(t, c, tok.RefreshToken)
+	wantOAuthError(t, "refresh after revocation", e, "invalid_grant", 400)
+	r.revoke(t, c, tok.AccessToken, "access_token")
+	if in := r.introspect(t, c, tok.AccessToken); active(in) {
+		t.Errorf("introspection after revocation: %v, want active false", in)
+	}
+	// A wrong secret: openid-client reads the JSON error.
+	wrong := c
+	wrong.Secret += "x"
+	var out map[string]any
+	e = runRP(t, r.node, "introspect", r.req(wrong, map[string]any{"token": tok.AccessToken}), &out)
+	wantOAuthError(t, "introspection with a wrong secret", e, "invalid_client", 401)
+	e = runRP(t, r.node, "revoke", r.req(wrong, map[string]any{"token": tok.AccessToken}), nil)
+	wantOAuthError(t, "revocation with a wrong secret", e, "invalid_client", 401)
 }
 
 // testLogout: RP-initiated logout with id_token_hint. An unregistered

@@ -283,7 +283,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
 	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey, Lifetimes: oidc.Lifetimes{
 		AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL}},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Log: log, Now: now})
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, ClientIP: o.clientIP, Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)
 	}

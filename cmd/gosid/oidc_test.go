@@ -63,7 +63,7 @@ func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOp
 		t.Fatal(err)
 	}
 	mux.Handle("GET /keys", jwksHandler(km))
-	srv := httptest.NewUnstartedServer(idpHandler(mux, httpserver.Options{Logger: log}))
+	srv := httptest.NewUnstartedServer(idpHandler(mux, parts, httpserver.Options{Logger: log}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

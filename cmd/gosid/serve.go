@@ -261,7 +261,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	}()
 	idpSrv, err := httpserver.New(httpserver.Config{
 		Name: "idp", Listener: ls.idp, Logger: log,
-		Handler:     idpHandler(idpMux, httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
+		Handler:     idpHandler(idpMux, parts, httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 	})
 	if err != nil {
@@ -355,9 +355,11 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 // limits (a refused cross-origin post is not even read), inside
 // httpserver.Wrap, which must see the very request the mux matched; the
 // language cookie outside it, since RememberLang passes a copy on. opts.TLS
-// (the public URL is https) also names the language cookie.
-func idpHandler(mux *http.ServeMux, opts httpserver.Options) http.Handler {
-	return web.RememberLang(httpserver.Wrap("idp", web.Protect(web.LimitBodies(mux)), opts), opts.TLS)
+// (the public URL is https) also names the language cookie. The OpenID
+// provider's endpoints that authenticate by client or bearer token, not by
+// cookie, bypass the cross-origin filter (they answer CORS themselves).
+func idpHandler(mux *http.ServeMux, parts *idpParts, opts httpserver.Options) http.Handler {
+	return web.RememberLang(httpserver.Wrap("idp", web.Protect(web.LimitBodies(mux), parts.provider.CrossOriginEndpoints()...), opts), opts.TLS)
 }
 
 // schemaReady: the database answers and holds every migration this binary
@@ -381,6 +383,8 @@ func jwksHandler(km *keys.Manager) http.Handler {
 		h := w.Header()
 		h.Set("Content-Type", "application/json")
 		h.Set("Cache-Control", "public, max-age=300")
+		// Public keys, for browser apps checking ID tokens too.
+		h.Set("Access-Control-Allow-Origin", "*")
 		_, _ = w.Write(km.JSON())
 	})
 }

@@ -115,12 +115,16 @@ function tokenResult(tokens) {
   return out;
 }
 
-// clientAuth is the client authentication the request asks for. Besides
-// openid-client's own, two the library would never produce:
+// clientAuth is the client authentication the request asks for:
+//   default: none given, so openid-client chooses (client_secret_post for a
+//            client with a secret), as an integrator's code that names none;
+// besides openid-client's own, two the library would never produce:
 //   assertion: a fixed client_assertion (to replay one);
 //   alg_none: an unsigned assertion ({"alg":"none"}).
 async function clientAuth(req) {
   switch (req.auth_method) {
+    case 'default':
+      return undefined;
     case 'none':
       return client.None();
     case 'client_secret_post':
@@ -169,8 +173,13 @@ async function main() {
   const command = commands[name];
   if (!command) throw new Error(`usage: node rp.mjs ${Object.keys(commands).join('|')} < request.json`);
   const req = await readStdin();
-  const metadata = { token_endpoint_auth_method: req.auth_method };
-  if (req.id_token_signed_response_alg) metadata.id_token_signed_response_alg = req.id_token_signed_response_alg;
+  // With the default, the client is what an integrator writes: its id and
+  // secret, nothing more.
+  let metadata = req.client_secret;
+  if (req.auth_method !== 'default') {
+    metadata = { token_endpoint_auth_method: req.auth_method };
+    if (req.id_token_signed_response_alg) metadata.id_token_signed_response_alg = req.id_token_signed_response_alg;
+  }
   const config = await client.discovery(new URL(req.issuer), req.client_id, metadata, await clientAuth(req), {
     execute: [client.allowInsecureRequests],
   });

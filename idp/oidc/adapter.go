@@ -25,6 +25,9 @@ import (
 type Clients interface {
 	Get(ctx context.Context, id string) (*client.Client, error)
 	CheckSecret(ctx context.Context, id, secret string) (*client.Client, error)
+	// HasRedirectOrigin reports whether some client has a redirect URI at
+	// the origin (CORS preflights, which name no client).
+	HasRedirectOrigin(ctx context.Context, origin string) (bool, error)
 }
 
 // Accounts reads accounts for claims.
@@ -135,24 +138,38 @@ func (ad *adapter) AuthRequestByID(ctx context.Context, id string) (op.AuthReque
 	return authReq{ar}, nil
 }
 
+// AuthRequestByCode finds a code's request; it does not spend the code
+// (spendCode does, when tokens are issued for it).
 func (ad *adapter) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
-	ar, err := ad.store.takeCode(ctx, code)
+	ar, err := ad.store.codeRequest(ctx, code)
 	switch {
-	case errors.Is(err, errCodeReused):
-		// RFC 9700: a reused code revokes what the first use issued.
-		if ar != nil && ar.FamilyID != "" {
-			if rerr := revokeFamily(ctx, ad.store.db, ar.FamilyID, time.Now().Add(ad.life.AccessToken)); rerr != nil {
-				ad.log.ErrorContext(ctx, "revoke tokens of a reused code", "err", rerr)
-			}
-		}
-		ad.log.WarnContext(ctx, "authorization code reused; its tokens are revoked", "client", ar.Request.ClientID)
-		return nil, zoidc.ErrInvalidGrant().WithDescription("the authorization code has already been used")
 	case errors.Is(err, sqldb.ErrExpired):
 		return nil, zoidc.ErrInvalidGrant().WithDescription("the authorization code has expired")
 	case err != nil:
 		return nil, zoidc.ErrInvalidGrant().WithDescription("invalid authorization code").WithParent(err)
 	}
 	return authReq{ar}, nil
+}
+
+// codeNotSpent answers a failed spendCode. A code used before (or by a
+// racing exchange that won) revokes what its first exchange issued
+// (RFC 9700 section 4.5): the family, read now, after the winner's commit.
+func (ad *adapter) codeNotSpent(ctx context.Context, t authReq, err error) error {
+	switch {
+	case errors.Is(err, errCodeReused):
+		family, ferr := ad.store.codeFamily(ctx, t.ID)
+		if ferr == nil {
+			ferr = revokeFamily(ctx, ad.store.db, family, time.Now().Add(ad.life.AccessToken))
+		}
+		if ferr != nil {
+			ad.log.ErrorContext(ctx, "revoke tokens of a reused code", "err", ferr)
+		}
+		ad.log.WarnContext(ctx, "authorization code reused; its tokens are revoked", "client", t.Request.ClientID)
+		return zoidc.ErrInvalidGrant().WithDescription("the authorization code has already been used")
+	case errors.Is(err, sqldb.ErrExpired):
+		return zoidc.ErrInvalidGrant().WithDescription("the authorization code has expired")
+	}
+	return zoidc.ErrServerError().WithParent(err)
 }
 
 func (ad *adapter) SaveAuthCode(ctx context.Context, id, code string) error {
@@ -195,8 +212,8 @@ func (ad *adapter) CreateAccessToken(ctx context.Context, r op.TokenRequest) (st
 		// revoke this access token (RFC 9700).
 		family, _ := keys.NewToken()
 		family = family[:22]
-		if err := ad.store.setFamily(ctx, t.ID, family); err != nil {
-			return "", time.Time{}, err
+		if err := ad.store.spendCode(ctx, ad.store.db, t.ID, family); err != nil {
+			return "", time.Time{}, ad.codeNotSpent(ctx, t, err)
 		}
 		return newTokenID(family, t.Request.ClientID, t.Request.Scopes), time.Now().Add(ad.life.AccessToken), nil
 	case *ccReq:
@@ -217,15 +234,15 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 			Scopes: t.Request.Scopes, AMR: t.AMR, ACR: t.ACR, AuthTime: t.AuthTime}
 		var token string
 		err := ad.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
-			var err error
-			if token, err = addRefreshToken(ctx, tx, now, ad.life.RefreshToken, rt); err != nil {
+			if err := ad.store.spendCode(ctx, tx, t.ID, family); err != nil {
 				return err
 			}
-			_, err = tx.Exec(ctx, `UPDATE oidc_auth_requests SET family_id = $2 WHERE id = $1`, t.ID, family)
+			var err error
+			token, err = addRefreshToken(ctx, tx, now, ad.life.RefreshToken, rt)
 			return err
 		})
 		if err != nil {
-			return "", "", time.Time{}, err
+			return "", "", time.Time{}, ad.codeNotSpent(ctx, t, err)
 		}
 		return newTokenID(family, rt.ClientID, rt.Scopes), token, now.Add(ad.life.AccessToken), nil
 	case *refreshReq:
@@ -362,28 +379,40 @@ func (ad *adapter) KeySet(context.Context) ([]op.Key, error) {
 	return out, nil
 }
 
+// GetClientByClientID presents a client to op. The client the guard
+// authenticated with credentials is presented as a client_secret_basic
+// client, as presentToOp presents its request (clientauth.go).
 func (ad *adapter) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := ad.clients.Get(ctx, id)
 	if err != nil {
 		return nil, zoidc.ErrInvalidClient().WithDescription("unknown client").WithParent(err)
 	}
-	return &opClient{c: c, loginURL: ad.loginURL, idTTL: ad.life.IDToken}, nil
-}
-
-func (ad *adapter) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
-	if _, err := ad.clients.CheckSecret(ctx, id, secret); err != nil {
-		return zoidc.ErrInvalidClient().WithDescription("client authentication failed")
+	oc := &opClient{c: c, loginURL: ad.loginURL, idTTL: ad.life.IDToken}
+	if ca := authenticatedClient(ctx); ca != nil && ca.Client.ID == id && ca.Method != client.AuthNone {
+		oc.authMethod = zoidc.AuthMethodBasic
 	}
-	return nil
+	return oc, nil
 }
 
-func (ad *adapter) ClientCredentials(ctx context.Context, id, secret string) (op.Client, error) {
-	c, err := ad.clients.CheckSecret(ctx, id, secret)
-	if err != nil {
+// AuthorizeClientIDSecret confirms for op that the guard authenticated
+// client id (clientauth.go): op authenticates no client on its own.
+func (ad *adapter) AuthorizeClientIDSecret(ctx context.Context, id, _ string) error {
+	if ca := authenticatedClient(ctx); ca != nil && ca.Client.ID == id && ca.Method != client.AuthNone {
+		return nil
+	}
+	return zoidc.ErrInvalidClient().WithDescription("client authentication failed")
+}
+
+// ClientCredentials returns the client the guard authenticated, by any
+// method: op's client_credentials path would check a secret, which a
+// private_key_jwt client (what partners use) has not.
+func (ad *adapter) ClientCredentials(ctx context.Context, id, _ string) (op.Client, error) {
+	ca := authenticatedClient(ctx)
+	if ca == nil || id != "" && id != ca.Client.ID {
 		return nil, zoidc.ErrInvalidClient().WithDescription("client authentication failed")
 	}
 	// op itself refuses a client without the grant (unauthorized_client).
-	return &opClient{c: c, loginURL: ad.loginURL, idTTL: ad.life.IDToken}, nil
+	return &opClient{c: ca.Client, loginURL: ad.loginURL, idTTL: ad.life.IDToken}, nil
 }
 
 func (ad *adapter) ClientCredentialsTokenRequest(ctx context.Context, id string, scopes []string) (op.TokenRequest, error) {

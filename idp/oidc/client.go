@@ -15,6 +15,9 @@ type opClient struct {
 	c        *client.Client
 	loginURL func(authRequestID string) string
 	idTTL    time.Duration
+	// authMethod, when set, replaces the registered method for op (see
+	// adapter.GetClientByClientID).
+	authMethod zoidc.AuthMethod
 }
 
 var _ op.Client = (*opClient)(nil)
@@ -30,7 +33,12 @@ func (c *opClient) ApplicationType() op.ApplicationType {
 	return op.ApplicationTypeWeb
 }
 
-func (c *opClient) AuthMethod() zoidc.AuthMethod { return zoidc.AuthMethod(c.c.AuthMethod) }
+func (c *opClient) AuthMethod() zoidc.AuthMethod {
+	if c.authMethod != "" {
+		return c.authMethod
+	}
+	return zoidc.AuthMethod(c.c.AuthMethod)
+}
 
 func (c *opClient) ResponseTypes() []zoidc.ResponseType {
 	return []zoidc.ResponseType{zoidc.ResponseTypeCode}

@@ -1,18 +1,21 @@
 package oidc
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
+	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/migrations/sqldb"
 )
@@ -22,6 +25,73 @@ import (
 // code and allows or denies; the device's polling then gets tokens.
 
 var _ op.DeviceAuthorizationStorage = (*adapter)(nil)
+
+// Limiter counts hits in the database, so that a limit holds across
+// replicas (ratelimit.Limiter).
+type Limiter interface {
+	Peek(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
+	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// User codes have 20^8 values and live 10 minutes; guessing them (RFC 8628
+// section 5.1) is bounded per client address, counting wrong codes, and
+// per user code, counting every entry (a citizen enters a code once and
+// answers once). Past a limit even the right code is refused until the
+// window has passed: the page cannot tell a guesser from the citizen.
+var (
+	deviceIPRule   = ratelimit.Rule{Name: "device-ip", Limit: 10, Window: 10 * time.Minute}
+	deviceCodeRule = ratelimit.Rule{Name: "device-code", Limit: 5, Window: 10 * time.Minute}
+)
+
+// errDeviceLimited: too many entries from the address or of the code.
+var errDeviceLimited = errors.New("device code entries limited")
+
+// deviceEntry admits one entry of a user code from the request's address,
+// or reports errDeviceLimited with how long to wait.
+func (p *Provider) deviceEntry(r *http.Request, userCode string) (time.Duration, error) {
+	if p.deps.Limiter == nil {
+		return 0, nil
+	}
+	ctx := r.Context()
+	ok, wait, err := p.deps.Limiter.Peek(ctx, deviceIPRule, p.deps.ClientIP(r))
+	if err != nil || !ok {
+		return wait, cmp.Or(err, errDeviceLimited)
+	}
+	if userCode == "" {
+		return 0, nil
+	}
+	if ok, wait, err = p.deps.Limiter.Allow(ctx, deviceCodeRule, userCode); err != nil || !ok {
+		return wait, cmp.Or(err, errDeviceLimited)
+	}
+	return 0, nil
+}
+
+// deviceMiss counts a wrong (unknown, expired, used) code against the
+// request's address.
+func (p *Provider) deviceMiss(r *http.Request) {
+	if p.deps.Limiter == nil {
+		return
+	}
+	if _, _, err := p.deps.Limiter.Allow(r.Context(), deviceIPRule, p.deps.ClientIP(r)); err != nil {
+		p.deps.Log.ErrorContext(r.Context(), "device code: count a wrong code", "err", err)
+	}
+}
+
+// deviceRefused answers an entry deviceEntry did not admit: the code form
+// again with the reason, or 503 when the counts could not be read.
+func (p *Provider) deviceRefused(w http.ResponseWriter, r *http.Request, v deviceView, wait time.Duration, err error) {
+	if !errors.Is(err, errDeviceLimited) {
+		p.deps.Log.ErrorContext(r.Context(), "device code: rate limit", "err", err)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		return
+	}
+	minutes := max(1, int((wait+time.Minute-1)/time.Minute))
+	w.Header().Set("Retry-After", strconv.Itoa(max(1, int((wait+time.Second-1)/time.Second))))
+	v.ClientName, v.Items, v.Done = "", nil, ""
+	v.Error = v.L.T("device.err.limit", minutes)
+	p.render.Render(w, r, http.StatusTooManyRequests, "device", v)
+}
 
 func (ad *adapter) StoreDeviceAuthorization(ctx context.Context, clientID, deviceCode, userCode string, expires time.Time, scopes []string) error {
 	_, err := ad.store.db.Exec(ctx, `INSERT INTO oidc_device_codes (device_hash, user_code, client_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -95,11 +165,16 @@ func (p *Provider) showDevice(w http.ResponseWriter, r *http.Request) {
 	v := deviceView{Page: pg, Code: r.URL.Query().Get("user_code"), Done: r.URL.Query().Get("done")}
 	if v.Code != "" && v.Done == "" {
 		// The QR code's link carries the code: show what the device asks.
-		if c, scopes, err := p.pendingDevice(r.Context(), v.Code); err == nil {
-			a, err := p.deps.Accounts.Get(r.Context(), s.AccountID)
-			if err == nil {
-				v.ClientName, v.Items = c, p.consentItems(pg.L, a, scopes)
-			}
+		// Looking a code up is a guess like any other.
+		if wait, err := p.deviceEntry(r, normUserCode(v.Code)); err != nil {
+			p.deviceRefused(w, r, v, wait, err)
+			return
+		}
+		c, scopes, err := p.pendingDevice(r.Context(), v.Code)
+		if err != nil {
+			p.deviceMiss(r)
+		} else if a, err := p.deps.Accounts.Get(r.Context(), s.AccountID); err == nil {
+			v.ClientName, v.Items = c, p.consentItems(pg.L, a, scopes)
 		}
 	}
 	p.render.Render(w, r, http.StatusOK, "device", v)
@@ -136,11 +211,16 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 	pg.SignedIn = true
 	v := deviceView{Page: pg, Code: code}
 	v.Form = web.NewForm(r, "user_code")
+	if wait, err := p.deviceEntry(r, normUserCode(code)); err != nil {
+		p.deviceRefused(w, r, v, wait, err)
+		return
+	}
 	decision := r.PostFormValue("decision")
 	if decision == "" {
 		// First step: the code was typed; show what the device asks.
 		name, scopes, err := p.pendingDevice(ctx, code)
 		if err != nil {
+			p.deviceMiss(r)
 			v.Form.Fail("user_code", pg.L.T("device.err.code"))
 			p.render.Render(w, r, http.StatusUnprocessableEntity, "device", v)
 			return
@@ -171,6 +251,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
+		p.deviceMiss(r)
 		v.Form.Fail("user_code", pg.L.T("device.err.code"))
 		p.render.Render(w, r, http.StatusUnprocessableEntity, "device", v)
 		return

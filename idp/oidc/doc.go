@@ -15,10 +15,20 @@
 //	                          scopes (or prompt=consent) → /authorize/consent; else the code
 //	                          goes to the redirect URI with state and iss (RFC 9207)
 //	GET/POST /authorize/consent   decision=allow stores the grant; deny → access_denied
-//	POST /oauth/token         code (single use, 60 s; a reused code revokes what it
-//	                          issued), refresh_token (rotation; a rotated token presented
-//	                          again revokes its family), client_credentials, device_code
+//	POST /oauth/token         code (single use, 60 s; spent only when tokens are issued
+//	                          for it, so a failed request leaves it usable; a reused
+//	                          code revokes what it issued), refresh_token (rotation; a
+//	                          rotated token presented again revokes its family),
+//	                          client_credentials, device_code
 //	/userinfo, /oauth/introspect, /oauth/revoke, /oauth/logout, /oauth/device_authorization
+//
+// The endpoints that authenticate clients (token, introspection,
+// revocation, device authorization) take POST bodies only, authenticate the
+// client themselves before op reads anything (clientauth.go: Basic, post,
+// private_key_jwt, none for public clients) and answer RFC 6749 JSON
+// errors (protocol.go). Token, revocation and userinfo answer CORS for the
+// origins of the client's redirect URIs (cors.go). Device codes entered at
+// /device are rate-limited per address and per code.
 //
 // Storage: authorization requests, codes (SHA-256), refresh tokens
 // (SHA-256, families), revocations and grants live in the database, so

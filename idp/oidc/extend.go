@@ -4,105 +4,35 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"slices"
-	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/session"
 )
 
-// provider is op's Provider with the parts Gosid does differently: client
-// assertions are verified by assertionKeys (which refuses a replayed jti).
+// provider is op's Provider with the parts Gosid does differently: op
+// checks no client assertion (the guard does, clientauth.go) and op's CORS
+// layer is off (cors.go).
 type provider struct {
 	*op.Provider
 	p *Provider
 }
 
-// JWTProfileVerifier verifies private_key_jwt client assertions.
+// JWTProfileVerifier is what op would check a client assertion with. None
+// reaches op (presentToOp removes them once the guard has verified them),
+// so it refuses every one.
 func (w provider) JWTProfileVerifier(ctx context.Context) *op.JWTProfileVerifier {
-	return op.NewJWTProfileVerifierKeySet(&assertionKeys{p: w.p}, op.IssuerFromContext(ctx), time.Hour, 5*time.Second)
+	return op.NewJWTProfileVerifierKeySet(refuseAll{}, op.IssuerFromContext(ctx), assertionMaxAge, assertionSkew)
 }
 
-// assertionKeys verifies a client assertion's signature with the client's
-// registered keys and then records its jti: the second presentation of one
-// assertion is refused. The jti is recorded only after the signature is
-// verified, so nobody can burn another client's assertion ids.
-type assertionKeys struct{ p *Provider }
+type refuseAll struct{}
 
-var assertionAlgs = []jose.SignatureAlgorithm{jose.RS256, jose.RS384, jose.RS512, jose.PS256, jose.PS384, jose.PS512, jose.ES256, jose.ES384, jose.ES512}
-
-func (k *assertionKeys) VerifySignature(ctx context.Context, jws *jose.JSONWebSignature) ([]byte, error) {
-	c, payload, jti, err := k.verify(ctx, jws)
-	if err != nil {
-		return nil, err
-	}
-	fresh, err := k.p.store.useJTI(ctx, c.ID, jti, k.expiry(payload))
-	if err != nil {
-		return nil, err
-	}
-	if !fresh {
-		return nil, errors.New("client assertion: jti already used (replay)")
-	}
-	return payload, nil
-}
-
-// verify checks the assertion's algorithm and signature with the keys of
-// the client it names, and returns that client, the payload and the jti.
-func (k *assertionKeys) verify(ctx context.Context, jws *jose.JSONWebSignature) (*client.Client, []byte, string, error) {
-	if len(jws.Signatures) != 1 || !slices.Contains(assertionAlgs, jose.SignatureAlgorithm(jws.Signatures[0].Header.Algorithm)) {
-		return nil, nil, "", errors.New("client assertion: unsupported signature algorithm")
-	}
-	var claims struct {
-		Iss string `json:"iss"`
-		JTI string `json:"jti"`
-	}
-	if err := json.Unmarshal(jws.UnsafePayloadWithoutVerification(), &claims); err != nil {
-		return nil, nil, "", fmt.Errorf("client assertion: %w", err)
-	}
-	c, err := k.p.deps.Clients.Get(ctx, claims.Iss)
-	if err != nil || c.AuthMethod != "private_key_jwt" {
-		return nil, nil, "", errors.New("client assertion: unknown client or not a private_key_jwt client")
-	}
-	set, err := clientKeys(ctx, c)
-	if err != nil {
-		return nil, nil, "", err
-	}
-	kid := jws.Signatures[0].Header.KeyID
-	var payload []byte
-	for _, key := range set.Keys {
-		if kid != "" && key.KeyID != kid {
-			continue
-		}
-		if payload, err = jws.Verify(key.Key); err == nil {
-			break
-		}
-	}
-	if payload == nil {
-		return nil, nil, "", errors.New("client assertion: signature does not verify with the client's keys")
-	}
-	if claims.JTI == "" {
-		return nil, nil, "", errors.New("client assertion: no jti")
-	}
-	return c, payload, claims.JTI, nil
-}
-
-// expiry is how long a jti must be remembered: until the assertion
-// expires, plus the clock skew allowed.
-func (k *assertionKeys) expiry(payload []byte) time.Time {
-	var c struct {
-		Exp int64 `json:"exp"`
-	}
-	_ = json.Unmarshal(payload, &c)
-	if c.Exp == 0 {
-		return time.Now().Add(time.Hour)
-	}
-	return time.Unix(c.Exp, 0).Add(time.Minute)
+func (refuseAll) VerifySignature(context.Context, *jose.JSONWebSignature) ([]byte, error) {
+	return nil, errors.New("client assertions are verified by the guard only")
 }
 
 type sessionKey struct{}
@@ -159,9 +89,19 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	d.GrantTypesSupported = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials, zoidc.GrantTypeDeviceCode}
 	d.CodeChallengeMethodsSupported = []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256}
 	d.ACRValuesSupported = []string{"urn:gosid:loa:simplified", "urn:gosid:loa:standard", "urn:gosid:loa:confirmed", acrMFA}
-	d.TokenEndpointAuthSigningAlgValuesSupported = []string{"RS256", "PS256", "ES256"}
-	d.RevocationEndpointAuthSigningAlgValuesSupported = d.TokenEndpointAuthSigningAlgValuesSupported
-	d.IntrospectionEndpointAuthSigningAlgValuesSupported = d.TokenEndpointAuthSigningAlgValuesSupported
+	// Client authentication: the same methods everywhere (clientauth.go),
+	// none only where a public client may come.
+	withKeys := []zoidc.AuthMethod{zoidc.AuthMethodBasic, zoidc.AuthMethodPost, zoidc.AuthMethodPrivateKeyJWT}
+	d.TokenEndpointAuthMethodsSupported = append(slices.Clone(withKeys), zoidc.AuthMethodNone)
+	d.RevocationEndpointAuthMethodsSupported = append(slices.Clone(withKeys), zoidc.AuthMethodNone)
+	d.IntrospectionEndpointAuthMethodsSupported = withKeys
+	algs := make([]string, len(assertionAlgs))
+	for i, a := range assertionAlgs {
+		algs[i] = string(a)
+	}
+	d.TokenEndpointAuthSigningAlgValuesSupported = algs
+	d.RevocationEndpointAuthSigningAlgValuesSupported = algs
+	d.IntrospectionEndpointAuthSigningAlgValuesSupported = algs
 	d.ClaimsSupported = supportedClaims
 	raw, err := json.Marshal(d)
 	if err != nil {
@@ -178,10 +118,12 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	return json.Marshal(m)
 }
 
-// discovery serves the precomputed discovery document.
+// discovery serves the precomputed discovery document, to pages of any
+// origin too (browser apps read it; it is public and needs no credentials).
 func (p *Provider) discovery(w http.ResponseWriter, r *http.Request) {
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "public, max-age=300")
+	h.Set("Access-Control-Allow-Origin", "*")
 	_, _ = w.Write(p.discoveryJSON)
 }

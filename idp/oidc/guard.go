@@ -1,13 +1,9 @@
 package oidc
 
 import (
-	"context"
 	"errors"
+	"mime"
 	"net/http"
-	"net/url"
-
-	jose "github.com/go-jose/go-jose/v4"
-	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/migrations/sqldb"
@@ -15,102 +11,50 @@ import (
 
 // guard checks what op checks too late or answers too plainly:
 //
-//   - at the token endpoint, the client's credentials (Basic secret or
-//     client assertion) before op redeems the code, so that a request with
-//     bad credentials neither spends a code nor gets anything but
-//     invalid_client (RFC 6749 section 5.2); the assertion's signature,
-//     algorithm and unused jti are checked here, and op's verification then
-//     records the jti;
+//   - the client-authenticating endpoints (token, introspection,
+//     revocation, device authorization) go through serveClientEndpoint:
+//     method, body-only parameters, the client's authentication before op
+//     reads anything (a code included), CORS, and RFC 6749 errors;
+//   - userinfo answers CORS for its access token's client;
 //   - at the authorization endpoint, the client and the exact redirect URI,
 //     answered with Gosid's own page in the citizen's language (never a
 //     redirect to an unregistered URI).
 func (p *Provider) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case r.URL.Path == pathToken && r.Method == http.MethodPost:
-			if err := p.preAuthenticate(r); err != nil {
-				writeOAuthError(w, http.StatusUnauthorized, "invalid_client", err.Error())
-				return
-			}
-			alg := ""
-			if id := requestClientID(r); id != "" {
-				if c, err := p.deps.Clients.Get(r.Context(), id); err == nil {
-					alg = c.IDTokenAlg
-				}
-			}
-			r = r.WithContext(context.WithValue(r.Context(), draftCtxKey{}, true))
-			p.finishSigning(w, r, next, alg)
+		if ep, ok := clientEndpoints[r.URL.Path]; ok {
+			p.serveClientEndpoint(w, r, next, ep)
 			return
-		case r.URL.Path == pathAuthorize:
-			if !p.authorizeTarget(w, r) {
-				return
+		}
+		switch r.URL.Path {
+		case pathUserinfo:
+			p.userinfoCORS(w, r, next)
+			return
+		case pathAuthorize:
+			if p.authorizeTarget(w, r) {
+				p.authorizePage(w, r, next)
 			}
+			return
 		}
 		next.ServeHTTP(w, r)
 	})
 }
 
-func writeOAuthError(w http.ResponseWriter, status int, kind, desc string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	// No WWW-Authenticate challenge, as op's own invalid_client answers:
-	// certified clients (openid-client) then read the JSON error body.
-	w.WriteHeader(status)
-	_ = jsonEncode(w, map[string]string{"error": kind, "error_description": desc})
-}
-
-var errBadClient = errors.New("client authentication failed")
-
-// preAuthenticate checks a token request's client credentials, when it
-// carries any; requests without credentials are left to op (public
-// clients, and op's own invalid_client).
-func (p *Provider) preAuthenticate(r *http.Request) error {
-	ctx := r.Context()
-	if id, secret, ok := r.BasicAuth(); ok {
-		id, _ = url.QueryUnescape(id)
-		secret, _ = url.QueryUnescape(secret)
-		if _, err := p.deps.Clients.CheckSecret(ctx, id, secret); err != nil {
-			return errBadClient
-		}
-		return nil
+// authorizePage runs op's authorization endpoint and shows Gosid's error
+// page instead of op's plain-text refusals (of a request op cannot parse
+// or will not redirect: "ErrorType=invalid_request Description=…
+// Parent=schema: …"); redirects pass unchanged.
+func (p *Provider) authorizePage(w http.ResponseWriter, r *http.Request, next http.Handler) {
+	buf := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
+	next.ServeHTTP(buf, r)
+	if mt, _, _ := mime.ParseMediaType(buf.header.Get("Content-Type")); buf.status >= 400 && mt == "text/plain" {
+		p.badRequest(w, r, "authz.err.invalid")
+		return
 	}
-	if err := r.ParseForm(); err != nil {
-		return nil // op answers invalid_request
+	for k, v := range buf.header {
+		w.Header()[k] = v
 	}
-	if secret := r.PostForm.Get("client_secret"); secret != "" {
-		if _, err := p.deps.Clients.CheckSecret(ctx, r.PostForm.Get("client_id"), secret); err != nil {
-			return errBadClient
-		}
-		return nil
-	}
-	if a := r.PostForm.Get("client_assertion"); a != "" {
-		if r.PostForm.Get("client_assertion_type") != zoidc.ClientAssertionTypeJWTAssertion {
-			return errors.New("unsupported client_assertion_type")
-		}
-		return p.checkAssertion(ctx, a)
-	}
-	return nil
-}
-
-// checkAssertion verifies a client assertion without recording its jti.
-func (p *Provider) checkAssertion(ctx context.Context, assertion string) error {
-	jws, err := jose.ParseSigned(assertion, assertionAlgs)
-	if err != nil {
-		return errors.New("client assertion: not a JWS with an accepted algorithm")
-	}
-	k := &assertionKeys{p: p}
-	c, _, jti, err := k.verify(ctx, jws)
-	if err != nil {
-		return err
-	}
-	used, err := p.store.jtiUsed(ctx, c.ID, jti)
-	if err != nil {
-		return err
-	}
-	if used {
-		return errors.New("client assertion: jti already used (replay)")
-	}
-	return nil
+	w.WriteHeader(buf.status)
+	_, _ = w.Write(buf.body.Bytes())
 }
 
 // authorizeTarget shows Gosid's error page for a request whose client is

@@ -50,6 +50,11 @@ type Deps struct {
 	Accounts Accounts
 	Signer   Signer
 	Sessions Sessions
+	// Limiter counts device-code entries (RFC 8628 section 5.1); nil
+	// turns the limits off.
+	Limiter Limiter
+	// ClientIP is the address rate limits count by (web.ClientIP when nil).
+	ClientIP func(*http.Request) string
 	Log      *slog.Logger
 	Now      func() time.Time
 }
@@ -88,6 +93,9 @@ func supportedScopes() []string { return scopeNames() }
 func New(cfg Config, d Deps) (*Provider, error) {
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.ClientIP == nil {
+		d.ClientIP = web.ClientIP
 	}
 	l := &cfg.Lifetimes
 	l.AuthRequest = orDefault(l.AuthRequest, 30*time.Minute)
@@ -176,8 +184,8 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 func (p *Provider) Sweep(ctx context.Context) (int, error) { return p.store.sweep(ctx) }
 
 // requestClientID finds who a token request claims to be from: Basic
-// authentication, the client_id parameter, or a client assertion's sub
-// (not verified by this: only the signing algorithm is chosen by it).
+// authentication, the client_id parameter, or a client assertion's sub.
+// It verifies nothing: only CORS headers are chosen by it (cors.go).
 func requestClientID(r *http.Request) string {
 	if id, _, ok := r.BasicAuth(); ok {
 		if u, err := url.QueryUnescape(id); err == nil {

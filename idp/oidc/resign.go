@@ -20,7 +20,7 @@ import (
 // Tokens are signed in two passes. op signs every token it issues with a
 // fixed "JWT" type header, but RFC 9068 wants access tokens typed
 // "at+jwt". So at the token endpoint op signs with a draft key (an ES256
-// key of this process only, kid "draft"), and finishSigning re-signs each
+// key of this process only, kid "draft"), and resignResponse re-signs each
 // token with the real key of the client's algorithm: the access token as
 // at+jwt, the ID token as JWT with its at_hash recomputed over the final
 // access token. The real cost stays one signature per token; a draft token
@@ -45,7 +45,7 @@ func (draftSigningKey) SignatureAlgorithm() jose.SignatureAlgorithm { return jos
 func (draftSigningKey) Key() any                                    { return draftKey }
 func (draftSigningKey) ID() string                                  { return draftKID }
 
-// bufferedWriter holds op's token response for finishSigning.
+// bufferedWriter holds op's response for serveClientEndpoint.
 type bufferedWriter struct {
 	header http.Header
 	status int
@@ -56,28 +56,8 @@ func (b *bufferedWriter) Header() http.Header         { return b.header }
 func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
 func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
 
-// finishSigning runs op's token endpoint and re-signs what it issued.
-func (p *Provider) finishSigning(w http.ResponseWriter, r *http.Request, next http.Handler, alg string) {
-	buf := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
-	next.ServeHTTP(buf, r)
-	body := buf.body.Bytes()
-	if buf.status == http.StatusOK && bytes.Contains(body, []byte(`"access_token"`)) {
-		out, err := p.resignResponse(body, alg)
-		if err != nil {
-			p.deps.Log.ErrorContext(r.Context(), "sign tokens", "err", err)
-			writeOAuthError(w, http.StatusInternalServerError, "server_error", "tokens could not be signed")
-			return
-		}
-		body = out
-		buf.header.Del("Content-Length")
-	}
-	for k, v := range buf.header {
-		w.Header()[k] = v
-	}
-	w.WriteHeader(buf.status)
-	_, _ = w.Write(body)
-}
-
+// resignResponse re-signs the draft tokens of op's token response with
+// the real key of alg (the client's ID-token algorithm; RS256 when empty).
 func (p *Provider) resignResponse(body []byte, alg string) ([]byte, error) {
 	var resp map[string]any
 	if err := json.Unmarshal(body, &resp); err != nil {

@@ -132,45 +132,64 @@ func (s *store) saveCode(ctx context.Context, id, code string, ttl time.Duration
 // errCodeReused: a code was presented after it had been exchanged.
 var errCodeReused = errors.New("authorization code already used")
 
-// takeCode finds the request of a code and marks the code used, once. A
-// second use returns errCodeReused and the request (whose family the
-// caller revokes); an expired code sqldb.ErrExpired.
-func (s *store) takeCode(ctx context.Context, code string) (*AuthRequest, error) {
-	h := codeHash(code)
-	now := sqldb.Micros(s.now())
-	var ar *AuthRequest
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		var used, expires sql.NullInt64
-		var id string
-		if err := tx.QueryRow(ctx, `SELECT id, code_used_at, code_expires FROM oidc_auth_requests WHERE code_hash = $1`, h).Scan(&id, &used, &expires); err != nil {
-			return err
-		}
-		var err error
-		if ar, err = s.scanAuthRequest(tx.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE id = $1`, id)); err != nil {
-			return err
-		}
-		if used.Valid {
-			return errCodeReused
-		}
-		if expires.Int64 <= now {
-			return fmt.Errorf("code: %w", sqldb.ErrExpired)
-		}
-		res, err := tx.Exec(ctx, `UPDATE oidc_auth_requests SET code_used_at = $2 WHERE id = $1 AND code_used_at IS NULL`, id, now)
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			return errCodeReused
-		}
-		return nil
-	})
-	return ar, err
+// codeRequest finds the request of a code without spending it, so that a
+// token request that then fails (the client's authentication, PKCE, the
+// redirect URI) leaves the code usable. An unknown code is
+// sqldb.ErrNotFound, an unspent expired one sqldb.ErrExpired. A spent code
+// is returned like an unspent one: the exchange is validated as any other,
+// and spendCode then finds it spent. Reuse is detected there, so that only
+// a request that would otherwise have succeeded (the right client, PKCE
+// verifier and redirect URI) revokes what the code issued.
+func (s *store) codeRequest(ctx context.Context, code string) (*AuthRequest, error) {
+	var used, expires sql.NullInt64
+	var id string
+	err := s.db.QueryRow(ctx, `SELECT id, code_used_at, code_expires FROM oidc_auth_requests WHERE code_hash = $1`, codeHash(code)).
+		Scan(&id, &used, &expires)
+	if err != nil {
+		return nil, err
+	}
+	ar, err := s.authRequest(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if !used.Valid && expires.Int64 <= sqldb.Micros(s.now()) {
+		return nil, fmt.Errorf("code: %w", sqldb.ErrExpired)
+	}
+	return ar, nil
 }
 
-// setFamily records the token family a code's exchange started.
-func (s *store) setFamily(ctx context.Context, authReqID, familyID string) error {
-	_, err := s.db.Exec(ctx, `UPDATE oidc_auth_requests SET family_id = $2 WHERE id = $1`, authReqID, familyID)
-	return err
+// spendCode marks the code of request id used and records the token
+// family its exchange starts, in one statement that only an unspent,
+// unexpired code passes: of racing exchanges exactly one spends it. The
+// others get errCodeReused (or sqldb.ErrExpired for a code that expired
+// meanwhile). Run it in the transaction that stores what the exchange
+// issues.
+func (s *store) spendCode(ctx context.Context, q sqldb.Querier, id, familyID string) error {
+	now := sqldb.Micros(s.now())
+	res, err := q.Exec(ctx, `UPDATE oidc_auth_requests SET code_used_at = $2, family_id = $3
+		WHERE id = $1 AND code_used_at IS NULL AND code_expires > $2`, id, now, familyID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		return nil
+	}
+	var used sql.NullInt64
+	if err := q.QueryRow(ctx, `SELECT code_used_at FROM oidc_auth_requests WHERE id = $1`, id).Scan(&used); err != nil {
+		return err
+	}
+	if used.Valid {
+		return errCodeReused
+	}
+	return fmt.Errorf("code: %w", sqldb.ErrExpired)
+}
+
+// codeFamily returns the token family the exchange of request id started
+// ("" when none did).
+func (s *store) codeFamily(ctx context.Context, id string) (string, error) {
+	var family sql.NullString
+	err := s.db.QueryRow(ctx, `SELECT family_id FROM oidc_auth_requests WHERE id = $1`, id).Scan(&family)
+	return family.String, err
 }
 
 func codeHash(code string) []byte {
