@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +45,7 @@ type idpOptions struct {
 	LockoutDuration    time.Duration
 	Esign              esignOptions
 	SessionIdleTimeout time.Duration
+	ReauthMaxAge       time.Duration
 	SessionIdleMin     time.Duration
 	SessionIdleMax     time.Duration
 	DeletionGrace      time.Duration
@@ -263,6 +263,8 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, err
 	}
 	sessions := session.NewStore(db, session.Config{IdleTimeout: o.SessionIdleTimeout, Lifetime: o.SessionLifetime, Secure: secure, Now: now})
+	// One rule for every sensitive change: an authentication this recent.
+	reauth := session.Reauth{MaxAge: o.ReauthMaxAge, Now: now}
 	flows := flow.NewStore(db, km, now)
 	notifier := &notice.Notifier{Sender: sender, Log: log}
 	acts := &activity{db: db, accounts: accounts, log: audit.New(db, km, now)}
@@ -340,7 +342,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	}
 
 	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
-		Log: log, ClientIP: o.clientIP, Now: now, RequireFreshMFA: freshSecondFactor(sessions, accounts, now),
+		Log: log, ClientIP: o.clientIP, Now: now, Reauth: reauth,
 		Changed: func(r *http.Request, accountID, kind, name string) {
 			action := map[string]string{passkey.EventAdded: audit.ActionPasskeyAdded, passkey.EventRenamed: audit.ActionPasskeyRenamed,
 				passkey.EventRemoved: audit.ActionPasskeyRemoved}[kind]
@@ -412,21 +414,5 @@ func sweep(ctx context.Context, every time.Duration, log *slog.Logger, sweepers 
 				}
 			}
 		}
-	}
-}
-
-// freshSecondFactor allows removing a factor of a protected account only
-// from a session whose second factor is at most 15 minutes old.
-func freshSecondFactor(sessions *session.Store, accounts *account.Store, now func() time.Time) func(*http.Request) bool {
-	return func(r *http.Request) bool {
-		s, err := sessions.Current(r)
-		if err != nil {
-			return false
-		}
-		a, err := accounts.Get(r.Context(), s.AccountID)
-		if err != nil {
-			return false
-		}
-		return a.MFA == "" || slices.Contains(s.AMR, "mfa") && now().Sub(s.AuthTime) < 15*time.Minute
 	}
 }
