@@ -75,6 +75,7 @@ func (o *idpOptions) register(s *config.Set) {
 	s.Duration(&o.SessionLifetime, "session-lifetime", 12*time.Hour, "A session ends this long after sign-in, used or not.")
 	s.Duration(&o.SessionIdleMin, "session-idle-timeout-min", 5*time.Minute, "The shortest idle timeout a citizen may choose in the account centre.")
 	s.Duration(&o.SessionIdleMax, "session-idle-timeout-max", 4*time.Hour, "The longest idle timeout a citizen may choose (at most session-lifetime).")
+	s.Duration(&o.ReauthMaxAge, "reauth-max-age", session.DefaultReauthMaxAge, "Sensitive changes (contacts, password, second factors, passkeys, certificates, deletion) need an authentication at most this old; an older session is asked to confirm it first.")
 	s.Duration(&o.DeletionGrace, "deletion-grace-period", 30*24*time.Hour, "A requested account deletion waits this long; a sign-in meanwhile cancels it.")
 	def := password.DefaultParams()
 	s.Int(&o.Argon2Memory, "argon2-memory", int(def.Memory), "argon2id memory per password hash, KiB (hashes with other parameters are upgraded at sign-in).")
@@ -129,7 +130,7 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool, max
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"lockout-duration", o.LockoutDuration}, {"session-idle-timeout", o.SessionIdleTimeout}, {"session-lifetime", o.SessionLifetime}} {
+	}{{"lockout-duration", o.LockoutDuration}, {"session-idle-timeout", o.SessionIdleTimeout}, {"session-lifetime", o.SessionLifetime}, {"reauth-max-age", o.ReauthMaxAge}} {
 		if d.v <= 0 {
 			p.Add("%s: must be positive", s.Source(d.name))
 		}
@@ -142,6 +143,9 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, loopback bool, max
 	}
 	if o.SessionIdleTimeout > o.SessionLifetime {
 		p.Add("%s: must not exceed session-lifetime", s.Source("session-idle-timeout"))
+	}
+	if o.ReauthMaxAge > time.Hour {
+		p.Add("%s: at most 1h: a stolen session must not be able to change the password or a contact for long", s.Source("reauth-max-age"))
 	}
 	if err := o.argon2().Validate(); err != nil {
 		p.Add("%s: %v", s.Source("argon2-memory"), err)
@@ -322,7 +326,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
 	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure})
+		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure, Forget: devices.Forget, Record: acts.Record})
 	if err != nil {
 		return nil, fmt.Errorf("recovery pages: %w", err)
 	}
@@ -330,13 +334,14 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, SetMFA: accounts.SetMFA, Forget: devices.Forget, AddEvent: accounts.AddEvent},
 		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
 		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
-			EndOthers: sessions.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent},
+			EndOthers: sessions.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
 		Data: profile.DataDeps{Grace: o.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
 			return exportFactors(ctx, id, passkeys.Store(), totps)
 		}},
 		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
 		Idle:    profile.IdleTimeouts{Default: o.SessionIdleTimeout, Min: o.SessionIdleMin, Max: min(o.SessionIdleMax, o.SessionLifetime)},
-		SetIdle: sessions.SetIdleTimeout, ClientIP: o.clientIP, Secure: secure, ESignature: o.Esign.TrustDir != ""})
+		SetIdle: sessions.SetIdleTimeout, ClientIP: o.clientIP, Secure: secure, ESignature: o.Esign.TrustDir != "",
+		Reauth: reauth, Undo: profile.UndoDeps{PublicURL: issuer, Links: accounts}})
 	if err != nil {
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
@@ -373,7 +378,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 					Detail: map[string]string{"level": string(account.LevelConfirmed), "method": detail["method"], "certificate": detail["certificate"]}, IP: ip}
 				return acts.Change(ctx, e, func(s *account.Store) error { return s.SetLevel(ctx, accountID, account.LevelConfirmed) })
 			},
-			Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
+			Log: log, ClientIP: o.clientIP, Secure: secure, Now: now, Reauth: reauth})
 		if err != nil {
 			return nil, fmt.Errorf("e-signature pages: %w", err)
 		}
@@ -395,6 +400,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	}
 	return &idpParts{provider: provider, accounts: accounts, sweepers: []func(context.Context) (int, error){
 		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
+		devices.Sweep, accounts.SweepUndos,
 	}, reload: reload}, nil
 }
 
