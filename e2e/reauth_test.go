@@ -20,7 +20,7 @@ const reauthAge = 8 * time.Second
 // stale, it asks the password first, returns to the form, and the new
 // password is saved.
 func TestBrowserReauth(t *testing.T) {
-	s, public := startLocalhost(t, "--reauth-max-age", reauthAge.String())
+	s, public := startLocalhost(t, "--data-dir", t.TempDir(), "--reauth-max-age", reauthAge.String())
 	b := newBrowser(t, public)
 	authenticator := addVirtualAuthenticator(b)
 	r := registrant{Phone: "+7 916 700-33-44", E164: "+79167003344", Family: "Повторова", Given: "Анна", Password: browserPassword}
