@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"slices"
 	"strings"
 	"time"
 
@@ -46,6 +45,7 @@ type idpOptions struct {
 	LockoutDuration    time.Duration
 	Esign              esignOptions
 	SessionIdleTimeout time.Duration
+	ReauthMaxAge       time.Duration
 	SessionIdleMin     time.Duration
 	SessionIdleMax     time.Duration
 	DeletionGrace      time.Duration
@@ -75,6 +75,7 @@ func (o *idpOptions) register(s *config.Set) {
 	s.Duration(&o.SessionLifetime, "session-lifetime", 12*time.Hour, "A session ends this long after sign-in, used or not.")
 	s.Duration(&o.SessionIdleMin, "session-idle-timeout-min", 5*time.Minute, "The shortest idle timeout a citizen may choose in the account centre.")
 	s.Duration(&o.SessionIdleMax, "session-idle-timeout-max", 4*time.Hour, "The longest idle timeout a citizen may choose (at most session-lifetime).")
+	s.Duration(&o.ReauthMaxAge, "reauth-max-age", session.DefaultReauthMaxAge, "Sensitive changes (contacts, password, second factors, passkeys, certificates, deletion) need an authentication at most this old; an older session is asked to confirm it first.")
 	s.Duration(&o.DeletionGrace, "deletion-grace-period", 30*24*time.Hour, "A requested account deletion waits this long; a sign-in meanwhile cancels it.")
 	def := password.DefaultParams()
 	s.Int(&o.Argon2Memory, "argon2-memory", int(def.Memory), "argon2id memory per password hash, KiB (hashes with other parameters are upgraded at sign-in).")
@@ -132,7 +133,7 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, m
 	for _, d := range []struct {
 		name string
 		v    time.Duration
-	}{{"lockout-duration", o.LockoutDuration}, {"session-idle-timeout", o.SessionIdleTimeout}, {"session-lifetime", o.SessionLifetime}} {
+	}{{"lockout-duration", o.LockoutDuration}, {"session-idle-timeout", o.SessionIdleTimeout}, {"session-lifetime", o.SessionLifetime}, {"reauth-max-age", o.ReauthMaxAge}} {
 		if d.v <= 0 {
 			p.Add("%s: must be positive", s.Source(d.name))
 		}
@@ -145,6 +146,9 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, m
 	}
 	if o.SessionIdleTimeout > o.SessionLifetime {
 		p.Add("%s: must not exceed session-lifetime", s.Source("session-idle-timeout"))
+	}
+	if o.ReauthMaxAge > time.Hour {
+		p.Add("%s: at most 1h: a stolen session must not be able to change the password or a contact for long", s.Source("reauth-max-age"))
 	}
 	if err := o.argon2().Validate(); err != nil {
 		p.Add("%s: %v", s.Source("argon2-memory"), err)
@@ -267,6 +271,8 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, err
 	}
 	sessions := session.NewStore(db, session.Config{IdleTimeout: o.SessionIdleTimeout, Lifetime: o.SessionLifetime, Secure: secure, Now: now})
+	// One rule for every sensitive change: an authentication this recent.
+	reauth := session.Reauth{MaxAge: o.ReauthMaxAge, Now: now}
 	flows := flow.NewStore(db, km, now).SecureCookies(secure)
 	notifier := &notice.Notifier{Sender: sender, Log: log}
 	acts := &activity{db: db, accounts: accounts, log: audit.New(db, km, now)}
@@ -333,7 +339,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 			},
 			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
 			Identity: identity{acts}, Notifier: notifier,
-			Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
+			Log: log, ClientIP: o.clientIP, Secure: secure, Now: now, Reauth: reauth})
 		if err != nil {
 			return nil, fmt.Errorf("e-signature pages: %w", err)
 		}
@@ -346,7 +352,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
 	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure,
+		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure, Forget: devices.Forget, Record: acts.Record,
 		SignIn: &recovery.SignIn{Passwords: hasher, Accounts: accounts, MaxFailures: o.LockoutThreshold, LockFor: o.LockoutDuration,
 			Start: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
 				_, err := arrivals.Start(w, r, accountID, amr, ip)
@@ -360,19 +366,20 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, SetMFA: accounts.SetMFA, Forget: devices.Forget, AddEvent: accounts.AddEvent},
 		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
 		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
-			EndOthers: sessions.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent},
+			EndOthers: sessions.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
 		Data: profile.DataDeps{Grace: o.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
 			return exportFactors(ctx, id, passkeys.Store(), totps)
 		}},
 		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
 		Idle:    profile.IdleTimeouts{Default: o.SessionIdleTimeout, Min: o.SessionIdleMin, Max: min(o.SessionIdleMax, o.SessionLifetime)},
-		SetIdle: sessions.SetIdleTimeout, ClientIP: o.clientIP, Secure: secure, ESignature: o.Esign.TrustDir != ""})
+		SetIdle: sessions.SetIdleTimeout, ClientIP: o.clientIP, Secure: secure, ESignature: o.Esign.TrustDir != "",
+		Reauth: reauth, Undo: profile.UndoDeps{PublicURL: issuer, Links: accounts}})
 	if err != nil {
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
 
 	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
-		Log: log, ClientIP: o.clientIP, Now: now, RequireFreshMFA: freshSecondFactor(sessions, accounts, now),
+		Log: log, ClientIP: o.clientIP, Now: now, Reauth: reauth,
 		Changed: func(r *http.Request, accountID, kind, name string) {
 			action := map[string]string{passkey.EventAdded: audit.ActionPasskeyAdded, passkey.EventRenamed: audit.ActionPasskeyRenamed,
 				passkey.EventRemoved: audit.ActionPasskeyRemoved}[kind]
@@ -401,6 +408,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	}
 	return &idpParts{provider: provider, accounts: accounts, acts: acts, sweepers: []func(context.Context) (int, error){
 		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
+		devices.Sweep, accounts.SweepUndos,
 	}, reload: reload}, nil
 }
 
@@ -420,21 +428,5 @@ func sweep(ctx context.Context, every time.Duration, log *slog.Logger, sweepers 
 				}
 			}
 		}
-	}
-}
-
-// freshSecondFactor allows removing a factor of a protected account only
-// from a session whose second factor is at most 15 minutes old.
-func freshSecondFactor(sessions *session.Store, accounts *account.Store, now func() time.Time) func(*http.Request) bool {
-	return func(r *http.Request) bool {
-		s, err := sessions.Current(r)
-		if err != nil {
-			return false
-		}
-		a, err := accounts.Get(r.Context(), s.AccountID)
-		if err != nil {
-			return false
-		}
-		return a.MFA == "" || slices.Contains(s.AMR, "mfa") && now().Sub(s.AuthTime) < 15*time.Minute
 	}
 }

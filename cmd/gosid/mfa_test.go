@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"log/slog"
-	"net/http"
-	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"slices"
@@ -15,9 +13,7 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwt"
 	"github.com/pquerna/otp/totp"
 
-	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
@@ -118,49 +114,6 @@ func TestTOTPSecondFactor(t *testing.T) {
 			t.Fatalf("a used backup code worked again: %d", p.Status)
 		}
 	})
-}
-
-func TestFreshSecondFactor(t *testing.T) {
-	db := sqldbtest.SQLite(t)
-	ctx := context.Background()
-	c := sqldbtest.NewClock(time.Now())
-	km := testKeys(t, db)
-	accounts := account.NewStore(db, km, c.Now)
-	sessions := session.NewStore(db, session.Config{Now: c.Now})
-	a, err := accounts.Create(ctx, account.New{Name: account.Name{Family: "Тестов", Given: "Тест"}, Phone: account.Contact{Value: "+79110000001", VerifiedAt: c.Now()}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	fresh := freshSecondFactor(sessions, accounts, c.Now)
-	req := func(amr []string) *http.Request {
-		token, _, err := sessions.Create(ctx, a.ID, amr, c.Now(), "127.0.0.1", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := httptest.NewRequest("POST", "/account/passkeys/remove", nil)
-		r.AddCookie(&http.Cookie{Name: "gosid_session", Value: token})
-		return r
-	}
-	if !fresh(req([]string{"pwd"})) {
-		t.Fatal("an account without MFA needs no second factor")
-	}
-	if err := accounts.SetMFA(ctx, a.ID, account.MFATOTP); err != nil {
-		t.Fatal(err)
-	}
-	if fresh(req([]string{"pwd"})) {
-		t.Fatal("a password-only session may remove a factor of a protected account")
-	}
-	r := req([]string{"pwd", "otp", "mfa"})
-	if !fresh(r) {
-		t.Fatal("a session with a fresh second factor was refused")
-	}
-	c.Advance(16 * time.Minute)
-	if fresh(r) {
-		t.Fatal("a 16-minute-old second factor counted as fresh")
-	}
-	if fresh(httptest.NewRequest("POST", "/", nil)) {
-		t.Fatal("no session at all was allowed")
-	}
 }
 
 func testKeys(t *testing.T, db *sqldb.DB) *keys.Manager {

@@ -101,6 +101,10 @@ type Account struct {
 	MFA          string
 	FailedLogins int
 	LockedUntil  time.Time
+	// PasswordSuspendedAt: password sign-in is refused since then, until the
+	// password is set anew (the owner undid a contact change they did not
+	// make); zero when not suspended.
+	PasswordSuspendedAt time.Time
 
 	ConsentVersion string
 	ConsentAt      time.Time
@@ -148,6 +152,10 @@ func (p *PersonChange) Empty() bool {
 
 // Locked reports whether password sign-in is locked at now.
 func (a *Account) Locked(now time.Time) bool { return now.Before(a.LockedUntil) }
+
+// PasswordSuspended reports whether password sign-in waits for a password
+// recovery.
+func (a *Account) PasswordSuspended() bool { return !a.PasswordSuspendedAt.IsZero() }
 
 // LogValue keeps personal data and the hash out of logs: only the id,
 // status and level.

@@ -181,7 +181,7 @@ type passportJSON struct {
 const accountColumns = `id, status, level, family_name, given_name, middle_name, birth_date, gender,
 	snils_enc, inn_enc, passport_enc, password_hash, password_changed_at, failed_logins, locked_until,
 	consent_version, consent_at, created_at, updated_at, mfa, notify_new_device, idle_timeout_s, pending, delete_after,
-	snils_verified_at, snils_verified_by`
+	snils_verified_at, snils_verified_by, password_suspended_at`
 
 // Get returns the account with its contacts; sqldb.ErrNotFound if none.
 func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
@@ -207,7 +207,7 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		birth, gender, hash, consentVer   sql.NullString
 		snilsEnc, innEnc, passEnc         []byte
 		pwChanged, lockedUntil, consentAt sql.NullInt64
-		idle, deleteAfter                 sql.NullInt64
+		idle, deleteAfter, suspended      sql.NullInt64
 		snilsVerifiedAt                   sql.NullInt64
 		snilsVerifiedBy                   sql.NullString
 		pendingEnc                        []byte
@@ -227,7 +227,7 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		if err := rows.Scan(&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
 			&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
 			&consentVer, &consentAt, &created, &updated, &a.MFA, &a.NotifyNewDevice, &idle, &pendingEnc, &deleteAfter,
-			&snilsVerifiedAt, &snilsVerifiedBy, &kind, &enc, &verified); err != nil {
+			&snilsVerifiedAt, &snilsVerifiedBy, &suspended, &kind, &enc, &verified); err != nil {
 			return nil, sqldb.Classify(err)
 		}
 		found = true
@@ -251,6 +251,7 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 	a.CreatedAt, a.UpdatedAt = sqldb.Time(created), sqldb.Time(updated)
 	a.IdleTimeout = time.Duration(idle.Int64) * time.Second
 	a.DeleteAfter = sqldb.Time(deleteAfter.Int64)
+	a.PasswordSuspendedAt = sqldb.Time(suspended.Int64)
 	if a.Pending, err = s.openPending(ctx, pendingEnc, a.ID); err != nil {
 		return nil, err
 	}
@@ -356,15 +357,18 @@ func (s *Store) RecordSuccess(ctx context.Context, id string) error {
 
 // ClearLockout lifts a password lock-out and resets the failure count: the
 // owner proved a verified contact and the password (recovery's sign-in).
+// A suspension of password sign-in stays: only a new password lifts it.
 func (s *Store) ClearLockout(ctx context.Context, id string) error {
 	return s.exec1(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1`, id, sqldb.Micros(s.now()))
 }
 
-// SetPassword replaces the password hash and clears the lock-out (password
-// recovery, change, operator reset).
+// SetPassword replaces the password hash and clears the lock-out and a
+// suspension of password sign-in (password recovery, change, operator
+// reset): a password nobody else knows is what the suspension waited for.
 func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
 	now := sqldb.Micros(s.now())
-	return s.exec1(ctx, `UPDATE accounts SET password_hash = $2, password_changed_at = $3, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1`, id, hash, now)
+	return s.exec1(ctx, `UPDATE accounts SET password_hash = $2, password_changed_at = $3, failed_logins = 0, locked_until = NULL,
+		password_suspended_at = NULL, updated_at = $3 WHERE id = $1`, id, hash, now)
 }
 
 // Rehash swaps the hash for one with current parameters if it is still

@@ -57,6 +57,12 @@ const (
 	ActionExportDownloaded   = "export.downloaded"
 )
 
+// ActionContactChangeUndone: the previous contact's owner used the
+// «Это был не я» link. Detail: field, value (the previous contact, masked),
+// restored ("yes", or "no" when another account has verified it since),
+// password ("suspended" until recovery).
+const ActionContactChangeUndone = "contact.change_undone"
+
 // Limits. Longer identifiers, IPs and detail values are cut, not refused:
 // a request must not be able to make an append fail.
 const (

@@ -12,6 +12,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/gost"
@@ -113,6 +114,9 @@ func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
 		return
 	}
+	if !h.fresh(w, r, s) {
+		return
+	}
 	ctx := r.Context()
 	l := h.loc(r)
 	res, c, err := h.check(w, r, flowBind)
@@ -174,6 +178,9 @@ func (h *Handler) removeCertificate(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
 		return
 	}
+	if !h.fresh(w, r, s) {
+		return
+	}
 	fp, err := hex.DecodeString(r.PostFormValue("fingerprint"))
 	if err == nil {
 		err = h.Store.Remove(r.Context(), s.AccountID, fp)
@@ -188,4 +195,16 @@ func (h *Handler) removeCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	h.record(r, s.AccountID, audit.ActionCertificateRemoved, map[string]string{"fingerprint": hex.EncodeToString(fp)[:16]})
 	h.renderCertificates(w, r, s.AccountID, http.StatusOK, l.T("es.certs.removed"), "")
+}
+
+// fresh lets a binding or a removal of a recently authenticated session
+// go on (Deps.Reauth): a stolen session must neither bind a certificate,
+// a lasting way in, nor remove the owner's. A stale one changes nothing, not
+// even the challenge, and goes to re-authenticate, then back to the list.
+func (h *Handler) fresh(w http.ResponseWriter, r *http.Request, s *session.Session) bool {
+	rule := h.Reauth
+	if rule.Now == nil {
+		rule.Now = h.Now
+	}
+	return rule.Require(w, r, s, "/account/certificates")
 }

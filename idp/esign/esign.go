@@ -107,6 +107,9 @@ type Deps struct {
 	ClientIP func(*http.Request) string
 	Secure   bool
 	Now      func() time.Time
+	// Reauth: binding and removing a certificate need a recent
+	// authentication (certificates.go).
+	Reauth session.Reauth
 }
 
 // Handler serves the pages.

@@ -29,10 +29,9 @@ import (
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
-func TestMain(m *testing.M) { sqldbtest.Main(m) }
+// TestMain (sqldbtest.Main) is in the package's other test file.
 
 // The OpenSSL-made certificate fixtures of keys/cert.
 var fixtures = filepath.Join("..", "..", "keys", "cert", "testdata")

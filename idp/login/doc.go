@@ -5,6 +5,8 @@
 //	GET  /login    the form: login (verified phone, e-mail or SNILS) and password
 //	POST /login    check and sign in
 //	POST /logout   end the session
+//	GET  /account/reauth and its POSTs: confirm a stale session before a
+//	               sensitive change (reauth.go)
 //
 // A sign-in attempt goes through these checks, in order:
 //
@@ -20,7 +22,9 @@
 //  5. the password: a wrong one counts a failure; the failure that reaches
 //     the limit (3 by default) locks sign-in for 30 minutes and notifies
 //     the owner; a right one resets the count, rehashes when the argon2id
-//     parameters changed, and starts a session.
+//     parameters changed, and starts a session — unless password sign-in
+//     is suspended (the owner undid a contact change they had not made):
+//     then the answer points to password recovery, which lifts it.
 //
 // Every attempt is written to the account event log.
 package login

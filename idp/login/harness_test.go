@@ -26,7 +26,7 @@ import (
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
-func TestMain(m *testing.M) { sqldbtest.Main(m) }
+// TestMain (sqldbtest.Main) is in the package's other test file.
 
 const goodPassword = "Zk7#vLq2!mWp"
 

@@ -139,7 +139,7 @@ type Deps struct {
 
 // New parses the pages and returns the handler.
 func New(cfg Config, d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, catalog, d.Log, "login", "mfa")
+	r, err := web.NewRenderer(pages, web.Merge(catalog, reauthCatalog), d.Log, "login", "mfa", "reauth")
 	if err != nil {
 		return nil, err
 	}
@@ -165,6 +165,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/2fa", h.submitMFA)
 	mux.HandleFunc("POST /login/2fa/passkey/begin", h.beginPasskeyMFA)
 	mux.HandleFunc("POST /login/2fa/passkey/finish", h.finishPasskeyMFA)
+	h.reauthRoutes(mux)
 }
 
 type loginView struct {
@@ -246,6 +247,10 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
 		v.Error = l.T("login.err.blocked")
 		h.render.Render(w, r, http.StatusForbidden, "login", v)
+		return
+	}
+	if a.PasswordSuspended() {
+		h.refuseSuspended(w, r, a, v)
 		return
 	}
 	if a.MFA != "" && !h.mfa.Devices.Trusted(ctx, r, a.ID, ip) {

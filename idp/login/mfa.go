@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"slices"
@@ -252,7 +253,8 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 	amr := dedupe(append(append(slices.Clone(st.AMR), methods...), "mfa"))
 	ip := h.clientIP(r)
 	if st.SessionID != "" {
-		if err := h.mfa.AddAuthentication(ctx, st.SessionID, amr, time.Now()); err != nil {
+		// Zero: the session store's clock, the one freshness is judged by.
+		if err := h.mfa.AddAuthentication(ctx, st.SessionID, amr, time.Time{}); err != nil {
 			return "", err
 		}
 	} else if _, err := h.sessions.Start(w, r, a.ID, amr, ip); err != nil {
@@ -391,11 +393,26 @@ func (d *Devices) Trusted(ctx context.Context, r *http.Request, accountID, ip st
 	return err == nil && n == 1
 }
 
-// Forget removes every remembered device of the account (MFA turned off or
-// the password recovered).
+// Forget removes every remembered device of the account: the second factor
+// turned off, the password changed or recovered, a contact change undone.
+// Whoever knew the old password may also hold a remembered browser.
 func (d *Devices) Forget(ctx context.Context, accountID string) error {
 	_, err := d.DB.Exec(ctx, `DELETE FROM trusted_devices WHERE account_id = $1`, accountID)
 	return err
+}
+
+// Sweep deletes remembered devices whose time is over and returns how
+// many. Every replica may run it.
+func (d *Devices) Sweep(ctx context.Context) (int, error) {
+	res, err := d.DB.Exec(ctx, `DELETE FROM trusted_devices WHERE expires_at <= $1`, sqldb.Micros(d.Now()))
+	if err != nil {
+		return 0, fmt.Errorf("login: sweep remembered devices: %w", err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return 0, fmt.Errorf("login: sweep remembered devices: %w", err)
+	}
+	return int(n), nil
 }
 
 func truncateUA(s string) string {

@@ -47,8 +47,9 @@ const (
 	// KindNoticeBackupCodeUsed tells the owner a backup code was used.
 	KindNoticeBackupCodeUsed = "notice.backup_code_used"
 	// KindNoticeContactChanged goes to the previous phone or e-mail when it
-	// is replaced. Data: field ("phone" or "email"), value
-	// (the new contact, masked).
+	// is replaced. Data: field ("phone" or "email"), value (the new
+	// contact, masked), link (the «Это был не я» page that undoes the
+	// change) and days (how long the link works).
 	KindNoticeContactChanged = "notice.contact_changed"
 	// KindNoticeDeletionRequested confirms a requested account deletion.
 	// Data: date (when the data will be erased).
@@ -73,7 +74,7 @@ var kinds = map[string][]string{
 	KindNoticeRegisterExisting:  nil,
 	KindNoticeNewDevice:         {"time", "ip", "device"},
 	KindNoticeSNILSClaimDropped: nil,
-	KindNoticeContactChanged:    {"field", "value"},
+	KindNoticeContactChanged:    {"field", "value", "link", "days"},
 	KindNoticeDeletionRequested: {"date"},
 	KindNoticeDeletionCancelled: nil,
 }

@@ -107,7 +107,8 @@ func LoadTemplates() (*Templates, error) {
 	t.devPage = page
 
 	sample := map[string]string{"code": "123456", "minutes": "5", "time": "02.01.2026 15:04", "ip": "203.0.113.7", "device": "Firefox, Windows", "remaining": "9",
-		"field": "phone", "value": "+7 916 ***-**-33", "date": "22.12.2026"}
+		"field": "phone", "value": "+7 916 ***-**-33", "date": "22.12.2026", "days": "7",
+		"link": "https://id.gosuslugi.example.ru/account/undo?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 	for kind := range kinds {
 		for _, lang := range langs {
 			for _, ch := range []Channel{SMS, Email} {
@@ -127,7 +128,9 @@ func LoadTemplates() (*Templates, error) {
 // Render produces m's text for m.Channel in m.Lang. It fails when the kind
 // is unknown or Data lacks a value the kind needs. Data values are cleaned
 // first: control characters become spaces and each value is cut to 100
-// characters, because some (the device name) come from the client.
+// characters, because some (the device name) come from the client. A
+// "link" is the caller's own address of a page and is not cut (a cut link
+// does not work), only bounded.
 // Render does not check the recipient; senders do.
 func (t *Templates) Render(m Message) (Rendered, error) {
 	need, ok := kinds[m.Kind]
@@ -189,7 +192,11 @@ func normLang(lang string) string {
 	return "ru"
 }
 
-const maxValue = 100
+const (
+	maxValue = 100
+	// maxLink bounds a link: the public URL, a path and a token.
+	maxLink = 1024
+)
 
 func cleanData(in map[string]string) map[string]string {
 	out := make(map[string]string, len(in))
@@ -200,7 +207,11 @@ func cleanData(in map[string]string) map[string]string {
 			}
 			return r
 		}, v)
-		out[k] = short(maxValue, strings.Join(strings.Fields(v), " "))
+		n := maxValue
+		if k == "link" {
+			n = maxLink
+		}
+		out[k] = short(n, strings.Join(strings.Fields(v), " "))
 	}
 	return out
 }

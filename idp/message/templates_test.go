@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf16"
@@ -13,6 +14,7 @@ import (
 var allData = map[string]string{"remaining": "9",
 	"code": "987654", "minutes": "5", "time": "02.01.2026 15:04 МСК",
 	"ip": "203.0.113.7", "device": "Firefox, Windows", "field": "phone", "value": "+7 916 ***-**-33", "date": "22.12.2026",
+	"days": "7", "link": "https://id.gosuslugi.example.ru/account/undo?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
 }
 
 func isCodeKind(kind string) bool { return strings.HasPrefix(kind, "code.") }
@@ -119,6 +121,9 @@ func TestSMSLength(t *testing.T) {
 				if isCodeKind(kind) {
 					limit = 1 // a code must arrive in one piece
 				}
+				if slices.Contains(kinds[kind], "link") {
+					limit = 3 // a link (public URL and token) cannot be shortened
+				}
 				if segs > limit {
 					t.Errorf("%s %s: %d segments > %d: %q", lang, kind, segs, limit, r.Text)
 				}
@@ -160,6 +165,28 @@ func TestRenderCleansData(t *testing.T) {
 	}
 	if strings.Contains(sms.Text, "000000") {
 		t.Errorf("SMS carries the whole client-supplied device name: %q", sms.Text)
+	}
+}
+
+// TestLinkKeptWhole: a link is never cut like other values (a cut link
+// does not work), yet its control characters go like theirs.
+func TestLinkKeptWhole(t *testing.T) {
+	tmpl := loadTemplates(t)
+	link := "https://id.gosuslugi.example.ru/account/undo?token=" + strings.Repeat("A", 43)
+	data := map[string]string{"field": "email", "value": "i***@mail.ru", "days": "7", "link": link + "\r\n"}
+	for _, lang := range langs {
+		for _, ch := range []Channel{SMS, Email} {
+			r, err := tmpl.Render(Message{Channel: ch, Kind: KindNoticeContactChanged, Lang: lang, Data: data})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(r.Text, link) || strings.Contains(r.Text, link+"\r") {
+				t.Errorf("%s %s: link not whole or not cleaned: %q", lang, ch, r.Text)
+			}
+			if ch == Email && !strings.Contains(r.HTML, `href="`+link+`"`) {
+				t.Errorf("%s: the HTML part has no button to the link:\n%s", lang, r.HTML)
+			}
+		}
 	}
 }
 

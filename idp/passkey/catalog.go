@@ -28,7 +28,6 @@ var catalog = web.Catalog{
 	"pk.done.removed":      {"Ключ доступа удалён.", "Passkey removed."},
 	"pk.err.name":          {"Название: от 1 до %d символов", "Name: 1 to %d characters"},
 	"pk.err.not_found":     {"Такого ключа доступа нет.", "No such passkey."},
-	"pk.err.mfa":           {"Чтобы удалить ключ доступа, подтвердите вход вторым фактором.", "To remove a passkey, confirm your sign-in with a second factor."},
 	"pk.err.internal":      {"Внутренняя ошибка. Попробуйте ещё раз.", "Internal error. Please try again."},
 	"pk.js.cancelled":      {"Операция отменена или время ожидания истекло.", "The operation was cancelled or timed out."},
 	"pk.js.exists":         {"Этот ключ доступа уже зарегистрирован.", "This passkey is already registered."},

@@ -12,7 +12,7 @@
 //	POST /login/passkey/finish       verify, start the SSO session; ?next= is honoured (web.SafeNext)
 //	GET  /account/passkeys           the list: name, type, added, last used
 //	POST /account/passkeys/rename    form: id, name
-//	POST /account/passkeys/remove    form: id (Deps.RequireFreshMFA may refuse)
+//	POST /account/passkeys/remove    form: id; a stale session goes to re-authenticate first
 //	GET  /static/passkey.js          the browser side; pages carry no inline script
 //
 // The ceremonies answer JSON: the options on begin; {"redirect": url} on a
@@ -44,8 +44,10 @@
 //
 // Registration requires a resident key and user verification, excludes the
 // account's existing credentials, asks for no attestation, and needs a
-// sign-in at most Deps.FreshAuth (15 min) old, so that a stolen session cannot
-// plant a lasting way in. It stores the credential ID (unique across all
+// session authenticated at most Deps.Reauth.MaxAge (5 min) ago, so that a
+// stolen session cannot plant a lasting way in (removal needs the same, so
+// that it cannot take the owner's away); a stale session is answered
+// "reauth" with the re-authentication page to go to (session.ReauthURL). It stores the credential ID (unique across all
 // accounts: "duplicate"), the COSE public key, the signature counter, the
 // transports, the AAGUID, the attachment and the backup flags, named
 // «Ключ доступа N». At most Config.MaxCredentials (20) per account.

@@ -115,8 +115,8 @@ var (
 		"Войдите в Gosid, чтобы продолжить.",
 		"Sign in to Gosid to continue.")
 	ErrReauth = newError("reauth", http.StatusUnauthorized,
-		"Чтобы добавить ключ доступа, войдите ещё раз.",
-		"To add a passkey, please sign in again.")
+		"Чтобы изменить ключи доступа, подтвердите вход ещё раз.",
+		"To change your passkeys, please confirm your sign-in again.")
 	ErrRateLimited = newError("rate_limited", http.StatusTooManyRequests,
 		"Слишком много попыток. Повторите через несколько минут.",
 		"Too many attempts. Please try again in a few minutes.")

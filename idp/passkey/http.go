@@ -67,20 +67,16 @@ type Deps struct {
 	// ClientIP is the address for rate limits and the event log
 	// (web.ClientIP when nil).
 	ClientIP func(*http.Request) string
-	// RequireFreshMFA reports whether a removal may proceed (e.g. the
-	// session passed a second factor recently); nil allows every removal
-	// by the signed-in owner.
-	RequireFreshMFA func(r *http.Request) bool
 	// Home is where a passkey sign-in without ?next= lands ("/account").
 	Home string
 	// Changed, when set, records an added, renamed or removed passkey in
 	// the account's activity log (kind: EventAdded, EventRenamed,
 	// EventRemoved; name: the passkey's label).
 	Changed func(r *http.Request, accountID, kind, name string)
-	// FreshAuth: adding a passkey needs a sign-in at most this old
-	// (15 min), so that a stolen session cannot plant a lasting way in;
-	// negative disables the check.
-	FreshAuth time.Duration
+	// Reauth: adding or removing a passkey needs an authentication at
+	// most this old, so that a stolen session can neither plant a lasting
+	// way in nor take the owner's away.
+	Reauth session.Reauth
 	// BeginPerIP bounds passkey sign-in ceremonies begun per client IP
 	// (600 per 15 minutes: the sign-in page begins one on every view, for
 	// autofill, and many citizens may share one carrier-grade NAT address).
@@ -112,14 +108,14 @@ func New(d Deps) (*Handler, error) {
 	if d.Home == "" {
 		d.Home = "/account"
 	}
-	if d.FreshAuth == 0 {
-		d.FreshAuth = 15 * time.Minute
-	}
 	if d.BeginPerIP.Name == "" {
 		d.BeginPerIP = ratelimit.Rule{Name: "passkey-begin-ip", Limit: 600, Window: 15 * time.Minute}
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.Reauth.Now == nil {
+		d.Reauth.Now = d.Now
 	}
 	return &Handler{d: d, svc: d.Service, render: r, msk: time.FixedZone("MSK", 3*3600)}, nil
 }
@@ -152,8 +148,7 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.d.FreshAuth > 0 && h.d.Now().Sub(s.AuthTime) > h.d.FreshAuth {
-		h.fail(w, r, ErrReauth, "/login?next="+url.QueryEscape(passkeysPage))
+	if !h.fresh(w, r, s) {
 		return
 	}
 	opts, err := h.svc.BeginRegistration(r.Context(), s.AccountID)
@@ -166,7 +161,7 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request) {
 	s, ok := h.signedInJSON(w, r)
-	if !ok {
+	if !ok || !h.fresh(w, r, s) {
 		return
 	}
 	body, ok := h.body(w, r)
@@ -256,6 +251,17 @@ func (h *Handler) signedInJSON(w http.ResponseWriter, r *http.Request) (*session
 		return nil, false
 	}
 	return s, true
+}
+
+// fresh lets a ceremony of a fresh session go on; a stale one gets
+// ErrReauth with the way to the re-authentication page, which returns to
+// the passkeys page.
+func (h *Handler) fresh(w http.ResponseWriter, r *http.Request, s *session.Session) bool {
+	if h.d.Reauth.Fresh(s) {
+		return true
+	}
+	h.fail(w, r, ErrReauth, session.ReauthURL(passkeysPage))
+	return false
 }
 
 // body reads a ceremony's JSON body, at most maxBody bytes.
@@ -455,12 +461,10 @@ func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := h.newView(r)
-	if h.d.RequireFreshMFA != nil && !h.d.RequireFreshMFA(r) {
-		v.Error = v.L.T("pk.err.mfa")
-		h.renderList(w, r, s.AccountID, http.StatusForbidden, v)
+	if !h.d.Reauth.Require(w, r, s, passkeysPage) {
 		return
 	}
+	v := h.newView(r)
 	id, okID := decodeID(r.PostFormValue("id"))
 	var c *Credential
 	err := sqldb.ErrNotFound

@@ -1,6 +1,7 @@
 package passkey
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/migrations/sqldb"
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
@@ -182,6 +184,8 @@ func TestHTTP(t *testing.T) {
 	if m := decodeJSON(t, b); st != 401 || m["error"] != "reauth" || m["redirect"] == "" {
 		t.Fatalf("stale session: %d %s", st, b)
 	}
+	// Removing needs it too (TestStaleSessionPasskeys); sign in afresh.
+	s.signIn(t, a.ID)
 
 	// Remove.
 	st, h, _ = s.post(t, "/account/passkeys/remove", form, []byte(url.Values{"id": {id}}.Encode()))
@@ -218,26 +222,75 @@ func TestHTTP(t *testing.T) {
 	}
 }
 
-func TestRequireFreshMFA(t *testing.T) {
-	e := newEnv(t, sqldbtest.SQLite(t))
-	allow := false
-	s := newServer(t, e, func(d *Deps) { d.RequireFreshMFA = func(*http.Request) bool { return allow } })
-	a := e.newAccount(t)
-	auth := e.authenticator(t)
-	e.register(t, a.ID, auth)
-	s.signIn(t, a.ID)
-	body := []byte(url.Values{"id": {b64.EncodeToString(auth.credID)}}.Encode())
-	st, _, b := s.post(t, "/account/passkeys/remove", form, body)
-	if st != 403 || !strings.Contains(string(b), "подтвердите вход вторым фактором") {
-		t.Fatalf("without MFA: %d", st)
+// request is a request carrying the client's cookies.
+func (s *server) request(t testing.TB) *http.Request {
+	t.Helper()
+	req, err := http.NewRequest("GET", s.url, nil)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if creds, _ := e.store.List(context.Background(), a.ID); len(creds) != 1 {
-		t.Fatal("removed without MFA")
+	for _, c := range s.client.Jar.Cookies(req.URL) {
+		req.AddCookie(c)
 	}
-	allow = true
-	if st, _, _ := s.post(t, "/account/passkeys/remove", form, body); st != 303 {
-		t.Fatalf("with MFA: %d", st)
-	}
+	return req
+}
+
+// TestStaleSessionPasskeys: adding and removing a passkey need a session
+// authenticated at most 5 minutes ago. A stale one changes nothing: the
+// ceremonies answer "reauth" with the re-authentication page that returns
+// to the passkeys page, the removal form is sent there (303); after the
+// re-authentication of the same session both go through.
+func TestStaleSessionPasskeys(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db)
+		s := newServer(t, e, func(d *Deps) { d.Reauth = session.Reauth{MaxAge: 5 * time.Minute} })
+		a := e.newAccount(t)
+		kept, added := e.authenticator(t), e.authenticator(t)
+		e.register(t, a.ID, kept)
+		s.signIn(t, a.ID)
+		// A ceremony begun while fresh cannot be finished once stale.
+		_, _, opts := s.post(t, "/passkeys/register/begin", "application/json", nil)
+		e.clock.Advance(5*time.Minute + time.Second)
+		const reauth = "/account/reauth?next=%2Faccount%2Fpasskeys"
+		st, _, b := s.post(t, "/passkeys/register/finish", "application/json", added.create(t, opts))
+		if m := decodeJSON(t, b); st != 401 || m["error"] != "reauth" || m["redirect"] != reauth || m["message"] != ErrReauth.Message("ru") {
+			t.Fatalf("finish with a stale session: %d %s", st, b)
+		}
+		st, _, b = s.post(t, "/passkeys/register/begin", "application/json", nil)
+		if m := decodeJSON(t, b); st != 401 || m["error"] != "reauth" || m["redirect"] != reauth {
+			t.Fatalf("begin with a stale session: %d %s", st, b)
+		}
+		body := []byte(url.Values{"id": {b64.EncodeToString(kept.credID)}}.Encode())
+		st, h, _ := s.post(t, "/account/passkeys/remove", form, body)
+		if st != 303 || h.Get("Location") != reauth {
+			t.Fatalf("remove with a stale session: %d → %q", st, h.Get("Location"))
+		}
+		if creds, _ := e.store.List(ctx, a.ID); len(creds) != 1 || !bytes.Equal(creds[0].ID, kept.credID) {
+			t.Fatalf("a stale session changed the passkeys: %+v", creds)
+		}
+		if st, _, _ := s.get(t, "/account/passkeys"); st != 200 {
+			t.Fatalf("the list with a stale session: %d", st)
+		}
+
+		sess, err := e.sessions.Current(s.request(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.sessions.AddAuthentication(ctx, sess.ID, []string{"pwd"}, time.Time{}); err != nil {
+			t.Fatal(err)
+		}
+		_, _, opts = s.post(t, "/passkeys/register/begin", "application/json", nil)
+		if st, _, b := s.post(t, "/passkeys/register/finish", "application/json", added.create(t, opts)); st != 200 {
+			t.Fatalf("add after re-authentication: %d %s", st, b)
+		}
+		if st, h, _ := s.post(t, "/account/passkeys/remove", form, body); st != 303 || h.Get("Location") != "/account/passkeys?done=removed" {
+			t.Fatalf("remove after re-authentication: %d → %q", st, h.Get("Location"))
+		}
+		if creds, _ := e.store.List(ctx, a.ID); len(creds) != 1 || bytes.Equal(creds[0].ID, kept.credID) {
+			t.Fatalf("after: %+v", creds)
+		}
+	})
 }
 
 func TestBeginRateLimit(t *testing.T) {

@@ -83,6 +83,7 @@ var centreCatalog = web.Catalog{
 	"his.kind.mfa_enabled":          {"Включена двухэтапная проверка", "Two-step verification on"},
 	"his.kind.mfa_disabled":         {"Отключена двухэтапная проверка", "Two-step verification off"},
 	"his.kind.backup_codes_renewed": {"Выпущены новые резервные коды", "New backup codes issued"},
+	"his.kind.reauthenticated":      {"Вход подтверждён повторно", "Sign-in confirmed again"},
 	"his.result.ok":                 {"успешно", "succeeded"},
 	"his.result.failed":             {"ошибка", "failed"},
 	"his.result.denied":             {"отказано", "refused"},

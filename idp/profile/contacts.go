@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
@@ -67,14 +69,21 @@ type contactView struct {
 }
 
 // contactRequest reads the contact kind of the path and the signed-in
-// account; it answers the request itself when either is missing.
+// account; it answers the request itself when either is missing. Every
+// step needs a fresh session (a contact is a login and the way to recover
+// the password); a stale one goes to re-authenticate and comes back to the
+// step's page.
 func (h *Handler) contactRequest(w http.ResponseWriter, r *http.Request) (string, *account.Account, bool) {
 	k := r.PathValue("kind")
 	if k != account.Phone && k != account.Email {
 		http.NotFound(w, r)
 		return "", nil, false
 	}
-	a, ok := h.signedIn(w, r)
+	back := "/account/contacts/" + k
+	if strings.HasSuffix(r.URL.Path, "/code") || strings.HasSuffix(r.URL.Path, "/resend") {
+		back += "/code"
+	}
+	a, ok := h.sensitive(w, r, back)
 	return k, a, ok
 }
 
@@ -219,8 +228,21 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		old = a.Email
 	}
 	detail := map[string]string{"field": kind, "value": maskContact(kind, st.Value)}
+	if old.Verified() {
+		detail["undo"] = "offered"
+	}
+	var undo string
 	err := h.Activity.Change(ctx, h.entry(r, a.ID, audit.ActionContactChanged, detail), func(s *account.Store) error {
-		return s.SetContact(ctx, a.ID, kind, st.Value, h.Now())
+		undo = ""
+		if err := s.SetContact(ctx, a.ID, kind, st.Value, h.Now()); err != nil {
+			return err
+		}
+		if !old.Verified() {
+			return nil
+		}
+		var err error
+		undo, err = s.OfferUndo(ctx, a.ID, kind, old.Value, h.Now().Add(h.Undo.TTL))
+		return err
 	})
 	if errors.Is(err, account.ErrTaken) {
 		v.Step = ""
@@ -239,7 +261,8 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		h.Log.ErrorContext(ctx, "end contact flow", "err", err)
 	}
 	if old.Verified() {
-		h.Notifier.Contact(ctx, kind, old.Value, message.KindNoticeContactChanged, v.L.Lang, detail)
+		h.Notifier.Contact(ctx, kind, old.Value, message.KindNoticeContactChanged, v.L.Lang, map[string]string{
+			"field": kind, "value": detail["value"], "link": h.undoLink(undo), "days": strconv.Itoa(int(h.Undo.TTL / (24 * time.Hour)))})
 	}
 	web.Redirect(w, r, "/account?done=contact_"+kind)
 }

@@ -27,6 +27,9 @@ import (
 //
 // When the grace period is over, the sweeper erases the person data
 // (account.Store.Erase); the activity log keeps the account's random id.
+// Both deletion steps need a fresh session (Deps.Reauth).
+
+const dataPath = "/account/data"
 
 // DataDeps are the data page's dependencies (on Deps).
 type DataDeps struct {
@@ -220,7 +223,7 @@ func deleteMethod(a *account.Account) (method, to string) {
 }
 
 func (h *Handler) startDelete(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, dataPath)
 	if !ok {
 		return
 	}
@@ -250,7 +253,7 @@ func (h *Handler) startDelete(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) submitDelete(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, dataPath)
 	if !ok {
 		return
 	}

@@ -9,4 +9,12 @@
 //	GET  /account        overview: name, level, contacts and documents (masked)
 //	GET  /account/details
 //	POST /account/details
+//
+// Sensitive changes — a phone or e-mail, the password, second factors and
+// backup codes, deletion — need a session whose latest authentication is
+// at most Deps.Reauth.MaxAge old (5 min). A stale one changes nothing and
+// is sent (303) to the re-authentication page (session.ReauthPath, served
+// by idp/login) with ?next= the form's page, where it comes back to. A
+// contact change sends the previous contact an «Это был не я» link
+// (undo.go).
 package profile

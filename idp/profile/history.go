@@ -49,7 +49,7 @@ var historyKinds = map[string]string{
 	account.EventLocked: "his.kind.locked", account.EventSignOut: "his.kind.sign_out",
 	account.EventRecovered: "his.kind.recovered", account.EventPasswordChanged: "his.kind.password_changed",
 	"new_device": "his.kind.new_device", "mfa_enabled": "his.kind.mfa_enabled", "mfa_disabled": "his.kind.mfa_disabled",
-	"backup_codes_renewed": "his.kind.backup_codes_renewed",
+	"backup_codes_renewed": "his.kind.backup_codes_renewed", "reauthenticated": "his.kind.reauthenticated",
 }
 
 func (h *Handler) showHistory(w http.ResponseWriter, r *http.Request) {

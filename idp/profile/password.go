@@ -17,6 +17,11 @@ import (
 //
 //	GET  /account/password
 //	POST /account/password
+//
+// Both need a fresh session (Deps.Reauth). The account's remembered
+// devices are forgotten.
+
+const passwordPath = "/account/password"
 
 // PasswordDeps are the password page's dependencies (on Deps).
 type PasswordDeps struct {
@@ -27,6 +32,9 @@ type PasswordDeps struct {
 	EndOthers   func(ctx context.Context, accountID, exceptID string) (int, error)
 	Notify      func(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
 	AddEvent    func(ctx context.Context, e account.Event) error
+	// Forget drops the account's remembered devices: whoever knew the old
+	// password may hold one and skip the second factor with it.
+	Forget func(ctx context.Context, accountID string) error
 }
 
 type passwordView struct {
@@ -40,14 +48,15 @@ func (h *Handler) passwordPage(r *http.Request) passwordView {
 }
 
 func (h *Handler) showPassword(w http.ResponseWriter, r *http.Request) {
-	if _, ok := h.signedIn(w, r); !ok {
+	// Re-authenticate before the form rather than after typing it.
+	if _, ok := h.sensitive(w, r, passwordPath); !ok {
 		return
 	}
 	h.render.Render(w, r, http.StatusOK, "password", h.passwordPage(r))
 }
 
 func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, passwordPath)
 	if !ok {
 		return
 	}
@@ -81,6 +90,11 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	if s, err := h.Sessions.Current(r); err == nil {
 		if _, err := h.Password.EndOthers(ctx, a.ID, s.ID); err != nil {
 			h.Log.ErrorContext(ctx, "end other sessions", "err", err)
+		}
+	}
+	if h.Password.Forget != nil {
+		if err := h.Password.Forget(ctx, a.ID); err != nil {
+			h.Log.ErrorContext(ctx, "forget remembered devices", "err", err)
 		}
 	}
 	h.record(r, a.ID, audit.ActionPasswordChanged, nil)

@@ -61,6 +61,10 @@ type Deps struct {
 	// ESignature: e-signature certificates can be bound (a trust list is
 	// configured).
 	ESignature bool
+	// Reauth is the recent-authentication rule of sensitive changes.
+	Reauth session.Reauth
+	// Undo serves «Это был не я» after contact changes.
+	Undo UndoDeps
 	// Now is the clock; dates are judged in Moscow time.
 	Now func() time.Time
 }
@@ -74,8 +78,8 @@ type Handler struct {
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, centreCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password",
-		"contact", "history", "activity", "data", "deleted")
+	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, centreCatalog, undoCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password",
+		"contact", "history", "activity", "data", "deleted", "undo")
 	if err != nil {
 		return nil, err
 	}
@@ -84,6 +88,12 @@ func New(d Deps) (*Handler, error) {
 	}
 	if d.Data.Grace <= 0 {
 		d.Data.Grace = 30 * 24 * time.Hour
+	}
+	if d.Undo.TTL <= 0 {
+		d.Undo.TTL = DefaultUndoTTL
+	}
+	if d.Reauth.Now == nil {
+		d.Reauth.Now = d.Now
 	}
 	msk := time.FixedZone("MSK", 3*3600)
 	return &Handler{Deps: d, render: r, msk: msk}, nil
@@ -124,6 +134,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/delete/start", h.startDelete)
 	mux.HandleFunc("POST /account/delete", h.submitDelete)
 	mux.HandleFunc("GET /account/deleted", h.showDeleted)
+	mux.HandleFunc("GET /account/undo", h.showUndo)
+	mux.HandleFunc("POST /account/undo", h.submitUndo)
 }
 
 // signedIn returns the citizen's account, or sends the browser to sign in.
@@ -138,6 +150,27 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*account.Acc
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 	return nil, false
+}
+
+// sensitive returns the citizen's account for a sensitive change: the
+// session must be fresh (Deps.Reauth), else the browser goes to the
+// re-authentication page, which returns to back, the form's page, and
+// nothing changes.
+func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, back string) (*account.Account, bool) {
+	s, err := h.Sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(back), http.StatusFound)
+		return nil, false
+	}
+	if !h.Reauth.Require(w, r, s, back) {
+		return nil, false
+	}
+	a, err := h.Accounts.Get(r.Context(), s.AccountID)
+	if err != nil {
+		h.internal(w, r, "account of session", err)
+		return nil, false
+	}
+	return a, true
 }
 
 type accountView struct {

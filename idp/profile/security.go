@@ -30,8 +30,13 @@ import (
 //	POST /account/security/disable         off, with a fresh second factor
 //	POST /account/security/backup          new backup codes, with a fresh second factor
 //
-// Turning the protection off and renewing backup codes need a fresh second
-// factor in the same form: a code of the account's factor or a backup code.
+// Every POST but the settings needs a fresh session (Deps.Reauth): a stolen
+// session must neither turn the protection off nor put its own
+// authenticator in (which would lock the owner out). Turning the protection
+// off and renewing backup codes also need a fresh second factor in the same
+// form: a code of the account's factor or a backup code.
+
+const securityPath = "/account/security"
 
 // TOTPStore enrols authenticator apps.
 type TOTPStore interface {
@@ -100,7 +105,7 @@ func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, securityPath)
 	if !ok {
 		return
 	}
@@ -132,7 +137,7 @@ func groupSecret(s string) string {
 }
 
 func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, securityPath)
 	if !ok {
 		return
 	}
@@ -149,7 +154,7 @@ func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, securityPath)
 	if !ok {
 		return
 	}
@@ -176,7 +181,7 @@ func (h *Handler) sendCode(r *http.Request, a *account.Account) (string, error) 
 }
 
 func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, securityPath)
 	if !ok {
 		return
 	}
@@ -236,7 +241,7 @@ func (h *Handler) fresh(r *http.Request, a *account.Account) error {
 }
 
 func (h *Handler) sendConfirmation(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, securityPath)
 	if !ok {
 		return
 	}
@@ -251,7 +256,7 @@ func (h *Handler) sendConfirmation(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, securityPath)
 	if !ok {
 		return
 	}
@@ -281,7 +286,7 @@ func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
+	a, ok := h.sensitive(w, r, securityPath)
 	if !ok {
 		return
 	}

@@ -30,5 +30,6 @@ var catalog = web.Catalog{
 	"rec.err.current_required": {"Текущий пароль: введите пароль", "Current password: enter your password"},
 	"rec.err.current_wrong":    {"Текущий пароль: неверный пароль. Осталось попыток: %d", "Current password: wrong password. Attempts left: %d"},
 	"rec.err.current_tries":    {"Слишком много неверных паролей. Запросите новый код.", "Too many wrong passwords. Request a new code."},
+	"rec.err.suspended":        {"Вход с прежним паролем приостановлен после отмены изменения контакта: задайте новый пароль выше.", "Sign-in with the previous password is suspended after a contact change was undone: set a new password above."},
 	"rec.err.blocked":          {"Учётная запись заблокирована. Обратитесь в службу поддержки.", "This account is blocked. Please contact support."},
 }

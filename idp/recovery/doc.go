@@ -10,6 +10,8 @@
 // accepted in that flow. A phone or e-mail login receives the code at that
 // contact; a SNILS login at the account's verified phone, else its e-mail.
 //
-// Setting the new password clears the lock-out, ends every session of the
-// account, notifies the owner, and sends the citizen to sign in.
+// Setting the new password clears the lock-out and a suspension of password
+// sign-in («Это был не я»), ends every session of the account, forgets its
+// remembered devices, notifies the owner, goes to the activity log, and
+// sends the citizen to sign in.
 package recovery

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/message"
@@ -66,6 +67,11 @@ type Deps struct {
 	Log      *slog.Logger
 	ClientIP func(*http.Request) string
 	Secure   bool
+	// Forget drops the account's remembered devices: whoever knew the old
+	// password may hold one and skip the second factor with it.
+	Forget func(ctx context.Context, accountID string) error
+	// Record appends to the activity log; optional.
+	Record func(ctx context.Context, e audit.Entry) error
 }
 
 // Handler serves recovery.
@@ -349,6 +355,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.Sessions.EndAll(ctx, a.ID, ""); err != nil {
 		h.Log.ErrorContext(ctx, "end sessions after recovery", "account", a, "err", err)
 	}
+	h.recovered(r, a, st.Channel)
 	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRecovered, Result: account.ResultOK,
 		Method: methodOf(st.Channel), IP: h.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
@@ -378,4 +385,29 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, 
 		data = v
 	}
 	h.render.Render(w, r, http.StatusInternalServerError, page, data)
+}
+
+// recovered does what a new password must besides: the remembered devices
+// are forgotten, and the activity log says the password was recovered and
+// whether that lifted a suspension of password sign-in (SetPassword lifts
+// it: the citizen had undone a contact change they had not made).
+func (h *Handler) recovered(r *http.Request, a *account.Account, channel string) {
+	ctx := r.Context()
+	if h.Forget != nil {
+		if err := h.Forget(ctx, a.ID); err != nil {
+			h.Log.ErrorContext(ctx, "forget remembered devices after recovery", "account", a, "err", err)
+		}
+	}
+	if h.Record == nil {
+		return
+	}
+	detail := map[string]string{"method": methodOf(channel)}
+	if a.PasswordSuspended() {
+		detail["suspension"] = "lifted"
+	}
+	e := audit.Entry{AccountID: a.ID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}, Action: audit.ActionPasswordRecovered,
+		Detail: detail, IP: h.ClientIP(r)}
+	if err := h.Record(ctx, e); err != nil {
+		h.Log.ErrorContext(ctx, "activity log", "action", e.Action, "err", err)
+	}
 }

@@ -104,6 +104,13 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusForbidden, "password", v)
 		return
 	}
+	// After «Это был не я» the old password may be known to someone else:
+	// only a new one lifts the suspension (the form above).
+	if a.PasswordSuspended() {
+		v.Form.Fail("current_password", v.L.T("rec.err.suspended"))
+		h.render.Render(w, r, http.StatusForbidden, "password", v)
+		return
+	}
 	// Only one of two racing submissions goes on.
 	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
 		web.Redirect(w, r, "/recover?expired=1")

@@ -30,7 +30,7 @@ import (
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
-func TestMain(m *testing.M) { sqldbtest.Main(m) }
+// TestMain (sqldbtest.Main) is in the package's other test file.
 
 const goodPassword = "Zk7#vLq2!mWp"
 
@@ -246,6 +246,27 @@ func TestSignInDuringLockLimits(t *testing.T) {
 		}
 		if st, _ := c.get("/account"); st != 401 {
 			t.Fatal("signed in without the authenticator app")
+		}
+	})
+}
+
+// TestSignInRefusesSuspendedPassword: after «Это был не я» the old
+// password may be someone else's too; the code does not revive it, only a
+// new password does.
+func TestSignInRefusesSuspendedPassword(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		a := r.lockedAccount("+79000000304", "")
+		if _, err := db.Exec(context.Background(), `UPDATE accounts SET password_suspended_at = $2 WHERE id = $1`, a.ID, sqldb.Micros(time.Now())); err != nil {
+			t.Fatal(err)
+		}
+		b := r.browser()
+		b.throughCode("+79000000304")
+		if st, _, body := b.post("/recover/signin", url.Values{"current_password": {goodPassword}}); st != 403 || !strings.Contains(body, "задайте новый пароль") {
+			t.Fatalf("suspended password: %d", st)
+		}
+		if st, _ := b.get("/account"); st != 401 {
+			t.Fatal("signed in with a suspended password")
 		}
 	})
 }

@@ -48,6 +48,13 @@
 //
 // The session records the authentication methods (RFC 8176 amr values) and
 // the time of the latest authentication; AddAuthentication merges a step-up
-// into them. The assurance level (acr) is not stored here: it is the
-// account's level when a token is issued.
+// or a re-authentication into them. The assurance level (acr) is not stored
+// here: it is the account's level when a token is issued.
+//
+// # Recent authentication
+//
+// Sensitive changes need an authentication at most Reauth.MaxAge (5 min)
+// old: Fresh is that one rule, on AuthTime, and Reauth.Require sends a
+// stale session to the re-authentication page (ReauthPath) with the form's
+// page to return to.
 package session

@@ -1,0 +1,162 @@
+package profile
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/migrations/sqldb"
+)
+
+// «Это был не я». A contact change sends the previous phone or e-mail a
+// notice with a link (account.Store.OfferUndo). Whoever holds that contact
+// can, within Deps.Undo.TTL (7 days) and once:
+//
+//	GET  /account/undo?token=…   what will happen; changes nothing, so that
+//	                             mail scanners that open links do no harm
+//	POST /account/undo           token: the previous contact comes back (unless another account
+//	                             has verified it since), every session of the account ends (and
+//	                             the sites are told), remembered devices are forgotten, and
+//	                             password sign-in is suspended until the password is recovered
+//
+// No session is needed: the owner may have been signed out by the intruder.
+// Every step goes to the activity log.
+
+// DefaultUndoTTL is how long an undo link works.
+const DefaultUndoTTL = 7 * 24 * time.Hour
+
+// UndoLinks reads undo links (account.Store.Undo).
+type UndoLinks interface {
+	Undo(ctx context.Context, token string) (*account.ContactUndo, error)
+}
+
+// UndoDeps are the undo pages' dependencies (on Deps).
+type UndoDeps struct {
+	// PublicURL is the address the links start with (the issuer).
+	PublicURL string
+	// TTL is how long a link works (DefaultUndoTTL).
+	TTL   time.Duration
+	Links UndoLinks
+}
+
+// undoLink is the page of token, for the notice.
+func (h *Handler) undoLink(token string) string {
+	return strings.TrimSuffix(h.Undo.PublicURL, "/") + "/account/undo?" + url.Values{"token": {token}}.Encode()
+}
+
+type undoView struct {
+	web.Page
+	// State: confirm, done, invalid, expired.
+	State string
+	Token string
+	Kind  string
+	// Masked is the previous contact.
+	Masked string
+	// Taken: another account has verified the previous contact since; it
+	// is not restored.
+	Taken bool
+}
+
+func (h *Handler) undoPage(r *http.Request) undoView {
+	return undoView{Page: h.render.NewPage(r, "undo.title")}
+}
+
+// undoFailed shows a link that cannot be used.
+func (h *Handler) undoFailed(w http.ResponseWriter, r *http.Request, v undoView, err error) {
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound):
+		v.State = "invalid"
+		h.render.Render(w, r, http.StatusNotFound, "undo", v)
+	case errors.Is(err, sqldb.ErrExpired):
+		v.State = "expired"
+		h.render.Render(w, r, http.StatusGone, "undo", v)
+	default:
+		h.internal(w, r, "undo link", err)
+	}
+}
+
+func (h *Handler) showUndo(w http.ResponseWriter, r *http.Request) {
+	v := h.undoPage(r)
+	token := r.URL.Query().Get("token")
+	u, err := h.Undo.Links.Undo(r.Context(), token)
+	if err != nil {
+		h.undoFailed(w, r, v, err)
+		return
+	}
+	v.State, v.Token, v.Kind, v.Masked, v.Taken = "confirm", token, u.Kind, maskContact(u.Kind, u.OldValue), u.Taken
+	other := "en"
+	if v.L.Lang == "en" {
+		other = "ru"
+	}
+	v.OtherLangURL = "/account/undo?" + url.Values{"lang": {other}, "token": {token}}.Encode()
+	h.render.Render(w, r, http.StatusOK, "undo", v)
+}
+
+func (h *Handler) submitUndo(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	v := h.undoPage(r)
+	token := r.PostFormValue("token")
+	var u *account.ContactUndo
+	var err error
+	// Twice at most: the previous contact may change hands between the
+	// reading and the change, which then changes nothing.
+	for range 2 {
+		if u, err = h.Undo.Links.Undo(ctx, token); err != nil {
+			break
+		}
+		detail := map[string]string{"field": u.Kind, "value": maskContact(u.Kind, u.OldValue), "restored": "yes", "password": "suspended"}
+		if u.Taken {
+			detail["restored"] = "no"
+		}
+		e := audit.Entry{AccountID: u.AccountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: u.AccountID},
+			Action: audit.ActionContactChangeUndone, Detail: detail, IP: h.clientIP(r)}
+		err = h.Activity.Change(ctx, e, func(s *account.Store) error {
+			_, err := s.UndoContactChange(ctx, token, u.Taken)
+			return err
+		})
+		if !errors.Is(err, account.ErrUndoChanged) {
+			break
+		}
+	}
+	if err != nil {
+		h.undoFailed(w, r, v, err)
+		return
+	}
+	h.endEverywhere(r, u.AccountID)
+	if h.Security.Forget != nil {
+		if err := h.Security.Forget(ctx, u.AccountID); err != nil {
+			h.Log.ErrorContext(ctx, "forget remembered devices", "err", err)
+		}
+	}
+	v.State, v.Kind, v.Masked, v.Taken = "done", u.Kind, maskContact(u.Kind, u.OldValue), u.Taken
+	h.render.Render(w, r, http.StatusOK, "undo", v)
+}
+
+// endEverywhere ends every session of the account, tells the sites that
+// got tokens in them (back-channel logout) and logs each in the activity
+// log. Failures are logged: the undo stands.
+func (h *Handler) endEverywhere(r *http.Request, accountID string) {
+	ctx := r.Context()
+	sessions, err := h.Centre.Sessions.List(ctx, accountID)
+	if err != nil {
+		h.Log.ErrorContext(ctx, "list sessions to end", "err", err)
+	}
+	if _, err := h.Data.EndAll(ctx, accountID, ""); err != nil {
+		h.Log.ErrorContext(ctx, "end every session", "err", err)
+		return
+	}
+	for _, s := range sessions {
+		h.record(r, accountID, audit.ActionSessionEnded, map[string]string{"session": s.ID, "reason": "undo"})
+		if h.Centre.Ended != nil {
+			if err := h.Centre.Ended(ctx, accountID, s.ID); err != nil {
+				h.Log.ErrorContext(ctx, "after ending a session", "err", err)
+			}
+		}
+	}
+}
