@@ -314,13 +314,16 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	if err != nil {
 		return nil, fmt.Errorf("login pages: %w", err)
 	}
+	// Sessions ended wholesale (the others after a password change, all
+	// after a recovery) are told to the provider like any other ending.
+	told := endingSessions{store: sessions, ended: provider.SessionEnded, log: log}
 	rh, err := registration.New(registration.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
 		Sessions: arrivals, Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
 	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure})
+		Sessions: told, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure})
 	if err != nil {
 		return nil, fmt.Errorf("recovery pages: %w", err)
 	}
@@ -328,7 +331,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, SetMFA: accounts.SetMFA, Forget: devices.Forget, AddEvent: accounts.AddEvent},
 		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
 		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
-			EndOthers: sessions.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent},
+			EndOthers: told.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent},
 		Data: profile.DataDeps{Grace: o.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
 			return exportFactors(ctx, id, passkeys.Store(), totps)
 		}},
@@ -394,6 +397,26 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	return &idpParts{provider: provider, accounts: accounts, sweepers: []func(context.Context) (int, error){
 		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
 	}, reload: reload}, nil
+}
+
+// endingSessions ends every session of an account but one, as
+// session.Store.EndAll does, and tells the OpenID provider of each one it
+// ended — expired ones too, whose refresh tokens outlive them — so that
+// their tokens are revoked and their sites told.
+type endingSessions struct {
+	store *session.Store
+	ended func(ctx context.Context, accountID, sessionID string) error
+	log   *slog.Logger
+}
+
+func (e endingSessions) EndAll(ctx context.Context, accountID, exceptID string) (int, error) {
+	ids, live, err := e.store.EndEach(ctx, accountID, exceptID)
+	for _, id := range ids {
+		if err := e.ended(ctx, accountID, id); err != nil {
+			e.log.ErrorContext(ctx, "after ending a session", "err", err)
+		}
+	}
+	return live, err
 }
 
 // sweep deletes expired rows (codes, flows, sessions, rate-limit hits)
