@@ -73,12 +73,16 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	form := r.Form
 	dest := destination{redirectURI: form.Get("redirect_uri"), state: form.Get("state"), mode: zoidc.ResponseModeQuery}
 	c, err := p.deps.Clients.Get(ctx, form.Get("client_id"))
-	if err != nil {
-		// guard found the client a moment ago.
-		if !errors.Is(err, sqldb.ErrNotFound) {
-			p.deps.Log.ErrorContext(ctx, "authorize: client", "err", err)
-		}
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound): // deleted since guard looked
 		p.badRequest(w, r, "authz.err.client")
+		return
+	case err != nil:
+		p.deps.Log.ErrorContext(ctx, "authorize: client", "err", err)
+		pg := p.render.NewPage(r, "authz.err.title")
+		pg.Error = pg.L.T("authz.err.unavailable")
+		w.Header().Set("Retry-After", "1")
+		p.render.Render(w, r, http.StatusServiceUnavailable, "consent", consentView{Page: pg})
 		return
 	}
 	oc := &opClient{c: c, loginURL: p.adapter.loginURL, idTTL: p.cfg.Lifetimes.IDToken}
@@ -125,7 +129,11 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	}
 	claims, err := ParseClaimsRequest(form.Get("claims"))
 	if err != nil {
-		p.authError(w, r, dest, zoidc.ErrInvalidRequest().WithDescription("%s", err.Error()))
+		reason := "malformed"
+		if ce := (*ClaimsParamError)(nil); errors.As(err, &ce) {
+			reason = ce.Reason // Gosid's own words, no part of the request
+		}
+		p.authError(w, r, dest, zoidc.ErrInvalidRequest().WithDescription("invalid claims parameter: %s", reason))
 		return
 	}
 	req.Scopes = withEssentialScopes(req.Scopes, claims, c.AllowsScope)
@@ -235,8 +243,9 @@ func descriptionChars(s string) string {
 	}, s)
 }
 
-var formPostCatalog = web.Catalog{
-	"formpost.title":    {"Возвращение на сайт", "Returning to the site"},
-	"formpost.lead":     {"Передаём ответ сайту. Если ничего не происходит, нажмите «Продолжить».", "Sending the answer to the site. If nothing happens, press “Continue”."},
-	"formpost.continue": {"Продолжить", "Continue"},
+var authorizeCatalog = web.Catalog{
+	"authz.err.unavailable": {"Сервис временно недоступен. Вернитесь на сайт и попробуйте войти ещё раз через минуту.", "The service is temporarily unavailable. Go back to the site and try to sign in again in a minute."},
+	"formpost.title":        {"Возвращение на сайт", "Returning to the site"},
+	"formpost.lead":         {"Передаём ответ сайту. Если ничего не происходит, нажмите «Продолжить».", "Sending the answer to the site. If nothing happens, press “Continue”."},
+	"formpost.continue":     {"Продолжить", "Continue"},
 }

@@ -70,6 +70,17 @@ const (
 
 var errClaimsParam = errors.New("claims parameter")
 
+// ClaimsParamError says what is wrong with a claims parameter in Gosid's
+// own words (never echoing the request), fit for error_description.
+type ClaimsParamError struct{ Reason string }
+
+func (e *ClaimsParamError) Error() string { return "invalid claims parameter: " + e.Reason }
+func (e *ClaimsParamError) Unwrap() error { return errClaimsParam }
+
+func claimsErr(format string, args ...any) error {
+	return &ClaimsParamError{Reason: fmt.Sprintf(format, args...)}
+}
+
 // ParseClaimsRequest parses and validates a claims parameter. Members
 // other than id_token and userinfo, and members of a claim's request other
 // than essential, value and values, are ignored as section 5.5 says; what
@@ -80,14 +91,14 @@ func ParseClaimsRequest(s string) (*ClaimsRequest, error) {
 		return nil, nil
 	}
 	if len(s) > maxClaimsParam {
-		return nil, fmt.Errorf("%w: longer than %d bytes", errClaimsParam, maxClaimsParam)
+		return nil, claimsErr("longer than %d bytes", maxClaimsParam)
 	}
 	if !utf8.ValidString(s) {
-		return nil, fmt.Errorf("%w: not UTF-8", errClaimsParam)
+		return nil, claimsErr("not UTF-8")
 	}
 	var top map[string]json.RawMessage
 	if err := decodeStrict(s, &top); err != nil || top == nil {
-		return nil, fmt.Errorf("%w: not a JSON object", errClaimsParam)
+		return nil, claimsErr("not a JSON object")
 	}
 	out := &ClaimsRequest{}
 	for name, dst := range map[string]*ClaimSet{"id_token": &out.IDToken, "userinfo": &out.UserInfo} {
@@ -97,7 +108,7 @@ func ParseClaimsRequest(s string) (*ClaimsRequest, error) {
 		}
 		set, err := parseClaimSet(raw)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: %v", errClaimsParam, name, err)
+			return nil, claimsErr("%s: %v", name, err)
 		}
 		*dst = set
 	}
@@ -135,7 +146,7 @@ func parseClaimSet(raw json.RawMessage) (ClaimSet, error) {
 		}
 		cr, err := parseClaimRequest(v)
 		if err != nil {
-			return ClaimSet{}, fmt.Errorf("claim %q: %v", name, err)
+			return ClaimSet{}, fmt.Errorf("a claim's request: %w", err)
 		}
 		if set.Claims == nil {
 			set.Claims = map[string]*ClaimRequest{}

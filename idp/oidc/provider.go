@@ -102,7 +102,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	p := &Provider{cfg: cfg, deps: d, store: st}
 	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
-	r, err := web.NewRenderer(pages, web.Merge(catalog, formPostCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
+	r, err := web.NewRenderer(pages, web.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
 	if err != nil {
 		return nil, err
 	}

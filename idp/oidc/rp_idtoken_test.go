@@ -117,12 +117,12 @@ func TestIDTokenClaims(t *testing.T) {
 		// A malformed claims parameter: invalid_request, back at the site.
 		for _, bad := range []string{`{`, `[]`, `"x"`, `{"id_token": []}`, `{"id_token": {"email": true}}`,
 			`{"id_token": {"email": {"essential": "yes"}}}`, `{"userinfo": {"email": {"values": 1}}}`, `{} {}`,
-			`{"id_token": {"verified_claims": 5}}`, `{"id_token": {"` + strings.Repeat("a", 9000) + `": null}}`} {
+			`{"id_token": {"verified_claims": 5}}`, `{"id_token": {"` + strings.Repeat("a", 9000) + `": null}}`, `{"id_token": {"echo-me": 5}}`} {
 			q, _ := codeRequest(c, "openid")
 			q.Set("claims", bad)
 			cb := o.callback(b.get("/authorize?" + q.Encode()))
-			if cb.Get("error") != "invalid_request" || cb.Get("iss") != o.URL {
-				t.Errorf("claims=%.40q: %v, want invalid_request", bad, cb)
+			if cb.Get("error") != "invalid_request" || cb.Get("iss") != o.URL || strings.Contains(cb.Get("error_description"), "echo-me") {
+				t.Errorf("claims=%.40q: %v, want invalid_request in Gosid's own words", bad, cb)
 			}
 		}
 
