@@ -111,13 +111,12 @@ func bearerToken(r *http.Request) (string, error) {
 		return "", errTwoMethods
 	}
 	if len(headers) == 1 {
-		scheme, token, _ := strings.Cut(headers[0], " ")
-		if !strings.EqualFold(scheme, "Bearer") {
-			// Another scheme is no attempt at bearer authentication.
-			headers = nil
-		} else if token = strings.TrimSpace(token); token == "" || strings.ContainsAny(token, " \t") {
-			return "", errBadHeader
-		} else {
+		// Another scheme is no attempt at bearer authentication: as if no
+		// header had been sent.
+		if scheme, token, _ := strings.Cut(headers[0], " "); strings.EqualFold(scheme, "Bearer") {
+			if token = strings.TrimSpace(token); token == "" || strings.ContainsAny(token, " \t") {
+				return "", errBadHeader
+			}
 			fromHeader = token
 		}
 	}
