@@ -22,10 +22,11 @@ func FuzzBearerToken(f *testing.F) {
 		if method != "GET" && method != "POST" {
 			method = "POST"
 		}
-		if strings.ContainsAny(query, " #\r\n") || strings.ContainsAny(header, "\r\n\x00") {
-			return // not a request line or header a client can send
+		if strings.ContainsAny(header, "\r\n\x00") {
+			return // not a header a client can send
 		}
-		r := httptest.NewRequest(method, "/userinfo?"+query, strings.NewReader(body))
+		r := httptest.NewRequest(method, "/userinfo", strings.NewReader(body))
+		r.URL.RawQuery = query
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		if header != "" {
 			r.Header.Set("Authorization", header)
