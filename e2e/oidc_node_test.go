@@ -71,6 +71,8 @@ func TestOIDCNodeRP(t *testing.T) {
 	t.Run("refresh token of another client", r.testForeignRefreshToken)
 	t.Run("rotated refresh token reused", r.testRotatedRefreshReused)
 	t.Run("grant revoked in the account centre", r.testGrantRevocation)
+	t.Run("userinfo with a revoked access token", r.testUserinfoRevoked)
+	t.Run("claims parameter", r.testClaimsParameter)
 	// Last: it ends the citizen's session at Gosid.
 	t.Run("RP-initiated logout", r.testLogout)
 }
@@ -497,8 +499,10 @@ func (r *oidcRig) checkIDToken(t *testing.T, c rpClient, a authFlow, claims map[
 		t.Errorf("ID token auth_time=%v, want the sign-in's time (now %v)", claims["auth_time"], now)
 	case exp <= now:
 		t.Errorf("ID token exp=%v is past", claims["exp"])
-	case claims["family_name"] != "Иванов" || claims["given_name"] != "Иван":
-		t.Errorf("ID token family_name=%v given_name=%v", claims["family_name"], claims["given_name"])
+	case claims["family_name"] != nil || claims["given_name"] != nil || claims["phone_number"] != nil || claims["snils"] != nil:
+		// Personal data comes from userinfo: the ID token travels in
+		// logout URLs (issue 11).
+		t.Errorf("ID token carries personal claims: %v", claims)
 	case claims["sub"] == nil || claims["sub"] == "":
 		t.Errorf("ID token without sub")
 	}
@@ -721,9 +725,11 @@ func (r *oidcRig) testLogout(t *testing.T) {
 	if next := r.signIn(t, r.conf, fullScope); !slices.Contains(next.Steps, "/login") {
 		t.Errorf("after RP-initiated logout the authorization passed through %v: the Gosid session survived", next.Steps)
 	}
-	// The logged-out session's refresh token no longer works.
+	// The logged-out session's tokens no longer work.
 	_, e := r.refresh(t, r.conf, tok.RefreshToken)
 	wantOAuthError(t, "refresh after RP-initiated logout", e, "invalid_grant", 400)
+	e = runRP(t, r.node, "userinfo", r.req(r.conf, map[string]any{"access_token": tok.AccessToken}), nil)
+	wantBearerChallenge(t, "userinfo after RP-initiated logout", e)
 }
 
 // testGrantRevocation: the citizen withdraws a site's access in the
@@ -910,6 +916,52 @@ func (r *oidcRig) checkLogoutToken(t *testing.T, c rpClient, token string, sub a
 	}
 	if _, ok := claims["nonce"]; ok {
 		t.Errorf("logout token carries a nonce: %v", claims)
+	}
+}
+
+// testClaimsParameter: personal claims in the ID token by the claims
+// parameter (OpenID Connect Core 5.5), as openid-client validates it: only
+// those named, of consented scopes.
+func (r *oidcRig) testClaimsParameter(t *testing.T) {
+	a := r.authorize(t, r.conf, fullScope, map[string]string{"claims": `{"id_token": {"family_name": null, "snils": {"essential": true}}}`})
+	p := r.get(t, a.URL)
+	for range 5 {
+		if strings.HasPrefix(p.Location, r.redirect+"?") {
+			break
+		}
+		p = r.get(t, p.Location)
+	}
+	a.Callback = p.Location
+	tok := r.mustExchange(t, r.conf, a)
+	c := tok.Claims
+	if c["family_name"] != "Иванов" || c["snils"] != "112-233-445 95" || c["given_name"] != nil || c["phone_number"] != nil {
+		t.Errorf("ID token by the claims parameter: %v, want family_name and snils only", c)
+	}
+}
+
+// testUserinfoRevoked: openid-client's userinfo call with a revoked access
+// token fails with 401 and the RFC 6750 challenge.
+func (r *oidcRig) testUserinfoRevoked(t *testing.T) {
+	tok := r.mustExchange(t, r.conf, r.code(t, r.conf, fullScope))
+	r.revoke(t, r.conf, tok.AccessToken, "access_token")
+	e := runRP(t, r.node, "userinfo", r.req(r.conf, map[string]any{"access_token": tok.AccessToken}), nil)
+	wantBearerChallenge(t, "userinfo with a revoked access token", e)
+}
+
+// wantBearerChallenge requires a userinfo refusal with 401, error
+// invalid_token and WWW-Authenticate: Bearer error="invalid_token".
+func wantBearerChallenge(t *testing.T, what string, e *rpError) {
+	t.Helper()
+	if e == nil {
+		t.Errorf("%s: accepted", what)
+		return
+	}
+	challenge := ""
+	if e.Exchange != nil && e.Exchange.Response != nil {
+		challenge = e.Exchange.Response.Headers["www-authenticate"]
+	}
+	if e.Status != 401 || e.Error != "invalid_token" || !strings.HasPrefix(challenge, "Bearer") || !strings.Contains(challenge, `error="invalid_token"`) {
+		t.Errorf("%s: %s\n    WWW-Authenticate %q; want 401 with Bearer error=\"invalid_token\"", what, e, challenge)
 	}
 }
 

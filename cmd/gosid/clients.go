@@ -50,20 +50,21 @@ func (c *clientsCommand) store(ctx context.Context, env *environment) (*client.S
 }
 
 // propagation tells the operator when running servers see a change.
-var propagation = fmt.Sprintf("Running servers apply the change within %s.", client.DefaultCacheTTL)
+var propagation = fmt.Sprintf("Running servers apply the change within %s.", client.CacheCheckInterval)
 
 // settingsFlags are the options that set a client's settings, shared by
 // create and update.
 type settingsFlags struct {
 	name, authMethod, scopes, grantTypes, jwksFile, jwksURI string
-	backchannel, minLevel, idTokenAlg, tokenFormat          string
+	backchannel, minLevel, idTokenAlg, tokenFormat, pkce    string
 	redirectURIs, postLogout                                []string
-	firstParty                                              bool
+	firstParty, idTokenClaims                               bool
 }
 
 // settingsNames are the names of the settings options.
 var settingsNames = []string{"name", "redirect-uri", "post-logout-redirect-uri", "backchannel-logout-uri", "scopes",
-	"grant-types", "auth-method", "jwks-file", "jwks-uri", "first-party", "min-level", "id-token-alg", "access-token-format"}
+	"grant-types", "auth-method", "jwks-file", "jwks-uri", "first-party", "min-level", "id-token-alg", "access-token-format",
+	"pkce", "id-token-claims"}
 
 // flagOf maps the fields of client problems to the options that set them.
 var flagOf = map[string]string{
@@ -80,6 +81,7 @@ var flagOf = map[string]string{
 	client.FieldMinLevel:               "min-level",
 	client.FieldIDTokenAlg:             "id-token-alg",
 	client.FieldAccessTokenFormat:      "access-token-format",
+	client.FieldPKCE:                   "pkce",
 }
 
 // register adds the settings options; for update they have no defaults,
@@ -108,6 +110,8 @@ func (f *settingsFlags) register(s *config.Set, update bool) {
 	s.String(&f.minLevel, "min-level", def(client.LevelSimplified), "Lowest assurance level of accounts that may sign in: simplified, standard or confirmed.")
 	s.String(&f.idTokenAlg, "id-token-alg", def(client.AlgRS256), "ID token signature algorithm: RS256 or ES256.")
 	s.String(&f.tokenFormat, "access-token-format", def(client.FormatJWT), "Access tokens: jwt (RFC 9068, verifiable by resource servers) or opaque (checked by introspection).")
+	s.String(&f.pkce, "pkce", def(client.PKCERequired), "PKCE (S256 code_challenge) in authorization requests: required, or optional for a legacy confidential client that cannot send one (never for --auth-method none).")
+	s.Bool(&f.idTokenClaims, "id-token-claims", false, "Put the personal data of the consented scopes into ID tokens too (by default they carry only protocol claims, and the data comes from userinfo or the claims parameter): ID tokens come back in logout URLs.")
 }
 
 // apply copies the options onto c: all of them for create, only those given
@@ -163,6 +167,12 @@ func (f *settingsFlags) apply(s *config.Set, c *client.Client, all bool, p *conf
 	}
 	if given("access-token-format") {
 		c.AccessTokenFormat = f.tokenFormat
+	}
+	if given("pkce") {
+		c.PKCE = f.pkce
+	}
+	if given("id-token-claims") {
+		c.IDTokenClaims = f.idTokenClaims
 	}
 }
 
@@ -272,9 +282,10 @@ func runClientsList(ctx context.Context, env *environment, args []string) int {
 		return exitOK
 	}
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "CLIENT ID\tNAME\tAUTH METHOD\tGRANT TYPES\tFIRST PARTY\tMIN LEVEL")
+	fmt.Fprintln(tw, "CLIENT ID\tNAME\tAUTH METHOD\tGRANT TYPES\tFIRST PARTY\tMIN LEVEL\tPKCE")
 	for _, cl := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.AuthMethod, strings.Join(shortGrants(cl.GrantTypes), ","), yesNo(cl.FirstParty), cl.MinLevel)
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.AuthMethod, strings.Join(shortGrants(cl.GrantTypes), ","), yesNo(cl.FirstParty), cl.MinLevel,
+			cl.PKCEPolicy())
 	}
 	tw.Flush()
 	return exitOK
@@ -402,7 +413,7 @@ func runClientsDelete(ctx context.Context, env *environment, args []string) int 
 }
 
 func runClientsRotateSecret(ctx context.Context, env *environment, args []string) int {
-	return oneClient(ctx, env, "rotate-secret", "Gives a client_secret_basic or client_secret_post client a new random secret and prints it, once. The old secret stops working here at once and on running servers within "+client.DefaultCacheTTL.String()+"; the new one works everywhere at once.", args,
+	return oneClient(ctx, env, "rotate-secret", "Gives a client_secret_basic or client_secret_post client a new random secret and prints it, once. The old secret stops working here at once and on running servers within "+client.CacheCheckInterval.String()+"; the new one works everywhere at once.", args,
 		func(c *clientsCommand, st *client.Store, id string) int {
 			secret, err := st.RotateSecret(ctx, id)
 			switch {
@@ -443,6 +454,8 @@ type clientJSON struct {
 	MinLevel               string          `json:"min_level"`
 	IDTokenAlg             string          `json:"id_token_signed_response_alg"`
 	AccessTokenFormat      string          `json:"access_token_format"`
+	PKCE                   string          `json:"pkce"`
+	IDTokenClaims          bool            `json:"id_token_claims"`
 	CreatedAt              time.Time       `json:"created_at"`
 	UpdatedAt              time.Time       `json:"updated_at"`
 }
@@ -453,7 +466,7 @@ func toJSON(c *client.Client, secret string) clientJSON {
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		BackchannelLogoutURI: c.BackchannelLogoutURI, Scope: strings.Join(c.Scopes, " "), GrantTypes: nonNil(c.GrantTypes),
 		JWKSURI: c.JWKSURI, FirstParty: c.FirstParty, MinLevel: c.Level(), IDTokenAlg: c.Alg(), AccessTokenFormat: c.TokenFormat(),
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		PKCE: c.PKCEPolicy(), IDTokenClaims: c.IDTokenClaims, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		j.JWKS = json.RawMessage(c.JWKS)
@@ -521,6 +534,9 @@ func printClient(w io.Writer, c *client.Client, secret string, asJSON bool) {
 	row("min level", c.Level())
 	row("ID token alg", c.Alg())
 	row("access tokens", c.TokenFormat())
+	row("PKCE", c.PKCEPolicy())
+	row("ID token claims", map[bool]string{false: "protocol only (personal data from userinfo or the claims parameter)",
+		true: "personal data of the consented scopes too"}[c.IDTokenClaims])
 	row("created", fmtTime(c.CreatedAt))
 	row("updated", fmtTime(c.UpdatedAt))
 	tw.Flush()

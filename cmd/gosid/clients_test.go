@@ -11,6 +11,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -306,5 +307,67 @@ func TestClientsProblems(t *testing.T) {
 	}
 	if r := c.run("clients", "create", "--help"); r.code != exitOK || !strings.Contains(r.stdout, "--redirect-uri") {
 		t.Fatalf("clients create --help: exit %d", r.code)
+	}
+}
+
+// TestClientsPKCEAndIDTokenClaims: PKCE is required unless an operator
+// makes it optional for a confidential client (never a public one), and
+// personal claims in ID tokens are a registration choice; both are shown
+// by show, list and --json.
+func TestClientsPKCEAndIDTokenClaims(t *testing.T) {
+	dir := t.TempDir()
+	c := cli{t, []string{"--data-dir", dir}}
+	c.ok("migrate")
+	st := c.store(dir, "")
+	ctx := context.Background()
+
+	var created clientJSON
+	c.json(&created, "clients", "create", "--id", "bank", "--name", "Банк", "--redirect-uri", "https://bank.example.ru/cb")
+	if created.PKCE != client.PKCERequired || created.IDTokenClaims {
+		t.Fatalf("defaults: pkce %q, id_token_claims %v; want required, false", created.PKCE, created.IDTokenClaims)
+	}
+	var updated clientJSON
+	c.json(&updated, "clients", "update", "bank", "--pkce", "optional", "--id-token-claims")
+	if updated.PKCE != client.PKCEOptional || !updated.IDTokenClaims {
+		t.Fatalf("updated: pkce %q, id_token_claims %v", updated.PKCE, updated.IDTokenClaims)
+	}
+	if got, _ := st.Get(ctx, "bank"); got.PKCE != client.PKCEOptional || !got.IDTokenClaims || got.RequiresPKCE() {
+		t.Fatalf("stored: %+v", got)
+	}
+	if text := c.ok("clients", "show", "bank"); !strings.Contains(text, "PKCE") || !strings.Contains(text, "optional") ||
+		!strings.Contains(text, "personal data of the consented scopes too") {
+		t.Fatalf("show text:\n%s", text)
+	}
+	if text := c.ok("clients", "list"); !strings.Contains(text, "PKCE") || !strings.Contains(text, "optional") {
+		t.Fatalf("list text:\n%s", text)
+	}
+	c.json(&updated, "clients", "update", "bank", "--pkce", "required", "--id-token-claims=false")
+	if updated.PKCE != client.PKCERequired || updated.IDTokenClaims {
+		t.Fatalf("updated back: pkce %q, id_token_claims %v", updated.PKCE, updated.IDTokenClaims)
+	}
+
+	// A public client cannot go without PKCE, created or updated; plain is
+	// no policy.
+	lines := problems(t, c.run("clients", "create", "--name", "Приложение", "--auth-method", "none",
+		"--redirect-uri", "ru.gosid.app:/cb", "--pkce", "optional"))
+	if len(lines) != 1 || !strings.Contains(lines[0], "flag --pkce") || !strings.Contains(lines[0], "public client") {
+		t.Fatalf("public client with --pkce optional: %v", lines)
+	}
+	var public clientJSON
+	c.json(&public, "clients", "create", "--name", "Приложение", "--auth-method", "none", "--redirect-uri", "ru.gosid.app:/cb")
+	lines = problems(t, c.run("clients", "update", public.ClientID, "--pkce", "optional"))
+	if len(lines) != 1 || !strings.Contains(lines[0], "--pkce") {
+		t.Fatalf("public client updated to --pkce optional: %v", lines)
+	}
+	lines = problems(t, c.run("clients", "update", "bank", "--pkce", "plain"))
+	if len(lines) != 1 || !strings.Contains(lines[0], "flag --pkce") || !strings.Contains(lines[0], `"plain"`) {
+		t.Fatalf("--pkce plain: %v", lines)
+	}
+	// Switching an optional client to public is refused too: the policy
+	// stays what it was, and is named as the current value.
+	c.ok("clients", "update", "bank", "--pkce", "optional")
+	lines = problems(t, c.run("clients", "update", "bank", "--auth-method", "none"))
+	if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "--pkce (current value)") }) {
+		t.Fatalf("bank switched to none with PKCE optional: %v", lines)
 	}
 }

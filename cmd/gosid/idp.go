@@ -324,6 +324,9 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	if err != nil {
 		return nil, fmt.Errorf("login pages: %w", err)
 	}
+	// Sessions ended wholesale (the others after a password change, all
+	// after a recovery) are told to the provider like any other ending.
+	told := endingSessions{store: sessions, ended: provider.SessionEnded, log: log}
 	// E-signature first: its proofs carry into registration.
 	var evidence registration.Evidence
 	reload := func() error { return nil }
@@ -352,7 +355,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
 	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: arrivals, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure, Forget: devices.Forget, Record: acts.Record,
+		Sessions: told, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure, Forget: devices.Forget, Record: acts.Record,
 		SignIn: &recovery.SignIn{Passwords: hasher, Accounts: accounts, MaxFailures: o.LockoutThreshold, LockFor: o.LockoutDuration,
 			Start: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
 				_, err := arrivals.Start(w, r, accountID, amr, ip)
@@ -366,7 +369,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, SetMFA: accounts.SetMFA, Forget: devices.Forget, AddEvent: accounts.AddEvent},
 		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
 		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
-			EndOthers: sessions.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
+			EndOthers: told.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
 		Data: profile.DataDeps{Grace: o.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
 			return exportFactors(ctx, id, passkeys.Store(), totps)
 		}},
@@ -410,6 +413,26 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
 		devices.Sweep, accounts.SweepUndos,
 	}, reload: reload}, nil
+}
+
+// endingSessions ends every session of an account but one, as
+// session.Store.EndAll does, and tells the OpenID provider of each one it
+// ended — expired ones too, whose refresh tokens outlive them — so that
+// their tokens are revoked and their sites told.
+type endingSessions struct {
+	store *session.Store
+	ended func(ctx context.Context, accountID, sessionID string) error
+	log   *slog.Logger
+}
+
+func (e endingSessions) EndAll(ctx context.Context, accountID, exceptID string) (int, error) {
+	ids, live, err := e.store.EndEach(ctx, accountID, exceptID)
+	for _, id := range ids {
+		if err := e.ended(ctx, accountID, id); err != nil {
+			e.log.ErrorContext(ctx, "after ending a session", "err", err)
+		}
+	}
+	return live, err
 }
 
 // sweep deletes expired rows (codes, flows, sessions, rate-limit hits)

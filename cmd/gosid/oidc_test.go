@@ -166,7 +166,9 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 		_ = tok.Get("acr", &acr)
 		_ = tok.Get("amr", &amr)
 		_ = tok.Get("family_name", &family)
-		if nonce != "n-456" || acr != "urn:gosid:loa:simplified" || !slices.Contains(amr, any("pwd")) || family != "Иванов" {
+		// Personal data comes from userinfo: the ID token, which travels
+		// in logout URLs, holds the protocol claims only (issue 11).
+		if nonce != "n-456" || acr != "urn:gosid:loa:simplified" || !slices.Contains(amr, any("pwd")) || family != "" {
 			t.Fatalf("ID token claims nonce=%q acr=%q amr=%v family_name=%q", nonce, acr, amr, family)
 		}
 		if !strings.HasPrefix(tr.IDToken, "eyJhbGciOiJFUzI1NiI") {
@@ -389,7 +391,8 @@ func TestAuthorizationRules(t *testing.T) {
 	// A simplified account at a client that needs standard: an explanation,
 	// and cancelling answers unmet_authentication_requirements.
 	b.register("phone", "+79031234567", "+79031234567", "Смирнов", "Олег")
-	q = url.Values{"client_id": {strict.ID}, "redirect_uri": {redirect}, "response_type": {"code"}, "scope": {"openid fullname"}, "state": {"s2"}}
+	q = url.Values{"client_id": {strict.ID}, "redirect_uri": {redirect}, "response_type": {"code"}, "scope": {"openid fullname"}, "state": {"s2"},
+		"code_challenge": {challenge}, "code_challenge_method": {"S256"}}
 	p = b.get("/authorize?" + q.Encode())
 	level := b.get(p.Location)
 	if level.Status != 200 || !strings.Contains(level.Body, "Стандартная") {

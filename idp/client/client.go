@@ -44,12 +44,22 @@ const (
 	FormatOpaque = "opaque" // random tokens, checked by introspection
 )
 
+// PKCE policies: whether an authorization request must carry an S256
+// code_challenge (RFC 9700 section 2.1.1, OAuth 2.1).
+const (
+	PKCERequired = "required"
+	// PKCEOptional lets a legacy confidential client that cannot send a
+	// code_challenge go without one; public clients never may.
+	PKCEOptional = "optional"
+)
+
 var (
 	authMethods   = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone}
 	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
 	levels        = []string{LevelSimplified, LevelStandard, LevelConfirmed}
 	idTokenAlgs   = []string{AlgRS256, AlgES256}
 	accessFormats = []string{FormatJWT, FormatOpaque}
+	pkcePolicies  = []string{PKCERequired, PKCEOptional}
 )
 
 // AuthMethods, GrantTypes, Levels, IDTokenAlgs and AccessTokenFormats list
@@ -59,6 +69,9 @@ func GrantTypes() []string         { return slices.Clone(grantTypes) }
 func Levels() []string             { return slices.Clone(levels) }
 func IDTokenAlgs() []string        { return slices.Clone(idTokenAlgs) }
 func AccessTokenFormats() []string { return slices.Clone(accessFormats) }
+
+// PKCEPolicies lists the accepted values of Client.PKCE.
+func PKCEPolicies() []string { return slices.Clone(pkcePolicies) }
 
 // Client is a relying party registered with Gosid.
 type Client struct {
@@ -94,6 +107,14 @@ type Client struct {
 	IDTokenAlg string
 	// AccessTokenFormat: empty means jwt.
 	AccessTokenFormat string
+	// PKCE is PKCERequired (also when empty) or PKCEOptional.
+	PKCE string
+	// IDTokenClaims puts the personal claims of the consented scopes into
+	// the client's ID tokens. Without it the ID token holds the protocol
+	// claims only, and personal data comes from userinfo (or from the ID
+	// token when the request's claims parameter asks for it): ID tokens
+	// travel back to Gosid in logout URLs as id_token_hint.
+	IDTokenClaims bool
 
 	CreatedAt, UpdatedAt time.Time
 }
@@ -144,6 +165,14 @@ func (c *Client) Alg() string { return orDefault(c.IDTokenAlg, AlgRS256) }
 // TokenFormat returns AccessTokenFormat with its default applied.
 func (c *Client) TokenFormat() string { return orDefault(c.AccessTokenFormat, FormatJWT) }
 
+// PKCEPolicy returns PKCE with its default applied.
+func (c *Client) PKCEPolicy() string { return orDefault(c.PKCE, PKCERequired) }
+
+// RequiresPKCE reports whether the client's authorization requests must
+// carry a code_challenge: always for public clients, and for the others
+// unless an operator made it optional.
+func (c *Client) RequiresPKCE() bool { return c.Public() || c.PKCEPolicy() != PKCEOptional }
+
 func orDefault(v, def string) string {
 	if v == "" {
 		return def
@@ -169,6 +198,7 @@ func (c *Client) withDefaults() {
 	c.MinLevel = c.Level()
 	c.IDTokenAlg = c.Alg()
 	c.AccessTokenFormat = c.TokenFormat()
+	c.PKCE = c.PKCEPolicy()
 }
 
 // Scope is a scope a client may ask for, with what the citizen is told on

@@ -28,8 +28,16 @@
 //
 // # Replicas
 //
-// The clients table is the only truth; the Cache in each process serves a
-// client for at most its TTL (30 seconds by default) before reading it
-// again, so a change made by the CLI or by another replica is in force
-// everywhere within the TTL.
+// The clients table is the only truth. Every write to it (Create, Update,
+// Delete, RotateSecret) also bumps a generation counter in the same
+// transaction; the Cache in each process reads the counter at most every
+// CacheCheckInterval (250 ms) and forgets every client when it moved, so a
+// change made by the CLI or by another replica is in force everywhere
+// within a second, without a database read per request.
+//
+// # PKCE
+//
+// Every client must send an S256 code_challenge with its authorization
+// requests (RFC 9700 section 2.1.1); an operator may make it optional for a
+// legacy confidential client, never for a public one.
 package client

@@ -54,6 +54,7 @@ func (c *Client) normalize() {
 	c.MinLevel = c.Level()
 	c.IDTokenAlg = c.Alg()
 	c.AccessTokenFormat = c.TokenFormat()
+	c.PKCE = c.PKCEPolicy()
 	if c.JWKS != "" {
 		c.JWKS = compactJWKS(c.JWKS)
 	}
@@ -87,11 +88,18 @@ func (s *Store) Create(ctx context.Context, c Client) (created *Client, secret s
 		return nil, "", err
 	}
 	now := sqldb.Micros(s.now())
-	_, err = s.db.Exec(ctx, `INSERT INTO clients (id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris,
-		backchannel_logout_uri, scopes, grant_types, jwks, jwks_uri, first_party, min_level, id_token_alg, access_token_format,
-		created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $16)`,
-		c.ID, c.Name, c.SecretHash, c.AuthMethod, lists[0], lists[1], c.BackchannelLogoutURI, lists[2], lists[3],
-		c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, now)
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO clients (id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris,
+			backchannel_logout_uri, scopes, grant_types, jwks, jwks_uri, first_party, min_level, id_token_alg, access_token_format,
+			pkce, id_token_claims, created_at, updated_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)`,
+			c.ID, c.Name, c.SecretHash, c.AuthMethod, lists[0], lists[1], c.BackchannelLogoutURI, lists[2], lists[3],
+			c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.PKCE, c.IDTokenClaims, now)
+		if err != nil {
+			return err
+		}
+		return bumpGeneration(ctx, tx)
+	})
 	if err != nil {
 		return nil, "", fmt.Errorf("create client %s: %w", c.ID, err)
 	}
@@ -120,7 +128,8 @@ func encodeLists(c *Client) ([4]string, error) {
 }
 
 const clientColumns = `id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri,
-	scopes, grant_types, jwks, jwks_uri, first_party, min_level, id_token_alg, access_token_format, created_at, updated_at`
+	scopes, grant_types, jwks, jwks_uri, first_party, min_level, id_token_alg, access_token_format, pkce, id_token_claims,
+	created_at, updated_at`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -132,7 +141,7 @@ func scanClient(row scanner) (*Client, error) {
 	)
 	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.AuthMethod, &lists[0], &lists[1], &c.BackchannelLogoutURI,
 		&lists[2], &lists[3], &c.JWKS, &c.JWKSURI, &c.FirstParty, &c.MinLevel, &c.IDTokenAlg, &c.AccessTokenFormat,
-		&created, &updated); err != nil {
+		&c.PKCE, &c.IDTokenClaims, &created, &updated); err != nil {
 		return nil, sqldb.Classify(err)
 	}
 	for i, dst := range []*[]string{&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes, &c.GrantTypes} {
@@ -193,7 +202,7 @@ const bumpUpdated = `updated_at = CASE WHEN updated_at < $2 THEN $2 ELSE updated
 // sqldb.ErrConflict. A client switched to an auth method without a secret
 // loses its secret; one switched to a secret method has none until
 // RotateSecret (CheckSecret refuses it meanwhile). Running servers see the
-// change within their cache's TTL.
+// change within CacheCheckInterval.
 func (s *Store) Update(ctx context.Context, c Client) error {
 	c.normalize()
 	c.SecretHash = nil
@@ -210,19 +219,30 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 	query := `UPDATE clients SET ` + bumpUpdated + `, name = $3, auth_method = $4,
 		secret_hash = CASE WHEN $4 IN ('client_secret_basic', 'client_secret_post') THEN secret_hash ELSE NULL END,
 		redirect_uris = $5, post_logout_redirect_uris = $6, backchannel_logout_uri = $7, scopes = $8, grant_types = $9,
-		jwks = $10, jwks_uri = $11, first_party = $12, min_level = $13, id_token_alg = $14, access_token_format = $15
+		jwks = $10, jwks_uri = $11, first_party = $12, min_level = $13, id_token_alg = $14, access_token_format = $15,
+		pkce = $16, id_token_claims = $17
 		WHERE id = $1`
 	args := []any{c.ID, sqldb.Micros(s.now()), c.Name, c.AuthMethod, lists[0], lists[1], c.BackchannelLogoutURI, lists[2], lists[3],
-		c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat}
+		c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.PKCE, c.IDTokenClaims}
 	if !c.UpdatedAt.IsZero() {
-		query += ` AND updated_at = $16`
+		query += ` AND updated_at = $18`
 		args = append(args, sqldb.Micros(c.UpdatedAt))
 	}
-	res, err := s.db.Exec(ctx, query, args...)
+	var n int64
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, query, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n != 1 {
+			return nil
+		}
+		return bumpGeneration(ctx, tx)
+	})
 	if err != nil {
 		return fmt.Errorf("update client %s: %w", c.ID, err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if n == 1 {
 		return nil
 	}
 	if _, err := s.Get(ctx, c.ID); err != nil {
@@ -231,39 +251,83 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 	return fmt.Errorf("client %s was changed by someone else since it was read: %w", c.ID, sqldb.ErrConflict)
 }
 
-// Delete removes the client. Tokens already issued to it stay valid until
-// they expire; the OIDC provider refuses to refresh them because the client
-// is gone.
+// Delete removes the client. Tokens already issued to it stop working at
+// userinfo and introspection, and cannot be refreshed, because the client is
+// gone.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	res, err := s.db.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+	var n int64
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return bumpGeneration(ctx, tx)
+	})
 	if err != nil {
 		return fmt.Errorf("delete client %s: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	if n == 0 {
 		return fmt.Errorf("client %s: %w", id, sqldb.ErrNotFound)
 	}
 	return nil
 }
 
 // RotateSecret replaces the client's secret with a new random one, which it
-// returns once; the old secret stops working at once in this process and,
-// on other replicas, within their cache's TTL. ErrNoSecret when the client's
-// auth method uses no secret.
+// returns once; the old secret stops working at once in this process and
+// on other replicas within CacheCheckInterval. ErrNoSecret when the
+// client's auth method uses no secret.
 func (s *Store) RotateSecret(ctx context.Context, id string) (secret string, err error) {
 	secret, hash := keys.NewToken()
-	res, err := s.db.Exec(ctx, `UPDATE clients SET `+bumpUpdated+`, secret_hash = $3
-		WHERE id = $1 AND auth_method IN ('client_secret_basic', 'client_secret_post')`,
-		id, sqldb.Micros(s.now()), hash)
+	var n int64
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE clients SET `+bumpUpdated+`, secret_hash = $3
+			WHERE id = $1 AND auth_method IN ('client_secret_basic', 'client_secret_post')`,
+			id, sqldb.Micros(s.now()), hash)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n != 1 {
+			return nil
+		}
+		return bumpGeneration(ctx, tx)
+	})
 	if err != nil {
 		return "", fmt.Errorf("rotate secret of client %s: %w", id, err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
+	if n == 1 {
 		return secret, nil
 	}
 	if _, err := s.Get(ctx, id); err != nil {
 		return "", err
 	}
 	return "", fmt.Errorf("client %s: %w", id, ErrNoSecret)
+}
+
+// bumpGeneration advances the generation of the clients table, in the
+// transaction of the write it announces: a cache that reads the new
+// generation then reads the write too (Cache).
+func bumpGeneration(ctx context.Context, tx *sqldb.Tx) error {
+	res, err := tx.Exec(ctx, `UPDATE client_generation SET gen = gen + 1 WHERE id = 1`)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return errors.New("client generation row missing (run gosid migrate)")
+	}
+	return nil
+}
+
+// Generation returns the generation of the clients table: it changes with
+// every committed client write.
+func (s *Store) Generation(ctx context.Context) (int64, error) {
+	var gen int64
+	if err := s.db.QueryRow(ctx, `SELECT gen FROM client_generation WHERE id = 1`).Scan(&gen); err != nil {
+		return 0, fmt.Errorf("client generation: %w", err)
+	}
+	return gen, nil
 }
 
 // CheckSecret authenticates a client by its secret (client_secret_basic and

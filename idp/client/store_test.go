@@ -48,7 +48,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 		want := webClient()
 		want.FirstParty = true
-		want.MinLevel, want.IDTokenAlg, want.AccessTokenFormat = client.LevelSimplified, client.AlgRS256, client.FormatJWT
+		want.MinLevel, want.IDTokenAlg, want.AccessTokenFormat, want.PKCE = client.LevelSimplified, client.AlgRS256, client.FormatJWT, client.PKCERequired
 		if got := settings(created); !reflect.DeepEqual(got, want) {
 			t.Fatalf("created\n got %+v\nwant %+v", fields(got), fields(want))
 		}
@@ -84,6 +84,7 @@ func TestRoundTrip(t *testing.T) {
 		upd.GrantTypes = []string{client.GrantAuthorizationCode, client.GrantClientCredentials}
 		upd.FirstParty = false
 		upd.MinLevel, upd.IDTokenAlg, upd.AccessTokenFormat = client.LevelConfirmed, client.AlgES256, client.FormatOpaque
+		upd.PKCE, upd.IDTokenClaims = client.PKCEOptional, true
 		clock.Advance(time.Minute)
 		if err := st.Update(ctx, upd); err != nil {
 			t.Fatal(err)
@@ -361,18 +362,19 @@ func TestCache(t *testing.T) {
 		if err := other.Update(ctx, upd); err != nil {
 			t.Fatal(err)
 		}
-		clock.Advance(client.DefaultCacheTTL - time.Second)
+		// Changed elsewhere: served from memory only until the next
+		// generation check.
 		c2, _ := cache.Get(ctx, created.ID)
 		if c2.Name != created.Name || c2.RedirectURIs[0] != created.RedirectURIs[0] {
-			t.Fatalf("within the TTL: %q %v, want the cached, unaltered client", c2.Name, c2.RedirectURIs)
+			t.Fatalf("before the next check: %q %v, want the cached, unaltered client", c2.Name, c2.RedirectURIs)
 		}
-		clock.Advance(time.Second)
+		clock.Advance(client.CacheCheckInterval)
 		if c3, _ := cache.Get(ctx, created.ID); c3.Name != "Новое имя" {
-			t.Fatalf("after the TTL: %q, want the update", c3.Name)
+			t.Fatalf("after the check interval: %q, want the update", c3.Name)
 		}
 
-		// A secret rotated elsewhere works at once; the old one until the
-		// entry expires.
+		// A secret rotated elsewhere works at once; the old one at most
+		// until the next check.
 		next, err := other.RotateSecret(ctx, created.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -387,13 +389,10 @@ func TestCache(t *testing.T) {
 			t.Fatalf("unknown id: %v", err)
 		}
 
-		// Deleted elsewhere: served until the TTL ends, or at once after
-		// Invalidate.
+		// Deleted elsewhere: gone at once after Invalidate (and on every
+		// replica at the next check: TestCacheReplicas).
 		if err := other.Delete(ctx, created.ID); err != nil {
 			t.Fatal(err)
-		}
-		if _, err := cache.Get(ctx, created.ID); err != nil {
-			t.Fatalf("deleted client within the TTL: %v", err)
 		}
 		cache.Invalidate(created.ID)
 		if _, err := cache.Get(ctx, created.ID); !errors.Is(err, sqldb.ErrNotFound) {
@@ -431,6 +430,141 @@ func TestCache(t *testing.T) {
 			t.Fatalf("after a 5 s TTL: %v", err)
 		}
 	})
+}
+
+// TestCacheReplicas: two replicas' caches over one database and a third
+// writer (`gosid clients …`). Each change (update, rotate-secret, delete)
+// is served from memory at the instant it is made — so the caches do not
+// read the database per request — and by both replicas at the next
+// generation check, CacheCheckInterval (well within a second) later.
+func TestCacheReplicas(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		clock := sqldbtest.NewClock(t0)
+		cli := client.NewStore(db, clock.Now)
+		a := client.NewCache(client.NewStore(db, clock.Now), 0)
+		b := client.NewCache(client.NewStore(db, clock.Now), 0)
+		replicas := map[string]*client.Cache{"A": a, "B": b}
+
+		c, secret, err := cli.Create(ctx, webClient())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range replicas {
+			if got, err := r.Get(ctx, c.ID); err != nil || got.Name != c.Name {
+				t.Fatalf("replica %s: %v, %v", name, got, err)
+			}
+			if _, err := r.CheckSecret(ctx, c.ID, secret); err != nil {
+				t.Fatalf("replica %s, secret: %v", name, err)
+			}
+		}
+		// nextCheck moves the clock to the next check: a change must be in
+		// force by then on both replicas.
+		nextCheck := func() { clock.Advance(client.CacheCheckInterval) }
+
+		// update
+		upd := *c
+		upd.UpdatedAt = time.Time{}
+		upd.Name = "Переименованный сайт"
+		upd.RedirectURIs = []string{"https://portal.example.ru/new-callback"}
+		if err := cli.Update(ctx, upd); err != nil {
+			t.Fatal(err)
+		}
+		for name, r := range replicas {
+			if got, _ := r.Get(ctx, c.ID); got.Name != c.Name {
+				t.Fatalf("replica %s read the database again at once (%q): not a cache", name, got.Name)
+			}
+		}
+		nextCheck()
+		for name, r := range replicas {
+			got, err := r.Get(ctx, c.ID)
+			if err != nil || got.Name != upd.Name || got.HasRedirectURI(c.RedirectURIs[0]) {
+				t.Fatalf("replica %s %s after the update: %v %v, want the new name and redirect URIs", name, client.CacheCheckInterval, got, err)
+			}
+		}
+
+		// rotate-secret: the new secret works at once anywhere (a secret
+		// that does not match is checked against the stored client once
+		// more); the old one stops at the next check.
+		newSecret, err := cli.RotateSecret(ctx, c.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := a.CheckSecret(ctx, c.ID, newSecret); err != nil {
+			t.Fatalf("replica A, the new secret at once: %v", err)
+		}
+		if _, err := b.CheckSecret(ctx, c.ID, secret); err != nil {
+			t.Fatalf("replica B read the database again at once: %v", err)
+		}
+		nextCheck()
+		for name, r := range replicas {
+			if _, err := r.CheckSecret(ctx, c.ID, secret); err != client.ErrInvalidCredentials {
+				t.Fatalf("replica %s %s after rotate-secret, the old secret: %v", name, client.CacheCheckInterval, err)
+			}
+			if _, err := r.CheckSecret(ctx, c.ID, newSecret); err != nil {
+				t.Fatalf("replica %s, the new secret: %v", name, err)
+			}
+		}
+
+		// delete: the client is unknown on both replicas at the next check.
+		if _, err := b.Get(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if err := cli.Delete(ctx, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := b.Get(ctx, c.ID); err != nil {
+			t.Fatalf("replica B read the database again at once: %v", err)
+		}
+		nextCheck()
+		for name, r := range replicas {
+			if got, err := r.Get(ctx, c.ID); !errors.Is(err, sqldb.ErrNotFound) {
+				t.Fatalf("replica %s %s after the delete: %v, %v; want not found", name, client.CacheCheckInterval, got, err)
+			}
+			if _, err := r.CheckSecret(ctx, c.ID, newSecret); err != client.ErrInvalidCredentials {
+				t.Fatalf("replica %s, the deleted client's secret: %v", name, err)
+			}
+		}
+	})
+}
+
+// TestCacheUnreadableGeneration: when the generation cannot be read the
+// cache serves nothing from memory (it cannot tell whether the client
+// changed) and answers with the store's error; once the database is back
+// it caches again.
+func TestCacheUnreadableGeneration(t *testing.T) {
+	for dialect, cfg := range map[string]func(t *testing.T) sqldb.Config{
+		"sqlite":   func(t *testing.T) sqldb.Config { return sqldb.Config{SQLitePath: sqldbtest.SQLitePath(t)} },
+		"postgres": func(t *testing.T) sqldb.Config { return sqldb.Config{URL: sqldbtest.PostgresURL(t)} },
+	} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			c := cfg(t)
+			db, err := sqldb.Open(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			clock := sqldbtest.NewClock(t0)
+			cl, _, err := client.NewStore(db, clock.Now).Create(ctx, webClient())
+			if err != nil {
+				t.Fatal(err)
+			}
+			replica, err := sqldb.Open(ctx, c) // the replica's own connections
+			if err != nil {
+				t.Fatal(err)
+			}
+			cache := client.NewCache(client.NewStore(replica, clock.Now), 0)
+			if _, err := cache.Get(ctx, cl.ID); err != nil {
+				t.Fatal(err)
+			}
+			replica.Close() // the replica loses its database
+			clock.Advance(client.CacheCheckInterval)
+			if got, err := cache.Get(ctx, cl.ID); err == nil || errors.Is(err, sqldb.ErrNotFound) {
+				t.Fatalf("with the generation unreadable: %v, %v; want the database's error", got, err)
+			}
+		})
+	}
 }
 
 // TestLogValue: neither the hash nor the keys reach a log line.

@@ -28,6 +28,7 @@ const (
 	FieldMinLevel               = "min_level"
 	FieldIDTokenAlg             = "id_token_signed_response_alg"
 	FieldAccessTokenFormat      = "access_token_format"
+	FieldPKCE                   = "pkce"
 )
 
 // ErrInvalid is matched (errors.Is) by the *ValidationError that Validate,
@@ -75,7 +76,7 @@ func ValidID(id string) bool { return operatorID.MatchString(id) || generatedID.
 
 // Validate checks the client's settings and returns a *ValidationError
 // listing every problem, or nil. An empty ID is accepted (Create assigns
-// one); empty MinLevel, IDTokenAlg and AccessTokenFormat mean their
+// one); empty MinLevel, IDTokenAlg, AccessTokenFormat and PKCE mean their
 // defaults.
 func (c *Client) Validate() error {
 	var ps []Problem
@@ -191,10 +192,16 @@ func (c *Client) Validate() error {
 	for _, e := range []struct {
 		field, value string
 		allowed      []string
-	}{{FieldMinLevel, c.MinLevel, levels}, {FieldIDTokenAlg, c.IDTokenAlg, idTokenAlgs}, {FieldAccessTokenFormat, c.AccessTokenFormat, accessFormats}} {
+	}{{FieldMinLevel, c.MinLevel, levels}, {FieldIDTokenAlg, c.IDTokenAlg, idTokenAlgs}, {FieldAccessTokenFormat, c.AccessTokenFormat, accessFormats},
+		{FieldPKCE, c.PKCE, pkcePolicies}} {
 		if e.value != "" && !slices.Contains(e.allowed, e.value) {
 			add(e.field, "%q is not one of %s", e.value, strings.Join(e.allowed, ", "))
 		}
+	}
+	if c.PKCE == PKCEOptional && c.AuthMethod == AuthNone {
+		// A public client has no secret: PKCE is all that binds its code
+		// to the app that asked for it (RFC 9700 section 2.1.1).
+		add(FieldPKCE, "a public client (auth method none) must use PKCE: only confidential clients may have it optional")
 	}
 
 	if len(ps) == 0 {

@@ -115,6 +115,12 @@ func TestValidate(t *testing.T) {
 		{"valid explicit settings", func(c *client.Client) {
 			c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.FirstParty = client.LevelConfirmed, client.AlgES256, client.FormatOpaque, true
 		}, ""},
+		{"valid legacy confidential client without PKCE", func(c *client.Client) { c.PKCE, c.IDTokenClaims = client.PKCEOptional, true }, ""},
+		{"valid public client with PKCE spelled out", func(c *client.Client) {
+			c.AuthMethod, c.PKCE = client.AuthNone, client.PKCERequired
+		}, ""},
+		{"public client without PKCE", func(c *client.Client) { c.AuthMethod, c.PKCE = client.AuthNone, client.PKCEOptional }, client.FieldPKCE},
+		{"unknown PKCE policy", func(c *client.Client) { c.PKCE = "plain" }, client.FieldPKCE},
 
 		{"bad id", func(c *client.Client) { c.ID = "Portal!" }, client.FieldID},
 		{"short id", func(c *client.Client) { c.ID = "ab" }, client.FieldID},

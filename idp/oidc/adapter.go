@@ -56,13 +56,10 @@ type adapter struct {
 	store    *store
 	clients  Clients
 	accounts Accounts
-	sessions Sessions
-	// sessionEnded queues back-channel logouts (Provider.SessionEnded).
-	sessionEnded func(ctx context.Context, accountID, sessionID string) error
-	signer       Signer
-	life         Lifetimes
-	loginURL     func(id string) string
-	log          *slog.Logger
+	signer   Signer
+	life     Lifetimes
+	loginURL func(id string) string
+	log      *slog.Logger
 }
 
 var (
@@ -99,35 +96,52 @@ func (a authReq) GetState() string    { return a.Request.State }
 func (a authReq) GetSubject() string  { return a.AccountID }
 func (a authReq) Done() bool          { return a.AuthRequest.Done }
 
+// CreateAuthRequest stores a validated authorization request. Gosid's own
+// authorization endpoint (authorize.go) calls createAuthRequest with the
+// claims parameter; this is op's entry to the same.
 func (ad *adapter) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, userID string) (op.AuthRequest, error) {
-	// PKCE: S256 only; required of public clients (RFC 9700), honoured for
-	// confidential ones.
-	if r.CodeChallenge != "" && r.CodeChallengeMethod != zoidc.CodeChallengeMethodS256 {
-		return nil, zoidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	c, err := ad.clients.Get(ctx, r.ClientID)
+	if err != nil {
+		return nil, zoidc.ErrInvalidClient()
 	}
-	if r.CodeChallenge == "" {
-		c, err := ad.clients.Get(ctx, r.ClientID)
-		if err != nil {
-			return nil, zoidc.ErrInvalidClient()
-		}
-		if c.AuthMethod == "none" {
-			return nil, zoidc.ErrInvalidRequest().WithDescription("PKCE (code_challenge with S256) is required for public clients")
-		}
+	ar, err := ad.createAuthRequest(ctx, c, r, userID, nil)
+	if err != nil {
+		return nil, err
+	}
+	return authReq{ar}, nil
+}
+
+// pkceProblem is what is wrong with a request's PKCE for the client: S256
+// only (an absent method means plain, RFC 7636 section 4.3, which is never
+// accepted), and a code_challenge from every client that requires PKCE —
+// all of them unless an operator made it optional for a legacy
+// confidential client (RFC 9700 section 2.1.1).
+func pkceProblem(c *client.Client, challenge string, method zoidc.CodeChallengeMethod) *zoidc.Error {
+	switch {
+	case challenge != "" && method != zoidc.CodeChallengeMethodS256:
+		return zoidc.ErrInvalidRequest().WithDescription("code_challenge_method must be S256")
+	case challenge == "" && method != "":
+		return zoidc.ErrInvalidRequest().WithDescription("code_challenge_method without code_challenge")
+	case challenge == "" && c.RequiresPKCE():
+		return zoidc.ErrInvalidRequest().WithDescription("PKCE is required: send code_challenge with code_challenge_method S256")
+	}
+	return nil
+}
+
+func (ad *adapter) createAuthRequest(ctx context.Context, c *client.Client, r *zoidc.AuthRequest, userID string, claims *ClaimsRequest) (*AuthRequest, error) {
+	if e := pkceProblem(c, r.CodeChallenge, r.CodeChallengeMethod); e != nil {
+		return nil, e
 	}
 	req := Request{ClientID: r.ClientID, RedirectURI: r.RedirectURI, Scopes: r.Scopes, State: r.State, Nonce: r.Nonce,
 		ResponseType: string(r.ResponseType), ResponseMode: string(r.ResponseMode), Prompt: r.Prompt, MaxAge: r.MaxAge,
-		LoginHint: r.LoginHint, ACRValues: r.ACRValues, HintSubject: userID}
+		LoginHint: r.LoginHint, ACRValues: r.ACRValues, HintSubject: userID, Claims: claims}
 	if r.CodeChallenge != "" {
 		req.CodeChallenge, req.CodeChallengeMethod = r.CodeChallenge, string(r.CodeChallengeMethod)
 	}
 	for _, t := range r.UILocales {
 		req.UILocales = append(req.UILocales, t.String())
 	}
-	ar, err := ad.store.createAuthRequest(ctx, req, ad.life.AuthRequest)
-	if err != nil {
-		return nil, err
-	}
-	return authReq{ar}, nil
+	return ad.store.createAuthRequest(ctx, req, ad.life.AuthRequest)
 }
 
 func (ad *adapter) AuthRequestByID(ctx context.Context, id string) (op.AuthRequest, error) {
@@ -205,36 +219,38 @@ func (c *ccReq) GetAudience() []string { return []string{c.clientID} }
 func (c *ccReq) GetScopes() []string   { return c.scopes }
 
 func (ad *adapter) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
+	exp := ad.store.now().Add(ad.life.AccessToken)
 	clientID := ""
 	switch t := r.(type) {
 	case authReq:
-		// A family even without a refresh token, so that a reused code can
-		// revoke this access token (RFC 9700).
+		// A family even without a refresh token, so that a reused code or
+		// the end of the session can revoke this access token.
 		family, _ := keys.NewToken()
 		family = family[:22]
-		if err := ad.store.spendCode(ctx, ad.store.db, t.ID, family); err != nil {
+		if err := ad.store.spendCode(ctx, ad.store.db, t.ID, family, exp); err != nil {
 			return "", time.Time{}, ad.codeNotSpent(ctx, t, err)
 		}
-		return newTokenID(family, t.Request.ClientID, t.Request.Scopes), time.Now().Add(ad.life.AccessToken), nil
+		return newTokenID(family, t.Request.ClientID, t.Request.Scopes, exp), exp, nil
 	case *ccReq:
 		clientID = t.clientID
 	case *refreshReq:
 		clientID = t.ClientID
 	}
-	return newTokenID("", clientID, r.GetScopes()), time.Now().Add(ad.life.AccessToken), nil
+	return newTokenID("", clientID, r.GetScopes(), exp), exp, nil
 }
 
 func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {
-	now := time.Now()
+	now := ad.store.now()
+	exp := now.Add(ad.life.AccessToken)
 	switch t := r.(type) {
 	case authReq:
 		family, _ := keys.NewToken()
 		family = family[:22]
 		rt := RefreshToken{FamilyID: family, ClientID: t.Request.ClientID, AccountID: t.AccountID, SessionID: t.SessionID,
-			Scopes: t.Request.Scopes, AMR: t.AMR, ACR: t.ACR, AuthTime: t.AuthTime}
+			Scopes: t.Request.Scopes, AMR: t.AMR, ACR: t.ACR, AuthTime: t.AuthTime, Claims: t.Request.Claims.IDTokenClaims()}
 		var token string
 		err := ad.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
-			if err := ad.store.spendCode(ctx, tx, t.ID, family); err != nil {
+			if err := ad.store.spendCode(ctx, tx, t.ID, family, exp); err != nil {
 				return err
 			}
 			var err error
@@ -244,7 +260,7 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 		if err != nil {
 			return "", "", time.Time{}, ad.codeNotSpent(ctx, t, err)
 		}
-		return newTokenID(family, rt.ClientID, rt.Scopes), token, now.Add(ad.life.AccessToken), nil
+		return newTokenID(family, rt.ClientID, rt.Scopes, exp), token, exp, nil
 	case *refreshReq:
 		var token string
 		err := ad.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
@@ -271,13 +287,13 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 		if err != nil {
 			return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithParent(err)
 		}
-		return newTokenID(t.FamilyID, t.ClientID, t.scopes), token, now.Add(ad.life.AccessToken), nil
+		return newTokenID(t.FamilyID, t.ClientID, t.scopes, exp), token, exp, nil
 	}
 	return "", "", time.Time{}, fmt.Errorf("unexpected token request %T", r)
 }
 
 func (ad *adapter) revokeReused(ctx context.Context, family string) {
-	if err := revokeFamily(ctx, ad.store.db, family, time.Now().Add(ad.life.AccessToken)); err != nil {
+	if err := revokeFamily(ctx, ad.store.db, family, ad.store.now().Add(ad.life.AccessToken)); err != nil {
 		ad.log.ErrorContext(ctx, "revoke a reused refresh token's family", "err", err)
 		return
 	}
@@ -316,7 +332,7 @@ func (ad *adapter) GetRefreshTokenInfo(ctx context.Context, clientID, token stri
 }
 
 func (ad *adapter) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *zoidc.Error {
-	until := time.Now().Add(max(ad.life.AccessToken, ad.life.IDToken))
+	until := ad.store.now().Add(max(ad.life.AccessToken, ad.life.IDToken))
 	if family, ok := strings.CutPrefix(tokenOrID, "family:"); ok {
 		if err := revokeFamily(ctx, ad.store.db, family, until); err != nil {
 			return zoidc.ErrServerError().WithParent(err)
@@ -434,43 +450,51 @@ func (ad *adapter) SetUserinfoFromScopes(context.Context, *zoidc.UserInfo, strin
 	return nil
 }
 
-// SetUserinfoFromRequest fills the ID token's claims.
+// SetUserinfoFromRequest fills the ID token's claims beyond op's protocol
+// claims: sid, and personal claims only when the client is registered
+// for them (--id-token-claims) or the request's claims parameter named
+// them — in either case only those the consented scopes release. Personal
+// data otherwise comes from userinfo: an ID token travels back to Gosid in
+// logout URLs, and it should not carry a SNILS there.
 func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserInfo, r op.IDTokenRequest, scopes []string) error {
-	a, err := ad.accounts.Get(ctx, r.GetSubject())
-	if err != nil {
-		return err
-	}
-	setClaims(info, a, scopes)
+	info.Subject = r.GetSubject()
 	var sid string
+	var named []string
 	switch t := r.(type) {
 	case authReq:
-		sid = t.SessionID
+		sid, named = t.SessionID, t.Request.Claims.IDTokenClaims()
 	case *refreshReq:
-		sid = t.SessionID
+		sid, named = t.SessionID, t.Claims
 	}
 	if sid != "" {
 		info.AppendClaims("sid", sessionSID(sid))
 	}
+	c, err := ad.clients.Get(ctx, r.GetClientID())
+	if err != nil {
+		return err
+	}
+	if !c.IDTokenClaims && len(named) == 0 {
+		return nil
+	}
+	a, err := ad.accounts.Get(ctx, r.GetSubject())
+	if err != nil {
+		return err
+	}
+	full := &zoidc.UserInfo{}
+	setClaims(full, a, scopes)
+	pickClaims(info, full, func(claim string) bool { return c.IDTokenClaims || slices.Contains(named, claim) })
 	return nil
 }
 
+// SetUserinfoFromToken is op's userinfo; Gosid answers userinfo itself
+// (userinfo.go), with the same checks.
 func (ad *adapter) SetUserinfoFromToken(ctx context.Context, info *zoidc.UserInfo, id, subject, origin string) error {
-	tid, err := parseTokenID(id)
+	tid, a, err := ad.tokenHolder(ctx, id, subject)
 	if err != nil {
-		return zoidc.ErrAccessDenied().WithDescription("malformed access token")
+		return zoidc.ErrAccessDenied().WithDescription("the access token is not active")
 	}
-	if revoked, err := ad.store.revoked(ctx, tid.ID, tid.Family); err != nil || revoked {
-		return zoidc.ErrAccessDenied().WithDescription("the access token has been revoked")
-	}
-	if tid.ClientID == subject {
-		return zoidc.ErrAccessDenied().WithDescription("a client's own token has no userinfo")
-	}
-	if _, err := ad.clients.Get(ctx, tid.ClientID); err != nil {
-		return zoidc.ErrAccessDenied().WithDescription("the client no longer exists")
-	}
-	a, err := ad.accounts.Get(ctx, subject)
-	if err != nil {
-		return zoidc.ErrAccessDenied().WithParent(err)
+	if !slices.Contains(tid.Scopes, "openid") {
+		return zoidc.ErrAccessDenied().WithDescription("the access token has no openid scope")
 	}
 	setClaims(info, a, tid.Scopes)
 	return nil
@@ -478,12 +502,9 @@ func (ad *adapter) SetUserinfoFromToken(ctx context.Context, info *zoidc.UserInf
 
 func (ad *adapter) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.IntrospectionResponse, id, subject, clientID string) error {
 	// An error makes op answer {"active": false}.
-	tid, err := parseTokenID(id)
+	tid, err := ad.activeToken(ctx, id)
 	if err != nil {
 		return err
-	}
-	if revoked, err := ad.store.revoked(ctx, tid.ID, tid.Family); err != nil || revoked {
-		return errors.New("revoked")
 	}
 	if _, err := ad.clients.Get(ctx, tid.ClientID); err != nil {
 		return errors.New("client deleted")

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -26,9 +27,52 @@ const (
 
 var logoutHTTP = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
-// SessionEnded queues logout tokens for the clients that got tokens in the
-// session (sessionID) of the account.
+// SessionEnded is told of every session that ends (sign-out, RP-initiated
+// logout, a session ended in the account centre or with the others after a
+// password change or recovery, account deletion): it revokes the tokens
+// issued in the session — the families of its authorization requests and
+// of its refresh tokens, so that its access tokens stop working at
+// userinfo and introspection and its refresh tokens are refused — and
+// queues logout tokens for the clients that got tokens in it. A session
+// that merely expires needs neither: its tokens keep their own lifetimes,
+// and its sites learn of it at the next sign-in.
 func (p *Provider) SessionEnded(ctx context.Context, accountID, sessionID string) error {
+	revokeErr := p.revokeSession(ctx, sessionID)
+	return errors.Join(revokeErr, p.queueSessionLogouts(ctx, accountID, sessionID))
+}
+
+// revokeSession revokes every token family issued in the session.
+func (p *Provider) revokeSession(ctx context.Context, sessionID string) error {
+	rows, err := p.store.db.Query(ctx, `SELECT family_id FROM oidc_auth_requests WHERE session_id = $1 AND family_id IS NOT NULL
+		UNION SELECT family_id FROM oidc_refresh_tokens WHERE session_id = $1`, sessionID)
+	if err != nil {
+		return fmt.Errorf("token families of a session: %w", err)
+	}
+	var families []string
+	for rows.Next() {
+		var f string
+		if err := rows.Scan(&f); err != nil {
+			rows.Close()
+			return sqldb.Classify(err)
+		}
+		families = append(families, f)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return sqldb.Classify(err)
+	}
+	until := p.deps.Now().Add(max(p.cfg.Lifetimes.AccessToken, p.cfg.Lifetimes.IDToken))
+	for _, f := range families {
+		if err := revokeFamily(ctx, p.store.db, f, until); err != nil {
+			return fmt.Errorf("revoke a session's tokens: %w", err)
+		}
+	}
+	return nil
+}
+
+// queueSessionLogouts queues logout tokens for the clients that got tokens
+// in the session (sessionID) of the account.
+func (p *Provider) queueSessionLogouts(ctx context.Context, accountID, sessionID string) error {
 	rows, err := p.store.db.Query(ctx, `SELECT DISTINCT client_id FROM oidc_auth_requests WHERE session_id = $1 AND done`, sessionID)
 	if err != nil {
 		return err

@@ -8,7 +8,9 @@ import (
 	"io"
 	"math/big"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -67,35 +69,45 @@ func setClaims(info *zoidc.UserInfo, a *account.Account, scopes []string) {
 
 // Access-token ids carry what userinfo and introspection need without a
 // database row per token (the token is signed or sealed, so the id cannot
-// be altered): random~family~scope-mask~client. The family is "-" for
-// tokens without a refresh token.
-func newTokenID(family, clientID string, scopes []string) string {
+// be altered): random~family~scope-mask~expiry~client. The family is "-"
+// for tokens without a refresh token; the expiry (Unix seconds) is there
+// because an opaque token is only the sealed id and subject: nothing else
+// would tell that it has expired.
+func newTokenID(family, clientID string, scopes []string, expires time.Time) string {
 	t, _ := keys.NewToken()
 	if family == "" {
 		family = "-"
 	}
-	return t[:16] + "~" + family + "~" + scopeMask(scopes) + "~" + clientID
+	return t[:16] + "~" + family + "~" + scopeMask(scopes) + "~" + strconv.FormatInt(expires.Unix(), 10) + "~" + clientID
 }
 
 type tokenID struct {
 	ID, Family, ClientID string
 	Scopes               []string
+	Expires              time.Time
 }
 
 func parseTokenID(s string) (tokenID, error) {
-	parts := strings.SplitN(s, "~", 4)
-	if len(parts) != 4 {
+	parts := strings.SplitN(s, "~", 5)
+	if len(parts) != 5 {
+		// Ids of tokens issued before they carried an expiry are
+		// refused like any malformed one: such a token may be opaque,
+		// and then nothing says when it expires.
 		return tokenID{}, fmt.Errorf("malformed token id")
 	}
 	scopes, err := maskScopes(parts[2])
 	if err != nil {
 		return tokenID{}, err
 	}
+	exp, err := strconv.ParseInt(parts[3], 10, 64)
+	if err != nil || exp <= 0 {
+		return tokenID{}, fmt.Errorf("malformed token id")
+	}
 	fam := parts[1]
 	if fam == "-" {
 		fam = ""
 	}
-	return tokenID{ID: s, Family: fam, Scopes: scopes, ClientID: parts[3]}, nil
+	return tokenID{ID: s, Family: fam, Scopes: scopes, ClientID: parts[4], Expires: time.Unix(exp, 0)}, nil
 }
 
 // scopeNames are the known scopes in client.KnownScopes order; a scope's

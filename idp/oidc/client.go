@@ -76,8 +76,9 @@ func (c *opClient) RestrictAdditionalAccessTokenScopes() func([]string) []string
 
 func (c *opClient) IsScopeAllowed(scope string) bool { return slices.Contains(c.c.Scopes, scope) }
 
-// IDTokenUserinfoClaimsAssertion: the ID token carries the consented
-// claims, so that a site need not call userinfo.
+// IDTokenUserinfoClaimsAssertion keeps op from dropping scopes before it
+// asks the adapter for the ID token's claims: SetUserinfoFromRequest
+// decides which personal claims an ID token carries (by default none).
 func (c *opClient) IDTokenUserinfoClaimsAssertion() bool { return true }
 
 func (c *opClient) ClockSkew() time.Duration { return 0 }

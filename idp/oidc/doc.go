@@ -5,22 +5,35 @@
 //
 // An authorization request goes:
 //
-//	GET /authorize            op validates the request (client, exact redirect URI, PKCE)
-//	                          and stores it; → /authorize/continue?id=…
+//	GET /authorize            Gosid's own endpoint (authorize.go): the client and the exact
+//	                          redirect URI (else Gosid's error page), response_mode (query or
+//	                          form_post), response type code, PKCE S256 (required unless an
+//	                          operator made it optional for a confidential client), the claims
+//	                          parameter; the request is stored; → /authorize/continue?id=…
 //	GET /authorize/continue   no usable SSO session (none, max_age exceeded, prompt=login,
 //	                          another subject in id_token_hint) → /login?next=… (or
 //	                          login_required for prompt=none); level below the client's
 //	                          minimum or acr_values → an explanation page (cancel →
 //	                          unmet_authentication_requirements); no stored grant for the
 //	                          scopes (or prompt=consent) → /authorize/consent; else the code
-//	                          goes to the redirect URI with state and iss (RFC 9207)
+//	                          goes to the redirect URI
 //	GET/POST /authorize/consent   decision=allow stores the grant; deny → access_denied
 //	POST /oauth/token         code (single use, 60 s; spent only when tokens are issued
 //	                          for it, so a failed request leaves it usable; a reused
 //	                          code revokes what it issued), refresh_token (rotation; a
 //	                          rotated token presented again revokes its family),
 //	                          client_credentials, device_code
-//	/userinfo, /oauth/introspect, /oauth/revoke, /oauth/logout, /oauth/device_authorization
+//	/userinfo                 Gosid's own (userinfo.go): RFC 6750 errors, 503 on a store failure
+//	/oauth/logout             Gosid's own (logout.go): asks the citizen unless the id_token_hint
+//	                          is the session's account; → /oauth/logged-out without a redirect
+//	/oauth/introspect, /oauth/revoke, /oauth/device_authorization
+//
+// Every authorization response, the code and every error, carries state and
+// iss (RFC 9207), in the query or in a form_post page that works under the
+// CSP. ID tokens hold the protocol claims; personal claims come from
+// userinfo, or from the ID token when the claims parameter or the client's
+// registration asks (claimsreq.go). A session that ends revokes the tokens
+// issued in it (SessionEnded).
 //
 // The endpoints that authenticate clients (token, introspection,
 // revocation, device authorization) take POST bodies only, authenticate the

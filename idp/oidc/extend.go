@@ -10,8 +10,6 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
-
-	"github.com/gosid/gosid/idp/session"
 )
 
 // provider is op's Provider with the parts Gosid does differently: op
@@ -34,48 +32,6 @@ type refuseAll struct{}
 func (refuseAll) VerifySignature(context.Context, *jose.JSONWebSignature) ([]byte, error) {
 	return nil, errors.New("client assertions are verified by the guard only")
 }
-
-type sessionKey struct{}
-
-// withSession makes the browser's SSO session known to the end-session
-// storage call, which op gives only a context.
-func (p *Provider) withSession(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == pathEndSession {
-			if s, err := p.deps.Sessions.Current(r); err == nil {
-				r = r.WithContext(context.WithValue(r.Context(), sessionKey{}, s))
-			}
-		}
-		next.ServeHTTP(w, r)
-	})
-}
-
-// TerminateSessionFromRequest ends the browser's SSO session (when it is
-// the id_token_hint's subject's, or there is no hint) and revokes the
-// client's refresh tokens for that account; op redirects to the validated
-// post-logout URI.
-func (ad *adapter) TerminateSessionFromRequest(ctx context.Context, req *op.EndSessionRequest) (string, error) {
-	s, _ := ctx.Value(sessionKey{}).(*session.Session)
-	if s != nil && (req.UserID == "" || req.UserID == s.AccountID) {
-		if err := ad.sessions.End(ctx, s.ID); err != nil {
-			return "", err
-		}
-		if err := ad.sessionEnded(ctx, s.AccountID, s.ID); err != nil {
-			ad.log.ErrorContext(ctx, "queue back-channel logout", "err", err)
-		}
-		if req.UserID == "" {
-			req.UserID = s.AccountID
-		}
-	}
-	if req.UserID != "" && req.ClientID != "" {
-		if err := ad.TerminateSession(ctx, req.UserID, req.ClientID); err != nil {
-			return "", err
-		}
-	}
-	return req.RedirectURI, nil
-}
-
-var _ op.CanTerminateSessionFromRequest = (*adapter)(nil)
 
 // discoveryDocument builds the discovery document once: op's, corrected to
 // what Gosid supports (code flow only, S256 only, the iss response
@@ -113,6 +69,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 		return nil, err
 	}
 	m["authorization_response_iss_parameter_supported"] = true
+	m["claims_parameter_supported"] = true
 	m["backchannel_logout_supported"] = true
 	m["ui_locales_supported"] = []string{"ru", "en"}
 	return json.Marshal(m)

@@ -30,7 +30,9 @@ var pages embed.FS
 // Sessions finds and ends the citizen's SSO session.
 type Sessions interface {
 	Current(r *http.Request) (*session.Session, error)
-	End(ctx context.Context, id string) error
+	// SignOut ends the session of the request's cookie and expires the
+	// cookie.
+	SignOut(w http.ResponseWriter, r *http.Request) error
 }
 
 // Config configures the provider.
@@ -106,10 +108,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 
 	st := &store{db: d.DB, now: d.Now}
 	p := &Provider{cfg: cfg, deps: d, store: st}
-	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, sessions: d.Sessions, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
+	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
-	p.adapter.sessionEnded = p.SessionEnded
-	r, err := web.NewRenderer(pages, catalog, d.Log, "consent", "level", "device")
+	r, err := web.NewRenderer(pages, web.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.guard, p.withSession)
+	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.guard, p.ownEndpoints)
 	if p.discoveryJSON, err = p.discoveryDocument(); err != nil {
 		return nil, err
 	}
@@ -173,6 +174,7 @@ func (p *Provider) Routes(mux *http.ServeMux) {
 	mux.Handle(pathUserinfo, h)
 	mux.Handle(pathEndSession, h)
 	mux.Handle(pathDevice, h)
+	mux.HandleFunc("GET "+pathLoggedOut, p.loggedOut)
 	mux.HandleFunc("GET "+pathContinue, p.continueAuth)
 	mux.HandleFunc("GET "+pathConsent, p.showConsent)
 	mux.HandleFunc("POST "+pathConsent, p.submitConsent)
@@ -215,38 +217,37 @@ func requestClientID(r *http.Request) string {
 	return ""
 }
 
+// ownEndpoints answers the endpoints Gosid serves itself rather than op:
+// authorization (authorize.go), userinfo (userinfo.go) and end-session
+// (logout.go). It runs inside op's router, after guard.
+func (p *Provider) ownEndpoints(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case pathAuthorize:
+			p.authorize(w, r)
+		case pathUserinfo:
+			p.userinfo(w, r)
+		case pathEndSession:
+			p.endSession(w, r)
+		default:
+			next.ServeHTTP(w, r)
+		}
+	})
+}
+
 // fail sends an OAuth error to the client's registered redirect URI.
 func (p *Provider) fail(w http.ResponseWriter, r *http.Request, ar *AuthRequest, err error) {
-	op.AuthRequestError(w, r, authReq{ar}, err, p.op)
+	p.authError(w, r, destinationOf(ar), err)
 }
 
-// codeResponse is the authorization response, with iss (RFC 9207).
-type codeResponse struct {
-	Code  string `schema:"code"`
-	State string `schema:"state,omitempty"`
-	Iss   string `schema:"iss"`
-}
-
-// respond issues the code and sends the browser back to the client.
+// respond issues the code and sends it to the client, with state and iss.
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *AuthRequest) {
 	code, err := op.CreateAuthRequestCode(r.Context(), authReq{ar}, p.adapter, p.op.Crypto())
 	if err != nil {
 		p.fail(w, r, ar, err)
 		return
 	}
-	resp := &codeResponse{Code: code, State: ar.Request.State, Iss: p.cfg.Issuer}
-	if ar.Request.ResponseMode == string(zoidc.ResponseModeFormPost) {
-		if err := op.AuthResponseFormPost(w, ar.Request.RedirectURI, resp, p.op.Encoder()); err != nil {
-			p.fail(w, r, ar, err)
-		}
-		return
-	}
-	to, err := op.AuthResponseURL(ar.Request.RedirectURI, zoidc.ResponseTypeCode, zoidc.ResponseMode(ar.Request.ResponseMode), resp, p.op.Encoder())
-	if err != nil {
-		p.fail(w, r, ar, err)
-		return
-	}
-	http.Redirect(w, r, to, http.StatusFound)
+	p.deliver(w, r, destinationOf(ar), url.Values{"code": {code}})
 }
 
 // continueAuth decides what the authorization request still needs: a

@@ -32,6 +32,8 @@ type Request struct {
 	ACRValues           []string `json:"acr_values,omitempty"`
 	// HintSubject is the sub of a valid id_token_hint.
 	HintSubject string `json:"hint_sub,omitempty"`
+	// Claims is the validated claims parameter, if any.
+	Claims *ClaimsRequest `json:"claims,omitempty"`
 }
 
 // AuthRequest is a stored authorization request with its outcome.
@@ -162,12 +164,15 @@ func (s *store) codeRequest(ctx context.Context, code string) (*AuthRequest, err
 // family its exchange starts, in one statement that only an unspent,
 // unexpired code passes: of racing exchanges exactly one spends it. The
 // others get errCodeReused (or sqldb.ErrExpired for a code that expired
-// meanwhile). Run it in the transaction that stores what the exchange
-// issues.
-func (s *store) spendCode(ctx context.Context, q sqldb.Querier, id, familyID string) error {
+// meanwhile). It also keeps the request (which names the session) at least
+// until the family's first access token expires, until: ending the session
+// finds the family through it. Run it in the transaction that stores what
+// the exchange issues.
+func (s *store) spendCode(ctx context.Context, q sqldb.Querier, id, familyID string, until time.Time) error {
 	now := sqldb.Micros(s.now())
-	res, err := q.Exec(ctx, `UPDATE oidc_auth_requests SET code_used_at = $2, family_id = $3
-		WHERE id = $1 AND code_used_at IS NULL AND code_expires > $2`, id, now, familyID)
+	res, err := q.Exec(ctx, `UPDATE oidc_auth_requests SET code_used_at = $2, family_id = $3,
+			expires_at = CASE WHEN expires_at < $4 THEN $4 ELSE expires_at END
+		WHERE id = $1 AND code_used_at IS NULL AND code_expires > $2`, id, now, familyID, sqldb.Micros(until))
 	if err != nil {
 		return err
 	}
@@ -213,15 +218,18 @@ type RefreshToken struct {
 	ACR       string
 	AuthTime  time.Time
 	ExpiresAt time.Time
+	// Claims are the personal claims the claims parameter asked for in the
+	// ID token: refreshed ID tokens carry them too.
+	Claims []string
 }
 
 // addRefreshToken stores a new token of a family and returns it.
 func addRefreshToken(ctx context.Context, q sqldb.Querier, now time.Time, ttl time.Duration, rt RefreshToken) (string, error) {
 	token, hash := keys.NewToken()
-	_, err := q.Exec(ctx, `INSERT INTO oidc_refresh_tokens (hash, family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+	_, err := q.Exec(ctx, `INSERT INTO oidc_refresh_tokens (hash, family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, created_at, expires_at, claims)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		hash, rt.FamilyID, rt.ClientID, rt.AccountID, rt.SessionID, strings.Join(rt.Scopes, " "), strings.Join(rt.AMR, " "), rt.ACR,
-		sqldb.Micros(rt.AuthTime), sqldb.Micros(now), sqldb.Micros(now.Add(ttl)))
+		sqldb.Micros(rt.AuthTime), sqldb.Micros(now), sqldb.Micros(now.Add(ttl)), strings.Join(rt.Claims, " "))
 	return token, err
 }
 
@@ -236,17 +244,17 @@ func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string)
 		return nil, nil, fmt.Errorf("refresh token: %w", sqldb.ErrNotFound)
 	}
 	var (
-		rt            RefreshToken
-		scopes, amr   string
-		authTime, exp int64
-		rotated       sql.NullInt64
+		rt                  RefreshToken
+		scopes, amr, claims string
+		authTime, exp       int64
+		rotated             sql.NullInt64
 	)
-	err := q.QueryRow(ctx, `SELECT family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, expires_at, rotated_at
-		FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&rt.FamilyID, &rt.ClientID, &rt.AccountID, &rt.SessionID, &scopes, &amr, &rt.ACR, &authTime, &exp, &rotated)
+	err := q.QueryRow(ctx, `SELECT family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, expires_at, rotated_at, claims
+		FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&rt.FamilyID, &rt.ClientID, &rt.AccountID, &rt.SessionID, &scopes, &amr, &rt.ACR, &authTime, &exp, &rotated, &claims)
 	if err != nil {
 		return nil, nil, err
 	}
-	rt.Scopes, rt.AMR = splitList(scopes), splitList(amr)
+	rt.Scopes, rt.AMR, rt.Claims = splitList(scopes), splitList(amr), splitList(claims)
 	rt.AuthTime, rt.ExpiresAt = sqldb.Time(authTime), sqldb.Time(exp)
 	if rotated.Valid {
 		return &rt, hash, errRefreshReused

@@ -302,28 +302,37 @@ func (s *Store) end(ctx context.Context, where string, key any, more ...any) err
 // still live. Expired sessions are ended too, so that a replica whose clock
 // lags cannot accept one.
 func (s *Store) EndAll(ctx context.Context, accountID, exceptID string) (int, error) {
+	_, live, err := s.EndEach(ctx, accountID, exceptID)
+	return live, err
+}
+
+// EndEach is EndAll that also returns the ids of every session it ended,
+// expired ones included, for a caller that must act on each: tokens issued
+// in a session outlive its idle timeout.
+func (s *Store) EndEach(ctx context.Context, accountID, exceptID string) (ended []string, live int, err error) {
 	now := sqldb.Micros(s.now())
 	rows, err := s.db.Query(ctx, `UPDATE sessions SET ended_at = $3
 		WHERE account_id = $1 AND id <> $2 AND ended_at IS NULL
-		RETURNING idle_until, expires_at`, accountID, exceptID, now)
+		RETURNING id, idle_until, expires_at`, accountID, exceptID, now)
 	if err != nil {
-		return 0, fmt.Errorf("session: end all: %w", err)
+		return nil, 0, fmt.Errorf("session: end all: %w", err)
 	}
 	defer rows.Close()
-	live := 0
 	for rows.Next() {
+		var id string
 		var idle, expiresAt int64
-		if err := rows.Scan(&idle, &expiresAt); err != nil {
-			return 0, fmt.Errorf("session: end all: %w", sqldb.Classify(err))
+		if err := rows.Scan(&id, &idle, &expiresAt); err != nil {
+			return nil, 0, fmt.Errorf("session: end all: %w", sqldb.Classify(err))
 		}
+		ended = append(ended, id)
 		if idle > now && expiresAt > now {
 			live++
 		}
 	}
 	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("session: end all: %w", sqldb.Classify(err))
+		return nil, 0, fmt.Errorf("session: end all: %w", sqldb.Classify(err))
 	}
-	return live, nil
+	return ended, live, nil
 }
 
 // List returns accountID's live sessions, newest first.

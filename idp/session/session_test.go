@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -304,6 +305,27 @@ func TestEndAllAndList(t *testing.T) {
 		}
 		if list, _ := s.List(ctx, acc); len(list) != 1 || list[0].ID != ids[3] {
 			t.Fatalf("List after EndAll: %+v", list)
+		}
+
+		// EndEach names every session it ended, the idle one too: tokens
+		// issued in a session outlive its idle timeout.
+		for range 2 {
+			if _, _, err := s.Create(ctx, other, []string{"pwd"}, time.Time{}, "", ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		c.Advance(31 * time.Minute) // all of other's sessions idle
+		keep, _, err := s.Create(ctx, other, []string{"pwd"}, time.Time{}, "", "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		keepSess, _ := s.Lookup(ctx, keep)
+		ended, live, err := s.EndEach(ctx, other, keepSess.ID)
+		if err != nil || len(ended) != 3 || live != 0 || slices.Contains(ended, keepSess.ID) {
+			t.Fatalf("EndEach = %v, %d live, %v; want the 3 idle sessions, none live", ended, live, err)
+		}
+		if ended, _, err := s.EndEach(ctx, other, keepSess.ID); err != nil || len(ended) != 0 {
+			t.Fatalf("EndEach again = %v, %v; want nothing left to end", ended, err)
 		}
 	})
 }
