@@ -21,6 +21,7 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations/sqldb"
 	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
@@ -224,11 +225,12 @@ func TestAuthorizationCodeFlow(t *testing.T) {
 }
 
 // TestRefreshRotation: a refresh token rotates; presenting a rotated one
-// again revokes the family.
+// again, past the grace window, revokes the family.
 func TestRefreshRotation(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		idp, _ := startOP(t, db, sqldbtest.NewClock(time.Now()))
+		c := sqldbtest.NewClock(time.Now())
+		idp, _ := startOP(t, db, c)
 		clients := client.NewStore(db, time.Now)
 		const redirect = "http://127.0.0.1:9/callback"
 		cl, secret, err := clients.Create(ctx, client.Client{Name: "Портал", AuthMethod: "client_secret_basic", RedirectURIs: []string{redirect},
@@ -254,6 +256,13 @@ func TestRefreshRotation(t *testing.T) {
 		if tr2.Status != 200 || tr2.RefreshToken == "" || tr2.RefreshToken == r1 {
 			t.Fatalf("refresh: %d %+v", tr2.Status, tr2)
 		}
+		// Within the grace window a retry gets the same successor (its
+		// first answer may have been lost); after it, the rotated token is
+		// reuse.
+		if again := tokenRequest(t, idp.URL, cl.ID, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r1}}); again.Status != 200 || again.RefreshToken != tr2.RefreshToken {
+			t.Fatalf("a retry within the grace window: %d, same successor %v", again.Status, again.RefreshToken == tr2.RefreshToken)
+		}
+		c.Advance(oidc.RefreshGrace + time.Second)
 		if again := tokenRequest(t, idp.URL, cl.ID, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r1}}); again.Status == 200 {
 			t.Fatal("a rotated refresh token worked again")
 		}

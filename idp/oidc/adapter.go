@@ -102,6 +102,9 @@ func (a authReq) Done() bool          { return a.AuthRequest.Done }
 func (ad *adapter) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, userID string) (op.AuthRequest, error) {
 	c, err := ad.clients.Get(ctx, r.ClientID)
 	if err != nil {
+		if !isVerdict(err) {
+			return nil, unavailable(ctx, err)
+		}
 		return nil, zoidc.ErrInvalidClient()
 	}
 	ar, err := ad.createAuthRequest(ctx, c, r, userID, nil)
@@ -159,8 +162,10 @@ func (ad *adapter) AuthRequestByCode(ctx context.Context, code string) (op.AuthR
 	switch {
 	case errors.Is(err, sqldb.ErrExpired):
 		return nil, zoidc.ErrInvalidGrant().WithDescription("the authorization code has expired")
+	case err != nil && !isVerdict(err):
+		return nil, unavailable(ctx, err)
 	case err != nil:
-		return nil, zoidc.ErrInvalidGrant().WithDescription("invalid authorization code").WithParent(err)
+		return nil, zoidc.ErrInvalidGrant().WithDescription("invalid authorization code")
 	}
 	return authReq{ar}, nil
 }
@@ -183,7 +188,8 @@ func (ad *adapter) codeNotSpent(ctx context.Context, t authReq, err error) error
 	case errors.Is(err, sqldb.ErrExpired):
 		return zoidc.ErrInvalidGrant().WithDescription("the authorization code has expired")
 	}
-	return zoidc.ErrServerError().WithParent(err)
+	// Unknown commit outcome included: a retry finds the code spent or not.
+	return unavailable(ctx, err)
 }
 
 func (ad *adapter) SaveAuthCode(ctx context.Context, id, code string) error {
@@ -198,6 +204,9 @@ func (ad *adapter) DeleteAuthRequest(context.Context, string) error { return nil
 type refreshReq struct {
 	*RefreshToken
 	scopes []string
+	// successor is set when the token was rotated less than RefreshGrace
+	// ago: the answer is that same successor (a retry after a lost answer).
+	successor string
 }
 
 func (r *refreshReq) GetAMR() []string            { return r.AMR }
@@ -235,6 +244,10 @@ func (ad *adapter) CreateAccessToken(ctx context.Context, r op.TokenRequest) (st
 		clientID = t.clientID
 	case *refreshReq:
 		clientID = t.ClientID
+	case *op.DeviceAuthorizationState:
+		// Without it the token names no client: userinfo and
+		// introspection would take it for a deleted client's.
+		clientID = t.ClientID
 	}
 	return newTokenID("", clientID, r.GetScopes(), exp), exp, nil
 }
@@ -262,32 +275,63 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 		}
 		return newTokenID(family, rt.ClientID, rt.Scopes, exp), token, exp, nil
 	case *refreshReq:
+		if t.successor != "" {
+			return ad.sameSuccessor(ctx, t, exp)
+		}
 		var token string
 		err := ad.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
 			cur, hash, err := ad.store.refreshToken(ctx, tx, current)
 			if err != nil {
 				return err
 			}
-			res, err := tx.Exec(ctx, `UPDATE oidc_refresh_tokens SET rotated_at = $2 WHERE hash = $1 AND rotated_at IS NULL`, hash, sqldb.Micros(now))
-			if err != nil {
-				return err
-			}
-			if n, _ := res.RowsAffected(); n != 1 {
-				return errRefreshReused // a concurrent rotation won
-			}
 			next := *cur
 			next.Scopes = t.scopes
-			token, err = addRefreshToken(ctx, tx, now, ad.life.RefreshToken, next)
+			if token, err = addRefreshToken(ctx, tx, now, ad.life.RefreshToken, next); err != nil {
+				return err
+			}
+			won, err := ad.store.rotated(ctx, tx, hash, token, now)
+			if err == nil && !won {
+				err = errLostRotation
+			}
 			return err
 		})
-		if errors.Is(err, errRefreshReused) {
+		if errors.Is(err, errLostRotation) {
+			// A concurrent request with the same token rotated it first
+			// (committed by now): a retry racing its own first attempt
+			// gets the winner's successor, within RefreshGrace.
+			_, _, err = ad.store.refreshToken(ctx, ad.store.db, current)
+			if err == nil {
+				err = errRefreshReused
+			}
+		}
+		var grace *graceError
+		switch {
+		case errors.As(err, &grace):
+			// A racing retry of the same token lost to the rotation: it
+			// gets the same successor.
+			t.successor = grace.successor
+			return ad.sameSuccessor(ctx, t, exp)
+		case errors.Is(err, errRefreshReused):
 			ad.revokeReused(ctx, t.FamilyID)
 			return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token has already been used")
-		}
-		if err != nil {
-			return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithParent(err)
+		case err != nil && !isVerdict(err):
+			// Unknown commit outcome included: the retry finds the token
+			// rotated within RefreshGrace and gets the same successor.
+			return "", "", time.Time{}, unavailable(ctx, err)
+		case err != nil:
+			return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
 		}
 		return newTokenID(t.FamilyID, t.ClientID, t.scopes, exp), token, exp, nil
+	case *op.DeviceAuthorizationState:
+		// offline_access on a device: a family of its own, no SSO session.
+		family, _ := keys.NewToken()
+		family = family[:22]
+		rt := RefreshToken{FamilyID: family, ClientID: t.ClientID, AccountID: t.Subject, Scopes: t.Scopes, AMR: t.AMR, AuthTime: t.AuthTime}
+		token, err := addRefreshToken(ctx, ad.store.db, now, ad.life.RefreshToken, rt)
+		if err != nil {
+			return "", "", time.Time{}, unavailable(ctx, err)
+		}
+		return newTokenID(family, t.ClientID, t.Scopes, exp), token, exp, nil
 	}
 	return "", "", time.Time{}, fmt.Errorf("unexpected token request %T", r)
 }
@@ -300,12 +344,39 @@ func (ad *adapter) revokeReused(ctx context.Context, family string) {
 	ad.log.WarnContext(ctx, "refresh token reused; its family is revoked")
 }
 
+// errLostRotation: another rotation of the token committed first.
+var errLostRotation = errors.New("refresh token rotated by a concurrent request")
+
+// sameSuccessor answers a refresh with a token rotated less than
+// RefreshGrace ago: the successor it was rotated to, if that is still
+// current, and a new access token. A successor already rotated in turn
+// means the old token is being reused: its family is revoked.
+func (ad *adapter) sameSuccessor(ctx context.Context, t *refreshReq, exp time.Time) (string, string, time.Time, error) {
+	_, _, err := ad.store.refreshToken(ctx, ad.store.db, t.successor)
+	switch {
+	case err == nil:
+		ad.log.InfoContext(ctx, "refresh retried within the grace window; the same successor is returned", "client", t.ClientID)
+		return newTokenID(t.FamilyID, t.ClientID, t.scopes, exp), t.successor, exp, nil
+	case errors.Is(err, errRefreshReused):
+		ad.revokeReused(ctx, t.FamilyID)
+		return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token has already been used")
+	case !isVerdict(err):
+		return "", "", time.Time{}, unavailable(ctx, err)
+	}
+	return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
+}
+
 func (ad *adapter) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
 	rt, _, err := ad.store.refreshToken(ctx, ad.store.db, token)
+	var grace *graceError
 	switch {
+	case errors.As(err, &grace):
+		return &refreshReq{RefreshToken: rt, scopes: rt.Scopes, successor: grace.successor}, nil
 	case errors.Is(err, errRefreshReused):
 		ad.revokeReused(ctx, rt.FamilyID)
 		return nil, op.ErrInvalidRefreshToken
+	case err != nil && !isVerdict(err):
+		return nil, unavailable(ctx, err)
 	case err != nil:
 		return nil, op.ErrInvalidRefreshToken
 	}
@@ -322,6 +393,9 @@ func (ad *adapter) TerminateSession(ctx context.Context, userID, clientID string
 
 func (ad *adapter) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
 	rt, _, err := ad.store.refreshToken(ctx, ad.store.db, token)
+	if err != nil && !isVerdict(err) && !errors.Is(err, errRefreshReused) {
+		return "", "", unavailable(ctx, err)
+	}
 	if err != nil && !errors.Is(err, sqldb.ErrExpired) && !errors.Is(err, errRefreshReused) {
 		return "", "", op.ErrInvalidRefreshToken
 	}
@@ -335,7 +409,8 @@ func (ad *adapter) RevokeToken(ctx context.Context, tokenOrID, userID, clientID 
 	until := ad.store.now().Add(max(ad.life.AccessToken, ad.life.IDToken))
 	if family, ok := strings.CutPrefix(tokenOrID, "family:"); ok {
 		if err := revokeFamily(ctx, ad.store.db, family, until); err != nil {
-			return zoidc.ErrServerError().WithParent(err)
+			_ = unavailable(ctx, err)
+			return zoidc.ErrServerError()
 		}
 		return nil
 	}
@@ -348,7 +423,8 @@ func (ad *adapter) RevokeToken(ctx context.Context, tokenOrID, userID, clientID 
 	}
 	if _, err := ad.store.db.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
 		tid.ID, sqldb.Micros(until)); err != nil {
-		return zoidc.ErrServerError().WithParent(err)
+		_ = unavailable(ctx, err)
+		return zoidc.ErrServerError()
 	}
 	return nil
 }
@@ -400,8 +476,11 @@ func (ad *adapter) KeySet(context.Context) ([]op.Key, error) {
 // client, as presentToOp presents its request (clientauth.go).
 func (ad *adapter) GetClientByClientID(ctx context.Context, id string) (op.Client, error) {
 	c, err := ad.clients.Get(ctx, id)
+	if err != nil && !isVerdict(err) {
+		return nil, unavailable(ctx, err)
+	}
 	if err != nil {
-		return nil, zoidc.ErrInvalidClient().WithDescription("unknown client").WithParent(err)
+		return nil, zoidc.ErrInvalidClient().WithDescription("unknown client")
 	}
 	oc := &opClient{c: c, loginURL: ad.loginURL, idTTL: ad.life.IDToken}
 	if ca := authenticatedClient(ctx); ca != nil && ca.Client.ID == id && ca.Method != client.AuthNone {
@@ -433,6 +512,9 @@ func (ad *adapter) ClientCredentials(ctx context.Context, id, _ string) (op.Clie
 
 func (ad *adapter) ClientCredentialsTokenRequest(ctx context.Context, id string, scopes []string) (op.TokenRequest, error) {
 	c, err := ad.clients.Get(ctx, id)
+	if err != nil && !isVerdict(err) {
+		return nil, unavailable(ctx, err)
+	}
 	if err != nil {
 		return nil, zoidc.ErrInvalidClient()
 	}
@@ -471,14 +553,14 @@ func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserI
 	}
 	c, err := ad.clients.Get(ctx, r.GetClientID())
 	if err != nil {
-		return err
+		return unavailable(ctx, err)
 	}
 	if !c.IDTokenClaims && len(named) == 0 {
 		return nil
 	}
 	a, err := ad.accounts.Get(ctx, r.GetSubject())
 	if err != nil {
-		return err
+		return unavailable(ctx, err)
 	}
 	full := &zoidc.UserInfo{}
 	setClaims(full, a, scopes)
@@ -501,12 +583,19 @@ func (ad *adapter) SetUserinfoFromToken(ctx context.Context, info *zoidc.UserInf
 }
 
 func (ad *adapter) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.IntrospectionResponse, id, subject, clientID string) error {
-	// An error makes op answer {"active": false}.
+	// An error makes op answer {"active": false}; a store failure is
+	// answered 503 instead (outage.go).
 	tid, err := ad.activeToken(ctx, id)
 	if err != nil {
+		if !errors.Is(err, errTokenInactive) {
+			return unavailable(ctx, err)
+		}
 		return err
 	}
 	if _, err := ad.clients.Get(ctx, tid.ClientID); err != nil {
+		if !isVerdict(err) {
+			return unavailable(ctx, err)
+		}
 		return errors.New("client deleted")
 	}
 	// A client introspects only its own tokens: another client's would
@@ -521,10 +610,14 @@ func (ad *adapter) SetIntrospectionFromToken(ctx context.Context, resp *zoidc.In
 	resp.Audience = []string{tid.ClientID}
 	resp.TokenType = zoidc.BearerToken
 	if tid.ClientID != subject {
-		if a, err := ad.accounts.Get(ctx, subject); err == nil {
+		a, err := ad.accounts.Get(ctx, subject)
+		switch {
+		case err == nil:
 			info := &zoidc.UserInfo{}
 			setClaims(info, a, tid.Scopes)
 			resp.SetUserInfo(info)
+		case !isVerdict(err):
+			return unavailable(ctx, err)
 		}
 	}
 	return nil

@@ -79,10 +79,7 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		p.deps.Log.ErrorContext(ctx, "authorize: client", "err", err)
-		pg := p.render.NewPage(r, "authz.err.title")
-		pg.Error = pg.L.T("authz.err.unavailable")
-		w.Header().Set("Retry-After", "1")
-		p.render.Render(w, r, http.StatusServiceUnavailable, "consent", consentView{Page: pg})
+		p.unavailablePage(w, r)
 		return
 	}
 	oc := &opClient{c: c, loginURL: p.adapter.loginURL, idTTL: p.cfg.Lifetimes.IDToken}

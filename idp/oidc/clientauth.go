@@ -94,8 +94,8 @@ func authFailure(desc string) *oauthErr {
 var errTwoMethods = &oauthErr{Status: http.StatusBadRequest, Code: "invalid_request", Description: "the client must authenticate with exactly one method"}
 
 // authenticate authenticates the client of r (a POST whose body is
-// parsed) at ep. A failure is the error to answer; a database failure is a
-// server_error, never a verdict on the client.
+// parsed) at ep. A failure is the error to answer; a database failure is
+// temporarily_unavailable (503), never a verdict on the client.
 func (p *Provider) authenticate(r *http.Request, ep endpoint) (*clientAuth, *oauthErr) {
 	ctx := r.Context()
 	form := r.PostForm
@@ -147,7 +147,7 @@ func (p *Provider) authenticate(r *http.Request, ep endpoint) (*clientAuth, *oau
 		if err != nil {
 			if errors.Is(err, errClientLookup) {
 				p.deps.Log.ErrorContext(ctx, "client assertion: client look-up", "err", err)
-				return nil, errServer
+				return nil, errUnavailable
 			}
 			p.deps.Log.InfoContext(ctx, "client assertion refused", "reason", err)
 			return nil, authFailure("the client assertion is invalid")
@@ -160,7 +160,7 @@ func (p *Provider) authenticate(r *http.Request, ep endpoint) (*clientAuth, *oau
 		fresh, err := p.store.useJTI(ctx, a.client.ID, a.jti, a.expires.Add(time.Minute))
 		if err != nil {
 			p.deps.Log.ErrorContext(ctx, "client assertion: record jti", "err", err)
-			return nil, errServer
+			return nil, errUnavailable
 		}
 		if !fresh {
 			return nil, authFailure("the client assertion was used before")
@@ -176,7 +176,7 @@ func (p *Provider) authenticate(r *http.Request, ep endpoint) (*clientAuth, *oau
 		return nil, authFailure("client authentication failed")
 	case err != nil:
 		p.deps.Log.ErrorContext(ctx, "client look-up", "err", err)
-		return nil, errServer
+		return nil, errUnavailable
 	case !c.Public():
 		return nil, authFailure("client authentication is required")
 	case !ep.public:
@@ -193,7 +193,7 @@ func (p *Provider) checkSecret(ctx context.Context, id, secret string) (*client.
 		return nil, authFailure("client authentication failed")
 	case err != nil:
 		p.deps.Log.ErrorContext(ctx, "client secret check", "err", err)
-		return nil, errServer
+		return nil, errUnavailable
 	}
 	return c, nil
 }

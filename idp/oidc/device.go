@@ -82,8 +82,7 @@ func (p *Provider) deviceMiss(r *http.Request) {
 func (p *Provider) deviceRefused(w http.ResponseWriter, r *http.Request, v deviceView, wait time.Duration, err error) {
 	if !errors.Is(err, errDeviceLimited) {
 		p.deps.Log.ErrorContext(r.Context(), "device code: rate limit", "err", err)
-		w.Header().Set("Retry-After", "5")
-		http.Error(w, http.StatusText(http.StatusServiceUnavailable), http.StatusServiceUnavailable)
+		p.unavailablePage(w, r)
 		return
 	}
 	minutes := max(1, int((wait+time.Minute-1)/time.Minute))
@@ -99,7 +98,10 @@ func (ad *adapter) StoreDeviceAuthorization(ctx context.Context, clientID, devic
 	if errors.Is(err, sqldb.ErrConflict) {
 		return op.ErrDuplicateUserCode
 	}
-	return err
+	if err != nil {
+		return unavailable(ctx, err)
+	}
+	return nil
 }
 
 func (ad *adapter) GetDeviceAuthorizatonState(ctx context.Context, clientID, deviceCode string) (*op.DeviceAuthorizationState, error) {
@@ -112,6 +114,9 @@ func (ad *adapter) GetDeviceAuthorizatonState(ctx context.Context, clientID, dev
 	)
 	err := ad.store.db.QueryRow(ctx, `SELECT client_id, scopes, state, account_id, amr, auth_time, expires_at FROM oidc_device_codes WHERE device_hash = $1`,
 		sha256Sum(deviceCode)).Scan(&st.ClientID, &scopes, &state, &account, &amr, &authTime, &expires)
+	if err != nil && !isVerdict(err) {
+		return nil, unavailable(ctx, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,7 +129,7 @@ func (ad *adapter) GetDeviceAuthorizatonState(ctx context.Context, clientID, dev
 		st.Done, st.Subject, st.AMR, st.AuthTime = true, account.String, splitList(amr.String), sqldb.Time(authTime.Int64)
 		// A device code yields tokens once.
 		if _, err := ad.store.db.Exec(ctx, `UPDATE oidc_device_codes SET state = 'used' WHERE device_hash = $1 AND state = 'approved'`, sha256Sum(deviceCode)); err != nil {
-			return nil, err
+			return nil, unavailable(ctx, err)
 		}
 	case "denied":
 		st.Denied = true

@@ -137,8 +137,15 @@ func TestDeviceFlowWithEveryClientAuthentication(t *testing.T) {
 				if p := b.do(t, http.MethodPost, "/device", url.Values{"user_code": {r.Str("user_code")}, "decision": {"allow"}}); p.Status != http.StatusSeeOther {
 					t.Fatalf("approval: %d", p.Status)
 				}
-				if tok := op.call(t, pathToken, tc.c, tc.a, poll); tok.Status != http.StatusOK || tok.Str("access_token") == "" {
+				tok := op.call(t, pathToken, tc.c, tc.a, poll)
+				if tok.Status != http.StatusOK || tok.Str("access_token") == "" {
 					t.Fatalf("poll after approval: %s", tok)
+				}
+				// The token is the client's: userinfo answers for it (it
+				// named no client, and userinfo took it for a deleted
+				// client's).
+				if u := b.do(t, http.MethodGet, pathUserinfo, nil, header("Authorization", "Bearer "+tok.Str("access_token"))); u.Status != http.StatusOK || u.Str("sub") == "" {
+					t.Fatalf("userinfo with the device's token: %s", u)
 				}
 			})
 		}

@@ -71,11 +71,14 @@ func (p *Provider) authorizeTarget(w http.ResponseWriter, r *http.Request) bool 
 		return false
 	}
 	c, err := p.deps.Clients.Get(r.Context(), id)
-	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, client.ErrInvalidCredentials) {
-			p.deps.Log.ErrorContext(r.Context(), "authorize: client", "err", err)
-		}
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, client.ErrInvalidCredentials):
 		p.badRequest(w, r, "authz.err.client")
+		return false
+	case err != nil:
+		// A store failure is no verdict: the site is not "unknown".
+		p.deps.Log.ErrorContext(r.Context(), "authorize: client", "err", err)
+		p.unavailablePage(w, r)
 		return false
 	}
 	if !c.HasRedirectURI(redirect) {
@@ -83,6 +86,14 @@ func (p *Provider) authorizeTarget(w http.ResponseWriter, r *http.Request) bool 
 		return false
 	}
 	return true
+}
+
+// unavailablePage tells the citizen to try again: a store failed (503).
+func (p *Provider) unavailablePage(w http.ResponseWriter, r *http.Request) {
+	pg := p.render.NewPage(r, "authz.err.title")
+	pg.Error = pg.L.T("authz.err.unavailable")
+	w.Header().Set("Retry-After", retryAfter)
+	p.render.Render(w, r, http.StatusServiceUnavailable, "consent", consentView{Page: pg})
 }
 
 func (p *Provider) badRequest(w http.ResponseWriter, r *http.Request, key string) {

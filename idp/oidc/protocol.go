@@ -48,6 +48,9 @@ func writeOAuthError(w http.ResponseWriter, e *oauthErr) {
 	// No WWW-Authenticate challenge on invalid_client, although RFC 6749
 	// section 5.2 asks for one after Basic: certified clients
 	// (openid-client) then report the challenge instead of the JSON error.
+	if e.Status == http.StatusServiceUnavailable {
+		h.Set("Retry-After", retryAfter)
+	}
 	w.WriteHeader(e.Status)
 	_ = jsonEncode(w, map[string]string{"error": e.Code, "error_description": e.Description})
 }
@@ -100,7 +103,8 @@ func (p *Provider) serveClientEndpoint(w http.ResponseWriter, r *http.Request, n
 		writeOAuthError(w, fail)
 		return
 	}
-	ctx := context.WithValue(r.Context(), authCtxKey{}, ca)
+	ctx, out := withOutage(r.Context())
+	ctx = context.WithValue(ctx, authCtxKey{}, ca)
 	if ep.path == pathToken {
 		ctx = context.WithValue(ctx, draftCtxKey{}, true)
 	}
@@ -109,6 +113,13 @@ func (p *Provider) serveClientEndpoint(w http.ResponseWriter, r *http.Request, n
 
 	buf := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
 	next.ServeHTTP(buf, r)
+	if err := out.failed(); err != nil {
+		// Whatever op made of it (invalid_grant, active:false), a store
+		// failure is no verdict on the client's credentials.
+		p.deps.Log.ErrorContext(ctx, "protocol endpoint: store unavailable", "path", ep.path, "err", err)
+		writeOAuthError(w, errUnavailable)
+		return
+	}
 	if buf.status >= 400 {
 		e := cleanError(buf.status, buf.header, buf.body.Bytes())
 		if e.Code == "server_error" {

@@ -2,6 +2,10 @@ package oidc
 
 import (
 	"context"
+	"crypto/aes"
+	"crypto/cipher"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"embed"
 	"encoding/base64"
 	"encoding/json"
@@ -106,7 +110,11 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	l.IDToken = orDefault(l.IDToken, time.Hour)
 	l.RefreshToken = orDefault(l.RefreshToken, 30*24*time.Hour)
 
-	st := &store{db: d.DB, now: d.Now}
+	aead, err := successorAEAD(cfg.CryptoKey)
+	if err != nil {
+		return nil, err
+	}
+	st := &store{db: d.DB, now: d.Now, aead: aead}
 	p := &Provider{cfg: cfg, deps: d, store: st}
 	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
@@ -386,4 +394,19 @@ func oauthError(kind, description string) *zoidc.Error {
 	e := zoidc.ErrInteractionRequired().WithDescription("%s", description)
 	reflect.ValueOf(&e.ErrorType).Elem().SetString(kind)
 	return e
+}
+
+// successorAEAD is the cipher that seals rotated refresh tokens'
+// successors: a key derived from the provider's, so that every replica has
+// it and no database dump holds it.
+func successorAEAD(key [32]byte) (cipher.AEAD, error) {
+	k, err := hkdf.Key(sha256.New, key[:], nil, "gosid/oidc refresh-token successor v1", 32)
+	if err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(k)
+	if err != nil {
+		return nil, err
+	}
+	return cipher.NewGCM(block)
 }

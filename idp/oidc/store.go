@@ -2,6 +2,8 @@ package oidc
 
 import (
 	"context"
+	"crypto/cipher"
+	"crypto/rand"
 	"database/sql"
 	"encoding/json"
 	"errors"
@@ -55,6 +57,36 @@ type AuthRequest struct {
 type store struct {
 	db  *sqldb.DB
 	now func() time.Time
+	// aead seals what must be recovered, not only recognised: a rotated
+	// refresh token's successor during RefreshGrace.
+	aead cipher.AEAD
+}
+
+// seal encrypts plaintext bound to aad; open reverses it.
+func (s *store) seal(plaintext, aad []byte) []byte {
+	nonce := make([]byte, s.aead.NonceSize())
+	_, _ = rand.Read(nonce)
+	return s.aead.Seal(nonce, nonce, plaintext, aad)
+}
+
+func (s *store) open(blob, aad []byte) ([]byte, error) {
+	n := s.aead.NonceSize()
+	if len(blob) < n {
+		return nil, errors.New("sealed value too short")
+	}
+	return s.aead.Open(nil, blob[:n], blob[n:], aad)
+}
+
+// rotated marks the refresh token of hash rotated at now and keeps its
+// successor, sealed, for RefreshGrace; false when another rotation won.
+func (s *store) rotated(ctx context.Context, q sqldb.Querier, hash []byte, successor string, now time.Time) (bool, error) {
+	res, err := q.Exec(ctx, `UPDATE oidc_refresh_tokens SET rotated_at = $2, successor_enc = $3 WHERE hash = $1 AND rotated_at IS NULL`,
+		hash, sqldb.Micros(now), s.seal([]byte(successor), hash))
+	if err != nil {
+		return false, err
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
 }
 
 const authRequestColumns = `id, client_id, request, account_id, session_id, auth_time, amr, acr, done, family_id, created_at, expires_at`
@@ -236,8 +268,25 @@ func addRefreshToken(ctx context.Context, q sqldb.Querier, now time.Time, ttl ti
 // errRefreshReused: a rotated refresh token was presented again.
 var errRefreshReused = errors.New("refresh token reused")
 
+// RefreshGrace is how long after a rotation the rotated token still
+// yields its successor instead of counting as reuse: a client whose
+// refresh succeeded but whose answer was lost (a database or network blip)
+// retries with the same token and must get the same successor, not a
+// revoked family. A thief racing the owner within it gains nothing the
+// owner does not also hold, and the next rotation detects the reuse.
+const RefreshGrace = 10 * time.Second
+
+// graceError: the token was rotated less than RefreshGrace ago; successor
+// is the token that replaced it. It is errRefreshReused to every caller
+// but the refresh grant.
+type graceError struct{ successor string }
+
+func (e *graceError) Error() string { return "refresh token rotated moments ago" }
+func (e *graceError) Unwrap() error { return errRefreshReused }
+
 // refreshToken reads a current (not rotated, not expired, family not
-// revoked) refresh token.
+// revoked) refresh token. A rotated one gives errRefreshReused, as a
+// *graceError with its successor within RefreshGrace of the rotation.
 func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string) (*RefreshToken, []byte, error) {
 	hash, ok := keys.TokenHash(token)
 	if !ok {
@@ -248,15 +297,22 @@ func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string)
 		scopes, amr, claims string
 		authTime, exp       int64
 		rotated             sql.NullInt64
+		successor           []byte
 	)
-	err := q.QueryRow(ctx, `SELECT family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, expires_at, rotated_at, claims
-		FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&rt.FamilyID, &rt.ClientID, &rt.AccountID, &rt.SessionID, &scopes, &amr, &rt.ACR, &authTime, &exp, &rotated, &claims)
+	err := q.QueryRow(ctx, `SELECT family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, expires_at, rotated_at, claims, successor_enc
+		FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&rt.FamilyID, &rt.ClientID, &rt.AccountID, &rt.SessionID, &scopes, &amr, &rt.ACR,
+		&authTime, &exp, &rotated, &claims, &successor)
 	if err != nil {
 		return nil, nil, err
 	}
 	rt.Scopes, rt.AMR, rt.Claims = splitList(scopes), splitList(amr), splitList(claims)
 	rt.AuthTime, rt.ExpiresAt = sqldb.Time(authTime), sqldb.Time(exp)
 	if rotated.Valid {
+		if successor != nil && s.now().Sub(sqldb.Time(rotated.Int64)) <= RefreshGrace {
+			if next, err := s.open(successor, hash); err == nil {
+				return &rt, hash, &graceError{successor: string(next)}
+			}
+		}
 		return &rt, hash, errRefreshReused
 	}
 	if !s.now().Before(rt.ExpiresAt) {
@@ -346,16 +402,21 @@ func (s *store) jtiUsed(ctx context.Context, clientID, jti string) (bool, error)
 
 // sweep deletes what has expired.
 func (s *store) sweep(ctx context.Context) (int, error) {
-	now := sqldb.Micros(s.now())
+	now := s.now()
 	total := 0
-	for _, q := range []string{
-		`DELETE FROM oidc_auth_requests WHERE expires_at < $1`,
-		`DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`,
-		`DELETE FROM oidc_revocations WHERE expires_at < $1`,
-		`DELETE FROM oidc_assertion_jtis WHERE expires_at < $1`,
-		`DELETE FROM oidc_device_codes WHERE expires_at < $1`,
+	for _, q := range []struct {
+		sql    string
+		cutoff time.Time
+	}{
+		{`DELETE FROM oidc_auth_requests WHERE expires_at < $1`, now},
+		{`DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`, now},
+		// Successors are needed for RefreshGrace only.
+		{`UPDATE oidc_refresh_tokens SET successor_enc = NULL WHERE successor_enc IS NOT NULL AND rotated_at < $1`, now.Add(-RefreshGrace)},
+		{`DELETE FROM oidc_revocations WHERE expires_at < $1`, now},
+		{`DELETE FROM oidc_assertion_jtis WHERE expires_at < $1`, now},
+		{`DELETE FROM oidc_device_codes WHERE expires_at < $1`, now},
 	} {
-		res, err := s.db.Exec(ctx, q, now)
+		res, err := s.db.Exec(ctx, q.sql, sqldb.Micros(q.cutoff))
 		if err != nil {
 			return total, err
 		}
