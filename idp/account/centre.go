@@ -145,20 +145,7 @@ func (s *Store) CancelDeletion(ctx context.Context, id string) (bool, error) {
 
 // DueForErasure lists up to limit accounts whose deletion time has come.
 func (s *Store) DueForErasure(ctx context.Context, now time.Time, limit int) ([]string, error) {
-	rows, err := s.db.Query(ctx, `SELECT id FROM accounts WHERE delete_after IS NOT NULL AND delete_after <= $1 ORDER BY delete_after LIMIT $2`, sqldb.Micros(now), limit)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			return nil, sqldb.Classify(err)
-		}
-		ids = append(ids, id)
-	}
-	return ids, sqldb.Classify(rows.Err())
+	return sqldb.Strings(ctx, s.db, `SELECT id FROM accounts WHERE delete_after IS NOT NULL AND delete_after <= $1 ORDER BY delete_after LIMIT $2`, sqldb.Micros(now), limit)
 }
 
 // Erase deletes the account's person data for good: the account row and

@@ -486,21 +486,8 @@ func (s *Store) verifySNILS(ctx context.Context, tx *sqldb.Tx, id, snils, method
 	if current != nil && !same && !replace {
 		return nil, ErrSNILSVerified
 	}
-	rows, err := tx.Query(ctx, `SELECT id FROM accounts WHERE snils_claim_index = $1 AND id <> $2`, idx, id)
-	if err != nil {
+	if dropped, err = sqldb.Strings(ctx, tx, `SELECT id FROM accounts WHERE snils_claim_index = $1 AND id <> $2`, idx, id); err != nil {
 		return nil, err
-	}
-	for rows.Next() {
-		var other string
-		if err := rows.Scan(&other); err != nil {
-			rows.Close()
-			return nil, sqldb.Classify(err)
-		}
-		dropped = append(dropped, other)
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, sqldb.Classify(err)
 	}
 	for _, other := range dropped {
 		if _, err := tx.Exec(ctx, `UPDATE accounts SET snils_enc = NULL, snils_claim_index = NULL, updated_at = $2

@@ -43,28 +43,24 @@ func (p *Provider) SessionEnded(ctx context.Context, accountID, sessionID string
 
 // revokeSession revokes every token family issued in the session.
 func (p *Provider) revokeSession(ctx context.Context, sessionID string) error {
-	rows, err := p.store.db.Query(ctx, `SELECT family_id FROM oidc_auth_requests WHERE session_id = $1 AND family_id IS NOT NULL
+	families, err := sqldb.Strings(ctx, p.store.db, `SELECT family_id FROM oidc_auth_requests WHERE session_id = $1 AND family_id IS NOT NULL
 		UNION SELECT family_id FROM oidc_refresh_tokens WHERE session_id = $1`, sessionID)
 	if err != nil {
 		return fmt.Errorf("token families of a session: %w", err)
 	}
-	var families []string
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			rows.Close()
-			return sqldb.Classify(err)
-		}
-		families = append(families, f)
+	if err := p.revokeFamilies(ctx, families); err != nil {
+		return fmt.Errorf("revoke a session's tokens: %w", err)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return sqldb.Classify(err)
-	}
+	return nil
+}
+
+// revokeFamilies revokes token families: their refresh tokens go, and
+// their access tokens stop working until they would have expired anyway.
+func (p *Provider) revokeFamilies(ctx context.Context, families []string) error {
 	until := p.deps.Now().Add(max(p.cfg.Lifetimes.AccessToken, p.cfg.Lifetimes.IDToken))
 	for _, f := range families {
 		if err := revokeFamily(ctx, p.store.db, f, until); err != nil {
-			return fmt.Errorf("revoke a session's tokens: %w", err)
+			return err
 		}
 	}
 	return nil
@@ -73,20 +69,10 @@ func (p *Provider) revokeSession(ctx context.Context, sessionID string) error {
 // queueSessionLogouts queues logout tokens for the clients that got tokens
 // in the session (sessionID) of the account.
 func (p *Provider) queueSessionLogouts(ctx context.Context, accountID, sessionID string) error {
-	rows, err := p.store.db.Query(ctx, `SELECT DISTINCT client_id FROM oidc_auth_requests WHERE session_id = $1 AND done`, sessionID)
+	ids, err := sqldb.Strings(ctx, p.store.db, `SELECT DISTINCT client_id FROM oidc_auth_requests WHERE session_id = $1 AND done`, sessionID)
 	if err != nil {
 		return err
 	}
-	var ids []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
-			rows.Close()
-			return sqldb.Classify(err)
-		}
-		ids = append(ids, id)
-	}
-	rows.Close()
 	for _, id := range ids {
 		if err := p.queueLogout(ctx, id, accountID, sessionID); err != nil {
 			return err

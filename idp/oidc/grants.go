@@ -46,25 +46,12 @@ func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) 
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("grant: %w", sqldb.ErrNotFound)
 	}
-	rows, err := p.store.db.Query(ctx, `SELECT DISTINCT family_id FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+	families, err := sqldb.Strings(ctx, p.store.db, `SELECT DISTINCT family_id FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
 	if err != nil {
 		return err
 	}
-	var families []string
-	for rows.Next() {
-		var f string
-		if err := rows.Scan(&f); err != nil {
-			rows.Close()
-			return sqldb.Classify(err)
-		}
-		families = append(families, f)
-	}
-	rows.Close()
-	until := p.deps.Now().Add(max(p.cfg.Lifetimes.AccessToken, p.cfg.Lifetimes.IDToken))
-	for _, f := range families {
-		if err := revokeFamily(ctx, p.store.db, f, until); err != nil {
-			return err
-		}
+	if err := p.revokeFamilies(ctx, families); err != nil {
+		return err
 	}
 	if err := p.GrantRevoked(ctx, accountID, clientID); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
 		p.deps.Log.ErrorContext(ctx, "queue back-channel logout", "err", err)

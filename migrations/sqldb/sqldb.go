@@ -197,6 +197,25 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 // Close closes the pool.
 func (db *DB) Close() error { return db.sql.Close() }
 
+// Strings runs a query of one text column and returns its values, in
+// order; no rows is an empty result, not ErrNotFound.
+func Strings(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
+	rows, err := q.Query(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var v string
+		if err := rows.Scan(&v); err != nil {
+			return nil, classify(err)
+		}
+		out = append(out, v)
+	}
+	return out, classify(rows.Err())
+}
+
 // Querier is what store code runs queries through: a *DB outside a
 // transaction, a *Tx inside one.
 type Querier interface {
