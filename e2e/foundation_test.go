@@ -226,6 +226,7 @@ func TestBadConfiguration(t *testing.T) {
 		{"malformed database URL", []string{"--data-dir", base, "--database-url", "postgres://localhost:notaport/x"}, []string{"database-url"}},
 		{"unreachable database", []string{"--data-dir", base, "--database-url", "postgres://gosid@127.0.0.1:1/gosid?connect_timeout=2"}, []string{"database-url"}},
 		{"unwritable data dir", []string{"--data-dir", filepath.Join(blocker, "sub")}, []string{"data-dir"}},
+		{"refresh grace out of range", []string{"--data-dir", base, "--refresh-token-grace", "5m"}, []string{"refresh-token-grace"}},
 		{"all at once", []string{"--data-dir", filepath.Join(blocker, "sub"), "--log-format", "xml", "--addr", "nohostport", "--key-rotation-period", "ninety"},
 			[]string{"flag --data-dir:", "flag --log-format:", "flag --addr:", "flag --key-rotation-period:"}},
 	}

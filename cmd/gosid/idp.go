@@ -57,6 +57,7 @@ type idpOptions struct {
 	AccessTokenTTL     time.Duration
 	IDTokenTTL         time.Duration
 	RefreshTokenTTL    time.Duration
+	RefreshGrace       time.Duration
 	CodeTTL            time.Duration
 
 	SMTPAddr, SMTPFrom, SMTPUsername, SMTPPassword, SMTPStartTLS string
@@ -84,6 +85,7 @@ func (o *idpOptions) register(s *config.Set) {
 	s.Duration(&o.AccessTokenTTL, "access-token-lifetime", 10*time.Minute, "Lifetime of access tokens.")
 	s.Duration(&o.IDTokenTTL, "id-token-lifetime", time.Hour, "Lifetime of ID tokens.")
 	s.Duration(&o.RefreshTokenTTL, "refresh-token-lifetime", 30*24*time.Hour, "Lifetime of a refresh token; each rotation starts it anew (sliding).")
+	s.Duration(&o.RefreshGrace, "refresh-token-grace", oidc.DefaultRefreshGrace, "For this long after a rotation the rotated refresh token yields the same successor again (a retry after a lost answer), instead of counting as reuse (1s–1m).")
 	s.Duration(&o.CodeTTL, "code-lifetime", time.Minute, "Lifetime of an authorization code.")
 	s.StringList(&o.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address (for rate limits and the event log).")
 	s.String(&o.SMTPAddr, "smtp-addr", "", "SMTP submission server host:port for e-mail. With neither smtp-addr nor sms-gateway-url, messages go to the dev sink (/dev/messages): allowed only when addr and public-url are both loopback.")
@@ -123,6 +125,9 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, m
 		if d.v <= 0 {
 			p.Add("%s: must be positive", s.Source(d.name))
 		}
+	}
+	if o.RefreshGrace < time.Second || o.RefreshGrace > time.Minute {
+		p.Add("%s: between 1s and 1m: long enough for a retry after a lost answer, short enough that reuse is still caught", s.Source("refresh-token-grace"))
 	}
 	if o.CodeTTL > 10*time.Minute {
 		p.Add("%s: at most 10m (RFC 6749 recommends a short life)", s.Source("code-lifetime"))
@@ -288,7 +293,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	var opKey [32]byte
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
 	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey, Lifetimes: oidc.Lifetimes{
-		AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL}},
+		AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}},
 		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, ClientIP: o.clientIP, Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)

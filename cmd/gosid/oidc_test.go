@@ -262,7 +262,7 @@ func TestRefreshRotation(t *testing.T) {
 		if again := tokenRequest(t, idp.URL, cl.ID, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r1}}); again.Status != 200 || again.RefreshToken != tr2.RefreshToken {
 			t.Fatalf("a retry within the grace window: %d, same successor %v", again.Status, again.RefreshToken == tr2.RefreshToken)
 		}
-		c.Advance(oidc.RefreshGrace + time.Second)
+		c.Advance(oidc.DefaultRefreshGrace + time.Second)
 		if again := tokenRequest(t, idp.URL, cl.ID, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r1}}); again.Status == 200 {
 			t.Fatal("a rotated refresh token worked again")
 		}

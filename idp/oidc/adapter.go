@@ -48,6 +48,9 @@ type Lifetimes struct {
 	AccessToken  time.Duration // 10m
 	IDToken      time.Duration // 1h
 	RefreshToken time.Duration // 30 days, sliding
+	// RefreshGrace: a refresh token rotated less than this long ago still
+	// yields its successor (DefaultRefreshGrace).
+	RefreshGrace time.Duration
 }
 
 // adapter implements op.Storage over Gosid's stores. Business rules live
@@ -204,7 +207,7 @@ func (ad *adapter) DeleteAuthRequest(context.Context, string) error { return nil
 type refreshReq struct {
 	*RefreshToken
 	scopes []string
-	// successor is set when the token was rotated less than RefreshGrace
+	// successor is set when the token was rotated within the refresh grace
 	// ago: the answer is that same successor (a retry after a lost answer).
 	successor string
 }
@@ -298,7 +301,7 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 		if errors.Is(err, errLostRotation) {
 			// A concurrent request with the same token rotated it first
 			// (committed by now): a retry racing its own first attempt
-			// gets the winner's successor, within RefreshGrace.
+			// gets the winner's successor, within the refresh grace.
 			_, _, err = ad.store.refreshToken(ctx, ad.store.db, current)
 			if err == nil {
 				err = errRefreshReused
@@ -316,7 +319,7 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 			return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token has already been used")
 		case err != nil && !isVerdict(err):
 			// Unknown commit outcome included: the retry finds the token
-			// rotated within RefreshGrace and gets the same successor.
+			// rotated within the refresh grace and gets the same successor.
 			return "", "", time.Time{}, unavailable(ctx, err)
 		case err != nil:
 			return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
@@ -348,7 +351,7 @@ func (ad *adapter) revokeReused(ctx context.Context, family string) {
 var errLostRotation = errors.New("refresh token rotated by a concurrent request")
 
 // sameSuccessor answers a refresh with a token rotated less than
-// RefreshGrace ago: the successor it was rotated to, if that is still
+// the refresh grace ago: the successor it was rotated to, if that is still
 // current, and a new access token. A successor already rotated in turn
 // means the old token is being reused: its family is revoked.
 func (ad *adapter) sameSuccessor(ctx context.Context, t *refreshReq, exp time.Time) (string, string, time.Time, error) {

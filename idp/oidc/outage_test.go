@@ -63,7 +63,7 @@ func TestRefreshRetryAfterUnknownCommit(t *testing.T) {
 		}
 
 		// Past the grace window the first token is reused: its family goes.
-		op.Clock.Advance(RefreshGrace + time.Second)
+		op.Clock.Advance(DefaultRefreshGrace + time.Second)
 		wantError(t, "the first token after the grace window", refresh(t, op, c, a, first), http.StatusBadRequest, "invalid_grant")
 		wantError(t, "the family after reuse", refresh(t, op, c, a, third.Str("refresh_token")), http.StatusBadRequest, "invalid_grant")
 	})

@@ -109,12 +109,13 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	l.AccessToken = orDefault(l.AccessToken, 10*time.Minute)
 	l.IDToken = orDefault(l.IDToken, time.Hour)
 	l.RefreshToken = orDefault(l.RefreshToken, 30*24*time.Hour)
+	l.RefreshGrace = orDefault(l.RefreshGrace, DefaultRefreshGrace)
 
 	aead, err := successorAEAD(cfg.CryptoKey)
 	if err != nil {
 		return nil, err
 	}
-	st := &store{db: d.DB, now: d.Now, aead: aead}
+	st := &store{db: d.DB, now: d.Now, aead: aead, grace: l.RefreshGrace}
 	p := &Provider{cfg: cfg, deps: d, store: st}
 	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}

@@ -58,8 +58,9 @@ type store struct {
 	db  *sqldb.DB
 	now func() time.Time
 	// aead seals what must be recovered, not only recognised: a rotated
-	// refresh token's successor during RefreshGrace.
-	aead cipher.AEAD
+	// refresh token's successor during grace.
+	aead  cipher.AEAD
+	grace time.Duration
 }
 
 // seal encrypts plaintext bound to aad; open reverses it.
@@ -78,7 +79,7 @@ func (s *store) open(blob, aad []byte) ([]byte, error) {
 }
 
 // rotated marks the refresh token of hash rotated at now and keeps its
-// successor, sealed, for RefreshGrace; false when another rotation won.
+// successor, sealed, for the grace; false when another rotation won.
 func (s *store) rotated(ctx context.Context, q sqldb.Querier, hash []byte, successor string, now time.Time) (bool, error) {
 	res, err := q.Exec(ctx, `UPDATE oidc_refresh_tokens SET rotated_at = $2, successor_enc = $3 WHERE hash = $1 AND rotated_at IS NULL`,
 		hash, sqldb.Micros(now), s.seal([]byte(successor), hash))
@@ -268,15 +269,16 @@ func addRefreshToken(ctx context.Context, q sqldb.Querier, now time.Time, ttl ti
 // errRefreshReused: a rotated refresh token was presented again.
 var errRefreshReused = errors.New("refresh token reused")
 
-// RefreshGrace is how long after a rotation the rotated token still
-// yields its successor instead of counting as reuse: a client whose
-// refresh succeeded but whose answer was lost (a database or network blip)
-// retries with the same token and must get the same successor, not a
-// revoked family. A thief racing the owner within it gains nothing the
-// owner does not also hold, and the next rotation detects the reuse.
-const RefreshGrace = 10 * time.Second
+// DefaultRefreshGrace is how long after a rotation the rotated token still
+// yields its successor instead of counting as reuse (Lifetimes.
+// RefreshGrace): a client whose refresh succeeded but whose answer was
+// lost (a database or network blip) retries with the same token and must
+// get the same successor, not a revoked family. A thief racing the owner
+// within it gains nothing the owner does not also hold, and the next
+// rotation detects the reuse.
+const DefaultRefreshGrace = 10 * time.Second
 
-// graceError: the token was rotated less than RefreshGrace ago; successor
+// graceError: the token was rotated within the grace; successor
 // is the token that replaced it. It is errRefreshReused to every caller
 // but the refresh grant.
 type graceError struct{ successor string }
@@ -286,7 +288,7 @@ func (e *graceError) Unwrap() error { return errRefreshReused }
 
 // refreshToken reads a current (not rotated, not expired, family not
 // revoked) refresh token. A rotated one gives errRefreshReused, as a
-// *graceError with its successor within RefreshGrace of the rotation.
+// *graceError with its successor within the grace of the rotation.
 func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string) (*RefreshToken, []byte, error) {
 	hash, ok := keys.TokenHash(token)
 	if !ok {
@@ -308,7 +310,7 @@ func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string)
 	rt.Scopes, rt.AMR, rt.Claims = splitList(scopes), splitList(amr), splitList(claims)
 	rt.AuthTime, rt.ExpiresAt = sqldb.Time(authTime), sqldb.Time(exp)
 	if rotated.Valid {
-		if successor != nil && s.now().Sub(sqldb.Time(rotated.Int64)) <= RefreshGrace {
+		if successor != nil && s.now().Sub(sqldb.Time(rotated.Int64)) <= s.grace {
 			if next, err := s.open(successor, hash); err == nil {
 				return &rt, hash, &graceError{successor: string(next)}
 			}
@@ -410,8 +412,8 @@ func (s *store) sweep(ctx context.Context) (int, error) {
 	}{
 		{`DELETE FROM oidc_auth_requests WHERE expires_at < $1`, now},
 		{`DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`, now},
-		// Successors are needed for RefreshGrace only.
-		{`UPDATE oidc_refresh_tokens SET successor_enc = NULL WHERE successor_enc IS NOT NULL AND rotated_at < $1`, now.Add(-RefreshGrace)},
+		// Successors are needed during the grace only.
+		{`UPDATE oidc_refresh_tokens SET successor_enc = NULL WHERE successor_enc IS NOT NULL AND rotated_at < $1`, now.Add(-s.grace)},
 		{`DELETE FROM oidc_revocations WHERE expires_at < $1`, now},
 		{`DELETE FROM oidc_assertion_jtis WHERE expires_at < $1`, now},
 		{`DELETE FROM oidc_device_codes WHERE expires_at < $1`, now},
