@@ -18,7 +18,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 var (

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestBrowserSessionsTwoContexts: one citizen signed in from two browsers

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestServeEmbedded: `gosid serve` on a fresh data dir needs no set-up,

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestOIDCAcrossReplicas: two `gosid serve` processes on one PostgreSQL

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestRegistrationAcrossReplicas: two `gosid serve` processes on one

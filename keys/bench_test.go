@@ -14,8 +14,8 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 // idTokenPayload is a typical ID token's claims.

@@ -17,9 +17,9 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jws"
 
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 func TestFirstStartAndReopen(t *testing.T) {

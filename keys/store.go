@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // The SQL of tables data_keys and signing_keys; nothing else touches them.

@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 //go:embed postgres/*.sql sqlite/*.sql

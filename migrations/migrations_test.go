@@ -7,9 +7,9 @@ import (
 	"sync"
 	"testing"
 
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/migrations"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }

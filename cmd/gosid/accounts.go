@@ -15,7 +15,7 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 func runAccounts(ctx context.Context, env *environment, args []string) int {

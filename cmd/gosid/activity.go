@@ -11,7 +11,7 @@ import (
 	"github.com/gosid/gosid/idp/esign"
 	"github.com/gosid/gosid/idp/passkey"
 	"github.com/gosid/gosid/idp/totp"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // activity joins account changes and their activity-log entries in one

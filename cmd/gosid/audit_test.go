@@ -9,9 +9,9 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 // TestAuditCommands: `gosid audit verify` passes on an untouched log and

@@ -19,8 +19,8 @@ import (
 	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 // BenchmarkPasswordSignIn measures complete password sign-ins over HTTP

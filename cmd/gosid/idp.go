@@ -33,9 +33,9 @@ import (
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/keys/cms"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 // idpOptions configure the identity provider's sign-in, sessions and

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 func runKeys(ctx context.Context, env *environment, args []string) int {

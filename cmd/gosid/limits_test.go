@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestFormBodyLimit: the IdP's pages refuse a form over 64 KB with 413

@@ -14,9 +14,9 @@ import (
 	"github.com/pquerna/otp/totp"
 
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 var (

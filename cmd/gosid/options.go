@@ -16,9 +16,9 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 // storageOptions are shared by every subcommand that touches the database.

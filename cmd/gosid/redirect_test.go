@@ -9,8 +9,8 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // evilNext are return addresses that Go's url package reads as paths but a

@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestSignInAcrossDatabaseRestart (issue 11, point 22): while PostgreSQL

@@ -18,9 +18,9 @@ import (
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
 	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
-	"github.com/gosid/gosid/migrations/sqldb"
 	"github.com/gosid/gosid/portal"
 )
 

@@ -8,7 +8,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // What the account centre changes: verified data waiting for verification,

@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 func TestPendingChange(t *testing.T) {

@@ -5,7 +5,7 @@ import (
 	"database/sql"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Event kinds of the account event log.

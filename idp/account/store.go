@@ -12,7 +12,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Crypto seals fields and computes blind indexes; *keys.Manager implements

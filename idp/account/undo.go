@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 // «Это был не я»: when a phone or e-mail is replaced, the previous one gets

@@ -10,8 +10,8 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // change replaces a's phone with value as the account centre does: the

@@ -7,7 +7,7 @@ import (
 	"fmt"
 	"math"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // verifyPage is how many entries Verify reads per query, so that a long log

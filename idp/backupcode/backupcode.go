@@ -10,7 +10,7 @@ import (
 	"time"
 	"unicode"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // ErrInvalid: the code is malformed, wrong, or already used.

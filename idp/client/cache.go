@@ -6,7 +6,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // DefaultCacheTTL is how long a cached client is served without reading it

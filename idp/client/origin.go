@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Origins of redirect URIs are what CORS is allowed for: a browser app

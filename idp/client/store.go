@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 var (

@@ -14,9 +14,9 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/gost"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 func (h *Handler) loc(r *http.Request) web.Localizer { return h.render.NewPage(r, "es.title").L }

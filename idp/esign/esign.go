@@ -47,9 +47,9 @@ import (
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 //go:embed templates/*.html

@@ -13,9 +13,9 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 // What a certificate proves. A verified certificate is evidence of its

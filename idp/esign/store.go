@@ -9,7 +9,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Sealer encrypts the certificates at rest (keys.Manager).

@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 // Sealer encrypts flow data at rest, bound to associated data. Open must

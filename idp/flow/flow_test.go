@@ -17,9 +17,9 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/flow"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }

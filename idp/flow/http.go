@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/web"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // CookieName is the base name of the cookie of a kind of flow; the browser

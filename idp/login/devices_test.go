@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestDevicesSweepAndForget: a remembered device is trusted for its

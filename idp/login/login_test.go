@@ -7,8 +7,8 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/message"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestLockNoticesBounded: whoever locks an account again and again (three

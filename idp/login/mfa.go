@@ -17,8 +17,8 @@ import (
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 // The second factor. When an account's MFA policy is on, a right password

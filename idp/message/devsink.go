@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // DevKeep is how many messages the dev sink keeps; older ones are deleted

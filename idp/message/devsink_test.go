@@ -13,8 +13,8 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 func TestDevSink(t *testing.T) {

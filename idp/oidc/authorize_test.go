@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestAuthorizationRefusalsArePages: an authorization request op cannot

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 // Back-channel logout: when a citizen's SSO session ends (sign-out at

@@ -13,7 +13,7 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // fakeClients is a client registry in memory, for tests that need no

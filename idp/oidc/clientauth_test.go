@@ -17,8 +17,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestIntrospectionAndRevocationAuthenticateLikeTheTokenEndpoint: every

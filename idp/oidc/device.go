@@ -17,7 +17,7 @@ import (
 
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/web"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Device authorization (RFC 8628), for kiosks and TVs: the device shows a

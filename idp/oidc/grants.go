@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // SiteGrant is a site the citizen shares data with, for the account centre.

@@ -6,7 +6,7 @@ import (
 	"net/http"
 
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // guard checks what op checks too late or answers too plainly:

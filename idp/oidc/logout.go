@@ -12,7 +12,7 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/web"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), answered by

@@ -8,7 +8,7 @@ import (
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // A store that cannot answer is no verdict. During a database restart a

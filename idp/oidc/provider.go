@@ -25,7 +25,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/web"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 //go:embed templates/*.html

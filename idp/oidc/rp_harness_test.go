@@ -26,9 +26,9 @@ import (
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 // The relying-party harness: the real Provider over real stores (accounts,

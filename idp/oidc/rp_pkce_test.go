@@ -7,8 +7,8 @@ import (
 	"testing"
 
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestPKCERequired: every client sends an S256 code_challenge unless an

@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 // Request is the part of a validated authorization request that Gosid

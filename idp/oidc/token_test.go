@@ -13,8 +13,8 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestFailedTokenRequestLeavesCodeUsable: a token request that fails for

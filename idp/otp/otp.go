@@ -18,7 +18,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/ratelimit"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Errors. Verify and Issue return these (or the typed errors below); none

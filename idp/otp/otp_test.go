@@ -16,8 +16,8 @@ import (
 
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/ratelimit"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }

@@ -10,7 +10,7 @@ import (
 	"github.com/go-webauthn/webauthn/protocol"
 	"github.com/go-webauthn/webauthn/webauthn"
 
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // The benchmarks measure passkey assertion verification per core (run

@@ -24,7 +24,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Defaults for Config's zero fields.

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Credential is one registered WebAuthn credential: a passkey or a security

@@ -11,7 +11,7 @@ import (
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/web"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Sessions and data sharing in the account centre.

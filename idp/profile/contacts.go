@@ -14,7 +14,7 @@ import (
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/idp/web"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Changing the phone or the e-mail: the new value gets a code, and only

@@ -11,7 +11,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/web"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // «Это был не я». A contact change sends the previous phone or e-mail a

@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // ErrInvalidRule: a Rule without a name, a positive limit or a window of at

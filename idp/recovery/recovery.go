@@ -17,7 +17,7 @@ import (
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/idp/web"
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 //go:embed templates/*.html

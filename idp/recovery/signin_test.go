@@ -25,9 +25,9 @@ import (
 	"github.com/gosid/gosid/idp/recovery"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 // TestMain (sqldbtest.Main) is in the package's other test file.

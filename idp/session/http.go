@@ -7,7 +7,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gosid/gosid/migrations/sqldb"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Start signs the browser in: it ends the session of any cookie the request

@@ -9,8 +9,8 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // TestReauthFresh: the rule of sensitive changes is the age of the

@@ -19,9 +19,9 @@ import (
 	pqtotp "github.com/pquerna/otp/totp"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/migrations/sqldb"
-	"github.com/gosid/gosid/migrations/sqldb/sqldbtest"
 )
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }

@@ -41,8 +41,8 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/migrations"
-	"github.com/gosid/gosid/migrations/sqldb"
 )
 
 var (
