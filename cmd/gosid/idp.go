@@ -32,8 +32,8 @@ import (
 	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/totp"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/keys/cms"
 )
@@ -190,7 +190,7 @@ func (o *idpOptions) argon2() password.Params {
 // clientIP trusts X-Forwarded-For only from the configured proxies: the
 // right-most address that is not itself a trusted proxy is the client.
 func (o *idpOptions) clientIP(r *http.Request) string {
-	peer := web.ClientIP(r)
+	peer := webui.ClientIP(r)
 	if len(o.proxies) == 0 || !o.trusted(peer) {
 		return peer
 	}
@@ -401,7 +401,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		return nil, fmt.Errorf("passkey pages: %w", err)
 	}
 
-	mux.Handle("GET /static/", web.Static())
+	mux.Handle("GET /static/", webui.Static())
 	provider.Routes(mux)
 	lh.Routes(mux)
 	rh.Routes(mux)

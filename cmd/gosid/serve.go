@@ -17,8 +17,8 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
 	"github.com/gosid/gosid/portal"
@@ -359,7 +359,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 // provider's endpoints that authenticate by client or bearer token, not by
 // cookie, bypass the cross-origin filter (they answer CORS themselves).
 func idpHandler(mux *http.ServeMux, parts *idpParts, opts httpserver.Options) http.Handler {
-	return web.RememberLang(httpserver.Wrap("idp", web.Protect(web.LimitBodies(mux), parts.provider.CrossOriginEndpoints()...), opts), opts.TLS)
+	return webui.RememberLang(httpserver.Wrap("idp", webui.Protect(webui.LimitBodies(mux), parts.provider.CrossOriginEndpoints()...), opts), opts.TLS)
 }
 
 // schemaReady: the database answers and holds every migration this binary

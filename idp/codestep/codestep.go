@@ -16,7 +16,7 @@ import (
 
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/otp"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Step issues and checks codes.
@@ -91,7 +91,7 @@ func (st *Step) CheckForm(r *http.Request, challengeID, purpose, to string) erro
 }
 
 // Catalog holds the step's texts.
-var Catalog = web.Catalog{
+var Catalog = webui.Catalog{
 	"code.err.wrong":    {"Неверный код. Осталось попыток: %d", "Wrong code. Attempts left: %d"},
 	"code.err.dead":     {"Код больше не действует: слишком много неверных попыток. Запросите новый код.", "This code no longer works: too many wrong attempts. Request a new code."},
 	"code.err.expired":  {"Срок действия кода истёк. Запросите новый код.", "The code has expired. Request a new code."},
@@ -104,7 +104,7 @@ var Catalog = web.Catalog{
 }
 
 // Explain turns an Issue or Check error into a message for the citizen.
-func Explain(err error, l web.Localizer) string {
+func Explain(err error, l webui.Localizer) string {
 	var wrong *otp.ErrWrongCode
 	var soon *otp.ErrResendTooSoon
 	switch {

@@ -1,8 +1,8 @@
 package esign
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
-var catalog = web.Catalog{
+var catalog = webui.Catalog{
 	"es.title":                  {"Вход с электронной подписью", "Sign in with an e-signature"},
 	"es.lead":                   {"Подпишите этот запрос квалифицированной электронной подписью (открепленная подпись CMS/PKCS#7) в вашей программе подписи и загрузите файл подписи или вставьте её текст. Запрос действует 5 минут и только один раз.", "Sign this request with your qualified e-signature (a detached CMS/PKCS#7 signature) in your signing program, then upload the signature file or paste its text. The request is valid for 5 minutes, once."},
 	"es.challenge":              {"Текст запроса", "Request text"},

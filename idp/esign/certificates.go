@@ -13,13 +13,13 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/gost"
 )
 
-func (h *Handler) loc(r *http.Request) web.Localizer { return h.render.NewPage(r, "es.title").L }
+func (h *Handler) loc(r *http.Request) webui.Localizer { return h.render.NewPage(r, "es.title").L }
 
 // subjectName is how a certificate is named in lists: its common name.
 func subjectName(s cert.Subject, c *x509.Certificate) string {
@@ -67,7 +67,7 @@ type certRow struct {
 }
 
 type certsView struct {
-	web.Page
+	webui.Page
 	Rows      []certRow
 	Challenge string
 	Download  string

@@ -46,8 +46,8 @@ import (
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
 )
@@ -115,7 +115,7 @@ type Deps struct {
 // Handler serves the pages.
 type Handler struct {
 	Deps
-	render *web.Renderer
+	render *webui.Renderer
 	msk    *time.Location
 }
 
@@ -125,13 +125,13 @@ const (
 	challengeTTL = 5 * time.Minute
 	maxUpload    = 256 << 10
 	// maxUploadBody bounds the whole request of a signature upload: the
-	// file and the rest of the form (web.BodyLimit on its routes).
+	// file and the rest of the form (webui.BodyLimit on its routes).
 	maxUploadBody = maxUpload + 64<<10
 )
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, catalog, d.Log, "esign", "certificates")
+	r, err := webui.NewRenderer(pages, catalog, d.Log, "esign", "certificates")
 	if err != nil {
 		return nil, err
 	}
@@ -146,7 +146,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /login/esign", h.showLogin)
 	mux.HandleFunc("GET /login/esign/challenge.txt", h.downloadChallenge)
 	// The two routes that take a signature file read more than a form.
-	upload := func(f http.HandlerFunc) http.Handler { return web.BodyLimit(maxUploadBody, f) }
+	upload := func(f http.HandlerFunc) http.Handler { return webui.BodyLimit(maxUploadBody, f) }
 	mux.Handle("POST /login/esign", upload(h.submitLogin))
 	mux.HandleFunc("GET /account/certificates", h.showCertificates)
 	mux.HandleFunc("GET /account/certificates/challenge.txt", h.downloadChallenge)
@@ -170,7 +170,7 @@ func (h *Handler) newChallenge() string {
 }
 
 type esignView struct {
-	web.Page
+	webui.Page
 	Challenge string
 	Next      string
 	Download  string
@@ -190,7 +190,7 @@ func (h *Handler) begin(w http.ResponseWriter, r *http.Request, kind string, c c
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
-	c := challenge{Text: h.newChallenge(), Next: web.SafeNext(r.URL.Query().Get("next"))}
+	c := challenge{Text: h.newChallenge(), Next: webui.SafeNext(r.URL.Query().Get("next"))}
 	if !h.begin(w, r, flowLogin, c) {
 		return
 	}
@@ -274,7 +274,7 @@ var (
 )
 
 // explain turns a refusal into a message for the citizen.
-func explain(err error, l web.Localizer) string {
+func explain(err error, l webui.Localizer) string {
 	for _, m := range []struct {
 		err error
 		key string
@@ -366,7 +366,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.event(ctx, r, a.ID, account.EventSignIn, account.ResultOK, "sc mfa")
-	web.RedirectNext(w, r, c.Next, "/account")
+	webui.RedirectNext(w, r, c.Next, "/account")
 }
 
 // event records a sign-in event; a failure to record is logged.
@@ -391,7 +391,7 @@ func (h *Handler) clientIP(r *http.Request) string {
 	if h.ClientIP != nil {
 		return h.ClientIP(r)
 	}
-	return web.ClientIP(r)
+	return webui.ClientIP(r)
 }
 
 // formatSNILS writes 11 digits as 123-456-789 01, the stored form.

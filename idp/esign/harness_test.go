@@ -24,8 +24,8 @@ import (
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
@@ -130,7 +130,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
-	srv := httptest.NewServer(web.Protect(mux))
+	srv := httptest.NewServer(webui.Protect(mux))
 	t.Cleanup(srv.Close)
 	return &rig{t: t, url: srv.URL, accounts: accounts, db: db, notified: n, handler: h}
 }

@@ -6,12 +6,12 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // CookieName is the base name of the cookie of a kind of flow; the browser
-// sees it as the store's SecureCookies flag has web.CookieName give it.
+// sees it as the store's SecureCookies flag has webui.CookieName give it.
 func CookieName(kind string) string { return "gosid_flow_" + kind }
 
 // SecureCookies returns the store with its cookies named and marked for an
@@ -25,7 +25,7 @@ func (s *Store) SecureCookies(secure bool) *Store {
 }
 
 // cookieName is the name under which the cookie of kind is set and read.
-func (s *Store) cookieName(kind string) string { return web.CookieName(CookieName(kind), s.secure) }
+func (s *Store) cookieName(kind string) string { return webui.CookieName(CookieName(kind), s.secure) }
 
 // Begin starts a flow of kind and sets its cookie (HttpOnly, SameSite=Lax,
 // Path=/, Max-Age ttl, Secure if secure or the store's SecureCookies). A

@@ -9,7 +9,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 )
 
@@ -66,7 +66,7 @@ func (a *Arrivals) Start(w http.ResponseWriter, r *http.Request, accountID strin
 		a.Log.ErrorContext(ctx, "account after sign-in", "err", err)
 		return sess, nil
 	}
-	lang := web.Lang(r)
+	lang := webui.Lang(r)
 	if !acc.DeleteAfter.IsZero() {
 		if cancelled, err := a.Accounts.CancelDeletion(ctx, accountID); err != nil {
 			a.Log.ErrorContext(ctx, "cancel deletion on sign-in", "account", acc, "err", err)
@@ -93,7 +93,7 @@ func (a *Arrivals) Start(w http.ResponseWriter, r *http.Request, accountID strin
 func (a *Arrivals) recogniseDevice(w http.ResponseWriter, r *http.Request, acc *account.Account, ip, lang string) {
 	ctx := r.Context()
 	var hash []byte
-	name := web.CookieName(browserCookie, a.Secure)
+	name := webui.CookieName(browserCookie, a.Secure)
 	if c, err := r.Cookie(name); err == nil {
 		hash, _ = keys.TokenHash(c.Value)
 	}
@@ -118,7 +118,7 @@ func (a *Arrivals) recogniseDevice(w http.ResponseWriter, r *http.Request, acc *
 	if !acc.NotifyNewDevice {
 		return
 	}
-	browser, system := web.DescribeUA(r.UserAgent())
+	browser, system := webui.DescribeUA(r.UserAgent())
 	at := a.Now().In(time.FixedZone("MSK", 3*3600)).Format("02.01.2006 15:04") + " МСК"
 	a.Notifier.Account(ctx, acc, message.KindNoticeNewDevice, lang, map[string]string{"time": at, "ip": ip, "device": browser + ", " + system})
 }

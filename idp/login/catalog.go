@@ -1,8 +1,8 @@
 package login
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
-var catalog = web.Catalog{
+var catalog = webui.Catalog{
 	"mfa.title":                     {"Подтверждение входа", "Confirm the sign-in"},
 	"mfa.totp.lead":                 {"Введите код из приложения-аутентификатора.", "Enter the code from your authenticator app."},
 	"mfa.sms.lead":                  {"Мы отправили код в SMS на номер %s.", "We have sent a code by SMS to %s."},

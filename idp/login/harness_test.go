@@ -20,9 +20,9 @@ import (
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 )
 
@@ -154,7 +154,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 	mux := http.NewServeMux()
 	h.Routes(mux)
 	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "signed in") })
-	srv := httptest.NewServer(web.Protect(mux))
+	srv := httptest.NewServer(webui.Protect(mux))
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
 	return r

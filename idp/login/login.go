@@ -16,8 +16,8 @@ import (
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 //go:embed templates/*.html
@@ -109,7 +109,7 @@ type Handler struct {
 	limiter   Limiter
 	sessions  Sessions
 	notifier  Notifier
-	render    *web.Renderer
+	render    *webui.Renderer
 	log       *slog.Logger
 	clientIP  func(*http.Request) string
 	loginKey  func(kind, login string) string
@@ -139,12 +139,12 @@ type Deps struct {
 
 // New parses the pages and returns the handler.
 func New(cfg Config, d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, web.Merge(catalog, reauthCatalog), d.Log, "login", "mfa", "reauth")
+	r, err := webui.NewRenderer(pages, webui.Merge(catalog, reauthCatalog), d.Log, "login", "mfa", "reauth")
 	if err != nil {
 		return nil, err
 	}
 	if d.ClientIP == nil {
-		d.ClientIP = web.ClientIP
+		d.ClientIP = webui.ClientIP
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
@@ -169,16 +169,16 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 }
 
 type loginView struct {
-	web.Page
+	webui.Page
 	Next       string
 	ESignature bool
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: web.SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: webui.SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature}
 	if hint := r.URL.Query().Get("login_hint"); hint != "" && len(hint) <= 254 {
 		// A relying party's login_hint pre-fills the form (OpenID Connect).
-		v.Form = &web.Form{Values: map[string]string{"login": hint}, Errors: map[string]string{}}
+		v.Form = &webui.Form{Values: map[string]string{"login": hint}, Errors: map[string]string{}}
 	}
 	switch r.URL.Query().Get("notice") {
 	case "password_changed":
@@ -191,8 +191,8 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	f := web.NewForm(r, "login")
-	next := web.SafeNext(r.PostFormValue("next"))
+	f := webui.NewForm(r, "login")
+	next := webui.SafeNext(r.PostFormValue("next"))
 	pw := r.PostFormValue("password")
 	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature}
 	v.Form = f
@@ -262,7 +262,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.event(ctx, a.ID, account.EventSignIn, account.ResultOK, r)
-	web.RedirectNext(w, r, next, h.cfg.Home)
+	webui.RedirectNext(w, r, next, h.cfg.Home)
 }
 
 // check runs steps 3–5 of the package comment and returns the account
@@ -329,7 +329,7 @@ func (h *Handler) noticeLocked(ctx context.Context, r *http.Request, a *account.
 		h.log.InfoContext(ctx, "lock-out notice withheld: daily limit reached", "account", a)
 		return
 	}
-	h.notifier.Account(ctx, a, message.KindNoticeLocked, web.Lang(r), map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
+	h.notifier.Account(ctx, a, message.KindNoticeLocked, webui.Lang(r), map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
 }
 
 // checks are the failure limits of one attempt.
@@ -369,7 +369,7 @@ func (h *Handler) event(ctx context.Context, accountID, kind, result string, r *
 // step has proven the first (recovery's sign-in with the current password
 // and a code), then goes to next like a password sign-in.
 func (h *Handler) BeginSecondFactor(w http.ResponseWriter, r *http.Request, a *account.Account, next string, amr []string) {
-	h.beginMFA(w, r, a, web.SafeNext(next), "", amr)
+	h.beginMFA(w, r, a, webui.SafeNext(next), "", amr)
 }
 
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
@@ -389,7 +389,7 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	web.Redirect(w, r, "/login?notice=signed_out")
+	webui.Redirect(w, r, "/login?notice=signed_out")
 }
 
 // unavailable answers 503 on the sign-in page: a store failed, the

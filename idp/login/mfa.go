@@ -16,8 +16,8 @@ import (
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/message"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 )
 
@@ -84,7 +84,7 @@ type mfaState struct {
 }
 
 type mfaView struct {
-	web.Page
+	webui.Page
 	Method  string // totp, sms
 	Backup  bool
 	Masked  string
@@ -98,7 +98,7 @@ func (h *Handler) beginMFA(w http.ResponseWriter, r *http.Request, a *account.Ac
 		h.internal(w, r, "start second factor", err)
 		return
 	}
-	web.Redirect(w, r, "/login/2fa")
+	webui.Redirect(w, r, "/login/2fa")
 }
 
 func (h *Handler) mfaPage(r *http.Request, a *account.Account) mfaView {
@@ -117,15 +117,15 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("stepup") == "1" {
 		s, err := h.sessions.Current(r)
 		if err != nil {
-			web.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()))
+			webui.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()))
 			return
 		}
 		a, err := h.mfa.Get(ctx, s.AccountID)
 		if err != nil || a.MFA == "" {
-			web.Redirect(w, r, "/account/security?need=mfa")
+			webui.Redirect(w, r, "/account/security?need=mfa")
 			return
 		}
-		h.beginMFA(w, r, a, web.SafeNext(r.URL.Query().Get("next")), s.ID, s.AMR)
+		h.beginMFA(w, r, a, webui.SafeNext(r.URL.Query().Get("next")), s.ID, s.AMR)
 		return
 	}
 	token, version, st, ok := h.loadMFA(w, r)
@@ -158,7 +158,7 @@ func (h *Handler) loadMFA(w http.ResponseWriter, r *http.Request) (string, int, 
 	var st mfaState
 	token, version, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
 	if err != nil {
-		web.Redirect(w, r, "/login")
+		webui.Redirect(w, r, "/login")
 		return "", 0, st, false
 	}
 	return token, version, st, true
@@ -176,7 +176,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.mfaPage(r, a)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	backup := strings.TrimSpace(r.PostFormValue("backup_code"))
 	var method []string
@@ -214,7 +214,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 			h.notifier.Account(ctx, a, message.KindNoticeLocked, v.L.Lang, map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
 			_ = h.mfa.Flows.Delete(ctx, mfaFlow, token)
 			h.mfa.Flows.Clear(w, mfaFlow, h.mfa.Secure)
-			web.Redirect(w, r, "/login")
+			webui.Redirect(w, r, "/login")
 			return
 		}
 		field := "code"
@@ -228,13 +228,13 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 	next, err := h.completeMFA(w, r, token, a, method, r.PostFormValue("remember") == "yes")
 	if err != nil {
 		if errors.Is(err, errFlowGone) {
-			web.Redirect(w, r, "/login")
+			webui.Redirect(w, r, "/login")
 			return
 		}
 		h.internal(w, r, "complete second factor", err)
 		return
 	}
-	web.Redirect(w, r, next)
+	webui.Redirect(w, r, next)
 }
 
 var errFlowGone = errors.New("second-factor flow gone")
@@ -269,7 +269,7 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 			h.log.ErrorContext(ctx, "remember device", "err", err)
 		}
 	}
-	if next := web.SafeNext(st.Next); next != "" {
+	if next := webui.SafeNext(st.Next); next != "" {
 		return next, nil
 	}
 	return h.cfg.Home, nil
@@ -352,7 +352,7 @@ type Devices struct {
 	DB  *sqldb.DB
 	Now func() time.Time
 	// Secure names the device cookie for an IdP served over HTTPS
-	// (web.CookieName) and marks it Secure; Remember and Trusted agree on
+	// (webui.CookieName) and marks it Secure; Remember and Trusted agree on
 	// the name through it.
 	Secure bool
 }
@@ -371,7 +371,7 @@ func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: web.CookieName(deviceCookie, d.Secure), Value: token, Path: "/", MaxAge: int(deviceTTL.Seconds()),
+	http.SetCookie(w, &http.Cookie{Name: webui.CookieName(deviceCookie, d.Secure), Value: token, Path: "/", MaxAge: int(deviceTTL.Seconds()),
 		HttpOnly: true, Secure: secure || d.Secure, SameSite: http.SameSiteLaxMode})
 	return nil
 }
@@ -379,7 +379,7 @@ func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID
 // Trusted reports whether the request's device cookie was remembered for
 // this account from this IP and has not expired.
 func (d *Devices) Trusted(ctx context.Context, r *http.Request, accountID, ip string) bool {
-	c, err := r.Cookie(web.CookieName(deviceCookie, d.Secure))
+	c, err := r.Cookie(webui.CookieName(deviceCookie, d.Secure))
 	if err != nil {
 		return false
 	}

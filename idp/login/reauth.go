@@ -16,7 +16,7 @@ import (
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Re-authentication. Sensitive changes in the account centre (contacts,
@@ -60,7 +60,7 @@ func (h *Handler) reauthRoutes(mux *http.ServeMux) {
 }
 
 type reauthView struct {
-	web.Page
+	webui.Page
 	// Next is where the browser returns (the form's page).
 	Next string
 	// Password: the password is asked.
@@ -104,7 +104,7 @@ func reauthMethods(a *account.Account) (password bool, method, to string) {
 func (h *Handler) reauthSession(w http.ResponseWriter, r *http.Request, next string) (*session.Session, *account.Account, bool) {
 	s, err := h.sessions.Current(r)
 	if err != nil {
-		web.Redirect(w, r, "/login?next="+url.QueryEscape(next))
+		webui.Redirect(w, r, "/login?next="+url.QueryEscape(next))
 		return nil, nil, false
 	}
 	a, err := h.mfa.Get(r.Context(), s.AccountID)
@@ -118,7 +118,7 @@ func (h *Handler) reauthSession(w http.ResponseWriter, r *http.Request, next str
 // reauthNext is the validated return address (the account overview by
 // default).
 func reauthNext(next string) string {
-	if next = web.SafeNext(next); next == "" {
+	if next = webui.SafeNext(next); next == "" {
 		return reauthHome
 	}
 	return next
@@ -180,7 +180,7 @@ func (h *Handler) sendReauthCode(w http.ResponseWriter, r *http.Request) {
 	v := h.reauthPage(r, a, next)
 	_, method, to := reauthMethods(a)
 	if method != "sms" && method != "email" {
-		web.Redirect(w, r, session.ReauthURL(next))
+		webui.Redirect(w, r, session.ReauthURL(next))
 		return
 	}
 	ch := message.SMS
@@ -207,7 +207,7 @@ func (h *Handler) submitReauth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.reauthPage(r, a, next)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	v.Challenge = r.PostFormValue("challenge")
 	l := v.L
 	if v.Nothing {
@@ -342,7 +342,7 @@ func (h *Handler) reauthenticated(w http.ResponseWriter, r *http.Request, s *ses
 		h.internal(w, r, "record re-authentication", err)
 		return
 	}
-	web.Redirect(w, r, next)
+	webui.Redirect(w, r, next)
 }
 
 func (h *Handler) recordReauth(r *http.Request, s *session.Session, a *account.Account, amr []string) error {

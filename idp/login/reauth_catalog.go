@@ -1,10 +1,10 @@
 package login
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
 // reauthCatalog holds the re-authentication page's texts and the refusal
 // of a suspended password.
-var reauthCatalog = web.Catalog{
+var reauthCatalog = webui.Catalog{
 	"reauth.title":          {"Подтвердите, что это вы", "Confirm it is you"},
 	"reauth.lead":           {"Это действие меняет защиту учётной записи. Подтвердите вход ещё раз — затем вы вернётесь к форме.", "This action changes how your account is protected. Confirm your sign-in once more, then you will return to the form."},
 	"reauth.password":       {"Пароль", "Password"},

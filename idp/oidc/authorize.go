@@ -11,8 +11,8 @@ import (
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
 
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // The authorization endpoint is Gosid's own, not op's, so that every
@@ -240,7 +240,7 @@ func descriptionChars(s string) string {
 	}, s)
 }
 
-var authorizeCatalog = web.Catalog{
+var authorizeCatalog = webui.Catalog{
 	"authz.err.unavailable": {"Сервис временно недоступен. Вернитесь на сайт и попробуйте войти ещё раз через минуту.", "The service is temporarily unavailable. Go back to the site and try to sign in again in a minute."},
 	"formpost.title":        {"Возвращение на сайт", "Returning to the site"},
 	"formpost.lead":         {"Передаём ответ сайту. Если ничего не происходит, нажмите «Продолжить».", "Sending the answer to the site. If nothing happens, press “Continue”."},

@@ -11,7 +11,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 var levelRank = map[account.Level]int{account.LevelSimplified: 1, account.LevelStandard: 2, account.LevelConfirmed: 3}
@@ -47,14 +47,14 @@ type item struct {
 }
 
 type consentView struct {
-	web.Page
+	webui.Page
 	ID         string
 	ClientName string
 	Items      []item
 	Offline    bool
 }
 
-func (p *Provider) consentItems(l web.Localizer, a *account.Account, scopes []string) []item {
+func (p *Provider) consentItems(l webui.Localizer, a *account.Account, scopes []string) []item {
 	var out []item
 	for _, s := range scopes {
 		if s == "openid" || s == "offline_access" {
@@ -161,7 +161,7 @@ func (p *Provider) submitConsent(w http.ResponseWriter, r *http.Request) {
 }
 
 type levelView struct {
-	web.Page
+	webui.Page
 	ID, ClientName, Have, Need string
 }
 
@@ -178,7 +178,7 @@ func (p *Provider) showLevel(w http.ResponseWriter, r *http.Request, ar *AuthReq
 	p.render.Render(w, r, http.StatusOK, "level", v)
 }
 
-var catalog = web.Catalog{
+var catalog = webui.Catalog{
 	"consent.title":         {"Доступ к вашим данным", "Access to your data"},
 	"consent.lead":          {"Сайт «%s» запрашивает доступ к данным вашей учётной записи Gosid:", "The site “%s” asks for access to the data of your Gosid account:"},
 	"consent.offline":       {"Сайт сможет получать эти данные, даже когда вас на нём нет, пока вы не отзовёте доступ.", "The site will be able to get this data while you are away, until you revoke access."},

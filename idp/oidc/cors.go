@@ -38,7 +38,7 @@ import (
 
 // CrossOriginEndpoints are the http.ServeMux patterns of the endpoints
 // that take no cookie and serve browser apps from other origins, for
-// web.Protect to let through.
+// webui.Protect to let through.
 func (p *Provider) CrossOriginEndpoints() []string {
 	return []string{pathToken, pathRevoke, pathUserinfo}
 }

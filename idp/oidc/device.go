@@ -16,8 +16,8 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gosid/gosid/idp/ratelimit"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Device authorization (RFC 8628), for kiosks and TVs: the device shows a
@@ -151,7 +151,7 @@ func normUserCode(s string) string {
 }
 
 type deviceView struct {
-	web.Page
+	webui.Page
 	Code       string
 	ClientName string
 	Items      []item
@@ -215,7 +215,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 	pg := p.render.NewPage(r, "device.title")
 	pg.SignedIn = true
 	v := deviceView{Page: pg, Code: code}
-	v.Form = web.NewForm(r, "user_code")
+	v.Form = webui.NewForm(r, "user_code")
 	if wait, err := p.deviceEntry(r, normUserCode(code)); err != nil {
 		p.deviceRefused(w, r, v, wait, err)
 		return
@@ -261,5 +261,5 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 		p.render.Render(w, r, http.StatusUnprocessableEntity, "device", v)
 		return
 	}
-	web.Redirect(w, r, "/device?done="+state)
+	webui.Redirect(w, r, "/device?done="+state)
 }

@@ -43,9 +43,9 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 )
 
@@ -121,7 +121,7 @@ func startOP(t testing.TB, db *sqldb.DB, mod ...func(*Config, *Deps)) *testOP {
 		_, _ = w.Write(km.JSON())
 	})
 	// The cross-origin filter as `gosid serve` wires it.
-	srv := httptest.NewUnstartedServer(web.Protect(mux, o.P.CrossOriginEndpoints()...))
+	srv := httptest.NewUnstartedServer(webui.Protect(mux, o.P.CrossOriginEndpoints()...))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

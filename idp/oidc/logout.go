@@ -11,8 +11,8 @@ import (
 
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0), answered by
@@ -30,7 +30,7 @@ import (
 //	                        without a session: nothing to end → the redirect
 //	POST /oauth/logout      confirm=yes from the confirmation page (a
 //	                        same-origin form: cross-origin posts are refused
-//	                        by web.Protect) ends the session → the redirect
+//	                        by webui.Protect) ends the session → the redirect
 //	GET /oauth/logged-out   «Вы вышли»
 //
 // A hint alone never ends or revokes anything: only a request carrying
@@ -40,7 +40,7 @@ import (
 const pathLoggedOut = "/oauth/logged-out"
 
 type logoutView struct {
-	web.Page
+	webui.Page
 	ClientName string
 	// Fields are the confirmation form's hidden fields.
 	Fields []formField
@@ -190,7 +190,7 @@ func (p *Provider) logoutError(w http.ResponseWriter, r *http.Request, status in
 	p.render.Render(w, r, status, "logout", logoutView{Page: pg})
 }
 
-var logoutCatalog = web.Catalog{
+var logoutCatalog = webui.Catalog{
 	"logout.title":           {"Выход из Gosid", "Sign out of Gosid"},
 	"logout.site":            {"Сайт «%s» просит выйти из учётной записи Gosid.", "The site “%s” asks to sign you out of Gosid."},
 	"logout.confirm":         {"Выйти из учётной записи Gosid на этом устройстве?", "Sign out of your Gosid account on this device?"},

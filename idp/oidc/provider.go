@@ -24,8 +24,8 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 //go:embed templates/*.html
@@ -59,7 +59,7 @@ type Deps struct {
 	// Limiter counts device-code entries (RFC 8628 section 5.1); nil
 	// turns the limits off.
 	Limiter Limiter
-	// ClientIP is the address rate limits count by (web.ClientIP when nil).
+	// ClientIP is the address rate limits count by (webui.ClientIP when nil).
 	ClientIP func(*http.Request) string
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -75,7 +75,7 @@ type Provider struct {
 	// discoveryJSON is the discovery document, built once.
 	discoveryJSON []byte
 	store         *store
-	render        *web.Renderer
+	render        *webui.Renderer
 }
 
 // Endpoint paths.
@@ -101,7 +101,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		d.Now = time.Now
 	}
 	if d.ClientIP == nil {
-		d.ClientIP = web.ClientIP
+		d.ClientIP = webui.ClientIP
 	}
 	l := &cfg.Lifetimes
 	l.AuthRequest = orDefault(l.AuthRequest, 30*time.Minute)
@@ -119,7 +119,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	p := &Provider{cfg: cfg, deps: d, store: st}
 	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
-	r, err := web.NewRenderer(pages, web.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
+	r, err := webui.NewRenderer(pages, webui.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
 	if err != nil {
 		return nil, err
 	}

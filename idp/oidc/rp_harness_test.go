@@ -25,15 +25,15 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 )
 
 // The relying-party harness: the real Provider over real stores (accounts,
 // clients through the cache, sessions, signing keys under a random master
-// key) on a sqldbtest database, served on 127.0.0.1 behind web.Protect as
+// key) on a sqldbtest database, served on 127.0.0.1 behind webui.Protect as
 // `gosid serve` does, with the issuer bound to the server's URL. A test
 // signs a browser in through /test/sign-in (session.Store.Start, the
 // cookie exactly as the sign-in pages set it) and drives the protocol with
@@ -112,13 +112,13 @@ func newRPOP(t *testing.T, db *sqldb.DB, mod func(*Config)) *rpOP {
 	}
 	mux := http.NewServeMux()
 	o.P.Routes(mux)
-	mux.Handle("GET /static/", web.Static())
+	mux.Handle("GET /static/", webui.Static())
 	mux.HandleFunc("POST /test/sign-in", func(w http.ResponseWriter, r *http.Request) {
 		if _, err := o.Sessions.Start(w, r, r.PostFormValue("account"), []string{"pwd"}, "127.0.0.1"); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
-	srv := httptest.NewUnstartedServer(web.Protect(mux))
+	srv := httptest.NewUnstartedServer(webui.Protect(mux))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

@@ -1,8 +1,8 @@
 package passkey
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
-var catalog = web.Catalog{
+var catalog = webui.Catalog{
 	"pk.title":             {"Ключи доступа", "Passkeys"},
 	"pk.lead":              {"Ключ доступа позволяет входить в Gosid без пароля — по отпечатку пальца, лицу или PIN-коду устройства. Ключ хранится на вашем телефоне, компьютере или аппаратном ключе безопасности; Gosid хранит только открытую часть.", "A passkey lets you sign in to Gosid without a password, with your fingerprint, face or device PIN. The key stays on your phone, computer or security key; Gosid keeps only its public part."},
 	"pk.add":               {"Добавить ключ доступа", "Add a passkey"},

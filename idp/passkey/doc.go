@@ -9,7 +9,7 @@
 //	POST /passkeys/register/begin    signed in: PublicKeyCredentialCreationOptions (JSON)
 //	POST /passkeys/register/finish   signed in: verify and store the new credential
 //	POST /login/passkey/begin        PublicKeyCredentialRequestOptions for a discoverable sign-in
-//	POST /login/passkey/finish       verify, start the SSO session; ?next= is honoured (web.SafeNext)
+//	POST /login/passkey/finish       verify, start the SSO session; ?next= is honoured (webui.SafeNext)
 //	GET  /account/passkeys           the list: name, type, added, last used
 //	POST /account/passkeys/rename    form: id, name
 //	POST /account/passkeys/remove    form: id; a stale session goes to re-authenticate first

@@ -17,8 +17,8 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 //go:embed templates/*.html
@@ -65,7 +65,7 @@ type Deps struct {
 	Limiter Limiter
 	Log     *slog.Logger
 	// ClientIP is the address for rate limits and the event log
-	// (web.ClientIP when nil).
+	// (webui.ClientIP when nil).
 	ClientIP func(*http.Request) string
 	// Home is where a passkey sign-in without ?next= lands ("/account").
 	Home string
@@ -89,7 +89,7 @@ type Deps struct {
 type Handler struct {
 	d      Deps
 	svc    *Service
-	render *web.Renderer
+	render *webui.Renderer
 	msk    *time.Location
 }
 
@@ -98,12 +98,12 @@ func New(d Deps) (*Handler, error) {
 	if d.Service == nil || d.Accounts == nil || d.Sessions == nil || d.Log == nil {
 		return nil, errors.New("passkey: Service, Accounts, Sessions and Log are required")
 	}
-	r, err := web.NewRenderer(pages, catalog, d.Log, "passkeys")
+	r, err := webui.NewRenderer(pages, catalog, d.Log, "passkeys")
 	if err != nil {
 		return nil, err
 	}
 	if d.ClientIP == nil {
-		d.ClientIP = web.ClientIP
+		d.ClientIP = webui.ClientIP
 	}
 	if d.Home == "" {
 		d.Home = "/account"
@@ -168,7 +168,7 @@ func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := h.svc.FinishRegistration(r.Context(), s.AccountID, body, "", web.Lang(r))
+	c, err := h.svc.FinishRegistration(r.Context(), s.AccountID, body, "", webui.Lang(r))
 	if err != nil {
 		h.fail(w, r, err, "")
 		return
@@ -232,7 +232,7 @@ func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.event(r, a.ID, account.EventSignIn, account.ResultOK, strings.Join(res.AMR, " "))
-	next := web.SafeNext(r.URL.Query().Get("next"))
+	next := webui.SafeNext(r.URL.Query().Get("next"))
 	if next == "" {
 		next = h.d.Home
 	}
@@ -293,7 +293,7 @@ func (h *Handler) failUnknown(w http.ResponseWriter, r *http.Request, err error,
 	_ = json.Unmarshal(body, &c)
 	e := ErrUnknownCredential
 	h.d.Log.InfoContext(r.Context(), "passkey ceremony refused", "path", r.URL.Path, "code", e.Code)
-	out := errorBody{Error: e.Code, Message: e.Message(web.Lang(r))}
+	out := errorBody{Error: e.Code, Message: e.Message(webui.Lang(r))}
 	if _, ok := decodeID(c.ID); ok {
 		out.Credential, out.RPID = c.ID, h.svc.cfg.RPID
 	}
@@ -314,7 +314,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, redire
 	default:
 		h.d.Log.InfoContext(r.Context(), "passkey ceremony refused", "path", r.URL.Path, "code", e.Code)
 	}
-	writeJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message(web.Lang(r)), Redirect: redirect})
+	writeJSON(w, e.Status, errorBody{Error: e.Code, Message: e.Message(webui.Lang(r)), Redirect: redirect})
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -348,7 +348,7 @@ func (h *Handler) changed(r *http.Request, accountID, kind, name string) {
 // --- the account page (HTML) ---
 
 type passkeysView struct {
-	web.Page
+	webui.Page
 	Keys      []keyView
 	Available bool
 	Max       int
@@ -453,7 +453,7 @@ func (h *Handler) renamePasskey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.changed(r, s.AccountID, EventRenamed, name)
-	web.Redirect(w, r, passkeysPage+"?done=renamed")
+	webui.Redirect(w, r, passkeysPage+"?done=renamed")
 }
 
 func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
@@ -488,5 +488,5 @@ func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
 	}
 	h.event(r, s.AccountID, EventRemoved, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])
 	h.changed(r, s.AccountID, EventRemoved, c.Name)
-	web.Redirect(w, r, passkeysPage+"?done=removed")
+	webui.Redirect(w, r, passkeysPage+"?done=removed")
 }

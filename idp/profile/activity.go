@@ -7,7 +7,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Activity is the account's activity log: every change, by whom and when.
@@ -38,11 +38,11 @@ func (h *Handler) clientIP(r *http.Request) string {
 	if h.ClientIP != nil {
 		return h.ClientIP(r)
 	}
-	return web.ClientIP(r)
+	return webui.ClientIP(r)
 }
 
 // page starts a page of the account centre in the given section.
-func (h *Handler) page(r *http.Request, title, tab string) web.Page {
+func (h *Handler) page(r *http.Request, title, tab string) webui.Page {
 	p := h.render.NewPage(r, title)
 	p.SignedIn, p.Tab = true, tab
 	return p

@@ -1,8 +1,8 @@
 package profile
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
-var catalog = web.Catalog{
+var catalog = webui.Catalog{
 	"acc.title":                 {"Учётная запись", "Your account"},
 	"acc.level":                 {"Уровень учётной записи", "Account level"},
 	"acc.level.simplified":      {"Упрощённая", "Simplified"},

@@ -10,8 +10,8 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Sessions and data sharing in the account centre.
@@ -49,7 +49,7 @@ type sessionRow struct {
 }
 
 type sessionsView struct {
-	web.Page
+	webui.Page
 	Rows []sessionRow
 }
 
@@ -74,7 +74,7 @@ func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request) {
 		v.Error = v.L.T("acc.err.internal")
 	}
 	for _, x := range list {
-		b, sys := web.DescribeUA(x.UserAgent)
+		b, sys := webui.DescribeUA(x.UserAgent)
 		v.Rows = append(v.Rows, sessionRow{ID: x.ID, Browser: b, System: sys, IP: x.IP, Current: x.ID == s.ID,
 			Created: h.localTime(x.CreatedAt), LastSeen: h.localTime(x.LastSeenAt)})
 	}
@@ -112,7 +112,7 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	web.Redirect(w, r, "/account/sessions?done=1")
+	webui.Redirect(w, r, "/account/sessions?done=1")
 }
 
 type appRow struct {
@@ -121,7 +121,7 @@ type appRow struct {
 }
 
 type appsView struct {
-	web.Page
+	webui.Page
 	Apps []appRow
 }
 
@@ -166,7 +166,7 @@ func (h *Handler) revokeApp(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		h.record(r, s.AccountID, audit.ActionGrantRevoked, map[string]string{"client": clientID})
 	}
-	web.Redirect(w, r, "/account/apps?done=1")
+	webui.Redirect(w, r, "/account/apps?done=1")
 }
 
 // localTime shows a time in Moscow time, as the portal does.

@@ -1,10 +1,10 @@
 package profile
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
 // centreCatalog holds the texts of the account centre's newer pages:
 // overview additions, contacts, history, activity, data.
-var centreCatalog = web.Catalog{
+var centreCatalog = webui.Catalog{
 	"acc.level.simplified.about": {"Доступны справочные услуги и вход на сайты, которым достаточно упрощённой учётной записи.", "Reference services and sign-in to sites that accept a simplified account."},
 	"acc.level.standard.about":   {"СНИЛС и паспорт проверены в государственных реестрах. Доступна часть услуг.", "SNILS and passport were checked against the state registers. Some services are available."},
 	"acc.level.confirmed.about":  {"Личность подтверждена. Доступны все услуги.", "Your identity is confirmed. All services are available."},

@@ -13,8 +13,8 @@ import (
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Changing the phone or the e-mail: the new value gets a code, and only
@@ -61,7 +61,7 @@ type contactState struct {
 }
 
 type contactView struct {
-	web.Page
+	webui.Page
 	Kind    string // phone or email
 	Current string
 	Step    string // "" (new value) or "code"
@@ -125,7 +125,7 @@ func (h *Handler) submitContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.contactPage(r, a, kind)
-	f := web.NewForm(r, "value")
+	f := webui.NewForm(r, "value")
 	v.Form = f
 	var value string
 	var err error
@@ -157,7 +157,7 @@ func (h *Handler) submitContact(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "start flow", err)
 		return
 	}
-	web.Redirect(w, r, "/account/contacts/"+kind+"/code")
+	webui.Redirect(w, r, "/account/contacts/"+kind+"/code")
 }
 
 func (h *Handler) issueContactCode(r *http.Request, st contactState) (string, error) {
@@ -166,7 +166,7 @@ func (h *Handler) issueContactCode(r *http.Request, st contactState) (string, er
 		ch = message.Email
 	}
 	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: contactPurpose, Channel: ch, To: st.Value,
-		IP: h.clientIP(r), Lang: web.Lang(r), Kind: message.KindCodeContact})
+		IP: h.clientIP(r), Lang: webui.Lang(r), Kind: message.KindCodeContact})
 }
 
 // loadContact reads the flow of the signed-in account; a missing, expired
@@ -178,7 +178,7 @@ func (h *Handler) loadContact(w http.ResponseWriter, r *http.Request, a *account
 		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
 			h.Log.ErrorContext(r.Context(), "load contact flow", "err", err)
 		}
-		web.Redirect(w, r, "/account/contacts/"+kind+"?expired=1")
+		webui.Redirect(w, r, "/account/contacts/"+kind+"?expired=1")
 		return "", 0, st, false
 	}
 	return token, version, st, true
@@ -217,7 +217,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.contactCodePage(r, a, st)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	if err := h.Security.Codes.CheckForm(r, st.Challenge, contactPurpose, st.Value); err != nil {
 		v.Form.Fail("code", codestep.Explain(err, v.L))
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "contact", v)
@@ -264,7 +264,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		h.Notifier.Contact(ctx, kind, old.Value, message.KindNoticeContactChanged, v.L.Lang, map[string]string{
 			"field": kind, "value": detail["value"], "link": h.undoLink(undo), "days": strconv.Itoa(int(h.Undo.TTL / (24 * time.Hour)))})
 	}
-	web.Redirect(w, r, "/account?done=contact_"+kind)
+	webui.Redirect(w, r, "/account?done=contact_"+kind)
 }
 
 func (h *Handler) resendContactCode(w http.ResponseWriter, r *http.Request) {
@@ -288,7 +288,7 @@ func (h *Handler) resendContactCode(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "save flow", err)
 		return
 	}
-	web.Redirect(w, r, "/account/contacts/"+kind+"/code?resent=1")
+	webui.Redirect(w, r, "/account/contacts/"+kind+"/code?resent=1")
 }
 
 // internal logs err and answers 500 with a general message.

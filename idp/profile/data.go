@@ -12,7 +12,7 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/message"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // The citizen's data: a JSON download of everything held about them, and
@@ -45,7 +45,7 @@ type DataDeps struct {
 const deletePurpose = "delete"
 
 type dataView struct {
-	web.Page
+	webui.Page
 	DeleteAfter string
 	Step        string // "" or "confirm"
 	Method      string // totp, phone, email
@@ -241,7 +241,7 @@ func (h *Handler) startDelete(w http.ResponseWriter, r *http.Request) {
 			ch = message.Email
 		}
 		id, err := h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: deletePurpose, Channel: ch, To: to,
-			IP: h.clientIP(r), Lang: web.Lang(r), Kind: message.KindCodeLogin})
+			IP: h.clientIP(r), Lang: webui.Lang(r), Kind: message.KindCodeLogin})
 		if err != nil {
 			v.Step, v.Error = "", codestep.Explain(err, v.L)
 			h.render.Render(w, r, http.StatusTooManyRequests, "data", v)
@@ -259,7 +259,7 @@ func (h *Handler) submitDelete(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	v := h.dataPage(r, a)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	method, to := deleteMethod(a)
 	v.Step, v.Method, v.Masked, v.Challenge = "confirm", method, maskContact(method, to), r.PostFormValue("challenge")
 	var err error
@@ -307,11 +307,11 @@ func (h *Handler) submitDelete(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	web.Redirect(w, r, "/account/deleted?date="+date)
+	webui.Redirect(w, r, "/account/deleted?date="+date)
 }
 
 type deletedView struct {
-	web.Page
+	webui.Page
 	Date string
 }
 

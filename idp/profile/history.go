@@ -8,7 +8,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Sign-in history and the activity log.
@@ -33,7 +33,7 @@ type historyRow struct {
 }
 
 type historyView struct {
-	web.Page
+	webui.Page
 	Rows         []historyRow
 	Days, Show   string
 	DayChoices   []string
@@ -98,7 +98,7 @@ func (h *Handler) showHistory(w http.ResponseWriter, r *http.Request) {
 				continue
 			}
 		}
-		browser, system := web.DescribeUA(e.UserAgent)
+		browser, system := webui.DescribeUA(e.UserAgent)
 		row := historyRow{At: h.localTime(e.At), What: v.L.T(label), Method: methodLabel(e.Method, v.L), IP: e.IP,
 			Device: browser + ", " + system, Result: v.L.T("his.result." + e.Result), Suspicious: sus}
 		v.Rows = append(v.Rows, row)
@@ -107,7 +107,7 @@ func (h *Handler) showHistory(w http.ResponseWriter, r *http.Request) {
 }
 
 // methodLabel turns amr values ("pwd otp mfa") into words.
-func methodLabel(method string, l web.Localizer) string {
+func methodLabel(method string, l webui.Localizer) string {
 	if method == "" {
 		return "—"
 	}
@@ -136,7 +136,7 @@ type activityRow struct {
 }
 
 type activityView struct {
-	web.Page
+	webui.Page
 	Rows []activityRow
 }
 
@@ -172,7 +172,7 @@ func (h *Handler) downloadActivity(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 	w.Header().Set("Content-Disposition", `attachment; filename="gosid-activity.csv"`)
 	w.Header().Set("Cache-Control", "no-store")
-	if err := audit.WriteCSV(w, entries, web.Lang(r)); err != nil {
+	if err := audit.WriteCSV(w, entries, webui.Lang(r)); err != nil {
 		h.Log.ErrorContext(r.Context(), "activity csv", "err", err)
 	}
 }

@@ -8,7 +8,7 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/password"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Password change in the account centre: the current password, then a new
@@ -38,7 +38,7 @@ type PasswordDeps struct {
 }
 
 type passwordView struct {
-	web.Page
+	webui.Page
 	Rules []password.Rule
 }
 
@@ -62,7 +62,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	v := h.passwordPage(r)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	current, pw, confirm := r.PostFormValue("current_password"), r.PostFormValue("password"), r.PostFormValue("password_confirm")
 	if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil || !ok {
 		v.Form.Fail("current_password", v.L.T("pwd.err.current"))

@@ -14,7 +14,7 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 //go:embed templates/*.html
@@ -72,13 +72,13 @@ type Deps struct {
 // Handler serves the pages.
 type Handler struct {
 	Deps
-	render *web.Renderer
+	render *webui.Renderer
 	msk    *time.Location
 }
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, web.Merge(catalog, securityCatalog, centreCatalog, undoCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password",
+	r, err := webui.NewRenderer(pages, webui.Merge(catalog, securityCatalog, centreCatalog, undoCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password",
 		"contact", "history", "activity", "data", "deleted", "undo")
 	if err != nil {
 		return nil, err
@@ -174,7 +174,7 @@ func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, back string)
 }
 
 type accountView struct {
-	web.Page
+	webui.Page
 	Name        string
 	Level       string
 	LevelID     string
@@ -267,7 +267,7 @@ func pendingFields(p *account.PersonChange) []string {
 }
 
 type detailsView struct {
-	web.Page
+	webui.Page
 	Welcome  bool
 	Verified bool
 }
@@ -293,7 +293,7 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Verified: a.Verified()}
-	f := web.NewForm(r, detailFields...)
+	f := webui.NewForm(r, detailFields...)
 	v.Form = f
 	d, errs := h.parseDetails(f, a)
 	for _, fe := range errs {
@@ -366,10 +366,10 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if pending != nil {
-		web.Redirect(w, r, "/account?done=pending")
+		webui.Redirect(w, r, "/account?done=pending")
 		return
 	}
-	web.Redirect(w, r, "/account?done=details")
+	webui.Redirect(w, r, "/account?done=details")
 }
 
 // changedFields names the fields d sets.
@@ -400,12 +400,12 @@ func (h *Handler) cancelPending(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "cancel pending change", err)
 		return
 	}
-	web.Redirect(w, r, "/account?done=pending_cancelled")
+	webui.Redirect(w, r, "/account?done=pending_cancelled")
 }
 
 // parseDetails validates every filled field; empty fields are left as
 // they are. A passport is all or nothing.
-func (h *Handler) parseDetails(f *web.Form, a *account.Account) (account.Documents, validate.Errors) {
+func (h *Handler) parseDetails(f *webui.Form, a *account.Account) (account.Documents, validate.Errors) {
 	var d account.Documents
 	var errs validate.Errors
 	now := h.Now().In(h.msk)

@@ -16,7 +16,7 @@ import (
 	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Security settings: two-factor protection.
@@ -64,7 +64,7 @@ type SecurityDeps struct {
 }
 
 type securityView struct {
-	web.Page
+	webui.Page
 	MFA         string
 	HasPhone    bool
 	QR          string // data: URI of the QR code PNG
@@ -143,7 +143,7 @@ func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	v := h.securityPage(r, a)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	if err := h.Security.TOTP.Confirm(ctx, a.ID, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
 		v.Step = "totp"
 		v.Form.Fail("code", v.L.T("sec.err.code"))
@@ -177,7 +177,7 @@ func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request) {
 // sendCode sends an SMS code that confirms a security change.
 func (h *Handler) sendCode(r *http.Request, a *account.Account) (string, error) {
 	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: "security", Channel: message.SMS, To: a.Phone.Value,
-		IP: web.ClientIP(r), Lang: web.Lang(r), Kind: message.KindCodeLogin})
+		IP: webui.ClientIP(r), Lang: webui.Lang(r), Kind: message.KindCodeLogin})
 }
 
 func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request) {
@@ -186,7 +186,7 @@ func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.securityPage(r, a)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	if !h.smsCodeOK(r, a) {
 		v.Step, v.Challenge = "sms", r.PostFormValue("challenge")
 		v.Form.Fail("code", v.L.T("sec.err.code"))
@@ -262,7 +262,7 @@ func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	v := h.securityPage(r, a)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	if err := h.fresh(r, a); err != nil {
 		v.Challenge = r.PostFormValue("challenge")
 		v.Form.Fail("code", v.L.T("sec.err.code"))
@@ -291,7 +291,7 @@ func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.securityPage(r, a)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	if err := h.fresh(r, a); err != nil {
 		v.Challenge = r.PostFormValue("challenge")
 		v.Form.Fail("code", v.L.T("sec.err.code"))
@@ -362,7 +362,7 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.securityPage(r, a)
-	v.Form = web.NewForm(r, "idle")
+	v.Form = webui.NewForm(r, "idle")
 	st := account.Settings{NotifyNewDevice: r.PostFormValue("notify_new_device") == "on"}
 	if m := strings.TrimSpace(r.PostFormValue("idle")); m != "" && m != "0" {
 		n, err := strconv.Atoi(m)

@@ -1,8 +1,8 @@
 package profile
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
-var securityCatalog = web.Catalog{
+var securityCatalog = webui.Catalog{
 	"pwd.title":               {"Смена пароля", "Change the password"},
 	"pwd.current":             {"Текущий пароль", "Current password"},
 	"pwd.new":                 {"Новый пароль", "New password"},

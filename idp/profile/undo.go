@@ -10,8 +10,8 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // «Это был не я». A contact change sends the previous phone or e-mail a
@@ -51,7 +51,7 @@ func (h *Handler) undoLink(token string) string {
 }
 
 type undoView struct {
-	web.Page
+	webui.Page
 	// State: confirm, done, invalid, expired.
 	State string
 	Token string

@@ -1,9 +1,9 @@
 package profile
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
 // undoCatalog holds the «Это был не я» pages' texts.
-var undoCatalog = web.Catalog{
+var undoCatalog = webui.Catalog{
 	"undo.title":         {"Это был не я", "It was not me"},
 	"undo.lead.phone":    {"Номер телефона вашей учётной записи Gosid был изменён. Если это сделали не вы, отмените изменение:", "The phone number of your Gosid account was changed. If it was not you, undo the change:"},
 	"undo.lead.email":    {"Адрес электронной почты вашей учётной записи Gosid был изменён. Если это сделали не вы, отмените изменение:", "The e-mail address of your Gosid account was changed. If it was not you, undo the change:"},

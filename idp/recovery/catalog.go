@@ -1,8 +1,8 @@
 package recovery
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
-var catalog = web.Catalog{
+var catalog = webui.Catalog{
 	"rec.title":                {"Восстановление пароля", "Restore your password"},
 	"rec.lead":                 {"Укажите телефон, почту или СНИЛС из учётной записи — мы пришлём код для смены пароля.", "Enter the phone, e-mail or SNILS of your account — we will send a code to set a new password."},
 	"rec.login":                {"Телефон, почта или СНИЛС", "Phone, e-mail or SNILS"},

@@ -16,8 +16,8 @@ import (
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 //go:embed templates/*.html
@@ -77,17 +77,17 @@ type Deps struct {
 // Handler serves recovery.
 type Handler struct {
 	Deps
-	render *web.Renderer
+	render *webui.Renderer
 }
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, web.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "password")
+	r, err := webui.NewRenderer(pages, webui.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "password")
 	if err != nil {
 		return nil, err
 	}
 	if d.ClientIP == nil {
-		d.ClientIP = web.ClientIP
+		d.ClientIP = webui.ClientIP
 	}
 	return &Handler{Deps: d, render: r}, nil
 }
@@ -120,7 +120,7 @@ type state struct {
 // where says on the code page where the code went, without revealing
 // whether the account exists: a phone or e-mail login is echoed masked; a
 // SNILS login is answered generically.
-func (s state) where(l web.Localizer) string {
+func (s state) where(l webui.Localizer) string {
 	// Masks of what was typed, not of the stored contact, whose spelling
 	// (e-mail case) would differ for existing accounts only.
 	switch s.LoginKind {
@@ -143,7 +143,7 @@ func (h *Handler) showStart(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	p := h.render.NewPage(r, "rec.title")
-	p.Form = web.NewForm(r, "login")
+	p.Form = webui.NewForm(r, "login")
 	kind, login, err := validate.Login(p.Form.Get("login"))
 	if err != nil {
 		var fe *validate.FieldError
@@ -178,7 +178,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "start", p, "start flow", err)
 		return
 	}
-	web.Redirect(w, r, "/recover/code")
+	webui.Redirect(w, r, "/recover/code")
 }
 
 // destination picks where the code goes: the contact typed, or for SNILS
@@ -195,7 +195,7 @@ func destination(a *account.Account, kind string) (channel, to string) {
 }
 
 func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
-	s := codestep.Send{Purpose: purpose, Channel: message.Channel(st.Channel), To: st.To, IP: h.ClientIP(r), Lang: web.Lang(r)}
+	s := codestep.Send{Purpose: purpose, Channel: message.Channel(st.Channel), To: st.To, IP: h.ClientIP(r), Lang: webui.Lang(r)}
 	if st.AccountID != "" {
 		s.Kind = message.KindCodeRecover
 	}
@@ -208,14 +208,14 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, ve
 		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
 			h.Log.ErrorContext(r.Context(), "load recovery flow", "err", err)
 		}
-		web.Redirect(w, r, "/recover?expired=1")
+		webui.Redirect(w, r, "/recover?expired=1")
 		return "", 0, st, false
 	}
 	return token, version, st, true
 }
 
 type codeView struct {
-	web.Page
+	webui.Page
 	Where string
 }
 
@@ -230,7 +230,7 @@ func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st.Verified {
-		web.Redirect(w, r, "/recover/password")
+		webui.Redirect(w, r, "/recover/password")
 		return
 	}
 	v := h.codePage(r, st)
@@ -247,7 +247,7 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.codePage(r, st)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	err := h.Codes.CheckForm(r, st.Challenge, purpose, st.To)
 	if err == nil && st.AccountID == "" {
 		err = &otp.ErrWrongCode{AttemptsLeft: 0} // see the package comment
@@ -262,7 +262,7 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "code", v.Page, "save flow", err)
 		return
 	}
-	web.Redirect(w, r, "/recover/password")
+	webui.Redirect(w, r, "/recover/password")
 }
 
 func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
@@ -283,11 +283,11 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "code", h.codePage(r, st).Page, "save flow", err)
 		return
 	}
-	web.Redirect(w, r, "/recover/code?resent=1")
+	webui.Redirect(w, r, "/recover/code?resent=1")
 }
 
 type passwordView struct {
-	web.Page
+	webui.Page
 	Rules []password.Rule
 	// SignIn offers signing in with the current password instead.
 	SignIn bool
@@ -304,7 +304,7 @@ func (h *Handler) showPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.Verified {
-		web.Redirect(w, r, "/recover/code")
+		webui.Redirect(w, r, "/recover/code")
 		return
 	}
 	h.render.Render(w, r, http.StatusOK, "password", h.passwordPage(r))
@@ -317,11 +317,11 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.Verified || st.AccountID == "" {
-		web.Redirect(w, r, "/recover/code")
+		webui.Redirect(w, r, "/recover/code")
 		return
 	}
 	v := h.passwordPage(r)
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	a, err := h.Accounts.Get(ctx, st.AccountID)
 	if err != nil {
 		h.internal(w, r, "password", v.Page, "get account", err)
@@ -344,7 +344,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
-		web.Redirect(w, r, "/recover?expired=1")
+		webui.Redirect(w, r, "/recover?expired=1")
 		return
 	}
 	h.Flows.Clear(w, flowKind, h.Secure)
@@ -361,7 +361,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}
 	h.Notifier.Account(ctx, a, message.KindNoticePasswordChanged, v.L.Lang, nil)
-	web.Redirect(w, r, "/login?notice=password_changed")
+	webui.Redirect(w, r, "/login?notice=password_changed")
 }
 
 // methodOf is the RFC 8176 method of the code's channel.
@@ -372,7 +372,7 @@ func methodOf(channel string) string {
 	return "otp"
 }
 
-func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, p web.Page, what string, err error) {
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, p webui.Page, what string, err error) {
 	h.Log.ErrorContext(r.Context(), what, "err", err)
 	p.Error = p.L.T("code.err.internal")
 	var data any = p

@@ -7,7 +7,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/message"
-	"github.com/gosid/gosid/idp/web"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Signing in with the current password after the code. A lock-out after
@@ -52,12 +52,12 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.Verified || h.SignIn == nil {
-		web.Redirect(w, r, "/recover/code")
+		webui.Redirect(w, r, "/recover/code")
 		return
 	}
 	v := h.passwordPage(r)
 	v.SignIn = true
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	pw := r.PostFormValue("current_password")
 	if pw == "" || len(pw) > 1024 {
 		v.Form.Fail("current_password", v.L.T("rec.err.current_required"))
@@ -113,7 +113,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	// Only one of two racing submissions goes on.
 	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
-		web.Redirect(w, r, "/recover?expired=1")
+		webui.Redirect(w, r, "/recover?expired=1")
 		return
 	}
 	h.Flows.Clear(w, flowKind, h.Secure)
@@ -136,7 +136,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.event(r, a.ID, account.EventSignIn, account.ResultOK, "pwd "+method)
-	web.Redirect(w, r, "/account")
+	webui.Redirect(w, r, "/account")
 }
 
 func (h *Handler) event(r *http.Request, accountID, kind, result, method string) {

@@ -24,9 +24,9 @@ import (
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/recovery"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 )
 
@@ -81,7 +81,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 			},
 			SecondFactor: func(w http.ResponseWriter, req *http.Request, a *account.Account, next string, amr []string) {
 				r.secondFactor = append(r.secondFactor, a.ID)
-				web.Redirect(w, req, "/login/2fa")
+				webui.Redirect(w, req, "/login/2fa")
 			}}})
 	if err != nil {
 		t.Fatal(err)
@@ -96,7 +96,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 		}
 		_, _ = io.WriteString(w, s.AccountID+" "+strings.Join(s.AMR, " "))
 	})
-	srv := httptest.NewServer(web.Protect(mux))
+	srv := httptest.NewServer(webui.Protect(mux))
 	t.Cleanup(srv.Close)
 	r.url = srv.URL
 	return r

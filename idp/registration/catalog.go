@@ -1,8 +1,8 @@
 package registration
 
-import "github.com/gosid/gosid/idp/web"
+import "github.com/gosid/gosid/internal/webui"
 
-var catalog = web.Catalog{
+var catalog = webui.Catalog{
 	"reg.title":            {"Регистрация", "Create an account"},
 	"reg.lead":             {"Учётная запись Gosid открывает доступ к государственным услугам и сайтам-партнёрам.", "A Gosid account gives access to public services and partner sites."},
 	"reg.by.phone":         {"По телефону", "By phone"},

@@ -17,8 +17,8 @@ import (
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 //go:embed templates/*.html
@@ -82,17 +82,17 @@ type Deps struct {
 // Handler serves registration.
 type Handler struct {
 	Deps
-	render *web.Renderer
+	render *webui.Renderer
 }
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := web.NewRenderer(pages, web.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "profile")
+	r, err := webui.NewRenderer(pages, webui.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "profile")
 	if err != nil {
 		return nil, err
 	}
 	if d.ClientIP == nil {
-		d.ClientIP = web.ClientIP
+		d.ClientIP = webui.ClientIP
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -160,7 +160,7 @@ func (s state) masked() string {
 }
 
 type startView struct {
-	web.Page
+	webui.Page
 	ByEmail bool
 }
 
@@ -171,7 +171,7 @@ func (h *Handler) showStart(w http.ResponseWriter, r *http.Request) {
 }
 
 // notePrefill tells the citizen that the certificate's data will be used.
-func (h *Handler) notePrefill(r *http.Request, p *web.Page) {
+func (h *Handler) notePrefill(r *http.Request, p *webui.Page) {
 	if pf, ok := h.pending(r); ok {
 		p.Notice = p.L.T("reg.prefill", strings.TrimSpace(pf.Name.Family+" "+pf.Name.Given), pf.SNILS)
 	}
@@ -182,7 +182,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 	byEmail := r.PostFormValue("by") == "email"
 	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: byEmail}
 	h.notePrefill(r, &v.Page)
-	f := web.NewForm(r, "phone", "email")
+	f := webui.NewForm(r, "phone", "email")
 	v.Form = f
 	st := state{Kind: account.Phone}
 	if pf, ok := h.pending(r); ok {
@@ -215,13 +215,13 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "start", v.Page, "start flow", err)
 		return
 	}
-	web.Redirect(w, r, "/register/code")
+	webui.Redirect(w, r, "/register/code")
 }
 
 // issue issues a challenge for st's contact: the code, or for an existing
 // account's contact, the notice instead.
 func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
-	s := codestep.Send{Purpose: purpose, Channel: st.channel(), To: st.Value, IP: h.ClientIP(r), Lang: web.Lang(r), Kind: message.KindCodeRegister}
+	s := codestep.Send{Purpose: purpose, Channel: st.channel(), To: st.Value, IP: h.ClientIP(r), Lang: webui.Lang(r), Kind: message.KindCodeRegister}
 	if st.Existing {
 		s.Kind, s.Instead = "", message.KindNoticeRegisterExisting
 	}
@@ -229,7 +229,7 @@ func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string,
 }
 
 type codeView struct {
-	web.Page
+	webui.Page
 	Masked string
 }
 
@@ -241,7 +241,7 @@ func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, ve
 		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
 			h.Log.ErrorContext(r.Context(), "load registration flow", "err", err)
 		}
-		web.Redirect(w, r, "/register?expired=1")
+		webui.Redirect(w, r, "/register?expired=1")
 		return "", 0, st, false
 	}
 	return token, version, st, true
@@ -253,7 +253,7 @@ func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st.Verified {
-		web.Redirect(w, r, "/register/profile")
+		webui.Redirect(w, r, "/register/profile")
 		return
 	}
 	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
@@ -270,7 +270,7 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
-	v.Form = web.NewForm(r)
+	v.Form = webui.NewForm(r)
 	err := h.Codes.CheckForm(r, st.Challenge, purpose, st.Value)
 	if err == nil && st.Existing {
 		// Never accepted: see the package comment. Spend the challenge so
@@ -287,7 +287,7 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "code", v.Page, "save flow", err)
 		return
 	}
-	web.Redirect(w, r, "/register/profile")
+	webui.Redirect(w, r, "/register/profile")
 }
 
 func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
@@ -308,11 +308,11 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "code", v.Page, "save flow", err)
 		return
 	}
-	web.Redirect(w, r, "/register/code?resent=1")
+	webui.Redirect(w, r, "/register/code?resent=1")
 }
 
 type profileView struct {
-	web.Page
+	webui.Page
 	Rules          []password.Rule
 	ConsentVersion string
 }
@@ -328,12 +328,12 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.Verified {
-		web.Redirect(w, r, "/register/code")
+		webui.Redirect(w, r, "/register/code")
 		return
 	}
 	v := h.profilePage(r)
 	if p := st.Prefill; p.Family != "" {
-		v.Form = &web.Form{Values: map[string]string{"family_name": p.Family, "given_name": p.Given, "middle_name": p.Middle}, Errors: map[string]string{}}
+		v.Form = &webui.Form{Values: map[string]string{"family_name": p.Family, "given_name": p.Given, "middle_name": p.Middle}, Errors: map[string]string{}}
 	}
 	if st.Proven {
 		h.notePrefill(r, &v.Page)
@@ -348,11 +348,11 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if !st.Verified {
-		web.Redirect(w, r, "/register/code")
+		webui.Redirect(w, r, "/register/code")
 		return
 	}
 	v := h.profilePage(r)
-	f := web.NewForm(r, "family_name", "given_name", "middle_name", "consent")
+	f := webui.NewForm(r, "family_name", "given_name", "middle_name", "consent")
 	v.Form = f
 	var name account.Name
 	var err error
@@ -391,7 +391,7 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	// Take the flow first: of two racing submissions only one goes on.
 	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
-		web.Redirect(w, r, "/register?expired=1")
+		webui.Redirect(w, r, "/register?expired=1")
 		return
 	}
 	h.Flows.Clear(w, flowKind, h.Secure)
@@ -428,14 +428,14 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	if _, err := h.Sessions.Start(w, r, a.ID, []string{"pwd"}, ip); err != nil {
 		h.Log.ErrorContext(ctx, "start session after registration", "account", a, "err", err)
-		web.Redirect(w, r, "/login")
+		webui.Redirect(w, r, "/login")
 		return
 	}
 	h.Log.InfoContext(ctx, "account registered", "account", a, "contact", st.Kind)
-	web.Redirect(w, r, "/account/details?welcome=1")
+	webui.Redirect(w, r, "/account/details?welcome=1")
 }
 
-func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, p web.Page, what string, err error) {
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, p webui.Page, what string, err error) {
 	h.Log.ErrorContext(r.Context(), what, "err", err)
 	p.Error = p.L.T("code.err.internal")
 	var data any = p
@@ -453,7 +453,7 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, 
 }
 
 // failField puts a validation error under its field.
-func failField(f *web.Form, err error, l web.Localizer) {
+func failField(f *webui.Form, err error, l webui.Localizer) {
 	var fe *validate.FieldError
 	if errors.As(err, &fe) {
 		f.Fail(fe.Field, fe.Message(l.Lang))

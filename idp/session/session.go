@@ -13,8 +13,8 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gosid/gosid/idp/web"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 )
 
@@ -77,7 +77,7 @@ type Config struct {
 	// Lifetime ends a session this long after creation, used or not (12 h).
 	Lifetime time.Duration
 	// CookieName names the cookie ("gosid_session"); under Secure the
-	// browser sees it as web.CookieName gives it ("__Host-gosid_session").
+	// browser sees it as webui.CookieName gives it ("__Host-gosid_session").
 	CookieName string
 	// Secure marks the cookie Secure and prefixes its name with __Host-;
 	// set it when the public URL is https.
@@ -121,7 +121,7 @@ func NewStore(db *sqldb.DB, cfg Config) *Store {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
-	return &Store{db: db, cfg: cfg, cookieName: web.CookieName(cfg.CookieName, cfg.Secure)}
+	return &Store{db: db, cfg: cfg, cookieName: webui.CookieName(cfg.CookieName, cfg.Secure)}
 }
 
 // now is the clock at the stored precision, so that what Create returns

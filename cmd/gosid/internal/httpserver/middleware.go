@@ -30,7 +30,7 @@ const RequestIDHeader = "X-Request-Id"
 // is rendered. With form-action 'self' the citizen would be stuck on Gosid
 // after signing in to a site (found by the Chromium e2e test). Forms are
 // ours, rendered by html/template; cross-origin posts to us are refused by
-// web.Protect.
+// webui.Protect.
 const DefaultCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
 	"frame-ancestors 'none'; base-uri 'none'"
 

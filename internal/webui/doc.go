@@ -1,10 +1,11 @@
-// Package web is what the IdP's HTML pages share: the layout, the
+// Package webui is what every module's HTML pages share (the identity
+// provider's and the portal's): the layout, the
 // stylesheet and script, the Russian/English catalogue lookup, typed page
 // rendering into a buffer (so a template error is a clean 500, never half a
 // page), form values with field-level errors, and cross-origin protection
 // for every state-changing form.
 //
-// Each capability package (idp/login, idp/registration, idp/recovery…)
+// Each capability package (idp/login, idp/registration, portal/…)
 // embeds its own page templates, each defining a "content" block, and
 // parses them with the layout at start-up through NewRenderer, which fails
 // start-up when a template is missing or broken.
@@ -12,4 +13,4 @@
 // Language: Russian unless the request asks for English by ?lang=en (which
 // is remembered in the gosid_lang cookie), ui_locales (OpenID Connect), or
 // Accept-Language.
-package web
+package webui
