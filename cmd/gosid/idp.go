@@ -20,7 +20,6 @@ import (
 	"github.com/gosid/gosid/idp/esign"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/login"
-	"github.com/gosid/gosid/idp/message"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/otp"
@@ -32,6 +31,7 @@ import (
 	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/totp"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
@@ -233,34 +233,44 @@ type idpParts struct {
 	reload func() error
 }
 
+// senders are the platform's message senders: the development sink in
+// dev mode, else SMTP and the SMS gateway as configured.
+func (o *idpOptions) senders(db *sqldb.DB, log *slog.Logger) (message.Sender, *message.DevSink, error) {
+	if o.devMessages() {
+		sink := message.NewDevSink(db, log)
+		return sink, sink, nil
+	}
+	route := message.Route{}
+	var err error
+	if o.SMTPAddr != "" {
+		if route.Email, err = message.NewSMTP(message.SMTPConfig{Addr: o.SMTPAddr, From: o.SMTPFrom, Username: o.SMTPUsername,
+			Password: message.Secret(o.SMTPPassword), StartTLS: o.SMTPStartTLS, ImplicitTLS: o.SMTPImplicitTLS}, log); err != nil {
+			return nil, nil, err
+		}
+	}
+	if o.SMSURL != "" {
+		if route.SMS, err = message.NewHTTPSMS(message.HTTPSMSConfig{URL: o.SMSURL, Method: o.SMSMethod, AuthHeader: o.SMSAuthHeader,
+			AuthValue: message.Secret(o.SMSAuthValue), BodyTemplate: o.SMSBody, ContentType: o.SMSContentType}, log, nil); err != nil {
+			return nil, nil, err
+		}
+	}
+	return route, nil, nil
+}
+
 // buildIdP wires the identity provider's pages onto mux.
 // now is the clock of every store and flow (tests move it).
 func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time) (*idpParts, error) {
-	templates, err := message.LoadTemplates()
+	templates, err := notice.LoadTemplates()
 	if err != nil {
 		return nil, err
 	}
-	var sender message.Sender
-	var devSink *message.DevSink
-	if o.devMessages() {
-		devSink = message.NewDevSink(db, templates, log)
-		sender = devSink
-	} else {
-		route := message.Route{}
-		if o.SMTPAddr != "" {
-			if route.Email, err = message.NewSMTP(message.SMTPConfig{Addr: o.SMTPAddr, From: o.SMTPFrom, Username: o.SMTPUsername,
-				Password: message.Secret(o.SMTPPassword), StartTLS: o.SMTPStartTLS, ImplicitTLS: o.SMTPImplicitTLS}, templates, log); err != nil {
-				return nil, err
-			}
-		}
-		if o.SMSURL != "" {
-			if route.SMS, err = message.NewHTTPSMS(message.HTTPSMSConfig{URL: o.SMSURL, Method: o.SMSMethod, AuthHeader: o.SMSAuthHeader,
-				AuthValue: message.Secret(o.SMSAuthValue), BodyTemplate: o.SMSBody, ContentType: o.SMSContentType}, templates, log, nil); err != nil {
-				return nil, err
-			}
-		}
-		sender = route
+	out, devSink, err := o.senders(db, log)
+	if err != nil {
+		return nil, err
 	}
+	// The identity provider's messages are rendered from its own templates
+	// and handed to the platform's senders.
+	sender := &notice.Outbox{Templates: templates, Out: out}
 
 	hasher, err := password.NewHasher(o.argon2(), 0)
 	if err != nil {

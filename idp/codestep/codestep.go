@@ -14,15 +14,16 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/webui"
 )
 
 // Step issues and checks codes.
 type Step struct {
 	OTP    *otp.Service
-	Sender message.Sender
+	Sender notice.Sender
 	Log    *slog.Logger
 	// TTL is the codes' lifetime, shown in the message.
 	TTL time.Duration
@@ -35,7 +36,7 @@ type Send struct {
 	To      string // E.164 phone or e-mail; the otp destination
 	IP      string
 	Lang    string
-	// Kind is the message template with the code (message.KindCode…).
+	// Kind is the message template with the code (notice.KindCode…).
 	// Empty: issue the challenge but send nothing (the destination belongs
 	// to no account, and saying so would reveal it).
 	Kind string
@@ -51,7 +52,7 @@ func (st *Step) Issue(ctx context.Context, s Send) (challengeID string, err erro
 	if err != nil {
 		return "", err
 	}
-	m := message.Message{Channel: s.Channel, To: s.To, Lang: s.Lang}
+	m := notice.Message{Channel: s.Channel, To: s.To, Lang: s.Lang}
 	switch {
 	case s.Instead != "":
 		m.Kind = s.Instead

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -120,7 +120,7 @@ func TestBindProvesSNILS(t *testing.T) {
 		if a, _ := r.accounts.Get(ctx, squatter.ID); a.SNILS != "" {
 			t.Fatal("the squatter kept the claim")
 		}
-		if got := r.notified.of(squatter.ID); !slices.Contains(got, message.KindNoticeSNILSClaimDropped) {
+		if got := r.notified.of(squatter.ID); !slices.Contains(got, notice.KindNoticeSNILSClaimDropped) {
 			t.Fatalf("the squatter was told %v", got)
 		}
 		// Another certificate (another SNILS) cannot be bound next to the

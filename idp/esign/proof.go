@@ -11,7 +11,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys/cert"
@@ -92,7 +92,7 @@ func (h *Handler) tellDropped(ctx context.Context, r *http.Request, ids []string
 			h.Log.ErrorContext(ctx, "account of a dropped SNILS claim", "err", err)
 			continue
 		}
-		h.Notifier.Account(ctx, other, message.KindNoticeSNILSClaimDropped, h.loc(r).Lang, nil)
+		h.Notifier.Account(ctx, other, notice.KindNoticeSNILSClaimDropped, h.loc(r).Lang, nil)
 	}
 }
 

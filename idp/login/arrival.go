@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
@@ -76,7 +76,7 @@ func (a *Arrivals) Start(w http.ResponseWriter, r *http.Request, accountID strin
 					a.Log.ErrorContext(ctx, "record cancelled deletion", "account", acc, "err", err)
 				}
 			}
-			a.Notifier.Account(ctx, acc, message.KindNoticeDeletionCancelled, lang, nil)
+			a.Notifier.Account(ctx, acc, notice.KindNoticeDeletionCancelled, lang, nil)
 		}
 	}
 	if acc.IdleTimeout > 0 {
@@ -120,5 +120,5 @@ func (a *Arrivals) recogniseDevice(w http.ResponseWriter, r *http.Request, acc *
 	}
 	browser, system := webui.DescribeUA(r.UserAgent())
 	at := a.Now().In(time.FixedZone("MSK", 3*3600)).Format("02.01.2006 15:04") + " МСК"
-	a.Notifier.Account(ctx, acc, message.KindNoticeNewDevice, lang, map[string]string{"time": at, "ip": ip, "device": browser + ", " + system})
+	a.Notifier.Account(ctx, acc, notice.KindNoticeNewDevice, lang, map[string]string{"time": at, "ip": ip, "device": browser + ", " + system})
 }

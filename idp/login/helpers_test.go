@@ -26,7 +26,7 @@ import (
 	"github.com/gosid/gosid/idp/backupcode"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/ratelimit"
@@ -59,10 +59,10 @@ func (plainCrypto) BlindIndex(domain, value string) []byte {
 // outbox is the message sender: it keeps what was sent.
 type outbox struct {
 	mu   sync.Mutex
-	msgs []message.Message
+	msgs []notice.Message
 }
 
-func (o *outbox) Send(_ context.Context, m message.Message) error {
+func (o *outbox) Send(_ context.Context, m notice.Message) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.msgs = append(o.msgs, m)

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
@@ -329,7 +329,7 @@ func (h *Handler) noticeLocked(ctx context.Context, r *http.Request, a *account.
 		h.log.InfoContext(ctx, "lock-out notice withheld: daily limit reached", "account", a)
 		return
 	}
-	h.notifier.Account(ctx, a, message.KindNoticeLocked, webui.Lang(r), map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
+	h.notifier.Account(ctx, a, notice.KindNoticeLocked, webui.Lang(r), map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
 }
 
 // checks are the failure limits of one attempt.

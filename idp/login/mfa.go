@@ -15,7 +15,8 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
@@ -140,7 +141,7 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 	v := h.mfaPage(r, a)
 	if a.MFA == account.MFASMS && st.Challenge == "" && !v.Backup {
 		id, err := h.mfa.Codes.Issue(ctx, codestep.Send{Purpose: "login", Channel: message.SMS, To: a.Phone.Value,
-			IP: h.clientIP(r), Lang: v.L.Lang, Kind: message.KindCodeLogin})
+			IP: h.clientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin})
 		if err != nil {
 			v.Error = codestep.Explain(err, v.L)
 		} else {
@@ -186,7 +187,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		if err = h.mfa.Backup.Use(ctx, a.ID, backup); err == nil {
 			method = []string{"otp"}
 			n, _ := h.mfa.Backup.Remaining(ctx, a.ID)
-			h.notifier.Account(ctx, a, message.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
+			h.notifier.Account(ctx, a, notice.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
 		}
 	case !codestep.ValidCode(code):
 		v.Form.Fail("code", v.L.T("mfa.err.format"))
@@ -211,7 +212,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		}
 		if lockedNow {
 			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
-			h.notifier.Account(ctx, a, message.KindNoticeLocked, v.L.Lang, map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
+			h.notifier.Account(ctx, a, notice.KindNoticeLocked, v.L.Lang, map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
 			_ = h.mfa.Flows.Delete(ctx, mfaFlow, token)
 			h.mfa.Flows.Clear(w, mfaFlow, h.mfa.Secure)
 			webui.Redirect(w, r, "/login")

@@ -14,8 +14,9 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/webui"
 )
 
@@ -188,7 +189,7 @@ func (h *Handler) sendReauthCode(w http.ResponseWriter, r *http.Request) {
 		ch = message.Email
 	}
 	id, err := h.mfa.Codes.Issue(r.Context(), codestep.Send{Purpose: reauthPurpose, Channel: ch, To: to,
-		IP: h.clientIP(r), Lang: v.L.Lang, Kind: message.KindCodeLogin})
+		IP: h.clientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin})
 	if err != nil {
 		v.Error = codestep.Explain(err, v.L)
 		h.render.Render(w, r, http.StatusTooManyRequests, "reauth", v)
@@ -298,7 +299,7 @@ func (h *Handler) reauthCode(r *http.Request, a *account.Account, v reauthView, 
 			return nil, "backup_code", err
 		}
 		n, _ := h.mfa.Backup.Remaining(ctx, a.ID)
-		h.notifier.Account(ctx, a, message.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
+		h.notifier.Account(ctx, a, notice.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
 		return []string{"otp"}, "", nil
 	}
 	_, method, to := reauthMethods(a)

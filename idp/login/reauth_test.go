@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -76,8 +76,8 @@ func TestReauthPassword(t *testing.T) {
 				t.Fatalf("wrong password %d: %d, want %d", i+1, p.Status, want)
 			}
 		}
-		if got := e.account(t, a.ID); !got.Locked(e.clock.Now()) || e.notices.count(message.KindNoticeLocked) != 1 {
-			t.Fatalf("not locked (until %v) or not told (%d notices)", got.LockedUntil, e.notices.count(message.KindNoticeLocked))
+		if got := e.account(t, a.ID); !got.Locked(e.clock.Now()) || e.notices.count(notice.KindNoticeLocked) != 1 {
+			t.Fatalf("not locked (until %v) or not told (%d notices)", got.LockedUntil, e.notices.count(notice.KindNoticeLocked))
 		}
 		if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 403 || !strings.Contains(p.Body, "заблокирован") {
 			t.Fatalf("right password while locked: %d", p.Status)
@@ -143,7 +143,7 @@ func TestReauthSecondFactor(t *testing.T) {
 		if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}, "backup_code": {backups[0]}}); p.Status != 303 {
 			t.Fatalf("password and backup code: %d", p.Status)
 		}
-		if e.notices.count(message.KindNoticeBackupCodeUsed) != 1 {
+		if e.notices.count(notice.KindNoticeBackupCodeUsed) != 1 {
 			t.Fatal("no notice of the used backup code")
 		}
 	})

@@ -1,8 +1,18 @@
-// Package notice tells citizens about security events on their accounts
-// (lock-outs, password changes, attempts to register their contact again):
-// to the verified phone by SMS and to the verified e-mail, whichever the
-// account has. A failure to send is logged, never shown to the person who
-// caused the event, and never stops the flow that raised it.
+// Package notice is the identity provider's messages: the one-time codes
+// (registration, recovery, a new contact, the SMS second factor) and the
+// notices of security events (lock-outs, password changes, a new device,
+// attempts to register a contact again, a contact change with its «Это был
+// не я» link). Their Russian and English texts live in templates/, are
+// parsed and test-rendered by LoadTemplates at start-up, and are rendered
+// by Templates.Render; Outbox renders a Message and hands the result to an
+// internal/message sender. The texts carry the code and generic facts
+// only; the notice to a contact that already has an account carries no
+// code.
+//
+// Notifier tells an account's owner, on the verified phone by SMS and the
+// verified e-mail, whichever the account has. A failure to send is logged,
+// never shown to the person who caused the event, and never stops the flow
+// that raised it.
 package notice
 
 import (
@@ -10,22 +20,22 @@ import (
 	"log/slog"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/internal/message"
 )
 
 // Notifier sends notices.
 type Notifier struct {
-	Sender message.Sender
+	Sender Sender
 	Log    *slog.Logger
 }
 
 // Account notifies the owner of a on every verified contact.
 func (n *Notifier) Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string) {
 	if a.Phone.Verified() {
-		n.send(ctx, message.Message{Channel: message.SMS, To: a.Phone.Value, Kind: kind, Lang: lang, Data: data})
+		n.send(ctx, Message{Channel: message.SMS, To: a.Phone.Value, Kind: kind, Lang: lang, Data: data})
 	}
 	if a.Email.Verified() {
-		n.send(ctx, message.Message{Channel: message.Email, To: a.Email.Value, Kind: kind, Lang: lang, Data: data})
+		n.send(ctx, Message{Channel: message.Email, To: a.Email.Value, Kind: kind, Lang: lang, Data: data})
 	}
 }
 
@@ -35,10 +45,10 @@ func (n *Notifier) Contact(ctx context.Context, contactKind, to, kind, lang stri
 	if contactKind == account.Email {
 		ch = message.Email
 	}
-	n.send(ctx, message.Message{Channel: ch, To: to, Kind: kind, Lang: lang, Data: data})
+	n.send(ctx, Message{Channel: ch, To: to, Kind: kind, Lang: lang, Data: data})
 }
 
-func (n *Notifier) send(ctx context.Context, m message.Message) {
+func (n *Notifier) send(ctx context.Context, m Message) {
 	// The request may end (the browser gets its answer) before a slow
 	// gateway answers; the notice must still go out.
 	ctx = context.WithoutCancel(ctx)

@@ -11,8 +11,9 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
@@ -166,7 +167,7 @@ func (h *Handler) issueContactCode(r *http.Request, st contactState) (string, er
 		ch = message.Email
 	}
 	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: contactPurpose, Channel: ch, To: st.Value,
-		IP: h.clientIP(r), Lang: webui.Lang(r), Kind: message.KindCodeContact})
+		IP: h.clientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeContact})
 }
 
 // loadContact reads the flow of the signed-in account; a missing, expired
@@ -261,7 +262,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		h.Log.ErrorContext(ctx, "end contact flow", "err", err)
 	}
 	if old.Verified() {
-		h.Notifier.Contact(ctx, kind, old.Value, message.KindNoticeContactChanged, v.L.Lang, map[string]string{
+		h.Notifier.Contact(ctx, kind, old.Value, notice.KindNoticeContactChanged, v.L.Lang, map[string]string{
 			"field": kind, "value": detail["value"], "link": h.undoLink(undo), "days": strconv.Itoa(int(h.Undo.TTL / (24 * time.Hour)))})
 	}
 	webui.Redirect(w, r, "/account?done=contact_"+kind)

@@ -11,7 +11,8 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/webui"
 )
 
@@ -241,7 +242,7 @@ func (h *Handler) startDelete(w http.ResponseWriter, r *http.Request) {
 			ch = message.Email
 		}
 		id, err := h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: deletePurpose, Channel: ch, To: to,
-			IP: h.clientIP(r), Lang: webui.Lang(r), Kind: message.KindCodeLogin})
+			IP: h.clientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeLogin})
 		if err != nil {
 			v.Step, v.Error = "", codestep.Explain(err, v.L)
 			h.render.Render(w, r, http.StatusTooManyRequests, "data", v)
@@ -290,7 +291,7 @@ func (h *Handler) submitDelete(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	date := after.In(h.msk).Format("02.01.2006")
-	h.Notifier.Account(ctx, a, message.KindNoticeDeletionRequested, v.L.Lang, map[string]string{"date": date})
+	h.Notifier.Account(ctx, a, notice.KindNoticeDeletionRequested, v.L.Lang, map[string]string{"date": date})
 	// Every session ends, this one too, and the sites that got tokens in
 	// them are told through their back-channel.
 	sessions, err := h.Centre.Sessions.List(ctx, a.ID)

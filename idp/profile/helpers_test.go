@@ -25,7 +25,7 @@ import (
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/login"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
@@ -33,6 +33,7 @@ import (
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/totp"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -61,10 +62,10 @@ func (plainCrypto) BlindIndex(domain, value string) []byte {
 // it keeps everything, newest last.
 type outbox struct {
 	mu   sync.Mutex
-	msgs []message.Message
+	msgs []notice.Message
 }
 
-func (o *outbox) Send(_ context.Context, m message.Message) error {
+func (o *outbox) Send(_ context.Context, m notice.Message) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.msgs = append(o.msgs, m)
@@ -76,15 +77,15 @@ func (o *outbox) Contact(ctx context.Context, contactKind, to, kind, lang string
 	if contactKind == account.Email {
 		ch = message.Email
 	}
-	_ = o.Send(ctx, message.Message{Channel: ch, To: to, Kind: kind, Lang: lang, Data: data})
+	_ = o.Send(ctx, notice.Message{Channel: ch, To: to, Kind: kind, Lang: lang, Data: data})
 }
 
 func (o *outbox) Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string) {
-	_ = o.Send(ctx, message.Message{Channel: message.SMS, To: a.Phone.Value, Kind: kind, Lang: lang, Data: data})
+	_ = o.Send(ctx, notice.Message{Channel: message.SMS, To: a.Phone.Value, Kind: kind, Lang: lang, Data: data})
 }
 
 // last returns the newest message of kind to to, if any.
-func (o *outbox) last(to, kind string) (message.Message, bool) {
+func (o *outbox) last(to, kind string) (notice.Message, bool) {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	for i := len(o.msgs) - 1; i >= 0; i-- {
@@ -92,7 +93,7 @@ func (o *outbox) last(to, kind string) (message.Message, bool) {
 			return o.msgs[i], true
 		}
 	}
-	return message.Message{}, false
+	return notice.Message{}, false
 }
 
 func (o *outbox) count() int {

@@ -6,7 +6,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/internal/webui"
 )
@@ -98,7 +98,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.record(r, a.ID, audit.ActionPasswordChanged, nil)
-	h.Password.Notify(ctx, a, message.KindNoticePasswordChanged, v.L.Lang, nil)
+	h.Password.Notify(ctx, a, notice.KindNoticePasswordChanged, v.L.Lang, nil)
 	if err := h.Password.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventPasswordChanged, Result: account.ResultOK,
 		Method: "pwd", IP: h.clientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)

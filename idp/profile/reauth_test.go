@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	pqtotp "github.com/pquerna/otp/totp"
@@ -125,12 +125,12 @@ func TestFormsAfterReauth(t *testing.T) {
 		}
 
 		b.post(t, "/account/contacts/email", url.Values{"value": {"new@example.ru"}}).expect(t, 303, "/account/contacts/email/code")
-		m, ok := e.out.last("new@example.ru", message.KindCodeContact)
+		m, ok := e.out.last("new@example.ru", notice.KindCodeContact)
 		if !ok {
 			t.Fatal("no code to the new e-mail")
 		}
 		b.post(t, "/account/contacts/email/code", url.Values{"code": {m.Data["code"]}}).expect(t, 303, "/account?done=contact_email")
-		n, ok := e.out.last(a.Email.Value, message.KindNoticeContactChanged)
+		n, ok := e.out.last(a.Email.Value, notice.KindNoticeContactChanged)
 		if !ok || !strings.HasPrefix(n.Data["link"], "https://id.gosid.test/account/undo?token=") || n.Data["days"] != "7" || n.Data["value"] == "new@example.ru" {
 			t.Fatalf("notice to the old e-mail: %+v (found %v)", n.Data, ok)
 		}

@@ -13,9 +13,10 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/webui"
 )
 
@@ -177,7 +178,7 @@ func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request) {
 // sendCode sends an SMS code that confirms a security change.
 func (h *Handler) sendCode(r *http.Request, a *account.Account) (string, error) {
 	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: "security", Channel: message.SMS, To: a.Phone.Value,
-		IP: webui.ClientIP(r), Lang: webui.Lang(r), Kind: message.KindCodeLogin})
+		IP: webui.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeLogin})
 }
 
 func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request) {

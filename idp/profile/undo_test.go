@@ -11,7 +11,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -21,12 +21,12 @@ import (
 func changePhone(t *testing.T, e *env, b *browser, a *account.Account, to string) string {
 	t.Helper()
 	b.post(t, "/account/contacts/phone", url.Values{"value": {to}}).expect(t, 303, "/account/contacts/phone/code")
-	m, ok := e.out.last(to, message.KindCodeContact)
+	m, ok := e.out.last(to, notice.KindCodeContact)
 	if !ok {
 		t.Fatal("no code to the new phone")
 	}
 	b.post(t, "/account/contacts/phone/code", url.Values{"code": {m.Data["code"]}}).expect(t, 303, "/account?done=contact_phone")
-	n, ok := e.out.last(a.Phone.Value, message.KindNoticeContactChanged)
+	n, ok := e.out.last(a.Phone.Value, notice.KindNoticeContactChanged)
 	if !ok {
 		t.Fatal("no notice to the previous phone")
 	}

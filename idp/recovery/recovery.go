@@ -12,10 +12,11 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
@@ -197,7 +198,7 @@ func destination(a *account.Account, kind string) (channel, to string) {
 func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
 	s := codestep.Send{Purpose: purpose, Channel: message.Channel(st.Channel), To: st.To, IP: h.ClientIP(r), Lang: webui.Lang(r)}
 	if st.AccountID != "" {
-		s.Kind = message.KindCodeRecover
+		s.Kind = notice.KindCodeRecover
 	}
 	return h.Codes.Issue(ctx, s)
 }
@@ -360,7 +361,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		Method: methodOf(st.Channel), IP: h.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}
-	h.Notifier.Account(ctx, a, message.KindNoticePasswordChanged, v.L.Lang, nil)
+	h.Notifier.Account(ctx, a, notice.KindNoticePasswordChanged, v.L.Lang, nil)
 	webui.Redirect(w, r, "/login?notice=password_changed")
 }
 

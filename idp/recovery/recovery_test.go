@@ -21,12 +21,13 @@ import (
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/login"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/recovery"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -49,10 +50,10 @@ func (plainCrypto) BlindIndex(domain, value string) []byte {
 
 type outbox struct {
 	mu   sync.Mutex
-	msgs []message.Message
+	msgs []notice.Message
 }
 
-func (o *outbox) Send(_ context.Context, m message.Message) error {
+func (o *outbox) Send(_ context.Context, m notice.Message) error {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	o.msgs = append(o.msgs, m)
@@ -60,7 +61,7 @@ func (o *outbox) Send(_ context.Context, m message.Message) error {
 }
 
 func (o *outbox) Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string) {
-	_ = o.Send(ctx, message.Message{Channel: message.SMS, To: a.Phone.Value, Kind: kind, Lang: lang, Data: data})
+	_ = o.Send(ctx, notice.Message{Channel: message.SMS, To: a.Phone.Value, Kind: kind, Lang: lang, Data: data})
 }
 
 func (o *outbox) code(t testing.TB, to string) string {

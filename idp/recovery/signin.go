@@ -6,7 +6,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/webui"
 )
 

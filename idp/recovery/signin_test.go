@@ -18,12 +18,13 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/recovery"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/internal/webui"
@@ -59,7 +60,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tmpl, err := message.LoadTemplates()
+	tmpl, err := notice.LoadTemplates()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -69,10 +70,10 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 		t.Fatal(err)
 	}
 	hasher, _ := password.NewHasher(password.Params{Memory: 8 * 1024, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
-	r := &rig{t: t, accounts: account.NewStore(db, km, time.Now), sink: message.NewDevSink(db, tmpl, log), hasher: hasher,
+	r := &rig{t: t, accounts: account.NewStore(db, km, time.Now), sink: message.NewDevSink(db, log), hasher: hasher,
 		sessions: session.NewStore(db, session.Config{IdleTimeout: time.Hour, Lifetime: time.Hour})}
 	h, err := recovery.New(recovery.Deps{Accounts: r.accounts, Passwords: hasher, Policy: password.DefaultPolicy(),
-		Flows: flow.NewStore(db, km, time.Now), Codes: &codestep.Step{OTP: codes, Sender: r.sink, Log: log, TTL: 5 * time.Minute},
+		Flows: flow.NewStore(db, km, time.Now), Codes: &codestep.Step{OTP: codes, Sender: &notice.Outbox{Templates: tmpl, Out: r.sink}, Log: log, TTL: 5 * time.Minute},
 		Sessions: r.sessions, Notifier: nobody{}, Log: log,
 		SignIn: &recovery.SignIn{Passwords: hasher, Accounts: r.accounts, MaxFailures: 3, LockFor: 30 * time.Minute,
 			Start: func(w http.ResponseWriter, req *http.Request, id string, amr []string, ip string) error {
@@ -167,7 +168,7 @@ func (b *browser) throughCode(phone string) {
 	if st, _, _ := b.post("/recover", url.Values{"login": {phone}}); st != 303 {
 		b.r.t.Fatalf("recover: %d", st)
 	}
-	m, err := b.r.sink.Latest(context.Background(), phone, message.KindCodeRecover)
+	m, err := b.r.sink.Latest(context.Background(), phone, notice.KindCodeRecover)
 	if err != nil {
 		b.r.t.Fatal(err)
 	}

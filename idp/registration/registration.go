@@ -12,11 +12,12 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
-	"github.com/gosid/gosid/idp/message"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
@@ -221,9 +222,9 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 // issue issues a challenge for st's contact: the code, or for an existing
 // account's contact, the notice instead.
 func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
-	s := codestep.Send{Purpose: purpose, Channel: st.channel(), To: st.Value, IP: h.ClientIP(r), Lang: webui.Lang(r), Kind: message.KindCodeRegister}
+	s := codestep.Send{Purpose: purpose, Channel: st.channel(), To: st.Value, IP: h.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeRegister}
 	if st.Existing {
-		s.Kind, s.Instead = "", message.KindNoticeRegisterExisting
+		s.Kind, s.Instead = "", notice.KindNoticeRegisterExisting
 	}
 	return h.Codes.Issue(ctx, s)
 }

@@ -66,7 +66,7 @@ func newTestHTTPSMS(t *testing.T, cfg HTTPSMSConfig) (*HTTPSMS, *logBuffer) {
 	if cfg.AuthHeader == "" {
 		cfg.AuthHeader, cfg.AuthValue = "Authorization", "Bearer sms-secret"
 	}
-	g, err := NewHTTPSMS(cfg, loadTemplates(t), log, nil)
+	g, err := NewHTTPSMS(cfg, log, nil)
 	if err != nil {
 		t.Fatalf("NewHTTPSMS: %v", err)
 	}
@@ -75,14 +75,10 @@ func newTestHTTPSMS(t *testing.T, cfg HTTPSMSConfig) (*HTTPSMS, *logBuffer) {
 }
 
 func TestHTTPSMSBody(t *testing.T) {
-	tmpl := loadTemplates(t)
 	device := `Chrome "Тест" \ </script> {}`
-	m := Message{Channel: SMS, To: "+79991234567", Kind: KindNoticeNewDevice,
-		Data: map[string]string{"time": "02.01.2026 15:04", "ip": "203.0.113.7", "device": device}}
-	want, err := tmpl.Render(m)
-	if err != nil {
-		t.Fatal(err)
-	}
+	m := Message{Channel: SMS, To: "+79991234567", Kind: kindNewDevice,
+		Text: "Gosid: новый вход 02.01.2026 15:04 с 203.0.113.7, " + device + "."}
+	want := m
 	for name, tc := range map[string]struct {
 		tmpl       string
 		toKey, val string
@@ -111,7 +107,7 @@ func TestHTTPSMSBody(t *testing.T) {
 			text := got["text"]
 			if name == "custom" {
 				text = got["message"]
-				if got["kind"] != KindNoticeNewDevice || got["sender"] != "Gosid" {
+				if got["kind"] != kindNewDevice || got["sender"] != "Gosid" {
 					t.Errorf("body %v", got)
 				}
 			}
@@ -126,7 +122,7 @@ func TestHTTPSMSBody(t *testing.T) {
 }
 
 func TestHTTPSMSRetries(t *testing.T) {
-	msg := codeMsg(SMS, "+79991234567", KindCodeRegister, testCode)
+	msg := codeMsg(SMS, "+79991234567", kindRegister, testCode)
 	for _, tc := range []struct {
 		name     string
 		statuses []int
@@ -170,7 +166,7 @@ func TestHTTPSMSTimeout(t *testing.T) {
 	gw := newGateway(t, 0, 0)
 	g, _ := newTestHTTPSMS(t, HTTPSMSConfig{URL: gw.URL, Timeout: 100 * time.Millisecond})
 	start := time.Now()
-	err := g.Send(context.Background(), codeMsg(SMS, "+79991234567", KindCodeRegister, testCode))
+	err := g.Send(context.Background(), codeMsg(SMS, "+79991234567", kindRegister, testCode))
 	if err == nil || !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Send = %v", err)
 	}
@@ -186,7 +182,7 @@ func TestHTTPSMSTimeout(t *testing.T) {
 	defer cancel()
 	g, _ = newTestHTTPSMS(t, HTTPSMSConfig{URL: gw.URL, Timeout: time.Minute})
 	start = time.Now()
-	if err := g.Send(ctx, codeMsg(SMS, "+79991234567", KindCodeRegister, testCode)); err == nil || time.Since(start) > 2*time.Second {
+	if err := g.Send(ctx, codeMsg(SMS, "+79991234567", kindRegister, testCode)); err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("Send = %v after %s", err, time.Since(start))
 	}
 }
@@ -196,14 +192,13 @@ func TestHTTPSMSUnreachableHidesURLKey(t *testing.T) {
 	url := gw.URL + "/send?api_key=key-in-url"
 	gw.Close()
 	g, _ := newTestHTTPSMS(t, HTTPSMSConfig{URL: url})
-	err := g.Send(context.Background(), codeMsg(SMS, "+79991234567", KindCodeRegister, testCode))
+	err := g.Send(context.Background(), codeMsg(SMS, "+79991234567", kindRegister, testCode))
 	if err == nil || strings.Contains(err.Error(), "key-in-url") {
 		t.Errorf("Send = %v", err)
 	}
 }
 
 func TestHTTPSMSConfig(t *testing.T) {
-	tmpl := loadTemplates(t)
 	for _, cfg := range []HTTPSMSConfig{
 		{URL: "sms.example.ru/send"},
 		{URL: "ftp://sms.example.ru/send"},
@@ -212,15 +207,15 @@ func TestHTTPSMSConfig(t *testing.T) {
 		{URL: "https://sms.example.ru/send", SuccessStatus: 404},
 		{URL: "https://sms.example.ru/send", AuthHeader: "Authorization"},
 	} {
-		if _, err := NewHTTPSMS(cfg, tmpl, discardLogger(), nil); err == nil {
+		if _, err := NewHTTPSMS(cfg, discardLogger(), nil); err == nil {
 			t.Errorf("accepted %v", cfg)
 		}
 	}
 	g, _ := newTestHTTPSMS(t, HTTPSMSConfig{URL: "https://sms.example.ru/send"})
-	if err := g.Send(context.Background(), codeMsg(Email, "a@example.ru", KindCodeRegister, "1")); !errors.Is(err, ErrChannelUnavailable) {
+	if err := g.Send(context.Background(), codeMsg(Email, "a@example.ru", kindRegister, "1")); !errors.Is(err, ErrChannelUnavailable) {
 		t.Errorf("gateway took an e-mail: %v", err)
 	}
-	if err := g.Send(context.Background(), codeMsg(SMS, "8 999 123-45-67", KindCodeRegister, "1")); !errors.Is(err, ErrBadRecipient) {
+	if err := g.Send(context.Background(), codeMsg(SMS, "8 999 123-45-67", kindRegister, "1")); !errors.Is(err, ErrBadRecipient) {
 		t.Errorf("gateway took a non-E.164 number: %v", err)
 	}
 }
@@ -228,7 +223,7 @@ func TestHTTPSMSConfig(t *testing.T) {
 func TestHTTPSMSSuccessStatus(t *testing.T) {
 	gw := newGateway(t, 200)
 	g, _ := newTestHTTPSMS(t, HTTPSMSConfig{URL: gw.URL, SuccessStatus: 201})
-	if err := g.Send(context.Background(), codeMsg(SMS, "+79991234567", KindCodeRegister, "1")); err == nil {
+	if err := g.Send(context.Background(), codeMsg(SMS, "+79991234567", kindRegister, "1")); err == nil {
 		t.Error("200 accepted where 201 is required")
 	}
 }

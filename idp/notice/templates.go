@@ -1,4 +1,4 @@
-package message
+package notice
 
 import (
 	"bytes"
@@ -11,6 +11,8 @@ import (
 	texttemplate "text/template"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/gosid/gosid/internal/message"
 )
 
 //go:embed templates
@@ -19,21 +21,10 @@ var templateFS embed.FS
 // langs are the languages every kind has texts in; the first is the default.
 var langs = []string{"ru", "en"}
 
-// Rendered is a message's text. An SMS has only Text; an e-mail has all
-// three.
-type Rendered struct {
-	Subject string
-	Text    string
-	HTML    string
-}
-
 // Templates holds every message text, parsed at start-up. It is safe for
 // concurrent use.
 type Templates struct {
 	byKey map[string]*kindTemplates // "ru/code.register"
-	// devPage is the dev sink's page; it lives here so that LoadTemplates
-	// checks it with the rest.
-	devPage *htmltemplate.Template
 }
 
 type kindTemplates struct {
@@ -100,23 +91,17 @@ func LoadTemplates() (*Templates, error) {
 			}
 		}
 	}
-	page, err := htmltemplate.New("messages.html").ParseFS(templateFS, "templates/dev/messages.html")
-	if err != nil {
-		return nil, fmt.Errorf("message templates: dev page: %w", err)
-	}
-	t.devPage = page
-
 	sample := map[string]string{"code": "123456", "minutes": "5", "time": "02.01.2026 15:04", "ip": "203.0.113.7", "device": "Firefox, Windows", "remaining": "9",
 		"field": "phone", "value": "+7 916 ***-**-33", "date": "22.12.2026", "days": "7",
 		"link": "https://id.gosuslugi.example.ru/account/undo?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 	for kind := range kinds {
 		for _, lang := range langs {
-			for _, ch := range []Channel{SMS, Email} {
+			for _, ch := range []message.Channel{message.SMS, message.Email} {
 				r, err := t.Render(Message{Channel: ch, Kind: kind, Lang: lang, Data: sample})
 				if err != nil {
 					return nil, fmt.Errorf("message templates: %s/%s: %w", lang, kind, err)
 				}
-				if r.Text == "" || (ch == Email && (r.Subject == "" || r.HTML == "")) {
+				if r.Text == "" || (ch == message.Email && (r.Subject == "" || r.HTML == "")) {
 					return nil, fmt.Errorf("message templates: %s/%s renders empty for %s", lang, kind, ch)
 				}
 			}
@@ -132,43 +117,46 @@ func LoadTemplates() (*Templates, error) {
 // "link" is the caller's own address of a page and is not cut (a cut link
 // does not work), only bounded.
 // Render does not check the recipient; senders do.
-func (t *Templates) Render(m Message) (Rendered, error) {
+func (t *Templates) Render(m Message) (message.Message, error) {
 	need, ok := kinds[m.Kind]
 	if !ok {
-		return Rendered{}, fmt.Errorf("unknown message kind %q", m.Kind)
+		return message.Message{}, fmt.Errorf("unknown message kind %q", m.Kind)
 	}
 	for _, k := range need {
 		if strings.TrimSpace(m.Data[k]) == "" {
-			return Rendered{}, fmt.Errorf("message kind %s needs data %q", m.Kind, k)
+			return message.Message{}, fmt.Errorf("message kind %s needs data %q", m.Kind, k)
 		}
 	}
 	lang := normLang(m.Lang)
 	kt := t.byKey[lang+"/"+m.Kind]
 	v := view{Lang: lang, Data: cleanData(m.Data)}
+	out := message.Message{Channel: m.Channel, To: m.To, Kind: m.Kind, Lang: lang}
 	switch m.Channel {
-	case SMS:
+	case message.SMS:
 		text, err := execText(kt.text, "sms", v)
 		if err != nil {
-			return Rendered{}, err
+			return message.Message{}, err
 		}
-		return Rendered{Text: text}, nil
-	case Email:
+		out.Text = text
+		return out, nil
+	case message.Email:
 		subject, err := execText(kt.text, "subject", v)
 		if err != nil {
-			return Rendered{}, err
+			return message.Message{}, err
 		}
 		v.Subject = subject
 		text, err := execText(kt.text, "text", v)
 		if err != nil {
-			return Rendered{}, err
+			return message.Message{}, err
 		}
 		var buf bytes.Buffer
 		if err := kt.html.Execute(&buf, v); err != nil {
-			return Rendered{}, fmt.Errorf("render %s/%s HTML: %w", lang, m.Kind, err)
+			return message.Message{}, fmt.Errorf("render %s/%s HTML: %w", lang, m.Kind, err)
 		}
-		return Rendered{Subject: subject, Text: text, HTML: buf.String()}, nil
+		out.Subject, out.Text, out.HTML = subject, text, buf.String()
+		return out, nil
 	default:
-		return Rendered{}, fmt.Errorf("%w: %q", ErrChannelUnavailable, m.Channel)
+		return message.Message{}, fmt.Errorf("%w: %q", message.ErrChannelUnavailable, m.Channel)
 	}
 }
 

@@ -18,24 +18,23 @@ import (
 )
 
 func TestDevSink(t *testing.T) {
-	tmpl := loadTemplates(t)
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		log, logs := newLogger()
-		sink := NewDevSink(db, tmpl, log)
+		sink := NewDevSink(db, log)
 		const phone, email = "+79991234567", "ivan@example.ru"
 		for _, m := range []Message{
-			codeMsg(SMS, phone, KindCodeRegister, "111111"),
-			codeMsg(Email, email, KindCodeRecover, "222222"),
-			codeMsg(SMS, phone, KindCodeRegister, "333333"),
-			{Channel: SMS, To: phone, Kind: KindNoticeNewDevice, Lang: "en",
-				Data: map[string]string{"time": "02.01.2026 15:04", "ip": "203.0.113.7", "device": `<b>"Evil" & Co</b>`}},
+			codeMsg(SMS, phone, kindRegister, "111111"),
+			codeMsg(Email, email, kindRecover, "222222"),
+			codeMsg(SMS, phone, kindRegister, "333333"),
+			{Channel: SMS, To: phone, Kind: kindNewDevice, Lang: "en",
+				Text: `Gosid: a new sign-in on 02.01.2026 15:04 from 203.0.113.7, <b>"Evil" & Co</b>.`},
 		} {
 			if err := sink.Send(ctx, m); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 		}
-		if err := sink.Send(ctx, codeMsg(SMS, "89991234567", KindCodeRegister, "1")); !errors.Is(err, ErrBadRecipient) {
+		if err := sink.Send(ctx, codeMsg(SMS, "89991234567", kindRegister, "1")); !errors.Is(err, ErrBadRecipient) {
 			t.Errorf("bad phone stored: %v", err)
 		}
 
@@ -46,7 +45,7 @@ func TestDevSink(t *testing.T) {
 		if len(list) != 4 {
 			t.Fatalf("List: %d messages, want 4", len(list))
 		}
-		if list[0].Kind != KindNoticeNewDevice || !strings.Contains(list[1].Text, "333333") || !strings.Contains(list[3].Text, "111111") {
+		if list[0].Kind != kindNewDevice || !strings.Contains(list[1].Text, "333333") || !strings.Contains(list[3].Text, "111111") {
 			t.Errorf("List not newest first: %+v", list)
 		}
 		for i := 1; i < len(list); i++ {
@@ -61,17 +60,17 @@ func TestDevSink(t *testing.T) {
 			t.Errorf("List(2) returned %d", len(two))
 		}
 
-		got, err := sink.Latest(ctx, phone, KindCodeRegister)
+		got, err := sink.Latest(ctx, phone, kindRegister)
 		if err != nil || !strings.Contains(got.Text, "333333") {
 			t.Errorf("Latest(phone, code.register) = %+v, %v", got, err)
 		}
-		if got, err := sink.Latest(ctx, phone, ""); err != nil || got.Kind != KindNoticeNewDevice {
+		if got, err := sink.Latest(ctx, phone, ""); err != nil || got.Kind != kindNewDevice {
 			t.Errorf("Latest(phone, any) = %+v, %v", got, err)
 		}
-		if got, err := sink.Latest(ctx, email, KindCodeRecover); err != nil || !strings.Contains(got.Text, "222222") {
+		if got, err := sink.Latest(ctx, email, kindRecover); err != nil || !strings.Contains(got.Text, "222222") {
 			t.Errorf("Latest(email) = %+v, %v", got, err)
 		}
-		for _, q := range [][2]string{{email, KindCodeRegister}, {"+70000000000", ""}} {
+		for _, q := range [][2]string{{email, kindRegister}, {"+70000000000", ""}} {
 			if _, err := sink.Latest(ctx, q[0], q[1]); !errors.Is(err, sqldb.ErrNotFound) {
 				t.Errorf("Latest(%s, %s): %v, want ErrNotFound", q[0], q[1], err)
 			}
@@ -158,14 +157,13 @@ func get(t *testing.T, u string) (string, *http.Response) {
 // concurrently (as replicas would), and checks that the newest DevKeep
 // remain.
 func TestDevSinkKeepsNewest500(t *testing.T) {
-	tmpl := loadTemplates(t)
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		sink := NewDevSink(db, tmpl, discardLogger())
+		sink := NewDevSink(db, discardLogger())
 		phone := func(i int) string { return fmt.Sprintf("+7999%07d", i) }
 		const n = DevKeep + 20
 		for i := range n - 10 {
-			if err := sink.Send(ctx, codeMsg(SMS, phone(i), KindCodeRegister, "123456")); err != nil {
+			if err := sink.Send(ctx, codeMsg(SMS, phone(i), kindRegister, "123456")); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -173,7 +171,7 @@ func TestDevSinkKeepsNewest500(t *testing.T) {
 		errs := make(chan error, 10)
 		for i := n - 10; i < n; i++ {
 			wg.Go(func() {
-				errs <- sink.Send(ctx, codeMsg(SMS, phone(i), KindCodeRegister, "123456"))
+				errs <- sink.Send(ctx, codeMsg(SMS, phone(i), kindRegister, "123456"))
 			})
 		}
 		wg.Wait()
@@ -189,7 +187,7 @@ func TestDevSinkKeepsNewest500(t *testing.T) {
 		}
 		// Racing senders may leave a few extra rows (see Send); the next
 		// send trims them.
-		if err := sink.Send(ctx, codeMsg(SMS, phone(n), KindCodeRegister, "123456")); err != nil {
+		if err := sink.Send(ctx, codeMsg(SMS, phone(n), kindRegister, "123456")); err != nil {
 			t.Fatal(err)
 		}
 		list, err := sink.List(ctx, 0)

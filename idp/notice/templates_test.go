@@ -1,6 +1,8 @@
-package message
+package notice
 
 import (
+	"github.com/gosid/gosid/internal/message"
+
 	"errors"
 	"math"
 	"regexp"
@@ -25,7 +27,7 @@ func TestRenderEveryKindAndLanguage(t *testing.T) {
 	tags := regexp.MustCompile(`<[^>]*>`)
 	for kind := range kinds {
 		for _, lang := range []string{"ru", "en", "", "en-GB"} {
-			for _, ch := range []Channel{SMS, Email} {
+			for _, ch := range []message.Channel{message.SMS, message.Email} {
 				m := Message{Channel: ch, To: "x", Kind: kind, Lang: lang, Data: allData}
 				r, err := tmpl.Render(m)
 				if err != nil {
@@ -35,7 +37,7 @@ func TestRenderEveryKindAndLanguage(t *testing.T) {
 				joined := strings.Join(all, "\n")
 				switch {
 				case isCodeKind(kind):
-					if !strings.Contains(r.Text, "987654") || (ch == Email && !strings.Contains(r.HTML, "987654")) {
+					if !strings.Contains(r.Text, "987654") || (ch == message.Email && !strings.Contains(r.HTML, "987654")) {
 						t.Errorf("%s %s %s: code missing:\n%s", kind, lang, ch, joined)
 					}
 					if strings.Contains(r.Subject, "987654") {
@@ -51,10 +53,10 @@ func TestRenderEveryKindAndLanguage(t *testing.T) {
 				if hasCyrillic(r.Text) != wantRu {
 					t.Errorf("%s %s %s: wrong language: %q", kind, lang, ch, r.Text)
 				}
-				if ch == SMS && (r.Subject != "" || r.HTML != "" || strings.Contains(r.Text, "\n")) {
+				if ch == message.SMS && (r.Subject != "" || r.HTML != "" || strings.Contains(r.Text, "\n")) {
 					t.Errorf("%s %s: SMS is not one line of text: %+v", kind, lang, r)
 				}
-				if ch == Email && (r.Subject == "" || !strings.HasPrefix(r.HTML, "<!DOCTYPE html>")) {
+				if ch == message.Email && (r.Subject == "" || !strings.HasPrefix(r.HTML, "<!DOCTYPE html>")) {
 					t.Errorf("%s %s: e-mail lacks subject or HTML", kind, lang)
 				}
 				if strings.Contains(joined, "<no value>") {
@@ -108,7 +110,7 @@ func TestSMSLength(t *testing.T) {
 	for kind := range kinds {
 		for _, lang := range langs {
 			for _, data := range samples[lang] {
-				r, err := tmpl.Render(Message{Channel: SMS, Kind: kind, Lang: lang, Data: data})
+				r, err := tmpl.Render(Message{Channel: message.SMS, Kind: kind, Lang: lang, Data: data})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -134,13 +136,13 @@ func TestSMSLength(t *testing.T) {
 
 func TestRenderErrors(t *testing.T) {
 	tmpl := loadTemplates(t)
-	if _, err := tmpl.Render(Message{Channel: SMS, Kind: KindCodeRegister, Data: map[string]string{"minutes": "5"}}); err == nil {
+	if _, err := tmpl.Render(Message{Channel: message.SMS, Kind: KindCodeRegister, Data: map[string]string{"minutes": "5"}}); err == nil {
 		t.Error("code kind without a code rendered")
 	}
-	if _, err := tmpl.Render(Message{Channel: SMS, Kind: "code.nonsense", Data: allData}); err == nil {
+	if _, err := tmpl.Render(Message{Channel: message.SMS, Kind: "code.nonsense", Data: allData}); err == nil {
 		t.Error("unknown kind rendered")
 	}
-	if _, err := tmpl.Render(Message{Channel: "pigeon", Kind: KindCodeRegister, Data: allData}); !errors.Is(err, ErrChannelUnavailable) {
+	if _, err := tmpl.Render(Message{Channel: "pigeon", Kind: KindCodeRegister, Data: allData}); !errors.Is(err, message.ErrChannelUnavailable) {
 		t.Errorf("unknown channel: %v", err)
 	}
 }
@@ -149,7 +151,7 @@ func TestRenderCleansData(t *testing.T) {
 	tmpl := loadTemplates(t)
 	data := map[string]string{"time": "02.01.2026 15:04", "ip": "203.0.113.7",
 		"device": "<script>alert(1)</script>\r\nВаш код 000000\u202e"}
-	r, err := tmpl.Render(Message{Channel: Email, Kind: KindNoticeNewDevice, Data: data})
+	r, err := tmpl.Render(Message{Channel: message.Email, Kind: KindNoticeNewDevice, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +161,7 @@ func TestRenderCleansData(t *testing.T) {
 	if strings.Contains(r.Text, "</script>\r\n") || strings.Contains(r.Text, "\u202e") {
 		t.Errorf("control characters kept: %q", r.Text)
 	}
-	sms, err := tmpl.Render(Message{Channel: SMS, Kind: KindNoticeNewDevice, Data: data})
+	sms, err := tmpl.Render(Message{Channel: message.SMS, Kind: KindNoticeNewDevice, Data: data})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,7 @@ func TestLinkKeptWhole(t *testing.T) {
 	link := "https://id.gosuslugi.example.ru/account/undo?token=" + strings.Repeat("A", 43)
 	data := map[string]string{"field": "email", "value": "i***@mail.ru", "days": "7", "link": link + "\r\n"}
 	for _, lang := range langs {
-		for _, ch := range []Channel{SMS, Email} {
+		for _, ch := range []message.Channel{message.SMS, message.Email} {
 			r, err := tmpl.Render(Message{Channel: ch, Kind: KindNoticeContactChanged, Lang: lang, Data: data})
 			if err != nil {
 				t.Fatal(err)
@@ -183,7 +185,7 @@ func TestLinkKeptWhole(t *testing.T) {
 			if !strings.Contains(r.Text, link) || strings.Contains(r.Text, link+"\r") {
 				t.Errorf("%s %s: link not whole or not cleaned: %q", lang, ch, r.Text)
 			}
-			if ch == Email && !strings.Contains(r.HTML, `href="`+link+`"`) {
+			if ch == message.Email && !strings.Contains(r.HTML, `href="`+link+`"`) {
 				t.Errorf("%s: the HTML part has no button to the link:\n%s", lang, r.HTML)
 			}
 		}

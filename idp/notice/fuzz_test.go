@@ -1,6 +1,8 @@
-package message
+package notice
 
 import (
+	"github.com/gosid/gosid/internal/message"
+
 	"strings"
 	"testing"
 	"unicode"
@@ -42,7 +44,7 @@ func FuzzContactNoticeData(f *testing.F) {
 			t.Fatalf("a link of %d runes was cut: %q → %q", utf8.RuneCountInString(l), l, clean["link"])
 		}
 		for _, lang := range langs {
-			for _, ch := range []Channel{SMS, Email} {
+			for _, ch := range []message.Channel{message.SMS, message.Email} {
 				r, err := tmpl.Render(Message{Channel: ch, Kind: KindNoticeContactChanged, Lang: lang, Data: data})
 				blank := false
 				for _, v := range data {
@@ -57,7 +59,7 @@ func FuzzContactNoticeData(f *testing.F) {
 				if err != nil {
 					t.Fatalf("%s %s: %v", lang, ch, err)
 				}
-				if ch == SMS && strings.ContainsFunc(r.Text, unicode.IsControl) {
+				if ch == message.SMS && strings.ContainsFunc(r.Text, unicode.IsControl) {
 					t.Fatalf("SMS with a control character: %q", r.Text)
 				}
 				if strings.Contains(strings.ToLower(r.HTML), `href="javascript`) {

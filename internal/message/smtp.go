@@ -90,7 +90,6 @@ type SMTP struct {
 	from       *mail.Address
 	tls        *tls.Config
 	allowClear bool // AUTH without TLS: StartTLS "none" to loopback only
-	t          *Templates
 	log        *slog.Logger
 	now        func() time.Time
 }
@@ -102,7 +101,7 @@ var _ Sender = (*SMTP)(nil)
 var ErrNoTLS = errors.New("SMTP server connection is not encrypted")
 
 // NewSMTP checks cfg and returns the sender. It does not connect.
-func NewSMTP(cfg SMTPConfig, t *Templates, log *slog.Logger) (*SMTP, error) {
+func NewSMTP(cfg SMTPConfig, log *slog.Logger) (*SMTP, error) {
 	host, _, err := net.SplitHostPort(cfg.Addr)
 	if err != nil || host == "" {
 		return nil, fmt.Errorf("smtp: address %q is not host:port", cfg.Addr)
@@ -147,7 +146,7 @@ func NewSMTP(cfg SMTPConfig, t *Templates, log *slog.Logger) (*SMTP, error) {
 	return &SMTP{
 		cfg: cfg, host: host, from: from, tls: tlsCfg,
 		allowClear: cfg.StartTLS == StartTLSNone && loopback,
-		t:          t, log: log, now: time.Now,
+		log:        log, now: time.Now,
 	}, nil
 }
 
@@ -159,7 +158,7 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// Send renders m and delivers it. Errors name the SMTP step and the
+// Send delivers m. Errors name the SMTP step and the
 // server's reply, never the text or the recipient.
 func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if m.Channel != Email {
@@ -168,11 +167,7 @@ func (s *SMTP) Send(ctx context.Context, m Message) error {
 	if err := m.validate(); err != nil {
 		return fmt.Errorf("smtp: %w", err)
 	}
-	r, err := s.t.Render(m)
-	if err != nil {
-		return fmt.Errorf("smtp: %w", err)
-	}
-	msg, err := s.compose(m, r)
+	msg, err := s.compose(m)
 	if err != nil {
 		return fmt.Errorf("smtp: compose: %w", err)
 	}
@@ -317,14 +312,14 @@ func redactReply(err error, to string) error {
 
 // compose builds the RFC 5322 message: multipart/alternative with a text
 // and an HTML part, both UTF-8 quoted-printable.
-func (s *SMTP) compose(m Message, r Rendered) ([]byte, error) {
+func (s *SMTP) compose(m Message) ([]byte, error) {
 	var b bytes.Buffer
 	mw := multipart.NewWriter(&b)
 	domain := s.from.Address[strings.LastIndexByte(s.from.Address, '@')+1:]
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
-	subject := mime.BEncoding.Encode("utf-8", oneLine(r.Subject))
-	if subject != oneLine(r.Subject) {
+	subject := mime.BEncoding.Encode("utf-8", oneLine(m.Subject))
+	if subject != oneLine(m.Subject) {
 		// Encoded words run to 75 characters: fold before each so that no
 		// header line grows past 78.
 		subject = "\r\n " + strings.ReplaceAll(subject, "?= =?", "?=\r\n =?")
@@ -349,8 +344,8 @@ func (s *SMTP) compose(m Message, r Rendered) ([]byte, error) {
 	}
 	b.WriteString("\r\n")
 	for _, p := range []struct{ ctype, body string }{
-		{"text/plain; charset=utf-8", r.Text},
-		{"text/html; charset=utf-8", r.HTML},
+		{"text/plain; charset=utf-8", m.Text},
+		{"text/html; charset=utf-8", m.HTML},
 	} {
 		pw, err := mw.CreatePart(textproto.MIMEHeader{
 			"Content-Type":              {p.ctype},

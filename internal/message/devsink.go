@@ -3,8 +3,10 @@ package message
 import (
 	"bytes"
 	"context"
+	"embed"
 	"encoding/json"
 	"fmt"
+	htmltemplate "html/template"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -25,7 +27,6 @@ const DevKeep = 500
 // loopback.
 type DevSink struct {
 	db  *sqldb.DB
-	t   *Templates
 	log *slog.Logger
 	now func() time.Time
 }
@@ -44,24 +45,20 @@ type DevMessage struct {
 }
 
 // NewDevSink returns a dev sink storing into db.
-func NewDevSink(db *sqldb.DB, t *Templates, log *slog.Logger) *DevSink {
-	return &DevSink{db: db, t: t, log: log, now: time.Now}
+func NewDevSink(db *sqldb.DB, log *slog.Logger) *DevSink {
+	return &DevSink{db: db, log: log, now: time.Now}
 }
 
-// Send renders m, stores it (deleting all but the newest DevKeep messages in
+// Send stores m (deleting all but the newest DevKeep messages in
 // the same transaction) and logs it at Info, text included.
 func (s *DevSink) Send(ctx context.Context, m Message) error {
 	if err := m.validate(); err != nil {
 		return fmt.Errorf("dev sink: %w", err)
 	}
-	r, err := s.t.Render(m)
-	if err != nil {
-		return fmt.Errorf("dev sink: %w", err)
-	}
 	now := sqldb.Micros(s.now())
-	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if _, err := tx.Exec(ctx, `INSERT INTO dev_messages (channel, recipient, kind, subject, body_text, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, string(m.Channel), m.To, m.Kind, r.Subject, r.Text, now); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6)`, string(m.Channel), m.To, m.Kind, m.Subject, m.Text, now); err != nil {
 			return err
 		}
 		// The scalar subquery is NULL while fewer than DevKeep+1 rows
@@ -77,7 +74,7 @@ func (s *DevSink) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("dev sink: store message: %w", err)
 	}
 	s.log.InfoContext(ctx, "dev message (not delivered; shown at /dev/messages)",
-		"channel", string(m.Channel), "to", m.To, "kind", m.Kind, "subject", r.Subject, "text", r.Text)
+		"channel", string(m.Channel), "to", m.To, "kind", m.Kind, "subject", m.Subject, "text", m.Text)
 	return nil
 }
 
@@ -163,6 +160,12 @@ func (s *DevSink) Handler() http.Handler {
 
 type devHandler struct{ sink *DevSink }
 
+//go:embed templates/dev/messages.html
+var devPageFS embed.FS
+
+// devPage is the development sink's page, parsed at start-up.
+var devPage = htmltemplate.Must(htmltemplate.New("messages.html").ParseFS(devPageFS, "templates/dev/messages.html"))
+
 // devPageText is the dev page's wording in one language.
 type devPageText struct {
 	Title, Note, Recipient, Filter, Time, Channel, Kind, Text, Empty string
@@ -213,7 +216,7 @@ func (h *devHandler) showMessages(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var buf bytes.Buffer
-	err = h.sink.t.devPage.Execute(&buf, devPageView{Lang: lang, T: devPageTexts[lang], To: to, Messages: msgs})
+	err = devPage.Execute(&buf, devPageView{Lang: lang, T: devPageTexts[lang], To: to, Messages: msgs})
 	if err != nil {
 		h.sink.log.ErrorContext(r.Context(), "dev messages page", "err", err)
 		http.Error(w, http.StatusText(http.StatusInternalServerError), http.StatusInternalServerError)

@@ -225,7 +225,7 @@ func newTestSMTP(t *testing.T, cfg SMTPConfig, roots *x509.CertPool) (*SMTP, *lo
 	if cfg.Timeout == 0 {
 		cfg.Timeout = 10 * time.Second
 	}
-	s, err := NewSMTP(cfg, loadTemplates(t), log)
+	s, err := NewSMTP(cfg, log)
 	if err != nil {
 		t.Fatalf("NewSMTP: %v", err)
 	}
@@ -240,7 +240,7 @@ func TestSMTPSendsMultipartOverSTARTTLS(t *testing.T) {
 			addr, be, roots := startSMTP(t, smtpServerOpts{starttls: true, mechs: []string{mech}})
 			s, logs := newTestSMTP(t, SMTPConfig{Addr: addr, Username: smtpUser, Password: smtpPass}, roots)
 			const to = "ivan.petrov@example.ru"
-			if err := s.Send(context.Background(), codeMsg(Email, to, KindCodeRegister, testCode)); err != nil {
+			if err := s.Send(context.Background(), codeMsg(Email, to, kindRegister, testCode)); err != nil {
 				t.Fatalf("Send: %v", err)
 			}
 			msgs := be.messages()
@@ -334,7 +334,8 @@ func checkMessage(t *testing.T, data []byte, to, subject, code string) {
 func TestSMTPImplicitTLS(t *testing.T) {
 	addr, be, roots := startSMTP(t, smtpServerOpts{implicit: true})
 	s, _ := newTestSMTP(t, SMTPConfig{Addr: addr, Username: smtpUser, Password: smtpPass, ImplicitTLS: true}, roots)
-	if err := s.Send(context.Background(), Message{Channel: Email, To: "a@example.ru", Kind: KindNoticePasswordChanged, Lang: "en"}); err != nil {
+	if err := s.Send(context.Background(), Message{Channel: Email, To: "a@example.ru", Kind: kindPasswordChange, Lang: "en",
+		Subject: "Your Gosid password was changed", Text: "Hello,\n\nthe password was changed.", HTML: "<p>The password was changed.</p>"}); err != nil {
 		t.Fatalf("Send: %v", err)
 	}
 	if len(be.messages()) != 1 {
@@ -346,7 +347,7 @@ func TestSMTPWrongPassword(t *testing.T) {
 	addr, be, roots := startSMTP(t, smtpServerOpts{starttls: true})
 	s, _ := newTestSMTP(t, SMTPConfig{Addr: addr, Username: smtpUser, Password: "wrong-password"}, roots)
 	const to = "ivan@example.ru"
-	err := s.Send(context.Background(), codeMsg(Email, to, KindCodeRecover, testCode))
+	err := s.Send(context.Background(), codeMsg(Email, to, kindRecover, testCode))
 	if err == nil {
 		t.Fatal("sent with a wrong password")
 	}
@@ -367,7 +368,7 @@ func TestSMTPRejectedRecipientIsMasked(t *testing.T) {
 	addr, _, roots := startSMTP(t, smtpServerOpts{starttls: true})
 	s, _ := newTestSMTP(t, SMTPConfig{Addr: addr, Username: smtpUser, Password: smtpPass}, roots)
 	const to = "nobody@example.ru"
-	err := s.Send(context.Background(), codeMsg(Email, to, KindCodeContact, testCode))
+	err := s.Send(context.Background(), codeMsg(Email, to, kindContact, testCode))
 	if err == nil || strings.Contains(err.Error(), to) || !strings.Contains(err.Error(), "550") {
 		t.Errorf("rejected recipient: %v", err)
 	}
@@ -376,7 +377,7 @@ func TestSMTPRejectedRecipientIsMasked(t *testing.T) {
 func TestSMTPRefusesWithoutTLS(t *testing.T) {
 	// The server would even accept AUTH in clear; the client must not.
 	addr, be, _ := startSMTP(t, smtpServerOpts{allowInsecureAuth: true})
-	msg := codeMsg(Email, "ivan@example.ru", KindCodeRegister, testCode)
+	msg := codeMsg(Email, "ivan@example.ru", kindRegister, testCode)
 
 	s, _ := newTestSMTP(t, SMTPConfig{Addr: addr, Username: smtpUser, Password: smtpPass}, nil)
 	err := s.Send(context.Background(), msg)
@@ -396,25 +397,24 @@ func TestSMTPRefusesWithoutTLS(t *testing.T) {
 		t.Errorf("none on loopback: %v", err)
 	}
 	// But not to anything else.
-	_, err = NewSMTP(SMTPConfig{Addr: "smtp.example.ru:25", From: "a@example.ru", Username: "u", Password: "p", StartTLS: StartTLSNone}, loadTemplates(t), discardLogger())
+	_, err = NewSMTP(SMTPConfig{Addr: "smtp.example.ru:25", From: "a@example.ru", Username: "u", Password: "p", StartTLS: StartTLSNone}, discardLogger())
 	if err == nil {
 		t.Error("starttls=none with a password to a remote host accepted")
 	}
 }
 
 func TestSMTPConfigErrors(t *testing.T) {
-	tmpl := loadTemplates(t)
 	for _, cfg := range []SMTPConfig{
 		{Addr: "smtp.example.ru", From: "a@example.ru"},
 		{Addr: "smtp.example.ru:587", From: "not an address"},
 		{Addr: "smtp.example.ru:587", From: "a@example.ru", StartTLS: "maybe"},
 	} {
-		if _, err := NewSMTP(cfg, tmpl, discardLogger()); err == nil {
+		if _, err := NewSMTP(cfg, discardLogger()); err == nil {
 			t.Errorf("accepted %v", cfg)
 		}
 	}
 	s, _ := newTestSMTP(t, SMTPConfig{Addr: "127.0.0.1:1"}, nil)
-	if err := s.Send(context.Background(), codeMsg(SMS, "+79991234567", KindCodeRegister, "1")); !errors.Is(err, ErrChannelUnavailable) {
+	if err := s.Send(context.Background(), codeMsg(SMS, "+79991234567", kindRegister, "1")); !errors.Is(err, ErrChannelUnavailable) {
 		t.Errorf("SMTP took an SMS: %v", err)
 	}
 }
@@ -437,7 +437,7 @@ func TestSMTPTimeout(t *testing.T) {
 	}()
 	s, _ := newTestSMTP(t, SMTPConfig{Addr: l.Addr().String(), Timeout: 200 * time.Millisecond}, nil)
 	start := time.Now()
-	err = s.Send(context.Background(), codeMsg(Email, "a@example.ru", KindCodeRegister, testCode))
+	err = s.Send(context.Background(), codeMsg(Email, "a@example.ru", kindRegister, testCode))
 	if err == nil || time.Since(start) > 2*time.Second {
 		t.Errorf("Send = %v after %s", err, time.Since(start))
 	}
@@ -449,7 +449,7 @@ func TestSMTPTimeout(t *testing.T) {
 	s, _ = newTestSMTP(t, SMTPConfig{Addr: l.Addr().String(), Timeout: time.Minute}, nil)
 	time.AfterFunc(100*time.Millisecond, cancel)
 	start = time.Now()
-	if err := s.Send(ctx, codeMsg(Email, "a@example.ru", KindCodeRegister, testCode)); !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
+	if err := s.Send(ctx, codeMsg(Email, "a@example.ru", kindRegister, testCode)); !errors.Is(err, context.Canceled) || time.Since(start) > 2*time.Second {
 		t.Errorf("cancelled Send = %v after %s", err, time.Since(start))
 	}
 }

@@ -1,20 +1,11 @@
-package message
+package notice
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
-	"net/mail"
-	"strings"
-)
 
-// Channel is the way a message travels.
-type Channel string
-
-const (
-	SMS   Channel = "sms"
-	Email Channel = "email"
+	"github.com/gosid/gosid/internal/message"
 )
 
 // Message kinds: each names a template (see templates/).
@@ -79,13 +70,12 @@ var kinds = map[string][]string{
 	KindNoticeDeletionCancelled: nil,
 }
 
-// Message is one SMS or e-mail to send.
+// Message is one of the identity provider's messages before rendering: the
+// kind (a template), its language and data, and where it goes.
 type Message struct {
-	Channel Channel
-	// To is an E.164 phone number (+79991234567) for SMS, a bare e-mail
-	// address for e-mail.
-	To string
-	// Kind is a template name: one of the Kind constants.
+	Channel message.Channel
+	// To is an E.164 phone number for SMS, a bare e-mail address for e-mail.
+	To   string
 	Kind string
 	// Lang is "ru" (the default) or "en"; anything starting with "en"
 	// selects English, anything else Russian.
@@ -100,103 +90,28 @@ func (m Message) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("channel", string(m.Channel)),
 		slog.String("kind", m.Kind),
-		slog.String("to", Mask(m.To)),
+		slog.String("to", message.Mask(m.To)),
 	)
 }
 
-// Sender delivers one message. Implementations must be safe for concurrent
-// use. Errors never contain the message text, its data or the recipient.
+// Sender sends the identity provider's messages: *Outbox renders them and
+// hands them to an internal/message sender.
 type Sender interface {
 	Send(ctx context.Context, m Message) error
 }
 
-// ErrChannelUnavailable: no sender is configured for the message's channel.
-var ErrChannelUnavailable = errors.New("message channel unavailable")
-
-// ErrBadRecipient: Message.To is not an E.164 phone number (SMS) or a bare
-// e-mail address (e-mail).
-var ErrBadRecipient = errors.New("bad message recipient")
-
-// validate checks the channel and the recipient's form. The error names
-// neither the recipient nor the data.
-func (m Message) validate() error {
-	switch m.Channel {
-	case SMS:
-		if !isE164(m.To) {
-			return fmt.Errorf("%w: not an E.164 phone number", ErrBadRecipient)
-		}
-	case Email:
-		a, err := mail.ParseAddress(m.To)
-		if err != nil || a.Address != m.To || a.Name != "" {
-			return fmt.Errorf("%w: not a bare e-mail address", ErrBadRecipient)
-		}
-	default:
-		return fmt.Errorf("%w: %q", ErrChannelUnavailable, m.Channel)
-	}
-	if _, ok := kinds[m.Kind]; !ok {
-		return fmt.Errorf("unknown message kind %q", m.Kind)
-	}
-	return nil
+// Outbox renders messages with the templates and sends them through Out
+// (SMTP, the SMS gateway, the development sink, or a Route of them).
+type Outbox struct {
+	Templates *Templates
+	Out       message.Sender
 }
 
-// isE164 reports whether s is "+" and 8 to 15 digits, the first not 0.
-func isE164(s string) bool {
-	if len(s) < 9 || len(s) > 16 || s[0] != '+' || s[1] == '0' {
-		return false
+// Send renders m and sends it. The error names the step, never the text.
+func (o *Outbox) Send(ctx context.Context, m Message) error {
+	r, err := o.Templates.Render(m)
+	if err != nil {
+		return fmt.Errorf("message %s: %w", m.Kind, err)
 	}
-	for _, c := range s[1:] {
-		if c < '0' || c > '9' {
-			return false
-		}
-	}
-	return true
+	return o.Out.Send(ctx, r)
 }
-
-// Mask hides most of a phone number or e-mail address for logs:
-// "+7*******67", "i***@example.ru".
-func Mask(to string) string {
-	if to == "" {
-		return ""
-	}
-	if local, domain, ok := strings.Cut(to, "@"); ok {
-		first := ""
-		if r := []rune(local); len(r) > 1 {
-			first = string(r[0])
-		}
-		return first + "***@" + domain
-	}
-	r := []rune(to)
-	if len(r) <= 4 {
-		return "***"
-	}
-	keep := 2
-	prefix := 0
-	if r[0] == '+' {
-		prefix = 2 // "+7"; enough to tell countries apart
-	}
-	return string(r[:prefix]) + strings.Repeat("*", len(r)-prefix-keep) + string(r[len(r)-keep:])
-}
-
-// Secret is a configuration value that must not be printed or logged: an
-// SMTP password, an SMS gateway's token. Its String, GoString, LogValue and
-// MarshalText show "[REDACTED]" (or nothing when empty); convert to string to
-// use it.
-type Secret string
-
-const redacted = "[REDACTED]"
-
-func (s Secret) String() string {
-	if s == "" {
-		return ""
-	}
-	return redacted
-}
-
-// GoString keeps %#v from printing the value.
-func (s Secret) GoString() string { return `message.Secret("` + s.String() + `")` }
-
-// LogValue redacts the secret in slog output.
-func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
-
-// MarshalText redacts the secret in JSON, YAML and other encoders.
-func (s Secret) MarshalText() ([]byte, error) { return []byte(s.String()), nil }

@@ -82,7 +82,6 @@ func redactURL(raw string) string {
 type HTTPSMS struct {
 	cfg     HTTPSMSConfig
 	body    *texttemplate.Template
-	t       *Templates
 	log     *slog.Logger
 	client  *http.Client
 	backoff time.Duration
@@ -101,7 +100,7 @@ type smsBody struct {
 // NewHTTPSMS checks cfg and parses the body template. A nil client means one
 // that does not follow redirects (a redirect would carry the auth header
 // elsewhere and counts as a failure).
-func NewHTTPSMS(cfg HTTPSMSConfig, t *Templates, log *slog.Logger, client *http.Client) (*HTTPSMS, error) {
+func NewHTTPSMS(cfg HTTPSMSConfig, log *slog.Logger, client *http.Client) (*HTTPSMS, error) {
 	u, err := url.Parse(cfg.URL)
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
 		return nil, fmt.Errorf("SMS gateway URL %q must be an absolute http(s) URL", redactURL(cfg.URL))
@@ -139,7 +138,7 @@ func NewHTTPSMS(cfg HTTPSMSConfig, t *Templates, log *slog.Logger, client *http.
 	if client == nil {
 		client = &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 	}
-	return &HTTPSMS{cfg: cfg, body: body, t: t, log: log, client: client, backoff: 500 * time.Millisecond}, nil
+	return &HTTPSMS{cfg: cfg, body: body, log: log, client: client, backoff: 500 * time.Millisecond}, nil
 }
 
 func jsonString(s string) (string, error) {
@@ -147,7 +146,7 @@ func jsonString(s string) (string, error) {
 	return string(b), err
 }
 
-// Send renders m and posts it to the gateway.
+// Send posts m to the gateway.
 func (g *HTTPSMS) Send(ctx context.Context, m Message) error {
 	if m.Channel != SMS {
 		return fmt.Errorf("SMS gateway: %w: %q", ErrChannelUnavailable, m.Channel)
@@ -155,12 +154,8 @@ func (g *HTTPSMS) Send(ctx context.Context, m Message) error {
 	if err := m.validate(); err != nil {
 		return fmt.Errorf("SMS gateway: %w", err)
 	}
-	r, err := g.t.Render(m)
-	if err != nil {
-		return fmt.Errorf("SMS gateway: %w", err)
-	}
 	var body bytes.Buffer
-	err = g.body.Execute(&body, smsBody{To: m.To, Phone: strings.TrimPrefix(m.To, "+"), Text: r.Text, Kind: m.Kind, Lang: normLang(m.Lang)})
+	err := g.body.Execute(&body, smsBody{To: m.To, Phone: strings.TrimPrefix(m.To, "+"), Text: m.Text, Kind: m.Kind, Lang: normLang(m.Lang)})
 	if err != nil {
 		return fmt.Errorf("SMS gateway: body template: %w", err)
 	}

@@ -28,7 +28,7 @@ func TestMask(t *testing.T) {
 
 func TestMessageLogValueHidesDataAndRecipient(t *testing.T) {
 	log, buf := newLogger()
-	m := codeMsg(SMS, "+79991234567", KindCodeRegister, "246810")
+	m := codeMsg(SMS, "+79991234567", kindRegister, "246810")
 	log.Info("sending", "message", m)
 	out := buf.String()
 	for _, secret := range []string{"246810", "+79991234567", "9991234567"} {
@@ -36,7 +36,7 @@ func TestMessageLogValueHidesDataAndRecipient(t *testing.T) {
 			t.Errorf("log line contains %q: %s", secret, out)
 		}
 	}
-	if !strings.Contains(out, KindCodeRegister) || !strings.Contains(out, `"channel":"sms"`) {
+	if !strings.Contains(out, kindRegister) || !strings.Contains(out, `"channel":"sms"`) {
 		t.Errorf("log line lacks kind or channel: %s", out)
 	}
 }
@@ -92,25 +92,25 @@ func TestRoute(t *testing.T) {
 	sms := &fakeSender{}
 	r := Route{SMS: sms}
 	ctx := context.Background()
-	if err := r.Send(ctx, codeMsg(SMS, "+79991234567", KindCodeRegister, "1")); err != nil || len(sms.got) != 1 {
+	if err := r.Send(ctx, codeMsg(SMS, "+79991234567", kindRegister, "1")); err != nil || len(sms.got) != 1 {
 		t.Fatalf("SMS not routed: %v", err)
 	}
-	if err := r.Send(ctx, codeMsg(Email, "a@example.ru", KindCodeRegister, "1")); !errors.Is(err, ErrChannelUnavailable) {
+	if err := r.Send(ctx, codeMsg(Email, "a@example.ru", kindRegister, "1")); !errors.Is(err, ErrChannelUnavailable) {
 		t.Errorf("e-mail without a sender: %v", err)
 	}
-	if err := r.Send(ctx, codeMsg("fax", "1", KindCodeRegister, "1")); !errors.Is(err, ErrChannelUnavailable) {
+	if err := r.Send(ctx, codeMsg("fax", "1", kindRegister, "1")); !errors.Is(err, ErrChannelUnavailable) {
 		t.Errorf("unknown channel: %v", err)
 	}
 }
 
 func TestValidate(t *testing.T) {
 	for _, m := range []Message{
-		{Channel: SMS, To: "89991234567", Kind: KindCodeRegister},
-		{Channel: SMS, To: "+7 999 123-45-67", Kind: KindCodeRegister},
-		{Channel: SMS, To: "+0123456789", Kind: KindCodeRegister},
-		{Channel: Email, To: "Ivan <ivan@example.ru>", Kind: KindCodeRegister},
-		{Channel: Email, To: "ivan@example.ru\r\nBcc: x@example.ru", Kind: KindCodeRegister},
-		{Channel: Email, To: "not an address", Kind: KindCodeRegister},
+		{Channel: SMS, To: "89991234567", Kind: kindRegister},
+		{Channel: SMS, To: "+7 999 123-45-67", Kind: kindRegister},
+		{Channel: SMS, To: "+0123456789", Kind: kindRegister},
+		{Channel: Email, To: "Ivan <ivan@example.ru>", Kind: kindRegister},
+		{Channel: Email, To: "ivan@example.ru\r\nBcc: x@example.ru", Kind: kindRegister},
+		{Channel: Email, To: "not an address", Kind: kindRegister},
 	} {
 		err := m.validate()
 		if !errors.Is(err, ErrBadRecipient) {
@@ -120,11 +120,20 @@ func TestValidate(t *testing.T) {
 		}
 	}
 	for _, m := range []Message{
-		{Channel: SMS, To: "+79991234567", Kind: KindCodeRegister},
-		{Channel: Email, To: "ivan.petrov+gosid@example.ru", Kind: KindCodeRegister},
+		codeMsg(SMS, "+79991234567", kindRegister, "123456"),
+		codeMsg(Email, "ivan.petrov+gosid@example.ru", kindRegister, "123456"),
 	} {
 		if err := m.validate(); err != nil {
 			t.Errorf("%q refused: %v", m.To, err)
+		}
+	}
+	// An unrendered message is refused: a sender never sends an empty text.
+	for _, m := range []Message{
+		{Channel: SMS, To: "+79991234567", Kind: kindRegister},
+		{Channel: Email, To: "ivan@example.ru", Kind: kindRegister, Text: "x"},
+	} {
+		if err := m.validate(); err == nil {
+			t.Errorf("unrendered %s accepted", m.Channel)
 		}
 	}
 }
