@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
 )
@@ -47,7 +47,7 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	srv := httptest.NewServer(idpHandler(mux, parts, httpserver.Options{Logger: log}))
+	srv := httptest.NewServer(idpHandler(mux, parts, httpx.Options{Logger: log}))
 	defer srv.Close()
 
 	cpus := runtime.GOMAXPROCS(0)

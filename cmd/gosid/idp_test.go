@@ -16,7 +16,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
@@ -67,7 +67,7 @@ func startIdP(t testing.TB, db *sqldb.DB, mk *keys.MasterKey, c *clock) *testIdP
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(idpHandler(mux, parts, httpserver.Options{Logger: log}))
+	srv := httptest.NewServer(idpHandler(mux, parts, httpx.Options{Logger: log}))
 	t.Cleanup(srv.Close)
 	return &testIdP{URL: srv.URL, clock: c}
 }
@@ -380,7 +380,7 @@ func FuzzLoginForm(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := idpHandler(mux, parts, httpserver.Options{Logger: log})
+	h := idpHandler(mux, parts, httpx.Options{Logger: log})
 	for _, seed := range []string{
 		"login=%2B79123456789&password=x",
 		"login=8+(912)+345-67-89&password=Zk7%23vLq2!mWp",

@@ -19,9 +19,9 @@ import (
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
-	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc"
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
@@ -64,7 +64,7 @@ func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOp
 		t.Fatal(err)
 	}
 	mux.Handle("GET /keys", jwksHandler(km))
-	srv := httptest.NewUnstartedServer(idpHandler(mux, parts, httpserver.Options{Logger: log}))
+	srv := httptest.NewUnstartedServer(idpHandler(mux, parts, httpx.Options{Logger: log}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

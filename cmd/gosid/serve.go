@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
-	"github.com/gosid/gosid/cmd/gosid/internal/httpserver"
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
@@ -51,7 +51,7 @@ func serveFlags(o *serveOptions) *config.Set {
 	s.String(&o.AdminAddr, "admin-addr", "localhost:9090", "Listen address of the management endpoints /readyz, /metrics and /healthz (plain HTTP; keep it off the public network), or off.")
 	s.String(&o.TLSCertFile, "tls-cert-file", "", "PEM certificate chain: serve HTTPS directly (with tls-key-file).")
 	s.String(&o.TLSKeyFile, "tls-key-file", "", "PEM private key for tls-cert-file.")
-	s.Duration(&o.ShutdownTimeout, "shutdown-timeout", httpserver.DefaultShutdownTimeout, "How long in-flight requests may take to finish after SIGTERM.")
+	s.Duration(&o.ShutdownTimeout, "shutdown-timeout", httpx.DefaultShutdownTimeout, "How long in-flight requests may take to finish after SIGTERM.")
 	o.keys.register(s)
 	o.idp.register(s)
 	o.log.register(s, "info")
@@ -77,16 +77,16 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 	var ls listeners
 	if len(p) == 0 {
 		var err error
-		if ls.idp, err = httpserver.Listen(o.Addr); err != nil {
+		if ls.idp, err = httpx.Listen(o.Addr); err != nil {
 			p.Add("%s: %v", s.Source("addr"), err)
 		}
 		if o.PortalAddr != "off" {
-			if ls.portal, err = httpserver.Listen(o.PortalAddr); err != nil {
+			if ls.portal, err = httpx.Listen(o.PortalAddr); err != nil {
 				p.Add("%s: %v", s.Source("portal-addr"), err)
 			}
 		}
 		if o.AdminAddr != "off" {
-			if ls.admin, err = httpserver.Listen(o.AdminAddr); err != nil {
+			if ls.admin, err = httpx.Listen(o.AdminAddr); err != nil {
 				p.Add("%s: %v", s.Source("admin-addr"), err)
 			}
 		}
@@ -233,12 +233,12 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		log.Info("created a new master key; back it up: without it no stored key can be decrypted", "file", o.storage.MasterKeyFile)
 	}
 
-	reg := httpserver.NewRegistry()
-	reg.MustRegister(httpserver.NewDBStatsCollector(string(db.Dialect()), db.Stats))
-	metrics := httpserver.NewMetrics(reg)
+	reg := httpx.NewRegistry()
+	reg.MustRegister(httpx.NewDBStatsCollector(string(db.Dialect()), db.Stats))
+	metrics := httpx.NewMetrics(reg)
 	tls := strings.HasPrefix(o.PublicURL, "https://")
-	ready := httpserver.Readyz(log,
-		httpserver.Check{Name: "database", Func: func(ctx context.Context) error { return schemaReady(ctx, db) }},
+	ready := httpx.Readyz(log,
+		httpx.Check{Name: "database", Func: func(ctx context.Context) error { return schemaReady(ctx, db) }},
 	)
 
 	idpMux := http.NewServeMux()
@@ -249,9 +249,9 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	idpMux.Handle("GET /keys", jwksHandler(km))
 	// Liveness may be public; readiness and metrics reveal internals and
 	// live on the management listener only.
-	idpMux.Handle("GET /healthz", httpserver.Healthz())
+	idpMux.Handle("GET /healthz", httpx.Healthz())
 
-	servers := []*httpserver.Server{}
+	servers := []*httpx.Server{}
 	defer func() {
 		// Servers made but never served, because a later step failed
 		// (Close does nothing to a server that was served).
@@ -259,9 +259,9 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			_ = srv.Close()
 		}
 	}()
-	idpSrv, err := httpserver.New(httpserver.Config{
+	idpSrv, err := httpx.New(httpx.Config{
 		Name: "idp", Listener: ls.idp, Logger: log,
-		Handler:     idpHandler(idpMux, parts, httpserver.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
+		Handler:     idpHandler(idpMux, parts, httpx.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 	})
 	if err != nil {
@@ -278,10 +278,10 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		}
 		portalMux := http.NewServeMux()
 		portalMux.Handle("/", ph)
-		portalMux.Handle("GET /healthz", httpserver.Healthz())
-		portalSrv, err := httpserver.New(httpserver.Config{
+		portalMux.Handle("GET /healthz", httpx.Healthz())
+		portalSrv, err := httpx.New(httpx.Config{
 			Name: "portal", Listener: ls.portal, Logger: log,
-			Handler:     httpserver.Wrap("portal", portalMux, httpserver.Options{Logger: log, Metrics: metrics, TLS: tls}),
+			Handler:     httpx.Wrap("portal", portalMux, httpx.Options{Logger: log, Metrics: metrics, TLS: tls}),
 			TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 		})
 		if err != nil {
@@ -297,12 +297,12 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		// probes and scrapes reach it on a private address, the public
 		// does not. Plain HTTP, whatever the public listener speaks.
 		adminMux := http.NewServeMux()
-		adminMux.Handle("GET /healthz", httpserver.Healthz())
+		adminMux.Handle("GET /healthz", httpx.Healthz())
 		adminMux.Handle("GET /readyz", ready)
-		adminMux.Handle("GET /metrics", httpserver.MetricsHandler(reg))
-		adminSrv, err := httpserver.New(httpserver.Config{
+		adminMux.Handle("GET /metrics", httpx.MetricsHandler(reg))
+		adminSrv, err := httpx.New(httpx.Config{
 			Name: "admin", Listener: ls.admin, Logger: log,
-			Handler:         httpserver.Wrap("admin", adminMux, httpserver.Options{Logger: log, Metrics: metrics}),
+			Handler:         httpx.Wrap("admin", adminMux, httpx.Options{Logger: log, Metrics: metrics}),
 			ShutdownTimeout: o.ShutdownTimeout,
 		})
 		if err != nil {
@@ -353,13 +353,13 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 // idpHandler is the identity provider's middleware around its mux, the
 // same in serve and in the tests: cross-origin protection, then the body
 // limits (a refused cross-origin post is not even read), inside
-// httpserver.Wrap, which must see the very request the mux matched; the
+// httpx.Wrap, which must see the very request the mux matched; the
 // language cookie outside it, since RememberLang passes a copy on. opts.TLS
 // (the public URL is https) also names the language cookie. The OpenID
 // provider's endpoints that authenticate by client or bearer token, not by
 // cookie, bypass the cross-origin filter (they answer CORS themselves).
-func idpHandler(mux *http.ServeMux, parts *idpParts, opts httpserver.Options) http.Handler {
-	return webui.RememberLang(httpserver.Wrap("idp", webui.Protect(webui.LimitBodies(mux), parts.provider.CrossOriginEndpoints()...), opts), opts.TLS)
+func idpHandler(mux *http.ServeMux, parts *idpParts, opts httpx.Options) http.Handler {
+	return webui.RememberLang(httpx.Wrap("idp", webui.Protect(webui.LimitBodies(mux), parts.provider.CrossOriginEndpoints()...), opts), opts.TLS)
 }
 
 // schemaReady: the database answers and holds every migration this binary

@@ -53,7 +53,7 @@ func (b bodyLimit) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // reads would let it act on an empty or partly read form.
 //
 // The request goes on to routes unchanged but for its body (as with
-// http.MaxBytesReader), so LimitBodies may sit between httpserver.Wrap and
+// http.MaxBytesReader), so LimitBodies may sit between httpx.Wrap and
 // the ServeMux.
 func LimitBodies(routes Routes) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -52,7 +52,7 @@ func supported(tag string) string {
 // served over HTTPS: the cookie is then Secure and named with HostPrefix.
 // Lang, which sees only the request, learns the flag from the request's
 // context, which RememberLang sets: so it passes a copy of the request on,
-// and must therefore wrap httpserver.Wrap rather than sit between it and
+// and must therefore wrap httpx.Wrap rather than sit between it and
 // the ServeMux (Wrap reads the route from the very request the mux saw).
 func RememberLang(next http.Handler, secure bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

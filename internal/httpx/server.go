@@ -1,4 +1,4 @@
-package httpserver
+package httpx
 
 import (
 	"context"
@@ -73,7 +73,7 @@ type Server struct {
 func Listen(addr string) (net.Listener, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		return nil, fmt.Errorf("httpserver: %w", err)
+		return nil, fmt.Errorf("httpx: %w", err)
 	}
 	return ln, nil
 }
@@ -83,10 +83,10 @@ func Listen(addr string) (net.Listener, error) {
 // error, a cfg.Listener passed in is left open for the caller to close.
 func New(cfg Config) (*Server, error) {
 	if cfg.Handler == nil {
-		return nil, fmt.Errorf("httpserver %s: no handler", cfg.Name)
+		return nil, fmt.Errorf("httpx %s: no handler", cfg.Name)
 	}
 	if (cfg.TLSCertFile == "") != (cfg.TLSKeyFile == "") {
-		return nil, fmt.Errorf("httpserver %s: TLS needs both a certificate and a key file", cfg.Name)
+		return nil, fmt.Errorf("httpx %s: TLS needs both a certificate and a key file", cfg.Name)
 	}
 	logger := cfg.Logger
 	if logger == nil {
@@ -98,7 +98,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.TLSCertFile != "" {
 		cert, err := tls.LoadX509KeyPair(cfg.TLSCertFile, cfg.TLSKeyFile)
 		if err != nil {
-			return nil, fmt.Errorf("httpserver %s: load TLS key pair: %w", cfg.Name, err)
+			return nil, fmt.Errorf("httpx %s: load TLS key pair: %w", cfg.Name, err)
 		}
 		tlsConfig = &tls.Config{
 			MinVersion:   tls.VersionTLS12,
@@ -109,11 +109,11 @@ func New(cfg Config) (*Server, error) {
 	ln := cfg.Listener
 	if ln == nil {
 		if cfg.Addr == "" {
-			return nil, fmt.Errorf("httpserver %s: neither an address nor a listener", cfg.Name)
+			return nil, fmt.Errorf("httpx %s: neither an address nor a listener", cfg.Name)
 		}
 		var err error
 		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
-			return nil, fmt.Errorf("httpserver %s: %w", cfg.Name, err)
+			return nil, fmt.Errorf("httpx %s: %w", cfg.Name, err)
 		}
 	}
 
@@ -173,7 +173,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	s.mu.Lock()
 	if s.started || s.closed {
 		s.mu.Unlock()
-		return fmt.Errorf("httpserver %s: already served or closed", s.name)
+		return fmt.Errorf("httpx %s: already served or closed", s.name)
 	}
 	s.started = true
 	s.mu.Unlock()
@@ -195,7 +195,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	case err := <-served:
 		// Serve only returns early on a listener failure.
 		s.srv.Close()
-		return fmt.Errorf("httpserver %s: %w", s.name, err)
+		return fmt.Errorf("httpx %s: %w", s.name, err)
 	case <-ctx.Done():
 	}
 
@@ -209,11 +209,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	err := s.srv.Shutdown(sctx)
 	if err != nil {
 		s.srv.Close()
-		err = fmt.Errorf("httpserver %s: graceful shutdown cut short, connections closed: %w", s.name, err)
+		err = fmt.Errorf("httpx %s: graceful shutdown cut short, connections closed: %w", s.name, err)
 	}
 	// Once Shutdown has begun, the serving goroutine returns ErrServerClosed.
 	if serr := <-served; serr != nil && !errors.Is(serr, http.ErrServerClosed) && err == nil {
-		err = fmt.Errorf("httpserver %s: %w", s.name, serr)
+		err = fmt.Errorf("httpx %s: %w", s.name, serr)
 	}
 	if err != nil {
 		s.logger.Error("stopped", "err", err)

@@ -1,4 +1,4 @@
-// Package httpserver is the HTTP plumbing shared by Gosid's listeners (the
+// Package httpx is the HTTP plumbing shared by Gosid's listeners (the
 // IdP and the citizen portal): serving with graceful shutdown, the middleware
 // every request passes through, and the operational endpoints.
 //
@@ -64,4 +64,4 @@
 // are mounted is the caller's choice; /metrics and /readyz reveal internals
 // and belong on an address that the public cannot reach: gosid serve mounts
 // them on its management listener (--admin-addr) only.
-package httpserver
+package httpx

@@ -1,4 +1,4 @@
-package httpserver
+package httpx
 
 import (
 	"database/sql"
@@ -62,7 +62,7 @@ func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
 			return existing
 		}
 	}
-	panic("httpserver: register metrics: " + err.Error())
+	panic("httpx: register metrics: " + err.Error())
 }
 
 // NewRegistry returns a registry with the Go runtime and process collectors
