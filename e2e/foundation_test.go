@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -59,6 +61,24 @@ func TestServeEmbedded(t *testing.T) {
 		if hdr.Get(h) == "" {
 			t.Errorf("GET /keys: no %s header", h)
 		}
+	}
+	// A line a handler logs (the dev sink's, for a registration code)
+	// carries the request's id, as the access-log line does.
+	noRedirects := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noRedirects.PostForm(s.URL+"/register", url.Values{"by": {"phone"}, "phone": {"+79161110999"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("X-Request-Id")
+	found := false
+	for _, line := range strings.Split(s.out.String(), "\n") {
+		if strings.Contains(line, `"msg":"dev message`) && strings.Contains(line, `"request_id":"`+id+`"`) {
+			found = true
+		}
+	}
+	if id == "" || !found {
+		t.Errorf("no handler log line with request_id %q:\n%s", id, s.out)
 	}
 	s.stop(t)
 

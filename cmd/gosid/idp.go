@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/gosid/gosid/internal/httpx"
 	"log/slog"
 	"net"
 	"net/http"
@@ -187,42 +188,6 @@ func (o *idpOptions) argon2() password.Params {
 	return p
 }
 
-// clientIP trusts X-Forwarded-For only from the configured proxies: the
-// right-most address that is not itself a trusted proxy is the client.
-func (o *idpOptions) clientIP(r *http.Request) string {
-	peer := webui.ClientIP(r)
-	if len(o.proxies) == 0 || !o.trusted(peer) {
-		return peer
-	}
-	hops := strings.Split(r.Header.Get("X-Forwarded-For"), ",")
-	for i := len(hops) - 1; i >= 0; i-- {
-		h := strings.TrimSpace(hops[i])
-		if h == "" {
-			continue
-		}
-		if !o.trusted(h) {
-			if a, err := netip.ParseAddr(h); err == nil {
-				return a.Unmap().String()
-			}
-			return peer
-		}
-	}
-	return peer
-}
-
-func (o *idpOptions) trusted(ip string) bool {
-	a, err := netip.ParseAddr(ip)
-	if err != nil {
-		return false
-	}
-	for _, p := range o.proxies {
-		if p.Contains(a.Unmap()) {
-			return true
-		}
-	}
-	return false
-}
-
 // idpParts is the assembled identity provider.
 type idpParts struct {
 	provider *oidc.Provider
@@ -304,7 +269,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
 	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey, Lifetimes: oidc.Lifetimes{
 		AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, ClientIP: o.clientIP, Log: log, Now: now})
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)
 	}
@@ -326,8 +291,8 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = o.LockoutThreshold, o.LockoutDuration, now
 	lcfg.ESignature = o.Esign.TrustDir != ""
 	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: arrivals, Notifier: notifier,
-		Log: log, ClientIP: o.clientIP, OnSignOut: provider.SessionEnded,
-		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices, Secure: secure,
+		Log: log, OnSignOut: provider.SessionEnded,
+		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices,
 			Get: accounts.Get, AddAuthentication: sessions.AddAuthentication,
 			Passkeys: passkeys, HasPasskeys: func(ctx context.Context, id string) bool {
 				creds, err := passkeys.Store().List(ctx, id)
@@ -357,7 +322,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 			},
 			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
 			Identity: identity{acts}, Notifier: notifier,
-			Log: log, ClientIP: o.clientIP, Secure: secure, Now: now, Reauth: reauth})
+			Log: log, Now: now, Reauth: reauth})
 		if err != nil {
 			return nil, fmt.Errorf("e-signature pages: %w", err)
 		}
@@ -365,12 +330,12 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		evidence = eh
 	}
 	rh, err := registration.New(registration.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: arrivals, Evidence: evidence, Log: log, ClientIP: o.clientIP, Secure: secure, Now: now})
+		Sessions: arrivals, Evidence: evidence, Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
 	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: told, Notifier: notifier, Log: log, ClientIP: o.clientIP, Secure: secure, Forget: devices.Forget, Record: acts.Record,
+		Sessions: told, Notifier: notifier, Log: log, Forget: devices.Forget, Record: acts.Record,
 		SignIn: &recovery.SignIn{Passwords: hasher, Accounts: accounts, MaxFailures: o.LockoutThreshold, LockFor: o.LockoutDuration,
 			Start: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
 				_, err := arrivals.Start(w, r, accountID, amr, ip)
@@ -390,19 +355,19 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		}},
 		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
 		Idle:    profile.IdleTimeouts{Default: o.SessionIdleTimeout, Min: o.SessionIdleMin, Max: min(o.SessionIdleMax, o.SessionLifetime)},
-		SetIdle: sessions.SetIdleTimeout, ClientIP: o.clientIP, Secure: secure, ESignature: o.Esign.TrustDir != "",
+		SetIdle: sessions.SetIdleTimeout, ESignature: o.Esign.TrustDir != "",
 		Reauth: reauth, Undo: profile.UndoDeps{PublicURL: issuer, Links: accounts}})
 	if err != nil {
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
 
 	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
-		Log: log, ClientIP: o.clientIP, Now: now, Reauth: reauth,
+		Log: log, Now: now, Reauth: reauth,
 		Changed: func(r *http.Request, accountID, kind, name string) {
 			action := map[string]string{passkey.EventAdded: audit.ActionPasskeyAdded, passkey.EventRenamed: audit.ActionPasskeyRenamed,
 				passkey.EventRemoved: audit.ActionPasskeyRemoved}[kind]
 			e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action,
-				Detail: map[string]string{"name": name}, IP: o.clientIP(r)}
+				Detail: map[string]string{"name": name}, IP: httpx.ClientIP(r)}
 			if err := acts.Record(r.Context(), e); err != nil {
 				log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
 			}

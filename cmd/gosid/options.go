@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"log/slog"
 	"net"
@@ -208,10 +209,11 @@ func (o *logOptions) logger(w io.Writer) *slog.Logger {
 	var level slog.Level
 	_ = level.UnmarshalText([]byte(o.Level))
 	hopts := &slog.HandlerOptions{Level: level}
+	// Every line logged with a request's context carries its request_id.
 	if o.Format == "json" {
-		return slog.New(slog.NewJSONHandler(w, hopts))
+		return slog.New(httpx.LogHandler(slog.NewJSONHandler(w, hopts)))
 	}
-	return slog.New(slog.NewTextHandler(w, hopts))
+	return slog.New(httpx.LogHandler(slog.NewTextHandler(w, hopts)))
 }
 
 // checkAddr validates a host:port listen address.

@@ -261,7 +261,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	}()
 	idpSrv, err := httpx.New(httpx.Config{
 		Name: "idp", Listener: ls.idp, Logger: log,
-		Handler:     idpHandler(idpMux, parts, httpx.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: o.idp.clientIP}),
+		Handler:     idpHandler(idpMux, parts, httpx.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: httpx.TrustedProxies(o.idp.proxies)}),
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 	})
 	if err != nil {

@@ -35,6 +35,7 @@ import (
 	"embed"
 	"encoding/base32"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"log/slog"
 	"net/http"
@@ -74,10 +75,10 @@ type Sessions interface {
 
 // Flows keeps the challenge between the two requests.
 type Flows interface {
-	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration, secure bool) error
+	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error
 	FromRequest(r *http.Request, kind string, data any) (string, int, error)
 	Take(ctx context.Context, kind, token string, data any) error
-	Clear(w http.ResponseWriter, kind string, secure bool)
+	Clear(w http.ResponseWriter, kind string)
 }
 
 // Limiter counts signature checks per client address: each costs a
@@ -102,11 +103,9 @@ type Deps struct {
 	Notifier Notifier
 	Limiter  Limiter
 	// Record appends to the activity log (binding, removal).
-	Record   func(ctx context.Context, e audit.Entry) error
-	Log      *slog.Logger
-	ClientIP func(*http.Request) string
-	Secure   bool
-	Now      func() time.Time
+	Record func(ctx context.Context, e audit.Entry) error
+	Log    *slog.Logger
+	Now    func() time.Time
 	// Reauth: binding and removing a certificate need a recent
 	// authentication (certificates.go).
 	Reauth session.Reauth
@@ -181,7 +180,7 @@ type esignView struct {
 }
 
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, kind string, c challenge) bool {
-	if err := h.Flows.Begin(w, r, kind, c, challengeTTL, h.Secure); err != nil {
+	if err := h.Flows.Begin(w, r, kind, c, challengeTTL); err != nil {
 		h.Log.ErrorContext(r.Context(), "start e-signature challenge", "err", err)
 		http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
 		return false
@@ -236,7 +235,7 @@ func readSignature(r *http.Request) []byte {
 func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string) (*cms.Result, challenge, error) {
 	ctx := r.Context()
 	if h.Limiter != nil {
-		if ok, _, err := h.Limiter.Allow(ctx, PerIP, h.clientIP(r)); err == nil && !ok {
+		if ok, _, err := h.Limiter.Allow(ctx, PerIP, httpx.ClientIP(r)); err == nil && !ok {
 			return nil, challenge{}, errTooMany
 		}
 	}
@@ -246,7 +245,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string) (*c
 	if err == nil {
 		err = h.Flows.Take(ctx, kind, token, &c)
 	}
-	h.Flows.Clear(w, kind, h.Secure)
+	h.Flows.Clear(w, kind)
 	if err != nil {
 		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
 			h.Log.ErrorContext(ctx, "e-signature challenge", "err", err)
@@ -312,7 +311,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		}
 		h.render.Render(w, r, status, "esign", v)
 	}
-	ip := h.clientIP(r)
+	ip := httpx.ClientIP(r)
 	if err == nil && res.Subject.SNILS == "" {
 		err = errNoSNILS
 	}
@@ -371,7 +370,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 
 // event records a sign-in event; a failure to record is logged.
 func (h *Handler) event(ctx context.Context, r *http.Request, accountID, kind, result, method string) {
-	err := h.Accounts.AddEvent(ctx, account.Event{AccountID: accountID, Kind: kind, Result: result, Method: method, IP: h.clientIP(r), UserAgent: r.UserAgent()})
+	err := h.Accounts.AddEvent(ctx, account.Event{AccountID: accountID, Kind: kind, Result: result, Method: method, IP: httpx.ClientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		h.Log.ErrorContext(ctx, "account event", "kind", kind, "err", err)
 	}
@@ -381,17 +380,10 @@ func (h *Handler) record(r *http.Request, accountID, action string, detail map[s
 	if h.Record == nil {
 		return
 	}
-	e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action, Detail: detail, IP: h.clientIP(r)}
+	e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action, Detail: detail, IP: httpx.ClientIP(r)}
 	if err := h.Record(r.Context(), e); err != nil {
 		h.Log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
 	}
-}
-
-func (h *Handler) clientIP(r *http.Request) string {
-	if h.ClientIP != nil {
-		return h.ClientIP(r)
-	}
-	return webui.ClientIP(r)
 }
 
 // formatSNILS writes 11 digits as 123-456-789 01, the stored form.

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"encoding/hex"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"strings"
 	"time"
@@ -72,7 +73,7 @@ func namesMatch(a *account.Account, s cert.Subject) bool {
 // and tells the owners of dropped claims. Only a qualified certificate
 // issued to the account's holder confirms the identity.
 func (h *Handler) prove(ctx context.Context, r *http.Request, a *account.Account, s cert.Subject, leaf *x509.Certificate) error {
-	p := Proof{AccountID: a.ID, SNILS: formatSNILS(s.SNILS), IP: h.clientIP(r),
+	p := Proof{AccountID: a.ID, SNILS: formatSNILS(s.SNILS), IP: httpx.ClientIP(r),
 		Certificate: hex.EncodeToString(Fingerprint(leaf))[:16],
 		Confirm:     s.Qualified && a.Level != account.LevelConfirmed && namesMatch(a, s)}
 	dropped, err := h.Identity.Prove(ctx, p)
@@ -153,7 +154,7 @@ func (h *Handler) Attach(ctx context.Context, w http.ResponseWriter, r *http.Req
 	if err == nil {
 		err = h.Flows.Take(ctx, flowRegister, token, &p)
 	}
-	h.Flows.Clear(w, flowRegister, h.Secure)
+	h.Flows.Clear(w, flowRegister)
 	if err != nil {
 		return err
 	}
@@ -191,7 +192,7 @@ func (h *Handler) bind(r *http.Request, accountID string, s cert.Subject, leaf *
 // there.
 func (h *Handler) offerRegistration(w http.ResponseWriter, r *http.Request, res *cms.Result) (string, string, bool) {
 	p := newPendingProof(res)
-	if err := h.Flows.Begin(w, r, flowRegister, p, registerTTL, h.Secure); err != nil {
+	if err := h.Flows.Begin(w, r, flowRegister, p, registerTTL); err != nil {
 		h.Log.ErrorContext(r.Context(), "keep the certificate's proof for registration", "err", err)
 		return "", "", false
 	}

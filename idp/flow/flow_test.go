@@ -320,11 +320,14 @@ func TestCookies(t *testing.T) {
 		c := newClock()
 		s := newStore(t, db, c)
 		w := httptest.NewRecorder()
-		if err := s.Begin(w, httptest.NewRequest("POST", "/register", nil), "registration", registration{Phone: phone}, 20*time.Minute, true); err != nil {
+		if err := s.Begin(w, httptest.NewRequest("POST", "/register", nil), "registration", registration{Phone: phone}, 20*time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		header := w.Header().Get("Set-Cookie")
-		for _, want := range []string{"gosid_flow_registration=", "Path=/", "Max-Age=1200", "HttpOnly", "Secure", "SameSite=Lax"} {
+		if strings.Contains(header, "Secure") {
+			t.Errorf("Set-Cookie %q: Secure on a store for plain HTTP (SecureCookies sets it)", header)
+		}
+		for _, want := range []string{"gosid_flow_registration=", "Path=/", "Max-Age=1200", "HttpOnly", "SameSite=Lax"} {
 			if !strings.Contains(header, want) {
 				t.Errorf("Set-Cookie %q lacks %q", header, want)
 			}
@@ -343,7 +346,7 @@ func TestCookies(t *testing.T) {
 
 		// Beginning again replaces the previous flow.
 		w = httptest.NewRecorder()
-		if err := s.Begin(w, r, "registration", registration{Phone: "+79990000000"}, 20*time.Minute, false); err != nil {
+		if err := s.Begin(w, r, "registration", registration{Phone: "+79990000000"}, 20*time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		if strings.Contains(w.Header().Get("Set-Cookie"), "Secure") {
@@ -354,7 +357,7 @@ func TestCookies(t *testing.T) {
 		}
 
 		w = httptest.NewRecorder()
-		s.Clear(w, "registration", true)
+		s.Clear(w, "registration")
 		if out := w.Result().Cookies(); len(out) != 1 || out[0].Name != "gosid_flow_registration" || out[0].MaxAge >= 0 {
 			t.Fatalf("Clear set %+v", out)
 		}
@@ -362,13 +365,13 @@ func TestCookies(t *testing.T) {
 }
 
 // TestSecureCookies: a store made for HTTPS names every flow cookie
-// __Host-gosid_flow_<kind> and marks it Secure whatever the caller passes,
+// __Host-gosid_flow_<kind> and marks it Secure,
 // reads only that name back, and expires that name.
 func TestSecureCookies(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		s := newStore(t, db, newClock()).SecureCookies(true)
 		w := httptest.NewRecorder()
-		if err := s.Begin(w, httptest.NewRequest("POST", "/register", nil), "registration", registration{Phone: phone}, 20*time.Minute, false); err != nil {
+		if err := s.Begin(w, httptest.NewRequest("POST", "/register", nil), "registration", registration{Phone: phone}, 20*time.Minute); err != nil {
 			t.Fatal(err)
 		}
 		out := w.Result().Cookies()
@@ -389,7 +392,7 @@ func TestSecureCookies(t *testing.T) {
 			t.Fatalf("plain-named cookie read: %v", err)
 		}
 		w = httptest.NewRecorder()
-		s.Clear(w, "registration", false)
+		s.Clear(w, "registration")
 		if out := w.Result().Cookies(); len(out) != 1 || out[0].Name != "__Host-gosid_flow_registration" || !out[0].Secure || out[0].MaxAge >= 0 {
 			t.Fatalf("Clear set %q", w.Header().Get("Set-Cookie"))
 		}

@@ -28,10 +28,10 @@ func (s *Store) SecureCookies(secure bool) *Store {
 func (s *Store) cookieName(kind string) string { return webui.CookieName(CookieName(kind), s.secure) }
 
 // Begin starts a flow of kind and sets its cookie (HttpOnly, SameSite=Lax,
-// Path=/, Max-Age ttl, Secure if secure or the store's SecureCookies). A
+// Path=/, Max-Age ttl, Secure with the store's SecureCookies). A
 // flow of the same kind that the request's cookie names is deleted first,
 // so restarting leaves no orphan.
-func (s *Store) Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration, secure bool) error {
+func (s *Store) Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error {
 	if c, err := r.Cookie(s.cookieName(kind)); err == nil {
 		err := s.Delete(r.Context(), kind, c.Value)
 		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
@@ -49,7 +49,7 @@ func (s *Store) Begin(w http.ResponseWriter, r *http.Request, kind string, data 
 		MaxAge:   max(int(ttl/time.Second), 1),
 		Expires:  s.now().Add(ttl),
 		HttpOnly: true,
-		Secure:   secure || s.secure,
+		Secure:   s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
 	return nil
@@ -72,14 +72,14 @@ func (s *Store) FromRequest(r *http.Request, kind string, data any) (string, int
 
 // Clear expires the cookie of kind. Call it when the flow is finished or
 // found expired.
-func (s *Store) Clear(w http.ResponseWriter, kind string, secure bool) {
+func (s *Store) Clear(w http.ResponseWriter, kind string) {
 	http.SetCookie(w, &http.Cookie{
 		Name:     s.cookieName(kind),
 		Path:     "/",
 		MaxAge:   -1,
 		Expires:  time.Unix(0, 0),
 		HttpOnly: true,
-		Secure:   secure || s.secure,
+		Secure:   s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
 }

@@ -22,7 +22,7 @@ func TestDevicesSweepAndForget(t *testing.T) {
 		remember := func(id string) *http.Request {
 			t.Helper()
 			w := httptest.NewRecorder()
-			if err := e.devices.Remember(ctx, w, id, "203.0.113.7", "Firefox", false); err != nil {
+			if err := e.devices.Remember(ctx, w, id, "203.0.113.7", "Firefox"); err != nil {
 				t.Fatal(err)
 			}
 			r := httptest.NewRequest("GET", "/login", nil)

@@ -5,6 +5,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/internal/httpx"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -111,7 +112,6 @@ type Handler struct {
 	notifier  Notifier
 	render    *webui.Renderer
 	log       *slog.Logger
-	clientIP  func(*http.Request) string
 	loginKey  func(kind, login string) string
 	onSignOut func(ctx context.Context, accountID, sessionID string) error
 	mfa       MFADeps
@@ -125,7 +125,6 @@ type Deps struct {
 	Sessions  Sessions
 	Notifier  Notifier
 	Log       *slog.Logger
-	ClientIP  func(*http.Request) string
 	// OnSignOut is told of every sign-out (back-channel logout to the sites
 	// that got tokens in the session); optional.
 	OnSignOut func(ctx context.Context, accountID, sessionID string) error
@@ -143,9 +142,6 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	if d.ClientIP == nil {
-		d.ClientIP = webui.ClientIP
-	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
@@ -153,7 +149,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		return nil, errors.New("login: LoginKey is required")
 	}
 	return &Handler{cfg: cfg, accounts: d.Accounts, passwords: d.Passwords, limiter: d.Limiter, sessions: d.Sessions,
-		notifier: d.Notifier, render: r, log: d.Log, clientIP: d.ClientIP, loginKey: d.LoginKey, onSignOut: d.OnSignOut, mfa: d.MFA}, nil
+		notifier: d.Notifier, render: r, log: d.Log, loginKey: d.LoginKey, onSignOut: d.OnSignOut, mfa: d.MFA}, nil
 }
 
 // Routes registers the handler's routes.
@@ -217,7 +213,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ip := h.clientIP(r)
+	ip := httpx.ClientIP(r)
 	loginKey := h.loginKey(kind, login)
 	wait, limited, err := h.limited(ctx, ip, loginKey)
 	if err != nil {
@@ -359,7 +355,7 @@ func (h *Handler) fail(ctx context.Context, ip, loginKey string) {
 
 func (h *Handler) event(ctx context.Context, accountID, kind, result string, r *http.Request) {
 	err := h.accounts.AddEvent(ctx, account.Event{AccountID: accountID, Kind: kind, Result: result, Method: "pwd",
-		IP: h.clientIP(r), UserAgent: r.UserAgent()})
+		IP: httpx.ClientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		h.log.ErrorContext(ctx, "account event", "kind", kind, "err", err)
 	}
@@ -380,7 +376,7 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		if err := h.accounts.AddEvent(ctx, account.Event{AccountID: s.AccountID, Kind: account.EventSignOut, Result: account.ResultOK,
-			IP: h.clientIP(r), UserAgent: r.UserAgent()}); err != nil {
+			IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 			h.log.ErrorContext(ctx, "account event", "err", err)
 		}
 		if h.onSignOut != nil {

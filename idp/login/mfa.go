@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"net/http"
 	"slices"
@@ -63,7 +64,6 @@ type MFADeps struct {
 	Codes       *codestep.Step
 	Flows       *flow.Store
 	Devices     *Devices
-	Secure      bool
 	// Get reads the account (for the SMS factor's phone).
 	Get func(ctx context.Context, id string) (*account.Account, error)
 	// AddAuthentication steps a session up.
@@ -95,7 +95,7 @@ type mfaView struct {
 // beginMFA starts the second-factor step after a right password.
 func (h *Handler) beginMFA(w http.ResponseWriter, r *http.Request, a *account.Account, next string, sessionID string, amr []string) {
 	st := mfaState{AccountID: a.ID, AMR: amr, Next: next, SessionID: sessionID}
-	if err := h.mfa.Flows.Begin(w, r, mfaFlow, st, mfaTTL, h.mfa.Secure); err != nil {
+	if err := h.mfa.Flows.Begin(w, r, mfaFlow, st, mfaTTL); err != nil {
 		h.internal(w, r, "start second factor", err)
 		return
 	}
@@ -141,7 +141,7 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 	v := h.mfaPage(r, a)
 	if a.MFA == account.MFASMS && st.Challenge == "" && !v.Backup {
 		id, err := h.mfa.Codes.Issue(ctx, codestep.Send{Purpose: "login", Channel: message.SMS, To: a.Phone.Value,
-			IP: h.clientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin})
+			IP: httpx.ClientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin})
 		if err != nil {
 			v.Error = codestep.Explain(err, v.L)
 		} else {
@@ -214,7 +214,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
 			h.notifier.Account(ctx, a, notice.KindNoticeLocked, v.L.Lang, map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
 			_ = h.mfa.Flows.Delete(ctx, mfaFlow, token)
-			h.mfa.Flows.Clear(w, mfaFlow, h.mfa.Secure)
+			h.mfa.Flows.Clear(w, mfaFlow)
 			webui.Redirect(w, r, "/login")
 			return
 		}
@@ -249,10 +249,10 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 	if err := h.mfa.Flows.Take(ctx, mfaFlow, token, &st); err != nil {
 		return "", errFlowGone
 	}
-	h.mfa.Flows.Clear(w, mfaFlow, h.mfa.Secure)
+	h.mfa.Flows.Clear(w, mfaFlow)
 	_ = h.accounts.RecordSuccess(ctx, a.ID)
 	amr := dedupe(append(append(slices.Clone(st.AMR), methods...), "mfa"))
-	ip := h.clientIP(r)
+	ip := httpx.ClientIP(r)
 	if st.SessionID != "" {
 		// Zero: the session store's clock, the one freshness is judged by.
 		if err := h.mfa.AddAuthentication(ctx, st.SessionID, amr, time.Time{}); err != nil {
@@ -266,7 +266,7 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 		h.log.ErrorContext(ctx, "account event", "err", err)
 	}
 	if remember {
-		if err := h.mfa.Devices.Remember(ctx, w, a.ID, ip, r.UserAgent(), h.mfa.Secure); err != nil {
+		if err := h.mfa.Devices.Remember(ctx, w, a.ID, ip, r.UserAgent()); err != nil {
 			h.log.ErrorContext(ctx, "remember device", "err", err)
 		}
 	}
@@ -364,7 +364,7 @@ const (
 )
 
 // Remember sets the device cookie for the account on this IP.
-func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID, ip, ua string, secure bool) error {
+func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID, ip, ua string) error {
 	token, hash := keys.NewToken()
 	now := d.Now()
 	_, err := d.DB.Exec(ctx, `INSERT INTO trusted_devices (token_hash, account_id, ip, user_agent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
@@ -373,7 +373,7 @@ func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID
 		return err
 	}
 	http.SetCookie(w, &http.Cookie{Name: webui.CookieName(deviceCookie, d.Secure), Value: token, Path: "/", MaxAge: int(deviceTTL.Seconds()),
-		HttpOnly: true, Secure: secure || d.Secure, SameSite: http.SameSiteLaxMode})
+		HttpOnly: true, Secure: d.Secure, SameSite: http.SameSiteLaxMode})
 	return nil
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"net/http"
 	"net/url"
@@ -189,7 +190,7 @@ func (h *Handler) sendReauthCode(w http.ResponseWriter, r *http.Request) {
 		ch = message.Email
 	}
 	id, err := h.mfa.Codes.Issue(r.Context(), codestep.Send{Purpose: reauthPurpose, Channel: ch, To: to,
-		IP: h.clientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin})
+		IP: httpx.ClientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin})
 	if err != nil {
 		v.Error = codestep.Explain(err, v.L)
 		h.render.Render(w, r, http.StatusTooManyRequests, "reauth", v)
@@ -237,7 +238,7 @@ func (h *Handler) submitReauth(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	ip, key := h.clientIP(r), h.loginKey("account", a.ID)
+	ip, key := httpx.ClientIP(r), h.loginKey("account", a.ID)
 	wait, limited, err := h.limited(ctx, ip, key)
 	if err != nil {
 		h.log.ErrorContext(ctx, "rate limit", "err", err)
@@ -353,7 +354,7 @@ func (h *Handler) recordReauth(r *http.Request, s *session.Session, a *account.A
 		return err
 	}
 	if err := h.accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: EventReauth, Result: account.ResultOK,
-		Method: strings.Join(amr, " "), IP: h.clientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		Method: strings.Join(amr, " "), IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.log.ErrorContext(ctx, "account event", "err", err)
 	}
 	return nil
@@ -408,7 +409,7 @@ func (h *Handler) finishReauthPasskey(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
 		return
 	}
-	ip, key := h.clientIP(r), h.loginKey("account", a.ID)
+	ip, key := httpx.ClientIP(r), h.loginKey("account", a.ID)
 	wait, limited, err := h.limited(ctx, ip, key)
 	if err != nil {
 		h.log.ErrorContext(ctx, "rate limit", "err", err)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -53,7 +54,7 @@ func (p *Provider) deviceEntry(r *http.Request, userCode string) (time.Duration,
 		return 0, nil
 	}
 	ctx := r.Context()
-	ok, wait, err := p.deps.Limiter.Peek(ctx, deviceIPRule, p.deps.ClientIP(r))
+	ok, wait, err := p.deps.Limiter.Peek(ctx, deviceIPRule, httpx.ClientIP(r))
 	if err != nil || !ok {
 		return wait, cmp.Or(err, errDeviceLimited)
 	}
@@ -72,7 +73,7 @@ func (p *Provider) deviceMiss(r *http.Request) {
 	if p.deps.Limiter == nil {
 		return
 	}
-	if _, _, err := p.deps.Limiter.Allow(r.Context(), deviceIPRule, p.deps.ClientIP(r)); err != nil {
+	if _, _, err := p.deps.Limiter.Allow(r.Context(), deviceIPRule, httpx.ClientIP(r)); err != nil {
 		p.deps.Log.ErrorContext(r.Context(), "device code: count a wrong code", "err", err)
 	}
 }

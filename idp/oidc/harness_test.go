@@ -25,6 +25,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"log/slog"
 	"net"
@@ -67,7 +68,7 @@ type testOP struct {
 	Cache    *client.Cache
 	Sessions *session.Store
 	Limiter  *ratelimit.Limiter
-	// IP is the client address the provider's rate limits see (Deps.ClientIP).
+	// IP is the client address the provider's rate limits see (httpx.ClientIP).
 	IP atomic.Pointer[string]
 }
 
@@ -107,7 +108,7 @@ func startOP(t testing.TB, db *sqldb.DB, mod ...func(*Config, *Deps)) *testOP {
 	copy(key[:], km.BlindIndex("op-crypto-key", "v1"))
 	cfg := Config{Issuer: o.URL, CryptoKey: key}
 	deps := Deps{DB: db, Clients: o.Cache, Accounts: o.Accounts, Signer: km, Sessions: o.Sessions, Log: log, Now: now,
-		Limiter: o.Limiter, ClientIP: func(*http.Request) string { return *o.IP.Load() }}
+		Limiter: o.Limiter}
 	for _, m := range mod {
 		m(&cfg, &deps)
 	}
@@ -120,8 +121,10 @@ func startOP(t testing.TB, db *sqldb.DB, mod ...func(*Config, *Deps)) *testOP {
 		w.Header().Set("Content-Type", "application/json")
 		_, _ = w.Write(km.JSON())
 	})
-	// The cross-origin filter as `gosid serve` wires it.
-	srv := httptest.NewUnstartedServer(webui.Protect(mux, o.P.CrossOriginEndpoints()...))
+	// The cross-origin filter as `gosid serve` wires it, inside the
+	// middleware that resolves the client's address.
+	srv := httptest.NewUnstartedServer(httpx.Wrap("idp", webui.Protect(mux, o.P.CrossOriginEndpoints()...),
+		httpx.Options{ClientIP: func(*http.Request) string { return *o.IP.Load() }}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

@@ -59,10 +59,8 @@ type Deps struct {
 	// Limiter counts device-code entries (RFC 8628 section 5.1); nil
 	// turns the limits off.
 	Limiter Limiter
-	// ClientIP is the address rate limits count by (webui.ClientIP when nil).
-	ClientIP func(*http.Request) string
-	Log      *slog.Logger
-	Now      func() time.Time
+	Log     *slog.Logger
+	Now     func() time.Time
 }
 
 // Provider is Gosid's OpenID provider.
@@ -99,9 +97,6 @@ func supportedScopes() []string { return scopeNames() }
 func New(cfg Config, d Deps) (*Provider, error) {
 	if d.Now == nil {
 		d.Now = time.Now
-	}
-	if d.ClientIP == nil {
-		d.ClientIP = webui.ClientIP
 	}
 	l := &cfg.Lifetimes
 	l.AuthRequest = orDefault(l.AuthRequest, 30*time.Minute)

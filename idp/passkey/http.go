@@ -5,6 +5,7 @@ import (
 	"embed"
 	"encoding/json"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"log/slog"
 	"net/http"
@@ -64,9 +65,6 @@ type Deps struct {
 	// writes a challenge row); optional.
 	Limiter Limiter
 	Log     *slog.Logger
-	// ClientIP is the address for rate limits and the event log
-	// (webui.ClientIP when nil).
-	ClientIP func(*http.Request) string
 	// Home is where a passkey sign-in without ?next= lands ("/account").
 	Home string
 	// Changed, when set, records an added, renamed or removed passkey in
@@ -101,9 +99,6 @@ func New(d Deps) (*Handler, error) {
 	r, err := webui.NewRenderer(pages, catalog, d.Log, "passkeys")
 	if err != nil {
 		return nil, err
-	}
-	if d.ClientIP == nil {
-		d.ClientIP = webui.ClientIP
 	}
 	if d.Home == "" {
 		d.Home = "/account"
@@ -180,7 +175,7 @@ func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) beginLogin(w http.ResponseWriter, r *http.Request) {
 	if h.d.Limiter != nil && h.svc.Available() {
-		ok, _, err := h.d.Limiter.Allow(r.Context(), h.d.BeginPerIP, h.d.ClientIP(r))
+		ok, _, err := h.d.Limiter.Allow(r.Context(), h.d.BeginPerIP, httpx.ClientIP(r))
 		if err != nil {
 			// A busy database does not lock everybody out.
 			h.d.Log.ErrorContext(r.Context(), "rate limit", "rule", h.d.BeginPerIP.Name, "err", err)
@@ -227,7 +222,7 @@ func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a := res.Account
-	if _, err := h.d.Sessions.Start(w, r, a.ID, res.AMR, h.d.ClientIP(r)); err != nil {
+	if _, err := h.d.Sessions.Start(w, r, a.ID, res.AMR, httpx.ClientIP(r)); err != nil {
 		h.fail(w, r, ErrInternal.with(err), "")
 		return
 	}
@@ -333,7 +328,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (h *Handler) event(r *http.Request, accountID, kind, result, method string) {
 	err := h.d.Accounts.AddEvent(r.Context(), account.Event{AccountID: accountID, Kind: kind, Result: result, Method: method,
-		IP: h.d.ClientIP(r), UserAgent: r.UserAgent()})
+		IP: httpx.ClientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		h.d.Log.ErrorContext(r.Context(), "account event", "kind", kind, "err", err)
 	}

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"time"
 
@@ -23,7 +24,7 @@ type Activity interface {
 // entry is a change the signed-in citizen made from this request.
 func (h *Handler) entry(r *http.Request, accountID, action string, detail map[string]string) audit.Entry {
 	return audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID},
-		Action: action, Detail: detail, IP: h.clientIP(r)}
+		Action: action, Detail: detail, IP: httpx.ClientIP(r)}
 }
 
 // record appends a change other stores made; a failure is logged (the
@@ -32,13 +33,6 @@ func (h *Handler) record(r *http.Request, accountID, action string, detail map[s
 	if err := h.Activity.Record(r.Context(), h.entry(r, accountID, action, detail)); err != nil {
 		h.Log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
 	}
-}
-
-func (h *Handler) clientIP(r *http.Request) string {
-	if h.ClientIP != nil {
-		return h.ClientIP(r)
-	}
-	return webui.ClientIP(r)
 }
 
 // page starts a page of the account centre in the given section.

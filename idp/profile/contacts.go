@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"strconv"
 	"strings"
@@ -35,11 +36,11 @@ import (
 
 // Flows keeps multi-step state between requests.
 type Flows interface {
-	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration, secure bool) error
+	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error
 	FromRequest(r *http.Request, kind string, data any) (string, int, error)
 	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
 	Take(ctx context.Context, kind, token string, data any) error
-	Clear(w http.ResponseWriter, kind string, secure bool)
+	Clear(w http.ResponseWriter, kind string)
 }
 
 // Notifier sends notices to one contact.
@@ -154,7 +155,7 @@ func (h *Handler) submitContact(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusTooManyRequests, "contact", v)
 		return
 	}
-	if err := h.Flows.Begin(w, r, contactFlow, st, contactTTL, h.Secure); err != nil {
+	if err := h.Flows.Begin(w, r, contactFlow, st, contactTTL); err != nil {
 		h.internal(w, r, "start flow", err)
 		return
 	}
@@ -167,7 +168,7 @@ func (h *Handler) issueContactCode(r *http.Request, st contactState) (string, er
 		ch = message.Email
 	}
 	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: contactPurpose, Channel: ch, To: st.Value,
-		IP: h.clientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeContact})
+		IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeContact})
 }
 
 // loadContact reads the flow of the signed-in account; a missing, expired
@@ -248,7 +249,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, account.ErrTaken) {
 		v.Step = ""
 		v.Error = v.L.T("con.err.taken." + kind)
-		h.Flows.Clear(w, contactFlow, h.Secure)
+		h.Flows.Clear(w, contactFlow)
 		_ = h.Flows.Take(ctx, contactFlow, token, &st)
 		h.render.Render(w, r, http.StatusConflict, "contact", v)
 		return
@@ -257,7 +258,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "change contact", err)
 		return
 	}
-	h.Flows.Clear(w, contactFlow, h.Secure)
+	h.Flows.Clear(w, contactFlow)
 	if err := h.Flows.Take(ctx, contactFlow, token, &st); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
 		h.Log.ErrorContext(ctx, "end contact flow", "err", err)
 	}

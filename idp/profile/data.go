@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"strings"
 	"time"
@@ -242,7 +243,7 @@ func (h *Handler) startDelete(w http.ResponseWriter, r *http.Request) {
 			ch = message.Email
 		}
 		id, err := h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: deletePurpose, Channel: ch, To: to,
-			IP: h.clientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeLogin})
+			IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeLogin})
 		if err != nil {
 			v.Step, v.Error = "", codestep.Explain(err, v.L)
 			h.render.Render(w, r, http.StatusTooManyRequests, "data", v)

@@ -2,6 +2,7 @@ package profile
 
 import (
 	"context"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 
 	"github.com/gosid/gosid/idp/account"
@@ -100,7 +101,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	h.record(r, a.ID, audit.ActionPasswordChanged, nil)
 	h.Password.Notify(ctx, a, notice.KindNoticePasswordChanged, v.L.Lang, nil)
 	if err := h.Password.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventPasswordChanged, Result: account.ResultOK,
-		Method: "pwd", IP: h.clientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		Method: "pwd", IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}
 	v = h.passwordPage(r)

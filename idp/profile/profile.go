@@ -54,10 +54,6 @@ type Deps struct {
 	// the current session.
 	Idle    IdleTimeouts
 	SetIdle func(ctx context.Context, sessionID string, d time.Duration) error
-	// ClientIP is the client address as the proxy set-up determines it.
-	ClientIP func(*http.Request) string
-	// Secure marks cookies Secure.
-	Secure bool
 	// ESignature: e-signature certificates can be bound (a trust list is
 	// configured).
 	ESignature bool

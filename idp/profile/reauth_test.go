@@ -96,7 +96,7 @@ func TestFormsAfterReauth(t *testing.T) {
 		b.signIn(t, a)
 		other.signIn(t, a)
 		w := httptest.NewRecorder()
-		if err := e.devices.Remember(ctx, w, a.ID, "203.0.113.7", "test", false); err != nil {
+		if err := e.devices.Remember(ctx, w, a.ID, "203.0.113.7", "test"); err != nil {
 			t.Fatal(err)
 		}
 		device := httptest.NewRequest("GET", "/login", nil)

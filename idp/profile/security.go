@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"slices"
 	"strconv"
@@ -178,7 +179,7 @@ func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request) {
 // sendCode sends an SMS code that confirms a security change.
 func (h *Handler) sendCode(r *http.Request, a *account.Account) (string, error) {
 	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: "security", Channel: message.SMS, To: a.Phone.Value,
-		IP: webui.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeLogin})
+		IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeLogin})
 }
 
 func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request) {
@@ -326,7 +327,7 @@ func (h *Handler) securityEvent(ctx context.Context, r *http.Request, id, kind, 
 		return
 	}
 	if err := h.Security.AddEvent(ctx, account.Event{AccountID: id, At: time.Now(), Kind: kind, Result: account.ResultOK,
-		Method: method, IP: h.clientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		Method: method, IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}
 }

@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"net/url"
 	"strings"
@@ -115,7 +116,7 @@ func (h *Handler) submitUndo(w http.ResponseWriter, r *http.Request) {
 			detail["restored"] = "no"
 		}
 		e := audit.Entry{AccountID: u.AccountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: u.AccountID},
-			Action: audit.ActionContactChangeUndone, Detail: detail, IP: h.clientIP(r)}
+			Action: audit.ActionContactChangeUndone, Detail: detail, IP: httpx.ClientIP(r)}
 		err = h.Activity.Change(ctx, e, func(s *account.Store) error {
 			_, err := s.UndoContactChange(ctx, token, u.Taken)
 			return err

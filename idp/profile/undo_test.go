@@ -52,7 +52,7 @@ func TestUndoContactChange(t *testing.T) {
 		owner.signIn(t, a)
 		ids := []string{intruder.session(t).ID, owner.session(t).ID}
 		w := httptest.NewRecorder()
-		if err := e.devices.Remember(ctx, w, a.ID, "203.0.113.7", "test", false); err != nil {
+		if err := e.devices.Remember(ctx, w, a.ID, "203.0.113.7", "test"); err != nil {
 			t.Fatal(err)
 		}
 		device := httptest.NewRequest("GET", "/login", nil)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"log/slog"
 	"net/http"
 	"time"
@@ -64,10 +65,8 @@ type Deps struct {
 	Notifier  Notifier
 	// SignIn, optional, lets the owner sign in with the current password
 	// after the code (signin.go).
-	SignIn   *SignIn
-	Log      *slog.Logger
-	ClientIP func(*http.Request) string
-	Secure   bool
+	SignIn *SignIn
+	Log    *slog.Logger
 	// Forget drops the account's remembered devices: whoever knew the old
 	// password may hold one and skip the second factor with it.
 	Forget func(ctx context.Context, accountID string) error
@@ -86,9 +85,6 @@ func New(d Deps) (*Handler, error) {
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "password")
 	if err != nil {
 		return nil, err
-	}
-	if d.ClientIP == nil {
-		d.ClientIP = webui.ClientIP
 	}
 	return &Handler{Deps: d, render: r}, nil
 }
@@ -175,7 +171,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusTooManyRequests, "start", p)
 		return
 	}
-	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL, h.Secure); err != nil {
+	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL); err != nil {
 		h.internal(w, r, "start", p, "start flow", err)
 		return
 	}
@@ -196,7 +192,7 @@ func destination(a *account.Account, kind string) (channel, to string) {
 }
 
 func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
-	s := codestep.Send{Purpose: purpose, Channel: message.Channel(st.Channel), To: st.To, IP: h.ClientIP(r), Lang: webui.Lang(r)}
+	s := codestep.Send{Purpose: purpose, Channel: message.Channel(st.Channel), To: st.To, IP: httpx.ClientIP(r), Lang: webui.Lang(r)}
 	if st.AccountID != "" {
 		s.Kind = notice.KindCodeRecover
 	}
@@ -348,7 +344,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		webui.Redirect(w, r, "/recover?expired=1")
 		return
 	}
-	h.Flows.Clear(w, flowKind, h.Secure)
+	h.Flows.Clear(w, flowKind)
 	if err := h.Accounts.SetPassword(ctx, a.ID, hash); err != nil {
 		h.internal(w, r, "password", v.Page, "set password", err)
 		return
@@ -358,7 +354,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	h.recovered(r, a, st.Channel)
 	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRecovered, Result: account.ResultOK,
-		Method: methodOf(st.Channel), IP: h.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		Method: methodOf(st.Channel), IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}
 	h.Notifier.Account(ctx, a, notice.KindNoticePasswordChanged, v.L.Lang, nil)
@@ -407,7 +403,7 @@ func (h *Handler) recovered(r *http.Request, a *account.Account, channel string)
 		detail["suspension"] = "lifted"
 	}
 	e := audit.Entry{AccountID: a.ID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}, Action: audit.ActionPasswordRecovered,
-		Detail: detail, IP: h.ClientIP(r)}
+		Detail: detail, IP: httpx.ClientIP(r)}
 	if err := h.Record(ctx, e); err != nil {
 		h.Log.ErrorContext(ctx, "activity log", "action", e.Action, "err", err)
 	}

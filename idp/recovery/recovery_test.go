@@ -123,7 +123,7 @@ func TestRecoveryAfterUndo(t *testing.T) {
 		a, other := newAccount("+79120000001"), newAccount("+79120000002")
 		remember := func(id string) *http.Request {
 			w := httptest.NewRecorder()
-			if err := devices.Remember(ctx, w, id, "203.0.113.7", "test", false); err != nil {
+			if err := devices.Remember(ctx, w, id, "203.0.113.7", "test"); err != nil {
 				t.Fatal(err)
 			}
 			r := httptest.NewRequest("GET", "/login", nil)

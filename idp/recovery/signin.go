@@ -2,6 +2,7 @@ package recovery
 
 import (
 	"context"
+	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"time"
 
@@ -71,7 +72,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "password", v.Page, "get account", err)
 		return
 	}
-	ip := h.ClientIP(r)
+	ip := httpx.ClientIP(r)
 	right, _, err := h.SignIn.Passwords.Verify(ctx, a.PasswordHash, pw)
 	if err != nil || a.PasswordHash == "" {
 		right = false
@@ -85,7 +86,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		st.SignInTries++
 		if st.SignInTries >= maxSignInTries {
 			_ = h.Flows.Take(ctx, flowKind, token, &st)
-			h.Flows.Clear(w, flowKind, h.Secure)
+			h.Flows.Clear(w, flowKind)
 			p := h.render.NewPage(r, "rec.title")
 			p.Error = p.L.T("rec.err.current_tries")
 			h.render.Render(w, r, http.StatusUnauthorized, "start", p)
@@ -116,7 +117,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		webui.Redirect(w, r, "/recover?expired=1")
 		return
 	}
-	h.Flows.Clear(w, flowKind, h.Secure)
+	h.Flows.Clear(w, flowKind)
 	if err := h.SignIn.Accounts.ClearLockout(ctx, a.ID); err != nil {
 		h.internal(w, r, "password", v.Page, "clear lock-out", err)
 		return
@@ -141,7 +142,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) event(r *http.Request, accountID, kind, result, method string) {
 	err := h.Accounts.AddEvent(r.Context(), account.Event{AccountID: accountID, Kind: kind, Result: result, Method: method,
-		IP: h.ClientIP(r), UserAgent: r.UserAgent()})
+		IP: httpx.ClientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
 		h.Log.ErrorContext(r.Context(), "account event", "kind", kind, "err", err)
 	}

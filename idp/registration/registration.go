@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"github.com/gosid/gosid/internal/httpx"
 	"log/slog"
 	"net/http"
 	"strings"
@@ -74,10 +75,7 @@ type Deps struct {
 	// Evidence, optional, carries an e-signature's proof into registration.
 	Evidence Evidence
 	Log      *slog.Logger
-	ClientIP func(*http.Request) string
-	// Secure marks cookies Secure (the public URL is https).
-	Secure bool
-	Now    func() time.Time
+	Now      func() time.Time
 }
 
 // Handler serves registration.
@@ -91,9 +89,6 @@ func New(d Deps) (*Handler, error) {
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "profile")
 	if err != nil {
 		return nil, err
-	}
-	if d.ClientIP == nil {
-		d.ClientIP = webui.ClientIP
 	}
 	if d.Now == nil {
 		d.Now = time.Now
@@ -212,7 +207,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusTooManyRequests, "start", v)
 		return
 	}
-	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL, h.Secure); err != nil {
+	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL); err != nil {
 		h.internal(w, r, "start", v.Page, "start flow", err)
 		return
 	}
@@ -222,7 +217,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 // issue issues a challenge for st's contact: the code, or for an existing
 // account's contact, the notice instead.
 func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
-	s := codestep.Send{Purpose: purpose, Channel: st.channel(), To: st.Value, IP: h.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeRegister}
+	s := codestep.Send{Purpose: purpose, Channel: st.channel(), To: st.Value, IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeRegister}
 	if st.Existing {
 		s.Kind, s.Instead = "", notice.KindNoticeRegisterExisting
 	}
@@ -395,7 +390,7 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 		webui.Redirect(w, r, "/register?expired=1")
 		return
 	}
-	h.Flows.Clear(w, flowKind, h.Secure)
+	h.Flows.Clear(w, flowKind)
 	now := h.Now()
 	n := account.New{Name: name, PasswordHash: hash, ConsentVersion: ConsentVersion, ConsentAt: now}
 	c := account.Contact{Value: st.Value, VerifiedAt: now}
@@ -414,7 +409,7 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "profile", v.Page, "create account", err)
 		return
 	}
-	ip := h.ClientIP(r)
+	ip := httpx.ClientIP(r)
 	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRegistered, Result: account.ResultOK, IP: ip, UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}

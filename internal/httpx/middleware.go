@@ -2,7 +2,6 @@ package httpx
 
 import (
 	"bufio"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"io"
@@ -49,15 +48,16 @@ type Options struct {
 	// Metrics, when set, records request counts, durations and in-flight
 	// requests. One Metrics may be shared by several servers.
 	Metrics *Metrics
-	// TLS adds Strict-Transport-Security. Set it when clients reach the
-	// server over HTTPS, including through a TLS-terminating proxy.
+	// TLS adds Strict-Transport-Security and makes Secure(r) true. Set it
+	// when clients reach the server over HTTPS, including through a
+	// TLS-terminating proxy.
 	TLS bool
 	// Headers adds to or overrides the default security headers. An empty
 	// value removes that default. A header the handler sets itself still wins.
 	Headers map[string]string
-	// ClientIP returns the address logged as remote_ip. Nil uses the
-	// connection's peer address; behind a reverse proxy, supply a function
-	// that trusts the proxy's X-Forwarded-For and nothing else.
+	// ClientIP resolves the client's address once per request (logged as
+	// remote_ip, and ClientIP(r) for handlers). Nil uses the connection's
+	// peer address; behind a reverse proxy, use TrustedProxies.
 	ClientIP func(r *http.Request) string
 }
 
@@ -86,7 +86,7 @@ func Wrap(name string, h http.Handler, opts Options) http.Handler {
 	}
 	clientIP := opts.ClientIP
 	if clientIP == nil {
-		clientIP = peerIP
+		clientIP = PeerIP
 	}
 	w := &wrapped{
 		name:     name,
@@ -94,6 +94,7 @@ func Wrap(name string, h http.Handler, opts Options) http.Handler {
 		logger:   logger,
 		metrics:  opts.Metrics,
 		clientIP: clientIP,
+		secure:   opts.TLS,
 		headers:  securityHeaders(opts.TLS, opts.Headers),
 	}
 	if opts.Metrics != nil {
@@ -143,6 +144,7 @@ type wrapped struct {
 	metrics  *Metrics
 	inFlight prometheus.Gauge
 	clientIP func(*http.Request) string
+	secure   bool
 	headers  []header
 }
 
@@ -159,7 +161,7 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(RequestIDHeader, id)
 	rw := &responseWriter{ResponseWriter: w, headers: m.headers}
 	// ServeMux records the matched pattern in this copy's Pattern field.
-	inner := r.WithContext(context.WithValue(r.Context(), requestIDKey{}, id))
+	inner := r.WithContext(withInfo(r.Context(), info{id: id, clientIP: m.clientIP(r), secure: m.secure}))
 
 	defer func() {
 		// Recovery is part of the same deferred call as logging and metrics
@@ -241,7 +243,7 @@ func (m *wrapped) record(r *http.Request, rw *responseWriter, id string, elapsed
 		slog.Int64("bytes", rw.bytes),
 		slog.Duration("duration", elapsed),
 		slog.String("request_id", id),
-		slog.String("remote_ip", m.clientIP(r)),
+		slog.String("remote_ip", ClientIP(r)),
 	)
 	if m.metrics != nil {
 		method := metricMethod(r.Method)
@@ -259,14 +261,6 @@ func loggedPath(r *http.Request) string {
 	return p
 }
 
-func peerIP(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 // metricMethod keeps the method label bounded: clients may send any token.
 func metricMethod(m string) string {
 	switch m {
@@ -275,14 +269,6 @@ func metricMethod(m string) string {
 		return m
 	}
 	return "OTHER"
-}
-
-type requestIDKey struct{}
-
-// RequestID returns the request's ID as set by Wrap, or "" outside Wrap.
-func RequestID(ctx context.Context) string {
-	id, _ := ctx.Value(requestIDKey{}).(string)
-	return id
 }
 
 // validRequestID reports whether id matches ^[A-Za-z0-9._-]{1,64}$: safe to

@@ -2,8 +2,6 @@ package webui
 
 import (
 	"net/http"
-	"net/netip"
-	"strings"
 )
 
 // Protect refuses cross-origin state-changing requests (Go's
@@ -24,19 +22,4 @@ func Protect(next http.Handler, bypass ...string) http.Handler {
 		_, _ = w.Write([]byte("Запрос отклонён: форма отправлена с другого сайта.\nRequest refused: the form was sent from another site.\n"))
 	}))
 	return cop.Handler(next)
-}
-
-// ClientIP is the address rate limits and the event log use: the
-// connection's peer. Behind a reverse proxy, cmd/gosid substitutes a
-// function that trusts the proxy's header and nothing else.
-func ClientIP(r *http.Request) string {
-	addr, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		host := r.RemoteAddr
-		if i := strings.LastIndexByte(host, ':'); i > 0 {
-			host = host[:i]
-		}
-		return strings.Trim(host, "[]")
-	}
-	return addr.Addr().Unmap().String()
 }
