@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/gosid/gosid/idp/assurance"
 	"net/url"
 	"regexp"
 	"strings"
@@ -85,7 +86,10 @@ func TestVerifiedDataWaits(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := parts.accounts.SetLevel(ctx, a.ID, account.LevelStandard); err != nil {
+		// The registries confirmed the account (what verification I will do).
+		if _, err := parts.verifier.Verify(ctx, assurance.Verification{Evidence: assurance.Evidence{AccountID: a.ID,
+			Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: "test"},
+			Claims: []string{"family_name", "given_name"}, Level: assurance.Standard}}); err != nil {
 			t.Fatal(err)
 		}
 		if p := b.post("/account/details", url.Values{"family_name": {"Smith"}, "given_name": {"Олег"}}); p.Status != 422 || !strings.Contains(firstError(p.Body), "Фамилия") {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/esign"
 	"github.com/gosid/gosid/idp/passkey"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -30,51 +29,6 @@ func (a *activity) Change(ctx context.Context, e audit.Entry, fn func(accounts *
 		_, err := a.log.Append(ctx, tx, e)
 		return err
 	})
-}
-
-// identity records what e-signature certificates prove (esign.Identity):
-// the SNILS verified and other accounts' claims of it dropped, the level
-// raised, and an activity-log entry on every account touched, in one
-// transaction.
-type identity struct{ acts *activity }
-
-func (i identity) Prove(ctx context.Context, p esign.Proof) (dropped []string, err error) {
-	err = i.acts.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		s := i.acts.accounts.With(tx)
-		a, err := s.Get(ctx, p.AccountID)
-		if err != nil {
-			return err
-		}
-		if dropped, err = s.VerifySNILS(ctx, a.ID, p.SNILS, esign.ProofMethod); err != nil {
-			return err
-		}
-		by := audit.Actor{Kind: audit.ActorSystem, ID: "esign"}
-		var entries []audit.Entry
-		if !a.SNILSVerified() {
-			entries = append(entries, audit.Entry{AccountID: a.ID, Actor: by, Action: audit.ActionSNILSVerified, IP: p.IP,
-				Detail: map[string]string{"method": esign.ProofMethod, "certificate": p.Certificate}})
-		}
-		for _, other := range dropped {
-			entries = append(entries, audit.Entry{AccountID: other, Actor: by, Action: audit.ActionSNILSClaimDropped})
-		}
-		if p.Confirm && a.Level != account.LevelConfirmed {
-			if err := s.SetLevel(ctx, a.ID, account.LevelConfirmed); err != nil {
-				return err
-			}
-			entries = append(entries, audit.Entry{AccountID: a.ID, Actor: by, Action: audit.ActionLevelChanged, IP: p.IP,
-				Detail: map[string]string{"level": string(account.LevelConfirmed), "method": esign.ProofMethod, "certificate": p.Certificate}})
-		}
-		for _, e := range entries {
-			if _, err := i.acts.log.Append(ctx, tx, e); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return dropped, nil
 }
 
 func (a *activity) Record(ctx context.Context, e audit.Entry) error {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/idp/assurance"
 	"io"
 	"os"
 	"strings"
@@ -107,7 +108,7 @@ func (f *settingsFlags) register(s *config.Set, update bool) {
 	s.String(&f.jwksFile, "jwks-file", "", "File holding the client's public keys as a JWKS, for private_key_jwt.")
 	s.String(&f.jwksURI, "jwks-uri", "", "URL of the client's JWKS, for private_key_jwt, instead of --jwks-file.")
 	s.Bool(&f.firstParty, "first-party", false, "Gosid's own application: citizens are not asked for consent.")
-	s.String(&f.minLevel, "min-level", def(client.LevelSimplified), "Lowest assurance level of accounts that may sign in: simplified, standard or confirmed.")
+	s.String(&f.minLevel, "min-level", def(string(assurance.Simplified)), "Lowest assurance level of accounts that may sign in: simplified, standard or confirmed.")
 	s.String(&f.idTokenAlg, "id-token-alg", def(client.AlgRS256), "ID token signature algorithm: RS256 or ES256.")
 	s.String(&f.tokenFormat, "access-token-format", def(client.FormatJWT), "Access tokens: jwt (RFC 9068, verifiable by resource servers) or opaque (checked by introspection).")
 	s.String(&f.pkce, "pkce", def(client.PKCERequired), "PKCE (S256 code_challenge) in authorization requests: required, or optional for a legacy confidential client that cannot send one (never for --auth-method none).")
@@ -465,7 +466,7 @@ func toJSON(c *client.Client, secret string) clientJSON {
 		ClientID: c.ID, ClientSecret: secret, Name: c.Name, AuthMethod: c.AuthMethod, HasSecret: c.SecretHash != nil,
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		BackchannelLogoutURI: c.BackchannelLogoutURI, Scope: strings.Join(c.Scopes, " "), GrantTypes: nonNil(c.GrantTypes),
-		JWKSURI: c.JWKSURI, FirstParty: c.FirstParty, MinLevel: c.Level(), IDTokenAlg: c.Alg(), AccessTokenFormat: c.TokenFormat(),
+		JWKSURI: c.JWKSURI, FirstParty: c.FirstParty, MinLevel: string(c.Level()), IDTokenAlg: c.Alg(), AccessTokenFormat: c.TokenFormat(),
 		PKCE: c.PKCEPolicy(), IDTokenClaims: c.IDTokenClaims, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
@@ -531,7 +532,7 @@ func printClient(w io.Writer, c *client.Client, secret string, asJSON bool) {
 	}
 	row("JWKS URI", c.JWKSURI)
 	row("first party", yesNo(c.FirstParty)+map[bool]string{true: " (no consent screen)"}[c.FirstParty])
-	row("min level", c.Level())
+	row("min level", string(c.Level()))
 	row("ID token alg", c.Alg())
 	row("access tokens", c.TokenFormat())
 	row("PKCE", c.PKCEPolicy())

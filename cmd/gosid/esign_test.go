@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"github.com/gosid/gosid/idp/assurance"
 	"html"
 	"net/url"
 	"os"
@@ -13,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -242,7 +242,7 @@ func TestESignatureSignIn(t *testing.T) {
 		n.post("/register/profile", url.Values{"family_name": {"Сидорова"}, "given_name": {"Анна"}, "middle_name": {"Сергеевна"},
 			"password": {goodPassword}, "password_confirm": {goodPassword}, "consent": {"yes"}}).expectRedirect(t, "/account/details")
 		a, err := parts.accounts.FindByLogin(ctx, "snils", formatSNILSForTest(t, fixtureSNILS(t, "citizen512")))
-		if err != nil || a.Name.Family != "Сидорова" || !a.SNILSVerified() || a.Level != account.LevelConfirmed {
+		if err != nil || a.Name.Family != "Сидорова" || !a.SNILSVerified() || a.Level != assurance.Confirmed {
 			t.Fatalf("registered account by the certificate's SNILS: %v %v", a, err)
 		}
 		if n := bound(); n != 2 {

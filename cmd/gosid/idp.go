@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/hex"
 	"fmt"
+	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/internal/httpx"
 	"log/slog"
 	"net"
@@ -193,6 +194,7 @@ type idpParts struct {
 	provider *oidc.Provider
 	accounts *account.Store
 	acts     *activity
+	verifier *assurance.Service
 	sweepers []func(context.Context) (int, error)
 	// reload re-reads what SIGHUP refreshes (the e-signature trust list).
 	reload func() error
@@ -256,6 +258,8 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	flows := flow.NewStore(db, km, now).SecureCookies(secure)
 	notifier := &notice.Notifier{Sender: sender, Log: log}
 	acts := &activity{db: db, accounts: accounts, log: audit.New(db, km, now)}
+	// Levels change only here, with their evidence.
+	verifier := assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, acts.log, km, now)
 	// Every way of signing in starts its session through arrivals.
 	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now,
 		Cancelled: func(ctx context.Context, accountID, ip string) error {
@@ -321,7 +325,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 				return cms.Check(ctx, v, sig, content)
 			},
 			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
-			Identity: identity{acts}, Notifier: notifier,
+			Verifier: verifier, Notifier: notifier,
 			Log: log, Now: now, Reauth: reauth})
 		if err != nil {
 			return nil, fmt.Errorf("e-signature pages: %w", err)
@@ -389,7 +393,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		mux.Handle("GET /dev/messages.json", h)
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
-	return &idpParts{provider: provider, accounts: accounts, acts: acts, sweepers: []func(context.Context) (int, error){
+	return &idpParts{provider: provider, accounts: accounts, acts: acts, verifier: verifier, sweepers: []func(context.Context) (int, error){
 		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
 		devices.Sweep, accounts.SweepUndos,
 	}, reload: reload}, nil

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/gosid/gosid/idp/assurance"
 	"html"
 	"net/url"
 	"path/filepath"
@@ -70,7 +71,7 @@ func TestClaimedSNILSIsNoKey(t *testing.T) {
 		if n := bound(a.ID); n != 0 {
 			t.Fatalf("the holder's certificate was bound to the attacker's account")
 		}
-		if got, _ := parts.accounts.Get(ctx, a.ID); got.Level != account.LevelSimplified {
+		if got, _ := parts.accounts.Get(ctx, a.ID); got.Level != assurance.Simplified {
 			t.Fatalf("the attacker's account rose to %s", got.Level)
 		}
 
@@ -81,13 +82,13 @@ func TestClaimedSNILSIsNoKey(t *testing.T) {
 		holder.post("/register/profile", url.Values{"family_name": {"Иванов"}, "given_name": {"Иван"}, "middle_name": {"Иванович"},
 			"password": {goodPassword}, "password_confirm": {goodPassword}, "consent": {"yes"}}).expectRedirect(t, "/account/details")
 		h, err := parts.accounts.FindByLogin(ctx, account.SNILS, formatSNILSForTest(t, snils))
-		if err != nil || h.ID == a.ID || !h.SNILSVerified() || h.Level != account.LevelConfirmed || bound(h.ID) != 1 {
+		if err != nil || h.ID == a.ID || !h.SNILSVerified() || h.Level != assurance.Confirmed || bound(h.ID) != 1 {
 			t.Fatalf("holder's account: %v, %v", h, err)
 		}
 
 		// The attacker's account: everything but the claim, and a notice.
 		after, _ := parts.accounts.Get(ctx, a.ID)
-		if after.SNILS != "" || after.Level != account.LevelSimplified || after.Name != a.Name || after.Phone != a.Phone {
+		if after.SNILS != "" || after.Level != assurance.Simplified || after.Name != a.Name || after.Phone != a.Phone {
 			t.Fatalf("attacker's account after the proof: snils %q level %s", after.SNILS, after.Level)
 		}
 		if msgs := attacker.messages("+79121110061"); len(msgs) == 0 || msgs[0].Kind != "notice.snils_claim_dropped" {
@@ -139,7 +140,7 @@ func TestBindVerifiesClaimedSNILS(t *testing.T) {
 			t.Fatalf("binding: %d %q", p.Status, firstError(p.Body))
 		}
 		h, err := parts.accounts.FindByLogin(ctx, account.SNILS, formatSNILSForTest(t, snils))
-		if err != nil || h.Name.Family != "Иванов" || !h.SNILSVerified() || h.Level != account.LevelConfirmed {
+		if err != nil || h.Name.Family != "Иванов" || !h.SNILSVerified() || h.Level != assurance.Confirmed {
 			t.Fatalf("holder after binding: %v %v", h, err)
 		}
 		s, _ := parts.accounts.FindByLogin(ctx, account.Phone, "+79121110071")

@@ -1,6 +1,8 @@
 package account
 
 import (
+	"github.com/gosid/gosid/idp/assurance"
+
 	"errors"
 	"fmt"
 	"log/slog"
@@ -14,18 +16,6 @@ const (
 	StatusActive  Status = "active"
 	StatusBlocked Status = "blocked" // by an operator; no sign-in at all
 )
-
-// Level is the assurance level of an account (DESIGN.md).
-type Level string
-
-const (
-	LevelSimplified Level = "simplified"
-	LevelStandard   Level = "standard"
-	LevelConfirmed  Level = "confirmed"
-)
-
-// ACR is the acr claim value of the level.
-func (l Level) ACR() string { return "urn:gosid:loa:" + string(l) }
 
 // Second factors of the MFA policy.
 const (
@@ -76,8 +66,9 @@ type Passport struct {
 type Account struct {
 	ID     string
 	Status Status
-	Level  Level
-	Name   Name
+	// Level is the assurance level; only idp/assurance changes it.
+	Level assurance.Level
+	Name  Name
 	// BirthDate is zero when not given.
 	BirthDate time.Time
 	Gender    string
@@ -133,7 +124,7 @@ func (a *Account) SNILSVerified() bool { return a.SNILS != "" && !a.SNILSVerifie
 // Verified reports whether the account's person data has been verified by
 // registries or in person (level standard or confirmed): changes to it then
 // wait for verification instead of replacing it.
-func (a *Account) Verified() bool { return a.Level == LevelStandard || a.Level == LevelConfirmed }
+func (a *Account) Verified() bool { return a.Level.AtLeast(assurance.Standard) }
 
 // PersonChange is a change of verified person data waiting for
 // verification. Zero fields are not changed.

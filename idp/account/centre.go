@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/idp/assurance"
 	"time"
 
 	"github.com/gosid/gosid/internal/sqldb"
@@ -200,13 +201,38 @@ func (s *Store) SeenDevice(ctx context.Context, accountID string, deviceHash []b
 	return isNew, err
 }
 
-// SetLevel records the account's assurance level (verification raises
-// it; an operator may lower it).
-func (s *Store) SetLevel(ctx context.Context, id string, l Level) error {
-	switch l {
-	case LevelSimplified, LevelStandard, LevelConfirmed:
-	default:
-		return fmt.Errorf("account: unknown level %q", l)
+// SetLevel changes the account's assurance level from from to to, a
+// compare-and-swap: sqldb.ErrConflict when the level is no longer from
+// (another verification changed it first). Only idp/assurance calls it,
+// with the evidence that justifies the level (Service.Verify).
+func (s *Store) SetLevel(ctx context.Context, id string, from, to assurance.Level) error {
+	if !to.Valid() {
+		return fmt.Errorf("account: unknown level %q", to)
 	}
-	return s.exec1(ctx, `UPDATE accounts SET level = $2, updated_at = $3 WHERE id = $1`, id, l, sqldb.Micros(s.now()))
+	res, err := s.db.Exec(ctx, `UPDATE accounts SET level = $3, updated_at = $4 WHERE id = $1 AND level = $2`, id, from, to, sqldb.Micros(s.now()))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("account: level is no longer %s: %w", from, sqldb.ErrConflict)
+	}
+	return nil
+}
+
+// State is what idp/assurance needs to know of the account: its level and
+// whether its SNILS is verified.
+func (s *Store) State(ctx context.Context, id string) (assurance.State, error) {
+	var level string
+	var snilsEnc []byte
+	var verified sql.NullInt64
+	err := s.db.QueryRow(ctx, `SELECT level, snils_enc, snils_verified_at FROM accounts WHERE id = $1`, id).Scan(&level, &snilsEnc, &verified)
+	if err != nil {
+		return assurance.State{}, err
+	}
+	st := assurance.State{Level: assurance.Level(level)}
+	if st.SNILS, err = s.openString(ctx, snilsEnc, "snils", id); err != nil {
+		return assurance.State{}, err
+	}
+	st.SNILSVerified = st.SNILS != "" && verified.Valid
+	return st, nil
 }

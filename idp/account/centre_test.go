@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"errors"
+	"github.com/gosid/gosid/idp/assurance"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func TestPendingChange(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := s.SetLevel(ctx, a.ID, account.LevelStandard); err != nil {
+		if err := s.SetLevel(ctx, a.ID, assurance.Simplified, assurance.Standard); err != nil {
 			t.Fatal(err)
 		}
 		newName := &account.Name{Family: "Петрова", Given: "Анна"}

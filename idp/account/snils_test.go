@@ -3,6 +3,7 @@ package account_test
 import (
 	"context"
 	"errors"
+	"github.com/gosid/gosid/idp/assurance"
 	"slices"
 	"sync"
 	"testing"
@@ -59,7 +60,7 @@ func TestClaimedSNILS(t *testing.T) {
 			t.Fatalf("holder after proof: %q verified=%v by %q", h.SNILS, h.SNILSVerified(), h.SNILSVerifiedBy)
 		}
 		sq, _ := s.Get(ctx, squatter.ID)
-		if sq.SNILS != "" || sq.Level != account.LevelSimplified {
+		if sq.SNILS != "" || sq.Level != assurance.Simplified {
 			t.Fatalf("squatter keeps SNILS %q, level %s", sq.SNILS, sq.Level)
 		}
 		if got, err := s.FindByLogin(ctx, account.SNILS, victimSNILS); err != nil || got.ID != holder.ID {

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/idp/assurance"
 	"strings"
 	"time"
 
@@ -115,7 +116,7 @@ func (s *Store) Create(ctx context.Context, n New) (*Account, error) {
 		_, err := tx.Exec(ctx, `INSERT INTO accounts (id, status, level, family_name, given_name, middle_name, birth_date, gender,
 			snils_enc, snils_claim_index, inn_enc, passport_enc, password_hash, password_changed_at, consent_version, consent_at, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $17)`,
-			id, StatusActive, LevelSimplified, n.Name.Family, n.Name.Given, n.Name.Middle, nullDate(n.BirthDate), nullString(n.Gender),
+			id, StatusActive, assurance.Simplified, n.Name.Family, n.Name.Given, n.Name.Middle, nullDate(n.BirthDate), nullString(n.Gender),
 			snilsEnc, snilsClaim, innEnc, passEnc, nullString(n.PasswordHash), nullMicrosIf(n.PasswordHash != "", now),
 			nullString(n.ConsentVersion), sqldb.NullMicros(n.ConsentAt), sqldb.Micros(now))
 		if err != nil {

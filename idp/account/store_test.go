@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
+	"github.com/gosid/gosid/idp/assurance"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -68,7 +69,7 @@ func TestCreateGet(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if a.Status != account.StatusActive || a.Level != account.LevelSimplified {
+		if a.Status != account.StatusActive || a.Level != assurance.Simplified {
 			t.Errorf("new account %v: want active, simplified", a)
 		}
 		if a.Name != n.Name || !a.BirthDate.Equal(n.BirthDate) || a.SNILS != n.SNILS || a.INN != n.INN || a.Gender != "male" {

@@ -1,6 +1,8 @@
 package client
 
 import (
+	"github.com/gosid/gosid/idp/assurance"
+
 	"fmt"
 	"log/slog"
 	"slices"
@@ -22,14 +24,6 @@ const (
 	GrantRefreshToken      = "refresh_token"
 	GrantClientCredentials = "client_credentials"
 	GrantDeviceCode        = "urn:ietf:params:oauth:grant-type:device_code"
-)
-
-// Minimum assurance levels (as account.Level; repeated here so that this
-// package needs no other idp package).
-const (
-	LevelSimplified = "simplified"
-	LevelStandard   = "standard"
-	LevelConfirmed  = "confirmed"
 )
 
 // ID token signing algorithms.
@@ -56,7 +50,6 @@ const (
 var (
 	authMethods   = []string{AuthSecretBasic, AuthSecretPost, AuthPrivateKeyJWT, AuthNone}
 	grantTypes    = []string{GrantAuthorizationCode, GrantRefreshToken, GrantClientCredentials, GrantDeviceCode}
-	levels        = []string{LevelSimplified, LevelStandard, LevelConfirmed}
 	idTokenAlgs   = []string{AlgRS256, AlgES256}
 	accessFormats = []string{FormatJWT, FormatOpaque}
 	pkcePolicies  = []string{PKCERequired, PKCEOptional}
@@ -64,9 +57,18 @@ var (
 
 // AuthMethods, GrantTypes, Levels, IDTokenAlgs and AccessTokenFormats list
 // the accepted values of the corresponding Client fields.
-func AuthMethods() []string        { return slices.Clone(authMethods) }
-func GrantTypes() []string         { return slices.Clone(grantTypes) }
-func Levels() []string             { return slices.Clone(levels) }
+func AuthMethods() []string { return slices.Clone(authMethods) }
+func GrantTypes() []string  { return slices.Clone(grantTypes) }
+
+// Levels lists the accepted minimum levels.
+func Levels() []string {
+	var out []string
+	for _, l := range assurance.Levels() {
+		out = append(out, string(l))
+	}
+	return out
+}
+
 func IDTokenAlgs() []string        { return slices.Clone(idTokenAlgs) }
 func AccessTokenFormats() []string { return slices.Clone(accessFormats) }
 
@@ -157,7 +159,9 @@ func (c *Client) HasPostLogoutRedirectURI(uri string) bool {
 }
 
 // Level returns MinLevel with its default applied.
-func (c *Client) Level() string { return orDefault(c.MinLevel, LevelSimplified) }
+func (c *Client) Level() assurance.Level {
+	return assurance.Level(orDefault(c.MinLevel, string(assurance.Simplified)))
+}
 
 // Alg returns IDTokenAlg with its default applied.
 func (c *Client) Alg() string { return orDefault(c.IDTokenAlg, AlgRS256) }
@@ -195,7 +199,7 @@ func (c *Client) clone() *Client {
 // withDefaults fills the defaulted fields, so that what is stored is
 // explicit.
 func (c *Client) withDefaults() {
-	c.MinLevel = c.Level()
+	c.MinLevel = string(c.Level())
 	c.IDTokenAlg = c.Alg()
 	c.AccessTokenFormat = c.TokenFormat()
 	c.PKCE = c.PKCEPolicy()

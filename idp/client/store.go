@@ -51,7 +51,7 @@ func NewID() string {
 // that what is stored is explicit; lists that are empty become nil.
 func (c *Client) normalize() {
 	c.Name = strings.TrimSpace(c.Name)
-	c.MinLevel = c.Level()
+	c.MinLevel = string(c.Level())
 	c.IDTokenAlg = c.Alg()
 	c.AccessTokenFormat = c.TokenFormat()
 	c.PKCE = c.PKCEPolicy()

@@ -6,6 +6,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/idp/assurance"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -48,7 +49,7 @@ func TestRoundTrip(t *testing.T) {
 		}
 		want := webClient()
 		want.FirstParty = true
-		want.MinLevel, want.IDTokenAlg, want.AccessTokenFormat, want.PKCE = client.LevelSimplified, client.AlgRS256, client.FormatJWT, client.PKCERequired
+		want.MinLevel, want.IDTokenAlg, want.AccessTokenFormat, want.PKCE = string(assurance.Simplified), client.AlgRS256, client.FormatJWT, client.PKCERequired
 		if got := settings(created); !reflect.DeepEqual(got, want) {
 			t.Fatalf("created\n got %+v\nwant %+v", fields(got), fields(want))
 		}
@@ -61,10 +62,10 @@ func TestRoundTrip(t *testing.T) {
 		}
 
 		kiosk := client.Client{ID: "kiosk-mfc-1", Name: "Киоск МФЦ", AuthMethod: client.AuthNone,
-			Scopes: []string{"openid"}, GrantTypes: []string{client.GrantDeviceCode}, MinLevel: client.LevelStandard}
+			Scopes: []string{"openid"}, GrantTypes: []string{client.GrantDeviceCode}, MinLevel: string(assurance.Standard)}
 		clock.Advance(time.Second)
 		k, secret, err := st.Create(ctx, kiosk)
-		if err != nil || secret != "" || k.SecretHash != nil || k.ID != "kiosk-mfc-1" || k.MinLevel != client.LevelStandard {
+		if err != nil || secret != "" || k.SecretHash != nil || k.ID != "kiosk-mfc-1" || k.MinLevel != string(assurance.Standard) {
 			t.Fatalf("public client: %+v, secret given %v, %v", k, secret != "", err)
 		}
 		list, err := st.List(ctx)
@@ -83,7 +84,7 @@ func TestRoundTrip(t *testing.T) {
 		upd.Scopes = []string{"openid", "id_doc"}
 		upd.GrantTypes = []string{client.GrantAuthorizationCode, client.GrantClientCredentials}
 		upd.FirstParty = false
-		upd.MinLevel, upd.IDTokenAlg, upd.AccessTokenFormat = client.LevelConfirmed, client.AlgES256, client.FormatOpaque
+		upd.MinLevel, upd.IDTokenAlg, upd.AccessTokenFormat = string(assurance.Confirmed), client.AlgES256, client.FormatOpaque
 		upd.PKCE, upd.IDTokenClaims = client.PKCEOptional, true
 		clock.Advance(time.Minute)
 		if err := st.Update(ctx, upd); err != nil {

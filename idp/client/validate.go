@@ -192,7 +192,7 @@ func (c *Client) Validate() error {
 	for _, e := range []struct {
 		field, value string
 		allowed      []string
-	}{{FieldMinLevel, c.MinLevel, levels}, {FieldIDTokenAlg, c.IDTokenAlg, idTokenAlgs}, {FieldAccessTokenFormat, c.AccessTokenFormat, accessFormats},
+	}{{FieldMinLevel, c.MinLevel, Levels()}, {FieldIDTokenAlg, c.IDTokenAlg, idTokenAlgs}, {FieldAccessTokenFormat, c.AccessTokenFormat, accessFormats},
 		{FieldPKCE, c.PKCE, pkcePolicies}} {
 		if e.value != "" && !slices.Contains(e.allowed, e.value) {
 			add(e.field, "%q is not one of %s", e.value, strings.Join(e.allowed, ", "))

@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"github.com/gosid/gosid/idp/assurance"
 	"math/big"
 	"strings"
 	"sync"
@@ -113,7 +114,7 @@ func TestValidate(t *testing.T) {
 			c.GrantTypes = []string{client.GrantDeviceCode, client.GrantRefreshToken}
 		}, ""},
 		{"valid explicit settings", func(c *client.Client) {
-			c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.FirstParty = client.LevelConfirmed, client.AlgES256, client.FormatOpaque, true
+			c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.FirstParty = string(assurance.Confirmed), client.AlgES256, client.FormatOpaque, true
 		}, ""},
 		{"valid legacy confidential client without PKCE", func(c *client.Client) { c.PKCE, c.IDTokenClaims = client.PKCEOptional, true }, ""},
 		{"valid public client with PKCE spelled out", func(c *client.Client) {

@@ -11,6 +11,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/audit"
 	"io"
 	"log/slog"
 	"math/big"
@@ -48,12 +50,9 @@ func (plainCrypto) BlindIndex(domain, value string) []byte {
 	return m.Sum(nil)
 }
 
-// proveWith records proofs through the account store, as cmd/gosid's
-// identity does without the activity log.
-type proveWith struct{ accounts *account.Store }
-
-func (p proveWith) Prove(ctx context.Context, pr Proof) ([]string, error) {
-	return p.accounts.VerifySNILS(ctx, pr.AccountID, pr.SNILS, ProofMethod)
+// verifierOf is the real assurance service over the test's stores.
+func verifierOf(db *sqldb.DB, accounts *account.Store, now func() time.Time) Verifier {
+	return assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, audit.New(db, plainCrypto{}, now), plainCrypto{}, now)
 }
 
 type tellNobody struct{}
@@ -104,7 +103,7 @@ func TestStaleSessionCertificates(t *testing.T) {
 		var checked atomic.Int32
 		h, err := New(Deps{Store: store, Accounts: accounts, Sessions: sessions, Flows: flow.NewStore(db, plainCrypto{}, c.Now),
 			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now, Reauth: session.Reauth{MaxAge: 5 * time.Minute},
-			Identity: proveWith{accounts}, Notifier: tellNobody{},
+			Verifier: verifierOf(db, accounts, c.Now), Notifier: tellNobody{},
 			Verify: func(context.Context, []byte, []byte) (*cms.Result, error) {
 				checked.Add(1)
 				return &cms.Result{Signer: &cms.Signer{Certificate: fresh},

@@ -97,9 +97,9 @@ type Deps struct {
 	Accounts Accounts
 	Sessions Sessions
 	Flows    Flows
-	// Identity records what certificates prove; Notifier tells the owners
+	// Verifier records what certificates prove; Notifier tells the owners
 	// of claims a proof dropped.
-	Identity Identity
+	Verifier Verifier
 	Notifier Notifier
 	Limiter  Limiter
 	// Record appends to the activity log (binding, removal).

@@ -2,6 +2,7 @@ package esign_test
 
 import (
 	"context"
+	"github.com/gosid/gosid/idp/assurance"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -31,7 +32,7 @@ func TestSignInNeedsVerifiedSNILS(t *testing.T) {
 		if p.status != 404 || !strings.Contains(p.body, `href="/register?from=esign"`) || holder.whoami() != "" {
 			t.Fatalf("claimed SNILS: %d, signed in as %q, want 404 with registration", p.status, holder.whoami())
 		}
-		if a, _ := r.accounts.Get(ctx, claimant.ID); a.Level != account.LevelSimplified || a.SNILS != snils || a.SNILSVerified() {
+		if a, _ := r.accounts.Get(ctx, claimant.ID); a.Level != assurance.Simplified || a.SNILS != snils || a.SNILSVerified() {
 			t.Fatalf("the claimant's account changed: level %s snils %q verified %v", a.Level, a.SNILS, a.SNILSVerified())
 		}
 		var bound int
@@ -49,7 +50,7 @@ func TestSignInNeedsVerifiedSNILS(t *testing.T) {
 		if p.status != 303 || holder.whoami() != owner.ID {
 			t.Fatalf("verified SNILS: %d → %q, signed in as %q, want %s", p.status, p.location, holder.whoami(), owner.ID)
 		}
-		if a, _ := r.accounts.Get(ctx, owner.ID); a.Level != account.LevelConfirmed {
+		if a, _ := r.accounts.Get(ctx, owner.ID); a.Level != assurance.Confirmed {
 			t.Fatalf("a qualified certificate with the account's name left it %s", a.Level)
 		}
 	})
@@ -81,7 +82,7 @@ func TestConfirmNeedsTheName(t *testing.T) {
 				if p := u.do("POST", "/login/esign", url.Values{"signature": {u.sign("/login/esign", "citizen256")}}); p.status != 303 {
 					t.Fatalf("sign-in: %d", p.status)
 				}
-				if got, _ := r.accounts.Get(ctx, a.ID); (got.Level == account.LevelConfirmed) != tc.confirmed {
+				if got, _ := r.accounts.Get(ctx, a.ID); (got.Level == assurance.Confirmed) != tc.confirmed {
 					t.Fatalf("level %s, want confirmed=%v", got.Level, tc.confirmed)
 				}
 			})
@@ -114,7 +115,7 @@ func TestBindProvesSNILS(t *testing.T) {
 		if p := h.do("POST", "/account/certificates", url.Values{"signature": {h.sign("/account/certificates", "citizen256")}}); p.status != 200 {
 			t.Fatalf("binding: %d", p.status)
 		}
-		if a, _ := r.accounts.Get(ctx, holder.ID); !a.SNILSVerified() || a.SNILS != snils || a.Level != account.LevelConfirmed {
+		if a, _ := r.accounts.Get(ctx, holder.ID); !a.SNILSVerified() || a.SNILS != snils || a.Level != assurance.Confirmed {
 			t.Fatalf("holder after binding: snils %q verified %v level %s", a.SNILS, a.SNILSVerified(), a.Level)
 		}
 		if a, _ := r.accounts.Get(ctx, squatter.ID); a.SNILS != "" {
@@ -159,7 +160,7 @@ func TestRegistrationProof(t *testing.T) {
 			t.Fatal(err)
 		}
 		got, _ := r.accounts.Get(ctx, a.ID)
-		if !got.SNILSVerified() || got.SNILS != snils || got.Level != account.LevelConfirmed {
+		if !got.SNILSVerified() || got.SNILS != snils || got.Level != assurance.Confirmed {
 			t.Fatalf("after Attach: snils %q verified %v level %s", got.SNILS, got.SNILSVerified(), got.Level)
 		}
 		if err := handler.Attach(ctx, httptest.NewRecorder(), req, a.ID); err == nil {

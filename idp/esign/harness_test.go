@@ -4,6 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/audit"
 	"html"
 	"io"
 	"log/slog"
@@ -37,8 +39,7 @@ import (
 var fixtures = filepath.Join("..", "..", "keys", "cert", "testdata")
 
 // rig is the e-signature pages on a real server over real stores, with
-// the Identity the account store gives (as cmd/gosid wires it, without the
-// activity log).
+// the real assurance service and activity log, as cmd/gosid wires them.
 type rig struct {
 	t        *testing.T
 	url      string
@@ -46,17 +47,6 @@ type rig struct {
 	db       *sqldb.DB
 	notified *notices
 	handler  *esign.Handler
-}
-
-// identity records proofs through the account store.
-type identity struct{ accounts *account.Store }
-
-func (i identity) Prove(ctx context.Context, p esign.Proof) ([]string, error) {
-	dropped, err := i.accounts.VerifySNILS(ctx, p.AccountID, p.SNILS, esign.ProofMethod)
-	if err == nil && p.Confirm {
-		err = i.accounts.SetLevel(ctx, p.AccountID, account.LevelConfirmed)
-	}
-	return dropped, err
 }
 
 // notices records who was told what.
@@ -108,7 +98,8 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 		},
 		Store:    esign.NewStore(db, km, time.Now),
 		Accounts: accounts, Sessions: sessions, Flows: flow.NewStore(db, km, time.Now),
-		Identity: identity{accounts}, Notifier: n, Limiter: ratelimit.New(db, time.Now), Log: log,
+		Verifier: assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, audit.New(db, km, time.Now), km, time.Now),
+		Notifier: n, Limiter: ratelimit.New(db, time.Now), Log: log,
 	})
 	if err != nil {
 		t.Fatal(err)

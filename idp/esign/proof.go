@@ -3,8 +3,8 @@ package esign
 import (
 	"context"
 	"crypto/x509"
-	"encoding/hex"
 	"errors"
+	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"strings"
@@ -26,34 +26,17 @@ import (
 // qualified and issued to the account's surname and given name, it
 // confirms the account's identity (level confirmed).
 
-// Proof is what one verified certificate proves about one account.
-type Proof struct {
-	AccountID string
-	// SNILS, canonical, becomes the account's verified SNILS.
-	SNILS string
-	// Confirm raises the account to level confirmed: the certificate is
-	// qualified and names the account's holder.
-	Confirm bool
-	// Certificate is the fingerprint's first 16 hex digits, for the log.
-	Certificate string
-	IP          string
-}
-
-// Identity records proofs in one transaction each: the SNILS verified
-// (account.Store.VerifySNILS, whose dropped claims it returns), the level
-// raised when Confirm is set, and their activity-log entries, on the
-// account and on every account that lost its claim.
-type Identity interface {
-	Prove(ctx context.Context, p Proof) (dropped []string, err error)
+// Verifier records what evidence proves (assurance.Service): the SNILS
+// verified and other accounts' claims of it dropped, the level raised, and
+// their activity-log entries, in one transaction.
+type Verifier interface {
+	Verify(ctx context.Context, v assurance.Verification) (assurance.Outcome, error)
 }
 
 // Notifier tells owners of dropped claims.
 type Notifier interface {
 	Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
 }
-
-// ProofMethod names the evidence in the account and the activity log.
-const ProofMethod = "qualified_esignature"
 
 var (
 	errNameMismatch      = errors.New("esign: the certificate names another person")
@@ -73,14 +56,26 @@ func namesMatch(a *account.Account, s cert.Subject) bool {
 // and tells the owners of dropped claims. Only a qualified certificate
 // issued to the account's holder confirms the identity.
 func (h *Handler) prove(ctx context.Context, r *http.Request, a *account.Account, s cert.Subject, leaf *x509.Certificate) error {
-	p := Proof{AccountID: a.ID, SNILS: formatSNILS(s.SNILS), IP: httpx.ClientIP(r),
-		Certificate: hex.EncodeToString(Fingerprint(leaf))[:16],
-		Confirm:     s.Qualified && a.Level != account.LevelConfirmed && namesMatch(a, s)}
-	dropped, err := h.Identity.Prove(ctx, p)
+	v := assurance.Verification{SNILS: formatSNILS(s.SNILS), IP: httpx.ClientIP(r),
+		Evidence: assurance.Evidence{AccountID: a.ID, Method: assurance.MethodQualifiedESignature,
+			Verifier: assurance.Verifier{Kind: "ca", ID: issuerName(leaf)},
+			Claims:   []string{"snils"},
+			Document: assurance.Document{Type: "qualified_certificate", Number: strings.ToUpper(leaf.SerialNumber.Text(16)),
+				Issuer: issuerName(leaf), IssuedAt: leaf.NotBefore, ValidUntil: leaf.NotAfter},
+			VerifiedAt: h.Now()}}
+	if namesMatch(a, s) {
+		v.Claims = append(v.Claims, "family_name", "given_name")
+		if s.Qualified {
+			// Only a qualified certificate issued to the account's
+			// holder confirms the identity.
+			v.Level = assurance.Confirmed
+		}
+	}
+	out, err := h.Verifier.Verify(ctx, v)
 	if err != nil {
 		return err
 	}
-	h.tellDropped(ctx, r, dropped)
+	h.tellDropped(ctx, r, out.Dropped)
 	return nil
 }
 

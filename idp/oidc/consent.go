@@ -1,10 +1,10 @@
 package oidc
 
 import (
+	"github.com/gosid/gosid/idp/assurance"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
@@ -14,29 +14,21 @@ import (
 	"github.com/gosid/gosid/internal/webui"
 )
 
-var levelRank = map[account.Level]int{account.LevelSimplified: 1, account.LevelStandard: 2, account.LevelConfirmed: 3}
-
 // requiredLevel is the higher of the client's minimum and the lowest level
 // the request's acr_values accept.
-func requiredLevel(c *client.Client, acrValues []string) account.Level {
-	need := account.Level(c.MinLevel)
-	if levelRank[need] == 0 {
-		need = account.LevelSimplified
-	}
-	lowest := account.Level("")
+func requiredLevel(c *client.Client, acrValues []string) assurance.Level {
+	need := c.Level()
+	lowest := assurance.Level("")
 	for _, v := range acrValues {
-		l := account.Level(strings.TrimPrefix(v, "urn:gosid:loa:"))
-		if levelRank[l] > 0 && (lowest == "" || levelRank[l] < levelRank[lowest]) {
+		if l, ok := assurance.ParseACR(v); ok && (lowest == "" || l.Rank() < lowest.Rank()) {
 			lowest = l
 		}
 	}
-	if levelRank[lowest] > levelRank[need] {
+	if lowest.Rank() > need.Rank() {
 		need = lowest
 	}
 	return need
 }
-
-func levelAtLeast(have, need account.Level) bool { return levelRank[have] >= levelRank[need] }
 
 // item is one line of the consent page: what is shared, with a masked
 // preview of the value.
@@ -167,7 +159,7 @@ type levelView struct {
 
 // showLevel explains that the site needs a higher account level and how to
 // get it; cancelling returns unmet_authentication_requirements.
-func (p *Provider) showLevel(w http.ResponseWriter, r *http.Request, ar *AuthRequest, c *client.Client, a *account.Account, need account.Level) {
+func (p *Provider) showLevel(w http.ResponseWriter, r *http.Request, ar *AuthRequest, c *client.Client, a *account.Account, need assurance.Level) {
 	if r.URL.Query().Get("cancel") == "1" {
 		p.fail(w, r, ar, oauthError("unmet_authentication_requirements", "the account's assurance level is below the level the client requires"))
 		return

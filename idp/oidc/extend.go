@@ -1,6 +1,8 @@
 package oidc
 
 import (
+	"github.com/gosid/gosid/idp/assurance"
+
 	"context"
 	"encoding/json"
 	"errors"
@@ -44,7 +46,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	d.ResponseModesSupported = []string{"query", "form_post"}
 	d.GrantTypesSupported = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials, zoidc.GrantTypeDeviceCode}
 	d.CodeChallengeMethodsSupported = []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256}
-	d.ACRValuesSupported = []string{"urn:gosid:loa:simplified", "urn:gosid:loa:standard", "urn:gosid:loa:confirmed", acrMFA}
+	d.ACRValuesSupported = append(assurance.ACRValues(), acrMFA)
 	// Client authentication: the same methods everywhere (clientauth.go),
 	// none only where a public client may come.
 	withKeys := []zoidc.AuthMethod{zoidc.AuthMethodBasic, zoidc.AuthMethodPost, zoidc.AuthMethodPrivateKeyJWT}

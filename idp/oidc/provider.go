@@ -289,7 +289,7 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
 		return
 	}
-	if need := requiredLevel(c, ar.Request.ACRValues); !levelAtLeast(a.Level, need) {
+	if need := requiredLevel(c, ar.Request.ACRValues); !a.Level.AtLeast(need) {
 		if slices.Contains(ar.Request.Prompt, zoidc.PromptNone) {
 			p.fail(w, r, ar, zoidc.ErrInteractionRequired().WithDescription("the account's level is below the level required"))
 			return

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"strings"
@@ -89,7 +90,7 @@ type export struct {
 type exportAccount struct {
 	ID              string                `json:"id"`
 	Status          account.Status        `json:"status"`
-	Level           account.Level         `json:"level"`
+	Level           assurance.Level       `json:"level"`
 	CreatedAt       time.Time             `json:"created_at"`
 	Name            account.Name          `json:"name"`
 	BirthDate       string                `json:"birth_date,omitempty"`

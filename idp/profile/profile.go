@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"embed"
+	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/codestep"
 	"log/slog"
 	"net/http"
@@ -198,13 +199,13 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
 	v.Level = v.L.T("acc.level." + string(a.Level))
 	v.LevelAbout = v.L.T("acc.level." + string(a.Level) + ".about")
 	switch a.Level {
-	case account.LevelSimplified:
+	case assurance.Simplified:
 		if a.SNILS == "" || a.Passport == nil {
 			v.NextSteps = append(v.NextSteps, v.L.T("acc.next.documents"))
 		} else {
 			v.NextSteps = append(v.NextSteps, v.L.T("acc.next.checking"))
 		}
-	case account.LevelStandard:
+	case assurance.Standard:
 		v.NextSteps = append(v.NextSteps, v.L.T("acc.next.confirm"))
 	}
 	if a.Phone.Value != "" {
