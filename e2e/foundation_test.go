@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"io"
 	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -80,6 +82,7 @@ func TestServeEmbedded(t *testing.T) {
 	if id == "" || !found {
 		t.Errorf("no handler log line with request_id %q:\n%s", id, s.out)
 	}
+	brandedErrorPages(t, s.URL)
 	s.stop(t)
 
 	s2 := startServer(t, "--data-dir", dir)
@@ -319,5 +322,46 @@ func TestServeRefusesDevModeBehindProxy(t *testing.T) {
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a refused start wrote into its directory: %v", entries)
+	}
+}
+
+// brandedErrorPages: an unknown address (404) and a wrong method (405) get
+// the site's page in Russian and in English, whose stylesheet loads — not
+// Go's plain text.
+func brandedErrorPages(t *testing.T, base string) {
+	t.Helper()
+	for _, tc := range []struct {
+		method, path, lang string
+		status             int
+		want               string
+	}{
+		{"GET", "/nowhere", "ru", 404, "Страница не найдена"},
+		{"GET", "/nowhere", "en", 404, "Page not found"},
+		{"DELETE", "/register", "ru", 405, "Действие недоступно"},
+		{"DELETE", "/register", "en", 405, "Action not available"},
+	} {
+		req, _ := http.NewRequest(tc.method, base+tc.path, nil)
+		req.Header.Set("Accept-Language", tc.lang)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := string(b)
+		if resp.StatusCode != tc.status || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/html") || !strings.Contains(body, tc.want) {
+			t.Errorf("%s %s (%s): %d %s %q, want %d with %q", tc.method, tc.path, tc.lang, resp.StatusCode, resp.Header.Get("Content-Type"), body, tc.status, tc.want)
+			continue
+		}
+		css := regexp.MustCompile(`href="(/static/[^"]+\.css)"`).FindStringSubmatch(body)
+		if css == nil {
+			t.Errorf("%s %s: the page links no stylesheet", tc.method, tc.path)
+			continue
+		}
+		if r, err := http.Get(base + css[1]); err != nil || r.StatusCode != 200 {
+			t.Errorf("the error page's stylesheet %s: %v %v", css[1], err, r)
+		} else {
+			r.Body.Close()
+		}
 	}
 }

@@ -42,8 +42,11 @@ func TestHomeLanguages(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	var b strings.Builder
+	_, _ = io.Copy(&b, resp.Body)
 	resp.Body.Close()
-	if resp.StatusCode != 404 {
-		t.Errorf("GET /nope: %d, want 404", resp.StatusCode)
+	// The portal's own branded page, not Go's plain text.
+	if resp.StatusCode != 404 || !strings.Contains(b.String(), "Страница не найдена") || !strings.Contains(b.String(), "/static/portal.css") {
+		t.Errorf("GET /nope: %d, want the portal's 404 page\n%s", resp.StatusCode, b.String())
 	}
 }

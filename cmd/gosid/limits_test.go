@@ -29,7 +29,7 @@ func TestFormBodyLimit(t *testing.T) {
 	// do not lock the account.
 	for i := 0; i < 3; i++ {
 		p := b.post("/login", url.Values{"login": {"+79105550022"}, "password": {"wrong"}, "pad": {strings.Repeat("x", 70<<10)}})
-		if p.Status != http.StatusRequestEntityTooLarge || !strings.Contains(p.Body, "Слишком большой запрос") || !strings.Contains(p.Body, "Request too large") {
+		if p.Status != http.StatusRequestEntityTooLarge || !strings.Contains(p.Body, "Слишком большой запрос") || !strings.Contains(p.Body, `<html lang="ru">`) {
 			t.Fatalf("POST /login of 70 KB: %d %q", p.Status, p.Body)
 		}
 	}

@@ -359,7 +359,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 // provider's endpoints that authenticate by client or bearer token, not by
 // cookie, bypass the cross-origin filter (they answer CORS themselves).
 func idpHandler(mux *http.ServeMux, parts *idpParts, opts httpx.Options) http.Handler {
-	return webui.RememberLang(httpx.Wrap("idp", webui.Protect(webui.LimitBodies(mux), parts.provider.CrossOriginEndpoints()...), opts), opts.TLS)
+	return webui.RememberLang(httpx.Wrap("idp", webui.Protect(webui.LimitBodies(webui.WithErrorPages(mux, nil)), parts.provider.CrossOriginEndpoints()...), opts), opts.TLS)
 }
 
 // schemaReady: the database answers and holds every migration this binary

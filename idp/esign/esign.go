@@ -182,7 +182,7 @@ type esignView struct {
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, kind string, c challenge) bool {
 	if err := h.Flows.Begin(w, r, kind, c, challengeTTL); err != nil {
 		h.Log.ErrorContext(r.Context(), "start e-signature challenge", "err", err)
-		http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
+		h.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return false
 	}
 	return true
@@ -205,7 +205,7 @@ func (h *Handler) downloadChallenge(w http.ResponseWriter, r *http.Request) {
 	}
 	var c challenge
 	if _, _, err := h.Flows.FromRequest(r, kind, &c); err != nil {
-		http.Error(w, "Запрос устарел. Обновите страницу. / The challenge has expired. Reload the page.", http.StatusNotFound)
+		h.render.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -361,7 +361,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	amr := []string{"sc", "mfa"}
 	if _, err := h.Sessions.Start(w, r, a.ID, amr, ip); err != nil {
 		h.Log.ErrorContext(ctx, "start session", "err", err)
-		http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
+		h.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
 	h.event(ctx, r, a.ID, account.EventSignIn, account.ResultOK, "sc mfa")

@@ -219,7 +219,7 @@ func (p *Provider) formPost(w http.ResponseWriter, r *http.Request, redirectURI 
 	var buf bytes.Buffer
 	if err := formPostPage.Execute(&buf, v); err != nil {
 		p.deps.Log.ErrorContext(r.Context(), "form_post page", "err", err)
-		http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
+		p.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()

@@ -233,7 +233,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 		}
 		a, err := p.deps.Accounts.Get(ctx, s.AccountID)
 		if err != nil {
-			http.Error(w, "account", http.StatusInternalServerError)
+			p.render.ErrorPage(w, r, http.StatusInternalServerError)
 			return
 		}
 		v.ClientName, v.Items = name, p.consentItems(pg.L, a, scopes)
@@ -242,7 +242,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := p.deps.Accounts.Get(ctx, s.AccountID)
 	if err != nil {
-		http.Error(w, "account", http.StatusInternalServerError)
+		p.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
 	state := "denied"
@@ -253,7 +253,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 		WHERE user_code = $1 AND state = 'pending' AND expires_at > $7`,
 		normUserCode(code), state, a.ID, strings.Join(s.AMR, " "), a.Level.ACR(), sqldb.Micros(s.AuthTime), sqldb.Micros(p.deps.Now()))
 	if err != nil {
-		http.Error(w, "device", http.StatusInternalServerError)
+		p.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
 	if n, _ := res.RowsAffected(); n != 1 {

@@ -94,7 +94,7 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) {
 	list, err := h.Centre.Sessions.List(ctx, s.AccountID)
 	if err != nil {
 		h.Log.ErrorContext(ctx, "list sessions", "err", err)
-		http.Error(w, "Внутренняя ошибка / Internal error", http.StatusInternalServerError)
+		h.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
 	for _, x := range list {
@@ -160,7 +160,7 @@ func (h *Handler) revokeApp(w http.ResponseWriter, r *http.Request) {
 	err := h.Centre.Grants.RevokeGrant(r.Context(), s.AccountID, clientID)
 	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
 		h.Log.ErrorContext(r.Context(), "revoke grant", "err", err)
-		http.Error(w, "Внутренняя ошибка / Internal error", http.StatusInternalServerError)
+		h.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
 	if err == nil {

@@ -78,7 +78,7 @@ type contactView struct {
 func (h *Handler) contactRequest(w http.ResponseWriter, r *http.Request) (string, *account.Account, bool) {
 	k := r.PathValue("kind")
 	if k != account.Phone && k != account.Email {
-		http.NotFound(w, r)
+		h.render.ErrorPage(w, r, http.StatusNotFound)
 		return "", nil, false
 	}
 	back := "/account/contacts/" + k
@@ -296,5 +296,5 @@ func (h *Handler) resendContactCode(w http.ResponseWriter, r *http.Request) {
 // internal logs err and answers 500 with a general message.
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	h.Log.ErrorContext(r.Context(), what, "err", err)
-	http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
+	h.render.ErrorPage(w, r, http.StatusInternalServerError)
 }

@@ -2,7 +2,6 @@ package webui
 
 import (
 	"bytes"
-	"fmt"
 	"io"
 	"net/http"
 )
@@ -68,18 +67,18 @@ func LimitBodies(routes Routes) http.Handler {
 			}
 		}
 		if r.ContentLength > limit {
-			tooLarge(w, limit)
+			tooLarge(w, r, limit)
 			return
 		}
 		body, err := io.ReadAll(io.LimitReader(r.Body, limit+1))
 		switch {
 		case int64(len(body)) > limit:
-			tooLarge(w, limit)
+			tooLarge(w, r, limit)
 			return
 		case err != nil:
 			// The client went away or stalled past the read timeout.
 			w.Header().Set("Connection", "close")
-			plain(w, http.StatusBadRequest, "Запрос оборвался. Попробуйте ещё раз.\nThe request was cut short. Please try again.\n")
+			ErrorPage(w, r, http.StatusBadRequest)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))
@@ -90,15 +89,7 @@ func LimitBodies(routes Routes) http.Handler {
 
 // tooLarge answers 413 and closes the connection: the rest of the body is
 // not read, so the connection cannot carry another request.
-func tooLarge(w http.ResponseWriter, limit int64) {
+func tooLarge(w http.ResponseWriter, r *http.Request, limit int64) {
 	w.Header().Set("Connection", "close")
-	kb := limit >> 10
-	plain(w, http.StatusRequestEntityTooLarge, fmt.Sprintf(
-		"Слишком большой запрос: не более %d КБ.\nRequest too large: at most %d KB.\n", kb, kb))
-}
-
-func plain(w http.ResponseWriter, status int, text string) {
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, text)
+	ErrorPage(w, r, http.StatusRequestEntityTooLarge)
 }

@@ -120,7 +120,7 @@ func TestLimitBodies(t *testing.T) {
 				if calls.Load() != before {
 					t.Error("the route ran on an oversized body")
 				}
-				if !strings.Contains(string(got), "Слишком большой запрос") || !strings.Contains(string(got), "Request too large") {
+				if !strings.Contains(string(got), "Слишком большой запрос") || !strings.Contains(string(got), `lang="ru"`) {
 					t.Errorf("413 body %q", got)
 				}
 				return

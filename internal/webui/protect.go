@@ -17,9 +17,7 @@ func Protect(next http.Handler, bypass ...string) http.Handler {
 		cop.AddInsecureBypassPattern(p)
 	}
 	cop.SetDenyHandler(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
-		w.WriteHeader(http.StatusForbidden)
-		_, _ = w.Write([]byte("Запрос отклонён: форма отправлена с другого сайта.\nRequest refused: the form was sent from another site.\n"))
+		ErrorPage(w, r, http.StatusForbidden)
 	}))
 	return cop.Handler(next)
 }

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 )
 
@@ -174,14 +175,28 @@ type Renderer struct {
 // NewRenderer parses every named page of pageFS ("name" → "templates/name.html")
 // together with the layout.
 func NewRenderer(pageFS fs.FS, cat Catalog, log *slog.Logger, names ...string) (*Renderer, error) {
-	r := &Renderer{pages: map[string]*template.Template{}, cat: Merge(layoutCatalog, cat), log: log}
-	for _, name := range names {
+	r := &Renderer{pages: map[string]*template.Template{}, cat: Merge(layoutCatalog, errorCatalog, cat), log: log}
+	// A module may bring its own layout (the portal's brand and menu);
+	// the shared one is the identity provider's.
+	layoutFS := fs.FS(files)
+	if _, err := fs.Stat(pageFS, "templates/layout.html"); err == nil {
+		layoutFS = pageFS
+	}
+	for _, name := range append(slices.Clone(names), errorPage) {
 		t := template.New(name).Funcs(funcs)
-		t, err := t.ParseFS(files, "templates/layout.html")
+		t, err := t.ParseFS(layoutFS, "templates/layout.html")
 		if err != nil {
 			return nil, fmt.Errorf("layout: %w", err)
 		}
-		if t, err = t.ParseFS(pageFS, "templates/"+name+".html"); err != nil {
+		// The shared blocks (the "input" field), whatever the layout.
+		if t, err = t.ParseFS(files, "templates/blocks.html"); err != nil {
+			return nil, fmt.Errorf("shared blocks: %w", err)
+		}
+		src := pageFS
+		if name == errorPage {
+			src = files
+		}
+		if t, err = t.ParseFS(src, "templates/"+name+".html"); err != nil {
 			return nil, fmt.Errorf("page %s: %w", name, err)
 		}
 		// A module's pages may share blocks kept in templates/partials.html.
@@ -269,6 +284,7 @@ func (r *Renderer) fail(w http.ResponseWriter, req *http.Request, err error) {
 	if r.log != nil {
 		r.log.ErrorContext(req.Context(), "render page", "path", req.URL.Path, "err", err)
 	}
+	// Not the error page: its template may be what failed.
 	http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
 }
 

@@ -1,0 +1,80 @@
+package webui
+
+import (
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/gosid/gosid/internal/httpx"
+)
+
+// TestErrorPages: an unknown address and a wrong method get the branded
+// page in the citizen's language (405 keeps its Allow header), as do
+// refusals of the middleware; matched routes are untouched.
+func TestErrorPages(t *testing.T) {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "account") })
+	mux.HandleFunc("POST /form", func(w http.ResponseWriter, r *http.Request) { _, _ = io.WriteString(w, "posted") })
+	srv := httptest.NewServer(Protect(WithErrorPages(mux, nil)))
+	defer srv.Close()
+	get := func(method, path, lang string) (int, http.Header, string) {
+		t.Helper()
+		req, _ := http.NewRequest(method, srv.URL+path, nil)
+		if lang != "" {
+			req.Header.Set("Accept-Language", lang)
+		}
+		if method == http.MethodPost {
+			req.Header.Set("Sec-Fetch-Site", "cross-site")
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, resp.Header, string(b)
+	}
+	for _, tc := range []struct {
+		method, path, lang string
+		status             int
+		want               string
+	}{
+		{"GET", "/nowhere", "", 404, "Страница не найдена"},
+		{"GET", "/nowhere", "en", 404, "Page not found"},
+		{"DELETE", "/account", "", 405, "Действие недоступно"},
+		{"PUT", "/account", "en-GB", 405, "Action not available"},
+		{"POST", "/form", "", 403, "Запрос отклонён"},
+		{"POST", "/form", "en", 403, "Request refused"},
+	} {
+		status, h, body := get(tc.method, tc.path, tc.lang)
+		if status != tc.status || !strings.Contains(body, tc.want) || !strings.HasPrefix(h.Get("Content-Type"), "text/html") ||
+			!strings.Contains(body, "<!doctype html>") {
+			t.Errorf("%s %s (%s): %d %q, want %d with %q", tc.method, tc.path, tc.lang, status, body, tc.status, tc.want)
+		}
+		if status == 405 && !strings.Contains(h.Get("Allow"), "GET") {
+			t.Errorf("405 without Allow: %v", h)
+		}
+	}
+	if status, _, body := get("GET", "/account", ""); status != 200 || body != "account" {
+		t.Errorf("matched route: %d %q", status, body)
+	}
+}
+
+// TestErrorPageRequestID: a 500 shows the request id to quote to support.
+func TestErrorPageRequestID(t *testing.T) {
+	rec := httptest.NewRecorder()
+	h := httpx.Wrap("test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { ErrorPage(w, r, http.StatusInternalServerError) }), httpx.Options{})
+	req := httptest.NewRequest("GET", "/", nil)
+	req.Header.Set(httpx.RequestIDHeader, "req-500-abc")
+	h.ServeHTTP(rec, req)
+	if rec.Code != 500 || !strings.Contains(rec.Body.String(), "Внутренняя ошибка") || !strings.Contains(rec.Body.String(), "req-500-abc") {
+		t.Fatalf("500 page: %d %s", rec.Code, rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	ErrorPage(rec, httptest.NewRequest("GET", "/", nil), http.StatusServiceUnavailable)
+	if rec.Code != 503 || rec.Header().Get("Retry-After") == "" {
+		t.Fatalf("503 page: %d %v", rec.Code, rec.Header())
+	}
+}
