@@ -2,10 +2,13 @@ package migrations_test
 
 import (
 	"context"
+	"fmt"
 	"regexp"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
+	"testing/fstest"
 
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -14,8 +17,9 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-// TestDialectsInStep: both dialects have the same versions, names and
-// tables, so that a store written once finds the same schema on either.
+// TestDialectsInStep: for every module, both dialects have the same
+// versions, names and tables, so that a store written once finds the same
+// schema on either.
 func TestDialectsInStep(t *testing.T) {
 	pg, err := migrations.Load(sqldb.Postgres)
 	if err != nil {
@@ -37,11 +41,39 @@ func TestDialectsInStep(t *testing.T) {
 		return out
 	}
 	for i := range pg {
-		if pg[i].Version != lite[i].Version || pg[i].Name != lite[i].Name {
-			t.Errorf("migration %d: postgres %04d_%s, sqlite %04d_%s", i, pg[i].Version, pg[i].Name, lite[i].Version, lite[i].Name)
+		if pg[i].Module != lite[i].Module || pg[i].Version != lite[i].Version || pg[i].Name != lite[i].Name {
+			t.Errorf("migration %d: postgres %s, sqlite %s", i, pg[i], lite[i])
 		}
 		if a, b := names(pg[i].SQL), names(lite[i].SQL); !slices.Equal(a, b) {
-			t.Errorf("migration %04d creates %v on postgres but %v on sqlite", pg[i].Version, a, b)
+			t.Errorf("migration %s creates %v on postgres but %v on sqlite", pg[i], a, b)
+		}
+	}
+}
+
+// TestModules: the fixed order, and today's SQL all idp's (the signing keys
+// included: they live with the identity provider).
+func TestModules(t *testing.T) {
+	if got, want := migrations.Modules(), []string{"idp", "verification", "portal"}; !slices.Equal(got, want) {
+		t.Fatalf("Modules() = %v, want %v", got, want)
+	}
+	for _, d := range []sqldb.Dialect{sqldb.Postgres, sqldb.SQLite} {
+		ms, err := migrations.Load(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(ms) == 0 || ms[0].String() != "idp/0001_keys" {
+			t.Fatalf("%s: first migration %v, want idp/0001_keys", d, ms)
+		}
+		for _, m := range ms {
+			if m.Module != "idp" {
+				t.Errorf("%s: %s is not idp's", d, m)
+			}
+		}
+		if h := migrations.Head(d, "idp"); h != len(ms) {
+			t.Errorf("%s: Head(idp) = %d, want %d", d, h, len(ms))
+		}
+		if h := migrations.Head(d, "portal"); h != 0 {
+			t.Errorf("%s: Head(portal) = %d, want 0", d, h)
 		}
 	}
 }
@@ -49,41 +81,214 @@ func TestDialectsInStep(t *testing.T) {
 func TestUpFromEmpty(t *testing.T) {
 	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		if _, _, err := migrations.Status(ctx, db); err == nil {
+		if _, err := migrations.Status(ctx, db); err == nil {
 			t.Fatal("Status on an empty database: want an error (no schema_migrations yet)")
 		}
 		applied, err := migrations.Up(ctx, db)
 		if err != nil {
 			t.Fatalf("Up: %v", err)
 		}
-		head := migrations.Head(db.Dialect())
-		if head == 0 || len(applied) != head {
-			t.Fatalf("Up applied %v, want 1..%d", applied, head)
+		all, err := migrations.Load(db.Dialect())
+		if err != nil {
+			t.Fatal(err)
 		}
-		current, atHead, err := migrations.Status(ctx, db)
-		if err != nil || current != head || !atHead {
-			t.Fatalf("Status = %d, %v, %v; want %d, true, nil", current, atHead, err, head)
+		if !slices.EqualFunc(applied, all, sameMigration) {
+			t.Fatalf("Up applied %v, want %v", applied, all)
+		}
+		report, err := migrations.Status(ctx, db)
+		if err != nil {
+			t.Fatalf("Status: %v", err)
+		}
+		head := migrations.Head(db.Dialect(), "idp")
+		want := migrations.Report{
+			{Module: "idp", Current: head, Head: head},
+			{Module: "verification"},
+			{Module: "portal"},
+		}
+		if fmt.Sprint(report) != fmt.Sprint(want) || len(report.Behind()) != 0 {
+			t.Fatalf("Status = %+v, want %+v", report, want)
 		}
 		again, err := migrations.Up(ctx, db)
 		if err != nil || len(again) != 0 {
 			t.Fatalf("second Up applied %v (err %v), want nothing", again, err)
 		}
+		got := bookkeeping(t, db)
+		if len(got) != head {
+			t.Fatalf("schema_migrations has %d rows, want %d", len(got), head)
+		}
+		for i, r := range got {
+			if r.module != "idp" || r.version != i+1 || r.name != all[i].Name || r.appliedAt == 0 {
+				t.Errorf("schema_migrations row %d = %+v, want idp %s", i, r, all[i])
+			}
+		}
+	})
+}
+
+// TestStatusBehind: a database lacking one of this binary's versions is
+// reported behind, by module; versions beyond ours are not.
+func TestStatusBehind(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		head := migrations.Head(db.Dialect(), "idp")
+		if _, err := db.Exec(ctx, `DELETE FROM schema_migrations WHERE module = 'idp' AND version = $1`, head-1); err != nil {
+			t.Fatal(err)
+		}
+		report, err := migrations.Status(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := report.Behind(); !slices.Equal(b, []string{"idp"}) || !slices.Equal(report[0].Missing, []int{head - 1}) {
+			t.Fatalf("Status = %+v, want idp behind, missing %d", report, head-1)
+		}
+		// A newer binary's migrations, of a module we know and one we do not.
+		for _, row := range []struct {
+			module  string
+			version int
+		}{{"idp", head - 1}, {"idp", head + 1}, {"portal", 1}, {"payments", 1}} {
+			if _, err := db.Exec(ctx, `INSERT INTO schema_migrations (module, version, name, applied_at) VALUES ($1, $2, 'newer', 1)`, row.module, row.version); err != nil {
+				t.Fatal(err)
+			}
+		}
+		report, err = migrations.Status(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if b := report.Behind(); len(b) != 0 || report[0].Current != head+1 || report[2].Current != 1 {
+			t.Fatalf("Status with a newer binary's versions = %+v, want every module at head, idp at %d", report, head+1)
+		}
+	})
+}
+
+// TestGapsRefusedPerModule: versions run 1, 2, 3… within each module; a
+// module's numbers are its own, so two modules may both have a version 1,
+// and a gap in one module is refused naming it.
+func TestGapsRefusedPerModule(t *testing.T) {
+	ok := fstest.MapFS{
+		"a/postgres/0001_one.sql": sqlFile("CREATE TABLE a1 (x INTEGER)"),
+		"a/postgres/0002_two.sql": sqlFile("CREATE TABLE a2 (x INTEGER)"),
+		"b/postgres/0001_one.sql": sqlFile("CREATE TABLE b1 (x INTEGER)"),
+	}
+	ms, err := migrations.NewSchema(ok, "a", "b").Load(sqldb.Postgres)
+	if err != nil {
+		t.Fatalf("Load with per-module versions: %v", err)
+	}
+	if got := fmt.Sprint(ms); got != "[a/0001_one a/0002_two b/0001_one]" {
+		t.Fatalf("Load = %s", got)
+	}
+	for name, tc := range map[string]struct {
+		fsys fstest.MapFS
+		want string
+	}{
+		"gap": {fstest.MapFS{
+			"a/postgres/0001_one.sql":   sqlFile(""),
+			"a/postgres/0002_two.sql":   sqlFile(""),
+			"b/postgres/0001_one.sql":   sqlFile(""),
+			"b/postgres/0003_three.sql": sqlFile(""),
+		}, "b/postgres migrations: expected version 2, found 3"},
+		"not from 1": {fstest.MapFS{
+			"a/postgres/0001_one.sql": sqlFile(""),
+			"b/postgres/0002_two.sql": sqlFile(""),
+		}, "b/postgres migrations: expected version 1, found 2"},
+		"twice": {fstest.MapFS{
+			"a/postgres/0001_one.sql":     sqlFile(""),
+			"a/postgres/0001_another.sql": sqlFile(""),
+		}, "a/postgres migrations: expected version 2, found 1"},
+		"bad name": {fstest.MapFS{
+			"a/postgres/one.sql": sqlFile(""),
+		}, "migration a/postgres/one.sql: name must be NNNN_name.sql"},
+		"unknown module": {fstest.MapFS{
+			"a/postgres/0001_one.sql": sqlFile(""),
+			"c/postgres/0001_one.sql": sqlFile(""),
+		}, "migrations/c: not a module"},
+	} {
+		t.Run(name, func(t *testing.T) {
+			_, err := migrations.NewSchema(tc.fsys, "a", "b").Load(sqldb.Postgres)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Load: %v, want an error containing %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestModuleWithoutMigrations: a module with no folder at all (no
+// placeholder files) is at head at version 0, and Up applies the modules in
+// their fixed order, not in alphabetical or file order.
+func TestModuleWithoutMigrations(t *testing.T) {
+	fsys := fstest.MapFS{
+		"zeta/postgres/0001_first.sql":  sqlFile("CREATE TABLE zeta_first (x INTEGER)"),
+		"zeta/sqlite/0001_first.sql":    sqlFile("CREATE TABLE zeta_first (x INTEGER)"),
+		"alpha/postgres/0001_first.sql": sqlFile("CREATE TABLE alpha_first (x INTEGER)"),
+		"alpha/sqlite/0001_first.sql":   sqlFile("CREATE TABLE alpha_first (x INTEGER)"),
+		"alpha/postgres/0002_more.sql":  sqlFile("CREATE TABLE alpha_more (x INTEGER)"),
+		"alpha/sqlite/0002_more.sql":    sqlFile("CREATE TABLE alpha_more (x INTEGER)"),
+	}
+	s := migrations.NewSchema(fsys, "zeta", "empty", "alpha")
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		applied, err := s.Up(ctx, db)
+		if err != nil {
+			t.Fatalf("Up: %v", err)
+		}
+		if got := fmt.Sprint(applied); got != "[zeta/0001_first alpha/0001_first alpha/0002_more]" {
+			t.Fatalf("Up applied %s, want zeta's, then alpha's", got)
+		}
+		report, err := s.Status(ctx, db)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "[{zeta 1 1 []} {empty 0 0 []} {alpha 2 2 []}]"
+		if fmt.Sprint(report) != want || len(report.Behind()) != 0 {
+			t.Fatalf("Status = %v, want %s", report, want)
+		}
+		if again, err := s.Up(ctx, db); err != nil || len(again) != 0 {
+			t.Fatalf("second Up applied %v (err %v), want nothing", again, err)
+		}
+	})
+}
+
+// TestFailedMigrationRollsBack: a migration that fails leaves neither its
+// row nor its tables, and Up stops there (later modules wait).
+func TestFailedMigrationRollsBack(t *testing.T) {
+	fsys := fstest.MapFS{
+		"a/postgres/0001_bad.sql": sqlFile("CREATE TABLE a_bad (x INTEGER); SELECT no_such_column FROM a_bad"),
+		"a/sqlite/0001_bad.sql":   sqlFile("CREATE TABLE a_bad (x INTEGER); SELECT no_such_column FROM a_bad"),
+		"b/postgres/0001_ok.sql":  sqlFile("CREATE TABLE b_ok (x INTEGER)"),
+		"b/sqlite/0001_ok.sql":    sqlFile("CREATE TABLE b_ok (x INTEGER)"),
+	}
+	s := migrations.NewSchema(fsys, "a", "b")
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		applied, err := s.Up(ctx, db)
+		if err == nil || !strings.Contains(err.Error(), "apply migration a/0001_bad") || len(applied) != 0 {
+			t.Fatalf("Up = %v, %v; want nothing applied and an error naming a/0001_bad", applied, err)
+		}
+		if rows := bookkeeping(t, db); len(rows) != 0 {
+			t.Errorf("schema_migrations after the failure: %+v, want empty", rows)
+		}
+		for _, table := range []string{"a_bad", "b_ok"} {
+			if _, err := db.Exec(ctx, `SELECT 1 FROM `+table); err == nil {
+				t.Errorf("table %s exists after the failed run", table)
+			}
+		}
 	})
 }
 
 // TestConcurrentUp: replicas starting at once against one empty database
-// each run Up; every version ends applied exactly once.
+// each run Up; every migration ends applied exactly once.
 func TestConcurrentUp(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
-		url := sqldbtest.EmptyPostgresURL(t)
-		raceUp(t, sqldb.Config{URL: url})
+		raceUp(t, sqldb.Config{URL: sqldbtest.EmptyPostgresURL(t)}, nil)
 	})
 	t.Run("sqlite", func(t *testing.T) {
-		raceUp(t, sqldb.Config{SQLitePath: t.TempDir() + "/race.db"})
+		raceUp(t, sqldb.Config{SQLitePath: t.TempDir() + "/race.db"}, nil)
 	})
 }
 
-func raceUp(t *testing.T, cfg sqldb.Config) {
+// raceUp opens n handles on cfg's database (as n replicas would), lets
+// prepare set the database up, races Up on all of them and checks that
+// each migration the database lacked was applied exactly once. It returns
+// the first handle.
+func raceUp(t *testing.T, cfg sqldb.Config, prepare func(db *sqldb.DB) (before int)) *sqldb.DB {
 	ctx := context.Background()
 	const n = 6
 	dbs := make([]*sqldb.DB, n)
@@ -95,26 +300,74 @@ func raceUp(t *testing.T, cfg sqldb.Config) {
 		t.Cleanup(func() { db.Close() })
 		dbs[i] = db
 	}
+	before := 0
+	if prepare != nil {
+		before = prepare(dbs[0])
+	}
 	var wg sync.WaitGroup
-	results := make([][]int, n)
+	results := make([][]migrations.Migration, n)
 	errs := make([]error, n)
 	for i, db := range dbs {
 		wg.Go(func() { results[i], errs[i] = migrations.Up(ctx, db) })
 	}
 	wg.Wait()
-	total := 0
+	seen := map[string]int{}
 	for i := range n {
 		if errs[i] != nil {
 			t.Errorf("runner %d: %v", i, errs[i])
 		}
-		total += len(results[i])
+		for _, m := range results[i] {
+			seen[m.String()]++
+		}
 	}
-	head := migrations.Head(dbs[0].Dialect())
-	if total != head {
-		t.Errorf("runners applied %d migrations in all, want %d (each exactly once)", total, head)
+	all, err := migrations.Load(dbs[0].Dialect())
+	if err != nil {
+		t.Fatal(err)
 	}
-	var rows int
-	if err := dbs[0].QueryRow(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&rows); err != nil || rows != head {
-		t.Errorf("schema_migrations has %d rows (err %v), want %d", rows, err, head)
+	for i, m := range all {
+		want := 1
+		if i < before {
+			want = 0
+		}
+		if seen[m.String()] != want {
+			t.Errorf("%s applied %d times, want %d", m, seen[m.String()], want)
+		}
 	}
+	if rows := bookkeeping(t, dbs[0]); len(rows) != len(all) {
+		t.Errorf("schema_migrations has %d rows, want %d", len(rows), len(all))
+	}
+	return dbs[0]
 }
+
+type row struct {
+	module    string
+	version   int
+	name      string
+	appliedAt int64
+}
+
+// bookkeeping returns schema_migrations in (module, version) order.
+func bookkeeping(t *testing.T, db *sqldb.DB) []row {
+	t.Helper()
+	rows, err := db.Query(context.Background(), `SELECT module, version, name, applied_at FROM schema_migrations ORDER BY module, version`)
+	if err != nil {
+		t.Fatalf("read schema_migrations: %v", err)
+	}
+	defer rows.Close()
+	var out []row
+	for rows.Next() {
+		var r row
+		if err := rows.Scan(&r.module, &r.version, &r.name, &r.appliedAt); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, r)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func sameMigration(a, b migrations.Migration) bool { return a == b }
+
+func sqlFile(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }

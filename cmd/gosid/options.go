@@ -134,22 +134,30 @@ func (o *storageOptions) openMigrated(ctx context.Context, mustExist bool, log *
 	if err != nil {
 		return nil, err
 	}
-	if err := migrate(ctx, db, log); err != nil {
+	if _, err := migrate(ctx, db, log); err != nil {
 		db.Close()
 		return nil, err
 	}
 	return db, nil
 }
 
-func migrate(ctx context.Context, db *sqldb.DB, log *slog.Logger) error {
+// migrate applies the missing migrations, logs one line per module that got
+// any, and returns what it applied.
+func migrate(ctx context.Context, db *sqldb.DB, log *slog.Logger) ([]migrations.Migration, error) {
 	applied, err := migrations.Up(ctx, db)
-	if err != nil {
-		return err
+	for _, module := range migrations.Modules() {
+		var versions []int
+		for _, m := range applied {
+			if m.Module == module {
+				versions = append(versions, m.Version)
+			}
+		}
+		if len(versions) > 0 {
+			log.Info("database schema migrated", "module", module, "dialect", db.Dialect(),
+				"applied", versions, "head", migrations.Head(db.Dialect(), module))
+		}
 	}
-	if len(applied) > 0 {
-		log.Info("database schema migrated", "dialect", db.Dialect(), "applied", applied, "head", migrations.Head(db.Dialect()))
-	}
-	return nil
+	return applied, err
 }
 
 // keyOptions configure the signing keys; serve and `keys rotate` must agree

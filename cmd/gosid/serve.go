@@ -206,7 +206,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		}
 	}
 	defer db.Close()
-	if err := migrate(ctx, db, log); err != nil {
+	if _, err := migrate(ctx, db, log); err != nil {
 		return exitFailed, fmt.Errorf("migrate: %w", err)
 	}
 
@@ -363,14 +363,14 @@ func idpHandler(mux *http.ServeMux, parts *idpParts, opts httpx.Options) http.Ha
 }
 
 // schemaReady: the database answers and holds every migration this binary
-// knows.
+// knows, of every module.
 func schemaReady(ctx context.Context, db *sqldb.DB) error {
-	_, atHead, err := migrations.Status(ctx, db)
+	report, err := migrations.Status(ctx, db)
 	if err != nil {
 		return err
 	}
-	if !atHead {
-		return errors.New("database schema is behind this binary")
+	if behind := report.Behind(); len(behind) > 0 {
+		return fmt.Errorf("database schema of %s is behind this binary", strings.Join(behind, ", "))
 	}
 	return nil
 }

@@ -8,8 +8,8 @@
 // compare-and-swap updates instead), no session state, no advisory locks.
 // Times are stored as BIGINT Unix microseconds (see Micros and Time) so that
 // comparisons and ordering behave identically in both dialects. What still
-// differs between the dialects — DDL types — lives in the schema files under
-// migrations/postgres and migrations/sqlite.
+// differs between the dialects — DDL types — lives in each module's schema
+// files, migrations/MODULE/postgres and migrations/MODULE/sqlite.
 //
 // Errors: a query that finds no row returns ErrNotFound, a unique or foreign
 // key violation returns ErrConflict; both are wrapped with the driver's error,
