@@ -1,0 +1,152 @@
+package gosid_test
+
+import (
+	"go/parser"
+	"go/token"
+	"io/fs"
+	"path"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+)
+
+const module = "github.com/gosid/gosid"
+
+// layers are DESIGN.md's arrows: each top-level part of the tree and the
+// parts of the repository it may import, besides itself and the standard
+// library and third-party modules. internal ← keys ← idp ← verification;
+// the portal talks to the identity provider only over HTTP and may use
+// the crypto packages of keys; only cmd wires modules together.
+var layers = map[string][]string{
+	"internal":     {},
+	"keys":         {"internal"},
+	"idp":          {"internal", "keys"},
+	"verification": {"internal", "keys", "idp"},
+	"portal":       {"internal", "keys/gost", "keys/cms", "keys/cert"},
+	"migrations":   {"internal"},
+	"cmd":          {"internal", "keys", "idp", "verification", "portal", "migrations"},
+	// Black-box tests start the binary; they may use the platform's test
+	// harnesses and the crypto packages to play a certificate holder.
+	"e2e": {"internal", "keys"},
+}
+
+// harnesses are test-support packages with one more arrow: the database
+// harness migrates the schema every module's tests run on. The runner and
+// its SQL import nothing but internal/sqldb, so no module comes in.
+var harnesses = map[string][]string{
+	"internal/sqldb/sqldbtest": {"migrations"},
+}
+
+// TestImportGraph fails when a package imports across the map's arrows:
+// the portal importing idp, verification or keys internals, anything
+// importing cmd, the platform importing a module. Test files count too,
+// except that a module's tests may use the platform's harnesses (which
+// they may anyway).
+func TestImportGraph(t *testing.T) {
+	fset := token.NewFileSet()
+	checked := 0
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == "node_modules" || name == "testdata" || (strings.HasPrefix(name, ".") && p != ".") {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if !strings.HasSuffix(p, ".go") || filepath.Dir(p) == "." {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, p, nil, parser.ImportsOnly)
+		if err != nil {
+			return err
+		}
+		dir := filepath.ToSlash(filepath.Dir(p))
+		part := strings.SplitN(dir, "/", 2)[0]
+		allowed, known := layers[part]
+		if !known {
+			t.Errorf("%s: the top-level folder %q is not on the map (DESIGN.md); add it to layers with its arrows", p, part)
+			return nil
+		}
+		for _, imp := range f.Imports {
+			ip, _ := strconv.Unquote(imp.Path.Value)
+			if ip != module && !strings.HasPrefix(ip, module+"/") {
+				continue
+			}
+			checked++
+			rel := strings.TrimPrefix(strings.TrimPrefix(ip, module), "/")
+			if !may(part, dir, rel, allowed) {
+				t.Errorf("%s imports %s: %s may import only itself and %v", p, ip, part, allowed)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if checked < 100 {
+		t.Fatalf("only %d imports of the module checked: the walk missed the tree", checked)
+	}
+}
+
+// may reports whether a file of dir (in top-level part) may import rel.
+func may(part, dir, rel string, allowed []string) bool {
+	// A sub-tree's own packages, except cmd's: one command does not import
+	// another's internals (Go enforces cmd/gosid/internal already).
+	if rel == part || strings.HasPrefix(rel, part+"/") {
+		if part == "cmd" {
+			return strings.HasPrefix(rel+"/", commandOf(dir)+"/")
+		}
+		return true
+	}
+	within := func(a string) bool { return rel == a || strings.HasPrefix(rel, a+"/") }
+	return slices.ContainsFunc(allowed, within) || slices.ContainsFunc(harnesses[dir], within)
+}
+
+// commandOf is cmd/NAME of a folder under cmd.
+func commandOf(dir string) string {
+	parts := strings.SplitN(dir, "/", 3)
+	if len(parts) < 2 {
+		return dir
+	}
+	return path.Join(parts[0], parts[1])
+}
+
+// TestImportGraphRules: the rules themselves refuse what the map forbids,
+// so that TestImportGraph cannot pass by allowing everything.
+func TestImportGraphRules(t *testing.T) {
+	for _, tc := range []struct {
+		dir, rel string
+		ok       bool
+	}{
+		{"portal", "idp/account", false},
+		{"portal/web", "verification/bank", false},
+		{"portal", "keys", false},
+		{"portal", "keys/cms", true},
+		{"portal", "keys/gost/internal/x", true},
+		{"portal", "internal/webui", true},
+		{"internal/webui", "idp/session", false},
+		{"internal/httpx", "keys", false},
+		{"internal/sqldb/sqldbtest", "internal/sqldb", true},
+		{"internal/sqldb/sqldbtest", "migrations", true},
+		{"internal/sqldb", "migrations", false},
+		{"idp/oidc", "cmd/gosid/internal/config", false},
+		{"portal", "cmd/gosid", false},
+		{"keys", "idp/account", false},
+		{"idp/login", "verification", false},
+		{"verification", "idp/assurance", true},
+		{"idp/esign", "keys/cms", true},
+		{"cmd/gosid", "cmd/gosid/internal/config", true},
+		{"cmd/gosid-load", "cmd/gosid", false},
+		{"migrations", "idp/account", false},
+		{"e2e", "cmd/gosid", false},
+	} {
+		part := strings.SplitN(tc.dir, "/", 2)[0]
+		if got := may(part, tc.dir, tc.rel, layers[part]); got != tc.ok {
+			t.Errorf("%s importing %s: allowed %v, want %v", tc.dir, tc.rel, got, tc.ok)
+		}
+	}
+}
