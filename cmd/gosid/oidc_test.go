@@ -63,7 +63,7 @@ func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOp
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("GET /keys", jwksHandler(km))
+	mux.Handle("GET /keys", km.JWKSHandler())
 	srv := httptest.NewUnstartedServer(idpHandler(mux, parts, httpx.Options{Logger: log}))
 	srv.Listener.Close()
 	srv.Listener = ln

@@ -246,7 +246,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	if err != nil {
 		return exitFailed, err
 	}
-	idpMux.Handle("GET /keys", jwksHandler(km))
+	idpMux.Handle("GET /keys", km.JWKSHandler())
 	// Liveness may be public; readiness and metrics reveal internals and
 	// live on the management listener only.
 	idpMux.Handle("GET /healthz", httpx.Healthz())
@@ -373,20 +373,6 @@ func schemaReady(ctx context.Context, db *sqldb.DB) error {
 		return fmt.Errorf("database schema of %s is behind this binary", strings.Join(behind, ", "))
 	}
 	return nil
-}
-
-// jwksHandler serves the public signing keys from memory. Relying parties may
-// cache them for a while: a new key is published a whole token lifetime
-// before it signs.
-func jwksHandler(km *keys.Manager) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		h := w.Header()
-		h.Set("Content-Type", "application/json")
-		h.Set("Cache-Control", "public, max-age=300")
-		// Public keys, for browser apps checking ID tokens too.
-		h.Set("Access-Control-Allow-Origin", "*")
-		_, _ = w.Write(km.JSON())
-	})
 }
 
 // reloadOnHangup re-reads the e-signature trust list on SIGHUP; a bad
