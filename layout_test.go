@@ -4,8 +4,10 @@ import (
 	"go/parser"
 	"go/token"
 	"io/fs"
+	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -148,5 +150,52 @@ func TestImportGraphRules(t *testing.T) {
 		if got := may(part, tc.dir, tc.rel, layers[part]); got != tc.ok {
 			t.Errorf("%s importing %s: allowed %v, want %v", tc.dir, tc.rel, got, tc.ok)
 		}
+	}
+}
+
+// TestRouteTables: a package whose doc.go lists its routes lists every
+// route it registers with a literal pattern, with its method, so that the
+// table a reader trusts stays true.
+func TestRouteTables(t *testing.T) {
+	pattern := regexp.MustCompile(`\.Handle(?:Func)?\("([A-Z]+) ([^"]+)"`)
+	docs, err := filepath.Glob("*/*/doc.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	more, _ := filepath.Glob("*/doc.go")
+	tables := 0
+	for _, doc := range append(docs, more...) {
+		b, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(string(b), "\n")
+		if !slices.ContainsFunc(lines, func(l string) bool { return strings.HasPrefix(l, "//\tGET ") || strings.HasPrefix(l, "//\tPOST ") }) {
+			continue
+		}
+		tables++
+		files, _ := filepath.Glob(filepath.Join(filepath.Dir(doc), "*.go"))
+		for _, f := range files {
+			if strings.HasSuffix(f, "_test.go") {
+				continue
+			}
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, m := range pattern.FindAllStringSubmatch(string(src), -1) {
+				method, path := m[1], m[2]
+				listed := slices.ContainsFunc(lines, func(l string) bool {
+					i := strings.Index(l+" ", " "+path+" ")
+					return i >= 0 && (strings.Contains(l[:i+1], method) || strings.Contains(l[:i+1], "GET/POST"))
+				})
+				if !listed {
+					t.Errorf("%s registers %s %s, which %s does not list", f, method, path, doc)
+				}
+			}
+		}
+	}
+	if tables < 5 {
+		t.Fatalf("only %d route tables found", tables)
 	}
 }

@@ -10,5 +10,8 @@
 // Routes:
 //
 //	GET /{$}           landing page (Russian, English with ?lang=en or Accept-Language)
-//	GET /static/…      the stylesheet
+//	GET /static/       the stylesheet and the shared static files (internal/webui)
+//
+// Pages render through internal/webui with the portal's own layout; any
+// other address or method gets the portal's branded error page.
 package portal

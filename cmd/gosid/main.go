@@ -1,17 +1,3 @@
-// Command gosid is the Gosid identity provider and citizen portal in one
-// binary. It only loads configuration and wires the modules together; the
-// behaviour lives in idp, verification, portal and keys.
-//
-// Subcommands:
-//
-//	gosid serve                  run the IdP and the portal
-//	gosid migrate                apply the database schema
-//	gosid keys list|rotate|rotate-master|new-master-key
-//	gosid version
-//
-// Every subcommand that touches the database takes --data-dir,
-// --database-url and --master-key-file like serve, and may run while serve
-// runs on the same database.
 package main
 
 import (

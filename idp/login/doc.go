@@ -2,11 +2,19 @@
 //
 // Routes:
 //
-//	GET  /login    the form: login (verified phone, e-mail or SNILS) and password
-//	POST /login    check and sign in
-//	POST /logout   end the session
-//	GET  /account/reauth and its POSTs: confirm a stale session before a
-//	               sensitive change (reauth.go)
+//	GET  /login                          the form: login (verified phone, e-mail or SNILS) and password
+//	POST /login                          check and sign in
+//	GET  /login/2fa                      the second factor (mfa.go): authenticator app, SMS code,
+//	                                     backup code, a passkey; "remember this device"
+//	POST /login/2fa                      check it and complete the sign-in
+//	POST /login/2fa/passkey/begin        WebAuthn options for a passkey as the second factor
+//	POST /login/2fa/passkey/finish       verify it and complete the sign-in
+//	POST /logout                         end the session
+//	GET  /account/reauth                 confirm a stale session before a sensitive change (reauth.go):
+//	POST /account/reauth                 the password, or a code, or a passkey, then back to ?next=
+//	POST /account/reauth/send            send the code
+//	POST /account/reauth/passkey/begin   WebAuthn options for re-authenticating with a passkey
+//	POST /account/reauth/passkey/finish  verify it
 //
 // A sign-in attempt goes through these checks, in order:
 //

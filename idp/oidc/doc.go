@@ -27,6 +27,11 @@
 //	/oauth/logout             Gosid's own (logout.go): asks the citizen unless the id_token_hint
 //	                          is the session's account; → /oauth/logged-out without a redirect
 //	/oauth/introspect, /oauth/revoke, /oauth/device_authorization
+//	GET /oauth/logged-out     "you have signed out", when no post_logout_redirect_uri applies
+//	GET/POST /device          the device flow's page: the user code, then consent
+//	GET /.well-known/openid-configuration   discovery (op's, with Gosid's additions)
+//
+// The signing keys (jwks_uri, /keys) are served by keys.Manager.JWKSHandler.
 //
 // Every authorization response, the code and every error, carries state and
 // iss (RFC 9207), in the query or in a form_post page that works under the

@@ -1,14 +1,45 @@
-// Package profile is the signed-in citizen's own pages for now: the account
-// overview at /account and the optional documents at /account/details
-// (birth date, gender, SNILS, INN, passport), offered right after
-// registration and at any time later. They are stored unverified; registry
-// checks raise the level later. The account centre (security, sessions,
-// data sharing, activity) grows here.
+// Package profile is the signed-in citizen's account centre: the overview,
+// the optional documents, contacts, password, second factors, sessions,
+// the sites that have access, the sign-in history and activity log, the
+// personal-data export and the deletion of the account. Documents and
+// contacts a citizen types are claims: they are stored unverified, and only
+// evidence (idp/assurance) raises the level.
 //
-//	GET  /               → /account
-//	GET  /account        overview: name, level, contacts and documents (masked)
-//	GET  /account/details
-//	POST /account/details
+//	GET  /{$}                                → /account
+//	GET  /account                            overview: name, level, contacts and documents (masked)
+//	GET  /account/details                    the optional documents (birth date, gender, SNILS, INN, passport)
+//	POST /account/details                    save them; offered right after registration and any time later
+//	POST /account/details/pending/cancel     withdraw document changes still waiting for verification
+//	GET  /account/contacts/{kind}            change the phone or e-mail (kind: phone, email)
+//	POST /account/contacts/{kind}            the new contact: a code is sent to it
+//	GET  /account/contacts/{kind}/code       the code page (masked destination)
+//	POST /account/contacts/{kind}/code       check the code and change the contact
+//	POST /account/contacts/{kind}/resend     a new code after the cool-down
+//	GET  /account/undo                       «Это был не я»: the link sent to the previous contact
+//	POST /account/undo                       restore it, end every session, suspend password sign-in
+//	GET  /account/password                   the password form
+//	POST /account/password                   change it: the current one, the policy, other sessions end
+//	GET  /account/security                   second factors, remembered devices, new-device notices
+//	POST /account/security/totp              start enrolling an authenticator app (QR code)
+//	POST /account/security/totp/confirm      confirm it with a code
+//	POST /account/security/sms               start SMS codes as the second factor
+//	POST /account/security/sms/confirm       confirm with the code sent
+//	POST /account/security/send              a code to confirm turning the second factor off
+//	POST /account/security/disable           turn the second factor off
+//	POST /account/security/backup            new backup codes (the old ones stop working)
+//	POST /account/security/settings          notices of sign-ins from new devices; the idle timeout
+//	GET  /account/sessions                   signed-in devices and browsers
+//	POST /account/sessions/end               end one session or all others
+//	GET  /account/apps                       sites with access to the account and what they see
+//	POST /account/apps/revoke                withdraw a site's access (its tokens stop working)
+//	GET  /account/history                    sign-in and security events
+//	GET  /account/activity                   the activity log: who changed what, when
+//	GET  /account/activity.csv               the same as CSV
+//	GET  /account/data                       personal data: export and deletion
+//	GET  /account/export.json                everything stored about the account, as JSON
+//	POST /account/delete/start               a code (or the authenticator app) to confirm deletion
+//	POST /account/delete                     request deletion: erased after the grace period
+//	GET  /account/deleted                    the deletion is scheduled; signing in cancels it
 //
 // Sensitive changes — a phone or e-mail, the password, second factors and
 // backup codes, deletion — need a session whose latest authentication is
@@ -16,5 +47,7 @@
 // is sent (303) to the re-authentication page (session.ReauthPath, served
 // by idp/login) with ?next= the form's page, where it comes back to. A
 // contact change sends the previous contact an «Это был не я» link
-// (undo.go).
+// (undo.go). Changes of the account are written with their activity-log
+// entry in one transaction (Deps.Activity); sign-ins and security events
+// go to the event history (Deps.Events).
 package profile

@@ -4,6 +4,9 @@
 //	GET/POST /recover           the login (phone, e-mail or SNILS)
 //	GET/POST /recover/code      the code; POST /recover/resend for a new one
 //	GET/POST /recover/password  the new password
+//	POST /recover/signin        after the code, sign in with the current password instead of
+//	                            setting a new one (signin.go): a lock-out caused by someone
+//	                            else's guesses must not keep the owner out; it clears the lock-out
 //
 // The answers never reveal whether an account exists: for an unknown login
 // a challenge is issued as usual but nothing is sent, and no code is ever
