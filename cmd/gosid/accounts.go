@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -54,8 +55,6 @@ func dispatch(ctx context.Context, env *environment, group string, args []string
 type accountsCommand struct {
 	keysCommand
 	idp idpOptions
-	// acts records the command's changes in the activity log (set by store).
-	acts *activity
 }
 
 func (a *accountsCommand) flags(name, synopsis string) *config.Set {
@@ -64,22 +63,27 @@ func (a *accountsCommand) flags(name, synopsis string) *config.Set {
 	return s
 }
 
-// store opens the database, the keys and the account store.
-func (a *accountsCommand) store(ctx context.Context, env *environment) (*account.Store, func(), int, error) {
+// admin opens the database and the keys, and returns the operators' side
+// of the account store (idp/account.Admin): the same validation, password
+// policy and activity log as the identity provider's own pages.
+func (a *accountsCommand) admin(ctx context.Context, env *environment) (*account.Admin, func(), int, error) {
 	km, db, done, code, err := a.open(ctx, env)
 	if err != nil {
 		return nil, nil, code, err
 	}
+	hasher, err := password.NewHasher(a.idp.argon2Default(), 0)
+	if err != nil {
+		done()
+		return nil, nil, exitFailed, err
+	}
 	st := account.NewStore(db, km, time.Now)
-	a.acts = &activity{db: db, accounts: st, log: audit.New(db, km, time.Now)}
-	return st, done, 0, nil
+	return &account.Admin{Accounts: st, Activity: account.NewActivity(db, st, audit.New(db, km, time.Now)), Hash: hasher.Hash,
+		Policy: password.DefaultPolicy(), Log: a.log.logger(env.stderr), Now: time.Now}, done, 0, nil
 }
 
-// adminEntry is an activity-log entry for a change made at the command
-// line, by the operating-system user who ran it.
-func adminEntry(accountID, action string) audit.Entry {
-	return audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorAdmin, ID: os.Getenv("USER")}, Action: action}
-}
+// operator is the activity log's actor of a change made at the command
+// line: the operating-system user who ran it.
+func operator() audit.Actor { return audit.Actor{Kind: audit.ActorAdmin, ID: os.Getenv("USER")} }
 
 type accountJSON struct {
 	ID         string `json:"id"`
@@ -134,83 +138,32 @@ func printAccount(w io.Writer, a *account.Account, asJSON bool) {
 
 func runAccountsCreate(ctx context.Context, env *environment, args []string) int {
 	var a accountsCommand
-	var phone, email, pw, family, given, middle, birth, snils string
+	var ap account.Applicant
 	s := a.flags("create", "Creates an account whose phone and e-mail count as verified, e.g. for operators and tests. Prints the id.")
-	s.String(&phone, "phone", "", "Mobile phone, any common writing.")
-	s.String(&email, "email", "", "E-mail address.")
-	s.SecretString(&pw, "password", "", "Password (checked against the policy). Prefer GOSID_PASSWORD to a flag.")
-	s.String(&family, "family-name", "", "Family name, Cyrillic.")
-	s.String(&given, "given-name", "", "Given name, Cyrillic.")
-	s.String(&middle, "middle-name", "", "Patronymic, optional.")
-	s.String(&birth, "birthdate", "", "Birth date, YYYY-MM-DD.")
-	s.String(&snils, "snils", "", "SNILS, optional: stored as the citizen's claim, unverified until evidence (an e-signature, later a registry or an operator) proves it.")
-	var n account.New
+	s.String(&ap.Phone, "phone", "", "Mobile phone, any common writing.")
+	s.String(&ap.Email, "email", "", "E-mail address.")
+	s.SecretString(&ap.Password, "password", "", "Password (checked against the policy). Prefer GOSID_PASSWORD to a flag.")
+	s.String(&ap.FamilyName, "family-name", "", "Family name, Cyrillic.")
+	s.String(&ap.GivenName, "given-name", "", "Given name, Cyrillic.")
+	s.String(&ap.MiddleName, "middle-name", "", "Patronymic, optional.")
+	s.String(&ap.BirthDate, "birthdate", "", "Birth date, YYYY-MM-DD.")
+	s.String(&ap.SNILS, "snils", "", "SNILS, optional: stored as the citizen's claim, unverified until evidence (an e-signature, later a registry or an operator) proves it.")
 	code, ok := a.prepare(ctx, env, s, args, func(p *config.Problems) {
-		var errs validate.Errors
-		var err error
-		if phone == "" && email == "" {
-			p.Add("%s or --email: at least one contact is required", s.Source("phone"))
-		}
-		if phone != "" {
-			if n.Phone.Value, err = validate.Phone(phone); err != nil {
-				errs.Add(err)
-			}
-		}
-		if email != "" {
-			if n.Email.Value, err = validate.Email(email); err != nil {
-				errs.Add(err)
-			}
-		}
-		if n.Name.Family, err = validate.FamilyName(family); err != nil {
-			errs.Add(err)
-		}
-		if n.Name.Given, err = validate.GivenName(given); err != nil {
-			errs.Add(err)
-		}
-		if n.Name.Middle, err = validate.MiddleName(middle); err != nil {
-			errs.Add(err)
-		}
-		if birth != "" {
-			if n.BirthDate, err = validate.BirthDate(birth, false, time.Now()); err != nil {
-				errs.Add(err)
-			}
-		}
-		if snils != "" {
-			if n.SNILS, err = validate.SNILS(snils); err != nil {
-				errs.Add(err)
-			}
-		}
+		// Registration's rules, checked before anything is opened.
+		_, errs := ap.Check(password.DefaultPolicy(), time.Now())
 		for _, fe := range errs {
-			p.Add("%s", fe.EN)
-		}
-		pc := password.PolicyContext{Phone: n.Phone.Value, Email: n.Email.Value, SNILS: n.SNILS, FamilyName: n.Name.Family, GivenName: n.Name.Given}
-		for _, v := range password.DefaultPolicy().Check(pw, pc) {
-			p.Add("%s: %s", s.Source("password"), v.EN)
+			p.Add("%s: %s", s.Source(strings.ReplaceAll(fe.Field, "_", "-")), fe.EN)
 		}
 	})
 	if !ok {
 		return code
 	}
-	hasher, err := password.NewHasher(a.idp.argon2Default(), 0)
-	if err != nil {
-		return env.fail(exitFailed, err)
-	}
-	if n.PasswordHash, err = hasher.Hash(ctx, pw); err != nil {
-		return env.fail(exitFailed, err)
-	}
-	now := time.Now()
-	if n.Phone.Value != "" {
-		n.Phone.VerifiedAt = now
-	}
-	if n.Email.Value != "" {
-		n.Email.VerifiedAt = now
-	}
-	st, done, code, err := a.store(ctx, env)
+	admin, done, code, err := a.admin(ctx, env)
 	if err != nil {
 		return env.fail(code, err)
 	}
 	defer done()
-	acc, err := st.Create(ctx, n)
+	acc, err := admin.Create(ctx, ap)
 	var taken *account.TakenError
 	if errors.As(err, &taken) {
 		return env.fail(exitFailed, fmt.Errorf("the %s already belongs to another account", taken.Kind))
@@ -218,7 +171,6 @@ func runAccountsCreate(ctx context.Context, env *environment, args []string) int
 	if err != nil {
 		return env.fail(exitFailed, err)
 	}
-	_ = st.AddEvent(ctx, account.Event{AccountID: acc.ID, Kind: account.EventRegistered, Result: account.ResultOK, Method: "admin"})
 	printAccount(env.stdout, acc, a.JSON)
 	return exitOK
 }
@@ -240,7 +192,7 @@ func findAccount(ctx context.Context, st *account.Store, ref string) (*account.A
 }
 
 // oneAccount parses a subcommand that takes one account reference.
-func oneAccount(ctx context.Context, env *environment, name, synopsis string, args []string, run func(*accountsCommand, *account.Store, *account.Account) int) int {
+func oneAccount(ctx context.Context, env *environment, name, synopsis string, args []string, run func(*accountsCommand, *account.Admin, *account.Account) int) int {
 	var a accountsCommand
 	s := a.flags(name, synopsis)
 	s.AllowArgs("ACCOUNT (id, phone, e-mail or SNILS)")
@@ -252,37 +204,37 @@ func oneAccount(ctx context.Context, env *environment, name, synopsis string, ar
 	if !ok {
 		return code
 	}
-	st, done, code, err := a.store(ctx, env)
+	admin, done, code, err := a.admin(ctx, env)
 	if err != nil {
 		return env.fail(code, err)
 	}
 	defer done()
-	acc, err := findAccount(ctx, st, s.Args()[0])
+	acc, err := findAccount(ctx, admin.Accounts, s.Args()[0])
 	if err != nil {
 		return env.fail(exitFailed, err)
 	}
-	return run(&a, st, acc)
+	return run(&a, admin, acc)
 }
 
 func runAccountsShow(ctx context.Context, env *environment, args []string) int {
-	return oneAccount(ctx, env, "show", "Shows an account.", args, func(a *accountsCommand, _ *account.Store, acc *account.Account) int {
+	return oneAccount(ctx, env, "show", "Shows an account.", args, func(a *accountsCommand, _ *account.Admin, acc *account.Account) int {
 		printAccount(env.stdout, acc, a.JSON)
 		return exitOK
 	})
 }
 
 func accountStatus(st account.Status) func(context.Context, *environment, []string) int {
-	name, synopsis, kind, action := "lock", "Blocks an account: it cannot sign in until unlocked.", account.EventBlocked, audit.ActionAccountBlocked
+	name, synopsis := "lock", "Blocks an account: it cannot sign in until unlocked."
+	change := (*account.Admin).Block
 	if st == account.StatusActive {
-		name, synopsis, kind, action = "unlock", "Unblocks an account and clears a password lock-out.", account.EventUnblocked, audit.ActionAccountUnblocked
+		name, synopsis, change = "unlock", "Unblocks an account and clears a password lock-out.", (*account.Admin).Unblock
 	}
 	return func(ctx context.Context, env *environment, args []string) int {
-		return oneAccount(ctx, env, name, synopsis, args, func(a *accountsCommand, s *account.Store, acc *account.Account) int {
-			if err := a.acts.Change(ctx, adminEntry(acc.ID, action), func(s *account.Store) error { return s.SetStatus(ctx, acc.ID, st) }); err != nil {
+		return oneAccount(ctx, env, name, synopsis, args, func(a *accountsCommand, admin *account.Admin, acc *account.Account) int {
+			if err := change(admin, ctx, operator(), acc.ID); err != nil {
 				return env.fail(exitFailed, err)
 			}
-			_ = s.AddEvent(ctx, account.Event{AccountID: acc.ID, Kind: kind, Result: account.ResultOK, Method: "admin"})
-			acc, err := s.Get(ctx, acc.ID)
+			acc, err := admin.Accounts.Get(ctx, acc.ID)
 			if err != nil {
 				return env.fail(exitFailed, err)
 			}
@@ -294,9 +246,8 @@ func accountStatus(st account.Status) func(context.Context, *environment, []stri
 
 func runAccountsDelete(ctx context.Context, env *environment, args []string) int {
 	return oneAccount(ctx, env, "delete", "Erases an account at once, with its contacts and sessions; its sign-in events lose their link and network details, the activity log keeps its random id.", args,
-		func(a *accountsCommand, s *account.Store, acc *account.Account) int {
-			err := a.acts.Change(ctx, adminEntry(acc.ID, audit.ActionAccountErased), func(s *account.Store) error { return s.Erase(ctx, acc.ID, time.Time{}) })
-			if err != nil {
+		func(a *accountsCommand, admin *account.Admin, acc *account.Account) int {
+			if err := admin.Erase(ctx, operator(), acc.ID); err != nil {
 				return env.fail(exitFailed, err)
 			}
 			fmt.Fprintf(env.stdout, "Deleted account %s.\n", acc.ID)

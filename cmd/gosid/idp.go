@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"github.com/gosid/gosid/idp/assurance"
-	"github.com/gosid/gosid/internal/httpx"
 	"log/slog"
 	"net"
 	"net/http"
@@ -193,7 +192,7 @@ func (o *idpOptions) argon2() password.Params {
 type idpParts struct {
 	provider *oidc.Provider
 	accounts *account.Store
-	acts     *activity
+	acts     *account.Activity
 	verifier *assurance.Service
 	sweepers []func(context.Context) (int, error)
 	// reload re-reads what SIGHUP refreshes (the e-signature trust list).
@@ -257,9 +256,9 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 	reauth := session.Reauth{MaxAge: o.ReauthMaxAge, Now: now}
 	flows := flow.NewStore(db, km, now).SecureCookies(secure)
 	notifier := &notice.Notifier{Sender: sender, Log: log}
-	acts := &activity{db: db, accounts: accounts, log: audit.New(db, km, now)}
+	acts := account.NewActivity(db, accounts, audit.New(db, km, now))
 	// Levels change only here, with their evidence.
-	verifier := assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, acts.log, km, now)
+	verifier := assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, acts.Log(), km, now)
 	// Every way of signing in starts its session through arrivals.
 	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now,
 		Cancelled: func(ctx context.Context, accountID, ip string) error {
@@ -355,7 +354,12 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
 			EndOthers: told.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
 		Data: profile.DataDeps{Grace: o.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
-			return exportFactors(ctx, id, passkeys.Store(), totps)
+			keys, err := passkeys.Export(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			app, err := totps.Enabled(ctx, id)
+			return map[string]any{"passkeys": keys, "authenticator_app": app}, err
 		}},
 		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
 		Idle:    profile.IdleTimeouts{Default: o.SessionIdleTimeout, Min: o.SessionIdleMin, Max: min(o.SessionIdleMax, o.SessionLifetime)},
@@ -367,15 +371,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 
 	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
 		Log: log, Now: now, Reauth: reauth,
-		Changed: func(r *http.Request, accountID, kind, name string) {
-			action := map[string]string{passkey.EventAdded: audit.ActionPasskeyAdded, passkey.EventRenamed: audit.ActionPasskeyRenamed,
-				passkey.EventRemoved: audit.ActionPasskeyRemoved}[kind]
-			e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action,
-				Detail: map[string]string{"name": name}, IP: httpx.ClientIP(r)}
-			if err := acts.Record(r.Context(), e); err != nil {
-				log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
-			}
-		}})
+		Record: acts.Record})
 	if err != nil {
 		return nil, fmt.Errorf("passkey pages: %w", err)
 	}
@@ -394,7 +390,7 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
 	return &idpParts{provider: provider, accounts: accounts, acts: acts, verifier: verifier, sweepers: []func(context.Context) (int, error){
-		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, acts.eraseDue(now, log),
+		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, func(ctx context.Context) (int, error) { return acts.EraseDue(ctx, now(), log) },
 		devices.Sweep, accounts.SweepUndos,
 	}, reload: reload}, nil
 }

@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -67,10 +68,9 @@ type Deps struct {
 	Log     *slog.Logger
 	// Home is where a passkey sign-in without ?next= lands ("/account").
 	Home string
-	// Changed, when set, records an added, renamed or removed passkey in
-	// the account's activity log (kind: EventAdded, EventRenamed,
-	// EventRemoved; name: the passkey's label).
-	Changed func(r *http.Request, accountID, kind, name string)
+	// Record, when set, appends an added, renamed or removed passkey to
+	// the account's activity log (with the passkey's label).
+	Record func(ctx context.Context, e audit.Entry) error
 	// Reauth: adding or removing a passkey needs an authentication at
 	// most this old, so that a stolen session can neither plant a lasting
 	// way in nor take the owner's away.
@@ -334,9 +334,21 @@ func (h *Handler) event(r *http.Request, accountID, kind, result, method string)
 	}
 }
 
+// activityActions are the activity-log actions of the passkey events.
+var activityActions = map[string]string{EventAdded: audit.ActionPasskeyAdded, EventRenamed: audit.ActionPasskeyRenamed,
+	EventRemoved: audit.ActionPasskeyRemoved}
+
+// changed writes the citizen's change of a passkey to the activity log.
+// The change stands if that fails: it is logged.
 func (h *Handler) changed(r *http.Request, accountID, kind, name string) {
-	if h.d.Changed != nil {
-		h.d.Changed(r, accountID, kind, name)
+	if h.d.Record == nil {
+		return
+	}
+	action := activityActions[kind]
+	e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action,
+		Detail: map[string]string{"name": name}, IP: httpx.ClientIP(r)}
+	if err := h.d.Record(r.Context(), e); err != nil {
+		h.d.Log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
 	}
 }
 

@@ -350,29 +350,23 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	v := h.profilePage(r)
 	f := webui.NewForm(r, "family_name", "given_name", "middle_name", "consent")
 	v.Form = f
-	var name account.Name
-	var err error
-	if name.Family, err = validate.FamilyName(f.Get("family_name")); err != nil {
-		failField(f, err, v.L)
-	}
-	if name.Given, err = validate.GivenName(f.Get("given_name")); err != nil {
-		failField(f, err, v.L)
-	}
-	if name.Middle, err = validate.MiddleName(f.Get("middle_name")); err != nil {
-		failField(f, err, v.L)
-	}
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	pc := password.PolicyContext{FamilyName: name.Family, GivenName: name.Given}
+	// The rules every new account is held to, whoever types it
+	// (account.Applicant: the operators' commands use them too).
+	ap := account.Applicant{FamilyName: f.Get("family_name"), GivenName: f.Get("given_name"), MiddleName: f.Get("middle_name"), Password: pw}
 	if st.Kind == account.Phone {
-		pc.Phone = st.Value
+		ap.Phone = st.Value
 	} else {
-		pc.Email = st.Value
+		ap.Email = st.Value
 	}
-	if msg := h.Policy.Explain(pw, pc, v.L.Lang); msg != "" {
-		f.Fail("password", msg)
-	} else if pw != confirm {
+	checked, errs := ap.Check(h.Policy, h.Now())
+	for _, fe := range errs {
+		f.Fail(fe.Field, fe.Message(v.L.Lang))
+	}
+	if f.Errors["password"] == "" && pw != confirm {
 		f.Fail("password_confirm", v.L.T("reg.err.confirm"))
 	}
+	name := checked.Name
 	if f.Get("consent") != "yes" {
 		f.Fail("consent", v.L.T("reg.err.consent"))
 	}

@@ -1,0 +1,79 @@
+package account
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"time"
+
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/internal/sqldb"
+)
+
+// Activity joins account changes and their activity-log entries: a change
+// and its entry are written in one transaction, or neither is. The
+// account centre, recovery, e-signature and the operators' commands record
+// through it.
+type Activity struct {
+	db       *sqldb.DB
+	accounts *Store
+	log      *audit.Log
+}
+
+// NewActivity records changes of accounts in log.
+func NewActivity(db *sqldb.DB, accounts *Store, log *audit.Log) *Activity {
+	return &Activity{db: db, accounts: accounts, log: log}
+}
+
+// Log is the activity log the entries go to.
+func (a *Activity) Log() *audit.Log { return a.log }
+
+// Change runs fn on the account store inside a transaction and appends e
+// in the same transaction.
+func (a *Activity) Change(ctx context.Context, e audit.Entry, fn func(accounts *Store) error) error {
+	return a.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if err := fn(a.accounts.With(tx)); err != nil {
+			return err
+		}
+		_, err := a.log.Append(ctx, tx, e)
+		return err
+	})
+}
+
+// Record appends an entry for something that changed no account row (a
+// download, a session ended elsewhere).
+func (a *Activity) Record(ctx context.Context, e audit.Entry) error {
+	_, err := a.log.Append(ctx, a.db, e)
+	return err
+}
+
+// List returns an account's entries since a time, newest first.
+func (a *Activity) List(ctx context.Context, accountID string, since time.Time, limit int) ([]audit.Entry, error) {
+	return a.log.List(ctx, accountID, since, limit)
+}
+
+// EraseDue erases the person data of up to 100 accounts whose deletion
+// grace period is over at now, each with its activity-log entry, and
+// returns how many. Every replica may run it: Erase re-checks the deadline
+// in its transaction, and an account another replica erased first is
+// simply gone. A failure of one account is logged and the others go on.
+func (a *Activity) EraseDue(ctx context.Context, now time.Time, log *slog.Logger) (int, error) {
+	ids, err := a.accounts.DueForErasure(ctx, now, 100)
+	if err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, id := range ids {
+		e := audit.Entry{AccountID: id, Actor: audit.Actor{Kind: audit.ActorSystem}, Action: audit.ActionAccountErased}
+		err := a.Change(ctx, e, func(s *Store) error { return s.Erase(ctx, id, now) })
+		switch {
+		case err == nil:
+			n++
+		case errors.Is(err, sqldb.ErrNotFound), errors.Is(err, sqldb.ErrConflict):
+			// Erased by another replica, or the deletion was cancelled.
+		default:
+			log.ErrorContext(ctx, "erase account", "err", err)
+		}
+	}
+	return n, nil
+}

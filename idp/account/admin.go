@@ -1,0 +1,89 @@
+package account
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/password"
+)
+
+// Admin is what operators do to accounts outside the citizen's own pages:
+// the command line today, an admin API later, both through this one type.
+// Changes go to the activity log with the operator as the actor, in the
+// change's transaction; the sign-in history gets its event too.
+type Admin struct {
+	Accounts *Store
+	Activity *Activity
+	// Hash hashes a new account's password (the identity provider's
+	// password.Hasher).
+	Hash   func(ctx context.Context, pw string) (string, error)
+	Policy password.Policy
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Create validates ap as registration does (Applicant.Check; the errors
+// come back as validate.Errors) and creates the account. Its contacts
+// count as verified: the operator vouches for them. A contact or SNILS
+// that is verified on another account gives a *TakenError.
+func (a *Admin) Create(ctx context.Context, ap Applicant) (*Account, error) {
+	now := a.Now()
+	n, errs := ap.Check(a.Policy, now)
+	if len(errs) > 0 {
+		return nil, errs
+	}
+	hash, err := a.Hash(ctx, ap.Password)
+	if err != nil {
+		return nil, err
+	}
+	n.PasswordHash = hash
+	if n.Phone.Value != "" {
+		n.Phone.VerifiedAt = now
+	}
+	if n.Email.Value != "" {
+		n.Email.VerifiedAt = now
+	}
+	acc, err := a.Accounts.Create(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	a.event(ctx, acc.ID, EventRegistered)
+	return acc, nil
+}
+
+// Block stops every sign-in of the account until Unblock.
+func (a *Admin) Block(ctx context.Context, by audit.Actor, id string) error {
+	return a.setStatus(ctx, by, id, StatusBlocked, EventBlocked, audit.ActionAccountBlocked)
+}
+
+// Unblock lets the account sign in again and clears a password lock-out.
+func (a *Admin) Unblock(ctx context.Context, by audit.Actor, id string) error {
+	return a.setStatus(ctx, by, id, StatusActive, EventUnblocked, audit.ActionAccountUnblocked)
+}
+
+func (a *Admin) setStatus(ctx context.Context, by audit.Actor, id string, st Status, kind, action string) error {
+	err := a.Activity.Change(ctx, audit.Entry{AccountID: id, Actor: by, Action: action},
+		func(s *Store) error { return s.SetStatus(ctx, id, st) })
+	if err != nil {
+		return err
+	}
+	a.event(ctx, id, kind)
+	return nil
+}
+
+// Erase deletes the account's person data at once (Store.Erase), without
+// the citizen's grace period.
+func (a *Admin) Erase(ctx context.Context, by audit.Actor, id string) error {
+	return a.Activity.Change(ctx, audit.Entry{AccountID: id, Actor: by, Action: audit.ActionAccountErased},
+		func(s *Store) error { return s.Erase(ctx, id, time.Time{}) })
+}
+
+// event writes the sign-in history's line of an operator's action. The
+// action stands if it fails (the activity log has it): it is logged.
+func (a *Admin) event(ctx context.Context, id, kind string) {
+	if err := a.Accounts.AddEvent(ctx, Event{AccountID: id, Kind: kind, Result: ResultOK, Method: "admin"}); err != nil {
+		a.Log.ErrorContext(ctx, "account event", "account", id, "kind", kind, "err", err)
+	}
+}
