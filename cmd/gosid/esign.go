@@ -2,11 +2,9 @@ package main
 
 import (
 	"context"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"os"
 	"strings"
 	"time"
@@ -48,16 +46,7 @@ func (o *esignOptions) check(s *config.Set, p *config.Problems) {
 
 // verifier opens the trust list and the CRLs.
 func (o *esignOptions) verifier(now func() time.Time) (*cert.Verifier, *cert.Pool, error) {
-	pool, err := cert.OpenTrustDir(o.TrustDir)
-	if err != nil {
-		return nil, nil, err
-	}
-	crls := cert.NewCRLStore(&cert.HTTPFetcher{Client: &http.Client{Timeout: o.CRLTimeout}, Timeout: o.CRLTimeout})
-	crls.Now = now
-	if err := crls.AddFiles(o.CRLFiles...); err != nil {
-		return nil, nil, err
-	}
-	return &cert.Verifier{Roots: pool, CRLs: crls, Now: now}, pool, nil
+	return cert.TrustConfig{TrustDir: o.TrustDir, CRLFiles: o.CRLFiles, CRLTimeout: o.CRLTimeout}.Open(now)
 }
 
 func runCerts(ctx context.Context, env *environment, args []string) int {
@@ -103,93 +92,28 @@ func runCertsVerify(ctx context.Context, env *environment, args []string) int {
 	if err != nil {
 		return env.fail(exitConfig, err)
 	}
-	res, err := cms.Check(ctx, v, sig, body)
-	out := certReport{Valid: err == nil}
-	if err != nil {
-		out.Reason = err.Error()
-	}
-	if res != nil {
-		out.fill(res)
-	} else if sd, perr := cms.Parse(sig); perr == nil {
-		// Show the signer even when the check failed, so support can see
-		// which certificate it was.
-		if signer, serr := sd.Verify(body); serr == nil {
-			out.fill(&cms.Result{Signer: signer, Subject: cert.SubjectOf(signer.Certificate)})
-		} else if len(sd.Certificates) > 0 {
-			out.fill(&cms.Result{Signer: &cms.Signer{Certificate: sd.Certificates[0]}, Subject: cert.SubjectOf(sd.Certificates[0])})
-		}
-	}
+	out := cms.Explain(ctx, v, sig, body)
 	if asJSON {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
 		_ = enc.Encode(out)
 	} else {
-		out.print(env)
+		if out.Valid {
+			fmt.Fprintln(env.stdout, "signature: valid")
+		} else {
+			fmt.Fprintf(env.stdout, "signature: REFUSED: %s\n", out.Reason)
+		}
+		for _, row := range out.Rows() {
+			fmt.Fprintf(env.stdout, "%-12s %s\n", row[0], row[1])
+		}
+		if out.Subject != "" {
+			fmt.Fprintf(env.stdout, "%-12s %v\n", "qualified", out.Qualified)
+		}
 	}
 	if !out.Valid {
 		return exitFailed
 	}
 	return exitOK
-}
-
-type certReport struct {
-	Valid     bool     `json:"valid"`
-	Reason    string   `json:"reason,omitempty"`
-	Subject   string   `json:"subject,omitempty"`
-	SNILS     string   `json:"snils,omitempty"`
-	INN       string   `json:"inn,omitempty"`
-	OGRN      string   `json:"ogrn,omitempty"`
-	Issuer    string   `json:"issuer,omitempty"`
-	Serial    string   `json:"serial,omitempty"`
-	NotBefore string   `json:"not_before,omitempty"`
-	NotAfter  string   `json:"not_after,omitempty"`
-	Algorithm string   `json:"algorithm,omitempty"`
-	Qualified bool     `json:"qualified"`
-	Policies  []string `json:"policies,omitempty"`
-	Chain     []string `json:"chain,omitempty"`
-	Signed    string   `json:"signing_time,omitempty"`
-}
-
-func (c *certReport) fill(res *cms.Result) {
-	leaf := res.Signer.Certificate
-	c.Subject, c.SNILS, c.INN, c.OGRN = leaf.Subject.String(), res.Subject.SNILS, res.Subject.INN, res.Subject.OGRN
-	c.Issuer, c.Serial = leaf.Issuer.String(), strings.ToUpper(leaf.SerialNumber.Text(16))
-	c.NotBefore, c.NotAfter = leaf.NotBefore.UTC().Format(time.RFC3339), leaf.NotAfter.UTC().Format(time.RFC3339)
-	c.Algorithm = certAlgorithm(leaf.SignatureAlgorithm.String(), res)
-	c.Qualified, c.Policies = res.Subject.Qualified, res.Subject.Policies
-	if res.Chain != nil {
-		for _, x := range res.Chain.Certificates {
-			c.Chain = append(c.Chain, x.Subject.String())
-		}
-	}
-	if !res.Signer.SigningTime.IsZero() {
-		c.Signed = res.Signer.SigningTime.UTC().Format(time.RFC3339)
-	}
-}
-
-func certAlgorithm(sigAlg string, res *cms.Result) string {
-	if res.Signer.SignatureAlgorithm.Algorithm != nil {
-		return res.Signer.SignatureAlgorithm.Algorithm.String()
-	}
-	return sigAlg
-}
-
-func (c *certReport) print(env *environment) {
-	if c.Valid {
-		fmt.Fprintln(env.stdout, "signature: valid")
-	} else {
-		fmt.Fprintf(env.stdout, "signature: REFUSED: %s\n", c.Reason)
-	}
-	for _, row := range [][2]string{{"subject", c.Subject}, {"snils", c.SNILS}, {"inn", c.INN}, {"ogrn", c.OGRN}, {"issuer", c.Issuer},
-		{"serial", c.Serial}, {"valid from", c.NotBefore}, {"valid until", c.NotAfter}, {"algorithm", c.Algorithm},
-		{"signed at", c.Signed}, {"chain", strings.Join(c.Chain, " → ")}} {
-		if row[1] != "" {
-			fmt.Fprintf(env.stdout, "%-12s %s\n", row[0], row[1])
-		}
-	}
-	if c.Subject != "" {
-		fmt.Fprintf(env.stdout, "%-12s %v\n", "qualified", c.Qualified)
-	}
 }
 
 // runSign makes a detached CMS signature with a software key, for tests and
@@ -248,25 +172,13 @@ func runSign(_ context.Context, env *environment, args []string) int {
 	if err != nil {
 		return env.fail(exitFailed, err)
 	}
-	pemText := "-----BEGIN CMS-----\n" + wrap64(der) + "-----END CMS-----\n"
+	pemText := cms.PEM(der)
 	if out == "" {
-		fmt.Fprint(env.stdout, pemText)
+		_, _ = env.stdout.Write(pemText)
 		return exitOK
 	}
-	if err := os.WriteFile(out, []byte(pemText), 0o644); err != nil {
+	if err := os.WriteFile(out, pemText, 0o644); err != nil {
 		return env.fail(exitFailed, err)
 	}
 	return exitOK
-}
-
-// wrap64 is base64 in lines of 64 characters, as PEM has it.
-func wrap64(der []byte) string {
-	b := base64.StdEncoding.EncodeToString(der)
-	var sb strings.Builder
-	for len(b) > 64 {
-		sb.WriteString(b[:64] + "\n")
-		b = b[64:]
-	}
-	sb.WriteString(b + "\n")
-	return sb.String()
 }

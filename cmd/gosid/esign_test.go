@@ -56,7 +56,7 @@ func signAs(t *testing.T, name string, content []byte) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return []byte("-----BEGIN CMS-----\n" + wrap64(der) + "-----END CMS-----\n")
+	return cms.PEM(der)
 }
 
 func fixtureSNILS(t *testing.T, name string) string {
