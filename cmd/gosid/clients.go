@@ -56,10 +56,8 @@ var propagation = fmt.Sprintf("Running servers apply the change within %s.", cli
 // settingsFlags are the options that set a client's settings, shared by
 // create and update.
 type settingsFlags struct {
-	name, authMethod, scopes, grantTypes, jwksFile, jwksURI string
-	backchannel, minLevel, idTokenAlg, tokenFormat, pkce    string
-	redirectURIs, postLogout                                []string
-	firstParty, idTokenClaims                               bool
+	client.Settings
+	jwksFile string
 }
 
 // settingsNames are the names of the settings options.
@@ -83,6 +81,8 @@ var flagOf = map[string]string{
 	client.FieldIDTokenAlg:             "id-token-alg",
 	client.FieldAccessTokenFormat:      "access-token-format",
 	client.FieldPKCE:                   "pkce",
+	client.FieldFirstParty:             "first-party",
+	client.FieldIDTokenClaims:          "id-token-claims",
 }
 
 // register adds the settings options; for update they have no defaults,
@@ -98,105 +98,39 @@ func (f *settingsFlags) register(s *config.Set, update bool) {
 	for _, sc := range client.KnownScopes() {
 		scopeNames = append(scopeNames, sc.Name)
 	}
-	s.String(&f.name, "name", "", `Name shown to citizens on the consent page, 1 to 100 characters ("Госуслуги Портал").`)
-	s.StringList(&f.redirectURIs, "redirect-uri", nil, "Redirect URI, matched exactly; repeat the flag for several. https; http only on localhost, 127.0.0.1 or [::1]; or a native app's reverse-DNS scheme (com.example.app:/callback).")
-	s.StringList(&f.postLogout, "post-logout-redirect-uri", nil, "Where RP-initiated logout may send the citizen back to; repeatable, same rules as --redirect-uri.")
-	s.String(&f.backchannel, "backchannel-logout-uri", "", "URI that receives back-channel logout tokens (https; http only on loopback hosts).")
-	s.String(&f.scopes, "scopes", def("openid"), "Scopes the client may ask for, separated by spaces or commas: "+strings.Join(scopeNames, " ")+". authorization_code clients need openid.")
-	s.String(&f.grantTypes, "grant-types", def(client.GrantAuthorizationCode), "Grant types, comma-separated: authorization_code, refresh_token, client_credentials, device_code (short for "+client.GrantDeviceCode+").")
-	s.String(&f.authMethod, "auth-method", def(client.AuthSecretBasic), "How the client authenticates at the token endpoint: client_secret_basic, client_secret_post, private_key_jwt (with --jwks-file or --jwks-uri), or none (public clients: native and browser apps, PKCE required).")
+	s.String(&f.Name, "name", "", `Name shown to citizens on the consent page, 1 to 100 characters ("Госуслуги Портал").`)
+	s.StringList(&f.RedirectURIs, "redirect-uri", nil, "Redirect URI, matched exactly; repeat the flag for several. https; http only on localhost, 127.0.0.1 or [::1]; or a native app's reverse-DNS scheme (com.example.app:/callback).")
+	s.StringList(&f.PostLogoutRedirectURIs, "post-logout-redirect-uri", nil, "Where RP-initiated logout may send the citizen back to; repeatable, same rules as --redirect-uri.")
+	s.String(&f.BackchannelLogoutURI, "backchannel-logout-uri", "", "URI that receives back-channel logout tokens (https; http only on loopback hosts).")
+	s.String(&f.Scopes, "scopes", def("openid"), "Scopes the client may ask for, separated by spaces or commas: "+strings.Join(scopeNames, " ")+". authorization_code clients need openid.")
+	s.String(&f.GrantTypes, "grant-types", def(client.GrantAuthorizationCode), "Grant types, comma-separated: authorization_code, refresh_token, client_credentials, device_code (short for "+client.GrantDeviceCode+").")
+	s.String(&f.AuthMethod, "auth-method", def(client.AuthSecretBasic), "How the client authenticates at the token endpoint: client_secret_basic, client_secret_post, private_key_jwt (with --jwks-file or --jwks-uri), or none (public clients: native and browser apps, PKCE required).")
 	s.String(&f.jwksFile, "jwks-file", "", "File holding the client's public keys as a JWKS, for private_key_jwt.")
-	s.String(&f.jwksURI, "jwks-uri", "", "URL of the client's JWKS, for private_key_jwt, instead of --jwks-file.")
-	s.Bool(&f.firstParty, "first-party", false, "Gosid's own application: citizens are not asked for consent.")
-	s.String(&f.minLevel, "min-level", def(string(assurance.Simplified)), "Lowest assurance level of accounts that may sign in: simplified, standard or confirmed.")
-	s.String(&f.idTokenAlg, "id-token-alg", def(client.AlgRS256), "ID token signature algorithm: RS256 or ES256.")
-	s.String(&f.tokenFormat, "access-token-format", def(client.FormatJWT), "Access tokens: jwt (RFC 9068, verifiable by resource servers) or opaque (checked by introspection).")
-	s.String(&f.pkce, "pkce", def(client.PKCERequired), "PKCE (S256 code_challenge) in authorization requests: required, or optional for a legacy confidential client that cannot send one (never for --auth-method none).")
-	s.Bool(&f.idTokenClaims, "id-token-claims", false, "Put the personal data of the consented scopes into ID tokens too (by default they carry only protocol claims, and the data comes from userinfo or the claims parameter): ID tokens come back in logout URLs.")
+	s.String(&f.JWKSURI, "jwks-uri", "", "URL of the client's JWKS, for private_key_jwt, instead of --jwks-file.")
+	s.Bool(&f.FirstParty, "first-party", false, "Gosid's own application: citizens are not asked for consent.")
+	s.String(&f.MinLevel, "min-level", def(string(assurance.Simplified)), "Lowest assurance level of accounts that may sign in: simplified, standard or confirmed.")
+	s.String(&f.IDTokenAlg, "id-token-alg", def(client.AlgRS256), "ID token signature algorithm: RS256 or ES256.")
+	s.String(&f.AccessTokenFormat, "access-token-format", def(client.FormatJWT), "Access tokens: jwt (RFC 9068, verifiable by resource servers) or opaque (checked by introspection).")
+	s.String(&f.PKCE, "pkce", def(client.PKCERequired), "PKCE (S256 code_challenge) in authorization requests: required, or optional for a legacy confidential client that cannot send one (never for --auth-method none).")
+	s.Bool(&f.IDTokenClaims, "id-token-claims", false, "Put the personal data of the consented scopes into ID tokens too (by default they carry only protocol claims, and the data comes from userinfo or the claims parameter): ID tokens come back in logout URLs.")
 }
 
-// apply copies the options onto c: all of them for create, only those given
-// for update. A list option given replaces the whole list. Problems reading
-// the JWKS file are added to p.
-func (f *settingsFlags) apply(s *config.Set, c *client.Client, all bool, p *config.Problems) {
-	given := func(name string) bool { return all || s.IsSet(name) }
-	oldMethod := c.AuthMethod
-	if given("name") {
-		c.Name = strings.TrimSpace(f.name)
+// settings are the options as client settings: all of them for create,
+// only those given for update. Problems reading the JWKS file are added to
+// p.
+func (f *settingsFlags) settings(s *config.Set, all bool, p *config.Problems) client.Settings {
+	st := f.Settings
+	if !all {
+		st.Given = func(field string) bool { return s.IsSet(flagOf[field]) }
 	}
-	if given("redirect-uri") {
-		c.RedirectURIs = f.redirectURIs
-	}
-	if given("post-logout-redirect-uri") {
-		c.PostLogoutRedirectURIs = f.postLogout
-	}
-	if given("backchannel-logout-uri") {
-		c.BackchannelLogoutURI = f.backchannel
-	}
-	if given("scopes") {
-		c.Scopes = splitScopes(f.scopes)
-	}
-	if given("grant-types") {
-		c.GrantTypes = splitGrantTypes(f.grantTypes)
-	}
-	if given("auth-method") {
-		c.AuthMethod = f.authMethod
-	}
-	switch {
-	case given("jwks-file") || given("jwks-uri"):
-		// Either replaces both: the keys come from one place.
-		c.JWKS, c.JWKSURI = "", f.jwksURI
-		if f.jwksFile != "" {
-			b, err := os.ReadFile(f.jwksFile)
-			if err != nil {
-				p.Add("%s: %v", s.Source("jwks-file"), err)
-			} else {
-				c.JWKS = strings.TrimSpace(string(b))
-			}
+	if f.jwksFile != "" {
+		b, err := os.ReadFile(f.jwksFile)
+		if err != nil {
+			p.Add("%s: %v", s.Source("jwks-file"), err)
 		}
-	case oldMethod == client.AuthPrivateKeyJWT && c.AuthMethod != client.AuthPrivateKeyJWT:
-		c.JWKS, c.JWKSURI = "", ""
+		st.JWKS = string(b)
 	}
-	if given("first-party") {
-		c.FirstParty = f.firstParty
-	}
-	if given("min-level") {
-		c.MinLevel = f.minLevel
-	}
-	if given("id-token-alg") {
-		c.IDTokenAlg = f.idTokenAlg
-	}
-	if given("access-token-format") {
-		c.AccessTokenFormat = f.tokenFormat
-	}
-	if given("pkce") {
-		c.PKCE = f.pkce
-	}
-	if given("id-token-claims") {
-		c.IDTokenClaims = f.idTokenClaims
-	}
-}
-
-// splitScopes splits a scope list written with spaces, commas or both.
-func splitScopes(v string) []string {
-	return strings.FieldsFunc(v, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-}
-
-// splitGrantTypes splits a comma-separated list; device_code is short for
-// its URN.
-func splitGrantTypes(v string) []string {
-	var out []string
-	for g := range strings.SplitSeq(v, ",") {
-		g = strings.TrimSpace(g)
-		switch g {
-		case "":
-			continue
-		case "device_code":
-			g = client.GrantDeviceCode
-		}
-		out = append(out, g)
-	}
-	return out
+	return st
 }
 
 // addClientProblems turns a client validation error into problems naming
@@ -235,7 +169,7 @@ func runClientsCreate(ctx context.Context, env *environment, args []string) int 
 	var cl client.Client
 	code, ok := c.prepare(ctx, env, s, args, func(p *config.Problems) {
 		cl.ID = id
-		f.apply(s, &cl, true, p)
+		f.settings(s, true, p).Apply(&cl)
 		if err := cl.Validate(); err != nil {
 			addClientProblems(s, err, p, false)
 		}
@@ -275,9 +209,9 @@ func runClientsList(ctx context.Context, env *environment, args []string) int {
 		return env.fail(exitFailed, err)
 	}
 	if c.JSON {
-		out := make([]clientJSON, 0, len(list))
+		out := make([]client.Metadata, 0, len(list))
 		for _, cl := range list {
-			out = append(out, toJSON(cl, ""))
+			out = append(out, cl.Metadata(""))
 		}
 		writeJSON(env.stdout, out)
 		return exitOK
@@ -361,37 +295,22 @@ func runClientsUpdate(ctx context.Context, env *environment, args []string) int 
 	}
 	defer done()
 	id := s.Args()[0]
-	cur, err := st.Get(ctx, id)
-	if err != nil {
-		return env.fail(exitFailed, notFound(err, id))
-	}
-	next := *cur
-	next.SecretHash = nil // the store keeps or drops the secret; it is not a setting
 	var p config.Problems
-	f.apply(s, &next, false, &p)
-	if err := next.Validate(); err != nil {
-		addClientProblems(s, err, &p, true)
-	}
+	settings := f.settings(s, false, &p)
 	if !env.report(p) {
 		return exitConfig
 	}
-	// next.UpdatedAt is the value read: a change made meanwhile by someone
-	// else is refused rather than overwritten.
-	err = st.Update(ctx, next)
-	switch {
-	case errors.Is(err, sqldb.ErrConflict):
-		return env.fail(exitFailed, fmt.Errorf("client %s was changed by someone else meanwhile; nothing was written, run the command again", id))
-	case err != nil:
-		return env.fail(exitFailed, notFound(err, id))
-	}
-	var secret string
-	if next.UsesSecret() && cur.SecretHash == nil {
-		if secret, err = st.RotateSecret(ctx, id); err != nil {
-			return env.fail(exitFailed, fmt.Errorf("updated, but could not give the client a secret (run `gosid clients rotate-secret %s`): %w", id, err))
-		}
-	}
-	updated, err := st.Get(ctx, id)
+	updated, secret, err := st.Change(ctx, id, settings)
 	if err != nil {
+		var ve *client.ValidationError
+		if errors.As(err, &ve) {
+			addClientProblems(s, err, &p, true)
+			env.report(p)
+			return exitConfig
+		}
+		if errors.Is(err, sqldb.ErrConflict) {
+			err = fmt.Errorf("client %s was changed by someone else meanwhile; nothing was written, run the command again", id)
+		}
 		return env.fail(exitFailed, notFound(err, id))
 	}
 	printClient(env.stdout, updated, secret, c.JSON)
@@ -436,52 +355,6 @@ func secretOnce(id string) string {
 	return fmt.Sprintf("The client secret is shown only this once: store it now. `gosid clients rotate-secret %s` replaces it.", id)
 }
 
-// clientJSON is a client as printed: the client registration metadata
-// names of RFC 7591 where there is one.
-type clientJSON struct {
-	ClientID               string          `json:"client_id"`
-	ClientSecret           string          `json:"client_secret,omitempty"`
-	Name                   string          `json:"client_name"`
-	AuthMethod             string          `json:"token_endpoint_auth_method"`
-	HasSecret              bool            `json:"has_secret"`
-	RedirectURIs           []string        `json:"redirect_uris"`
-	PostLogoutRedirectURIs []string        `json:"post_logout_redirect_uris"`
-	BackchannelLogoutURI   string          `json:"backchannel_logout_uri,omitempty"`
-	Scope                  string          `json:"scope"`
-	GrantTypes             []string        `json:"grant_types"`
-	JWKS                   json.RawMessage `json:"jwks,omitempty"`
-	JWKSURI                string          `json:"jwks_uri,omitempty"`
-	FirstParty             bool            `json:"first_party"`
-	MinLevel               string          `json:"min_level"`
-	IDTokenAlg             string          `json:"id_token_signed_response_alg"`
-	AccessTokenFormat      string          `json:"access_token_format"`
-	PKCE                   string          `json:"pkce"`
-	IDTokenClaims          bool            `json:"id_token_claims"`
-	CreatedAt              time.Time       `json:"created_at"`
-	UpdatedAt              time.Time       `json:"updated_at"`
-}
-
-func toJSON(c *client.Client, secret string) clientJSON {
-	j := clientJSON{
-		ClientID: c.ID, ClientSecret: secret, Name: c.Name, AuthMethod: c.AuthMethod, HasSecret: c.SecretHash != nil,
-		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
-		BackchannelLogoutURI: c.BackchannelLogoutURI, Scope: strings.Join(c.Scopes, " "), GrantTypes: nonNil(c.GrantTypes),
-		JWKSURI: c.JWKSURI, FirstParty: c.FirstParty, MinLevel: string(c.Level()), IDTokenAlg: c.Alg(), AccessTokenFormat: c.TokenFormat(),
-		PKCE: c.PKCEPolicy(), IDTokenClaims: c.IDTokenClaims, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
-	}
-	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
-		j.JWKS = json.RawMessage(c.JWKS)
-	}
-	return j
-}
-
-func nonNil(l []string) []string {
-	if l == nil {
-		return []string{}
-	}
-	return l
-}
-
 func writeJSON(w io.Writer, v any) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
@@ -492,7 +365,7 @@ func writeJSON(w io.Writer, v any) {
 // caller shows only this once.
 func printClient(w io.Writer, c *client.Client, secret string, asJSON bool) {
 	if asJSON {
-		writeJSON(w, toJSON(c, secret))
+		writeJSON(w, c.Metadata(secret))
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -549,10 +422,7 @@ func printClient(w io.Writer, c *client.Client, secret string, asJSON bool) {
 func shortGrants(l []string) []string {
 	out := make([]string, len(l))
 	for i, g := range l {
-		if g == client.GrantDeviceCode {
-			g = "device_code"
-		}
-		out[i] = g
+		out[i] = client.ShortGrantType(g)
 	}
 	return out
 }

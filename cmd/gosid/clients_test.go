@@ -88,7 +88,7 @@ func TestClientsCommands(t *testing.T) {
 
 func clientsLifecycle(t *testing.T, c cli, st *client.Store) {
 	ctx := context.Background()
-	var created clientJSON
+	var created client.Metadata
 	c.json(&created, "clients", "create", "--id", "portal-test", "--name", "Госуслуги Портал",
 		"--redirect-uri", "https://portal.example.ru/cb", "--redirect-uri", "http://localhost:8081/cb",
 		"--scopes", "openid fullname, snils,offline_access", "--grant-types", "authorization_code, refresh_token",
@@ -102,7 +102,7 @@ func clientsLifecycle(t *testing.T, c cli, st *client.Store) {
 		t.Fatalf("printed secret does not authenticate: %v", err)
 	}
 
-	var shown clientJSON
+	var shown client.Metadata
 	c.json(&shown, "clients", "show", "portal-test")
 	if shown.ClientSecret != "" || !shown.HasSecret || shown.Name != "Госуслуги Портал" || shown.Scope != created.Scope {
 		t.Fatalf("show: %+v", shown)
@@ -113,7 +113,7 @@ func clientsLifecycle(t *testing.T, c cli, st *client.Store) {
 	}
 
 	// Only the options given change; a list given replaces the list.
-	var updated clientJSON
+	var updated client.Metadata
 	c.json(&updated, "clients", "update", "portal-test", "--name", "Портал", "--redirect-uri", "https://portal.example.ru/cb2",
 		"--first-party=false", "--access-token-format", "opaque")
 	if updated.Name != "Портал" || len(updated.RedirectURIs) != 1 || updated.RedirectURIs[0] != "https://portal.example.ru/cb2" ||
@@ -142,13 +142,13 @@ func clientsLifecycle(t *testing.T, c cli, st *client.Store) {
 	}
 
 	// A public client: no secret; switched to a secret method it gets one.
-	var public clientJSON
+	var public client.Metadata
 	c.json(&public, "clients", "create", "--name", "Мобильное приложение", "--auth-method", "none",
 		"--redirect-uri", "ru.gosid.app:/oauth2redirect", "--scopes", "openid mobile")
 	if public.ClientSecret != "" || public.HasSecret || !client.ValidID(public.ClientID) || !strings.HasPrefix(public.ClientID, "gsd_") {
 		t.Fatalf("public client: %+v", public)
 	}
-	var switched clientJSON
+	var switched client.Metadata
 	c.json(&switched, "clients", "update", public.ClientID, "--auth-method", "client_secret_post")
 	if len(switched.ClientSecret) != 43 || !switched.HasSecret {
 		t.Fatalf("switched to client_secret_post: %+v", switched)
@@ -157,7 +157,7 @@ func clientsLifecycle(t *testing.T, c cli, st *client.Store) {
 		t.Fatal(err)
 	}
 
-	var list []clientJSON
+	var list []client.Metadata
 	c.json(&list, "clients", "list")
 	if len(list) != 2 || list[0].ClientID != "portal-test" || list[1].ClientID != public.ClientID || list[0].ClientSecret != "" {
 		t.Fatalf("list: %+v", list)
@@ -241,7 +241,7 @@ func TestClientsProblems(t *testing.T) {
 	}
 	problems(t, c.run("clients", "create", "--name", "Банк", "--redirect-uri", "https://bank.example.ru/cb",
 		"--auth-method", "private_key_jwt", "--jwks-file", filepath.Join(dir, "missing.json")))
-	var bank clientJSON
+	var bank client.Metadata
 	c.json(&bank, "clients", "create", "--id", "bank", "--name", "Банк", "--redirect-uri", "https://bank.example.ru/cb",
 		"--auth-method", "private_key_jwt", "--jwks-file", pubFile, "--grant-types", "authorization_code,client_credentials")
 	if bank.ClientSecret != "" || bank.HasSecret || len(bank.JWKS) == 0 {
@@ -264,7 +264,7 @@ func TestClientsProblems(t *testing.T) {
 		t.Fatalf("an invalid update was written: %+v", got)
 	}
 	// Switching from inline keys to a URL replaces them.
-	var byURL clientJSON
+	var byURL client.Metadata
 	c.json(&byURL, "clients", "update", "bank", "--jwks-uri", "https://bank.example.ru/jwks.json")
 	if len(byURL.JWKS) != 0 || byURL.JWKSURI != "https://bank.example.ru/jwks.json" {
 		t.Fatalf("jwks-uri: %+v", byURL)
@@ -321,12 +321,12 @@ func TestClientsPKCEAndIDTokenClaims(t *testing.T) {
 	st := c.store(dir, "")
 	ctx := context.Background()
 
-	var created clientJSON
+	var created client.Metadata
 	c.json(&created, "clients", "create", "--id", "bank", "--name", "Банк", "--redirect-uri", "https://bank.example.ru/cb")
 	if created.PKCE != client.PKCERequired || created.IDTokenClaims {
 		t.Fatalf("defaults: pkce %q, id_token_claims %v; want required, false", created.PKCE, created.IDTokenClaims)
 	}
-	var updated clientJSON
+	var updated client.Metadata
 	c.json(&updated, "clients", "update", "bank", "--pkce", "optional", "--id-token-claims")
 	if updated.PKCE != client.PKCEOptional || !updated.IDTokenClaims {
 		t.Fatalf("updated: pkce %q, id_token_claims %v", updated.PKCE, updated.IDTokenClaims)
@@ -353,7 +353,7 @@ func TestClientsPKCEAndIDTokenClaims(t *testing.T) {
 	if len(lines) != 1 || !strings.Contains(lines[0], "flag --pkce") || !strings.Contains(lines[0], "public client") {
 		t.Fatalf("public client with --pkce optional: %v", lines)
 	}
-	var public clientJSON
+	var public client.Metadata
 	c.json(&public, "clients", "create", "--name", "Приложение", "--auth-method", "none", "--redirect-uri", "ru.gosid.app:/cb")
 	lines = problems(t, c.run("clients", "update", public.ClientID, "--pkce", "optional"))
 	if len(lines) != 1 || !strings.Contains(lines[0], "--pkce") {
