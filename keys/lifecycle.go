@@ -34,21 +34,21 @@ func (s State) Published() bool {
 // KeyInfo describes one signing key, for `gosid keys list` and logs. It
 // holds no key material.
 type KeyInfo struct {
-	KID   string
-	Alg   string
-	Seq   int
-	State State
+	KID   string `json:"kid"`
+	Alg   string `json:"alg"`
+	Seq   int    `json:"seq"`
+	State State  `json:"state"`
 	// Created is when the key was generated.
-	Created time.Time
+	Created time.Time `json:"created"`
 	// SignsFrom is when the key starts (or started) signing.
-	SignsFrom time.Time
+	SignsFrom time.Time `json:"signs_from"`
 	// SignsUntil is when its successor takes over; zero while it has none.
-	SignsUntil time.Time
+	SignsUntil time.Time `json:"signs_until,omitzero"`
 	// RetiresAt is when it leaves the JWKS (SignsUntil plus the maximum
 	// token lifetime, or WithdrawnAt); zero while it has no successor.
-	RetiresAt time.Time
+	RetiresAt time.Time `json:"retires_at,omitzero"`
 	// WithdrawnAt is when an emergency rotation withdrew it; zero if never.
-	WithdrawnAt time.Time
+	WithdrawnAt time.Time `json:"withdrawn_at,omitzero"`
 }
 
 // keyRow is one row of signing_keys.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,8 +14,6 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/password"
-	"github.com/gosid/gosid/idp/validate"
-	"github.com/gosid/gosid/internal/sqldb"
 )
 
 func runAccounts(ctx context.Context, env *environment, args []string) int {
@@ -85,53 +82,15 @@ func (a *accountsCommand) admin(ctx context.Context, env *environment) (*account
 // line: the operating-system user who ran it.
 func operator() audit.Actor { return audit.Actor{Kind: audit.ActorAdmin, ID: os.Getenv("USER")} }
 
-type accountJSON struct {
-	ID         string `json:"id"`
-	Status     string `json:"status"`
-	Level      string `json:"level"`
-	FamilyName string `json:"family_name"`
-	GivenName  string `json:"given_name"`
-	MiddleName string `json:"middle_name,omitempty"`
-	BirthDate  string `json:"birthdate,omitempty"`
-	Phone      string `json:"phone,omitempty"`
-	Email      string `json:"email,omitempty"`
-	SNILS      string `json:"snils,omitempty"`
-	// SNILSVerifiedBy names the evidence of a verified SNILS ("" for a
-	// claim the citizen typed).
-	SNILSVerifiedBy string `json:"snils_verified_by,omitempty"`
-	LockedUntil     string `json:"locked_until,omitempty"`
-	Created         string `json:"created_at"`
-}
-
 func printAccount(w io.Writer, a *account.Account, asJSON bool) {
-	j := accountJSON{ID: a.ID, Status: string(a.Status), Level: string(a.Level), FamilyName: a.Name.Family, GivenName: a.Name.Given,
-		MiddleName: a.Name.Middle, Phone: a.Phone.Value, Email: a.Email.Value, Created: a.CreatedAt.Format(time.RFC3339)}
-	if a.SNILS != "" {
-		// Operators see the masked number only, as in the account centre.
-		j.SNILS = validate.MaskSNILS(a.SNILS)
-		if a.SNILSVerified() {
-			j.SNILSVerifiedBy = a.SNILSVerifiedBy
-		}
-	}
-	if !a.BirthDate.IsZero() {
-		j.BirthDate = a.BirthDate.Format("2006-01-02")
-	}
-	if a.Locked(time.Now()) {
-		j.LockedUntil = a.LockedUntil.Format(time.RFC3339)
-	}
+	v := a.OperatorView(time.Now())
 	if asJSON {
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(j)
+		writeJSON(w, v)
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	for _, row := range [][2]string{{"id", j.ID}, {"status", j.Status}, {"level", j.Level},
-		{"name", a.Name.Full()}, {"birthdate", j.BirthDate}, {"phone", j.Phone}, {"email", j.Email}, {"snils", j.SNILS}, {"snils verified by", j.SNILSVerifiedBy},
-		{"locked until", j.LockedUntil}, {"created", j.Created}} {
-		if row[1] != "" {
-			fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
-		}
+	for _, row := range v.Rows() {
+		fmt.Fprintf(tw, "%s\t%s\n", row[0], row[1])
 	}
 	tw.Flush()
 }
@@ -175,22 +134,6 @@ func runAccountsCreate(ctx context.Context, env *environment, args []string) int
 	return exitOK
 }
 
-// find resolves an account by id, phone, e-mail or SNILS.
-func findAccount(ctx context.Context, st *account.Store, ref string) (*account.Account, error) {
-	if a, err := st.Get(ctx, ref); err == nil {
-		return a, nil
-	}
-	kind, value, err := validate.Login(ref)
-	if err != nil {
-		return nil, fmt.Errorf("%q is neither an account id nor a phone, e-mail or SNILS", ref)
-	}
-	a, err := st.FindByLogin(ctx, kind, value)
-	if errors.Is(err, sqldb.ErrNotFound) {
-		return nil, fmt.Errorf("no account with that %s", kind)
-	}
-	return a, err
-}
-
 // oneAccount parses a subcommand that takes one account reference.
 func oneAccount(ctx context.Context, env *environment, name, synopsis string, args []string, run func(*accountsCommand, *account.Admin, *account.Account) int) int {
 	var a accountsCommand
@@ -209,7 +152,7 @@ func oneAccount(ctx context.Context, env *environment, name, synopsis string, ar
 		return env.fail(code, err)
 	}
 	defer done()
-	acc, err := findAccount(ctx, admin.Accounts, s.Args()[0])
+	acc, err := admin.Accounts.Find(ctx, s.Args()[0])
 	if err != nil {
 		return env.fail(exitFailed, err)
 	}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"strings"
 	"time"
@@ -42,9 +41,7 @@ func runAuditVerify(ctx context.Context, env *environment, args []string) int {
 	}
 	switch {
 	case k.JSON:
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(rep)
+		writeJSON(env.stdout, rep)
 	case rep.OK:
 		fmt.Fprintf(env.stdout, "audit log: %d entries, chain intact\n", rep.Entries)
 	default:

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -94,9 +93,7 @@ func runCertsVerify(ctx context.Context, env *environment, args []string) int {
 	}
 	out := cms.Explain(ctx, v, sig, body)
 	if asJSON {
-		enc := json.NewEncoder(env.stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
+		writeJSON(env.stdout, out)
 	} else {
 		if out.Valid {
 			fmt.Fprintln(env.stdout, "signature: valid")

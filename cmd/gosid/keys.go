@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -205,27 +204,9 @@ func runKeysNewMaster(ctx context.Context, env *environment, args []string) int 
 	return exitOK
 }
 
-type keyJSON struct {
-	KID        string     `json:"kid"`
-	Alg        string     `json:"alg"`
-	Seq        int        `json:"seq"`
-	State      string     `json:"state"`
-	Created    time.Time  `json:"created"`
-	SignsFrom  time.Time  `json:"signs_from"`
-	SignsUntil *time.Time `json:"signs_until,omitempty"`
-	RetiresAt  *time.Time `json:"retires_at,omitempty"`
-}
-
 func printKeys(w io.Writer, list []keys.KeyInfo, asJSON bool) {
 	if asJSON {
-		out := make([]keyJSON, 0, len(list))
-		for _, k := range list {
-			out = append(out, keyJSON{KID: k.KID, Alg: k.Alg, Seq: k.Seq, State: string(k.State), Created: k.Created,
-				SignsFrom: k.SignsFrom, SignsUntil: optTime(k.SignsUntil), RetiresAt: optTime(k.RetiresAt)})
-		}
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(out)
+		writeJSON(w, append([]keys.KeyInfo{}, list...))
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
@@ -235,13 +216,6 @@ func printKeys(w io.Writer, list []keys.KeyInfo, asJSON bool) {
 			fmtTime(k.Created), fmtTime(k.SignsFrom), fmtTime(k.SignsUntil), fmtTime(k.RetiresAt))
 	}
 	tw.Flush()
-}
-
-func optTime(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	return &t
 }
 
 func fmtTime(t time.Time) string {

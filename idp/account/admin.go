@@ -2,11 +2,15 @@ package account
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Admin is what operators do to accounts outside the citizen's own pages:
@@ -86,4 +90,72 @@ func (a *Admin) event(ctx context.Context, id, kind string) {
 	if err := a.Accounts.AddEvent(ctx, Event{AccountID: id, Kind: kind, Result: ResultOK, Method: "admin"}); err != nil {
 		a.Log.ErrorContext(ctx, "account event", "account", id, "kind", kind, "err", err)
 	}
+}
+
+// Find resolves an account by its id or by a login: a verified phone,
+// e-mail or SNILS, in any common writing.
+func (s *Store) Find(ctx context.Context, ref string) (*Account, error) {
+	if a, err := s.Get(ctx, ref); err == nil {
+		return a, nil
+	}
+	kind, value, err := validate.Login(ref)
+	if err != nil {
+		return nil, fmt.Errorf("%q is neither an account id nor a phone, e-mail or SNILS", ref)
+	}
+	a, err := s.FindByLogin(ctx, kind, value)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return nil, fmt.Errorf("no account with that %s", kind)
+	}
+	return a, err
+}
+
+// OperatorView is what an operator sees of an account: the SNILS masked as
+// in the account centre, and which evidence verified it ("" for a claim).
+type OperatorView struct {
+	ID              string `json:"id"`
+	Status          string `json:"status"`
+	Level           string `json:"level"`
+	FamilyName      string `json:"family_name"`
+	GivenName       string `json:"given_name"`
+	MiddleName      string `json:"middle_name,omitempty"`
+	BirthDate       string `json:"birthdate,omitempty"`
+	Phone           string `json:"phone,omitempty"`
+	Email           string `json:"email,omitempty"`
+	SNILS           string `json:"snils,omitempty"`
+	SNILSVerifiedBy string `json:"snils_verified_by,omitempty"`
+	LockedUntil     string `json:"locked_until,omitempty"`
+	Created         string `json:"created_at"`
+	fullName        string
+}
+
+// OperatorView describes a for an operator at now.
+func (a *Account) OperatorView(now time.Time) OperatorView {
+	v := OperatorView{ID: a.ID, Status: string(a.Status), Level: string(a.Level), FamilyName: a.Name.Family, GivenName: a.Name.Given,
+		MiddleName: a.Name.Middle, Phone: a.Phone.Value, Email: a.Email.Value, Created: a.CreatedAt.Format(time.RFC3339), fullName: a.Name.Full()}
+	if a.SNILS != "" {
+		v.SNILS = validate.MaskSNILS(a.SNILS)
+		if a.SNILSVerified() {
+			v.SNILSVerifiedBy = a.SNILSVerifiedBy
+		}
+	}
+	if !a.BirthDate.IsZero() {
+		v.BirthDate = a.BirthDate.Format("2006-01-02")
+	}
+	if a.Locked(now) {
+		v.LockedUntil = a.LockedUntil.Format(time.RFC3339)
+	}
+	return v
+}
+
+// Rows are the view's fields for a text listing, empty ones left out.
+func (v OperatorView) Rows() [][2]string {
+	var out [][2]string
+	for _, row := range [][2]string{{"id", v.ID}, {"status", v.Status}, {"level", v.Level}, {"name", v.fullName}, {"birthdate", v.BirthDate},
+		{"phone", v.Phone}, {"email", v.Email}, {"snils", v.SNILS}, {"snils verified by", v.SNILSVerifiedBy},
+		{"locked until", v.LockedUntil}, {"created", v.Created}} {
+		if row[1] != "" {
+			out = append(out, row)
+		}
+	}
+	return out
 }

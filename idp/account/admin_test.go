@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -184,6 +185,40 @@ func TestEraseDue(t *testing.T) {
 		}
 		if e, err := log.List(ctx, ids[0], time.Time{}, 0); err != nil || len(e) != 1 || e[0].Action != audit.ActionAccountErased || e[0].Actor.Kind != audit.ActorSystem {
 			t.Errorf("the erased account's log: %+v, %v", e, err)
+		}
+	})
+}
+
+// TestFindAndOperatorView: an operator finds an account by id or login and
+// sees its SNILS masked, with the evidence once verified.
+func TestFindAndOperatorView(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		admin, st, _ := newAdmin(t, db)
+		a, err := admin.Create(ctx, account.Applicant{Phone: "+79161112233", FamilyName: "Иванова", GivenName: "Анна",
+			SNILS: "112-233-445 95", Password: "Vt9#kqzmRw-long"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, ref := range []string{a.ID, "8 916 111-22-33", "+79161112233"} {
+			if got, err := st.Find(ctx, ref); err != nil || got.ID != a.ID {
+				t.Errorf("Find(%q): %v, %v", ref, got, err)
+			}
+		}
+		// A claimed SNILS is no login.
+		if _, err := st.Find(ctx, "112-233-445 95"); err == nil || !strings.Contains(err.Error(), "no account") {
+			t.Errorf("Find by a claimed SNILS: %v", err)
+		}
+		if _, err := st.Find(ctx, "nobody"); err == nil {
+			t.Error("Find(nobody) found something")
+		}
+		v := a.OperatorView(admin.Now())
+		if v.SNILS == "" || strings.Contains(v.SNILS, "445") || v.SNILSVerifiedBy != "" || v.Phone != "+79161112233" {
+			t.Errorf("operator view: %+v", v)
+		}
+		rows := v.Rows()
+		if rows[0] != [2]string{"id", a.ID} || !slices.Contains(rows, [2]string{"name", "Иванова Анна"}) {
+			t.Errorf("rows: %v", rows)
 		}
 	})
 }
