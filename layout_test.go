@@ -199,3 +199,37 @@ func TestRouteTables(t *testing.T) {
 		t.Fatalf("only %d route tables found", tables)
 	}
 }
+
+// TestCIFuzzTargets: every fuzz target .ci/run names exists in the package
+// it names, so that moving a package cannot break CI after the tests pass.
+func TestCIFuzzTargets(t *testing.T) {
+	script, err := os.ReadFile(".ci/run")
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets := regexp.MustCompile(`"(Fuzz\w+) (\./[\w/]+) \w+"`).FindAllStringSubmatch(string(script), -1)
+	if len(targets) == 0 {
+		t.Fatal(".ci/run names no fuzz targets; the pattern here no longer matches it")
+	}
+	for _, m := range targets {
+		name, dir := m[1], m[2]
+		files, err := filepath.Glob(filepath.Join(dir, "*_test.go"))
+		if err != nil || len(files) == 0 {
+			t.Errorf(".ci/run fuzzes %s in %s: no test files there", name, dir)
+			continue
+		}
+		found := false
+		for _, f := range files {
+			src, err := os.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Contains(string(src), "func "+name+"(f *testing.F)") {
+				found = true
+			}
+		}
+		if !found {
+			t.Errorf(".ci/run fuzzes %s in %s, which has no such target", name, dir)
+		}
+	}
+}

@@ -107,7 +107,7 @@ func (o *idpOptions) register(s *config.Set) {
 func (o *idpOptions) devMessages() bool { return o.SMTPAddr == "" && o.SMSURL == "" }
 
 // check validates the options. notLocal is "" when the server can only be
-// reached from this machine (see notLoopback), and otherwise says why not:
+// reached from this machine (see httpx.NotLocal), and otherwise says why not:
 // the dev message sink is then refused.
 func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, maxTokenLifetime time.Duration) {
 	o.Esign.check(s, p)

@@ -236,38 +236,6 @@ func checkAddr(s *config.Set, p *config.Problems, name, addr string) {
 	}
 }
 
-// isLoopback reports whether a listen address only accepts local
-// connections.
-func isLoopback(addr string) bool {
-	host, _, err := net.SplitHostPort(addr)
-	return err == nil && loopbackHost(host)
-}
-
-// loopbackHost reports whether host names this machine only: localhost,
-// 127.0.0.0/8 or ::1. Names under localhost are not taken on trust.
-func loopbackHost(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-// notLoopback says why a server listening on addr and published at
-// publicURL can be reached from elsewhere, or returns "" when both are
-// loopback. A loopback listener behind a reverse proxy is not local: the
-// public URL says who the clients are.
-func notLoopback(addr, publicURL string) string {
-	if !isLoopback(addr) {
-		return fmt.Sprintf("addr %s is not", addr)
-	}
-	u, err := url.Parse(publicURL)
-	if err != nil || !loopbackHost(u.Hostname()) {
-		return fmt.Sprintf("public-url %s is not", publicURL)
-	}
-	return ""
-}
-
 // checkPublicURL validates the issuer URL.
 func checkPublicURL(s *config.Set, p *config.Problems, raw string) {
 	u, err := url.Parse(raw)

@@ -157,7 +157,7 @@ func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
 	// can reach the server: the listener AND the public URL are loopback.
 	// A loopback listener behind a reverse proxy with a public URL serves
 	// the internet.
-	notLocal := notLoopback(o.Addr, o.PublicURL)
+	notLocal := httpx.NotLocal(o.Addr, o.PublicURL)
 	o.idp.check(s, p, notLocal, o.keys.MaxTokenLifetime)
 	// In production losing or replacing the master key must never happen
 	// silently, so it is created only in development mode.
