@@ -3,12 +3,14 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"github.com/gosid/gosid/idp/assurance"
 	"net/url"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/idp"
+	"github.com/gosid/gosid/idp/assurance"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
@@ -82,12 +84,12 @@ func TestVerifiedDataWaits(t *testing.T) {
 		idp, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
 		b := newBrowser(t, idp)
 		b.register("phone", "+79121110021", "+79121110021", "Проверенный", "Олег")
-		a, err := parts.accounts.FindByLogin(ctx, account.Phone, "+79121110021")
+		a, err := parts.Accounts.FindByLogin(ctx, account.Phone, "+79121110021")
 		if err != nil {
 			t.Fatal(err)
 		}
 		// The registries confirmed the account (what verification I will do).
-		if _, err := parts.verifier.Verify(ctx, assurance.Verification{Evidence: assurance.Evidence{AccountID: a.ID,
+		if _, err := parts.Verifier.Verify(ctx, assurance.Verification{Evidence: assurance.Evidence{AccountID: a.ID,
 			Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: "test"},
 			Claims: []string{"family_name", "given_name"}, Level: assurance.Standard}}); err != nil {
 			t.Fatal(err)
@@ -96,7 +98,7 @@ func TestVerifiedDataWaits(t *testing.T) {
 			t.Fatalf("Latin surname: %d %q", p.Status, firstError(p.Body))
 		}
 		b.post("/account/details", url.Values{"family_name": {"Новиков"}, "given_name": {"Олег"}, "gender": {"male"}}).expectRedirect(t, "/account?done=pending")
-		got, _ := parts.accounts.Get(ctx, a.ID)
+		got, _ := parts.Accounts.Get(ctx, a.ID)
 		if got.Name.Family != "Проверенный" || got.Pending == nil || got.Pending.Name.Family != "Новиков" || got.Gender != "male" {
 			t.Fatalf("after the change: name %+v pending %+v gender %q", got.Name, got.Pending, got.Gender)
 		}
@@ -104,7 +106,7 @@ func TestVerifiedDataWaits(t *testing.T) {
 			t.Errorf("overview does not show the waiting change beside the verified name")
 		}
 		b.post("/account/details/pending/cancel", nil).expectRedirect(t, "/account?done=pending_cancelled")
-		if got, _ := parts.accounts.Get(ctx, a.ID); got.Pending != nil {
+		if got, _ := parts.Accounts.Get(ctx, a.ID); got.Pending != nil {
 			t.Errorf("withdrawn change still waits: %+v", got.Pending)
 		}
 		// A simplified account's name changes at once.
@@ -223,7 +225,7 @@ func TestExportAndDeletion(t *testing.T) {
 		if p := b.post("/account/delete", url.Values{"challenge": {ch[1]}, "code": {"000000"}}); p.Status != 422 {
 			t.Fatalf("wrong code: %d", p.Status)
 		}
-		if a, _ := parts.accounts.Get(ctx, id); !a.DeleteAfter.IsZero() {
+		if a, _ := parts.Accounts.Get(ctx, id); !a.DeleteAfter.IsZero() {
 			t.Fatal("deletion scheduled by a wrong code")
 		}
 		code := b.latestCode("+79121110041", "code.login")
@@ -236,7 +238,7 @@ func TestExportAndDeletion(t *testing.T) {
 
 		// Signing in cancels it.
 		b.post("/login", url.Values{"login": {"+79121110041"}, "password": {goodPassword}}).expectRedirect(t, "/account")
-		if a, _ := parts.accounts.Get(ctx, id); !a.DeleteAfter.IsZero() {
+		if a, _ := parts.Accounts.Get(ctx, id); !a.DeleteAfter.IsZero() {
 			t.Fatal("sign-in did not cancel the deletion")
 		}
 		if n := countKind(b.messages("+79121110041"), "notice.deletion_cancelled"); n != 1 {
@@ -258,15 +260,15 @@ func TestExportAndDeletion(t *testing.T) {
 		b.post("/account/delete", url.Values{"challenge": {ch[1]}, "code": {code}}).expectRedirect(t, "/account/deleted")
 		c.Advance(29 * 24 * time.Hour)
 		runSweepers(t, parts)
-		if _, err := parts.accounts.Get(ctx, id); err != nil {
+		if _, err := parts.Accounts.Get(ctx, id); err != nil {
 			t.Fatalf("erased before the grace period ended: %v", err)
 		}
 		c.Advance(2 * 24 * time.Hour)
 		runSweepers(t, parts)
-		if _, err := parts.accounts.Get(ctx, id); err == nil {
+		if _, err := parts.Accounts.Get(ctx, id); err == nil {
 			t.Fatal("not erased after the grace period")
 		}
-		if _, err := parts.accounts.FindByLogin(ctx, account.SNILS, "112-233-445 95"); err == nil {
+		if _, err := parts.Accounts.FindByLogin(ctx, account.SNILS, "112-233-445 95"); err == nil {
 			t.Error("SNILS still finds an account")
 		}
 		log := audit.New(db, km, c.Now)
@@ -280,9 +282,9 @@ func TestExportAndDeletion(t *testing.T) {
 	})
 }
 
-func runSweepers(t *testing.T, parts *idpParts) {
+func runSweepers(t *testing.T, parts *idp.IdP) {
 	t.Helper()
-	for _, s := range parts.sweepers {
+	for _, s := range parts.Sweeps {
 		if _, err := s(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -3,7 +3,6 @@ package main
 import (
 	"bytes"
 	"context"
-	"github.com/gosid/gosid/idp/assurance"
 	"html"
 	"net/url"
 	"os"
@@ -14,14 +13,17 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp/assurance"
+
+	"github.com/lestrrat-go/jwx/v3/jwk"
+	"github.com/lestrrat-go/jwx/v3/jwt"
+
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
-	"github.com/lestrrat-go/jwx/v3/jwk"
-	"github.com/lestrrat-go/jwx/v3/jwt"
 )
 
 // The OpenSSL-made fixtures of keys/cert (see keys/cert/testdata/gen.sh).
@@ -241,7 +243,7 @@ func TestESignatureSignIn(t *testing.T) {
 		}
 		n.post("/register/profile", url.Values{"family_name": {"Сидорова"}, "given_name": {"Анна"}, "middle_name": {"Сергеевна"},
 			"password": {goodPassword}, "password_confirm": {goodPassword}, "consent": {"yes"}}).expectRedirect(t, "/account/details")
-		a, err := parts.accounts.FindByLogin(ctx, "snils", formatSNILSForTest(t, fixtureSNILS(t, "citizen512")))
+		a, err := parts.Accounts.FindByLogin(ctx, "snils", formatSNILSForTest(t, fixtureSNILS(t, "citizen512")))
 		if err != nil || a.Name.Family != "Сидорова" || !a.SNILSVerified() || a.Level != assurance.Confirmed {
 			t.Fatalf("registered account by the certificate's SNILS: %v %v", a, err)
 		}

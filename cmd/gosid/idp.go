@@ -2,39 +2,20 @@ package main
 
 import (
 	"context"
-	"encoding/hex"
 	"fmt"
-	"github.com/gosid/gosid/idp/assurance"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"strings"
 	"time"
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
-	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/backupcode"
-	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/idp/codestep"
-	"github.com/gosid/gosid/idp/esign"
-	"github.com/gosid/gosid/idp/flow"
-	"github.com/gosid/gosid/idp/login"
-	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp"
 	"github.com/gosid/gosid/idp/oidc"
-	"github.com/gosid/gosid/idp/otp"
-	"github.com/gosid/gosid/idp/passkey"
 	"github.com/gosid/gosid/idp/password"
-	"github.com/gosid/gosid/idp/profile"
-	"github.com/gosid/gosid/idp/ratelimit"
-	"github.com/gosid/gosid/idp/recovery"
-	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/idp/session"
-	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/keys/cms"
 )
@@ -188,17 +169,6 @@ func (o *idpOptions) argon2() password.Params {
 	return p
 }
 
-// idpParts is the assembled identity provider.
-type idpParts struct {
-	provider *oidc.Provider
-	accounts *account.Store
-	acts     *account.Activity
-	verifier *assurance.Service
-	sweepers []func(context.Context) (int, error)
-	// reload re-reads what SIGHUP refreshes (the e-signature trust list).
-	reload func() error
-}
-
 // senders are the platform's message senders: the development sink in
 // dev mode, else SMTP and the SMS gateway as configured.
 func (o *idpOptions) senders(db *sqldb.DB, log *slog.Logger) (message.Sender, *message.DevSink, error) {
@@ -223,196 +193,27 @@ func (o *idpOptions) senders(db *sqldb.DB, log *slog.Logger) (message.Sender, *m
 	return route, nil, nil
 }
 
-// buildIdP wires the identity provider's pages onto mux.
+// buildIdP assembles the identity provider from the options.
 // now is the clock of every store and flow (tests move it).
-func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time) (*idpParts, error) {
-	templates, err := notice.LoadTemplates()
+func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time) (*idp.IdP, error) {
+	out, sink, err := o.senders(db, log)
 	if err != nil {
 		return nil, err
 	}
-	out, devSink, err := o.senders(db, log)
-	if err != nil {
-		return nil, err
-	}
-	// The identity provider's messages are rendered from its own templates
-	// and handed to the platform's senders.
-	sender := &notice.Outbox{Templates: templates, Out: out}
-
-	hasher, err := password.NewHasher(o.argon2(), 0)
-	if err != nil {
-		return nil, err
-	}
-	policy := password.DefaultPolicy()
-	accounts := account.NewStore(db, km, now)
-	limiter := ratelimit.New(db, now)
-	// The pepper of one-time codes: a per-installation secret that every
-	// replica derives alike and no database dump contains in clear.
-	codes, err := otp.New(db, limiter, otp.Config{Pepper: km.BlindIndex("otp-pepper", "v1"), Now: now})
-	if err != nil {
-		return nil, err
-	}
-	sessions := session.NewStore(db, session.Config{IdleTimeout: o.SessionIdleTimeout, Lifetime: o.SessionLifetime, Secure: secure, Now: now})
-	// One rule for every sensitive change: an authentication this recent.
-	reauth := session.Reauth{MaxAge: o.ReauthMaxAge, Now: now}
-	flows := flow.NewStore(db, km, now).SecureCookies(secure)
-	notifier := &notice.Notifier{Sender: sender, Log: log}
-	acts := account.NewActivity(db, accounts, audit.New(db, km, now))
-	// Levels change only here, with their evidence.
-	verifier := assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, acts.Log(), km, now)
-	// Every way of signing in starts its session through arrivals.
-	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now,
-		Cancelled: func(ctx context.Context, accountID, ip string) error {
-			return acts.Record(ctx, audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID},
-				Action: audit.ActionDeletionCancelled, IP: ip, Detail: map[string]string{"by": "sign_in"}})
-		}}
-	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
-
-	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
-	var opKey [32]byte
-	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
-	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey, Lifetimes: oidc.Lifetimes{
-		AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Log: log, Now: now})
-	if err != nil {
-		return nil, fmt.Errorf("OpenID provider: %w", err)
-	}
-
-	totps := totp.NewStore(db, km, now)
-	backups := backupcode.NewStore(db, km.BlindIndex("backup-code-pepper", "v1"), now)
-	devices := &login.Devices{DB: db, Now: now, Secure: secure}
-
-	pkCfg, err := passkey.ConfigFromPublicURL(issuer)
-	if err != nil {
-		return nil, err
-	}
-	pkCfg.Now = now
-	passkeys, err := passkey.NewService(pkCfg, passkey.NewStore(db, now), accounts, log)
-	if err != nil {
-		return nil, fmt.Errorf("passkeys: %w", err)
-	}
-	lcfg := login.DefaultConfig()
-	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = o.LockoutThreshold, o.LockoutDuration, now
-	lcfg.ESignature = o.Esign.TrustDir != ""
-	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: arrivals, Notifier: notifier,
-		Log: log, OnSignOut: provider.SessionEnded,
-		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices,
-			Get: accounts.Get, AddAuthentication: sessions.AddAuthentication,
-			Passkeys: passkeys, HasPasskeys: func(ctx context.Context, id string) bool {
-				creds, err := passkeys.Store().List(ctx, id)
-				return err == nil && len(creds) > 0 && passkeys.Available()
-			}},
-		LoginKey: func(kind, value string) string {
-			return hex.EncodeToString(km.BlindIndex("login-rate", kind+":"+value))
-		}})
-	if err != nil {
-		return nil, fmt.Errorf("login pages: %w", err)
-	}
-	// Sessions ended wholesale (the others after a password change, all
-	// after a recovery) are told to the provider like any other ending.
-	told := endingSessions{store: sessions, ended: provider.SessionEnded, log: log}
-	// E-signature first: its proofs carry into registration.
-	var evidence registration.Evidence
-	reload := func() error { return nil }
+	c := idp.Config{Issuer: issuer, Secure: secure, LockoutThreshold: o.LockoutThreshold, LockoutDuration: o.LockoutDuration,
+		SessionIdleTimeout: o.SessionIdleTimeout, SessionLifetime: o.SessionLifetime, SessionIdleMin: o.SessionIdleMin, SessionIdleMax: o.SessionIdleMax,
+		ReauthMaxAge: o.ReauthMaxAge, DeletionGrace: o.DeletionGrace, Argon2: o.argon2(),
+		Tokens: oidc.Lifetimes{AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}}
 	if o.Esign.TrustDir != "" {
 		v, pool, err := o.Esign.verifier(now)
 		if err != nil {
 			return nil, fmt.Errorf("e-signature trust list: %w", err)
 		}
-		reload = pool.Reload
-		eh, err := esign.New(esign.Deps{
-			Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
-				return cms.Check(ctx, v, sig, content)
-			},
-			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
-			Verifier: verifier, Notifier: notifier,
-			Log: log, Now: now, Reauth: reauth})
-		if err != nil {
-			return nil, fmt.Errorf("e-signature pages: %w", err)
-		}
-		eh.Routes(mux)
-		evidence = eh
+		c.ESignature = &idp.ESignature{Reload: pool.Reload, Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
+			return cms.Check(ctx, v, sig, content)
+		}}
 	}
-	rh, err := registration.New(registration.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: arrivals, Evidence: evidence, Log: log, Now: now})
-	if err != nil {
-		return nil, fmt.Errorf("registration pages: %w", err)
-	}
-	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: told, Notifier: notifier, Log: log, Forget: devices.Forget, Record: acts.Record,
-		SignIn: &recovery.SignIn{Passwords: hasher, Accounts: accounts, MaxFailures: o.LockoutThreshold, LockFor: o.LockoutDuration,
-			Start: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
-				_, err := arrivals.Start(w, r, accountID, amr, ip)
-				return err
-			},
-			SecondFactor: lh.BeginSecondFactor}})
-	if err != nil {
-		return nil, fmt.Errorf("recovery pages: %w", err)
-	}
-	ph, err := profile.New(profile.Deps{Accounts: accounts, Sessions: sessions, Log: log, Now: now,
-		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, SetMFA: accounts.SetMFA, Forget: devices.Forget, AddEvent: accounts.AddEvent},
-		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
-		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
-			EndOthers: told.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
-		Data: profile.DataDeps{Grace: o.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
-			keys, err := passkeys.Export(ctx, id)
-			if err != nil {
-				return nil, err
-			}
-			app, err := totps.Enabled(ctx, id)
-			return map[string]any{"passkeys": keys, "authenticator_app": app}, err
-		}},
-		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
-		Idle:    profile.IdleTimeouts{Default: o.SessionIdleTimeout, Min: o.SessionIdleMin, Max: min(o.SessionIdleMax, o.SessionLifetime)},
-		SetIdle: sessions.SetIdleTimeout, ESignature: o.Esign.TrustDir != "",
-		Reauth: reauth, Undo: profile.UndoDeps{PublicURL: issuer, Links: accounts}})
-	if err != nil {
-		return nil, fmt.Errorf("account pages: %w", err)
-	}
-
-	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
-		Log: log, Now: now, Reauth: reauth,
-		Record: acts.Record})
-	if err != nil {
-		return nil, fmt.Errorf("passkey pages: %w", err)
-	}
-
-	mux.Handle("GET /static/", webui.Static())
-	provider.Routes(mux)
-	lh.Routes(mux)
-	rh.Routes(mux)
-	ch.Routes(mux)
-	ph.Routes(mux)
-	pkh.Routes(mux)
-	if devSink != nil {
-		h := devSink.Handler()
-		mux.Handle("GET /dev/messages", h)
-		mux.Handle("GET /dev/messages.json", h)
-		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
-	}
-	return &idpParts{provider: provider, accounts: accounts, acts: acts, verifier: verifier, sweepers: []func(context.Context) (int, error){
-		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, func(ctx context.Context) (int, error) { return acts.EraseDue(ctx, now(), log) },
-		devices.Sweep, accounts.SweepUndos,
-	}, reload: reload}, nil
-}
-
-// endingSessions ends every session of an account but one, as
-// session.Store.EndAll does, and tells the OpenID provider of each one it
-// ended — expired ones too, whose refresh tokens outlive them — so that
-// their tokens are revoked and their sites told.
-type endingSessions struct {
-	store *session.Store
-	ended func(ctx context.Context, accountID, sessionID string) error
-	log   *slog.Logger
-}
-
-func (e endingSessions) EndAll(ctx context.Context, accountID, exceptID string) (int, error) {
-	ids, live, err := e.store.EndEach(ctx, accountID, exceptID)
-	for _, id := range ids {
-		if err := e.ended(ctx, accountID, id); err != nil {
-			e.log.ErrorContext(ctx, "after ending a session", "err", err)
-		}
-	}
-	return live, err
+	return idp.New(c, idp.Platform{DB: db, Keys: km, Log: log, Messages: out, DevSink: sink, Now: now})
 }
 
 // sweep deletes expired rows (codes, flows, sessions, rate-limit hits)

@@ -62,12 +62,11 @@ func startIdP(t testing.TB, db *sqldb.DB, mk *keys.MasterKey, c *clock) *testIdP
 	}
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour, SessionIdleMin: 5 * time.Minute, SessionIdleMax: 4 * time.Hour, DeletionGrace: 30 * 24 * time.Hour,
 		Argon2Memory: 8 * 1024, Argon2Time: 1, Argon2Threads: 1}
-	mux := http.NewServeMux()
-	parts, err := buildIdP(mux, o, "http://127.0.0.1", db, km, log, false, c.Now)
+	parts, err := buildIdP(o, "http://127.0.0.1", db, km, log, false, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(idpHandler(mux, parts, httpx.Options{Logger: log}))
+	srv := httptest.NewServer(parts.Handler(httpx.Options{Logger: log}))
 	t.Cleanup(srv.Close)
 	return &testIdP{URL: srv.URL, clock: c}
 }
@@ -375,12 +374,11 @@ func FuzzLoginForm(f *testing.F) {
 	}
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour, SessionIdleMin: 5 * time.Minute, SessionIdleMax: 4 * time.Hour, DeletionGrace: 30 * 24 * time.Hour,
 		Argon2Memory: 64, Argon2Time: 1, Argon2Threads: 1}
-	mux := http.NewServeMux()
-	parts, err := buildIdP(mux, o, "http://127.0.0.1", db, km, log, false, c.Now)
+	parts, err := buildIdP(o, "http://127.0.0.1", db, km, log, false, c.Now)
 	if err != nil {
 		f.Fatal(err)
 	}
-	h := idpHandler(mux, parts, httpx.Options{Logger: log})
+	h := parts.Handler(httpx.Options{Logger: log})
 	for _, seed := range []string{
 		"login=%2B79123456789&password=x",
 		"login=8+(912)+345-67-89&password=Zk7%23vLq2!mWp",

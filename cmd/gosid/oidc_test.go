@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp"
+
 	"github.com/lestrrat-go/jwx/v3/jwk"
 	"github.com/lestrrat-go/jwx/v3/jwt"
 
@@ -35,13 +37,13 @@ func startOP(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Ma
 	return idp, km
 }
 
-func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Manager, *idpParts) {
+func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Manager, *idp.IdP) {
 	t.Helper()
 	return startOPWith(t, db, c, nil)
 }
 
 // startOPWith is startOPParts with options changed by mod first.
-func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idpParts) {
+func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
 	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: log})
@@ -58,13 +60,11 @@ func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOp
 	if mod != nil {
 		mod(o)
 	}
-	mux := http.NewServeMux()
-	parts, err := buildIdP(mux, o, issuer, db, km, log, false, c.Now)
+	parts, err := buildIdP(o, issuer, db, km, log, false, c.Now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux.Handle("GET /keys", km.JWKSHandler())
-	srv := httptest.NewUnstartedServer(idpHandler(mux, parts, httpx.Options{Logger: log}))
+	srv := httptest.NewUnstartedServer(parts.Handler(httpx.Options{Logger: log}))
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()
@@ -573,12 +573,12 @@ func TestBackchannelLogout(t *testing.T) {
 		}
 		b.post("/logout", nil).expectRedirect(t, "/login")
 
-		if n, err := parts.provider.DeliverLogouts(ctx); err != nil || n != 0 || len(got) != 0 {
+		if n, err := parts.Provider.DeliverLogouts(ctx); err != nil || n != 0 || len(got) != 0 {
 			t.Fatalf("delivery to a client that is down: %d %v %d", n, err, len(got))
 		}
 		down = false
 		c.Advance(30 * time.Second) // past the first back-off
-		if n, err := parts.provider.DeliverLogouts(ctx); err != nil || n != 1 || len(got) != 1 {
+		if n, err := parts.Provider.DeliverLogouts(ctx); err != nil || n != 1 || len(got) != 1 {
 			t.Fatalf("retry: delivered %d (err %v), received %d", n, err, len(got))
 		}
 		set, err := jwk.Fetch(ctx, idp.URL+"/keys")
@@ -604,7 +604,7 @@ func TestBackchannelLogout(t *testing.T) {
 				t.Fatal("a logout token must not carry a nonce")
 			}
 		}
-		if n, _ := parts.provider.DeliverLogouts(ctx); n != 0 {
+		if n, _ := parts.Provider.DeliverLogouts(ctx); n != 0 {
 			t.Fatal("a delivered logout token was sent again")
 		}
 	})

@@ -152,7 +152,7 @@ func TestReauthEverySensitiveChange(t *testing.T) {
 		if msgs := b.messages("+79161110062"); len(msgs) == 0 || msgs[0].Kind != "notice.locked" {
 			t.Fatalf("no lock-out notice: %+v", msgs[:1])
 		}
-		a, err := parts.accounts.FindByLogin(ctx, account.Phone, "+79161110062")
+		a, err := parts.Accounts.FindByLogin(ctx, account.Phone, "+79161110062")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -172,7 +172,7 @@ func TestReauthEverySensitiveChange(t *testing.T) {
 			t.Fatalf("deletion start after re-authentication: %d %s", p.Status, firstError(p.Body))
 		}
 		d.post("/account/delete", url.Values{"challenge": {ch[1]}, "code": {d.latestCode("+79161110062", "code.login")}}).expectRedirect(t, "/account/deleted")
-		if got, _ := parts.accounts.Get(ctx, a.ID); got.DeleteAfter.IsZero() {
+		if got, _ := parts.Accounts.Get(ctx, a.ID); got.DeleteAfter.IsZero() {
 			t.Fatal("deletion not requested")
 		}
 	})
@@ -283,7 +283,7 @@ func TestUndoContactChangeEndToEnd(t *testing.T) {
 		for _, b := range []*browser{owner, intruder} {
 			b.get("/account").expectRedirect(t, "/login")
 		}
-		if n, err := parts.provider.DeliverLogouts(ctx); err != nil || n != 1 {
+		if n, err := parts.Provider.DeliverLogouts(ctx); err != nil || n != 1 {
 			t.Fatalf("back-channel logouts: %d %v", n, err)
 		}
 		mu.Lock()

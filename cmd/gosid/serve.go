@@ -18,7 +18,6 @@ import (
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
 	"github.com/gosid/gosid/portal"
@@ -241,15 +240,10 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		httpx.Check{Name: "database", Func: func(ctx context.Context) error { return schemaReady(ctx, db) }},
 	)
 
-	idpMux := http.NewServeMux()
-	parts, err := buildIdP(idpMux, &o.idp, o.PublicURL, db, km, log, tls, time.Now)
+	parts, err := buildIdP(&o.idp, o.PublicURL, db, km, log, tls, time.Now)
 	if err != nil {
 		return exitFailed, err
 	}
-	idpMux.Handle("GET /keys", km.JWKSHandler())
-	// Liveness may be public; readiness and metrics reveal internals and
-	// live on the management listener only.
-	idpMux.Handle("GET /healthz", httpx.Healthz())
 
 	servers := []*httpx.Server{}
 	defer func() {
@@ -261,7 +255,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	}()
 	idpSrv, err := httpx.New(httpx.Config{
 		Name: "idp", Listener: ls.idp, Logger: log,
-		Handler:     idpHandler(idpMux, parts, httpx.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: httpx.TrustedProxies(o.idp.proxies)}),
+		Handler:     parts.Handler(httpx.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: httpx.TrustedProxies(o.idp.proxies)}),
 		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
 	})
 	if err != nil {
@@ -322,10 +316,10 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			errs <- fmt.Errorf("signing keys: %w", err)
 		}
 	})
-	wg.Go(func() { sweep(ctx, 5*time.Minute, log, parts.sweepers) })
-	wg.Go(func() { reloadOnHangup(ctx, log, parts.reload) })
+	wg.Go(func() { sweep(ctx, 5*time.Minute, log, parts.Sweeps) })
+	wg.Go(func() { reloadOnHangup(ctx, log, parts.Reload) })
 	wg.Go(func() {
-		sweep(ctx, 5*time.Second, log, []func(context.Context) (int, error){parts.provider.DeliverLogouts})
+		sweep(ctx, 5*time.Second, log, []func(context.Context) (int, error){parts.Provider.DeliverLogouts})
 	})
 	for _, srv := range servers {
 		wg.Go(func() {
@@ -348,18 +342,6 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		return exitFailed, err
 	}
 	return exitOK, nil
-}
-
-// idpHandler is the identity provider's middleware around its mux, the
-// same in serve and in the tests: cross-origin protection, then the body
-// limits (a refused cross-origin post is not even read), inside
-// httpx.Wrap, which must see the very request the mux matched; the
-// language cookie outside it, since RememberLang passes a copy on. opts.TLS
-// (the public URL is https) also names the language cookie. The OpenID
-// provider's endpoints that authenticate by client or bearer token, not by
-// cookie, bypass the cross-origin filter (they answer CORS themselves).
-func idpHandler(mux *http.ServeMux, parts *idpParts, opts httpx.Options) http.Handler {
-	return webui.RememberLang(httpx.Wrap("idp", webui.Protect(webui.LimitBodies(webui.WithErrorPages(mux, nil)), parts.provider.CrossOriginEndpoints()...), opts), opts.TLS)
 }
 
 // schemaReady: the database answers and holds every migration this binary

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"github.com/gosid/gosid/idp/assurance"
 	"html"
 	"net/url"
 	"path/filepath"
@@ -10,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/idp/assurance"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
@@ -43,7 +44,7 @@ func TestClaimedSNILSIsNoKey(t *testing.T) {
 		attacker := newBrowser(t, idp)
 		attacker.register("phone", "+79121110061", "+79121110061", "Иванов", "Иван")
 		attacker.post("/account/details", url.Values{"snils": {snils}}).expectRedirect(t, "/account")
-		a, err := parts.accounts.FindByLogin(ctx, account.Phone, "+79121110061")
+		a, err := parts.Accounts.FindByLogin(ctx, account.Phone, "+79121110061")
 		if err != nil || a.SNILS == "" || a.SNILSVerified() {
 			t.Fatalf("attacker's claim: %v %v", a, err)
 		}
@@ -71,7 +72,7 @@ func TestClaimedSNILSIsNoKey(t *testing.T) {
 		if n := bound(a.ID); n != 0 {
 			t.Fatalf("the holder's certificate was bound to the attacker's account")
 		}
-		if got, _ := parts.accounts.Get(ctx, a.ID); got.Level != assurance.Simplified {
+		if got, _ := parts.Accounts.Get(ctx, a.ID); got.Level != assurance.Simplified {
 			t.Fatalf("the attacker's account rose to %s", got.Level)
 		}
 
@@ -81,13 +82,13 @@ func TestClaimedSNILSIsNoKey(t *testing.T) {
 		holder.post("/register/code", url.Values{"code": {holder.latestCode("+79121110062", "code.register")}}).expectRedirect(t, "/register/profile")
 		holder.post("/register/profile", url.Values{"family_name": {"Иванов"}, "given_name": {"Иван"}, "middle_name": {"Иванович"},
 			"password": {goodPassword}, "password_confirm": {goodPassword}, "consent": {"yes"}}).expectRedirect(t, "/account/details")
-		h, err := parts.accounts.FindByLogin(ctx, account.SNILS, formatSNILSForTest(t, snils))
+		h, err := parts.Accounts.FindByLogin(ctx, account.SNILS, formatSNILSForTest(t, snils))
 		if err != nil || h.ID == a.ID || !h.SNILSVerified() || h.Level != assurance.Confirmed || bound(h.ID) != 1 {
 			t.Fatalf("holder's account: %v, %v", h, err)
 		}
 
 		// The attacker's account: everything but the claim, and a notice.
-		after, _ := parts.accounts.Get(ctx, a.ID)
+		after, _ := parts.Accounts.Get(ctx, a.ID)
 		if after.SNILS != "" || after.Level != assurance.Simplified || after.Name != a.Name || after.Phone != a.Phone {
 			t.Fatalf("attacker's account after the proof: snils %q level %s", after.SNILS, after.Level)
 		}
@@ -97,7 +98,7 @@ func TestClaimedSNILSIsNoKey(t *testing.T) {
 		if msgs := other.messages("other@example.ru"); len(msgs) == 0 || msgs[0].Kind != "notice.snils_claim_dropped" {
 			t.Fatalf("the second claimant was not told: %+v", msgs)
 		}
-		entries, err := parts.acts.List(ctx, a.ID, time.Time{}, 10)
+		entries, err := parts.Activity.List(ctx, a.ID, time.Time{}, 10)
 		if err != nil || len(entries) == 0 || entries[0].Action != audit.ActionSNILSClaimDropped {
 			t.Fatalf("the attacker's activity log: %+v %v", entries, err)
 		}
@@ -139,11 +140,11 @@ func TestBindVerifiesClaimedSNILS(t *testing.T) {
 		if p := holder.post("/account/certificates", url.Values{"signature": {string(signAs(t, "citizen256", ch))}}); p.Status != 200 {
 			t.Fatalf("binding: %d %q", p.Status, firstError(p.Body))
 		}
-		h, err := parts.accounts.FindByLogin(ctx, account.SNILS, formatSNILSForTest(t, snils))
+		h, err := parts.Accounts.FindByLogin(ctx, account.SNILS, formatSNILSForTest(t, snils))
 		if err != nil || h.Name.Family != "Иванов" || !h.SNILSVerified() || h.Level != assurance.Confirmed {
 			t.Fatalf("holder after binding: %v %v", h, err)
 		}
-		s, _ := parts.accounts.FindByLogin(ctx, account.Phone, "+79121110071")
+		s, _ := parts.Accounts.FindByLogin(ctx, account.Phone, "+79121110071")
 		if s.SNILS != "" {
 			t.Fatal("the squatter kept the claim")
 		}

@@ -1,0 +1,300 @@
+package idp
+
+import (
+	"context"
+	"encoding/hex"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/backupcode"
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/codestep"
+	"github.com/gosid/gosid/idp/esign"
+	"github.com/gosid/gosid/idp/flow"
+	"github.com/gosid/gosid/idp/login"
+	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/oidc"
+	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/passkey"
+	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/idp/profile"
+	"github.com/gosid/gosid/idp/ratelimit"
+	"github.com/gosid/gosid/idp/recovery"
+	"github.com/gosid/gosid/idp/registration"
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/totp"
+	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/message"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/keys/cms"
+)
+
+// Config is the identity provider's policy, as the operator set it. The
+// command line validates it (naming its flags); New trusts it.
+type Config struct {
+	// Issuer is the public URL, the OpenID issuer and the passkeys'
+	// relying party.
+	Issuer string
+	// Secure: the public URL is https, so cookies are Secure.
+	Secure bool
+
+	LockoutThreshold int
+	LockoutDuration  time.Duration
+
+	SessionIdleTimeout time.Duration
+	SessionLifetime    time.Duration
+	// SessionIdleMin and SessionIdleMax bound the idle timeout a citizen
+	// may choose.
+	SessionIdleMin, SessionIdleMax time.Duration
+	ReauthMaxAge                   time.Duration
+	DeletionGrace                  time.Duration
+
+	Argon2 password.Params
+	Tokens oidc.Lifetimes
+
+	// ESignature is nil when e-signature sign-in is off.
+	ESignature *ESignature
+}
+
+// ESignature is how certificates are checked.
+type ESignature struct {
+	// Verify checks a detached CMS signature of content against the trust
+	// list.
+	Verify func(ctx context.Context, sig, content []byte) (*cms.Result, error)
+	// Reload re-reads the trust list (on SIGHUP).
+	Reload func() error
+}
+
+// Platform is what the identity provider takes from the platform layer.
+type Platform struct {
+	DB   *sqldb.DB
+	Keys *keys.Manager
+	Log  *slog.Logger
+	// Messages sends the identity provider's rendered messages.
+	Messages message.Sender
+	// DevSink, when not nil, shows sent messages at /dev/messages
+	// (development mode only).
+	DevSink *message.DevSink
+	// Now is the clock of every store and flow (tests move it).
+	Now func() time.Time
+}
+
+// IdP is the assembled identity provider.
+type IdP struct {
+	Provider *oidc.Provider
+	Accounts *account.Store
+	Activity *account.Activity
+	Verifier *assurance.Service
+	// Sweeps delete expired rows and erase accounts whose deletion is due;
+	// any replica may run them, as often as every few minutes.
+	Sweeps []func(context.Context) (int, error)
+	// Reload re-reads what SIGHUP refreshes (the e-signature trust list).
+	Reload func() error
+
+	mux *http.ServeMux
+}
+
+// New assembles the identity provider's stores, flows and pages.
+func New(c Config, p Platform) (*IdP, error) {
+	templates, err := notice.LoadTemplates()
+	if err != nil {
+		return nil, err
+	}
+	db, km, log, now, secure := p.DB, p.Keys, p.Log, p.Now, c.Secure
+	// The identity provider's messages are rendered from its own templates
+	// and handed to the platform's senders.
+	sender := &notice.Outbox{Templates: templates, Out: p.Messages}
+
+	hasher, err := password.NewHasher(c.Argon2, 0)
+	if err != nil {
+		return nil, err
+	}
+	policy := password.DefaultPolicy()
+	accounts := account.NewStore(db, km, now)
+	limiter := ratelimit.New(db, now)
+	// The pepper of one-time codes: a per-installation secret that every
+	// replica derives alike and no database dump contains in clear.
+	codes, err := otp.New(db, limiter, otp.Config{Pepper: km.BlindIndex("otp-pepper", "v1"), Now: now})
+	if err != nil {
+		return nil, err
+	}
+	sessions := session.NewStore(db, session.Config{IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime, Secure: secure, Now: now})
+	// One rule for every sensitive change: an authentication this recent.
+	reauth := session.Reauth{MaxAge: c.ReauthMaxAge, Now: now}
+	flows := flow.NewStore(db, km, now).SecureCookies(secure)
+	notifier := &notice.Notifier{Sender: sender, Log: log}
+	acts := account.NewActivity(db, accounts, audit.New(db, km, now))
+	// Levels change only here, with their evidence.
+	verifier := assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, acts.Log(), km, now)
+	// Every way of signing in starts its session through arrivals.
+	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now,
+		Cancelled: func(ctx context.Context, accountID, ip string) error {
+			return acts.Record(ctx, audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID},
+				Action: audit.ActionDeletionCancelled, IP: ip, Detail: map[string]string{"by": "sign_in"}})
+		}}
+	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
+
+	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
+	var opKey [32]byte
+	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
+	provider, err := oidc.New(oidc.Config{Issuer: c.Issuer, CryptoKey: opKey, Lifetimes: c.Tokens},
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Log: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("OpenID provider: %w", err)
+	}
+
+	totps := totp.NewStore(db, km, now)
+	backups := backupcode.NewStore(db, km.BlindIndex("backup-code-pepper", "v1"), now)
+	devices := &login.Devices{DB: db, Now: now, Secure: secure}
+
+	pkCfg, err := passkey.ConfigFromPublicURL(c.Issuer)
+	if err != nil {
+		return nil, err
+	}
+	pkCfg.Now = now
+	passkeys, err := passkey.NewService(pkCfg, passkey.NewStore(db, now), accounts, log)
+	if err != nil {
+		return nil, fmt.Errorf("passkeys: %w", err)
+	}
+	lcfg := login.DefaultConfig()
+	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = c.LockoutThreshold, c.LockoutDuration, now
+	lcfg.ESignature = c.ESignature != nil
+	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: arrivals, Notifier: notifier,
+		Log: log, OnSignOut: provider.SessionEnded,
+		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices,
+			Get: accounts.Get, AddAuthentication: sessions.AddAuthentication,
+			Passkeys: passkeys, HasPasskeys: func(ctx context.Context, id string) bool {
+				creds, err := passkeys.Store().List(ctx, id)
+				return err == nil && len(creds) > 0 && passkeys.Available()
+			}},
+		LoginKey: func(kind, value string) string {
+			return hex.EncodeToString(km.BlindIndex("login-rate", kind+":"+value))
+		}})
+	if err != nil {
+		return nil, fmt.Errorf("login pages: %w", err)
+	}
+	// Sessions ended wholesale (the others after a password change, all
+	// after a recovery) are told to the provider like any other ending.
+	told := endingSessions{store: sessions, ended: provider.SessionEnded, log: log}
+	mux := http.NewServeMux()
+	// E-signature first: its proofs carry into registration.
+	var evidence registration.Evidence
+	reload := func() error { return nil }
+	if e := c.ESignature; e != nil {
+		reload = e.Reload
+		eh, err := esign.New(esign.Deps{Verify: e.Verify,
+			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
+			Verifier: verifier, Notifier: notifier,
+			Log: log, Now: now, Reauth: reauth})
+		if err != nil {
+			return nil, fmt.Errorf("e-signature pages: %w", err)
+		}
+		eh.Routes(mux)
+		evidence = eh
+	}
+	rh, err := registration.New(registration.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
+		Sessions: arrivals, Evidence: evidence, Log: log, Now: now})
+	if err != nil {
+		return nil, fmt.Errorf("registration pages: %w", err)
+	}
+	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
+		Sessions: told, Notifier: notifier, Log: log, Forget: devices.Forget, Record: acts.Record,
+		SignIn: &recovery.SignIn{Passwords: hasher, Accounts: accounts, MaxFailures: c.LockoutThreshold, LockFor: c.LockoutDuration,
+			Start: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
+				_, err := arrivals.Start(w, r, accountID, amr, ip)
+				return err
+			},
+			SecondFactor: lh.BeginSecondFactor}})
+	if err != nil {
+		return nil, fmt.Errorf("recovery pages: %w", err)
+	}
+	ph, err := profile.New(profile.Deps{Accounts: accounts, Sessions: sessions, Log: log, Now: now,
+		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, SetMFA: accounts.SetMFA, Forget: devices.Forget, AddEvent: accounts.AddEvent},
+		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
+		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
+			EndOthers: told.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
+		Data: profile.DataDeps{Grace: c.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
+			keys, err := passkeys.Export(ctx, id)
+			if err != nil {
+				return nil, err
+			}
+			app, err := totps.Enabled(ctx, id)
+			return map[string]any{"passkeys": keys, "authenticator_app": app}, err
+		}},
+		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
+		Idle:    profile.IdleTimeouts{Default: c.SessionIdleTimeout, Min: c.SessionIdleMin, Max: min(c.SessionIdleMax, c.SessionLifetime)},
+		SetIdle: sessions.SetIdleTimeout, ESignature: c.ESignature != nil,
+		Reauth: reauth, Undo: profile.UndoDeps{PublicURL: c.Issuer, Links: accounts}})
+	if err != nil {
+		return nil, fmt.Errorf("account pages: %w", err)
+	}
+
+	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
+		Log: log, Now: now, Reauth: reauth,
+		Record: acts.Record})
+	if err != nil {
+		return nil, fmt.Errorf("passkey pages: %w", err)
+	}
+
+	mux.Handle("GET /static/", webui.Static())
+	mux.Handle("GET /keys", km.JWKSHandler())
+	// Liveness may be public; readiness and metrics reveal internals and
+	// live on the management listener only.
+	mux.Handle("GET /healthz", httpx.Healthz())
+	provider.Routes(mux)
+	lh.Routes(mux)
+	rh.Routes(mux)
+	ch.Routes(mux)
+	ph.Routes(mux)
+	pkh.Routes(mux)
+	if p.DevSink != nil {
+		h := p.DevSink.Handler()
+		mux.Handle("GET /dev/messages", h)
+		mux.Handle("GET /dev/messages.json", h)
+		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
+	}
+	return &IdP{Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: []func(context.Context) (int, error){
+		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep,
+		func(ctx context.Context) (int, error) { return acts.EraseDue(ctx, now(), log) },
+		devices.Sweep, accounts.SweepUndos,
+	}, Reload: reload, mux: mux}, nil
+}
+
+// Handler is the identity provider's pages and endpoints inside its
+// middleware: cross-origin protection, then the body limits (a refused
+// cross-origin post is not even read), inside httpx.Wrap, which must see
+// the very request the mux matched; the language cookie outside it, since
+// RememberLang passes a copy on. opts.TLS (the public URL is https) also
+// names the language cookie. The OpenID provider's endpoints that
+// authenticate by client or bearer token, not by cookie, bypass the
+// cross-origin filter (they answer CORS themselves).
+func (i *IdP) Handler(opts httpx.Options) http.Handler {
+	return webui.RememberLang(httpx.Wrap("idp", webui.Protect(webui.LimitBodies(webui.WithErrorPages(i.mux, nil)), i.Provider.CrossOriginEndpoints()...), opts), opts.TLS)
+}
+
+// endingSessions ends every session of an account but one, as
+// session.Store.EndAll does, and tells the OpenID provider of each one it
+// ended — expired ones too, whose refresh tokens outlive them — so that
+// their tokens are revoked and their sites told.
+type endingSessions struct {
+	store *session.Store
+	ended func(ctx context.Context, accountID, sessionID string) error
+	log   *slog.Logger
+}
+
+func (e endingSessions) EndAll(ctx context.Context, accountID, exceptID string) (int, error) {
+	ids, live, err := e.store.EndEach(ctx, accountID, exceptID)
+	for _, id := range ids {
+		if err := e.ended(ctx, accountID, id); err != nil {
+			e.log.ErrorContext(ctx, "after ending a session", "err", err)
+		}
+	}
+	return live, err
+}
