@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"net/netip"
 	"strings"
 	"time"
@@ -84,9 +83,6 @@ func (o *idpOptions) register(s *config.Set) {
 	s.String(&o.SMSContentType, "sms-gateway-content-type", "application/json", "Content-Type of the gateway request.")
 }
 
-// devMessages reports whether the dev sink replaces real gateways.
-func (o *idpOptions) devMessages() bool { return o.SMTPAddr == "" && o.SMSURL == "" }
-
 // check validates the options. notLocal is "" when the server can only be
 // reached from this machine (see httpx.NotLocal), and otherwise says why not:
 // the dev message sink is then refused.
@@ -100,46 +96,7 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, m
 			p.Add("%s: %s exceeds max-token-lifetime (%s), which must cover everything signed", s.Source(d.name), d.v, maxTokenLifetime)
 		}
 	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"access-token-lifetime", o.AccessTokenTTL}, {"id-token-lifetime", o.IDTokenTTL}, {"refresh-token-lifetime", o.RefreshTokenTTL}, {"code-lifetime", o.CodeTTL}} {
-		if d.v <= 0 {
-			p.Add("%s: must be positive", s.Source(d.name))
-		}
-	}
-	if o.RefreshGrace < time.Second || o.RefreshGrace > time.Minute {
-		p.Add("%s: between 1s and 1m: long enough for a retry after a lost answer, short enough that reuse is still caught", s.Source("refresh-token-grace"))
-	}
-	if o.CodeTTL > 10*time.Minute {
-		p.Add("%s: at most 10m (RFC 6749 recommends a short life)", s.Source("code-lifetime"))
-	}
-	if o.LockoutThreshold < 1 {
-		p.Add("%s: must be at least 1", s.Source("lockout-threshold"))
-	}
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"lockout-duration", o.LockoutDuration}, {"session-idle-timeout", o.SessionIdleTimeout}, {"session-lifetime", o.SessionLifetime}, {"reauth-max-age", o.ReauthMaxAge}} {
-		if d.v <= 0 {
-			p.Add("%s: must be positive", s.Source(d.name))
-		}
-	}
-	if o.SessionIdleMin > o.SessionIdleMax {
-		p.Add("%s: must not exceed session-idle-timeout-max", s.Source("session-idle-timeout-min"))
-	}
-	if o.DeletionGrace < 24*time.Hour {
-		p.Add("%s: at least 24h, so that a citizen can change their mind", s.Source("deletion-grace-period"))
-	}
-	if o.SessionIdleTimeout > o.SessionLifetime {
-		p.Add("%s: must not exceed session-lifetime", s.Source("session-idle-timeout"))
-	}
-	if o.ReauthMaxAge > time.Hour {
-		p.Add("%s: at most 1h: a stolen session must not be able to change the password or a contact for long", s.Source("reauth-max-age"))
-	}
-	if err := o.argon2().Validate(); err != nil {
-		p.Add("%s: %v", s.Source("argon2-memory"), err)
-	}
+	o.config("", false).Validate(p.About(s))
 	for _, c := range o.TrustedProxies {
 		pr, err := netip.ParsePrefix(strings.TrimSpace(c))
 		if err != nil {
@@ -148,14 +105,10 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, m
 		}
 		o.proxies = append(o.proxies, pr.Masked())
 	}
-	if o.devMessages() && notLocal != "" {
+	if o.gateways().Development() && notLocal != "" {
 		p.Add("--smtp-addr or --sms-gateway-url: one is required unless addr and public-url are both loopback (%s): without a gateway every one-time code is shown at /dev/messages to whoever reaches the server", notLocal)
 	}
-	if o.SMTPAddr != "" {
-		if _, _, err := net.SplitHostPort(o.SMTPAddr); err != nil {
-			p.Add("%s: %q is not host:port", s.Source("smtp-addr"), o.SMTPAddr)
-		}
-	}
+	o.gateways().Validate(p.About(s))
 }
 
 // argon2Default is the hashing of accounts created outside serve (the
@@ -169,41 +122,23 @@ func (o *idpOptions) argon2() password.Params {
 	return p
 }
 
-// senders are the platform's message senders: the development sink in
-// dev mode, else SMTP and the SMS gateway as configured.
-func (o *idpOptions) senders(db *sqldb.DB, log *slog.Logger) (message.Sender, *message.DevSink, error) {
-	if o.devMessages() {
-		sink := message.NewDevSink(db, log)
-		return sink, sink, nil
-	}
-	route := message.Route{}
-	var err error
-	if o.SMTPAddr != "" {
-		if route.Email, err = message.NewSMTP(message.SMTPConfig{Addr: o.SMTPAddr, From: o.SMTPFrom, Username: o.SMTPUsername,
-			Password: message.Secret(o.SMTPPassword), StartTLS: o.SMTPStartTLS, ImplicitTLS: o.SMTPImplicitTLS}, log); err != nil {
-			return nil, nil, err
-		}
-	}
-	if o.SMSURL != "" {
-		if route.SMS, err = message.NewHTTPSMS(message.HTTPSMSConfig{URL: o.SMSURL, Method: o.SMSMethod, AuthHeader: o.SMSAuthHeader,
-			AuthValue: message.Secret(o.SMSAuthValue), BodyTemplate: o.SMSBody, ContentType: o.SMSContentType}, log, nil); err != nil {
-			return nil, nil, err
-		}
-	}
-	return route, nil, nil
+// gateways are the message gateways the options configure.
+func (o *idpOptions) gateways() message.Gateways {
+	return message.Gateways{
+		SMTP: message.SMTPConfig{Addr: o.SMTPAddr, From: o.SMTPFrom, Username: o.SMTPUsername,
+			Password: message.Secret(o.SMTPPassword), StartTLS: o.SMTPStartTLS, ImplicitTLS: o.SMTPImplicitTLS},
+		SMS: message.HTTPSMSConfig{URL: o.SMSURL, Method: o.SMSMethod, AuthHeader: o.SMSAuthHeader,
+			AuthValue: message.Secret(o.SMSAuthValue), BodyTemplate: o.SMSBody, ContentType: o.SMSContentType}}
 }
 
 // buildIdP assembles the identity provider from the options.
 // now is the clock of every store and flow (tests move it).
 func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time) (*idp.IdP, error) {
-	out, sink, err := o.senders(db, log)
+	out, sink, err := message.Open(o.gateways(), db, log)
 	if err != nil {
 		return nil, err
 	}
-	c := idp.Config{Issuer: issuer, Secure: secure, LockoutThreshold: o.LockoutThreshold, LockoutDuration: o.LockoutDuration,
-		SessionIdleTimeout: o.SessionIdleTimeout, SessionLifetime: o.SessionLifetime, SessionIdleMin: o.SessionIdleMin, SessionIdleMax: o.SessionIdleMax,
-		ReauthMaxAge: o.ReauthMaxAge, DeletionGrace: o.DeletionGrace, Argon2: o.argon2(),
-		Tokens: oidc.Lifetimes{AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}}
+	c := o.config(issuer, secure)
 	if o.Esign.TrustDir != "" {
 		v, pool, err := o.Esign.verifier(now)
 		if err != nil {
@@ -214,6 +149,14 @@ func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log 
 		}}
 	}
 	return idp.New(c, idp.Platform{DB: db, Keys: km, Log: log, Messages: out, DevSink: sink, Now: now})
+}
+
+// config is the identity provider's policy as the options give it.
+func (o *idpOptions) config(issuer string, secure bool) idp.Config {
+	return idp.Config{Issuer: issuer, Secure: secure, LockoutThreshold: o.LockoutThreshold, LockoutDuration: o.LockoutDuration,
+		SessionIdleTimeout: o.SessionIdleTimeout, SessionLifetime: o.SessionLifetime, SessionIdleMin: o.SessionIdleMin, SessionIdleMax: o.SessionIdleMax,
+		ReauthMaxAge: o.ReauthMaxAge, DeletionGrace: o.DeletionGrace, Argon2: o.argon2(),
+		Tokens: oidc.Lifetimes{AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}}
 }
 
 // sweep deletes expired rows (codes, flows, sessions, rate-limit hits)

@@ -6,11 +6,8 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -176,20 +173,7 @@ func (o *keyOptions) register(s *config.Set) {
 }
 
 func (o *keyOptions) check(s *config.Set, p *config.Problems) {
-	for _, d := range []struct {
-		name string
-		v    time.Duration
-	}{{"key-rotation-period", o.RotationPeriod}, {"max-token-lifetime", o.MaxTokenLifetime}, {"key-refresh-interval", o.RefreshInterval}} {
-		if d.v <= 0 {
-			p.Add("%s: must be positive", s.Source(d.name))
-		}
-	}
-	if o.MaxTokenLifetime > 0 && o.RefreshInterval >= o.MaxTokenLifetime {
-		p.Add("%s: must be shorter than max-token-lifetime (%s), or replicas could sign with a key others do not publish yet", s.Source("key-refresh-interval"), o.MaxTokenLifetime)
-	}
-	if o.MaxTokenLifetime > 0 && o.RotationPeriod > 0 && o.RotationPeriod <= 2*o.MaxTokenLifetime {
-		p.Add("%s: must exceed twice max-token-lifetime (%s)", s.Source("key-rotation-period"), o.MaxTokenLifetime)
-	}
+	o.managerOptions(nil).Validate(p.About(s))
 }
 
 func (o *keyOptions) managerOptions(log *slog.Logger) keys.Options {
@@ -214,40 +198,11 @@ func (o *logOptions) register(s *config.Set, level string) {
 	s.Enum(&o.Level, "log-level", level, []string{"debug", "info", "warn", "error"}, "Lowest level logged.")
 }
 
-func (o *logOptions) logger(w io.Writer) *slog.Logger {
-	var level slog.Level
-	_ = level.UnmarshalText([]byte(o.Level))
-	hopts := &slog.HandlerOptions{Level: level}
-	// Every line logged with a request's context carries its request_id.
-	if o.Format == "json" {
-		return slog.New(httpx.LogHandler(slog.NewJSONHandler(w, hopts)))
-	}
-	return slog.New(httpx.LogHandler(slog.NewTextHandler(w, hopts)))
-}
+func (o *logOptions) logger(w io.Writer) *slog.Logger { return httpx.NewLogger(w, o.Format, o.Level) }
 
 // checkAddr validates a host:port listen address.
 func checkAddr(s *config.Set, p *config.Problems, name, addr string) {
-	_, port, err := net.SplitHostPort(addr)
-	if err != nil {
-		p.Add("%s: %q is not host:port (e.g. localhost:8080)", s.Source(name), addr)
-		return
-	}
-	if n, err := strconv.Atoi(port); err != nil || n < 0 || n > 65535 {
-		p.Add("%s: %q has no valid port", s.Source(name), addr)
-	}
-}
-
-// checkPublicURL validates the issuer URL.
-func checkPublicURL(s *config.Set, p *config.Problems, raw string) {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || u.Host == "":
-		p.Add("%s: %q is not an absolute URL (e.g. https://id.example.ru)", s.Source("public-url"), raw)
-	case u.Scheme != "https" && u.Scheme != "http":
-		p.Add("%s: scheme must be https (or http for local use)", s.Source("public-url"))
-	case u.RawQuery != "" || u.Fragment != "":
-		p.Add("%s: must not have a query or fragment (it is the OpenID issuer)", s.Source("public-url"))
-	case u.User != nil:
-		p.Add("%s: must not carry user information", s.Source("public-url"))
+	if err := httpx.CheckAddr(addr); err != nil {
+		p.Add("%s: %v", s.Source(name), err)
 	}
 }

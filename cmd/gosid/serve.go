@@ -7,11 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/signal"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
@@ -91,7 +89,7 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 		}
 	}
 	if ls.idp != nil && o.urlFromAddr {
-		o.PublicURL = boundURL(o.PublicURL, ls.idp.Addr())
+		o.PublicURL = httpx.BoundURL(o.PublicURL, ls.idp.Addr())
 	}
 	if len(p) > 0 {
 		if db != nil {
@@ -136,7 +134,9 @@ func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
 		}
 		o.PublicURL, o.urlFromAddr = scheme+o.Addr, true
 	}
-	checkPublicURL(s, p, o.PublicURL)
+	if err := httpx.CheckPublicURL(o.PublicURL); err != nil {
+		p.Add("%s: %v", s.Source("public-url"), err)
+	}
 	if (o.TLSCertFile == "") != (o.TLSKeyFile == "") {
 		p.Add("%s and tls-key-file: give both or neither", s.Source("tls-cert-file"))
 	}
@@ -164,22 +164,6 @@ func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
 		p.Add("%s: %s does not exist, and it is created only when addr and public-url are both loopback (%s); create one with `gosid keys new-master-key --out FILE`", s.Source("master-key-file"), o.storage.MasterKeyFile, notLocal)
 	}
 	return notLocal == ""
-}
-
-// boundURL puts the port the listener got into a URL derived from a listen
-// address with port 0 (tests), keeping the host as configured: localhost
-// must stay a name, for passkeys and for the browser's secure context.
-func boundURL(derived string, bound net.Addr) string {
-	u, err := url.Parse(derived)
-	if err != nil || u.Port() != "0" {
-		return derived
-	}
-	_, port, err := net.SplitHostPort(bound.String())
-	if err != nil {
-		return derived
-	}
-	u.Host = net.JoinHostPort(u.Hostname(), port)
-	return u.String()
 }
 
 // listeners are the bound listeners of serve; portal and admin are nil
@@ -245,7 +229,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		return exitFailed, err
 	}
 
-	servers := []*httpx.Server{}
+	var servers []*httpx.Server
 	defer func() {
 		// Servers made but never served, because a later step failed
 		// (Close does nothing to a server that was served).
@@ -253,17 +237,28 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			_ = srv.Close()
 		}
 	}()
-	idpSrv, err := httpx.New(httpx.Config{
-		Name: "idp", Listener: ls.idp, Logger: log,
-		Handler:     parts.Handler(httpx.Options{Logger: log, Metrics: metrics, TLS: tls, ClientIP: httpx.TrustedProxies(o.idp.proxies)}),
-		TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
-	})
+	// add makes a server of h on *l, which then owns the listener; the
+	// public ones speak TLS when configured, the management one never does.
+	add := func(name string, l *net.Listener, h http.Handler, public bool) (string, error) {
+		cfg := httpx.Config{Name: name, Listener: *l, Logger: log, ShutdownTimeout: o.ShutdownTimeout, Handler: h}
+		if public {
+			cfg.TLSCertFile, cfg.TLSKeyFile = o.TLSCertFile, o.TLSKeyFile
+		}
+		srv, err := httpx.New(cfg)
+		if err != nil {
+			return "", err
+		}
+		*l = nil
+		servers = append(servers, srv)
+		return srv.URL(), nil
+	}
+	opts := httpx.Options{Logger: log, Metrics: metrics, TLS: tls}
+	idpOpts := opts
+	idpOpts.ClientIP = httpx.TrustedProxies(o.idp.proxies)
+	idpAt, err := add("idp", &ls.idp, parts.Handler(idpOpts), true)
 	if err != nil {
 		return exitConfig, err
 	}
-	ls.idp = nil // owned by the server now
-	servers = append(servers, idpSrv)
-
 	portalAt, adminAt := "off", "off"
 	if ls.portal != nil {
 		ph, err := portal.New(portal.Config{IdPURL: o.PublicURL, Logger: log})
@@ -273,19 +268,10 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		portalMux := http.NewServeMux()
 		portalMux.Handle("/", ph)
 		portalMux.Handle("GET /healthz", httpx.Healthz())
-		portalSrv, err := httpx.New(httpx.Config{
-			Name: "portal", Listener: ls.portal, Logger: log,
-			Handler:     httpx.Wrap("portal", portalMux, httpx.Options{Logger: log, Metrics: metrics, TLS: tls}),
-			TLSCertFile: o.TLSCertFile, TLSKeyFile: o.TLSKeyFile, ShutdownTimeout: o.ShutdownTimeout,
-		})
-		if err != nil {
+		if portalAt, err = add("portal", &ls.portal, httpx.Wrap("portal", portalMux, opts), true); err != nil {
 			return exitConfig, err
 		}
-		ls.portal = nil
-		servers = append(servers, portalSrv)
-		portalAt = portalSrv.URL()
 	}
-
 	if ls.admin != nil {
 		// The management listener, like Keycloak's management port:
 		// probes and scrapes reach it on a private address, the public
@@ -294,50 +280,27 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		adminMux.Handle("GET /healthz", httpx.Healthz())
 		adminMux.Handle("GET /readyz", ready)
 		adminMux.Handle("GET /metrics", httpx.MetricsHandler(reg))
-		adminSrv, err := httpx.New(httpx.Config{
-			Name: "admin", Listener: ls.admin, Logger: log,
-			Handler:         httpx.Wrap("admin", adminMux, httpx.Options{Logger: log, Metrics: metrics}),
-			ShutdownTimeout: o.ShutdownTimeout,
-		})
-		if err != nil {
+		if adminAt, err = add("admin", &ls.admin, httpx.Wrap("admin", adminMux, httpx.Options{Logger: log, Metrics: metrics}), false); err != nil {
 			return exitConfig, err
 		}
-		ls.admin = nil
-		servers = append(servers, adminSrv)
-		adminAt = adminSrv.URL()
 	}
 
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var wg sync.WaitGroup
-	errs := make(chan error, len(servers)+1)
-	wg.Go(func() {
-		if err := km.Run(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			errs <- fmt.Errorf("signing keys: %w", err)
-		}
-	})
-	wg.Go(func() { sweep(ctx, 5*time.Minute, log, parts.Sweeps) })
-	wg.Go(func() { reloadOnHangup(ctx, log, parts.Reload) })
-	wg.Go(func() {
-		sweep(ctx, 5*time.Second, log, []func(context.Context) (int, error){parts.Provider.DeliverLogouts})
-	})
-	for _, srv := range servers {
-		wg.Go(func() {
-			if err := srv.Serve(ctx); err != nil {
-				errs <- err
+	log.Info("gosid serving", "issuer", o.PublicURL, "idp", idpAt, "portal", portalAt, "admin", adminAt, "database", db.Dialect())
+	served := servers
+	servers = nil // RunAll owns them now: nothing left to close here
+	err = httpx.RunAll(ctx, log, served,
+		func(ctx context.Context) error {
+			if err := km.Run(ctx); err != nil {
+				return fmt.Errorf("signing keys: %w", err)
 			}
+			return nil
+		},
+		func(ctx context.Context) error { sweep(ctx, 5*time.Minute, log, parts.Sweeps); return nil },
+		func(ctx context.Context) error { reloadOnHangup(ctx, log, parts.Reload); return nil },
+		func(ctx context.Context) error {
+			sweep(ctx, 5*time.Second, log, []func(context.Context) (int, error){parts.Provider.DeliverLogouts})
+			return nil
 		})
-	}
-	log.Info("gosid serving", "issuer", o.PublicURL, "idp", idpSrv.URL(), "portal", portalAt, "admin", adminAt, "database", db.Dialect())
-
-	select {
-	case <-ctx.Done():
-		log.Info("shutting down")
-	case err = <-errs:
-		log.Error("shutting down after a failure", "err", err)
-	}
-	cancel()
-	wg.Wait()
 	if err != nil {
 		return exitFailed, err
 	}

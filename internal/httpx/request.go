@@ -2,6 +2,7 @@ package httpx
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/netip"
@@ -136,3 +137,18 @@ func (h logHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 }
 
 func (h logHandler) WithGroup(name string) slog.Handler { return logHandler{h.Handler.WithGroup(name)} }
+
+// NewLogger is the process logger: format "json" for log collectors, else
+// text for people; level one of debug, info, warn, error (info if not).
+// Every line logged with a request's context carries its request_id.
+func NewLogger(w io.Writer, format, level string) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	hopts := &slog.HandlerOptions{Level: l}
+	if format == "json" {
+		return slog.New(LogHandler(slog.NewJSONHandler(w, hopts)))
+	}
+	return slog.New(LogHandler(slog.NewTextHandler(w, hopts)))
+}

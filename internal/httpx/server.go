@@ -243,3 +243,38 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return s.Serve(ctx)
 }
+
+// RunAll serves every server and runs every task until ctx ends or one of
+// them fails; then it stops the rest (servers drain gracefully) and waits
+// for all. It returns the first failure, or nil after a clean stop. A task
+// returning context.Canceled after ctx ended is no failure.
+func RunAll(ctx context.Context, log *slog.Logger, servers []*Server, tasks ...func(context.Context) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	errs := make(chan error, len(servers)+len(tasks))
+	for _, srv := range servers {
+		wg.Go(func() {
+			if err := srv.Serve(ctx); err != nil {
+				errs <- err
+			}
+		})
+	}
+	for _, task := range tasks {
+		wg.Go(func() {
+			if err := task(ctx); err != nil && !(ctx.Err() != nil && errors.Is(err, context.Canceled)) {
+				errs <- err
+			}
+		})
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+		log.Info("shutting down")
+	case err = <-errs:
+		log.Error("shutting down after a failure", "err", err)
+	}
+	cancel()
+	wg.Wait()
+	return err
+}

@@ -12,6 +12,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"io"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -382,4 +383,60 @@ func TestNewMetricsPanicsOnConflict(t *testing.T) {
 		}
 	}()
 	NewMetrics(reg)
+}
+
+// TestRunAll: a failing task stops the servers and is the answer; a
+// cancelled context stops everything with no error, tasks that end with
+// context.Canceled included.
+func TestRunAll(t *testing.T) {
+	log := slog.New(slog.DiscardHandler)
+	newServer := func() *Server {
+		s, err := New(Config{Name: "t", Addr: "127.0.0.1:0", Handler: http.NotFoundHandler(), Logger: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	boom := errors.New("boom")
+	srv := newServer()
+	err := RunAll(context.Background(), log, []*Server{srv}, func(context.Context) error { return boom })
+	if !errors.Is(err, boom) {
+		t.Fatalf("RunAll after a failing task = %v, want boom", err)
+	}
+	if _, err := http.Get("http://" + srv.Addr().String()); err == nil {
+		t.Fatal("the server still answers after RunAll returned")
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	srv = newServer()
+	ran := make(chan struct{})
+	done := make(chan error, 1)
+	go func() {
+		done <- RunAll(ctx, log, []*Server{srv}, func(ctx context.Context) error {
+			close(ran)
+			<-ctx.Done()
+			return ctx.Err()
+		})
+	}()
+	<-ran
+	// Serving: the server answers (404 from the handler).
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		resp, err := http.Get("http://" + srv.Addr().String())
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusNotFound {
+				t.Fatalf("status %d, want 404", resp.StatusCode)
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal(err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatalf("RunAll after cancel = %v, want nil", err)
+	}
 }

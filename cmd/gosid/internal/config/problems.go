@@ -56,3 +56,10 @@ func (p Problems) Err() error {
 	}
 	return p
 }
+
+// About returns a function that adds a problem with an option of s, named
+// where it came from (s.Source): the shape modules validate their own
+// settings in, naming options as the command line does.
+func (p *Problems) About(s *Set) func(option, message string) {
+	return func(option, message string) { p.Add("%s: %s", s.Source(option), message) }
+}
