@@ -220,7 +220,7 @@ func runClientsList(ctx context.Context, env *environment, args []string) int {
 	tw := tabwriter.NewWriter(env.stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLIENT ID\tNAME\tAUTH METHOD\tGRANT TYPES\tFIRST PARTY\tMIN LEVEL\tPKCE")
 	for _, cl := range list {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.AuthMethod, strings.Join(shortGrants(cl.GrantTypes), ","), yesNo(cl.FirstParty), cl.MinLevel,
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", cl.ID, cl.Name, cl.AuthMethod, strings.ReplaceAll(cl.ShortGrantTypes(), " ", ""), yesNo(cl.FirstParty), cl.MinLevel,
 			cl.PKCEPolicy())
 	}
 	tw.Flush()
@@ -370,62 +370,13 @@ func printClient(w io.Writer, c *client.Client, secret string, asJSON bool) {
 		return
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	row := func(label string, values ...string) {
-		for i, v := range values {
-			if v == "" {
-				continue
-			}
-			if i > 0 {
-				label = ""
-			}
-			fmt.Fprintf(tw, "%s\t%s\n", label, v)
-		}
+	for _, r := range c.Rows(secret) {
+		fmt.Fprintf(tw, "%s\t%s\n", r[0], r[1])
 	}
-	row("client_id", c.ID)
-	row("client_secret", secret)
-	row("name", c.Name)
-	row("auth method", c.AuthMethod)
-	if c.UsesSecret() && secret == "" {
-		if c.SecretHash != nil {
-			row("secret", "set (only its hash is stored)")
-		} else {
-			row("secret", "none yet: run `gosid clients rotate-secret "+c.ID+"`")
-		}
-	}
-	row("redirect URIs", c.RedirectURIs...)
-	row("post-logout URIs", c.PostLogoutRedirectURIs...)
-	row("back-channel logout", c.BackchannelLogoutURI)
-	row("scopes", strings.Join(c.Scopes, " "))
-	row("grant types", strings.Join(shortGrants(c.GrantTypes), ", "))
-	if c.JWKS != "" {
-		var set struct {
-			Keys []json.RawMessage `json:"keys"`
-		}
-		_ = json.Unmarshal([]byte(c.JWKS), &set)
-		row("keys", fmt.Sprintf("%d inline (JWKS)", len(set.Keys)))
-	}
-	row("JWKS URI", c.JWKSURI)
-	row("first party", yesNo(c.FirstParty)+map[bool]string{true: " (no consent screen)"}[c.FirstParty])
-	row("min level", string(c.Level()))
-	row("ID token alg", c.Alg())
-	row("access tokens", c.TokenFormat())
-	row("PKCE", c.PKCEPolicy())
-	row("ID token claims", map[bool]string{false: "protocol only (personal data from userinfo or the claims parameter)",
-		true: "personal data of the consented scopes too"}[c.IDTokenClaims])
-	row("created", fmtTime(c.CreatedAt))
-	row("updated", fmtTime(c.UpdatedAt))
 	tw.Flush()
 	if secret != "" {
 		fmt.Fprintf(w, "\n%s\n", secretOnce(c.ID))
 	}
-}
-
-func shortGrants(l []string) []string {
-	out := make([]string, len(l))
-	for i, g := range l {
-		out[i] = client.ShortGrantType(g)
-	}
-	return out
 }
 
 func yesNo(b bool) string {

@@ -2,14 +2,12 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/gosid/gosid/internal/httpx"
@@ -71,7 +69,7 @@ func (o *storageOptions) check(ctx context.Context, s *config.Set, p *config.Pro
 		p.Add("%s: %v", s.Source("database-url"), err)
 	}
 	if o.usesDataDir() {
-		if err := checkWritableDir(o.DataDir); err != nil {
+		if err := sqldb.CheckWritableDir(o.DataDir); err != nil {
 			p.Add("%s: %s is not usable: %v", s.Source("data-dir"), o.DataDir, err)
 		}
 	}
@@ -86,32 +84,6 @@ func (o *storageOptions) check(ctx context.Context, s *config.Set, p *config.Pro
 		return db
 	}
 	return nil
-}
-
-// checkWritableDir reports whether dir exists as a writable directory or
-// could be created, without creating it.
-func checkWritableDir(dir string) error {
-	abs, err := filepath.Abs(dir)
-	if err != nil {
-		return err
-	}
-	for p := abs; ; p = filepath.Dir(p) {
-		st, err := os.Stat(p)
-		switch {
-		case err == nil && !st.IsDir():
-			return fmt.Errorf("%s is not a directory", p)
-		case err == nil:
-			if err := syscall.Access(p, 2 /* W_OK */); err != nil {
-				return fmt.Errorf("%s is not writable", p)
-			}
-			return nil
-		case !errors.Is(err, os.ErrNotExist):
-			return err
-		}
-		if p == filepath.Dir(p) {
-			return fmt.Errorf("no existing parent directory")
-		}
-	}
 }
 
 // open opens the database named by the options. For commands other than

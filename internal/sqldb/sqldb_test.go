@@ -3,6 +3,8 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -207,5 +209,23 @@ func TestRestartableCluster(t *testing.T) {
 			t.Fatal("no connection after the restart")
 		}
 		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestCheckWritableDir(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for path, ok := range map[string]bool{
+		dir:                                 true,
+		filepath.Join(dir, "new", "deeper"): true,
+		file:                                false,
+		filepath.Join(file, "below"):        false,
+	} {
+		if err := sqldb.CheckWritableDir(path); (err == nil) != ok {
+			t.Errorf("CheckWritableDir(%s) = %v, want ok %v", path, err, ok)
+		}
 	}
 }
