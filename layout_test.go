@@ -233,3 +233,37 @@ func TestCIFuzzTargets(t *testing.T) {
 		}
 	}
 }
+
+// TestPackageDocs: every package has a doc.go that carries its package
+// comment, where a reader looks first.
+func TestPackageDocs(t *testing.T) {
+	fset := token.NewFileSet()
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if !d.IsDir() {
+			return nil
+		}
+		if name := d.Name(); name == "node_modules" || name == "testdata" || (strings.HasPrefix(name, ".") && p != ".") {
+			return filepath.SkipDir
+		}
+		files, _ := filepath.Glob(filepath.Join(p, "*.go"))
+		code := slices.ContainsFunc(files, func(f string) bool { return !strings.HasSuffix(f, "_test.go") })
+		if !code || p == "." {
+			return nil
+		}
+		f, err := parser.ParseFile(fset, filepath.Join(p, "doc.go"), nil, parser.PackageClauseOnly|parser.ParseComments)
+		if err != nil {
+			t.Errorf("%s: no doc.go (%v)", p, err)
+			return nil
+		}
+		if f.Doc == nil || !strings.HasPrefix(f.Doc.Text(), "Package "+f.Name.Name+" ") && f.Name.Name != "main" {
+			t.Errorf("%s/doc.go: no package comment starting %q", p, "Package "+f.Name.Name)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,8 +1,3 @@
-// Package codestep is the "we sent you a code" step that registration,
-// password recovery and contact changes share: issue a one-time code for a
-// purpose and destination, send it (or, to avoid revealing that an account
-// exists, send nothing or a notice instead), and check what the citizen
-// types, with the otp package's errors turned into messages for people.
 package codestep
 
 import (
