@@ -86,4 +86,3 @@ func (e *env) newAccount(t testing.TB, pw string) *account.Account {
 func (e *env) browser() *idptest.Browser { return e.srv.Browser() }
 
 var challengeRe = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
-
