@@ -1,32 +1,24 @@
 package esign
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
-	"crypto/hmac"
 	"crypto/rand"
-	"crypto/sha256"
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/hex"
-	"github.com/gosid/gosid/idp/assurance"
-	"github.com/gosid/gosid/idp/audit"
-	"io"
-	"log/slog"
 	"math/big"
-	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/idptest"
+
 	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -36,23 +28,9 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-// plainCrypto stands in for the key manager: these tests do not look at
-// sealed columns.
-type plainCrypto struct{}
-
-func (plainCrypto) Seal(plaintext, _ []byte) ([]byte, error) { return bytes.Clone(plaintext), nil }
-func (plainCrypto) Open(_ context.Context, blob, _ []byte) ([]byte, error) {
-	return bytes.Clone(blob), nil
-}
-func (plainCrypto) BlindIndex(domain, value string) []byte {
-	m := hmac.New(sha256.New, []byte("test"))
-	m.Write([]byte(domain + "\x00" + value))
-	return m.Sum(nil)
-}
-
-// verifierOf is the real assurance service over the test's stores.
-func verifierOf(db *sqldb.DB, accounts *account.Store, now func() time.Time) Verifier {
-	return assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, audit.New(db, plainCrypto{}, now), plainCrypto{}, now)
+// verifierOf is the real assurance service over the harness's stores.
+func verifierOf(e *idptest.Env) Verifier {
+	return assurance.New(e.DB, func(q sqldb.Runner) assurance.Accounts { return e.Accounts.With(q) }, e.Audit, e.Crypto, e.Clock.Now)
 }
 
 type tellNobody struct{}
@@ -62,12 +40,19 @@ func (tellNobody) Account(context.Context, *account.Account, string, string, map
 // newLeaf makes a self-signed certificate for the stand-in verifier.
 func newLeaf(t testing.TB, serial int64) *x509.Certificate {
 	t.Helper()
+	return newLeafValid(t, serial, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC))
+}
+
+// newLeafValid makes a self-signed certificate valid from notBefore to
+// notAfter.
+func newLeafValid(t testing.TB, serial int64, notBefore, notAfter time.Time) *x509.Certificate {
+	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
 	tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "Иванов Иван"},
-		NotBefore: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), NotAfter: time.Date(2028, 1, 1, 0, 0, 0, 0, time.UTC)}
+		NotBefore: notBefore.Truncate(time.Second), NotAfter: notAfter.Truncate(time.Second)}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
 	if err != nil {
 		t.Fatal(err)
@@ -87,23 +72,18 @@ func newLeaf(t testing.TB, serial int64) *x509.Certificate {
 func TestStaleSessionCertificates(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		c := sqldbtest.NewClock(time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC))
-		accounts := account.NewStore(db, plainCrypto{}, c.Now)
-		sessions := session.NewStore(db, session.Config{Now: c.Now})
-		store := NewStore(db, plainCrypto{}, c.Now)
-		a, err := accounts.Create(ctx, account.New{Name: account.Name{Family: "Иванов", Given: "Иван"}, SNILS: "112-233-445 95",
-			Phone: account.Contact{Value: "+79120000001", VerifiedAt: c.Now()}})
-		if err != nil {
-			t.Fatal(err)
-		}
+		e := idptest.NewEnv(t, db, idptest.Options{})
+		c := e.Clock
+		store := NewStore(db, e.Crypto, c.Now)
+		a := e.NewAccount(t, account.New{SNILS: "112-233-445 95"})
 		owned, fresh := newLeaf(t, 1), newLeaf(t, 2)
 		if _, err := store.Bind(ctx, a.ID, owned, "Иванов Иван", "УЦ", "ECDSA"); err != nil {
 			t.Fatal(err)
 		}
 		var checked atomic.Int32
-		h, err := New(Deps{Store: store, Accounts: accounts, Sessions: sessions, Flows: flow.NewStore(db, plainCrypto{}, c.Now),
-			Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: c.Now, Reauth: session.Reauth{MaxAge: 5 * time.Minute},
-			Verifier: verifierOf(db, accounts, c.Now), Notifier: tellNobody{},
+		h, err := New(Deps{Store: store, Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows,
+			Log: e.Log, Now: c.Now, Reauth: session.Reauth{MaxAge: 5 * time.Minute},
+			Verifier: verifierOf(e), Notifier: tellNobody{},
 			Verify: func(context.Context, []byte, []byte) (*cms.Result, error) {
 				checked.Add(1)
 				return &cms.Result{Signer: &cms.Signer{Certificate: fresh},
@@ -112,31 +92,12 @@ func TestStaleSessionCertificates(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		mux := http.NewServeMux()
-		h.Routes(mux)
-		srv := httptest.NewServer(mux)
-		defer srv.Close()
-		token, sess, err := sessions.Create(ctx, a.ID, []string{"pwd"}, time.Time{}, "127.0.0.1", "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		jar, _ := cookiejar.New(nil)
-		u, _ := url.Parse(srv.URL)
-		jar.SetCookies(u, []*http.Cookie{{Name: session.DefaultCookieName, Value: token, Path: "/"}})
-		client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+		b := e.Serve(t, h.Routes).Browser()
+		b.SignIn(t, a.ID)
 		do := func(method, path string, form url.Values) (int, string, string) {
 			t.Helper()
-			resp, err := client.Do(func() *http.Request {
-				req, _ := http.NewRequest(method, srv.URL+path, strings.NewReader(form.Encode()))
-				req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-				return req
-			}())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			b, _ := io.ReadAll(resp.Body)
-			return resp.StatusCode, resp.Header.Get("Location"), string(b)
+			p := b.Form(t, method, path, form)
+			return p.Status, p.Location, p.Body
 		}
 		bound := func() int {
 			t.Helper()
@@ -164,7 +125,7 @@ func TestStaleSessionCertificates(t *testing.T) {
 		if checked.Load() != 0 || bound() != 1 {
 			t.Fatalf("a stale session checked %d signatures, %d certificates bound", checked.Load(), bound())
 		}
-		if err := sessions.AddAuthentication(ctx, sess.ID, []string{"pwd"}, time.Time{}); err != nil {
+		if err := e.Sessions.AddAuthentication(ctx, b.Session(t).ID, []string{"pwd"}, time.Time{}); err != nil {
 			t.Fatal(err)
 		}
 		// Back on the list: a new challenge to sign.

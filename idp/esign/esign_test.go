@@ -121,7 +121,7 @@ func TestBindProvesSNILS(t *testing.T) {
 		if a, _ := r.accounts.Get(ctx, squatter.ID); a.SNILS != "" {
 			t.Fatal("the squatter kept the claim")
 		}
-		if got := r.notified.of(squatter.ID); !slices.Contains(got, notice.KindNoticeSNILSClaimDropped) {
+		if got := r.notified.Notices(squatter.ID); !slices.Contains(got, notice.KindNoticeSNILSClaimDropped) {
 			t.Fatalf("the squatter was told %v", got)
 		}
 		// Another certificate (another SNILS) cannot be bound next to the
@@ -148,7 +148,7 @@ func TestRegistrationProof(t *testing.T) {
 		handler := r.handler
 		u, _ := url.Parse(r.url)
 		req := httptest.NewRequest("GET", r.url+"/register?from=esign", nil)
-		for _, c := range h.c.Jar.Cookies(u) {
+		for _, c := range h.b.Client.Jar.Cookies(u) {
 			req.AddCookie(c)
 		}
 		name, snils, ok := handler.Pending(req)

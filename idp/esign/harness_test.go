@@ -2,33 +2,24 @@ package esign_test
 
 import (
 	"context"
-	"crypto/rand"
 	"encoding/base64"
-	"github.com/gosid/gosid/idp/assurance"
-	"github.com/gosid/gosid/idp/audit"
 	"html"
 	"io"
-	"log/slog"
 	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
 	"net/url"
 	"os"
 	"path/filepath"
 	"regexp"
-	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/idptest"
+
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/esign"
-	"github.com/gosid/gosid/idp/flow"
-	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/internal/webui"
-	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
 )
@@ -42,44 +33,20 @@ var fixtures = filepath.Join("..", "..", "keys", "cert", "testdata")
 // the real assurance service and activity log, as cmd/gosid wires them.
 type rig struct {
 	t        *testing.T
+	env      *idptest.Env
+	srv      *idptest.Server
 	url      string
 	accounts *account.Store
 	db       *sqldb.DB
-	notified *notices
+	notified *idptest.Messages
 	handler  *esign.Handler
-}
-
-// notices records who was told what.
-type notices struct {
-	mu   sync.Mutex
-	sent map[string][]string // account id → kinds
-}
-
-func (n *notices) Account(_ context.Context, a *account.Account, kind, _ string, _ map[string]string) {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	n.sent[a.ID] = append(n.sent[a.ID], kind)
-}
-
-func (n *notices) of(id string) []string {
-	n.mu.Lock()
-	defer n.mu.Unlock()
-	return n.sent[id]
 }
 
 func newRig(t *testing.T, db *sqldb.DB) *rig {
 	t.Helper()
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	mk, err := keys.ParseMasterKey(base64.StdEncoding.EncodeToString(raw))
-	if err != nil {
-		t.Fatal(err)
-	}
-	log := slog.New(slog.NewTextHandler(io.Discard, nil))
-	km, err := keys.Open(context.Background(), db, mk, keys.Options{Logger: log})
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The clock starts at the real time: the fixtures' certificates are
+	// valid now, and signatures carry the real signing time.
+	e := idptest.NewEnv(t, db, idptest.Options{Keys: true, Start: time.Now(), Session: session.Config{IdleTimeout: time.Hour, Lifetime: time.Hour}})
 	pool, err := cert.OpenTrustDir(filepath.Join(fixtures, "trust"))
 	if err != nil {
 		t.Fatal(err)
@@ -89,26 +56,22 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 		t.Fatal(err)
 	}
 	v := &cert.Verifier{Roots: pool, CRLs: crls}
-	accounts := account.NewStore(db, km, time.Now)
-	sessions := session.NewStore(db, session.Config{IdleTimeout: time.Hour, Lifetime: time.Hour})
-	n := &notices{sent: map[string][]string{}}
 	h, err := esign.New(esign.Deps{
 		Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
 			return cms.Check(ctx, v, sig, content)
 		},
-		Store:    esign.NewStore(db, km, time.Now),
-		Accounts: accounts, Sessions: sessions, Flows: flow.NewStore(db, km, time.Now),
-		Verifier: assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, audit.New(db, km, time.Now), km, time.Now),
-		Notifier: n, Limiter: ratelimit.New(db, time.Now), Log: log,
+		Store:    esign.NewStore(db, e.Keys, e.Clock.Now),
+		Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows,
+		Verifier: assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return e.Accounts.With(q) }, e.Audit, e.Keys, e.Clock.Now),
+		Notifier: e.Messages, Limiter: e.Limiter, Log: e.Log, Now: e.Clock.Now,
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	mux := http.NewServeMux()
-	h.Routes(mux)
+	srv := e.Serve(t, h.Routes)
 	// A stand-in for the rest of the site: /account says whose session it is.
-	mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
-		s, err := sessions.Current(r)
+	srv.Mux.HandleFunc("GET /account", func(w http.ResponseWriter, r *http.Request) {
+		s, err := e.Sessions.Current(r)
 		if err != nil {
 			http.Error(w, "signed out", http.StatusUnauthorized)
 			return
@@ -116,26 +79,21 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 		_, _ = io.WriteString(w, s.AccountID)
 	})
 	// Sign a test account in, as the password page would.
-	mux.HandleFunc("POST /test/signin", func(w http.ResponseWriter, r *http.Request) {
-		if _, err := sessions.Start(w, r, r.PostFormValue("id"), []string{"pwd"}, "127.0.0.1"); err != nil {
+	srv.Mux.HandleFunc("POST /test/signin", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := e.Sessions.Start(w, r, r.PostFormValue("id"), []string{"pwd"}, "127.0.0.1"); err != nil {
 			http.Error(w, err.Error(), http.StatusInternalServerError)
 		}
 	})
-	srv := httptest.NewServer(webui.Protect(mux))
-	t.Cleanup(srv.Close)
-	return &rig{t: t, url: srv.URL, accounts: accounts, db: db, notified: n, handler: h}
+	return &rig{t: t, env: e, srv: srv, url: srv.URL, accounts: e.Accounts, db: db, notified: e.Messages, handler: h}
 }
 
 // user is a browser: cookies kept, redirects not followed.
 type user struct {
 	rig *rig
-	c   *http.Client
+	b   *idptest.Browser
 }
 
-func (r *rig) user() *user {
-	jar, _ := cookiejar.New(nil)
-	return &user{rig: r, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-}
+func (r *rig) user() *user { return &user{rig: r, b: r.srv.Browser()} }
 
 type reply struct {
 	status   int
@@ -145,21 +103,8 @@ type reply struct {
 
 func (u *user) do(method, path string, form url.Values) reply {
 	u.rig.t.Helper()
-	var body io.Reader
-	if form != nil {
-		body = strings.NewReader(form.Encode())
-	}
-	req, _ := http.NewRequest(method, u.rig.url+path, body)
-	if form != nil {
-		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	}
-	resp, err := u.c.Do(req)
-	if err != nil {
-		u.rig.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return reply{resp.StatusCode, resp.Header.Get("Location"), string(b)}
+	a := u.b.Form(u.rig.t, method, path, form)
+	return reply{a.Status, a.Location, a.Body}
 }
 
 // whoami is the account the browser is signed in to, or "".
@@ -228,7 +173,7 @@ func snilsOf(t *testing.T, citizen string) string {
 func (r *rig) newAccount(family, given, phone string) *account.Account {
 	r.t.Helper()
 	a, err := r.accounts.Create(context.Background(), account.New{Name: account.Name{Family: family, Given: given},
-		Phone: account.Contact{Value: phone, VerifiedAt: time.Now()}})
+		Phone: account.Contact{Value: phone, VerifiedAt: r.env.Clock.Now()}})
 	if err != nil {
 		r.t.Fatal(err)
 	}

@@ -63,6 +63,24 @@ func Fingerprint(c *x509.Certificate) []byte {
 // bound to it. It reports whether the binding is new; a certificate bound
 // to another account gives ErrOtherAccount.
 func (s *Store) Bind(ctx context.Context, accountID string, c *x509.Certificate, subject, issuer, algorithm string) (bool, error) {
+	created, err := s.bind(ctx, accountID, c, subject, issuer, algorithm)
+	if errors.Is(err, errLostRace) {
+		// A binding committed between the look-up and the insert (on
+		// PostgreSQL; SQLite serialises the two): look again, so that the
+		// same account's second request records a use instead of being
+		// told the certificate is someone else's.
+		created, err = s.bind(ctx, accountID, c, subject, issuer, algorithm)
+		if errors.Is(err, errLostRace) {
+			err = fmt.Errorf("esign: bind certificate: %w", sqldb.ErrConflict)
+		}
+	}
+	return created, err
+}
+
+// errLostRace: the insert met a row that the look-up did not see.
+var errLostRace = errors.New("esign: certificate bound meanwhile")
+
+func (s *Store) bind(ctx context.Context, accountID string, c *x509.Certificate, subject, issuer, algorithm string) (bool, error) {
 	fp := Fingerprint(c)
 	now := sqldb.Micros(s.now())
 	enc, err := s.crypt.Seal(c.Raw, fp)
@@ -88,10 +106,13 @@ func (s *Store) Bind(ctx context.Context, accountID string, c *x509.Certificate,
 			fp, accountID, subject, issuer, fmt.Sprintf("%X", c.SerialNumber), algorithm,
 			sqldb.Micros(c.NotBefore), sqldb.Micros(c.NotAfter), enc, now)
 		if errors.Is(err, sqldb.ErrConflict) {
-			return ErrOtherAccount
+			return errLostRace
 		}
 		return err
 	})
+	if err != nil {
+		created = false
+	}
 	return created, err
 }
 
@@ -132,7 +153,11 @@ func (s *Store) Remove(ctx context.Context, accountID string, fingerprint []byte
 	if err != nil {
 		return err
 	}
-	if n, _ := res.RowsAffected(); n == 0 {
+	n, err := res.RowsAffected()
+	if err != nil {
+		return fmt.Errorf("esign: remove certificate: %w", err)
+	}
+	if n == 0 {
 		return fmt.Errorf("esign: %w", sqldb.ErrNotFound)
 	}
 	return nil

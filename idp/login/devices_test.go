@@ -40,7 +40,7 @@ func TestDevicesSweepAndForget(t *testing.T) {
 			return n
 		}
 		old := remember(a.ID)
-		e.clock.Advance(20 * 24 * time.Hour)
+		e.Clock.Advance(20 * 24 * time.Hour)
 		young, others := remember(a.ID), remember(other.ID)
 		if !e.devices.Trusted(ctx, old, a.ID, "203.0.113.7") || e.devices.Trusted(ctx, old, a.ID, "198.51.100.1") || e.devices.Trusted(ctx, old, other.ID, "203.0.113.7") {
 			t.Fatal("trust is not bound to the account and the IP")
@@ -48,7 +48,7 @@ func TestDevicesSweepAndForget(t *testing.T) {
 		if n, err := e.devices.Sweep(ctx); err != nil || n != 0 || count() != 3 {
 			t.Fatalf("sweep before any expiry: %d %v, %d rows", n, err, count())
 		}
-		e.clock.Advance(10 * 24 * time.Hour)
+		e.Clock.Advance(10 * 24 * time.Hour)
 		if e.devices.Trusted(ctx, old, a.ID, "203.0.113.7") {
 			t.Fatal("an expired device is trusted")
 		}

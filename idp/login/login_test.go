@@ -27,7 +27,7 @@ func TestLockNoticesBounded(t *testing.T) {
 			// A try during the lock is not a new lock.
 			r.signIn("+79000000201", "Wrong#Pass1")
 			want := min(lock, 3)
-			if got := r.notified.count(a.ID, notice.KindNoticeLocked); got != want {
+			if got := r.notified.NoticeCount(a.ID, notice.KindNoticeLocked); got != want {
 				t.Fatalf("after %d locks: %d notices, want %d", lock, got, want)
 			}
 			r.clock.Advance(31 * time.Minute)
@@ -37,7 +37,7 @@ func TestLockNoticesBounded(t *testing.T) {
 		for range 3 {
 			r.signIn("+79000000201", "Wrong#Pass1")
 		}
-		if got := r.notified.count(a.ID, notice.KindNoticeLocked); got != 4 {
+		if got := r.notified.NoticeCount(a.ID, notice.KindNoticeLocked); got != 4 {
 			t.Fatalf("the next day: %d notices, want 4", got)
 		}
 	})

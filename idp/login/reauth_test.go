@@ -16,7 +16,7 @@ import (
 	pqtotp "github.com/pquerna/otp/totp"
 )
 
-var rule = func(e *env) session.Reauth { return session.Reauth{MaxAge: 5 * time.Minute, Now: e.clock.Now} }
+var rule = func(e *env) session.Reauth { return session.Reauth{MaxAge: 5 * time.Minute, Now: e.Clock.Now} }
 
 // TestReauthPassword: a stale session re-authenticates with the password
 // on the same session (ID kept, amr extended, auth time now) and returns
@@ -28,67 +28,67 @@ func TestReauthPassword(t *testing.T) {
 		e := newEnv(t, db, nil)
 		a := e.newAccount(t, goodPassword)
 		b := e.browser()
-		b.signIn(t, a, "swk", "user")
-		e.clock.Advance(10 * time.Minute)
-		before := b.session(t)
+		b.SignIn(t, a.ID, "swk", "user")
+		e.Clock.Advance(10 * time.Minute)
+		before := b.Session(t)
 		if rule(e).Fresh(before) {
 			t.Fatal("the test session is fresh already")
 		}
 
-		p := b.get(t, "/account/reauth?next="+url.QueryEscape("/account/contacts/phone"))
+		p := b.Get(t, "/account/reauth?next="+url.QueryEscape("/account/contacts/phone"))
 		if p.Status != 200 || !strings.Contains(p.Body, `name="password"`) || !strings.Contains(p.Body, `name="next" value="/account/contacts/phone"`) ||
 			strings.Contains(p.Body, `name="code"`) || strings.Contains(p.Body, ">reauth.") {
 			t.Fatalf("reauth page: %d\n%s", p.Status, p.Body)
 		}
-		if p := b.get(t, "/account/reauth?next="+url.QueryEscape("/\t/evil.example/")); !strings.Contains(p.Body, `name="next" value="/account"`) {
+		if p := b.Get(t, "/account/reauth?next="+url.QueryEscape("/\t/evil.example/")); !strings.Contains(p.Body, `name="next" value="/account"`) {
 			t.Fatalf("an unsafe next was kept:\n%s", p.Body)
 		}
 
-		if p := b.post(t, "/account/reauth", url.Values{"next": {"/account/password"}, "password": {"Wrong#Pass1"}}); p.Status != 401 || !strings.Contains(p.Body, "Неверный пароль") {
+		if p := b.Post(t, "/account/reauth", url.Values{"next": {"/account/password"}, "password": {"Wrong#Pass1"}}); p.Status != 401 || !strings.Contains(p.Body, "Неверный пароль") {
 			t.Fatalf("wrong password: %d", p.Status)
 		}
-		if got := e.account(t, a.ID); got.FailedLogins != 1 {
+		if got := e.Account(t, a.ID); got.FailedLogins != 1 {
 			t.Fatalf("a wrong password here counted %d failures, want 1", got.FailedLogins)
 		}
-		if rule(e).Fresh(b.session(t)) {
+		if rule(e).Fresh(b.Session(t)) {
 			t.Fatal("a wrong password refreshed the session")
 		}
-		p = b.post(t, "/account/reauth", url.Values{"next": {"/account/password"}, "password": {goodPassword}})
+		p = b.Post(t, "/account/reauth", url.Values{"next": {"/account/password"}, "password": {goodPassword}})
 		if p.Status != 303 || p.Location != "/account/password" {
 			t.Fatalf("right password: %d → %q", p.Status, p.Location)
 		}
-		after := b.session(t)
+		after := b.Session(t)
 		if after.ID != before.ID || !rule(e).Fresh(after) || !slices.Equal(after.AMR, []string{"swk", "user", "pwd"}) {
 			t.Fatalf("after re-authentication: id %q (was %q) amr %v auth_time %v", after.ID, before.ID, after.AMR, after.AuthTime)
 		}
-		if got := e.account(t, a.ID); got.FailedLogins != 0 {
+		if got := e.Account(t, a.ID); got.FailedLogins != 0 {
 			t.Fatalf("failures not reset: %d", got.FailedLogins)
 		}
-		ev, _ := e.accounts.Events(context.Background(), a.ID, time.Time{}, 10)
+		ev, _ := e.Accounts.Events(context.Background(), a.ID, time.Time{}, 10)
 		if len(ev) == 0 || ev[0].Kind != EventReauth || ev[0].Method != "pwd" {
 			t.Fatalf("history: %+v", ev)
 		}
 
 		// Three wrong passwords lock password sign-in, with the notice.
 		for i := range 3 {
-			p = b.post(t, "/account/reauth", url.Values{"password": {"Wrong#Pass1"}})
+			p = b.Post(t, "/account/reauth", url.Values{"password": {"Wrong#Pass1"}})
 			if want := map[bool]int{true: 401, false: 403}[i < 2]; p.Status != want {
 				t.Fatalf("wrong password %d: %d, want %d", i+1, p.Status, want)
 			}
 		}
-		if got := e.account(t, a.ID); !got.Locked(e.clock.Now()) || e.notices.count(notice.KindNoticeLocked) != 1 {
-			t.Fatalf("not locked (until %v) or not told (%d notices)", got.LockedUntil, e.notices.count(notice.KindNoticeLocked))
+		if got := e.Account(t, a.ID); !got.Locked(e.Clock.Now()) || e.Messages.NoticeCount("", notice.KindNoticeLocked) != 1 {
+			t.Fatalf("not locked (until %v) or not told (%d notices)", got.LockedUntil, e.Messages.NoticeCount("", notice.KindNoticeLocked))
 		}
-		if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 403 || !strings.Contains(p.Body, "заблокирован") {
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 403 || !strings.Contains(p.Body, "заблокирован") {
 			t.Fatalf("right password while locked: %d", p.Status)
 		}
 		other := e.browser()
-		if p := other.post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}); p.Status != 401 {
+		if p := other.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}); p.Status != 401 {
 			t.Fatalf("sign-in while locked by re-authentication failures: %d", p.Status)
 		}
 
 		// Signed out: sign in, which is fresh by itself, and go on.
-		if p := e.browser().get(t, "/account/reauth?next=%2Faccount%2Fdata"); p.Status != 303 || p.Location != "/login?next=%2Faccount%2Fdata" {
+		if p := e.browser().Get(t, "/account/reauth?next=%2Faccount%2Fdata"); p.Status != 303 || p.Location != "/login?next=%2Faccount%2Fdata" {
 			t.Fatalf("signed out: %d → %q", p.Status, p.Location)
 		}
 	})
@@ -105,11 +105,11 @@ func TestReauthSecondFactor(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		code, _ := pqtotp.GenerateCode(enr.Secret, e.clock.Now())
+		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
 		if err := e.totps.Confirm(ctx, a.ID, code); err != nil {
 			t.Fatal(err)
 		}
-		if err := e.accounts.SetMFA(ctx, a.ID, account.MFATOTP); err != nil {
+		if err := e.Accounts.SetMFA(ctx, a.ID, account.MFATOTP); err != nil {
 			t.Fatal(err)
 		}
 		backups, err := e.backups.Generate(ctx, a.ID)
@@ -117,33 +117,33 @@ func TestReauthSecondFactor(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := e.browser()
-		b.signIn(t, a, "pwd", "otp", "mfa")
-		e.clock.Advance(10 * time.Minute)
+		b.SignIn(t, a.ID, "pwd", "otp", "mfa")
+		e.Clock.Advance(10 * time.Minute)
 
-		if p := b.get(t, "/account/reauth"); !strings.Contains(p.Body, `name="password"`) || !strings.Contains(p.Body, `name="code"`) || !strings.Contains(p.Body, `name="backup_code"`) {
+		if p := b.Get(t, "/account/reauth"); !strings.Contains(p.Body, `name="password"`) || !strings.Contains(p.Body, `name="code"`) || !strings.Contains(p.Body, `name="backup_code"`) {
 			t.Fatalf("the page does not ask password and code:\n%s", p.Body)
 		}
-		if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 422 || rule(e).Fresh(b.session(t)) {
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 422 || rule(e).Fresh(b.Session(t)) {
 			t.Fatalf("the password alone: %d", p.Status)
 		}
-		if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {"000000"}}); p.Status != 401 || e.account(t, a.ID).FailedLogins != 1 {
-			t.Fatalf("a wrong code: %d, failures %d", p.Status, e.account(t, a.ID).FailedLogins)
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {"000000"}}); p.Status != 401 || e.Account(t, a.ID).FailedLogins != 1 {
+			t.Fatalf("a wrong code: %d, failures %d", p.Status, e.Account(t, a.ID).FailedLogins)
 		}
-		code, _ = pqtotp.GenerateCode(enr.Secret, e.clock.Now())
-		if p := b.post(t, "/account/reauth", url.Values{"password": {"Wrong#Pass1"}, "code": {code}}); p.Status != 401 {
+		code, _ = pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {"Wrong#Pass1"}, "code": {code}}); p.Status != 401 {
 			t.Fatalf("a wrong password with a right code: %d", p.Status)
 		}
-		if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {code}, "next": {"/account/security"}}); p.Status != 303 || p.Location != "/account/security" {
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {code}, "next": {"/account/security"}}); p.Status != 303 || p.Location != "/account/security" {
 			t.Fatalf("password and code: %d %q", p.Status, p.Location)
 		}
-		if s := b.session(t); !rule(e).Fresh(s) || !slices.Equal(s.AMR, []string{"pwd", "otp", "mfa"}) {
+		if s := b.Session(t); !rule(e).Fresh(s) || !slices.Equal(s.AMR, []string{"pwd", "otp", "mfa"}) {
 			t.Fatalf("session after: amr %v", s.AMR)
 		}
-		e.clock.Advance(10 * time.Minute)
-		if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}, "backup_code": {backups[0]}}); p.Status != 303 {
+		e.Clock.Advance(10 * time.Minute)
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "backup_code": {backups[0]}}); p.Status != 303 {
 			t.Fatalf("password and backup code: %d", p.Status)
 		}
-		if e.notices.count(notice.KindNoticeBackupCodeUsed) != 1 {
+		if e.Messages.NoticeCount("", notice.KindNoticeBackupCodeUsed) != 1 {
 			t.Fatal("no notice of the used backup code")
 		}
 	})
@@ -166,27 +166,27 @@ func TestReauthWithoutPassword(t *testing.T) {
 				}
 			}
 			b := e.browser()
-			b.signIn(t, a, "swk", "user")
-			e.clock.Advance(10 * time.Minute)
-			p := b.get(t, "/account/reauth?next=%2Faccount%2Fdata")
+			b.SignIn(t, a.ID, "swk", "user")
+			e.Clock.Advance(10 * time.Minute)
+			p := b.Get(t, "/account/reauth?next=%2Faccount%2Fdata")
 			if strings.Contains(p.Body, `name="password"`) || !strings.Contains(p.Body, `action="/account/reauth/send"`) {
 				t.Fatalf("%s: the page asks a password or offers no code:\n%s", tc.name, p.Body)
 			}
-			if p := b.post(t, "/account/reauth", url.Values{"code": {"123456"}, "next": {"/account/data"}}); p.Status != 422 || !strings.Contains(p.Body, "Сначала получите код") {
+			if p := b.Post(t, "/account/reauth", url.Values{"code": {"123456"}, "next": {"/account/data"}}); p.Status != 422 || !strings.Contains(p.Body, "Сначала получите код") {
 				t.Fatalf("%s: a code before one was sent: %d", tc.name, p.Status)
 			}
 			if tc.suspend {
-				if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}, "next": {"/account/data"}}); p.Status == 303 {
+				if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "next": {"/account/data"}}); p.Status == 303 {
 					t.Fatal("a suspended password re-authenticated")
 				}
 			}
-			p = b.post(t, "/account/reauth/send", url.Values{"next": {"/account/data"}})
-			ch := p.challenge(t)
-			code := e.out.code(t, a.Phone.Value)
-			if p := b.post(t, "/account/reauth", url.Values{"challenge": {ch}, "code": {code}, "next": {"/account/data"}}); p.Status != 303 || p.Location != "/account/data" {
+			p = b.Post(t, "/account/reauth/send", url.Values{"next": {"/account/data"}})
+			ch := p.Find(t, challengeRe)
+			code := e.Messages.Code(t, a.Phone.Value)
+			if p := b.Post(t, "/account/reauth", url.Values{"challenge": {ch}, "code": {code}, "next": {"/account/data"}}); p.Status != 303 || p.Location != "/account/data" {
 				t.Fatalf("%s: the code: %d %q", tc.name, p.Status, p.Location)
 			}
-			if s := b.session(t); !rule(e).Fresh(s) || !slices.Contains(s.AMR, "sms") {
+			if s := b.Session(t); !rule(e).Fresh(s) || !slices.Contains(s.AMR, "sms") {
 				t.Fatalf("%s: session amr %v", tc.name, s.AMR)
 			}
 		}
@@ -201,29 +201,29 @@ func TestReauthPasskey(t *testing.T) {
 		e := newEnv(t, db, nil)
 		a := e.newAccount(t, goodPassword)
 		b := e.browser()
-		b.signIn(t, a, "pwd")
-		e.clock.Advance(10 * time.Minute)
-		if p := b.get(t, "/account/reauth"); !strings.Contains(p.Body, `data-begin="/account/reauth/passkey/begin"`) {
+		b.SignIn(t, a.ID, "pwd")
+		e.Clock.Advance(10 * time.Minute)
+		if p := b.Get(t, "/account/reauth"); !strings.Contains(p.Body, `data-begin="/account/reauth/passkey/begin"`) {
 			t.Fatalf("no passkey on the page:\n%s", p.Body)
 		}
-		if p := b.do(t, "POST", "/account/reauth/passkey/begin", "application/json", "{}"); p.Status != 200 || !strings.Contains(p.Body, "publicKey") {
+		if p := b.Do(t, "POST", "/account/reauth/passkey/begin", "application/json", "{}"); p.Status != 200 || !strings.Contains(p.Body, "publicKey") {
 			t.Fatalf("begin: %d %s", p.Status, p.Body)
 		}
-		p := b.do(t, "POST", "/account/reauth/passkey/finish?next=%2Faccount%2Fpasskeys", "application/json", "nouv")
-		if p.Status != 400 || !strings.Contains(p.Body, "не подтвердил, что это вы") || rule(e).Fresh(b.session(t)) {
+		p := b.Do(t, "POST", "/account/reauth/passkey/finish?next=%2Faccount%2Fpasskeys", "application/json", "nouv")
+		if p.Status != 400 || !strings.Contains(p.Body, "не подтвердил, что это вы") || rule(e).Fresh(b.Session(t)) {
 			t.Fatalf("without user verification: %d %s", p.Status, p.Body)
 		}
-		if e.account(t, a.ID).FailedLogins != 1 {
+		if e.Account(t, a.ID).FailedLogins != 1 {
 			t.Fatal("a refused passkey was not counted")
 		}
-		p = b.do(t, "POST", "/account/reauth/passkey/finish?next=%2Faccount%2Fpasskeys", "application/json", "uv")
+		p = b.Do(t, "POST", "/account/reauth/passkey/finish?next=%2Faccount%2Fpasskeys", "application/json", "uv")
 		if p.Status != 200 || !strings.Contains(p.Body, `"redirect":"/account/passkeys"`) {
 			t.Fatalf("with user verification: %d %s", p.Status, p.Body)
 		}
-		if s := b.session(t); !rule(e).Fresh(s) || !slices.Equal(s.AMR, []string{"pwd", "swk", "user"}) {
+		if s := b.Session(t); !rule(e).Fresh(s) || !slices.Equal(s.AMR, []string{"pwd", "swk", "user"}) {
 			t.Fatalf("session amr %v", s.AMR)
 		}
-		if p := e.browser().do(t, "POST", "/account/reauth/passkey/finish", "application/json", "uv"); p.Status != 401 {
+		if p := e.browser().Do(t, "POST", "/account/reauth/passkey/finish", "application/json", "uv"); p.Status != 401 {
 			t.Fatalf("without a session: %d", p.Status)
 		}
 	})
@@ -235,20 +235,20 @@ func TestReauthRateLimited(t *testing.T) {
 	e := newEnv(t, sqldbtest.SQLite(t), func(c *Config) { c.PerLogin.Limit, c.MaxFailures = 2, 100 })
 	a := e.newAccount(t, goodPassword)
 	b := e.browser()
-	b.signIn(t, a, "pwd")
-	e.clock.Advance(10 * time.Minute)
+	b.SignIn(t, a.ID, "pwd")
+	e.Clock.Advance(10 * time.Minute)
 	for range 2 {
-		b.post(t, "/account/reauth", url.Values{"password": {"Wrong#Pass1"}})
+		b.Post(t, "/account/reauth", url.Values{"password": {"Wrong#Pass1"}})
 	}
-	if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 429 || rule(e).Fresh(b.session(t)) {
+	if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 429 || rule(e).Fresh(b.Session(t)) {
 		t.Fatalf("over the limit: %d", p.Status)
 	}
 	// The hour's window passes; the session stays in use meanwhile.
 	for range 3 {
-		e.clock.Advance(21 * time.Minute)
-		b.get(t, "/account/reauth")
+		e.Clock.Advance(21 * time.Minute)
+		b.Get(t, "/account/reauth")
 	}
-	if p := b.post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 303 {
+	if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}}); p.Status != 303 {
 		t.Fatalf("after the window: %d", p.Status)
 	}
 }
@@ -264,17 +264,17 @@ func TestSuspendedPasswordSignIn(t *testing.T) {
 			t.Fatal(err)
 		}
 		b := e.browser()
-		p := b.post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}})
+		p := b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}})
 		if p.Status != 403 || !strings.Contains(p.Body, "Восстановите пароль") {
 			t.Fatalf("right password of a suspended account: %d", p.Status)
 		}
-		if p := b.post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {"Wrong#Pass1"}}); p.Status != 401 || strings.Contains(p.Body, "Восстановите пароль") {
+		if p := b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {"Wrong#Pass1"}}); p.Status != 401 || strings.Contains(p.Body, "Восстановите пароль") {
 			t.Fatalf("wrong password of a suspended account: %d", p.Status)
 		}
-		if err := e.accounts.SetPassword(context.Background(), a.ID, e.account(t, a.ID).PasswordHash); err != nil {
+		if err := e.Accounts.SetPassword(context.Background(), a.ID, e.Account(t, a.ID).PasswordHash); err != nil {
 			t.Fatal(err)
 		}
-		if p := b.post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}); p.Status != 303 {
+		if p := b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}); p.Status != 303 {
 			t.Fatalf("after a new password: %d", p.Status)
 		}
 	})

@@ -51,20 +51,20 @@ func TestStaleSessionChangesNothing(t *testing.T) {
 		e := newEnv(t, db)
 		a := e.newAccount(t)
 		b := e.browser()
-		b.signIn(t, a)
-		e.clock.Advance(5*time.Minute + time.Second)
-		sent := e.out.count()
+		b.SignIn(t, a.ID)
+		e.Clock.Advance(5*time.Minute + time.Second)
+		sent := e.Messages.Sent()
 		for _, tc := range sensitive {
-			p := b.do(t, tc.method, tc.path, tc.form)
+			p := b.Form(t, tc.method, tc.path, tc.form)
 			if want := "/account/reauth?next=" + url.QueryEscape(tc.back); p.Status != 303 || p.Location != want {
 				t.Errorf("%s %s with a stale session: %d → %q, want 303 → %q", tc.method, tc.path, p.Status, p.Location, want)
 			}
 		}
-		got := e.account(t, a.ID)
+		got := e.Account(t, a.ID)
 		if got.PasswordHash != a.PasswordHash || got.MFA != "" || !got.DeleteAfter.IsZero() || got.Phone != a.Phone || got.Email != a.Email {
 			t.Fatalf("a stale session changed the account: %+v", got)
 		}
-		if n := e.out.count(); n != sent {
+		if n := e.Messages.Sent(); n != sent {
 			t.Fatalf("a stale session had %d messages sent", n-sent)
 		}
 		var enrolled int
@@ -73,11 +73,11 @@ func TestStaleSessionChangesNothing(t *testing.T) {
 		}
 		// Reading and harmless settings need no re-authentication.
 		for _, path := range []string{"/account", "/account/security", "/account/data", "/account/sessions"} {
-			if p := b.get(t, path); p.Status != 200 {
+			if p := b.Get(t, path); p.Status != 200 {
 				t.Errorf("GET %s with a stale session: %d", path, p.Status)
 			}
 		}
-		if p := b.post(t, "/account/security/settings", url.Values{"idle": {"15"}}); p.Status != 200 {
+		if p := b.Post(t, "/account/security/settings", url.Values{"idle": {"15"}}); p.Status != 200 {
 			t.Errorf("settings with a stale session: %d", p.Status)
 		}
 	})
@@ -93,73 +93,66 @@ func TestFormsAfterReauth(t *testing.T) {
 		e := newEnv(t, db)
 		a := e.newAccount(t)
 		b, other := e.browser(), e.browser()
-		b.signIn(t, a)
-		other.signIn(t, a)
+		b.SignIn(t, a.ID)
+		other.SignIn(t, a.ID)
 		w := httptest.NewRecorder()
 		if err := e.devices.Remember(ctx, w, a.ID, "203.0.113.7", "test"); err != nil {
 			t.Fatal(err)
 		}
 		device := httptest.NewRequest("GET", "/login", nil)
 		device.AddCookie(w.Result().Cookies()[0])
-		e.clock.Advance(10 * time.Minute)
+		e.Clock.Advance(10 * time.Minute)
 
 		const newPassword = "Hq8&tRe5!nWb"
 		form := url.Values{"current_password": {goodPassword}, "password": {newPassword}, "password_confirm": {newPassword}}
-		p := b.post(t, "/account/password", form)
-		p.expect(t, 303, "/account/reauth?next=%2Faccount%2Fpassword")
-		b.reauthenticate(t)
-		if p := b.get(t, "/account/password"); p.Status != 200 || !strings.Contains(p.Body, `name="current_password"`) {
+		p := b.Post(t, "/account/password", form)
+		p.Expect(t, 303, "/account/reauth?next=%2Faccount%2Fpassword")
+		reauthenticate(t, e, b)
+		if p := b.Get(t, "/account/password"); p.Status != 200 || !strings.Contains(p.Body, `name="current_password"`) {
 			t.Fatalf("back on the form: %d", p.Status)
 		}
-		if p := b.post(t, "/account/password", form); p.Status != 200 || !strings.Contains(p.Body, "Пароль изменён") {
+		if p := b.Post(t, "/account/password", form); p.Status != 200 || !strings.Contains(p.Body, "Пароль изменён") {
 			t.Fatalf("change after re-authentication: %d", p.Status)
 		}
-		if ok, _, _ := e.hasher.Verify(ctx, e.account(t, a.ID).PasswordHash, newPassword); !ok {
+		if ok, _, _ := e.Hasher.Verify(ctx, e.Account(t, a.ID).PasswordHash, newPassword); !ok {
 			t.Fatal("password not changed")
 		}
 		if e.devices.Trusted(ctx, device, a.ID, "203.0.113.7") {
 			t.Fatal("a remembered device survived the password change")
 		}
-		if p := other.get(t, "/account"); p.Status != 302 {
+		if p := other.Get(t, "/account"); p.Status != 302 {
 			t.Fatalf("the other session survived: %d", p.Status)
 		}
 
-		b.post(t, "/account/contacts/email", url.Values{"value": {"new@example.ru"}}).expect(t, 303, "/account/contacts/email/code")
-		m, ok := e.out.last("new@example.ru", notice.KindCodeContact)
+		b.Post(t, "/account/contacts/email", url.Values{"value": {"new@example.ru"}}).Expect(t, 303, "/account/contacts/email/code")
+		m, ok := e.Messages.Last("new@example.ru", notice.KindCodeContact)
 		if !ok {
 			t.Fatal("no code to the new e-mail")
 		}
-		b.post(t, "/account/contacts/email/code", url.Values{"code": {m.Data["code"]}}).expect(t, 303, "/account?done=contact_email")
-		n, ok := e.out.last(a.Email.Value, notice.KindNoticeContactChanged)
+		b.Post(t, "/account/contacts/email/code", url.Values{"code": {m.Data["code"]}}).Expect(t, 303, "/account?done=contact_email")
+		n, ok := e.Messages.Last(a.Email.Value, notice.KindNoticeContactChanged)
 		if !ok || !strings.HasPrefix(n.Data["link"], "https://id.gosid.test/account/undo?token=") || n.Data["days"] != "7" || n.Data["value"] == "new@example.ru" {
 			t.Fatalf("notice to the old e-mail: %+v (found %v)", n.Data, ok)
 		}
 
-		p = b.post(t, "/account/security/totp", nil)
-		secret := strings.ReplaceAll(find(t, secretRe, p), " ", "")
-		code, _ := pqtotp.GenerateCode(secret, e.clock.Now())
-		if p := b.post(t, "/account/security/totp/confirm", url.Values{"code": {code}}); p.Status != 200 || e.account(t, a.ID).MFA != account.MFATOTP {
+		p = b.Post(t, "/account/security/totp", nil)
+		secret := strings.ReplaceAll(p.Find(t, secretRe), " ", "")
+		code, _ := pqtotp.GenerateCode(secret, e.Clock.Now())
+		if p := b.Post(t, "/account/security/totp/confirm", url.Values{"code": {code}}); p.Status != 200 || e.Account(t, a.ID).MFA != account.MFATOTP {
 			t.Fatalf("authenticator after re-authentication: %d", p.Status)
 		}
 
-		e.clock.Advance(5*time.Minute + time.Second)
-		b.post(t, "/account/delete/start", nil).expect(t, 303, "/account/reauth?next=%2Faccount%2Fdata")
-		b.reauthenticate(t)
-		e.clock.Advance(30 * time.Second) // the next TOTP step
-		if p := b.post(t, "/account/delete/start", nil); p.Status != 200 || !strings.Contains(p.Body, "приложения-аутентификатора") {
+		e.Clock.Advance(5*time.Minute + time.Second)
+		b.Post(t, "/account/delete/start", nil).Expect(t, 303, "/account/reauth?next=%2Faccount%2Fdata")
+		reauthenticate(t, e, b)
+		e.Clock.Advance(30 * time.Second) // the next TOTP step
+		if p := b.Post(t, "/account/delete/start", nil); p.Status != 200 || !strings.Contains(p.Body, "приложения-аутентификатора") {
 			t.Fatalf("deletion start after re-authentication: %d", p.Status)
 		}
-		code, _ = pqtotp.GenerateCode(secret, e.clock.Now())
-		b.post(t, "/account/delete", url.Values{"code": {code}}).expect(t, 303, "/account/deleted?date=22.12.2026")
-		if e.account(t, a.ID).DeleteAfter.IsZero() {
+		code, _ = pqtotp.GenerateCode(secret, e.Clock.Now())
+		b.Post(t, "/account/delete", url.Values{"code": {code}}).Expect(t, 303, "/account/deleted?date=22.12.2026")
+		if e.Account(t, a.ID).DeleteAfter.IsZero() {
 			t.Fatal("deletion not requested")
 		}
 	})
-}
-
-func (a answer) expect(t testing.TB, status int, location string) {
-	t.Helper()
-	if a.Status != status || a.Location != location {
-		t.Fatalf("got %d → %q, want %d → %q", a.Status, a.Location, status, location)
-	}
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -18,15 +19,15 @@ import (
 
 // changePhone changes a's phone through the pages of b (a fresh session)
 // and returns the undo link's path sent to the previous phone.
-func changePhone(t *testing.T, e *env, b *browser, a *account.Account, to string) string {
+func changePhone(t *testing.T, e *env, b *idptest.Browser, a *account.Account, to string) string {
 	t.Helper()
-	b.post(t, "/account/contacts/phone", url.Values{"value": {to}}).expect(t, 303, "/account/contacts/phone/code")
-	m, ok := e.out.last(to, notice.KindCodeContact)
+	b.Post(t, "/account/contacts/phone", url.Values{"value": {to}}).Expect(t, 303, "/account/contacts/phone/code")
+	m, ok := e.Messages.Last(to, notice.KindCodeContact)
 	if !ok {
 		t.Fatal("no code to the new phone")
 	}
-	b.post(t, "/account/contacts/phone/code", url.Values{"code": {m.Data["code"]}}).expect(t, 303, "/account?done=contact_phone")
-	n, ok := e.out.last(a.Phone.Value, notice.KindNoticeContactChanged)
+	b.Post(t, "/account/contacts/phone/code", url.Values{"code": {m.Data["code"]}}).Expect(t, 303, "/account?done=contact_phone")
+	n, ok := e.Messages.Last(a.Phone.Value, notice.KindNoticeContactChanged)
 	if !ok {
 		t.Fatal("no notice to the previous phone")
 	}
@@ -48,9 +49,9 @@ func TestUndoContactChange(t *testing.T) {
 		e := newEnv(t, db)
 		a := e.newAccount(t)
 		intruder, owner := e.browser(), e.browser()
-		intruder.signIn(t, a)
-		owner.signIn(t, a)
-		ids := []string{intruder.session(t).ID, owner.session(t).ID}
+		intruder.SignIn(t, a.ID)
+		owner.SignIn(t, a.ID)
+		ids := []string{intruder.Session(t).ID, owner.Session(t).ID}
 		w := httptest.NewRecorder()
 		if err := e.devices.Remember(ctx, w, a.ID, "203.0.113.7", "test"); err != nil {
 			t.Fatal(err)
@@ -60,25 +61,25 @@ func TestUndoContactChange(t *testing.T) {
 		link := changePhone(t, e, intruder, a, "+79990001122")
 
 		mail := e.browser() // the owner's mail client, signed in nowhere
-		p := mail.get(t, link)
+		p := mail.Get(t, link)
 		if p.Status != 200 || !strings.Contains(p.Body, `action="/account/undo"`) || !strings.Contains(p.Body, "***-**-") {
 			t.Fatalf("the link's page: %d\n%s", p.Status, p.Body)
 		}
-		if got := e.account(t, a.ID); got.Phone.Value != "+79990001122" || got.PasswordSuspended() || intruder.get(t, "/account").Status != 200 {
+		if got := e.Account(t, a.ID); got.Phone.Value != "+79990001122" || got.PasswordSuspended() || intruder.Get(t, "/account").Status != 200 {
 			t.Fatal("opening the link changed something")
 		}
 
 		token, _ := url.ParseQuery(strings.TrimPrefix(link, "/account/undo?"))
-		p = mail.post(t, "/account/undo", url.Values{"token": {token.Get("token")}})
+		p = mail.Post(t, "/account/undo", url.Values{"token": {token.Get("token")}})
 		if p.Status != 200 || !strings.Contains(p.Body, "Изменение отменено") || !strings.Contains(p.Body, `href="/recover"`) {
 			t.Fatalf("undo: %d\n%s", p.Status, p.Body)
 		}
-		got := e.account(t, a.ID)
+		got := e.Account(t, a.ID)
 		if got.Phone.Value != a.Phone.Value || !got.Phone.Verified() || !got.PasswordSuspended() {
 			t.Fatalf("after the undo: phone %q suspended %v", got.Phone.Value, got.PasswordSuspended())
 		}
-		for _, b := range []*browser{intruder, owner} {
-			if p := b.get(t, "/account"); p.Status != 302 {
+		for _, b := range []*idptest.Browser{intruder, owner} {
+			if p := b.Get(t, "/account"); p.Status != 302 {
 				t.Fatalf("a session survived the undo: %d", p.Status)
 			}
 		}
@@ -92,7 +93,7 @@ func TestUndoContactChange(t *testing.T) {
 		if e.devices.Trusted(ctx, device, a.ID, "203.0.113.7") {
 			t.Error("a remembered device survived the undo")
 		}
-		entries, err := e.log.List(ctx, a.ID, time.Time{}, 0)
+		entries, err := e.Audit.List(ctx, a.ID, time.Time{}, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -112,10 +113,10 @@ func TestUndoContactChange(t *testing.T) {
 		}
 
 		// Once only.
-		if p := mail.post(t, "/account/undo", url.Values{"token": {token.Get("token")}}); p.Status != 404 || !strings.Contains(p.Body, "уже использована") {
+		if p := mail.Post(t, "/account/undo", url.Values{"token": {token.Get("token")}}); p.Status != 404 || !strings.Contains(p.Body, "уже использована") {
 			t.Fatalf("second use: %d", p.Status)
 		}
-		if p := mail.get(t, link); p.Status != 404 {
+		if p := mail.Get(t, link); p.Status != 404 {
 			t.Fatalf("the used link's page: %d", p.Status)
 		}
 	})
@@ -128,22 +129,22 @@ func TestUndoExpires(t *testing.T) {
 		e := newEnv(t, db)
 		a := e.newAccount(t)
 		b := e.browser()
-		b.signIn(t, a)
+		b.SignIn(t, a.ID)
 		link := changePhone(t, e, b, a, "+79990001123")
 		mail := e.browser()
-		e.clock.Advance(7*24*time.Hour - time.Second)
-		if p := mail.get(t, link); p.Status != 200 {
+		e.Clock.Advance(7*24*time.Hour - time.Second)
+		if p := mail.Get(t, link); p.Status != 200 {
 			t.Fatalf("a link a second before its expiry: %d", p.Status)
 		}
-		e.clock.Advance(time.Second)
+		e.Clock.Advance(time.Second)
 		token, _ := url.ParseQuery(strings.TrimPrefix(link, "/account/undo?"))
-		if p := mail.get(t, link); p.Status != 410 || !strings.Contains(p.Body, "истёк") {
+		if p := mail.Get(t, link); p.Status != 410 || !strings.Contains(p.Body, "истёк") {
 			t.Fatalf("an expired link's page: %d", p.Status)
 		}
-		if p := mail.post(t, "/account/undo", url.Values{"token": {token.Get("token")}}); p.Status != 410 {
+		if p := mail.Post(t, "/account/undo", url.Values{"token": {token.Get("token")}}); p.Status != 410 {
 			t.Fatalf("an expired link: %d", p.Status)
 		}
-		if got := e.account(t, a.ID); got.Phone.Value != "+79990001123" || got.PasswordSuspended() {
+		if got := e.Account(t, a.ID); got.Phone.Value != "+79990001123" || got.PasswordSuspended() {
 			t.Fatal("an expired link changed the account")
 		}
 	})
@@ -158,29 +159,29 @@ func TestUndoWhenTaken(t *testing.T) {
 		e := newEnv(t, db)
 		a := e.newAccount(t)
 		b := e.browser()
-		b.signIn(t, a)
+		b.SignIn(t, a.ID)
 		link := changePhone(t, e, b, a, "+79990001124")
-		other, err := e.accounts.Create(ctx, account.New{Name: account.Name{Family: "Петров", Given: "Пётр"},
-			Phone: account.Contact{Value: a.Phone.Value, VerifiedAt: e.clock.Now()}})
+		other, err := e.Accounts.Create(ctx, account.New{Name: account.Name{Family: "Петров", Given: "Пётр"},
+			Phone: account.Contact{Value: a.Phone.Value, VerifiedAt: e.Clock.Now()}})
 		if err != nil {
 			t.Fatal(err)
 		}
 		mail := e.browser()
-		if p := mail.get(t, link); p.Status != 200 || !strings.Contains(p.Body, "вернуть нельзя") {
+		if p := mail.Get(t, link); p.Status != 200 || !strings.Contains(p.Body, "вернуть нельзя") {
 			t.Fatalf("the link's page does not say the phone cannot come back: %d", p.Status)
 		}
 		token, _ := url.ParseQuery(strings.TrimPrefix(link, "/account/undo?"))
-		p := mail.post(t, "/account/undo", url.Values{"token": {token.Get("token")}})
+		p := mail.Post(t, "/account/undo", url.Values{"token": {token.Get("token")}})
 		if p.Status != 200 || !strings.Contains(p.Body, "вернуть не удалось") {
 			t.Fatalf("undo of a taken phone: %d", p.Status)
 		}
-		if got := e.account(t, a.ID); got.Phone.Value != "+79990001124" || !got.PasswordSuspended() {
+		if got := e.Account(t, a.ID); got.Phone.Value != "+79990001124" || !got.PasswordSuspended() {
 			t.Fatalf("after the undo: phone %q suspended %v", got.Phone.Value, got.PasswordSuspended())
 		}
-		if owner, err := e.accounts.FindByLogin(ctx, account.Phone, a.Phone.Value); err != nil || owner.ID != other.ID {
+		if owner, err := e.Accounts.FindByLogin(ctx, account.Phone, a.Phone.Value); err != nil || owner.ID != other.ID {
 			t.Fatalf("the other account lost the phone: %v", err)
 		}
-		if p := b.get(t, "/account"); p.Status != 302 {
+		if p := b.Get(t, "/account"); p.Status != 302 {
 			t.Fatalf("the session survived: %d", p.Status)
 		}
 	})

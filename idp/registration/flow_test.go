@@ -1,0 +1,312 @@
+package registration_test
+
+import (
+	"context"
+	"net/url"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/idptest"
+	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/registration"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+)
+
+func (r *rig) accounts(t *testing.T) int {
+	t.Helper()
+	return r.Count(t, `SELECT count(*) FROM accounts`)
+}
+
+// TestRegister: by phone or e-mail, the code confirms the contact, the
+// profile step creates the account with the contact verified, the name,
+// the password and the consent, signs the citizen in and records it.
+func TestRegister(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		for _, tc := range []struct{ by, kind, contact string }{
+			{"phone", account.Phone, idptest.NextPhone()},
+			{"email", account.Email, idptest.NextEmail()},
+		} {
+			t.Run(tc.by, func(t *testing.T) {
+				b := r.srv.Browser()
+				if p := b.Get(t, "/register?by="+tc.by); p.Status != 200 || !p.Has(`name="`+tc.by+`"`) {
+					t.Fatalf("start page: %d", p.Status)
+				}
+				r.throughCode(t, b, tc.by, tc.contact)
+				if got := r.Messages.SentTo(t, tc.contact); !slices.Equal(got, []string{notice.KindCodeRegister}) {
+					t.Fatalf("sent to the contact: %v", got)
+				}
+				if p := b.Get(t, "/register/profile"); p.Status != 200 || !p.Has(`name="consent"`) {
+					t.Fatalf("profile page: %d", p.Status)
+				}
+				r.Clock.Advance(time.Minute)
+				b.Post(t, "/register/profile", profile()).Expect(t, 303, "/account/details?welcome=1")
+
+				a, err := r.Accounts.FindByLogin(ctx, tc.kind, tc.contact)
+				if err != nil {
+					t.Fatal(err)
+				}
+				now := r.Clock.Now()
+				c := a.Phone
+				if tc.kind == account.Email {
+					c = a.Email
+				}
+				if a.Name != (account.Name{Family: "Петрова", Given: "Анна", Middle: "Сергеевна"}) || !c.VerifiedAt.Equal(now) ||
+					a.ConsentVersion != registration.ConsentVersion || !a.ConsentAt.Equal(now) {
+					t.Fatalf("account: %+v", a)
+				}
+				if ok, _, err := r.Hasher.Verify(ctx, a.PasswordHash, goodPassword); !ok || err != nil {
+					t.Fatalf("the password does not verify: %v", err)
+				}
+				if p := b.Get(t, "/whoami"); p.Body != a.ID+" pwd" {
+					t.Fatalf("session: %q", p.Body)
+				}
+				evs, err := r.Accounts.Events(ctx, a.ID, time.Time{}, 10)
+				if err != nil || len(evs) != 1 || evs[0].Kind != account.EventRegistered {
+					t.Fatalf("sign-in history: %+v %v", evs, err)
+				}
+				// The flow is spent.
+				b.Get(t, "/register/profile").Expect(t, 303, "/register?expired=1")
+			})
+		}
+	})
+}
+
+// TestRegisterBadInput: each field's mistake is reported under that
+// field, in the citizen's language, keeps what was typed, and writes
+// nothing; the same flow goes on once the form is right.
+func TestRegisterBadInput(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		b := r.srv.Browser()
+		for _, tc := range []struct{ by, value, lang, want string }{
+			{"phone", "", "", "Мобильный телефон: укажите"},
+			{"phone", "12345", "", "Мобильный телефон: введите"},
+			{"phone", "+1 202 555 0100", "", "Мобильный телефон: укажите российский"},
+			{"phone", "+7 495 123-45-67", "", "Мобильный телефон: укажите номер мобильного"},
+			{"phone", "12345", "en", "Mobile phone: enter"},
+			{"email", "", "", "Электронная почта: укажите"},
+			{"email", "anna.example.ru", "", "Электронная почта: введите"},
+			{"email", "anna@", "en", "E-mail: enter the address"},
+		} {
+			b.Lang = tc.lang
+			p := b.Post(t, "/register", url.Values{"by": {tc.by}, tc.by: {tc.value}})
+			if p.Status != 422 || !strings.HasPrefix(p.FieldError(tc.by), tc.want) || len(p.FieldErrors()) != 1 {
+				t.Fatalf("%s %q: %d %v, want %q under %s", tc.by, tc.value, p.Status, p.FieldErrors(), tc.want, tc.by)
+			}
+		}
+		b.Lang = ""
+		if n := r.Messages.Sent(); n != 0 {
+			t.Fatalf("%d messages sent for bad contacts", n)
+		}
+
+		phone := idptest.NextPhone()
+		b.Post(t, "/register", url.Values{"by": {"phone"}, "phone": {phone}}).Expect(t, 303, "/register/code")
+		code := r.Messages.Code(t, phone)
+		for _, typo := range []string{"", "12345", "12a456"} {
+			if p := b.Post(t, "/register/code", url.Values{"code": {typo}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), "Код: введите 6 цифр") {
+				t.Fatalf("code %q: %d %v", typo, p.Status, p.FieldErrors())
+			}
+		}
+		b.Post(t, "/register/code", url.Values{"code": {code}}).Expect(t, 303, "/register/profile")
+
+		for _, tc := range []struct {
+			field, value, lang, want string
+		}{
+			{"family_name", "", "", "Фамилия: укажите"},
+			{"family_name", "Smith", "", "Фамилия: используйте только русские буквы"},
+			{"given_name", "", "", "Имя: укажите"},
+			{"given_name", "Анна1", "", "Имя: допустимы только"},
+			{"middle_name", "-Сергеевна", "", "Отчество: первым и последним"},
+			{"password", "Sh1!", "", "Пароль: не менее 8"},
+			{"password", "lowercase1!x", "", "Пароль: нужна хотя бы одна заглавная"},
+			{"password_confirm", goodPassword + "x", "", "Пароль ещё раз: пароли не совпадают"},
+			{"consent", "", "", "Согласие: без согласия"},
+			{"consent", "", "en", "Consent: the account cannot be created"},
+		} {
+			form := profile()
+			form.Set(tc.field, tc.value)
+			if tc.field == "password" {
+				form.Set("password_confirm", tc.value)
+			}
+			b.Lang = tc.lang
+			p := b.Post(t, "/register/profile", form)
+			if p.Status != 422 || !strings.HasPrefix(p.FieldError(tc.field), tc.want) || len(p.FieldErrors()) != 1 {
+				t.Fatalf("%s %q: %d %v, want %q under %s", tc.field, tc.value, p.Status, p.FieldErrors(), tc.want, tc.field)
+			}
+			if tc.field != "family_name" && !p.Has(`value="Петрова"`) {
+				t.Fatalf("%s %q: the page lost what was typed", tc.field, tc.value)
+			}
+			if n := r.accounts(t); n != 0 {
+				t.Fatalf("%s %q: %d accounts written", tc.field, tc.value, n)
+			}
+			if b.Cookie("gosid_session") != "" {
+				t.Fatalf("%s %q: signed in", tc.field, tc.value)
+			}
+		}
+		b.Lang = ""
+		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/account/details?welcome=1")
+		if n := r.accounts(t); n != 1 || !r.taken(t, account.Phone, phone) {
+			t.Fatalf("%d accounts after the right form", n)
+		}
+	})
+}
+
+// TestRegisterWrongCode: wrong codes count down and kill the challenge,
+// an expired code is refused as expired, a new code after the cool-down
+// works, the profile step waits for the code, and the flow itself
+// expires; no account appears on the way.
+func TestRegisterWrongCode(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		phone := idptest.NextPhone()
+		b := r.srv.Browser()
+		b.Post(t, "/register", url.Values{"by": {"phone"}, "phone": {phone}}).Expect(t, 303, "/register/code")
+		b.Get(t, "/register/profile").Expect(t, 303, "/register/code")
+		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/register/code")
+		code := r.Messages.Code(t, phone)
+		wrong := code[:5] + string('0'+(code[5]-'0'+1)%10)
+		for _, want := range []string{"Неверный код. Осталось попыток: 2", "Неверный код. Осталось попыток: 1", "Код больше не действует"} {
+			if p := b.Post(t, "/register/code", url.Values{"code": {wrong}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), want) {
+				t.Fatalf("wrong code: %d %q, want %q", p.Status, p.FieldError("code"), want)
+			}
+		}
+		if p := b.Post(t, "/register/code", url.Values{"code": {code}}); p.Status != 422 {
+			t.Fatalf("the right code after three wrong ones: %d", p.Status)
+		}
+		r.Clock.Advance(61 * time.Second)
+		b.Post(t, "/register/resend", nil).Expect(t, 303, "/register/code?resent=1")
+		if p := b.Get(t, "/register/code?resent=1"); !strings.HasPrefix(p.Notice(), "Мы отправили новый код") {
+			t.Fatalf("resent notice: %q", p.Notice())
+		}
+		fresh := r.Messages.Code(t, phone)
+		r.Clock.Advance(5*time.Minute + time.Second)
+		if p := b.Post(t, "/register/code", url.Values{"code": {fresh}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), "Срок действия кода истёк") {
+			t.Fatalf("expired code: %d %q", p.Status, p.FieldError("code"))
+		}
+		// The flow lives 30 minutes.
+		r.Clock.Advance(25 * time.Minute)
+		b.Get(t, "/register/code").Expect(t, 303, "/register?expired=1")
+		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/register?expired=1")
+		if n := r.accounts(t); n != 0 {
+			t.Fatalf("%d accounts without a right code", n)
+		}
+	})
+}
+
+// TestRegisterRateLimit: a new code waits out the cool-down, and a
+// contact gets at most ten codes a day — a contact with an account the
+// same, so that the limits reveal nothing.
+func TestRegisterRateLimit(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		owner := r.Citizen(t, goodPassword)
+		for _, phone := range []string{idptest.NextPhone(), owner.Phone.Value} {
+			b := r.srv.Browser()
+			b.Post(t, "/register", url.Values{"by": {"phone"}, "phone": {phone}}).Expect(t, 303, "/register/code")
+			if p := b.Post(t, "/register/resend", nil); p.Status != 429 || !strings.HasPrefix(p.Alert(), "Новый код можно запросить через") {
+				t.Fatalf("resend at once: %d %q", p.Status, p.Alert())
+			}
+			for i := range 10 {
+				r.Clock.Advance(61 * time.Second)
+				p := b.Post(t, "/register/resend", nil)
+				if i < 9 && p.Status != 303 {
+					t.Fatalf("%s: code %d refused: %d %q", phone, i+2, p.Status, p.Alert())
+				}
+				if i == 9 && (p.Status != 429 || !strings.HasPrefix(p.Alert(), "Превышено число кодов на сегодня")) {
+					t.Fatalf("%s: code over the cap: %d %q", phone, p.Status, p.Alert())
+				}
+			}
+			if n := len(r.Messages.SentTo(t, phone)); n != 10 {
+				t.Fatalf("%s: %d messages in a day", phone, n)
+			}
+		}
+	})
+}
+
+// TestRegisterExisting: a contact that has an account is not revealed:
+// the pages look the same, the owner is told instead of sent a code, a
+// guess is answered as any wrong code, and the profile step stays shut; no
+// second account appears.
+func TestRegisterExisting(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		owner := r.Citizen(t, goodPassword)
+		b := r.srv.Browser()
+		b.Post(t, "/register", url.Values{"by": {"phone"}, "phone": {owner.Phone.Value}}).Expect(t, 303, "/register/code")
+		if got := r.Messages.SentTo(t, owner.Phone.Value); !slices.Equal(got, []string{notice.KindNoticeRegisterExisting}) {
+			t.Fatalf("sent to the owner: %v", got)
+		}
+		if p := b.Get(t, "/register/code"); p.Status != 200 || !p.Has("Мы отправили код подтверждения") {
+			t.Fatalf("code page: %d", p.Status)
+		}
+		// A guess is answered as for any contact.
+		if p := b.Post(t, "/register/code", url.Values{"code": {"123456"}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), "Неверный код. Осталось попыток: 2") {
+			t.Fatalf("a code for an existing contact: %d %q", p.Status, p.FieldError("code"))
+		}
+		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/register/code")
+		if n := r.accounts(t); n != 1 {
+			t.Fatalf("%d accounts", n)
+		}
+	})
+}
+
+// TestRegisterClaimedContact: an e-mail merely typed into another account
+// (never confirmed) is no key: it neither blocks registration nor turns
+// the code into a notice; the registrant who proves it gets it.
+func TestRegisterClaimedContact(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		email := idptest.NextEmail()
+		claimant := r.NewAccount(t, account.New{Phone: account.Contact{Value: idptest.NextPhone(), VerifiedAt: r.Clock.Now()},
+			Email: account.Contact{Value: email}})
+		b := r.srv.Browser()
+		r.throughCode(t, b, "email", email)
+		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/account/details?welcome=1")
+		a, err := r.Accounts.FindByLogin(ctx, account.Email, email)
+		if err != nil || a.ID == claimant.ID {
+			t.Fatalf("the e-mail signs in to %v (%v), want the new account", a, err)
+		}
+	})
+}
+
+// TestRegisterRace: two browsers prove the same phone; the first to send
+// the profile gets the account, the second is told the contact is taken,
+// and exactly one account exists.
+func TestRegisterRace(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		phone := idptest.NextPhone()
+		first, second := r.srv.Browser(), r.srv.Browser()
+		r.throughCode(t, first, "phone", phone)
+		r.Clock.Advance(61 * time.Second)
+		r.throughCode(t, second, "phone", phone)
+		first.Post(t, "/register/profile", profile()).Expect(t, 303, "/account/details?welcome=1")
+		if p := second.Post(t, "/register/profile", profile()); p.Status != 409 || !strings.HasPrefix(p.Alert(), "Этот телефон или почта уже используется") {
+			t.Fatalf("the second registration: %d %q", p.Status, p.Alert())
+		}
+		if n := r.accounts(t); n != 1 {
+			t.Fatalf("%d accounts", n)
+		}
+	})
+}
+
+// TestRegisterCrossSite: another site's form cannot start a registration
+// (and send codes to someone's phone).
+func TestRegisterCrossSite(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		if p := r.srv.Browser().CrossSite("https://evil.example").Post(t, "/register", url.Values{"by": {"phone"}, "phone": {idptest.NextPhone()}}); p.Status != 403 {
+			t.Fatalf("cross-site registration: %d", p.Status)
+		}
+		if n := r.Messages.Sent(); n != 0 {
+			t.Fatalf("%d messages sent", n)
+		}
+	})
+}
