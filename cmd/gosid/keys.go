@@ -100,20 +100,7 @@ func runKeysList(ctx context.Context, env *environment, args []string) int {
 	var k keysCommand
 	s := k.flags("keys list", "Lists the signing keys with their states: published (not yet signing), active, retiring (published, no longer signing), retired, withdrawn.")
 	s.Bool(&k.JSON, "json", false, "Print JSON.")
-	if code, ok := k.prepare(ctx, env, s, args, nil); !ok {
-		return code
-	}
-	km, done, code, err := k.manager(ctx, env)
-	if err != nil {
-		return env.fail(code, err)
-	}
-	defer done()
-	list, err := km.List(ctx)
-	if err != nil {
-		return env.fail(exitFailed, err)
-	}
-	printKeys(env.stdout, list, k.JSON)
-	return exitOK
+	return k.listAfter(ctx, env, s, args, nil)
 }
 
 func runKeysRotate(ctx context.Context, env *environment, args []string) int {
@@ -122,6 +109,15 @@ func runKeysRotate(ctx context.Context, env *environment, args []string) int {
 	s := k.flags("keys rotate", "Adds the next ES256 and RS256 signing keys. They are published at once and sign after max-token-lifetime; the current keys stay published until what they signed has expired. Running servers pick the change up within key-refresh-interval.")
 	s.Bool(&emergency, "emergency", false, "For a compromised key: the new keys sign at once and every earlier key leaves the JWKS at once (tokens they signed stop verifying).")
 	s.Bool(&k.JSON, "json", false, "Print JSON.")
+	return k.listAfter(ctx, env, s, args, func(km *keys.Manager) error {
+		_, err := km.Rotate(ctx, keys.RotateOptions{Emergency: emergency})
+		return err
+	})
+}
+
+// listAfter parses and validates, opens the keys, makes the change (if
+// any) and prints the keys as they are then.
+func (k *keysCommand) listAfter(ctx context.Context, env *environment, s *config.Set, args []string, change func(*keys.Manager) error) int {
 	if code, ok := k.prepare(ctx, env, s, args, nil); !ok {
 		return code
 	}
@@ -130,8 +126,10 @@ func runKeysRotate(ctx context.Context, env *environment, args []string) int {
 		return env.fail(code, err)
 	}
 	defer done()
-	if _, err := km.Rotate(ctx, keys.RotateOptions{Emergency: emergency}); err != nil {
-		return env.fail(exitFailed, err)
+	if change != nil {
+		if err := change(km); err != nil {
+			return env.fail(exitFailed, err)
+		}
 	}
 	list, err := km.List(ctx)
 	if err != nil {
