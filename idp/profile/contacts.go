@@ -3,11 +3,12 @@ package profile
 import (
 	"context"
 	"errors"
-	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
@@ -150,7 +151,7 @@ func (h *Handler) submitContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := contactState{AccountID: a.ID, Kind: kind, Value: value}
-	if st.Challenge, err = h.issueContactCode(r, st); err != nil {
+	if st.Challenge, err = h.Security.Codes.Issue(r.Context(), contactSend(r, st)); err != nil {
 		v.Error = codestep.Explain(err, v.L)
 		h.render.Render(w, r, http.StatusTooManyRequests, "contact", v)
 		return
@@ -162,13 +163,26 @@ func (h *Handler) submitContact(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, "/account/contacts/"+kind+"/code")
 }
 
-func (h *Handler) issueContactCode(r *http.Request, st contactState) (string, error) {
+// contactCode is the code step of a's contact change.
+func (h *Handler) contactCode(a *account.Account) *codestep.Pages[contactState] {
+	return &codestep.Pages[contactState]{Step: h.Security.Codes, Flows: h.Flows, Kind: contactFlow, Purpose: contactPurpose,
+		Render: h.render, Log: h.Log, Template: "contact", Resent: "con.resent",
+		View: func(r *http.Request, st *contactState) (any, *webui.Page) {
+			v := h.contactCodePage(r, a, *st)
+			return &v, &v.Page
+		},
+		Code:     func(st *contactState) (*string, string) { return &st.Challenge, st.Value },
+		Send:     func(r *http.Request, st *contactState) codestep.Send { return contactSend(r, *st) },
+		Internal: h.internal}
+}
+
+// contactSend is the message with the code for st's new contact.
+func contactSend(r *http.Request, st contactState) codestep.Send {
 	ch := message.SMS
 	if st.Kind == account.Email {
 		ch = message.Email
 	}
-	return h.Security.Codes.Issue(r.Context(), codestep.Send{Purpose: contactPurpose, Channel: ch, To: st.Value,
-		IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeContact})
+	return codestep.Send{Purpose: contactPurpose, Channel: ch, To: st.Value, IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeContact}
 }
 
 // loadContact reads the flow of the signed-in account; a missing, expired
@@ -197,15 +211,9 @@ func (h *Handler) showContactCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	_, _, st, ok := h.loadContact(w, r, a, kind)
-	if !ok {
-		return
+	if _, _, st, ok := h.loadContact(w, r, a, kind); ok {
+		h.contactCode(a).Show(w, r, &st)
 	}
-	v := h.contactCodePage(r, a, st)
-	if r.URL.Query().Get("resent") == "1" {
-		v.Notice = v.L.T("con.resent")
-	}
-	h.render.Render(w, r, http.StatusOK, "contact", v)
 }
 
 func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
@@ -218,13 +226,11 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := h.contactCodePage(r, a, st)
-	v.Form = webui.NewForm(r)
-	if err := h.Security.Codes.CheckForm(r, st.Challenge, contactPurpose, st.Value); err != nil {
-		v.Form.Fail("code", codestep.Explain(err, v.L))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "contact", v)
+	if !h.contactCode(a).Check(w, r, &st, false) {
 		return
 	}
+	v := h.contactCodePage(r, a, st)
+	v.Form = webui.NewForm(r)
 	old := a.Phone
 	if kind == account.Email {
 		old = a.Email
@@ -274,23 +280,9 @@ func (h *Handler) resendContactCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	token, version, st, ok := h.loadContact(w, r, a, kind)
-	if !ok {
-		return
+	if token, version, st, ok := h.loadContact(w, r, a, kind); ok {
+		h.contactCode(a).Resend(w, r, token, version, &st, "/account/contacts/"+kind+"/code")
 	}
-	v := h.contactCodePage(r, a, st)
-	id, err := h.issueContactCode(r, st)
-	if err != nil {
-		v.Error = codestep.Explain(err, v.L)
-		h.render.Render(w, r, http.StatusTooManyRequests, "contact", v)
-		return
-	}
-	st.Challenge = id
-	if _, err := h.Flows.Save(r.Context(), contactFlow, token, version, st); err != nil {
-		h.internal(w, r, "save flow", err)
-		return
-	}
-	webui.Redirect(w, r, "/account/contacts/"+kind+"/code?resent=1")
 }
 
 // internal logs err and answers 500 with a general message.

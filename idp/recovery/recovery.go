@@ -4,17 +4,17 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"github.com/gosid/gosid/internal/httpx"
 	"log/slog"
 	"net/http"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/notice"
-	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/message"
@@ -78,6 +78,7 @@ type Deps struct {
 type Handler struct {
 	Deps
 	render *webui.Renderer
+	code   *codestep.Pages[state]
 }
 
 // New parses the pages.
@@ -86,7 +87,16 @@ func New(d Deps) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{Deps: d, render: r}, nil
+	h := &Handler{Deps: d, render: r}
+	h.code = &codestep.Pages[state]{Step: d.Codes, Flows: d.Flows, Kind: flowKind, Purpose: purpose, Render: r, Log: d.Log,
+		Template: "code", Resent: "rec.code.resent",
+		View: func(r *http.Request, st *state) (any, *webui.Page) {
+			v := h.codePage(r, *st)
+			return &v, &v.Page
+		},
+		Code: func(st *state) (*string, string) { return &st.Challenge, st.To },
+		Send: func(r *http.Request, st *state) codestep.Send { return h.send(r, *st) }}
+	return h, nil
 }
 
 // Routes registers the routes.
@@ -166,7 +176,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "start", p, "find account", err)
 		return
 	}
-	if st.Challenge, err = h.issue(ctx, r, st); err != nil {
+	if st.Challenge, err = h.Codes.Issue(ctx, h.send(r, st)); err != nil {
 		p.Error = codestep.Explain(err, p.L)
 		h.render.Render(w, r, http.StatusTooManyRequests, "start", p)
 		return
@@ -191,12 +201,14 @@ func destination(a *account.Account, kind string) (channel, to string) {
 	}
 }
 
-func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
+// send is the message of st's code; for a login that is no account's, the
+// challenge is made but nothing is sent (see the package comment).
+func (h *Handler) send(r *http.Request, st state) codestep.Send {
 	s := codestep.Send{Purpose: purpose, Channel: message.Channel(st.Channel), To: st.To, IP: httpx.ClientIP(r), Lang: webui.Lang(r)}
 	if st.AccountID != "" {
 		s.Kind = notice.KindCodeRecover
 	}
-	return h.Codes.Issue(ctx, s)
+	return s
 }
 
 func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, version int, st state, ok bool) {
@@ -230,57 +242,23 @@ func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
 		webui.Redirect(w, r, "/recover/password")
 		return
 	}
-	v := h.codePage(r, st)
-	if r.URL.Query().Get("resent") == "1" {
-		v.Notice = v.L.T("rec.code.resent")
-	}
-	h.render.Render(w, r, http.StatusOK, "code", v)
+	h.code.Show(w, r, &st)
 }
 
 func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	token, version, st, ok := h.load(w, r)
-	if !ok {
-		return
-	}
-	v := h.codePage(r, st)
-	v.Form = webui.NewForm(r)
-	err := h.Codes.CheckForm(r, st.Challenge, purpose, st.To)
-	if err == nil && st.AccountID == "" {
-		err = &otp.ErrWrongCode{AttemptsLeft: 0} // see the package comment
-	}
-	if err != nil {
-		v.Form.Fail("code", codestep.Explain(err, v.L))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "code", v)
+	// A login that is no account's never passes: see the package comment.
+	if !ok || !h.code.Check(w, r, &st, st.AccountID == "") {
 		return
 	}
 	st.Verified = true
-	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil && !errors.Is(err, sqldb.ErrConflict) {
-		h.internal(w, r, "code", v.Page, "save flow", err)
-		return
-	}
-	webui.Redirect(w, r, "/recover/password")
+	h.code.Verified(w, r, token, version, &st, "/recover/password")
 }
 
 func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	token, version, st, ok := h.load(w, r)
-	if !ok {
-		return
+	if token, version, st, ok := h.load(w, r); ok {
+		h.code.Resend(w, r, token, version, &st, "/recover/code")
 	}
-	id, err := h.issue(ctx, r, st)
-	if err != nil {
-		v := h.codePage(r, st)
-		v.Error = codestep.Explain(err, v.L)
-		h.render.Render(w, r, http.StatusTooManyRequests, "code", v)
-		return
-	}
-	st.Challenge = id
-	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil {
-		h.internal(w, r, "code", h.codePage(r, st).Page, "save flow", err)
-		return
-	}
-	webui.Redirect(w, r, "/recover/code?resent=1")
 }
 
 type passwordView struct {
@@ -374,8 +352,6 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, 
 	p.Error = p.L.T("code.err.internal")
 	var data any = p
 	switch page {
-	case "code":
-		data = codeView{Page: p}
 	case "password":
 		v := h.passwordPage(r)
 		v.Error = p.Error

@@ -4,17 +4,17 @@ import (
 	"context"
 	"embed"
 	"errors"
-	"github.com/gosid/gosid/internal/httpx"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/httpx"
+
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/notice"
-	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
@@ -82,6 +82,7 @@ type Deps struct {
 type Handler struct {
 	Deps
 	render *webui.Renderer
+	code   *codestep.Pages[state]
 }
 
 // New parses the pages.
@@ -93,7 +94,16 @@ func New(d Deps) (*Handler, error) {
 	if d.Now == nil {
 		d.Now = time.Now
 	}
-	return &Handler{Deps: d, render: r}, nil
+	h := &Handler{Deps: d, render: r}
+	h.code = &codestep.Pages[state]{Step: d.Codes, Flows: d.Flows, Kind: flowKind, Purpose: purpose, Render: r, Log: d.Log,
+		Template: "code", Resent: "reg.code.resent",
+		View: func(r *http.Request, st *state) (any, *webui.Page) {
+			v := &codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
+			return v, &v.Page
+		},
+		Code: func(st *state) (*string, string) { return &st.Challenge, st.Value },
+		Send: func(r *http.Request, st *state) codestep.Send { return h.send(r, *st) }}
+	return h, nil
 }
 
 // Routes registers the routes.
@@ -202,7 +212,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Existing = taken
-	if st.Challenge, err = h.issue(ctx, r, st); err != nil {
+	if st.Challenge, err = h.Codes.Issue(ctx, h.send(r, st)); err != nil {
 		v.Error = codestep.Explain(err, v.L)
 		h.render.Render(w, r, http.StatusTooManyRequests, "start", v)
 		return
@@ -214,14 +224,14 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, "/register/code")
 }
 
-// issue issues a challenge for st's contact: the code, or for an existing
+// send is the message of st's challenge: the code, or for an existing
 // account's contact, the notice instead.
-func (h *Handler) issue(ctx context.Context, r *http.Request, st state) (string, error) {
+func (h *Handler) send(r *http.Request, st state) codestep.Send {
 	s := codestep.Send{Purpose: purpose, Channel: st.channel(), To: st.Value, IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeRegister}
 	if st.Existing {
 		s.Kind, s.Instead = "", notice.KindNoticeRegisterExisting
 	}
-	return h.Codes.Issue(ctx, s)
+	return s
 }
 
 type codeView struct {
@@ -252,59 +262,23 @@ func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
 		webui.Redirect(w, r, "/register/profile")
 		return
 	}
-	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
-	if r.URL.Query().Get("resent") == "1" {
-		v.Notice = v.L.T("reg.code.resent")
-	}
-	h.render.Render(w, r, http.StatusOK, "code", v)
+	h.code.Show(w, r, &st)
 }
 
 func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	token, version, st, ok := h.load(w, r)
-	if !ok {
-		return
-	}
-	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
-	v.Form = webui.NewForm(r)
-	err := h.Codes.CheckForm(r, st.Challenge, purpose, st.Value)
-	if err == nil && st.Existing {
-		// Never accepted: see the package comment. Spend the challenge so
-		// that it behaves like a wrong code would.
-		err = &otp.ErrWrongCode{AttemptsLeft: 0}
-	}
-	if err != nil {
-		v.Form.Fail("code", codestep.Explain(err, v.L))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "code", v)
+	// An existing account's contact never passes: see the package comment.
+	if !ok || !h.code.Check(w, r, &st, st.Existing) {
 		return
 	}
 	st.Verified = true
-	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil && !errors.Is(err, sqldb.ErrConflict) {
-		h.internal(w, r, "code", v.Page, "save flow", err)
-		return
-	}
-	webui.Redirect(w, r, "/register/profile")
+	h.code.Verified(w, r, token, version, &st, "/register/profile")
 }
 
 func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
-	token, version, st, ok := h.load(w, r)
-	if !ok {
-		return
+	if token, version, st, ok := h.load(w, r); ok {
+		h.code.Resend(w, r, token, version, &st, "/register/code")
 	}
-	v := codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
-	id, err := h.issue(ctx, r, st)
-	if err != nil {
-		v.Error = codestep.Explain(err, v.L)
-		h.render.Render(w, r, http.StatusTooManyRequests, "code", v)
-		return
-	}
-	st.Challenge = id
-	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil {
-		h.internal(w, r, "code", v.Page, "save flow", err)
-		return
-	}
-	webui.Redirect(w, r, "/register/code?resent=1")
 }
 
 type profileView struct {
@@ -432,8 +406,6 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, 
 	switch page {
 	case "start":
 		data = startView{Page: p}
-	case "code":
-		data = codeView{Page: p}
 	case "profile":
 		v := h.profilePage(r)
 		v.Error = p.Error
