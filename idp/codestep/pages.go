@@ -19,7 +19,7 @@ import (
 // flow's state.
 type Pages[S any] struct {
 	Step    *Step
-	Flows   Saver
+	Flows   Flows
 	Kind    string // the flow kind
 	Purpose string // the otp purpose
 	Render  *webui.Renderer
@@ -40,13 +40,29 @@ type Pages[S any] struct {
 	Internal func(w http.ResponseWriter, r *http.Request, what string, err error)
 }
 
-// Saver keeps a flow's state (flow.Store).
-type Saver interface {
+// Flows keeps a flow's state (flow.Store).
+type Flows interface {
+	FromRequest(r *http.Request, kind string, data any) (token string, version int, err error)
 	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
 }
 
 // errRefused is how a refused right code looks: like the last wrong one.
 var errRefused = &otp.ErrWrongCode{AttemptsLeft: 0}
+
+// Load reads the browser's flow. A missing or expired one — or one that
+// own, when given, refuses (another account's) — sends the browser to
+// restart and Load returns false.
+func (p *Pages[S]) Load(w http.ResponseWriter, r *http.Request, restart string, own func(*S) bool) (token string, version int, st S, ok bool) {
+	token, version, err := p.Flows.FromRequest(r, p.Kind, &st)
+	if err != nil || (own != nil && !own(&st)) {
+		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			p.Log.ErrorContext(r.Context(), "load flow", "kind", p.Kind, "err", err)
+		}
+		webui.Redirect(w, r, restart)
+		return "", 0, st, false
+	}
+	return token, version, st, true
+}
 
 // Show shows the step, with the notice after a resend (?resent=1).
 func (p *Pages[S]) Show(w http.ResponseWriter, r *http.Request, st *S) {

@@ -188,16 +188,9 @@ func contactSend(r *http.Request, st contactState) codestep.Send {
 // loadContact reads the flow of the signed-in account; a missing, expired
 // or foreign one sends the browser back to the first step.
 func (h *Handler) loadContact(w http.ResponseWriter, r *http.Request, a *account.Account, kind string) (string, int, contactState, bool) {
-	var st contactState
-	token, version, err := h.Flows.FromRequest(r, contactFlow, &st)
-	if err != nil || st.AccountID != a.ID || st.Kind != kind {
-		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
-			h.Log.ErrorContext(r.Context(), "load contact flow", "err", err)
-		}
-		webui.Redirect(w, r, "/account/contacts/"+kind+"?expired=1")
-		return "", 0, st, false
-	}
-	return token, version, st, true
+	return h.contactCode(a).Load(w, r, "/account/contacts/"+kind+"?expired=1", func(st *contactState) bool {
+		return st.AccountID == a.ID && st.Kind == kind
+	})
 }
 
 func (h *Handler) contactCodePage(r *http.Request, a *account.Account, st contactState) contactView {

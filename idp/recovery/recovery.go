@@ -212,15 +212,7 @@ func (h *Handler) send(r *http.Request, st state) codestep.Send {
 }
 
 func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, version int, st state, ok bool) {
-	token, version, err := h.Flows.FromRequest(r, flowKind, &st)
-	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
-			h.Log.ErrorContext(r.Context(), "load recovery flow", "err", err)
-		}
-		webui.Redirect(w, r, "/recover?expired=1")
-		return "", 0, st, false
-	}
-	return token, version, st, true
+	return h.code.Load(w, r, "/recover?expired=1", nil)
 }
 
 type codeView struct {

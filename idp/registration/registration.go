@@ -19,7 +19,6 @@ import (
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/message"
-	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
 
@@ -242,15 +241,7 @@ type codeView struct {
 // load reads the flow; a missing or expired one sends the browser back to
 // the start with a notice.
 func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, version int, st state, ok bool) {
-	token, version, err := h.Flows.FromRequest(r, flowKind, &st)
-	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
-			h.Log.ErrorContext(r.Context(), "load registration flow", "err", err)
-		}
-		webui.Redirect(w, r, "/register?expired=1")
-		return "", 0, st, false
-	}
-	return token, version, st, true
+	return h.code.Load(w, r, "/register?expired=1", nil)
 }
 
 func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
