@@ -283,7 +283,7 @@ func TestExportAndDeletion(t *testing.T) {
 func runSweepers(t *testing.T, parts *idpParts) {
 	t.Helper()
 	for _, s := range parts.sweepers {
-		if _, err := s(context.Background()); err != nil {
+		if _, err := s.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}

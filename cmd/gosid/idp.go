@@ -32,6 +32,7 @@ import (
 	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/totp"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -194,7 +195,10 @@ type idpParts struct {
 	accounts *account.Store
 	acts     *account.Activity
 	verifier *assurance.Service
-	sweepers []func(context.Context) (int, error)
+	sweepers []jobs.Periodic
+	// queue runs the modules' jobs (back-channel logouts, the sweepers)
+	// once started.
+	queue *jobs.Queue
 	// reload re-reads what SIGHUP refreshes (the e-signature trust list).
 	reload func() error
 }
@@ -267,12 +271,17 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		}}
 	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
 
+	// Background work of every module, durable in the database.
+	queue, err := jobs.New(db, jobs.Config{Logger: log, Now: now})
+	if err != nil {
+		return nil, err
+	}
 	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
 	var opKey [32]byte
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
 	provider, err := oidc.New(oidc.Config{Issuer: issuer, CryptoKey: opKey, Lifetimes: oidc.Lifetimes{
 		AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Log: log, Now: now})
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Jobs: queue, Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)
 	}
@@ -389,10 +398,22 @@ func buildIdP(mux *http.ServeMux, o *idpOptions, issuer string, db *sqldb.DB, km
 		mux.Handle("GET /dev/messages.json", h)
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
-	return &idpParts{provider: provider, accounts: accounts, acts: acts, verifier: verifier, sweepers: []func(context.Context) (int, error){
-		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep, func(ctx context.Context) (int, error) { return acts.EraseDue(ctx, now(), log) },
-		devices.Sweep, accounts.SweepUndos,
-	}, reload: reload}, nil
+	// Expired rows go, and accounts past their deletion grace are erased,
+	// every five minutes, by one replica at a time.
+	sweepers := []jobs.Periodic{
+		{Name: "ratelimit.sweep", Run: limiter.Sweep}, {Name: "otp.sweep", Run: codes.Sweep},
+		{Name: "session.sweep", Run: sessions.Sweep}, {Name: "flow.sweep", Run: flows.Sweep},
+		{Name: "oidc.sweep", Run: provider.Sweep}, {Name: "passkey.sweep", Run: passkeys.Sweep},
+		{Name: "account.erase_due", Run: func(ctx context.Context) (int, error) { return acts.EraseDue(ctx, now(), log) }},
+		{Name: "login.device_sweep", Run: devices.Sweep}, {Name: "account.undo_sweep", Run: accounts.SweepUndos},
+	}
+	for i := range sweepers {
+		sweepers[i].Every = 5 * time.Minute
+		if err := queue.AddPeriodic(sweepers[i]); err != nil {
+			return nil, err
+		}
+	}
+	return &idpParts{provider: provider, accounts: accounts, acts: acts, verifier: verifier, sweepers: sweepers, queue: queue, reload: reload}, nil
 }
 
 // endingSessions ends every session of an account but one, as
@@ -413,23 +434,4 @@ func (e endingSessions) EndAll(ctx context.Context, accountID, exceptID string) 
 		}
 	}
 	return live, err
-}
-
-// sweep deletes expired rows (codes, flows, sessions, rate-limit hits)
-// every interval until ctx ends. Every replica may run it.
-func sweep(ctx context.Context, every time.Duration, log *slog.Logger, sweepers []func(context.Context) (int, error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for _, s := range sweepers {
-				if _, err := s(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("sweep expired rows", "err", err)
-				}
-			}
-		}
-	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
@@ -322,11 +323,18 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			errs <- fmt.Errorf("signing keys: %w", err)
 		}
 	})
-	wg.Go(func() { sweep(ctx, 5*time.Minute, log, parts.sweepers) })
 	wg.Go(func() { reloadOnHangup(ctx, log, parts.reload) })
-	wg.Go(func() {
-		sweep(ctx, 5*time.Second, log, []func(context.Context) (int, error){parts.provider.DeliverLogouts})
-	})
+	if err := parts.queue.Start(ctx); err != nil {
+		return exitFailed, err
+	}
+	defer func() {
+		// Jobs running at shutdown get the same grace as requests.
+		stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
+		defer stop()
+		if err := parts.queue.Stop(stopCtx); err != nil {
+			log.Warn("stop the job queue", "err", err)
+		}
+	}()
 	for _, srv := range servers {
 		wg.Go(func() {
 			if err := srv.Serve(ctx); err != nil {
@@ -363,7 +371,7 @@ func idpHandler(mux *http.ServeMux, parts *idpParts, opts httpx.Options) http.Ha
 }
 
 // schemaReady: the database answers and holds every migration this binary
-// knows, of every module.
+// knows, of every module, and the job queue's tables.
 func schemaReady(ctx context.Context, db *sqldb.DB) error {
 	report, err := migrations.Status(ctx, db)
 	if err != nil {
@@ -372,7 +380,7 @@ func schemaReady(ctx context.Context, db *sqldb.DB) error {
 	if behind := report.Behind(); len(behind) > 0 {
 		return fmt.Errorf("database schema of %s is behind this binary", strings.Join(behind, ", "))
 	}
-	return nil
+	return jobs.Ready(ctx, db)
 }
 
 // reloadOnHangup re-reads the e-signature trust list on SIGHUP; a bad

@@ -167,12 +167,15 @@ func driver(db *sqldb.DB) riverdriver.Driver[*sql.Tx] {
 	return riverdatabasesql.New(db.SQL())
 }
 
-// clock adapts a func clock to River's stubbable time.
+// clock adapts a func clock to River's stubbable time, to the microsecond:
+// PostgreSQL rounds a stored time to it, and a job inserted at a rounded-up
+// "now" would not be due at the same, unrounded, "now" of a stopped test
+// clock.
 type clock func() time.Time
 
-func (c clock) Now() time.Time { return c() }
+func (c clock) Now() time.Time { return c().Truncate(time.Microsecond) }
 func (c clock) NowOrNil() *time.Time {
-	t := c()
+	t := c.Now()
 	return &t
 }
 
@@ -268,12 +271,14 @@ func (q *Queue) insertOpts(kind string, opts *Options) *river.InsertOpts {
 // Start starts working jobs on this replica, and, on the one replica that
 // is the queue's leader at a time, enqueueing the periodic jobs and
 // promoting scheduled and retried jobs that are due. It returns at once;
-// the work goes on until Stop (or until ctx ends).
+// the work goes on until Stop, whatever becomes of ctx (whose values jobs
+// inherit): the end of a process's main context must not cut running jobs
+// short before Stop has given them their grace.
 func (q *Queue) Start(ctx context.Context) error {
 	q.mu.Lock()
 	q.started = true
 	q.mu.Unlock()
-	if err := q.client.Start(ctx); err != nil {
+	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
 	return nil

@@ -448,3 +448,52 @@ func TestRegisterAfterStart(t *testing.T) {
 		t.Fatal("a kind registered twice")
 	}
 }
+
+// TestStoppedClock: with a test clock that does not move (Config.Now), a
+// job enqueued at its "now" is due at that same "now" on both dialects
+// (PostgreSQL rounds stored times to the microsecond), and a retry waits
+// until the clock is moved past its back-off.
+func TestStoppedClock(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldbtest.NewClock(time.Now().Add(time.Nanosecond * 999))
+		tries := make(chan int, 10)
+		q, err := jobs.New(db, jobs.Config{Logger: testLog(), Now: c.Now, PollInterval: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := jobs.Register(q, jobs.Worker[flakyArgs]{
+			Backoff: func(int) time.Duration { return time.Minute },
+			Work: func(ctx context.Context, job jobs.Job[flakyArgs]) error {
+				tries <- job.Attempt
+				if job.Attempt == 1 {
+					return errors.New("first try fails")
+				}
+				return nil
+			}}); err != nil {
+			t.Fatal(err)
+		}
+		enqueue(t, db, q, flakyArgs{}, nil)
+		start(t, q)
+		t.Cleanup(func() { stop(t, q) })
+		wantTry := func(n int, within time.Duration) {
+			t.Helper()
+			select {
+			case got := <-tries:
+				if got != n {
+					t.Fatalf("attempt %d, want %d", got, n)
+				}
+			case <-time.After(within):
+				t.Fatalf("no attempt %d within %s", n, within)
+			}
+		}
+		wantTry(1, 10*time.Second)
+		select {
+		case n := <-tries:
+			t.Fatalf("attempt %d before the clock reached the back-off", n)
+		case <-time.After(time.Second):
+		}
+		c.Advance(2 * time.Minute)
+		// The leader promotes due retries every 5 s.
+		wantTry(2, 15*time.Second)
+	})
+}
