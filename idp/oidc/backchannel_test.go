@@ -4,16 +4,14 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"net/http/cookiejar"
 	"net/http/httptest"
-	"net/url"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -68,48 +66,53 @@ func (s *logoutSite) waitTries(t *testing.T, n int) {
 	}
 }
 
-// startOPWithJobs is startOP with a job queue on its clock, started, as
-// `gosid serve` wires it.
-func startOPWithJobs(t *testing.T, db *sqldb.DB) (*testOP, *jobs.Queue) {
+// logoutFixture is the provider with a job queue on its clock (not yet
+// started), a site taking back-channel logouts, its client, and a citizen
+// with a session in which the client got tokens (or none, for tests that
+// need no session).
+type logoutFixture struct {
+	o         *testOP
+	q         *jobs.Queue
+	site      *logoutSite
+	c         *client.Client
+	a         *account.Account
+	sessionID string
+}
+
+func newLogoutFixture(t *testing.T, db *sqldb.DB, withSession bool) *logoutFixture {
 	t.Helper()
-	var q *jobs.Queue
-	o := startOP(t, db, func(_ *Config, d *Deps) {
+	f := &logoutFixture{site: newLogoutSite(t)}
+	f.o = startOP(t, db, func(_ *Config, d *Deps) {
 		var err error
-		if q, err = jobs.New(db, jobs.Config{Logger: d.Log, Now: d.Now, PollInterval: 50 * time.Millisecond}); err != nil {
+		if f.q, err = jobs.New(db, jobs.Config{Logger: d.Log, Now: d.Now, PollInterval: 50 * time.Millisecond}); err != nil {
 			t.Fatal(err)
 		}
-		d.Jobs = q
+		d.Jobs = f.q
 	})
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_ = q.Stop(ctx)
+		_ = f.q.Stop(ctx)
 	})
-	return o, q
-}
-
-// sessionWithTokens signs the account in, has c get tokens in that
-// session, and returns the session's id.
-func sessionWithTokens(t *testing.T, o *testOP, accountID string, c *client.Client, secret string) string {
-	t.Helper()
-	token, s, err := o.Sessions.Create(context.Background(), accountID, []string{"pwd"}, time.Time{}, "192.0.2.1", "test")
-	if err != nil {
-		t.Fatal(err)
+	var secret string
+	f.c, secret = f.o.client(t, client.Client{BackchannelLogoutURI: f.site.srv.URL + "/bcl"})
+	f.a = f.o.citizen(t)
+	if withSession {
+		f.o.tokens(t, f.o.signedIn(t, f.a.ID), f.c, auth{Method: client.AuthSecretBasic, Secret: secret}, "openid")
+		err := f.o.DB.QueryRow(context.Background(), `SELECT session_id FROM oidc_auth_requests WHERE client_id = $1 AND done`, f.c.ID).Scan(&f.sessionID)
+		if err != nil {
+			t.Fatal(err)
+		}
 	}
-	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(o.URL)
-	jar.SetCookies(u, []*http.Cookie{{Name: session.DefaultCookieName, Value: token, Path: "/"}})
-	b := &browser{op: o, c: &http.Client{Jar: jar, Timeout: 30 * time.Second,
-		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
-	o.tokens(t, b, c, auth{Method: client.AuthSecretBasic, Secret: secret}, "openid")
-	return s.ID
+	return f
 }
 
-// logoutJobs counts the back-channel logout jobs in the queue's table.
-func logoutJobs(t *testing.T, db *sqldb.DB) int {
+// logoutJobs counts the back-channel logout jobs in the queue's table, as
+// q (the database, or a transaction) sees them.
+func logoutJobs(t *testing.T, q sqldb.Querier) int {
 	t.Helper()
 	var n int
-	if err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = $1`, logoutArgs{}.Kind()).Scan(&n); err != nil {
+	if err := q.QueryRow(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = $1`, logoutArgs{}.Kind()).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -137,12 +140,9 @@ func wantLogoutToken(t *testing.T, o *testOP, token, clientID, accountID, sid st
 func TestBackchannelLogoutJob(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		o, q := startOPWithJobs(t, db)
-		site := newLogoutSite(t)
+		f := newLogoutFixture(t, db, true)
+		o, q, site, c, a, sid := f.o, f.q, f.site, f.c, f.a, f.sessionID
 		site.down = true
-		c, secret := o.client(t, client.Client{BackchannelLogoutURI: site.srv.URL + "/bcl"})
-		a := o.citizen(t)
-		sid := sessionWithTokens(t, o, a.ID, c, secret)
 
 		if err := o.P.SessionEnded(ctx, a.ID, sid); err != nil {
 			t.Fatal(err)
@@ -185,11 +185,8 @@ func TestBackchannelLogoutJob(t *testing.T) {
 func TestLogoutRollsBackWithTheChange(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		o, _ := startOPWithJobs(t, db)
-		site := newLogoutSite(t)
-		c, secret := o.client(t, client.Client{BackchannelLogoutURI: site.srv.URL + "/bcl"})
-		a := o.citizen(t)
-		sid := sessionWithTokens(t, o, a.ID, c, secret)
+		f := newLogoutFixture(t, db, true)
+		o, a, sid := f.o, f.a, f.sessionID
 		boom := errors.New("the session's change failed")
 		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
 			if err := o.P.revokeSession(ctx, tx, sid); err != nil {
@@ -198,7 +195,7 @@ func TestLogoutRollsBackWithTheChange(t *testing.T) {
 			if err := o.P.queueSessionLogouts(ctx, tx, a.ID, sid); err != nil {
 				return err
 			}
-			if n := logoutJobsIn(t, tx); n != 1 {
+			if n := logoutJobs(t, tx); n != 1 {
 				t.Errorf("inside the transaction: %d logout jobs, want 1", n)
 			}
 			return boom
@@ -212,25 +209,14 @@ func TestLogoutRollsBackWithTheChange(t *testing.T) {
 	})
 }
 
-func logoutJobsIn(t *testing.T, q sqldb.Querier) int {
-	t.Helper()
-	var n int
-	if err := q.QueryRow(context.Background(), `SELECT COUNT(*) FROM river_job WHERE kind = $1`, logoutArgs{}.Kind()).Scan(&n); err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
 // TestLogoutOutboxAdopted: a logout an earlier release left in
 // oidc_logout_outbox (a token signed then) becomes a job and is
 // delivered, freshly signed, for the same account and session.
 func TestLogoutOutboxAdopted(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		o, q := startOPWithJobs(t, db)
-		site := newLogoutSite(t)
-		c, _ := o.client(t, client.Client{BackchannelLogoutURI: site.srv.URL + "/bcl"})
-		a := o.citizen(t)
+		f := newLogoutFixture(t, db, false)
+		o, q, site, c, a := f.o, f.q, f.site, f.c, f.a
 		sid := sessionSID("an-old-session")
 		old, err := o.P.logoutToken(c.ID, "", a.ID, sid)
 		if err != nil {
