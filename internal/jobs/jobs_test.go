@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -495,5 +496,129 @@ func TestStoppedClock(t *testing.T) {
 		c.Advance(2 * time.Minute)
 		// The leader promotes due retries every 5 s.
 		wantTry(2, 15*time.Second)
+	})
+}
+
+type slowArgs struct {
+	Secret string `json:"secret"`
+}
+
+func (slowArgs) Kind() string { return "test.slow" }
+
+// TestStopDrains: Stop lets a running job finish; with a context that ends
+// first, the job's context is cancelled and Stop still waits for it.
+func TestStopDrains(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	started := make(chan struct{}, 2)
+	finished := make(chan error, 2)
+	q := newQueue(t, db, "d", func(q *jobs.Queue) error {
+		return jobs.Register(q, jobs.Worker[slowArgs]{Work: func(ctx context.Context, job jobs.Job[slowArgs]) error {
+			started <- struct{}{}
+			select {
+			case <-time.After(700 * time.Millisecond):
+				finished <- nil
+				return nil
+			case <-ctx.Done():
+				finished <- ctx.Err()
+				return ctx.Err()
+			}
+		}})
+	})
+	enqueue(t, db, q, slowArgs{}, nil)
+	start(t, q)
+	<-started
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := q.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-finished:
+		if err != nil {
+			t.Fatalf("the running job was cut short: %v", err)
+		}
+	default:
+		t.Fatal("Stop returned before the running job finished")
+	}
+
+	q2 := newQueue(t, db, "d2", func(q *jobs.Queue) error {
+		return jobs.Register(q, jobs.Worker[slowArgs]{Work: func(ctx context.Context, job jobs.Job[slowArgs]) error {
+			started <- struct{}{}
+			<-ctx.Done()
+			finished <- ctx.Err()
+			return ctx.Err()
+		}})
+	})
+	enqueue(t, db, q2, slowArgs{}, nil)
+	start(t, q2)
+	<-started
+	short, cancel2 := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel2()
+	_ = q2.Stop(short)
+	select {
+	case err := <-finished:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("the job's context ended with %v, want cancelled", err)
+		}
+	default:
+		t.Fatal("Stop returned before the cancelled job returned")
+	}
+}
+
+// syncBuffer is a log destination safe for River's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
+}
+
+// TestLogsNameJobsNotArgs: a failing job is logged, through the logger
+// given, by kind and id, and its args (which may identify a person) are
+// not.
+func TestLogsNameJobsNotArgs(t *testing.T) {
+	replicas(t, func(t *testing.T, open func() *sqldb.DB) {
+		db := open()
+		var buf syncBuffer
+		q, err := jobs.New(db, jobs.Config{Logger: slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})),
+			PollInterval: 50 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		failed := make(chan struct{})
+		var once sync.Once
+		if err := jobs.Register(q, jobs.Worker[slowArgs]{MaxAttempts: 1, Work: func(ctx context.Context, job jobs.Job[slowArgs]) error {
+			once.Do(func() { close(failed) })
+			return errors.New("the gateway said no")
+		}}); err != nil {
+			t.Fatal(err)
+		}
+		enqueue(t, db, q, slowArgs{Secret: "s3cr3t-marker"}, nil)
+		start(t, q)
+		select {
+		case <-failed:
+		case <-time.After(30 * time.Second):
+			t.Fatal("the job never ran")
+		}
+		time.Sleep(300 * time.Millisecond)
+		stop(t, q)
+		out := buf.String()
+		if !strings.Contains(out, `"kind":"test.slow"`) || !strings.Contains(out, "the gateway said no") {
+			t.Fatalf("the failure is not in the log:\n%s", out)
+		}
+		if strings.Contains(out, "s3cr3t-marker") {
+			t.Fatalf("the job's args reached the log:\n%s", out)
+		}
 	})
 }
