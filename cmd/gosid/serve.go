@@ -314,6 +314,18 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		adminAt = adminSrv.URL()
 	}
 
+	if err := parts.queue.Start(ctx); err != nil {
+		return exitFailed, err
+	}
+	defer func() {
+		// At return, after the servers have drained: jobs running at
+		// shutdown get the same grace as requests.
+		stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
+		defer stop()
+		if err := parts.queue.Stop(stopCtx); err != nil {
+			log.Warn("stop the job queue", "err", err)
+		}
+	}()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	var wg sync.WaitGroup
@@ -324,17 +336,6 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		}
 	})
 	wg.Go(func() { reloadOnHangup(ctx, log, parts.reload) })
-	if err := parts.queue.Start(ctx); err != nil {
-		return exitFailed, err
-	}
-	defer func() {
-		// Jobs running at shutdown get the same grace as requests.
-		stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
-		defer stop()
-		if err := parts.queue.Stop(stopCtx); err != nil {
-			log.Warn("stop the job queue", "err", err)
-		}
-	}()
 	for _, srv := range servers {
 		wg.Go(func() {
 			if err := srv.Serve(ctx); err != nil {
