@@ -143,7 +143,7 @@ func (s *logoutSink) after(t *testing.T, n int, d time.Duration) string {
 		}
 		s.mu.Unlock()
 		if time.Now().After(deadline) {
-			t.Fatalf("no back-channel logout token within %v (each replica delivers the outbox every 5 s)", d)
+			t.Fatalf("no back-channel logout token within %v (the job queue delivers it; a replica polls every second)", d)
 		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -82,6 +83,8 @@ type Platform struct {
 	// DevSink, when not nil, shows sent messages at /dev/messages
 	// (development mode only).
 	DevSink *message.DevSink
+	// Jobs is the queue of background work; the IdP adds its jobs to it.
+	Jobs *jobs.Queue
 	// Now is the clock of every store and flow (tests move it).
 	Now func() time.Time
 }
@@ -92,9 +95,12 @@ type IdP struct {
 	Accounts *account.Store
 	Activity *account.Activity
 	Verifier *assurance.Service
-	// Sweeps delete expired rows and erase accounts whose deletion is due;
-	// any replica may run them, as often as every few minutes.
-	Sweeps []func(context.Context) (int, error)
+	// Sweeps delete expired rows and erase accounts whose deletion is due:
+	// periodic jobs on the queue, every five minutes by one replica.
+	Sweeps []jobs.Periodic
+	// Jobs is the platform's queue, which runs the IdP's jobs once started
+	// (back-channel logouts, the sweeps).
+	Jobs *jobs.Queue
 	// Reload re-reads what SIGHUP refreshes (the e-signature trust list).
 	Reload func() error
 
@@ -145,7 +151,7 @@ func New(c Config, p Platform) (*IdP, error) {
 	var opKey [32]byte
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
 	provider, err := oidc.New(oidc.Config{Issuer: c.Issuer, CryptoKey: opKey, Lifetimes: c.Tokens},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Log: log, Now: now})
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Jobs: p.Jobs, Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)
 	}
@@ -260,11 +266,23 @@ func New(c Config, p Platform) (*IdP, error) {
 		mux.Handle("GET /dev/messages.json", h)
 		log.Warn("development mode: messages, including one-time codes, are shown at /dev/messages instead of being sent")
 	}
-	return &IdP{Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: []func(context.Context) (int, error){
-		limiter.Sweep, codes.Sweep, sessions.Sweep, flows.Sweep, provider.Sweep, passkeys.Sweep,
-		func(ctx context.Context) (int, error) { return acts.EraseDue(ctx, now(), log) },
-		devices.Sweep, accounts.SweepUndos,
-	}, Reload: reload, mux: mux}, nil
+	// Expired rows go, and accounts past their deletion grace are erased,
+	// every five minutes, by one replica at a time.
+	sweeps := []jobs.Periodic{
+		{Name: "ratelimit.sweep", Run: limiter.Sweep}, {Name: "otp.sweep", Run: codes.Sweep},
+		{Name: "session.sweep", Run: sessions.Sweep}, {Name: "flow.sweep", Run: flows.Sweep},
+		{Name: "oidc.sweep", Run: provider.Sweep}, {Name: "passkey.sweep", Run: passkeys.Sweep},
+		{Name: "account.erase_due", Run: func(ctx context.Context) (int, error) { return acts.EraseDue(ctx, now(), log) }},
+		{Name: "login.device_sweep", Run: devices.Sweep}, {Name: "account.undo_sweep", Run: accounts.SweepUndos},
+	}
+	for i := range sweeps {
+		sweeps[i].Every = 5 * time.Minute
+		if err := p.Jobs.AddPeriodic(sweeps[i]); err != nil {
+			return nil, err
+		}
+	}
+	return &IdP{Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
+		Reload: reload, mux: mux}, nil
 }
 
 // Handler is the identity provider's pages and endpoints inside its

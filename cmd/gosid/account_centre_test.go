@@ -285,7 +285,7 @@ func TestExportAndDeletion(t *testing.T) {
 func runSweepers(t *testing.T, parts *idp.IdP) {
 	t.Helper()
 	for _, s := range parts.Sweeps {
-		if _, err := s(context.Background()); err != nil {
+		if _, err := s.Run(context.Background()); err != nil {
 			t.Fatal(err)
 		}
 	}

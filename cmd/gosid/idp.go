@@ -13,6 +13,7 @@ import (
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
@@ -138,6 +139,11 @@ func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log 
 	if err != nil {
 		return nil, err
 	}
+	// Background work of every module, durable in the database.
+	queue, err := jobs.New(db, jobs.Config{Logger: log, Now: now})
+	if err != nil {
+		return nil, err
+	}
 	c := o.config(issuer, secure)
 	if o.Esign.TrustDir != "" {
 		v, pool, err := o.Esign.verifier(now)
@@ -148,7 +154,7 @@ func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log 
 			return cms.Check(ctx, v, sig, content)
 		}}
 	}
-	return idp.New(c, idp.Platform{DB: db, Keys: km, Log: log, Messages: out, DevSink: sink, Now: now})
+	return idp.New(c, idp.Platform{DB: db, Keys: km, Log: log, Messages: out, DevSink: sink, Jobs: queue, Now: now})
 }
 
 // config is the identity provider's policy as the options give it.
@@ -157,23 +163,4 @@ func (o *idpOptions) config(issuer string, secure bool) idp.Config {
 		SessionIdleTimeout: o.SessionIdleTimeout, SessionLifetime: o.SessionLifetime, SessionIdleMin: o.SessionIdleMin, SessionIdleMax: o.SessionIdleMax,
 		ReauthMaxAge: o.ReauthMaxAge, DeletionGrace: o.DeletionGrace, Argon2: o.argon2(),
 		Tokens: oidc.Lifetimes{AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}}
-}
-
-// sweep deletes expired rows (codes, flows, sessions, rate-limit hits)
-// every interval until ctx ends. Every replica may run it.
-func sweep(ctx context.Context, every time.Duration, log *slog.Logger, sweepers []func(context.Context) (int, error)) {
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-			for _, s := range sweepers {
-				if _, err := s(ctx); err != nil && ctx.Err() == nil {
-					log.Warn("sweep expired rows", "err", err)
-				}
-			}
-		}
-	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
@@ -126,6 +127,14 @@ func migrate(ctx context.Context, db *sqldb.DB, log *slog.Logger) ([]migrations.
 			log.Info("database schema migrated", "module", module, "dialect", db.Dialect(),
 				"applied", versions, "head", migrations.Head(db.Dialect(), module))
 		}
+	}
+	if err != nil {
+		return applied, err
+	}
+	// The job queue's own tables (River's), after the modules'.
+	queue, err := jobs.Migrate(ctx, db)
+	if len(queue) > 0 {
+		log.Info("job queue schema migrated", "dialect", db.Dialect(), "applied", queue)
 	}
 	return applied, err
 }

@@ -283,9 +283,7 @@ func TestUndoContactChangeEndToEnd(t *testing.T) {
 		for _, b := range []*browser{owner, intruder} {
 			b.get("/account").expectRedirect(t, "/login")
 		}
-		if n, err := parts.Provider.DeliverLogouts(ctx); err != nil || n != 1 {
-			t.Fatalf("back-channel logouts: %d %v", n, err)
-		}
+		deliverLogouts(t, parts, 1, func() int { mu.Lock(); defer mu.Unlock(); return len(logouts) })
 		mu.Lock()
 		if len(logouts) != 1 || logouts[0] == "" {
 			t.Fatalf("the site received %d logout tokens", len(logouts))

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
@@ -285,6 +286,18 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		}
 	}
 
+	if err := parts.Jobs.Start(ctx); err != nil {
+		return exitFailed, err
+	}
+	defer func() {
+		// At return, after the servers have drained: jobs running at
+		// shutdown get the same grace as requests.
+		stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
+		defer stop()
+		if err := parts.Jobs.Stop(stopCtx); err != nil {
+			log.Warn("stop the job queue", "err", err)
+		}
+	}()
 	log.Info("gosid serving", "issuer", o.PublicURL, "idp", idpAt, "portal", portalAt, "admin", adminAt, "database", db.Dialect())
 	served := servers
 	servers = nil // RunAll owns them now: nothing left to close here
@@ -295,12 +308,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			}
 			return nil
 		},
-		func(ctx context.Context) error { sweep(ctx, 5*time.Minute, log, parts.Sweeps); return nil },
-		func(ctx context.Context) error { reloadOnHangup(ctx, log, parts.Reload); return nil },
-		func(ctx context.Context) error {
-			sweep(ctx, 5*time.Second, log, []func(context.Context) (int, error){parts.Provider.DeliverLogouts})
-			return nil
-		})
+		func(ctx context.Context) error { reloadOnHangup(ctx, log, parts.Reload); return nil })
 	if err != nil {
 		return exitFailed, err
 	}
@@ -308,7 +316,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 }
 
 // schemaReady: the database answers and holds every migration this binary
-// knows, of every module.
+// knows, of every module, and the job queue's tables.
 func schemaReady(ctx context.Context, db *sqldb.DB) error {
 	report, err := migrations.Status(ctx, db)
 	if err != nil {
@@ -317,7 +325,7 @@ func schemaReady(ctx context.Context, db *sqldb.DB) error {
 	if behind := report.Behind(); len(behind) > 0 {
 		return fmt.Errorf("database schema of %s is behind this binary", strings.Join(behind, ", "))
 	}
-	return nil
+	return jobs.Ready(ctx, db)
 }
 
 // reloadOnHangup re-reads the e-signature trust list on SIGHUP; a bad

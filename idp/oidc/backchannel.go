@@ -2,6 +2,8 @@ package oidc
 
 import (
 	"context"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -9,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 )
@@ -16,9 +19,12 @@ import (
 // Back-channel logout: when a citizen's SSO session ends (sign-out at
 // Gosid, RP-initiated logout, a revoked grant), every client that received
 // tokens in that session and registered a backchannel_logout_uri gets a
-// signed logout token by a direct POST. Tokens wait in oidc_logout_outbox so
-// that a client that is down gets them later: delivery is retried with
-// back-off for a day.
+// signed logout token by a direct POST. Each delivery is a durable job
+// (internal/jobs), enqueued in the transaction that revokes the session's
+// tokens, so that a client that is down gets it later: delivery is retried
+// with back-off for about a day, by whichever replica is free. The job
+// holds no token: each attempt signs a fresh one (a logout token lives two
+// minutes; a retry an hour later needs a new one).
 
 const (
 	logoutEvent       = "http://schemas.openid.net/event/backchannel-logout"
@@ -27,28 +33,58 @@ const (
 
 var logoutHTTP = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
+// logoutArgs are one back-channel logout to deliver: to a client, for an
+// account, for one session (SID, the token's sid claim) or, empty, for
+// every session of the account there.
+type logoutArgs struct {
+	ClientID  string `json:"client_id"`
+	AccountID string `json:"account_id"`
+	SID       string `json:"sid,omitempty"`
+}
+
+func (logoutArgs) Kind() string { return "oidc.backchannel_logout" }
+
+// logoutBackoff is the wait after failed attempt n: 20 s, 40 s, … doubling
+// up to about 11 hours; 12 attempts span a day.
+func logoutBackoff(attempt int) time.Duration {
+	return time.Duration(1<<min(attempt, 12)) * 10 * time.Second
+}
+
+// registerJobs declares the provider's jobs on q: logout delivery, and the
+// hand-over of logouts that an earlier release left in oidc_logout_outbox.
+func (p *Provider) registerJobs(q *jobs.Queue) error {
+	if err := jobs.Register(q, jobs.Worker[logoutArgs]{Work: p.deliverLogout, Backoff: logoutBackoff, MaxAttempts: logoutMaxAttempts}); err != nil {
+		return err
+	}
+	return q.AddPeriodic(jobs.Periodic{Name: "oidc.logout_outbox", Every: 5 * time.Minute, Run: p.adoptOutbox})
+}
+
 // SessionEnded is told of every session that ends (sign-out, RP-initiated
 // logout, a session ended in the account centre or with the others after a
-// password change or recovery, account deletion): it revokes the tokens
-// issued in the session — the families of its authorization requests and
-// of its refresh tokens, so that its access tokens stop working at
-// userinfo and introspection and its refresh tokens are refused — and
-// queues logout tokens for the clients that got tokens in it. A session
-// that merely expires needs neither: its tokens keep their own lifetimes,
-// and its sites learn of it at the next sign-in.
+// password change or recovery, account deletion): in one transaction it
+// revokes the tokens issued in the session — the families of its
+// authorization requests and of its refresh tokens, so that its access
+// tokens stop working at userinfo and introspection and its refresh tokens
+// are refused — and enqueues logout deliveries for the clients that got
+// tokens in it. A session that merely expires needs neither: its tokens
+// keep their own lifetimes, and its sites learn of it at the next sign-in.
 func (p *Provider) SessionEnded(ctx context.Context, accountID, sessionID string) error {
-	revokeErr := p.revokeSession(ctx, sessionID)
-	return errors.Join(revokeErr, p.queueSessionLogouts(ctx, accountID, sessionID))
+	return p.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if err := p.revokeSession(ctx, tx, sessionID); err != nil {
+			return err
+		}
+		return p.queueSessionLogouts(ctx, tx, accountID, sessionID)
+	})
 }
 
 // revokeSession revokes every token family issued in the session.
-func (p *Provider) revokeSession(ctx context.Context, sessionID string) error {
-	families, err := sqldb.Strings(ctx, p.store.db, `SELECT family_id FROM oidc_auth_requests WHERE session_id = $1 AND family_id IS NOT NULL
+func (p *Provider) revokeSession(ctx context.Context, q sqldb.Querier, sessionID string) error {
+	families, err := sqldb.Strings(ctx, q, `SELECT family_id FROM oidc_auth_requests WHERE session_id = $1 AND family_id IS NOT NULL
 		UNION SELECT family_id FROM oidc_refresh_tokens WHERE session_id = $1`, sessionID)
 	if err != nil {
 		return fmt.Errorf("token families of a session: %w", err)
 	}
-	if err := p.revokeFamilies(ctx, families); err != nil {
+	if err := p.revokeFamilies(ctx, q, families); err != nil {
 		return fmt.Errorf("revoke a session's tokens: %w", err)
 	}
 	return nil
@@ -56,56 +92,72 @@ func (p *Provider) revokeSession(ctx context.Context, sessionID string) error {
 
 // revokeFamilies revokes token families: their refresh tokens go, and
 // their access tokens stop working until they would have expired anyway.
-func (p *Provider) revokeFamilies(ctx context.Context, families []string) error {
+func (p *Provider) revokeFamilies(ctx context.Context, q sqldb.Querier, families []string) error {
 	until := p.deps.Now().Add(max(p.cfg.Lifetimes.AccessToken, p.cfg.Lifetimes.IDToken))
 	for _, f := range families {
-		if err := revokeFamily(ctx, p.store.db, f, until); err != nil {
+		if err := revokeFamily(ctx, q, f, until); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// queueSessionLogouts queues logout tokens for the clients that got tokens
-// in the session (sessionID) of the account.
-func (p *Provider) queueSessionLogouts(ctx context.Context, accountID, sessionID string) error {
-	ids, err := sqldb.Strings(ctx, p.store.db, `SELECT DISTINCT client_id FROM oidc_auth_requests WHERE session_id = $1 AND done`, sessionID)
+// queueSessionLogouts enqueues, in tx, logouts for the clients that got
+// tokens in the session (sessionID) of the account.
+func (p *Provider) queueSessionLogouts(ctx context.Context, tx *sqldb.Tx, accountID, sessionID string) error {
+	ids, err := sqldb.Strings(ctx, tx, `SELECT DISTINCT client_id FROM oidc_auth_requests WHERE session_id = $1 AND done`, sessionID)
 	if err != nil {
 		return err
 	}
 	for _, id := range ids {
-		if err := p.queueLogout(ctx, id, accountID, sessionID); err != nil {
+		if err := p.queueLogout(ctx, tx, logoutArgs{ClientID: id, AccountID: accountID, SID: sessionSID(sessionID)}); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// GrantRevoked queues a logout token for one client (the citizen revoked
-// its access), without a sid: every session of the account there ends.
-func (p *Provider) GrantRevoked(ctx context.Context, accountID, clientID string) error {
-	return p.queueLogout(ctx, clientID, accountID, "")
-}
-
-func (p *Provider) queueLogout(ctx context.Context, clientID, accountID, sessionID string) error {
-	c, err := p.deps.Clients.Get(ctx, clientID)
+// queueLogout enqueues one logout in tx, unless the client (gone, or
+// without a back-channel URI) takes none.
+func (p *Provider) queueLogout(ctx context.Context, tx *sqldb.Tx, a logoutArgs) error {
+	c, err := p.deps.Clients.Get(ctx, a.ClientID)
 	if err != nil || c.BackchannelLogoutURI == "" {
 		return nil
 	}
-	token, err := p.logoutToken(c.ID, c.IDTokenAlg, accountID, sessionID)
-	if err != nil {
-		return err
+	if p.deps.Jobs == nil {
+		return errors.New("back-channel logout: no job queue")
 	}
-	id, _ := keys.NewToken()
-	now := sqldb.Micros(p.deps.Now())
-	_, err = p.store.db.Exec(ctx, `INSERT INTO oidc_logout_outbox (id, client_id, uri, token, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $5)`,
-		id[:22], c.ID, c.BackchannelLogoutURI, token, now)
+	_, err = p.deps.Jobs.Enqueue(ctx, tx, a, nil)
 	return err
 }
 
+// deliverLogout is the job: sign a logout token for the client as it is
+// registered now, and POST it.
+func (p *Provider) deliverLogout(ctx context.Context, job jobs.Job[logoutArgs]) error {
+	c, err := p.deps.Clients.Get(ctx, job.Args.ClientID)
+	if errors.Is(err, sqldb.ErrNotFound) || (err == nil && c.BackchannelLogoutURI == "") {
+		return nil // the client is gone, or no longer takes logouts
+	}
+	if err != nil {
+		return err
+	}
+	token, err := p.logoutToken(c.ID, c.IDTokenAlg, job.Args.AccountID, job.Args.SID)
+	if err != nil {
+		return err
+	}
+	if err := postLogout(ctx, c.BackchannelLogoutURI, token); err != nil {
+		if job.Attempt >= logoutMaxAttempts {
+			p.deps.Log.WarnContext(ctx, "back-channel logout given up", "uri", redactURI(c.BackchannelLogoutURI), "attempts", job.Attempt, "err", err)
+		}
+		return fmt.Errorf("back-channel logout to %s: %w", redactURI(c.BackchannelLogoutURI), err)
+	}
+	return nil
+}
+
 // logoutToken is the signed logout token (OpenID Connect Back-Channel
-// Logout 1.0, section 2.4).
-func (p *Provider) logoutToken(clientID, alg, accountID, sessionID string) (string, error) {
+// Logout 1.0, section 2.4); sid is the session's sid claim, empty for all
+// of the account's sessions at the client.
+func (p *Provider) logoutToken(clientID, alg, accountID, sid string) (string, error) {
 	if alg == "" {
 		alg = keys.RS256
 	}
@@ -119,8 +171,8 @@ func (p *Provider) logoutToken(clientID, alg, accountID, sessionID string) (stri
 		"iss": p.cfg.Issuer, "aud": clientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(), "jti": jti[:22],
 		"sub": accountID, "events": map[string]any{logoutEvent: map[string]any{}},
 	}
-	if sessionID != "" {
-		claims["sid"] = sessionSID(sessionID)
+	if sid != "" {
+		claims["sid"] = sid
 	}
 	payload, err := jsonMarshal(claims)
 	if err != nil {
@@ -129,61 +181,65 @@ func (p *Provider) logoutToken(clientID, alg, accountID, sessionID string) (stri
 	return sign(k, "logout+jwt", payload)
 }
 
-// DeliverLogouts posts due logout tokens; each replica calls it
-// periodically. A row is leased by a compare-and-swap on next_at, so two
-// replicas never post the same token at once.
-func (p *Provider) DeliverLogouts(ctx context.Context) (int, error) {
-	now := p.deps.Now()
-	rows, err := p.store.db.Query(ctx, `SELECT id, uri, token, attempts, next_at FROM oidc_logout_outbox WHERE next_at <= $1 ORDER BY next_at LIMIT 50`, sqldb.Micros(now))
-	if err != nil {
-		return 0, err
-	}
-	type item struct {
-		id, uri, token string
-		attempts       int
-		next           int64
-	}
-	var due []item
-	for rows.Next() {
-		var it item
-		if err := rows.Scan(&it.id, &it.uri, &it.token, &it.attempts, &it.next); err != nil {
-			rows.Close()
-			return 0, sqldb.Classify(err)
-		}
-		due = append(due, it)
-	}
-	rows.Close()
-	delivered := 0
-	for _, it := range due {
-		lease := sqldb.Micros(now.Add(time.Minute))
-		res, err := p.store.db.Exec(ctx, `UPDATE oidc_logout_outbox SET next_at = $3 WHERE id = $1 AND next_at = $2`, it.id, it.next, lease)
+// adoptOutbox hands the logouts that a release before the job queue left
+// in oidc_logout_outbox over to the queue: each row's client, subject and
+// sid (read from the stored token, which is Gosid's own) become a job, in
+// the transaction that deletes the row. Nothing pending at an upgrade is
+// lost; once the table is empty this finds nothing, and a later migration
+// drops the table.
+func (p *Provider) adoptOutbox(ctx context.Context) (int, error) {
+	n := 0
+	err := p.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		rows, err := tx.Query(ctx, `SELECT id, client_id, token FROM oidc_logout_outbox ORDER BY created_at LIMIT 500`)
 		if err != nil {
-			return delivered, err
+			return err
 		}
-		if n, _ := res.RowsAffected(); n != 1 {
-			continue // another replica has it
-		}
-		err = postLogout(ctx, it.uri, it.token)
-		if err == nil {
-			if _, err := p.store.db.Exec(ctx, `DELETE FROM oidc_logout_outbox WHERE id = $1`, it.id); err != nil {
-				return delivered, err
+		type row struct{ id, client, token string }
+		var rs []row
+		for rows.Next() {
+			var r row
+			if err := rows.Scan(&r.id, &r.client, &r.token); err != nil {
+				rows.Close()
+				return sqldb.Classify(err)
 			}
-			delivered++
-			continue
+			rs = append(rs, r)
 		}
-		attempts := it.attempts + 1
-		if attempts >= logoutMaxAttempts {
-			p.deps.Log.WarnContext(ctx, "back-channel logout given up", "uri", redactURI(it.uri), "attempts", attempts, "err", err)
-			_, _ = p.store.db.Exec(ctx, `DELETE FROM oidc_logout_outbox WHERE id = $1`, it.id)
-			continue
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return sqldb.Classify(err)
 		}
-		backoff := time.Duration(1<<min(attempts, 12)) * 10 * time.Second
-		if _, err2 := p.store.db.Exec(ctx, `UPDATE oidc_logout_outbox SET attempts = $2, next_at = $3, last_error = $4 WHERE id = $1`,
-			it.id, attempts, sqldb.Micros(now.Add(backoff)), truncateErr(err)); err2 != nil {
-			return delivered, err2
+		for _, r := range rs {
+			var claims struct {
+				Sub string `json:"sub"`
+				SID string `json:"sid"`
+			}
+			if err := unverifiedClaims(r.token, &claims); err != nil || claims.Sub == "" {
+				p.deps.Log.WarnContext(ctx, "an old back-channel logout could not be read; dropped", "client", r.client)
+			} else if err := p.queueLogout(ctx, tx, logoutArgs{ClientID: r.client, AccountID: claims.Sub, SID: claims.SID}); err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, `DELETE FROM oidc_logout_outbox WHERE id = $1`, r.id); err != nil {
+				return err
+			}
 		}
+		n = len(rs)
+		return nil
+	})
+	return n, err
+}
+
+// unverifiedClaims decodes a compact JWS's payload without checking its
+// signature: only for tokens Gosid signed itself and kept in its database.
+func unverifiedClaims(token string, v any) error {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return errors.New("not a compact JWS")
 	}
-	return delivered, nil
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return err
+	}
+	return json.Unmarshal(raw, v)
 }
 
 func postLogout(ctx context.Context, uri, token string) error {
@@ -210,12 +266,4 @@ func redactURI(s string) string {
 	}
 	u.RawQuery, u.User = "", nil
 	return u.String()
-}
-
-func truncateErr(err error) string {
-	s := err.Error()
-	if len(s) > 300 {
-		s = s[:300]
-	}
-	return s
 }

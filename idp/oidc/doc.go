@@ -38,7 +38,9 @@
 // CSP. ID tokens hold the protocol claims; personal claims come from
 // userinfo, or from the ID token when the claims parameter or the client's
 // registration asks (claimsreq.go). A session that ends revokes the tokens
-// issued in it (SessionEnded).
+// issued in it and, in the same transaction, enqueues a back-channel logout
+// job for each client that got tokens in it (SessionEnded, backchannel.go;
+// the jobs run on internal/jobs).
 //
 // The endpoints that authenticate clients (token, introspection,
 // revocation, device authorization) take POST bodies only, authenticate the

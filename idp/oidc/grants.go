@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -39,22 +38,22 @@ func (p *Provider) Grants(ctx context.Context, accountID string) ([]SiteGrant, e
 // the access tokens they issued stop introspecting as active), and the site
 // is sent a back-channel logout. The next sign-in there asks for consent.
 func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) error {
-	res, err := p.store.db.Exec(ctx, `DELETE FROM oidc_grants WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
-	if err != nil {
-		return err
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return fmt.Errorf("grant: %w", sqldb.ErrNotFound)
-	}
-	families, err := sqldb.Strings(ctx, p.store.db, `SELECT DISTINCT family_id FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
-	if err != nil {
-		return err
-	}
-	if err := p.revokeFamilies(ctx, families); err != nil {
-		return err
-	}
-	if err := p.GrantRevoked(ctx, accountID, clientID); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
-		p.deps.Log.ErrorContext(ctx, "queue back-channel logout", "err", err)
-	}
-	return nil
+	return p.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM oidc_grants WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return fmt.Errorf("grant: %w", sqldb.ErrNotFound)
+		}
+		families, err := sqldb.Strings(ctx, tx, `SELECT DISTINCT family_id FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+		if err != nil {
+			return err
+		}
+		if err := p.revokeFamilies(ctx, tx, families); err != nil {
+			return err
+		}
+		// Without a sid: every session of the account at the site ends.
+		return p.queueLogout(ctx, tx, logoutArgs{ClientID: clientID, AccountID: accountID})
+	})
 }

@@ -10,6 +10,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -24,6 +25,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
@@ -59,8 +61,13 @@ type Deps struct {
 	// Limiter counts device-code entries (RFC 8628 section 5.1); nil
 	// turns the limits off.
 	Limiter Limiter
-	Log     *slog.Logger
-	Now     func() time.Time
+	// Jobs is the queue back-channel logouts are delivered through; New
+	// registers the provider's jobs on it (before the queue starts). nil
+	// is for tests of other things: ending a session of a client with a
+	// back-channel logout URI then fails.
+	Jobs *jobs.Queue
+	Log  *slog.Logger
+	Now  func() time.Time
 }
 
 // Provider is Gosid's OpenID provider.
@@ -119,6 +126,11 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	p.render = r
+	if d.Jobs != nil {
+		if err := p.registerJobs(d.Jobs); err != nil {
+			return nil, fmt.Errorf("back-channel logout jobs: %w", err)
+		}
+	}
 
 	opCfg := &op.Config{
 		CryptoKey:                  cfg.CryptoKey,

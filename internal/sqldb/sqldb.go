@@ -197,6 +197,11 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 // Close closes the pool.
 func (db *DB) Close() error { return db.sql.Close() }
 
+// SQL is the database/sql pool underneath, for a library that takes one
+// (internal/jobs hands it to its queue driver). Store code never uses it:
+// it goes through Exec, Query and InTx, which classify errors and retry.
+func (db *DB) SQL() *sql.DB { return db.sql }
+
 // Strings runs a query of one text column and returns its values, in
 // order; no rows is an empty result, not ErrNotFound.
 func Strings(ctx context.Context, q Querier, query string, args ...any) ([]string, error) {
@@ -271,6 +276,11 @@ type Tx struct {
 
 // Dialect reports the SQL engine.
 func (tx *Tx) Dialect() Dialect { return tx.dialect }
+
+// SQL is the database/sql transaction underneath, for a library that
+// writes in the caller's transaction (internal/jobs enqueues a job in it).
+// Store code never uses it. Valid only inside the InTx callback.
+func (tx *Tx) SQL() *sql.Tx { return tx.tx }
 
 // Exec runs a statement in the transaction.
 func (tx *Tx) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {

@@ -1,6 +1,7 @@
 // Package sqldbtest hands tests fresh, migrated databases of both dialects,
 // so that every store's conformance suite runs on SQLite and on a real
-// PostgreSQL.
+// PostgreSQL. Migrated means what `gosid migrate` does: every module's
+// schema and the job queue's tables (internal/jobs).
 //
 // SQLite databases are files in the test's temp dir. PostgreSQL comes from
 // GOSID_TEST_DATABASE_URL (a server the tests may create databases on) or,

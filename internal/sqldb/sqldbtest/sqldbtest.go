@@ -23,6 +23,7 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib"
 
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/migrations"
 )
@@ -75,10 +76,20 @@ func SQLitePath(t testing.TB) string {
 	t.Helper()
 	path := emptySQLitePath(t)
 	db := open(t, sqldb.Config{SQLitePath: path})
-	if _, err := migrations.Up(context.Background(), db); err != nil {
+	if err := migrate(context.Background(), db); err != nil {
 		t.Fatalf("migrate SQLite: %v", err)
 	}
 	return path
+}
+
+// migrate does what `gosid migrate` does: every module's schema, then the
+// job queue's tables.
+func migrate(ctx context.Context, db *sqldb.DB) error {
+	if _, err := migrations.Up(ctx, db); err != nil {
+		return err
+	}
+	_, err := jobs.Migrate(ctx, db)
+	return err
 }
 
 func emptySQLitePath(t testing.TB) string {
@@ -172,7 +183,7 @@ func migratedTemplate(ctx context.Context, srv *server) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	_, err = migrations.Up(ctx, db)
+	err = migrate(ctx, db)
 	db.Close()
 	if err != nil {
 		return "", err
