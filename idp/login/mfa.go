@@ -350,12 +350,20 @@ func dedupe(in []string) []string {
 
 // Devices remembers browsers that passed a second factor.
 type Devices struct {
-	DB  *sqldb.DB
+	DB *sqldb.DB
+	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Secure names the device cookie for an IdP served over HTTPS
 	// (webui.CookieName) and marks it Secure; Remember and Trusted agree on
 	// the name through it.
 	Secure bool
+}
+
+func (d *Devices) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
 }
 
 const (
@@ -366,7 +374,7 @@ const (
 // Remember sets the device cookie for the account on this IP.
 func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID, ip, ua string) error {
 	token, hash := keys.NewToken()
-	now := d.Now()
+	now := d.now()
 	_, err := d.DB.Exec(ctx, `INSERT INTO trusted_devices (token_hash, account_id, ip, user_agent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		hash, accountID, ip, truncateUA(ua), sqldb.Micros(now), sqldb.Micros(now.Add(deviceTTL)))
 	if err != nil {
@@ -390,7 +398,7 @@ func (d *Devices) Trusted(ctx context.Context, r *http.Request, accountID, ip st
 	}
 	var n int
 	err = d.DB.QueryRow(ctx, `SELECT count(*) FROM trusted_devices WHERE token_hash = $1 AND account_id = $2 AND ip = $3 AND expires_at > $4`,
-		hash, accountID, ip, sqldb.Micros(d.Now())).Scan(&n)
+		hash, accountID, ip, sqldb.Micros(d.now())).Scan(&n)
 	return err == nil && n == 1
 }
 
@@ -405,7 +413,7 @@ func (d *Devices) Forget(ctx context.Context, accountID string) error {
 // Sweep deletes remembered devices whose time is over and returns how
 // many. Every replica may run it.
 func (d *Devices) Sweep(ctx context.Context) (int, error) {
-	res, err := d.DB.Exec(ctx, `DELETE FROM trusted_devices WHERE expires_at <= $1`, sqldb.Micros(d.Now()))
+	res, err := d.DB.Exec(ctx, `DELETE FROM trusted_devices WHERE expires_at <= $1`, sqldb.Micros(d.now()))
 	if err != nil {
 		return 0, fmt.Errorf("login: sweep remembered devices: %w", err)
 	}
@@ -416,11 +424,13 @@ func (d *Devices) Sweep(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
+// truncateUA bounds the stored user agent to 300 bytes of valid UTF-8:
+// PostgreSQL refuses a rune cut in half, and a header may carry any byte.
 func truncateUA(s string) string {
 	if len(s) > 300 {
-		return s[:300]
+		s = s[:300]
 	}
-	return s
+	return strings.ToValidUTF8(s, "")
 }
 
 func maskPhone(p string) string {
