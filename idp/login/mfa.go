@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
@@ -176,6 +177,10 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "account of second factor", err)
 		return
 	}
+	if h.lockedOut(w, r, token, a) {
+		webui.Redirect(w, r, "/login")
+		return
+	}
 	v := h.mfaPage(r, a)
 	v.Form = webui.NewForm(r)
 	code := strings.TrimSpace(r.PostFormValue("code"))
@@ -186,8 +191,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		v.Backup = true
 		if err = h.mfa.Backup.Use(ctx, a.ID, backup); err == nil {
 			method = []string{"otp"}
-			n, _ := h.mfa.Backup.Remaining(ctx, a.ID)
-			h.notifier.Account(ctx, a, notice.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
+			h.backupCodeUsed(ctx, a, v.L.Lang)
 		}
 	case !codestep.ValidCode(code):
 		v.Form.Fail("code", v.L.T("mfa.err.format"))
@@ -213,8 +217,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		if lockedNow {
 			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
 			h.notifier.Account(ctx, a, notice.KindNoticeLocked, v.L.Lang, map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
-			_ = h.mfa.Flows.Delete(ctx, mfaFlow, token)
-			h.mfa.Flows.Clear(w, mfaFlow)
+			h.endMFA(w, r, token, a)
 			webui.Redirect(w, r, "/login")
 			return
 		}
@@ -240,6 +243,40 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 
 var errFlowGone = errors.New("second-factor flow gone")
 
+// lockedOut ends the flow of a locked account: wrong codes count toward
+// the lock-out like wrong passwords, and a locked account tries no more
+// codes, in this flow or any other, until the lock ends.
+func (h *Handler) lockedOut(w http.ResponseWriter, r *http.Request, token string, a *account.Account) bool {
+	if !a.Locked(h.cfg.Now()) {
+		return false
+	}
+	h.endMFA(w, r, token, a)
+	return true
+}
+
+// endMFA deletes the flow and its cookie. Should the delete fail, the
+// flow lives on until it expires, but lockedOut refuses its codes while
+// the lock lasts.
+func (h *Handler) endMFA(w http.ResponseWriter, r *http.Request, token string, a *account.Account) {
+	ctx := r.Context()
+	if err := h.mfa.Flows.Delete(ctx, mfaFlow, token); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		h.log.ErrorContext(ctx, "end second-factor flow", "account", a, "err", err)
+	}
+	h.mfa.Flows.Clear(w, mfaFlow)
+}
+
+// backupCodeUsed tells the owner that a backup code was spent, and how
+// many are left.
+func (h *Handler) backupCodeUsed(ctx context.Context, a *account.Account, lang string) {
+	n, err := h.mfa.Backup.Remaining(ctx, a.ID)
+	if err != nil {
+		// The notice matters more than its count: it goes out saying none
+		// are left, which sends the owner to make new ones.
+		h.log.ErrorContext(ctx, "count backup codes", "account", a, "err", err)
+	}
+	h.notifier.Account(ctx, a, notice.KindNoticeBackupCodeUsed, lang, map[string]string{"remaining": strconv.Itoa(n)})
+}
+
 // completeMFA finishes the flow after a right second factor: it starts (or
 // steps up) the session with every method used, records the event, and
 // returns where the browser goes next.
@@ -250,7 +287,12 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 		return "", errFlowGone
 	}
 	h.mfa.Flows.Clear(w, mfaFlow)
-	_ = h.accounts.RecordSuccess(ctx, a.ID)
+	if err := h.accounts.RecordSuccess(ctx, a.ID); err != nil {
+		// The sign-in stands (both factors were right); the count of
+		// failures stays, so that fewer wrong passwords lock the account
+		// next time: the operator is told.
+		h.log.ErrorContext(ctx, "reset failure count after the second factor", "account", a, "err", err)
+	}
 	amr := dedupe(append(append(slices.Clone(st.AMR), methods...), "mfa"))
 	ip := httpx.ClientIP(r)
 	if st.SessionID != "" {
@@ -311,6 +353,10 @@ func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 	a, err := h.mfa.Get(ctx, st.AccountID)
 	if err != nil {
 		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
+		return
+	}
+	if h.lockedOut(w, r, token, a) {
+		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
 		return
 	}
 	methods, err := h.mfa.Passkeys.FinishSecondFactor(ctx, a.ID, body)
