@@ -1,12 +1,10 @@
 package login
 
 import (
-	"context"
 	"net/url"
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	pqtotp "github.com/pquerna/otp/totp"
@@ -18,20 +16,9 @@ import (
 // is what ends such a flow; it must not hang on deleting it.)
 func TestSecondFactorLockedOut(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
 		e := newEnv(t, db, nil)
 		a := e.newAccount(t, goodPassword)
-		enr, err := e.totps.Begin(ctx, a.ID, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
-		if err := e.totps.Confirm(ctx, a.ID, code); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Accounts.SetMFA(ctx, a.ID, account.MFATOTP); err != nil {
-			t.Fatal(err)
-		}
+		enr := e.enrolTOTP(t, a.ID)
 		owner := e.browser()
 		owner.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
 		// Meanwhile someone else locks the account with wrong passwords.
@@ -43,7 +30,7 @@ func TestSecondFactorLockedOut(t *testing.T) {
 			t.Fatal("not locked")
 		}
 		e.Clock.Advance(30 * time.Second)
-		code, _ = pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
 		owner.Post(t, "/login/2fa", url.Values{"code": {code}}).Expect(t, 303, "/login")
 		if owner.Cookie("gosid_session") != "" {
 			t.Fatal("signed in during the lock")
