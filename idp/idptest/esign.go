@@ -43,7 +43,9 @@ func CertVerify(t testing.TB) func(ctx context.Context, sig, content []byte) (*c
 		t.Fatal(err)
 	}
 	v := &cert.Verifier{Roots: pool, CRLs: crls}
-	return func(ctx context.Context, sig, content []byte) (*cms.Result, error) { return cms.Check(ctx, v, sig, content) }
+	return func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
+		return cms.Check(ctx, v, sig, content)
+	}
 }
 
 // SignAs returns a detached signature (base64 DER) of content made with
