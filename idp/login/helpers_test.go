@@ -20,7 +20,6 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-var t0 = idptest.T0
 
 const goodPassword = idptest.GoodPassword
 
