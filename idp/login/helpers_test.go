@@ -20,7 +20,6 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-
 const goodPassword = idptest.GoodPassword
 
 // fakePasskeys checks "assertions" by their text: "uv" verified the user,
