@@ -53,7 +53,10 @@ const dateLayout = "2006-01-02"
 func aad(column, accountID string) []byte { return []byte(column + "|" + accountID) }
 
 // NewID returns a version 7 UUID: time-ordered, so new rows append to the
-// primary-key index instead of scattering across it.
+// primary-key index instead of scattering across it. Its time is the wall
+// clock's on purpose, not a store's injected clock: it orders the index
+// and means nothing else, and a test clock held still would only make the
+// ids of one test share their first bytes.
 func NewID() string {
 	var b [16]byte
 	_, _ = rand.Read(b[:])

@@ -33,10 +33,6 @@ func verifierOf(e *idptest.Env) Verifier {
 	return assurance.New(e.DB, func(q sqldb.Runner) assurance.Accounts { return e.Accounts.With(q) }, e.Audit, e.Crypto, e.Clock.Now)
 }
 
-type tellNobody struct{}
-
-func (tellNobody) Account(context.Context, *account.Account, string, string, map[string]string) {}
-
 // newLeaf makes a self-signed certificate for the stand-in verifier.
 func newLeaf(t testing.TB, serial int64) *x509.Certificate {
 	t.Helper()
@@ -83,7 +79,7 @@ func TestStaleSessionCertificates(t *testing.T) {
 		var checked atomic.Int32
 		h, err := New(Deps{Store: store, Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows,
 			Log: e.Log, Now: c.Now, Reauth: session.Reauth{MaxAge: 5 * time.Minute},
-			Verifier: verifierOf(e), Notifier: tellNobody{},
+			Verifier: verifierOf(e), Notifier: e.Messages,
 			Verify: func(context.Context, []byte, []byte) (*cms.Result, error) {
 				checked.Add(1)
 				return &cms.Result{Signer: &cms.Signer{Certificate: fresh},

@@ -343,7 +343,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) event(ctx context.Context, r *http.Request, accountID, kind, result, method string) {
 	err := h.Accounts.AddEvent(ctx, account.Event{AccountID: accountID, Kind: kind, Result: result, Method: method, IP: httpx.ClientIP(r), UserAgent: r.UserAgent()})
 	if err != nil {
-		h.Log.ErrorContext(ctx, "account event", "kind", kind, "err", err)
+		h.Log.ErrorContext(ctx, "account event", "account", accountID, "kind", kind, "err", err)
 	}
 }
 

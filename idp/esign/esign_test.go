@@ -2,12 +2,14 @@ package esign_test
 
 import (
 	"context"
-	"github.com/gosid/gosid/idp/assurance"
 	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/idptest"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/notice"
@@ -22,7 +24,7 @@ func TestSignInNeedsVerifiedSNILS(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		r := newRig(t, db)
-		snils := snilsOf(t, "citizen256")
+		snils := idptest.SNILSOf(t, "citizen256")
 		claimant := r.newAccount("Иванов", "Иван", "+79000000101")
 		if err := r.accounts.UpdateDocuments(ctx, claimant.ID, account.Documents{SNILS: snils}); err != nil {
 			t.Fatal(err)
@@ -62,7 +64,7 @@ func TestConfirmNeedsTheName(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		r := newRig(t, db)
-		snils := snilsOf(t, "citizen256")
+		snils := idptest.SNILSOf(t, "citizen256")
 		for _, tc := range []struct {
 			family, given string
 			confirmed     bool
@@ -97,7 +99,7 @@ func TestBindProvesSNILS(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		r := newRig(t, db)
-		snils := snilsOf(t, "citizen256")
+		snils := idptest.SNILSOf(t, "citizen256")
 		squatter := r.newAccount("Захватов", "Пётр", "+79000000121")
 		if err := r.accounts.UpdateDocuments(ctx, squatter.ID, account.Documents{SNILS: snils}); err != nil {
 			t.Fatal(err)
@@ -152,7 +154,7 @@ func TestRegistrationProof(t *testing.T) {
 			req.AddCookie(c)
 		}
 		name, snils, ok := handler.Pending(req)
-		if !ok || name.Family != "Сидорова" || name.Given != "Анна" || snils != snilsOf(t, "citizen512") {
+		if !ok || name.Family != "Сидорова" || name.Given != "Анна" || snils != idptest.SNILSOf(t, "citizen512") {
 			t.Fatalf("Pending: %+v %q %v", name, snils, ok)
 		}
 		a := r.newAccount("Сидорова", "Анна", "+79000000131")

@@ -2,14 +2,9 @@ package esign_test
 
 import (
 	"context"
-	"encoding/base64"
-	"html"
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"path/filepath"
-	"regexp"
 	"testing"
 	"time"
 
@@ -20,14 +15,9 @@ import (
 	"github.com/gosid/gosid/idp/esign"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys/cert"
-	"github.com/gosid/gosid/keys/cms"
 )
 
 // TestMain (sqldbtest.Main) is in the package's other test file.
-
-// The OpenSSL-made certificate fixtures of keys/cert.
-var fixtures = filepath.Join("..", "..", "keys", "cert", "testdata")
 
 // rig is the e-signature pages on a real server over real stores, with
 // the real assurance service and activity log, as cmd/gosid wires them.
@@ -47,19 +37,8 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 	// The clock starts at the real time: the fixtures' certificates are
 	// valid now, and signatures carry the real signing time.
 	e := idptest.NewEnv(t, db, idptest.Options{Keys: true, Start: time.Now(), Session: session.Config{IdleTimeout: time.Hour, Lifetime: time.Hour}})
-	pool, err := cert.OpenTrustDir(filepath.Join(fixtures, "trust"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	crls := cert.NewCRLStore(&cert.HTTPFetcher{Client: &http.Client{Timeout: time.Second}, Timeout: time.Second})
-	if err := crls.AddFiles(filepath.Join(fixtures, "ca.crl"), filepath.Join(fixtures, "root.crl")); err != nil {
-		t.Fatal(err)
-	}
-	v := &cert.Verifier{Roots: pool, CRLs: crls}
 	h, err := esign.New(esign.Deps{
-		Verify: func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
-			return cms.Check(ctx, v, sig, content)
-		},
+		Verify:   idptest.CertVerify(t),
 		Store:    esign.NewStore(db, e.Keys, e.Clock.Now),
 		Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows,
 		Verifier: assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return e.Accounts.With(q) }, e.Audit, e.Keys, e.Clock.Now),
@@ -115,59 +94,11 @@ func (u *user) whoami() string {
 	return ""
 }
 
-var challengeRe = regexp.MustCompile(`<textarea id="challenge" readonly rows="3">([^<]+)</textarea>`)
-
 // sign fetches the page's challenge and returns a signature of it made
 // with the fixture citizen's key.
 func (u *user) sign(path, citizen string) string {
 	u.rig.t.Helper()
-	p := u.do("GET", path, nil)
-	m := challengeRe.FindStringSubmatch(p.body)
-	if m == nil {
-		u.rig.t.Fatalf("%s: %d, no challenge", path, p.status)
-	}
-	return signAs(u.rig.t, citizen, []byte(html.UnescapeString(m[1])))
-}
-
-func readFixture(t *testing.T, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(fixtures, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
-}
-
-func signAs(t *testing.T, citizen string, content []byte) string {
-	t.Helper()
-	signer, _, err := cms.LoadSigner(readFixture(t, citizen+".key"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := cert.ParseCertificates(readFixture(t, citizen+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	inter, err := cert.ParseCertificates(readFixture(t, "intermediate.pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := cms.SignDetached(content, signer, leaf[0], inter, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	return base64.StdEncoding.EncodeToString(der)
-}
-
-// snilsOf is the fixture citizen's SNILS, canonical.
-func snilsOf(t *testing.T, citizen string) string {
-	t.Helper()
-	c, err := cert.ParseCertificates(readFixture(t, citizen+".pem"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	d := cert.SubjectOf(c[0]).SNILS
-	return d[0:3] + "-" + d[3:6] + "-" + d[6:9] + " " + d[9:11]
+	return u.b.SignPage(u.rig.t, path, citizen)
 }
 
 func (r *rig) newAccount(family, given, phone string) *account.Account {

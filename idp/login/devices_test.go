@@ -4,62 +4,173 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/keys"
 )
 
-// TestDevicesSweepAndForget: a remembered device is trusted for its
-// account and IP until it expires; Sweep deletes only expired rows; Forget
-// drops every device of one account and none of another's.
-func TestDevicesSweepAndForget(t *testing.T) {
+// TestDevices is the remembered devices' conformance suite, on both
+// dialects: a remembered device is trusted for its account and IP until
+// it expires, the cookie says so and the database holds only its hash;
+// Sweep deletes only expired rows; Forget drops every device of one
+// account and none of another's; erasing an account erases its devices.
+func TestDevices(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		e := newEnv(t, db, nil)
-		a, other := e.newAccount(t, goodPassword), e.newAccount(t, goodPassword)
-		remember := func(id string) *http.Request {
+		const ip = "203.0.113.7"
+		rememberOn := func(t *testing.T, d *Devices, id, ua string) (*http.Request, *http.Cookie) {
 			t.Helper()
 			w := httptest.NewRecorder()
-			if err := e.devices.Remember(ctx, w, id, "203.0.113.7", "Firefox"); err != nil {
+			if err := d.Remember(ctx, w, id, ip, ua); err != nil {
 				t.Fatal(err)
+			}
+			cs := w.Result().Cookies()
+			if len(cs) != 1 {
+				t.Fatalf("%d cookies set", len(cs))
 			}
 			r := httptest.NewRequest("GET", "/login", nil)
-			for _, c := range w.Result().Cookies() {
-				r.AddCookie(c)
-			}
+			r.AddCookie(cs[0])
+			return r, cs[0]
+		}
+		remember := func(t *testing.T, id string) *http.Request {
+			t.Helper()
+			r, _ := rememberOn(t, e.devices, id, "Firefox")
 			return r
 		}
-		count := func() int {
+		count := func(t *testing.T) int {
 			t.Helper()
-			var n int
-			if err := db.QueryRow(ctx, `SELECT count(*) FROM trusted_devices`).Scan(&n); err != nil {
+			return e.Count(t, `SELECT count(*) FROM trusted_devices`)
+		}
+		withCookie := func(name, value string) *http.Request {
+			r := httptest.NewRequest("GET", "/login", nil)
+			r.AddCookie(&http.Cookie{Name: name, Value: value})
+			return r
+		}
+
+		t.Run("cookie and hash", func(t *testing.T) {
+			a := e.newAccount(t, "")
+			_, c := rememberOn(t, e.devices, a.ID, "Firefox")
+			if c.Name != "gosid_device" || !c.HttpOnly || c.Secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 30*24*3600 {
+				t.Fatalf("cookie: %+v", c)
+			}
+			if n := e.Count(t, `SELECT count(*) FROM trusted_devices WHERE token_hash = $1`, []byte(c.Value)); n != 0 {
+				t.Fatal("the token is stored as it is")
+			}
+			sd := &Devices{DB: db, Now: e.Clock.Now, Secure: true}
+			sr, sc := rememberOn(t, sd, a.ID, "Firefox")
+			if sc.Name != "__Host-gosid_device" || !sc.Secure {
+				t.Fatalf("cookie over HTTPS: %+v", sc)
+			}
+			if !sd.Trusted(ctx, sr, a.ID, ip) || e.devices.Trusted(ctx, sr, a.ID, ip) || sd.Trusted(ctx, withCookie("gosid_device", c.Value), a.ID, ip) {
+				t.Fatal("the Secure and plain cookie names are mixed up")
+			}
+			// A long user agent is cut, not refused, and bytes that are no
+			// text are dropped: PostgreSQL stores only valid UTF-8.
+			if _, err := e.devices.DB.Exec(ctx, `DELETE FROM trusted_devices`); err != nil {
 				t.Fatal(err)
 			}
-			return n
-		}
-		old := remember(a.ID)
-		e.Clock.Advance(20 * 24 * time.Hour)
-		young, others := remember(a.ID), remember(other.ID)
-		if !e.devices.Trusted(ctx, old, a.ID, "203.0.113.7") || e.devices.Trusted(ctx, old, a.ID, "198.51.100.1") || e.devices.Trusted(ctx, old, other.ID, "203.0.113.7") {
-			t.Fatal("trust is not bound to the account and the IP")
-		}
-		if n, err := e.devices.Sweep(ctx); err != nil || n != 0 || count() != 3 {
-			t.Fatalf("sweep before any expiry: %d %v, %d rows", n, err, count())
-		}
-		e.Clock.Advance(10 * 24 * time.Hour)
-		if e.devices.Trusted(ctx, old, a.ID, "203.0.113.7") {
-			t.Fatal("an expired device is trusted")
-		}
-		if n, err := e.devices.Sweep(ctx); err != nil || n != 1 || count() != 2 {
-			t.Fatalf("sweep after 30 days: %d %v, %d rows", n, err, count())
-		}
-		if err := e.devices.Forget(ctx, a.ID); err != nil {
-			t.Fatal(err)
-		}
-		if e.devices.Trusted(ctx, young, a.ID, "203.0.113.7") || !e.devices.Trusted(ctx, others, other.ID, "203.0.113.7") {
-			t.Fatal("Forget dropped the wrong devices")
-		}
+			rememberOn(t, e.devices, a.ID, "x"+strings.Repeat("я", 400))
+			rememberOn(t, e.devices, a.ID, "Mozilla\xff/5.0")
+			if n := e.Count(t, `SELECT count(*) FROM trusted_devices WHERE account_id = $1 AND length(user_agent) <= 300`, a.ID); n != 2 {
+				t.Fatal("a long user agent was not cut")
+			}
+		})
+
+		t.Run("trust bound to account, IP and token", func(t *testing.T) {
+			a, other := e.newAccount(t, ""), e.newAccount(t, "")
+			r := remember(t, a.ID)
+			if !e.devices.Trusted(ctx, r, a.ID, ip) || e.devices.Trusted(ctx, r, a.ID, "198.51.100.1") || e.devices.Trusted(ctx, r, other.ID, ip) {
+				t.Fatal("trust is not bound to the account and the IP")
+			}
+			unknown, _ := keys.NewToken()
+			for _, req := range []*http.Request{httptest.NewRequest("GET", "/login", nil), withCookie("gosid_device", "junk"), withCookie("gosid_device", unknown)} {
+				if e.devices.Trusted(ctx, req, a.ID, ip) {
+					t.Fatalf("trusted with cookie %v", req.Cookies())
+				}
+			}
+			// Twice from one browser profile: two devices, both trusted.
+			again := remember(t, a.ID)
+			if !e.devices.Trusted(ctx, r, a.ID, ip) || !e.devices.Trusted(ctx, again, a.ID, ip) {
+				t.Fatal("a second remembered device replaced the first")
+			}
+		})
+
+		t.Run("expiry and sweep", func(t *testing.T) {
+			if _, err := db.Exec(ctx, `DELETE FROM trusted_devices`); err != nil {
+				t.Fatal(err)
+			}
+			a, other := e.newAccount(t, ""), e.newAccount(t, "")
+			old := remember(t, a.ID)
+			e.Clock.Advance(20 * 24 * time.Hour)
+			young, others := remember(t, a.ID), remember(t, other.ID)
+			if n, err := e.devices.Sweep(ctx); err != nil || n != 0 || count(t) != 3 {
+				t.Fatalf("sweep before any expiry: %d %v, %d rows", n, err, count(t))
+			}
+			e.Clock.Advance(10*24*time.Hour - time.Microsecond)
+			if !e.devices.Trusted(ctx, old, a.ID, ip) {
+				t.Fatal("a device is not trusted just before its 30 days end")
+			}
+			e.Clock.Advance(time.Microsecond)
+			if e.devices.Trusted(ctx, old, a.ID, ip) {
+				t.Fatal("a device is trusted after 30 days")
+			}
+			if n, err := e.devices.Sweep(ctx); err != nil || n != 1 || count(t) != 2 {
+				t.Fatalf("sweep after 30 days: %d %v, %d rows", n, err, count(t))
+			}
+			if n, err := e.devices.Sweep(ctx); err != nil || n != 0 {
+				t.Fatalf("second sweep: %d %v", n, err)
+			}
+			if !e.devices.Trusted(ctx, young, a.ID, ip) || !e.devices.Trusted(ctx, others, other.ID, ip) {
+				t.Fatal("the sweep took a live device")
+			}
+		})
+
+		t.Run("forget", func(t *testing.T) {
+			a, other := e.newAccount(t, ""), e.newAccount(t, "")
+			mine, others := remember(t, a.ID), remember(t, other.ID)
+			if err := e.devices.Forget(ctx, a.ID); err != nil {
+				t.Fatal(err)
+			}
+			if e.devices.Trusted(ctx, mine, a.ID, ip) || !e.devices.Trusted(ctx, others, other.ID, ip) {
+				t.Fatal("Forget dropped the wrong devices")
+			}
+			if err := e.devices.Forget(ctx, a.ID); err != nil {
+				t.Fatalf("forgetting an account without devices: %v", err)
+			}
+		})
+
+		t.Run("erase", func(t *testing.T) {
+			a, other := e.newAccount(t, ""), e.newAccount(t, "")
+			remember(t, a.ID)
+			others := remember(t, other.ID)
+			if err := e.Accounts.Erase(ctx, a.ID, time.Time{}); err != nil {
+				t.Fatal(err)
+			}
+			if n := e.Count(t, `SELECT count(*) FROM trusted_devices WHERE account_id = $1`, a.ID); n != 0 {
+				t.Fatalf("%d devices of an erased account remain", n)
+			}
+			if !e.devices.Trusted(ctx, others, other.ID, ip) {
+				t.Fatal("erasing one account forgot another's device")
+			}
+		})
+
+		t.Run("default clock", func(t *testing.T) {
+			// Devices built without a clock read the wall clock instead of
+			// failing.
+			a := e.newAccount(t, "")
+			d := &Devices{DB: db}
+			r, _ := rememberOn(t, d, a.ID, "Firefox")
+			if !d.Trusted(ctx, r, a.ID, ip) {
+				t.Fatal("not trusted with the default clock")
+			}
+			if _, err := d.Sweep(ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
 	})
 }

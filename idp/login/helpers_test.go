@@ -15,11 +15,10 @@ import (
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	pqtotp "github.com/pquerna/otp/totp"
 )
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
-
-var t0 = idptest.T0
 
 const goodPassword = idptest.GoodPassword
 
@@ -84,5 +83,23 @@ func (e *env) newAccount(t testing.TB, pw string) *account.Account {
 }
 
 func (e *env) browser() *idptest.Browser { return e.srv.Browser() }
+
+// enrolTOTP gives the account an authenticator app as its second factor.
+func (e *env) enrolTOTP(t testing.TB, accountID string) totp.Enrolment {
+	t.Helper()
+	ctx := context.Background()
+	enr, err := e.totps.Begin(ctx, accountID, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+	if err := e.totps.Confirm(ctx, accountID, code); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.Accounts.SetMFA(ctx, accountID, account.MFATOTP); err != nil {
+		t.Fatal(err)
+	}
+	return enr
+}
 
 var challengeRe = regexp.MustCompile(`name="challenge" value="([^"]+)"`)

@@ -271,12 +271,12 @@ func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw st
 		if !errors.Is(err, sqldb.ErrNotFound) {
 			return nil, fmt.Errorf("%w: find account: %w", errUnavailable, err)
 		}
-		_ = h.passwords.VerifyDummy(ctx, pw)
+		_ = h.passwords.VerifyDummy(ctx, pw) // only its time matters: unknown logins answer as slowly as known ones
 		h.event(ctx, "", account.EventSignInFailed, account.ResultFailed, r)
 		return nil, errWrong
 	}
 	if a.Locked(h.cfg.Now()) || a.PasswordHash == "" {
-		_ = h.passwords.VerifyDummy(ctx, pw)
+		_ = h.passwords.VerifyDummy(ctx, pw) // only its time matters, as above
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
 		return nil, errWrong
 	}

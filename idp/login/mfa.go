@@ -5,13 +5,14 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"net/http"
 	"slices"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
@@ -176,6 +177,10 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "account of second factor", err)
 		return
 	}
+	if h.lockedOut(w, r, token, a) {
+		webui.Redirect(w, r, "/login")
+		return
+	}
 	v := h.mfaPage(r, a)
 	v.Form = webui.NewForm(r)
 	code := strings.TrimSpace(r.PostFormValue("code"))
@@ -186,8 +191,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		v.Backup = true
 		if err = h.mfa.Backup.Use(ctx, a.ID, backup); err == nil {
 			method = []string{"otp"}
-			n, _ := h.mfa.Backup.Remaining(ctx, a.ID)
-			h.notifier.Account(ctx, a, notice.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
+			h.backupCodeUsed(ctx, a, v.L.Lang)
 		}
 	case !codestep.ValidCode(code):
 		v.Form.Fail("code", v.L.T("mfa.err.format"))
@@ -213,8 +217,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		if lockedNow {
 			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
 			h.notifier.Account(ctx, a, notice.KindNoticeLocked, v.L.Lang, map[string]string{"minutes": strconv.Itoa(int(h.cfg.LockFor.Minutes()))})
-			_ = h.mfa.Flows.Delete(ctx, mfaFlow, token)
-			h.mfa.Flows.Clear(w, mfaFlow)
+			h.endMFA(w, r, token, a)
 			webui.Redirect(w, r, "/login")
 			return
 		}
@@ -240,6 +243,40 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 
 var errFlowGone = errors.New("second-factor flow gone")
 
+// lockedOut ends the flow of a locked account: wrong codes count toward
+// the lock-out like wrong passwords, and a locked account tries no more
+// codes, in this flow or any other, until the lock ends.
+func (h *Handler) lockedOut(w http.ResponseWriter, r *http.Request, token string, a *account.Account) bool {
+	if !a.Locked(h.cfg.Now()) {
+		return false
+	}
+	h.endMFA(w, r, token, a)
+	return true
+}
+
+// endMFA deletes the flow and its cookie. Should the delete fail, the
+// flow lives on until it expires, but lockedOut refuses its codes while
+// the lock lasts.
+func (h *Handler) endMFA(w http.ResponseWriter, r *http.Request, token string, a *account.Account) {
+	ctx := r.Context()
+	if err := h.mfa.Flows.Delete(ctx, mfaFlow, token); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		h.log.ErrorContext(ctx, "end second-factor flow", "account", a, "err", err)
+	}
+	h.mfa.Flows.Clear(w, mfaFlow)
+}
+
+// backupCodeUsed tells the owner that a backup code was spent, and how
+// many are left.
+func (h *Handler) backupCodeUsed(ctx context.Context, a *account.Account, lang string) {
+	n, err := h.mfa.Backup.Remaining(ctx, a.ID)
+	if err != nil {
+		// The notice matters more than its count: it goes out saying none
+		// are left, which sends the owner to make new ones.
+		h.log.ErrorContext(ctx, "count backup codes", "account", a, "err", err)
+	}
+	h.notifier.Account(ctx, a, notice.KindNoticeBackupCodeUsed, lang, map[string]string{"remaining": strconv.Itoa(n)})
+}
+
 // completeMFA finishes the flow after a right second factor: it starts (or
 // steps up) the session with every method used, records the event, and
 // returns where the browser goes next.
@@ -250,7 +287,12 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 		return "", errFlowGone
 	}
 	h.mfa.Flows.Clear(w, mfaFlow)
-	_ = h.accounts.RecordSuccess(ctx, a.ID)
+	if err := h.accounts.RecordSuccess(ctx, a.ID); err != nil {
+		// The sign-in stands (both factors were right); the count of
+		// failures stays, so that fewer wrong passwords lock the account
+		// next time: the operator is told.
+		h.log.ErrorContext(ctx, "reset failure count after the second factor", "account", a, "err", err)
+	}
 	amr := dedupe(append(append(slices.Clone(st.AMR), methods...), "mfa"))
 	ip := httpx.ClientIP(r)
 	if st.SessionID != "" {
@@ -313,6 +355,10 @@ func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
 		return
 	}
+	if h.lockedOut(w, r, token, a) {
+		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
+		return
+	}
 	methods, err := h.mfa.Passkeys.FinishSecondFactor(ctx, a.ID, body)
 	if err != nil {
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
@@ -350,12 +396,20 @@ func dedupe(in []string) []string {
 
 // Devices remembers browsers that passed a second factor.
 type Devices struct {
-	DB  *sqldb.DB
+	DB *sqldb.DB
+	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// Secure names the device cookie for an IdP served over HTTPS
 	// (webui.CookieName) and marks it Secure; Remember and Trusted agree on
 	// the name through it.
 	Secure bool
+}
+
+func (d *Devices) now() time.Time {
+	if d.Now == nil {
+		return time.Now()
+	}
+	return d.Now()
 }
 
 const (
@@ -366,7 +420,7 @@ const (
 // Remember sets the device cookie for the account on this IP.
 func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID, ip, ua string) error {
 	token, hash := keys.NewToken()
-	now := d.Now()
+	now := d.now()
 	_, err := d.DB.Exec(ctx, `INSERT INTO trusted_devices (token_hash, account_id, ip, user_agent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		hash, accountID, ip, truncateUA(ua), sqldb.Micros(now), sqldb.Micros(now.Add(deviceTTL)))
 	if err != nil {
@@ -390,7 +444,7 @@ func (d *Devices) Trusted(ctx context.Context, r *http.Request, accountID, ip st
 	}
 	var n int
 	err = d.DB.QueryRow(ctx, `SELECT count(*) FROM trusted_devices WHERE token_hash = $1 AND account_id = $2 AND ip = $3 AND expires_at > $4`,
-		hash, accountID, ip, sqldb.Micros(d.Now())).Scan(&n)
+		hash, accountID, ip, sqldb.Micros(d.now())).Scan(&n)
 	return err == nil && n == 1
 }
 
@@ -405,7 +459,7 @@ func (d *Devices) Forget(ctx context.Context, accountID string) error {
 // Sweep deletes remembered devices whose time is over and returns how
 // many. Every replica may run it.
 func (d *Devices) Sweep(ctx context.Context) (int, error) {
-	res, err := d.DB.Exec(ctx, `DELETE FROM trusted_devices WHERE expires_at <= $1`, sqldb.Micros(d.Now()))
+	res, err := d.DB.Exec(ctx, `DELETE FROM trusted_devices WHERE expires_at <= $1`, sqldb.Micros(d.now()))
 	if err != nil {
 		return 0, fmt.Errorf("login: sweep remembered devices: %w", err)
 	}
@@ -416,11 +470,13 @@ func (d *Devices) Sweep(ctx context.Context) (int, error) {
 	return int(n), nil
 }
 
+// truncateUA bounds the stored user agent to 300 bytes of valid UTF-8:
+// PostgreSQL refuses a rune cut in half, and a header may carry any byte.
 func truncateUA(s string) string {
 	if len(s) > 300 {
-		return s[:300]
+		s = s[:300]
 	}
-	return s
+	return strings.ToValidUTF8(s, "")
 }
 
 func maskPhone(p string) string {

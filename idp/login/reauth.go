@@ -4,14 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
@@ -299,8 +299,7 @@ func (h *Handler) reauthCode(r *http.Request, a *account.Account, v reauthView, 
 		if err := h.mfa.Backup.Use(ctx, a.ID, backup); err != nil {
 			return nil, "backup_code", err
 		}
-		n, _ := h.mfa.Backup.Remaining(ctx, a.ID)
-		h.notifier.Account(ctx, a, notice.KindNoticeBackupCodeUsed, v.L.Lang, map[string]string{"remaining": strconv.Itoa(n)})
+		h.backupCodeUsed(ctx, a, v.L.Lang)
 		return []string{"otp"}, "", nil
 	}
 	_, method, to := reauthMethods(a)

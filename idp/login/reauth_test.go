@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -101,17 +100,7 @@ func TestReauthSecondFactor(t *testing.T) {
 		ctx := context.Background()
 		e := newEnv(t, db, nil)
 		a := e.newAccount(t, goodPassword)
-		enr, err := e.totps.Begin(ctx, a.ID, "test")
-		if err != nil {
-			t.Fatal(err)
-		}
-		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
-		if err := e.totps.Confirm(ctx, a.ID, code); err != nil {
-			t.Fatal(err)
-		}
-		if err := e.Accounts.SetMFA(ctx, a.ID, account.MFATOTP); err != nil {
-			t.Fatal(err)
-		}
+		enr := e.enrolTOTP(t, a.ID)
 		backups, err := e.backups.Generate(ctx, a.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -129,7 +118,7 @@ func TestReauthSecondFactor(t *testing.T) {
 		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {"000000"}}); p.Status != 401 || e.Account(t, a.ID).FailedLogins != 1 {
 			t.Fatalf("a wrong code: %d, failures %d", p.Status, e.Account(t, a.ID).FailedLogins)
 		}
-		code, _ = pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
 		if p := b.Post(t, "/account/reauth", url.Values{"password": {"Wrong#Pass1"}, "code": {code}}); p.Status != 401 {
 			t.Fatalf("a wrong password with a right code: %d", p.Status)
 		}

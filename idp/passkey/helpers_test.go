@@ -1,11 +1,7 @@
 package passkey
 
 import (
-	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha256"
-	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,11 +9,11 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -26,7 +22,7 @@ import (
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
-var t0 = time.Date(2026, 11, 22, 12, 0, 0, 0, time.UTC)
+var t0 = idptest.T0
 
 // env is the package wired as cmd/gosid wires it, over one database.
 type env struct {
@@ -39,25 +35,10 @@ type env struct {
 	log      *slog.Logger
 	rpID     string
 	origin   string
+	ie       *idptest.Env
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
-
-// plainCrypto stands in for the key manager in the account store: the
-// tests here do not look at sealed columns, and the key manager's RSA key
-// generation would dominate a fuzz worker's start under coverage
-// instrumentation.
-type plainCrypto struct{}
-
-func (plainCrypto) Seal(plaintext, _ []byte) ([]byte, error) { return bytes.Clone(plaintext), nil }
-func (plainCrypto) Open(_ context.Context, blob, _ []byte) ([]byte, error) {
-	return bytes.Clone(blob), nil
-}
-func (plainCrypto) BlindIndex(domain, value string) []byte {
-	m := hmac.New(sha256.New, []byte("test"))
-	m.Write([]byte(domain + "\x00" + value))
-	return m.Sum(nil)
-}
 
 // newEnv builds the service for https://id.gosid.test over db.
 func newEnv(t testing.TB, db *sqldb.DB) *env {
@@ -67,10 +48,11 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 
 func newEnvAt(t testing.TB, db *sqldb.DB, public string) *env {
 	t.Helper()
-	c := sqldbtest.NewClock(t0)
-	e := &env{db: db, clock: c, log: quietLog()}
-	e.accounts = account.NewStore(db, plainCrypto{}, c.Now)
-	e.sessions = session.NewStore(db, session.Config{Now: c.Now})
+	// The shared harness's platform (its stores seal nothing: the key
+	// manager's key generation would dominate these tests).
+	ie := idptest.NewEnv(t, db, idptest.Options{Start: t0})
+	c := ie.Clock
+	e := &env{db: db, clock: c, log: ie.Log, accounts: ie.Accounts, sessions: ie.Sessions, ie: ie}
 	e.store = NewStore(db, c.Now)
 	cfg, err := ConfigFromPublicURL(public)
 	if err != nil {
@@ -84,19 +66,11 @@ func newEnvAt(t testing.TB, db *sqldb.DB, public string) *env {
 	return e
 }
 
-var phoneSeq atomic.Int64
-
 // newAccount creates a citizen.
 func (e *env) newAccount(t testing.TB) *account.Account {
 	t.Helper()
-	a, err := e.accounts.Create(context.Background(), account.New{
-		Name:  account.Name{Family: "Иванов", Given: "Иван", Middle: "Иванович"},
-		Phone: account.Contact{Value: fmt.Sprintf("+7912%07d", phoneSeq.Add(1)), VerifiedAt: t0},
-	})
-	if err != nil {
-		t.Fatalf("create account: %v", err)
-	}
-	return a
+	return e.ie.NewAccount(t, account.New{Name: account.Name{Family: "Иванов", Given: "Иван", Middle: "Иванович"},
+		Phone: account.Contact{Value: idptest.NextPhone(), VerifiedAt: t0}})
 }
 
 // authenticator returns a software authenticator for the env's RP.

@@ -285,7 +285,7 @@ func (h *Handler) failUnknown(w http.ResponseWriter, r *http.Request, err error,
 	var c struct {
 		ID string `json:"id"`
 	}
-	_ = json.Unmarshal(body, &c)
+	_ = json.Unmarshal(body, &c) // best effort: a body without a readable id names none
 	e := ErrUnknownCredential
 	h.d.Log.InfoContext(r.Context(), "passkey ceremony refused", "path", r.URL.Path, "code", e.Code)
 	out := errorBody{Error: e.Code, Message: e.Message(webui.Lang(r))}

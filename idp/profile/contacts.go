@@ -249,7 +249,10 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		v.Step = ""
 		v.Error = v.L.T("con.err.taken." + kind)
 		h.Flows.Clear(w, contactFlow)
-		_ = h.Flows.Take(ctx, contactFlow, token, &st)
+		// The flow is over; one that cannot be deleted expires unused.
+		if err := h.Flows.Take(ctx, contactFlow, token, &st); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			h.Log.WarnContext(ctx, "end contact flow", "account", a, "err", err)
+		}
 		h.render.Render(w, r, http.StatusConflict, "contact", v)
 		return
 	}

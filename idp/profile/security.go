@@ -326,7 +326,7 @@ func (h *Handler) securityEvent(ctx context.Context, r *http.Request, id, kind, 
 	if h.Security.AddEvent == nil {
 		return
 	}
-	if err := h.Security.AddEvent(ctx, account.Event{AccountID: id, At: time.Now(), Kind: kind, Result: account.ResultOK,
+	if err := h.Security.AddEvent(ctx, account.Event{AccountID: id, At: h.Now(), Kind: kind, Result: account.ResultOK,
 		Method: method, IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}

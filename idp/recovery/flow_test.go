@@ -115,10 +115,7 @@ func TestRecoverBadInput(t *testing.T) {
 			{"abc", "en", "Login: enter"},
 		} {
 			b.Lang = tc.lang
-			p := b.Post(t, "/recover", url.Values{"login": {tc.login}})
-			if p.Status != 422 || !strings.HasPrefix(p.FieldError("login"), tc.want) || len(p.FieldErrors()) != 1 {
-				t.Fatalf("login %q: %d %v, want %q under login", tc.login, p.Status, p.FieldErrors(), tc.want)
-			}
+			b.Post(t, "/recover", url.Values{"login": {tc.login}}).ExpectField(t, 422, "login", tc.want)
 		}
 		b.Lang = ""
 		if n := r.Messages.Sent(); n != 0 {
@@ -126,12 +123,7 @@ func TestRecoverBadInput(t *testing.T) {
 		}
 		b.Post(t, "/recover", url.Values{"login": {a.Phone.Value}}).Expect(t, 303, "/recover/code")
 		code := r.Messages.Code(t, a.Phone.Value)
-		for _, typo := range []string{"", "12345", "12a456", "1234567"} {
-			p := b.Post(t, "/recover/code", url.Values{"code": {typo}})
-			if p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), "Код: введите 6 цифр") {
-				t.Fatalf("code %q: %d %v", typo, p.Status, p.FieldErrors())
-			}
-		}
+		idptest.CodeTypos(t, b, "/recover/code")
 		// Four typos spent none of the three attempts.
 		b.Post(t, "/recover/code", url.Values{"code": {code}}).Expect(t, 303, "/recover/password")
 
@@ -143,10 +135,7 @@ func TestRecoverBadInput(t *testing.T) {
 			{"lowercase1!x", "lowercase1!x", "password", "Пароль: нужна хотя бы одна заглавная"},
 			{newPassword, newPassword + "x", "password_confirm", "Пароль ещё раз: пароли не совпадают"},
 		} {
-			p := b.Post(t, "/recover/password", url.Values{"password": {tc.pw}, "password_confirm": {tc.confirm}})
-			if p.Status != 422 || !strings.HasPrefix(p.FieldError(tc.field), tc.want) || len(p.FieldErrors()) != 1 {
-				t.Fatalf("password %q/%q: %d %v, want %q under %s", tc.pw, tc.confirm, p.Status, p.FieldErrors(), tc.want, tc.field)
-			}
+			b.Post(t, "/recover/password", url.Values{"password": {tc.pw}, "password_confirm": {tc.confirm}}).ExpectField(t, 422, tc.field, tc.want)
 		}
 		if !r.passwordIs(t, a.ID, goodPassword) || len(r.Messages.Notices(a.ID)) != 0 || slices.Contains(r.events(t, a.ID), account.EventRecovered) {
 			t.Fatal("a refused password changed something")
@@ -172,16 +161,7 @@ func TestRecoverWrongCode(t *testing.T) {
 		b := r.srv.Browser()
 		b.Post(t, "/recover", url.Values{"login": {a.Phone.Value}}).Expect(t, 303, "/recover/code")
 		code := r.Messages.Code(t, a.Phone.Value)
-		wrong := code[:5] + string('0'+(code[5]-'0'+1)%10)
-		for _, want := range []string{"Неверный код. Осталось попыток: 2", "Неверный код. Осталось попыток: 1", "Код больше не действует"} {
-			p := b.Post(t, "/recover/code", url.Values{"code": {wrong}})
-			if p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), want) {
-				t.Fatalf("wrong code: %d %q, want %q", p.Status, p.FieldError("code"), want)
-			}
-		}
-		if p := b.Post(t, "/recover/code", url.Values{"code": {code}}); p.Status != 422 {
-			t.Fatalf("the right code after three wrong ones: %d, want refused", p.Status)
-		}
+		idptest.WrongCodes(t, b, "/recover/code", code)
 		// A new code after the cool-down; it expires after five minutes.
 		r.Clock.Advance(61 * time.Second)
 		b.Post(t, "/recover/resend", nil).Expect(t, 303, "/recover/code?resent=1")
@@ -190,9 +170,7 @@ func TestRecoverWrongCode(t *testing.T) {
 			t.Fatal("the resent code is the old one")
 		}
 		r.Clock.Advance(5*time.Minute + time.Second)
-		if p := b.Post(t, "/recover/code", url.Values{"code": {fresh}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), "Срок действия кода истёк") {
-			t.Fatalf("expired code: %d %q", p.Status, p.FieldError("code"))
-		}
+		b.Post(t, "/recover/code", url.Values{"code": {fresh}}).ExpectField(t, 422, "code", "Срок действия кода истёк")
 		// The flow lives 20 minutes.
 		r.Clock.Advance(15 * time.Minute)
 		b.Get(t, "/recover/code").Expect(t, 303, "/recover?expired=1")
@@ -215,9 +193,7 @@ func TestRecoverRateLimit(t *testing.T) {
 		a := r.citizen(t)
 		b := r.srv.Browser()
 		b.Post(t, "/recover", url.Values{"login": {a.Phone.Value}}).Expect(t, 303, "/recover/code")
-		if p := b.Post(t, "/recover/resend", nil); p.Status != 429 || !strings.HasPrefix(p.Alert(), "Новый код можно запросить через") {
-			t.Fatalf("resend at once: %d %q", p.Status, p.Alert())
-		}
+		b.Post(t, "/recover/resend", nil).ExpectAlert(t, 429, "Новый код можно запросить через")
 		if p := b.Post(t, "/recover", url.Values{"login": {a.Phone.Value}}); p.Status != 429 {
 			t.Fatalf("a new recovery at once: %d", p.Status)
 		}
@@ -235,8 +211,8 @@ func TestRecoverRateLimit(t *testing.T) {
 				if i < tc.more && p.Status != 303 {
 					t.Fatalf("%s: code %d refused: %d %q", tc.login, i+1, p.Status, p.Alert())
 				}
-				if i == tc.more && (p.Status != 429 || !strings.HasPrefix(p.Alert(), "Превышено число кодов на сегодня")) {
-					t.Fatalf("%s: code over the cap: %d %q", tc.login, p.Status, p.Alert())
+				if i == tc.more {
+					p.ExpectAlert(t, 429, "Превышено число кодов на сегодня")
 				}
 			}
 		}

@@ -2,9 +2,12 @@ package recovery
 
 import (
 	"context"
-	"github.com/gosid/gosid/internal/httpx"
+	"errors"
 	"net/http"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/sqldb"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/internal/message"
@@ -85,7 +88,12 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		h.event(r, a.ID, account.EventSignInFailed, account.ResultFailed, "pwd")
 		st.SignInTries++
 		if st.SignInTries >= maxSignInTries {
-			_ = h.Flows.Take(ctx, flowKind, token, &st)
+			// The code is spent. A flow that cannot be ended lives on with
+			// the tries it had (none more is saved), so each further wrong
+			// password ends here again: logged, not shown.
+			if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+				h.Log.ErrorContext(ctx, "end recovery flow after wrong passwords", "account", a, "err", err)
+			}
 			h.Flows.Clear(w, flowKind)
 			p := h.render.NewPage(r, "rec.title")
 			p.Error = p.L.T("rec.err.current_tries")

@@ -95,10 +95,7 @@ func TestRegisterBadInput(t *testing.T) {
 			{"email", "anna@", "en", "E-mail: enter the address"},
 		} {
 			b.Lang = tc.lang
-			p := b.Post(t, "/register", url.Values{"by": {tc.by}, tc.by: {tc.value}})
-			if p.Status != 422 || !strings.HasPrefix(p.FieldError(tc.by), tc.want) || len(p.FieldErrors()) != 1 {
-				t.Fatalf("%s %q: %d %v, want %q under %s", tc.by, tc.value, p.Status, p.FieldErrors(), tc.want, tc.by)
-			}
+			b.Post(t, "/register", url.Values{"by": {tc.by}, tc.by: {tc.value}}).ExpectField(t, 422, tc.by, tc.want)
 		}
 		b.Lang = ""
 		if n := r.Messages.Sent(); n != 0 {
@@ -108,11 +105,7 @@ func TestRegisterBadInput(t *testing.T) {
 		phone := idptest.NextPhone()
 		b.Post(t, "/register", url.Values{"by": {"phone"}, "phone": {phone}}).Expect(t, 303, "/register/code")
 		code := r.Messages.Code(t, phone)
-		for _, typo := range []string{"", "12345", "12a456"} {
-			if p := b.Post(t, "/register/code", url.Values{"code": {typo}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), "Код: введите 6 цифр") {
-				t.Fatalf("code %q: %d %v", typo, p.Status, p.FieldErrors())
-			}
-		}
+		idptest.CodeTypos(t, b, "/register/code")
 		b.Post(t, "/register/code", url.Values{"code": {code}}).Expect(t, 303, "/register/profile")
 
 		for _, tc := range []struct {
@@ -136,9 +129,7 @@ func TestRegisterBadInput(t *testing.T) {
 			}
 			b.Lang = tc.lang
 			p := b.Post(t, "/register/profile", form)
-			if p.Status != 422 || !strings.HasPrefix(p.FieldError(tc.field), tc.want) || len(p.FieldErrors()) != 1 {
-				t.Fatalf("%s %q: %d %v, want %q under %s", tc.field, tc.value, p.Status, p.FieldErrors(), tc.want, tc.field)
-			}
+			p.ExpectField(t, 422, tc.field, tc.want)
 			if tc.field != "family_name" && !p.Has(`value="Петрова"`) {
 				t.Fatalf("%s %q: the page lost what was typed", tc.field, tc.value)
 			}
@@ -170,15 +161,7 @@ func TestRegisterWrongCode(t *testing.T) {
 		b.Get(t, "/register/profile").Expect(t, 303, "/register/code")
 		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/register/code")
 		code := r.Messages.Code(t, phone)
-		wrong := code[:5] + string('0'+(code[5]-'0'+1)%10)
-		for _, want := range []string{"Неверный код. Осталось попыток: 2", "Неверный код. Осталось попыток: 1", "Код больше не действует"} {
-			if p := b.Post(t, "/register/code", url.Values{"code": {wrong}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), want) {
-				t.Fatalf("wrong code: %d %q, want %q", p.Status, p.FieldError("code"), want)
-			}
-		}
-		if p := b.Post(t, "/register/code", url.Values{"code": {code}}); p.Status != 422 {
-			t.Fatalf("the right code after three wrong ones: %d", p.Status)
-		}
+		idptest.WrongCodes(t, b, "/register/code", code)
 		r.Clock.Advance(61 * time.Second)
 		b.Post(t, "/register/resend", nil).Expect(t, 303, "/register/code?resent=1")
 		if p := b.Get(t, "/register/code?resent=1"); !strings.HasPrefix(p.Notice(), "Мы отправили новый код") {
@@ -186,9 +169,7 @@ func TestRegisterWrongCode(t *testing.T) {
 		}
 		fresh := r.Messages.Code(t, phone)
 		r.Clock.Advance(5*time.Minute + time.Second)
-		if p := b.Post(t, "/register/code", url.Values{"code": {fresh}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), "Срок действия кода истёк") {
-			t.Fatalf("expired code: %d %q", p.Status, p.FieldError("code"))
-		}
+		b.Post(t, "/register/code", url.Values{"code": {fresh}}).ExpectField(t, 422, "code", "Срок действия кода истёк")
 		// The flow lives 30 minutes.
 		r.Clock.Advance(25 * time.Minute)
 		b.Get(t, "/register/code").Expect(t, 303, "/register?expired=1")
@@ -209,17 +190,15 @@ func TestRegisterRateLimit(t *testing.T) {
 		for _, phone := range []string{idptest.NextPhone(), owner.Phone.Value} {
 			b := r.srv.Browser()
 			b.Post(t, "/register", url.Values{"by": {"phone"}, "phone": {phone}}).Expect(t, 303, "/register/code")
-			if p := b.Post(t, "/register/resend", nil); p.Status != 429 || !strings.HasPrefix(p.Alert(), "Новый код можно запросить через") {
-				t.Fatalf("resend at once: %d %q", p.Status, p.Alert())
-			}
+			b.Post(t, "/register/resend", nil).ExpectAlert(t, 429, "Новый код можно запросить через")
 			for i := range 10 {
 				r.Clock.Advance(61 * time.Second)
 				p := b.Post(t, "/register/resend", nil)
 				if i < 9 && p.Status != 303 {
 					t.Fatalf("%s: code %d refused: %d %q", phone, i+2, p.Status, p.Alert())
 				}
-				if i == 9 && (p.Status != 429 || !strings.HasPrefix(p.Alert(), "Превышено число кодов на сегодня")) {
-					t.Fatalf("%s: code over the cap: %d %q", phone, p.Status, p.Alert())
+				if i == 9 {
+					p.ExpectAlert(t, 429, "Превышено число кодов на сегодня")
 				}
 			}
 			if n := len(r.Messages.SentTo(t, phone)); n != 10 {
@@ -246,9 +225,7 @@ func TestRegisterExisting(t *testing.T) {
 			t.Fatalf("code page: %d", p.Status)
 		}
 		// A guess is answered as for any contact.
-		if p := b.Post(t, "/register/code", url.Values{"code": {"123456"}}); p.Status != 422 || !strings.HasPrefix(p.FieldError("code"), "Неверный код. Осталось попыток: 2") {
-			t.Fatalf("a code for an existing contact: %d %q", p.Status, p.FieldError("code"))
-		}
+		b.Post(t, "/register/code", url.Values{"code": {"123456"}}).ExpectField(t, 422, "code", "Неверный код. Осталось попыток: 2")
 		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/register/code")
 		if n := r.accounts(t); n != 1 {
 			t.Fatalf("%d accounts", n)
@@ -288,9 +265,7 @@ func TestRegisterRace(t *testing.T) {
 		r.Clock.Advance(61 * time.Second)
 		r.throughCode(t, second, "phone", phone)
 		first.Post(t, "/register/profile", profile()).Expect(t, 303, "/account/details?welcome=1")
-		if p := second.Post(t, "/register/profile", profile()); p.Status != 409 || !strings.HasPrefix(p.Alert(), "Этот телефон или почта уже используется") {
-			t.Fatalf("the second registration: %d %q", p.Status, p.Alert())
-		}
+		second.Post(t, "/register/profile", profile()).ExpectAlert(t, 409, "Этот телефон или почта уже используется")
 		if n := r.accounts(t); n != 1 {
 			t.Fatalf("%d accounts", n)
 		}

@@ -1,0 +1,55 @@
+package login
+
+import (
+	"net/url"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	pqtotp "github.com/pquerna/otp/totp"
+)
+
+// TestSecondFactorLockedOut: a second-factor step begun before the
+// account was locked tries no more codes once it is: the right code does
+// not sign in while the lock lasts, and the flow is gone. (The lock-out
+// is what ends such a flow; it must not hang on deleting it.)
+func TestSecondFactorLockedOut(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, nil)
+		a := e.newAccount(t, goodPassword)
+		enr := e.enrolTOTP(t, a.ID)
+		owner := e.browser()
+		owner.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
+		// Meanwhile someone else locks the account with wrong passwords.
+		attacker := e.browser()
+		for range 3 {
+			attacker.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {"Wrong#Pass1"}})
+		}
+		if !e.Account(t, a.ID).Locked(e.Clock.Now()) {
+			t.Fatal("not locked")
+		}
+		e.Clock.Advance(30 * time.Second)
+		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+		owner.Post(t, "/login/2fa", url.Values{"code": {code}}).Expect(t, 303, "/login")
+		if owner.Cookie("gosid_session") != "" {
+			t.Fatal("signed in during the lock")
+		}
+		if n := e.Count(t, `SELECT count(*) FROM flows WHERE kind = 'mfa'`); n != 0 {
+			t.Fatalf("%d second-factor flows left", n)
+		}
+		if p := owner.PostJSON(t, "/login/2fa/passkey/finish", "uv"); p.Status != 400 {
+			t.Fatalf("a passkey in the ended flow: %d", p.Status)
+		}
+		// After the lock the owner signs in as usual.
+		e.Clock.Advance(31 * time.Minute)
+		owner.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
+		code, _ = pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+		if p := owner.Post(t, "/login/2fa", url.Values{"code": {code}}); p.Status != 303 || p.Location == "/login" || owner.Cookie("gosid_session") == "" {
+			t.Fatalf("after the lock: %d → %q", p.Status, p.Location)
+		}
+		if got := e.Account(t, a.ID); got.FailedLogins != 0 {
+			t.Fatalf("%d failures counted after a full sign-in", got.FailedLogins)
+		}
+	})
+}
