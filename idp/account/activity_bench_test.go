@@ -1,0 +1,78 @@
+package account_test
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+)
+
+// BenchmarkActivityChange8 measures audited writes as the account centre
+// makes them: 8 writers, each transaction an account change (settings)
+// plus its activity-log entry (Activity.Change), each writer on accounts of
+// its own so that only the log can make them wait for each other. The
+// figure is appends/s of the whole system; README's performance section
+// sets the limit at 2,000/s on PostgreSQL.
+//
+//	GOSID_TEST_REQUIRE_POSTGRES=1 go test -run '^$' -bench ActivityChange8 -benchtime 3s ./idp/account/
+func BenchmarkActivityChange8(b *testing.B) {
+	b.Run("postgres", func(b *testing.B) { benchActivityChange(b, sqldbtest.Postgres(b)) })
+	b.Run("sqlite", func(b *testing.B) { benchActivityChange(b, sqldbtest.SQLite(b)) })
+}
+
+func benchActivityChange(b *testing.B, db *sqldb.DB) {
+	const writers, perWriter = 8, 16
+	ctx := context.Background()
+	km := newKeys(b, db)
+	st := account.NewStore(db, km, time.Now)
+	acts := account.NewActivity(db, st, audit.New(db, km, time.Now))
+	ids := make([]string, writers*perWriter)
+	for i := range ids {
+		a, err := st.Create(ctx, account.New{Name: account.Name{Family: "Иванов", Given: "Иван"},
+			Phone: account.Contact{Value: fmt.Sprintf("+7916%07d", i), VerifiedAt: time.Now()}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		ids[i] = a.ID
+	}
+	var next atomic.Int64
+	var failed atomic.Pointer[error]
+	var wg sync.WaitGroup
+	b.ResetTimer()
+	for w := range writers {
+		wg.Go(func() {
+			for k := 0; ; k++ {
+				if next.Add(1) > int64(b.N) || failed.Load() != nil {
+					return
+				}
+				id := ids[w*perWriter+k%perWriter]
+				err := acts.Change(ctx, audit.Entry{AccountID: id, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: id},
+					Action: audit.ActionSettingsChanged, Detail: map[string]string{"notify_new_device": "on"}, IP: "192.0.2.1"},
+					func(s *account.Store) error {
+						return s.SetSettings(ctx, id, account.Settings{NotifyNewDevice: k%2 == 0, IdleTimeout: time.Duration(k%60+1) * time.Minute})
+					})
+				if err != nil {
+					failed.CompareAndSwap(nil, &err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	b.StopTimer()
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "appends/s")
+	rep, err := acts.Log().Verify(ctx, nil)
+	if err != nil || !rep.OK {
+		b.Fatalf("after the run: %+v, %v", rep, err)
+	}
+}
