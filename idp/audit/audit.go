@@ -6,7 +6,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 	"unicode"
@@ -88,6 +91,7 @@ type Actor struct {
 // Entry is one change. Detail holds field names and masked values only,
 // never a secret (see the package doc).
 type Entry struct {
+	Chain     int // see ChainOf
 	Seq       int64
 	At        time.Time
 	AccountID string // "" for changes of no particular account
@@ -124,74 +128,151 @@ func New(db *sqldb.DB, mac MAC, now func() time.Time) *Log {
 	return &Log{db: db, mac: mac, now: now}
 }
 
-// zeroHash is entry 1's prev_hash and the head of an empty log.
+// Chains is how many chains new entries are spread over. An account's
+// entries all go to one chain, chosen by a hash of its id (ChainOf), so
+// that audited writes of different accounts seldom wait for each other.
+// Verify does not depend on it: it checks every chain it finds, so the
+// number may change in a later release without touching stored entries.
+const Chains = 16
+
+// ChainOf is the chain of an account's entries: FNV-1a of the id modulo
+// Chains, and chain 0 for entries of no account (which also holds the
+// single chain of releases before chains, unchanged).
+func ChainOf(accountID string) int {
+	if accountID == "" {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(accountID))
+	return int(h.Sum32() % Chains)
+}
+
+// zeroHash is chain 0's start: entry 1's prev_hash and the head of an
+// empty chain 0.
 var zeroHash = make([]byte, 32)
+
+// start is a chain's first prev_hash and the head of the empty chain:
+// zero for chain 0, as before chains, and a MAC of the chain's number for
+// the others, so that a whole chain renumbered by hand no longer verifies.
+func (l *Log) start(chain int) []byte {
+	if chain == 0 {
+		return zeroHash
+	}
+	return l.mac.BlindIndex("audit.chain", strconv.Itoa(chain))
+}
+
+// headID is the audit_head row of a chain: chain 0's is row 1, the single
+// head of releases before chains, which their replicas still lock during a
+// rolling upgrade.
+func headID(chain int) int { return chain + 1 }
 
 // Append adds e to the log in q's transaction, so that it commits with the
 // caller's change or not at all; call it last in the transaction (it locks
-// the chain's head until the transaction ends). At defaults to now. It
-// returns the entry as stored, with Seq and the hashes.
+// the head of e's chain until the transaction ends). At defaults to now.
+// It returns the entry as stored, with Chain, Seq and the hashes. A
+// transaction that writes entries of several accounts writes them with
+// one AppendAll, which locks their chains in a fixed order.
 func (l *Log) Append(ctx context.Context, q sqldb.Runner, e Entry) (Entry, error) {
-	if err := normalise(&e); err != nil {
-		return Entry{}, err
-	}
-	detail, err := encodeDetail(e.Detail)
+	out, err := l.AppendAll(ctx, q, []Entry{e})
 	if err != nil {
 		return Entry{}, err
 	}
-	if e.At.IsZero() {
-		e.At = l.now()
-	}
-	at := sqldb.Micros(e.At)
-	e.At = sqldb.Time(at)
-	var out Entry
-	err = q.InTx(ctx, func(tx *sqldb.Tx) error {
-		seq, prev, err := lockHead(ctx, tx)
+	return out[0], nil
+}
+
+// AppendAll adds entries to the log in q's transaction, in their order
+// within each chain, and returns them as stored, in the order given. It
+// locks the heads of their chains in ascending order, so that two
+// transactions appending to the same chains cannot deadlock; call it once,
+// last in the transaction. An invalid entry appends none.
+func (l *Log) AppendAll(ctx context.Context, q sqldb.Runner, entries []Entry) ([]Entry, error) {
+	out := make([]Entry, len(entries))
+	details := make([]string, len(entries))
+	var chains []int
+	for i, e := range entries {
+		if err := normalise(&e); err != nil {
+			return nil, err
+		}
+		detail, err := encodeDetail(e.Detail)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = e
-		out.Seq = seq + 1
-		out.PrevHash = prev
-		out.Hash = l.sum(prev, out.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, detail, e.IP)
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			out.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, detail, e.IP, out.PrevHash, out.Hash); err != nil {
-			return fmt.Errorf("audit: append entry %d: %w", out.Seq, err)
+		if e.At.IsZero() {
+			e.At = l.now()
 		}
-		if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, out.Seq, out.Hash); err != nil {
-			return fmt.Errorf("audit: move head: %w", err)
+		e.At = sqldb.Time(sqldb.Micros(e.At))
+		e.Chain = ChainOf(e.AccountID)
+		out[i], details[i] = e, detail
+		if !slices.Contains(chains, e.Chain) {
+			chains = append(chains, e.Chain)
+		}
+	}
+	slices.Sort(chains)
+	err := q.InTx(ctx, func(tx *sqldb.Tx) error {
+		heads := make(map[int]head, len(chains))
+		for _, c := range chains {
+			h, err := l.lockHead(ctx, tx, c)
+			if err != nil {
+				return err
+			}
+			heads[c] = h
+		}
+		for i := range out {
+			e := &out[i]
+			h := heads[e.Chain]
+			e.Seq, e.PrevHash = h.seq+1, h.hash
+			at := sqldb.Micros(e.At)
+			e.Hash = l.sum(e.PrevHash, e.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, details[i], e.IP)
+			if _, err := tx.Exec(ctx, `INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+				e.Chain, e.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, details[i], e.IP, e.PrevHash, e.Hash); err != nil {
+				return fmt.Errorf("audit: append entry %d of chain %d: %w", e.Seq, e.Chain, err)
+			}
+			heads[e.Chain] = head{e.Seq, e.Hash}
+		}
+		for _, c := range chains {
+			h := heads[c]
+			if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = $3`, h.seq, h.hash, headID(c)); err != nil {
+				return fmt.Errorf("audit: move head of chain %d: %w", c, err)
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return Entry{}, err
+		return nil, err
 	}
 	return out, nil
 }
 
-// lockHead returns the head, creating it when missing, locked for the rest
-// of the transaction on PostgreSQL.
-func lockHead(ctx context.Context, tx *sqldb.Tx) (int64, []byte, error) {
-	query := `SELECT seq, hash FROM audit_head WHERE id = 1`
+// head is a chain's last entry: its seq and hash.
+type head struct {
+	seq  int64
+	hash []byte
+}
+
+// lockHead returns the chain's head, creating it when missing, locked for
+// the rest of the transaction on PostgreSQL.
+func (l *Log) lockHead(ctx context.Context, tx *sqldb.Tx, chain int) (head, error) {
+	query := `SELECT seq, hash FROM audit_head WHERE id = $1`
 	if tx.Dialect() == sqldb.Postgres {
 		query += ` FOR UPDATE`
 	}
-	var seq int64
-	var hash []byte
-	err := tx.QueryRow(ctx, query).Scan(&seq, &hash)
+	var h head
+	err := tx.QueryRow(ctx, query, headID(chain)).Scan(&h.seq, &h.hash)
 	if errors.Is(err, sqldb.ErrNotFound) {
-		// The first append ever. Of two racing, one inserts and the other
-		// waits for it, does nothing and then locks the row it made.
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, zeroHash); err != nil {
-			return 0, nil, fmt.Errorf("audit: create head: %w", err)
+		// The chain's first append ever. Of two racing, one inserts and
+		// the other waits for it, does nothing and then locks the row it
+		// made.
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (id) DO NOTHING`,
+			headID(chain), l.start(chain)); err != nil {
+			return head{}, fmt.Errorf("audit: create head of chain %d: %w", chain, err)
 		}
-		err = tx.QueryRow(ctx, query).Scan(&seq, &hash)
+		err = tx.QueryRow(ctx, query, headID(chain)).Scan(&h.seq, &h.hash)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("audit: lock head: %w", err)
+		return head{}, fmt.Errorf("audit: lock head of chain %d: %w", chain, err)
 	}
-	return seq, hash, nil
+	return h, nil
 }
 
 // sum computes an entry's hash from its stored form; see the package doc
@@ -312,28 +393,31 @@ func decodeDetail(s string) map[string]string {
 	return d
 }
 
-const columns = `seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash`
+const columns = `chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash`
 
 // row is an entry as stored.
 type row struct {
+	chain                                             int
 	seq, at                                           int64
 	accountID, actorKind, actorID, action, detail, ip string
 	prevHash, hash                                    []byte
 }
 
 func (r *row) scan(rows interface{ Scan(...any) error }) error {
-	return rows.Scan(&r.seq, &r.at, &r.accountID, &r.actorKind, &r.actorID, &r.action, &r.detail, &r.ip, &r.prevHash, &r.hash)
+	return rows.Scan(&r.chain, &r.seq, &r.at, &r.accountID, &r.actorKind, &r.actorID, &r.action, &r.detail, &r.ip, &r.prevHash, &r.hash)
 }
 
 func (r *row) entry() Entry {
 	return Entry{Seq: r.seq, At: sqldb.Time(r.at), AccountID: r.accountID, Actor: Actor{Kind: r.actorKind, ID: r.actorID},
-		Action: r.action, Detail: decodeDetail(r.detail), IP: r.ip, PrevHash: r.prevHash, Hash: r.hash}
+		Action: r.action, Detail: decodeDetail(r.detail), IP: r.ip, PrevHash: r.prevHash, Hash: r.hash, Chain: r.chain}
 }
 
 // List returns the account's entries at or after since, newest first, at
-// most limit of them (limit <= 0: all).
+// most limit of them (limit <= 0: all). The order is by time: an account's
+// entries from before chains are in chain 0 and its later ones may be in
+// another chain, numbered from 1 again.
 func (l *Log) List(ctx context.Context, accountID string, since time.Time, limit int) ([]Entry, error) {
-	query := `SELECT ` + columns + ` FROM audit_log WHERE account_id = $1 AND at >= $2 ORDER BY seq DESC`
+	query := `SELECT ` + columns + ` FROM audit_log WHERE account_id = $1 AND at >= $2 ORDER BY at DESC, chain DESC, seq DESC`
 	args := []any{accountID, sqldb.Micros(since)}
 	if limit > 0 {
 		query += ` LIMIT $3`

@@ -7,6 +7,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -76,8 +77,8 @@ func TestAppendList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e1.Seq != 1 || !bytes.Equal(e1.PrevHash, make([]byte, 32)) || len(e1.Hash) != 32 || !e1.At.Equal(start) {
-			t.Fatalf("first entry %+v: want seq 1, zero prev_hash, a hash, the clock's time", e1)
+		if e1.Seq != 1 || len(e1.PrevHash) != 32 || len(e1.Hash) != 32 || !e1.At.Equal(start) {
+			t.Fatalf("first entry %+v: want seq 1, the chain's start as prev_hash, a hash, the clock's time", e1)
 		}
 		c.Advance(time.Minute)
 		e2, err := l.Append(ctx, db, audit.Entry{AccountID: "acc-2", Actor: citizen, Action: audit.ActionMFAEnabled})
@@ -91,8 +92,18 @@ func TestAppendList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e2.Seq != 2 || e3.Seq != 3 || !bytes.Equal(e2.PrevHash, e1.Hash) || !bytes.Equal(e3.PrevHash, e2.Hash) {
-			t.Fatalf("chain: %d %x → %d %x → %d %x", e1.Seq, e1.Hash, e2.Seq, e2.PrevHash, e3.Seq, e3.PrevHash)
+		// acc-1 and acc-2 are in different chains, each numbered from 1
+		// and linked on its own; chain 0 alone starts at zero.
+		c1, c2 := audit.ChainOf("acc-1"), audit.ChainOf("acc-2")
+		if c1 == c2 || c1 == 0 || c2 == 0 {
+			t.Fatalf("chains of acc-1 and acc-2: %d, %d; the test wants two different chains other than 0", c1, c2)
+		}
+		if e1.Chain != c1 || e2.Chain != c2 || e3.Chain != c1 {
+			t.Fatalf("chains %d %d %d, want %d %d %d", e1.Chain, e2.Chain, e3.Chain, c1, c2, c1)
+		}
+		if e2.Seq != 1 || e3.Seq != 2 || !bytes.Equal(e3.PrevHash, e1.Hash) || len(e2.PrevHash) != 32 ||
+			bytes.Equal(e2.PrevHash, make([]byte, 32)) || bytes.Equal(e2.PrevHash, e1.Hash) {
+			t.Fatalf("chains: %d %x → %d %x; %d %x", e1.Seq, e1.Hash, e3.Seq, e3.PrevHash, e2.Seq, e2.PrevHash)
 		}
 		if !e3.At.Equal(at.Truncate(time.Microsecond)) {
 			t.Errorf("at %v, want %v (microseconds, as stored)", e3.At, at)
@@ -102,24 +113,25 @@ func TestAppendList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(list) != 2 || list[0].Seq != 3 || list[1].Seq != 1 {
-			t.Fatalf("List(acc-1) = %d entries %v, want 3, 1", len(list), list)
+		if len(list) != 2 || list[0].Seq != 2 || list[1].Seq != 1 || list[0].Chain != c1 {
+			t.Fatalf("List(acc-1) = %d entries %v, want seq 2, 1 of chain %d", len(list), list, c1)
 		}
 		got := list[0]
 		if got.Actor != operator || got.Action != audit.ActionDocumentsUpdated || got.Detail["office"] != "МФЦ Тверской" ||
-			got.IP != "2001:db8::1" || !got.At.Equal(e3.At) || !bytes.Equal(got.Hash, e3.Hash) || !bytes.Equal(got.PrevHash, e2.Hash) {
+			got.IP != "2001:db8::1" || !got.At.Equal(e3.At) || !bytes.Equal(got.Hash, e3.Hash) || !bytes.Equal(got.PrevHash, e1.Hash) || got.Chain != c1 {
 			t.Errorf("read back %+v, want %+v", got, e3)
 		}
-		if list, _ := l.List(ctx, "acc-1", time.Time{}, 1); len(list) != 1 || list[0].Seq != 3 {
+		if list, _ := l.List(ctx, "acc-1", time.Time{}, 1); len(list) != 1 || list[0].Seq != 2 {
 			t.Errorf("limit 1: %v", list)
 		}
-		if list, _ := l.List(ctx, "acc-1", start.Add(time.Second), 0); len(list) != 1 || list[0].Seq != 3 {
+		if list, _ := l.List(ctx, "acc-1", start.Add(time.Second), 0); len(list) != 1 || list[0].Seq != 2 {
 			t.Errorf("since: %v", list)
 		}
 		if list, err := l.List(ctx, "nobody", time.Time{}, 10); err != nil || len(list) != 0 {
 			t.Errorf("unknown account: %v, %v", list, err)
 		}
-		if rep := verify(t, l); !rep.OK || rep.Entries != 3 {
+		if rep := verify(t, l); !rep.OK || rep.Entries != 3 || len(rep.Chains) != 2 || rep.Chains[0].Chain != min(c1, c2) ||
+			rep.Chains[0].Entries+rep.Chains[1].Entries != 3 {
 			t.Errorf("verify: %+v", rep)
 		}
 	})
@@ -173,91 +185,205 @@ func manyFields(n int) map[string]string {
 func TestVerifyIntact(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		l, c := newLog(t, db)
-		if rep := verify(t, l); !rep.OK || rep.Entries != 0 || rep.FirstBroken != 0 || rep.Reason != "" {
+		if rep := verify(t, l); !rep.OK || rep.Entries != 0 || len(rep.Chains) != 0 {
 			t.Errorf("empty log: %+v", rep)
 		}
-		want := seed(t, l, c, db, 7)
-		var seen []int64
-		rep, err := l.Verify(context.Background(), func(e audit.Entry) { seen = append(seen, e.Seq) })
+		seed(t, l, c, db, 7) // acc-1: 4 entries, acc-2: 3, in their chains
+		type seen struct {
+			chain int
+			seq   int64
+		}
+		var got []seen
+		rep, err := l.Verify(context.Background(), func(e audit.Entry) { got = append(got, seen{e.Chain, e.Seq}) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rep.OK || rep.Entries != 7 || len(seen) != 7 || seen[0] != 1 || seen[6] != want[6].Seq {
-			t.Errorf("report %+v, entries seen %v", rep, seen)
+		c1, c2 := audit.ChainOf("acc-1"), audit.ChainOf("acc-2")
+		var want []seen
+		for _, ch := range []struct {
+			chain int
+			n     int64
+		}{{min(c1, c2), map[bool]int64{true: 4, false: 3}[c1 < c2]}, {max(c1, c2), map[bool]int64{true: 3, false: 4}[c1 < c2]}} {
+			for seq := int64(1); seq <= ch.n; seq++ {
+				want = append(want, seen{ch.chain, seq})
+			}
 		}
-		// Another key cannot vouch for the chain.
+		if !rep.OK || rep.Entries != 7 || len(rep.Chains) != 2 || !slices.Equal(got, want) {
+			t.Errorf("report %+v, entries seen %v, want %v", rep, got, want)
+		}
+		for _, cr := range rep.Chains {
+			if !cr.OK || cr.FirstBroken != 0 || cr.Reason != "" {
+				t.Errorf("chain %+v", cr)
+			}
+		}
+		// Another key cannot vouch for any chain.
 		other := audit.New(db, fakeMAC("another key"), c.Now)
-		if rep, _ := other.Verify(context.Background(), nil); rep.OK || rep.FirstBroken != 1 {
-			t.Errorf("verified under another key: %+v", rep)
+		rep, err = other.Verify(context.Background(), nil)
+		if err != nil || rep.OK || len(rep.Broken()) != 2 {
+			t.Fatalf("verified under another key: %+v, %v", rep, err)
+		}
+		for _, cr := range rep.Broken() {
+			if cr.FirstBroken != 1 {
+				t.Errorf("under another key: %+v", cr)
+			}
 		}
 	})
 }
 
-// TestVerifyTampering edits the table by hand, as someone with database
-// access could, and expects Verify to name the first entry touched.
-func TestVerifyTampering(t *testing.T) {
-	exec := func(stmts ...string) func(t *testing.T, db *sqldb.DB) {
-		return func(t *testing.T, db *sqldb.DB) {
-			for _, s := range stmts {
-				if _, err := db.Exec(context.Background(), s); err != nil {
-					t.Fatalf("%s: %v", s, err)
-				}
-			}
-		}
+// tamperedChains are the chains TestVerifyTampering edits: chain 0 (entries
+// of no account, and the single chain of releases before chains) and an
+// account's chain.
+var tamperedChains = []struct {
+	name    string
+	account string
+}{{"chain 0", ""}, {"an account's chain", "acc-1"}}
+
+// seedChains appends five entries to the chain of account and five to
+// another chain, interleaved, and returns the two chains.
+func seedChains(t *testing.T, l *audit.Log, c *sqldbtest.Clock, db *sqldb.DB, account string) (int, int) {
+	t.Helper()
+	const other = "acc-2"
+	if audit.ChainOf(account) == audit.ChainOf(other) {
+		t.Fatalf("%q and %q share chain %d", account, other, audit.ChainOf(other))
 	}
+	for i := range 10 {
+		acc, actor := account, audit.Actor{Kind: audit.ActorSystem}
+		if i%2 == 1 {
+			acc = other
+		}
+		if acc != "" {
+			actor = audit.Actor{Kind: audit.ActorCitizen, ID: acc}
+		}
+		if _, err := l.Append(context.Background(), db, audit.Entry{AccountID: acc, Actor: actor, Action: audit.ActionContactChanged,
+			Detail: map[string]string{"field": "phone", "n": fmt.Sprint(i/2 + 1)}, IP: "192.0.2.1"}); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(time.Second)
+	}
+	return audit.ChainOf(account), audit.ChainOf(other)
+}
+
+// TestVerifyTampering edits the table by hand, as someone with database
+// access could, in one chain of two, and expects Verify to name the first
+// entry touched in that chain and to find the other chain intact. In the
+// statements {c} is the tampered chain and {h} its head row.
+func TestVerifyTampering(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		tamper func(t *testing.T, db *sqldb.DB)
+		stmts  []string
 		seq    int64
 		reason string
 	}{
-		{"detail edited", exec(`UPDATE audit_log SET detail = '{"field":"email","n":"3"}' WHERE seq = 3`), 3, "entry 3: hash does not match its content (edited?)"},
-		{"time edited", exec(`UPDATE audit_log SET at = at - 3600000000 WHERE seq = 2`), 2, "entry 2: hash does not match its content (edited?)"},
-		{"actor edited", exec(`UPDATE audit_log SET actor_kind = 'operator', actor_id = 'op-1' WHERE seq = 4`), 4, "entry 4: hash does not match its content (edited?)"},
-		{"account edited", exec(`UPDATE audit_log SET account_id = 'acc-9' WHERE seq = 1`), 1, "entry 1: hash does not match its content (edited?)"},
-		{"middle deleted", exec(`DELETE FROM audit_log WHERE seq = 3`), 3, "entry 3 missing (deleted?)"},
-		{"two deleted", exec(`DELETE FROM audit_log WHERE seq IN (2, 3)`), 2, "entries 2 to 3 missing (deleted?)"},
-		{"tail deleted", exec(`DELETE FROM audit_log WHERE seq = 5`), 5, "head says 5 entries, log ends at 4 (tail deleted?)"},
-		{"everything deleted", exec(`DELETE FROM audit_log`), 1, "head says 5 entries, log ends at 0 (tail deleted?)"},
-		{"rows swapped", exec(`UPDATE audit_log SET seq = -2 WHERE seq = 2`, `UPDATE audit_log SET seq = 2 WHERE seq = 4`, `UPDATE audit_log SET seq = 4 WHERE seq = -2`),
-			2, "entry 2: prev_hash does not match entry 1"},
-		{"renumbered after a deletion", exec(`DELETE FROM audit_log WHERE seq = 3`, `UPDATE audit_log SET seq = 3 WHERE seq = 4`,
-			`UPDATE audit_log SET seq = 4 WHERE seq = 5`, `UPDATE audit_head SET seq = 4`), 3, "entry 3: prev_hash does not match entry 2"},
-		{"row before the chain", exec(`INSERT INTO audit_log (seq, at, actor_kind, action, prev_hash, hash) SELECT 0, at, actor_kind, action, prev_hash, hash FROM audit_log WHERE seq = 1`),
+		{"detail edited", []string{`UPDATE audit_log SET detail = '{"field":"email","n":"3"}' WHERE chain = {c} AND seq = 3`}, 3, "entry 3: hash does not match its content (edited?)"},
+		{"time edited", []string{`UPDATE audit_log SET at = at - 3600000000 WHERE chain = {c} AND seq = 2`}, 2, "entry 2: hash does not match its content (edited?)"},
+		{"actor edited", []string{`UPDATE audit_log SET actor_kind = 'operator', actor_id = 'op-1' WHERE chain = {c} AND seq = 4`}, 4, "entry 4: hash does not match its content (edited?)"},
+		{"account edited", []string{`UPDATE audit_log SET account_id = 'acc-9' WHERE chain = {c} AND seq = 1`}, 1, "entry 1: hash does not match its content (edited?)"},
+		{"middle deleted", []string{`DELETE FROM audit_log WHERE chain = {c} AND seq = 3`}, 3, "entry 3 missing (deleted?)"},
+		{"two deleted", []string{`DELETE FROM audit_log WHERE chain = {c} AND seq IN (2, 3)`}, 2, "entries 2 to 3 missing (deleted?)"},
+		{"tail deleted", []string{`DELETE FROM audit_log WHERE chain = {c} AND seq = 5`}, 5, "head says 5 entries, log ends at 4 (tail deleted?)"},
+		{"everything deleted", []string{`DELETE FROM audit_log WHERE chain = {c}`}, 1, "head says 5 entries, log ends at 0 (tail deleted?)"},
+		{"rows swapped", []string{`UPDATE audit_log SET seq = -2 WHERE chain = {c} AND seq = 2`, `UPDATE audit_log SET seq = 2 WHERE chain = {c} AND seq = 4`,
+			`UPDATE audit_log SET seq = 4 WHERE chain = {c} AND seq = -2`}, 2, "entry 2: prev_hash does not match entry 1"},
+		{"renumbered after a deletion", []string{`DELETE FROM audit_log WHERE chain = {c} AND seq = 3`, `UPDATE audit_log SET seq = 3 WHERE chain = {c} AND seq = 4`,
+			`UPDATE audit_log SET seq = 4 WHERE chain = {c} AND seq = 5`, `UPDATE audit_head SET seq = 4 WHERE id = {h}`}, 3, "entry 3: prev_hash does not match entry 2"},
+		{"row before the chain", []string{`INSERT INTO audit_log (chain, seq, at, actor_kind, action, prev_hash, hash)
+			SELECT chain, 0, at, actor_kind, action, prev_hash, hash FROM audit_log WHERE chain = {c} AND seq = 1`},
 			0, "entry 0: not a position in the chain, which starts at 1 (inserted?)"},
-		{"row appended without the head", exec(`INSERT INTO audit_log (seq, at, actor_kind, action, prev_hash, hash) SELECT 6, at, actor_kind, action, hash, hash FROM audit_log WHERE seq = 5`),
+		{"row appended without the head", []string{`INSERT INTO audit_log (chain, seq, at, actor_kind, action, prev_hash, hash)
+			SELECT chain, 6, at, actor_kind, action, hash, hash FROM audit_log WHERE chain = {c} AND seq = 5`},
 			6, "entry 6: hash does not match its content (edited?)"},
-		{"head behind", exec(`UPDATE audit_head SET seq = 4`), 5, "head says 4 entries, log goes on to 5 (entries inserted or head edited?)"},
-		{"head hash edited", exec(`UPDATE audit_head SET hash = (SELECT prev_hash FROM audit_log WHERE seq = 5)`), 5, "head hash does not match entry 5 (head edited?)"},
-		{"relinked after an edit", func(t *testing.T, db *sqldb.DB) {
+		{"head behind", []string{`UPDATE audit_head SET seq = 4 WHERE id = {h}`}, 5, "head says 4 entries, log goes on to 5 (entries inserted or head edited?)"},
+		{"head hash edited", []string{`UPDATE audit_head SET hash = (SELECT prev_hash FROM audit_log WHERE chain = {c} AND seq = 5) WHERE id = {h}`},
+			5, "head hash does not match entry 5 (head edited?)"},
+		{"head deleted", []string{`DELETE FROM audit_head WHERE id = {h}`}, 1, "head says 0 entries, log goes on to 5 (entries inserted or head edited?)"},
+		{"relinked after an edit", []string{
 			// The edited row gets a new hash and its successor points at
 			// it; without the key the new hash cannot be right.
-			ctx := context.Background()
-			fake := bytes.Repeat([]byte{7}, 32)
-			exec(`UPDATE audit_log SET ip = '203.0.113.9' WHERE seq = 3`)(t, db)
-			if _, err := db.Exec(ctx, `UPDATE audit_log SET hash = $1 WHERE seq = 3`, fake); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.Exec(ctx, `UPDATE audit_log SET prev_hash = $1 WHERE seq = 4`, fake); err != nil {
-				t.Fatal(err)
-			}
+			`UPDATE audit_log SET ip = '203.0.113.9' WHERE chain = {c} AND seq = 3`,
+			`UPDATE audit_log SET hash = prev_hash WHERE chain = {c} AND seq = 3`,
+			`UPDATE audit_log SET prev_hash = (SELECT hash FROM audit_log WHERE chain = {c} AND seq = 3) WHERE chain = {c} AND seq = 4`,
 		}, 3, "entry 3: hash does not match its content (edited?)"},
+	} {
+		for _, ch := range tamperedChains {
+			t.Run(tc.name+", "+ch.name, func(t *testing.T) {
+				sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+					l, c := newLog(t, db)
+					tampered, intact := seedChains(t, l, c, db, ch.account)
+					if rep := verify(t, l); !rep.OK || rep.Entries != 10 {
+						t.Fatalf("untouched: %+v", rep)
+					}
+					r := strings.NewReplacer("{c}", fmt.Sprint(tampered), "{h}", fmt.Sprint(tampered+1))
+					for _, q := range tc.stmts {
+						if _, err := db.Exec(context.Background(), r.Replace(q)); err != nil {
+							t.Fatalf("%s: %v", q, err)
+						}
+					}
+					rep := verify(t, l)
+					want := []audit.ChainReport{{Chain: tampered, FirstBroken: tc.seq, Reason: tc.reason}}
+					if broken := rep.Broken(); rep.OK || !slices.EqualFunc(broken, want, sameBreak) {
+						t.Errorf("got %+v\nwant chain %d broken at %d: %q", rep, tampered, tc.seq, tc.reason)
+					}
+					for _, cr := range rep.Chains {
+						if cr.Chain == intact && (!cr.OK || cr.Entries != 5) {
+							t.Errorf("the untouched chain %d: %+v", intact, cr)
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+func sameBreak(a, b audit.ChainReport) bool {
+	return a.Chain == b.Chain && a.FirstBroken == b.FirstBroken && a.Reason == b.Reason
+}
+
+// TestVerifyMovedChains: rows moved between chains, or into a chain of
+// their own, are found; so is a whole chain renumbered with its head,
+// because each chain starts from a value of its own number.
+func TestVerifyMovedChains(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stmts []string
+		want  func(c1, c2 int) []audit.ChainReport
+	}{
+		{"last entry moved to the other chain", []string{`UPDATE audit_log SET chain = {c2}, seq = 6 WHERE chain = {c1} AND seq = 5`},
+			func(c1, c2 int) []audit.ChainReport {
+				return sorted(audit.ChainReport{Chain: c1, FirstBroken: 5, Reason: "head says 5 entries, log ends at 4 (tail deleted?)"},
+					audit.ChainReport{Chain: c2, FirstBroken: 6, Reason: "entry 6: prev_hash does not match entry 5"})
+			}},
+		{"entry copied into a new chain", []string{`INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+			SELECT 99, 1, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash FROM audit_log WHERE chain = {c1} AND seq = 1`},
+			func(c1, c2 int) []audit.ChainReport {
+				return []audit.ChainReport{{Chain: 99, FirstBroken: 1, Reason: "entry 1: prev_hash is not the chain's start"}}
+			}},
+		{"chain renumbered with its head", []string{`UPDATE audit_log SET chain = 99 WHERE chain = {c1}`, `UPDATE audit_head SET id = 100 WHERE id = {c1} + 1`},
+			func(c1, c2 int) []audit.ChainReport {
+				return []audit.ChainReport{{Chain: 99, FirstBroken: 1, Reason: "entry 1: prev_hash is not the chain's start"}}
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 				l, c := newLog(t, db)
-				seed(t, l, c, db, 5)
-				if rep := verify(t, l); !rep.OK {
-					t.Fatalf("untouched: %+v", rep)
+				c1, c2 := seedChains(t, l, c, db, "acc-1")
+				r := strings.NewReplacer("{c1}", fmt.Sprint(c1), "{c2}", fmt.Sprint(c2))
+				for _, q := range tc.stmts {
+					if _, err := db.Exec(context.Background(), r.Replace(q)); err != nil {
+						t.Fatalf("%s: %v", q, err)
+					}
 				}
-				tc.tamper(t, db)
 				rep := verify(t, l)
-				if rep.OK || rep.FirstBroken != tc.seq || rep.Reason != tc.reason {
-					t.Errorf("got %+v\nwant first broken %d: %q", rep, tc.seq, tc.reason)
+				if want := tc.want(c1, c2); rep.OK || !slices.EqualFunc(rep.Broken(), want, sameBreak) {
+					t.Errorf("got %+v\nwant broken %+v", rep, want)
 				}
 			})
 		})
 	}
+}
+
+func sorted(rs ...audit.ChainReport) []audit.ChainReport {
+	slices.SortFunc(rs, func(a, b audit.ChainReport) int { return a.Chain - b.Chain })
+	return rs
 }
 
 // TestAppendInCallersTransaction: the entry commits with the caller's
@@ -390,7 +516,7 @@ func TestVerifyPages(t *testing.T) {
 	if _, err := db.Exec(context.Background(), `UPDATE audit_log SET action = 'grant.given' WHERE seq = 2001`); err != nil {
 		t.Fatal(err)
 	}
-	if rep := verify(t, l); rep.OK || rep.FirstBroken != 2001 || rep.Entries != 2500 {
+	if rep := verify(t, l); rep.OK || len(rep.Chains) != 1 || rep.Chains[0].FirstBroken != 2001 || rep.Entries != 2500 {
 		t.Errorf("%+v", rep)
 	}
 }
