@@ -45,21 +45,29 @@ func runAuditVerify(ctx context.Context, env *environment, args []string) int {
 	} else {
 		for _, c := range rep.Chains {
 			if c.OK {
-				fmt.Fprintf(env.stdout, "chain %d: %d entries, intact\n", c.Chain, c.Entries)
+				fmt.Fprintf(env.stdout, "chain %d: %s, intact\n", c.Chain, entries(c.Entries))
 			} else {
 				fmt.Fprintf(env.stdout, "chain %d: entry %d is broken: %s\n", c.Chain, c.FirstBroken, c.Reason)
 			}
 		}
 		if rep.OK {
-			fmt.Fprintf(env.stdout, "audit log: %d entries in %d chains, every chain intact\n", rep.Entries, len(rep.Chains))
+			fmt.Fprintf(env.stdout, "audit log: %s in %d chains, every chain intact\n", entries(rep.Entries), len(rep.Chains))
 		} else {
-			fmt.Fprintf(env.stdout, "audit log: %d entries in %d chains, %d broken\n", rep.Entries, len(rep.Chains), len(rep.Broken()))
+			fmt.Fprintf(env.stdout, "audit log: %s in %d chains, %d broken\n", entries(rep.Entries), len(rep.Chains), len(rep.Broken()))
 		}
 	}
 	if !rep.OK {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// entries counts entries in English.
+func entries(n int64) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
 }
 
 func runAuditExport(ctx context.Context, env *environment, args []string) int {
