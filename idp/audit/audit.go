@@ -217,18 +217,28 @@ func (l *Log) AppendAll(ctx context.Context, q sqldb.Runner, entries []Entry) ([
 			}
 			heads[c] = h
 		}
+		last := make(map[int]int, len(chains)) // chain → index of its last entry
+		for i, e := range out {
+			last[e.Chain] = i
+		}
+		pg := tx.Dialect() == sqldb.Postgres
 		for i := range out {
 			e := &out[i]
 			h := heads[e.Chain]
 			e.Seq, e.PrevHash = h.seq+1, h.hash
 			at := sqldb.Micros(e.At)
 			e.Hash = l.sum(e.PrevHash, e.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, details[i], e.IP)
-			if _, err := tx.Exec(ctx, `INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-				e.Chain, e.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, details[i], e.IP, e.PrevHash, e.Hash); err != nil {
+			query, args := insertEntry, []any{e.Chain, e.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, details[i], e.IP, e.PrevHash, e.Hash}
+			if pg && last[e.Chain] == i {
+				query, args = insertEntryMoveHead, append(args, headID(e.Chain))
+			}
+			if _, err := tx.Exec(ctx, query, args...); err != nil {
 				return fmt.Errorf("audit: append entry %d of chain %d: %w", e.Seq, e.Chain, err)
 			}
 			heads[e.Chain] = head{e.Seq, e.Hash}
+		}
+		if pg {
+			return nil
 		}
 		for _, c := range chains {
 			h := heads[c]
@@ -243,6 +253,16 @@ func (l *Log) AppendAll(ctx context.Context, q sqldb.Runner, entries []Entry) ([
 	}
 	return out, nil
 }
+
+const insertEntry = `INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+
+// insertEntryMoveHead inserts a chain's last entry of the transaction and
+// moves the chain's head ($12) to it in one statement: on PostgreSQL this
+// saves a round trip while the head is locked, which is what limits
+// appends to one chain. SQLite has no UPDATE in WITH; its writers are
+// serialised anyway, and a separate UPDATE moves its heads.
+const insertEntryMoveHead = `WITH moved AS (UPDATE audit_head SET seq = $2, hash = $11 WHERE id = $12) ` + insertEntry
 
 // head is a chain's last entry: its seq and hash.
 type head struct {
