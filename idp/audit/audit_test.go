@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"slices"
@@ -652,4 +653,127 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// oldAppend appends e as releases before chains did, statement for
+// statement: one head (row 1), rows without a chain, the hash as the
+// package doc specifies it (computed here independently of the package).
+// It is how a database created by those releases holds its log, and how
+// their replicas still append during a rolling upgrade.
+func oldAppend(t *testing.T, db *sqldb.DB, at time.Time, accountID, action, detail string) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+		lock := `SELECT seq, hash FROM audit_head WHERE id = 1`
+		if tx.Dialect() == sqldb.Postgres {
+			lock += ` FOR UPDATE`
+		}
+		var seq int64
+		var prev []byte
+		err := tx.QueryRow(ctx, lock).Scan(&seq, &prev)
+		if errors.Is(err, sqldb.ErrNotFound) {
+			if _, err := tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, make([]byte, 32)); err != nil {
+				return err
+			}
+			err = tx.QueryRow(ctx, lock).Scan(&seq, &prev)
+		}
+		if err != nil {
+			return err
+		}
+		seq++
+		micros := at.UnixMicro()
+		field := func(m, x []byte) []byte { return append(binary.BigEndian.AppendUint32(m, uint32(len(x))), x...) }
+		m := field([]byte{0x01}, prev)
+		m = field(m, binary.BigEndian.AppendUint64(nil, uint64(seq)))
+		m = field(m, binary.BigEndian.AppendUint64(nil, uint64(micros)))
+		for _, s := range []string{accountID, audit.ActorSystem, "", action, detail, ""} {
+			m = field(m, []byte(s))
+		}
+		hash := testKey.BlindIndex("audit", string(m))
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, seq, micros, accountID, audit.ActorSystem, "", action, detail, "", prev, hash); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, seq, hash)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChainFromBeforeChains: the single chain of releases before chains
+// (migration 0017 gives its rows chain 0 and keeps its head, row 1; the
+// upgrade test in migrations/ checks that the rows are left as they were)
+// verifies as chain 0; new entries go to their accounts' chains, chain 0's
+// continuing from its old head; a replica of the old release appending
+// during a rolling upgrade extends chain 0 correctly; an account's history
+// reads across the chains in time order; an edited old entry is found in
+// chain 0.
+func TestChainFromBeforeChains(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		l, c := newLog(t, db)
+		if audit.ChainOf("acc-5") != 0 || audit.ChainOf("acc-1") == 0 {
+			t.Fatalf("chains of acc-5 and acc-1: %d, %d; the test wants 0 and another", audit.ChainOf("acc-5"), audit.ChainOf("acc-1"))
+		}
+		for i, acc := range []string{"acc-1", "acc-5", "", "acc-1", "acc-2", "acc-1"} {
+			oldAppend(t, db, start.Add(time.Duration(i)*time.Minute), acc, audit.ActionSettingsChanged, fmt.Sprintf(`{"n":"%d"}`, i+1))
+		}
+		rep := verify(t, l)
+		if !rep.OK || rep.Entries != 6 || len(rep.Chains) != 1 || rep.Chains[0] != (audit.ChainReport{Chain: 0, Entries: 6, OK: true}) {
+			t.Fatalf("the old chain: %+v", rep)
+		}
+
+		c.Set(start.Add(time.Hour))
+		for _, acc := range []string{"acc-1", "acc-5", "acc-2"} {
+			if _, err := l.Append(ctx, db, audit.Entry{AccountID: acc, Actor: citizen, Action: audit.ActionPasswordChanged}); err != nil {
+				t.Fatal(err)
+			}
+			c.Advance(time.Minute)
+		}
+		// A replica of the old release appends during the rolling upgrade.
+		oldAppend(t, db, c.Now(), "acc-1", audit.ActionSessionEnded, "")
+		c.Advance(time.Minute)
+		e, err := l.Append(ctx, db, audit.Entry{AccountID: "acc-5", Actor: citizen, Action: audit.ActionMFAEnabled})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Chain != 0 || e.Seq != 9 {
+			t.Errorf("acc-5's entry after the old replica's: chain %d seq %d, want chain 0 seq 9", e.Chain, e.Seq)
+		}
+		rep = verify(t, l)
+		want := sorted(audit.ChainReport{Chain: 0, Entries: 9, OK: true}, audit.ChainReport{Chain: audit.ChainOf("acc-1"), Entries: 1, OK: true},
+			audit.ChainReport{Chain: audit.ChainOf("acc-2"), Entries: 1, OK: true})
+		if !rep.OK || rep.Entries != 11 || !slices.Equal(rep.Chains, want) {
+			t.Fatalf("after new appends: %+v\nwant %+v", rep, want)
+		}
+
+		list, err := l.List(ctx, "acc-1", time.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range list {
+			got = append(got, fmt.Sprintf("%d/%d %s", e.Chain, e.Seq, e.Action))
+		}
+		c1 := audit.ChainOf("acc-1")
+		if want := []string{"0/8 session.ended", fmt.Sprintf("%d/1 password.changed", c1), "0/6 settings.changed", "0/4 settings.changed",
+			"0/1 settings.changed"}; !slices.Equal(got, want) {
+			t.Errorf("acc-1's history: %v, want %v", got, want)
+		}
+		for i := 1; i < len(list); i++ {
+			if list[i].At.After(list[i-1].At) {
+				t.Errorf("history out of time order at %d: %v", i, got)
+			}
+		}
+
+		if _, err := db.Exec(ctx, `UPDATE audit_log SET detail = '{"n":"9"}' WHERE chain = 0 AND seq = 2`); err != nil {
+			t.Fatal(err)
+		}
+		rep = verify(t, l)
+		if broken := rep.Broken(); rep.OK || len(broken) != 1 || broken[0].Chain != 0 || broken[0].FirstBroken != 2 {
+			t.Errorf("an old entry edited: %+v", rep)
+		}
+	})
 }
