@@ -209,41 +209,15 @@ func (l *Log) AppendAll(ctx context.Context, q sqldb.Runner, entries []Entry) ([
 	}
 	slices.Sort(chains)
 	err := q.InTx(ctx, func(tx *sqldb.Tx) error {
-		heads := make(map[int]head, len(chains))
 		for _, c := range chains {
-			h, err := l.lockHead(ctx, tx, c)
-			if err != nil {
+			var es []pending
+			for i := range out {
+				if out[i].Chain == c {
+					es = append(es, pending{&out[i], details[i]})
+				}
+			}
+			if err := l.appendChain(ctx, tx, c, es); err != nil {
 				return err
-			}
-			heads[c] = h
-		}
-		last := make(map[int]int, len(chains)) // chain → index of its last entry
-		for i, e := range out {
-			last[e.Chain] = i
-		}
-		pg := tx.Dialect() == sqldb.Postgres
-		for i := range out {
-			e := &out[i]
-			h := heads[e.Chain]
-			e.Seq, e.PrevHash = h.seq+1, h.hash
-			at := sqldb.Micros(e.At)
-			e.Hash = l.sum(e.PrevHash, e.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, details[i], e.IP)
-			query, args := insertEntry, []any{e.Chain, e.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, details[i], e.IP, e.PrevHash, e.Hash}
-			if pg && last[e.Chain] == i {
-				query, args = insertEntryMoveHead, append(args, headID(e.Chain))
-			}
-			if _, err := tx.Exec(ctx, query, args...); err != nil {
-				return fmt.Errorf("audit: append entry %d of chain %d: %w", e.Seq, e.Chain, err)
-			}
-			heads[e.Chain] = head{e.Seq, e.Hash}
-		}
-		if pg {
-			return nil
-		}
-		for _, c := range chains {
-			h := heads[c]
-			if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = $3`, h.seq, h.hash, headID(c)); err != nil {
-				return fmt.Errorf("audit: move head of chain %d: %w", c, err)
 			}
 		}
 		return nil
@@ -254,15 +228,92 @@ func (l *Log) AppendAll(ctx context.Context, q sqldb.Runner, entries []Entry) ([
 	return out, nil
 }
 
+// pending is an entry on its way into its chain, with its stored detail.
+type pending struct {
+	e      *Entry
+	detail string
+}
+
+// maxMoves bounds how often appendChain finds the head moved before it
+// gives up. Each time, another transaction appended to the chain and
+// committed, so the log as a whole moves on.
+const maxMoves = 1000
+
+// appendChain appends es, all of one chain, in their order.
+//
+// On PostgreSQL the head is not locked before the entries are made: it is
+// read as committed, the entries are linked to it, and one statement moves
+// the head from that seq to the last entry's, inserting the first entry
+// only if the head was still there (compare-and-swap, insertFirst). That
+// statement takes the head's row lock, held until the transaction ends,
+// so the lock is held from then on only: one round trip and the commit,
+// which is what limits appends to one chain. A head that moved meanwhile
+// (the statement waited for the other appender's commit and then found
+// another seq) matches nothing, inserts nothing and leaves the
+// transaction usable: read again and retry. The remaining entries follow
+// under the lock. Chains are taken in ascending order, so their locks are
+// too.
+//
+// On SQLite the transaction holds the database's write lock from its
+// start (BEGIN IMMEDIATE): nothing moves the head meanwhile.
+func (l *Log) appendChain(ctx context.Context, tx *sqldb.Tx, chain int, es []pending) error {
+	for moves := 0; ; moves++ {
+		h, err := l.head(ctx, tx, chain)
+		if err != nil {
+			return err
+		}
+		from := h.seq
+		for _, p := range es {
+			e := p.e
+			e.Seq, e.PrevHash = h.seq+1, h.hash
+			e.Hash = l.sum(e.PrevHash, e.Seq, sqldb.Micros(e.At), e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, p.detail, e.IP)
+			h = head{e.Seq, e.Hash}
+		}
+		rest := es
+		if tx.Dialect() == sqldb.Postgres {
+			res, err := tx.Exec(ctx, insertFirst, append(entryArgs(es[0]), headID(chain), from, h.seq, h.hash)...)
+			if err != nil {
+				return fmt.Errorf("audit: append entry %d of chain %d: %w", es[0].e.Seq, chain, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("audit: append entry %d of chain %d: %w", es[0].e.Seq, chain, err)
+			} else if n == 0 {
+				if moves == maxMoves {
+					return fmt.Errorf("audit: chain %d moved on %d times during one append: %w", chain, moves, sqldb.ErrConflict)
+				}
+				continue
+			}
+			rest = es[1:]
+		}
+		for _, p := range rest {
+			if _, err := tx.Exec(ctx, insertEntry, entryArgs(p)...); err != nil {
+				return fmt.Errorf("audit: append entry %d of chain %d: %w", p.e.Seq, chain, err)
+			}
+		}
+		if tx.Dialect() != sqldb.Postgres {
+			if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = $3`, h.seq, h.hash, headID(chain)); err != nil {
+				return fmt.Errorf("audit: move head of chain %d: %w", chain, err)
+			}
+		}
+		return nil
+	}
+}
+
+func entryArgs(p pending) []any {
+	e := p.e
+	return []any{e.Chain, e.Seq, sqldb.Micros(e.At), e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, p.detail, e.IP, e.PrevHash, e.Hash}
+}
+
 const insertEntry = `INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
-// insertEntryMoveHead inserts a chain's last entry of the transaction and
-// moves the chain's head ($12) to it in one statement: on PostgreSQL this
-// saves a round trip while the head is locked, which is what limits
-// appends to one chain. SQLite has no UPDATE in WITH; its writers are
-// serialised anyway, and a separate UPDATE moves its heads.
-const insertEntryMoveHead = `WITH moved AS (UPDATE audit_head SET seq = $2, hash = $11 WHERE id = $12) ` + insertEntry
+// insertFirst (PostgreSQL) moves head $12 from seq $13 to seq $14 and hash
+// $15, and inserts the entry ($1…$11) only if it did.
+const insertFirst = `WITH moved AS (
+		UPDATE audit_head SET seq = $14, hash = $15 WHERE id = $12 AND seq = $13 RETURNING id
+	)
+	INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+	SELECT $1::integer, $2::bigint, $3::bigint, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::bytea, $11::bytea FROM moved`
 
 // head is a chain's last entry: its seq and hash.
 type head struct {
@@ -270,19 +321,14 @@ type head struct {
 	hash []byte
 }
 
-// lockHead returns the chain's head, creating it when missing, locked for
-// the rest of the transaction on PostgreSQL.
-func (l *Log) lockHead(ctx context.Context, tx *sqldb.Tx, chain int) (head, error) {
-	query := `SELECT seq, hash FROM audit_head WHERE id = $1`
-	if tx.Dialect() == sqldb.Postgres {
-		query += ` FOR UPDATE`
-	}
+// head returns the chain's head as committed, creating it when missing.
+func (l *Log) head(ctx context.Context, tx *sqldb.Tx, chain int) (head, error) {
+	const query = `SELECT seq, hash FROM audit_head WHERE id = $1`
 	var h head
 	err := tx.QueryRow(ctx, query, headID(chain)).Scan(&h.seq, &h.hash)
 	if errors.Is(err, sqldb.ErrNotFound) {
 		// The chain's first append ever. Of two racing, one inserts and
-		// the other waits for it, does nothing and then locks the row it
-		// made.
+		// the other waits for it and does nothing.
 		if _, err := tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (id) DO NOTHING`,
 			headID(chain), l.start(chain)); err != nil {
 			return head{}, fmt.Errorf("audit: create head of chain %d: %w", chain, err)
@@ -290,7 +336,7 @@ func (l *Log) lockHead(ctx context.Context, tx *sqldb.Tx, chain int) (head, erro
 		err = tx.QueryRow(ctx, query, headID(chain)).Scan(&h.seq, &h.hash)
 	}
 	if err != nil {
-		return head{}, fmt.Errorf("audit: lock head of chain %d: %w", chain, err)
+		return head{}, fmt.Errorf("audit: read head of chain %d: %w", chain, err)
 	}
 	return h, nil
 }

@@ -34,24 +34,29 @@
 // account's entries by time, not by seq.
 //
 // Append runs inside the caller's transaction (sqldb.Runner.InTx), so the
-// change and its entry commit or roll back together:
+// change and its entry commit or roll back together. On PostgreSQL:
 //
 //	INSERT INTO audit_head … ON CONFLICT (id) DO NOTHING   -- only when the row is missing
-//	SELECT seq, hash FROM audit_head WHERE id = c + 1 FOR UPDATE  -- plain SELECT on SQLite
-//	seq, prev_hash := head.seq + 1, head.hash
-//	INSERT INTO audit_log (chain, seq, …, prev_hash, hash)
-//	UPDATE audit_head SET seq = …, hash = … WHERE id = c + 1
+//	SELECT seq, hash FROM audit_head WHERE id = c + 1       -- as committed, no lock
+//	seq, prev_hash := head.seq + 1, head.hash; hash := MAC(…)
+//	WITH moved AS (UPDATE audit_head SET seq = …, hash = … WHERE id = c + 1 AND seq = head.seq RETURNING id)
+//	INSERT INTO audit_log (chain, seq, …, prev_hash, hash) SELECT … FROM moved
 //
-// (on PostgreSQL the last two are one statement, WITH … UPDATE … INSERT,
-// to hold the lock one round trip less). The head row lock serialises
-// appenders of one chain on PostgreSQL, across replicas; SQLite write
-// transactions are exclusive already (every transaction begins
-// IMMEDIATE). The lock is held until the caller's transaction ends:
-// callers append last, after their own writes, and keep the transaction
-// short. A transaction that writes entries of several accounts (a
-// verification that drops other accounts' claims of a SNILS) writes them
-// with one AppendAll, which locks their chains' heads in ascending chain
-// order, so that two such transactions cannot deadlock.
+// a compare-and-swap: the UPDATE takes the head's row lock, and when
+// another appender got there first it waits for that one's commit, then
+// matches no row and inserts nothing, and Append reads the head again and
+// retries in the same transaction. The lock is held from that statement
+// until the caller's transaction ends, one round trip and the commit: the
+// time a chain's appenders wait for each other, and across replicas too.
+// On SQLite, whose write transactions are exclusive from their start
+// (every transaction begins IMMEDIATE), the head is read, the entry
+// inserted and the head moved by three plain statements. Callers append
+// last, after their own writes, and keep the transaction short.
+//
+// A transaction that writes entries of several accounts (a verification
+// that drops other accounts' claims of a SNILS) writes them with one
+// AppendAll, which takes their chains in ascending order, so that two such
+// transactions cannot deadlock on each other's heads.
 //
 // # The hash
 //
