@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -121,11 +122,19 @@ type Log struct {
 	db  *sqldb.DB
 	mac MAC
 	now func() time.Time
+
+	// heads are the heads this process last moved, by chain: a guess for
+	// the next append's compare-and-swap on PostgreSQL that saves reading
+	// the head when it is right. It is never trusted: the swap checks seq
+	// and hash, and a wrong guess (another replica appended, or the
+	// transaction rolled back) costs a read and a retry.
+	mu    sync.Mutex
+	heads map[int]head
 }
 
 // New returns the log on db. now is the clock for entries without a time.
 func New(db *sqldb.DB, mac MAC, now func() time.Time) *Log {
-	return &Log{db: db, mac: mac, now: now}
+	return &Log{db: db, mac: mac, now: now, heads: map[int]head{}}
 }
 
 // Chains is how many chains new entries are spread over. An account's
@@ -257,12 +266,16 @@ const maxMoves = 1000
 // On SQLite the transaction holds the database's write lock from its
 // start (BEGIN IMMEDIATE): nothing moves the head meanwhile.
 func (l *Log) appendChain(ctx context.Context, tx *sqldb.Tx, chain int, es []pending) error {
+	pg := tx.Dialect() == sqldb.Postgres
 	for moves := 0; ; moves++ {
-		h, err := l.head(ctx, tx, chain)
-		if err != nil {
-			return err
+		h, ok := l.guess(chain)
+		if !pg || moves > 0 || !ok {
+			var err error
+			if h, err = l.head(ctx, tx, chain); err != nil {
+				return err
+			}
 		}
-		from := h.seq
+		from := h
 		for _, p := range es {
 			e := p.e
 			e.Seq, e.PrevHash = h.seq+1, h.hash
@@ -270,8 +283,8 @@ func (l *Log) appendChain(ctx context.Context, tx *sqldb.Tx, chain int, es []pen
 			h = head{e.Seq, e.Hash}
 		}
 		rest := es
-		if tx.Dialect() == sqldb.Postgres {
-			res, err := tx.Exec(ctx, insertFirst, append(entryArgs(es[0]), headID(chain), from, h.seq, h.hash)...)
+		if pg {
+			res, err := tx.Exec(ctx, insertFirst, append(entryArgs(es[0]), headID(chain), from.seq, from.hash, h.seq, h.hash)...)
 			if err != nil {
 				return fmt.Errorf("audit: append entry %d of chain %d: %w", es[0].e.Seq, chain, err)
 			}
@@ -284,13 +297,14 @@ func (l *Log) appendChain(ctx context.Context, tx *sqldb.Tx, chain int, es []pen
 				continue
 			}
 			rest = es[1:]
+			l.guessed(chain, h)
 		}
 		for _, p := range rest {
 			if _, err := tx.Exec(ctx, insertEntry, entryArgs(p)...); err != nil {
 				return fmt.Errorf("audit: append entry %d of chain %d: %w", p.e.Seq, chain, err)
 			}
 		}
-		if tx.Dialect() != sqldb.Postgres {
+		if !pg {
 			if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = $3`, h.seq, h.hash, headID(chain)); err != nil {
 				return fmt.Errorf("audit: move head of chain %d: %w", chain, err)
 			}
@@ -307,10 +321,10 @@ func entryArgs(p pending) []any {
 const insertEntry = `INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
 	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
 
-// insertFirst (PostgreSQL) moves head $12 from seq $13 to seq $14 and hash
-// $15, and inserts the entry ($1…$11) only if it did.
+// insertFirst (PostgreSQL) moves head $12 from seq $13 and hash $14 to
+// seq $15 and hash $16, and inserts the entry ($1…$11) only if it did.
 const insertFirst = `WITH moved AS (
-		UPDATE audit_head SET seq = $14, hash = $15 WHERE id = $12 AND seq = $13 RETURNING id
+		UPDATE audit_head SET seq = $15, hash = $16 WHERE id = $12 AND seq = $13 AND hash = $14 RETURNING id
 	)
 	INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
 	SELECT $1::integer, $2::bigint, $3::bigint, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::bytea, $11::bytea FROM moved`
@@ -319,6 +333,21 @@ const insertFirst = `WITH moved AS (
 type head struct {
 	seq  int64
 	hash []byte
+}
+
+// guess returns the head of chain this process last moved, if any.
+func (l *Log) guess(chain int) (head, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, ok := l.heads[chain]
+	return h, ok
+}
+
+// guessed remembers h as the head of chain.
+func (l *Log) guessed(chain int, h head) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.heads[chain] = h
 }
 
 // head returns the chain's head as committed, creating it when missing.

@@ -777,3 +777,43 @@ func TestChainFromBeforeChains(t *testing.T) {
 		}
 	})
 }
+
+// TestReplicasTakeTurns: two replicas (two Logs on one database) append to
+// the same chain in turn, each after the other moved its head, once after
+// its own append was rolled back and the other appended at the same seq;
+// every entry lands once, linked to the one before.
+func TestReplicasTakeTurns(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		a, _ := newLog(t, db)
+		b, _ := newLog(t, db)
+		var last audit.Entry
+		for i := range 6 {
+			l := []*audit.Log{a, b}[i%2]
+			if i == 3 {
+				l := []*audit.Log{a, b}[(i+1)%2]
+				errBoom := errors.New("boom")
+				err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+					if _, err := l.Append(ctx, tx, audit.Entry{AccountID: "acc-1", Actor: citizen, Action: audit.ActionPasswordChanged}); err != nil {
+						return err
+					}
+					return errBoom
+				})
+				if !errors.Is(err, errBoom) {
+					t.Fatal(err)
+				}
+			}
+			e, err := l.Append(ctx, db, audit.Entry{AccountID: "acc-1", Actor: citizen, Action: audit.ActionSessionEnded, Detail: map[string]string{"i": fmt.Sprint(i)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Seq != int64(i+1) || (i > 0 && !bytes.Equal(e.PrevHash, last.Hash)) {
+				t.Fatalf("append %d: seq %d, prev %x; want seq %d after %x", i, e.Seq, e.PrevHash, i+1, last.Hash)
+			}
+			last = e
+		}
+		if rep := verify(t, a); !rep.OK || rep.Entries != 6 {
+			t.Errorf("verify: %+v", rep)
+		}
+	})
+}
