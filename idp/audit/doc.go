@@ -39,13 +39,16 @@
 //	INSERT INTO audit_head … ON CONFLICT (id) DO NOTHING   -- only when the row is missing
 //	SELECT seq, hash FROM audit_head WHERE id = c + 1       -- as committed, no lock
 //	seq, prev_hash := head.seq + 1, head.hash; hash := MAC(…)
-//	WITH moved AS (UPDATE audit_head SET seq = …, hash = … WHERE id = c + 1 AND seq = head.seq RETURNING id)
+//	WITH moved AS (UPDATE audit_head SET seq = …, hash = …
+//	               WHERE id = c + 1 AND seq = head.seq AND hash = head.hash RETURNING id)
 //	INSERT INTO audit_log (chain, seq, …, prev_hash, hash) SELECT … FROM moved
 //
 // a compare-and-swap: the UPDATE takes the head's row lock, and when
 // another appender got there first it waits for that one's commit, then
 // matches no row and inserts nothing, and Append reads the head again and
-// retries in the same transaction. The lock is held from that statement
+// retries in the same transaction. The SELECT is skipped when this Log
+// moved the chain's head last: it tries the head it remembers, which the
+// swap checks like any other. The lock is held from that statement
 // until the caller's transaction ends, one round trip and the commit: the
 // time a chain's appenders wait for each other, and across replicas too.
 // On SQLite, whose write transactions are exclusive from their start
