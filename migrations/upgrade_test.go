@@ -58,8 +58,10 @@ func oldUp(t *testing.T, db *sqldb.DB, upTo int) []migrations.Migration {
 	return all[:upTo]
 }
 
-// someData puts rows into tables of the first four migrations, in both
-// dialects alike (sealed values and hashes are arbitrary bytes here).
+// someData puts rows into tables of the first four migrations and into the
+// activity log's single chain (migration 10, as its release wrote it: no
+// chain, head row 1), in both dialects alike (sealed values and hashes are
+// arbitrary bytes here).
 func someData(t *testing.T, db *sqldb.DB) {
 	t.Helper()
 	ctx := context.Background()
@@ -82,6 +84,11 @@ func someData(t *testing.T, db *sqldb.DB) {
 			[]any{19, "login", "unknown"}},
 		{`INSERT INTO dev_messages (channel, recipient, kind, body_text, created_at) VALUES ($1, $2, $3, $4, $5)`,
 			[]any{"sms", "+70000000000", "code", "Код: 000000", 20}},
+		{`INSERT INTO audit_log (seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			[]any{1, 21, acct, "citizen", acct, "password.changed", "", "192.0.2.1", make([]byte, 32), []byte{0xa1}}},
+		{`INSERT INTO audit_log (seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+			[]any{2, 22, "", "system", "", "settings.changed", `{"n":"2"}`, "", []byte{0xa1}, []byte{0xa2}}},
+		{`INSERT INTO audit_head (id, seq, hash) VALUES ($1, $2, $3)`, []any{1, 2, []byte{0xa2}}},
 	} {
 		if _, err := db.Exec(ctx, s.q, s.args...); err != nil {
 			t.Fatalf("%s: %v", s.q, err)
@@ -230,6 +237,12 @@ func TestUpgradeFromSingleSequence(t *testing.T) {
 				}
 				if diff := diffSnapshots(before, after); diff != "" {
 					t.Errorf("the upgrade changed tables or rows:\n%s", diff)
+				}
+				// The activity log's single chain became chain 0 (idp/audit
+				// verifies it as such: TestChainFromBeforeChains), its head
+				// still row 1.
+				if got, err := sqldb.Strings(ctx, db, `SELECT chain || ':' || seq FROM audit_log ORDER BY seq`); err != nil || !slices.Equal(got, []string{"0:1", "0:2"}) {
+					t.Errorf("the activity log after the upgrade: %v, %v; want entries 1 and 2 of chain 0", got, err)
 				}
 				for range 3 { // on each pooled connection, likely
 					if got, err := sqldb.Strings(ctx, db, oldStatus); err != nil || len(got) != len(all) {

@@ -13,7 +13,7 @@ import (
 
 func runAudit(ctx context.Context, env *environment, args []string) int {
 	return dispatch(ctx, env, "audit", args, []command{
-		{"verify", "check the activity log's hash chain and name the first broken entry", runAuditVerify},
+		{"verify", "check every hash chain of the activity log and name each chain's first broken entry", runAuditVerify},
 		{"export", "write one account's activity log as CSV to stdout", runAuditExport},
 	})
 }
@@ -23,8 +23,9 @@ func runAudit(ctx context.Context, env *environment, args []string) int {
 
 func runAuditVerify(ctx context.Context, env *environment, args []string) int {
 	var k keysCommand
-	s := k.flags("audit verify", "Checks the activity log: each entry's keyed hash against its content, each entry's link to the one before, "+
-		"numbering without gaps, and the head naming the last entry. Exits 0 when the chain is intact, 1 naming the first broken entry. "+
+	s := k.flags("audit verify", "Checks every chain of the activity log (accounts' entries are spread over several chains, each on its own): "+
+		"each entry's keyed hash against its content, each entry's link to the one before, numbering without gaps, and the chain's head "+
+		"naming its last entry. Prints one line per chain. Exits 0 when every chain is intact, 1 naming each broken chain's first broken entry. "+
 		"Reads only, and may run while serve runs.")
 	s.Bool(&k.JSON, "json", false, "Print the report as JSON.")
 	if code, ok := k.prepare(ctx, env, s, args, nil); !ok {
@@ -39,18 +40,34 @@ func runAuditVerify(ctx context.Context, env *environment, args []string) int {
 	if err != nil {
 		return env.fail(exitFailed, err)
 	}
-	switch {
-	case k.JSON:
+	if k.JSON {
 		writeJSON(env.stdout, rep)
-	case rep.OK:
-		fmt.Fprintf(env.stdout, "audit log: %d entries, chain intact\n", rep.Entries)
-	default:
-		fmt.Fprintf(env.stdout, "audit log: entry %d is broken: %s\n", rep.FirstBroken, rep.Reason)
+	} else {
+		for _, c := range rep.Chains {
+			if c.OK {
+				fmt.Fprintf(env.stdout, "chain %d: %s, intact\n", c.Chain, entries(c.Entries))
+			} else {
+				fmt.Fprintf(env.stdout, "chain %d: entry %d is broken: %s\n", c.Chain, c.FirstBroken, c.Reason)
+			}
+		}
+		if rep.OK {
+			fmt.Fprintf(env.stdout, "audit log: %s in %d chains, every chain intact\n", entries(rep.Entries), len(rep.Chains))
+		} else {
+			fmt.Fprintf(env.stdout, "audit log: %s in %d chains, %d broken\n", entries(rep.Entries), len(rep.Chains), len(rep.Broken()))
+		}
 	}
 	if !rep.OK {
 		return exitFailed
 	}
 	return exitOK
+}
+
+// entries counts entries in English.
+func entries(n int64) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
 }
 
 func runAuditExport(ctx context.Context, env *environment, args []string) int {

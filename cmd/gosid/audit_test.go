@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -58,8 +59,14 @@ func auditCommands(t *testing.T, c cli, dir, url string) {
 		}
 	}
 
-	if out := c.ok("audit", "verify"); out != "audit log: 3 entries, chain intact\n" {
-		t.Errorf("verify: %q", out)
+	// acc-1's entries and acc-2's are in chains of their own.
+	c1, c2 := audit.ChainOf("acc-1"), audit.ChainOf("acc-2")
+	if c2 >= c1 {
+		t.Fatalf("chains of acc-1 and acc-2: %d, %d; the test wants acc-2's first", c1, c2)
+	}
+	if out, want := c.ok("audit", "verify"), fmt.Sprintf("chain %d: 1 entry, intact\nchain %d: 2 entries, intact\n"+
+		"audit log: 3 entries in 2 chains, every chain intact\n", c2, c1); out != want {
+		t.Errorf("verify: %q, want %q", out, want)
 	}
 
 	r := c.run("audit", "export", "--account", "acc-1", "--lang", "en")
@@ -71,20 +78,24 @@ func auditCommands(t *testing.T, c cli, dir, url string) {
 	if list, err := log.List(ctx, "acc-1", time.Time{}, 1); err != nil || len(list) != 1 || list[0].Action != audit.ActionExportDownloaded || list[0].Actor.Kind != audit.ActorAdmin {
 		t.Errorf("export not recorded: %v %v", list, err)
 	}
-	if out := c.ok("audit", "verify"); out != "audit log: 4 entries, chain intact\n" {
-		t.Errorf("verify after export: %q", out)
+	if out, want := c.ok("audit", "verify"), fmt.Sprintf("chain %d: 1 entry, intact\nchain %d: 3 entries, intact\n"+
+		"audit log: 4 entries in 2 chains, every chain intact\n", c2, c1); out != want {
+		t.Errorf("verify after export: %q, want %q", out, want)
 	}
 
-	if _, err := db.Exec(ctx, `UPDATE audit_log SET detail = '{"field":"email"}' WHERE seq = 2`); err != nil {
+	if _, err := db.Exec(ctx, `UPDATE audit_log SET detail = '{"field":"email"}' WHERE chain = $1 AND seq = 2`, c1); err != nil {
 		t.Fatal(err)
 	}
 	r = c.run("audit", "verify")
-	if r.code != exitFailed || r.stdout != "audit log: entry 2 is broken: entry 2: hash does not match its content (edited?)\n" {
-		t.Errorf("verify after an edit: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+	if want := fmt.Sprintf("chain %d: 1 entry, intact\nchain %d: entry 2 is broken: entry 2: hash does not match its content (edited?)\n"+
+		"audit log: 4 entries in 2 chains, 1 broken\n", c2, c1); r.code != exitFailed || r.stdout != want {
+		t.Errorf("verify after an edit: exit %d\n%s%s\nwant\n%s", r.code, r.stdout, r.stderr, want)
 	}
 	r = c.run("audit", "verify", "--json")
 	var rep audit.Report
-	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != exitFailed || rep.OK || rep.FirstBroken != 2 || rep.Entries != 4 {
+	if err := json.Unmarshal([]byte(r.stdout), &rep); err != nil || r.code != exitFailed || rep.OK || rep.Entries != 4 || len(rep.Chains) != 2 ||
+		rep.Chains[0] != (audit.ChainReport{Chain: c2, Entries: 1, OK: true}) ||
+		rep.Chains[1] != (audit.ChainReport{Chain: c1, Entries: 3, FirstBroken: 2, Reason: "entry 2: hash does not match its content (edited?)"}) {
 		t.Errorf("verify --json: exit %d, %+v, %v\n%s", r.code, rep, err, r.stdout)
 	}
 }

@@ -31,8 +31,10 @@ type Accounts interface {
 }
 
 // ActivityLog appends activity-log entries in the caller's transaction.
+// AppendAll writes entries of several accounts at once, locking their
+// chains in a fixed order (see audit.Log.AppendAll).
 type ActivityLog interface {
-	Append(ctx context.Context, q sqldb.Runner, e audit.Entry) (audit.Entry, error)
+	AppendAll(ctx context.Context, q sqldb.Runner, entries []audit.Entry) ([]audit.Entry, error)
 }
 
 // Service records verifications.
@@ -136,12 +138,13 @@ func (s *Service) verify(ctx context.Context, v Verification, e Evidence) (Outco
 			entries = append(entries, s.entry(v, audit.ActionLevelChanged,
 				map[string]string{"level": string(e.Level), "method": string(e.Method), "evidence": e.ID}))
 		}
-		for _, en := range entries {
-			if _, err := s.log.Append(ctx, tx, en); err != nil {
-				return err
-			}
+		if len(entries) == 0 {
+			return nil
 		}
-		return nil
+		// The account's entries and those of the accounts that lost a
+		// claim: one call, so that their chains are locked in order.
+		_, err = s.log.AppendAll(ctx, tx, entries)
+		return err
 	})
 	if err != nil {
 		return Outcome{}, err

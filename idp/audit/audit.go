@@ -6,8 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
+	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 	"unicode/utf8"
@@ -88,6 +92,7 @@ type Actor struct {
 // Entry is one change. Detail holds field names and masked values only,
 // never a secret (see the package doc).
 type Entry struct {
+	Chain     int // see ChainOf
 	Seq       int64
 	At        time.Time
 	AccountID string // "" for changes of no particular account
@@ -117,81 +122,252 @@ type Log struct {
 	db  *sqldb.DB
 	mac MAC
 	now func() time.Time
+
+	// heads are the heads this process last moved, by chain: a guess for
+	// the next append's compare-and-swap on PostgreSQL that saves reading
+	// the head when it is right. It is never trusted: the swap checks seq
+	// and hash, and a wrong guess (another replica appended, or the
+	// transaction rolled back) costs a read and a retry.
+	mu    sync.Mutex
+	heads map[int]head
 }
 
 // New returns the log on db. now is the clock for entries without a time.
 func New(db *sqldb.DB, mac MAC, now func() time.Time) *Log {
-	return &Log{db: db, mac: mac, now: now}
+	return &Log{db: db, mac: mac, now: now, heads: map[int]head{}}
 }
 
-// zeroHash is entry 1's prev_hash and the head of an empty log.
+// Chains is how many chains new entries are spread over. An account's
+// entries all go to one chain, chosen by a hash of its id (ChainOf), so
+// that audited writes of different accounts seldom wait for each other.
+// Verify does not depend on it: it checks every chain it finds, so the
+// number may change in a later release without touching stored entries.
+const Chains = 16
+
+// ChainOf is the chain of an account's entries: FNV-1a of the id modulo
+// Chains, and chain 0 for entries of no account (which also holds the
+// single chain of releases before chains, unchanged).
+func ChainOf(accountID string) int {
+	if accountID == "" {
+		return 0
+	}
+	h := fnv.New32a()
+	h.Write([]byte(accountID))
+	return int(h.Sum32() % Chains)
+}
+
+// zeroHash is chain 0's start: entry 1's prev_hash and the head of an
+// empty chain 0.
 var zeroHash = make([]byte, 32)
+
+// start is a chain's first prev_hash and the head of the empty chain:
+// zero for chain 0, as before chains, and a MAC of the chain's number for
+// the others, so that a whole chain renumbered by hand no longer verifies.
+func (l *Log) start(chain int) []byte {
+	if chain == 0 {
+		return zeroHash
+	}
+	return l.mac.BlindIndex("audit.chain", strconv.Itoa(chain))
+}
+
+// headID is the audit_head row of a chain: chain 0's is row 1, the single
+// head of releases before chains, which their replicas still lock during a
+// rolling upgrade.
+func headID(chain int) int { return chain + 1 }
 
 // Append adds e to the log in q's transaction, so that it commits with the
 // caller's change or not at all; call it last in the transaction (it locks
-// the chain's head until the transaction ends). At defaults to now. It
-// returns the entry as stored, with Seq and the hashes.
+// the head of e's chain until the transaction ends). At defaults to now.
+// It returns the entry as stored, with Chain, Seq and the hashes. A
+// transaction that writes entries of several accounts writes them with
+// one AppendAll, which locks their chains in a fixed order.
 func (l *Log) Append(ctx context.Context, q sqldb.Runner, e Entry) (Entry, error) {
-	if err := normalise(&e); err != nil {
-		return Entry{}, err
-	}
-	detail, err := encodeDetail(e.Detail)
+	out, err := l.AppendAll(ctx, q, []Entry{e})
 	if err != nil {
 		return Entry{}, err
 	}
-	if e.At.IsZero() {
-		e.At = l.now()
-	}
-	at := sqldb.Micros(e.At)
-	e.At = sqldb.Time(at)
-	var out Entry
-	err = q.InTx(ctx, func(tx *sqldb.Tx) error {
-		seq, prev, err := lockHead(ctx, tx)
+	return out[0], nil
+}
+
+// AppendAll adds entries to the log in q's transaction, in their order
+// within each chain, and returns them as stored, in the order given. It
+// locks the heads of their chains in ascending order, so that two
+// transactions appending to the same chains cannot deadlock; call it once,
+// last in the transaction. An invalid entry appends none.
+func (l *Log) AppendAll(ctx context.Context, q sqldb.Runner, entries []Entry) ([]Entry, error) {
+	out := make([]Entry, len(entries))
+	details := make([]string, len(entries))
+	var chains []int
+	for i, e := range entries {
+		if err := normalise(&e); err != nil {
+			return nil, err
+		}
+		detail, err := encodeDetail(e.Detail)
 		if err != nil {
-			return err
+			return nil, err
 		}
-		out = e
-		out.Seq = seq + 1
-		out.PrevHash = prev
-		out.Hash = l.sum(prev, out.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, detail, e.IP)
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-			out.Seq, at, e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, detail, e.IP, out.PrevHash, out.Hash); err != nil {
-			return fmt.Errorf("audit: append entry %d: %w", out.Seq, err)
+		if e.At.IsZero() {
+			e.At = l.now()
 		}
-		if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, out.Seq, out.Hash); err != nil {
-			return fmt.Errorf("audit: move head: %w", err)
+		e.At = sqldb.Time(sqldb.Micros(e.At))
+		e.Chain = ChainOf(e.AccountID)
+		out[i], details[i] = e, detail
+		if !slices.Contains(chains, e.Chain) {
+			chains = append(chains, e.Chain)
+		}
+	}
+	slices.Sort(chains)
+	err := q.InTx(ctx, func(tx *sqldb.Tx) error {
+		for _, c := range chains {
+			var es []pending
+			for i := range out {
+				if out[i].Chain == c {
+					es = append(es, pending{&out[i], details[i]})
+				}
+			}
+			if err := l.appendChain(ctx, tx, c, es); err != nil {
+				return err
+			}
 		}
 		return nil
 	})
 	if err != nil {
-		return Entry{}, err
+		return nil, err
 	}
 	return out, nil
 }
 
-// lockHead returns the head, creating it when missing, locked for the rest
-// of the transaction on PostgreSQL.
-func lockHead(ctx context.Context, tx *sqldb.Tx) (int64, []byte, error) {
-	query := `SELECT seq, hash FROM audit_head WHERE id = 1`
-	if tx.Dialect() == sqldb.Postgres {
-		query += ` FOR UPDATE`
-	}
-	var seq int64
-	var hash []byte
-	err := tx.QueryRow(ctx, query).Scan(&seq, &hash)
-	if errors.Is(err, sqldb.ErrNotFound) {
-		// The first append ever. Of two racing, one inserts and the other
-		// waits for it, does nothing and then locks the row it made.
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, zeroHash); err != nil {
-			return 0, nil, fmt.Errorf("audit: create head: %w", err)
+// pending is an entry on its way into its chain, with its stored detail.
+type pending struct {
+	e      *Entry
+	detail string
+}
+
+// maxMoves bounds how often appendChain finds the head moved before it
+// gives up. Each time, another transaction appended to the chain and
+// committed, so the log as a whole moves on.
+const maxMoves = 1000
+
+// appendChain appends es, all of one chain, in their order.
+//
+// On PostgreSQL the head is not locked before the entries are made: it is
+// read as committed, the entries are linked to it, and one statement moves
+// the head from that seq to the last entry's, inserting the first entry
+// only if the head was still there (compare-and-swap, insertFirst). That
+// statement takes the head's row lock, held until the transaction ends,
+// so the lock is held from then on only: one round trip and the commit,
+// which is what limits appends to one chain. A head that moved meanwhile
+// (the statement waited for the other appender's commit and then found
+// another seq) matches nothing, inserts nothing and leaves the
+// transaction usable: read again and retry. The remaining entries follow
+// under the lock. Chains are taken in ascending order, so their locks are
+// too.
+//
+// On SQLite the transaction holds the database's write lock from its
+// start (BEGIN IMMEDIATE): nothing moves the head meanwhile.
+func (l *Log) appendChain(ctx context.Context, tx *sqldb.Tx, chain int, es []pending) error {
+	pg := tx.Dialect() == sqldb.Postgres
+	for moves := 0; ; moves++ {
+		h, ok := l.guess(chain)
+		if !pg || moves > 0 || !ok {
+			var err error
+			if h, err = l.head(ctx, tx, chain); err != nil {
+				return err
+			}
 		}
-		err = tx.QueryRow(ctx, query).Scan(&seq, &hash)
+		from := h
+		for _, p := range es {
+			e := p.e
+			e.Seq, e.PrevHash = h.seq+1, h.hash
+			e.Hash = l.sum(e.PrevHash, e.Seq, sqldb.Micros(e.At), e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, p.detail, e.IP)
+			h = head{e.Seq, e.Hash}
+		}
+		rest := es
+		if pg {
+			res, err := tx.Exec(ctx, insertFirst, append(entryArgs(es[0]), headID(chain), from.seq, from.hash, h.seq, h.hash)...)
+			if err != nil {
+				return fmt.Errorf("audit: append entry %d of chain %d: %w", es[0].e.Seq, chain, err)
+			}
+			if n, err := res.RowsAffected(); err != nil {
+				return fmt.Errorf("audit: append entry %d of chain %d: %w", es[0].e.Seq, chain, err)
+			} else if n == 0 {
+				if moves == maxMoves {
+					return fmt.Errorf("audit: chain %d moved on %d times during one append: %w", chain, moves, sqldb.ErrConflict)
+				}
+				continue
+			}
+			rest = es[1:]
+			l.guessed(chain, h)
+		}
+		for _, p := range rest {
+			if _, err := tx.Exec(ctx, insertEntry, entryArgs(p)...); err != nil {
+				return fmt.Errorf("audit: append entry %d of chain %d: %w", p.e.Seq, chain, err)
+			}
+		}
+		if !pg {
+			if _, err := tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = $3`, h.seq, h.hash, headID(chain)); err != nil {
+				return fmt.Errorf("audit: move head of chain %d: %w", chain, err)
+			}
+		}
+		return nil
+	}
+}
+
+func entryArgs(p pending) []any {
+	e := p.e
+	return []any{e.Chain, e.Seq, sqldb.Micros(e.At), e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, p.detail, e.IP, e.PrevHash, e.Hash}
+}
+
+const insertEntry = `INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+
+// insertFirst (PostgreSQL) moves head $12 from seq $13 and hash $14 to
+// seq $15 and hash $16, and inserts the entry ($1…$11) only if it did.
+const insertFirst = `WITH moved AS (
+		UPDATE audit_head SET seq = $15, hash = $16 WHERE id = $12 AND seq = $13 AND hash = $14 RETURNING id
+	)
+	INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+	SELECT $1::integer, $2::bigint, $3::bigint, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::bytea, $11::bytea FROM moved`
+
+// head is a chain's last entry: its seq and hash.
+type head struct {
+	seq  int64
+	hash []byte
+}
+
+// guess returns the head of chain this process last moved, if any.
+func (l *Log) guess(chain int) (head, bool) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	h, ok := l.heads[chain]
+	return h, ok
+}
+
+// guessed remembers h as the head of chain.
+func (l *Log) guessed(chain int, h head) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.heads[chain] = h
+}
+
+// head returns the chain's head as committed, creating it when missing.
+func (l *Log) head(ctx context.Context, tx *sqldb.Tx, chain int) (head, error) {
+	const query = `SELECT seq, hash FROM audit_head WHERE id = $1`
+	var h head
+	err := tx.QueryRow(ctx, query, headID(chain)).Scan(&h.seq, &h.hash)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		// The chain's first append ever. Of two racing, one inserts and
+		// the other waits for it and does nothing.
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES ($1, 0, $2) ON CONFLICT (id) DO NOTHING`,
+			headID(chain), l.start(chain)); err != nil {
+			return head{}, fmt.Errorf("audit: create head of chain %d: %w", chain, err)
+		}
+		err = tx.QueryRow(ctx, query, headID(chain)).Scan(&h.seq, &h.hash)
 	}
 	if err != nil {
-		return 0, nil, fmt.Errorf("audit: lock head: %w", err)
+		return head{}, fmt.Errorf("audit: read head of chain %d: %w", chain, err)
 	}
-	return seq, hash, nil
+	return h, nil
 }
 
 // sum computes an entry's hash from its stored form; see the package doc
@@ -312,28 +488,31 @@ func decodeDetail(s string) map[string]string {
 	return d
 }
 
-const columns = `seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash`
+const columns = `chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash`
 
 // row is an entry as stored.
 type row struct {
+	chain                                             int
 	seq, at                                           int64
 	accountID, actorKind, actorID, action, detail, ip string
 	prevHash, hash                                    []byte
 }
 
 func (r *row) scan(rows interface{ Scan(...any) error }) error {
-	return rows.Scan(&r.seq, &r.at, &r.accountID, &r.actorKind, &r.actorID, &r.action, &r.detail, &r.ip, &r.prevHash, &r.hash)
+	return rows.Scan(&r.chain, &r.seq, &r.at, &r.accountID, &r.actorKind, &r.actorID, &r.action, &r.detail, &r.ip, &r.prevHash, &r.hash)
 }
 
 func (r *row) entry() Entry {
 	return Entry{Seq: r.seq, At: sqldb.Time(r.at), AccountID: r.accountID, Actor: Actor{Kind: r.actorKind, ID: r.actorID},
-		Action: r.action, Detail: decodeDetail(r.detail), IP: r.ip, PrevHash: r.prevHash, Hash: r.hash}
+		Action: r.action, Detail: decodeDetail(r.detail), IP: r.ip, PrevHash: r.prevHash, Hash: r.hash, Chain: r.chain}
 }
 
 // List returns the account's entries at or after since, newest first, at
-// most limit of them (limit <= 0: all).
+// most limit of them (limit <= 0: all). The order is by time: an account's
+// entries from before chains are in chain 0 and its later ones may be in
+// another chain, numbered from 1 again.
 func (l *Log) List(ctx context.Context, accountID string, since time.Time, limit int) ([]Entry, error) {
-	query := `SELECT ` + columns + ` FROM audit_log WHERE account_id = $1 AND at >= $2 ORDER BY seq DESC`
+	query := `SELECT ` + columns + ` FROM audit_log WHERE account_id = $1 AND at >= $2 ORDER BY at DESC, chain DESC, seq DESC`
 	args := []any{accountID, sqldb.Micros(since)}
 	if limit > 0 {
 		query += ` LIMIT $3`

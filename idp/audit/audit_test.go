@@ -5,10 +5,13 @@ import (
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -76,8 +79,8 @@ func TestAppendList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e1.Seq != 1 || !bytes.Equal(e1.PrevHash, make([]byte, 32)) || len(e1.Hash) != 32 || !e1.At.Equal(start) {
-			t.Fatalf("first entry %+v: want seq 1, zero prev_hash, a hash, the clock's time", e1)
+		if e1.Seq != 1 || len(e1.PrevHash) != 32 || len(e1.Hash) != 32 || !e1.At.Equal(start) {
+			t.Fatalf("first entry %+v: want seq 1, the chain's start as prev_hash, a hash, the clock's time", e1)
 		}
 		c.Advance(time.Minute)
 		e2, err := l.Append(ctx, db, audit.Entry{AccountID: "acc-2", Actor: citizen, Action: audit.ActionMFAEnabled})
@@ -91,8 +94,18 @@ func TestAppendList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if e2.Seq != 2 || e3.Seq != 3 || !bytes.Equal(e2.PrevHash, e1.Hash) || !bytes.Equal(e3.PrevHash, e2.Hash) {
-			t.Fatalf("chain: %d %x → %d %x → %d %x", e1.Seq, e1.Hash, e2.Seq, e2.PrevHash, e3.Seq, e3.PrevHash)
+		// acc-1 and acc-2 are in different chains, each numbered from 1
+		// and linked on its own; chain 0 alone starts at zero.
+		c1, c2 := audit.ChainOf("acc-1"), audit.ChainOf("acc-2")
+		if c1 == c2 || c1 == 0 || c2 == 0 {
+			t.Fatalf("chains of acc-1 and acc-2: %d, %d; the test wants two different chains other than 0", c1, c2)
+		}
+		if e1.Chain != c1 || e2.Chain != c2 || e3.Chain != c1 {
+			t.Fatalf("chains %d %d %d, want %d %d %d", e1.Chain, e2.Chain, e3.Chain, c1, c2, c1)
+		}
+		if e2.Seq != 1 || e3.Seq != 2 || !bytes.Equal(e3.PrevHash, e1.Hash) || len(e2.PrevHash) != 32 ||
+			bytes.Equal(e2.PrevHash, make([]byte, 32)) || bytes.Equal(e2.PrevHash, e1.Hash) {
+			t.Fatalf("chains: %d %x → %d %x; %d %x", e1.Seq, e1.Hash, e3.Seq, e3.PrevHash, e2.Seq, e2.PrevHash)
 		}
 		if !e3.At.Equal(at.Truncate(time.Microsecond)) {
 			t.Errorf("at %v, want %v (microseconds, as stored)", e3.At, at)
@@ -102,24 +115,25 @@ func TestAppendList(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(list) != 2 || list[0].Seq != 3 || list[1].Seq != 1 {
-			t.Fatalf("List(acc-1) = %d entries %v, want 3, 1", len(list), list)
+		if len(list) != 2 || list[0].Seq != 2 || list[1].Seq != 1 || list[0].Chain != c1 {
+			t.Fatalf("List(acc-1) = %d entries %v, want seq 2, 1 of chain %d", len(list), list, c1)
 		}
 		got := list[0]
 		if got.Actor != operator || got.Action != audit.ActionDocumentsUpdated || got.Detail["office"] != "МФЦ Тверской" ||
-			got.IP != "2001:db8::1" || !got.At.Equal(e3.At) || !bytes.Equal(got.Hash, e3.Hash) || !bytes.Equal(got.PrevHash, e2.Hash) {
+			got.IP != "2001:db8::1" || !got.At.Equal(e3.At) || !bytes.Equal(got.Hash, e3.Hash) || !bytes.Equal(got.PrevHash, e1.Hash) || got.Chain != c1 {
 			t.Errorf("read back %+v, want %+v", got, e3)
 		}
-		if list, _ := l.List(ctx, "acc-1", time.Time{}, 1); len(list) != 1 || list[0].Seq != 3 {
+		if list, _ := l.List(ctx, "acc-1", time.Time{}, 1); len(list) != 1 || list[0].Seq != 2 {
 			t.Errorf("limit 1: %v", list)
 		}
-		if list, _ := l.List(ctx, "acc-1", start.Add(time.Second), 0); len(list) != 1 || list[0].Seq != 3 {
+		if list, _ := l.List(ctx, "acc-1", start.Add(time.Second), 0); len(list) != 1 || list[0].Seq != 2 {
 			t.Errorf("since: %v", list)
 		}
 		if list, err := l.List(ctx, "nobody", time.Time{}, 10); err != nil || len(list) != 0 {
 			t.Errorf("unknown account: %v, %v", list, err)
 		}
-		if rep := verify(t, l); !rep.OK || rep.Entries != 3 {
+		if rep := verify(t, l); !rep.OK || rep.Entries != 3 || len(rep.Chains) != 2 || rep.Chains[0].Chain != min(c1, c2) ||
+			rep.Chains[0].Entries+rep.Chains[1].Entries != 3 {
 			t.Errorf("verify: %+v", rep)
 		}
 	})
@@ -173,91 +187,205 @@ func manyFields(n int) map[string]string {
 func TestVerifyIntact(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		l, c := newLog(t, db)
-		if rep := verify(t, l); !rep.OK || rep.Entries != 0 || rep.FirstBroken != 0 || rep.Reason != "" {
+		if rep := verify(t, l); !rep.OK || rep.Entries != 0 || len(rep.Chains) != 0 {
 			t.Errorf("empty log: %+v", rep)
 		}
-		want := seed(t, l, c, db, 7)
-		var seen []int64
-		rep, err := l.Verify(context.Background(), func(e audit.Entry) { seen = append(seen, e.Seq) })
+		seed(t, l, c, db, 7) // acc-1: 4 entries, acc-2: 3, in their chains
+		type seen struct {
+			chain int
+			seq   int64
+		}
+		var got []seen
+		rep, err := l.Verify(context.Background(), func(e audit.Entry) { got = append(got, seen{e.Chain, e.Seq}) })
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !rep.OK || rep.Entries != 7 || len(seen) != 7 || seen[0] != 1 || seen[6] != want[6].Seq {
-			t.Errorf("report %+v, entries seen %v", rep, seen)
+		c1, c2 := audit.ChainOf("acc-1"), audit.ChainOf("acc-2")
+		var want []seen
+		for _, ch := range []struct {
+			chain int
+			n     int64
+		}{{min(c1, c2), map[bool]int64{true: 4, false: 3}[c1 < c2]}, {max(c1, c2), map[bool]int64{true: 3, false: 4}[c1 < c2]}} {
+			for seq := int64(1); seq <= ch.n; seq++ {
+				want = append(want, seen{ch.chain, seq})
+			}
 		}
-		// Another key cannot vouch for the chain.
+		if !rep.OK || rep.Entries != 7 || len(rep.Chains) != 2 || !slices.Equal(got, want) {
+			t.Errorf("report %+v, entries seen %v, want %v", rep, got, want)
+		}
+		for _, cr := range rep.Chains {
+			if !cr.OK || cr.FirstBroken != 0 || cr.Reason != "" {
+				t.Errorf("chain %+v", cr)
+			}
+		}
+		// Another key cannot vouch for any chain.
 		other := audit.New(db, fakeMAC("another key"), c.Now)
-		if rep, _ := other.Verify(context.Background(), nil); rep.OK || rep.FirstBroken != 1 {
-			t.Errorf("verified under another key: %+v", rep)
+		rep, err = other.Verify(context.Background(), nil)
+		if err != nil || rep.OK || len(rep.Broken()) != 2 {
+			t.Fatalf("verified under another key: %+v, %v", rep, err)
+		}
+		for _, cr := range rep.Broken() {
+			if cr.FirstBroken != 1 {
+				t.Errorf("under another key: %+v", cr)
+			}
 		}
 	})
 }
 
-// TestVerifyTampering edits the table by hand, as someone with database
-// access could, and expects Verify to name the first entry touched.
-func TestVerifyTampering(t *testing.T) {
-	exec := func(stmts ...string) func(t *testing.T, db *sqldb.DB) {
-		return func(t *testing.T, db *sqldb.DB) {
-			for _, s := range stmts {
-				if _, err := db.Exec(context.Background(), s); err != nil {
-					t.Fatalf("%s: %v", s, err)
-				}
-			}
-		}
+// tamperedChains are the chains TestVerifyTampering edits: chain 0 (entries
+// of no account, and the single chain of releases before chains) and an
+// account's chain.
+var tamperedChains = []struct {
+	name    string
+	account string
+}{{"chain 0", ""}, {"an account's chain", "acc-1"}}
+
+// seedChains appends five entries to the chain of account and five to
+// another chain, interleaved, and returns the two chains.
+func seedChains(t *testing.T, l *audit.Log, c *sqldbtest.Clock, db *sqldb.DB, account string) (int, int) {
+	t.Helper()
+	const other = "acc-2"
+	if audit.ChainOf(account) == audit.ChainOf(other) {
+		t.Fatalf("%q and %q share chain %d", account, other, audit.ChainOf(other))
 	}
+	for i := range 10 {
+		acc, actor := account, audit.Actor{Kind: audit.ActorSystem}
+		if i%2 == 1 {
+			acc = other
+		}
+		if acc != "" {
+			actor = audit.Actor{Kind: audit.ActorCitizen, ID: acc}
+		}
+		if _, err := l.Append(context.Background(), db, audit.Entry{AccountID: acc, Actor: actor, Action: audit.ActionContactChanged,
+			Detail: map[string]string{"field": "phone", "n": fmt.Sprint(i/2 + 1)}, IP: "192.0.2.1"}); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(time.Second)
+	}
+	return audit.ChainOf(account), audit.ChainOf(other)
+}
+
+// TestVerifyTampering edits the table by hand, as someone with database
+// access could, in one chain of two, and expects Verify to name the first
+// entry touched in that chain and to find the other chain intact. In the
+// statements {c} is the tampered chain and {h} its head row.
+func TestVerifyTampering(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
-		tamper func(t *testing.T, db *sqldb.DB)
+		stmts  []string
 		seq    int64
 		reason string
 	}{
-		{"detail edited", exec(`UPDATE audit_log SET detail = '{"field":"email","n":"3"}' WHERE seq = 3`), 3, "entry 3: hash does not match its content (edited?)"},
-		{"time edited", exec(`UPDATE audit_log SET at = at - 3600000000 WHERE seq = 2`), 2, "entry 2: hash does not match its content (edited?)"},
-		{"actor edited", exec(`UPDATE audit_log SET actor_kind = 'operator', actor_id = 'op-1' WHERE seq = 4`), 4, "entry 4: hash does not match its content (edited?)"},
-		{"account edited", exec(`UPDATE audit_log SET account_id = 'acc-9' WHERE seq = 1`), 1, "entry 1: hash does not match its content (edited?)"},
-		{"middle deleted", exec(`DELETE FROM audit_log WHERE seq = 3`), 3, "entry 3 missing (deleted?)"},
-		{"two deleted", exec(`DELETE FROM audit_log WHERE seq IN (2, 3)`), 2, "entries 2 to 3 missing (deleted?)"},
-		{"tail deleted", exec(`DELETE FROM audit_log WHERE seq = 5`), 5, "head says 5 entries, log ends at 4 (tail deleted?)"},
-		{"everything deleted", exec(`DELETE FROM audit_log`), 1, "head says 5 entries, log ends at 0 (tail deleted?)"},
-		{"rows swapped", exec(`UPDATE audit_log SET seq = -2 WHERE seq = 2`, `UPDATE audit_log SET seq = 2 WHERE seq = 4`, `UPDATE audit_log SET seq = 4 WHERE seq = -2`),
-			2, "entry 2: prev_hash does not match entry 1"},
-		{"renumbered after a deletion", exec(`DELETE FROM audit_log WHERE seq = 3`, `UPDATE audit_log SET seq = 3 WHERE seq = 4`,
-			`UPDATE audit_log SET seq = 4 WHERE seq = 5`, `UPDATE audit_head SET seq = 4`), 3, "entry 3: prev_hash does not match entry 2"},
-		{"row before the chain", exec(`INSERT INTO audit_log (seq, at, actor_kind, action, prev_hash, hash) SELECT 0, at, actor_kind, action, prev_hash, hash FROM audit_log WHERE seq = 1`),
+		{"detail edited", []string{`UPDATE audit_log SET detail = '{"field":"email","n":"3"}' WHERE chain = {c} AND seq = 3`}, 3, "entry 3: hash does not match its content (edited?)"},
+		{"time edited", []string{`UPDATE audit_log SET at = at - 3600000000 WHERE chain = {c} AND seq = 2`}, 2, "entry 2: hash does not match its content (edited?)"},
+		{"actor edited", []string{`UPDATE audit_log SET actor_kind = 'operator', actor_id = 'op-1' WHERE chain = {c} AND seq = 4`}, 4, "entry 4: hash does not match its content (edited?)"},
+		{"account edited", []string{`UPDATE audit_log SET account_id = 'acc-9' WHERE chain = {c} AND seq = 1`}, 1, "entry 1: hash does not match its content (edited?)"},
+		{"middle deleted", []string{`DELETE FROM audit_log WHERE chain = {c} AND seq = 3`}, 3, "entry 3 missing (deleted?)"},
+		{"two deleted", []string{`DELETE FROM audit_log WHERE chain = {c} AND seq IN (2, 3)`}, 2, "entries 2 to 3 missing (deleted?)"},
+		{"tail deleted", []string{`DELETE FROM audit_log WHERE chain = {c} AND seq = 5`}, 5, "head says 5 entries, log ends at 4 (tail deleted?)"},
+		{"everything deleted", []string{`DELETE FROM audit_log WHERE chain = {c}`}, 1, "head says 5 entries, log ends at 0 (tail deleted?)"},
+		{"rows swapped", []string{`UPDATE audit_log SET seq = -2 WHERE chain = {c} AND seq = 2`, `UPDATE audit_log SET seq = 2 WHERE chain = {c} AND seq = 4`,
+			`UPDATE audit_log SET seq = 4 WHERE chain = {c} AND seq = -2`}, 2, "entry 2: prev_hash does not match entry 1"},
+		{"renumbered after a deletion", []string{`DELETE FROM audit_log WHERE chain = {c} AND seq = 3`, `UPDATE audit_log SET seq = 3 WHERE chain = {c} AND seq = 4`,
+			`UPDATE audit_log SET seq = 4 WHERE chain = {c} AND seq = 5`, `UPDATE audit_head SET seq = 4 WHERE id = {h}`}, 3, "entry 3: prev_hash does not match entry 2"},
+		{"row before the chain", []string{`INSERT INTO audit_log (chain, seq, at, actor_kind, action, prev_hash, hash)
+			SELECT chain, 0, at, actor_kind, action, prev_hash, hash FROM audit_log WHERE chain = {c} AND seq = 1`},
 			0, "entry 0: not a position in the chain, which starts at 1 (inserted?)"},
-		{"row appended without the head", exec(`INSERT INTO audit_log (seq, at, actor_kind, action, prev_hash, hash) SELECT 6, at, actor_kind, action, hash, hash FROM audit_log WHERE seq = 5`),
+		{"row appended without the head", []string{`INSERT INTO audit_log (chain, seq, at, actor_kind, action, prev_hash, hash)
+			SELECT chain, 6, at, actor_kind, action, hash, hash FROM audit_log WHERE chain = {c} AND seq = 5`},
 			6, "entry 6: hash does not match its content (edited?)"},
-		{"head behind", exec(`UPDATE audit_head SET seq = 4`), 5, "head says 4 entries, log goes on to 5 (entries inserted or head edited?)"},
-		{"head hash edited", exec(`UPDATE audit_head SET hash = (SELECT prev_hash FROM audit_log WHERE seq = 5)`), 5, "head hash does not match entry 5 (head edited?)"},
-		{"relinked after an edit", func(t *testing.T, db *sqldb.DB) {
+		{"head behind", []string{`UPDATE audit_head SET seq = 4 WHERE id = {h}`}, 5, "head says 4 entries, log goes on to 5 (entries inserted or head edited?)"},
+		{"head hash edited", []string{`UPDATE audit_head SET hash = (SELECT prev_hash FROM audit_log WHERE chain = {c} AND seq = 5) WHERE id = {h}`},
+			5, "head hash does not match entry 5 (head edited?)"},
+		{"head deleted", []string{`DELETE FROM audit_head WHERE id = {h}`}, 1, "head says 0 entries, log goes on to 5 (entries inserted or head edited?)"},
+		{"relinked after an edit", []string{
 			// The edited row gets a new hash and its successor points at
 			// it; without the key the new hash cannot be right.
-			ctx := context.Background()
-			fake := bytes.Repeat([]byte{7}, 32)
-			exec(`UPDATE audit_log SET ip = '203.0.113.9' WHERE seq = 3`)(t, db)
-			if _, err := db.Exec(ctx, `UPDATE audit_log SET hash = $1 WHERE seq = 3`, fake); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := db.Exec(ctx, `UPDATE audit_log SET prev_hash = $1 WHERE seq = 4`, fake); err != nil {
-				t.Fatal(err)
-			}
+			`UPDATE audit_log SET ip = '203.0.113.9' WHERE chain = {c} AND seq = 3`,
+			`UPDATE audit_log SET hash = prev_hash WHERE chain = {c} AND seq = 3`,
+			`UPDATE audit_log SET prev_hash = (SELECT hash FROM audit_log WHERE chain = {c} AND seq = 3) WHERE chain = {c} AND seq = 4`,
 		}, 3, "entry 3: hash does not match its content (edited?)"},
+	} {
+		for _, ch := range tamperedChains {
+			t.Run(tc.name+", "+ch.name, func(t *testing.T) {
+				sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+					l, c := newLog(t, db)
+					tampered, intact := seedChains(t, l, c, db, ch.account)
+					if rep := verify(t, l); !rep.OK || rep.Entries != 10 {
+						t.Fatalf("untouched: %+v", rep)
+					}
+					r := strings.NewReplacer("{c}", fmt.Sprint(tampered), "{h}", fmt.Sprint(tampered+1))
+					for _, q := range tc.stmts {
+						if _, err := db.Exec(context.Background(), r.Replace(q)); err != nil {
+							t.Fatalf("%s: %v", q, err)
+						}
+					}
+					rep := verify(t, l)
+					want := []audit.ChainReport{{Chain: tampered, FirstBroken: tc.seq, Reason: tc.reason}}
+					if broken := rep.Broken(); rep.OK || !slices.EqualFunc(broken, want, sameBreak) {
+						t.Errorf("got %+v\nwant chain %d broken at %d: %q", rep, tampered, tc.seq, tc.reason)
+					}
+					for _, cr := range rep.Chains {
+						if cr.Chain == intact && (!cr.OK || cr.Entries != 5) {
+							t.Errorf("the untouched chain %d: %+v", intact, cr)
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+func sameBreak(a, b audit.ChainReport) bool {
+	return a.Chain == b.Chain && a.FirstBroken == b.FirstBroken && a.Reason == b.Reason
+}
+
+// TestVerifyMovedChains: rows moved between chains, or into a chain of
+// their own, are found; so is a whole chain renumbered with its head,
+// because each chain starts from a value of its own number.
+func TestVerifyMovedChains(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		stmts []string
+		want  func(c1, c2 int) []audit.ChainReport
+	}{
+		{"last entry moved to the other chain", []string{`UPDATE audit_log SET chain = {c2}, seq = 6 WHERE chain = {c1} AND seq = 5`},
+			func(c1, c2 int) []audit.ChainReport {
+				return sorted(audit.ChainReport{Chain: c1, FirstBroken: 5, Reason: "head says 5 entries, log ends at 4 (tail deleted?)"},
+					audit.ChainReport{Chain: c2, FirstBroken: 6, Reason: "entry 6: prev_hash does not match entry 5"})
+			}},
+		{"entry copied into a new chain", []string{`INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+			SELECT 99, 1, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash FROM audit_log WHERE chain = {c1} AND seq = 1`},
+			func(c1, c2 int) []audit.ChainReport {
+				return []audit.ChainReport{{Chain: 99, FirstBroken: 1, Reason: "entry 1: prev_hash is not the chain's start"}}
+			}},
+		{"chain renumbered with its head", []string{`UPDATE audit_log SET chain = 99 WHERE chain = {c1}`, `UPDATE audit_head SET id = 100 WHERE id = {c1} + 1`},
+			func(c1, c2 int) []audit.ChainReport {
+				return []audit.ChainReport{{Chain: 99, FirstBroken: 1, Reason: "entry 1: prev_hash is not the chain's start"}}
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 				l, c := newLog(t, db)
-				seed(t, l, c, db, 5)
-				if rep := verify(t, l); !rep.OK {
-					t.Fatalf("untouched: %+v", rep)
+				c1, c2 := seedChains(t, l, c, db, "acc-1")
+				r := strings.NewReplacer("{c1}", fmt.Sprint(c1), "{c2}", fmt.Sprint(c2))
+				for _, q := range tc.stmts {
+					if _, err := db.Exec(context.Background(), r.Replace(q)); err != nil {
+						t.Fatalf("%s: %v", q, err)
+					}
 				}
-				tc.tamper(t, db)
 				rep := verify(t, l)
-				if rep.OK || rep.FirstBroken != tc.seq || rep.Reason != tc.reason {
-					t.Errorf("got %+v\nwant first broken %d: %q", rep, tc.seq, tc.reason)
+				if want := tc.want(c1, c2); rep.OK || !slices.EqualFunc(rep.Broken(), want, sameBreak) {
+					t.Errorf("got %+v\nwant broken %+v", rep, want)
 				}
 			})
 		})
 	}
+}
+
+func sorted(rs ...audit.ChainReport) []audit.ChainReport {
+	slices.SortFunc(rs, func(a, b audit.ChainReport) int { return a.Chain - b.Chain })
+	return rs
 }
 
 // TestAppendInCallersTransaction: the entry commits with the caller's
@@ -305,21 +433,48 @@ func TestAppendInCallersTransaction(t *testing.T) {
 	})
 }
 
-// TestConcurrentAppends: appenders racing for the head make one
-// contiguous chain (FOR UPDATE on PostgreSQL, exclusive writers and busy
-// retries on SQLite).
+// TestConcurrentAppends: appenders racing for the heads make contiguous
+// chains (FOR UPDATE on PostgreSQL, exclusive writers and busy retries on
+// SQLite): single entries of 8 accounts, and transactions writing entries
+// of three accounts in different orders with AppendAll, which must not
+// deadlock (its heads are locked in ascending order) and must keep each
+// transaction's entries together or not at all.
 func TestConcurrentAppends(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		l, _ := newLog(t, db)
 		const workers, each = 8, 25
+		// acc-0, acc-1, acc-3: chains 15, 12, 2; each AppendAll below
+		// names them in another order.
+		triples := [][]string{{"acc-0", "acc-1", "acc-3"}, {"acc-3", "acc-1", "acc-0"}, {"acc-1", "acc-3", "acc-0"}, {"acc-3", "acc-0", "acc-1"}}
 		var wg sync.WaitGroup
-		errs := make(chan error, workers*each)
+		var runs atomic.Int64 // of the AppendAll transactions, retries included
+		errs := make(chan error, 2*workers*each)
 		for w := range workers {
 			wg.Go(func() {
 				for i := range each {
 					_, err := l.Append(ctx, db, audit.Entry{AccountID: fmt.Sprintf("acc-%d", w), Actor: citizen,
 						Action: audit.ActionSettingsChanged, Detail: map[string]string{"i": fmt.Sprint(i)}})
+					if err != nil {
+						errs <- err
+					}
+				}
+			})
+			wg.Go(func() {
+				for i := range each {
+					var batch []audit.Entry
+					for _, acc := range triples[(w+i)%len(triples)] {
+						batch = append(batch, audit.Entry{AccountID: acc, Actor: audit.Actor{Kind: audit.ActorSystem, ID: "assurance"},
+							Action: audit.ActionSNILSClaimDropped, Detail: map[string]string{"w": fmt.Sprint(w), "i": fmt.Sprint(i)}})
+					}
+					err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+						runs.Add(1)
+						out, err := l.AppendAll(ctx, tx, batch)
+						if err == nil && (len(out) != 3 || out[0].AccountID != batch[0].AccountID || out[2].AccountID != batch[2].AccountID) {
+							err = fmt.Errorf("AppendAll returned %+v for %+v", out, batch)
+						}
+						return err
+					})
 					if err != nil {
 						errs <- err
 					}
@@ -331,13 +486,69 @@ func TestConcurrentAppends(t *testing.T) {
 		for err := range errs {
 			t.Error(err)
 		}
-		if rep := verify(t, l); !rep.OK || rep.Entries != workers*each {
-			t.Errorf("after %d concurrent appends: %+v", workers*each, rep)
+		// On PostgreSQL the heads' row locks are all there is to wait for:
+		// a transaction run again was a deadlock (40P01) that InTx hid.
+		if db.Dialect() == sqldb.Postgres && runs.Load() != workers*each {
+			t.Errorf("%d runs of %d AppendAll transactions: deadlocks", runs.Load(), workers*each)
+		}
+		rep := verify(t, l)
+		if !rep.OK || rep.Entries != 4*workers*each {
+			t.Errorf("after %d concurrent appends: %+v", 4*workers*each, rep)
+		}
+		chains := map[int]bool{}
+		for _, cr := range rep.Chains {
+			chains[cr.Chain] = true
+			if !cr.OK {
+				t.Errorf("chain %+v", cr)
+			}
 		}
 		for w := range workers {
-			if list, err := l.List(ctx, fmt.Sprintf("acc-%d", w), time.Time{}, 0); err != nil || len(list) != each {
-				t.Errorf("worker %d: %d entries, %v", w, len(list), err)
+			acc := fmt.Sprintf("acc-%d", w)
+			want := each
+			if acc == "acc-0" || acc == "acc-1" || acc == "acc-3" {
+				want += workers * each
 			}
+			if list, err := l.List(ctx, acc, time.Time{}, 0); err != nil || len(list) != want {
+				t.Errorf("%s: %d entries, want %d, %v", acc, len(list), want, err)
+			}
+			if !chains[audit.ChainOf(acc)] {
+				t.Errorf("%s's chain %d not verified: %+v", acc, audit.ChainOf(acc), rep.Chains)
+			}
+		}
+	})
+}
+
+// TestAppendAll: entries of several accounts in one call, each in its
+// account's chain, in the order given within a chain; an invalid entry
+// appends none.
+func TestAppendAll(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		l, _ := newLog(t, db)
+		sys := audit.Actor{Kind: audit.ActorSystem}
+		out, err := l.AppendAll(ctx, db, []audit.Entry{
+			{AccountID: "acc-1", Actor: citizen, Action: audit.ActionSNILSVerified},
+			{AccountID: "acc-2", Actor: sys, Action: audit.ActionSNILSClaimDropped},
+			{AccountID: "acc-1", Actor: citizen, Action: audit.ActionLevelChanged},
+			{Actor: sys, Action: audit.ActionSettingsChanged},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		c1, c2 := audit.ChainOf("acc-1"), audit.ChainOf("acc-2")
+		if len(out) != 4 || out[0].Chain != c1 || out[0].Seq != 1 || out[1].Chain != c2 || out[1].Seq != 1 ||
+			out[2].Chain != c1 || out[2].Seq != 2 || !bytes.Equal(out[2].PrevHash, out[0].Hash) || out[3].Chain != 0 || out[3].Seq != 1 ||
+			out[2].Action != audit.ActionLevelChanged {
+			t.Fatalf("AppendAll: %+v", out)
+		}
+		if rep := verify(t, l); !rep.OK || rep.Entries != 4 || len(rep.Chains) != 3 {
+			t.Errorf("verify: %+v", rep)
+		}
+		if _, err := l.AppendAll(ctx, db, []audit.Entry{{AccountID: "acc-1", Actor: citizen, Action: audit.ActionLevelChanged}, {AccountID: "acc-2", Actor: citizen}}); !errors.Is(err, audit.ErrInvalid) {
+			t.Errorf("a batch with an invalid entry: %v, want ErrInvalid", err)
+		}
+		if rep := verify(t, l); !rep.OK || rep.Entries != 4 {
+			t.Errorf("after the invalid batch: %+v", rep)
 		}
 	})
 }
@@ -390,7 +601,7 @@ func TestVerifyPages(t *testing.T) {
 	if _, err := db.Exec(context.Background(), `UPDATE audit_log SET action = 'grant.given' WHERE seq = 2001`); err != nil {
 		t.Fatal(err)
 	}
-	if rep := verify(t, l); rep.OK || rep.FirstBroken != 2001 || rep.Entries != 2500 {
+	if rep := verify(t, l); rep.OK || len(rep.Chains) != 1 || rep.Chains[0].FirstBroken != 2001 || rep.Entries != 2500 {
 		t.Errorf("%+v", rep)
 	}
 }
@@ -442,4 +653,167 @@ func BenchmarkVerify(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)*float64(b.N)/b.Elapsed().Seconds(), "entries/s")
+}
+
+// oldAppend appends e as releases before chains did, statement for
+// statement: one head (row 1), rows without a chain, the hash as the
+// package doc specifies it (computed here independently of the package).
+// It is how a database created by those releases holds its log, and how
+// their replicas still append during a rolling upgrade.
+func oldAppend(t *testing.T, db *sqldb.DB, at time.Time, accountID, action, detail string) {
+	t.Helper()
+	ctx := context.Background()
+	err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+		lock := `SELECT seq, hash FROM audit_head WHERE id = 1`
+		if tx.Dialect() == sqldb.Postgres {
+			lock += ` FOR UPDATE`
+		}
+		var seq int64
+		var prev []byte
+		err := tx.QueryRow(ctx, lock).Scan(&seq, &prev)
+		if errors.Is(err, sqldb.ErrNotFound) {
+			if _, err := tx.Exec(ctx, `INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, $1) ON CONFLICT (id) DO NOTHING`, make([]byte, 32)); err != nil {
+				return err
+			}
+			err = tx.QueryRow(ctx, lock).Scan(&seq, &prev)
+		}
+		if err != nil {
+			return err
+		}
+		seq++
+		micros := at.UnixMicro()
+		field := func(m, x []byte) []byte { return append(binary.BigEndian.AppendUint32(m, uint32(len(x))), x...) }
+		m := field([]byte{0x01}, prev)
+		m = field(m, binary.BigEndian.AppendUint64(nil, uint64(seq)))
+		m = field(m, binary.BigEndian.AppendUint64(nil, uint64(micros)))
+		for _, s := range []string{accountID, audit.ActorSystem, "", action, detail, ""} {
+			m = field(m, []byte(s))
+		}
+		hash := testKey.BlindIndex("audit", string(m))
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_log (seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`, seq, micros, accountID, audit.ActorSystem, "", action, detail, "", prev, hash); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE audit_head SET seq = $1, hash = $2 WHERE id = 1`, seq, hash)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestChainFromBeforeChains: the single chain of releases before chains
+// (migration 0017 gives its rows chain 0 and keeps its head, row 1; the
+// upgrade test in migrations/ checks that the rows are left as they were)
+// verifies as chain 0; new entries go to their accounts' chains, chain 0's
+// continuing from its old head; a replica of the old release appending
+// during a rolling upgrade extends chain 0 correctly; an account's history
+// reads across the chains in time order; an edited old entry is found in
+// chain 0.
+func TestChainFromBeforeChains(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		l, c := newLog(t, db)
+		if audit.ChainOf("acc-5") != 0 || audit.ChainOf("acc-1") == 0 {
+			t.Fatalf("chains of acc-5 and acc-1: %d, %d; the test wants 0 and another", audit.ChainOf("acc-5"), audit.ChainOf("acc-1"))
+		}
+		for i, acc := range []string{"acc-1", "acc-5", "", "acc-1", "acc-2", "acc-1"} {
+			oldAppend(t, db, start.Add(time.Duration(i)*time.Minute), acc, audit.ActionSettingsChanged, fmt.Sprintf(`{"n":"%d"}`, i+1))
+		}
+		rep := verify(t, l)
+		if !rep.OK || rep.Entries != 6 || len(rep.Chains) != 1 || rep.Chains[0] != (audit.ChainReport{Chain: 0, Entries: 6, OK: true}) {
+			t.Fatalf("the old chain: %+v", rep)
+		}
+
+		c.Set(start.Add(time.Hour))
+		for _, acc := range []string{"acc-1", "acc-5", "acc-2"} {
+			if _, err := l.Append(ctx, db, audit.Entry{AccountID: acc, Actor: citizen, Action: audit.ActionPasswordChanged}); err != nil {
+				t.Fatal(err)
+			}
+			c.Advance(time.Minute)
+		}
+		// A replica of the old release appends during the rolling upgrade.
+		oldAppend(t, db, c.Now(), "acc-1", audit.ActionSessionEnded, "")
+		c.Advance(time.Minute)
+		e, err := l.Append(ctx, db, audit.Entry{AccountID: "acc-5", Actor: citizen, Action: audit.ActionMFAEnabled})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if e.Chain != 0 || e.Seq != 9 {
+			t.Errorf("acc-5's entry after the old replica's: chain %d seq %d, want chain 0 seq 9", e.Chain, e.Seq)
+		}
+		rep = verify(t, l)
+		want := sorted(audit.ChainReport{Chain: 0, Entries: 9, OK: true}, audit.ChainReport{Chain: audit.ChainOf("acc-1"), Entries: 1, OK: true},
+			audit.ChainReport{Chain: audit.ChainOf("acc-2"), Entries: 1, OK: true})
+		if !rep.OK || rep.Entries != 11 || !slices.Equal(rep.Chains, want) {
+			t.Fatalf("after new appends: %+v\nwant %+v", rep, want)
+		}
+
+		list, err := l.List(ctx, "acc-1", time.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, e := range list {
+			got = append(got, fmt.Sprintf("%d/%d %s", e.Chain, e.Seq, e.Action))
+		}
+		c1 := audit.ChainOf("acc-1")
+		if want := []string{"0/8 session.ended", fmt.Sprintf("%d/1 password.changed", c1), "0/6 settings.changed", "0/4 settings.changed",
+			"0/1 settings.changed"}; !slices.Equal(got, want) {
+			t.Errorf("acc-1's history: %v, want %v", got, want)
+		}
+		for i := 1; i < len(list); i++ {
+			if list[i].At.After(list[i-1].At) {
+				t.Errorf("history out of time order at %d: %v", i, got)
+			}
+		}
+
+		if _, err := db.Exec(ctx, `UPDATE audit_log SET detail = '{"n":"9"}' WHERE chain = 0 AND seq = 2`); err != nil {
+			t.Fatal(err)
+		}
+		rep = verify(t, l)
+		if broken := rep.Broken(); rep.OK || len(broken) != 1 || broken[0].Chain != 0 || broken[0].FirstBroken != 2 {
+			t.Errorf("an old entry edited: %+v", rep)
+		}
+	})
+}
+
+// TestReplicasTakeTurns: two replicas (two Logs on one database) append to
+// the same chain in turn, each after the other moved its head, once after
+// its own append was rolled back and the other appended at the same seq;
+// every entry lands once, linked to the one before.
+func TestReplicasTakeTurns(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		a, _ := newLog(t, db)
+		b, _ := newLog(t, db)
+		var last audit.Entry
+		for i := range 6 {
+			l := []*audit.Log{a, b}[i%2]
+			if i == 3 {
+				l := []*audit.Log{a, b}[(i+1)%2]
+				errBoom := errors.New("boom")
+				err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+					if _, err := l.Append(ctx, tx, audit.Entry{AccountID: "acc-1", Actor: citizen, Action: audit.ActionPasswordChanged}); err != nil {
+						return err
+					}
+					return errBoom
+				})
+				if !errors.Is(err, errBoom) {
+					t.Fatal(err)
+				}
+			}
+			e, err := l.Append(ctx, db, audit.Entry{AccountID: "acc-1", Actor: citizen, Action: audit.ActionSessionEnded, Detail: map[string]string{"i": fmt.Sprint(i)}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if e.Seq != int64(i+1) || (i > 0 && !bytes.Equal(e.PrevHash, last.Hash)) {
+				t.Fatalf("append %d: seq %d, prev %x; want seq %d after %x", i, e.Seq, e.PrevHash, i+1, last.Hash)
+			}
+			last = e
+		}
+		if rep := verify(t, a); !rep.OK || rep.Entries != 6 {
+			t.Errorf("verify: %+v", rep)
+		}
+	})
 }

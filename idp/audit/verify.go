@@ -14,26 +14,89 @@ import (
 // is never held in memory at once.
 const verifyPage = 1000
 
-// Report is the outcome of Verify.
+// Report is the outcome of Verify: each chain's and the whole log's.
 type Report struct {
+	Entries int64         `json:"entries"` // entries read, in every chain
+	OK      bool          `json:"ok"`      // every chain and its head are intact
+	Chains  []ChainReport `json:"chains"`  // every chain found, by number
+}
+
+// ChainReport is the outcome of one chain's check.
+type ChainReport struct {
+	Chain       int    `json:"chain"`
 	Entries     int64  `json:"entries"`                // entries read
-	OK          bool   `json:"ok"`                     // the chain and the head are intact
+	OK          bool   `json:"ok"`                     // the chain and its head are intact
 	FirstBroken int64  `json:"first_broken,omitempty"` // seq of the first broken entry
 	Reason      string `json:"reason,omitempty"`       // what is wrong with it, one sentence
 }
 
-// Verify checks the whole chain in seq order (see the package doc) and
-// reports the first broken entry. fn, when not nil, sees every entry read,
+// Broken returns the reports of the chains that are not intact.
+func (r Report) Broken() []ChainReport {
+	var out []ChainReport
+	for _, c := range r.Chains {
+		if !c.OK {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// Verify checks every chain, each in seq order (see the package doc), and
+// reports each chain's first broken entry. The chains are those with a
+// head or with entries: a row inserted into a chain that has no head is
+// reported too. fn, when not nil, sees every entry read, chain by chain,
 // in order. An error means the check could not be made (database), not
-// that the chain is broken.
+// that a chain is broken.
 func (l *Log) Verify(ctx context.Context, fn func(Entry)) (Report, error) {
-	v := verifier{log: l, fn: fn, cursor: math.MinInt64, next: 1, prev: zeroHash}
+	chains, err := l.chains(ctx)
+	if err != nil {
+		return Report{}, err
+	}
+	rep := Report{OK: true, Chains: make([]ChainReport, 0, len(chains))}
+	for _, c := range chains {
+		cr, err := l.verifyChain(ctx, c, fn)
+		if err != nil {
+			return Report{}, err
+		}
+		rep.Entries += cr.Entries
+		rep.OK = rep.OK && cr.OK
+		rep.Chains = append(rep.Chains, cr)
+	}
+	return rep, nil
+}
+
+// chains lists the chains that have a head or entries, ascending.
+func (l *Log) chains(ctx context.Context) ([]int, error) {
+	rows, err := l.db.Query(ctx, `SELECT id - 1 FROM audit_head UNION SELECT DISTINCT chain FROM audit_log ORDER BY 1`)
+	if err != nil {
+		return nil, fmt.Errorf("audit: list chains: %w", err)
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var c int
+		if err := rows.Scan(&c); err != nil {
+			return nil, fmt.Errorf("audit: list chains: %w", sqldb.Classify(err))
+		}
+		out = append(out, c)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("audit: list chains: %w", sqldb.Classify(err))
+	}
+	return out, nil
+}
+
+// verifyChain checks one chain and its head.
+func (l *Log) verifyChain(ctx context.Context, chain int, fn func(Entry)) (ChainReport, error) {
+	start := l.start(chain)
+	v := verifier{log: l, fn: fn, chain: chain, cursor: math.MinInt64, next: 1, prev: start}
+	v.report.Chain = chain
 	var headSeq int64
 	var headHash []byte
 	for first := true; ; first = false {
 		n, err := v.scan(ctx)
 		if err != nil {
-			return Report{}, err
+			return ChainReport{}, err
 		}
 		last := v.next - 1
 		if !first && n == 0 {
@@ -42,12 +105,12 @@ func (l *Log) Verify(ctx context.Context, fn func(Entry)) (Report, error) {
 			v.broken(last+1, "head says %d entries, log ends at %d (tail deleted?)", headSeq, last)
 			break
 		}
-		err = l.db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = 1`).Scan(&headSeq, &headHash)
+		err = l.db.QueryRow(ctx, `SELECT seq, hash FROM audit_head WHERE id = $1`, headID(chain)).Scan(&headSeq, &headHash)
 		if errors.Is(err, sqldb.ErrNotFound) {
-			headSeq, headHash, err = 0, zeroHash, nil
+			headSeq, headHash, err = 0, start, nil
 		}
 		if err != nil {
-			return Report{}, fmt.Errorf("audit: read head: %w", err)
+			return ChainReport{}, fmt.Errorf("audit: read head of chain %d: %w", chain, err)
 		}
 		if headSeq > last {
 			// Entries appended since the scan, or a removed tail: read on.
@@ -69,10 +132,11 @@ func (l *Log) Verify(ctx context.Context, fn func(Entry)) (Report, error) {
 type verifier struct {
 	log    *Log
 	fn     func(Entry)
+	chain  int
 	cursor int64  // the highest seq read
 	next   int64  // the seq the next entry should have
 	prev   []byte // the hash the next entry's prev_hash should be
-	report Report
+	report ChainReport
 }
 
 // broken records the first break; later ones are consequences or noise.
@@ -104,7 +168,8 @@ func (v *verifier) scan(ctx context.Context) (int, error) {
 }
 
 func (v *verifier) page(ctx context.Context) ([]row, error) {
-	rows, err := v.log.db.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE seq > $1 ORDER BY seq LIMIT $2`, v.cursor, verifyPage)
+	rows, err := v.log.db.Query(ctx, `SELECT `+columns+` FROM audit_log WHERE chain = $1 AND seq > $2 ORDER BY seq LIMIT $3`,
+		v.chain, v.cursor, verifyPage)
 	if err != nil {
 		return nil, fmt.Errorf("audit: verify: %w", err)
 	}
