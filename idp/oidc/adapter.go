@@ -441,11 +441,10 @@ func (s signingKey) SignatureAlgorithm() jose.SignatureAlgorithm {
 func (s signingKey) Key() any   { return s.k.Private }
 func (s signingKey) ID() string { return s.k.ID }
 
+// SigningKey is op's key for tokens op would sign itself. The token
+// endpoint signs its tokens itself (tokens.go), so none reaches op today;
+// should one, it gets the current RS256 key, one signature.
 func (ad *adapter) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	if draft, _ := ctx.Value(draftCtxKey{}).(bool); draft {
-		return draftSigningKey{}, nil // see resign.go
-	}
-	// Only the token endpoint issues tokens, in draft; this is a fallback.
 	k, err := ad.signer.Signer(keys.RS256)
 	if err != nil {
 		return nil, err

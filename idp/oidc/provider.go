@@ -65,11 +65,14 @@ type Deps struct {
 
 // Provider is Gosid's OpenID provider.
 type Provider struct {
-	cfg     Config
-	deps    Deps
-	op      *op.Provider
-	handler http.Handler
-	adapter *adapter
+	cfg  Config
+	deps Deps
+	op   *op.Provider
+	// exchanger is op with Gosid's overrides (extend.go), what the token
+	// endpoint parses and validates grants with (tokens.go).
+	exchanger provider
+	handler   http.Handler
+	adapter   *adapter
 	// discoveryJSON is the discovery document, built once.
 	discoveryJSON []byte
 	store         *store
@@ -144,11 +147,12 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if strings.HasPrefix(cfg.Issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
-	p.op, err = op.NewOpenIDProvider(cfg.Issuer, opCfg, p.adapter, opts...)
+	p.op, err = op.NewProvider(opCfg, p.adapter, op.StaticIssuer(cfg.Issuer), opts...)
 	if err != nil {
 		return nil, err
 	}
-	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.guard, p.ownEndpoints)
+	p.exchanger = provider{Provider: p.op, p: p}
+	p.handler = op.CreateRouter(p.exchanger, p.guard, p.ownEndpoints)
 	if p.discoveryJSON, err = p.discoveryDocument(); err != nil {
 		return nil, err
 	}

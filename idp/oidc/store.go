@@ -395,13 +395,6 @@ func (s *store) useJTI(ctx context.Context, clientID, jti string, exp time.Time)
 	return err == nil, err
 }
 
-// jtiUsed reports whether a client assertion id was recorded.
-func (s *store) jtiUsed(ctx context.Context, clientID, jti string) (bool, error) {
-	var n int
-	err := s.db.QueryRow(ctx, `SELECT count(*) FROM oidc_assertion_jtis WHERE jti_hash = $1`, sha256Sum(clientID+"\x00"+jti)).Scan(&n)
-	return n > 0, err
-}
-
 // sweep deletes what has expired.
 func (s *store) sweep(ctx context.Context) (int, error) {
 	now := s.now()
