@@ -13,7 +13,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -388,13 +387,16 @@ func (p *Provider) expired(w http.ResponseWriter, r *http.Request) {
 }
 
 // oauthError makes an error of a type the op package has no constructor
-// for (consent_required, unmet_authentication_requirements). op's error
-// type is unexported, so it is set through reflection.
+// for (consent_required, unmet_authentication_requirements…). op's error
+// type is unexported; setCode's type parameter is inferred as it.
 func oauthError(kind, description string) *zoidc.Error {
 	e := zoidc.ErrInteractionRequired().WithDescription("%s", description)
-	reflect.ValueOf(&e.ErrorType).Elem().SetString(kind)
+	setCode(&e.ErrorType, kind)
 	return e
 }
+
+// setCode sets a string-typed field of a type this package cannot name.
+func setCode[T ~string](field *T, code string) { *field = T(code) }
 
 // successorAEAD is the cipher that seals rotated refresh tokens'
 // successors: a key derived from the provider's, so that every replica has
