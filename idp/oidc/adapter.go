@@ -63,6 +63,7 @@ type adapter struct {
 	life     Lifetimes
 	loginURL func(id string) string
 	log      *slog.Logger
+	keySets  *keySets
 }
 
 var (
@@ -181,7 +182,7 @@ func (ad *adapter) codeNotSpent(ctx context.Context, t authReq, err error) error
 	case errors.Is(err, errCodeReused):
 		family, ferr := ad.store.codeFamily(ctx, t.ID)
 		if ferr == nil {
-			ferr = revokeFamily(ctx, ad.store.db, family, time.Now().Add(ad.life.AccessToken))
+			ferr = revokeFamily(ctx, ad.store.db, family, ad.store.now().Add(ad.life.AccessToken))
 		}
 		if ferr != nil {
 			ad.log.ErrorContext(ctx, "revoke tokens of a reused code", "err", ferr)
@@ -650,7 +651,7 @@ func (ad *adapter) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID st
 	if err != nil {
 		return nil, err
 	}
-	set, err := clientKeys(ctx, c)
+	set, err := ad.keySets.forClient(ctx, c, keyID)
 	if err != nil {
 		return nil, err
 	}

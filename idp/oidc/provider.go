@@ -76,6 +76,8 @@ type Provider struct {
 	discoveryJSON []byte
 	store         *store
 	render        *webui.Renderer
+	// keySets caches private_key_jwt clients' keys from their jwks_uri.
+	keySets *keySets
 }
 
 // Endpoint paths.
@@ -113,8 +115,8 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	st := &store{db: d.DB, now: d.Now, aead: aead, grace: l.RefreshGrace}
-	p := &Provider{cfg: cfg, deps: d, store: st}
-	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
+	p := &Provider{cfg: cfg, deps: d, store: st, keySets: newKeySets(d.Now)}
+	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log, keySets: p.keySets,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
 	if err != nil {
