@@ -1,8 +1,8 @@
 #!/bin/sh
 # bench-refresh.sh measures refresh grants per second of one or more gosid
 # binaries on PostgreSQL, with RS256 and with ES256 clients, beside the
-# limit gosid-load measures in the same run (raw signatures per second of
-# the algorithm on one core ÷ 2: an ID token and a JWT access token per
+# limit measured in the same run: raw signatures per second of the
+# algorithm on one core ÷ 2 (an ID token and a JWT access token per
 # refresh).
 #
 #	scripts/bench-refresh.sh LABEL=BINARY [LABEL=BINARY…]
@@ -17,7 +17,17 @@
 # gosid-load (built from this tree) and a private PostgreSQL cluster run on
 # $LOAD_CPU. Each binary gets its own database, data dir and port; the
 # binaries and algorithms alternate ($ROUNDS rounds) so that a change in the
-# machine's load hits every figure alike. Environment: SERVER_CPU (1),
+# machine's load hits every figure alike.
+#
+# Two figures per measurement. Wall: refreshes per second as gosid-load
+# saw them, with gosid-load's own limit (measured on the load's core, so
+# only meaningful on an otherwise idle machine). CPU: refreshes per
+# CPU-second of the server process during the refresh phase (from
+# /proc/PID/stat), beside signatures per CPU-second measured on the
+# server's core just before (idp/oidc TestSignatureRate) ÷ 2: what one
+# core could do, and stable when other work shares the machine.
+#
+# Environment: SERVER_CPU (1),
 # LOAD_CPU (0), DURATION (10s), CONCURRENCY (4), ROUNDS (2), PG_BIN (the
 # directory of initdb and postgres; default from PATH). Results: one line per
 # measurement on stdout, the JSON reports in $OUT (a temp dir by default).
@@ -47,6 +57,7 @@ cleanup() {
 trap cleanup EXIT INT TERM
 
 go build -o "$WORK/gosid-load" "$ROOT/cmd/gosid-load"
+(cd "$ROOT" && go test -c -o "$WORK/oidc.test" ./idp/oidc)
 
 mkdir -p "$WORK/pg"
 [ "$(id -u)" = 0 ] && chown postgres "$WORK/pg"
@@ -75,6 +86,7 @@ for spec in "$@"; do
 	GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$bin" serve --addr "127.0.0.1:$port" --portal-addr off --admin-addr off \
 		--log-level warn >"$WORK/serve-$label.log" 2>&1 &
 	pids="$pids $!"
+	echo $! >"$WORK/pid-$label"
 	n=0
 	until curl -sf "http://127.0.0.1:$port/.well-known/openid-configuration" >/dev/null; do
 		n=$((n + 1))
@@ -85,6 +97,8 @@ for spec in "$@"; do
 done
 
 field() { sed -n "s/.*\"$1\": *\"\([^\"]*\)\".*/\1/p" "$2" | head -1; }
+# ticks: user + system CPU ticks of a process so far.
+ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 
 r=0
 while [ $r -lt "$ROUNDS" ]; do
@@ -97,18 +111,32 @@ while [ $r -lt "$ROUNDS" ]; do
 		for alg in RS256 ES256; do
 			cj=$WORK/client-$label-$alg.json
 			out=$OUT/$label-$alg-$r.json
+			GOSID_SIGN_RATE=2s GOMAXPROCS=1 taskset -c "$SERVER_CPU" "$WORK/oidc.test" -test.run '^TestSignatureRate$' -test.count 1 >"$out.sign"
+			spid=$(cat "$WORK/pid-$label")
 			GOSID_LOAD_PASSWORD="$PASSWORD" GOSID_LOAD_CLIENT_SECRET=$(field client_secret "$cj") \
 				taskset -c "$LOAD_CPU" "$WORK/gosid-load" --issuer "http://127.0.0.1:$port" \
 				--client-id "$(field client_id "$cj")" --redirect-uri http://127.0.0.1:9/cb --login +79160000001 \
-				--steps refresh --server-cores 1 --concurrency "$CONCURRENCY" --duration "$DURATION" --json >"$out" 2>"$out.log"
-			python3 - "$out" "$label" "$alg" "$r" <<-'EOF'
-				import json, sys
-				rep = json.load(open(sys.argv[1]))
+				--steps refresh --server-cores 1 --concurrency "$CONCURRENCY" --duration "$DURATION" --json 2>&1 >"$out" |
+				while IFS= read -r line; do
+					case $line in
+					"step refresh:"*) ticks "$spid" >"$out.t0" ;;
+					"measuring raw limits again"*) ticks "$spid" >"$out.t1" ;;
+					esac
+					echo "$line" >>"$out.log"
+				done
+			python3 - "$out" "$label" "$alg" "$r" "$(cat "$out.t0")" "$(cat "$out.t1")" "$(getconf CLK_TCK)" <<-'EOF'
+				import json, re, sys
+				out, label, alg, rnd, t0, t1, hz = sys.argv[1:]
+				rep = json.load(open(out))
 				row = rep["steps"][0]["rows"][0]
 				lim = row.get("limit") or {}
-				print("%-8s %s round %s: refresh %7.1f/s  limit %7.1f/s  ratio %.2f  errors %d  p50 %.1f ms" % (
-				    sys.argv[2], sys.argv[3], sys.argv[4], row["per_s"], lim.get("per_s", 0), row.get("ratio", 0),
-				    row["http_errors"] + row["unexpected_status"] + row["invalid"], row["p50_ms"]))
+				cpu = (int(t1) - int(t0)) / int(hz)
+				sign = float(re.search(r"sign %s ([0-9.]+)" % alg, open(out + ".sign").read()).group(1))
+				per_cpu = row["ok"] / cpu if cpu > 0 else 0
+				print("%-6s %s round %s  wall: %7.1f/s limit %7.1f/s ratio %.2f | CPU: %7.1f per server CPU-s, limit %7.1f (sign %.0f/CPU-s / 2) ratio %.2f | errors %d" % (
+				    label, alg, rnd, row["per_s"], lim.get("per_s", 0), row.get("ratio", 0),
+				    per_cpu, sign / 2, sign, per_cpu / (sign / 2),
+				    row["http_errors"] + row["unexpected_status"] + row["invalid"]))
 			EOF
 		done
 	done
