@@ -391,8 +391,7 @@ func (ad *adapter) TokenRequestByRefreshToken(ctx context.Context, token string)
 // (RP-initiated logout); the SSO session itself is ended by the logout
 // page.
 func (ad *adapter) TerminateSession(ctx context.Context, userID, clientID string) error {
-	_, err := ad.store.db.Exec(ctx, `DELETE FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, userID, clientID)
-	return err
+	return ad.store.deleteRefreshTokens(ctx, userID, clientID)
 }
 
 func (ad *adapter) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
@@ -425,8 +424,7 @@ func (ad *adapter) RevokeToken(ctx context.Context, tokenOrID, userID, clientID 
 	if tid.ClientID != clientID {
 		return zoidc.ErrInvalidClient().WithDescription("the token was issued to another client")
 	}
-	if _, err := ad.store.db.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
-		tid.ID, sqldb.Micros(until)); err != nil {
+	if err := ad.store.revoke(ctx, ad.store.db, tid.ID, until); err != nil {
 		_ = unavailable(ctx, err)
 		return zoidc.ErrServerError()
 	}

@@ -332,8 +332,29 @@ func revokeFamily(ctx context.Context, q sqldb.Querier, familyID string, until t
 	if _, err := q.Exec(ctx, `DELETE FROM oidc_refresh_tokens WHERE family_id = $1`, familyID); err != nil {
 		return err
 	}
-	_, err := q.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, familyID, sqldb.Micros(until))
+	return insertRevocation(ctx, q, familyID, until)
+}
+
+// revoke marks an access token id revoked until it must have expired.
+func (s *store) revoke(ctx context.Context, q sqldb.Querier, id string, until time.Time) error {
+	return insertRevocation(ctx, q, id, until)
+}
+
+func insertRevocation(ctx context.Context, q sqldb.Querier, id string, until time.Time) error {
+	_, err := q.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, sqldb.Micros(until))
 	return err
+}
+
+// deleteRefreshTokens deletes the account's refresh tokens of a client.
+func (s *store) deleteRefreshTokens(ctx context.Context, accountID, clientID string) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+	return err
+}
+
+// families lists the token families of the account's refresh tokens of a
+// client.
+func (s *store) families(ctx context.Context, accountID, clientID string) ([]string, error) {
+	return sqldb.Strings(ctx, s.db, `SELECT DISTINCT family_id FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
 }
 
 // revoked reports whether an access token's id or family was revoked.
@@ -384,6 +405,19 @@ func (s *store) saveGrant(ctx context.Context, accountID, clientID string, scope
 		ON CONFLICT (account_id, client_id) DO UPDATE SET scopes = excluded.scopes, granted_at = excluded.granted_at`,
 		accountID, clientID, strings.Join(all, " "), sqldb.Micros(s.now()))
 	return err
+}
+
+// deleteGrant withdraws the account's grant to a client;
+// sqldb.ErrNotFound when there was none.
+func (s *store) deleteGrant(ctx context.Context, accountID, clientID string) error {
+	res, err := s.db.Exec(ctx, `DELETE FROM oidc_grants WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("grant: %w", sqldb.ErrNotFound)
+	}
+	return nil
 }
 
 // useJTI records a client assertion id; false if it was seen before.

@@ -103,3 +103,26 @@ func leftHalfHash(s string) string {
 	sum := sha256.Sum256([]byte(s))
 	return base64.RawURLEncoding.EncodeToString(sum[:len(sum)/2])
 }
+
+// BenchmarkRefreshGrant rotates one refresh token b.N times through the
+// token endpoint on PostgreSQL (client and server in this process: for
+// CPU profiles of the grant; scripts/bench-refresh.sh measures rates).
+func BenchmarkRefreshGrant(b *testing.B) {
+	for _, alg := range []string{client.AlgRS256, client.AlgES256} {
+		b.Run(alg, func(b *testing.B) {
+			o := startOP(b, sqldbtest.Postgres(b))
+			c, secret := o.client(b, client.Client{FirstParty: true, IDTokenAlg: alg,
+				GrantTypes: []string{client.GrantAuthorizationCode, client.GrantRefreshToken}, Scopes: []string{"openid", "fullname", "offline_access"}})
+			ba := auth{Method: client.AuthSecretBasic, Secret: secret}
+			rt := o.tokens(b, o.signedIn(b, o.citizen(b).ID), c, ba, "openid fullname offline_access").Str("refresh_token")
+			b.ResetTimer()
+			for b.Loop() {
+				r := o.call(b, pathToken, c, ba, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+				if r.Status != http.StatusOK {
+					b.Fatalf("refresh: %s", r)
+				}
+				rt = r.Str("refresh_token")
+			}
+		})
+	}
+}
