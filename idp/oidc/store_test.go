@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp/oidc/authz"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
@@ -47,7 +48,7 @@ func TestStoreAuthRequests(t *testing.T) {
 		maxAge := uint(60)
 		req := Request{ClientID: "site", RedirectURI: "https://site.example/cb", Scopes: []string{"openid", "fullname"}, State: "st",
 			Nonce: "n", ResponseType: "code", CodeChallenge: "ch", CodeChallengeMethod: "S256", Prompt: []string{"login"}, MaxAge: &maxAge,
-			UILocales: []string{"ru"}, ACRValues: []string{acrMFA}, HintSubject: acc[0]}
+			UILocales: []string{"ru"}, ACRValues: []string{authz.ACRMFA}, HintSubject: acc[0]}
 		ar, err := s.createAuthRequest(ctx, req, 30*time.Minute)
 		must(t, "create", err)
 		got, err := s.authRequest(ctx, ar.ID)
