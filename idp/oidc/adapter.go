@@ -207,6 +207,8 @@ func (ad *adapter) DeleteAuthRequest(context.Context, string) error { return nil
 // refreshReq presents a refresh token's grant to op.
 type refreshReq struct {
 	*RefreshToken
+	// hash is the presented token's, as stored.
+	hash   []byte
 	scopes []string
 	// successor is set when the token was rotated within the refresh grace
 	// ago: the answer is that same successor (a retry after a lost answer).
@@ -265,15 +267,7 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 		family = family[:22]
 		rt := RefreshToken{FamilyID: family, ClientID: t.Request.ClientID, AccountID: t.AccountID, SessionID: t.SessionID,
 			Scopes: t.Request.Scopes, AMR: t.AMR, ACR: t.ACR, AuthTime: t.AuthTime, Claims: t.Request.Claims.IDTokenClaims()}
-		var token string
-		err := ad.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
-			if err := ad.store.spendCode(ctx, tx, t.ID, family, exp); err != nil {
-				return err
-			}
-			var err error
-			token, err = addRefreshToken(ctx, tx, now, ad.life.RefreshToken, rt)
-			return err
-		})
+		token, err := ad.store.exchangeCode(ctx, t.ID, exp, rt, ad.life.RefreshToken)
 		if err != nil {
 			return "", "", time.Time{}, ad.codeNotSpent(ctx, t, err)
 		}
@@ -282,23 +276,9 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 		if t.successor != "" {
 			return ad.sameSuccessor(ctx, t, exp)
 		}
-		var token string
-		err := ad.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
-			cur, hash, err := ad.store.refreshToken(ctx, tx, current)
-			if err != nil {
-				return err
-			}
-			next := *cur
-			next.Scopes = t.scopes
-			if token, err = addRefreshToken(ctx, tx, now, ad.life.RefreshToken, next); err != nil {
-				return err
-			}
-			won, err := ad.store.rotated(ctx, tx, hash, token, now)
-			if err == nil && !won {
-				err = errLostRotation
-			}
-			return err
-		})
+		next := *t.RefreshToken
+		next.Scopes = t.scopes
+		token, err := ad.store.rotate(ctx, t.hash, next, ad.life.RefreshToken)
 		if errors.Is(err, errLostRotation) {
 			// A concurrent request with the same token rotated it first
 			// (committed by now): a retry racing its own first attempt
@@ -348,9 +328,6 @@ func (ad *adapter) revokeReused(ctx context.Context, family string) {
 	ad.log.WarnContext(ctx, "refresh token reused; its family is revoked")
 }
 
-// errLostRotation: another rotation of the token committed first.
-var errLostRotation = errors.New("refresh token rotated by a concurrent request")
-
 // sameSuccessor answers a refresh with a token rotated less than
 // the refresh grace ago: the successor it was rotated to, if that is still
 // current, and a new access token. A successor already rotated in turn
@@ -371,11 +348,11 @@ func (ad *adapter) sameSuccessor(ctx context.Context, t *refreshReq, exp time.Ti
 }
 
 func (ad *adapter) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	rt, _, err := ad.store.refreshToken(ctx, ad.store.db, token)
+	rt, hash, err := ad.store.refreshToken(ctx, ad.store.db, token)
 	var grace *graceError
 	switch {
 	case errors.As(err, &grace):
-		return &refreshReq{RefreshToken: rt, scopes: rt.Scopes, successor: grace.successor}, nil
+		return &refreshReq{RefreshToken: rt, hash: hash, scopes: rt.Scopes, successor: grace.successor}, nil
 	case errors.Is(err, errRefreshReused):
 		ad.revokeReused(ctx, rt.FamilyID)
 		return nil, op.ErrInvalidRefreshToken
@@ -384,7 +361,7 @@ func (ad *adapter) TokenRequestByRefreshToken(ctx context.Context, token string)
 	case err != nil:
 		return nil, op.ErrInvalidRefreshToken
 	}
-	return &refreshReq{RefreshToken: rt, scopes: rt.Scopes}, nil
+	return &refreshReq{RefreshToken: rt, hash: hash, scopes: rt.Scopes}, nil
 }
 
 // TerminateSession revokes the client's refresh tokens of the account

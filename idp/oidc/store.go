@@ -266,6 +266,47 @@ func addRefreshToken(ctx context.Context, q sqldb.Querier, now time.Time, ttl ti
 	return token, err
 }
 
+// exchangeCode spends the code of auth request id and stores the first
+// refresh token of the family it starts, in one transaction; the access
+// tokens of the family expire at until (see spendCode).
+func (s *store) exchangeCode(ctx context.Context, id string, until time.Time, rt RefreshToken, ttl time.Duration) (string, error) {
+	var token string
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if err := s.spendCode(ctx, tx, id, rt.FamilyID, until); err != nil {
+			return err
+		}
+		var err error
+		token, err = addRefreshToken(ctx, tx, s.now(), ttl, rt)
+		return err
+	})
+	return token, err
+}
+
+// errLostRotation: another rotation of the token committed first.
+var errLostRotation = errors.New("refresh token rotated by a concurrent request")
+
+// rotate replaces the refresh token of hash, read as current moments
+// ago, with a new token of next's grant, in one transaction: the
+// successor is stored and the old token marked rotated (its successor
+// sealed for the grace) only if no other rotation did so first
+// (errLostRotation). A token revoked or swept meanwhile is lost likewise.
+func (s *store) rotate(ctx context.Context, hash []byte, next RefreshToken, ttl time.Duration) (string, error) {
+	now := s.now()
+	var token string
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		if token, err = addRefreshToken(ctx, tx, now, ttl, next); err != nil {
+			return err
+		}
+		won, err := s.rotated(ctx, tx, hash, token, now)
+		if err == nil && !won {
+			err = errLostRotation
+		}
+		return err
+	})
+	return token, err
+}
+
 // errRefreshReused: a rotated refresh token was presented again.
 var errRefreshReused = errors.New("refresh token reused")
 

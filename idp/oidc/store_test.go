@@ -431,3 +431,46 @@ func TestStoreDeviceCodes(t *testing.T) {
 		}
 	})
 }
+
+// TestStoreExchangeAndRotate: a code exchange spends the code and stores
+// the family's first refresh token together; a rotation stores the
+// successor and marks the token rotated together, and a lost rotation
+// stores nothing.
+func TestStoreExchangeAndRotate(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, clock, acc := newTestStore(t, db)
+		ar, err := s.createAuthRequest(ctx, Request{ClientID: "site"}, 30*time.Minute)
+		must(t, "create", err)
+		must(t, "complete", s.completeAuthRequest(ctx, ar.ID, acc[0], "sess", clock.Now(), nil, ""))
+		must(t, "code", s.saveCode(ctx, ar.ID, "code", time.Minute))
+		rt := RefreshToken{FamilyID: "fam", ClientID: "site", AccountID: acc[0], Scopes: []string{"openid", "offline_access"}}
+		first, err := s.exchangeCode(ctx, ar.ID, clock.Now().Add(time.Hour), rt, time.Hour)
+		must(t, "exchange", err)
+		_, err = s.exchangeCode(ctx, ar.ID, clock.Now().Add(time.Hour), rt, time.Hour)
+		wantIs(t, "second exchange", err, errCodeReused)
+		fams, err := s.families(ctx, acc[0], "site")
+		if err != nil || !slices.Equal(fams, []string{"fam"}) {
+			t.Fatalf("families after a reused code: %v, %v", fams, err)
+		}
+
+		cur, hash, err := s.refreshToken(ctx, db, first)
+		must(t, "read first", err)
+		next := *cur
+		next.Scopes = []string{"openid"}
+		second, err := s.rotate(ctx, hash, next, time.Hour)
+		must(t, "rotate", err)
+		got, _, err := s.refreshToken(ctx, db, second)
+		must(t, "read successor", err)
+		if !slices.Equal(got.Scopes, []string{"openid"}) || got.FamilyID != "fam" {
+			t.Fatalf("successor %+v", got)
+		}
+		_, err = s.rotate(ctx, hash, next, time.Hour)
+		wantIs(t, "second rotation", err, errLostRotation)
+		var n int
+		must(t, "count", db.QueryRow(ctx, `SELECT count(*) FROM oidc_refresh_tokens WHERE family_id = 'fam'`).Scan(&n))
+		if n != 2 {
+			t.Fatalf("%d tokens in the family after a lost rotation, want 2", n)
+		}
+	})
+}
