@@ -27,6 +27,17 @@ func newTestStore(t *testing.T, db *sqldb.DB) (*store, *sqldbtest.Clock, []strin
 	return o.P.store, o.Clock, []string{o.citizen(t).ID, o.citizen(t).ID}
 }
 
+// withCode stores a completed request of account with code (a minute).
+func withCode(t *testing.T, s *store, account, code string) *AuthRequest {
+	t.Helper()
+	ctx := context.Background()
+	ar, err := s.createAuthRequest(ctx, Request{ClientID: "site"}, 30*time.Minute)
+	must(t, "create", err)
+	must(t, "complete", s.completeAuthRequest(ctx, ar.ID, account, "sess", s.now(), nil, ""))
+	must(t, "code", s.saveCode(ctx, ar.ID, code, time.Minute))
+	return ar
+}
+
 func wantIs(t *testing.T, what string, err, target error) {
 	t.Helper()
 	if !errors.Is(err, target) {
@@ -116,12 +127,9 @@ func TestStoreCodeExpiry(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		s, clock, acc := newTestStore(t, db)
-		ar, err := s.createAuthRequest(ctx, Request{ClientID: "site"}, 30*time.Minute)
-		must(t, "create", err)
-		must(t, "complete", s.completeAuthRequest(ctx, ar.ID, acc[0], "sess", clock.Now(), nil, ""))
-		must(t, "code", s.saveCode(ctx, ar.ID, "code", time.Minute))
+		ar := withCode(t, s, acc[0], "code")
 		clock.Advance(time.Minute + time.Second)
-		_, err = s.codeRequest(ctx, "code")
+		_, err := s.codeRequest(ctx, "code")
 		wantIs(t, "expired code", err, sqldb.ErrExpired)
 		wantIs(t, "spend expired code", s.spendCode(ctx, db, ar.ID, "fam", clock.Now().Add(time.Hour)), sqldb.ErrExpired)
 	})
@@ -133,10 +141,7 @@ func TestStoreCodeRace(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		s, clock, acc := newTestStore(t, db)
-		ar, err := s.createAuthRequest(ctx, Request{ClientID: "site"}, 30*time.Minute)
-		must(t, "create", err)
-		must(t, "complete", s.completeAuthRequest(ctx, ar.ID, acc[0], "sess", clock.Now(), nil, ""))
-		must(t, "code", s.saveCode(ctx, ar.ID, "code", time.Minute))
+		ar := withCode(t, s, acc[0], "code")
 		const n = 8
 		errs := make([]error, n)
 		var wg sync.WaitGroup
@@ -440,10 +445,7 @@ func TestStoreExchangeAndRotate(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		s, clock, acc := newTestStore(t, db)
-		ar, err := s.createAuthRequest(ctx, Request{ClientID: "site"}, 30*time.Minute)
-		must(t, "create", err)
-		must(t, "complete", s.completeAuthRequest(ctx, ar.ID, acc[0], "sess", clock.Now(), nil, ""))
-		must(t, "code", s.saveCode(ctx, ar.ID, "code", time.Minute))
+		ar := withCode(t, s, acc[0], "code")
 		rt := RefreshToken{FamilyID: "fam", ClientID: "site", AccountID: acc[0], Scopes: []string{"openid", "offline_access"}}
 		first, err := s.exchangeCode(ctx, ar.ID, clock.Now().Add(time.Hour), rt, time.Hour)
 		must(t, "exchange", err)
