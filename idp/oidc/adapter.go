@@ -605,19 +605,33 @@ func (ad *adapter) GetPrivateClaimsFromScopes(ctx context.Context, userID, clien
 	return nil, nil
 }
 
-var _ op.CanGetPrivateClaimsFromRequest = (*adapter)(nil)
+// accessClaims are a JWT access token's claims: op's registered ones and
+// RFC 9068's scope, with the level and time of the sign-in where there was
+// one, marshalled in one pass (op's AccessTokenClaims with a Claims map
+// marshals, decodes and marshals again).
+type accessClaims struct {
+	*zoidc.TokenClaims
+	Scope    string  `json:"scope"`
+	ACR      *string `json:"acr,omitempty"`
+	AuthTime *int64  `json:"auth_time,omitempty"`
+}
 
-// GetPrivateClaimsFromRequest adds RFC 9068's scope, and the level and
-// methods of the sign-in, to JWT access tokens.
-func (ad *adapter) GetPrivateClaimsFromRequest(ctx context.Context, r op.TokenRequest, _ []string) (map[string]any, error) {
-	claims := map[string]any{"scope": strings.Join(r.GetScopes(), " ")}
+// accessTokenClaims adds Gosid's claims for r to registered.
+func accessTokenClaims(registered *zoidc.TokenClaims, r op.TokenRequest) *accessClaims {
+	c := &accessClaims{TokenClaims: registered, Scope: strings.Join(r.GetScopes(), " ")}
+	var acr string
+	var authTime time.Time
 	switch t := r.(type) {
 	case authReq:
-		claims["acr"], claims["auth_time"] = t.ACR, t.AuthTime.Unix()
+		acr, authTime = t.ACR, t.AuthTime
 	case *refreshReq:
-		claims["acr"], claims["auth_time"] = t.ACR, t.AuthTime.Unix()
+		acr, authTime = t.ACR, t.AuthTime
+	default:
+		return c
 	}
-	return claims, nil
+	at := authTime.Unix()
+	c.ACR, c.AuthTime = &acr, &at
+	return c
 }
 
 // GetKeyByIDAndClientID returns a client's public key for private_key_jwt.

@@ -66,7 +66,7 @@ func (o *testOP) checkTokens(t *testing.T, what string, r reply, alg, code strin
 	if code != "" && idt["c_hash"] != leftHalfHash(code) {
 		t.Errorf("%s: c_hash %v is not the code's", what, idt["c_hash"])
 	}
-	if at["scope"] == nil || at["client_id"] == nil || idt["sid"] == nil {
+	if at["scope"] == nil || at["client_id"] == nil || at["acr"] == nil || at["auth_time"] == nil || at["jti"] == nil || idt["sid"] == nil || idt["acr"] == nil && code != "" {
 		t.Errorf("%s: claims missing: access token %v, ID token %v", what, at, idt)
 	}
 }
