@@ -63,6 +63,7 @@ type adapter struct {
 	life     Lifetimes
 	loginURL func(id string) string
 	log      *slog.Logger
+	keySets  *keySets
 }
 
 var (
@@ -181,7 +182,7 @@ func (ad *adapter) codeNotSpent(ctx context.Context, t authReq, err error) error
 	case errors.Is(err, errCodeReused):
 		family, ferr := ad.store.codeFamily(ctx, t.ID)
 		if ferr == nil {
-			ferr = revokeFamily(ctx, ad.store.db, family, time.Now().Add(ad.life.AccessToken))
+			ferr = revokeFamily(ctx, ad.store.db, family, ad.store.now().Add(ad.life.AccessToken))
 		}
 		if ferr != nil {
 			ad.log.ErrorContext(ctx, "revoke tokens of a reused code", "err", ferr)
@@ -206,6 +207,8 @@ func (ad *adapter) DeleteAuthRequest(context.Context, string) error { return nil
 // refreshReq presents a refresh token's grant to op.
 type refreshReq struct {
 	*RefreshToken
+	// hash is the presented token's, as stored.
+	hash   []byte
 	scopes []string
 	// successor is set when the token was rotated within the refresh grace
 	// ago: the answer is that same successor (a retry after a lost answer).
@@ -264,15 +267,7 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 		family = family[:22]
 		rt := RefreshToken{FamilyID: family, ClientID: t.Request.ClientID, AccountID: t.AccountID, SessionID: t.SessionID,
 			Scopes: t.Request.Scopes, AMR: t.AMR, ACR: t.ACR, AuthTime: t.AuthTime, Claims: t.Request.Claims.IDTokenClaims()}
-		var token string
-		err := ad.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
-			if err := ad.store.spendCode(ctx, tx, t.ID, family, exp); err != nil {
-				return err
-			}
-			var err error
-			token, err = addRefreshToken(ctx, tx, now, ad.life.RefreshToken, rt)
-			return err
-		})
+		token, err := ad.store.exchangeCode(ctx, t.ID, exp, rt, ad.life.RefreshToken)
 		if err != nil {
 			return "", "", time.Time{}, ad.codeNotSpent(ctx, t, err)
 		}
@@ -281,23 +276,9 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 		if t.successor != "" {
 			return ad.sameSuccessor(ctx, t, exp)
 		}
-		var token string
-		err := ad.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
-			cur, hash, err := ad.store.refreshToken(ctx, tx, current)
-			if err != nil {
-				return err
-			}
-			next := *cur
-			next.Scopes = t.scopes
-			if token, err = addRefreshToken(ctx, tx, now, ad.life.RefreshToken, next); err != nil {
-				return err
-			}
-			won, err := ad.store.rotated(ctx, tx, hash, token, now)
-			if err == nil && !won {
-				err = errLostRotation
-			}
-			return err
-		})
+		next := *t.RefreshToken
+		next.Scopes = t.scopes
+		token, err := ad.store.rotate(ctx, t.hash, next, ad.life.RefreshToken)
 		if errors.Is(err, errLostRotation) {
 			// A concurrent request with the same token rotated it first
 			// (committed by now): a retry racing its own first attempt
@@ -347,9 +328,6 @@ func (ad *adapter) revokeReused(ctx context.Context, family string) {
 	ad.log.WarnContext(ctx, "refresh token reused; its family is revoked")
 }
 
-// errLostRotation: another rotation of the token committed first.
-var errLostRotation = errors.New("refresh token rotated by a concurrent request")
-
 // sameSuccessor answers a refresh with a token rotated less than
 // the refresh grace ago: the successor it was rotated to, if that is still
 // current, and a new access token. A successor already rotated in turn
@@ -370,11 +348,11 @@ func (ad *adapter) sameSuccessor(ctx context.Context, t *refreshReq, exp time.Ti
 }
 
 func (ad *adapter) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	rt, _, err := ad.store.refreshToken(ctx, ad.store.db, token)
+	rt, hash, err := ad.store.refreshToken(ctx, ad.store.db, token)
 	var grace *graceError
 	switch {
 	case errors.As(err, &grace):
-		return &refreshReq{RefreshToken: rt, scopes: rt.Scopes, successor: grace.successor}, nil
+		return &refreshReq{RefreshToken: rt, hash: hash, scopes: rt.Scopes, successor: grace.successor}, nil
 	case errors.Is(err, errRefreshReused):
 		ad.revokeReused(ctx, rt.FamilyID)
 		return nil, op.ErrInvalidRefreshToken
@@ -383,15 +361,14 @@ func (ad *adapter) TokenRequestByRefreshToken(ctx context.Context, token string)
 	case err != nil:
 		return nil, op.ErrInvalidRefreshToken
 	}
-	return &refreshReq{RefreshToken: rt, scopes: rt.Scopes}, nil
+	return &refreshReq{RefreshToken: rt, hash: hash, scopes: rt.Scopes}, nil
 }
 
 // TerminateSession revokes the client's refresh tokens of the account
 // (RP-initiated logout); the SSO session itself is ended by the logout
 // page.
 func (ad *adapter) TerminateSession(ctx context.Context, userID, clientID string) error {
-	_, err := ad.store.db.Exec(ctx, `DELETE FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, userID, clientID)
-	return err
+	return ad.store.deleteRefreshTokens(ctx, userID, clientID)
 }
 
 func (ad *adapter) GetRefreshTokenInfo(ctx context.Context, clientID, token string) (string, string, error) {
@@ -424,8 +401,7 @@ func (ad *adapter) RevokeToken(ctx context.Context, tokenOrID, userID, clientID 
 	if tid.ClientID != clientID {
 		return zoidc.ErrInvalidClient().WithDescription("the token was issued to another client")
 	}
-	if _, err := ad.store.db.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
-		tid.ID, sqldb.Micros(until)); err != nil {
+	if err := ad.store.revoke(ctx, ad.store.db, tid.ID, until); err != nil {
 		_ = unavailable(ctx, err)
 		return zoidc.ErrServerError()
 	}
@@ -441,11 +417,10 @@ func (s signingKey) SignatureAlgorithm() jose.SignatureAlgorithm {
 func (s signingKey) Key() any   { return s.k.Private }
 func (s signingKey) ID() string { return s.k.ID }
 
+// SigningKey is op's key for tokens op would sign itself. The token
+// endpoint signs its tokens itself (tokens.go), so none reaches op today;
+// should one, it gets the current RS256 key, one signature.
 func (ad *adapter) SigningKey(ctx context.Context) (op.SigningKey, error) {
-	if draft, _ := ctx.Value(draftCtxKey{}).(bool); draft {
-		return draftSigningKey{}, nil // see resign.go
-	}
-	// Only the token endpoint issues tokens, in draft; this is a fallback.
 	k, err := ad.signer.Signer(keys.RS256)
 	if err != nil {
 		return nil, err
@@ -630,19 +605,33 @@ func (ad *adapter) GetPrivateClaimsFromScopes(ctx context.Context, userID, clien
 	return nil, nil
 }
 
-var _ op.CanGetPrivateClaimsFromRequest = (*adapter)(nil)
+// accessClaims are a JWT access token's claims: op's registered ones and
+// RFC 9068's scope, with the level and time of the sign-in where there was
+// one, marshalled in one pass (op's AccessTokenClaims with a Claims map
+// marshals, decodes and marshals again).
+type accessClaims struct {
+	*zoidc.TokenClaims
+	Scope    string  `json:"scope"`
+	ACR      *string `json:"acr,omitempty"`
+	AuthTime *int64  `json:"auth_time,omitempty"`
+}
 
-// GetPrivateClaimsFromRequest adds RFC 9068's scope, and the level and
-// methods of the sign-in, to JWT access tokens.
-func (ad *adapter) GetPrivateClaimsFromRequest(ctx context.Context, r op.TokenRequest, _ []string) (map[string]any, error) {
-	claims := map[string]any{"scope": strings.Join(r.GetScopes(), " ")}
+// accessTokenClaims adds Gosid's claims for r to registered.
+func accessTokenClaims(registered *zoidc.TokenClaims, r op.TokenRequest) *accessClaims {
+	c := &accessClaims{TokenClaims: registered, Scope: strings.Join(r.GetScopes(), " ")}
+	var acr string
+	var authTime time.Time
 	switch t := r.(type) {
 	case authReq:
-		claims["acr"], claims["auth_time"] = t.ACR, t.AuthTime.Unix()
+		acr, authTime = t.ACR, t.AuthTime
 	case *refreshReq:
-		claims["acr"], claims["auth_time"] = t.ACR, t.AuthTime.Unix()
+		acr, authTime = t.ACR, t.AuthTime
+	default:
+		return c
 	}
-	return claims, nil
+	at := authTime.Unix()
+	c.ACR, c.AuthTime = &acr, &at
+	return c
 }
 
 // GetKeyByIDAndClientID returns a client's public key for private_key_jwt.
@@ -651,7 +640,7 @@ func (ad *adapter) GetKeyByIDAndClientID(ctx context.Context, keyID, clientID st
 	if err != nil {
 		return nil, err
 	}
-	set, err := clientKeys(ctx, c)
+	set, err := ad.keySets.forClient(ctx, c, keyID)
 	if err != nil {
 		return nil, err
 	}

@@ -305,7 +305,7 @@ func (p *Provider) verifyAssertion(ctx context.Context, raw string, audiences []
 	case cl.AuthMethod != client.AuthPrivateKeyJWT:
 		return nil, errors.New("not a private_key_jwt client")
 	}
-	set, err := clientKeys(ctx, cl)
+	set, err := p.keySets.forClient(ctx, cl, sig.Header.KeyID)
 	if err != nil {
 		return nil, fmt.Errorf("client keys: %w", err)
 	}
@@ -334,7 +334,7 @@ func (p *Provider) verifyAssertion(ctx context.Context, raw string, audiences []
 	if c.JTI == "" || len(c.JTI) > 256 {
 		return nil, errors.New("no jti")
 	}
-	now := time.Now()
+	now := p.deps.Now()
 	exp, ok1 := unixTime(c.Exp)
 	iat, ok2 := unixTime(c.Iat)
 	switch {

@@ -43,8 +43,8 @@ func FuzzClientAssertion(f *testing.F) {
 	registered, jwks := newClientKey(f, "k1")
 	stranger, _ := newClientKey(f, "k1")
 	const id = "bank-partner"
-	p := &Provider{cfg: Config{Issuer: "https://id.example"},
-		deps: Deps{Clients: fakeClients{id: {ID: id, AuthMethod: client.AuthPrivateKeyJWT, JWKS: jwks}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil))}}
+	p := &Provider{cfg: Config{Issuer: "https://id.example"}, keySets: newKeySets(time.Now),
+		deps: Deps{Clients: fakeClients{id: {ID: id, AuthMethod: client.AuthPrivateKeyJWT, JWKS: jwks}}, Log: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: time.Now}}
 	o := &testOP{URL: p.cfg.Issuer}
 	now := time.Now()
 	good := map[string]any{"iss": id, "sub": id, "aud": o.URL, "jti": "j", "iat": now.Unix(), "exp": now.Add(time.Hour).Unix()}

@@ -14,22 +14,6 @@ import (
 	"github.com/gosid/gosid/internal/webui"
 )
 
-// requiredLevel is the higher of the client's minimum and the lowest level
-// the request's acr_values accept.
-func requiredLevel(c *client.Client, acrValues []string) assurance.Level {
-	need := c.Level()
-	lowest := assurance.Level("")
-	for _, v := range acrValues {
-		if l, ok := assurance.ParseACR(v); ok && (lowest == "" || l.Rank() < lowest.Rank()) {
-			lowest = l
-		}
-	}
-	if lowest.Rank() > need.Rank() {
-		need = lowest
-	}
-	return need
-}
-
 // item is one line of the consent page: what is shared, with a masked
 // preview of the value.
 type item struct {

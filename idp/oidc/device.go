@@ -3,7 +3,6 @@ package oidc
 import (
 	"cmp"
 	"context"
-	"database/sql"
 	"errors"
 	"fmt"
 	"github.com/gosid/gosid/internal/httpx"
@@ -94,8 +93,7 @@ func (p *Provider) deviceRefused(w http.ResponseWriter, r *http.Request, v devic
 }
 
 func (ad *adapter) StoreDeviceAuthorization(ctx context.Context, clientID, deviceCode, userCode string, expires time.Time, scopes []string) error {
-	_, err := ad.store.db.Exec(ctx, `INSERT INTO oidc_device_codes (device_hash, user_code, client_id, scopes, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
-		sha256Sum(deviceCode), normUserCode(userCode), clientID, strings.Join(scopes, " "), sqldb.Micros(ad.store.now()), sqldb.Micros(expires))
+	err := ad.store.addDeviceCode(ctx, clientID, deviceCode, userCode, expires, scopes)
 	if errors.Is(err, sqldb.ErrConflict) {
 		return op.ErrDuplicateUserCode
 	}
@@ -106,38 +104,34 @@ func (ad *adapter) StoreDeviceAuthorization(ctx context.Context, clientID, devic
 }
 
 func (ad *adapter) GetDeviceAuthorizatonState(ctx context.Context, clientID, deviceCode string) (*op.DeviceAuthorizationState, error) {
-	var (
-		st            op.DeviceAuthorizationState
-		scopes, state string
-		account, amr  sql.NullString
-		authTime      sql.NullInt64
-		expires       int64
-	)
-	err := ad.store.db.QueryRow(ctx, `SELECT client_id, scopes, state, account_id, amr, auth_time, expires_at FROM oidc_device_codes WHERE device_hash = $1`,
-		sha256Sum(deviceCode)).Scan(&st.ClientID, &scopes, &state, &account, &amr, &authTime, &expires)
+	d, err := ad.store.deviceCode(ctx, deviceCode)
 	if err != nil && !isVerdict(err) {
 		return nil, unavailable(ctx, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if st.ClientID != clientID {
+	if d.ClientID != clientID {
 		return nil, fmt.Errorf("device code of another client: %w", sqldb.ErrNotFound)
 	}
-	st.Scopes, st.Audience, st.Expires = splitList(scopes), []string{clientID}, sqldb.Time(expires)
-	switch state {
+	st := &op.DeviceAuthorizationState{ClientID: d.ClientID, Scopes: d.Scopes, Audience: []string{clientID}, Expires: d.ExpiresAt}
+	switch d.State {
 	case "approved":
-		st.Done, st.Subject, st.AMR, st.AuthTime = true, account.String, splitList(amr.String), sqldb.Time(authTime.Int64)
-		// A device code yields tokens once.
-		if _, err := ad.store.db.Exec(ctx, `UPDATE oidc_device_codes SET state = 'used' WHERE device_hash = $1 AND state = 'approved'`, sha256Sum(deviceCode)); err != nil {
+		// A device code yields tokens once: of racing polls, one.
+		err := ad.store.useDeviceCode(ctx, deviceCode)
+		if errors.Is(err, sqldb.ErrConflict) {
+			return nil, zoidc.ErrInvalidGrant().WithDescription("the device code has been used")
+		}
+		if err != nil {
 			return nil, unavailable(ctx, err)
 		}
+		st.Done, st.Subject, st.AMR, st.AuthTime = true, d.AccountID, d.AMR, d.AuthTime
 	case "denied":
 		st.Denied = true
 	case "used":
 		return nil, zoidc.ErrInvalidGrant().WithDescription("the device code has been used")
 	}
-	return &st, nil
+	return st, nil
 }
 
 // normUserCode makes "bcdf-ghjk", "BCDFGHJK" and "BCDF GHJK" the same.
@@ -187,21 +181,15 @@ func (p *Provider) showDevice(w http.ResponseWriter, r *http.Request) {
 }
 
 func (p *Provider) pendingDevice(ctx context.Context, userCode string) (clientName string, scopes []string, err error) {
-	var clientID, sc string
-	var expires int64
-	err = p.store.db.QueryRow(ctx, `SELECT client_id, scopes, expires_at FROM oidc_device_codes WHERE user_code = $1 AND state = 'pending'`,
-		normUserCode(userCode)).Scan(&clientID, &sc, &expires)
+	d, err := p.store.pendingDeviceCode(ctx, userCode)
 	if err != nil {
 		return "", nil, err
 	}
-	if sqldb.Time(expires).Before(p.deps.Now()) {
-		return "", nil, sqldb.ErrExpired
-	}
-	c, err := p.deps.Clients.Get(ctx, clientID)
+	c, err := p.deps.Clients.Get(ctx, d.ClientID)
 	if err != nil {
 		return "", nil, err
 	}
-	return c.Name, splitList(sc), nil
+	return c.Name, d.Scopes, nil
 }
 
 // submitDevice approves or denies the device's request.
@@ -249,14 +237,12 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 	if decision == "allow" {
 		state = "approved"
 	}
-	res, err := p.store.db.Exec(ctx, `UPDATE oidc_device_codes SET state = $2, account_id = $3, amr = $4, acr = $5, auth_time = $6
-		WHERE user_code = $1 AND state = 'pending' AND expires_at > $7`,
-		normUserCode(code), state, a.ID, strings.Join(s.AMR, " "), a.Level.ACR(), sqldb.Micros(s.AuthTime), sqldb.Micros(p.deps.Now()))
-	if err != nil {
+	err = p.store.decideDeviceCode(ctx, code, state, a.ID, s.AMR, a.Level.ACR(), s.AuthTime)
+	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
 		p.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
-	if n, _ := res.RowsAffected(); n != 1 {
+	if err != nil {
 		p.deviceMiss(r)
 		v.Form.Fail("user_code", pg.L.T("device.err.code"))
 		p.render.Render(w, r, http.StatusUnprocessableEntity, "device", v)

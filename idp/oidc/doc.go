@@ -22,7 +22,9 @@
 //	                          for it, so a failed request leaves it usable; a reused
 //	                          code revokes what it issued), refresh_token (rotation; a
 //	                          rotated token presented again revokes its family),
-//	                          client_credentials, device_code
+//	                          client_credentials, device_code; op parses and validates,
+//	                          Gosid makes the tokens and signs each once with the client's
+//	                          algorithm, the access token typed at+jwt (tokens.go)
 //	/userinfo                 Gosid's own (userinfo.go): RFC 6750 errors, 503 on a store failure
 //	/oauth/logout             Gosid's own (logout.go): asks the citizen unless the id_token_hint
 //	                          is the session's account; → /oauth/logged-out without a redirect
@@ -48,10 +50,15 @@
 // private_key_jwt, none for public clients) and answer RFC 6749 JSON
 // errors (protocol.go). Token, revocation and userinfo answer CORS for the
 // origins of the client's redirect URIs (cors.go). Device codes entered at
-// /device are rate-limited per address and per code.
+// /device are rate-limited per address and per code. A private_key_jwt
+// client's jwks_uri is cached for five minutes and fetched again at once
+// when an assertion names a key it lacks, at most every 30 seconds
+// (keyset.go).
 //
-// Storage: authorization requests, codes (SHA-256), refresh tokens
-// (SHA-256, families), revocations and grants live in the database, so
+// Storage (store.go, store_device.go, each statement tested on both
+// dialects by store_test.go): authorization requests, codes (SHA-256),
+// refresh tokens (SHA-256, families), revocations, grants and device codes
+// live in the database, so
 // every step may land on any replica. Access-token ids carry their family,
 // scopes and client, so that userinfo and introspection need no row per
 // token; revoking a family or a token id is a row in oidc_revocations.

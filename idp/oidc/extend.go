@@ -12,6 +12,8 @@ import (
 	jose "github.com/go-jose/go-jose/v4"
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 	"github.com/zitadel/oidc/v3/pkg/op"
+
+	"github.com/gosid/gosid/idp/oidc/authz"
 )
 
 // provider is op's Provider with the parts Gosid does differently: op
@@ -46,7 +48,7 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	d.ResponseModesSupported = []string{"query", "form_post"}
 	d.GrantTypesSupported = []zoidc.GrantType{zoidc.GrantTypeCode, zoidc.GrantTypeRefreshToken, zoidc.GrantTypeClientCredentials, zoidc.GrantTypeDeviceCode}
 	d.CodeChallengeMethodsSupported = []zoidc.CodeChallengeMethod{zoidc.CodeChallengeMethodS256}
-	d.ACRValuesSupported = append(assurance.ACRValues(), acrMFA)
+	d.ACRValuesSupported = append(assurance.ACRValues(), authz.ACRMFA)
 	// Client authentication: the same methods everywhere (clientauth.go),
 	// none only where a public client may come.
 	withKeys := []zoidc.AuthMethod{zoidc.AuthMethodBasic, zoidc.AuthMethodPost, zoidc.AuthMethodPrivateKeyJWT}

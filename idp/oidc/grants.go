@@ -2,7 +2,6 @@ package oidc
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/gosid/gosid/internal/sqldb"
@@ -39,14 +38,10 @@ func (p *Provider) Grants(ctx context.Context, accountID string) ([]SiteGrant, e
 // is sent a back-channel logout. The next sign-in there asks for consent.
 func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) error {
 	return p.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM oidc_grants WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
-		if err != nil {
+		if err := p.store.deleteGrant(ctx, tx, accountID, clientID); err != nil {
 			return err
 		}
-		if n, _ := res.RowsAffected(); n == 0 {
-			return fmt.Errorf("grant: %w", sqldb.ErrNotFound)
-		}
-		families, err := sqldb.Strings(ctx, tx, `SELECT DISTINCT family_id FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+		families, err := p.store.families(ctx, tx, accountID, clientID)
 		if err != nil {
 			return err
 		}

@@ -212,11 +212,15 @@ func (o *testOP) keyedClient(t testing.TB, c client.Client) (*client.Client, cli
 }
 
 // assertion signs a client assertion for clientID with k: iss and sub the
-// client, aud the issuer, a fresh jti, iat now and exp in a minute; claims
-// overrides or (with a nil value) removes claims.
+// client, aud the issuer, a fresh jti, iat now (the provider's clock when
+// it has one) and exp in a minute; claims overrides or (with a nil value)
+// removes claims.
 func (o *testOP) assertion(t testing.TB, k clientKey, clientID string, claims map[string]any) string {
 	t.Helper()
 	now := time.Now()
+	if o.Clock != nil {
+		now = o.Clock.Now()
+	}
 	jti, _ := keys.NewToken()
 	c := map[string]any{"iss": clientID, "sub": clientID, "aud": o.URL, "jti": jti, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
 	for name, v := range claims {

@@ -20,8 +20,9 @@ import (
 //	not a form, a repeated        400 invalid_request
 //	parameter
 //	client authentication         clientauth.go; failure: 401 invalid_client
-//	op                            buffered: a token response is re-signed
-//	                              (resign.go); an error is rewritten as below
+//	the grant                     token: tokens.go, on op's request parsing;
+//	                              the others: op; buffered, an error is
+//	                              rewritten as below
 //
 // Every error is RFC 6749 section 5.2 JSON ({"error", "error_description"})
 // with Cache-Control: no-store. op answers some errors in plain text
@@ -35,9 +36,6 @@ type oauthErr struct {
 	Code        string
 	Description string
 }
-
-// errServer is what a client sees of a failure of ours.
-var errServer = &oauthErr{Status: http.StatusInternalServerError, Code: "server_error", Description: genericDescriptions["server_error"]}
 
 func writeOAuthError(w http.ResponseWriter, e *oauthErr) {
 	h := w.Header()
@@ -105,14 +103,15 @@ func (p *Provider) serveClientEndpoint(w http.ResponseWriter, r *http.Request, n
 	}
 	ctx, out := withOutage(r.Context())
 	ctx = context.WithValue(ctx, authCtxKey{}, ca)
-	if ep.path == pathToken {
-		ctx = context.WithValue(ctx, draftCtxKey{}, true)
-	}
 	r = r.Clone(ctx)
 	presentToOp(r, ca)
 
 	buf := &bufferedWriter{header: http.Header{}, status: http.StatusOK}
-	next.ServeHTTP(buf, r)
+	if ep.path == pathToken {
+		p.exchange(buf, r)
+	} else {
+		next.ServeHTTP(buf, r)
+	}
 	if err := out.failed(); err != nil {
 		// Whatever op made of it (invalid_grant, active:false), a store
 		// failure is no verdict on the client's credentials.
@@ -128,17 +127,6 @@ func (p *Provider) serveClientEndpoint(w http.ResponseWriter, r *http.Request, n
 		writeOAuthError(w, e)
 		return
 	}
-	body := buf.body.Bytes()
-	if ep.path == pathToken && buf.status == http.StatusOK && bytes.Contains(body, []byte(`"access_token"`)) {
-		out, err := p.resignResponse(body, ca.Client.IDTokenAlg)
-		if err != nil {
-			// A draft token never leaves the process.
-			p.deps.Log.ErrorContext(ctx, "sign tokens", "err", err)
-			writeOAuthError(w, errServer)
-			return
-		}
-		body = out
-	}
 	h := w.Header()
 	for k, v := range buf.header {
 		if k != "Content-Length" {
@@ -148,8 +136,20 @@ func (p *Provider) serveClientEndpoint(w http.ResponseWriter, r *http.Request, n
 	h.Set("Cache-Control", "no-store")
 	h.Set("Pragma", "no-cache")
 	w.WriteHeader(buf.status)
-	_, _ = w.Write(body)
+	_, _ = w.Write(buf.body.Bytes())
 }
+
+// bufferedWriter holds a response until serveClientEndpoint (or
+// authorizePage) has looked at it.
+type bufferedWriter struct {
+	header http.Header
+	status int
+	body   bytes.Buffer
+}
+
+func (b *bufferedWriter) Header() http.Header         { return b.header }
+func (b *bufferedWriter) Write(p []byte) (int, error) { return b.body.Write(p) }
+func (b *bufferedWriter) WriteHeader(status int)      { b.status = status }
 
 // oauthErrorCodes are the error codes of RFC 6749, 7009, 8628 and 8707.
 var oauthErrorCodes = map[string]bool{

@@ -14,8 +14,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
-	"reflect"
-	"slices"
 	"strings"
 	"time"
 
@@ -24,6 +22,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/oidc/authz"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -72,15 +71,20 @@ type Deps struct {
 
 // Provider is Gosid's OpenID provider.
 type Provider struct {
-	cfg     Config
-	deps    Deps
-	op      *op.Provider
-	handler http.Handler
-	adapter *adapter
+	cfg  Config
+	deps Deps
+	op   *op.Provider
+	// exchanger is op with Gosid's overrides (extend.go), what the token
+	// endpoint parses and validates grants with (tokens.go).
+	exchanger provider
+	handler   http.Handler
+	adapter   *adapter
 	// discoveryJSON is the discovery document, built once.
 	discoveryJSON []byte
 	store         *store
 	render        *webui.Renderer
+	// keySets caches private_key_jwt clients' keys from their jwks_uri.
+	keySets *keySets
 }
 
 // Endpoint paths.
@@ -118,8 +122,8 @@ func New(cfg Config, d Deps) (*Provider, error) {
 		return nil, err
 	}
 	st := &store{db: d.DB, now: d.Now, aead: aead, grace: l.RefreshGrace}
-	p := &Provider{cfg: cfg, deps: d, store: st}
-	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log,
+	p := &Provider{cfg: cfg, deps: d, store: st, keySets: newKeySets(d.Now)}
+	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log, keySets: p.keySets,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
 	if err != nil {
@@ -156,11 +160,12 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if strings.HasPrefix(cfg.Issuer, "http://") {
 		opts = append(opts, op.WithAllowInsecure())
 	}
-	p.op, err = op.NewOpenIDProvider(cfg.Issuer, opCfg, p.adapter, opts...)
+	p.op, err = op.NewProvider(opCfg, p.adapter, op.StaticIssuer(cfg.Issuer), opts...)
 	if err != nil {
 		return nil, err
 	}
-	p.handler = op.CreateRouter(provider{Provider: p.op, p: p}, p.guard, p.ownEndpoints)
+	p.exchanger = provider{Provider: p.op, p: p}
+	p.handler = op.CreateRouter(p.exchanger, p.guard, p.ownEndpoints)
 	if p.discoveryJSON, err = p.discoveryDocument(); err != nil {
 		return nil, err
 	}
@@ -280,12 +285,17 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, ar, zoidc.ErrInvalidClient())
 		return
 	}
+	req := authzRequest(ar)
 	sess, err := p.deps.Sessions.Current(r)
-	if err != nil || p.needsLogin(ar, sess) {
-		if slices.Contains(ar.Request.Prompt, zoidc.PromptNone) {
-			p.fail(w, r, ar, zoidc.ErrLoginRequired())
-			return
-		}
+	var as *authz.Session
+	if err == nil {
+		as = &authz.Session{AccountID: sess.AccountID, AuthTime: sess.AuthTime, AMR: sess.AMR}
+	}
+	switch d := authz.Authenticate(req, as, p.deps.Now()); d.Step {
+	case authz.Refuse:
+		p.fail(w, r, ar, oauthError(d.Error, d.Description))
+		return
+	case authz.SignIn:
 		q := url.Values{"next": {pathContinue + "?id=" + ar.ID}}
 		if ar.Request.LoginHint != "" {
 			q.Set("login_hint", ar.Request.LoginHint)
@@ -301,92 +311,51 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
 		return
 	}
-	if need := requiredLevel(c, ar.Request.ACRValues); !a.Level.AtLeast(need) {
-		if slices.Contains(ar.Request.Prompt, zoidc.PromptNone) {
-			p.fail(w, r, ar, zoidc.ErrInteractionRequired().WithDescription("the account's level is below the level required"))
-			return
-		}
-		p.showLevel(w, r, ar, c, a, need)
-		return
-	}
-	if slices.Contains(ar.Request.ACRValues, acrMFA) && !slices.Contains(sess.AMR, "mfa") {
-		// Step-up: the site wants a second factor this session lacks.
-		switch {
-		case slices.Contains(ar.Request.Prompt, zoidc.PromptNone):
-			p.fail(w, r, ar, zoidc.ErrInteractionRequired().WithDescription("a second factor is required"))
-		case a.MFA == "":
-			p.fail(w, r, ar, oauthError("unmet_authentication_requirements", "the account has no second factor"))
-		default:
-			http.Redirect(w, r, "/login/2fa?stepup=1&next="+url.QueryEscape(pathContinue+"?id="+ar.ID), http.StatusFound)
-		}
-		return
-	}
+	sub := authz.Subject{Level: a.Level, HasMFA: a.MFA != "", MinLevel: c.Level(), FirstParty: c.FirstParty}
 	if !c.FirstParty {
 		g, err := p.store.grant(ctx, a.ID, c.ID)
 		if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
 			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
 			return
 		}
-		if slices.Contains(ar.Request.Prompt, zoidc.PromptConsent) || g == nil || !covers(g.Scopes, ar.Request.Scopes) {
-			if slices.Contains(ar.Request.Prompt, zoidc.PromptNone) {
-				p.fail(w, r, ar, oauthError("consent_required", "the user has not consented to share the data"))
-				return
+		if g != nil {
+			sub.Granted = g.Scopes
+			if sub.Granted == nil {
+				sub.Granted = []string{}
 			}
-			http.Redirect(w, r, pathConsent+"?id="+url.QueryEscape(ar.ID), http.StatusFound)
-			return
 		}
 	}
-	p.complete(w, r, ar, sess, a)
+	switch d := authz.Authorize(req, *as, sub); d.Step {
+	case authz.Refuse:
+		p.fail(w, r, ar, oauthError(d.Error, d.Description))
+	case authz.RaiseLevel:
+		p.showLevel(w, r, ar, c, a, d.Need)
+	case authz.StepUp:
+		http.Redirect(w, r, "/login/2fa?stepup=1&next="+url.QueryEscape(pathContinue+"?id="+ar.ID), http.StatusFound)
+	case authz.Consent:
+		http.Redirect(w, r, pathConsent+"?id="+url.QueryEscape(ar.ID), http.StatusFound)
+	default:
+		p.complete(w, r, ar, sess, a)
+	}
 }
 
-// acrMFA asks for (and, when satisfied, reports) a second factor.
-const acrMFA = "urn:gosid:ac:mfa"
+// authzRequest is what authz decides a stored request on.
+func authzRequest(ar *AuthRequest) authz.Request {
+	return authz.Request{Prompt: ar.Request.Prompt, MaxAge: ar.Request.MaxAge, ACRValues: ar.Request.ACRValues,
+		HintSubject: ar.Request.HintSubject, Scopes: ar.Request.Scopes, CreatedAt: ar.CreatedAt}
+}
 
-// complete records the authentication on the request and answers. acr is
-// the account's level, or urn:gosid:ac:mfa when the site asked for a second
-// factor and got it.
+// complete records the authentication on the request and answers, with
+// the acr authz reports.
 func (p *Provider) complete(w http.ResponseWriter, r *http.Request, ar *AuthRequest, sess *session.Session, a *account.Account) {
 	amr := sess.AMR
-	acr := a.Level.ACR()
-	if slices.Contains(ar.Request.ACRValues, acrMFA) && slices.Contains(amr, "mfa") {
-		acr = acrMFA
-	}
+	acr := authz.ACR(a.Level, ar.Request.ACRValues, amr)
 	if err := p.store.completeAuthRequest(r.Context(), ar.ID, a.ID, sess.ID, sess.AuthTime, amr, acr); err != nil {
 		p.expired(w, r)
 		return
 	}
 	ar.AccountID, ar.SessionID, ar.AuthTime, ar.AMR, ar.ACR, ar.Done = a.ID, sess.ID, sess.AuthTime, amr, acr, true
 	p.respond(w, r, ar)
-}
-
-// needsLogin: no usable session for this request (max_age, prompt=login,
-// or an id_token_hint naming someone else).
-func (p *Provider) needsLogin(ar *AuthRequest, s *session.Session) bool {
-	if s == nil {
-		return true
-	}
-	if ar.Request.MaxAge != nil {
-		maxAge := time.Duration(*ar.Request.MaxAge) * time.Second
-		if maxAge == 0 {
-			// prompt=login or max_age=0: a sign-in after this request began.
-			return s.AuthTime.Before(ar.CreatedAt)
-		}
-		if p.deps.Now().Sub(s.AuthTime) > maxAge {
-			return true
-		}
-	}
-	return ar.Request.HintSubject != "" && ar.Request.HintSubject != s.AccountID
-}
-
-// covers reports whether granted includes every requested scope that
-// releases data (openid and offline_access are asked about too).
-func covers(granted, requested []string) bool {
-	for _, s := range requested {
-		if !slices.Contains(granted, s) {
-			return false
-		}
-	}
-	return true
 }
 
 func (p *Provider) expired(w http.ResponseWriter, r *http.Request) {
@@ -396,13 +365,16 @@ func (p *Provider) expired(w http.ResponseWriter, r *http.Request) {
 }
 
 // oauthError makes an error of a type the op package has no constructor
-// for (consent_required, unmet_authentication_requirements). op's error
-// type is unexported, so it is set through reflection.
+// for (consent_required, unmet_authentication_requirements…). op's error
+// type is unexported; setCode's type parameter is inferred as it.
 func oauthError(kind, description string) *zoidc.Error {
 	e := zoidc.ErrInteractionRequired().WithDescription("%s", description)
-	reflect.ValueOf(&e.ErrorType).Elem().SetString(kind)
+	setCode(&e.ErrorType, kind)
 	return e
 }
+
+// setCode sets a string-typed field of a type this package cannot name.
+func setCode[T ~string](field *T, code string) { *field = T(code) }
 
 // successorAEAD is the cipher that seals rotated refresh tokens'
 // successors: a key derived from the provider's, so that every replica has

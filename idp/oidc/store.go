@@ -266,6 +266,47 @@ func addRefreshToken(ctx context.Context, q sqldb.Querier, now time.Time, ttl ti
 	return token, err
 }
 
+// exchangeCode spends the code of auth request id and stores the first
+// refresh token of the family it starts, in one transaction; the access
+// tokens of the family expire at until (see spendCode).
+func (s *store) exchangeCode(ctx context.Context, id string, until time.Time, rt RefreshToken, ttl time.Duration) (string, error) {
+	var token string
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if err := s.spendCode(ctx, tx, id, rt.FamilyID, until); err != nil {
+			return err
+		}
+		var err error
+		token, err = addRefreshToken(ctx, tx, s.now(), ttl, rt)
+		return err
+	})
+	return token, err
+}
+
+// errLostRotation: another rotation of the token committed first.
+var errLostRotation = errors.New("refresh token rotated by a concurrent request")
+
+// rotate replaces the refresh token of hash, read as current moments
+// ago, with a new token of next's grant, in one transaction: the
+// successor is stored and the old token marked rotated (its successor
+// sealed for the grace) only if no other rotation did so first
+// (errLostRotation). A token revoked or swept meanwhile is lost likewise.
+func (s *store) rotate(ctx context.Context, hash []byte, next RefreshToken, ttl time.Duration) (string, error) {
+	now := s.now()
+	var token string
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		if token, err = addRefreshToken(ctx, tx, now, ttl, next); err != nil {
+			return err
+		}
+		won, err := s.rotated(ctx, tx, hash, token, now)
+		if err == nil && !won {
+			err = errLostRotation
+		}
+		return err
+	})
+	return token, err
+}
+
 // errRefreshReused: a rotated refresh token was presented again.
 var errRefreshReused = errors.New("refresh token reused")
 
@@ -332,8 +373,29 @@ func revokeFamily(ctx context.Context, q sqldb.Querier, familyID string, until t
 	if _, err := q.Exec(ctx, `DELETE FROM oidc_refresh_tokens WHERE family_id = $1`, familyID); err != nil {
 		return err
 	}
-	_, err := q.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, familyID, sqldb.Micros(until))
+	return insertRevocation(ctx, q, familyID, until)
+}
+
+// revoke marks an access token id revoked until it must have expired.
+func (s *store) revoke(ctx context.Context, q sqldb.Querier, id string, until time.Time) error {
+	return insertRevocation(ctx, q, id, until)
+}
+
+func insertRevocation(ctx context.Context, q sqldb.Querier, id string, until time.Time) error {
+	_, err := q.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`, id, sqldb.Micros(until))
 	return err
+}
+
+// deleteRefreshTokens deletes the account's refresh tokens of a client.
+func (s *store) deleteRefreshTokens(ctx context.Context, accountID, clientID string) error {
+	_, err := s.db.Exec(ctx, `DELETE FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+	return err
+}
+
+// families lists the token families of the account's refresh tokens of a
+// client, read through q (the database or a transaction).
+func (s *store) families(ctx context.Context, q sqldb.Querier, accountID, clientID string) ([]string, error) {
+	return sqldb.Strings(ctx, q, `SELECT DISTINCT family_id FROM oidc_refresh_tokens WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
 }
 
 // revoked reports whether an access token's id or family was revoked.
@@ -386,6 +448,19 @@ func (s *store) saveGrant(ctx context.Context, accountID, clientID string, scope
 	return err
 }
 
+// deleteGrant withdraws the account's grant to a client through q;
+// sqldb.ErrNotFound when there was none.
+func (s *store) deleteGrant(ctx context.Context, q sqldb.Querier, accountID, clientID string) error {
+	res, err := q.Exec(ctx, `DELETE FROM oidc_grants WHERE account_id = $1 AND client_id = $2`, accountID, clientID)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("grant: %w", sqldb.ErrNotFound)
+	}
+	return nil
+}
+
 // useJTI records a client assertion id; false if it was seen before.
 func (s *store) useJTI(ctx context.Context, clientID, jti string, exp time.Time) (bool, error) {
 	_, err := s.db.Exec(ctx, `INSERT INTO oidc_assertion_jtis (jti_hash, expires_at) VALUES ($1, $2)`, sha256Sum(clientID+"\x00"+jti), sqldb.Micros(exp))
@@ -393,13 +468,6 @@ func (s *store) useJTI(ctx context.Context, clientID, jti string, exp time.Time)
 		return false, nil
 	}
 	return err == nil, err
-}
-
-// jtiUsed reports whether a client assertion id was recorded.
-func (s *store) jtiUsed(ctx context.Context, clientID, jti string) (bool, error) {
-	var n int
-	err := s.db.QueryRow(ctx, `SELECT count(*) FROM oidc_assertion_jtis WHERE jti_hash = $1`, sha256Sum(clientID+"\x00"+jti)).Scan(&n)
-	return n > 0, err
 }
 
 // sweep deletes what has expired.
