@@ -447,7 +447,9 @@ func TestPeriodicOneReplica(t *testing.T) {
 			t.Fatalf("%d rounds in %s with a period of 1s on two replicas", rounds, window)
 		}
 		for i := 1; i < len(at); i++ {
-			if gap := at[i].Sub(at[i-1]); gap < 800*time.Millisecond {
+			// A round may start late (polling, a loaded machine) and the
+			// next on time; two schedules would start rounds together.
+			if gap := at[i].Sub(at[i-1]); gap < 400*time.Millisecond {
 				t.Fatalf("two rounds %s apart", gap)
 			}
 		}
