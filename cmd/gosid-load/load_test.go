@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -200,5 +202,35 @@ func mustJSON(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%v: %s", err, b)
+	}
+}
+
+// TestAuthorizeHopFails: a hop of the authorization flow that fails in
+// transport (here the consent POST, whose connection the server drops) is
+// reported as a transport error, not read as an answer.
+func TestAuthorizeHopFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/authorize":
+			http.Redirect(w, r, "/authorize/consent?id=1", http.StatusFound)
+		default:
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("hijack: %v", err)
+				return
+			}
+			conn.Close()
+		}
+	}))
+	defer srv.Close()
+	issuer, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := newRequester(&config{Issuer: issuer, ClientID: "c", RedirectURI: "http://127.0.0.1:9/cb", Scope: "openid",
+		Concurrency: 1, Timeout: 5 * time.Second})
+	res, err := q.authorize(context.Background(), q.browser(), false)
+	if kindOf(err) != kindHTTP {
+		t.Fatalf("authorize = %v, %v; want a transport error", res, err)
 	}
 }
