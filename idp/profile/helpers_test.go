@@ -308,10 +308,7 @@ func (b *browser) post(t testing.TB, path string, form url.Values) answer {
 	return b.do(t, "POST", path, form)
 }
 
-var (
-	challengeRe = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
-	secretRe    = regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`)
-)
+var secretRe = regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`)
 
 func find(t testing.TB, re *regexp.Regexp, a answer) string {
 	t.Helper()
