@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -87,11 +86,9 @@ func (rp *formPostRP) count() int {
 func TestBrowserFormPost(t *testing.T) {
 	requireChromium(t)
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	public := "http://localhost:" + port
 	data := []string{"--data-dir", dir}
-	s := startServerAt(t, addr, append(data, "--public-url", public)...)
+	s := startLocalhostServer(t, data...)
+	public := s.Issuer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gosid serve output:\n%s", s.out)

@@ -5,7 +5,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -29,12 +28,10 @@ import (
 func TestPasskeySignIn(t *testing.T) {
 	requireChromium(t)
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
 	// localhost, not 127.0.0.1: a secure context for the browser, and a
 	// host name WebAuthn accepts as relying-party ID.
-	public := "http://localhost:" + port
-	s := startServerAt(t, addr, "--data-dir", dir, "--public-url", public)
+	s := startLocalhostServer(t, "--data-dir", dir)
+	public := s.Issuer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gosid serve output:\n%s", s.out)

@@ -39,13 +39,17 @@ var (
 
 // Main runs the package's tests and then drops what the package created on
 // the PostgreSQL server and stops the private cluster, if one was started.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(MainCode(m)) }
+
+// MainCode is Main without the exit: it returns the tests' exit code, for a
+// TestMain that has clean-up of its own to do after the tests.
+func MainCode(m *testing.M) int {
 	mainCalled = true
 	code := m.Run()
 	if pgServer != nil {
 		pgServer.cleanup()
 	}
-	os.Exit(code)
+	return code
 }
 
 // Run runs fn twice, as subtests "sqlite" and "postgres", each with a fresh
