@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -224,18 +225,29 @@ func virtualCredentials(b *browser, id webauthn.AuthenticatorID) []*webauthn.Cre
 	return creds
 }
 
-// waitLocation waits for the page to reach path with query (the pages'
-// script navigates after its requests, not on a click).
+// waitLocation waits for the page to reach path with query and finish
+// loading (the pages' script navigates after its requests, not on a click).
 func waitLocation(b *browser, path, query string) {
+	b.t.Helper()
+	waitJS(b, "reach "+path+query, fmt.Sprintf(`location.pathname + location.search === %q && document.readyState === "complete"`, path+query))
+}
+
+// waitJS polls the JavaScript expression expr until it is true, for up to
+// stepTimeout. An evaluation that fails because a navigation replaced the
+// document meanwhile is tried again.
+func waitJS(b *browser, what, expr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(stepTimeout)
 	for {
-		loc := evalIn[string](b, "read location", `location.pathname + location.search`)
-		if loc == path+query && evalIn[string](b, "read readiness", `document.readyState`) == "complete" {
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.fatalf("the page is at %s after %v, want %s%s", loc, stepTimeout, path, query)
+			loc, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.href + " (" + document.readyState + ")"`))
+			b.fatalf("%s: not within %v; the page is at %s (last error: %v)", what, stepTimeout, loc, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -272,7 +284,11 @@ func (rp *callbackRP) code() string {
 	return rp.got.Get("code")
 }
 
-// waitCode waits for the browser to reach the callback and returns the code.
+// waitCode waits for the browser to have loaded the callback page and
+// returns the code. The relying party's getting the request is not enough:
+// the browser may still be loading its answer, and a navigation started
+// then (b.open) takes that load's lifecycle events for its own and ends
+// without a response ("status none").
 func (rp *callbackRP) waitCode(b *browser) string {
 	b.t.Helper()
 	deadline := time.Now().Add(stepTimeout)
@@ -282,6 +298,7 @@ func (rp *callbackRP) waitCode(b *browser) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	waitJS(b, "load the callback", fmt.Sprintf(`location.origin + location.pathname === %q && document.readyState === "complete"`, rp.redirect))
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	if rp.got.Get("state") != "st-passkey" || rp.got.Get("error") != "" {
