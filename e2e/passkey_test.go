@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 )
@@ -114,15 +115,22 @@ func TestPasskeySignIn(t *testing.T) {
 	q := url.Values{"client_id": {cl.ID}, "redirect_uri": {rp.redirect}, "response_type": {"code"}, "scope": {"openid fullname"},
 		"state": {"st-passkey"}, "nonce": {"n-passkey"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"}}
+	// The button replaces the pending autofill request by a modal one,
+	// which completes once the authenticator sees the citizen again. The
+	// challenges both ask for are held until then: a request that reaches
+	// the authenticator while it sees nobody stays there unanswered, even
+	// once presence is back (see holdRequests).
+	begins := holdRequests(b, "*/login/passkey/begin")
 	b.open("/authorize?" + q.Encode())
 	if p := b.path(); p != "/login" {
 		b.fatalf("authorization without a session landed on %s, want /login", p)
 	}
-	// The button replaces the pending autofill request by a modal one,
-	// which completes once the authenticator sees the citizen again.
+	begins.wait(1) // the autofill request's
 	button := `[data-passkey-login] [data-passkey-actions]:not([hidden]) [data-passkey-button]:not([disabled])`
 	b.do("press the passkey button", chromedp.WaitVisible(chromedp.CSS(button)), chromedp.Click(chromedp.CSS(button)))
+	begins.wait(2) // the button's
 	setPresence(b, authenticator, true)
+	begins.release()
 	authCode := rp.waitCode(b)
 
 	// 5. The relying party exchanges the code (a plain HTTP request).
@@ -167,9 +175,11 @@ func TestPasskeySignIn(t *testing.T) {
 	b.fill("login", "+79165551234")
 	b.fill("password", browserPassword)
 	b.submit("/login", "/login/2fa")
+	// This page makes no request of its own: presence goes back on before
+	// the button is pressed, so that its request finds the citizen there.
+	setPresence(b, authenticator, true)
 	second := `[data-passkey-assert] [data-passkey-actions]:not([hidden]) [data-passkey-button]:not([disabled])`
 	b.do("confirm with the passkey", chromedp.WaitVisible(chromedp.CSS(second)), chromedp.Click(chromedp.CSS(second)))
-	setPresence(b, authenticator, true)
 	waitLocation(b, "/account", "")
 	b.expectText("Ключников Пётр")
 
@@ -212,6 +222,85 @@ func setPresence(b *browser, id webauthn.AuthenticatorID, on bool) {
 		_, err := cdp.Call(ctx, t, webauthn.SetAutomaticPresenceSimulation, webauthn.SetAutomaticPresenceSimulationParams{AuthenticatorID: id, Enabled: on})
 		return err
 	}))
+}
+
+// heldRequests are the page's requests to a URL pattern, paused in the
+// browser (Fetch domain) until release.
+type heldRequests struct {
+	b      *browser
+	ids    chan fetch.RequestID
+	cancel context.CancelFunc
+	paused []fetch.RequestID
+}
+
+// holdRequests pauses every request of the page whose URL matches pattern
+// from now until release.
+//
+// A passkey test needs it because of how Chromium's virtual authenticator
+// simulates the citizen: a request that reaches it while presence
+// simulation is off is left idle for good (VirtualFidoDevice asks its
+// press callback once, and turning presence on later only replaces the
+// callback). Pressing a button and then turning presence on raced the
+// button's request to the authenticator, and now and then the request won:
+// the page then waited forever on «Следуйте указаниям браузера…». Holding
+// the requests for a challenge keeps every WebAuthn request of the page
+// away from the authenticator until presence is on.
+func holdRequests(b *browser, pattern string) *heldRequests {
+	b.t.Helper()
+	ctx, cancel := context.WithCancel(b.ctx)
+	b.t.Cleanup(cancel)
+	h := &heldRequests{b: b, ids: make(chan fetch.RequestID, 64), cancel: cancel}
+	events := chromedp.Events(ctx, fetch.RequestPaused) // subscribed from here on
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			h.ids <- ev.RequestID
+		}
+	}()
+	b.do("hold requests to "+pattern, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}})
+		return err
+	}))
+	return h
+}
+
+// wait waits until n requests in all are held.
+func (h *heldRequests) wait(n int) {
+	h.b.t.Helper()
+	timeout := time.After(stepTimeout)
+	for len(h.paused) < n {
+		select {
+		case id := <-h.ids:
+			h.paused = append(h.paused, id)
+		case <-timeout:
+			h.b.fatalf("%d requests held after %v, want %d", len(h.paused), stepTimeout, n)
+		}
+	}
+}
+
+// release lets the held requests go on, and holds no more.
+func (h *heldRequests) release() {
+	h.b.t.Helper()
+	h.b.do("release the held requests", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for drained := false; !drained; {
+			select {
+			case id := <-h.ids:
+				h.paused = append(h.paused, id)
+			default:
+				drained = true
+			}
+		}
+		for _, id := range h.paused {
+			if _, err := cdp.Call(ctx, t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id}); err != nil {
+				return err
+			}
+		}
+		_, err := cdp.Call(ctx, t, fetch.Disable, cdp.Empty{})
+		return err
+	}))
+	h.cancel()
 }
 
 func virtualCredentials(b *browser, id webauthn.AuthenticatorID) []*webauthn.Credential {
