@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -154,11 +155,9 @@ func TestBrowserFormPost(t *testing.T) {
 	b.expectText("Сайт с form_post")
 	b.do("allow", chromedp.Click(chromedp.CSS(`form[action="/authorize/consent"] button[value="allow"]`)))
 	got := rp.wait(b, 1)
-	for deadline := time.Now().Add(stepTimeout); !strings.HasPrefix(evalIn[string](b, "read location", `location.href`), rp.redirect); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			b.fatalf("the browser did not land on the site after the form_post")
-		}
-	}
+	// The location changes when the site's page commits, before it is
+	// parsed: wait until it has loaded before reading it.
+	waitJS(b, "land on the site after the form_post", fmt.Sprintf(`location.href.startsWith(%q) && document.readyState === "complete"`, rp.redirect))
 	b.expectText("signed in at the site")
 	redeem(got, "st-js", verifier)
 	// The console's report of a violation may trail the navigation.
