@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -21,27 +23,84 @@ import (
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
-var (
-	binary   string // path of the gosid binary built for this run
-	buildDir string
-)
+// binary is the path of the gosid binary built for this run.
+var binary string
 
-func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "gosid-e2e-bin-")
+// binDirPrefix names the directory of a run's gosid binary. The run's
+// process ID follows it, so that a later run can tell a directory left by a
+// run that died from one in use.
+const binDirPrefix = "gosid-e2e-bin-"
+
+func TestMain(m *testing.M) { os.Exit(testMain(m)) }
+
+// testMain builds gosid into a temporary directory, runs the tests, and
+// removes the directory whether they passed or failed. A run that could not
+// clean up (a panic, -timeout, a kill) leaves its directory behind: the next
+// run removes it.
+func testMain(m *testing.M) int {
+	removeOrphanBinaries()
+	dir, err := os.MkdirTemp("", fmt.Sprintf("%s%d-", binDirPrefix, os.Getpid()))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
 	}
-	buildDir = dir
+	defer func() {
+		if err := os.RemoveAll(dir); err != nil {
+			fmt.Fprintf(os.Stderr, "remove the e2e binaries: %v\n", err)
+		}
+	}()
 	binary = filepath.Join(dir, "gosid")
 	build := exec.Command("go", "build", "-o", binary, "../cmd/gosid")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build gosid: %v\n%s", err, out)
-		os.Exit(1)
+		return 1
 	}
-	defer os.RemoveAll(dir)
-	sqldbtest.Main(m)
+	return sqldbtest.MainCode(m)
+}
+
+// removeOrphanBinaries removes the binary directories of earlier runs
+// whose process is gone.
+func removeOrphanBinaries() {
+	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), binDirPrefix+"*"))
+	for _, d := range dirs {
+		pid, _, ok := strings.Cut(strings.TrimPrefix(filepath.Base(d), binDirPrefix), "-")
+		n, err := strconv.Atoi(pid)
+		if !ok || err != nil || n <= 0 {
+			continue // not named by this code
+		}
+		if err := syscall.Kill(n, 0); err == nil || errors.Is(err, syscall.EPERM) {
+			continue // the run is still going
+		}
+		if err := os.RemoveAll(d); err != nil {
+			fmt.Fprintf(os.Stderr, "remove an earlier run's e2e binaries: %v\n", err)
+		}
+	}
+}
+
+// TestOrphanBinariesRemoved: a binary directory left by a run that died is
+// removed; a live run's and one not named by this code are kept.
+func TestOrphanBinariesRemoved(t *testing.T) {
+	tmp := t.TempDir()
+	t.Setenv("TMPDIR", tmp)
+	done := exec.Command("true")
+	if err := done.Run(); err != nil {
+		t.Fatal(err)
+	}
+	dead := filepath.Join(tmp, fmt.Sprintf("%s%d-1", binDirPrefix, done.Process.Pid))
+	live := filepath.Join(tmp, fmt.Sprintf("%s%d-2", binDirPrefix, os.Getpid()))
+	other := filepath.Join(tmp, binDirPrefix+"12345")
+	for _, d := range []string{dead, live, other} {
+		if err := os.MkdirAll(filepath.Join(d, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+	}
+	removeOrphanBinaries()
+	for d, want := range map[string]bool{dead: false, live: true, other: true} {
+		if _, err := os.Stat(d); (err == nil) != want {
+			t.Errorf("%s: exists %v, want %v", filepath.Base(d), err == nil, want)
+		}
+	}
 }
 
 // gosid runs a one-shot subcommand and returns its exit code and output.
@@ -85,7 +144,11 @@ func cleanEnv() []string {
 
 // server is a running `gosid serve`.
 type server struct {
-	URL string
+	// URL is the IdP listener's URL and Issuer the public URL, both as the
+	// "gosid serving" line logs them: the server binds port 0 itself, so
+	// the port is known only once it is bound.
+	URL    string
+	Issuer string
 	// Admin is the management listener's URL (/readyz, /metrics), as the
 	// "gosid serving" line logs it.
 	Admin string
@@ -112,30 +175,32 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// startServer starts `gosid serve` on a free loopback port with the given
-// extra arguments and its management listener on 127.0.0.1:0 (unless args
-// name --admin-addr), and waits until the management /readyz answers 200.
-// The server is stopped with SIGTERM when the test ends, and must then exit
-// 0.
+// startServer starts `gosid serve` on 127.0.0.1:0 with the given extra
+// arguments and its management listener on 127.0.0.1:0 (unless args name
+// --admin-addr), and waits until the management /readyz answers 200. The
+// server is stopped with SIGTERM when the test ends, and must then exit 0.
 func startServer(t *testing.T, args ...string) *server {
 	t.Helper()
-	return startServerAt(t, freeAddr(t), args...)
+	return startServerOn(t, "127.0.0.1:0", args...)
 }
 
-// startServerAt is startServer on a chosen listen address (e.g. one whose
-// port the caller also needs for --public-url).
-func startServerAt(t *testing.T, addr string, args ...string) *server {
+// startLocalhostServer is startServer on localhost:0: the public URL, unless
+// args give one, is then http://localhost:PORT, a secure context for the
+// browser and a host name WebAuthn accepts as relying-party ID.
+func startLocalhostServer(t *testing.T, args ...string) *server {
 	t.Helper()
+	return startServerOn(t, "localhost:0", args...)
+}
+
+// startServerOn starts `gosid serve` with --addr addr. The address must
+// have port 0: the server binds it and logs what it got, so that no other
+// process can take the port between choosing and binding it (a port
+// probed free and closed again can be, and was).
+func startServerOn(t *testing.T, addr string, args ...string) *server {
+	t.Helper()
+	if _, port, err := net.SplitHostPort(addr); err != nil || port != "0" {
+		t.Fatalf("startServerOn(%q): want a host with port 0", addr)
+	}
 	full := []string{"serve", "--addr", addr, "--portal-addr", "off", "--log-format", "json"}
 	if !slices.Contains(args, "--admin-addr") {
 		full = append(full, "--admin-addr", "127.0.0.1:0")
@@ -143,7 +208,7 @@ func startServerAt(t *testing.T, addr string, args ...string) *server {
 	full = append(full, args...)
 	cmd := exec.Command(binary, full...)
 	cmd.Env = cleanEnv()
-	s := &server{URL: "http://" + addr, cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
+	s := &server{cmd: cmd, out: &syncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout, cmd.Stderr = s.out, s.out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -157,16 +222,25 @@ func startServerAt(t *testing.T, addr string, args ...string) *server {
 			t.Fatalf("gosid serve exited before it was ready: %v\n%s", s.err, s.out)
 		default:
 		}
-		if s.Admin == "" {
-			s.Admin = s.logged("gosid serving", "admin")
+		if s.URL == "" {
+			if rec := s.record("gosid serving"); rec != nil {
+				s.URL, _ = rec["idp"].(string)
+				s.Issuer, _ = rec["issuer"].(string)
+				s.Admin, _ = rec["admin"].(string)
+				if s.URL == "" || s.Issuer == "" || s.Admin == "" {
+					t.Fatalf("the \"gosid serving\" line lacks idp, issuer or admin: %v", rec)
+				}
+			}
 		}
-		if s.Admin == "off" {
+		switch {
+		case s.URL == "":
+		case s.Admin == "off":
 			// No readiness to ask: serving is as ready as it gets.
 			if resp, err := http.Get(s.URL + "/healthz"); err == nil {
 				resp.Body.Close()
 				return s
 			}
-		} else if s.Admin != "" {
+		default:
 			if resp, err := http.Get(s.Admin + "/readyz"); err == nil {
 				resp.Body.Close()
 				if resp.StatusCode == 200 {
@@ -180,17 +254,15 @@ func startServerAt(t *testing.T, addr string, args ...string) *server {
 	return nil
 }
 
-// logged returns the string attribute key of the first JSON log record
-// whose msg is msg, or "".
-func (s *server) logged(msg, key string) string {
+// record returns the first JSON log record whose msg is msg, or nil.
+func (s *server) record(msg string) map[string]any {
 	for _, line := range strings.Split(s.out.String(), "\n") {
 		var rec map[string]any
 		if json.Unmarshal([]byte(line), &rec) == nil && rec["msg"] == msg {
-			v, _ := rec[key].(string)
-			return v
+			return rec
 		}
 	}
-	return ""
+	return nil
 }
 
 // adminGet is get on the management listener.

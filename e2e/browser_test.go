@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -38,12 +37,10 @@ const (
 
 func registrationAndSignIn(t *testing.T, screenshots bool, args ...string) {
 	start := time.Now()
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
 	// localhost, not 127.0.0.1, is a secure context for the browser
 	// (WebAuthn needs one).
-	public := "http://localhost:" + port
-	s := startServerAt(t, addr, append([]string{"--data-dir", t.TempDir(), "--public-url", public}, args...)...)
+	s := startLocalhostServer(t, append([]string{"--data-dir", t.TempDir()}, args...)...)
+	public := s.Issuer
 	b := newBrowser(t, public)
 	t.Cleanup(func() {
 		if t.Failed() {

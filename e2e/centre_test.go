@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/base64"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -90,10 +89,8 @@ var sessionCitizen = registrant{Phone: "+7 916 700-11-22", E164: "+79167001122",
 // it with that URL.
 func startLocalhost(t *testing.T, args ...string) (*server, string) {
 	t.Helper()
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	public := "http://localhost:" + port
-	s := startServerAt(t, addr, append(args, "--public-url", public)...)
+	s := startLocalhostServer(t, args...)
+	public := s.Issuer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gosid serve on %s output:\n%s", public, s.out)

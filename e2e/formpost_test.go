@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -87,11 +87,9 @@ func (rp *formPostRP) count() int {
 func TestBrowserFormPost(t *testing.T) {
 	requireChromium(t)
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
-	public := "http://localhost:" + port
 	data := []string{"--data-dir", dir}
-	s := startServerAt(t, addr, append(data, "--public-url", public)...)
+	s := startLocalhostServer(t, data...)
+	public := s.Issuer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gosid serve output:\n%s", s.out)
@@ -157,11 +155,9 @@ func TestBrowserFormPost(t *testing.T) {
 	b.expectText("Сайт с form_post")
 	b.do("allow", chromedp.Click(chromedp.CSS(`form[action="/authorize/consent"] button[value="allow"]`)))
 	got := rp.wait(b, 1)
-	for deadline := time.Now().Add(stepTimeout); !strings.HasPrefix(evalIn[string](b, "read location", `location.href`), rp.redirect); time.Sleep(50 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			b.fatalf("the browser did not land on the site after the form_post")
-		}
-	}
+	// The location changes when the site's page commits, before it is
+	// parsed: wait until it has loaded before reading it.
+	waitJS(b, "land on the site after the form_post", fmt.Sprintf(`location.href.startsWith(%q) && document.readyState === "complete"`, rp.redirect))
 	b.expectText("signed in at the site")
 	redeem(got, "st-js", verifier)
 	// The console's report of a violation may trail the navigation.

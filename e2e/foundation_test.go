@@ -172,7 +172,7 @@ func TestWrongMasterKey(t *testing.T) {
 
 	keyPath := filepath.Join(dir, "master.key")
 	keyBefore := fileHash(t, keyPath)
-	code, _, errOut := gosid(t, "serve", "--data-dir", dir, "--master-key-file", other, "--addr", freeAddr(t), "--portal-addr", "off", "--admin-addr", "off")
+	code, _, errOut := gosid(t, "serve", "--data-dir", dir, "--master-key-file", other, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--admin-addr", "off")
 	if code != 2 {
 		t.Fatalf("serve with a wrong master key: exit %d, want 2\n%s", code, errOut)
 	}
@@ -222,7 +222,7 @@ func TestRotateMasterWhileServing(t *testing.T) {
 	}
 	s.stop(t)
 
-	code, _, errOut = gosid(t, "serve", "--data-dir", dir, "--database-url", url, "--addr", freeAddr(t), "--portal-addr", "off", "--admin-addr", "off")
+	code, _, errOut = gosid(t, "serve", "--data-dir", dir, "--database-url", url, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--admin-addr", "off")
 	if code != 2 || !strings.Contains(errOut, "master key") {
 		t.Fatalf("serve with the old master key after rotation: exit %d, want 2\n%s", code, errOut)
 	}

@@ -5,7 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
-	"net"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/fetch"
 	"github.com/chromedp/cdproto/webauthn"
 	"github.com/chromedp/chromedp"
 )
@@ -29,12 +30,10 @@ import (
 func TestPasskeySignIn(t *testing.T) {
 	requireChromium(t)
 	dir := t.TempDir()
-	addr := freeAddr(t)
-	_, port, _ := net.SplitHostPort(addr)
 	// localhost, not 127.0.0.1: a secure context for the browser, and a
 	// host name WebAuthn accepts as relying-party ID.
-	public := "http://localhost:" + port
-	s := startServerAt(t, addr, "--data-dir", dir, "--public-url", public)
+	s := startLocalhostServer(t, "--data-dir", dir)
+	public := s.Issuer
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("gosid serve output:\n%s", s.out)
@@ -116,15 +115,22 @@ func TestPasskeySignIn(t *testing.T) {
 	q := url.Values{"client_id": {cl.ID}, "redirect_uri": {rp.redirect}, "response_type": {"code"}, "scope": {"openid fullname"},
 		"state": {"st-passkey"}, "nonce": {"n-passkey"}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])},
 		"code_challenge_method": {"S256"}}
+	// The button replaces the pending autofill request by a modal one,
+	// which completes once the authenticator sees the citizen again. The
+	// challenges both ask for are held until then: a request that reaches
+	// the authenticator while it sees nobody stays there unanswered, even
+	// once presence is back (see holdRequests).
+	begins := holdRequests(b, "*/login/passkey/begin")
 	b.open("/authorize?" + q.Encode())
 	if p := b.path(); p != "/login" {
 		b.fatalf("authorization without a session landed on %s, want /login", p)
 	}
-	// The button replaces the pending autofill request by a modal one,
-	// which completes once the authenticator sees the citizen again.
+	begins.wait(1) // the autofill request's
 	button := `[data-passkey-login] [data-passkey-actions]:not([hidden]) [data-passkey-button]:not([disabled])`
 	b.do("press the passkey button", chromedp.WaitVisible(chromedp.CSS(button)), chromedp.Click(chromedp.CSS(button)))
+	begins.wait(2) // the button's
 	setPresence(b, authenticator, true)
+	begins.release()
 	authCode := rp.waitCode(b)
 
 	// 5. The relying party exchanges the code (a plain HTTP request).
@@ -169,9 +175,11 @@ func TestPasskeySignIn(t *testing.T) {
 	b.fill("login", "+79165551234")
 	b.fill("password", browserPassword)
 	b.submit("/login", "/login/2fa")
+	// This page makes no request of its own: presence goes back on before
+	// the button is pressed, so that its request finds the citizen there.
+	setPresence(b, authenticator, true)
 	second := `[data-passkey-assert] [data-passkey-actions]:not([hidden]) [data-passkey-button]:not([disabled])`
 	b.do("confirm with the passkey", chromedp.WaitVisible(chromedp.CSS(second)), chromedp.Click(chromedp.CSS(second)))
-	setPresence(b, authenticator, true)
 	waitLocation(b, "/account", "")
 	b.expectText("Ключников Пётр")
 
@@ -216,6 +224,85 @@ func setPresence(b *browser, id webauthn.AuthenticatorID, on bool) {
 	}))
 }
 
+// heldRequests are the page's requests to a URL pattern, paused in the
+// browser (Fetch domain) until release.
+type heldRequests struct {
+	b      *browser
+	ids    chan fetch.RequestID
+	cancel context.CancelFunc
+	paused []fetch.RequestID
+}
+
+// holdRequests pauses every request of the page whose URL matches pattern
+// from now until release.
+//
+// A passkey test needs it because of how Chromium's virtual authenticator
+// simulates the citizen: a request that reaches it while presence
+// simulation is off is left idle for good (VirtualFidoDevice asks its
+// press callback once, and turning presence on later only replaces the
+// callback). Pressing a button and then turning presence on raced the
+// button's request to the authenticator, and now and then the request won:
+// the page then waited forever on «Следуйте указаниям браузера…». Holding
+// the requests for a challenge keeps every WebAuthn request of the page
+// away from the authenticator until presence is on.
+func holdRequests(b *browser, pattern string) *heldRequests {
+	b.t.Helper()
+	ctx, cancel := context.WithCancel(b.ctx)
+	b.t.Cleanup(cancel)
+	h := &heldRequests{b: b, ids: make(chan fetch.RequestID, 64), cancel: cancel}
+	events := chromedp.Events(ctx, fetch.RequestPaused) // subscribed from here on
+	go func() {
+		for ev, err := range events {
+			if err != nil {
+				return
+			}
+			h.ids <- ev.RequestID
+		}
+	}()
+	b.do("hold requests to "+pattern, chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		_, err := cdp.Call(ctx, t, fetch.Enable, fetch.EnableParams{Patterns: []*fetch.RequestPattern{{URLPattern: pattern}}})
+		return err
+	}))
+	return h
+}
+
+// wait waits until n requests in all are held.
+func (h *heldRequests) wait(n int) {
+	h.b.t.Helper()
+	timeout := time.After(stepTimeout)
+	for len(h.paused) < n {
+		select {
+		case id := <-h.ids:
+			h.paused = append(h.paused, id)
+		case <-timeout:
+			h.b.fatalf("%d requests held after %v, want %d", len(h.paused), stepTimeout, n)
+		}
+	}
+}
+
+// release lets the held requests go on, and holds no more.
+func (h *heldRequests) release() {
+	h.b.t.Helper()
+	h.b.do("release the held requests", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		for drained := false; !drained; {
+			select {
+			case id := <-h.ids:
+				h.paused = append(h.paused, id)
+			default:
+				drained = true
+			}
+		}
+		for _, id := range h.paused {
+			if _, err := cdp.Call(ctx, t, fetch.ContinueRequest, fetch.ContinueRequestParams{RequestID: id}); err != nil {
+				return err
+			}
+		}
+		_, err := cdp.Call(ctx, t, fetch.Disable, cdp.Empty{})
+		return err
+	}))
+	h.cancel()
+}
+
 func virtualCredentials(b *browser, id webauthn.AuthenticatorID) []*webauthn.Credential {
 	b.t.Helper()
 	var creds []*webauthn.Credential
@@ -227,18 +314,29 @@ func virtualCredentials(b *browser, id webauthn.AuthenticatorID) []*webauthn.Cre
 	return creds
 }
 
-// waitLocation waits for the page to reach path with query (the pages'
-// script navigates after its requests, not on a click).
+// waitLocation waits for the page to reach path with query and finish
+// loading (the pages' script navigates after its requests, not on a click).
 func waitLocation(b *browser, path, query string) {
+	b.t.Helper()
+	waitJS(b, "reach "+path+query, fmt.Sprintf(`location.pathname + location.search === %q && document.readyState === "complete"`, path+query))
+}
+
+// waitJS polls the JavaScript expression expr until it is true, for up to
+// stepTimeout. An evaluation that fails because a navigation replaced the
+// document meanwhile is tried again.
+func waitJS(b *browser, what, expr string) {
 	b.t.Helper()
 	deadline := time.Now().Add(stepTimeout)
 	for {
-		loc := evalIn[string](b, "read location", `location.pathname + location.search`)
-		if loc == path+query && evalIn[string](b, "read readiness", `document.readyState`) == "complete" {
+		ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
+		ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](expr))
+		cancel()
+		if err == nil && ok {
 			return
 		}
 		if time.Now().After(deadline) {
-			b.fatalf("the page is at %s after %v, want %s%s", loc, stepTimeout, path, query)
+			loc, _ := chromedp.Run(b.ctx, chromedp.Evaluate[string](`location.href + " (" + document.readyState + ")"`))
+			b.fatalf("%s: not within %v; the page is at %s (last error: %v)", what, stepTimeout, loc, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
@@ -275,7 +373,11 @@ func (rp *callbackRP) code() string {
 	return rp.got.Get("code")
 }
 
-// waitCode waits for the browser to reach the callback and returns the code.
+// waitCode waits for the browser to have loaded the callback page and
+// returns the code. The relying party's getting the request is not enough:
+// the browser may still be loading its answer, and a navigation started
+// then (b.open) takes that load's lifecycle events for its own and ends
+// without a response ("status none").
 func (rp *callbackRP) waitCode(b *browser) string {
 	b.t.Helper()
 	deadline := time.Now().Add(stepTimeout)
@@ -285,6 +387,7 @@ func (rp *callbackRP) waitCode(b *browser) string {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+	waitJS(b, "load the callback", fmt.Sprintf(`location.origin + location.pathname === %q && document.readyState === "complete"`, rp.redirect))
 	rp.mu.Lock()
 	defer rp.mu.Unlock()
 	if rp.got.Get("state") != "st-passkey" || rp.got.Get("error") != "" {

@@ -260,9 +260,11 @@ func (q *requester) authorize(ctx context.Context, b *http.Client, signIn bool) 
 			res.code = cb.Get("code")
 			return res, nil
 		}
-		u, err := q.local(loc)
-		if err != nil {
-			return nil, err
+		// Not `:=`: the answer of the next hop must reach the err checked at
+		// the top of the loop, or a failed request is read as a nil answer.
+		u, lerr := q.local(loc)
+		if lerr != nil {
+			return nil, lerr
 		}
 		switch u.Path {
 		case "/login":

@@ -5,8 +5,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -35,8 +36,6 @@ func TestAgainstServer(t *testing.T) {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
 	data := filepath.Join(dir, "data")
-	addr := freeAddr(t)
-	issuer := "http://" + addr
 
 	logFile, err := os.Create(filepath.Join(dir, "serve.log"))
 	if err != nil {
@@ -44,8 +43,11 @@ func TestAgainstServer(t *testing.T) {
 	}
 	defer logFile.Close()
 	// No management listener: /readyz is not on the public one, and a
-	// fixed management port could clash with another test's.
-	srv := exec.Command(bin, "serve", "--data-dir", data, "--addr", addr, "--portal-addr", "off", "--admin-addr", "off", "--log-level", "warn")
+	// fixed management port could clash with another test's. Port 0: the
+	// server binds it and logs the issuer it got, so that no other process
+	// can take a port between our choosing it and the server binding it.
+	srv := exec.Command(bin, "serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--admin-addr", "off",
+		"--log-format", "json")
 	srv.Stdout, srv.Stderr = logFile, logFile
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func TestAgainstServer(t *testing.T) {
 		}
 		return string(b)
 	}
-	waitReady(t, issuer, exited, func() string { return fmt.Sprintf("%v\n%s", waitErr, serverLog()) })
+	issuer := waitReady(t, logFile.Name(), exited, func() string { return fmt.Sprintf("%v\n%s", waitErr, serverLog()) })
 
 	cli := func(env []string, args ...string) []byte {
 		t.Helper()
@@ -165,40 +167,84 @@ func TestPercentile(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-func waitReady(t *testing.T, issuer string, exited <-chan struct{}, serverLog func() string) {
+// waitReady waits for the "gosid serving" line in the server's JSON log
+// at logPath, then for /healthz on the issuer it names, and returns the
+// issuer.
+func waitReady(t *testing.T, logPath string, exited <-chan struct{}, serverLog func() string) string {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
+	issuer := ""
 	for time.Now().Before(deadline) {
 		select {
 		case <-exited:
 			t.Fatalf("gosid serve exited: %s", serverLog())
 		default:
 		}
+		if issuer == "" {
+			issuer = servingIssuer(logPath)
+		}
 		// The listener serves only once the schema is migrated and the
 		// keys are loaded, so a live /healthz means ready here.
-		if resp, err := http.Get(issuer + "/healthz"); err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return
+		if issuer != "" {
+			if resp, err := http.Get(issuer + "/healthz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusOK {
+					return issuer
+				}
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	t.Fatalf("gosid serve not ready after 60s\n%s", serverLog())
+	return ""
+}
+
+// servingIssuer returns the issuer of the "gosid serving" record in the
+// JSON log at path, or "" while there is none.
+func servingIssuer(path string) string {
+	b, _ := os.ReadFile(path)
+	for _, line := range strings.Split(string(b), "\n") {
+		var rec struct{ Msg, Issuer string }
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.Msg == "gosid serving" {
+			return rec.Issuer
+		}
+	}
+	return ""
 }
 
 func mustJSON(t *testing.T, b []byte, v any) {
 	t.Helper()
 	if err := json.Unmarshal(b, v); err != nil {
 		t.Fatalf("%v: %s", err, b)
+	}
+}
+
+// TestAuthorizeHopFails: a hop of the authorization flow that fails in
+// transport (here the consent POST, whose connection the server drops) is
+// reported as a transport error, not read as an answer.
+func TestAuthorizeHopFails(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/authorize":
+			http.Redirect(w, r, "/authorize/consent?id=1", http.StatusFound)
+		default:
+			conn, _, err := http.NewResponseController(w).Hijack()
+			if err != nil {
+				t.Errorf("hijack: %v", err)
+				return
+			}
+			conn.Close()
+		}
+	}))
+	defer srv.Close()
+	issuer, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := newRequester(&config{Issuer: issuer, ClientID: "c", RedirectURI: "http://127.0.0.1:9/cb", Scope: "openid",
+		Concurrency: 1, Timeout: 5 * time.Second})
+	res, err := q.authorize(context.Background(), q.browser(), false)
+	if kindOf(err) != kindHTTP {
+		t.Fatalf("authorize = %v, %v; want a transport error", res, err)
 	}
 }

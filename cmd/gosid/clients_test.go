@@ -225,7 +225,11 @@ func TestClientsProblems(t *testing.T) {
 	b64 := base64.RawURLEncoding.EncodeToString
 	jwk := map[string]string{"kty": "EC", "crv": "P-256", "kid": "bank-1", "x": b64(raw[1:33]), "y": b64(raw[33:])}
 	pub, _ := json.MarshalIndent(map[string]any{"keys": []any{jwk}}, "", "  ")
-	jwk["d"] = b64(key.D.Bytes())
+	d, err := key.Bytes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	jwk["d"] = b64(d)
 	priv, _ := json.Marshal(map[string]any{"keys": []any{jwk}})
 	pubFile, privFile := filepath.Join(dir, "jwks.json"), filepath.Join(dir, "private.json")
 	if err := os.WriteFile(pubFile, pub, 0o600); err != nil {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"log/slog"
 	"net/url"
 	"regexp"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	"github.com/gosid/gosid/keys"
 )
 
 var (
@@ -116,11 +114,3 @@ func TestTOTPSecondFactor(t *testing.T) {
 	})
 }
 
-func testKeys(t *testing.T, db *sqldb.DB) *keys.Manager {
-	t.Helper()
-	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: slog.New(slog.DiscardHandler)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return km
-}

@@ -196,15 +196,6 @@ func (c *Client) clone() *Client {
 	return &d
 }
 
-// withDefaults fills the defaulted fields, so that what is stored is
-// explicit.
-func (c *Client) withDefaults() {
-	c.MinLevel = string(c.Level())
-	c.IDTokenAlg = c.Alg()
-	c.AccessTokenFormat = c.TokenFormat()
-	c.PKCE = c.PKCEPolicy()
-}
-
 // Scope is a scope a client may ask for, with what the citizen is told on
 // the consent page.
 type Scope struct {

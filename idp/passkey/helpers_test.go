@@ -101,7 +101,6 @@ type server struct {
 	h      *Handler
 	url    string
 	client *http.Client
-	fresh  func(r *http.Request) bool
 }
 
 func newServer(t testing.TB, e *env, mut func(*Deps)) *server {

@@ -140,9 +140,12 @@ func (a *softAuthenticator) authData(attested bool, count uint32) []byte {
 		out = append(out, a.aaguid[:]...)
 		out = binary.BigEndian.AppendUint16(out, uint16(len(a.credID)))
 		out = append(out, a.credID...)
-		x, y := make([]byte, 32), make([]byte, 32)
-		a.key.PublicKey.X.FillBytes(x)
-		a.key.PublicKey.Y.FillBytes(y)
+		// The uncompressed point: 0x04, then X and Y, 32 bytes each.
+		point, err := a.key.PublicKey.Bytes()
+		if err != nil {
+			panic(err)
+		}
+		x, y := point[1:33], point[33:]
 		cose, err := webauthncbor.Marshal(map[int]any{1: 2, 3: -7, -1: 1, -2: x, -3: y})
 		if err != nil {
 			panic(err)

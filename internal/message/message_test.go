@@ -2,6 +2,7 @@ package message
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,7 +43,8 @@ func TestMessageLogValueHidesDataAndRecipient(t *testing.T) {
 }
 
 func TestSecretsRedacted(t *testing.T) {
-	smtpCfg := SMTPConfig{Addr: "smtp.example.ru:587", From: "noreply@example.ru", Username: "gosid", Password: "hunter2-smtp"}
+	smtpCfg := SMTPConfig{Addr: "smtp.example.ru:587", From: "noreply@example.ru", Username: "gosid", Password: "hunter2-smtp",
+		TLSConfig: &tls.Config{ServerName: "smtp.example.ru"}}
 	smsCfg := HTTPSMSConfig{URL: "https://sms.example.ru/send?api_key=key-in-url", AuthHeader: "Authorization", AuthValue: "Bearer sms-token"}
 	secrets := []string{"hunter2-smtp", "sms-token", "key-in-url"}
 	log, buf := newLogger()

@@ -52,8 +52,9 @@ type SMTPConfig struct {
 	// then ignored.
 	ImplicitTLS bool
 	// TLSConfig verifies the server; nil means the system roots and the
-	// host of Addr. Tests inject their own CA here.
-	TLSConfig *tls.Config
+	// host of Addr. Tests inject their own CA here. Not encoded: a
+	// tls.Config holds functions and keys, so an encoder would fail on it.
+	TLSConfig *tls.Config `json:"-"`
 	// Timeout bounds one whole delivery, connection to QUIT; 0 means 30s.
 	Timeout time.Duration
 	// HelloName is the name sent with EHLO; "" means "localhost".

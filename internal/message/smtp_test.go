@@ -130,9 +130,9 @@ func (s *smtpSession) Auth(mech string) (sasl.Server, error) {
 
 // loginServer is the server side of AUTH LOGIN, which go-sasl lacks.
 type loginServer struct {
-	check      func(user, pass string) error
-	step       int
-	user, pass string
+	check func(user, pass string) error
+	step  int
+	user  string
 }
 
 func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {

@@ -111,15 +111,14 @@ type digestAlg struct {
 	oid  asn1.ObjectIdentifier
 	hash crypto.Hash // 0 for Streebog
 	new  func() hash.Hash
-	size int
 }
 
 var digests = []*digestAlg{
-	{OIDSHA256, crypto.SHA256, sha256.New, 32},
-	{OIDSHA384, crypto.SHA384, sha512.New384, 48},
-	{OIDSHA512, crypto.SHA512, sha512.New, 64},
-	{OIDStreebog256, 0, gost.New256, 32},
-	{OIDStreebog512, 0, gost.New512, 64},
+	{OIDSHA256, crypto.SHA256, sha256.New},
+	{OIDSHA384, crypto.SHA384, sha512.New384},
+	{OIDSHA512, crypto.SHA512, sha512.New},
+	{OIDStreebog256, 0, gost.New256},
+	{OIDStreebog512, 0, gost.New512},
 }
 
 func digestByOID(oid asn1.ObjectIdentifier) *digestAlg {

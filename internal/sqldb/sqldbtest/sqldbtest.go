@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -40,13 +39,17 @@ var (
 
 // Main runs the package's tests and then drops what the package created on
 // the PostgreSQL server and stops the private cluster, if one was started.
-func Main(m *testing.M) {
+func Main(m *testing.M) { os.Exit(MainCode(m)) }
+
+// MainCode is Main without the exit: it returns the tests' exit code, for a
+// TestMain that has clean-up of its own to do after the tests.
+func MainCode(m *testing.M) int {
 	mainCalled = true
 	code := m.Run()
 	if pgServer != nil {
 		pgServer.cleanup()
 	}
-	os.Exit(code)
+	return code
 }
 
 // Run runs fn twice, as subtests "sqlite" and "postgres", each with a fresh
@@ -280,7 +283,9 @@ func start() (*server, error) {
 }
 
 // startCluster initialises and starts a private PostgreSQL cluster in a temp
-// dir: unix socket and 127.0.0.1 on a free port, fsync off, trust auth. The
+// dir: a unix socket in that dir and no TCP listener (so no port that another
+// process could take before the server binds it, or while a test has it
+// stopped), fsync off, trust auth. The
 // server is a child of the test process and dies with it (Pdeathsig), so a
 // crashed test binary leaves no server behind.
 func startCluster() (*server, error) {
@@ -312,23 +317,19 @@ func startCluster() (*server, error) {
 		os.RemoveAll(dir)
 		return nil, fmt.Errorf("initdb: %v: %s", err, lastLine(out))
 	}
-	var lastErr error
-	for range 5 {
-		port, err := freePort()
-		if err != nil {
-			return nil, err
-		}
-		srv, err := runPostgres(bin, dir, data, port, cred)
-		if err == nil {
-			return srv, nil
-		}
-		lastErr = err
+	srv, err := runPostgres(bin, dir, data, cred)
+	if err != nil {
+		os.RemoveAll(dir)
+		return nil, err
 	}
-	os.RemoveAll(dir)
-	return nil, lastErr
+	return srv, nil
 }
 
-func runPostgres(bin, dir, data string, port int, cred *syscall.Credential) (*server, error) {
+// socketPort only names the socket file (.s.PGSQL.5432) in the cluster's
+// own directory: no TCP port is opened.
+const socketPort = "5432"
+
+func runPostgres(bin, dir, data string, cred *syscall.Credential) (*server, error) {
 	logFile, err := os.Create(filepath.Join(dir, "postgres.log"))
 	if err != nil {
 		return nil, err
@@ -337,8 +338,8 @@ func runPostgres(bin, dir, data string, port int, cred *syscall.Credential) (*se
 	if cred != nil {
 		_ = logFile.Chown(int(cred.Uid), int(cred.Gid))
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", strconv.Itoa(port),
-		"-c", "listen_addresses=127.0.0.1", "-c", "fsync=off", "-c", "synchronous_commit=off",
+	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", socketPort,
+		"-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
 		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	cmd.Stdout = logFile
@@ -349,7 +350,8 @@ func runPostgres(bin, dir, data string, port int, cred *syscall.Credential) (*se
 	exited := make(chan struct{})
 	go func() { _ = cmd.Wait(); close(exited) }()
 	srv := &server{
-		admin:   &url.URL{Scheme: "postgres", User: url.User("postgres"), Host: net.JoinHostPort("127.0.0.1", strconv.Itoa(port)), Path: "/postgres", RawQuery: "sslmode=disable"},
+		admin: &url.URL{Scheme: "postgres", User: url.User("postgres"), Path: "/postgres",
+			RawQuery: url.Values{"host": {dir}, "port": {socketPort}, "sslmode": {"disable"}}.Encode()},
 		proc:    cmd,
 		exited:  exited,
 		dataDir: dir,
@@ -400,15 +402,6 @@ func isExec(p string) bool {
 	return err == nil && !st.IsDir() && st.Mode()&0o111 != 0
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 func lastLine(b []byte) string {
 	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
 	return lines[len(lines)-1]
@@ -426,7 +419,6 @@ func randomHex(n int) string {
 type Cluster struct {
 	t    testing.TB
 	bin  string
-	port int
 	cred *syscall.Credential
 	srv  *server
 	url  string
@@ -452,7 +444,6 @@ func Restartable(t testing.TB) *Cluster {
 	}
 	c := &Cluster{t: t, bin: bin, srv: srv}
 	t.Cleanup(func() { c.srv.cleanup() })
-	c.port, _ = strconv.Atoi(srv.admin.Port())
 	if c.cred, err = postgresCredential(); err != nil {
 		t.Fatal(err)
 	}
@@ -488,12 +479,12 @@ func (c *Cluster) Stop() {
 	}
 }
 
-// Start starts the stopped server again on the same port and data, and
+// Start starts the stopped server again on the same socket and data, and
 // waits until it accepts connections.
 func (c *Cluster) Start() {
 	c.t.Helper()
 	dir := c.srv.dataDir
-	srv, err := runPostgres(c.bin, dir, filepath.Join(dir, "data"), c.port, c.cred)
+	srv, err := runPostgres(c.bin, dir, filepath.Join(dir, "data"), c.cred)
 	if err != nil {
 		c.t.Fatalf("restart PostgreSQL: %v", err)
 	}

@@ -793,7 +793,7 @@ func (c *Curve4) Check(p, a, b, q, x, y *big.Int) error {
 		return fmt.Errorf("cofactor 1 claimed for q ≤ (p+1)/2")
 	}
 	if c.onCurve(&c.g) != 1 {
-		return fmt.Errorf("G is not on the curve")
+		return fmt.Errorf("the base point G is not on the curve")
 	}
 	return nil
 }

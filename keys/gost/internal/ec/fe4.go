@@ -294,7 +294,8 @@ func (f *field4) sqr(z, x *fe4) {
 	t5, c = bits.Add64(t5, h, c)
 	h, l = bits.Mul64(x[3], x[3])
 	t6, c = bits.Add64(t6, l, c)
-	t7, c = bits.Add64(t7, h, c)
+	// x² < R²: nothing carries out of the top limb.
+	t7, _ = bits.Add64(t7, h, c)
 	if f.c != 0 {
 		// m = R - c: t = H·R + L ≡ L + c·H.
 		c = 0
@@ -464,7 +465,9 @@ func (f *field4) sub(z, x, y *fe4) {
 	z[0], c = bits.Add64(d0, f.m[0]&mask, c)
 	z[1], c = bits.Add64(d1, f.m[1]&mask, c)
 	z[2], c = bits.Add64(d2, f.m[2]&mask, c)
-	z[3], c = bits.Add64(d3, f.m[3]&mask, c)
+	// Adding m back after a borrow carries out of the top limb, which
+	// cancels the borrow.
+	z[3], _ = bits.Add64(d3, f.m[3]&mask, c)
 }
 
 // sel sets z = x when v is 1 and z = y when v is 0, in constant time.

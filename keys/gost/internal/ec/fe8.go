@@ -928,7 +928,8 @@ func (f *field8) sqr(z, x *fe8) {
 	t13, c = bits.Add64(t13, h, c)
 	h, l = bits.Mul64(x[7], x[7])
 	t14, c = bits.Add64(t14, l, c)
-	t15, c = bits.Add64(t15, h, c)
+	// x² < R²: nothing carries out of the top limb.
+	t15, _ = bits.Add64(t15, h, c)
 	if f.c != 0 {
 		// m = R - c: t = H·R + L ≡ L + c·H.
 		c = 0
@@ -1398,7 +1399,9 @@ func (f *field8) sub(z, x, y *fe8) {
 	z[4], c = bits.Add64(d4, f.m[4]&mask, c)
 	z[5], c = bits.Add64(d5, f.m[5]&mask, c)
 	z[6], c = bits.Add64(d6, f.m[6]&mask, c)
-	z[7], c = bits.Add64(d7, f.m[7]&mask, c)
+	// Adding m back after a borrow carries out of the top limb, which
+	// cancels the borrow.
+	z[7], _ = bits.Add64(d7, f.m[7]&mask, c)
 }
 
 // sel sets z = x when v is 1 and z = y when v is 0, in constant time.

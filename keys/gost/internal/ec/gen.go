@@ -172,7 +172,12 @@ func field(n int) []byte {
 			g.p("	t1, c = bits.Add64(t1, h, 0)")
 		} else {
 			g.p("	t%d, c = bits.Add64(t%d, l, c)", 2*i, 2*i)
-			g.p("	t%d, c = bits.Add64(t%d, h, c)", 2*i+1, 2*i+1)
+			if i < n-1 {
+				g.p("	t%d, c = bits.Add64(t%d, h, c)", 2*i+1, 2*i+1)
+			} else {
+				g.p("	// x² < R²: nothing carries out of the top limb.")
+				g.p("	t%d, _ = bits.Add64(t%d, h, c)", 2*i+1, 2*i+1)
+			}
 		}
 	}
 	g.reduce(n)
@@ -206,9 +211,12 @@ func field(n int) []byte {
 		g.p("	d%d, b := bits.Sub64(x[%d], y[%d], b)", j, j, j)
 	}
 	g.p("	mask := -b")
-	for j := 0; j < n; j++ {
+	for j := 0; j < n-1; j++ {
 		g.p("	z[%d], c = bits.Add64(d%d, f.m[%d]&mask, c)", j, j, j)
 	}
+	g.p("	// Adding m back after a borrow carries out of the top limb, which")
+	g.p("	// cancels the borrow.")
+	g.p("	z[%d], _ = bits.Add64(d%d, f.m[%d]&mask, c)", n-1, n-1, n-1)
 	g.p("}")
 	g.p("")
 
