@@ -74,21 +74,22 @@ func (k *keysCommand) open(ctx context.Context, env *environment) (*keys.Manager
 	if err != nil {
 		return nil, nil, nil, exitFailed, err
 	}
-	master, _, err := keys.LoadMasterKey(k.storage.MasterKeyFile, false)
+	km, err := keys.OpenWithMasterKeyFile(ctx, db, k.storage.MasterKeyFile, false, k.keys.managerOptions(log))
 	if err != nil {
 		db.Close()
-		return nil, nil, nil, exitConfig, err
-	}
-	km, err := keys.Open(ctx, db, master, k.keys.managerOptions(log))
-	if err != nil {
-		db.Close()
-		code := exitFailed
-		if errors.Is(err, keys.ErrWrongMasterKey) {
-			code = exitConfig
-		}
-		return nil, nil, nil, code, err
+		return nil, nil, nil, keysFailure(err), err
 	}
 	return km, db, func() { db.Close() }, 0, nil
+}
+
+// keysFailure is the exit code of a failure to open the keys: a problem
+// with the master key file is the operator's to fix.
+func keysFailure(err error) int {
+	var mk *keys.MasterKeyFileError
+	if errors.As(err, &mk) {
+		return exitConfig
+	}
+	return exitFailed
 }
 
 func (env *environment) fail(code int, err error) int {

@@ -194,27 +194,9 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		return exitFailed, fmt.Errorf("migrate: %w", err)
 	}
 
-	master, created, err := keys.LoadMasterKey(o.storage.MasterKeyFile, createMaster)
+	km, err := keys.OpenWithMasterKeyFile(ctx, db, o.storage.MasterKeyFile, createMaster, o.keys.managerOptions(log))
 	if err != nil {
-		return exitConfig, err
-	}
-	for _, w := range master.Warnings() {
-		log.Warn(w)
-	}
-	km, err := keys.Open(ctx, db, master, o.keys.managerOptions(log))
-	if err != nil {
-		if created {
-			// The key we just generated opened nothing: remove it so that
-			// the next start is not misled by it.
-			_ = os.Remove(o.storage.MasterKeyFile)
-		}
-		if errors.Is(err, keys.ErrWrongMasterKey) {
-			return exitConfig, fmt.Errorf("%s: %w", o.storage.MasterKeyFile, err)
-		}
-		return exitFailed, fmt.Errorf("open signing keys: %w", err)
-	}
-	if created {
-		log.Info("created a new master key; back it up: without it no stored key can be decrypted", "file", o.storage.MasterKeyFile)
+		return keysFailure(err), err
 	}
 
 	reg := httpx.NewRegistry()
