@@ -8,8 +8,8 @@ import (
 	"testing"
 
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/keys"
 )
 
 // TestOpenWithMasterKeyFile: a missing file is created only when asked; a

@@ -113,4 +113,3 @@ func TestTOTPSecondFactor(t *testing.T) {
 		}
 	})
 }
-

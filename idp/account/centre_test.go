@@ -3,9 +3,10 @@ package account_test
 import (
 	"context"
 	"errors"
-	"github.com/gosid/gosid/idp/assurance"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/idp/assurance"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/internal/sqldb"

@@ -3,10 +3,11 @@ package account_test
 import (
 	"context"
 	"errors"
-	"github.com/gosid/gosid/idp/assurance"
 	"slices"
 	"sync"
 	"testing"
+
+	"github.com/gosid/gosid/idp/assurance"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/internal/sqldb"

@@ -6,11 +6,12 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"errors"
-	"github.com/gosid/gosid/idp/assurance"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/idp/assurance"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/internal/sqldb"

@@ -6,13 +6,14 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"github.com/gosid/gosid/idp/assurance"
 	"log/slog"
 	"reflect"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/idp/assurance"
 
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/internal/sqldb"

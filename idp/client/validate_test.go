@@ -8,11 +8,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
-	"github.com/gosid/gosid/idp/assurance"
 	"math/big"
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/gosid/gosid/idp/assurance"
 
 	"github.com/gosid/gosid/idp/client"
 )

@@ -6,12 +6,13 @@ import (
 	"embed"
 	"encoding/base32"
 	"errors"
-	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"

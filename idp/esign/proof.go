@@ -4,11 +4,12 @@ import (
 	"context"
 	"crypto/x509"
 	"errors"
-	"github.com/gosid/gosid/idp/assurance"
-	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"

@@ -9,13 +9,14 @@ import (
 	"regexp"
 	"testing"
 
+	pqtotp "github.com/pquerna/otp/totp"
+
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/backupcode"
 	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	pqtotp "github.com/pquerna/otp/totp"
 )
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }

@@ -5,9 +5,10 @@ import (
 	"testing"
 	"time"
 
+	pqtotp "github.com/pquerna/otp/totp"
+
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	pqtotp "github.com/pquerna/otp/totp"
 )
 
 // TestSecondFactorLockedOut: a second-factor step begun before the

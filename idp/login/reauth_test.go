@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	pqtotp "github.com/pquerna/otp/totp"
+
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	pqtotp "github.com/pquerna/otp/totp"
 )
 
 var rule = func(e *env) session.Reauth { return session.Reauth{MaxAge: 5 * time.Minute, Now: e.Clock.Now} }

@@ -1,10 +1,11 @@
 package oidc
 
 import (
-	"github.com/gosid/gosid/idp/assurance"
 	"net/http"
 	"net/url"
 	"slices"
+
+	"github.com/gosid/gosid/idp/assurance"
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 

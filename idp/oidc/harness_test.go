@@ -25,7 +25,6 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"github.com/gosid/gosid/internal/httpx"
 	"io"
 	"log/slog"
 	"net"
@@ -37,6 +36,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	jose "github.com/go-jose/go-jose/v4"
 

@@ -2,9 +2,10 @@ package profile
 
 import (
 	"context"
-	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"

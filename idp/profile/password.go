@@ -2,8 +2,9 @@ package profile
 
 import (
 	"context"
-	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"

@@ -3,13 +3,14 @@ package profile
 import (
 	"context"
 	"embed"
-	"github.com/gosid/gosid/idp/assurance"
-	"github.com/gosid/gosid/idp/codestep"
 	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/codestep"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"

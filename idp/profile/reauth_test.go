@@ -8,11 +8,12 @@ import (
 	"testing"
 	"time"
 
+	pqtotp "github.com/pquerna/otp/totp"
+
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	pqtotp "github.com/pquerna/otp/totp"
 )
 
 // sensitive lists every sensitive request of the package with the form's

@@ -3,11 +3,12 @@ package profile
 import (
 	"context"
 	"errors"
-	"github.com/gosid/gosid/internal/httpx"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"

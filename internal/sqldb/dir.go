@@ -34,4 +34,3 @@ func CheckWritableDir(dir string) error {
 		}
 	}
 }
-
