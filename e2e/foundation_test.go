@@ -73,10 +73,14 @@ func TestServeEmbedded(t *testing.T) {
 	}
 	resp.Body.Close()
 	id := resp.Header.Get("X-Request-Id")
+	// The server's output reaches us through a pipe, a moment after the
+	// answer: wait for the line rather than read once.
 	found := false
-	for _, line := range strings.Split(s.out.String(), "\n") {
-		if strings.Contains(line, `"msg":"dev message`) && strings.Contains(line, `"request_id":"`+id+`"`) {
-			found = true
+	for deadline := time.Now().Add(10 * time.Second); id != "" && !found && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		for _, line := range strings.Split(s.out.String(), "\n") {
+			if strings.Contains(line, `"msg":"dev message`) && strings.Contains(line, `"request_id":"`+id+`"`) {
+				found = true
+			}
 		}
 	}
 	if id == "" || !found {
