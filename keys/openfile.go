@@ -54,3 +54,30 @@ func OpenWithMasterKeyFile(ctx context.Context, db *sqldb.DB, path string, creat
 	}
 	return km, nil
 }
+
+// MasterRotation is what RotateMasterFile did.
+type MasterRotation struct {
+	Rewrapped    int    // data keys re-wrapped
+	OldID, NewID string // the master keys' ids
+	Created      bool   // the new key file was generated
+}
+
+// RotateMasterFile re-wraps every data key from the master key in oldPath
+// to the one in newPath, generated (mode 0600) when missing. A problem with
+// either file, or an old key that is not this database's, is a
+// *MasterKeyFileError; any other error is a failure of the database.
+func RotateMasterFile(ctx context.Context, db *sqldb.DB, oldPath, newPath string) (MasterRotation, error) {
+	old, _, err := LoadMasterKey(oldPath, false)
+	if err != nil {
+		return MasterRotation{}, &MasterKeyFileError{Path: oldPath, Err: err}
+	}
+	next, created, err := LoadMasterKey(newPath, true)
+	if err != nil {
+		return MasterRotation{}, &MasterKeyFileError{Path: newPath, Err: err}
+	}
+	n, err := RotateMaster(ctx, db, old, next)
+	if errors.Is(err, ErrWrongMasterKey) {
+		err = &MasterKeyFileError{Path: oldPath, Err: fmt.Errorf("%s: %w", oldPath, err)}
+	}
+	return MasterRotation{Rewrapped: n, OldID: old.ID(), NewID: next.ID(), Created: created}, err
+}

@@ -11,6 +11,7 @@
 //
 //	GET /{$}           landing page (Russian, English with ?lang=en or Accept-Language)
 //	GET /static/       the stylesheet and the shared static files (internal/webui)
+//	GET /healthz       liveness (Handler.Server, the portal's listener)
 //
 // Pages render through internal/webui with the portal's own layout; any
 // other address or method gets the portal's branded error page.

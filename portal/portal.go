@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/webui"
 )
 
@@ -50,6 +51,15 @@ func New(cfg Config) (*Handler, error) {
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.routes.ServeHTTP(w, r) }
+
+// Server is the portal as its listener serves it: the pages, liveness at
+// GET /healthz, and the platform's middleware (request ids, logs, metrics).
+func (h *Handler) Server(opts httpx.Options) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("/", h)
+	mux.Handle("GET /healthz", httpx.Healthz())
+	return httpx.Wrap("portal", mux, opts)
+}
 
 func staticFiles(fsys fs.FS) http.Handler {
 	files := http.FileServerFS(fsys)

@@ -8,11 +8,11 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gosid/gosid/cmd/gosid/internal/config"
 	"github.com/gosid/gosid/idp"
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -50,7 +50,7 @@ type idpOptions struct {
 	proxies []netip.Prefix
 }
 
-func (o *idpOptions) register(s *config.Set) {
+func (o *idpOptions) register(s *cmdline.Set) {
 	o.Esign.register(s)
 	s.Int(&o.LockoutThreshold, "lockout-threshold", 3, "Consecutive wrong passwords that lock password sign-in.")
 	s.Duration(&o.LockoutDuration, "lockout-duration", 30*time.Minute, "How long password sign-in stays locked.")
@@ -87,7 +87,7 @@ func (o *idpOptions) register(s *config.Set) {
 // check validates the options. notLocal is "" when the server can only be
 // reached from this machine (see httpx.NotLocal), and otherwise says why not:
 // the dev message sink is then refused.
-func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, maxTokenLifetime time.Duration) {
+func (o *idpOptions) check(s *cmdline.Set, p *cmdline.Problems, notLocal string, maxTokenLifetime time.Duration) {
 	o.Esign.check(s, p)
 	for _, d := range []struct {
 		name string
@@ -111,11 +111,6 @@ func (o *idpOptions) check(s *config.Set, p *config.Problems, notLocal string, m
 	}
 	o.gateways().Validate(p.About(s))
 }
-
-// argon2Default is the hashing of accounts created outside serve (the
-// admin CLI): the defaults; serve upgrades them at sign-in if it runs with
-// other parameters.
-func (o *idpOptions) argon2Default() password.Params { return password.DefaultParams() }
 
 func (o *idpOptions) argon2() password.Params {
 	p := password.DefaultParams()

@@ -12,7 +12,7 @@ import (
 
 	"github.com/gosid/gosid/internal/httpx"
 
-	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
@@ -27,7 +27,7 @@ type storageOptions struct {
 	DBMaxConns    int
 }
 
-func (o *storageOptions) register(s *config.Set) {
+func (o *storageOptions) register(s *cmdline.Set) {
 	s.String(&o.DataDir, "data-dir", "./gosid-data", "Directory for the embedded SQLite database and, by default, the master key file.")
 	s.SecretString(&o.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: SQLite file gosid.db in the data dir.")
 	s.String(&o.MasterKeyFile, "master-key-file", "", "File holding the master key that wraps every data key (default: master.key in the data dir). Created with mode 0600 at the first start in development mode (addr and public-url both loopback); must exist otherwise.")
@@ -61,7 +61,7 @@ func isInside(path, dir string) bool {
 // URL is a PostgreSQL one and well-formed, it connects, so that an
 // unreachable database is reported with the other problems; the open handle
 // is returned for reuse.
-func (o *storageOptions) check(ctx context.Context, s *config.Set, p *config.Problems) *sqldb.DB {
+func (o *storageOptions) check(ctx context.Context, s *cmdline.Set, p *cmdline.Problems) *sqldb.DB {
 	if o.DBMaxConns < 1 {
 		p.Add("%s: must be at least 1", s.Source("db-max-conns"))
 	}
@@ -112,22 +112,12 @@ func (o *storageOptions) openMigrated(ctx context.Context, mustExist bool, log *
 	return db, nil
 }
 
-// migrate applies the missing migrations, logs one line per module that got
-// any, and returns what it applied.
+// migrate applies the missing migrations of every module, then the job
+// queue's, logs what it applied, and returns the modules' migrations it
+// applied.
 func migrate(ctx context.Context, db *sqldb.DB, log *slog.Logger) ([]migrations.Migration, error) {
 	applied, err := migrations.Up(ctx, db)
-	for _, module := range migrations.Modules() {
-		var versions []int
-		for _, m := range applied {
-			if m.Module == module {
-				versions = append(versions, m.Version)
-			}
-		}
-		if len(versions) > 0 {
-			log.Info("database schema migrated", "module", module, "dialect", db.Dialect(),
-				"applied", versions, "head", migrations.Head(db.Dialect(), module))
-		}
-	}
+	migrations.LogApplied(log, db.Dialect(), applied)
 	if err != nil {
 		return applied, err
 	}
@@ -147,13 +137,13 @@ type keyOptions struct {
 	RefreshInterval  time.Duration
 }
 
-func (o *keyOptions) register(s *config.Set) {
+func (o *keyOptions) register(s *cmdline.Set) {
 	s.Duration(&o.RotationPeriod, "key-rotation-period", keys.DefaultRotationPeriod, "How long a signing key signs before a successor is added automatically.")
 	s.Duration(&o.MaxTokenLifetime, "max-token-lifetime", keys.DefaultMaxTokenLifetime, "Longest lifetime of any signed token: new keys are published this long before they sign, old ones stay published this long after. Same value on every replica.")
 	s.Duration(&o.RefreshInterval, "key-refresh-interval", keys.DefaultRefreshInterval, "How often each replica reloads keys from the database (so rotations by other processes are served).")
 }
 
-func (o *keyOptions) check(s *config.Set, p *config.Problems) {
+func (o *keyOptions) check(s *cmdline.Set, p *cmdline.Problems) {
 	o.managerOptions(nil).Validate(p.About(s))
 }
 
@@ -174,7 +164,7 @@ type logOptions struct {
 
 // register adds the options; one-shot commands default to a quieter level
 // than serve.
-func (o *logOptions) register(s *config.Set, level string) {
+func (o *logOptions) register(s *cmdline.Set, level string) {
 	s.Enum(&o.Format, "log-format", "text", []string{"text", "json"}, "Log format: text for people, json for log collectors.")
 	s.Enum(&o.Level, "log-level", level, []string{"debug", "info", "warn", "error"}, "Lowest level logged.")
 }
@@ -182,7 +172,7 @@ func (o *logOptions) register(s *config.Set, level string) {
 func (o *logOptions) logger(w io.Writer) *slog.Logger { return httpx.NewLogger(w, o.Format, o.Level) }
 
 // checkAddr validates a host:port listen address.
-func checkAddr(s *config.Set, p *config.Problems, name, addr string) {
+func checkAddr(s *cmdline.Set, p *cmdline.Problems, name, addr string) {
 	if err := httpx.CheckAddr(addr); err != nil {
 		p.Add("%s: %v", s.Source(name), err)
 	}

@@ -8,12 +8,11 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/gosid/gosid/cmd/gosid/internal/config"
+	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -40,8 +39,8 @@ type serveOptions struct {
 	urlFromAddr bool
 }
 
-func serveFlags(o *serveOptions) *config.Set {
-	s := config.NewSet("gosid serve", "Runs the Gosid identity provider and the citizen portal until SIGINT or SIGTERM.")
+func serveFlags(o *serveOptions) *cmdline.Set {
+	s := cmdline.NewSet("gosid serve", "Runs the Gosid identity provider and the citizen portal until SIGINT or SIGTERM.")
 	o.storage.register(s)
 	s.String(&o.Addr, "addr", "localhost:8080", "Listen address of the identity provider.")
 	s.String(&o.PublicURL, "public-url", "", "Public URL of the identity provider, its OpenID issuer (default: http:// + addr, or https:// + addr with tls-cert-file). Set it behind a TLS-terminating proxy.")
@@ -56,15 +55,15 @@ func serveFlags(o *serveOptions) *config.Set {
 	return s
 }
 
-func runServe(ctx context.Context, env *environment, args []string) int {
+func runServe(ctx context.Context, env *cmdline.Env, args []string) int {
 	var o serveOptions
 	s := serveFlags(&o)
-	p, ok := env.parse(s, args)
+	p, ok := env.Parse(s, args)
 	if !ok {
 		return exitOK
 	}
 	o.storage.resolve()
-	log := o.log.logger(env.stderr)
+	log := o.log.logger(env.Stderr)
 
 	// Validate everything before writing anything.
 	createMaster := o.check(s, &p)
@@ -72,39 +71,31 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 	db := o.storage.check(ctx, s, &p)
 	// Every listener is bound before anything is written, so that a port
 	// in use is one more problem reported with the others.
-	var ls listeners
-	if len(p) == 0 {
-		var err error
-		if ls.idp, err = httpx.Listen(o.Addr); err != nil {
-			p.Add("%s: %v", s.Source("addr"), err)
-		}
-		if o.PortalAddr != "off" {
-			if ls.portal, err = httpx.Listen(o.PortalAddr); err != nil {
-				p.Add("%s: %v", s.Source("portal-addr"), err)
-			}
-		}
-		if o.AdminAddr != "off" {
-			if ls.admin, err = httpx.Listen(o.AdminAddr); err != nil {
-				p.Add("%s: %v", s.Source("admin-addr"), err)
+	ls := map[string]net.Listener{}
+	for _, l := range o.listens() {
+		if len(p) == 0 && l.addr != "off" {
+			var err error
+			if ls[l.server], err = httpx.Listen(l.addr); err != nil {
+				p.Add("%s: %v", s.Source(l.option), err)
 			}
 		}
 	}
-	if ls.idp != nil && o.urlFromAddr {
-		o.PublicURL = httpx.BoundURL(o.PublicURL, ls.idp.Addr())
+	if ls["idp"] != nil && o.urlFromAddr {
+		o.PublicURL = httpx.BoundURL(o.PublicURL, ls["idp"].Addr())
 	}
 	if len(p) > 0 {
 		if db != nil {
 			db.Close()
 		}
-		ls.close()
-		env.problems(p)
+		closeAll(ls)
+		env.Problems(p)
 		return exitConfig
 	}
 
-	code, err := serve(ctx, &o, log, db, &ls, createMaster)
+	code, err := serve(ctx, &o, log, db, ls, createMaster)
 	if err != nil {
 		if code == exitConfig {
-			fmt.Fprintf(env.stderr, "gosid: %v\n", err)
+			fmt.Fprintf(env.Stderr, "gosid: %v\n", err)
 		} else {
 			log.Error("gosid serve failed", "err", err)
 		}
@@ -115,25 +106,18 @@ func runServe(ctx context.Context, env *environment, args []string) int {
 // check validates the options without writing anything and fills the
 // derived defaults (the public URL). It reports whether development mode is
 // allowed, which also lets a missing master key be created.
-func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
-	checkAddr(s, p, "addr", o.Addr)
-	if o.PortalAddr != "off" {
-		checkAddr(s, p, "portal-addr", o.PortalAddr)
-	}
-	if o.AdminAddr != "off" {
-		checkAddr(s, p, "admin-addr", o.AdminAddr)
+func (o *serveOptions) check(s *cmdline.Set, p *cmdline.Problems) (dev bool) {
+	for _, l := range o.listens() {
+		if l.addr != "off" || l.server == "idp" {
+			checkAddr(s, p, l.option, l.addr)
+		}
 	}
 	if o.PublicURL == "" {
-		if host, _, err := net.SplitHostPort(o.Addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
-			p.Add("%s: required when addr (%s) names no host, since the issuer must be a URL clients can reach", s.Source("public-url"), o.Addr)
+		var err error
+		if o.PublicURL, err = httpx.PublicURLOf(o.Addr, o.TLSCertFile != ""); err != nil {
+			p.Add("%s: %v", s.Source("public-url"), err)
 		}
-		// Served over TLS directly, the issuer is https: an http issuer
-		// would also mean no HSTS and no Secure cookies.
-		scheme := "http://"
-		if o.TLSCertFile != "" {
-			scheme = "https://"
-		}
-		o.PublicURL, o.urlFromAddr = scheme+o.Addr, true
+		o.urlFromAddr = true
 	}
 	if err := httpx.CheckPublicURL(o.PublicURL); err != nil {
 		p.Add("%s: %v", s.Source("public-url"), err)
@@ -167,13 +151,17 @@ func (o *serveOptions) check(s *config.Set, p *config.Problems) (dev bool) {
 	return notLocal == ""
 }
 
-// listeners are the bound listeners of serve; portal and admin are nil
-// when off.
-type listeners struct{ idp, portal, admin net.Listener }
+// listen is one of serve's listeners: the option giving its address
+// ("off" for none) and the server it serves.
+type listen struct{ option, addr, server string }
 
-// close closes the listeners no server has taken over.
-func (ls *listeners) close() {
-	for _, l := range []net.Listener{ls.idp, ls.portal, ls.admin} {
+func (o *serveOptions) listens() []listen {
+	return []listen{{"addr", o.Addr, "idp"}, {"portal-addr", o.PortalAddr, "portal"}, {"admin-addr", o.AdminAddr, "admin"}}
+}
+
+// closeAll closes the listeners no server has taken over.
+func closeAll(ls map[string]net.Listener) {
+	for _, l := range ls {
 		if l != nil {
 			_ = l.Close()
 		}
@@ -181,9 +169,9 @@ func (ls *listeners) close() {
 }
 
 // serve runs the process after validation; db may be nil.
-func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB, ls *listeners, createMaster bool) (code int, err error) {
+func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB, ls map[string]net.Listener, createMaster bool) (code int, err error) {
 	// Until a server owns them, the listeners are ours to close.
-	defer ls.close()
+	defer closeAll(ls)
 	if db == nil {
 		if db, err = o.storage.open(ctx, false); err != nil {
 			return exitFailed, err
@@ -196,101 +184,74 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 
 	km, err := keys.OpenWithMasterKeyFile(ctx, db, o.storage.MasterKeyFile, createMaster, o.keys.managerOptions(log))
 	if err != nil {
-		return keysFailure(err), err
+		if errors.As(err, new(*keys.MasterKeyFileError)) {
+			return exitConfig, err
+		}
+		return exitFailed, err
 	}
 
 	reg := httpx.NewRegistry()
 	reg.MustRegister(httpx.NewDBStatsCollector(string(db.Dialect()), db.Stats))
-	metrics := httpx.NewMetrics(reg)
-	tls := strings.HasPrefix(o.PublicURL, "https://")
-	ready := httpx.Readyz(log,
-		httpx.Check{Name: "database", Func: func(ctx context.Context) error { return schemaReady(ctx, db) }},
-	)
-
-	parts, err := buildIdP(&o.idp, o.PublicURL, db, km, log, tls, time.Now)
+	opts := httpx.Options{Logger: log, Metrics: httpx.NewMetrics(reg), TLS: strings.HasPrefix(o.PublicURL, "https://")}
+	parts, err := buildIdP(&o.idp, o.PublicURL, db, km, log, opts.TLS, time.Now)
 	if err != nil {
 		return exitFailed, err
 	}
-
-	var servers []*httpx.Server
-	defer func() {
-		// Servers made but never served, because a later step failed
-		// (Close does nothing to a server that was served).
-		for _, srv := range servers {
-			_ = srv.Close()
-		}
-	}()
-	// add makes a server of h on *l, which then owns the listener; the
-	// public ones speak TLS when configured, the management one never does.
-	add := func(name string, l *net.Listener, h http.Handler, public bool) (string, error) {
-		cfg := httpx.Config{Name: name, Listener: *l, Logger: log, ShutdownTimeout: o.ShutdownTimeout, Handler: h}
-		if public {
-			cfg.TLSCertFile, cfg.TLSKeyFile = o.TLSCertFile, o.TLSKeyFile
-		}
-		srv, err := httpx.New(cfg)
-		if err != nil {
-			return "", err
-		}
-		*l = nil
-		servers = append(servers, srv)
-		return srv.URL(), nil
-	}
-	opts := httpx.Options{Logger: log, Metrics: metrics, TLS: tls}
 	idpOpts := opts
 	idpOpts.ClientIP = httpx.TrustedProxies(o.idp.proxies)
-	idpAt, err := add("idp", &ls.idp, parts.Handler(idpOpts), true)
-	if err != nil {
-		return exitConfig, err
+	handlers := map[string]http.Handler{
+		"idp":   parts.Handler(idpOpts),
+		"admin": httpx.Management(log, reg, opts.Metrics, httpx.Check{Name: "database", Func: func(ctx context.Context) error { return schemaReady(ctx, db) }}),
 	}
-	portalAt, adminAt := "off", "off"
-	if ls.portal != nil {
+	if ls["portal"] != nil {
 		ph, err := portal.New(portal.Config{IdPURL: o.PublicURL, Logger: log})
 		if err != nil {
 			return exitFailed, err
 		}
-		portalMux := http.NewServeMux()
-		portalMux.Handle("/", ph)
-		portalMux.Handle("GET /healthz", httpx.Healthz())
-		if portalAt, err = add("portal", &ls.portal, httpx.Wrap("portal", portalMux, opts), true); err != nil {
+		handlers["portal"] = ph.Server(opts)
+	}
+	var servers []*httpx.Server
+	at := map[string]string{"portal": "off", "admin": "off"}
+	for _, l := range o.listens() {
+		if ls[l.server] == nil {
+			continue
+		}
+		// The public listeners speak TLS when configured; the management
+		// one, on a private address, never does.
+		cfg := httpx.Config{Name: l.server, Listener: ls[l.server], Logger: log, ShutdownTimeout: o.ShutdownTimeout, Handler: handlers[l.server]}
+		if l.server != "admin" {
+			cfg.TLSCertFile, cfg.TLSKeyFile = o.TLSCertFile, o.TLSKeyFile
+		}
+		srv, err := httpx.New(cfg)
+		if err != nil {
+			for _, srv := range servers {
+				_ = srv.Close()
+			}
 			return exitConfig, err
 		}
+		ls[l.server] = nil // the server owns it now
+		servers = append(servers, srv)
+		at[l.server] = srv.URL()
 	}
-	if ls.admin != nil {
-		// The management listener, like Keycloak's management port:
-		// probes and scrapes reach it on a private address, the public
-		// does not. Plain HTTP, whatever the public listener speaks.
-		adminMux := http.NewServeMux()
-		adminMux.Handle("GET /healthz", httpx.Healthz())
-		adminMux.Handle("GET /readyz", ready)
-		adminMux.Handle("GET /metrics", httpx.MetricsHandler(reg))
-		if adminAt, err = add("admin", &ls.admin, httpx.Wrap("admin", adminMux, httpx.Options{Logger: log, Metrics: metrics}), false); err != nil {
-			return exitConfig, err
-		}
-	}
-
-	if err := parts.Jobs.Start(ctx); err != nil {
-		return exitFailed, err
-	}
-	defer func() {
-		// At return, after the servers have drained: jobs running at
-		// shutdown get the same grace as requests.
-		stopCtx, stop := context.WithTimeout(context.WithoutCancel(ctx), o.ShutdownTimeout)
-		defer stop()
-		if err := parts.Jobs.Stop(stopCtx); err != nil {
-			log.Warn("stop the job queue", "err", err)
-		}
-	}()
-	log.Info("gosid serving", "issuer", o.PublicURL, "idp", idpAt, "portal", portalAt, "admin", adminAt, "database", db.Dialect())
-	served := servers
-	servers = nil // RunAll owns them now: nothing left to close here
-	err = httpx.RunAll(ctx, log, served,
+	log.Info("gosid serving", "issuer", o.PublicURL, "idp", at["idp"], "portal", at["portal"], "admin", at["admin"], "database", db.Dialect())
+	err = httpx.RunAll(ctx, log, servers,
+		func(ctx context.Context) error { return parts.Jobs.Run(ctx, o.ShutdownTimeout) },
 		func(ctx context.Context) error {
 			if err := km.Run(ctx); err != nil {
 				return fmt.Errorf("signing keys: %w", err)
 			}
 			return nil
 		},
-		func(ctx context.Context) error { reloadOnHangup(ctx, log, parts.Reload); return nil })
+		func(ctx context.Context) error {
+			cmdline.OnSignal(ctx, syscall.SIGHUP, func() {
+				if err := parts.Reload(); err != nil {
+					log.Error("reload the e-signature trust list; the previous list stays in use", "err", err)
+				} else {
+					log.Info("e-signature trust list reloaded")
+				}
+			})
+			return nil
+		})
 	if err != nil {
 		return exitFailed, err
 	}
@@ -308,24 +269,4 @@ func schemaReady(ctx context.Context, db *sqldb.DB) error {
 		return fmt.Errorf("database schema of %s is behind this binary", strings.Join(behind, ", "))
 	}
 	return jobs.Ready(ctx, db)
-}
-
-// reloadOnHangup re-reads the e-signature trust list on SIGHUP; a bad
-// folder keeps the list in use and is logged.
-func reloadOnHangup(ctx context.Context, log *slog.Logger, reload func() error) {
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-hup:
-			if err := reload(); err != nil {
-				log.Error("reload the e-signature trust list; the previous list stays in use", "err", err)
-			} else {
-				log.Info("e-signature trust list reloaded")
-			}
-		}
-	}
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/internal/cmdline"
 )
 
 // checkServe parses serve's options from args alone (no environment) and
@@ -19,8 +21,8 @@ func checkServe(t *testing.T, args ...string) (problems []string, dev bool) {
 	t.Helper()
 	var o serveOptions
 	s := serveFlags(&o)
-	env := &environment{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}
-	p, ok := env.parse(s, args)
+	env := &cmdline.Env{Prog: "gosid", Stdout: &bytes.Buffer{}, Stderr: &bytes.Buffer{}}
+	p, ok := env.Parse(s, args)
 	if !ok {
 		t.Fatalf("parse %v: help", args)
 	}

@@ -159,3 +159,23 @@ func (v OperatorView) Rows() [][2]string {
 	}
 	return out
 }
+
+// AdminKeys are the keys the operators' side needs: the account store's
+// sealing and the activity log's keyed hashes (a keys.Manager is both).
+type AdminKeys interface {
+	Crypto
+	audit.MAC
+}
+
+// NewAdmin returns the operators' side over db: the identity provider's
+// default password policy and hashing (serve upgrades a hash made with
+// other parameters at the next sign-in) and the activity log.
+func NewAdmin(db *sqldb.DB, keys AdminKeys, log *slog.Logger, now func() time.Time) (*Admin, error) {
+	hasher, err := password.NewHasher(password.DefaultParams(), 0)
+	if err != nil {
+		return nil, err
+	}
+	st := NewStore(db, keys, now)
+	return &Admin{Accounts: st, Activity: NewActivity(db, st, audit.New(db, keys, now)), Hash: hasher.Hash,
+		Policy: password.DefaultPolicy(), Log: log, Now: now}, nil
+}

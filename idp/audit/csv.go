@@ -1,6 +1,8 @@
 package audit
 
 import (
+	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"io"
@@ -88,4 +90,27 @@ func defuse(s string) string {
 		return "'" + s
 	}
 	return s
+}
+
+// Export returns an account's log since the given time as CSV in lang (see
+// WriteCSV). Reading a citizen's log is itself an access to their data: a
+// non-empty export is recorded in the account's log, by actor and through
+// via ("cli", "web"), before the data is returned.
+func (l *Log) Export(ctx context.Context, accountID string, since time.Time, lang string, actor Actor, via string) ([]byte, error) {
+	list, err := l.List(ctx, accountID, since, 0)
+	if err != nil {
+		return nil, err
+	}
+	var buf bytes.Buffer
+	if err := WriteCSV(&buf, list, lang); err != nil {
+		return nil, err
+	}
+	if len(list) > 0 {
+		_, err := l.Append(ctx, l.db, Entry{AccountID: accountID, Actor: actor,
+			Action: ActionExportDownloaded, Detail: map[string]string{"what": "activity_log", "via": via}})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return buf.Bytes(), nil
 }

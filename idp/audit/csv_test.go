@@ -2,12 +2,16 @@ package audit_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 func TestWriteCSV(t *testing.T) {
@@ -107,4 +111,42 @@ func TestLabels(t *testing.T) {
 	if got := audit.ActorLabel(audit.ActorCitizen, "en"); got != "You" {
 		t.Errorf("citizen in English: %q", got)
 	}
+}
+
+// TestExport: an export is the account's log as CSV, and reading it is
+// itself recorded in that log (by whom and how), in the same chain check;
+// an empty log exports a header only and records nothing.
+func TestExport(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		l, c := newLog(t, db)
+		seed(t, l, c, db, 4)
+		out, err := l.Export(ctx, "acc-1", time.Time{}, "en", operator, "cli")
+		if err != nil {
+			t.Fatal(err)
+		}
+		rows, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(out), "\uFEFF"))).ReadAll()
+		if err != nil || len(rows) != 3 || !strings.Contains(rows[1][1], "Phone") {
+			t.Fatalf("export: %v %q", err, rows)
+		}
+		list, err := l.List(ctx, "acc-1", time.Time{}, 0)
+		if err != nil || len(list) != 3 || list[0].Action != audit.ActionExportDownloaded || list[0].Actor != operator || list[0].Detail["via"] != "cli" {
+			t.Fatalf("after export: %v %+v", err, list)
+		}
+		if out, err := l.Export(ctx, "acc-none", time.Time{}, "ru", operator, "cli"); err != nil || strings.Count(string(out), "\n") != 1 {
+			t.Fatalf("empty export: %v %q", err, out)
+		}
+		if list, _ := l.List(ctx, "acc-none", time.Time{}, 0); len(list) != 0 {
+			t.Fatalf("an empty export was recorded: %+v", list)
+		}
+		if rep := verify(t, l); !rep.OK || rep.Entries != 5 {
+			t.Fatalf("chains after export: %+v", rep)
+		}
+		var text bytes.Buffer
+		rep := verify(t, l)
+		rep.WriteText(&text)
+		if !strings.HasSuffix(text.String(), fmt.Sprintf("audit log: 5 entries in %d chains, every chain intact\n", len(rep.Chains))) {
+			t.Fatalf("report text:\n%s", text.String())
+		}
+	})
 }

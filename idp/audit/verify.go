@@ -5,6 +5,7 @@ import (
 	"crypto/hmac"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 
 	"github.com/gosid/gosid/internal/sqldb"
@@ -218,4 +219,29 @@ func (v *verifier) check(r *row) {
 	}
 	v.prev = r.hash
 	v.next = r.seq + 1
+}
+
+// WriteText writes the report for people: one line per chain, then the
+// whole log's line, as `gosid audit verify` prints it.
+func (r Report) WriteText(w io.Writer) {
+	for _, c := range r.Chains {
+		if c.OK {
+			fmt.Fprintf(w, "chain %d: %s, intact\n", c.Chain, entries(c.Entries))
+		} else {
+			fmt.Fprintf(w, "chain %d: entry %d is broken: %s\n", c.Chain, c.FirstBroken, c.Reason)
+		}
+	}
+	state := "every chain intact"
+	if !r.OK {
+		state = fmt.Sprintf("%d broken", len(r.Broken()))
+	}
+	fmt.Fprintf(w, "audit log: %s in %d chains, %s\n", entries(r.Entries), len(r.Chains), state)
+}
+
+// entries counts entries in English.
+func entries(n int64) string {
+	if n == 1 {
+		return "1 entry"
+	}
+	return fmt.Sprintf("%d entries", n)
 }

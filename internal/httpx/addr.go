@@ -52,3 +52,18 @@ func BoundURL(derived string, bound net.Addr) string {
 	u.Host = net.JoinHostPort(u.Hostname(), port)
 	return u.String()
 }
+
+// PublicURLOf is the public URL of a server that has none configured,
+// derived from its listen address: http://addr, or https://addr when it
+// speaks TLS itself (an http issuer would also mean no HSTS and no Secure
+// cookies). An address that names no host gives an error: clients must be
+// able to reach the URL.
+func PublicURLOf(addr string, tls bool) (string, error) {
+	if host, _, err := net.SplitHostPort(addr); err == nil && (host == "" || net.ParseIP(host).IsUnspecified()) {
+		return "", fmt.Errorf("required when addr (%s) names no host, since the issuer must be a URL clients can reach", addr)
+	}
+	if tls {
+		return "https://" + addr, nil
+	}
+	return "http://" + addr, nil
+}

@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
 )
 
 // readyTimeout bounds all readiness checks together: a probe that hangs is
@@ -83,4 +85,16 @@ func writePlain(w http.ResponseWriter, code int, body string) {
 	h.Set("Cache-Control", "no-store")
 	w.WriteHeader(code)
 	io.WriteString(w, body+"\n")
+}
+
+// Management is the handler of the management listener, like Keycloak's
+// management port: liveness at /healthz, readiness (the checks) at
+// /readyz and the metrics of reg at /metrics, for probes and scrapers on a
+// private address.
+func Management(log *slog.Logger, reg prometheus.Gatherer, metrics *Metrics, checks ...Check) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", Healthz())
+	mux.Handle("GET /readyz", Readyz(log, checks...))
+	mux.Handle("GET /metrics", MetricsHandler(reg))
+	return Wrap("admin", mux, Options{Logger: log, Metrics: metrics})
 }

@@ -297,3 +297,19 @@ func (q *Queue) Stop(ctx context.Context) error {
 	defer cancel()
 	return q.client.StopAndCancel(hard)
 }
+
+// Run starts the queue (Start), works until ctx ends, then stops it (Stop),
+// giving running jobs grace to finish, as a server drains its requests:
+// the shape of a task for httpx.RunAll.
+func (q *Queue) Run(ctx context.Context, grace time.Duration) error {
+	if err := q.Start(ctx); err != nil {
+		return err
+	}
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), grace)
+	defer cancel()
+	if err := q.Stop(stopCtx); err != nil {
+		q.log.Warn("stop the job queue", "err", err)
+	}
+	return nil
+}

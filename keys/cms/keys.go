@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"time"
 
 	"golang.org/x/crypto/cryptobyte"
 	cbasn1 "golang.org/x/crypto/cryptobyte/asn1"
@@ -243,4 +244,32 @@ func leInt(b []byte) *big.Int {
 		be[len(b)-1-i] = v
 	}
 	return new(big.Int).SetBytes(be)
+}
+
+// ErrNoCertificate: SignWithKey was given no certificate, neither in
+// certData nor in the key file.
+var ErrNoCertificate = errors.New("no certificate: give --cert")
+
+// SignWithKey makes a detached CMS signature of content, as PEM, with the
+// software key in keyData (see LoadSigner; password for an encrypted
+// file) and the certificate with its chain in certData (PEM or DER), or,
+// when certData is empty, the certificates of a PKCS#12 key file.
+func SignWithKey(keyData, certData []byte, password string, content []byte, now time.Time) ([]byte, error) {
+	signer, certs, err := LoadSigner(keyData, password)
+	if err != nil {
+		return nil, fmt.Errorf("key: %w", err)
+	}
+	if len(certData) > 0 {
+		if certs, err = cert.ParseCertificates(certData); err != nil {
+			return nil, fmt.Errorf("cert: %w", err)
+		}
+	}
+	if len(certs) == 0 {
+		return nil, ErrNoCertificate
+	}
+	der, err := SignDetached(content, signer, certs[0], certs[1:], now)
+	if err != nil {
+		return nil, err
+	}
+	return PEM(der), nil
 }

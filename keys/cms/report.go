@@ -3,6 +3,8 @@ package cms
 import (
 	"context"
 	"encoding/pem"
+	"fmt"
+	"io"
 	"strings"
 	"time"
 
@@ -82,6 +84,22 @@ func (r Report) Rows() [][2]string {
 		}
 	}
 	return out
+}
+
+// WriteText writes the report for people, as `gosid certs verify` prints
+// it: the verdict, then one line per field.
+func (r Report) WriteText(w io.Writer) {
+	if r.Valid {
+		fmt.Fprintln(w, "signature: valid")
+	} else {
+		fmt.Fprintf(w, "signature: REFUSED: %s\n", r.Reason)
+	}
+	for _, row := range r.Rows() {
+		fmt.Fprintf(w, "%-12s %s\n", row[0], row[1])
+	}
+	if r.Subject != "" {
+		fmt.Fprintf(w, "%-12s %v\n", "qualified", r.Qualified)
+	}
 }
 
 // PEM encodes a DER signature as a PEM block "CMS", as OpenSSL writes one.

@@ -1,14 +1,15 @@
-package config
+package cmdline
 
 import (
 	"errors"
 	"fmt"
+	"os"
 	"strings"
 )
 
 // ErrHelp is returned by [Set.Parse] when -h, -help or --help was given. The
 // caller prints [Set.Usage] to standard output and exits with status 0.
-var ErrHelp = errors.New("config: help requested")
+var ErrHelp = errors.New("cmdline: help requested")
 
 // Problems lists everything wrong with a configuration, one line per problem,
 // each line naming where the bad value came from. It is returned by
@@ -18,11 +19,11 @@ var ErrHelp = errors.New("config: help requested")
 // Parse returns only nil, ErrHelp or Problems, so a caller reads:
 //
 //	err := s.Parse(os.Args[2:], os.Environ())
-//	if errors.Is(err, config.ErrHelp) {
+//	if errors.Is(err, cmdline.ErrHelp) {
 //		fmt.Print(s.Usage())
 //		os.Exit(0)
 //	}
-//	var probs config.Problems
+//	var probs cmdline.Problems
 //	errors.As(err, &probs) // leaves probs nil when err is nil
 //	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 //		probs.Add("%s: cannot create %s: %v", s.Source("data-dir"), c.DataDir, err)
@@ -62,4 +63,30 @@ func (p Problems) Err() error {
 // settings in, naming options as the command line does.
 func (p *Problems) About(s *Set) func(option, message string) {
 	return func(option, message string) { p.Add("%s: %s", s.Source(option), message) }
+}
+
+// Required adds "SOURCE: required" when value is empty, naming the option
+// of s; it reports whether value was given.
+func (p *Problems) Required(s *Set, option, value string) bool {
+	if value == "" {
+		p.Add("%s: required", s.Source(option))
+	}
+	return value != ""
+}
+
+// ReadFile reads the file that the option of s names (path), adding a
+// problem naming the option when it cannot. An empty path reads nothing,
+// and is a problem when the option is required.
+func (p *Problems) ReadFile(s *Set, option, path string, required bool) []byte {
+	if path == "" {
+		if required {
+			p.Required(s, option, path)
+		}
+		return nil
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		p.Add("%s: %v", s.Source(option), err)
+	}
+	return b
 }

@@ -1,4 +1,4 @@
-package config
+package cmdline
 
 import (
 	"errors"
@@ -88,13 +88,13 @@ var nameRE = regexp.MustCompile(`^[a-z][a-z0-9]*(-[a-z0-9]+)*$`)
 
 func (s *Set) add(o *option) {
 	if !nameRE.MatchString(o.name) {
-		panic(fmt.Sprintf("config: bad option name %q: use lower-case words joined by -", o.name))
+		panic(fmt.Sprintf("cmdline: bad option name %q: use lower-case words joined by -", o.name))
 	}
 	if o.name == "h" || o.name == "help" {
-		panic(fmt.Sprintf("config: option name %q is reserved for help", o.name))
+		panic(fmt.Sprintf("cmdline: option name %q is reserved for help", o.name))
 	}
 	if s.byName[o.name] != nil {
-		panic(fmt.Sprintf("config: option %q registered twice", o.name))
+		panic(fmt.Sprintf("cmdline: option %q registered twice", o.name))
 	}
 	o.env = envName(o.name)
 	s.opts = append(s.opts, o)
@@ -155,7 +155,7 @@ func (s *Set) Duration(p *time.Duration, name string, def time.Duration, usage s
 // exactly). def must be one of values.
 func (s *Set) Enum(p *string, name, def string, values []string, usage string) {
 	if !slices.Contains(values, def) {
-		panic(fmt.Sprintf("config: default %q of option %q is not one of %v", def, name, values))
+		panic(fmt.Sprintf("cmdline: default %q of option %q is not one of %v", def, name, values))
 	}
 	s.add(&option{name: name, usage: usage, kind: kindEnum, enum: slices.Clone(values), def: def,
 		set: func(v any) { *p = v.(string) }})
@@ -216,7 +216,7 @@ func (s *Set) Source(name string) string {
 func (s *Set) mustOption(name string) *option {
 	o := s.byName[name]
 	if o == nil {
-		panic(fmt.Sprintf("config: %s has no option %q", s.name, name))
+		panic(fmt.Sprintf("cmdline: %s has no option %q", s.name, name))
 	}
 	return o
 }
@@ -449,7 +449,7 @@ func (o *option) parse(raw, where string, probs *Problems) (any, bool) {
 			reason = "is not one of " + strings.Join(o.enum, ", ")
 		}
 	default:
-		panic("config: parse of a list")
+		panic("cmdline: parse of a list")
 	}
 	if reason == "" {
 		return v, true

@@ -1,4 +1,4 @@
-package config
+package cmdline
 
 import (
 	"errors"

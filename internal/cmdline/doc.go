@@ -1,6 +1,9 @@
-// Package config loads the options of one gosid subcommand from the command
-// line, the environment and an optional YAML file, and validates them all at
-// once.
+// Package cmdline is the command line of Gosid's binaries: it loads the options
+// of one subcommand from the command line, the environment and an optional
+// YAML file and validates them all at once, and it runs subcommands
+// ([Command], [Dispatch], [Env]) with the exit codes and output shapes
+// (problems on stderr, --json or aligned text on stdout) every subcommand
+// shares. It imports nothing of Gosid.
 //
 // # One name, three sources
 //
@@ -35,4 +38,4 @@
 //
 // Values of secret options ([Set.SecretString]) are never written into a
 // problem or the usage text.
-package config
+package cmdline
