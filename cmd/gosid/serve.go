@@ -229,9 +229,9 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			}
 			return exitConfig, err
 		}
-		ls[l.server] = nil // the server owns it now
 		servers = append(servers, srv)
-		at[l.server] = srv.URL()
+		at[l.server] = httpx.ListenURL(strings.SplitN(srv.URL(), ":", 2)[0], l.addr, ls[l.server].Addr())
+		ls[l.server] = nil // the server owns it now
 	}
 	log.Info("gosid serving", "issuer", o.PublicURL, "idp", at["idp"], "portal", at["portal"], "admin", at["admin"], "database", db.Dialect())
 	err = httpx.RunAll(ctx, log, servers,

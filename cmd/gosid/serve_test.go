@@ -220,3 +220,22 @@ func TestManagementListenerProblems(t *testing.T) {
 		}
 	}
 }
+
+// TestServingLineNamesLocalhost: with the default host, localhost, the
+// start-up line gives http://localhost:PORT for the identity provider and
+// the portal, the origin passkeys and cookies work on, never 127.0.0.1,
+// which the browser takes for another site.
+func TestServingLineNamesLocalhost(t *testing.T) {
+	s := startServe(t, "--addr", "localhost:0", "--portal-addr", "localhost:0", "--data-dir", t.TempDir())
+	for name, u := range map[string]string{"issuer": s.Issuer, "idp": s.IdP, "portal": s.Portal} {
+		if !strings.HasPrefix(u, "http://localhost:") || strings.HasSuffix(u, ":0") {
+			t.Errorf("%s logged as %q, want http://localhost:PORT", name, u)
+		}
+	}
+	if s.Issuer != s.IdP {
+		t.Errorf("issuer %q, identity provider %q: the same origin expected", s.Issuer, s.IdP)
+	}
+	if status, _ := getStatus(t, s.Portal+"/healthz"); status != 200 {
+		t.Errorf("the logged portal URL answers %d", status)
+	}
+}

@@ -41,3 +41,19 @@ func TestBoundURL(t *testing.T) {
 		}
 	}
 }
+
+func TestListenURL(t *testing.T) {
+	bound := &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: 41234}
+	for addr, want := range map[string]string{
+		"localhost:0":    "http://localhost:41234",
+		"localhost:8080": "http://localhost:41234",
+		"127.0.0.1:0":    "http://127.0.0.1:41234",
+		"[::1]:0":        "http://[::1]:41234",
+		":8080":          "http://127.0.0.1:41234",
+		"0.0.0.0:8080":   "http://127.0.0.1:41234",
+	} {
+		if got := ListenURL("http", addr, bound); got != want {
+			t.Errorf("ListenURL(%q) = %q, want %q", addr, got, want)
+		}
+	}
+}
