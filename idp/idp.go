@@ -16,6 +16,7 @@ import (
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/esign"
 	"github.com/gosid/gosid/idp/flow"
+	"github.com/gosid/gosid/idp/legal"
 	"github.com/gosid/gosid/idp/login"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/oidc"
@@ -249,6 +250,11 @@ func New(c Config, p Platform) (*IdP, error) {
 		return nil, fmt.Errorf("passkey pages: %w", err)
 	}
 
+	docs, err := legal.New(log)
+	if err != nil {
+		return nil, fmt.Errorf("user agreement pages: %w", err)
+	}
+	docs.Routes(mux)
 	mux.Handle("GET /static/", webui.Static())
 	mux.Handle("GET /keys", km.JWKSHandler())
 	// Liveness may be public; readiness and metrics reveal internals and

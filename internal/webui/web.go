@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"slices"
 	"strings"
 )
@@ -256,7 +255,10 @@ func (r *Renderer) NewPage(req *http.Request, titleKey string) Page {
 	if l.Lang == "en" {
 		other, p.OtherLang = "ru", "Русский"
 	}
-	q := url.Values{"lang": {other}}
+	// The same address in the other language: the query (a sign-in's
+	// next, a filter) is kept, only lang changes.
+	q := req.URL.Query()
+	q.Set("lang", other)
 	p.OtherLangURL = req.URL.Path + "?" + q.Encode()
 	return p
 }
@@ -299,6 +301,8 @@ var layoutCatalog = Catalog{
 	"layout.signout":  {"Выйти", "Sign out"},
 	"layout.skip":     {"Перейти к содержимому", "Skip to content"},
 	"layout.footer":   {"Gosid — единая система идентификации и аутентификации", "Gosid — unified identification and authentication"},
+	"layout.terms":    {"Пользовательское соглашение", "User agreement"},
+	"layout.privacy":  {"Политика обработки персональных данных", "Personal data processing policy"},
 	"layout.required": {"обязательное поле", "required"},
 	"form.too_long":   {"Слишком длинное значение.", "The value is too long."},
 	"centre.nav":      {"Разделы личного кабинета", "Account sections"},
