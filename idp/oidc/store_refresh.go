@@ -3,6 +3,7 @@ package oidc
 import (
 	"context"
 	"errors"
+	"log/slog"
 )
 
 // The refresh grant's policy, in two steps as op asks for a refresh: the
@@ -21,6 +22,12 @@ type presentedRefresh struct {
 	RefreshToken
 	hash      []byte
 	successor string
+}
+
+// LogValue keeps the successor, a live refresh token, out of logs: the
+// refresh grant's request (refreshReq) carries this into op.
+func (p *presentedRefresh) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("client", p.ClientID), slog.Bool("retry", p.successor != ""))
 }
 
 // presentRefresh reads a refresh token presented to the refresh grant: a

@@ -1,10 +1,13 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -722,4 +725,16 @@ func TestStoreRefreshRace(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestPresentedRefreshLogValue: a presented refresh token logged (op logs
+// the requests it handles) does not show its successor, a live token.
+func TestPresentedRefreshLogValue(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	p := &presentedRefresh{RefreshToken: RefreshToken{ClientID: "site"}, successor: "SUCCESSOR-TOKEN"}
+	log.Info("request", "req", &refreshReq{presentedRefresh: p})
+	if out := buf.String(); strings.Contains(out, "SUCCESSOR-TOKEN") || !strings.Contains(out, "site") {
+		t.Fatalf("logged %s", out)
+	}
 }
