@@ -24,8 +24,9 @@ type presentedRefresh struct {
 	successor string
 }
 
-// LogValue keeps the successor, a live refresh token, out of logs: the
-// refresh grant's request (refreshReq) carries this into op.
+// LogValue keeps the successor, a live refresh token, out of any log the
+// refresh grant's request (refreshReq, which carries this into op) should
+// ever reach.
 func (p *presentedRefresh) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("client", p.ClientID), slog.Bool("retry", p.successor != ""))
 }

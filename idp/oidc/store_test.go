@@ -727,8 +727,8 @@ func TestStoreRefreshRace(t *testing.T) {
 	})
 }
 
-// TestPresentedRefreshLogValue: a presented refresh token logged (op logs
-// the requests it handles) does not show its successor, a live token.
+// TestPresentedRefreshLogValue: the refresh grant's request, logged,
+// does not show the successor it carries, a live token.
 func TestPresentedRefreshLogValue(t *testing.T) {
 	var buf bytes.Buffer
 	log := slog.New(slog.NewTextHandler(&buf, nil))
