@@ -158,7 +158,7 @@ func (ad *adapter) AuthRequestByID(ctx context.Context, id string) (op.AuthReque
 }
 
 // AuthRequestByCode finds a code's request; it does not spend the code
-// (spendCode does, when tokens are issued for it).
+// (redeemCode does, when tokens are issued for it).
 func (ad *adapter) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	ar, err := ad.store.codeRequest(ctx, code)
 	switch {
