@@ -6,7 +6,6 @@ import (
 	"crypto/rsa"
 	"errors"
 	"fmt"
-	"log/slog"
 	"slices"
 	"strings"
 	"time"
@@ -62,7 +61,6 @@ type adapter struct {
 	signer   Signer
 	life     Lifetimes
 	loginURL func(id string) string
-	log      *slog.Logger
 	keySets  *keySets
 }
 
@@ -160,7 +158,7 @@ func (ad *adapter) AuthRequestByID(ctx context.Context, id string) (op.AuthReque
 }
 
 // AuthRequestByCode finds a code's request; it does not spend the code
-// (spendCode does, when tokens are issued for it).
+// (redeemCode does, when tokens are issued for it).
 func (ad *adapter) AuthRequestByCode(ctx context.Context, code string) (op.AuthRequest, error) {
 	ar, err := ad.store.codeRequest(ctx, code)
 	switch {
@@ -174,26 +172,31 @@ func (ad *adapter) AuthRequestByCode(ctx context.Context, code string) (op.AuthR
 	return authReq{ar}, nil
 }
 
-// codeNotSpent answers a failed spendCode. A code used before (or by a
-// racing exchange that won) revokes what its first exchange issued
-// (RFC 9700 section 4.5): the family, read now, after the winner's commit.
-func (ad *adapter) codeNotSpent(ctx context.Context, t authReq, err error) error {
+// codeError answers a code the store did not redeem (redeemCode, which
+// revoked a reused code's tokens).
+func codeError(ctx context.Context, err error) error {
 	switch {
 	case errors.Is(err, errCodeReused):
-		family, ferr := ad.store.codeFamily(ctx, t.ID)
-		if ferr == nil {
-			ferr = revokeFamily(ctx, ad.store.db, family, ad.store.now().Add(ad.life.AccessToken))
-		}
-		if ferr != nil {
-			ad.log.ErrorContext(ctx, "revoke tokens of a reused code", "err", ferr)
-		}
-		ad.log.WarnContext(ctx, "authorization code reused; its tokens are revoked", "client", t.Request.ClientID)
 		return zoidc.ErrInvalidGrant().WithDescription("the authorization code has already been used")
 	case errors.Is(err, sqldb.ErrExpired):
 		return zoidc.ErrInvalidGrant().WithDescription("the authorization code has expired")
 	}
 	// Unknown commit outcome included: a retry finds the code spent or not.
 	return unavailable(ctx, err)
+}
+
+// refreshError answers a refresh token the store did not honour
+// (presentRefresh, refresh; a reused token's family is revoked by then).
+func refreshError(ctx context.Context, err error) error {
+	switch {
+	case errors.Is(err, errRefreshReused):
+		return zoidc.ErrInvalidGrant().WithDescription("the refresh token has already been used")
+	case !isVerdict(err):
+		// Unknown commit outcome included: the retry finds the token
+		// rotated within the refresh grace and gets the same successor.
+		return unavailable(ctx, err)
+	}
+	return zoidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
 }
 
 func (ad *adapter) SaveAuthCode(ctx context.Context, id, code string) error {
@@ -206,13 +209,8 @@ func (ad *adapter) DeleteAuthRequest(context.Context, string) error { return nil
 
 // refreshReq presents a refresh token's grant to op.
 type refreshReq struct {
-	*RefreshToken
-	// hash is the presented token's, as stored.
-	hash   []byte
+	*presentedRefresh
 	scopes []string
-	// successor is set when the token was rotated within the refresh grace
-	// ago: the answer is that same successor (a retry after a lost answer).
-	successor string
 }
 
 func (r *refreshReq) GetAMR() []string            { return r.AMR }
@@ -238,14 +236,11 @@ func (ad *adapter) CreateAccessToken(ctx context.Context, r op.TokenRequest) (st
 	clientID := ""
 	switch t := r.(type) {
 	case authReq:
-		// A family even without a refresh token, so that a reused code or
-		// the end of the session can revoke this access token.
-		family, _ := keys.NewToken()
-		family = family[:22]
-		if err := ad.store.spendCode(ctx, ad.store.db, t.ID, family, exp); err != nil {
-			return "", time.Time{}, ad.codeNotSpent(ctx, t, err)
+		iss, err := ad.store.redeemCode(ctx, t.AuthRequest, exp, false)
+		if err != nil {
+			return "", time.Time{}, codeError(ctx, err)
 		}
-		return newTokenID(family, t.Request.ClientID, t.Request.Scopes, exp), exp, nil
+		return newTokenID(iss.FamilyID, t.Request.ClientID, t.Request.Scopes, exp), exp, nil
 	case *ccReq:
 		clientID = t.clientID
 	case *refreshReq:
@@ -258,110 +253,46 @@ func (ad *adapter) CreateAccessToken(ctx context.Context, r op.TokenRequest) (st
 	return newTokenID("", clientID, r.GetScopes(), exp), exp, nil
 }
 
-func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, current string) (string, string, time.Time, error) {
-	now := ad.store.now()
-	exp := now.Add(ad.life.AccessToken)
+func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, _ string) (string, string, time.Time, error) {
+	exp := ad.store.now().Add(ad.life.AccessToken)
+	var (
+		iss      Issued
+		err      error
+		clientID string
+	)
 	switch t := r.(type) {
 	case authReq:
-		family, _ := keys.NewToken()
-		family = family[:22]
-		rt := RefreshToken{FamilyID: family, ClientID: t.Request.ClientID, AccountID: t.AccountID, SessionID: t.SessionID,
-			Scopes: t.Request.Scopes, AMR: t.AMR, ACR: t.ACR, AuthTime: t.AuthTime, Claims: t.Request.Claims.IDTokenClaims()}
-		token, err := ad.store.exchangeCode(ctx, t.ID, exp, rt, ad.life.RefreshToken)
-		if err != nil {
-			return "", "", time.Time{}, ad.codeNotSpent(ctx, t, err)
+		clientID = t.Request.ClientID
+		if iss, err = ad.store.redeemCode(ctx, t.AuthRequest, exp, true); err != nil {
+			return "", "", time.Time{}, codeError(ctx, err)
 		}
-		return newTokenID(family, rt.ClientID, rt.Scopes, exp), token, exp, nil
 	case *refreshReq:
-		if t.successor != "" {
-			return ad.sameSuccessor(ctx, t, exp)
+		clientID = t.ClientID
+		if iss, err = ad.store.refresh(ctx, t.presentedRefresh, t.scopes); err != nil {
+			return "", "", time.Time{}, refreshError(ctx, err)
 		}
-		next := *t.RefreshToken
-		next.Scopes = t.scopes
-		token, err := ad.store.rotate(ctx, t.hash, next, ad.life.RefreshToken)
-		if errors.Is(err, errLostRotation) {
-			// A concurrent request with the same token rotated it first
-			// (committed by now): a retry racing its own first attempt
-			// gets the winner's successor, within the refresh grace.
-			_, _, err = ad.store.refreshToken(ctx, ad.store.db, current)
-			if err == nil {
-				err = errRefreshReused
-			}
-		}
-		var grace *graceError
-		switch {
-		case errors.As(err, &grace):
-			// A racing retry of the same token lost to the rotation: it
-			// gets the same successor.
-			t.successor = grace.successor
-			return ad.sameSuccessor(ctx, t, exp)
-		case errors.Is(err, errRefreshReused):
-			ad.revokeReused(ctx, t.FamilyID)
-			return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token has already been used")
-		case err != nil && !isVerdict(err):
-			// Unknown commit outcome included: the retry finds the token
-			// rotated within the refresh grace and gets the same successor.
-			return "", "", time.Time{}, unavailable(ctx, err)
-		case err != nil:
-			return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
-		}
-		return newTokenID(t.FamilyID, t.ClientID, t.scopes, exp), token, exp, nil
 	case *op.DeviceAuthorizationState:
 		// offline_access on a device: a family of its own, no SSO session.
-		family, _ := keys.NewToken()
-		family = family[:22]
-		rt := RefreshToken{FamilyID: family, ClientID: t.ClientID, AccountID: t.Subject, Scopes: t.Scopes, AMR: t.AMR, AuthTime: t.AuthTime}
-		token, err := addRefreshToken(ctx, ad.store.db, now, ad.life.RefreshToken, rt)
-		if err != nil {
+		clientID = t.ClientID
+		rt := RefreshToken{ClientID: t.ClientID, AccountID: t.Subject, Scopes: t.Scopes, AMR: t.AMR, AuthTime: t.AuthTime}
+		if iss, err = ad.store.startFamily(ctx, rt); err != nil {
 			return "", "", time.Time{}, unavailable(ctx, err)
 		}
-		return newTokenID(family, t.ClientID, t.Scopes, exp), token, exp, nil
+	default:
+		return "", "", time.Time{}, fmt.Errorf("unexpected token request %T", r)
 	}
-	return "", "", time.Time{}, fmt.Errorf("unexpected token request %T", r)
-}
-
-func (ad *adapter) revokeReused(ctx context.Context, family string) {
-	if err := revokeFamily(ctx, ad.store.db, family, ad.store.now().Add(ad.life.AccessToken)); err != nil {
-		ad.log.ErrorContext(ctx, "revoke a reused refresh token's family", "err", err)
-		return
-	}
-	ad.log.WarnContext(ctx, "refresh token reused; its family is revoked")
-}
-
-// sameSuccessor answers a refresh with a token rotated less than
-// the refresh grace ago: the successor it was rotated to, if that is still
-// current, and a new access token. A successor already rotated in turn
-// means the old token is being reused: its family is revoked.
-func (ad *adapter) sameSuccessor(ctx context.Context, t *refreshReq, exp time.Time) (string, string, time.Time, error) {
-	_, _, err := ad.store.refreshToken(ctx, ad.store.db, t.successor)
-	switch {
-	case err == nil:
-		ad.log.InfoContext(ctx, "refresh retried within the grace window; the same successor is returned", "client", t.ClientID)
-		return newTokenID(t.FamilyID, t.ClientID, t.scopes, exp), t.successor, exp, nil
-	case errors.Is(err, errRefreshReused):
-		ad.revokeReused(ctx, t.FamilyID)
-		return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token has already been used")
-	case !isVerdict(err):
-		return "", "", time.Time{}, unavailable(ctx, err)
-	}
-	return "", "", time.Time{}, zoidc.ErrInvalidGrant().WithDescription("the refresh token is invalid or expired")
+	return newTokenID(iss.FamilyID, clientID, r.GetScopes(), exp), iss.RefreshToken, exp, nil
 }
 
 func (ad *adapter) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
-	rt, hash, err := ad.store.refreshToken(ctx, ad.store.db, token)
-	var grace *graceError
+	p, err := ad.store.presentRefresh(ctx, token)
 	switch {
-	case errors.As(err, &grace):
-		return &refreshReq{RefreshToken: rt, hash: hash, scopes: rt.Scopes, successor: grace.successor}, nil
-	case errors.Is(err, errRefreshReused):
-		ad.revokeReused(ctx, rt.FamilyID)
-		return nil, op.ErrInvalidRefreshToken
-	case err != nil && !isVerdict(err):
-		return nil, unavailable(ctx, err)
-	case err != nil:
+	case err == nil:
+		return &refreshReq{presentedRefresh: p, scopes: p.Scopes}, nil
+	case errors.Is(err, errRefreshReused) || isVerdict(err):
 		return nil, op.ErrInvalidRefreshToken
 	}
-	return &refreshReq{RefreshToken: rt, hash: hash, scopes: rt.Scopes}, nil
+	return nil, unavailable(ctx, err)
 }
 
 // TerminateSession revokes the client's refresh tokens of the account

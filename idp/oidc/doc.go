@@ -1,7 +1,8 @@
 // Package oidc is Gosid's OpenID provider, built on zitadel/oidc's op
 // package: the adapter implements op.Storage over Gosid's stores, and the
-// business rules (who may sign in, levels, consent) stay in Gosid's own
-// code.
+// business rules (who may sign in, levels, consent; a code spent once,
+// refresh tokens rotated once, reuse revoking a family: the store's
+// redeemCode and refresh) stay in Gosid's own code.
 //
 // An authorization request goes:
 //
@@ -55,10 +56,10 @@
 // when an assertion names a key it lacks, at most every 30 seconds
 // (keyset.go).
 //
-// Storage (store.go, store_device.go, each statement tested on both
-// dialects by store_test.go): authorization requests, codes (SHA-256),
-// refresh tokens (SHA-256, families), revocations, grants and device codes
-// live in the database, so
+// Storage (store.go, store_refresh.go, store_device.go, each statement
+// and the policy tested on both dialects by store_test.go): authorization
+// requests, codes (SHA-256), refresh tokens (SHA-256, families),
+// revocations, grants and device codes live in the database, so
 // every step may land on any replica. Access-token ids carry their family,
 // scopes and client, so that userinfo and introspection need no row per
 // token; revoking a family or a token id is a row in oidc_revocations.

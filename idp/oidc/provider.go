@@ -121,9 +121,9 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	if err != nil {
 		return nil, err
 	}
-	st := &store{db: d.DB, now: d.Now, aead: aead, grace: l.RefreshGrace}
+	st := &store{db: d.DB, now: d.Now, aead: aead, life: cfg.Lifetimes, log: d.Log}
 	p := &Provider{cfg: cfg, deps: d, store: st, keySets: newKeySets(d.Now)}
-	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, log: d.Log, keySets: p.keySets,
+	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, keySets: p.keySets,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
 	if err != nil {

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -53,14 +54,20 @@ type AuthRequest struct {
 	ExpiresAt time.Time
 }
 
-// store is the provider's database access.
+// store is the provider's database access, and the policy of what it
+// issues: a code spent once (its reuse revokes what it issued), refresh
+// tokens rotated once (a retry within the grace gets the same successor,
+// reuse revokes the family). The adapter only translates to and from op.
 type store struct {
 	db  *sqldb.DB
 	now func() time.Time
 	// aead seals what must be recovered, not only recognised: a rotated
 	// refresh token's successor during grace.
-	aead  cipher.AEAD
-	grace time.Duration
+	aead cipher.AEAD
+	// life gives the refresh tokens' lifetime and grace, and how long a
+	// revoked family's access tokens stay revoked (AccessToken).
+	life Lifetimes
+	log  *slog.Logger
 }
 
 // seal encrypts plaintext bound to aad; open reverses it.
@@ -282,6 +289,80 @@ func (s *store) exchangeCode(ctx context.Context, id string, until time.Time, rt
 	return token, err
 }
 
+// newFamily is the id of a new token family: what a code exchange or a
+// device's offline_access starts, and what revoking its tokens names.
+func newFamily() string {
+	family, _ := keys.NewToken()
+	return family[:22]
+}
+
+// Issued is what the store issued for a grant: the token family of its
+// access token, and the refresh token to hand out ("" when none).
+type Issued struct {
+	FamilyID     string
+	RefreshToken string
+}
+
+// redeemCode spends the code of request ar for the tokens of a new family,
+// whose access tokens expire at until; with refresh it stores the
+// family's first refresh token too, in the same transaction. A code used
+// before (or by a racing exchange that won) is errCodeReused, and what its
+// first exchange issued is revoked (RFC 9700 section 4.5): the family,
+// read now, after the winner's commit. A code that expired meanwhile is
+// sqldb.ErrExpired. Any other error is a failure, an unknown commit
+// outcome included: a retry finds the code spent or not.
+func (s *store) redeemCode(ctx context.Context, ar *AuthRequest, until time.Time, refresh bool) (Issued, error) {
+	iss := Issued{FamilyID: newFamily()}
+	var err error
+	if refresh {
+		iss.RefreshToken, err = s.exchangeCode(ctx, ar.ID, until, ar.refreshGrant(iss.FamilyID), s.life.RefreshToken)
+	} else {
+		// A family even without a refresh token, so that a reused code or
+		// the end of the session can revoke this access token.
+		err = s.spendCode(ctx, s.db, ar.ID, iss.FamilyID, until)
+	}
+	if errors.Is(err, errCodeReused) {
+		s.revokeCodeFamily(ctx, ar)
+	}
+	if err != nil {
+		return Issued{}, err
+	}
+	return iss, nil
+}
+
+// revokeCodeFamily revokes the family the first exchange of ar's code
+// started.
+func (s *store) revokeCodeFamily(ctx context.Context, ar *AuthRequest) {
+	family, err := s.codeFamily(ctx, ar.ID)
+	if err == nil {
+		err = revokeFamily(ctx, s.db, family, s.now().Add(s.life.AccessToken))
+	}
+	if err != nil {
+		s.log.ErrorContext(ctx, "revoke tokens of a reused code", "client", ar.Request.ClientID, "err", err)
+		return
+	}
+	s.log.WarnContext(ctx, "authorization code reused; its tokens are revoked", "client", ar.Request.ClientID)
+}
+
+// refreshGrant is the grant of the first refresh token of family, which
+// the exchange of ar's code starts.
+func (ar *AuthRequest) refreshGrant(family string) RefreshToken {
+	return RefreshToken{FamilyID: family, ClientID: ar.Request.ClientID, AccountID: ar.AccountID, SessionID: ar.SessionID,
+		Scopes: ar.Request.Scopes, AMR: ar.AMR, ACR: ar.ACR, AuthTime: ar.AuthTime, Claims: ar.Request.Claims.IDTokenClaims()}
+}
+
+// startFamily stores the first refresh token of a new family of rt's
+// grant (rt.FamilyID is ignored): a device's offline_access, which starts
+// from no code and no SSO session.
+func (s *store) startFamily(ctx context.Context, rt RefreshToken) (Issued, error) {
+	rt.FamilyID = newFamily()
+	token, err := addRefreshToken(ctx, s.db, s.now(), s.life.RefreshToken, rt)
+	if err != nil {
+		return Issued{}, err
+	}
+	return Issued{FamilyID: rt.FamilyID, RefreshToken: token}, nil
+}
+
 // errLostRotation: another rotation of the token committed first.
 var errLostRotation = errors.New("refresh token rotated by a concurrent request")
 
@@ -335,6 +416,12 @@ func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string)
 	if !ok {
 		return nil, nil, fmt.Errorf("refresh token: %w", sqldb.ErrNotFound)
 	}
+	rt, err := s.refreshTokenByHash(ctx, q, hash)
+	return rt, hash, err
+}
+
+// refreshTokenByHash is refreshToken for the token stored under hash.
+func (s *store) refreshTokenByHash(ctx context.Context, q sqldb.Querier, hash []byte) (*RefreshToken, error) {
 	var (
 		rt                  RefreshToken
 		scopes, amr, claims string
@@ -346,22 +433,22 @@ func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string)
 		FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&rt.FamilyID, &rt.ClientID, &rt.AccountID, &rt.SessionID, &scopes, &amr, &rt.ACR,
 		&authTime, &exp, &rotated, &claims, &successor)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	rt.Scopes, rt.AMR, rt.Claims = splitList(scopes), splitList(amr), splitList(claims)
 	rt.AuthTime, rt.ExpiresAt = sqldb.Time(authTime), sqldb.Time(exp)
 	if rotated.Valid {
-		if successor != nil && s.now().Sub(sqldb.Time(rotated.Int64)) <= s.grace {
+		if successor != nil && s.now().Sub(sqldb.Time(rotated.Int64)) <= s.life.RefreshGrace {
 			if next, err := s.open(successor, hash); err == nil {
-				return &rt, hash, &graceError{successor: string(next)}
+				return &rt, &graceError{successor: string(next)}
 			}
 		}
-		return &rt, hash, errRefreshReused
+		return &rt, errRefreshReused
 	}
 	if !s.now().Before(rt.ExpiresAt) {
-		return &rt, hash, fmt.Errorf("refresh token: %w", sqldb.ErrExpired)
+		return &rt, fmt.Errorf("refresh token: %w", sqldb.ErrExpired)
 	}
-	return &rt, hash, nil
+	return &rt, nil
 }
 
 // revokeFamily deletes a family's refresh tokens and marks the family
@@ -481,7 +568,7 @@ func (s *store) sweep(ctx context.Context) (int, error) {
 		{`DELETE FROM oidc_auth_requests WHERE expires_at < $1`, now},
 		{`DELETE FROM oidc_refresh_tokens WHERE expires_at < $1`, now},
 		// Successors are needed during the grace only.
-		{`UPDATE oidc_refresh_tokens SET successor_enc = NULL WHERE successor_enc IS NOT NULL AND rotated_at < $1`, now.Add(-s.grace)},
+		{`UPDATE oidc_refresh_tokens SET successor_enc = NULL WHERE successor_enc IS NOT NULL AND rotated_at < $1`, now.Add(-s.life.RefreshGrace)},
 		{`DELETE FROM oidc_revocations WHERE expires_at < $1`, now},
 		{`DELETE FROM oidc_assertion_jtis WHERE expires_at < $1`, now},
 		{`DELETE FROM oidc_device_codes WHERE expires_at < $1`, now},

@@ -1,9 +1,13 @@
 package oidc
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"log/slog"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,9 +19,11 @@ import (
 )
 
 // The store's conformance suite: every statement of store.go and
-// store_device.go, directly, on both dialects, with the races the
-// protocol depends on (one exchange per code, one rotation per refresh
-// token, one token answer per device code).
+// store_device.go, and the policy of store.go and store_refresh.go
+// (redeemed codes, rotated refresh tokens, revoked families), directly,
+// on both dialects, with the races the protocol depends on (one exchange
+// per code, one rotation per refresh token and the same successor for
+// every racing retry, one token answer per device code).
 
 // newTestStore is the store of a provider over db (with its clock), and
 // account ids of real accounts (grants reference them; ids are UUIDs).
@@ -475,4 +481,260 @@ func TestStoreExchangeAndRotate(t *testing.T) {
 			t.Fatalf("%d tokens in the family after a lost rotation, want 2", n)
 		}
 	})
+}
+
+// familySize counts the refresh tokens stored in a family.
+func familySize(t *testing.T, db *sqldb.DB, family string) int {
+	t.Helper()
+	var n int
+	must(t, "count the family", db.QueryRow(context.Background(), `SELECT count(*) FROM oidc_refresh_tokens WHERE family_id = $1`, family).Scan(&n))
+	return n
+}
+
+// wantRevoked checks that family is revoked (its access tokens with it)
+// and its refresh tokens gone.
+func wantRevoked(t *testing.T, s *store, family string, tokens ...string) {
+	t.Helper()
+	ctx := context.Background()
+	if r, err := s.revoked(ctx, "", family); err != nil || !r {
+		t.Fatalf("family %s revoked: %v, %v; want its access tokens revoked", family, r, err)
+	}
+	for _, tok := range tokens {
+		_, _, err := s.refreshToken(ctx, s.db, tok)
+		wantIs(t, "a refresh token of a revoked family", err, sqldb.ErrNotFound)
+	}
+	if n := familySize(t, s.db, family); n != 0 {
+		t.Fatalf("%d refresh tokens left in a revoked family", n)
+	}
+}
+
+// presentCode stores a completed request of account with code and reads
+// it back by the code, as the token endpoint does.
+func presentCode(t *testing.T, s *store, account, code string) *AuthRequest {
+	t.Helper()
+	withCode(t, s, account, code)
+	ar, err := s.codeRequest(context.Background(), code)
+	must(t, "read by code", err)
+	return ar
+}
+
+// TestStoreRedeemCode: a code is redeemed once, for a new family (with its
+// first refresh token, or without one); redeeming it again revokes that
+// family.
+func TestStoreRedeemCode(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, clock, acc := newTestStore(t, db)
+		until := clock.Now().Add(10 * time.Minute)
+		for _, refresh := range []bool{false, true} {
+			ar := presentCode(t, s, acc[0], "code-"+map[bool]string{false: "a", true: "r"}[refresh])
+			iss, err := s.redeemCode(ctx, ar, until, refresh)
+			must(t, "redeem", err)
+			if len(iss.FamilyID) != 22 || (iss.RefreshToken != "") != refresh {
+				t.Fatalf("redeemed (refresh %v): %+v", refresh, iss)
+			}
+			if family, err := s.codeFamily(ctx, ar.ID); err != nil || family != iss.FamilyID {
+				t.Fatalf("the code's family: %q, %v; want %q", family, err, iss.FamilyID)
+			}
+			if refresh {
+				rt, _, err := s.refreshToken(ctx, db, iss.RefreshToken)
+				must(t, "the first refresh token", err)
+				if rt.FamilyID != iss.FamilyID || rt.AccountID != acc[0] || rt.SessionID != "sess" || rt.ClientID != "site" {
+					t.Fatalf("the first refresh token's grant: %+v", rt)
+				}
+			}
+			if r, err := s.revoked(ctx, "", iss.FamilyID); err != nil || r {
+				t.Fatalf("a fresh family revoked: %v, %v", r, err)
+			}
+			again, err := s.redeemCode(ctx, ar, until, refresh)
+			wantIs(t, "redeem again", err, errCodeReused)
+			if again != (Issued{}) {
+				t.Fatalf("a reused code issued %+v", again)
+			}
+			wantRevoked(t, s, iss.FamilyID, iss.RefreshToken)
+		}
+
+		ar := presentCode(t, s, acc[0], "code-late")
+		clock.Advance(time.Minute + time.Second)
+		_, err := s.redeemCode(ctx, ar, until, true)
+		wantIs(t, "redeem an expired code", err, sqldb.ErrExpired)
+	})
+}
+
+// TestStoreStartFamily: a device's offline_access starts a family of its
+// own each time.
+func TestStoreStartFamily(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _, acc := newTestStore(t, db)
+		grant := RefreshToken{FamilyID: "ignored", ClientID: "tv", AccountID: acc[0], Scopes: []string{"openid", "offline_access"}}
+		a, err := s.startFamily(ctx, grant)
+		must(t, "start", err)
+		b, err := s.startFamily(ctx, grant)
+		must(t, "start another", err)
+		if len(a.FamilyID) != 22 || a.FamilyID == b.FamilyID || a.RefreshToken == b.RefreshToken {
+			t.Fatalf("two families: %+v, %+v", a, b)
+		}
+		rt, _, err := s.refreshToken(ctx, db, a.RefreshToken)
+		must(t, "read", err)
+		if rt.FamilyID != a.FamilyID || rt.ClientID != "tv" || !slices.Equal(rt.Scopes, grant.Scopes) {
+			t.Fatalf("a device family's token: %+v", rt)
+		}
+	})
+}
+
+// startRefresh redeems a fresh code of account for a family with a
+// refresh token.
+func startRefresh(t *testing.T, s *store, account, code string) Issued {
+	t.Helper()
+	iss, err := s.redeemCode(context.Background(), presentCode(t, s, account, code), s.now().Add(10*time.Minute), true)
+	must(t, "redeem", err)
+	return iss
+}
+
+// refreshOnce presents token and rotates it with scopes.
+func refreshOnce(s *store, token string, scopes []string) (Issued, error) {
+	p, err := s.presentRefresh(context.Background(), token)
+	if err != nil {
+		return Issued{}, err
+	}
+	return s.refresh(context.Background(), p, scopes)
+}
+
+// TestStoreRefreshPolicy: a refresh token is rotated once; a retry within
+// the grace gets the same successor, whether it presents the token after
+// the rotation or lost the rotation's race; any other use of a rotated
+// token revokes its family.
+func TestStoreRefreshPolicy(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, clock, acc := newTestStore(t, db)
+
+		// Rotation: a successor of the same family, with the scopes asked.
+		iss := startRefresh(t, s, acc[0], "code-1")
+		stale, err := s.presentRefresh(ctx, iss.RefreshToken)
+		must(t, "present", err)
+		if stale.successor != "" || stale.FamilyID != iss.FamilyID {
+			t.Fatalf("a current token presented: %+v", stale)
+		}
+		rot, err := s.refresh(ctx, stale, []string{"openid"})
+		must(t, "rotate", err)
+		if rot.FamilyID != iss.FamilyID || rot.RefreshToken == "" || rot.RefreshToken == iss.RefreshToken {
+			t.Fatalf("rotation of %+v: %+v", iss, rot)
+		}
+		next, _, err := s.refreshToken(ctx, db, rot.RefreshToken)
+		must(t, "read the successor", err)
+		if !slices.Equal(next.Scopes, []string{"openid"}) || next.FamilyID != iss.FamilyID {
+			t.Fatalf("successor %+v", next)
+		}
+
+		// Retries within the grace: presented again, or the rotation lost
+		// to the first attempt (read before it committed).
+		clock.Advance(s.life.RefreshGrace / 2)
+		retry, err := refreshOnce(s, iss.RefreshToken, []string{"openid"})
+		must(t, "retry within the grace", err)
+		lost, err := s.refresh(ctx, stale, []string{"openid"})
+		must(t, "a rotation that lost the race", err)
+		if retry != rot || lost != rot {
+			t.Fatalf("retries within the grace: %+v and %+v, want the same successor %+v", retry, lost, rot)
+		}
+		if n := familySize(t, db, iss.FamilyID); n != 2 {
+			t.Fatalf("%d refresh tokens in the family after retries, want 2", n)
+		}
+
+		// Reuse after the grace: the family goes, access tokens included.
+		clock.Advance(s.life.RefreshGrace)
+		_, err = refreshOnce(s, iss.RefreshToken, []string{"openid"})
+		wantIs(t, "reuse after the grace", err, errRefreshReused)
+		wantRevoked(t, s, iss.FamilyID, rot.RefreshToken)
+
+		// The same, found by a rotation that lost its race after the grace.
+		iss = startRefresh(t, s, acc[0], "code-2")
+		stale, err = s.presentRefresh(ctx, iss.RefreshToken)
+		must(t, "present", err)
+		rot, err = s.refresh(ctx, stale, nil)
+		must(t, "rotate", err)
+		clock.Advance(s.life.RefreshGrace + time.Second)
+		_, err = s.refresh(ctx, stale, nil)
+		wantIs(t, "a lost rotation after the grace", err, errRefreshReused)
+		wantRevoked(t, s, iss.FamilyID, rot.RefreshToken)
+
+		// Within the grace, but the successor was rotated in turn: reuse.
+		iss = startRefresh(t, s, acc[0], "code-3")
+		second, err := refreshOnce(s, iss.RefreshToken, nil)
+		must(t, "rotate", err)
+		third, err := refreshOnce(s, second.RefreshToken, nil)
+		must(t, "rotate the successor", err)
+		_, err = refreshOnce(s, iss.RefreshToken, nil)
+		wantIs(t, "the first token once its successor moved on", err, errRefreshReused)
+		wantRevoked(t, s, iss.FamilyID, third.RefreshToken)
+
+		// Unknown and expired tokens are verdicts, not reuse.
+		unknown, _ := keys.NewToken()
+		_, err = s.presentRefresh(ctx, unknown)
+		wantIs(t, "unknown token", err, sqldb.ErrNotFound)
+		iss = startRefresh(t, s, acc[0], "code-4")
+		clock.Advance(s.life.RefreshToken)
+		_, err = s.presentRefresh(ctx, iss.RefreshToken)
+		wantIs(t, "expired token", err, sqldb.ErrExpired)
+		if r, err := s.revoked(ctx, "", iss.FamilyID); err != nil || r {
+			t.Fatalf("an expired token's family revoked: %v, %v", r, err)
+		}
+	})
+}
+
+// TestStoreRefreshRace: refreshes racing with one token (a client retrying
+// before its first attempt answered) all get the same successor, and no
+// third token is stored; whether each read the token before any rotation
+// committed (shared) or on its own.
+func TestStoreRefreshRace(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _, acc := newTestStore(t, db)
+		for i, shared := range []bool{true, false} {
+			iss := startRefresh(t, s, acc[0], fmt.Sprintf("code-%d", i))
+			p, err := s.presentRefresh(ctx, iss.RefreshToken)
+			must(t, "present", err)
+			const n = 6
+			got := make([]Issued, n)
+			errs := make([]error, n)
+			var wg sync.WaitGroup
+			for i := range n {
+				wg.Go(func() {
+					if shared {
+						got[i], errs[i] = s.refresh(ctx, p, p.Scopes)
+					} else {
+						got[i], errs[i] = refreshOnce(s, iss.RefreshToken, p.Scopes)
+					}
+				})
+			}
+			wg.Wait()
+			for i := range n {
+				if errs[i] != nil {
+					t.Fatalf("shared %v: refresh %d: %v", shared, i, errs[i])
+				}
+				if got[i] != got[0] || got[i].RefreshToken == iss.RefreshToken {
+					t.Fatalf("shared %v: refresh %d got %+v, refresh 0 %+v: want one successor", shared, i, got[i], got[0])
+				}
+			}
+			if size := familySize(t, db, iss.FamilyID); size != 2 {
+				t.Fatalf("shared %v: %d refresh tokens in the family, want 2 (no third)", shared, size)
+			}
+			if _, _, err := s.refreshToken(ctx, db, got[0].RefreshToken); err != nil {
+				t.Fatalf("shared %v: the successor: %v", shared, err)
+			}
+		}
+	})
+}
+
+// TestPresentedRefreshLogValue: the refresh grant's request, logged,
+// does not show the successor it carries, a live token.
+func TestPresentedRefreshLogValue(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, nil))
+	p := &presentedRefresh{RefreshToken: RefreshToken{ClientID: "site"}, successor: "SUCCESSOR-TOKEN"}
+	log.Info("request", "req", &refreshReq{presentedRefresh: p})
+	if out := buf.String(); strings.Contains(out, "SUCCESSOR-TOKEN") || !strings.Contains(out, "site") {
+		t.Fatalf("logged %s", out)
+	}
 }
