@@ -211,16 +211,29 @@ func TestRegistrationSignInLockoutRecovery(t *testing.T) {
 		if wrong.Status != 401 || unknown.Status != 401 || firstError(wrong.Body) != firstError(unknown.Body) {
 			t.Fatalf("wrong password %d %q vs unknown login %d %q: want the same 401 answer", wrong.Status, firstError(wrong.Body), unknown.Status, firstError(unknown.Body))
 		}
-		// The second and third wrong passwords: the third locks.
+		// The second and third wrong passwords: the third locks, and says
+		// so (issue 13: a locked sign-in was invisible), for an unknown
+		// login exactly as for a known one.
 		b.post("/login", url.Values{"login": {"+79123456789"}, "password": {"Wrong#Pass2"}})
-		b.post("/login", url.Values{"login": {"+79123456789"}, "password": {"Wrong#Pass3"}})
+		third := b.post("/login", url.Values{"login": {"+79123456789"}, "password": {"Wrong#Pass3"}})
+		b.post("/login", url.Values{"login": {"+79990000000"}, "password": {"Wrong#Pass2"}})
+		thirdUnknown := b.post("/login", url.Values{"login": {"+79990000000"}, "password": {"Wrong#Pass3"}})
+		const lockMsg = "Вход по паролю временно заблокирован на 30 минут"
+		if third.Status != 401 || !strings.HasPrefix(firstError(third.Body), lockMsg) || !strings.Contains(third.Body, `href="/recover"`) {
+			t.Fatalf("third wrong password: %d %q, want the lock-out message and the way in by code", third.Status, firstError(third.Body))
+		}
+		if thirdUnknown.Status != third.Status || firstError(thirdUnknown.Body) != firstError(third.Body) {
+			t.Fatalf("third failure of an unknown login: %d %q, of a known one: %d %q: want the same", thirdUnknown.Status, firstError(thirdUnknown.Body), third.Status, firstError(third.Body))
+		}
 		if msgs := b.messages("+79123456789"); len(msgs) == 0 || msgs[0].Kind != "notice.locked" {
 			t.Fatalf("the owner was not notified of the lock-out: %+v", msgs)
 		}
-		// The right password during the lock-out: the same answer as a wrong one.
+		// The right password during the lock-out: the lock-out again,
+		// not a verdict on the password; the same for the unknown login.
 		locked := b.post("/login", url.Values{"login": {"+79123456789"}, "password": {goodPassword}})
-		if locked.Status != wrong.Status || firstError(locked.Body) != firstError(wrong.Body) {
-			t.Fatalf("right password while locked: %d %q, want %d %q", locked.Status, firstError(locked.Body), wrong.Status, firstError(wrong.Body))
+		lockedUnknown := b.post("/login", url.Values{"login": {"+79990000000"}, "password": {goodPassword}})
+		if locked.Status != 401 || firstError(locked.Body) != firstError(third.Body) || firstError(lockedUnknown.Body) != firstError(locked.Body) {
+			t.Fatalf("right password while locked: %d %q, unknown login %q, want %q", locked.Status, firstError(locked.Body), firstError(lockedUnknown.Body), firstError(third.Body))
 		}
 		// 29 minutes later still locked, 31 minutes later open — no sleeping.
 		c.Advance(29 * time.Minute)

@@ -364,7 +364,7 @@ func (s *Store) RecordSuccess(ctx context.Context, id string) error {
 // owner proved a verified contact and the password (recovery's sign-in).
 // A suspension of password sign-in stays: only a new password lifts it.
 func (s *Store) ClearLockout(ctx context.Context, id string) error {
-	return s.exec1(ctx, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1`, id, sqldb.Micros(s.now()))
+	return s.lifted(ctx, id, `UPDATE accounts SET failed_logins = 0, locked_until = NULL, updated_at = $2 WHERE id = $1`, id, sqldb.Micros(s.now()))
 }
 
 // SetPassword replaces the password hash and clears the lock-out and a
@@ -372,7 +372,7 @@ func (s *Store) ClearLockout(ctx context.Context, id string) error {
 // reset): a password nobody else knows is what the suspension waited for.
 func (s *Store) SetPassword(ctx context.Context, id, hash string) error {
 	now := sqldb.Micros(s.now())
-	return s.exec1(ctx, `UPDATE accounts SET password_hash = $2, password_changed_at = $3, failed_logins = 0, locked_until = NULL,
+	return s.lifted(ctx, id, `UPDATE accounts SET password_hash = $2, password_changed_at = $3, failed_logins = 0, locked_until = NULL,
 		password_suspended_at = NULL, updated_at = $3 WHERE id = $1`, id, hash, now)
 }
 
@@ -398,7 +398,7 @@ func (s *Store) SetMFA(ctx context.Context, id, method string) error {
 func (s *Store) SetStatus(ctx context.Context, id string, st Status) error {
 	now := sqldb.Micros(s.now())
 	if st == StatusActive {
-		return s.exec1(ctx, `UPDATE accounts SET status = $2, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1`, id, st, now)
+		return s.lifted(ctx, id, `UPDATE accounts SET status = $2, failed_logins = 0, locked_until = NULL, updated_at = $3 WHERE id = $1`, id, st, now)
 	}
 	return s.exec1(ctx, `UPDATE accounts SET status = $2, updated_at = $3 WHERE id = $1`, id, st, now)
 }
@@ -531,6 +531,16 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 }
 
 // exec1 runs a statement that must change exactly one row.
+// lifted runs q, an update of account id that lifts its password
+// lock-out, and lifts the lock-outs of the login identifiers counted for
+// it too (LoginLocked).
+func (s *Store) lifted(ctx context.Context, id, q string, args ...any) error {
+	if err := s.exec1(ctx, q, args...); err != nil {
+		return err
+	}
+	return s.clearLoginLocks(ctx, id)
+}
+
 func (s *Store) exec1(ctx context.Context, q string, args ...any) error {
 	res, err := s.db.Exec(ctx, q, args...)
 	if err != nil {

@@ -32,6 +32,8 @@ var catalog = webui.Catalog{
 	"login.err.password_required":   {"Пароль: введите пароль", "Password: enter your password"},
 	"login.err.wrong":               {"Неверный логин или пароль", "Wrong login or password"},
 	"login.err.too_many":            {"Слишком много неудачных попыток входа. Повторите через %d мин.", "Too many failed sign-in attempts. Try again in %d min."},
+	"login.err.locked":              {"Вход по паролю временно заблокирован на %s: несколько раз подряд введён неверный пароль. Подождите или войдите сейчас по коду: восстановите доступ, код придёт на ваш подтверждённый телефон или почту.", "Password sign-in is blocked for %s: a wrong password was entered several times in a row. Wait, or sign in now with a code: recover access, and the code goes to your confirmed phone or e-mail."},
+	"login.locked.recover":          {"Восстановить доступ по коду", "Recover access with a code"},
 	"login.err.blocked":             {"Учётная запись заблокирована. Обратитесь в службу поддержки.", "This account is blocked. Please contact support."},
 	"login.err.internal":            {"Не удалось выполнить вход. Попробуйте ещё раз.", "Sign-in failed. Please try again."},
 	"login.err.unavailable":         {"Вход временно недоступен. Попробуйте ещё раз через минуту: введённые данные не проверялись.", "Sign-in is temporarily unavailable. Please try again in a minute: what you entered was not checked."},

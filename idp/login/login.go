@@ -30,6 +30,9 @@ type Accounts interface {
 	FindByLogin(ctx context.Context, kind, value string) (*account.Account, error)
 	RecordFailure(ctx context.Context, id string, maxFailures int, lockFor time.Duration) (lockedNow bool, err error)
 	RecordSuccess(ctx context.Context, id string) error
+	LoginLocked(ctx context.Context, key string) (time.Time, error)
+	RecordLoginFailure(ctx context.Context, key, accountID string, maxFailures int, lockFor time.Duration) (lockedUntil time.Time, err error)
+	ResetLoginFailures(ctx context.Context, key string) error
 	Rehash(ctx context.Context, id, oldHash, newHash string) error
 	AddEvent(ctx context.Context, e account.Event) error
 }
@@ -88,8 +91,15 @@ var LockNotices = ratelimit.Rule{Name: "lock-notice", Limit: 3, Window: 24 * tim
 // their password is wrong.
 var errUnavailable = errors.New("login: temporarily unavailable")
 
-// errWrong: unknown login, wrong password, or locked.
+// errWrong: unknown login, wrong password, or an account locked through
+// another of its identifiers.
 var errWrong = errors.New("login: wrong login or password")
+
+// lockedError: password sign-in with the login identifier is locked until
+// Until, known login or not.
+type lockedError struct{ Until time.Time }
+
+func (e *lockedError) Error() string { return "login: password sign-in locked" }
 
 // DefaultConfig is the product's policy.
 func DefaultConfig() Config {
@@ -169,6 +179,9 @@ type loginView struct {
 	webui.Page
 	Next       string
 	ESignature bool
+	// Locked: password sign-in with the login typed is locked; the page
+	// says what to do instead.
+	Locked bool
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
@@ -228,9 +241,17 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	a, err := h.check(ctx, r, kind, login, pw)
+	a, err := h.check(ctx, r, kind, login, loginKey, pw)
+	var locked *lockedError
 	if errors.Is(err, errUnavailable) {
 		h.unavailable(w, r, v, "check password", err)
+		return
+	}
+	if errors.As(err, &locked) {
+		h.fail(ctx, ip, loginKey)
+		v.Error = l.T("login.err.locked", l.Minutes(minutes(locked.Until.Sub(h.cfg.Now()))))
+		v.Locked = true
+		h.render.Render(w, r, http.StatusUnauthorized, "login", v)
 		return
 	}
 	if err != nil {
@@ -264,22 +285,44 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 
 // check runs steps 3–5 of the package comment and returns the account
 // when the password is right for an account that may sign in with it now;
-// errWrong when not; errUnavailable when a store failed, which must not
-// count as a wrong password.
-func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw string) (*account.Account, error) {
-	a, err := h.accounts.FindByLogin(ctx, kind, login)
+// a *lockedError when password sign-in with the identifier (loginKey) is
+// locked; errWrong when the login or the password is wrong; errUnavailable
+// when a store failed, which must not count as a wrong password. Failures
+// are counted per identifier whether it names an account or not, so that
+// an unknown login gets the very answers a known one gets.
+func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, loginKey, pw string) (*account.Account, error) {
+	until, err := h.accounts.LoginLocked(ctx, loginKey)
 	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) {
-			return nil, fmt.Errorf("%w: find account: %w", errUnavailable, err)
-		}
-		_ = h.passwords.VerifyDummy(ctx, pw) // only its time matters: unknown logins answer as slowly as known ones
-		h.event(ctx, "", account.EventSignInFailed, account.ResultFailed, r)
-		return nil, errWrong
+		return nil, fmt.Errorf("%w: read lock-out: %w", errUnavailable, err)
 	}
-	if a.Locked(h.cfg.Now()) || a.PasswordHash == "" {
-		_ = h.passwords.VerifyDummy(ctx, pw) // only its time matters, as above
-		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
-		return nil, errWrong
+	a, err := h.accounts.FindByLogin(ctx, kind, login)
+	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+		return nil, fmt.Errorf("%w: find account: %w", errUnavailable, err)
+	}
+	accountID := ""
+	if a != nil {
+		accountID = a.ID
+	}
+	// dummy spends a password check's time where no hash is checked, so
+	// that time tells nothing either.
+	dummy := func(result string) {
+		_ = h.passwords.VerifyDummy(ctx, pw)
+		h.event(ctx, accountID, account.EventSignInFailed, result, r)
+	}
+	if !until.IsZero() {
+		// Locked: even the right password is not checked.
+		dummy(account.ResultDenied)
+		return nil, &lockedError{Until: until}
+	}
+	if a == nil || a.Locked(h.cfg.Now()) || a.PasswordHash == "" {
+		// Unknown, or locked through another of its identifiers (an
+		// answer of its own would tell that they belong together).
+		result := account.ResultDenied
+		if a == nil {
+			result = account.ResultFailed
+		}
+		dummy(result)
+		return nil, h.failed(ctx, r, loginKey, accountID)
 	}
 	ok, rehash, err := h.passwords.Verify(ctx, a.PasswordHash, pw)
 	if err != nil {
@@ -297,12 +340,15 @@ func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw st
 			h.event(ctx, a.ID, account.EventLocked, account.ResultOK, r)
 			h.noticeLocked(ctx, r, a)
 		}
-		return nil, errWrong
+		return nil, h.failed(ctx, r, loginKey, a.ID)
 	}
 	if a.FailedLogins > 0 {
 		if err := h.accounts.RecordSuccess(ctx, a.ID); err != nil {
 			h.log.ErrorContext(ctx, "reset failure count", "account", a, "err", err)
 		}
+	}
+	if err := h.accounts.ResetLoginFailures(ctx, loginKey); err != nil {
+		h.log.ErrorContext(ctx, "reset the login's failure count", "account", a, "err", err)
 	}
 	if rehash {
 		if nh, err := h.passwords.Hash(ctx, pw); err == nil {
@@ -312,6 +358,20 @@ func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, pw st
 		}
 	}
 	return a, nil
+}
+
+// failed counts a wrong password for the identifier loginKey (of
+// accountID, "" when unknown) and answers it: a *lockedError when this
+// failure locked the identifier, errWrong otherwise.
+func (h *Handler) failed(ctx context.Context, r *http.Request, loginKey, accountID string) error {
+	until, err := h.accounts.RecordLoginFailure(ctx, loginKey, accountID, h.cfg.MaxFailures, h.cfg.LockFor)
+	if err != nil {
+		return fmt.Errorf("%w: record failed sign-in: %w", errUnavailable, err)
+	}
+	if until.IsZero() {
+		return errWrong
+	}
+	return &lockedError{Until: until}
 }
 
 // noticeLocked tells the owner of a that password sign-in is locked,

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gosid/gosid/internal/message"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 //go:embed templates
@@ -223,22 +224,11 @@ func pluralEn(n string, one, many string) string {
 	return many
 }
 
-// pluralRu picks the Russian form for count n: "1 минуту", "3 минуты",
-// "5 минут".
+// pluralRu picks the Russian form for count n (webui.PluralRu).
 func pluralRu(n string, one, few, many string) string {
 	i, err := strconv.Atoi(n)
 	if err != nil {
 		return many
 	}
-	if i < 0 {
-		i = -i
-	}
-	switch {
-	case i%10 == 1 && i%100 != 11:
-		return one
-	case i%10 >= 2 && i%10 <= 4 && (i%100 < 12 || i%100 > 14):
-		return few
-	default:
-		return many
-	}
+	return webui.PluralRu(i, one, few, many)
 }

@@ -314,3 +314,30 @@ var layoutCatalog = Catalog{
 	"centre.activity": {"Действия", "Activity"},
 	"centre.data":     {"Мои данные", "My data"},
 }
+
+// PluralRu picks the Russian form for count n: one ("1 минуту"), few
+// ("3 минуты") or many ("5 минут").
+func PluralRu(n int, one, few, many string) string {
+	if n < 0 {
+		n = -n
+	}
+	switch {
+	case n%10 == 1 && n%100 != 11:
+		return one
+	case n%10 >= 2 && n%10 <= 4 && (n%100 < 12 || n%100 > 14):
+		return few
+	}
+	return many
+}
+
+// Minutes words a number of minutes in the localizer's language, as after
+// «на» or «через»: "30 минут", "1 минуту"; "30 minutes", "1 minute".
+func (l Localizer) Minutes(n int) string {
+	if l.Lang == "en" {
+		if n == 1 {
+			return "1 minute"
+		}
+		return fmt.Sprintf("%d minutes", n)
+	}
+	return fmt.Sprintf("%d %s", n, PluralRu(n, "минуту", "минуты", "минут"))
+}
