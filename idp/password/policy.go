@@ -555,3 +555,19 @@ func (p Policy) Explain(pw string, pc PolicyContext, lang string) string {
 	}
 	return strings.Join(msgs, "; ")
 }
+
+// FieldFailer takes a message for a form's field (webui.Form).
+type FieldFailer interface {
+	Fail(field, msg string)
+}
+
+// ExplainNew checks a new password typed twice (pw, confirm): the unmet
+// rules go under the form's "password" field, else a mismatch — the
+// message mismatch — under "password_confirm".
+func (p Policy) ExplainNew(f FieldFailer, pw, confirm string, pc PolicyContext, lang, mismatch string) {
+	if msg := p.Explain(pw, pc, lang); msg != "" {
+		f.Fail("password", msg)
+	} else if pw != confirm {
+		f.Fail("password_confirm", mismatch)
+	}
+}
