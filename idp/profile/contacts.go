@@ -116,9 +116,7 @@ func (h *Handler) showContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.contactPage(r, a, kind)
-	if r.URL.Query().Get("expired") == "1" {
-		v.Notice = v.L.T("con.expired")
-	}
+	noteBack(r, &v.Page, "expired", "con.expired")
 	h.render.Render(w, r, http.StatusOK, "contact", v)
 }
 
