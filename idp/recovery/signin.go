@@ -68,7 +68,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
 		return
 	}
-	// An unknown login's flow never gets past the code (see submitCode);
+	// An unknown login's flow never gets past the code (Pages.Refused);
 	// st.AccountID is set here.
 	a, err := h.Accounts.Get(ctx, st.AccountID)
 	if err != nil {
