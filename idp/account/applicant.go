@@ -66,3 +66,8 @@ func (ap Applicant) Check(policy password.Policy, now time.Time) (New, validate.
 	}
 	return n, errs
 }
+
+// PolicyContext is what a's password must not contain (password.Policy).
+func (a *Account) PolicyContext() password.PolicyContext {
+	return password.PolicyContext{Phone: a.Phone.Value, Email: a.Email.Value, SNILS: a.SNILS, FamilyName: a.Name.Family, GivenName: a.Name.Given}
+}

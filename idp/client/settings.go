@@ -34,50 +34,36 @@ const (
 func (st Settings) Apply(c *Client) {
 	given := func(field string) bool { return st.Given == nil || st.Given(field) }
 	oldMethod := c.AuthMethod
-	if given(FieldName) {
-		c.Name = strings.TrimSpace(st.Name)
+	for _, f := range []struct {
+		field string
+		apply func()
+	}{
+		{FieldName, func() { c.Name = strings.TrimSpace(st.Name) }},
+		{FieldRedirectURIs, func() { c.RedirectURIs = st.RedirectURIs }},
+		{FieldPostLogoutRedirectURIs, func() { c.PostLogoutRedirectURIs = st.PostLogoutRedirectURIs }},
+		{FieldBackchannelLogoutURI, func() { c.BackchannelLogoutURI = st.BackchannelLogoutURI }},
+		{FieldScopes, func() {
+			c.Scopes = strings.FieldsFunc(st.Scopes, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
+		}},
+		{FieldGrantTypes, func() { c.GrantTypes = parseGrantTypes(st.GrantTypes) }},
+		{FieldAuthMethod, func() { c.AuthMethod = st.AuthMethod }},
+		{FieldFirstParty, func() { c.FirstParty = st.FirstParty }},
+		{FieldMinLevel, func() { c.MinLevel = st.MinLevel }},
+		{FieldIDTokenAlg, func() { c.IDTokenAlg = st.IDTokenAlg }},
+		{FieldAccessTokenFormat, func() { c.AccessTokenFormat = st.AccessTokenFormat }},
+		{FieldPKCE, func() { c.PKCE = st.PKCE }},
+		{FieldIDTokenClaims, func() { c.IDTokenClaims = st.IDTokenClaims }},
+	} {
+		if given(f.field) {
+			f.apply()
+		}
 	}
-	if given(FieldRedirectURIs) {
-		c.RedirectURIs = st.RedirectURIs
-	}
-	if given(FieldPostLogoutRedirectURIs) {
-		c.PostLogoutRedirectURIs = st.PostLogoutRedirectURIs
-	}
-	if given(FieldBackchannelLogoutURI) {
-		c.BackchannelLogoutURI = st.BackchannelLogoutURI
-	}
-	if given(FieldScopes) {
-		c.Scopes = strings.FieldsFunc(st.Scopes, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' })
-	}
-	if given(FieldGrantTypes) {
-		c.GrantTypes = parseGrantTypes(st.GrantTypes)
-	}
-	if given(FieldAuthMethod) {
-		c.AuthMethod = st.AuthMethod
-	}
+	// After the method: keys follow it.
 	switch {
 	case given(FieldJWKS) || given(FieldJWKSURI):
 		c.JWKS, c.JWKSURI = strings.TrimSpace(st.JWKS), st.JWKSURI
 	case oldMethod == AuthPrivateKeyJWT && c.AuthMethod != AuthPrivateKeyJWT:
 		c.JWKS, c.JWKSURI = "", ""
-	}
-	if given(FieldFirstParty) {
-		c.FirstParty = st.FirstParty
-	}
-	if given(FieldMinLevel) {
-		c.MinLevel = st.MinLevel
-	}
-	if given(FieldIDTokenAlg) {
-		c.IDTokenAlg = st.IDTokenAlg
-	}
-	if given(FieldAccessTokenFormat) {
-		c.AccessTokenFormat = st.AccessTokenFormat
-	}
-	if given(FieldPKCE) {
-		c.PKCE = st.PKCE
-	}
-	if given(FieldIDTokenClaims) {
-		c.IDTokenClaims = st.IDTokenClaims
 	}
 }
 

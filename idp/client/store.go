@@ -88,18 +88,12 @@ func (s *Store) Create(ctx context.Context, c Client) (created *Client, secret s
 		return nil, "", err
 	}
 	now := sqldb.Micros(s.now())
-	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		_, err := tx.Exec(ctx, `INSERT INTO clients (id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris,
+	_, err = s.write(ctx, `INSERT INTO clients (id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris,
 			backchannel_logout_uri, scopes, grant_types, jwks, jwks_uri, first_party, min_level, id_token_alg, access_token_format,
 			pkce, id_token_claims, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18)`,
-			c.ID, c.Name, c.SecretHash, c.AuthMethod, lists[0], lists[1], c.BackchannelLogoutURI, lists[2], lists[3],
-			c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.PKCE, c.IDTokenClaims, now)
-		if err != nil {
-			return err
-		}
-		return bumpGeneration(ctx, tx)
-	})
+		c.ID, c.Name, c.SecretHash, c.AuthMethod, lists[0], lists[1], c.BackchannelLogoutURI, lists[2], lists[3],
+		c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.PKCE, c.IDTokenClaims, now)
 	if err != nil {
 		return nil, "", fmt.Errorf("create client %s: %w", c.ID, err)
 	}
@@ -228,17 +222,7 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 		query += ` AND updated_at = $18`
 		args = append(args, sqldb.Micros(c.UpdatedAt))
 	}
-	var n int64
-	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, query, args...)
-		if err != nil {
-			return err
-		}
-		if n, _ = res.RowsAffected(); n != 1 {
-			return nil
-		}
-		return bumpGeneration(ctx, tx)
-	})
+	n, err := s.write(ctx, query, args...)
 	if err != nil {
 		return fmt.Errorf("update client %s: %w", c.ID, err)
 	}
@@ -255,17 +239,7 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 // userinfo and introspection, and cannot be refreshed, because the client is
 // gone.
 func (s *Store) Delete(ctx context.Context, id string) error {
-	var n int64
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM clients WHERE id = $1`, id)
-		if err != nil {
-			return err
-		}
-		if n, _ = res.RowsAffected(); n == 0 {
-			return nil
-		}
-		return bumpGeneration(ctx, tx)
-	})
+	n, err := s.write(ctx, `DELETE FROM clients WHERE id = $1`, id)
 	if err != nil {
 		return fmt.Errorf("delete client %s: %w", id, err)
 	}
@@ -281,19 +255,9 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // client's auth method uses no secret.
 func (s *Store) RotateSecret(ctx context.Context, id string) (secret string, err error) {
 	secret, hash := keys.NewToken()
-	var n int64
-	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE clients SET `+bumpUpdated+`, secret_hash = $3
+	n, err := s.write(ctx, `UPDATE clients SET `+bumpUpdated+`, secret_hash = $3
 			WHERE id = $1 AND auth_method IN ('client_secret_basic', 'client_secret_post')`,
-			id, sqldb.Micros(s.now()), hash)
-		if err != nil {
-			return err
-		}
-		if n, _ = res.RowsAffected(); n != 1 {
-			return nil
-		}
-		return bumpGeneration(ctx, tx)
-	})
+		id, sqldb.Micros(s.now()), hash)
 	if err != nil {
 		return "", fmt.Errorf("rotate secret of client %s: %w", id, err)
 	}
@@ -304,6 +268,23 @@ func (s *Store) RotateSecret(ctx context.Context, id string) (secret string, err
 		return "", err
 	}
 	return "", fmt.Errorf("client %s: %w", id, ErrNoSecret)
+}
+
+// write runs the write q of one client in a transaction with, when it
+// changed the row, the generation's bump; it returns the rows changed.
+func (s *Store) write(ctx context.Context, q string, args ...any) (int64, error) {
+	var n int64
+	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, q, args...)
+		if err != nil {
+			return err
+		}
+		if n, _ = res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return bumpGeneration(ctx, tx)
+	})
+	return n, err
 }
 
 // bumpGeneration advances the generation of the clients table, in the

@@ -4,5 +4,8 @@
 // exists, send nothing or a notice instead), and check what the citizen
 // types, with the otp package's errors turned into messages for people.
 //
-// It registers no routes: each flow renders the step in its own pages.
+// Each flow renders the step in its own pages (Pages). A flow whose step is
+// a page between its start and its next page (registration, recovery) lets
+// Pages register the step's routes and run it — begin, show, check, send a
+// new code, finish; a contact change uses the pieces inside its own routes.
 package codestep

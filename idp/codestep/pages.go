@@ -5,6 +5,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"time"
 
 	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -38,12 +39,29 @@ type Pages[S any] struct {
 	// Internal, when set, answers a failure to save the flow; by default
 	// the step is shown again with a general message (500).
 	Internal func(w http.ResponseWriter, r *http.Request, what string, err error)
+
+	// Path is the flow's start page ("/recover"). The step is at
+	// Path+"/code" and asks for a new code at Path+"/resend"; a flow that
+	// is gone sends the browser back to Path+"?expired=1" (Begin, Routes,
+	// LoadFlow, Finish).
+	Path string
+	// Next is the page after the step (Routes).
+	Next string
+	// Done is where st records that its code was accepted (Routes,
+	// LoadVerified).
+	Done func(st *S) *bool
+	// Refused, when set, says that st's right code must still be refused
+	// (Routes; see Check).
+	Refused func(st *S) bool
 }
 
 // Flows keeps a flow's state (flow.Store).
 type Flows interface {
+	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error
 	FromRequest(r *http.Request, kind string, data any) (token string, version int, err error)
 	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
+	Take(ctx context.Context, kind, token string, data any) error
+	Clear(w http.ResponseWriter, kind string)
 }
 
 // errRefused is how a refused right code looks: like the last wrong one.
@@ -130,8 +148,111 @@ func (p *Pages[S]) internal(w http.ResponseWriter, r *http.Request, st *S, what 
 		p.Internal(w, r, what, err)
 		return
 	}
-	p.Log.ErrorContext(r.Context(), what, "err", err)
 	v, page := p.View(r, st)
+	p.Fail(w, r, p.Template, v, page, what, err)
+}
+
+// Fail logs what failed and shows a page of the flow — template,
+// rendering view, whose webui.Page is page — with a general message (500).
+func (p *Pages[S]) Fail(w http.ResponseWriter, r *http.Request, template string, view any, page *webui.Page, what string, err error) {
+	p.Log.ErrorContext(r.Context(), what, "err", err)
 	page.Error = page.L.T("code.err.internal")
-	p.Render.Render(w, r, http.StatusInternalServerError, p.Template, v)
+	p.Render.Render(w, r, http.StatusInternalServerError, template, view)
+}
+
+// Routes registers the step's own pages, for a flow whose step is a page
+// between its start (Path) and its next page (Next):
+//
+//	GET  Path/code    the step; a flow past it goes on to Next
+//	POST Path/code    check the code; when right, Done and on to Next
+//	POST Path/resend  a new code
+func (p *Pages[S]) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("GET "+p.Path+"/code", p.showStep)
+	mux.HandleFunc("POST "+p.Path+"/code", p.submitStep)
+	mux.HandleFunc("POST "+p.Path+"/resend", p.resendStep)
+}
+
+func (p *Pages[S]) step() string    { return p.Path + "/code" }
+func (p *Pages[S]) restart() string { return p.Path + "?expired=1" }
+
+// LoadFlow is Load for the flow's pages: a missing or expired flow goes
+// back to the start.
+func (p *Pages[S]) LoadFlow(w http.ResponseWriter, r *http.Request) (token string, version int, st S, ok bool) {
+	return p.Load(w, r, p.restart(), nil)
+}
+
+// LoadVerified is LoadFlow for a page after the step: a flow whose code
+// was not accepted yet goes back to the step.
+func (p *Pages[S]) LoadVerified(w http.ResponseWriter, r *http.Request) (token string, version int, st S, ok bool) {
+	token, version, st, ok = p.LoadFlow(w, r)
+	if ok && !*p.Done(&st) {
+		webui.Redirect(w, r, p.step())
+		return "", 0, st, false
+	}
+	return token, version, st, ok
+}
+
+func (p *Pages[S]) showStep(w http.ResponseWriter, r *http.Request) {
+	_, _, st, ok := p.LoadFlow(w, r)
+	switch {
+	case !ok:
+	case *p.Done(&st):
+		webui.Redirect(w, r, p.Next)
+	default:
+		p.Show(w, r, &st)
+	}
+}
+
+func (p *Pages[S]) submitStep(w http.ResponseWriter, r *http.Request) {
+	token, version, st, ok := p.LoadFlow(w, r)
+	if !ok || !p.Check(w, r, &st, p.Refused != nil && p.Refused(&st)) {
+		return
+	}
+	*p.Done(&st) = true
+	p.Verified(w, r, token, version, &st, p.Next)
+}
+
+func (p *Pages[S]) resendStep(w http.ResponseWriter, r *http.Request) {
+	if token, version, st, ok := p.LoadFlow(w, r); ok {
+		p.Resend(w, r, token, version, &st, p.step())
+	}
+}
+
+// Begin issues st's first code, keeps its challenge in st, begins the flow
+// in the browser for ttl and goes to the step. A refused code (cool-down,
+// daily cap, a gateway failure) is shown on the start page — template,
+// rendering view, whose webui.Page is page — with the reason (429); a
+// flow that cannot begin goes to Internal, by default the start page with
+// a general message (500).
+func (p *Pages[S]) Begin(w http.ResponseWriter, r *http.Request, st *S, ttl time.Duration, template string, view any, page *webui.Page) {
+	id, err := p.Step.Issue(r.Context(), p.Send(r, st))
+	if err != nil {
+		page.Error = Explain(err, page.L)
+		p.Render.Render(w, r, http.StatusTooManyRequests, template, view)
+		return
+	}
+	challenge, _ := p.Code(st)
+	*challenge = id
+	if err := p.Flows.Begin(w, r, p.Kind, *st, ttl); err != nil {
+		if p.Internal != nil {
+			p.Internal(w, r, "start flow", err)
+			return
+		}
+		p.Fail(w, r, template, view, page, "start flow", err)
+		return
+	}
+	webui.Redirect(w, r, p.step())
+}
+
+// Finish ends the flow after its last step, before what it does: of two
+// racing submissions only the one that takes the flow goes on. A flow
+// already taken or gone sends the browser back to the start and Finish
+// returns false; else the flow is st and its cookie is dropped.
+func (p *Pages[S]) Finish(w http.ResponseWriter, r *http.Request, token string, st *S) bool {
+	if err := p.Flows.Take(r.Context(), p.Kind, token, st); err != nil {
+		webui.Redirect(w, r, p.restart())
+		return false
+	}
+	p.Flows.Clear(w, p.Kind)
+	return true
 }

@@ -74,9 +74,8 @@ type certsView struct {
 }
 
 func (h *Handler) showCertificates(w http.ResponseWriter, r *http.Request) {
-	s, err := h.Sessions.Current(r)
-	if err != nil {
-		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
+	s, ok := h.signedIn(w, r, false)
+	if !ok {
 		return
 	}
 	h.renderCertificates(w, r, s.AccountID, http.StatusOK, "", "")
@@ -109,12 +108,8 @@ func (h *Handler) renderCertificates(w http.ResponseWriter, r *http.Request, acc
 // and carry the account's verified SNILS or, for an account without one,
 // the account's name (bindProof); it then verifies the SNILS.
 func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
-	s, err := h.Sessions.Current(r)
-	if err != nil {
-		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
-		return
-	}
-	if !h.fresh(w, r, s) {
+	s, ok := h.signedIn(w, r, true)
+	if !ok {
 		return
 	}
 	ctx := r.Context()
@@ -173,12 +168,8 @@ func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) removeCertificate(w http.ResponseWriter, r *http.Request) {
-	s, err := h.Sessions.Current(r)
-	if err != nil {
-		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
-		return
-	}
-	if !h.fresh(w, r, s) {
+	s, ok := h.signedIn(w, r, true)
+	if !ok {
 		return
 	}
 	fp, err := hex.DecodeString(r.PostFormValue("fingerprint"))
@@ -197,14 +188,24 @@ func (h *Handler) removeCertificate(w http.ResponseWriter, r *http.Request) {
 	h.renderCertificates(w, r, s.AccountID, http.StatusOK, l.T("es.certs.removed"), "")
 }
 
-// fresh lets a binding or a removal of a recently authenticated session
-// go on (Deps.Reauth): a stolen session must neither bind a certificate,
-// a lasting way in, nor remove the owner's. A stale one changes nothing, not
-// even the challenge, and goes to re-authenticate, then back to the list.
-func (h *Handler) fresh(w http.ResponseWriter, r *http.Request, s *session.Session) bool {
+// signedIn returns the session of the certificates page; without one the
+// browser goes to sign in first. A change (a binding or a removal) needs a
+// recently authenticated session (Deps.Reauth): a stolen session must
+// neither bind a certificate, a lasting way in, nor remove the owner's. A
+// stale one changes nothing, not even the challenge, and goes to
+// re-authenticate, then back to the list.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, change bool) (*session.Session, bool) {
+	s, err := h.Sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
+		return nil, false
+	}
+	if !change {
+		return s, true
+	}
 	rule := h.Reauth
 	if rule.Now == nil {
 		rule.Now = h.Now
 	}
-	return rule.Require(w, r, s, "/account/certificates")
+	return s, rule.Require(w, r, s, "/account/certificates")
 }

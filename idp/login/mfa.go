@@ -93,6 +93,23 @@ type mfaView struct {
 	Passkey bool // the account has passkeys to offer
 }
 
+// PasskeyAssert is the page's passkey button.
+func (v mfaView) PasskeyAssert() passkeyAssert {
+	return passkeyAssert{L: v.L, Begin: "/login/2fa/passkey/begin", Finish: "/login/2fa/passkey/finish",
+		Busy: "mfa.passkey.busy", Button: "mfa.passkey"}
+}
+
+// passkeyAssert is the passkey button of a page that asks for a second
+// factor or a fresh session: the "passkey-assert" block of partials.html.
+type passkeyAssert struct {
+	L webui.Localizer
+	// Begin and Finish are the JSON endpoints; Next, when set, is where
+	// the browser goes after.
+	Begin, Finish, Next string
+	// Busy and Button are the keys of the texts.
+	Busy, Button string
+}
+
 // beginMFA starts the second-factor step after a right password.
 func (h *Handler) beginMFA(w http.ResponseWriter, r *http.Request, a *account.Account, next string, sessionID string, amr []string) {
 	st := mfaState{AccountID: a.ID, AMR: amr, Next: next, SessionID: sessionID}
@@ -130,13 +147,8 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 		h.beginMFA(w, r, a, webui.SafeNext(r.URL.Query().Get("next")), s.ID, s.AMR)
 		return
 	}
-	token, version, st, ok := h.loadMFA(w, r)
+	token, version, st, a, ok := h.loadMFA(w, r)
 	if !ok {
-		return
-	}
-	a, err := h.mfa.Get(ctx, st.AccountID)
-	if err != nil {
-		h.internal(w, r, "account of second factor", err)
 		return
 	}
 	v := h.mfaPage(r, a)
@@ -156,25 +168,27 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 	h.render.Render(w, r, http.StatusOK, "mfa", v)
 }
 
-func (h *Handler) loadMFA(w http.ResponseWriter, r *http.Request) (string, int, mfaState, bool) {
+// loadMFA reads the browser's second-factor flow and its account; without
+// a flow the browser goes back to /login.
+func (h *Handler) loadMFA(w http.ResponseWriter, r *http.Request) (string, int, mfaState, *account.Account, bool) {
 	var st mfaState
 	token, version, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
 	if err != nil {
 		webui.Redirect(w, r, "/login")
-		return "", 0, st, false
+		return "", 0, st, nil, false
 	}
-	return token, version, st, true
+	a, err := h.mfa.Get(r.Context(), st.AccountID)
+	if err != nil {
+		h.internal(w, r, "account of second factor", err)
+		return "", 0, st, nil, false
+	}
+	return token, version, st, a, true
 }
 
 func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, _, st, ok := h.loadMFA(w, r)
+	token, _, st, a, ok := h.loadMFA(w, r)
 	if !ok {
-		return
-	}
-	a, err := h.mfa.Get(ctx, st.AccountID)
-	if err != nil {
-		h.internal(w, r, "account of second factor", err)
 		return
 	}
 	if h.lockedOut(w, r, token, a) {
@@ -186,6 +200,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 	code := strings.TrimSpace(r.PostFormValue("code"))
 	backup := strings.TrimSpace(r.PostFormValue("backup_code"))
 	var method []string
+	var err error
 	switch {
 	case backup != "":
 		v.Backup = true
@@ -330,9 +345,7 @@ func (h *Handler) beginPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "passkey", h.render.Localizer(r).T("mfa.err.passkey"))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(opts)
+	writeJSON(w, http.StatusOK, json.RawMessage(opts))
 }
 
 // finishPasskeyMFA checks the assertion and completes the sign-in.
@@ -345,14 +358,8 @@ func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
 		return
 	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
-		jsonError(w, http.StatusBadRequest, "malformed", l.T("mfa.err.passkey"))
-		return
-	}
-	a, err := h.mfa.Get(ctx, st.AccountID)
-	if err != nil {
-		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
+	body, a, ok := h.assertion(w, r, l, st.AccountID)
+	if !ok {
 		return
 	}
 	if h.lockedOut(w, r, token, a) {
@@ -373,15 +380,41 @@ func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	_ = json.NewEncoder(w).Encode(map[string]string{"redirect": next})
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": next})
+}
+
+// assertion reads the posted passkey assertion (at most 64 KiB) and the
+// account it is for; a failure is answered in JSON.
+func (h *Handler) assertion(w http.ResponseWriter, r *http.Request, l webui.Localizer, accountID string) ([]byte, *account.Account, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
+	if err != nil {
+		jsonError(w, http.StatusBadRequest, "malformed", l.T("mfa.err.passkey"))
+		return nil, nil, false
+	}
+	a, err := h.mfa.Get(r.Context(), accountID)
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "account of passkey", "err", err)
+		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
+		return nil, nil, false
+	}
+	return body, a, true
 }
 
 func jsonError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, map[string]string{"error": code, "message": msg})
+}
+
+// writeJSON answers with body as JSON, never cached: a json.RawMessage as
+// it is, anything else encoded.
+func writeJSON(w http.ResponseWriter, status int, body any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "message": msg})
+	if raw, ok := body.(json.RawMessage); ok {
+		_, _ = w.Write(raw)
+		return
+	}
+	_ = json.NewEncoder(w).Encode(body)
 }
 
 func dedupe(in []string) []string {

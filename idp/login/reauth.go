@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -80,6 +79,12 @@ type reauthView struct {
 	Passkey   bool
 	// Nothing: the account has no way to re-authenticate here.
 	Nothing bool
+}
+
+// PasskeyAssert is the page's passkey button.
+func (v reauthView) PasskeyAssert() passkeyAssert {
+	return passkeyAssert{L: v.L, Begin: "/account/reauth/passkey/begin", Finish: "/account/reauth/passkey/finish", Next: v.Next,
+		Busy: "reauth.passkey.busy", Button: "reauth.passkey"}
 }
 
 // reauthMethods says what the account is asked: the password or not, and
@@ -363,15 +368,25 @@ func (h *Handler) recordReauth(r *http.Request, s *session.Session, a *account.A
 // one factor only.
 var errNoUserVerification = errors.New("passkey without user verification")
 
-func (h *Handler) beginReauthPasskey(w http.ResponseWriter, r *http.Request) {
-	l := h.render.Localizer(r)
+// reauthPasskeySession is the session that a passkey re-authenticates;
+// without one, or without passkeys, the answer is a JSON error.
+func (h *Handler) reauthPasskeySession(w http.ResponseWriter, r *http.Request, l webui.Localizer) (*session.Session, bool) {
 	s, err := h.sessions.Current(r)
 	if err != nil {
 		jsonError(w, http.StatusUnauthorized, "signed_out", l.T("reauth.err.signed_out"))
-		return
+		return nil, false
 	}
 	if h.mfa.Passkeys == nil {
 		jsonError(w, http.StatusBadRequest, "passkey", l.T("mfa.err.passkey"))
+		return nil, false
+	}
+	return s, true
+}
+
+func (h *Handler) beginReauthPasskey(w http.ResponseWriter, r *http.Request) {
+	l := h.render.Localizer(r)
+	s, ok := h.reauthPasskeySession(w, r, l)
+	if !ok {
 		return
 	}
 	opts, err := h.mfa.Passkeys.BeginSecondFactor(r.Context(), s.AccountID)
@@ -380,32 +395,18 @@ func (h *Handler) beginReauthPasskey(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "passkey", l.T("mfa.err.passkey"))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_, _ = w.Write(opts)
+	writeJSON(w, http.StatusOK, json.RawMessage(opts))
 }
 
 func (h *Handler) finishReauthPasskey(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	l := h.render.Localizer(r)
-	s, err := h.sessions.Current(r)
-	if err != nil {
-		jsonError(w, http.StatusUnauthorized, "signed_out", l.T("reauth.err.signed_out"))
+	s, ok := h.reauthPasskeySession(w, r, l)
+	if !ok {
 		return
 	}
-	if h.mfa.Passkeys == nil {
-		jsonError(w, http.StatusBadRequest, "passkey", l.T("mfa.err.passkey"))
-		return
-	}
-	body, err := io.ReadAll(io.LimitReader(r.Body, 64<<10))
-	if err != nil {
-		jsonError(w, http.StatusBadRequest, "malformed", l.T("mfa.err.passkey"))
-		return
-	}
-	a, err := h.mfa.Get(ctx, s.AccountID)
-	if err != nil {
-		h.log.ErrorContext(ctx, "account of session", "err", err)
-		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
+	body, a, ok := h.assertion(w, r, l, s.AccountID)
+	if !ok {
 		return
 	}
 	ip, key := httpx.ClientIP(r), h.loginKey("account", a.ID)
@@ -438,9 +439,7 @@ func (h *Handler) finishReauthPasskey(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = json.NewEncoder(w).Encode(map[string]string{"redirect": reauthNext(r.URL.Query().Get("next"))})
+	writeJSON(w, http.StatusOK, map[string]string{"redirect": reauthNext(r.URL.Query().Get("next"))})
 }
 
 // reauthPasskeyFailed counts a refused passkey as the second-factor step

@@ -36,7 +36,7 @@ import (
 // formPostPage is a page of its own, without the layout: it is on screen
 // for an instant, and the layout's links (language, sign-out) would only
 // lead away from the answer the site waits for.
-var formPostPage = template.Must(template.ParseFS(pages, "templates/form_post.html"))
+var formPostPage = template.Must(webui.ParseStandalone(pages, "templates/form_post.html"))
 
 // destination is where, and how, an authorization response goes.
 type destination struct {

@@ -282,35 +282,32 @@ func withEssentialScopes(scopes []string, c *ClaimsRequest, allowed func(scope s
 // personal part of an ID token.
 func pickClaims(info, full *zoidc.UserInfo, keep func(claim string) bool) {
 	p, e, ph := full.UserInfoProfile, full.UserInfoEmail, full.UserInfoPhone
-	if keep("name") {
-		info.Name = p.Name
-	}
-	if keep("family_name") {
-		info.FamilyName = p.FamilyName
-	}
-	if keep("given_name") {
-		info.GivenName = p.GivenName
-	}
-	if keep("middle_name") {
-		info.MiddleName = p.MiddleName
-	}
-	if keep("birthdate") {
-		info.Birthdate = p.Birthdate
-	}
-	if keep("gender") {
-		info.Gender = p.Gender
-	}
-	if keep("email") {
-		info.Email = e.Email
-	}
-	if keep("email_verified") && e.Email != "" {
-		info.EmailVerified = e.EmailVerified
-	}
-	if keep("phone_number") {
-		info.PhoneNumber = ph.PhoneNumber
-	}
-	if keep("phone_number_verified") && ph.PhoneNumber != "" {
-		info.PhoneNumberVerified = ph.PhoneNumberVerified
+	for _, c := range []struct {
+		claim string
+		copy  func()
+	}{
+		{"name", func() { info.Name = p.Name }},
+		{"family_name", func() { info.FamilyName = p.FamilyName }},
+		{"given_name", func() { info.GivenName = p.GivenName }},
+		{"middle_name", func() { info.MiddleName = p.MiddleName }},
+		{"birthdate", func() { info.Birthdate = p.Birthdate }},
+		{"gender", func() { info.Gender = p.Gender }},
+		{"email", func() { info.Email = e.Email }},
+		{"email_verified", func() {
+			if e.Email != "" {
+				info.EmailVerified = e.EmailVerified
+			}
+		}},
+		{"phone_number", func() { info.PhoneNumber = ph.PhoneNumber }},
+		{"phone_number_verified", func() {
+			if ph.PhoneNumber != "" {
+				info.PhoneNumberVerified = ph.PhoneNumberVerified
+			}
+		}},
+	} {
+		if keep(c.claim) {
+			c.copy()
+		}
 	}
 	for k, v := range full.Claims {
 		if keep(k) {

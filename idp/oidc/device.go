@@ -78,6 +78,14 @@ func (p *Provider) deviceMiss(r *http.Request) {
 	}
 }
 
+// wrongDeviceCode answers a typed code that is no pending request's: the
+// miss is counted and the form shown again with the reason (422).
+func (p *Provider) wrongDeviceCode(w http.ResponseWriter, r *http.Request, v deviceView) {
+	p.deviceMiss(r)
+	v.Form.Fail("user_code", v.L.T("device.err.code"))
+	p.render.Render(w, r, http.StatusUnprocessableEntity, "device", v)
+}
+
 // deviceRefused answers an entry deviceEntry did not admit: the code form
 // again with the reason, or 503 when the counts could not be read.
 func (p *Provider) deviceRefused(w http.ResponseWriter, r *http.Request, v deviceView, wait time.Duration, err error) {
@@ -211,27 +219,23 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	decision := r.PostFormValue("decision")
+	var name string
+	var scopes []string
 	if decision == "" {
 		// First step: the code was typed; show what the device asks.
-		name, scopes, err := p.pendingDevice(ctx, code)
-		if err != nil {
-			p.deviceMiss(r)
-			v.Form.Fail("user_code", pg.L.T("device.err.code"))
-			p.render.Render(w, r, http.StatusUnprocessableEntity, "device", v)
+		if name, scopes, err = p.pendingDevice(ctx, code); err != nil {
+			p.wrongDeviceCode(w, r, v)
 			return
 		}
-		a, err := p.deps.Accounts.Get(ctx, s.AccountID)
-		if err != nil {
-			p.render.ErrorPage(w, r, http.StatusInternalServerError)
-			return
-		}
-		v.ClientName, v.Items = name, p.consentItems(pg.L, a, scopes)
-		p.render.Render(w, r, http.StatusOK, "device", v)
-		return
 	}
 	a, err := p.deps.Accounts.Get(ctx, s.AccountID)
 	if err != nil {
 		p.render.ErrorPage(w, r, http.StatusInternalServerError)
+		return
+	}
+	if decision == "" {
+		v.ClientName, v.Items = name, p.consentItems(pg.L, a, scopes)
+		p.render.Render(w, r, http.StatusOK, "device", v)
 		return
 	}
 	state := "denied"
@@ -244,9 +248,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		p.deviceMiss(r)
-		v.Form.Fail("user_code", pg.L.T("device.err.code"))
-		p.render.Render(w, r, http.StatusUnprocessableEntity, "device", v)
+		p.wrongDeviceCode(w, r, v)
 		return
 	}
 	webui.Redirect(w, r, "/device?done="+state)

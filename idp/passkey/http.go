@@ -140,14 +140,17 @@ const passkeysPage = "/account/passkeys"
 // --- ceremonies (JSON) ---
 
 func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.signedInJSON(w, r)
+	s, ok := h.freshJSON(w, r)
 	if !ok {
 		return
 	}
-	if !h.fresh(w, r, s) {
-		return
-	}
 	opts, err := h.svc.BeginRegistration(r.Context(), s.AccountID)
+	h.reply(w, r, opts, err)
+}
+
+// reply answers a ceremony's first step: its options as JSON, or the
+// refusal.
+func (h *Handler) reply(w http.ResponseWriter, r *http.Request, opts any, err error) {
 	if err != nil {
 		h.fail(w, r, err, "")
 		return
@@ -156,8 +159,8 @@ func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.signedInJSON(w, r)
-	if !ok || !h.fresh(w, r, s) {
+	s, ok := h.freshJSON(w, r)
+	if !ok {
 		return
 	}
 	body, ok := h.body(w, r)
@@ -186,11 +189,7 @@ func (h *Handler) beginLogin(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	opts, err := h.svc.BeginLogin(r.Context())
-	if err != nil {
-		h.fail(w, r, err, "")
-		return
-	}
-	writeJSON(w, http.StatusOK, opts)
+	h.reply(w, r, opts, err)
 }
 
 func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request) {
@@ -235,29 +234,23 @@ func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": next})
 }
 
-// signedInJSON returns the request's session, or answers 401.
-func (h *Handler) signedInJSON(w http.ResponseWriter, r *http.Request) (*session.Session, bool) {
-	s, err := h.d.Sessions.Current(r)
-	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
-			h.fail(w, r, ErrInternal.with(err), "")
-			return nil, false
-		}
-		h.fail(w, r, ErrSignedOut, "/login?next="+url.QueryEscape(passkeysPage))
-		return nil, false
-	}
-	return s, true
-}
-
-// fresh lets a ceremony of a fresh session go on; a stale one gets
+// freshJSON returns the request's session for a ceremony, which needs a
+// fresh one: without a session the answer is 401; a stale one gets
 // ErrReauth with the way to the re-authentication page, which returns to
 // the passkeys page.
-func (h *Handler) fresh(w http.ResponseWriter, r *http.Request, s *session.Session) bool {
-	if h.d.Reauth.Fresh(s) {
-		return true
+func (h *Handler) freshJSON(w http.ResponseWriter, r *http.Request) (*session.Session, bool) {
+	s, err := h.d.Sessions.Current(r)
+	switch {
+	case err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired):
+		h.fail(w, r, ErrInternal.with(err), "")
+	case err != nil:
+		h.fail(w, r, ErrSignedOut, "/login?next="+url.QueryEscape(passkeysPage))
+	case !h.d.Reauth.Fresh(s):
+		h.fail(w, r, ErrReauth, session.ReauthURL(passkeysPage))
+	default:
+		return s, true
 	}
-	h.fail(w, r, ErrReauth, session.ReauthURL(passkeysPage))
-	return false
+	return nil, false
 }
 
 // body reads a ceremony's JSON body, at most maxBody bytes.
@@ -437,31 +430,39 @@ func (h *Handler) renamePasskey(w http.ResponseWriter, r *http.Request) {
 	v := h.newView(r)
 	id, okID := decodeID(r.PostFormValue("id"))
 	name := strings.Join(strings.Fields(r.PostFormValue("name")), " ")
-	switch {
-	case !okID:
-		v.Error = v.L.T("pk.err.not_found")
-		h.renderList(w, r, s.AccountID, http.StatusNotFound, v)
-		return
-	case name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxName ||
-		strings.ContainsFunc(name, func(c rune) bool { return unicode.IsControl(c) || unicode.Is(unicode.Cf, c) }):
+	if okID && (name == "" || !utf8.ValidString(name) || utf8.RuneCountInString(name) > maxName ||
+		strings.ContainsFunc(name, func(c rune) bool { return unicode.IsControl(c) || unicode.Is(unicode.Cf, c) })) {
 		v.Error = v.L.T("pk.err.name", maxName)
 		h.renderList(w, r, s.AccountID, http.StatusUnprocessableEntity, v)
 		return
 	}
-	err := h.svc.Store().Rename(r.Context(), s.AccountID, id, name)
-	if errors.Is(err, sqldb.ErrNotFound) {
-		v.Error = v.L.T("pk.err.not_found")
-		h.renderList(w, r, s.AccountID, http.StatusNotFound, v)
-		return
+	err := sqldb.ErrNotFound
+	if okID {
+		err = h.svc.Store().Rename(r.Context(), s.AccountID, id, name)
 	}
-	if err != nil {
-		h.d.Log.ErrorContext(r.Context(), "rename passkey", "err", err)
-		v.Error = v.L.T("pk.err.internal")
-		h.renderList(w, r, s.AccountID, http.StatusInternalServerError, v)
+	if h.listFailed(w, r, s.AccountID, v, "rename passkey", err) {
 		return
 	}
 	h.changed(r, s.AccountID, EventRenamed, name)
 	webui.Redirect(w, r, passkeysPage+"?done=renamed")
+}
+
+// listFailed answers a change of the list that failed with err: an unknown
+// passkey (404), or a failure, logged as what (500). It reports whether it
+// answered (err is not nil).
+func (h *Handler) listFailed(w http.ResponseWriter, r *http.Request, accountID string, v passkeysView, what string, err error) bool {
+	switch {
+	case err == nil:
+		return false
+	case errors.Is(err, sqldb.ErrNotFound):
+		v.Error = v.L.T("pk.err.not_found")
+		h.renderList(w, r, accountID, http.StatusNotFound, v)
+	default:
+		h.d.Log.ErrorContext(r.Context(), what, "err", err)
+		v.Error = v.L.T("pk.err.internal")
+		h.renderList(w, r, accountID, http.StatusInternalServerError, v)
+	}
+	return true
 }
 
 func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
@@ -483,15 +484,7 @@ func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
 			err = sqldb.ErrNotFound // another account's: as if unknown
 		}
 	}
-	if errors.Is(err, sqldb.ErrNotFound) {
-		v.Error = v.L.T("pk.err.not_found")
-		h.renderList(w, r, s.AccountID, http.StatusNotFound, v)
-		return
-	}
-	if err != nil {
-		h.d.Log.ErrorContext(r.Context(), "remove passkey", "err", err)
-		v.Error = v.L.T("pk.err.internal")
-		h.renderList(w, r, s.AccountID, http.StatusInternalServerError, v)
+	if h.listFailed(w, r, s.AccountID, v, "remove passkey", err) {
 		return
 	}
 	h.event(r, s.AccountID, EventRemoved, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])

@@ -3,6 +3,7 @@ package password
 import (
 	"fmt"
 	"log/slog"
+	"maps"
 	"strings"
 	"unicode"
 	"unicode/utf8"
@@ -218,47 +219,17 @@ func (p Policy) messages(code, pw string) messages {
 	}
 	switch code {
 	case CodeMinLength:
-		return messages{
-			fmt.Sprintf("Не менее %d %s", p.MinLen, symbolsRU(p.MinLen)),
-			fmt.Sprintf("At least %d characters", p.MinLen),
-			fmt.Sprintf("Пароль: не менее %d %s", p.MinLen, symbolsRU(p.MinLen)),
-			fmt.Sprintf("Password: at least %d characters", p.MinLen),
-		}
+		return lengthMessages("не менее", "at least", p.MinLen)
 	case CodeMaxLength:
-		return messages{
-			fmt.Sprintf("Не более %d %s", p.MaxLen, symbolsRU(p.MaxLen)),
-			fmt.Sprintf("At most %d characters", p.MaxLen),
-			fmt.Sprintf("Пароль: не более %d %s", p.MaxLen, symbolsRU(p.MaxLen)),
-			fmt.Sprintf("Password: at most %d characters", p.MaxLen),
-		}
+		return lengthMessages("не более", "at most", p.MaxLen)
 	case CodeUpper:
-		return messages{
-			"Хотя бы одна заглавная" + latinRU + " буква",
-			"At least one upper-case" + latinEN + " letter",
-			"Пароль: нужна хотя бы одна заглавная" + latinRU + " буква",
-			"Password: add at least one upper-case" + latinEN + " letter",
-		}
+		return needMessages("нужна", "хотя бы одна заглавная"+latinRU+" буква", "at least one upper-case"+latinEN+" letter")
 	case CodeLower:
-		return messages{
-			"Хотя бы одна строчная" + latinRU + " буква",
-			"At least one lower-case" + latinEN + " letter",
-			"Пароль: нужна хотя бы одна строчная" + latinRU + " буква",
-			"Password: add at least one lower-case" + latinEN + " letter",
-		}
+		return needMessages("нужна", "хотя бы одна строчная"+latinRU+" буква", "at least one lower-case"+latinEN+" letter")
 	case CodeDigit:
-		return messages{
-			"Хотя бы одна цифра",
-			"At least one digit",
-			"Пароль: нужна хотя бы одна цифра",
-			"Password: add at least one digit",
-		}
+		return needMessages("нужна", "хотя бы одна цифра", "at least one digit")
 	case CodeSpecial:
-		return messages{
-			"Хотя бы один специальный символ, например ! @ # $ % ^ & * ( )",
-			"At least one special character, such as ! @ # $ % ^ & * ( )",
-			"Пароль: нужен хотя бы один специальный символ, например ! @ # $ % ^ & * ( )",
-			"Password: add at least one special character, such as ! @ # $ % ^ & * ( )",
-		}
+		return needMessages("нужен", "хотя бы один специальный символ, например ! @ # $ % ^ & * ( )", "at least one special character, such as ! @ # $ % ^ & * ( )")
 	case CodeCharset:
 		m := messages{
 			ruleRU: "Только латинские буквы, цифры и специальные символы, без пробелов",
@@ -313,6 +284,27 @@ func (p Policy) messages(code, pw string) messages {
 		}
 	}
 	return messages{code, code, "Пароль: " + code, "Password: " + code}
+}
+
+// lengthMessages are the texts of a length bound: bound ("не менее", "at
+// least") n characters.
+func lengthMessages(boundRU, boundEN string, n int) messages {
+	ru := fmt.Sprintf("%s %d %s", boundRU, n, symbolsRU(n))
+	en := fmt.Sprintf("%s %d characters", boundEN, n)
+	return messages{upperFirst(ru), upperFirst(en), "Пароль: " + ru, "Password: " + en}
+}
+
+// needMessages are the texts of what the password must have: what ("хотя
+// бы одна цифра", "at least one digit"), with the Russian verb that agrees
+// with it ("нужна", "нужен").
+func needMessages(needRU, whatRU, whatEN string) messages {
+	return messages{upperFirst(whatRU), upperFirst(whatEN), "Пароль: " + needRU + " " + whatRU, "Password: add " + whatEN}
+}
+
+// upperFirst capitalises the first letter of s.
+func upperFirst(s string) string {
+	r, n := utf8.DecodeRuneInString(s)
+	return string(unicode.ToUpper(r)) + s[n:]
 }
 
 // symbolsRU agrees "символ" with n after "не менее/не более" (genitive).
@@ -527,13 +519,17 @@ var translitICAO = map[rune]string{
 	'я': "ia",
 }
 
-// translitCommon is the spelling people usually type ("Mihail", "Natalya").
-var translitCommon = map[rune]string{
-	'а': "a", 'б': "b", 'в': "v", 'г': "g", 'д': "d", 'е': "e", 'ё': "yo", 'ж': "zh",
-	'з': "z", 'и': "i", 'й': "y", 'к': "k", 'л': "l", 'м': "m", 'н': "n", 'о': "o",
-	'п': "p", 'р': "r", 'с': "s", 'т': "t", 'у': "u", 'ф': "f", 'х': "h", 'ц': "c",
-	'ч': "ch", 'ш': "sh", 'щ': "sch", 'ъ': "", 'ы': "y", 'ь': "", 'э': "e", 'ю': "yu",
-	'я': "ya",
+// translitCommon is the spelling people usually type ("Mihail",
+// "Natalya"): ICAO's but for these letters.
+var translitCommon = overlay(translitICAO, map[rune]string{
+	'ё': "yo", 'й': "y", 'х': "h", 'ц': "c", 'щ': "sch", 'ъ': "", 'ю': "yu", 'я': "ya",
+})
+
+// overlay is base with the letters of diff spelt diff's way.
+func overlay(base, diff map[rune]string) map[rune]string {
+	m := maps.Clone(base)
+	maps.Copy(m, diff)
+	return m
 }
 
 // keyboardLatin maps the Russian ЙЦУКЕН layout to the keys' Latin letters.
@@ -554,4 +550,20 @@ func (p Policy) Explain(pw string, pc PolicyContext, lang string) string {
 		msgs[i] = v.Text(lang)
 	}
 	return strings.Join(msgs, "; ")
+}
+
+// FieldFailer takes a message for a form's field (webui.Form).
+type FieldFailer interface {
+	Fail(field, msg string)
+}
+
+// ExplainNew checks a new password typed twice (pw, confirm): the unmet
+// rules go under the form's "password" field, else a mismatch — the
+// message mismatch — under "password_confirm".
+func (p Policy) ExplainNew(f FieldFailer, pw, confirm string, pc PolicyContext, lang, mismatch string) {
+	if msg := p.Explain(pw, pc, lang); msg != "" {
+		f.Fail("password", msg)
+	} else if pw != confirm {
+		f.Fail("password_confirm", mismatch)
+	}
 }

@@ -42,3 +42,11 @@ func (h *Handler) page(r *http.Request, title, tab string) webui.Page {
 	p.SignedIn, p.Tab = true, tab
 	return p
 }
+
+// noteBack puts the notice key on p when the page is shown again after a
+// redirect that set the query flag to "1" (?done=1: a change was made).
+func noteBack(r *http.Request, p *webui.Page, flag, key string) {
+	if r.URL.Query().Get(flag) == "1" {
+		p.Notice = p.L.T(key)
+	}
+}

@@ -53,20 +53,20 @@ type sessionsView struct {
 	Rows []sessionRow
 }
 
-func (h *Handler) current(w http.ResponseWriter, r *http.Request) (*session.Session, bool) {
-	s, err := h.Sessions.Current(r)
-	if err != nil {
-		http.Redirect(w, r, "/login?next="+r.URL.Path, http.StatusFound)
-		return nil, false
+// withSession adapts fn, a page of the signed-in citizen's session s, to a
+// route; without a session the browser goes to sign in first.
+func (h *Handler) withSession(fn func(w http.ResponseWriter, r *http.Request, s *session.Session)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		s, err := h.Sessions.Current(r)
+		if err != nil {
+			http.Redirect(w, r, "/login?next="+r.URL.Path, http.StatusFound)
+			return
+		}
+		fn(w, r, s)
 	}
-	return s, true
 }
 
-func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.current(w, r)
-	if !ok {
-		return
-	}
+func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	list, err := h.Centre.Sessions.List(r.Context(), s.AccountID)
 	v := sessionsView{Page: h.page(r, "cen.sessions.title", "sessions")}
 	if err != nil {
@@ -78,17 +78,11 @@ func (h *Handler) showSessions(w http.ResponseWriter, r *http.Request) {
 		v.Rows = append(v.Rows, sessionRow{ID: x.ID, Browser: b, System: sys, IP: x.IP, Current: x.ID == s.ID,
 			Created: h.localTime(x.CreatedAt), LastSeen: h.localTime(x.LastSeenAt)})
 	}
-	if r.URL.Query().Get("done") == "1" {
-		v.Notice = v.L.T("cen.sessions.ended")
-	}
+	noteBack(r, &v.Page, "done", "cen.sessions.ended")
 	h.render.Render(w, r, http.StatusOK, "sessions", v)
 }
 
-func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.current(w, r)
-	if !ok {
-		return
-	}
+func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	ctx := r.Context()
 	target := r.PostFormValue("id")
 	list, err := h.Centre.Sessions.List(ctx, s.AccountID)
@@ -125,11 +119,7 @@ type appsView struct {
 	Apps []appRow
 }
 
-func (h *Handler) showApps(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.current(w, r)
-	if !ok {
-		return
-	}
+func (h *Handler) showApps(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	v := appsView{Page: h.page(r, "cen.apps.title", "apps")}
 	gs, err := h.Centre.Grants.Grants(r.Context(), s.AccountID)
 	if err != nil {
@@ -145,17 +135,11 @@ func (h *Handler) showApps(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Apps = append(v.Apps, row)
 	}
-	if r.URL.Query().Get("done") == "1" {
-		v.Notice = v.L.T("cen.apps.revoked")
-	}
+	noteBack(r, &v.Page, "done", "cen.apps.revoked")
 	h.render.Render(w, r, http.StatusOK, "apps", v)
 }
 
-func (h *Handler) revokeApp(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.current(w, r)
-	if !ok {
-		return
-	}
+func (h *Handler) revokeApp(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	clientID := r.PostFormValue("client_id")
 	err := h.Centre.Grants.RevokeGrant(r.Context(), s.AccountID, clientID)
 	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {

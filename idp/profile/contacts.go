@@ -116,9 +116,7 @@ func (h *Handler) showContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := h.contactPage(r, a, kind)
-	if r.URL.Query().Get("expired") == "1" {
-		v.Notice = v.L.T("con.expired")
-	}
+	noteBack(r, &v.Page, "expired", "con.expired")
 	h.render.Render(w, r, http.StatusOK, "contact", v)
 }
 
@@ -151,22 +149,13 @@ func (h *Handler) submitContact(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st := contactState{AccountID: a.ID, Kind: kind, Value: value}
-	if st.Challenge, err = h.Security.Codes.Issue(r.Context(), contactSend(r, st)); err != nil {
-		v.Error = codestep.Explain(err, v.L)
-		h.render.Render(w, r, http.StatusTooManyRequests, "contact", v)
-		return
-	}
-	if err := h.Flows.Begin(w, r, contactFlow, st, contactTTL); err != nil {
-		h.internal(w, r, "start flow", err)
-		return
-	}
-	webui.Redirect(w, r, "/account/contacts/"+kind+"/code")
+	h.contactCode(a, kind).Begin(w, r, &st, contactTTL, "contact", &v, &v.Page)
 }
 
-// contactCode is the code step of a's contact change.
-func (h *Handler) contactCode(a *account.Account) *codestep.Pages[contactState] {
+// contactCode is the code step of the change of a's contact of kind.
+func (h *Handler) contactCode(a *account.Account, kind string) *codestep.Pages[contactState] {
 	return &codestep.Pages[contactState]{Step: h.Security.Codes, Flows: h.Flows, Kind: contactFlow, Purpose: contactPurpose,
-		Render: h.render, Log: h.Log, Template: "contact", Resent: "con.resent",
+		Render: h.render, Log: h.Log, Template: "contact", Resent: "con.resent", Path: "/account/contacts/" + kind,
 		View: func(r *http.Request, st *contactState) (any, *webui.Page) {
 			v := h.contactCodePage(r, a, *st)
 			return &v, &v.Page
@@ -188,7 +177,7 @@ func contactSend(r *http.Request, st contactState) codestep.Send {
 // loadContact reads the flow of the signed-in account; a missing, expired
 // or foreign one sends the browser back to the first step.
 func (h *Handler) loadContact(w http.ResponseWriter, r *http.Request, a *account.Account, kind string) (string, int, contactState, bool) {
-	return h.contactCode(a).Load(w, r, "/account/contacts/"+kind+"?expired=1", func(st *contactState) bool {
+	return h.contactCode(a, kind).Load(w, r, "/account/contacts/"+kind+"?expired=1", func(st *contactState) bool {
 		return st.AccountID == a.ID && st.Kind == kind
 	})
 }
@@ -205,7 +194,7 @@ func (h *Handler) showContactCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if _, _, st, ok := h.loadContact(w, r, a, kind); ok {
-		h.contactCode(a).Show(w, r, &st)
+		h.contactCode(a, kind).Show(w, r, &st)
 	}
 }
 
@@ -219,7 +208,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !h.contactCode(a).Check(w, r, &st, false) {
+	if !h.contactCode(a, kind).Check(w, r, &st, false) {
 		return
 	}
 	v := h.contactCodePage(r, a, st)
@@ -277,7 +266,7 @@ func (h *Handler) resendContactCode(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if token, version, st, ok := h.loadContact(w, r, a, kind); ok {
-		h.contactCode(a).Resend(w, r, token, version, &st, "/account/contacts/"+kind+"/code")
+		h.contactCode(a, kind).Resend(w, r, token, version, &st, "/account/contacts/"+kind+"/code")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/webui"
 )
 
@@ -52,11 +53,7 @@ var historyKinds = map[string]string{
 	"backup_codes_renewed": "his.kind.backup_codes_renewed", "reauthenticated": "his.kind.reauthenticated",
 }
 
-func (h *Handler) showHistory(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.current(w, r)
-	if !ok {
-		return
-	}
+func (h *Handler) showHistory(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	v := historyView{Page: h.page(r, "his.title", "history"), DayChoices: []string{"7", "30", "90"},
 		ShowChoices: []string{"all", "sign_ins", "failures", "suspicious"}}
 	q := r.URL.Query()
@@ -142,11 +139,7 @@ type activityView struct {
 
 const activityLimit = 500
 
-func (h *Handler) showActivity(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.current(w, r)
-	if !ok {
-		return
-	}
+func (h *Handler) showActivity(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	v := activityView{Page: h.page(r, "act.title", "activity")}
 	entries, err := h.Activity.List(r.Context(), s.AccountID, time.Time{}, activityLimit)
 	if err != nil {
@@ -159,11 +152,7 @@ func (h *Handler) showActivity(w http.ResponseWriter, r *http.Request) {
 	h.render.Render(w, r, http.StatusOK, "activity", v)
 }
 
-func (h *Handler) downloadActivity(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.current(w, r)
-	if !ok {
-		return
-	}
+func (h *Handler) downloadActivity(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	entries, err := h.Activity.List(r.Context(), s.AccountID, time.Time{}, 0)
 	if err != nil {
 		h.internal(w, r, "activity log", err)

@@ -69,12 +69,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil || !ok {
 		v.Form.Fail("current_password", v.L.T("pwd.err.current"))
 	}
-	pc := password.PolicyContext{Phone: a.Phone.Value, Email: a.Email.Value, SNILS: a.SNILS, FamilyName: a.Name.Family, GivenName: a.Name.Given}
-	if msg := h.Password.Policy.Explain(pw, pc, v.L.Lang); msg != "" {
-		v.Form.Fail("password", msg)
-	} else if pw != confirm {
-		v.Form.Fail("password_confirm", v.L.T("pwd.err.confirm"))
-	}
+	h.Password.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("pwd.err.confirm"))
 	if !v.Form.OK() {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
 		return

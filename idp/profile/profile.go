@@ -103,30 +103,30 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account", h.showAccount)
 	mux.HandleFunc("GET /account/details", h.showDetails)
 	mux.HandleFunc("POST /account/details", h.submitDetails)
-	mux.HandleFunc("GET /account/security", h.showSecurity)
-	mux.HandleFunc("POST /account/security/totp", h.startTOTP)
-	mux.HandleFunc("POST /account/security/totp/confirm", h.confirmTOTP)
-	mux.HandleFunc("POST /account/security/sms", h.startSMS)
-	mux.HandleFunc("POST /account/security/sms/confirm", h.confirmSMS)
-	mux.HandleFunc("POST /account/security/send", h.sendConfirmation)
-	mux.HandleFunc("POST /account/security/disable", h.disableMFA)
-	mux.HandleFunc("POST /account/security/backup", h.renewBackup)
+	mux.HandleFunc("GET /account/security", h.onSecurity(false, h.showSecurity))
+	mux.HandleFunc("POST /account/security/totp", h.onSecurity(true, h.startTOTP))
+	mux.HandleFunc("POST /account/security/totp/confirm", h.onSecurity(true, h.confirmTOTP))
+	mux.HandleFunc("POST /account/security/sms", h.onSecurity(true, h.startSMS))
+	mux.HandleFunc("POST /account/security/sms/confirm", h.onSecurity(true, h.confirmSMS))
+	mux.HandleFunc("POST /account/security/send", h.onSecurity(true, h.sendConfirmation))
+	mux.HandleFunc("POST /account/security/disable", h.onSecurity(true, h.disableMFA))
+	mux.HandleFunc("POST /account/security/backup", h.onSecurity(true, h.renewBackup))
 	mux.HandleFunc("GET /account/password", h.showPassword)
 	mux.HandleFunc("POST /account/password", h.submitPassword)
-	mux.HandleFunc("GET /account/sessions", h.showSessions)
-	mux.HandleFunc("POST /account/sessions/end", h.endSessions)
-	mux.HandleFunc("GET /account/apps", h.showApps)
-	mux.HandleFunc("POST /account/apps/revoke", h.revokeApp)
-	mux.HandleFunc("POST /account/security/settings", h.saveSettings)
+	mux.HandleFunc("GET /account/sessions", h.withSession(h.showSessions))
+	mux.HandleFunc("POST /account/sessions/end", h.withSession(h.endSessions))
+	mux.HandleFunc("GET /account/apps", h.withSession(h.showApps))
+	mux.HandleFunc("POST /account/apps/revoke", h.withSession(h.revokeApp))
+	mux.HandleFunc("POST /account/security/settings", h.onSecurity(false, h.saveSettings))
 	mux.HandleFunc("POST /account/details/pending/cancel", h.cancelPending)
 	mux.HandleFunc("GET /account/contacts/{kind}", h.showContact)
 	mux.HandleFunc("POST /account/contacts/{kind}", h.submitContact)
 	mux.HandleFunc("GET /account/contacts/{kind}/code", h.showContactCode)
 	mux.HandleFunc("POST /account/contacts/{kind}/code", h.submitContactCode)
 	mux.HandleFunc("POST /account/contacts/{kind}/resend", h.resendContactCode)
-	mux.HandleFunc("GET /account/history", h.showHistory)
-	mux.HandleFunc("GET /account/activity", h.showActivity)
-	mux.HandleFunc("GET /account/activity.csv", h.downloadActivity)
+	mux.HandleFunc("GET /account/history", h.withSession(h.showHistory))
+	mux.HandleFunc("GET /account/activity", h.withSession(h.showActivity))
+	mux.HandleFunc("GET /account/activity.csv", h.withSession(h.downloadActivity))
 	mux.HandleFunc("GET /account/data", h.showData)
 	mux.HandleFunc("GET /account/export.json", h.downloadExport)
 	mux.HandleFunc("POST /account/delete/start", h.startDelete)
@@ -169,6 +169,14 @@ func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, back string)
 		return nil, false
 	}
 	return a, true
+}
+
+// signedInOrFresh is sensitive(back) for a change, else signedIn.
+func (h *Handler) signedInOrFresh(w http.ResponseWriter, r *http.Request, change bool, back string) (*account.Account, bool) {
+	if change {
+		return h.sensitive(w, r, back)
+	}
+	return h.signedIn(w, r)
 }
 
 type accountView struct {

@@ -95,23 +95,44 @@ func (h *Handler) securityPage(r *http.Request, a *account.Account) securityView
 	return v
 }
 
-func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
-	if !ok {
-		return
+// securityHandler serves a form of the security page for the citizen's
+// account a; v is the page's view, with the submitted form.
+type securityHandler func(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView)
+
+// onSecurity adapts fn to a route: the account of the session — a fresh
+// one for a change (sensitive; see the comment at the top) — and the view.
+func (h *Handler) onSecurity(sensitive bool, fn securityHandler) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		a, ok := h.signedInOrFresh(w, r, sensitive, securityPath)
+		if !ok {
+			return
+		}
+		v := h.securityPage(r, a)
+		v.Form = webui.NewForm(r)
+		fn(w, r, a, &v)
 	}
-	v := h.securityPage(r, a)
+}
+
+// renderSecurity shows the security page.
+func (h *Handler) renderSecurity(w http.ResponseWriter, r *http.Request, status int, v *securityView) {
+	h.render.Render(w, r, status, "security", v)
+}
+
+// wrongCode shows the form of step again with its code refused (422).
+func (h *Handler) wrongCode(w http.ResponseWriter, r *http.Request, v *securityView, step string) {
+	v.Step, v.Challenge = step, r.PostFormValue("challenge")
+	v.Form.Fail("code", v.L.T("sec.err.code"))
+	h.renderSecurity(w, r, http.StatusUnprocessableEntity, v)
+}
+
+func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if r.URL.Query().Get("need") == "mfa" {
 		v.Notice = v.L.T("sec.need_mfa")
 	}
-	h.render.Render(w, r, http.StatusOK, "security", v)
+	h.renderSecurity(w, r, http.StatusOK, v)
 }
 
-func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.sensitive(w, r, securityPath)
-	if !ok {
-		return
-	}
+func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	label := a.Email.Value
 	if a.Phone.Value != "" {
 		label = validate.MaskPhone(a.Phone.Value)
@@ -121,10 +142,9 @@ func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request) {
 		h.securityError(w, r, a, "start totp", err)
 		return
 	}
-	v := h.securityPage(r, a)
 	v.Step, v.Secret = "totp", groupSecret(e.Secret)
 	v.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(e.PNG)
-	h.render.Render(w, r, http.StatusOK, "security", v)
+	h.renderSecurity(w, r, http.StatusOK, v)
 }
 
 // groupSecret writes the secret in groups of four for typing by hand.
@@ -139,42 +159,28 @@ func groupSecret(s string) string {
 	return b.String()
 }
 
-func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.sensitive(w, r, securityPath)
-	if !ok {
-		return
-	}
-	ctx := r.Context()
-	v := h.securityPage(r, a)
-	v.Form = webui.NewForm(r)
-	if err := h.Security.TOTP.Confirm(ctx, a.ID, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
-		v.Step = "totp"
-		v.Form.Fail("code", v.L.T("sec.err.code"))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
+	if err := h.Security.TOTP.Confirm(r.Context(), a.ID, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
+		h.wrongCode(w, r, v, "totp")
 		return
 	}
 	h.enable(w, r, a, account.MFATOTP)
 }
 
-func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.sensitive(w, r, securityPath)
-	if !ok {
-		return
-	}
-	v := h.securityPage(r, a)
+func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if !a.Phone.Verified() {
 		v.Error = v.L.T("sec.err.no_phone")
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+		h.renderSecurity(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
 	id, err := h.sendCode(r, a)
 	if err != nil {
 		v.Error = codestep.Explain(err, v.L)
-		h.render.Render(w, r, http.StatusTooManyRequests, "security", v)
+		h.renderSecurity(w, r, http.StatusTooManyRequests, v)
 		return
 	}
 	v.Step, v.Challenge = "sms", id
-	h.render.Render(w, r, http.StatusOK, "security", v)
+	h.renderSecurity(w, r, http.StatusOK, v)
 }
 
 // sendCode sends an SMS code that confirms a security change.
@@ -183,17 +189,9 @@ func (h *Handler) sendCode(r *http.Request, a *account.Account) (string, error) 
 		IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeLogin})
 }
 
-func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.sensitive(w, r, securityPath)
-	if !ok {
-		return
-	}
-	v := h.securityPage(r, a)
-	v.Form = webui.NewForm(r)
+func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if !h.smsCodeOK(r, a) {
-		v.Step, v.Challenge = "sms", r.PostFormValue("challenge")
-		v.Form.Fail("code", v.L.T("sec.err.code"))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+		h.wrongCode(w, r, v, "sms")
 		return
 	}
 	h.enable(w, r, a, account.MFASMS)
@@ -206,22 +204,29 @@ func (h *Handler) smsCodeOK(r *http.Request, a *account.Account) bool {
 
 // enable turns the factor on and shows new backup codes once.
 func (h *Handler) enable(w http.ResponseWriter, r *http.Request, a *account.Account, method string) {
-	ctx := r.Context()
-	if err := h.Security.SetMFA(ctx, a.ID, method); err != nil {
+	if err := h.Security.SetMFA(r.Context(), a.ID, method); err != nil {
 		h.securityError(w, r, a, "enable mfa", err)
 		return
 	}
-	codes, err := h.Security.Backup.Generate(ctx, a.ID)
+	a.MFA = method
+	h.showBackupCodes(w, r, a, "mfa_enabled", method, "sec.enabled")
+}
+
+// showBackupCodes makes a's new backup codes, records the event kind (of
+// method) and shows the codes once, with the notice, when given.
+func (h *Handler) showBackupCodes(w http.ResponseWriter, r *http.Request, a *account.Account, kind, method, notice string) {
+	codes, err := h.Security.Backup.Generate(r.Context(), a.ID)
 	if err != nil {
 		h.securityError(w, r, a, "backup codes", err)
 		return
 	}
-	h.securityEvent(ctx, r, a.ID, "mfa_enabled", method)
-	a.MFA = method
+	h.securityEvent(r.Context(), r, a.ID, kind, method)
 	v := h.securityPage(r, a)
 	v.Step, v.BackupCodes = "codes", codes
-	v.Notice = v.L.T("sec.enabled")
-	h.render.Render(w, r, http.StatusOK, "security", v)
+	if notice != "" {
+		v.Notice = v.L.T(notice)
+	}
+	h.renderSecurity(w, r, http.StatusOK, &v)
 }
 
 // fresh checks the second factor given in the form: a code of the
@@ -243,35 +248,22 @@ func (h *Handler) fresh(r *http.Request, a *account.Account) error {
 	return errors.New("wrong code")
 }
 
-func (h *Handler) sendConfirmation(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.sensitive(w, r, securityPath)
-	if !ok {
-		return
-	}
-	v := h.securityPage(r, a)
+func (h *Handler) sendConfirmation(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if id, err := h.sendCode(r, a); err != nil {
 		v.Error = codestep.Explain(err, v.L)
 	} else {
 		v.CodeSent, v.Challenge = true, id
 		v.Notice = v.L.T("sec.code_sent")
 	}
-	h.render.Render(w, r, http.StatusOK, "security", v)
+	h.renderSecurity(w, r, http.StatusOK, v)
 }
 
-func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.sensitive(w, r, securityPath)
-	if !ok {
+func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
+	if err := h.fresh(r, a); err != nil {
+		h.wrongCode(w, r, v, "")
 		return
 	}
 	ctx := r.Context()
-	v := h.securityPage(r, a)
-	v.Form = webui.NewForm(r)
-	if err := h.fresh(r, a); err != nil {
-		v.Challenge = r.PostFormValue("challenge")
-		v.Form.Fail("code", v.L.T("sec.err.code"))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
-		return
-	}
 	for _, f := range []func(context.Context, string) error{
 		func(ctx context.Context, id string) error { return h.Security.SetMFA(ctx, id, "") },
 		h.Security.TOTP.Remove, h.Security.Backup.Remove, h.Security.Forget,
@@ -283,32 +275,22 @@ func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	h.securityEvent(ctx, r, a.ID, "mfa_disabled", a.MFA)
 	a.MFA = ""
-	v = h.securityPage(r, a)
-	v.Notice = v.L.T("sec.disabled")
-	h.render.Render(w, r, http.StatusOK, "security", v)
+	h.securityDone(w, r, a, "sec.disabled")
 }
 
-func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.sensitive(w, r, securityPath)
-	if !ok {
-		return
-	}
-	v := h.securityPage(r, a)
-	v.Form = webui.NewForm(r)
+func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if err := h.fresh(r, a); err != nil {
-		v.Challenge = r.PostFormValue("challenge")
-		v.Form.Fail("code", v.L.T("sec.err.code"))
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+		h.wrongCode(w, r, v, "")
 		return
 	}
-	codes, err := h.Security.Backup.Generate(r.Context(), a.ID)
-	if err != nil {
-		h.securityError(w, r, a, "backup codes", err)
-		return
-	}
-	h.securityEvent(r.Context(), r, a.ID, "backup_codes_renewed", "")
-	v.Step, v.BackupCodes = "codes", codes
-	h.render.Render(w, r, http.StatusOK, "security", v)
+	h.showBackupCodes(w, r, a, "backup_codes_renewed", "", "")
+}
+
+// securityDone shows the page of a as it is now, with the notice.
+func (h *Handler) securityDone(w http.ResponseWriter, r *http.Request, a *account.Account, notice string) {
+	v := h.securityPage(r, a)
+	v.Notice = v.L.T(notice)
+	h.renderSecurity(w, r, http.StatusOK, &v)
 }
 
 // securityActions are the activity-log actions of the security events.
@@ -337,7 +319,7 @@ func (h *Handler) securityError(w http.ResponseWriter, r *http.Request, a *accou
 	h.Log.ErrorContext(r.Context(), what, "account", a, "err", err)
 	v := h.securityPage(r, a)
 	v.Error = v.L.T("acc.err.internal")
-	h.render.Render(w, r, http.StatusInternalServerError, "security", v)
+	h.renderSecurity(w, r, http.StatusInternalServerError, &v)
 }
 
 // IdleTimeouts bound the citizen's choice of session idle timeout.
@@ -359,19 +341,14 @@ func (h *Handler) idleChoices() []int {
 
 // saveSettings stores "notify me of sign-ins from new devices" and the
 // idle timeout.
-func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
-	a, ok := h.signedIn(w, r)
-	if !ok {
-		return
-	}
-	v := h.securityPage(r, a)
+func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	v.Form = webui.NewForm(r, "idle")
 	st := account.Settings{NotifyNewDevice: r.PostFormValue("notify_new_device") == "on"}
 	if m := strings.TrimSpace(r.PostFormValue("idle")); m != "" && m != "0" {
 		n, err := strconv.Atoi(m)
 		if err != nil || !slices.Contains(v.IdleChoices, n) {
 			v.Form.Fail("idle", v.L.T("sec.err.idle", int(h.Idle.Min/time.Minute), int(h.Idle.Max/time.Minute)))
-			h.render.Render(w, r, http.StatusUnprocessableEntity, "security", v)
+			h.renderSecurity(w, r, http.StatusUnprocessableEntity, v)
 			return
 		}
 		st.IdleTimeout = time.Duration(n) * time.Minute
@@ -396,7 +373,5 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	a.NotifyNewDevice, a.IdleTimeout = st.NotifyNewDevice, st.IdleTimeout
-	v = h.securityPage(r, a)
-	v.Notice = v.L.T("sec.settings.saved")
-	h.render.Render(w, r, http.StatusOK, "security", v)
+	h.securityDone(w, r, a, "sec.settings.saved")
 }

@@ -94,8 +94,13 @@ func New(d Deps) (*Handler, error) {
 			v := h.codePage(r, *st)
 			return &v, &v.Page
 		},
-		Code: func(st *state) (*string, string) { return &st.Challenge, st.To },
-		Send: func(r *http.Request, st *state) codestep.Send { return h.send(r, *st) }}
+		Code:    func(st *state) (*string, string) { return &st.Challenge, st.To },
+		Send:    func(r *http.Request, st *state) codestep.Send { return h.send(r, *st) },
+		Path:    "/recover",
+		Next:    "/recover/password",
+		Done:    func(st *state) *bool { return &st.Verified },
+		Refused: func(st *state) bool { return st.AccountID == "" }, // see the package comment
+	}
 	return h, nil
 }
 
@@ -103,9 +108,7 @@ func New(d Deps) (*Handler, error) {
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /recover", h.showStart)
 	mux.HandleFunc("POST /recover", h.submitStart)
-	mux.HandleFunc("GET /recover/code", h.showCode)
-	mux.HandleFunc("POST /recover/code", h.submitCode)
-	mux.HandleFunc("POST /recover/resend", h.resend)
+	h.code.Routes(mux)
 	mux.HandleFunc("POST /recover/signin", h.submitSignIn)
 	mux.HandleFunc("GET /recover/password", h.showPassword)
 	mux.HandleFunc("POST /recover/password", h.submitPassword)
@@ -173,19 +176,10 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 			st.Channel = string(message.Email)
 		}
 	default:
-		h.internal(w, r, "start", p, "find account", err)
+		h.code.Fail(w, r, "start", &p, &p, "find account", err)
 		return
 	}
-	if st.Challenge, err = h.Codes.Issue(ctx, h.send(r, st)); err != nil {
-		p.Error = codestep.Explain(err, p.L)
-		h.render.Render(w, r, http.StatusTooManyRequests, "start", p)
-		return
-	}
-	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL); err != nil {
-		h.internal(w, r, "start", p, "start flow", err)
-		return
-	}
-	webui.Redirect(w, r, "/recover/code")
+	h.code.Begin(w, r, &st, flowTTL, "start", &p, &p)
 }
 
 // destination picks where the code goes: the contact typed, or for SNILS
@@ -211,10 +205,6 @@ func (h *Handler) send(r *http.Request, st state) codestep.Send {
 	return s
 }
 
-func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, version int, st state, ok bool) {
-	return h.code.Load(w, r, "/recover?expired=1", nil)
-}
-
 type codeView struct {
 	webui.Page
 	Where string
@@ -223,34 +213,6 @@ type codeView struct {
 func (h *Handler) codePage(r *http.Request, st state) codeView {
 	p := h.render.NewPage(r, "rec.code.title")
 	return codeView{Page: p, Where: st.where(p.L)}
-}
-
-func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
-	_, _, st, ok := h.load(w, r)
-	if !ok {
-		return
-	}
-	if st.Verified {
-		webui.Redirect(w, r, "/recover/password")
-		return
-	}
-	h.code.Show(w, r, &st)
-}
-
-func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
-	token, version, st, ok := h.load(w, r)
-	// A login that is no account's never passes: see the package comment.
-	if !ok || !h.code.Check(w, r, &st, st.AccountID == "") {
-		return
-	}
-	st.Verified = true
-	h.code.Verified(w, r, token, version, &st, "/recover/password")
-}
-
-func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
-	if token, version, st, ok := h.load(w, r); ok {
-		h.code.Resend(w, r, token, version, &st, "/recover/code")
-	}
 }
 
 type passwordView struct {
@@ -266,24 +228,20 @@ func (h *Handler) passwordPage(r *http.Request) passwordView {
 }
 
 func (h *Handler) showPassword(w http.ResponseWriter, r *http.Request) {
-	_, _, st, ok := h.load(w, r)
-	if !ok {
-		return
+	if _, _, _, ok := h.code.LoadVerified(w, r); ok {
+		h.render.Render(w, r, http.StatusOK, "password", h.passwordPage(r))
 	}
-	if !st.Verified {
-		webui.Redirect(w, r, "/recover/code")
-		return
-	}
-	h.render.Render(w, r, http.StatusOK, "password", h.passwordPage(r))
 }
 
 func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, _, st, ok := h.load(w, r)
+	token, _, st, ok := h.code.LoadVerified(w, r)
 	if !ok {
 		return
 	}
-	if !st.Verified || st.AccountID == "" {
+	if st.AccountID == "" {
+		// Never: an unknown login's flow does not get past the code
+		// (Refused). Should one, it sets no password.
 		webui.Redirect(w, r, "/recover/code")
 		return
 	}
@@ -291,32 +249,25 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	v.Form = webui.NewForm(r)
 	a, err := h.Accounts.Get(ctx, st.AccountID)
 	if err != nil {
-		h.internal(w, r, "password", v.Page, "get account", err)
+		h.internal(w, r, "get account", err)
 		return
 	}
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	pc := password.PolicyContext{Phone: a.Phone.Value, Email: a.Email.Value, SNILS: a.SNILS, FamilyName: a.Name.Family, GivenName: a.Name.Given}
-	if msg := h.Policy.Explain(pw, pc, v.L.Lang); msg != "" {
-		v.Form.Fail("password", msg)
-	} else if pw != confirm {
-		v.Form.Fail("password_confirm", v.L.T("rec.err.confirm"))
-	}
+	h.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("rec.err.confirm"))
 	if !v.Form.OK() {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
 		return
 	}
 	hash, err := h.Passwords.Hash(ctx, pw)
 	if err != nil {
-		h.internal(w, r, "password", v.Page, "hash password", err)
+		h.internal(w, r, "hash password", err)
 		return
 	}
-	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
-		webui.Redirect(w, r, "/recover?expired=1")
+	if !h.code.Finish(w, r, token, &st) {
 		return
 	}
-	h.Flows.Clear(w, flowKind)
 	if err := h.Accounts.SetPassword(ctx, a.ID, hash); err != nil {
-		h.internal(w, r, "password", v.Page, "set password", err)
+		h.internal(w, r, "set password", err)
 		return
 	}
 	if _, err := h.Sessions.EndAll(ctx, a.ID, ""); err != nil {
@@ -339,17 +290,10 @@ func methodOf(channel string) string {
 	return "otp"
 }
 
-func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, p webui.Page, what string, err error) {
-	h.Log.ErrorContext(r.Context(), what, "err", err)
-	p.Error = p.L.T("code.err.internal")
-	var data any = p
-	switch page {
-	case "password":
-		v := h.passwordPage(r)
-		v.Error = p.Error
-		data = v
-	}
-	h.render.Render(w, r, http.StatusInternalServerError, page, data)
+// internal answers a failure on the password page (500).
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	v := h.passwordPage(r)
+	h.code.Fail(w, r, "password", &v, &v.Page, what, err)
 }
 
 // recovered does what a new password must besides: the remembered devices

@@ -51,11 +51,11 @@ const maxSignInTries = 3
 
 func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, version, st, ok := h.load(w, r)
+	token, version, st, ok := h.code.LoadVerified(w, r)
 	if !ok {
 		return
 	}
-	if !st.Verified || h.SignIn == nil {
+	if h.SignIn == nil {
 		webui.Redirect(w, r, "/recover/code")
 		return
 	}
@@ -68,11 +68,11 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
 		return
 	}
-	// An unknown login's flow never gets past the code (see submitCode);
+	// An unknown login's flow never gets past the code (Pages.Refused);
 	// st.AccountID is set here.
 	a, err := h.Accounts.Get(ctx, st.AccountID)
 	if err != nil {
-		h.internal(w, r, "password", v.Page, "get account", err)
+		h.internal(w, r, "get account", err)
 		return
 	}
 	ip := httpx.ClientIP(r)
@@ -82,7 +82,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	if !right {
 		if _, err := h.SignIn.Accounts.RecordFailure(ctx, a.ID, h.SignIn.MaxFailures, h.SignIn.LockFor); err != nil {
-			h.internal(w, r, "password", v.Page, "record failure", err)
+			h.internal(w, r, "record failure", err)
 			return
 		}
 		h.event(r, a.ID, account.EventSignInFailed, account.ResultFailed, "pwd")
@@ -101,7 +101,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil {
-			h.internal(w, r, "password", v.Page, "save flow", err)
+			h.internal(w, r, "save flow", err)
 			return
 		}
 		v.Form.Fail("current_password", v.L.T("rec.err.current_wrong", maxSignInTries-st.SignInTries))
@@ -121,13 +121,11 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only one of two racing submissions goes on.
-	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
-		webui.Redirect(w, r, "/recover?expired=1")
+	if !h.code.Finish(w, r, token, &st) {
 		return
 	}
-	h.Flows.Clear(w, flowKind)
 	if err := h.SignIn.Accounts.ClearLockout(ctx, a.ID); err != nil {
-		h.internal(w, r, "password", v.Page, "clear lock-out", err)
+		h.internal(w, r, "clear lock-out", err)
 		return
 	}
 	method := methodOf(st.Channel)
@@ -141,7 +139,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 	}
 	amr = append(amr, "mfa")
 	if err := h.SignIn.Start(w, r, a.ID, amr, ip); err != nil {
-		h.internal(w, r, "password", v.Page, "start session", err)
+		h.internal(w, r, "start session", err)
 		return
 	}
 	h.event(r, a.ID, account.EventSignIn, account.ResultOK, "pwd "+method)

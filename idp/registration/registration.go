@@ -100,8 +100,13 @@ func New(d Deps) (*Handler, error) {
 			v := &codeView{Page: h.render.NewPage(r, "reg.code.title"), Masked: st.masked()}
 			return v, &v.Page
 		},
-		Code: func(st *state) (*string, string) { return &st.Challenge, st.Value },
-		Send: func(r *http.Request, st *state) codestep.Send { return h.send(r, *st) }}
+		Code:    func(st *state) (*string, string) { return &st.Challenge, st.Value },
+		Send:    func(r *http.Request, st *state) codestep.Send { return h.send(r, *st) },
+		Path:    "/register",
+		Next:    "/register/profile",
+		Done:    func(st *state) *bool { return &st.Verified },
+		Refused: func(st *state) bool { return st.Existing }, // see the package comment
+	}
 	return h, nil
 }
 
@@ -109,9 +114,7 @@ func New(d Deps) (*Handler, error) {
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /register", h.showStart)
 	mux.HandleFunc("POST /register", h.submitStart)
-	mux.HandleFunc("GET /register/code", h.showCode)
-	mux.HandleFunc("POST /register/code", h.submitCode)
-	mux.HandleFunc("POST /register/resend", h.resend)
+	h.code.Routes(mux)
 	mux.HandleFunc("GET /register/profile", h.showProfile)
 	mux.HandleFunc("POST /register/profile", h.submitProfile)
 }
@@ -207,20 +210,11 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 	}
 	taken, err := h.Accounts.Taken(ctx, st.Kind, st.Value)
 	if err != nil {
-		h.internal(w, r, "start", v.Page, "check contact", err)
+		h.code.Fail(w, r, "start", &v, &v.Page, "check contact", err)
 		return
 	}
 	st.Existing = taken
-	if st.Challenge, err = h.Codes.Issue(ctx, h.send(r, st)); err != nil {
-		v.Error = codestep.Explain(err, v.L)
-		h.render.Render(w, r, http.StatusTooManyRequests, "start", v)
-		return
-	}
-	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL); err != nil {
-		h.internal(w, r, "start", v.Page, "start flow", err)
-		return
-	}
-	webui.Redirect(w, r, "/register/code")
+	h.code.Begin(w, r, &st, flowTTL, "start", &v, &v.Page)
 }
 
 // send is the message of st's challenge: the code, or for an existing
@@ -238,40 +232,6 @@ type codeView struct {
 	Masked string
 }
 
-// load reads the flow; a missing or expired one sends the browser back to
-// the start with a notice.
-func (h *Handler) load(w http.ResponseWriter, r *http.Request) (token string, version int, st state, ok bool) {
-	return h.code.Load(w, r, "/register?expired=1", nil)
-}
-
-func (h *Handler) showCode(w http.ResponseWriter, r *http.Request) {
-	_, _, st, ok := h.load(w, r)
-	if !ok {
-		return
-	}
-	if st.Verified {
-		webui.Redirect(w, r, "/register/profile")
-		return
-	}
-	h.code.Show(w, r, &st)
-}
-
-func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
-	token, version, st, ok := h.load(w, r)
-	// An existing account's contact never passes: see the package comment.
-	if !ok || !h.code.Check(w, r, &st, st.Existing) {
-		return
-	}
-	st.Verified = true
-	h.code.Verified(w, r, token, version, &st, "/register/profile")
-}
-
-func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
-	if token, version, st, ok := h.load(w, r); ok {
-		h.code.Resend(w, r, token, version, &st, "/register/code")
-	}
-}
-
 type profileView struct {
 	webui.Page
 	Rules          []password.Rule
@@ -284,12 +244,8 @@ func (h *Handler) profilePage(r *http.Request) profileView {
 }
 
 func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
-	_, _, st, ok := h.load(w, r)
+	_, _, st, ok := h.code.LoadVerified(w, r)
 	if !ok {
-		return
-	}
-	if !st.Verified {
-		webui.Redirect(w, r, "/register/code")
 		return
 	}
 	v := h.profilePage(r)
@@ -304,12 +260,8 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, _, st, ok := h.load(w, r)
+	token, _, st, ok := h.code.LoadVerified(w, r)
 	if !ok {
-		return
-	}
-	if !st.Verified {
-		webui.Redirect(w, r, "/register/code")
 		return
 	}
 	v := h.profilePage(r)
@@ -341,15 +293,13 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	hash, err := h.Passwords.Hash(ctx, pw)
 	if err != nil {
-		h.internal(w, r, "profile", v.Page, "hash password", err)
+		h.internal(w, r, "hash password", err)
 		return
 	}
 	// Take the flow first: of two racing submissions only one goes on.
-	if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil {
-		webui.Redirect(w, r, "/register?expired=1")
+	if !h.code.Finish(w, r, token, &st) {
 		return
 	}
-	h.Flows.Clear(w, flowKind)
 	now := h.Now()
 	n := account.New{Name: name, PasswordHash: hash, ConsentVersion: ConsentVersion, ConsentAt: now}
 	c := account.Contact{Value: st.Value, VerifiedAt: now}
@@ -365,7 +315,7 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.internal(w, r, "profile", v.Page, "create account", err)
+		h.internal(w, r, "create account", err)
 		return
 	}
 	ip := httpx.ClientIP(r)
@@ -390,19 +340,10 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, "/account/details?welcome=1")
 }
 
-func (h *Handler) internal(w http.ResponseWriter, r *http.Request, page string, p webui.Page, what string, err error) {
-	h.Log.ErrorContext(r.Context(), what, "err", err)
-	p.Error = p.L.T("code.err.internal")
-	var data any = p
-	switch page {
-	case "start":
-		data = startView{Page: p}
-	case "profile":
-		v := h.profilePage(r)
-		v.Error = p.Error
-		data = v
-	}
-	h.render.Render(w, r, http.StatusInternalServerError, page, data)
+// internal answers a failure on the profile page (500).
+func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
+	v := h.profilePage(r)
+	h.code.Fail(w, r, "profile", &v, &v.Page, what, err)
 }
 
 // failField puts a validation error under its field.

@@ -146,46 +146,81 @@ func (s *Store) Begin(ctx context.Context, accountID, label string) (Enrolment, 
 // and ErrReplayed when a concurrent Confirm or Begin changed the pending
 // secret first.
 func (s *Store) Confirm(ctx context.Context, accountID, code string) error {
-	c, ok := parseCode(code)
-	if !ok {
-		return ErrWrongCode
-	}
-	var (
-		sealed    []byte
-		pendingAt int64
-	)
-	err := s.db.QueryRow(ctx, `SELECT pending_enc, pending_at FROM totp_secrets
-		WHERE account_id = $1 AND pending_enc IS NOT NULL`, accountID).Scan(&sealed, &pendingAt)
-	if errors.Is(err, sqldb.ErrNotFound) {
-		return ErrNotEnrolled
-	}
+	c, sealed, pendingAt, err := s.load(ctx, pendingSecret, accountID, code)
 	if err != nil {
-		return fmt.Errorf("totp: load pending secret: %w", err)
+		return err
 	}
 	now := s.now()
 	if now.Sub(sqldb.Time(pendingAt)) > PendingLifetime {
 		return fmt.Errorf("%w: enrolment %w", ErrNotEnrolled, sqldb.ErrExpired)
 	}
-	secret, err := s.sealer.Open(ctx, sealed, aad(accountID))
+	step, err := s.match(ctx, pendingSecret, accountID, sealed, c, now)
 	if err != nil {
-		return fmt.Errorf("totp: open pending secret: %w", err)
-	}
-	step, ok := match(secret, c, stepAt(now))
-	if !ok {
-		return ErrWrongCode
+		return err
 	}
 	// The pending secret is compared so that a Begin in between (a new
 	// secret the code cannot be for) makes this a no-op. last_step only
 	// grows: steps are time, shared by the old and the new secret.
-	res, err := s.db.Exec(ctx, `UPDATE totp_secrets SET secret_enc = pending_enc, pending_enc = NULL, pending_at = NULL,
+	return s.swap(ctx, "confirm", `UPDATE totp_secrets SET secret_enc = pending_enc, pending_enc = NULL, pending_at = NULL,
 			last_step = CASE WHEN last_step < $2 THEN $2 ELSE last_step END, confirmed_at = $3, updated_at = $3
 		WHERE account_id = $1 AND pending_enc = $4`,
 		accountID, step, sqldb.Micros(now), sealed)
+}
+
+// secretKind is one of an account's two secrets: its name in errors and
+// the query of the sealed secret and the number kept beside it.
+type secretKind struct{ what, query string }
+
+var (
+	// pendingSecret is the secret being enrolled, with its time (micros).
+	pendingSecret = secretKind{"pending secret", `SELECT pending_enc, pending_at FROM totp_secrets
+		WHERE account_id = $1 AND pending_enc IS NOT NULL`}
+	// activeSecret is the confirmed secret, with the last step accepted.
+	activeSecret = secretKind{"secret", `SELECT secret_enc, last_step FROM totp_secrets
+		WHERE account_id = $1 AND secret_enc IS NOT NULL`}
+)
+
+// load parses the typed code (ErrWrongCode when it is no code) and reads
+// the account's secret of kind that it is checked against, with its
+// number: ErrNotEnrolled when there is none.
+func (s *Store) load(ctx context.Context, kind secretKind, accountID, code string) (c [Digits]byte, sealed []byte, n int64, err error) {
+	c, ok := parseCode(code)
+	if !ok {
+		return c, nil, 0, ErrWrongCode
+	}
+	err = s.db.QueryRow(ctx, kind.query, accountID).Scan(&sealed, &n)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return c, nil, 0, ErrNotEnrolled
+	}
 	if err != nil {
-		return fmt.Errorf("totp: confirm: %w", err)
+		return c, nil, 0, fmt.Errorf("totp: load %s: %w", kind.what, err)
+	}
+	return c, sealed, n, nil
+}
+
+// match opens the account's sealed secret and returns the step around now
+// that code is for: ErrWrongCode when none.
+func (s *Store) match(ctx context.Context, kind secretKind, accountID string, sealed []byte, code [Digits]byte, now time.Time) (int64, error) {
+	secret, err := s.sealer.Open(ctx, sealed, aad(accountID))
+	if err != nil {
+		return 0, fmt.Errorf("totp: open %s: %w", kind.what, err)
+	}
+	step, ok := match(secret, code, stepAt(now))
+	if !ok {
+		return 0, ErrWrongCode
+	}
+	return step, nil
+}
+
+// swap runs the compare-and-swap update q (what names it in errors): no
+// row changed means another request won, ErrReplayed.
+func (s *Store) swap(ctx context.Context, what, q string, args ...any) error {
+	res, err := s.db.Exec(ctx, q, args...)
+	if err != nil {
+		return fmt.Errorf("totp: %s: %w", what, err)
 	}
 	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("totp: confirm: %w", err)
+		return fmt.Errorf("totp: %s: %w", what, err)
 	} else if n == 0 {
 		return ErrReplayed
 	}
@@ -197,30 +232,14 @@ func (s *Store) Confirm(ctx context.Context, accountID, code string) error {
 // returns nil, ErrWrongCode, ErrReplayed or ErrNotEnrolled. Of several
 // calls racing with one code, on any replicas, at most one returns nil.
 func (s *Store) Verify(ctx context.Context, accountID, code string) error {
-	c, ok := parseCode(code)
-	if !ok {
-		return ErrWrongCode
-	}
-	var (
-		sealed   []byte
-		lastStep int64
-	)
-	err := s.db.QueryRow(ctx, `SELECT secret_enc, last_step FROM totp_secrets
-		WHERE account_id = $1 AND secret_enc IS NOT NULL`, accountID).Scan(&sealed, &lastStep)
-	if errors.Is(err, sqldb.ErrNotFound) {
-		return ErrNotEnrolled
-	}
+	c, sealed, lastStep, err := s.load(ctx, activeSecret, accountID, code)
 	if err != nil {
-		return fmt.Errorf("totp: load secret: %w", err)
-	}
-	secret, err := s.sealer.Open(ctx, sealed, aad(accountID))
-	if err != nil {
-		return fmt.Errorf("totp: open secret: %w", err)
+		return err
 	}
 	now := s.now()
-	step, ok := match(secret, c, stepAt(now))
-	if !ok {
-		return ErrWrongCode
+	step, err := s.match(ctx, activeSecret, accountID, sealed, c, now)
+	if err != nil {
+		return err
 	}
 	if step <= lastStep {
 		return ErrReplayed
@@ -229,18 +248,9 @@ func (s *Store) Verify(ctx context.Context, accountID, code string) error {
 	// moves last_step, so of two racing uses of one code exactly one
 	// updates the row. secret_enc is compared so that a code checked
 	// against a secret replaced meanwhile is not recorded.
-	res, err := s.db.Exec(ctx, `UPDATE totp_secrets SET last_step = $2, used_at = $3
+	return s.swap(ctx, "record step", `UPDATE totp_secrets SET last_step = $2, used_at = $3
 		WHERE account_id = $1 AND last_step < $2 AND secret_enc = $4`,
 		accountID, step, sqldb.Micros(now), sealed)
-	if err != nil {
-		return fmt.Errorf("totp: record step: %w", err)
-	}
-	if n, err := res.RowsAffected(); err != nil {
-		return fmt.Errorf("totp: record step: %w", err)
-	} else if n == 0 {
-		return ErrReplayed
-	}
-	return nil
 }
 
 // Enabled reports whether the account has an active (confirmed) secret.

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"path"
 	"slices"
 	"strings"
 )
@@ -210,6 +211,21 @@ func NewRenderer(pageFS fs.FS, cat Catalog, log *slog.Logger, names ...string) (
 		r.pages[name] = t
 	}
 	return r, nil
+}
+
+// ParseStandalone parses a page of pageFS that is a whole document of its
+// own, without the layout's header, navigation and footer (a page that
+// must offer no way elsewhere, such as a form that posts itself), with
+// the shared blocks: its head is {{template "head" .Title}}.
+func ParseStandalone(pageFS fs.FS, name string) (*template.Template, error) {
+	t, err := template.New(path.Base(name)).Funcs(funcs).ParseFS(files, "templates/blocks.html")
+	if err != nil {
+		return nil, fmt.Errorf("shared blocks: %w", err)
+	}
+	if t, err = t.ParseFS(pageFS, name); err != nil {
+		return nil, fmt.Errorf("page %s: %w", name, err)
+	}
+	return t, nil
 }
 
 var funcs = template.FuncMap{
