@@ -14,6 +14,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
+	"github.com/gosid/gosid/idp/legal"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/session"
@@ -25,9 +26,10 @@ import (
 //go:embed templates/*.html
 var pages embed.FS
 
-// ConsentVersion identifies the consent text shown on the profile page; it
-// is stored with the time of consent.
-const ConsentVersion = "2026-11-01"
+// ConsentVersion identifies the consent text shown on the profile page
+// and the user agreement and policy it links to (idp/legal); it is stored
+// with the time of consent.
+const ConsentVersion = legal.Version
 
 const (
 	flowKind = "register"
