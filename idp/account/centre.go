@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/validate"
 
 	"github.com/gosid/gosid/internal/sqldb"
 )
@@ -182,7 +183,7 @@ func (s *Store) SeenDevice(ctx context.Context, accountID string, deviceHash []b
 	now := sqldb.Micros(s.now())
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		res, err := tx.Exec(ctx, `UPDATE account_devices SET last_seen = $3, user_agent = $4 WHERE account_id = $1 AND device_hash = $2`,
-			accountID, deviceHash, now, truncate(userAgent, 512))
+			accountID, deviceHash, now, validate.Truncate(userAgent, 512))
 		if err != nil {
 			return err
 		}
@@ -195,7 +196,7 @@ func (s *Store) SeenDevice(ctx context.Context, accountID string, deviceHash []b
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO account_devices (account_id, device_hash, user_agent, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4)
-			ON CONFLICT (account_id, device_hash) DO UPDATE SET last_seen = excluded.last_seen`, accountID, deviceHash, truncate(userAgent, 512), now)
+			ON CONFLICT (account_id, device_hash) DO UPDATE SET last_seen = excluded.last_seen`, accountID, deviceHash, validate.Truncate(userAgent, 512), now)
 		isNew = others > 0
 		return err
 	})

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"time"
 
+	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
 )
 
@@ -58,7 +59,7 @@ func (s *Store) AddEvent(ctx context.Context, e Event) error {
 		e.At = s.now()
 	}
 	_, err := s.db.Exec(ctx, `INSERT INTO account_events (account_id, at, kind, result, method, ip, user_agent, flags) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
-		sql.NullString{String: e.AccountID, Valid: e.AccountID != ""}, sqldb.Micros(e.At), e.Kind, e.Result, e.Method, e.IP, truncate(e.UserAgent, 512), e.Flags)
+		sql.NullString{String: e.AccountID, Valid: e.AccountID != ""}, sqldb.Micros(e.At), e.Kind, e.Result, e.Method, e.IP, validate.Truncate(e.UserAgent, 512), e.Flags)
 	return err
 }
 
@@ -81,15 +82,4 @@ func (s *Store) Events(ctx context.Context, accountID string, since time.Time, l
 		out = append(out, e)
 	}
 	return out, sqldb.Classify(rows.Err())
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	// Cut at a rune boundary.
-	for n > 0 && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }

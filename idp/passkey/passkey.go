@@ -24,6 +24,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
 )
 
@@ -490,7 +491,7 @@ func (s *Service) recordUse(ctx context.Context, cred *Credential, wc *webauthn.
 // own clear errors before go-webauthn verifies everything (again).
 func (s *Service) precheck(cd protocol.CollectedClientData, ad protocol.AuthenticatorData, requireUV bool) error {
 	if !slices.Contains(s.cfg.Origins, cd.Origin) {
-		return ErrOrigin.with(fmt.Errorf("origin %q", truncate(cd.Origin, 100)))
+		return ErrOrigin.with(fmt.Errorf("origin %q", validate.Truncate(cd.Origin, 100)))
 	}
 	if !bytes.Equal(ad.RPIDHash, s.rpIDHash[:]) {
 		return ErrRPID
@@ -714,14 +715,4 @@ func encodeID(id []byte) string { return base64.RawURLEncoding.EncodeToString(id
 func decodeID(s string) ([]byte, bool) {
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	return b, err == nil && len(b) > 0 && len(b) <= 1023
-}
-
-func truncate(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	for n > 0 && s[n]&0xc0 == 0x80 {
-		n--
-	}
-	return s[:n]
 }
