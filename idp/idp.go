@@ -280,6 +280,7 @@ func New(c Config, p Platform) (*IdP, error) {
 		{Name: "oidc.sweep", Run: provider.Sweep}, {Name: "passkey.sweep", Run: passkeys.Sweep},
 		{Name: "account.erase_due", Run: func(ctx context.Context) (int, error) { return acts.EraseDue(ctx, now(), log) }},
 		{Name: "login.device_sweep", Run: devices.Sweep}, {Name: "account.undo_sweep", Run: accounts.SweepUndos},
+		{Name: "account.login_lock_sweep", Run: accounts.SweepLoginLocks},
 	}
 	for i := range sweeps {
 		sweeps[i].Every = 5 * time.Minute

@@ -51,14 +51,19 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key, accountID string, m
 	if accountID != "" {
 		acc = accountID
 	}
+	// While locked, failures are tallied but never lock again, so that
+	// "failures = 0 and locked" means this very failure locked it; a lock
+	// that has run out starts the count anew.
 	var failures int
 	var until int64
 	err := s.db.QueryRow(ctx, `INSERT INTO login_lockouts (key_hash, account_id, failures, locked_until, updated_at) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (key_hash) DO UPDATE SET
-			failures = CASE WHEN login_lockouts.locked_until > $5 THEN login_lockouts.failures
-				WHEN login_lockouts.failures + 1 >= $6 THEN 0 ELSE login_lockouts.failures + 1 END,
+			failures = CASE WHEN login_lockouts.locked_until > $5 THEN login_lockouts.failures + 1
+				WHEN (CASE WHEN login_lockouts.locked_until <> 0 THEN 0 ELSE login_lockouts.failures END) + 1 >= $6 THEN 0
+				ELSE (CASE WHEN login_lockouts.locked_until <> 0 THEN 0 ELSE login_lockouts.failures END) + 1 END,
 			locked_until = CASE WHEN login_lockouts.locked_until > $5 THEN login_lockouts.locked_until
-				WHEN login_lockouts.failures + 1 >= $6 THEN $7 ELSE login_lockouts.locked_until END,
+				WHEN (CASE WHEN login_lockouts.locked_until <> 0 THEN 0 ELSE login_lockouts.failures END) + 1 >= $6 THEN $7
+				ELSE 0 END,
 			account_id = COALESCE(excluded.account_id, login_lockouts.account_id),
 			updated_at = $5
 		RETURNING failures, locked_until`,
@@ -66,7 +71,7 @@ func (s *Store) RecordLoginFailure(ctx context.Context, key, accountID string, m
 	if err != nil {
 		return time.Time{}, fmt.Errorf("record failed sign-in: %w", err)
 	}
-	if until == lockAt && failures == 0 {
+	if failures == 0 && until > sqldb.Micros(now) {
 		return sqldb.Time(until), nil
 	}
 	return time.Time{}, nil
