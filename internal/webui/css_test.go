@@ -84,6 +84,7 @@ func TestOtherLangKeepsQuery(t *testing.T) {
 		"/login?lang=ru&next=%2Faccount":           "/login?lang=en&next=%2Faccount",
 		"/account/history?lang=en&kind=failed":     "/account/history?kind=failed&lang=ru",
 		"/register":                                "/register?lang=en",
+		"/login?next=%2F%2Fevil.example%2F":        "/login?lang=en",
 	} {
 		if got := r.NewPage(httptest.NewRequest("GET", target, nil), "x").OtherLangURL; got != want {
 			t.Errorf("%s: language link %q, want %q", target, got, want)

@@ -275,6 +275,13 @@ func (r *Renderer) NewPage(req *http.Request, titleKey string) Page {
 	// next, a filter) is kept, only lang changes.
 	q := req.URL.Query()
 	q.Set("lang", other)
+	// next only as the page itself would use it: a hostile one is
+	// dropped, not carried into a link.
+	if next := SafeNext(q.Get("next")); next != "" {
+		q.Set("next", next)
+	} else {
+		q.Del("next")
+	}
 	p.OtherLangURL = req.URL.Path + "?" + q.Encode()
 	return p
 }
