@@ -51,7 +51,7 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 	backups := backupcode.NewStore(db, bytes.Repeat([]byte{9}, 32), c.Now)
 	e.devices = &login.Devices{DB: db, Now: c.Now}
 	ph, err := profile.New(profile.Deps{Accounts: e.Accounts, Sessions: e.Sessions, Log: e.Log, Now: c.Now,
-		Security: profile.SecurityDeps{TOTP: e.totps, Backup: backups, SetMFA: e.Accounts.SetMFA, Forget: e.devices.Forget, AddEvent: e.Accounts.AddEvent,
+		Security: profile.SecurityDeps{TOTP: e.totps, Backup: backups, Forget: e.devices.Forget, AddEvent: e.Accounts.AddEvent,
 			Codes: e.Codes},
 		Centre: profile.CentreDeps{Sessions: e.Sessions, Grants: noGrants{}, Ended: func(_ context.Context, _, id string) error {
 			e.endedMu.Lock()
