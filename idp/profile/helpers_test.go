@@ -3,6 +3,7 @@ package profile_test
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"regexp"
 	"sync"
 	"testing"
@@ -94,3 +95,15 @@ func reauthenticate(t testing.TB, e *env, b *idptest.Browser) {
 }
 
 var secretRe = regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`)
+
+// postStep posts a step of a multi-step page, expects the redirect to the
+// step's page (post/redirect/get) and returns that page.
+func postStep(t testing.TB, b *idptest.Browser, path string, form url.Values, page string) idptest.Answer {
+	t.Helper()
+	b.Post(t, path, form).Expect(t, 303, page)
+	p := b.Get(t, page)
+	if p.Status != 200 {
+		t.Fatalf("GET %s: %d\n%.1500s", page, p.Status, p.Body)
+	}
+	return p
+}
