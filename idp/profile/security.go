@@ -84,8 +84,8 @@ type SecurityDeps struct {
 
 type securityView struct {
 	webui.Page
-	MFA         string
-	HasPhone    bool
+	MFA      string
+	HasPhone bool
 	// QR is the data: URI of the QR code, built here from the PNG that
 	// totp.Store made (never from input), hence trusted as a URL.
 	QR          template.URL
