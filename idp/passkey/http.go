@@ -124,6 +124,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/passkey/finish", h.finishLogin)
 	mux.HandleFunc("GET /account/passkeys", h.showPasskeys)
 	mux.HandleFunc("POST /account/passkeys/rename", h.renamePasskey)
+	mux.HandleFunc("GET /account/passkeys/remove", h.confirmRemoval)
 	mux.HandleFunc("POST /account/passkeys/remove", h.removePasskey)
 	mux.HandleFunc("GET /static/passkey.js", serveScript)
 }
@@ -354,6 +355,9 @@ type passkeysView struct {
 	Available bool
 	Max       int
 	Full      bool
+	// Remove is the passkey whose removal is asked to be confirmed: the
+	// page then shows only that question.
+	Remove *keyView
 }
 
 type keyView struct {
@@ -463,6 +467,34 @@ func (h *Handler) listFailed(w http.ResponseWriter, r *http.Request, accountID s
 		h.renderList(w, r, accountID, http.StatusInternalServerError, v)
 	}
 	return true
+}
+
+// confirmRemoval asks whether to remove the passkey ?id= (a page, so it
+// works without JavaScript): its form posts the removal, «Отмена» goes
+// back to the list and keeps the passkey.
+func (h *Handler) confirmRemoval(w http.ResponseWriter, r *http.Request) {
+	s, ok := h.signedIn(w, r)
+	if !ok {
+		return
+	}
+	if !h.d.Reauth.Require(w, r, s, passkeysPage) {
+		return
+	}
+	v := h.newView(r)
+	id, okID := decodeID(r.URL.Query().Get("id"))
+	var c *Credential
+	err := sqldb.ErrNotFound
+	if okID {
+		if c, err = h.svc.Store().Get(r.Context(), id); err == nil && c.AccountID != s.AccountID {
+			err = sqldb.ErrNotFound // another account's: as if unknown
+		}
+	}
+	if h.listFailed(w, r, s.AccountID, v, "passkey to remove", err) {
+		return
+	}
+	v.Remove = &keyView{ID: encodeID(c.ID), Name: c.Name, Kind: v.L.T("pk.kind." + Kind(c.BackupEligible, c.Attachment)),
+		Created: c.CreatedAt.In(h.msk).Format("02.01.2006 15:04")}
+	h.render.Render(w, r, http.StatusOK, "passkeys", v)
 }
 
 func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
