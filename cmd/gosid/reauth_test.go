@@ -166,7 +166,7 @@ func TestReauthEverySensitiveChange(t *testing.T) {
 		d.post("/account/delete/start", nil).stale(t, "/account/data")
 		d.reauth("/account/data", pw)
 		c.Advance(61 * time.Second) // the code's resend cool-down
-		p = d.post("/account/delete/start", nil)
+		p = d.postStep("/account/delete/start", nil)
 		ch := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(p.Body)
 		if ch == nil {
 			t.Fatalf("deletion start after re-authentication: %d %s", p.Status, firstError(p.Body))

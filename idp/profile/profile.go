@@ -160,6 +160,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account/data", h.showData)
 	mux.HandleFunc("GET /account/export.json", h.downloadExport)
 	mux.HandleFunc("POST /account/delete/start", h.startDelete)
+	mux.HandleFunc("GET /account/delete/start", h.showDeleteStep)
+	mux.HandleFunc("GET /account/delete", toDeleteStep)
 	mux.HandleFunc("POST /account/delete", h.submitDelete)
 	mux.HandleFunc("GET /account/deleted", h.showDeleted)
 	mux.HandleFunc("GET /account/undo", h.showUndo)

@@ -210,15 +210,18 @@ func (h *Handler) currentStep(r *http.Request, a *account.Account) (securityStat
 }
 
 // endStep deletes the browser's step in progress, if any.
-func (h *Handler) endStep(w http.ResponseWriter, r *http.Request) {
-	var st securityState
-	token, _, err := h.Flows.FromRequest(r, securityFlow, &st)
+func (h *Handler) endStep(w http.ResponseWriter, r *http.Request) { h.endFlow(w, r, securityFlow) }
+
+// endFlow deletes the browser's flow of kind, if any, and its cookie.
+func (h *Handler) endFlow(w http.ResponseWriter, r *http.Request, kind string) {
+	var data struct{}
+	token, _, err := h.Flows.FromRequest(r, kind, &data)
 	if err != nil {
 		return
 	}
-	h.Flows.Clear(w, securityFlow)
-	if err := h.Flows.Take(r.Context(), securityFlow, token, &st); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
-		h.Log.ErrorContext(r.Context(), "end security step", "err", err)
+	h.Flows.Clear(w, kind)
+	if err := h.Flows.Take(r.Context(), kind, token, &data); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		h.Log.ErrorContext(r.Context(), "end flow", "kind", kind, "err", err)
 	}
 }
 
@@ -262,11 +265,16 @@ func toStep(step string) http.HandlerFunc {
 		if p, ok := stepPaths[step]; ok {
 			to = p
 		}
-		if q := r.URL.Query(); q.Get("lang") != "" {
-			to += "?lang=" + url.QueryEscape(q.Get("lang"))
-		}
-		webui.Redirect(w, r, to)
+		webui.Redirect(w, r, to+langQuery(r))
 	}
+}
+
+// langQuery is "?lang=…" when the request chose a language, else "".
+func langQuery(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l != "" {
+		return "?lang=" + url.QueryEscape(l)
+	}
+	return ""
 }
 
 func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
