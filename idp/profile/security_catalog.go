@@ -43,7 +43,7 @@ var securityCatalog = webui.Catalog{
 	"sec.codes.title":         {"Резервные коды для входа в Gosid", "Backup codes for signing in to Gosid"},
 	"sec.codes.download":      {"Скачать коды (текстовый файл)", "Download the codes (text file)"},
 	"sec.codes.print":         {"Распечатать коды", "Print the codes"},
-	"sec.codes.done":          {"Я сохранил коды, вернуться к настройкам", "I have saved the codes, back to the settings"},
+	"sec.codes.done":          {"Коды сохранены, вернуться к настройкам", "Codes saved, back to the settings"},
 	"sec.codes.file.title":    {"Gosid — резервные коды для входа", "Gosid — backup codes for signing in"},
 	"sec.codes.file.lead":     {"Каждый код действует один раз. Храните их в надёжном месте и никому не сообщайте.", "Each code works once. Keep them safe and tell them to no one."},
 	"sec.renewed":             {"Выпущены новые резервные коды: прежние больше не действуют.", "New backup codes issued: the previous ones no longer work."},
