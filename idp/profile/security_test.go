@@ -14,6 +14,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -22,6 +23,17 @@ var (
 	qrRe     = regexp.MustCompile(`<img class="qr" src="([^"]*)"[^>]*alt="([^"]*)"`)
 	backupRe = regexp.MustCompile(`<li><code>([a-z0-9-]+)</code></li>`)
 )
+
+// signedIn is a fresh environment with a citizen signed in (a fresh
+// session) in a browser.
+func signedIn(t *testing.T, db *sqldb.DB) (*env, *account.Account, *idptest.Browser) {
+	t.Helper()
+	e := newEnv(t, db)
+	a := e.newAccount(t)
+	b := e.browser()
+	b.SignIn(t, a.ID)
+	return e, a, b
+}
 
 // codesOf is the backup codes a page shows, in order.
 func codesOf(body string) string {
@@ -41,10 +53,7 @@ func codesOf(body string) string {
 // for the security page ends the step: the codes are gone.
 func TestSecurityStepsSurviveReload(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t, db)
-		a := e.newAccount(t)
-		b := e.browser()
-		b.SignIn(t, a.ID)
+		e, _, b := signedIn(t, db)
 
 		p := postStep(t, b, "/account/security/totp", nil, "/account/security/totp")
 		secret := p.Find(t, secretRe)
@@ -117,10 +126,7 @@ func TestSecurityStepsSurviveReload(t *testing.T) {
 // language switch; so is the SMS set-up's code form.
 func TestSecurityConfirmStepSurvivesReload(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t, db)
-		a := e.newAccount(t)
-		b := e.browser()
-		b.SignIn(t, a.ID)
+		e, a, b := signedIn(t, db)
 		p := postStep(t, b, "/account/security/sms", nil, "/account/security/sms")
 		ch := p.Find(t, smsChallengeRe)
 		if p := b.Get(t, "/account/security/sms?lang=en"); p.Find(t, smsChallengeRe) != ch || !p.Has("We have sent a code by SMS") {
@@ -155,10 +161,7 @@ func TestSecurityConfirmStepSurvivesReload(t *testing.T) {
 // file headed in both languages, not cached.
 func TestBackupCodesDownload(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t, db)
-		a := e.newAccount(t)
-		b := e.browser()
-		b.SignIn(t, a.ID)
+		e, _, b := signedIn(t, db)
 		p := postStep(t, b, "/account/security/totp", nil, "/account/security/totp")
 		code, _ := pqtotp.GenerateCode(strings.ReplaceAll(p.Find(t, secretRe), " ", ""), e.Clock.Now())
 		p = postStep(t, b, "/account/security/totp/confirm", url.Values{"code": {code}}, "/account/security/codes")
@@ -195,10 +198,7 @@ func TestBackupCodesDownload(t *testing.T) {
 // citizen's own changes.
 func TestSecurityActivity(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		e := newEnv(t, db)
-		a := e.newAccount(t)
-		b := e.browser()
-		b.SignIn(t, a.ID)
+		e, a, b := signedIn(t, db)
 		p := postStep(t, b, "/account/security/totp", nil, "/account/security/totp")
 		secret := strings.ReplaceAll(p.Find(t, secretRe), " ", "")
 		code, _ := pqtotp.GenerateCode(secret, e.Clock.Now())
@@ -302,10 +302,7 @@ func TestHistoryWording(t *testing.T) {
 // TestOneNameForTwoStep: the security pages call the feature
 // «Двухэтапная проверка» / "Two-step verification" and nothing else.
 func TestOneNameForTwoStep(t *testing.T) {
-	e := newEnv(t, sqldbtest.SQLite(t))
-	a := e.newAccount(t)
-	b := e.browser()
-	b.SignIn(t, a.ID)
+	_, _, b := signedIn(t, sqldbtest.SQLite(t))
 	for _, path := range []string{"/account/security?lang=ru", "/account/security?lang=en"} {
 		p := b.Get(t, path)
 		body := strings.ToLower(html.UnescapeString(p.Body))
