@@ -46,7 +46,7 @@ func TestBrowserSessionsTwoContexts(t *testing.T) {
 		}
 		for _, p := range []struct{ name, path, want string }{
 			{"account", "/account", sessionCitizen.Family + " " + sessionCitizen.Given},
-			{"security", "/account/security", "Двухфакторная защита"},
+			{"security", "/account/security", "Двухэтапная проверка"},
 			{"sessions", "/account/sessions", "это устройство"},
 			{"apps", "/account/apps", site},
 		} {

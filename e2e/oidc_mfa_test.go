@@ -23,15 +23,22 @@ func TestOIDCNodeRPStepUp(t *testing.T) {
 	r.mustExchange(t, r.conf, r.signIn(t, r.conf, "openid fullname"))
 
 	// Turn on the authenticator app from the security page.
-	p := r.post(t, "/account/security/totp", nil)
+	// The security steps are post/redirect/get: the step's page follows.
+	if p := r.post(t, "/account/security/totp", nil); p.Status != 303 {
+		t.Fatalf("start TOTP: %d", p.Status)
+	}
+	p := r.get(t, "/account/security/totp")
 	m := regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`).FindStringSubmatch(p.Body)
 	if p.Status != 200 || m == nil {
 		t.Fatalf("security page: %d\n%.400s", p.Status, p.Body)
 	}
 	secret := strings.ReplaceAll(m[1], " ", "")
 	code, _ := totp.GenerateCode(secret, time.Now())
-	if p := r.post(t, "/account/security/totp/confirm", url.Values{"code": {code}}); p.Status != 200 || !strings.Contains(p.Body, "<li><code>") {
+	if p := r.post(t, "/account/security/totp/confirm", url.Values{"code": {code}}); p.Status != 303 {
 		t.Fatalf("confirm TOTP: %d", p.Status)
+	}
+	if p := r.get(t, "/account/security/codes"); p.Status != 200 || !strings.Contains(p.Body, "<li><code>") {
+		t.Fatalf("backup codes: %d", p.Status)
 	}
 
 	a := r.authorize(t, r.conf, "openid fullname", map[string]string{"acr_values": "urn:gosid:ac:mfa"})

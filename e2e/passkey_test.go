@@ -168,8 +168,8 @@ func TestPasskeySignIn(t *testing.T) {
 	b.submit("/account/security/sms", "/account/security/sms")
 	smsCode, _ := s.devCode(t, "+79165551234", "code.login", lastMsg)
 	b.fill("code", smsCode)
-	b.submit("/account/security/sms/confirm", "/account/security/sms/confirm")
-	b.expectText("Двухфакторная защита включена")
+	b.submit("/account/security/sms/confirm", "/account/security/codes")
+	b.expectText("Двухэтапная проверка включена")
 	setPresence(b, authenticator, false) // no autofill sign-in on /login this time
 	signOut(b)
 	b.fill("login", "+79165551234")

@@ -36,13 +36,28 @@ func TestBrowserReauth(t *testing.T) {
 	// Stale: the removal goes to the re-authentication page first.
 	time.Sleep(reauthAge + time.Second)
 	b.open("/account/passkeys")
-	b.click(`form[action="/account/passkeys/remove"] button[type=submit]`, "/account/reauth", 200)
+	b.click(`form[action="/account/passkeys/remove"][method=get] button[type=submit]`, "/account/reauth", 200)
 	b.expectText("Подтвердите, что это вы")
 	button := `[data-passkey-assert] [data-passkey-actions]:not([hidden]) [data-passkey-button]:not([disabled])`
 	b.do("confirm with the passkey", chromedp.WaitVisible(chromedp.CSS(button)), chromedp.Click(chromedp.CSS(button)))
 	waitLocation(b, "/account/passkeys", "")
-	b.click(`form[action="/account/passkeys/remove"] button[type=submit]`, "/account/passkeys", 200)
+	// Removing asks first (a page: it works without JavaScript).
+	// Cancelling keeps the passkey; confirming removes it.
+	b.click(`form[action="/account/passkeys/remove"][method=get] button[type=submit]`, "/account/passkeys/remove", 200)
+	b.expectText("Удалить ключ доступа «", "Войти этим ключом больше не получится")
+	b.click(`[data-cancel-remove]`, "/account/passkeys", 200)
+	if n := evalIn[int](b, "count passkeys", `document.querySelectorAll('section[data-passkey]').length`); n != 1 {
+		b.fatalf("after cancelling, %d passkeys listed, want 1", n)
+	}
+	if n := len(virtualCredentials(b, authenticator)); n != 1 {
+		b.fatalf("after cancelling, the authenticator holds %d credentials, want 1", n)
+	}
+	b.click(`form[action="/account/passkeys/remove"][method=get] button[type=submit]`, "/account/passkeys/remove", 200)
+	b.click(`form[data-confirm-remove] button[type=submit]`, "/account/passkeys", 200)
 	b.expectText("Ключ доступа удалён")
+	if n := evalIn[int](b, "count passkeys", `document.querySelectorAll('section[data-passkey]').length`); n != 0 {
+		b.fatalf("after confirming, %d passkeys listed, want 0", n)
+	}
 
 	// Stale again: the password page asks first, then shows the form.
 	time.Sleep(reauthAge + time.Second)

@@ -217,7 +217,7 @@ func TestExportAndDeletion(t *testing.T) {
 
 		other := newBrowser(t, idp)
 		other.post("/login", url.Values{"login": {"+79121110041"}, "password": {goodPassword}}).expectRedirect(t, "/account")
-		p := b.post("/account/delete/start", nil)
+		p := b.postStep("/account/delete/start", nil)
 		ch := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(p.Body)
 		if p.Status != 200 || ch == nil {
 			t.Fatalf("start deletion: %d", p.Status)
@@ -246,11 +246,11 @@ func TestExportAndDeletion(t *testing.T) {
 		}
 
 		// Again, and this time the grace period passes.
-		p = b.post("/account/delete/start", nil)
+		p = b.postStep("/account/delete/start", nil)
 		ch = regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(p.Body)
 		c.Advance(61 * time.Second) // the resend cool-down
 		if ch == nil {
-			p = b.post("/account/delete/start", nil)
+			p = b.postStep("/account/delete/start", nil)
 			ch = regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(p.Body)
 		}
 		if ch == nil {

@@ -101,6 +101,17 @@ func (b *browser) post(path string, form url.Values) page {
 	return b.do("POST", path, form)
 }
 
+// postStep posts a step of a post/redirect/get page (the security
+// pages) and returns the page the 303 leads to; another answer as it is.
+func (b *browser) postStep(path string, form url.Values) page {
+	b.t.Helper()
+	p := b.post(path, form)
+	if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/") {
+		return p
+	}
+	return b.get(p.Location)
+}
+
 func (b *browser) do(method, path string, form url.Values) page {
 	b.t.Helper()
 	var body io.Reader

@@ -34,14 +34,14 @@ func TestTOTPSecondFactor(t *testing.T) {
 		b := newBrowser(t, idp)
 		b.register("phone", "+79101112233", "+79101112233", "Двухфакторов", "Иван")
 
-		p := b.post("/account/security/totp", nil)
+		p := b.postStep("/account/security/totp", nil)
 		m := secretRe.FindStringSubmatch(p.Body)
 		if p.Status != 200 || m == nil {
 			t.Fatalf("TOTP enrolment page: %d", p.Status)
 		}
 		secret := strings.ReplaceAll(m[1], " ", "")
 		code, _ := totp.GenerateCode(secret, c.Now())
-		p = b.post("/account/security/totp/confirm", url.Values{"code": {code}})
+		p = b.postStep("/account/security/totp/confirm", url.Values{"code": {code}})
 		codes := backupRe.FindAllStringSubmatch(p.Body, -1)
 		if p.Status != 200 || len(codes) != 10 {
 			t.Fatalf("confirm: %d, %d backup codes", p.Status, len(codes))
@@ -103,7 +103,7 @@ func TestTOTPSecondFactor(t *testing.T) {
 			!slices.ContainsFunc(msgs[:2], func(m devMessage) bool { return m.Kind == "notice.new_device" }) {
 			t.Fatalf("owner not told a backup code was used from a new device: %+v", msgs)
 		}
-		if p := lost.post("/account/security/totp", nil); p.Status != 200 || !secretRe.MatchString(p.Body) {
+		if p := lost.postStep("/account/security/totp", nil); p.Status != 200 || !secretRe.MatchString(p.Body) {
 			t.Fatalf("re-enrolment: %d", p.Status)
 		}
 		again := newBrowser(t, idp)

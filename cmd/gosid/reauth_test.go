@@ -86,14 +86,14 @@ func TestReauthEverySensitiveChange(t *testing.T) {
 		stale()
 		b.post("/account/security/totp", nil).stale(t, "/account/security")
 		b.reauth("/account/security", pw)
-		p := b.post("/account/security/totp", nil)
+		p := b.postStep("/account/security/totp", nil)
 		m := secretRe.FindStringSubmatch(p.Body)
 		if m == nil {
 			t.Fatalf("enrolment after re-authentication: %d", p.Status)
 		}
 		secret := strings.ReplaceAll(m[1], " ", "")
 		code, _ := totp.GenerateCode(secret, c.Now())
-		codes := backupRe.FindAllStringSubmatch(b.post("/account/security/totp/confirm", url.Values{"code": {code}}).Body, -1)
+		codes := backupRe.FindAllStringSubmatch(b.postStep("/account/security/totp/confirm", url.Values{"code": {code}}).Body, -1)
 		if len(codes) != 10 {
 			t.Fatal("the authenticator was not turned on")
 		}
@@ -108,7 +108,7 @@ func TestReauthEverySensitiveChange(t *testing.T) {
 		c.Advance(30 * time.Second)
 		code, _ = totp.GenerateCode(secret, c.Now())
 		b.reauth("/account/security", url.Values{"password": {newPassword}, "code": {code}})
-		if p := b.post("/account/security/backup", url.Values{"backup_code": {codes[0][1]}}); p.Status != 200 || len(backupRe.FindAllStringSubmatch(p.Body, -1)) != 10 {
+		if p := b.postStep("/account/security/backup", url.Values{"backup_code": {codes[0][1]}}); p.Status != 200 || len(backupRe.FindAllStringSubmatch(p.Body, -1)) != 10 {
 			t.Fatalf("new backup codes after re-authentication: %d %s", p.Status, firstError(p.Body))
 		}
 
@@ -120,7 +120,7 @@ func TestReauthEverySensitiveChange(t *testing.T) {
 		b.reauth("/account/security", url.Values{"password": {newPassword}, "code": {code}})
 		c.Advance(30 * time.Second)
 		code, _ = totp.GenerateCode(secret, c.Now())
-		if p := b.post("/account/security/disable", url.Values{"code": {code}}); p.Status != 200 || !strings.Contains(p.Body, "защита выключена") {
+		if p := b.postStep("/account/security/disable", url.Values{"code": {code}}); p.Status != 200 || !strings.Contains(p.Body, "проверка выключена") {
 			t.Fatalf("turning off after re-authentication: %d %s", p.Status, firstError(p.Body))
 		}
 
@@ -166,7 +166,7 @@ func TestReauthEverySensitiveChange(t *testing.T) {
 		d.post("/account/delete/start", nil).stale(t, "/account/data")
 		d.reauth("/account/data", pw)
 		c.Advance(61 * time.Second) // the code's resend cool-down
-		p = d.post("/account/delete/start", nil)
+		p = d.postStep("/account/delete/start", nil)
 		ch := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(p.Body)
 		if ch == nil {
 			t.Fatalf("deletion start after re-authentication: %d %s", p.Status, firstError(p.Body))

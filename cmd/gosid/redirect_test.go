@@ -46,13 +46,13 @@ func TestNoOpenRedirectAfterSignIn(t *testing.T) {
 		// With a second factor: the target survives the password step in
 		// the flow and must still be refused after the code.
 		b.post("/login", url.Values{"login": {"+79101110301"}, "password": {goodPassword}}).expectRedirect(t, "/account")
-		m := secretRe.FindStringSubmatch(b.post("/account/security/totp", nil).Body)
+		m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
 		if m == nil {
 			t.Fatal("no TOTP secret shown")
 		}
 		secret := strings.ReplaceAll(m[1], " ", "")
 		code, _ := totp.GenerateCode(secret, c.Now())
-		if p := b.post("/account/security/totp/confirm", url.Values{"code": {code}}); p.Status != 200 {
+		if p := b.postStep("/account/security/totp/confirm", url.Values{"code": {code}}); p.Status != 200 {
 			t.Fatalf("confirm TOTP: %d", p.Status)
 		}
 		b.post("/logout", nil).expectRedirect(t, "/login")

@@ -233,7 +233,7 @@ func TestServeOverTLS(t *testing.T) {
 	}
 
 	// A second factor, passed once with "remember this device".
-	p := b.post("/account/security/totp", nil)
+	p := b.postStep("/account/security/totp", nil)
 	m := secretRe.FindStringSubmatch(p.Body)
 	if p.Status != 200 || m == nil {
 		t.Fatalf("TOTP enrolment page: %d", p.Status)
@@ -242,7 +242,7 @@ func TestServeOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p = b.post("/account/security/totp/confirm", url.Values{"code": {code}})
+	p = b.postStep("/account/security/totp/confirm", url.Values{"code": {code}})
 	backups := backupRe.FindAllStringSubmatch(p.Body, -1)
 	if len(backups) == 0 {
 		t.Fatalf("confirm TOTP: %d, no backup codes", p.Status)

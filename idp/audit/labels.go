@@ -19,8 +19,8 @@ var actionLabels = map[string]label{
 	ActionContactChanged:     {"Изменены контактные данные", "Contact details changed"},
 	ActionPasswordChanged:    {"Изменён пароль", "Password changed"},
 	ActionPasswordRecovered:  {"Пароль восстановлен", "Password recovered"},
-	ActionMFAEnabled:         {"Включён вход с подтверждением", "Two-step sign-in turned on"},
-	ActionMFADisabled:        {"Отключён вход с подтверждением", "Two-step sign-in turned off"},
+	ActionMFAEnabled:         {"Включена двухэтапная проверка", "Two-step verification turned on"},
+	ActionMFADisabled:        {"Отключена двухэтапная проверка", "Two-step verification turned off"},
 	ActionBackupCodesRenewed: {"Выпущены новые резервные коды", "New backup codes issued"},
 	ActionPasskeyAdded:       {"Добавлен ключ доступа", "Passkey added"},
 	ActionPasskeyRemoved:     {"Удалён ключ доступа", "Passkey removed"},
@@ -52,6 +52,13 @@ var contactLabels = map[string]label{
 	"email": {"Изменён адрес электронной почты", "E-mail address changed"},
 }
 
+// mfaMethods name the second factor of ActionMFAEnabled and
+// ActionMFADisabled by Detail["method"].
+var mfaMethods = map[string]label{
+	"totp": {"приложение-аутентификатор", "authenticator app"},
+	"sms":  {"код из SMS", "SMS code"},
+}
+
 var actorLabels = map[string]label{
 	ActorCitizen:  {"Вы", "You"},
 	ActorOperator: {"Оператор центра обслуживания", "Service centre operator"},
@@ -72,9 +79,14 @@ func Label(action, lang string) string {
 // Label names the entry's action in lang, using its detail where that says
 // more (which contact changed).
 func (e Entry) Label(lang string) string {
-	if e.Action == ActionContactChanged {
+	switch e.Action {
+	case ActionContactChanged:
 		if l, ok := contactLabels[e.Detail["field"]]; ok {
 			return l.in(lang)
+		}
+	case ActionMFAEnabled, ActionMFADisabled:
+		if m, ok := mfaMethods[e.Detail["method"]]; ok {
+			return Label(e.Action, lang) + ": " + m.in(lang)
 		}
 	}
 	return Label(e.Action, lang)

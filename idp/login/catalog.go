@@ -3,7 +3,7 @@ package login
 import "github.com/gosid/gosid/internal/webui"
 
 var catalog = webui.Catalog{
-	"mfa.title":                     {"Подтверждение входа", "Confirm the sign-in"},
+	"mfa.title":                     {"Двухэтапная проверка: подтвердите вход", "Two-step verification: confirm the sign-in"},
 	"mfa.totp.lead":                 {"Введите код из приложения-аутентификатора.", "Enter the code from your authenticator app."},
 	"mfa.sms.lead":                  {"Мы отправили код в SMS на номер %s.", "We have sent a code by SMS to %s."},
 	"mfa.code":                      {"Код подтверждения", "Confirmation code"},
@@ -13,7 +13,7 @@ var catalog = webui.Catalog{
 	"mfa.back":                      {"Ввести код подтверждения", "Enter a confirmation code"},
 	"mfa.backup":                    {"Резервный код", "Backup code"},
 	"mfa.backup.hint":               {"Например, abcde-fghij. Каждый код действует один раз.", "For example abcde-fghij. Each code works once."},
-	"mfa.backup.lead":               {"Если приложение или телефон недоступны, введите один из резервных кодов, сохранённых при включении двухфакторной защиты.", "If the app or the phone is not at hand, enter one of the backup codes you saved when you turned on two-factor protection."},
+	"mfa.backup.lead":               {"Если приложение или телефон недоступны, введите один из резервных кодов, сохранённых при включении двухэтапной проверки.", "If the app or the phone is not at hand, enter one of the backup codes you saved when you turned on two-step verification."},
 	"mfa.err.format":                {"Код подтверждения: введите 6 цифр", "Confirmation code: enter 6 digits"},
 	"mfa.err.wrong":                 {"Неверный код", "Wrong code"},
 	"mfa.err.passkey":               {"Не удалось проверить ключ доступа. Попробуйте ещё раз.", "The passkey could not be checked. Please try again."},

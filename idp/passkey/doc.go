@@ -12,7 +12,8 @@
 //	POST /login/passkey/finish       verify, start the SSO session; ?next= is honoured (webui.SafeNext)
 //	GET  /account/passkeys           the list: name, type, added, last used
 //	POST /account/passkeys/rename    form: id, name
-//	POST /account/passkeys/remove    form: id; a stale session goes to re-authenticate first
+//	GET  /account/passkeys/remove    ?id=: asks to confirm the removal (a page: works without JavaScript)
+//	POST /account/passkeys/remove    form: id (from that page); a stale session goes to re-authenticate first
 //	GET  /static/passkey.js          the browser side; pages carry no inline script
 //
 // The ceremonies answer JSON: the options on begin; {"redirect": url} on a

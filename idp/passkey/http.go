@@ -124,6 +124,7 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /login/passkey/finish", h.finishLogin)
 	mux.HandleFunc("GET /account/passkeys", h.showPasskeys)
 	mux.HandleFunc("POST /account/passkeys/rename", h.renamePasskey)
+	mux.HandleFunc("GET /account/passkeys/remove", h.confirmRemoval)
 	mux.HandleFunc("POST /account/passkeys/remove", h.removePasskey)
 	mux.HandleFunc("GET /static/passkey.js", serveScript)
 }
@@ -354,6 +355,9 @@ type passkeysView struct {
 	Available bool
 	Max       int
 	Full      bool
+	// Remove is the passkey whose removal is asked to be confirmed: the
+	// page then shows only that question.
+	Remove *keyView
 }
 
 type keyView struct {
@@ -465,26 +469,50 @@ func (h *Handler) listFailed(w http.ResponseWriter, r *http.Request, accountID s
 	return true
 }
 
-func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
-	s, ok := h.signedIn(w, r)
-	if !ok {
-		return
+// ownPasskey is, for a change, the fresh session and the citizen's
+// passkey whose encoded id is raw. Otherwise it has answered — sign in,
+// re-authenticate (back to the list), an unknown or another account's
+// passkey (404), a failure logged as what (500) — and ok is false.
+func (h *Handler) ownPasskey(w http.ResponseWriter, r *http.Request, raw, what string) (s *session.Session, v passkeysView, c *Credential, ok bool) {
+	if s, ok = h.signedIn(w, r); !ok {
+		return nil, v, nil, false
 	}
 	if !h.d.Reauth.Require(w, r, s, passkeysPage) {
-		return
+		return nil, v, nil, false
 	}
-	v := h.newView(r)
-	id, okID := decodeID(r.PostFormValue("id"))
-	var c *Credential
+	v = h.newView(r)
+	id, okID := decodeID(raw)
 	err := sqldb.ErrNotFound
 	if okID {
-		if c, err = h.svc.Store().Get(r.Context(), id); err == nil && c.AccountID == s.AccountID {
-			err = h.svc.Store().Remove(r.Context(), s.AccountID, id)
-		} else if err == nil {
+		if c, err = h.svc.Store().Get(r.Context(), id); err == nil && c.AccountID != s.AccountID {
 			err = sqldb.ErrNotFound // another account's: as if unknown
 		}
 	}
-	if h.listFailed(w, r, s.AccountID, v, "remove passkey", err) {
+	if h.listFailed(w, r, s.AccountID, v, what, err) {
+		return nil, v, nil, false
+	}
+	return s, v, c, true
+}
+
+// confirmRemoval asks whether to remove the passkey ?id= (a page, so it
+// works without JavaScript): its form posts the removal, «Отмена» goes
+// back to the list and keeps the passkey.
+func (h *Handler) confirmRemoval(w http.ResponseWriter, r *http.Request) {
+	_, v, c, ok := h.ownPasskey(w, r, r.URL.Query().Get("id"), "passkey to remove")
+	if !ok {
+		return
+	}
+	v.Remove = &keyView{ID: encodeID(c.ID), Name: c.Name, Kind: v.L.T("pk.kind." + Kind(c.BackupEligible, c.Attachment)),
+		Created: c.CreatedAt.In(h.msk).Format("02.01.2006 15:04")}
+	h.render.Render(w, r, http.StatusOK, "passkeys", v)
+}
+
+func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
+	s, v, c, ok := h.ownPasskey(w, r, r.PostFormValue("id"), "remove passkey")
+	if !ok {
+		return
+	}
+	if h.listFailed(w, r, s.AccountID, v, "remove passkey", h.svc.Store().Remove(r.Context(), s.AccountID, c.ID)) {
 		return
 	}
 	h.event(r, s.AccountID, EventRemoved, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])

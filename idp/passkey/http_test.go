@@ -177,6 +177,9 @@ func TestHTTP(t *testing.T) {
 	if st, _, _ := other.post(t, "/account/passkeys/remove", form, []byte(url.Values{"id": {id}}.Encode())); st != 404 {
 		t.Fatalf("remove another's: %d", st)
 	}
+	if st, _, _ := other.get(t, "/account/passkeys/remove?id="+id); st != 404 {
+		t.Fatalf("confirmation page of another's: %d", st)
+	}
 
 	// Re-authentication for adding a passkey to an old session.
 	e.clock.Advance(20 * time.Minute)
@@ -187,7 +190,21 @@ func TestHTTP(t *testing.T) {
 	// Removing needs it too (TestStaleSessionPasskeys); sign in afresh.
 	s.signIn(t, a.ID)
 
-	// Remove.
+	// Remove: the list's button asks first, on a page of its own whose
+	// form posts the removal and whose «Отмена» goes back to the list.
+	if st, _, b := s.get(t, "/account/passkeys"); st != 200 || !strings.Contains(string(b), `<form method="get" action="/account/passkeys/remove">`) {
+		t.Fatalf("the list's remove button does not ask first: %d", st)
+	}
+	st, _, b = s.get(t, "/account/passkeys/remove?id="+id)
+	for _, want := range []string{"Удалить ключ доступа «", `<form method="post" action="/account/passkeys/remove" data-confirm-remove>`,
+		`name="id" value="` + id + `"`, `href="/account/passkeys" data-cancel-remove>Отмена, оставить ключ`} {
+		if st != 200 || !strings.Contains(string(b), want) {
+			t.Fatalf("confirmation page: %d, lacks %s", st, want)
+		}
+	}
+	if creds, _ := e.store.List(context.Background(), a.ID); len(creds) != 1 {
+		t.Fatalf("the confirmation page removed it: %+v", creds)
+	}
 	st, h, _ = s.post(t, "/account/passkeys/remove", form, []byte(url.Values{"id": {id}}.Encode()))
 	if st != 303 || h.Get("Location") != "/account/passkeys?done=removed" {
 		t.Fatalf("remove: %d", st)

@@ -24,9 +24,9 @@ func TestSecurityEventsOnTheClock(t *testing.T) {
 		b := e.browser()
 		b.SignIn(t, a.ID)
 		e.Clock.Advance(2 * time.Minute)
-		p := b.Post(t, "/account/security/sms", nil)
+		p := postStep(t, b, "/account/security/sms", nil, "/account/security/sms")
 		ch := p.Find(t, smsChallengeRe)
-		b.Post(t, "/account/security/sms/confirm", url.Values{"challenge": {ch}, "code": {e.Messages.Code(t, a.Phone.Value)}})
+		b.Post(t, "/account/security/sms/confirm", url.Values{"challenge": {ch}, "code": {e.Messages.Code(t, a.Phone.Value)}}).Expect(t, 303, "/account/security/codes")
 		if got := e.Account(t, a.ID); got.MFA != account.MFASMS {
 			t.Fatalf("second factor %q, want sms", got.MFA)
 		}

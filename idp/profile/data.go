@@ -70,6 +70,8 @@ func (h *Handler) showData(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
+	// Coming back here ends a deletion's confirmation in progress.
+	h.endFlow(w, r, deleteFlow)
 	v := h.dataPage(r, a)
 	h.render.Render(w, r, http.StatusOK, "data", v)
 }
@@ -253,7 +255,7 @@ func (h *Handler) startDelete(w http.ResponseWriter, r *http.Request) {
 		}
 		v.Challenge = id
 	}
-	h.render.Render(w, r, http.StatusOK, "data", v)
+	h.goToDeleteStep(w, r, a, v.Challenge)
 }
 
 func (h *Handler) submitDelete(w http.ResponseWriter, r *http.Request) {
@@ -293,6 +295,7 @@ func (h *Handler) submitDelete(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "request deletion", err)
 		return
 	}
+	h.endFlow(w, r, deleteFlow)
 	date := after.In(h.msk).Format("02.01.2006")
 	h.Notifier.Account(ctx, a, notice.KindNoticeDeletionRequested, v.L.Lang, map[string]string{"date": date})
 	// Every session ends, this one too, and the sites that got tokens in

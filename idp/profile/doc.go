@@ -19,14 +19,19 @@
 //	POST /account/undo                       restore it, end every session, suspend password sign-in
 //	GET  /account/password                   the password form
 //	POST /account/password                   change it: the current one, the policy, other sessions end
-//	GET  /account/security                   second factors, remembered devices, new-device notices
-//	POST /account/security/totp              start enrolling an authenticator app (QR code)
-//	POST /account/security/totp/confirm      confirm it with a code
-//	POST /account/security/sms               start SMS codes as the second factor
-//	POST /account/security/sms/confirm       confirm with the code sent
-//	POST /account/security/send              a code to confirm turning the second factor off
+//	GET  /account/security                   two-step verification, remembered devices, new-device notices
+//	POST /account/security/totp              start enrolling an authenticator app → its step
+//	GET  /account/security/totp              the step: QR code and key
+//	POST /account/security/totp/confirm      confirm it with a code → the backup codes
+//	POST /account/security/sms               start SMS codes as the second factor → its step
+//	GET  /account/security/sms               the step: the code form
+//	POST /account/security/sms/confirm       confirm with the code sent → the backup codes
+//	POST /account/security/send              a code to confirm turning the second factor off → its step
+//	GET  /account/security/disable           the step: the form, with the code sent
 //	POST /account/security/disable           turn the second factor off
-//	POST /account/security/backup            new backup codes (the old ones stop working)
+//	POST /account/security/backup            new backup codes (the old ones stop working) → the codes
+//	GET  /account/security/codes             the new backup codes, until the citizen leaves
+//	GET  /account/security/codes.txt         the same as a text file
 //	POST /account/security/settings          notices of sign-ins from new devices; the idle timeout
 //	GET  /account/sessions                   signed-in devices and browsers
 //	POST /account/sessions/end               end one session or all others
@@ -37,7 +42,8 @@
 //	GET  /account/activity.csv               the same as CSV
 //	GET  /account/data                       personal data: export and deletion
 //	GET  /account/export.json                everything stored about the account, as JSON
-//	POST /account/delete/start               a code (or the authenticator app) to confirm deletion
+//	POST /account/delete/start               a code (or the authenticator app) to confirm deletion → its step
+//	GET  /account/delete/start               the step: the code form
 //	POST /account/delete                     request deletion: erased after the grace period
 //	GET  /account/deleted                    the deletion is scheduled; signing in cancels it
 //
@@ -50,4 +56,9 @@
 // (undo.go). Changes of the account are written with their activity-log
 // entry in one transaction (Deps.Activity); sign-ins and security events
 // go to the event history (Deps.Events).
+//
+// Multi-step pages (security.go, deletestep.go) are post/redirect/get: the
+// step lives in a flow (idp/flow, sealed at rest) and its page shows it on
+// GET, so that a reload or the language switch keeps it; a GET of a
+// POST-only address goes to its step's page.
 package profile

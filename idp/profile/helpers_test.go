@@ -3,6 +3,7 @@ package profile_test
 import (
 	"bytes"
 	"context"
+	"net/url"
 	"regexp"
 	"sync"
 	"testing"
@@ -51,7 +52,7 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 	backups := backupcode.NewStore(db, bytes.Repeat([]byte{9}, 32), c.Now)
 	e.devices = &login.Devices{DB: db, Now: c.Now}
 	ph, err := profile.New(profile.Deps{Accounts: e.Accounts, Sessions: e.Sessions, Log: e.Log, Now: c.Now,
-		Security: profile.SecurityDeps{TOTP: e.totps, Backup: backups, SetMFA: e.Accounts.SetMFA, Forget: e.devices.Forget, AddEvent: e.Accounts.AddEvent,
+		Security: profile.SecurityDeps{TOTP: e.totps, Backup: backups, Forget: e.devices.Forget, AddEvent: e.Accounts.AddEvent,
 			Codes: e.Codes},
 		Centre: profile.CentreDeps{Sessions: e.Sessions, Grants: noGrants{}, Ended: func(_ context.Context, _, id string) error {
 			e.endedMu.Lock()
@@ -94,3 +95,15 @@ func reauthenticate(t testing.TB, e *env, b *idptest.Browser) {
 }
 
 var secretRe = regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`)
+
+// postStep posts a step of a multi-step page, expects the redirect to the
+// step's page (post/redirect/get) and returns that page.
+func postStep(t testing.TB, b *idptest.Browser, path string, form url.Values, page string) idptest.Answer {
+	t.Helper()
+	b.Post(t, path, form).Expect(t, 303, page)
+	p := b.Get(t, page)
+	if p.Status != 200 {
+		t.Fatalf("GET %s: %d\n%.1500s", page, p.Status, p.Body)
+	}
+	return p
+}

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
@@ -98,6 +100,10 @@ func (h *Handler) showHistory(w http.ResponseWriter, r *http.Request, s *session
 		browser, system := webui.DescribeUA(e.UserAgent)
 		row := historyRow{At: h.localTime(e.At), What: v.L.T(label), Method: methodLabel(e.Method, v.L), IP: e.IP,
 			Device: browser + ", " + system, Result: v.L.T("his.result." + e.Result), Suspicious: sus}
+		if e.Kind == account.EventLocked {
+			// The lock-out "succeeded" only for the system: say what it did.
+			row.Result = v.L.T("his.result.locked")
+		}
 		v.Rows = append(v.Rows, row)
 	}
 	h.render.Render(w, r, http.StatusOK, "history", v)
@@ -125,7 +131,8 @@ func methodLabel(method string, l webui.Localizer) string {
 	if out == "" {
 		return method
 	}
-	return out
+	r, n := utf8.DecodeRuneInString(out)
+	return string(unicode.ToUpper(r)) + out[n:]
 }
 
 type activityRow struct {

@@ -22,6 +22,24 @@ import (
 //go:embed templates/*.html
 var pages embed.FS
 
+// The backup codes page's print button and print stylesheet.
+var (
+	//go:embed static/codes.js
+	codesScript []byte
+	//go:embed static/codes-print.css
+	codesPrintCSS []byte
+)
+
+// serveStatic serves one of the files above with its type.
+func serveStatic(body []byte, contentType string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", contentType)
+		w.Header().Set("Cache-Control", "public, max-age=3600")
+		w.Header().Set("X-Content-Type-Options", "nosniff")
+		_, _ = w.Write(body)
+	}
+}
+
 // Accounts is what the pages need of the account store outside the
 // activity log's transactions (changes go through Activity.Change).
 type Accounts interface {
@@ -111,6 +129,18 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/security/send", h.onSecurity(true, h.sendConfirmation))
 	mux.HandleFunc("POST /account/security/disable", h.onSecurity(true, h.disableMFA))
 	mux.HandleFunc("POST /account/security/backup", h.onSecurity(true, h.renewBackup))
+	mux.HandleFunc("GET /account/security/totp", h.onSecurity(false, h.showStep(stepTOTP)))
+	mux.HandleFunc("GET /account/security/sms", h.onSecurity(false, h.showStep(stepSMS)))
+	mux.HandleFunc("GET /account/security/disable", h.onSecurity(false, h.showStep(stepConfirm)))
+	mux.HandleFunc("GET /account/security/codes", h.onSecurity(false, h.showStep(stepCodes)))
+	mux.HandleFunc("GET /account/security/codes.txt", h.onSecurity(false, h.downloadCodes))
+	mux.HandleFunc("GET /account/security/totp/confirm", toStep(stepTOTP))
+	mux.HandleFunc("GET /account/security/sms/confirm", toStep(stepSMS))
+	mux.HandleFunc("GET /account/security/send", toStep(stepConfirm))
+	mux.HandleFunc("GET /account/security/backup", toStep(stepConfirm))
+	mux.HandleFunc("GET /account/security/settings", toStep(""))
+	mux.HandleFunc("GET /static/codes.js", serveStatic(codesScript, "text/javascript; charset=utf-8"))
+	mux.HandleFunc("GET /static/codes-print.css", serveStatic(codesPrintCSS, "text/css; charset=utf-8"))
 	mux.HandleFunc("GET /account/password", h.showPassword)
 	mux.HandleFunc("POST /account/password", h.submitPassword)
 	mux.HandleFunc("GET /account/sessions", h.withSession(h.showSessions))
@@ -130,6 +160,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /account/data", h.showData)
 	mux.HandleFunc("GET /account/export.json", h.downloadExport)
 	mux.HandleFunc("POST /account/delete/start", h.startDelete)
+	mux.HandleFunc("GET /account/delete/start", h.showDeleteStep)
+	mux.HandleFunc("GET /account/delete", toDeleteStep)
 	mux.HandleFunc("POST /account/delete", h.submitDelete)
 	mux.HandleFunc("GET /account/deleted", h.showDeleted)
 	mux.HandleFunc("GET /account/undo", h.showUndo)

@@ -136,10 +136,10 @@ func TestFormsAfterReauth(t *testing.T) {
 			t.Fatalf("notice to the old e-mail: %+v (found %v)", n.Data, ok)
 		}
 
-		p = b.Post(t, "/account/security/totp", nil)
+		p = postStep(t, b, "/account/security/totp", nil, "/account/security/totp")
 		secret := strings.ReplaceAll(p.Find(t, secretRe), " ", "")
 		code, _ := pqtotp.GenerateCode(secret, e.Clock.Now())
-		if p := b.Post(t, "/account/security/totp/confirm", url.Values{"code": {code}}); p.Status != 200 || e.Account(t, a.ID).MFA != account.MFATOTP {
+		if p := b.Post(t, "/account/security/totp/confirm", url.Values{"code": {code}}); p.Status != 303 || e.Account(t, a.ID).MFA != account.MFATOTP {
 			t.Fatalf("authenticator after re-authentication: %d", p.Status)
 		}
 
@@ -147,7 +147,7 @@ func TestFormsAfterReauth(t *testing.T) {
 		b.Post(t, "/account/delete/start", nil).Expect(t, 303, "/account/reauth?next=%2Faccount%2Fdata")
 		reauthenticate(t, e, b)
 		e.Clock.Advance(30 * time.Second) // the next TOTP step
-		if p := b.Post(t, "/account/delete/start", nil); p.Status != 200 || !strings.Contains(p.Body, "приложения-аутентификатора") {
+		if p := postStep(t, b, "/account/delete/start", nil, "/account/delete/start"); !strings.Contains(p.Body, "приложения-аутентификатора") {
 			t.Fatalf("deletion start after re-authentication: %d", p.Status)
 		}
 		code, _ = pqtotp.GenerateCode(secret, e.Clock.Now())

@@ -4,7 +4,11 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
+	"html/template"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -19,19 +23,32 @@ import (
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/message"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
 
-// Security settings: two-factor protection.
+// Security settings: two-step verification («Двухэтапная проверка»).
 //
-//	GET  /account/security                 status
-//	POST /account/security/totp            start the authenticator app: QR code and secret
-//	POST /account/security/totp/confirm    the first code turns it on; backup codes shown once
-//	POST /account/security/sms             SMS codes as the second factor: a code to the phone
-//	POST /account/security/sms/confirm     that code turns it on; backup codes shown once
-//	POST /account/security/send            an SMS code to confirm a change (SMS accounts)
+//	GET  /account/security                 status; ends a step in progress (the citizen left it)
+//	POST /account/security/totp            start the authenticator app → GET /account/security/totp
+//	GET  /account/security/totp            its step: QR code and secret
+//	POST /account/security/totp/confirm    the first code turns it on → GET /account/security/codes
+//	POST /account/security/sms             SMS codes as the second factor: a code to the phone → GET /account/security/sms
+//	GET  /account/security/sms             its step: the code form
+//	POST /account/security/sms/confirm     that code turns it on → GET /account/security/codes
+//	POST /account/security/send            an SMS code to confirm a change (SMS accounts) → GET /account/security/disable
+//	GET  /account/security/disable         the change form with the code sent
 //	POST /account/security/disable         off, with a fresh second factor
-//	POST /account/security/backup          new backup codes, with a fresh second factor
+//	POST /account/security/backup          new backup codes, with a fresh second factor → GET /account/security/codes
+//	GET  /account/security/codes           the new backup codes, until the citizen leaves
+//	GET  /account/security/codes.txt       the same as a text file to keep
+//
+// Each step is post/redirect/get: the POST keeps the step in the flow
+// "security" (idp/flow: sealed at rest, bound to the account, 15 minutes)
+// and the step's page shows it on GET, so that a reload or the language
+// switch shows the same step, not «Method Not Allowed», and backup codes
+// are not lost. A GET of a POST-only address (a form shown again with an
+// error, then reloaded in the other language) goes to its step's page.
 //
 // Every POST but the settings needs a fresh session (Deps.Reauth): a stolen
 // session must neither turn the protection off nor put its own
@@ -61,16 +78,17 @@ type SecurityDeps struct {
 	TOTP     TOTPStore
 	Backup   BackupStore
 	Codes    *codestep.Step
-	SetMFA   func(ctx context.Context, id, method string) error
 	Forget   func(ctx context.Context, accountID string) error
 	AddEvent func(ctx context.Context, e account.Event) error
 }
 
 type securityView struct {
 	webui.Page
-	MFA         string
-	HasPhone    bool
-	QR          string // data: URI of the QR code PNG
+	MFA      string
+	HasPhone bool
+	// QR is the data: URI of the QR code, built here from the PNG that
+	// totp.Store made (never from input), hence trusted as a URL.
+	QR          template.URL
 	Secret      string
 	Step        string // "", totp, sms, codes
 	BackupCodes []string
@@ -118,18 +136,145 @@ func (h *Handler) renderSecurity(w http.ResponseWriter, r *http.Request, status 
 	h.render.Render(w, r, status, "security", v)
 }
 
-// wrongCode shows the form of step again with its code refused (422).
-func (h *Handler) wrongCode(w http.ResponseWriter, r *http.Request, v *securityView, step string) {
-	v.Step, v.Challenge = step, r.PostFormValue("challenge")
-	v.Form.Fail("code", v.L.T("sec.err.code"))
-	h.renderSecurity(w, r, http.StatusUnprocessableEntity, v)
-}
-
 func (h *Handler) showSecurity(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
-	if r.URL.Query().Get("need") == "mfa" {
+	// Coming back here ends a step in progress: the backup codes are not
+	// kept longer than they are needed.
+	h.endStep(w, r)
+	switch {
+	case r.URL.Query().Get("need") == "mfa":
 		v.Notice = v.L.T("sec.need_mfa")
+	case r.URL.Query().Get("done") == "disabled":
+		v.Notice = v.L.T("sec.disabled")
 	}
 	h.renderSecurity(w, r, http.StatusOK, v)
+}
+
+// securityFlow is the flow kind of a step in progress; securityFlowTTL
+// how long it may stay open.
+const (
+	securityFlow    = "security"
+	securityFlowTTL = 15 * time.Minute
+)
+
+// The steps of the security page, each with its own address.
+const (
+	stepTOTP    = "totp"    // the QR code and the secret, waiting for the first code
+	stepSMS     = "sms"     // an SMS code sent to turn SMS codes on
+	stepConfirm = "confirm" // an SMS code sent to confirm turning off or new backup codes
+	stepCodes   = "codes"   // new backup codes, shown until the citizen leaves
+)
+
+var stepPaths = map[string]string{
+	stepTOTP: securityPath + "/totp", stepSMS: securityPath + "/sms",
+	stepConfirm: securityPath + "/disable", stepCodes: securityPath + "/codes",
+}
+
+// securityState is a step in progress, kept in the flow. It holds the
+// authenticator secret and the plaintext backup codes: it lives only in
+// the sealed flow row and never reaches a log.
+type securityState struct {
+	Account   string   `json:"account"`
+	Step      string   `json:"step"`
+	Secret    string   `json:"secret,omitempty"`
+	QR        []byte   `json:"qr,omitempty"` // PNG
+	Challenge string   `json:"challenge,omitempty"`
+	Codes     []string `json:"codes,omitempty"`
+	Notice    string   `json:"notice,omitempty"` // catalog key
+}
+
+// LogValue keeps the secret and the codes out of logs.
+func (securityState) LogValue() slog.Value { return slog.StringValue("[security step]") }
+
+// goToStep keeps st as a's step in progress and sends the browser to the
+// step's page (303).
+func (h *Handler) goToStep(w http.ResponseWriter, r *http.Request, a *account.Account, st securityState) {
+	st.Account = a.ID
+	if err := h.Flows.Begin(w, r, securityFlow, st, securityFlowTTL); err != nil {
+		h.securityError(w, r, a, "keep security step", err)
+		return
+	}
+	webui.Redirect(w, r, stepPaths[st.Step])
+}
+
+// currentStep is a's step in progress, if the browser has one.
+func (h *Handler) currentStep(r *http.Request, a *account.Account) (securityState, bool) {
+	var st securityState
+	if _, _, err := h.Flows.FromRequest(r, securityFlow, &st); err != nil {
+		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			h.Log.ErrorContext(r.Context(), "security step", "err", err)
+		}
+		return securityState{}, false
+	}
+	// Another citizen's step on a shared browser is not shown.
+	return st, st.Account == a.ID
+}
+
+// endStep deletes the browser's step in progress, if any.
+func (h *Handler) endStep(w http.ResponseWriter, r *http.Request) { h.endFlow(w, r, securityFlow) }
+
+// endFlow deletes the browser's flow of kind, if any, and its cookie.
+func (h *Handler) endFlow(w http.ResponseWriter, r *http.Request, kind string) {
+	var data struct{}
+	token, _, err := h.Flows.FromRequest(r, kind, &data)
+	if err != nil {
+		return
+	}
+	h.Flows.Clear(w, kind)
+	if err := h.Flows.Take(r.Context(), kind, token, &data); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		h.Log.ErrorContext(r.Context(), "end flow", "kind", kind, "err", err)
+	}
+}
+
+// withStep puts st on the view.
+func withStep(v *securityView, st securityState) {
+	v.Step, v.Challenge, v.BackupCodes = st.Step, st.Challenge, st.Codes
+	if st.Secret != "" {
+		v.Secret = groupSecret(st.Secret)
+	}
+	if len(st.QR) > 0 {
+		v.QR = template.URL("data:image/png;base64," + base64.StdEncoding.EncodeToString(st.QR))
+	}
+	if st.Notice != "" {
+		v.Notice = v.L.T(st.Notice)
+	}
+	if st.Step == stepConfirm {
+		// The status and the change form, with the code sent.
+		v.Step, v.CodeSent = "", true
+	}
+}
+
+// showStep serves the page of step: the step in progress, or the
+// security page when there is none (or another one).
+func (h *Handler) showStep(step string) securityHandler {
+	return func(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
+		st, ok := h.currentStep(r, a)
+		if !ok || st.Step != step {
+			webui.Redirect(w, r, securityPath)
+			return
+		}
+		withStep(v, st)
+		h.renderSecurity(w, r, http.StatusOK, v)
+	}
+}
+
+// toStep answers a GET of a POST-only address: the page of step, keeping
+// the query (the language switch).
+func toStep(step string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		to := securityPath
+		if p, ok := stepPaths[step]; ok {
+			to = p
+		}
+		webui.Redirect(w, r, to+langQuery(r))
+	}
+}
+
+// langQuery is "?lang=…" when the request chose a language, else "".
+func langQuery(r *http.Request) string {
+	if l := r.URL.Query().Get("lang"); l != "" {
+		return "?lang=" + url.QueryEscape(l)
+	}
+	return ""
 }
 
 func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
@@ -142,9 +287,7 @@ func (h *Handler) startTOTP(w http.ResponseWriter, r *http.Request, a *account.A
 		h.securityError(w, r, a, "start totp", err)
 		return
 	}
-	v.Step, v.Secret = "totp", groupSecret(e.Secret)
-	v.QR = "data:image/png;base64," + base64.StdEncoding.EncodeToString(e.PNG)
-	h.renderSecurity(w, r, http.StatusOK, v)
+	h.goToStep(w, r, a, securityState{Step: stepTOTP, Secret: e.Secret, QR: e.PNG})
 }
 
 // groupSecret writes the secret in groups of four for typing by hand.
@@ -159,9 +302,24 @@ func groupSecret(s string) string {
 	return b.String()
 }
 
+// wrongStepCode shows the step in progress again with its code refused
+// (422); without one (it expired) the security page says to start again.
+func (h *Handler) wrongStepCode(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView, step string) {
+	st, ok := h.currentStep(r, a)
+	if !ok || st.Step != step {
+		v.Error = v.L.T("sec.err.expired")
+		h.renderSecurity(w, r, http.StatusUnprocessableEntity, v)
+		return
+	}
+	withStep(v, st)
+	v.Notice = ""
+	v.Form.Fail("code", v.L.T("sec.err.code"))
+	h.renderSecurity(w, r, http.StatusUnprocessableEntity, v)
+}
+
 func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if err := h.Security.TOTP.Confirm(r.Context(), a.ID, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
-		h.wrongCode(w, r, v, "totp")
+		h.wrongStepCode(w, r, a, v, stepTOTP)
 		return
 	}
 	h.enable(w, r, a, account.MFATOTP)
@@ -179,8 +337,7 @@ func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request, a *account.Ac
 		h.renderSecurity(w, r, http.StatusTooManyRequests, v)
 		return
 	}
-	v.Step, v.Challenge = "sms", id
-	h.renderSecurity(w, r, http.StatusOK, v)
+	h.goToStep(w, r, a, securityState{Step: stepSMS, Challenge: id})
 }
 
 // sendCode sends an SMS code that confirms a security change.
@@ -191,7 +348,7 @@ func (h *Handler) sendCode(r *http.Request, a *account.Account) (string, error) 
 
 func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if !h.smsCodeOK(r, a) {
-		h.wrongCode(w, r, v, "sms")
+		h.wrongStepCode(w, r, a, v, stepSMS)
 		return
 	}
 	h.enable(w, r, a, account.MFASMS)
@@ -202,31 +359,30 @@ func (h *Handler) smsCodeOK(r *http.Request, a *account.Account) bool {
 	return id != "" && h.Security.Codes.Check(r.Context(), id, "security", a.Phone.Value, strings.TrimSpace(r.PostFormValue("code"))) == nil
 }
 
-// enable turns the factor on and shows new backup codes once.
+// enable turns the factor on, with its activity-log entry in the same
+// transaction, and shows new backup codes.
 func (h *Handler) enable(w http.ResponseWriter, r *http.Request, a *account.Account, method string) {
-	if err := h.Security.SetMFA(r.Context(), a.ID, method); err != nil {
+	ctx := r.Context()
+	err := h.Activity.Change(ctx, h.entry(r, a.ID, audit.ActionMFAEnabled, map[string]string{"method": method}),
+		func(s *account.Store) error { return s.SetMFA(ctx, a.ID, method) })
+	if err != nil {
 		h.securityError(w, r, a, "enable mfa", err)
 		return
 	}
+	h.securityEvent(ctx, r, a.ID, "mfa_enabled", method)
 	a.MFA = method
-	h.showBackupCodes(w, r, a, "mfa_enabled", method, "sec.enabled")
+	h.showBackupCodes(w, r, a, "sec.enabled")
 }
 
-// showBackupCodes makes a's new backup codes, records the event kind (of
-// method) and shows the codes once, with the notice, when given.
-func (h *Handler) showBackupCodes(w http.ResponseWriter, r *http.Request, a *account.Account, kind, method, notice string) {
+// showBackupCodes makes a's new backup codes and shows them, with the
+// notice when given, on the codes step.
+func (h *Handler) showBackupCodes(w http.ResponseWriter, r *http.Request, a *account.Account, notice string) {
 	codes, err := h.Security.Backup.Generate(r.Context(), a.ID)
 	if err != nil {
 		h.securityError(w, r, a, "backup codes", err)
 		return
 	}
-	h.securityEvent(r.Context(), r, a.ID, kind, method)
-	v := h.securityPage(r, a)
-	v.Step, v.BackupCodes = "codes", codes
-	if notice != "" {
-		v.Notice = v.L.T(notice)
-	}
-	h.renderSecurity(w, r, http.StatusOK, &v)
+	h.goToStep(w, r, a, securityState{Step: stepCodes, Codes: codes, Notice: notice})
 }
 
 // fresh checks the second factor given in the form: a code of the
@@ -249,63 +405,88 @@ func (h *Handler) fresh(r *http.Request, a *account.Account) error {
 }
 
 func (h *Handler) sendConfirmation(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
-	if id, err := h.sendCode(r, a); err != nil {
+	id, err := h.sendCode(r, a)
+	if err != nil {
 		v.Error = codestep.Explain(err, v.L)
-	} else {
-		v.CodeSent, v.Challenge = true, id
-		v.Notice = v.L.T("sec.code_sent")
+		h.renderSecurity(w, r, http.StatusTooManyRequests, v)
+		return
 	}
-	h.renderSecurity(w, r, http.StatusOK, v)
+	h.goToStep(w, r, a, securityState{Step: stepConfirm, Challenge: id, Notice: "sec.code_sent"})
+}
+
+// wrongFreshCode shows the change form again with the code refused (422),
+// keeping the SMS code sent, if any.
+func (h *Handler) wrongFreshCode(w http.ResponseWriter, r *http.Request, v *securityView) {
+	v.Challenge = r.PostFormValue("challenge")
+	v.Form.Fail("code", v.L.T("sec.err.code"))
+	h.renderSecurity(w, r, http.StatusUnprocessableEntity, v)
 }
 
 func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if err := h.fresh(r, a); err != nil {
-		h.wrongCode(w, r, v, "")
+		h.wrongFreshCode(w, r, v)
 		return
 	}
 	ctx := r.Context()
-	for _, f := range []func(context.Context, string) error{
-		func(ctx context.Context, id string) error { return h.Security.SetMFA(ctx, id, "") },
-		h.Security.TOTP.Remove, h.Security.Backup.Remove, h.Security.Forget,
-	} {
+	err := h.Activity.Change(ctx, h.entry(r, a.ID, audit.ActionMFADisabled, map[string]string{"method": a.MFA}),
+		func(s *account.Store) error { return s.SetMFA(ctx, a.ID, "") })
+	if err != nil {
+		h.securityError(w, r, a, "disable mfa", err)
+		return
+	}
+	for _, f := range []func(context.Context, string) error{h.Security.TOTP.Remove, h.Security.Backup.Remove, h.Security.Forget} {
 		if err := f(ctx, a.ID); err != nil {
 			h.securityError(w, r, a, "disable mfa", err)
 			return
 		}
 	}
 	h.securityEvent(ctx, r, a.ID, "mfa_disabled", a.MFA)
-	a.MFA = ""
-	h.securityDone(w, r, a, "sec.disabled")
+	h.endStep(w, r)
+	webui.Redirect(w, r, securityPath+"?done=disabled")
 }
 
 func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if err := h.fresh(r, a); err != nil {
-		h.wrongCode(w, r, v, "")
+		h.wrongFreshCode(w, r, v)
 		return
 	}
-	h.showBackupCodes(w, r, a, "backup_codes_renewed", "", "")
-}
-
-// securityDone shows the page of a as it is now, with the notice.
-func (h *Handler) securityDone(w http.ResponseWriter, r *http.Request, a *account.Account, notice string) {
-	v := h.securityPage(r, a)
-	v.Notice = v.L.T(notice)
-	h.renderSecurity(w, r, http.StatusOK, &v)
-}
-
-// securityActions are the activity-log actions of the security events.
-var securityActions = map[string]string{
-	"mfa_enabled":          audit.ActionMFAEnabled,
-	"mfa_disabled":         audit.ActionMFADisabled,
-	"backup_codes_renewed": audit.ActionBackupCodesRenewed,
-}
-
-func (h *Handler) securityEvent(ctx context.Context, r *http.Request, id, kind, method string) {
-	var detail map[string]string
-	if method != "" {
-		detail = map[string]string{"method": method}
+	codes, err := h.Security.Backup.Generate(r.Context(), a.ID)
+	if err != nil {
+		h.securityError(w, r, a, "backup codes", err)
+		return
 	}
-	h.record(r, id, securityActions[kind], detail)
+	// The codes are another store's: the entry follows the change.
+	h.record(r, a.ID, audit.ActionBackupCodesRenewed, nil)
+	h.securityEvent(r.Context(), r, a.ID, "backup_codes_renewed", "")
+	h.goToStep(w, r, a, securityState{Step: stepCodes, Codes: codes, Notice: "sec.renewed"})
+}
+
+// downloadCodes serves the backup codes of the codes step as a text file,
+// headed in both languages.
+func (h *Handler) downloadCodes(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
+	st, ok := h.currentStep(r, a)
+	if !ok || st.Step != stepCodes {
+		webui.Redirect(w, r, securityPath)
+		return
+	}
+	var b strings.Builder
+	for _, k := range []string{"sec.codes.file.title", "sec.codes.file.lead"} {
+		t := securityCatalog[k]
+		fmt.Fprintf(&b, "%s\r\n%s\r\n", t[0], t[1])
+	}
+	fmt.Fprintf(&b, "%s\r\n\r\n", h.Now().In(h.msk).Format("02.01.2006 15:04 MST"))
+	for i, c := range st.Codes {
+		fmt.Fprintf(&b, "%2d. %s\r\n", i+1, c)
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="gosid-backup-codes.txt"`)
+	w.Header().Set("Cache-Control", "no-store")
+	_, _ = w.Write([]byte(b.String()))
+}
+
+// securityEvent adds the event kind (of method) to the sign-in history;
+// the activity log has the change already.
+func (h *Handler) securityEvent(ctx context.Context, r *http.Request, id, kind, method string) {
 	if h.Security.AddEvent == nil {
 		return
 	}
@@ -374,4 +555,11 @@ func (h *Handler) saveSettings(w http.ResponseWriter, r *http.Request, a *accoun
 	}
 	a.NotifyNewDevice, a.IdleTimeout = st.NotifyNewDevice, st.IdleTimeout
 	h.securityDone(w, r, a, "sec.settings.saved")
+}
+
+// securityDone shows the page of a as it is now, with the notice.
+func (h *Handler) securityDone(w http.ResponseWriter, r *http.Request, a *account.Account, notice string) {
+	v := h.securityPage(r, a)
+	v.Notice = v.L.T(notice)
+	h.renderSecurity(w, r, http.StatusOK, &v)
 }
