@@ -245,9 +245,11 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
 	case "contact_phone", "contact_email":
 		v.Notice = v.L.T("con.done." + strings.TrimPrefix(r.URL.Query().Get("done"), "contact_"))
 	case "details":
-		v.Notice = v.L.T("acc.details.saved")
+		v.Notice = savedNotice(v.L, "acc.details.saved", r.URL.Query().Get("fields"))
+	case "details_unchanged":
+		v.Notice = v.L.T("acc.details.unchanged")
 	case "pending":
-		v.Notice = v.L.T("acc.details.pending")
+		v.Notice = savedNotice(v.L, "acc.details.pending", r.URL.Query().Get("fields"))
 	case "pending_cancelled":
 		v.Notice = v.L.T("acc.pending.cancelled")
 	}
@@ -284,6 +286,7 @@ func (h *Handler) showDetails(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Welcome: r.URL.Query().Get("welcome") == "1", Verified: a.Verified()}
+	v.Form = &webui.Form{Values: h.shownDetails(a), Errors: map[string]string{}}
 	if v.Welcome {
 		v.Notice = v.L.T("acc.details.welcome")
 	}
@@ -301,10 +304,11 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Verified: a.Verified()}
 	f := webui.NewForm(r, detailFields...)
 	v.Form = f
-	d, errs := h.parseDetails(f, a)
+	d, errs := h.parseDetails(h.typedDetails(f, a), a)
 	for _, fe := range errs {
 		f.Fail(fe.Field, fe.Message(v.L.Lang))
 	}
+	dropUnchanged(&d, a)
 	if !f.OK() {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "details", v)
 		return
@@ -351,7 +355,12 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		}
 		d.SNILS = ""
 	}
-	action, detail := audit.ActionDocumentsUpdated, map[string]string{"fields": strings.Join(changedFields(d), ",")}
+	applied := changedFields(d)
+	if len(applied) == 0 && pending == nil {
+		webui.Redirect(w, r, "/account?done=details_unchanged")
+		return
+	}
+	action, detail := audit.ActionDocumentsUpdated, map[string]string{"fields": strings.Join(applied, ",")}
 	if pending != nil {
 		action = audit.ActionDocumentsPending
 		detail["pending"] = strings.Join(pendingFields(pending), ",")
@@ -371,11 +380,11 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusInternalServerError, "details", v)
 		return
 	}
+	q := url.Values{"done": {"details"}, "fields": {strings.Join(applied, ",")}}
 	if pending != nil {
-		webui.Redirect(w, r, "/account?done=pending")
-		return
+		q.Set("done", "pending")
 	}
-	webui.Redirect(w, r, "/account?done=details")
+	webui.Redirect(w, r, "/account?"+q.Encode())
 }
 
 // changedFields names the fields d sets.
@@ -409,8 +418,8 @@ func (h *Handler) cancelPending(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, "/account?done=pending_cancelled")
 }
 
-// parseDetails validates every filled field; empty fields are left as
-// they are. A passport is all or nothing.
+// parseDetails validates every filled field of typed (typedDetails);
+// empty fields are left as they are. A passport is all or nothing.
 func (h *Handler) parseDetails(f *webui.Form, a *account.Account) (account.Documents, validate.Errors) {
 	var d account.Documents
 	var errs validate.Errors
