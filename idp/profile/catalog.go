@@ -41,5 +41,7 @@ var catalog = webui.Catalog{
 	"acc.details.division":      {"Код подразделения", "Division code"},
 	"acc.details.save":          {"Сохранить", "Save"},
 	"acc.details.skip":          {"Пропустить", "Skip"},
+	"acc.details.back":          {"Вернуться в профиль", "Back to the profile"},
+	"acc.details.masked":        {"Номера документов показаны частично. Оставьте их как есть, чтобы сохранить, или введите полностью, чтобы изменить.", "Document numbers are shown in part. Leave them as they are to keep them, or type them in full to change them."},
 	"acc.err.internal":          {"Не удалось сохранить. Попробуйте ещё раз.", "Could not save. Please try again."},
 }

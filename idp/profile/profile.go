@@ -278,6 +278,8 @@ type detailsView struct {
 	webui.Page
 	Welcome  bool
 	Verified bool
+	// Masked: the form shows a document number in part.
+	Masked bool
 }
 
 func (h *Handler) showDetails(w http.ResponseWriter, r *http.Request) {
@@ -287,6 +289,7 @@ func (h *Handler) showDetails(w http.ResponseWriter, r *http.Request) {
 	}
 	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Welcome: r.URL.Query().Get("welcome") == "1", Verified: a.Verified()}
 	v.Form = &webui.Form{Values: h.shownDetails(a), Errors: map[string]string{}}
+	v.Masked = a.SNILS != "" || a.INN != "" || a.Passport != nil
 	if v.Welcome {
 		v.Notice = v.L.T("acc.details.welcome")
 	}
@@ -301,7 +304,7 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Verified: a.Verified()}
+	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Verified: a.Verified(), Masked: a.SNILS != "" || a.INN != "" || a.Passport != nil}
 	f := webui.NewForm(r, detailFields...)
 	v.Form = f
 	d, errs := h.parseDetails(h.typedDetails(f, a), a)
