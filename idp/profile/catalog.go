@@ -47,5 +47,7 @@ var catalog = webui.Catalog{
 	"acc.details.skip":          {"Пропустить", "Skip"},
 	"acc.details.back":          {"Вернуться в профиль", "Back to the profile"},
 	"acc.details.masked":        {"Номера документов показаны частично. Оставьте их как есть, чтобы сохранить, или введите полностью, чтобы изменить.", "Document numbers are shown in part. Leave them as they are to keep them, or type them in full to change them."},
+	"pwd.err.current_empty":     {"Текущий пароль: введите текущий пароль", "Current password: enter your current password"},
+	"pwd.err.same":              {"Новый пароль: совпадает с текущим — придумайте другой", "New password: it is your current password — choose another one"},
 	"acc.err.internal":          {"Не удалось сохранить. Попробуйте ещё раз.", "Could not save. Please try again."},
 }

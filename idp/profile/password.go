@@ -66,10 +66,23 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	v := h.passwordPage(r)
 	v.Form = webui.NewForm(r)
 	current, pw, confirm := r.PostFormValue("current_password"), r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil || !ok {
+	currentOK := false
+	if current == "" {
+		v.Form.Fail("current_password", v.L.T("pwd.err.current_empty"))
+	} else if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil || !ok {
+		if err != nil {
+			h.Log.ErrorContext(ctx, "verify current password", "err", err)
+		}
 		v.Form.Fail("current_password", v.L.T("pwd.err.current"))
+	} else {
+		currentOK = true
 	}
-	h.Password.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("pwd.err.confirm"))
+	v.Rules = h.Password.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("pwd.err.confirm"))
+	// The current password again is no change; said only to whoever
+	// proved they know it.
+	if currentOK && v.Form.Err("password") == "" && pw == current {
+		v.Form.Fail("password", v.L.T("pwd.err.same"))
+	}
 	if !v.Form.OK() {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
 		return

@@ -253,7 +253,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	h.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("rec.err.confirm"))
+	v.Rules = h.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("rec.err.confirm"))
 	if !v.Form.OK() {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
 		return

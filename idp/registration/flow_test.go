@@ -11,6 +11,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -141,6 +142,13 @@ func TestRegisterBadInput(t *testing.T) {
 			}
 		}
 		b.Lang = ""
+		// Several broken rules: one message, the list marks them.
+		form := profile()
+		form.Set("password", "zqxwvu")
+		form.Set("password_confirm", "zqxwvu")
+		p := b.Post(t, "/register/profile", form)
+		p.ExpectField(t, 422, "password", "Пароль: выполните требования, отмеченные в списке ниже")
+		p.ExpectRulesMarked(t, "не выполнено", password.CodeMinLength, password.CodeUpper, password.CodeDigit, password.CodeSpecial)
 		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/account/details?welcome=1")
 		if n := r.accounts(t); n != 1 || !r.taken(t, account.Phone, phone) {
 			t.Fatalf("%d accounts after the right form", n)

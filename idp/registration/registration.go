@@ -280,6 +280,13 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	for _, fe := range errs {
 		f.Fail(fe.Field, fe.Message(v.L.Lang))
 	}
+	if f.Errors["password"] != "" {
+		// One message; the list beside the field marks the broken rules.
+		if vs := h.Policy.Check(pw, checked.PolicyContext()); len(vs) > 0 {
+			f.Errors["password"] = password.Summary(vs, v.L.Lang)
+			v.Rules = h.Policy.Checklist(vs, v.L.Lang)
+		}
+	}
 	if f.Errors["password"] == "" && pw != confirm {
 		f.Fail("password_confirm", v.L.T("reg.err.confirm"))
 	}
