@@ -89,7 +89,7 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 			e.ended = append(e.ended, id)
 			return nil
 		}},
-		Password: profile.PasswordDeps{Verify: e.Hasher.Verify, Hash: e.Hasher.Hash, Policy: password.DefaultPolicy(), SetPassword: e.Accounts.SetPassword,
+		Password: profile.PasswordDeps{Verify: e.Hasher.Verify, Hash: e.Hasher.Hash, Policy: password.DefaultPolicy(),
 			EndOthers: e.Sessions.EndAll, Notify: e.Messages.Account, AddEvent: e.Accounts.AddEvent, Forget: e.devices.Forget},
 		Data:     profile.DataDeps{EndAll: e.Sessions.EndAll},
 		Activity: e.Activity, Events: e.Accounts,

@@ -27,13 +27,12 @@ const passwordPath = "/account/password"
 
 // PasswordDeps are the password page's dependencies (on Deps).
 type PasswordDeps struct {
-	Verify      func(ctx context.Context, phc, pw string) (ok, needsRehash bool, err error)
-	Hash        func(ctx context.Context, pw string) (string, error)
-	Policy      password.Policy
-	SetPassword func(ctx context.Context, id, hash string) error
-	EndOthers   func(ctx context.Context, accountID, exceptID string) (int, error)
-	Notify      func(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
-	AddEvent    func(ctx context.Context, e account.Event) error
+	Verify    func(ctx context.Context, phc, pw string) (ok, needsRehash bool, err error)
+	Hash      func(ctx context.Context, pw string) (string, error)
+	Policy    password.Policy
+	EndOthers func(ctx context.Context, accountID, exceptID string) (int, error)
+	Notify    func(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
+	AddEvent  func(ctx context.Context, e account.Event) error
 	// Forget drops the account's remembered devices: whoever knew the old
 	// password may hold one and skip the second factor with it.
 	Forget func(ctx context.Context, accountID string) error
@@ -89,7 +88,9 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	}
 	hash, err := h.Password.Hash(ctx, pw)
 	if err == nil {
-		err = h.Password.SetPassword(ctx, a.ID, hash)
+		// The password and its activity-log entry in one transaction.
+		err = h.Activity.Change(ctx, h.entry(r, a.ID, audit.ActionPasswordChanged, nil),
+			func(s *account.Store) error { return s.SetPassword(ctx, a.ID, hash) })
 	}
 	if err != nil {
 		h.Log.ErrorContext(ctx, "change password", "account", a, "err", err)
@@ -107,7 +108,6 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 			h.Log.ErrorContext(ctx, "forget remembered devices", "err", err)
 		}
 	}
-	h.record(r, a.ID, audit.ActionPasswordChanged, nil)
 	h.Password.Notify(ctx, a, notice.KindNoticePasswordChanged, v.L.Lang, nil)
 	if err := h.Password.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventPasswordChanged, Result: account.ResultOK,
 		Method: "pwd", IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {

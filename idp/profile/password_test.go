@@ -3,6 +3,9 @@ package profile_test
 import (
 	"net/url"
 	"testing"
+	"time"
+
+	"github.com/gosid/gosid/idp/audit"
 
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -54,6 +57,11 @@ func TestPasswordChangeMessages(t *testing.T) {
 		}
 		if ok, _, _ := e.Hasher.Verify(t.Context(), e.Account(t, a.ID).PasswordHash, next); !ok {
 			t.Fatal("the good change did not set the password")
+		}
+		// Only the change is in «Действия», not the refused tries.
+		entries, err := e.Activity.List(t.Context(), a.ID, time.Time{}, 0)
+		if err != nil || len(entries) != 1 || entries[0].Action != audit.ActionPasswordChanged {
+			t.Fatalf("activity log: %+v %v", entries, err)
 		}
 	})
 }

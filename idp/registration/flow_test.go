@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/password"
@@ -70,6 +71,12 @@ func TestRegister(t *testing.T) {
 				evs, err := r.Accounts.Events(ctx, a.ID, time.Time{}, 10)
 				if err != nil || len(evs) != 1 || evs[0].Kind != account.EventRegistered {
 					t.Fatalf("sign-in history: %+v %v", evs, err)
+				}
+				// «Действия» shows the account's opening, by its owner.
+				entries, err := r.Activity.List(ctx, a.ID, time.Time{}, 0)
+				if err != nil || len(entries) != 1 || entries[0].Action != audit.ActionAccountCreated ||
+					entries[0].Actor != (audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}) || entries[0].Detail["via"] != "registration" || entries[0].IP == "" {
+					t.Fatalf("activity log after registration: %+v %v", entries, err)
 				}
 				// The flow is spent.
 				b.Get(t, "/register/profile").Expect(t, 303, "/register?expired=1")
