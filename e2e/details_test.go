@@ -46,6 +46,7 @@ func TestBrowserDetails(t *testing.T) {
 
 	b.open("/account/details")
 	expectValues("with a SNILS", map[string]string{"middle_name": detailsCitizen.Middle, "snils": "112-***-*** 95", "birthdate": "07.06.1985"})
+	b.expectText("Номера документов показаны частично")
 	checkPage(b, "details")
 	if os.Getenv("GOSID_E2E_SCREENSHOTS") == "1" {
 		shots := filepath.Join("..", "docs", "screenshots")
