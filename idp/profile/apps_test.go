@@ -48,7 +48,7 @@ func TestAppsRevokeAsksFirst(t *testing.T) {
 		if gs, _ := e.grants.Grants(ctx, a.ID); len(gs) != 1 {
 			t.Fatal("asking revoked the access")
 		}
-		if en := b.Get(t, "/account/apps?revoke=library&lang=en"); !en.Has("Revoke the access of «Городская библиотека»?") || !en.Has(">Cancel</a>") {
+		if en := b.Get(t, "/account/apps?revoke=library&lang=en"); !en.Has("Revoke access for “Городская библиотека”?") || !en.Has(">Cancel</a>") {
 			t.Errorf("English confirmation:\n%s", en.Body)
 		}
 

@@ -22,7 +22,7 @@ var centreCatalog = webui.Catalog{
 	"acc.pending.passport":       {"паспорт", "passport"},
 	"acc.pending.cancel":         {"Отменить изменения", "Withdraw the changes"},
 	"acc.pending.cancelled":      {"Изменения отменены.", "The changes were withdrawn."},
-	"cen.apps.confirm.title":     {"Отозвать доступ сайта «%s»?", "Revoke the access of «%s»?"},
+	"cen.apps.confirm.title":     {"Отозвать доступ сайта «%s»?", "Revoke access for “%s”?"},
 	"cen.apps.confirm.lead":      {"Сайт перестанет получать эти данные: выданный ему доступ сразу перестанет действовать. При следующем входе через Gosid сайт снова спросит разрешение.", "The site will stop receiving this data: the access it was given stops working at once. At your next sign-in with Gosid the site will ask again."},
 	"cen.apps.confirm.yes":       {"Да, отозвать доступ", "Yes, revoke access"},
 	"cen.apps.confirm.no":        {"Отмена", "Cancel"},

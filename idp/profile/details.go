@@ -1,6 +1,7 @@
 package profile
 
 import (
+	"net/url"
 	"strings"
 	"time"
 
@@ -51,13 +52,19 @@ const dateLayout = "02.01.2006"
 // unchanged, and a masked passport series or number is the stored one.
 // The name's three parts go together: once one is edited, all three are
 // the new name (so a cleared patronymic is a removed one).
-func (h *Handler) typedDetails(f *webui.Form, a *account.Account) *webui.Form {
+//
+// A field the request did not send at all (a client posting only what it
+// changes) counts as shown, so it changes nothing either.
+func (h *Handler) typedDetails(f *webui.Form, sent url.Values, a *account.Account) *webui.Form {
 	shown := h.shownDetails(a)
 	t := &webui.Form{Values: map[string]string{}, Errors: map[string]string{}}
-	same := func(k string) bool { return strings.TrimSpace(f.Get(k)) == shown[k] }
 	for _, k := range detailFields {
 		t.Values[k] = f.Get(k)
+		if _, ok := sent[k]; !ok {
+			t.Values[k] = shown[k]
+		}
 	}
+	same := func(k string) bool { return strings.TrimSpace(t.Values[k]) == shown[k] }
 	if same("family_name") && same("given_name") && same("middle_name") {
 		t.Values["family_name"], t.Values["given_name"], t.Values["middle_name"] = "", "", ""
 	}

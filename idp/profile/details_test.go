@@ -43,8 +43,8 @@ func shownForm(t *testing.T, b *idptest.Browser) url.Values {
 // SNILS, INN and the passport's series and number masked; sending it back
 // with one field edited changes only that field (the patronymic and the
 // masked numbers stay), the notice and the activity log name it; sending
-// it back untouched changes nothing; clearing the patronymic on purpose
-// removes it.
+// it back untouched changes nothing; a field not sent at all changes
+// nothing; clearing the patronymic on purpose removes it.
 func TestDetailsShowAndKeep(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
@@ -110,6 +110,16 @@ func TestDetailsShowAndKeep(t *testing.T) {
 		if got := e.Account(t, a.ID); got.Passport.Series != "4509" || got.Passport.Number != "123456" || got.Passport.Issuer != "ГУ МВД России по г. Москве" {
 			t.Fatalf("passport after editing the issuer: %+v", got.Passport)
 		}
+
+		// A client that posts only what it changes keeps the rest.
+		b.Post(t, "/account/details", url.Values{"given_name": {"Ольга"}, "family_name": {"Кузнецова-Орлова"}}).
+			Expect(t, 303, "/account?done=details&fields=name")
+		if got := e.Account(t, a.ID); got.Name != (account.Name{Family: "Кузнецова-Орлова", Given: "Ольга", Middle: "Петровна"}) || got.INN != "771301001878" {
+			t.Fatalf("after a partial post: %+v, INN %s", got.Name, got.INN)
+		}
+		f = shownForm(t, b)
+		f.Set("family_name", "Кузнецова")
+		b.Post(t, "/account/details", f).Expect(t, 303, "/account?done=details&fields=name")
 
 		// The patronymic cleared on purpose is removed.
 		f = shownForm(t, b)

@@ -307,7 +307,7 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Verified: a.Verified(), Masked: a.SNILS != "" || a.INN != "" || a.Passport != nil}
 	f := webui.NewForm(r, detailFields...)
 	v.Form = f
-	d, errs := h.parseDetails(h.typedDetails(f, a), a)
+	d, errs := h.parseDetails(h.typedDetails(f, r.PostForm, a), a)
 	for _, fe := range errs {
 		f.Fail(fe.Field, fe.Message(v.L.Lang))
 	}
