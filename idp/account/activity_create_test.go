@@ -23,7 +23,9 @@ func TestActivityCreate(t *testing.T) {
 		ctx := context.Background()
 		admin, _, log := newAdmin(t, db)
 		acts := admin.Activity
-		phone := func(n int) account.Contact { return account.Contact{Value: "+7916555000" + string(rune('0'+n)), VerifiedAt: time.Now()} }
+		phone := func(n int) account.Contact {
+			return account.Contact{Value: "+7916555000" + string(rune('0'+n)), VerifiedAt: time.Now()}
+		}
 		name := account.Name{Family: "Банкова", Given: "Алла"}
 		for i, tc := range []struct {
 			by  audit.Actor

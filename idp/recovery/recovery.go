@@ -314,4 +314,3 @@ func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, 
 	v := h.passwordPage(r)
 	h.code.Fail(w, r, "password", &v, &v.Page, what, err)
 }
-
