@@ -65,12 +65,10 @@ func (p *Provider) consentItems(l webui.Localizer, a *account.Account, scopes []
 				it.Preview = validate.MaskSNILS(a.SNILS)
 			}
 		case "inn":
-			if len(a.INN) > 4 {
-				it.Preview = "********" + a.INN[len(a.INN)-4:]
-			}
+			it.Preview = validate.MaskINN(a.INN)
 		case "id_doc":
 			if a.Passport != nil {
-				it.Preview = a.Passport.Series[:2] + " ** ****" + a.Passport.Number[4:]
+				it.Preview = validate.MaskPassport(a.Passport.Series, a.Passport.Number)
 			}
 		case "email":
 			if a.Email.Value != "" {

@@ -29,8 +29,8 @@ func (h *Handler) shownDetails(a *account.Account) map[string]string {
 	if a.SNILS != "" {
 		v["snils"] = validate.MaskSNILS(a.SNILS)
 	}
-	if len(a.INN) > 4 {
-		v["inn"] = strings.Repeat("*", len(a.INN)-4) + a.INN[len(a.INN)-4:]
+	if a.INN != "" {
+		v["inn"] = validate.MaskINN(a.INN)
 	}
 	if p := a.Passport; p != nil && len(p.Series) == 4 && len(p.Number) == 6 {
 		v["passport_series"] = p.Series[:2] + " **"

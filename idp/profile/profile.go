@@ -229,11 +229,9 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
 	if a.SNILS != "" {
 		v.SNILS = validate.MaskSNILS(a.SNILS)
 	}
-	if len(a.INN) > 4 {
-		v.INN = "********" + a.INN[len(a.INN)-4:]
-	}
+	v.INN = validate.MaskINN(a.INN)
 	if a.Passport != nil {
-		v.Passport = a.Passport.Series[:2] + " ** ****" + a.Passport.Number[4:]
+		v.Passport = validate.MaskPassport(a.Passport.Series, a.Passport.Number)
 	}
 	v.HasDocument = v.SNILS != "" || v.Passport != ""
 	if p := a.Pending; !p.Empty() {
