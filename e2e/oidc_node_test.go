@@ -776,13 +776,16 @@ func (r *oidcRig) testGrantRevocation(t *testing.T) {
 }
 
 // revokeGrant presses the site's "revoke access" button on /account/apps
-// as the citizen's browser: it posts the button's form as the page has it.
+// as the citizen's browser, then the confirmation's: it posts the form as
+// the confirmation page has it.
 func (r *oidcRig) revokeGrant(t *testing.T, c rpClient) {
 	t.Helper()
 	p := r.get(t, "/account/apps")
-	if p.Status != http.StatusOK || !strings.Contains(p.Body, c.Name) {
-		t.Fatalf("GET /account/apps: %d, want a page listing %q\n%.600s", p.Status, c.Name, p.Body)
+	confirm := "/account/apps?revoke=" + url.QueryEscape(c.ID)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, c.Name) || !strings.Contains(html.UnescapeString(p.Body), `href="`+confirm+`"`) {
+		t.Fatalf("GET /account/apps: %d, want a page listing %q with a link to %s\n%.600s", p.Status, c.Name, confirm, p.Body)
 	}
+	p = r.get(t, confirm)
 	form := formFields(t, p.Body, "/account/apps/revoke", "client_id", c.ID)
 	p = r.post(t, "/account/apps/revoke", form)
 	if p.Status != http.StatusSeeOther || p.Location != "/account/apps?done=1" {

@@ -206,13 +206,13 @@ func New(c Config, p Platform) (*IdP, error) {
 		eh.Routes(mux)
 		evidence = eh
 	}
-	rh, err := registration.New(registration.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
+	rh, err := registration.New(registration.Deps{Accounts: accounts, Activity: acts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
 		Sessions: arrivals, Evidence: evidence, Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("registration pages: %w", err)
 	}
 	ch, err := recovery.New(recovery.Deps{Accounts: accounts, Passwords: hasher, Policy: policy, Flows: flows, Codes: step,
-		Sessions: told, Notifier: notifier, Log: log, Forget: devices.Forget, Record: acts.Record,
+		Sessions: told, Notifier: notifier, Log: log, Forget: devices.Forget, Activity: acts,
 		SignIn: &recovery.SignIn{Passwords: hasher, Accounts: accounts, MaxFailures: c.LockoutThreshold, LockFor: c.LockoutDuration,
 			Start: func(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
 				_, err := arrivals.Start(w, r, accountID, amr, ip)
@@ -225,7 +225,7 @@ func New(c Config, p Platform) (*IdP, error) {
 	ph, err := profile.New(profile.Deps{Accounts: accounts, Sessions: sessions, Log: log, Now: now,
 		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, Forget: devices.Forget, AddEvent: accounts.AddEvent},
 		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
-		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy, SetPassword: accounts.SetPassword,
+		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy,
 			EndOthers: told.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
 		Data: profile.DataDeps{Grace: c.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
 			keys, err := passkeys.Export(ctx, id)

@@ -70,7 +70,7 @@ func runAccountsCreate(ctx context.Context, env *cmdline.Env, args []string) int
 			p.Add("%s: %s", s.Source(strings.ReplaceAll(fe.Field, "_", "-")), fe.EN)
 		}
 	}, func(admin *account.Admin) error {
-		acc, err := admin.Create(ctx, ap)
+		acc, err := admin.Create(ctx, operator(env), ap)
 		var taken *account.TakenError
 		if errors.As(err, &taken) {
 			return fmt.Errorf("the %s already belongs to another account", taken.Kind)

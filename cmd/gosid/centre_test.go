@@ -77,7 +77,7 @@ func TestRevokeGrant(t *testing.T) {
 		if apps.Status != 200 || !strings.Contains(apps.Body, "Магазин «Пример»") || !strings.Contains(apps.Body, "Фамилия, имя и отчество") {
 			t.Fatalf("apps page: %d", apps.Status)
 		}
-		b.post("/account/apps/revoke", url.Values{"client_id": {cl.ID}}).expectRedirect(t, "/account/apps")
+		b.post("/account/apps/revoke", url.Values{"client_id": {cl.ID}, "confirm": {"yes"}}).expectRedirect(t, "/account/apps?done=1")
 		if again := tokenRequest(t, idp.URL, cl.ID, secret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tr.RefreshToken}}); again.Status == 200 {
 			t.Fatal("the refresh token survived the revoked grant")
 		}

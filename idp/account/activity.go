@@ -40,6 +40,34 @@ func (a *Activity) Change(ctx context.Context, e audit.Entry, fn func(accounts *
 	})
 }
 
+// Create opens an account and writes its «Учётная запись создана» entry
+// in one transaction. Every way an account comes to be goes through it:
+// registration (by the citizen, whose ID is the new account's), the
+// operators' commands (Admin.Create) and a bank opening one for its
+// customer. via says which ("registration", "admin", "bank"); ip is the
+// request's, "" for none.
+func (a *Activity) Create(ctx context.Context, n New, by audit.Actor, via, ip string) (*Account, error) {
+	var created *Account
+	err := a.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		acc, err := a.accounts.With(tx).Create(ctx, n)
+		if err != nil {
+			return err
+		}
+		actor := by
+		if actor.Kind == audit.ActorCitizen {
+			actor.ID = acc.ID
+		}
+		_, err = a.log.Append(ctx, tx, audit.Entry{AccountID: acc.ID, Actor: actor, Action: audit.ActionAccountCreated,
+			Detail: map[string]string{"via": via}, IP: ip})
+		created = acc
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return created, nil
+}
+
 // Record appends an entry for something that changed no account row (a
 // download, a session ended elsewhere).
 func (a *Activity) Record(ctx context.Context, e audit.Entry) error {

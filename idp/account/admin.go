@@ -29,10 +29,12 @@ type Admin struct {
 }
 
 // Create validates ap as registration does (Applicant.Check; the errors
-// come back as validate.Errors) and creates the account. Its contacts
-// count as verified: the operator vouches for them. A contact or SNILS
-// that is verified on another account gives a *TakenError.
-func (a *Admin) Create(ctx context.Context, ap Applicant) (*Account, error) {
+// come back as validate.Errors) and creates the account, with by, the
+// operator, as the actor of its «Учётная запись создана» entry (in the
+// same transaction, Activity.Create). Its contacts count as verified: the
+// operator vouches for them. A contact or SNILS that is verified on
+// another account gives a *TakenError.
+func (a *Admin) Create(ctx context.Context, by audit.Actor, ap Applicant) (*Account, error) {
 	now := a.Now()
 	n, errs := ap.Check(a.Policy, now)
 	if len(errs) > 0 {
@@ -49,7 +51,7 @@ func (a *Admin) Create(ctx context.Context, ap Applicant) (*Account, error) {
 	if n.Email.Value != "" {
 		n.Email.VerifiedAt = now
 	}
-	acc, err := a.Accounts.Create(ctx, n)
+	acc, err := a.Activity.Create(ctx, n, by, "admin", "")
 	if err != nil {
 		return nil, err
 	}

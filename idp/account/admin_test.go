@@ -54,6 +54,9 @@ func TestApplicantCheck(t *testing.T) {
 	}
 }
 
+// op is the operator at the command line in these tests.
+var op = audit.Actor{Kind: audit.ActorAdmin, ID: "operator"}
+
 var fastHasher, _ = password.NewHasher(password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}, 0)
 
 func newAdmin(t *testing.T, db *sqldb.DB) (*account.Admin, *account.Store, *audit.Log) {
@@ -75,7 +78,7 @@ func TestAdmin(t *testing.T) {
 		admin, st, log := newAdmin(t, db)
 		ap := account.Applicant{Phone: "+79161112233", Email: "anna@example.ru", FamilyName: "Иванова", GivenName: "Анна",
 			SNILS: "112-233-445 95", Password: "Vt9#kqzmRw-long"}
-		a, err := admin.Create(ctx, ap)
+		a, err := admin.Create(ctx, op, ap)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -86,18 +89,17 @@ func TestAdmin(t *testing.T) {
 			t.Fatalf("the stored hash does not verify the password: %v", err)
 		}
 		var taken *account.TakenError
-		if _, err := admin.Create(ctx, account.Applicant{Phone: ap.Phone, FamilyName: "Петров", GivenName: "Пётр", Password: ap.Password}); !errors.As(err, &taken) {
+		if _, err := admin.Create(ctx, op, account.Applicant{Phone: ap.Phone, FamilyName: "Петров", GivenName: "Пётр", Password: ap.Password}); !errors.As(err, &taken) {
 			t.Fatalf("a second account with the phone: %v, want TakenError", err)
 		}
 		var errs validate.Errors
-		if _, err := admin.Create(ctx, account.Applicant{Phone: "+79169998877", FamilyName: "Smith", GivenName: "Пётр", Password: "x"}); !errors.As(err, &errs) || len(errs) != 2 {
+		if _, err := admin.Create(ctx, op, account.Applicant{Phone: "+79169998877", FamilyName: "Smith", GivenName: "Пётр", Password: "x"}); !errors.As(err, &errs) || len(errs) != 2 {
 			t.Fatalf("bad input: %v, want two field errors", err)
 		}
 		if _, err := st.FindByLogin(ctx, account.Phone, "+79169998877"); !errors.Is(err, sqldb.ErrNotFound) {
 			t.Fatalf("bad input left an account: %v", err)
 		}
 
-		op := audit.Actor{Kind: audit.ActorAdmin, ID: "operator"}
 		if err := admin.Block(ctx, op, a.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -140,7 +142,7 @@ func TestAdmin(t *testing.T) {
 			}
 			actions = append(actions, e.Action)
 		}
-		if strings.Join(actions, ",") != "account.erased,account.unblocked,account.blocked" {
+		if strings.Join(actions, ",") != "account.erased,account.unblocked,account.blocked,account.created" {
 			t.Errorf("activity log: %v", actions)
 		}
 	})
@@ -155,7 +157,7 @@ func TestEraseDue(t *testing.T) {
 		admin, st, log := newAdmin(t, db)
 		var ids []string
 		for i, phone := range []string{"+79160000001", "+79160000002", "+79160000003"} {
-			a, err := admin.Create(ctx, account.Applicant{Phone: phone, FamilyName: "Иванова", GivenName: "Анна", Password: "Vt9#kqzmRw-long"})
+			a, err := admin.Create(ctx, op, account.Applicant{Phone: phone, FamilyName: "Иванова", GivenName: "Анна", Password: "Vt9#kqzmRw-long"})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -183,7 +185,8 @@ func TestEraseDue(t *testing.T) {
 				t.Errorf("an account not due: %v", err)
 			}
 		}
-		if e, err := log.List(ctx, ids[0], time.Time{}, 0); err != nil || len(e) != 1 || e[0].Action != audit.ActionAccountErased || e[0].Actor.Kind != audit.ActorSystem {
+		if e, err := log.List(ctx, ids[0], time.Time{}, 0); err != nil || len(e) != 2 || e[0].Action != audit.ActionAccountErased || e[0].Actor.Kind != audit.ActorSystem ||
+			e[1].Action != audit.ActionAccountCreated {
 			t.Errorf("the erased account's log: %+v, %v", e, err)
 		}
 	})
@@ -195,7 +198,7 @@ func TestFindAndOperatorView(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		admin, st, _ := newAdmin(t, db)
-		a, err := admin.Create(ctx, account.Applicant{Phone: "+79161112233", FamilyName: "Иванова", GivenName: "Анна",
+		a, err := admin.Create(ctx, op, account.Applicant{Phone: "+79161112233", FamilyName: "Иванова", GivenName: "Анна",
 			SNILS: "112-233-445 95", Password: "Vt9#kqzmRw-long"})
 		if err != nil {
 			t.Fatal(err)

@@ -56,8 +56,9 @@ func (ap Applicant) Check(policy password.Policy, now time.Time) (New, validate.
 		n.SNILS, err = validate.SNILS(ap.SNILS)
 		errs.Add(err)
 	}
-	pc := password.PolicyContext{Phone: n.Phone.Value, Email: n.Email.Value, SNILS: n.SNILS, FamilyName: n.Name.Family, GivenName: n.Name.Given}
-	if vs := policy.Check(ap.Password, pc); len(vs) > 0 {
+	// Every broken rule, for the operators' commands; a form shows one
+	// message and marks the rules in its list instead (registration).
+	if vs := policy.Check(ap.Password, n.PolicyContext()); len(vs) > 0 {
 		ru, en := make([]string, len(vs)), make([]string, len(vs))
 		for i, v := range vs {
 			ru[i], en[i] = v.Text("ru"), v.Text("en")
@@ -65,6 +66,11 @@ func (ap Applicant) Check(policy password.Policy, now time.Time) (New, validate.
 		errs = append(errs, &validate.FieldError{Field: "password", Code: "policy", RU: strings.Join(ru, "; "), EN: strings.Join(en, "; ")})
 	}
 	return n, errs
+}
+
+// PolicyContext is what the new account's password must not contain.
+func (n *New) PolicyContext() password.PolicyContext {
+	return password.PolicyContext{Phone: n.Phone.Value, Email: n.Email.Value, SNILS: n.SNILS, FamilyName: n.Name.Family, GivenName: n.Name.Given}
 }
 
 // PolicyContext is what a's password must not contain (password.Policy).

@@ -67,6 +67,11 @@ const (
 // password ("suspended" until recovery).
 const ActionContactChangeUndone = "contact.change_undone"
 
+// ActionAccountCreated: the account was opened. Actor: the citizen
+// registering, an administrator, or a bank opening it for its customer.
+// Detail: via ("registration", "admin", "bank").
+const ActionAccountCreated = "account.created"
+
 // Limits. Longer identifiers, IPs and detail values are cut, not refused:
 // a request must not be able to make an append fail.
 const (

@@ -42,6 +42,7 @@ var actionLabels = map[string]label{
 	ActionAccountBlocked:     {"Учётная запись заблокирована", "Account blocked"},
 	ActionAccountUnblocked:   {"Учётная запись разблокирована", "Account unblocked"},
 	ActionExportDownloaded:   {"Выгружены данные учётной записи", "Account data downloaded"},
+	ActionAccountCreated:     {"Учётная запись создана", "Account created"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }

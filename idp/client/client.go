@@ -206,10 +206,10 @@ type Scope struct {
 
 var knownScopes = []Scope{
 	{"openid", "Идентификатор вашей учётной записи", "Your account identifier"},
-	{"profile", "Основные сведения: фамилия, имя и отчество", "Basic profile: your name"},
+	{"profile", "Основные сведения: фамилия, имя и отчество, дата рождения и пол", "Basic profile: your name, date of birth and sex"},
 	{"fullname", "Фамилия, имя и отчество", "Full name"},
 	{"birthdate", "Дата рождения", "Date of birth"},
-	{"gender", "Пол", "Gender"},
+	{"gender", "Пол", "Sex"},
 	{"snils", "СНИЛС", "SNILS"},
 	{"inn", "ИНН", "Taxpayer number (INN)"},
 	{"id_doc", "Паспорт гражданина РФ", "Passport"},
@@ -222,6 +222,27 @@ var knownScopes = []Scope{
 // KnownScopes lists the scopes clients may be allowed, in the order the
 // consent page shows them.
 func KnownScopes() []Scope { return slices.Clone(knownScopes) }
+
+// profileParts are the scopes whose data "profile" releases too
+// (idp/oidc's claims).
+var profileParts = []string{"fullname", "birthdate", "gender"}
+
+// ShownScopes returns the scopes to list to the citizen (the consent page,
+// the account centre's sites), in the given order: without "openid" (the
+// account identifier, which every site gets), and without a scope whose
+// data "profile", also asked for, already covers — so the name is listed
+// once when a site asks for both "profile" and "fullname".
+func ShownScopes(scopes []string) []string {
+	profile := slices.Contains(scopes, "profile")
+	var out []string
+	for _, s := range scopes {
+		if s == "openid" || profile && slices.Contains(profileParts, s) || slices.Contains(out, s) {
+			continue
+		}
+		out = append(out, s)
+	}
+	return out
+}
 
 // LookupScope returns the known scope called name.
 func LookupScope(name string) (Scope, bool) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 
 	"github.com/gosid/gosid/idp/assurance"
 
@@ -33,32 +34,41 @@ type consentView struct {
 
 func (p *Provider) consentItems(l webui.Localizer, a *account.Account, scopes []string) []item {
 	var out []item
-	for _, s := range scopes {
-		if s == "openid" || s == "offline_access" {
+	for _, s := range client.ShownScopes(scopes) {
+		if s == "offline_access" { // told by consent.offline
 			continue
 		}
 		sc, _ := client.LookupScope(s)
 		it := item{Scope: s, Label: l.Pick(sc.RU, sc.EN)}
 		switch s {
-		case "profile", "fullname":
+		case "profile":
+			parts := []string{a.Name.Full()}
+			if !a.BirthDate.IsZero() {
+				parts = append(parts, a.BirthDate.Format("02.01.2006"))
+			}
+			if a.Gender != "" {
+				parts = append(parts, l.T("consent.gender."+a.Gender))
+			}
+			it.Preview = strings.Join(parts, ", ")
+		case "fullname":
 			it.Preview = a.Name.Full()
 		case "birthdate":
 			if !a.BirthDate.IsZero() {
 				it.Preview = a.BirthDate.Format("02.01.2006")
 			}
 		case "gender":
-			it.Preview = a.Gender
+			if a.Gender != "" {
+				it.Preview = l.T("consent.gender." + a.Gender)
+			}
 		case "snils":
 			if a.SNILS != "" {
 				it.Preview = validate.MaskSNILS(a.SNILS)
 			}
 		case "inn":
-			if len(a.INN) > 4 {
-				it.Preview = "********" + a.INN[len(a.INN)-4:]
-			}
+			it.Preview = validate.MaskINN(a.INN)
 		case "id_doc":
 			if a.Passport != nil {
-				it.Preview = a.Passport.Series[:2] + " ** ****" + a.Passport.Number[4:]
+				it.Preview = validate.MaskPassport(a.Passport.Series, a.Passport.Number)
 			}
 		case "email":
 			if a.Email.Value != "" {
@@ -163,6 +173,8 @@ var catalog = webui.Catalog{
 	"consent.allow":         {"Предоставить", "Allow"},
 	"consent.deny":          {"Отказать", "Deny"},
 	"consent.none":          {"не указано", "not given"},
+	"consent.gender.male":   {"мужской", "male"},
+	"consent.gender.female": {"женский", "female"},
 	"consent.expired.title": {"Запрос устарел", "Request expired"},
 	"consent.expired":       {"Запрос на вход устарел или не найден. Вернитесь на сайт и войдите ещё раз.", "The sign-in request has expired or was not found. Go back to the site and sign in again."},
 	"level.title":           {"Нужен более высокий уровень учётной записи", "A higher account level is required"},

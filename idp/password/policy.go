@@ -116,6 +116,10 @@ func (v Violation) Text(lang string) string {
 type Rule struct {
 	Code string
 	Text string
+	// Unmet marks a rule the submitted password breaks (Checklist), with
+	// Note saying so in words ("не выполнено"), not by colour alone.
+	Unmet bool
+	Note  string
 }
 
 // Check returns every rule pw breaks, in the order of Rules, or nil if it
@@ -552,18 +556,52 @@ func (p Policy) Explain(pw string, pc PolicyContext, lang string) string {
 	return strings.Join(msgs, "; ")
 }
 
+// Checklist returns Rules(lang) with the rules that vs (Check's answer)
+// break marked Unmet, for the list shown again beside a refused password.
+func (p Policy) Checklist(vs []Violation, lang string) []Rule {
+	rules := p.Rules(lang)
+	for i := range rules {
+		for _, v := range vs {
+			if v.Code == rules[i].Code {
+				rules[i].Unmet, rules[i].Note = true, "не выполнено"
+				if isEnglish(lang) {
+					rules[i].Note = "not met"
+				}
+			}
+		}
+	}
+	return rules
+}
+
+// Summary is the one message for a password field that vs (Check's
+// answer, not empty) refuse: the rule's own message when one rule is
+// broken, else a pointer to the rules marked in the list (Checklist), so
+// that the list is not repeated above itself.
+func Summary(vs []Violation, lang string) string {
+	if len(vs) == 1 {
+		return vs[0].Text(lang)
+	}
+	if isEnglish(lang) {
+		return "Password: meet the rules marked in the list below"
+	}
+	return "Пароль: выполните требования, отмеченные в списке ниже"
+}
+
 // FieldFailer takes a message for a form's field (webui.Form).
 type FieldFailer interface {
 	Fail(field, msg string)
 }
 
-// ExplainNew checks a new password typed twice (pw, confirm): the unmet
-// rules go under the form's "password" field, else a mismatch — the
-// message mismatch — under "password_confirm".
-func (p Policy) ExplainNew(f FieldFailer, pw, confirm string, pc PolicyContext, lang, mismatch string) {
-	if msg := p.Explain(pw, pc, lang); msg != "" {
-		f.Fail("password", msg)
+// ExplainNew checks a new password typed twice (pw, confirm): one message
+// (Summary) goes under the form's "password" field if rules are broken,
+// else a mismatch — the message mismatch — under "password_confirm". It
+// returns the list of rules for the page, the broken ones marked.
+func (p Policy) ExplainNew(f FieldFailer, pw, confirm string, pc PolicyContext, lang, mismatch string) []Rule {
+	vs := p.Check(pw, pc)
+	if len(vs) > 0 {
+		f.Fail("password", Summary(vs, lang))
 	} else if pw != confirm {
 		f.Fail("password_confirm", mismatch)
 	}
+	return p.Checklist(vs, lang)
 }

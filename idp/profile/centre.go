@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gosid/gosid/idp/audit"
@@ -117,6 +118,9 @@ type appRow struct {
 type appsView struct {
 	webui.Page
 	Apps []appRow
+	// Confirm is the site whose access the citizen is about to revoke
+	// (?revoke=client_id): the page asks to confirm, without script.
+	Confirm *appRow
 }
 
 func (h *Handler) showApps(w http.ResponseWriter, r *http.Request, s *session.Session) {
@@ -128,19 +132,32 @@ func (h *Handler) showApps(w http.ResponseWriter, r *http.Request, s *session.Se
 	}
 	for _, g := range gs {
 		row := appRow{ClientID: g.ClientID, Name: g.ClientName, Granted: h.localTime(g.GrantedAt)}
-		for _, sc := range g.Scopes {
-			if ks, ok := client.LookupScope(sc); ok && sc != "openid" {
+		for _, sc := range client.ShownScopes(g.Scopes) {
+			if ks, ok := client.LookupScope(sc); ok {
 				row.Items = append(row.Items, v.L.Pick(ks.RU, ks.EN))
 			}
 		}
 		v.Apps = append(v.Apps, row)
 	}
+	if id := r.URL.Query().Get("revoke"); id != "" {
+		for i := range v.Apps {
+			if v.Apps[i].ClientID == id {
+				v.Confirm = &v.Apps[i]
+			}
+		}
+	}
 	noteBack(r, &v.Page, "done", "cen.apps.revoked")
 	h.render.Render(w, r, http.StatusOK, "apps", v)
 }
 
+// revokeApp withdraws a site's access once confirmed (confirm=yes, the
+// button of the page ?revoke= shows); without it, it asks first.
 func (h *Handler) revokeApp(w http.ResponseWriter, r *http.Request, s *session.Session) {
 	clientID := r.PostFormValue("client_id")
+	if r.PostFormValue("confirm") != "yes" {
+		webui.Redirect(w, r, "/account/apps?"+url.Values{"revoke": {clientID}}.Encode())
+		return
+	}
 	err := h.Centre.Grants.RevokeGrant(r.Context(), s.AccountID, clientID)
 	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
 		h.Log.ErrorContext(r.Context(), "revoke grant", "err", err)

@@ -91,26 +91,96 @@ type export struct {
 }
 
 type exportAccount struct {
-	ID              string                `json:"id"`
-	Status          account.Status        `json:"status"`
-	Level           assurance.Level       `json:"level"`
-	CreatedAt       time.Time             `json:"created_at"`
-	Name            account.Name          `json:"name"`
-	BirthDate       string                `json:"birth_date,omitempty"`
-	Gender          string                `json:"gender,omitempty"`
-	SNILS           string                `json:"snils,omitempty"`
-	INN             string                `json:"inn,omitempty"`
-	Passport        *account.Passport     `json:"passport,omitempty"`
-	Phone           *account.Contact      `json:"phone,omitempty"`
-	Email           *account.Contact      `json:"email,omitempty"`
-	SecondFactor    string                `json:"second_factor,omitempty"`
-	NotifyNewDevice bool                  `json:"notify_new_device"`
-	IdleTimeoutMin  int                   `json:"idle_timeout_minutes,omitempty"`
-	PendingChange   *account.PersonChange `json:"pending_change,omitempty"`
-	DeleteAfter     *time.Time            `json:"delete_after,omitempty"`
-	PasswordSetAt   time.Time             `json:"password_changed_at"`
-	ConsentVersion  string                `json:"consent_version,omitempty"`
-	ConsentAt       time.Time             `json:"consent_at"`
+	ID              string          `json:"id"`
+	Status          account.Status  `json:"status"`
+	Level           assurance.Level `json:"level"`
+	CreatedAt       time.Time       `json:"created_at"`
+	Name            exportName      `json:"name"`
+	BirthDate       string          `json:"birth_date,omitempty"`
+	Gender          string          `json:"gender,omitempty"`
+	SNILS           string          `json:"snils,omitempty"`
+	INN             string          `json:"inn,omitempty"`
+	Passport        *exportPassport `json:"passport,omitempty"`
+	Phone           *exportContact  `json:"phone,omitempty"`
+	Email           *exportContact  `json:"email,omitempty"`
+	SecondFactor    string          `json:"second_factor,omitempty"`
+	NotifyNewDevice bool            `json:"notify_new_device"`
+	IdleTimeoutMin  int             `json:"idle_timeout_minutes,omitempty"`
+	PendingChange   *exportChange   `json:"pending_change,omitempty"`
+	DeleteAfter     *time.Time      `json:"delete_after,omitempty"`
+	PasswordSetAt   time.Time       `json:"password_changed_at"`
+	ConsentVersion  string          `json:"consent_version,omitempty"`
+	ConsentAt       time.Time       `json:"consent_at"`
+}
+
+// The account's own types carry no JSON names (or carry the stored
+// format's): the export spells every key in snake_case with these.
+
+type exportName struct {
+	Family string `json:"family_name"`
+	Given  string `json:"given_name"`
+	Middle string `json:"middle_name,omitempty"`
+}
+
+func newExportName(n account.Name) exportName { return exportName{n.Family, n.Given, n.Middle} }
+
+type exportPassport struct {
+	Series       string `json:"series"`
+	Number       string `json:"number"`
+	IssueDate    string `json:"issue_date,omitempty"`
+	Issuer       string `json:"issuer"`
+	DivisionCode string `json:"division_code"`
+}
+
+func newExportPassport(p *account.Passport) *exportPassport {
+	if p == nil {
+		return nil
+	}
+	return &exportPassport{Series: p.Series, Number: p.Number, IssueDate: exportDate(p.IssueDate), Issuer: p.Issuer, DivisionCode: p.DivisionCode}
+}
+
+type exportContact struct {
+	Value      string     `json:"value"`
+	VerifiedAt *time.Time `json:"verified_at,omitempty"`
+}
+
+func newExportContact(c account.Contact) *exportContact {
+	if c.Value == "" {
+		return nil
+	}
+	x := &exportContact{Value: c.Value}
+	if c.Verified() {
+		x.VerifiedAt = &c.VerifiedAt
+	}
+	return x
+}
+
+type exportChange struct {
+	Name        *exportName     `json:"name,omitempty"`
+	BirthDate   string          `json:"birth_date,omitempty"`
+	SNILS       string          `json:"snils,omitempty"`
+	Passport    *exportPassport `json:"passport,omitempty"`
+	RequestedAt time.Time       `json:"requested_at"`
+}
+
+func newExportChange(p *account.PersonChange) *exportChange {
+	if p == nil {
+		return nil
+	}
+	x := &exportChange{BirthDate: exportDate(p.BirthDate), SNILS: p.SNILS, Passport: newExportPassport(p.Passport), RequestedAt: p.RequestedAt}
+	if p.Name != nil {
+		n := newExportName(*p.Name)
+		x.Name = &n
+	}
+	return x
+}
+
+// exportDate is a date as ISO 8601 (2006-01-02), "" for none.
+func exportDate(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	return t.Format("2006-01-02")
 }
 
 type exportSession struct {
@@ -156,19 +226,11 @@ func (h *Handler) downloadExport(w http.ResponseWriter, r *http.Request) {
 		"ru": "Все данные, которые Gosid хранит о вас. Пароль, коды и ключи хранятся только в виде хешей или в зашифрованном виде и в выгрузку не входят.",
 		"en": "Everything Gosid holds about you. Passwords, codes and keys are kept only as hashes or encrypted and are not included.",
 	}}
-	x.Account = exportAccount{ID: a.ID, Status: a.Status, Level: a.Level, CreatedAt: a.CreatedAt, Name: a.Name, Gender: a.Gender,
-		SNILS: a.SNILS, INN: a.INN, Passport: a.Passport, SecondFactor: a.MFA, NotifyNewDevice: a.NotifyNewDevice,
-		IdleTimeoutMin: int(a.IdleTimeout / time.Minute), PendingChange: a.Pending, PasswordSetAt: a.PasswordChangedAt,
-		ConsentVersion: a.ConsentVersion, ConsentAt: a.ConsentAt}
-	if !a.BirthDate.IsZero() {
-		x.Account.BirthDate = a.BirthDate.Format("2006-01-02")
-	}
-	if a.Phone.Value != "" {
-		x.Account.Phone = &a.Phone
-	}
-	if a.Email.Value != "" {
-		x.Account.Email = &a.Email
-	}
+	x.Account = exportAccount{ID: a.ID, Status: a.Status, Level: a.Level, CreatedAt: a.CreatedAt, Name: newExportName(a.Name), Gender: a.Gender,
+		BirthDate: exportDate(a.BirthDate), SNILS: a.SNILS, INN: a.INN, Passport: newExportPassport(a.Passport), SecondFactor: a.MFA,
+		NotifyNewDevice: a.NotifyNewDevice, IdleTimeoutMin: int(a.IdleTimeout / time.Minute), PendingChange: newExportChange(a.Pending),
+		PasswordSetAt: a.PasswordChangedAt, ConsentVersion: a.ConsentVersion, ConsentAt: a.ConsentAt,
+		Phone: newExportContact(a.Phone), Email: newExportContact(a.Email)}
 	if !a.DeleteAfter.IsZero() {
 		x.Account.DeleteAfter = &a.DeleteAfter
 	}

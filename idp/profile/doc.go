@@ -7,8 +7,8 @@
 //
 //	GET  /{$}                                → /account
 //	GET  /account                            overview: name, level, contacts and documents (masked)
-//	GET  /account/details                    the optional documents (birth date, gender, SNILS, INN, passport)
-//	POST /account/details                    save them; offered right after registration and any time later
+//	GET  /account/details                    the name and optional documents, current values shown (numbers masked)
+//	POST /account/details                    save what was edited (details.go); offered right after registration and later
 //	POST /account/details/pending/cancel     withdraw document changes still waiting for verification
 //	GET  /account/contacts/{kind}            change the phone or e-mail (kind: phone, email)
 //	POST /account/contacts/{kind}            the new contact: a code is sent to it
@@ -36,7 +36,8 @@
 //	GET  /account/sessions                   signed-in devices and browsers
 //	POST /account/sessions/end               end one session or all others
 //	GET  /account/apps                       sites with access to the account and what they see
-//	POST /account/apps/revoke                withdraw a site's access (its tokens stop working)
+//	GET  /account/apps?revoke={client}       asks to confirm withdrawing that site's access
+//	POST /account/apps/revoke                withdraw it once confirmed (confirm=yes; its tokens stop working)
 //	GET  /account/history                    sign-in and security events
 //	GET  /account/activity                   the activity log: who changed what, when
 //	GET  /account/activity.csv               the same as CSV

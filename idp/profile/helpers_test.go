@@ -28,10 +28,39 @@ var t0 = idptest.T0
 
 const goodPassword = idptest.GoodPassword
 
-type noGrants struct{}
+// siteGrants are the sites a test's accounts allowed (none unless a test
+// adds some); RevokeGrant removes one.
+type siteGrants struct {
+	mu   sync.Mutex
+	list map[string][]oidc.SiteGrant // by account
+}
 
-func (noGrants) Grants(context.Context, string) ([]oidc.SiteGrant, error) { return nil, nil }
-func (noGrants) RevokeGrant(context.Context, string, string) error        { return nil }
+func (g *siteGrants) Grants(_ context.Context, accountID string) ([]oidc.SiteGrant, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return append([]oidc.SiteGrant(nil), g.list[accountID]...), nil
+}
+
+func (g *siteGrants) RevokeGrant(_ context.Context, accountID, clientID string) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, s := range g.list[accountID] {
+		if s.ClientID == clientID {
+			g.list[accountID] = append(g.list[accountID][:i:i], g.list[accountID][i+1:]...)
+			return nil
+		}
+	}
+	return sqldb.ErrNotFound
+}
+
+func (g *siteGrants) add(accountID string, s oidc.SiteGrant) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.list == nil {
+		g.list = map[string][]oidc.SiteGrant{}
+	}
+	g.list[accountID] = append(g.list[accountID], s)
+}
 
 // env is the package wired as cmd/gosid wires it, on the shared harness.
 type env struct {
@@ -39,6 +68,7 @@ type env struct {
 	srv     *idptest.Server
 	totps   *totp.Store
 	devices *login.Devices
+	grants  siteGrants
 	// ended lists the sessions the back-channel hook was told of.
 	endedMu sync.Mutex
 	ended   []string
@@ -54,13 +84,13 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 	ph, err := profile.New(profile.Deps{Accounts: e.Accounts, Sessions: e.Sessions, Log: e.Log, Now: c.Now,
 		Security: profile.SecurityDeps{TOTP: e.totps, Backup: backups, Forget: e.devices.Forget, AddEvent: e.Accounts.AddEvent,
 			Codes: e.Codes},
-		Centre: profile.CentreDeps{Sessions: e.Sessions, Grants: noGrants{}, Ended: func(_ context.Context, _, id string) error {
+		Centre: profile.CentreDeps{Sessions: e.Sessions, Grants: &e.grants, Ended: func(_ context.Context, _, id string) error {
 			e.endedMu.Lock()
 			defer e.endedMu.Unlock()
 			e.ended = append(e.ended, id)
 			return nil
 		}},
-		Password: profile.PasswordDeps{Verify: e.Hasher.Verify, Hash: e.Hasher.Hash, Policy: password.DefaultPolicy(), SetPassword: e.Accounts.SetPassword,
+		Password: profile.PasswordDeps{Verify: e.Hasher.Verify, Hash: e.Hasher.Hash, Policy: password.DefaultPolicy(),
 			EndOthers: e.Sessions.EndAll, Notify: e.Messages.Account, AddEvent: e.Accounts.AddEvent, Forget: e.devices.Forget},
 		Data:     profile.DataDeps{EndAll: e.Sessions.EndAll},
 		Activity: e.Activity, Events: e.Accounts,

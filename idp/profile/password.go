@@ -27,13 +27,12 @@ const passwordPath = "/account/password"
 
 // PasswordDeps are the password page's dependencies (on Deps).
 type PasswordDeps struct {
-	Verify      func(ctx context.Context, phc, pw string) (ok, needsRehash bool, err error)
-	Hash        func(ctx context.Context, pw string) (string, error)
-	Policy      password.Policy
-	SetPassword func(ctx context.Context, id, hash string) error
-	EndOthers   func(ctx context.Context, accountID, exceptID string) (int, error)
-	Notify      func(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
-	AddEvent    func(ctx context.Context, e account.Event) error
+	Verify    func(ctx context.Context, phc, pw string) (ok, needsRehash bool, err error)
+	Hash      func(ctx context.Context, pw string) (string, error)
+	Policy    password.Policy
+	EndOthers func(ctx context.Context, accountID, exceptID string) (int, error)
+	Notify    func(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
+	AddEvent  func(ctx context.Context, e account.Event) error
 	// Forget drops the account's remembered devices: whoever knew the old
 	// password may hold one and skip the second factor with it.
 	Forget func(ctx context.Context, accountID string) error
@@ -66,17 +65,32 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	v := h.passwordPage(r)
 	v.Form = webui.NewForm(r)
 	current, pw, confirm := r.PostFormValue("current_password"), r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil || !ok {
+	currentOK := false
+	if current == "" {
+		v.Form.Fail("current_password", v.L.T("pwd.err.current_empty"))
+	} else if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil || !ok {
+		if err != nil {
+			h.Log.ErrorContext(ctx, "verify current password", "err", err)
+		}
 		v.Form.Fail("current_password", v.L.T("pwd.err.current"))
+	} else {
+		currentOK = true
 	}
-	h.Password.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("pwd.err.confirm"))
+	v.Rules = h.Password.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("pwd.err.confirm"))
+	// The current password again is no change; said only to whoever
+	// proved they know it.
+	if currentOK && v.Form.Err("password") == "" && pw == current {
+		v.Form.Fail("password", v.L.T("pwd.err.same"))
+	}
 	if !v.Form.OK() {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
 		return
 	}
 	hash, err := h.Password.Hash(ctx, pw)
 	if err == nil {
-		err = h.Password.SetPassword(ctx, a.ID, hash)
+		// The password and its activity-log entry in one transaction.
+		err = h.Activity.Change(ctx, h.entry(r, a.ID, audit.ActionPasswordChanged, nil),
+			func(s *account.Store) error { return s.SetPassword(ctx, a.ID, hash) })
 	}
 	if err != nil {
 		h.Log.ErrorContext(ctx, "change password", "account", a, "err", err)
@@ -94,7 +108,6 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 			h.Log.ErrorContext(ctx, "forget remembered devices", "err", err)
 		}
 	}
-	h.record(r, a.ID, audit.ActionPasswordChanged, nil)
 	h.Password.Notify(ctx, a, notice.KindNoticePasswordChanged, v.L.Lang, nil)
 	if err := h.Password.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventPasswordChanged, Result: account.ResultOK,
 		Method: "pwd", IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {

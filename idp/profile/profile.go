@@ -261,11 +261,9 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
 	if a.SNILS != "" {
 		v.SNILS = validate.MaskSNILS(a.SNILS)
 	}
-	if len(a.INN) > 4 {
-		v.INN = "********" + a.INN[len(a.INN)-4:]
-	}
+	v.INN = validate.MaskINN(a.INN)
 	if a.Passport != nil {
-		v.Passport = a.Passport.Series[:2] + " ** ****" + a.Passport.Number[4:]
+		v.Passport = validate.MaskPassport(a.Passport.Series, a.Passport.Number)
 	}
 	v.HasDocument = v.SNILS != "" || v.Passport != ""
 	if p := a.Pending; !p.Empty() {
@@ -277,9 +275,11 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
 	case "contact_phone", "contact_email":
 		v.Notice = v.L.T("con.done." + strings.TrimPrefix(r.URL.Query().Get("done"), "contact_"))
 	case "details":
-		v.Notice = v.L.T("acc.details.saved")
+		v.Notice = savedNotice(v.L, "acc.details.saved", r.URL.Query().Get("fields"))
+	case "details_unchanged":
+		v.Notice = v.L.T("acc.details.unchanged")
 	case "pending":
-		v.Notice = v.L.T("acc.details.pending")
+		v.Notice = savedNotice(v.L, "acc.details.pending", r.URL.Query().Get("fields"))
 	case "pending_cancelled":
 		v.Notice = v.L.T("acc.pending.cancelled")
 	}
@@ -308,6 +308,8 @@ type detailsView struct {
 	webui.Page
 	Welcome  bool
 	Verified bool
+	// Masked: the form shows a document number in part.
+	Masked bool
 }
 
 func (h *Handler) showDetails(w http.ResponseWriter, r *http.Request) {
@@ -316,6 +318,8 @@ func (h *Handler) showDetails(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Welcome: r.URL.Query().Get("welcome") == "1", Verified: a.Verified()}
+	v.Form = &webui.Form{Values: h.shownDetails(a), Errors: map[string]string{}}
+	v.Masked = a.SNILS != "" || a.INN != "" || a.Passport != nil
 	if v.Welcome {
 		v.Notice = v.L.T("acc.details.welcome")
 	}
@@ -330,13 +334,14 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Verified: a.Verified()}
+	v := detailsView{Page: h.page(r, "acc.details.title", "profile"), Verified: a.Verified(), Masked: a.SNILS != "" || a.INN != "" || a.Passport != nil}
 	f := webui.NewForm(r, detailFields...)
 	v.Form = f
-	d, errs := h.parseDetails(f, a)
+	d, errs := h.parseDetails(h.typedDetails(f, r.PostForm, a), a)
 	for _, fe := range errs {
 		f.Fail(fe.Field, fe.Message(v.L.Lang))
 	}
+	dropUnchanged(&d, a)
 	if !f.OK() {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "details", v)
 		return
@@ -383,7 +388,12 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		}
 		d.SNILS = ""
 	}
-	action, detail := audit.ActionDocumentsUpdated, map[string]string{"fields": strings.Join(changedFields(d), ",")}
+	applied := changedFields(d)
+	if len(applied) == 0 && pending == nil {
+		webui.Redirect(w, r, "/account?done=details_unchanged")
+		return
+	}
+	action, detail := audit.ActionDocumentsUpdated, map[string]string{"fields": strings.Join(applied, ",")}
 	if pending != nil {
 		action = audit.ActionDocumentsPending
 		detail["pending"] = strings.Join(pendingFields(pending), ",")
@@ -403,11 +413,11 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusInternalServerError, "details", v)
 		return
 	}
+	q := url.Values{"done": {"details"}, "fields": {strings.Join(applied, ",")}}
 	if pending != nil {
-		webui.Redirect(w, r, "/account?done=pending")
-		return
+		q.Set("done", "pending")
 	}
-	webui.Redirect(w, r, "/account?done=details")
+	webui.Redirect(w, r, "/account?"+q.Encode())
 }
 
 // changedFields names the fields d sets.
@@ -441,8 +451,8 @@ func (h *Handler) cancelPending(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, "/account?done=pending_cancelled")
 }
 
-// parseDetails validates every filled field; empty fields are left as
-// they are. A passport is all or nothing.
+// parseDetails validates every filled field of typed (typedDetails);
+// empty fields are left as they are. A passport is all or nothing.
 func (h *Handler) parseDetails(f *webui.Form, a *account.Account) (account.Documents, validate.Errors) {
 	var d account.Documents
 	var errs validate.Errors

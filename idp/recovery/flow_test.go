@@ -11,6 +11,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -137,6 +138,10 @@ func TestRecoverBadInput(t *testing.T) {
 		} {
 			b.Post(t, "/recover/password", url.Values{"password": {tc.pw}, "password_confirm": {tc.confirm}}).ExpectField(t, 422, tc.field, tc.want)
 		}
+		// Several broken rules: one message, the list marks them.
+		p := b.Post(t, "/recover/password", url.Values{"password": {"zqxwvu"}, "password_confirm": {"zqxwvu"}})
+		p.ExpectField(t, 422, "password", "Пароль: выполните требования, отмеченные в списке ниже")
+		p.ExpectRulesMarked(t, "не выполнено", password.CodeMinLength, password.CodeUpper, password.CodeDigit, password.CodeSpecial)
 		if !r.passwordIs(t, a.ID, goodPassword) || len(r.Messages.Notices(a.ID)) != 0 || slices.Contains(r.events(t, a.ID), account.EventRecovered) {
 			t.Fatal("a refused password changed something")
 		}

@@ -41,7 +41,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 	r := &rig{Env: e, t: t, devices: &login.Devices{DB: db, Now: e.Clock.Now}}
 	h, err := recovery.New(recovery.Deps{Accounts: e.Accounts, Passwords: e.Hasher, Policy: password.DefaultPolicy(),
 		Flows: e.Flows, Codes: e.Codes, Sessions: e.Sessions, Notifier: e.Messages, Log: e.Log,
-		Forget: r.devices.Forget, Record: e.Activity.Record,
+		Forget: r.devices.Forget, Activity: e.Activity,
 		SignIn: &recovery.SignIn{Passwords: e.Hasher, Accounts: e.Accounts, MaxFailures: 3, LockFor: 30 * time.Minute,
 			Start: func(w http.ResponseWriter, req *http.Request, id string, amr []string, ip string) error {
 				_, err := e.Sessions.Start(w, req, id, amr, ip)

@@ -35,7 +35,6 @@ const (
 type Accounts interface {
 	FindByLogin(ctx context.Context, kind, value string) (*account.Account, error)
 	Get(ctx context.Context, id string) (*account.Account, error)
-	SetPassword(ctx context.Context, id, hash string) error
 	AddEvent(ctx context.Context, e account.Event) error
 }
 
@@ -70,8 +69,15 @@ type Deps struct {
 	// Forget drops the account's remembered devices: whoever knew the old
 	// password may hold one and skip the second factor with it.
 	Forget func(ctx context.Context, accountID string) error
-	// Record appends to the activity log; optional.
-	Record func(ctx context.Context, e audit.Entry) error
+	// Activity sets the new password and writes its «Пароль восстановлен»
+	// entry in one transaction (account.Activity).
+	Activity Changer
+}
+
+// Changer changes an account and appends its activity-log entry in one
+// transaction.
+type Changer interface {
+	Change(ctx context.Context, e audit.Entry, fn func(accounts *account.Store) error) error
 }
 
 // Handler serves recovery.
@@ -253,7 +259,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
-	h.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("rec.err.confirm"))
+	v.Rules = h.Policy.ExplainNew(v.Form, pw, confirm, a.PolicyContext(), v.L.Lang, v.L.T("rec.err.confirm"))
 	if !v.Form.OK() {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "password", v)
 		return
@@ -266,14 +272,27 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	if !h.code.Finish(w, r, token, &st) {
 		return
 	}
-	if err := h.Accounts.SetPassword(ctx, a.ID, hash); err != nil {
+	// The entry says whether the new password lifted a suspension of
+	// password sign-in (SetPassword lifts it: the citizen had undone a
+	// contact change they had not made).
+	detail := map[string]string{"method": methodOf(st.Channel)}
+	if a.PasswordSuspended() {
+		detail["suspension"] = "lifted"
+	}
+	e := audit.Entry{AccountID: a.ID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}, Action: audit.ActionPasswordRecovered,
+		Detail: detail, IP: httpx.ClientIP(r)}
+	if err := h.Activity.Change(ctx, e, func(s *account.Store) error { return s.SetPassword(ctx, a.ID, hash) }); err != nil {
 		h.internal(w, r, "set password", err)
 		return
 	}
 	if _, err := h.Sessions.EndAll(ctx, a.ID, ""); err != nil {
 		h.Log.ErrorContext(ctx, "end sessions after recovery", "account", a, "err", err)
 	}
-	h.recovered(r, a, st.Channel)
+	if h.Forget != nil {
+		if err := h.Forget(ctx, a.ID); err != nil {
+			h.Log.ErrorContext(ctx, "forget remembered devices after recovery", "account", a, "err", err)
+		}
+	}
 	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRecovered, Result: account.ResultOK,
 		Method: methodOf(st.Channel), IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
@@ -294,29 +313,4 @@ func methodOf(channel string) string {
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	v := h.passwordPage(r)
 	h.code.Fail(w, r, "password", &v, &v.Page, what, err)
-}
-
-// recovered does what a new password must besides: the remembered devices
-// are forgotten, and the activity log says the password was recovered and
-// whether that lifted a suspension of password sign-in (SetPassword lifts
-// it: the citizen had undone a contact change they had not made).
-func (h *Handler) recovered(r *http.Request, a *account.Account, channel string) {
-	ctx := r.Context()
-	if h.Forget != nil {
-		if err := h.Forget(ctx, a.ID); err != nil {
-			h.Log.ErrorContext(ctx, "forget remembered devices after recovery", "account", a, "err", err)
-		}
-	}
-	if h.Record == nil {
-		return
-	}
-	detail := map[string]string{"method": methodOf(channel)}
-	if a.PasswordSuspended() {
-		detail["suspension"] = "lifted"
-	}
-	e := audit.Entry{AccountID: a.ID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}, Action: audit.ActionPasswordRecovered,
-		Detail: detail, IP: httpx.ClientIP(r)}
-	if err := h.Record(ctx, e); err != nil {
-		h.Log.ErrorContext(ctx, "activity log", "action", e.Action, "err", err)
-	}
 }

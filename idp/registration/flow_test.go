@@ -9,8 +9,10 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -69,6 +71,12 @@ func TestRegister(t *testing.T) {
 				evs, err := r.Accounts.Events(ctx, a.ID, time.Time{}, 10)
 				if err != nil || len(evs) != 1 || evs[0].Kind != account.EventRegistered {
 					t.Fatalf("sign-in history: %+v %v", evs, err)
+				}
+				// «Действия» shows the account's opening, by its owner.
+				entries, err := r.Activity.List(ctx, a.ID, time.Time{}, 0)
+				if err != nil || len(entries) != 1 || entries[0].Action != audit.ActionAccountCreated ||
+					entries[0].Actor != (audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}) || entries[0].Detail["via"] != "registration" || entries[0].IP == "" {
+					t.Fatalf("activity log after registration: %+v %v", entries, err)
 				}
 				// The flow is spent.
 				b.Get(t, "/register/profile").Expect(t, 303, "/register?expired=1")
@@ -141,6 +149,13 @@ func TestRegisterBadInput(t *testing.T) {
 			}
 		}
 		b.Lang = ""
+		// Several broken rules: one message, the list marks them.
+		form := profile()
+		form.Set("password", "zqxwvu")
+		form.Set("password_confirm", "zqxwvu")
+		p := b.Post(t, "/register/profile", form)
+		p.ExpectField(t, 422, "password", "Пароль: выполните требования, отмеченные в списке ниже")
+		p.ExpectRulesMarked(t, "не выполнено", password.CodeMinLength, password.CodeUpper, password.CodeDigit, password.CodeSpecial)
 		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/account/details?welcome=1")
 		if n := r.accounts(t); n != 1 || !r.taken(t, account.Phone, phone) {
 			t.Fatalf("%d accounts after the right form", n)

@@ -27,7 +27,7 @@ type rig struct {
 func newRig(t *testing.T, db *sqldb.DB) *rig {
 	t.Helper()
 	e := idptest.NewEnv(t, db, idptest.Options{})
-	h, err := registration.New(registration.Deps{Accounts: e.Accounts, Passwords: e.Hasher, Policy: password.DefaultPolicy(),
+	h, err := registration.New(registration.Deps{Accounts: e.Accounts, Activity: e.Activity, Passwords: e.Hasher, Policy: password.DefaultPolicy(),
 		Flows: e.Flows, Codes: e.Codes, Sessions: e.Sessions, Log: e.Log, Now: e.Clock.Now})
 	if err != nil {
 		t.Fatal(err)

@@ -37,7 +37,7 @@ func TestRegisterWithCertificate(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		reg, err := registration.New(registration.Deps{Accounts: e.Accounts, Passwords: e.Hasher, Policy: password.DefaultPolicy(),
+		reg, err := registration.New(registration.Deps{Accounts: e.Accounts, Activity: e.Activity, Passwords: e.Hasher, Policy: password.DefaultPolicy(),
 			Flows: e.Flows, Codes: e.Codes, Sessions: e.Sessions, Evidence: es, Log: e.Log, Now: e.Clock.Now})
 		if err != nil {
 			t.Fatal(err)

@@ -12,6 +12,7 @@ import (
 	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/legal"
@@ -40,8 +41,13 @@ const (
 // Accounts is what registration needs of the account store.
 type Accounts interface {
 	Taken(ctx context.Context, kind, value string) (bool, error)
-	Create(ctx context.Context, n account.New) (*account.Account, error)
 	AddEvent(ctx context.Context, e account.Event) error
+}
+
+// Creator opens an account with its activity-log entry in one transaction
+// (account.Activity).
+type Creator interface {
+	Create(ctx context.Context, n account.New, by audit.Actor, via, ip string) (*account.Account, error)
 }
 
 // Passwords hashes passwords.
@@ -68,6 +74,7 @@ type Sessions interface {
 // Deps are the handler's dependencies.
 type Deps struct {
 	Accounts  Accounts
+	Activity  Creator
 	Passwords Passwords
 	Policy    password.Policy
 	Flows     *flow.Store
@@ -282,6 +289,13 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	for _, fe := range errs {
 		f.Fail(fe.Field, fe.Message(v.L.Lang))
 	}
+	if f.Errors["password"] != "" {
+		// One message; the list beside the field marks the broken rules.
+		if vs := h.Policy.Check(pw, checked.PolicyContext()); len(vs) > 0 {
+			f.Errors["password"] = password.Summary(vs, v.L.Lang)
+			v.Rules = h.Policy.Checklist(vs, v.L.Lang)
+		}
+	}
 	if f.Errors["password"] == "" && pw != confirm {
 		f.Fail("password_confirm", v.L.T("reg.err.confirm"))
 	}
@@ -310,7 +324,8 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	} else {
 		n.Email = c
 	}
-	a, err := h.Accounts.Create(ctx, n)
+	ip := httpx.ClientIP(r)
+	a, err := h.Activity.Create(ctx, n, audit.Actor{Kind: audit.ActorCitizen}, "registration", ip)
 	if errors.Is(err, account.ErrTaken) {
 		v.Error = v.L.T("reg.err.taken")
 		h.render.Render(w, r, http.StatusConflict, "profile", v)
@@ -320,7 +335,6 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "create account", err)
 		return
 	}
-	ip := httpx.ClientIP(r)
 	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRegistered, Result: account.ResultOK, IP: ip, UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}

@@ -139,8 +139,8 @@ var (
 		"ИНН: введите 12 цифр (ИНН организации — 10 цифр)",
 		"INN: enter 12 digits (10 digits for an organisation)")
 	msgINNPersonFormat = def("inn", "format",
-		"ИНН: ИНН физического лица состоит из 12 цифр",
-		"INN: a personal INN has 12 digits")
+		"ИНН: у физического лица — 12 цифр",
+		"INN: a person's number has 12 digits")
 	msgINNZero = def("inn", "format",
 		"ИНН: такой номер не выдаётся — проверьте цифры",
 		"INN: numbers like this are not issued — check the number")

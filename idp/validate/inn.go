@@ -76,3 +76,12 @@ func GenerateINN12(n int64) string {
 	d += string(innCheck(d, innWeights11[:]))
 	return d + string(innCheck(d, innWeights12[:]))
 }
+
+// MaskINN returns an INN with all but its last four digits hidden
+// (********2259), for display; "" for a value of four digits or fewer.
+func MaskINN(inn string) string {
+	if len(inn) <= 4 {
+		return ""
+	}
+	return strings.Repeat("*", len(inn)-4) + inn[len(inn)-4:]
+}

@@ -86,3 +86,17 @@ func TestGenerateINN12(t *testing.T) {
 		}()
 	}
 }
+
+func TestMaskINNAndPassport(t *testing.T) {
+	for in, want := range map[string]string{"500100732259": "********2259", "7707083893": "******3893", "1234": "", "": ""} {
+		if got := MaskINN(in); got != want {
+			t.Errorf("MaskINN(%q) = %q, want %q", in, got, want)
+		}
+	}
+	if got := MaskPassport("4509", "123456"); got != "45 ** ****56" {
+		t.Errorf("MaskPassport = %q", got)
+	}
+	if got := MaskPassport("45", "123456"); got != "" {
+		t.Errorf("MaskPassport of a short series = %q", got)
+	}
+}

@@ -178,3 +178,13 @@ func isCyrillic(r rune) bool {
 func collapseSpaces(s string) string {
 	return strings.Join(strings.Fields(s), " ")
 }
+
+// MaskPassport returns a passport's series and number with the middle
+// hidden (45 ** ****56), for display; "" unless series has 4 digits and
+// number 6.
+func MaskPassport(series, number string) string {
+	if len(series) != 4 || len(number) != 6 {
+		return ""
+	}
+	return series[:2] + " ** ****" + number[4:]
+}

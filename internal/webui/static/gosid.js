@@ -32,6 +32,12 @@
         if (!f) return;
         var ok = f(input.value, confirm ? confirm.value : "");
         li.classList.toggle("met", ok);
+        // The server's mark of a broken rule goes once the rule is met.
+        if (ok) {
+          li.classList.remove("unmet");
+          var note = li.querySelector(".rule-note");
+          if (note) note.remove();
+        }
       });
     }
     input.addEventListener("input", update);
