@@ -267,3 +267,46 @@ func TestPackageDocs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestOneNameForTwoStep: the second factor has one name on every page of
+// every module (issue 13: three names for one feature were in use):
+// «Двухэтапная проверка» / "Two-step verification". The texts live in the
+// modules' catalogs and templates, which this reads.
+func TestOneNameForTwoStep(t *testing.T) {
+	banned := []string{"двухфактор", "вход с подтверждением", "two-factor"}
+	found := 0
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			if name := d.Name(); name == "node_modules" || name == "testdata" || strings.HasPrefix(name, ".") && p != "." {
+				return filepath.SkipDir
+			}
+			return nil
+		}
+		if strings.HasSuffix(p, "_test.go") || !(strings.HasSuffix(p, ".go") || strings.HasSuffix(p, ".html")) {
+			return nil
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		text := strings.ToLower(string(b))
+		for _, w := range banned {
+			if strings.Contains(text, w) {
+				t.Errorf("%s says %q: the feature is «Двухэтапная проверка» / \"Two-step verification\"", p, w)
+			}
+		}
+		if strings.Contains(text, "двухэтапная проверка") {
+			found++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if found == 0 {
+		t.Fatal("no page names «Двухэтапная проверка»: the walk missed the texts")
+	}
+}

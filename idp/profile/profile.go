@@ -56,7 +56,7 @@ type Deps struct {
 	Accounts Accounts
 	Sessions Sessions
 	Log      *slog.Logger
-	// Security are the two-factor settings' dependencies.
+	// Security are the two-step verification settings' dependencies.
 	Security SecurityDeps
 	// Centre are the sessions and data-sharing pages' dependencies.
 	Centre CentreDeps
