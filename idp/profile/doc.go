@@ -22,17 +22,17 @@
 //	GET  /account/security                   two-step verification, remembered devices, new-device notices
 //	POST /account/security/totp              start enrolling an authenticator app → its step
 //	GET  /account/security/totp              the step: QR code and key
-//	POST /account/security/totp/confirm      confirm it with a code → the backup codes
+//	GET/POST /account/security/totp/confirm  confirm it with a code → the backup codes
 //	POST /account/security/sms               start SMS codes as the second factor → its step
 //	GET  /account/security/sms               the step: the code form
-//	POST /account/security/sms/confirm       confirm with the code sent → the backup codes
-//	POST /account/security/send              a code to confirm turning the second factor off → its step
+//	GET/POST /account/security/sms/confirm   confirm with the code sent → the backup codes
+//	GET/POST /account/security/send          a code to confirm turning the second factor off → its step
 //	GET  /account/security/disable           the step: the form, with the code sent
 //	POST /account/security/disable           turn the second factor off
-//	POST /account/security/backup            new backup codes (the old ones stop working) → the codes
+//	GET/POST /account/security/backup        new backup codes (the old ones stop working) → the codes
 //	GET  /account/security/codes             the new backup codes, until the citizen leaves
 //	GET  /account/security/codes.txt         the same as a text file
-//	POST /account/security/settings          notices of sign-ins from new devices; the idle timeout
+//	GET/POST /account/security/settings      notices of sign-ins from new devices; the idle timeout
 //	GET  /account/sessions                   signed-in devices and browsers
 //	POST /account/sessions/end               end one session or all others
 //	GET  /account/apps                       sites with access to the account and what they see
@@ -45,7 +45,9 @@
 //	GET  /account/export.json                everything stored about the account, as JSON
 //	POST /account/delete/start               a code (or the authenticator app) to confirm deletion → its step
 //	GET  /account/delete/start               the step: the code form
-//	POST /account/delete                     request deletion: erased after the grace period
+//	GET/POST /account/delete                 request deletion: erased after the grace period
+//	GET  /static/codes.js                    the backup codes' download and print buttons (with /static/codes-print.css)
+//	GET  /static/codes-print.css             the print stylesheet: only the codes
 //	GET  /account/deleted                    the deletion is scheduled; signing in cancels it
 //
 // Sensitive changes — a phone or e-mail, the password, second factors and
