@@ -230,7 +230,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 			return exitConfig, err
 		}
 		servers = append(servers, srv)
-		at[l.server] = httpx.ListenURL(strings.SplitN(srv.URL(), ":", 2)[0], l.addr, ls[l.server].Addr())
+		at[l.server] = httpx.ListenURL(l.addr, ls[l.server].Addr(), cfg.TLSCertFile != "")
 		ls[l.server] = nil // the server owns it now
 	}
 	log.Info("gosid serving", "issuer", o.PublicURL, "idp", at["idp"], "portal", at["portal"], "admin", at["admin"], "database", db.Dialect())

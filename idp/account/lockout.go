@@ -18,21 +18,22 @@ import (
 // account's own lock (RecordFailure) stays as a second gate that counts
 // an account's failures whatever identifier named it.
 
-// LoginLocked returns until when the identifier key is locked, or the zero
-// time when it is not.
-func (s *Store) LoginLocked(ctx context.Context, key string) (time.Time, error) {
-	var until int64
-	err := s.db.QueryRow(ctx, `SELECT locked_until FROM login_lockouts WHERE key_hash = $1`, key).Scan(&until)
+// LoginLocked returns until when the identifier key is locked (the zero
+// time when it is not), and whether any failure of it is counted at all,
+// so that a sign-in without one need not reset anything.
+func (s *Store) LoginLocked(ctx context.Context, key string) (until time.Time, counted bool, err error) {
+	var us int64
+	err = s.db.QueryRow(ctx, `SELECT locked_until FROM login_lockouts WHERE key_hash = $1`, key).Scan(&us)
 	if errors.Is(err, sqldb.ErrNotFound) {
-		return time.Time{}, nil
+		return time.Time{}, false, nil
 	}
 	if err != nil {
-		return time.Time{}, fmt.Errorf("read login lock-out: %w", err)
+		return time.Time{}, false, fmt.Errorf("read login lock-out: %w", err)
 	}
-	if t := sqldb.Time(until); t.After(s.now()) {
-		return t, nil
+	if t := sqldb.Time(us); t.After(s.now()) {
+		return t, true, nil
 	}
-	return time.Time{}, nil
+	return time.Time{}, true, nil
 }
 
 // RecordLoginFailure counts a wrong password for the identifier key (of

@@ -48,7 +48,7 @@ func TestLoginLockout(t *testing.T) {
 			return l.Load()
 		}
 		locked := func(key string) bool {
-			until, err := s.LoginLocked(ctx, key)
+			until, _, err := s.LoginLocked(ctx, key)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -30,7 +30,7 @@ type Accounts interface {
 	FindByLogin(ctx context.Context, kind, value string) (*account.Account, error)
 	RecordFailure(ctx context.Context, id string, maxFailures int, lockFor time.Duration) (lockedNow bool, err error)
 	RecordSuccess(ctx context.Context, id string) error
-	LoginLocked(ctx context.Context, key string) (time.Time, error)
+	LoginLocked(ctx context.Context, key string) (until time.Time, counted bool, err error)
 	RecordLoginFailure(ctx context.Context, key, accountID string, maxFailures int, lockFor time.Duration) (lockedUntil time.Time, err error)
 	ResetLoginFailures(ctx context.Context, key string) error
 	Rehash(ctx context.Context, id, oldHash, newHash string) error
@@ -291,7 +291,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 // are counted per identifier whether it names an account or not, so that
 // an unknown login gets the very answers a known one gets.
 func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, loginKey, pw string) (*account.Account, error) {
-	until, err := h.accounts.LoginLocked(ctx, loginKey)
+	until, counted, err := h.accounts.LoginLocked(ctx, loginKey)
 	if err != nil {
 		return nil, fmt.Errorf("%w: read lock-out: %w", errUnavailable, err)
 	}
@@ -347,8 +347,10 @@ func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, login
 			h.log.ErrorContext(ctx, "reset failure count", "account", a, "err", err)
 		}
 	}
-	if err := h.accounts.ResetLoginFailures(ctx, loginKey); err != nil {
-		h.log.ErrorContext(ctx, "reset the login's failure count", "account", a, "err", err)
+	if counted {
+		if err := h.accounts.ResetLoginFailures(ctx, loginKey); err != nil {
+			h.log.ErrorContext(ctx, "reset the login's failure count", "account", a, "err", err)
+		}
 	}
 	if rehash {
 		if nh, err := h.passwords.Hash(ctx, pw); err == nil {

@@ -8,13 +8,12 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gosid/gosid/idp/assurance"
-	"github.com/gosid/gosid/internal/httpx"
-
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/webui"
 )

@@ -33,8 +33,8 @@ func (h *Handler) shownDetails(a *account.Account) map[string]string {
 		v["inn"] = validate.MaskINN(a.INN)
 	}
 	if p := a.Passport; p != nil && len(p.Series) == 4 && len(p.Number) == 6 {
-		v["passport_series"] = p.Series[:2] + " **"
-		v["passport_number"] = "****" + p.Number[4:]
+		v["passport_series"] = validate.MaskPassportSeries(p.Series)
+		v["passport_number"] = validate.MaskPassportNumber(p.Number)
 		v["passport_issuer"] = p.Issuer
 		v["division_code"] = p.DivisionCode
 		if !p.IssueDate.IsZero() {

@@ -186,5 +186,23 @@ func MaskPassport(series, number string) string {
 	if len(series) != 4 || len(number) != 6 {
 		return ""
 	}
-	return series[:2] + " ** ****" + number[4:]
+	return MaskPassportSeries(series) + " " + MaskPassportNumber(number)
+}
+
+// MaskPassportSeries shows a passport series' first two digits ("45 **"),
+// as the details form shows it; "" when it is not four characters.
+func MaskPassportSeries(series string) string {
+	if len(series) != 4 {
+		return ""
+	}
+	return series[:2] + " **"
+}
+
+// MaskPassportNumber shows a passport number's last two digits
+// ("****56"); "" when it is not six characters.
+func MaskPassportNumber(number string) string {
+	if len(number) != 6 {
+		return ""
+	}
+	return "****" + number[4:]
 }

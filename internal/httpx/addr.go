@@ -69,12 +69,16 @@ func PublicURLOf(addr string, tls bool) (string, error) {
 }
 
 // ListenURL is the URL of a listener bound at bound for the listen address
-// addr, as a person should open it: the host as configured (localhost stays
-// a name: http://127.0.0.1 is another origin for the browser, where the
-// cookies of localhost are missing and passkeys refuse to work) with the
-// port bound; the bound address itself when addr names no host or an
-// unspecified one (":8080", "0.0.0.0:8080").
-func ListenURL(scheme, addr string, bound net.Addr) string {
+// addr (https when tls), as a person should open it: the host as
+// configured (localhost stays a name: http://127.0.0.1 is another origin
+// for the browser, where the cookies of localhost are missing and passkeys
+// refuse to work) with the port bound; the bound address itself when addr
+// names no host or an unspecified one (":8080", "0.0.0.0:8080").
+func ListenURL(addr string, bound net.Addr, tls bool) string {
+	scheme := "http"
+	if tls {
+		scheme = "https"
+	}
 	host, _, err := net.SplitHostPort(addr)
 	_, port, berr := net.SplitHostPort(bound.String())
 	if err != nil || berr != nil || host == "" || net.ParseIP(host).IsUnspecified() {

@@ -52,7 +52,7 @@ func TestListenURL(t *testing.T) {
 		":8080":          "http://127.0.0.1:41234",
 		"0.0.0.0:8080":   "http://127.0.0.1:41234",
 	} {
-		if got := ListenURL("http", addr, bound); got != want {
+		if got := ListenURL(addr, bound, false); got != want {
 			t.Errorf("ListenURL(%q) = %q, want %q", addr, got, want)
 		}
 	}
