@@ -253,3 +253,71 @@ func TestLevels(t *testing.T) {
 		t.Error("Parse(gold) accepted")
 	}
 }
+
+// TestVerifyRecordsSeveral: one verification of several records (a
+// registry check: СФР and МВД) keeps each with its sealed values, runs the
+// caller's Apply in the same transaction, and an Apply that fails leaves
+// nothing behind.
+func TestVerifyRecordsSeveral(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r, ctx := newRig(t, db), context.Background()
+		a := r.account(t, "+79160000001", "")
+		registry := func(src, doc string, values map[string]string) assurance.Evidence {
+			claims := make([]string, 0, len(values))
+			for k := range values {
+				claims = append(claims, k)
+			}
+			return assurance.Evidence{AccountID: a.ID, Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: src},
+				Claims: claims, Values: values, Document: assurance.Document{Type: doc, Number: "4510 123456"}, Level: assurance.Standard}
+		}
+		failed := errors.New("apply failed")
+		v := assurance.Verification{Evidence: registry("ru_sfr", "snils", map[string]string{"snils": "112-233-445 95", "birthdate": "1990-01-31"}),
+			More:  []assurance.Evidence{registry("ru_mvd", "passport", map[string]string{"family_name": "Иванов"})},
+			Apply: func(ctx context.Context, tx *sqldb.Tx) error { return failed }}
+		if _, err := r.svc.Verify(ctx, v); !errors.Is(err, failed) {
+			t.Fatalf("Verify with a failing Apply = %v", err)
+		}
+		if ev, _ := r.svc.Evidence(ctx, a.ID); len(ev) != 0 {
+			t.Fatalf("a failed Apply left %d evidence records", len(ev))
+		}
+		applied := 0
+		v.Apply = func(ctx context.Context, tx *sqldb.Tx) error { applied++; return nil }
+		out, err := r.svc.Verify(ctx, v)
+		if err != nil || applied != 1 || len(out.EvidenceIDs) != 2 || !out.Raised || out.Level != assurance.Standard {
+			t.Fatalf("Verify = %+v, %v (applied %d)", out, err, applied)
+		}
+		ev, err := r.svc.Evidence(ctx, a.ID)
+		if err != nil || len(ev) != 2 {
+			t.Fatalf("Evidence = %d, %v", len(ev), err)
+		}
+		got := map[string]map[string]string{}
+		for _, e := range ev {
+			got[e.Verifier.ID] = e.Values
+		}
+		if got["ru_sfr"]["snils"] != "112-233-445 95" || got["ru_sfr"]["birthdate"] != "1990-01-31" || got["ru_mvd"]["family_name"] != "Иванов" {
+			t.Errorf("values read back = %v", got)
+		}
+		var raw []byte
+		if err := db.QueryRow(ctx, `SELECT document_enc FROM evidence WHERE account_id = $1 LIMIT 1`, a.ID).Scan(&raw); err != nil {
+			t.Fatal(err)
+		}
+		if strings.Contains(string(raw), "112-233") || strings.Contains(string(raw), "1990-01-31") {
+			t.Error("evidence values stored in the clear")
+		}
+		// A registry that now reports the passport invalid lowers the
+		// level once, with an entry in the activity log.
+		lowered, err := r.svc.Lower(ctx, assurance.Lowering{AccountID: a.ID, To: assurance.Simplified, Reason: "passport_invalid"})
+		if err != nil || !lowered {
+			t.Fatalf("Lower = %v, %v", lowered, err)
+		}
+		if again, err := r.svc.Lower(ctx, assurance.Lowering{AccountID: a.ID, To: assurance.Simplified, Reason: "passport_invalid"}); err != nil || again {
+			t.Fatalf("second Lower = %v, %v", again, err)
+		}
+		if st, _ := r.accounts.State(ctx, a.ID); st.Level != assurance.Simplified {
+			t.Errorf("level after Lower = %s", st.Level)
+		}
+		if acts := actions(t, r.log, a.ID); len(acts) != 2 || acts[0] != audit.ActionLevelChanged || acts[1] != audit.ActionLevelChanged {
+			t.Errorf("activity = %v", acts)
+		}
+	})
+}

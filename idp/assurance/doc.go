@@ -18,10 +18,15 @@
 // level. Evidence feeds the activity log now and OpenID Connect for
 // Identity Assurance's verified_claims later.
 //
-// Service.Verify records a verification in one transaction: the evidence
-// row; the verified values it carries (a SNILS becomes the account's
+// Service.Verify records a verification in one transaction: the caller's
+// own part (Verification.Apply: the checked data applied to the account);
+// the evidence rows, each with the verified values sealed beside its
+// document (a claim is verified for a site only while the account still
+// holds the value its evidence saw); the verified values it carries (a SNILS becomes the account's
 // verified SNILS and other accounts' claims of it are dropped); the level,
 // raised to what the evidence supports; and the activity-log entries of
-// every account touched. It is the only code that changes a level
-// (TestOnlyVerifyChangesLevels keeps it so).
+// every account touched. Service.Lower takes a level down when evidence
+// behind it no longer holds (a passport the registry reports invalid).
+// They are the only code that changes a level (TestOnlyVerifyChangesLevels
+// keeps it so).
 package assurance

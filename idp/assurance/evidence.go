@@ -64,6 +64,12 @@ type Evidence struct {
 	// given_name, middle_name, birthdate, passport, inn…
 	Claims   []string
 	Document Document
+	// Values are the verified values, by claim name, as the verifier saw
+	// them (dates ISO, SNILS canonical): a claim counts as verified for a
+	// site only while the account's value still equals this one. Sealed
+	// at rest with the document. Evidence recorded before values were kept
+	// has none.
+	Values map[string]string
 	// Level is the level the evidence supports ("" none).
 	Level      Level
 	VerifiedAt time.Time
@@ -97,11 +103,19 @@ func (e Evidence) validate() error {
 	return nil
 }
 
+// sealedPart is what evidence keeps sealed: the document (its fields at the
+// top level, as rows written before values were kept have them) and the
+// verified values.
+type sealedPart struct {
+	Document
+	Values map[string]string `json:"values,omitempty"`
+}
+
 // aad binds a sealed document to its evidence row.
 func aad(id string) []byte { return []byte("evidence.document|" + id) }
 
 func (s *Service) insert(ctx context.Context, q sqldb.Querier, e Evidence) error {
-	doc, err := json.Marshal(e.Document)
+	doc, err := json.Marshal(sealedPart{Document: e.Document, Values: e.Values})
 	if err != nil {
 		return err
 	}
@@ -141,8 +155,10 @@ func (s *Service) Evidence(ctx context.Context, accountID string) ([]Evidence, e
 			if err != nil {
 				return nil, fmt.Errorf("assurance: evidence %s: %w", e.ID, err)
 			}
-			err = json.Unmarshal(doc, &e.Document)
+			var part sealedPart
+			err = json.Unmarshal(doc, &part)
 			clear(doc)
+			e.Document, e.Values = part.Document, part.Values
 			if err != nil {
 				return nil, fmt.Errorf("assurance: evidence %s: %w", e.ID, err)
 			}

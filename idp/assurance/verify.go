@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/gosid/gosid/idp/audit"
@@ -61,6 +62,15 @@ type Verification struct {
 	// SNILS, when the evidence proves one, becomes the account's verified
 	// SNILS (canonical form).
 	SNILS string
+	// More are further evidence of the same verification, recorded with
+	// it (a registry check is one record per registry: СФР, МВД, ФНС). The
+	// level rises to the highest any of them supports.
+	More []Evidence
+	// Apply, when set, runs first inside Verify's transaction: the
+	// caller's own part of the change (the verified data applied to the
+	// account, a check marked done). An error from it rolls everything
+	// back and is returned as it is.
+	Apply func(ctx context.Context, tx *sqldb.Tx) error
 	// Actor and IP go to the activity log.
 	Actor audit.Actor
 	IP    string
@@ -68,7 +78,10 @@ type Verification struct {
 
 // Outcome is what Verify changed.
 type Outcome struct {
-	EvidenceID string
+	// EvidenceID is the id of the first evidence record, EvidenceIDs of
+	// all of them in the order given.
+	EvidenceID  string
+	EvidenceIDs []string
 	// Dropped are the accounts whose claim of the SNILS gave way; their
 	// owners should be told.
 	Dropped []string
@@ -83,60 +96,80 @@ type Outcome struct {
 // account and of every account that lost a claim. Nothing is written when
 // any part fails.
 func (s *Service) Verify(ctx context.Context, v Verification) (Outcome, error) {
-	e := v.Evidence
-	if e.VerifiedAt.IsZero() {
-		e.VerifiedAt = s.now()
-	}
-	e.CreatedAt = s.now()
-	e.ID = newID()
-	if err := e.validate(); err != nil {
-		return Outcome{}, err
+	all := append([]Evidence{v.Evidence}, v.More...)
+	for i := range all {
+		if all[i].VerifiedAt.IsZero() {
+			all[i].VerifiedAt = s.now()
+		}
+		if all[i].AccountID == "" {
+			all[i].AccountID = v.AccountID
+		}
+		all[i].CreatedAt = s.now()
+		all[i].ID = newID()
+		if err := all[i].validate(); err != nil {
+			return Outcome{}, err
+		}
+		if all[i].AccountID != v.AccountID {
+			return Outcome{}, fmt.Errorf("%w: evidence of two accounts", ErrInvalid)
+		}
 	}
 	var out Outcome
 	var err error
 	// A verification racing another on the same account loses the level's
 	// compare-and-swap and runs again on what the other committed.
 	for range 3 {
-		if out, err = s.verify(ctx, v, e); !errors.Is(err, sqldb.ErrConflict) {
+		if out, err = s.verify(ctx, v, all); !errors.Is(err, sqldb.ErrConflict) {
 			break
 		}
 	}
 	return out, err
 }
 
-func (s *Service) verify(ctx context.Context, v Verification, e Evidence) (Outcome, error) {
-	out := Outcome{EvidenceID: e.ID}
+func (s *Service) verify(ctx context.Context, v Verification, all []Evidence) (Outcome, error) {
+	var out Outcome
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		out = Outcome{EvidenceID: e.ID}
+		out = Outcome{EvidenceID: all[0].ID}
+		if v.Apply != nil {
+			if err := v.Apply(ctx, tx); err != nil {
+				return err
+			}
+		}
 		acc := s.accounts(tx)
-		st, err := acc.State(ctx, e.AccountID)
+		st, err := acc.State(ctx, v.AccountID)
 		if err != nil {
 			return err
 		}
 		var entries []audit.Entry
 		if v.SNILS != "" {
-			if out.Dropped, err = acc.VerifySNILS(ctx, e.AccountID, v.SNILS, string(e.Method)); err != nil {
+			if out.Dropped, err = acc.VerifySNILS(ctx, v.AccountID, v.SNILS, string(v.Method)); err != nil {
 				return err
 			}
 			if !st.SNILSVerified {
-				entries = append(entries, s.entry(v, audit.ActionSNILSVerified, map[string]string{"method": string(e.Method), "evidence": e.ID}))
+				entries = append(entries, s.entry(v, audit.ActionSNILSVerified, map[string]string{"method": string(v.Method), "evidence": all[0].ID}))
 			}
 			for _, other := range out.Dropped {
 				entries = append(entries, audit.Entry{AccountID: other, Actor: audit.Actor{Kind: audit.ActorSystem, ID: "assurance"},
 					Action: audit.ActionSNILSClaimDropped})
 			}
 		}
-		if err := s.insert(ctx, tx, e); err != nil {
-			return err
-		}
-		out.Level = st.Level
-		if e.Level.Rank() > st.Level.Rank() {
-			if err := acc.SetLevel(ctx, e.AccountID, st.Level, e.Level); err != nil {
+		top := all[0]
+		for _, e := range all {
+			if err := s.insert(ctx, tx, e); err != nil {
 				return err
 			}
-			out.Level, out.Raised = e.Level, true
+			out.EvidenceIDs = append(out.EvidenceIDs, e.ID)
+			if e.Level.Rank() > top.Level.Rank() {
+				top = e
+			}
+		}
+		out.Level = st.Level
+		if top.Level.Rank() > st.Level.Rank() {
+			if err := acc.SetLevel(ctx, v.AccountID, st.Level, top.Level); err != nil {
+				return err
+			}
+			out.Level, out.Raised = top.Level, true
 			entries = append(entries, s.entry(v, audit.ActionLevelChanged,
-				map[string]string{"level": string(e.Level), "method": string(e.Method), "evidence": e.ID}))
+				map[string]string{"level": string(top.Level), "method": string(top.Method), "evidence": top.ID}))
 		}
 		if len(entries) == 0 {
 			return nil
@@ -150,6 +183,64 @@ func (s *Service) verify(ctx context.Context, v Verification, e Evidence) (Outco
 		return Outcome{}, err
 	}
 	return out, nil
+}
+
+// Lowering is a level taken down because evidence behind it no longer
+// holds (a registry reports the passport invalid).
+type Lowering struct {
+	AccountID string
+	// To is the level the account keeps at most.
+	To Level
+	// Reason names why, for the activity log ("passport_invalid").
+	Reason string
+	// Apply, when set, runs first inside Lower's transaction (the
+	// caller's own part of the change).
+	Apply func(ctx context.Context, tx *sqldb.Tx) error
+	Actor audit.Actor
+}
+
+// Lower takes the account's level down to l.To when it is higher, with an
+// activity-log entry, in one transaction with l.Apply. It reports whether
+// the level fell. Like Verify, it is the only other code that changes a
+// level.
+func (s *Service) Lower(ctx context.Context, l Lowering) (lowered bool, err error) {
+	if !l.To.Valid() || l.AccountID == "" || l.Reason == "" {
+		return false, fmt.Errorf("%w: lowering needs an account, a level and a reason", ErrInvalid)
+	}
+	for range 3 {
+		lowered = false
+		err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			lowered = false
+			if l.Apply != nil {
+				if err := l.Apply(ctx, tx); err != nil {
+					return err
+				}
+			}
+			acc := s.accounts(tx)
+			st, err := acc.State(ctx, l.AccountID)
+			if err != nil {
+				return err
+			}
+			if st.Level.Rank() <= l.To.Rank() {
+				return nil
+			}
+			if err := acc.SetLevel(ctx, l.AccountID, st.Level, l.To); err != nil {
+				return err
+			}
+			lowered = true
+			actor := l.Actor
+			if actor.Kind == "" {
+				actor = audit.Actor{Kind: audit.ActorSystem, ID: "assurance"}
+			}
+			_, err = s.log.AppendAll(ctx, tx, []audit.Entry{{AccountID: l.AccountID, Actor: actor, Action: audit.ActionLevelChanged,
+				Detail: map[string]string{"level": string(l.To), "from": string(st.Level), "reason": l.Reason}}})
+			return err
+		})
+		if !errors.Is(err, sqldb.ErrConflict) {
+			break
+		}
+	}
+	return lowered, err
 }
 
 func (s *Service) entry(v Verification, action string, detail map[string]string) audit.Entry {

@@ -61,11 +61,14 @@ func (h *Handler) prove(ctx context.Context, r *http.Request, a *account.Account
 		Evidence: assurance.Evidence{AccountID: a.ID, Method: assurance.MethodQualifiedESignature,
 			Verifier: assurance.Verifier{Kind: "ca", ID: issuerName(leaf)},
 			Claims:   []string{"snils"},
+			Values:   map[string]string{"snils": formatSNILS(s.SNILS)},
 			Document: assurance.Document{Type: "qualified_certificate", Number: strings.ToUpper(leaf.SerialNumber.Text(16)),
 				Issuer: issuerName(leaf), IssuedAt: leaf.NotBefore, ValidUntil: leaf.NotAfter},
 			VerifiedAt: h.Now()}}
 	if namesMatch(a, s) {
+		// The account's spelling, which the certificate's matches.
 		v.Claims = append(v.Claims, "family_name", "given_name")
+		v.Values["family_name"], v.Values["given_name"] = a.Name.Family, a.Name.Given
 		if s.Qualified {
 			// Only a qualified certificate issued to the account's
 			// holder confirms the identity.
