@@ -445,6 +445,7 @@ func TestGatewayMalformed(t *testing.T) {
 		"fns, other inn":    {FNS, `{"status":"confirmed","inn":"780634567801","record_id":"r",` + at + `}`},
 		"sfr with inn":      {SFR, `{"status":"confirmed","inn":"770412345664","record_id":"r",` + at + `}`},
 		"over 64 KiB":       {SFR, `{"status":"confirmed","record_id":"r",` + at + `,"pad":"` + strings.Repeat("x", 64<<10) + `"}`},
+		"64 KiB of spaces":  {SFR, `{"status":"confirmed","record_id":"r",` + at + `}` + strings.Repeat(" ", 64<<10)},
 	} {
 		f.always(answer(http.StatusOK, c.body))
 		id := identity(t, "passes")
