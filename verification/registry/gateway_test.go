@@ -207,24 +207,14 @@ type testGateway struct {
 
 func newTestGateway(t *testing.T, cfg GatewayConfig) *testGateway {
 	t.Helper()
+	// Checks log synchronously, from the test's goroutine: no lock needed.
 	var buf bytes.Buffer
 	reg := prometheus.NewRegistry()
-	g, err := NewGateway(cfg, reg, slog.New(slog.NewJSONHandler(&lockedWriter{w: &buf}, &slog.HandlerOptions{Level: slog.LevelDebug})))
+	g, err := NewGateway(cfg, reg, slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &testGateway{Gateway: g, reg: reg, log: &buf}
-}
-
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }
 
 func (g *testGateway) outcomes(t *testing.T, source Source, outcome string) float64 {
