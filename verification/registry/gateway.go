@@ -153,7 +153,7 @@ const (
 )
 
 // NewGateway reads the certificate files, checks cfg and registers the
-// metrics with metrics (unless nil). log must not be nil.
+// metrics with metrics (unless nil). A nil log discards.
 func NewGateway(cfg GatewayConfig, metrics prometheus.Registerer, log *slog.Logger) (*Gateway, error) {
 	base, err := gatewayBase(cfg.URL)
 	if err != nil {
@@ -164,6 +164,9 @@ func NewGateway(cfg GatewayConfig, metrics prometheus.Registerer, log *slog.Logg
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	if cfg.Timeout < 0 || cfg.Attempts < 0 || cfg.BackoffBase < 0 || cfg.BackoffMax < 0 || cfg.BreakerFailures < 0 || cfg.BreakerOpen < 0 {
 		return nil, errors.New("registry gateway: a negative timeout, attempt count, backoff or breaker setting")
 	}

@@ -60,6 +60,16 @@ type simIdentity struct {
 	fnsINN        string
 }
 
+func (id *simIdentity) behaviour(source Source) behaviour {
+	switch source {
+	case SFR:
+		return id.sfr
+	case MVD:
+		return id.mvd
+	}
+	return id.fns
+}
+
 // held is the person as source holds it.
 func (id *simIdentity) held(source Source) Person {
 	p := id.Person

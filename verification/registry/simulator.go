@@ -108,83 +108,64 @@ func (s *Simulator) Check(ctx context.Context, req Request) (Result, error) {
 			return Result{}, unavailable(ctx)
 		}
 	}
+	id, generated, found := s.find(req)
+	switch {
+	case !found:
+		return s.result(req, NotFound, nil, ""), nil
+	case generated && req.Source == FNS:
+		return s.innAnswer(req, nil, GeneratedINN(*req.Passport)), nil
+	case generated:
+		return s.result(req, Confirmed, nil, ""), nil
+	}
+	if res, err, done := s.behave(ctx, req, id); done {
+		return res, err
+	}
+	fields := diffPerson(req.Person, id.held(req.Source))
 	switch req.Source {
-	case SFR:
-		return s.checkSFR(ctx, req)
+	case FNS:
+		return s.innAnswer(req, fields, id.heldINN()), nil
 	case MVD:
-		return s.checkMVD(ctx, req)
-	default:
-		return s.checkFNS(ctx, req)
+		if !sameDay(req.Passport.IssueDate, id.issued()) {
+			fields = append(fields, "passport_issue_date")
+		}
 	}
+	if len(fields) > 0 {
+		return s.result(req, Mismatch, fields, ""), nil
+	}
+	return s.result(req, Confirmed, nil, ""), nil
 }
 
-func (s *Simulator) checkSFR(ctx context.Context, req Request) (Result, error) {
-	snils, err := validate.SNILS(req.SNILS)
-	if err != nil {
-		return s.result(req, NotFound, nil, ""), nil
+// find looks up the document req is about: СФР by SNILS, МВД and ФНС by
+// passport. generated reports one of the generated family (id is nil);
+// found is false for a document the registry does not hold.
+func (s *Simulator) find(req Request) (id *simIdentity, generated, found bool) {
+	if req.Source == SFR {
+		snils, err := validate.SNILS(req.SNILS)
+		if err != nil {
+			return nil, false, false
+		}
+		if strings.HasPrefix(snils, generatedSNILSGroup+"-") {
+			return nil, true, true
+		}
+		id = s.bySNILS[snils]
+		return id, false, id != nil
 	}
-	if strings.HasPrefix(snils, generatedSNILSGroup+"-") {
-		return s.result(req, Confirmed, nil, ""), nil
-	}
-	id := s.bySNILS[snils]
-	if id == nil {
-		return s.result(req, NotFound, nil, ""), nil
-	}
-	if res, err, done := s.behave(ctx, req, id.sfr); done {
-		return res, err
-	}
-	return s.result(req, statusOf(diffPerson(req.Person, id.held(SFR))), diffPerson(req.Person, id.held(SFR)), ""), nil
-}
-
-func (s *Simulator) checkMVD(ctx context.Context, req Request) (Result, error) {
 	doc, ok := passportKey(req.Passport)
 	if !ok {
-		return s.result(req, NotFound, nil, ""), nil
+		return nil, false, false
 	}
 	if strings.HasPrefix(doc, GeneratedPassportSeries) {
-		return s.result(req, Confirmed, nil, ""), nil
+		return nil, true, true
 	}
-	id := s.byDoc[doc]
-	if id == nil {
-		return s.result(req, NotFound, nil, ""), nil
-	}
-	if res, err, done := s.behave(ctx, req, id.mvd); done {
-		return res, err
-	}
-	if id.mvd == becomesInvalid && !s.firstAnswer(doc, req.ID) {
-		return s.result(req, Invalid, nil, ""), nil
-	}
-	fields := diffPerson(req.Person, id.held(MVD))
-	if !sameDay(req.Passport.IssueDate, id.issued()) {
-		fields = append(fields, "passport_issue_date")
-	}
-	return s.result(req, statusOf(fields), fields, ""), nil
-}
-
-func (s *Simulator) checkFNS(ctx context.Context, req Request) (Result, error) {
-	doc, ok := passportKey(req.Passport)
-	if !ok {
-		return s.result(req, NotFound, nil, ""), nil
-	}
-	inn := strings.TrimSpace(req.INN)
-	if strings.HasPrefix(doc, GeneratedPassportSeries) {
-		return s.innAnswer(req, nil, inn, GeneratedINN(*req.Passport)), nil
-	}
-	id := s.byDoc[doc]
-	if id == nil {
-		return s.result(req, NotFound, nil, ""), nil
-	}
-	if res, err, done := s.behave(ctx, req, id.fns); done {
-		return res, err
-	}
-	return s.innAnswer(req, diffPerson(req.Person, id.held(FNS)), inn, id.heldINN()), nil
+	id = s.byDoc[doc]
+	return id, false, id != nil
 }
 
 // innAnswer is ФНС's verdict: the person's differing fields, then the INN
 // the citizen typed (if any) against the one held. A mismatch does not
 // tell the INN held.
-func (s *Simulator) innAnswer(req Request, fields []string, typed, held string) Result {
-	if typed != "" && typed != held {
+func (s *Simulator) innAnswer(req Request, fields []string, held string) Result {
+	if typed := strings.TrimSpace(req.INN); typed != "" && typed != held {
 		fields = append(fields, "inn")
 	}
 	if len(fields) > 0 {
@@ -193,10 +174,10 @@ func (s *Simulator) innAnswer(req Request, fields []string, typed, held string) 
 	return s.result(req, Confirmed, nil, held)
 }
 
-// behave applies an identity's behaviour for one source; done reports
+// behave applies the identity's behaviour for req's source; done reports
 // that it decided the answer.
-func (s *Simulator) behave(ctx context.Context, req Request, b behaviour) (res Result, err error, done bool) {
-	switch b {
+func (s *Simulator) behave(ctx context.Context, req Request, id *simIdentity) (res Result, err error, done bool) {
+	switch id.behaviour(req.Source) {
 	case notFound:
 		return s.result(req, NotFound, nil, ""), nil, true
 	case invalid:
@@ -214,6 +195,10 @@ func (s *Simulator) behave(ctx context.Context, req Request, b behaviour) (res R
 		s.mu.Unlock()
 		if n < flakyFailures {
 			return Result{}, fmt.Errorf("%w: simulated failure %d of %d", ErrUnavailable, n+1, flakyFailures), true
+		}
+	case becomesInvalid:
+		if !s.firstAnswer(id.Passport.Series+id.Passport.Number, req.ID) {
+			return s.result(req, Invalid, nil, ""), nil, true
 		}
 	}
 	return Result{}, nil, false
@@ -246,13 +231,6 @@ func (s *Simulator) result(req Request, status Status, fields []string, inn stri
 
 func unavailable(ctx context.Context) error {
 	return fmt.Errorf("%w: %w", ErrUnavailable, ctx.Err())
-}
-
-func statusOf(fields []string) Status {
-	if len(fields) > 0 {
-		return Mismatch
-	}
-	return Confirmed
 }
 
 // diffPerson lists the claim names of what differs between the person as
