@@ -12,6 +12,7 @@ import (
 	"encoding/json"
 	"encoding/pem"
 	"errors"
+	"fmt"
 	"io"
 	"log"
 	"log/slog"
@@ -657,5 +658,37 @@ func TestFullJitter(t *testing.T) {
 		if top < limit*8/10 {
 			t.Errorf("retry %d: never above %v of [0, %v): not full jitter", n, top, limit)
 		}
+	}
+}
+
+// TestGatewayConcurrent: one gateway serves many checks at once (run
+// with -race).
+func TestGatewayConcurrent(t *testing.T) {
+	f := newFakeGateway(t)
+	g := newTestGateway(t, f.config(t))
+	var wg sync.WaitGroup
+	errs := make(chan error, 30)
+	for i := range 30 {
+		wg.Go(func() {
+			source := Sources()[i%3]
+			res, err := g.Check(t.Context(), request(GeneratedIdentity(i), source, fmt.Sprint("c", i)))
+			if err == nil && source == FNS {
+				err = errors.New("a confirmed ru_fns answer without inn was accepted")
+			}
+			if err == nil && res.Status != Confirmed {
+				err = fmt.Errorf("%s", res.Status)
+			}
+			if err != nil && !(source == FNS && errors.Is(err, ErrUnavailable)) {
+				errs <- err
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if got := g.outcomes(t, SFR, "confirmed") + g.outcomes(t, MVD, "confirmed"); got != 20 {
+		t.Errorf("%v confirmed, want 20", got)
 	}
 }
