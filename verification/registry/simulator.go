@@ -117,7 +117,7 @@ func (s *Simulator) Check(ctx context.Context, req Request) (Result, error) {
 	case generated:
 		return s.result(req, Confirmed, nil, ""), nil
 	}
-	if res, err, done := s.behave(ctx, req, id); done {
+	if res, done, err := s.behave(ctx, req, id); done {
 		return res, err
 	}
 	fields := diffPerson(req.Person, id.held(req.Source))
@@ -176,15 +176,15 @@ func (s *Simulator) innAnswer(req Request, fields []string, held string) Result 
 
 // behave applies the identity's behaviour for req's source; done reports
 // that it decided the answer.
-func (s *Simulator) behave(ctx context.Context, req Request, id *simIdentity) (res Result, err error, done bool) {
+func (s *Simulator) behave(ctx context.Context, req Request, id *simIdentity) (res Result, done bool, err error) {
 	switch id.behaviour(req.Source) {
 	case notFound:
-		return s.result(req, NotFound, nil, ""), nil, true
+		return s.result(req, NotFound, nil, ""), true, nil
 	case invalid:
-		return s.result(req, Invalid, nil, ""), nil, true
+		return s.result(req, Invalid, nil, ""), true, nil
 	case hang:
 		<-ctx.Done()
-		return Result{}, unavailable(ctx), true
+		return Result{}, true, unavailable(ctx)
 	case flaky:
 		key := string(req.Source) + "\x00" + req.ID
 		s.mu.Lock()
@@ -194,14 +194,14 @@ func (s *Simulator) behave(ctx context.Context, req Request, id *simIdentity) (r
 		}
 		s.mu.Unlock()
 		if n < flakyFailures {
-			return Result{}, fmt.Errorf("%w: simulated failure %d of %d", ErrUnavailable, n+1, flakyFailures), true
+			return Result{}, true, fmt.Errorf("%w: simulated failure %d of %d", ErrUnavailable, n+1, flakyFailures)
 		}
 	case becomesInvalid:
 		if !s.firstAnswer(id.Passport.Series+id.Passport.Number, req.ID) {
-			return s.result(req, Invalid, nil, ""), nil, true
+			return s.result(req, Invalid, nil, ""), true, nil
 		}
 	}
-	return Result{}, nil, false
+	return Result{}, false, nil
 }
 
 // firstAnswer records id as the first request answered about the passport
