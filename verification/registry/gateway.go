@@ -290,10 +290,11 @@ func gatewayTLS(cfg GatewayConfig) (*tls.Config, error) {
 // min(base·2^(n-1), max).
 func fullJitter(base, max time.Duration) func(int) time.Duration {
 	return func(n int) time.Duration {
-		d := max
-		if n-1 < 32 && base<<(n-1) > 0 && base<<(n-1) < max {
-			d = base << (n - 1)
+		d := base
+		for i := 1; i < n && d < max; i++ {
+			d *= 2
 		}
+		d = min(d, max)
 		if d <= 0 {
 			return 0
 		}

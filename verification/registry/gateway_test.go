@@ -645,6 +645,9 @@ func TestNewGatewayConfig(t *testing.T) {
 }
 
 func TestFullJitter(t *testing.T) {
+	if d := fullJitter(10*time.Second, time.Minute)(1000); d < 0 || d >= time.Minute {
+		t.Errorf("a long base overflowed: %v", d)
+	}
 	b := fullJitter(200*time.Millisecond, time.Second)
 	for n, limit := range map[int]time.Duration{1: 200 * time.Millisecond, 2: 400 * time.Millisecond, 3: 800 * time.Millisecond, 4: time.Second, 80: time.Second} {
 		var top time.Duration
