@@ -31,6 +31,10 @@ type SimulatorConfig struct {
 	// NoLatency makes every Check answer at once, whatever Latency says
 	// (tests, benchmarks).
 	NoLatency bool
+	// Timeout ends a hanging answer (the МВД timeout identity) with
+	// ErrUnavailable, as the gateway's per-call timeout would, when the
+	// caller's ctx has not ended it first; zero means 10 s.
+	Timeout time.Duration
 	// Now is the clock for Result.CheckedAt; nil means time.Now.
 	Now func() time.Time
 }
@@ -51,12 +55,14 @@ type SimulatorConfig struct {
 //
 // Names compare as validate.SameName does (case, ё/е, hyphens, spaces),
 // dates by calendar day. Answers depend only on the request, except for
-// the flaky identity (a count per request ID) and the one that becomes
+// the flaky identity (a count per request ID, kept for every request ID
+// it was asked with) and the one that becomes
 // invalid (the first request ID it answered): that state lives in the
 // process's memory, which is acceptable for a simulator at the edge of the
 // world but means two replicas each keep their own.
 type Simulator struct {
 	latency time.Duration
+	timeout time.Duration
 	now     func() time.Time
 	bySNILS map[string]*simIdentity
 	byDoc   map[string]*simIdentity // by passport series+number
@@ -72,6 +78,7 @@ var _ Registry = (*Simulator)(nil)
 func NewSimulator(cfg SimulatorConfig) *Simulator {
 	s := &Simulator{
 		latency: cfg.Latency,
+		timeout: cfg.Timeout,
 		now:     cfg.Now,
 		bySNILS: make(map[string]*simIdentity),
 		byDoc:   make(map[string]*simIdentity),
@@ -83,6 +90,9 @@ func NewSimulator(cfg SimulatorConfig) *Simulator {
 		s.latency = 0
 	case s.latency <= 0:
 		s.latency = DefaultLatency
+	}
+	if s.timeout <= 0 {
+		s.timeout = DefaultGatewayTimeout
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -183,8 +193,14 @@ func (s *Simulator) behave(ctx context.Context, req Request, id *simIdentity) (r
 	case invalid:
 		return s.result(req, Invalid, nil, ""), true, nil
 	case hang:
-		<-ctx.Done()
-		return Result{}, true, unavailable(ctx)
+		t := time.NewTimer(s.timeout)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return Result{}, true, unavailable(ctx)
+		case <-t.C:
+			return Result{}, true, fmt.Errorf("%w: no answer within %v", ErrUnavailable, s.timeout)
+		}
 	case flaky:
 		key := string(req.Source) + "\x00" + req.ID
 		s.mu.Lock()

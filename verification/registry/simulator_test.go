@@ -264,15 +264,25 @@ func TestSimulatorLatency(t *testing.T) {
 }
 
 // TestSimulatorTimeout: the МВД timeout identity hangs until the caller's
-// deadline and then reports ErrUnavailable.
+// deadline or the simulator's own timeout, whichever comes first, and then
+// reports ErrUnavailable.
 func TestSimulatorTimeout(t *testing.T) {
 	sim := newTestSimulator()
+	if sim.timeout != 10*time.Second {
+		t.Errorf("default timeout %v", sim.timeout)
+	}
 	ctx, cancel := context.WithTimeout(t.Context(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	_, err := sim.Check(ctx, request(identity(t, "mvd-timeout"), MVD, "t1"))
-	if el := time.Since(start); !errors.Is(err, ErrUnavailable) || el < 100*time.Millisecond || el > time.Second {
+	if el := time.Since(start); !errors.Is(err, ErrUnavailable) || !errors.Is(err, context.DeadlineExceeded) || el < 100*time.Millisecond || el > time.Second {
 		t.Errorf("after %v: %v", el, err)
+	}
+	sim = NewSimulator(SimulatorConfig{NoLatency: true, Timeout: 150 * time.Millisecond})
+	start = time.Now()
+	_, err = sim.Check(t.Context(), request(identity(t, "mvd-timeout"), MVD, "t2"))
+	if el := time.Since(start); !errors.Is(err, ErrUnavailable) || el < 150*time.Millisecond || el > time.Second {
+		t.Errorf("no deadline: after %v: %v", el, err)
 	}
 }
 
