@@ -1,13 +1,11 @@
 package oidc
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"html"
 	"net/http"
 	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -15,85 +13,46 @@ import (
 	"testing"
 	"time"
 
-	"github.com/santhosh-tekuri/jsonschema/v6"
-
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/oidc/idaschema"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
 )
 
-// The OpenID Identity Assurance schemas (testdata/oidc-ida, copied from
-// the working group's specification repository), their $id URLs mapped
-// to the local files.
-const idaSchemaBase = "https://bitbucket.org/openid/ekyc-ida/raw/master/schema/"
+// idaSchemas are the OpenID Identity Assurance schemas of testdata/oidc-ida
+// (copied from the working group's specification repository).
+var idaSchemas = sync.OnceValues(func() (*idaschema.Schemas, error) { return idaschema.Load(filepath.Join("testdata", "oidc-ida")) })
 
-var (
-	idaOnce                 sync.Once
-	idaResponse, idaRequest *jsonschema.Schema
-	idaCompileErr           error
-	idaSchemaFiles          = []string{"verified_claims.json", "verified_claims_request.json", "claims_schema.json"}
-)
-
-func idaSchemas(t testing.TB) (response, request *jsonschema.Schema) {
+// validateIDA validates doc with one of the schemas (Response or Request).
+func validateIDA(t testing.TB, what string, validate func(*idaschema.Schemas) func([]byte) error, doc []byte) {
 	t.Helper()
-	idaOnce.Do(func() {
-		c := jsonschema.NewCompiler()
-		c.AssertFormat()
-		for _, f := range idaSchemaFiles {
-			b, err := os.ReadFile(filepath.Join("testdata", "oidc-ida", f))
-			if err != nil {
-				idaCompileErr = err
-				return
-			}
-			doc, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
-			if err != nil {
-				idaCompileErr = err
-				return
-			}
-			if err := c.AddResource(idaSchemaBase+f, doc); err != nil {
-				idaCompileErr = err
-				return
-			}
-		}
-		if idaResponse, idaCompileErr = c.Compile(idaSchemaBase + "verified_claims.json"); idaCompileErr != nil {
-			return
-		}
-		idaRequest, idaCompileErr = c.Compile(idaSchemaBase + "verified_claims_request.json")
-	})
-	if idaCompileErr != nil {
-		t.Fatal(idaCompileErr)
-	}
-	return idaResponse, idaRequest
-}
-
-// validateIDA validates a JSON document against a schema.
-func validateIDA(t testing.TB, what string, s *jsonschema.Schema, doc []byte) {
-	t.Helper()
-	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(doc))
+	s, err := idaSchemas()
 	if err != nil {
-		t.Fatalf("%s: %v", what, err)
+		t.Fatal(err)
 	}
-	if err := s.Validate(inst); err != nil {
+	if err := validate(s)(doc); err != nil {
 		t.Errorf("%s does not validate: %v\n%s", what, err, doc)
 	}
 }
+
+func responseSchema(s *idaschema.Schemas) func([]byte) error { return s.Response }
+func requestSchema(s *idaschema.Schemas) func([]byte) error  { return s.Request }
 
 // checkVerifiedClaims validates a userinfo answer's or an ID token's
 // claims against verified_claims.json and returns its verified_claims
 // (nil when it has none).
 func checkVerifiedClaims(t testing.TB, what string, claims map[string]any) []any {
 	t.Helper()
-	resp, _ := idaSchemas(t)
 	raw, err := json.Marshal(claims)
 	if err != nil {
 		t.Fatal(err)
 	}
-	validateIDA(t, what, resp, raw)
+	validateIDA(t, what, responseSchema, raw)
 	vc, ok := claims["verified_claims"]
 	if !ok {
 		return nil
@@ -187,8 +146,7 @@ type vcGrant struct {
 // verified_claims_request.json: Gosid accepts what the schema allows.
 func (o *vcOP) grant(t *testing.T, b *browser, c *client.Client, secret, scope, claims string) vcGrant {
 	t.Helper()
-	_, req := idaSchemas(t)
-	validateIDA(t, "claims parameter", req, []byte(claims))
+	validateIDA(t, "claims parameter", requestSchema, []byte(claims))
 	verifier, challenge := pkce()
 	code := o.code(t, b, c, challenge, "scope", scope, "claims", claims)
 	r := o.call(t, pathToken, c, auth{Method: client.AuthSecretBasic, Secret: secret}, codeExchange(code, verifier))
@@ -398,7 +356,10 @@ func TestVerifiedClaimsRequestRefused(t *testing.T) {
 		c, _ := o.client(t, client.Client{Scopes: strings.Fields(vcScope), GrantTypes: []string{client.GrantAuthorizationCode, client.GrantRefreshToken}})
 		a := o.person(t)
 		b := o.signedIn(t, a.ID)
-		_, req := idaSchemas(t)
+		schemas, err := idaSchemas()
+		if err != nil {
+			t.Fatal(err)
+		}
 		for _, bad := range []string{
 			`{"userinfo":{"verified_claims":{"claims":{"snils":null}}}}`,
 			`{"userinfo":{"verified_claims":{"verification":{},"claims":{"snils":null}}}}`,
@@ -410,7 +371,7 @@ func TestVerifiedClaimsRequestRefused(t *testing.T) {
 			`{"userinfo":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"snils":{"purpose":"x"}}}}}`,
 			`{"id_token":{"verified_claims":[1]}}`,
 		} {
-			if inst, err := jsonschema.UnmarshalJSON(strings.NewReader(bad)); err == nil && req.Validate(inst) == nil && !strings.Contains(bad, "purpose") {
+			if schemas.Request([]byte(bad)) == nil && !strings.Contains(bad, "purpose") {
 				// Each case breaks the schema, or the specification's
 				// prose (purpose 3 to 300 characters).
 				t.Errorf("case %s validates against the request schema", bad)
@@ -495,8 +456,7 @@ func TestVerifiedClaimsEvidenceTypes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp, _ := idaSchemas(t)
-	validateIDA(t, "hand-made evidence", resp, doc)
+	validateIDA(t, "hand-made evidence", responseSchema, doc)
 	var got []string
 	for _, e := range out {
 		v := e["verification"].(map[string]any)
