@@ -259,14 +259,30 @@ func withEssentialScopes(scopes []string, c *ClaimsRequest, allowed func(scope s
 		return scopes
 	}
 	out := slices.Clone(scopes)
+	add := func(name string) {
+		rel := claimScopes[name]
+		if len(rel) == 0 || slices.ContainsFunc(rel, func(s string) bool { return slices.Contains(out, s) }) {
+			return
+		}
+		if allowed(rel[0]) {
+			out = append(out, rel[0])
+		}
+	}
 	for _, set := range []ClaimSet{c.IDToken, c.UserInfo} {
 		for _, name := range set.names() {
-			cr, rel := set.Claims[name], claimScopes[name]
-			if cr == nil || !cr.Essential || len(rel) == 0 || slices.ContainsFunc(rel, func(s string) bool { return slices.Contains(out, s) }) {
-				continue
+			if cr := set.Claims[name]; cr != nil && cr.Essential {
+				add(name)
 			}
-			if allowed(rel[0]) {
-				out = append(out, rel[0])
+		}
+		// Essential claims inside verified_claims likewise: the consent
+		// page then asks for them, and they are released only if
+		// verified.
+		reqs, _ := parseVerifiedClaimsRequest(set.VerifiedClaims)
+		for _, r := range reqs {
+			for _, name := range r.names {
+				if vc := r.Claims[name]; vc != nil && vc.Essential {
+					add(name)
+				}
 			}
 		}
 	}

@@ -90,6 +90,15 @@ func TestParseClaimsRequest(t *testing.T) {
 	if got := withEssentialScopes([]string{"openid"}, c, allowed); !slices.Contains(got, "fullname") || !slices.Contains(got, "gender") || slices.Contains(got, "mobile") {
 		t.Errorf("withEssentialScopes without profile = %v", got)
 	}
+	// Inside verified_claims too.
+	vc, err := ParseClaimsRequest(`{"userinfo": {"verified_claims": {"verification": {"trust_framework": null},
+		"claims": {"snils": {"essential": true}, "birthdate": null}}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := withEssentialScopes([]string{"openid"}, vc, allowed); !slices.Equal(got, []string{"openid", "snils"}) {
+		t.Errorf("withEssentialScopes of verified_claims = %v, want snils added (essential), birthdate not (voluntary)", got)
+	}
 }
 
 // FuzzParseClaimsRequest: the claims parameter comes from any site's
