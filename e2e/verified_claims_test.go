@@ -9,8 +9,6 @@ import (
 	"slices"
 	"strings"
 	"testing"
-
-	"github.com/gosid/gosid/idp/oidc/idaschema"
 )
 
 // TestVerifiedClaimsNodeRP: OpenID Connect for Identity Assurance against
@@ -24,7 +22,7 @@ import (
 // INN never appears inside.
 func TestVerifiedClaimsNodeRP(t *testing.T) {
 	node := requireNode(t)
-	schemas, err := idaschema.Load(filepath.Join("..", "idp", "oidc", "testdata", "oidc-ida"))
+	schemas, err := loadIDASchemas(filepath.Join("..", "idp", "oidc", "testdata", "oidc-ida"))
 	if err != nil {
 		t.Fatal(err)
 	}
