@@ -597,3 +597,36 @@ func FuzzVerifiedClaimsRequest(f *testing.F) {
 		}
 	})
 }
+
+// TestVerifiedClaimsDiscovery: discovery advertises verified_claims (IDA
+// section 8) when the provider has evidence to read, and not without.
+func TestVerifiedClaimsDiscovery(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		for _, tc := range []struct {
+			name string
+			op   *testOP
+			want bool
+			// Without: a database of its own (each provider has its own
+			// master key).
+		}{{"with evidence", startVCOP(t, db).testOP, true}, {"without", startOP(t, sqldbtest.SQLite(t)), false}} {
+			r := do(t, plainClient, http.MethodGet, tc.op.abs("/.well-known/openid-configuration"), nil)
+			d := r.JSON()
+			if r.Status != http.StatusOK || d == nil || d["claims_parameter_supported"] != true {
+				t.Fatalf("%s: discovery %s", tc.name, r)
+			}
+			if got := d["verified_claims_supported"] == true; got != tc.want {
+				t.Errorf("%s: verified_claims_supported %v, want %v", tc.name, d["verified_claims_supported"], tc.want)
+			}
+			if !tc.want {
+				continue
+			}
+			raw, _ := json.Marshal(map[string]any{"tf": d["trust_frameworks_supported"], "ev": d["evidence_supported"],
+				"docs": d["documents_supported"], "claims": d["claims_in_verified_claims_supported"]})
+			const want = `{"claims":["family_name","given_name","middle_name","birthdate","snils","inn","id_doc"],"docs":["ru_passport","ru_snils","ru_inn"],` +
+				`"ev":["electronic_record","electronic_signature","vouch","document"],"tf":["urn:gosid:tf:ru-esia"]}`
+			if string(raw) != want {
+				t.Errorf("discovery's IDA members %s, want %s", raw, want)
+			}
+		}
+	})
+}
