@@ -602,12 +602,12 @@ func FuzzVerifiedClaimsRequest(f *testing.F) {
 // section 8) when the provider has evidence to read, and not without.
 func TestVerifiedClaimsDiscovery(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		// Without evidence: a database of its own (each provider has its
+		// own master key).
 		for _, tc := range []struct {
 			name string
 			op   *testOP
 			want bool
-			// Without: a database of its own (each provider has its own
-			// master key).
 		}{{"with evidence", startVCOP(t, db).testOP, true}, {"without", startOP(t, sqldbtest.SQLite(t)), false}} {
 			r := do(t, plainClient, http.MethodGet, tc.op.abs("/.well-known/openid-configuration"), nil)
 			d := r.JSON()
