@@ -59,6 +59,7 @@ type adapter struct {
 	clients  Clients
 	accounts Accounts
 	signer   Signer
+	evidence Evidence
 	life     Lifetimes
 	loginURL func(id string) string
 	keySets  *keySets
@@ -233,24 +234,24 @@ func (c *ccReq) GetScopes() []string   { return c.scopes }
 
 func (ad *adapter) CreateAccessToken(ctx context.Context, r op.TokenRequest) (string, time.Time, error) {
 	exp := ad.store.now().Add(ad.life.AccessToken)
-	clientID := ""
+	clientID, claimsRef := "", ""
 	switch t := r.(type) {
 	case authReq:
 		iss, err := ad.store.redeemCode(ctx, t.AuthRequest, exp, false)
 		if err != nil {
 			return "", time.Time{}, codeError(ctx, err)
 		}
-		return newTokenID(iss.FamilyID, t.Request.ClientID, t.Request.Scopes, exp), exp, nil
+		return newTokenID(iss.FamilyID, t.Request.ClientID, t.Request.Scopes, exp, iss.ClaimsRef), exp, nil
 	case *ccReq:
 		clientID = t.clientID
 	case *refreshReq:
-		clientID = t.ClientID
+		clientID, claimsRef = t.ClientID, t.ClaimsRef
 	case *op.DeviceAuthorizationState:
 		// Without it the token names no client: userinfo and
 		// introspection would take it for a deleted client's.
 		clientID = t.ClientID
 	}
-	return newTokenID("", clientID, r.GetScopes(), exp), exp, nil
+	return newTokenID("", clientID, r.GetScopes(), exp, claimsRef), exp, nil
 }
 
 func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenRequest, _ string) (string, string, time.Time, error) {
@@ -281,7 +282,7 @@ func (ad *adapter) CreateAccessAndRefreshTokens(ctx context.Context, r op.TokenR
 	default:
 		return "", "", time.Time{}, fmt.Errorf("unexpected token request %T", r)
 	}
-	return newTokenID(iss.FamilyID, clientID, r.GetScopes(), exp), iss.RefreshToken, exp, nil
+	return newTokenID(iss.FamilyID, clientID, r.GetScopes(), exp, iss.ClaimsRef), iss.RefreshToken, exp, nil
 }
 
 func (ad *adapter) TokenRequestByRefreshToken(ctx context.Context, token string) (op.RefreshTokenRequest, error) {
@@ -447,15 +448,30 @@ func (ad *adapter) SetUserinfoFromScopes(context.Context, *zoidc.UserInfo, strin
 // them — in either case only those the consented scopes release. Personal
 // data otherwise comes from userinfo: an ID token travels back to Gosid in
 // logout URLs, and it should not carry a SNILS there.
+//
+// verified_claims go into the ID token only when the claims parameter's
+// id_token member asked for them (vclaims.go), on the first ID token and
+// on every refreshed one (the refresh row names the stored request).
 func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserInfo, r op.IDTokenRequest, scopes []string) error {
 	info.Subject = r.GetSubject()
 	var sid string
 	var named []string
+	var asked ClaimSet // the id_token member, for its verified_claims
 	switch t := r.(type) {
 	case authReq:
 		sid, named = t.SessionID, t.Request.Claims.IDTokenClaims()
+		if t.Request.Claims != nil {
+			asked = t.Request.Claims.IDToken
+		}
 	case *refreshReq:
 		sid, named = t.SessionID, t.Claims
+		cr, err := ad.store.claimsRequest(ctx, t.ClaimsRef)
+		switch {
+		case err == nil && cr != nil:
+			asked = cr.IDToken
+		case err != nil && !errors.Is(err, sqldb.ErrNotFound):
+			return unavailable(ctx, err)
+		}
 	}
 	if sid != "" {
 		info.AppendClaims("sid", sessionSID(sid))
@@ -464,16 +480,32 @@ func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserI
 	if err != nil {
 		return unavailable(ctx, err)
 	}
-	if !c.IDTokenClaims && len(named) == 0 {
+	if !c.IDTokenClaims && len(named) == 0 && len(asked.VerifiedClaims) == 0 {
 		return nil
 	}
 	a, err := ad.accounts.Get(ctx, r.GetSubject())
 	if err != nil {
 		return unavailable(ctx, err)
 	}
-	full := &zoidc.UserInfo{}
-	setClaims(full, a, scopes)
-	pickClaims(info, full, func(claim string) bool { return c.IDTokenClaims || slices.Contains(named, claim) })
+	if c.IDTokenClaims || len(named) > 0 {
+		full := &zoidc.UserInfo{}
+		setClaims(full, a, scopes)
+		pickClaims(info, full, func(claim string) bool { return c.IDTokenClaims || slices.Contains(named, claim) })
+	}
+	// The grant's consented scopes, not scopes (which lack those whose
+	// claims belong in userinfo): the id_token member asked for these
+	// claims in the ID token by name.
+	consented := scopes
+	if g, ok := r.(interface{ GetScopes() []string }); ok {
+		consented = g.GetScopes()
+	}
+	vc, err := ad.verifiedClaimsOf(ctx, asked, a, consented)
+	if err != nil {
+		return unavailable(ctx, err)
+	}
+	if len(vc) > 0 {
+		info.AppendClaims("verified_claims", vc)
+	}
 	return nil
 }
 

@@ -57,34 +57,47 @@ func setClaims(info *zoidc.UserInfo, a *account.Account, scopes []string) {
 		info.AppendClaims("inn", a.INN)
 	}
 	if has("id_doc") && a.Passport != nil {
-		p := a.Passport
-		doc := map[string]any{"type": "RF_PASSPORT", "series": p.Series, "number": p.Number,
-			"issued_by": p.Issuer, "division_code": p.DivisionCode}
-		if !p.IssueDate.IsZero() {
-			doc["issue_date"] = p.IssueDate.Format("2006-01-02")
-		}
-		info.AppendClaims("id_doc", doc)
+		info.AppendClaims("id_doc", idDoc(a.Passport))
 	}
+}
+
+// idDoc is the id_doc claim of a passport.
+func idDoc(p *account.Passport) map[string]any {
+	doc := map[string]any{"type": "RF_PASSPORT", "series": p.Series, "number": p.Number,
+		"issued_by": p.Issuer, "division_code": p.DivisionCode}
+	if !p.IssueDate.IsZero() {
+		doc["issue_date"] = p.IssueDate.Format("2006-01-02")
+	}
+	return doc
 }
 
 // Access-token ids carry what userinfo and introspection need without a
 // database row per token (the token is signed or sealed, so the id cannot
-// be altered): random~family~scope-mask~expiry~client. The family is "-"
-// for tokens without a refresh token; the expiry (Unix seconds) is there
-// because an opaque token is only the sealed id and subject: nothing else
-// would tell that it has expired.
-func newTokenID(family, clientID string, scopes []string, expires time.Time) string {
+// be altered): random[.claims-ref]~family~scope-mask~expiry~client. The
+// family is "-" for tokens without a refresh token; the expiry (Unix
+// seconds) is there because an opaque token is only the sealed id and
+// subject: nothing else would tell that it has expired. The claims ref,
+// when the grant's claims parameter is stored (store_claims.go), follows
+// the random part after a dot: ids issued before have none and read as
+// tokens without a claims request.
+func newTokenID(family, clientID string, scopes []string, expires time.Time, claimsRef string) string {
 	t, _ := keys.NewToken()
 	if family == "" {
 		family = "-"
 	}
-	return t[:16] + "~" + family + "~" + scopeMask(scopes) + "~" + strconv.FormatInt(expires.Unix(), 10) + "~" + clientID
+	random := t[:16]
+	if claimsRef != "" {
+		random += "." + claimsRef
+	}
+	return random + "~" + family + "~" + scopeMask(scopes) + "~" + strconv.FormatInt(expires.Unix(), 10) + "~" + clientID
 }
 
 type tokenID struct {
 	ID, Family, ClientID string
 	Scopes               []string
 	Expires              time.Time
+	// ClaimsRef names the grant's stored claims request ("" none).
+	ClaimsRef string
 }
 
 func parseTokenID(s string) (tokenID, error) {
@@ -107,7 +120,11 @@ func parseTokenID(s string) (tokenID, error) {
 	if fam == "-" {
 		fam = ""
 	}
-	return tokenID{ID: s, Family: fam, Scopes: scopes, ClientID: parts[4], Expires: time.Unix(exp, 0)}, nil
+	_, ref, hasRef := strings.Cut(parts[0], ".")
+	if hasRef && !validClaimsRef(ref) {
+		return tokenID{}, fmt.Errorf("malformed token id")
+	}
+	return tokenID{ID: s, Family: fam, Scopes: scopes, ClientID: parts[4], Expires: time.Unix(exp, 0), ClaimsRef: ref}, nil
 }
 
 // scopeNames are the known scopes in client.KnownScopes order; a scope's

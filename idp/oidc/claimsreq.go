@@ -28,9 +28,10 @@ import (
 //     but did not adds that scope to the request, so that the consent
 //     page asks for it; a voluntary claim never does. A claim that cannot
 //     be released is left out, which is not an error (section 5.5.1);
-//   - verified_claims (OpenID Connect for Identity Assurance) is checked
-//     to be JSON and kept with the request for when Gosid releases
-//     verified data.
+//   - verified_claims (OpenID Connect for Identity Assurance) is parsed and
+//     checked (vcrequest.go), and kept with the request as sent; what it
+//     releases is decided when a token or userinfo answer is made
+//     (vclaims.go), by the same scope rule.
 //
 // Values and values members are accepted and kept, but Gosid does not
 // filter on them: a claim's value is the citizen's, not the site's wish.
@@ -129,14 +130,8 @@ func parseClaimSet(raw json.RawMessage) (ClaimSet, error) {
 			return ClaimSet{}, errors.New("a claim name is empty or too long")
 		}
 		if name == "verified_claims" {
-			var vc any
-			if err := decodeStrict(string(v), &vc); err != nil {
-				return ClaimSet{}, errors.New("verified_claims is not JSON")
-			}
-			switch vc.(type) {
-			case map[string]any, []any:
-			default:
-				return ClaimSet{}, errors.New("verified_claims is neither an object nor an array")
+			if _, err := parseVerifiedClaimsRequest(v); err != nil {
+				return ClaimSet{}, err
 			}
 			var err error
 			if set.VerifiedClaims, err = compactJSON(v); err != nil {
@@ -264,14 +259,30 @@ func withEssentialScopes(scopes []string, c *ClaimsRequest, allowed func(scope s
 		return scopes
 	}
 	out := slices.Clone(scopes)
+	add := func(name string) {
+		rel := claimScopes[name]
+		if len(rel) == 0 || slices.ContainsFunc(rel, func(s string) bool { return slices.Contains(out, s) }) {
+			return
+		}
+		if allowed(rel[0]) {
+			out = append(out, rel[0])
+		}
+	}
 	for _, set := range []ClaimSet{c.IDToken, c.UserInfo} {
 		for _, name := range set.names() {
-			cr, rel := set.Claims[name], claimScopes[name]
-			if cr == nil || !cr.Essential || len(rel) == 0 || slices.ContainsFunc(rel, func(s string) bool { return slices.Contains(out, s) }) {
-				continue
+			if cr := set.Claims[name]; cr != nil && cr.Essential {
+				add(name)
 			}
-			if allowed(rel[0]) {
-				out = append(out, rel[0])
+		}
+		// Essential claims inside verified_claims likewise: the consent
+		// page then asks for them, and they are released only if
+		// verified.
+		reqs, _ := parseVerifiedClaimsRequest(set.VerifiedClaims)
+		for _, r := range reqs {
+			for _, name := range r.names {
+				if vc := r.Claims[name]; vc != nil && vc.Essential {
+					add(name)
+				}
 			}
 		}
 	}

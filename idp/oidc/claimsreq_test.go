@@ -21,7 +21,8 @@ func TestParseClaimsRequest(t *testing.T) {
 		{`{"id_token": {"family_name": null, "snils": {"essential": true}}}`, []string{"family_name", "snils"}, true},
 		{` {"userinfo": {"email": {"value": "a@b.ru"}}, "other": 5} `, nil, true},
 		{`{"id_token": {"acr": {"values": ["urn:gosid:loa:standard", 2]}, "x-unknown": {"future": 1}}}`, []string{"acr", "x-unknown"}, true},
-		{`{"id_token": {"verified_claims": [{"verification": {}, "claims": {}}]}}`, nil, true},
+		{`{"id_token": {"verified_claims": [{"verification": {"trust_framework": null}, "claims": {"snils": null}}]}}`, nil, true},
+		{`{"id_token": {"verified_claims": [{"verification": {}, "claims": {"snils": null}}]}}`, nil, false},
 		{`null`, nil, false},
 		{`[]`, nil, false},
 		{`{"id_token": null}`, nil, false},
@@ -60,7 +61,7 @@ func TestParseClaimsRequest(t *testing.T) {
 	}
 
 	// The parsed request survives storage with the auth request.
-	in, err := ParseClaimsRequest(`{"id_token": {"birthdate": {"essential": true, "value": 12345678901234567890}, "verified_claims": {"a": [1, 2]}}}`)
+	in, err := ParseClaimsRequest(`{"id_token": {"birthdate": {"essential": true, "value": 12345678901234567890}, "verified_claims": {"verification": {"trust_framework": null}, "claims": {"snils": {"value": 1}}}}}`)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -73,7 +74,7 @@ func TestParseClaimsRequest(t *testing.T) {
 		t.Fatal(err)
 	}
 	if back.Claims.IDToken.Claims["birthdate"] == nil || !back.Claims.IDToken.Claims["birthdate"].Essential ||
-		string(back.Claims.IDToken.VerifiedClaims) != `{"a":[1,2]}` || string(back.Claims.IDToken.Claims["birthdate"].Value) != "12345678901234567890" {
+		string(back.Claims.IDToken.VerifiedClaims) != `{"verification":{"trust_framework":null},"claims":{"snils":{"value":1}}}` || string(back.Claims.IDToken.Claims["birthdate"].Value) != "12345678901234567890" {
 		t.Errorf("stored and read back: %s", raw)
 	}
 
@@ -88,6 +89,15 @@ func TestParseClaimsRequest(t *testing.T) {
 	}
 	if got := withEssentialScopes([]string{"openid"}, c, allowed); !slices.Contains(got, "fullname") || !slices.Contains(got, "gender") || slices.Contains(got, "mobile") {
 		t.Errorf("withEssentialScopes without profile = %v", got)
+	}
+	// Inside verified_claims too.
+	vc, err := ParseClaimsRequest(`{"userinfo": {"verified_claims": {"verification": {"trust_framework": null},
+		"claims": {"snils": {"essential": true}, "birthdate": null}}}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := withEssentialScopes([]string{"openid"}, vc, allowed); !slices.Equal(got, []string{"openid", "snils"}) {
+		t.Errorf("withEssentialScopes of verified_claims = %v, want snils added (essential), birthdate not (voluntary)", got)
 	}
 }
 

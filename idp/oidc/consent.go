@@ -5,6 +5,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/gosid/gosid/idp/assurance"
 
@@ -22,6 +23,12 @@ type item struct {
 	Scope   string
 	Label   string
 	Preview string
+	// Verified says who verified the data and when («подтверждено в СФР
+	// 12.03.2026»); "" for data nobody verified.
+	Verified string
+	// Purposes are why the site wants the verified data (the purpose of
+	// a verified_claims request), as the site wrote them.
+	Purposes []string
 }
 
 type consentView struct {
@@ -32,7 +39,7 @@ type consentView struct {
 	Offline    bool
 }
 
-func (p *Provider) consentItems(l webui.Localizer, a *account.Account, scopes []string) []item {
+func (p *Provider) consentItems(l webui.Localizer, a *account.Account, scopes []string, evs []assurance.Evidence, purposes map[string]string) []item {
 	var out []item
 	for _, s := range client.ShownScopes(scopes) {
 		if s == "offline_access" { // told by consent.offline
@@ -82,6 +89,15 @@ func (p *Provider) consentItems(l webui.Localizer, a *account.Account, scopes []
 		if it.Preview == "" {
 			it.Preview = l.T("consent.none")
 		}
+		claims := scopeVerifiable(a, s)
+		if e := verifiedBy(a, claims, evs); e != nil {
+			it.Verified = l.T("consent.verified", l.T("consent.by."+verifierKey(*e)), e.VerifiedAt.In(moscow).Format("02.01.2006"))
+		}
+		for _, c := range claims {
+			if pu := purposes[c]; pu != "" && !slices.Contains(it.Purposes, pu) {
+				it.Purposes = append(it.Purposes, pu)
+			}
+		}
 		out = append(out, it)
 	}
 	return out
@@ -109,9 +125,26 @@ func (p *Provider) showConsent(w http.ResponseWriter, r *http.Request) {
 		p.fail(w, r, ar, zoidc.ErrInvalidClient())
 		return
 	}
+	var evs []assurance.Evidence
+	if p.deps.Evidence != nil {
+		if evs, err = p.deps.Evidence.Evidence(ctx, a.ID); err != nil {
+			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+			return
+		}
+	}
+	var purposes map[string]string
+	if cr := ar.Request.Claims; cr != nil {
+		purposes = cr.UserInfo.purposes()
+		for k, v := range cr.IDToken.purposes() {
+			if purposes == nil {
+				purposes = map[string]string{}
+			}
+			purposes[k] = v
+		}
+	}
 	pg := p.render.NewPage(r, "consent.title")
 	pg.SignedIn = true
-	v := consentView{Page: pg, ID: ar.ID, ClientName: c.Name, Items: p.consentItems(pg.L, a, ar.Request.Scopes),
+	v := consentView{Page: pg, ID: ar.ID, ClientName: c.Name, Items: p.consentItems(pg.L, a, ar.Request.Scopes, evs, purposes),
 		Offline: slices.Contains(ar.Request.Scopes, "offline_access")}
 	p.render.Render(w, r, http.StatusOK, "consent", v)
 }
@@ -165,7 +198,76 @@ func (p *Provider) showLevel(w http.ResponseWriter, r *http.Request, ar *AuthReq
 	p.render.Render(w, r, http.StatusOK, "level", v)
 }
 
+// moscow is the time zone of dates on the consent page.
+var moscow = time.FixedZone("MSK", 3*3600)
+
+// scopeVerifiable lists the claims of a scope that evidence can verify
+// and the account has a value for: the data the consent page calls
+// verified when evidence verifies every one of them.
+func scopeVerifiable(a *account.Account, scope string) []string {
+	var cand []string
+	switch scope {
+	case "fullname":
+		cand = []string{"family_name", "given_name", "middle_name"}
+	case "profile":
+		cand = []string{"family_name", "given_name", "middle_name", "birthdate"}
+	case "birthdate", "snils", "inn", "id_doc":
+		cand = []string{scope}
+	}
+	return slices.DeleteFunc(cand, func(c string) bool { return accountValue(a, c) == "" })
+}
+
+// verifiedBy returns the newest evidence that still verifies the first
+// of claims, when every one of them is verified by some evidence (the
+// same rule as verified_claims: the account's value equals the verified
+// one); nil otherwise.
+func verifiedBy(a *account.Account, claims []string, evs []assurance.Evidence) *assurance.Evidence {
+	var first *assurance.Evidence
+	for i, c := range claims {
+		j := slices.IndexFunc(evs, func(e assurance.Evidence) bool {
+			_, mapped := evidenceObject(e)
+			return mapped && slices.Contains(e.Claims, c) && sameValue(c, accountValue(a, c), e.Values[c])
+		})
+		if j < 0 {
+			return nil
+		}
+		if i == 0 {
+			first = &evs[j]
+		}
+	}
+	return first
+}
+
+// verifierKey names who verified evidence, for the consent.by.* texts.
+func verifierKey(e assurance.Evidence) string {
+	switch e.Method {
+	case assurance.MethodRegistry:
+		switch e.Verifier.ID {
+		case "ru_sfr", "ru_mvd", "ru_fns":
+			return e.Verifier.ID
+		}
+		return "registry"
+	case assurance.MethodQualifiedESignature:
+		return "ca"
+	case assurance.MethodBank:
+		return "bank"
+	case assurance.MethodOperator:
+		return "operator"
+	}
+	return "other"
+}
+
 var catalog = webui.Catalog{
+	"consent.verified":      {"подтверждено %s %s", "verified %s on %s"},
+	"consent.purpose":       {"Зачем сайту эти данные: %s", "Why the site needs this data: %s"},
+	"consent.by.ru_sfr":     {"в СФР", "by the Pension Fund"},
+	"consent.by.ru_mvd":     {"в МВД", "by the Ministry of Internal Affairs"},
+	"consent.by.ru_fns":     {"в ФНС", "by the Tax Service"},
+	"consent.by.registry":   {"в государственном реестре", "by a state registry"},
+	"consent.by.ca":         {"электронной подписью", "with an electronic signature"},
+	"consent.by.bank":       {"банком", "by a bank"},
+	"consent.by.operator":   {"в центре обслуживания", "at a service centre"},
+	"consent.by.other":      {"в Gosid", "by Gosid"},
 	"consent.title":         {"Доступ к вашим данным", "Access to your data"},
 	"consent.lead":          {"Сайт «%s» запрашивает доступ к данным вашей учётной записи Gosid:", "The site “%s” asks for access to the data of your Gosid account:"},
 	"consent.offline":       {"Сайт сможет получать эти данные, даже когда вас на нём нет, пока вы не отзовёте доступ.", "The site will be able to get this data while you are away, until you revoke access."},

@@ -183,7 +183,7 @@ func (p *Provider) showDevice(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			p.deviceMiss(r)
 		} else if a, err := p.deps.Accounts.Get(r.Context(), s.AccountID); err == nil {
-			v.ClientName, v.Items = c, p.consentItems(pg.L, a, scopes)
+			v.ClientName, v.Items = c, p.consentItems(pg.L, a, scopes, nil, nil)
 		}
 	}
 	p.render.Render(w, r, http.StatusOK, "device", v)
@@ -234,7 +234,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if decision == "" {
-		v.ClientName, v.Items = name, p.consentItems(pg.L, a, scopes)
+		v.ClientName, v.Items = name, p.consentItems(pg.L, a, scopes, nil, nil)
 		p.render.Render(w, r, http.StatusOK, "device", v)
 		return
 	}

@@ -40,7 +40,11 @@
 // iss (RFC 9207), in the query or in a form_post page that works under the
 // CSP. ID tokens hold the protocol claims; personal claims come from
 // userinfo, or from the ID token when the claims parameter or the client's
-// registration asks (claimsreq.go). A session that ends revokes the tokens
+// registration asks (claimsreq.go). verified_claims (OpenID Connect for
+// Identity Assurance) come in userinfo and/or the ID token as the claims
+// parameter's members ask (vcrequest.go parses the request, vclaims.go
+// answers it from the evidence Deps.Evidence reads: only values that
+// evidence verified and the account still holds). A session that ends revokes the tokens
 // issued in it and, in the same transaction, enqueues a back-channel logout
 // job for each client that got tokens in it (SessionEnded, backchannel.go;
 // the jobs run on internal/jobs).
@@ -62,5 +66,8 @@
 // revocations, grants and device codes live in the database, so
 // every step may land on any replica. Access-token ids carry their family,
 // scopes and client, so that userinfo and introspection need no row per
-// token; revoking a family or a token id is a row in oidc_revocations.
+// token; revoking a family or a token id is a row in oidc_revocations. A
+// claims parameter with verified_claims is stored once by content address
+// (store_claims.go); access-token ids and refresh rows name it, so that
+// userinfo and refreshed grants honour it.
 package oidc

@@ -76,6 +76,14 @@ func (p *Provider) discoveryDocument() ([]byte, error) {
 	m["claims_parameter_supported"] = true
 	m["backchannel_logout_supported"] = true
 	m["ui_locales_supported"] = []string{"ru", "en"}
+	if p.deps.Evidence != nil {
+		// OpenID Connect for Identity Assurance 1.0, section 8 (vclaims.go).
+		m["verified_claims_supported"] = true
+		m["trust_frameworks_supported"] = []string{TrustFramework}
+		m["evidence_supported"] = evidenceSupported
+		m["documents_supported"] = documentsSupported
+		m["claims_in_verified_claims_supported"] = vcClaimNames
+	}
 	return json.Marshal(m)
 }
 

@@ -65,8 +65,11 @@ type Deps struct {
 	// is for tests of other things: ending a session of a client with a
 	// back-channel logout URI then fails.
 	Jobs *jobs.Queue
-	Log  *slog.Logger
-	Now  func() time.Time
+	// Evidence reads the evidence behind verified_claims (assurance.
+	// Service); nil releases no verified_claims at all.
+	Evidence Evidence
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // Provider is Gosid's OpenID provider.
@@ -123,7 +126,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	st := &store{db: d.DB, now: d.Now, aead: aead, life: cfg.Lifetimes, log: d.Log}
 	p := &Provider{cfg: cfg, deps: d, store: st, keySets: newKeySets(d.Now)}
-	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, life: cfg.Lifetimes, keySets: p.keySets,
+	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, evidence: d.Evidence, life: cfg.Lifetimes, keySets: p.keySets,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
 	if err != nil {
@@ -181,7 +184,7 @@ func orDefault(d, def time.Duration) time.Duration {
 
 var supportedClaims = []string{"sub", "aud", "exp", "iat", "iss", "auth_time", "nonce", "acr", "amr", "azp", "at_hash", "sid",
 	"name", "family_name", "given_name", "middle_name", "birthdate", "gender", "email", "email_verified",
-	"phone_number", "phone_number_verified", "snils", "inn", "id_doc"}
+	"phone_number", "phone_number_verified", "snils", "inn", "id_doc", "verified_claims"}
 
 // Routes mounts the provider's endpoints on mux. The JWKS at /keys is
 // served by the caller from memory.

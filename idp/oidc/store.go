@@ -261,32 +261,46 @@ type RefreshToken struct {
 	// Claims are the personal claims the claims parameter asked for in the
 	// ID token: refreshed ID tokens carry them too.
 	Claims []string
+	// ClaimsRef names the grant's stored claims request (store_claims.go),
+	// "" for none: refreshed ID tokens and userinfo honour its
+	// verified_claims request too.
+	ClaimsRef string
 }
 
-// addRefreshToken stores a new token of a family and returns it.
+// addRefreshToken stores a new token of a family and returns it; its
+// claims request is kept at least as long as the token.
 func addRefreshToken(ctx context.Context, q sqldb.Querier, now time.Time, ttl time.Duration, rt RefreshToken) (string, error) {
 	token, hash := keys.NewToken()
-	_, err := q.Exec(ctx, `INSERT INTO oidc_refresh_tokens (hash, family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, created_at, expires_at, claims)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+	_, err := q.Exec(ctx, `INSERT INTO oidc_refresh_tokens (hash, family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, created_at, expires_at, claims, claims_ref)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		hash, rt.FamilyID, rt.ClientID, rt.AccountID, rt.SessionID, strings.Join(rt.Scopes, " "), strings.Join(rt.AMR, " "), rt.ACR,
-		sqldb.Micros(rt.AuthTime), sqldb.Micros(now), sqldb.Micros(now.Add(ttl)), strings.Join(rt.Claims, " "))
-	return token, err
+		sqldb.Micros(rt.AuthTime), sqldb.Micros(now), sqldb.Micros(now.Add(ttl)), strings.Join(rt.Claims, " "), rt.ClaimsRef)
+	if err != nil {
+		return "", err
+	}
+	return token, extendClaimsRequest(ctx, q, rt.ClaimsRef, now.Add(ttl))
 }
 
-// exchangeCode spends the code of auth request id and stores the first
-// refresh token of the family it starts, in one transaction; the access
-// tokens of the family expire at until (see spendCode).
-func (s *store) exchangeCode(ctx context.Context, id string, until time.Time, rt RefreshToken, ttl time.Duration) (string, error) {
-	var token string
-	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if err := s.spendCode(ctx, tx, id, rt.FamilyID, until); err != nil {
+// exchangeCode spends the code of auth request id for the family of rt,
+// stores the request's claims (store_claims.go) and, when ttl is not
+// zero, the family's first refresh token, rt, living ttl, in one
+// transaction; the access tokens of the family expire at until (see
+// spendCode). It returns the refresh token ("" for none) and the claims
+// request's ref ("" for none).
+func (s *store) exchangeCode(ctx context.Context, id string, until time.Time, rt RefreshToken, ttl time.Duration, claims *ClaimsRequest) (token, ref string, err error) {
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		var err error
+		if ref, err = s.saveClaimsRequest(ctx, tx, claims, until); err != nil {
 			return err
 		}
-		var err error
+		if err := s.spendCode(ctx, tx, id, rt.FamilyID, until); err != nil || ttl == 0 {
+			return err
+		}
+		rt.ClaimsRef = ref
 		token, err = addRefreshToken(ctx, tx, s.now(), ttl, rt)
 		return err
 	})
-	return token, err
+	return token, ref, err
 }
 
 // newFamily is the id of a new token family: what a code exchange or a
@@ -297,10 +311,12 @@ func newFamily() string {
 }
 
 // Issued is what the store issued for a grant: the token family of its
-// access token, and the refresh token to hand out ("" when none).
+// access token, the refresh token to hand out ("" when none), and the ref
+// of the grant's stored claims request ("" when none).
 type Issued struct {
 	FamilyID     string
 	RefreshToken string
+	ClaimsRef    string
 }
 
 // redeemCode spends the code of request ar for the tokens of a new family,
@@ -313,14 +329,14 @@ type Issued struct {
 // outcome included: a retry finds the code spent or not.
 func (s *store) redeemCode(ctx context.Context, ar *AuthRequest, until time.Time, refresh bool) (Issued, error) {
 	iss := Issued{FamilyID: newFamily()}
-	var err error
+	// A family even without a refresh token, so that a reused code or the
+	// end of the session can revoke this access token.
+	var ttl time.Duration
 	if refresh {
-		iss.RefreshToken, err = s.exchangeCode(ctx, ar.ID, until, ar.refreshGrant(iss.FamilyID), s.life.RefreshToken)
-	} else {
-		// A family even without a refresh token, so that a reused code or
-		// the end of the session can revoke this access token.
-		err = s.spendCode(ctx, s.db, ar.ID, iss.FamilyID, until)
+		ttl = s.life.RefreshToken
 	}
+	var err error
+	iss.RefreshToken, iss.ClaimsRef, err = s.exchangeCode(ctx, ar.ID, until, ar.refreshGrant(iss.FamilyID), ttl, ar.Request.Claims)
 	if errors.Is(err, errCodeReused) {
 		s.revokeCodeFamily(ctx, ar)
 	}
@@ -429,9 +445,9 @@ func (s *store) refreshTokenByHash(ctx context.Context, q sqldb.Querier, hash []
 		rotated             sql.NullInt64
 		successor           []byte
 	)
-	err := q.QueryRow(ctx, `SELECT family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, expires_at, rotated_at, claims, successor_enc
+	err := q.QueryRow(ctx, `SELECT family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, expires_at, rotated_at, claims, successor_enc, claims_ref
 		FROM oidc_refresh_tokens WHERE hash = $1`, hash).Scan(&rt.FamilyID, &rt.ClientID, &rt.AccountID, &rt.SessionID, &scopes, &amr, &rt.ACR,
-		&authTime, &exp, &rotated, &claims, &successor)
+		&authTime, &exp, &rotated, &claims, &successor, &rt.ClaimsRef)
 	if err != nil {
 		return nil, err
 	}
@@ -572,6 +588,7 @@ func (s *store) sweep(ctx context.Context) (int, error) {
 		{`DELETE FROM oidc_revocations WHERE expires_at < $1`, now},
 		{`DELETE FROM oidc_assertion_jtis WHERE expires_at < $1`, now},
 		{`DELETE FROM oidc_device_codes WHERE expires_at < $1`, now},
+		{`DELETE FROM oidc_claims_requests WHERE expires_at < $1`, now},
 	} {
 		res, err := s.db.Exec(ctx, q.sql, sqldb.Micros(q.cutoff))
 		if err != nil {

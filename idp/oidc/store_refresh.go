@@ -79,7 +79,7 @@ func (s *store) refresh(ctx context.Context, p *presentedRefresh, scopes []strin
 		var grace *graceError
 		switch {
 		case err == nil:
-			return Issued{FamilyID: p.FamilyID, RefreshToken: token}, nil
+			return Issued{FamilyID: p.FamilyID, RefreshToken: token, ClaimsRef: p.ClaimsRef}, nil
 		case errors.As(err, &grace):
 			successor = grace.successor
 		case errors.Is(err, errRefreshReused):
@@ -101,7 +101,7 @@ func (s *store) sameSuccessor(ctx context.Context, p *presentedRefresh, successo
 	switch {
 	case err == nil:
 		s.log.InfoContext(ctx, "refresh retried within the grace window; the same successor is returned", "client", p.ClientID)
-		return Issued{FamilyID: p.FamilyID, RefreshToken: successor}, nil
+		return Issued{FamilyID: p.FamilyID, RefreshToken: successor, ClaimsRef: p.ClaimsRef}, nil
 	case errors.Is(err, errRefreshReused):
 		s.revokeReused(ctx, p.FamilyID)
 		return Issued{}, errRefreshReused

@@ -453,9 +453,9 @@ func TestStoreExchangeAndRotate(t *testing.T) {
 		s, clock, acc := newTestStore(t, db)
 		ar := withCode(t, s, acc[0], "code")
 		rt := RefreshToken{FamilyID: "fam", ClientID: "site", AccountID: acc[0], Scopes: []string{"openid", "offline_access"}}
-		first, err := s.exchangeCode(ctx, ar.ID, clock.Now().Add(time.Hour), rt, time.Hour)
+		first, _, err := s.exchangeCode(ctx, ar.ID, clock.Now().Add(time.Hour), rt, time.Hour, nil)
 		must(t, "exchange", err)
-		_, err = s.exchangeCode(ctx, ar.ID, clock.Now().Add(time.Hour), rt, time.Hour)
+		_, _, err = s.exchangeCode(ctx, ar.ID, clock.Now().Add(time.Hour), rt, time.Hour, nil)
 		wantIs(t, "second exchange", err, errCodeReused)
 		fams, err := s.families(ctx, s.db, acc[0], "site")
 		if err != nil || !slices.Equal(fams, []string{"fam"}) {

@@ -214,6 +214,11 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	info := &zoidc.UserInfo{}
 	setClaims(info, a, tid.Scopes)
+	if err := p.adapter.userinfoVerifiedClaims(ctx, info, tid, a); err != nil {
+		p.deps.Log.ErrorContext(ctx, "userinfo: verified claims", "err", err)
+		writeUnavailable(w)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = jsonEncode(w, info)
