@@ -51,23 +51,35 @@ const (
 	// removed because its holder proved it on another account (with a
 	// qualified e-signature certificate). No data.
 	KindNoticeSNILSClaimDropped = "notice.snils_claim_dropped"
+	// KindNoticeVerificationDone says the registries confirmed the SNILS
+	// and passport (verification/check). No data.
+	KindNoticeVerificationDone = "notice.verification_done"
+	// KindNoticeVerificationFailed says a registry check ended without
+	// confirmation; the account centre says why. No data.
+	KindNoticeVerificationFailed = "notice.verification_failed"
+	// KindNoticeLevelLowered says the level fell because the registry
+	// reports the verified passport invalid. No data.
+	KindNoticeLevelLowered = "notice.level_lowered"
 )
 
 // kinds lists every kind with the Data keys its templates need.
 var kinds = map[string][]string{
-	KindCodeRegister:            {"code", "minutes"},
-	KindCodeRecover:             {"code", "minutes"},
-	KindCodeContact:             {"code", "minutes"},
-	KindCodeLogin:               {"code", "minutes"},
-	KindNoticeBackupCodeUsed:    {"remaining"},
-	KindNoticeLocked:            {"minutes"},
-	KindNoticePasswordChanged:   nil,
-	KindNoticeRegisterExisting:  nil,
-	KindNoticeNewDevice:         {"time", "ip", "device"},
-	KindNoticeSNILSClaimDropped: nil,
-	KindNoticeContactChanged:    {"field", "value", "link", "days"},
-	KindNoticeDeletionRequested: {"date"},
-	KindNoticeDeletionCancelled: nil,
+	KindCodeRegister:             {"code", "minutes"},
+	KindCodeRecover:              {"code", "minutes"},
+	KindCodeContact:              {"code", "minutes"},
+	KindCodeLogin:                {"code", "minutes"},
+	KindNoticeBackupCodeUsed:     {"remaining"},
+	KindNoticeLocked:             {"minutes"},
+	KindNoticePasswordChanged:    nil,
+	KindNoticeRegisterExisting:   nil,
+	KindNoticeNewDevice:          {"time", "ip", "device"},
+	KindNoticeSNILSClaimDropped:  nil,
+	KindNoticeContactChanged:     {"field", "value", "link", "days"},
+	KindNoticeDeletionRequested:  {"date"},
+	KindNoticeDeletionCancelled:  nil,
+	KindNoticeVerificationDone:   nil,
+	KindNoticeVerificationFailed: nil,
+	KindNoticeLevelLowered:       nil,
 }
 
 // Message is one of the identity provider's messages before rendering: the
