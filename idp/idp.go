@@ -104,8 +104,42 @@ type IdP struct {
 	Jobs *jobs.Queue
 	// Reload re-reads what SIGHUP refreshes (the e-signature trust list).
 	Reload func() error
+	// What modules built on the identity provider (verification) use.
+	Notifier *notice.Notifier
+	Sessions *session.Store
+	DB       *sqldb.DB
+	Keys     *keys.Manager
+	Log      *slog.Logger
+	Now      func() time.Time
 
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	checks *lateChecks
+}
+
+// Mount adds a module's pages to the identity provider's, inside its
+// middleware (before serving).
+func (i *IdP) Mount(routes func(mux *http.ServeMux)) { routes(i.mux) }
+
+// UseChecks plugs in the registry checks the account centre starts
+// (before serving).
+func (i *IdP) UseChecks(c profile.Checks) { i.checks.c = c }
+
+// lateChecks forwards to the registry checks once UseChecks set them;
+// until then there are none.
+type lateChecks struct{ c profile.Checks }
+
+func (l *lateChecks) Queue(ctx context.Context, tx *sqldb.Tx, accountID string) (bool, error) {
+	if l.c == nil {
+		return false, nil
+	}
+	return l.c.Queue(ctx, tx, accountID)
+}
+
+func (l *lateChecks) Status(ctx context.Context, accountID string) (string, error) {
+	if l.c == nil {
+		return "", nil
+	}
+	return l.c.Status(ctx, accountID)
 }
 
 // New assembles the identity provider's stores, flows and pages.
@@ -140,6 +174,9 @@ func New(c Config, p Platform) (*IdP, error) {
 	acts := account.NewActivity(db, accounts, audit.New(db, km, now))
 	// Levels change only here, with their evidence.
 	verifier := assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, acts.Log(), km, now)
+	// Registry checks are verification's, which builds on this: UseChecks
+	// plugs them in before serving.
+	checks := &lateChecks{}
 	// Every way of signing in starts its session through arrivals.
 	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now,
 		Cancelled: func(ctx context.Context, accountID, ip string) error {
@@ -238,7 +275,7 @@ func New(c Config, p Platform) (*IdP, error) {
 		Activity: acts, Events: accounts, Flows: flows, Notifier: notifier,
 		Idle:    profile.IdleTimeouts{Default: c.SessionIdleTimeout, Min: c.SessionIdleMin, Max: min(c.SessionIdleMax, c.SessionLifetime)},
 		SetIdle: sessions.SetIdleTimeout, ESignature: c.ESignature != nil,
-		Reauth: reauth, Undo: profile.UndoDeps{PublicURL: c.Issuer, Links: accounts}})
+		Reauth: reauth, Undo: profile.UndoDeps{PublicURL: c.Issuer, Links: accounts}, Checks: checks})
 	if err != nil {
 		return nil, fmt.Errorf("account pages: %w", err)
 	}
@@ -289,7 +326,7 @@ func New(c Config, p Platform) (*IdP, error) {
 		}
 	}
 	return &IdP{Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
-		Reload: reload, mux: mux}, nil
+		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks}, nil
 }
 
 // Handler is the identity provider's pages and endpoints inside its

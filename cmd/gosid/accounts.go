@@ -83,19 +83,30 @@ func runAccountsCreate(ctx context.Context, env *cmdline.Env, args []string) int
 
 // oneAccount runs a subcommand that takes one account reference.
 func oneAccount(ctx context.Context, env *cmdline.Env, name, synopsis string, args []string, fn func(c *dbCommand, admin *account.Admin, acc *account.Account) error) int {
+	return accountCommand(ctx, env, "accounts "+name, synopsis, true, args, func(c *dbCommand, _ opened, admin *account.Admin, acc *account.Account) error {
+		return fn(c, admin, acc)
+	})
+}
+
+// accountCommand is a command about one account given as its argument.
+func accountCommand(ctx context.Context, env *cmdline.Env, name, synopsis string, json bool, args []string, fn func(c *dbCommand, o opened, admin *account.Admin, acc *account.Account) error) int {
 	var c dbCommand
-	s := c.flags("accounts "+name, synopsis, true)
+	s := c.flags(name, synopsis, json)
 	s.AllowArgs("ACCOUNT (id, phone, e-mail or SNILS)")
-	return accountsCommand(ctx, env, &c, s, args, func(p *cmdline.Problems) {
+	return c.run(ctx, env, s, args, true, func(p *cmdline.Problems) {
 		if len(s.Args()) != 1 {
 			p.Add("give exactly one account: its id, phone, e-mail or SNILS")
 		}
-	}, func(admin *account.Admin) error {
+	}, func(o opened) error {
+		admin, err := account.NewAdmin(o.db, o.km, o.log, time.Now)
+		if err != nil {
+			return err
+		}
 		acc, err := admin.Accounts.Find(ctx, s.Args()[0])
 		if err != nil {
 			return err
 		}
-		return fn(&c, admin, acc)
+		return fn(&c, o, admin, acc)
 	})
 }
 

@@ -42,7 +42,7 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 	params := password.DefaultParams()
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour, SessionIdleMin: 5 * time.Minute, SessionIdleMax: 4 * time.Hour, DeletionGrace: 30 * 24 * time.Hour,
 		Argon2Memory: int(params.Memory), Argon2Time: int(params.Time), Argon2Threads: int(params.Threads)}
-	parts, err := buildIdP(o, "http://127.0.0.1", db, km, log, false, time.Now)
+	parts, err := buildIdP(o, "http://127.0.0.1", db, km, log, false, time.Now, nil)
 	if err != nil {
 		b.Fatal(err)
 	}

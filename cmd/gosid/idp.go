@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gosid/gosid/idp"
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/password"
@@ -18,6 +20,7 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/keys/cms"
+	"github.com/gosid/gosid/verification"
 )
 
 // idpOptions configure the identity provider's sign-in, sessions and
@@ -26,6 +29,7 @@ type idpOptions struct {
 	LockoutThreshold   int
 	LockoutDuration    time.Duration
 	Esign              esignOptions
+	Verify             verification.Options
 	SessionIdleTimeout time.Duration
 	ReauthMaxAge       time.Duration
 	SessionIdleMin     time.Duration
@@ -52,6 +56,7 @@ type idpOptions struct {
 
 func (o *idpOptions) register(s *cmdline.Set) {
 	o.Esign.register(s)
+	o.Verify.Register(s)
 	s.Int(&o.LockoutThreshold, "lockout-threshold", 3, "Consecutive wrong passwords that lock password sign-in.")
 	s.Duration(&o.LockoutDuration, "lockout-duration", 30*time.Minute, "How long password sign-in stays locked.")
 	s.Duration(&o.SessionIdleTimeout, "session-idle-timeout", 30*time.Minute, "A session ends after this long without use.")
@@ -89,6 +94,7 @@ func (o *idpOptions) register(s *cmdline.Set) {
 // the dev message sink is then refused.
 func (o *idpOptions) check(s *cmdline.Set, p *cmdline.Problems, notLocal string, maxTokenLifetime time.Duration) {
 	o.Esign.check(s, p)
+	o.Verify.Check(s, p, notLocal == "")
 	for _, d := range []struct {
 		name string
 		v    time.Duration
@@ -129,7 +135,7 @@ func (o *idpOptions) gateways() message.Gateways {
 
 // buildIdP assembles the identity provider from the options.
 // now is the clock of every store and flow (tests move it).
-func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time) (*idp.IdP, error) {
+func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log *slog.Logger, secure bool, now func() time.Time, reg prometheus.Registerer) (*idp.IdP, error) {
 	out, sink, err := message.Open(o.gateways(), db, log)
 	if err != nil {
 		return nil, err
@@ -149,7 +155,11 @@ func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log 
 			return cms.Check(ctx, v, sig, content)
 		}}
 	}
-	return idp.New(c, idp.Platform{DB: db, Keys: km, Log: log, Messages: out, DevSink: sink, Jobs: queue, Now: now})
+	i, err := idp.New(c, idp.Platform{DB: db, Keys: km, Log: log, Messages: out, DevSink: sink, Jobs: queue, Now: now})
+	if err == nil {
+		_, err = verification.New(o.Verify, i, reg)
+	}
+	return i, err
 }
 
 // config is the identity provider's policy as the options give it.

@@ -62,7 +62,7 @@ func startIdP(t testing.TB, db *sqldb.DB, mk *keys.MasterKey, c *clock) *testIdP
 	}
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour, SessionIdleMin: 5 * time.Minute, SessionIdleMax: 4 * time.Hour, DeletionGrace: 30 * 24 * time.Hour,
 		Argon2Memory: 8 * 1024, Argon2Time: 1, Argon2Threads: 1}
-	parts, err := buildIdP(o, "http://127.0.0.1", db, km, log, false, c.Now)
+	parts, err := buildIdP(o, "http://127.0.0.1", db, km, log, false, c.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -398,7 +398,7 @@ func FuzzLoginForm(f *testing.F) {
 	}
 	o := &idpOptions{LockoutThreshold: 3, LockoutDuration: 30 * time.Minute, SessionIdleTimeout: 30 * time.Minute, SessionLifetime: 12 * time.Hour, SessionIdleMin: 5 * time.Minute, SessionIdleMax: 4 * time.Hour, DeletionGrace: 30 * 24 * time.Hour,
 		Argon2Memory: 64, Argon2Time: 1, Argon2Threads: 1}
-	parts, err := buildIdP(o, "http://127.0.0.1", db, km, log, false, c.Now)
+	parts, err := buildIdP(o, "http://127.0.0.1", db, km, log, false, c.Now, nil)
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -61,7 +61,7 @@ func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOp
 	if mod != nil {
 		mod(o)
 	}
-	parts, err := buildIdP(o, issuer, db, km, log, false, c.Now)
+	parts, err := buildIdP(o, issuer, db, km, log, false, c.Now, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

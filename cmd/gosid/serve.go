@@ -193,7 +193,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	reg := httpx.NewRegistry()
 	reg.MustRegister(httpx.NewDBStatsCollector(string(db.Dialect()), db.Stats))
 	opts := httpx.Options{Logger: log, Metrics: httpx.NewMetrics(reg), TLS: strings.HasPrefix(o.PublicURL, "https://")}
-	parts, err := buildIdP(&o.idp, o.PublicURL, db, km, log, opts.TLS, time.Now)
+	parts, err := buildIdP(&o.idp, o.PublicURL, db, km, log, opts.TLS, time.Now, reg)
 	if err != nil {
 		return exitFailed, err
 	}

@@ -97,14 +97,16 @@ func TestDevModeOnlyWhenAllLoopback(t *testing.T) {
 		})
 	}
 
-	// With both a gateway and a master key, a public URL is fine.
+	// With a message gateway, a registry gateway and a master key, a
+	// public URL is fine (production refuses the registry simulator).
 	dir := t.TempDir()
 	key := filepath.Join(dir, "master.key")
 	if err := os.WriteFile(key, []byte("x"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	problems, dev := checkServe(t, "--data-dir", dir, "--addr", "127.0.0.1:8080", "--public-url", "https://id.example.ru",
-		"--smtp-addr", "smtp.example.ru:587", "--master-key-file", key)
+		"--smtp-addr", "smtp.example.ru:587", "--master-key-file", key,
+		"--registry-url", "https://registry.example.ru", "--registry-client-cert", key, "--registry-client-key", key)
 	if dev || len(problems) != 0 {
 		t.Errorf("production configuration: dev %v, problems %q", dev, problems)
 	}

@@ -31,8 +31,14 @@ func (a *Activity) Log() *audit.Log { return a.log }
 // Change runs fn on the account store inside a transaction and appends e
 // in the same transaction.
 func (a *Activity) Change(ctx context.Context, e audit.Entry, fn func(accounts *Store) error) error {
+	return a.ChangeTx(ctx, e, func(_ *sqldb.Tx, accounts *Store) error { return fn(accounts) })
+}
+
+// ChangeTx is Change with the transaction itself, for work another module
+// adds to the change (a registry check queued with the data it checks).
+func (a *Activity) ChangeTx(ctx context.Context, e audit.Entry, fn func(tx *sqldb.Tx, accounts *Store) error) error {
 	return a.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if err := fn(a.accounts.With(tx)); err != nil {
+		if err := fn(tx, a.accounts.With(tx)); err != nil {
 			return err
 		}
 		_, err := a.log.Append(ctx, tx, e)

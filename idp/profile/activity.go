@@ -9,6 +9,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
 
@@ -17,6 +18,8 @@ type Activity interface {
 	// Change runs fn, the change, on the account store bound to one
 	// transaction, and appends e in the same transaction: both or neither.
 	Change(ctx context.Context, e audit.Entry, fn func(accounts *account.Store) error) error
+	// ChangeTx is Change with the transaction, for work queued with it.
+	ChangeTx(ctx context.Context, e audit.Entry, fn func(tx *sqldb.Tx, accounts *account.Store) error) error
 	// Record appends e alone, for a change another store has made.
 	Record(ctx context.Context, e audit.Entry) error
 	List(ctx context.Context, accountID string, since time.Time, limit int) ([]audit.Entry, error)

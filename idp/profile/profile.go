@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
 
@@ -81,8 +83,21 @@ type Deps struct {
 	Reauth session.Reauth
 	// Undo serves «Это был не я» after contact changes.
 	Undo UndoDeps
+	// Checks are the registry checks of the citizen's data; nil when none
+	// run (verification is wired after the identity provider).
+	Checks Checks
 	// Now is the clock; dates are judged in Moscow time.
 	Now func() time.Time
+}
+
+// Checks start and report registry checks (verification/check).
+type Checks interface {
+	// Queue starts a check of the account's data as tx leaves them, in
+	// tx; false when the data are not complete enough to check.
+	Queue(ctx context.Context, tx *sqldb.Tx, accountID string) (bool, error)
+	// Status is the newest check's: "", pending, confirmed, rejected,
+	// unavailable, superseded.
+	Status(ctx context.Context, accountID string) (string, error)
 }
 
 // Handler serves the pages.
@@ -229,6 +244,26 @@ type accountView struct {
 	HasDocument bool
 	// Pending lists what waits for verification (field labels).
 	Pending []string
+	// ConfirmLink shows the way to the registry check's page.
+	ConfirmLink bool
+}
+
+// checkStatus is the newest registry check's status as the account page
+// words it: pending, rejected, unavailable or none.
+func (h *Handler) checkStatus(r *http.Request, accountID string) string {
+	if h.Checks == nil {
+		return "none"
+	}
+	st, err := h.Checks.Status(r.Context(), accountID)
+	if err != nil {
+		h.Log.ErrorContext(r.Context(), "registry check status", "err", err)
+		return "none"
+	}
+	switch st {
+	case "pending", "rejected", "unavailable":
+		return st
+	}
+	return "none"
 }
 
 func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
@@ -244,7 +279,8 @@ func (h *Handler) showAccount(w http.ResponseWriter, r *http.Request) {
 		if a.SNILS == "" || a.Passport == nil {
 			v.NextSteps = append(v.NextSteps, v.L.T("acc.next.documents"))
 		} else {
-			v.NextSteps = append(v.NextSteps, v.L.T("acc.next.checking"))
+			v.NextSteps = append(v.NextSteps, v.L.T("acc.next.check."+h.checkStatus(r, a.ID)))
+			v.ConfirmLink = true
 		}
 	case assurance.Standard:
 		v.NextSteps = append(v.NextSteps, v.L.T("acc.next.confirm"))
@@ -398,19 +434,34 @@ func (h *Handler) submitDetails(w http.ResponseWriter, r *http.Request) {
 		action = audit.ActionDocumentsPending
 		detail["pending"] = strings.Join(pendingFields(pending), ",")
 	}
-	err := h.Activity.Change(ctx, h.entry(r, a.ID, action, detail), func(s *account.Store) error {
+	// Data the registries check start a check with the change (the first
+	// SNILS and passport, a verified account's new passport).
+	checked := pending != nil || slices.ContainsFunc(applied, func(f string) bool { return f != "gender" })
+	queued := false
+	err := h.Activity.ChangeTx(ctx, h.entry(r, a.ID, action, detail), func(tx *sqldb.Tx, s *account.Store) error {
 		if err := s.UpdateDocuments(ctx, a.ID, d); err != nil {
 			return err
 		}
 		if pending != nil {
-			return s.SetPending(ctx, a.ID, pending)
+			if err := s.SetPending(ctx, a.ID, pending); err != nil {
+				return err
+			}
 		}
-		return nil
+		if h.Checks == nil || !checked {
+			return nil
+		}
+		var err error
+		queued, err = h.Checks.Queue(ctx, tx, a.ID)
+		return err
 	})
 	if err != nil {
 		h.Log.ErrorContext(ctx, "update documents", "account", a, "err", err)
 		v.Error = v.L.T("acc.err.internal")
 		h.render.Render(w, r, http.StatusInternalServerError, "details", v)
+		return
+	}
+	if queued {
+		webui.Redirect(w, r, "/account/confirm/check")
 		return
 	}
 	q := url.Values{"done": {"details"}, "fields": {strings.Join(applied, ",")}}

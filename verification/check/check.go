@@ -433,6 +433,10 @@ func (s *Service) Run(ctx context.Context, id string) error {
 		}
 		return errRetry
 	}
+	// The answers stay with the check (its page shows each registry's).
+	if err := s.save(ctx, c, false); err != nil {
+		return err
+	}
 	return s.confirm(ctx, c)
 }
 
@@ -705,4 +709,12 @@ func newID() string {
 	b := make([]byte, 16)
 	_, _ = rand.Read(b)
 	return hex.EncodeToString(b)
+}
+
+// startedSince counts the checks the account started since t.
+func (s *Service) startedSince(ctx context.Context, accountID string, t time.Time) (int, error) {
+	var n int
+	err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM verification_checks WHERE account_id = $1 AND created_at >= $2`,
+		accountID, sqldb.Micros(t)).Scan(&n)
+	return n, sqldb.Classify(err)
 }

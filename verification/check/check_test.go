@@ -224,6 +224,11 @@ func TestCheckOutcomes(t *testing.T) {
 					}
 					return
 				}
+				for _, src := range registry.Sources() {
+					if c.Answers[src].Status != registry.Confirmed {
+						t.Errorf("the confirmed check keeps %s's answer as %q", src, c.Answers[src].Status)
+					}
+				}
 				if after.Level != assurance.Standard || !after.SNILSVerified() || after.INN == "" {
 					t.Errorf("after a confirmed check: level %s, SNILS verified %v, INN %q", after.Level, after.SNILSVerified(), after.INN)
 				}

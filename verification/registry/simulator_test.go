@@ -412,11 +412,10 @@ func TestSimulatorGeneratedFamily(t *testing.T) {
 }
 
 // TestSimulatorIdentitiesDocumented: every identity's documents appear in
-// the documentation's table (docs/verification-registry.md until the lead
-// merges it into docs/verification.md).
+// the documentation's table in docs/verification.md.
 func TestSimulatorIdentitiesDocumented(t *testing.T) {
 	var doc string
-	for _, p := range []string{"../../docs/verification.md", "../../docs/verification-registry.md"} {
+	for _, p := range []string{"../../docs/verification.md"} {
 		b, err := os.ReadFile(p)
 		if err == nil && strings.Contains(string(b), "The simulator's test identities") {
 			doc = string(b)

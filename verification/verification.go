@@ -1,0 +1,146 @@
+package verification
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/gosid/gosid/idp"
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/internal/cmdline"
+	"github.com/gosid/gosid/internal/jobs"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/verification/check"
+	"github.com/gosid/gosid/verification/registry"
+)
+
+// Options configure the registries: the simulator (the default, for
+// development and tests) or a real registry gateway.
+type Options struct {
+	RegistryURL                string
+	ClientCert, ClientKey, CA  string
+	Timeout                    time.Duration
+	Attempts                   int
+	SimulatorLatency, Deadline time.Duration
+}
+
+// Register adds the options to s.
+func (o *Options) Register(s *cmdline.Set) {
+	s.String(&o.RegistryURL, "registry-url", "", "HTTPS URL of the registry gateway (СФР, МВД, ФНС checks; JSON, mutual TLS). Empty: the built-in simulator with the test identities of docs/verification.md — development only.")
+	s.String(&o.ClientCert, "registry-client-cert", "", "PEM file of the client certificate Gosid presents to the registry gateway.")
+	s.String(&o.ClientKey, "registry-client-key", "", "PEM file of the client certificate's private key.")
+	s.String(&o.CA, "registry-ca", "", "PEM file of the CA certificates the gateway's certificate must chain to (empty: the system's).")
+	s.Duration(&o.Timeout, "registry-timeout", registry.DefaultGatewayTimeout, "Time limit of one call to the registry gateway.")
+	s.Int(&o.Attempts, "registry-attempts", registry.DefaultGatewayAttempts, "Calls per check and registry before it counts as unavailable (retried with back-off and jitter).")
+	s.Duration(&o.SimulatorLatency, "registry-simulator-latency", registry.DefaultLatency, "How long the simulator takes to answer (without --registry-url).")
+	s.Duration(&o.Deadline, "registry-retry-deadline", 24*time.Hour, "How long a check is retried while a registry is unavailable; then the citizen may send the data again.")
+}
+
+// Check validates the options; development says whether the simulator may
+// run (no message gateway, loopback addresses).
+func (o *Options) Check(s *cmdline.Set, p *cmdline.Problems, development bool) {
+	switch {
+	case o.RegistryURL == "" && !development:
+		p.Add("%s: required outside development mode (the simulator confirms test identities only)", s.Source("registry-url"))
+	case o.RegistryURL != "":
+		if u, err := url.Parse(o.RegistryURL); err != nil || u.Scheme != "https" || u.Host == "" {
+			p.Add("%s: %q is not an https URL", s.Source("registry-url"), o.RegistryURL)
+		}
+		p.Required(s, "registry-client-cert", o.ClientCert)
+		p.Required(s, "registry-client-key", o.ClientKey)
+	}
+	if o.Timeout <= 0 || o.Attempts < 1 || o.Deadline <= 0 || o.SimulatorLatency < 0 {
+		p.Add("%s, %s, %s, %s: must be positive", s.Source("registry-timeout"), s.Source("registry-attempts"),
+			s.Source("registry-retry-deadline"), s.Source("registry-simulator-latency"))
+	}
+}
+
+// Registry is the registry the options configure.
+func (o *Options) Registry(i *idp.IdP, reg prometheus.Registerer) (registry.Registry, error) {
+	if o.RegistryURL == "" {
+		return registry.NewSimulator(registry.SimulatorConfig{Latency: o.SimulatorLatency, NoLatency: o.SimulatorLatency == 0, Now: i.Now}), nil
+	}
+	return registry.NewGateway(registry.GatewayConfig{URL: o.RegistryURL, ClientCertFile: o.ClientCert, ClientKeyFile: o.ClientKey,
+		CAFile: o.CA, Timeout: o.Timeout, Attempts: o.Attempts}, reg, i.Log)
+}
+
+// New assembles identity verification on the identity provider i: the
+// registry checks (their job on i's queue, their pages in its account
+// centre, started by its details form), with metrics in reg (nil: none).
+func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, error) {
+	r, err := o.Registry(i, reg)
+	if err != nil {
+		return nil, fmt.Errorf("registry gateway: %w", err)
+	}
+	svc, err := check.New(check.Config{Deadline: o.Deadline}, check.Deps{DB: i.DB, Jobs: i.Jobs, Accounts: i.Accounts, Registry: r,
+		Verifier: i.Verifier, Notifier: i.Notifier, Sealer: i.Keys, Log: i.Log, Now: i.Now, Metrics: reg})
+	if err != nil {
+		return nil, err
+	}
+	h, err := check.NewHandler(svc, i.Sessions, i.Log)
+	if err != nil {
+		return nil, err
+	}
+	i.Mount(h.Routes)
+	i.UseChecks(svc)
+	return svc, nil
+}
+
+// Operator is what `gosid verification` works with: the checks (their job
+// registered on a queue that this process does not run: a recheck is
+// worked by the serving replicas) and the evidence.
+type Operator struct {
+	Checks   *check.Service
+	Evidence *assurance.Service
+	Accounts *account.Store
+}
+
+// OpenOperator opens the checks and the evidence on db for operators'
+// commands.
+func OpenOperator(db *sqldb.DB, km *keys.Manager, log *slog.Logger) (*Operator, error) {
+	accounts := account.NewStore(db, km, time.Now)
+	verifier := assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, audit.New(db, km, time.Now), km, time.Now)
+	queue, err := jobs.New(db, jobs.Config{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	svc, err := check.New(check.Config{}, check.Deps{DB: db, Jobs: queue, Accounts: accounts, Verifier: verifier, Sealer: km, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	return &Operator{Checks: svc, Evidence: verifier, Accounts: accounts}, nil
+}
+
+// Show writes an account's evidence and checks for an operator: what was
+// verified, how, by whom and when, and each check's outcome — never a
+// document number.
+func (o *Operator) Show(ctx context.Context, w io.Writer, accountID string) error {
+	ev, err := o.Evidence.Evidence(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	cs, err := o.Checks.List(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "evidence (%d):\n", len(ev))
+	for _, e := range ev {
+		fmt.Fprintf(w, "  %s  %s %s:%s  %s  level=%s  id=%s\n", e.VerifiedAt.UTC().Format(time.DateTime), e.Method, e.Verifier.Kind,
+			e.Verifier.ID, strings.Join(e.Claims, ","), cmp.Or(string(e.Level), "-"), e.ID)
+	}
+	fmt.Fprintf(w, "checks (%d):\n", len(cs))
+	for _, c := range cs {
+		fmt.Fprintf(w, "  %s  id=%s\n", c.Describe(), c.ID)
+	}
+	return nil
+}
