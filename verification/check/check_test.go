@@ -82,16 +82,15 @@ type rig struct {
 	metrics  *prometheus.Registry
 	svc      *check.Service
 	queue    *jobs.Queue
-	now      time.Time
 }
 
-func newRig(t *testing.T, db *sqldb.DB, cfg check.Config) *rig {
+func newRig(t testing.TB, db *sqldb.DB, cfg check.Config) *rig {
 	t.Helper()
 	return newReplica(t, db, cfg, nil)
 }
 
 // newReplica is another replica on db sharing r's keys (nil: new keys).
-func newReplica(t *testing.T, db *sqldb.DB, cfg check.Config, of *rig) *rig {
+func newReplica(t testing.TB, db *sqldb.DB, cfg check.Config, of *rig) *rig {
 	t.Helper()
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
@@ -123,7 +122,7 @@ func newReplica(t *testing.T, db *sqldb.DB, cfg check.Config, of *rig) *rig {
 }
 
 // person opens an account holding id's data as claims.
-func (r *rig) person(t *testing.T, id registry.Identity, phone string) *account.Account {
+func (r *rig) person(t testing.TB, id registry.Identity, phone string) *account.Account {
 	t.Helper()
 	ctx := context.Background()
 	p := id.Person

@@ -94,6 +94,9 @@ type confirmView struct {
 	// Check is the newest check's status line, "" for none.
 	Check, CheckStatus string
 	Pending            bool
+	// Verified: the registries have confirmed these data; nothing to send
+	// until they change.
+	Verified bool
 }
 
 func (h *Handler) showConfirm(w http.ResponseWriter, r *http.Request) {
@@ -104,7 +107,7 @@ func (h *Handler) showConfirm(w http.ResponseWriter, r *http.Request) {
 	v := confirmView{Page: h.page(r, "vc.title"), LevelID: string(a.Level)}
 	v.Level = v.L.T("vc.level." + string(a.Level))
 	d := dataOf(a)
-	v.Complete, v.Name = d.Complete(), d.Name.Full()
+	v.Complete, v.Name, v.Verified = d.Complete(), d.Name.Full(), a.Verified() && a.Pending.Empty()
 	if !d.BirthDate.IsZero() {
 		v.BirthDate = d.BirthDate.Format("02.01.2006")
 	}

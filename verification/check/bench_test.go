@@ -1,0 +1,111 @@
+package check_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/internal/jobs"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/verification/check"
+	"github.com/gosid/gosid/verification/registry"
+)
+
+// nothing is the raw queue's job: it does no work.
+type nothing struct{ N int }
+
+func (nothing) Kind() string { return "bench.nothing" }
+
+// benchChecks is how many checks (and raw jobs) one round runs.
+const benchChecks = 1000
+
+// BenchmarkChecks: registry checks queued and completed per second with
+// the simulator at zero latency on PostgreSQL — each one transaction to
+// queue, three registry answers kept, the evidence, the data and the
+// level in one transaction — beside the raw job queue's throughput
+// (empty jobs, one transaction each to queue) measured in the same run.
+// Reported: checks/s, raw_jobs/s and their ratio (goal ≥ 0.8, and ≥ 1,000
+// checks/s). Run: go test -run '^$' -bench Checks -benchtime 1x ./verification/check
+func BenchmarkChecks(b *testing.B) {
+	ctx := context.Background()
+	var checksPerSec, rawPerSec float64
+	for b.Loop() {
+		// The raw queue, on a database of its own.
+		rawDB := sqldbtest.Postgres(b)
+		q, err := jobs.New(rawDB, jobs.Config{PollInterval: 20 * time.Millisecond})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := jobs.Register(q, jobs.Worker[nothing]{Work: func(context.Context, jobs.Job[nothing]) error { return nil }}); err != nil {
+			b.Fatal(err)
+		}
+		rawPerSec = throughput(b, q, func(i int) error {
+			return rawDB.InTx(ctx, func(tx *sqldb.Tx) error {
+				_, err := q.Enqueue(ctx, tx, nothing{N: i}, nil)
+				return err
+			})
+		}, func() int { return count(b, rawDB, `SELECT COUNT(*) FROM river_job WHERE state = 'completed'`) })
+
+		db := sqldbtest.Postgres(b)
+		r := newBenchRig(b, db)
+		ids := make([]string, benchChecks)
+		for i := range ids {
+			ids[i] = r.person(b, registry.GeneratedIdentity(i+1), fmt.Sprintf("+7916300%04d", i)).ID
+		}
+		checksPerSec = throughput(b, r.queue, func(i int) error {
+			_, err := r.svc.Start(ctx, ids[i], "submitted")
+			return err
+		}, func() int {
+			return count(b, db, `SELECT COUNT(*) FROM verification_checks WHERE status = 'confirmed'`)
+		})
+	}
+	b.ReportMetric(checksPerSec, "checks/s")
+	b.ReportMetric(rawPerSec, "raw_jobs/s")
+	b.ReportMetric(checksPerSec/rawPerSec, "ratio")
+}
+
+// throughput enqueues benchChecks items with enqueue while q works them,
+// and returns items per second from the first enqueue until done counts
+// them all.
+func throughput(b *testing.B, q *jobs.Queue, enqueue func(i int) error, done func() int) float64 {
+	b.Helper()
+	ctx := context.Background()
+	if err := q.Start(ctx); err != nil {
+		b.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		_ = q.Stop(sctx)
+	}()
+	start := time.Now()
+	for i := range benchChecks {
+		if err := enqueue(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for done() < benchChecks {
+		if time.Since(start) > 5*time.Minute {
+			b.Fatalf("only %d of %d done after 5 minutes", done(), benchChecks)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return benchChecks / time.Since(start).Seconds()
+}
+
+func count(b *testing.B, db *sqldb.DB, query string) int {
+	b.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), query).Scan(&n); err != nil {
+		b.Fatal(err)
+	}
+	return n
+}
+
+func newBenchRig(b *testing.B, db *sqldb.DB) *rig {
+	b.Helper()
+	r := newReplica(b, db, check.Config{}, nil)
+	return r
+}
