@@ -29,18 +29,25 @@ func TestMigrateCommand(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			var names []string
+			// Each module's line: what it applied, or that it has none.
+			names := map[string][]string{}
 			for _, m := range all {
-				names = append(names, fmt.Sprintf("%04d_%s", m.Version, m.Name))
+				names[m.Module] = append(names[m.Module], fmt.Sprintf("%04d_%s", m.Version, m.Name))
 			}
-			head := migrations.Head(tc.dialect, "idp")
-			first := fmt.Sprintf("Database: %s.\nidp: applied %s; at version %d.\nverification: no migrations.\nportal: no migrations.\n",
-				tc.dialect, strings.Join(names, ", "), head)
+			first, again := fmt.Sprintf("Database: %s.\n", tc.dialect), fmt.Sprintf("Database: %s.\n", tc.dialect)
+			for _, mod := range migrations.Modules() {
+				if len(names[mod]) == 0 {
+					first += mod + ": no migrations.\n"
+					again += mod + ": no migrations.\n"
+					continue
+				}
+				head := migrations.Head(tc.dialect, mod)
+				first += fmt.Sprintf("%s: applied %s; at version %d.\n", mod, strings.Join(names[mod], ", "), head)
+				again += fmt.Sprintf("%s: nothing to apply; at version %d.\n", mod, head)
+			}
 			if out := c.ok("migrate"); out != first {
 				t.Errorf("first migrate printed\n%s\nwant\n%s", out, first)
 			}
-			again := fmt.Sprintf("Database: %s.\nidp: nothing to apply; at version %d.\nverification: no migrations.\nportal: no migrations.\n",
-				tc.dialect, head)
 			if out := c.ok("migrate"); out != again {
 				t.Errorf("second migrate printed\n%s\nwant\n%s", out, again)
 			}

@@ -453,3 +453,50 @@ func TestNewSubmissionSupersedes(t *testing.T) {
 		}
 	})
 }
+
+// TestChangeWaitsForItsCheck: a verified account's changed data (a new
+// surname) wait as a pending change; until its check confirms them the old
+// verified values stay the account's (and the tokens'), then the new ones
+// replace them.
+func TestChangeWaitsForItsCheck(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db, check.Config{})
+		a := r.person(t, registry.GeneratedIdentity(42), "+79161000500")
+		if c := r.runCheck(t, a.ID); c.Status != check.Confirmed {
+			t.Fatalf("first check: %s %s", c.Status, c.Outcome)
+		}
+		before, _ := r.accounts.Get(ctx, a.ID)
+		renamed := account.Name{Family: "Новосёлова", Given: before.Name.Given, Middle: before.Name.Middle}
+		if err := r.accounts.SetPending(ctx, a.ID, &account.PersonChange{Name: &renamed, RequestedAt: time.Now()}); err != nil {
+			t.Fatal(err)
+		}
+		id, err := r.svc.Start(ctx, a.ID, "submitted")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if mid, _ := r.accounts.Get(ctx, a.ID); mid.Name != before.Name || mid.Level != assurance.Standard {
+			t.Fatalf("while the check runs: name %v, level %s", mid.Name, mid.Level)
+		}
+		if err := r.svc.Run(ctx, id); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ := r.svc.Get(ctx, id); c.Status != check.Confirmed {
+			t.Fatalf("the change's check: %s %s %s %v", c.Status, c.Outcome, c.Source, c.Fields)
+		}
+		after, _ := r.accounts.Get(ctx, a.ID)
+		if after.Name != renamed || !after.Pending.Empty() || after.Level != assurance.Standard {
+			t.Errorf("after the check: name %v, pending %v, level %s", after.Name, after.Pending, after.Level)
+		}
+		ev, _ := r.verifier.Evidence(ctx, a.ID)
+		renamedEvidence := 0
+		for _, e := range ev {
+			if e.Values["family_name"] == "Новосёлова" {
+				renamedEvidence++
+			}
+		}
+		if len(ev) != 6 || renamedEvidence != 2 {
+			t.Errorf("evidence after the change: %d records, %d of the new surname (want 6 and 2: СФР and МВД)", len(ev), renamedEvidence)
+		}
+	})
+}
