@@ -55,7 +55,7 @@ type idpOptions struct {
 }
 
 func (o *idpOptions) register(s *cmdline.Set) {
-	o.Esign.register(s)
+	o.Esign.Register(s)
 	o.Verify.Register(s)
 	s.Int(&o.LockoutThreshold, "lockout-threshold", 3, "Consecutive wrong passwords that lock password sign-in.")
 	s.Duration(&o.LockoutDuration, "lockout-duration", 30*time.Minute, "How long password sign-in stays locked.")
@@ -93,7 +93,7 @@ func (o *idpOptions) register(s *cmdline.Set) {
 // reached from this machine (see httpx.NotLocal), and otherwise says why not:
 // the dev message sink is then refused.
 func (o *idpOptions) check(s *cmdline.Set, p *cmdline.Problems, notLocal string, maxTokenLifetime time.Duration) {
-	o.Esign.check(s, p)
+	o.Esign.Check(s, p)
 	o.Verify.Check(s, p, notLocal == "")
 	for _, d := range []struct {
 		name string
@@ -147,7 +147,7 @@ func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log 
 	}
 	c := o.config(issuer, secure)
 	if o.Esign.TrustDir != "" {
-		v, pool, err := o.Esign.verifier(now)
+		v, pool, err := o.Esign.Open(now)
 		if err != nil {
 			return nil, fmt.Errorf("e-signature trust list: %w", err)
 		}

@@ -8,6 +8,7 @@ import (
 	"syscall"
 
 	"github.com/gosid/gosid/internal/cmdline"
+	"github.com/gosid/gosid/keys/cms"
 )
 
 func main() {
@@ -33,7 +34,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		{Name: "accounts", Synopsis: "citizens' accounts: create, show, lock, unlock, delete", Run: runAccounts},
 		{Name: "clients", Synopsis: "relying parties: create, list, show, update, delete, rotate-secret", Run: runClients},
 		{Name: "certs", Synopsis: "e-signature certificates: verify a detached signature as sign-in does", Run: runCerts},
-		{Name: "sign", Synopsis: "sign a file with a software key (a detached CMS signature, for e-signature sign-in tests)", Run: runSign},
+		{Name: "sign", Synopsis: "sign a file with a software key (a detached CMS signature, for e-signature sign-in tests)", Run: cms.RunSign},
 		{Name: "audit", Synopsis: "the account activity log: verify the hash chain, export an account's log as CSV", Run: runAudit},
 		{Name: "verification", Synopsis: "identity verification: an account's evidence and registry checks (show, recheck)", Run: runVerification},
 		{Name: "version", Synopsis: "print the version", Run: runVersion},

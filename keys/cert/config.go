@@ -1,8 +1,12 @@
 package cert
 
 import (
+	"errors"
 	"net/http"
+	"os"
 	"time"
+
+	"github.com/gosid/gosid/internal/cmdline"
 )
 
 // TrustConfig is where the checks of e-signature certificates get their
@@ -30,4 +34,29 @@ func (c TrustConfig) Open(now func() time.Time) (*Verifier, *Pool, error) {
 		return nil, nil, err
 	}
 	return &Verifier{Roots: pool, CRLs: crls, Now: now}, pool, nil
+}
+
+// Register adds the trust list's options to s: the same for e-signature
+// sign-in and for `gosid certs verify`.
+func (c *TrustConfig) Register(s *cmdline.Set) {
+	s.String(&c.TrustDir, "trust-dir", "", "Folder of accredited CA certificates (PEM or DER) for e-signature sign-in; reloaded on SIGHUP. Empty: e-signature sign-in is off.")
+	s.StringList(&c.CRLFiles, "crl-file", nil, "CRL files (PEM or DER) to use before fetching distribution points; repeatable.")
+	s.Duration(&c.CRLTimeout, "crl-fetch-timeout", 10*time.Second, "Timeout for fetching a CRL from a certificate's distribution point.")
+}
+
+// Check validates the options without reading the certificates.
+func (c *TrustConfig) Check(s *cmdline.Set, p *cmdline.Problems) {
+	if c.TrustDir != "" {
+		if st, err := os.Stat(c.TrustDir); err != nil || !st.IsDir() {
+			p.Add("%s: %s is not a readable folder", s.Source("trust-dir"), c.TrustDir)
+		}
+	}
+	for _, f := range c.CRLFiles {
+		if _, err := os.Stat(f); err != nil {
+			p.Add("%s: %s: %v", s.Source("crl-file"), f, errors.Unwrap(err))
+		}
+	}
+	if c.CRLTimeout <= 0 {
+		p.Add("%s: must be positive", s.Source("crl-fetch-timeout"))
+	}
 }
