@@ -607,14 +607,6 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 				VerifiedAt: a.CheckedAt})
 		}
 	}
-	for i := range v.More {
-		if v.More[i].VerifiedAt.IsZero() {
-			v.More[i].VerifiedAt = s.now()
-		}
-	}
-	if v.VerifiedAt.IsZero() {
-		v.VerifiedAt = s.now()
-	}
 	v.Apply = func(ctx context.Context, tx *sqldb.Tx) error {
 		if err := s.end(ctx, tx, c, Confirmed, ""); err != nil {
 			return err
