@@ -522,6 +522,80 @@ func TestStoppedClock(t *testing.T) {
 	})
 }
 
+// TestRescuesJobOfDeadReplica: a job a replica was running when it died
+// (SIGKILL: no Stop, the row stays "running") runs again on another
+// replica once it has been running for RescueAfter (River's own default
+// is an hour), and not before.
+func TestRescuesJobOfDeadReplica(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		const rescueAfter = 3 * time.Second
+		tries := make(chan int, 10)
+		replica := func() *jobs.Queue {
+			q, err := jobs.New(db, jobs.Config{Logger: testLog(), PollInterval: 50 * time.Millisecond, RescueAfter: rescueAfter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := jobs.Register(q, jobs.Worker[flakyArgs]{
+				Timeout: time.Second,
+				Backoff: func(int) time.Duration { return 0 },
+				Work: func(ctx context.Context, job jobs.Job[flakyArgs]) error {
+					tries <- job.Attempt
+					return nil
+				}}); err != nil {
+				t.Fatal(err)
+			}
+			return q
+		}
+		q := replica()
+		id := enqueue(t, db, q, flakyArgs{}, nil).ID
+		// What the dead replica left: its attempt, running since now.
+		if _, err := db.Exec(ctx, `UPDATE river_job SET state = 'running', attempt = 1, attempted_at = scheduled_at WHERE id = $1`, id); err != nil {
+			t.Fatal(err)
+		}
+		stuckSince := time.Now()
+		start(t, q)
+		select {
+		case n := <-tries:
+			t.Fatalf("attempt %d before the job was stuck for %v", n, rescueAfter)
+		case <-time.After(time.Second):
+		}
+		stop(t, q)
+
+		// A replica that becomes the leader after RescueAfter rescues it
+		// at once (then every 30 s); the scheduler makes it due.
+		time.Sleep(time.Until(stuckSince.Add(rescueAfter + 500*time.Millisecond)))
+		q2 := replica()
+		start(t, q2)
+		t.Cleanup(func() { stop(t, q2) })
+		select {
+		case n := <-tries:
+			if n != 2 {
+				t.Fatalf("attempt %d, want the rescued job's second", n)
+			}
+		case <-time.After(20 * time.Second):
+			t.Fatal("the dead replica's job was not rescued within 20 s")
+		}
+	})
+}
+
+// TestWorkerTimeoutBelowRescue: a worker that may run as long as the
+// rescue of stuck jobs is refused: another replica would run it twice.
+func TestWorkerTimeoutBelowRescue(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	q, err := jobs.New(db, jobs.Config{Logger: testLog(), RescueAfter: 2 * time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = jobs.Register(q, jobs.Worker[flakyArgs]{Timeout: 2 * time.Minute, Work: func(context.Context, jobs.Job[flakyArgs]) error { return nil }})
+	if err == nil || !strings.Contains(err.Error(), "rescue") {
+		t.Fatalf("Register with Timeout = RescueAfter: %v, want refused", err)
+	}
+	if err := jobs.Register(q, jobs.Worker[noteArgs]{Timeout: time.Minute, Work: func(context.Context, jobs.Job[noteArgs]) error { return nil }}); err != nil {
+		t.Fatal(err)
+	}
+}
+
 type slowArgs struct {
 	Secret string `json:"secret"`
 }
