@@ -324,6 +324,17 @@ func (s *Store) FindByLogin(ctx context.Context, kind, value string) (*Account, 
 	return nil, fmt.Errorf("account: unknown login kind %q", kind)
 }
 
+// SNILSHolder returns the id of the account whose verified SNILS is snils,
+// "" when none: FindByLogin's question without loading the account.
+func (s *Store) SNILSHolder(ctx context.Context, snils string) (string, error) {
+	var id string
+	err := s.db.QueryRow(ctx, `SELECT id FROM accounts WHERE snils_index = $1`, s.crypto.BlindIndex(SNILS, indexValue(SNILS, snils))).Scan(&id)
+	if errors.Is(sqldb.Classify(err), sqldb.ErrNotFound) {
+		return "", nil
+	}
+	return id, sqldb.Classify(err)
+}
+
 // Taken reports whether a verified phone, e-mail or SNILS already belongs
 // to an account.
 func (s *Store) Taken(ctx context.Context, kind, value string) (bool, error) {

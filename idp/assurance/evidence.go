@@ -114,20 +114,37 @@ type sealedPart struct {
 // aad binds a sealed document to its evidence row.
 func aad(id string) []byte { return []byte("evidence.document|" + id) }
 
-func (s *Service) insert(ctx context.Context, q sqldb.Querier, e Evidence) error {
-	doc, err := json.Marshal(sealedPart{Document: e.Document, Values: e.Values})
-	if err != nil {
-		return err
+func (s *Service) insert(ctx context.Context, q sqldb.Querier, es ...Evidence) error {
+	// One statement for all of them: a registry check records three.
+	var b strings.Builder
+	b.WriteString(`INSERT INTO evidence (id, account_id, method, verifier_kind, verifier_id, claims, document_type, document_enc, level, verified_at, created_at) VALUES `)
+	const cols = 11
+	args := make([]any, 0, cols*len(es))
+	for i, e := range es {
+		doc, err := json.Marshal(sealedPart{Document: e.Document, Values: e.Values})
+		if err != nil {
+			return err
+		}
+		sealed, err := s.sealer.Seal(doc, aad(e.ID))
+		clear(doc)
+		if err != nil {
+			return err
+		}
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteString("(")
+		for c := range cols {
+			if c > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "$%d", i*cols+c+1)
+		}
+		b.WriteString(")")
+		args = append(args, e.ID, e.AccountID, string(e.Method), e.Verifier.Kind, e.Verifier.ID, strings.Join(e.Claims, " "), e.Document.Type, sealed,
+			string(e.Level), sqldb.Micros(e.VerifiedAt), sqldb.Micros(e.CreatedAt))
 	}
-	sealed, err := s.sealer.Seal(doc, aad(e.ID))
-	clear(doc)
-	if err != nil {
-		return err
-	}
-	_, err = q.Exec(ctx, `INSERT INTO evidence (id, account_id, method, verifier_kind, verifier_id, claims, document_type, document_enc, level, verified_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		e.ID, e.AccountID, string(e.Method), e.Verifier.Kind, e.Verifier.ID, strings.Join(e.Claims, " "), e.Document.Type, sealed,
-		string(e.Level), sqldb.Micros(e.VerifiedAt), sqldb.Micros(e.CreatedAt))
+	_, err := q.Exec(ctx, b.String(), args...)
 	return err
 }
 

@@ -153,10 +153,10 @@ func (s *Service) verify(ctx context.Context, v Verification, all []Evidence) (O
 			}
 		}
 		top := all[0]
+		if err := s.insert(ctx, tx, all...); err != nil {
+			return err
+		}
 		for _, e := range all {
-			if err := s.insert(ctx, tx, e); err != nil {
-				return err
-			}
 			out.EvidenceIDs = append(out.EvidenceIDs, e.ID)
 			if e.Level.Rank() > top.Level.Rank() {
 				top = e

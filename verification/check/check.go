@@ -93,6 +93,8 @@ type Check struct {
 	CreatedAt  time.Time
 	UpdatedAt  time.Time
 	FinishedAt time.Time
+	// notified: the citizen was told how the check ended.
+	notified bool
 }
 
 // Verifier records evidence and changes levels (assurance.Service).
@@ -288,16 +290,18 @@ func (s *Service) seal(id string, st state) ([]byte, error) {
 	return s.sealer.Seal(b, aad(id))
 }
 
-const columns = `id, account_id, reason, status, outcome, state_enc, deadline, created_at, updated_at, finished_at`
+const columns = `id, account_id, reason, status, outcome, state_enc, deadline, created_at, updated_at, finished_at, notified`
 
 func (s *Service) scan(ctx context.Context, rows interface{ Scan(...any) error }) (*Check, error) {
 	var c Check
 	var sealed []byte
 	var deadline, created, updated int64
 	var finished *int64
-	if err := rows.Scan(&c.ID, &c.AccountID, &c.Reason, &c.Status, &c.Outcome, &sealed, &deadline, &created, &updated, &finished); err != nil {
+	var notified int
+	if err := rows.Scan(&c.ID, &c.AccountID, &c.Reason, &c.Status, &c.Outcome, &sealed, &deadline, &created, &updated, &finished, &notified); err != nil {
 		return nil, sqldb.Classify(err)
 	}
+	c.notified = notified != 0
 	c.Deadline, c.CreatedAt, c.UpdatedAt = sqldb.Time(deadline), sqldb.Time(created), sqldb.Time(updated)
 	if finished != nil {
 		c.FinishedAt = sqldb.Time(*finished)
@@ -383,7 +387,7 @@ func (s *Service) Run(ctx context.Context, id string) error {
 		return err
 	}
 	if c.Status != Pending {
-		return s.notify(ctx, c)
+		return s.notify(ctx, c, nil)
 	}
 	if taken, err := s.snilsTaken(ctx, c); err != nil || taken {
 		if err != nil {
@@ -403,6 +407,15 @@ func (s *Service) Run(ctx context.Context, id string) error {
 		case errors.Is(err, registry.ErrBadRequest):
 			s.metrics.observe(src, "bad_request", start, s.now())
 			return s.finish(ctx, c, Rejected, OutcomeIncomplete)
+		case err != nil && ctx.Err() != nil:
+			// The replica is stopping: keep the answers so far for the
+			// run that takes the job over.
+			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+			defer cancel()
+			if err := s.save(sctx, c, false); err != nil {
+				return err
+			}
+			return ctx.Err()
 		case err != nil:
 			s.metrics.observe(src, "unavailable", start, s.now())
 			s.log.WarnContext(ctx, "registry unavailable", "check", c.ID, "source", string(src), "err", err)
@@ -415,27 +428,19 @@ func (s *Service) Run(ctx context.Context, id string) error {
 			break
 		}
 	}
+	// The answers stay with the check (its page shows each registry's):
+	// the statement that ends it writes them.
 	if v := verdict(c); v != "" && v != Confirmed {
-		if err := s.save(ctx, c, false); err != nil {
-			return err
-		}
 		return s.reject(ctx, c, v)
 	}
 	if waiting {
 		if !s.now().Before(c.Deadline) {
-			if err := s.save(ctx, c, false); err != nil {
-				return err
-			}
 			return s.finish(ctx, c, Unavailable, "")
 		}
 		if err := s.save(ctx, c, true); err != nil {
 			return err
 		}
 		return errRetry
-	}
-	// The answers stay with the check (its page shows each registry's).
-	if err := s.save(ctx, c, false); err != nil {
-		return err
 	}
 	return s.confirm(ctx, c)
 }
@@ -490,14 +495,8 @@ func verdict(c *Check) string {
 // snilsTaken reports whether another account has the check's SNILS
 // verified: the check then ends without asking anyone.
 func (s *Service) snilsTaken(ctx context.Context, c *Check) (bool, error) {
-	other, err := s.accounts.FindByLogin(ctx, account.SNILS, c.Data.SNILS)
-	switch {
-	case errors.Is(err, sqldb.ErrNotFound):
-		return false, nil
-	case err != nil:
-		return false, err
-	}
-	return other.ID != c.AccountID, nil
+	holder, err := s.accounts.SNILSHolder(ctx, c.Data.SNILS)
+	return holder != "" && holder != c.AccountID, err
 }
 
 // save keeps the answers so far (only while the check is pending).
@@ -514,10 +513,15 @@ func (s *Service) save(ctx context.Context, c *Check, waiting bool) error {
 // errNotPending: another run ended the check first.
 var errNotPending = errors.New("check: no longer pending")
 
-// end is the compare-and-swap that ends a pending check, inside tx.
+// end is the compare-and-swap that ends a pending check, inside tx, with
+// the answers it got.
 func (s *Service) end(ctx context.Context, tx sqldb.Querier, c *Check, status, outcome string) error {
-	res, err := tx.Exec(ctx, `UPDATE verification_checks SET status = $2, outcome = $3, updated_at = $4, finished_at = $4
-		WHERE id = $1 AND status = $5`, c.ID, status, outcome, sqldb.Micros(s.now()), Pending)
+	sealed, err := s.seal(c.ID, state{Data: c.Data, Answers: c.Answers})
+	if err != nil {
+		return err
+	}
+	res, err := tx.Exec(ctx, `UPDATE verification_checks SET status = $2, outcome = $3, state_enc = $4, updated_at = $5, finished_at = $5
+		WHERE id = $1 AND status = $6`, c.ID, status, outcome, sealed, sqldb.Micros(s.now()), Pending)
 	if err != nil {
 		return err
 	}
@@ -537,7 +541,7 @@ func (s *Service) finish(ctx context.Context, c *Check, status, outcome string) 
 		return err
 	}
 	s.metrics.finished(status, outcome)
-	return s.notify(ctx, c)
+	return s.notify(ctx, c, nil)
 }
 
 // reject ends c as rejected. A recheck that finds the account's verified
@@ -563,7 +567,7 @@ func (s *Service) reject(ctx context.Context, c *Check, outcome string) error {
 	if lowered {
 		s.notifier.Account(ctx, a, notice.KindNoticeLevelLowered, defaultNotes, nil)
 	}
-	return s.notify(ctx, c)
+	return s.notify(ctx, c, a)
 }
 
 // confirm records the evidence of every registry that confirmed, applies
@@ -607,13 +611,16 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 				VerifiedAt: a.CheckedAt})
 		}
 	}
+	// The account as the transaction found it: its contacts are where
+	// the notice goes.
+	var a *account.Account
 	v.Apply = func(ctx context.Context, tx *sqldb.Tx) error {
 		if err := s.end(ctx, tx, c, Confirmed, ""); err != nil {
 			return err
 		}
 		st := s.accounts.With(tx)
-		a, err := st.Get(ctx, c.AccountID)
-		if err != nil {
+		var err error
+		if a, err = st.Get(ctx, c.AccountID); err != nil {
 			return err
 		}
 		if !a.Pending.Empty() {
@@ -650,29 +657,29 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 			}
 		}
 	}
-	return s.notify(ctx, c)
+	return s.notify(ctx, c, a)
 }
 
-// notify tells the citizen how a finished check ended, once it is marked
-// so (at least once: a crash between the two sends it again).
-func (s *Service) notify(ctx context.Context, c *Check) error {
-	var notified int
-	if err := s.db.QueryRow(ctx, `SELECT notified FROM verification_checks WHERE id = $1`, c.ID).Scan(&notified); err != nil {
-		return sqldb.Classify(err)
-	}
-	if notified != 0 || c.Status == Superseded || c.Status == Pending {
+// notify tells the citizen how a finished check ended, unless it is
+// marked so, and then marks it (at least once: a crash between the two
+// sends it again). a is the account when the caller has it.
+func (s *Service) notify(ctx context.Context, c *Check, a *account.Account) error {
+	if c.notified || c.Status == Superseded || c.Status == Pending {
 		return nil
 	}
-	a, err := s.accounts.Get(ctx, c.AccountID)
-	if err != nil {
-		return err
+	if a == nil {
+		var err error
+		if a, err = s.accounts.Get(ctx, c.AccountID); err != nil {
+			return err
+		}
 	}
 	kind := notice.KindNoticeVerificationFailed
 	if c.Status == Confirmed {
 		kind = notice.KindNoticeVerificationDone
 	}
 	s.notifier.Account(ctx, a, kind, defaultNotes, nil)
-	_, err = s.db.Exec(ctx, `UPDATE verification_checks SET notified = 1 WHERE id = $1`, c.ID)
+	_, err := s.db.Exec(ctx, `UPDATE verification_checks SET notified = 1 WHERE id = $1`, c.ID)
+	c.notified = err == nil
 	return err
 }
 

@@ -52,15 +52,22 @@ type counting struct {
 	mu    sync.Mutex
 	calls map[registry.Source]int
 	down  bool
+	// hang, when set, makes calls to that source wait until their
+	// context ends (a replica stopping mid-call).
+	hang registry.Source
 }
 
 func (c *counting) Check(ctx context.Context, req registry.Request) (registry.Result, error) {
 	c.mu.Lock()
 	c.calls[req.Source]++
-	down := c.down
+	down, hang := c.down, c.hang == req.Source
 	c.mu.Unlock()
 	if down {
 		return registry.Result{}, registry.ErrUnavailable
+	}
+	if hang {
+		<-ctx.Done()
+		return registry.Result{}, fmt.Errorf("%w: %w", registry.ErrUnavailable, ctx.Err())
 	}
 	return c.inner.Check(ctx, req)
 }
@@ -497,6 +504,52 @@ func TestChangeWaitsForItsCheck(t *testing.T) {
 		}
 		if len(ev) != 6 || renamedEvidence != 2 {
 			t.Errorf("evidence after the change: %d records, %d of the new surname (want 6 and 2: СФР and МВД)", len(ev), renamedEvidence)
+		}
+	})
+}
+
+// TestStoppedRunKeepsAnswers: a run cut short (the replica stops while МВД
+// is being asked) keeps СФР's answer, so that the run that takes the job
+// over asks only МВД and ФНС.
+func TestStoppedRunKeepsAnswers(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db, check.Config{})
+		a := r.person(t, identity(t, "passes"), "+79161234501")
+		id, err := r.svc.Start(context.Background(), a.ID, "submitted")
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.reg.mu.Lock()
+		r.reg.hang = registry.MVD
+		r.reg.mu.Unlock()
+		ctx, cancel := context.WithCancel(context.Background())
+		go func() {
+			for r.reg.n(registry.MVD) == 0 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			cancel()
+		}()
+		if err := r.svc.Run(ctx, id); !errors.Is(err, context.Canceled) {
+			t.Fatalf("a cancelled run: %v, want context.Canceled", err)
+		}
+		c, err := r.svc.Get(context.Background(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if c.Status != check.Pending || c.Answers[registry.SFR].Status != registry.Confirmed || len(c.Answers) != 1 {
+			t.Fatalf("after the cut: %s %v, want pending with СФР's answer kept", c.Status, c.Answers)
+		}
+		r.reg.mu.Lock()
+		r.reg.hang = ""
+		r.reg.mu.Unlock()
+		if err := r.svc.Run(context.Background(), id); err != nil {
+			t.Fatal(err)
+		}
+		if c, _ = r.svc.Get(context.Background(), id); c.Status != check.Confirmed {
+			t.Fatalf("the next run: %s, want confirmed", c.Status)
+		}
+		if n := r.reg.n(registry.SFR); n != 1 {
+			t.Errorf("СФР asked %d times, want once", n)
 		}
 	})
 }
