@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // Two of the registry simulator's documented test identities
@@ -85,6 +87,10 @@ func TestBrowserRegistryCheck(t *testing.T) {
 	b.open("/account/confirm")
 	b.expectText("Данные подтверждены.")
 	shoot(b, "confirm")
+	b.open("/account/confirm/check?lang=en")
+	b.expectText("Your data are confirmed by the state registers.")
+	shoot(b, "check-confirmed-en")
+	b.open("/account/confirm?lang=ru")
 	for _, p := range b.consoleProblems() {
 		t.Errorf("browser console: %s", p)
 	}
@@ -95,9 +101,91 @@ func TestBrowserRegistryCheck(t *testing.T) {
 	waitText(m, "Проверка не пройдена.", 20*time.Second)
 	m.expectText("Данные в Социальном фонде не совпадают с указанными: дата рождения. Проверьте их и исправьте.", "Исправить данные")
 	shoot(m, "check-rejected")
+	m.open("/account/confirm/check?lang=en")
+	m.expectText("The check did not pass.", "The Social Fund holds other data: date of birth. Check and correct them.")
+	shoot(m, "check-rejected-en")
+	m.open("/account/confirm/check?lang=ru")
 	m.open("/account")
 	m.expectText("Упрощённая", "Проверка данных не пройдена")
 	for _, p := range m.consoleProblems() {
 		t.Errorf("browser console: %s", p)
 	}
+}
+
+// TestRegistryCheckAcrossRestart: a check under way when `gosid serve`
+// is stopped (SIGTERM after the first registry's answer, a one-second
+// drain: the check's job is cut short) is not lost: the next server on
+// the same database finishes it, asking each registry once more at most
+// and recording its evidence once — on the embedded default and on
+// PostgreSQL.
+func TestRegistryCheckAcrossRestart(t *testing.T) {
+	requireChromium(t)
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			db := []string{"--data-dir", t.TempDir()}
+			if dialect == "postgres" {
+				db = append(db, "--database-url", sqldbtest.EmptyPostgresURL(t))
+			}
+			args := append([]string{"--registry-simulator-latency", "2s", "--shutdown-timeout", "1s"}, db...)
+			s, public := startLocalhost(t, args...)
+			b := newBrowser(t, public)
+			registerByPhone(b, s, checkPasses, func(string) {})
+			fillDocuments(b, "15.03.1985", "112-233-445 95", "4505", "123456", "02.04.2005", "ОВД района Хамовники г. Москвы", "772-093")
+			b.expectText("Данные проверяются, обычно это занимает до 5 минут.")
+			// Stop once СФР has answered: МВД's answer is 2 s away, longer
+			// than the drain.
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+				_, metrics := s.adminGet(t, "/metrics")
+				if strings.Contains(string(metrics), `gosid_verification_registry_answers_total{outcome="confirmed",source="ru_sfr"} 1`) {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("СФР did not answer within 20 s:\n%s", metrics)
+				}
+			}
+			s.stop(t)
+			show := func() string {
+				code, out, errOut := gosid(t, append([]string{"verification", "show", checkPasses.E164}, db...)...)
+				if code != 0 {
+					t.Fatalf("gosid verification show: %d\n%s%s", code, out, errOut)
+				}
+				return out
+			}
+			if out := show(); strings.Contains(out, " confirmed") || !strings.Contains(out, "evidence (0)") {
+				t.Fatalf("the check ended before the server stopped (make the simulator slower):\n%s", out)
+			}
+
+			s2, _ := startLocalhost(t, args...)
+			start := time.Now()
+			out := show()
+			for !strings.Contains(out, "submitted confirmed") {
+				if time.Since(start) > 60*time.Second {
+					t.Fatalf("the check did not end within 60 s of the restart:\n%s", out)
+				}
+				time.Sleep(500 * time.Millisecond)
+				out = show()
+			}
+			t.Logf("confirmed %v after the restart", time.Since(start).Round(100*time.Millisecond))
+			if !strings.Contains(out, "evidence (3)") || !strings.Contains(out, "checks (1)") {
+				t.Fatalf("want one check and three evidence records (СФР, МВД, ФНС), once:\n%s", out)
+			}
+			// СФР's answer was kept across the restart: only МВД and ФНС
+			// were asked again.
+			_, metrics := s2.adminGet(t, "/metrics")
+			if m := string(metrics); strings.Contains(m, `source="ru_sfr"} 1`) || !strings.Contains(m, `gosid_verification_registry_answers_total{outcome="confirmed",source="ru_mvd"} 1`) {
+				t.Fatalf("after the restart: want МВД asked and СФР not:\n%s", grepLines(m, "gosid_verification_registry_answers_total"))
+			}
+		})
+	}
+}
+
+// grepLines returns the lines of s that contain sub.
+func grepLines(s, sub string) string {
+	var out []string
+	for _, l := range strings.Split(s, "\n") {
+		if strings.Contains(l, sub) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"encoding/json"
+	"fmt"
 	"html"
 	"net/http"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestVerifiedClaimsNodeRP: OpenID Connect for Identity Assurance against
@@ -141,5 +143,118 @@ func TestVerifiedClaimsNodeRP(t *testing.T) {
 	}
 	if code, _, _ := s.get(t, "/.well-known/openid-configuration"); code != http.StatusOK {
 		t.Fatalf("discovery: %d", code)
+	}
+}
+
+// TestVerifiedClaimsRegistryNodeRP: verified claims from registry checks.
+// A citizen registers by phone and types the documents of the simulator's
+// identity that passes; once СФР, МВД and ФНС confirm them, Node's
+// openid-client (its defaults) asks for verified names, birth date and
+// SNILS in userinfo and gets them with electronic_record evidence of the
+// pension fund; a max_age the evidence is too old for leaves the element
+// out; everything validates against verified_claims.json.
+func TestVerifiedClaimsRegistryNodeRP(t *testing.T) {
+	node := requireNode(t)
+	schemas, err := loadIDASchemas(filepath.Join("..", "idp", "oidc", "testdata", "oidc-ida"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	data := []string{"--data-dir", t.TempDir()}
+	s := startServer(t, append(data, "--registry-simulator-latency", "0s")...)
+	holder := newWebClient(t, s)
+	holder.do("GET", "/register", nil)
+	holder.expect(holder.do("POST", "/register", url.Values{"by": {"phone"}, "phone": {"+79167004401"}}), 303, "/register/code")
+	code, _ := s.devCode(t, "+79167004401", "code.register", 0)
+	holder.expect(holder.do("POST", "/register/code", url.Values{"code": {code}}), 303, "/register/profile")
+	holder.expect(holder.do("POST", "/register/profile", url.Values{"family_name": {"Иванов"}, "given_name": {"Иван"},
+		"middle_name": {"Иванович"}, "password": {"Zk7#vLq2!mWp"}, "password_confirm": {"Zk7#vLq2!mWp"}, "consent": {"yes"}}), 303, "/account/details")
+	holder.expect(holder.do("POST", "/account/details", url.Values{"birthdate": {"15.03.1985"}, "snils": {"112-233-445 95"},
+		"passport_series": {"4505"}, "passport_number": {"123456"}, "passport_issue_date": {"02.04.2005"},
+		"passport_issuer": {"ОВД района Хамовники г. Москвы"}, "division_code": {"772-093"}}), 303, "/account/confirm/check")
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		p := holder.do("GET", "/account/confirm/check.json", nil)
+		var st struct{ Status string }
+		_ = json.Unmarshal([]byte(p.Body), &st)
+		if st.Status == "confirmed" {
+			break
+		}
+		if st.Status != "pending" || time.Now().After(deadline) {
+			t.Fatalf("the registry check: %d %s", p.Status, p.Body)
+		}
+	}
+
+	rig := &oidcRig{node: node, srv: s, redirect: "http://127.0.0.1:9/cb", browser: holder.c}
+	site := rig.createClient(t, data, "Сайт с проверенными данными", "--redirect-uri", rig.redirect,
+		"--scopes", "openid fullname birthdate snils")
+	site.AuthMethod = "default"
+	flow := func(claims string) rpTokens {
+		t.Helper()
+		if err := schemas.Request([]byte(claims)); err != nil {
+			t.Fatalf("the claims parameter does not validate: %v", err)
+		}
+		a := rig.authorize(t, site, "openid fullname birthdate snils", map[string]string{"claims": claims})
+		p := rig.get(t, a.URL)
+		for range 6 {
+			if strings.HasPrefix(p.Location, rig.redirect+"?") {
+				break
+			}
+			if strings.HasPrefix(p.Location, "/authorize/consent") {
+				cp := rig.get(t, p.Location)
+				if body := html.UnescapeString(cp.Body); !strings.Contains(body, "подтверждено в СФР") {
+					t.Errorf("the consent page does not say the SNILS is verified by СФР:\n%.2000s", body)
+				}
+				u, _ := url.Parse(p.Location)
+				p = rig.post(t, "/authorize/consent", url.Values{"id": {u.Query().Get("id")}, "decision": {"allow"}})
+				continue
+			}
+			p = rig.get(t, p.Location)
+		}
+		a.Callback = p.Location
+		return rig.mustExchange(t, site, a)
+	}
+	wanted := `{"family_name":null,"given_name":null,"birthdate":null,"snils":null}`
+	tok := flow(`{"userinfo":{"verified_claims":{"verification":{"trust_framework":null,"time":{"max_age":3600}},"claims":` + wanted + `}}}`)
+	raw, _ := json.Marshal(tok.Userinfo)
+	if err := schemas.Response(raw); err != nil {
+		t.Errorf("userinfo does not validate: %v\n%s", err, raw)
+	}
+	list, _ := tok.Userinfo["verified_claims"].([]any)
+	if len(list) == 0 {
+		t.Fatalf("no verified_claims in userinfo: %s", raw)
+	}
+	sources := map[string]bool{}
+	got := map[string]any{}
+	for _, el := range list {
+		m := el.(map[string]any)
+		for _, ev := range m["verification"].(map[string]any)["evidence"].([]any) {
+			e := ev.(map[string]any)
+			if e["type"] != "electronic_record" {
+				t.Errorf("evidence of type %v, want electronic_record", e["type"])
+			}
+			if rec, ok := e["record"].(map[string]any); ok {
+				if src, ok := rec["source"].(map[string]any); ok {
+					sources[fmt.Sprint(src["name"])] = true
+				}
+			}
+		}
+		for k, v := range m["claims"].(map[string]any) {
+			got[k] = v
+		}
+	}
+	if got["snils"] != "112-233-445 95" || got["birthdate"] != "1985-03-15" || got["family_name"] != "Иванов" || got["given_name"] != "Иван" {
+		t.Errorf("verified claims %v, want the checked SNILS, birth date and names", got)
+	}
+	if len(sources) == 0 {
+		t.Errorf("no record source in the evidence: %s", raw)
+	}
+	t.Logf("evidence sources: %v", sources)
+
+	// A max_age of 0 s: no evidence is that fresh, no element.
+	tok = flow(`{"userinfo":{"verified_claims":{"verification":{"trust_framework":null,"time":{"max_age":0}},"claims":` + wanted + `}}}`)
+	if tok.Userinfo["verified_claims"] != nil {
+		t.Errorf("verified_claims despite max_age 0: %v", tok.Userinfo["verified_claims"])
+	}
+	if tok.Userinfo["snils"] != "112-233-445 95" {
+		t.Errorf("the SNILS as a plain claim: %v", tok.Userinfo["snils"])
 	}
 }
