@@ -1,6 +1,7 @@
 package check
 
 import (
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -46,7 +48,25 @@ type Handler struct {
 	sessions Sessions
 	render   *webui.Renderer
 	log      *slog.Logger
+	banks    Banks
 }
+
+// Bank is a bank the citizen may confirm their identity through, as the
+// confirmation page lists it.
+type Bank struct {
+	ID, Name string
+	// Sandbox: the development sandbox bank (labelled as such).
+	Sandbox bool
+}
+
+// Banks lists the banks offered on the confirmation page, named in lang
+// ("ru", "en"); the form posts the chosen id to /account/confirm/bank.
+type Banks interface {
+	Offered(ctx context.Context, lang string) ([]Bank, error)
+}
+
+// UseBanks makes the confirmation page offer banks.
+func (h *Handler) UseBanks(b Banks) { h.banks = b }
 
 // NewHandler parses the pages.
 func NewHandler(svc *Service, sessions Sessions, log *slog.Logger) (*Handler, error) {
@@ -97,6 +117,9 @@ type confirmView struct {
 	// Verified: the registries have confirmed these data; nothing to send
 	// until they change.
 	Verified bool
+	// Banks the citizen may confirm their identity through instead.
+	Banks     []Bank
+	Confirmed bool
 }
 
 func (h *Handler) showConfirm(w http.ResponseWriter, r *http.Request) {
@@ -118,6 +141,15 @@ func (h *Handler) showConfirm(w http.ResponseWriter, r *http.Request) {
 		v.Passport = validate.MaskPassport(d.Passport.Series, d.Passport.Number)
 	}
 	v.INN = validate.MaskINN(d.INN)
+	v.Confirmed = a.Level == assurance.Confirmed
+	if h.banks != nil && !v.Confirmed {
+		banks, err := h.banks.Offered(r.Context(), webui.Lang(r))
+		if err != nil {
+			// The registries' way still works.
+			h.log.ErrorContext(r.Context(), "banks offered", "err", err)
+		}
+		v.Banks = banks
+	}
 	c, err := h.svc.Latest(r.Context(), a.ID)
 	switch {
 	case err == nil && c.Status != Superseded:
