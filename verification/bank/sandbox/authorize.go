@@ -42,7 +42,11 @@ func (s *Sandbox) showAuthorize(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	now := s.cfg.Now()
+	// One value per browser, so that two tabs' pages both stay valid.
 	browser := randomString(32)
+	if c, err := r.Cookie(cookieName); err == nil && len(c.Value) == len(browser) {
+		browser = c.Value
+	}
 	req := &authRequest{
 		redirectURI: redirectURI, state: state, nonce: q.Get("nonce"),
 		challenge: q.Get("code_challenge"), scope: q.Get("scope"),
