@@ -71,8 +71,9 @@ func Customers() []Customer {
 	}}
 }
 
-// claims is the customer's claims, in the ID token and at userinfo.
-func (c *Customer) claims() map[string]any {
+// Claims returns the customer's claims as the sandbox sends them in the ID
+// token and at userinfo (the e2e stand-in bank serves the same).
+func (c *Customer) Claims() map[string]any {
 	m := map[string]any{
 		"sub":                   c.Sub,
 		"family_name":           c.FamilyName,
