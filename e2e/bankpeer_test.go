@@ -21,8 +21,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/gosid/gosid/verification/bank/sandbox"
 )
 
 // The stand-in bank: Node oidc-provider run by e2e/node/bank.mjs.
@@ -48,14 +46,21 @@ type nodeBankAccount struct {
 	Claims map[string]any `json:"claims"`
 }
 
+// sandboxCustomers is the sandbox bank's test customers, read as a file
+// (e2e imports no module): {sub, purpose, claims} each.
+const sandboxCustomers = "../verification/bank/sandbox/customers.json"
+
 // sandboxAccounts are the sandbox bank's test customers as stand-in bank
-// accounts: the same subjects and claims.
-func sandboxAccounts() []nodeBankAccount {
+// accounts: the same subjects and claims (docs/verification-sandbox.md).
+func sandboxAccounts(t *testing.T) []nodeBankAccount {
+	t.Helper()
+	b, err := os.ReadFile(sandboxCustomers)
+	if err != nil {
+		t.Fatal(err)
+	}
 	var out []nodeBankAccount
-	for _, c := range sandbox.Customers() {
-		claims := c.Claims()
-		delete(claims, "sub")
-		out = append(out, nodeBankAccount{Sub: c.Sub, Claims: claims})
+	if err := json.Unmarshal(b, &out); err != nil || len(out) == 0 {
+		t.Fatalf("%s: %d accounts, %v", sandboxCustomers, len(out), err)
 	}
 	return out
 }

@@ -1,22 +1,45 @@
 package sandbox
 
+import (
+	_ "embed"
+	"encoding/json"
+	"fmt"
+	"sync"
+)
+
+// customersJSON is the test customers: one file that the sandbox embeds
+// and the e2e stand-in bank (e2e/bankpeer_test.go) reads, so that both
+// banks know the same people. Each entry is {sub, purpose, claims}, the
+// claims exactly as the ID token and userinfo carry them.
+//
+//go:embed customers.json
+var customersJSON []byte
+
 // Customer is a test customer of the sandbox bank, with the claims it
 // vouches for.
 type Customer struct {
 	// Sub is the customer's stable subject identifier.
-	Sub        string
-	FamilyName string
-	GivenName  string
-	MiddleName string // "" when the customer has none
-	BirthDate  string // YYYY-MM-DD
-	SNILS      string // XXX-XXX-XXX YY
-	Passport   *Passport
-	INN        string
-	Phone      string // E.164
-	Email      string
+	Sub string `json:"sub"`
 	// Purpose says what the customer is for, in English (the
 	// documentation's table repeats it).
-	Purpose string
+	Purpose string `json:"purpose"`
+	// CustomerClaims are in the file's "claims" object.
+	CustomerClaims `json:"claims"`
+}
+
+// CustomerClaims are the claims the sandbox bank sends for a customer.
+type CustomerClaims struct {
+	FamilyName    string    `json:"family_name"`
+	GivenName     string    `json:"given_name"`
+	MiddleName    string    `json:"middle_name,omitempty"` // "" when the customer has none
+	BirthDate     string    `json:"birthdate"`             // YYYY-MM-DD
+	SNILS         string    `json:"snils"`                 // XXX-XXX-XXX YY
+	Passport      *Passport `json:"passport,omitempty"`
+	INN           string    `json:"inn"`
+	Phone         string    `json:"phone_number"` // E.164
+	PhoneVerified bool      `json:"phone_number_verified"`
+	Email         string    `json:"email"`
+	EmailVerified bool      `json:"email_verified"`
 }
 
 // Passport is a customer's passport as the sandbox bank sends it.
@@ -26,72 +49,41 @@ type Passport struct {
 	IssueDate string `json:"issue_date"` // YYYY-MM-DD
 }
 
+var customers = sync.OnceValue(func() []Customer {
+	var cs []Customer
+	if err := json.Unmarshal(customersJSON, &cs); err != nil {
+		// The file is part of the source and tested.
+		panic(fmt.Sprintf("sandbox: customers.json: %v", err))
+	}
+	return cs
+})
+
 // Customers returns the sandbox bank's test customers, in the documented
 // order. The caller may modify the copy.
 func Customers() []Customer {
-	return []Customer{{
-		Sub:        "sandbox-0001",
-		FamilyName: "Иванов", GivenName: "Иван", MiddleName: "Иванович",
-		BirthDate: "1985-03-15",
-		SNILS:     "112-233-445 95",
-		Passport:  &Passport{Series: "4505", Number: "123456", IssueDate: "2005-04-02"},
-		INN:       "770412345664",
-		Phone:     "+79160000001",
-		Email:     "ivanov@example.com",
-		Purpose:   "matches the registry simulator's passing identity (key passes)",
-	}, {
-		Sub:        "sandbox-0002",
-		FamilyName: "Сёмина-Петрова", GivenName: "Алёна", MiddleName: "Сергеевна",
-		BirthDate: "1993-05-20",
-		SNILS:     "112-233-460 94",
-		Passport:  &Passport{Series: "4514", Number: "654321", IssueDate: "2014-06-10"},
-		INN:       "771434567831",
-		Phone:     "+79160000002",
-		Email:     "semina-petrova@example.com",
-		Purpose:   "«ё» and a hyphenated surname: a name normaliser must match «Семина-Петрова Алена»",
-	}, {
-		Sub:        "sandbox-0003",
-		FamilyName: "Ким", GivenName: "Виктор",
-		BirthDate: "1999-03-01",
-		SNILS:     "112-233-456 98",
-		INN:       "770523456779",
-		Phone:     "+79160000003",
-		Email:     "kim@example.com",
-		Purpose:   "no passport (SNILS only) and no middle name; the simulator's passes-no-middle-name identity",
-	}, {
-		Sub:        "sandbox-0004",
-		FamilyName: "Сидорова", GivenName: "Анна", MiddleName: "Сергеевна",
-		BirthDate: "1992-07-23",
-		SNILS:     "112-233-447 97",
-		Passport:  &Passport{Series: "4612", Number: "345678", IssueDate: "2012-08-01"},
-		INN:       "500345678979",
-		Phone:     "+79160000004",
-		Email:     "sidorova@example.com",
-		Purpose:   "mismatch: the birth date differs from the simulator's identity with this SNILS (1992-07-22)",
-	}}
+	cs := customers()
+	out := make([]Customer, len(cs))
+	for i, c := range cs {
+		out[i] = c
+		if c.Passport != nil {
+			p := *c.Passport
+			out[i].Passport = &p
+		}
+	}
+	return out
 }
 
-// Claims returns the customer's claims as the sandbox sends them in the ID
-// token and at userinfo (the e2e stand-in bank serves the same).
-func (c *Customer) Claims() map[string]any {
-	m := map[string]any{
-		"sub":                   c.Sub,
-		"family_name":           c.FamilyName,
-		"given_name":            c.GivenName,
-		"birthdate":             c.BirthDate,
-		"snils":                 c.SNILS,
-		"inn":                   c.INN,
-		"phone_number":          c.Phone,
-		"phone_number_verified": true,
-		"email":                 c.Email,
-		"email_verified":        true,
+// claims returns the customer's claims with sub, as a JSON object.
+func (c *Customer) claims() map[string]any {
+	var m map[string]any
+	b, err := json.Marshal(c.CustomerClaims)
+	if err == nil {
+		err = json.Unmarshal(b, &m)
 	}
-	if c.MiddleName != "" {
-		m["middle_name"] = c.MiddleName
+	if err != nil {
+		panic(fmt.Sprintf("sandbox: claims: %v", err)) // plain strings and bools always marshal
 	}
-	if c.Passport != nil {
-		m["passport"] = *c.Passport
-	}
+	m["sub"] = c.Sub
 	return m
 }
 

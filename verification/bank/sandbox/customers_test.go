@@ -1,6 +1,8 @@
 package sandbox
 
 import (
+	"bytes"
+	"encoding/json"
 	"testing"
 	"time"
 
@@ -15,6 +17,14 @@ func TestCustomers(t *testing.T) {
 	if len(cs) < 4 {
 		t.Fatalf("%d customers", len(cs))
 	}
+	// The e2e stand-in bank reads the same file and sends its claims
+	// as they are: no field the sandbox would drop.
+	d := json.NewDecoder(bytes.NewReader(customersJSON))
+	d.DisallowUnknownFields()
+	var strict []Customer
+	if err := d.Decode(&strict); err != nil {
+		t.Fatalf("customers.json: %v", err)
+	}
 	subs := map[string]bool{}
 	noPassport := 0
 	for _, c := range cs {
@@ -22,6 +32,9 @@ func TestCustomers(t *testing.T) {
 			t.Errorf("sub %s twice", c.Sub)
 		}
 		subs[c.Sub] = true
+		if !c.PhoneVerified || !c.EmailVerified {
+			t.Errorf("%s: phone or e-mail not verified", c.Sub)
+		}
 		if s, err := validate.SNILS(c.SNILS); err != nil || s != c.SNILS {
 			t.Errorf("%s: SNILS %s: %v (canonical %s)", c.Sub, c.SNILS, err, s)
 		}

@@ -69,7 +69,7 @@ func (s *Sandbox) exchangeCode(w http.ResponseWriter, r *http.Request) {
 		tokenError(w, http.StatusServiceUnavailable, "temporarily_unavailable", "too many tokens")
 		return
 	}
-	claims := customer.Claims()
+	claims := customer.claims()
 	claims["iss"] = s.cfg.Issuer
 	claims["aud"] = s.cfg.ClientID
 	claims["iat"] = now.Unix()
@@ -183,5 +183,5 @@ func (s *Sandbox) showUserinfo(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_token", "error_description": "the access token is unknown or expired"})
 		return
 	}
-	writeJSON(w, http.StatusOK, customer.Claims())
+	writeJSON(w, http.StatusOK, customer.claims())
 }
