@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -452,5 +453,29 @@ func TestNewRefusesBadConfig(t *testing.T) {
 	}
 	if _, err := New(good); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestIssuerWithPath: the routes follow the issuer's path.
+func TestIssuerWithPath(t *testing.T) {
+	srv := httptest.NewUnstartedServer(nil)
+	issuer := "http://" + srv.Listener.Addr().String() + "/bank/"
+	sb, err := New(Config{Issuer: issuer, ClientID: "c", ClientSecret: "s", RedirectURIs: []string{testRedirect}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Config.Handler = sb.Handler()
+	srv.Start()
+	t.Cleanup(srv.Close)
+	r := &rig{issuer: strings.TrimSuffix(issuer, "/"), client: newBrowser(t)}
+	var d map[string]any
+	resp := r.get(t, r.client, "/.well-known/openid-configuration", nil)
+	if err := json.Unmarshal([]byte(resp.body), &d); err != nil || d["issuer"] != r.issuer || d["token_endpoint"] != r.issuer+"/token" {
+		t.Fatalf("discovery under the path: %d %s", resp.status, resp.body)
+	}
+	if root, err := http.Get(srv.URL + "/.well-known/openid-configuration"); err != nil || root.StatusCode != http.StatusNotFound {
+		t.Errorf("discovery at the root: %v %v", root, err)
+	} else {
+		root.Body.Close()
 	}
 }
