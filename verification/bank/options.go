@@ -11,7 +11,7 @@ import (
 // Options are one bank's configuration as `gosid banks add|update` reads
 // it: flags, GOSID_* variables or the YAML file of --config.
 type Options struct {
-	ID, NameRU, NameEN, Issuer, ClientID     string
+	ID, NameRU, NameEN, Issuer, ClientID    string
 	ClientSecretFile, PrivateKeyFile, KeyID string
 	Scopes, Claims, Vouches                 []string
 	MayRegister, Sandbox, Disabled          bool
