@@ -17,9 +17,9 @@ func TestMapClaims(t *testing.T) {
 	idToken := map[string]any{"family_name": "Иванов", "given_name": "Пётр", "birthdate": "1985-03-15",
 		"snils": "112-233-445 95", "document.series": "1111"}
 	userinfo := map[string]any{
-		"family_name": " Петрова-Водкина ",               // wins over the ID token, trimmed
+		"family_name": " Петрова-Водкина ",                      // wins over the ID token, trimmed
 		"person":      map[string]any{"middle": "Анна\t Мария"}, // dotted path, spaces collapsed
-		"snils":       json.Number("11223344595"),       // a number, normalised
+		"snils":       json.Number("11223344595"),               // a number, normalised
 		"document": map[string]any{"series": "45 08", "number": 123456.0,
 			"issued": map[string]any{"date": "01.04.2005"}}, // DD.MM.YYYY
 		"inn":          "500100732259",
