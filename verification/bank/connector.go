@@ -275,7 +275,7 @@ func (c *Connector) getJSON(ctx context.Context, u, bearer string, v any) error 
 	}
 	resp, err := c.client.Do(req)
 	if err != nil {
-		return transportError(err)
+		return netError{transportError(err)}
 	}
 	defer func() { _ = resp.Body.Close() }()
 	if resp.StatusCode != http.StatusOK {
@@ -288,9 +288,27 @@ func (c *Connector) getJSON(ctx context.Context, u, bearer string, v any) error 
 	dec := json.NewDecoder(io.LimitReader(resp.Body, maxBody))
 	dec.UseNumber()
 	if err := dec.Decode(v); err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) || errors.Is(err, context.DeadlineExceeded) {
+			return netError{transportError(err)}
+		}
 		return fmt.Errorf("bad JSON: %w", err)
 	}
 	return nil
+}
+
+// netError is a failure to reach a bank or to read its answer.
+type netError struct{ err error }
+
+func (e netError) Error() string { return e.err.Error() }
+func (e netError) Unwrap() error { return e.err }
+
+// down reports whether a getJSON error means the bank is unavailable (the
+// network, a timeout, 5xx) rather than misbehaving (4xx, not JSON).
+func down(err error) bool {
+	var ne netError
+	var se statusError
+	return errors.As(err, &ne) || errors.As(err, &se) && se.code >= 500
 }
 
 // transportError strips a URL error to its cause so that no URL with a
@@ -499,6 +517,12 @@ func (c *Connector) exchange(ctx context.Context, b *Bank, prov *provider, code 
 	verifier := rp.NewIDTokenVerifier(b.Issuer, b.ClientID, prov.keys, vopts...)
 	claims, err := rp.VerifyTokens[*oidc.IDTokenClaims](ctx, tokens.AccessToken, raw, verifier)
 	if err != nil {
+		// A key set that cannot be fetched is the bank being down, not a
+		// bad token; zitadel's remote key set says so only in its message.
+		var ue *url.Error
+		if errors.As(err, &ue) || strings.Contains(err.Error(), "failed to get keys") {
+			return nil, nil, fmt.Errorf("%w: %s: JWKS could not be fetched", ErrUnavailable, b.ID)
+		}
 		return nil, nil, fmt.Errorf("%w: %s: ID token: %s", ErrRefused, b.ID, tokenReason(err))
 	}
 	if prov.userinfo == "" {
@@ -506,11 +530,10 @@ func (c *Connector) exchange(ctx context.Context, b *Bank, prov *provider, code 
 	}
 	var info map[string]any
 	if err := c.getJSON(ctx, prov.userinfo, tokens.AccessToken, &info); err != nil {
-		var se statusError
-		if errors.As(err, &se) && se.code < 500 || !errors.As(err, &se) && strings.HasPrefix(err.Error(), "bad JSON") {
-			return nil, nil, fmt.Errorf("%w: %s: userinfo: %w", ErrRefused, b.ID, err)
+		if down(err) {
+			return nil, nil, fmt.Errorf("%w: %s: userinfo: %w", ErrUnavailable, b.ID, err)
 		}
-		return nil, nil, fmt.Errorf("%w: %s: userinfo: %w", ErrUnavailable, b.ID, err)
+		return nil, nil, fmt.Errorf("%w: %s: userinfo: %w", ErrRefused, b.ID, err)
 	}
 	if sub, _ := info["sub"].(string); sub != claims.Subject {
 		return nil, nil, fmt.Errorf("%w: %s: userinfo sub differs from the ID token's", ErrRefused, b.ID)

@@ -321,6 +321,8 @@ func TestFlows(t *testing.T) {
 				{mode: "expired", want: bank.ErrRefused, reason: "token has expired"},
 				{mode: "userinfo-sub", want: bank.ErrRefused, reason: "userinfo sub differs"},
 				{mode: "userinfo-500", want: bank.ErrUnavailable, reason: "HTTP status 502"},
+				{mode: "userinfo-jwt", want: bank.ErrRefused, reason: "content type"},
+				{mode: "jwks-down", want: bank.ErrUnavailable, reason: "JWKS"},
 				{mode: "token-500", want: bank.ErrUnavailable, reason: "HTTP 500"},
 				{mode: "token-hang", want: bank.ErrUnavailable, maxDelay: 3 * time.Second, reason: "timeout"},
 				{mode: "access_denied", want: bank.ErrCancelled},

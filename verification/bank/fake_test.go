@@ -234,8 +234,13 @@ func (f *fakeBank) clientAuthenticated(r *http.Request) bool {
 
 func (f *fakeBank) userinfoHandler(w http.ResponseWriter, r *http.Request) {
 	mode, _ := f.get()
-	if mode == "userinfo-500" {
+	switch mode {
+	case "userinfo-500":
 		http.Error(w, "oops", http.StatusBadGateway)
+		return
+	case "userinfo-jwt":
+		w.Header().Set("Content-Type", "application/jwt")
+		_, _ = w.Write([]byte("e30.e30.e30"))
 		return
 	}
 	const prefix = "Bearer "
@@ -259,6 +264,10 @@ func (f *fakeBank) userinfoHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (f *fakeBank) jwks(w http.ResponseWriter, _ *http.Request) {
+	if mode, _ := f.get(); mode == "jwks-down" {
+		http.Error(w, "down", http.StatusServiceUnavailable)
+		return
+	}
 	writeJSON(w, jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &f.key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
 }
 
