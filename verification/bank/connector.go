@@ -348,7 +348,8 @@ type flow struct {
 }
 
 // Finish completes a flow from the callback's query; see the package doc.
-// Every error wraps one of the package's sentinels.
+// Every error wraps one of the package's sentinels; Gosid's own failures
+// (database, sealing, an unreadable secret or key file) wrap ErrUnavailable.
 func (c *Connector) Finish(ctx context.Context, q url.Values) (*Result, error) {
 	res, bankID, err := c.finish(ctx, q)
 	outcome := "ok"
@@ -365,7 +366,9 @@ func (c *Connector) Finish(ctx context.Context, q url.Values) (*Result, error) {
 	case errors.Is(err, ErrUnknownBank):
 		outcome = "unknown_bank"
 	default:
-		outcome = "error"
+		// Gosid's own failure (database, sealing, a key or secret file):
+		// for the citizen it is "try later" too.
+		outcome, err = "error", fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}
 	if bankID != "" || outcome == "unknown_flow" {
 		c.flows.WithLabelValues(bankID, outcome).Inc()

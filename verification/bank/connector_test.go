@@ -403,6 +403,19 @@ func TestFlows(t *testing.T) {
 			}
 		})
 
+		t.Run("missing secret file", func(t *testing.T) {
+			b, _ := r.banks.Get(ctx, "fake")
+			saved := *b
+			b.ClientSecretFile = filepath.Join(r.dir, "missing")
+			if err := r.banks.Update(ctx, *b); err != nil {
+				t.Fatal(err)
+			}
+			defer func() { _ = r.banks.Update(ctx, saved) }()
+			if _, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", "")); !errors.Is(err, bank.ErrUnavailable) {
+				t.Fatalf("Finish with the secret file gone: %v", err)
+			}
+		})
+
 		t.Run("nothing secret logged", func(t *testing.T) {
 			q := r.visit(t, r.conn, bank.Confirm, acc, "")
 			if _, err := r.conn.Finish(ctx, q); err != nil {
