@@ -1,0 +1,30 @@
+// Package bank federates with upstream OpenID providers — banks' ID
+// services (Сбер ID, T-ID, ВТБ ID) and any other OpenID provider — as a
+// relying party, so that a bank can vouch for a citizen's identity.
+//
+// A bank is configuration ([Bank], kept by [Store] in the banks table and
+// managed with `gosid banks add|list|update|remove` through [Options]). The
+// [Connector] runs the authorization code flow with PKCE:
+//
+//	Begin    discovery (cached for 10 min) → a flow row: SHA-256 of a
+//	         random state, the sealed nonce and PKCE verifier, purpose,
+//	         account, caller's data, 10 min to live → the bank's
+//	         authorization URL
+//	(the citizen signs in at the bank, which redirects to Callback)
+//	Finish   the flow is deleted (compare-and-swap: a replay finds
+//	         nothing) → iss of the response (RFC 9207) → code exchange
+//	         (client_secret_basic or private_key_jwt) → ID token verified
+//	         (JWKS signature, iss, aud, exp, nonce) → userinfo (same sub)
+//	         → claims mapped to Gosid fields and normalised → [Result]
+//
+// Flow state lives only in the database, so Begin and Finish may run on
+// different replicas; discovery documents and key sets are cached per
+// process. What the caller does with a Result (matching against the
+// account, evidence, links, sign-in) is not this package's business; links
+// of bank identities to accounts are stored here ([Store.Link]).
+//
+// Errors wrap one of the package's sentinels: [ErrUnavailable] (the bank is
+// down: try later), [ErrRefused] (a protocol failure), [ErrCancelled],
+// [ErrUnknownFlow], [ErrUnknownBank]. Logs name the reason, never tokens,
+// codes or claims' values.
+package bank
