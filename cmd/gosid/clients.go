@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"maps"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/gosid/gosid/idp/assurance"
 
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/internal/cmdline"
@@ -31,93 +28,6 @@ func runClients(ctx context.Context, env *cmdline.Env, args []string) int {
 // propagation tells the operator when running servers see a change.
 var propagation = fmt.Sprintf("Running servers apply the change within %s.", client.CacheCheckInterval)
 
-// settingsFlags are the options that set a client's settings, shared by
-// create and update.
-type settingsFlags struct {
-	client.Settings
-	jwksFile string
-	flagOf   map[string]string // client problem field → the option that sets it
-}
-
-// field records that the option name sets the field of client problems.
-func (f *settingsFlags) field(field, name string) string {
-	if f.flagOf == nil {
-		f.flagOf = map[string]string{}
-	}
-	f.flagOf[field] = name
-	return name
-}
-
-// register adds the settings options; for update they have no defaults,
-// since only those given change.
-func (f *settingsFlags) register(s *cmdline.Set, update bool) {
-	def := func(v string) string {
-		if update {
-			return ""
-		}
-		return v
-	}
-	scopeNames := make([]string, 0, len(client.KnownScopes()))
-	for _, sc := range client.KnownScopes() {
-		scopeNames = append(scopeNames, sc.Name)
-	}
-	s.String(&f.Name, f.field(client.FieldName, "name"), "", `Name shown to citizens on the consent page, 1 to 100 characters ("Госуслуги Портал").`)
-	s.StringList(&f.RedirectURIs, f.field(client.FieldRedirectURIs, "redirect-uri"), nil, "Redirect URI, matched exactly; repeat the flag for several. https; http only on localhost, 127.0.0.1 or [::1]; or a native app's reverse-DNS scheme (com.example.app:/callback).")
-	s.StringList(&f.PostLogoutRedirectURIs, f.field(client.FieldPostLogoutRedirectURIs, "post-logout-redirect-uri"), nil, "Where RP-initiated logout may send the citizen back to; repeatable, same rules as --redirect-uri.")
-	s.String(&f.BackchannelLogoutURI, f.field(client.FieldBackchannelLogoutURI, "backchannel-logout-uri"), "", "URI that receives back-channel logout tokens (https; http only on loopback hosts).")
-	s.String(&f.Scopes, f.field(client.FieldScopes, "scopes"), def("openid"), "Scopes the client may ask for, separated by spaces or commas: "+strings.Join(scopeNames, " ")+". authorization_code clients need openid.")
-	s.String(&f.GrantTypes, f.field(client.FieldGrantTypes, "grant-types"), def(client.GrantAuthorizationCode), "Grant types, comma-separated: authorization_code, refresh_token, client_credentials, device_code (short for "+client.GrantDeviceCode+").")
-	s.String(&f.AuthMethod, f.field(client.FieldAuthMethod, "auth-method"), def(client.AuthSecretBasic), "How the client authenticates at the token endpoint: client_secret_basic, client_secret_post, private_key_jwt (with --jwks-file or --jwks-uri), or none (public clients: native and browser apps, PKCE required).")
-	s.String(&f.jwksFile, f.field(client.FieldJWKS, "jwks-file"), "", "File holding the client's public keys as a JWKS, for private_key_jwt.")
-	s.String(&f.JWKSURI, f.field(client.FieldJWKSURI, "jwks-uri"), "", "URL of the client's JWKS, for private_key_jwt, instead of --jwks-file.")
-	s.Bool(&f.FirstParty, f.field(client.FieldFirstParty, "first-party"), false, "Gosid's own application: citizens are not asked for consent.")
-	s.String(&f.MinLevel, f.field(client.FieldMinLevel, "min-level"), def(string(assurance.Simplified)), "Lowest assurance level of accounts that may sign in: simplified, standard or confirmed.")
-	s.String(&f.IDTokenAlg, f.field(client.FieldIDTokenAlg, "id-token-alg"), def(client.AlgRS256), "ID token signature algorithm: RS256 or ES256.")
-	s.String(&f.AccessTokenFormat, f.field(client.FieldAccessTokenFormat, "access-token-format"), def(client.FormatJWT), "Access tokens: jwt (RFC 9068, verifiable by resource servers) or opaque (checked by introspection).")
-	s.String(&f.PKCE, f.field(client.FieldPKCE, "pkce"), def(client.PKCERequired), "PKCE (S256 code_challenge) in authorization requests: required, or optional for a legacy confidential client that cannot send one (never for --auth-method none).")
-	s.Bool(&f.IDTokenClaims, f.field(client.FieldIDTokenClaims, "id-token-claims"), false, "Put the personal data of the consented scopes into ID tokens too (by default they carry only protocol claims, and the data comes from userinfo or the claims parameter): ID tokens come back in logout URLs.")
-}
-
-// settings are the options as client settings: all of them for create,
-// only those given for update. Problems reading the JWKS file are added to
-// p.
-func (f *settingsFlags) settings(s *cmdline.Set, all bool, p *cmdline.Problems) client.Settings {
-	st := f.Settings
-	if !all {
-		st.Given = func(field string) bool { return s.IsSet(f.flagOf[field]) }
-	}
-	if f.jwksFile != "" {
-		st.JWKS = string(p.ReadFile(s, "jwks-file", f.jwksFile, false))
-	}
-	return st
-}
-
-// addClientProblems turns a client validation error into problems naming
-// the options. For update, a problem with a setting that was not given is
-// about its current value.
-func (f *settingsFlags) problems(s *cmdline.Set, err error, p *cmdline.Problems, update bool) {
-	var ve *client.ValidationError
-	if !errors.As(err, &ve) {
-		p.Add("%v", err)
-		return
-	}
-	for _, pr := range ve.Problems {
-		flag := f.flagOf[pr.Field]
-		var where string
-		switch {
-		case flag == "" || (flag == "id" && update):
-			where = pr.Field
-		case s.IsSet(flag):
-			where = s.Source(flag)
-		case update:
-			where = "--" + flag + " (current value)"
-		default:
-			where = "--" + flag
-		}
-		p.Add("%s: %s", where, pr.Message)
-	}
-}
-
 // clientsCommand is the common shape of the clients subcommands. The
 // client store needs no master key: nothing in it is sealed.
 func clientsCommand(ctx context.Context, env *cmdline.Env, c *dbCommand, s *cmdline.Set, args []string, check func(p *cmdline.Problems), fn func(st *client.Store) error) int {
@@ -126,17 +36,17 @@ func clientsCommand(ctx context.Context, env *cmdline.Env, c *dbCommand, s *cmdl
 
 func runClientsCreate(ctx context.Context, env *cmdline.Env, args []string) int {
 	var c dbCommand
-	var f settingsFlags
+	var f client.Flags
 	var id string
 	s := c.flags("clients create", "Registers a relying party and prints its settings with its client_id and, for client_secret_basic and client_secret_post, its secret, which is shown only this once (only a hash is stored). "+propagation, true)
-	s.String(&id, f.field(client.FieldID, "id"), "", "Client id to use instead of a random gsd_… one: 3 to 64 characters from a-z, 0-9, _ and - (stable ids for tests and set-up scripts).")
-	f.register(s, false)
+	s.String(&id, f.Field(client.FieldID, "id"), "", "Client id to use instead of a random gsd_… one: 3 to 64 characters from a-z, 0-9, _ and - (stable ids for tests and set-up scripts).")
+	f.Register(s, false)
 	var cl client.Client
 	return clientsCommand(ctx, env, &c, s, args, func(p *cmdline.Problems) {
 		cl.ID = id
-		f.settings(s, true, p).Apply(&cl)
+		f.Values(s, true, p).Apply(&cl)
 		if err := cl.Validate(); err != nil {
-			f.problems(s, err, p, false)
+			f.Problems(s, err, p, false)
 		}
 	}, func(st *client.Store) error {
 		created, secret, err := st.Create(ctx, cl)
@@ -205,20 +115,20 @@ func runClientsShow(ctx context.Context, env *cmdline.Env, args []string) int {
 
 func runClientsUpdate(ctx context.Context, env *cmdline.Env, args []string) int {
 	var c dbCommand
-	var f settingsFlags
+	var f client.Flags
 	s := c.flags("clients update", "Changes a client's settings: only the options given change, and a list option given replaces the whole list (--post-logout-redirect-uri= empties it). A client switched to client_secret_basic or client_secret_post gets a new secret, printed once. "+propagation, true)
-	f.register(s, true)
+	f.Register(s, true)
 	s.AllowArgs("CLIENT_ID")
 	var settings client.Settings
 	return clientsCommand(ctx, env, &c, s, args, func(p *cmdline.Problems) {
 		if len(s.Args()) != 1 {
 			p.Add("give exactly one client id")
 		}
-		names := slices.Sorted(maps.Values(f.flagOf))
+		names := f.Names()
 		if !slices.ContainsFunc(names, s.IsSet) {
 			p.Add("nothing to change: give at least one of --%s", strings.Join(names, ", --"))
 		}
-		settings = f.settings(s, false, p)
+		settings = f.Values(s, false, p)
 	}, func(st *client.Store) error {
 		id := s.Args()[0]
 		updated, secret, err := st.Change(ctx, id, settings)
@@ -226,7 +136,7 @@ func runClientsUpdate(ctx context.Context, env *cmdline.Env, args []string) int 
 		switch {
 		case errors.As(err, &ve):
 			var p cmdline.Problems
-			f.problems(s, err, &p, true)
+			f.Problems(s, err, &p, true)
 			return p
 		case errors.Is(err, sqldb.ErrConflict):
 			return fmt.Errorf("client %s was changed by someone else meanwhile; nothing was written, run the command again", id)
