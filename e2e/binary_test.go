@@ -205,6 +205,9 @@ func startServerOn(t *testing.T, addr string, args ...string) *server {
 	if !slices.Contains(args, "--admin-addr") {
 		full = append(full, "--admin-addr", "127.0.0.1:0")
 	}
+	if !slices.Contains(args, "--sandbox-bank-addr") {
+		full = append(full, "--sandbox-bank-addr", "off")
+	}
 	full = append(full, args...)
 	cmd := exec.Command(binary, full...)
 	cmd.Env = cleanEnv()

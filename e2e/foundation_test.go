@@ -176,7 +176,7 @@ func TestWrongMasterKey(t *testing.T) {
 
 	keyPath := filepath.Join(dir, "master.key")
 	keyBefore := fileHash(t, keyPath)
-	code, _, errOut := gosid(t, "serve", "--data-dir", dir, "--master-key-file", other, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--admin-addr", "off")
+	code, _, errOut := gosid(t, "serve", "--data-dir", dir, "--master-key-file", other, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--sandbox-bank-addr", "off", "--admin-addr", "off")
 	if code != 2 {
 		t.Fatalf("serve with a wrong master key: exit %d, want 2\n%s", code, errOut)
 	}
@@ -226,7 +226,7 @@ func TestRotateMasterWhileServing(t *testing.T) {
 	}
 	s.stop(t)
 
-	code, _, errOut = gosid(t, "serve", "--data-dir", dir, "--database-url", url, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--admin-addr", "off")
+	code, _, errOut = gosid(t, "serve", "--data-dir", dir, "--database-url", url, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--sandbox-bank-addr", "off", "--admin-addr", "off")
 	if code != 2 || !strings.Contains(errOut, "master key") {
 		t.Fatalf("serve with the old master key after rotation: exit %d, want 2\n%s", code, errOut)
 	}
@@ -294,7 +294,7 @@ func TestServeRefusesDevModeBehindProxy(t *testing.T) {
 	// Were the check missing, serve would run until this deadline.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0", "--public-url", "https://id.example.ru", "--portal-addr", "off")
+	cmd := exec.CommandContext(ctx, binary, "serve", "--addr", "127.0.0.1:0", "--public-url", "https://id.example.ru", "--portal-addr", "off", "--sandbox-bank-addr", "off")
 	cmd.Dir = dir
 	cmd.Env = cleanEnv()
 	var stdout, stderr bytes.Buffer

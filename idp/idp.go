@@ -92,6 +92,8 @@ type Platform struct {
 
 // IdP is the assembled identity provider.
 type IdP struct {
+	// Issuer is the public URL.
+	Issuer   string
 	Provider *oidc.Provider
 	Accounts *account.Store
 	Activity *account.Activity
@@ -325,7 +327,7 @@ func New(c Config, p Platform) (*IdP, error) {
 			return nil, err
 		}
 	}
-	return &IdP{Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
+	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
 		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks}, nil
 }
 

@@ -3,10 +3,16 @@ package verification
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -20,6 +26,8 @@ import (
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/verification/bank"
+	"github.com/gosid/gosid/verification/bank/sandbox"
 	"github.com/gosid/gosid/verification/check"
 	"github.com/gosid/gosid/verification/registry"
 )
@@ -93,6 +101,21 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	}
 	i.Mount(h.Routes)
 	i.UseChecks(svc)
+
+	// Banks: confirmation through a bank's ID service.
+	banks := bank.NewStore(i.DB, i.Now)
+	conn := bank.NewConnector(bank.Deps{DB: i.DB, Banks: banks, Sealer: i.Keys, Callback: strings.TrimSuffix(i.Issuer, "/") + "/bank/callback",
+		Now: i.Now, Log: i.Log, Metrics: reg})
+	bh, err := bank.NewHandler(conn, &bank.Confirmer{Banks: banks, Accounts: i.Accounts, Verifier: i.Verifier, Activity: i.Activity},
+		banks, i.Sessions, i.Log)
+	if err != nil {
+		return nil, err
+	}
+	i.Mount(bh.Routes)
+	h.UseBanks(bh)
+	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "bank.flow_sweep", Every: 5 * time.Minute, Run: conn.Sweep}); err != nil {
+		return nil, err
+	}
 	return svc, nil
 }
 
@@ -143,4 +166,49 @@ func (o *Operator) Show(ctx context.Context, w io.Writer, accountID string) erro
 		fmt.Fprintf(w, "  %s  id=%s\n", c.Describe(), c.ID)
 	}
 	return nil
+}
+
+// SandboxBankID is the id the development sandbox bank is registered
+// under.
+const SandboxBankID = "sandbox"
+
+// SandboxBank makes the development sandbox bank (verification/bank/sandbox)
+// for the identity provider i: its OpenID provider, to be served at url
+// (its own listener), and its registration as the bank "sandbox", with a
+// client secret made anew at every start and kept in dir. Development mode
+// only: the sandbox vouches for made-up customers.
+func SandboxBank(ctx context.Context, i *idp.IdP, url, dir string) (http.Handler, error) {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b)
+	secret := base64.RawURLEncoding.EncodeToString(b)
+	path := filepath.Join(dir, "sandbox-bank.secret")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return nil, err
+	}
+	if err := os.WriteFile(path, []byte(secret), 0o600); err != nil {
+		return nil, err
+	}
+	sb, err := sandbox.New(sandbox.Config{Issuer: url, ClientID: "gosid", ClientSecret: secret,
+		RedirectURIs: []string{strings.TrimSuffix(i.Issuer, "/") + "/bank/callback"}, Now: i.Now, Log: i.Log})
+	if err != nil {
+		return nil, err
+	}
+	fields := map[string]string{bank.FamilyName: "family_name", bank.GivenName: "given_name", bank.MiddleName: "middle_name",
+		bank.BirthDate: "birthdate", bank.SNILS: "snils", bank.PassportSeries: "passport.series", bank.PassportNumber: "passport.number",
+		bank.PassportIssueDate: "passport.issue_date", bank.INN: "inn", bank.Phone: "phone_number", bank.Email: "email"}
+	reg := bank.Bank{ID: SandboxBankID, NameRU: "Песочница банка", NameEN: "Sandbox bank", Issuer: url, ClientID: "gosid",
+		ClientSecretFile: path, Scopes: []string{"openid", "profile", "email", "phone"}, Claims: fields,
+		Vouches: []string{bank.FamilyName, bank.GivenName, bank.MiddleName, bank.BirthDate, bank.SNILS, bank.PassportSeries,
+			bank.PassportNumber, bank.PassportIssueDate, bank.INN},
+		MayRegister: true, Sandbox: true}
+	banks := bank.NewStore(i.DB, i.Now)
+	err = banks.Update(ctx, reg)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		err = banks.Add(ctx, reg)
+	}
+	if err != nil {
+		return nil, err
+	}
+	i.Log.Warn("development mode: the sandbox bank (made-up customers) confirms identities", "sandbox_bank", url)
+	return sb.Handler(), nil
 }

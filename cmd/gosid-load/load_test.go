@@ -46,7 +46,7 @@ func TestAgainstServer(t *testing.T) {
 	// fixed management port could clash with another test's. Port 0: the
 	// server binds it and logs the issuer it got, so that no other process
 	// can take a port between our choosing it and the server binding it.
-	srv := exec.Command(bin, "serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--admin-addr", "off",
+	srv := exec.Command(bin, "serve", "--data-dir", data, "--addr", "127.0.0.1:0", "--portal-addr", "off", "--sandbox-bank-addr", "off", "--admin-addr", "off",
 		"--log-format", "json")
 	srv.Stdout, srv.Stderr = logFile, logFile
 	if err := srv.Start(); err != nil {

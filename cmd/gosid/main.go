@@ -36,6 +36,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		{Name: "certs", Synopsis: "e-signature certificates: verify a detached signature as sign-in does", Run: runCerts},
 		{Name: "sign", Synopsis: "sign a file with a software key (a detached CMS signature, for e-signature sign-in tests)", Run: cms.RunSign},
 		{Name: "audit", Synopsis: "the account activity log: verify the hash chain, export an account's log as CSV", Run: runAudit},
+		{Name: "banks", Synopsis: "banks and other upstream OpenID providers: add, list, update, remove", Run: runBanks},
 		{Name: "verification", Synopsis: "identity verification: an account's evidence and registry checks (show, recheck)", Run: runVerification},
 		{Name: "version", Synopsis: "print the version", Run: runVersion},
 	})

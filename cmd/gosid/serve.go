@@ -19,6 +19,7 @@ import (
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
 	"github.com/gosid/gosid/portal"
+	"github.com/gosid/gosid/verification"
 )
 
 type serveOptions struct {
@@ -31,6 +32,7 @@ type serveOptions struct {
 	PublicURL       string
 	PortalAddr      string
 	AdminAddr       string
+	SandboxBankAddr string
 	TLSCertFile     string
 	TLSKeyFile      string
 	ShutdownTimeout time.Duration
@@ -45,6 +47,7 @@ func serveFlags(o *serveOptions) *cmdline.Set {
 	s.String(&o.Addr, "addr", "localhost:8080", "Listen address of the identity provider.")
 	s.String(&o.PublicURL, "public-url", "", "Public URL of the identity provider, its OpenID issuer (default: http:// + addr, or https:// + addr with tls-cert-file). Set it behind a TLS-terminating proxy.")
 	s.String(&o.PortalAddr, "portal-addr", "localhost:8081", "Listen address of the citizen portal, or off.")
+	s.String(&o.SandboxBankAddr, "sandbox-bank-addr", "localhost:8082", "Listen address of the sandbox bank ID service with made-up customers, to try confirmation through a bank (development mode only), or off.")
 	s.String(&o.AdminAddr, "admin-addr", "localhost:9090", "Listen address of the management endpoints /readyz, /metrics and /healthz (plain HTTP; keep it off the public network), or off.")
 	s.String(&o.TLSCertFile, "tls-cert-file", "", "PEM certificate chain: serve HTTPS directly (with tls-key-file).")
 	s.String(&o.TLSKeyFile, "tls-key-file", "", "PEM private key for tls-cert-file.")
@@ -143,6 +146,12 @@ func (o *serveOptions) check(s *cmdline.Set, p *cmdline.Problems) (dev bool) {
 	// the internet.
 	notLocal := httpx.NotLocal(o.Addr, o.PublicURL)
 	o.idp.check(s, p, notLocal, o.keys.MaxTokenLifetime)
+	if notLocal != "" && o.SandboxBankAddr != "off" {
+		if s.IsSet("sandbox-bank-addr") {
+			p.Add("%s: the sandbox bank runs only in development mode (%s)", s.Source("sandbox-bank-addr"), notLocal)
+		}
+		o.SandboxBankAddr = "off"
+	}
 	// In production losing or replacing the master key must never happen
 	// silently, so it is created only in development mode.
 	if _, err := os.Stat(o.storage.MasterKeyFile); errors.Is(err, os.ErrNotExist) && notLocal != "" {
@@ -156,7 +165,8 @@ func (o *serveOptions) check(s *cmdline.Set, p *cmdline.Problems) (dev bool) {
 type listen struct{ option, addr, server string }
 
 func (o *serveOptions) listens() []listen {
-	return []listen{{"addr", o.Addr, "idp"}, {"portal-addr", o.PortalAddr, "portal"}, {"admin-addr", o.AdminAddr, "admin"}}
+	return []listen{{"addr", o.Addr, "idp"}, {"portal-addr", o.PortalAddr, "portal"}, {"admin-addr", o.AdminAddr, "admin"},
+		{"sandbox-bank-addr", o.SandboxBankAddr, "bank"}}
 }
 
 // closeAll closes the listeners no server has taken over.
@@ -210,16 +220,21 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		}
 		handlers["portal"] = ph.Server(opts)
 	}
+	if l := ls["bank"]; l != nil {
+		if handlers["bank"], err = verification.SandboxBank(ctx, parts, httpx.ListenURL(o.SandboxBankAddr, l.Addr(), false), o.storage.DataDir); err != nil {
+			return exitFailed, err
+		}
+	}
 	var servers []*httpx.Server
-	at := map[string]string{"portal": "off", "admin": "off"}
+	at := map[string]string{"portal": "off", "admin": "off", "bank": "off"}
 	for _, l := range o.listens() {
 		if ls[l.server] == nil {
 			continue
 		}
 		// The public listeners speak TLS when configured; the management
-		// one, on a private address, never does.
+		// one, on a private address, and the sandbox bank never do.
 		cfg := httpx.Config{Name: l.server, Listener: ls[l.server], Logger: log, ShutdownTimeout: o.ShutdownTimeout, Handler: handlers[l.server]}
-		if l.server != "admin" {
+		if l.server == "idp" || l.server == "portal" {
 			cfg.TLSCertFile, cfg.TLSKeyFile = o.TLSCertFile, o.TLSKeyFile
 		}
 		srv, err := httpx.New(cfg)
@@ -233,7 +248,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		at[l.server] = httpx.ListenURL(l.addr, ls[l.server].Addr(), cfg.TLSCertFile != "")
 		ls[l.server] = nil // the server owns it now
 	}
-	log.Info("gosid serving", "issuer", o.PublicURL, "idp", at["idp"], "portal", at["portal"], "admin", at["admin"], "database", db.Dialect())
+	log.Info("gosid serving", "issuer", o.PublicURL, "idp", at["idp"], "portal", at["portal"], "admin", at["admin"], "sandbox_bank", at["bank"], "database", db.Dialect())
 	err = httpx.RunAll(ctx, log, servers,
 		func(ctx context.Context) error { return parts.Jobs.Run(ctx, o.ShutdownTimeout) },
 		func(ctx context.Context) error {

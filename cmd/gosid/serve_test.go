@@ -121,7 +121,7 @@ func TestServeRefusesDevModeBehindProxy(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	var stdout, stderr bytes.Buffer
-	code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--public-url", "https://id.example.ru", "--portal-addr", "off",
+	code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--public-url", "https://id.example.ru", "--portal-addr", "off", "--sandbox-bank-addr", "off",
 		"--data-dir", filepath.Join(dir, "gosid-data")}, nil, &stdout, &stderr)
 	if code != exitConfig {
 		t.Fatalf("exit %d, want %d\n%s", code, exitConfig, stderr.String())
@@ -153,7 +153,7 @@ func getStatus(t *testing.T, url string) (int, string) {
 // listeners, which keep /healthz; the management listener stops with the
 // rest on shutdown; --admin-addr off turns it off.
 func TestManagementListener(t *testing.T) {
-	s := startServe(t, "--addr", "127.0.0.1:0", "--portal-addr", "127.0.0.1:0", "--data-dir", t.TempDir())
+	s := startServe(t, "--addr", "127.0.0.1:0", "--portal-addr", "127.0.0.1:0", "--sandbox-bank-addr", "off", "--data-dir", t.TempDir())
 	if !strings.HasPrefix(s.Admin, "http://127.0.0.1:") || s.Admin == s.IdP {
 		t.Fatalf("management listener logged as %q (idp %q)", s.Admin, s.IdP)
 	}
@@ -210,7 +210,7 @@ func TestManagementListenerProblems(t *testing.T) {
 		dir := t.TempDir()
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		var stderr bytes.Buffer
-		code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--portal-addr", "off", "--admin-addr", tc.addr,
+		code := run(ctx, []string{"serve", "--addr", "127.0.0.1:0", "--portal-addr", "off", "--sandbox-bank-addr", "off", "--admin-addr", tc.addr,
 			"--data-dir", filepath.Join(dir, "data")}, nil, &bytes.Buffer{}, &stderr)
 		cancel()
 		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
@@ -228,7 +228,7 @@ func TestManagementListenerProblems(t *testing.T) {
 // the portal, the origin passkeys and cookies work on, never 127.0.0.1,
 // which the browser takes for another site.
 func TestServingLineNamesLocalhost(t *testing.T) {
-	s := startServe(t, "--addr", "localhost:0", "--portal-addr", "localhost:0", "--data-dir", t.TempDir())
+	s := startServe(t, "--addr", "localhost:0", "--portal-addr", "localhost:0", "--sandbox-bank-addr", "off", "--data-dir", t.TempDir())
 	for name, u := range map[string]string{"issuer": s.Issuer, "idp": s.IdP, "portal": s.Portal} {
 		if !strings.HasPrefix(u, "http://localhost:") || strings.HasSuffix(u, ":0") {
 			t.Errorf("%s logged as %q, want http://localhost:PORT", name, u)

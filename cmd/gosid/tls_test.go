@@ -90,7 +90,7 @@ func startServe(t *testing.T, args ...string) *served {
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &served{stderr: &lockedBuffer{}, cancel: cancel, done: make(chan int, 1)}
 	full := []string{"serve"}
-	for _, d := range [][2]string{{"--log-format", "json"}, {"--portal-addr", "off"}, {"--admin-addr", "127.0.0.1:0"},
+	for _, d := range [][2]string{{"--log-format", "json"}, {"--portal-addr", "off"}, {"--sandbox-bank-addr", "off"}, {"--admin-addr", "127.0.0.1:0"},
 		{"--argon2-memory", "8192"}, {"--argon2-time", "1"}} {
 		if !slices.Contains(args, d[0]) {
 			full = append(full, d[0], d[1])

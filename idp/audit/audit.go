@@ -59,6 +59,9 @@ const (
 	ActionAccountBlocked     = "account.blocked"  // by an operator
 	ActionAccountUnblocked   = "account.unblocked"
 	ActionExportDownloaded   = "export.downloaded"
+	ActionBankMismatch       = "bank.mismatch" // a bank's data differ from the account's; Detail["bank"], ["fields"]
+	ActionBankLinked         = "bank.linked"   // Detail["bank"]
+	ActionBankUnlinked       = "bank.unlinked" // Detail["bank"]
 )
 
 // ActionContactChangeUndone: the previous contact's owner used the

@@ -43,6 +43,9 @@ var actionLabels = map[string]label{
 	ActionAccountUnblocked:   {"Учётная запись разблокирована", "Account unblocked"},
 	ActionExportDownloaded:   {"Выгружены данные учётной записи", "Account data downloaded"},
 	ActionAccountCreated:     {"Учётная запись создана", "Account created"},
+	ActionBankMismatch:       {"Подтверждение через банк не прошло: данные банка не совпали с вашими", "Confirmation through a bank failed: the bank's data differ from yours"},
+	ActionBankLinked:         {"Привязан вход через банк", "Bank sign-in linked"},
+	ActionBankUnlinked:       {"Отвязан вход через банк", "Bank sign-in removed"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }

@@ -3,6 +3,8 @@ package bank
 import (
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/gosid/gosid/internal/cmdline"
@@ -70,11 +72,71 @@ func (o *Options) Bank() (Bank, []string) {
 			b.Claims[field] = claim
 		}
 	}
+	// The files are read by the serving replicas, whatever their working
+	// directory: kept as absolute paths, and readable now.
+	for _, f := range []struct {
+		name string
+		path *string
+	}{{"client-secret-file", &b.ClientSecretFile}, {"private-key-file", &b.PrivateKeyFile}} {
+		if *f.path == "" {
+			continue
+		}
+		abs, err := filepath.Abs(*f.path)
+		if err == nil {
+			_, err = os.Stat(abs)
+		}
+		if err != nil {
+			probs = append(probs, fmt.Sprintf("%s: %v", o.source(f.name), err))
+			continue
+		}
+		*f.path = abs
+	}
 	for _, p := range b.Validate() {
 		name, msg, _ := strings.Cut(p, ": ")
 		probs = append(probs, o.source(name)+": "+msg)
 	}
 	return b, probs
+}
+
+// Over returns old with the options that were given in its place (an
+// update: only what is given changes; a list given replaces the list),
+// and every problem of the result, each naming its option.
+func (o *Options) Over(old Bank) (Bank, []string) {
+	given := func(name string) bool { return o.set != nil && o.set.IsSet(name) }
+	keep := func(name string, dst *string, v string) {
+		if !given(name) {
+			*dst = v
+		}
+	}
+	keep("name-ru", &o.NameRU, old.NameRU)
+	keep("name-en", &o.NameEN, old.NameEN)
+	keep("issuer", &o.Issuer, old.Issuer)
+	keep("client-id", &o.ClientID, old.ClientID)
+	keep("key-id", &o.KeyID, old.KeyID)
+	if !given("client-secret-file") && !given("private-key-file") {
+		o.ClientSecretFile, o.PrivateKeyFile = old.ClientSecretFile, old.PrivateKeyFile
+	}
+	if !given("scopes") {
+		o.Scopes = old.Scopes
+	}
+	if !given("vouches") {
+		o.Vouches = old.Vouches
+	}
+	if !given("claim") {
+		o.Claims = nil
+		for _, f := range fields {
+			if c := old.Claims[f]; c != "" {
+				o.Claims = append(o.Claims, f+"="+c)
+			}
+		}
+	}
+	for name, dst := range map[string]*bool{"may-register": &o.MayRegister, "sandbox": &o.Sandbox, "disabled": &o.Disabled} {
+		if !given(name) {
+			*dst = map[string]bool{"may-register": old.MayRegister, "sandbox": old.Sandbox, "disabled": old.Disabled}[name]
+		}
+	}
+	o.ID = old.ID
+	return o.Bank()
 }
 
 // WriteList writes banks as an aligned table.

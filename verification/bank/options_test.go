@@ -16,13 +16,17 @@ import (
 // from the YAML file, flags override it, and problems name the option and
 // where it came from.
 func TestOptionsFromYAML(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "sber.yaml")
+	dir := t.TempDir()
+	path, secret := filepath.Join(dir, "sber.yaml"), filepath.Join(dir, "sber.secret")
+	if err := os.WriteFile(secret, []byte("s3cret"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	yaml := `id: sber
 name-ru: СберБанк (Сбер ID)
 name-en: Sberbank (Sber ID)
 issuer: https://id.sber.example
 client-id: gosid
-client-secret-file: /etc/gosid/sber.secret
+client-secret-file: ` + secret + `
 scopes: [openid, name, snils]
 claim:
   - family_name=surname
@@ -49,6 +53,23 @@ may-register: true
 		b.Claims[bank.PassportSeries] != "document.series" || !slices.Equal(b.Scopes, []string{"openid", "name", "snils"}) ||
 		!slices.Equal(b.Vouches, []string{"family_name", "given_name", "snils"}) || !b.MayRegister || !b.Disabled || b.Sandbox {
 		t.Fatalf("bank %+v", b)
+	}
+
+	if b.ClientSecretFile != secret {
+		t.Errorf("client secret file %q, want %q", b.ClientSecretFile, secret)
+	}
+	t.Chdir(dir)
+	if err := s.Parse([]string{"--config", path, "--client-secret-file", "sber.secret"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if b, probs = o.Bank(); len(probs) > 0 || b.ClientSecretFile != secret {
+		t.Errorf("a relative secret file: %q %v, want the absolute %q", b.ClientSecretFile, probs, secret)
+	}
+	if err := s.Parse([]string{"--config", path, "--client-secret-file", "missing.secret"}, nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, probs = o.Bank(); len(probs) != 1 || !strings.Contains(probs[0], "flag --client-secret-file: ") {
+		t.Errorf("a missing secret file: %v, want one problem naming the flag", probs)
 	}
 
 	if err := s.Parse([]string{"--config", path, "--issuer", "http://id.sber.example", "--claim", "family_name", "--vouches", "inn"}, nil); err != nil {

@@ -1,0 +1,186 @@
+package bank
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"log/slog"
+	"net/http"
+	"net/url"
+
+	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/webui"
+	"github.com/gosid/gosid/verification/check"
+)
+
+// The pages:
+//
+//	POST /account/confirm/bank  bank=ID: a signed-in citizen goes to confirm their identity at the bank
+//	GET  /bank/callback         where every bank sends the citizen back (the registered redirect URI)
+
+//go:embed templates
+var files embed.FS
+
+// Sessions finds the signed-in citizen (session.Store).
+type Sessions interface {
+	Current(r *http.Request) (*session.Session, error)
+}
+
+// Handler serves the bank pages.
+type Handler struct {
+	conn      *Connector
+	confirmer *Confirmer
+	banks     *Store
+	sessions  Sessions
+	render    *webui.Renderer
+	log       *slog.Logger
+}
+
+// NewHandler parses the pages.
+func NewHandler(conn *Connector, confirmer *Confirmer, banks *Store, sessions Sessions, log *slog.Logger) (*Handler, error) {
+	r, err := webui.NewRenderer(files, catalog, log, "bank")
+	if err != nil {
+		return nil, err
+	}
+	return &Handler{conn: conn, confirmer: confirmer, banks: banks, sessions: sessions, render: r, log: log}, nil
+}
+
+// Routes adds the pages to mux.
+func (h *Handler) Routes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /account/confirm/bank", h.start)
+	mux.HandleFunc("GET /bank/callback", h.callback)
+}
+
+// Offered lists the enabled banks for the confirmation page
+// (check.Banks).
+func (h *Handler) Offered(ctx context.Context, lang string) ([]check.Bank, error) {
+	banks, err := h.banks.List(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []check.Bank
+	for _, b := range banks {
+		if b.Disabled {
+			continue
+		}
+		name := b.NameRU
+		if lang == "en" && b.NameEN != "" {
+			name = b.NameEN
+		}
+		out = append(out, check.Bank{ID: b.ID, Name: name, Sandbox: b.Sandbox})
+	}
+	return out, nil
+}
+
+func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
+	s, err := h.sessions.Current(r)
+	if err != nil {
+		http.Redirect(w, r, "/login?next="+url.QueryEscape("/account/confirm"), http.StatusFound)
+		return
+	}
+	to, err := h.conn.Begin(r.Context(), r.PostFormValue("bank"), Confirm, s.AccountID, "")
+	if err != nil {
+		h.fail(w, r, "", err)
+		return
+	}
+	http.Redirect(w, r, to, http.StatusSeeOther)
+}
+
+type resultView struct {
+	webui.Page
+	Bank string
+	// Outcome: "confirmed", "mismatch", "too_little", "snils_taken",
+	// "other_account", "cancelled", "unavailable", "refused", "expired",
+	// "wrong_account".
+	Outcome    string
+	Level      string
+	Mismatches []mismatchView
+}
+
+type mismatchView struct{ Field, Bank, Account string }
+
+func (h *Handler) page(r *http.Request, bank string, outcome string) resultView {
+	v := resultView{Page: h.render.NewPage(r, "bank.title"), Bank: bank, Outcome: outcome}
+	v.SignedIn, v.Tab = true, "profile"
+	return v
+}
+
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	res, err := h.conn.Finish(ctx, r.URL.Query())
+	if err != nil {
+		h.fail(w, r, "", err)
+		return
+	}
+	bankName := res.Bank.NameRU
+	if webui.Lang(r) == "en" && res.Bank.NameEN != "" {
+		bankName = res.Bank.NameEN
+	}
+	switch res.Purpose {
+	case Confirm:
+		s, err := h.sessions.Current(r)
+		if err != nil || s.AccountID != res.AccountID {
+			// The flow was started by another account (or the session
+			// ended): nothing happens to either.
+			h.show(w, r, http.StatusForbidden, h.page(r, bankName, "wrong_account"))
+			return
+		}
+		c, err := h.confirmer.Confirm(ctx, res, httpx.ClientIP(r))
+		if err != nil {
+			h.fail(w, r, bankName, err)
+			return
+		}
+		v := h.page(r, bankName, "confirmed")
+		v.Level = v.L.T("bank.level." + string(c.Level))
+		switch {
+		case len(c.Mismatches) > 0:
+			v.Outcome = "mismatch"
+			for _, m := range c.Mismatches {
+				v.Mismatches = append(v.Mismatches, mismatchView{Field: v.L.T("bank.field." + m.Field), Bank: m.Bank, Account: m.Account})
+			}
+			h.show(w, r, http.StatusConflict, v)
+			return
+		case c.TooLittle:
+			v.Outcome = "too_little"
+			h.show(w, r, http.StatusConflict, v)
+			return
+		}
+		h.show(w, r, http.StatusOK, v)
+	default:
+		h.fail(w, r, bankName, ErrUnknownFlow)
+	}
+}
+
+func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, v resultView) {
+	h.render.Render(w, r, status, "bank", v)
+}
+
+// fail shows what went wrong in the citizen's words; nothing changed.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, bank string, err error) {
+	outcome, status := "", http.StatusBadGateway
+	switch {
+	case errors.Is(err, ErrCancelled):
+		outcome, status = "cancelled", http.StatusOK
+	case errors.Is(err, ErrUnavailable):
+		outcome, status = "unavailable", http.StatusServiceUnavailable
+	case errors.Is(err, ErrRefused):
+		outcome = "refused"
+	case errors.Is(err, ErrUnknownFlow):
+		outcome, status = "expired", http.StatusBadRequest
+	case errors.Is(err, ErrUnknownBank):
+		outcome, status = "unknown_bank", http.StatusBadRequest
+	case errors.Is(err, ErrSNILSTaken):
+		outcome, status = "snils_taken", http.StatusConflict
+	case errors.Is(err, ErrOtherAccount):
+		outcome, status = "other_account", http.StatusConflict
+	default:
+		h.log.ErrorContext(r.Context(), "bank flow", "err", err)
+		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	if outcome != "cancelled" {
+		h.log.WarnContext(r.Context(), "bank flow refused", "outcome", outcome, "err", err)
+	}
+	h.show(w, r, status, h.page(r, bank, outcome))
+}
