@@ -202,7 +202,12 @@ func evidenceObject(e assurance.Evidence) (map[string]any, bool) {
 		return map[string]any{"type": "electronic_signature", "signature_type": "ru_qes", "issuer": issuer,
 			"serial_number": e.Document.Number, "created_at": at}, true
 	case assurance.MethodBank:
-		att := map[string]any{"type": "digital_attestation", "voucher": map[string]any{"organization": e.Verifier.ID}}
+		// The bank by the name it goes by (its id when none was kept).
+		org := e.Document.Issuer
+		if org == "" {
+			org = e.Verifier.ID
+		}
+		att := map[string]any{"type": "digital_attestation", "voucher": map[string]any{"organization": org}}
 		return map[string]any{"type": "vouch", "attestation": att, "time": at}, true
 	case assurance.MethodOperator:
 		// The operator's identity stays Gosid's: the check says what was

@@ -69,9 +69,12 @@ var (
 
 // Bank is one upstream OpenID provider.
 type Bank struct {
-	ID               string // [a-z0-9][a-z0-9-]{1,31}
-	NameRU, NameEN   string
-	Issuer           string // https URL (http only for loopback hosts)
+	ID             string // [a-z0-9][a-z0-9-]{1,31}
+	NameRU, NameEN string
+	Issuer         string // https URL (http only for loopback hosts)
+	// DiscoveryURL is where the bank's metadata are, when not at
+	// Issuer/.well-known/openid-configuration.
+	DiscoveryURL     string
 	ClientID         string
 	ClientSecretFile string // exactly one of this and PrivateKeyFile
 	PrivateKeyFile   string // PEM (RSA or EC) for private_key_jwt
@@ -125,6 +128,11 @@ func (b *Bank) Validate() []string {
 	}
 	if msg := checkIssuer(b.Issuer); msg != "" {
 		add("issuer", "%s", msg)
+	}
+	if b.DiscoveryURL != "" {
+		if msg := checkIssuer(b.DiscoveryURL); msg != "" {
+			add("discovery-url", "%s", msg)
+		}
 	}
 	if strings.TrimSpace(b.ClientID) == "" {
 		add("client-id", "required")

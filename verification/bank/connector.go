@@ -87,14 +87,16 @@ type Connector struct {
 
 // provider is what discovery told about a bank, cached per process.
 type provider struct {
-	issuer   string // the Bank.Issuer the entry was fetched for
-	fetched  time.Time
-	authURL  string
-	tokenURL string
-	userinfo string
-	algs     []string
-	issParam bool // authorization_response_iss_parameter_supported
-	keys     oidc.KeySet
+	issuer string // the Bank.Issuer the entry was fetched for
+	// discovery is the URL it was fetched from.
+	discovery string
+	fetched   time.Time
+	authURL   string
+	tokenURL  string
+	userinfo  string
+	algs      []string
+	issParam  bool // authorization_response_iss_parameter_supported
+	keys      oidc.KeySet
 }
 
 // NewConnector returns a connector.
@@ -224,11 +226,15 @@ func (c *Connector) provider(ctx context.Context, b *Bank) (*provider, error) {
 	c.mu.Lock()
 	p := c.providers[b.ID]
 	c.mu.Unlock()
-	if p != nil && p.issuer == b.Issuer && c.now().Sub(p.fetched) < discoveryTTL {
+	where := b.DiscoveryURL
+	if where == "" {
+		where = strings.TrimSuffix(b.Issuer, "/") + oidc.DiscoveryEndpoint
+	}
+	if p != nil && p.issuer == b.Issuer && p.discovery == where && c.now().Sub(p.fetched) < discoveryTTL {
 		return p, nil
 	}
 	var d discovery
-	if err := c.getJSON(ctx, strings.TrimSuffix(b.Issuer, "/")+oidc.DiscoveryEndpoint, "", &d); err != nil {
+	if err := c.getJSON(ctx, where, "", &d); err != nil {
 		c.log.WarnContext(ctx, "bank discovery failed", "bank", b.ID, "reason", err.Error())
 		return nil, fmt.Errorf("%w: %s: discovery: %w", ErrUnavailable, b.ID, err)
 	}
@@ -247,7 +253,7 @@ func (c *Connector) provider(ctx context.Context, b *Bank) (*provider, error) {
 		return nil, fmt.Errorf("%w: %s: bad discovery: %s", ErrUnavailable, b.ID, strings.Join(bad, "; "))
 	}
 	algs := slices.DeleteFunc(slices.Clone(d.Algs), func(a string) bool { return a == "none" || strings.HasPrefix(a, "HS") })
-	p = &provider{issuer: b.Issuer, fetched: c.now(), authURL: d.AuthEndpoint, tokenURL: d.TokenEndpoint,
+	p = &provider{issuer: b.Issuer, discovery: where, fetched: c.now(), authURL: d.AuthEndpoint, tokenURL: d.TokenEndpoint,
 		userinfo: d.UserinfoEndpoint, algs: algs, issParam: d.IssParameter,
 		// The remote key set fetches the JWKS again on an unknown kid.
 		keys: rp.NewRemoteKeySet(c.client, d.JWKSURI)}

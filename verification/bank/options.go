@@ -14,6 +14,7 @@ import (
 // it: flags, GOSID_* variables or the YAML file of --config.
 type Options struct {
 	ID, NameRU, NameEN, Issuer, ClientID    string
+	DiscoveryURL                            string
 	ClientSecretFile, PrivateKeyFile, KeyID string
 	Scopes, Claims, Vouches                 []string
 	MayRegister, Sandbox, Disabled          bool
@@ -28,6 +29,7 @@ func (o *Options) Register(s *cmdline.Set) {
 	s.String(&o.NameRU, "name-ru", "", "The bank's name in Russian as pages show it («СберБанк (Сбер ID)»).")
 	s.String(&o.NameEN, "name-en", "", "The bank's name in English (\"Sberbank (Sber ID)\").")
 	s.String(&o.Issuer, "issuer", "", "The bank's OpenID issuer, an https URL; discovery is read from ISSUER/.well-known/openid-configuration.")
+	s.String(&o.DiscoveryURL, "discovery-url", "", "Where the bank publishes its OpenID metadata, when not at ISSUER/.well-known/openid-configuration.")
 	s.String(&o.ClientID, "client-id", "", "Gosid's client id at the bank.")
 	s.String(&o.ClientSecretFile, "client-secret-file", "", "File holding Gosid's client secret at the bank (client_secret_basic). Exactly one of this and --private-key-file.")
 	s.String(&o.PrivateKeyFile, "private-key-file", "", "PEM file of the RSA or EC private key Gosid signs client assertions with (private_key_jwt).")
@@ -53,7 +55,7 @@ func (o *Options) source(name string) string {
 // Bank returns the bank the options describe and every problem, each
 // naming its option.
 func (o *Options) Bank() (Bank, []string) {
-	b := Bank{ID: o.ID, NameRU: o.NameRU, NameEN: o.NameEN, Issuer: o.Issuer, ClientID: o.ClientID,
+	b := Bank{ID: o.ID, NameRU: o.NameRU, NameEN: o.NameEN, Issuer: o.Issuer, DiscoveryURL: o.DiscoveryURL, ClientID: o.ClientID,
 		ClientSecretFile: o.ClientSecretFile, PrivateKeyFile: o.PrivateKeyFile, KeyID: o.KeyID,
 		Scopes: o.Scopes, Vouches: o.Vouches, MayRegister: o.MayRegister, Sandbox: o.Sandbox, Disabled: o.Disabled}
 	var probs []string
@@ -111,6 +113,7 @@ func (o *Options) Over(old Bank) (Bank, []string) {
 	keep("name-ru", &o.NameRU, old.NameRU)
 	keep("name-en", &o.NameEN, old.NameEN)
 	keep("issuer", &o.Issuer, old.Issuer)
+	keep("discovery-url", &o.DiscoveryURL, old.DiscoveryURL)
 	keep("client-id", &o.ClientID, old.ClientID)
 	keep("key-id", &o.KeyID, old.KeyID)
 	if !given("client-secret-file") && !given("private-key-file") {

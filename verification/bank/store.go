@@ -30,6 +30,7 @@ type config struct {
 	NameRU           string            `json:"name_ru"`
 	NameEN           string            `json:"name_en"`
 	Issuer           string            `json:"issuer"`
+	DiscoveryURL     string            `json:"discovery_url,omitempty"`
 	ClientID         string            `json:"client_id"`
 	ClientSecretFile string            `json:"client_secret_file,omitempty"`
 	PrivateKeyFile   string            `json:"private_key_file,omitempty"`
@@ -42,7 +43,7 @@ type config struct {
 }
 
 func encodeConfig(b *Bank) (string, error) {
-	raw, err := json.Marshal(config{NameRU: b.NameRU, NameEN: b.NameEN, Issuer: b.Issuer, ClientID: b.ClientID,
+	raw, err := json.Marshal(config{NameRU: b.NameRU, NameEN: b.NameEN, Issuer: b.Issuer, DiscoveryURL: b.DiscoveryURL, ClientID: b.ClientID,
 		ClientSecretFile: b.ClientSecretFile, PrivateKeyFile: b.PrivateKeyFile, KeyID: b.KeyID, Scopes: b.Scopes,
 		Claims: b.Claims, Vouches: b.Vouches, MayRegister: b.MayRegister, Sandbox: b.Sandbox})
 	return string(raw), err
@@ -125,7 +126,7 @@ func scanBank(scan func(...any) error) (*Bank, error) {
 	if err := json.Unmarshal([]byte(raw), &c); err != nil {
 		return nil, fmt.Errorf("bank %q: stored configuration: %w", b.ID, err)
 	}
-	b.NameRU, b.NameEN, b.Issuer, b.ClientID = c.NameRU, c.NameEN, c.Issuer, c.ClientID
+	b.NameRU, b.NameEN, b.Issuer, b.DiscoveryURL, b.ClientID = c.NameRU, c.NameEN, c.Issuer, c.DiscoveryURL, c.ClientID
 	b.ClientSecretFile, b.PrivateKeyFile, b.KeyID = c.ClientSecretFile, c.PrivateKeyFile, c.KeyID
 	b.Scopes, b.Claims, b.Vouches, b.MayRegister, b.Sandbox = c.Scopes, c.Claims, c.Vouches, c.MayRegister, c.Sandbox
 	b.Disabled, b.CreatedAt, b.UpdatedAt = disabled != 0, sqldb.Time(cr), sqldb.Time(up)
