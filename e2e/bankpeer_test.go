@@ -51,7 +51,7 @@ type nodeBankAccount struct {
 const sandboxCustomers = "../verification/bank/sandbox/customers.json"
 
 // sandboxAccounts are the sandbox bank's test customers as stand-in bank
-// accounts: the same subjects and claims (docs/verification-sandbox.md).
+// accounts: the same subjects and claims (docs/verification.md («The sandbox bank»)).
 func sandboxAccounts(t *testing.T) []nodeBankAccount {
 	t.Helper()
 	b, err := os.ReadFile(sandboxCustomers)

@@ -11,7 +11,7 @@ import (
 )
 
 // TestCustomers: every identifier passes Gosid's own validation, and each
-// customer is what docs/verification-sandbox.md says it is.
+// customer is what docs/verification.md («The sandbox bank») says it is.
 func TestCustomers(t *testing.T) {
 	cs := Customers()
 	if len(cs) < 4 {

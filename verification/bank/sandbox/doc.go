@@ -32,5 +32,5 @@
 // 60 seconds; the access token is opaque, random, and lives 5 minutes.
 //
 // The test customers (Customers) are documented in
-// docs/verification-sandbox.md.
+// docs/verification.md («The sandbox bank»).
 package sandbox
