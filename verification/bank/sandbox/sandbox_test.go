@@ -68,7 +68,7 @@ func TestCodeFlowWithRP(t *testing.T) {
 				t.Fatalf("userinfo: %v", err)
 			}
 			checkClaims(t, "userinfo", tc.customer, info.Claims)
-			if tokens.Expiry.Sub(time.Now()) > tokenTTL || tokens.Expiry.Sub(time.Now()) < tokenTTL-time.Minute {
+			if time.Until(tokens.Expiry) > tokenTTL || time.Until(tokens.Expiry) < tokenTTL-time.Minute {
 				t.Errorf("access token expires at %v", tokens.Expiry)
 			}
 			// The same code again: refused.
