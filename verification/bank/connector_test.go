@@ -51,7 +51,7 @@ type rig struct {
 	dir      string
 }
 
-func newRig(t *testing.T, db *sqldb.DB) *rig {
+func newRig(t testing.TB, db *sqldb.DB) *rig {
 	t.Helper()
 	raw := make([]byte, 32)
 	_, _ = rand.Read(raw)
@@ -117,7 +117,7 @@ func (r *rig) logged() string {
 	return r.log.String()
 }
 
-func (r *rig) account(t *testing.T) string {
+func (r *rig) account(t testing.TB) string {
 	t.Helper()
 	a, err := r.accounts.Create(context.Background(), account.New{Phone: account.Contact{Value: "+7912" + digits(7)}})
 	if err != nil {
@@ -137,7 +137,7 @@ func digits(n int) string {
 
 // visit starts a flow on begin, lets the fake bank sign the citizen in,
 // and returns the callback's query.
-func (r *rig) visit(t *testing.T, begin *bank.Connector, p bank.Purpose, accountID, data string) url.Values {
+func (r *rig) visit(t testing.TB, begin *bank.Connector, p bank.Purpose, accountID, data string) url.Values {
 	t.Helper()
 	auth, err := begin.Begin(context.Background(), "fake", p, accountID, data)
 	if err != nil {
