@@ -114,9 +114,21 @@ type IdP struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 
+	// Flows keep a browser's state between requests, sealed in the
+	// database; Reauth is the rule of sensitive changes; SignIn completes a
+	// sign-in another party proved (login.Handler.Federated).
+	Flows  *flow.Store
+	Reauth session.Reauth
+	SignIn func(w http.ResponseWriter, r *http.Request, accountID, next string) bool
+
 	mux    *http.ServeMux
 	checks *lateChecks
+	login  *login.Handler
 }
+
+// UseBanks offers «Войти через …» on the sign-in page for b's banks
+// (before serving).
+func (i *IdP) UseBanks(b login.Banks) { i.login.UseBanks(b) }
 
 // Mount adds a module's pages to the identity provider's, inside its
 // middleware (before serving).
@@ -328,7 +340,8 @@ func New(c Config, p Platform) (*IdP, error) {
 		}
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
-		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks}, nil
+		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
+		Flows: flows, Reauth: reauth, SignIn: lh.Federated, login: lh}, nil
 }
 
 // Handler is the identity provider's pages and endpoints inside its
