@@ -112,8 +112,10 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 		return nil, err
 	}
 	// Sign-in with a bank and linking (issue 15, item 4).
-	bh.UseSignIn(bank.SignInDeps{SignIn: i.SignIn, Flows: i.Flows, DB: i.DB, Activity: i.Activity, Reauth: i.Reauth, Now: i.Now})
+	bh.UseSignIn(bank.SignInDeps{SignIn: i.SignIn, Flows: i.Flows, DB: i.DB, Activity: i.Activity, Reauth: i.Reauth,
+		Checks: svc, Now: i.Now})
 	i.UseBanks(bh)
+	i.UseBankRegistration(bh, bh.Evidence())
 	i.Mount(bh.Routes)
 	h.UseBanks(bh)
 	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "bank.flow_sweep", Every: 5 * time.Minute, Run: conn.Sweep}); err != nil {

@@ -65,4 +65,12 @@ var catalog = webui.Catalog{
 	"bank.links.linked":            {"Вход через банк привязан.", "Bank sign-in linked."},
 	"bank.links.not_linked":        {"Банк: этот банк не привязан к вашей учётной записи.", "Bank: this bank is not linked to your account."},
 	"bank.links.back":              {"К безопасности", "Back to security"},
+	"bank.field.passport":          {"Паспорт", "Passport"},
+	"bank.register.title":          {"Регистрация через банк", "Registration through a bank"},
+	"bank.register.snils_taken":    {"Учётная запись с этим СНИЛС уже есть. Войдите в неё и привяжите банк: нажмите «Войти через %s» на странице входа.", "An account with this SNILS exists already. Sign in to it and link the bank: choose «Sign in with %s» on the sign-in page."},
+	"bank.register.linked":         {"Этот вход в банк «%s» уже привязан к учётной записи Gosid. Войдите через банк.", "This sign-in at %s is linked to a Gosid account already. Sign in with the bank."},
+	"bank.register.too_little":     {"Банк «%s» не передал ваше имя, поэтому зарегистрироваться с его данными нельзя. Зарегистрируйтесь по телефону или почте.", "%s did not send your name, so you cannot register with its data. Register with a phone or e-mail."},
+	"bank.register.signin":         {"Войти", "Sign in"},
+	"bank.register.recover":        {"Восстановить доступ", "Recover access"},
+	"bank.register.plain":          {"Зарегистрироваться по телефону или почте", "Register with a phone or e-mail"},
 }

@@ -44,6 +44,9 @@ type SignInDeps struct {
 	Activity Recorder
 	// Reauth: linking and removing need a recent authentication.
 	Reauth session.Reauth
+	// Checks queues the registry check of an account registered with
+	// less than a full vouch (register.go); nil: none.
+	Checks Queue
 	Now    func() time.Time
 }
 
@@ -73,6 +76,7 @@ func (h *Handler) signInRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /bank/link", h.submitLink)
 	mux.HandleFunc("GET /account/banks", h.showBanks)
 	mux.HandleFunc("POST /account/banks/remove", h.removeBank)
+	h.registerRoutes(mux)
 }
 
 // SignInBanks lists the enabled banks for «Войти через …»

@@ -157,6 +157,12 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.signInCallback(w, r, res, bankName)
+	case Register:
+		if h.signin == nil {
+			h.fail(w, r, bankName, ErrUnknownFlow)
+			return
+		}
+		h.registerCallback(w, r, res)
 	default:
 		h.fail(w, r, bankName, ErrUnknownFlow)
 	}
