@@ -23,6 +23,7 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/verification"
+	"github.com/gosid/gosid/verification/bank"
 )
 
 // startSandboxBank serves the development sandbox bank on 127.0.0.1 and
@@ -311,3 +312,120 @@ func authorizeFrom(t *testing.T, b *browser, p page) url.Values {
 	}
 	return u.Query()
 }
+
+// registerWithBank runs registration through the sandbox bank as
+// customer, confirming phone by code, and posts the profile with form's
+// names (which the bank's vouched ones override).
+func (b *browser) registerWithBank(t *testing.T, customer, phone string, form url.Values) (profile page) {
+	t.Helper()
+	p := b.abs("GET", b.atBank(b.post("/register/bank", url.Values{"bank": {"sandbox"}}), customer), nil)
+	p.expectRedirect(t, "/register")
+	start := b.get("/register")
+	if !strings.Contains(start.Body, "Данные из банка «Песочница банка»") || !strings.Contains(start.Body, strings.TrimPrefix(phone, "+")+`"`) {
+		t.Fatalf("registration start does not show the bank's data and phone:\n%s", start.Body)
+	}
+	b.post("/register", url.Values{"by": {"phone"}, "phone": {phone}}).expectRedirect(t, "/register/code")
+	b.post("/register/code", url.Values{"code": {b.latestCode(phone, "code.register")}}).expectRedirect(t, "/register/profile")
+	profile = b.get("/register/profile")
+	form.Set("password", goodPassword)
+	form.Set("password_confirm", goodPassword)
+	form.Set("consent", "yes")
+	b.post("/register/profile", form).expectRedirect(t, "/account/details")
+	return profile
+}
+
+// TestBankRegistration: registration through the sandbox bank. A full
+// vouch (SNILS and passport) gives a confirmed account with the bank's
+// name whatever the form said; a customer without a passport gets the
+// vouched data but no higher level; a bank vouching for less leaves the
+// rest as claims and queues the registry check; a SNILS verified on
+// another account is refused; the callback works once.
+func TestBankRegistration(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		srv, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
+		startSandboxBank(t, parts)
+
+		if p := newBrowser(t, srv).get("/register"); !strings.Contains(p.Body, `action="/register/bank"`) || !strings.Contains(p.Body, "Зарегистрироваться через банк") {
+			t.Fatalf("the registration page offers no bank")
+		}
+		// A full vouch: confirmed, named as at the bank.
+		b := newBrowser(t, srv)
+		profile := b.registerWithBank(t, "sandbox-0002", "+79160000002",
+			url.Values{"family_name": {"Подменова"}, "given_name": {"Алёна"}, "middle_name": {"Сергеевна"}})
+		if !strings.Contains(profile.Body, `value="Сёмина-Петрова"`) || !strings.Contains(profile.Body, "подтверждено банком «Песочница банка»") ||
+			!regexp.MustCompile(`id="family_name"[^>]*readonly`).MatchString(profile.Body) {
+			t.Fatalf("profile step not pre-filled as vouched:\n%s", profile.Body)
+		}
+		a, err := parts.Accounts.FindByLogin(ctx, account.Phone, "+79160000002")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a.Name.Family != "Сёмина-Петрова" || string(a.Level) != "confirmed" || !a.SNILSVerified() || a.Passport == nil {
+			t.Fatalf("full vouch: name %q level %s SNILS verified %v passport %v", a.Name.Family, a.Level, a.SNILSVerified(), a.Passport != nil)
+		}
+		if links(t, db, a.ID) != 1 {
+			t.Fatal("the bank identity is not linked")
+		}
+		b.post("/logout", nil).expectRedirect(t, "/login")
+		if p, _ := b.bankSignIn("", "sandbox-0002"); p.Status/100 != 3 || p.Location != "/account" {
+			t.Fatalf("bank sign-in after registration: %d %q", p.Status, p.Location)
+		}
+
+		// No passport: the vouched data, the level unchanged.
+		k := newBrowser(t, srv)
+		k.registerWithBank(t, "sandbox-0003", "+79160000003", url.Values{"family_name": {"Ким"}, "given_name": {"Виктор"}})
+		ka, err := parts.Accounts.FindByLogin(ctx, account.Phone, "+79160000003")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(ka.Level) == "confirmed" || !ka.SNILSVerified() || ka.BirthDate.IsZero() || links(t, db, ka.ID) != 1 {
+			t.Fatalf("no passport: level %s SNILS verified %v birth date %v links %d", ka.Level, ka.SNILSVerified(), ka.BirthDate, links(t, db, ka.ID))
+		}
+
+		// A bank vouching for the names, birth date and SNILS only: the
+		// passport it sent is a claim, and the registry check is queued.
+		sb, err := verificationBanks(parts).Get(ctx, "sandbox")
+		if err != nil {
+			t.Fatal(err)
+		}
+		sb.Vouches = []string{"family_name", "given_name", "middle_name", "birthdate", "snils"}
+		if err := verificationBanks(parts).Update(ctx, *sb); err != nil {
+			t.Fatal(err)
+		}
+		iv := newBrowser(t, srv)
+		iv.registerWithBank(t, "sandbox-0001", "+79160000001", url.Values{"family_name": {"Иванов"}, "given_name": {"Иван"}, "middle_name": {"Иванович"}})
+		ia, err := parts.Accounts.FindByLogin(ctx, account.Phone, "+79160000001")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pendingChecks int
+		if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM verification_checks WHERE account_id = $1 AND status = 'pending'`, ia.ID).Scan(&pendingChecks); err != nil {
+			t.Fatal(err)
+		}
+		if string(ia.Level) == "confirmed" || ia.Passport == nil || pendingChecks != 1 {
+			t.Fatalf("partial vouch: level %s passport %v pending checks %d", ia.Level, ia.Passport != nil, pendingChecks)
+		}
+
+		// The SNILS verified on another account: refused, with the way to
+		// sign in and link.
+		if _, err := db.Exec(ctx, `DELETE FROM bank_links WHERE account_id = $1`, a.ID); err != nil {
+			t.Fatal(err)
+		}
+		n := newBrowser(t, srv)
+		cb := n.atBank(n.post("/register/bank", url.Values{"bank": {"sandbox"}}), "sandbox-0002")
+		p := n.abs("GET", cb, nil)
+		if p.Status != 409 || !strings.Contains(p.Body, "Учётная запись с этим СНИЛС уже есть") || !strings.Contains(p.Body, `href="/recover"`) {
+			t.Fatalf("SNILS verified elsewhere: %d %q", p.Status, firstError(p.Body))
+		}
+		if p := n.get("/register"); strings.Contains(p.Body, "Данные из банка") {
+			t.Fatal("a refused bank registration still pre-fills /register")
+		}
+		// The same callback again: refused.
+		if p := n.abs("GET", cb, nil); p.Status != 400 {
+			t.Fatalf("replayed registration callback: %d", p.Status)
+		}
+	})
+}
+
+func verificationBanks(i *idp.IdP) *bank.Store { return bank.NewStore(i.DB, i.Now) }

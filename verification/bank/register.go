@@ -288,10 +288,10 @@ func (c *Confirmer) Registered(ctx context.Context, res *Result, ip string, chec
 	slices.Sort(claims)
 	// What the bank sent without vouching for it goes in as claims, for
 	// the registry check to verify like typed data.
+	// The SNILS too, vouched or not: Verify verifies a vouched one only
+	// after Apply, where the registry check must already see it.
 	d := missing(res.Values, a)
-	if v[SNILS] == "" && res.Values[SNILS] != "" {
-		d.SNILS = res.Values[SNILS]
-	}
+	d.SNILS = res.Values[SNILS]
 	var queued bool
 	out, err := c.Verifier.Verify(ctx, assurance.Verification{
 		Evidence: assurance.Evidence{AccountID: a.ID, Method: assurance.MethodBank,
