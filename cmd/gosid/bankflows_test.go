@@ -242,7 +242,7 @@ func TestBankSignIn(t *testing.T) {
 		c.Advance(30 * time.Second)
 		code, _ = totp.GenerateCode(totpSecret, c.Now())
 		b.reauth("/account/banks", url.Values{"password": {goodPassword}, "code": {code}})
-		if p := b.post("/account/banks/remove", url.Values{"bank": {"sandbox"}}); p.Status != 200 || !strings.Contains(p.Body, "отвязан") {
+		if p := b.postStep("/account/banks/remove", url.Values{"bank": {"sandbox"}}); p.Status != 200 || !strings.Contains(p.Body, "отвязан") {
 			t.Fatalf("remove: %d %q", p.Status, firstError(p.Body))
 		}
 		if n := links(t, db, a.ID); n != 0 {

@@ -295,9 +295,12 @@ func (h *Handler) showBanks(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape("/account/banks"), http.StatusFound)
 		return
 	}
-	notice := ""
+	notice, l := "", h.render.Localizer(r)
 	if r.URL.Query().Get("notice") == "linked" {
-		notice = h.render.Localizer(r).T("bank.links.linked")
+		notice = l.T("bank.links.linked")
+	}
+	if id := r.URL.Query().Get("removed"); id != "" && len(id) <= 64 {
+		notice = l.T("bank.links.removed", h.bankName(r.Context(), r, id))
 	}
 	h.renderBanks(w, r, s.AccountID, http.StatusOK, notice, "")
 }
@@ -309,7 +312,6 @@ func (h *Handler) removeBank(w http.ResponseWriter, r *http.Request) {
 	}
 	l := h.render.Localizer(r)
 	id := r.PostFormValue("bank")
-	name := h.bankName(r.Context(), r, id)
 	if err := h.banks.Unlink(r.Context(), s.AccountID, id); err != nil {
 		if !errors.Is(err, sqldb.ErrNotFound) {
 			h.log.ErrorContext(r.Context(), "remove bank link", "err", err)
@@ -320,5 +322,6 @@ func (h *Handler) removeBank(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	h.recordCitizen(r, s.AccountID, audit.ActionBankUnlinked, id)
-	h.renderBanks(w, r, s.AccountID, http.StatusOK, l.T("bank.links.removed", name), "")
+	// Post/redirect/get: a reload does not post the removal again.
+	http.Redirect(w, r, "/account/banks?removed="+url.QueryEscape(id), http.StatusSeeOther)
 }
