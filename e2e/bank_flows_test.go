@@ -38,10 +38,11 @@ func registerWithBank(b *browser, s *server, customer, e164 string, shoot func(s
 
 // browserBankSignIn presses «Войти через Песочница банка» on /login and picks the
 // customer; the callback lands on wantPath.
-func browserBankSignIn(b *browser, customer, wantPath string) {
+func browserBankSignIn(b *browser, customer, wantPath string, shoot func(string)) {
 	b.t.Helper()
 	b.open("/login")
 	b.expectText("Войти через Песочница банка")
+	shoot("bank-signin")
 	b.click(`form[action="/login/bank"] button[value="sandbox"]`, "/authorize", 200)
 	b.click("#customer-"+customer, wantPath, 200)
 }
@@ -78,7 +79,7 @@ func TestBrowserBankFlows(t *testing.T) {
 	b.expectText("Сёмина-Петрова Алёна", "Подтверждённая")
 	signOut(b)
 
-	browserBankSignIn(b, "sandbox-0002", "/account")
+	browserBankSignIn(b, "sandbox-0002", "/account", shoot(b))
 	b.expectText("Сёмина-Петрова Алёна")
 	b.open("/account/security")
 	b.click(`a[href="/account/banks"]`, "/account/banks", 200)
@@ -88,7 +89,7 @@ func TestBrowserBankFlows(t *testing.T) {
 	b.expectText("Вход через банк «Песочница банка» отвязан.", "Нет привязанных банков")
 	signOut(b)
 
-	browserBankSignIn(b, "sandbox-0002", "/bank/callback")
+	browserBankSignIn(b, "sandbox-0002", "/bank/callback", func(string) {})
 	b.expectText("Этот вход в банк «Песочница банка» ещё не связан с учётной записью Gosid.")
 	shoot(b)("bank-not-linked")
 	b.click("#bank-link-login", "/login", 200)
