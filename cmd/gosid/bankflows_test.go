@@ -112,8 +112,8 @@ func links(t *testing.T, db *sqldb.DB, accountID string) int {
 // identity linked to no account is offered linking; after a password
 // sign-in the citizen links it (logged); then the bank alone signs in
 // (amr fed, the OIDC request resumed), a replayed callback is refused, an
-// account with a second factor is asked for it, a blocked account is
-// refused, and a removed link is offered linking again.
+// account with a second factor is asked for it, a removed link is offered
+// linking again, and locked-out and blocked accounts are refused.
 func TestBankSignIn(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
@@ -268,6 +268,16 @@ func TestBankSignIn(t *testing.T) {
 		}
 		other.bankLink(t, "sandbox-0002", phone2)
 		other.post("/logout", nil).expectRedirect(t, "/login")
+		// Locked out after wrong passwords: the bank does not get round it.
+		for _, pw := range []string{"Wrong#Pass1", "Wrong#Pass2", "Wrong#Pass3"} {
+			other.post("/login", url.Values{"login": {phone2}, "password": {pw}})
+		}
+		if p, _ := other.bankSignIn("", "sandbox-0002"); p.Status != 403 || !strings.Contains(p.Body, "временно заблокирован") || !strings.Contains(p.Body, `href="/recover"`) {
+			t.Fatalf("locked-out account: %d %q", p.Status, firstError(p.Body))
+		}
+		if p := other.get("/account"); p.Status/100 != 3 {
+			t.Fatal("a locked-out account signed in with a bank")
+		}
 		if err := parts.Accounts.SetStatus(ctx, a2.ID, account.StatusBlocked); err != nil {
 			t.Fatal(err)
 		}
