@@ -135,7 +135,7 @@ func TestBankSignIn(t *testing.T) {
 
 		// Not linked: no session, the choice to link or register.
 		p, cb := b.bankSignIn("", "sandbox-0001")
-		if p.Status != 200 || !strings.Contains(p.Body, "ещё не связан с учётной записью Gosid") || !strings.Contains(p.Body, `href="/register/bank"`) {
+		if p.Status != 200 || !strings.Contains(p.Body, "ещё не связан с учётной записью Gosid") || !strings.Contains(p.Body, `id="bank-register"`) {
 			t.Fatalf("unlinked bank identity: %d\n%s", p.Status, firstError(p.Body))
 		}
 		if p := b.get("/account"); p.Status/100 != 3 {
@@ -256,6 +256,15 @@ func TestBankSignIn(t *testing.T) {
 		c.Set(time.Now())
 		if p, _ := b.bankSignIn("", "sandbox-0001"); p.Status != 200 || !strings.Contains(p.Body, "ещё не связан") {
 			t.Fatalf("after removal: %d %q", p.Status, firstError(p.Body))
+		}
+		// «Зарегистрироваться через банк» from there: registration with the
+		// data the sign-in brought, without going to the bank again.
+		b.post("/register/bank", url.Values{}).expectRedirect(t, "/register")
+		if p := b.get("/register"); !strings.Contains(p.Body, "Данные из банка «Песочница банка»: Иванов Иван") {
+			t.Fatalf("registration from an unlinked sign-in is not pre-filled:\n%s", firstError(p.Body))
+		}
+		if p := b.post("/register/bank", url.Values{}); p.Status != 400 {
+			t.Fatalf("the unlinked sign-in used twice: %d", p.Status)
 		}
 
 		// A blocked account: refused as at /login.

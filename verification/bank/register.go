@@ -20,8 +20,8 @@ import (
 
 // Registration through a bank (register.go):
 //
-//	POST /register/bank  bank=ID: register with the bank's data (Begin(Register))
-//	GET  /register/bank  the same with the bank identity a sign-in found unlinked
+//	POST /register/bank  bank=ID: register with the bank's data (Begin(Register));
+//	                     without bank: with the bank identity a sign-in found unlinked
 //
 // The callback (or the unlinked sign-in) keeps the bank's data in a sealed
 // flow (the database) and sends the browser to /register, whose steps
@@ -44,7 +44,6 @@ const (
 
 func (h *Handler) registerRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /register/bank", h.startRegister)
-	mux.HandleFunc("GET /register/bank", h.registerLinked)
 }
 
 // RegisterBanks lists the enabled banks that may register accounts
@@ -72,6 +71,10 @@ func (b *Bank) name(lang string) string {
 }
 
 func (h *Handler) startRegister(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("bank") == "" {
+		h.registerLinked(w, r)
+		return
+	}
 	b, err := h.banks.Get(r.Context(), r.PostFormValue("bank"))
 	if err == nil && !b.MayRegister {
 		err = ErrUnknownBank
