@@ -120,6 +120,8 @@ type IdP struct {
 	Flows  *flow.Store
 	Reauth session.Reauth
 	SignIn func(w http.ResponseWriter, r *http.Request, accountID, next string) bool
+	// Limiter counts attempts in the database (every replica sees them).
+	Limiter *ratelimit.Limiter
 
 	mux      *http.ServeMux
 	checks   *lateChecks
@@ -349,7 +351,7 @@ func New(c Config, p Platform) (*IdP, error) {
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
 		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
-		Flows: flows, Reauth: reauth, SignIn: lh.Federated, login: lh, register: rh}, nil
+		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh}, nil
 }
 
 // Handler is the identity provider's pages and endpoints inside its

@@ -113,7 +113,7 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	}
 	// Sign-in with a bank and linking (issue 15, item 4).
 	bh.UseSignIn(bank.SignInDeps{SignIn: i.SignIn, Flows: i.Flows, DB: i.DB, Activity: i.Activity, Reauth: i.Reauth,
-		Checks: svc, Now: i.Now})
+		Checks: svc, Limiter: i.Limiter, Now: i.Now})
 	i.UseBanks(bh)
 	i.UseBankRegistration(bh, bh.Evidence())
 	i.Mount(bh.Routes)

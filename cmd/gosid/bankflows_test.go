@@ -444,6 +444,20 @@ func TestBankRegistration(t *testing.T) {
 		if p := n.abs("GET", cb, nil); p.Status != 400 {
 			t.Fatalf("replayed registration callback: %d", p.Status)
 		}
+
+		// Flows started without signing in are bounded per address.
+		limited := 0
+		for i := 0; i < 40 && limited == 0; i++ {
+			if p := n.post("/login/bank", url.Values{"bank": {"sandbox"}}); p.Status == 429 {
+				limited = i + 1
+				if !strings.Contains(p.Body, "Слишком много попыток входа через банк") {
+					t.Fatalf("429 without saying why: %q", firstError(p.Body))
+				}
+			}
+		}
+		if limited == 0 || limited > 31 {
+			t.Fatalf("bank flows per address: limited after %d (0: never), want at most 30 more", limited)
+		}
 	})
 }
 

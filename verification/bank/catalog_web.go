@@ -73,4 +73,5 @@ var catalog = webui.Catalog{
 	"bank.register.signin":         {"Войти", "Sign in"},
 	"bank.register.recover":        {"Восстановить доступ", "Recover access"},
 	"bank.register.plain":          {"Зарегистрироваться по телефону или почте", "Register with a phone or e-mail"},
+	"bank.why.too_many":            {"Слишком много попыток входа через банк с вашего адреса%.0s. Попробуйте через несколько минут.", "Too many bank sign-in attempts from your address%.0s. Try again in a few minutes."},
 }

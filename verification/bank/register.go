@@ -75,6 +75,9 @@ func (h *Handler) startRegister(w http.ResponseWriter, r *http.Request) {
 		h.registerLinked(w, r)
 		return
 	}
+	if !h.allowed(w, r, "/register") {
+		return
+	}
 	b, err := h.banks.Get(r.Context(), r.PostFormValue("bank"))
 	if err == nil && !b.MayRegister {
 		err = ErrUnknownBank

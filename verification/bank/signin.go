@@ -5,10 +5,12 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/login"
+	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -47,7 +49,41 @@ type SignInDeps struct {
 	// Checks queues the registry check of an account registered with
 	// less than a full vouch (register.go); nil: none.
 	Checks Queue
-	Now    func() time.Time
+	// Limiter bounds the flows an address may start without signing in
+	// (each is a row until swept); nil: no bound.
+	Limiter Limiter
+	Now     func() time.Time
+}
+
+// Limiter counts attempts (ratelimit.Limiter).
+type Limiter interface {
+	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
+}
+
+// PerIP bounds the sign-in and registration flows one address starts.
+var PerIP = ratelimit.Rule{Name: "bank-flow-ip", Limit: 30, Window: 15 * time.Minute}
+
+// allowed reports whether the client may start another flow; over the
+// limit it answers 429 itself. A limiter failure lets the flow start: the
+// sweep bounds the rows anyway.
+func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, back string) bool {
+	if h.signin.Limiter == nil {
+		return true
+	}
+	ok, wait, err := h.signin.Limiter.Allow(r.Context(), PerIP, httpx.ClientIP(r))
+	if err != nil {
+		h.log.ErrorContext(r.Context(), "bank flow rate limit", "err", err)
+		return true
+	}
+	if ok {
+		return true
+	}
+	w.Header().Set("Retry-After", strconv.Itoa(int(wait.Seconds())+1))
+	v := h.page(r, "", "too_many")
+	v.Back, v.SignedIn, v.Tab = back, false, ""
+	v.Title = v.L.T("bank.signin.title")
+	h.show(w, r, http.StatusTooManyRequests, v)
+	return false
 }
 
 // Flows keeps state between requests, sealed in the database (flow.Store).
@@ -111,6 +147,9 @@ type pending struct {
 }
 
 func (h *Handler) startSignIn(w http.ResponseWriter, r *http.Request) {
+	if !h.allowed(w, r, "/login") {
+		return
+	}
 	next := webui.SafeNext(r.PostFormValue("next"))
 	to, err := h.conn.Begin(r.Context(), r.PostFormValue("bank"), SignIn, "", next)
 	if err != nil {
