@@ -98,7 +98,7 @@ type Handler struct {
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := webui.NewRenderer(pages, webui.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "profile")
+	r, err := webui.NewRenderer(pages, webui.Merge(catalog, codestep.Catalog, vouchCatalog), d.Log, "start", "code", "profile")
 	if err != nil {
 		return nil, err
 	}

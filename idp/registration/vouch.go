@@ -9,6 +9,17 @@ import (
 	"github.com/gosid/gosid/internal/webui"
 )
 
+// vouchCatalog holds the texts of registration through a bank (kept apart
+// so that the main catalogue's alignment stays as it was).
+var vouchCatalog = webui.Catalog{
+	"reg.prefill.bank":         {"Данные из банка «%s»: %s, СНИЛС %s — они подтверждены банком. Подтвердите телефон или почту кодом, чтобы создать учётную запись.", "Data from %s: %s, SNILS %s — confirmed by the bank. Confirm a phone or e-mail by code to create the account."},
+	"reg.prefill.bank.nosnils": {"Данные из банка «%s»: %s — они подтверждены банком. Подтвердите телефон или почту кодом, чтобы создать учётную запись.", "Data from %s: %s — confirmed by the bank. Confirm a phone or e-mail by code to create the account."},
+	"reg.bank":                 {"Зарегистрироваться через банк", "Register through a bank"},
+	"reg.bank.lead":            {"Или зарегистрируйтесь с данными, которые подтвердит ваш банк:", "Or register with data your bank confirms:"},
+	"reg.vouched":              {"подтверждено банком «%s»", "confirmed by %s"},
+	"reg.vouched.facts":        {"Также подтверждено банком «%s»:", "Also confirmed by %s:"},
+}
+
 // Voucher is Evidence whose data an attester (a bank) vouches for: the
 // vouched name fields are shown as confirmed and cannot be changed, and
 // the attester's phone or e-mail pre-fills the contact step (which the
