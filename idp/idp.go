@@ -114,8 +114,30 @@ type IdP struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 
-	mux    *http.ServeMux
-	checks *lateChecks
+	// Flows keep a browser's state between requests, sealed in the
+	// database; Reauth is the rule of sensitive changes; SignIn completes a
+	// sign-in another party proved (login.Handler.Federated).
+	Flows  *flow.Store
+	Reauth session.Reauth
+	SignIn func(w http.ResponseWriter, r *http.Request, accountID, next string) bool
+	// Limiter counts attempts in the database (every replica sees them).
+	Limiter *ratelimit.Limiter
+
+	mux      *http.ServeMux
+	checks   *lateChecks
+	login    *login.Handler
+	register *registration.Handler
+}
+
+// UseBanks offers «Войти через …» on the sign-in page for b's banks
+// (before serving).
+func (i *IdP) UseBanks(b login.Banks) { i.login.UseBanks(b) }
+
+// UseBankRegistration offers «Зарегистрироваться через банк» for b's
+// banks and carries e, the bank's vouched data, into registration (before
+// serving).
+func (i *IdP) UseBankRegistration(b registration.Banks, e registration.Evidence) {
+	i.register.UseBanks(b, e)
 }
 
 // Mount adds a module's pages to the identity provider's, inside its
@@ -328,7 +350,8 @@ func New(c Config, p Platform) (*IdP, error) {
 		}
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
-		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks}, nil
+		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
+		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh}, nil
 }
 
 // Handler is the identity provider's pages and endpoints inside its

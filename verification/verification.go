@@ -111,6 +111,11 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	if err != nil {
 		return nil, err
 	}
+	// Sign-in with a bank and linking (issue 15, item 4).
+	bh.UseSignIn(bank.SignInDeps{SignIn: i.SignIn, Flows: i.Flows, DB: i.DB, Activity: i.Activity, Reauth: i.Reauth,
+		Checks: svc, Limiter: i.Limiter, Now: i.Now})
+	i.UseBanks(bh)
+	i.UseBankRegistration(bh, bh.Evidence())
 	i.Mount(bh.Routes)
 	h.UseBanks(bh)
 	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "bank.flow_sweep", Every: 5 * time.Minute, Run: conn.Sweep}); err != nil {

@@ -126,6 +126,7 @@ type Handler struct {
 	loginKey  func(kind, login string) string
 	onSignOut func(ctx context.Context, accountID, sessionID string) error
 	mfa       MFADeps
+	banks     Banks
 }
 
 // Deps are the handler's dependencies.
@@ -179,13 +180,16 @@ type loginView struct {
 	webui.Page
 	Next       string
 	ESignature bool
+	// Banks offer «Войти через …» (federated.go).
+	Banks []Bank
 	// Locked: password sign-in with the login typed is locked; the page
 	// says what to do instead.
 	Locked bool
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: webui.SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: webui.SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature,
+		Banks: h.offeredBanks(r)}
 	if hint := r.URL.Query().Get("login_hint"); hint != "" && len(hint) <= 254 {
 		// A relying party's login_hint pre-fills the form (OpenID Connect).
 		v.Form = &webui.Form{Values: map[string]string{"login": hint}, Errors: map[string]string{}}
@@ -204,7 +208,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	f := webui.NewForm(r, "login")
 	next := webui.SafeNext(r.PostFormValue("next"))
 	pw := r.PostFormValue("password")
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature, Banks: h.offeredBanks(r)}
 	v.Form = f
 	l := v.L
 

@@ -70,5 +70,6 @@ var securityCatalog = webui.Catalog{
 	"sec.err.idle":            {"Время бездействия: выберите значение от %d до %d минут", "Inactivity timeout: choose between %d and %d minutes"},
 	"sec.password":            {"Пароль", "Password"},
 	"sec.password.change":     {"Сменить пароль", "Change password"},
+	"sec.banks":               {"Вход через банк", "Sign-in with banks"},
 	"sec.certificates":        {"Сертификаты электронной подписи", "E-signature certificates"},
 }

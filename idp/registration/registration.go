@@ -91,11 +91,14 @@ type Handler struct {
 	Deps
 	render *webui.Renderer
 	code   *codestep.Pages[state]
+	// banks and more are plugged in by verification (vouch.go).
+	banks Banks
+	more  []Evidence
 }
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	r, err := webui.NewRenderer(pages, webui.Merge(catalog, codestep.Catalog), d.Log, "start", "code", "profile")
+	r, err := webui.NewRenderer(pages, webui.Merge(catalog, codestep.Catalog, vouchCatalog), d.Log, "start", "code", "profile")
 	if err != nil {
 		return nil, err
 	}
@@ -151,10 +154,7 @@ type prefill struct {
 }
 
 func (h *Handler) pending(r *http.Request) (prefill, bool) {
-	if h.Evidence == nil {
-		return prefill{}, false
-	}
-	n, snils, ok := h.Evidence.Pending(r)
+	_, n, snils, ok := h.current(r)
 	if !ok {
 		return prefill{}, false
 	}
@@ -179,19 +179,40 @@ func (s state) masked() string {
 type startView struct {
 	webui.Page
 	ByEmail bool
+	// Banks offer «Зарегистрироваться через банк»; none while registering
+	// with evidence already.
+	Banks []Bank
 }
 
 func (h *Handler) showStart(w http.ResponseWriter, r *http.Request) {
 	v := startView{Page: h.render.NewPage(r, "reg.title"), ByEmail: r.URL.Query().Get("by") == "email"}
 	h.notePrefill(r, &v.Page)
+	if vo, ok := h.vouch(r); ok {
+		// The bank's contact, to be confirmed by code like any other.
+		v.Form = &webui.Form{Values: map[string]string{"phone": vo.Phone, "email": vo.Email}, Errors: map[string]string{}}
+	} else if _, ok := h.pending(r); !ok {
+		v.Banks = h.offeredBanks(r)
+	}
 	h.render.Render(w, r, http.StatusOK, "start", v)
 }
 
-// notePrefill tells the citizen that the certificate's data will be used.
+// notePrefill tells the citizen that the certificate's or the bank's data
+// will be used.
 func (h *Handler) notePrefill(r *http.Request, p *webui.Page) {
-	if pf, ok := h.pending(r); ok {
-		p.Notice = p.L.T("reg.prefill", strings.TrimSpace(pf.Name.Family+" "+pf.Name.Given), pf.SNILS)
+	pf, ok := h.pending(r)
+	if !ok {
+		return
 	}
+	name := strings.TrimSpace(pf.Name.Family + " " + pf.Name.Given)
+	if vo, isV := h.vouch(r); isV {
+		if pf.SNILS == "" {
+			p.Notice = p.L.T("reg.prefill.bank.nosnils", vo.By, name)
+		} else {
+			p.Notice = p.L.T("reg.prefill.bank", vo.By, name, pf.SNILS)
+		}
+		return
+	}
+	p.Notice = p.L.T("reg.prefill", name, pf.SNILS)
 }
 
 func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
@@ -245,6 +266,24 @@ type profileView struct {
 	webui.Page
 	Rules          []password.Rule
 	ConsentVersion string
+	// Fixed name fields are vouched by VouchedBy and not editable; Facts
+	// are the other vouched data.
+	Fixed     map[string]bool
+	VouchedBy string
+	Facts     []Fact
+}
+
+// noteVouch shows, on the profile step, what the bank vouched for.
+func (h *Handler) noteVouch(r *http.Request, v *profileView) (Vouch, bool) {
+	vo, ok := h.vouch(r)
+	if !ok {
+		return vo, false
+	}
+	v.VouchedBy, v.Facts, v.Fixed = vo.By, vo.Shown, map[string]bool{}
+	for _, f := range vo.Fixed {
+		v.Fixed[f] = true
+	}
+	return vo, true
 }
 
 func (h *Handler) profilePage(r *http.Request) profileView {
@@ -263,6 +302,7 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
 	}
 	if st.Proven {
 		h.notePrefill(r, &v.Page)
+		h.noteVouch(r, &v)
 	}
 	h.render.Render(w, r, http.StatusOK, "profile", v)
 }
@@ -276,6 +316,17 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	v := h.profilePage(r)
 	f := webui.NewForm(r, "family_name", "given_name", "middle_name", "consent")
 	v.Form = f
+	if st.Proven {
+		if vo, ok := h.noteVouch(r, &v); ok {
+			// What the bank vouched for is taken from the bank, never from
+			// the form.
+			for _, field := range []string{"family_name", "given_name", "middle_name"} {
+				if vo.fixed(field) {
+					f.Values[field] = vo.value(field)
+				}
+			}
+		}
+	}
 	pw, confirm := r.PostFormValue("password"), r.PostFormValue("password_confirm")
 	// The rules every new account is held to, whoever types it
 	// (account.Applicant: the operators' commands use them too).
@@ -338,13 +389,14 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRegistered, Result: account.ResultOK, IP: ip, UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}
-	if st.Proven && h.Evidence != nil {
-		// The certificate's proof: its SNILS verified, the certificate
-		// bound. Should it fail (the proof expired, or the SNILS was
-		// verified elsewhere meanwhile), the account stands without it
-		// and the certificate can be bound in the account centre.
-		if err := h.Evidence.Attach(ctx, w, r, a.ID); err != nil {
-			h.Log.WarnContext(ctx, "attach the e-signature's proof to the new account", "account", a, "err", err)
+	if e, _, _, ok := h.current(r); st.Proven && ok {
+		// The certificate's proof (its SNILS verified, the certificate
+		// bound) or the bank's vouch (evidence, the bank identity linked).
+		// Should it fail (the proof expired, or the SNILS was verified
+		// elsewhere meanwhile), the account stands without it and the
+		// certificate or bank can be added in the account centre.
+		if err := e.Attach(ctx, w, r, a.ID); err != nil {
+			h.Log.WarnContext(ctx, "attach the proof to the new account", "account", a, "err", err)
 		}
 	}
 	if _, err := h.Sessions.Start(w, r, a.ID, []string{"pwd"}, ip); err != nil {

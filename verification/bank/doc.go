@@ -23,6 +23,14 @@
 // account, evidence, links, sign-in) is not this package's business; links
 // of bank identities to accounts are stored here ([Store.Link]).
 //
+// The pages (web.go, signin.go, register.go) use the purposes: Confirm
+// raises a signed-in account to confirmed ([Confirmer]); SignIn signs a
+// linked identity in (amr "fed", the account's sign-in rules applied by
+// idp/login) or, unlinked, offers to link it after a Gosid sign-in or to
+// register; Register carries the bank's vouched data into idp/registration
+// and records them on the new account ([Confirmer.Registered]). The
+// account centre lists and removes links at /account/banks.
+//
 // Errors wrap one of the package's sentinels: [ErrUnavailable] (the bank is
 // down: try later), [ErrRefused] (a protocol failure), [ErrCancelled],
 // [ErrUnknownFlow], [ErrUnknownBank]. Logs name the reason, never tokens,

@@ -33,13 +33,14 @@ type Handler struct {
 	confirmer *Confirmer
 	banks     *Store
 	sessions  Sessions
+	signin    *SignInDeps
 	render    *webui.Renderer
 	log       *slog.Logger
 }
 
 // NewHandler parses the pages.
 func NewHandler(conn *Connector, confirmer *Confirmer, banks *Store, sessions Sessions, log *slog.Logger) (*Handler, error) {
-	r, err := webui.NewRenderer(files, catalog, log, "bank")
+	r, err := webui.NewRenderer(files, catalog, log, "bank", "signin", "banks")
 	if err != nil {
 		return nil, err
 	}
@@ -50,6 +51,7 @@ func NewHandler(conn *Connector, confirmer *Confirmer, banks *Store, sessions Se
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /account/confirm/bank", h.start)
 	mux.HandleFunc("GET /bank/callback", h.callback)
+	h.signInRoutes(mux)
 }
 
 // Offered lists the enabled banks for the confirmation page
@@ -96,12 +98,14 @@ type resultView struct {
 	Outcome    string
 	Level      string
 	Mismatches []mismatchView
+	// Back is where «Назад» leads: the page the flow started from.
+	Back string
 }
 
 type mismatchView struct{ Field, Bank, Account string }
 
 func (h *Handler) page(r *http.Request, bank string, outcome string) resultView {
-	v := resultView{Page: h.render.NewPage(r, "bank.title"), Bank: bank, Outcome: outcome}
+	v := resultView{Page: h.render.NewPage(r, "bank.title"), Bank: bank, Outcome: outcome, Back: "/account/confirm"}
 	v.SignedIn, v.Tab = true, "profile"
 	return v
 }
@@ -147,6 +151,18 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.show(w, r, http.StatusOK, v)
+	case SignIn:
+		if h.signin == nil {
+			h.fail(w, r, bankName, ErrUnknownFlow)
+			return
+		}
+		h.signInCallback(w, r, res, bankName)
+	case Register:
+		if h.signin == nil {
+			h.fail(w, r, bankName, ErrUnknownFlow)
+			return
+		}
+		h.registerCallback(w, r, res)
 	default:
 		h.fail(w, r, bankName, ErrUnknownFlow)
 	}
@@ -158,6 +174,11 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, v res
 
 // fail shows what went wrong in the citizen's words; nothing changed.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, bank string, err error) {
+	h.failFlow(w, r, bank, err, "/account/confirm")
+}
+
+// failFlow is fail for a flow started from the page back.
+func (h *Handler) failFlow(w http.ResponseWriter, r *http.Request, bank string, err error, back string) {
 	outcome, status := "", http.StatusBadGateway
 	switch {
 	case errors.Is(err, ErrCancelled):
@@ -182,5 +203,12 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, bank string, err 
 	if outcome != "cancelled" {
 		h.log.WarnContext(r.Context(), "bank flow refused", "outcome", outcome, "err", err)
 	}
-	h.show(w, r, status, h.page(r, bank, outcome))
+	v := h.page(r, bank, outcome)
+	v.Back = back
+	if back != "/account/confirm" {
+		_, serr := h.sessions.Current(r)
+		v.SignedIn, v.Tab = serr == nil, ""
+		v.Title = v.L.T("bank.signin.title")
+	}
+	h.show(w, r, status, v)
 }
