@@ -20,7 +20,8 @@ import (
 // nothing; untampered, the citizen's account becomes confirmed, and Node's
 // openid-client then receives verified_claims with vouch evidence of the
 // bank (validated against verified_claims.json). A citizen whose birth
-// date the bank holds otherwise stays as they were.
+// date the bank holds otherwise stays as they were. Another citizen
+// registers through the bank and, signed out, signs in with it.
 func TestNodeBankConfirm(t *testing.T) {
 	node := requireNode(t)
 	schemas, err := loadIDASchemas(filepath.Join("..", "idp", "oidc", "testdata", "oidc-ida"))
@@ -46,7 +47,7 @@ func TestNodeBankConfirm(t *testing.T) {
 		t.Helper()
 		args := append([]string{"banks", "add"}, data...)
 		args = append(args, "--id", id, "--name-ru", "Стенд-банк", "--name-en", "Stand-in bank", "--issuer", nb.Issuer,
-			"--discovery-url", discovery, "--client-id", "gosid", "--client-secret-file", secretFile, "--scopes", "openid")
+			"--discovery-url", discovery, "--client-id", "gosid", "--client-secret-file", secretFile, "--scopes", "openid", "--may-register")
 		for _, c := range []string{"family_name=family_name", "given_name=given_name", "middle_name=middle_name", "birthdate=birthdate",
 			"snils=snils", "passport_series=passport.series", "passport_number=passport.number", "passport_issue_date=passport.issue_date"} {
 			args = append(args, "--claim", c, "--vouches", c[:strings.IndexByte(c, '=')])
@@ -118,6 +119,39 @@ func TestNodeBankConfirm(t *testing.T) {
 	}
 	if l := level(other); l != "Упрощённая" {
 		t.Errorf("level %s after a mismatch", l)
+	}
+
+	// Registration through the bank (Сёмина-Петрова), then sign-out and
+	// sign-in with the bank identity the registration linked.
+	reg := newWebClient(t, s)
+	reg.do("GET", "/register", nil)
+	start := reg.do("POST", "/register/bank", url.Values{"bank": {"nb"}})
+	if start.Status != 303 {
+		t.Fatalf("register through the bank: %d %q\n%.800s", start.Status, start.Location, start.Body)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cb := bankSignIn(ctx, t, bankBrowser(t), start.Location, "sandbox-0002", callback)
+	reg.expect(reg.do("GET", cb.RequestURI(), nil), 303, "/register")
+	if body := html.UnescapeString(reg.do("GET", "/register", nil).Body); !strings.Contains(body, "Данные из банка «Стенд-банк»") {
+		t.Fatalf("the registration page does not show the bank's data:\n%.1500s", body)
+	}
+	reg.expect(reg.do("POST", "/register", url.Values{"by": {"phone"}, "phone": {"+79160000002"}}), 303, "/register/code")
+	code, _ = s.devCode(t, "+79160000002", "code.register", 0)
+	reg.expect(reg.do("POST", "/register/code", url.Values{"code": {code}}), 303, "/register/profile")
+	reg.expect(reg.do("POST", "/register/profile", url.Values{"password": {"Zk7#vLq2!mWp"}, "password_confirm": {"Zk7#vLq2!mWp"},
+		"consent": {"yes"}}), 303, "/account/details")
+	if l := level(reg); l != "Подтверждённая" {
+		t.Fatalf("level %s after registering through the bank", l)
+	}
+	reg.expect(reg.do("POST", "/logout", url.Values{}), 303, "/login")
+	start = reg.do("POST", "/login/bank", url.Values{"bank": {"nb"}})
+	cb = bankSignIn(ctx, t, bankBrowser(t), start.Location, "sandbox-0002", callback)
+	if p := reg.do("GET", cb.RequestURI(), nil); p.Status != 303 || !strings.HasPrefix(p.Location, "/account") {
+		t.Fatalf("sign in with the bank: %d %q\n%.800s", p.Status, p.Location, p.Body)
+	}
+	if body := html.UnescapeString(reg.do("GET", "/account/banks", nil).Body); !strings.Contains(body, "Стенд-банк") {
+		t.Errorf("the account centre does not list the bank link:\n%.1500s", body)
 	}
 
 	// A site asks for verified claims: the bank's vouch.

@@ -58,17 +58,11 @@ func (h *Handler) RegisterBanks(ctx context.Context, lang string) ([]registratio
 		if b.Disabled || !b.MayRegister {
 			continue
 		}
-		out = append(out, registration.Bank{ID: b.ID, Name: b.name(lang)})
+		out = append(out, registration.Bank{ID: b.ID, Name: b.Name(lang)})
 	}
 	return out, nil
 }
 
-func (b *Bank) name(lang string) string {
-	if lang == "en" && b.NameEN != "" {
-		return b.NameEN
-	}
-	return b.NameRU
-}
 
 func (h *Handler) startRegister(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("bank") == "" {
@@ -133,7 +127,7 @@ func (h *Handler) registerCallback(w http.ResponseWriter, r *http.Request, res *
 // /register.
 func (h *Handler) beginRegistration(w http.ResponseWriter, r *http.Request, b *Bank, p pending) {
 	ctx := r.Context()
-	name := b.name(webui.Lang(r))
+	name := b.Name(webui.Lang(r))
 	refuse := func(outcome string) {
 		v := h.linkPage(r, name, outcome)
 		v.Title = v.L.T("bank.register.title")
