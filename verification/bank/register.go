@@ -63,7 +63,6 @@ func (h *Handler) RegisterBanks(ctx context.Context, lang string) ([]registratio
 	return out, nil
 }
 
-
 func (h *Handler) startRegister(w http.ResponseWriter, r *http.Request) {
 	if r.PostFormValue("bank") == "" {
 		h.registerLinked(w, r)
