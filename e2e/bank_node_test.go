@@ -82,12 +82,7 @@ func TestNodeBankConfirm(t *testing.T) {
 	}
 
 	holder := newWebClient(t, s)
-	holder.do("GET", "/register", nil)
-	holder.expect(holder.do("POST", "/register", url.Values{"by": {"phone"}, "phone": {"+79167006601"}}), 303, "/register/code")
-	code, _ := s.devCode(t, "+79167006601", "code.register", 0)
-	holder.expect(holder.do("POST", "/register/code", url.Values{"code": {code}}), 303, "/register/profile")
-	holder.expect(holder.do("POST", "/register/profile", url.Values{"family_name": {"Иванов"}, "given_name": {"Иван"},
-		"middle_name": {"Иванович"}, "password": {"Zk7#vLq2!mWp"}, "password_confirm": {"Zk7#vLq2!mWp"}, "consent": {"yes"}}), 303, "/account/details")
+	holder.registerNamed("+79167006601", "Иванов", "Иван", "Иванович")
 
 	for _, mode := range []tamper{tamperBadIss, tamperBadSignature, tamperWrongNonce} {
 		id := "nb-" + strings.ToLower(mode.String())
@@ -137,7 +132,7 @@ func TestNodeBankConfirm(t *testing.T) {
 		t.Fatalf("the registration page does not show the bank's data:\n%.1500s", body)
 	}
 	reg.expect(reg.do("POST", "/register", url.Values{"by": {"phone"}, "phone": {"+79160000002"}}), 303, "/register/code")
-	code, _ = s.devCode(t, "+79160000002", "code.register", 0)
+	code, _ := s.devCode(t, "+79160000002", "code.register", 0)
 	reg.expect(reg.do("POST", "/register/code", url.Values{"code": {code}}), 303, "/register/profile")
 	reg.expect(reg.do("POST", "/register/profile", url.Values{"password": {"Zk7#vLq2!mWp"}, "password_confirm": {"Zk7#vLq2!mWp"},
 		"consent": {"yes"}}), 303, "/account/details")
@@ -159,21 +154,7 @@ func TestNodeBankConfirm(t *testing.T) {
 	site := rig.createClient(t, data, "Сайт банка-партнёра", "--redirect-uri", rig.redirect, "--scopes", "openid fullname birthdate snils")
 	site.AuthMethod = "default"
 	claims := `{"userinfo":{"verified_claims":{"verification":{"trust_framework":null},"claims":{"family_name":null,"given_name":null,"birthdate":null,"snils":null}}}}`
-	a := rig.authorize(t, site, "openid fullname birthdate snils", map[string]string{"claims": claims})
-	p := rig.get(t, a.URL)
-	for range 6 {
-		if strings.HasPrefix(p.Location, rig.redirect+"?") {
-			break
-		}
-		if strings.HasPrefix(p.Location, "/authorize/consent") {
-			u, _ := url.Parse(p.Location)
-			p = rig.post(t, "/authorize/consent", url.Values{"id": {u.Query().Get("id")}, "decision": {"allow"}})
-			continue
-		}
-		p = rig.get(t, p.Location)
-	}
-	a.Callback = p.Location
-	tok := rig.mustExchange(t, site, a)
+	tok := rig.consentedFlow(t, site, "openid fullname birthdate snils", map[string]string{"claims": claims}, "подтверждено банком")
 	raw, _ := json.Marshal(tok.Userinfo)
 	if err := schemas.Response(raw); err != nil {
 		t.Errorf("userinfo does not validate: %v\n%s", err, raw)

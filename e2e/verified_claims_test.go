@@ -61,28 +61,7 @@ func TestVerifiedClaimsNodeRP(t *testing.T) {
 		if err := schemas.Request([]byte(claims)); err != nil {
 			t.Fatalf("the claims parameter does not validate: %v", err)
 		}
-		a := rig.authorize(t, site, scope, map[string]string{"claims": claims})
-		p := rig.get(t, a.URL)
-		for range 6 {
-			if strings.HasPrefix(p.Location, rig.redirect+"?") {
-				break
-			}
-			if strings.HasPrefix(p.Location, "/authorize/consent") {
-				cp := rig.get(t, p.Location)
-				if body := html.UnescapeString(cp.Body); !strings.Contains(body, "подтверждено электронной подписью") {
-					t.Errorf("the consent page does not say the SNILS is verified by e-signature:\n%.2000s", body)
-				}
-				u, _ := url.Parse(p.Location)
-				p = rig.post(t, "/authorize/consent", url.Values{"id": {u.Query().Get("id")}, "decision": {"allow"}})
-				continue
-			}
-			p = rig.get(t, p.Location)
-		}
-		a.Callback = p.Location
-		if cb, _ := url.Parse(a.Callback); cb == nil || cb.Query().Get("code") == "" {
-			t.Fatalf("no code: %d %q\n%.800s", p.Status, p.Location, p.Body)
-		}
-		return rig.mustExchange(t, site, a)
+		return rig.consentedFlow(t, site, scope, map[string]string{"claims": claims}, "подтверждено электронной подписью")
 	}
 	// check validates claims against verified_claims.json and returns
 	// the verified claims of its one electronic-signature element.
@@ -162,12 +141,7 @@ func TestVerifiedClaimsRegistryNodeRP(t *testing.T) {
 	data := []string{"--data-dir", t.TempDir()}
 	s := startServer(t, append(data, "--registry-simulator-latency", "0s")...)
 	holder := newWebClient(t, s)
-	holder.do("GET", "/register", nil)
-	holder.expect(holder.do("POST", "/register", url.Values{"by": {"phone"}, "phone": {"+79167004401"}}), 303, "/register/code")
-	code, _ := s.devCode(t, "+79167004401", "code.register", 0)
-	holder.expect(holder.do("POST", "/register/code", url.Values{"code": {code}}), 303, "/register/profile")
-	holder.expect(holder.do("POST", "/register/profile", url.Values{"family_name": {"Иванов"}, "given_name": {"Иван"},
-		"middle_name": {"Иванович"}, "password": {"Zk7#vLq2!mWp"}, "password_confirm": {"Zk7#vLq2!mWp"}, "consent": {"yes"}}), 303, "/account/details")
+	holder.registerNamed("+79167004401", "Иванов", "Иван", "Иванович")
 	holder.expect(holder.do("POST", "/account/details", url.Values{"birthdate": {"15.03.1985"}, "snils": {"112-233-445 95"},
 		"passport_series": {"4505"}, "passport_number": {"123456"}, "passport_issue_date": {"02.04.2005"},
 		"passport_issuer": {"ОВД района Хамовники г. Москвы"}, "division_code": {"772-093"}}), 303, "/account/confirm/check")
@@ -192,25 +166,7 @@ func TestVerifiedClaimsRegistryNodeRP(t *testing.T) {
 		if err := schemas.Request([]byte(claims)); err != nil {
 			t.Fatalf("the claims parameter does not validate: %v", err)
 		}
-		a := rig.authorize(t, site, "openid fullname birthdate snils", map[string]string{"claims": claims})
-		p := rig.get(t, a.URL)
-		for range 6 {
-			if strings.HasPrefix(p.Location, rig.redirect+"?") {
-				break
-			}
-			if strings.HasPrefix(p.Location, "/authorize/consent") {
-				cp := rig.get(t, p.Location)
-				if body := html.UnescapeString(cp.Body); !strings.Contains(body, "подтверждено в СФР") {
-					t.Errorf("the consent page does not say the SNILS is verified by СФР:\n%.2000s", body)
-				}
-				u, _ := url.Parse(p.Location)
-				p = rig.post(t, "/authorize/consent", url.Values{"id": {u.Query().Get("id")}, "decision": {"allow"}})
-				continue
-			}
-			p = rig.get(t, p.Location)
-		}
-		a.Callback = p.Location
-		return rig.mustExchange(t, site, a)
+		return rig.consentedFlow(t, site, "openid fullname birthdate snils", map[string]string{"claims": claims}, "подтверждено в СФР")
 	}
 	wanted := `{"family_name":null,"given_name":null,"birthdate":null,"snils":null}`
 	tok := flow(`{"userinfo":{"verified_claims":{"verification":{"trust_framework":null,"time":{"max_age":3600}},"claims":` + wanted + `}}}`)
@@ -257,4 +213,44 @@ func TestVerifiedClaimsRegistryNodeRP(t *testing.T) {
 	if tok.Userinfo["snils"] != "112-233-445 95" {
 		t.Errorf("the SNILS as a plain claim: %v", tok.Userinfo["snils"])
 	}
+}
+
+// consentedFlow runs one authorization of site with params (the claims
+// parameter) through the rig's browser, allowing the consent page —
+// which must show wantConsent when it is not "" — and redeems the code.
+func (r *oidcRig) consentedFlow(t *testing.T, site rpClient, scope string, params map[string]string, wantConsent string) rpTokens {
+	t.Helper()
+	a := r.authorize(t, site, scope, params)
+	p := r.get(t, a.URL)
+	for range 6 {
+		if strings.HasPrefix(p.Location, r.redirect+"?") {
+			break
+		}
+		if strings.HasPrefix(p.Location, "/authorize/consent") {
+			cp := r.get(t, p.Location)
+			if body := html.UnescapeString(cp.Body); wantConsent != "" && !strings.Contains(body, wantConsent) {
+				t.Errorf("the consent page does not say %q:\n%.2000s", wantConsent, body)
+			}
+			u, _ := url.Parse(p.Location)
+			p = r.post(t, "/authorize/consent", url.Values{"id": {u.Query().Get("id")}, "decision": {"allow"}})
+			continue
+		}
+		p = r.get(t, p.Location)
+	}
+	a.Callback = p.Location
+	if cb, _ := url.Parse(a.Callback); cb == nil || cb.Query().Get("code") == "" {
+		t.Fatalf("no code: %d %q\n%.800s", p.Status, p.Location, p.Body)
+	}
+	return r.mustExchange(t, site, a)
+}
+
+// registerNamed registers w's citizen by phone with a full name.
+func (w *webClient) registerNamed(phone, family, given, middle string) {
+	w.t.Helper()
+	w.do("GET", "/register", nil)
+	w.expect(w.do("POST", "/register", url.Values{"by": {"phone"}, "phone": {phone}}), 303, "/register/code")
+	code, _ := w.srv.devCode(w.t, phone, "code.register", 0)
+	w.expect(w.do("POST", "/register/code", url.Values{"code": {code}}), 303, "/register/profile")
+	w.expect(w.do("POST", "/register/profile", url.Values{"family_name": {family}, "given_name": {given}, "middle_name": {middle},
+		"password": {"Zk7#vLq2!mWp"}, "password_confirm": {"Zk7#vLq2!mWp"}, "consent": {"yes"}}), 303, "/account/details")
 }
