@@ -60,14 +60,15 @@ type Limiter interface {
 	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
 }
 
-// PerIP bounds the sign-in and registration flows one address starts.
+// PerIP bounds the bank flows (sign-in, registration, confirmation) one
+// address starts.
 var PerIP = ratelimit.Rule{Name: "bank-flow-ip", Limit: 30, Window: 15 * time.Minute}
 
 // allowed reports whether the client may start another flow; over the
 // limit it answers 429 itself. A limiter failure lets the flow start: the
 // sweep bounds the rows anyway.
 func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, back string) bool {
-	if h.signin.Limiter == nil {
+	if h.signin == nil || h.signin.Limiter == nil {
 		return true
 	}
 	ok, wait, err := h.signin.Limiter.Allow(r.Context(), PerIP, httpx.ClientIP(r))

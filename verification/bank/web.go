@@ -81,6 +81,10 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape("/account/confirm"), http.StatusFound)
 		return
 	}
+	// Each start is a flow row until swept.
+	if !h.allowed(w, r, "/account/confirm") {
+		return
+	}
 	to, err := h.conn.Begin(r.Context(), r.PostFormValue("bank"), Confirm, s.AccountID, "")
 	if err != nil {
 		h.fail(w, r, "", err)
