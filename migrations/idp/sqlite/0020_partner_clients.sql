@@ -1,0 +1,5 @@
+-- Bank partners (idp/client, verification/partner): the id of the bank
+-- (verification/bank) a client acts for at the partner API /partner/v1,
+-- '' for every other client. Only a partner client may hold the partner
+-- scopes.
+ALTER TABLE clients ADD COLUMN partner TEXT NOT NULL DEFAULT '';
