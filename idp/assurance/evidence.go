@@ -56,6 +56,7 @@ type Document struct {
 
 // Evidence is one recorded verification of an account's person data.
 type Evidence struct {
+	// ID is set by Verify, unless the caller chose one (NewID).
 	ID        string
 	AccountID string
 	Method    Method

@@ -78,10 +78,6 @@ func (e *InvalidError) Error() string {
 	return "invalid request: " + strings.Join(names, ", ")
 }
 
-// apiField is validate's form field name as a JSON path of the request.
-var apiField = map[string]string{"passport_series": "passport.series", "passport_number": "passport.number",
-	"passport_issue_date": "passport.issue_date"}
-
 // decode reads one JSON object into v: unknown fields, trailing data and
 // a body over maxBody are refused, naming what is wrong.
 func decode(body io.Reader, v any) error {

@@ -12,6 +12,7 @@ CREATE TABLE partner_requests (
     body_hash  BLOB NOT NULL,
     status     INTEGER NOT NULL DEFAULT 0,
     response   TEXT NOT NULL DEFAULT '',
+    location   TEXT NOT NULL DEFAULT '',
     created_at BIGINT NOT NULL,
     PRIMARY KEY (partner, idem_key)
 );
@@ -30,3 +31,16 @@ CREATE TABLE partner_confirmations (
     created_at   BIGINT NOT NULL
 );
 CREATE INDEX partner_confirmations_account ON partner_confirmations (account_id);
+
+-- The "it was not me" link of the notice that tells a citizen a bank
+-- confirmed them: only the SHA-256 of its token is kept; it works once
+-- (used_at) until expires_at.
+CREATE TABLE partner_disputes (
+    token_hash      BLOB PRIMARY KEY,
+    confirmation_id TEXT NOT NULL REFERENCES partner_confirmations (id) ON DELETE CASCADE,
+    account_id      TEXT NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    from_level      TEXT NOT NULL,
+    expires_at      BIGINT NOT NULL,
+    used_at         BIGINT
+);
+CREATE INDEX partner_disputes_account ON partner_disputes (account_id);
