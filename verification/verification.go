@@ -22,7 +22,9 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/ratelimit"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -42,6 +44,10 @@ type Options struct {
 	Timeout                    time.Duration
 	Attempts                   int
 	SimulatorLatency, Deadline time.Duration
+	// Argon2 hashes the passwords set on accounts banks registered; zero:
+	// password.DefaultParams (a login rehashes to the identity provider's
+	// parameters when they differ).
+	Argon2 password.Params
 	// PartnerRate and PartnerBurst limit each bank's calls to the partner
 	// API.
 	PartnerRate, PartnerBurst int
@@ -128,7 +134,7 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	}
 
 	// The bank partner API.
-	if _, err := NewPartner(partner.Config{Rate: o.PartnerRate, Burst: o.PartnerBurst}, i, banks, reg); err != nil {
+	if _, err := NewPartner(partner.Config{Rate: o.PartnerRate, Burst: o.PartnerBurst}, i, banks, o.Argon2, reg); err != nil {
 		return nil, err
 	}
 	return svc, nil
@@ -136,19 +142,37 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 
 // NewPartner mounts the bank partner API /partner/v1 on the identity
 // provider i and schedules its sweeps.
-func NewPartner(cfg partner.Config, i *idp.IdP, banks *bank.Store, reg prometheus.Registerer) (*partner.Handler, error) {
+func NewPartner(cfg partner.Config, i *idp.IdP, banks *bank.Store, argon2 password.Params, reg prometheus.Registerer) (*partner.Handler, error) {
 	cfg.Issuer = i.Issuer
+	if argon2 == (password.Params{}) {
+		argon2 = password.DefaultParams()
+	}
+	hasher, err := password.NewHasher(argon2, 0)
+	if err != nil {
+		return nil, err
+	}
 	ph, err := partner.New(cfg, partner.Deps{DB: i.DB, Tokens: i.Provider, Accounts: i.Accounts, Activity: i.Activity,
 		Verifier: i.Verifier, Banks: banks, Limiter: ratelimit.New(i.DB, i.Now), Notifier: i.Notifier, Log: i.Log, Now: i.Now,
-		Metrics: reg})
+		Metrics: reg, Passwords: hasher, Policy: password.DefaultPolicy(), Sessions: sessionStarter{i.Sessions}})
 	if err != nil {
 		return nil, err
 	}
 	i.Mount(ph.Routes)
-	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "partner.sweep", Every: 5 * time.Minute, Run: ph.Sweep}); err != nil {
-		return nil, err
+	for _, p := range []jobs.Periodic{{Name: "partner.sweep", Run: ph.Sweep}, {Name: "partner.registration_sweep", Run: ph.SweepRegistrations}} {
+		p.Every = 5 * time.Minute
+		if err := i.Jobs.AddPeriodic(p); err != nil {
+			return nil, err
+		}
 	}
 	return ph, nil
+}
+
+// sessionStarter is session.Store for the activation page.
+type sessionStarter struct{ s *session.Store }
+
+func (s sessionStarter) Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
+	_, err := s.s.Start(w, r, accountID, amr, ip)
+	return err
 }
 
 // Operator is what `gosid verification` works with: the checks (their job

@@ -65,10 +65,10 @@ const (
 	// Data: bank (its name), date (ДД.ММ.ГГГГ), time (ЧЧ:ММ, Moscow), link,
 	// days (how long the link works).
 	KindNoticePartnerConfirmed = "notice.partner_confirmed"
-	// KindCodeActivate carries the activation code of an account a bank
-	// registered: the citizen sets a password with it. Data: bank, code,
-	// link (the activation page), days.
-	KindCodeActivate = "code.activate"
+	// KindNoticeActivate carries the activation link (a one-use token) of an
+	// account a bank registered: the citizen sets a password there. Data:
+	// bank, link (the activation page with the token), days.
+	KindNoticeActivate = "notice.activate"
 )
 
 // kinds lists every kind with the Data keys its templates need.
@@ -90,7 +90,7 @@ var kinds = map[string][]string{
 	KindNoticeVerificationFailed: nil,
 	KindNoticeLevelLowered:       nil,
 	KindNoticePartnerConfirmed:   {"bank", "date", "time", "link", "days"},
-	KindCodeActivate:             {"bank", "code", "link", "days"},
+	KindNoticeActivate:           {"bank", "link", "days"},
 }
 
 // Message is one of the identity provider's messages before rendering: the

@@ -111,7 +111,7 @@ func newRig(t testing.TB, db *sqldb.DB, cfg partner.Config) *rig {
 			t.Fatal(err)
 		}
 	}
-	if r.Partner, err = verification.NewPartner(cfg, r.IdP, r.Banks, r.Metrics); err != nil {
+	if r.Partner, err = verification.NewPartner(cfg, r.IdP, r.Banks, argon, r.Metrics); err != nil {
 		t.Fatal(err)
 	}
 	r.Clients = client.NewStore(db, r.Clock.Now)

@@ -20,9 +20,11 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc"
+	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/verification/bank"
 )
 
@@ -72,6 +74,10 @@ type Deps struct {
 	Log      *slog.Logger
 	Now      func() time.Time
 	Metrics  prometheus.Registerer
+	// The activation page's: new passwords and the sign-in after.
+	Passwords Passwords
+	Policy    password.Policy
+	Sessions  SessionStarter
 }
 
 // Handler serves /partner/v1.
@@ -90,6 +96,11 @@ type Handler struct {
 	now      func() time.Time
 	rule     ratelimit.Rule
 	requests *prometheus.CounterVec
+
+	render    *webui.Renderer
+	passwords Passwords
+	policy    password.Policy
+	sessions  SessionStarter
 }
 
 // New builds the API.
@@ -108,11 +119,16 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, issuer: strings.TrimSuffix(cfg.Issuer, "/"), db: d.DB, tokens: d.Tokens, accounts: d.Accounts,
 		activity: d.Activity, verifier: d.Verifier, banks: d.Banks, limiter: d.Limiter, notifier: d.Notifier, log: d.Log, now: d.Now,
+		passwords: d.Passwords, policy: d.Policy, sessions: d.Sessions,
 		// A sliding log of Burst hits over the time Rate takes to make
 		// them: Burst at once, Rate a second on average.
 		rule: ratelimit.Rule{Name: "partner-api", Limit: cfg.Burst, Window: time.Duration(cfg.Burst) * time.Second / time.Duration(cfg.Rate)},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gosid_partner_requests_total",
 			Help: "Requests to the bank partner API by partner, operation and HTTP status."}, []string{"partner", "operation", "status"}),
+	}
+	var err error
+	if h.render, err = webui.NewRenderer(files, catalog, d.Log, "activate", "dispute"); err != nil {
+		return nil, err
 	}
 	if d.Metrics != nil {
 		if err := d.Metrics.Register(h.requests); err != nil {
@@ -126,6 +142,11 @@ func New(cfg Config, d Deps) (*Handler, error) {
 func (h *Handler) Routes(mux *http.ServeMux) {
 	mux.Handle("POST /partner/v1/confirmations", h.api(opConfirm, client.ScopePartnerConfirmations, h.idempotent(opConfirm, h.confirm)))
 	mux.Handle("GET /partner/v1/confirmations/{id}", h.api(opGetConfirmation, client.ScopePartnerConfirmations, h.showConfirmation))
+	mux.Handle("POST /partner/v1/registrations", h.api(opRegister, client.ScopePartnerRegistrations, h.idempotent(opRegister, h.register)))
+	mux.HandleFunc("GET /activate", h.showActivate)
+	mux.HandleFunc("POST /activate", h.submitActivate)
+	mux.HandleFunc("GET /account/dispute", h.showDispute)
+	mux.HandleFunc("POST /account/dispute", h.submitDispute)
 }
 
 // Operations, for metrics and idempotency.

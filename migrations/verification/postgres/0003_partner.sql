@@ -44,3 +44,19 @@ CREATE TABLE partner_disputes (
     used_at         BIGINT
 );
 CREATE INDEX partner_disputes_account ON partner_disputes (account_id);
+
+-- An account a bank registered for its customer: no password until the
+-- citizen opens the activation link (only the SHA-256 of its token is
+-- kept) and sets one before expires_at; a never-activated account is then
+-- removed by the sweep.
+CREATE TABLE partner_registrations (
+    id           TEXT PRIMARY KEY,
+    partner      TEXT NOT NULL,
+    account_id   UUID NOT NULL REFERENCES accounts (id) ON DELETE CASCADE,
+    token_hash   BYTEA NOT NULL UNIQUE,
+    reference    TEXT NOT NULL,
+    expires_at   BIGINT NOT NULL,
+    activated_at BIGINT,
+    created_at   BIGINT NOT NULL
+);
+CREATE INDEX partner_registrations_expires ON partner_registrations (expires_at);
