@@ -83,7 +83,38 @@ func TestConfirmation(t *testing.T) {
 		if n := countEvidence(t, r, a.ID); n != 1 {
 			t.Errorf("%d evidence records after replays, want 1", n)
 		}
+		// Metrics by partner, operation and status.
+		if n := requestsTotal(t, r, "sber", "create_confirmation", "201"); n != 2 {
+			t.Errorf("gosid_partner_requests_total{sber,create_confirmation,201} = %v, want 2", n)
+		}
+		if n := requestsTotal(t, r, "sber", "create_confirmation", "422"); n != 1 {
+			t.Errorf("gosid_partner_requests_total{sber,create_confirmation,422} = %v, want 1", n)
+		}
 	})
+}
+
+// requestsTotal reads gosid_partner_requests_total{partner,operation,status}.
+func requestsTotal(t testing.TB, r *rig, partner, op, status string) float64 {
+	t.Helper()
+	mfs, err := r.Metrics.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != "gosid_partner_requests_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			if labels["partner"] == partner && labels["operation"] == op && labels["status"] == status {
+				return m.GetCounter().GetValue()
+			}
+		}
+	}
+	return 0
 }
 
 func countEvidence(t testing.TB, r *rig, accountID string) int {
