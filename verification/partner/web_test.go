@@ -154,6 +154,13 @@ func TestRegistration(t *testing.T) {
 		if err != nil || acc.Level != assurance.Confirmed || !acc.SNILSVerified() || acc.Passport == nil || acc.PasswordHash != "" {
 			t.Fatalf("registered account: %+v, %v", acc, err)
 		}
+		// The same key and body: the same answer, no second account.
+		if again := sber.call(t, "POST", "/partner/v1/registrations", "r-1", body); again.Status != 201 || string(again.Body) != string(rep.Body) {
+			t.Errorf("replayed registration: %d %s", again.Status, again.Body)
+		}
+		if n, err := sqldb.Strings(ctx, db, `SELECT id FROM partner_registrations`); err != nil || len(n) != 1 {
+			t.Errorf("registrations after a replay: %v, %v", n, err)
+		}
 		// The SNILS is now verified: registering it again, or with the
 		// same phone, is a conflict.
 		body2 := person(snils)
