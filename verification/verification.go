@@ -22,6 +22,9 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/idp/ratelimit"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -29,6 +32,7 @@ import (
 	"github.com/gosid/gosid/verification/bank"
 	"github.com/gosid/gosid/verification/bank/sandbox"
 	"github.com/gosid/gosid/verification/check"
+	"github.com/gosid/gosid/verification/partner"
 	"github.com/gosid/gosid/verification/registry"
 )
 
@@ -40,6 +44,13 @@ type Options struct {
 	Timeout                    time.Duration
 	Attempts                   int
 	SimulatorLatency, Deadline time.Duration
+	// Argon2 hashes the passwords set on accounts banks registered; zero:
+	// password.DefaultParams (a login rehashes to the identity provider's
+	// parameters when they differ).
+	Argon2 password.Params
+	// PartnerRate and PartnerBurst limit each bank's calls to the partner
+	// API.
+	PartnerRate, PartnerBurst int
 }
 
 // Register adds the options to s.
@@ -52,6 +63,8 @@ func (o *Options) Register(s *cmdline.Set) {
 	s.Int(&o.Attempts, "registry-attempts", registry.DefaultGatewayAttempts, "Calls per check and registry before it counts as unavailable (retried with back-off and jitter).")
 	s.Duration(&o.SimulatorLatency, "registry-simulator-latency", registry.DefaultLatency, "How long the simulator takes to answer (without --registry-url).")
 	s.Duration(&o.Deadline, "registry-retry-deadline", 24*time.Hour, "How long a check is retried while a registry is unavailable; then the citizen may send the data again.")
+	s.Int(&o.PartnerRate, "partner-rate", partner.DefaultRate, "Requests per second each bank may make to the partner API /partner/v1 on average (then 429 with Retry-After).")
+	s.Int(&o.PartnerBurst, "partner-burst", partner.DefaultBurst, "Requests each bank may make to the partner API at once, above --partner-rate.")
 }
 
 // Check validates the options; development says whether the simulator may
@@ -66,6 +79,9 @@ func (o *Options) Check(s *cmdline.Set, p *cmdline.Problems, development bool) {
 		}
 		p.Required(s, "registry-client-cert", o.ClientCert)
 		p.Required(s, "registry-client-key", o.ClientKey)
+	}
+	if o.PartnerRate < 1 || o.PartnerBurst < 1 {
+		p.Add("%s, %s: must be positive", s.Source("partner-rate"), s.Source("partner-burst"))
 	}
 	if o.Timeout <= 0 || o.Attempts < 1 || o.Deadline <= 0 || o.SimulatorLatency < 0 {
 		p.Add("%s, %s, %s, %s: must be positive", s.Source("registry-timeout"), s.Source("registry-attempts"),
@@ -121,7 +137,47 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "bank.flow_sweep", Every: 5 * time.Minute, Run: conn.Sweep}); err != nil {
 		return nil, err
 	}
+
+	// The bank partner API.
+	if _, err := NewPartner(partner.Config{Rate: o.PartnerRate, Burst: o.PartnerBurst}, i, banks, o.Argon2, reg); err != nil {
+		return nil, err
+	}
 	return svc, nil
+}
+
+// NewPartner mounts the bank partner API /partner/v1 on the identity
+// provider i and schedules its sweeps.
+func NewPartner(cfg partner.Config, i *idp.IdP, banks *bank.Store, argon2 password.Params, reg prometheus.Registerer) (*partner.Handler, error) {
+	cfg.Issuer = i.Issuer
+	if argon2 == (password.Params{}) {
+		argon2 = password.DefaultParams()
+	}
+	hasher, err := password.NewHasher(argon2, 0)
+	if err != nil {
+		return nil, err
+	}
+	ph, err := partner.New(cfg, partner.Deps{DB: i.DB, Tokens: i.Provider, Accounts: i.Accounts, Activity: i.Activity,
+		Verifier: i.Verifier, Banks: banks, Limiter: ratelimit.New(i.DB, i.Now), Notifier: i.Notifier, Log: i.Log, Now: i.Now,
+		Metrics: reg, Passwords: hasher, Policy: password.DefaultPolicy(), Sessions: sessionStarter{i.Sessions}})
+	if err != nil {
+		return nil, err
+	}
+	i.Mount(ph.Routes)
+	for _, p := range []jobs.Periodic{{Name: "partner.sweep", Run: ph.Sweep}, {Name: "partner.registration_sweep", Run: ph.SweepRegistrations}} {
+		p.Every = 5 * time.Minute
+		if err := i.Jobs.AddPeriodic(p); err != nil {
+			return nil, err
+		}
+	}
+	return ph, nil
+}
+
+// sessionStarter is session.Store for the activation page.
+type sessionStarter struct{ s *session.Store }
+
+func (s sessionStarter) Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) error {
+	_, err := s.s.Start(w, r, accountID, amr, ip)
+	return err
 }
 
 // Operator is what `gosid verification` works with: the checks (their job

@@ -12,6 +12,7 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/verification/bank"
 )
 
 func runClients(ctx context.Context, env *cmdline.Env, args []string) int {
@@ -42,14 +43,17 @@ func runClientsCreate(ctx context.Context, env *cmdline.Env, args []string) int 
 	s.String(&id, f.Field(client.FieldID, "id"), "", "Client id to use instead of a random gsd_… one: 3 to 64 characters from a-z, 0-9, _ and - (stable ids for tests and set-up scripts).")
 	f.Register(s, false)
 	var cl client.Client
-	return clientsCommand(ctx, env, &c, s, args, func(p *cmdline.Problems) {
+	return c.run(ctx, env, s, args, false, func(p *cmdline.Problems) {
 		cl.ID = id
 		f.Values(s, true, p).Apply(&cl)
 		if err := cl.Validate(); err != nil {
 			f.Problems(s, err, p, false)
 		}
-	}, func(st *client.Store) error {
-		created, secret, err := st.Create(ctx, cl)
+	}, func(o opened) error {
+		if err := partnerBank(ctx, o.db, cl.Partner); err != nil {
+			return err
+		}
+		created, secret, err := client.NewStore(o.db, time.Now).Create(ctx, cl)
 		if errors.Is(err, sqldb.ErrConflict) {
 			return fmt.Errorf("client id %q is already taken", cl.ID)
 		} else if err == nil {
@@ -120,7 +124,7 @@ func runClientsUpdate(ctx context.Context, env *cmdline.Env, args []string) int 
 	f.Register(s, true)
 	s.AllowArgs("CLIENT_ID")
 	var settings client.Settings
-	return clientsCommand(ctx, env, &c, s, args, func(p *cmdline.Problems) {
+	return c.run(ctx, env, s, args, false, func(p *cmdline.Problems) {
 		if len(s.Args()) != 1 {
 			p.Add("give exactly one client id")
 		}
@@ -129,9 +133,14 @@ func runClientsUpdate(ctx context.Context, env *cmdline.Env, args []string) int 
 			p.Add("nothing to change: give at least one of --%s", strings.Join(names, ", --"))
 		}
 		settings = f.Values(s, false, p)
-	}, func(st *client.Store) error {
+	}, func(o opened) error {
 		id := s.Args()[0]
-		updated, secret, err := st.Change(ctx, id, settings)
+		if s.IsSet("partner") {
+			if err := partnerBank(ctx, o.db, settings.Partner); err != nil {
+				return err
+			}
+		}
+		updated, secret, err := client.NewStore(o.db, time.Now).Change(ctx, id, settings)
 		var ve *client.ValidationError
 		switch {
 		case errors.As(err, &ve):
@@ -197,4 +206,17 @@ func printClient(w io.Writer, c *client.Client, secret string, asJSON bool) {
 	if secret != "" {
 		fmt.Fprintf(w, "\n%s\n", secretOnce(c.ID))
 	}
+}
+
+// partnerBank checks that a client's --partner names a bank ("" is no
+// partner).
+func partnerBank(ctx context.Context, db *sqldb.DB, id string) error {
+	if id == "" {
+		return nil
+	}
+	_, err := bank.NewStore(db, time.Now).Get(ctx, id)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return fmt.Errorf("--partner: no bank %q (see gosid banks list)", id)
+	}
+	return err
 }

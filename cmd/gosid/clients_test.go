@@ -18,6 +18,7 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/verification/bank"
 )
 
 // cli runs gosid in-process with the storage options in base appended to
@@ -373,5 +374,52 @@ func TestClientsPKCEAndIDTokenClaims(t *testing.T) {
 	lines = problems(t, c.run("clients", "update", "bank", "--auth-method", "none"))
 	if !slices.ContainsFunc(lines, func(l string) bool { return strings.Contains(l, "--pkce (current value)") }) {
 		t.Fatalf("bank switched to none with PKCE optional: %v", lines)
+	}
+}
+
+// TestClientsPartner: --partner names an existing bank; the partner
+// scopes need it.
+func TestClientsPartner(t *testing.T) {
+	dir := t.TempDir()
+	c := cli{t, []string{"--data-dir", dir}}
+	c.ok("migrate")
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{SQLitePath: filepath.Join(dir, "gosid.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	secret := filepath.Join(dir, "secret")
+	if err := os.WriteFile(secret, []byte("s"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := bank.NewStore(db, nil).Add(ctx, bank.Bank{ID: "sber", NameRU: "СберБанк", NameEN: "Sberbank", Issuer: "https://id.sber.example",
+		ClientID: "gosid", ClientSecretFile: secret, Scopes: []string{"openid"}, Claims: map[string]string{bank.FamilyName: "family_name"}}); err != nil {
+		t.Fatal(err)
+	}
+	jwks := filepath.Join(dir, "bank.jwks")
+	key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	raw, _ := key.PublicKey.Bytes()
+	b64 := base64.RawURLEncoding.EncodeToString
+	pub, _ := json.Marshal(map[string]any{"keys": []any{map[string]string{"kty": "EC", "crv": "P-256", "kid": "k", "x": b64(raw[1:33]), "y": b64(raw[33:])}}})
+	if err := os.WriteFile(jwks, pub, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	args := []string{"clients", "create", "--name", "Сбер API", "--auth-method", "private_key_jwt", "--jwks-file", jwks,
+		"--grant-types", "client_credentials", "--scopes", "partner:confirmations partner:registrations"}
+	lines := problems(t, c.run(args...))
+	if len(lines) != 2 || !strings.Contains(lines[0], "--partner") {
+		t.Fatalf("partner scopes without --partner: %v", lines)
+	}
+	if r := c.run(append(args, "--partner", "nosuchbank")...); r.code == exitOK || !strings.Contains(r.stderr, `no bank "nosuchbank"`) {
+		t.Fatalf("--partner of no bank: exit %d %s", r.code, r.stderr)
+	}
+	var created client.Metadata
+	c.json(&created, append(args, "--partner", "sber")...)
+	if created.Partner != "sber" {
+		t.Fatalf("created %+v", created)
+	}
+	if text := c.ok("clients", "show", created.ClientID); !strings.Contains(text, "bank partner") || !strings.Contains(text, "sber") {
+		t.Errorf("show:\n%s", text)
 	}
 }

@@ -2,6 +2,7 @@ package assurance
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -56,6 +57,7 @@ type Document struct {
 
 // Evidence is one recorded verification of an account's person data.
 type Evidence struct {
+	// ID is set by Verify, unless the caller chose one (NewID).
 	ID        string
 	AccountID string
 	Method    Method
@@ -74,6 +76,36 @@ type Evidence struct {
 	Level      Level
 	VerifiedAt time.Time
 	CreatedAt  time.Time
+	// DisputedAt is when the citizen disputed it (zero: never): disputed
+	// evidence is kept for the record but verifies nothing (Standing).
+	DisputedAt time.Time
+}
+
+// Standing returns the evidence that was not disputed, in order.
+func Standing(evs []Evidence) []Evidence {
+	out := make([]Evidence, 0, len(evs))
+	for _, e := range evs {
+		if e.DisputedAt.IsZero() {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// Dispute marks the account's evidence id as disputed by its citizen, in
+// q (the transaction that also undoes what it did: Lower's Apply);
+// sqldb.ErrNotFound when the account has no such evidence or it is
+// disputed already.
+func (s *Service) Dispute(ctx context.Context, q sqldb.Querier, accountID, id string) error {
+	res, err := q.Exec(ctx, `UPDATE evidence SET disputed_at = $3 WHERE id = $1 AND account_id = $2 AND disputed_at IS NULL`,
+		id, accountID, sqldb.Micros(s.now()))
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return fmt.Errorf("assurance: evidence %s: %w", id, sqldb.ErrNotFound)
+	}
+	return nil
 }
 
 // Sealer encrypts document details at rest (keys.Manager).
@@ -150,7 +182,7 @@ func (s *Service) insert(ctx context.Context, q sqldb.Querier, es ...Evidence) e
 
 // Evidence lists an account's evidence, newest verification first.
 func (s *Service) Evidence(ctx context.Context, accountID string) ([]Evidence, error) {
-	rows, err := s.db.Query(ctx, `SELECT id, method, verifier_kind, verifier_id, claims, document_enc, level, verified_at, created_at
+	rows, err := s.db.Query(ctx, `SELECT id, method, verifier_kind, verifier_id, claims, document_enc, level, verified_at, created_at, disputed_at
 		FROM evidence WHERE account_id = $1 ORDER BY verified_at DESC, id`, accountID)
 	if err != nil {
 		return nil, err
@@ -162,11 +194,15 @@ func (s *Service) Evidence(ctx context.Context, accountID string) ([]Evidence, e
 		var method, claims, level string
 		var sealed []byte
 		var verified, created int64
-		if err := rows.Scan(&e.ID, &method, &e.Verifier.Kind, &e.Verifier.ID, &claims, &sealed, &level, &verified, &created); err != nil {
+		var disputed sql.NullInt64
+		if err := rows.Scan(&e.ID, &method, &e.Verifier.Kind, &e.Verifier.ID, &claims, &sealed, &level, &verified, &created, &disputed); err != nil {
 			return nil, sqldb.Classify(err)
 		}
 		e.Method, e.Claims, e.Level = Method(method), strings.Fields(claims), Level(level)
 		e.VerifiedAt, e.CreatedAt = sqldb.Time(verified), sqldb.Time(created)
+		if disputed.Valid {
+			e.DisputedAt = sqldb.Time(disputed.Int64)
+		}
 		if sealed != nil {
 			doc, err := s.sealer.Open(ctx, sealed, aad(e.ID))
 			if err != nil {

@@ -105,7 +105,11 @@ func (s *Service) Verify(ctx context.Context, v Verification) (Outcome, error) {
 			all[i].AccountID = v.AccountID
 		}
 		all[i].CreatedAt = s.now()
-		all[i].ID = newID()
+		// A caller may name the evidence beforehand, to refer to it in
+		// its own rows written by Apply in the same transaction.
+		if all[i].ID == "" {
+			all[i].ID = newID()
+		}
 		if err := all[i].validate(); err != nil {
 			return Outcome{}, err
 		}
@@ -250,6 +254,10 @@ func (s *Service) entry(v Verification, action string, detail map[string]string)
 	}
 	return audit.Entry{AccountID: v.AccountID, Actor: actor, Action: action, Detail: detail, IP: v.IP}
 }
+
+// NewID returns a random evidence id, for a caller that names its
+// evidence before Verify records it.
+func NewID() string { return newID() }
 
 // newID is a random evidence id.
 func newID() string {

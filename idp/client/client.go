@@ -117,6 +117,10 @@ type Client struct {
 	// token when the request's claims parameter asks for it): ID tokens
 	// travel back to Gosid in logout URLs as id_token_hint.
 	IDTokenClaims bool
+	// Partner is the id of the bank (verification/bank) this client acts
+	// for at the partner API (/partner/v1), or "": only a partner client
+	// may hold the partner scopes.
+	Partner string
 
 	CreatedAt, UpdatedAt time.Time
 }
@@ -217,6 +221,20 @@ var knownScopes = []Scope{
 	{"mobile", "Мобильный телефон", "Mobile phone"},
 	{"addresses", "Адреса регистрации и проживания", "Registered and home addresses"},
 	{"offline_access", "Доступ к данным, когда вас нет на сайте", "Access while you are away"},
+	{ScopePartnerConfirmations, "Подтверждение личности клиентов банка", "Confirming the identity of the bank's customers"},
+	{ScopePartnerRegistrations, "Регистрация клиентов банка", "Registering the bank's customers"},
+}
+
+// The partner API's scopes (/partner/v1): only partner clients may hold
+// them, and only with the client_credentials grant.
+const (
+	ScopePartnerConfirmations = "partner:confirmations"
+	ScopePartnerRegistrations = "partner:registrations"
+)
+
+// PartnerScope reports whether scope is one of the partner API's.
+func PartnerScope(scope string) bool {
+	return scope == ScopePartnerConfirmations || scope == ScopePartnerRegistrations
 }
 
 // KnownScopes lists the scopes clients may be allowed, in the order the

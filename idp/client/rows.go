@@ -55,6 +55,7 @@ func (c *Client) Rows(secret string) [][2]string {
 	row("PKCE", c.PKCEPolicy())
 	row("ID token claims", map[bool]string{false: "protocol only (personal data from userinfo or the claims parameter)",
 		true: "personal data of the consented scopes too"}[c.IDTokenClaims])
+	row("bank partner", c.Partner)
 	row("created", listTime(c.CreatedAt))
 	row("updated", listTime(c.UpdatedAt))
 	return out

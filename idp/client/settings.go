@@ -17,6 +17,7 @@ type Settings struct {
 	RedirectURIs, PostLogoutRedirectURIs          []string
 	BackchannelLogoutURI, JWKS, JWKSURI           string
 	MinLevel, IDTokenAlg, AccessTokenFormat, PKCE string
+	Partner                                       string
 	FirstParty, IDTokenClaims                     bool
 	Given                                         func(field string) bool
 }
@@ -53,6 +54,7 @@ func (st Settings) Apply(c *Client) {
 		{FieldAccessTokenFormat, func() { c.AccessTokenFormat = st.AccessTokenFormat }},
 		{FieldPKCE, func() { c.PKCE = st.PKCE }},
 		{FieldIDTokenClaims, func() { c.IDTokenClaims = st.IDTokenClaims }},
+		{FieldPartner, func() { c.Partner = st.Partner }},
 	} {
 		if given(f.field) {
 			f.apply()
@@ -129,6 +131,7 @@ type Metadata struct {
 	AccessTokenFormat      string          `json:"access_token_format"`
 	PKCE                   string          `json:"pkce"`
 	IDTokenClaims          bool            `json:"id_token_claims"`
+	Partner                string          `json:"partner,omitempty"`
 	CreatedAt              time.Time       `json:"created_at"`
 	UpdatedAt              time.Time       `json:"updated_at"`
 }
@@ -146,7 +149,7 @@ func (c *Client) Metadata(secret string) Metadata {
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		BackchannelLogoutURI: c.BackchannelLogoutURI, Scope: strings.Join(c.Scopes, " "), GrantTypes: nonNil(c.GrantTypes),
 		JWKSURI: c.JWKSURI, FirstParty: c.FirstParty, MinLevel: string(c.Level()), IDTokenAlg: c.Alg(), AccessTokenFormat: c.TokenFormat(),
-		PKCE: c.PKCEPolicy(), IDTokenClaims: c.IDTokenClaims, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		PKCE: c.PKCEPolicy(), IDTokenClaims: c.IDTokenClaims, Partner: c.Partner, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		m.JWKS = json.RawMessage(c.JWKS)

@@ -22,6 +22,7 @@ const (
 	FieldPostLogoutRedirectURIs = "post_logout_redirect_uris"
 	FieldBackchannelLogoutURI   = "backchannel_logout_uri"
 	FieldScopes                 = "scope"
+	FieldPartner                = "partner"
 	FieldGrantTypes             = "grant_types"
 	FieldJWKS                   = "jwks"
 	FieldJWKSURI                = "jwks_uri"
@@ -68,6 +69,8 @@ const (
 var (
 	operatorID  = regexp.MustCompile(`^[a-z0-9_-]{3,64}$`)
 	generatedID = regexp.MustCompile(`^gsd_[A-Za-z0-9_-]{22}$`)
+	// partnerID is verification/bank's bank id.
+	partnerID = regexp.MustCompile(`^[a-z0-9][a-z0-9-]{1,31}$`)
 )
 
 // ValidID reports whether id has the form of a generated client id or of one
@@ -141,6 +144,19 @@ func (c *Client) Validate() error {
 			add(FieldScopes, "unknown scope %q (known: %s)", s, strings.Join(scopeNames(), " "))
 		case slices.Index(c.Scopes, s) < i:
 			add(FieldScopes, "%q listed twice", s)
+		}
+	}
+	for _, s := range c.Scopes {
+		if PartnerScope(s) && c.Partner == "" {
+			add(FieldScopes, "%q is for bank partners only (--partner)", s)
+		}
+	}
+	if c.Partner != "" {
+		if !partnerID.MatchString(c.Partner) {
+			add(FieldPartner, "%q is not a bank id (2–32 lower-case letters, digits and hyphens)", c.Partner)
+		}
+		if !hasGrant(GrantClientCredentials) {
+			add(FieldPartner, "a bank partner needs the %s grant", GrantClientCredentials)
 		}
 	}
 	if hasGrant(GrantAuthorizationCode) && !slices.Contains(c.Scopes, "openid") {

@@ -260,7 +260,7 @@ func TestValidateReportsAll(t *testing.T) {
 }
 
 func TestKnownScopes(t *testing.T) {
-	want := strings.Fields("openid profile fullname birthdate gender snils inn id_doc email mobile addresses offline_access")
+	want := strings.Fields("openid profile fullname birthdate gender snils inn id_doc email mobile addresses offline_access partner:confirmations partner:registrations")
 	got := client.KnownScopes()
 	if len(got) != len(want) {
 		t.Fatalf("%d scopes, want %d", len(got), len(want))

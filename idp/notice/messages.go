@@ -60,6 +60,15 @@ const (
 	// KindNoticeLevelLowered says the level fell because the registry
 	// reports the verified passport invalid. No data.
 	KindNoticeLevelLowered = "notice.level_lowered"
+	// KindNoticePartnerConfirmed says that a bank confirmed the citizen's
+	// identity through the partner API, with a one-use link to dispute it.
+	// Data: bank (its name), date (ДД.ММ.ГГГГ), time (ЧЧ:ММ, Moscow), link,
+	// days (how long the link works).
+	KindNoticePartnerConfirmed = "notice.partner_confirmed"
+	// KindNoticeActivate carries the activation link (a one-use token) of an
+	// account a bank registered: the citizen sets a password there. Data:
+	// bank, link (the activation page with the token), days.
+	KindNoticeActivate = "notice.activate"
 )
 
 // kinds lists every kind with the Data keys its templates need.
@@ -80,6 +89,8 @@ var kinds = map[string][]string{
 	KindNoticeVerificationDone:   nil,
 	KindNoticeVerificationFailed: nil,
 	KindNoticeLevelLowered:       nil,
+	KindNoticePartnerConfirmed:   {"bank", "date", "time", "link", "days"},
+	KindNoticeActivate:           {"bank", "link", "days"},
 }
 
 // Message is one of the identity provider's messages before rendering: the

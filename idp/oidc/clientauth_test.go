@@ -1,12 +1,14 @@
 package oidc
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"net/http"
 	"net/url"
 	"slices"
@@ -355,4 +357,65 @@ func newJTI() (string, error) {
 	b := make([]byte, 16)
 	_, err := rand.Read(b)
 	return base64.RawURLEncoding.EncodeToString(b), err
+}
+
+// TestAccessTokenForResourceAPIs: a resource API's check (the partner API)
+// accepts a live client_credentials token with its client and scopes, and
+// refuses garbage, a revoked token, an expired one and a deleted client's.
+func TestAccessTokenForResourceAPIs(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		op := startOP(t, db)
+		ctx := context.Background()
+		bank, key := op.keyedClient(t, client.Client{Name: "Банк-партнёр", GrantTypes: []string{client.GrantClientCredentials},
+			Scopes: []string{client.ScopePartnerConfirmations, client.ScopePartnerRegistrations}, Partner: "sber"})
+		a := auth{Method: client.AuthPrivateKeyJWT, Key: key}
+		token := func() string {
+			r := op.call(t, pathToken, bank, a, url.Values{"grant_type": {"client_credentials"}, "scope": {client.ScopePartnerConfirmations}})
+			if r.Status != http.StatusOK {
+				t.Fatalf("token: %s", r)
+			}
+			return r.Str("access_token")
+		}
+		tok := token()
+		info, err := op.P.AccessToken(ctx, tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if info.Client.ID != bank.ID || info.Client.Partner != "sber" || !info.ClientToken() ||
+			!info.HasScope(client.ScopePartnerConfirmations) || info.HasScope(client.ScopePartnerRegistrations) {
+			t.Fatalf("access info %+v", info)
+		}
+		for name, raw := range map[string]string{"empty": "", "garbage": "abc.def.ghi", "tampered": tok[:len(tok)-3] + "AAA"} {
+			if _, err := op.P.AccessToken(ctx, raw); !errors.Is(err, ErrInvalidAccessToken) {
+				t.Errorf("%s token: %v", name, err)
+			}
+		}
+		// Revoked.
+		if r := op.call(t, pathRevoke, bank, a, url.Values{"token": {tok}}); r.Status != http.StatusOK {
+			t.Fatalf("revoke: %s", r)
+		}
+		if _, err := op.P.AccessToken(ctx, tok); !errors.Is(err, ErrInvalidAccessToken) {
+			t.Errorf("revoked token: %v", err)
+		}
+		// Expired.
+		tok = token()
+		op.Clock.Advance(2 * time.Hour)
+		if _, err := op.P.AccessToken(ctx, tok); !errors.Is(err, ErrInvalidAccessToken) {
+			t.Errorf("expired token: %v", err)
+		}
+		// The client deleted.
+		tok = token()
+		if err := op.Clients.Delete(ctx, bank.ID); err != nil {
+			t.Fatal(err)
+		}
+		op.Cache.Invalidate(bank.ID)
+		if _, err := op.P.AccessToken(ctx, tok); !errors.Is(err, ErrInvalidAccessToken) {
+			t.Errorf("a deleted client's token: %v", err)
+		}
+		// From a request.
+		req, _ := http.NewRequest("GET", "/partner/v1/x", nil)
+		if _, err := op.P.Authenticate(req); !errors.Is(err, ErrNoAccessToken) {
+			t.Errorf("no token: %v", err)
+		}
+	})
 }

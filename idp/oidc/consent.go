@@ -222,6 +222,7 @@ func scopeVerifiable(a *account.Account, scope string) []string {
 // same rule as verified_claims: the account's value equals the verified
 // one); nil otherwise.
 func verifiedBy(a *account.Account, claims []string, evs []assurance.Evidence) *assurance.Evidence {
+	evs = assurance.Standing(evs)
 	var first *assurance.Evidence
 	for i, c := range claims {
 		j := slices.IndexFunc(evs, func(e assurance.Evidence) bool {

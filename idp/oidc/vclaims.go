@@ -128,6 +128,8 @@ func claimValue(a *account.Account, claim string) any {
 // the claims parameter) for account a with its evidence evs (newest
 // first) and the consented scopes, at now; nil when nothing qualifies.
 func verifiedClaims(raw json.RawMessage, a *account.Account, evs []assurance.Evidence, scopes []string, now time.Time) []map[string]any {
+	// Evidence its citizen disputed no longer verifies anything.
+	evs = assurance.Standing(evs)
 	if len(raw) == 0 || len(evs) == 0 {
 		return nil
 	}

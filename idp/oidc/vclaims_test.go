@@ -630,3 +630,25 @@ func TestVerifiedClaimsDiscovery(t *testing.T) {
 		}
 	})
 }
+
+// TestVerifiedClaimsSkipDisputedEvidence: evidence its citizen disputed (a
+// bank's partner-API confirmation, «Это был не я») verifies nothing.
+func TestVerifiedClaimsSkipDisputedEvidence(t *testing.T) {
+	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
+	a := &account.Account{ID: "a", Name: account.Name{Family: "Петрова", Given: "Анна"}, SNILS: "112-233-445 95"}
+	vals := map[string]string{"family_name": "Петрова", "given_name": "Анна", "snils": "11223344595"}
+	ev := assurance.Evidence{ID: "bank1", Method: assurance.MethodBank, Verifier: assurance.Verifier{Kind: "bank", ID: "sber"},
+		Claims: []string{"family_name", "given_name", "snils"}, Values: vals, Level: assurance.Confirmed, VerifiedAt: now}
+	req := json.RawMessage(`{"verification":{"trust_framework":null},"claims":{"family_name":null,"snils":null}}`)
+	scopes := []string{"openid", "fullname", "snils"}
+	if out := verifiedClaims(req, a, []assurance.Evidence{ev}, scopes, now); len(out) != 1 {
+		t.Fatalf("standing evidence: %v", out)
+	}
+	ev.DisputedAt = now.Add(time.Hour)
+	if out := verifiedClaims(req, a, []assurance.Evidence{ev}, scopes, now); len(out) != 0 {
+		t.Errorf("disputed evidence still verifies: %v", out)
+	}
+	if e := verifiedBy(a, []string{"snils"}, []assurance.Evidence{ev}); e != nil {
+		t.Errorf("consent shows disputed evidence: %+v", e)
+	}
+}
