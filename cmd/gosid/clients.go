@@ -50,7 +50,7 @@ func runClientsCreate(ctx context.Context, env *cmdline.Env, args []string) int 
 			f.Problems(s, err, p, false)
 		}
 	}, func(o opened) error {
-		if err := partnerBank(ctx, o.db, cl.Partner); err != nil {
+		if err := bank.CheckPartner(ctx, o.db, cl.Partner); err != nil {
 			return err
 		}
 		created, secret, err := client.NewStore(o.db, time.Now).Create(ctx, cl)
@@ -136,7 +136,7 @@ func runClientsUpdate(ctx context.Context, env *cmdline.Env, args []string) int 
 	}, func(o opened) error {
 		id := s.Args()[0]
 		if s.IsSet("partner") {
-			if err := partnerBank(ctx, o.db, settings.Partner); err != nil {
+			if err := bank.CheckPartner(ctx, o.db, settings.Partner); err != nil {
 				return err
 			}
 		}
@@ -206,17 +206,4 @@ func printClient(w io.Writer, c *client.Client, secret string, asJSON bool) {
 	if secret != "" {
 		fmt.Fprintf(w, "\n%s\n", secretOnce(c.ID))
 	}
-}
-
-// partnerBank checks that a client's --partner names a bank ("" is no
-// partner).
-func partnerBank(ctx context.Context, db *sqldb.DB, id string) error {
-	if id == "" {
-		return nil
-	}
-	_, err := bank.NewStore(db, time.Now).Get(ctx, id)
-	if errors.Is(err, sqldb.ErrNotFound) {
-		return fmt.Errorf("--partner: no bank %q (see gosid banks list)", id)
-	}
-	return err
 }

@@ -62,6 +62,11 @@ const (
 	ActionBankMismatch       = "bank.mismatch" // a bank's data differ from the account's; Detail["bank"], ["fields"]
 	ActionBankLinked         = "bank.linked"   // Detail["bank"]
 	ActionBankUnlinked       = "bank.unlinked" // Detail["bank"]
+	// A bank confirmed or registered the citizen at the partner API
+	// (actor: the bank); the citizen disputed such a confirmation.
+	ActionPartnerConfirmed  = "partner.confirmed" // Detail: confirmation, method, client
+	ActionPartnerRegistered = "partner.registered"
+	ActionPartnerDisputed   = "partner.disputed"
 )
 
 // ActionContactChangeUndone: the previous contact's owner used the

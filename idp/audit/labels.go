@@ -46,6 +46,9 @@ var actionLabels = map[string]label{
 	ActionBankMismatch:       {"Подтверждение через банк не прошло: данные банка не совпали с вашими", "Confirmation through a bank failed: the bank's data differ from yours"},
 	ActionBankLinked:         {"Привязан вход через банк", "Bank sign-in linked"},
 	ActionBankUnlinked:       {"Отвязан вход через банк", "Bank sign-in removed"},
+	ActionPartnerConfirmed:   {"Личность подтверждена банком", "Identity confirmed by a bank"},
+	ActionPartnerRegistered:  {"Учётная запись создана банком", "Account created by a bank"},
+	ActionPartnerDisputed:    {"Подтверждение личности банком оспорено", "A bank's confirmation of identity disputed"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }

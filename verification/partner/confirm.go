@@ -13,6 +13,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
@@ -32,7 +33,9 @@ type Confirmation struct {
 
 // Activity-log actions of partner calls (actor: the bank).
 const (
-	ActionPartnerConfirmed = "partner.confirmed" // Detail: confirmation, method, client
+	ActionPartnerConfirmed  = audit.ActionPartnerConfirmed
+	ActionPartnerRegistered = audit.ActionPartnerRegistered
+	ActionPartnerDisputed   = audit.ActionPartnerDisputed
 )
 
 // newID is a random confirmation id.

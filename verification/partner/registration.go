@@ -34,9 +34,6 @@ type Registration struct {
 	CreatedAt           time.Time `json:"created_at"`
 }
 
-// Activity-log action of a registration (actor: the bank).
-const ActionPartnerRegistered = "partner.registered"
-
 // register is POST /partner/v1/registrations: a customer with no account
 // (their SNILS verified nowhere, their phone no account's verified
 // contact) gets one at confirmed — SNILS and passport vouched by the bank

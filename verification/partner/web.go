@@ -240,7 +240,4 @@ func (h *Handler) submitDispute(w http.ResponseWriter, r *http.Request) {
 	h.render.Render(w, r, http.StatusOK, "dispute", v)
 }
 
-// ActionPartnerDisputed: the citizen disputed a bank's confirmation.
-const ActionPartnerDisputed = "partner.disputed"
-
 var _ = strings.TrimSpace
