@@ -106,6 +106,9 @@ func (c *Confirmer) Confirm(ctx context.Context, res *Result, ip string) (*Confi
 					return err
 				}
 			}
+			if res.Subject == "" {
+				return nil // no bank sign-in identity to link (the partner API)
+			}
 			err := c.Banks.Link(ctx, tx, Link{BankID: res.Bank.ID, Subject: res.Subject, AccountID: a.ID})
 			if errors.Is(err, ErrLinkedElsewhere) {
 				return ErrOtherAccount

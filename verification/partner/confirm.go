@@ -96,17 +96,10 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	ok.Body, _ = json.Marshal(conf) // strings and times: Marshal cannot fail
 	// The bank's vouch goes through bank.Confirmer as an ID service's does;
 	// this Verifier adds the partner's rows to its transaction.
-	subject := "partner:" + id
 	evidenceID := assurance.NewID()
 	dispute, disputeHash := keys.NewToken()
 	v := &partnerVerifier{Service: h.verifier, evidenceID: evidenceID, reference: conf.Reference,
 		apply: func(ctx context.Context, tx *sqldb.Tx) error {
-			// The Confirmer links the bank identity it confirmed; a partner
-			// call identifies no bank sign-in identity, and a link would let
-			// one sign in: drop it.
-			if _, err := tx.Exec(ctx, `DELETE FROM bank_links WHERE bank_id = $1 AND subject = $2`, c.partner, subject); err != nil {
-				return err
-			}
 			if _, err := tx.Exec(ctx, `INSERT INTO partner_confirmations (id, partner, account_id, evidence_id, method, reference, confirmed_at, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, c.partner, a.ID, evidenceID, conf.Method, conf.Reference,
 				sqldb.Micros(conf.ConfirmedAt), sqldb.Micros(now)); err != nil {
@@ -122,7 +115,7 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 			return finish(ctx, tx, c.partner, key, ok)
 		}}
 	cf := &bank.Confirmer{Banks: h.banks, Accounts: h.accounts, Verifier: v, Activity: h.activity}
-	res := &bank.Result{Bank: *b, Purpose: bank.Confirm, AccountID: a.ID, Subject: subject, Values: vouched, Vouched: vouched,
+	res := &bank.Result{Bank: *b, Purpose: bank.Confirm, AccountID: a.ID, Values: vouched, Vouched: vouched,
 		At: conf.ConfirmedAt}
 	out, err := cf.Confirm(ctx, res, c.ip)
 	switch {
