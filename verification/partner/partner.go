@@ -258,8 +258,10 @@ func (h *Handler) idempotent(op string, fn func(r *http.Request, c call, body []
 		ctx := r.Context()
 		owner, err := h.claim(ctx, c.partner, key, sum[:])
 		if err == nil && !owner {
+			// No stored answer and no error: the first request gave up
+			// its claim and this one holds it now.
 			var a *answer
-			a, owner, err = h.await(ctx, c.partner, key, sum[:], h.cfg.Wait)
+			a, _, err = h.await(ctx, c.partner, key, sum[:], h.cfg.Wait)
 			switch {
 			case errors.Is(err, errKeyReused):
 				return answer{}, h.problem(ProblemKeyReused, http.StatusUnprocessableEntity, "Этот Idempotency-Key уже использован с другим запросом; для новой операции нужен новый ключ. / This Idempotency-Key was used with another request; a new operation needs a new key.")
