@@ -23,7 +23,6 @@ import (
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/password"
-	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/jobs"
@@ -157,7 +156,7 @@ func NewPartner(cfg partner.Config, i *idp.IdP, banks *bank.Store, argon2 passwo
 		return nil, err
 	}
 	ph, err := partner.New(cfg, partner.Deps{DB: i.DB, Tokens: i.Provider, Accounts: i.Accounts, Activity: i.Activity,
-		Verifier: i.Verifier, Banks: banks, Limiter: ratelimit.New(i.DB, i.Now), Notifier: i.Notifier, Log: i.Log, Now: i.Now,
+		Verifier: i.Verifier, Banks: banks, Notifier: i.Notifier, Log: i.Log, Now: i.Now,
 		Metrics: reg, Passwords: hasher, Policy: password.DefaultPolicy(), Sessions: sessionStarter{i.Sessions}})
 	if err != nil {
 		return nil, err

@@ -21,7 +21,6 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/password"
-	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -31,11 +30,6 @@ import (
 // Tokens checks the access tokens presented to the API (oidc.Provider).
 type Tokens interface {
 	Authenticate(r *http.Request) (*oidc.AccessInfo, error)
-}
-
-// Limiter counts requests (ratelimit.Limiter).
-type Limiter interface {
-	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
 }
 
 // Notifier tells the citizen (notice.Notifier).
@@ -69,7 +63,6 @@ type Deps struct {
 	Activity *account.Activity
 	Verifier *assurance.Service
 	Banks    *bank.Store
-	Limiter  Limiter
 	Notifier Notifier
 	Log      *slog.Logger
 	Now      func() time.Time
@@ -90,11 +83,10 @@ type Handler struct {
 	activity *account.Activity
 	verifier *assurance.Service
 	banks    *bank.Store
-	limiter  Limiter
+	bucket   bucket
 	notifier Notifier
 	log      *slog.Logger
 	now      func() time.Time
-	rule     ratelimit.Rule
 	requests *prometheus.CounterVec
 
 	render    *webui.Renderer
@@ -118,11 +110,10 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		d.Now = time.Now
 	}
 	h := &Handler{cfg: cfg, issuer: strings.TrimSuffix(cfg.Issuer, "/"), db: d.DB, tokens: d.Tokens, accounts: d.Accounts,
-		activity: d.Activity, verifier: d.Verifier, banks: d.Banks, limiter: d.Limiter, notifier: d.Notifier, log: d.Log, now: d.Now,
+		activity: d.Activity, verifier: d.Verifier, banks: d.Banks, notifier: d.Notifier, log: d.Log, now: d.Now,
 		passwords: d.Passwords, policy: d.Policy, sessions: d.Sessions,
-		// A sliding log of Burst hits over the time Rate takes to make
-		// them: Burst at once, Rate a second on average.
-		rule: ratelimit.Rule{Name: "partner-api", Limit: cfg.Burst, Window: time.Duration(cfg.Burst) * time.Second / time.Duration(cfg.Rate)},
+		// Burst at once, Rate a second on average.
+		bucket: bucket{db: d.DB, rate: float64(cfg.Rate), burst: float64(cfg.Burst), now: d.Now},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gosid_partner_requests_total",
 			Help: "Requests to the bank partner API by partner, operation and HTTP status."}, []string{"partner", "operation", "status"}),
 	}
@@ -207,7 +198,7 @@ func (h *Handler) api(op, scope string, fn apiFunc) http.Handler {
 			fail(h.problem(ProblemForbidden, http.StatusForbidden, "Токен выдан без области "+scope+". / The token lacks the scope "+scope+"."))
 			return
 		}
-		ok, retry, err := h.limiter.Allow(r.Context(), h.rule, partner)
+		ok, retry, err := h.bucket.take(r.Context(), partner)
 		if err != nil {
 			h.log.ErrorContext(r.Context(), "partner: rate limit", "err", err)
 			p := h.problem(ProblemUnavailable, http.StatusServiceUnavailable, "")
