@@ -2,24 +2,14 @@ package check_test
 
 import (
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"net/http"
-	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/verification/registry/registrytest"
 
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -32,7 +22,7 @@ import (
 // certificate, and answers 503, hangs, or sends garbage while told to,
 // else confirms; it counts calls and keeps the idempotency keys it saw.
 type gateway struct {
-	srv  *httptest.Server
+	srv  *registrytest.Server
 	mu   sync.Mutex
 	mode string // "ok", "503", "hang", "garbage"
 	hits int
@@ -69,48 +59,6 @@ func (g *gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// pki writes a CA, a server certificate for 127.0.0.1 and a client
-// certificate to dir, and returns the server's TLS config.
-func pki(t testing.TB, dir string) *tls.Config {
-	t.Helper()
-	caKey, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{CommonName: "test CA"}, NotBefore: time.Now().Add(-time.Hour),
-		NotAfter: time.Now().Add(time.Hour), IsCA: true, BasicConstraintsValid: true, KeyUsage: x509.KeyUsageCertSign}
-	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ca, _ := x509.ParseCertificate(caDER)
-	leaf := func(serial int64, usage x509.ExtKeyUsage, ip net.IP) ([]byte, *ecdsa.PrivateKey) {
-		key, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-		tmpl := &x509.Certificate{SerialNumber: big.NewInt(serial), Subject: pkix.Name{CommonName: "leaf"}, NotBefore: time.Now().Add(-time.Hour),
-			NotAfter: time.Now().Add(time.Hour), ExtKeyUsage: []x509.ExtKeyUsage{usage}, KeyUsage: x509.KeyUsageDigitalSignature}
-		if ip != nil {
-			tmpl.IPAddresses = []net.IP{ip}
-		}
-		der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return der, key
-	}
-	write := func(name, typ string, der []byte) {
-		if err := os.WriteFile(filepath.Join(dir, name), pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	write("ca.pem", "CERTIFICATE", caDER)
-	clientDER, clientKey := leaf(2, x509.ExtKeyUsageClientAuth, nil)
-	write("client.pem", "CERTIFICATE", clientDER)
-	keyDER, _ := x509.MarshalPKCS8PrivateKey(clientKey)
-	write("client.key", "PRIVATE KEY", keyDER)
-	serverDER, serverKey := leaf(3, x509.ExtKeyUsageServerAuth, net.IPv4(127, 0, 0, 1))
-	pool := x509.NewCertPool()
-	pool.AddCert(ca)
-	return &tls.Config{Certificates: []tls.Certificate{{Certificate: [][]byte{serverDER}, PrivateKey: serverKey}},
-		ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
-}
-
 // TestGatewayFaultsThroughChecks: through the real gateway adapter (mutual
 // TLS) a registry that answers 503, hangs or sends garbage leaves the check
 // pending and retried; the failures open the circuit, and while it is open
@@ -120,14 +68,12 @@ func pki(t testing.TB, dir string) *tls.Config {
 func TestGatewayFaultsThroughChecks(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		dir := t.TempDir()
 		g := &gateway{mode: "503", keys: map[string]int{}}
-		g.srv = httptest.NewUnstartedServer(g)
-		g.srv.TLS = pki(t, dir)
-		g.srv.StartTLS()
-		t.Cleanup(g.srv.Close)
-		gw, err := registry.NewGateway(registry.GatewayConfig{URL: g.srv.URL, ClientCertFile: filepath.Join(dir, "client.pem"),
-			ClientKeyFile: filepath.Join(dir, "client.key"), CAFile: filepath.Join(dir, "ca.pem"), Timeout: 200 * time.Millisecond,
+		ca := registrytest.NewCA(t, "registry clients")
+		g.srv = registrytest.NewServer(t, ca, g)
+		certFile, keyFile := ca.IssueClient(t, "gosid")
+		gw, err := registry.NewGateway(registry.GatewayConfig{URL: g.srv.URL, ClientCertFile: certFile,
+			ClientKeyFile: keyFile, CAFile: g.srv.CAFile, Timeout: 200 * time.Millisecond,
 			Attempts: 2, BackoffBase: time.Millisecond, BreakerFailures: 5, BreakerOpen: 500 * time.Millisecond}, nil, nil)
 		if err != nil {
 			t.Fatal(err)

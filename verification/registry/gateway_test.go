@@ -3,22 +3,12 @@ package registry
 import (
 	"bytes"
 	"context"
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
-	"crypto/tls"
-	"crypto/x509"
-	"crypto/x509/pkix"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
-	"log"
 	"log/slog"
-	"math/big"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,88 +17,19 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/verification/registry/registrytest"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
 )
-
-// testCA issues client certificates.
-type testCA struct {
-	cert *x509.Certificate
-	key  *ecdsa.PrivateKey
-}
-
-func newTestCA(t *testing.T, name string) *testCA {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          big.NewInt(1),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return &testCA{cert: cert, key: key}
-}
-
-// issueClient writes a client certificate and key signed by ca and
-// returns their paths.
-func (ca *testCA) issueClient(t *testing.T, cn string) (certFile, keyFile string) {
-	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: big.NewInt(time.Now().UnixNano()),
-		Subject:      pkix.Name{CommonName: cn},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kder, err := x509.MarshalPKCS8PrivateKey(key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dir := t.TempDir()
-	certFile, keyFile = filepath.Join(dir, "client.pem"), filepath.Join(dir, "client.key")
-	writePEM(t, certFile, "CERTIFICATE", der)
-	writePEM(t, keyFile, "PRIVATE KEY", kder)
-	return certFile, keyFile
-}
-
-func writePEM(t *testing.T, path, typ string, der []byte) {
-	t.Helper()
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
 
 // fakeGateway is a registry gateway with scripted behaviour: an HTTPS
 // server on 127.0.0.1 that requires and verifies client certificates
 // issued by its CA, and records every call that got past the handshake.
 type fakeGateway struct {
-	srv    *httptest.Server
-	ca     *testCA
-	caFile string // the server's certificate, for GatewayConfig.CAFile
-	stop   chan struct{}
+	srv  *registrytest.Server
+	ca   *registrytest.CA
+	stop chan struct{}
 
 	mu     sync.Mutex
 	script func(n int, w http.ResponseWriter, r *http.Request) // n counts from 1
@@ -122,18 +43,9 @@ type fakeCall struct {
 
 func newFakeGateway(t *testing.T) *fakeGateway {
 	t.Helper()
-	f := &fakeGateway{ca: newTestCA(t, "registry clients"), stop: make(chan struct{})}
-	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
-	pool := x509.NewCertPool()
-	pool.AddCert(f.ca.cert)
-	f.srv.TLS = &tls.Config{ClientAuth: tls.RequireAndVerifyClientCert, ClientCAs: pool}
-	f.srv.EnableHTTP2 = true
-	f.srv.Config.ErrorLog = log.New(io.Discard, "", 0) // refused handshakes
-	f.srv.StartTLS()
-	t.Cleanup(f.srv.Close)
+	f := &fakeGateway{ca: registrytest.NewCA(t, "registry clients"), stop: make(chan struct{})}
+	f.srv = registrytest.NewServer(t, f.ca, http.HandlerFunc(f.serve))
 	t.Cleanup(func() { close(f.stop) }) // runs first: ends hanging handlers
-	f.caFile = filepath.Join(t.TempDir(), "ca.pem")
-	writePEM(t, f.caFile, "CERTIFICATE", f.srv.Certificate().Raw)
 	f.always(answer(http.StatusOK, `{"status":"confirmed","record_id":"r-1","checked_at":"2026-03-12T10:00:00+03:00"}`))
 	return f
 }
@@ -190,9 +102,9 @@ func (f *fakeGateway) hang(w http.ResponseWriter, r *http.Request) {
 // CA issued, short timings, and a breaker that stays closed unless a test
 // says otherwise.
 func (f *fakeGateway) config(t *testing.T) GatewayConfig {
-	cert, key := f.ca.issueClient(t, "gosid")
+	cert, key := f.ca.IssueClient(t, "gosid")
 	return GatewayConfig{
-		URL: f.srv.URL + "/gw/", ClientCertFile: cert, ClientKeyFile: key, CAFile: f.caFile,
+		URL: f.srv.URL + "/gw/", ClientCertFile: cert, ClientKeyFile: key, CAFile: f.srv.CAFile,
 		Timeout: 300 * time.Millisecond, Attempts: 3, BackoffBase: 5 * time.Millisecond,
 		BreakerFailures: 1000, BreakerOpen: time.Minute,
 	}
@@ -492,7 +404,7 @@ func TestGatewayBadRequest(t *testing.T) {
 func TestGatewayClientCertificate(t *testing.T) {
 	f := newFakeGateway(t)
 	cfg := f.config(t)
-	cfg.ClientCertFile, cfg.ClientKeyFile = newTestCA(t, "someone else").issueClient(t, "gosid")
+	cfg.ClientCertFile, cfg.ClientKeyFile = registrytest.NewCA(t, "someone else").IssueClient(t, "gosid")
 	other := newTestGateway(t, cfg)
 	if _, err := other.Check(t.Context(), request(identity(t, "passes"), SFR, "tls-1")); !errors.Is(err, ErrUnavailable) {
 		t.Errorf("another CA's certificate: %v", err)
@@ -616,7 +528,7 @@ func TestNewGatewayConfig(t *testing.T) {
 		"user in URL":   func(c *GatewayConfig) { c.URL = "https://u:p@" + strings.TrimPrefix(c.URL, "https://") },
 		"no cert":       func(c *GatewayConfig) { c.ClientCertFile = "" },
 		"no key":        func(c *GatewayConfig) { c.ClientKeyFile = "" },
-		"key mismatch":  func(c *GatewayConfig) { _, c.ClientKeyFile = f.ca.issueClient(t, "other") },
+		"key mismatch":  func(c *GatewayConfig) { _, c.ClientKeyFile = f.ca.IssueClient(t, "other") },
 		"missing CA":    func(c *GatewayConfig) { c.CAFile = filepath.Join(t.TempDir(), "none.pem") },
 		"CA not PEM":    func(c *GatewayConfig) { c.CAFile = broken },
 		"negative time": func(c *GatewayConfig) { c.Timeout = -time.Second },
