@@ -66,6 +66,15 @@ func TestBrowserBankConfirm(t *testing.T) {
 	m.expectText("Упрощённая")
 	m.open("/account/activity")
 	m.expectText("Подтверждение через банк не прошло: данные банка не совпали с вашими")
+	// The same in English.
+	m.open("/account/confirm?lang=en")
+	m.expectText("Confirm through a bank", "Sandbox bank · test bank")
+	shoot(m, "confirm-banks-en")
+	m.click(`form[action="/account/confirm/bank"] button[value="sandbox"]`, "/authorize", 200)
+	m.click(`#customer-sandbox-0004`, "/bank/callback", 409)
+	m.expectText("The data at Sandbox bank differ from yours.", "Date of birth — at the bank", "Nothing in your account changed.")
+	shoot(m, "bank-mismatch-en")
+	m.open("/account/confirm?lang=ru")
 	for _, p := range m.consoleProblems() {
 		t.Errorf("browser console: %s", p)
 	}
