@@ -49,6 +49,7 @@ type Handler struct {
 	render   *webui.Renderer
 	log      *slog.Logger
 	banks    Banks
+	ways     []Ways
 }
 
 // Bank is a bank the citizen may confirm their identity through, as the
@@ -67,6 +68,29 @@ type Banks interface {
 
 // UseBanks makes the confirmation page offer banks.
 func (h *Handler) UseBanks(b Banks) { h.banks = b }
+
+// Way is a further way to confirm the identity (in person, by registered
+// letter), offered on the confirmation page as a section that links to
+// the way's own page. Texts are in the page's language.
+type Way struct {
+	// ID names the section (its heading's id is ID+"-h").
+	ID          string
+	Title, Lead string
+	// Status is where the citizen's request of this way stands ("": none).
+	Status string
+	// Href is the way's page; Link the link's text.
+	Href, Link string
+}
+
+// Ways offers further ways to confirm account a, in lang ("ru", "en"); an
+// account already confirmed gets none.
+type Ways interface {
+	Ways(ctx context.Context, a *account.Account, lang string) ([]Way, error)
+}
+
+// UseWays adds ways to the confirmation page, after the banks, in the
+// order added.
+func (h *Handler) UseWays(w Ways) { h.ways = append(h.ways, w) }
 
 // NewHandler parses the pages.
 func NewHandler(svc *Service, sessions Sessions, log *slog.Logger) (*Handler, error) {
@@ -119,6 +143,7 @@ type confirmView struct {
 	Verified bool
 	// Banks the citizen may confirm their identity through instead.
 	Banks     []Bank
+	Ways      []Way
 	Confirmed bool
 }
 
@@ -149,6 +174,17 @@ func (h *Handler) showConfirm(w http.ResponseWriter, r *http.Request) {
 			h.log.ErrorContext(r.Context(), "banks offered", "err", err)
 		}
 		v.Banks = banks
+	}
+	for _, ws := range h.ways {
+		if v.Confirmed {
+			break
+		}
+		more, err := ws.Ways(r.Context(), a, webui.Lang(r))
+		if err != nil {
+			// The other ways still work.
+			h.log.ErrorContext(r.Context(), "ways to confirm", "err", err)
+		}
+		v.Ways = append(v.Ways, more...)
 	}
 	c, err := h.svc.Latest(r.Context(), a.ID)
 	switch {
