@@ -24,6 +24,7 @@ const (
 	ActorCitizen  = "citizen"  // the account's owner
 	ActorOperator = "operator" // a service-centre operator
 	ActorBank     = "bank"     // a bank verifying the identity
+	ActorStaff    = "staff"    // an agency's officer or support (ID: "org/account")
 	ActorAdmin    = "admin"    // an administrator at the command line
 	ActorSystem   = "system"   // the application itself (expiry, lock-out)
 )
@@ -67,6 +68,9 @@ const (
 	ActionPartnerConfirmed  = "partner.confirmed" // Detail: confirmation, method, client
 	ActionPartnerRegistered = "partner.registered"
 	ActionPartnerDisputed   = "partner.disputed"
+	// A staff role was granted or revoked (idp/staff). Detail: role, org.
+	ActionStaffGranted = "staff.granted"
+	ActionStaffRevoked = "staff.revoked"
 )
 
 // ActionContactChangeUndone: the previous contact's owner used the
@@ -411,7 +415,7 @@ func normalise(e *Entry) error {
 		return fmt.Errorf("%w: action %q", ErrInvalid, e.Action)
 	}
 	switch e.Actor.Kind {
-	case ActorCitizen, ActorOperator, ActorBank, ActorAdmin, ActorSystem:
+	case ActorCitizen, ActorOperator, ActorStaff, ActorBank, ActorAdmin, ActorSystem:
 	default:
 		return fmt.Errorf("%w: actor kind %q", ErrInvalid, e.Actor.Kind)
 	}

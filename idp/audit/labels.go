@@ -49,6 +49,8 @@ var actionLabels = map[string]label{
 	ActionPartnerConfirmed:   {"Личность подтверждена банком", "Identity confirmed by a bank"},
 	ActionPartnerRegistered:  {"Учётная запись создана банком", "Account created by a bank"},
 	ActionPartnerDisputed:    {"Подтверждение личности банком оспорено", "A bank's confirmation of identity disputed"},
+	ActionStaffGranted:       {"Назначена роль сотрудника", "Staff role granted"},
+	ActionStaffRevoked:       {"Снята роль сотрудника", "Staff role revoked"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }
@@ -69,6 +71,7 @@ var mfaMethods = map[string]label{
 var actorLabels = map[string]label{
 	ActorCitizen:  {"Вы", "You"},
 	ActorOperator: {"Оператор центра обслуживания", "Service centre operator"},
+	ActorStaff:    {"Сотрудник ведомства или поддержки", "Agency or support staff"},
 	ActorBank:     {"Банк", "Bank"},
 	ActorAdmin:    {"Администратор", "Administrator"},
 	ActorSystem:   {"Система", "System"},

@@ -56,6 +56,10 @@ type Session struct {
 	// IdleTimeout is the session's own idle timeout (the citizen's
 	// setting), zero for the configured default.
 	IdleTimeout time.Duration
+	// Idle is how long the session had not been used before the Lookup
+	// that returned it (exact to Config.TouchEvery): a stricter idle rule
+	// than the session's (idp/staff) reads it.
+	Idle time.Duration
 }
 
 // LogValue implements slog.LogValuer: identifiers and times only, never the
@@ -190,6 +194,7 @@ func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
 	if !now.Before(sess.ExpiresAt) || !now.Before(sess.IdleUntil) {
 		return nil, fmt.Errorf("session: lookup: %w", sqldb.ErrExpired)
 	}
+	sess.Idle = max(now.Sub(sess.LastSeenAt), 0)
 	if now.Sub(sess.LastSeenAt) < s.cfg.TouchEvery {
 		return sess, nil
 	}

@@ -209,11 +209,23 @@ func Strings(ctx context.Context, q Querier, query string, args ...any) ([]strin
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return Collect(rows, func(r Scanner) (string, error) {
 		var v string
-		if err := rows.Scan(&v); err != nil {
+		return v, r.Scan(&v)
+	})
+}
+
+// Scanner is a row being read: *sql.Rows in Collect, *Row.
+type Scanner interface{ Scan(dest ...any) error }
+
+// Collect reads every row of rows with scan and closes them; no rows is an
+// empty result, not ErrNotFound.
+func Collect[T any](rows *sql.Rows, scan func(Scanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
 			return nil, classify(err)
 		}
 		out = append(out, v)
