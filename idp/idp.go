@@ -190,7 +190,14 @@ func New(c Config, p Platform) (*IdP, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessions := session.NewStore(db, session.Config{IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime, Secure: secure, Now: now})
+	sessions := session.NewStore(db, session.Config{IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime, Secure: secure, Now: now,
+		Started: func(ctx context.Context, accountID, lang string) {
+			// The sign-in stands even when this fails: notices then keep
+			// the language before.
+			if err := accounts.SetLang(ctx, accountID, lang); err != nil {
+				log.WarnContext(ctx, "account language", "err", err)
+			}
+		}})
 	// One rule for every sensitive change: an authentication this recent.
 	reauth := session.Reauth{MaxAge: c.ReauthMaxAge, Now: now}
 	flows := flow.NewStore(db, km, now).SecureCookies(secure)
