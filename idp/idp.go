@@ -28,6 +28,7 @@ import (
 	"github.com/gosid/gosid/idp/recovery"
 	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/jobs"
@@ -220,7 +221,8 @@ func New(c Config, p Platform) (*IdP, error) {
 	var opKey [32]byte
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
 	provider, err := oidc.New(oidc.Config{Issuer: c.Issuer, CryptoKey: opKey, Lifetimes: c.Tokens},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Jobs: p.Jobs, Evidence: verifier, Log: log, Now: now})
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Jobs: p.Jobs, Evidence: verifier,
+			Roles: staff.NewStore(db, acts, now), Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)
 	}

@@ -157,6 +157,31 @@ func staffCommands(t *testing.T, c cli, dir, url string) {
 	}
 }
 
+// TestClientsStaffRoles: --staff-roles only with --first-party, the
+// problem naming the flag; shown and changed by update.
+func TestClientsStaffRoles(t *testing.T) {
+	dir := t.TempDir()
+	c := cli{t, []string{"--data-dir", dir}}
+	c.ok("migrate")
+	base := []string{"clients", "create", "--id", "backoffice", "--name", "Портал: кабинет ведомства", "--redirect-uri", "https://portal.example.ru/cb"}
+	lines := problems(t, c.run(append(base, "--staff-roles")...))
+	if len(lines) != 1 || !strings.Contains(lines[0], "flag --staff-roles: only a first-party client") {
+		t.Fatalf("staff roles for a third-party client: %v", lines)
+	}
+	c.ok(append(base, "--staff-roles", "--first-party")...)
+	if out := c.ok("clients", "show", "backoffice"); !strings.Contains(out, "gosid_roles claim") {
+		t.Fatalf("show:\n%s", out)
+	}
+	lines = problems(t, c.run("clients", "update", "backoffice", "--first-party=false"))
+	if len(lines) != 1 || !strings.Contains(lines[0], "--staff-roles (current value)") {
+		t.Fatalf("dropping first party under staff roles: %v", lines)
+	}
+	c.ok("clients", "update", "backoffice", "--first-party=false", "--staff-roles=false")
+	if out := c.ok("clients", "show", "backoffice"); strings.Contains(out, "gosid_roles") {
+		t.Fatalf("show after update:\n%s", out)
+	}
+}
+
 func writeFile(t *testing.T, dir, name, text string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
