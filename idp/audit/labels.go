@@ -51,6 +51,8 @@ var actionLabels = map[string]label{
 	ActionPartnerDisputed:    {"Подтверждение личности банком оспорено", "A bank's confirmation of identity disputed"},
 	ActionStaffGranted:       {"Назначена роль сотрудника", "Staff role granted"},
 	ActionStaffRevoked:       {"Снята роль сотрудника", "Staff role revoked"},
+	ActionAccessCodeIssued:   {"Выдан временный код доступа", "Temporary access code issued"},
+	ActionAccessCodeUsed:     {"По временному коду доступа заданы новый пароль и телефон", "New password and phone set with a temporary access code"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }
