@@ -123,6 +123,9 @@ type IdP struct {
 	SignIn func(w http.ResponseWriter, r *http.Request, accountID, next string) bool
 	// Limiter counts attempts in the database (every replica sees them).
 	Limiter *ratelimit.Limiter
+	// Recovery is what resetting a password and phone away from the
+	// recovery pages needs (verification/access).
+	Recovery Recovery
 
 	mux      *http.ServeMux
 	checks   *lateChecks
@@ -360,7 +363,20 @@ func New(c Config, p Platform) (*IdP, error) {
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
 		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
-		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh}, nil
+		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh,
+		Recovery: Recovery{Codes: step, Passwords: hasher, Policy: policy, EndAll: told.EndAll, Forget: devices.Forget}}, nil
+}
+
+// Recovery is the identity provider's recovery tools for modules: the
+// "we sent you a code" step, password hashing and policy, ending every
+// session of an account (its sites told) and forgetting its remembered
+// devices.
+type Recovery struct {
+	Codes     *codestep.Step
+	Passwords *password.Hasher
+	Policy    password.Policy
+	EndAll    func(ctx context.Context, accountID, exceptID string) (int, error)
+	Forget    func(ctx context.Context, accountID string) error
 }
 
 // Handler is the identity provider's pages and endpoints inside its

@@ -190,3 +190,22 @@ func writeFile(t *testing.T, dir, name, text string) string {
 	}
 	return p
 }
+
+// TestAccessCodeServed: `gosid serve` mounts the temporary access code's
+// pages: the citizen's without a session, the operator's behind the staff
+// gate.
+func TestAccessCodeServed(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		idp := startIdP(t, db, newMasterKey(t), sqldbtest.NewClock(time.Now()))
+		b := newBrowser(t, idp)
+		if p := b.get("/access-code"); p.Status != 200 || !strings.Contains(p.Body, "Вход по коду доступа") {
+			t.Fatalf("/access-code: %d", p.Status)
+		}
+		if p := b.get("/desk/access-code?account=x"); p.Status != 302 || !strings.HasPrefix(p.Location, "/login?next=") {
+			t.Fatalf("/desk/access-code without a session: %d %q", p.Status, p.Location)
+		}
+		if p := b.get("/static/access-code.css"); p.Status != 200 {
+			t.Fatalf("/static/access-code.css: %d", p.Status)
+		}
+	})
+}

@@ -11,7 +11,8 @@
 //	GET/POST /access-code/new              a new password (the policy) and a new phone
 //	GET/POST /access-code/code             the SMS code sent to the new phone; POST
 //	POST     /access-code/resend           /access-code/resend for a new one
-//	GET      /static/access-code.{css,js}  the code's print style and print button
+//	GET      /static/access-code.css       the code's print style
+//	GET      /static/access-code.js        the code's print button
 //
 // A code is 12 characters of an alphabet without look-alikes (Alphabet),
 // shown in groups of four, valid for 24 hours (TTL) and 3 wrong tries
