@@ -142,6 +142,17 @@ func TestGate(t *testing.T) {
 			b.SignIn(t, r.operator(t).ID, "swk", "user")
 			expectDenied(t, b.Get(t, "/agency"), staff.DeniedRole, "")
 		})
+		t.Run("a citizen keeps their own session", func(t *testing.T) {
+			// Not staff: a staff page is closed to them, but the staff idle
+			// rule does not end their 30-minute session.
+			b := r.srv.Browser()
+			b.SignIn(t, r.confirmed(t).ID, "swk", "user")
+			r.env.Clock.Advance(20 * time.Minute)
+			expectDenied(t, b.Get(t, "/desk"), staff.DeniedRole, "")
+			if s := b.Session(t); s.IdleTimeout != 0 {
+				t.Fatalf("the citizen's session got the staff idle timeout: %v", s.IdleTimeout)
+			}
+		})
 		t.Run("revoked while signed in", func(t *testing.T) {
 			op := r.operator(t)
 			b := r.srv.Browser()
