@@ -281,12 +281,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 	}
 	kind, login, err := validate.Login(p.Form.Get("login"))
 	if err != nil {
-		var fe *validate.FieldError
-		if errors.As(err, &fe) {
-			p.Form.Fail("login", fe.Message(p.L.Lang))
-		} else {
-			p.Form.Fail("login", p.L.T("acc.err.login"))
-		}
+		failField(&p, "login", err, "acc.err.login")
 	}
 	code, cerr := ParseCode(p.Form.Get("code"))
 	if cerr != nil {
@@ -319,6 +314,17 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	webui.Redirect(w, r, PathCitizen+"/new")
+}
+
+// failField puts a validation error under the field: the validator's own
+// message, or the text of key for an error without one.
+func failField(p *webui.Page, field string, err error, key string) {
+	var fe *validate.FieldError
+	if errors.As(err, &fe) {
+		p.Form.Fail(field, fe.Message(p.L.Lang))
+		return
+	}
+	p.Form.Fail(field, p.L.T(key))
 }
 
 type newView struct {
@@ -355,12 +361,7 @@ func (h *Handler) submitNew(w http.ResponseWriter, r *http.Request) {
 	v.Rules = h.Policy.ExplainNew(v.Form, r.PostFormValue("password"), r.PostFormValue("password_confirm"), a.PolicyContext(), v.L.Lang, v.L.T("acc.err.confirm"))
 	phone, err := validate.Phone(v.Form.Get("phone"))
 	if err != nil {
-		var fe *validate.FieldError
-		if errors.As(err, &fe) {
-			v.Form.Fail("phone", fe.Message(v.L.Lang))
-		} else {
-			v.Form.Fail("phone", v.L.T("acc.err.phone"))
-		}
+		failField(&v.Page, "phone", err, "acc.err.phone")
 	} else if phone != a.Phone.Value {
 		// The citizen proved who they are: saying that a number is
 		// another account's reveals nothing they could not learn by
