@@ -120,6 +120,7 @@ func staffCommands(t *testing.T, c cli, dir, url string) {
 		{"--login " + phone + " --role operator --org nope", "flag --org: no organisation \"nope\""},
 		{"--login " + phone + " --role boss --org mfc-77-001", "flag --role: \"boss\" is not one of"},
 		{"--role operator", "--login is required"},
+		{"--login nonsense --role operator --org mfc-77-001", "flag --login: \"nonsense\" is neither an account id nor a phone, e-mail or SNILS"},
 	} {
 		if r := c.run(append([]string{"staff", "grant"}, strings.Fields(bad.args)...)...); r.code != exitConfig || !strings.Contains(r.stderr, bad.want) {
 			t.Errorf("staff grant %s: %d %s", bad.args, r.code, r.stderr)

@@ -192,11 +192,8 @@ func (c *Command) Run(ctx context.Context, env Env) error {
 		}
 		return writeStaff(ctx, env, admin.Accounts, grants)
 	}
-	a, err := admin.Accounts.Find(ctx, c.login)
+	a, err := c.account(ctx, admin.Accounts)
 	if err != nil {
-		if errors.Is(err, sqldb.ErrNotFound) || !isDBError(err) {
-			return cmdline.Usage(fmt.Errorf("%s: %w", c.s.Source("login"), err))
-		}
 		return err
 	}
 	if c.sub == "revoke" {
@@ -218,9 +215,23 @@ func (c *Command) Run(ctx context.Context, env Env) error {
 	return err
 }
 
-// isDBError tells the database's errors from Find's answers about the
-// login (which name the problem with it).
-func isDBError(err error) bool { return errors.Unwrap(err) != nil }
+// account finds the account --login names: its id, or a verified phone,
+// e-mail or SNILS (as account.Store.Find, but telling a login that finds
+// nothing, the operator's to fix, from a failing database).
+func (c *Command) account(ctx context.Context, accounts *account.Store) (*account.Account, error) {
+	if a, err := accounts.Get(ctx, c.login); err == nil {
+		return a, nil
+	}
+	kind, value, err := validate.Login(c.login)
+	if err != nil {
+		return nil, cmdline.Usage(fmt.Errorf("%s: %q is neither an account id nor a phone, e-mail or SNILS", c.s.Source("login"), c.login))
+	}
+	a, err := accounts.FindByLogin(ctx, kind, value)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return nil, cmdline.Usage(fmt.Errorf("%s: no account with that %s", c.s.Source("login"), kind))
+	}
+	return a, err
+}
 
 // optionError is an ErrInvalid of the store ("staff: invalid: role: …")
 // as the option to fix ("--role: …").
