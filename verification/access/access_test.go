@@ -173,6 +173,14 @@ func TestStaffPage(t *testing.T) {
 		if ans := r.opB.Get(t, access.StaffURL("01a24063-0000-7000-8000-000000000000")); ans.Status != http.StatusNotFound {
 			t.Fatalf("unknown account: %d", ans.Status)
 		}
+		// A supervisor issues too.
+		sup := r.confirmed(t)
+		if err := r.staff.Grant(context.Background(), sup.ID, staff.RoleSupervisor, "mfc-77-001", audit.Actor{Kind: audit.ActorAdmin, ID: "root"}); err != nil {
+			t.Fatal(err)
+		}
+		sb := r.srv.Browser()
+		sb.SignIn(t, sup.ID, "pwd", "otp", "mfa")
+		sb.Post(t, access.StaffURL(a.ID), url.Values{"passport_checked": {"1"}}).Find(t, codeRE)
 		// Not staff, or a password-only sign-in: the gate.
 		b := r.srv.Browser()
 		b.SignIn(t, r.confirmed(t).ID, "swk", "user")
@@ -183,7 +191,8 @@ func TestStaffPage(t *testing.T) {
 		if ans := b.Post(t, access.StaffURL(a.ID), url.Values{"passport_checked": {"1"}}); ans.Status != http.StatusForbidden || ans.Header.Get("X-Gosid-Denied") != staff.DeniedMFA {
 			t.Fatalf("password only: %d", ans.Status)
 		}
-		_ = code
+		// The supervisor's code replaced the operator's.
+		expectRefused(t, r.enter(t, r.srv.Browser(), a.Phone.Value, code))
 	})
 }
 
