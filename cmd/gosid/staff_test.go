@@ -14,7 +14,6 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	"github.com/gosid/gosid/keys"
 )
 
 // TestStaffCommands: gosid orgs add (flags and a YAML file), list,
@@ -38,19 +37,7 @@ func TestStaffCommands(t *testing.T) {
 
 func staffCommands(t *testing.T, c cli, dir, url string) {
 	ctx := context.Background()
-	mk, err := keys.GenerateMasterKeyFile(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqldb.Open(ctx, sqldb.Config{URL: url, SQLitePath: filepath.Join(dir, "gosid.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	km, err := keys.Open(ctx, db, mk, keys.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	db, km := commandKeys(t, dir, url)
 	accounts := account.NewStore(db, km, time.Now)
 	phone := "+79161234567"
 	if url != "" {
