@@ -89,6 +89,17 @@ const ActionContactChangeUndone = "contact.change_undone"
 // Detail: via ("registration", "admin", "bank").
 const ActionAccountCreated = "account.created"
 
+// A confirmation code by registered letter (verification/letter): the
+// citizen ordered a letter, it was sent (actor: the administrator who
+// recorded the tracking number), the code confirmed the identity, or three
+// wrong codes spent it. Detail: letter (its id), tracking.
+const (
+	ActionLetterOrdered   = "letter.ordered"
+	ActionLetterSent      = "letter.sent"
+	ActionLetterConfirmed = "letter.confirmed"
+	ActionLetterSpent     = "letter.spent"
+)
+
 // Limits. Longer identifiers, IPs and detail values are cut, not refused:
 // a request must not be able to make an append fail.
 const (

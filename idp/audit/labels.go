@@ -53,6 +53,10 @@ var actionLabels = map[string]label{
 	ActionStaffRevoked:       {"Снята роль сотрудника", "Staff role revoked"},
 	ActionAccessCodeIssued:   {"Выдан временный код доступа", "Temporary access code issued"},
 	ActionAccessCodeUsed:     {"По временному коду доступа заданы новый пароль и телефон", "New password and phone set with a temporary access code"},
+	ActionLetterOrdered:      {"Заказан код подтверждения личности письмом", "Confirmation code by letter ordered"},
+	ActionLetterSent:         {"Письмо с кодом подтверждения отправлено", "Letter with the confirmation code sent"},
+	ActionLetterConfirmed:    {"Личность подтверждена кодом из письма", "Identity confirmed with the code from the letter"},
+	ActionLetterSpent:        {"Код из письма заблокирован: три неверные попытки", "Code from the letter blocked: three wrong tries"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }

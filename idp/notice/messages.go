@@ -69,6 +69,9 @@ const (
 	// account a bank registered: the citizen sets a password there. Data:
 	// bank, link (the activation page with the token), days.
 	KindNoticeActivate = "notice.activate"
+	// KindNoticeLetterConfirmed says that the code of a registered letter
+	// confirmed the citizen's identity. Data: date (ДД.ММ.ГГГГ).
+	KindNoticeLetterConfirmed = "notice.letter_confirmed"
 )
 
 // kinds lists every kind with the Data keys its templates need.
@@ -91,6 +94,7 @@ var kinds = map[string][]string{
 	KindNoticeLevelLowered:       nil,
 	KindNoticePartnerConfirmed:   {"bank", "date", "time", "link", "days"},
 	KindNoticeActivate:           {"bank", "link", "days"},
+	KindNoticeLetterConfirmed:    {"date"},
 }
 
 // Message is one of the identity provider's messages before rendering: the

@@ -1,0 +1,80 @@
+package letter
+
+import (
+	"bytes"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// pdfText extracts a PDF's text with pdftotext (poppler-utils). Without
+// it the test skips, unless CI=true or GOSID_E2E=1 ask for every test.
+func pdfText(t testing.TB, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" || os.Getenv("GOSID_E2E") == "1" {
+			t.Fatal("pdftotext (Debian's poppler-utils) is required here: .ci/run installs it")
+		}
+		t.Skip("pdftotext not found: install poppler-utils to check the letters' text")
+	}
+	path := filepath.Join(t.TempDir(), "letters.pdf")
+	if err := os.WriteFile(path, pdf, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(bin, "-enc", "UTF-8", path, "-").Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
+
+func TestPDF(t *testing.T) {
+	addr := Address{Index: "101000", Region: "Москва", City: "Москва", Street: "ул. Мясницкая", House: "26", Building: "2", Flat: "15"}
+	ls := []ToExport{
+		{Letter: Letter{ID: newID(), OrderedAt: time.Now()}, Recipient: Recipient{Family: "Иванов", Given: "Иван", Middle: "Иванович", Address: addr}},
+		{Letter: Letter{ID: newID(), OrderedAt: time.Now()}, Recipient: Recipient{Family: "Щукина", Given: "Эльвира", Address: addr}},
+	}
+	codes := map[string]string{ls[0].ID: newCode(), ls[1].ID: newCode()}
+	var buf bytes.Buffer
+	if err := writePDF(&buf, ls, codes, "https://id.gosid.example/", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	// The font is embedded (a TrueType subset), not merely named.
+	if !bytes.Contains(buf.Bytes(), []byte("/FontFile2")) {
+		t.Fatal("no embedded TrueType font")
+	}
+	text := pdfText(t, buf.Bytes())
+	pages := strings.Split(text, "\f")
+	if len(pages) < 2 || strings.TrimSpace(strings.Join(pages[2:], "")) != "" {
+		t.Fatalf("want 2 pages, got %d:\n%s", len(pages), text)
+	}
+	for i, l := range ls {
+		for _, want := range []string{codes[l.ID], l.Recipient.Name(), "ул. Мясницкая, д. 26, корп. 2, кв. 15", "101000",
+			"https://id.gosid.example/account/confirm/letter", "30 дней с даты отправки", l.ID} {
+			if !strings.Contains(pages[i], want) {
+				t.Errorf("page %d lacks %q:\n%s", i+1, want, pages[i])
+			}
+		}
+	}
+}
+
+func TestCode(t *testing.T) {
+	seen := map[string]bool{}
+	for range 2000 {
+		c := newCode()
+		if len(c) != CodeLength || strings.ContainsAny(c, "0O1IL") || strings.Trim(c, CodeAlphabet) != "" {
+			t.Fatalf("bad code %q", c)
+		}
+		seen[c] = true
+	}
+	if len(seen) < 1999 {
+		t.Fatalf("%d distinct codes of 2000", len(seen))
+	}
+	if NormalizeCode(" abcd-efgh ") != "ABCDEFGH" {
+		t.Fatal(NormalizeCode(" abcd-efgh "))
+	}
+}
