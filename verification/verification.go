@@ -32,6 +32,7 @@ import (
 	"github.com/gosid/gosid/verification/bank"
 	"github.com/gosid/gosid/verification/bank/sandbox"
 	"github.com/gosid/gosid/verification/check"
+	"github.com/gosid/gosid/verification/letter"
 	"github.com/gosid/gosid/verification/partner"
 	"github.com/gosid/gosid/verification/registry"
 )
@@ -148,6 +149,16 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	if err := access.Mount(i); err != nil {
 		return nil, err
 	}
+
+	// The confirmation code by registered letter (issue 16, item 5).
+	letters := &letter.Service{Store: letter.NewStore(i.DB, i.Keys, i.Keys, i.Activity.Log(), i.Now), Accounts: i.Accounts,
+		Verifier: i.Verifier, Notifier: i.Notifier, Log: i.Log, Now: i.Now}
+	lh, err := letter.NewHandler(letters, i.Sessions, i.Reauth, i.Limiter, i.Log)
+	if err != nil {
+		return nil, err
+	}
+	i.Mount(lh.Routes)
+	h.UseWays(lh)
 	return svc, nil
 }
 

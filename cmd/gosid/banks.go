@@ -5,6 +5,7 @@ import (
 
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/verification/bank"
+	"github.com/gosid/gosid/verification/letter"
 )
 
 func runBanks(ctx context.Context, env *cmdline.Env, args []string) int {
@@ -25,4 +26,14 @@ func bankChange(name string) func(context.Context, *cmdline.Env, []string) int {
 		cmd := bank.NewCommand(name, s)
 		return c.run(ctx, env, s, args, false, cmd.Check, func(o opened) error { return cmd.Run(ctx, o.db, env.Stdout) })
 	}
+}
+
+// runLetters is `gosid letters`: codes by registered letter (verification/letter).
+func runLetters(ctx context.Context, env *cmdline.Env, args []string) int {
+	return cmdline.Dispatch(ctx, env, "letters", args, letter.Commands(func(ctx context.Context, env *cmdline.Env, args []string, cmd *letter.Command) int {
+		var c dbCommand
+		s := c.flags("letters "+cmd.Name, cmd.Synopsis, false)
+		cmd.Register(s)
+		return c.run(ctx, env, s, args, true, cmd.Check, func(o opened) error { return cmd.Run(ctx, o.db, o.km, env.Stdout) })
+	}))
 }

@@ -37,6 +37,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		{Name: "sign", Synopsis: "sign a file with a software key (a detached CMS signature, for e-signature sign-in tests)", Run: cms.RunSign},
 		{Name: "audit", Synopsis: "the account activity log: verify the hash chain, export an account's log as CSV", Run: runAudit},
 		{Name: "banks", Synopsis: "banks and other upstream OpenID providers: add, list, update, remove", Run: runBanks},
+		{Name: "letters", Synopsis: "confirmation codes by registered letter: export (PDF + register), sent (tracking numbers), list", Run: runLetters},
 		{Name: "verification", Synopsis: "identity verification: an account's evidence and registry checks (show, recheck)", Run: runVerification},
 		{Name: "orgs", Synopsis: "staff organisations (offices, agencies, support): add, list, update", Run: staffGroup("orgs")},
 		{Name: "staff", Synopsis: "staff roles of accounts: grant, revoke, list", Run: staffGroup("staff")},
