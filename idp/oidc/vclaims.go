@@ -54,7 +54,7 @@ var vcClaimNames = []string{"family_name", "given_name", "middle_name", "birthda
 // documentsSupported its documents_supported.
 var (
 	evidenceSupported  = []string{"electronic_record", "electronic_signature", "vouch", "document"}
-	documentsSupported = []string{"ru_passport", "ru_snils", "ru_inn"}
+	documentsSupported = []string{"ru_passport", "ru_snils", "ru_inn", "ru_registered_letter"}
 )
 
 // accountValue is the account's current value of a claim, written as
@@ -189,7 +189,7 @@ func meets(v vcVerification, e assurance.Evidence, typ string, now time.Time) bo
 }
 
 // evidenceObject is the evidence element of a record, by method; false
-// for a method verified_claims has no evidence type for (a letter).
+// for a method verified_claims has no evidence type for.
 func evidenceObject(e assurance.Evidence) (map[string]any, bool) {
 	at := e.VerifiedAt.UTC().Format(time.RFC3339)
 	switch e.Method {
@@ -226,6 +226,25 @@ func evidenceObject(e assurance.Evidence) (map[string]any, bool) {
 			ev["document_details"] = dd
 		}
 		return ev, true
+	case assurance.MethodLetter:
+		// A code by registered letter (verification/letter): the post
+		// office hands the letter over only to its addressee, on their
+		// passport (check vpip, by the post); the letter itself, by its
+		// tracking number, is the document.
+		post := e.Document.Issuer
+		if post == "" {
+			post = "Почта России"
+		}
+		dd := map[string]any{"type": "ru_" + docType(e), "document_number": e.Document.Number,
+			"issuer": map[string]any{"name": post, "country_code": "RUS"}}
+		if !e.Document.IssuedAt.IsZero() {
+			dd["date_of_issuance"] = e.Document.IssuedAt.Format("2006-01-02")
+		}
+		if !e.Document.ValidUntil.IsZero() {
+			dd["date_of_expiry"] = e.Document.ValidUntil.Format("2006-01-02")
+		}
+		check := map[string]any{"check_method": "vpip", "organization": post, "time": at}
+		return map[string]any{"type": "document", "document_details": dd, "check_details": []any{check}, "time": at}, true
 	}
 	return nil, false
 }

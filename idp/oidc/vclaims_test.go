@@ -433,8 +433,9 @@ func TestVerifiedClaimsConsent(t *testing.T) {
 
 // TestVerifiedClaimsEvidenceTypes: every method maps to its evidence type
 // and the answer validates, banks and operators included (hand-made
-// records: they arrive in later issues); a letter has no evidence type
-// and gives nothing; evidence without values verifies nothing.
+// records: they arrive in later issues); a registered letter is
+// document evidence numbered by its tracking number; evidence without
+// values verifies nothing.
 func TestVerifiedClaimsEvidenceTypes(t *testing.T) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
 	a := &account.Account{ID: "a", Name: account.Name{Family: "Петрова", Given: "Анна"}, BirthDate: time.Date(1990, 1, 2, 0, 0, 0, 0, time.UTC),
@@ -447,7 +448,9 @@ func TestVerifiedClaimsEvidenceTypes(t *testing.T) {
 			Document: assurance.Document{Type: "passport", Number: "4510 123456", IssuedAt: now.AddDate(-5, 0, 0), ValidUntil: now.AddDate(15, 0, 0)}, VerifiedAt: now},
 		{ID: "fns1", Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: "ru_mvd"}, Claims: []string{"id_doc"}, Values: vals,
 			Document: assurance.Document{Type: "passport"}, VerifiedAt: now},
-		{ID: "letter1", Method: assurance.MethodLetter, Verifier: assurance.Verifier{Kind: "system"}, Claims: claims, Values: vals, VerifiedAt: now},
+		{ID: "letter1", Method: assurance.MethodLetter, Verifier: assurance.Verifier{Kind: "system", ID: "letter"}, Claims: claims, Values: vals,
+			Document: assurance.Document{Type: "registered_letter", Number: "RA123456785RU", Issuer: "Почта России", IssuedAt: now.AddDate(0, 0, -7)},
+			Level: assurance.Confirmed, VerifiedAt: now},
 		{ID: "old1", Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: "ru_sfr"}, Claims: claims, VerifiedAt: now},
 	}
 	req := json.RawMessage(`{"verification":{"trust_framework":null},"claims":{"family_name":null,"given_name":null,"birthdate":null,"id_doc":null,"snils":null}}`)
@@ -465,8 +468,14 @@ func TestVerifiedClaimsEvidenceTypes(t *testing.T) {
 			t.Errorf("%v: %d claims, want 5", v["verification_process"], n)
 		}
 	}
-	if want := []string{"bank1:vouch", "op1:document", "fns1:electronic_record"}; !slices.Equal(got, want) {
+	if want := []string{"bank1:vouch", "op1:document", "fns1:electronic_record", "letter1:document"}; !slices.Equal(got, want) {
 		t.Errorf("elements %v, want %v", got, want)
+	}
+	if len(out) == 4 {
+		dd, _ := out[3]["verification"].(map[string]any)["evidence"].([]any)[0].(map[string]any)["document_details"].(map[string]any)
+		if dd["type"] != "ru_registered_letter" || dd["document_number"] != "RA123456785RU" || dd["date_of_issuance"] != "2026-11-24" {
+			t.Errorf("letter's document_details %v, want the registered letter by its tracking number", dd)
+		}
 	}
 	if doc := out[2]["claims"].(map[string]any)["id_doc"].(map[string]any); doc["series"] != "4510" || doc["type"] != "RF_PASSPORT" {
 		t.Errorf("id_doc %v, want the object setClaims emits", doc)
@@ -622,7 +631,7 @@ func TestVerifiedClaimsDiscovery(t *testing.T) {
 			}
 			raw, _ := json.Marshal(map[string]any{"tf": d["trust_frameworks_supported"], "ev": d["evidence_supported"],
 				"docs": d["documents_supported"], "claims": d["claims_in_verified_claims_supported"]})
-			const want = `{"claims":["family_name","given_name","middle_name","birthdate","snils","inn","id_doc"],"docs":["ru_passport","ru_snils","ru_inn"],` +
+			const want = `{"claims":["family_name","given_name","middle_name","birthdate","snils","inn","id_doc"],"docs":["ru_passport","ru_snils","ru_inn","ru_registered_letter"],` +
 				`"ev":["electronic_record","electronic_signature","vouch","document"],"tf":["urn:gosid:tf:ru-esia"]}`
 			if string(raw) != want {
 				t.Errorf("discovery's IDA members %s, want %s", raw, want)
