@@ -46,8 +46,15 @@ func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *ke
 // startOPWith is startOPParts with options changed by mod first.
 func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
 	t.Helper()
+	return startOPKey(t, db, c, newMasterKey(t), mod)
+}
+
+// startOPKey is startOPWith under the master key mk (the one the commands
+// of a test read from --master-key-file).
+func startOPKey(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mk *keys.MasterKey, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
+	t.Helper()
 	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: log})
+	km, err := keys.Open(context.Background(), db, mk, keys.Options{Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

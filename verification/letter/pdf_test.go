@@ -3,34 +3,13 @@ package letter
 import (
 	"bytes"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
-)
 
-// pdfText extracts a PDF's text with pdftotext (poppler-utils). Without
-// it the test skips, unless CI=true or GOSID_E2E=1 ask for every test.
-func pdfText(t testing.TB, pdf []byte) string {
-	t.Helper()
-	bin, err := exec.LookPath("pdftotext")
-	if err != nil {
-		if os.Getenv("CI") == "true" || os.Getenv("GOSID_E2E") == "1" {
-			t.Fatal("pdftotext (Debian's poppler-utils) is required here: .ci/run installs it")
-		}
-		t.Skip("pdftotext not found: install poppler-utils to check the letters' text")
-	}
-	path := filepath.Join(t.TempDir(), "letters.pdf")
-	if err := os.WriteFile(path, pdf, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	out, err := exec.Command(bin, "-enc", "UTF-8", path, "-").Output()
-	if err != nil {
-		t.Fatalf("pdftotext: %v", err)
-	}
-	return string(out)
-}
+	"github.com/gosid/gosid/verification/letter/lettertest"
+)
 
 func TestPDF(t *testing.T) {
 	addr := Address{Index: "101000", Region: "Москва", City: "Москва", Street: "ул. Мясницкая", House: "26", Building: "2", Flat: "15"}
@@ -47,12 +26,19 @@ func TestPDF(t *testing.T) {
 	if !bytes.Contains(buf.Bytes(), []byte("/FontFile2")) {
 		t.Fatal("no embedded TrueType font")
 	}
-	text := pdfText(t, buf.Bytes())
+	path := filepath.Join(t.TempDir(), "letters.pdf")
+	if err := os.WriteFile(path, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	text := lettertest.PDFText(t, path)
 	pages := strings.Split(text, "\f")
 	if len(pages) < 2 || strings.TrimSpace(strings.Join(pages[2:], "")) != "" {
 		t.Fatalf("want 2 pages, got %d:\n%s", len(pages), text)
 	}
 	for i, l := range ls {
+		if m := lettertest.CodeRe.FindStringSubmatch(pages[i]); m == nil || m[1] != codes[l.ID] {
+			t.Errorf("page %d: code found %v, want %s", i+1, m, codes[l.ID])
+		}
 		for _, want := range []string{codes[l.ID], l.Recipient.Name(), "ул. Мясницкая, д. 26, корп. 2, кв. 15", "101000",
 			"https://id.gosid.example/account/confirm/letter", "30 дней с даты отправки", l.ID} {
 			if !strings.Contains(pages[i], want) {

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/idp"
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/verification/letter/lettertest"
+)
+
+// TestLetters is the acceptance of the code by registered letter (issue
+// 16), through the real server and `gosid letters` on one database, on
+// both dialects: a standard citizen orders a letter (a bad address is
+// refused field by field, nothing kept); `letters export` writes the PDF,
+// whose text (pdftotext) holds the code and the address, and the
+// register; `letters sent` refuses a file with bad lines (naming them,
+// recording nothing) and records a good one; the code from the PDF
+// confirms the account (evidence: the letter by its tracking number; the
+// citizen told). Another citizen's three wrong codes spend the code, and
+// a second order within 30 days is refused.
+func TestLetters(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		dir := t.TempDir()
+		c := cli{t, []string{"--data-dir", dir}}
+		c.ok("migrate")
+		lettersFlow(t, c, dir, "")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		url := sqldbtest.PostgresURL(t)
+		dir := t.TempDir()
+		lettersFlow(t, cli{t, []string{"--data-dir", dir, "--database-url", url}}, dir, url)
+	})
+}
+
+// letterCitizen registers a citizen and raises them to standard, as the
+// registries would.
+func letterCitizen(t *testing.T, b *browser, parts *idp.IdP, phone, family string) *account.Account {
+	t.Helper()
+	ctx := context.Background()
+	b.register("phone", phone, phone, family, "Иван")
+	a, err := parts.Accounts.FindByLogin(ctx, account.Phone, phone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := parts.Verifier.Verify(ctx, assurance.Verification{Evidence: assurance.Evidence{AccountID: a.ID,
+		Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: "test"},
+		Claims: []string{"family_name", "given_name"}, Level: assurance.Standard}}); err != nil {
+		t.Fatal(err)
+	}
+	return a
+}
+
+var letterAddress = url.Values{"index": {"101000"}, "region": {"Москва"}, "city": {"Москва"}, "street": {"ул. Мясницкая"}, "house": {"26"}, "flat": {"15"}}
+
+// exportLetters runs `gosid letters export` and returns the PDF's text
+// and the register's rows.
+func exportLetters(t *testing.T, c cli, site string) (string, [][]string) {
+	t.Helper()
+	out := strings.Fields(c.ok("letters", "export", "--out", filepath.Join(t.TempDir(), "batch"), "--public-url", site))
+	if len(out) != 4 || out[1] != "letters" {
+		t.Fatalf("export printed %q", out)
+	}
+	f, err := os.Open(out[3])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lettertest.PDFText(t, out[2]), rows
+}
+
+func writeTracking(t *testing.T, body string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "tracking.csv")
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func lettersFlow(t *testing.T, c cli, dir, dbURL string) {
+	ctx := context.Background()
+	mk, err := keys.GenerateMasterKeyFile(filepath.Join(dir, "master.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: dbURL, SQLitePath: filepath.Join(dir, "gosid.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	srv, _, parts := startOPKey(t, db, sqldbtest.NewClock(time.Now()), mk, nil)
+	const phone = "+79121110091"
+	b := newBrowser(t, srv)
+	a := letterCitizen(t, b, parts, phone, "Письмов")
+
+	if p := b.get("/account/confirm"); !strings.Contains(p.Body, "Код подтверждения письмом") || !strings.Contains(p.Body, `href="/account/confirm/letter"`) {
+		t.Fatalf("the confirmation page offers no letter:\n%s", p.Body)
+	}
+	if p := b.get("/account/confirm/letter"); p.Status != 200 || !strings.Contains(p.Body, `name="index"`) || !strings.Contains(p.Body, "Получить код письмом") {
+		t.Fatalf("the letter page: %d\n%s", p.Status, firstError(p.Body))
+	}
+	// A bad address: every wrong field named, nothing kept.
+	bad := url.Values{"index": {"12"}, "region": {"Нарния"}, "city": {"Москва"}, "house": {"26"}}
+	p := b.post("/account/confirm/letter", bad)
+	for _, want := range []string{"Поле «Почтовый индекс» заполнено неверно", "Выберите значение поля «Регион» из списка", "Заполните поле «Улица»"} {
+		if p.Status != 422 || !strings.Contains(p.Body, want) {
+			t.Errorf("a bad address: %d, no %q\n%s", p.Status, want, firstError(p.Body))
+		}
+	}
+	var n int
+	if err := db.QueryRow(ctx, `SELECT COUNT(*) FROM letters`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("a refused form kept %d letters (%v)", n, err)
+	}
+	b.post("/account/confirm/letter", letterAddress).expectRedirect(t, "/account/confirm/letter")
+	if p := b.get("/account/confirm/letter"); !strings.Contains(p.Body, "Письмо заказано") {
+		t.Fatalf("after the order:\n%s", p.Body)
+	}
+	if p := b.post("/account/confirm/letter", letterAddress); p.Status != 409 || !strings.Contains(p.Body, "новое можно заказать через 30 дней") {
+		t.Fatalf("a second order: %d %s", p.Status, firstError(p.Body))
+	}
+
+	// The batch: the PDF holds the code and the address, the register the
+	// letter.
+	text, rows := exportLetters(t, c, srv.URL)
+	m := lettertest.CodeRe.FindStringSubmatch(text)
+	if m == nil {
+		t.Fatalf("no code in the letter:\n%s", text)
+	}
+	code := m[1]
+	for _, want := range []string{"Письмов Иван", "ул. Мясницкая, д. 26, кв. 15", "101000", "Москва", srv.URL + "/account/confirm/letter", "30 дней с даты отправки"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("the letter lacks %q:\n%s", want, text)
+		}
+	}
+	if len(rows) != 2 || rows[0][1] != "ФИО адресата" || rows[1][1] != "Письмов Иван" || rows[1][2] != "101000" || rows[1][4] != "заказное письмо" {
+		t.Fatalf("register %q", rows)
+	}
+	id := rows[1][5]
+	if out := c.ok("letters", "list", "--status", "exported"); !strings.Contains(out, id) {
+		t.Fatalf("list --status exported:\n%s", out)
+	}
+	if out := strings.TrimSpace(c.ok("letters", "export", "--out", t.TempDir(), "--public-url", srv.URL)); out != "no letters to export" {
+		t.Errorf("a second export: %q", out)
+	}
+
+	// Tracking numbers: a file with bad lines records nothing.
+	r := c.run("letters", "sent", "--tracking", writeTracking(t, "letter,tracking\n"+id+",RA123456784RU\nnonsense,RA123456785RU\n"))
+	if r.code != exitConfig || !strings.Contains(r.stderr, "line 2") || !strings.Contains(r.stderr, "line 3") {
+		t.Fatalf("bad tracking file: exit %d\n%s", r.code, r.stderr)
+	}
+	if out := c.ok("letters", "list", "--status", "sent"); strings.Contains(out, id) {
+		t.Fatal("a refused tracking file recorded a letter")
+	}
+	if out := c.ok("letters", "sent", "--tracking", writeTracking(t, id+";RA123456785RU\n")); !strings.HasPrefix(out, "1 letters sent") {
+		t.Fatalf("sent: %q", out)
+	}
+	if p := b.get("/account/confirm/letter"); !strings.Contains(p.Body, "трек-номер RA123456785RU") || !strings.Contains(p.Body, `name="code"`) {
+		t.Fatalf("after dispatch:\n%s", p.Body)
+	}
+
+	// A wrong code uses a try; the right one confirms.
+	if p := b.post("/account/confirm/letter/code", url.Values{"code": {"ZZZZZZZZ"}}); p.Status != 422 || !strings.Contains(p.Body, "Неверный код. Осталось попыток: 2") {
+		t.Fatalf("a wrong code: %d %s", p.Status, firstError(p.Body))
+	}
+	if p := b.post("/account/confirm/letter/code", url.Values{"code": {strings.ToLower(code)}}); p.Status != 200 || !strings.Contains(p.Body, "Личность подтверждена") {
+		t.Fatalf("the code from the letter: %d %s", p.Status, firstError(p.Body))
+	}
+	if got, _ := parts.Accounts.Get(ctx, a.ID); got.Level != assurance.Confirmed {
+		t.Fatalf("level after the code: %s", got.Level)
+	}
+	evs, err := parts.Verifier.Evidence(ctx, a.ID)
+	found := false
+	for _, e := range evs {
+		found = found || e.Method == assurance.MethodLetter && e.Document.Number == "RA123456785RU" && e.Level == assurance.Confirmed
+	}
+	if err != nil || !found {
+		t.Fatalf("no letter evidence with the tracking number: %+v %v", evs, err)
+	}
+	told := false
+	for _, msg := range b.messages(phone) {
+		told = told || msg.Kind == "notice.letter_confirmed"
+	}
+	if !told {
+		t.Error("the citizen was not told of the confirmation")
+	}
+
+	// Another citizen: three wrong codes spend the code; a second order
+	// within 30 days is refused.
+	b2 := newBrowser(t, srv)
+	letterCitizen(t, b2, parts, "+79121110092", "Ошибкин")
+	b2.post("/account/confirm/letter", letterAddress).expectRedirect(t, "/account/confirm/letter")
+	text, rows = exportLetters(t, c, srv.URL)
+	code2 := lettertest.CodeRe.FindStringSubmatch(text)
+	if code2 == nil || len(rows) != 2 {
+		t.Fatalf("second batch: %q\n%s", rows, text)
+	}
+	c.ok("letters", "sent", "--tracking", writeTracking(t, rows[1][5]+",80085022123452\n"))
+	for i, want := range []string{"Осталось попыток: 2", "Осталось попыток: 1", "Код заблокирован после трёх неверных попыток"} {
+		if p := b2.post("/account/confirm/letter/code", url.Values{"code": {"ZZZZZZZZ"}}); p.Status != 422 || !strings.Contains(p.Body, want) {
+			t.Fatalf("wrong code %d: %d, want %q: %s", i+1, p.Status, want, firstError(p.Body))
+		}
+	}
+	if p := b2.post("/account/confirm/letter/code", url.Values{"code": {code2[1]}}); p.Status != 410 || !strings.Contains(p.Body, "Код заблокирован") {
+		t.Fatalf("the right code after three wrong: %d %s", p.Status, firstError(p.Body))
+	}
+	if p := b2.post("/account/confirm/letter", letterAddress); p.Status != 409 {
+		t.Fatalf("a second order within 30 days: %d %s", p.Status, firstError(p.Body))
+	}
+	if out := c.ok("letters", "list", "--status", "spent"); !strings.Contains(out, rows[1][5]) {
+		t.Errorf("list --status spent:\n%s", out)
+	}
+}
