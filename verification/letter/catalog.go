@@ -38,7 +38,7 @@ var catalog = webui.Catalog{
 	"letter.status.spent":     {"Код из письма заблокирован: три неверные попытки.", "The code from the letter is blocked: three wrong tries."},
 	"letter.status.expired":   {"Срок действия кода из письма истёк.", "The code from the letter has expired."},
 	"letter.code.h":           {"Ввести код из письма", "Enter the code from the letter"},
-	"letter.code.lead":        {"Код действует до %s включительно. Осталось попыток: %d.", "The code works until %s. Tries left: %d."},
+	"letter.code.lead":        {"Код действует до %s. Осталось попыток: %d.", "The code works until %s. Tries left: %d."},
 	"letter.field.code":       {"Код из письма", "Code from the letter"},
 	"letter.hint.code":        {"8 букв и цифр, как в письме", "8 letters and digits, as in the letter"},
 	"letter.code.submit":      {"Подтвердить", "Confirm"},
