@@ -13,6 +13,7 @@ import (
 	"github.com/gosid/gosid/idp"
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
@@ -27,8 +28,9 @@ import (
 // register; `letters sent` refuses a file with bad lines (naming them,
 // recording nothing) and records a good one; the code from the PDF
 // confirms the account (evidence: the letter by its tracking number; the
-// citizen told). Another citizen's three wrong codes spend the code, and
-// a second order within 30 days is refused.
+// citizen told). Another citizen, whose sign-in is no longer recent,
+// re-authenticates to order; three wrong codes spend the code, and a
+// second order within 30 days is refused.
 func TestLetters(t *testing.T) {
 	t.Run("sqlite", func(t *testing.T) {
 		dir := t.TempDir()
@@ -103,7 +105,8 @@ func lettersFlow(t *testing.T, c cli, dir, dbURL string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	srv, _, parts := startOPKey(t, db, sqldbtest.NewClock(time.Now()), mk, nil)
+	clock := sqldbtest.NewClock(time.Now())
+	srv, _, parts := startOPKey(t, db, clock, mk, nil)
 	const phone = "+79121110091"
 	b := newBrowser(t, srv)
 	a := letterCitizen(t, b, parts, phone, "Письмов")
@@ -203,6 +206,12 @@ func lettersFlow(t *testing.T, c cli, dir, dbURL string) {
 	// within 30 days is refused.
 	b2 := newBrowser(t, srv)
 	letterCitizen(t, b2, parts, "+79121110092", "Ошибкин")
+	// Ordering needs a recent sign-in: a stale session goes to
+	// re-authentication before the form and at the order, and comes back.
+	clock.Advance(session.DefaultReauthMaxAge + time.Minute)
+	b2.get("/account/confirm/letter").expectRedirect(t, "/account/reauth")
+	b2.post("/account/confirm/letter", letterAddress).expectRedirect(t, "/account/reauth")
+	b2.reauth("/account/confirm/letter", url.Values{"password": {goodPassword}})
 	b2.post("/account/confirm/letter", letterAddress).expectRedirect(t, "/account/confirm/letter")
 	text, rows = exportLetters(t, c, srv.URL)
 	code2 := lettertest.CodeRe.FindStringSubmatch(text)
