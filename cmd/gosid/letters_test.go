@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/csv"
+	"encoding/json"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +15,7 @@ import (
 	"github.com/gosid/gosid/idp"
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -27,8 +30,9 @@ import (
 // whose text (pdftotext) holds the code and the address, and the
 // register; `letters sent` refuses a file with bad lines (naming them,
 // recording nothing) and records a good one; the code from the PDF
-// confirms the account (evidence: the letter by its tracking number; the
-// citizen told). Another citizen, whose sign-in is no longer recent,
+// confirms the account (evidence: the letter by its tracking number; a
+// site's ID token from the token endpoint has acr confirmed and
+// verified_claims with the letter as document evidence; the citizen told). Another citizen, whose sign-in is no longer recent,
 // re-authenticates to order; three wrong codes spend the code, and a
 // second order within 30 days is refused.
 func TestLetters(t *testing.T) {
@@ -194,6 +198,15 @@ func lettersFlow(t *testing.T, c cli, dir, dbURL string) {
 	if err != nil || !found {
 		t.Fatalf("no letter evidence with the tracking number: %+v %v", evs, err)
 	}
+	// A site gets the confirmation through the real token endpoint: acr
+	// confirmed, and verified_claims with the letter as document evidence.
+	claims := idTokenClaims(t, b, db, srv.URL, `{"id_token":{"verified_claims":{"verification":{"trust_framework":null,`+
+		`"evidence":[{"type":{"value":"document"}}]},"claims":{"family_name":null,"given_name":null}}}}`)
+	vc, _ := json.Marshal(claims["verified_claims"])
+	if claims["acr"] != "urn:gosid:loa:confirmed" || !strings.Contains(string(vc), `"document_number":"RA123456785RU"`) ||
+		!strings.Contains(string(vc), `"type":"ru_registered_letter"`) || !strings.Contains(string(vc), `"family_name":"Письмов"`) {
+		t.Fatalf("ID token acr %v, verified_claims %s", claims["acr"], vc)
+	}
 	told := false
 	for _, msg := range b.messages(phone) {
 		told = told || msg.Kind == "notice.letter_confirmed"
@@ -233,4 +246,49 @@ func lettersFlow(t *testing.T, c cli, dir, dbURL string) {
 	if out := c.ok("letters", "list", "--status", "spent"); !strings.Contains(out, rows[1][5]) {
 		t.Errorf("list --status spent:\n%s", out)
 	}
+}
+
+// idTokenClaims runs the authorization code flow for the signed-in
+// browser b at a new client asking for the claims parameter claims (scope
+// openid fullname), consents, and returns the ID token's claims as the
+// token endpoint issued them.
+func idTokenClaims(t *testing.T, b *browser, db *sqldb.DB, issuer, claims string) map[string]any {
+	t.Helper()
+	const redirect = "http://127.0.0.1:9/callback"
+	cl, secret, err := client.NewStore(db, time.Now).Create(context.Background(), client.Client{Name: "Сайт", AuthMethod: "client_secret_basic",
+		RedirectURIs: []string{redirect}, Scopes: []string{"openid", "fullname"}, GrantTypes: []string{"authorization_code"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	verifier, challenge := pkce()
+	q := url.Values{"client_id": {cl.ID}, "redirect_uri": {redirect}, "response_type": {"code"}, "scope": {"openid fullname"},
+		"state": {"st"}, "nonce": {"n"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}, "claims": {claims}}
+	p := b.get("/authorize?" + q.Encode())
+	for i := 0; i < 3 && !strings.HasPrefix(p.Location, redirect); i++ {
+		if strings.HasPrefix(p.Location, "/authorize/consent") {
+			id, _ := url.QueryUnescape(strings.TrimPrefix(p.Location, "/authorize/consent?id="))
+			p = b.post("/authorize/consent", url.Values{"id": {id}, "decision": {"allow"}})
+			continue
+		}
+		p = b.get(p.Location)
+	}
+	cb, err := url.Parse(p.Location)
+	if err != nil || cb.Query().Get("code") == "" {
+		t.Fatalf("no authorization code: %d → %q %s", p.Status, p.Location, firstError(p.Body))
+	}
+	tr := tokenRequest(t, issuer, cl.ID, secret, url.Values{"grant_type": {"authorization_code"}, "code": {cb.Query().Get("code")},
+		"redirect_uri": {redirect}, "code_verifier": {verifier}})
+	parts := strings.Split(tr.IDToken, ".")
+	if tr.Status != 200 || len(parts) != 3 {
+		t.Fatalf("token: %d %+v", tr.Status, tr)
+	}
+	raw, err := base64.RawURLEncoding.DecodeString(parts[1])
+	var out map[string]any
+	if err == nil {
+		err = json.Unmarshal(raw, &out)
+	}
+	if err != nil {
+		t.Fatalf("ID token payload: %v", err)
+	}
+	return out
 }
