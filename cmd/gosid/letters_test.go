@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/csv"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/verification/letter"
 	"github.com/gosid/gosid/verification/letter/lettertest"
 )
 
@@ -245,6 +247,32 @@ func lettersFlow(t *testing.T, c cli, dir, dbURL string) {
 	}
 	if out := c.ok("letters", "list", "--status", "spent"); !strings.Contains(out, rows[1][5]) {
 		t.Errorf("list --status spent:\n%s", out)
+	}
+
+	if p := b2.get("/account/confirm/letter?lang=en"); !strings.Contains(p.Body, "The code from the letter is blocked: three wrong tries.") ||
+		!strings.Contains(p.Body, "You can order a new letter from") {
+		t.Errorf("the page in English:\n%s", p.Body)
+	}
+
+	// A cross-site post of a code is refused before it reaches the page.
+	req, _ := http.NewRequest("POST", srv.URL+"/account/confirm/letter/code", strings.NewReader("code=ZZZZZZZZ"))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "cross-site")
+	resp, err := b2.c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden {
+		t.Errorf("a cross-site code post: %d, want 403", resp.StatusCode)
+	}
+	// Posts from one address are rate-limited.
+	limited := false
+	for i := 0; i < letter.PerIP.Limit+1 && !limited; i++ {
+		limited = b2.post("/account/confirm/letter/code", url.Values{"code": {"x"}}).Status == http.StatusTooManyRequests
+	}
+	if !limited {
+		t.Errorf("%d code posts from one address, none refused with 429", letter.PerIP.Limit+1)
 	}
 }
 
