@@ -1,6 +1,7 @@
 package letter
 
 import (
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
@@ -18,6 +19,9 @@ type Address struct {
 	Building string `json:"building,omitempty"` // корпус / строение
 	Flat     string `json:"flat,omitempty"`
 }
+
+// LogValue keeps the address out of logs.
+func (a Address) LogValue() slog.Value { return slog.StringValue("[address]") }
 
 // Address field names (the form's inputs and FieldError.Field).
 const (

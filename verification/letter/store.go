@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"regexp"
 	"strings"
 	"time"
@@ -70,6 +71,9 @@ type Recipient struct {
 	Middle  string  `json:"middle,omitempty"`
 	Address Address `json:"address"`
 }
+
+// LogValue keeps the name and address out of logs.
+func (r Recipient) LogValue() slog.Value { return slog.StringValue("[recipient]") }
 
 // Name is «Иванов Иван Иванович».
 func (r Recipient) Name() string {
