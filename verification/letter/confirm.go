@@ -78,7 +78,8 @@ type Entered struct {
 }
 
 // Enter checks code against a's sent letter. Right: the letter's evidence
-// is recorded, the account confirmed and the citizen told. Wrong: a try
+// is recorded, the account confirmed and the citizen told (in the
+// language of their latest sign-in). Wrong: a try
 // is used (Letter.TriesLeft). Errors: ErrNoCode, ErrExpired, ErrSpent,
 // ErrLevel (the account is no longer at the standard level).
 func (s *Service) Enter(ctx context.Context, a *account.Account, code, ip string) (*Entered, error) {
@@ -116,7 +117,7 @@ func (s *Service) Enter(ctx context.Context, a *account.Account, code, ip string
 	}
 	l.Status = Confirmed
 	if s.Notifier != nil {
-		s.Notifier.Account(ctx, a, notice.KindNoticeLetterConfirmed, "ru", map[string]string{"date": s.now().In(moscow).Format("02.01.2006")})
+		s.Notifier.Account(ctx, a, notice.KindNoticeLetterConfirmed, a.Lang, map[string]string{"date": s.now().In(moscow).Format("02.01.2006")})
 	}
 	return &Entered{Confirmed: true, Level: out.Level, Letter: l}, nil
 }
