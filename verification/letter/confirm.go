@@ -78,10 +78,10 @@ type Entered struct {
 }
 
 // Enter checks code against a's sent letter. Right: the letter's evidence
-// is recorded, the account confirmed and the citizen told (in the
-// language of their latest sign-in). Wrong: a try
-// is used (Letter.TriesLeft). Errors: ErrNoCode, ErrExpired, ErrSpent,
-// ErrLevel (the account is no longer at the standard level).
+// is recorded, the account confirmed and the citizen told (in the language
+// of their latest sign-in). Wrong: a try is used (Letter.TriesLeft).
+// Errors: ErrNoCode, ErrExpired, ErrSpent, ErrLevel (the account is no
+// longer at the standard level).
 func (s *Service) Enter(ctx context.Context, a *account.Account, code, ip string) (*Entered, error) {
 	if a.Level != assurance.Standard {
 		return nil, ErrLevel
