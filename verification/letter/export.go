@@ -16,6 +16,8 @@ import (
 	"codeberg.org/go-pdf/fpdf"
 	"golang.org/x/image/font/gofont/gobold"
 	"golang.org/x/image/font/gofont/goregular"
+
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Batch is what one export wrote.
@@ -63,7 +65,14 @@ func Export(ctx context.Context, st *Store, dir, site string, now time.Time) (*B
 	if err := writeFileAtomic(b.Register, reg.Bytes()); err != nil {
 		return nil, errors.Join(err, os.Remove(b.PDF))
 	}
-	if err := st.Exported(ctx, codes); err != nil {
+	err = st.Exported(ctx, codes)
+	if errors.Is(err, sqldb.ErrCommitUnknown) {
+		// The codes may be stored: without the files those letters could
+		// never be printed again; with them, the operator checks.
+		return nil, fmt.Errorf("the database did not confirm the export; the files are kept (%s, %s): "+
+			"if `gosid letters list --status ordered` still lists these letters, destroy the files and export again: %w", b.PDF, b.Register, err)
+	}
+	if err != nil {
 		// The printed codes were never stored: the letters must not go.
 		return nil, errors.Join(fmt.Errorf("record the export (the files were removed, the letters stay ordered): %w", err),
 			os.Remove(b.PDF), os.Remove(b.Register))

@@ -363,6 +363,27 @@ func TestStore(t *testing.T) {
 			}
 		})
 
+		t.Run("a lost commit keeps the files", func(t *testing.T) {
+			a := r.standard(t)
+			if _, err := r.svc.Order(ctx, a, addr, ""); err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			db.SetCommitFault(func() error { return errors.New("acknowledgement lost") })
+			_, err := letter.Export(ctx, r.store, dir, "https://id.gosid.example", r.clock.Now())
+			db.SetCommitFault(nil)
+			if !errors.Is(err, sqldb.ErrCommitUnknown) {
+				t.Fatalf("export with a lost commit: %v", err)
+			}
+			// The export did commit: the printed letters are the only ones.
+			if entries, _ := os.ReadDir(dir); len(entries) != 2 {
+				t.Errorf("files left: %v, want the PDF and the register", entries)
+			}
+			if got, _ := r.store.Latest(ctx, a.ID); got.Status != letter.Exported {
+				t.Fatalf("after the lost commit: %s", got.Status)
+			}
+		})
+
 		t.Run("a failed write leaves the letters ordered", func(t *testing.T) {
 			a := r.standard(t)
 			if _, err := r.svc.Order(ctx, a, addr, ""); err != nil {
