@@ -249,6 +249,11 @@ func lettersFlow(t *testing.T, c cli, dir, dbURL string) {
 		t.Errorf("list --status spent:\n%s", out)
 	}
 
+	// Only a letter not yet sent can be cancelled.
+	if r := c.run("letters", "cancel", rows[1][5]); r.code != exitFailed || !strings.Contains(r.stderr, "the letter is spent") {
+		t.Errorf("cancel of a spent letter: exit %d %s", r.code, r.stderr)
+	}
+	problems(t, c.run("letters", "cancel", "nonsense"))
 	if p := b2.get("/account/confirm/letter?lang=en"); !strings.Contains(p.Body, "The code from the letter is blocked: three wrong tries.") ||
 		!strings.Contains(p.Body, "You can order a new letter from") {
 		t.Errorf("the page in English:\n%s", p.Body)

@@ -91,13 +91,15 @@ const ActionAccountCreated = "account.created"
 
 // A confirmation code by registered letter (verification/letter): the
 // citizen ordered a letter, it was sent (actor: the administrator who
-// recorded the tracking number), the code confirmed the identity, or three
-// wrong codes spent it. Detail: letter (its id), tracking.
+// recorded the tracking number), the code confirmed the identity, three
+// wrong codes spent it, or staff cancelled it before dispatch. Detail:
+// letter (its id), tracking.
 const (
 	ActionLetterOrdered   = "letter.ordered"
 	ActionLetterSent      = "letter.sent"
 	ActionLetterConfirmed = "letter.confirmed"
 	ActionLetterSpent     = "letter.spent"
+	ActionLetterCancelled = "letter.cancelled"
 )
 
 // Limits. Longer identifiers, IPs and detail values are cut, not refused:

@@ -57,6 +57,7 @@ var actionLabels = map[string]label{
 	ActionLetterSent:         {"Письмо с кодом подтверждения отправлено", "Letter with the confirmation code sent"},
 	ActionLetterConfirmed:    {"Личность подтверждена кодом из письма", "Identity confirmed with the code from the letter"},
 	ActionLetterSpent:        {"Код из письма заблокирован: три неверные попытки", "Code from the letter blocked: three wrong tries"},
+	ActionLetterCancelled:    {"Письмо с кодом отменено до отправки: можно заказать новое", "Letter with the code cancelled before dispatch: a new one may be ordered"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }

@@ -450,7 +450,7 @@ func TestVerifiedClaimsEvidenceTypes(t *testing.T) {
 			Document: assurance.Document{Type: "passport"}, VerifiedAt: now},
 		{ID: "letter1", Method: assurance.MethodLetter, Verifier: assurance.Verifier{Kind: "system", ID: "letter"}, Claims: claims, Values: vals,
 			Document: assurance.Document{Type: "registered_letter", Number: "RA123456785RU", Issuer: "Почта России", IssuedAt: now.AddDate(0, 0, -7)},
-			Level: assurance.Confirmed, VerifiedAt: now},
+			Level:    assurance.Confirmed, VerifiedAt: now},
 		{ID: "old1", Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: "ru_sfr"}, Claims: claims, VerifiedAt: now},
 	}
 	req := json.RawMessage(`{"verification":{"trust_framework":null},"claims":{"family_name":null,"given_name":null,"birthdate":null,"id_doc":null,"snils":null}}`)

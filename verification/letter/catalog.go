@@ -36,6 +36,7 @@ var catalog = webui.Catalog{
 	"letter.status.sent":      {"Письмо отправлено: трек-номер %s, дата отправки %s.", "Letter sent: tracking number %s, sent on %s."},
 	"letter.status.confirmed": {"Личность подтверждена кодом из письма %s.", "Identity confirmed with the code from the letter on %s."},
 	"letter.status.spent":     {"Код из письма заблокирован: три неверные попытки.", "The code from the letter is blocked: three wrong tries."},
+	"letter.status.cancelled": {"Письмо отменено до отправки. Закажите новое письмо.", "The letter was cancelled before dispatch. Order a new one."},
 	"letter.status.expired":   {"Срок действия кода из письма истёк.", "The code from the letter has expired."},
 	"letter.code.h":           {"Ввести код из письма", "Enter the code from the letter"},
 	"letter.code.lead":        {"Код действует до %s. Осталось попыток: %d.", "The code works until %s. Tries left: %d."},

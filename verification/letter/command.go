@@ -35,6 +35,7 @@ func Commands(run func(ctx context.Context, env *cmdline.Env, args []string, c *
 		{"export", "write the ordered letters (PDF) and the post office's register (CSV) into --out DIR, making their codes"},
 		{"sent", "record the tracking numbers of sent letters from --tracking FILE.csv (letter id, tracking number)"},
 		{"list", "list the letters (--status to choose one status)"},
+		{"cancel", "withdraw a letter not yet sent (a lost or spoilt printout): the citizen may order again at once"},
 	}
 	out := make([]cmdline.Command, len(defs))
 	for i, d := range defs {
@@ -55,8 +56,10 @@ func (c *Command) Register(s *cmdline.Set) {
 	case "sent":
 		s.String(&c.tracking, "tracking", "", "CSV file of sent letters: letter id, tracking number (14 digits, or 13 characters like RA123456785RU); a header line is allowed. All lines are applied or none.")
 	case "list":
-		all := []string{"", string(Ordered), string(Exported), string(Sent), string(Confirmed), string(Spent), string(Expired)}
+		all := []string{"", string(Ordered), string(Exported), string(Sent), string(Confirmed), string(Spent), string(Expired), string(Cancelled)}
 		s.Enum(&c.status, "status", "", all, "Only letters of this status.")
+	case "cancel":
+		s.AllowArgs("LETTER_ID")
 	}
 }
 
@@ -67,6 +70,8 @@ func (c *Command) Check(p *cmdline.Problems) {
 		p.Add("%s: required", c.s.Source("out"))
 	case c.Name == "sent" && c.tracking == "":
 		p.Add("%s: required", c.s.Source("tracking"))
+	case c.Name == "cancel" && (len(c.s.Args()) != 1 || !validID(c.s.Args()[0])):
+		p.Add("give exactly one letter id")
 	}
 }
 
@@ -118,6 +123,12 @@ func (c *Command) Run(ctx context.Context, db *sqldb.DB, km *keys.Manager, w io.
 			msgs[i] = c.tracking + ":" + b.Error()
 		}
 		return cmdline.Usage(fmt.Errorf("nothing recorded; fix these lines and run again:\n%s", strings.Join(msgs, "\n")))
+	case "cancel":
+		if err := st.Cancel(ctx, c.s.Args()[0], audit.Actor{Kind: audit.ActorAdmin, ID: "cli"}); err != nil {
+			return err
+		}
+		fmt.Fprintln(w, "cancelled")
+		return nil
 	}
 	ls, err := st.List(ctx, Status(c.status))
 	if err != nil {

@@ -19,7 +19,8 @@
 // only then marks the letters exported, with the hashes, in one
 // transaction. `gosid letters sent --tracking FILE.csv` records the
 // tracking numbers (all lines or none); the code then works 30 days, 3
-// tries. A right code records evidence (method letter, document
+// tries. `gosid letters cancel ID` withdraws a letter not yet sent (a lost
+// printout) and lifts the 30-day limit. A right code records evidence (method letter, document
 // "registered_letter" numbered by the tracking number, verifier kind
 // "system"), raises the account to confirmed and tells the citizen.
 //

@@ -35,6 +35,9 @@ const (
 	Spent Status = "spent"
 	// Expired: the code's time ran out.
 	Expired Status = "expired"
+	// Cancelled: staff withdrew it before dispatch (a lost or spoilt
+	// printout); the account may order again at once.
+	Cancelled Status = "cancelled"
 )
 
 // Open reports whether the letter is still on its way (ordered, exported
@@ -442,6 +445,35 @@ func (s *Store) whyNot(ctx context.Context, q sqldb.Querier, accountID string) e
 		return ErrSpent
 	}
 	return ErrNoCode
+}
+
+// Cancel withdraws a letter not yet sent (ordered or exported: its
+// printout lost or spoilt) and lifts the account's 30-day limit, so the
+// citizen may order again at once, with the activity-log entry, in one
+// transaction. sqldb.ErrNotFound: no such letter; ErrOnItsWay: the letter
+// is sent already (its code works until it expires) or closed.
+func (s *Store) Cancel(ctx context.Context, id string, actor audit.Actor) error {
+	now := s.now()
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		l, err := scanLetter(tx.QueryRow(ctx, `UPDATE letters SET status = 'cancelled', closed_at = $2
+			WHERE id = $1 AND status IN ('ordered', 'exported') RETURNING `+columns, id, sqldb.Micros(now)))
+		if errors.Is(err, sqldb.ErrNotFound) {
+			var status string
+			if err := tx.QueryRow(ctx, `SELECT status FROM letters WHERE id = $1`, id).Scan(&status); err != nil {
+				return err
+			}
+			return fmt.Errorf("%w: the letter is %s", ErrOnItsWay, status)
+		}
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `DELETE FROM letter_orders WHERE account_id = $1`, l.AccountID); err != nil {
+			return err
+		}
+		_, err = s.log.AppendAll(ctx, tx, []audit.Entry{{AccountID: l.AccountID, Actor: actor, Action: audit.ActionLetterCancelled,
+			Detail: map[string]string{"letter": l.ID}}})
+		return err
+	})
 }
 
 // MarkConfirmed closes the sent letter as confirmed, with its

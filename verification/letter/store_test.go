@@ -363,6 +363,38 @@ func TestStore(t *testing.T) {
 			}
 		})
 
+		t.Run("a letter cancelled before dispatch lets the citizen order again", func(t *testing.T) {
+			a := r.standard(t)
+			l, err := r.svc.Order(ctx, a, addr, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := r.store.Exported(ctx, map[string]string{l.ID: "ABCDEFGH"}); err != nil {
+				t.Fatal(err)
+			}
+			staff := audit.Actor{Kind: audit.ActorAdmin, ID: "test"}
+			if err := r.store.Cancel(ctx, l.ID, staff); err != nil {
+				t.Fatal(err)
+			}
+			if got, _ := r.store.Latest(ctx, a.ID); got.Status != letter.Cancelled {
+				t.Fatalf("after Cancel: %s", got.Status)
+			}
+			again, err := r.svc.Order(ctx, a, addr, "")
+			if err != nil {
+				t.Fatalf("an order after the cancellation: %v", err)
+			}
+			r.sendWithCode(t, again.ID, "RA123456785RU")
+			if err := r.store.Cancel(ctx, again.ID, staff); !errors.Is(err, letter.ErrOnItsWay) {
+				t.Fatalf("Cancel of a sent letter: %v", err)
+			}
+			if err := r.store.Cancel(ctx, "00000000-0000-4000-8000-000000000000", staff); !errors.Is(err, sqldb.ErrNotFound) {
+				t.Fatalf("Cancel of no letter: %v", err)
+			}
+			if !has(actions(t, r, a.ID), audit.ActionLetterCancelled) {
+				t.Error("no letter.cancelled in the activity log")
+			}
+		})
+
 		t.Run("a lost commit keeps the files", func(t *testing.T) {
 			a := r.standard(t)
 			if _, err := r.svc.Order(ctx, a, addr, ""); err != nil {

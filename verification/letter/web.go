@@ -138,7 +138,7 @@ func (h *Handler) view(r *http.Request, a *account.Account, form *webui.Form) (l
 		v.SentAt, v.ExpiresAt = day(l.SentAt), day(l.ExpiresAt)
 	case l != nil && l.Status.Open():
 		v.State = "waiting"
-	case l != nil && h.svc.now().Before(l.NextOrder()):
+	case l != nil && l.Status != Cancelled && h.svc.now().Before(l.NextOrder()):
 		v.State, v.NextOrder = "closed", day(l.NextOrder())
 	default:
 		v.State = "form"
@@ -160,6 +160,8 @@ func statusText(l texts, lt *Letter) string {
 		return l.T("letter.status.confirmed", day(lt.ClosedAt))
 	case Spent:
 		return l.T("letter.status.spent")
+	case Cancelled:
+		return l.T("letter.status.cancelled")
 	}
 	return l.T("letter.status.expired")
 }
