@@ -20,7 +20,6 @@ import (
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/verification/letter"
 	"github.com/gosid/gosid/verification/letter/lettertest"
 )
@@ -102,17 +101,9 @@ func writeTracking(t *testing.T, body string) string {
 
 func lettersFlow(t *testing.T, c cli, dir, dbURL string) {
 	ctx := context.Background()
-	mk, err := keys.GenerateMasterKeyFile(filepath.Join(dir, "master.key"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	db, err := sqldb.Open(ctx, sqldb.Config{URL: dbURL, SQLitePath: filepath.Join(dir, "gosid.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
+	db, km := commandKeys(t, dir, dbURL)
 	clock := sqldbtest.NewClock(time.Now())
-	srv, _, parts := startOPKey(t, db, clock, mk, nil)
+	srv, _, parts := startOPKeys(t, db, clock, km, nil)
 	const phone = "+79121110091"
 	b := newBrowser(t, srv)
 	a := letterCitizen(t, b, parts, phone, "Письмов")

@@ -46,18 +46,22 @@ func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *ke
 // startOPWith is startOPParts with options changed by mod first.
 func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
 	t.Helper()
-	return startOPKey(t, db, c, newMasterKey(t), mod)
-}
-
-// startOPKey is startOPWith under the master key mk (the one the commands
-// of a test read from --master-key-file).
-func startOPKey(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mk *keys.MasterKey, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
-	t.Helper()
-	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	km, err := keys.Open(context.Background(), db, mk, keys.Options{Logger: log})
+	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: testLog()})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return startOPKeys(t, db, c, km, mod)
+}
+
+func testLog() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
+// startOPKeys is startOPWith with the keys km (those the commands of a
+// test open from --master-key-file: commandKeys).
+func startOPKeys(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, km *keys.Manager, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
+	t.Helper()
+	log := testLog()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
