@@ -107,7 +107,7 @@ type Account struct {
 	// Lang is the language of the citizen's latest sign-in ("ru", "en"):
 	// the language of notices sent when no request says it (a registry
 	// check's outcome, a bank's confirmation).
-	Lang string
+	Lang            string
 	NotifyNewDevice bool
 	// IdleTimeout is the citizen's own session idle timeout; zero means
 	// the configured default.
