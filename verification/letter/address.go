@@ -125,7 +125,8 @@ func placeName(s string) bool {
 }
 
 // Lines are the address as the envelope shows it, after the recipient's
-// name: street, house, building and flat; settlement; region; index.
+// name: street, house, building and flat; settlement; region (not
+// repeated for a federal city, where it is the settlement); index.
 func (a Address) Lines() []string {
 	first := a.Street + ", д. " + a.House
 	if a.Building != "" {
@@ -133,6 +134,9 @@ func (a Address) Lines() []string {
 	}
 	if a.Flat != "" {
 		first += ", кв. " + a.Flat
+	}
+	if a.Region == a.City {
+		return []string{first, a.City, a.Index}
 	}
 	return []string{first, a.City, a.Region, a.Index}
 }
