@@ -71,6 +71,17 @@ const (
 	// A staff role was granted or revoked (idp/staff). Detail: role, org.
 	ActionStaffGranted = "staff.granted"
 	ActionStaffRevoked = "staff.revoked"
+	// The in-person desk (verification/desk). The citizen got or cancelled
+	// a confirmation code; staff (actor: operator, "org/account") saw the
+	// data unmasked, confirmed, refused (Detail: reason), corrected a
+	// passport field (Detail: field) or started a registry check.
+	ActionDeskCodeIssued    = "desk.code_issued"
+	ActionDeskCodeCancelled = "desk.code_cancelled"
+	ActionDeskViewed        = "desk.viewed"
+	ActionDeskConfirmed     = "desk.confirmed"
+	ActionDeskRefused       = "desk.refused"
+	ActionDeskCorrected     = "desk.corrected"
+	ActionDeskCheckStarted  = "desk.check_started"
 )
 
 // ActionContactChangeUndone: the previous contact's owner used the

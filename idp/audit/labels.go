@@ -51,6 +51,13 @@ var actionLabels = map[string]label{
 	ActionPartnerDisputed:    {"Подтверждение личности банком оспорено", "A bank's confirmation of identity disputed"},
 	ActionStaffGranted:       {"Назначена роль сотрудника", "Staff role granted"},
 	ActionStaffRevoked:       {"Снята роль сотрудника", "Staff role revoked"},
+	ActionDeskCodeIssued:     {"Получен код для подтверждения личности в центре обслуживания", "Code for confirming your identity at a service centre issued"},
+	ActionDeskCodeCancelled:  {"Код для подтверждения личности в центре обслуживания отменён", "Code for confirming your identity at a service centre cancelled"},
+	ActionDeskViewed:         {"Оператор центра обслуживания просмотрел ваши данные для сверки с документами", "A service centre operator viewed your data to compare with your documents"},
+	ActionDeskConfirmed:      {"Личность подтверждена в центре обслуживания", "Identity confirmed at a service centre"},
+	ActionDeskRefused:        {"В подтверждении личности в центре обслуживания отказано", "Identity confirmation at a service centre refused"},
+	ActionDeskCorrected:      {"Оператор центра обслуживания исправил данные паспорта по оригиналу", "A service centre operator corrected passport data from the original"},
+	ActionDeskCheckStarted:   {"Оператор центра обслуживания отправил данные на проверку", "A service centre operator sent your data for checking"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }

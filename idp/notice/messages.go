@@ -69,6 +69,12 @@ const (
 	// account a bank registered: the citizen sets a password there. Data:
 	// bank, link (the activation page with the token), days.
 	KindNoticeActivate = "notice.activate"
+	// KindNoticeDeskConfirmed says an operator confirmed the citizen's
+	// identity at an office (verification/desk). Data: office (its name).
+	KindNoticeDeskConfirmed = "notice.desk_confirmed"
+	// KindNoticeDeskRefused says an operator refused to confirm the
+	// identity at an office. Data: office, reason (the reason's words).
+	KindNoticeDeskRefused = "notice.desk_refused"
 )
 
 // kinds lists every kind with the Data keys its templates need.
@@ -91,6 +97,8 @@ var kinds = map[string][]string{
 	KindNoticeLevelLowered:       nil,
 	KindNoticePartnerConfirmed:   {"bank", "date", "time", "link", "days"},
 	KindNoticeActivate:           {"bank", "link", "days"},
+	KindNoticeDeskConfirmed:      {"office"},
+	KindNoticeDeskRefused:        {"office", "reason"},
 }
 
 // Message is one of the identity provider's messages before rendering: the
