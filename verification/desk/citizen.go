@@ -5,6 +5,8 @@ import (
 	"encoding/base64"
 	"errors"
 	"html/template"
+	"image"
+	"image/draw"
 	"image/png"
 	"net/http"
 	"net/url"
@@ -30,8 +32,12 @@ import (
 //	POST /account/confirm/desk         issue a code (form: region)
 //	POST /account/confirm/desk/cancel  cancel the live code
 
-// QRSize is the QR image's side in pixels.
-const QRSize = 240
+// QRSize is the side of the QR code in pixels, drawn with a white margin
+// of qrMargin on every side.
+const (
+	QRSize   = 240
+	qrMargin = 32
+)
 
 type officeView struct{ Code, Name, Kind, Address, Hours string }
 
@@ -222,8 +228,12 @@ func qrPNG(code string) ([]byte, error) {
 	if q, err = barcode.Scale(q, QRSize, QRSize); err != nil {
 		return nil, err
 	}
+	// The quiet zone scanners need around the code: four modules and more.
+	img := image.NewGray(image.Rect(0, 0, QRSize+2*qrMargin, QRSize+2*qrMargin))
+	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	draw.Draw(img, image.Rect(qrMargin, qrMargin, qrMargin+QRSize, qrMargin+QRSize), q, image.Point{}, draw.Src)
 	var buf bytes.Buffer
-	if err := png.Encode(&buf, q); err != nil {
+	if err := png.Encode(&buf, img); err != nil {
 		return nil, err
 	}
 	return buf.Bytes(), nil

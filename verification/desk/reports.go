@@ -91,6 +91,9 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) (reportView, bo
 			}
 		}
 		rows[i].Operator = names[t.OperatorID]
+		if d, err := time.Parse(time.DateOnly, t.Day); err == nil {
+			rows[i].Day = d.Format("02.01.2006")
+		}
 	}
 	v.Rows = rows
 	for _, t := range rows {
@@ -128,8 +131,7 @@ func (h *Handler) reportsCSV(w http.ResponseWriter, r *http.Request) {
 	cw.UseCRLF = true
 	_ = cw.Write([]string{"Дата", "Офис", "Оператор", "Подтверждения", "Отказы", "Просмотры данных", "Исправления паспорта", "Проверки в реестрах"})
 	for _, t := range v.Rows {
-		day, _ := time.Parse(time.DateOnly, t.Day)
-		_ = cw.Write([]string{day.Format("02.01.2006"), v.Org.Code, t.Operator, strconv.Itoa(t.Confirmed), strconv.Itoa(t.Refused),
+		_ = cw.Write([]string{t.Day, v.Org.Code, t.Operator, strconv.Itoa(t.Confirmed), strconv.Itoa(t.Refused),
 			strconv.Itoa(t.Viewed), strconv.Itoa(t.Corrected), strconv.Itoa(t.Checked)})
 	}
 	cw.Flush()

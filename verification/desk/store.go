@@ -235,7 +235,7 @@ func (s *Store) Operations(ctx context.Context, orgCode string, from, to time.Ti
 
 // Tally is one operator's operations on one day.
 type Tally struct {
-	Day        string // YYYY-MM-DD
+	Day        string // YYYY-MM-DD (the report writes it ДД.ММ.ГГГГ)
 	OperatorID string
 	// Operator is the operator's name (set by the report, not the store).
 	Operator                                              string
