@@ -243,15 +243,21 @@ func (h *Handler) target(w http.ResponseWriter, r *http.Request, m staff.Member,
 	return a, true
 }
 
-func (h *Handler) showCitizen(w http.ResponseWriter, r *http.Request) {
-	m, o, ok := h.member(w, r)
-	if !ok {
-		return
+// onCitizen serves fn with the staff member, the office and the citizen
+// of a request to /desk/citizen/{id}…, never the member's own account.
+func (h *Handler) onCitizen(fn func(w http.ResponseWriter, r *http.Request, m staff.Member, o staff.Org, a *account.Account)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		m, o, ok := h.member(w, r)
+		if !ok {
+			return
+		}
+		if a, ok := h.target(w, r, m, o); ok {
+			fn(w, r, m, o, a)
+		}
 	}
-	a, ok := h.target(w, r, m, o)
-	if !ok {
-		return
-	}
+}
+
+func (h *Handler) showCitizen(w http.ResponseWriter, r *http.Request, m staff.Member, o staff.Org, a *account.Account) {
 	ctx := r.Context()
 	// The view is logged before anything is shown: no unmasked data
 	// without its entry in the citizen's activity log.
@@ -362,15 +368,7 @@ func (h *Handler) rerender(w http.ResponseWriter, r *http.Request, m staff.Membe
 	h.desk.Render(w, r, status, "citizen", v)
 }
 
-func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
-	m, o, ok := h.member(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.target(w, r, m, o)
-	if !ok {
-		return
-	}
+func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, m staff.Member, o staff.Org, a *account.Account) {
 	ctx := r.Context()
 	f := webui.NewForm(r, "doc_passport", "doc_snils")
 	v, err := h.citizenView(r, m, o, a)
@@ -453,15 +451,7 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request) {
 
 var errChanged = errors.New("desk: the account changed meanwhile")
 
-func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
-	m, o, ok := h.member(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.target(w, r, m, o)
-	if !ok {
-		return
-	}
+func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, m staff.Member, o staff.Org, a *account.Account) {
 	ctx := r.Context()
 	f := webui.NewForm(r, "reason", "note")
 	l := h.desk.Localizer(r)
@@ -492,15 +482,7 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, citizenURL(a.ID, o.Code, "refused"))
 }
 
-func (h *Handler) correct(w http.ResponseWriter, r *http.Request) {
-	m, o, ok := h.member(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.target(w, r, m, o)
-	if !ok {
-		return
-	}
+func (h *Handler) correct(w http.ResponseWriter, r *http.Request, m staff.Member, o staff.Org, a *account.Account) {
 	ctx := r.Context()
 	fields := []string{"passport_series", "passport_number", "passport_issue_date", "passport_issuer", "division_code"}
 	f := webui.NewForm(r, fields...)
@@ -570,15 +552,7 @@ func (h *Handler) correct(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, citizenURL(a.ID, o.Code, "corrected"))
 }
 
-func (h *Handler) startCheck(w http.ResponseWriter, r *http.Request) {
-	m, o, ok := h.member(w, r)
-	if !ok {
-		return
-	}
-	a, ok := h.target(w, r, m, o)
-	if !ok {
-		return
-	}
+func (h *Handler) startCheck(w http.ResponseWriter, r *http.Request, m staff.Member, o staff.Org, a *account.Account) {
 	ctx := r.Context()
 	queued := false
 	err := h.operation(ctx, r, m, o, a, &Operation{Action: ActionChecked}, audit.ActionDeskCheckStarted, nil,
