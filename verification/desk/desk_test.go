@@ -263,6 +263,9 @@ func TestCitizenCode(t *testing.T) {
 		if _, err := r.h.Store().Live(context.Background(), a.ID); err == nil {
 			t.Fatal("a code lives past 30 days")
 		}
+		if n, err := r.h.SweepExpired(context.Background()); err != nil || n != 1 {
+			t.Fatalf("SweepExpired = %d, %v; want the one expired code", n, err)
+		}
 	})
 }
 
