@@ -204,14 +204,20 @@ func evalIn[T any](b *browser, what, expr string) T {
 // open navigates to path and checks that the page loaded with 200.
 func (b *browser) open(path string) {
 	b.t.Helper()
+	b.openStatus(path, 200)
+}
+
+// openStatus is open expecting another status, e.g. 410 for a used link.
+func (b *browser) openStatus(path string, want int64) {
+	b.t.Helper()
 	ctx, cancel := context.WithTimeout(b.ctx, stepTimeout)
 	defer cancel()
 	resp, err := chromedp.Run(ctx, chromedp.NavigateResponse(b.base+path))
 	if err != nil {
 		b.fatalf("open %s: %v", path, err)
 	}
-	if resp == nil || resp.Status != 200 {
-		b.fatalf("open %s: status %v", path, status(resp))
+	if resp == nil || resp.Status != want {
+		b.fatalf("open %s: status %v, want %d", path, status(resp), want)
 	}
 }
 

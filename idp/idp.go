@@ -28,6 +28,7 @@ import (
 	"github.com/gosid/gosid/idp/recovery"
 	"github.com/gosid/gosid/idp/registration"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/jobs"
@@ -122,6 +123,9 @@ type IdP struct {
 	SignIn func(w http.ResponseWriter, r *http.Request, accountID, next string) bool
 	// Limiter counts attempts in the database (every replica sees them).
 	Limiter *ratelimit.Limiter
+	// Recovery is what resetting a password and phone away from the
+	// recovery pages needs (verification/access).
+	Recovery Recovery
 
 	mux      *http.ServeMux
 	checks   *lateChecks
@@ -190,7 +194,14 @@ func New(c Config, p Platform) (*IdP, error) {
 	if err != nil {
 		return nil, err
 	}
-	sessions := session.NewStore(db, session.Config{IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime, Secure: secure, Now: now})
+	sessions := session.NewStore(db, session.Config{IdleTimeout: c.SessionIdleTimeout, Lifetime: c.SessionLifetime, Secure: secure, Now: now,
+		Started: func(ctx context.Context, accountID, lang string) {
+			// The sign-in stands even when this fails: notices then keep
+			// the language before.
+			if err := accounts.SetLang(ctx, accountID, lang); err != nil {
+				log.WarnContext(ctx, "account language", "err", err)
+			}
+		}})
 	// One rule for every sensitive change: an authentication this recent.
 	reauth := session.Reauth{MaxAge: c.ReauthMaxAge, Now: now}
 	flows := flow.NewStore(db, km, now).SecureCookies(secure)
@@ -213,7 +224,8 @@ func New(c Config, p Platform) (*IdP, error) {
 	var opKey [32]byte
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
 	provider, err := oidc.New(oidc.Config{Issuer: c.Issuer, CryptoKey: opKey, Lifetimes: c.Tokens},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Jobs: p.Jobs, Evidence: verifier, Log: log, Now: now})
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Jobs: p.Jobs, Evidence: verifier,
+			Roles: staff.NewStore(db, acts, now), Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)
 	}
@@ -351,7 +363,20 @@ func New(c Config, p Platform) (*IdP, error) {
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
 		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
-		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh}, nil
+		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh,
+		Recovery: Recovery{Codes: step, Passwords: hasher, Policy: policy, EndAll: told.EndAll, Forget: devices.Forget}}, nil
+}
+
+// Recovery is the identity provider's recovery tools for modules: the
+// "we sent you a code" step, password hashing and policy, ending every
+// session of an account (its sites told) and forgetting its remembered
+// devices.
+type Recovery struct {
+	Codes     *codestep.Step
+	Passwords *password.Hasher
+	Policy    password.Policy
+	EndAll    func(ctx context.Context, accountID, exceptID string) (int, error)
+	Forget    func(ctx context.Context, accountID string) error
 }
 
 // Handler is the identity provider's pages and endpoints inside its

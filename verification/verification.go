@@ -29,6 +29,7 @@ import (
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/verification/access"
 	"github.com/gosid/gosid/verification/bank"
 	"github.com/gosid/gosid/verification/bank/sandbox"
 	"github.com/gosid/gosid/verification/check"
@@ -141,6 +142,12 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 
 	// The bank partner API.
 	if _, err := NewPartner(partner.Config{Rate: o.PartnerRate, Burst: o.PartnerBurst}, i, banks, o.Argon2, reg); err != nil {
+		return nil, err
+	}
+
+	// The temporary access code (issue 16, item 4): issued at the desk,
+	// used at /access-code.
+	if err := access.Mount(i); err != nil {
 		return nil, err
 	}
 

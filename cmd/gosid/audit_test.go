@@ -31,10 +31,12 @@ func TestAuditCommands(t *testing.T) {
 	})
 }
 
-func auditCommands(t *testing.T, c cli, dir, url string) {
+// commandKeys makes the master key file in the data dir and opens the
+// database and the keys.Manager from it as the commands open theirs, for
+// a test to write what the server would; closed when the test ends.
+func commandKeys(t *testing.T, dir, url string) (*sqldb.DB, *keys.Manager) {
+	t.Helper()
 	ctx := context.Background()
-	// The log the server would write: the master key file in the data dir,
-	// the keys.Manager made from it as the commands make theirs.
 	mk, err := keys.GenerateMasterKeyFile(filepath.Join(dir, "master.key"))
 	if err != nil {
 		t.Fatal(err)
@@ -43,11 +45,18 @@ func auditCommands(t *testing.T, c cli, dir, url string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer db.Close()
+	t.Cleanup(func() { db.Close() })
 	km, err := keys.Open(ctx, db, mk, keys.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return db, km
+}
+
+func auditCommands(t *testing.T, c cli, dir, url string) {
+	ctx := context.Background()
+	// The log the server would write.
+	db, km := commandKeys(t, dir, url)
 	log := audit.New(db, km, time.Now)
 	for _, e := range []audit.Entry{
 		{AccountID: "acc-1", Actor: audit.Actor{Kind: audit.ActorCitizen, ID: "acc-1"}, Action: audit.ActionContactChanged, Detail: map[string]string{"field": "phone"}, IP: "192.0.2.1"},

@@ -38,6 +38,8 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		{Name: "audit", Synopsis: "the account activity log: verify the hash chain, export an account's log as CSV", Run: runAudit},
 		{Name: "banks", Synopsis: "banks and other upstream OpenID providers: add, list, update, remove", Run: runBanks},
 		{Name: "verification", Synopsis: "identity verification: an account's evidence and registry checks (show, recheck)", Run: runVerification},
+		{Name: "orgs", Synopsis: "staff organisations (offices, agencies, support): add, list, update", Run: staffGroup("orgs")},
+		{Name: "staff", Synopsis: "staff roles of accounts: grant, revoke, list", Run: staffGroup("staff")},
 		{Name: "version", Synopsis: "print the version", Run: runVersion},
 	})
 }

@@ -104,6 +104,10 @@ type Account struct {
 
 	// NotifyNewDevice: tell the citizen of every sign-in from a device
 	// the account has not used before (on by default).
+	// Lang is the language of the citizen's latest sign-in ("ru", "en"):
+	// the language of notices sent when no request says it (a registry
+	// check's outcome, a bank's confirmation).
+	Lang string
 	NotifyNewDevice bool
 	// IdleTimeout is the citizen's own session idle timeout; zero means
 	// the configured default.

@@ -186,7 +186,7 @@ type passportJSON struct {
 const accountColumns = `id, status, level, family_name, given_name, middle_name, birth_date, gender,
 	snils_enc, inn_enc, passport_enc, password_hash, password_changed_at, failed_logins, locked_until,
 	consent_version, consent_at, created_at, updated_at, mfa, notify_new_device, idle_timeout_s, pending, delete_after,
-	snils_verified_at, snils_verified_by, password_suspended_at`
+	snils_verified_at, snils_verified_by, password_suspended_at, lang`
 
 // Get returns the account with its contacts; sqldb.ErrNotFound if none.
 func (s *Store) Get(ctx context.Context, id string) (*Account, error) {
@@ -232,7 +232,7 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		if err := rows.Scan(&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
 			&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
 			&consentVer, &consentAt, &created, &updated, &a.MFA, &a.NotifyNewDevice, &idle, &pendingEnc, &deleteAfter,
-			&snilsVerifiedAt, &snilsVerifiedBy, &suspended, &kind, &enc, &verified); err != nil {
+			&snilsVerifiedAt, &snilsVerifiedBy, &suspended, &a.Lang, &kind, &enc, &verified); err != nil {
 			return nil, sqldb.Classify(err)
 		}
 		found = true
@@ -402,6 +402,16 @@ func (s *Store) SetMFA(ctx context.Context, id, method string) error {
 		return fmt.Errorf("account: unknown second factor %q", method)
 	}
 	return s.exec1(ctx, `UPDATE accounts SET mfa = $2, updated_at = $3 WHERE id = $1`, id, method, sqldb.Micros(s.now()))
+}
+
+// SetLang records the language of the citizen's latest sign-in ("ru" or
+// "en"; anything else is ignored). Writes only when it changed.
+func (s *Store) SetLang(ctx context.Context, id, lang string) error {
+	if lang != "ru" && lang != "en" {
+		return nil
+	}
+	_, err := s.db.Exec(ctx, `UPDATE accounts SET lang = $2 WHERE id = $1 AND lang <> $2`, id, lang)
+	return err
 }
 
 // SetStatus blocks or unblocks an account (operators). Unblocking also

@@ -71,6 +71,11 @@ const (
 	// A staff role was granted or revoked (idp/staff). Detail: role, org.
 	ActionStaffGranted = "staff.granted"
 	ActionStaffRevoked = "staff.revoked"
+	// An operator issued a temporary access code after checking the
+	// passport (actor: the operator and office); the citizen used it to
+	// set a new password and phone (verification/access).
+	ActionAccessCodeIssued = "access_code.issued"
+	ActionAccessCodeUsed   = "access_code.used"
 	// The in-person desk (verification/desk). The citizen got or cancelled
 	// a confirmation code; staff (actor: operator, "org/account") saw the
 	// data unmasked, confirmed, refused (Detail: reason), corrected a

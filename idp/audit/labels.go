@@ -51,6 +51,8 @@ var actionLabels = map[string]label{
 	ActionPartnerDisputed:    {"Подтверждение личности банком оспорено", "A bank's confirmation of identity disputed"},
 	ActionStaffGranted:       {"Назначена роль сотрудника", "Staff role granted"},
 	ActionStaffRevoked:       {"Снята роль сотрудника", "Staff role revoked"},
+	ActionAccessCodeIssued:   {"Выдан временный код доступа", "Temporary access code issued"},
+	ActionAccessCodeUsed:     {"По временному коду доступа заданы новый пароль и телефон", "New password and phone set with a temporary access code"},
 	ActionDeskCodeIssued:     {"Получен код для подтверждения личности в центре обслуживания", "Code for confirming your identity at a service centre issued"},
 	ActionDeskCodeCancelled:  {"Код для подтверждения личности в центре обслуживания отменён", "Code for confirming your identity at a service centre cancelled"},
 	ActionDeskViewed:         {"Оператор центра обслуживания просмотрел ваши данные для сверки с документами", "A service centre operator viewed your data to compare with your documents"},

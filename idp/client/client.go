@@ -121,6 +121,10 @@ type Client struct {
 	// for at the partner API (/partner/v1), or "": only a partner client
 	// may hold the partner scopes.
 	Partner string
+	// StaffRoles puts the staff roles of the account (idp/staff) into the
+	// client's ID tokens and userinfo as the gosid_roles claim; only a
+	// first-party client (the portal's back-office) may have it.
+	StaffRoles bool
 
 	CreatedAt, UpdatedAt time.Time
 }

@@ -55,6 +55,7 @@ func (f *Flags) Register(s *cmdline.Set, update bool) {
 	s.String(&f.AccessTokenFormat, f.Field(FieldAccessTokenFormat, "access-token-format"), def(FormatJWT), "Access tokens: jwt (RFC 9068, verifiable by resource servers) or opaque (checked by introspection).")
 	s.String(&f.PKCE, f.Field(FieldPKCE, "pkce"), def(PKCERequired), "PKCE (S256 code_challenge) in authorization requests: required, or optional for a legacy confidential client that cannot send one (never for --auth-method none).")
 	s.String(&f.Partner, f.Field(FieldPartner, "partner"), "", "Id of the bank (gosid banks list) this client acts for at the partner API /partner/v1; only a partner client may hold the scopes "+ScopePartnerConfirmations+" and "+ScopePartnerRegistrations+" (client_credentials, private_key_jwt). Empty on update: no longer a partner.")
+	s.Bool(&f.StaffRoles, f.Field(FieldStaffRoles, "staff-roles"), false, "Put the account's staff roles (role and organisation code, gosid staff list) into ID tokens and userinfo as the gosid_roles claim; first-party clients only.")
 	s.Bool(&f.IDTokenClaims, f.Field(FieldIDTokenClaims, "id-token-claims"), false, "Put the personal data of the consented scopes into ID tokens too (by default they carry only protocol claims, and the data comes from userinfo or the claims parameter): ID tokens come back in logout URLs.")
 }
 

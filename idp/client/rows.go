@@ -56,6 +56,7 @@ func (c *Client) Rows(secret string) [][2]string {
 	row("ID token claims", map[bool]string{false: "protocol only (personal data from userinfo or the claims parameter)",
 		true: "personal data of the consented scopes too"}[c.IDTokenClaims])
 	row("bank partner", c.Partner)
+	row("staff roles", map[bool]string{true: "gosid_roles claim", false: ""}[c.StaffRoles])
 	row("created", listTime(c.CreatedAt))
 	row("updated", listTime(c.UpdatedAt))
 	return out

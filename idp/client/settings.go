@@ -18,7 +18,7 @@ type Settings struct {
 	BackchannelLogoutURI, JWKS, JWKSURI           string
 	MinLevel, IDTokenAlg, AccessTokenFormat, PKCE string
 	Partner                                       string
-	FirstParty, IDTokenClaims                     bool
+	FirstParty, IDTokenClaims, StaffRoles         bool
 	Given                                         func(field string) bool
 }
 
@@ -55,6 +55,7 @@ func (st Settings) Apply(c *Client) {
 		{FieldPKCE, func() { c.PKCE = st.PKCE }},
 		{FieldIDTokenClaims, func() { c.IDTokenClaims = st.IDTokenClaims }},
 		{FieldPartner, func() { c.Partner = st.Partner }},
+		{FieldStaffRoles, func() { c.StaffRoles = st.StaffRoles }},
 	} {
 		if given(f.field) {
 			f.apply()
@@ -132,6 +133,7 @@ type Metadata struct {
 	PKCE                   string          `json:"pkce"`
 	IDTokenClaims          bool            `json:"id_token_claims"`
 	Partner                string          `json:"partner,omitempty"`
+	StaffRoles             bool            `json:"staff_roles"`
 	CreatedAt              time.Time       `json:"created_at"`
 	UpdatedAt              time.Time       `json:"updated_at"`
 }
@@ -149,7 +151,7 @@ func (c *Client) Metadata(secret string) Metadata {
 		RedirectURIs: nonNil(c.RedirectURIs), PostLogoutRedirectURIs: nonNil(c.PostLogoutRedirectURIs),
 		BackchannelLogoutURI: c.BackchannelLogoutURI, Scope: strings.Join(c.Scopes, " "), GrantTypes: nonNil(c.GrantTypes),
 		JWKSURI: c.JWKSURI, FirstParty: c.FirstParty, MinLevel: string(c.Level()), IDTokenAlg: c.Alg(), AccessTokenFormat: c.TokenFormat(),
-		PKCE: c.PKCEPolicy(), IDTokenClaims: c.IDTokenClaims, Partner: c.Partner, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
+		PKCE: c.PKCEPolicy(), IDTokenClaims: c.IDTokenClaims, Partner: c.Partner, StaffRoles: c.StaffRoles, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt,
 	}
 	if c.JWKS != "" && json.Valid([]byte(c.JWKS)) {
 		m.JWKS = json.RawMessage(c.JWKS)

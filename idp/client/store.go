@@ -90,10 +90,10 @@ func (s *Store) Create(ctx context.Context, c Client) (created *Client, secret s
 	now := sqldb.Micros(s.now())
 	_, err = s.write(ctx, `INSERT INTO clients (id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris,
 			backchannel_logout_uri, scopes, grant_types, jwks, jwks_uri, first_party, min_level, id_token_alg, access_token_format,
-			pkce, id_token_claims, created_at, updated_at, partner)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19)`,
+			pkce, id_token_claims, created_at, updated_at, partner, staff_roles)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $18, $19, $20)`,
 		c.ID, c.Name, c.SecretHash, c.AuthMethod, lists[0], lists[1], c.BackchannelLogoutURI, lists[2], lists[3],
-		c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.PKCE, c.IDTokenClaims, now, c.Partner)
+		c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.PKCE, c.IDTokenClaims, now, c.Partner, c.StaffRoles)
 	if err != nil {
 		return nil, "", fmt.Errorf("create client %s: %w", c.ID, err)
 	}
@@ -123,7 +123,7 @@ func encodeLists(c *Client) ([4]string, error) {
 
 const clientColumns = `id, name, secret_hash, auth_method, redirect_uris, post_logout_redirect_uris, backchannel_logout_uri,
 	scopes, grant_types, jwks, jwks_uri, first_party, min_level, id_token_alg, access_token_format, pkce, id_token_claims,
-	created_at, updated_at, partner`
+	created_at, updated_at, partner, staff_roles`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -135,7 +135,7 @@ func scanClient(row scanner) (*Client, error) {
 	)
 	if err := row.Scan(&c.ID, &c.Name, &c.SecretHash, &c.AuthMethod, &lists[0], &lists[1], &c.BackchannelLogoutURI,
 		&lists[2], &lists[3], &c.JWKS, &c.JWKSURI, &c.FirstParty, &c.MinLevel, &c.IDTokenAlg, &c.AccessTokenFormat,
-		&c.PKCE, &c.IDTokenClaims, &created, &updated, &c.Partner); err != nil {
+		&c.PKCE, &c.IDTokenClaims, &created, &updated, &c.Partner, &c.StaffRoles); err != nil {
 		return nil, sqldb.Classify(err)
 	}
 	for i, dst := range []*[]string{&c.RedirectURIs, &c.PostLogoutRedirectURIs, &c.Scopes, &c.GrantTypes} {
@@ -214,12 +214,12 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 		secret_hash = CASE WHEN $4 IN ('client_secret_basic', 'client_secret_post') THEN secret_hash ELSE NULL END,
 		redirect_uris = $5, post_logout_redirect_uris = $6, backchannel_logout_uri = $7, scopes = $8, grant_types = $9,
 		jwks = $10, jwks_uri = $11, first_party = $12, min_level = $13, id_token_alg = $14, access_token_format = $15,
-		pkce = $16, id_token_claims = $17, partner = $18
+		pkce = $16, id_token_claims = $17, partner = $18, staff_roles = $19
 		WHERE id = $1`
 	args := []any{c.ID, sqldb.Micros(s.now()), c.Name, c.AuthMethod, lists[0], lists[1], c.BackchannelLogoutURI, lists[2], lists[3],
-		c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.PKCE, c.IDTokenClaims, c.Partner}
+		c.JWKS, c.JWKSURI, c.FirstParty, c.MinLevel, c.IDTokenAlg, c.AccessTokenFormat, c.PKCE, c.IDTokenClaims, c.Partner, c.StaffRoles}
 	if !c.UpdatedAt.IsZero() {
-		query += ` AND updated_at = $19`
+		query += ` AND updated_at = $20`
 		args = append(args, sqldb.Micros(c.UpdatedAt))
 	}
 	n, err := s.write(ctx, query, args...)

@@ -23,6 +23,7 @@ const (
 	FieldBackchannelLogoutURI   = "backchannel_logout_uri"
 	FieldScopes                 = "scope"
 	FieldPartner                = "partner"
+	FieldStaffRoles             = "staff_roles"
 	FieldGrantTypes             = "grant_types"
 	FieldJWKS                   = "jwks"
 	FieldJWKSURI                = "jwks_uri"
@@ -158,6 +159,9 @@ func (c *Client) Validate() error {
 		if !hasGrant(GrantClientCredentials) {
 			add(FieldPartner, "a bank partner needs the %s grant", GrantClientCredentials)
 		}
+	}
+	if c.StaffRoles && !c.FirstParty {
+		add(FieldStaffRoles, "only a first-party client (--first-party) may receive staff roles")
 	}
 	if hasGrant(GrantAuthorizationCode) && !slices.Contains(c.Scopes, "openid") {
 		add(FieldScopes, "must include openid for the %s grant", GrantAuthorizationCode)

@@ -92,7 +92,7 @@ func (h *Handler) tellDropped(ctx context.Context, r *http.Request, ids []string
 			h.Log.ErrorContext(ctx, "account of a dropped SNILS claim", "err", err)
 			continue
 		}
-		h.Notifier.Account(ctx, other, notice.KindNoticeSNILSClaimDropped, h.loc(r).Lang, nil)
+		h.Notifier.Account(ctx, other, notice.KindNoticeSNILSClaimDropped, other.Lang, nil)
 	}
 }
 

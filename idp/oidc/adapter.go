@@ -60,6 +60,7 @@ type adapter struct {
 	accounts Accounts
 	signer   Signer
 	evidence Evidence
+	roles    Roles
 	life     Lifetimes
 	loginURL func(id string) string
 	keySets  *keySets
@@ -478,6 +479,9 @@ func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserI
 	}
 	c, err := ad.clients.Get(ctx, r.GetClientID())
 	if err != nil {
+		return unavailable(ctx, err)
+	}
+	if err := ad.addStaffRoles(ctx, info, c, r.GetSubject()); err != nil {
 		return unavailable(ctx, err)
 	}
 	if !c.IDTokenClaims && len(named) == 0 && len(asked.VerifiedClaims) == 0 {

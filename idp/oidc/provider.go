@@ -68,8 +68,11 @@ type Deps struct {
 	// Evidence reads the evidence behind verified_claims (assurance.
 	// Service); nil releases no verified_claims at all.
 	Evidence Evidence
-	Log      *slog.Logger
-	Now      func() time.Time
+	// Roles reads staff roles for the gosid_roles claim of clients
+	// registered for it (staff.Store); nil releases none.
+	Roles Roles
+	Log   *slog.Logger
+	Now   func() time.Time
 }
 
 // Provider is Gosid's OpenID provider.
@@ -126,7 +129,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	st := &store{db: d.DB, now: d.Now, aead: aead, life: cfg.Lifetimes, log: d.Log}
 	p := &Provider{cfg: cfg, deps: d, store: st, keySets: newKeySets(d.Now)}
-	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, evidence: d.Evidence, life: cfg.Lifetimes, keySets: p.keySets,
+	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, evidence: d.Evidence, roles: d.Roles, life: cfg.Lifetimes, keySets: p.keySets,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")
 	if err != nil {

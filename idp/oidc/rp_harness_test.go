@@ -22,8 +22,10 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -50,6 +52,8 @@ type rpOP struct {
 	Clients  *client.Store // another process's store: `gosid clients …`
 	Accounts *account.Store
 	Sessions *session.Store
+	// Staff grants the roles of the gosid_roles claim.
+	Staff *staff.Store
 	// FailAccounts makes every account read fail as a database outage
 	// would.
 	FailAccounts *atomic.Bool
@@ -100,13 +104,14 @@ func newRPOP(t *testing.T, db *sqldb.DB, mod func(*Config)) *rpOP {
 	o.Clients = client.NewStore(db, o.Clock.Now)
 	o.Accounts = account.NewStore(db, km, o.Clock.Now)
 	o.Sessions = session.NewStore(db, session.Config{Now: o.Clock.Now})
+	o.Staff = staff.NewStore(db, account.NewActivity(db, o.Accounts, audit.New(db, km, o.Clock.Now)), o.Clock.Now)
 	cfg := Config{Issuer: o.URL}
 	_, _ = rand.Read(cfg.CryptoKey[:])
 	if mod != nil {
 		mod(&cfg)
 	}
 	o.P, err = New(cfg, Deps{DB: db, Clients: client.NewCache(client.NewStore(db, o.Clock.Now), 0), Accounts: rpAccounts{o.Accounts, o.FailAccounts},
-		Signer: km, Sessions: o.Sessions, Log: log, Now: o.Clock.Now})
+		Signer: km, Sessions: o.Sessions, Roles: o.Staff, Log: log, Now: o.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}

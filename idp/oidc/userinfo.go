@@ -219,6 +219,11 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w)
 		return
 	}
+	if err := p.adapter.userinfoStaffRoles(ctx, info, tid, a.ID); err != nil {
+		p.deps.Log.ErrorContext(ctx, "userinfo: staff roles", "err", err)
+		writeUnavailable(w)
+		return
+	}
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
 	_ = jsonEncode(w, info)

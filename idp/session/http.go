@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Start signs the browser in: it ends the session of any cookie the request
@@ -26,6 +27,9 @@ func (s *Store) Start(w http.ResponseWriter, r *http.Request, accountID string, 
 		return nil, err
 	}
 	http.SetCookie(w, s.cookie(token, sess.ExpiresAt))
+	if s.cfg.Started != nil {
+		s.cfg.Started(ctx, accountID, webui.Lang(r))
+	}
 	return sess, nil
 }
 

@@ -94,6 +94,9 @@ type Config struct {
 	Retention time.Duration
 	// Now is the clock (time.Now).
 	Now func() time.Time
+	// Started, when set, hears of every sign-in Start makes, with the
+	// language of its request (the account keeps it for notices).
+	Started func(ctx context.Context, accountID, lang string)
 }
 
 // Store keeps sessions in the database. It holds no session state of its

@@ -157,11 +157,15 @@ func TestIdleExpiryAndSliding(t *testing.T) {
 			t.Fatalf("lookup within TouchEvery wrote the row: %+v → %+v", before, after)
 		}
 
-		// After TouchEvery: the idle deadline slides.
+		// After TouchEvery: the idle deadline slides; Idle says how long
+		// the session lay unused before (from the last write).
 		c.Advance(20 * time.Minute)
 		got, err := s.Lookup(ctx, token)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if want := 20*time.Minute + 59*time.Second; got.Idle != want {
+			t.Errorf("Idle %v, want %v", got.Idle, want)
 		}
 		want := c.Now().Add(30 * time.Minute)
 		if !got.IdleUntil.Equal(want) {
@@ -631,6 +635,29 @@ func TestOwnIdleTimeout(t *testing.T) {
 		}
 		if err := s.SetIdleTimeout(ctx, "no-such-session", time.Minute); !errors.Is(err, sqldb.ErrNotFound) {
 			t.Errorf("unknown session: %v", err)
+		}
+	})
+}
+
+// TestStartedHearsTheLanguage: every sign-in tells Config.Started the
+// account and the request's language (the account keeps it for notices).
+func TestStartedHearsTheLanguage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := newClock()
+		var heard []string
+		s := session.NewStore(db, session.Config{Now: c.Now, Started: func(_ context.Context, accountID, lang string) {
+			heard = append(heard, accountID+" "+lang)
+		}})
+		acc := newAccount(t, db)
+		for _, accept := range []string{"en-GB,en;q=0.9", "ru-RU"} {
+			r := httptest.NewRequest("POST", "/login", nil)
+			r.Header.Set("Accept-Language", accept)
+			if _, err := s.Start(httptest.NewRecorder(), r, acc, []string{"pwd"}, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if want := []string{acc + " en", acc + " ru"}; !slices.Equal(heard, want) {
+			t.Errorf("Started heard %q, want %q", heard, want)
 		}
 	})
 }

@@ -92,21 +92,12 @@ func (g *Gate) Require(next http.Handler, roles ...Role) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ctx := r.Context()
 		s, err := g.sessions.Current(r)
-		if err == nil && s.Idle >= IdleTimeout {
-			// A staff session unused for 15 minutes ends, whatever the
-			// citizen's own setting.
-			if err := g.sessions.End(ctx, s.ID); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
-				g.fail(w, r, "end idle staff session", err)
-				return
-			}
-			err = sqldb.ErrExpired
-		}
 		if err != nil {
 			if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
 				g.fail(w, r, "staff session", err)
 				return
 			}
-			http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
+			g.toLogin(w, r)
 			return
 		}
 		a, err := g.accounts.Get(ctx, s.AccountID)
@@ -120,10 +111,23 @@ func (g *Gate) Require(next http.Handler, roles ...Role) http.Handler {
 			return
 		}
 		m := Member{AccountID: a.ID, SessionID: s.ID, Grants: grants}
-		switch {
-		case !slices.ContainsFunc(grants, func(gr Grant) bool { return len(roles) == 0 || slices.Contains(roles, gr.Role) }):
+		if !slices.ContainsFunc(grants, func(gr Grant) bool { return len(roles) == 0 || slices.Contains(roles, gr.Role) }) {
+			// Before the idle rule: a citizen who opens a staff page is
+			// turned away, and keeps their own session.
 			g.deny(w, r, DeniedRole, a)
 			return
+		}
+		if s.Idle >= IdleTimeout {
+			// A staff session unused for 15 minutes ends, whatever the
+			// citizen's own setting.
+			if err := g.sessions.End(ctx, s.ID); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+				g.fail(w, r, "end idle staff session", err)
+				return
+			}
+			g.toLogin(w, r)
+			return
+		}
+		switch {
 		case !a.Level.AtLeast(assurance.Confirmed):
 			g.deny(w, r, DeniedLevel, a)
 			return
@@ -139,6 +143,11 @@ func (g *Gate) Require(next http.Handler, roles ...Role) http.Handler {
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(ctx, memberKey{}, m)))
 	})
+}
+
+// toLogin sends the browser to sign in and come back.
+func (g *Gate) toLogin(w http.ResponseWriter, r *http.Request) {
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 }
 
 func (g *Gate) fail(w http.ResponseWriter, r *http.Request, what string, err error) {

@@ -114,9 +114,6 @@ type Sealer interface {
 	Open(ctx context.Context, blob, aad []byte) ([]byte, error)
 }
 
-// Notices go in Russian: an account keeps no language of its own.
-const defaultNotes = "ru"
-
 // Config is the service's policy.
 type Config struct {
 	// Deadline is how long a check keeps being retried while a registry
@@ -565,7 +562,7 @@ func (s *Service) reject(ctx context.Context, c *Check, outcome string) error {
 	}
 	s.metrics.finished(Rejected, outcome)
 	if lowered {
-		s.notifier.Account(ctx, a, notice.KindNoticeLevelLowered, defaultNotes, nil)
+		s.notifier.Account(ctx, a, notice.KindNoticeLevelLowered, a.Lang, nil)
 	}
 	return s.notify(ctx, c, a)
 }
@@ -653,7 +650,7 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 		s.log.InfoContext(ctx, "claims of a verified SNILS dropped", "check", c.ID, "accounts", len(out.Dropped))
 		for _, id := range out.Dropped {
 			if other, err := s.accounts.Get(ctx, id); err == nil {
-				s.notifier.Account(ctx, other, notice.KindNoticeSNILSClaimDropped, defaultNotes, nil)
+				s.notifier.Account(ctx, other, notice.KindNoticeSNILSClaimDropped, other.Lang, nil)
 			}
 		}
 	}
@@ -677,7 +674,7 @@ func (s *Service) notify(ctx context.Context, c *Check, a *account.Account) erro
 	if c.Status == Confirmed {
 		kind = notice.KindNoticeVerificationDone
 	}
-	s.notifier.Account(ctx, a, kind, defaultNotes, nil)
+	s.notifier.Account(ctx, a, kind, a.Lang, nil)
 	_, err := s.db.Exec(ctx, `UPDATE verification_checks SET notified = 1 WHERE id = $1`, c.ID)
 	c.notified = err == nil
 	return err

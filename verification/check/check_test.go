@@ -29,14 +29,19 @@ func TestMain(m *testing.M) { sqldbtest.Main(m) }
 
 // notes records the notices sent.
 type notes struct {
-	mu   sync.Mutex
-	sent map[string][]string // account → kinds
+	mu    sync.Mutex
+	sent  map[string][]string // account → kinds
+	langs map[string][]string // account → their languages
 }
 
-func (n *notes) Account(_ context.Context, a *account.Account, kind, _ string, _ map[string]string) {
+func (n *notes) Account(_ context.Context, a *account.Account, kind, lang string, _ map[string]string) {
 	n.mu.Lock()
 	defer n.mu.Unlock()
 	n.sent[a.ID] = append(n.sent[a.ID], kind)
+	if n.langs == nil {
+		n.langs = map[string][]string{}
+	}
+	n.langs[a.ID] = append(n.langs[a.ID], lang)
 }
 
 func (n *notes) of(id string) []string {
@@ -550,6 +555,36 @@ func TestStoppedRunKeepsAnswers(t *testing.T) {
 		}
 		if n := r.reg.n(registry.SFR); n != 1 {
 			t.Errorf("СФР asked %d times, want once", n)
+		}
+	})
+}
+
+// TestNoticeLanguage: a check's outcome reaches the citizen in the
+// language of their latest sign-in (the job has no request to ask).
+func TestNoticeLanguage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db, check.Config{})
+		ctx := context.Background()
+		ru := r.person(t, identity(t, "passes"), "+79163009001")
+		en := r.person(t, registry.GeneratedIdentity(77), "+79163009002")
+		if err := r.accounts.SetLang(ctx, en.ID, "en"); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.accounts.SetLang(ctx, ru.ID, "xx"); err != nil { // not a language of ours: ignored
+			t.Fatal(err)
+		}
+		for _, a := range []*account.Account{ru, en} {
+			if c := r.runCheck(t, a.ID); c.Status != check.Confirmed {
+				t.Fatalf("check of %s: %s", a.ID, c.Status)
+			}
+		}
+		r.notes.mu.Lock()
+		defer r.notes.mu.Unlock()
+		if got := r.notes.langs[ru.ID]; !slices.Equal(got, []string{"ru"}) {
+			t.Errorf("notices to a citizen who never chose English: %v", got)
+		}
+		if got := r.notes.langs[en.ID]; !slices.Equal(got, []string{"en"}) {
+			t.Errorf("notices to a citizen who signed in in English: %v", got)
 		}
 	})
 }

@@ -133,7 +133,7 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	case out.TooLittle:
 		return answer{}, h.problem(ProblemInsufficient, http.StatusUnprocessableEntity, "")
 	}
-	h.notifier.Account(ctx, a, notice.KindNoticePartnerConfirmed, "ru", map[string]string{"bank": b.NameRU,
+	h.notifier.Account(ctx, a, notice.KindNoticePartnerConfirmed, a.Lang, map[string]string{"bank": b.Name(a.Lang),
 		"date": conf.ConfirmedAt.In(moscow).Format("02.01.2006"), "time": conf.ConfirmedAt.In(moscow).Format("15:04"),
 		"link": h.issuer + "/account/dispute?token=" + dispute, "days": strconv.Itoa(int(DisputeWindow / (24 * time.Hour)))})
 	return ok, nil

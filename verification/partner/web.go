@@ -42,13 +42,13 @@ var catalog = webui.Catalog{
 	"activate.expired.todo":     {"Если учётная запись ещё существует, войдите через восстановление пароля по номеру телефона. Иначе обратитесь в банк ещё раз.", "If the account still exists, get in by recovering the password with your phone number. Otherwise ask your bank again."},
 	"activate.recover":          {"Восстановить пароль", "Recover the password"},
 	"dispute.title":             {"Это был не я", "It was not me"},
-	"dispute.intro":             {"Банк «%s» сообщил, что подтвердил вашу личность %s в %s.", "%s reported confirming your identity on %s at %s."},
+	"dispute.intro":             {"Банк «%s» сообщил, что подтвердил вашу личность %s в %s по московскому времени.", "%s reported confirming your identity on %s at %s Moscow time."},
 	"dispute.what":              {"Если это были не вы, отмените подтверждение: уровень учётной записи вернётся к прежнему, а подтверждение банка будет помечено как оспоренное.", "If it was not you, undo the confirmation: your account's level goes back to what it was and the bank's confirmation is marked as disputed."},
 	"dispute.submit":            {"Отменить подтверждение", "Undo the confirmation"},
 	"dispute.done":              {"Подтверждение отменено.", "The confirmation is undone."},
 	"dispute.done.more":         {"Уровень учётной записи возвращён к прежнему. Подтверждение банка больше не передаётся сайтам.", "Your account's level is back to what it was. Sites no longer receive the bank's confirmation."},
 	"dispute.expired":           {"Ссылка недействительна: она уже использована или прошло больше 30 дней.", "The link is not valid: it was used, or more than 30 days have passed."},
-	"dispute.support":           {"Обратитесь в поддержку Gosid: 8 800 100-70-10 или support@gosid.example, а также в банк, который подтвердил личность.", "Contact Gosid support: 8 800 100-70-10 or support@gosid.example, and the bank that confirmed the identity."},
+	"dispute.support":           {"Обратитесь в поддержку Gosid: 8 800 100-70-10 или support@gosid.example, а также в банк, который подтвердил личность.", "Contact Gosid support: 8 800 100-70-10 or support@gosid.example, and the bank that confirmed the identity."},
 }
 
 // Passwords hashes a new password (password.Hasher).
