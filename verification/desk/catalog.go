@@ -132,6 +132,7 @@ var catalog = webui.Catalog{
 	"dk.col.viewed":    {"Просмотры данных", "Data views"},
 	"dk.col.corrected": {"Исправления", "Corrections"},
 	"dk.col.checked":   {"Проверки", "Checks"},
+	"dk.col.access":    {"Коды доступа", "Access codes"},
 	"dk.total":         {"Итого", "Total"},
 	"dk.none":          {"За эти дни операций не было.", "No operations on these days."},
 }

@@ -102,6 +102,7 @@ func (h *Handler) report(w http.ResponseWriter, r *http.Request) (reportView, bo
 		v.Total.Viewed += t.Viewed
 		v.Total.Corrected += t.Corrected
 		v.Total.Checked += t.Checked
+		v.Total.AccessCodes += t.AccessCodes
 	}
 	v.CSV = "/desk/reports.csv?org=" + o.Code + "&from=" + v.From + "&to=" + v.To
 	return v, true
@@ -129,10 +130,10 @@ func (h *Handler) reportsCSV(w http.ResponseWriter, r *http.Request) {
 	cw := csv.NewWriter(&buf)
 	cw.Comma = ';'
 	cw.UseCRLF = true
-	_ = cw.Write([]string{"Дата", "Офис", "Оператор", "Подтверждения", "Отказы", "Просмотры данных", "Исправления паспорта", "Проверки в реестрах"})
+	_ = cw.Write([]string{"Дата", "Офис", "Оператор", "Подтверждения", "Отказы", "Просмотры данных", "Исправления паспорта", "Проверки в реестрах", "Коды доступа"})
 	for _, t := range v.Rows {
 		_ = cw.Write([]string{t.Day, v.Org.Code, t.Operator, strconv.Itoa(t.Confirmed), strconv.Itoa(t.Refused),
-			strconv.Itoa(t.Viewed), strconv.Itoa(t.Corrected), strconv.Itoa(t.Checked)})
+			strconv.Itoa(t.Viewed), strconv.Itoa(t.Corrected), strconv.Itoa(t.Checked), strconv.Itoa(t.AccessCodes)})
 	}
 	cw.Flush()
 	if err := cw.Error(); err != nil {

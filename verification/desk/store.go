@@ -31,6 +31,10 @@ const (
 	ActionRefused   = "refused"   // confirmation refused, with a reason
 	ActionCorrected = "corrected" // a passport field corrected, a registry check started
 	ActionChecked   = "checked"   // a registry check started without a correction
+	// ActionAccessCode: a temporary access code issued (verification/access
+	// may record it here with Record, in its own transaction, to have it
+	// in the office's report).
+	ActionAccessCode = "access_code"
 )
 
 // Reasons of a refusal, in the order the form lists them.
@@ -238,8 +242,8 @@ type Tally struct {
 	Day        string // YYYY-MM-DD (the report writes it ДД.ММ.ГГГГ)
 	OperatorID string
 	// Operator is the operator's name (set by the report, not the store).
-	Operator                                              string
-	Confirmed, Refused, Viewed, Corrected, Checked, Other int
+	Operator                                                           string
+	Confirmed, Refused, Viewed, Corrected, Checked, AccessCodes, Other int
 }
 
 // Daily counts an office's operations in [from, to) per operator and day
@@ -271,6 +275,8 @@ func (s *Store) Daily(ctx context.Context, orgCode string, from, to time.Time, l
 			t.Corrected++
 		case ActionChecked:
 			t.Checked++
+		case ActionAccessCode:
+			t.AccessCodes++
 		default:
 			t.Other++
 		}
