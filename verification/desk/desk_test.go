@@ -332,7 +332,9 @@ func TestDeskConfirm(t *testing.T) {
 		}
 		ops, _ := r.h.Store().Operations(ctx, r.office.Code, time.Time{}, r.env.Clock.Now().Add(time.Hour))
 		i := slices.IndexFunc(ops, func(o desk.Operation) bool { return o.Action == desk.ActionConfirmed })
-		if len(ops) != 2 || i < 0 || ops[i].ID != e.ID || ops[i].Documents != "passport,snils" || ops[i].OperatorID != op.ID {
+		// The view, the page shown again with the unticked passport (a view
+		// too), the confirmation.
+		if len(ops) != 3 || i < 0 || ops[i].ID != e.ID || ops[i].Documents != "passport,snils" || ops[i].OperatorID != op.ID {
 			t.Errorf("operations %+v", ops)
 		}
 		// Confirmed: the page offers nothing more, a second confirmation

@@ -353,9 +353,14 @@ func (h *Handler) operation(ctx context.Context, r *http.Request, m staff.Member
 	})
 }
 
-// actable loads the citizen of a post and re-renders the page with msg
-// (a catalog key) when the action is not allowed.
+// rerender shows the citizen's page again after a refused action, with
+// the form's values and field errors and msg (a catalog key, "" none)
+// above it: a view like any other, logged first.
 func (h *Handler) rerender(w http.ResponseWriter, r *http.Request, m staff.Member, o staff.Org, a *account.Account, status int, form *webui.Form, msg string) {
+	if err := h.operation(r.Context(), r, m, o, a, &Operation{Action: ActionViewed}, audit.ActionDeskViewed, nil, nil); err != nil {
+		h.fail(w, r, "log a desk view", err)
+		return
+	}
 	v, err := h.citizenView(r, m, o, a)
 	if err != nil {
 		h.fail(w, r, "desk citizen view", err)
