@@ -450,7 +450,8 @@ func (h *Handler) confirm(w http.ResponseWriter, r *http.Request, m staff.Member
 		h.fail(w, r, "desk confirm", err)
 		return
 	}
-	h.d.Notifier.Account(ctx, a, notice.KindNoticeDeskConfirmed, "ru", map[string]string{"office": o.Name("ru")})
+	// The notice goes in the language of the citizen's latest sign-in.
+	h.d.Notifier.Account(ctx, a, notice.KindNoticeDeskConfirmed, a.Lang, map[string]string{"office": o.Name(a.Lang)})
 	webui.Redirect(w, r, citizenURL(a.ID, o.Code, "confirmed"))
 }
 
@@ -479,11 +480,11 @@ func (h *Handler) refuse(w http.ResponseWriter, r *http.Request, m staff.Member,
 		h.fail(w, r, "desk refusal", err)
 		return
 	}
-	text := h.citizen.Localizer(langRequest("ru")).T("dk.reason." + reason)
+	text := h.citizen.Localizer(langRequest(a.Lang)).T("dk.reason." + reason)
 	if note != "" {
 		text += ": " + note
 	}
-	h.d.Notifier.Account(ctx, a, notice.KindNoticeDeskRefused, "ru", map[string]string{"office": o.Name("ru"), "reason": text})
+	h.d.Notifier.Account(ctx, a, notice.KindNoticeDeskRefused, a.Lang, map[string]string{"office": o.Name(a.Lang), "reason": text})
 	webui.Redirect(w, r, citizenURL(a.ID, o.Code, "refused"))
 }
 
