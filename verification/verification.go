@@ -24,6 +24,7 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -32,6 +33,7 @@ import (
 	"github.com/gosid/gosid/verification/bank"
 	"github.com/gosid/gosid/verification/bank/sandbox"
 	"github.com/gosid/gosid/verification/check"
+	"github.com/gosid/gosid/verification/desk"
 	"github.com/gosid/gosid/verification/letter"
 	"github.com/gosid/gosid/verification/partner"
 	"github.com/gosid/gosid/verification/registry"
@@ -159,6 +161,22 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	}
 	i.Mount(lh.Routes)
 	h.UseWays(lh)
+	// In person: the citizen's code and the operators' desk (issue 16).
+	offices := staff.NewStore(i.DB, i.Activity, i.Now)
+	gate, err := staff.NewGate(offices, i.Sessions, i.Accounts, i.Log)
+	if err != nil {
+		return nil, err
+	}
+	dh, err := desk.New(desk.Deps{DB: i.DB, Keys: i.Keys, Accounts: i.Accounts, Activity: i.Activity, Verifier: i.Verifier,
+		Checks: svc, Notifier: i.Notifier, Offices: offices, Gate: gate, Sessions: i.Sessions, Log: i.Log, Now: i.Now})
+	if err != nil {
+		return nil, err
+	}
+	i.Mount(dh.Routes)
+	h.UseWays(dh)
+	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "desk.code_sweep", Every: time.Hour, Run: dh.SweepExpired}); err != nil {
+		return nil, err
+	}
 	return svc, nil
 }
 

@@ -76,6 +76,17 @@ const (
 	// set a new password and phone (verification/access).
 	ActionAccessCodeIssued = "access_code.issued"
 	ActionAccessCodeUsed   = "access_code.used"
+	// The in-person desk (verification/desk). The citizen got or cancelled
+	// a confirmation code; staff (actor: operator, "org/account") saw the
+	// data unmasked, confirmed, refused (Detail: reason), corrected a
+	// passport field (Detail: field) or started a registry check.
+	ActionDeskCodeIssued    = "desk.code_issued"
+	ActionDeskCodeCancelled = "desk.code_cancelled"
+	ActionDeskViewed        = "desk.viewed"
+	ActionDeskConfirmed     = "desk.confirmed"
+	ActionDeskRefused       = "desk.refused"
+	ActionDeskCorrected     = "desk.corrected"
+	ActionDeskCheckStarted  = "desk.check_started"
 )
 
 // ActionContactChangeUndone: the previous contact's owner used the

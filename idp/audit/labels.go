@@ -58,6 +58,13 @@ var actionLabels = map[string]label{
 	ActionLetterConfirmed:    {"Личность подтверждена кодом из письма", "Identity confirmed with the code from the letter"},
 	ActionLetterSpent:        {"Код из письма заблокирован: три неверные попытки", "Code from the letter blocked: three wrong tries"},
 	ActionLetterCancelled:    {"Письмо с кодом отменено до отправки: можно заказать новое", "Letter with the code cancelled before dispatch: a new one may be ordered"},
+	ActionDeskCodeIssued:     {"Получен код для подтверждения личности в центре обслуживания", "Code for confirming your identity at a service centre issued"},
+	ActionDeskCodeCancelled:  {"Код для подтверждения личности в центре обслуживания отменён", "Code for confirming your identity at a service centre cancelled"},
+	ActionDeskViewed:         {"Оператор центра обслуживания просмотрел ваши данные для сверки с документами", "A service centre operator viewed your data to compare with your documents"},
+	ActionDeskConfirmed:      {"Личность подтверждена в центре обслуживания", "Identity confirmed at a service centre"},
+	ActionDeskRefused:        {"В подтверждении личности в центре обслуживания отказано", "Identity confirmation at a service centre refused"},
+	ActionDeskCorrected:      {"Оператор центра обслуживания исправил данные паспорта по оригиналу", "A service centre operator corrected passport data from the original"},
+	ActionDeskCheckStarted:   {"Оператор центра обслуживания отправил данные на проверку", "A service centre operator sent your data for checking"},
 	ActionContactChangeUndone: {"Изменение контакта отменено по ссылке «Это был не я», вход по паролю заблокирован до восстановления пароля",
 		"Contact change undone with the “It was not me” link; password sign-in blocked until the password is recovered"},
 }

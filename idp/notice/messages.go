@@ -72,6 +72,12 @@ const (
 	// KindNoticeLetterConfirmed says that the code of a registered letter
 	// confirmed the citizen's identity. Data: date (ДД.ММ.ГГГГ).
 	KindNoticeLetterConfirmed = "notice.letter_confirmed"
+	// KindNoticeDeskConfirmed says an operator confirmed the citizen's
+	// identity at an office (verification/desk). Data: office (its name).
+	KindNoticeDeskConfirmed = "notice.desk_confirmed"
+	// KindNoticeDeskRefused says an operator refused to confirm the
+	// identity at an office. Data: office, reason (the reason's words).
+	KindNoticeDeskRefused = "notice.desk_refused"
 )
 
 // kinds lists every kind with the Data keys its templates need.
@@ -95,6 +101,8 @@ var kinds = map[string][]string{
 	KindNoticePartnerConfirmed:   {"bank", "date", "time", "link", "days"},
 	KindNoticeActivate:           {"bank", "link", "days"},
 	KindNoticeLetterConfirmed:    {"date"},
+	KindNoticeDeskConfirmed:      {"office"},
+	KindNoticeDeskRefused:        {"office", "reason"},
 }
 
 // Message is one of the identity provider's messages before rendering: the

@@ -94,6 +94,7 @@ func LoadTemplates() (*Templates, error) {
 	}
 	sample := map[string]string{"code": "123456", "minutes": "5", "time": "02.01.2026 15:04", "ip": "203.0.113.7", "device": "Firefox, Windows", "remaining": "9",
 		"field": "phone", "value": "+7 916 ***-**-33", "date": "22.12.2026", "days": "7", "bank": "СберБанк",
+		"office": "МФЦ района Хамовники", "reason": "данные не совпадают с документами",
 		"link": "https://id.gosuslugi.example.ru/account/undo?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}
 	for kind := range kinds {
 		for _, lang := range langs {

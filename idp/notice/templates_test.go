@@ -17,6 +17,7 @@ var allData = map[string]string{"remaining": "9",
 	"code": "987654", "minutes": "5", "time": "02.01.2026 15:04 МСК",
 	"ip": "203.0.113.7", "device": "Firefox, Windows", "field": "phone", "value": "+7 916 ***-**-33", "date": "22.12.2026",
 	"days": "7", "link": "https://id.gosuslugi.example.ru/account/undo?token=AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", "bank": "Sberbank",
+	"office": "MFC Khamovniki", "reason": "the data differ from the documents",
 }
 
 func isCodeKind(kind string) bool { return strings.HasPrefix(kind, "code.") }

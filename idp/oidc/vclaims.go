@@ -213,8 +213,17 @@ func evidenceObject(e assurance.Evidence) (map[string]any, bool) {
 		return map[string]any{"type": "vouch", "attestation": att, "time": at}, true
 	case assurance.MethodOperator:
 		// The operator's identity stays Gosid's: the check says what was
-		// done (a physical document inspected in person), not by whom.
-		ev := map[string]any{"type": "document", "check_details": []any{map[string]any{"check_method": "vpip", "time": at}}, "time": at}
+		// done (a physical document inspected in person) and at which
+		// office, not by whom. The office and the operation id appear as
+		// IDA 1.0 has them (check_details: organization, check_id) and as
+		// the earlier drafts that relying parties still read had them
+		// (method "pipp", verifier: organization, txn).
+		check := map[string]any{"check_method": "vpip", "time": at}
+		ev := map[string]any{"type": "document", "method": "pipp", "check_details": []any{check}, "time": at}
+		if org := e.Values[EvidenceOrganization]; org != "" {
+			check["organization"], check["check_id"] = org, e.ID
+			ev["verifier"] = map[string]any{"organization": org, "txn": e.ID}
+		}
 		if e.Document.Type != "" {
 			dd := map[string]any{"type": "ru_" + docType(e)}
 			if !e.Document.IssuedAt.IsZero() {
@@ -248,6 +257,11 @@ func evidenceObject(e assurance.Evidence) (map[string]any, bool) {
 	}
 	return nil, false
 }
+
+// EvidenceOrganization is the key under which evidence of an operator
+// keeps the name of the office where the document was seen, among its
+// values (never a claim: it is not in Claims), for verifier.organization.
+const EvidenceOrganization = "_verifier_organization"
 
 // docType is the evidence's document type, or what its first claim says.
 func docType(e assurance.Evidence) string {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"html"
+	"maps"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -442,9 +443,12 @@ func TestVerifiedClaimsEvidenceTypes(t *testing.T) {
 		SNILS: "112-233-445 95", Passport: &account.Passport{Series: "4510", Number: "123456", Issuer: "ОВД"}}
 	vals := map[string]string{"family_name": "ПЕТРОВА", "given_name": "Анна", "birthdate": "1990-01-02", "id_doc": "4510 123456", "snils": "11223344595"}
 	claims := []string{"family_name", "given_name", "birthdate", "id_doc", "snils"}
+	withOffice := maps.Clone(vals)
+	withOffice[EvidenceOrganization] = "МФЦ района Хамовники"
 	evs := []assurance.Evidence{
 		{ID: "bank1", Method: assurance.MethodBank, Verifier: assurance.Verifier{Kind: "bank", ID: "sandbox-bank"}, Claims: claims, Values: vals, Level: assurance.Confirmed, VerifiedAt: now},
-		{ID: "op1", Method: assurance.MethodOperator, Verifier: assurance.Verifier{Kind: "operator", ID: "staff-account"}, Claims: claims, Values: vals,
+		{ID: "op1", Method: assurance.MethodOperator, Verifier: assurance.Verifier{Kind: "operator", ID: "mfc-77-001/staff-account"}, Claims: claims,
+			Values:   withOffice,
 			Document: assurance.Document{Type: "passport", Number: "4510 123456", IssuedAt: now.AddDate(-5, 0, 0), ValidUntil: now.AddDate(15, 0, 0)}, VerifiedAt: now},
 		{ID: "fns1", Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: "ru_mvd"}, Claims: []string{"id_doc"}, Values: vals,
 			Document: assurance.Document{Type: "passport"}, VerifiedAt: now},
@@ -480,8 +484,17 @@ func TestVerifiedClaimsEvidenceTypes(t *testing.T) {
 	if doc := out[2]["claims"].(map[string]any)["id_doc"].(map[string]any); doc["series"] != "4510" || doc["type"] != "RF_PASSPORT" {
 		t.Errorf("id_doc %v, want the object setClaims emits", doc)
 	}
-	if s := string(docJSON(t, out)); strings.Contains(s, "staff-account") {
-		t.Errorf("the operator's account id is released: %s", s)
+	if s := string(docJSON(t, out)); strings.Contains(s, "staff-account") || strings.Contains(s, EvidenceOrganization) {
+		t.Errorf("the operator's account id or the office's key is released: %s", s)
+	}
+	// The office names the in-person check, as IDA 1.0 and its drafts
+	// have it.
+	ev := out[1]["verification"].(map[string]any)["evidence"].([]any)[0].(map[string]any)
+	cd := ev["check_details"].([]any)[0].(map[string]any)
+	ver, _ := ev["verifier"].(map[string]any)
+	if cd["organization"] != "МФЦ района Хамовники" || cd["check_id"] != "op1" || ev["method"] != "pipp" ||
+		ver["organization"] != "МФЦ района Хамовники" || ver["txn"] != "op1" {
+		t.Errorf("operator evidence %v: want the office as organization and the operation as check_id/txn", ev)
 	}
 }
 
