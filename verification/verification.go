@@ -146,22 +146,9 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 		return nil, err
 	}
 
-	// The temporary access code (issue 16, item 4): issued at the desk,
-	// used at /access-code.
-	if err := access.Mount(i); err != nil {
-		return nil, err
-	}
-
-	// The confirmation code by registered letter (issue 16, item 5).
-	letters := &letter.Service{Store: letter.NewStore(i.DB, i.Keys, i.Keys, i.Activity.Log(), i.Now), Accounts: i.Accounts,
-		Verifier: i.Verifier, Notifier: i.Notifier, Log: i.Log, Now: i.Now}
-	lh, err := letter.NewHandler(letters, i.Sessions, i.Reauth, i.Limiter, i.Log)
-	if err != nil {
-		return nil, err
-	}
-	i.Mount(lh.Routes)
-	h.UseWays(lh)
-	// In person: the citizen's code and the operators' desk (issue 16).
+	// In person (issue 16): the citizen's code and the operators' desk,
+	// where the temporary access code is issued too; every staff page
+	// behind one gate.
 	offices := staff.NewStore(i.DB, i.Activity, i.Now)
 	gate, err := staff.NewGate(offices, i.Sessions, i.Accounts, i.Log)
 	if err != nil {
@@ -177,6 +164,19 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "desk.code_sweep", Every: time.Hour, Run: dh.SweepExpired}); err != nil {
 		return nil, err
 	}
+	if err := access.Mount(i, gate, dh.Store()); err != nil {
+		return nil, err
+	}
+
+	// The confirmation code by registered letter (issue 16, item 5).
+	letters := &letter.Service{Store: letter.NewStore(i.DB, i.Keys, i.Keys, i.Activity.Log(), i.Now), Accounts: i.Accounts,
+		Verifier: i.Verifier, Notifier: i.Notifier, Log: i.Log, Now: i.Now}
+	lh, err := letter.NewHandler(letters, i.Sessions, i.Reauth, i.Limiter, i.Log)
+	if err != nil {
+		return nil, err
+	}
+	i.Mount(lh.Routes)
+	h.UseWays(lh)
 	return svc, nil
 }
 

@@ -186,6 +186,11 @@ func TestAccessCodeServed(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		idp := startIdP(t, db, newMasterKey(t), sqldbtest.NewClock(time.Now()))
 		b := newBrowser(t, idp)
+		// The sign-in page leads there: a citizen who lost their phone
+		// comes with the code an operator gave them.
+		if p := b.get("/login"); p.Status != 200 || !strings.Contains(p.Body, `href="/access-code"`) {
+			t.Fatalf("/login: %d, no link to /access-code", p.Status)
+		}
 		if p := b.get("/access-code"); p.Status != 200 || !strings.Contains(p.Body, "Вход по коду доступа") {
 			t.Fatalf("/access-code: %d", p.Status)
 		}

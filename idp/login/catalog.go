@@ -26,6 +26,7 @@ var catalog = webui.Catalog{
 	"login.password":                {"Пароль", "Password"},
 	"login.submit":                  {"Войти", "Sign in"},
 	"login.forgot":                  {"Забыли пароль?", "Forgot your password?"},
+	"login.access_code":             {"Есть код из центра обслуживания", "I have a code from a service centre"},
 	"login.register":                {"Зарегистрироваться", "Create an account"},
 	"login.noaccount":               {"Нет учётной записи?", "No account yet?"},
 	"login.err.login":               {"Введите телефон, почту или СНИЛС", "Enter a phone number, e-mail or SNILS"},

@@ -224,7 +224,7 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "issue", v)
 		return
 	}
-	issued, err := h.Store.Issue(ctx, a.ID, m.Actor(org), org.Code)
+	issued, err := h.Store.Issue(ctx, a.ID, m.AccountID, m.Actor(org), org.Code)
 	if err != nil {
 		h.fail(w, r, "issue", &v.Page, v, "issue access code", err)
 		return

@@ -8,14 +8,12 @@ import (
 	"github.com/gosid/gosid/internal/jobs"
 )
 
-// Mount serves the pages on the identity provider i, behind the staff
-// gate, and schedules the sweep of old codes.
-func Mount(i *idp.IdP) error {
-	gate, err := staff.NewGate(staff.NewStore(i.DB, i.Activity, i.Now), i.Sessions, i.Accounts, i.Log)
-	if err != nil {
-		return err
-	}
+// Mount serves the pages on the identity provider i, the staff's behind
+// gate, records issued codes in reports (nil: nowhere), and schedules the
+// sweep of old codes.
+func Mount(i *idp.IdP, gate *staff.Gate, reports Recorder) error {
 	store := NewStore(i.DB, i.Activity, i.Keys, i.Now)
+	store.Reports = reports
 	rec := i.Recovery
 	h, err := New(Deps{Store: store, Gate: gate, Accounts: i.Accounts, Activity: i.Activity, Flows: i.Flows, Codes: rec.Codes,
 		Passwords: rec.Passwords, Policy: rec.Policy, EndAll: rec.EndAll, Forget: rec.Forget, Notifier: i.Notifier,

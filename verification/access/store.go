@@ -28,12 +28,21 @@ type MAC interface {
 	BlindIndex(domain, value string) []byte
 }
 
+// Recorder records an issued code among an office's operations (the
+// desk's supervisor reports: verification/desk.Store), in the
+// transaction that issues it.
+type Recorder interface {
+	RecordAccessCode(ctx context.Context, q sqldb.Querier, org, operatorID, accountID string) error
+}
+
 // Store keeps the codes: one per account, only its keyed hash.
 type Store struct {
 	db       *sqldb.DB
 	activity *account.Activity
 	mac      MAC
 	now      func() time.Time
+	// Reports, when set, hears of every code issued.
+	Reports Recorder
 }
 
 // NewStore returns the store on db; issuing goes to the activity log of
@@ -55,8 +64,9 @@ type Issued struct {
 
 // Issue makes a new code for the account, replacing any earlier one, and
 // records it in the account's activity log with by (the operator and
-// office, staff.Member.Actor) as actor, in one transaction.
-func (s *Store) Issue(ctx context.Context, accountID string, by audit.Actor, org string) (Issued, error) {
+// office, staff.Member.Actor) as actor and among the office's operations
+// (Reports), in one transaction.
+func (s *Store) Issue(ctx context.Context, accountID, operatorID string, by audit.Actor, org string) (Issued, error) {
 	code := newCode()
 	now := s.now()
 	exp := now.Add(TTL)
@@ -68,7 +78,10 @@ func (s *Store) Issue(ctx context.Context, accountID string, by audit.Actor, org
 			ON CONFLICT (account_id) DO UPDATE SET code_hash = excluded.code_hash, issued_by = excluded.issued_by,
 				org_code = excluded.org_code, issued_at = excluded.issued_at, expires_at = excluded.expires_at, failures = 0, spent_at = NULL`,
 			accountID, s.hash(accountID, code), by.ID, org, sqldb.Micros(now), sqldb.Micros(exp))
-		return err
+		if err != nil || s.Reports == nil {
+			return err
+		}
+		return s.Reports.RecordAccessCode(ctx, tx, org, operatorID, accountID)
 	})
 	if err != nil {
 		return Issued{}, err

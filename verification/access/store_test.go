@@ -23,7 +23,7 @@ func TestStoreRaces(t *testing.T) {
 		op := audit.Actor{Kind: audit.ActorOperator, ID: "mfc-77-001/op"}
 		a := e.Citizen(t, "")
 
-		issued, err := st.Issue(ctx, a.ID, op, "mfc-77-001")
+		issued, err := st.Issue(ctx, a.ID, "", op, "mfc-77-001")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -45,7 +45,7 @@ func TestStoreRaces(t *testing.T) {
 			t.Fatalf("the right code after the tries: %v", err)
 		}
 
-		issued, err = st.Issue(ctx, a.ID, op, "mfc-77-001")
+		issued, err = st.Issue(ctx, a.ID, "", op, "mfc-77-001")
 		if err != nil {
 			t.Fatal(err)
 		}

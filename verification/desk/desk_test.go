@@ -29,6 +29,7 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/verification/check"
+	"github.com/gosid/gosid/verification/access"
 	"github.com/gosid/gosid/verification/desk"
 	"github.com/gosid/gosid/verification/registry"
 )
@@ -439,8 +440,11 @@ func TestReports(t *testing.T) {
 		b.Get(t, "/desk/citizen/"+a.ID)
 		b.Get(t, "/desk/citizen/"+a.ID)
 		b.Post(t, "/desk/citizen/"+a.ID+"/refuse", url.Values{"reason": {"no_documents"}})
-		// An access code, as verification/access may record it.
-		if err := r.h.Store().Record(ctx, db, &desk.Operation{OrgCode: r.office.Code, OperatorID: op.ID, AccountID: a.ID, Action: desk.ActionAccessCode}); err != nil {
+		// A temporary access code issued (verification/access records it
+		// among the office's operations).
+		codes := access.NewStore(db, r.env.Activity, r.env.Crypto, r.env.Clock.Now)
+		codes.Reports = r.h.Store()
+		if _, err := codes.Issue(ctx, a.ID, op.ID, staff.Member{AccountID: op.ID}.Actor(r.office), r.office.Code); err != nil {
 			t.Fatal(err)
 		}
 		r.env.Clock.Advance(24 * time.Hour)

@@ -194,6 +194,12 @@ func (s *Store) close(ctx context.Context, q sqldb.Querier, accountID, status st
 	return nil
 }
 
+// RecordAccessCode records a temporary access code issued at office org
+// (verification/access.Recorder), in q.
+func (s *Store) RecordAccessCode(ctx context.Context, q sqldb.Querier, org, operatorID, accountID string) error {
+	return s.Record(ctx, q, &Operation{OrgCode: org, OperatorID: operatorID, AccountID: accountID, Action: ActionAccessCode})
+}
+
 // Record writes an operation in q (a transaction with the change it
 // records, or the database); its id and time are set when empty.
 func (s *Store) Record(ctx context.Context, q sqldb.Querier, op *Operation) error {

@@ -1,15 +1,12 @@
--- Clients that receive the account's staff roles (idp/staff) as the
--- gosid_roles claim; only first-party clients (idp/client validates it).
-ALTER TABLE clients ADD COLUMN staff_roles BOOLEAN NOT NULL DEFAULT FALSE;
-
 -- Temporary access codes (verification/access): issued by an operator at
 -- an office after checking the passport, with which a citizen who lost
 -- their phone sets a new password and phone. One live code per account
 -- (issuing again replaces it); only a keyed hash of the code is kept.
--- Times are Unix microseconds.
-CREATE TABLE access_codes (
-    account_id TEXT PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
-    code_hash  BLOB NOT NULL,
+-- Times are Unix microseconds. (IF NOT EXISTS: a development database
+-- of the day it was added got it from the idp migrations.)
+CREATE TABLE IF NOT EXISTS access_codes (
+    account_id UUID PRIMARY KEY REFERENCES accounts (id) ON DELETE CASCADE,
+    code_hash  BYTEA NOT NULL,
     issued_by  TEXT NOT NULL,
     org_code   TEXT NOT NULL,
     issued_at  BIGINT NOT NULL,
