@@ -91,6 +91,25 @@ func TestBrowserRegistryCheck(t *testing.T) {
 	b.expectText("Your data are confirmed by the state registers.")
 	shoot(b, "check-confirmed-en")
 	b.open("/account/confirm?lang=ru")
+	// At standard, the further ways: in person and by registered letter.
+	b.expectText("Лично в центре обслуживания", "Код подтверждения письмом")
+	shoot(b, "confirm-ways")
+	b.click(`a[href="/account/confirm/letter"]`, "/account/confirm/letter", 200)
+	shoot(b, "letter-order")
+	b.fill("index", "1010")
+	b.submitStatus("/account/confirm/letter", "/account/confirm/letter", 422)
+	if n := evalIn[int](b, "invalid fields", `document.querySelectorAll('[aria-invalid="true"]').length`); n < 4 {
+		t.Errorf("an address with a short index and nothing else: %d fields marked invalid, want index, region, city, street, house", n)
+	}
+	b.fill("index", "101000")
+	evalIn[bool](b, "choose a region", `(() => { const s = document.querySelector('[name=region]'); s.value = 'Москва'; return s.value === 'Москва' })()`)
+	b.fill("city", "Москва")
+	b.fill("street", "ул. Мясницкая")
+	b.fill("house", "26")
+	b.fill("flat", "15")
+	b.submit("/account/confirm/letter", "/account/confirm/letter")
+	b.expectText("Письмо заказано")
+	shoot(b, "letter-ordered")
 	for _, p := range b.consoleProblems() {
 		t.Errorf("browser console: %s", p)
 	}
