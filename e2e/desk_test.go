@@ -17,12 +17,6 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
-
-	"github.com/gosid/gosid/idp/account"
-	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/staff"
-	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 )
 
 // The desk's people: the citizen is the registry simulator's passing
@@ -87,7 +81,7 @@ func TestBrowserDesk(t *testing.T) {
 	o.expectText("Подтверждённая")
 
 	// The office and the roles, as an administrator gives them.
-	admin := newDeskAdmin(t, s, dir)
+	admin := &deskAdmin{t: t, dir: dir}
 	admin.run("orgs", "add", "--code", deskOffice, "--kind", "service_centre", "--name-ru", deskOfficeName, "--name-en", "Khamovniki service centre",
 		"--region", "77", "--address", "Москва, Комсомольский проспект, 28", "--hours", "пн–вс 8:00–20:00")
 	admin.run("staff", "grant", "--login", deskOperator.E164, "--role", "operator", "--org", deskOffice)
@@ -353,69 +347,17 @@ func (s *server) waitMessage(t *testing.T, to, kind, want string) {
 	}
 }
 
-// deskAdmin gives organisations and roles: with `gosid orgs …` and
-// `gosid staff …` where the binary has them (the staffadmin branch), and
-// until then through a test-only path that calls idp/staff's store on the
-// server's database, which is what those commands do.
+// deskAdmin gives organisations and roles with `gosid orgs …` and `gosid
+// staff …` on the server's data directory, as an administrator does.
 type deskAdmin struct {
 	t   *testing.T
 	dir string
-	cli bool
 }
 
-func newDeskAdmin(t *testing.T, s *server, dir string) *deskAdmin {
-	code, _, _ := gosid(t, "orgs", "list", "--data-dir", dir)
-	if code == 0 {
-		t.Log("organisations and roles through gosid orgs and gosid staff")
-	} else {
-		t.Log("no gosid orgs in this binary: organisations and roles through the test-only path")
-	}
-	return &deskAdmin{t: t, dir: dir, cli: code == 0}
-}
 
 func (a *deskAdmin) run(args ...string) {
 	a.t.Helper()
-	if a.cli {
-		if code, out, errOut := gosid(a.t, append(args, "--data-dir", a.dir)...); code != 0 {
-			a.t.Fatalf("gosid %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
-		}
-		return
-	}
-	flags := map[string]string{}
-	for i := 2; i+1 < len(args); i += 2 {
-		flags[strings.TrimPrefix(args[i], "--")] = args[i+1]
-	}
-	ctx := context.Background()
-	db, err := sqldb.Open(ctx, sqldb.Config{SQLitePath: filepath.Join(a.dir, "gosid.db")})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	defer db.Close()
-	km, err := keys.OpenWithMasterKeyFile(ctx, db, filepath.Join(a.dir, "master.key"), false, keys.Options{})
-	if err != nil {
-		a.t.Fatal(err)
-	}
-	accounts := account.NewStore(db, km, time.Now)
-	st := staff.NewStore(db, account.NewActivity(db, accounts, audit.New(db, km, time.Now)), time.Now)
-	by := audit.Actor{Kind: audit.ActorAdmin, ID: "e2e"}
-	switch args[0] + " " + args[1] {
-	case "orgs add":
-		err = st.AddOrg(ctx, staff.Org{Code: flags["code"], Kind: staff.Kind(flags["kind"]), NameRU: flags["name-ru"], NameEN: flags["name-en"],
-			Region: flags["region"], Address: flags["address"], Hours: flags["hours"]})
-	case "staff grant", "staff revoke":
-		var acc *account.Account
-		if acc, err = accounts.FindByLogin(ctx, account.Phone, flags["login"]); err != nil {
-			break
-		}
-		if args[1] == "grant" {
-			err = st.Grant(ctx, acc.ID, staff.Role(flags["role"]), flags["org"], by)
-		} else {
-			err = st.Revoke(ctx, acc.ID, staff.Role(flags["role"]), flags["org"], by)
-		}
-	default:
-		a.t.Fatalf("deskAdmin: %v", args)
-	}
-	if err != nil {
-		a.t.Fatalf("%s: %v", strings.Join(args, " "), err)
+	if code, out, errOut := gosid(a.t, append(args, "--data-dir", a.dir)...); code != 0 {
+		a.t.Fatalf("gosid %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
 	}
 }
