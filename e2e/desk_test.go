@@ -1,11 +1,8 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"encoding/json"
-	"image/png"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -15,8 +12,6 @@ import (
 	"time"
 
 	"github.com/chromedp/chromedp"
-	"github.com/makiuchi-d/gozxing"
-	"github.com/makiuchi-d/gozxing/qrcode"
 )
 
 // The desk's people: the citizen is the registry simulator's passing
@@ -309,23 +304,7 @@ func deskQR(b *browser) string {
 	if i.Width <= 0 || !strings.HasPrefix(i.Src, prefix) || !strings.Contains(i.Alt, "QR") {
 		b.fatalf("the QR image: width %d, alt %q, src %.40q", i.Width, i.Alt, i.Src)
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(i.Src, prefix))
-	if err != nil {
-		b.fatalf("QR data: %v", err)
-	}
-	pic, err := png.Decode(bytes.NewReader(raw))
-	if err != nil {
-		b.fatalf("QR PNG: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(pic)
-	if err != nil {
-		b.fatalf("QR bitmap: %v", err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		b.fatalf("the QR code does not decode: %v", err)
-	}
-	return res.GetText()
+	return b.decodeQR(i.Src)
 }
 
 // waitMessage waits until the dev sink holds a message of kind to to whose
@@ -353,7 +332,6 @@ type deskAdmin struct {
 	t   *testing.T
 	dir string
 }
-
 
 func (a *deskAdmin) run(args ...string) {
 	a.t.Helper()

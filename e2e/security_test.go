@@ -212,29 +212,14 @@ func checkQR(b *browser) string {
 	if !strings.HasPrefix(i.Src, prefix) {
 		b.fatalf("the QR image's src is %.60q, want a data: URI of a PNG", i.Src)
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(i.Src, prefix))
-	if err != nil {
-		b.fatalf("QR data: %v", err)
-	}
-	pic, err := png.Decode(bytes.NewReader(raw))
-	if err != nil {
-		b.fatalf("QR PNG: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(pic)
-	if err != nil {
-		b.fatalf("QR bitmap: %v", err)
-	}
-	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		b.fatalf("the QR code does not decode: %v", err)
-	}
-	u, err := url.Parse(res.GetText())
+	text := b.decodeQR(i.Src)
+	u, err := url.Parse(text)
 	if err != nil || u.Scheme != "otpauth" || u.Host != "totp" {
-		b.fatalf("the QR code holds %q, want an otpauth://totp/ URI", res.GetText())
+		b.fatalf("the QR code holds %q, want an otpauth://totp/ URI", text)
 	}
 	key := strings.ReplaceAll(evalIn[string](b, "read the key", `document.querySelector('main p code').innerText`), " ", "")
 	if key == "" || u.Query().Get("secret") != key || u.Query().Get("issuer") == "" {
-		b.fatalf("the QR code's URI %q does not hold the key shown (%q)", res.GetText(), key)
+		b.fatalf("the QR code's URI %q does not hold the key shown (%q)", text, key)
 	}
 	return key
 }
@@ -301,4 +286,27 @@ func checkCodeButtons(b *browser, codes []string) {
 	if v.Codes != "visible" || v.Heading != "hidden" || v.Header != "hidden" || v.Buttons != "hidden" {
 		b.fatalf("printed, the page shows: %+v; want only the codes", v)
 	}
+}
+
+// decodeQR decodes the QR code of a data: URI of a PNG, as a phone's
+// camera would read it off the screen.
+func (b *browser) decodeQR(src string) string {
+	b.t.Helper()
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(src, "data:image/png;base64,"))
+	if err != nil {
+		b.fatalf("QR data: %v", err)
+	}
+	pic, err := png.Decode(bytes.NewReader(raw))
+	if err != nil {
+		b.fatalf("QR PNG: %v", err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(pic)
+	if err != nil {
+		b.fatalf("QR bitmap: %v", err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		b.fatalf("the QR code does not decode: %v", err)
+	}
+	return res.GetText()
 }
