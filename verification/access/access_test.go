@@ -72,8 +72,18 @@ func (r *rig) confirmed(t *testing.T) *account.Account {
 }
 
 // citizen has a password, a verified phone and e-mail, a birth date and
-// a passport.
+// a passport confirmed (the account at standard).
 func (r *rig) citizen(t *testing.T) *account.Account {
+	t.Helper()
+	a := r.claimant(t)
+	if err := r.env.Accounts.SetLevel(context.Background(), a.ID, a.Level, assurance.Standard); err != nil {
+		t.Fatal(err)
+	}
+	return r.env.Account(t, a.ID)
+}
+
+// claimant is citizen with the passport only claimed (simplified).
+func (r *rig) claimant(t *testing.T) *account.Account {
 	t.Helper()
 	return r.env.NewAccount(t, account.New{Name: account.Name{Family: "Смирнова", Given: "Ольга", Middle: "Петровна"},
 		PasswordHash: r.env.Hash(t, "Stary-Parol!9"), BirthDate: time.Date(1975, 3, 8, 0, 0, 0, 0, time.UTC),
@@ -126,6 +136,15 @@ func entries(t *testing.T, env *idptest.Env, accountID, action string) []audit.E
 func TestStaffPage(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		r := newRig(t, db)
+		// A passport only claimed: nothing to compare the presented one
+		// with, so no code, whatever the operator ticks.
+		c := r.claimant(t)
+		if page := r.opB.Get(t, access.StaffURL(c.ID)); page.Status != http.StatusConflict || !page.Has("не подтверждены") || page.Has("Паспорт проверен") {
+			t.Fatalf("staff page of a claimed passport: %d %s", page.Status, page.Body)
+		}
+		if ans := r.opB.Post(t, access.StaffURL(c.ID), url.Values{"passport_checked": {"1"}}); ans.Status != http.StatusConflict || codeRE.MatchString(ans.Body) {
+			t.Fatalf("code for a claimed passport: %d", ans.Status)
+		}
 		a := r.citizen(t)
 		page := r.opB.Get(t, access.StaffURL(a.ID))
 		if page.Status != http.StatusOK || !page.Has("Смирнова Ольга Петровна") || !page.Has("08.03.1975") || !page.Has("45 ** ****56") ||

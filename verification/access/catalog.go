@@ -3,6 +3,7 @@ package access
 import "github.com/gosid/gosid/internal/webui"
 
 var catalog = webui.Catalog{
+	"acc.issue.unverified":     {"Паспортные данные этой учётной записи не подтверждены (МВД, банком или в центре обслуживания): сверять с ними предъявленный паспорт бессмысленно, поэтому временный код не выдаётся. Заявитель может восстановить доступ по телефону или электронной почте либо сначала подтвердить данные.", "This account's passport is not confirmed (by the Interior Ministry, a bank or a service centre): comparing the passport presented with it proves nothing, so no temporary code is issued. The applicant can recover access by phone or e-mail, or have the data confirmed first."},
 	"acc.issue.title":          {"Временный код доступа", "Temporary access code"},
 	"acc.issue.lead":           {"Сверьте данные с паспортом гражданина. Код выдаётся только лично владельцу учётной записи после проверки паспорта.", "Compare the data with the citizen's passport. The code is given only to the account's owner in person, after the passport is checked."},
 	"acc.issue.name":           {"ФИО", "Name"},

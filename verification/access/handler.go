@@ -158,6 +158,9 @@ type issueView struct {
 	Office                               string
 	// Code is the code just issued (once), in groups; Expires its end.
 	Code, Expires string
+	// Unverified: the account's passport is only the citizen's claim, so
+	// checking the passport presented against it proves nothing.
+	Unverified bool
 }
 
 // office is the office the member issues codes for: the first where they
@@ -213,6 +216,16 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request) {
 	}
 	if a.Passport != nil {
 		v.Passport = validate.MaskPassport(a.Passport.Series, a.Passport.Number)
+	}
+	// Claims are not evidence: a passport the citizen typed matches
+	// whoever typed it. Only a passport the registries (or a bank, an
+	// operator, a certificate) confirmed is worth comparing with the one
+	// presented.
+	if !a.Verified() || a.Passport == nil {
+		v.Unverified = true
+		v.Error = v.L.T("acc.issue.unverified")
+		h.render.Render(w, r, http.StatusConflict, "issue", v)
+		return
 	}
 	if r.Method == http.MethodGet {
 		h.render.Render(w, r, http.StatusOK, "issue", v)
