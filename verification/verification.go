@@ -192,7 +192,7 @@ func NewPartner(cfg partner.Config, i *idp.IdP, banks *bank.Store, argon2 passwo
 		return nil, err
 	}
 	ph, err := partner.New(cfg, partner.Deps{DB: i.DB, Tokens: i.Provider, Accounts: i.Accounts, Activity: i.Activity,
-		Verifier: i.Verifier, Banks: banks, Notifier: i.Notifier, Log: i.Log, Now: i.Now,
+		Verifier: i.Verifier, Banks: banks, Notifier: i.Notifier, Jobs: i.Jobs, Log: i.Log, Now: i.Now,
 		Metrics: reg, Passwords: hasher, Policy: password.DefaultPolicy(), Sessions: sessionStarter{i.Sessions}})
 	if err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package notice
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 
 	"github.com/gosid/gosid/idp/account"
@@ -12,6 +13,20 @@ import (
 type Notifier struct {
 	Sender Sender
 	Log    *slog.Logger
+}
+
+// Deliver notifies the owner of a on every verified contact and returns
+// what failed, for a job that retries (every contact again: at least
+// once).
+func (n *Notifier) Deliver(ctx context.Context, a *account.Account, kind, lang string, data map[string]string) error {
+	var errs []error
+	if a.Phone.Verified() {
+		errs = append(errs, n.Sender.Send(ctx, Message{Channel: message.SMS, To: a.Phone.Value, Kind: kind, Lang: lang, Data: data}))
+	}
+	if a.Email.Verified() {
+		errs = append(errs, n.Sender.Send(ctx, Message{Channel: message.Email, To: a.Email.Value, Kind: kind, Lang: lang, Data: data}))
+	}
+	return errors.Join(errs...)
 }
 
 // Account notifies the owner of a on every verified contact.

@@ -7,7 +7,6 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -97,7 +96,9 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	// The bank's vouch goes through bank.Confirmer as an ID service's does;
 	// this Verifier adds the partner's rows to its transaction.
 	evidenceID := assurance.NewID()
-	dispute, disputeHash := keys.NewToken()
+	// The dispute row's token is replaced by the notice job's, which
+	// makes the link the citizen gets.
+	_, disputeHash := keys.NewToken()
 	v := &partnerVerifier{Service: h.verifier, evidenceID: evidenceID, reference: conf.Reference,
 		apply: func(ctx context.Context, tx *sqldb.Tx) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO partner_confirmations (id, partner, account_id, evidence_id, method, reference, confirmed_at, created_at)
@@ -110,6 +111,9 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 				return err
 			}
 			if err := h.record(ctx, tx, c, a.ID, ActionPartnerConfirmed, map[string]string{"confirmation": id, "method": conf.Method}); err != nil {
+				return err
+			}
+			if err := h.enqueueNotice(ctx, tx, noticeConfirmed, id); err != nil {
 				return err
 			}
 			return finish(ctx, tx, c.partner, key, ok)
@@ -133,9 +137,6 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	case out.TooLittle:
 		return answer{}, h.problem(ProblemInsufficient, http.StatusUnprocessableEntity, "")
 	}
-	h.notifier.Account(ctx, a, notice.KindNoticePartnerConfirmed, a.Lang, map[string]string{"bank": b.Name(a.Lang),
-		"date": conf.ConfirmedAt.In(moscow).Format("02.01.2006"), "time": conf.ConfirmedAt.In(moscow).Format("15:04"),
-		"link": h.issuer + "/account/dispute?token=" + dispute, "days": strconv.Itoa(int(DisputeWindow / (24 * time.Hour)))})
 	return ok, nil
 }
 

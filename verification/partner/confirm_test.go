@@ -7,9 +7,11 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -222,6 +224,10 @@ func TestConcurrentIdempotency(t *testing.T) {
 		if n := countEvidence(t, r, a.ID); n != 1 {
 			t.Errorf("%d evidence records, want 1", n)
 		}
+		// The notice job runs after the transaction: wait for it, then
+		// a while longer for any second one.
+		r.message(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
+		time.Sleep(300 * time.Millisecond)
 		if n := notices(t, r, a.Phone.Value); n != 1 {
 			t.Errorf("%d notices to the citizen, want 1", n)
 		}

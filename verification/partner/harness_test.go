@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -56,6 +57,8 @@ type rig struct {
 	Sink    *message.DevSink
 	Partner *partner.Handler
 	Metrics *prometheus.Registry
+	// failSends makes the gateway fail that many sends.
+	failSends atomic.Int32
 }
 
 // t0 is now: JWT access tokens are checked against the real time too.
@@ -94,7 +97,7 @@ func newRig(t testing.TB, db *sqldb.DB, cfg partner.Config) *rig {
 	r.IdP, err = idp.New(idp.Config{Issuer: r.URL, LockoutThreshold: 3, LockoutDuration: time.Minute, SessionIdleTimeout: time.Hour,
 		SessionLifetime: 12 * time.Hour, SessionIdleMin: time.Minute, SessionIdleMax: time.Hour, ReauthMaxAge: 5 * time.Minute,
 		DeletionGrace: time.Hour, Argon2: argon},
-		idp.Platform{DB: db, Keys: km, Log: log, Messages: r.Sink, Jobs: queue, Now: r.Clock.Now})
+		idp.Platform{DB: db, Keys: km, Log: log, Messages: flaky{r.Sink, &r.failSends}, Jobs: queue, Now: r.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -115,6 +118,15 @@ func newRig(t testing.TB, db *sqldb.DB, cfg partner.Config) *rig {
 		t.Fatal(err)
 	}
 	r.Clients = client.NewStore(db, r.Clock.Now)
+	// The queue runs the notices to citizens, as a replica does.
+	if err := queue.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = queue.Stop(sctx)
+	})
 	srv := httptest.NewUnstartedServer(r.IdP.Handler(httpx.Options{Logger: log}))
 	srv.Listener.Close()
 	srv.Listener = ln
@@ -304,3 +316,33 @@ var (
 
 // phone is a mobile number no other of this process's.
 func phone() string { return fmt.Sprintf("+7916%07d", phoneBase+int(seq.Add(1))) }
+
+// message waits for the newest message of kind to a phone or e-mail (the
+// notice job sends it after the API call's transaction).
+func (r *rig) message(t testing.TB, to, kind string) message.DevMessage {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		m, err := r.Sink.Latest(context.Background(), to, kind)
+		if err == nil {
+			return m
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s message to %s within 10s: %v", kind, to, err)
+		}
+	}
+}
+
+// flaky is the SMS and e-mail gateway at the edge of the world: it fails
+// the next fail sends, then delivers to the dev sink.
+type flaky struct {
+	inner message.Sender
+	fail  *atomic.Int32
+}
+
+func (f flaky) Send(ctx context.Context, m message.Message) error {
+	if f.fail.Add(-1) >= 0 {
+		return errors.New("gateway: 503 Service Unavailable")
+	}
+	f.fail.Store(0)
+	return f.inner.Send(ctx, m)
+}

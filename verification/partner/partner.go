@@ -22,6 +22,7 @@ import (
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/verification/bank"
@@ -34,7 +35,9 @@ type Tokens interface {
 
 // Notifier tells the citizen (notice.Notifier).
 type Notifier interface {
-	Account(ctx context.Context, a *account.Account, kind, lang string, data map[string]string)
+	// Deliver sends on every verified contact of a, returning what
+	// failed (the notice job retries it).
+	Deliver(ctx context.Context, a *account.Account, kind, lang string, data map[string]string) error
 }
 
 // Config tunes the API.
@@ -64,9 +67,11 @@ type Deps struct {
 	Verifier *assurance.Service
 	Banks    *bank.Store
 	Notifier Notifier
-	Log      *slog.Logger
-	Now      func() time.Time
-	Metrics  prometheus.Registerer
+	// Jobs runs the notices to citizens (enqueued with what they tell).
+	Jobs    *jobs.Queue
+	Log     *slog.Logger
+	Now     func() time.Time
+	Metrics prometheus.Registerer
 	// The activation page's: new passwords and the sign-in after.
 	Passwords Passwords
 	Policy    password.Policy
@@ -85,6 +90,7 @@ type Handler struct {
 	banks    *bank.Store
 	bucket   bucket
 	notifier Notifier
+	jobs     *jobs.Queue
 	log      *slog.Logger
 	now      func() time.Time
 	requests *prometheus.CounterVec
@@ -110,12 +116,18 @@ func New(cfg Config, d Deps) (*Handler, error) {
 		d.Now = time.Now
 	}
 	h := &Handler{cfg: cfg, issuer: strings.TrimSuffix(cfg.Issuer, "/"), db: d.DB, tokens: d.Tokens, accounts: d.Accounts,
-		activity: d.Activity, verifier: d.Verifier, banks: d.Banks, notifier: d.Notifier, log: d.Log, now: d.Now,
+		activity: d.Activity, verifier: d.Verifier, banks: d.Banks, notifier: d.Notifier, jobs: d.Jobs, log: d.Log, now: d.Now,
 		passwords: d.Passwords, policy: d.Policy, sessions: d.Sessions,
 		// Burst at once, Rate a second on average.
 		bucket: bucket{db: d.DB, rate: float64(cfg.Rate), burst: float64(cfg.Burst), now: d.Now},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gosid_partner_requests_total",
 			Help: "Requests to the bank partner API by partner, operation and HTTP status."}, []string{"partner", "operation", "status"}),
+	}
+	if d.Jobs == nil {
+		return nil, errors.New("partner: no job queue for the citizens' notices")
+	}
+	if err := h.registerNotices(d.Jobs); err != nil {
+		return nil, err
 	}
 	var err error
 	if h.render, err = webui.NewRenderer(files, catalog, d.Log, "activate", "dispute"); err != nil {

@@ -6,14 +6,12 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
-	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/verification/bank"
@@ -88,7 +86,8 @@ func (h *Handler) register(r *http.Request, c call, body []byte, key string) (an
 		return answer{}, h.unavailable(ctx, "creating an account", err)
 	}
 	id := newID("reg_")
-	token, tokenHash := keys.NewToken()
+	// The notice job replaces the token with the one it sends.
+	_, tokenHash := keys.NewToken()
 	reg := Registration{ID: id, Status: "pending_activation", Level: string(assurance.Confirmed),
 		ActivationExpiresAt: now.Add(ActivationWindow).UTC().Truncate(time.Microsecond), Reference: strings.TrimSpace(req.Reference),
 		CreatedAt: now.UTC().Truncate(time.Microsecond)}
@@ -105,6 +104,9 @@ func (h *Handler) register(r *http.Request, c call, body []byte, key string) (an
 				return err
 			}
 			if err := h.record(ctx, tx, c, a.ID, ActionPartnerRegistered, map[string]string{"registration": id, "method": req.Method}); err != nil {
+				return err
+			}
+			if err := h.enqueueNotice(ctx, tx, noticeRegistered, id); err != nil {
 				return err
 			}
 			return finish(ctx, tx, c.partner, key, ok)
@@ -126,8 +128,6 @@ func (h *Handler) register(r *http.Request, c call, body []byte, key string) (an
 		}
 		return answer{}, h.unavailable(ctx, "registering", err)
 	}
-	h.notifier.Account(ctx, a, notice.KindNoticeActivate, "ru", map[string]string{"bank": b.NameRU,
-		"link": h.issuer + "/activate?token=" + token, "days": strconv.Itoa(int(ActivationWindow / (24 * time.Hour)))})
 	return ok, nil
 }
 

@@ -23,10 +23,7 @@ var tokenRe = regexp.MustCompile(`token=([A-Za-z0-9_-]+)`)
 // link returns the token of the latest message of kind sent to phone.
 func (r *rig) link(t testing.TB, phone, kind string) string {
 	t.Helper()
-	m, err := r.Sink.Latest(context.Background(), phone, kind)
-	if err != nil {
-		t.Fatalf("no %s message to the phone: %v", kind, err)
-	}
+	m := r.message(t, phone, kind)
 	tok := tokenRe.FindStringSubmatch(m.Text)
 	if tok == nil {
 		t.Fatalf("no link in %q", m.Text)
@@ -76,9 +73,9 @@ func TestDispute(t *testing.T) {
 		if rep := sber.call(t, "POST", "/partner/v1/confirmations", "d-1", person(snils)); rep.Status != 201 {
 			t.Fatalf("confirmation: %d %s", rep.Status, rep.Body)
 		}
-		m, err := r.Sink.Latest(ctx, a.Phone.Value, notice.KindNoticePartnerConfirmed)
-		if err != nil || !strings.Contains(m.Text, "Ваша личность подтверждена в СберБанк") || !strings.Contains(m.Text, "Это были не вы?") {
-			t.Fatalf("notice: %q, %v", m.Text, err)
+		m := r.message(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
+		if !strings.Contains(m.Text, "Ваша личность подтверждена в СберБанк") || !strings.Contains(m.Text, "Это были не вы?") {
+			t.Fatalf("notice: %q", m.Text)
 		}
 		token := r.link(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
 
@@ -235,4 +232,34 @@ func allowRegister(ctx context.Context, r *rig, id string) error {
 	}
 	b.MayRegister = true
 	return r.Banks.Update(ctx, *b)
+}
+
+// TestNoticeRetried: the citizen hears of a bank's confirmation even when
+// the SMS gateway fails at first: the notice is a job enqueued with the
+// confirmation, retried, and its link works (only the link sent last).
+func TestNoticeRetried(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db, partner.Config{})
+		sber := r.partnerClient(t, "sber", client.ScopePartnerConfirmations)
+		a, snils := r.citizen(t, true)
+		r.failSends.Store(1)
+		if rep := sber.call(t, "POST", "/partner/v1/confirmations", "n-1", person(snils)); rep.Status != 201 {
+			t.Fatalf("confirmation: %d %s", rep.Status, rep.Body)
+		}
+		// The first attempt fails; the retry waits for its back-off on
+		// the queue's clock.
+		for deadline := time.Now().Add(10 * time.Second); r.failSends.Load() > 0; time.Sleep(20 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("the notice job never tried to send")
+			}
+		}
+		if _, err := r.Sink.Latest(context.Background(), a.Phone.Value, notice.KindNoticePartnerConfirmed); err == nil {
+			t.Fatal("a notice delivered although the gateway failed")
+		}
+		r.Clock.Advance(time.Minute)
+		token := r.link(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
+		if status, body, _ := page(t, browser(), "GET", r.URL+"/account/dispute?token="+token, nil); status != 200 || !strings.Contains(body, "Отменить подтверждение") {
+			t.Fatalf("the retried notice's link: %d %s", status, body)
+		}
+	})
 }
