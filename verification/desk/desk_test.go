@@ -28,8 +28,8 @@ import (
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	"github.com/gosid/gosid/verification/check"
 	"github.com/gosid/gosid/verification/access"
+	"github.com/gosid/gosid/verification/check"
 	"github.com/gosid/gosid/verification/desk"
 	"github.com/gosid/gosid/verification/registry"
 )
