@@ -33,6 +33,8 @@ type MasterKey struct {
 	id       string
 	aead     cipher.AEAD
 	warnings []string
+	// kdf derives the keys of modules that keep no data keys (Derive).
+	kdf []byte
 }
 
 // newMasterKey builds a MasterKey from its raw bytes.
@@ -46,7 +48,9 @@ func newMasterKey(raw []byte) (*MasterKey, error) {
 	}
 	mac := hmac.New(sha256.New, raw)
 	mac.Write([]byte("gosid master key id"))
-	return &MasterKey{id: hex.EncodeToString(mac.Sum(nil)[:8]), aead: aead}, nil
+	kdf := hmac.New(sha256.New, raw)
+	kdf.Write([]byte("gosid derived keys"))
+	return &MasterKey{id: hex.EncodeToString(mac.Sum(nil)[:8]), aead: aead, kdf: kdf.Sum(nil)}, nil
 }
 
 // ParseMasterKey reads a master key in its file format: 32 bytes in

@@ -89,6 +89,12 @@ func Head(d sqldb.Dialect, module string) int { return gosid.Head(d, module) }
 // schemas were per module.
 func Up(ctx context.Context, db *sqldb.DB) ([]Migration, error) { return gosid.Up(ctx, db) }
 
+// UpModules is Up for the named modules only: a module run apart (the
+// portal with a database of its own) keeps only its own schema.
+func UpModules(ctx context.Context, db *sqldb.DB, mods ...string) ([]Migration, error) {
+	return (&schema{fsys: files, modules: modules, only: mods}).Up(ctx, db)
+}
+
 // Status reports each module's applied versions against this binary's. It
 // fails on a database never migrated, or not yet converted to per-module
 // bookkeeping (Up does that).
@@ -100,6 +106,8 @@ func Status(ctx context.Context, db *sqldb.DB) (Report, error) { return gosid.St
 type schema struct {
 	fsys    fs.FS
 	modules []string
+	// only, when set, limits Load to these of the modules.
+	only []string
 }
 
 func (s *schema) Load(d sqldb.Dialect) ([]Migration, error) {
@@ -114,6 +122,9 @@ func (s *schema) Load(d sqldb.Dialect) ([]Migration, error) {
 	}
 	var out []Migration
 	for _, module := range s.modules {
+		if s.only != nil && !slices.Contains(s.only, module) {
+			continue
+		}
 		ms, err := s.loadModule(module, d)
 		if err != nil {
 			return nil, err

@@ -395,3 +395,28 @@ func bookkeeping(t *testing.T, db *sqldb.DB) []row {
 func sameMigration(a, b migrations.Migration) bool { return a == b }
 
 func sqlFile(s string) *fstest.MapFile { return &fstest.MapFile{Data: []byte(s)} }
+
+// TestUpModules: the portal run apart migrates its own schema only.
+func TestUpModules(t *testing.T) {
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		applied, err := migrations.UpModules(ctx, db, "portal")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(applied) != migrations.Head(db.Dialect(), "portal") || len(applied) == 0 {
+			t.Fatalf("UpModules(portal) applied %v", applied)
+		}
+		for _, m := range applied {
+			if m.Module != "portal" {
+				t.Fatalf("UpModules(portal) applied %s", m)
+			}
+		}
+		if _, err := db.Exec(ctx, `SELECT 1 FROM accounts`); err == nil {
+			t.Fatal("the identity provider's tables exist in the portal's database")
+		}
+		if again, err := migrations.UpModules(ctx, db, "portal"); err != nil || len(again) != 0 {
+			t.Fatalf("second UpModules applied %v, %v", again, err)
+		}
+	})
+}

@@ -29,6 +29,7 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	env := &cmdline.Env{Prog: "gosid", Environ: environ, Stdout: stdout, Stderr: stderr}
 	return cmdline.Dispatch(ctx, env, "", args, []cmdline.Command{
 		{Name: "serve", Synopsis: "run the identity provider and the citizen portal", Run: runServe},
+		{Name: "portal", Synopsis: "run the citizen portal alone, with its own database, against an identity provider", Run: runPortal},
 		{Name: "migrate", Synopsis: "apply the database schema and exit", Run: runMigrate},
 		{Name: "keys", Synopsis: "signing and master keys: list, rotate, rotate-master, new-master-key", Run: runKeys},
 		{Name: "accounts", Synopsis: "citizens' accounts: create, show, lock, unlock, delete", Run: runAccounts},

@@ -27,8 +27,10 @@ type storageOptions struct {
 	DBMaxConns    int
 }
 
-func (o *storageOptions) register(s *cmdline.Set) {
-	s.String(&o.DataDir, "data-dir", "./gosid-data", "Directory for the embedded SQLite database and, by default, the master key file.")
+func (o *storageOptions) register(s *cmdline.Set) { o.registerAs(s, "./gosid-data") }
+
+func (o *storageOptions) registerAs(s *cmdline.Set, dataDir string) {
+	s.String(&o.DataDir, "data-dir", dataDir, "Directory for the embedded SQLite database and, by default, the master key file.")
 	s.SecretString(&o.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: SQLite file gosid.db in the data dir.")
 	s.String(&o.MasterKeyFile, "master-key-file", "", "File holding the master key that wraps every data key (default: master.key in the data dir). Created with mode 0600 at the first start in development mode (addr and public-url both loopback); must exist otherwise.")
 	s.Int(&o.DBMaxConns, "db-max-conns", 20, "Maximum open connections to PostgreSQL per process.")

@@ -18,7 +18,6 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
-	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/verification"
 )
 
@@ -31,6 +30,7 @@ type serveOptions struct {
 	Addr            string
 	PublicURL       string
 	PortalAddr      string
+	PortalURL       string
 	AdminAddr       string
 	SandboxBankAddr string
 	TLSCertFile     string
@@ -47,6 +47,7 @@ func serveFlags(o *serveOptions) *cmdline.Set {
 	s.String(&o.Addr, "addr", "localhost:8080", "Listen address of the identity provider.")
 	s.String(&o.PublicURL, "public-url", "", "Public URL of the identity provider, its OpenID issuer (default: http:// + addr, or https:// + addr with tls-cert-file). Set it behind a TLS-terminating proxy.")
 	s.String(&o.PortalAddr, "portal-addr", "localhost:8081", "Listen address of the citizen portal, or off.")
+	s.String(&o.PortalURL, "portal-public-url", "", "Public URL of the portal (default: from portal-addr); the portal is registered with it at the identity provider.")
 	s.String(&o.SandboxBankAddr, "sandbox-bank-addr", "localhost:8082", "Listen address of the sandbox bank ID service with made-up customers, to try confirmation through a bank (development mode only), or off.")
 	s.String(&o.AdminAddr, "admin-addr", "localhost:9090", "Listen address of the management endpoints /readyz, /metrics and /healthz (plain HTTP; keep it off the public network), or off.")
 	s.String(&o.TLSCertFile, "tls-cert-file", "", "PEM certificate chain: serve HTTPS directly (with tls-key-file).")
@@ -213,8 +214,11 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		"idp":   parts.Handler(idpOpts),
 		"admin": httpx.Management(log, reg, opts.Metrics, httpx.Check{Name: "database", Func: func(ctx context.Context) error { return schemaReady(ctx, db) }}),
 	}
-	if ls["portal"] != nil {
-		ph, err := portal.New(portal.Config{IdPURL: o.PublicURL, Logger: log})
+	if l := ls["portal"]; l != nil {
+		if o.PortalURL == "" {
+			o.PortalURL = httpx.ListenURL(o.PortalAddr, l.Addr(), o.TLSCertFile != "")
+		}
+		ph, err := embeddedPortal(ctx, parts, o.PortalURL, strings.HasPrefix(o.PortalURL, "https://"), log)
 		if err != nil {
 			return exitFailed, err
 		}

@@ -235,6 +235,18 @@ func (s *Store) Update(ctx context.Context, c Client) error {
 	return fmt.Errorf("client %s was changed by someone else since it was read: %w", c.ID, sqldb.ErrConflict)
 }
 
+// Ensure registers c under its id, or makes the registration of that id
+// c: what a process that owns a client (the portal inside gosid serve)
+// does at every start. Of several replicas starting at once, one creates
+// and the others update to the same settings.
+func (s *Store) Ensure(ctx context.Context, c Client) error {
+	if _, _, err := s.Create(ctx, c); !errors.Is(err, sqldb.ErrConflict) {
+		return err
+	}
+	c.UpdatedAt = time.Time{}
+	return s.Update(ctx, c)
+}
+
 // Delete removes the client. Tokens already issued to it stop working at
 // userinfo and introspection, and cannot be refreshed, because the client is
 // gone.

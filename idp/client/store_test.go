@@ -581,3 +581,37 @@ func TestLogValue(t *testing.T) {
 		t.Fatalf("log output: %s", out)
 	}
 }
+
+// TestEnsure: the first Ensure of an id registers it, the next ones make
+// the registration what they say, also when replicas race.
+func TestEnsure(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		st := client.NewStore(db, sqldbtest.NewClock(t0).Now)
+		c := webClient()
+		c.ID = "portal"
+		var wg sync.WaitGroup
+		errs := make([]error, 4)
+		for i := range errs {
+			wg.Go(func() { errs[i] = st.Ensure(ctx, c) })
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				t.Fatalf("racing Ensure: %v", err)
+			}
+		}
+		c.RedirectURIs = []string{"https://portal.example/auth/callback"}
+		if err := st.Ensure(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(ctx, "portal")
+		if err != nil || len(got.RedirectURIs) != 1 || got.RedirectURIs[0] != "https://portal.example/auth/callback" {
+			t.Fatalf("after Ensure: %+v, %v", got, err)
+		}
+		c.Name = ""
+		if err := st.Ensure(ctx, c); err == nil {
+			t.Fatal("Ensure of an invalid client: no error")
+		}
+	})
+}

@@ -40,3 +40,11 @@ CREATE TABLE portal_logout_tokens (
     jti        TEXT PRIMARY KEY,
     expires_at BIGINT NOT NULL
 );
+
+-- The portal's own keys (its private_key_jwt client key), sealed; the
+-- first replica to start makes one and every other reads it.
+CREATE TABLE portal_keys (
+    name       TEXT PRIMARY KEY,
+    key_enc    BYTEA NOT NULL,
+    created_at BIGINT NOT NULL
+);

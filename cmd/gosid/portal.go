@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/idp"
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/internal/cmdline"
+	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/jobs"
+	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/migrations"
+	"github.com/gosid/gosid/portal"
+	"github.com/gosid/gosid/portal/auth"
+)
+
+// portalClientID is the portal's client at the identity provider.
+const portalClientID = "gosid-portal"
+
+// portalClient is the portal's registration: a first-party client (no
+// consent screen) that authenticates with its own key, gets the staff
+// roles for the agencies' back-office, and hears of sign-outs.
+func portalClient(portalURL string, key *auth.Key) client.Client {
+	return client.Client{ID: portalClientID, Name: "Портал Gosid", AuthMethod: client.AuthPrivateKeyJWT, JWKS: key.JWKS(),
+		RedirectURIs: []string{portalURL + auth.CallbackPath}, PostLogoutRedirectURIs: []string{portalURL + "/"},
+		BackchannelLogoutURI: portalURL + auth.BackchannelPath, Scopes: auth.DefaultScopes,
+		GrantTypes: []string{client.GrantAuthorizationCode, client.GrantRefreshToken}, FirstParty: true, StaffRoles: true}
+}
+
+// embeddedPortal is the portal inside gosid serve: its tables in the same
+// database, its secrets sealed by the same keys, registered with the
+// identity provider at every start.
+func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL string, secure bool, log *slog.Logger) (*portal.Handler, error) {
+	key, err := auth.LoadKey(ctx, i.DB, i.Keys, time.Now())
+	if err != nil {
+		return nil, err
+	}
+	if err := client.NewStore(i.DB, time.Now).Ensure(ctx, portalClient(portalURL, key)); err != nil {
+		return nil, err
+	}
+	a, err := auth.New(auth.Config{Issuer: i.Issuer, ClientID: portalClientID, RedirectURL: portalURL + auth.CallbackPath,
+		PostLogoutURL: portalURL + "/"}, auth.Deps{DB: i.DB, Sealer: i.Keys, Key: key, Log: log})
+	if err != nil {
+		return nil, err
+	}
+	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "portal.sweep", Every: 5 * time.Minute, Run: func(ctx context.Context) (int, error) {
+		n, err := a.Sweep(ctx)
+		return int(n), err
+	}}); err != nil {
+		return nil, err
+	}
+	return portal.New(portal.Config{IdPURL: i.Issuer, Auth: a, Secure: secure, Logger: log})
+}
+
+type portalOptions struct {
+	storage                 storageOptions
+	log                     logOptions
+	Addr, PublicURL, Issuer string
+	ClientID                string
+	ShutdownTimeout         time.Duration
+}
+
+// runPortal is `gosid portal`: the portal alone, with a database of its
+// own, signing citizens in with the identity provider at --issuer, where
+// it is registered as a client (the log says how).
+func runPortal(ctx context.Context, env *cmdline.Env, args []string) int {
+	var o portalOptions
+	s := cmdline.NewSet("gosid portal", "Runs the citizen portal alone, with its own database, as a relying party of the Gosid identity provider at --issuer, until SIGINT or SIGTERM.")
+	o.storage.registerAs(s, "./gosid-portal-data")
+	s.String(&o.Addr, "addr", "localhost:8081", "Listen address of the portal.")
+	s.String(&o.PublicURL, "public-url", "", "Public URL of the portal (default: http:// + addr).")
+	s.String(&o.Issuer, "issuer", "", "The identity provider's issuer URL (required).")
+	s.String(&o.ClientID, "client-id", portalClientID, "The portal's client id at the identity provider.")
+	s.Duration(&o.ShutdownTimeout, "shutdown-timeout", httpx.DefaultShutdownTimeout, "How long in-flight requests may take to finish after SIGTERM.")
+	o.log.register(s, "info")
+	var ln net.Listener
+	return env.Run(s, args, func(p *cmdline.Problems) {
+		o.storage.resolve()
+		checkAddr(s, p, "addr", o.Addr)
+		if err := httpx.CheckPublicURL(o.Issuer); err != nil {
+			p.Add("%s: %v", s.Source("issuer"), err)
+		}
+		if o.PublicURL != "" {
+			if err := httpx.CheckPublicURL(o.PublicURL); err != nil {
+				p.Add("%s: %v", s.Source("public-url"), err)
+			}
+		}
+		if db := o.storage.check(ctx, s, p); db != nil {
+			db.Close()
+		}
+		if len(*p) == 0 {
+			var err error
+			if ln, err = httpx.Listen(o.Addr); err != nil {
+				p.Add("%s: %v", s.Source("addr"), err)
+			}
+		}
+	}, func() error { return servePortal(ctx, &o, ln, o.log.logger(env.Stderr)) })
+}
+
+func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *slog.Logger) error {
+	defer ln.Close()
+	if o.PublicURL == "" {
+		o.PublicURL = httpx.ListenURL(o.Addr, ln.Addr(), false)
+	}
+	mk, _, err := keys.LoadMasterKey(o.storage.MasterKeyFile, httpx.NotLocal(o.Addr, o.PublicURL) == "")
+	if err != nil {
+		return cmdline.Usage(err)
+	}
+	db, err := o.storage.open(ctx, false)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if _, err := migrations.UpModules(ctx, db, "portal"); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	sealer, err := keys.NewSealer(mk.Derive("portal sealing"))
+	if err != nil {
+		return err
+	}
+	key, err := auth.LoadKey(ctx, db, sealer, time.Now())
+	if err != nil {
+		return err
+	}
+	a, err := auth.New(auth.Config{Issuer: o.Issuer, ClientID: o.ClientID, RedirectURL: o.PublicURL + auth.CallbackPath,
+		PostLogoutURL: o.PublicURL + "/"}, auth.Deps{DB: db, Sealer: sealer, Key: key, Log: log})
+	if err != nil {
+		return err
+	}
+	secure := strings.HasPrefix(o.PublicURL, "https://")
+	h, err := portal.New(portal.Config{IdPURL: o.Issuer, Auth: a, Secure: secure, Logger: log})
+	if err != nil {
+		return err
+	}
+	srv, err := httpx.New(httpx.Config{Name: "portal", Listener: ln, Logger: log, ShutdownTimeout: o.ShutdownTimeout,
+		Handler: h.Server(httpx.Options{Logger: log, TLS: secure})})
+	if err != nil {
+		return err
+	}
+	c := portalClient(o.PublicURL, key)
+	log.Info("gosid portal serving", "portal", o.PublicURL, "issuer", o.Issuer, "database", db.Dialect(), "register_with",
+		fmt.Sprintf("gosid clients create --id %s --name %q --auth-method private_key_jwt --jwks-uri %s --redirect-uri %s --post-logout-redirect-uri %s --backchannel-logout-uri %s --scopes %s --grant-types authorization_code,refresh_token --first-party --staff-roles",
+			o.ClientID, c.Name, o.PublicURL+auth.JWKSPath, c.RedirectURIs[0], c.PostLogoutRedirectURIs[0], c.BackchannelLogoutURI, strings.Join(c.Scopes, ",")))
+	return httpx.RunAll(ctx, log, []*httpx.Server{srv}, func(ctx context.Context) error { return sweepEvery(ctx, 5*time.Minute, a.Sweep) })
+}
+
+// sweepEvery runs sweep every period until ctx ends.
+func sweepEvery(ctx context.Context, period time.Duration, sweep func(context.Context) (int64, error)) error {
+	t := time.NewTicker(period)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+			_, _ = sweep(ctx)
+		}
+	}
+}

@@ -1,0 +1,366 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/rsa"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	"github.com/pquerna/otp/totp"
+
+	"github.com/gosid/gosid/idp"
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/portal"
+	"github.com/gosid/gosid/portal/auth"
+)
+
+// startEmbeddedPortal serves the portal as gosid serve does, registered
+// with the identity provider parts, on 127.0.0.1.
+func startEmbeddedPortal(t *testing.T, parts *idp.IdP) (string, *portal.Handler) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := "http://" + ln.Addr().String()
+	h, err := embeddedPortal(context.Background(), parts, u, false, testLog())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewUnstartedServer(h.Server(httpx.Options{Logger: testLog()}))
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return u, h
+}
+
+// portalGo follows a browser's redirects from p across the identity
+// provider and the portal (absolute and relative), at most ten, and
+// returns the first answer that is not a redirect with its URL.
+func (b *browser) portalGo(t *testing.T, base string, p page) (page, string) {
+	t.Helper()
+	at := base
+	for i := 0; i < 10 && p.Status/100 == 3; i++ {
+		next, err := url.Parse(at)
+		if err != nil {
+			t.Fatal(err)
+		}
+		loc, err := next.Parse(p.Location)
+		if err != nil {
+			t.Fatalf("bad Location %q", p.Location)
+		}
+		at = loc.String()
+		p = b.abs("GET", at, nil)
+	}
+	return p, at
+}
+
+func portalSessions(t *testing.T, db *sqldb.DB) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), `SELECT COUNT(*) FROM portal_sessions`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// TestPortalSignIn: the portal is a relying party of Gosid — the citizen
+// signs in through Gosid (code flow with PKCE, private_key_jwt) and lands
+// on the page they asked for with their data; a page that needs a higher
+// level or a second factor sends them back to Gosid and on to the same
+// page; signing out of the portal signs out of Gosid (RP-initiated
+// logout), and signing out of Gosid signs out of the portal (back-channel).
+func TestPortalSignIn(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, ph := startEmbeddedPortal(t, parts)
+		ph.Page("GET /test/standard", auth.Need{Level: "standard"}, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("standard page")) })
+		ph.Page("GET /test/mfa", auth.Need{MFA: true}, func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("mfa page")) })
+
+		b := newBrowser(t, op)
+		// Not signed in: the landing page offers the sign-in.
+		if p := b.abs("GET", portalURL+"/", nil); p.Status != 200 || !strings.Contains(p.Body, `href="/login"`) {
+			t.Fatalf("landing page: %d", p.Status)
+		}
+		b.register("phone", "+79161112233", "+79161112233", "Порталов", "Пётр")
+
+		// A page that needs a sign-in goes through Gosid and back to it.
+		p, at := b.portalGo(t, portalURL, b.abs("GET", portalURL+"/profile", nil))
+		if p.Status != 200 || at != portalURL+"/profile" || !strings.Contains(p.Body, "Порталов") || !strings.Contains(p.Body, "&#43;79161112233") {
+			t.Fatalf("profile after sign-in: %d at %s\n%.2000s", p.Status, at, p.Body)
+		}
+		if p := b.abs("GET", portalURL+"/", nil); !strings.Contains(p.Body, "Здравствуйте, Пётр!") || !strings.Contains(p.Body, "упрощённая") {
+			t.Fatalf("home page of a signed-in citizen:\n%.2000s", p.Body)
+		}
+		if n := portalSessions(t, db); n != 1 {
+			t.Fatalf("%d portal sessions, want 1", n)
+		}
+
+		// Step-up to a level: Gosid asks the citizen to raise it; once
+		// raised, the same page opens.
+		p, at = b.portalGo(t, portalURL, b.abs("GET", portalURL+"/test/standard", nil))
+		if !strings.HasPrefix(at, op.URL) || p.Status != 200 {
+			t.Fatalf("a simplified account asking for a standard page: %d at %s", p.Status, at)
+		}
+		accounts := account.NewStore(db, parts.Keys, time.Now)
+		a, err := accounts.FindByLogin(ctx, account.Phone, "+79161112233")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Standard); err != nil {
+			t.Fatal(err)
+		}
+		p, at = b.portalGo(t, portalURL, b.abs("GET", portalURL+"/test/standard", nil))
+		if p.Status != 200 || at != portalURL+"/test/standard" || p.Body != "standard page" {
+			t.Fatalf("standard page after the level was raised: %d at %s\n%.1000s", p.Status, at, p.Body)
+		}
+
+		// Step-up to a second factor: without one, the citizen is told
+		// how to get one; with one, they are asked for it and come back.
+		p, at = b.portalGo(t, portalURL, b.abs("GET", portalURL+"/test/mfa", nil))
+		if p.Status != 200 || !strings.HasPrefix(at, portalURL+"/auth/callback") || !strings.Contains(p.Body, "второй фактор") && !strings.Contains(p.Body, "вторым фактором") {
+			t.Fatalf("a second factor asked of an account without one: %d at %s\n%.1000s", p.Status, at, p.Body)
+		}
+		enrol := b.postStep("/account/security/totp", nil)
+		m := secretRe.FindStringSubmatch(enrol.Body)
+		if m == nil {
+			t.Fatalf("TOTP enrolment page: %d", enrol.Status)
+		}
+		secret := strings.ReplaceAll(m[1], " ", "")
+		code, _ := totp.GenerateCode(secret, c.Now())
+		b.postStep("/account/security/totp/confirm", url.Values{"code": {code}})
+		p, at = b.portalGo(t, portalURL, b.abs("GET", portalURL+"/test/mfa", nil))
+		if !strings.HasPrefix(at, op.URL+"/login/2fa") && !strings.Contains(at, "2fa") {
+			t.Fatalf("step-up to a second factor: %d at %s", p.Status, at)
+		}
+		c.Advance(30 * time.Second)
+		code, _ = totp.GenerateCode(secret, c.Now())
+		p, at = b.portalGo(t, op.URL, b.abs("POST", at, url.Values{"code": {code}}))
+		if p.Status != 200 || at != portalURL+"/test/mfa" || p.Body != "mfa page" {
+			t.Fatalf("mfa page after the second factor: %d at %s\n%.1000s", p.Status, at, p.Body)
+		}
+		if n := portalSessions(t, db); n != 1 {
+			t.Fatalf("%d portal sessions after step-ups, want 1 (each sign-in replaces the browser's session)", n)
+		}
+
+		// Signing out of the portal signs out of Gosid too.
+		p, at = b.portalGo(t, portalURL, b.abs("POST", portalURL+"/logout", nil))
+		if p.Status != 200 || at != portalURL+"/" || !strings.Contains(p.Body, `href="/login"`) {
+			t.Fatalf("after signing out of the portal: %d at %s", p.Status, at)
+		}
+		if n := portalSessions(t, db); n != 0 {
+			t.Fatalf("%d portal sessions after sign-out", n)
+		}
+		b.get("/account").expectRedirect(t, "/login")
+
+		// Signing out of Gosid signs out of the portal (back-channel).
+		b.post("/login", url.Values{"login": {"+79161112233"}, "password": {goodPassword}}).expectRedirect(t, "/login/2fa")
+		c.Advance(30 * time.Second)
+		code, _ = totp.GenerateCode(secret, c.Now())
+		b.post("/login/2fa", url.Values{"code": {code}}).expectRedirect(t, "/account")
+		if p, at := b.portalGo(t, portalURL, b.abs("GET", portalURL+"/profile", nil)); p.Status != 200 || at != portalURL+"/profile" {
+			t.Fatalf("second sign-in: %d at %s", p.Status, at)
+		}
+		b.post("/logout", nil).expectRedirect(t, "/login")
+		deliverLogouts(t, parts, 1, func() int { return 1 - portalSessions(t, db) })
+		if p := b.abs("GET", portalURL+"/profile", nil); p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/login?") {
+			t.Fatalf("portal page after signing out of Gosid: %d %s", p.Status, p.Location)
+		}
+	})
+}
+
+// TestPortalRefusals: what the portal's protocol endpoints refuse — a
+// callback whose state is unknown or whose iss is another's, and
+// back-channel logout tokens that are forged, for another client, from
+// another issuer, without the event, with a nonce, without a jti, old, or
+// replayed — each without ending anyone's session.
+func TestPortalRefusals(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	c := sqldbtest.NewClock(time.Now())
+	op, km, parts := startOPParts(t, db, c)
+	portalURL, _ := startEmbeddedPortal(t, parts)
+	b := newBrowser(t, op)
+	b.register("phone", "+79161112244", "+79161112244", "Отказов", "Олег")
+	if p, at := b.portalGo(t, portalURL, b.abs("GET", portalURL+"/profile", nil)); p.Status != 200 || at != portalURL+"/profile" {
+		t.Fatalf("sign-in: %d at %s", p.Status, at)
+	}
+
+	if p := b.abs("GET", portalURL+"/auth/callback?code=x&state=unknown", nil); p.Status != 400 || !strings.Contains(p.Body, "устарела") {
+		t.Errorf("callback with an unknown state: %d", p.Status)
+	}
+	// A sign-in whose answer names another issuer (a mix-up attack).
+	start := b.abs("GET", portalURL+"/login", nil)
+	authURL, _ := url.Parse(start.Location)
+	state := authURL.Query().Get("state")
+	if p := b.abs("GET", portalURL+"/auth/callback?code=x&iss=https%3A%2F%2Fevil.example&state="+url.QueryEscape(state), nil); p.Status != 502 {
+		t.Errorf("callback with another iss: %d", p.Status)
+	}
+
+	var a struct{ sub, sid string }
+	if err := db.QueryRow(context.Background(), `SELECT subject, idp_sid FROM portal_sessions`).Scan(&a.sub, &a.sid); err != nil {
+		t.Fatal(err)
+	}
+	k, err := km.Signer("RS256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	foreign, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	event := map[string]any{"http://schemas.openid.net/event/backchannel-logout": map[string]any{}}
+	token := func(key any, kid string, mod func(map[string]any)) string {
+		claims := map[string]any{"iss": op.URL, "aud": portalClientID, "iat": time.Now().Unix(), "exp": time.Now().Add(2 * time.Minute).Unix(),
+			"jti": rand.Text(), "sub": a.sub, "sid": a.sid, "events": event}
+		if mod != nil {
+			mod(claims)
+		}
+		payload, _ := json.Marshal(claims)
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: &jose.JSONWebKey{Key: key, KeyID: kid}},
+			(&jose.SignerOptions{}).WithType("logout+jwt"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		obj, err := signer.Sign(payload)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, _ := obj.CompactSerialize()
+		return s
+	}
+	post := func(tok string) int {
+		resp, err := http.PostForm(portalURL+"/auth/backchannel-logout", url.Values{"logout_token": {tok}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	for name, tok := range map[string]string{
+		"forged":          token(foreign, k.ID, nil),
+		"another client":  token(k.Private, k.ID, func(m map[string]any) { m["aud"] = "someone-else" }),
+		"another issuer":  token(k.Private, k.ID, func(m map[string]any) { m["iss"] = "https://evil.example" }),
+		"no event":        token(k.Private, k.ID, func(m map[string]any) { delete(m, "events") }),
+		"with a nonce":    token(k.Private, k.ID, func(m map[string]any) { m["nonce"] = "n" }),
+		"no jti":          token(k.Private, k.ID, func(m map[string]any) { delete(m, "jti") }),
+		"an hour old":     token(k.Private, k.ID, func(m map[string]any) { m["iat"] = time.Now().Add(-time.Hour).Unix(); delete(m, "exp") }),
+		"no sub, no sid":  token(k.Private, k.ID, func(m map[string]any) { delete(m, "sub"); delete(m, "sid") }),
+		"not a JWT":       "not-a-token",
+		"no logout_token": "",
+	} {
+		if code := post(tok); code != 400 || portalSessions(t, db) != 1 {
+			t.Errorf("%s: %d, %d sessions left; want 400 and the session kept", name, code, portalSessions(t, db))
+		}
+	}
+	valid := token(k.Private, k.ID, nil)
+	if code := post(valid); code != 200 || portalSessions(t, db) != 0 {
+		t.Fatalf("a valid logout token: %d, %d sessions left", code, portalSessions(t, db))
+	}
+	if code := post(valid); code != 400 {
+		t.Errorf("the same logout token again: %d, want 400", code)
+	}
+}
+
+// splitCommand splits a logged command line into its words; a word may be
+// a double-quoted Go string.
+func splitCommand(t *testing.T, line string) []string {
+	t.Helper()
+	var out []string
+	for line = strings.TrimSpace(line); line != ""; line = strings.TrimSpace(line) {
+		if line[0] == '"' {
+			q, err := strconv.QuotedPrefix(line)
+			if err != nil {
+				t.Fatalf("bad quoting in %q", line)
+			}
+			w, _ := strconv.Unquote(q)
+			out, line = append(out, w), line[len(q):]
+			continue
+		}
+		w, rest, _ := strings.Cut(line, " ")
+		out, line = append(out, w), rest
+	}
+	return out
+}
+
+// TestPortalAlone: `gosid portal` runs the portal alone, with a database
+// of its own, against an identity provider started apart (`gosid serve`);
+// registered with the command it logs, it signs citizens in, and a
+// sign-out at the identity provider reaches it.
+func TestPortalAlone(t *testing.T) {
+	idpDir, portalDir := t.TempDir(), t.TempDir()
+	s := startServe(t, "--data-dir", idpDir, "--addr", "127.0.0.1:0")
+
+	ctx, cancel := context.WithCancel(context.Background())
+	stderr := &lockedBuffer{}
+	done := make(chan int, 1)
+	go func() {
+		done <- run(ctx, []string{"portal", "--data-dir", portalDir, "--addr", "127.0.0.1:0", "--issuer", s.Issuer, "--log-format", "json"}, nil, &bytes.Buffer{}, stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if code := <-done; code != exitOK {
+			t.Errorf("gosid portal exited %d\n%s", code, stderr)
+		}
+	})
+	var rec map[string]any
+	for deadline := time.Now().Add(30 * time.Second); rec == nil; rec = stderr.record("gosid portal serving") {
+		if time.Now().After(deadline) {
+			t.Fatalf("gosid portal not serving within 30 s\n%s", stderr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	portalURL, _ := rec["portal"].(string)
+	register, _ := rec["register_with"].(string)
+	words := splitCommand(t, register)
+	if len(words) < 3 || words[0] != "gosid" {
+		t.Fatalf("register_with %q", register)
+	}
+	cli{t: t, base: []string{"--data-dir", idpDir}}.ok(words[1:]...)
+	if _, err := os.Stat(filepath.Join(portalDir, "gosid.db")); err != nil {
+		t.Fatalf("the portal's own database: %v", err)
+	}
+
+	op := &testIdP{URL: s.Issuer}
+	b := newBrowser(t, op)
+	b.register("phone", "+79161112255", "+79161112255", "Отдельнов", "Павел")
+	// The identity provider's servers see a new client within a second.
+	var p page
+	var at string
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		if p, at = b.portalGo(t, portalURL, b.abs("GET", portalURL+"/profile", nil)); p.Status == 200 || time.Now().After(deadline) {
+			break
+		}
+	}
+	if p.Status != 200 || at != portalURL+"/profile" || !strings.Contains(p.Body, "Отдельнов") {
+		t.Fatalf("profile through the portal alone: %d at %s\n%.1500s", p.Status, at, p.Body)
+	}
+	b.post("/logout", nil).expectRedirect(t, "/login")
+	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
+		p = b.abs("GET", portalURL+"/profile", nil)
+		if p.Status == http.StatusFound && strings.HasPrefix(p.Location, "/login?") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the portal session outlived the sign-out at the identity provider: %d", p.Status)
+		}
+	}
+}

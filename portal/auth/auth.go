@@ -1,0 +1,676 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-jose/go-jose/v4"
+	zclient "github.com/zitadel/oidc/v3/pkg/client"
+	"github.com/zitadel/oidc/v3/pkg/client/rp"
+	"github.com/zitadel/oidc/v3/pkg/oidc"
+	"golang.org/x/oauth2"
+
+	"github.com/gosid/gosid/internal/sqldb"
+)
+
+// Sealer encrypts what the portal keeps of a citizen's sign-in (tokens,
+// profile, flow secrets) and its client key; aad binds a blob to its row.
+type Sealer interface {
+	Seal(plaintext, aad []byte) ([]byte, error)
+	Open(ctx context.Context, blob, aad []byte) ([]byte, error)
+}
+
+// Config says which provider to sign in with and how long sessions last.
+type Config struct {
+	// Issuer is the identity provider's issuer URL; its discovery document
+	// gives the endpoints.
+	Issuer   string
+	ClientID string
+	// RedirectURL is the portal's callback (PortalURL + CallbackPath), and
+	// PostLogoutURL where the provider sends the citizen after signing
+	// out; both registered with the client.
+	RedirectURL   string
+	PostLogoutURL string
+	// Scopes asked for; nil is DefaultScopes.
+	Scopes []string
+	// SessionTTL bounds a portal session (default 12 h); IdleTimeout ends
+	// one without requests (default 30 min); ProfileTTL is how old the
+	// profile may get before userinfo is asked again (default 10 min).
+	SessionTTL, IdleTimeout, ProfileTTL time.Duration
+	// HTTPClient talks to the provider; nil is a client with a 10 s
+	// timeout.
+	HTTPClient *http.Client
+}
+
+// DefaultScopes are what the portal asks of every citizen: their name and
+// birth date, contacts, documents (to pre-fill applications) and a refresh
+// token (to keep the profile current).
+var DefaultScopes = []string{"openid", "profile", "email", "mobile", "snils", "inn", "id_doc", "addresses", "offline_access"}
+
+// CallbackPath, LogoutPath and BackchannelPath are the portal's routes of
+// the protocol, registered with the provider.
+const (
+	CallbackPath    = "/auth/callback"
+	BackchannelPath = "/auth/backchannel-logout"
+	JWKSPath        = "/jwks.json"
+)
+
+// Deps are the platform's parts the service uses.
+type Deps struct {
+	DB     *sqldb.DB
+	Sealer Sealer
+	Key    *Key
+	Log    *slog.Logger
+	Now    func() time.Time
+}
+
+// Service signs citizens in and keeps their portal sessions.
+type Service struct {
+	cfg    Config
+	db     *sqldb.DB
+	sealer Sealer
+	key    *Key
+	log    *slog.Logger
+	now    func() time.Time
+	client *http.Client
+
+	mu   sync.Mutex
+	prov *provider
+}
+
+// Errors of a sign-in, for the page the citizen sees.
+var (
+	// ErrUnknownFlow: the callback's state is unknown, used or expired
+	// (a reload of the callback, a link from elsewhere).
+	ErrUnknownFlow = errors.New("auth: unknown or expired sign-in")
+	// ErrCancelled: the citizen declined at the provider.
+	ErrCancelled = errors.New("auth: sign-in cancelled")
+	// ErrUnavailable: the provider could not be reached or failed.
+	ErrUnavailable = errors.New("auth: identity provider unavailable")
+	// ErrRefused: the provider's answer was wrong (a bad token, a mix-up).
+	ErrRefused = errors.New("auth: sign-in refused")
+	// ErrNoSecondFactor: a second factor was asked for and the account has
+	// none.
+	ErrNoSecondFactor = errors.New("auth: the account has no second factor")
+)
+
+// New returns the service.
+func New(cfg Config, d Deps) (*Service, error) {
+	if cfg.Issuer == "" || cfg.ClientID == "" || cfg.RedirectURL == "" {
+		return nil, errors.New("auth: issuer, client id and redirect URL are required")
+	}
+	if d.DB == nil || d.Sealer == nil || d.Key == nil {
+		return nil, errors.New("auth: database, sealer and key are required")
+	}
+	if cfg.Scopes == nil {
+		cfg.Scopes = DefaultScopes
+	}
+	cfg.SessionTTL = orDefault(cfg.SessionTTL, 12*time.Hour)
+	cfg.IdleTimeout = orDefault(cfg.IdleTimeout, 30*time.Minute)
+	cfg.ProfileTTL = orDefault(cfg.ProfileTTL, 10*time.Minute)
+	s := &Service{cfg: cfg, db: d.DB, sealer: d.Sealer, key: d.Key, log: d.Log, now: d.Now, client: cfg.HTTPClient}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.client == nil {
+		s.client = &http.Client{Timeout: 10 * time.Second}
+	}
+	return s, nil
+}
+
+func orDefault(d, def time.Duration) time.Duration {
+	if d > 0 {
+		return d
+	}
+	return def
+}
+
+// Key is the portal's client key.
+func (s *Service) Key() *Key { return s.key }
+
+// Need is what a page asks of the sign-in: at least a level, and a second
+// factor.
+type Need struct {
+	Level string `json:"level,omitempty"`
+	MFA   bool   `json:"mfa,omitempty"`
+}
+
+// The provider's acr values (idp/assurance and idp/oidc/authz publish them
+// in discovery).
+const (
+	acrLevelPrefix = "urn:gosid:loa:"
+	acrMFA         = "urn:gosid:ac:mfa"
+)
+
+// Levels are the assurance levels, lowest first.
+var Levels = []string{"simplified", "standard", "confirmed"}
+
+// Rank orders levels: 0 for an unknown one.
+func Rank(level string) int { return slices.Index(Levels, level) + 1 }
+
+func (n Need) acrValues() []string {
+	var out []string
+	if n.Level != "" {
+		out = append(out, acrLevelPrefix+n.Level)
+	}
+	if n.MFA {
+		out = append(out, acrMFA)
+	}
+	return out
+}
+
+// IsZero: nothing beyond a sign-in.
+func (n Need) IsZero() bool { return n.Level == "" && !n.MFA }
+
+// provider is the identity provider's discovery, cached for an hour.
+type provider struct {
+	fetched       time.Time
+	authURL       string
+	tokenURL      string
+	userinfoURL   string
+	endSessionURL string
+	algs          []string
+	issParam      bool
+	keys          oidc.KeySet
+}
+
+const discoveryTTL = time.Hour
+
+func (s *Service) provider(ctx context.Context) (*provider, error) {
+	s.mu.Lock()
+	p := s.prov
+	s.mu.Unlock()
+	if p != nil && s.now().Sub(p.fetched) < discoveryTTL {
+		return p, nil
+	}
+	var d struct {
+		Issuer        string   `json:"issuer"`
+		Auth          string   `json:"authorization_endpoint"`
+		Token         string   `json:"token_endpoint"`
+		Userinfo      string   `json:"userinfo_endpoint"`
+		EndSession    string   `json:"end_session_endpoint"`
+		JWKS          string   `json:"jwks_uri"`
+		Algs          []string `json:"id_token_signing_alg_values_supported"`
+		IssParameter  bool     `json:"authorization_response_iss_parameter_supported"`
+		AuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
+		BackchannelOK bool     `json:"backchannel_logout_supported"`
+	}
+	if err := s.getJSON(ctx, strings.TrimSuffix(s.cfg.Issuer, "/")+oidc.DiscoveryEndpoint, "", &d); err != nil {
+		return nil, fmt.Errorf("%w: discovery: %w", ErrUnavailable, err)
+	}
+	if d.Issuer != s.cfg.Issuer || d.Auth == "" || d.Token == "" || d.JWKS == "" || d.Userinfo == "" {
+		return nil, fmt.Errorf("%w: discovery: issuer or endpoints missing or not the configured issuer's", ErrUnavailable)
+	}
+	algs := slices.DeleteFunc(slices.Clone(d.Algs), func(a string) bool { return a == "none" || strings.HasPrefix(a, "HS") })
+	p = &provider{fetched: s.now(), authURL: d.Auth, tokenURL: d.Token, userinfoURL: d.Userinfo, endSessionURL: d.EndSession,
+		algs: algs, issParam: d.IssParameter, keys: rp.NewRemoteKeySet(s.client, d.JWKS)}
+	s.mu.Lock()
+	s.prov = p
+	s.mu.Unlock()
+	return p, nil
+}
+
+// httpStatusError is a provider's non-2xx answer.
+type httpStatusError struct {
+	code int
+	body string
+}
+
+func (e httpStatusError) Error() string { return fmt.Sprintf("HTTP status %d", e.code) }
+
+func (s *Service) getJSON(ctx context.Context, u, bearer string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	if bearer != "" {
+		req.Header.Set("Authorization", "Bearer "+bearer)
+	}
+	return s.do(req, v)
+}
+
+func (s *Service) do(req *http.Request, v any) error {
+	resp, err := s.client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		return httpStatusError{code: resp.StatusCode, body: string(body)}
+	}
+	return json.Unmarshal(body, v)
+}
+
+func random() string {
+	b := make([]byte, 32)
+	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hashOf(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// flowSecrets are a sign-in's secrets, sealed in portal_logins.
+type flowSecrets struct {
+	Nonce    string `json:"nonce"`
+	Verifier string `json:"verifier"`
+	Need     Need   `json:"need"`
+}
+
+// loginTTL is how long a citizen has to sign in at the provider.
+const loginTTL = 15 * time.Minute
+
+// Begin starts a sign-in that comes back to returnTo (a local path the
+// caller checked) and returns the provider's authorization URL. lang is
+// the page's language, passed on as ui_locales.
+func (s *Service) Begin(ctx context.Context, returnTo string, need Need, lang string) (string, error) {
+	p, err := s.provider(ctx)
+	if err != nil {
+		return "", err
+	}
+	state := random()
+	sec := flowSecrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Need: need}
+	plain, err := json.Marshal(sec)
+	if err != nil {
+		return "", err
+	}
+	sealed, err := s.sealer.Seal(plain, loginAAD(state))
+	if err != nil {
+		return "", fmt.Errorf("auth: seal a sign-in: %w", err)
+	}
+	now := s.now()
+	if _, err := s.db.Exec(ctx, `INSERT INTO portal_logins (state_hash, secret_enc, return_to, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5)`, hashOf(state), sealed, returnTo, sqldb.Micros(now), sqldb.Micros(now.Add(loginTTL))); err != nil {
+		return "", fmt.Errorf("auth: store a sign-in: %w", err)
+	}
+	q := url.Values{"response_type": {"code"}, "client_id": {s.cfg.ClientID}, "redirect_uri": {s.cfg.RedirectURL},
+		"scope": {strings.Join(s.cfg.Scopes, " ")}, "state": {state}, "nonce": {sec.Nonce},
+		"code_challenge": {oauth2.S256ChallengeFromVerifier(sec.Verifier)}, "code_challenge_method": {"S256"},
+		"claims": {claimsRequest}}
+	if acr := need.acrValues(); len(acr) > 0 {
+		q.Set("acr_values", strings.Join(acr, " "))
+	}
+	if lang != "" {
+		q.Set("ui_locales", lang)
+	}
+	sep := "?"
+	if strings.Contains(p.authURL, "?") {
+		sep = "&"
+	}
+	return p.authURL + sep + q.Encode(), nil
+}
+
+func loginAAD(state string) []byte {
+	return []byte("portal_logins|" + base64.RawURLEncoding.EncodeToString(hashOf(state)))
+}
+
+// claimsRequest asks userinfo for the verified values of what the portal
+// pre-fills, with the level their evidence supports, and the staff roles.
+const claimsRequest = `{"userinfo":{"verified_claims":{"verification":{"trust_framework":null},` +
+	`"claims":{"family_name":null,"given_name":null,"middle_name":null,"birthdate":null,"snils":null,"inn":null,"id_doc":null}}}}`
+
+// Finish completes a sign-in from the callback's query: it returns the new
+// session with its cookie value and the page to go back to. old is the
+// cookie of a session the browser had, which ends (no session fixation).
+func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *Session, cookie, returnTo string, err error) {
+	state := q.Get("state")
+	if state == "" {
+		return nil, "", "", fmt.Errorf("%w: no state", ErrUnknownFlow)
+	}
+	var sealed []byte
+	var expires int64
+	err = s.db.QueryRow(ctx, `DELETE FROM portal_logins WHERE state_hash = $1 RETURNING secret_enc, return_to, expires_at`,
+		hashOf(state)).Scan(&sealed, &returnTo, &expires)
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound):
+		return nil, "", "", fmt.Errorf("%w: no such state", ErrUnknownFlow)
+	case err != nil:
+		return nil, "", "", err
+	case !s.now().Before(sqldb.Time(expires)):
+		return nil, "", "", fmt.Errorf("%w: expired", ErrUnknownFlow)
+	}
+	p, err := s.provider(ctx)
+	if err != nil {
+		return nil, "", returnTo, err
+	}
+	// RFC 9207: the response names its issuer (mix-up defence).
+	if iss, ok := q["iss"]; ok {
+		if len(iss) != 1 || iss[0] != s.cfg.Issuer {
+			return nil, "", returnTo, fmt.Errorf("%w: iss of the authorization response is not the provider's", ErrRefused)
+		}
+	} else if p.issParam {
+		return nil, "", returnTo, fmt.Errorf("%w: iss missing from the authorization response though advertised", ErrRefused)
+	}
+	switch e := q.Get("error"); e {
+	case "":
+	case "access_denied", "login_required", "interaction_required", "consent_required":
+		return nil, "", returnTo, fmt.Errorf("%w: %s", ErrCancelled, oauthCode(e))
+	case "unmet_authentication_requirements":
+		return nil, "", returnTo, ErrNoSecondFactor
+	case "temporarily_unavailable", "server_error":
+		return nil, "", returnTo, fmt.Errorf("%w: the provider answered %s", ErrUnavailable, e)
+	default:
+		return nil, "", returnTo, fmt.Errorf("%w: the provider answered error %q", ErrRefused, oauthCode(e))
+	}
+	code := q.Get("code")
+	if code == "" {
+		return nil, "", returnTo, fmt.Errorf("%w: no code", ErrRefused)
+	}
+	plain, err := s.sealer.Open(ctx, sealed, loginAAD(state))
+	if err != nil {
+		return nil, "", returnTo, fmt.Errorf("auth: open a sign-in: %w", err)
+	}
+	var sec flowSecrets
+	if err := json.Unmarshal(plain, &sec); err != nil {
+		return nil, "", returnTo, fmt.Errorf("auth: sign-in secrets: %w", err)
+	}
+	tok, err := s.token(ctx, p, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {s.cfg.RedirectURL}, "code_verifier": {sec.Verifier}})
+	if err != nil {
+		return nil, "", returnTo, err
+	}
+	if tok.IDToken == "" {
+		return nil, "", returnTo, fmt.Errorf("%w: no ID token", ErrRefused)
+	}
+	// The provider's clock may run a little ahead of ours.
+	vopts := []rp.VerifierOption{rp.WithNonce(func(context.Context) string { return sec.Nonce }), rp.WithIssuedAtOffset(clockSkew)}
+	if len(p.algs) > 0 {
+		vopts = append(vopts, rp.WithSupportedSigningAlgorithms(p.algs...))
+	}
+	claims, err := rp.VerifyIDToken[*oidc.IDTokenClaims](ctx, tok.IDToken, rp.NewIDTokenVerifier(s.cfg.Issuer, s.cfg.ClientID, p.keys, vopts...))
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) || strings.Contains(err.Error(), "failed to get keys") {
+			return nil, "", returnTo, fmt.Errorf("%w: JWKS could not be fetched", ErrUnavailable)
+		}
+		return nil, "", returnTo, fmt.Errorf("%w: ID token: %s", ErrRefused, tokenReason(err))
+	}
+	info, err := s.userinfo(ctx, p, tok.AccessToken, claims.Subject)
+	if err != nil {
+		return nil, "", returnTo, err
+	}
+	sid, _ := claims.Claims["sid"].(string)
+	sess, cookie, err = s.open(ctx, claims, sid, tok, info, sec.Need, old)
+	if err != nil {
+		return nil, "", returnTo, err
+	}
+	s.log.InfoContext(ctx, "portal sign-in", "level", sess.Profile.Level, "mfa", sess.MFA, "step_up", !sec.Need.IsZero())
+	return sess, cookie, returnTo, nil
+}
+
+// tokenResponse is the token endpoint's answer.
+type tokenResponse struct {
+	AccessToken  string `json:"access_token"`
+	TokenType    string `json:"token_type"`
+	RefreshToken string `json:"refresh_token"`
+	IDToken      string `json:"id_token"`
+	ExpiresIn    int64  `json:"expires_in"`
+}
+
+// errInvalidGrant: the provider no longer honours the refresh token.
+var errInvalidGrant = errors.New("auth: invalid_grant")
+
+// token calls the token endpoint, the client authenticated by a client
+// assertion signed with the portal's key.
+func (s *Service) token(ctx context.Context, p *provider, form url.Values) (*tokenResponse, error) {
+	assertion, err := zclient.SignedJWTProfileAssertion(s.cfg.ClientID, []string{s.cfg.Issuer, p.tokenURL}, time.Minute, s.key.signer)
+	if err != nil {
+		return nil, fmt.Errorf("auth: client assertion: %w", err)
+	}
+	form.Set("client_id", s.cfg.ClientID)
+	form.Set("client_assertion_type", oidc.ClientAssertionTypeJWTAssertion)
+	form.Set("client_assertion", assertion)
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.tokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return nil, err
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	var tok tokenResponse
+	err = s.do(req, &tok)
+	var se httpStatusError
+	switch {
+	case errors.As(err, &se) && se.code >= 500:
+		return nil, fmt.Errorf("%w: token endpoint: HTTP %d", ErrUnavailable, se.code)
+	case errors.As(err, &se):
+		var oe struct {
+			Error string `json:"error"`
+		}
+		_ = json.Unmarshal([]byte(se.body), &oe)
+		if oe.Error == "invalid_grant" {
+			return nil, fmt.Errorf("%w: token endpoint: HTTP %d", errInvalidGrant, se.code)
+		}
+		return nil, fmt.Errorf("%w: token endpoint: HTTP %d %s", ErrRefused, se.code, oauthCode(oe.Error))
+	case err != nil:
+		return nil, fmt.Errorf("%w: token endpoint: %s", ErrUnavailable, transportReason(err))
+	}
+	if tok.AccessToken == "" || !strings.EqualFold(tok.TokenType, "bearer") {
+		return nil, fmt.Errorf("%w: token endpoint: no bearer access token", ErrRefused)
+	}
+	return &tok, nil
+}
+
+// userinfo fetches the citizen's claims; their subject must be the ID
+// token's.
+func (s *Service) userinfo(ctx context.Context, p *provider, accessToken, subject string) (map[string]any, error) {
+	var info map[string]any
+	if err := s.getJSON(ctx, p.userinfoURL, accessToken, &info); err != nil {
+		var se httpStatusError
+		if errors.As(err, &se) && se.code < 500 {
+			return nil, fmt.Errorf("%w: userinfo: HTTP %d", ErrRefused, se.code)
+		}
+		return nil, fmt.Errorf("%w: userinfo: %s", ErrUnavailable, transportReason(err))
+	}
+	if sub, _ := info["sub"].(string); sub != subject {
+		return nil, fmt.Errorf("%w: userinfo sub differs from the ID token's", ErrRefused)
+	}
+	return info, nil
+}
+
+// transportReason names a network failure without the URL's query.
+func transportReason(err error) string {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Op + ": " + ue.Err.Error()
+	}
+	var se httpStatusError
+	if errors.As(err, &se) {
+		return se.Error()
+	}
+	return "bad answer"
+}
+
+// tokenReason names why an ID token failed without quoting it.
+func tokenReason(err error) string {
+	for _, e := range []error{oidc.ErrNonceInvalid, oidc.ErrAudience, oidc.ErrAzpMissing, oidc.ErrAzpInvalid,
+		oidc.ErrIssuerInvalid, oidc.ErrSignatureInvalid, oidc.ErrSignatureInvalidPayload, oidc.ErrSignatureMissing,
+		oidc.ErrSignatureMultiple, oidc.ErrSignatureUnsupportedAlg, oidc.ErrExpired, oidc.ErrIatMissing,
+		oidc.ErrIatInFuture, oidc.ErrIatToOld, oidc.ErrSubjectMissing, oidc.ErrAtHash, oidc.ErrParse} {
+		if errors.Is(err, e) {
+			return e.Error()
+		}
+	}
+	return "invalid"
+}
+
+// oauthCode keeps an OAuth error code printable and short for the log.
+func oauthCode(s string) string {
+	s = strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e {
+			return -1
+		}
+		return r
+	}, s)
+	if len(s) > 40 {
+		s = s[:40]
+	}
+	return s
+}
+
+// LogoutURL ends the session whose cookie is given and returns where to
+// send the browser: the provider's end_session_endpoint with the ID token
+// as hint, coming back to the portal; or the portal itself when the
+// provider has none or cannot be reached.
+func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) string {
+	sess, _ := s.lookup(ctx, cookie)
+	if sess != nil {
+		if _, err := s.db.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, hashOf(cookie)); err != nil {
+			s.log.WarnContext(ctx, "portal sign-out", "err", err)
+		}
+	}
+	p, err := s.provider(ctx)
+	if err != nil || p.endSessionURL == "" {
+		return s.cfg.PostLogoutURL
+	}
+	q := url.Values{"client_id": {s.cfg.ClientID}, "post_logout_redirect_uri": {s.cfg.PostLogoutURL}}
+	if sess != nil && sess.data.IDToken != "" {
+		q.Set("id_token_hint", sess.data.IDToken)
+	}
+	if lang != "" {
+		q.Set("ui_locales", lang)
+	}
+	return p.endSessionURL + "?" + q.Encode()
+}
+
+// logoutEvent is the back-channel logout token's event (OpenID Connect
+// Back-Channel Logout 1.0, section 2.4).
+const logoutEvent = "http://schemas.openid.net/event/backchannel-logout"
+
+// BackchannelLogout ends the portal sessions a logout token names: of its
+// sid, or every session of its subject. It answers as section 2.8 says:
+// 200 done, 400 for a token that does not verify, 501 never.
+func (s *Service) BackchannelLogout(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Cache-Control", "no-store")
+	n, err := s.backchannel(r.Context(), r.PostFormValue("logout_token"))
+	if err != nil {
+		status := http.StatusBadRequest
+		if errors.Is(err, ErrUnavailable) {
+			status = http.StatusServiceUnavailable // the provider retries
+		}
+		s.log.WarnContext(r.Context(), "back-channel logout refused", "reason", err.Error())
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(status)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "the logout token was not accepted"})
+		return
+	}
+	s.log.InfoContext(r.Context(), "back-channel logout", "sessions", n)
+	w.WriteHeader(http.StatusOK)
+}
+
+// logoutSkew is how far a logout token's iat may be from our clock.
+const logoutSkew = 5 * time.Minute
+
+// clockSkew is how far ahead of ours the provider's clock may be for an ID
+// token's iat.
+const clockSkew = 2 * time.Minute
+
+func (s *Service) backchannel(ctx context.Context, raw string) (int64, error) {
+	if raw == "" {
+		return 0, fmt.Errorf("%w: no logout_token", ErrRefused)
+	}
+	p, err := s.provider(ctx)
+	if err != nil {
+		return 0, err
+	}
+	algs := make([]jose.SignatureAlgorithm, 0, len(p.algs))
+	for _, a := range p.algs {
+		algs = append(algs, jose.SignatureAlgorithm(a))
+	}
+	if len(algs) == 0 {
+		algs = []jose.SignatureAlgorithm{jose.RS256}
+	}
+	sig, err := jose.ParseSigned(raw, algs)
+	if err != nil {
+		return 0, fmt.Errorf("%w: malformed logout token", ErrRefused)
+	}
+	payload, err := p.keys.VerifySignature(ctx, sig)
+	if err != nil {
+		return 0, fmt.Errorf("%w: logout token signature", ErrRefused)
+	}
+	var c oidc.LogoutTokenClaims
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return 0, fmt.Errorf("%w: logout token claims", ErrRefused)
+	}
+	now := s.now()
+	iat := c.IssuedAt.AsTime()
+	switch {
+	case c.Issuer != s.cfg.Issuer:
+		return 0, fmt.Errorf("%w: logout token issuer", ErrRefused)
+	case !slices.Contains(c.Audience, s.cfg.ClientID):
+		return 0, fmt.Errorf("%w: logout token audience", ErrRefused)
+	case iat.IsZero() || iat.After(now.Add(logoutSkew)) || iat.Before(now.Add(-logoutSkew)):
+		return 0, fmt.Errorf("%w: logout token iat", ErrRefused)
+	case !c.Expiration.AsTime().IsZero() && !now.Before(c.Expiration.AsTime()):
+		return 0, fmt.Errorf("%w: logout token expired", ErrRefused)
+	case c.Events == nil || c.Events[logoutEvent] == nil:
+		return 0, fmt.Errorf("%w: logout token without the logout event", ErrRefused)
+	case c.Claims["nonce"] != nil:
+		return 0, fmt.Errorf("%w: logout token with a nonce", ErrRefused)
+	case c.Subject == "" && c.SessionID == "":
+		return 0, fmt.Errorf("%w: logout token names neither sub nor sid", ErrRefused)
+	case c.JWTID == "":
+		return 0, fmt.Errorf("%w: logout token without jti", ErrRefused)
+	}
+	// A jti acted on before: the token is replayed.
+	res, err := s.db.Exec(ctx, `INSERT INTO portal_logout_tokens (jti, expires_at) VALUES ($1, $2) ON CONFLICT (jti) DO NOTHING`,
+		c.JWTID, sqldb.Micros(now.Add(2*logoutSkew)))
+	if err != nil {
+		return 0, err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return 0, fmt.Errorf("%w: logout token replayed", ErrRefused)
+	}
+	if c.SessionID != "" {
+		q, args := `DELETE FROM portal_sessions WHERE idp_sid = $1`, []any{c.SessionID}
+		if c.Subject != "" {
+			q, args = q+` AND subject = $2`, append(args, c.Subject)
+		}
+		res, err = s.db.Exec(ctx, q, args...)
+	} else {
+		res, err = s.db.Exec(ctx, `DELETE FROM portal_sessions WHERE subject = $1`, c.Subject)
+	}
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+// Sweep deletes expired sign-ins, sessions and logout token ids; run it
+// periodically.
+func (s *Service) Sweep(ctx context.Context) (int64, error) {
+	now := sqldb.Micros(s.now())
+	var total int64
+	for _, q := range []string{`DELETE FROM portal_logins WHERE expires_at <= $1`, `DELETE FROM portal_sessions WHERE expires_at <= $1`,
+		`DELETE FROM portal_logout_tokens WHERE expires_at <= $1`} {
+		res, err := s.db.Exec(ctx, q, now)
+		if err != nil {
+			return total, err
+		}
+		n, _ := res.RowsAffected()
+		total += n
+	}
+	return total, nil
+}

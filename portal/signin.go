@@ -1,0 +1,193 @@
+package portal
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/gosid/gosid/internal/webui"
+	"github.com/gosid/gosid/portal/auth"
+)
+
+// sessionCookie names the portal's session cookie (webui.CookieName adds
+// __Host- under TLS).
+const sessionCookie = "gosid_portal"
+
+func (h *Handler) cookieName() string { return webui.CookieName(sessionCookie, h.cfg.Secure) }
+
+func (h *Handler) cookie(r *http.Request) string {
+	c, err := r.Cookie(h.cookieName())
+	if err != nil {
+		return ""
+	}
+	return c.Value
+}
+
+func (h *Handler) setCookie(w http.ResponseWriter, value string, maxAge int) {
+	http.SetCookie(w, &http.Cookie{Name: h.cookieName(), Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true,
+		Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
+}
+
+type sessionKey struct{}
+
+// session is the request's portal session, or nil.
+func session(r *http.Request) *auth.Session {
+	s, _ := r.Context().Value(sessionKey{}).(*auth.Session)
+	return s
+}
+
+// withSession finds the request's session once, for every handler and
+// the layout (the sign-out button).
+func (h *Handler) withSession(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := h.cookie(r)
+		if c == "" || h.auth == nil {
+			next.ServeHTTP(w, r)
+			return
+		}
+		sess, err := h.auth.Lookup(r.Context(), c)
+		if err != nil {
+			h.log.ErrorContext(r.Context(), "portal session", "err", err)
+			h.render.ErrorPage(w, r, http.StatusServiceUnavailable)
+			return
+		}
+		if sess == nil {
+			h.setCookie(w, "", -1) // ended: forget it
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), sessionKey{}, sess)))
+	})
+}
+
+// page is NewPage with the signed-in state.
+func (h *Handler) page(r *http.Request, titleKey string) webui.Page {
+	p := h.render.NewPage(r, titleKey)
+	p.SignedIn = session(r) != nil
+	return p
+}
+
+// needOf reads a step-up's need from a query: level and mfa.
+func needOf(q url.Values) auth.Need {
+	n := auth.Need{MFA: q.Get("mfa") == "1"}
+	if auth.Rank(q.Get("level")) > 0 {
+		n.Level = q.Get("level")
+	}
+	return n
+}
+
+// loginPath is where a page that needs more sends the citizen.
+func loginPath(returnTo string, need auth.Need) string {
+	q := url.Values{"return": {returnTo}}
+	if need.Level != "" {
+		q.Set("level", need.Level)
+	}
+	if need.MFA {
+		q.Set("mfa", "1")
+	}
+	return "/login?" + q.Encode()
+}
+
+// login sends the browser to sign in at the identity provider (GET
+// /login?return=/path[&level=L][&mfa=1]).
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	returnTo := webui.SafeNext(r.URL.Query().Get("return"))
+	if returnTo == "" {
+		returnTo = "/"
+	}
+	u, err := h.auth.Begin(r.Context(), returnTo, needOf(r.URL.Query()), webui.Lang(r))
+	if err != nil {
+		h.signinFailed(w, r, err)
+		return
+	}
+	http.Redirect(w, r, u, http.StatusFound)
+}
+
+// callback completes a sign-in (GET /auth/callback).
+func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
+	_, cookie, returnTo, err := h.auth.Finish(r.Context(), r.URL.Query(), h.cookie(r))
+	if err != nil {
+		h.signinFailed(w, r, err)
+		return
+	}
+	h.setCookie(w, cookie, 0)
+	webui.RedirectNext(w, r, returnTo, "/")
+}
+
+// signinFailedView explains a sign-in that did not work.
+type signinFailedView struct {
+	webui.Page
+	Reason string
+	Retry  bool
+}
+
+func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, err error) {
+	l := h.render.Localizer(r)
+	v := signinFailedView{Page: h.page(r, "signin.failed"), Retry: true}
+	status := http.StatusBadGateway
+	switch {
+	case errors.Is(err, auth.ErrCancelled):
+		v.Reason, status = l.T("signin.cancelled"), http.StatusOK
+	case errors.Is(err, auth.ErrNoSecondFactor):
+		v.Reason, status = l.T("signin.no_mfa"), http.StatusOK
+	case errors.Is(err, auth.ErrUnknownFlow):
+		v.Reason, status = l.T("signin.expired"), http.StatusBadRequest
+	case errors.Is(err, auth.ErrRefused):
+		v.Reason = l.T("signin.refused")
+	case errors.Is(err, auth.ErrUnavailable):
+		v.Reason, status = l.T("signin.unavailable"), http.StatusServiceUnavailable
+	default:
+		v.Reason, status = l.T("signin.unavailable"), http.StatusInternalServerError
+	}
+	h.log.WarnContext(r.Context(), "portal sign-in failed", "reason", err.Error())
+	h.render.Render(w, r, status, "signin_failed", v)
+}
+
+// logout ends the portal session and sends the browser to sign out at the
+// identity provider (POST /logout).
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	u := h.auth.LogoutURL(r.Context(), h.cookie(r), webui.Lang(r))
+	h.setCookie(w, "", -1)
+	http.Redirect(w, r, u, http.StatusSeeOther)
+}
+
+// require wraps a page that needs a signed-in citizen meeting need: a
+// citizen not signed in, or signed in below the need, is sent to sign in
+// (again) and comes back to the same address; one whose sign-in already
+// asked for this need and still falls short sees why.
+func (h *Handler) require(need auth.Need, next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		sess := session(r)
+		switch {
+		case h.auth == nil:
+			h.render.ErrorPage(w, r, http.StatusNotFound)
+		case sess != nil && sess.Meets(need):
+			next(w, r)
+		case sess != nil && sess.StepUp == need:
+			h.render.Render(w, r, http.StatusForbidden, "need_more", needMoreView{Page: h.page(r, "need.title"), Need: need,
+				Level: sess.Profile.Level, Retry: loginPath(r.URL.RequestURI(), need), IdP: h.cfg.IdPURL})
+		default:
+			back := r.URL.RequestURI()
+			if r.Method != http.MethodGet {
+				back = "/"
+			}
+			http.Redirect(w, r, loginPath(back, need), http.StatusFound)
+		}
+	}
+}
+
+// needMoreView says what a page needs that the account lacks.
+type needMoreView struct {
+	webui.Page
+	Need  auth.Need
+	Level string
+	Retry string
+	IdP   string
+}
+
+// jwks publishes the portal's client key (GET /jwks.json), for an identity
+// provider that has the portal registered with a jwks_uri.
+func (h *Handler) jwks(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "public, max-age=3600")
+	_, _ = w.Write([]byte(h.auth.Key().JWKS()))
+}
