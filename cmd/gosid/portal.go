@@ -44,7 +44,7 @@ func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL string, secure bo
 		return nil, err
 	}
 	a, err := auth.New(auth.Config{Issuer: i.Issuer, ClientID: portalClientID, RedirectURL: portalURL + auth.CallbackPath,
-		PostLogoutURL: portalURL + "/"}, auth.Deps{DB: i.DB, Sealer: i.Keys, Key: key, Log: log})
+		PostLogoutURL: portalURL + "/"}, auth.Deps{DB: i.DB, Sealer: i.Keys, Key: key, Log: log, Now: i.Now})
 	if err != nil {
 		return nil, err
 	}

@@ -364,3 +364,51 @@ func TestPortalAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestPortalProfileRefresh: the portal asks userinfo again when its copy
+// of the citizen's data is older than ten minutes; when Gosid no longer
+// honours the session's refresh token (the citizen signed out there), the
+// portal session ends at that moment even before a back-channel logout
+// arrives.
+func TestPortalProfileRefresh(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, _ := startEmbeddedPortal(t, parts)
+		b := newBrowser(t, op)
+		b.register("phone", "+79161112266", "+79161112266", "Старова", "Анна")
+		if p, _ := b.portalGo(t, portalURL, b.abs("GET", portalURL+"/profile", nil)); !strings.Contains(p.Body, "Старова") {
+			t.Fatalf("profile: %d", p.Status)
+		}
+		accounts := account.NewStore(db, parts.Keys, time.Now)
+		a, err := accounts.FindByLogin(ctx, account.Phone, "+79161112266")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := accounts.UpdateDocuments(ctx, a.ID, account.Documents{Name: &account.Name{Family: "Новова", Given: "Анна"}}); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(5 * time.Minute)
+		if p := b.abs("GET", portalURL+"/profile", nil); !strings.Contains(p.Body, "Старова") {
+			t.Fatalf("profile refreshed before it was stale: %d", p.Status)
+		}
+		c.Advance(6 * time.Minute)
+		if p := b.abs("GET", portalURL+"/profile", nil); p.Status != 200 || !strings.Contains(p.Body, "Новова") {
+			t.Fatalf("stale profile not refreshed: %d\n%.1500s", p.Status, p.Body)
+		}
+		// Signed out at Gosid; the job queue is not running, so no
+		// back-channel logout comes: the refresh finds out.
+		b.post("/logout", nil).expectRedirect(t, "/login")
+		if p := b.abs("GET", portalURL+"/profile", nil); p.Status != 200 {
+			t.Fatalf("profile within ten minutes of the last refresh: %d", p.Status)
+		}
+		c.Advance(11 * time.Minute)
+		if p := b.abs("GET", portalURL+"/profile", nil); p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/login?") {
+			t.Fatalf("profile after the refresh token was revoked: %d %s", p.Status, p.Location)
+		}
+		if n := portalSessions(t, db); n != 0 {
+			t.Fatalf("%d portal sessions after the refresh was refused", n)
+		}
+	})
+}

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/go-jose/go-jose/v4"
-	zclient "github.com/zitadel/oidc/v3/pkg/client"
 	"github.com/zitadel/oidc/v3/pkg/client/rp"
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
@@ -436,7 +435,7 @@ var errInvalidGrant = errors.New("auth: invalid_grant")
 // token calls the token endpoint, the client authenticated by a client
 // assertion signed with the portal's key.
 func (s *Service) token(ctx context.Context, p *provider, form url.Values) (*tokenResponse, error) {
-	assertion, err := zclient.SignedJWTProfileAssertion(s.cfg.ClientID, []string{s.cfg.Issuer, p.tokenURL}, time.Minute, s.key.signer)
+	assertion, err := s.assertion(p)
 	if err != nil {
 		return nil, fmt.Errorf("auth: client assertion: %w", err)
 	}
@@ -471,6 +470,22 @@ func (s *Service) token(ctx context.Context, p *provider, form url.Values) (*tok
 		return nil, fmt.Errorf("%w: token endpoint: no bearer access token", ErrRefused)
 	}
 	return &tok, nil
+}
+
+// assertion is a client assertion (RFC 7523) for the token endpoint, by
+// our clock, valid for a minute.
+func (s *Service) assertion(p *provider) (string, error) {
+	now := s.now()
+	claims, err := json.Marshal(map[string]any{"iss": s.cfg.ClientID, "sub": s.cfg.ClientID, "aud": []string{s.cfg.Issuer, p.tokenURL},
+		"jti": random(), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+	if err != nil {
+		return "", err
+	}
+	obj, err := s.key.signer.Sign(claims)
+	if err != nil {
+		return "", err
+	}
+	return obj.CompactSerialize()
 }
 
 // userinfo fetches the citizen's claims; their subject must be the ID
