@@ -112,6 +112,13 @@ func (s *S3Store) Put(ctx context.Context, key string, r io.Reader, max int64) (
 		return Info{}, readErr(err)
 	}
 	opts := minio.PutObjectOptions{ContentType: "application/octet-stream"}
+	if len(head) == 0 {
+		// minio-go v7.4.1 signs an empty body as a zero-length aws-chunked
+		// stream and sends it chunked without a Content-Length, which S3
+		// refuses (MissingContentLength); an unsigned empty payload is the
+		// same request any S3 client sends.
+		opts.DisableContentSha256 = true
+	}
 	var body io.Reader = bytes.NewReader(head)
 	size := int64(len(head))
 	if size > s.partSize {
@@ -176,7 +183,10 @@ func (s *S3Store) Delete(ctx context.Context, key string) error {
 }
 
 // DeletePrefix lists the objects under prefix+"/" and deletes them in
-// batches, and aborts pending uploads there too.
+// batches. Pending multipart uploads are not objects: Put aborts its own on
+// failure, and those of a process that died mid-upload are for the bucket's
+// lifecycle rule (AbortIncompleteMultipartUpload, e.g. after one day), which
+// docs for operators should name.
 func (s *S3Store) DeletePrefix(ctx context.Context, prefix string) error {
 	if err := ValidKey(prefix); err != nil {
 		return err
@@ -210,14 +220,6 @@ func (s *S3Store) DeletePrefix(ctx context.Context, prefix string) error {
 	case err := <-listErr:
 		return fmt.Errorf("blob: s3: delete prefix: list: %w", err)
 	default:
-	}
-	for u := range s.c.ListIncompleteUploads(ctx, s.bucket, prefix+"/", true) {
-		if u.Err != nil {
-			return fmt.Errorf("blob: s3: delete prefix: list uploads: %w", u.Err)
-		}
-		if err := s.c.RemoveIncompleteUpload(ctx, s.bucket, u.Key); err != nil {
-			return fmt.Errorf("blob: s3: delete prefix: abort upload: %w", err)
-		}
 	}
 	return nil
 }
