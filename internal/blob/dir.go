@@ -193,6 +193,18 @@ func (d *DirStore) Open(ctx context.Context, key string) (io.ReadCloser, Info, e
 
 // Delete removes the key's file and the directories it leaves empty.
 func (d *DirStore) Delete(ctx context.Context, key string) error {
+	return d.remove(ctx, key, false)
+}
+
+// DeletePrefix removes the directory of keys under prefix+"/".
+func (d *DirStore) DeletePrefix(ctx context.Context, prefix string) error {
+	return d.remove(ctx, prefix, true)
+}
+
+// remove deletes the file (dir false) or the directory of keys (dir true)
+// at key's path; what is missing, or of the other kind, is left alone: a
+// directory is not the file of its key, a file is not a prefix of keys.
+func (d *DirStore) remove(ctx context.Context, key string, dir bool) error {
 	p, err := d.path(key)
 	if err != nil {
 		return err
@@ -207,37 +219,11 @@ func (d *DirStore) Delete(ctx context.Context, key string) error {
 	if err != nil {
 		return fmt.Errorf("blob: delete: %w", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return nil // a directory of other keys, not a file under this key
-	}
-	if err := os.Remove(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("blob: delete: %w", err)
-	}
-	d.pruneEmpty(filepath.Dir(p))
-	return nil
-}
-
-// DeletePrefix removes the directory of keys under prefix+"/".
-func (d *DirStore) DeletePrefix(ctx context.Context, prefix string) error {
-	p, err := d.path(prefix)
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	fi, err := os.Lstat(p)
-	if errors.Is(err, fs.ErrNotExist) || errors.Is(err, errNotDir) {
+	if dir != fi.IsDir() || !dir && !fi.Mode().IsRegular() {
 		return nil
 	}
-	if err != nil {
-		return fmt.Errorf("blob: delete prefix: %w", err)
-	}
-	if !fi.IsDir() {
-		return nil // a file under the key prefix itself: not "under" it
-	}
 	if err := os.RemoveAll(p); err != nil {
-		return fmt.Errorf("blob: delete prefix: %w", err)
+		return fmt.Errorf("blob: delete: %w", err)
 	}
 	d.pruneEmpty(filepath.Dir(p))
 	return nil

@@ -114,42 +114,19 @@ func TestS3MultipartAborted(t *testing.T) {
 	if got := raw(t); !slices.Equal(got, []string{"big/whole"}) {
 		t.Fatalf("after a whole multipart upload: %v", got)
 	}
-	cut := &cutReader{r: bytes.NewReader(data), left: 2*part + 1000}
-	if _, err := s.Put(ctx, "big/cut", cut, int64(len(data))); !errors.Is(err, errCutS3) {
+	cut := blobtest.CutReader(bytes.NewReader(data), 2*part+1000, nil)
+	if _, err := s.Put(ctx, "big/cut", cut, int64(len(data))); !errors.Is(err, blobtest.ErrCut) {
 		t.Fatalf("multipart Put cut in part 3 = %v, want the reader's error", err)
 	}
 	if _, err := s.Put(ctx, "big/large", bytes.NewReader(data), 2*part+1); !errors.Is(err, blob.ErrTooLarge) {
 		t.Fatalf("multipart Put over max = %v, want ErrTooLarge", err)
 	}
 	cctx, cancel := context.WithCancel(ctx)
-	cut = &cutReader{r: bytes.NewReader(data), left: 2*part + 1000, onCut: cancel}
+	cut = blobtest.CutReader(bytes.NewReader(data), 2*part+1000, cancel)
 	if _, err := s.Put(cctx, "big/cancelled", cut, int64(len(data))); err == nil {
 		t.Fatal("multipart Put with the request cancelled in part 3 succeeded")
 	}
 	if got := raw(t); !slices.Equal(got, []string{"big/whole"}) {
 		t.Fatalf("refused multipart uploads left: %v", got)
 	}
-}
-
-var errCutS3 = errors.New("client went away")
-
-type cutReader struct {
-	r     *bytes.Reader
-	left  int
-	onCut func()
-}
-
-func (c *cutReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		if c.onCut != nil {
-			c.onCut()
-		}
-		return 0, errCutS3
-	}
-	if len(p) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= n
-	return n, err
 }

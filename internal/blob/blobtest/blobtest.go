@@ -108,13 +108,13 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 		put(t, b.Store, "a/keep", []byte("old content"))
 		before := b.Raw(t)
 		for _, cut := range []int{0, 10, 100_000, 2 << 20} {
-			r := &failingReader{r: bytes.NewReader(random(t, 4<<20)), left: cut}
+			r := CutReader(bytes.NewReader(random(t, 4<<20)), cut, nil)
 			_, err := b.Store.Put(ctx, "a/keep", r, 5<<20)
-			if !errors.Is(err, errCut) {
+			if !errors.Is(err, ErrCut) {
 				t.Fatalf("Put cut after %d bytes = %v, want the reader's error", cut, err)
 			}
-			_, err = b.Store.Put(ctx, "a/new", &failingReader{r: bytes.NewReader(random(t, 4<<20)), left: cut}, 5<<20)
-			if !errors.Is(err, errCut) {
+			_, err = b.Store.Put(ctx, "a/new", CutReader(bytes.NewReader(random(t, 4<<20)), cut, nil), 5<<20)
+			if !errors.Is(err, ErrCut) {
 				t.Fatalf("Put cut after %d bytes = %v, want the reader's error", cut, err)
 			}
 		}
@@ -131,7 +131,7 @@ func Run(t *testing.T, newBackend func(t *testing.T) Backend) {
 	t.Run("CancelledStoresNothing", func(t *testing.T) {
 		b := newBackend(t)
 		cctx, cancel := context.WithCancel(ctx)
-		r := &failingReader{r: bytes.NewReader(random(t, 1<<20)), left: 300_000, onCut: cancel}
+		r := CutReader(bytes.NewReader(random(t, 1<<20)), 300_000, cancel)
 		if _, err := b.Store.Put(cctx, "a/c", r, 5<<20); err == nil {
 			t.Fatal("Put with the context cancelled midway succeeded")
 		}
@@ -228,28 +228,34 @@ var BadKeys = []string{
 	`a\b`, "a\x00b", "a b", "a:b", "ключ", strings.Repeat("a", 256), strings.Repeat("a/", 300) + "a",
 }
 
-var errCut = errors.New("blobtest: connection reset midway")
+// ErrCut is the error of a CutReader.
+var ErrCut = errors.New("blobtest: connection reset midway")
 
-// failingReader gives left bytes of r and then errCut, like a request body
-// whose client went away.
-type failingReader struct {
+// CutReader gives n bytes of r and then fails with ErrCut, like a request
+// body whose client went away; onCut (if not nil) runs at the cut, e.g. to
+// cancel the request's context.
+func CutReader(r io.Reader, n int, onCut func()) io.Reader {
+	return &cutReader{r: r, left: n, onCut: onCut}
+}
+
+type cutReader struct {
 	r     io.Reader
 	left  int
 	onCut func()
 }
 
-func (f *failingReader) Read(p []byte) (int, error) {
-	if f.left <= 0 {
-		if f.onCut != nil {
-			f.onCut()
+func (c *cutReader) Read(p []byte) (int, error) {
+	if c.left <= 0 {
+		if c.onCut != nil {
+			c.onCut()
 		}
-		return 0, errCut
+		return 0, ErrCut
 	}
-	if len(p) > f.left {
-		p = p[:f.left]
+	if len(p) > c.left {
+		p = p[:c.left]
 	}
-	n, err := f.r.Read(p)
-	f.left -= n
+	n, err := c.r.Read(p)
+	c.left -= n
 	return n, err
 }
 
