@@ -191,35 +191,34 @@ func (s *S3Store) DeletePrefix(ctx context.Context, prefix string) error {
 	if err := ValidKey(prefix); err != nil {
 		return err
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	objects := s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix + "/", Recursive: true})
-	listErr := make(chan error, 1)
+	var listErr error
 	toDelete := make(chan minio.ObjectInfo)
 	go func() {
 		defer close(toDelete)
-		for o := range objects {
+		for o := range objects { // drained to the end, so minio-go's lister ends
 			if o.Err != nil {
-				listErr <- o.Err
-				return
+				listErr = o.Err
+				continue
 			}
-			select {
-			case toDelete <- o:
-			case <-ctx.Done():
-				return
+			if listErr == nil {
+				toDelete <- o
 			}
 		}
 	}()
+	var delErr error
 	for e := range s.c.RemoveObjects(ctx, s.bucket, toDelete, minio.RemoveObjectsOptions{}) {
-		if e.Err != nil && !errors.Is(s3Err("delete", e.Err), ErrNotFound) {
-			cancel()
-			return fmt.Errorf("blob: s3: delete prefix: %w", e.Err)
+		if e.Err != nil && delErr == nil && !errors.Is(s3Err("delete", e.Err), ErrNotFound) {
+			delErr = e.Err // the rest drained too, so no goroutine is left behind
 		}
 	}
-	select {
-	case err := <-listErr:
-		return fmt.Errorf("blob: s3: delete prefix: list: %w", err)
-	default:
+	// RemoveObjects has returned once its channel closed, which it does only
+	// after toDelete closed: listErr is written by then.
+	if listErr != nil {
+		return fmt.Errorf("blob: s3: delete prefix: list: %w", listErr)
+	}
+	if delErr != nil {
+		return fmt.Errorf("blob: s3: delete prefix: %w", delErr)
 	}
 	return nil
 }
