@@ -3,9 +3,13 @@ package client_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/internal/cmdline"
@@ -34,46 +38,54 @@ func runClients(t *testing.T, db *sqldb.DB, checkPartner func(context.Context, *
 	return code, out.String(), errOut.String()
 }
 
-// TestCommandUpdatePartner: `clients update --partner` asks the bank check
-// before writing, and writes nothing when it refuses; an update without
-// --partner does not ask.
-func TestCommandUpdatePartner(t *testing.T) {
+// TestCommandPartner: `clients create` and `clients update
+// --partner` ask the bank check before writing, and write nothing when it
+// refuses; an update without --partner does not ask.
+func TestCommandPartner(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
-		st := client.NewStore(db, sqldbtest.NewClock(t0).Now)
-		created, _, err := st.Create(ctx, partnerClient(t))
-		if err != nil {
-			t.Fatal(err)
-		}
 		var asked []string
 		check := func(_ context.Context, _ *sqldb.DB, id string) error {
 			asked = append(asked, id)
-			if id != "vtb" {
+			if id != "sber" && id != "vtb" {
 				return errors.New(`--partner: no bank "` + id + `" (see gosid banks list)`)
 			}
 			return nil
 		}
+		jwksFile := filepath.Join(t.TempDir(), "bank.jwks")
+		if err := os.WriteFile(jwksFile, []byte(publicJWKS(t)), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		code, stdout, stderr := runClients(t, db, check, "create", "--name", "Сбер — партнёрский API", "--auth-method", client.AuthPrivateKeyJWT,
+			"--jwks-file", jwksFile, "--grant-types", client.GrantClientCredentials, "--scopes", "partner:confirmations partner:registrations",
+			"--partner", "sber", "--json")
+		var created client.Metadata
+		if err := json.Unmarshal([]byte(stdout), &created); code != cmdline.ExitOK || err != nil {
+			t.Fatalf("create: exit %d %v %s", code, err, stderr)
+		}
+		ctx := context.Background()
+		st := client.NewStore(db, time.Now)
+		id := created.ClientID
 
-		code, _, stderr := runClients(t, db, check, "update", created.ID, "--partner", "nosuchbank")
+		code, _, stderr = runClients(t, db, check, "update", id, "--partner", "nosuchbank")
 		if code != cmdline.ExitFailed || !strings.Contains(stderr, `no bank "nosuchbank"`) {
 			t.Fatalf("--partner of no bank: exit %d %q", code, stderr)
 		}
-		if got, err := st.Get(ctx, created.ID); err != nil || got.Partner != "sber" {
+		if got, err := st.Get(ctx, id); err != nil || got.Partner != "sber" {
 			t.Fatalf("refused partner written: %+v, %v", got, err)
 		}
 
-		if code, _, stderr := runClients(t, db, check, "update", created.ID, "--partner", "vtb", "--json"); code != cmdline.ExitOK {
+		if code, _, stderr := runClients(t, db, check, "update", id, "--partner", "vtb", "--json"); code != cmdline.ExitOK {
 			t.Fatalf("--partner vtb: exit %d %s", code, stderr)
 		}
-		if got, err := st.Get(ctx, created.ID); err != nil || got.Partner != "vtb" {
+		if got, err := st.Get(ctx, id); err != nil || got.Partner != "vtb" {
 			t.Fatalf("partner not changed: %+v, %v", got, err)
 		}
 
-		if code, _, stderr := runClients(t, db, check, "update", created.ID, "--name", "ВТБ — партнёрский API"); code != cmdline.ExitOK {
+		if code, _, stderr := runClients(t, db, check, "update", id, "--name", "ВТБ — партнёрский API"); code != cmdline.ExitOK {
 			t.Fatalf("--name: exit %d %s", code, stderr)
 		}
-		if strings.Join(asked, ",") != "nosuchbank,vtb" {
-			t.Fatalf("partner checks asked: %q, want nosuchbank,vtb", asked)
+		if strings.Join(asked, ",") != "sber,nosuchbank,vtb" {
+			t.Fatalf("partner checks asked: %q, want sber,nosuchbank,vtb", asked)
 		}
 	})
 }
