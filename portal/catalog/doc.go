@@ -5,18 +5,22 @@
 // documents to attach, the processing time and the fee.
 //
 // Definitions live in YAML files. The binary embeds defaults
-// (services/*.yaml, seeded by SeedDefaults into an empty catalogue);
-// operators import and export files with `gosid portal services
-// import|export|list` (Commands). A file is decoded strictly (an unknown key
-// is an error) and every service in it is checked before anything is
-// written: Load returns every problem at once, each naming the file, the
-// service and the field ("services/passport.yaml: passport-20:
+// (services/*.yaml, Defaults). A file is decoded strictly (an unknown key is
+// an error) and every service in it is checked before anything is written:
+// Load returns every problem at once, each naming the file, the service and
+// the field ("services/passport.yaml: passport-20:
 // form.fields[3].rules.pattern: invalid regexp").
 //
-// The Store keeps definitions as JSON in portal_services and a catalogue
-// version in portal_catalog_version, bumped by every import in the same
-// transaction, so that every replica's search index (package
-// catalog/search) notices a change by reading one row.
+// The default services keep to the product documents and common
+// knowledge; their fees and processing times are demonstration figures
+// that each agency confirms by importing its own definitions.
+//
+// Storage, seeding and the `gosid portal services` commands are in
+// catalog/store, search in catalog/search. This package touches no
+// database, so that its fuzz targets (the form validator, the loader) run
+// in a binary without the SQL drivers: Go instruments every package linked
+// into a fuzzing binary, and the transpiled SQLite alone slows a worker to
+// a few inputs a second.
 //
 // Validate checks the values a citizen typed against a form and returns one
 // message per field, in Russian or English, naming the field.

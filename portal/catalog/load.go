@@ -39,6 +39,13 @@ type Problems []string
 
 func (p Problems) Error() string { return strings.Join(p, "\n") }
 
+// IsProblems reports whether err lists definitions' problems (nothing was
+// written) rather than a storage failure.
+func IsProblems(err error) bool {
+	var p Problems
+	return errors.As(err, &p)
+}
+
 // Load decodes and checks files and returns their services in the order
 // given. It returns Problems naming every problem of every file — unknown
 // keys, wrong types, invalid definitions, an id given twice — and no
@@ -129,9 +136,10 @@ var defaults embed.FS
 
 // Defaults returns the embedded default catalogue (services/*.yaml), checked
 // as an import would check it.
-func Defaults() ([]Service, error) { return Load(defaultFiles()) }
+func Defaults() ([]Service, error) { return Load(DefaultFiles()) }
 
-func defaultFiles() []File {
+// DefaultFiles returns the embedded default files, named services/NAME.yaml.
+func DefaultFiles() []File {
 	names, err := fs.Glob(defaults, "services/*.yaml")
 	if err != nil {
 		panic(err) // a constant pattern

@@ -31,7 +31,7 @@ func TestDefaults(t *testing.T) {
 // A file with problems is refused with every problem at once, each naming
 // the file, the service and the field.
 func TestLoadProblems(t *testing.T) {
-	good := defaultFiles()[0]
+	good := DefaultFiles()[0]
 	bad := File{Name: "services/passport.yaml", Data: []byte(`services:
 - id: passport-20
   title: {ru: Паспорт, en: Passport}

@@ -13,6 +13,7 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/portal/catalog"
+	"github.com/gosid/gosid/portal/catalog/store"
 )
 
 func TestMain(m *testing.M) { sqldbtest.Main(m) }
@@ -52,9 +53,9 @@ var searchCases = []searchCase{
 }
 
 // seed imports the defaults, with the kindergarten in Moscow only.
-func seed(t *testing.T, db *sqldb.DB) *catalog.Store {
+func seed(t *testing.T, db *sqldb.DB) *store.Store {
 	t.Helper()
-	st := catalog.NewStore(db, time.Now)
+	st := store.NewStore(db, time.Now)
 	svcs, err := catalog.Defaults()
 	if err != nil {
 		t.Fatal(err)
@@ -172,7 +173,7 @@ func TestRefresh(t *testing.T) {
 			t.Fatal(err)
 		}
 		svc.ID, svc.Keywords = "cosmodrome-pass", []string{"космодром"}
-		if _, err := catalog.NewStore(db, time.Now).Import(ctx, []catalog.Service{svc}); err != nil {
+		if _, err := store.NewStore(db, time.Now).Import(ctx, []catalog.Service{svc}); err != nil {
 			t.Fatal(err)
 		}
 		now = now.Add(CheckInterval - time.Millisecond)

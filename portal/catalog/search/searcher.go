@@ -11,7 +11,7 @@ import (
 	"github.com/gosid/gosid/portal/catalog"
 )
 
-// Source is what a Searcher reads the catalogue from (catalog.Store).
+// Source is what a Searcher reads the catalogue from (catalog/store.Store).
 type Source interface {
 	// Version is the catalogue version, changed by every import.
 	Version(ctx context.Context) (int64, error)

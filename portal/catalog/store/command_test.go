@@ -1,10 +1,11 @@
-package catalog
+package store
 
 import (
 	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/gosid/gosid/portal/catalog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -37,7 +38,7 @@ func TestCommands(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		dir := t.TempDir()
 		var names []string
-		for _, f := range defaultFiles() {
+		for _, f := range catalog.DefaultFiles() {
 			name := filepath.Join(dir, filepath.Base(f.Name))
 			if err := os.WriteFile(name, f.Data, 0o644); err != nil {
 				t.Fatal(err)
@@ -82,7 +83,7 @@ func TestCommands(t *testing.T) {
 
 		out := filepath.Join(dir, "out")
 		code, stdout, _ = services(db, "export", out)
-		defs, _ := Defaults()
+		defs, _ := catalog.Defaults()
 		if code != 0 || !strings.Contains(stdout, fmt.Sprintf("Exported %d services", len(defs))) {
 			t.Fatalf("export: %d %q", code, stdout)
 		}

@@ -1,9 +1,10 @@
-package catalog
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/portal/catalog"
 	"io"
 	"os"
 	"time"
@@ -22,7 +23,7 @@ type Command struct {
 	sub            string
 	s              *cmdline.Set
 	filter         Filter
-	loaded         []Service
+	loaded         []catalog.Service
 }
 
 // Env is what a command works on.
@@ -75,17 +76,17 @@ func (c *Command) Check(p *cmdline.Problems) {
 			p.Add("give one or more YAML files of services")
 			return
 		}
-		var files []File
+		var files []catalog.File
 		for _, name := range args {
 			data, err := readFile(name)
 			if err != nil {
 				p.Add("%s: %v", name, err)
 				continue
 			}
-			files = append(files, File{Name: name, Data: data})
+			files = append(files, catalog.File{Name: name, Data: data})
 		}
-		svcs, err := Load(files)
-		var probs Problems
+		svcs, err := catalog.Load(files)
+		var probs catalog.Problems
 		if errors.As(err, &probs) {
 			for _, line := range probs {
 				p.Add("%s", line)
@@ -97,25 +98,25 @@ func (c *Command) Check(p *cmdline.Problems) {
 			p.Add("give exactly one directory to export to")
 		}
 	case "list":
-		if _, ok := Categories[c.filter.Category]; c.filter.Category != "" && !ok {
+		if _, ok := catalog.Categories[c.filter.Category]; c.filter.Category != "" && !ok {
 			p.Add("%s: unknown category %q", c.s.Source("category"), c.filter.Category)
 		}
 	}
 }
 
-// readFile reads a definitions file of at most MaxFileSize bytes.
+// readFile reads a definitions file of at most catalog.MaxFileSize bytes.
 func readFile(name string) ([]byte, error) {
 	f, err := os.Open(name)
 	if err != nil {
 		return nil, err
 	}
 	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, MaxFileSize+1))
+	data, err := io.ReadAll(io.LimitReader(f, catalog.MaxFileSize+1))
 	if err != nil {
 		return nil, err
 	}
-	if len(data) > MaxFileSize {
-		return nil, fmt.Errorf("larger than %d bytes", MaxFileSize)
+	if len(data) > catalog.MaxFileSize {
+		return nil, fmt.Errorf("larger than %d bytes", catalog.MaxFileSize)
 	}
 	return data, nil
 }
@@ -154,12 +155,12 @@ func (c *Command) Run(ctx context.Context, env Env) error {
 			return err
 		}
 		type row struct {
-			ID       string `json:"id"`
-			Title    string `json:"title"`
-			Category string `json:"category"`
-			Agency   string `json:"agency"`
-			Kind     Kind   `json:"kind"`
-			Level    Level  `json:"level"`
+			ID       string        `json:"id"`
+			Title    string        `json:"title"`
+			Category string        `json:"category"`
+			Agency   string        `json:"agency"`
+			Kind     catalog.Kind  `json:"kind"`
+			Level    catalog.Level `json:"level"`
 		}
 		rows := []row{}
 		var table [][]string

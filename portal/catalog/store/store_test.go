@@ -1,9 +1,10 @@
-package catalog
+package store
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/gosid/gosid/portal/catalog"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -24,7 +25,7 @@ func TestStore(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		s := newStore(db)
-		defs, err := Defaults()
+		defs, err := catalog.Defaults()
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -78,12 +79,12 @@ func TestStore(t *testing.T) {
 
 		t.Run("invalid import writes nothing", func(t *testing.T) {
 			bad := defs[0]
-			bad.Title = Text{"Новое", "New"}
+			bad.Title = catalog.Text{RU: "Новое", EN: "New"}
 			broken := defs[1]
-			broken.Form.Fields = append([]Field(nil), broken.Form.Fields...)
+			broken.Form.Fields = append([]catalog.Field(nil), broken.Form.Fields...)
 			broken.Form.Fields[0].Rules.Pattern = "(("
-			_, err := s.Import(ctx, []Service{bad, broken})
-			if !IsProblems(err) || !strings.Contains(err.Error(), broken.ID+": form.fields[0].rules.pattern: invalid regexp") {
+			_, err := s.Import(ctx, []catalog.Service{bad, broken})
+			if !catalog.IsProblems(err) || !strings.Contains(err.Error(), broken.ID+": form.fields[0].rules.pattern: invalid regexp") {
 				t.Fatalf("import of a broken service: %v", err)
 			}
 			if got, _ := s.Get(ctx, bad.ID); got.Title != defs[0].Title {
@@ -107,11 +108,11 @@ func TestStore(t *testing.T) {
 				}
 			}()
 			changed := defs[0]
-			changed.Title = Text{"Новое", "New"}
+			changed.Title = catalog.Text{RU: "Новое", EN: "New"}
 			added := defs[0]
 			added.ID = "added-service"
 			later := NewStore(db, func() time.Time { return today.Add(time.Hour) })
-			_, err := later.Import(ctx, []Service{changed, added})
+			_, err := later.Import(ctx, []catalog.Service{changed, added})
 			if !errors.Is(err, sqldb.ErrConflict) {
 				t.Fatalf("import despite the refused row: %v", err)
 			}
@@ -132,15 +133,15 @@ func TestStore(t *testing.T) {
 			if err != nil || len(files) != len(defs) {
 				t.Fatalf("export: %d files, %v", len(files), err)
 			}
-			var in []File
+			var in []catalog.File
 			for _, f := range files {
 				data, err := os.ReadFile(f)
 				if err != nil {
 					t.Fatal(err)
 				}
-				in = append(in, File{Name: filepath.Base(f), Data: data})
+				in = append(in, catalog.File{Name: filepath.Base(f), Data: data})
 			}
-			loaded, err := Load(in)
+			loaded, err := catalog.Load(in)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -172,7 +173,7 @@ func TestStore(t *testing.T) {
 			v0, _ := s.Version(ctx)
 			changed := defs[0]
 			changed.Fee = 12345
-			v, err := s.Import(ctx, []Service{changed})
+			v, err := s.Import(ctx, []catalog.Service{changed})
 			if err != nil || v != v0+1 {
 				t.Fatalf("import: version %d, %v (was %d)", v, err, v0)
 			}

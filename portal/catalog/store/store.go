@@ -1,10 +1,10 @@
-package catalog
+package store
 
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
+	"github.com/gosid/gosid/portal/catalog"
 	"os"
 	"path/filepath"
 	"time"
@@ -33,10 +33,10 @@ type Filter struct {
 
 // Import checks services and writes them all in one transaction, replacing
 // the definitions of ids already present, and bumps the catalogue version:
-// all or nothing. Invalid definitions give Problems and write nothing. It
+// all or nothing. Invalid definitions give catalog.Problems and write nothing. It
 // returns the new version.
-func (s *Store) Import(ctx context.Context, services []Service) (int64, error) {
-	var probs Problems
+func (s *Store) Import(ctx context.Context, services []catalog.Service) (int64, error) {
+	var probs catalog.Problems
 	seen := map[string]bool{}
 	for _, svc := range services {
 		for _, p := range svc.Check() {
@@ -89,25 +89,25 @@ func (s *Store) Version(ctx context.Context) (int64, error) {
 }
 
 // Get returns the service id; sqldb.ErrNotFound when there is none.
-func (s *Store) Get(ctx context.Context, id string) (Service, error) {
+func (s *Store) Get(ctx context.Context, id string) (catalog.Service, error) {
 	var def string
 	if err := s.db.QueryRow(ctx, `SELECT definition FROM portal_services WHERE id = $1`, id).Scan(&def); err != nil {
-		return Service{}, fmt.Errorf("catalog: get service: %w", err)
+		return catalog.Service{}, fmt.Errorf("catalog: get service: %w", err)
 	}
 	return decodeDefinition(def)
 }
 
 // List returns the services that f matches, ordered by id.
-func (s *Store) List(ctx context.Context, f Filter) ([]Service, error) {
+func (s *Store) List(ctx context.Context, f Filter) ([]catalog.Service, error) {
 	rows, err := s.db.Query(ctx, `SELECT definition FROM portal_services
 		WHERE ($1 = '' OR category = $1) AND ($2 = '' OR agency = $2) ORDER BY id`, f.Category, f.Agency)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: list: %w", err)
 	}
-	out, err := sqldb.Collect(rows, func(r sqldb.Scanner) (Service, error) {
+	out, err := sqldb.Collect(rows, func(r sqldb.Scanner) (catalog.Service, error) {
 		var def string
 		if err := r.Scan(&def); err != nil {
-			return Service{}, err
+			return catalog.Service{}, err
 		}
 		return decodeDefinition(def)
 	})
@@ -120,9 +120,9 @@ func (s *Store) List(ctx context.Context, f Filter) ([]Service, error) {
 // Snapshot returns the version and every service as of one moment (one
 // transaction), for building a search index that knows which version it
 // holds.
-func (s *Store) Snapshot(ctx context.Context) (int64, []Service, error) {
+func (s *Store) Snapshot(ctx context.Context) (int64, []catalog.Service, error) {
 	var version int64
-	var out []Service
+	var out []catalog.Service
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		if err := tx.QueryRow(ctx, `SELECT version FROM portal_catalog_version WHERE id = 1`).Scan(&version); err != nil {
 			return err
@@ -131,10 +131,10 @@ func (s *Store) Snapshot(ctx context.Context) (int64, []Service, error) {
 		if err != nil {
 			return err
 		}
-		out, err = sqldb.Collect(rows, func(r sqldb.Scanner) (Service, error) {
+		out, err = sqldb.Collect(rows, func(r sqldb.Scanner) (catalog.Service, error) {
 			var def string
 			if err := r.Scan(&def); err != nil {
-				return Service{}, err
+				return catalog.Service{}, err
 			}
 			return decodeDefinition(def)
 		})
@@ -146,16 +146,16 @@ func (s *Store) Snapshot(ctx context.Context) (int64, []Service, error) {
 	return version, out, nil
 }
 
-func decodeDefinition(def string) (Service, error) {
-	var svc Service
+func decodeDefinition(def string) (catalog.Service, error) {
+	var svc catalog.Service
 	if err := json.Unmarshal([]byte(def), &svc); err != nil {
-		return Service{}, fmt.Errorf("decode definition: %w", err)
+		return catalog.Service{}, fmt.Errorf("decode definition: %w", err)
 	}
 	return svc, nil
 }
 
 // Export writes every service to dir (created if missing) as ID.yaml, one
-// service a file, which Load and Import read back into the same
+// service a file, which catalog.Load and Import read back into the same
 // definitions. It returns the files written.
 func (s *Store) Export(ctx context.Context, dir string) ([]string, error) {
 	svcs, err := s.List(ctx, Filter{})
@@ -167,7 +167,7 @@ func (s *Store) Export(ctx context.Context, dir string) ([]string, error) {
 	}
 	var files []string
 	for _, svc := range svcs {
-		data, err := Marshal([]Service{svc})
+		data, err := catalog.Marshal([]catalog.Service{svc})
 		if err != nil {
 			return files, err
 		}
@@ -193,7 +193,7 @@ func SeedDefaults(ctx context.Context, s *Store) (bool, error) {
 	if n > 0 {
 		return false, nil
 	}
-	svcs, err := Defaults()
+	svcs, err := catalog.Defaults()
 	if err != nil {
 		return false, fmt.Errorf("catalog: embedded defaults: %w", err)
 	}
@@ -201,11 +201,4 @@ func SeedDefaults(ctx context.Context, s *Store) (bool, error) {
 		return false, err
 	}
 	return true, nil
-}
-
-// IsProblems reports whether err lists definitions' problems (nothing was
-// written) rather than a storage failure.
-func IsProblems(err error) bool {
-	var p Problems
-	return errors.As(err, &p)
 }
