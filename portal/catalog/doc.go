@@ -17,10 +17,9 @@
 //
 // Storage, seeding and the `gosid portal services` commands are in
 // catalog/store, search in catalog/search. This package touches no
-// database, so that its fuzz targets (the form validator, the loader) run
-// in a binary without the SQL drivers: Go instruments every package linked
-// into a fuzzing binary, and the transpiled SQLite alone slows a worker to
-// a few inputs a second.
+// database: definitions and form validation are usable without one (the
+// applications' pages validate forms from the search index's copies), and
+// its fuzz targets build without the SQL drivers.
 //
 // Validate checks the values a citizen typed against a form and returns one
 // message per field, in Russian or English, naming the field.

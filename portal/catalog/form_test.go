@@ -131,6 +131,13 @@ func TestAgeLeapDay(t *testing.T) {
 	}
 }
 
+// The fuzz targets are run with a short minimisation, e.g.
+//
+//	go test ./portal/catalog -run X -fuzz FuzzLoad -fuzztime 30s -fuzzminimizetime 1s
+//
+// With the default of 60 s per new input a worker spends most of a short
+// run minimising and reports no executions.
+
 // FuzzValidate: no input panics, every message names its field's label
 // and a field that passes once passes again (no state).
 func FuzzValidate(f *testing.F) {
@@ -166,8 +173,8 @@ func FuzzValidate(f *testing.F) {
 // FuzzLoad: no file panics the loader, and what loads is valid and
 // survives Marshal and Load unchanged.
 func FuzzLoad(f *testing.F) {
-	// Small seeds: the fuzzer minimises every new input it finds, which
-	// takes minutes for a whole default file.
+	// Small seeds: the fuzzer minimises every new input it finds, slowly
+	// for a whole default file.
 	defs, err := Defaults()
 	if err != nil {
 		f.Fatal(err)
