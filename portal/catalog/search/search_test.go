@@ -38,7 +38,7 @@ var searchCases = []searchCase{
 	{name: "form name", q: Query{Text: "2-НДФЛ"}, top: []string{"income-statement"}},
 	{name: "phrase", q: Query{Text: "справка о доходах"}, top: []string{"income-statement"}},
 	{name: "keyword", q: Query{Text: "водительские права"}, top: []string{"driving-licence"}},
-	{name: "description", q: Query{Text: "кадастровый"}, empty: true},
+	{name: "description", q: Query{Text: "прожиточного минимума"}, top: []string{"child-benefit"}},
 	{name: "yo and e", q: Query{Text: "учет"}, top: []string{"deregistration", "inn-certificate", "snils-registration"}},
 	{name: "english", q: Query{Text: "passports"}, top: []string{"foreign-passport", "foreign-passport-child", "passport-14", "passport-20", "passport-45", "passport-change"}},
 	{name: "no such word", q: Query{Text: "космодром"}, empty: true},
