@@ -275,6 +275,9 @@ func (fd *Field) validate(raw string, now time.Time) *message {
 	if r.Pattern != "" {
 		re, err := compiled(r.Pattern)
 		if err != nil || !re.MatchString(v) {
+			if fd.Hint.RU != "" {
+				return msgPatternHint.with(fd.Hint)
+			}
 			return &msgPattern
 		}
 	}
@@ -306,6 +309,9 @@ func (m *message) say(lang, label string) string {
 	if lang == "en" {
 		format = m.en
 	}
+	if t, ok := m.arg.(Text); ok {
+		return fmt.Sprintf(format, label, t.In(lang))
+	}
 	if m.arg != nil {
 		return fmt.Sprintf(format, label, m.arg)
 	}
@@ -313,17 +319,18 @@ func (m *message) say(lang, label string) string {
 }
 
 var (
-	msgRequired  = message{ru: "Заполните поле «%s»", en: "Fill in “%s”"}
-	msgTick      = message{ru: "Отметьте «%s»", en: "Tick “%s”"}
-	msgChoose    = message{ru: "Выберите значение в поле «%s»", en: "Choose a value for “%s”"}
-	msgAttach    = message{ru: "Приложите файл «%s»", en: "Attach “%s”"}
-	msgEncoding  = message{ru: "Поле «%s» содержит недопустимые символы", en: "“%s” contains characters that are not allowed"}
-	msgCheckbox  = message{ru: "Поле «%s»: отметьте его или оставьте пустым", en: "“%s”: tick it or leave it empty"}
-	msgOption    = message{ru: "В поле «%s» выберите один из предложенных вариантов", en: "Choose one of the offered values for “%s”"}
-	msgNumber    = message{ru: "В поле «%s» укажите число", en: "“%s” must be a number"}
-	msgMin       = message{ru: "В поле «%s» укажите число не меньше %v", en: "“%s” must be at least %v"}
-	msgMax       = message{ru: "В поле «%s» укажите число не больше %v", en: "“%s” must be at most %v"}
-	msgMinLength = message{ru: "В поле «%s» должно быть не меньше %v символов", en: "“%s” must be at least %v characters long"}
-	msgTooLong   = message{ru: "В поле «%s» должно быть не больше %v символов", en: "“%s” must be at most %v characters long"}
-	msgPattern   = message{ru: "Поле «%s» заполнено в неверном формате — см. подсказку", en: "“%s” is not in the expected format — see the hint"}
+	msgRequired    = message{ru: "Заполните поле «%s»", en: "Fill in “%s”"}
+	msgTick        = message{ru: "Отметьте «%s»", en: "Tick “%s”"}
+	msgChoose      = message{ru: "Выберите значение в поле «%s»", en: "Choose a value for “%s”"}
+	msgAttach      = message{ru: "Приложите файл «%s»", en: "Attach “%s”"}
+	msgEncoding    = message{ru: "Поле «%s» содержит недопустимые символы", en: "“%s” contains characters that are not allowed"}
+	msgCheckbox    = message{ru: "Поле «%s»: отметьте его или оставьте пустым", en: "“%s”: tick it or leave it empty"}
+	msgOption      = message{ru: "В поле «%s» выберите один из предложенных вариантов", en: "Choose one of the offered values for “%s”"}
+	msgNumber      = message{ru: "В поле «%s» укажите число", en: "“%s” must be a number"}
+	msgMin         = message{ru: "В поле «%s» укажите число не меньше %v", en: "“%s” must be at least %v"}
+	msgMax         = message{ru: "В поле «%s» укажите число не больше %v", en: "“%s” must be at most %v"}
+	msgMinLength   = message{ru: "В поле «%s» должно быть не меньше %v символов", en: "“%s” must be at least %v characters long"}
+	msgTooLong     = message{ru: "В поле «%s» должно быть не больше %v символов", en: "“%s” must be at most %v characters long"}
+	msgPattern     = message{ru: "Поле «%s» заполнено в неверном формате", en: "“%s” is not in the expected format"}
+	msgPatternHint = message{ru: "Поле «%s» заполнено в неверном формате. %v", en: "“%s” is not in the expected format. %v"}
 )

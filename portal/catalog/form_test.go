@@ -10,7 +10,7 @@ func ptr(x float64) *float64 { return &x }
 
 // testForm has a field for every kind and rule.
 var testForm = Form{Fields: []Field{
-	{Name: "family_name", Label: Text{"Фамилия", "Family name"}, Kind: FieldText, Prefill: "family_name",
+	{Name: "family_name", Label: Text{"Фамилия", "Family name"}, Kind: FieldText, Prefill: "family_name", Hint: Text{"Кириллицей", "In Cyrillic"},
 		Rules: Rules{Required: true, Pattern: `[А-Яа-яЁё -]+`, MinLength: 2, MaxLength: 10}},
 	{Name: "count", Label: Text{"Количество", "Count"}, Kind: FieldNumber, Rules: Rules{Min: ptr(1), Max: ptr(5)}},
 	{Name: "birthdate", Label: Text{"Дата рождения", "Date of birth"}, Kind: FieldDate, Prefill: "birthdate",
@@ -19,7 +19,7 @@ var testForm = Form{Fields: []Field{
 	{Name: "reason", Label: Text{"Причина", "Reason"}, Kind: FieldSelect, Rules: Rules{Required: true},
 		Options: []Option{{Value: "age", Label: Text{"Возраст", "Age"}}}},
 	{Name: "agree", Label: Text{"Согласие", "Consent"}, Kind: FieldCheckbox, Rules: Rules{Required: true}},
-	{Name: "address", Label: Text{"Адрес", "Address"}, Kind: FieldAddress, Rules: Rules{MaxLength: 20}},
+	{Name: "address", Label: Text{"Адрес", "Address"}, Kind: FieldAddress, Rules: Rules{MaxLength: 20, Pattern: `[^\n]*`}},
 	{Name: "scan", Label: Text{"Скан", "Scan"}, Kind: FieldFile, Rules: Rules{Required: true}},
 	{Name: "snils", Label: Text{"СНИЛС", "SNILS"}, Kind: FieldText, Rules: Rules{Check: "snils"}},
 	{Name: "inn", Label: Text{"ИНН", "INN"}, Kind: FieldText, Rules: Rules{Check: "inn"}},
@@ -62,7 +62,8 @@ func TestValidateAccepts(t *testing.T) {
 func TestValidateRules(t *testing.T) {
 	for _, c := range []struct{ field, value, ru, en string }{
 		{"family_name", "", "Заполните поле «Фамилия»", "Fill in “Family name”"},
-		{"family_name", "Ivanov", "Поле «Фамилия» заполнено в неверном формате", "“Family name” is not in the expected format"},
+		{"family_name", "Ivanov", "Поле «Фамилия» заполнено в неверном формате. Кириллицей", "“Family name” is not in the expected format. In Cyrillic"},
+		{"address", "Москва\nМосква", "Поле «Адрес» заполнено в неверном формате", "“Address” is not in the expected format"},
 		{"family_name", "И", "В поле «Фамилия» должно быть не меньше 2 символов", "“Family name” must be at least 2 characters"},
 		{"family_name", "Ивановвввввв", "В поле «Фамилия» должно быть не больше 10 символов", "“Family name” must be at most 10"},
 		{"family_name", "Иван\xff", "Поле «Фамилия» содержит недопустимые символы", "“Family name” contains characters"},

@@ -104,13 +104,7 @@ func (s *Store) List(ctx context.Context, f Filter) ([]catalog.Service, error) {
 	if err != nil {
 		return nil, fmt.Errorf("catalog: list: %w", err)
 	}
-	out, err := sqldb.Collect(rows, func(r sqldb.Scanner) (catalog.Service, error) {
-		var def string
-		if err := r.Scan(&def); err != nil {
-			return catalog.Service{}, err
-		}
-		return decodeDefinition(def)
-	})
+	out, err := sqldb.Collect(rows, scanService)
 	if err != nil {
 		return nil, fmt.Errorf("catalog: list: %w", err)
 	}
@@ -131,19 +125,22 @@ func (s *Store) Snapshot(ctx context.Context) (int64, []catalog.Service, error) 
 		if err != nil {
 			return err
 		}
-		out, err = sqldb.Collect(rows, func(r sqldb.Scanner) (catalog.Service, error) {
-			var def string
-			if err := r.Scan(&def); err != nil {
-				return catalog.Service{}, err
-			}
-			return decodeDefinition(def)
-		})
+		out, err = sqldb.Collect(rows, scanService)
 		return err
 	})
 	if err != nil {
 		return 0, nil, fmt.Errorf("catalog: snapshot: %w", err)
 	}
 	return version, out, nil
+}
+
+// scanService reads a row of one column, the definition.
+func scanService(r sqldb.Scanner) (catalog.Service, error) {
+	var def string
+	if err := r.Scan(&def); err != nil {
+		return catalog.Service{}, err
+	}
+	return decodeDefinition(def)
 }
 
 func decodeDefinition(def string) (catalog.Service, error) {
