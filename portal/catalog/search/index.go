@@ -49,6 +49,11 @@ const (
 	// Terms shorter than this (in letters) get no typo tolerance: too many
 	// short words are one letter apart.
 	minTypoLen = 4
+	// Words of a query beyond this many are ignored, so that a pasted
+	// page costs no more than a query.
+	maxQueryWords = 10
+	// Words longer than this (in bytes) are not words; they are cut.
+	maxWordLen = 64
 )
 
 type posting struct {
@@ -134,6 +139,9 @@ func (ix *Index) Get(id string) *catalog.Service {
 func (ix *Index) Search(q Query) []Result {
 	st := stemmer{}
 	words := st.terms(q.Text)
+	if len(words) > maxQueryWords {
+		words = words[:maxQueryWords]
+	}
 	scores := map[int32]*score{}
 	for n, w := range words {
 		hits := ix.lookup(w)
@@ -298,6 +306,9 @@ func (st stemmer) terms(text string) []string {
 		return !unicode.IsLetter(r) && !unicode.IsDigit(r)
 	}) {
 		w = strings.ReplaceAll(w, "ё", "е")
+		if len(w) > maxWordLen {
+			w = strings.ToValidUTF8(w[:maxWordLen], "")
+		}
 		if t := st.stem(w); t != "" {
 			out = append(out, t)
 		}

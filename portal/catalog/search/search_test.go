@@ -34,6 +34,8 @@ var searchCases = []searchCase{
 	{name: "compound inflected", q: Query{Text: "загранпаспорта ребёнку"}, top: []string{"foreign-passport-child"}},
 	{name: "typo", q: Query{Text: "пасморт"}, top: []string{"foreign-passport", "foreign-passport-child", "passport-14", "passport-20", "passport-45", "passport-change"}},
 	{name: "typo swapped letters", q: Query{Text: "пасопрт 20"}, top: []string{"passport-20"}},
+	{name: "typo in the second word", q: Query{Text: "водительские прова"}, top: []string{"driving-licence", "driving-licence-international"}},
+	{name: "english two words", q: Query{Text: "driving licence"}, top: []string{"driving-licence", "driving-licence-international"}},
 	{name: "two words", q: Query{Text: "замена паспорта 45"}, top: []string{"passport-45"}},
 	{name: "form name", q: Query{Text: "2-НДФЛ"}, top: []string{"income-statement"}},
 	{name: "phrase", q: Query{Text: "справка о доходах"}, top: []string{"income-statement"}},
@@ -222,4 +224,28 @@ func (c *countingSource) Version(ctx context.Context) (int64, error) {
 func (c *countingSource) Snapshot(ctx context.Context) (int64, []catalog.Service, error) {
 	c.snapshots++
 	return c.Source.Snapshot(ctx)
+}
+
+// FuzzSearch: no query text panics the index or takes long, and whatever
+// is found matches the filters.
+func FuzzSearch(f *testing.F) {
+	defs, err := catalog.Defaults()
+	if err != nil {
+		f.Fatal(err)
+	}
+	ix := Build(1, defs)
+	for _, c := range searchCases {
+		f.Add(c.q.Text)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		start := time.Now()
+		for _, r := range ix.Search(Query{Text: text, Kind: catalog.KindCertificate}) {
+			if r.Service.Kind != catalog.KindCertificate {
+				t.Fatalf("%q found %s of kind %s", text, r.Service.ID, r.Service.Kind)
+			}
+		}
+		if d := time.Since(start); d > time.Second {
+			t.Fatalf("%q took %v", text, d)
+		}
+	})
 }
