@@ -249,3 +249,42 @@ func FuzzSearch(f *testing.F) {
 		}
 	})
 }
+
+// Requests racing an import: every search answers from a whole index, and
+// the import is seen after the interval.
+func TestConcurrentRefresh(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	st := seed(t, db)
+	var mu sync.Mutex
+	now := time.Unix(1_800_000_000, 0)
+	clock := func() time.Time { mu.Lock(); defer mu.Unlock(); return now }
+	s := NewSearcher(st, clock, slog.New(slog.DiscardHandler))
+	ctx := context.Background()
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			for range 50 {
+				rs, err := s.Search(ctx, Query{Text: "паспорт"})
+				if err != nil || len(rs) < 6 {
+					t.Errorf("search: %d results, %v", len(rs), err)
+					return
+				}
+			}
+		})
+	}
+	svc, err := st.Get(ctx, "traffic-fines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.ID, svc.Keywords = "cosmodrome-pass", []string{"космодром"}
+	if _, err := st.Import(ctx, []catalog.Service{svc}); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	now = now.Add(CheckInterval)
+	mu.Unlock()
+	wg.Wait()
+	if rs, err := s.Search(ctx, Query{Text: "космодром"}); err != nil || len(rs) != 1 {
+		t.Fatalf("after the interval: %v %v", ids(rs), err)
+	}
+}
