@@ -109,6 +109,9 @@ type IdP struct {
 	Reload func() error
 	// What modules built on the identity provider (verification) use.
 	Notifier *notice.Notifier
+	// Messages sends rendered messages through the configured gateways
+	// (the portal inside gosid serve renders its own).
+	Messages message.Sender
 	Sessions *session.Store
 	DB       *sqldb.DB
 	Keys     *keys.Manager
@@ -362,7 +365,7 @@ func New(c Config, p Platform) (*IdP, error) {
 		}
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
-		Reload: reload, Notifier: notifier, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
+		Reload: reload, Notifier: notifier, Messages: p.Messages, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
 		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh,
 		Recovery: Recovery{Codes: step, Passwords: hasher, Policy: policy, EndAll: told.EndAll, Forget: devices.Forget}}, nil
 }

@@ -1,14 +1,23 @@
 package portal
 
 import (
+	"context"
 	"embed"
+	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"time"
 
+	"github.com/gosid/gosid/internal/blob"
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/message"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
+	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
+	"github.com/gosid/gosid/portal/catalog/search"
+	"github.com/gosid/gosid/portal/catalog/store"
 )
 
 //go:embed web/templates/*.html web/static/*
@@ -23,26 +32,47 @@ type Config struct {
 	// Secure: the portal is served over HTTPS (cookie names and flags).
 	Secure bool
 	Logger *slog.Logger
+
+	// The portal's own data, with Auth: its database (the catalogue,
+	// applications), the sealer of what it keeps secret, the store of
+	// files (encrypted), the sender of SMS and e-mail, the key of the
+	// one-time codes' hashes, and the clock (nil: time.Now).
+	DB       *sqldb.DB
+	Sealer   auth.Sealer
+	Blobs    blob.Store
+	Messages message.Sender
+	CodeKey  []byte
+	Now      func() time.Time
 }
 
 // Handler serves the portal's pages.
 type Handler struct {
-	cfg    Config
-	auth   *auth.Service
-	log    *slog.Logger
-	render *webui.Renderer
-	mux    *http.ServeMux
-	routes http.Handler
+	cfg      Config
+	auth     *auth.Service
+	log      *slog.Logger
+	render   *webui.Renderer
+	mux      *http.ServeMux
+	routes   http.Handler
+	db       *sqldb.DB
+	searcher *search.Searcher
+	apps     *applications.Store
+	blobs    blob.Store
+	messages message.Sender
+	now      func() time.Time
 }
 
 // New parses every page with the portal's layout at start-up (a broken
 // template stops the process instead of failing a citizen's request).
 func New(cfg Config) (*Handler, error) {
+	if cfg.Auth != nil && (cfg.DB == nil || cfg.Sealer == nil || cfg.Blobs == nil || cfg.Messages == nil || len(cfg.CodeKey) < 32) {
+		return nil, errors.New("portal: signing in needs the database, sealer, file store, message sender and code key")
+	}
 	pages, err := fs.Sub(webFS, "web")
 	if err != nil {
 		return nil, err
 	}
-	r, err := webui.NewRenderer(pages, catalog, cfg.Logger, "home", "signin_failed", "need_more", "profile")
+	r, err := webui.NewRenderer(pages, texts, cfg.Logger, "home", "signin_failed", "need_more", "profile",
+		"services", "service", "applications", "application", "review")
 	if err != nil {
 		return nil, err
 	}
@@ -50,9 +80,12 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, auth: cfg.Auth, log: cfg.Logger, render: r}
+	h := &Handler{cfg: cfg, auth: cfg.Auth, log: cfg.Logger, render: r, db: cfg.DB, blobs: cfg.Blobs, messages: cfg.Messages, now: cfg.Now}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
+	}
+	if h.now == nil {
+		h.now = time.Now
 	}
 	mux := http.NewServeMux()
 	h.mux = mux
@@ -66,6 +99,7 @@ func New(cfg Config) (*Handler, error) {
 		mux.HandleFunc("POST "+auth.BackchannelPath, h.auth.BackchannelLogout)
 		mux.HandleFunc("GET "+auth.JWKSPath, h.jwks)
 		mux.HandleFunc("GET /profile", h.require(auth.Need{}, h.showProfile))
+		h.mountApplications(mux, cfg.Sealer)
 	}
 	// The identity provider posts back-channel logouts from its own
 	// origin: no cookie authenticates them, the signed token does.
@@ -78,6 +112,35 @@ func New(cfg Config) (*Handler, error) {
 // before serving.
 func (h *Handler) Page(pattern string, need auth.Need, page http.HandlerFunc) {
 	h.mux.HandleFunc(pattern, h.require(need, page))
+}
+
+// mountApplications serves the catalogue and the citizen's applications.
+func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
+	services := store.NewStore(h.db, h.now)
+	h.searcher = search.NewSearcher(services, h.now, h.log)
+	h.apps = applications.NewStore(h.db, sealer, h.now)
+	mux.HandleFunc("GET /services", h.showServices)
+	mux.HandleFunc("GET /services/{id}", h.showService)
+	mux.HandleFunc("POST /services/{id}/apply", h.apply)
+	signedIn := func(f http.HandlerFunc) http.HandlerFunc { return h.require(auth.Need{}, f) }
+	mux.HandleFunc("GET /applications", signedIn(h.showApplications))
+	mux.HandleFunc("GET /applications/{id}", signedIn(h.showApplication))
+	mux.HandleFunc("POST /applications/{id}", signedIn(h.saveApplication))
+	mux.HandleFunc("POST /applications/{id}/autosave", signedIn(h.autosave))
+	mux.HandleFunc("POST /applications/{id}/files", signedIn(h.uploadFile))
+	mux.HandleFunc("GET /applications/{id}/files/{file}", signedIn(h.downloadFile))
+	mux.HandleFunc("POST /applications/{id}/files/{file}/delete", signedIn(h.deleteFile))
+	mux.HandleFunc("GET /applications/{id}/review", signedIn(h.showReview))
+	mux.HandleFunc("POST /applications/{id}/code", signedIn(h.sendCode))
+	mux.HandleFunc("POST /applications/{id}/submit", signedIn(h.submit))
+	mux.HandleFunc("POST /applications/{id}/cancel", signedIn(h.cancelApplication))
+	mux.HandleFunc("POST /applications/{id}/respond", signedIn(h.respond))
+}
+
+// Seed imports the default services into an empty catalogue (at start).
+func Seed(ctx context.Context, db *sqldb.DB) error {
+	_, err := store.SeedDefaults(ctx, store.NewStore(db, time.Now))
+	return err
 }
 
 func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.routes.ServeHTTP(w, r) }
@@ -99,48 +162,141 @@ func staticFiles(fsys fs.FS) http.Handler {
 	})
 }
 
-var catalog = webui.Catalog{
-	"portal.title":        {"Gosid — портал госуслуг", "Gosid — public services portal"},
-	"portal.lead":         {"Единая учётная запись для государственных услуг и сайтов-партнёров.", "One account for public services and partner sites."},
-	"portal.signin":       {"Войти через Gosid", "Sign in with Gosid"},
-	"portal.soon":         {"Каталог услуг, заявления, запись на приём и платежи скоро появятся здесь.", "The service catalogue, applications, appointments and payments will appear here soon."},
-	"portal.footer":       {"Gosid — портал государственных услуг", "Gosid — public services portal"},
-	"portal.nav":          {"Меню", "Menu"},
-	"home.hello":          {"Здравствуйте, %s!", "Hello, %s!"},
-	"home.hello_anon":     {"Здравствуйте!", "Hello!"},
-	"home.level":          {"Уровень учётной записи: %s.", "Account level: %s."},
-	"home.raise":          {"Подтвердите личность, чтобы получить доступ ко всем услугам", "Confirm your identity to use every service"},
-	"home.profile":        {"Мои данные", "My data"},
-	"home.empty":          {"Заявлений, записей и уведомлений пока нет.", "No applications, appointments or notifications yet."},
-	"level.simplified":    {"упрощённая", "simplified"},
-	"level.standard":      {"стандартная", "standard"},
-	"level.confirmed":     {"подтверждённая", "confirmed"},
-	"signin.failed":       {"Не удалось войти", "Sign-in failed"},
-	"signin.cancelled":    {"Вход отменён.", "The sign-in was cancelled."},
-	"signin.no_mfa":       {"Для этой услуги нужен вход со вторым фактором, а он не настроен. Включите его в разделе «Безопасность» учётной записи Gosid.", "This service needs a sign-in with a second factor, and your account has none. Turn one on under «Security» in your Gosid account."},
-	"signin.expired":      {"Ссылка для входа устарела или уже использована. Войдите ещё раз.", "The sign-in link has expired or was already used. Please sign in again."},
-	"signin.refused":      {"Gosid прислал ответ, который портал не может принять. Попробуйте войти ещё раз.", "Gosid sent an answer the portal cannot accept. Please sign in again."},
-	"signin.unavailable":  {"Сервис входа временно недоступен. Попробуйте через несколько минут.", "The sign-in service is temporarily unavailable. Please try again in a few minutes."},
-	"signin.retry":        {"Войти ещё раз", "Sign in again"},
-	"need.title":          {"Нужен более высокий уровень", "A higher level is needed"},
-	"need.level":          {"Эта услуга доступна с уровнем учётной записи «%s». Сейчас у вашей учётной записи уровень «%s».", "This service needs the «%s» account level. Your account is «%s» now."},
-	"need.mfa":            {"Для этой услуги нужно войти со вторым фактором (кодом из приложения или ключом доступа).", "This service needs a sign-in with a second factor (an app code or a passkey)."},
-	"need.raise":          {"Подтвердить личность в Gosid", "Confirm your identity at Gosid"},
-	"need.retry":          {"Войти ещё раз", "Sign in again"},
-	"profile.title":       {"Мои данные", "My data"},
-	"profile.lead":        {"Сведения из вашей учётной записи Gosid. Изменить их можно в Gosid.", "The data of your Gosid account. Change them at Gosid."},
-	"profile.verified":    {"проверено", "verified"},
-	"profile.claimed":     {"не проверено", "not verified"},
-	"profile.edit":        {"Изменить в Gosid", "Change at Gosid"},
-	"profile.family_name": {"Фамилия", "Family name"},
-	"profile.given_name":  {"Имя", "Given name"},
-	"profile.middle_name": {"Отчество", "Patronymic"},
-	"profile.birthdate":   {"Дата рождения", "Date of birth"},
-	"profile.snils":       {"СНИЛС", "SNILS"},
-	"profile.inn":         {"ИНН", "INN"},
-	"profile.passport":    {"Паспорт", "Passport"},
-	"profile.phone":       {"Телефон", "Phone"},
-	"profile.email":       {"Электронная почта", "E-mail"},
+var texts = webui.Catalog{
+	"nav.services":          {"Услуги", "Services"},
+	"nav.applications":      {"Заявления", "Applications"},
+	"services.title":        {"Каталог услуг", "Services"},
+	"services.search":       {"Поиск услуги", "Find a service"},
+	"services.search_ph":    {"Например, загранпаспорт", "For example, foreign passport"},
+	"services.find":         {"Найти", "Search"},
+	"services.kind":         {"Тип услуги", "Kind"},
+	"services.agency":       {"Ведомство", "Agency"},
+	"services.region":       {"Код региона", "Region code"},
+	"services.any":          {"Любой", "Any"},
+	"services.mine":         {"Только доступные моей учётной записи", "Only those my account can use"},
+	"services.found":        {"Найдено услуг: %d", "Services found: %d"},
+	"services.none":         {"Ничего не нашлось. Проверьте написание или выберите услугу в каталоге.", "Nothing found. Check the spelling or choose a service from the catalogue."},
+	"services.needs":        {"Нужна %s учётная запись", "Needs a %s account"},
+	"kind.application":      {"Заявление", "Application"},
+	"kind.certificate":      {"Справка или выписка", "Certificate or extract"},
+	"kind.appointment":      {"Запись на приём", "Appointment"},
+	"kind.payment":          {"Оплата", "Payment"},
+	"service.agency":        {"Ведомство", "Agency"},
+	"service.kind":          {"Тип услуги", "Kind"},
+	"service.level":         {"Учётная запись", "Account"},
+	"service.days":          {"Срок оказания", "Processing time"},
+	"service.days_n":        {"%d раб. дн.", "%d working days"},
+	"service.at_once":       {"сразу", "at once"},
+	"service.cost":          {"Стоимость", "Cost"},
+	"service.free":          {"бесплатно", "free"},
+	"service.fee":           {"%s ₽", "%s ₽"},
+	"service.fee_kop":       {"%s ₽ %02d коп.", "%s ₽ %02d kop."},
+	"service.docs":          {"Какие документы понадобятся", "Documents you will need"},
+	"service.doc_limits":    {"%s, до %s", "%s, up to %s"},
+	"service.optional":      {"необязательно", "optional"},
+	"service.apply":         {"Получить услугу", "Apply"},
+	"service.signin":        {"Войдите, чтобы получить услугу", "Sign in to apply"},
+	"service.raise":         {"Услуга доступна с уровнем «%s». Подтвердите личность, чтобы получить её.", "This service needs the «%s» level. Confirm your identity to use it."},
+	"service.not_online":    {"Эта услуга оказывается не через заявление на портале.", "This service is not an application on the portal."},
+	"apps.title":            {"Мои заявления", "My applications"},
+	"apps.empty":            {"Заявлений пока нет. Найдите услугу в каталоге.", "No applications yet. Find a service in the catalogue."},
+	"apps.number":           {"№ %s", "No. %s"},
+	"apps.draft":            {"черновик", "draft"},
+	"apps.updated":          {"Изменено %s", "Changed %s"},
+	"apps.action":           {"Требует действия", "Needs your action"},
+	"apps.saved":            {"Черновик сохранён.", "The draft is saved."},
+	"apps.autosave":         {"Черновик сохраняется автоматически.", "The draft is saved as you type."},
+	"apps.submitted":        {"Заявление отправлено. Номер заявления: %s.", "The application is sent. Its number is %s."},
+	"apps.fix":              {"Исправьте ошибки в отмеченных полях.", "Please correct the marked fields."},
+	"apps.form":             {"Сведения", "Details"},
+	"apps.files":            {"Документы", "Documents"},
+	"apps.upload":           {"Загрузить", "Upload"},
+	"apps.choose":           {"Файл", "File"},
+	"apps.remove":           {"Удалить", "Remove"},
+	"apps.save":             {"Сохранить черновик", "Save draft"},
+	"apps.next":             {"Далее: проверить и отправить", "Next: review and send"},
+	"apps.delete":           {"Удалить черновик", "Delete draft"},
+	"apps.status":           {"Статус", "Status"},
+	"apps.submitted_at":     {"Отправлено", "Sent"},
+	"apps.due":              {"Срок рассмотрения — до %s", "To be decided by %s"},
+	"apps.history":          {"История", "History"},
+	"apps.asked":            {"Ведомство просит: %s", "The agency asks: %s"},
+	"apps.respond":          {"Ответить ведомству", "Reply to the agency"},
+	"apps.comment":          {"Комментарий", "Comment"},
+	"apps.send_back":        {"Отправить на рассмотрение", "Send for review"},
+	"apps.cancel":           {"Аннулировать заявление", "Withdraw the application"},
+	"apps.cancel_hint":      {"Отменить заявление можно только до начала рассмотрения.", "An application can be withdrawn only before review begins."},
+	"apps.result":           {"Результат", "Result"},
+	"apps.review":           {"Проверьте заявление", "Check the application"},
+	"apps.edit":             {"Вернуться и изменить", "Go back and change"},
+	"apps.send_code":        {"Получить код для отправки", "Get the code to send it"},
+	"apps.code_to":          {"Для подтверждения отправки мы пришлём код в SMS на номер %s.", "To confirm sending it, we will text a code to %s."},
+	"apps.code":             {"Код из SMS", "Code from the SMS"},
+	"apps.code_sent":        {"Код отправлен на номер %s. Он действует 10 минут.", "The code was sent to %s. It is valid for 10 minutes."},
+	"apps.send":             {"Отправить заявление", "Send the application"},
+	"apps.no_phone":         {"Для отправки заявления нужен подтверждённый мобильный телефон в учётной записи Gosid.", "Sending an application needs a confirmed mobile phone in your Gosid account."},
+	"apps.code_wait":        {"Новый код можно получить через минуту, не чаще пяти раз в час.", "A new code can be sent after a minute, at most five times an hour."},
+	"apps.code_sms":         {"Код %s — подтверждение отправки заявления «%s» на портале Gosid. Никому его не сообщайте.", "Code %s confirms sending the application «%s» on the Gosid portal. Do not share it."},
+	"apps.code_unsent":      {"Не удалось отправить SMS. Попробуйте через несколько минут.", "The SMS could not be sent. Please try again in a few minutes."},
+	"apps.code_again":       {"Запросите новый код.", "Ask for a new code."},
+	"apps.code_expired":     {"Срок действия кода истёк. Запросите новый код.", "The code has expired. Ask for a new one."},
+	"apps.code_wrong":       {"Неверный код.", "Wrong code."},
+	"apps.submitted_sms":    {"Заявление «%s» принято, номер %s. Следите за статусом в разделе «Мои заявления» на портале Gosid.", "Your application «%s» is received, number %s. Follow it under «My applications» on the Gosid portal."},
+	"apps.mail_subject":     {"Заявление на портале Gosid", "Your application on the Gosid portal"},
+	"status.draft":          {"Черновик", "Draft"},
+	"status.received":       {"Получено", "Received"},
+	"status.in_review":      {"На проверке", "In review"},
+	"status.info_requested": {"Требуется дополнительная информация", "More information needed"},
+	"status.approved":       {"Одобрено", "Approved"},
+	"status.refused":        {"Отклонено", "Refused"},
+	"status.cancelled":      {"Аннулировано", "Withdrawn"},
+	"actor.citizen":         {"Вы", "You"},
+	"actor.officer":         {"Сотрудник ведомства", "Agency officer"},
+	"actor.agency":          {"Система ведомства", "Agency system"},
+	"portal.title":          {"Gosid — портал госуслуг", "Gosid — public services portal"},
+	"portal.lead":           {"Единая учётная запись для государственных услуг и сайтов-партнёров.", "One account for public services and partner sites."},
+	"portal.signin":         {"Войти через Gosid", "Sign in with Gosid"},
+	"portal.soon":           {"Каталог услуг, заявления, запись на приём и платежи скоро появятся здесь.", "The service catalogue, applications, appointments and payments will appear here soon."},
+	"portal.footer":         {"Gosid — портал государственных услуг", "Gosid — public services portal"},
+	"portal.nav":            {"Меню", "Menu"},
+	"home.hello":            {"Здравствуйте, %s!", "Hello, %s!"},
+	"home.hello_anon":       {"Здравствуйте!", "Hello!"},
+	"home.level":            {"Уровень учётной записи: %s.", "Account level: %s."},
+	"home.raise":            {"Подтвердите личность, чтобы получить доступ ко всем услугам", "Confirm your identity to use every service"},
+	"home.profile":          {"Мои данные", "My data"},
+	"home.action":           {"Требуют вашего действия", "Waiting for you"},
+	"home.recent":           {"Последние изменения", "Recent changes"},
+	"home.all":              {"Все заявления", "All applications"},
+	"home.empty":            {"Заявлений пока нет. Найдите нужную услугу в каталоге.", "No applications yet. Find the service you need in the catalogue."},
+	"level.simplified":      {"упрощённая", "simplified"},
+	"level.standard":        {"стандартная", "standard"},
+	"level.confirmed":       {"подтверждённая", "confirmed"},
+	"signin.failed":         {"Не удалось войти", "Sign-in failed"},
+	"signin.cancelled":      {"Вход отменён.", "The sign-in was cancelled."},
+	"signin.no_mfa":         {"Для этой услуги нужен вход со вторым фактором, а он не настроен. Включите его в разделе «Безопасность» учётной записи Gosid.", "This service needs a sign-in with a second factor, and your account has none. Turn one on under «Security» in your Gosid account."},
+	"signin.expired":        {"Ссылка для входа устарела или уже использована. Войдите ещё раз.", "The sign-in link has expired or was already used. Please sign in again."},
+	"signin.refused":        {"Gosid прислал ответ, который портал не может принять. Попробуйте войти ещё раз.", "Gosid sent an answer the portal cannot accept. Please sign in again."},
+	"signin.unavailable":    {"Сервис входа временно недоступен. Попробуйте через несколько минут.", "The sign-in service is temporarily unavailable. Please try again in a few minutes."},
+	"signin.retry":          {"Войти ещё раз", "Sign in again"},
+	"need.title":            {"Нужен более высокий уровень", "A higher level is needed"},
+	"need.level":            {"Эта услуга доступна с уровнем учётной записи «%s». Сейчас у вашей учётной записи уровень «%s».", "This service needs the «%s» account level. Your account is «%s» now."},
+	"need.mfa":              {"Для этой услуги нужно войти со вторым фактором (кодом из приложения или ключом доступа).", "This service needs a sign-in with a second factor (an app code or a passkey)."},
+	"need.raise":            {"Подтвердить личность в Gosid", "Confirm your identity at Gosid"},
+	"need.retry":            {"Войти ещё раз", "Sign in again"},
+	"profile.title":         {"Мои данные", "My data"},
+	"profile.lead":          {"Сведения из вашей учётной записи Gosid. Изменить их можно в Gosid.", "The data of your Gosid account. Change them at Gosid."},
+	"profile.verified":      {"проверено", "verified"},
+	"profile.claimed":       {"не проверено", "not verified"},
+	"profile.edit":          {"Изменить в Gosid", "Change at Gosid"},
+	"profile.family_name":   {"Фамилия", "Family name"},
+	"profile.given_name":    {"Имя", "Given name"},
+	"profile.middle_name":   {"Отчество", "Patronymic"},
+	"profile.birthdate":     {"Дата рождения", "Date of birth"},
+	"profile.snils":         {"СНИЛС", "SNILS"},
+	"profile.inn":           {"ИНН", "INN"},
+	"profile.passport":      {"Паспорт", "Passport"},
+	"profile.phone":         {"Телефон", "Phone"},
+	"profile.email":         {"Электронная почта", "E-mail"},
 }
 
 // homeView is the home page's data: the landing page, or the citizen's
@@ -150,12 +306,33 @@ type homeView struct {
 	LoginURL string
 	IdP      string
 	Session  *auth.Session
+	Catalog  bool
+	// Action are the applications waiting for the citizen (drafts, more
+	// information asked); Recent the latest changes of the others.
+	Action, Recent []appItem
 }
 
+// homeRecent is how many recent applications the home page lists.
+const homeRecent = 5
+
 func (h *Handler) showHome(w http.ResponseWriter, r *http.Request) {
-	v := homeView{Page: h.page(r, "portal.title"), LoginURL: h.cfg.IdPURL, IdP: h.cfg.IdPURL, Session: session(r)}
+	v := homeView{Page: h.page(r, "portal.title"), LoginURL: h.cfg.IdPURL, IdP: h.cfg.IdPURL, Session: session(r), Catalog: h.apps != nil}
 	if h.auth != nil {
 		v.LoginURL = "/login"
+	}
+	if v.Session != nil && h.apps != nil {
+		list, err := h.apps.List(r.Context(), v.Session.Subject, 50)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		for _, it := range h.appItems(r, list) {
+			if it.NeedsAction {
+				v.Action = append(v.Action, it)
+			} else if len(v.Recent) < homeRecent {
+				v.Recent = append(v.Recent, it)
+			}
+		}
 	}
 	h.render.Render(w, r, http.StatusOK, "home", v)
 }

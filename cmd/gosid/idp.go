@@ -46,10 +46,7 @@ type idpOptions struct {
 	RefreshGrace       time.Duration
 	CodeTTL            time.Duration
 
-	SMTPAddr, SMTPFrom, SMTPUsername, SMTPPassword, SMTPStartTLS string
-	SMTPImplicitTLS                                              bool
-	SMSURL, SMSMethod, SMSAuthHeader, SMSAuthValue, SMSBody      string
-	SMSContentType                                               string
+	gatewayOptions
 
 	proxies []netip.Prefix
 }
@@ -75,18 +72,7 @@ func (o *idpOptions) register(s *cmdline.Set) {
 	s.Duration(&o.RefreshGrace, "refresh-token-grace", oidc.DefaultRefreshGrace, "For this long after a rotation the rotated refresh token yields the same successor again (a retry after a lost answer), instead of counting as reuse (1s–1m).")
 	s.Duration(&o.CodeTTL, "code-lifetime", time.Minute, "Lifetime of an authorization code.")
 	s.StringList(&o.TrustedProxies, "trusted-proxies", nil, "CIDRs of reverse proxies whose X-Forwarded-For gives the client address (for rate limits and the event log).")
-	s.String(&o.SMTPAddr, "smtp-addr", "", "SMTP submission server host:port for e-mail. With neither smtp-addr nor sms-gateway-url, messages go to the dev sink (/dev/messages): allowed only when addr and public-url are both loopback.")
-	s.String(&o.SMTPFrom, "smtp-from", "Gosid <noreply@localhost>", "Sender of e-mails.")
-	s.String(&o.SMTPUsername, "smtp-username", "", "SMTP user name (AUTH PLAIN/LOGIN).")
-	s.SecretString(&o.SMTPPassword, "smtp-password", "", "SMTP password.")
-	s.Enum(&o.SMTPStartTLS, "smtp-starttls", "require", []string{"require", "opportunistic", "none"}, "STARTTLS policy.")
-	s.Bool(&o.SMTPImplicitTLS, "smtp-implicit-tls", false, "Speak TLS from the first byte (port 465).")
-	s.String(&o.SMSURL, "sms-gateway-url", "", "HTTP SMS gateway endpoint.")
-	s.String(&o.SMSMethod, "sms-gateway-method", "POST", "HTTP method of the SMS gateway.")
-	s.String(&o.SMSAuthHeader, "sms-gateway-auth-header", "Authorization", "Header carrying the gateway credential.")
-	s.SecretString(&o.SMSAuthValue, "sms-gateway-auth-value", "", "Gateway credential, e.g. \"Bearer …\".")
-	s.String(&o.SMSBody, "sms-gateway-body-template", "", "Go text/template of the request body; sees .To .Phone .Text and json (default {\"to\":{{json .To}},\"text\":{{json .Text}}}).")
-	s.String(&o.SMSContentType, "sms-gateway-content-type", "application/json", "Content-Type of the gateway request.")
+	o.gatewayOptions.register(s)
 }
 
 // check validates the options. notLocal is "" when the server can only be
@@ -122,15 +108,6 @@ func (o *idpOptions) argon2() password.Params {
 	p := password.DefaultParams()
 	p.Memory, p.Time, p.Threads = uint32(max(o.Argon2Memory, 0)), uint32(max(o.Argon2Time, 0)), uint8(min(max(o.Argon2Threads, 0), 255))
 	return p
-}
-
-// gateways are the message gateways the options configure.
-func (o *idpOptions) gateways() message.Gateways {
-	return message.Gateways{
-		SMTP: message.SMTPConfig{Addr: o.SMTPAddr, From: o.SMTPFrom, Username: o.SMTPUsername,
-			Password: message.Secret(o.SMTPPassword), StartTLS: o.SMTPStartTLS, ImplicitTLS: o.SMTPImplicitTLS},
-		SMS: message.HTTPSMSConfig{URL: o.SMSURL, Method: o.SMSMethod, AuthHeader: o.SMSAuthHeader,
-			AuthValue: message.Secret(o.SMSAuthValue), BodyTemplate: o.SMSBody, ContentType: o.SMSContentType}}
 }
 
 // buildIdP assembles the identity provider from the options.

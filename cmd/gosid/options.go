@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/message"
 
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/jobs"
@@ -178,4 +179,36 @@ func checkAddr(s *cmdline.Set, p *cmdline.Problems, name, addr string) {
 	if err := httpx.CheckAddr(addr); err != nil {
 		p.Add("%s: %v", s.Source(name), err)
 	}
+}
+
+// gatewayOptions configure the message gateways (serve and portal).
+type gatewayOptions struct {
+	SMTPAddr, SMTPFrom, SMTPUsername, SMTPPassword, SMTPStartTLS string
+	SMTPImplicitTLS                                              bool
+	SMSURL, SMSMethod, SMSAuthHeader, SMSAuthValue, SMSBody      string
+	SMSContentType                                               string
+}
+
+func (o *gatewayOptions) register(s *cmdline.Set) {
+	s.String(&o.SMTPAddr, "smtp-addr", "", "SMTP submission server host:port for e-mail. With neither smtp-addr nor sms-gateway-url, messages go to the dev sink (/dev/messages): allowed only when addr and public-url are both loopback.")
+	s.String(&o.SMTPFrom, "smtp-from", "Gosid <noreply@localhost>", "Sender of e-mails.")
+	s.String(&o.SMTPUsername, "smtp-username", "", "SMTP user name (AUTH PLAIN/LOGIN).")
+	s.SecretString(&o.SMTPPassword, "smtp-password", "", "SMTP password.")
+	s.Enum(&o.SMTPStartTLS, "smtp-starttls", "require", []string{"require", "opportunistic", "none"}, "STARTTLS policy.")
+	s.Bool(&o.SMTPImplicitTLS, "smtp-implicit-tls", false, "Speak TLS from the first byte (port 465).")
+	s.String(&o.SMSURL, "sms-gateway-url", "", "HTTP SMS gateway endpoint.")
+	s.String(&o.SMSMethod, "sms-gateway-method", "POST", "HTTP method of the SMS gateway.")
+	s.String(&o.SMSAuthHeader, "sms-gateway-auth-header", "Authorization", "Header carrying the gateway credential.")
+	s.SecretString(&o.SMSAuthValue, "sms-gateway-auth-value", "", "Gateway credential, e.g. \"Bearer …\".")
+	s.String(&o.SMSBody, "sms-gateway-body-template", "", "Go text/template of the request body; sees .To .Phone .Text and json (default {\"to\":{{json .To}},\"text\":{{json .Text}}}).")
+	s.String(&o.SMSContentType, "sms-gateway-content-type", "application/json", "Content-Type of the gateway request.")
+}
+
+// gateways are the message gateways the options configure.
+func (o *gatewayOptions) gateways() message.Gateways {
+	return message.Gateways{
+		SMTP: message.SMTPConfig{Addr: o.SMTPAddr, From: o.SMTPFrom, Username: o.SMTPUsername,
+			Password: message.Secret(o.SMTPPassword), StartTLS: o.SMTPStartTLS, ImplicitTLS: o.SMTPImplicitTLS},
+		SMS: message.HTTPSMSConfig{URL: o.SMSURL, Method: o.SMSMethod, AuthHeader: o.SMSAuthHeader,
+			AuthValue: message.Secret(o.SMSAuthValue), BodyTemplate: o.SMSBody, ContentType: o.SMSContentType}}
 }

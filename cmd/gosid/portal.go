@@ -1,18 +1,23 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
 	"net"
+	"path/filepath"
 	"strings"
 	"time"
 
 	"github.com/gosid/gosid/idp"
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/internal/blob"
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/jobs"
+	"github.com/gosid/gosid/internal/message"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
 	"github.com/gosid/gosid/portal"
@@ -32,34 +37,76 @@ func portalClient(portalURL string, key *auth.Key) client.Client {
 		GrantTypes: []string{client.GrantAuthorizationCode, client.GrantRefreshToken}, FirstParty: true, StaffRoles: true}
 }
 
+// portalSetup is what the portal runs on, inside gosid serve or alone.
+type portalSetup struct {
+	db                          *sqldb.DB
+	sealer                      auth.Sealer
+	derive                      func(purpose string) []byte
+	keyID                       string // names the keys derive gives (the master key's id)
+	messages                    message.Sender
+	issuer, clientID, portalURL string
+	dataDir, attachments        string // attachments: an s3:// URL, or "" for files under dataDir
+	log                         *slog.Logger
+	now                         func() time.Time
+}
+
+// newPortal builds the portal: its client key, sign-in, catalogue (the
+// default services seeded into an empty one) and encrypted files.
+func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Service, *auth.Key, error) {
+	key, err := auth.LoadKey(ctx, p.db, p.sealer, p.now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	a, err := auth.New(auth.Config{Issuer: p.issuer, ClientID: p.clientID, RedirectURL: p.portalURL + auth.CallbackPath,
+		PostLogoutURL: p.portalURL + "/"}, auth.Deps{DB: p.db, Sealer: p.sealer, Key: key, Log: p.log, Now: p.now})
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var files blob.Store
+	if p.attachments != "" {
+		c, err := blob.ParseS3URL(p.attachments)
+		if err == nil {
+			files, err = blob.S3(c)
+		}
+		if err != nil {
+			return nil, nil, nil, fmt.Errorf("attachments: %w", err)
+		}
+	} else if files, err = blob.Dir(filepath.Join(p.dataDir, "attachments")); err != nil {
+		return nil, nil, nil, err
+	}
+	keys := blob.StaticKeys{CurrentID: p.keyID, Keys: map[string][]byte{p.keyID: p.derive("portal attachments")}}
+	if err := portal.Seed(ctx, p.db); err != nil {
+		return nil, nil, nil, err
+	}
+	h, err := portal.New(portal.Config{IdPURL: p.issuer, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
+		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now})
+	return h, a, key, err
+}
+
 // embeddedPortal is the portal inside gosid serve: its tables in the same
-// database, its secrets sealed by the same keys, registered with the
-// identity provider at every start.
-func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL string, secure bool, log *slog.Logger) (*portal.Handler, error) {
-	key, err := auth.LoadKey(ctx, i.DB, i.Keys, time.Now())
+// database, its secrets sealed by the same keys, its messages through the
+// same gateways, registered with the identity provider at every start.
+func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, log *slog.Logger) (*portal.Handler, error) {
+	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys, derive: i.Keys.Derive, keyID: i.Keys.MasterID(),
+		messages: i.Messages, issuer: i.Issuer, clientID: portalClientID, portalURL: portalURL, dataDir: dataDir,
+		attachments: attachments, log: log, now: i.Now})
 	if err != nil {
 		return nil, err
 	}
 	if err := client.NewStore(i.DB, time.Now).Ensure(ctx, portalClient(portalURL, key)); err != nil {
 		return nil, err
 	}
-	a, err := auth.New(auth.Config{Issuer: i.Issuer, ClientID: portalClientID, RedirectURL: portalURL + auth.CallbackPath,
-		PostLogoutURL: portalURL + "/"}, auth.Deps{DB: i.DB, Sealer: i.Keys, Key: key, Log: log, Now: i.Now})
-	if err != nil {
-		return nil, err
-	}
-	if err := i.Jobs.AddPeriodic(jobs.Periodic{Name: "portal.sweep", Every: 5 * time.Minute, Run: func(ctx context.Context) (int, error) {
+	return h, i.Jobs.AddPeriodic(jobs.Periodic{Name: "portal.sweep", Every: 5 * time.Minute, Run: func(ctx context.Context) (int, error) {
 		n, err := a.Sweep(ctx)
 		return int(n), err
-	}}); err != nil {
-		return nil, err
-	}
-	return portal.New(portal.Config{IdPURL: i.Issuer, Auth: a, Secure: secure, Logger: log})
+	}})
 }
 
 type portalOptions struct {
-	storage                 storageOptions
-	log                     logOptions
+	storage storageOptions
+	log     logOptions
+	gatewayOptions
+	Attachments             string
 	Addr, PublicURL, Issuer string
 	ClientID                string
 	ShutdownTimeout         time.Duration
@@ -77,6 +124,8 @@ func runPortal(ctx context.Context, env *cmdline.Env, args []string) int {
 	s.String(&o.Issuer, "issuer", "", "The identity provider's issuer URL (required).")
 	s.String(&o.ClientID, "client-id", portalClientID, "The portal's client id at the identity provider.")
 	s.Duration(&o.ShutdownTimeout, "shutdown-timeout", httpx.DefaultShutdownTimeout, "How long in-flight requests may take to finish after SIGTERM.")
+	registerAttachments(s, &o.Attachments)
+	o.gatewayOptions.register(s)
 	o.log.register(s, "info")
 	var ln net.Listener
 	return env.Run(s, args, func(p *cmdline.Problems) {
@@ -90,6 +139,11 @@ func runPortal(ctx context.Context, env *cmdline.Env, args []string) int {
 				p.Add("%s: %v", s.Source("public-url"), err)
 			}
 		}
+		if notLocal := httpx.NotLocal(o.Addr, cmp.Or(o.PublicURL, "http://"+o.Addr)); o.gateways().Development() && notLocal != "" {
+			p.Add("--smtp-addr or --sms-gateway-url: one is required unless addr and public-url are both loopback (%s)", notLocal)
+		}
+		o.gateways().Validate(p.About(s))
+		checkAttachments(s, p, o.Attachments)
 		if db := o.storage.check(ctx, s, p); db != nil {
 			db.Close()
 		}
@@ -123,20 +177,18 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 	if err != nil {
 		return err
 	}
-	key, err := auth.LoadKey(ctx, db, sealer, time.Now())
-	if err != nil {
-		return err
+	var msgs message.Sender = message.DevLog{Log: log}
+	if !o.gateways().Development() {
+		if msgs, _, err = message.Open(o.gateways(), db, log); err != nil {
+			return err
+		}
 	}
-	a, err := auth.New(auth.Config{Issuer: o.Issuer, ClientID: o.ClientID, RedirectURL: o.PublicURL + auth.CallbackPath,
-		PostLogoutURL: o.PublicURL + "/"}, auth.Deps{DB: db, Sealer: sealer, Key: key, Log: log})
+	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, derive: mk.Derive, keyID: mk.ID(), messages: msgs, issuer: o.Issuer,
+		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now})
 	if err != nil {
 		return err
 	}
 	secure := strings.HasPrefix(o.PublicURL, "https://")
-	h, err := portal.New(portal.Config{IdPURL: o.Issuer, Auth: a, Secure: secure, Logger: log})
-	if err != nil {
-		return err
-	}
 	srv, err := httpx.New(httpx.Config{Name: "portal", Listener: ln, Logger: log, ShutdownTimeout: o.ShutdownTimeout,
 		Handler: h.Server(httpx.Options{Logger: log, TLS: secure})})
 	if err != nil {
@@ -159,6 +211,18 @@ func sweepEvery(ctx context.Context, period time.Duration, sweep func(context.Co
 			return nil
 		case <-t.C:
 			_, _ = sweep(ctx)
+		}
+	}
+}
+
+func registerAttachments(s *cmdline.Set, v *string) {
+	s.SecretString(v, "attachments-s3-url", "", "Where the portal keeps attachments (encrypted): an S3-compatible bucket, s3://ACCESS_KEY:SECRET_KEY@host[:port]/bucket[?region=R&tls=false&path_style=true]; empty: files under <data-dir>/attachments.")
+}
+
+func checkAttachments(s *cmdline.Set, p *cmdline.Problems, v string) {
+	if v != "" {
+		if _, err := blob.ParseS3URL(v); err != nil {
+			p.Add("%s: %v", s.Source("attachments-s3-url"), err)
 		}
 	}
 }

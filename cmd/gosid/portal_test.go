@@ -39,7 +39,7 @@ func startEmbeddedPortal(t *testing.T, parts *idp.IdP) (string, *portal.Handler)
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String()
-	h, err := embeddedPortal(context.Background(), parts, u, false, testLog())
+	h, err := embeddedPortal(context.Background(), parts, u, t.TempDir(), "", testLog())
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type serveOptions struct {
 	PublicURL       string
 	PortalAddr      string
 	PortalURL       string
+	Attachments     string
 	AdminAddr       string
 	SandboxBankAddr string
 	TLSCertFile     string
@@ -48,6 +49,7 @@ func serveFlags(o *serveOptions) *cmdline.Set {
 	s.String(&o.PublicURL, "public-url", "", "Public URL of the identity provider, its OpenID issuer (default: http:// + addr, or https:// + addr with tls-cert-file). Set it behind a TLS-terminating proxy.")
 	s.String(&o.PortalAddr, "portal-addr", "localhost:8081", "Listen address of the citizen portal, or off.")
 	s.String(&o.PortalURL, "portal-public-url", "", "Public URL of the portal (default: from portal-addr); the portal is registered with it at the identity provider.")
+	registerAttachments(s, &o.Attachments)
 	s.String(&o.SandboxBankAddr, "sandbox-bank-addr", "localhost:8082", "Listen address of the sandbox bank ID service with made-up customers, to try confirmation through a bank (development mode only), or off.")
 	s.String(&o.AdminAddr, "admin-addr", "localhost:9090", "Listen address of the management endpoints /readyz, /metrics and /healthz (plain HTTP; keep it off the public network), or off.")
 	s.String(&o.TLSCertFile, "tls-cert-file", "", "PEM certificate chain: serve HTTPS directly (with tls-key-file).")
@@ -140,6 +142,7 @@ func (o *serveOptions) check(s *cmdline.Set, p *cmdline.Problems) (dev bool) {
 		p.Add("%s: must be positive", s.Source("shutdown-timeout"))
 	}
 	o.keys.check(s, p)
+	checkAttachments(s, p, o.Attachments)
 	// Development mode (the message sink that shows every one-time code,
 	// a master key created on the spot) only when nobody but this machine
 	// can reach the server: the listener AND the public URL are loopback.
@@ -218,7 +221,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		if o.PortalURL == "" {
 			o.PortalURL = httpx.ListenURL(o.PortalAddr, l.Addr(), o.TLSCertFile != "")
 		}
-		ph, err := embeddedPortal(ctx, parts, o.PortalURL, strings.HasPrefix(o.PortalURL, "https://"), log)
+		ph, err := embeddedPortal(ctx, parts, o.PortalURL, o.storage.DataDir, o.Attachments, log)
 		if err != nil {
 			return exitFailed, err
 		}
