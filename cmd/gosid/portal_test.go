@@ -33,13 +33,21 @@ import (
 // startEmbeddedPortal serves the portal as gosid serve does, registered
 // with the identity provider parts, on 127.0.0.1.
 func startEmbeddedPortal(t *testing.T, parts *idp.IdP) (string, *portal.Handler) {
+	u, h, _ := startEmbeddedPortalIn(t, parts)
+	return u, h
+}
+
+// startEmbeddedPortalIn is startEmbeddedPortal that also returns its data
+// directory (the attachments).
+func startEmbeddedPortalIn(t *testing.T, parts *idp.IdP) (string, *portal.Handler, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String()
-	h, err := embeddedPortal(context.Background(), parts, u, t.TempDir(), "", testLog())
+	dir := t.TempDir()
+	h, err := embeddedPortal(context.Background(), parts, u, dir, "", testLog())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +56,7 @@ func startEmbeddedPortal(t *testing.T, parts *idp.IdP) (string, *portal.Handler)
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
-	return u, h
+	return u, h, dir
 }
 
 // portalGo follows a browser's redirects from p across the identity

@@ -1,0 +1,251 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"image"
+	"image/png"
+	"io"
+	"io/fs"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"codeberg.org/go-pdf/fpdf"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+)
+
+func testPDF(t *testing.T) []byte {
+	t.Helper()
+	p := fpdf.New("P", "mm", "A4", "")
+	p.AddPage()
+	p.SetFont("Helvetica", "", 12)
+	p.Cell(40, 10, "Passport scan")
+	var b bytes.Buffer
+	if err := p.Output(&b); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+func testPNG(t *testing.T) []byte {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 20, 20))); err != nil {
+		t.Fatal(err)
+	}
+	return b.Bytes()
+}
+
+// upload posts one file as the browser's multipart form does.
+func (b *browser) upload(u, name string, data []byte) page {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	fw, _ := mw.CreateFormFile("file", name)
+	_, _ = fw.Write(data)
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", u, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(raw)}
+}
+
+func count(t *testing.T, db *sqldb.DB, q string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRow(context.Background(), q, args...).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+var numberRe = regexp.MustCompile(`№ (\d{10})`)
+
+// TestPortalApplication: a citizen finds «загранпаспорт», starts the
+// application (a draft pre-filled from their Gosid data), loses nothing
+// on a reload, attaches a PDF (a file too big, or lying about its type, is
+// refused naming why, and nothing is stored), is told what to correct,
+// confirms the submission with the code Gosid's gateways texted and gets
+// a number; the file is encrypted on disk; another citizen cannot see the
+// application; withdrawn before review, it says so.
+func TestPortalApplication(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, _, dataDir := startEmbeddedPortalIn(t, parts)
+		b := newBrowser(t, op)
+		b.register("phone", "+79161113344", "+79161113344", "Заявителева", "Ольга")
+		accounts := account.NewStore(db, parts.Keys, time.Now)
+		a, err := accounts.FindByLogin(ctx, account.Phone, "+79161113344")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
+			t.Fatal(err)
+		}
+
+		// Search, as a visitor.
+		p := b.abs("GET", portalURL+"/services?q="+url.QueryEscape("загранпаспорт"), nil)
+		if p.Status != 200 || !strings.Contains(p.Body, `href="/services/foreign-passport"`) {
+			t.Fatalf("search «загранпаспорт»: %d\n%.2000s", p.Status, p.Body)
+		}
+		if p := b.abs("GET", portalURL+"/services/foreign-passport", nil); !strings.Contains(p.Body, "/login?return=/services/foreign-passport") {
+			t.Fatalf("a visitor is not offered to sign in on the service page: %d", p.Status)
+		}
+		if p, at := b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login?return=/services/foreign-passport", nil)); p.Status != 200 ||
+			at != portalURL+"/services/foreign-passport" || !strings.Contains(p.Body, `action="/services/foreign-passport/apply"`) {
+			t.Fatalf("service page after sign-in: %d at %s", p.Status, at)
+		}
+		p = b.abs("POST", portalURL+"/services/foreign-passport/apply", url.Values{})
+		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/applications/") {
+			t.Fatalf("apply: %d %s", p.Status, p.Location)
+		}
+		app := portalURL + p.Location
+		p = b.abs("GET", app, nil)
+		if p.Status != 200 || !strings.Contains(p.Body, `name="family_name" value="Заявителева"`) || !strings.Contains(p.Body, `value="&#43;79161113344"`) {
+			t.Fatalf("the draft is not pre-filled from the profile: %d\n%.3000s", p.Status, p.Body)
+		}
+
+		// Typing is saved as it goes: a reload shows it.
+		form := url.Values{"family_name": {"Заявителева"}, "given_name": {"Ольга"}, "birthdate": {"01.02.1990"}, "passport": {"4510 123456"},
+			"snils": {"112-233-445 95"}, "phone": {"+79161113344"}, "address": {"Москва, ул. Тверская, д. 1, кв. 2"},
+			"work_last_10_years": {"2015–2025: ООО «Ромашка», инженер"}, "secrecy": {"no"}}
+		if p := b.abs("POST", app+"/autosave", form); p.Status != http.StatusNoContent {
+			t.Fatalf("autosave: %d", p.Status)
+		}
+		if p := b.abs("GET", app, nil); !strings.Contains(p.Body, "ООО «Ромашка»") || !strings.Contains(p.Body, `value="01.02.1990"`) {
+			t.Fatalf("a reload lost what was typed:\n%.3000s", p.Body)
+		}
+
+		// Files: too big, lying, then a real PDF.
+		files := app + "/files?doc=passport-scan"
+		big := append(testPDF(t), bytes.Repeat([]byte{' '}, 5<<20)...)
+		for name, tc := range map[string]struct {
+			file string
+			data []byte
+			want string
+		}{
+			"5 MB + 1":         {"scan.pdf", append(bytes.Repeat([]byte("%PDF-1.4\n"), 1), bytes.Repeat([]byte{'x'}, 5<<20-8)...), "5 МБ"},
+			"far too big":      {"scan.pdf", append(big, big...), "5 МБ"},
+			"a PNG named .pdf": {"scan.pdf", testPNG(t), "PNG"},
+			"a zip":            {"scan.pdf", []byte("PK\x03\x04" + strings.Repeat("\x00", 100)), "PDF"},
+		} {
+			p := b.upload(files, tc.file, tc.data)
+			if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, tc.want) {
+				t.Errorf("%s: %d, want 422 naming %q\n%s", name, p.Status, tc.want, firstError(p.Body))
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM portal_attachments`); n != 0 {
+			t.Fatalf("%d attachments stored after refusals", n)
+		}
+		pdf := testPDF(t)
+		if p := b.upload(files, "Паспорт скан.pdf", pdf); p.Status != http.StatusSeeOther {
+			t.Fatalf("upload a PDF: %d\n%.1500s", p.Status, p.Body)
+		}
+		p = b.abs("GET", app, nil)
+		if !strings.Contains(p.Body, "Pasport_skan.pdf") {
+			t.Fatalf("the uploaded file's normalised name is not shown:\n%.3000s", p.Body)
+		}
+		// On disk it is encrypted.
+		plain := 0
+		_ = filepath.WalkDir(filepath.Join(dataDir, "attachments"), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() {
+				raw, _ := os.ReadFile(path)
+				if bytes.Contains(raw, []byte("%PDF")) {
+					plain++
+				}
+			}
+			return nil
+		})
+		if plain != 0 {
+			t.Fatalf("%d attachment files hold the PDF in the clear", plain)
+		}
+		fileRe := regexp.MustCompile(`href="(/applications/[0-9a-f]+/files/[0-9a-f]+)"`)
+		m := fileRe.FindStringSubmatch(p.Body)
+		if m == nil {
+			t.Fatal("no link to the file")
+		}
+		if got := b.abs("GET", portalURL+m[1], nil); got.Status != 200 || got.Body != string(pdf) {
+			t.Fatalf("download: %d, %d bytes", got.Status, len(got.Body))
+		}
+
+		// A wrong SNILS: the review is refused naming the field.
+		bad := url.Values{}
+		for k, v := range form {
+			bad[k] = v
+		}
+		bad.Set("snils", "112-233-445 96")
+		bad.Set("action", "review")
+		if p := b.abs("POST", app, bad); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "СНИЛС") {
+			t.Fatalf("a wrong SNILS: %d\n%s", p.Status, firstError(p.Body))
+		}
+		form.Set("action", "review")
+		if p := b.abs("POST", app, form); p.Status != http.StatusSeeOther || p.Location != strings.TrimPrefix(app, portalURL)+"/review" {
+			t.Fatalf("review: %d %s\n%.2000s", p.Status, p.Location, p.Body)
+		}
+		if p := b.abs("POST", app+"/code", url.Values{}); p.Status != http.StatusSeeOther {
+			t.Fatalf("send the code: %d\n%s", p.Status, firstError(p.Body))
+		}
+		if p := b.abs("POST", app+"/code", url.Values{}); p.Status != http.StatusTooManyRequests {
+			t.Errorf("a second code at once: %d, want 429", p.Status)
+		}
+		code := b.latestCode("+79161113344", "portal.submit_code")
+		wrong := "000000"
+		if code == wrong {
+			wrong = "000001"
+		}
+		if p := b.abs("POST", app+"/submit", url.Values{"code": {wrong}}); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "Неверный код") {
+			t.Fatalf("a wrong code: %d", p.Status)
+		}
+		p, at := b.portalGo(t, portalURL, b.abs("POST", app+"/submit", url.Values{"code": {code}}))
+		num := numberRe.FindStringSubmatch(p.Body)
+		if p.Status != 200 || num == nil || !strings.Contains(p.Body, "Получено") || !strings.Contains(p.Body, "Заявление отправлено") {
+			t.Fatalf("after submission: %d at %s\n%.3000s", p.Status, at, p.Body)
+		}
+		// The citizen is told the number by SMS.
+		if msgs := b.messages("+79161113344"); len(msgs) == 0 || msgs[0].Kind != "portal.submitted" || !strings.Contains(msgs[0].Text, num[1]) {
+			t.Fatalf("no SMS with the number %s: %+v", num[1], msgs)
+		}
+
+		// Another citizen: not found, not forbidden.
+		other := newBrowser(t, op)
+		other.register("phone", "+79161113355", "+79161113355", "Чужаков", "Пётр")
+		if p, at := other.portalGo(t, portalURL, other.abs("GET", app, nil)); p.Status != http.StatusNotFound {
+			t.Fatalf("another citizen's application: %d at %s", p.Status, at)
+		}
+		if p := other.abs("POST", app+"/cancel", url.Values{}); p.Status != http.StatusNotFound {
+			t.Fatalf("another citizen cancelling: %d", p.Status)
+		}
+		if p := other.abs("GET", portalURL+m[1], nil); p.Status != http.StatusNotFound {
+			t.Fatalf("another citizen downloading the file: %d", p.Status)
+		}
+
+		// The home page lists it; withdrawn before review, it says so.
+		if p := b.abs("GET", portalURL+"/", nil); !strings.Contains(p.Body, num[1]) {
+			t.Fatalf("home page without the application:\n%.2000s", p.Body)
+		}
+		if p, _ := b.portalGo(t, portalURL, b.abs("POST", app+"/cancel", url.Values{})); !strings.Contains(p.Body, "Аннулировано") {
+			t.Fatalf("after cancel: %d", p.Status)
+		}
+		if p := b.abs("POST", app+"/cancel", url.Values{}); p.Status != http.StatusConflict {
+			t.Fatalf("cancelling twice: %d", p.Status)
+		}
+	})
+}
