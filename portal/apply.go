@@ -396,7 +396,7 @@ func sizeText(n int64) string {
 	if n < 1<<20 {
 		return strconv.FormatInt((n+1023)/1024, 10) + "\u00a0КБ"
 	}
-	return megabytes(n/(1<<17)*(1<<17)) // to a tenth
+	return megabytes(n / (1 << 17) * (1 << 17)) // to a tenth
 }
 
 // missingDocs names the required documents without a file.
