@@ -396,7 +396,7 @@ func sizeText(n int64) string {
 	if n < 1<<20 {
 		return strconv.FormatInt((n+1023)/1024, 10) + "\u00a0КБ"
 	}
-	return megabytes(n / (1 << 17) * (1 << 17)) // to a tenth
+	return strings.Replace(strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64), ".", ",", 1) + "\u00a0МБ"
 }
 
 // missingDocs names the required documents without a file.
