@@ -106,7 +106,7 @@ func (h *Handler) mine(w http.ResponseWriter, r *http.Request) (*applications.Ap
 
 // applicationsView is «Мои заявления».
 type applicationsView struct {
-	webui.Page
+	portalPage
 	Items []appItem
 }
 
@@ -138,7 +138,7 @@ func (h *Handler) showApplications(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render.Render(w, r, http.StatusOK, "applications", applicationsView{Page: h.page(r, "apps.title"), Items: h.appItems(r, list)})
+	h.render.Render(w, r, http.StatusOK, "applications", applicationsView{portalPage: h.page(r, "apps.title"), Items: h.appItems(r, list)})
 }
 
 // moscow is the time zone of the portal's dates (a fixed UTC+3).
@@ -149,7 +149,7 @@ func moscowTime(t time.Time) string { return t.In(moscow).Format("02.01.2006 15:
 // applicationView is one application: its form while a draft, its status,
 // history and files after.
 type applicationView struct {
-	webui.Page
+	portalPage
 	A        *applications.Application
 	S        *catalog.Service
 	Title    string
@@ -215,7 +215,7 @@ func (h *Handler) showApplication(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) renderApplication(w http.ResponseWriter, r *http.Request, status int, a *applications.Application, s *catalog.Service,
 	errs, fileErrs map[string]string) {
 	l := h.render.Localizer(r)
-	v := applicationView{Page: h.page(r, "apps.title"), A: a, S: s, Title: s.Title.In(l.Lang), Status: l.T("status." + string(a.Status)),
+	v := applicationView{portalPage: h.page(r, "apps.title"), A: a, S: s, Title: s.Title.In(l.Lang), Status: l.T("status." + string(a.Status)),
 		Editable: a.Status == applications.Draft, CanUpload: a.Status == applications.Draft || a.Status == applications.InfoRequested,
 		CanCancel: a.Status == applications.Received}
 	v.Page.Title = v.Title
@@ -607,7 +607,7 @@ func (h *Handler) downloadFile(w http.ResponseWriter, r *http.Request) {
 // reviewView is the page before submission: everything the citizen
 // entered, and the confirmation by a code.
 type reviewView struct {
-	webui.Page
+	portalPage
 	A       *applications.Application
 	Title   string
 	Fields  []formField
@@ -631,7 +631,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, status int, cod
 		return
 	}
 	l := h.render.Localizer(r)
-	v := reviewView{Page: h.page(r, "apps.review"), A: a, Title: s.Title.In(l.Lang), Fields: h.formFields(l, s, a.Values, nil),
+	v := reviewView{portalPage: h.page(r, "apps.review"), A: a, Title: s.Title.In(l.Lang), Fields: h.formFields(l, s, a.Values, nil),
 		Phone: message.Mask(session(r).Profile.Phone), CodeErr: codeErr, Sent: r.URL.Query().Get("sent") == "1" || codeErr != ""}
 	files, err := h.files(r.Context(), a.ID)
 	if err != nil {
@@ -759,24 +759,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.db.Exec(ctx, `DELETE FROM portal_codes WHERE application_id = $1`, a.ID); err != nil {
 		h.log.WarnContext(ctx, "submission code left", "err", err)
 	}
-	h.notify(ctx, session(r).Profile, l, "portal.submitted", l.T("apps.submitted_sms", s.Title.In(l.Lang), done.Number))
+	h.tell(ctx, done, "")
 	webui.Redirect(w, r, "/applications/"+a.ID+"?submitted=1")
-}
-
-// notify tells the citizen by SMS and e-mail (what they have).
-func (h *Handler) notify(ctx context.Context, p auth.Profile, l webui.Localizer, kind, text string) {
-	ctx = context.WithoutCancel(ctx)
-	if p.Phone != "" {
-		if err := h.messages.Send(ctx, message.Message{Channel: message.SMS, To: p.Phone, Kind: kind, Lang: l.Lang, Text: text}); err != nil {
-			h.log.WarnContext(ctx, "notice not sent", "kind", kind, "err", err)
-		}
-	}
-	if p.Email != "" {
-		if err := h.messages.Send(ctx, message.Message{Channel: message.Email, To: p.Email, Kind: kind, Lang: l.Lang,
-			Subject: l.T("apps.mail_subject"), Text: text}); err != nil {
-			h.log.WarnContext(ctx, "notice not sent", "kind", kind, "err", err)
-		}
-	}
 }
 
 // cancelApplication withdraws a submitted application before review
@@ -787,7 +771,7 @@ func (h *Handler) cancelApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub := session(r).Subject
-	_, err := h.apps.Move(r.Context(), a.ID, sub, a.Version, applications.Received, applications.Cancelled,
+	done, err := h.apps.Move(r.Context(), a.ID, sub, a.Version, applications.Received, applications.Cancelled,
 		applications.Actor{Kind: applications.Citizen, ID: sub}, "")
 	if errors.Is(err, applications.ErrTransition) || errors.Is(err, applications.ErrConflict) {
 		h.render.ErrorPage(w, r, http.StatusConflict)
@@ -797,6 +781,7 @@ func (h *Handler) cancelApplication(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.tell(r.Context(), done, "")
 	webui.Redirect(w, r, "/applications/"+a.ID)
 }
 
@@ -813,7 +798,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 		comment = string([]rune(comment)[:1000])
 	}
 	sub := session(r).Subject
-	_, err := h.apps.Move(r.Context(), a.ID, sub, a.Version, applications.InfoRequested, applications.InReview,
+	done, err := h.apps.Move(r.Context(), a.ID, sub, a.Version, applications.InfoRequested, applications.InReview,
 		applications.Actor{Kind: applications.Citizen, ID: sub}, comment)
 	if errors.Is(err, applications.ErrTransition) || errors.Is(err, applications.ErrConflict) {
 		h.render.ErrorPage(w, r, http.StatusConflict)
@@ -823,5 +808,6 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	h.tell(r.Context(), done, "")
 	webui.Redirect(w, r, "/applications/"+a.ID)
 }

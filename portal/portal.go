@@ -72,7 +72,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	r, err := webui.NewRenderer(pages, texts, cfg.Logger, "home", "signin_failed", "need_more", "profile",
-		"services", "service", "applications", "application", "review")
+		"services", "service", "applications", "application", "review", "notices")
 	if err != nil {
 		return nil, err
 	}
@@ -135,6 +135,7 @@ func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
 	mux.HandleFunc("POST /applications/{id}/submit", signedIn(h.submit))
 	mux.HandleFunc("POST /applications/{id}/cancel", signedIn(h.cancelApplication))
 	mux.HandleFunc("POST /applications/{id}/respond", signedIn(h.respond))
+	mux.HandleFunc("GET /notices", signedIn(h.showNotices))
 }
 
 // Seed imports the default services into an empty catalogue (at start).
@@ -163,6 +164,12 @@ func staticFiles(fsys fs.FS) http.Handler {
 }
 
 var texts = webui.Catalog{
+	"nav.notices":           {"Уведомления", "Notices"},
+	"notices.title":         {"Уведомления", "Notices"},
+	"notices.empty":         {"Уведомлений пока нет.", "No notices yet."},
+	"notices.new":           {"новое", "new"},
+	"notice.status":         {"Заявление «%s» № %s: %s.", "Application «%s» No. %s: %s."},
+	"notice.comment":        {"Комментарий: %s", "Comment: %s"},
 	"nav.services":          {"Услуги", "Services"},
 	"nav.applications":      {"Заявления", "Applications"},
 	"services.title":        {"Каталог услуг", "Services"},
@@ -241,7 +248,6 @@ var texts = webui.Catalog{
 	"apps.code_again":       {"Запросите новый код.", "Ask for a new code."},
 	"apps.code_expired":     {"Срок действия кода истёк. Запросите новый код.", "The code has expired. Ask for a new one."},
 	"apps.code_wrong":       {"Неверный код.", "Wrong code."},
-	"apps.submitted_sms":    {"Заявление «%s» принято, номер %s. Следите за статусом в разделе «Мои заявления» на портале Gosid.", "Your application «%s» is received, number %s. Follow it under «My applications» on the Gosid portal."},
 	"apps.mail_subject":     {"Заявление на портале Gosid", "Your application on the Gosid portal"},
 	"status.draft":          {"Черновик", "Draft"},
 	"status.received":       {"Получено", "Received"},
@@ -302,7 +308,7 @@ var texts = webui.Catalog{
 // homeView is the home page's data: the landing page, or the citizen's
 // dashboard.
 type homeView struct {
-	webui.Page
+	portalPage
 	LoginURL string
 	IdP      string
 	Session  *auth.Session
@@ -316,7 +322,7 @@ type homeView struct {
 const homeRecent = 5
 
 func (h *Handler) showHome(w http.ResponseWriter, r *http.Request) {
-	v := homeView{Page: h.page(r, "portal.title"), LoginURL: h.cfg.IdPURL, IdP: h.cfg.IdPURL, Session: session(r), Catalog: h.apps != nil}
+	v := homeView{portalPage: h.page(r, "portal.title"), LoginURL: h.cfg.IdPURL, IdP: h.cfg.IdPURL, Session: session(r), Catalog: h.apps != nil}
 	if h.auth != nil {
 		v.LoginURL = "/login"
 	}
@@ -340,7 +346,7 @@ func (h *Handler) showHome(w http.ResponseWriter, r *http.Request) {
 // profileView is «Мои данные»: what the portal knows of the citizen from
 // Gosid, and which of it is verified.
 type profileView struct {
-	webui.Page
+	portalPage
 	P      auth.Profile
 	IdP    string
 	Fields []profileField
@@ -353,7 +359,7 @@ type profileField struct {
 
 func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
 	p := session(r).Profile
-	v := profileView{Page: h.page(r, "profile.title"), P: p, IdP: h.cfg.IdPURL}
+	v := profileView{portalPage: h.page(r, "profile.title"), P: p, IdP: h.cfg.IdPURL}
 	l := v.L
 	for _, f := range []struct{ key, field, value string }{
 		{"profile.family_name", "family_name", p.FamilyName}, {"profile.given_name", "given_name", p.GivenName},

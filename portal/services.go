@@ -14,7 +14,7 @@ import (
 // servicesView is the catalogue: the search box, the filters and what they
 // found, or the categories when nothing is asked.
 type servicesView struct {
-	webui.Page
+	portalPage
 	Query      string
 	Kind       string
 	Agency     string
@@ -48,7 +48,7 @@ const maxResults = 50
 
 func (h *Handler) showServices(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	v := servicesView{Page: h.page(r, "services.title"), Query: strings.TrimSpace(q.Get("q")), Kind: q.Get("kind"),
+	v := servicesView{portalPage: h.page(r, "services.title"), Query: strings.TrimSpace(q.Get("q")), Kind: q.Get("kind"),
 		Agency: q.Get("agency"), Region: q.Get("region"), OnlyMine: q.Get("mine") == "1"}
 	if len(v.Query) > 200 {
 		v.Query = v.Query[:200]
@@ -131,7 +131,7 @@ func sortedKeys[V any](m map[string]V) []string {
 
 // serviceView is one service's page.
 type serviceView struct {
-	webui.Page
+	portalPage
 	S          *catalog.Service
 	Title      string
 	Desc       string
@@ -163,7 +163,7 @@ func (h *Handler) showService(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	l := h.render.Localizer(r)
-	v := serviceView{Page: h.page(r, "services.title"), S: s, Title: s.Title.In(l.Lang), Desc: s.Description.In(l.Lang),
+	v := serviceView{portalPage: h.page(r, "services.title"), S: s, Title: s.Title.In(l.Lang), Desc: s.Description.In(l.Lang),
 		Agency: s.Agency.Name.In(l.Lang), Kind: l.T("kind." + string(s.Kind)), LevelLabel: l.T("level." + string(s.Level)),
 		Fee: feeText(l, s.Fee), Days: s.Days}
 	v.Title, v.Page.Title = s.Title.In(l.Lang), s.Title.In(l.Lang)

@@ -60,9 +60,20 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 }
 
 // page is NewPage with the signed-in state.
-func (h *Handler) page(r *http.Request, titleKey string) webui.Page {
-	p := h.render.NewPage(r, titleKey)
-	p.SignedIn = session(r) != nil
+// portalPage is what every portal page's layout shows: webui's page, and
+// the citizen's unread notices.
+type portalPage struct {
+	webui.Page
+	Unread int
+}
+
+// page is NewPage with the signed-in state and the unread count.
+func (h *Handler) page(r *http.Request, titleKey string) portalPage {
+	p := portalPage{Page: h.render.NewPage(r, titleKey)}
+	if sess := session(r); sess != nil {
+		p.SignedIn = true
+		p.Unread = h.unread(r.Context(), sess.Subject)
+	}
 	return p
 }
 
@@ -104,10 +115,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 // callback completes a sign-in (GET /auth/callback).
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
-	_, cookie, returnTo, err := h.auth.Finish(r.Context(), r.URL.Query(), h.cookie(r))
+	sess, cookie, returnTo, err := h.auth.Finish(r.Context(), r.URL.Query(), h.cookie(r))
 	if err != nil {
 		h.signinFailed(w, r, err)
 		return
+	}
+	if h.db != nil {
+		if err := h.remember(r.Context(), sess, webui.Lang(r)); err != nil {
+			h.log.ErrorContext(r.Context(), "citizen's contacts not kept", "err", err)
+		}
 	}
 	h.setCookie(w, cookie, 0)
 	webui.RedirectNext(w, r, returnTo, "/")
@@ -115,14 +131,14 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 
 // signinFailedView explains a sign-in that did not work.
 type signinFailedView struct {
-	webui.Page
+	portalPage
 	Reason string
 	Retry  bool
 }
 
 func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, err error) {
 	l := h.render.Localizer(r)
-	v := signinFailedView{Page: h.page(r, "signin.failed"), Retry: true}
+	v := signinFailedView{portalPage: h.page(r, "signin.failed"), Retry: true}
 	status := http.StatusBadGateway
 	switch {
 	case errors.Is(err, auth.ErrCancelled):
@@ -163,7 +179,7 @@ func (h *Handler) require(need auth.Need, next http.HandlerFunc) http.HandlerFun
 		case sess != nil && sess.Meets(need):
 			next(w, r)
 		case sess != nil && sess.StepUp == need:
-			h.render.Render(w, r, http.StatusForbidden, "need_more", needMoreView{Page: h.page(r, "need.title"), Need: need,
+			h.render.Render(w, r, http.StatusForbidden, "need_more", needMoreView{portalPage: h.page(r, "need.title"), Need: need,
 				Level: sess.Profile.Level, Retry: loginPath(r.URL.RequestURI(), need), IdP: h.cfg.IdPURL})
 		default:
 			back := r.URL.RequestURI()
@@ -177,7 +193,7 @@ func (h *Handler) require(need auth.Need, next http.HandlerFunc) http.HandlerFun
 
 // needMoreView says what a page needs that the account lacks.
 type needMoreView struct {
-	webui.Page
+	portalPage
 	Need  auth.Need
 	Level string
 	Retry string

@@ -220,7 +220,7 @@ func TestPortalApplication(t *testing.T) {
 			t.Fatalf("after submission: %d at %s\n%.3000s", p.Status, at, p.Body)
 		}
 		// The citizen is told the number by SMS.
-		if msgs := b.messages("+79161113344"); len(msgs) == 0 || msgs[0].Kind != "portal.submitted" || !strings.Contains(msgs[0].Text, num[1]) {
+		if msgs := b.messages("+79161113344"); len(msgs) == 0 || msgs[0].Kind != "portal.status" || !strings.Contains(msgs[0].Text, num[1]) {
 			t.Fatalf("no SMS with the number %s: %+v", num[1], msgs)
 		}
 
@@ -235,6 +235,17 @@ func TestPortalApplication(t *testing.T) {
 		}
 		if p := other.abs("GET", portalURL+m[1], nil); p.Status != http.StatusNotFound {
 			t.Fatalf("another citizen downloading the file: %d", p.Status)
+		}
+
+		// The inbox has it, and reading it clears the header's count.
+		if p := b.abs("GET", portalURL+"/", nil); !strings.Contains(p.Body, `class="count"`) {
+			t.Fatalf("no unread count in the header")
+		}
+		if p := b.abs("GET", portalURL+"/notices", nil); p.Status != 200 || !strings.Contains(p.Body, num[1]+": Получено") {
+			t.Fatalf("inbox: %d\n%.2000s", p.Status, p.Body)
+		}
+		if p := b.abs("GET", portalURL+"/", nil); strings.Contains(p.Body, `class="count"`) {
+			t.Fatalf("the unread count stays after reading")
 		}
 
 		// The home page lists it; withdrawn before review, it says so.

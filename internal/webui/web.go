@@ -262,6 +262,16 @@ func (r *Renderer) Localizer(req *http.Request) Localizer {
 	return Localizer{Lang: Lang(req), cat: r.cat}
 }
 
+// LocalizerFor returns the localizer of a language ("en", or Russian for
+// anything else): for texts sent outside a request (notices, in the
+// language of the citizen's latest sign-in).
+func (r *Renderer) LocalizerFor(lang string) Localizer {
+	if lang != "en" {
+		lang = "ru"
+	}
+	return Localizer{Lang: lang, cat: r.cat}
+}
+
 // NewPage fills the common parts of a view.
 func (r *Renderer) NewPage(req *http.Request, titleKey string) Page {
 	l := r.Localizer(req)
