@@ -495,7 +495,7 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	if err := h.storeFile(r.Context(), a.ID, docKind(kind), checked.Name, string(checked.Type), data); err != nil {
+	if _, err := h.storeFile(r.Context(), a.ID, docKind(kind), checked.Name, string(checked.Type), data); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -514,18 +514,28 @@ func formatAllowed(formats []string, t upload.Type) bool {
 
 // storeFile writes a file's bytes and then its row: a row never points to
 // missing bytes; bytes whose row failed are removed.
-func (h *Handler) storeFile(ctx context.Context, appID, kind, name, contentType string, data []byte) error {
+func (h *Handler) storeFile(ctx context.Context, appID, kind, name, contentType string, data []byte) (string, error) {
 	id := newFileID()
 	key := "applications/" + appID + "/" + id
 	if _, err := h.blobs.Put(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
-		return err
+		return "", err
 	}
 	_, err := h.db.Exec(ctx, `INSERT INTO portal_attachments (id, application_id, kind, name, content_type, size, blob_key, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, appID, kind, name, contentType, len(data), key, sqldb.Micros(h.now()))
 	if err != nil {
 		_ = h.blobs.Delete(context.WithoutCancel(ctx), key)
 	}
-	return err
+	return id, err
+}
+
+// dropFile removes one file of an application, its row and its bytes.
+func (h *Handler) dropFile(ctx context.Context, appID, fileID string) error {
+	var key string
+	err := h.db.QueryRow(ctx, `DELETE FROM portal_attachments WHERE id = $1 AND application_id = $2 RETURNING blob_key`, fileID, appID).Scan(&key)
+	if err != nil {
+		return err
+	}
+	return h.blobs.Delete(ctx, key)
 }
 
 func newFileID() string {
@@ -563,16 +573,19 @@ func (h *Handler) deleteFile(w http.ResponseWriter, r *http.Request) {
 }
 
 // downloadFile sends one of the citizen's files (GET
-// /applications/{id}/files/{file}), read whole and checked before the
-// first byte goes out.
+// /applications/{id}/files/{file}).
 func (h *Handler) downloadFile(w http.ResponseWriter, r *http.Request) {
-	a, _, ok := h.mine(w, r)
-	if !ok {
-		return
+	if a, _, ok := h.mine(w, r); ok {
+		h.sendFile(w, r, a.ID, r.PathValue("file"))
 	}
+}
+
+// sendFile sends a file of an application, read whole and checked before
+// the first byte goes out.
+func (h *Handler) sendFile(w http.ResponseWriter, r *http.Request, appID, fileID string) {
 	var name, ctype, key string
 	err := h.db.QueryRow(r.Context(), `SELECT name, content_type, blob_key FROM portal_attachments WHERE id = $1 AND application_id = $2`,
-		r.PathValue("file"), a.ID).Scan(&name, &ctype, &key)
+		fileID, appID).Scan(&name, &ctype, &key)
 	if errors.Is(err, sqldb.ErrNotFound) {
 		h.render.ErrorPage(w, r, http.StatusNotFound)
 		return

@@ -72,7 +72,7 @@ func New(cfg Config) (*Handler, error) {
 		return nil, err
 	}
 	r, err := webui.NewRenderer(pages, texts, cfg.Logger, "home", "signin_failed", "need_more", "profile",
-		"services", "service", "applications", "application", "review", "notices")
+		"services", "service", "applications", "application", "review", "notices", "office", "office_app")
 	if err != nil {
 		return nil, err
 	}
@@ -136,6 +136,11 @@ func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
 	mux.HandleFunc("POST /applications/{id}/cancel", signedIn(h.cancelApplication))
 	mux.HandleFunc("POST /applications/{id}/respond", signedIn(h.respond))
 	mux.HandleFunc("GET /notices", signedIn(h.showNotices))
+	officer := func(f http.HandlerFunc) http.HandlerFunc { return h.require(officeNeed, f) }
+	mux.HandleFunc("GET /office", officer(h.showOffice))
+	mux.HandleFunc("GET /office/applications/{id}", officer(h.showOfficeApp))
+	mux.HandleFunc("GET /office/applications/{id}/files/{file}", officer(h.officeFile))
+	mux.HandleFunc("POST /office/applications/{id}/move", officer(h.officeMove))
 }
 
 // Seed imports the default services into an empty catalogue (at start).
@@ -170,6 +175,29 @@ var texts = webui.Catalog{
 	"notices.new":           {"новое", "new"},
 	"notice.status":         {"Заявление «%s» № %s: %s.", "Application «%s» No. %s: %s."},
 	"notice.comment":        {"Комментарий: %s", "Comment: %s"},
+	"office.title":          {"Рабочее место сотрудника ведомства", "Agency officer's desk"},
+	"office.agency":         {"Ведомство", "Agency"},
+	"office.status":         {"Статус", "Status"},
+	"office.open":           {"Все нерешённые", "All undecided"},
+	"office.show":           {"Показать", "Show"},
+	"office.number":         {"Номер", "Number"},
+	"office.service":        {"Услуга", "Service"},
+	"office.submitted":      {"Подано", "Submitted"},
+	"office.due":            {"Срок", "Due"},
+	"office.overdue":        {"просрочено", "overdue"},
+	"office.empty":          {"Заявлений нет.", "No applications."},
+	"office.next":           {"Следующие", "Next"},
+	"office.app":            {"Заявление № %s", "Application No. %s"},
+	"office.citizen":        {"Заявитель", "Applicant"},
+	"office.data":           {"Сведения заявителя", "Applicant's details"},
+	"office.files":          {"Файлы", "Files"},
+	"office.take":           {"Взять в работу", "Take into work"},
+	"office.ask":            {"Запросить дополнительные сведения", "Ask for more information"},
+	"office.approve":        {"Одобрить и приложить результат", "Approve with the result"},
+	"office.refuse":         {"Отказать", "Refuse"},
+	"office.comment":        {"Комментарий для заявителя", "Comment for the applicant"},
+	"office.result":         {"Результат (PDF)", "Result (PDF)"},
+	"nav.office":            {"Рабочее место", "Desk"},
 	"nav.services":          {"Услуги", "Services"},
 	"nav.applications":      {"Заявления", "Applications"},
 	"services.title":        {"Каталог услуг", "Services"},

@@ -65,6 +65,8 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 type portalPage struct {
 	webui.Page
 	Unread int
+	// Officer: the citizen is an agency's officer (the back-office link).
+	Officer bool
 }
 
 // page is NewPage with the signed-in state and the unread count.
@@ -73,6 +75,7 @@ func (h *Handler) page(r *http.Request, titleKey string) portalPage {
 	if sess := session(r); sess != nil {
 		p.SignedIn = true
 		p.Unread = h.unread(r.Context(), sess.Subject)
+		p.Officer = len(agencies(sess)) > 0
 	}
 	return p
 }

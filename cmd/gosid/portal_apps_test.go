@@ -18,9 +18,12 @@ import (
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
+	"github.com/pquerna/otp/totp"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -257,6 +260,208 @@ func TestPortalApplication(t *testing.T) {
 		}
 		if p := b.abs("POST", app+"/cancel", url.Values{}); p.Status != http.StatusConflict {
 			t.Fatalf("cancelling twice: %d", p.Status)
+		}
+	})
+}
+
+// submitApplication makes a foreign-passport application as the
+// signed-in citizen b (their phone given) and returns its URL and number.
+func submitApplication(t *testing.T, b *browser, portalURL, phone string) (string, string) {
+	t.Helper()
+	p := b.abs("POST", portalURL+"/services/foreign-passport/apply", url.Values{})
+	if p.Status != http.StatusSeeOther {
+		t.Fatalf("apply: %d", p.Status)
+	}
+	app := portalURL + p.Location
+	if p := b.upload(app+"/files?doc=passport-scan", "scan.pdf", testPDF(t)); p.Status != http.StatusSeeOther {
+		t.Fatalf("upload: %d", p.Status)
+	}
+	form := url.Values{"family_name": {"Заявителев"}, "given_name": {"Иван"}, "birthdate": {"01.02.1990"}, "passport": {"4510 123456"},
+		"snils": {"112-233-445 95"}, "phone": {phone}, "address": {"Москва, ул. Тверская, д. 1"},
+		"work_last_10_years": {"2015–2025: ООО «Ромашка»"}, "secrecy": {"no"}, "action": {"review"}}
+	if p := b.abs("POST", app, form); p.Status != http.StatusSeeOther {
+		t.Fatalf("review: %d\n%s", p.Status, firstError(p.Body))
+	}
+	if p := b.abs("POST", app+"/code", url.Values{}); p.Status != http.StatusSeeOther {
+		t.Fatalf("code: %d", p.Status)
+	}
+	p, _ = b.portalGo(t, portalURL, b.abs("POST", app+"/submit", url.Values{"code": {b.latestCode(phone, "portal.submit_code")}}))
+	num := numberRe.FindStringSubmatch(p.Body)
+	if num == nil {
+		t.Fatalf("no number after submission: %d", p.Status)
+	}
+	return app, num[1]
+}
+
+// officeForm posts the back-office's decision form (multipart, with an
+// optional result file).
+func (b *browser) officeForm(u string, fields map[string]string, file string, data []byte) page {
+	b.t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if file != "" {
+		fw, _ := mw.CreateFormFile("result", file)
+		_, _ = fw.Write(data)
+	}
+	_ = mw.Close()
+	req, _ := http.NewRequest("POST", u, &body)
+	req.Header.Set("Content-Type", mw.FormDataContentType())
+	resp, err := b.c.Do(req)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(raw)}
+}
+
+var versionRe = regexp.MustCompile(`name="version" value="(\d+)"`)
+
+// TestPortalOffice: an officer of the agency (staff role at Gosid, signed
+// in with a second factor) finds the application in the queue, takes it,
+// asks for more information; the citizen is told, adds a file and
+// replies; the officer approves it with a result document, which the
+// citizen downloads. A stale form (another officer acted first) is
+// refused with 409; another agency's officer and a citizen without the
+// role see nothing.
+func TestPortalOffice(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, _ := startEmbeddedPortal(t, parts)
+		accounts := account.NewStore(db, parts.Keys, time.Now)
+		confirm := func(phone string) *account.Account {
+			a, err := accounts.FindByLogin(ctx, account.Phone, phone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		citizen := newBrowser(t, op)
+		citizen.register("phone", "+79161114401", "+79161114401", "Заявителев", "Иван")
+		confirm("+79161114401")
+		if p, _ := citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil)); p.Status != 200 {
+			t.Fatalf("citizen sign-in: %d", p.Status)
+		}
+		app, number := submitApplication(t, citizen, portalURL, "+79161114401")
+		if p := citizen.abs("GET", portalURL+"/office", nil); p.Status/100 == 2 {
+			t.Fatalf("a citizen without the role at /office: %d", p.Status)
+		}
+
+		// The officer: confirmed, a second factor, the role at Gosid.
+		officer := newBrowser(t, op)
+		officer.register("phone", "+79161114402", "+79161114402", "Чиновникова", "Анна")
+		oa := confirm("+79161114402")
+		enrol := officer.postStep("/account/security/totp", nil)
+		m := secretRe.FindStringSubmatch(enrol.Body)
+		if m == nil {
+			t.Fatalf("TOTP enrolment: %d", enrol.Status)
+		}
+		secret := strings.ReplaceAll(m[1], " ", "")
+		code, _ := totp.GenerateCode(secret, c.Now())
+		officer.postStep("/account/security/totp/confirm", url.Values{"code": {code}})
+		st := staff.NewStore(db, parts.Activity, time.Now)
+		for _, o := range []staff.Org{{Code: "mvd", Kind: staff.KindAgency, NameRU: "МВД России", Region: "77"},
+			{Code: "fns", Kind: staff.KindAgency, NameRU: "ФНС России", Region: "77"}} {
+			if err := st.AddOrg(ctx, o); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := st.Grant(ctx, oa.ID, staff.RoleOfficer, "mvd", audit.Actor{Kind: audit.ActorSystem}); err != nil {
+			t.Fatal(err)
+		}
+		p, at := officer.portalGo(t, portalURL, officer.abs("GET", portalURL+"/office", nil))
+		if !strings.Contains(at, "2fa") {
+			t.Fatalf("the back-office did not ask for a second factor: %d at %s", p.Status, at)
+		}
+		c.Advance(30 * time.Second)
+		code, _ = totp.GenerateCode(secret, c.Now())
+		p, at = officer.portalGo(t, op.URL, officer.abs("POST", at, url.Values{"code": {code}}))
+		if p.Status != 200 || at != portalURL+"/office" || !strings.Contains(p.Body, number) {
+			t.Fatalf("the queue: %d at %s\n%.2000s", p.Status, at, p.Body)
+		}
+		id := strings.TrimPrefix(app, portalURL+"/applications/")
+		office := portalURL + "/office/applications/" + id
+		version := func() string {
+			p := officer.abs("GET", office, nil)
+			v := versionRe.FindStringSubmatch(p.Body)
+			if v == nil {
+				t.Fatalf("no decision form: %d\n%.2000s", p.Status, p.Body)
+			}
+			return v[1]
+		}
+		move := func(to, v, comment, file string, data []byte) page {
+			return officer.officeForm(office+"/move", map[string]string{"to": to, "version": v, "comment": comment}, file, data)
+		}
+		v := version()
+		if p := move("in_review", v, "", "", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("take into work: %d", p.Status)
+		}
+		// The same form again: another officer took it first.
+		if p := move("in_review", v, "", "", nil); p.Status != http.StatusConflict {
+			t.Fatalf("a stale take: %d, want 409", p.Status)
+		}
+		v = version()
+		if p := move("info_requested", v, "", "", nil); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("asking without saying what: %d", p.Status)
+		}
+		if p := move("info_requested", v, "Приложите скан страницы с регистрацией", "", nil); p.Status != http.StatusSeeOther {
+			t.Fatalf("ask for more: %d", p.Status)
+		}
+		if msgs := citizen.messages("+79161114401"); !strings.Contains(msgs[0].Text, "Требуется дополнительная информация") ||
+			!strings.Contains(msgs[0].Text, "страницы с регистрацией") {
+			t.Fatalf("the citizen was not told what is asked: %+v", msgs[0])
+		}
+		if p := citizen.abs("GET", app, nil); !strings.Contains(p.Body, "Ведомство просит: Приложите скан") {
+			t.Fatalf("the application page does not show what is asked")
+		}
+		if p := citizen.upload(app+"/files?doc=passport-scan", "registration.pdf", testPDF(t)); p.Status != http.StatusSeeOther {
+			t.Fatalf("adding a file when asked: %d", p.Status)
+		}
+		if p := citizen.abs("POST", app+"/respond", url.Values{"comment": {"Приложил"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("reply: %d", p.Status)
+		}
+		v = version()
+		if p := move("approved", v, "Паспорт готов", "result.png", testPNG(t)); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("approving with a PNG result: %d", p.Status)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM portal_attachments WHERE kind = 'result'`); n != 0 {
+			t.Fatalf("%d results stored after a refused approval", n)
+		}
+		result := testPDF(t)
+		if p := move("approved", v, "Паспорт готов", "Результат.pdf", result); p.Status != http.StatusSeeOther {
+			t.Fatalf("approve: %d\n%s", p.Status, firstError(p.Body))
+		}
+		p = citizen.abs("GET", app, nil)
+		rm := regexp.MustCompile(`href="(/applications/[0-9a-f]+/files/[0-9a-f]+)">Rezultat\.pdf`).FindStringSubmatch(p.Body)
+		if !strings.Contains(p.Body, "Одобрено") || rm == nil {
+			t.Fatalf("the citizen's page after approval:\n%.3000s", p.Body)
+		}
+		if got := citizen.abs("GET", portalURL+rm[1], nil); got.Status != 200 || got.Body != string(result) {
+			t.Fatalf("result download: %d", got.Status)
+		}
+
+		// Another agency's officer sees neither the queue entry nor the
+		// application.
+		if err := st.Revoke(ctx, oa.ID, staff.RoleOfficer, "mvd", audit.Actor{Kind: audit.ActorSystem}); err != nil {
+			t.Fatal(err)
+		}
+		if err := st.Grant(ctx, oa.ID, staff.RoleOfficer, "fns", audit.Actor{Kind: audit.ActorSystem}); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(11 * time.Minute) // the portal's copy of the roles is refreshed
+		if p := officer.abs("GET", office, nil); p.Status != http.StatusNotFound {
+			t.Fatalf("another agency's officer: %d", p.Status)
+		}
+		if p := officer.abs("GET", portalURL+"/office", nil); strings.Contains(p.Body, number) {
+			t.Fatal("another agency's queue lists the application")
 		}
 	})
 }
