@@ -25,8 +25,9 @@ var webFS embed.FS
 
 // Config is what the portal needs to know.
 type Config struct {
-	// IdPURL is the identity provider's public URL (its issuer).
-	IdPURL string
+	// IdPURL is the identity provider's public URL (its issuer);
+	// PortalURL the portal's own (the agency API's problem types).
+	IdPURL, PortalURL string
 	// Auth signs citizens in; nil serves the public pages only.
 	Auth *auth.Service
 	// Secure: the portal is served over HTTPS (cookie names and flags).
@@ -103,7 +104,10 @@ func New(cfg Config) (*Handler, error) {
 	}
 	// The identity provider posts back-channel logouts from its own
 	// origin: no cookie authenticates them, the signed token does.
-	h.routes = webui.Protect(h.withSession(webui.WithErrorPages(mux, r)), "POST "+auth.BackchannelPath)
+	// The agency API: bearer tokens, no cookies; nothing a forged
+	// cross-site request could borrow.
+	h.routes = webui.Protect(h.withSession(webui.WithErrorPages(mux, r)), "POST "+auth.BackchannelPath,
+		"POST /agency/v1/", "PUT /agency/v1/")
 	return h, nil
 }
 
@@ -141,6 +145,7 @@ func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
 	mux.HandleFunc("GET /office/applications/{id}", officer(h.showOfficeApp))
 	mux.HandleFunc("GET /office/applications/{id}/files/{file}", officer(h.officeFile))
 	mux.HandleFunc("POST /office/applications/{id}/move", officer(h.officeMove))
+	h.mountAgencyAPI(mux)
 }
 
 // Seed imports the default services into an empty catalogue (at start).

@@ -78,7 +78,7 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 	if err := portal.Seed(ctx, p.db); err != nil {
 		return nil, nil, nil, err
 	}
-	h, err := portal.New(portal.Config{IdPURL: p.issuer, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
+	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
 		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now})
 	return h, a, key, err
 }

@@ -1,6 +1,9 @@
 package client
 
 import (
+	"regexp"
+	"strings"
+
 	"github.com/gosid/gosid/idp/assurance"
 
 	"fmt"
@@ -235,6 +238,17 @@ const (
 	ScopePartnerConfirmations = "partner:confirmations"
 	ScopePartnerRegistrations = "partner:registrations"
 )
+
+// AgencyScope reports whether scope is an agency's at the portal's agency
+// API (/agency/v1): "agency:" and the agency's code, as in the portal's
+// catalogue ("agency:mvd"). Only client_credentials clients (an agency's
+// own system) may hold one; it limits the client to that agency.
+func AgencyScope(scope string) bool {
+	code, ok := strings.CutPrefix(scope, "agency:")
+	return ok && agencyCode.MatchString(code)
+}
+
+var agencyCode = regexp.MustCompile(`^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$`)
 
 // PartnerScope reports whether scope is one of the partner API's.
 func PartnerScope(scope string) bool {

@@ -615,3 +615,27 @@ func TestEnsure(t *testing.T) {
 		}
 	})
 }
+
+// TestAgencyScopes: agency:CODE scopes belong to client_credentials
+// clients only, with a valid code.
+func TestAgencyScopes(t *testing.T) {
+	base := client.Client{ID: "mvd-system", Name: "МВД: система", AuthMethod: client.AuthPrivateKeyJWT, JWKS: `{"keys":[]}`,
+		GrantTypes: []string{client.GrantClientCredentials}, Scopes: []string{"agency:mvd"}}
+	if err := base.Validate(); err != nil && strings.Contains(err.Error(), "agency") {
+		t.Fatalf("a client_credentials client with agency:mvd: %v", err)
+	}
+	for name, mod := range map[string]func(*client.Client){
+		"bad code":  func(c *client.Client) { c.Scopes = []string{"agency:MVD!"} },
+		"empty":     func(c *client.Client) { c.Scopes = []string{"agency:"} },
+		"code flow": func(c *client.Client) { c.GrantTypes = []string{client.GrantAuthorizationCode}; c.RedirectURIs = []string{"https://a.example/cb"} },
+	} {
+		c := base
+		mod(&c)
+		if err := c.Validate(); err == nil || !strings.Contains(err.Error(), "agency") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	if !client.AgencyScope("agency:fns") || client.AgencyScope("agency") || client.AgencyScope("partner:confirmations") {
+		t.Error("AgencyScope")
+	}
+}

@@ -141,8 +141,12 @@ func (c *Client) Validate() error {
 
 	for i, s := range c.Scopes {
 		switch {
+		case AgencyScope(s):
+			if !hasGrant(GrantClientCredentials) || hasGrant(GrantAuthorizationCode) {
+				add(FieldScopes, "%q is for an agency's system: the %s grant only", s, GrantClientCredentials)
+			}
 		case !knownScope(s):
-			add(FieldScopes, "unknown scope %q (known: %s)", s, strings.Join(scopeNames(), " "))
+			add(FieldScopes, "unknown scope %q (known: %s, and agency:CODE for agencies' systems)", s, strings.Join(scopeNames(), " "))
 		case slices.Index(c.Scopes, s) < i:
 			add(FieldScopes, "%q listed twice", s)
 		}

@@ -689,3 +689,69 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	}
 	return total, nil
 }
+
+// AccessToken is what the provider's JWT access token (RFC 9068) says of
+// an API call: which client makes it and with which scopes.
+type AccessToken struct {
+	ClientID string
+	Subject  string
+	Scopes   []string
+	Expiry   time.Time
+}
+
+// ErrInvalidToken: the access token is missing, malformed, expired, not
+// the provider's, or not an access token.
+var ErrInvalidToken = errors.New("auth: invalid access token")
+
+// VerifyAccessToken checks a JWT access token the provider issued (the
+// agencies' systems get theirs by client_credentials): its signature by
+// the provider's JWKS, its type at+jwt, issuer and lifetime. A provider
+// that cannot be reached is ErrUnavailable, not a verdict on the token.
+func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessToken, error) {
+	p, err := s.provider(ctx)
+	if err != nil {
+		return nil, err
+	}
+	algs := make([]jose.SignatureAlgorithm, 0, len(p.algs))
+	for _, a := range p.algs {
+		algs = append(algs, jose.SignatureAlgorithm(a))
+	}
+	if len(algs) == 0 {
+		algs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
+	}
+	sig, err := jose.ParseSigned(raw, algs)
+	if err != nil || len(sig.Signatures) != 1 {
+		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
+	}
+	if typ, _ := sig.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") {
+		return nil, fmt.Errorf("%w: not an access token (typ %q)", ErrInvalidToken, oauthCode(typ))
+	}
+	payload, err := p.keys.VerifySignature(ctx, sig)
+	if err != nil {
+		var ue *url.Error
+		if errors.As(err, &ue) {
+			return nil, fmt.Errorf("%w: JWKS could not be fetched", ErrUnavailable)
+		}
+		return nil, fmt.Errorf("%w: signature", ErrInvalidToken)
+	}
+	var c struct {
+		Issuer   string `json:"iss"`
+		Subject  string `json:"sub"`
+		ClientID string `json:"client_id"`
+		Scope    string `json:"scope"`
+		Exp      int64  `json:"exp"`
+	}
+	if err := json.Unmarshal(payload, &c); err != nil {
+		return nil, fmt.Errorf("%w: claims", ErrInvalidToken)
+	}
+	exp := time.Unix(c.Exp, 0)
+	switch {
+	case c.Issuer != s.cfg.Issuer:
+		return nil, fmt.Errorf("%w: issuer", ErrInvalidToken)
+	case c.Exp == 0 || !s.now().Before(exp.Add(clockSkew)):
+		return nil, fmt.Errorf("%w: expired", ErrInvalidToken)
+	case c.ClientID == "":
+		return nil, fmt.Errorf("%w: no client_id", ErrInvalidToken)
+	}
+	return &AccessToken{ClientID: c.ClientID, Subject: c.Subject, Scopes: strings.Fields(c.Scope), Expiry: exp}, nil
+}

@@ -1,0 +1,163 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/url"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/internal/httpx/openapitest"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+)
+
+var agencySpec = openapitest.New(filepath.Join("..", "..", "docs", "agency-api.yaml"))
+
+type apiAnswer struct {
+	Status int
+	Body   []byte
+	JSON   map[string]any
+}
+
+// agencyCall calls the agency API with a bearer token and checks the call
+// and its answer against docs/agency-api.yaml.
+func agencyCall(t *testing.T, token, method, u, contentType string, body []byte) apiAnswer {
+	t.Helper()
+	req, _ := http.NewRequest(method, u, bytes.NewReader(body))
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	if contentType != "" {
+		req.Header.Set("Content-Type", contentType)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	agencySpec.Check(t, req, body, resp, raw)
+	a := apiAnswer{Status: resp.StatusCode, Body: raw}
+	_ = json.Unmarshal(raw, &a.JSON)
+	return a
+}
+
+// TestAgencyAPI: an agency's system, with a client_credentials token of
+// Gosid (the client set up as a newcomer would: client_secret_basic)
+// whose scope names the agency, lists the new application, reads it and
+// its file, takes it into work, loses a race with a stale version (409),
+// uploads the result and approves it; the citizen sees it. Another
+// agency's token, no token and a forged one get nothing. Every call and
+// answer follows docs/agency-api.yaml.
+func TestAgencyAPI(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, _ := startEmbeddedPortal(t, parts)
+		citizen := newBrowser(t, op)
+		citizen.register("phone", "+79161115501", "+79161115501", "Заявителев", "Иван")
+		accounts := account.NewStore(db, parts.Keys, time.Now)
+		a, err := accounts.FindByLogin(ctx, account.Phone, "+79161115501")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
+			t.Fatal(err)
+		}
+		citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil))
+		app, number := submitApplication(t, citizen, portalURL, "+79161115501")
+		id := strings.TrimPrefix(app, portalURL+"/applications/")
+
+		clients := client.NewStore(db, time.Now)
+		token := func(scope string) string {
+			cl, secret, err := clients.Create(ctx, client.Client{Name: "Система " + scope, AuthMethod: client.AuthSecretBasic,
+				GrantTypes: []string{client.GrantClientCredentials}, Scopes: []string{scope}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			tr := tokenRequest(t, op.URL, cl.ID, secret, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}})
+			if tr.AccessToken == "" {
+				t.Fatalf("client_credentials token for %s: %d %s", scope, tr.Status, tr.Error)
+			}
+			return tr.AccessToken
+		}
+		mvd, fns := token("agency:mvd"), token("agency:fns")
+		base := portalURL + "/agency/v1/applications"
+
+		if r := agencyCall(t, "", "GET", base, "", nil); r.Status != 401 {
+			t.Fatalf("no token: %d", r.Status)
+		}
+		forged := mvd[:len(mvd)-4] + "AAAA"
+		if r := agencyCall(t, forged, "GET", base, "", nil); r.Status != 401 {
+			t.Fatalf("a forged token: %d", r.Status)
+		}
+		list := agencyCall(t, mvd, "GET", base, "", nil)
+		items, _ := list.JSON["items"].([]any)
+		if list.Status != 200 || len(items) != 1 || items[0].(map[string]any)["number"] != number {
+			t.Fatalf("list: %d %s", list.Status, list.Body)
+		}
+		if r := agencyCall(t, fns, "GET", base, "", nil); r.Status != 200 || len(r.JSON["items"].([]any)) != 0 {
+			t.Fatalf("another agency's list: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, fns, "GET", base+"/"+id, "", nil); r.Status != 404 {
+			t.Fatalf("another agency's application: %d", r.Status)
+		}
+		if r := agencyCall(t, mvd, "GET", base+"?status=bogus", "", nil); r.Status != 400 {
+			t.Fatalf("a bad status filter: %d", r.Status)
+		}
+		one := agencyCall(t, mvd, "GET", base+"/"+id, "", nil)
+		atts, _ := one.JSON["attachments"].([]any)
+		values, _ := one.JSON["values"].(map[string]any)
+		if one.Status != 200 || len(atts) != 1 || values["snils"] != "112-233-445 95" {
+			t.Fatalf("one application: %d %s", one.Status, one.Body)
+		}
+		file := agencyCall(t, mvd, "GET", base+"/"+id+"/attachments/"+atts[0].(map[string]any)["id"].(string), "", nil)
+		if file.Status != 200 || !bytes.HasPrefix(file.Body, []byte("%PDF")) {
+			t.Fatalf("the attachment: %d", file.Status)
+		}
+		move := func(status string, version float64, comment string) apiAnswer {
+			b, _ := json.Marshal(map[string]any{"status": status, "version": version, "comment": comment})
+			return agencyCall(t, mvd, "POST", base+"/"+id+"/status", "application/json", b)
+		}
+		v := one.JSON["version"].(float64)
+		taken := move("in_review", v, "")
+		if taken.Status != 200 || taken.JSON["status"] != "in_review" {
+			t.Fatalf("take: %d %s", taken.Status, taken.Body)
+		}
+		if r := move("info_requested", v, "Нужна справка"); r.Status != 409 {
+			t.Fatalf("a stale version: %d %s", r.Status, r.Body)
+		}
+		v = taken.JSON["version"].(float64)
+		if r := move("approved", v, ""); r.Status != 422 {
+			t.Fatalf("approving before the result: %d %s", r.Status, r.Body)
+		}
+		if r := move("refused", v, ""); r.Status != 422 {
+			t.Fatalf("refusing without a reason: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, mvd, "PUT", base+"/"+id+"/result", "application/pdf", testPNG(t)); r.Status != 422 {
+			t.Fatalf("a PNG as the result: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, mvd, "PUT", base+"/"+id+"/result", "application/pdf", testPDF(t)); r.Status != 201 {
+			t.Fatalf("the result: %d %s", r.Status, r.Body)
+		}
+		if r := move("approved", v, "Готово"); r.Status != 200 || r.JSON["status"] != "approved" {
+			t.Fatalf("approve: %d %s", r.Status, r.Body)
+		}
+		if p := citizen.abs("GET", app, nil); !strings.Contains(p.Body, "Одобрено") || !strings.Contains(p.Body, "result.pdf") {
+			t.Fatalf("the citizen's page after the agency approved:\n%.2000s", p.Body)
+		}
+		if msgs := citizen.messages("+79161115501"); !strings.Contains(msgs[0].Text, "Одобрено") {
+			t.Fatalf("the citizen was not told: %+v", msgs[0])
+		}
+	})
+}

@@ -1,0 +1,350 @@
+package portal
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/portal/applications"
+	"github.com/gosid/gosid/portal/auth"
+	"github.com/gosid/gosid/portal/upload"
+)
+
+// The agency API /agency/v1 (docs/agency-api.yaml): an agency's own system
+// lists its new applications, fetches one with its files, moves its
+// status through the same state machine as the back-office, and uploads
+// the result. It authenticates with an access token Gosid issued by
+// client_credentials, whose scope agency:CODE names the agency.
+
+const agencyPrefix = "/agency/v1"
+
+// agencyCall is an authenticated call: the client and its agencies.
+type agencyCall struct {
+	client   string
+	agencies []string
+}
+
+func (h *Handler) agencyProblem(w http.ResponseWriter, kind string, status int, detail string, fields ...httpx.FieldProblem) {
+	httpx.WriteProblem(w, &httpx.Problem{Type: h.cfg.PortalURL + agencyPrefix + "/problems/" + kind, Title: agencyTitles[kind], Status: status,
+		Detail: detail, Fields: fields})
+}
+
+var agencyTitles = map[string]string{
+	"unauthorized":            "Нужен действующий токен доступа / A valid access token is required",
+	"not_found":               "Не найдено / Not found",
+	"invalid_request":         "Запрос не прошёл проверку / Invalid request",
+	"conflict":                "Заявление изменено или переход недопустим / Changed meanwhile or not allowed now",
+	"temporarily_unavailable": "Сервис временно недоступен / Service temporarily unavailable",
+}
+
+// agencyAPI authenticates an agency call and runs fn.
+func (h *Handler) agencyAPI(fn func(w http.ResponseWriter, r *http.Request, c agencyCall)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		raw, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || raw == "" {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agency"`)
+			h.agencyProblem(w, "unauthorized", http.StatusUnauthorized, "no bearer token")
+			return
+		}
+		tok, err := h.auth.VerifyAccessToken(r.Context(), raw)
+		if errors.Is(err, auth.ErrUnavailable) {
+			h.agencyProblem(w, "temporarily_unavailable", http.StatusServiceUnavailable, "")
+			return
+		}
+		var c agencyCall
+		if err == nil {
+			c.client = tok.ClientID
+			for _, s := range tok.Scopes {
+				if code, ok := strings.CutPrefix(s, "agency:"); ok {
+					c.agencies = append(c.agencies, code)
+				}
+			}
+		}
+		if err != nil || len(c.agencies) == 0 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="agency", error="invalid_token"`)
+			h.agencyProblem(w, "unauthorized", http.StatusUnauthorized, "the token is not valid for the agency API")
+			return
+		}
+		fn(w, r, c)
+	}
+}
+
+// apiApplication is an application as the API shows it.
+type apiApplication struct {
+	ID          string            `json:"id"`
+	Number      string            `json:"number"`
+	ServiceID   string            `json:"service_id"`
+	Agency      string            `json:"agency"`
+	Status      string            `json:"status"`
+	Version     int64             `json:"version"`
+	SubmittedAt time.Time         `json:"submitted_at"`
+	DueAt       time.Time         `json:"due_at"`
+	Values      map[string]string `json:"values,omitempty"`
+	Attachments []apiAttachment   `json:"attachments,omitempty"`
+	History     []apiEvent        `json:"history,omitempty"`
+}
+
+type apiAttachment struct {
+	ID          string `json:"id"`
+	Kind        string `json:"kind"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+type apiEvent struct {
+	At      time.Time `json:"at"`
+	Status  string    `json:"status"`
+	Actor   string    `json:"actor"`
+	Comment string    `json:"comment,omitempty"`
+}
+
+func toAPI(a *applications.Application) apiApplication {
+	return apiApplication{ID: a.ID, Number: a.Number, ServiceID: a.ServiceID, Agency: a.Agency, Status: string(a.Status), Version: a.Version,
+		SubmittedAt: a.SubmittedAt.UTC(), DueAt: a.DueAt.UTC()}
+}
+
+// apiList lists the agency's applications (GET /agency/v1/applications).
+func (h *Handler) apiList(w http.ResponseWriter, r *http.Request, c agencyCall) {
+	q := r.URL.Query()
+	agency := q.Get("agency")
+	if agency == "" && len(c.agencies) == 1 {
+		agency = c.agencies[0]
+	}
+	if !slices.Contains(c.agencies, agency) {
+		h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "", httpx.FieldProblem{Name: "agency",
+			Detail: "одно из ведомств токена: " + strings.Join(c.agencies, ", "), DetailEN: "one of the token's agencies: " + strings.Join(c.agencies, ", ")})
+		return
+	}
+	var statuses []applications.Status
+	if st := q.Get("status"); st != "" {
+		if !slices.Contains(applications.Statuses(), applications.Status(st)) || st == string(applications.Draft) {
+			h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "", httpx.FieldProblem{Name: "status", Detail: "неизвестный статус", DetailEN: "unknown status"})
+			return
+		}
+		statuses = []applications.Status{applications.Status(st)}
+	}
+	limit := 50
+	if l := q.Get("limit"); l != "" {
+		n, err := strconv.Atoi(l)
+		if err != nil || n < 1 || n > 200 {
+			h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "", httpx.FieldProblem{Name: "limit", Detail: "от 1 до 200", DetailEN: "1 to 200"})
+			return
+		}
+		limit = n
+	}
+	var after *applications.Application
+	if id := q.Get("after"); id != "" {
+		a, err := h.apps.Get(r.Context(), id)
+		if err != nil || a.Agency != agency {
+			h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "", httpx.FieldProblem{Name: "after", Detail: "неизвестный курсор", DetailEN: "unknown cursor"})
+			return
+		}
+		after = a
+	}
+	list, err := h.apps.Queue(r.Context(), agency, statuses, after, limit+1)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	out := struct {
+		Items []apiApplication `json:"items"`
+		Next  *string          `json:"next"`
+	}{Items: []apiApplication{}}
+	if len(list) > limit {
+		list = list[:limit]
+		next := list[limit-1].ID
+		out.Next = &next
+	}
+	for _, a := range list {
+		out.Items = append(out.Items, toAPI(a))
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+func (h *Handler) apiFail(w http.ResponseWriter, r *http.Request, err error) {
+	h.log.ErrorContext(r.Context(), "agency API", "path", r.URL.Path, "err", err)
+	h.agencyProblem(w, "temporarily_unavailable", http.StatusServiceUnavailable, "")
+}
+
+// agencyApp loads an application of the call's agencies: another
+// agency's, a draft, or none is 404.
+func (h *Handler) agencyApp(w http.ResponseWriter, r *http.Request, c agencyCall) (*applications.Application, bool) {
+	a, err := h.apps.Get(r.Context(), r.PathValue("id"))
+	if err == nil && slices.Contains(c.agencies, a.Agency) && a.Status != applications.Draft {
+		return a, true
+	}
+	if err != nil && !errors.Is(err, applications.ErrNotFound) {
+		h.apiFail(w, r, err)
+		return nil, false
+	}
+	h.agencyProblem(w, "not_found", http.StatusNotFound, "no such application of your agency")
+	return nil, false
+}
+
+func (h *Handler) fullAPI(ctx context.Context, a *applications.Application) (apiApplication, error) {
+	out := toAPI(a)
+	out.Values = a.Values
+	rows, err := h.db.Query(ctx, `SELECT id, kind, name, content_type, size FROM portal_attachments WHERE application_id = $1 ORDER BY created_at, id`, a.ID)
+	if err != nil {
+		return out, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var at apiAttachment
+		if err := rows.Scan(&at.ID, &at.Kind, &at.Name, &at.ContentType, &at.Size); err != nil {
+			return out, err
+		}
+		at.Kind = strings.TrimPrefix(at.Kind, "doc:")
+		out.Attachments = append(out.Attachments, at)
+	}
+	if err := rows.Err(); err != nil {
+		return out, err
+	}
+	hist, err := h.apps.History(ctx, a.ID)
+	for _, e := range hist {
+		out.History = append(out.History, apiEvent{At: e.At.UTC(), Status: string(e.Status), Actor: string(e.Actor.Kind), Comment: e.Comment})
+	}
+	return out, err
+}
+
+// apiGet is one application with its values, files and history (GET
+// /agency/v1/applications/{id}).
+func (h *Handler) apiGet(w http.ResponseWriter, r *http.Request, c agencyCall) {
+	a, ok := h.agencyApp(w, r, c)
+	if !ok {
+		return
+	}
+	out, err := h.fullAPI(r.Context(), a)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+// apiFile sends a file of an application (GET
+// /agency/v1/applications/{id}/attachments/{file}).
+func (h *Handler) apiFile(w http.ResponseWriter, r *http.Request, c agencyCall) {
+	if a, ok := h.agencyApp(w, r, c); ok {
+		h.sendFile(w, r, a.ID, r.PathValue("file"))
+	}
+}
+
+// apiStatus moves an application (POST
+// /agency/v1/applications/{id}/status {status, version, comment}).
+func (h *Handler) apiStatus(w http.ResponseWriter, r *http.Request, c agencyCall) {
+	a, ok := h.agencyApp(w, r, c)
+	if !ok {
+		return
+	}
+	var body struct {
+		Status  string `json:"status"`
+		Version int64  `json:"version"`
+		Comment string `json:"comment"`
+	}
+	dec := json.NewDecoder(io.LimitReader(r.Body, 16<<10))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&body); err != nil {
+		h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "the body is not the JSON object the API describes")
+		return
+	}
+	to := applications.Status(body.Status)
+	var fields []httpx.FieldProblem
+	if !slices.Contains([]applications.Status{applications.InReview, applications.InfoRequested, applications.Approved, applications.Refused}, to) {
+		fields = append(fields, httpx.FieldProblem{Name: "status", Detail: "in_review, info_requested, approved или refused", DetailEN: "in_review, info_requested, approved or refused"})
+	}
+	if body.Version < 1 {
+		fields = append(fields, httpx.FieldProblem{Name: "version", Detail: "версия заявления из ответа API", DetailEN: "the application's version from the API"})
+	}
+	body.Comment = strings.TrimSpace(body.Comment)
+	if len([]rune(body.Comment)) > 2000 {
+		fields = append(fields, httpx.FieldProblem{Name: "comment", Detail: "не длиннее 2000 знаков", DetailEN: "at most 2000 characters"})
+	}
+	if (to == applications.InfoRequested || to == applications.Refused) && body.Comment == "" {
+		fields = append(fields, httpx.FieldProblem{Name: "comment", Detail: "заявитель должен знать, что нужно или почему отказано", DetailEN: "the applicant must be told why"})
+	}
+	if to == applications.Approved {
+		var n int
+		if err := h.db.QueryRow(r.Context(), `SELECT COUNT(*) FROM portal_attachments WHERE application_id = $1 AND kind = $2`, a.ID, kindResult).Scan(&n); err != nil {
+			h.apiFail(w, r, err)
+			return
+		}
+		if n == 0 {
+			fields = append(fields, httpx.FieldProblem{Name: "status", Detail: "сначала загрузите результат (PUT …/result)", DetailEN: "upload the result first"})
+		}
+	}
+	if len(fields) > 0 {
+		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", fields...)
+		return
+	}
+	done, err := h.apps.Move(r.Context(), a.ID, "", body.Version, a.Status, to, applications.Actor{Kind: applications.Agency, ID: c.client}, body.Comment)
+	switch {
+	case errors.Is(err, applications.ErrTransition), errors.Is(err, applications.ErrConflict):
+		h.agencyProblem(w, "conflict", http.StatusConflict, "the application is "+string(a.Status)+" at version "+strconv.FormatInt(a.Version, 10))
+		return
+	case err != nil:
+		h.apiFail(w, r, err)
+		return
+	}
+	h.tell(r.Context(), done, body.Comment)
+	out, err := h.fullAPI(r.Context(), done)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusOK, out)
+}
+
+// apiResult stores the result document, a PDF (PUT
+// /agency/v1/applications/{id}/result), while the application is in
+// review; approving it then needs it.
+func (h *Handler) apiResult(w http.ResponseWriter, r *http.Request, c agencyCall) {
+	a, ok := h.agencyApp(w, r, c)
+	if !ok {
+		return
+	}
+	if a.Status != applications.InReview {
+		h.agencyProblem(w, "conflict", http.StatusConflict, "a result is uploaded while the application is in_review")
+		return
+	}
+	data, err := upload.Read("result", r.Body)
+	var f upload.File
+	if err == nil {
+		f, err = upload.Check("result", "result.pdf", data)
+	}
+	var ue *upload.Error
+	switch {
+	case errors.As(err, &ue):
+		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body", Detail: ue.Text[0], DetailEN: ue.Text[1]})
+		return
+	case err != nil:
+		h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "the body could not be read")
+		return
+	case f.Type != upload.PDF:
+		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body", Detail: "только PDF", DetailEN: "PDF only"})
+		return
+	}
+	id, err := h.storeFile(r.Context(), a.ID, kindResult, "result.pdf", string(f.Type), data)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: id, Kind: kindResult, Name: "result.pdf", ContentType: string(f.Type), Size: int64(len(data))})
+}
+
+// mountAgencyAPI serves /agency/v1.
+func (h *Handler) mountAgencyAPI(mux *http.ServeMux) {
+	mux.HandleFunc("GET /agency/v1/applications", h.agencyAPI(h.apiList))
+	mux.HandleFunc("GET /agency/v1/applications/{id}", h.agencyAPI(h.apiGet))
+	mux.HandleFunc("GET /agency/v1/applications/{id}/attachments/{file}", h.agencyAPI(h.apiFile))
+	mux.HandleFunc("POST /agency/v1/applications/{id}/status", h.agencyAPI(h.apiStatus))
+	mux.HandleFunc("PUT /agency/v1/applications/{id}/result", h.agencyAPI(h.apiResult))
+}
