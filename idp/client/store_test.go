@@ -625,9 +625,12 @@ func TestAgencyScopes(t *testing.T) {
 		t.Fatalf("a client_credentials client with agency:mvd: %v", err)
 	}
 	for name, mod := range map[string]func(*client.Client){
-		"bad code":  func(c *client.Client) { c.Scopes = []string{"agency:MVD!"} },
-		"empty":     func(c *client.Client) { c.Scopes = []string{"agency:"} },
-		"code flow": func(c *client.Client) { c.GrantTypes = []string{client.GrantAuthorizationCode}; c.RedirectURIs = []string{"https://a.example/cb"} },
+		"bad code": func(c *client.Client) { c.Scopes = []string{"agency:MVD!"} },
+		"empty":    func(c *client.Client) { c.Scopes = []string{"agency:"} },
+		"code flow": func(c *client.Client) {
+			c.GrantTypes = []string{client.GrantAuthorizationCode}
+			c.RedirectURIs = []string{"https://a.example/cb"}
+		},
 	} {
 		c := base
 		mod(&c)
