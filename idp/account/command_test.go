@@ -37,13 +37,13 @@ func runAccounts(t *testing.T, db *sqldb.DB, km *keys.Manager, environ []string,
 	return code, out.String(), errOut.String()
 }
 
-// TestCommand: `gosid accounts` creates an account with verified contacts
+// TestAccountsCommand: `gosid accounts` creates an account with verified contacts
 // through the operators' side, refuses bad options (each naming its
 // option) and a taken phone without writing, finds an account by any of
 // its verified logins, blocks, unblocks and erases it with the operator in the
 // activity log, and reports a missing account as a failure, not a usage
 // error.
-func TestCommand(t *testing.T) {
+func TestAccountsCommand(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		km := newKeys(t, db)
