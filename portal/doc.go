@@ -17,6 +17,31 @@
 //	POST /auth/backchannel-logout   Gosid's back-channel logout tokens (no cookie; the signed token)
 //	GET  /jwks.json                 the portal's client key, for a Gosid that fetches it
 //	GET  /profile                   «Мои данные»: the citizen's data from Gosid, verified or not
+//	GET  /services                  the catalogue: search (?q=), filters (kind, agency, region, mine), categories
+//	GET  /services/{id}             a service: description, agency, level, time, fee, documents
+//	POST /services/{id}/apply       start a draft pre-filled from the profile (steps up to the service's level first)
+//	GET  /applications              «Мои заявления»
+//	GET  /applications/{id}         a draft's form and documents, or the application's status, history and result
+//	POST /applications/{id}         save the draft, go to review (action=review), or delete it (action=delete)
+//	POST /applications/{id}/autosave  the draft as the citizen types (portal.js): 204, 409 when no longer a draft
+//	POST /applications/{id}/files   attach a file to a document (?doc=KIND, multipart)
+//	GET  /applications/{id}/files/{file}         download a file of the application
+//	POST /applications/{id}/files/{file}/delete  remove an attached file (draft, or more information asked)
+//	GET  /applications/{id}/review  everything entered, before sending
+//	POST /applications/{id}/code    text the submission code
+//	POST /applications/{id}/submit  the code: the application is sent and numbered
+//	POST /applications/{id}/cancel  withdraw before review
+//	POST /applications/{id}/respond reply when more information was asked
+//	GET  /notices                   the inbox (read when shown)
+//	GET  /office                    the agency's queue (officers; a second factor)
+//	GET  /office/applications/{id}  an application as its officer sees it
+//	GET  /office/applications/{id}/files/{file}  its files
+//	POST /office/applications/{id}/move          take, ask, approve with a result, refuse
+//	GET  /agency/v1/applications    the agency API (docs/agency-api.yaml): list
+//	GET  /agency/v1/applications/{id}            one application
+//	GET  /agency/v1/applications/{id}/attachments/{file}  a file
+//	POST /agency/v1/applications/{id}/status     move its status
+//	PUT  /agency/v1/applications/{id}/result     upload the result
 //	GET  /static/                   the portal's stylesheet and icon
 //	GET  /static/gosid.css          the shared stylesheet (internal/webui)
 //	GET  /healthz                   liveness (Handler.Server, the portal's listener)
