@@ -42,6 +42,8 @@
 //	GET  /agency/v1/applications/{id}/attachments/{file}  a file
 //	POST /agency/v1/applications/{id}/status     move its status
 //	PUT  /agency/v1/applications/{id}/result     upload the result
+//	PUT  /agency/v1/webhook         set (or remove) the agency's webhook; its secret is answered once
+//	GET  /agency/v1/webhook/deliveries           the agency's delivery log
 //	GET  /static/                   the portal's stylesheet and icon
 //	GET  /static/gosid.css          the shared stylesheet (internal/webui)
 //	GET  /healthz                   liveness (Handler.Server, the portal's listener)

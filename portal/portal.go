@@ -11,6 +11,7 @@ import (
 
 	"github.com/gosid/gosid/internal/blob"
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -44,6 +45,8 @@ type Config struct {
 	Messages message.Sender
 	CodeKey  []byte
 	Now      func() time.Time
+	// Jobs runs the agencies' webhook deliveries (nil: no webhooks).
+	Jobs *jobs.Queue
 }
 
 // Handler serves the portal's pages.
@@ -60,6 +63,7 @@ type Handler struct {
 	blobs    blob.Store
 	messages message.Sender
 	now      func() time.Time
+	jobs     *jobs.Queue
 }
 
 // New parses every page with the portal's layout at start-up (a broken
@@ -81,7 +85,7 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	h := &Handler{cfg: cfg, auth: cfg.Auth, log: cfg.Logger, render: r, db: cfg.DB, blobs: cfg.Blobs, messages: cfg.Messages, now: cfg.Now}
+	h := &Handler{cfg: cfg, auth: cfg.Auth, log: cfg.Logger, render: r, db: cfg.DB, blobs: cfg.Blobs, messages: cfg.Messages, now: cfg.Now, jobs: cfg.Jobs}
 	if h.log == nil {
 		h.log = slog.New(slog.DiscardHandler)
 	}
@@ -101,6 +105,11 @@ func New(cfg Config) (*Handler, error) {
 		mux.HandleFunc("GET "+auth.JWKSPath, h.jwks)
 		mux.HandleFunc("GET /profile", h.require(auth.Need{}, h.showProfile))
 		h.mountApplications(mux, cfg.Sealer)
+		if h.jobs != nil {
+			if err := h.registerWebhooks(h.jobs); err != nil {
+				return nil, err
+			}
+		}
 	}
 	// The identity provider posts back-channel logouts from its own
 	// origin: no cookie authenticates them, the signed token does.
@@ -146,6 +155,8 @@ func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
 	mux.HandleFunc("GET /office/applications/{id}/files/{file}", officer(h.officeFile))
 	mux.HandleFunc("POST /office/applications/{id}/move", officer(h.officeMove))
 	h.mountAgencyAPI(mux)
+	mux.HandleFunc("PUT /agency/v1/webhook", h.agencyAPI(h.apiSetWebhook))
+	mux.HandleFunc("GET /agency/v1/webhook/deliveries", h.agencyAPI(h.apiDeliveries))
 }
 
 // Seed imports the default services into an empty catalogue (at start).

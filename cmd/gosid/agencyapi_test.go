@@ -3,12 +3,16 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +22,7 @@ import (
 	"github.com/gosid/gosid/internal/httpx/openapitest"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/portal"
 )
 
 var agencySpec = openapitest.New(filepath.Join("..", "..", "docs", "agency-api.yaml"))
@@ -158,6 +163,119 @@ func TestAgencyAPI(t *testing.T) {
 		}
 		if msgs := citizen.messages("+79161115501"); !strings.Contains(msgs[0].Text, "Одобрено") {
 			t.Fatalf("the citizen was not told: %+v", msgs[0])
+		}
+	})
+}
+
+// TestAgencyWebhooks: an agency sets its webhook through the API; a
+// citizen's submission and reply reach it signed (the receiver checks the
+// HMAC the documentation describes); a failing receiver gets the delivery
+// again later; the delivery log shows the attempts.
+func TestAgencyWebhooks(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, _ := startEmbeddedPortal(t, parts)
+
+		type got struct {
+			event, app string
+			valid      bool
+		}
+		var mu sync.Mutex
+		var received []got
+		var secret []byte
+		failFirst := true
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			mu.Lock()
+			defer mu.Unlock()
+			if failFirst {
+				failFirst = false
+				w.WriteHeader(http.StatusInternalServerError)
+				return
+			}
+			sig := r.Header.Get("Gosid-Signature")
+			ts, _, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",")
+			sec, _ := strconv.ParseInt(ts, 10, 64)
+			want := portal.Sign(secret, time.Unix(sec, 0), body)
+			var ev struct {
+				Event       string `json:"event"`
+				Application struct {
+					ID string `json:"id"`
+				} `json:"application"`
+			}
+			_ = json.Unmarshal(body, &ev)
+			received = append(received, got{ev.Event, ev.Application.ID, hmac.Equal([]byte(sig), []byte(want)) && sec != 0})
+		}))
+		t.Cleanup(hook.Close)
+
+		clients := client.NewStore(db, time.Now)
+		cl, cs, err := clients.Create(ctx, client.Client{Name: "Система МВД", AuthMethod: client.AuthSecretBasic,
+			GrantTypes: []string{client.GrantClientCredentials}, Scopes: []string{"agency:mvd"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := tokenRequest(t, op.URL, cl.ID, cs, url.Values{"grant_type": {"client_credentials"}, "scope": {"agency:mvd"}}).AccessToken
+		if r := agencyCall(t, tok, "PUT", portalURL+"/agency/v1/webhook", "application/json", []byte(`{"url":"ftp://x.example/"}`)); r.Status != 422 {
+			t.Fatalf("a webhook URL that is not https: %d", r.Status)
+		}
+		set := agencyCall(t, tok, "PUT", portalURL+"/agency/v1/webhook", "application/json", []byte(`{"url":"`+hook.URL+`/hook"}`))
+		s, _ := set.JSON["secret"].(string)
+		if set.Status != 200 || len(s) < 40 {
+			t.Fatalf("set the webhook: %d %s", set.Status, set.Body)
+		}
+		mu.Lock()
+		secret = []byte(s)
+		mu.Unlock()
+
+		citizen := newBrowser(t, op)
+		citizen.register("phone", "+79161115601", "+79161115601", "Заявителев", "Иван")
+		accounts := account.NewStore(db, parts.Keys, time.Now)
+		a, _ := accounts.FindByLogin(ctx, account.Phone, "+79161115601")
+		if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
+			t.Fatal(err)
+		}
+		citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil))
+		app, _ := submitApplication(t, citizen, portalURL, "+79161115601")
+		id := strings.TrimPrefix(app, portalURL+"/applications/")
+
+		if err := parts.Jobs.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = parts.Jobs.Stop(sctx)
+		})
+		wait := func(n int) {
+			t.Helper()
+			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+				mu.Lock()
+				k := len(received)
+				mu.Unlock()
+				if k >= n {
+					return
+				}
+				if time.Now().After(deadline) {
+					t.Fatalf("%d deliveries within 20 s, want %d", k, n)
+				}
+				c.Advance(2 * time.Minute) // the retry's back-off passes
+			}
+		}
+		wait(1)
+		// The clock moved on: a fresh token.
+		tok = tokenRequest(t, op.URL, cl.ID, cs, url.Values{"grant_type": {"client_credentials"}, "scope": {"agency:mvd"}}).AccessToken
+		log := agencyCall(t, tok, "GET", portalURL+"/agency/v1/webhook/deliveries", "", nil)
+		items, _ := log.JSON["items"].([]any)
+		if len(items) != 1 || items[0].(map[string]any)["attempts"].(float64) < 2 || items[0].(map[string]any)["delivered_at"] == nil {
+			t.Fatalf("delivery log after a failure and a retry: %s", log.Body)
+		}
+		mu.Lock()
+		first := received[0]
+		mu.Unlock()
+		if first.event != "application.received" || first.app != id || !first.valid {
+			t.Fatalf("first delivery %+v", first)
 		}
 	})
 }

@@ -48,6 +48,7 @@ type portalSetup struct {
 	dataDir, attachments        string // attachments: an s3:// URL, or "" for files under dataDir
 	log                         *slog.Logger
 	now                         func() time.Time
+	jobs                        *jobs.Queue
 }
 
 // newPortal builds the portal: its client key, sign-in, catalogue (the
@@ -79,7 +80,7 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 		return nil, nil, nil, err
 	}
 	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
-		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now})
+		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now, Jobs: p.jobs})
 	return h, a, key, err
 }
 
@@ -89,17 +90,14 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, log *slog.Logger) (*portal.Handler, error) {
 	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys, derive: i.Keys.Derive, keyID: i.Keys.MasterID(),
 		messages: i.Messages, issuer: i.Issuer, clientID: portalClientID, portalURL: portalURL, dataDir: dataDir,
-		attachments: attachments, log: log, now: i.Now})
+		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs})
 	if err != nil {
 		return nil, err
 	}
 	if err := client.NewStore(i.DB, time.Now).Ensure(ctx, portalClient(portalURL, key)); err != nil {
 		return nil, err
 	}
-	return h, i.Jobs.AddPeriodic(jobs.Periodic{Name: "portal.sweep", Every: 5 * time.Minute, Run: func(ctx context.Context) (int, error) {
-		n, err := a.Sweep(ctx)
-		return int(n), err
-	}})
+	return h, addPortalSweep(i.Jobs, a)
 }
 
 type portalOptions struct {
@@ -173,6 +171,13 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 	if _, err := migrations.UpModules(ctx, db, "portal"); err != nil {
 		return fmt.Errorf("migrate: %w", err)
 	}
+	if _, err := jobs.Migrate(ctx, db); err != nil {
+		return err
+	}
+	q, err := jobs.New(db, jobs.Config{Logger: log})
+	if err != nil {
+		return err
+	}
 	sealer, err := keys.NewSealer(mk.Derive("portal sealing"))
 	if err != nil {
 		return err
@@ -184,7 +189,7 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 		}
 	}
 	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, derive: mk.Derive, keyID: mk.ID(), messages: msgs, issuer: o.Issuer,
-		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now})
+		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q})
 	if err != nil {
 		return err
 	}
@@ -198,21 +203,19 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 	log.Info("gosid portal serving", "portal", o.PublicURL, "issuer", o.Issuer, "database", db.Dialect(), "register_with",
 		fmt.Sprintf("gosid clients create --id %s --name %q --auth-method private_key_jwt --jwks-uri %s --redirect-uri %s --post-logout-redirect-uri %s --backchannel-logout-uri %s --scopes %s --grant-types authorization_code,refresh_token --first-party --staff-roles",
 			o.ClientID, c.Name, o.PublicURL+auth.JWKSPath, c.RedirectURIs[0], c.PostLogoutRedirectURIs[0], c.BackchannelLogoutURI, strings.Join(c.Scopes, ",")))
-	return httpx.RunAll(ctx, log, []*httpx.Server{srv}, func(ctx context.Context) error { return sweepEvery(ctx, 5*time.Minute, a.Sweep) })
+	if err := addPortalSweep(q, a); err != nil {
+		return err
+	}
+	return httpx.RunAll(ctx, log, []*httpx.Server{srv}, func(ctx context.Context) error { return q.Run(ctx, o.ShutdownTimeout) })
 }
 
-// sweepEvery runs sweep every period until ctx ends.
-func sweepEvery(ctx context.Context, period time.Duration, sweep func(context.Context) (int64, error)) error {
-	t := time.NewTicker(period)
-	defer t.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-t.C:
-			_, _ = sweep(ctx)
-		}
-	}
+// addPortalSweep sweeps the portal's expired sign-ins and sessions every
+// five minutes, on one replica.
+func addPortalSweep(q *jobs.Queue, a *auth.Service) error {
+	return q.AddPeriodic(jobs.Periodic{Name: "portal.sweep", Every: 5 * time.Minute, Run: func(ctx context.Context) (int, error) {
+		n, err := a.Sweep(ctx)
+		return int(n), err
+	}})
 }
 
 func registerAttachments(s *cmdline.Set, v *string) {

@@ -110,11 +110,23 @@ type Event struct {
 	Comment string
 }
 
+// Change is a status change as the transaction that makes it sees it.
+type Change struct {
+	ID, Agency string
+	Status     Status
+	Version    int64
+	Actor      Actor
+}
+
 // Store keeps applications in the portal's database.
 type Store struct {
 	db     *sqldb.DB
 	sealer Sealer
 	now    func() time.Time
+	// OnChange, when set, runs inside the transaction of every status
+	// change (submission included): what it writes or enqueues (an
+	// agency's webhook) exists only if the change commits.
+	OnChange func(ctx context.Context, tx *sqldb.Tx, c Change) error
 }
 
 // NewStore returns a store; now nil is time.Now.
@@ -294,7 +306,10 @@ func (s *Store) Submit(ctx context.Context, subject, id string, version int64, w
 			if n, _ = res.RowsAffected(); n != 1 {
 				return nil
 			}
-			return addEvent(ctx, tx, id, now, Received, Actor{Citizen, subject}, "")
+			if err := addEvent(ctx, tx, id, now, Received, Actor{Citizen, subject}, ""); err != nil {
+				return err
+			}
+			return s.changed(ctx, tx, id, Received, version+1, Actor{Citizen, subject})
 		})
 		if errors.Is(err, sqldb.ErrConflict) {
 			continue // the number was taken: draw another
@@ -308,6 +323,18 @@ func (s *Store) Submit(ctx context.Context, subject, id string, version int64, w
 		return s.Mine(ctx, subject, id)
 	}
 	return nil, errors.New("applications: no free number found")
+}
+
+// changed runs OnChange for a change made in tx.
+func (s *Store) changed(ctx context.Context, tx *sqldb.Tx, id string, st Status, version int64, actor Actor) error {
+	if s.OnChange == nil {
+		return nil
+	}
+	var agency string
+	if err := tx.QueryRow(ctx, `SELECT agency FROM portal_applications WHERE id = $1`, id).Scan(&agency); err != nil {
+		return err
+	}
+	return s.OnChange(ctx, tx, Change{ID: id, Agency: agency, Status: st, Version: version, Actor: actor})
 }
 
 // newNumber draws a 10-digit number without a leading zero.
@@ -356,7 +383,10 @@ func (s *Store) Move(ctx context.Context, id, subject string, version int64, fro
 		if n, _ = res.RowsAffected(); n != 1 {
 			return nil
 		}
-		return addEvent(ctx, tx, id, now, to, actor, comment)
+		if err := addEvent(ctx, tx, id, now, to, actor, comment); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, id, to, version+1, actor)
 	})
 	if err != nil {
 		return nil, err
