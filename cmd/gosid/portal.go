@@ -22,6 +22,7 @@ import (
 	"github.com/gosid/gosid/migrations"
 	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/portal/auth"
+	"github.com/gosid/gosid/portal/catalog/store"
 )
 
 // portalClientID is the portal's client at the identity provider.
@@ -114,8 +115,18 @@ type portalOptions struct {
 // own, signing citizens in with the identity provider at --issuer, where
 // it is registered as a client (the log says how).
 func runPortal(ctx context.Context, env *cmdline.Env, args []string) int {
+	if len(args) > 0 && args[0] == "services" {
+		return cmdline.Dispatch(ctx, env, "portal services", args[1:], store.Commands(func(ctx context.Context, env *cmdline.Env, args []string, cmd *store.Command) int {
+			var c dbCommand
+			s := c.flags(cmd.Name, cmd.Synopsis, true)
+			cmd.Register(s)
+			return c.run(ctx, env, s, args, false, cmd.Check, func(o opened) error {
+				return cmd.Run(ctx, store.Env{DB: o.db, Out: env.Stdout, JSON: c.JSON, Now: time.Now})
+			})
+		}))
+	}
 	var o portalOptions
-	s := cmdline.NewSet("gosid portal", "Runs the citizen portal alone, with its own database, as a relying party of the Gosid identity provider at --issuer, until SIGINT or SIGTERM.")
+	s := cmdline.NewSet("gosid portal", "Runs the citizen portal alone, with its own database, as a relying party of the Gosid identity provider at --issuer, until SIGINT or SIGTERM. `gosid portal services import|export|list` manage the catalogue of services.")
 	o.storage.registerAs(s, "./gosid-portal-data")
 	s.String(&o.Addr, "addr", "localhost:8081", "Listen address of the portal.")
 	s.String(&o.PublicURL, "public-url", "", "Public URL of the portal (default: http:// + addr).")

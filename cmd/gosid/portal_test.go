@@ -420,3 +420,26 @@ func TestPortalProfileRefresh(t *testing.T) {
 		}
 	})
 }
+
+// TestPortalServicesCommand: `gosid portal services` manages the
+// catalogue in the database the options name (the wiring; the commands
+// themselves are tested in portal/catalog/store).
+func TestPortalServicesCommand(t *testing.T) {
+	dir := t.TempDir()
+	c := cli{t: t, base: []string{"--data-dir", dir}}
+	cli{t: t}.ok("migrate", "--data-dir", dir)
+	out := t.TempDir()
+	if r := c.run("portal", "services", "import", filepath.Join("..", "..", "portal", "catalog", "services", "taxes.yaml")); r.code != exitOK {
+		t.Fatalf("import: %d %s", r.code, r.stderr)
+	}
+	if list := c.ok("portal", "services", "list"); !strings.Contains(list, "fns") {
+		t.Fatalf("list after import:\n%s", list)
+	}
+	c.ok("portal", "services", "export", out)
+	if files, _ := filepath.Glob(filepath.Join(out, "*.yaml")); len(files) == 0 {
+		t.Fatal("export wrote nothing")
+	}
+	if r := c.run("portal", "services", "import", filepath.Join(dir, "missing.yaml")); r.code != exitConfig {
+		t.Fatalf("import of a missing file: %d", r.code)
+	}
+}
