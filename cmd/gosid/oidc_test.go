@@ -38,13 +38,13 @@ func startOP(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Ma
 	return idp, km
 }
 
-func startOPParts(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Manager, *idp.IdP) {
+func startOPParts(t testing.TB, db *sqldb.DB, c *sqldbtest.Clock) (*testIdP, *keys.Manager, *idp.IdP) {
 	t.Helper()
 	return startOPWith(t, db, c, nil)
 }
 
 // startOPWith is startOPParts with options changed by mod first.
-func startOPWith(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
+func startOPWith(t testing.TB, db *sqldb.DB, c *sqldbtest.Clock, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
 	t.Helper()
 	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: testLog()})
 	if err != nil {
@@ -59,7 +59,7 @@ func testLog() *slog.Logger {
 
 // startOPKeys is startOPWith with the keys km (those the commands of a
 // test open from --master-key-file: commandKeys).
-func startOPKeys(t *testing.T, db *sqldb.DB, c *sqldbtest.Clock, km *keys.Manager, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
+func startOPKeys(t testing.TB, db *sqldb.DB, c *sqldbtest.Clock, km *keys.Manager, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
 	t.Helper()
 	log := testLog()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

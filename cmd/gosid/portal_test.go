@@ -32,14 +32,14 @@ import (
 
 // startEmbeddedPortal serves the portal as gosid serve does, registered
 // with the identity provider parts, on 127.0.0.1.
-func startEmbeddedPortal(t *testing.T, parts *idp.IdP) (string, *portal.Handler) {
+func startEmbeddedPortal(t testing.TB, parts *idp.IdP) (string, *portal.Handler) {
 	u, h, _ := startEmbeddedPortalIn(t, parts)
 	return u, h
 }
 
 // startEmbeddedPortalIn is startEmbeddedPortal that also returns its data
 // directory (the attachments).
-func startEmbeddedPortalIn(t *testing.T, parts *idp.IdP) (string, *portal.Handler, string) {
+func startEmbeddedPortalIn(t testing.TB, parts *idp.IdP) (string, *portal.Handler, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -62,7 +62,7 @@ func startEmbeddedPortalIn(t *testing.T, parts *idp.IdP) (string, *portal.Handle
 // portalGo follows a browser's redirects from p across the identity
 // provider and the portal (absolute and relative), at most ten, and
 // returns the first answer that is not a redirect with its URL.
-func (b *browser) portalGo(t *testing.T, base string, p page) (page, string) {
+func (b *browser) portalGo(t testing.TB, base string, p page) (page, string) {
 	t.Helper()
 	at := base
 	for i := 0; i < 10 && p.Status/100 == 3; i++ {
