@@ -267,6 +267,12 @@ func TestPortalApplication(t *testing.T) {
 // submitApplication makes a foreign-passport application as the
 // signed-in citizen b (their phone given) and returns its URL and number.
 func submitApplication(t *testing.T, b *browser, portalURL, phone string) (string, string) {
+	return submitApplicationWith(t, b, portalURL, phone, func() string { return b.latestCode(phone, "portal.submit_code") })
+}
+
+// submitApplicationWith is submitApplication reading the texted code with
+// code.
+func submitApplicationWith(t *testing.T, b *browser, portalURL, phone string, code func() string) (string, string) {
 	t.Helper()
 	p := b.abs("POST", portalURL+"/services/foreign-passport/apply", url.Values{})
 	if p.Status != http.StatusSeeOther {
@@ -285,7 +291,7 @@ func submitApplication(t *testing.T, b *browser, portalURL, phone string) (strin
 	if p := b.abs("POST", app+"/code", url.Values{}); p.Status != http.StatusSeeOther {
 		t.Fatalf("code: %d", p.Status)
 	}
-	p, _ = b.portalGo(t, portalURL, b.abs("POST", app+"/submit", url.Values{"code": {b.latestCode(phone, "portal.submit_code")}}))
+	p, _ = b.portalGo(t, portalURL, b.abs("POST", app+"/submit", url.Values{"code": {code()}}))
 	num := numberRe.FindStringSubmatch(p.Body)
 	if num == nil {
 		t.Fatalf("no number after submission: %d", p.Status)

@@ -26,6 +26,7 @@ import (
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/portal/auth"
 )
@@ -360,6 +361,42 @@ func TestPortalAlone(t *testing.T) {
 	}
 	if p.Status != 200 || at != portalURL+"/profile" || !strings.Contains(p.Body, "Отдельнов") {
 		t.Fatalf("profile through the portal alone: %d at %s\n%.1500s", p.Status, at, p.Body)
+	}
+	// An application through the portal alone: the code it texts is in
+	// its log (no gateway on loopback).
+	mk, _, err := keys.LoadMasterKey(filepath.Join(idpDir, "master.key"), false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idb, err := sqldb.Open(context.Background(), sqldb.Config{SQLitePath: filepath.Join(idpDir, "gosid.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idb.Close()
+	km, err := keys.Open(context.Background(), idb, mk, keys.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	accounts := account.NewStore(idb, km, time.Now)
+	acc, err := accounts.FindByLogin(context.Background(), account.Phone, "+79161112255")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := accounts.SetLevel(context.Background(), acc.ID, acc.Level, assurance.Confirmed); err != nil {
+		t.Fatal(err)
+	}
+	b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login", nil)) // a sign-in at the new level
+	_, number := submitApplicationWith(t, b, portalURL, "+79161112255", func() string {
+		var code string
+		for _, line := range strings.Split(stderr.String(), "\n") {
+			if strings.Contains(line, "portal.submit_code") {
+				code = codeRe.FindString(line)
+			}
+		}
+		return code
+	})
+	if p := b.abs("GET", portalURL+"/applications", nil); !strings.Contains(p.Body, number) {
+		t.Fatalf("the application is not listed by the portal alone")
 	}
 	b.post("/logout", nil).expectRedirect(t, "/login")
 	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(100 * time.Millisecond) {
