@@ -332,12 +332,12 @@ func (h *Handler) apiResult(w http.ResponseWriter, r *http.Request, c agencyCall
 		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body", Detail: "только PDF", DetailEN: "PDF only"})
 		return
 	}
-	id, err := h.storeFile(r.Context(), a.ID, kindResult, "result.pdf", string(f.Type), data)
+	ids, err := h.storeResult(r.Context(), a.ID, "result.pdf", data)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return
 	}
-	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: id, Kind: kindResult, Name: "result.pdf", ContentType: string(f.Type), Size: int64(len(data))})
+	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: ids[0], Kind: kindResult, Name: "result.pdf", ContentType: string(f.Type), Size: int64(len(data))})
 }
 
 // mountAgencyAPI serves /agency/v1.

@@ -21,6 +21,7 @@ import (
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/catalog"
+	"github.com/gosid/gosid/portal/sandbox"
 	"github.com/gosid/gosid/portal/upload"
 )
 
@@ -166,6 +167,9 @@ type applicationView struct {
 	Submitted string
 	Due       string
 	Code      bool
+	// Signed: the result has the sandbox agency's signature, which the
+	// page tells how to check.
+	Signed bool
 }
 
 type formField struct {
@@ -251,6 +255,7 @@ func (h *Handler) renderApplication(w http.ResponseWriter, r *http.Request, stat
 		if f.Kind == kindResult || f.Kind == kindSignature {
 			v.Results = append(v.Results, f)
 		}
+		v.Signed = v.Signed || f.Kind == kindSignature && h.cfg.Sandbox
 	}
 	hist, err := h.apps.History(r.Context(), a.ID)
 	if err != nil {
@@ -526,6 +531,22 @@ func (h *Handler) storeFile(ctx context.Context, appID, kind, name, contentType 
 		_ = h.blobs.Delete(context.WithoutCancel(ctx), key)
 	}
 	return id, err
+}
+
+// storeResult stores an agency's result document and, in the sandbox,
+// its detached signature by the sandbox agency; it returns the ids of
+// what it stored.
+func (h *Handler) storeResult(ctx context.Context, appID, name string, pdf []byte) ([]string, error) {
+	id, err := h.storeFile(ctx, appID, kindResult, name, string(upload.PDF), pdf)
+	if err != nil || !h.cfg.Sandbox {
+		return []string{id}, err
+	}
+	sig, err := sandbox.Sign(pdf, h.now())
+	if err != nil {
+		return []string{id}, fmt.Errorf("sign the result: %w", err)
+	}
+	sid, err := h.storeFile(ctx, appID, kindSignature, name+".sig", signatureType, sig)
+	return []string{id, sid}, err
 }
 
 // dropFile removes one file of an application, its row and its bytes.

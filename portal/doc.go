@@ -33,6 +33,8 @@
 //	POST /applications/{id}/cancel  withdraw before review
 //	POST /applications/{id}/respond reply when more information was asked
 //	GET  /notices                   the inbox (read when shown)
+//	GET  /sandbox/ca.pem            development only: the sandbox agency CA, to check results' signatures
+//	GET  /sandbox/ca.crl            development only: its revocation list
 //	GET  /office                    the agency's queue (officers; a second factor)
 //	GET  /office/applications/{id}  an application as its officer sees it
 //	GET  /office/applications/{id}/files/{file}  its files

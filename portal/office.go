@@ -237,11 +237,11 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	version, _ := strconv.ParseInt(r.FormValue("version"), 10, 64)
-	var resultID string
+	var stored []string
 	if result != nil {
 		// The result first: an approval never lacks its document.
 		var err error
-		if resultID, err = h.storeFile(r.Context(), a.ID, kindResult, result.Name, string(result.Type), data); err != nil {
+		if stored, err = h.storeResult(r.Context(), a.ID, result.Name, data); err != nil {
 			h.fail(w, r, err)
 			return
 		}
@@ -249,8 +249,8 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 	done, err := h.apps.Move(r.Context(), a.ID, "", version, a.Status, to, applications.Actor{Kind: applications.Officer, ID: session(r).Subject}, comment)
 	switch {
 	case errors.Is(err, applications.ErrTransition), errors.Is(err, applications.ErrConflict):
-		if resultID != "" {
-			if err := h.dropFile(context.WithoutCancel(r.Context()), a.ID, resultID); err != nil {
+		for _, id := range stored {
+			if err := h.dropFile(context.WithoutCancel(r.Context()), a.ID, id); err != nil {
 				h.log.WarnContext(r.Context(), "result of a lost race left", "err", err)
 			}
 		}

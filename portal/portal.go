@@ -19,6 +19,7 @@ import (
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/catalog/search"
 	"github.com/gosid/gosid/portal/catalog/store"
+	"github.com/gosid/gosid/portal/sandbox"
 )
 
 //go:embed web/templates/*.html web/static/*
@@ -47,6 +48,10 @@ type Config struct {
 	Now      func() time.Time
 	// Jobs runs the agencies' webhook deliveries (nil: no webhooks).
 	Jobs *jobs.Queue
+	// Sandbox (development mode only): agencies' result documents are
+	// signed with the sandbox agency's GOST key (portal/sandbox), whose CA
+	// and CRL the portal serves for the citizen's check.
+	Sandbox bool
 }
 
 // Handler serves the portal's pages.
@@ -149,6 +154,14 @@ func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
 	mux.HandleFunc("POST /applications/{id}/cancel", signedIn(h.cancelApplication))
 	mux.HandleFunc("POST /applications/{id}/respond", signedIn(h.respond))
 	mux.HandleFunc("GET /notices", signedIn(h.showNotices))
+	if h.cfg.Sandbox {
+		mux.HandleFunc("GET /sandbox/ca.pem", func(w http.ResponseWriter, r *http.Request) {
+			sendBytes(w, "application/x-pem-file", "ca.pem", sandbox.CA)
+		})
+		mux.HandleFunc("GET /sandbox/ca.crl", func(w http.ResponseWriter, r *http.Request) {
+			sendBytes(w, "application/pkix-crl", "ca.crl", sandbox.CRL)
+		})
+	}
 	officer := func(f http.HandlerFunc) http.HandlerFunc { return h.require(officeNeed, f) }
 	mux.HandleFunc("GET /office", officer(h.showOffice))
 	mux.HandleFunc("GET /office/applications/{id}", officer(h.showOfficeApp))
@@ -157,6 +170,13 @@ func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
 	h.mountAgencyAPI(mux)
 	mux.HandleFunc("PUT /agency/v1/webhook", h.agencyAPI(h.apiSetWebhook))
 	mux.HandleFunc("GET /agency/v1/webhook/deliveries", h.agencyAPI(h.apiDeliveries))
+}
+
+func sendBytes(w http.ResponseWriter, contentType, name string, b []byte) {
+	w.Header().Set("Content-Type", contentType)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+name+`"`)
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	_, _ = w.Write(b)
 }
 
 // Seed imports the default services into an empty catalogue (at start).
@@ -277,6 +297,7 @@ var texts = webui.Catalog{
 	"apps.send_back":        {"Отправить на рассмотрение", "Send for review"},
 	"apps.cancel":           {"Аннулировать заявление", "Withdraw the application"},
 	"apps.cancel_hint":      {"Отменить заявление можно только до начала рассмотрения.", "An application can be withdrawn only before review begins."},
+	"apps.signed":           {"Результат подписан электронной подписью ведомства (файл .sig, ГОСТ Р 34.10-2012). Проверить подпись можно командой gosid certs verify с сертификатом удостоверяющего центра и списком отзыва:", "The result is signed by the agency (the .sig file, GOST R 34.10-2012). Check the signature with gosid certs verify, the certification authority's certificate and its revocation list:"},
 	"apps.result":           {"Результат", "Result"},
 	"apps.review":           {"Проверьте заявление", "Check the application"},
 	"apps.edit":             {"Вернуться и изменить", "Go back and change"},

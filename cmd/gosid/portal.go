@@ -50,6 +50,7 @@ type portalSetup struct {
 	log                         *slog.Logger
 	now                         func() time.Time
 	jobs                        *jobs.Queue
+	dev                         bool // development mode: the sandbox agency signs results
 }
 
 // newPortal builds the portal: its client key, sign-in, catalogue (the
@@ -81,17 +82,17 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 		return nil, nil, nil, err
 	}
 	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
-		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now, Jobs: p.jobs})
+		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now, Jobs: p.jobs, Sandbox: p.dev})
 	return h, a, key, err
 }
 
 // embeddedPortal is the portal inside gosid serve: its tables in the same
 // database, its secrets sealed by the same keys, its messages through the
 // same gateways, registered with the identity provider at every start.
-func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, log *slog.Logger) (*portal.Handler, error) {
+func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, dev bool, log *slog.Logger) (*portal.Handler, error) {
 	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys, derive: i.Keys.Derive, keyID: i.Keys.MasterID(),
 		messages: i.Messages, issuer: i.Issuer, clientID: portalClientID, portalURL: portalURL, dataDir: dataDir,
-		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs})
+		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev})
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +201,7 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 		}
 	}
 	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, derive: mk.Derive, keyID: mk.ID(), messages: msgs, issuer: o.Issuer,
-		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q})
+		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == ""})
 	if err != nil {
 		return err
 	}

@@ -446,12 +446,37 @@ func TestPortalOffice(t *testing.T) {
 			t.Fatalf("approve: %d\n%s", p.Status, firstError(p.Body))
 		}
 		p = citizen.abs("GET", app, nil)
-		rm := regexp.MustCompile(`href="(/applications/[0-9a-f]+/files/[0-9a-f]+)">Rezultat\.pdf`).FindStringSubmatch(p.Body)
+		rm := regexp.MustCompile(`href="(/applications/[0-9a-f]+/files/[0-9a-f]+)">Rezultat\.pdf</a>`).FindStringSubmatch(p.Body)
 		if !strings.Contains(p.Body, "Одобрено") || rm == nil {
 			t.Fatalf("the citizen's page after approval:\n%.3000s", p.Body)
 		}
 		if got := citizen.abs("GET", portalURL+rm[1], nil); got.Status != 200 || got.Body != string(result) {
 			t.Fatalf("result download: %d", got.Status)
+		}
+		// Its signature by the (sandbox) agency verifies as gosid certs
+		// verify checks it, with the CA and CRL the portal offers.
+		sm := regexp.MustCompile(`href="(/applications/[0-9a-f]+/files/[0-9a-f]+)">Rezultat\.pdf\.sig</a>`).FindStringSubmatch(p.Body)
+		if sm == nil || !strings.Contains(p.Body, "gosid certs verify") {
+			t.Fatalf("no signature offered with the result:\n%.3000s", p.Body)
+		}
+		dir := t.TempDir()
+		must := func(u, name string) string {
+			got := citizen.abs("GET", portalURL+u, nil)
+			if got.Status != 200 {
+				t.Fatalf("%s: %d", u, got.Status)
+			}
+			path := filepath.Join(dir, name)
+			if err := os.WriteFile(path, []byte(got.Body), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			return path
+		}
+		trust := filepath.Join(dir, "trust")
+		_ = os.Mkdir(trust, 0o755)
+		must("/sandbox/ca.pem", "trust/ca.pem")
+		crl, sig, pdf := must("/sandbox/ca.crl", "ca.crl"), must(sm[1], "result.pdf.sig"), must(rm[1], "result.pdf")
+		if r := (cli{t: t}).run("certs", "verify", "--trust-dir", trust, "--crl-file", crl, "--content", pdf, "--signature", sig); r.code != exitOK || !strings.Contains(r.stdout, "signature: valid") {
+			t.Fatalf("gosid certs verify of the result: %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 
 		// Another agency's officer sees neither the queue entry nor the
