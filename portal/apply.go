@@ -627,7 +627,7 @@ func (h *Handler) sendFile(w http.ResponseWriter, r *http.Request, appID, fileID
 		return
 	}
 	switch upload.Type(ctype) {
-	case upload.PDF, upload.JPEG, upload.PNG, signatureType:
+	case upload.PDF, upload.JPEG, upload.PNG, signatureType, "application/json":
 	default:
 		ctype = "application/octet-stream"
 	}
@@ -649,6 +649,8 @@ type reviewView struct {
 	Phone   string
 	CodeErr string
 	Sent    bool
+	// Sign: the service needs an e-signature instead of a code.
+	Sign bool
 }
 
 func (h *Handler) showReview(w http.ResponseWriter, r *http.Request) {
@@ -666,7 +668,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, status int, cod
 	}
 	l := h.render.Localizer(r)
 	v := reviewView{portalPage: h.page(r, "apps.review"), A: a, Title: s.Title.In(l.Lang), Fields: h.formFields(l, s, a.Values, nil),
-		Phone: message.Mask(session(r).Profile.Phone), CodeErr: codeErr, Sent: r.URL.Query().Get("sent") == "1" || codeErr != ""}
+		Phone: message.Mask(session(r).Profile.Phone), CodeErr: codeErr, Sent: r.URL.Query().Get("sent") == "1" || codeErr != "", Sign: s.Signature}
 	files, err := h.files(r.Context(), a.ID)
 	if err != nil {
 		h.fail(w, r, err)
@@ -681,7 +683,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, status int, cod
 		}
 		v.Docs = append(v.Docs, slot)
 	}
-	if v.Phone == "" {
+	if v.Phone == "" && !v.Sign {
 		v.Error = l.T("apps.no_phone")
 	}
 	h.render.Render(w, r, status, "review", v)
@@ -715,7 +717,7 @@ func (h *Handler) sendCode(w http.ResponseWriter, r *http.Request) {
 		h.review(w, r, http.StatusConflict, l.T("apps.no_phone"))
 		return
 	}
-	if errs := catalog.ValidateAt(s.Form, a.Values, l.Lang, h.now()); len(errs) > 0 {
+	if errs := catalog.ValidateAt(s.Form, a.Values, l.Lang, h.now()); len(errs) > 0 || s.Signature {
 		webui.Redirect(w, r, "/applications/"+a.ID)
 		return
 	}

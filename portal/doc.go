@@ -30,6 +30,8 @@
 //	GET  /applications/{id}/review  everything entered, before sending
 //	POST /applications/{id}/code    text the submission code
 //	POST /applications/{id}/submit  the code: the application is sent and numbered
+//	GET  /applications/{id}/document  the canonical form to sign (services that need an e-signature)
+//	POST /applications/{id}/sign    its detached signature: checked, and the application is sent
 //	POST /applications/{id}/cancel  withdraw before review
 //	POST /applications/{id}/respond reply when more information was asked
 //	GET  /notices                   the inbox (read when shown)

@@ -15,6 +15,7 @@ import (
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
+	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/catalog/search"
@@ -52,6 +53,10 @@ type Config struct {
 	// signed with the sandbox agency's GOST key (portal/sandbox), whose CA
 	// and CRL the portal serves for the citizen's check.
 	Sandbox bool
+	// Signatures checks citizens' e-signatures of applications (the
+	// identity provider's trust list); nil: services that need one cannot
+	// be submitted here.
+	Signatures *cert.Verifier
 }
 
 // Handler serves the portal's pages.
@@ -150,6 +155,8 @@ func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
 	mux.HandleFunc("POST /applications/{id}/files/{file}/delete", signedIn(h.deleteFile))
 	mux.HandleFunc("GET /applications/{id}/review", signedIn(h.showReview))
 	mux.HandleFunc("POST /applications/{id}/code", signedIn(h.sendCode))
+	mux.HandleFunc("GET /applications/{id}/document", signedIn(h.signedDocument))
+	mux.HandleFunc("POST /applications/{id}/sign", signedIn(h.signSubmit))
 	mux.HandleFunc("POST /applications/{id}/submit", signedIn(h.submit))
 	mux.HandleFunc("POST /applications/{id}/cancel", signedIn(h.cancelApplication))
 	mux.HandleFunc("POST /applications/{id}/respond", signedIn(h.respond))
@@ -297,6 +304,15 @@ var texts = webui.Catalog{
 	"apps.send_back":        {"Отправить на рассмотрение", "Send for review"},
 	"apps.cancel":           {"Аннулировать заявление", "Withdraw the application"},
 	"apps.cancel_hint":      {"Отменить заявление можно только до начала рассмотрения.", "An application can be withdrawn only before review begins."},
+	"sign.title":            {"Подпишите заявление электронной подписью", "Sign the application with your e-signature"},
+	"sign.how":              {"Эта услуга требует квалифицированной электронной подписи. Скачайте заявление, подпишите его (открепленная подпись CMS, например: gosid sign --key КЛЮЧ --cert СЕРТИФИКАТ --in заявление.json --out заявление.json.sig) и загрузите подпись.", "This service needs a qualified e-signature. Download the application, sign it (a detached CMS signature, e.g. gosid sign --key KEY --cert CERT --in application.json --out application.json.sig) and upload the signature."},
+	"sign.download":         {"Скачать заявление для подписи", "Download the application to sign"},
+	"sign.file":             {"Файл подписи (.sig)", "Signature file (.sig)"},
+	"sign.send":             {"Подписать и отправить", "Sign and send"},
+	"sign.off":              {"Проверка электронной подписи сейчас недоступна на портале.", "E-signature checks are not available on the portal now."},
+	"sign.choose":           {"Выберите файл подписи.", "Choose the signature file."},
+	"sign.invalid":          {"Подпись не прошла проверку: она не подписывает это заявление, или сертификат недействителен, отозван или выдан не аккредитованным удостоверяющим центром. Скачайте заявление заново и подпишите его.", "The signature failed the check: it does not sign this application, or the certificate is not valid, revoked or not issued by an accredited authority. Download the application again and sign it."},
+	"sign.not_yours":        {"Подпись сделана сертификатом другого человека: СНИЛС и фамилия в сертификате должны совпадать с вашими данными в Gosid.", "The signature is by someone else's certificate: its SNILS and surname must match your Gosid data."},
 	"apps.signed":           {"Результат подписан электронной подписью ведомства (файл .sig, ГОСТ Р 34.10-2012). Проверить подпись можно командой gosid certs verify с сертификатом удостоверяющего центра и списком отзыва:", "The result is signed by the agency (the .sig file, GOST R 34.10-2012). Check the signature with gosid certs verify, the certification authority's certificate and its revocation list:"},
 	"apps.result":           {"Результат", "Result"},
 	"apps.review":           {"Проверьте заявление", "Check the application"},

@@ -19,6 +19,7 @@ import (
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/migrations"
 	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/portal/auth"
@@ -51,6 +52,7 @@ type portalSetup struct {
 	now                         func() time.Time
 	jobs                        *jobs.Queue
 	dev                         bool // development mode: the sandbox agency signs results
+	trust                       cert.TrustConfig
 }
 
 // newPortal builds the portal: its client key, sign-in, catalogue (the
@@ -81,18 +83,24 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 	if err := portal.Seed(ctx, p.db); err != nil {
 		return nil, nil, nil, err
 	}
+	var signatures *cert.Verifier
+	if p.trust.TrustDir != "" {
+		if signatures, _, err = p.trust.Open(p.now); err != nil {
+			return nil, nil, nil, err
+		}
+	}
 	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
-		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now, Jobs: p.jobs, Sandbox: p.dev})
+		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: signatures})
 	return h, a, key, err
 }
 
 // embeddedPortal is the portal inside gosid serve: its tables in the same
 // database, its secrets sealed by the same keys, its messages through the
 // same gateways, registered with the identity provider at every start.
-func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, dev bool, log *slog.Logger) (*portal.Handler, error) {
+func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, dev bool, trust cert.TrustConfig, log *slog.Logger) (*portal.Handler, error) {
 	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys, derive: i.Keys.Derive, keyID: i.Keys.MasterID(),
 		messages: i.Messages, issuer: i.Issuer, clientID: portalClientID, portalURL: portalURL, dataDir: dataDir,
-		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev})
+		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev, trust: trust})
 	if err != nil {
 		return nil, err
 	}
@@ -106,6 +114,7 @@ type portalOptions struct {
 	storage storageOptions
 	log     logOptions
 	gatewayOptions
+	trust                   cert.TrustConfig
 	Attachments             string
 	Addr, PublicURL, Issuer string
 	ClientID                string
@@ -135,6 +144,7 @@ func runPortal(ctx context.Context, env *cmdline.Env, args []string) int {
 	s.String(&o.ClientID, "client-id", portalClientID, "The portal's client id at the identity provider.")
 	s.Duration(&o.ShutdownTimeout, "shutdown-timeout", httpx.DefaultShutdownTimeout, "How long in-flight requests may take to finish after SIGTERM.")
 	registerAttachments(s, &o.Attachments)
+	o.trust.Register(s)
 	o.gatewayOptions.register(s)
 	o.log.register(s, "info")
 	var ln net.Listener
@@ -154,6 +164,7 @@ func runPortal(ctx context.Context, env *cmdline.Env, args []string) int {
 		}
 		o.gateways().Validate(p.About(s))
 		checkAttachments(s, p, o.Attachments)
+		o.trust.Check(s, p)
 		if db := o.storage.check(ctx, s, p); db != nil {
 			db.Close()
 		}
@@ -201,7 +212,7 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 		}
 	}
 	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, derive: mk.Derive, keyID: mk.ID(), messages: msgs, issuer: o.Issuer,
-		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == ""})
+		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == "", trust: o.trust})
 	if err != nil {
 		return err
 	}

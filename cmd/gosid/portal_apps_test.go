@@ -26,6 +26,7 @@ import (
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/keys/cert"
 )
 
 func testPDF(t *testing.T) []byte {
@@ -493,6 +494,100 @@ func TestPortalOffice(t *testing.T) {
 		}
 		if p := officer.abs("GET", portalURL+"/office", nil); strings.Contains(p.Body, number) {
 			t.Fatal("another agency's queue lists the application")
+		}
+	})
+}
+
+// TestPortalSignedApplication: a service that needs a qualified
+// e-signature is sent with the citizen's detached signature of the
+// application's canonical form, checked as e-signature sign-in checks
+// one: another person's certificate, a signature of other content, or an
+// edit after the download are refused; the citizen's own is accepted,
+// and the form and signature go to the agency with it.
+func TestPortalSignedApplication(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		crls := []string{filepath.Join(certFixtures, "ca.crl"), filepath.Join(certFixtures, "root.crl")}
+		portalURL, _, _ := startEmbeddedPortalTrust(t, parts, cert.TrustConfig{TrustDir: filepath.Join(certFixtures, "trust"), CRLFiles: crls, CRLTimeout: time.Second})
+		b := newBrowser(t, op)
+		b.register("phone", "+79161117701", "+79161117701", "Иванов", "Иван")
+		accounts := account.NewStore(db, parts.Keys, time.Now)
+		a, err := accounts.FindByLogin(ctx, account.Phone, "+79161117701")
+		if err != nil {
+			t.Fatal(err)
+		}
+		snils := formatSNILSForTest(t, fixtureSNILS(t, "citizen256"))
+		if err := accounts.UpdateDocuments(ctx, a.ID, account.Documents{SNILS: snils, INN: "770110791905"}); err != nil {
+			t.Fatal(err)
+		}
+		if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
+			t.Fatal(err)
+		}
+		b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login", nil))
+		p := b.abs("POST", portalURL+"/services/tax-deduction/apply", url.Values{})
+		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/applications/") {
+			t.Fatalf("apply: %d %s", p.Status, p.Location)
+		}
+		app := portalURL + p.Location
+		for _, doc := range []string{"income-statement", "expenses"} {
+			if p := b.upload(app+"/files?doc="+doc, doc+".pdf", testPDF(t)); p.Status != http.StatusSeeOther {
+				t.Fatalf("upload %s: %d", doc, p.Status)
+			}
+		}
+		form := url.Values{"family_name": {"Иванов"}, "given_name": {"Иван"}, "inn": {"770110791905"}, "phone": {"+79161117701"},
+			"year": {"2025"}, "deduction": {"treatment"}, "amount": {"120000"}, "action": {"review"}}
+		if p := b.abs("POST", app, form); p.Status != http.StatusSeeOther {
+			t.Fatalf("review: %d\n%s", p.Status, firstError(p.Body))
+		}
+		review := b.abs("GET", app+"/review", nil)
+		if !strings.Contains(review.Body, app[len(portalURL):]+"/document") || strings.Contains(review.Body, "/code") {
+			t.Fatalf("the review of a service that needs a signature does not offer it:\n%.2000s", review.Body)
+		}
+		if p := b.abs("POST", app+"/code", url.Values{}); p.Status != http.StatusSeeOther || p.Location != app[len(portalURL):] {
+			t.Fatalf("a texted code for a service that needs a signature: %d %s", p.Status, p.Location)
+		}
+		doc := b.abs("GET", app+"/document", nil)
+		if doc.Status != 200 || !strings.Contains(doc.Body, `"service":"tax-deduction"`) {
+			t.Fatalf("the form to sign: %d %s", doc.Status, doc.Body)
+		}
+		sign := func(sig []byte) page {
+			var body bytes.Buffer
+			mw := multipart.NewWriter(&body)
+			fw, _ := mw.CreateFormFile("signature", "application.json.sig")
+			_, _ = fw.Write(sig)
+			_ = mw.Close()
+			req, _ := http.NewRequest("POST", app+"/sign", &body)
+			req.Header.Set("Content-Type", mw.FormDataContentType())
+			resp, err := b.c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			raw, _ := io.ReadAll(resp.Body)
+			return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(raw)}
+		}
+		if p := sign(signAs(t, "citizen256b", []byte(doc.Body))); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "другого человека") {
+			t.Fatalf("another person's certificate: %d\n%s", p.Status, firstError(p.Body))
+		}
+		if p := sign(signAs(t, "citizen256", []byte(doc.Body+" "))); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "не прошла проверку") {
+			t.Fatalf("a signature of other content: %d\n%s", p.Status, firstError(p.Body))
+		}
+		// An edit after the download: the signed form is no longer the draft.
+		signed := signAs(t, "citizen256", []byte(doc.Body))
+		form.Set("amount", "130000")
+		b.abs("POST", app+"/autosave", form)
+		if p := sign(signed); p.Status != http.StatusUnprocessableEntity {
+			t.Fatalf("a signature of the draft before an edit: %d", p.Status)
+		}
+		doc = b.abs("GET", app+"/document", nil)
+		p, _ = b.portalGo(t, portalURL, sign(signAs(t, "citizen256", []byte(doc.Body))))
+		if num := numberRe.FindStringSubmatch(p.Body); p.Status != 200 || num == nil {
+			t.Fatalf("the signed application was not sent: %d\n%.2000s", p.Status, p.Body)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM portal_attachments WHERE kind IN ('application', 'application-signature')`); n != 2 {
+			t.Fatalf("%d of the signed form and its signature kept, want 2", n)
 		}
 	})
 }
