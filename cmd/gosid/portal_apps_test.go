@@ -54,10 +54,22 @@ func testPNG(t *testing.T) []byte {
 // upload posts one file as the browser's multipart form does.
 func (b *browser) upload(u, name string, data []byte) page {
 	b.t.Helper()
+	return b.multipart(u, nil, "file", name, data)
+}
+
+// multipart posts a multipart form: fields and, when fileField is not
+// empty, one file.
+func (b *browser) multipart(u string, fields map[string]string, fileField, name string, data []byte) page {
+	b.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
-	fw, _ := mw.CreateFormFile("file", name)
-	_, _ = fw.Write(data)
+	for k, v := range fields {
+		_ = mw.WriteField(k, v)
+	}
+	if fileField != "" {
+		fw, _ := mw.CreateFormFile(fileField, name)
+		_, _ = fw.Write(data)
+	}
 	_ = mw.Close()
 	req, _ := http.NewRequest("POST", u, &body)
 	req.Header.Set("Content-Type", mw.FormDataContentType())
@@ -300,31 +312,6 @@ func submitApplicationWith(t *testing.T, b *browser, portalURL, phone string, co
 	return app, num[1]
 }
 
-// officeForm posts the back-office's decision form (multipart, with an
-// optional result file).
-func (b *browser) officeForm(u string, fields map[string]string, file string, data []byte) page {
-	b.t.Helper()
-	var body bytes.Buffer
-	mw := multipart.NewWriter(&body)
-	for k, v := range fields {
-		_ = mw.WriteField(k, v)
-	}
-	if file != "" {
-		fw, _ := mw.CreateFormFile("result", file)
-		_, _ = fw.Write(data)
-	}
-	_ = mw.Close()
-	req, _ := http.NewRequest("POST", u, &body)
-	req.Header.Set("Content-Type", mw.FormDataContentType())
-	resp, err := b.c.Do(req)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(raw)}
-}
-
 var versionRe = regexp.MustCompile(`name="version" value="(\d+)"`)
 
 // TestPortalOffice: an officer of the agency (staff role at Gosid, signed
@@ -405,7 +392,11 @@ func TestPortalOffice(t *testing.T) {
 			return v[1]
 		}
 		move := func(to, v, comment, file string, data []byte) page {
-			return officer.officeForm(office+"/move", map[string]string{"to": to, "version": v, "comment": comment}, file, data)
+			field := ""
+			if file != "" {
+				field = "result"
+			}
+			return officer.multipart(office+"/move", map[string]string{"to": to, "version": v, "comment": comment}, field, file, data)
 		}
 		v := version()
 		if p := move("in_review", v, "", "", nil); p.Status != http.StatusSeeOther {
@@ -552,22 +543,7 @@ func TestPortalSignedApplication(t *testing.T) {
 		if doc.Status != 200 || !strings.Contains(doc.Body, `"service":"tax-deduction"`) {
 			t.Fatalf("the form to sign: %d %s", doc.Status, doc.Body)
 		}
-		sign := func(sig []byte) page {
-			var body bytes.Buffer
-			mw := multipart.NewWriter(&body)
-			fw, _ := mw.CreateFormFile("signature", "application.json.sig")
-			_, _ = fw.Write(sig)
-			_ = mw.Close()
-			req, _ := http.NewRequest("POST", app+"/sign", &body)
-			req.Header.Set("Content-Type", mw.FormDataContentType())
-			resp, err := b.c.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			raw, _ := io.ReadAll(resp.Body)
-			return page{Status: resp.StatusCode, Location: resp.Header.Get("Location"), Body: string(raw)}
-		}
+		sign := func(sig []byte) page { return b.multipart(app+"/sign", nil, "signature", "application.json.sig", sig) }
 		if p := sign(signAs(t, "citizen256b", []byte(doc.Body))); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "другого человека") {
 			t.Fatalf("another person's certificate: %d\n%s", p.Status, firstError(p.Body))
 		}

@@ -22,6 +22,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/gosid/gosid/internal/oauthx"
 	"github.com/gosid/gosid/internal/sqldb"
 )
 
@@ -366,13 +367,13 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	switch e := q.Get("error"); e {
 	case "":
 	case "access_denied", "login_required", "interaction_required", "consent_required":
-		return nil, "", returnTo, fmt.Errorf("%w: %s", ErrCancelled, oauthCode(e))
+		return nil, "", returnTo, fmt.Errorf("%w: %s", ErrCancelled, oauthx.Code(e))
 	case "unmet_authentication_requirements":
 		return nil, "", returnTo, ErrNoSecondFactor
 	case "temporarily_unavailable", "server_error":
 		return nil, "", returnTo, fmt.Errorf("%w: the provider answered %s", ErrUnavailable, e)
 	default:
-		return nil, "", returnTo, fmt.Errorf("%w: the provider answered error %q", ErrRefused, oauthCode(e))
+		return nil, "", returnTo, fmt.Errorf("%w: the provider answered error %q", ErrRefused, oauthx.Code(e))
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -405,7 +406,7 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 		if errors.As(err, &ue) || strings.Contains(err.Error(), "failed to get keys") {
 			return nil, "", returnTo, fmt.Errorf("%w: JWKS could not be fetched", ErrUnavailable)
 		}
-		return nil, "", returnTo, fmt.Errorf("%w: ID token: %s", ErrRefused, tokenReason(err))
+		return nil, "", returnTo, fmt.Errorf("%w: ID token: %s", ErrRefused, oauthx.TokenReason(err))
 	}
 	info, err := s.userinfo(ctx, p, tok.AccessToken, claims.Subject)
 	if err != nil {
@@ -462,7 +463,7 @@ func (s *Service) token(ctx context.Context, p *provider, form url.Values) (*tok
 		if oe.Error == "invalid_grant" {
 			return nil, fmt.Errorf("%w: token endpoint: HTTP %d", errInvalidGrant, se.code)
 		}
-		return nil, fmt.Errorf("%w: token endpoint: HTTP %d %s", ErrRefused, se.code, oauthCode(oe.Error))
+		return nil, fmt.Errorf("%w: token endpoint: HTTP %d %s", ErrRefused, se.code, oauthx.Code(oe.Error))
 	case err != nil:
 		return nil, fmt.Errorf("%w: token endpoint: %s", ErrUnavailable, transportReason(err))
 	}
@@ -516,33 +517,6 @@ func transportReason(err error) string {
 		return se.Error()
 	}
 	return "bad answer"
-}
-
-// tokenReason names why an ID token failed without quoting it.
-func tokenReason(err error) string {
-	for _, e := range []error{oidc.ErrNonceInvalid, oidc.ErrAudience, oidc.ErrAzpMissing, oidc.ErrAzpInvalid,
-		oidc.ErrIssuerInvalid, oidc.ErrSignatureInvalid, oidc.ErrSignatureInvalidPayload, oidc.ErrSignatureMissing,
-		oidc.ErrSignatureMultiple, oidc.ErrSignatureUnsupportedAlg, oidc.ErrExpired, oidc.ErrIatMissing,
-		oidc.ErrIatInFuture, oidc.ErrIatToOld, oidc.ErrSubjectMissing, oidc.ErrAtHash, oidc.ErrParse} {
-		if errors.Is(err, e) {
-			return e.Error()
-		}
-	}
-	return "invalid"
-}
-
-// oauthCode keeps an OAuth error code printable and short for the log.
-func oauthCode(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > 40 {
-		s = s[:40]
-	}
-	return s
 }
 
 // LogoutURL ends the session whose cookie is given and returns where to
@@ -724,7 +698,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessTok
 		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
 	if typ, _ := sig.Signatures[0].Header.ExtraHeaders[jose.HeaderType].(string); !strings.EqualFold(typ, "at+jwt") {
-		return nil, fmt.Errorf("%w: not an access token (typ %q)", ErrInvalidToken, oauthCode(typ))
+		return nil, fmt.Errorf("%w: not an access token (typ %q)", ErrInvalidToken, oauthx.Code(typ))
 	}
 	payload, err := p.keys.VerifySignature(ctx, sig)
 	if err != nil {

@@ -34,6 +34,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/gosid/gosid/internal/oauthx"
 	"github.com/gosid/gosid/internal/sqldb"
 )
 
@@ -422,7 +423,7 @@ func (c *Connector) finish(ctx context.Context, q url.Values) (*Result, string, 
 		case "temporarily_unavailable", "server_error":
 			return nil, b.ID, fmt.Errorf("%w: %s: the bank answered %s", ErrUnavailable, b.ID, e)
 		}
-		return nil, b.ID, fmt.Errorf("%w: %s: the bank answered error %q", ErrRefused, b.ID, oauthCode(e))
+		return nil, b.ID, fmt.Errorf("%w: %s: the bank answered error %q", ErrRefused, b.ID, oauthx.Code(e))
 	}
 	code := q.Get("code")
 	if code == "" {
@@ -508,7 +509,7 @@ func (c *Connector) exchange(ctx context.Context, b *Bank, prov *provider, code 
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.Response != nil && re.Response.StatusCode < 500 {
-			return nil, nil, fmt.Errorf("%w: %s: token endpoint: HTTP %d %s", ErrRefused, b.ID, re.Response.StatusCode, oauthCode(re.ErrorCode))
+			return nil, nil, fmt.Errorf("%w: %s: token endpoint: HTTP %d %s", ErrRefused, b.ID, re.Response.StatusCode, oauthx.Code(re.ErrorCode))
 		}
 		if re != nil && re.Response != nil {
 			return nil, nil, fmt.Errorf("%w: %s: token endpoint: HTTP %d", ErrUnavailable, b.ID, re.Response.StatusCode)
@@ -532,7 +533,7 @@ func (c *Connector) exchange(ctx context.Context, b *Bank, prov *provider, code 
 		if errors.As(err, &ue) || strings.Contains(err.Error(), "failed to get keys") {
 			return nil, nil, fmt.Errorf("%w: %s: JWKS could not be fetched", ErrUnavailable, b.ID)
 		}
-		return nil, nil, fmt.Errorf("%w: %s: ID token: %s", ErrRefused, b.ID, tokenReason(err))
+		return nil, nil, fmt.Errorf("%w: %s: ID token: %s", ErrRefused, b.ID, oauthx.TokenReason(err))
 	}
 	if prov.userinfo == "" {
 		return claims, nil, nil
@@ -548,34 +549,6 @@ func (c *Connector) exchange(ctx context.Context, b *Bank, prov *provider, code 
 		return nil, nil, fmt.Errorf("%w: %s: userinfo sub differs from the ID token's", ErrRefused, b.ID)
 	}
 	return claims, info, nil
-}
-
-// tokenReason names why an ID token failed without quoting it (zitadel's
-// messages may quote the nonce or the audience).
-func tokenReason(err error) string {
-	for _, e := range []error{oidc.ErrNonceInvalid, oidc.ErrAudience, oidc.ErrAzpMissing, oidc.ErrAzpInvalid,
-		oidc.ErrIssuerInvalid, oidc.ErrSignatureInvalid, oidc.ErrSignatureInvalidPayload, oidc.ErrSignatureMissing,
-		oidc.ErrSignatureMultiple, oidc.ErrSignatureUnsupportedAlg, oidc.ErrExpired, oidc.ErrIatMissing,
-		oidc.ErrIatInFuture, oidc.ErrIatToOld, oidc.ErrSubjectMissing, oidc.ErrAtHash, oidc.ErrParse} {
-		if errors.Is(err, e) {
-			return e.Error()
-		}
-	}
-	return "invalid"
-}
-
-// oauthCode keeps an OAuth error code printable and short for the log.
-func oauthCode(s string) string {
-	s = strings.Map(func(r rune) rune {
-		if r < 0x20 || r > 0x7e {
-			return -1
-		}
-		return r
-	}, s)
-	if len(s) > 40 {
-		s = s[:40]
-	}
-	return s
 }
 
 // loadSigner reads a PEM private key (PKCS#1, PKCS#8 or SEC 1) for
