@@ -591,7 +591,7 @@ func (s *Service) backchannel(ctx context.Context, raw string) (int64, error) {
 	if len(algs) == 0 {
 		algs = []jose.SignatureAlgorithm{jose.RS256}
 	}
-	sig, err := jose.ParseSigned(raw, algs)
+	sig, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil {
 		return 0, fmt.Errorf("%w: malformed logout token", ErrRefused)
 	}
@@ -693,7 +693,7 @@ func (s *Service) VerifyAccessToken(ctx context.Context, raw string) (*AccessTok
 	if len(algs) == 0 {
 		algs = []jose.SignatureAlgorithm{jose.RS256, jose.ES256}
 	}
-	sig, err := jose.ParseSigned(raw, algs)
+	sig, err := jose.ParseSignedCompact(raw, algs)
 	if err != nil || len(sig.Signatures) != 1 {
 		return nil, fmt.Errorf("%w: malformed", ErrInvalidToken)
 	}
