@@ -567,3 +567,53 @@ func TestPortalSignedApplication(t *testing.T) {
 		}
 	})
 }
+
+// TestPortalDraftFiles: a file's name with path separators is stored
+// under a normalised name; removing a draft removes its files, rows and
+// bytes alike.
+func TestPortalDraftFiles(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	ctx := context.Background()
+	c := sqldbtest.NewClock(time.Now())
+	op, _, parts := startOPParts(t, db, c)
+	portalURL, _, dataDir := startEmbeddedPortalIn(t, parts)
+	b := newBrowser(t, op)
+	b.register("phone", "+79161118801", "+79161118801", "Файлов", "Фёдор")
+	accounts := account.NewStore(db, parts.Keys, time.Now)
+	a, _ := accounts.FindByLogin(ctx, account.Phone, "+79161118801")
+	if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
+		t.Fatal(err)
+	}
+	b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login", nil))
+	p := b.abs("POST", portalURL+"/services/foreign-passport/apply", url.Values{})
+	app := portalURL + p.Location
+	if p := b.upload(app+"/files?doc=passport-scan", `..\..\windows\..\../etc/passwd.pdf`, testPDF(t)); p.Status != http.StatusSeeOther {
+		t.Fatalf("upload: %d", p.Status)
+	}
+	var name string
+	if err := db.QueryRow(ctx, `SELECT name FROM portal_attachments`).Scan(&name); err != nil || name != "passwd.pdf" {
+		t.Fatalf("stored name %q, %v", name, err)
+	}
+	files := func() int {
+		n := 0
+		_ = filepath.WalkDir(filepath.Join(dataDir, "attachments"), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !strings.Contains(path, ".tmp") {
+				n++
+			}
+			return nil
+		})
+		return n
+	}
+	if files() != 1 {
+		t.Fatalf("%d files on disk, want 1", files())
+	}
+	if p := b.abs("POST", app, url.Values{"action": {"delete"}}); p.Status != http.StatusSeeOther || p.Location != "/applications" {
+		t.Fatalf("delete the draft: %d %s", p.Status, p.Location)
+	}
+	if n := count(t, db, `SELECT COUNT(*) FROM portal_attachments`); n != 0 || files() != 0 {
+		t.Fatalf("after deleting the draft: %d rows, %d files", n, files())
+	}
+	if p := b.abs("GET", app, nil); p.Status != http.StatusNotFound {
+		t.Fatalf("the deleted draft: %d", p.Status)
+	}
+}
