@@ -294,7 +294,6 @@ func (h *Handler) apiStatus(w http.ResponseWriter, r *http.Request, c agencyCall
 		h.apiFail(w, r, err)
 		return
 	}
-	h.tell(r.Context(), done, body.Comment)
 	out, err := h.fullAPI(r.Context(), done)
 	if err != nil {
 		h.apiFail(w, r, err)

@@ -783,7 +783,7 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		h.review(w, r, http.StatusUnprocessableEntity, l.T("apps.code_wrong"))
 		return
 	}
-	done, err := h.apps.Submit(ctx, session(r).Subject, a.ID, a.Version, s.Days)
+	_, err = h.apps.Submit(ctx, session(r).Subject, a.ID, a.Version, s.Days)
 	if errors.Is(err, applications.ErrTransition) {
 		webui.Redirect(w, r, "/applications/"+a.ID)
 		return
@@ -795,7 +795,6 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if _, err := h.db.Exec(ctx, `DELETE FROM portal_codes WHERE application_id = $1`, a.ID); err != nil {
 		h.log.WarnContext(ctx, "submission code left", "err", err)
 	}
-	h.tell(ctx, done, "")
 	webui.Redirect(w, r, "/applications/"+a.ID+"?submitted=1")
 }
 
@@ -807,7 +806,7 @@ func (h *Handler) cancelApplication(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	sub := session(r).Subject
-	done, err := h.apps.Move(r.Context(), a.ID, sub, a.Version, applications.Received, applications.Cancelled,
+	_, err := h.apps.Move(r.Context(), a.ID, sub, a.Version, applications.Received, applications.Cancelled,
 		applications.Actor{Kind: applications.Citizen, ID: sub}, "")
 	if errors.Is(err, applications.ErrTransition) || errors.Is(err, applications.ErrConflict) {
 		h.render.ErrorPage(w, r, http.StatusConflict)
@@ -817,7 +816,6 @@ func (h *Handler) cancelApplication(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.tell(r.Context(), done, "")
 	webui.Redirect(w, r, "/applications/"+a.ID)
 }
 
@@ -834,7 +832,7 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 		comment = string([]rune(comment)[:1000])
 	}
 	sub := session(r).Subject
-	done, err := h.apps.Move(r.Context(), a.ID, sub, a.Version, applications.InfoRequested, applications.InReview,
+	_, err := h.apps.Move(r.Context(), a.ID, sub, a.Version, applications.InfoRequested, applications.InReview,
 		applications.Actor{Kind: applications.Citizen, ID: sub}, comment)
 	if errors.Is(err, applications.ErrTransition) || errors.Is(err, applications.ErrConflict) {
 		h.render.ErrorPage(w, r, http.StatusConflict)
@@ -844,6 +842,5 @@ func (h *Handler) respond(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.tell(r.Context(), done, "")
 	webui.Redirect(w, r, "/applications/"+a.ID)
 }

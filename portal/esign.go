@@ -117,7 +117,7 @@ func (h *Handler) signSubmit(w http.ResponseWriter, r *http.Request) {
 		h.review(w, r, http.StatusUnprocessableEntity, l.T("sign.not_yours"))
 		return
 	}
-	done, err := h.apps.Submit(r.Context(), session(r).Subject, a.ID, a.Version, s.Days)
+	_, err = h.apps.Submit(r.Context(), session(r).Subject, a.ID, a.Version, s.Days)
 	if errors.Is(err, applications.ErrTransition) || errors.Is(err, applications.ErrConflict) {
 		webui.Redirect(w, r, "/applications/"+a.ID)
 		return
@@ -134,6 +134,5 @@ func (h *Handler) signSubmit(w http.ResponseWriter, r *http.Request) {
 			h.log.ErrorContext(r.Context(), "signed application's file not kept", "err", err)
 		}
 	}
-	h.tell(r.Context(), done, "")
 	webui.Redirect(w, r, "/applications/"+a.ID+"?submitted=1")
 }

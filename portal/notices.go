@@ -5,7 +5,9 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"time"
 
+	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/portal/applications"
@@ -38,52 +40,92 @@ func (h *Handler) remember(ctx context.Context, sess *auth.Session, lang string)
 	return err
 }
 
-// tell records a status change of a in the citizen's inbox and sends it by
-// SMS and e-mail to the contacts of their latest sign-in, in its language.
-// The change is already committed: a message that fails is logged, and
-// the inbox still has it.
-func (h *Handler) tell(ctx context.Context, a *applications.Application, comment string) {
-	ctx = context.WithoutCancel(ctx)
-	if _, err := h.db.Exec(ctx, `INSERT INTO portal_notices (id, subject, application_id, status, comment, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, newFileID(), a.Subject, a.ID, a.Status, comment, sqldb.Micros(h.now())); err != nil {
-		h.log.ErrorContext(ctx, "notice not recorded", "application", a.ID, "err", err)
+// noticeArgs is a notice job's argument: one notice on one channel, so
+// that a retry of a failed e-mail does not text the citizen again.
+type noticeArgs struct {
+	Notice  string `json:"notice"`
+	Channel string `json:"channel"`
+}
+
+func (noticeArgs) Kind() string { return "portal.notice" }
+
+func (h *Handler) registerNotices(q *jobs.Queue) error {
+	return jobs.Register(q, jobs.Worker[noticeArgs]{Work: func(ctx context.Context, j jobs.Job[noticeArgs]) error {
+		return h.sendNotice(ctx, j.Args)
+	}, Backoff: webhookBackoff, MaxAttempts: 10, Timeout: 30 * time.Second})
+}
+
+// changed runs in the transaction of every status change: the notice in
+// the citizen's inbox and its SMS and e-mail (jobs) exist only if the
+// change commits, and are sent even if this process stops right after;
+// then the agency's webhook.
+func (h *Handler) changed(ctx context.Context, tx *sqldb.Tx, c applications.Change) error {
+	id := newFileID()
+	if _, err := tx.Exec(ctx, `INSERT INTO portal_notices (id, subject, application_id, status, comment, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, id, c.Subject, c.ID, c.Status, c.Comment, sqldb.Micros(h.now())); err != nil {
+		return err
 	}
-	var sealed []byte
-	err := h.db.QueryRow(ctx, `SELECT data_enc FROM portal_citizens WHERE subject = $1`, a.Subject).Scan(&sealed)
-	if errors.Is(err, sqldb.ErrNotFound) {
-		return
-	}
-	var c citizen
-	if err == nil {
-		var plain []byte
-		if plain, err = h.cfg.Sealer.Open(ctx, sealed, citizenAAD(a.Subject)); err == nil {
-			err = json.Unmarshal(plain, &c)
+	for _, ch := range []message.Channel{message.SMS, message.Email} {
+		if _, err := h.jobs.Enqueue(ctx, tx, noticeArgs{Notice: id, Channel: string(ch)}, nil); err != nil {
+			return err
 		}
 	}
+	return h.webhookChange(ctx, tx, c)
+}
+
+// sendNotice sends one notice by one channel to the contacts of the
+// citizen's latest sign-in, in its language; nothing when they have none
+// on that channel.
+func (h *Handler) sendNotice(ctx context.Context, a noticeArgs) error {
+	var subject, appID, status, comment string
+	err := h.db.QueryRow(ctx, `SELECT subject, application_id, status, comment FROM portal_notices WHERE id = $1`, a.Notice).
+		Scan(&subject, &appID, &status, &comment)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return nil // the application was deleted
+	} else if err != nil {
+		return err
+	}
+	var sealed []byte
+	err = h.db.QueryRow(ctx, `SELECT data_enc FROM portal_citizens WHERE subject = $1`, subject).Scan(&sealed)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	plain, err := h.cfg.Sealer.Open(ctx, sealed, citizenAAD(subject))
 	if err != nil {
-		h.log.ErrorContext(ctx, "citizen's contacts", "err", err)
-		return
+		return err
+	}
+	var c citizen
+	if err := json.Unmarshal(plain, &c); err != nil {
+		return err
+	}
+	app, err := h.apps.Get(ctx, appID)
+	if err != nil {
+		return err
 	}
 	l := h.render.LocalizerFor(c.Lang)
-	title := a.ServiceID
+	title := app.ServiceID
 	if ix, err := h.searcher.Index(ctx); err == nil {
-		if s := ix.Get(a.ServiceID); s != nil {
+		if s := ix.Get(app.ServiceID); s != nil {
 			title = s.Title.In(l.Lang)
 		}
 	}
-	text := l.T("notice.status", title, a.Number, l.T("status."+string(a.Status)))
+	text := l.T("notice.status", title, app.Number, l.T("status."+status))
 	if comment != "" {
 		text += " " + l.T("notice.comment", comment)
 	}
-	for _, m := range []message.Message{{Channel: message.SMS, To: c.Phone}, {Channel: message.Email, To: c.Email, Subject: l.T("apps.mail_subject")}} {
-		if m.To == "" {
-			continue
-		}
-		m.Kind, m.Lang, m.Text = "portal.status", l.Lang, text
-		if err := h.messages.Send(ctx, m); err != nil {
-			h.log.WarnContext(ctx, "notice not sent", "channel", string(m.Channel), "err", err)
-		}
+	m := message.Message{Channel: message.Channel(a.Channel), Kind: "portal.status", Lang: l.Lang, Text: text}
+	switch m.Channel {
+	case message.SMS:
+		m.To = c.Phone
+	case message.Email:
+		m.To, m.Subject = c.Email, l.T("apps.mail_subject")
 	}
+	if m.To == "" {
+		return nil
+	}
+	return h.messages.Send(ctx, m)
 }
 
 // unread counts the citizen's unread notices (the header's badge).

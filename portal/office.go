@@ -246,7 +246,7 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	done, err := h.apps.Move(r.Context(), a.ID, "", version, a.Status, to, applications.Actor{Kind: applications.Officer, ID: session(r).Subject}, comment)
+	_, err := h.apps.Move(r.Context(), a.ID, "", version, a.Status, to, applications.Actor{Kind: applications.Officer, ID: session(r).Subject}, comment)
 	switch {
 	case errors.Is(err, applications.ErrTransition), errors.Is(err, applications.ErrConflict):
 		for _, id := range stored {
@@ -266,6 +266,5 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.tell(r.Context(), done, comment)
 	webui.Redirect(w, r, "/office/applications/"+a.ID)
 }

@@ -47,7 +47,7 @@ type Config struct {
 	Messages message.Sender
 	CodeKey  []byte
 	Now      func() time.Time
-	// Jobs runs the agencies' webhook deliveries (nil: no webhooks).
+	// Jobs runs the citizens' notices and the agencies' webhooks.
 	Jobs *jobs.Queue
 	// Sandbox (development mode only): agencies' result documents are
 	// signed with the sandbox agency's GOST key (portal/sandbox), whose CA
@@ -79,8 +79,8 @@ type Handler struct {
 // New parses every page with the portal's layout at start-up (a broken
 // template stops the process instead of failing a citizen's request).
 func New(cfg Config) (*Handler, error) {
-	if cfg.Auth != nil && (cfg.DB == nil || cfg.Sealer == nil || cfg.Blobs == nil || cfg.Messages == nil || len(cfg.CodeKey) < 32) {
-		return nil, errors.New("portal: signing in needs the database, sealer, file store, message sender and code key")
+	if cfg.Auth != nil && (cfg.DB == nil || cfg.Sealer == nil || cfg.Blobs == nil || cfg.Messages == nil || len(cfg.CodeKey) < 32 || cfg.Jobs == nil) {
+		return nil, errors.New("portal: signing in needs the database, sealer, file store, message sender, code key and job queue")
 	}
 	pages, err := fs.Sub(webFS, "web")
 	if err != nil {
@@ -115,10 +115,12 @@ func New(cfg Config) (*Handler, error) {
 		mux.HandleFunc("GET "+auth.JWKSPath, h.jwks)
 		mux.HandleFunc("GET /profile", h.require(auth.Need{}, h.showProfile))
 		h.mountApplications(mux, cfg.Sealer)
-		if h.jobs != nil {
-			if err := h.registerWebhooks(h.jobs); err != nil {
-				return nil, err
-			}
+		h.apps.OnChange = h.changed
+		if err := h.registerWebhooks(h.jobs); err != nil {
+			return nil, err
+		}
+		if err := h.registerNotices(h.jobs); err != nil {
+			return nil, err
 		}
 	}
 	// The identity provider posts back-channel logouts from its own

@@ -60,7 +60,6 @@ const webhookAttempts = 12
 var webhookHTTP = &http.Client{Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
 
 func (h *Handler) registerWebhooks(q *jobs.Queue) error {
-	h.apps.OnChange = h.webhookChange
 	return jobs.Register(q, jobs.Worker[webhookArgs]{Work: func(ctx context.Context, j jobs.Job[webhookArgs]) error {
 		return h.deliver(ctx, j.Args.Delivery)
 	}, Backoff: webhookBackoff, MaxAttempts: webhookAttempts, Timeout: 30 * time.Second})

@@ -236,9 +236,7 @@ func TestPortalApplication(t *testing.T) {
 			t.Fatalf("after submission: %d at %s\n%.3000s", p.Status, at, p.Body)
 		}
 		// The citizen is told the number by SMS.
-		if msgs := b.messages("+79161113344"); len(msgs) == 0 || msgs[0].Kind != "portal.status" || !strings.Contains(msgs[0].Text, num[1]) {
-			t.Fatalf("no SMS with the number %s: %+v", num[1], msgs)
-		}
+		waitMessage(t, b, "+79161113344", "portal.status", num[1])
 
 		// Another citizen: not found, not forbidden.
 		other := newBrowser(t, op)
@@ -413,9 +411,8 @@ func TestPortalOffice(t *testing.T) {
 		if p := move("info_requested", v, "Приложите скан страницы с регистрацией", "", nil); p.Status != http.StatusSeeOther {
 			t.Fatalf("ask for more: %d", p.Status)
 		}
-		if msgs := citizen.messages("+79161114401"); !strings.Contains(msgs[0].Text, "Требуется дополнительная информация") ||
-			!strings.Contains(msgs[0].Text, "страницы с регистрацией") {
-			t.Fatalf("the citizen was not told what is asked: %+v", msgs[0])
+		if m := waitMessage(t, citizen, "+79161114401", "portal.status", "страницы с регистрацией"); !strings.Contains(m.Text, "Требуется дополнительная информация") {
+			t.Fatalf("the citizen was not told what is asked: %+v", m)
 		}
 		if p := citizen.abs("GET", app, nil); !strings.Contains(p.Body, "Ведомство просит: Приложите скан") {
 			t.Fatalf("the application page does not show what is asked")

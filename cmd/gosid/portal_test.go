@@ -64,7 +64,33 @@ func startEmbeddedPortalTrust(t testing.TB, parts *idp.IdP, trust cert.TrustConf
 	srv.Listener = ln
 	srv.Start()
 	t.Cleanup(srv.Close)
+	// The job queue runs, as in serve: the citizens' notices and the
+	// agencies' webhooks are jobs.
+	if err := parts.Jobs.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_ = parts.Jobs.Stop(ctx)
+	})
 	return u, h, dir
+}
+
+// waitMessage waits for the newest message of kind to phone that holds
+// text (the notices are jobs) and returns it.
+func waitMessage(t testing.TB, b *browser, phone, kind, text string) devMessage {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		for _, m := range b.messages(phone) {
+			if m.Kind == kind && strings.Contains(m.Text, text) {
+				return m
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s message to %s with %q within 15 s: %+v", kind, phone, text, b.messages(phone))
+		}
+	}
 }
 
 // portalGo follows a browser's redirects from p across the identity
@@ -429,6 +455,12 @@ func TestPortalProfileRefresh(t *testing.T) {
 		op, _, parts := startOPParts(t, db, c)
 		portalURL, _ := startEmbeddedPortal(t, parts)
 		b := newBrowser(t, op)
+		// No back-channel logout in this test: the refresh must find out.
+		stop, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := parts.Jobs.Stop(stop); err != nil {
+			t.Fatal(err)
+		}
 		b.register("phone", "+79161112266", "+79161112266", "Старова", "Анна")
 		if p, _ := b.portalGo(t, portalURL, b.abs("GET", portalURL+"/profile", nil)); !strings.Contains(p.Body, "Старова") {
 			t.Fatalf("profile: %d", p.Status)

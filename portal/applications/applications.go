@@ -112,10 +112,11 @@ type Event struct {
 
 // Change is a status change as the transaction that makes it sees it.
 type Change struct {
-	ID, Agency string
-	Status     Status
-	Version    int64
-	Actor      Actor
+	ID, Subject, Agency string
+	Status              Status
+	Version             int64
+	Actor               Actor
+	Comment             string
 }
 
 // Store keeps applications in the portal's database.
@@ -309,7 +310,7 @@ func (s *Store) Submit(ctx context.Context, subject, id string, version int64, w
 			if err := addEvent(ctx, tx, id, now, Received, Actor{Citizen, subject}, ""); err != nil {
 				return err
 			}
-			return s.changed(ctx, tx, id, Received, version+1, Actor{Citizen, subject})
+			return s.changed(ctx, tx, id, Received, version+1, Actor{Citizen, subject}, "")
 		})
 		if errors.Is(err, sqldb.ErrConflict) {
 			continue // the number was taken: draw another
@@ -326,15 +327,15 @@ func (s *Store) Submit(ctx context.Context, subject, id string, version int64, w
 }
 
 // changed runs OnChange for a change made in tx.
-func (s *Store) changed(ctx context.Context, tx *sqldb.Tx, id string, st Status, version int64, actor Actor) error {
+func (s *Store) changed(ctx context.Context, tx *sqldb.Tx, id string, st Status, version int64, actor Actor, comment string) error {
 	if s.OnChange == nil {
 		return nil
 	}
-	var agency string
-	if err := tx.QueryRow(ctx, `SELECT agency FROM portal_applications WHERE id = $1`, id).Scan(&agency); err != nil {
+	c := Change{ID: id, Status: st, Version: version, Actor: actor, Comment: comment}
+	if err := tx.QueryRow(ctx, `SELECT subject, agency FROM portal_applications WHERE id = $1`, id).Scan(&c.Subject, &c.Agency); err != nil {
 		return err
 	}
-	return s.OnChange(ctx, tx, Change{ID: id, Agency: agency, Status: st, Version: version, Actor: actor})
+	return s.OnChange(ctx, tx, c)
 }
 
 // newNumber draws a 10-digit number without a leading zero.
@@ -386,7 +387,7 @@ func (s *Store) Move(ctx context.Context, id, subject string, version int64, fro
 		if err := addEvent(ctx, tx, id, now, to, actor, comment); err != nil {
 			return err
 		}
-		return s.changed(ctx, tx, id, to, version+1, actor)
+		return s.changed(ctx, tx, id, to, version+1, actor, comment)
 	})
 	if err != nil {
 		return nil, err
