@@ -12,6 +12,8 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/upload"
@@ -339,6 +341,58 @@ func (h *Handler) apiResult(w http.ResponseWriter, r *http.Request, c agencyCall
 	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: ids[0], Kind: kindResult, Name: "result.pdf", ContentType: string(f.Type), Size: int64(len(data))})
 }
 
+// apiResultSignature stores the agency's detached CMS signature of the
+// result it uploaded (PUT /agency/v1/applications/{id}/result/signature),
+// checked against the trust list as citizens' signatures are; the
+// citizen downloads it with the result.
+func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c agencyCall) {
+	a, ok := h.agencyApp(w, r, c)
+	if !ok {
+		return
+	}
+	if h.cfg.Signatures == nil {
+		h.agencyProblem(w, "temporarily_unavailable", http.StatusServiceUnavailable, "signatures cannot be checked here (no trust list)")
+		return
+	}
+	var key, name string
+	err := h.db.QueryRow(r.Context(), `SELECT blob_key, name FROM portal_attachments WHERE application_id = $1 AND kind = $2
+		ORDER BY created_at DESC, id LIMIT 1`, a.ID, kindResult).Scan(&key, &name)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		h.agencyProblem(w, "conflict", http.StatusConflict, "upload the result first")
+		return
+	} else if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	sig, err := io.ReadAll(io.LimitReader(r.Body, 128<<10))
+	if err != nil {
+		h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "the body could not be read")
+		return
+	}
+	rc, _, err := h.blobs.Open(r.Context(), key)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	pdf, err := io.ReadAll(rc)
+	rc.Close()
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	if _, err := cms.Check(r.Context(), h.cfg.Signatures, sig, pdf); err != nil {
+		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body",
+			Detail: "подпись не подписывает результат или сертификат не прошёл проверку", DetailEN: "the signature does not sign the result, or its certificate failed the check"})
+		return
+	}
+	id, err := h.storeFile(r.Context(), a.ID, kindSignature, name+".sig", signatureType, sig)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: id, Kind: kindSignature, Name: name + ".sig", ContentType: signatureType, Size: int64(len(sig))})
+}
+
 // mountAgencyAPI serves /agency/v1.
 func (h *Handler) mountAgencyAPI(mux *http.ServeMux) {
 	mux.HandleFunc("GET /agency/v1/applications", h.agencyAPI(h.apiList))
@@ -346,4 +400,5 @@ func (h *Handler) mountAgencyAPI(mux *http.ServeMux) {
 	mux.HandleFunc("GET /agency/v1/applications/{id}/attachments/{file}", h.agencyAPI(h.apiFile))
 	mux.HandleFunc("POST /agency/v1/applications/{id}/status", h.agencyAPI(h.apiStatus))
 	mux.HandleFunc("PUT /agency/v1/applications/{id}/result", h.agencyAPI(h.apiResult))
+	mux.HandleFunc("PUT /agency/v1/applications/{id}/result/signature", h.agencyAPI(h.apiResultSignature))
 }

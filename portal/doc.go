@@ -46,6 +46,7 @@
 //	GET  /agency/v1/applications/{id}/attachments/{file}  a file
 //	POST /agency/v1/applications/{id}/status     move its status
 //	PUT  /agency/v1/applications/{id}/result     upload the result
+//	PUT  /agency/v1/applications/{id}/result/signature  the agency's detached signature of it
 //	PUT  /agency/v1/webhook         set (or remove) the agency's webhook; its secret is answered once
 //	GET  /agency/v1/webhook/deliveries           the agency's delivery log
 //	GET  /static/                   the portal's stylesheet and icon

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"image"
 	"image/png"
 	"io"
@@ -23,6 +24,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -561,6 +563,33 @@ func TestPortalSignedApplication(t *testing.T) {
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM portal_attachments WHERE kind IN ('application', 'application-signature')`); n != 2 {
 			t.Fatalf("%d of the signed form and its signature kept, want 2", n)
+		}
+
+		// The agency signs its result itself, checked against the trust list.
+		cl, cs, err := client.NewStore(db, time.Now).Create(ctx, client.Client{Name: "Система ФНС", AuthMethod: client.AuthSecretBasic,
+			GrantTypes: []string{client.GrantClientCredentials}, Scopes: []string{"agency:fns"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		tok := tokenRequest(t, op.URL, cl.ID, cs, url.Values{"grant_type": {"client_credentials"}, "scope": {"agency:fns"}}).AccessToken
+		api := portalURL + "/agency/v1/applications/" + strings.TrimPrefix(app, portalURL+"/applications/")
+		one := agencyCall(t, tok, "GET", api, "", nil)
+		taken, _ := json.Marshal(map[string]any{"status": "in_review", "version": one.JSON["version"]})
+		if r := agencyCall(t, tok, "POST", api+"/status", "application/json", taken); r.Status != 200 {
+			t.Fatalf("take: %d %s", r.Status, r.Body)
+		}
+		result := testPDF(t)
+		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", signAs(t, "citizen256", result)); r.Status != 409 {
+			t.Fatalf("a signature before the result: %d", r.Status)
+		}
+		if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
+			t.Fatalf("result: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", signAs(t, "citizen256", []byte("other"))); r.Status != 422 {
+			t.Fatalf("a signature of something else: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", signAs(t, "citizen256", result)); r.Status != 201 {
+			t.Fatalf("the agency's signature of the result: %d %s", r.Status, r.Body)
 		}
 	})
 }
