@@ -109,6 +109,7 @@ func TestBrowserPortal(t *testing.T) {
 	evalIn[bool](cp, "announce the choice", `document.querySelector('select[name=secrecy]').dispatchEvent(new Event('change', {bubbles: true}))`)
 	typed["secrecy"] = "no"
 	waitJS(cp, "the autosave", `document.getElementById('autosave-state').textContent === 'Сохранено'`)
+	evalIn[bool](cp, "leave the field", `(document.activeElement.blur(), true)`)
 	shoot(cp, "draft")
 	cp.do("reload", chromedp.Reload())
 	for name, want := range typed {
