@@ -16,6 +16,8 @@ import (
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/chromedp/chromedp"
 	"github.com/pquerna/otp/totp"
+
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
 // The portal's people: the citizen is the sandbox bank's customer
@@ -43,17 +45,31 @@ var tenDigits = regexp.MustCompile(`\b\d{10}\b`)
 // PDF. Signing out of Gosid signs the citizen out of the portal
 // (back-channel logout). With GOSID_E2E_SCREENSHOTS=1 the pages are saved
 // at 1280 and 360 px to docs/screenshots/portal-*.png.
+//
+// The walk runs on SQLite (the embedded default, which takes the
+// screenshots) and on PostgreSQL.
 func TestBrowserPortal(t *testing.T) {
 	requireChromium(t)
+	t.Run("sqlite", func(t *testing.T) {
+		portalWalk(t, os.Getenv("GOSID_E2E_SCREENSHOTS") == "1")
+	})
+	t.Run("postgres", func(t *testing.T) {
+		portalWalk(t, false, "--database-url", sqldbtest.EmptyPostgresURL(t))
+	})
+}
+
+// portalWalk is TestBrowserPortal on a server started with db, the
+// database options (none: the data directory's SQLite).
+func portalWalk(t *testing.T, screenshots bool, db ...string) {
 	start := time.Now()
 	dir := t.TempDir()
-	s, public := startLocalhost(t, "--data-dir", dir, "--sandbox-bank-addr", "localhost:0", "--portal-addr", "localhost:0")
+	s, public := startLocalhost(t, append([]string{"--data-dir", dir, "--sandbox-bank-addr", "localhost:0", "--portal-addr", "localhost:0"}, db...)...)
 	portalURL, _ := s.record("gosid serving")["portal"].(string)
 	if !strings.HasPrefix(portalURL, "http://localhost:") {
 		t.Fatalf("the \"gosid serving\" line gives the portal as %q, want http://localhost:PORT", portalURL)
 	}
 	shoot := func(b *browser, name string) {
-		if os.Getenv("GOSID_E2E_SCREENSHOTS") != "1" {
+		if !screenshots {
 			return
 		}
 		for _, w := range []int64{1280, 360} {
@@ -68,7 +84,7 @@ func TestBrowserPortal(t *testing.T) {
 	big := writeFile(t, files, "big.pdf", append(portalPDF(t, "Too big"), bytes.Repeat([]byte("%0123456789abcdef\n"), 6<<20/18)...))
 
 	// The officer's organisation and role, as an administrator gives them.
-	admin := &deskAdmin{t: t, dir: dir}
+	admin := &deskAdmin{t: t, dir: dir, db: db}
 	admin.run("orgs", "add", "--code", "mvd", "--kind", "agency", "--name-ru", "МВД России", "--name-en", "Ministry of Internal Affairs",
 		"--region", "77")
 
