@@ -331,11 +331,12 @@ func (s *server) waitMessage(t *testing.T, to, kind, want string) {
 type deskAdmin struct {
 	t   *testing.T
 	dir string
+	db  []string // the database options, when not the data directory's SQLite
 }
 
 func (a *deskAdmin) run(args ...string) {
 	a.t.Helper()
-	if code, out, errOut := gosid(a.t, append(args, "--data-dir", a.dir)...); code != 0 {
+	if code, out, errOut := gosid(a.t, append(append(args, "--data-dir", a.dir), a.db...)...); code != 0 {
 		a.t.Fatalf("gosid %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
 	}
 }
