@@ -15,7 +15,6 @@ import (
 
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/chromedp/chromedp"
-	"github.com/pquerna/otp/totp"
 
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -164,42 +163,27 @@ func portalWalk(t *testing.T, screenshots bool, db ...string) {
 	cp.expectText(number)
 	shoot(cp, "home")
 
-	// The officer: confirmed by the bank, granted the role, an
-	// authenticator app as the second factor. (A passkey sign-in does not
-	// do: the identity provider answers the portal's acr_values
-	// urn:gosid:ac:mfa with "the account has no second factor" for a
-	// session whose amr is ["hwk","user"], though its staff pages accept
-	// it; see the report of this test's branch.)
+	// The officer: confirmed by the bank, granted the role, a passkey;
+	// signed out, they open /office and sign in with the passkey alone
+	// (possession and user verification: the second factor the portal's
+	// acr_values urn:gosid:ac:mfa asks for).
 	o := newBrowser(t, public)
+	authn := addVirtualAuthenticator(o)
+	setPresence(o, authn, false)
 	registerWithBank(o, s, portalOfficerBank, portalOfficerPhone, func(string) {})
 	admin.run("staff", "grant", "--login", portalOfficerPhone, "--role", "officer", "--org", "mvd")
-	key := enableTOTP(o)
-
-	// /office asks for the second factor, then shows the queue.
+	setPresence(o, authn, true)
+	o.open("/account/passkeys")
+	o.do("add a passkey", chromedp.Click(chromedp.CSS(`[data-passkey-register] [data-passkey-button]:not([disabled])`)))
+	waitLocation(o, "/account/passkeys", "?done=added")
+	setPresence(o, authn, false)
+	signOut(o)
+	// The sign-in page signOut left asks for a passkey by autofill: leave
+	// it before presence is back.
+	o.do("leave the sign-in page", chromedp.Navigate("about:blank"))
+	setPresence(o, authn, true)
 	op := o.at(portalURL)
 	op.do("open /office", chromedp.Navigate(portalURL+"/office"))
-	waitJS(op, "reach the step-up", `location.pathname === "/login/2fa" && document.readyState === "complete"`)
-	totpCode := func(at time.Time) string {
-		c, err := totp.GenerateCode(key, at)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return c
-	}
-	// The next 30-second step: the set-up's code is spent. Should the
-	// step have turned meanwhile, the current one is no longer spent.
-	o.fill("code", totpCode(time.Now().Add(30*time.Second)))
-	if sendCode := func() string {
-		ctx, cancel := context.WithTimeout(o.ctx, stepTimeout)
-		defer cancel()
-		if _, err := chromedp.RunResponse(ctx, chromedp.Click(chromedp.CSS(`form[action="/login/2fa"] button[type=submit]`))); err != nil {
-			o.fatalf("send the code: %v", err)
-		}
-		return o.path()
-	}; sendCode() == "/login/2fa" {
-		o.fill("code", totpCode(time.Now()))
-		o.do("send the code", chromedp.Click(chromedp.CSS(`form[action="/login/2fa"] button[type=submit]`)))
-	}
 	waitJS(op, "reach the portal's /office", fmt.Sprintf(`location.origin === %q && location.pathname === "/office" && document.readyState === "complete"`, portalURL))
 	op.expectText(number, "Оформление загранпаспорта нового образца")
 	shoot(op, "office")
@@ -309,27 +293,6 @@ func (b *browser) at(base string) *browser {
 func fieldValue(b *browser, name string) string {
 	b.t.Helper()
 	return evalIn[string](b, "read "+name, fmt.Sprintf(`(document.querySelector('[name=%q]') || {value: ''}).value`, name))
-}
-
-// enableTOTP turns on the authenticator app on the identity provider's
-// security page and returns its key.
-func enableTOTP(b *browser) string {
-	b.t.Helper()
-	b.open("/account/security")
-	b.submit("/account/security/totp", "/account/security/totp")
-	html := evalIn[string](b, "read the page", `document.querySelector('main').innerHTML`)
-	m := regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`).FindStringSubmatch(html)
-	if m == nil {
-		b.fatalf("no key to type by hand on the authenticator set-up")
-	}
-	key := strings.ReplaceAll(m[1], " ", "")
-	code, err := totp.GenerateCode(key, time.Now())
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	b.fill("code", code)
-	b.submit("/account/security/totp/confirm", "/account/security/codes")
-	return key
 }
 
 // typeInto types value into the empty field named name (chromedp.Clear,

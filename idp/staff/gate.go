@@ -12,6 +12,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/oidc/authz"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -59,12 +60,7 @@ func NewGate(store *Store, sessions Sessions, accounts Accounts, log *slog.Logge
 // staff pages (urn:gosid:ac:mfa): a second factor ("mfa"), a passkey that
 // verified its user ("hwk" or "swk" with "user"), or a qualified
 // e-signature ("sc", which carries "mfa" too).
-func Strong(amr []string) bool {
-	if slices.Contains(amr, "mfa") || slices.Contains(amr, "sc") {
-		return true
-	}
-	return (slices.Contains(amr, "hwk") || slices.Contains(amr, "swk")) && slices.Contains(amr, "user")
-}
+func Strong(amr []string) bool { return authz.Strong(amr) }
 
 type memberKey struct{}
 

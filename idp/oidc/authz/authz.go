@@ -102,6 +102,18 @@ type Subject struct {
 	Granted []string
 }
 
+// Strong reports whether a sign-in's methods (amr) meet a request for a
+// second factor (acr urn:gosid:ac:mfa): two factors ("mfa"), a qualified
+// e-signature ("sc"), or a passkey that verified its user (a hardware or
+// software key, "hwk"/"swk", with "user": possession and a PIN or a
+// biometric in one step). The staff gate (idp/staff) uses the same rule.
+func Strong(amr []string) bool {
+	if slices.Contains(amr, "mfa") || slices.Contains(amr, "sc") {
+		return true
+	}
+	return (slices.Contains(amr, "hwk") || slices.Contains(amr, "swk")) && slices.Contains(amr, "user")
+}
+
 // Authorize decides what an authenticated request (session s) needs
 // before a code is issued.
 func Authorize(r Request, s Session, sub Subject) Decision {
@@ -111,7 +123,7 @@ func Authorize(r Request, s Session, sub Subject) Decision {
 		}
 		return Decision{Step: RaiseLevel, Need: need}
 	}
-	if slices.Contains(r.ACRValues, ACRMFA) && !slices.Contains(s.AMR, "mfa") {
+	if slices.Contains(r.ACRValues, ACRMFA) && !Strong(s.AMR) {
 		switch {
 		case r.promptNone():
 			return refuse("interaction_required", "a second factor is required")
@@ -149,7 +161,7 @@ func RequiredLevel(minLevel assurance.Level, acrValues []string) assurance.Level
 // urn:gosid:ac:mfa when the site asked for a second factor and the
 // session has one.
 func ACR(level assurance.Level, acrValues, amr []string) string {
-	if slices.Contains(acrValues, ACRMFA) && slices.Contains(amr, "mfa") {
+	if slices.Contains(acrValues, ACRMFA) && Strong(amr) {
 		return ACRMFA
 	}
 	return level.ACR()

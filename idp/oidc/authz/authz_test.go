@@ -62,6 +62,10 @@ func TestAuthorize(t *testing.T) {
 			Decision{Step: StepUp}},
 		{"step-up done", Request{ACRValues: []string{ACRMFA}}, Session{AMR: []string{"pwd", "otp", "mfa"}}, Subject{Level: std, HasMFA: true, FirstParty: true},
 			Decision{Step: Complete}},
+		{"a passkey that verified its user is a second factor", Request{ACRValues: []string{ACRMFA}}, Session{AMR: []string{"hwk", "user"}}, Subject{Level: std, FirstParty: true},
+			Decision{Step: Complete}},
+		{"a passkey without user verification is not", Request{ACRValues: []string{ACRMFA}}, Session{AMR: []string{"swk"}}, Subject{Level: std, FirstParty: true},
+			Decision{Step: Refuse, Error: "unmet_authentication_requirements", Description: "the account has no second factor"}},
 		{"step-up without a second factor", Request{ACRValues: []string{ACRMFA}}, Session{}, Subject{Level: std, FirstParty: true},
 			Decision{Step: Refuse, Error: "unmet_authentication_requirements", Description: "the account has no second factor"}},
 		{"step-up, prompt=none", Request{ACRValues: []string{ACRMFA}, Prompt: []string{"none"}}, Session{}, Subject{Level: std, HasMFA: true, FirstParty: true},
@@ -98,6 +102,8 @@ func TestACR(t *testing.T) {
 		{nil, []string{"pwd", "mfa"}, std.ACR()},
 		{[]string{ACRMFA}, []string{"pwd", "mfa"}, ACRMFA},
 		{[]string{ACRMFA}, []string{"pwd"}, std.ACR()},
+		{[]string{ACRMFA}, []string{"swk", "user"}, ACRMFA},
+		{[]string{ACRMFA}, []string{"sc", "mfa"}, ACRMFA},
 	} {
 		if got := ACR(std, c.acrValues, c.amr); got != c.want {
 			t.Errorf("ACR(%v, %v) = %s, want %s", c.acrValues, c.amr, got, c.want)
