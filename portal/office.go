@@ -12,6 +12,7 @@ import (
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
+	"github.com/gosid/gosid/portal/catalog/search"
 	"github.com/gosid/gosid/portal/upload"
 )
 
@@ -65,8 +66,18 @@ func (h *Handler) showOffice(w http.ResponseWriter, r *http.Request) {
 	if !slices.Contains(mine, v.Agency) {
 		v.Agency = mine[0]
 	}
+	names := map[string]string{}
+	if ix, err := h.searcher.Index(r.Context()); err == nil {
+		for _, res := range ix.Search(search.Query{}) {
+			names[res.Service.Agency.Code] = res.Service.Agency.Name.In(v.L.Lang)
+		}
+	}
 	for _, a := range mine {
-		v.Agencies = append(v.Agencies, option{Value: a, Label: a, Selected: a == v.Agency})
+		label := a
+		if n := names[a]; n != "" {
+			label = n
+		}
+		v.Agencies = append(v.Agencies, option{Value: a, Label: label, Selected: a == v.Agency})
 	}
 	statuses := map[string][]applications.Status{"": nil, "received": {applications.Received}, "in_review": {applications.InReview},
 		"info_requested": {applications.InfoRequested}, "approved": {applications.Approved}, "refused": {applications.Refused},

@@ -378,8 +378,8 @@ func TestPortalOffice(t *testing.T) {
 		c.Advance(30 * time.Second)
 		code, _ = totp.GenerateCode(secret, c.Now())
 		p, at = officer.portalGo(t, op.URL, officer.abs("POST", at, url.Values{"code": {code}}))
-		if p.Status != 200 || at != portalURL+"/office" || !strings.Contains(p.Body, number) {
-			t.Fatalf("the queue: %d at %s\n%.2000s", p.Status, at, p.Body)
+		if p.Status != 200 || at != portalURL+"/office" || !strings.Contains(p.Body, number) || !strings.Contains(p.Body, ">МВД России</option>") {
+			t.Fatalf("the queue (its agency named): %d at %s\n%.2000s", p.Status, at, p.Body)
 		}
 		id := strings.TrimPrefix(app, portalURL+"/applications/")
 		office := portalURL + "/office/applications/" + id
