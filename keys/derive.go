@@ -40,11 +40,3 @@ func (s *Sealer) Seal(plaintext, aad []byte) ([]byte, error) { return seal(s.aea
 func (s *Sealer) Open(_ context.Context, blob, aad []byte) ([]byte, error) {
 	return open(s.aead, blob, aad)
 }
-
-// Derive is the master key's Derive, for a module that runs with the
-// identity provider's keys (the portal inside gosid serve).
-func (m *Manager) Derive(purpose string) []byte { return m.master.Derive(purpose) }
-
-// MasterID is the master key's fingerprint: what names keys derived from
-// it (a file encrypted under one master key is opened with that one's).
-func (m *Manager) MasterID() string { return m.master.ID() }

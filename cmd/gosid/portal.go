@@ -43,8 +43,6 @@ func portalClient(portalURL string, key *auth.Key) client.Client {
 type portalSetup struct {
 	db                          *sqldb.DB
 	sealer                      auth.Sealer
-	derive                      func(purpose string) []byte
-	keyID                       string // names the keys derive gives (the master key's id)
 	messages                    message.Sender
 	issuer, clientID, portalURL string
 	dataDir, attachments        string // attachments: an s3:// URL, or "" for files under dataDir
@@ -79,7 +77,17 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 	} else if files, err = blob.Dir(filepath.Join(p.dataDir, "attachments")); err != nil {
 		return nil, nil, nil, err
 	}
-	keys := blob.StaticKeys{CurrentID: p.keyID, Keys: map[string][]byte{p.keyID: p.derive("portal attachments")}}
+	// The attachments' and the codes' keys: random, sealed in the portal's
+	// database (a master key rotation keeps them readable).
+	fileKey, err := auth.LoadSecret(ctx, p.db, p.sealer, "attachments-1", p.now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	codeKey, err := auth.LoadSecret(ctx, p.db, p.sealer, "codes", p.now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keys := blob.StaticKeys{CurrentID: "attachments-1", Keys: map[string][]byte{"attachments-1": fileKey}}
 	if err := portal.Seed(ctx, p.db); err != nil {
 		return nil, nil, nil, err
 	}
@@ -90,7 +98,7 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 		}
 	}
 	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
-		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: p.derive("portal codes"), Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: signatures})
+		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: codeKey, Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: signatures})
 	return h, a, key, err
 }
 
@@ -98,7 +106,7 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 // database, its secrets sealed by the same keys, its messages through the
 // same gateways, registered with the identity provider at every start.
 func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, dev bool, trust cert.TrustConfig, log *slog.Logger) (*portal.Handler, error) {
-	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys, derive: i.Keys.Derive, keyID: i.Keys.MasterID(),
+	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys,
 		messages: i.Messages, issuer: i.Issuer, clientID: portalClientID, portalURL: portalURL, dataDir: dataDir,
 		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev, trust: trust})
 	if err != nil {
@@ -211,7 +219,7 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 			return err
 		}
 	}
-	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, derive: mk.Derive, keyID: mk.ID(), messages: msgs, issuer: o.Issuer,
+	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, messages: msgs, issuer: o.Issuer,
 		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == "", trust: o.trust})
 	if err != nil {
 		return err

@@ -89,6 +89,34 @@ func newKey(priv *ecdsa.PrivateKey) (*Key, error) {
 	return &Key{ID: kid, private: priv, signer: signer}, nil
 }
 
+// LoadSecret returns the portal's 32-byte secret called name (the key of
+// its attachments, of its one-time codes' hashes), making it when there
+// is none yet, sealed in portal_keys like the client key: a master key
+// rotation re-wraps the data keys that seal it, so what it encrypted stays
+// readable.
+func LoadSecret(ctx context.Context, db *sqldb.DB, sealer Sealer, name string, now time.Time) ([]byte, error) {
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	sealed, err := sealer.Seal(raw, keyAAD(name))
+	clear(raw)
+	if err != nil {
+		return nil, fmt.Errorf("portal secret %s: seal: %w", name, err)
+	}
+	if _, err := db.Exec(ctx, `INSERT INTO portal_keys (name, key_enc, created_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO NOTHING`, name, sealed, sqldb.Micros(now)); err != nil {
+		return nil, fmt.Errorf("portal secret %s: %w", name, err)
+	}
+	var stored []byte
+	if err := db.QueryRow(ctx, `SELECT key_enc FROM portal_keys WHERE name = $1`, name).Scan(&stored); err != nil {
+		return nil, fmt.Errorf("portal secret %s: %w", name, err)
+	}
+	secret, err := sealer.Open(ctx, stored, keyAAD(name))
+	if err != nil || len(secret) != 32 {
+		return nil, fmt.Errorf("portal secret %s: open (another master key?): %v", name, err)
+	}
+	return secret, nil
+}
+
 // JWKS is the key's public half as a JSON Web Key Set.
 func (k *Key) JWKS() string {
 	set := jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: k.private.Public(), KeyID: k.ID, Algorithm: string(jose.ES256), Use: "sig"}}}
