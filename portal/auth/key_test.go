@@ -17,7 +17,9 @@ func TestMain(m *testing.M) { sqldbtest.Main(m) }
 // xorSealer is a reversible sealer that binds to aad, for the tests.
 type xorSealer struct{}
 
-func (xorSealer) Seal(p, aad []byte) ([]byte, error) { return append(append([]byte{}, aad...), p...), nil }
+func (xorSealer) Seal(p, aad []byte) ([]byte, error) {
+	return append(append([]byte{}, aad...), p...), nil
+}
 func (xorSealer) Open(_ context.Context, b, aad []byte) ([]byte, error) {
 	if !bytes.HasPrefix(b, aad) {
 		return nil, errors.New("other aad")
