@@ -21,7 +21,7 @@ import (
 // signature (POST /applications/{id}/sign). It is checked exactly as
 // e-signature sign-in checks one (the trust list, validity, key usage,
 // revocation), and the certificate must be the citizen's: its SNILS the
-// account's, its surname the account's. The form and the signature go to
+// account's verified SNILS, its surname the account's. The form and the signature go to
 // the agency with the application.
 
 // The kinds of the signed application's files.
@@ -113,7 +113,11 @@ func (h *Handler) signSubmit(w http.ResponseWriter, r *http.Request) {
 		h.log.InfoContext(r.Context(), "application signature refused", "reason", err.Error())
 		h.review(w, r, http.StatusUnprocessableEntity, l.T("sign.invalid"))
 		return
-	case digitsOf(p.SNILS) == "" || res.Subject.SNILS != digitsOf(p.SNILS) || normName(res.Subject.FamilyName) != normName(p.FamilyName):
+	// Only a SNILS Gosid verified ties a certificate to the account: one
+	// merely typed would let an account claiming someone's SNILS submit
+	// in their name with their signature.
+	case !p.IsVerified("snils") || digitsOf(p.SNILS) == "" || res.Subject.SNILS != digitsOf(p.SNILS) ||
+		normName(res.Subject.FamilyName) != normName(p.FamilyName):
 		h.review(w, r, http.StatusUnprocessableEntity, l.T("sign.not_yours"))
 		return
 	}

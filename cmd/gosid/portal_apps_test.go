@@ -515,6 +515,29 @@ func TestPortalSignedApplication(t *testing.T) {
 		if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
 			t.Fatal(err)
 		}
+		// While the SNILS is only typed, no certificate is the citizen's.
+		b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login", nil))
+		claimedOnly := func() string {
+			p := b.abs("POST", portalURL+"/services/tax-deduction/apply", url.Values{})
+			app := portalURL + p.Location
+			for _, doc := range []string{"income-statement", "expenses"} {
+				b.upload(app+"/files?doc="+doc, doc+".pdf", testPDF(t))
+			}
+			b.abs("POST", app, url.Values{"family_name": {"Иванов"}, "given_name": {"Иван"}, "inn": {"770110791905"}, "phone": {"+79161117701"},
+				"year": {"2025"}, "deduction": {"treatment"}, "amount": {"120000"}, "action": {"review"}})
+			doc := b.abs("GET", app+"/document", nil)
+			return b.multipart(app+"/sign", nil, "signature", "application.json.sig", signAs(t, "citizen256", []byte(doc.Body))).Body
+		}()
+		if !strings.Contains(claimedOnly, "не подтверждён") {
+			t.Fatalf("a signature tied to a SNILS only typed was accepted:\n%s", firstError(claimedOnly))
+		}
+		// The SNILS verified (by a registry: the evidence, not the claim).
+		if _, err := parts.Verifier.Verify(ctx, assurance.Verification{SNILS: snils, Evidence: assurance.Evidence{AccountID: a.ID,
+			Method: assurance.MethodRegistry, Verifier: assurance.Verifier{Kind: "registry", ID: "test"},
+			Claims: []string{"snils", "family_name", "given_name"}, Values: map[string]string{"snils": snils, "family_name": "Иванов", "given_name": "Иван"},
+			Level: assurance.Standard}}); err != nil {
+			t.Fatal(err)
+		}
 		b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login", nil))
 		p := b.abs("POST", portalURL+"/services/tax-deduction/apply", url.Values{})
 		if p.Status != http.StatusSeeOther || !strings.HasPrefix(p.Location, "/applications/") {
