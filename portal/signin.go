@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/portal/auth"
@@ -37,12 +38,14 @@ func session(r *http.Request) *auth.Session {
 	return s
 }
 
-// withSession finds the request's session once, for every handler and
-// the layout (the sign-out button).
+// withSession finds the request's session once, for every page and the
+// layout (the sign-out button). Static files, the agency API (bearer
+// tokens) and the protocol endpoints need none: a page's stylesheet and
+// script must not cost a session look-up, or a profile refresh, each.
 func (h *Handler) withSession(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := h.cookie(r)
-		if c == "" || h.auth == nil {
+		if c == "" || h.auth == nil || sessionless(r.URL.Path) {
 			next.ServeHTTP(w, r)
 			return
 		}
@@ -59,7 +62,6 @@ func (h *Handler) withSession(next http.Handler) http.Handler {
 	})
 }
 
-// page is NewPage with the signed-in state.
 // portalPage is what every portal page's layout shows: webui's page, and
 // the citizen's unread notices.
 type portalPage struct {
@@ -67,6 +69,12 @@ type portalPage struct {
 	Unread int
 	// Officer: the citizen is an agency's officer (the back-office link).
 	Officer bool
+}
+
+// sessionless are the paths served without the citizen's session.
+func sessionless(path string) bool {
+	return strings.HasPrefix(path, "/static/") || strings.HasPrefix(path, agencyPrefix+"/") ||
+		path == auth.BackchannelPath || path == auth.JWKSPath || path == "/healthz"
 }
 
 // page is NewPage with the signed-in state and the unread count.
