@@ -112,6 +112,10 @@ type IdP struct {
 	// Messages sends rendered messages through the configured gateways
 	// (the portal inside gosid serve renders its own).
 	Messages message.Sender
+	// ESignature checks qualified e-signatures against the trust list
+	// (reloaded on SIGHUP), for modules that check citizens' signatures
+	// too; nil when e-signature sign-in is off.
+	ESignature *ESignature
 	Sessions *session.Store
 	DB       *sqldb.DB
 	Keys     *keys.Manager
@@ -365,7 +369,7 @@ func New(c Config, p Platform) (*IdP, error) {
 		}
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
-		Reload: reload, Notifier: notifier, Messages: p.Messages, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
+		Reload: reload, Notifier: notifier, Messages: p.Messages, ESignature: c.ESignature, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
 		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh,
 		Recovery: Recovery{Codes: step, Passwords: hasher, Policy: policy, EndAll: told.EndAll, Forget: devices.Forget}}, nil
 }

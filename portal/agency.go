@@ -13,7 +13,6 @@ import (
 
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/upload"
@@ -380,7 +379,7 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.apiFail(w, r, err)
 		return
 	}
-	if _, err := cms.Check(r.Context(), h.cfg.Signatures, sig, pdf); err != nil {
+	if _, err := h.cfg.Signatures(r.Context(), sig, pdf); err != nil {
 		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body",
 			Detail: "подпись не подписывает результат или сертификат не прошёл проверку", DetailEN: "the signature does not sign the result, or its certificate failed the check"})
 		return

@@ -8,7 +8,6 @@ import (
 	"strings"
 
 	"github.com/gosid/gosid/internal/webui"
-	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/catalog"
 )
@@ -106,7 +105,7 @@ func (h *Handler) signSubmit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	doc := canonicalForm(a)
-	res, err := cms.Check(r.Context(), h.cfg.Signatures, sig, doc)
+	res, err := h.cfg.Signatures(r.Context(), sig, doc)
 	p := session(r).Profile
 	switch {
 	case err != nil:

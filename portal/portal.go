@@ -15,7 +15,7 @@ import (
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
-	"github.com/gosid/gosid/keys/cert"
+	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/catalog/search"
@@ -53,10 +53,10 @@ type Config struct {
 	// signed with the sandbox agency's GOST key (portal/sandbox), whose CA
 	// and CRL the portal serves for the citizen's check.
 	Sandbox bool
-	// Signatures checks citizens' e-signatures of applications (the
-	// identity provider's trust list); nil: services that need one cannot
-	// be submitted here.
-	Signatures *cert.Verifier
+	// Signatures checks a detached e-signature of content as e-signature
+	// sign-in does (the identity provider's trust list and CRLs); nil:
+	// services that need one cannot be submitted here.
+	Signatures func(ctx context.Context, signature, content []byte) (*cms.Result, error)
 }
 
 // Handler serves the portal's pages.

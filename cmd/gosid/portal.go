@@ -20,6 +20,7 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/keys/cert"
+	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/migrations"
 	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/portal/auth"
@@ -50,7 +51,8 @@ type portalSetup struct {
 	now                         func() time.Time
 	jobs                        *jobs.Queue
 	dev                         bool // development mode: the sandbox agency signs results
-	trust                       cert.TrustConfig
+	// signatures checks citizens' and agencies' e-signatures (nil: off).
+	signatures func(ctx context.Context, signature, content []byte) (*cms.Result, error)
 }
 
 // newPortal builds the portal: its client key, sign-in, catalogue (the
@@ -91,24 +93,24 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 	if err := portal.Seed(ctx, p.db); err != nil {
 		return nil, nil, nil, err
 	}
-	var signatures *cert.Verifier
-	if p.trust.TrustDir != "" {
-		if signatures, _, err = p.trust.Open(p.now); err != nil {
-			return nil, nil, nil, err
-		}
-	}
 	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
-		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: codeKey, Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: signatures})
+		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: codeKey, Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: p.signatures})
 	return h, a, key, err
 }
 
 // embeddedPortal is the portal inside gosid serve: its tables in the same
 // database, its secrets sealed by the same keys, its messages through the
 // same gateways, registered with the identity provider at every start.
-func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, dev bool, trust cert.TrustConfig, log *slog.Logger) (*portal.Handler, error) {
+func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, dev bool, log *slog.Logger) (*portal.Handler, error) {
+	// The identity provider's check of e-signatures: one trust list,
+	// reloaded on SIGHUP for both.
+	var signatures func(ctx context.Context, signature, content []byte) (*cms.Result, error)
+	if i.ESignature != nil {
+		signatures = i.ESignature.Verify
+	}
 	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys,
 		messages: i.Messages, issuer: i.Issuer, clientID: portalClientID, portalURL: portalURL, dataDir: dataDir,
-		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev, trust: trust})
+		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev, signatures: signatures})
 	if err != nil {
 		return nil, err
 	}
@@ -213,6 +215,16 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 	if err != nil {
 		return err
 	}
+	var signatures func(ctx context.Context, signature, content []byte) (*cms.Result, error)
+	if o.trust.TrustDir != "" {
+		v, _, err := o.trust.Open(time.Now)
+		if err != nil {
+			return cmdline.Usage(err)
+		}
+		signatures = func(ctx context.Context, sig, content []byte) (*cms.Result, error) {
+			return cms.Check(ctx, v, sig, content)
+		}
+	}
 	var msgs message.Sender = message.DevLog{Log: log}
 	if !o.gateways().Development() {
 		if msgs, _, err = message.Open(o.gateways(), db, log); err != nil {
@@ -220,7 +232,7 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 		}
 	}
 	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, messages: msgs, issuer: o.Issuer,
-		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == "", trust: o.trust})
+		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == "", signatures: signatures})
 	if err != nil {
 		return err
 	}

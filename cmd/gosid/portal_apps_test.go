@@ -28,7 +28,6 @@ import (
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	"github.com/gosid/gosid/keys/cert"
 )
 
 func testPDF(t *testing.T) []byte {
@@ -498,9 +497,11 @@ func TestPortalSignedApplication(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		c := sqldbtest.NewClock(time.Now())
-		op, _, parts := startOPParts(t, db, c)
 		crls := []string{filepath.Join(certFixtures, "ca.crl"), filepath.Join(certFixtures, "root.crl")}
-		portalURL, _, _ := startEmbeddedPortalTrust(t, parts, cert.TrustConfig{TrustDir: filepath.Join(certFixtures, "trust"), CRLFiles: crls, CRLTimeout: time.Second})
+		op, _, parts := startOPWith(t, db, c, func(o *idpOptions) {
+			o.Esign = esignOptions{TrustDir: filepath.Join(certFixtures, "trust"), CRLFiles: crls, CRLTimeout: time.Second}
+		})
+		portalURL, _, _ := startEmbeddedPortalIn(t, parts)
 		b := newBrowser(t, op)
 		b.register("phone", "+79161117701", "+79161117701", "Иванов", "Иван")
 		accounts := account.NewStore(db, parts.Keys, time.Now)

@@ -27,7 +27,6 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
-	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/portal/auth"
 )
@@ -42,12 +41,6 @@ func startEmbeddedPortal(t testing.TB, parts *idp.IdP) (string, *portal.Handler)
 // startEmbeddedPortalIn is startEmbeddedPortal that also returns its data
 // directory (the attachments).
 func startEmbeddedPortalIn(t testing.TB, parts *idp.IdP) (string, *portal.Handler, string) {
-	return startEmbeddedPortalTrust(t, parts, cert.TrustConfig{})
-}
-
-// startEmbeddedPortalTrust is startEmbeddedPortalIn checking e-signatures
-// with trust.
-func startEmbeddedPortalTrust(t testing.TB, parts *idp.IdP, trust cert.TrustConfig) (string, *portal.Handler, string) {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -55,7 +48,7 @@ func startEmbeddedPortalTrust(t testing.TB, parts *idp.IdP, trust cert.TrustConf
 	}
 	u := "http://" + ln.Addr().String()
 	dir := t.TempDir()
-	h, err := embeddedPortal(context.Background(), parts, u, dir, "", true, trust, testLog())
+	h, err := embeddedPortal(context.Background(), parts, u, dir, "", true, testLog())
 	if err != nil {
 		t.Fatal(err)
 	}
