@@ -116,11 +116,11 @@ type IdP struct {
 	// (reloaded on SIGHUP), for modules that check citizens' signatures
 	// too; nil when e-signature sign-in is off.
 	ESignature *ESignature
-	Sessions *session.Store
-	DB       *sqldb.DB
-	Keys     *keys.Manager
-	Log      *slog.Logger
-	Now      func() time.Time
+	Sessions   *session.Store
+	DB         *sqldb.DB
+	Keys       *keys.Manager
+	Log        *slog.Logger
+	Now        func() time.Time
 
 	// Flows keep a browser's state between requests, sealed in the
 	// database; Reauth is the rule of sensitive changes; SignIn completes a
