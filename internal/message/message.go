@@ -38,6 +38,15 @@ type Message struct {
 	Text string
 	// HTML is the e-mail's HTML part.
 	HTML string
+	// Attachments go with an e-mail (a receipt, a ticket); SMS ignore them.
+	Attachments []Attachment
+}
+
+// Attachment is a file attached to an e-mail.
+type Attachment struct {
+	Name        string // a plain file name, e.g. "receipt.pdf"
+	ContentType string
+	Data        []byte
 }
 
 // LogValue shows the channel, the kind and a masked recipient; never the

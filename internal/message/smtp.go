@@ -5,9 +5,11 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/tls"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"mime"
 	"mime/multipart"
@@ -312,10 +314,13 @@ func redactReply(err error, to string) error {
 }
 
 // compose builds the RFC 5322 message: multipart/alternative with a text
-// and an HTML part, both UTF-8 quoted-printable.
+// and an HTML part, both UTF-8 quoted-printable; with attachments, that
+// alternative is the first part of a multipart/mixed and each file follows
+// in base64.
 func (s *SMTP) compose(m Message) ([]byte, error) {
 	var b bytes.Buffer
-	mw := multipart.NewWriter(&b)
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
 	domain := s.from.Address[strings.LastIndexByte(s.from.Address, '@')+1:]
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
@@ -334,7 +339,13 @@ func (s *SMTP) compose(m Message) ([]byte, error) {
 		{"MIME-Version", "1.0"},
 		{"Content-Language", normLang(m.Lang)},
 		{"Auto-Submitted", "auto-generated"}, // RFC 3834: no auto-replies
-		{"Content-Type", "multipart/alternative;\r\n boundary=\"" + mw.Boundary() + "\""},
+	}
+	var mixed *multipart.Writer
+	if len(m.Attachments) > 0 {
+		mixed = multipart.NewWriter(&b)
+		header = append(header, struct{ k, v string }{"Content-Type", "multipart/mixed;\r\n boundary=\"" + mixed.Boundary() + "\""})
+	} else {
+		header = append(header, struct{ k, v string }{"Content-Type", "multipart/alternative;\r\n boundary=\"" + mw.Boundary() + "\""})
 	}
 	for _, h := range header {
 		sep := ": "
@@ -364,6 +375,41 @@ func (s *SMTP) compose(m Message) ([]byte, error) {
 		}
 	}
 	if err := mw.Close(); err != nil {
+		return nil, err
+	}
+	if mixed == nil {
+		b.Write(body.Bytes())
+		return b.Bytes(), nil
+	}
+	alt, err := mixed.CreatePart(textproto.MIMEHeader{"Content-Type": {"multipart/alternative;\r\n boundary=\"" + mw.Boundary() + "\""}})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := alt.Write(body.Bytes()); err != nil {
+		return nil, err
+	}
+	for _, a := range m.Attachments {
+		name := mime.QEncoding.Encode("utf-8", a.Name)
+		pw, err := mixed.CreatePart(textproto.MIMEHeader{
+			"Content-Type":              {mime.FormatMediaType(a.ContentType, map[string]string{"name": a.Name})},
+			"Content-Disposition":       {`attachment; filename="` + name + `"`},
+			"Content-Transfer-Encoding": {"base64"},
+		})
+		if err != nil {
+			return nil, err
+		}
+		enc := base64.StdEncoding.EncodeToString(a.Data)
+		for len(enc) > 76 {
+			if _, err := io.WriteString(pw, enc[:76]+"\r\n"); err != nil {
+				return nil, err
+			}
+			enc = enc[76:]
+		}
+		if _, err := io.WriteString(pw, enc+"\r\n"); err != nil {
+			return nil, err
+		}
+	}
+	if err := mixed.Close(); err != nil {
 		return nil, err
 	}
 	return b.Bytes(), nil

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/base64"
 	"errors"
 	"io"
 	"log"
@@ -455,3 +456,69 @@ func TestSMTPTimeout(t *testing.T) {
 }
 
 func mimeQP(b []byte) io.Reader { return quotedprintable.NewReader(bytes.NewReader(b)) }
+
+// An e-mail with a file is multipart/mixed: the text and HTML alternative
+// first, then the file in base64, named, byte for byte.
+func TestComposeAttachment(t *testing.T) {
+	s, err := NewSMTP(SMTPConfig{Addr: "127.0.0.1:25", From: "Gosid <noreply@gosid.example>", StartTLS: StartTLSNone}, discardLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdf := bytes.Repeat([]byte("%PDF-1.4 квитанция \x00\xff"), 40)
+	raw, err := s.compose(Message{Channel: Email, To: "a@example.ru", Lang: "ru", Subject: "Квитанция", Text: "Оплачено", HTML: "<p>Оплачено</p>",
+		Attachments: []Attachment{{Name: "receipt-123.pdf", ContentType: "application/pdf", Data: pdf}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mt, params, err := mime.ParseMediaType(msg.Header.Get("Content-Type"))
+	if err != nil || mt != "multipart/mixed" {
+		t.Fatalf("Content-Type = %q (%v)", msg.Header.Get("Content-Type"), err)
+	}
+	mr := multipart.NewReader(msg.Body, params["boundary"])
+	alt, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at, ap, _ := mime.ParseMediaType(alt.Header.Get("Content-Type")); at != "multipart/alternative" {
+		t.Fatalf("first part %q", at)
+	} else {
+		ar := multipart.NewReader(alt, ap["boundary"])
+		var types []string
+		for {
+			p, err := ar.NextPart()
+			if err == io.EOF {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			types = append(types, p.Header.Get("Content-Type"))
+		}
+		if len(types) != 2 {
+			t.Fatalf("alternative parts %v", types)
+		}
+	}
+	file, err := mr.NextPart()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if file.FileName() != "receipt-123.pdf" || file.Header.Get("Content-Transfer-Encoding") != "base64" {
+		t.Fatalf("file part: %v", file.Header)
+	}
+	enc, _ := io.ReadAll(file)
+	got, err := base64.StdEncoding.DecodeString(strings.ReplaceAll(string(enc), "\r\n", ""))
+	if err != nil || !bytes.Equal(got, pdf) {
+		t.Fatalf("attachment differs (%v)", err)
+	}
+	for _, line := range strings.Split(string(raw), "\r\n") {
+		if len(line) > 998 {
+			t.Fatal("a line longer than RFC 5322 allows")
+		}
+	}
+	if _, err := mr.NextPart(); err != io.EOF {
+		t.Fatalf("more parts: %v", err)
+	}
+}
