@@ -5,6 +5,7 @@ import (
 	"errors"
 	"image"
 	_ "image/png"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -323,4 +324,43 @@ func BenchmarkTicket(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "tickets/s")
+}
+
+// FuzzReceipt: texts that come from agencies and citizens (names, the
+// purpose, the basis, the booking number) never crash the renderer and
+// never make it emit something that is not a PDF; invalid input is
+// ErrInvalid or ErrQRText, nothing else, and the error never quotes it.
+func FuzzReceipt(f *testing.F) {
+	f.Add("Йорданова Алёна", "Штраф; ст. 12.9", "К-0427-15", int64(123456))
+	f.Add("", "\xff\xfe", "", int64(-1))
+	f.Add(strings.Repeat("Щ", 500), strings.Repeat("long purpose ", 40), strings.Repeat("9", 3000), int64(math.MaxInt64))
+	f.Add("\x00\t\r\n", "(\\) )(", "\u202e\U0001F600", int64(1))
+	f.Fuzz(func(t *testing.T, name, purpose, number string, amount int64) {
+		d := sampleReceipt()
+		d.Payer, d.Purpose, d.Amount, d.Original = name, purpose, amount, 0
+		pdf, err := Receipt(d)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) {
+				t.Fatalf("receipt: %v", err)
+			}
+		} else if !bytes.HasPrefix(pdf, []byte("%PDF-")) || !bytes.HasSuffix(bytes.TrimSpace(pdf), []byte("%%EOF")) {
+			t.Fatal("receipt: not a whole PDF")
+		}
+		tk := sampleTicket()
+		tk.Number, tk.Service, tk.Bring = number, purpose, []string{name}
+		pdf, err = Ticket(tk)
+		if err != nil {
+			if !errors.Is(err, ErrInvalid) && !errors.Is(err, ErrQRText) {
+				t.Fatalf("ticket: %v", err)
+			}
+			// (Short values could occur in any message by chance.)
+			if leaks := func(s string) bool { return len(s) >= 8 && strings.Contains(err.Error(), s) }; leaks(number) || leaks(purpose) {
+				t.Fatalf("ticket: error quotes the data: %v", err)
+			}
+			return
+		}
+		if !bytes.HasPrefix(pdf, []byte("%PDF-")) {
+			t.Fatal("ticket: not a PDF")
+		}
+	})
 }

@@ -11,6 +11,10 @@ import (
 	"github.com/boombuler/barcode/qr"
 )
 
+// ErrQRText is returned by QRPNG when text is empty or too long for a QR
+// code.
+var ErrQRText = errors.New("receipts: QR text empty or too long")
+
 // ErrQRSize is returned by QRPNG when size is too small for the text's
 // code (less than one pixel a module with the quiet zone).
 var ErrQRSize = errors.New("receipts: QR image size too small for the text")
@@ -38,11 +42,13 @@ func QRPNG(text string, size int) ([]byte, error) {
 
 func qrImage(text string, size int) (*image.Gray, error) {
 	if text == "" {
-		return nil, errors.New("receipts: empty QR text")
+		return nil, ErrQRText
 	}
 	q, err := qr.Encode(text, qr.M, qr.Auto)
 	if err != nil {
-		return nil, err
+		// The encoder's message quotes the text: a booking number must
+		// not reach a log through it.
+		return nil, ErrQRText
 	}
 	n := q.Bounds().Dx()
 	scale := size / (n + 2*quietModules)

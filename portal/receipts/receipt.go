@@ -3,8 +3,10 @@ package receipts
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // ErrInvalid is wrapped by Receipt and Ticket when a required field is
@@ -66,7 +68,36 @@ type ReceiptData struct {
 	IssuedAt time.Time
 }
 
+// maxField is the longest text a document accepts, in runes: far above any
+// real value (a purpose of payment is at most 210 characters by the
+// Treasury's rules), low enough that a runaway value cannot make a
+// many-page document or a slow request.
+const maxField = 1000
+
+// checkText returns ErrInvalid naming the first field over maxField.
+func checkText(fields map[string]string) error {
+	var long []string
+	for name, v := range fields {
+		if utf8.RuneCountInString(v) > maxField {
+			long = append(long, name)
+		}
+	}
+	if len(long) > 0 {
+		slices.Sort(long)
+		return fmt.Errorf("%w: too long %s", ErrInvalid, strings.Join(long, ", "))
+	}
+	return nil
+}
+
 func (r *ReceiptData) check() error {
+	if err := checkText(map[string]string{
+		"PaymentID": r.PaymentID, "Payer": r.Payer, "PayerINN": r.PayerINN, "PayeeName": r.PayeeName, "PayeeINN": r.PayeeINN,
+		"PayeeKPP": r.PayeeKPP, "BIK": r.BIK, "BankName": r.BankName, "TreasuryAccount": r.TreasuryAccount,
+		"BankAccount": r.BankAccount, "KBK": r.KBK, "OKTMO": r.OKTMO, "UIN": r.UIN, "Purpose": r.Purpose, "Basis": r.Basis,
+		"DiscountNote": r.DiscountNote, "Zone": r.Zone, "TransactionID": r.TransactionID, "Card": r.Card, "Acquirer": r.Acquirer,
+	}); err != nil {
+		return err
+	}
 	var missing []string
 	for _, f := range []struct{ name, v string }{
 		{"PaymentID", r.PaymentID}, {"Payer", r.Payer}, {"PayeeName", r.PayeeName}, {"PayeeINN", r.PayeeINN},
@@ -106,6 +137,11 @@ const (
 func Receipt(r ReceiptData) ([]byte, error) {
 	if err := r.check(); err != nil {
 		return nil, err
+	}
+	for _, f := range []*string{&r.PaymentID, &r.Payer, &r.PayerINN, &r.PayeeName, &r.PayeeINN, &r.PayeeKPP, &r.BIK,
+		&r.BankName, &r.TreasuryAccount, &r.BankAccount, &r.KBK, &r.OKTMO, &r.UIN, &r.Purpose, &r.Basis,
+		&r.DiscountNote, &r.Zone, &r.TransactionID, &r.Card, &r.Acquirer} {
+		*f = printable(*f)
 	}
 	issued := r.IssuedAt
 	if issued.IsZero() {

@@ -36,6 +36,10 @@ type TicketData struct {
 	IssuedAt time.Time
 }
 
+// maxBring is the most «what to bring» items a ticket lists: the page has
+// room for about that many.
+const maxBring = 12
+
 // A5 portrait, mm.
 const (
 	a5W      = 148.0
@@ -49,7 +53,9 @@ const (
 // Ticket renders the appointment ticket («Талон на приём»): one A5 page in
 // Russian with the booking number large, a QR code of it, the service, the
 // place and its address, the window or the doctor, the date and time with
-// the zone, and what to bring. Missing required fields are ErrInvalid.
+// the zone, and what to bring. Missing required fields, texts over 1000
+// characters and more than 12 items to bring are ErrInvalid; a number too
+// long for a QR code is ErrQRText.
 // Equal data give equal bytes.
 func Ticket(t TicketData) ([]byte, error) {
 	var missing []string
@@ -66,6 +72,17 @@ func Ticket(t TicketData) ([]byte, error) {
 	if t.At.IsZero() {
 		return nil, fmt.Errorf("%w: missing At", ErrInvalid)
 	}
+	fields := map[string]string{"Number": t.Number, "Service": t.Service, "Place": t.Place, "Address": t.Address,
+		"Resource": t.Resource, "Specialty": t.Specialty, "Zone": t.Zone, "Note": t.Note}
+	for i, b := range t.Bring {
+		fields[fmt.Sprintf("Bring[%d]", i)] = b
+	}
+	if err := checkText(fields); err != nil {
+		return nil, err
+	}
+	if len(t.Bring) > maxBring {
+		return nil, fmt.Errorf("%w: more than %d Bring items", ErrInvalid, maxBring)
+	}
 	issued := t.IssuedAt
 	if issued.IsZero() {
 		issued = t.At
@@ -74,10 +91,20 @@ func Ticket(t TicketData) ([]byte, error) {
 	if zone == "" {
 		zone = ZoneLabel(t.At)
 	}
+	// The QR code carries the number as given; the printed texts lose
+	// what the fonts cannot draw.
 	qrPNG, err := QRPNG(t.Number, ticketQRPixels)
 	if err != nil {
 		return nil, fmt.Errorf("ticket QR: %w", err)
 	}
+	for _, f := range []*string{&t.Number, &t.Service, &t.Place, &t.Address, &t.Resource, &t.Specialty, &t.Zone, &t.Note} {
+		*f = printable(*f)
+	}
+	bring := make([]string, len(t.Bring))
+	for i, b := range t.Bring {
+		bring[i] = printable(b)
+	}
+	t.Bring = bring
 
 	p := newPDF("P", "A5", a5Margin, "Талон на приём № "+t.Number, issued)
 	p.AddPage()
