@@ -364,3 +364,49 @@ func FuzzReceipt(f *testing.F) {
 		}
 	})
 }
+
+func TestPrintable(t *testing.T) {
+	for in, want := range map[string]string{
+		"Йорданова Алёна «№ 5» — 35×45": "Йорданова Алёна «№ 5» — 35×45",
+		"a\U0001F600b":  "a?b",
+		"a\r\nb\tc\x00": "a  b c ",
+		"bad\xffbyte":   "bad?byte",
+		"漢字":            "??",
+	} {
+		if got := printable(in); got != want {
+			t.Errorf("printable(%q) = %q, want %q", in, got, want)
+		}
+	}
+	// What cannot be drawn does not stop the receipt.
+	d := sampleReceipt()
+	d.Purpose = "Госпошлина 🙂 за паспорт"
+	pdf, err := Receipt(d)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if text := squash(pdfText(t, pdf)); !strings.Contains(text, "Госпошлина ? за паспорт") {
+		t.Errorf("purpose not drawn with a stand-in:\n%s", text)
+	}
+}
+
+func TestLimits(t *testing.T) {
+	d := sampleReceipt()
+	d.Purpose = strings.Repeat("я", maxField+1)
+	if _, err := Receipt(d); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), "Purpose") {
+		t.Errorf("long purpose: %v", err)
+	}
+	d.Purpose = strings.Repeat("я", maxField)
+	if _, err := Receipt(d); err != nil {
+		t.Errorf("purpose at the limit: %v", err)
+	}
+	tk := sampleTicket()
+	tk.Bring = make([]string, maxBring+1)
+	if _, err := Ticket(tk); !errors.Is(err, ErrInvalid) {
+		t.Errorf("too many items: %v", err)
+	}
+	tk = sampleTicket()
+	tk.Number = strings.Repeat("→", 999) // 3 bytes each: over the 2331 a QR code (M) holds
+	if _, err := Ticket(tk); !errors.Is(err, ErrQRText) || strings.Contains(err.Error(), "→→→") {
+		t.Errorf("number too long for a QR code: %v", err)
+	}
+}
