@@ -568,8 +568,7 @@ func TestUnavailable(t *testing.T) {
 		t.Fatalf("server closed: %v", err)
 	}
 
-	// The acquirer answering 503 in front of a working sandbox.
-	e = newEnv(t, nil)
+	// The acquirer answering 503.
 	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusServiceUnavailable)
 		io.WriteString(w, `{"code":"maintenance","message":"later"}`)
