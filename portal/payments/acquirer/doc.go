@@ -29,8 +29,9 @@
 //	  {refund_id, payment_id, amount}
 //	  → 200 {id, refund_id, payment_id, amount, status}
 //
-// status is pending, succeeded or declined; captured_at is RFC 3339 (set
-// when succeeded); card is masked (411111******1111); reason is a short
+// status is pending, succeeded or declined; reason, captured_at and card
+// are left out until they have a value: captured_at is RFC 3339 (set when
+// succeeded); card is masked (411111******1111); reason is a short
 // code (insufficient_funds, cancelled, authentication_failed). Errors are
 // {code, message}: 400 bad_request, 401 unauthorized, 404 not_found, 409
 // idempotence_conflict (a key reused with another body), 422 refund_exceeds

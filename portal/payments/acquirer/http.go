@@ -226,7 +226,7 @@ func (c *HTTPClient) call(ctx context.Context, method, path, idemKey string, in,
 		if errors.Is(err, context.DeadlineExceeded) {
 			kind = "timeout"
 		}
-		if ctx.Err() != nil && errors.Is(ctx.Err(), context.Canceled) {
+		if errors.Is(ctx.Err(), context.Canceled) {
 			return fmt.Errorf("%w: %w", ErrUnavailable, context.Canceled)
 		}
 		return fmt.Errorf("%w: %s", ErrUnavailable, kind)

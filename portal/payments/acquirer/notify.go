@@ -162,7 +162,11 @@ func decodeNotification(body []byte) (*Notification, error) {
 		}
 		// The event and the payment's status say the same thing, or the
 		// notification contradicts itself.
-		if (w.Event == EventPaymentSucceeded) != (p.Status == Succeeded) || (w.Event == EventPaymentDeclined) != (p.Status == Declined) {
+		want := Succeeded
+		if w.Event == EventPaymentDeclined {
+			want = Declined
+		}
+		if p.Status != want {
 			return nil, fmt.Errorf("%w: event and payment status disagree", ErrMalformed)
 		}
 		n.Payment = &p

@@ -270,3 +270,24 @@ func FuzzSignatureHeader(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkParseNotification against BenchmarkHMAC (the HMAC-SHA256 of the
+// same body alone, the floor): the rest is header parsing and JSON.
+func BenchmarkParseNotification(b *testing.B) {
+	body := []byte(goodPayment)
+	h := Sign(testSecret, testNow, body)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		if _, err := ParseNotification(testSecret, h, body, testNow); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkHMAC(b *testing.B) {
+	body := []byte(goodPayment)
+	b.SetBytes(int64(len(body)))
+	for b.Loop() {
+		mac(testSecret, "1796385600", body)
+	}
+}

@@ -98,9 +98,14 @@ type Handler struct {
 	byKey    map[string]string   // payment Idempotence-Key → id
 	refunds  map[string]*refund  // by Idempotence-Key
 
-	wg     sync.WaitGroup
-	ctx    context.Context // cancelled by Close: stops waiting notifications
-	cancel context.CancelFunc
+	// inflight counts notification goroutines; idle is signalled when it
+	// drops to zero. (A sync.WaitGroup would forbid a payment starting one
+	// while Flush waits.)
+	nmu      sync.Mutex
+	inflight int
+	idle     *sync.Cond
+	ctx      context.Context // cancelled by Close: stops waiting notifications
+	cancel   context.CancelFunc
 }
 
 type payment struct {
@@ -149,6 +154,7 @@ func New(cfg Config) (*Handler, error) {
 		h.http = &http.Client{Timeout: 10 * time.Second}
 	}
 	h.ctx, h.cancel = context.WithCancel(context.Background())
+	h.idle = sync.NewCond(&h.nmu)
 	if h.pages, err = parsePages(); err != nil {
 		return nil, err
 	}
@@ -199,13 +205,19 @@ func (h *Handler) Payment(id string) (acquirer.Payment, bool) {
 
 // Flush waits until every notification started so far has been delivered
 // or given up (including CardDelayed's, which waits NotifyDelay first).
-func (h *Handler) Flush() { h.wg.Wait() }
+func (h *Handler) Flush() {
+	h.nmu.Lock()
+	defer h.nmu.Unlock()
+	for h.inflight > 0 {
+		h.idle.Wait()
+	}
+}
 
 // Close abandons the notifications still waiting (a delay or a retry) and
 // waits for those being sent.
 func (h *Handler) Close() {
 	h.cancel()
-	h.wg.Wait()
+	h.Flush()
 }
 
 func newID(prefix string) string { return prefix + strings.ToLower(rand.Text()) }
@@ -243,9 +255,20 @@ func (h *Handler) finish(p *payment, status acquirer.Status, reason string) acqu
 // send delivers n to notifyURL copies times (one after the other, the
 // same notification id each time), after delay.
 func (h *Handler) send(notifyURL string, n acquirer.Notification, delay time.Duration, copies int) {
-	h.wg.Add(1)
+	h.nmu.Lock()
+	defer h.nmu.Unlock()
+	if h.ctx.Err() != nil {
+		return // closed: shutting down
+	}
+	h.inflight++
 	go func() {
-		defer h.wg.Done()
+		defer func() {
+			h.nmu.Lock()
+			if h.inflight--; h.inflight == 0 {
+				h.idle.Broadcast()
+			}
+			h.nmu.Unlock()
+		}()
 		if delay > 0 && !h.sleep(delay) {
 			return
 		}

@@ -613,3 +613,21 @@ func TestNewChecksConfig(t *testing.T) {
 		}
 	}
 }
+
+// TestCloseAbandonsWaitingNotifications: a notification waiting its delay
+// does not hold up shutdown, and none is sent after Close.
+func TestCloseAbandonsWaitingNotifications(t *testing.T) {
+	e := newEnv(t, func(c *sandbox.Config) { c.NotifyDelay = time.Hour })
+	c := e.create(t, "ord-1", 100)
+	e.pay(t, c, sandbox.CardDelayed)
+	done := make(chan struct{})
+	go func() { e.h.Close(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close waited for the delayed notification")
+	}
+	if got, _ := e.recv.notifications(); len(got) != 0 {
+		t.Fatal("notified after Close")
+	}
+}
