@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -41,7 +42,7 @@ type receiver struct {
 	failN    int // answer 500 to the first failN attempts
 }
 
-func newReceiver(t *testing.T) *receiver {
+func newReceiver(t testing.TB) *receiver {
 	rc := &receiver{}
 	rc.srv = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(io.LimitReader(r.Body, acquirer.MaxNotificationBytes+1))
@@ -96,7 +97,7 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
-func newEnv(t *testing.T, tweak func(*sandbox.Config)) *env {
+func newEnv(t testing.TB, tweak func(*sandbox.Config)) *env {
 	t.Helper()
 	e := &env{recv: newReceiver(t), logs: &syncBuffer{}}
 	var handler http.Handler = http.NotFoundHandler()
@@ -119,7 +120,7 @@ func newEnv(t *testing.T, tweak func(*sandbox.Config)) *env {
 	return e
 }
 
-func newClient(t *testing.T, base, key string) *acquirer.HTTPClient {
+func newClient(t testing.TB, base, key string) *acquirer.HTTPClient {
 	t.Helper()
 	c, err := acquirer.NewHTTPClient(acquirer.HTTPConfig{BaseURL: base, MerchantID: "gosid-portal", APIKey: key, Timeout: 5 * time.Second})
 	if err != nil {
@@ -629,5 +630,60 @@ func TestCloseAbandonsWaitingNotifications(t *testing.T) {
 	}
 	if got, _ := e.recv.notifications(); len(got) != 0 {
 		t.Fatal("notified after Close")
+	}
+}
+
+// TestOutOfOrderNotifications: with the delayed card and a refund straight
+// after, the refund's notification reaches the portal before the
+// payment's — the out-of-order case the portal must survive.
+func TestOutOfOrderNotifications(t *testing.T) {
+	e := newEnv(t, func(c *sandbox.Config) { c.NotifyDelay = 300 * time.Millisecond })
+	c := e.create(t, "ord-1", 1000)
+	e.pay(t, c, sandbox.CardDelayed)
+	if _, err := e.client.Refund(context.Background(), acquirer.RefundRequest{RefundID: "ref-1", PaymentID: c.ID, Amount: 400}); err != nil {
+		t.Fatal(err)
+	}
+	e.h.Flush()
+	got, bad := e.recv.notifications()
+	if bad != 0 || len(got) != 2 || got[0].Event != acquirer.EventRefundSucceeded || got[1].Event != acquirer.EventPaymentSucceeded {
+		t.Fatalf("order: %d notifications, bad %d", len(got), bad)
+	}
+	if got[0].Refund.PaymentID != c.ID || got[1].Payment.ID != c.ID {
+		t.Fatal("notifications of another payment")
+	}
+}
+
+// BenchmarkCreateAndGet is a payment created and read back through the
+// client over loopback; BenchmarkLoopbackFloor is a bare GET to an empty
+// handler on the same loopback, the floor the HTTP round trips set.
+func BenchmarkCreateAndGet(b *testing.B) {
+	e := newEnv(b, nil)
+	ctx := context.Background()
+	i := 0
+	for b.Loop() {
+		i++
+		cr, err := e.client.Create(ctx, acquirer.CreateRequest{OrderID: "ord-" + strconv.Itoa(i), Amount: 100, Currency: "RUB",
+			ReturnURL: returnURL, NotifyURL: returnURL})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := e.client.Payment(ctx, cr.ID); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkLoopbackFloor(b *testing.B) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for b.Loop() {
+		for range 2 {
+			resp, err := http.Get(srv.URL)
+			if err != nil {
+				b.Fatal(err)
+			}
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
 	}
 }
