@@ -465,6 +465,17 @@ func TestOfficer(t *testing.T) {
 		if n, err := st.Mark(ctx, late.ID, 1, appointments.NoShow, "officer-1"); err != nil || n.Status != appointments.NoShow {
 			t.Fatalf("no-show: %v", err)
 		}
+		// The agency cancels a booking: a stale version changes nothing.
+		ag, err := st.Book(ctx, "c5", "msk", "msk-w1", "svc-a", at(msk, 4, 11, 0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := st.CancelByAgency(ctx, ag.ID, 5); !errors.Is(err, appointments.ErrConflict) {
+			t.Fatalf("stale agency cancel: %v", err)
+		}
+		if c, err := st.CancelByAgency(ctx, ag.ID, 1); err != nil || c.Status != appointments.Cancelled || c.CancelReason != appointments.ByAgency {
+			t.Fatalf("agency cancel: %+v, %v", c, err)
+		}
 		// The citizen sees the outcome, and may book the service again.
 		if m, err := st.Mine(ctx, "c2", early.ID); err != nil || m.Status != appointments.Served {
 			t.Fatalf("citizen's view: %+v, %v", m, err)

@@ -356,6 +356,29 @@ func (s *Store) Cancel(ctx context.Context, subject, id string) (*Booking, error
 	return s.Get(ctx, id)
 }
 
+// CancelByAgency cancels a booking at version on the agency's side (an
+// officer, the agency API), at any time before it ends.
+func (s *Store) CancelByAgency(ctx context.Context, id string, version int64) (*Booking, error) {
+	b, err := s.Get(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if b.Status != Booked {
+		return nil, fmt.Errorf("%w: it is %s", ErrTransition, b.Status)
+	}
+	b.Version = version
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if err := s.cancel(ctx, tx, b, ByAgency); err != nil {
+			return err
+		}
+		return s.changed(ctx, tx, ChangeCancelled, id, nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return s.Get(ctx, id)
+}
+
 // cancel is the compare-and-swap of a cancellation, releasing the seats.
 func (s *Store) cancel(ctx context.Context, tx *sqldb.Tx, b *Booking, reason string) error {
 	res, err := tx.Exec(ctx, `UPDATE portal_appt_bookings SET status = $3, cancel_reason = $4, version = version + 1, updated_at = $5

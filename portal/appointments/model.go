@@ -268,7 +268,7 @@ func (p *Place) Validate() error {
 	}
 	for wd, h := range p.Week {
 		if h.validate() != nil {
-			e.add("week."+strings.ToLower(time.Weekday(wd).String()[:3]), "Часы работы: интервалы по возрастанию, например 08:00-13:00,14:00-20:00", "Hours: ascending intervals, e.g. 08:00-13:00,14:00-20:00")
+			e.add("week."+weekdayKeys[wd], "Часы работы: интервалы по возрастанию, например 08:00-13:00,14:00-20:00", "Hours: ascending intervals, e.g. 08:00-13:00,14:00-20:00")
 		}
 	}
 	seen := map[Date]bool{}
@@ -396,4 +396,31 @@ type Change struct {
 	// PreviousStart and PreviousResource are the old slot of a reschedule.
 	PreviousStart    time.Time
 	PreviousResource string
+}
+
+// weekdayKeys are the field names of a week's days, Sunday first as
+// time.Weekday counts.
+var weekdayKeys = [7]string{"sun", "mon", "tue", "wed", "thu", "fri", "sat"}
+
+// ParseWeek reads a week from per-day strings keyed "mon" … "sun", each as
+// ParseHours takes it; a missing day is a day off. Errors name the day's
+// field ("week.mon").
+func ParseWeek(days map[string]string) (Week, error) {
+	var w Week
+	var e ValidationError
+	for key := range days {
+		if !slices.Contains(weekdayKeys[:], key) {
+			e.add("week", "Дни недели: mon, tue, wed, thu, fri, sat, sun", "Days of the week: mon, tue, wed, thu, fri, sat, sun")
+			break
+		}
+	}
+	for wd, key := range weekdayKeys {
+		h, err := ParseHours(days[key])
+		if err != nil {
+			e.add("week."+key, "Часы работы: например 08:00-13:00,14:00-20:00", "Hours: e.g. 08:00-13:00,14:00-20:00")
+			continue
+		}
+		w[wd] = h
+	}
+	return w, e.orNil()
 }
