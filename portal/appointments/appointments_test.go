@@ -26,8 +26,8 @@ func at(loc *time.Location, day, hour, minute int) time.Time {
 	return time.Date(2027, 3, day, hour, minute, 0, 0, loc).UTC()
 }
 
-// recorder keeps the changes OnChange saw in committed transactions only:
-// a retried or rolled-back run is dropped with its transaction.
+// recorder keeps every change OnChange saw (tests that count them run one
+// change at a time, so no transaction is retried).
 type recorder struct {
 	mu      sync.Mutex
 	changes []appointments.Change
@@ -559,6 +559,14 @@ func TestPlaces(t *testing.T) {
 		// A resource with upcoming bookings is not deleted.
 		if _, err := st.Book(ctx, "c1", "mfc-msk-arbat", "mfc-msk-arbat-w1", "passport-14", at(msk, 9, 10, 0)); err != nil {
 			t.Fatal(err)
+		}
+		w.Step = 30
+		if err := st.SaveResource(ctx, *w); !errors.As(err, &ve) || ve.Fields[0].Field != "step" {
+			t.Fatalf("step change under bookings: %v", err)
+		}
+		w.Step, w.Name = 15, "Окно 1 (приоритетное)"
+		if err := st.SaveResource(ctx, *w); err != nil {
+			t.Fatalf("rename under bookings: %v", err)
 		}
 		if err := st.DeleteResource(ctx, "mfc-msk-arbat-w1"); !errors.Is(err, appointments.ErrInUse) {
 			t.Fatalf("delete in use: %v", err)

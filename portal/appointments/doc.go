@@ -37,6 +37,11 @@
 //	served     Обслужен
 //	no_show    Не явился
 //
+// Changing a place's hours or holidays changes the slots offered from then
+// on; bookings already made outside the new hours stay (announce a closure
+// to cancel them). A resource's step cannot change while it has upcoming
+// bookings, since claims are keyed by grid cell.
+//
 // Every change is a compare-and-swap on the booking's version
 // (ErrConflict when stale) and runs OnChange in its transaction, so that
 // reminders (24 h and 2 h before) and notices are enqueued exactly when the

@@ -183,7 +183,8 @@ func (s *Store) Free(ctx context.Context, q Query) ([]Slot, error) {
 }
 
 // Days returns every day of a month in the place's calendar with its
-// number of free slots for the service (on one resource, or on any).
+// number of free slots for the service (on one resource, or summed over
+// all that serve it); 0 is a day to grey out.
 func (s *Store) Days(ctx context.Context, placeID, serviceID, resourceID string, year int, month time.Month) ([]Day, error) {
 	p, err := s.Place(ctx, placeID)
 	if err != nil {

@@ -141,6 +141,7 @@ func (s *Store) Places(ctx context.Context, f Filter) ([]Place, error) {
 }
 
 // SaveResource creates or replaces a resource and the services it serves.
+// Its step cannot change while it has upcoming bookings.
 func (s *Store) SaveResource(ctx context.Context, r Resource) error {
 	if err := r.Validate(); err != nil {
 		return err
@@ -151,6 +152,18 @@ func (s *Store) SaveResource(ctx context.Context, r Resource) error {
 				return &ValidationError{Fields: []FieldError{{"place_id", "Нет такого места", "No such place"}}}
 			}
 			return err
+		}
+		// Claims are keyed by grid cell: a new step would misalign the
+		// upcoming bookings' cells with the new grid's, so it waits until
+		// they are over (or cancelled by a closure).
+		var step, upcoming int
+		err := tx.QueryRow(ctx, `SELECT step, (SELECT COUNT(*) FROM portal_appt_bookings WHERE resource_id = $1 AND status = $2 AND ends_at > $3)
+			FROM portal_appt_resources WHERE id = $1`, r.ID, Booked, sqldb.Micros(s.now())).Scan(&step, &upcoming)
+		if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+			return err
+		}
+		if err == nil && step != r.Step && upcoming > 0 {
+			return &ValidationError{Fields: []FieldError{{"step", "Шаг записи нельзя менять, пока есть предстоящие записи", "The step cannot change while there are upcoming bookings"}}}
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO portal_appt_resources (id, place_id, kind, name, specialty, step, capacity)
 			VALUES ($1, $2, $3, $4, $5, $6, $7)
