@@ -117,7 +117,7 @@ func FormatRubles(k int64) string {
 // or an exponent (1.5, 1e3), a string ("100"), zero and negatives are
 // refused with the sentinel that names the problem.
 func AmountFromJSON(raw json.RawMessage) (int64, error) {
-	s := strings.TrimSpace(string(raw))
+	s := strings.Trim(string(raw), " \t\r\n") // JSON's whitespace only
 	if s == "" || s[0] == '"' || s == "null" {
 		return 0, ErrAmountFormat
 	}

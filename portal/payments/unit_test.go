@@ -277,3 +277,41 @@ func TestDiscountMoscowDay(t *testing.T) {
 		t.Fatal("a paid charge is neither overdue nor discounted")
 	}
 }
+
+func FuzzAmountFromJSON(f *testing.F) {
+	for _, s := range []string{"1", "100000", "1.5", "1e3", `"100"`, "-1", "0", "10000000000001", "null", " 7 "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n, err := payments.AmountFromJSON(json.RawMessage(s))
+		if err != nil {
+			return
+		}
+		if n <= 0 || n > payments.MaxAmount {
+			t.Fatalf("accepted %q as %d", s, n)
+		}
+		var back int64
+		if json.Unmarshal([]byte(s), &back) != nil || back != n {
+			t.Fatalf("accepted %q as %d, JSON reads %d", s, n, back)
+		}
+	})
+}
+
+func FuzzNormalise(f *testing.F) {
+	for _, s := range []string{"112-233-445 95", "77 ab 123456", "7707083893", "500100732259", "99 01 123456", "ЖЖ", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		for _, k := range []payments.IDKind{payments.SNILS, payments.INN, payments.DriverLicence, payments.VehicleCert} {
+			v, ok := payments.Identifier{Kind: k, Value: s}.Normalise()
+			if !ok {
+				continue
+			}
+			// Normal forms are fixed points, and never carry separators.
+			again, ok2 := payments.Identifier{Kind: k, Value: v}.Normalise()
+			if !ok2 || again != v || strings.ContainsAny(v, " -") {
+				t.Fatalf("%s %q → %q → %q %v", k, s, v, again, ok2)
+			}
+		}
+	})
+}
