@@ -208,19 +208,20 @@ func (s *Store) ApplyRefund(ctx context.Context, ar acquirer.Refund) (Outcome, e
 		if err := s.paymentChanged(ctx, tx, p, st); err != nil {
 			return err
 		}
-		if st != PaymentRefunded {
-			return s.chargeChanged(ctx, tx, ChargeChange{Event: ChargeRefunded, UIN: r.UIN, Agency: r.Agency, Status: Paid, PaymentID: p.ID, Amount: r.Amount})
-		}
-		res, err = tx.Exec(ctx, `UPDATE portal_charges SET status = 'refunded', version = version + 1, updated_at = $2 WHERE uin = $1 AND status = 'paid'`,
-			r.UIN, now)
-		if err != nil {
-			return err
+		if st == PaymentRefunded {
+			// Everything paid is back: the charge is refunded (it was paid
+			// by this payment; a compare-and-swap on paid all the same).
+			if _, err := tx.Exec(ctx, `UPDATE portal_charges SET status = 'refunded', version = version + 1, updated_at = $2
+				WHERE uin = $1 AND status = 'paid'`, r.UIN, now); err != nil {
+				return err
+			}
 		}
 		var version int64
-		if err := tx.QueryRow(ctx, `SELECT version FROM portal_charges WHERE uin = $1`, r.UIN).Scan(&version); err != nil {
+		var cst ChargeStatus
+		if err := tx.QueryRow(ctx, `SELECT status, version FROM portal_charges WHERE uin = $1`, r.UIN).Scan(&cst, &version); err != nil {
 			return err
 		}
-		return s.chargeChanged(ctx, tx, ChargeChange{Event: ChargeRefunded, UIN: r.UIN, Agency: r.Agency, Status: Refunded, Version: version,
+		return s.chargeChanged(ctx, tx, ChargeChange{Event: ChargeRefunded, UIN: r.UIN, Agency: r.Agency, Status: cst, Version: version,
 			PaymentID: p.ID, Amount: r.Amount})
 	})
 	if err != nil {
