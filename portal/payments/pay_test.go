@@ -494,3 +494,62 @@ func TestApplyRace(t *testing.T) {
 		}
 	})
 }
+
+// An agency's change racing with «Оплатить»: a payment of the old amount
+// goes ahead only if the change was refused.
+func TestChangeRacesPay(t *testing.T) {
+	twoReplicas(t, func(t *testing.T, a, b *sqldb.DB) {
+		ctx := context.Background()
+		clock := sqldbtest.NewClock(t0)
+		acq := newFake()
+		sa, sb := payments.NewStore(a, sealer{}, key, acq, clock.Now), payments.NewStore(b, sealer{}, key, acq, clock.Now)
+		outcomes := map[string]int{}
+		for range 15 {
+			c := charge(newUIN())
+			c.DiscountAmount, c.DiscountUntil = 0, payments.Date{}
+			postCharge(t, sa, c)
+			changed := c
+			changed.Amount = 150000
+			var wg sync.WaitGroup
+			var p *payments.Payment
+			var payErr, postErr error
+			wg.Add(2)
+			go func() { defer wg.Done(); p, payErr = sa.Pay(ctx, "citizen-a", c.UIN, urls) }()
+			go func() { defer wg.Done(); _, _, postErr = sb.PostCharge(ctx, "mvd", changed) }()
+			wg.Wait()
+			if payErr != nil && !errors.Is(payErr, payments.ErrConflict) || postErr != nil && !errors.Is(postErr, payments.ErrConflict) {
+				t.Fatalf("pay %v, post %v", payErr, postErr)
+			}
+			final, _ := sa.Charge(ctx, c.UIN)
+			switch {
+			case payErr == nil && p.Amount != final.Amount:
+				t.Fatalf("a payment of %d for a charge of %d (post: %v)", p.Amount, final.Amount, postErr)
+			case payErr == nil && postErr == nil:
+				outcomes["change then pay"]++
+			case payErr == nil:
+				outcomes["pay, change refused"]++
+			default:
+				outcomes["change, pay refused"]++
+			}
+		}
+		t.Logf("outcomes: %v", outcomes)
+
+		// A `new` payment (acquirer down) is dropped by an agency's change.
+		c := charge(newUIN())
+		postCharge(t, sa, c)
+		acq.setDown(true)
+		if _, err := sa.Pay(ctx, "citizen-a", c.UIN, urls); !errors.Is(err, payments.ErrUnavailable) {
+			t.Fatal(err)
+		}
+		acq.setDown(false)
+		c.Amount, c.DiscountAmount = 300000, 150000
+		postCharge(t, sa, c)
+		p, err := sa.Pay(ctx, "citizen-a", c.UIN, urls)
+		if err != nil || p.Amount != 150000 {
+			t.Fatalf("after the change: %+v %v", p, err)
+		}
+		if n := paymentRows(t, a, c.UIN); n != 2 {
+			t.Fatalf("payment rows: %d", n)
+		}
+	})
+}

@@ -129,13 +129,17 @@ const payTries = 5
 // ended, the agency changed the charge) is expired and a fresh one made. A
 // `pending` one is kept as it is: the citizen may be paying it at this
 // moment, and the amount was due when they started; the agency cannot
-// change a charge while it is pending (ErrConflict). Another citizen's
-// active payment is ErrConflict, never handed over.
+// change a charge while it is pending (ErrConflict). The step to pending
+// is a compare-and-swap on the charge's version (which it bumps), so an
+// agency's change racing with it fails one side or the other, never lets a
+// payment of an old amount go ahead unseen. Another citizen's active
+// payment is ErrConflict, never handed over.
 func (s *Store) Pay(ctx context.Context, subject, uin string, urls func(paymentID string) (returnURL, notifyURL string)) (*Payment, error) {
 	var p *Payment
+	var chargeVersion int64
 	for range payTries {
 		var err error
-		p, err = s.startPayment(ctx, subject, uin)
+		p, chargeVersion, err = s.startPayment(ctx, subject, uin)
 		if errors.Is(err, sqldb.ErrConflict) {
 			continue // a racing caller's payment is active: take it next round
 		}
@@ -162,30 +166,72 @@ func (s *Store) Pay(ctx context.Context, subject, uin string, urls func(paymentI
 		}
 		return nil, err
 	}
-	// new → pending; a notification may have come first and set the
-	// acquirer id, so only an empty or equal one is overwritten.
-	if _, err := s.db.Exec(ctx, `UPDATE portal_payments SET status = 'pending', acquirer_id = $2, confirmation_url = $3, updated_at = $4
-		WHERE id = $1 AND status = 'new' AND acquirer_id IN ('', $2)`, p.ID, created.ID, created.ConfirmationURL, sqldb.Micros(s.now())); err != nil {
+	// new → pending, in one transaction with a compare-and-swap on the
+	// charge's version as it was when the payment was made: an agency's
+	// change committed meanwhile fails it here (and expired the payment),
+	// and a change racing with this commit fails on the version this
+	// bumps. A notification may have come first and set the acquirer id,
+	// so only an empty or equal one is overwritten.
+	errStale := errors.New("stale")
+	now := sqldb.Micros(s.now())
+	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `UPDATE portal_payments SET status = 'pending', acquirer_id = $2, confirmation_url = $3, updated_at = $4
+			WHERE id = $1 AND status = 'new' AND acquirer_id IN ('', $2)`, p.ID, created.ID, created.ConfirmationURL, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errStale // a racing caller or a notification moved it
+		}
+		res, err = tx.Exec(ctx, `UPDATE portal_charges SET version = version + 1, updated_at = $3 WHERE uin = $1 AND version = $2 AND status = 'unpaid'`,
+			p.UIN, chargeVersion, now)
+		if err != nil {
+			return err
+		}
+		if n, _ := res.RowsAffected(); n != 1 {
+			return errStale
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errStale) {
 		return nil, err
 	}
-	if _, err := s.db.Exec(ctx, `UPDATE portal_payments SET confirmation_url = $2 WHERE id = $1 AND confirmation_url = ''`,
+	if _, err := s.db.Exec(ctx, `UPDATE portal_payments SET confirmation_url = $2 WHERE id = $1 AND confirmation_url = '' AND status <> 'expired'`,
 		p.ID, created.ConfirmationURL); err != nil {
 		return nil, err
 	}
-	return s.Payment(ctx, p.ID)
+	got, err := s.Payment(ctx, p.ID)
+	if err != nil {
+		return nil, err
+	}
+	switch got.Status {
+	case New:
+		// The charge changed under a payment still `new`: drop it, so that
+		// the next press makes one of what is due now.
+		if _, err := s.db.Exec(ctx, `UPDATE portal_payments SET status = 'expired', updated_at = $2 WHERE id = $1 AND status = 'new'`,
+			p.ID, now); err != nil {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w: the charge changed; start again", ErrConflict)
+	case Expired:
+		return nil, fmt.Errorf("%w: the charge changed; start again", ErrConflict)
+	}
+	return got, nil
 }
 
 // startPayment returns the charge's active payment, inserting one when
 // there is none. sqldb.ErrConflict means a racing insert won: try again.
-func (s *Store) startPayment(ctx context.Context, subject, uin string) (*Payment, error) {
+func (s *Store) startPayment(ctx context.Context, subject, uin string) (*Payment, int64, error) {
 	now := s.now()
 	var p *Payment
+	var version int64
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		p = nil
 		c, err := s.scanCharge(ctx, tx.QueryRow(ctx, `SELECT `+chargeColumns+` FROM portal_charges WHERE uin = $1`, uin))
 		if err != nil {
 			return err
 		}
+		version = c.Version
 		switch c.Status {
 		case Paid, Refunded:
 			return ErrPaid
@@ -217,9 +263,9 @@ func (s *Store) startPayment(ctx context.Context, subject, uin string) (*Payment
 		return err
 	})
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return p, nil
+	return p, version, nil
 }
 
 // Outcome is what Apply did.
