@@ -114,3 +114,33 @@ func (s *Store) Identifiers(ctx context.Context, subject string) ([]Identifier, 
 	}
 	return out, nil
 }
+
+// IdentifierHash is the blind-index hash of an identifier (false when it
+// is malformed): how the caller compares a citizen's verified SNILS or INN
+// with ChargeChange.Hashes without handling the charge's identifiers.
+func (s *Store) IdentifierHash(id Identifier) (string, bool) {
+	v, ok := id.Normalise()
+	if !ok {
+		return "", false
+	}
+	return blindIndex(s.indexKey, id.Kind, v), true
+}
+
+// DocumentHolders returns the citizens (subjects) whose «Мои документы»
+// hold any of the hashes (ChargeChange.Hashes), to tell them of a new or
+// changed charge.
+func (s *Store) DocumentHolders(ctx context.Context, hashes []string) ([]string, error) {
+	if len(hashes) == 0 {
+		return nil, nil
+	}
+	q := `SELECT DISTINCT subject FROM portal_documents WHERE hash IN (`
+	args := make([]any, len(hashes))
+	for i, h := range hashes {
+		if i > 0 {
+			q += ", "
+		}
+		q += fmt.Sprintf("$%d", i+1)
+		args[i] = h
+	}
+	return sqldb.Strings(ctx, s.db, q+`) ORDER BY subject`, args...)
+}

@@ -423,6 +423,18 @@ func TestMatchingAndDocuments(t *testing.T) {
 			t.Fatalf("B's charges: %v %v", cs, err)
 		}
 
+		// Whom to tell of a charge: the holders of its documents.
+		h, ok := st.IdentifierHash(payments.Identifier{Kind: payments.VehicleCert, Value: "77 АВ 654321"})
+		if !ok {
+			t.Fatal("IdentifierHash")
+		}
+		if holders, err := st.DocumentHolders(ctx, []string{h}); err != nil || len(holders) != 2 || holders[0] != "citizen-a" || holders[1] != "citizen-b" {
+			t.Fatalf("holders: %v %v", holders, err)
+		}
+		if holders, err := st.DocumentHolders(ctx, []string{"0000"}); err != nil || len(holders) != 0 {
+			t.Fatalf("holders of nothing: %v %v", holders, err)
+		}
+
 		// Order: unpaid by due date first, then the rest.
 		late := charge(newUIN(), payments.Identifier{Kind: payments.SNILS, Value: snilsA})
 		late.DueOn = payments.Date{Year: 2026, Month: 12, Day: 5}
