@@ -17,7 +17,11 @@
 // that moment; a partial unique index allows one active (new or pending)
 // payment per charge, so concurrent presses of «Оплатить» all get the same
 // payment. It is created at the acquirer outside the transaction (the
-// acquirer is idempotent on our payment id) and becomes `pending`. The
+// acquirer is idempotent on our payment id) and becomes `pending` by a
+// compare-and-swap on the charge's version, which it bumps: an agency's
+// change racing with it fails one side, and a pending charge cannot be
+// changed or cancelled until the acquirer settles the payment (acquirers
+// decline abandoned payments after their own timeout). The
 // acquirer's notifications and reconciliation polls go through Apply,
 // where every step is a compare-and-swap on the status in SQL:
 //

@@ -262,6 +262,7 @@ func TestReconcile(t *testing.T) {
 		if n, err := st.Reconcile(ctx, 10*time.Minute, 100); err != nil || n != 1 {
 			t.Fatalf("second reconcile: %d %v", n, err)
 		}
+		clock.Advance(11 * time.Minute)
 		if ps, _ := st.Pending(ctx, 10*time.Minute, 100); len(ps) != 1 || ps[0].UIN != pending {
 			t.Fatalf("left pending: %+v", ps)
 		}
@@ -550,6 +551,41 @@ func TestChangeRacesPay(t *testing.T) {
 		}
 		if n := paymentRows(t, a, c.UIN); n != 2 {
 			t.Fatalf("payment rows: %d", n)
+		}
+	})
+}
+
+// A pending report is idempotent and moves the reconciliation's queue on.
+func TestApplyPending(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		clock := sqldbtest.NewClock(t0)
+		acq := newFake()
+		st := payments.NewStore(db, sealer{}, key, acq, clock.Now)
+		first, second := newUIN(), newUIN()
+		postCharge(t, st, charge(first))
+		postCharge(t, st, charge(second))
+		p1, err := st.Pay(ctx, "citizen-a", first, urls)
+		if err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Second)
+		if _, err := st.Pay(ctx, "citizen-a", second, urls); err != nil {
+			t.Fatal(err)
+		}
+		clock.Advance(time.Hour)
+		if ps, _ := st.Pending(ctx, time.Minute, 1); len(ps) != 1 || ps[0].ID != p1.ID {
+			t.Fatalf("oldest first: %+v", ps)
+		}
+		n, err := st.Reconcile(ctx, time.Minute, 1)
+		if err != nil || n != 0 {
+			t.Fatalf("reconcile of a pending payment: %d %v", n, err)
+		}
+		if ps, _ := st.Pending(ctx, time.Minute, 1); len(ps) != 1 || ps[0].UIN != second {
+			t.Fatalf("the polled payment was not moved back: %+v", ps)
+		}
+		if c, _ := st.Charge(ctx, first); c.Status != payments.Unpaid {
+			t.Fatalf("charge: %s", c.Status)
 		}
 	})
 }

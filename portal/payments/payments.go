@@ -317,9 +317,18 @@ func (s *Store) Apply(ctx context.Context, ap acquirer.Payment) (Outcome, error)
 			}
 			out = Unchanged
 			if n, _ := res.RowsAffected(); n == 1 {
+				// As in Pay: a payment becoming pending bumps its charge's
+				// version, so an agency's change racing with it fails.
+				if _, err := tx.Exec(ctx, `UPDATE portal_charges SET version = version + 1, updated_at = $2 WHERE uin = $1 AND status = 'unpaid'`,
+					p.UIN, sqldb.Micros(now)); err != nil {
+					return err
+				}
 				return s.paymentChanged(ctx, tx, p, Pending)
 			}
-			return nil
+			// Still pending: touched, so that Pending hands the
+			// reconciliation job the others first next time.
+			_, err = tx.Exec(ctx, `UPDATE portal_payments SET updated_at = $2 WHERE id = $1 AND status = 'pending'`, p.ID, sqldb.Micros(now))
+			return err
 		case acquirer.Succeeded:
 			return s.capture(ctx, tx, p, ap, now, &out)
 		case acquirer.Declined:
