@@ -41,6 +41,7 @@ var agencyTitles = map[string]string{
 	"unauthorized":            "Нужен действующий токен доступа / A valid access token is required",
 	"not_found":               "Не найдено / Not found",
 	"invalid_request":         "Запрос не прошёл проверку / Invalid request",
+	"validation":              "Данные не прошли проверку / Validation failed",
 	"conflict":                "Заявление изменено или переход недопустим / Changed meanwhile or not allowed now",
 	"temporarily_unavailable": "Сервис временно недоступен / Service temporarily unavailable",
 }

@@ -6,7 +6,8 @@
 // Citizens sign in through Gosid (portal/auth: code flow with PKCE,
 // private_key_jwt, back-channel logout); pages that need a level or a
 // second factor send them to Gosid to step up and back (Handler.Page).
-// Services, applications, appointments and payments follow.
+// Services and applications (portal/applications), appointments
+// (portal/appointments) and charges with payments (portal/payments).
 //
 // Routes:
 //
@@ -35,18 +36,52 @@
 //	POST /applications/{id}/cancel  withdraw before review
 //	POST /applications/{id}/respond reply when more information was asked
 //	GET  /notices                   the inbox (read when shown)
+//	GET  /appointments              «Мои записи»: upcoming bookings first, then past ones with their outcome
+//	GET  /appointments/new          book: (specialty → doctor or) place → a month's calendar, days without free time greyed → a time (?service=ID&place=&day=&reschedule=ID)
+//	POST /appointments              take the chosen time: a booking number and a ticket
+//	GET  /appointments/{id}         the ticket («талон»): number, QR code, place, time; reschedule and cancel until the cut-off
+//	GET  /appointments/{id}/ticket.pdf  the ticket as PDF
+//	GET  /appointments/{id}/qr.png  the ticket's QR code (the booking number)
+//	POST /appointments/{id}/cancel  cancel a booking
+//	POST /appointments/{id}/reschedule  move it to another free time (compare-and-swap on its version)
+//	GET  /charges                   «Мои начисления»: by the verified SNILS and INN and «Мои документы»; unpaid first; filters, УИН search
+//	GET  /charges/{uin}             a charge: amount, discount and its deadline, payee, legal basis, payments
+//	POST /charges/{uin}/pay         start (or resume) its one payment and go to the acquirer's page
+//	GET  /payments                  the payment history: filters by period, kind, status
+//	GET  /payments/export.csv       the history for a Russian Excel (UTF-8 with BOM, «;», «1 234,56»)
+//	GET  /payments/{id}             where the acquirer sends the citizen back: the payment's outcome
+//	GET  /payments/{id}/receipt.pdf the receipt (PDF, Cyrillic fonts embedded)
+//	POST /payments/notify           the acquirer's signed notifications (no cookie; HMAC over the body, time window)
+//	GET  /documents                 «Мои документы»: driving licences and СТС to find traffic fines by
+//	POST /documents                 add one (validated, sealed, found by a keyed hash)
+//	POST /documents/{id}/delete     remove one
+//	GET  /sandbox/acquirer/         development only: the sandbox acquirer's API and payment pages (portal/payments/sandbox)
 //	GET  /sandbox/ca.pem            development only: the sandbox agency CA, to check results' signatures
 //	GET  /sandbox/ca.crl            development only: its revocation list
 //	GET  /office                    the agency's queue (officers; a second factor)
 //	GET  /office/applications/{id}  an application as its officer sees it
 //	GET  /office/applications/{id}/files/{file}  its files
 //	POST /office/applications/{id}/move          take, ask, approve with a result, refuse
+//	GET  /office/bookings           the day's bookings of an officer's place; marks
+//	POST /office/bookings/{id}/mark arrived / served / no-show
+//	GET  /office/places/{id}        a place's weekly hours and closures
+//	POST /office/places/{id}/hours  change the weekly hours
+//	POST /office/places/{id}/closures  announce a closure: its bookings are cancelled, the citizens told
 //	GET  /agency/v1/applications    the agency API (docs/agency-api.yaml): list
 //	GET  /agency/v1/applications/{id}            one application
 //	GET  /agency/v1/applications/{id}/attachments/{file}  a file
 //	POST /agency/v1/applications/{id}/status     move its status
 //	PUT  /agency/v1/applications/{id}/result     upload the result
 //	PUT  /agency/v1/applications/{id}/result/signature  the agency's detached signature of it
+//	GET  /agency/v1/places          the agency's places with hours, resources and durations
+//	GET  /agency/v1/places/{id}     one place
+//	PUT  /agency/v1/places/{id}     publish a place as a whole (hours, exceptions, resources, durations)
+//	POST /agency/v1/places/{id}/closures  announce a closure (times with the place's own offset)
+//	GET  /agency/v1/places/{id}/bookings  a day's bookings (?date=YYYY-MM-DD)
+//	PUT  /agency/v1/charges/{uin}   post a charge, or change an unpaid one (422 naming a bad field, 409 when paid)
+//	GET  /agency/v1/charges/{uin}   a charge with its payments
+//	POST /agency/v1/charges/{uin}/cancel   cancel an unpaid charge
+//	POST /agency/v1/charges/{uin}/refunds  refund a paid one (idempotent on refund_id)
 //	PUT  /agency/v1/webhook         set (or remove) the agency's webhook; its secret is answered once
 //	GET  /agency/v1/webhook/deliveries           the agency's delivery log
 //	GET  /static/                   the portal's stylesheet and icon

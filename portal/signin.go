@@ -74,7 +74,8 @@ type portalPage struct {
 // sessionless are the paths served without the citizen's session.
 func sessionless(path string) bool {
 	return strings.HasPrefix(path, "/static/") || strings.HasPrefix(path, agencyPrefix+"/") ||
-		path == auth.BackchannelPath || path == auth.JWKSPath || path == "/healthz"
+		path == auth.BackchannelPath || path == auth.JWKSPath || path == "/healthz" || path == notifyPath ||
+		strings.HasPrefix(path, sandboxAcquirerPrefix+"/")
 }
 
 // page is NewPage with the signed-in state and the unread count.

@@ -91,6 +91,30 @@ func (h *Handler) webhookChange(ctx context.Context, tx *sqldb.Tx, c application
 	return err
 }
 
+// webhookEvent enqueues, in tx, the delivery of an event that is not an
+// application's (a charge paid or refunded) to agency, if it set a webhook;
+// payload is the event's object as the body carries it.
+func (h *Handler) webhookEvent(ctx context.Context, tx *sqldb.Tx, agency, event string, payload any) error {
+	var u string
+	err := tx.QueryRow(ctx, `SELECT webhook_url FROM portal_agencies WHERE code = $1`, agency).Scan(&u)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return nil
+	} else if err != nil {
+		return err
+	}
+	b, err := json.Marshal(payload)
+	if err != nil {
+		return err
+	}
+	id := newFileID()
+	if _, err := tx.Exec(ctx, `INSERT INTO portal_webhook_deliveries (id, agency, event, application_id, status, version, payload, created_at)
+		VALUES ($1, $2, $3, '', '', 0, $4, $5)`, id, agency, event, string(b), sqldb.Micros(h.now())); err != nil {
+		return err
+	}
+	_, err = h.jobs.Enqueue(ctx, tx, webhookArgs{Delivery: id}, nil)
+	return err
+}
+
 func agencyAAD(code string) []byte { return []byte("portal_agencies|" + code) }
 
 // Sign is the Gosid-Signature header of body sent at t with secret.
@@ -104,13 +128,13 @@ func Sign(secret []byte, t time.Time, body []byte) string {
 
 // deliver is the job: one attempt to POST a delivery.
 func (h *Handler) deliver(ctx context.Context, id string) error {
-	var agency, event, appID, status, u string
+	var agency, event, appID, status, payload, u string
 	var version, created int64
 	var sealed []byte
 	var delivered *int64
-	err := h.db.QueryRow(ctx, `SELECT d.agency, d.event, d.application_id, d.status, d.version, d.created_at, d.delivered_at, a.webhook_url, a.secret_enc
+	err := h.db.QueryRow(ctx, `SELECT d.agency, d.event, d.application_id, d.status, d.version, d.payload, d.created_at, d.delivered_at, a.webhook_url, a.secret_enc
 		FROM portal_webhook_deliveries d JOIN portal_agencies a ON a.code = d.agency WHERE d.id = $1`, id).
-		Scan(&agency, &event, &appID, &status, &version, &created, &delivered, &u, &sealed)
+		Scan(&agency, &event, &appID, &status, &version, &payload, &created, &delivered, &u, &sealed)
 	if errors.Is(err, sqldb.ErrNotFound) || err == nil && delivered != nil {
 		return nil // delivered, or the agency removed its webhook
 	}
@@ -121,13 +145,18 @@ func (h *Handler) deliver(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
-	number := ""
-	if a, err := h.apps.Get(ctx, appID); err == nil {
-		number = a.Number
+	msg := map[string]any{"id": id, "event": event, "created_at": sqldb.Time(created).UTC()}
+	if object, _, ok := strings.Cut(event, "."); ok && payload != "" {
+		msg[object] = json.RawMessage(payload) // a charge's event: its object as it was then
+	} else {
+		number := ""
+		if a, err := h.apps.Get(ctx, appID); err == nil {
+			number = a.Number
+		}
+		msg["application"] = map[string]any{"id": appID, "number": number, "status": status, "version": version,
+			"href": h.cfg.PortalURL + agencyPrefix + "/applications/" + appID}
 	}
-	body, _ := json.Marshal(map[string]any{"id": id, "event": event, "created_at": sqldb.Time(created).UTC(),
-		"application": map[string]any{"id": appID, "number": number, "status": status, "version": version,
-			"href": h.cfg.PortalURL + agencyPrefix + "/applications/" + appID}})
+	body, _ := json.Marshal(msg)
 	now := h.now()
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, u, bytes.NewReader(body))
 	if err != nil {

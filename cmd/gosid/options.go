@@ -187,6 +187,8 @@ type gatewayOptions struct {
 	SMTPImplicitTLS                                              bool
 	SMSURL, SMSMethod, SMSAuthHeader, SMSAuthValue, SMSBody      string
 	SMSContentType                                               string
+	// The card acquirer (portal payments).
+	AcquirerURL, AcquirerMerchant, AcquirerAPIKey, AcquirerSecret string
 }
 
 func (o *gatewayOptions) register(s *cmdline.Set) {
@@ -202,6 +204,10 @@ func (o *gatewayOptions) register(s *cmdline.Set) {
 	s.SecretString(&o.SMSAuthValue, "sms-gateway-auth-value", "", "Gateway credential, e.g. \"Bearer …\".")
 	s.String(&o.SMSBody, "sms-gateway-body-template", "", "Go text/template of the request body; sees .To .Phone .Text and json (default {\"to\":{{json .To}},\"text\":{{json .Text}}}).")
 	s.String(&o.SMSContentType, "sms-gateway-content-type", "application/json", "Content-Type of the gateway request.")
+	s.String(&o.AcquirerURL, "acquirer-url", "", "Base URL of the card acquirer's API for the portal's payments; empty: the sandbox acquirer in development mode, no payments otherwise.")
+	s.String(&o.AcquirerMerchant, "acquirer-merchant-id", "", "Merchant id at the acquirer.")
+	s.SecretString(&o.AcquirerAPIKey, "acquirer-api-key", "", "API key at the acquirer.")
+	s.SecretString(&o.AcquirerSecret, "acquirer-notify-secret", "", "HMAC secret of the acquirer's notifications (32 characters or more).")
 }
 
 // gateways are the message gateways the options configure.

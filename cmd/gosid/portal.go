@@ -53,6 +53,7 @@ type portalSetup struct {
 	dev                         bool // development mode: the sandbox agency signs results
 	// signatures checks citizens' and agencies' e-signatures (nil: off).
 	signatures func(ctx context.Context, signature, content []byte) (*cms.Result, error)
+	acquirer   *gatewayOptions // nil: no acquirer but the sandbox's in development
 }
 
 // newPortal builds the portal: its client key, sign-in, catalogue (the
@@ -89,19 +90,32 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 	if err != nil {
 		return nil, nil, nil, err
 	}
+	indexKey, err := auth.LoadSecret(ctx, p.db, p.sealer, "charges-index", p.now())
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	acq := portal.AcquirerSetup{PortalURL: p.portalURL, Sandbox: p.dev, Logger: p.log, Now: p.now}
+	if o := p.acquirer; o != nil {
+		acq.URL, acq.MerchantID, acq.APIKey, acq.NotifySecret = o.AcquirerURL, o.AcquirerMerchant, o.AcquirerAPIKey, o.AcquirerSecret
+	}
+	acqClient, acqSecret, acqSandbox, err := portal.OpenAcquirer(acq)
+	if err != nil {
+		return nil, nil, nil, err
+	}
 	keys := blob.StaticKeys{CurrentID: "attachments-1", Keys: map[string][]byte{"attachments-1": fileKey}}
 	if err := portal.Seed(ctx, p.db); err != nil {
 		return nil, nil, nil, err
 	}
 	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
-		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: codeKey, Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: p.signatures})
+		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: codeKey, Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: p.signatures,
+		IndexKey: indexKey, Acquirer: acqClient, AcquirerSecret: acqSecret, SandboxAcquirer: acqSandbox})
 	return h, a, key, err
 }
 
 // embeddedPortal is the portal inside gosid serve: its tables in the same
 // database, its secrets sealed by the same keys, its messages through the
 // same gateways, registered with the identity provider at every start.
-func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, dev bool, log *slog.Logger) (*portal.Handler, error) {
+func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachments string, dev bool, log *slog.Logger, acq *gatewayOptions) (*portal.Handler, error) {
 	// The identity provider's check of e-signatures: one trust list,
 	// reloaded on SIGHUP for both.
 	var signatures func(ctx context.Context, signature, content []byte) (*cms.Result, error)
@@ -110,7 +124,7 @@ func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachm
 	}
 	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys,
 		messages: i.Messages, issuer: i.Issuer, clientID: portalClientID, portalURL: portalURL, dataDir: dataDir,
-		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev, signatures: signatures})
+		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev, signatures: signatures, acquirer: acq})
 	if err != nil {
 		return nil, err
 	}
@@ -232,7 +246,7 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 		}
 	}
 	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, messages: msgs, issuer: o.Issuer,
-		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == "", signatures: signatures})
+		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == "", signatures: signatures, acquirer: &o.gatewayOptions})
 	if err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func startEmbeddedPortalIn(t testing.TB, parts *idp.IdP) (string, *portal.Handle
 	}
 	u := "http://" + ln.Addr().String()
 	dir := t.TempDir()
-	h, err := embeddedPortal(context.Background(), parts, u, dir, "", true, testLog())
+	h, err := embeddedPortal(context.Background(), parts, u, dir, "", true, testLog(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

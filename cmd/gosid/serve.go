@@ -221,7 +221,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		if o.PortalURL == "" {
 			o.PortalURL = httpx.ListenURL(o.PortalAddr, l.Addr(), o.TLSCertFile != "")
 		}
-		ph, err := embeddedPortal(ctx, parts, o.PortalURL, o.storage.DataDir, o.Attachments, createMaster, log)
+		ph, err := embeddedPortal(ctx, parts, o.PortalURL, o.storage.DataDir, o.Attachments, createMaster, log, &o.idp.gatewayOptions)
 		if err != nil {
 			return exitFailed, err
 		}

@@ -315,6 +315,11 @@ func (s *Store) Charge(ctx context.Context, uin string) (*Charge, error) {
 	return s.scanCharge(ctx, s.db.QueryRow(ctx, `SELECT `+chargeColumns+` FROM portal_charges WHERE uin = $1`, uin))
 }
 
+// ChargeTx is Charge inside a change's transaction (OnChargeChange).
+func (s *Store) ChargeTx(ctx context.Context, tx *sqldb.Tx, uin string) (*Charge, error) {
+	return s.scanCharge(ctx, tx.QueryRow(ctx, `SELECT `+chargeColumns+` FROM portal_charges WHERE uin = $1`, uin))
+}
+
 // AgencyCharge returns an agency's own charge; another agency's is
 // ErrNotFound.
 func (s *Store) AgencyCharge(ctx context.Context, agency, uin string) (*Charge, error) {

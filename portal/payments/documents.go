@@ -130,6 +130,16 @@ func (s *Store) IdentifierHash(id Identifier) (string, bool) {
 // hold any of the hashes (ChargeChange.Hashes), to tell them of a new or
 // changed charge.
 func (s *Store) DocumentHolders(ctx context.Context, hashes []string) ([]string, error) {
+	return s.holders(ctx, s.db, hashes)
+}
+
+// DocumentHoldersTx is DocumentHolders inside a change's transaction
+// (OnChargeChange), which on SQLite holds the only connection that writes.
+func (s *Store) DocumentHoldersTx(ctx context.Context, tx *sqldb.Tx, hashes []string) ([]string, error) {
+	return s.holders(ctx, tx, hashes)
+}
+
+func (s *Store) holders(ctx context.Context, db sqldb.Querier, hashes []string) ([]string, error) {
 	if len(hashes) == 0 {
 		return nil, nil
 	}
@@ -142,5 +152,5 @@ func (s *Store) DocumentHolders(ctx context.Context, hashes []string) ([]string,
 		q += fmt.Sprintf("$%d", i+1)
 		args[i] = h
 	}
-	return sqldb.Strings(ctx, s.db, q+`) ORDER BY subject`, args...)
+	return sqldb.Strings(ctx, db, q+`) ORDER BY subject`, args...)
 }

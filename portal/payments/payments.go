@@ -104,6 +104,21 @@ func (s *Store) Payment(ctx context.Context, id string) (*Payment, error) {
 	return s.payment(ctx, s.db, id)
 }
 
+// PaymentTx is Payment inside a change's transaction (OnChargeChange).
+func (s *Store) PaymentTx(ctx context.Context, tx *sqldb.Tx, id string) (*Payment, error) {
+	return s.payment(ctx, tx, id)
+}
+
+// PaymentsOf returns a charge's payments, the oldest first (the agency's
+// view of its charge).
+func (s *Store) PaymentsOf(ctx context.Context, uin string) ([]*Payment, error) {
+	rows, err := s.db.Query(ctx, `SELECT `+paymentColumns+` FROM portal_payments WHERE uin = $1 ORDER BY created_at, id`, uin)
+	if err != nil {
+		return nil, err
+	}
+	return collectPayments(rows)
+}
+
 // PaymentOf returns a citizen's payment; another citizen's is ErrNotFound.
 func (s *Store) PaymentOf(ctx context.Context, subject, id string) (*Payment, error) {
 	return scanPayment(s.db.QueryRow(ctx, `SELECT `+paymentColumns+` FROM portal_payments WHERE id = $1 AND subject = $2`, id, subject))
