@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -750,4 +751,35 @@ func OpenAcquirer(s AcquirerSetup) (acquirer.Client, []byte, http.Handler, error
 	}
 	c, err := acquirer.NewHTTPClient(acquirer.HTTPConfig{BaseURL: s.PortalURL + sandboxAcquirerPrefix, MerchantID: "gosid-sandbox", APIKey: apiKey})
 	return c, secret, sb, err
+}
+
+// demoLicence is the driving licence the sandbox's fines concern.
+const demoLicence = "7700123456"
+
+// seedCharges posts the sandbox's demo charges once (a УИН already there
+// is left alone, paid or not).
+func seedCharges(ctx context.Context, st *payments.Store, now time.Time) error {
+	today := payments.MoscowDate(now)
+	gibdd := payments.Payee{Name: "УФК по г. Москве (ГУ МВД России по г. Москве)", INN: "7707089101", KPP: "770731005", BIK: "004525988",
+		Account: "03100643000000017300", BankName: "ГУ Банка России по ЦФО//УФК по г. Москве г. Москва", KBK: "18811601123010001140", OKTMO: "45379000"}
+	licence := []payments.Identifier{{Kind: payments.DriverLicence, Value: demoLicence}}
+	demo := []payments.Charge{
+		{Kind: payments.Fine, Purpose: "Штраф за превышение скорости на 20–40 км/ч", LegalBasis: "Постановление по делу об административном правонарушении, ч. 2 ст. 12.9 КоАП РФ",
+			Amount: 75000, DiscountAmount: 37500, DiscountUntil: today.AddDays(15), IssuedOn: today.AddDays(-5), DueOn: today.AddDays(55)},
+		{Kind: payments.Fine, Purpose: "Штраф за нарушение правил остановки или стоянки", LegalBasis: "Постановление по делу об административном правонарушении, ч. 1 ст. 12.19 КоАП РФ",
+			Amount: 100000, IssuedOn: today.AddDays(-90), DueOn: today.AddDays(-30)},
+	}
+	for i, c := range demo {
+		prefix := fmt.Sprintf("1881077126%09d", 120400+i)
+		c.UIN, c.Payee, c.Concerns = prefix+string(payments.UINCheckDigit(prefix)), gibdd, licence
+		if _, err := st.Charge(ctx, c.UIN); err == nil {
+			continue
+		} else if !errors.Is(err, payments.ErrNotFound) {
+			return err
+		}
+		if _, _, err := st.PostCharge(ctx, "mvd", c); err != nil && !errors.Is(err, payments.ErrConflict) {
+			return fmt.Errorf("demo charge: %w", err)
+		}
+	}
+	return nil
 }

@@ -50,10 +50,6 @@ func (h *Handler) mountAppointments(mux *http.ServeMux) {
 	mux.HandleFunc("GET /agency/v1/places/{id}/bookings", h.agencyAPI(h.apiDayBookings))
 }
 
-// SeedPlaces adds the sandbox's places, windows and doctors (the embedded
-// default) when they are missing.
-func SeedPlaces(ctx context.Context, h *Handler) error { return appointments.Seed(ctx, h.appts) }
-
 // placeZone is a place's location, Moscow when its zone cannot be loaded
 // (validated when saved, so only a broken tzdata).
 func placeZone(p *appointments.Place) *time.Location {
@@ -654,4 +650,22 @@ var regionNames = map[string]string{
 	"16": "Республика Татарстан", "23": "Краснодарский край", "25": "Приморский край", "39": "Калининградская область",
 	"41": "Камчатский край", "47": "Ленинградская область", "50": "Московская область", "54": "Новосибирская область",
 	"66": "Свердловская область", "77": "Москва", "78": "Санкт-Петербург",
+}
+
+// SeedSandbox gives the development mode something to book and to pay:
+// the sandbox's places, windows and doctors (only into an empty schedule,
+// so an officer's changes survive a restart) and demo fines for the
+// driving licence 77 00 123456 (docs/portal.md).
+func SeedSandbox(ctx context.Context, h *Handler) error {
+	if h.appts == nil {
+		return nil
+	}
+	if ps, err := h.appts.Places(ctx, appointments.Filter{}); err != nil {
+		return err
+	} else if len(ps) == 0 {
+		if err := appointments.Seed(ctx, h.appts); err != nil {
+			return err
+		}
+	}
+	return seedCharges(ctx, h.pays, h.now())
 }

@@ -109,6 +109,9 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
 		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: codeKey, Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: p.signatures,
 		IndexKey: indexKey, Acquirer: acqClient, AcquirerSecret: acqSecret, SandboxAcquirer: acqSandbox})
+	if err == nil && p.dev {
+		err = portal.SeedSandbox(ctx, h)
+	}
 	return h, a, key, err
 }
 

@@ -1,0 +1,461 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"html"
+	"image"
+	_ "image/png"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	"github.com/makiuchi-d/gozxing/qrcode"
+
+	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/portal/payments"
+	"github.com/gosid/gosid/portal/payments/acquirer"
+)
+
+// agencyToken is a client_credentials access token of a new client of
+// the agency (scope agency:CODE), as an agency's system gets one.
+func agencyToken(t *testing.T, db *sqldb.DB, op *testIdP, scope string) string {
+	t.Helper()
+	cl, secret, err := client.NewStore(db, time.Now).Create(context.Background(), client.Client{Name: "Система " + scope, AuthMethod: client.AuthSecretBasic,
+		GrantTypes: []string{client.GrantClientCredentials}, Scopes: []string{scope}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tr := tokenRequest(t, op.URL, cl.ID, secret, url.Values{"grant_type": {"client_credentials"}, "scope": {scope}})
+	if tr.AccessToken == "" {
+		t.Fatalf("client_credentials token for %s: %d %s", scope, tr.Status, tr.Error)
+	}
+	return tr.AccessToken
+}
+
+func jsonBody(v any) []byte {
+	b, _ := json.Marshal(v)
+	return b
+}
+
+// problemField is the name of the first field a problem names.
+func problemField(a apiAnswer) string {
+	fields, _ := a.JSON["fields"].([]any)
+	if len(fields) == 0 {
+		return ""
+	}
+	name, _ := fields[0].(map[string]any)["name"].(string)
+	return name
+}
+
+var (
+	freeDayRe     = regexp.MustCompile(`href="([^"]*day=[0-9-]+)" class="day free`)
+	slotRe        = regexp.MustCompile(`name="start" value="([^"]+)"`)
+	resourceRe    = regexp.MustCompile(`name="resource" value="([^"]+)"`)
+	ticketNoRe    = regexp.MustCompile(`<p class="ticketno">([^<]+)</p>`)
+	bookVersionRe = regexp.MustCompile(`name="version" value="([0-9]+)"`)
+	payActionRe   = regexp.MustCompile(`action="([^"]*/pay/[^"]+)"`)
+)
+
+// freeTimes opens a place's booking page at its first day with free time
+// and returns the resource and the starts offered.
+func freeTimes(t *testing.T, b *browser, base string) (string, []string, string) {
+	t.Helper()
+	p := b.abs("GET", base, nil)
+	m := freeDayRe.FindStringSubmatch(p.Body)
+	if p.Status != 200 || m == nil {
+		t.Fatalf("booking page %s: %d, no free day\n%s", base, p.Status, p.Body)
+	}
+	day, _ := url.Parse(html.UnescapeString(m[1]))
+	p = b.abs("GET", strings.SplitN(base, "/appointments", 2)[0]+day.String(), nil)
+	starts := slotRe.FindAllStringSubmatch(p.Body, -1)
+	res := resourceRe.FindStringSubmatch(p.Body)
+	if p.Status != 200 || len(starts) < 2 || res == nil {
+		t.Fatalf("times of %s: %d\n%s", day, p.Status, p.Body)
+	}
+	var out []string
+	for _, s := range starts {
+		out = append(out, s[1])
+	}
+	return res[1], out, p.Body
+}
+
+// TestPortalVisits: an agency publishes a place in Vladivostok through the
+// API (every call checked against docs/agency-api.yaml; bad hours and a
+// closure given in Moscow's offset are 422 naming the field); a citizen
+// books a time from the calendar, gets a ticket whose QR code is the
+// booking number and a PDF, reschedules and cancels, books again; the
+// officer's API sees the day; a closure cancels the booking and tells the
+// citizen.
+func TestPortalVisits(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, _ := startEmbeddedPortal(t, parts)
+		mfc := agencyToken(t, db, op, "agency:mfc")
+		place := portalURL + "/agency/v1/places/mfc-vvo-test"
+		body := map[string]any{"kind": "centre", "name": "МФЦ «Тестовый»", "region": "25", "address": "г. Владивосток, ул. Алеутская, д. 11",
+			"time_zone": "Asia/Vladivostok", "hours": map[string]string{"mon": "09:00-13:00,14:00-18:00", "tue": "09:00-13:00,14:00-18:00",
+				"wed": "09:00-13:00,14:00-18:00", "thu": "09:00-13:00,14:00-18:00", "fri": "09:00-13:00,14:00-18:00", "sat": "10:00-14:00", "sun": ""},
+			"resources": []map[string]any{{"id": "vvo-test-w1", "kind": "window", "name": "Окно 1", "step_minutes": 15, "services": []string{"passport-14"}}},
+			"durations": map[string]int{"passport-14": 30}}
+		if r := agencyCall(t, mfc, "PUT", place, "application/json", jsonBody(body)); r.Status != 201 {
+			t.Fatalf("publish a place: %d %s", r.Status, r.Body)
+		}
+		body["hours"].(map[string]string)["mon"] = "18:00-09:00"
+		if r := agencyCall(t, mfc, "PUT", place, "application/json", jsonBody(body)); r.Status != 422 || problemField(r) != "hours.mon" {
+			t.Fatalf("bad hours: %d %s", r.Status, r.Body)
+		}
+		body["hours"].(map[string]string)["mon"] = "09:00-13:00,14:00-18:00"
+		if r := agencyCall(t, mfc, "PUT", place, "application/json", jsonBody(body)); r.Status != 200 {
+			t.Fatalf("republish: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, agencyToken(t, db, op, "agency:mvd"), "GET", place, "", nil); r.Status != 404 {
+			t.Fatalf("another agency's place: %d", r.Status)
+		}
+
+		citizen := newBrowser(t, op)
+		citizen.register("phone", "+79161117701", "+79161117701", "Записанов", "Пётр")
+		citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil))
+		book := portalURL + "/appointments/new?service=passport-14&place=mfc-vvo-test"
+		resource, starts, _ := freeTimes(t, citizen, book)
+		p := citizen.abs("POST", portalURL+"/appointments", url.Values{"service": {"passport-14"}, "place": {"mfc-vvo-test"}, "resource": {resource}, "start": {starts[0]}})
+		if p.Status != 303 || !strings.Contains(p.Location, "done=booked") {
+			t.Fatalf("book: %d %s\n%s", p.Status, p.Location, firstError(p.Body))
+		}
+		ticket := portalURL + strings.Split(p.Location, "?")[0]
+		p = citizen.abs("GET", ticket, nil)
+		p.Body = html.UnescapeString(p.Body)
+		number := ticketNoRe.FindStringSubmatch(p.Body)
+		start, _ := time.Parse(time.RFC3339, starts[0])
+		local := start.In(mustZone(t, "Asia/Vladivostok")).Format("02.01.2006 15:04")
+		if number == nil || !strings.Contains(p.Body, local) || !strings.Contains(p.Body, "МСК+7") {
+			t.Fatalf("the ticket lacks the number or the local time %s:\n%s", local, p.Body)
+		}
+		if got := decodeQR(t, citizen.abs("GET", ticket+"/qr.png", nil).Body); got != number[1] {
+			t.Fatalf("the ticket's QR code says %q, want %q", got, number[1])
+		}
+		if pdf := citizen.abs("GET", ticket+"/ticket.pdf", nil); pdf.Status != 200 || !strings.HasPrefix(pdf.Body, "%PDF") {
+			t.Fatalf("ticket PDF: %d", pdf.Status)
+		} else if text := pdfText(t, []byte(pdf.Body)); text != "" && !strings.Contains(text, number[1]) {
+			t.Fatalf("the ticket PDF lacks the number:\n%s", text)
+		}
+		// A second booking of the same service is refused: the first is shown.
+		p = citizen.abs("POST", portalURL+"/appointments", url.Values{"service": {"passport-14"}, "place": {"mfc-vvo-test"}, "resource": {resource}, "start": {starts[len(starts)-1]}})
+		if p.Status != 303 || !strings.Contains(p.Location, "done=exists") {
+			t.Fatalf("a second active booking: %d %s", p.Status, p.Location)
+		}
+		// Another citizen cannot take the same time, nor see the ticket.
+		other := newBrowser(t, op)
+		other.register("phone", "+79161117702", "+79161117702", "Другой", "Иван")
+		other.portalGo(t, portalURL, other.abs("GET", portalURL+"/login", nil))
+		p = other.abs("POST", portalURL+"/appointments", url.Values{"service": {"passport-14"}, "place": {"mfc-vvo-test"}, "resource": {resource}, "start": {starts[0]}})
+		if p.Status != 303 || !strings.Contains(p.Location, "err=taken") {
+			t.Fatalf("a taken time: %d %s", p.Status, p.Location)
+		}
+		if p := other.abs("GET", ticket, nil); p.Status != 404 {
+			t.Fatalf("another citizen's ticket: %d", p.Status)
+		}
+		// Reschedule to the last time of a free day, then cancel.
+		_, moved, rbody := freeTimes(t, citizen, portalURL+"/appointments/new?service=passport-14&reschedule="+strings.TrimPrefix(ticket, portalURL+"/appointments/"))
+		version := versionRe.FindStringSubmatch(rbody)
+		if version == nil {
+			t.Fatalf("no version on the rescheduling page:\n%s", rbody)
+		}
+		target := moved[len(moved)-1]
+		p = citizen.abs("POST", ticket+"/reschedule", url.Values{"resource": {resource}, "start": {target}, "version": {version[1]}})
+		if p.Status != 303 || !strings.Contains(p.Location, "done=rescheduled") {
+			t.Fatalf("reschedule: %d %s", p.Status, p.Location)
+		}
+		newStart, _ := time.Parse(time.RFC3339, target)
+		if p := citizen.abs("GET", ticket, nil); !strings.Contains(p.Body, newStart.In(mustZone(t, "Asia/Vladivostok")).Format("02.01.2006 15:04")) {
+			t.Fatalf("the ticket after rescheduling:\n%s", p.Body)
+		}
+		day := newStart.In(mustZone(t, "Asia/Vladivostok")).Format("2006-01-02")
+		if r := agencyCall(t, mfc, "GET", place+"/bookings?date="+day, "", nil); r.Status != 200 || !strings.Contains(string(r.Body), number[1]) {
+			t.Fatalf("the day's bookings: %d %s", r.Status, r.Body)
+		}
+		if p := citizen.abs("POST", ticket+"/cancel", url.Values{}); p.Status != 303 || !strings.Contains(p.Location, "done=cancelled") {
+			t.Fatalf("cancel: %d %s", p.Status, p.Location)
+		}
+		waitMessage(t, citizen, "+79161117701", "portal.booking", "Запись отменена")
+
+		// Book again; the agency closes the window for that time (in
+		// Moscow's offset first: refused, naming the field).
+		p = citizen.abs("POST", portalURL+"/appointments", url.Values{"service": {"passport-14"}, "place": {"mfc-vvo-test"}, "resource": {resource}, "start": {starts[0]}})
+		if p.Status != 303 {
+			t.Fatalf("book again: %d %s", p.Status, p.Location)
+		}
+		closure := map[string]any{"from": start.In(mustZone(t, "Europe/Moscow")).Format(time.RFC3339), "to": start.Add(time.Hour).In(mustZone(t, "Europe/Moscow")).Format(time.RFC3339),
+			"reason": "Технический сбой"}
+		if r := agencyCall(t, mfc, "POST", place+"/closures", "application/json", jsonBody(closure)); r.Status != 422 || problemField(r) != "from" {
+			t.Fatalf("a closure in another zone's offset: %d %s", r.Status, r.Body)
+		}
+		vvo := mustZone(t, "Asia/Vladivostok")
+		closure["from"], closure["to"] = start.In(vvo).Format(time.RFC3339), start.Add(time.Hour).In(vvo).Format(time.RFC3339)
+		if r := agencyCall(t, mfc, "POST", place+"/closures", "application/json", jsonBody(closure)); r.Status != 201 || r.JSON["cancelled"] != 1.0 {
+			t.Fatalf("closure: %d %s", r.Status, r.Body)
+		}
+		waitMessage(t, citizen, "+79161117701", "portal.booking", "Приём отменён ведомством")
+	})
+}
+
+func mustZone(t *testing.T, name string) *time.Location {
+	loc, err := time.LoadLocation(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return loc
+}
+
+// decodeQR reads the QR code of a PNG.
+func decodeQR(t *testing.T, png string) string {
+	t.Helper()
+	img, _, err := image.Decode(strings.NewReader(png))
+	if err != nil {
+		t.Fatalf("QR image: %v", err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := qrcode.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("QR decode: %v", err)
+	}
+	return res.GetText()
+}
+
+// pdfText is the text of a PDF by poppler's pdftotext; "" when it is not
+// installed (CI installs it: there its absence fails).
+func pdfText(t *testing.T, pdf []byte) string {
+	t.Helper()
+	bin, err := exec.LookPath("pdftotext")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatal("pdftotext (poppler-utils) is needed in CI")
+		}
+		t.Log("pdftotext not installed: the PDF's text is not checked")
+		return ""
+	}
+	cmd := exec.Command(bin, "-layout", "-", "-")
+	cmd.Stdin = bytes.NewReader(pdf)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("pdftotext: %v", err)
+	}
+	return string(out)
+}
+
+// newUIN mints a valid УИН with the Treasury's control digit.
+func newUIN(n int) string {
+	prefix := fmt.Sprintf("1881077126%09d", n)
+	return prefix + string(payments.UINCheckDigit(prefix))
+}
+
+// payWithCard goes from «Оплатить» through the sandbox acquirer's card
+// page (and its code step for the 3-D Secure card) back to the portal and
+// returns the page the citizen lands on.
+func payWithCard(t *testing.T, b *browser, portalURL, uin, card string) page {
+	t.Helper()
+	p := b.abs("POST", portalURL+"/charges/"+uin+"/pay", url.Values{})
+	if p.Status != 303 || !strings.Contains(p.Location, "/sandbox/acquirer/pay/") {
+		t.Fatalf("pay: %d %s\n%s", p.Status, p.Location, firstError(p.Body))
+	}
+	payPage := p.Location
+	p = b.abs("GET", payPage, nil)
+	m := payActionRe.FindStringSubmatch(p.Body)
+	if p.Status != 200 || m == nil {
+		t.Fatalf("the acquirer's page: %d\n%s", p.Status, p.Body)
+	}
+	action := portalURL + html.UnescapeString(m[1])
+	p = b.abs("POST", action, url.Values{"card_number": {card}, "expiry": {"12/30"}, "cvc": {"123"}, "holder": {"PETR ZAPISANOV"}})
+	if p.Status == 303 && strings.HasSuffix(p.Location, "/confirm") {
+		p = b.abs("GET", portalURL+p.Location, nil)
+	}
+	if p.Status == 200 && strings.Contains(p.Body, "sandbox-code") {
+		code := regexp.MustCompile(`id="sandbox-code">([0-9]+)<`).FindStringSubmatch(p.Body)
+		confirm := regexp.MustCompile(`<form method="post" action="([^"]+)">`).FindStringSubmatch(p.Body)
+		p = b.abs("POST", portalURL+html.UnescapeString(confirm[1]), url.Values{"code": {code[1]}})
+	}
+	if p.Status != 303 || !strings.HasPrefix(p.Location, portalURL+"/payments/") {
+		t.Fatalf("the acquirer did not send the citizen back: %d %s\n%s", p.Status, p.Location, p.Body)
+	}
+	return b.abs("GET", p.Location, nil)
+}
+
+// TestPortalCharges: an agency posts fines through the API (a bad УИН, a
+// fraction of a kopeck and a date-time instead of a date are 422 naming the
+// field); a citizen who added the driving licence sees them, unpaid first
+// with the discount; pays one with the discount through the sandbox
+// acquirer's code step; the charge is paid once, the agency sees it, the
+// receipt's text holds УИН, amount and payee, the history exports to CSV;
+// a declined card leaves the other unpaid; a forged notification is
+// refused; the agency refunds, idempotently.
+func TestPortalCharges(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, _ := startEmbeddedPortal(t, parts)
+		mvd := agencyToken(t, db, op, "agency:mvd")
+		today := time.Now().In(mustZone(t, "Europe/Moscow"))
+		fine := map[string]any{"kind": "fine", "purpose": "Штраф за превышение скорости", "legal_basis": "ч. 2 ст. 12.9 КоАП РФ", "amount": 75000,
+			"discount":  map[string]any{"amount": 37500, "until": today.AddDate(0, 0, 15).Format(time.DateOnly)},
+			"issued_on": today.AddDate(0, 0, -2).Format(time.DateOnly), "due_on": today.AddDate(0, 0, 60).Format(time.DateOnly),
+			"payee": map[string]any{"name": "УФК по г. Москве (ГУ МВД России по г. Москве)", "inn": "7707089101", "kpp": "770731005", "bik": "004525988",
+				"account": "03100643000000017300", "kbk": "18811601123010001140", "oktmo": "45379000"},
+			"concerns": []map[string]string{{"kind": "driver_licence", "value": "99 01 765432"}}}
+		base := portalURL + "/agency/v1/charges/"
+		bad := newUIN(1)
+		bad = bad[:19] + string('0'+(bad[19]-'0'+1)%10)
+		for _, tc := range []struct {
+			uin, field string
+			change     func(map[string]any) map[string]any
+		}{
+			{bad, "uin", nil},
+			{newUIN(2), "amount", func(m map[string]any) map[string]any { m["amount"] = json.Number("750.5"); return m }},
+			{newUIN(3), "amount", func(m map[string]any) map[string]any { m["amount"] = -100; return m }},
+			{newUIN(4), "amount", func(m map[string]any) map[string]any { m["amount"] = json.Number("100000000000000000000"); return m }},
+			{newUIN(5), "issued_on", func(m map[string]any) map[string]any { m["issued_on"] = today.UTC().Format(time.RFC3339); return m }},
+		} {
+			body := map[string]any{}
+			for k, v := range fine {
+				body[k] = v
+			}
+			if tc.change != nil {
+				body = tc.change(body)
+			}
+			if r := agencyCall(t, mvd, "PUT", base+tc.uin, "application/json", jsonBody(body)); r.Status != 422 || problemField(r) != tc.field {
+				t.Fatalf("%s: want 422 naming %s, got %d %s", tc.field, tc.field, r.Status, r.Body)
+			}
+			if r := agencyCall(t, mvd, "GET", base+newUIN(2), "", nil); r.Status != 404 {
+				t.Fatalf("a refused charge was stored: %d", r.Status)
+			}
+		}
+		uin, other := newUIN(10), newUIN(11)
+		if r := agencyCall(t, mvd, "PUT", base+uin, "application/json", jsonBody(fine)); r.Status != 201 {
+			t.Fatalf("post a charge: %d %s", r.Status, r.Body)
+		}
+		second := map[string]any{}
+		for k, v := range fine {
+			second[k] = v
+		}
+		delete(second, "discount")
+		second["purpose"], second["amount"] = "Штраф за неправильную парковку", 150000
+		if r := agencyCall(t, mvd, "PUT", base+other, "application/json", jsonBody(second)); r.Status != 201 {
+			t.Fatalf("post another: %d %s", r.Status, r.Body)
+		}
+		cancelled := newUIN(12)
+		if r := agencyCall(t, mvd, "PUT", base+cancelled, "application/json", jsonBody(second)); r.Status != 201 {
+			t.Fatalf("post a third: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, mvd, "POST", base+cancelled+"/cancel", "application/json", jsonBody(map[string]string{"reason": "Постановление отменено"})); r.Status != 200 || r.JSON["status"] != "cancelled" {
+			t.Fatalf("cancel: %d %s", r.Status, r.Body)
+		}
+
+		citizen := newBrowser(t, op)
+		citizen.register("phone", "+79161117801", "+79161117801", "Платёжкин", "Семён")
+		citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil))
+		if p := citizen.abs("GET", portalURL+"/charges/"+uin, nil); p.Status != 404 {
+			t.Fatalf("a charge of someone else's document: %d", p.Status)
+		}
+		if p := citizen.abs("POST", portalURL+"/documents", url.Values{"kind": {"driver_licence"}, "number": {"99 01 76543"}}); p.Status != 422 || !strings.Contains(p.Body, `id="number-err"`) {
+			t.Fatalf("a short licence number: %d", p.Status)
+		}
+		if p := citizen.abs("POST", portalURL+"/documents", url.Values{"kind": {"driver_licence"}, "number": {"99 01 765432"}}); p.Status != 303 {
+			t.Fatalf("add the licence: %d %s", p.Status, firstError(p.Body))
+		}
+		list := citizen.abs("GET", portalURL+"/charges", nil)
+		if list.Status != 200 || !strings.Contains(list.Body, "375,00 ₽") || !strings.Contains(list.Body, "1 500,00 ₽") {
+			t.Fatalf("the charges list:\n%s", list.Body)
+		}
+		if p := citizen.abs("GET", portalURL+"/charges?min=12,345", nil); p.Status != 422 {
+			t.Fatalf("a filter amount with a fraction of a kopeck: %d", p.Status)
+		}
+
+		// A declined card: nothing paid, a clear message.
+		p := payWithCard(t, citizen, portalURL, other, "4000000000000002")
+		if !strings.Contains(p.Body, "Оплата не прошла") {
+			t.Fatalf("a declined card:\n%s", p.Body)
+		}
+		if r := agencyCall(t, mvd, "GET", base+other, "", nil); r.JSON["status"] != "unpaid" {
+			t.Fatalf("after a decline the charge is %v", r.JSON["status"])
+		}
+		// The discounted fine, with the code step; the notification is sent twice.
+		p = payWithCard(t, citizen, portalURL, uin, "4000000000003220")
+		if !strings.Contains(p.Body, "Оплата прошла: 375,00") {
+			t.Fatalf("the paid page:\n%s", p.Body)
+		}
+		paymentID := regexp.MustCompile(`/payments/([0-9a-f]+)/receipt\.pdf`).FindStringSubmatch(p.Body)
+		if paymentID == nil {
+			t.Fatalf("no receipt link:\n%s", p.Body)
+		}
+		r := agencyCall(t, mvd, "GET", base+uin, "", nil)
+		if r.JSON["status"] != "paid" {
+			t.Fatalf("the agency sees %s", r.Body)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM portal_payments WHERE uin = $1 AND status = 'succeeded'`, uin); n != 1 {
+			t.Fatalf("%d captures", n)
+		}
+		receipt := citizen.abs("GET", portalURL+"/payments/"+paymentID[1]+"/receipt.pdf", nil)
+		if receipt.Status != 200 || !strings.HasPrefix(receipt.Body, "%PDF") {
+			t.Fatalf("receipt: %d", receipt.Status)
+		}
+		if text := pdfText(t, []byte(receipt.Body)); text != "" {
+			for _, want := range []string{uin, "375,00", "УФК по г. Москве", "7707089101"} {
+				if !strings.Contains(text, want) {
+					t.Fatalf("the receipt lacks %q:\n%s", want, text)
+				}
+			}
+		}
+		waitMessage(t, citizen, "+79161117801", "portal.charge", "Оплачено")
+		csv := citizen.abs("GET", portalURL+"/payments/export.csv", nil)
+		if !strings.HasPrefix(csv.Body, "\ufeff") || !strings.Contains(csv.Body, ";375,00;") || !strings.Contains(csv.Body, uin) {
+			t.Fatalf("CSV:\n%q", csv.Body)
+		}
+		// A notification signed with another secret changes nothing.
+		forged, _ := json.Marshal(map[string]any{"id": "n-forged", "event": acquirer.EventPaymentSucceeded, "payment": map[string]any{"id": "x", "order_id": paymentID[1],
+			"status": "succeeded", "amount": 1, "currency": "RUB"}})
+		fp := postSigned(t, portalURL+"/payments/notify", forged, acquirer.Sign(bytes.Repeat([]byte("k"), 32), time.Now(), forged))
+		if fp != 401 {
+			t.Fatalf("a forged notification: %d", fp)
+		}
+		// The agency refunds (twice with the same id: one refund).
+		for range 2 {
+			rr := agencyCall(t, mvd, "POST", base+uin+"/refunds", "application/json", jsonBody(map[string]any{"refund_id": "r-1", "amount": 37500}))
+			if rr.Status != 200 || rr.JSON["amount"] != 37500.0 {
+				t.Fatalf("refund: %d %s", rr.Status, rr.Body)
+			}
+		}
+		if r := agencyCall(t, mvd, "POST", base+uin+"/refunds", "application/json", jsonBody(map[string]any{"refund_id": "r-2", "amount": 1})); r.Status != 409 {
+			t.Fatalf("a refund beyond what was paid: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, mvd, "PUT", base+uin, "application/json", jsonBody(fine)); r.Status != 409 {
+			t.Fatalf("changing a paid charge: %d %s", r.Status, r.Body)
+		}
+	})
+}
+
+// postSigned posts a notification with its signature and returns the status.
+func postSigned(t *testing.T, u string, body []byte, sig string) int {
+	t.Helper()
+	req, _ := http.NewRequest("POST", u, bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set(acquirer.SignatureHeader, sig)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
