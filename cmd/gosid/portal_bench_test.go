@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -114,32 +113,11 @@ func BenchmarkSubmissions(b *testing.B) {
 	startEmbeddedPortal(b, parts) // the store as the portal wires it (OnChange is the portal's)
 	st := applications.NewStore(db, parts.Keys, time.Now)
 	const clients = 8
-	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS bench_limit (id BIGINT PRIMARY KEY)`); err != nil {
-		b.Fatal(err)
-	}
-	var seq atomic.Int64
-	const limitN = 2000
-	start := time.Now()
-	var wg sync.WaitGroup
-	for range clients {
-		wg.Go(func() {
-			for n := seq.Add(1); n <= limitN; n = seq.Add(1) {
-				if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
-					_, err := tx.Exec(ctx, `INSERT INTO bench_limit (id) VALUES ($1)`, n)
-					return err
-				}); err != nil {
-					b.Error(err)
-					return
-				}
-			}
-		})
-	}
-	wg.Wait()
-	limit := limitN / time.Since(start).Seconds()
+	limit := sqldbtest.TxRate(b, db, clients, 2000)
 	var next atomic.Int64
 	b.SetParallelism(clients)
 	b.ResetTimer()
-	start = time.Now()
+	start := time.Now()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			sub := fmt.Sprintf("citizen-%d", next.Add(1))

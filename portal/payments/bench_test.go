@@ -33,6 +33,7 @@ func benchCharges(b *testing.B, st *payments.Store, n int) []string {
 func BenchmarkPay(b *testing.B) {
 	benchDialects(b, func(b *testing.B, db *sqldb.DB) {
 		ctx := context.Background()
+		limit := sqldbtest.TxRate(b, db, 1, 1000)
 		st := payments.NewStore(db, sealer{}, key, newFake(), nil)
 		uins := benchCharges(b, st, b.N)
 		b.ResetTimer()
@@ -41,7 +42,10 @@ func BenchmarkPay(b *testing.B) {
 				b.Fatal(err)
 			}
 		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "payments/s")
+		rate := float64(b.N) / b.Elapsed().Seconds()
+		b.ReportMetric(rate, "payments/s")
+		b.ReportMetric(limit, "limit_tx/s")
+		b.ReportMetric(rate/limit, "ratio")
 	})
 }
 
@@ -50,6 +54,7 @@ func BenchmarkPay(b *testing.B) {
 func BenchmarkApply(b *testing.B) {
 	benchDialects(b, func(b *testing.B, db *sqldb.DB) {
 		ctx := context.Background()
+		limit := sqldbtest.TxRate(b, db, 1, 1000)
 		acq := newFake()
 		st := payments.NewStore(db, sealer{}, key, acq, nil)
 		uins := benchCharges(b, st, b.N)
@@ -67,6 +72,9 @@ func BenchmarkApply(b *testing.B) {
 				b.Fatal(out, err)
 			}
 		}
-		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "notifications/s")
+		rate := float64(b.N) / b.Elapsed().Seconds()
+		b.ReportMetric(rate, "notifications/s")
+		b.ReportMetric(limit, "limit_tx/s")
+		b.ReportMetric(rate/limit, "ratio")
 	})
 }
