@@ -337,11 +337,8 @@ type paymentView struct {
 func (h *Handler) showPayment(w http.ResponseWriter, r *http.Request) {
 	ctx, sub := r.Context(), session(r).Subject
 	p, err := h.pays.PaymentOf(ctx, sub, r.PathValue("id"))
-	if errors.Is(err, payments.ErrNotFound) {
-		h.render.ErrorPage(w, r, http.StatusNotFound)
-		return
-	} else if err != nil {
-		h.fail(w, r, err)
+	if err != nil {
+		h.paymentsFail(w, r, err)
 		return
 	}
 	if (p.Status == payments.Pending) && p.AcquirerID != "" && h.cfg.Acquirer != nil {
@@ -489,11 +486,8 @@ func (h *Handler) receiptPDF(w http.ResponseWriter, r *http.Request) {
 	if err == nil && !hasReceipt(&it.Payment) {
 		err = payments.ErrNotFound
 	}
-	if errors.Is(err, payments.ErrNotFound) {
-		h.render.ErrorPage(w, r, http.StatusNotFound)
-		return
-	} else if err != nil {
-		h.fail(w, r, err)
+	if err != nil {
+		h.paymentsFail(w, r, err)
 		return
 	}
 	pdf, err := receipts.Receipt(h.receiptData(r.Context(), it, payerName(sess.Profile)))
@@ -704,11 +698,8 @@ func (h *Handler) addDocument(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) removeDocument(w http.ResponseWriter, r *http.Request) {
 	err := h.pays.RemoveDocument(r.Context(), session(r).Subject, r.PathValue("id"))
-	if errors.Is(err, payments.ErrNotFound) {
-		h.render.ErrorPage(w, r, http.StatusNotFound)
-		return
-	} else if err != nil {
-		h.fail(w, r, err)
+	if err != nil {
+		h.paymentsFail(w, r, err)
 		return
 	}
 	http.Redirect(w, r, "/documents?done=removed", http.StatusSeeOther)
@@ -782,4 +773,14 @@ func seedCharges(ctx context.Context, st *payments.Store, now time.Time) error {
 		}
 	}
 	return nil
+}
+
+// paymentsFail answers a payments error: what is not the citizen's (or
+// not there) is 404, anything else a failure.
+func (h *Handler) paymentsFail(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, payments.ErrNotFound) {
+		h.render.ErrorPage(w, r, http.StatusNotFound)
+		return
+	}
+	h.fail(w, r, err)
 }

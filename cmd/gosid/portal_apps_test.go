@@ -21,6 +21,7 @@ import (
 	"codeberg.org/go-pdf/fpdf"
 	"github.com/pquerna/otp/totp"
 
+	"github.com/gosid/gosid/idp"
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
@@ -349,34 +350,11 @@ func TestPortalOffice(t *testing.T) {
 		}
 
 		// The officer: confirmed, a second factor, the role at Gosid.
-		officer := newBrowser(t, op)
-		officer.register("phone", "+79161114402", "+79161114402", "Чиновникова", "Анна")
-		oa := confirm("+79161114402")
-		enrol := officer.postStep("/account/security/totp", nil)
-		m := secretRe.FindStringSubmatch(enrol.Body)
-		if m == nil {
-			t.Fatalf("TOTP enrolment: %d", enrol.Status)
-		}
-		secret := strings.ReplaceAll(m[1], " ", "")
-		code, _ := totp.GenerateCode(secret, c.Now())
-		officer.postStep("/account/security/totp/confirm", url.Values{"code": {code}})
 		st := staff.NewStore(db, parts.Activity, time.Now)
-		for _, o := range []staff.Org{{Code: "mvd", Kind: staff.KindAgency, NameRU: "МВД России", Region: "77"},
-			{Code: "fns", Kind: staff.KindAgency, NameRU: "ФНС России", Region: "77"}} {
-			if err := st.AddOrg(ctx, o); err != nil {
-				t.Fatal(err)
-			}
-		}
-		if err := st.Grant(ctx, oa.ID, staff.RoleOfficer, "mvd", audit.Actor{Kind: audit.ActorSystem}); err != nil {
+		if err := st.AddOrg(ctx, staff.Org{Code: "fns", Kind: staff.KindAgency, NameRU: "ФНС России", Region: "77"}); err != nil {
 			t.Fatal(err)
 		}
-		p, at := officer.portalGo(t, portalURL, officer.abs("GET", portalURL+"/office", nil))
-		if !strings.Contains(at, "2fa") {
-			t.Fatalf("the back-office did not ask for a second factor: %d at %s", p.Status, at)
-		}
-		c.Advance(30 * time.Second)
-		code, _ = totp.GenerateCode(secret, c.Now())
-		p, at = officer.portalGo(t, op.URL, officer.abs("POST", at, url.Values{"code": {code}}))
+		officer, p, at := signInOfficer(t, db, op, parts, c, portalURL, "+79161114402", staff.Org{Code: "mvd", Kind: staff.KindAgency, NameRU: "МВД России", Region: "77"})
 		if p.Status != 200 || at != portalURL+"/office" || !strings.Contains(p.Body, number) || !strings.Contains(p.Body, ">МВД России</option>") {
 			t.Fatalf("the queue (its agency named): %d at %s\n%.2000s", p.Status, at, p.Body)
 		}
@@ -471,6 +449,10 @@ func TestPortalOffice(t *testing.T) {
 
 		// Another agency's officer sees neither the queue entry nor the
 		// application.
+		oa, err := accounts.FindByLogin(ctx, account.Phone, "+79161114402")
+		if err != nil {
+			t.Fatal(err)
+		}
 		if err := st.Revoke(ctx, oa.ID, staff.RoleOfficer, "mvd", audit.Actor{Kind: audit.ActorSystem}); err != nil {
 			t.Fatal(err)
 		}
@@ -666,4 +648,46 @@ func TestPortalDraftFiles(t *testing.T) {
 	if p := b.abs("GET", app, nil); p.Status != http.StatusNotFound {
 		t.Fatalf("the deleted draft: %d", p.Status)
 	}
+}
+
+// signInOfficer makes a confirmed account with an authenticator app the
+// officer of org (added here) and signs it in to the portal's back-office,
+// which asks for the second factor; it returns the officer's browser and
+// the /office page it lands on.
+func signInOfficer(t *testing.T, db *sqldb.DB, op *testIdP, parts *idp.IdP, c *sqldbtest.Clock, portalURL, phone string, org staff.Org) (*browser, page, string) {
+	t.Helper()
+	ctx := context.Background()
+	officer := newBrowser(t, op)
+	officer.register("phone", phone, phone, "Чиновникова", "Анна")
+	accounts := account.NewStore(db, parts.Keys, time.Now)
+	oa, err := accounts.FindByLogin(ctx, account.Phone, phone)
+	if err == nil {
+		err = accounts.SetLevel(ctx, oa.ID, oa.Level, assurance.Confirmed)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	enrol := officer.postStep("/account/security/totp", nil)
+	m := secretRe.FindStringSubmatch(enrol.Body)
+	if m == nil {
+		t.Fatalf("TOTP enrolment: %d", enrol.Status)
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	code, _ := totp.GenerateCode(secret, c.Now())
+	officer.postStep("/account/security/totp/confirm", url.Values{"code": {code}})
+	st := staff.NewStore(db, parts.Activity, time.Now)
+	if err := st.AddOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if err := st.Grant(ctx, oa.ID, staff.RoleOfficer, org.Code, audit.Actor{Kind: audit.ActorSystem}); err != nil {
+		t.Fatal(err)
+	}
+	p, at := officer.portalGo(t, portalURL, officer.abs("GET", portalURL+"/office", nil))
+	if !strings.Contains(at, "2fa") {
+		t.Fatalf("the back-office did not ask for a second factor: %d at %s", p.Status, at)
+	}
+	c.Advance(30 * time.Second)
+	code, _ = totp.GenerateCode(secret, c.Now())
+	p, at = officer.portalGo(t, op.URL, officer.abs("POST", at, url.Values{"code": {code}}))
+	return officer, p, at
 }

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,7 @@ import (
 	"github.com/makiuchi-d/gozxing/qrcode"
 
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/portal/payments"
@@ -145,6 +147,16 @@ func TestPortalVisits(t *testing.T) {
 		if got := decodeQR(t, citizen.abs("GET", ticket+"/qr.png", nil).Body); got != number[1] {
 			t.Fatalf("the ticket's QR code says %q, want %q", got, number[1])
 		}
+		// The reminders: jobs 24 h and 2 h before, those still ahead.
+		want := 0
+		for _, lead := range []time.Duration{24 * time.Hour, 2 * time.Hour} {
+			if start.Add(-lead).After(c.Now()) {
+				want++
+			}
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM river_job WHERE kind = 'portal.reminder' AND state = 'scheduled'`); n != want {
+			t.Fatalf("%d reminders scheduled, want %d", n, want)
+		}
 		if pdf := citizen.abs("GET", ticket+"/ticket.pdf", nil); pdf.Status != 200 || !strings.HasPrefix(pdf.Body, "%PDF") {
 			t.Fatalf("ticket PDF: %d", pdf.Status)
 		} else if text := pdfText(t, []byte(pdf.Body)); text != "" && !strings.Contains(text, number[1]) {
@@ -207,6 +219,53 @@ func TestPortalVisits(t *testing.T) {
 			t.Fatalf("closure: %d %s", r.Status, r.Body)
 		}
 		waitMessage(t, citizen, "+79161117701", "portal.booking", "Приём отменён ведомством")
+
+		// A place open round the clock in a zone where it is about noon now,
+		// so that the first free time is today there: the officer of the
+		// МФЦ marks the citizen arrived, then served; the citizen is told.
+		offset := (12 - time.Now().UTC().Hour() + 24) % 24
+		if offset > 14 {
+			offset -= 24
+		}
+		zone := fmt.Sprintf("Etc/GMT%+d", -offset)
+		if offset == 0 {
+			zone = "UTC"
+		}
+		allDay := map[string]string{}
+		for _, d := range []string{"mon", "tue", "wed", "thu", "fri", "sat", "sun"} {
+			allDay[d] = "00:00-24:00"
+		}
+		now := portalURL + "/agency/v1/places/mfc-now"
+		if r := agencyCall(t, mfc, "PUT", now, "application/json", jsonBody(map[string]any{"kind": "centre", "name": "МФЦ «Круглосуточный»", "region": "25",
+			"address": "г. Владивосток, ул. Светланская, д. 1", "time_zone": zone, "hours": allDay,
+			"resources": []map[string]any{{"id": "now-w1", "kind": "window", "name": "Окно 1", "services": []string{"passport-20"}}}})); r.Status != 201 {
+			t.Fatalf("publish a round-the-clock place in %s: %d %s", zone, r.Status, r.Body)
+		}
+		nowRes, nowStarts, _ := freeTimes(t, citizen, portalURL+"/appointments/new?service=passport-20&place=mfc-now")
+		first, _ := time.Parse(time.RFC3339, nowStarts[0])
+		p = citizen.abs("POST", portalURL+"/appointments", url.Values{"service": {"passport-20"}, "place": {"mfc-now"}, "resource": {nowRes}, "start": {nowStarts[0]}})
+		if p.Status != 303 || !strings.Contains(p.Location, "done=booked") {
+			t.Fatalf("book now: %d %s", p.Status, p.Location)
+		}
+		officer, op1, at1 := signInOfficer(t, db, op, parts, c, portalURL, "+79161117709", staff.Org{Code: "mfc", Kind: staff.KindAgency, NameRU: "МФЦ Приморского края", Region: "25"})
+		if op1.Status != 200 || at1 != portalURL+"/office" {
+			t.Fatalf("the officer's sign-in: %d at %s", op1.Status, at1)
+		}
+		dayURL := portalURL + "/office/bookings?" + url.Values{"place": {"mfc-now"}, "date": {first.In(mustZone(t, zone)).Format(time.DateOnly)}}.Encode()
+		for _, outcome := range []string{"arrived", "served"} {
+			p := officer.abs("GET", dayURL, nil)
+			row := regexp.MustCompile(`action="(/office/bookings/[0-9a-f]+/mark)" class="inline"><input type="hidden" name="version" value="([0-9]+)">`).FindStringSubmatch(p.Body)
+			if p.Status != 200 || row == nil {
+				t.Fatalf("the officer's day: %d\n%s", p.Status, p.Body)
+			}
+			if m := officer.abs("POST", portalURL+row[1], url.Values{"version": {row[2]}, "outcome": {outcome}}); m.Status != 303 {
+				t.Fatalf("mark %s: %d\n%s", outcome, m.Status, firstError(m.Body))
+			}
+		}
+		waitMessage(t, citizen, "+79161117701", "portal.booking", "Приём состоялся")
+		if p := citizen.abs("GET", portalURL+"/office/bookings", nil); p.Status/100 == 2 {
+			t.Fatalf("a citizen at the officer's bookings: %d", p.Status)
+		}
 	})
 }
 
@@ -381,6 +440,29 @@ func TestPortalCharges(t *testing.T) {
 		}
 		if p := citizen.abs("GET", portalURL+"/charges?min=12,345", nil); p.Status != 422 {
 			t.Fatalf("a filter amount with a fraction of a kopeck: %d", p.Status)
+		}
+
+		// Twenty «Оплатить» at once: one payment, one page at the acquirer.
+		race := newUIN(13)
+		if r := agencyCall(t, mvd, "PUT", base+race, "application/json", jsonBody(second)); r.Status != 201 {
+			t.Fatalf("post the raced charge: %d %s", r.Status, r.Body)
+		}
+		locations := make(chan string, 20)
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				p := citizen.abs("POST", portalURL+"/charges/"+race+"/pay", url.Values{})
+				locations <- fmt.Sprint(p.Status, " ", p.Location)
+			})
+		}
+		wg.Wait()
+		close(locations)
+		seen := map[string]int{}
+		for l := range locations {
+			seen[l]++
+		}
+		if len(seen) != 1 || count(t, db, `SELECT COUNT(*) FROM portal_payments WHERE uin = $1`, race) != 1 {
+			t.Fatalf("twenty «Оплатить»: answers %v, %d payments", seen, count(t, db, `SELECT COUNT(*) FROM portal_payments WHERE uin = $1`, race))
 		}
 
 		// A declined card: nothing paid, a clear message.
