@@ -19,6 +19,7 @@ import (
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
+	"github.com/gosid/gosid/portal/appointments"
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/payments"
 	"github.com/gosid/gosid/portal/payments/acquirer"
@@ -783,4 +784,33 @@ func (h *Handler) paymentsFail(w http.ResponseWriter, r *http.Request, err error
 		return
 	}
 	h.fail(w, r, err)
+}
+
+// homeVisitsAndCharges adds the citizen's coming bookings and unpaid
+// charges to the dashboard.
+func (h *Handler) homeVisitsAndCharges(r *http.Request, v *homeView) error {
+	ctx, sess := r.Context(), v.Session
+	list, err := h.appts.List(ctx, sess.Subject)
+	if err != nil {
+		return err
+	}
+	for i := range list {
+		if b := &list[i]; b.Status == appointments.Booked && b.End.After(h.now()) && len(v.Visits) < homeRecent {
+			v.Visits = append(v.Visits, h.bookingItem(ctx, v.L, b))
+		}
+	}
+	ids, err := h.citizenIDs(ctx, sess)
+	if err != nil {
+		return err
+	}
+	charges, err := h.pays.ChargesFor(ctx, ids, payments.ChargeFilter{Status: payments.Unpaid})
+	if err != nil {
+		return err
+	}
+	for _, c := range charges {
+		if len(v.Unpaid) < homeRecent {
+			v.Unpaid = append(v.Unpaid, h.chargeItem(v.L, c))
+		}
+	}
+	return nil
 }

@@ -441,6 +441,9 @@ type homeView struct {
 	// Action are the applications waiting for the citizen (drafts, more
 	// information asked); Recent the latest changes of the others.
 	Action, Recent []appItem
+	// Visits are the coming bookings; Unpaid the charges to pay.
+	Visits []bookingItem
+	Unpaid []chargeItem
 }
 
 // homeRecent is how many recent applications the home page lists.
@@ -463,6 +466,10 @@ func (h *Handler) showHome(w http.ResponseWriter, r *http.Request) {
 			} else if len(v.Recent) < homeRecent {
 				v.Recent = append(v.Recent, it)
 			}
+		}
+		if err := h.homeVisitsAndCharges(r, &v); err != nil {
+			h.fail(w, r, err)
+			return
 		}
 	}
 	h.render.Render(w, r, http.StatusOK, "home", v)

@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/gosid/gosid/internal/webui"
+	"github.com/gosid/gosid/portal/appointments"
 	"github.com/gosid/gosid/portal/catalog"
 	"github.com/gosid/gosid/portal/catalog/search"
 )
@@ -144,6 +145,9 @@ type serviceView struct {
 	SignedIn   bool
 	CanApply   bool
 	NeedsLevel bool
+	// CanBook: a place offers the service in person (appointments);
+	// Payment: the service is paying charges.
+	CanBook, Payment bool
 }
 
 type docView struct {
@@ -176,6 +180,15 @@ func (h *Handler) showService(w http.ResponseWriter, r *http.Request) {
 		v.NeedsLevel = !s.Level.Allows(catalog.Level(sess.Profile.Level))
 	}
 	v.CanApply = s.Kind == catalog.KindApplication || s.Kind == catalog.KindCertificate
+	v.Payment = s.Kind == catalog.KindPayment
+	if h.appts != nil {
+		places, err := h.appts.Places(r.Context(), appointments.Filter{ServiceID: s.ID})
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		v.CanBook = len(places) > 0
+	}
 	h.render.Render(w, r, http.StatusOK, "service", v)
 }
 

@@ -4,6 +4,10 @@ import "github.com/gosid/gosid/internal/webui"
 
 // visitTexts are the texts of appointments, charges and payments.
 var visitTexts = webui.Catalog{
+	"service.book":             {"Записаться на приём", "Book a visit"},
+	"service.charges":          {"Мои начисления", "My charges"},
+	"home.unpaid":              {"Начисления к оплате", "Charges to pay"},
+	"home.visits":              {"Ближайшие записи на приём", "Coming visits"},
 	"nav.appointments":         {"Записи", "Appointments"},
 	"nav.charges":              {"Начисления", "Charges"},
 	"appts.title":              {"Мои записи на приём", "My appointments"},

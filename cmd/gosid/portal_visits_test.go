@@ -438,6 +438,9 @@ func TestPortalCharges(t *testing.T) {
 		if list.Status != 200 || !strings.Contains(list.Body, "375,00 ₽") || !strings.Contains(list.Body, "1 500,00 ₽") {
 			t.Fatalf("the charges list:\n%s", list.Body)
 		}
+		if home := citizen.abs("GET", portalURL+"/", nil); !strings.Contains(home.Body, "Начисления к оплате") || !strings.Contains(home.Body, "/charges/"+uin) {
+			t.Fatalf("the home page lacks the charges to pay:\n%s", home.Body)
+		}
 		if p := citizen.abs("GET", portalURL+"/charges?min=12,345", nil); p.Status != 422 {
 			t.Fatalf("a filter amount with a fraction of a kopeck: %d", p.Status)
 		}
