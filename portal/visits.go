@@ -305,14 +305,29 @@ func (h *Handler) showBook(w http.ResponseWriter, r *http.Request) {
 			h.fail(w, r, err)
 			return
 		}
+		// A doctor is chosen by name; windows are alike: each time is
+		// offered once and the booking takes whichever window is free.
+		names[""] = l.T("book.any_window")
 		groups := map[string]*timeGroup{}
+		seen := map[string]bool{}
 		for _, sl := range slots {
-			g := groups[sl.ResourceID]
-			if g == nil {
-				g = &timeGroup{ResourceID: sl.ResourceID, Resource: names[sl.ResourceID]}
-				groups[sl.ResourceID] = g
+			key := sl.ResourceID
+			if !doctors {
+				key = ""
 			}
-			g.Times = append(g.Times, timeItem{Start: sl.Start.UTC().Format(time.RFC3339), Label: sl.Start.In(loc).Format("15:04")})
+			start := sl.Start.UTC().Format(time.RFC3339)
+			if g := groups[key]; g == nil {
+				groups[key] = &timeGroup{ResourceID: key, Resource: names[key]}
+			}
+			if seen[key+start] {
+				continue
+			}
+			seen[key+start] = true
+			g := groups[key]
+			g.Times = append(g.Times, timeItem{Start: start, Label: sl.Start.In(loc).Format("15:04")})
+		}
+		for _, g := range groups {
+			slices.SortFunc(g.Times, func(a, b timeItem) int { return strings.Compare(a.Start, b.Start) })
 		}
 		for _, g := range groups {
 			v.Groups = append(v.Groups, *g)
@@ -363,10 +378,34 @@ func (h *Handler) resourceNames(ctx context.Context, placeID string) (map[string
 }
 
 // bookingForm reads the chosen time: resource and start (RFC 3339).
+// An empty resource is any window free at that time.
 func bookingForm(r *http.Request) (resource string, start time.Time, ok bool) {
 	start, err := time.Parse(time.RFC3339, r.PostFormValue("start"))
-	resource = r.PostFormValue("resource")
-	return resource, start, err == nil && resource != ""
+	return r.PostFormValue("resource"), start, err == nil
+}
+
+// onResource runs take on resource, or, when it is "" (any window), on
+// each resource free at start in turn until one is not taken meanwhile:
+// the database's claims decide each try, so two citizens racing for the
+// last window get one each or one a refusal, never the same seat.
+func (h *Handler) onResource(ctx context.Context, place, service, resource string, start time.Time, take func(resource string) error) error {
+	if resource != "" {
+		return take(resource)
+	}
+	slots, err := h.appts.Free(ctx, appointments.Query{PlaceID: place, ServiceID: service, From: start, To: start.Add(time.Second)})
+	if err != nil {
+		return err
+	}
+	err = appointments.ErrSlotTaken
+	for _, sl := range slots {
+		if !sl.Start.Equal(start) {
+			continue
+		}
+		if err = take(sl.ResourceID); !errors.Is(err, appointments.ErrSlotTaken) {
+			return err
+		}
+	}
+	return err
 }
 
 // bookingRefusal maps a refused booking to the page's message key, or "".
@@ -395,7 +434,11 @@ func (h *Handler) book(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/appointments/new?"+back.Encode(), http.StatusSeeOther)
 		return
 	}
-	b, err := h.appts.Book(ctx, sub, place, resource, service, start)
+	var b *appointments.Booking
+	err := h.onResource(ctx, place, service, resource, start, func(res string) (err error) {
+		b, err = h.appts.Book(ctx, sub, place, res, service, start)
+		return err
+	})
 	if errors.Is(err, appointments.ErrActiveExists) {
 		h.activeExists(w, r, service)
 		return
@@ -625,7 +668,11 @@ func (h *Handler) reschedule(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/appointments/new?"+back.Encode(), http.StatusSeeOther)
 		return
 	}
-	b, err := h.appts.Reschedule(ctx, sub, id, resource, start, version)
+	var b *appointments.Booking
+	err = h.onResource(ctx, old.PlaceID, old.ServiceID, resource, start, func(res string) (err error) {
+		b, err = h.appts.Reschedule(ctx, sub, id, res, start, version)
+		return err
+	})
 	if key := bookingRefusal(err); key != "" {
 		back.Set("place", old.PlaceID)
 		h.backToDay(w, r, back, resource, start, key)

@@ -6,6 +6,7 @@ import "github.com/gosid/gosid/internal/webui"
 var visitTexts = webui.Catalog{
 	"service.book":             {"Записаться на приём", "Book a visit"},
 	"service.charges":          {"Мои начисления", "My charges"},
+	"book.any_window":          {"Свободное время", "Free times"},
 	"home.unpaid":              {"Начисления к оплате", "Charges to pay"},
 	"home.visits":              {"Ближайшие записи на приём", "Coming visits"},
 	"nav.appointments":         {"Записи", "Appointments"},
