@@ -176,6 +176,19 @@ func (h *Handler) sendNotice(ctx context.Context, a noticeArgs) error {
 	} else if err != nil {
 		return err
 	}
+	if n.Kind == noticeBooking {
+		// Jobs run in any order: a booking's notice that a newer one has
+		// superseded (booked, then moved a second later) is not texted, so
+		// the last message the citizen gets is the booking's state.
+		var newer int
+		if err := h.db.QueryRow(ctx, `SELECT COUNT(*) FROM portal_notices WHERE kind = $1 AND ref = $2
+			AND created_at > (SELECT created_at FROM portal_notices WHERE id = $3)`, noticeBooking, n.Ref, a.Notice).Scan(&newer); err != nil {
+			return err
+		}
+		if newer > 0 {
+			return nil
+		}
+	}
 	var sealed []byte
 	err = h.db.QueryRow(ctx, `SELECT data_enc FROM portal_citizens WHERE subject = $1`, n.Subject).Scan(&sealed)
 	if errors.Is(err, sqldb.ErrNotFound) {

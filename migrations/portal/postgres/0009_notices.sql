@@ -7,6 +7,9 @@ ALTER TABLE portal_notices ADD COLUMN kind TEXT NOT NULL DEFAULT 'application';
 ALTER TABLE portal_notices ADD COLUMN ref TEXT NOT NULL DEFAULT '';
 ALTER TABLE portal_notices ADD COLUMN params TEXT NOT NULL DEFAULT '{}';
 
+-- A booking's notices by the booking: a superseded one is not texted.
+CREATE INDEX portal_notices_ref ON portal_notices (ref, created_at);
+
 -- Agencies' webhooks for charges too: payload is the event's object (JSON)
 -- for events that are not about an application.
 ALTER TABLE portal_webhook_deliveries ADD COLUMN payload TEXT NOT NULL DEFAULT '';

@@ -21,6 +21,9 @@ DROP TABLE portal_notices;
 ALTER TABLE portal_notices_new RENAME TO portal_notices;
 CREATE INDEX portal_notices_subject ON portal_notices (subject, created_at DESC);
 
+-- A booking's notices by the booking: a superseded one is not texted.
+CREATE INDEX portal_notices_ref ON portal_notices (ref, created_at);
+
 -- Agencies' webhooks for charges too: payload is the event's object (JSON)
 -- for events that are not about an application.
 ALTER TABLE portal_webhook_deliveries ADD COLUMN payload TEXT NOT NULL DEFAULT '';
