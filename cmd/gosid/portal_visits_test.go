@@ -65,7 +65,6 @@ var (
 	slotRe        = regexp.MustCompile(`name="start" value="([^"]+)"`)
 	resourceRe    = regexp.MustCompile(`name="resource" value="([^"]*)"`)
 	ticketNoRe    = regexp.MustCompile(`<p class="ticketno">([^<]+)</p>`)
-	bookVersionRe = regexp.MustCompile(`name="version" value="([0-9]+)"`)
 	payActionRe   = regexp.MustCompile(`action="([^"]*/pay/[^"]+)"`)
 )
 
