@@ -61,11 +61,11 @@ func problemField(a apiAnswer) string {
 }
 
 var (
-	freeDayRe     = regexp.MustCompile(`href="([^"]*day=[0-9-]+)" class="day free`)
-	slotRe        = regexp.MustCompile(`name="start" value="([^"]+)"`)
-	resourceRe    = regexp.MustCompile(`name="resource" value="([^"]*)"`)
-	ticketNoRe    = regexp.MustCompile(`<p class="ticketno">([^<]+)</p>`)
-	payActionRe   = regexp.MustCompile(`action="([^"]*/pay/[^"]+)"`)
+	freeDayRe   = regexp.MustCompile(`href="([^"]*day=[0-9-]+)" class="day free`)
+	slotRe      = regexp.MustCompile(`name="start" value="([^"]+)"`)
+	resourceRe  = regexp.MustCompile(`name="resource" value="([^"]*)"`)
+	ticketNoRe  = regexp.MustCompile(`<p class="ticketno">([^<]+)</p>`)
+	payActionRe = regexp.MustCompile(`action="([^"]*/pay/[^"]+)"`)
 )
 
 // freeTimes opens a place's booking page at its first day with free time
