@@ -69,16 +69,20 @@ func (s *Searcher) Index(ctx context.Context) (*Index, error) {
 	if ix != nil && s.checkedRecently() {
 		return ix, nil
 	}
+	// The check counts from before the version is read: a catalogue
+	// changed while this refresh reads it is seen by the next check, not
+	// hidden for an interval behind a check stamped after the read.
+	began := s.now().UnixNano()
 	next, err := s.refresh(ctx, ix)
 	if err != nil {
 		if ix == nil {
 			return nil, err
 		}
-		s.checked.Store(s.now().UnixNano())
+		s.checked.Store(began)
 		s.log.Warn("catalogue search: keeping the previous index", "version", ix.Version(), "err", err)
 		return ix, nil
 	}
-	s.checked.Store(s.now().UnixNano())
+	s.checked.Store(began)
 	s.idx.Store(next)
 	return next, nil
 }
