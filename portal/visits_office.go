@@ -326,7 +326,9 @@ func (h *Handler) bookingChanged(ctx context.Context, tx *sqldb.Tx, c appointmen
 			status = "closure"
 		}
 	}
-	if err := h.addNotice(ctx, tx, h.bookingNotice(ctx, &b, status)); err != nil {
+	n := h.bookingNotice(ctx, &b, status)
+	n.Comment = c.Reason
+	if err := h.addNotice(ctx, tx, n); err != nil {
 		return err
 	}
 	if c.Kind != appointments.ChangeBooked && c.Kind != appointments.ChangeRescheduled {

@@ -230,7 +230,7 @@ func TestPortalVisits(t *testing.T) {
 		if r := agencyCall(t, mfc, "POST", place+"/closures", "application/json", jsonBody(closure)); r.Status != 201 || r.JSON["cancelled"] != 1.0 {
 			t.Fatalf("closure: %d %s", r.Status, r.Body)
 		}
-		waitMessage(t, citizen, "+79161117701", "portal.booking", "Приём отменён ведомством")
+		waitMessage(t, citizen, "+79161117701", "portal.booking", "Комментарий: Технический сбой")
 
 		// A place open round the clock in a zone where it is about noon now,
 		// so that the first free time is today there: the officer of the

@@ -197,7 +197,7 @@ func (s *Store) claim(ctx context.Context, tx *sqldb.Tx, placeID, resourceID, se
 	return slot.End, nil
 }
 
-func (s *Store) changed(ctx context.Context, tx *sqldb.Tx, kind ChangeKind, id string, prev *Booking) error {
+func (s *Store) changed(ctx context.Context, tx *sqldb.Tx, kind ChangeKind, id string, prev *Booking, reason ...string) error {
 	if s.OnChange == nil {
 		return nil
 	}
@@ -206,6 +206,9 @@ func (s *Store) changed(ctx context.Context, tx *sqldb.Tx, kind ChangeKind, id s
 		return err
 	}
 	c := Change{Kind: kind, Booking: *b}
+	if len(reason) > 0 {
+		c.Reason = reason[0]
+	}
 	if prev != nil {
 		c.PreviousStart, c.PreviousResource = prev.Start, prev.ResourceID
 	}
@@ -444,7 +447,7 @@ func (s *Store) close(ctx context.Context, placeID, resourceID string, from, to 
 			if err := s.cancel(ctx, tx, &hit[i], ByClosure); err != nil {
 				return err
 			}
-			if err := s.changed(ctx, tx, ChangeClosure, hit[i].ID, nil); err != nil {
+			if err := s.changed(ctx, tx, ChangeClosure, hit[i].ID, nil, reason); err != nil {
 				return err
 			}
 			b, err := s.get(ctx, tx, hit[i].ID)

@@ -396,6 +396,8 @@ type Change struct {
 	// PreviousStart and PreviousResource are the old slot of a reschedule.
 	PreviousStart    time.Time
 	PreviousResource string
+	// Reason is a closure's reason as the agency gave it (for the citizen).
+	Reason string
 }
 
 // weekdayKeys are the field names of a week's days, Sunday first as
