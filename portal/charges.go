@@ -78,13 +78,20 @@ func (h *Handler) citizenIDs(ctx context.Context, sess *auth.Session) ([]payment
 	if err != nil {
 		return nil, err
 	}
-	if p := sess.Profile; p.SNILS != "" && p.IsVerified("snils") {
+	return append(ids, verifiedIDs(sess.Profile)...), nil
+}
+
+// verifiedIDs are the SNILS and INN of a profile that the identity
+// provider vouches for.
+func verifiedIDs(p auth.Profile) []payments.Identifier {
+	var ids []payments.Identifier
+	if p.SNILS != "" && p.IsVerified("snils") {
 		ids = append(ids, payments.Identifier{Kind: payments.SNILS, Value: p.SNILS})
 	}
-	if p := sess.Profile; p.INN != "" && p.IsVerified("inn") {
+	if p.INN != "" && p.IsVerified("inn") {
 		ids = append(ids, payments.Identifier{Kind: payments.INN, Value: p.INN})
 	}
-	return ids, nil
+	return ids
 }
 
 // chargeItem is a charge as the list and its page show it.

@@ -39,7 +39,10 @@ func (h *Handler) remember(ctx context.Context, sess *auth.Session, lang string)
 	}
 	_, err = h.db.Exec(ctx, `INSERT INTO portal_citizens (subject, data_enc, updated_at) VALUES ($1, $2, $3)
 		ON CONFLICT (subject) DO UPDATE SET data_enc = $2, updated_at = $3`, sess.Subject, sealed, sqldb.Micros(h.now()))
-	return err
+	if err != nil || h.pays == nil {
+		return err
+	}
+	return h.pays.RememberVerified(ctx, sess.Subject, verifiedIDs(sess.Profile))
 }
 
 // noticeArgs is a notice job's argument: one notice on one channel, so

@@ -127,8 +127,8 @@ func (s *Store) IdentifierHash(id Identifier) (string, bool) {
 }
 
 // DocumentHolders returns the citizens (subjects) whose «Мои документы»
-// hold any of the hashes (ChargeChange.Hashes), to tell them of a new or
-// changed charge.
+// or verified SNILS and INN (RememberVerified) hold any of the hashes
+// (ChargeChange.Hashes), to tell them of a new or changed charge.
 func (s *Store) DocumentHolders(ctx context.Context, hashes []string) ([]string, error) {
 	return s.holders(ctx, s.db, hashes)
 }
@@ -143,14 +143,38 @@ func (s *Store) holders(ctx context.Context, db sqldb.Querier, hashes []string) 
 	if len(hashes) == 0 {
 		return nil, nil
 	}
-	q := `SELECT DISTINCT subject FROM portal_documents WHERE hash IN (`
+	in := ""
 	args := make([]any, len(hashes))
 	for i, h := range hashes {
 		if i > 0 {
-			q += ", "
+			in += ", "
 		}
-		q += fmt.Sprintf("$%d", i+1)
+		in += fmt.Sprintf("$%d", i+1)
 		args[i] = h
 	}
-	return sqldb.Strings(ctx, db, q+`) ORDER BY subject`, args...)
+	return sqldb.Strings(ctx, db, `SELECT subject FROM portal_documents WHERE hash IN (`+in+`)
+		UNION SELECT subject FROM portal_verified_ids WHERE hash IN (`+in+`) ORDER BY subject`, args...)
+}
+
+// RememberVerified keeps the keyed hashes of a citizen's verified
+// identifiers (SNILS, INN as the identity provider vouches for them at
+// sign-in) in place of the earlier ones, so that DocumentHolders finds the
+// citizen for a new charge by them; malformed ones are skipped.
+func (s *Store) RememberVerified(ctx context.Context, subject string, ids []Identifier) error {
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM portal_verified_ids WHERE subject = $1`, subject); err != nil {
+			return err
+		}
+		for _, id := range ids {
+			h, ok := s.IdentifierHash(id)
+			if !ok {
+				continue
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO portal_verified_ids (subject, hash, updated_at) VALUES ($1, $2, $3)
+				ON CONFLICT (subject, hash) DO NOTHING`, subject, h, sqldb.Micros(s.now())); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
 }

@@ -466,3 +466,29 @@ func slicesContains(s []string, v string) bool {
 	}
 	return false
 }
+
+// The verified SNILS and INN of a citizen's latest sign-in find them for
+// a new charge by those identifiers; a later sign-in replaces them.
+func TestRememberVerified(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		st := payments.NewStore(db, sealer{}, key, newFake(), nil)
+		snils := payments.Identifier{Kind: payments.SNILS, Value: snilsA}
+		h, ok := st.IdentifierHash(snils)
+		if !ok {
+			t.Fatal("the test SNILS is malformed")
+		}
+		if err := st.RememberVerified(ctx, "citizen-a", []payments.Identifier{snils, {Kind: payments.INN, Value: "bogus"}}); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.DocumentHolders(ctx, []string{h}); err != nil || len(got) != 1 || got[0] != "citizen-a" {
+			t.Fatalf("holders of the SNILS: %v %v", got, err)
+		}
+		if err := st.RememberVerified(ctx, "citizen-a", nil); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := st.DocumentHolders(ctx, []string{h}); err != nil || len(got) != 0 {
+			t.Fatalf("after a sign-in without it: %v %v", got, err)
+		}
+	})
+}
