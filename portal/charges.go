@@ -287,14 +287,15 @@ func (h *Handler) showCharge(w http.ResponseWriter, r *http.Request) {
 	if key, ok := chargeErrors[r.URL.Query().Get("err")]; ok {
 		v.Error = v.L.T(key)
 	}
-	hist, err := h.pays.History(r.Context(), session(r).Subject, payments.HistoryFilter{})
+	ps, err := h.pays.PaymentsOf(r.Context(), c.UIN)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	for i := range hist {
-		if hist[i].UIN == c.UIN {
-			v.Payments = append(v.Payments, h.paymentItem(v.L, &hist[i].Payment, hist[i].Purpose))
+	for _, p := range ps {
+		// The citizen's own, that reached the acquirer (as the history).
+		if p.Subject == session(r).Subject && p.Status != payments.New && p.Status != payments.Expired {
+			v.Payments = append(v.Payments, h.paymentItem(v.L, p, c.Purpose))
 		}
 	}
 	h.render.Render(w, r, http.StatusOK, "charge", v)
@@ -474,18 +475,18 @@ func payerName(p auth.Profile) string {
 	return strings.Join(strings.Fields(p.FamilyName+" "+p.GivenName+" "+p.MiddleName), " ")
 }
 
-// historyItem finds one of the citizen's payments with its charge.
+// historyItem is one of the citizen's payments with its charge: two reads
+// by key, not the whole history.
 func (h *Handler) historyItem(ctx context.Context, subject, id string) (*payments.HistoryItem, error) {
-	list, err := h.pays.History(ctx, subject, payments.HistoryFilter{})
+	p, err := h.pays.PaymentOf(ctx, subject, id)
 	if err != nil {
 		return nil, err
 	}
-	for i := range list {
-		if list[i].ID == id {
-			return &list[i], nil
-		}
+	c, err := h.pays.Charge(ctx, p.UIN)
+	if err != nil {
+		return nil, err
 	}
-	return nil, payments.ErrNotFound
+	return &payments.HistoryItem{Payment: *p, Kind: c.Kind, Agency: c.Agency, Purpose: c.Purpose, LegalBasis: c.LegalBasis, Payee: c.Payee}, nil
 }
 
 func (h *Handler) receiptPDF(w http.ResponseWriter, r *http.Request) {

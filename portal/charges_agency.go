@@ -182,9 +182,7 @@ func (h *Handler) apiPutCharge(w http.ResponseWriter, r *http.Request, c agencyC
 	if len(fields) == 0 {
 		var ve *payments.ValidationError
 		if err := ch.Validate(); errors.As(err, &ve) {
-			for _, f := range ve.Fields {
-				fields = append(fields, httpx.FieldProblem{Name: f.Field, Detail: f.RU, DetailEN: f.EN})
-			}
+			fields = chargeProblems(ve)
 		}
 	}
 	if len(fields) > 0 {
@@ -214,11 +212,7 @@ func (h *Handler) chargeFail(w http.ResponseWriter, r *http.Request, err error) 
 	case err == nil:
 		return true
 	case errors.As(err, &ve):
-		var fields []httpx.FieldProblem
-		for _, f := range ve.Fields {
-			fields = append(fields, httpx.FieldProblem{Name: f.Field, Detail: f.RU, DetailEN: f.EN})
-		}
-		h.validationProblem(w, fields)
+		h.validationProblem(w, chargeProblems(ve))
 	case errors.Is(err, payments.ErrNotFound):
 		h.agencyProblem(w, "not_found", http.StatusNotFound, "no such charge of the agency")
 	case errors.Is(err, payments.ErrPaid):
@@ -237,6 +231,24 @@ func (h *Handler) chargeFail(w http.ResponseWriter, r *http.Request, err error) 
 		h.apiFail(w, r, err)
 	}
 	return false
+}
+
+// chargeProblems are a charge's field errors as the API names them.
+func chargeProblems(ve *payments.ValidationError) []httpx.FieldProblem {
+	out := make([]httpx.FieldProblem, 0, len(ve.Fields))
+	for _, f := range ve.Fields {
+		out = append(out, httpx.FieldProblem{Name: f.Field, Detail: f.RU, DetailEN: f.EN})
+	}
+	return out
+}
+
+// agencyChargeCall reads a changing call's УИН and agency, answering the
+// problem when either is wrong.
+func (h *Handler) agencyChargeCall(w http.ResponseWriter, r *http.Request, c agencyCall) (uin, agency string, ok bool) {
+	if uin, ok = h.agencyUIN(w, r); ok {
+		agency, ok = h.callAgencyOf(w, r, c)
+	}
+	return uin, agency, ok
 }
 
 // agencyUIN reads the path's УИН: a malformed one is 422 naming it.
@@ -275,11 +287,7 @@ func (h *Handler) apiGetCharge(w http.ResponseWriter, r *http.Request, c agencyC
 }
 
 func (h *Handler) apiCancelCharge(w http.ResponseWriter, r *http.Request, c agencyCall) {
-	uin, ok := h.agencyUIN(w, r)
-	if !ok {
-		return
-	}
-	agency, ok := h.callAgencyOf(w, r, c)
+	uin, agency, ok := h.agencyChargeCall(w, r, c)
 	if !ok {
 		return
 	}
@@ -309,11 +317,7 @@ func (h *Handler) apiCancelCharge(w http.ResponseWriter, r *http.Request, c agen
 }
 
 func (h *Handler) apiRefund(w http.ResponseWriter, r *http.Request, c agencyCall) {
-	uin, ok := h.agencyUIN(w, r)
-	if !ok {
-		return
-	}
-	agency, ok := h.callAgencyOf(w, r, c)
+	uin, agency, ok := h.agencyChargeCall(w, r, c)
 	if !ok {
 		return
 	}
