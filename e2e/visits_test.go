@@ -315,6 +315,26 @@ func visitsWalk(t *testing.T, screenshots bool, db ...string) {
 		cp.fatalf("/charges shows the paid fine as:\n%s", paidRow)
 	}
 
+	if screenshots {
+		// The other pages of visits and payments, in both languages.
+		pages := []struct{ name, path string }{{"dashboard", "/"}, {"appointments", "/appointments"},
+			{"doctor", "/appointments/new?service=doctor-appointment"}, {"day", "/appointments/new?service=passport-14&place=mfc-msk-tverskoy"},
+			{"documents", "/documents"}, {"charge", discounted.Href}, {"paid", paid}, {"payments", "/payments"}}
+		for _, lang := range []string{"en", "ru"} {
+			for _, pg := range pages {
+				sep := "?"
+				if strings.Contains(pg.path, "?") {
+					sep = "&"
+				}
+				cp.open(pg.path + sep + "lang=" + lang)
+				if lang == "en" {
+					shoot(cp, pg.name+"-en")
+				} else {
+					shoot(cp, pg.name)
+				}
+			}
+		}
+	}
 	for _, p := range c.consoleProblems() {
 		t.Errorf("browser console: %s", p)
 	}
