@@ -436,7 +436,25 @@ func TestPortalCharges(t *testing.T) {
 
 		citizen := newBrowser(t, op)
 		citizen.register("phone", "+79161117801", "+79161117801", "Платёжкин", "Семён")
+		// A SNILS the citizen merely typed is a claim: a charge by it (a
+		// stranger's, for all the portal knows) is not theirs to see.
+		citizen.post("/account/details", url.Values{"snils": {"112-233-445 95"}}).expectRedirect(t, "/account")
+		bySNILS := newUIN(14)
+		taxed := map[string]any{}
+		for k, v := range second {
+			taxed[k] = v
+		}
+		taxed["concerns"] = []map[string]string{{"kind": "snils", "value": "112-233-445 95"}}
+		if r := agencyCall(t, mvd, "PUT", base+bySNILS, "application/json", jsonBody(taxed)); r.Status != 201 {
+			t.Fatalf("post a charge by SNILS: %d %s", r.Status, r.Body)
+		}
 		citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil))
+		if p := citizen.abs("GET", portalURL+"/charges/"+bySNILS, nil); p.Status != 404 {
+			t.Fatalf("a charge by a merely typed SNILS: %d", p.Status)
+		}
+		if p := citizen.abs("GET", portalURL+"/charges", nil); strings.Contains(p.Body, bySNILS) {
+			t.Fatal("the list shows a charge by a merely typed SNILS")
+		}
 		if p := citizen.abs("GET", portalURL+"/charges/"+uin, nil); p.Status != 404 {
 			t.Fatalf("a charge of someone else's document: %d", p.Status)
 		}
