@@ -18,6 +18,12 @@
 //   - A job whose Work returns an error is retried after Worker.Backoff
 //     (River's n⁴ s with jitter by default) until MaxAttempts (25 by
 //     default), then discarded.
+//   - Work may return Snooze(d) to run again after d without counting an
+//     attempt (a message held until quiet hours end).
+//   - Options.Bulk puts a job on the bulk queue, which every replica works
+//     with its own few workers (Config.BulkWorkers): a broadcast's backlog
+//     never takes a worker from the default queue, so a citizen's
+//     transactional message does not wait behind it.
 //   - Every replica that calls Start works the one queue; each job is
 //     locked by the replica that takes it (FOR UPDATE SKIP LOCKED on
 //     PostgreSQL, the single writer on SQLite) and runs once. A replica that

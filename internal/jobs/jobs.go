@@ -63,7 +63,21 @@ type Options struct {
 	Unique bool
 	// MaxAttempts overrides the worker's.
 	MaxAttempts int
+	// Bulk puts the job on the bulk queue: work in large amounts (a
+	// broadcast to a category's subscribers) that must not delay what a
+	// citizen waits for. Each replica fetches and runs the bulk queue
+	// with its own few workers (Config.BulkWorkers), beside the default
+	// queue's, so a backlog of bulk jobs never takes a worker of the
+	// default queue.
+	Bulk bool
 }
+
+// BulkQueue is the name of the bulk queue in River's tables.
+const BulkQueue = "bulk"
+
+// Snooze, returned by Work, runs the job again after d without counting an
+// attempt: a message waiting for the end of quiet hours.
+func Snooze(d time.Duration) error { return river.JobSnooze(max(d, 0)) }
 
 // Enqueued is what Enqueue did.
 type Enqueued struct {
@@ -88,6 +102,9 @@ type Config struct {
 	// a transaction, so the pool, not this number, bounds their load on
 	// the database.
 	Workers int
+	// BulkWorkers is how many bulk jobs (Options.Bulk) this replica runs
+	// at once; 0 is 2.
+	BulkWorkers int
 	// PollInterval is how often an idle replica looks for due jobs; 0 is
 	// one second.
 	PollInterval time.Duration
@@ -135,15 +152,20 @@ func New(db *sqldb.DB, cfg Config) (*Queue, error) {
 			n = 4
 		}
 	}
+	bulk := cfg.BulkWorkers
+	if bulk <= 0 {
+		bulk = 2
+	}
 	q := &Queue{db: db, log: log, now: cfg.Now, workers: river.NewWorkers(), maxAttempts: map[string]int{},
 		rescueAfter: cmp(cfg.RescueAfter, DefaultRescueAfter)}
 	if q.now == nil {
 		q.now = time.Now
 	}
 	rc := &river.Config{
-		ID:                   cfg.ID,
-		Logger:               log.With("component", "jobs"),
-		Queues:               map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n}},
+		ID:     cfg.ID,
+		Logger: log.With("component", "jobs"),
+		Queues: map[string]river.QueueConfig{river.QueueDefault: {MaxWorkers: n},
+			BulkQueue: {MaxWorkers: bulk}},
 		Workers:              q.workers,
 		RescueStuckJobsAfter: q.rescueAfter,
 		// Every worker's own timeout (Worker.Timeout) applies; this only
@@ -246,7 +268,8 @@ type riverWorker[T Args] struct {
 
 func (rw *riverWorker[T]) Work(ctx context.Context, job *river.Job[T]) error {
 	err := rw.w.Work(ctx, Job[T]{ID: job.ID, Attempt: job.Attempt, Args: job.Args})
-	if err != nil {
+	var snooze *rivertype.JobSnoozeError
+	if err != nil && !errors.As(err, &snooze) {
 		// Kind, id and attempt only: args may identify a person.
 		rw.log.WarnContext(ctx, "job failed", "kind", job.Kind, "job", job.ID, "attempt", job.Attempt,
 			"max_attempts", job.MaxAttempts, "err", err)
@@ -292,6 +315,9 @@ func (q *Queue) insertOpts(kind string, opts *Options) *river.InsertOpts {
 		io.MaxAttempts = opts.MaxAttempts
 	}
 	io.ScheduledAt = opts.RunAt
+	if opts.Bulk {
+		io.Queue = BulkQueue
+	}
 	if opts.Unique {
 		io.UniqueOpts = river.UniqueOpts{ByArgs: true, ByState: waiting}
 	}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -717,5 +718,70 @@ func TestLogsNameJobsNotArgs(t *testing.T) {
 		if strings.Contains(out, "s3cr3t-marker") {
 			t.Fatalf("the job's args reached the log:\n%s", out)
 		}
+	})
+}
+
+type bulkArgs struct {
+	N int `json:"n"`
+}
+
+func (bulkArgs) Kind() string { return "test.bulk" }
+
+// TestBulkQueueDoesNotDelayDefault: with every bulk worker busy and a
+// backlog of bulk jobs, a job of the default queue still runs at once; and
+// a snoozed job runs again later without counting an attempt.
+func TestBulkQueueDoesNotDelayDefault(t *testing.T) {
+	replicas(t, func(t *testing.T, open func() *sqldb.DB) {
+		db := open()
+		release := make(chan struct{})
+		var bulkRunning sync.WaitGroup
+		bulkRunning.Add(2)
+		var started atomic.Int32
+		r := newRuns()
+		var snoozes atomic.Int32
+		q := newQueue(t, db, "r", func(q *jobs.Queue) error {
+			if err := jobs.Register(q, jobs.Worker[bulkArgs]{Work: func(ctx context.Context, job jobs.Job[bulkArgs]) error {
+				if started.Add(1) <= 2 {
+					bulkRunning.Done()
+				}
+				select {
+				case <-release:
+				case <-ctx.Done():
+				}
+				return nil
+			}}); err != nil {
+				return err
+			}
+			return jobs.Register(q, jobs.Worker[noteArgs]{Work: func(ctx context.Context, job jobs.Job[noteArgs]) error {
+				if job.Args.N == 2 && snoozes.Add(1) == 1 {
+					return jobs.Snooze(100 * time.Millisecond)
+				}
+				if job.Attempt != 1 {
+					return fmt.Errorf("attempt %d", job.Attempt)
+				}
+				r.done <- job.Args.N
+				return nil
+			}})
+		})
+		for i := range 20 {
+			enqueue(t, db, q, bulkArgs{N: i}, &jobs.Options{Bulk: true})
+		}
+		start(t, q)
+		bulkRunning.Wait() // both bulk workers (the default) are held
+		t0 := time.Now()
+		enqueue(t, db, q, noteArgs{N: 1}, nil)
+		r.wait(t, 1, 5*time.Second)
+		if d := time.Since(t0); d > 2*time.Second {
+			t.Errorf("a default job waited %s behind the bulk backlog", d)
+		}
+		if n := started.Load(); n != 2 {
+			t.Errorf("%d bulk jobs running, want the 2 bulk workers' worth", n)
+		}
+		enqueue(t, db, q, noteArgs{N: 2}, nil)
+		r.wait(t, 1, 10*time.Second)
+		if snoozes.Load() != 2 {
+			t.Errorf("snoozed job ran %d times, want 2", snoozes.Load())
+		}
+		close(release)
 	})
 }

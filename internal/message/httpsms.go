@@ -94,7 +94,7 @@ var ErrGateway = errors.New("SMS gateway failed")
 
 // smsBody is what BodyTemplate sees.
 type smsBody struct {
-	To, Phone, Text, Kind, Lang string
+	To, Phone, Text, Kind, Lang, Key string
 }
 
 // NewHTTPSMS checks cfg and parses the body template. A nil client means one
@@ -155,13 +155,13 @@ func (g *HTTPSMS) Send(ctx context.Context, m Message) error {
 		return fmt.Errorf("SMS gateway: %w", err)
 	}
 	var body bytes.Buffer
-	err := g.body.Execute(&body, smsBody{To: m.To, Phone: strings.TrimPrefix(m.To, "+"), Text: m.Text, Kind: m.Kind, Lang: normLang(m.Lang)})
+	err := g.body.Execute(&body, smsBody{To: m.To, Phone: strings.TrimPrefix(m.To, "+"), Text: m.Text, Kind: m.Kind, Lang: normLang(m.Lang), Key: m.Key})
 	if err != nil {
 		return fmt.Errorf("SMS gateway: body template: %w", err)
 	}
 	start := time.Now()
 	for attempt := 1; ; attempt++ {
-		retry, err := g.post(ctx, body.Bytes())
+		retry, err := g.post(ctx, body.Bytes(), m.Key)
 		if err == nil {
 			g.log.InfoContext(ctx, "SMS sent", "message", m, "attempts", attempt, "duration", time.Since(start))
 			return nil
@@ -179,7 +179,7 @@ func (g *HTTPSMS) Send(ctx context.Context, m Message) error {
 }
 
 // post makes one attempt and reports whether a failure may be retried.
-func (g *HTTPSMS) post(ctx context.Context, body []byte) (retry bool, err error) {
+func (g *HTTPSMS) post(ctx context.Context, body []byte, key string) (retry bool, err error) {
 	ctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 	defer cancel()
 	req, err := http.NewRequestWithContext(ctx, g.cfg.Method, g.cfg.URL, bytes.NewReader(body))
@@ -189,6 +189,9 @@ func (g *HTTPSMS) post(ctx context.Context, body []byte) (retry bool, err error)
 	req.Header.Set("Content-Type", g.cfg.ContentType)
 	if g.cfg.AuthHeader != "" {
 		req.Header.Set(g.cfg.AuthHeader, string(g.cfg.AuthValue))
+	}
+	if key != "" {
+		req.Header.Set("Idempotency-Key", key)
 	}
 	resp, err := g.client.Do(req)
 	if err != nil {

@@ -24,8 +24,8 @@ type gateway struct {
 }
 
 type gatewayRequest struct {
-	method, contentType, auth, url string
-	body                           []byte
+	method, contentType, auth, url, key string
+	body                                []byte
 }
 
 func newGateway(t *testing.T, statuses ...int) *gateway {
@@ -33,7 +33,7 @@ func newGateway(t *testing.T, statuses ...int) *gateway {
 	g.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, _ := io.ReadAll(r.Body)
 		g.mu.Lock()
-		g.reqs = append(g.reqs, gatewayRequest{r.Method, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), r.URL.String(), body})
+		g.reqs = append(g.reqs, gatewayRequest{r.Method, r.Header.Get("Content-Type"), r.Header.Get("Authorization"), r.URL.String(), r.Header.Get("Idempotency-Key"), body})
 		status := g.statuses[min(len(g.reqs), len(g.statuses))-1]
 		g.mu.Unlock()
 		if status == 0 {
@@ -225,5 +225,33 @@ func TestHTTPSMSSuccessStatus(t *testing.T) {
 	g, _ := newTestHTTPSMS(t, HTTPSMSConfig{URL: gw.URL, SuccessStatus: 201})
 	if err := g.Send(context.Background(), codeMsg(SMS, "+79991234567", kindRegister, "1")); err == nil {
 		t.Error("200 accepted where 201 is required")
+	}
+}
+
+// A message's dedupe key reaches the gateway on every attempt, the same,
+// so that the gateway drops the repeat of a call whose answer was lost.
+func TestHTTPSMSIdempotencyKey(t *testing.T) {
+	gw := newGateway(t, 500, 200)
+	g, _ := newTestHTTPSMS(t, HTTPSMSConfig{URL: gw.URL + "/send", BodyTemplate: `{"to":{{json .Phone}},"text":{{json .Text}},"id":{{json .Key}}}`})
+	msg := codeMsg(SMS, "+79991234567", kindRegister, testCode)
+	msg.Key = "notice-42:sms"
+	if err := g.Send(context.Background(), msg); err != nil {
+		t.Fatalf("Send: %v", err)
+	}
+	reqs := gw.requests()
+	if len(reqs) != 2 {
+		t.Fatalf("%d requests, want 2", len(reqs))
+	}
+	for _, r := range reqs {
+		if r.key != msg.Key || !strings.Contains(string(r.body), `"id":"notice-42:sms"`) {
+			t.Errorf("request without the key: header %q body %s", r.key, r.body)
+		}
+	}
+	msg.Key = ""
+	if err := g.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	if r := gw.requests(); r[len(r)-1].key != "" {
+		t.Errorf("a message without a key sent Idempotency-Key %q", r[len(r)-1].key)
 	}
 }

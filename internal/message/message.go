@@ -40,6 +40,17 @@ type Message struct {
 	HTML string
 	// Attachments go with an e-mail (a receipt, a ticket); SMS ignore them.
 	Attachments []Attachment
+	// Key, when set, is the message's dedupe key: the same key is the same
+	// message, sent again only because a retry could not know whether the
+	// first call got through. The SMS gateway receives it as the
+	// Idempotency-Key header (and as .Key in its body template) and drops
+	// a repeat; an e-mail's Message-ID is derived from it, which receiving
+	// systems use to drop a duplicate. It must not reveal the content.
+	Key string
+	// Unsubscribe, when set, is an e-mail's one-click unsubscribe URL
+	// (List-Unsubscribe with List-Unsubscribe-Post, RFC 8058): an HTTPS URL
+	// that unsubscribes on a POST, no sign-in needed.
+	Unsubscribe string
 }
 
 // Attachment is a file attached to an e-mail.

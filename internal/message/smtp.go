@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/hex"
@@ -324,6 +325,12 @@ func (s *SMTP) compose(m Message) ([]byte, error) {
 	domain := s.from.Address[strings.LastIndexByte(s.from.Address, '@')+1:]
 	id := make([]byte, 16)
 	_, _ = rand.Read(id)
+	if m.Key != "" {
+		// The same message sent again after an unknown outcome keeps its
+		// Message-ID, by which receiving systems drop the duplicate.
+		sum := sha256.Sum256([]byte("gosid message-id|" + m.Key))
+		id = sum[:16]
+	}
 	subject := mime.BEncoding.Encode("utf-8", oneLine(m.Subject))
 	if subject != oneLine(m.Subject) {
 		// Encoded words run to 75 characters: fold before each so that no
@@ -339,6 +346,12 @@ func (s *SMTP) compose(m Message) ([]byte, error) {
 		{"MIME-Version", "1.0"},
 		{"Content-Language", normLang(m.Lang)},
 		{"Auto-Submitted", "auto-generated"}, // RFC 3834: no auto-replies
+	}
+	if m.Unsubscribe != "" {
+		// RFC 8058: one click in the mail client POSTs
+		// "List-Unsubscribe=One-Click" to this URL.
+		header = append(header, struct{ k, v string }{"List-Unsubscribe", "<" + m.Unsubscribe + ">"},
+			struct{ k, v string }{"List-Unsubscribe-Post", "List-Unsubscribe=One-Click"})
 	}
 	var mixed *multipart.Writer
 	if len(m.Attachments) > 0 {

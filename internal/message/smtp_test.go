@@ -522,3 +522,40 @@ func TestComposeAttachment(t *testing.T) {
 		t.Fatalf("more parts: %v", err)
 	}
 }
+
+// A message with a dedupe key keeps its Message-ID when sent again; one
+// with an unsubscribe URL carries RFC 8058's two headers.
+func TestSMTPKeyAndUnsubscribe(t *testing.T) {
+	addr, be, roots := startSMTP(t, smtpServerOpts{starttls: true, mechs: []string{sasl.Plain}})
+	s, _ := newTestSMTP(t, SMTPConfig{Addr: addr, Username: smtpUser, Password: smtpPass}, roots)
+	msg := codeMsg(Email, "ivan.petrov@example.ru", kindRegister, testCode)
+	msg.Key, msg.Unsubscribe = "notice-42:email", "https://portal.example/unsubscribe?t=abc"
+	for range 2 {
+		if err := s.Send(context.Background(), msg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	msg.Key, msg.Unsubscribe = "", ""
+	if err := s.Send(context.Background(), msg); err != nil {
+		t.Fatal(err)
+	}
+	msgs := be.messages()
+	var ids []string
+	for i, m := range msgs {
+		parsed, err := mail.ReadMessage(bytes.NewReader(m.data))
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, parsed.Header.Get("Message-ID"))
+		lu, lup := parsed.Header.Get("List-Unsubscribe"), parsed.Header.Get("List-Unsubscribe-Post")
+		if i < 2 && (lu != "<https://portal.example/unsubscribe?t=abc>" || lup != "List-Unsubscribe=One-Click") {
+			t.Errorf("message %d: List-Unsubscribe %q, List-Unsubscribe-Post %q", i, lu, lup)
+		}
+		if i == 2 && (lu != "" || lup != "") {
+			t.Errorf("a message without an unsubscribe URL has List-Unsubscribe %q", lu)
+		}
+	}
+	if ids[0] == "" || ids[0] != ids[1] || ids[2] == ids[0] {
+		t.Errorf("Message-IDs %q: the keyed two must be equal, the unkeyed one different", ids)
+	}
+}
