@@ -42,8 +42,8 @@ type Subscription struct {
 
 // subscriptionJSON is the shape of PushSubscription.toJSON().
 type subscriptionJSON struct {
-	Endpoint       *string `json:"endpoint"`
-	ExpirationTime *int64  `json:"expirationTime"`
+	Endpoint       *string  `json:"endpoint"`
+	ExpirationTime *float64 `json:"expirationTime"` // ms since the epoch, or null
 	Keys           *struct {
 		P256dh *string `json:"p256dh"`
 		Auth   *string `json:"auth"`
