@@ -21,14 +21,17 @@
 //     k=<public key>", where the JWT is ES256-signed and bound to the push
 //     service's origin for 12 hours.
 //
-//  3. The push service answers; Send classifies the answer:
+//  3. The push service answers, and Send tells the caller what to do.
 //
-//     ErrGone        404/410: the subscription is dead; delete it.
-//     ErrTooLarge    413, or a payload over 3993 bytes: shorten it.
-//     ErrRejected    400/401/403 and other 4xx: a configuration problem
-//     (keys, subject, clock); retrying will not help.
-//     ErrUnavailable 429, 5xx, 408 and network errors: retry later, not
-//     before RetryAfter(err) when the service said so.
+// Send's outcomes:
+//
+//	nil             accepted (any 2xx)
+//	ErrGone         404, 410: the subscription is dead; delete it
+//	ErrTooLarge     413, or a payload over 3993 bytes: shorten it
+//	ErrRejected     400, 401, 403, other 4xx: a configuration problem
+//	                (keys, subject, clock); retrying will not help
+//	ErrUnavailable  429, 408, 5xx, network errors: retry later, not before
+//	                RetryAfter(err) when the service said when
 //
 // Decrypt is the receiving side (what a browser does); the push-service
 // stand-in in package pushtest uses it, so the tests check that what was
