@@ -125,7 +125,9 @@ func (s *Service) Expire(id string) {
 }
 
 // FailNext makes the next n pushes (to any subscription) answer status,
-// before any other check, as an overloaded or broken service would.
+// before any other check, as an overloaded or broken service would. A 429
+// or 503 carries "Retry-After: 7", so that a test can see the sender read
+// it.
 func (s *Service) FailNext(n int, status int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -278,6 +280,8 @@ func (s *Service) receivePush(w http.ResponseWriter, r *http.Request) {
 	sub.msgs = append(sub.msgs, m)
 	seq := s.seq
 	s.mu.Unlock()
+	// RFC 8030 §5: the Location names the message resource. Nothing here
+	// serves it; senders only check that it is there.
 	w.Header().Set("Location", s.baseFor(r)+"/m/"+strconv.FormatInt(seq, 10))
 	w.WriteHeader(http.StatusCreated)
 }
