@@ -9,6 +9,14 @@
 // Services and applications (portal/applications), appointments
 // (portal/appointments) and charges with payments (portal/payments).
 //
+// Notifications (portal/notify decides, notices.go and deliver.go do):
+// every change a citizen should hear of writes a notice in its own
+// transaction, with a delivery row and a job per channel (e-mail, SMS, web
+// push) that the citizen's settings want. The jobs send through
+// internal/message (with a dedupe key) and internal/message/webpush, hold
+// SMS and push in quiet hours, keep per-citizen limits and record each
+// channel's status, which the notice's page shows.
+//
 // Routes:
 //
 //	GET  /{$}                       home: the landing page, or the signed-in citizen's dashboard
@@ -35,7 +43,18 @@
 //	POST /applications/{id}/sign    its detached signature: checked, and the application is sent
 //	POST /applications/{id}/cancel  withdraw before review
 //	POST /applications/{id}/respond reply when more information was asked
-//	GET  /notices                   the inbox (read when shown)
+//	GET  /notices                   the inbox: newest first, filter by kind (?kind=), the archive (?box=archive)
+//	GET  /notices/{id}              a notice: its text, where it leads, its delivery per channel (read when opened)
+//	POST /notices/{id}/archive      to the archive, or back (action=restore)
+//	POST /notices/read-all          mark every notice read
+//	GET  /settings/notifications    «Настройки → Уведомления»: events × channels, subscriptions, time zone, push
+//	POST /settings/notifications    save them
+//	POST /settings/notifications/push         this browser's push subscription (portal.js; JSON in "subscription")
+//	POST /settings/notifications/push/delete  remove it (by "endpoint")
+//	GET  /sw.js                     the service worker that shows web pushes
+//	GET  /unsubscribe               unsubscribe by an e-mail's link (?t=TOKEN, no sign-in): asks first
+//	POST /unsubscribe               do it: the page's button, or RFC 8058's one-click POST from the mail provider
+//	GET  /sandbox/push/             development only: the push-service stand-in (internal/message/webpush/pushtest)
 //	GET  /appointments              «Мои записи»: upcoming bookings first, then past ones with their outcome
 //	GET  /appointments/new          book: (specialty → doctor or) place → a month's calendar, days without free time greyed → a time (?service=ID&place=&day=&reschedule=ID)
 //	POST /appointments              take the chosen time: a booking number and a ticket

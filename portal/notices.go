@@ -3,16 +3,12 @@ package portal
 import (
 	"context"
 	"encoding/json"
-	"errors"
-	"net/http"
-	"time"
 
-	"github.com/gosid/gosid/internal/jobs"
-	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
+	"github.com/gosid/gosid/portal/notify"
 )
 
 // citizen is what the portal keeps to tell a citizen of their
@@ -45,28 +41,17 @@ func (h *Handler) remember(ctx context.Context, sess *auth.Session, lang string)
 	return h.pays.RememberVerified(ctx, sess.Subject, verifiedIDs(sess.Profile))
 }
 
-// noticeArgs is a notice job's argument: one notice on one channel, so
-// that a retry of a failed e-mail does not text the citizen again.
-type noticeArgs struct {
-	Notice  string `json:"notice"`
-	Channel string `json:"channel"`
-}
-
-func (noticeArgs) Kind() string { return "portal.notice" }
-
-func (h *Handler) registerNotices(q *jobs.Queue) error {
-	return jobs.Register(q, jobs.Worker[noticeArgs]{Work: func(ctx context.Context, j jobs.Job[noticeArgs]) error {
-		return h.sendNotice(ctx, j.Args)
-	}, Backoff: webhookBackoff, MaxAttempts: 10, Timeout: 30 * time.Second})
-}
-
-// notice is one message of the citizen's inbox, and of its SMS and
-// e-mail: of an application's status (AppID), a booking or a charge (Ref).
-// Its text is rendered when shown or sent, in the reader's language, from
-// Kind, Status and Params.
+// notice is one message of the citizen's inbox, and of its e-mail, SMS
+// and push: of an application's status (AppID), a booking, a charge or a
+// support request (Ref), or news. Its text is rendered when shown or sent,
+// in the reader's language, from Kind, Status and Params. Event is its row
+// in the settings matrix (derived from Kind and Status when empty); an
+// Urgent notice is not held by quiet hours.
 type notice struct {
-	Subject, Kind, AppID, Ref, Status, Comment string
-	Params                                     map[string]string
+	ID, Subject, Kind, AppID, Ref, Status, Comment string
+	Params                                         map[string]string
+	Event                                          notify.Event
+	Urgent                                         bool
 }
 
 // Kinds of notices.
@@ -74,11 +59,56 @@ const (
 	noticeApplication = "application"
 	noticeBooking     = "booking"
 	noticeCharge      = "charge"
+	noticeSupport     = "support"
+	noticeNews        = "news"
 )
 
-// addNotice writes a notice in tx and enqueues its SMS and e-mail: they
-// exist only if the change that causes them commits, and are sent even if
-// this process stops right after.
+// event is the notice's row in the settings matrix.
+func (n notice) event() notify.Event {
+	if n.Event != "" {
+		return n.Event
+	}
+	switch n.Kind {
+	case noticeApplication:
+		switch applications.Status(n.Status) {
+		case applications.Received:
+			return notify.AppReceived
+		case applications.InfoRequested:
+			return notify.AppNeedInfo
+		case applications.Approved, applications.Refused:
+			return notify.AppResult
+		}
+		return notify.AppStatus
+	case noticeBooking:
+		switch n.Status {
+		case "reminder":
+			return notify.BookingReminder
+		case "cancelled", "closure":
+			return notify.BookingCancelled
+		}
+		return notify.BookingBooked
+	case noticeCharge:
+		switch n.Status {
+		case "paid", "refunded":
+			return notify.ChargePaid
+		case "discount":
+			return notify.ChargeDiscount
+		}
+		return notify.ChargeNew
+	case noticeSupport:
+		return notify.SupportAnswer
+	}
+	return notify.News
+}
+
+// urgent: a visit the office cancelled may be tomorrow morning, so its
+// SMS does not wait for the end of quiet hours.
+func (n notice) urgent() bool { return n.Urgent || n.Kind == noticeBooking && n.Status == "closure" }
+
+// addNotice writes a notice in tx with a delivery row per channel — to be
+// sent where the citizen's settings want it, "off" where not — and the
+// jobs that send it: they exist only if the change that causes them
+// commits, and are sent even if this process stops right after.
 func (h *Handler) addNotice(ctx context.Context, tx *sqldb.Tx, n notice) error {
 	id := newFileID()
 	params, err := json.Marshal(n.Params)
@@ -89,16 +119,13 @@ func (h *Handler) addNotice(ctx context.Context, tx *sqldb.Tx, n notice) error {
 	if n.AppID != "" {
 		app = n.AppID
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO portal_notices (id, subject, kind, application_id, ref, status, comment, params, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, id, n.Subject, n.Kind, app, n.Ref, n.Status, n.Comment, string(params), sqldb.Micros(h.now())); err != nil {
+	ev := n.event()
+	if _, err := tx.Exec(ctx, `INSERT INTO portal_notices (id, subject, kind, application_id, ref, status, comment, params, created_at, event, urgent)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, id, n.Subject, n.Kind, app, n.Ref, n.Status, n.Comment, string(params),
+		sqldb.Micros(h.now()), string(ev), n.urgent()); err != nil {
 		return err
 	}
-	for _, ch := range []message.Channel{message.SMS, message.Email} {
-		if _, err := h.jobs.Enqueue(ctx, tx, noticeArgs{Notice: id, Channel: string(ch)}, nil); err != nil {
-			return err
-		}
-	}
-	return nil
+	return h.queueDeliveries(ctx, tx, id, n.Subject, ev, false)
 }
 
 // changed runs in the transaction of every status change of an
@@ -110,21 +137,32 @@ func (h *Handler) changed(ctx context.Context, tx *sqldb.Tx, c applications.Chan
 	return h.webhookChange(ctx, tx, c)
 }
 
-const noticeColumns = `n.subject, n.kind, COALESCE(n.application_id, ''), n.ref, n.status, n.comment, n.params, COALESCE(a.number, ''), COALESCE(a.service_id, '')`
+// noticeColumns are read from noticeFrom by scanNotice: a notice with its
+// application's number and service, or its broadcast's title and body.
+const noticeColumns = `n.id, n.subject, n.kind, COALESCE(n.application_id, ''), n.ref, n.status, n.comment, n.params, n.event, n.urgent,
+	COALESCE(a.number, ''), COALESCE(a.service_id, ''), COALESCE(b.title, ''), COALESCE(b.body, ''), COALESCE(b.category, '')`
 
-// scanNotice reads noticeColumns; the application's number and service
-// come along in Params.
+const noticeFrom = ` FROM portal_notices n LEFT JOIN portal_applications a ON a.id = n.application_id
+	LEFT JOIN portal_broadcasts b ON n.kind = 'news' AND b.id = n.ref`
+
+// scanNotice reads noticeColumns; the application's number and service,
+// or the broadcast's title and body, come along in Params.
 func scanNotice(row sqldb.Scanner, extra ...any) (notice, error) {
 	var n notice
-	var params, number, service string
-	if err := row.Scan(append([]any{&n.Subject, &n.Kind, &n.AppID, &n.Ref, &n.Status, &n.Comment, &params, &number, &service}, extra...)...); err != nil {
+	var params, event, number, service, title, body, category string
+	if err := row.Scan(append([]any{&n.ID, &n.Subject, &n.Kind, &n.AppID, &n.Ref, &n.Status, &n.Comment, &params, &event, &n.Urgent,
+		&number, &service, &title, &body, &category}, extra...)...); err != nil {
 		return n, err
 	}
+	n.Event = notify.Event(event)
 	if err := json.Unmarshal([]byte(params), &n.Params); err != nil || n.Params == nil {
 		n.Params = map[string]string{}
 	}
-	if n.Kind == noticeApplication {
+	switch n.Kind {
+	case noticeApplication:
 		n.Params["number"], n.Params["service"] = number, service
+	case noticeNews:
+		n.Params["title"], n.Params["body"], n.Params["category"] = title, body, category
 	}
 	return n, nil
 }
@@ -165,74 +203,7 @@ func noticeLink(n notice) string {
 	case noticeCharge:
 		return "/charges/" + n.Ref
 	}
-	return "/notices"
-}
-
-// sendNotice sends one notice by one channel to the contacts of the
-// citizen's latest sign-in, in its language; nothing when they have none
-// on that channel.
-func (h *Handler) sendNotice(ctx context.Context, a noticeArgs) error {
-	n, err := scanNotice(h.db.QueryRow(ctx, `SELECT `+noticeColumns+` FROM portal_notices n
-		LEFT JOIN portal_applications a ON a.id = n.application_id WHERE n.id = $1`, a.Notice))
-	if errors.Is(err, sqldb.ErrNotFound) {
-		return nil // the application was deleted
-	} else if err != nil {
-		return err
-	}
-	if n.Kind == noticeBooking {
-		// Jobs run in any order: a booking's notice that a newer one has
-		// superseded (booked, then moved a second later) is not texted, so
-		// the last message the citizen gets is the booking's state.
-		var newer int
-		if err := h.db.QueryRow(ctx, `SELECT COUNT(*) FROM portal_notices WHERE kind = $1 AND ref = $2
-			AND created_at > (SELECT created_at FROM portal_notices WHERE id = $3)`, noticeBooking, n.Ref, a.Notice).Scan(&newer); err != nil {
-			return err
-		}
-		if newer > 0 {
-			return nil
-		}
-	}
-	var sealed []byte
-	err = h.db.QueryRow(ctx, `SELECT data_enc FROM portal_citizens WHERE subject = $1`, n.Subject).Scan(&sealed)
-	if errors.Is(err, sqldb.ErrNotFound) {
-		return nil
-	} else if err != nil {
-		return err
-	}
-	plain, err := h.cfg.Sealer.Open(ctx, sealed, citizenAAD(n.Subject))
-	if err != nil {
-		return err
-	}
-	var c citizen
-	if err := json.Unmarshal(plain, &c); err != nil {
-		return err
-	}
-	l := h.render.LocalizerFor(c.Lang)
-	kind := "portal." + n.Kind // portal.booking, portal.charge
-	if n.Kind == noticeApplication {
-		kind = "portal.status"
-	}
-	m := message.Message{Channel: message.Channel(a.Channel), Kind: kind, Lang: l.Lang, Text: h.noticeText(ctx, l, n)}
-	switch m.Channel {
-	case message.SMS:
-		m.To = c.Phone
-	case message.Email:
-		m.To, m.Subject = c.Email, l.T("notice.mail_subject."+n.Kind)
-	}
-	if m.To == "" {
-		return nil
-	}
-	if n.Kind == noticeCharge && n.Status == "paid" && m.Channel == message.Email && n.Params["payment"] != "" {
-		// The receipt goes with the e-mail, rendered now from the payment.
-		att, err := h.receiptAttachment(ctx, n.Subject, n.Params["payment"], c.Name)
-		if err != nil {
-			return err
-		}
-		m.Attachments = []message.Attachment{*att}
-		m.Subject = l.T("payment.mail_subject")
-		m.Text = l.T("payment.mail_text", n.Params["amount"], n.Params["uin"], n.Params["purpose"])
-	}
-	return h.messages.Send(ctx, m)
+	return "/notices/" + n.ID
 }
 
 // unread counts the citizen's unread notices (the header's badge).
@@ -241,56 +212,15 @@ func (h *Handler) unread(ctx context.Context, subject string) int {
 		return 0
 	}
 	var n int
-	if err := h.db.QueryRow(ctx, `SELECT COUNT(*) FROM portal_notices WHERE subject = $1 AND read_at IS NULL`, subject).Scan(&n); err != nil {
+	if err := h.db.QueryRow(ctx, `SELECT COUNT(*) FROM portal_notices WHERE subject = $1 AND read_at IS NULL AND archived_at IS NULL`,
+		subject).Scan(&n); err != nil {
 		h.log.WarnContext(ctx, "unread notices", "err", err)
 	}
 	return n
 }
 
-// noticesView is the inbox: newest first; what is shown is read.
-type noticesView struct {
-	portalPage
-	Items []noticeItem
-}
-
-type noticeItem struct {
-	Link, At, Text string
-	Unread         bool
-}
-
-func (h *Handler) showNotices(w http.ResponseWriter, r *http.Request) {
-	ctx, sub := r.Context(), session(r).Subject
-	v := noticesView{portalPage: h.page(r, "notices.title")}
-	rows, err := h.db.Query(ctx, `SELECT `+noticeColumns+`, n.created_at, n.read_at IS NULL
-		FROM portal_notices n LEFT JOIN portal_applications a ON a.id = n.application_id WHERE n.subject = $1 ORDER BY n.created_at DESC LIMIT 100`, sub)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var it noticeItem
-		var at int64
-		n, err := scanNotice(rows, &at, &it.Unread)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
-		it.At, it.Text, it.Link = moscowTime(sqldb.Time(at)), h.noticeText(ctx, v.L, n), noticeLink(n)
-		v.Items = append(v.Items, it)
-	}
-	if err := rows.Err(); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if _, err := h.db.Exec(ctx, `UPDATE portal_notices SET read_at = $2 WHERE subject = $1 AND read_at IS NULL`, sub, sqldb.Micros(h.now())); err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.render.Render(w, r, http.StatusOK, "notices", v)
-}
-
-// eventText renders a notice of a booking or a charge.
+// eventText renders a notice of a booking, a charge, a support request
+// or news (its title: the body is on the notice's page).
 func (h *Handler) eventText(ctx context.Context, l webui.Localizer, n notice) string {
 	p := n.Params
 	switch n.Kind {
@@ -298,6 +228,10 @@ func (h *Handler) eventText(ctx context.Context, l webui.Localizer, n notice) st
 		return l.T("notice.booking."+n.Status, h.serviceTitle(ctx, l, p["service"]), p["when"], p["place"], p["number"])
 	case noticeCharge:
 		return l.T("notice.charge."+n.Status, p["purpose"], p["amount"], p["uin"])
+	case noticeSupport:
+		return l.T("notice.support."+n.Status, p["number"])
+	case noticeNews:
+		return p["title"]
 	}
 	return n.Status
 }

@@ -4,15 +4,19 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/gosid/gosid/internal/blob"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
+	"github.com/gosid/gosid/internal/message/webpush"
+	"github.com/gosid/gosid/internal/message/webpush/pushtest"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys/cms"
@@ -21,12 +25,13 @@ import (
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/catalog/search"
 	"github.com/gosid/gosid/portal/catalog/store"
+	"github.com/gosid/gosid/portal/notify"
 	"github.com/gosid/gosid/portal/payments"
 	"github.com/gosid/gosid/portal/payments/acquirer"
 	"github.com/gosid/gosid/portal/sandbox"
 )
 
-//go:embed web/templates/*.html web/static/*
+//go:embed web/templates/*.html web/static/* web/mail/*.html
 var webFS embed.FS
 
 // Config is what the portal needs to know.
@@ -66,6 +71,18 @@ type Config struct {
 	// SandboxAcquirer (development mode only) is the sandbox acquirer's
 	// API and payment pages, served under /sandbox/acquirer/.
 	SandboxAcquirer http.Handler
+	// QuietHours holds SMS and push from 22:00 to 08:00 in the citizen's
+	// time zone. Off in development mode, whose messages go to the
+	// development sink, where holding them would only puzzle.
+	QuietHours bool
+	// PushHTTP is the client that posts to browsers' push services (nil:
+	// webpush's default); PushSandbox (development mode only) serves a
+	// push-service stand-in under /sandbox/push/ (webpush/pushtest).
+	PushHTTP    *http.Client
+	PushSandbox bool
+	// NoticeBackoff, when set, is the wait after a notice's failed attempt
+	// n on every channel (tests); nil is each channel's own.
+	NoticeBackoff func(n int) time.Duration
 	// Signatures checks a detached e-signature of content as e-signature
 	// sign-in does (the identity provider's trust list and CRLs); nil:
 	// services that need one cannot be submitted here.
@@ -89,6 +106,9 @@ type Handler struct {
 	jobs     *jobs.Queue
 	appts    *appointments.Store
 	pays     *payments.Store
+	notify   *notify.Store
+	push     *webpush.Client
+	static   http.FileSystem
 }
 
 // New parses every page with the portal's layout at start-up (a broken
@@ -102,9 +122,10 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := webui.NewRenderer(pages, webui.Merge(texts, visitTexts), cfg.Logger, "home", "signin_failed", "need_more", "profile",
+	r, err := webui.NewRenderer(pages, webui.Merge(texts, visitTexts, notifyTexts), cfg.Logger, "home", "signin_failed", "need_more", "profile",
 		"services", "service", "applications", "application", "review", "notices", "office", "office_app",
-		"appointments", "book", "booking", "office_day", "office_place", "charges", "charge", "payment", "payments", "documents")
+		"appointments", "book", "booking", "office_day", "office_place", "charges", "charge", "payment", "payments", "documents",
+		"notice", "settings", "unsubscribe")
 	if err != nil {
 		return nil, err
 	}
@@ -119,8 +140,22 @@ func New(cfg Config) (*Handler, error) {
 	if h.now == nil {
 		h.now = time.Now
 	}
+	if cfg.DB != nil {
+		h.notify = notify.NewStore(cfg.DB, h.now)
+	}
+	h.static = http.FS(static)
+	if cfg.Auth != nil {
+		if h.push, err = loadPush(context.Background(), cfg, h.now()); err != nil {
+			return nil, fmt.Errorf("portal: web push key: %w", err)
+		}
+	}
 	mux := http.NewServeMux()
 	h.mux = mux
+	if cfg.PushSandbox {
+		stand := pushtest.New()
+		stand.SetBase(strings.TrimSuffix(cfg.PortalURL, "/") + sandboxPushPrefix)
+		mux.Handle(sandboxPushPrefix+"/", http.StripPrefix(sandboxPushPrefix, stand.Handler()))
+	}
 	mux.HandleFunc("GET /{$}", h.showHome)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static)))
 	mux.Handle("GET /static/gosid.css", webui.Static())
@@ -149,11 +184,19 @@ func New(cfg Config) (*Handler, error) {
 	// The agency API: bearer tokens, no cookies; nothing a forged
 	// cross-site request could borrow.
 	// The acquirer's notifications: the HMAC over the body authenticates
-	// them. The sandbox acquirer guards its own forms.
+	// them. The sandbox acquirer guards its own forms. Unsubscribing: the
+	// signed token in the URL is the authority (RFC 8058's one-click POST
+	// comes from the mail provider, not from our page).
 	h.routes = webui.Protect(h.withSession(webui.WithErrorPages(mux, r)), "POST "+auth.BackchannelPath,
-		"POST /agency/v1/", "PUT /agency/v1/", "POST "+notifyPath, "POST "+sandboxAcquirerPrefix+"/")
+		"POST /agency/v1/", "PUT /agency/v1/", "POST "+notifyPath, "POST "+sandboxAcquirerPrefix+"/", "POST "+sandboxPushPrefix+"/",
+		"POST /unsubscribe")
 	return h, nil
 }
+
+// sandboxPushPrefix is where the development mode serves the push-service
+// stand-in: browsers' subscriptions point there (the portal's Chromium
+// test makes the browser take one from it).
+const sandboxPushPrefix = "/sandbox/push"
 
 // sandboxAcquirerPrefix is where the development mode serves the sandbox
 // acquirer (portal/payments/sandbox).
@@ -189,7 +232,7 @@ func (h *Handler) mountApplications(mux *http.ServeMux, sealer auth.Sealer) {
 	mux.HandleFunc("POST /applications/{id}/submit", signedIn(h.submit))
 	mux.HandleFunc("POST /applications/{id}/cancel", signedIn(h.cancelApplication))
 	mux.HandleFunc("POST /applications/{id}/respond", signedIn(h.respond))
-	mux.HandleFunc("GET /notices", signedIn(h.showNotices))
+	h.mountNotices(mux, signedIn)
 	if h.cfg.Sandbox {
 		mux.HandleFunc("GET /sandbox/ca.pem", func(w http.ResponseWriter, r *http.Request) {
 			sendBytes(w, "application/x-pem-file", "ca.pem", sandbox.CA)

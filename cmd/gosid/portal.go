@@ -108,7 +108,7 @@ func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Servi
 	}
 	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
 		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: codeKey, Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: p.signatures,
-		IndexKey: indexKey, Acquirer: acqClient, AcquirerSecret: acqSecret, SandboxAcquirer: acqSandbox})
+		IndexKey: indexKey, Acquirer: acqClient, AcquirerSecret: acqSecret, SandboxAcquirer: acqSandbox, QuietHours: !p.dev, PushSandbox: p.dev})
 	if err == nil && p.dev {
 		err = portal.SeedSandbox(ctx, h)
 	}

@@ -237,8 +237,9 @@ func TestPortalApplication(t *testing.T) {
 		if p.Status != 200 || num == nil || !strings.Contains(p.Body, "Получено") || !strings.Contains(p.Body, "Заявление отправлено") {
 			t.Fatalf("after submission: %d at %s\n%.3000s", p.Status, at, p.Body)
 		}
-		// The citizen is told the number by SMS.
-		waitMessage(t, b, "+79161113344", "portal.status", num[1])
+		// The citizen is told the number in the inbox (not texted: the
+		// default settings text only what needs action).
+		waitNotice(t, b, portalURL, num[1])
 
 		// Another citizen: not found, not forbidden.
 		other := newBrowser(t, op)
@@ -258,7 +259,17 @@ func TestPortalApplication(t *testing.T) {
 			t.Fatalf("no unread count in the header")
 		}
 		if p := b.abs("GET", portalURL+"/notices", nil); p.Status != 200 || !strings.Contains(p.Body, num[1]+": Получено") {
-			t.Fatalf("inbox: %d\n%.2000s", p.Status, p.Body)
+			t.Fatalf("inbox: %d\n%s", p.Status, p.Body[strings.Index(p.Body, "<main"):])
+		}
+		// Opening the notice reads it and shows its delivery: the inbox,
+		// and no SMS — the default settings do not text a receipt.
+		link := regexp.MustCompile(`href="(/notices/[0-9a-f]+)"`).FindStringSubmatch(b.abs("GET", portalURL+"/notices", nil).Body)
+		if link == nil {
+			t.Fatal("no notice link in the inbox")
+		}
+		if p := b.abs("GET", portalURL+link[1], nil); p.Status != 200 || !strings.Contains(p.Body, "в личном кабинете") ||
+			!strings.Contains(p.Body, "выключено в настройках") {
+			t.Fatalf("the notice: %d\n%s", p.Status, p.Body)
 		}
 		if p := b.abs("GET", portalURL+"/", nil); strings.Contains(p.Body, `class="count"`) {
 			t.Fatalf("the unread count stays after reading")

@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"html"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -82,6 +83,21 @@ func waitMessage(t testing.TB, b *browser, phone, kind, text string) devMessage 
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("no %s message to %s with %q within 15 s: %+v", kind, phone, text, b.messages(phone))
+		}
+	}
+}
+
+// waitNotice waits for a notice holding text in the citizen's portal inbox
+// (written with the change; for events the default settings do not text).
+func waitNotice(t testing.TB, b *browser, portalURL, text string) {
+	t.Helper()
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		p := b.abs("GET", portalURL+"/notices", nil)
+		if p.Status == http.StatusOK && strings.Contains(html.UnescapeString(p.Body), text) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no notice with %q in the inbox within 15 s: %d %.2000s", text, p.Status, p.Body)
 		}
 	}
 }

@@ -274,7 +274,7 @@ func TestPortalVisits(t *testing.T) {
 				t.Fatalf("mark %s: %d\n%s", outcome, m.Status, firstError(m.Body))
 			}
 		}
-		waitMessage(t, citizen, "+79161117701", "portal.booking", "Приём состоялся")
+		waitNotice(t, citizen, portalURL, "Приём состоялся")
 		if p := citizen.abs("GET", portalURL+"/office/bookings", nil); p.Status/100 == 2 {
 			t.Fatalf("a citizen at the officer's bookings: %d", p.Status)
 		}
@@ -533,7 +533,7 @@ func TestPortalCharges(t *testing.T) {
 				}
 			}
 		}
-		waitMessage(t, citizen, "+79161117801", "portal.charge", "Оплачено")
+		waitNotice(t, citizen, portalURL, "Оплачено")
 		csv := citizen.abs("GET", portalURL+"/payments/export.csv", nil)
 		if !strings.HasPrefix(csv.Body, "\ufeff") || !strings.Contains(csv.Body, ";375,00;") || !strings.Contains(csv.Body, uin) {
 			t.Fatalf("CSV:\n%q", csv.Body)

@@ -33,11 +33,18 @@ type Text [2]string
 // Catalog maps message keys to texts.
 type Catalog map[string]Text
 
-// Merge returns a catalog with the entries of all given catalogs.
+// Merge returns a catalog with the entries of all given catalogs. A key
+// defined twice panics: one catalogue silently replacing another's text
+// shows a citizen the wrong words (a table header where a status sentence
+// was meant), and every Merge runs at start-up, where a panic is a failed
+// start, not a failed request.
 func Merge(cs ...Catalog) Catalog {
 	out := Catalog{}
 	for _, c := range cs {
 		for k, v := range c {
+			if _, dup := out[k]; dup {
+				panic("webui: text " + k + " defined twice")
+			}
 			out[k] = v
 		}
 	}

@@ -36,6 +36,7 @@
 //	off         the citizen turned this event off on this channel
 //	no_contact  no phone, e-mail or push subscription to send to
 //	limited     over the citizen's per-channel limit: not sent
+//	skipped     a newer notice of the same booking made it moot
 //
 // Unsubscribe tokens are HMAC-signed (subject, what): a category of news
 // or an event on e-mail. They work without signing in (the link in every

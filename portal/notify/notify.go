@@ -207,7 +207,7 @@ func ParseToken(key []byte, token string) (Unsubscribe, error) {
 	if len(token) > 512 {
 		return Unsubscribe{}, ErrBadToken
 	}
-	raw, err := base64.RawURLEncoding.DecodeString(token)
+	raw, err := base64.RawURLEncoding.Strict().DecodeString(token) // one spelling per token
 	if err != nil || len(raw) < tokenMAC+2 {
 		return Unsubscribe{}, ErrBadToken
 	}

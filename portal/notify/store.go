@@ -143,12 +143,13 @@ const (
 	Off       = "off"
 	NoContact = "no_contact"
 	Limited   = "limited"
+	Skipped   = "skipped"
 )
 
 // Final reports whether a delivery status is the end of its story.
 func Final(status string) bool {
 	switch status {
-	case SentOK, Failed, Off, NoContact, Limited:
+	case SentOK, Failed, Off, NoContact, Limited, Skipped:
 		return true
 	}
 	return false
@@ -163,34 +164,48 @@ type Delivery struct {
 	At       time.Time // of the last change
 }
 
-// Queue writes the pending rows of a new notice's channels in tx.
-func (s *Store) Queue(ctx context.Context, tx *sqldb.Tx, notice, subject string, channels []Channel) error {
-	for _, c := range channels {
-		if _, err := tx.Exec(ctx, `INSERT INTO portal_deliveries (notice_id, channel, subject, status, updated_at)
-			VALUES ($1, $2, $3, $4, $5) ON CONFLICT (notice_id, channel) DO NOTHING`,
-			notice, string(c), subject, Pending, sqldb.Micros(s.now())); err != nil {
-			return err
-		}
-	}
-	return nil
+// Queue writes a new notice's row for channel c in tx: Pending, or Off.
+func (s *Store) Queue(ctx context.Context, tx *sqldb.Tx, notice, subject string, c Channel, status string) error {
+	_, err := tx.Exec(ctx, `INSERT INTO portal_deliveries (notice_id, channel, subject, status, updated_at)
+		VALUES ($1, $2, $3, $4, $5) ON CONFLICT (notice_id, channel) DO NOTHING`,
+		notice, string(c), subject, status, sqldb.Micros(s.now()))
+	return err
 }
 
 // ErrDone: the delivery is final already; nothing is to be sent.
 var ErrDone = errors.New("notify: delivery already final")
 
+// BusyError: another run marked the delivery "sending" less than
+// SendingLease ago. It may be sending now, or it may have died (a replica
+// killed mid-call): try again at Until, when a dead run's lease is over.
+type BusyError struct{ Until time.Time }
+
+func (e *BusyError) Error() string { return "notify: delivery being sent by another run" }
+
+// SendingLease is how long a delivery marked "sending" is taken to be in
+// the hands of the run that marked it: longer than a delivery job may run,
+// shorter than the job queue waits before it rescues the job of a replica
+// that died (whose rerun then sends again, with the same dedupe key).
+const SendingLease = 2 * time.Minute
+
 // Begin marks a delivery "sending" and counts the attempt, unless it is
-// final (ErrDone). It returns the attempt number. Committed before the
-// gateway is called: see the package comment.
+// final (ErrDone). It returns the attempt
+// number. Committed before the gateway is called: see the package comment.
+// A delivery "sending" under another run's lease is a *BusyError.
 func (s *Store) Begin(ctx context.Context, notice string, c Channel) (int, error) {
 	var attempts int
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		var status string
-		if err := tx.QueryRow(ctx, `SELECT status, attempts FROM portal_deliveries WHERE notice_id = $1 AND channel = $2`,
-			notice, string(c)).Scan(&status, &attempts); err != nil {
+		var at int64
+		if err := tx.QueryRow(ctx, `SELECT status, attempts, updated_at FROM portal_deliveries WHERE notice_id = $1 AND channel = $2`,
+			notice, string(c)).Scan(&status, &attempts, &at); err != nil {
 			return err
 		}
 		if Final(status) {
 			return ErrDone
+		}
+		if status == Sending && s.now().Sub(sqldb.Time(at)) < SendingLease {
+			return &BusyError{Until: sqldb.Time(at).Add(SendingLease)}
 		}
 		attempts++
 		res, err := tx.Exec(ctx, `UPDATE portal_deliveries SET status = $3, attempts = $4, until = NULL, updated_at = $5
@@ -218,7 +233,7 @@ func (s *Store) Finish(ctx context.Context, notice string, c Channel, status str
 		u = sqldb.Micros(until)
 	}
 	_, err := s.db.Exec(ctx, `UPDATE portal_deliveries SET status = $3, until = $4, sent_at = $5, updated_at = $6
-		WHERE notice_id = $1 AND channel = $2 AND status NOT IN ('sent', 'failed', 'off', 'no_contact', 'limited')`,
+		WHERE notice_id = $1 AND channel = $2 AND status NOT IN ('sent', 'failed', 'off', 'no_contact', 'limited', 'skipped')`,
 		notice, string(c), status, u, sent, now)
 	return err
 }

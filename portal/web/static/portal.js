@@ -26,3 +26,50 @@
   form.addEventListener("input", changed);
   form.addEventListener("change", changed);
 })();
+
+// Notification settings: turn web push on or off in this browser. The
+// subscription goes to the portal as JSON; the service worker /sw.js shows
+// what arrives.
+(function () {
+  var box = document.getElementById("push");
+  if (!box) return;
+  var on = document.getElementById("push-on"), off = document.getElementById("push-off");
+  var show = function (id) { document.getElementById(id).hidden = false; };
+  if (!("serviceWorker" in navigator) || !("PushManager" in window)) { show("push-unsupported"); return; }
+  var key = box.getAttribute("data-key");
+  var bytes = function (b64) {
+    var s = atob(b64.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((b64.length + 3) % 4));
+    var out = new Uint8Array(s.length);
+    for (var i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  };
+  var post = function (url, field, value) {
+    var body = new URLSearchParams();
+    body.set(field, value);
+    return fetch(url, {method: "POST", body: body, credentials: "same-origin"}).then(function (r) {
+      if (!r.ok) throw new Error("HTTP " + r.status);
+    });
+  };
+  navigator.serviceWorker.register("/sw.js").then(function () { return navigator.serviceWorker.ready; }).then(function (reg) {
+    return reg.pushManager.getSubscription().then(function (sub) {
+      (sub ? off : on).hidden = false;
+      on.addEventListener("click", function () {
+        on.disabled = true;
+        Notification.requestPermission().then(function (perm) {
+          if (perm !== "granted") { show("push-denied"); on.disabled = false; return; }
+          return reg.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: bytes(key)}).then(function (s) {
+            return post("/settings/notifications/push", "subscription", JSON.stringify(s));
+          }).then(function () { location.href = "/settings/notifications?done=push_on"; });
+        }).catch(function () { on.disabled = false; show("push-denied"); });
+      });
+      off.addEventListener("click", function () {
+        off.disabled = true;
+        reg.pushManager.getSubscription().then(function (s) {
+          if (!s) return;
+          var endpoint = s.endpoint;
+          return s.unsubscribe().then(function () { return post("/settings/notifications/push/delete", "endpoint", endpoint); });
+        }).then(function () { location.href = "/settings/notifications?done=push_off"; });
+      });
+    });
+  }).catch(function () { show("push-unsupported"); });
+})();
