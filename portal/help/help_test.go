@@ -121,6 +121,7 @@ func TestSearch(t *testing.T) {
 		{"перенести запись", "reschedule-appointment"},
 		{"потерял телефон", "lost-phone"},
 		{"ведомство запросило дополнительные сведения", "more-information"},
+		{"двухфакторная аутентификация", "two-step"}, // the other name, a keyword
 		{"forgot password", "forgot-password"},
 		{"book a visit", "book-appointment"},
 	} {
