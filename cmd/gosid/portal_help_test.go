@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/portal/help"
 )
 
 // TestPortalHelp: the help as gosid serve wires it. A visitor reads it
@@ -49,6 +50,36 @@ func TestPortalHelp(t *testing.T) {
 	get(visitor, "/help/no-such-answer", 404, "Страница не найдена")
 	if p := get(visitor, "/help?q="+q(`<img src=x onerror=alert(1)>`), 200); strings.Contains(p.Body, "<img src=x") {
 		t.Error("the query is echoed unescaped")
+	}
+
+	// Every related link of every answer leads somewhere: the identity
+	// provider's pages at the provider, the portal's at the portal (a
+	// visitor may be sent to sign in first, never to a 404). /support/new
+	// is the support requests' page, built apart from the help.
+	hp, err := help.Load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	checked := map[string]bool{}
+	for _, s := range hp.Sections() {
+		for _, a := range s.Articles {
+			for _, l := range a.Links {
+				u := portalURL + l.Href
+				if l.IdP {
+					u = op.URL + l.Href
+				}
+				if checked[u] || l.Href == "/support/new" {
+					continue
+				}
+				checked[u] = true
+				if p := visitor.abs("GET", u, nil); p.Status == 404 || p.Status >= 500 {
+					t.Errorf("%s links %s: %d", a.ID, u, p.Status)
+				}
+			}
+		}
+	}
+	if len(checked) < 15 {
+		t.Errorf("only %d links checked", len(checked))
 	}
 
 	citizen := newBrowser(t, op)
