@@ -103,6 +103,8 @@
 //	POST /agency/v1/charges/{uin}/refunds  refund a paid one (idempotent on refund_id)
 //	PUT  /agency/v1/webhook         set (or remove) the agency's webhook; its secret is answered once
 //	GET  /agency/v1/webhook/deliveries           the agency's delivery log
+//	GET  /help                      the help (public): sections and their answers, or a search (?q=) with the catalogue's machinery
+//	GET  /help/{id}                 one answer (portal/help), its related links and «Напишите в поддержку»
 //	GET  /static/                   the portal's stylesheet and icon
 //	GET  /static/gosid.css          the shared stylesheet (internal/webui)
 //	GET  /healthz                   liveness (Handler.Server, the portal's listener)

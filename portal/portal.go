@@ -25,6 +25,7 @@ import (
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/catalog/search"
 	"github.com/gosid/gosid/portal/catalog/store"
+	"github.com/gosid/gosid/portal/help"
 	"github.com/gosid/gosid/portal/notify"
 	"github.com/gosid/gosid/portal/payments"
 	"github.com/gosid/gosid/portal/payments/acquirer"
@@ -109,6 +110,7 @@ type Handler struct {
 	notify   *notify.Store
 	push     *webpush.Client
 	static   http.FileSystem
+	help     *help.Help
 }
 
 // New parses every page with the portal's layout at start-up (a broken
@@ -122,10 +124,10 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := webui.NewRenderer(pages, webui.Merge(texts, visitTexts, notifyTexts), cfg.Logger, "home", "signin_failed", "need_more", "profile",
+	r, err := webui.NewRenderer(pages, webui.Merge(texts, visitTexts, notifyTexts, helpTexts), cfg.Logger, "home", "signin_failed", "need_more", "profile",
 		"services", "service", "applications", "application", "review", "notices", "office", "office_app",
 		"appointments", "book", "booking", "office_day", "office_place", "charges", "charge", "payment", "payments", "documents",
-		"notice", "settings", "unsubscribe")
+		"notice", "settings", "unsubscribe", "help", "help_article")
 	if err != nil {
 		return nil, err
 	}
@@ -159,6 +161,9 @@ func New(cfg Config) (*Handler, error) {
 	mux.HandleFunc("GET /{$}", h.showHome)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static)))
 	mux.Handle("GET /static/gosid.css", webui.Static())
+	if err := h.mountHelp(mux); err != nil {
+		return nil, err
+	}
 	if h.auth != nil {
 		mux.HandleFunc("GET /login", h.login)
 		mux.HandleFunc("GET "+auth.CallbackPath, h.callback)

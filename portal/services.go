@@ -26,6 +26,8 @@ type servicesView struct {
 	Results    []resultView
 	Categories []categoryView
 	Searched   bool
+	// HelpAnswers are the help's best answers to the text searched.
+	HelpAnswers []helpItem
 }
 
 type option struct {
@@ -84,6 +86,7 @@ func (h *Handler) showServices(w http.ResponseWriter, r *http.Request) {
 	v.Searched = v.Query != "" || query.Kind != "" || query.Agency != "" || v.Region != "" || v.OnlyMine
 	if v.Searched {
 		query.Limit = maxResults
+		v.HelpAnswers = h.helpAnswers(l, v.Query)
 		for _, res := range ix.Search(query) {
 			v.Results = append(v.Results, h.resultOf(l, res))
 		}

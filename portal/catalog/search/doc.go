@@ -12,6 +12,13 @@
 // nowhere matches the terms one edit away («пасморт» → «паспорт»), found
 // through an index of one-letter deletions rather than a scan.
 //
+// The machinery is generic: Text indexes any documents given as Doc
+// (titles, keywords, texts in both languages) and finds those holding
+// every word of a query, scored; Index builds one over the catalogue's
+// services and adds the filters and the order, and the portal's help
+// (portal/help) builds another over its articles, so that both search
+// boxes understand a citizen alike.
+//
 // Availability: a service that needs a higher level than the citizen's is
 // kept in the results and marked NeedsLevel, so that the citizen learns it
 // exists and that raising the level opens it (as Госуслуги shows such
