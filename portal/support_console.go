@@ -256,8 +256,6 @@ func (h *Handler) consoleAnswer(w http.ResponseWriter, r *http.Request) {
 	} else {
 		_, err = h.support.Answer(r.Context(), req.ID, version, me, values["message"], stored, r.FormValue("await") == "1")
 	}
-	if err != nil {
-		drop()
-	}
+	dropUnlessCommitted(err, drop)
 	h.consoleDone(w, r, req, values["message"], err)
 }

@@ -251,6 +251,16 @@ func (h *Handler) storeSupportFiles(ctx context.Context, files []upload.File, da
 	return stored, drop, nil
 }
 
+// dropUnlessCommitted removes the files stored for a transaction that
+// failed — but not when its commit's outcome is unknown: rows that may
+// exist must not point to missing bytes (bytes without rows are only
+// wasted space).
+func dropUnlessCommitted(err error, drop func()) {
+	if err != nil && !errors.Is(err, sqldb.ErrCommitUnknown) {
+		drop()
+	}
+}
+
 // createSupport registers a request (POST /support/new, multipart: topic,
 // description, contact, ref, files): every field checked and named on a
 // problem; files stored, then the request with its notice in one
@@ -292,7 +302,7 @@ func (h *Handler) createSupport(w http.ResponseWriter, r *http.Request) {
 	req, err := h.support.Create(r.Context(), support.Draft{Subject: sess.Subject, Topic: values["topic"], Ref: values["ref"], Contact: contact,
 		Body: values["description"], Files: stored})
 	if err != nil {
-		drop()
+		dropUnlessCommitted(err, drop)
 		h.fail(w, r, err)
 		return
 	}
@@ -425,9 +435,7 @@ func (h *Handler) replySupport(w http.ResponseWriter, r *http.Request) {
 	} else {
 		_, err = h.support.Reply(r.Context(), sub, req.ID, version, values["message"], stored)
 	}
-	if err != nil {
-		drop()
-	}
+	dropUnlessCommitted(err, drop)
 	switch {
 	case errors.Is(err, support.ErrConflict), errors.Is(err, support.ErrTransition):
 		fresh, ferr := h.support.Mine(r.Context(), sub, req.ID)

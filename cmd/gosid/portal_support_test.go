@@ -3,8 +3,10 @@ package main
 import (
 	"context"
 	"html"
+	"io/fs"
 	"net/http"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -82,7 +84,7 @@ func TestPortalSupport(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		c := sqldbtest.NewClock(time.Now())
 		op, _, parts := startOPParts(t, db, c)
-		portalURL, ph := startEmbeddedPortal(t, parts)
+		portalURL, ph, dataDir := startEmbeddedPortalIn(t, parts)
 		const phone = "+79161117701"
 		citizen := newBrowser(t, op)
 		citizen.register("phone", phone, phone, "Просителев", "Пётр")
@@ -131,7 +133,30 @@ func TestPortalSupport(t *testing.T) {
 			resp.Body.Close()
 		}
 
+		// A request whose transaction fails leaves neither rows nor the
+		// file's bytes stored before it (the notice's table is away).
+		supportFiles := func() int {
+			n := 0
+			_ = filepath.WalkDir(filepath.Join(dataDir, "attachments"), func(path string, d fs.DirEntry, err error) error {
+				if err == nil && !d.IsDir() && strings.Contains(path, "support") {
+					n++
+				}
+				return nil
+			})
+			return n
+		}
 		screen := testPNG(t)
+		if _, err := db.Exec(context.Background(), `ALTER TABLE portal_notices RENAME TO portal_notices_away`); err != nil {
+			t.Fatal(err)
+		}
+		failed := send(map[string]string{"topic": "technical", "description": "Не приходит SMS", "contact": phone}, "screen.png", screen)
+		if _, err := db.Exec(context.Background(), `ALTER TABLE portal_notices_away RENAME TO portal_notices`); err != nil {
+			t.Fatal(err)
+		}
+		if failed.Status != http.StatusInternalServerError || count(t, db, `SELECT COUNT(*) FROM portal_support_requests`) != 0 ||
+			count(t, db, `SELECT COUNT(*) FROM portal_support_files`) != 0 || supportFiles() != 0 {
+			t.Fatalf("a failed request: %d, %d files left", failed.Status, supportFiles())
+		}
 		created := send(map[string]string{"topic": "technical", "description": "Не приходит SMS с кодом подтверждения", "contact": "ivanov@example.ru"}, "Снимок экрана.png", screen)
 		m := supportIDRe.FindStringSubmatch(created.Location)
 		if created.Status != http.StatusSeeOther || m == nil {
@@ -148,6 +173,9 @@ func TestPortalSupport(t *testing.T) {
 		waitMessage(t, citizen, phone, "portal.support", "")
 		if p := citizen.abs("GET", portalURL+"/notices", nil); !strings.Contains(p.Body, `href="/support/`+id+`"`) {
 			t.Fatalf("the inbox does not lead to the request:\n%.3000s", p.Body)
+		}
+		if n := supportFiles(); n != 1 {
+			t.Fatalf("%d support files stored, want 1", n)
 		}
 		if p := citizen.abs("GET", portalURL+"/support", nil); !strings.Contains(p.Body, number) {
 			t.Fatal("«Мои обращения» does not list the request")
