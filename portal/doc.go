@@ -7,7 +7,8 @@
 // private_key_jwt, back-channel logout); pages that need a level or a
 // second factor send them to Gosid to step up and back (Handler.Page).
 // Services and applications (portal/applications), appointments
-// (portal/appointments) and charges with payments (portal/payments).
+// (portal/appointments), charges with payments (portal/payments) and
+// support requests with the support staff's console (portal/support).
 //
 // Routes:
 //
