@@ -92,6 +92,16 @@ func TestPortalSupport(t *testing.T) {
 			!strings.Contains(html.UnescapeString(p.Body), `value="`+phone+`"`) || !strings.Contains(p.Body, "Технические проблемы") {
 			t.Fatalf("the form (contact pre-filled from the profile): %d at %s\n%.3000s", p.Status, at, p.Body)
 		}
+		// The application page's link pre-fills a question about it; in
+		// English, the form speaks English.
+		if p := citizen.abs("GET", portalURL+"/support/new?ref=1234567890", nil); !strings.Contains(p.Body, "Вопрос по заявлению № 1234567890") ||
+			!strings.Contains(p.Body, `<option value="applications" selected>`) || !strings.Contains(p.Body, `name="ref" value="1234567890"`) {
+			t.Fatalf("the form about an application:\n%.3000s", p.Body)
+		}
+		if p := citizen.abs("GET", portalURL+"/support/new?lang=en", nil); !strings.Contains(p.Body, "Contact support") || !strings.Contains(p.Body, "Technical problems") {
+			t.Fatalf("the English form:\n%.3000s", p.Body)
+		}
+		citizen.abs("GET", portalURL+"/support/new?lang=ru", nil)
 		// The 404 page links to the form.
 		if p := citizen.abs("GET", portalURL+"/nowhere", nil); p.Status != 404 || !strings.Contains(p.Body, `href="/support/new">Сообщить о проблеме`) {
 			t.Fatalf("404 page without the support link: %d\n%.2000s", p.Status, p.Body)
