@@ -381,3 +381,17 @@ func TestQueue(t *testing.T) {
 		}
 	})
 }
+
+// BenchmarkCreate: registering a request with its first message and a
+// file's row, and its notice hook, in one transaction.
+func BenchmarkCreate(b *testing.B) {
+	db := sqldbtest.SQLite(b)
+	st := support.NewStore(db, sealer{}, time.Now)
+	st.OnChange = func(context.Context, *sqldb.Tx, support.Change) error { return nil }
+	ctx := context.Background()
+	for b.Loop() {
+		if _, err := st.Create(ctx, draft("citizen")); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
