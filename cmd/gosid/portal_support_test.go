@@ -1,9 +1,13 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"html"
+	"io"
 	"io/fs"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"path/filepath"
@@ -128,6 +132,28 @@ func TestPortalSupport(t *testing.T) {
 		if body := html.UnescapeString(long.Body); long.Status != http.StatusUnprocessableEntity || !strings.Contains(body, "Описание проблемы: больше 5 000 знаков") ||
 			!strings.Contains(body, "Номер заявления: среди ваших заявлений такого номера нет") {
 			t.Fatalf("a too long description, another's application: %d", long.Status)
+		}
+		// Six files: one too many, named as such.
+		var body bytes.Buffer
+		mw := multipart.NewWriter(&body)
+		for k, v := range map[string]string{"topic": "technical", "description": "Шесть снимков", "contact": phone} {
+			_ = mw.WriteField(k, v)
+		}
+		for i := range 6 {
+			fw, _ := mw.CreateFormFile("files", fmt.Sprintf("screen%d.png", i))
+			_, _ = fw.Write(testPNG(t))
+		}
+		_ = mw.Close()
+		six, _ := http.NewRequest("POST", portalURL+"/support/new", &body)
+		six.Header.Set("Content-Type", mw.FormDataContentType())
+		if resp, err := citizen.c.Do(six); err != nil {
+			t.Fatal(err)
+		} else {
+			raw, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusUnprocessableEntity || !strings.Contains(string(raw), "Файлы: не больше 5 файлов") {
+				t.Fatalf("six files: %d\n%s", resp.StatusCode, firstError(string(raw)))
+			}
 		}
 		if n := count(t, db, `SELECT COUNT(*) FROM portal_support_requests`); n != 0 {
 			t.Fatalf("%d requests stored from invalid forms", n)
