@@ -7,7 +7,8 @@
 // private_key_jwt, back-channel logout); pages that need a level or a
 // second factor send them to Gosid to step up and back (Handler.Page).
 // Services and applications (portal/applications), appointments
-// (portal/appointments) and charges with payments (portal/payments).
+// (portal/appointments), charges with payments (portal/payments) and
+// support requests with the support staff's console (portal/support).
 //
 // Notifications (portal/notify decides, notices.go and deliver.go do):
 // every change a citizen should hear of writes a notice in its own
@@ -55,6 +56,19 @@
 //	GET  /unsubscribe               unsubscribe by an e-mail's link (?t=TOKEN, no sign-in): asks first
 //	POST /unsubscribe               do it: the page's button, or RFC 8058's one-click POST from the mail provider
 //	GET  /sandbox/push/             development only: the push-service stand-in (internal/message/webpush/pushtest)
+//	GET  /support                   «Мои обращения»: the citizen's support requests (portal/support)
+//	GET  /support/new               «Обратная связь»: topic, description, files, contact (?ref=NUMBER: about an application); every error page links here
+//	POST /support/new               register the request (multipart): its number, and a notice
+//	GET  /support/{id}              a request: status, conversation, reply form, reopen within 14 days of its resolution
+//	POST /support/{id}/reply        the citizen's message (an awaited reply puts it back in progress)
+//	POST /support/{id}/reopen       reopen a resolved request with a message
+//	GET  /support/{id}/files/{file}  a file of the citizen's request
+//	GET  /support/console           support staff's queue (role support; a second factor): filters, age, oldest first
+//	GET  /support/console/{id}      a request as staff see it (contact masked); ?template=KEY&tlang=ru|en pre-fills a canned answer
+//	GET  /support/console/{id}/files/{file}  its files
+//	POST /support/console/{id}/take     take it (compare-and-swap: of two staff one wins, the other gets 409)
+//	POST /support/console/{id}/answer   answer (await=1: «Ожидает ответа»)
+//	POST /support/console/{id}/resolve  resolve, with optional closing words
 //	GET  /appointments              «Мои записи»: upcoming bookings first, then past ones with their outcome
 //	GET  /appointments/new          book: (specialty → doctor or) place → a month's calendar, days without free time greyed → a time (?service=ID&place=&day=&reschedule=ID)
 //	POST /appointments              take the chosen time: a booking number and a ticket

@@ -202,6 +202,8 @@ func noticeLink(n notice) string {
 		return "/appointments/" + n.Ref
 	case noticeCharge:
 		return "/charges/" + n.Ref
+	case noticeSupport:
+		return "/support/" + n.Ref
 	}
 	return "/notices/" + n.ID
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/gosid/gosid/portal/payments"
 	"github.com/gosid/gosid/portal/payments/acquirer"
 	"github.com/gosid/gosid/portal/sandbox"
+	"github.com/gosid/gosid/portal/support"
 )
 
 //go:embed web/templates/*.html web/static/* web/mail/*.html
@@ -111,6 +112,7 @@ type Handler struct {
 	push     *webpush.Client
 	static   http.FileSystem
 	help     *help.Help
+	support  *support.Store
 }
 
 // New parses every page with the portal's layout at start-up (a broken
@@ -124,10 +126,11 @@ func New(cfg Config) (*Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := webui.NewRenderer(pages, webui.Merge(texts, visitTexts, notifyTexts, helpTexts), cfg.Logger, "home", "signin_failed", "need_more", "profile",
+	r, err := webui.NewRenderer(pages, webui.Merge(texts, visitTexts, notifyTexts, helpTexts, supportTexts), cfg.Logger, "home", "signin_failed", "need_more", "profile",
 		"services", "service", "applications", "application", "review", "notices", "office", "office_app",
 		"appointments", "book", "booking", "office_day", "office_place", "charges", "charge", "payment", "payments", "documents",
-		"notice", "settings", "unsubscribe", "help", "help_article")
+		"notice", "settings", "unsubscribe", "help", "help_article",
+		"support_list", "support_new", "support_request", "support_console", "support_console_request")
 	if err != nil {
 		return nil, err
 	}
@@ -175,7 +178,9 @@ func New(cfg Config) (*Handler, error) {
 		h.apps.OnChange = h.changed
 		h.mountAppointments(mux)
 		h.mountCharges(mux)
-		for _, register := range []func(*jobs.Queue) error{h.registerWebhooks, h.registerNotices, h.registerReminders, h.registerReconcile} {
+		h.mountSupport(mux)
+		r.SetSupportLink(supportNewPath)
+		for _, register := range []func(*jobs.Queue) error{h.registerWebhooks, h.registerNotices, h.registerReminders, h.registerReconcile, h.registerSupport} {
 			if err := register(h.jobs); err != nil {
 				return nil, err
 			}

@@ -22,10 +22,13 @@ type errorView struct {
 	Page
 	Message   string
 	RequestID string
+	// Support is where to report a problem ("" on pages without one).
+	Support string
 }
 
 var errorCatalog = Catalog{
 	"error.home":       {"На главную", "Go to the home page"},
+	"error.support":    {"Сообщить о проблеме", "Report a problem"},
 	"error.request_id": {"Если обратитесь в поддержку, назовите код запроса:", "If you contact support, quote the request code:"},
 	"error.400":        {"Неверный запрос", "Bad request"},
 	"error.400.text":   {"Запрос не удалось разобрать. Вернитесь назад и попробуйте ещё раз.", "The request could not be understood. Go back and try again."},
@@ -45,6 +48,11 @@ var errorCatalog = Catalog{
 	"error.503.text":   {"Сервис временно недоступен. Попробуйте ещё раз через минуту: введённые данные не потеряны.", "The service is temporarily unavailable. Please try again in a minute: nothing you entered was lost."},
 }
 
+// SetSupportLink makes r's error pages offer «Сообщить о проблеме», a
+// link to url (the portal's support form). Call it before serving; the
+// identity provider's pages keep none.
+func (r *Renderer) SetSupportLink(url string) { r.support = url }
+
 // ErrorPage renders the branded page for status (400, 403, 404, 405, 413,
 // 429, 500, 503; any other is shown as 500's). For 5xx it shows the
 // request id, which the log lines of the failure carry too.
@@ -53,7 +61,7 @@ func (r *Renderer) ErrorPage(w http.ResponseWriter, req *http.Request, status in
 	if _, ok := r.cat[key]; !ok {
 		key = "error.500"
 	}
-	v := errorView{Page: r.NewPage(req, key)}
+	v := errorView{Page: r.NewPage(req, key), Support: r.support}
 	v.Message = v.L.T(key + ".text")
 	if status >= 500 {
 		v.RequestID = httpx.RequestID(req.Context())

@@ -78,3 +78,24 @@ func TestErrorPageRequestID(t *testing.T) {
 		t.Fatalf("503 page: %d %v", rec.Code, rec.Header())
 	}
 }
+
+// TestErrorPageSupportLink: a renderer whose owner set a support link
+// offers «Сообщить о проблеме» on its error pages; the shared pages (the
+// identity provider's) offer none.
+func TestErrorPageSupportLink(t *testing.T) {
+	r, err := NewRenderer(noPages, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.SetSupportLink("/support/new")
+	rec := httptest.NewRecorder()
+	r.ErrorPage(rec, httptest.NewRequest("GET", "/nowhere", nil), http.StatusNotFound)
+	if !strings.Contains(rec.Body.String(), `<a href="/support/new">Сообщить о проблеме</a>`) {
+		t.Fatalf("404 page without the support link:\n%s", rec.Body)
+	}
+	rec = httptest.NewRecorder()
+	ErrorPage(rec, httptest.NewRequest("GET", "/nowhere", nil), http.StatusNotFound)
+	if strings.Contains(rec.Body.String(), "Сообщить о проблеме") {
+		t.Fatal("the shared error page links to a support form")
+	}
+}

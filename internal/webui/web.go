@@ -177,6 +177,8 @@ type Renderer struct {
 	pages map[string]*template.Template
 	cat   Catalog
 	log   *slog.Logger
+	// support is the error pages' «Сообщить о проблеме» link (SetSupportLink).
+	support string
 }
 
 // NewRenderer parses every named page of pageFS ("name" → "templates/name.html")
