@@ -10,6 +10,7 @@ import (
 
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
+	"github.com/gosid/gosid/internal/message/webpush"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/portal/notify"
 )
@@ -191,7 +192,9 @@ func (h *Handler) deliverNotice(ctx context.Context, id string, c notify.Channel
 	switch {
 	case err == nil:
 		return finish(notify.SentOK, time.Time{})
-	case errors.Is(err, message.ErrBadRecipient) || errors.Is(err, errNoSubscriber) || attempt >= policies[c].attempts:
+	case errors.Is(err, message.ErrBadRecipient) || errors.Is(err, errNoSubscriber) || errors.Is(err, webpush.ErrRejected) ||
+		errors.Is(err, webpush.ErrTooLarge) || attempt >= policies[c].attempts:
+		// Nothing another attempt could change, or the attempts are spent.
 		h.log.WarnContext(ctx, "notice not delivered", "notice", id, "channel", string(c), "attempts", attempt, "err", err)
 		status := notify.Failed
 		if errors.Is(err, errNoSubscriber) {

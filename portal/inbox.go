@@ -14,8 +14,7 @@ import (
 // an archive. A notice is read when opened (or all at once); archived
 // ones leave the inbox and its count.
 
-// mountNotices adds the inbox, the settings of notifications and
-// unsubscribing (no sign-in: the link's token is the authority).
+// mountNotices adds the inbox and the settings of notifications.
 func (h *Handler) mountNotices(mux *http.ServeMux, signedIn func(http.HandlerFunc) http.HandlerFunc) {
 	mux.HandleFunc("GET /notices", signedIn(h.showNotices))
 	mux.HandleFunc("GET /notices/{id}", signedIn(h.showNotice))
@@ -23,8 +22,6 @@ func (h *Handler) mountNotices(mux *http.ServeMux, signedIn func(http.HandlerFun
 	mux.HandleFunc("POST /notices/read-all", signedIn(h.readAll))
 	mux.HandleFunc("GET /settings/notifications", signedIn(h.showSettings))
 	mux.HandleFunc("POST /settings/notifications", signedIn(h.saveSettings))
-	mux.HandleFunc("GET /unsubscribe", h.showUnsubscribe)
-	mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
 	h.mountPush(mux, signedIn)
 }
 

@@ -167,6 +167,12 @@ func New(cfg Config) (*Handler, error) {
 	if err := h.mountHelp(mux); err != nil {
 		return nil, err
 	}
+	if cfg.DB != nil && len(cfg.IndexKey) >= 32 {
+		// Unsubscribing by an e-mail's link needs no sign-in: the signed
+		// token in it is the authority.
+		mux.HandleFunc("GET /unsubscribe", h.showUnsubscribe)
+		mux.HandleFunc("POST /unsubscribe", h.unsubscribe)
+	}
 	if h.auth != nil {
 		mux.HandleFunc("GET /login", h.login)
 		mux.HandleFunc("GET "+auth.CallbackPath, h.callback)

@@ -114,40 +114,42 @@ func (h *Handler) subscribePush(w http.ResponseWriter, r *http.Request) {
 		pushProblem(w, http.StatusUnprocessableEntity, "subscription", l.T("push.bad", err.Error()))
 		return
 	}
-	plain, err := s.MarshalJSON()
-	if err != nil {
+	if err := h.savePush(ctx, sub, s, r.UserAgent()); err != nil {
 		h.fail(w, r, err)
 		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// savePush keeps a browser's subscription, sealed, found by a keyed hash
+// of its endpoint; the citizen's oldest beyond maxPushes goes.
+func (h *Handler) savePush(ctx context.Context, subject string, s webpush.Subscription, ua string) error {
+	plain, err := s.MarshalJSON()
+	if err != nil {
+		return err
 	}
 	id := newFileID()
 	sealed, err := h.cfg.Sealer.Seal(plain, pushAAD(id))
 	if err != nil {
-		h.fail(w, r, err)
-		return
+		return err
 	}
-	ua := r.UserAgent()
 	if len(ua) > 200 {
 		ua = ua[:200]
 	}
-	err = h.db.InTx(ctx, func(tx *sqldb.Tx) error {
+	return h.db.InTx(ctx, func(tx *sqldb.Tx) error {
 		// A browser subscribes once: signing in as someone else in it
 		// moves its subscription to them.
 		if _, err := tx.Exec(ctx, `DELETE FROM portal_push_subscriptions WHERE endpoint_hash = $1`, h.endpointHash(s.Endpoint)); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO portal_push_subscriptions (id, subject, endpoint_hash, data_enc, user_agent, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, id, sub, h.endpointHash(s.Endpoint), sealed, ua, sqldb.Micros(h.now())); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6)`, id, subject, h.endpointHash(s.Endpoint), sealed, ua, sqldb.Micros(h.now())); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `DELETE FROM portal_push_subscriptions WHERE subject = $1 AND id NOT IN (
-			SELECT id FROM portal_push_subscriptions WHERE subject = $1 ORDER BY created_at DESC, id LIMIT $2)`, sub, maxPushes)
+			SELECT id FROM portal_push_subscriptions WHERE subject = $1 ORDER BY created_at DESC, id LIMIT $2)`, subject, maxPushes)
 		return err
 	})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
 }
 
 func (h *Handler) unsubscribePush(w http.ResponseWriter, r *http.Request) {
