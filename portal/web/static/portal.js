@@ -35,7 +35,9 @@
   if (!box) return;
   var on = document.getElementById("push-on"), off = document.getElementById("push-off");
   var show = function (id) { document.getElementById(id).hidden = false; };
-  if (!("serviceWorker" in navigator) || !("PushManager" in window)) { show("push-unsupported"); return; }
+  // Notification.requestPermission is what the "on" button calls first;
+  // some browsers have PushManager without it (outside an installed app).
+  if (!("serviceWorker" in navigator) || !("PushManager" in window) || !("Notification" in window)) { show("push-unsupported"); return; }
   var key = box.getAttribute("data-key");
   var bytes = function (b64) {
     var s = atob(b64.replace(/-/g, "+").replace(/_/g, "/") + "===".slice((b64.length + 3) % 4));
@@ -68,7 +70,8 @@
           if (!s) return;
           var endpoint = s.endpoint;
           return s.unsubscribe().then(function () { return post("/settings/notifications/push/delete", "endpoint", endpoint); });
-        }).then(function () { location.href = "/settings/notifications?done=push_off"; });
+        }).then(function () { location.href = "/settings/notifications?done=push_off"; })
+          .catch(function () { off.disabled = false; });
       });
     });
   }).catch(function () { show("push-unsupported"); });
