@@ -302,7 +302,7 @@ func TestDeliveryMatrix(t *testing.T) {
 			t.Fatal(err)
 		}
 
-		posted := e.notice(t, "c1", "new", false)      // charge.new: e-mail, push; SMS turned off
+		posted := e.notice(t, "c1", "new", false)        // charge.new: e-mail, push; SMS turned off
 		refunded := e.notice(t, "c1", "refunded", false) // charge.paid: e-mail, SMS turned on; push off
 		for _, c := range []struct {
 			id     string

@@ -28,7 +28,6 @@ import (
 // staff answer at the console (support_console.go). Every error page links
 // here.
 
-
 // supportNewPath is the form, which every error page links to.
 const supportNewPath = "/support/new"
 
