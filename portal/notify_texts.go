@@ -87,6 +87,7 @@ var notifyTexts = webui.Catalog{
 	"settings.push_unsubscribe": {"Выключить в этом браузере", "Turn off in this browser"},
 	"settings.push_unsupported": {"Этот браузер не поддерживает push-уведомления.", "This browser does not support push notifications."},
 	"settings.push_denied":      {"Браузер запретил уведомления для портала. Разрешите их в настройках браузера и попробуйте снова.", "The browser blocked notifications for the portal. Allow them in the browser's settings and try again."},
+	"settings.push_failed":      {"Не удалось включить push-уведомления. Попробуйте ещё раз позже.", "Push notifications could not be turned on. Please try again later."},
 	"settings.push_unavailable": {"Push-уведомления на этом портале не настроены.", "Push notifications are not set up on this portal."},
 	"settings.push_on":          {"Push-уведомления включены в этом браузере.", "Push notifications are on in this browser."},
 	"settings.push_off":         {"Push-уведомления выключены в этом браузере.", "Push notifications are off in this browser."},

@@ -300,8 +300,8 @@ func staticFiles(fsys fs.FS) http.Handler {
 }
 
 var texts = webui.Catalog{
-	"nav.notices":                     {"Уведомления", "Notices"},
-	"notices.title":                   {"Уведомления", "Notices"},
+	"nav.notices":                     {"Уведомления", "Notifications"},
+	"notices.title":                   {"Уведомления", "Notifications"},
 	"notices.empty":                   {"Уведомлений пока нет.", "No notices yet."},
 	"notices.new":                     {"новое", "new"},
 	"notice.status":                   {"Заявление «%s» № %s: %s.", "Application «%s» No. %s: %s."},

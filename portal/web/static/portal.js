@@ -60,9 +60,13 @@
         Notification.requestPermission().then(function (perm) {
           if (perm !== "granted") { show("push-denied"); on.disabled = false; return; }
           return reg.pushManager.subscribe({userVisibleOnly: true, applicationServerKey: bytes(key)}).then(function (s) {
-            return post("/settings/notifications/push", "subscription", JSON.stringify(s));
+            // The portal must keep it, or the browser would stay subscribed
+            // to nothing: undo the subscription when the portal refuses it.
+            return post("/settings/notifications/push", "subscription", JSON.stringify(s)).catch(function (e) {
+              return s.unsubscribe().then(function () { throw e; });
+            });
           }).then(function () { location.href = "/settings/notifications?done=push_on"; });
-        }).catch(function () { on.disabled = false; show("push-denied"); });
+        }).catch(function () { on.disabled = false; show("push-failed"); });
       });
       off.addEventListener("click", function () {
         off.disabled = true;
@@ -75,4 +79,18 @@
       });
     });
   }).catch(function () { show("push-unsupported"); });
+})();
+
+// Notification settings: a citizen who never chose a time zone starts
+// with the browser's, when it is one of the list.
+(function () {
+  var tz = document.querySelector('select#tz[data-guess]');
+  if (!tz || !window.Intl) return;
+  var mine = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  if (mine === "Asia/Novosibirsk" || mine === "Asia/Barnaul" || mine === "Asia/Tomsk" || mine === "Asia/Novokuznetsk") mine = "Asia/Krasnoyarsk";
+  if (mine === "Europe/Volgograd" || mine === "Europe/Kirov" || mine === "Europe/Simferopol") mine = "Europe/Moscow";
+  if (mine === "Europe/Ulyanovsk" || mine === "Europe/Saratov" || mine === "Europe/Astrakhan") mine = "Europe/Samara";
+  for (var i = 0; i < tz.options.length; i++) {
+    if (tz.options[i].value === mine) { tz.selectedIndex = i; return; }
+  }
 })();
