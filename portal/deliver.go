@@ -192,8 +192,7 @@ func (h *Handler) deliverNotice(ctx context.Context, id string, c notify.Channel
 	switch {
 	case err == nil:
 		return finish(notify.SentOK, time.Time{})
-	case errors.Is(err, message.ErrBadRecipient) || errors.Is(err, errNoSubscriber) || errors.Is(err, webpush.ErrRejected) ||
-		errors.Is(err, webpush.ErrTooLarge) || attempt >= policies[c].attempts:
+	case errors.Is(err, errNoSubscriber) || permanent(err) || attempt >= policies[c].attempts:
 		// Nothing another attempt could change, or the attempts are spent.
 		h.log.WarnContext(ctx, "notice not delivered", "notice", id, "channel", string(c), "attempts", attempt, "err", err)
 		status := notify.Failed
@@ -207,6 +206,13 @@ func (h *Handler) deliverNotice(ctx context.Context, id string, c notify.Channel
 		}
 		return err
 	}
+}
+
+// permanent reports whether no other attempt could deliver: a recipient
+// that is not an address, a push service that refuses our signature or
+// the size.
+func permanent(err error) bool {
+	return errors.Is(err, message.ErrBadRecipient) || errors.Is(err, webpush.ErrRejected) || errors.Is(err, webpush.ErrTooLarge)
 }
 
 // errNoSubscriber: every push subscription of the citizen is gone.

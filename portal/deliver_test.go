@@ -121,6 +121,12 @@ func (m *mailbox) Send(_ context.Context, msg message.Message) error {
 	return nil
 }
 
+func (m *mailbox) all() []message.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return append([]message.Message(nil), m.mail...)
+}
+
 func (m *mailbox) to(addr string) []message.Message {
 	m.mu.Lock()
 	defer m.mu.Unlock()
@@ -205,6 +211,9 @@ func (e *deliveryEnv) newQueue(t *testing.T, id string) *jobs.Queue {
 		t.Fatal(err)
 	}
 	if err := e.h.registerNotices(q); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.h.registerBroadcasts(q); err != nil {
 		t.Fatal(err)
 	}
 	e.h.jobs = q
@@ -321,7 +330,7 @@ func TestDeliveryMatrix(t *testing.T) {
 		}
 		var p pushPayload
 		if err := json.Unmarshal(got[0].Payload, &p); err != nil || !strings.Contains(p.Body, "Новое начисление") ||
-			p.URL != "https://portal.example/charges/18810771260000000134" || got[0].Topic != posted {
+			p.URL != "https://portal.example/charges/18810771260000000134" || got[0].Topic != pushTopic(posted) {
 			t.Errorf("push payload %s (%v), topic %q", got[0].Payload, err, got[0].Topic)
 		}
 

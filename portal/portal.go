@@ -186,7 +186,7 @@ func New(cfg Config) (*Handler, error) {
 		h.mountCharges(mux)
 		h.mountSupport(mux)
 		r.SetSupportLink(supportNewPath)
-		for _, register := range []func(*jobs.Queue) error{h.registerWebhooks, h.registerNotices, h.registerReminders, h.registerReconcile, h.registerSupport} {
+		for _, register := range []func(*jobs.Queue) error{h.registerWebhooks, h.registerNotices, h.registerBroadcasts, h.registerReminders, h.registerReconcile, h.registerSupport} {
 			if err := register(h.jobs); err != nil {
 				return nil, err
 			}

@@ -6,6 +6,7 @@ import (
 	"crypto/elliptic"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -166,6 +167,14 @@ func (h *Handler) unsubscribePush(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// pushTopic is a notice's Topic (≤ 32 base64url characters, RFC 8030): a
+// retry replaces, not repeats, a message still waiting at the push
+// service.
+func pushTopic(notice string) string {
+	sum := sha256.Sum256([]byte("push topic|" + notice))
+	return hex.EncodeToString(sum[:16])
+}
+
 // pushPayload is what the service worker shows.
 type pushPayload struct {
 	Title string `json:"title"`
@@ -217,7 +226,7 @@ func (h *Handler) pushSender(ctx context.Context, n notice, l webui.Localizer, t
 		title = n.Params["title"]
 	}
 	base := strings.TrimSuffix(h.cfg.PortalURL, "/")
-	tag := n.ID // 24 hex digits: a valid Topic, so a retry replaces, not repeats
+	tag := pushTopic(n.ID)
 	payload, err := json.Marshal(pushPayload{Title: title, Body: text, URL: base + noticeLink(n), Tag: tag})
 	if err != nil {
 		return nil, err

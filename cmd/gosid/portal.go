@@ -162,8 +162,17 @@ func runPortal(ctx context.Context, env *cmdline.Env, args []string) int {
 			})
 		}))
 	}
+	if len(args) > 0 && args[0] == "notify" {
+		var c dbCommand
+		var n portal.NotifyCommand
+		s := c.flags("portal notify", portal.NotifySynopsis, false)
+		n.Register(s)
+		return c.run(ctx, env, s, args[1:], false, func(p *cmdline.Problems) { n.Check(s, p) }, func(o opened) error {
+			return n.Run(ctx, o.db, env.Stdout)
+		})
+	}
 	var o portalOptions
-	s := cmdline.NewSet("gosid portal", "Runs the citizen portal alone, with its own database, as a relying party of the Gosid identity provider at --issuer, until SIGINT or SIGTERM. `gosid portal services import|export|list` manage the catalogue of services.")
+	s := cmdline.NewSet("gosid portal", "Runs the citizen portal alone, with its own database, as a relying party of the Gosid identity provider at --issuer, until SIGINT or SIGTERM. `gosid portal services import|export|list` manage the catalogue of services; `gosid portal notify` sends news to subscribers.")
 	o.storage.registerAs(s, "./gosid-portal-data")
 	s.String(&o.Addr, "addr", "localhost:8081", "Listen address of the portal.")
 	s.String(&o.PublicURL, "public-url", "", "Public URL of the portal (default: http:// + addr).")

@@ -18,6 +18,7 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/migrations"
+	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/verification"
 )
 
@@ -205,7 +206,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	}
 
 	reg := httpx.NewRegistry()
-	reg.MustRegister(httpx.NewDBStatsCollector(string(db.Dialect()), db.Stats))
+	reg.MustRegister(httpx.NewDBStatsCollector(string(db.Dialect()), db.Stats), portal.NotifyCollector(db))
 	opts := httpx.Options{Logger: log, Metrics: httpx.NewMetrics(reg), TLS: strings.HasPrefix(o.PublicURL, "https://")}
 	parts, err := buildIdP(&o.idp, o.PublicURL, db, km, log, opts.TLS, time.Now, reg)
 	if err != nil {

@@ -79,6 +79,17 @@ const BulkQueue = "bulk"
 // attempt: a message waiting for the end of quiet hours.
 func Snooze(d time.Duration) error { return river.JobSnooze(max(d, 0)) }
 
+// Snoozed reports whether err is (or wraps) a Snooze, and for how long:
+// for a job that runs other jobs' work and snoozes as the longest of them
+// asked.
+func Snoozed(err error) (time.Duration, bool) {
+	var s *rivertype.JobSnoozeError
+	if errors.As(err, &s) {
+		return s.Duration, true
+	}
+	return 0, false
+}
+
 // Enqueued is what Enqueue did.
 type Enqueued struct {
 	ID int64
