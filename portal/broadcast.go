@@ -39,7 +39,7 @@ import (
 const broadcastPage = 1000
 
 // broadcastSenders is how many of a page's messages are sent at once.
-const broadcastSenders = 8
+const broadcastSenders = 4
 
 // Broadcast is news to send.
 type Broadcast struct {

@@ -149,7 +149,7 @@ func TestBroadcast(t *testing.T) {
 				t.Fatalf("%s got the news twice", m.To)
 			}
 			seen[m.To] = true
-			if m.Subject != "Изменения в законе" || !strings.Contains(m.HTML, "Подробности на портале.") || !strings.Contains(m.Unsubscribe, "/unsubscribe?t=") {
+			if m.Subject != "Изменения в законе" || m.Text != "body" || !strings.Contains(m.Unsubscribe, "/unsubscribe?t=") {
 				t.Fatalf("news e-mail: %+v", m)
 			}
 		}

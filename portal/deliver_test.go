@@ -108,7 +108,8 @@ func (g *smsGateway) counts(phone string) (posts int, texts []string) {
 	return g.posts[phone], append([]string(nil), g.delivered[phone]...)
 }
 
-// mailbox records e-mails (the edge: an SMTP server).
+// mailbox records e-mails (the edge: an SMTP server); news only as their
+// headers and whether the body arrived, so that a million fit in memory.
 type mailbox struct {
 	mu   sync.Mutex
 	mail []message.Message
@@ -117,6 +118,13 @@ type mailbox struct {
 func (m *mailbox) Send(_ context.Context, msg message.Message) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if msg.Kind == "portal.news" {
+		body := strings.Contains(msg.HTML, "Подробности на портале.") && strings.Contains(msg.Text, "Подробности на портале.")
+		msg = message.Message{To: msg.To, Kind: msg.Kind, Subject: msg.Subject, Unsubscribe: msg.Unsubscribe, Key: msg.Key}
+		if body {
+			msg.Text = "body"
+		}
+	}
 	m.mail = append(m.mail, msg)
 	return nil
 }

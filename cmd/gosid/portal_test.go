@@ -13,6 +13,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
@@ -526,5 +527,36 @@ func TestPortalServicesCommand(t *testing.T) {
 	}
 	if r := c.run("portal", "services", "import", filepath.Join(dir, "missing.yaml")); r.code != exitConfig {
 		t.Fatalf("import of a missing file: %d", r.code)
+	}
+}
+
+// TestPortalNotifyCommand: `gosid portal notify` checks its flags, naming
+// each wrong one, and records a broadcast for the servers to send (the
+// sending is tested in portal's TestBroadcast).
+func TestPortalNotifyCommand(t *testing.T) {
+	dir := t.TempDir()
+	c := cli{t: t, base: []string{"--data-dir", dir}}
+	cli{t: t}.ok("migrate", "--data-dir", dir)
+	body := filepath.Join(dir, "news.txt")
+	if err := os.WriteFile(body, []byte("С 1 января меняется порядок.\n\nПодробности на портале."), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--category", "sport", "--title", "T", "--body-file", body}, "--category"},
+		{[]string{"--category", "law", "--title", "", "--body-file", body}, "--title"},
+		{[]string{"--category", "law", "--title", "T", "--body-file", filepath.Join(dir, "missing.txt")}, "--body-file"},
+		{[]string{"--category", "law", "--title", "T"}, "--body-file"},
+	} {
+		r := c.run(append([]string{"portal", "notify"}, tc.args...)...)
+		if r.code != exitConfig || !strings.Contains(r.stderr, tc.want) {
+			t.Errorf("%v: %d, stderr %q; want exit %d naming %s", tc.args, r.code, r.stderr, exitConfig, tc.want)
+		}
+	}
+	out := c.ok("portal", "notify", "--category", "law", "--title", "Изменения в законе", "--body-file", body, "--wait=false")
+	if !regexp.MustCompile(`^broadcast [0-9a-f]{16}: 0 subscribers of law\n$`).MatchString(out) {
+		t.Fatalf("output %q", out)
 	}
 }
