@@ -70,6 +70,60 @@ func (h *Handler) registerReconcile(q *jobs.Queue) error {
 	}})
 }
 
+// discountDays is how many days before a fine's discount ends its
+// holders are reminded.
+const discountDays = 2
+
+// registerDiscounts reminds, hourly, the holders of unpaid charges whose
+// discount ends in discountDays days — once each (the notice, once
+// written, is not written again).
+func (h *Handler) registerDiscounts(q *jobs.Queue) error {
+	return q.AddPeriodic(jobs.Periodic{Name: "portal.discounts", Every: time.Hour, Run: h.RemindDiscounts})
+}
+
+// RemindDiscounts is the hourly run of the discounts' reminder.
+func (h *Handler) RemindDiscounts(ctx context.Context) (int, error) {
+	day := payments.MoscowDate(h.now().AddDate(0, 0, discountDays))
+	ending, err := h.pays.DiscountEnding(ctx, day)
+	if err != nil {
+		return 0, err
+	}
+	sent := 0
+	for uin, hashes := range ending {
+		err := h.db.InTx(ctx, func(tx *sqldb.Tx) error {
+			c, err := h.pays.ChargeTx(ctx, tx, uin)
+			if err != nil {
+				return err
+			}
+			subjects, err := h.pays.DocumentHoldersTx(ctx, tx, hashes)
+			if err != nil {
+				return err
+			}
+			for _, s := range subjects {
+				var told int
+				if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM portal_notices WHERE subject = $1 AND kind = $2 AND ref = $3 AND status = 'discount'`,
+					s, noticeCharge, uin).Scan(&told); err != nil || told > 0 {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				if err := h.addNotice(ctx, tx, notice{Subject: s, Kind: noticeCharge, Ref: uin, Status: "discount",
+					Params: map[string]string{"purpose": c.Purpose, "uin": uin, "amount": payments.FormatRubles(c.DiscountAmount),
+						"until": c.DiscountUntil.Russian()}}); err != nil {
+					return err
+				}
+				sent++
+			}
+			return nil
+		})
+		if err != nil {
+			return sent, err
+		}
+	}
+	return sent, nil
+}
+
 // citizenIDs are what the citizen's charges are found by: the SNILS and
 // INN the identity provider vouches for (a typed one is a claim, and would
 // show a stranger's fines) and the documents they added.

@@ -229,6 +229,9 @@ func (h *Handler) eventText(ctx context.Context, l webui.Localizer, n notice) st
 	case noticeBooking:
 		return l.T("notice.booking."+n.Status, h.serviceTitle(ctx, l, p["service"]), p["when"], p["place"], p["number"])
 	case noticeCharge:
+		if n.Status == "discount" {
+			return l.T("notice.charge.discount", p["purpose"], p["amount"], p["uin"], p["until"])
+		}
 		return l.T("notice.charge."+n.Status, p["purpose"], p["amount"], p["uin"])
 	case noticeSupport:
 		return l.T("notice.support."+n.Status, p["number"])

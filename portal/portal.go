@@ -186,7 +186,7 @@ func New(cfg Config) (*Handler, error) {
 		h.mountCharges(mux)
 		h.mountSupport(mux)
 		r.SetSupportLink(supportNewPath)
-		for _, register := range []func(*jobs.Queue) error{h.registerWebhooks, h.registerNotices, h.registerBroadcasts, h.registerReminders, h.registerReconcile, h.registerSupport} {
+		for _, register := range []func(*jobs.Queue) error{h.registerWebhooks, h.registerNotices, h.registerBroadcasts, h.registerReminders, h.registerReconcile, h.registerDiscounts, h.registerSupport} {
 			if err := register(h.jobs); err != nil {
 				return nil, err
 			}
@@ -321,6 +321,7 @@ var texts = webui.Catalog{
 	"notice.charge.changed":           {"Начисление изменено ведомством: %s — %s ₽, УИН %s.", "The agency changed a charge: %s — %s ₽, UIN %s."},
 	"notice.charge.cancelled":         {"Начисление отменено ведомством: %s — %s ₽, УИН %s.", "The agency cancelled a charge: %s — %s ₽, UIN %s."},
 	"notice.charge.paid":              {"Оплачено: %s — %s ₽, УИН %s. Квитанция в разделе «Платежи».", "Paid: %s — %s ₽, UIN %s. The receipt is under «Payments»."},
+	"notice.charge.discount":          {"Скидка заканчивается: %s — %s ₽ со скидкой, УИН %s. Оплатите до конца дня %s.", "The discount is ending: %s — %s ₽ with the discount, UIN %s. Pay by the end of %s."},
 	"notice.charge.refunded":          {"Возврат: %s — %s ₽, УИН %s.", "Refunded: %s — %s ₽, UIN %s."},
 	"office.title":                    {"Рабочее место сотрудника ведомства", "Agency officer's desk"},
 	"office.agency":                   {"Ведомство", "Agency"},

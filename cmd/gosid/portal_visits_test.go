@@ -377,7 +377,7 @@ func TestPortalCharges(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		c := sqldbtest.NewClock(time.Now())
 		op, _, parts := startOPParts(t, db, c)
-		portalURL, _ := startEmbeddedPortal(t, parts)
+		portalURL, ph := startEmbeddedPortal(t, parts)
 		mvd := agencyToken(t, db, op, "agency:mvd")
 		today := time.Now().In(mustZone(t, "Europe/Moscow"))
 		fine := map[string]any{"kind": "fine", "purpose": "Штраф за превышение скорости", "legal_basis": "ч. 2 ст. 12.9 КоАП РФ", "amount": 75000,
@@ -467,6 +467,26 @@ func TestPortalCharges(t *testing.T) {
 		list := citizen.abs("GET", portalURL+"/charges", nil)
 		if list.Status != 200 || !strings.Contains(list.Body, "375,00 ₽") || !strings.Contains(list.Body, "1 500,00 ₽") {
 			t.Fatalf("the charges list:\n%s", list.Body)
+		}
+		// A fine whose discount ends in two days: its holder is reminded,
+		// once, however often the hourly job runs.
+		ending := map[string]any{}
+		for k, v := range fine {
+			ending[k] = v
+		}
+		ending["purpose"], ending["discount"] = "Штраф за непристёгнутый ремень", map[string]any{"amount": 50000, "until": today.AddDate(0, 0, 2).Format(time.DateOnly)}
+		ending["amount"] = 100000
+		if r := agencyCall(t, mvd, "PUT", base+newUIN(15), "application/json", jsonBody(ending)); r.Status != 201 {
+			t.Fatalf("post a fine with the discount ending: %d %s", r.Status, r.Body)
+		}
+		for range 2 {
+			if _, err := ph.RemindDiscounts(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitNotice(t, citizen, portalURL, "Скидка заканчивается: Штраф за непристёгнутый ремень — 500,00 ₽")
+		if inbox := citizen.abs("GET", portalURL+"/notices?kind=charge", nil); strings.Count(html.UnescapeString(inbox.Body), "Скидка заканчивается") != 1 {
+			t.Fatal("the discount's reminder is not in the inbox exactly once")
 		}
 		if home := citizen.abs("GET", portalURL+"/", nil); !strings.Contains(home.Body, "Начисления к оплате") || !strings.Contains(home.Body, "/charges/"+uin) {
 			t.Fatalf("the home page lacks the charges to pay:\n%s", home.Body)

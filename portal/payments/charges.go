@@ -588,3 +588,24 @@ func (s *Store) ChargesFor(ctx context.Context, ids []Identifier, f ChargeFilter
 	}
 	return out, sqldb.Classify(rows.Err())
 }
+
+// DiscountEnding are the unpaid charges whose discount ends on day, with
+// the keyed hashes of whom they concern (for DocumentHolders): the «скидка
+// заканчивается» reminder.
+func (s *Store) DiscountEnding(ctx context.Context, day Date) (map[string][]string, error) {
+	rows, err := s.db.Query(ctx, `SELECT c.uin, i.hash FROM portal_charges c JOIN portal_charge_ids i ON i.uin = c.uin
+		WHERE c.status = $1 AND c.discount_amount > 0 AND c.discount_until = $2 ORDER BY c.uin`, string(Unpaid), day.String())
+	if err != nil {
+		return nil, err
+	}
+	type pair struct{ uin, hash string }
+	pairs, err := sqldb.Collect(rows, func(r sqldb.Scanner) (pair, error) {
+		var p pair
+		return p, r.Scan(&p.uin, &p.hash)
+	})
+	out := map[string][]string{}
+	for _, p := range pairs {
+		out[p.uin] = append(out[p.uin], p.hash)
+	}
+	return out, err
+}
