@@ -13,6 +13,7 @@ import (
 	"github.com/gosid/gosid/internal/message/webpush"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/portal/notify"
+	"github.com/gosid/gosid/portal/support"
 )
 
 // Delivery of notices: one job per notice and channel, of a kind per
@@ -227,6 +228,22 @@ func (h *Handler) prepare(ctx context.Context, n notice, c notify.Channel) (send
 	cit, ok, err := h.citizen(ctx, n.Subject)
 	if err != nil || !ok {
 		return nil, err
+	}
+	if n.Kind == noticeSupport && h.support != nil {
+		// A support request's answer goes to the contact the citizen gave
+		// for it, on its channel, instead of their sign-in's.
+		r, err := h.support.Mine(ctx, n.Subject, n.Ref)
+		if err != nil && !errors.Is(err, support.ErrNotFound) {
+			return nil, err
+		}
+		if r != nil && r.Contact.Value != "" {
+			switch r.Contact.Kind {
+			case support.Email:
+				cit.Email = r.Contact.Value
+			case support.Phone:
+				cit.Phone = r.Contact.Value
+			}
+		}
 	}
 	l := h.render.LocalizerFor(cit.Lang)
 	text := h.noticeText(ctx, l, n)

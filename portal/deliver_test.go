@@ -169,14 +169,13 @@ func (c *testClock) jump(d time.Duration) {
 }
 
 type deliveryEnv struct {
-	h       *Handler
-	db      *sqldb.DB
-	sms     *smsGateway
-	mail    *mailbox
-	push    *pushtest.Service
-	clock   *testClock
-	queue   *jobs.Queue
-	started bool
+	h     *Handler
+	db    *sqldb.DB
+	sms   *smsGateway
+	mail  *mailbox
+	push  *pushtest.Service
+	clock *testClock
+	queue *jobs.Queue
 }
 
 // newDeliveryEnv is a portal handler with what delivery needs: the

@@ -206,9 +206,18 @@ func TestPortalSupport(t *testing.T) {
 			t.Fatalf("the new request: %d\n%.3000s", p.Status, p.Body)
 		}
 		number := nm[1]
-		waitMessage(t, citizen, phone, "portal.support", "")
-		if p := citizen.abs("GET", portalURL+"/notices", nil); !strings.Contains(p.Body, `href="/support/`+id+`"`) {
-			t.Fatalf("the inbox does not lead to the request:\n%.3000s", p.Body)
+		// The number is sent to the contact given for the answer (an
+		// e-mail here, not the sign-in's phone), and the inbox's notice
+		// leads to the request.
+		if m := waitMessage(t, citizen, "ivanov@example.ru", "portal.support", number); !strings.Contains(m.Text, "/support/"+id) {
+			t.Fatalf("the e-mail does not lead to the request: %q", m.Text)
+		}
+		notice := regexp.MustCompile(`href="(/notices/[0-9a-f]+)"`).FindStringSubmatch(citizen.abs("GET", portalURL+"/notices", nil).Body)
+		if notice == nil {
+			t.Fatal("no notice of the request in the inbox")
+		}
+		if p := citizen.abs("GET", portalURL+notice[1], nil); !strings.Contains(p.Body, `href="/support/`+id+`"`) {
+			t.Fatalf("the notice does not lead to the request:\n%.3000s", p.Body)
 		}
 		if n := supportFiles(); n != 1 {
 			t.Fatalf("%d support files stored, want 1", n)
