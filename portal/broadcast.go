@@ -36,7 +36,7 @@ import (
 // `gosid portal notify --wait` and by the metrics of every replica.
 
 // broadcastPage is how many subscribers one fan-out transaction covers.
-const broadcastPage = 1000
+const broadcastPage = 250
 
 // broadcastSenders is how many of a page's messages are sent at once.
 const broadcastSenders = 4
@@ -153,9 +153,18 @@ func Progress(ctx context.Context, db sqldb.Querier, id string) (BroadcastProgre
 func (h *Handler) fanOut(ctx context.Context, id string) error {
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
+		start := time.Now()
 		more, err := h.fanOutPage(ctx, id)
 		if err != nil || !more {
 			return err
+		}
+		// Leave the database as long again to everyone else: on SQLite a
+		// page's transaction holds the one writer, and a citizen's notice
+		// waiting behind back-to-back pages would wait for the broadcast.
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(time.Since(start)):
 		}
 	}
 	return h.db.InTx(ctx, func(tx *sqldb.Tx) error {
