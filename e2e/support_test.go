@@ -147,9 +147,15 @@ func supportWalk(t *testing.T, screenshots bool, db ...string) {
 	op.expectText("Решено")
 	cp.open(req)
 	cp.expectText("Решено", "Код отправлен повторно, проверьте SMS.")
-	cp.open("/notices")
-	if n := evalIn[int](cp, "count the support notices", fmt.Sprintf(`document.querySelectorAll('a[href="/support/%s"]').length`, id)); n < 3 {
-		cp.fatalf("%d notices lead to the request, want created, resolved, resolved", n)
+	// The inbox holds the request's notices (created, answered, resolved,
+	// resolved), and the newest leads to the request.
+	cp.open("/notices?kind=support")
+	if n := evalIn[int](cp, "count the support notices", fmt.Sprintf(`[...document.querySelectorAll('main ul.results li a')].filter(a => a.innerText.includes('№ %s')).length`, number)); n < 3 {
+		cp.fatalf("%d notices of the request, want created, resolved, resolved", n)
+	}
+	cp.click(`main ul.results li a`, evalIn[string](cp, "read the newest notice's link", `document.querySelector('main ul.results li a').getAttribute('href')`), 200)
+	if n := evalIn[int](cp, "look for the link to the request", fmt.Sprintf(`document.querySelectorAll('main a[href="/support/%s"]').length`, id)); n != 1 {
+		cp.fatalf("the notice does not lead to the request")
 	}
 
 	if screenshots {
