@@ -65,26 +65,26 @@ func (h *Handler) backoff(c notify.Channel) func(int) time.Duration {
 }
 
 func (h *Handler) registerNotices(q *jobs.Queue) error {
-	run := func(ctx context.Context, a noticeArgs) error {
+	if err := registerChannel(h, q, notify.Email, func(a noticeArgs) noticeArgs { return a }); err != nil {
+		return err
+	}
+	if err := registerChannel(h, q, notify.Email, func(j emailJob) noticeArgs { return j.noticeArgs }); err != nil {
+		return err
+	}
+	if err := registerChannel(h, q, notify.SMS, func(j smsJob) noticeArgs { return j.noticeArgs }); err != nil {
+		return err
+	}
+	return registerChannel(h, q, notify.Push, func(j pushJob) noticeArgs { return j.noticeArgs })
+}
+
+// registerChannel declares the notice job T with channel c's retries.
+// River gives up a few attempts after the delivery row is marked failed:
+// the row, not River, counts the attempts.
+func registerChannel[T jobs.Args](h *Handler, q *jobs.Queue, c notify.Channel, args func(T) noticeArgs) error {
+	return jobs.Register(q, jobs.Worker[T]{Work: func(ctx context.Context, j jobs.Job[T]) error {
+		a := args(j.Args)
 		return h.deliverNotice(ctx, a.Notice, notify.Channel(a.Channel))
-	}
-	// River gives up a few attempts after the delivery row is marked
-	// failed: the row, not River, counts the attempts.
-	timeout := 30 * time.Second
-	if err := jobs.Register(q, jobs.Worker[noticeArgs]{Work: func(ctx context.Context, j jobs.Job[noticeArgs]) error { return run(ctx, j.Args) },
-		Backoff: h.backoff(notify.Email), MaxAttempts: policies[notify.Email].attempts + 2, Timeout: timeout}); err != nil {
-		return err
-	}
-	if err := jobs.Register(q, jobs.Worker[emailJob]{Work: func(ctx context.Context, j jobs.Job[emailJob]) error { return run(ctx, j.Args.noticeArgs) },
-		Backoff: h.backoff(notify.Email), MaxAttempts: policies[notify.Email].attempts + 2, Timeout: timeout}); err != nil {
-		return err
-	}
-	if err := jobs.Register(q, jobs.Worker[smsJob]{Work: func(ctx context.Context, j jobs.Job[smsJob]) error { return run(ctx, j.Args.noticeArgs) },
-		Backoff: h.backoff(notify.SMS), MaxAttempts: policies[notify.SMS].attempts + 2, Timeout: timeout}); err != nil {
-		return err
-	}
-	return jobs.Register(q, jobs.Worker[pushJob]{Work: func(ctx context.Context, j jobs.Job[pushJob]) error { return run(ctx, j.Args.noticeArgs) },
-		Backoff: h.backoff(notify.Push), MaxAttempts: policies[notify.Push].attempts + 2, Timeout: timeout})
+	}, Backoff: h.backoff(c), MaxAttempts: policies[c].attempts + 2, Timeout: 30 * time.Second})
 }
 
 // job is the job that sends a notice on c.

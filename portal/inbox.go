@@ -3,7 +3,6 @@ package portal
 import (
 	"errors"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/gosid/gosid/internal/sqldb"
@@ -178,6 +177,5 @@ func (h *Handler) readAll(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	q := url.Values{"done": {"read"}}
-	http.Redirect(w, r, "/notices?"+q.Encode(), http.StatusSeeOther)
+	http.Redirect(w, r, "/notices?done=read", http.StatusSeeOther)
 }
