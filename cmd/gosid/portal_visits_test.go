@@ -72,23 +72,40 @@ var (
 // and returns the resource and the starts offered.
 func freeTimes(t *testing.T, b *browser, base string) (string, []string, string) {
 	t.Helper()
+	return freeTimesAfter(t, b, base, time.Time{})
+}
+
+// freeTimesAfter is freeTimes for the first free day with at least two
+// starts after the given instant: a test that reschedules or cancels must
+// not book inside the cut-off, whatever the time of day it runs at.
+func freeTimesAfter(t *testing.T, b *browser, base string, after time.Time) (string, []string, string) {
+	t.Helper()
 	p := b.abs("GET", base, nil)
-	m := freeDayRe.FindStringSubmatch(p.Body)
-	if p.Status != 200 || m == nil {
+	days := freeDayRe.FindAllStringSubmatch(p.Body, -1)
+	if p.Status != 200 || days == nil {
 		t.Fatalf("booking page %s: %d, no free day\n%s", base, p.Status, p.Body)
 	}
-	day, _ := url.Parse(html.UnescapeString(m[1]))
-	p = b.abs("GET", strings.SplitN(base, "/appointments", 2)[0]+day.String(), nil)
-	starts := slotRe.FindAllStringSubmatch(p.Body, -1)
-	res := resourceRe.FindStringSubmatch(p.Body)
-	if p.Status != 200 || len(starts) < 2 || res == nil {
-		t.Fatalf("times of %s: %d\n%s", day, p.Status, p.Body)
+	for _, m := range days {
+		day, _ := url.Parse(html.UnescapeString(m[1]))
+		p = b.abs("GET", strings.SplitN(base, "/appointments", 2)[0]+day.String(), nil)
+		res := resourceRe.FindStringSubmatch(p.Body)
+		if p.Status != 200 || res == nil {
+			t.Fatalf("times of %s: %d\n%s", day, p.Status, p.Body)
+		}
+		var out []string
+		for _, s := range slotRe.FindAllStringSubmatch(p.Body, -1) {
+			if start, err := time.Parse(time.RFC3339, s[1]); err != nil {
+				t.Fatalf("a start %q: %v", s[1], err)
+			} else if start.After(after) {
+				out = append(out, s[1])
+			}
+		}
+		if len(out) >= 2 {
+			return res[1], out, p.Body
+		}
 	}
-	var out []string
-	for _, s := range starts {
-		out = append(out, s[1])
-	}
-	return res[1], out, p.Body
+	t.Fatalf("no day of %s has two free times after %s", base, after)
+	return "", nil, ""
 }
 
 // TestPortalVisits: an agency publishes a place in Vladivostok through the
@@ -142,7 +159,9 @@ func TestPortalVisits(t *testing.T) {
 		citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil))
 		seeded(citizen)
 		book := portalURL + "/appointments/new?service=passport-14&place=mfc-vvo-test"
-		resource, starts, _ := freeTimes(t, citizen, book)
+		// Three hours ahead at least: the booking is rescheduled and
+		// cancelled below, which the two-hour cut-off would refuse.
+		resource, starts, _ := freeTimesAfter(t, citizen, book, c.Now().Add(3*time.Hour))
 		p := citizen.abs("POST", portalURL+"/appointments", url.Values{"service": {"passport-14"}, "place": {"mfc-vvo-test"}, "resource": {resource}, "start": {starts[0]}})
 		if p.Status != 303 || !strings.Contains(p.Location, "done=booked") {
 			t.Fatalf("book: %d %s\n%s", p.Status, p.Location, firstError(p.Body))
@@ -191,7 +210,7 @@ func TestPortalVisits(t *testing.T) {
 			t.Fatalf("another citizen's ticket: %d", p.Status)
 		}
 		// Reschedule to the last time of a free day, then cancel.
-		_, moved, rbody := freeTimes(t, citizen, portalURL+"/appointments/new?service=passport-14&reschedule="+strings.TrimPrefix(ticket, portalURL+"/appointments/"))
+		_, moved, rbody := freeTimesAfter(t, citizen, portalURL+"/appointments/new?service=passport-14&reschedule="+strings.TrimPrefix(ticket, portalURL+"/appointments/"), c.Now().Add(3*time.Hour))
 		version := versionRe.FindStringSubmatch(rbody)
 		if version == nil {
 			t.Fatalf("no version on the rescheduling page:\n%s", rbody)
