@@ -60,7 +60,11 @@ type Config struct {
 	DeletionGrace                  time.Duration
 
 	Argon2 password.Params
-	Tokens oidc.Lifetimes
+	// PasswordWait bounds the wait for a password-hashing slot: a sign-in
+	// that would wait longer is answered 503 with Retry-After at once
+	// (0: no bound beyond the request's own).
+	PasswordWait time.Duration
+	Tokens       oidc.Lifetimes
 
 	// ESignature is nil when e-signature sign-in is off.
 	ESignature *ESignature
@@ -192,6 +196,7 @@ func New(c Config, p Platform) (*IdP, error) {
 	if err != nil {
 		return nil, err
 	}
+	hasher.SetBudget(c.PasswordWait)
 	policy := password.DefaultPolicy()
 	accounts := account.NewStore(db, km, now)
 	limiter := ratelimit.New(db, now)

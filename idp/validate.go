@@ -24,6 +24,9 @@ func (c Config) Validate(problem func(option, message string)) {
 	if c.Tokens.Code > 10*time.Minute {
 		problem("code-lifetime", "at most 10m (RFC 6749 recommends a short life)")
 	}
+	if c.PasswordWait < 0 || c.PasswordWait > time.Minute {
+		problem("password-wait", "between 0 (no bound) and 1m")
+	}
 	if c.LockoutThreshold < 1 {
 		problem("lockout-threshold", "must be at least 1")
 	}

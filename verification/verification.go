@@ -47,9 +47,8 @@ type Options struct {
 	Timeout                    time.Duration
 	Attempts                   int
 	SimulatorLatency, Deadline time.Duration
-	// Argon2 hashes the passwords set on accounts banks registered; zero:
-	// password.DefaultParams (a login rehashes to the identity provider's
-	// parameters when they differ).
+	// Argon2 hashes the passwords set on accounts banks registered; zero
+	// (as gosid serve leaves it): the identity provider's own hasher.
 	Argon2 password.Params
 	// PartnerRate and PartnerBurst limit each bank's calls to the partner
 	// API.
@@ -184,12 +183,14 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 // provider i and schedules its sweeps.
 func NewPartner(cfg partner.Config, i *idp.IdP, banks *bank.Store, argon2 password.Params, reg prometheus.Registerer) (*partner.Handler, error) {
 	cfg.Issuer = i.Issuer
-	if argon2 == (password.Params{}) {
-		argon2 = password.DefaultParams()
-	}
-	hasher, err := password.NewHasher(argon2, 0)
-	if err != nil {
-		return nil, err
+	// The identity provider's hasher: its parameters, and one bound on
+	// the hashes the process runs at once.
+	hasher := i.Recovery.Passwords
+	if argon2 != (password.Params{}) {
+		var err error
+		if hasher, err = password.NewHasher(argon2, 0); err != nil {
+			return nil, err
+		}
 	}
 	ph, err := partner.New(cfg, partner.Deps{DB: i.DB, Tokens: i.Provider, Accounts: i.Accounts, Activity: i.Activity,
 		Verifier: i.Verifier, Banks: banks, Notifier: i.Notifier, Jobs: i.Jobs, Log: i.Log, Now: i.Now,

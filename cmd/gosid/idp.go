@@ -39,6 +39,7 @@ type idpOptions struct {
 	Argon2Memory       int
 	Argon2Time         int
 	Argon2Threads      int
+	PasswordWait       time.Duration
 	TrustedProxies     []string
 	AccessTokenTTL     time.Duration
 	IDTokenTTL         time.Duration
@@ -66,6 +67,7 @@ func (o *idpOptions) register(s *cmdline.Set) {
 	s.Int(&o.Argon2Memory, "argon2-memory", int(def.Memory), "argon2id memory per password hash, KiB (hashes with other parameters are upgraded at sign-in).")
 	s.Int(&o.Argon2Time, "argon2-time", int(def.Time), "argon2id passes.")
 	s.Int(&o.Argon2Threads, "argon2-threads", int(def.Threads), "argon2id lanes.")
+	s.Duration(&o.PasswordWait, "password-wait", time.Second, "The longest a sign-in waits for a password-hashing slot (one per core); beyond it the sign-in is answered 503 with Retry-After at once instead of queueing (0: no bound).")
 	s.Duration(&o.AccessTokenTTL, "access-token-lifetime", 10*time.Minute, "Lifetime of access tokens.")
 	s.Duration(&o.IDTokenTTL, "id-token-lifetime", time.Hour, "Lifetime of ID tokens.")
 	s.Duration(&o.RefreshTokenTTL, "refresh-token-lifetime", 30*24*time.Hour, "Lifetime of a refresh token; each rotation starts it anew (sliding).")
@@ -143,6 +145,6 @@ func buildIdP(o *idpOptions, issuer string, db *sqldb.DB, km *keys.Manager, log 
 func (o *idpOptions) config(issuer string, secure bool) idp.Config {
 	return idp.Config{Issuer: issuer, Secure: secure, LockoutThreshold: o.LockoutThreshold, LockoutDuration: o.LockoutDuration,
 		SessionIdleTimeout: o.SessionIdleTimeout, SessionLifetime: o.SessionLifetime, SessionIdleMin: o.SessionIdleMin, SessionIdleMax: o.SessionIdleMax,
-		ReauthMaxAge: o.ReauthMaxAge, DeletionGrace: o.DeletionGrace, Argon2: o.argon2(),
+		ReauthMaxAge: o.ReauthMaxAge, DeletionGrace: o.DeletionGrace, Argon2: o.argon2(), PasswordWait: o.PasswordWait,
 		Tokens: oidc.Lifetimes{AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}}
 }

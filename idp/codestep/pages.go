@@ -153,11 +153,10 @@ func (p *Pages[S]) internal(w http.ResponseWriter, r *http.Request, st *S, what 
 }
 
 // Fail logs what failed and shows a page of the flow — template,
-// rendering view, whose webui.Page is page — with a general message (500).
+// rendering view, whose webui.Page is page — with a general message (500;
+// 503 with Retry-After when a bounded resource refused for overload).
 func (p *Pages[S]) Fail(w http.ResponseWriter, r *http.Request, template string, view any, page *webui.Page, what string, err error) {
-	p.Log.ErrorContext(r.Context(), what, "err", err)
-	page.Error = page.L.T("code.err.internal")
-	p.Render.Render(w, r, http.StatusInternalServerError, template, view)
+	p.Render.Fail(w, r, p.Log, template, view, page, "code.err.internal", what, err)
 }
 
 // Routes registers the step's own pages, for a flow whose step is a page

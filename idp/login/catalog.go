@@ -38,6 +38,7 @@ var catalog = webui.Catalog{
 	"login.err.blocked":             {"Учётная запись заблокирована. Обратитесь в службу поддержки.", "This account is blocked. Please contact support."},
 	"login.err.internal":            {"Не удалось выполнить вход. Попробуйте ещё раз.", "Sign-in failed. Please try again."},
 	"login.err.unavailable":         {"Вход временно недоступен. Попробуйте ещё раз через минуту: введённые данные не проверялись.", "Sign-in is temporarily unavailable. Please try again in a minute: what you entered was not checked."},
+	"login.err.busy":                {"Сейчас входят очень многие. Повторите через несколько секунд: введённые данные не проверялись.", "Very many people are signing in right now. Please try again in a few seconds: what you entered was not checked."},
 	"login.notice.password_changed": {"Пароль изменён. Войдите с новым паролем.", "Your password has been changed. Sign in with the new password."},
 	"login.notice.signed_out":       {"Вы вышли из Gosid.", "You have signed out of Gosid."},
 }

@@ -2,6 +2,7 @@ package login_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"net/http"
 	"net/url"
@@ -14,6 +15,7 @@ import (
 	"github.com/gosid/gosid/idp/login"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/overload"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -35,13 +37,44 @@ type rig struct {
 }
 
 // faults wraps the account store and the limiter: while down, every call
-// fails as a lost database connection does.
+// fails as a lost database connection does. While busy, the password
+// hasher refuses as its pool does when the wait would exceed its budget.
 type faults struct {
 	mu   sync.Mutex
 	down bool
+	busy bool
 }
 
-func (f *faults) set(down bool) { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+func (f *faults) set(down bool)     { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+func (f *faults) setBusy(busy bool) { f.mu.Lock(); f.busy = busy; f.mu.Unlock() }
+func (f *faults) overloaded() error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.busy {
+		return fmt.Errorf("password: waiting to verify: %w", &overload.Error{What: "password hashing", RetryAfter: 1500 * time.Millisecond})
+	}
+	return nil
+}
+
+// busyPasswords is the hasher behind the faults' busy switch.
+type busyPasswords struct {
+	login.Passwords
+	f *faults
+}
+
+func (p busyPasswords) Verify(ctx context.Context, phc, pw string) (bool, bool, error) {
+	if err := p.f.overloaded(); err != nil {
+		return false, false, err
+	}
+	return p.Passwords.Verify(ctx, phc, pw)
+}
+
+func (p busyPasswords) VerifyDummy(ctx context.Context, pw string) error {
+	if err := p.f.overloaded(); err != nil {
+		return err
+	}
+	return p.Passwords.VerifyDummy(ctx, pw)
+}
 func (f *faults) err() error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -96,7 +129,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 	cfg := login.DefaultConfig()
 	cfg.Now = e.Clock.Now
 	h, err := login.New(cfg, login.Deps{
-		Accounts: faultyAccounts{e.Accounts, r.faults}, Passwords: e.Hasher,
+		Accounts: faultyAccounts{e.Accounts, r.faults}, Passwords: busyPasswords{e.Hasher, r.faults},
 		Limiter:  faultyLimiter{e.Limiter, r.faults},
 		Sessions: e.Sessions, Notifier: e.Messages, Log: e.Log,
 		LoginKey: func(kind, value string) string { return kind + ":" + value },

@@ -308,14 +308,21 @@ func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, login
 		accountID = a.ID
 	}
 	// dummy spends a password check's time where no hash is checked, so
-	// that time tells nothing either.
-	dummy := func(result string) {
-		_ = h.passwords.VerifyDummy(ctx, pw)
+	// that time tells nothing either; refused for overload it answers as
+	// a real check would (503), or the refusal would tell the login is
+	// known.
+	dummy := func(result string) error {
+		if err := h.passwords.VerifyDummy(ctx, pw); err != nil {
+			return fmt.Errorf("%w: verify password: %w", errUnavailable, err)
+		}
 		h.event(ctx, accountID, account.EventSignInFailed, result, r)
+		return nil
 	}
 	if !until.IsZero() {
 		// Locked: even the right password is not checked.
-		dummy(account.ResultDenied)
+		if err := dummy(account.ResultDenied); err != nil {
+			return nil, err
+		}
 		return nil, &lockedError{Until: until}
 	}
 	if a == nil || a.Locked(h.cfg.Now()) || a.PasswordHash == "" {
@@ -325,7 +332,9 @@ func (h *Handler) check(ctx context.Context, r *http.Request, kind, login, login
 		if a == nil {
 			result = account.ResultFailed
 		}
-		dummy(result)
+		if err := dummy(result); err != nil {
+			return nil, err
+		}
 		return nil, h.failed(ctx, r, loginKey, accountID)
 	}
 	ok, rehash, err := h.passwords.Verify(ctx, a.PasswordHash, pw)
@@ -457,11 +466,22 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 
 // unavailable answers 503 on the sign-in page: a store failed, the
 // attempt was not judged, the citizen may simply try again.
+// An overloaded password-hashing pool says so, with a shorter wait.
 func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, v loginView, what string, err error) {
-	h.log.ErrorContext(r.Context(), what, "err", err)
-	v.Error = v.L.T("login.err.unavailable")
-	w.Header().Set("Retry-After", "5")
+	v.Error = v.L.T(h.unavailableText(w, r, what, err))
 	h.render.Render(w, r, http.StatusServiceUnavailable, "login", v)
+}
+
+// unavailableText logs a failure that is no verdict, sets Retry-After
+// and returns the key of the text to show.
+func (h *Handler) unavailableText(w http.ResponseWriter, r *http.Request, what string, err error) string {
+	if webui.Overloaded(w, err) {
+		h.log.WarnContext(r.Context(), what, "err", err)
+		return "login.err.busy"
+	}
+	h.log.ErrorContext(r.Context(), what, "err", err)
+	w.Header().Set("Retry-After", "5")
+	return "login.err.unavailable"
 }
 
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {

@@ -71,3 +71,33 @@ func TestStoreFailureIsNoVerdict(t *testing.T) {
 		}
 	})
 }
+
+// TestOverloadIsNoVerdict: while the password-hashing pool refuses for
+// overload, a right password, a wrong one and an unknown login all get
+// the same quick 503 with the pool's Retry-After and the "try again in a
+// few seconds" text — an unknown login answered otherwise would be told
+// apart — and nothing counts toward a lock-out.
+func TestOverloadIsNoVerdict(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		a := r.newAccount("+79000000203")
+		r.faults.setBusy(true)
+		for _, try := range []struct{ login, pw string }{
+			{"+79000000203", goodPassword}, {"+79000000203", "Wrong#Pass1"}, {"+79000000299", goodPassword},
+			{"+79000000203", "Wrong#Pass1"}, {"+79000000203", "Wrong#Pass1"}, {"+79000000203", "Wrong#Pass1"},
+		} {
+			p := r.signIn(try.login, try.pw)
+			if p.status != 503 || p.header.Get("Retry-After") != "2" || !strings.Contains(p.body, "Сейчас входят очень многие") {
+				t.Fatalf("%s during overload: %d Retry-After %q\n%s", try.login, p.status, p.header.Get("Retry-After"), p.body)
+			}
+		}
+		r.faults.setBusy(false)
+		got, err := r.accounts.Get(context.Background(), a.ID)
+		if err != nil || got.FailedLogins != 0 || got.Locked(r.clock.Now()) {
+			t.Fatalf("after the overload: %d failures counted, locked %v (%v)", got.FailedLogins, got.Locked(r.clock.Now()), err)
+		}
+		if p := r.signIn("+79000000203", goodPassword); p.status != 303 {
+			t.Fatalf("right password after the overload: %d", p.status)
+		}
+	})
+}

@@ -246,9 +246,7 @@ func (h *Handler) submitReauth(w http.ResponseWriter, r *http.Request) {
 	ip, key := httpx.ClientIP(r), h.loginKey("account", a.ID)
 	wait, limited, err := h.limited(ctx, ip, key)
 	if err != nil {
-		h.log.ErrorContext(ctx, "rate limit", "err", err)
-		v.Error = l.T("login.err.unavailable")
-		w.Header().Set("Retry-After", "5")
+		v.Error = l.T(h.unavailableText(w, r, "rate limit", err))
 		h.render.Render(w, r, http.StatusServiceUnavailable, "reauth", v)
 		return
 	}
@@ -268,7 +266,8 @@ func (h *Handler) submitReauth(w http.ResponseWriter, r *http.Request) {
 		}
 		right, _, err := h.passwords.Verify(ctx, a.PasswordHash, pw)
 		if err != nil {
-			h.internal(w, r, "verify password", err)
+			v.Error = l.T(h.unavailableText(w, r, "verify password", err))
+			h.render.Render(w, r, http.StatusServiceUnavailable, "reauth", v)
 			return
 		}
 		if !right {
@@ -412,9 +411,7 @@ func (h *Handler) finishReauthPasskey(w http.ResponseWriter, r *http.Request) {
 	ip, key := httpx.ClientIP(r), h.loginKey("account", a.ID)
 	wait, limited, err := h.limited(ctx, ip, key)
 	if err != nil {
-		h.log.ErrorContext(ctx, "rate limit", "err", err)
-		w.Header().Set("Retry-After", "5")
-		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T("login.err.unavailable"))
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "rate limit", err)))
 		return
 	}
 	if limited {

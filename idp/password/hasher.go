@@ -7,19 +7,34 @@ import (
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
+
+	"github.com/gosid/gosid/internal/overload"
 )
+
+// ErrBusy is what a hash refused for overload wraps (it is
+// overload.ErrOverloaded): the caller answers 503 with Retry-After and judges
+// nothing — a password that was not checked is neither right nor wrong.
+var ErrBusy = overload.ErrOverloaded
 
 // Hasher hashes and verifies passwords with argon2id. It is safe for
 // concurrent use. At most maxConcurrent hashes are computed at once; other
 // callers wait (honouring their context), so a burst of sign-ins costs at most
 // maxConcurrent × Params.Memory KiB of memory instead of growing without
-// bound.
+// bound. With a budget (SetBudget) a caller whose wait would exceed it is
+// refused at once with ErrBusy instead of queueing: under a burst the excess
+// gets a quick 503 and those admitted get their answer within the budget.
 type Hasher struct {
 	params Params
 	sem    chan struct{}
 	dummy  PHC // a hash of a random secret with the current params, for VerifyDummy
+
+	budget  time.Duration
+	waiting atomic.Int64 // callers waiting for a slot
+	avg     atomic.Int64 // a moving average of one hash's time, in ns
 
 	// derive computes the argon2id key; tests replace it to observe
 	// concurrency without paying for real hashes.
@@ -54,6 +69,34 @@ func newHasher(params Params, maxConcurrent int, derive func(pw, salt []byte, p 
 	return h, nil
 }
 
+// SetBudget bounds the wait for a hashing slot (call it before use): a
+// caller that would wait longer — judged from the callers ahead and the
+// recent time of a hash — gets ErrBusy at once, and one admitted but still
+// waiting when the budget runs out gets it then. Zero (the default) waits
+// as long as the caller's context allows.
+func (h *Hasher) SetBudget(d time.Duration) { h.budget = max(d, 0) }
+
+// Waiting is how many callers wait for a hashing slot now (a metric).
+func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
+
+// derived runs derive and keeps the moving average of its time (1/8 of
+// each new sample).
+func (h *Hasher) derived(pw, salt []byte, p Params) []byte {
+	start := time.Now()
+	key := h.derive(pw, salt, p)
+	d := int64(time.Since(start))
+	if old := h.avg.Load(); old > 0 {
+		d = old + (d-old)/8
+	}
+	h.avg.Store(d)
+	return key
+}
+
+// overloaded is the refusal of a wait of about wait.
+func overloaded(wait time.Duration) error {
+	return fmt.Errorf("password: %w", &overload.Error{What: "password hashing", RetryAfter: wait})
+}
+
 // Params returns the parameters used for new hashes.
 func (h *Hasher) Params() Params { return h.params }
 
@@ -61,10 +104,11 @@ func (h *Hasher) Params() Params { return h.params }
 func (h *Hasher) newPHC(pw []byte) PHC {
 	salt := make([]byte, h.params.SaltLen)
 	rand.Read(salt)
-	return PHC{Params: h.params, Salt: salt, Key: h.derive(pw, salt, h.params)}
+	return PHC{Params: h.params, Salt: salt, Key: h.derived(pw, salt, h.params)}
 }
 
-// acquire takes a slot of the semaphore or fails with ctx's error.
+// acquire takes a slot of the semaphore, or fails with ctx's error, or
+// with ErrBusy when the wait would exceed the budget.
 func (h *Hasher) acquire(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -72,8 +116,28 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	select {
 	case h.sem <- struct{}{}:
 		return nil
+	default:
+	}
+	var timeout <-chan time.Time
+	if h.budget > 0 {
+		// Those ahead leave cap at a time, each round one hash long.
+		rounds := h.waiting.Load()/int64(cap(h.sem)) + 1
+		if wait := time.Duration(rounds * h.avg.Load()); wait > h.budget {
+			return overloaded(wait)
+		}
+		t := time.NewTimer(h.budget)
+		defer t.Stop()
+		timeout = t.C
+	}
+	h.waiting.Add(1)
+	defer h.waiting.Add(-1)
+	select {
+	case h.sem <- struct{}{}:
+		return nil
 	case <-ctx.Done():
 		return ctx.Err()
+	case <-timeout:
+		return overloaded(h.budget)
 	}
 }
 
@@ -128,7 +192,7 @@ func (h *Hasher) verify(ctx context.Context, stored PHC, pw string) (bool, error
 	if err := h.acquire(ctx); err != nil {
 		return false, fmt.Errorf("password: waiting to verify: %w", err)
 	}
-	key := h.derive([]byte(pw), stored.Salt, stored.Params)
+	key := h.derived([]byte(pw), stored.Salt, stored.Params)
 	h.release()
 	return subtle.ConstantTimeCompare(key, stored.Key) == 1, nil
 }
@@ -136,7 +200,7 @@ func (h *Hasher) verify(ctx context.Context, stored PHC, pw string) (bool, error
 // String describes the Hasher's parameters; it holds no secret of its own
 // but implements String and LogValue so that the dummy hash never leaks.
 func (h *Hasher) String() string {
-	return fmt.Sprintf("password.Hasher{argon2id %s, concurrency %d}", h.params, cap(h.sem))
+	return fmt.Sprintf("password.Hasher{argon2id %s, concurrency %d, budget %s}", h.params, cap(h.sem), h.budget)
 }
 
 // LogValue implements slog.LogValuer.
@@ -145,5 +209,6 @@ func (h *Hasher) LogValue() slog.Value {
 		slog.String("alg", "argon2id"),
 		slog.String("params", h.params.String()),
 		slog.Int("max_concurrent", cap(h.sem)),
+		slog.Duration("budget", h.budget),
 	)
 }

@@ -12,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/internal/overload"
 )
 
 // fastParams keep real argon2id hashing cheap in tests.
@@ -250,6 +252,69 @@ func TestSemaphoreHonoursContext(t *testing.T) {
 	<-done
 	if n := c.calls.Load(); n != 1 {
 		t.Errorf("%d derivations, want 1 (waiters must not hash)", n)
+	}
+}
+
+// TestBudget: with two slots, hashes of 20 ms and a budget of 50 ms, a
+// burst of 40 callers is split: those whose wait the budget covers are
+// served, each within it (plus its own hash), and the rest are refused at
+// once with ErrBusy (overload.ErrOverloaded, with a Retry-After) — none
+// queues for the whole burst.
+func TestBudget(t *testing.T) {
+	const hash, budget = 20 * time.Millisecond, 50 * time.Millisecond
+	c := &countingDerive{delay: hash}
+	h, err := newHasher(fastParams, 2, c.derive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetBudget(budget)
+	var served, refused atomic.Int32
+	var slowest, slowestRefusal atomic.Int64
+	keep := func(a *atomic.Int64, d time.Duration) {
+		for old := a.Load(); int64(d) > old && !a.CompareAndSwap(old, int64(d)); old = a.Load() {
+		}
+	}
+	var wg sync.WaitGroup
+	for range 40 {
+		wg.Go(func() {
+			start := time.Now()
+			err := h.VerifyDummy(t.Context(), "pw")
+			took := time.Since(start)
+			switch {
+			case err == nil:
+				served.Add(1)
+				keep(&slowest, took)
+			case errors.Is(err, ErrBusy) && errors.Is(err, overload.ErrOverloaded):
+				refused.Add(1)
+				keep(&slowestRefusal, took)
+				if s, ok := overload.RetryAfter(err); !ok || s < 1 {
+					t.Errorf("a refusal without a Retry-After: %v", err)
+				}
+			default:
+				t.Errorf("VerifyDummy: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	t.Logf("served %d, refused %d; slowest served %s, slowest refusal %s", served.Load(), refused.Load(),
+		time.Duration(slowest.Load()), time.Duration(slowestRefusal.Load()))
+	if served.Load() < 2 || refused.Load() < 20 {
+		t.Errorf("served %d, refused %d of 40: the budget covers about 2×(50/20) = 5", served.Load(), refused.Load())
+	}
+	// Generous bounds for a loaded machine; without the budget the last
+	// of 40 would wait 20 rounds (400 ms).
+	if d := time.Duration(slowest.Load()); d > budget+hash+150*time.Millisecond {
+		t.Errorf("a served caller took %s, budget %s + one hash %s", d, budget, hash)
+	}
+	if d := time.Duration(slowestRefusal.Load()); d > budget+150*time.Millisecond {
+		t.Errorf("a refusal took %s", d)
+	}
+	// The queue empties: the next caller is served.
+	if err := h.VerifyDummy(t.Context(), "pw"); err != nil {
+		t.Errorf("after the burst: %v", err)
+	}
+	if h.Waiting() != 0 {
+		t.Errorf("%d still waiting", h.Waiting())
 	}
 }
 

@@ -68,10 +68,11 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	currentOK := false
 	if current == "" {
 		v.Form.Fail("current_password", v.L.T("pwd.err.current_empty"))
-	} else if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil || !ok {
-		if err != nil {
-			h.Log.ErrorContext(ctx, "verify current password", "err", err)
-		}
+	} else if ok, _, err := h.Password.Verify(ctx, a.PasswordHash, current); err != nil {
+		// Not checked (the hashing pool overloaded): no verdict.
+		h.failPassword(w, r, v, "verify current password", err)
+		return
+	} else if !ok {
 		v.Form.Fail("current_password", v.L.T("pwd.err.current"))
 	} else {
 		currentOK = true
@@ -93,9 +94,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 			func(s *account.Store) error { return s.SetPassword(ctx, a.ID, hash) })
 	}
 	if err != nil {
-		h.Log.ErrorContext(ctx, "change password", "account", a, "err", err)
-		v.Error = v.L.T("acc.err.internal")
-		h.render.Render(w, r, http.StatusInternalServerError, "password", v)
+		h.failPassword(w, r, v, "change password", err)
 		return
 	}
 	if s, err := h.Sessions.Current(r); err == nil {
@@ -116,4 +115,10 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	v = h.passwordPage(r)
 	v.Notice = v.L.T("pwd.changed")
 	h.render.Render(w, r, http.StatusOK, "password", v)
+}
+
+// failPassword answers a failure on the password page: 503 with
+// Retry-After when the hashing pool refused for overload, else 500.
+func (h *Handler) failPassword(w http.ResponseWriter, r *http.Request, v passwordView, what string, err error) {
+	h.render.Fail(w, r, h.Log, "password", &v, &v.Page, "acc.err.internal", what, err)
 }

@@ -76,9 +76,14 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ip := httpx.ClientIP(r)
-	right, _, err := h.SignIn.Passwords.Verify(ctx, a.PasswordHash, pw)
-	if err != nil || a.PasswordHash == "" {
-		right = false
+	right := false
+	if a.PasswordHash != "" {
+		// A check that did not run (the hashing pool overloaded) is no
+		// wrong password: it answers 503 and counts nothing.
+		if right, _, err = h.SignIn.Passwords.Verify(ctx, a.PasswordHash, pw); err != nil {
+			h.internal(w, r, "verify password", err)
+			return
+		}
 	}
 	if !right {
 		if _, err := h.SignIn.Accounts.RecordFailure(ctx, a.ID, h.SignIn.MaxFailures, h.SignIn.LockFor); err != nil {

@@ -3,10 +3,12 @@ package webui
 import (
 	"bytes"
 	"embed"
+	"log/slog"
 	"net/http"
 	"strconv"
 
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/overload"
 )
 
 // Branded error pages. Whatever goes wrong — an unknown address, a wrong
@@ -46,6 +48,31 @@ var errorCatalog = Catalog{
 	"error.500.text":   {"Что-то пошло не так на нашей стороне. Попробуйте ещё раз через минуту.", "Something went wrong on our side. Please try again in a minute."},
 	"error.503":        {"Сервис временно недоступен", "Service temporarily unavailable"},
 	"error.503.text":   {"Сервис временно недоступен. Попробуйте ещё раз через минуту: введённые данные не потеряны.", "The service is temporarily unavailable. Please try again in a minute: nothing you entered was lost."},
+	"error.busy":       {"Сейчас очень много обращений. Повторите через несколько секунд: введённые данные не проверялись и не потеряны.", "There are very many requests right now. Please try again in a few seconds: nothing you entered was checked or lost."},
+}
+
+// Overloaded reports whether err is a refusal for overload (it wraps
+// overload.ErrOverloaded: the password-hashing pool, the database pool), and
+// then sets Retry-After: the page answers 503 with the "error.busy" text,
+// and nothing was judged.
+func Overloaded(w http.ResponseWriter, err error) bool {
+	return overload.SetRetryAfter(w, err)
+}
+
+// Fail logs what failed and renders template — view, whose Page is page —
+// with page.Error set: 503 with Retry-After and the "error.busy" text when
+// err is a refusal for overload (a warning), else 500 with the text of
+// internalKey (an error).
+func (r *Renderer) Fail(w http.ResponseWriter, req *http.Request, log *slog.Logger, template string, view any, page *Page, internalKey, what string, err error) {
+	if Overloaded(w, err) {
+		log.WarnContext(req.Context(), what, "err", err)
+		page.Error = page.L.T("error.busy")
+		r.Render(w, req, http.StatusServiceUnavailable, template, view)
+		return
+	}
+	log.ErrorContext(req.Context(), what, "err", err)
+	page.Error = page.L.T(internalKey)
+	r.Render(w, req, http.StatusInternalServerError, template, view)
 }
 
 // SetSupportLink makes r's error pages offer «Сообщить о проблеме», a

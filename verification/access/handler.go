@@ -247,9 +247,7 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, template string, p *webui.Page, view any, what string, err error) {
-	h.Log.ErrorContext(r.Context(), what, "err", err)
-	p.Error = p.L.T("code.err.internal")
-	h.render.Render(w, r, http.StatusInternalServerError, template, view)
+	h.render.Fail(w, r, h.Log, template, view, p, "code.err.internal", what, err)
 }
 
 // ---- The citizen's side.

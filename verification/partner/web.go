@@ -98,6 +98,7 @@ func (h *Handler) submitActivate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "partner: activation", "err", err)
+		webui.Overloaded(w, err) // a shorter Retry-After
 		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
 		return
 	}
@@ -145,6 +146,7 @@ func (h *Handler) submitActivate(w http.ResponseWriter, r *http.Request) {
 	}
 	if err != nil {
 		h.log.ErrorContext(ctx, "partner: activation", "err", err)
+		webui.Overloaded(w, err) // a shorter Retry-After
 		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
 		return
 	}

@@ -1,0 +1,54 @@
+// Package overload is the error a bounded resource (the password-hashing
+// pool, the database pool) answers when it refuses to queue a request
+// whose wait would exceed its budget, and the Retry-After it suggests.
+package overload
+
+import (
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+)
+
+// ErrOverloaded is wrapped by the errors of a bounded resource (the
+// password hashing pool, the database pool) that refused to queue a
+// request because its wait would exceed the budget. It is no verdict:
+// the request was not judged and the client should come back shortly
+// (503 with Retry-After), never be told its password is wrong.
+var ErrOverloaded = errors.New("overloaded: the wait would exceed its budget")
+
+// Error is an ErrOverloaded with the wait the resource suggests.
+type Error struct {
+	// What names the resource, for the log ("password hashing").
+	What string
+	// RetryAfter is when to come back; at least a second is sent.
+	RetryAfter time.Duration
+}
+
+func (e *Error) Error() string { return e.What + ": " + ErrOverloaded.Error() }
+
+// Is makes errors.Is(err, ErrOverloaded) hold.
+func (e *Error) Is(target error) bool { return target == ErrOverloaded }
+
+// RetryAfter is the Retry-After, in whole seconds (at least 1), for an
+// error that wraps ErrOverloaded; ok is false for any other error.
+func RetryAfter(err error) (seconds int, ok bool) {
+	if !errors.Is(err, ErrOverloaded) {
+		return 0, false
+	}
+	var oe *Error
+	if errors.As(err, &oe) {
+		return max(1, int((oe.RetryAfter+time.Second-1)/time.Second)), true
+	}
+	return 1, true
+}
+
+// SetRetryAfter sets the Retry-After header for an overload error (and
+// reports whether err is one).
+func SetRetryAfter(w http.ResponseWriter, err error) bool {
+	s, ok := RetryAfter(err)
+	if ok {
+		w.Header().Set("Retry-After", strconv.Itoa(s))
+	}
+	return ok
+}
