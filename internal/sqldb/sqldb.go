@@ -18,6 +18,8 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" database/sql driver
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/gosid/gosid/internal/overload"
 )
 
 // Shared sentinel errors. Domain packages wrap or translate them; callers
@@ -49,12 +51,25 @@ type Config struct {
 	SQLitePath string
 	// MaxOpenConns bounds the pool (PostgreSQL); 0 means 20.
 	MaxOpenConns int
+	// AcquireTimeout bounds the wait for a connection of the pool; a
+	// statement or transaction that cannot get one in time fails with an
+	// overload.Error (503 with Retry-After where it reaches a client)
+	// instead of queueing without bound. 0 means DefaultAcquireTimeout;
+	// negative, no bound beyond the caller's context.
+	AcquireTimeout time.Duration
 }
+
+// DefaultAcquireTimeout is the wait for a pooled connection when the
+// configuration names none: statements take milliseconds, so a wait of
+// seconds means the pool is exhausted and queueing more only piles up.
+const DefaultAcquireTimeout = 2 * time.Second
 
 // DB is a handle to the database, safe for concurrent use.
 type DB struct {
 	sql     *sql.DB
 	dialect Dialect
+	// acquire bounds the wait for a pooled connection (0: none).
+	acquire time.Duration
 	// retries is how many times InTx re-runs a function after a
 	// serialization failure before giving up.
 	retries int
@@ -160,7 +175,11 @@ func Open(ctx context.Context, cfg Config) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to %s: %w", dialect, Redact(err))
 	}
-	return &DB{sql: db, dialect: dialect, retries: 10}, nil
+	acquire := cfg.AcquireTimeout
+	if acquire == 0 {
+		acquire = DefaultAcquireTimeout
+	}
+	return &DB{sql: db, dialect: dialect, retries: 10, acquire: max(acquire, 0)}, nil
 }
 
 func sqliteDSN(path string) string {
@@ -257,28 +276,86 @@ var (
 
 // Exec runs a statement outside a transaction.
 func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	res, err := db.sql.ExecContext(ctx, query, args...)
+	c, err := db.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer c.Close()
+	res, err := c.ExecContext(ctx, query, args...)
 	return res, classify(err)
 }
 
 // Query runs a query outside a transaction. Errors from rows.Err are the
 // driver's; wrap them with Classify where the kind matters.
 func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	rows, err := db.sql.QueryContext(ctx, query, args...)
-	return rows, classify(err)
+	c, err := db.conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := c.QueryContext(ctx, query, args...)
+	if err != nil {
+		c.Close()
+		return nil, classify(err)
+	}
+	// Close waits for the rows to be closed, then returns the
+	// connection to the pool.
+	go c.Close()
+	return rows, nil
 }
 
 // QueryRow runs a query expected to return at most one row.
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
-	return &Row{row: db.sql.QueryRowContext(ctx, query, args...)}
+	c, err := db.conn(ctx)
+	if err != nil {
+		return &Row{err: err}
+	}
+	return &Row{row: c.QueryRowContext(ctx, query, args...), conn: c}
+}
+
+// ErrPoolTimeout is wrapped by the error of a statement that could not get
+// a connection of the pool within the acquire timeout; it is an
+// overload.ErrOverloaded too.
+var ErrPoolTimeout = errors.New("sqldb: no pooled connection within the acquire timeout")
+
+// conn takes a connection of the pool within the acquire timeout.
+func (db *DB) conn(ctx context.Context) (*sql.Conn, error) {
+	actx := ctx
+	if db.acquire > 0 {
+		var cancel context.CancelFunc
+		actx, cancel = context.WithTimeout(ctx, db.acquire)
+		defer cancel()
+	}
+	c, err := db.sql.Conn(actx)
+	if err == nil {
+		return c, nil
+	}
+	if ctx.Err() == nil && actx.Err() != nil {
+		return nil, errors.Join(ErrPoolTimeout, &overload.Error{What: "database pool", RetryAfter: time.Second})
+	}
+	return nil, classify(err)
 }
 
 // Row is sql.Row whose Scan returns ErrNotFound (wrapping sql.ErrNoRows) when
 // there is no row.
-type Row struct{ row *sql.Row }
+type Row struct {
+	row *sql.Row
+	// conn, outside a transaction, goes back to the pool after Scan.
+	conn *sql.Conn
+	// err is the failure to get a connection.
+	err error
+}
 
 // Scan copies the row's columns into dest.
-func (r *Row) Scan(dest ...any) error { return classify(r.row.Scan(dest...)) }
+func (r *Row) Scan(dest ...any) error {
+	if r.err != nil {
+		return r.err
+	}
+	err := classify(r.row.Scan(dest...))
+	if r.conn != nil {
+		r.conn.Close()
+	}
+	return err
+}
 
 // Tx is an open transaction; it is only valid inside the InTx callback.
 type Tx struct {
@@ -340,7 +417,12 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
-	sqlTx, err := db.sql.BeginTx(ctx, nil)
+	c, err := db.conn(ctx)
+	if err != nil {
+		return fmt.Errorf("begin transaction: %w", err)
+	}
+	defer c.Close()
+	sqlTx, err := c.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin transaction: %w", classify(err))
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/internal/overload"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -228,4 +229,127 @@ func TestCheckWritableDir(t *testing.T) {
 			t.Errorf("CheckWritableDir(%s) = %v, want ok %v", path, err, ok)
 		}
 	}
+}
+
+// TestPoolAcquireTimeout: with every pooled connection held, a statement,
+// a query and a transaction each fail within about the acquire timeout
+// with ErrPoolTimeout (an overload.ErrOverloaded, so a client gets 503 and
+// Retry-After) instead of waiting without bound; once a connection is back
+// they work, and a thousand queries leave none in use.
+func TestPoolAcquireTimeout(t *testing.T) {
+	const timeout = 150 * time.Millisecond
+	for _, dialect := range []string{"sqlite", "postgres"} {
+		t.Run(dialect, func(t *testing.T) {
+			ctx := context.Background()
+			cfg := sqldb.Config{SQLitePath: sqldbtest.SQLitePath(t), MaxOpenConns: 2, AcquireTimeout: timeout}
+			if dialect == "postgres" {
+				cfg = sqldb.Config{URL: sqldbtest.PostgresURL(t), MaxOpenConns: 2, AcquireTimeout: timeout}
+			}
+			db, err := sqldb.Open(ctx, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer db.Close()
+			var held []interface{ Close() error }
+			for range db.Stats().MaxOpenConnections {
+				c, err := db.SQL().Conn(ctx)
+				if err != nil {
+					t.Fatal(err)
+				}
+				held = append(held, c)
+			}
+			var n int
+			for name, try := range map[string]func() error{
+				"Exec":     func() error { _, err := db.Exec(ctx, `SELECT 1`); return err },
+				"QueryRow": func() error { return db.QueryRow(ctx, `SELECT 1`).Scan(&n) },
+				"Query": func() error {
+					rows, err := db.Query(ctx, `SELECT 1`)
+					if err == nil {
+						rows.Close()
+					}
+					return err
+				},
+				"InTx": func() error { return db.InTx(ctx, func(*sqldb.Tx) error { return nil }) },
+			} {
+				start := time.Now()
+				err := try()
+				took := time.Since(start)
+				if !errors.Is(err, sqldb.ErrPoolTimeout) || !errors.Is(err, overload.ErrOverloaded) {
+					t.Fatalf("%s with the pool exhausted: %v", name, err)
+				}
+				if s, ok := overload.RetryAfter(err); !ok || s != 1 {
+					t.Fatalf("%s: Retry-After %d", name, s)
+				}
+				if took < timeout || took > timeout+time.Second {
+					t.Fatalf("%s failed after %s, want about %s", name, took, timeout)
+				}
+			}
+			// A caller whose own context ends first gets its own error.
+			cctx, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+			defer cancel()
+			if _, err := db.Exec(cctx, `SELECT 1`); errors.Is(err, sqldb.ErrPoolTimeout) || !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("the caller's deadline: %v", err)
+			}
+			for _, c := range held {
+				c.Close()
+			}
+			for i := range 1000 {
+				rows, err := db.Query(ctx, `SELECT 1`)
+				if err != nil {
+					t.Fatalf("query %d: %v", i, err)
+				}
+				for rows.Next() {
+				}
+				rows.Close()
+				if err := db.QueryRow(ctx, `SELECT 1`).Scan(&n); err != nil || n != 1 {
+					t.Fatalf("query row %d: %v", i, err)
+				}
+			}
+			deadline := time.Now().Add(5 * time.Second)
+			for db.Stats().InUse != 0 {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d connections still in use after the queries", db.Stats().InUse)
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// BenchmarkAcquire: a one-row query through DB (a connection taken within
+// the acquire timeout, then the query on it) beside the same query on the
+// database/sql pool directly, 8 goroutines, PostgreSQL. Reported: the
+// ratio of their times (the cost of the bounded wait).
+// Run: go test -run '^$' -bench Acquire ./internal/sqldb
+func BenchmarkAcquire(b *testing.B) {
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: sqldbtest.PostgresURL(b), MaxOpenConns: 8})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	run := func(b *testing.B, query func() error) time.Duration {
+		b.Helper()
+		start := time.Now()
+		var wg sync.WaitGroup
+		for range 8 {
+			wg.Go(func() {
+				for range 500 {
+					if err := query(); err != nil {
+						b.Error(err)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		return time.Since(start)
+	}
+	var n int
+	var bounded, direct time.Duration
+	for b.Loop() {
+		bounded += run(b, func() error { return db.QueryRow(ctx, `SELECT 1`).Scan(&n) })
+		direct += run(b, func() error { return db.SQL().QueryRowContext(ctx, `SELECT 1`).Scan(&n) })
+	}
+	b.ReportMetric(float64(bounded)/float64(direct), "ratio")
 }
