@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
@@ -341,4 +343,58 @@ func (s *server) kids(t *testing.T) map[string][]string {
 		out[alg] = append(out[alg], kid)
 	}
 	return out
+}
+
+// TestLibraryLogs: the lines zitadel/oidc writes on its own (through slog's
+// default logger) come out in the server's format with the request's id,
+// and a burst of the same warning is cut to httpx.QuietBurst lines a
+// second.
+func TestLibraryLogs(t *testing.T) {
+	dir := t.TempDir()
+	if code, out, errOut := gosid(t, "migrate", "--data-dir", dir); code != 0 {
+		t.Fatalf("gosid migrate: exit %d\n%s%s", code, out, errOut)
+	}
+	code, out, errOut := gosid(t, "clients", "create", "--data-dir", dir, "--name", "Сайт", "--json",
+		"--redirect-uri", "https://rp.example/cb", "--grant-types", "authorization_code,refresh_token")
+	var c struct {
+		ID     string `json:"client_id"`
+		Secret string `json:"client_secret"`
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &c) != nil || c.Secret == "" {
+		t.Fatalf("gosid clients create: exit %d\n%s%s", code, out, errOut)
+	}
+	s := startServer(t, "--data-dir", dir)
+	for range 40 {
+		req, _ := http.NewRequest("POST", s.URL+"/oauth/token", strings.NewReader(url.Values{"grant_type": {"refresh_token"},
+			"refresh_token": {"no-such-token"}}.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(url.QueryEscape(c.ID), url.QueryEscape(c.Secret))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 {
+			t.Fatalf("a refresh with an unknown token: %d", resp.StatusCode)
+		}
+	}
+	time.Sleep(200 * time.Millisecond)
+	var lines []map[string]any
+	for _, line := range strings.Split(s.out.String(), "\n") {
+		if strings.Contains(line, "request error") || strings.Contains(line, "oidc_error") {
+			var rec map[string]any
+			if err := json.Unmarshal([]byte(line), &rec); err != nil {
+				t.Fatalf("a library line not in the server's JSON format: %s", line)
+			}
+			lines = append(lines, rec)
+		}
+	}
+	if len(lines) == 0 || len(lines) > 2*httpx.QuietBurst {
+		t.Fatalf("%d library lines for 40 refused requests, want 1..%d:\n%s", len(lines), 2*httpx.QuietBurst, s.out)
+	}
+	for _, rec := range lines {
+		if id, _ := rec["request_id"].(string); id == "" {
+			t.Fatalf("a library line without the request id: %v", rec)
+		}
+	}
 }

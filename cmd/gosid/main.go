@@ -13,7 +13,7 @@ import (
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
-	code := run(ctx, os.Args[1:], os.Environ(), os.Stdout, os.Stderr)
+	code := dispatch(ctx, &cmdline.Env{Prog: "gosid", Environ: os.Environ(), Stdout: os.Stdout, Stderr: os.Stderr, Process: true}, os.Args[1:])
 	stop()
 	os.Exit(code)
 }
@@ -26,7 +26,10 @@ const (
 )
 
 func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) int {
-	env := &cmdline.Env{Prog: "gosid", Environ: environ, Stdout: stdout, Stderr: stderr}
+	return dispatch(ctx, &cmdline.Env{Prog: "gosid", Environ: environ, Stdout: stdout, Stderr: stderr}, args)
+}
+
+func dispatch(ctx context.Context, env *cmdline.Env, args []string) int {
 	return cmdline.Dispatch(ctx, env, "", args, []cmdline.Command{
 		{Name: "serve", Synopsis: "run the identity provider and the citizen portal", Run: runServe},
 		{Name: "portal", Synopsis: "run the citizen portal alone, with its own database, against an identity provider", Run: runPortal},

@@ -174,6 +174,18 @@ func (o *logOptions) register(s *cmdline.Set, level string) {
 
 func (o *logOptions) logger(w io.Writer) *slog.Logger { return httpx.NewLogger(w, o.Format, o.Level) }
 
+// serverLogger is the logger of a long-running command; run as the
+// process, it becomes slog's default too, so that the lines libraries
+// write on their own (zitadel/oidc's request errors, the standard log
+// package) get the same format, level, request id and repeat limit.
+func (o *logOptions) serverLogger(env *cmdline.Env) *slog.Logger {
+	l := o.logger(env.Stderr)
+	if env.Process {
+		slog.SetDefault(l)
+	}
+	return l
+}
+
 // checkAddr validates a host:port listen address.
 func checkAddr(s *cmdline.Set, p *cmdline.Problems, name, addr string) {
 	if err := httpx.CheckAddr(addr); err != nil {

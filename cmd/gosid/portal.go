@@ -210,7 +210,7 @@ func runPortal(ctx context.Context, env *cmdline.Env, args []string) int {
 				p.Add("%s: %v", s.Source("addr"), err)
 			}
 		}
-	}, func() error { return servePortal(ctx, &o, ln, o.log.logger(env.Stderr)) })
+	}, func() error { return servePortal(ctx, &o, ln, o.log.serverLogger(env)) })
 }
 
 func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *slog.Logger) error {

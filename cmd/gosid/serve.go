@@ -70,7 +70,7 @@ func runServe(ctx context.Context, env *cmdline.Env, args []string) int {
 		return exitOK
 	}
 	o.storage.resolve()
-	log := o.log.logger(env.Stderr)
+	log := o.log.serverLogger(env)
 
 	// Validate everything before writing anything.
 	createMaster := o.check(s, &p)

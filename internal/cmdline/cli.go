@@ -34,6 +34,11 @@ type Env struct {
 	Prog           string
 	Environ        []string
 	Stdout, Stderr io.Writer
+	// Process: the command is the process (main), not a run inside a
+	// test, and may set process-wide state — slog's default logger, which
+	// libraries that log on their own (zitadel/oidc, the standard log
+	// package) write through.
+	Process bool
 }
 
 // Getenv returns the value of the environment variable name, or "".

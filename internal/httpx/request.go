@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // What Wrap resolves once per request and every handler reads from the
@@ -147,8 +148,9 @@ func NewLogger(w io.Writer, format, level string) *slog.Logger {
 		l = slog.LevelInfo
 	}
 	hopts := &slog.HandlerOptions{Level: l}
+	var h slog.Handler = slog.NewTextHandler(w, hopts)
 	if format == "json" {
-		return slog.New(LogHandler(slog.NewJSONHandler(w, hopts)))
+		h = slog.NewJSONHandler(w, hopts)
 	}
-	return slog.New(LogHandler(slog.NewTextHandler(w, hopts)))
+	return slog.New(LogHandler(Quiet(h, QuietBurst, time.Second)))
 }
