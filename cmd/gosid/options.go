@@ -26,6 +26,7 @@ type storageOptions struct {
 	DatabaseURL   string
 	MasterKeyFile string
 	DBMaxConns    int
+	DBAcquire     time.Duration
 }
 
 func (o *storageOptions) register(s *cmdline.Set) { o.registerAs(s, "./gosid-data") }
@@ -35,6 +36,7 @@ func (o *storageOptions) registerAs(s *cmdline.Set, dataDir string) {
 	s.SecretString(&o.DatabaseURL, "database-url", "", "PostgreSQL URL (postgres://user:pass@host:5432/db). Empty: SQLite file gosid.db in the data dir.")
 	s.String(&o.MasterKeyFile, "master-key-file", "", "File holding the master key that wraps every data key (default: master.key in the data dir). Created with mode 0600 at the first start in development mode (addr and public-url both loopback); must exist otherwise.")
 	s.Int(&o.DBMaxConns, "db-max-conns", 20, "Maximum open connections to PostgreSQL per process.")
+	s.Duration(&o.DBAcquire, "db-acquire-timeout", sqldb.DefaultAcquireTimeout, "The longest a request waits for a pooled database connection; beyond it the request is answered 503 with Retry-After instead of queueing (negative: no bound).")
 }
 
 // resolve fills derived defaults; call after Parse.
@@ -47,7 +49,7 @@ func (o *storageOptions) resolve() {
 func (o *storageOptions) sqlitePath() string { return filepath.Join(o.DataDir, "gosid.db") }
 
 func (o *storageOptions) dbConfig() sqldb.Config {
-	return sqldb.Config{URL: o.DatabaseURL, SQLitePath: o.sqlitePath(), MaxOpenConns: o.DBMaxConns}
+	return sqldb.Config{URL: o.DatabaseURL, SQLitePath: o.sqlitePath(), MaxOpenConns: o.DBMaxConns, AcquireTimeout: o.DBAcquire}
 }
 
 // usesDataDir reports whether anything is kept in the data dir.
