@@ -34,6 +34,8 @@ func dispatch(ctx context.Context, env *cmdline.Env, args []string) int {
 		{Name: "serve", Synopsis: "run the identity provider and the citizen portal", Run: runServe},
 		{Name: "portal", Synopsis: "run the citizen portal alone, with its own database, against an identity provider", Run: runPortal},
 		{Name: "migrate", Synopsis: "apply the database schema and exit", Run: runMigrate},
+		{Name: "backup", Synopsis: "write a consistent backup of the database while Gosid runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump)", Run: runBackup},
+		{Name: "restore", Synopsis: "restore a backup into an empty data dir or database", Run: runRestore},
 		{Name: "keys", Synopsis: "signing and master keys: list, rotate, rotate-master, new-master-key", Run: runKeys},
 		{Name: "accounts", Synopsis: "citizens' accounts: create, show, lock, unlock, delete", Run: runAccounts},
 		{Name: "clients", Synopsis: "relying parties: create, list, show, update, delete, rotate-secret", Run: runClients},
