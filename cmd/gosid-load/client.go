@@ -117,6 +117,7 @@ func (q *requester) browser() *http.Client {
 type response struct {
 	status   int
 	location string
+	header   http.Header
 	body     []byte
 	dur      time.Duration
 }
@@ -139,7 +140,7 @@ func (q *requester) do(c *http.Client, req *http.Request) (*response, error) {
 	if err != nil {
 		return nil, httpErr(err)
 	}
-	return &response{status: resp.StatusCode, location: resp.Header.Get("Location"), body: body, dur: time.Since(start)}, nil
+	return &response{status: resp.StatusCode, location: resp.Header.Get("Location"), header: resp.Header, body: body, dur: time.Since(start)}, nil
 }
 
 func (q *requester) get(ctx context.Context, c *http.Client, path string) (*response, error) {

@@ -1,0 +1,298 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// A cluster is what the soak runs against: replicas of `gosid serve` on
+// one database, behind a round-robin reverse proxy of ours, so that every
+// request of a journey may land on another replica, as behind a load
+// balancer. The proxy's address is the issuer every replica is told.
+
+// replica is one `gosid serve` process.
+type replica struct {
+	n      int
+	cmd    *exec.Cmd
+	url    string // its own listener
+	admin  string // its management listener (/readyz, /metrics)
+	log    *os.File // its standard output and error
+	exited chan struct{}
+	err    error
+}
+
+// logText is what the replica has logged so far.
+func (r *replica) logText() string {
+	b, _ := os.ReadFile(r.log.Name())
+	return string(b)
+}
+
+// alive reports whether the process still runs.
+func (r *replica) alive() bool {
+	select {
+	case <-r.exited:
+		return false
+	default:
+		return true
+	}
+}
+
+type cluster struct {
+	bin      string
+	dataDir  string
+	dbURL    string
+	extra    []string // more serve flags (a small pool, …)
+	issuer   string
+	proxy    *rrProxy
+	srv      *http.Server
+	replicas []*replica
+}
+
+// storage is the flags that name the cluster's data dir; the database
+// URL, which may hold a password, goes in the environment (env), out of
+// sight of ps.
+func (c *cluster) storage() []string { return []string{"--data-dir", c.dataDir} }
+
+func (c *cluster) env(more ...string) []string {
+	env := append(os.Environ(), more...)
+	if c.dbURL != "" {
+		env = append(env, "GOSID_DATABASE_URL="+c.dbURL)
+	}
+	return env
+}
+
+// gosid runs a gosid command on the cluster's database and returns its
+// standard output.
+func (c *cluster) gosid(ctx context.Context, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, c.bin, append(args, c.storage()...)...)
+	cmd.Env = c.env(env...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return out, fmt.Errorf("gosid %s: %v: %s", args[0], err, strings.TrimSpace(stderr.String()))
+	}
+	return out, nil
+}
+
+// startCluster migrates the database, runs setup (gosid commands before
+// any replica runs: a client made then is known to every replica at
+// once), starts the proxy and n replicas, one after another (the first
+// creates the signing keys), and waits until each is ready.
+func startCluster(ctx context.Context, bin, dataDir, dbURL string, n int, extra []string, setup func(*cluster) error) (*cluster, error) {
+	c := &cluster{bin: bin, dataDir: dataDir, dbURL: dbURL, extra: extra}
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return nil, err
+	}
+	// One master key for every replica, made here so that none races
+	// another to create it.
+	mk := filepath.Join(dataDir, "master.key")
+	if _, err := os.Stat(mk); err != nil {
+		raw := make([]byte, 32)
+		_, _ = rand.Read(raw)
+		if err := os.WriteFile(mk, []byte(base64.StdEncoding.EncodeToString(raw)+"\n"), 0o600); err != nil {
+			return nil, err
+		}
+	}
+	if _, err := c.gosid(ctx, nil, "migrate"); err != nil {
+		return nil, err
+	}
+	if err := setup(c); err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	c.issuer = "http://" + ln.Addr().String()
+	c.proxy = newRRProxy()
+	c.srv = &http.Server{Handler: c.proxy, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = c.srv.Serve(ln) }()
+	for i := range n {
+		r, err := c.start(ctx, i)
+		if err != nil {
+			c.stop()
+			return nil, err
+		}
+		c.replicas = append(c.replicas, r)
+		c.proxy.add(r.url)
+	}
+	return c, nil
+}
+
+// start starts replica i and waits until /readyz answers 200.
+func (c *cluster) start(ctx context.Context, i int) (*replica, error) {
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--public-url", c.issuer, "--portal-addr", "off",
+		"--admin-addr", "127.0.0.1:0", "--sandbox-bank-addr", "off", "--log-format", "json"}, c.storage()...)
+	args = append(args, c.extra...)
+	logf, err := os.Create(filepath.Join(c.dataDir, fmt.Sprintf("replica-%d.log", i)))
+	if err != nil {
+		return nil, err
+	}
+	r := &replica{n: i, cmd: exec.Command(c.bin, args...), log: logf, exited: make(chan struct{})}
+	r.cmd.Env = c.env()
+	r.cmd.Stdout, r.cmd.Stderr = logf, logf
+	if err := r.cmd.Start(); err != nil {
+		logf.Close()
+		return nil, err
+	}
+	go func() { r.err = r.cmd.Wait(); close(r.exited) }()
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		if !r.alive() {
+			return nil, fmt.Errorf("replica %d exited: %v\n%s", i, r.err, tail(r.logText(), 2000))
+		}
+		if r.url == "" {
+			sc := bufio.NewScanner(strings.NewReader(r.logText()))
+			for sc.Scan() {
+				var rec map[string]any
+				if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "gosid serving" {
+					r.url, _ = rec["idp"].(string)
+					r.admin, _ = rec["admin"].(string)
+				}
+			}
+		}
+		if r.admin != "" {
+			if resp, err := http.Get(r.admin + "/readyz"); err == nil {
+				resp.Body.Close()
+				if resp.StatusCode == 200 {
+					return r, nil
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	_ = r.cmd.Process.Kill()
+	return nil, fmt.Errorf("replica %d not ready within 60s:\n%s", i, tail(r.logText(), 2000))
+}
+
+// stop ends every replica (SIGTERM, then SIGKILL after 20 s) and the proxy.
+func (c *cluster) stop() {
+	for _, r := range c.replicas {
+		if r.alive() {
+			_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		}
+	}
+	for _, r := range c.replicas {
+		select {
+		case <-r.exited:
+		case <-time.After(20 * time.Second):
+			_ = r.cmd.Process.Kill()
+			<-r.exited
+		}
+	}
+	for _, r := range c.replicas {
+		r.log.Close()
+	}
+	if c.srv != nil {
+		_ = c.srv.Close()
+	}
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+// rrProxy is a round-robin reverse proxy. A backend that refuses the
+// connection (a replica gone) is skipped for a second and the request
+// goes to the next one, as a load balancer's health check would; a
+// request whose replica died while answering it gets 502, which the
+// journey retries.
+type rrProxy struct {
+	mu       sync.RWMutex
+	backends []*backend
+	next     atomic.Uint64
+	tr       *http.Transport
+	// rerouted counts requests sent on to another replica after a refused
+	// connection.
+	rerouted atomic.Int64
+}
+
+type backend struct {
+	url       *url.URL
+	downUntil atomic.Int64 // unix nanoseconds
+}
+
+func newRRProxy() *rrProxy {
+	return &rrProxy{tr: &http.Transport{MaxIdleConnsPerHost: 512, IdleConnTimeout: 30 * time.Second,
+		DialContext: (&net.Dialer{Timeout: 2 * time.Second}).DialContext}}
+}
+
+func (p *rrProxy) add(raw string) {
+	u, _ := url.Parse(raw)
+	p.mu.Lock()
+	p.backends = append(p.backends, &backend{url: u})
+	p.mu.Unlock()
+}
+
+const maxProxiedBody = 1 << 20
+
+func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, maxProxiedBody))
+	if err != nil {
+		http.Error(w, "proxy: reading the request", http.StatusBadRequest)
+		return
+	}
+	p.mu.RLock()
+	backends := p.backends
+	p.mu.RUnlock()
+	n := uint64(len(backends))
+	first := p.next.Add(1)
+	now := time.Now().UnixNano()
+	for i := range n {
+		b := backends[(first+i)%n]
+		if b.downUntil.Load() > now && i < n-1 {
+			continue
+		}
+		out := r.Clone(r.Context())
+		out.URL.Scheme, out.URL.Host = b.url.Scheme, b.url.Host
+		out.RequestURI = ""
+		out.Body = io.NopCloser(bytes.NewReader(body))
+		out.ContentLength = int64(len(body))
+		resp, err := p.tr.RoundTrip(out)
+		if err != nil {
+			var op *net.OpError
+			if errors.As(err, &op) && op.Op == "dial" {
+				// Nothing was sent: another replica may take it.
+				b.downUntil.Store(time.Now().Add(time.Second).UnixNano())
+				p.rerouted.Add(1)
+				continue
+			}
+			http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
+			return
+		}
+		for k, v := range resp.Header {
+			w.Header()[k] = v
+		}
+		w.WriteHeader(resp.StatusCode)
+		_, _ = io.Copy(w, resp.Body)
+		resp.Body.Close()
+		return
+	}
+	http.Error(w, "proxy: no replica answers", http.StatusBadGateway)
+}

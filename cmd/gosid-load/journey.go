@@ -1,0 +1,429 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/pquerna/otp/totp"
+)
+
+// A virtual citizen's journey, without a browser: authorize → sign in
+// (password, and an authenticator code for a share of the citizens) →
+// consent → code exchange → userinfo → refresh ×k → sign out. Every
+// request goes through the cluster's proxy, so any may land on another
+// replica.
+
+// The steps of a journey, in order, as the report lists them.
+var journeySteps = []string{"authorize", "login", "mfa", "consent", "token", "userinfo", "refresh", "logout"}
+
+// Kinds of failure. A verdict is the server judging valid credentials
+// wrong (invalid_grant for a live refresh token, "revoked" for a live
+// access token, «Неверный логин или пароль» for the right password): the
+// failure a relying party or a citizen acts on wrongly. unavailable is a
+// clean 503 that stayed after the retries; server is any other 5xx.
+const (
+	failTransport   = "transport"
+	failServer      = "server_error"
+	failUnavailable = "unavailable"
+	failVerdict     = "verdict"
+	failStatus      = "unexpected_status"
+	failInvalid     = "invalid_answer"
+)
+
+// citizen is one virtual citizen's account.
+type citizen struct {
+	login, password string
+	// totp is the authenticator secret, for the share that has one.
+	totp string
+	// mu serialises its journeys' use of the authenticator (one code per
+	// 30-second step: the server refuses a code used before).
+	mu       sync.Mutex
+	lastStep int64
+}
+
+// soakClient is the relying party the citizens sign in to.
+type soakClient struct {
+	id, secret, redirect string
+}
+
+// stepStats is one step's figures across all journeys.
+type stepStats struct {
+	ok       int64
+	durs     []time.Duration
+	fails    map[string]int64
+	firstErr string
+}
+
+// journeyError is a failed step.
+type journeyError struct {
+	step, kind, msg string
+}
+
+func (e *journeyError) Error() string { return e.step + ": " + e.kind + ": " + e.msg }
+
+// soakRun is the state of one soak: the figures every journey adds to.
+type soakRun struct {
+	q       *requester
+	client  soakClient
+	mu      sync.Mutex
+	steps   map[string]*stepStats
+	retries map[string]int64
+	// timeline counts finished journeys and failures per second since
+	// the start, for the fault verdicts.
+	start    time.Time
+	okPerSec map[int]int64
+	errAt    []errAt
+}
+
+type errAt struct {
+	at   time.Duration
+	kind string
+	step string
+}
+
+func (s *soakRun) note(step string, d time.Duration, jerr *journeyError) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	st := s.steps[step]
+	if st == nil {
+		st = &stepStats{fails: map[string]int64{}}
+		s.steps[step] = st
+	}
+	if jerr == nil {
+		st.ok++
+		st.durs = append(st.durs, d)
+		return
+	}
+	if jerr.kind == "cancelled" {
+		return // the run's end, not a failure
+	}
+	st.fails[jerr.kind]++
+	if st.firstErr == "" {
+		st.firstErr = jerr.msg
+	}
+	s.errAt = append(s.errAt, errAt{at: time.Since(s.start), kind: jerr.kind, step: step})
+}
+
+func (s *soakRun) retried(kind string) {
+	s.mu.Lock()
+	s.retries[kind]++
+	s.mu.Unlock()
+}
+
+func (s *soakRun) journeyDone() {
+	s.mu.Lock()
+	s.okPerSec[int(time.Since(s.start)/time.Second)]++
+	s.mu.Unlock()
+}
+
+// maxRetries bounds a request's retries after a 503 or a gateway error.
+const maxRetries = 20
+
+// call sends one request of a step (build makes it afresh for each try):
+// a 503 is waited out for its Retry-After (at most 2 s) and sent again, a
+// transport failure or the proxy's 502 is retried after 200 ms. The
+// answer's duration is the last try's; the step's time is recorded.
+func (s *soakRun) call(ctx context.Context, step string, send func() (*response, error)) (*response, *journeyError) {
+	for try := 0; ; try++ {
+		r, err := send()
+		switch {
+		case err != nil && ctx.Err() != nil:
+			return nil, &journeyError{step, "cancelled", err.Error()}
+		case err != nil || r.status == http.StatusBadGateway:
+			if try < maxRetries {
+				s.retried("transport")
+				sleepCtx(ctx, 200*time.Millisecond)
+				continue
+			}
+			msg := "502 from the proxy"
+			if err != nil {
+				msg = err.Error()
+			}
+			return nil, &journeyError{step, failTransport, msg}
+		case r.status == http.StatusServiceUnavailable:
+			if try < maxRetries {
+				s.retried("503")
+				wait := 1
+				if v, err := strconv.Atoi(r.header.Get("Retry-After")); err == nil && v > 0 {
+					wait = v
+				} else {
+					return nil, &journeyError{step, failStatus, "503 without Retry-After"}
+				}
+				sleepCtx(ctx, min(time.Duration(wait)*time.Second, 2*time.Second))
+				continue
+			}
+			return nil, &journeyError{step, failUnavailable, "503 after " + strconv.Itoa(maxRetries) + " tries"}
+		case r.status >= 500:
+			return nil, &journeyError{step, failServer, fmt.Sprintf("%d %s", r.status, snippet(r.body))}
+		}
+		return r, nil
+	}
+}
+
+func sleepCtx(ctx context.Context, d time.Duration) {
+	select {
+	case <-ctx.Done():
+	case <-time.After(d):
+	}
+}
+
+var secretRe = regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`)
+
+// journey runs one citizen's journey; it returns the first failed step.
+func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journeyError {
+	b := s.q.browser()
+	cl := s.client
+	verifier := randomToken()
+	sum := sha256.Sum256([]byte(verifier))
+	state, nonce := randomToken()[:22], randomToken()[:22]
+	params := url.Values{"client_id": {cl.id}, "redirect_uri": {cl.redirect}, "response_type": {"code"}, "scope": {"openid fullname offline_access"},
+		"state": {state}, "nonce": {nonce}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
+		"prompt": {"consent"}}
+	timed := func(step string, send func() (*response, error)) (*response, *journeyError) {
+		start := time.Now()
+		r, jerr := s.call(ctx, step, send)
+		s.note(step, time.Since(start), jerr)
+		return r, jerr
+	}
+	r, jerr := timed("authorize", func() (*response, error) { return s.q.get(ctx, b, "/authorize?"+params.Encode()) })
+	var code string
+	for hop := 0; jerr == nil && code == ""; hop++ {
+		if hop > 12 {
+			return s.fail("authorize", failInvalid, "more than 12 redirects")
+		}
+		if r.status != http.StatusFound && r.status != http.StatusSeeOther {
+			return s.fail("authorize", failStatus, fmt.Sprintf("hop %d: %d %s", hop, r.status, snippet(r.body)))
+		}
+		loc := r.location
+		if strings.HasPrefix(loc, cl.redirect+"?") {
+			u, _ := url.Parse(loc)
+			cb := u.Query()
+			switch {
+			case cb.Get("error") != "":
+				return s.fail("authorize", failInvalid, "error="+cb.Get("error")+" "+cb.Get("error_description"))
+			case cb.Get("state") != state:
+				return s.fail("authorize", failInvalid, "state mismatch")
+			case cb.Get("code") == "":
+				return s.fail("authorize", failInvalid, "no code")
+			}
+			code = cb.Get("code")
+			continue
+		}
+		u, err := s.q.local(loc)
+		if err != nil {
+			return s.fail("authorize", failInvalid, err.Error())
+		}
+		switch u.Path {
+		case "/login":
+			form := url.Values{"login": {c.login}, "password": {c.password}, "next": {u.Query().Get("next")}}
+			r, jerr = timed("login", func() (*response, error) { return s.q.post(ctx, b, "/login", form, "", "") })
+			if jerr == nil && r.status == http.StatusUnauthorized {
+				return s.fail("login", failVerdict, "the right password refused: "+snippet(r.body))
+			}
+		case "/login/2fa":
+			if c.totp == "" {
+				return s.fail("mfa", failInvalid, "a second factor asked of a citizen without one")
+			}
+			r, jerr = s.mfa(ctx, b, c, timed)
+		case "/authorize/consent":
+			form := url.Values{"id": {u.Query().Get("id")}, "decision": {"allow"}}
+			r, jerr = timed("consent", func() (*response, error) { return s.q.post(ctx, b, "/authorize/consent", form, "", "") })
+		default:
+			r, jerr = timed("authorize", func() (*response, error) { return s.q.get(ctx, b, u.RequestURI()) })
+		}
+	}
+	if jerr != nil {
+		return jerr
+	}
+	form := url.Values{"grant_type": {"authorization_code"}, "code": {code}, "redirect_uri": {cl.redirect}, "code_verifier": {verifier}}
+	tok, jerr := s.token(ctx, "token", form)
+	if jerr != nil {
+		return jerr
+	}
+	if jerr := s.userinfo(ctx, tok.AccessToken); jerr != nil {
+		return jerr
+	}
+	for range refreshes {
+		next, jerr := s.token(ctx, "refresh", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+		if jerr != nil {
+			return jerr
+		}
+		tok = next
+	}
+	r, jerr = timed("logout", func() (*response, error) { return s.q.post(ctx, b, "/logout", url.Values{}, "", "") })
+	if jerr != nil {
+		return jerr
+	}
+	if r.status != http.StatusSeeOther && r.status != http.StatusFound {
+		return s.fail("logout", failStatus, fmt.Sprintf("%d", r.status))
+	}
+	s.journeyDone()
+	return nil
+}
+
+// fail records a failure found in an answer (not by call).
+func (s *soakRun) fail(step, kind, msg string) *journeyError {
+	e := &journeyError{step, kind, msg}
+	s.note(step, 0, e)
+	return e
+}
+
+// mfa posts the authenticator's code. A code serves once: a citizen whose
+// code of this 30-second step was used waits for the next step.
+func (s *soakRun) mfa(ctx context.Context, b *http.Client, c *citizen, timed func(string, func() (*response, error)) (*response, *journeyError)) (*response, *journeyError) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	// The server takes a code of the step before, this one or the next
+	// (skew 1), if its step is later than the last it took: use the first
+	// such step, waiting (as a citizen would for the app's next code)
+	// while it is more than one step ahead.
+	target := max(time.Now().Unix()/30, c.lastStep+1)
+	if ahead := time.Unix((target-1)*30, 0); time.Now().Before(ahead) {
+		sleepCtx(ctx, time.Until(ahead)+50*time.Millisecond)
+	}
+	code, err := totp.GenerateCode(c.totp, time.Unix(target*30, 0))
+	if err != nil {
+		return nil, s.fail("mfa", failInvalid, err.Error())
+	}
+	c.lastStep = target
+	r, jerr := timed("mfa", func() (*response, error) {
+		return s.q.post(ctx, b, "/login/2fa", url.Values{"code": {code}}, "", "")
+	})
+	if jerr == nil && r.status == http.StatusUnauthorized {
+		return nil, s.fail("mfa", failVerdict, "a right authenticator code refused")
+	}
+	return r, jerr
+}
+
+// token posts a grant; a 400 invalid_grant for a live code or refresh
+// token is a verdict.
+func (s *soakRun) token(ctx context.Context, step string, form url.Values) (*tokens, *journeyError) {
+	start := time.Now()
+	r, jerr := s.call(ctx, step, func() (*response, error) {
+		return s.q.post(ctx, s.q.plain, "/oauth/token", form, s.client.id, s.client.secret)
+	})
+	if jerr != nil {
+		s.note(step, 0, jerr)
+		return nil, jerr
+	}
+	var t tokens
+	_ = json.Unmarshal(r.body, &t)
+	switch {
+	case r.status == http.StatusBadRequest && t.Error == "invalid_grant":
+		return nil, s.fail(step, failVerdict, "invalid_grant: "+t.Description)
+	case r.status != http.StatusOK:
+		return nil, s.fail(step, failStatus, fmt.Sprintf("%d %s", r.status, snippet(r.body)))
+	case t.AccessToken == "" || t.RefreshToken == "":
+		return nil, s.fail(step, failInvalid, "no access or refresh token")
+	}
+	s.note(step, time.Since(start), nil)
+	return &t, nil
+}
+
+// userinfo reads the claims; 401 or 403 for a live token is a verdict.
+func (s *soakRun) userinfo(ctx context.Context, access string) *journeyError {
+	start := time.Now()
+	r, jerr := s.call(ctx, "userinfo", func() (*response, error) {
+		req, err := http.NewRequestWithContext(ctx, "GET", s.q.base+"/userinfo", nil)
+		if err != nil {
+			return nil, err
+		}
+		req.Header.Set("Authorization", "Bearer "+access)
+		return s.q.do(s.q.plain, req)
+	})
+	switch {
+	case jerr != nil:
+		s.note("userinfo", 0, jerr)
+		return jerr
+	case r.status == http.StatusUnauthorized || r.status == http.StatusForbidden:
+		return s.fail("userinfo", failVerdict, fmt.Sprintf("%d for a live access token: %s", r.status, snippet(r.body)))
+	case r.status != http.StatusOK:
+		return s.fail("userinfo", failStatus, fmt.Sprintf("%d", r.status))
+	}
+	var claims map[string]any
+	if json.Unmarshal(r.body, &claims) != nil || claims["sub"] == nil {
+		return s.fail("userinfo", failInvalid, "no sub")
+	}
+	s.note("userinfo", time.Since(start), nil)
+	return nil
+}
+
+// enrolTOTP signs the citizen in and sets up an authenticator app from
+// the security page, as a citizen would: the secret read from the page,
+// the first code confirmed.
+func (s *soakRun) enrolTOTP(ctx context.Context, c *citizen) error {
+	b := s.q.browser()
+	r, err := s.q.post(ctx, b, "/login", url.Values{"login": {c.login}, "password": {c.password}, "next": {"/account"}}, "", "")
+	if err != nil || r.status != http.StatusSeeOther {
+		return fmt.Errorf("sign in to enrol: %v %v", statusOf(r), err)
+	}
+	r, err = s.q.post(ctx, b, "/account/security/totp", nil, "", "")
+	for hop := 0; err == nil && (r.status == http.StatusSeeOther || r.status == http.StatusFound) && hop < 3; hop++ {
+		u, lerr := s.q.local(r.location)
+		if lerr != nil {
+			return lerr
+		}
+		r, err = s.q.get(ctx, b, u.RequestURI())
+	}
+	if err != nil {
+		return err
+	}
+	m := secretRe.FindSubmatch(r.body)
+	if r.status != http.StatusOK || m == nil {
+		return fmt.Errorf("the authenticator page: %d, no secret", r.status)
+	}
+	c.totp = strings.ReplaceAll(string(m[1]), " ", "")
+	code, err := totp.GenerateCode(c.totp, time.Now())
+	if err != nil {
+		return err
+	}
+	c.lastStep = time.Now().Unix() / 30
+	r, err = s.q.post(ctx, b, "/account/security/totp/confirm", url.Values{"code": {code}}, "", "")
+	if err != nil || r.status/100 != 2 && r.status/100 != 3 {
+		return fmt.Errorf("confirm the authenticator: %v %v", statusOf(r), err)
+	}
+	_, _ = s.q.post(ctx, b, "/logout", url.Values{}, "", "")
+	return nil
+}
+
+func statusOf(r *response) any {
+	if r == nil {
+		return "no answer"
+	}
+	return r.status
+}
+
+// stepRows turns the figures into the report's rows, in journey order.
+func (s *soakRun) stepRows() []soakStep {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []soakStep
+	for _, name := range journeySteps {
+		st := s.steps[name]
+		if st == nil {
+			continue
+		}
+		durs := slices.Clone(st.durs)
+		slices.Sort(durs)
+		row := soakStep{Step: name, OK: st.ok, Failures: st.fails, FirstError: st.firstErr}
+		if len(durs) > 0 {
+			row.P50ms, row.P99ms, row.Maxms = ms(percentile(durs, 50)), ms(percentile(durs, 99)), ms(durs[len(durs)-1])
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+var errNoJourneys = errors.New("no journey completed")

@@ -1,0 +1,444 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// `gosid-load soak` starts a cluster (replicas of gosid serve behind a
+// round-robin proxy, on one database), gives it virtual citizens, runs
+// their journeys for a while and, optionally, injects a fault midway;
+// then it reports journeys per second, failures by kind and step, p50
+// and p99 per step, and the fault's pass/fail verdict.
+
+type soakConfig struct {
+	Gosid       string
+	DatabaseURL string
+	DataDir     string
+	Replicas    int
+	Citizens    int
+	Duration    time.Duration
+	TOTPShare   float64
+	Refreshes   int
+	Fault       string
+	FaultAt     time.Duration
+	PGData      string
+	JSONOut     string
+	Timeout     time.Duration
+	// restartDB, when set (by tests), restarts the database in place of
+	// pg_ctl restart -D PGData -m fast.
+	restartDB func(ctx context.Context) error
+}
+
+// Faults the soak can inject, each with its verdict.
+var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted"}
+
+func parseSoakFlags(args []string, getenv func(string) string, stderr io.Writer) (*soakConfig, error) {
+	fs := flag.NewFlagSet("gosid-load soak", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	c := &soakConfig{}
+	fs.StringVar(&c.Gosid, "gosid", binNear(), "The gosid binary to start replicas of (default: the one beside gosid-load, else on PATH).")
+	fs.StringVar(&c.DataDir, "data-dir", "", "Data dir of the cluster (the master key, SQLite, replica logs); default a new temporary one.")
+	fs.IntVar(&c.Replicas, "replicas", 2, "Replicas of gosid serve behind the proxy (more than one needs PostgreSQL).")
+	fs.IntVar(&c.Citizens, "citizens", 200, "Concurrent virtual citizens.")
+	fs.DurationVar(&c.Duration, "duration", 60*time.Second, "How long journeys run.")
+	fs.Float64Var(&c.TOTPShare, "totp-share", 0.25, "Share of the citizens who sign in with an authenticator code after the password.")
+	fs.IntVar(&c.Refreshes, "refreshes", 3, "Refresh-token rotations per journey.")
+	fs.StringVar(&c.Fault, "fault", "none", "Fault injected midway: "+strings.Join(soakFaults, ", ")+".")
+	fs.DurationVar(&c.FaultAt, "fault-at", 0, "When the fault is injected (default: a third of --duration).")
+	fs.StringVar(&c.PGData, "pg-data", "", "PostgreSQL data directory, for --fault pg-restart (pg_ctl restart -D DIR -m fast, as the cluster's owner).")
+	fs.StringVar(&c.JSONOut, "json", "", "Also write the report as JSON to this file.")
+	fs.DurationVar(&c.Timeout, "timeout", 30*time.Second, "Per-request timeout.")
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	c.DatabaseURL = getenv("GOSID_DATABASE_URL")
+	switch {
+	case !slices.Contains(soakFaults, c.Fault):
+		return nil, usageErr("--fault: one of %s", strings.Join(soakFaults, ", "))
+	case c.Replicas < 1 || c.Citizens < 1 || c.Duration <= 0 || c.Refreshes < 0 || c.TOTPShare < 0 || c.TOTPShare > 1:
+		return nil, usageErr("--replicas, --citizens and --duration must be positive, --refreshes not negative, --totp-share within 0..1")
+	case c.Replicas > 1 && c.DatabaseURL == "":
+		return nil, usageErr("--replicas %d: several replicas need PostgreSQL (GOSID_DATABASE_URL)", c.Replicas)
+	case (c.Fault == "kill-replica" || c.Fault == "term-replica") && c.Replicas < 2:
+		return nil, usageErr("--fault %s needs --replicas 2 or more", c.Fault)
+	case c.Fault == "pg-restart" && (c.DatabaseURL == "" || c.PGData == ""):
+		return nil, usageErr("--fault pg-restart needs PostgreSQL (GOSID_DATABASE_URL) and --pg-data")
+	}
+	if c.FaultAt <= 0 {
+		c.FaultAt = c.Duration / 3
+	}
+	return c, nil
+}
+
+// soakReport is what a soak found.
+type soakReport struct {
+	Started        string           `json:"started"`
+	Replicas       int              `json:"replicas"`
+	Database       string           `json:"database"`
+	Citizens       int              `json:"citizens"`
+	TOTPCitizens   int              `json:"totp_citizens"`
+	Seconds        float64          `json:"seconds"`
+	Journeys       int64            `json:"journeys"`
+	JourneysPerSec float64          `json:"journeys_per_s"`
+	Failures       map[string]int64 `json:"failures"`
+	Retries        map[string]int64 `json:"retries"`
+	Rerouted       int64            `json:"rerouted_by_proxy"`
+	Steps          []soakStep       `json:"steps"`
+	Fault          faultResult      `json:"fault"`
+	AuditIntact    bool             `json:"audit_intact"`
+	Verdict        string           `json:"verdict"`
+}
+
+type soakStep struct {
+	Step       string           `json:"step"`
+	OK         int64            `json:"ok"`
+	Failures   map[string]int64 `json:"failures,omitempty"`
+	P50ms      float64          `json:"p50_ms"`
+	P99ms      float64          `json:"p99_ms"`
+	Maxms      float64          `json:"max_ms"`
+	FirstError string           `json:"first_error,omitempty"`
+}
+
+type faultResult struct {
+	Name string `json:"name"`
+	// InjectedAt and EndedAt are seconds since the start.
+	InjectedAt float64 `json:"injected_at_s,omitempty"`
+	EndedAt    float64 `json:"ended_at_s,omitempty"`
+	// RecoverySeconds: from the fault's end to the next finished journey.
+	RecoverySeconds float64  `json:"recovery_s,omitempty"`
+	Verdict         string   `json:"verdict"`
+	Reasons         []string `json:"reasons,omitempty"`
+}
+
+func runSoak(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
+	cfg, err := parseSoakFlags(args, getenv, stderr)
+	if err != nil {
+		return err
+	}
+	rep, err := soak(ctx, cfg, stderr)
+	if rep != nil {
+		rep.writeTable(stdout)
+		if cfg.JSONOut != "" {
+			b, _ := json.MarshalIndent(rep, "", "  ")
+			if werr := os.WriteFile(cfg.JSONOut, append(b, '\n'), 0o644); werr != nil && err == nil {
+				err = werr
+			}
+		}
+		if err == nil && rep.Verdict != "pass" {
+			err = fmt.Errorf("soak failed: %s", strings.Join(rep.Fault.Reasons, "; "))
+		}
+	}
+	return err
+}
+
+// soak runs one soak and judges it.
+func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, error) {
+	dir := cfg.DataDir
+	if dir == "" {
+		var err error
+		if dir, err = os.MkdirTemp("", "gosid-soak-"); err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(dir)
+	}
+	var extra []string
+	if cfg.Fault == "pool-exhausted" {
+		// Two connections for a crowd: the pool, not the database,
+		// limits, and the acquire timeout must keep latency bounded.
+		extra = []string{"--db-max-conns", "2", "--db-acquire-timeout", "200ms"}
+	}
+	// Set-up before the replicas start: a relying party (not first-party:
+	// consent is asked) and the citizens' accounts; then authenticators
+	// for a share of them, enrolled through the pages.
+	const redirect, password = "http://127.0.0.1:9/cb", "Zk7#vLq2!mWp"
+	var client soakClient
+	citizens := make([]*citizen, cfg.Citizens)
+	setup := func(cl *cluster) error {
+		out, err := cl.gosid(ctx, nil, "clients", "create", "--name", "Нагрузка", "--scopes", "openid fullname offline_access",
+			"--grant-types", "authorization_code,refresh_token", "--auth-method", "client_secret_basic", "--redirect-uri", redirect, "--json")
+		if err != nil {
+			return err
+		}
+		var created struct {
+			ID     string `json:"client_id"`
+			Secret string `json:"client_secret"`
+		}
+		if err := json.Unmarshal(out, &created); err != nil {
+			return fmt.Errorf("clients create: %v", err)
+		}
+		client = soakClient{id: created.ID, secret: created.Secret, redirect: redirect}
+		fmt.Fprintf(log, "soak: creating %d accounts\n", cfg.Citizens)
+		return parallel(ctx, 4, cfg.Citizens, func(i int) error {
+			c := &citizen{login: fmt.Sprintf("+7916555%04d", i), password: password}
+			citizens[i] = c
+			_, err := cl.gosid(ctx, []string{"GOSID_PASSWORD=" + password}, "accounts", "create", "--phone", c.login,
+				"--family-name", "Нагрузкин", "--given-name", "Гражданин")
+			return err
+		})
+	}
+	fmt.Fprintf(log, "soak: starting %d replica(s) of %s\n", cfg.Replicas, cfg.Gosid)
+	cl, err := startCluster(ctx, cfg.Gosid, dir, cfg.DatabaseURL, cfg.Replicas, extra, setup)
+	if err != nil {
+		return nil, err
+	}
+	defer cl.stop()
+	issuer, _ := url.Parse(cl.issuer)
+	q := newRequester(&config{Issuer: issuer, Concurrency: cfg.Citizens, Timeout: cfg.Timeout})
+	defer q.tr.CloseIdleConnections()
+	run := &soakRun{q: q, client: client, steps: map[string]*stepStats{}, retries: map[string]int64{}, okPerSec: map[int]int64{}}
+	withTOTP := int(float64(cfg.Citizens)*cfg.TOTPShare + 0.5)
+	if err := parallel(ctx, 4, withTOTP, func(i int) error { return run.enrolTOTP(ctx, citizens[i]) }); err != nil {
+		return nil, fmt.Errorf("enrol an authenticator: %w", err)
+	}
+
+	fmt.Fprintf(log, "soak: %d citizens (%d with an authenticator), %s, fault %s\n", cfg.Citizens, withTOTP, cfg.Duration, cfg.Fault)
+	rep := &soakReport{Started: time.Now().UTC().Format(time.RFC3339), Replicas: cfg.Replicas, Citizens: cfg.Citizens, TOTPCitizens: withTOTP,
+		Database: "sqlite", Fault: faultResult{Name: cfg.Fault}}
+	if cfg.DatabaseURL != "" {
+		rep.Database = "postgres"
+	}
+	run.start = time.Now()
+	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
+	defer cancel()
+	var wg sync.WaitGroup
+	for _, c := range citizens {
+		wg.Go(func() {
+			// Spread the first requests over a second.
+			sleepCtx(lctx, time.Duration(rand.Int64N(int64(time.Second))))
+			for lctx.Err() == nil {
+				if jerr := run.journey(lctx, c, cfg.Refreshes); jerr != nil && jerr.kind != "cancelled" {
+					sleepCtx(lctx, 100*time.Millisecond)
+				}
+			}
+		})
+	}
+	faultErr := make(chan error, 1)
+	go func() { faultErr <- inject(lctx, cfg, cl, run, &rep.Fault) }()
+	wg.Wait()
+	ferr := <-faultErr
+	rep.Seconds = time.Since(run.start).Seconds()
+	rep.Steps = run.stepRows()
+	rep.Failures = map[string]int64{}
+	for _, s := range rep.Steps {
+		for k, n := range s.Failures {
+			if k != "cancelled" {
+				rep.Failures[k] += n
+			}
+		}
+	}
+	for _, n := range run.okPerSec {
+		rep.Journeys += n
+	}
+	rep.JourneysPerSec = float64(rep.Journeys) / rep.Seconds
+	rep.Retries = run.retries
+	rep.Rerouted = cl.proxy.rerouted.Load()
+	if _, err := cl.gosid(ctx, nil, "audit", "verify"); err == nil {
+		rep.AuditIntact = true
+	} else {
+		fmt.Fprintf(log, "soak: %v\n", err)
+	}
+	judge(cfg, rep, run, cl, ferr)
+	return rep, nil
+}
+
+// parallel runs fn(0..n-1) on k goroutines and returns the first error.
+func parallel(ctx context.Context, k, n int, fn func(i int) error) error {
+	var mu sync.Mutex
+	var first error
+	next := 0
+	var wg sync.WaitGroup
+	for range k {
+		wg.Go(func() {
+			for {
+				mu.Lock()
+				i := next
+				next++
+				stop := first != nil || i >= n || ctx.Err() != nil
+				mu.Unlock()
+				if stop {
+					return
+				}
+				if err := fn(i); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first == nil {
+		first = ctx.Err()
+	}
+	return first
+}
+
+// inject waits until cfg.FaultAt and injects the fault.
+func inject(ctx context.Context, cfg *soakConfig, cl *cluster, run *soakRun, fr *faultResult) error {
+	if cfg.Fault == "none" || cfg.Fault == "pool-exhausted" {
+		return nil
+	}
+	sleepCtx(ctx, cfg.FaultAt)
+	if ctx.Err() != nil {
+		return errors.New("the run ended before the fault")
+	}
+	fr.InjectedAt = time.Since(run.start).Seconds()
+	last := cl.replicas[len(cl.replicas)-1]
+	var err error
+	switch cfg.Fault {
+	case "pg-restart":
+		if cfg.restartDB != nil {
+			err = cfg.restartDB(ctx)
+		} else {
+			cmd := exec.CommandContext(ctx, "pg_ctl", "restart", "-D", cfg.PGData, "-m", "fast", "-w")
+			if out, cerr := cmd.CombinedOutput(); cerr != nil {
+				err = fmt.Errorf("pg_ctl restart: %v: %s", cerr, strings.TrimSpace(string(out)))
+			}
+		}
+	case "kill-replica":
+		err = last.cmd.Process.Signal(syscall.SIGKILL)
+		<-last.exited
+	case "term-replica":
+		err = last.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-last.exited:
+		case <-time.After(30 * time.Second):
+			err = errors.New("the replica did not stop within 30 s of SIGTERM")
+		}
+	}
+	fr.EndedAt = time.Since(run.start).Seconds()
+	return err
+}
+
+// judge gives the verdict: no failure a citizen would see, whatever the
+// fault (a clean 503 is waited out; a verdict on valid credentials, a 500,
+// a lost connection that stayed lost are failures), the activity log
+// intact, and per fault: recovery within 5 s of the database's return,
+// a clean exit on SIGTERM, bounded latency with an exhausted pool.
+func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr error) {
+	fr := &rep.Fault
+	fail := func(format string, a ...any) { fr.Reasons = append(fr.Reasons, fmt.Sprintf(format, a...)) }
+	if ferr != nil {
+		fail("injecting the fault: %v", ferr)
+	}
+	for _, kind := range []string{failVerdict, failServer, failTransport, failUnavailable, failStatus, failInvalid} {
+		if n := rep.Failures[kind]; n > 0 {
+			fail("%d %s failures", n, kind)
+		}
+	}
+	if rep.Journeys == 0 {
+		fail("%v", errNoJourneys)
+	}
+	if !rep.AuditIntact {
+		fail("gosid audit verify failed")
+	}
+	switch cfg.Fault {
+	case "pg-restart", "kill-replica", "term-replica":
+		if fr.EndedAt == 0 {
+			break
+		}
+		run.mu.Lock()
+		secs := make([]int, 0, len(run.okPerSec))
+		for s := range run.okPerSec {
+			secs = append(secs, s)
+		}
+		run.mu.Unlock()
+		sort.Ints(secs)
+		i := sort.SearchInts(secs, int(fr.EndedAt))
+		if i == len(secs) {
+			fail("no journey finished after the fault")
+			break
+		}
+		fr.RecoverySeconds = max(0, float64(secs[i])-fr.EndedAt)
+		if fr.RecoverySeconds > 5 {
+			fail("service resumed %.1f s after the fault, want ≤ 5 s", fr.RecoverySeconds)
+		}
+		if cfg.Fault == "term-replica" {
+			if r := cl.replicas[len(cl.replicas)-1]; r.err != nil {
+				fail("the replica stopped by SIGTERM exited with %v", r.err)
+			}
+		}
+	case "pool-exhausted":
+		for _, s := range rep.Steps {
+			if s.P99ms > 5000 {
+				fail("%s p99 %.0f ms with the pool exhausted, want ≤ 5000", s.Step, s.P99ms)
+			}
+		}
+	}
+	fr.Verdict = "pass"
+	if len(fr.Reasons) > 0 {
+		fr.Verdict = "fail"
+	}
+	rep.Verdict = fr.Verdict
+}
+
+func (rep *soakReport) writeTable(out io.Writer) {
+	fmt.Fprintf(out, "soak %s: %d replica(s), %s, %d citizens (%d with an authenticator), %.0f s, fault %s\n",
+		rep.Started, rep.Replicas, rep.Database, rep.Citizens, rep.TOTPCitizens, rep.Seconds, rep.Fault.Name)
+	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; audit log intact: %v\n",
+		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.AuditIntact)
+	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\t")
+	for _, s := range rep.Steps {
+		var fails []string
+		for k, n := range s.Failures {
+			fails = append(fails, fmt.Sprintf("%s %d", k, n))
+		}
+		sort.Strings(fails)
+		f := strings.Join(fails, ", ")
+		if f == "" {
+			f = "0"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%.1f\t%.1f\t\n", s.Step, s.OK, f, s.P50ms, s.P99ms, s.Maxms)
+	}
+	tw.Flush()
+	fmt.Fprintf(out, "fault %s: %s", rep.Fault.Name, rep.Fault.Verdict)
+	if rep.Fault.EndedAt > 0 {
+		fmt.Fprintf(out, " (injected at %.1f s, over at %.1f s, journeys again %.1f s later)", rep.Fault.InjectedAt, rep.Fault.EndedAt, rep.Fault.RecoverySeconds)
+	}
+	fmt.Fprintln(out)
+	for _, r := range rep.Fault.Reasons {
+		fmt.Fprintf(out, "  - %s\n", r)
+	}
+	for _, s := range rep.Steps {
+		if s.FirstError != "" {
+			fmt.Fprintf(out, "  first %s failure: %s\n", s.Step, s.FirstError)
+		}
+	}
+}
+
+// binNear finds gosid beside gosid-load, for a default --gosid.
+func binNear() string {
+	self, err := os.Executable()
+	if err != nil {
+		return "gosid"
+	}
+	if p := filepath.Join(filepath.Dir(self), "gosid"); isExecFile(p) {
+		return p
+	}
+	return "gosid"
+}
+
+func isExecFile(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
+}
