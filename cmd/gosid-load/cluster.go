@@ -32,8 +32,8 @@ import (
 type replica struct {
 	n      int
 	cmd    *exec.Cmd
-	url    string // its own listener
-	admin  string // its management listener (/readyz, /metrics)
+	url    string   // its own listener
+	admin  string   // its management listener (/readyz, /metrics)
 	log    *os.File // its standard output and error
 	exited chan struct{}
 	err    error
