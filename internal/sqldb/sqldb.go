@@ -274,42 +274,66 @@ var (
 	_ Runner = (*Tx)(nil)
 )
 
-// Exec runs a statement outside a transaction.
-func (db *DB) Exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	c, err := db.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	defer c.Close()
-	res, err := c.ExecContext(ctx, query, args...)
-	return res, classify(err)
+// Exec runs a statement outside a transaction. A statement on its own
+// that meets a serialization failure had no effect (it is its own
+// transaction), so it runs again like a failed InTx, up to the same bound.
+func (db *DB) Exec(ctx context.Context, query string, args ...any) (res sql.Result, err error) {
+	err = db.retry(ctx, func() error {
+		c, err := db.conn(ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		res, err = c.ExecContext(ctx, query, args...)
+		return classify(err)
+	})
+	return res, err
 }
 
-// Query runs a query outside a transaction. Errors from rows.Err are the
-// driver's; wrap them with Classify where the kind matters.
-func (db *DB) Query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	c, err := db.conn(ctx)
-	if err != nil {
-		return nil, err
-	}
-	rows, err := c.QueryContext(ctx, query, args...)
-	if err != nil {
-		c.Close()
-		return nil, classify(err)
-	}
-	// Close waits for the rows to be closed, then returns the
-	// connection to the pool.
-	go c.Close()
-	return rows, nil
+// Query runs a query outside a transaction (again, when it fails with a
+// serialization failure before its first row). Errors from rows.Err are
+// the driver's; wrap them with Classify where the kind matters.
+func (db *DB) Query(ctx context.Context, query string, args ...any) (rows *sql.Rows, err error) {
+	err = db.retry(ctx, func() error {
+		c, err := db.conn(ctx)
+		if err != nil {
+			return err
+		}
+		if rows, err = c.QueryContext(ctx, query, args...); err != nil {
+			c.Close()
+			return classify(err)
+		}
+		// Close waits for the rows to be closed, then returns the
+		// connection to the pool.
+		go c.Close()
+		return nil
+	})
+	return rows, err
 }
 
-// QueryRow runs a query expected to return at most one row.
+// QueryRow runs a query expected to return at most one row. It runs when
+// Scan is called (again, on a serialization failure).
 func (db *DB) QueryRow(ctx context.Context, query string, args ...any) *Row {
-	c, err := db.conn(ctx)
-	if err != nil {
-		return &Row{err: err}
+	return &Row{db: db, ctx: ctx, query: query, args: args}
+}
+
+// retry runs fn, and again after a serialization failure or deadlock, up
+// to db.retries times with jittered back-off.
+func (db *DB) retry(ctx context.Context, fn func() error) error {
+	var err error
+	for attempt := 0; ; attempt++ {
+		err = fn()
+		if err == nil || !IsRetryable(err) || attempt >= db.retries {
+			return err
+		}
+		backoff := time.Duration(1<<min(attempt, 6)) * time.Millisecond
+		backoff += time.Duration(rand.Int64N(int64(backoff)))
+		select {
+		case <-ctx.Done():
+			return errors.Join(ctx.Err(), err)
+		case <-time.After(backoff):
+		}
 	}
-	return &Row{row: c.QueryRowContext(ctx, query, args...), conn: c}
 }
 
 // ErrPoolTimeout is wrapped by the error of a statement that could not get
@@ -338,23 +362,28 @@ func (db *DB) conn(ctx context.Context) (*sql.Conn, error) {
 // Row is sql.Row whose Scan returns ErrNotFound (wrapping sql.ErrNoRows) when
 // there is no row.
 type Row struct {
+	// Outside a transaction: the query, run by Scan.
+	db    *DB
+	ctx   context.Context
+	query string
+	args  []any
+	// In a transaction: the row.
 	row *sql.Row
-	// conn, outside a transaction, goes back to the pool after Scan.
-	conn *sql.Conn
-	// err is the failure to get a connection.
-	err error
 }
 
 // Scan copies the row's columns into dest.
 func (r *Row) Scan(dest ...any) error {
-	if r.err != nil {
-		return r.err
+	if r.db == nil {
+		return classify(r.row.Scan(dest...))
 	}
-	err := classify(r.row.Scan(dest...))
-	if r.conn != nil {
-		r.conn.Close()
-	}
-	return err
+	return r.db.retry(r.ctx, func() error {
+		c, err := r.db.conn(r.ctx)
+		if err != nil {
+			return err
+		}
+		defer c.Close()
+		return classify(c.QueryRowContext(r.ctx, r.query, r.args...).Scan(dest...))
+	})
 }
 
 // Tx is an open transaction; it is only valid inside the InTx callback.
@@ -400,20 +429,7 @@ func (tx *Tx) InTx(_ context.Context, fn func(tx *Tx) error) error { return fn(t
 // back-off. fn must therefore have no effects outside the transaction (no
 // sending messages, no mutating captured state it does not reset).
 func (db *DB) InTx(ctx context.Context, fn func(tx *Tx) error) error {
-	var err error
-	for attempt := 0; ; attempt++ {
-		err = db.inTxOnce(ctx, fn)
-		if err == nil || !IsRetryable(err) || attempt >= db.retries {
-			return err
-		}
-		backoff := time.Duration(1<<min(attempt, 6)) * time.Millisecond
-		backoff += time.Duration(rand.Int64N(int64(backoff)))
-		select {
-		case <-ctx.Done():
-			return errors.Join(ctx.Err(), err)
-		case <-time.After(backoff):
-		}
-	}
+	return db.retry(ctx, func() error { return db.inTxOnce(ctx, fn) })
 }
 
 func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
