@@ -89,6 +89,9 @@ func (s *Store) bind(ctx context.Context, accountID string, c *x509.Certificate,
 	}
 	created := false
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		// InTx may run this again (a serialization failure): what an
+		// attempt that rolled back noted must not survive it.
+		created = false
 		var owner string
 		err := tx.QueryRow(ctx, `SELECT account_id FROM account_certificates WHERE fingerprint = $1`, fp).Scan(&owner)
 		switch {
