@@ -36,7 +36,6 @@ var catalog = webui.Catalog{
 	"login.err.locked":              {"Вход по паролю временно заблокирован на %s: несколько раз подряд введён неверный пароль. Подождите или войдите сейчас по коду: восстановите доступ, код придёт на ваш подтверждённый телефон или почту.", "Password sign-in is blocked for %s: a wrong password was entered several times in a row. Wait, or sign in now with a code: recover access, and the code goes to your confirmed phone or e-mail."},
 	"login.locked.recover":          {"Восстановить доступ по коду", "Recover access with a code"},
 	"login.err.blocked":             {"Учётная запись заблокирована. Обратитесь в службу поддержки.", "This account is blocked. Please contact support."},
-	"login.err.internal":            {"Не удалось выполнить вход. Попробуйте ещё раз.", "Sign-in failed. Please try again."},
 	"login.err.unavailable":         {"Вход временно недоступен. Попробуйте ещё раз через минуту: введённые данные не проверялись.", "Sign-in is temporarily unavailable. Please try again in a minute: what you entered was not checked."},
 	"login.err.busy":                {"Сейчас входят очень многие. Повторите через несколько секунд: введённые данные не проверялись.", "Very many people are signing in right now. Please try again in a few seconds: what you entered was not checked."},
 	"login.notice.password_changed": {"Пароль изменён. Войдите с новым паролем.", "Your password has been changed. Sign in with the new password."},

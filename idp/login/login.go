@@ -484,11 +484,12 @@ func (h *Handler) unavailableText(w http.ResponseWriter, r *http.Request, what s
 	return "login.err.unavailable"
 }
 
+// internal answers a failure of a store in the middle of a sign-in (the
+// second factor's flow, the session): like unavailable, 503 with
+// Retry-After and nothing judged — on a sign-in path a store that cannot
+// answer is an outage to wait out, not an error page to give up on.
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
-	h.log.ErrorContext(r.Context(), what, "err", err)
-	v := loginView{Page: h.render.NewPage(r, "login.title")}
-	v.Error = v.L.T("login.err.internal")
-	h.render.Render(w, r, http.StatusInternalServerError, "login", v)
+	h.unavailable(w, r, loginView{Page: h.render.NewPage(r, "login.title")}, what, err)
 }
 
 func minutes(d time.Duration) int {

@@ -393,8 +393,7 @@ func (h *Handler) assertion(w http.ResponseWriter, r *http.Request, l webui.Loca
 	}
 	a, err := h.mfa.Get(r.Context(), accountID)
 	if err != nil {
-		h.log.ErrorContext(r.Context(), "account of passkey", "err", err)
-		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "account of passkey", err)))
 		return nil, nil, false
 	}
 	return body, a, true

@@ -432,8 +432,7 @@ func (h *Handler) finishReauthPasskey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := h.recordReauth(r, s, a, methods); err != nil {
-		h.log.ErrorContext(ctx, "record re-authentication", "err", err)
-		jsonError(w, http.StatusInternalServerError, "internal", l.T("login.err.internal"))
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "record re-authentication", err)))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": reauthNext(r.URL.Query().Get("next"))})

@@ -144,8 +144,9 @@ func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var e *zoidc.Error
 		if !errors.As(err, &e) {
-			p.deps.Log.ErrorContext(ctx, "authorize: store the request", "err", err)
-			e = oauthError("temporarily_unavailable", "the service is temporarily unavailable; try again")
+			// Not stored: the citizen retries the same address.
+			p.retryPage(w, r, "store the request", err)
+			return
 		}
 		p.authError(w, r, dest, e)
 		return

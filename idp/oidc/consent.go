@@ -107,28 +107,32 @@ func (p *Provider) showConsent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, err := p.store.authRequest(ctx, r.URL.Query().Get("id"))
 	if err != nil {
-		p.expired(w, r)
+		p.expiredOrRetry(w, r, "read the request", err)
 		return
 	}
 	sess, err := p.deps.Sessions.Current(r)
 	if err != nil {
+		if !isVerdict(err) {
+			p.retryPage(w, r, "read the session", err)
+			return
+		}
 		http.Redirect(w, r, pathContinue+"?id="+url.QueryEscape(ar.ID), http.StatusFound)
 		return
 	}
 	a, err := p.deps.Accounts.Get(ctx, sess.AccountID)
 	if err != nil {
-		p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+		p.retryPage(w, r, "read the account", err)
 		return
 	}
 	c, err := p.deps.Clients.Get(ctx, ar.Request.ClientID)
 	if err != nil {
-		p.fail(w, r, ar, zoidc.ErrInvalidClient())
+		p.clientGone(w, r, ar, err)
 		return
 	}
 	var evs []assurance.Evidence
 	if p.deps.Evidence != nil {
 		if evs, err = p.deps.Evidence.Evidence(ctx, a.ID); err != nil {
-			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+			p.retryPage(w, r, "read the evidence", err)
 			return
 		}
 	}
@@ -153,23 +157,27 @@ func (p *Provider) submitConsent(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, err := p.store.authRequest(ctx, r.PostFormValue("id"))
 	if err != nil {
-		p.expired(w, r)
+		p.expiredOrRetry(w, r, "read the request", err)
 		return
 	}
 	sess, err := p.deps.Sessions.Current(r)
 	if err != nil {
+		if !isVerdict(err) {
+			p.retryPage(w, r, "read the session", err)
+			return
+		}
 		http.Redirect(w, r, pathContinue+"?id="+url.QueryEscape(ar.ID), http.StatusSeeOther)
 		return
 	}
 	switch r.PostFormValue("decision") {
 	case "allow":
 		if err := p.store.saveGrant(ctx, sess.AccountID, ar.Request.ClientID, ar.Request.Scopes); err != nil {
-			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+			p.retryPage(w, r, "save the consent", err)
 			return
 		}
 		a, err := p.deps.Accounts.Get(ctx, sess.AccountID)
 		if err != nil {
-			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+			p.retryPage(w, r, "read the account", err)
 			return
 		}
 		p.complete(w, r, ar, sess, a)

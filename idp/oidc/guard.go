@@ -77,8 +77,7 @@ func (p *Provider) authorizeTarget(w http.ResponseWriter, r *http.Request) bool 
 		return false
 	case err != nil:
 		// A store failure is no verdict: the site is not "unknown".
-		p.deps.Log.ErrorContext(r.Context(), "authorize: client", "err", err)
-		p.unavailablePage(w, r)
+		p.retryPage(w, r, "read the client", err)
 		return false
 	}
 	if !c.HasRedirectURI(redirect) {
@@ -92,7 +91,9 @@ func (p *Provider) authorizeTarget(w http.ResponseWriter, r *http.Request) bool 
 func (p *Provider) unavailablePage(w http.ResponseWriter, r *http.Request) {
 	pg := p.render.NewPage(r, "authz.err.title")
 	pg.Error = pg.L.T("authz.err.unavailable")
-	w.Header().Set("Retry-After", retryAfter)
+	if w.Header().Get("Retry-After") == "" {
+		w.Header().Set("Retry-After", retryAfter)
+	}
 	p.render.Render(w, r, http.StatusServiceUnavailable, "consent", consentView{Page: pg})
 }
 

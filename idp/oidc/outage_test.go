@@ -122,6 +122,15 @@ func TestDatabaseRestartIsNoVerdict(t *testing.T) {
 	tokens := op.tokens(t, b, c, a, "openid fullname offline_access")
 	verifier, challenge := pkce()
 	code := op.code(t, b, c, challenge, "scope", "openid")
+	// An authorization request begun before the restart, at its
+	// /authorize/continue step.
+	authURL := pathAuthorize + "?" + url.Values{"client_id": {c.ID}, "redirect_uri": {c.RedirectURIs[0]}, "response_type": {"code"},
+		"scope": {"openid"}, "state": {"st"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}.Encode()
+	begun := b.do(t, http.MethodGet, authURL, nil)
+	cont := begun.Header.Get("Location")
+	if begun.Status != http.StatusFound || !strings.HasPrefix(cont, pathContinue) {
+		t.Fatalf("a new authorization request: %s", begun)
+	}
 
 	cluster.Stop()
 	// Past the client cache's check interval: nothing is served from memory.
@@ -153,6 +162,17 @@ func TestDatabaseRestartIsNoVerdict(t *testing.T) {
 		}
 	}
 
+	// The browser-facing steps: 503 with Retry-After and Gosid's page, not
+	// error=server_error sent to the site (which would end the flow there)
+	// nor "the request has expired".
+	for what, path := range map[string]string{"continue": cont, "a new request": authURL,
+		"consent": pathConsent + "?id=" + strings.TrimPrefix(cont, pathContinue+"?id=")} {
+		r := b.do(t, http.MethodGet, path, nil)
+		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || r.Header.Get("Location") != "" {
+			t.Errorf("%s with the database down: %s, want 503 with Retry-After and no redirect", what, r)
+		}
+	}
+
 	cluster.Start()
 	deadline := time.Now().Add(15 * time.Second)
 	for db.Ping(ctx) != nil && time.Now().Before(deadline) {
@@ -166,6 +186,10 @@ func TestDatabaseRestartIsNoVerdict(t *testing.T) {
 	}
 	if r := op.call(t, pathToken, c, a, codeExchange(code, verifier)); r.Status != http.StatusOK {
 		t.Errorf("the code after the restart: %s", r)
+	}
+	// The request begun before goes on where it stopped.
+	if r := b.do(t, http.MethodGet, cont, nil); r.Status != http.StatusFound || !strings.Contains(r.Header.Get("Location"), "code=") {
+		t.Errorf("the request begun before the restart, continued: %s", r)
 	}
 	if r := refresh(t, op, c, a, tokens.Str("refresh_token")); r.Status != http.StatusOK {
 		t.Errorf("the refresh token after the restart: %s", r)

@@ -22,6 +22,7 @@ import (
 	"golang.org/x/text/language"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc/authz"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/jobs"
@@ -271,7 +272,9 @@ func (p *Provider) fail(w http.ResponseWriter, r *http.Request, ar *AuthRequest,
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *AuthRequest) {
 	code, err := op.CreateAuthRequestCode(r.Context(), authReq{ar}, p.adapter, p.op.Crypto())
 	if err != nil {
-		p.fail(w, r, ar, err)
+		// Storing the code is all that can fail here: the client is told
+		// nothing, the citizen retries (the request is still there).
+		p.retryPage(w, r, "issue the code", err)
 		return
 	}
 	p.deliver(w, r, destinationOf(ar), url.Values{"code": {code}})
@@ -283,19 +286,24 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	ar, err := p.store.authRequest(ctx, r.URL.Query().Get("id"))
 	if err != nil {
-		p.expired(w, r)
+		p.expiredOrRetry(w, r, "read the request", err)
 		return
 	}
 	c, err := p.deps.Clients.Get(ctx, ar.Request.ClientID)
 	if err != nil {
-		p.fail(w, r, ar, zoidc.ErrInvalidClient())
+		p.clientGone(w, r, ar, err)
 		return
 	}
 	req := authzRequest(ar)
 	sess, err := p.deps.Sessions.Current(r)
 	var as *authz.Session
-	if err == nil {
+	switch {
+	case err == nil:
 		as = &authz.Session{AccountID: sess.AccountID, AuthTime: sess.AuthTime, AMR: sess.AMR}
+	case !isVerdict(err):
+		// Not "signed out": the session could not be read.
+		p.retryPage(w, r, "read the session", err)
+		return
 	}
 	switch d := authz.Authenticate(req, as, p.deps.Now()); d.Step {
 	case authz.Refuse:
@@ -314,14 +322,14 @@ func (p *Provider) continueAuth(w http.ResponseWriter, r *http.Request) {
 	}
 	a, err := p.deps.Accounts.Get(ctx, sess.AccountID)
 	if err != nil {
-		p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+		p.retryPage(w, r, "read the account", err)
 		return
 	}
 	sub := authz.Subject{Level: a.Level, HasMFA: a.MFA != "", MinLevel: c.Level(), FirstParty: c.FirstParty}
 	if !c.FirstParty {
 		g, err := p.store.grant(ctx, a.ID, c.ID)
 		if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
-			p.fail(w, r, ar, zoidc.ErrServerError().WithParent(err))
+			p.retryPage(w, r, "read the consent", err)
 			return
 		}
 		if g != nil {
@@ -357,11 +365,44 @@ func (p *Provider) complete(w http.ResponseWriter, r *http.Request, ar *AuthRequ
 	amr := sess.AMR
 	acr := authz.ACR(a.Level, ar.Request.ACRValues, amr)
 	if err := p.store.completeAuthRequest(r.Context(), ar.ID, a.ID, sess.ID, sess.AuthTime, amr, acr); err != nil {
-		p.expired(w, r)
+		p.expiredOrRetry(w, r, "complete the request", err)
 		return
 	}
 	ar.AccountID, ar.SessionID, ar.AuthTime, ar.AMR, ar.ACR, ar.Done = a.ID, sess.ID, sess.AuthTime, amr, acr, true
 	p.respond(w, r, ar)
+}
+
+// A store failure in the browser-facing part of the authorization flow
+// (continue, consent, the code) is no decision: the citizen gets 503 with
+// Retry-After and Gosid's page, reloads, and goes on with the same request;
+// the client is not sent error=server_error, which would end the flow at
+// the site, nor is the request called expired.
+
+// retryPage answers a step that a store failure interrupted.
+func (p *Provider) retryPage(w http.ResponseWriter, r *http.Request, what string, err error) {
+	p.deps.Log.ErrorContext(r.Context(), "authorization flow: "+what, "err", err)
+	webui.Overloaded(w, err) // its own Retry-After
+	p.unavailablePage(w, r)
+}
+
+// expiredOrRetry answers a request that could not be read or completed:
+// gone or expired (a verdict), or a store failure.
+func (p *Provider) expiredOrRetry(w http.ResponseWriter, r *http.Request, what string, err error) {
+	if isVerdict(err) {
+		p.expired(w, r)
+		return
+	}
+	p.retryPage(w, r, what, err)
+}
+
+// clientGone answers a request whose client could not be read: deleted
+// meanwhile (invalid_client to its redirect URI), or a store failure.
+func (p *Provider) clientGone(w http.ResponseWriter, r *http.Request, ar *AuthRequest, err error) {
+	if isVerdict(err) || errors.Is(err, client.ErrInvalidCredentials) {
+		p.fail(w, r, ar, zoidc.ErrInvalidClient())
+		return
+	}
+	p.retryPage(w, r, "read the client", err)
 }
 
 func (p *Provider) expired(w http.ResponseWriter, r *http.Request) {
