@@ -296,3 +296,33 @@ func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	http.Error(w, "proxy: no replica answers", http.StatusBadGateway)
 }
+
+// poolWaits sums go_sql_wait_count_total over the replicas still running
+// (their /metrics): how often a request waited for a pooled connection.
+func (c *cluster) poolWaits(ctx context.Context) int64 {
+	var n int64
+	for _, r := range c.replicas {
+		if !r.alive() {
+			continue
+		}
+		req, err := http.NewRequestWithContext(ctx, "GET", r.admin+"/metrics", nil)
+		if err != nil {
+			continue
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			continue
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		for _, line := range strings.Split(string(body), "\n") {
+			if strings.HasPrefix(line, "go_sql_wait_count_total") {
+				var v float64
+				if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v); err == nil {
+					n += int64(v)
+				}
+			}
+		}
+	}
+	return n
+}

@@ -100,6 +100,7 @@ type soakReport struct {
 	Failures       map[string]int64 `json:"failures"`
 	Retries        map[string]int64 `json:"retries"`
 	Rerouted       int64            `json:"rerouted_by_proxy"`
+	PoolWaits      int64            `json:"pool_waits"`
 	Steps          []soakStep       `json:"steps"`
 	Fault          faultResult      `json:"fault"`
 	AuditIntact    bool             `json:"audit_intact"`
@@ -162,7 +163,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	if cfg.Fault == "pool-exhausted" {
 		// Two connections for a crowd: the pool, not the database,
 		// limits, and the acquire timeout must keep latency bounded.
-		extra = []string{"--db-max-conns", "2", "--db-acquire-timeout", "200ms"}
+		extra = []string{"--db-max-conns", "1", "--db-acquire-timeout", "100ms"}
 	}
 	// Set-up before the replicas start: a relying party (not first-party:
 	// consent is asked) and the citizens' accounts; then authenticators
@@ -249,6 +250,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	rep.JourneysPerSec = float64(rep.Journeys) / rep.Seconds
 	rep.Retries = run.retries
 	rep.Rerouted = cl.proxy.rerouted.Load()
+	rep.PoolWaits = cl.poolWaits(ctx)
 	if _, err := cl.gosid(ctx, nil, "audit", "verify"); err == nil {
 		rep.AuditIntact = true
 	} else {
@@ -378,6 +380,9 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 			}
 		}
 	case "pool-exhausted":
+		if rep.PoolWaits == 0 {
+			fail("no request waited for a pooled connection: the pool was not exhausted")
+		}
 		for _, s := range rep.Steps {
 			if s.P99ms > 5000 {
 				fail("%s p99 %.0f ms with the pool exhausted, want ≤ 5000", s.Step, s.P99ms)
@@ -394,8 +399,8 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 func (rep *soakReport) writeTable(out io.Writer) {
 	fmt.Fprintf(out, "soak %s: %d replica(s), %s, %d citizens (%d with an authenticator), %.0f s, fault %s\n",
 		rep.Started, rep.Replicas, rep.Database, rep.Citizens, rep.TOTPCitizens, rep.Seconds, rep.Fault.Name)
-	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; audit log intact: %v\n",
-		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.AuditIntact)
+	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; waits for a pooled connection: %d; audit log intact: %v\n",
+		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.PoolWaits, rep.AuditIntact)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\t")
 	for _, s := range rep.Steps {
