@@ -17,7 +17,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gosid/gosid/internal/argon2"
 )
 
 // rate is a raw operation's throughput measured on this machine.

@@ -3,7 +3,7 @@ package password
 import (
 	"testing"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gosid/gosid/internal/argon2"
 )
 
 // BenchmarkHash measures raw argon2id throughput with the default

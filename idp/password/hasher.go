@@ -10,7 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"golang.org/x/crypto/argon2"
+	"github.com/gosid/gosid/internal/argon2"
 
 	"github.com/gosid/gosid/internal/overload"
 )
