@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/jobs"
@@ -41,6 +43,9 @@ type serveOptions struct {
 
 	// urlFromAddr: PublicURL was derived from Addr, not given.
 	urlFromAddr bool
+	// clockFault shifts this process's clock (GOSID_FAULT_CLOCK_OFFSET,
+	// for the soak's clock-step scenario).
+	clockFault time.Duration
 }
 
 func serveFlags(o *serveOptions) *cmdline.Set {
@@ -74,6 +79,14 @@ func runServe(ctx context.Context, env *cmdline.Env, args []string) int {
 
 	// Validate everything before writing anything.
 	createMaster := o.check(s, &p)
+	if v := env.Getenv("GOSID_FAULT_CLOCK_OFFSET"); v != "" {
+		// Fault injection: this replica's clock as if its host's were off.
+		d, err := time.ParseDuration(v)
+		if err != nil || d.Abs() > 10*time.Minute {
+			p.Add("GOSID_FAULT_CLOCK_OFFSET: %q is not a duration within ±10m", v)
+		}
+		o.clockFault = d
+	}
 	// check connects to PostgreSQL only when nothing else is wrong.
 	db := o.storage.check(ctx, s, &p)
 	// Every listener is bound before anything is written, so that a port
@@ -205,10 +218,21 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 		return exitFailed, err
 	}
 
+	// Every replica judges time by the database's clock (see sqldb.Clock).
+	base := time.Now
+	if off := o.clockFault; off != 0 {
+		log.Warn("fault injection: this process's clock is shifted", "offset", off)
+		base = func() time.Time { return time.Now().Add(off) }
+	}
+	clock := sqldb.NewClock(ctx, db, base, log)
+
 	reg := httpx.NewRegistry()
-	reg.MustRegister(httpx.NewDBStatsCollector(string(db.Dialect()), db.Stats), portal.NotifyCollector(db))
+	reg.MustRegister(httpx.NewDBStatsCollector(string(db.Dialect()), db.Stats), portal.NotifyCollector(db),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gosid_clock_offset_seconds",
+			Help: "What this replica adds to its host's clock to keep the database's time (large: the host's clock is off)."},
+			func() float64 { return clock.Offset().Seconds() }))
 	opts := httpx.Options{Logger: log, Metrics: httpx.NewMetrics(reg), TLS: strings.HasPrefix(o.PublicURL, "https://")}
-	parts, err := buildIdP(&o.idp, o.PublicURL, db, km, log, opts.TLS, time.Now, reg)
+	parts, err := buildIdP(&o.idp, o.PublicURL, db, km, log, opts.TLS, clock.Now, reg)
 	if err != nil {
 		return exitFailed, err
 	}

@@ -3,6 +3,7 @@ package sqldb_test
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"sync"
@@ -352,4 +353,26 @@ func BenchmarkAcquire(b *testing.B) {
 		direct += run(b, func() error { return db.SQL().QueryRowContext(ctx, `SELECT 1`).Scan(&n) })
 	}
 	b.ReportMetric(float64(bounded)/float64(direct), "ratio")
+}
+
+// TestClock: a process whose clock is two minutes ahead reads the
+// database's time through Clock (within a few milliseconds here, where
+// both share one host clock); with SQLite the clock is the host's.
+func TestClock(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		ahead := func() time.Time { return time.Now().Add(2 * time.Minute) }
+		c := sqldb.NewClock(ctx, db, ahead, slog.New(slog.DiscardHandler))
+		want := -2 * time.Minute
+		if db.Dialect() == sqldb.SQLite {
+			want = 0
+		}
+		if off := c.Offset(); (off - want).Abs() > 50*time.Millisecond {
+			t.Fatalf("offset %s, want about %s", off, want)
+		}
+		if d := c.Now().Sub(time.Now()); db.Dialect() == sqldb.Postgres && d.Abs() > 50*time.Millisecond {
+			t.Fatalf("Now is %s off the database's clock", d)
+		}
+	})
 }
