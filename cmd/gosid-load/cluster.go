@@ -60,6 +60,8 @@ type cluster struct {
 	dataDir  string
 	dbURL    string
 	extra    []string // more serve flags (a small pool, …)
+	// replicaEnv, when set, is more environment for replica i (a fault).
+	replicaEnv func(i int) []string
 	issuer   string
 	proxy    *rrProxy
 	srv      *http.Server
@@ -97,8 +99,8 @@ func (c *cluster) gosid(ctx context.Context, env []string, args ...string) ([]by
 // any replica runs: a client made then is known to every replica at
 // once), starts the proxy and n replicas, one after another (the first
 // creates the signing keys), and waits until each is ready.
-func startCluster(ctx context.Context, bin, dataDir, dbURL string, n int, extra []string, setup func(*cluster) error) (*cluster, error) {
-	c := &cluster{bin: bin, dataDir: dataDir, dbURL: dbURL, extra: extra}
+func startCluster(ctx context.Context, bin, dataDir, dbURL string, n int, extra []string, replicaEnv func(int) []string, setup func(*cluster) error) (*cluster, error) {
+	c := &cluster{bin: bin, dataDir: dataDir, dbURL: dbURL, extra: extra, replicaEnv: replicaEnv}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return nil, err
 	}
@@ -149,6 +151,9 @@ func (c *cluster) start(ctx context.Context, i int) (*replica, error) {
 	}
 	r := &replica{n: i, cmd: exec.Command(c.bin, args...), log: logf, exited: make(chan struct{})}
 	r.cmd.Env = c.env()
+	if c.replicaEnv != nil {
+		r.cmd.Env = append(r.cmd.Env, c.replicaEnv(i)...)
+	}
 	r.cmd.Stdout, r.cmd.Stderr = logf, logf
 	if err := r.cmd.Start(); err != nil {
 		logf.Close()
@@ -297,32 +302,40 @@ func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	http.Error(w, "proxy: no replica answers", http.StatusBadGateway)
 }
 
-// poolWaits sums go_sql_wait_count_total over the replicas still running
-// (their /metrics): how often a request waited for a pooled connection.
+// poolWaits sums go_sql_wait_count_total over the replicas still running:
+// how often a request waited for a pooled connection.
 func (c *cluster) poolWaits(ctx context.Context) int64 {
-	var n int64
+	var n float64
 	for _, r := range c.replicas {
-		if !r.alive() {
-			continue
-		}
-		req, err := http.NewRequestWithContext(ctx, "GET", r.admin+"/metrics", nil)
-		if err != nil {
-			continue
-		}
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			continue
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		for _, line := range strings.Split(string(body), "\n") {
-			if strings.HasPrefix(line, "go_sql_wait_count_total") {
-				var v float64
-				if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &v); err == nil {
-					n += int64(v)
-				}
+		v, _ := r.metric(ctx, "go_sql_wait_count_total")
+		n += v
+	}
+	return int64(n)
+}
+
+// metric reads one sample of a metric from the replica's /metrics (the
+// sum of its series); ok is false when the replica is gone or lacks it.
+func (r *replica) metric(ctx context.Context, name string) (v float64, ok bool) {
+	if !r.alive() {
+		return 0, false
+	}
+	req, err := http.NewRequestWithContext(ctx, "GET", r.admin+"/metrics", nil)
+	if err != nil {
+		return 0, false
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, false
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	for _, line := range strings.Split(string(body), "\n") {
+		if line == name || strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
+			var x float64
+			if _, err := fmt.Sscanf(line[strings.LastIndexByte(line, ' ')+1:], "%g", &x); err == nil {
+				v, ok = v+x, true
 			}
 		}
 	}
-	return n
+	return v, ok
 }

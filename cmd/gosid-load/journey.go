@@ -58,10 +58,13 @@ type soakClient struct {
 	id, secret, redirect string
 }
 
-// stepStats is one step's figures across all journeys.
+// stepStats is one step's figures across all journeys: the time of each
+// answered request (the server's latency) and of each step with its
+// retries after 503s (what the citizen waited).
 type stepStats struct {
 	ok       int64
 	durs     []time.Duration
+	totals   []time.Duration
 	fails    map[string]int64
 	firstErr string
 }
@@ -93,7 +96,7 @@ type errAt struct {
 	step string
 }
 
-func (s *soakRun) note(step string, d time.Duration, jerr *journeyError) {
+func (s *soakRun) note(step string, total time.Duration, r *response, jerr *journeyError) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	st := s.steps[step]
@@ -103,7 +106,8 @@ func (s *soakRun) note(step string, d time.Duration, jerr *journeyError) {
 	}
 	if jerr == nil {
 		st.ok++
-		st.durs = append(st.durs, d)
+		st.durs = append(st.durs, r.dur)
+		st.totals = append(st.totals, total)
 		return
 	}
 	if jerr.kind == "cancelled" {
@@ -128,14 +132,20 @@ func (s *soakRun) journeyDone() {
 	s.mu.Unlock()
 }
 
-// maxRetries bounds a request's retries after a 503 or a gateway error.
-const maxRetries = 20
+// maxRetries bounds a request's retries after a transport failure or a
+// gateway error; maxRefused bounds the time a request may keep being
+// refused with 503 (a citizen told to come back comes back).
+const (
+	maxRetries = 20
+	maxRefused = 2 * time.Minute
+)
 
-// call sends one request of a step (build makes it afresh for each try):
+// call sends one request of a step (send makes it afresh for each try):
 // a 503 is waited out for its Retry-After (at most 2 s) and sent again, a
 // transport failure or the proxy's 502 is retried after 200 ms. The
-// answer's duration is the last try's; the step's time is recorded.
+// answer's duration is the last try's.
 func (s *soakRun) call(ctx context.Context, step string, send func() (*response, error)) (*response, *journeyError) {
+	first := time.Now()
 	for try := 0; ; try++ {
 		r, err := send()
 		switch {
@@ -153,7 +163,7 @@ func (s *soakRun) call(ctx context.Context, step string, send func() (*response,
 			}
 			return nil, &journeyError{step, failTransport, msg}
 		case r.status == http.StatusServiceUnavailable:
-			if try < maxRetries {
+			if time.Since(first) < maxRefused {
 				s.retried("503")
 				wait := 1
 				if v, err := strconv.Atoi(r.header.Get("Retry-After")); err == nil && v > 0 {
@@ -164,7 +174,7 @@ func (s *soakRun) call(ctx context.Context, step string, send func() (*response,
 				sleepCtx(ctx, min(time.Duration(wait)*time.Second, 2*time.Second))
 				continue
 			}
-			return nil, &journeyError{step, failUnavailable, "503 after " + strconv.Itoa(maxRetries) + " tries"}
+			return nil, &journeyError{step, failUnavailable, "503 for " + maxRefused.String()}
 		case r.status >= 500:
 			return nil, &journeyError{step, failServer, fmt.Sprintf("%d %s", r.status, snippet(r.body))}
 		}
@@ -194,7 +204,7 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 	timed := func(step string, send func() (*response, error)) (*response, *journeyError) {
 		start := time.Now()
 		r, jerr := s.call(ctx, step, send)
-		s.note(step, time.Since(start), jerr)
+		s.note(step, time.Since(start), r, jerr)
 		return r, jerr
 	}
 	r, jerr := timed("authorize", func() (*response, error) { return s.q.get(ctx, b, "/authorize?"+params.Encode()) })
@@ -276,7 +286,7 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 // fail records a failure found in an answer (not by call).
 func (s *soakRun) fail(step, kind, msg string) *journeyError {
 	e := &journeyError{step, kind, msg}
-	s.note(step, 0, e)
+	s.note(step, 0, nil, e)
 	return e
 }
 
@@ -315,7 +325,7 @@ func (s *soakRun) token(ctx context.Context, step string, form url.Values) (*tok
 		return s.q.post(ctx, s.q.plain, "/oauth/token", form, s.client.id, s.client.secret)
 	})
 	if jerr != nil {
-		s.note(step, 0, jerr)
+		s.note(step, 0, nil, jerr)
 		return nil, jerr
 	}
 	var t tokens
@@ -328,7 +338,7 @@ func (s *soakRun) token(ctx context.Context, step string, form url.Values) (*tok
 	case t.AccessToken == "" || t.RefreshToken == "":
 		return nil, s.fail(step, failInvalid, "no access or refresh token")
 	}
-	s.note(step, time.Since(start), nil)
+	s.note(step, time.Since(start), r, nil)
 	return &t, nil
 }
 
@@ -345,7 +355,7 @@ func (s *soakRun) userinfo(ctx context.Context, access string) *journeyError {
 	})
 	switch {
 	case jerr != nil:
-		s.note("userinfo", 0, jerr)
+		s.note("userinfo", 0, nil, jerr)
 		return jerr
 	case r.status == http.StatusUnauthorized || r.status == http.StatusForbidden:
 		return s.fail("userinfo", failVerdict, fmt.Sprintf("%d for a live access token: %s", r.status, snippet(r.body)))
@@ -356,7 +366,7 @@ func (s *soakRun) userinfo(ctx context.Context, access string) *journeyError {
 	if json.Unmarshal(r.body, &claims) != nil || claims["sub"] == nil {
 		return s.fail("userinfo", failInvalid, "no sub")
 	}
-	s.note("userinfo", time.Since(start), nil)
+	s.note("userinfo", time.Since(start), r, nil)
 	return nil
 }
 
@@ -415,11 +425,13 @@ func (s *soakRun) stepRows() []soakStep {
 		if st == nil {
 			continue
 		}
-		durs := slices.Clone(st.durs)
+		durs, totals := slices.Clone(st.durs), slices.Clone(st.totals)
 		slices.Sort(durs)
+		slices.Sort(totals)
 		row := soakStep{Step: name, OK: st.ok, Failures: st.fails, FirstError: st.firstErr}
 		if len(durs) > 0 {
 			row.P50ms, row.P99ms, row.Maxms = ms(percentile(durs, 50)), ms(percentile(durs, 99)), ms(durs[len(durs)-1])
+			row.WaitP99ms = ms(percentile(totals, 99))
 		}
 		out = append(out, row)
 	}

@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"math"
 	"math/rand/v2"
 	"net/url"
 	"os"
@@ -47,7 +48,11 @@ type soakConfig struct {
 }
 
 // Faults the soak can inject, each with its verdict.
-var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted"}
+var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "clock-ahead", "clock-behind"}
+
+// clockStep is how far the clock-ahead and clock-behind scenarios shift
+// the last replica's clock.
+const clockStep = 2 * time.Minute
 
 func parseSoakFlags(args []string, getenv func(string) string, stderr io.Writer) (*soakConfig, error) {
 	fs := flag.NewFlagSet("gosid-load soak", flag.ContinueOnError)
@@ -76,7 +81,7 @@ func parseSoakFlags(args []string, getenv func(string) string, stderr io.Writer)
 		return nil, usageErr("--replicas, --citizens and --duration must be positive, --refreshes not negative, --totp-share within 0..1")
 	case c.Replicas > 1 && c.DatabaseURL == "":
 		return nil, usageErr("--replicas %d: several replicas need PostgreSQL (GOSID_DATABASE_URL)", c.Replicas)
-	case (c.Fault == "kill-replica" || c.Fault == "term-replica") && c.Replicas < 2:
+	case (c.Fault == "kill-replica" || c.Fault == "term-replica" || strings.HasPrefix(c.Fault, "clock-")) && c.Replicas < 2:
 		return nil, usageErr("--fault %s needs --replicas 2 or more", c.Fault)
 	case c.Fault == "pg-restart" && (c.DatabaseURL == "" || c.PGData == ""):
 		return nil, usageErr("--fault pg-restart needs PostgreSQL (GOSID_DATABASE_URL) and --pg-data")
@@ -101,20 +106,26 @@ type soakReport struct {
 	Retries        map[string]int64 `json:"retries"`
 	Rerouted       int64            `json:"rerouted_by_proxy"`
 	PoolWaits      int64            `json:"pool_waits"`
-	Steps          []soakStep       `json:"steps"`
-	Fault          faultResult      `json:"fault"`
-	AuditIntact    bool             `json:"audit_intact"`
-	Verdict        string           `json:"verdict"`
+	// ClockOffset is what the shifted replica adds to its clock to keep
+	// the database's (clock-ahead, clock-behind).
+	ClockOffset float64     `json:"clock_offset_s,omitempty"`
+	Steps       []soakStep  `json:"steps"`
+	Fault       faultResult `json:"fault"`
+	AuditIntact bool        `json:"audit_intact"`
+	Verdict     string      `json:"verdict"`
 }
 
 type soakStep struct {
-	Step       string           `json:"step"`
-	OK         int64            `json:"ok"`
-	Failures   map[string]int64 `json:"failures,omitempty"`
-	P50ms      float64          `json:"p50_ms"`
-	P99ms      float64          `json:"p99_ms"`
-	Maxms      float64          `json:"max_ms"`
-	FirstError string           `json:"first_error,omitempty"`
+	Step     string           `json:"step"`
+	OK       int64            `json:"ok"`
+	Failures map[string]int64 `json:"failures,omitempty"`
+	P50ms    float64          `json:"p50_ms"`
+	P99ms    float64          `json:"p99_ms"`
+	Maxms    float64          `json:"max_ms"`
+	// WaitP99ms is the step's p99 with its retries after 503s: what the
+	// citizen waited.
+	WaitP99ms  float64 `json:"with_retries_p99_ms"`
+	FirstError string  `json:"first_error,omitempty"`
 }
 
 type faultResult struct {
@@ -195,7 +206,18 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		})
 	}
 	fmt.Fprintf(log, "soak: starting %d replica(s) of %s\n", cfg.Replicas, cfg.Gosid)
-	cl, err := startCluster(ctx, cfg.Gosid, dir, cfg.DatabaseURL, cfg.Replicas, extra, setup)
+	var replicaEnv func(int) []string
+	if step := map[string]time.Duration{"clock-ahead": clockStep, "clock-behind": -clockStep}[cfg.Fault]; step != 0 {
+		// The last replica's clock is off from the start: every request
+		// of a journey may meet either clock.
+		replicaEnv = func(i int) []string {
+			if i == cfg.Replicas-1 {
+				return []string{"GOSID_FAULT_CLOCK_OFFSET=" + step.String()}
+			}
+			return nil
+		}
+	}
+	cl, err := startCluster(ctx, cfg.Gosid, dir, cfg.DatabaseURL, cfg.Replicas, extra, replicaEnv, setup)
 	if err != nil {
 		return nil, err
 	}
@@ -251,6 +273,10 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	rep.Retries = run.retries
 	rep.Rerouted = cl.proxy.rerouted.Load()
 	rep.PoolWaits = cl.poolWaits(ctx)
+	if strings.HasPrefix(cfg.Fault, "clock-") {
+		v, _ := cl.replicas[len(cl.replicas)-1].metric(ctx, "gosid_clock_offset_seconds")
+		rep.ClockOffset = v
+	}
 	if _, err := cl.gosid(ctx, nil, "audit", "verify"); err == nil {
 		rep.AuditIntact = true
 	} else {
@@ -296,8 +322,8 @@ func parallel(ctx context.Context, k, n int, fn func(i int) error) error {
 
 // inject waits until cfg.FaultAt and injects the fault.
 func inject(ctx context.Context, cfg *soakConfig, cl *cluster, run *soakRun, fr *faultResult) error {
-	if cfg.Fault == "none" || cfg.Fault == "pool-exhausted" {
-		return nil
+	if cfg.Fault == "none" || cfg.Fault == "pool-exhausted" || strings.HasPrefix(cfg.Fault, "clock-") {
+		return nil // in force from the start
 	}
 	sleepCtx(ctx, cfg.FaultAt)
 	if ctx.Err() != nil {
@@ -379,6 +405,14 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 				fail("the replica stopped by SIGTERM exited with %v", r.err)
 			}
 		}
+	case "clock-ahead", "clock-behind":
+		want := clockStep.Seconds()
+		if cfg.Fault == "clock-ahead" {
+			want = -want
+		}
+		if math.Abs(rep.ClockOffset-want) > 1 {
+			fail("the shifted replica corrects its clock by %.1f s, want %.0f s", rep.ClockOffset, want)
+		}
 	case "pool-exhausted":
 		if rep.PoolWaits == 0 {
 			fail("no request waited for a pooled connection: the pool was not exhausted")
@@ -402,7 +436,7 @@ func (rep *soakReport) writeTable(out io.Writer) {
 	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; waits for a pooled connection: %d; audit log intact: %v\n",
 		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.PoolWaits, rep.AuditIntact)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\t")
+	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\tp99 with retries ms\t")
 	for _, s := range rep.Steps {
 		var fails []string
 		for k, n := range s.Failures {
@@ -413,10 +447,13 @@ func (rep *soakReport) writeTable(out io.Writer) {
 		if f == "" {
 			f = "0"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%.1f\t%.1f\t\n", s.Step, s.OK, f, s.P50ms, s.P99ms, s.Maxms)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t\n", s.Step, s.OK, f, s.P50ms, s.P99ms, s.Maxms, s.WaitP99ms)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "fault %s: %s", rep.Fault.Name, rep.Fault.Verdict)
+	if rep.ClockOffset != 0 {
+		fmt.Fprintf(out, " (the shifted replica corrects its clock by %+.3f s)", rep.ClockOffset)
+	}
 	if rep.Fault.EndedAt > 0 {
 		fmt.Fprintf(out, " (injected at %.1f s, over at %.1f s, journeys again %.1f s later)", rep.Fault.InjectedAt, rep.Fault.EndedAt, rep.Fault.RecoverySeconds)
 	}
