@@ -56,16 +56,16 @@ func (r *replica) alive() bool {
 }
 
 type cluster struct {
-	bin      string
-	dataDir  string
-	dbURL    string
-	extra    []string // more serve flags (a small pool, …)
+	bin     string
+	dataDir string
+	dbURL   string
+	extra   []string // more serve flags (a small pool, …)
 	// replicaEnv, when set, is more environment for replica i (a fault).
 	replicaEnv func(i int) []string
-	issuer   string
-	proxy    *rrProxy
-	srv      *http.Server
-	replicas []*replica
+	issuer     string
+	proxy      *rrProxy
+	srv        *http.Server
+	replicas   []*replica
 }
 
 // storage is the flags that name the cluster's data dir; the database

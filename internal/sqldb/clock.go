@@ -76,7 +76,7 @@ func (c *Clock) measure(ctx context.Context) {
 			best = time.UnixMicro(us).Sub(t0.Add(rtt / 2))
 		}
 	}
-	if old := time.Duration(c.offset.Swap(int64(best))); (best-old).Abs() > time.Second {
+	if old := time.Duration(c.offset.Swap(int64(best))); (best - old).Abs() > time.Second {
 		c.log.WarnContext(ctx, "database clock: this host's clock is off; the database's is used", "offset", best.Round(time.Millisecond), "round_trip", bestRTT)
 	}
 }
