@@ -682,7 +682,8 @@ func lookUp(ctx context.Context, tx *sqldb.Tx, rows []*importRow) (existing, err
 			idxs = append(idxs, c.idx)
 		}
 	}
-	err := inChunks(exts, func(in string, args []any) error {
+	per := maxParams(tx.Dialect())
+	err := inChunks(exts, per, func(in string, args []any) error {
 		found, err := sqldb.Strings(ctx, tx, `SELECT external_id FROM accounts WHERE external_id IN (`+in+`)`, args...)
 		for _, ext := range found {
 			e.byExt[ext] = true
@@ -692,7 +693,7 @@ func lookUp(ctx context.Context, tx *sqldb.Tx, rows []*importRow) (existing, err
 	if err != nil {
 		return e, err
 	}
-	err = inChunks(idxs, func(in string, args []any) error {
+	err = inChunks(idxs, per, func(in string, args []any) error {
 		rs, err := tx.Query(ctx, `SELECT c.value_index, c.kind, c.account_id, a.external_id, a.family_name, a.given_name
 			FROM contacts c JOIN accounts a ON a.id = c.account_id WHERE c.value_index IN (`+in+`)`, args...)
 		if err != nil {
@@ -716,10 +717,9 @@ func lookUp(ctx context.Context, tx *sqldb.Tx, rows []*importRow) (existing, err
 	return e, err
 }
 
-// inChunks calls fn with "$1, $2, …" and the arguments, at most 1000 at a
+// inChunks calls fn with "$1, $2, …" and the arguments, at most per at a
 // time.
-func inChunks(args []any, fn func(in string, args []any) error) error {
-	const per = 1000
+func inChunks(args []any, per int, fn func(in string, args []any) error) error {
 	for start := 0; start < len(args); start += per {
 		chunk := args[start:min(start+per, len(args))]
 		var in strings.Builder
