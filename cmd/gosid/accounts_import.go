@@ -106,6 +106,10 @@ func runAccountsImport(ctx context.Context, env *cmdline.Env, args []string) int
 		admin.Hash = hasher.Hash
 		var problems []account.ImportProblem
 		report, err := admin.Import(ctx, records, account.ImportOptions{Batch: o.Batch, DryRun: o.DryRun, ContactsVerified: o.ContactsVerified,
+			// A long import shows its progress at --log-level info.
+			Progress: func(r account.ImportReport) {
+				op.log.InfoContext(ctx, "import progress", "read", r.Read, "imported", r.Imported, "skipped", r.Skipped, "failed", r.Failed)
+			},
 			Problem: func(p account.ImportProblem) {
 				if c.JSON {
 					problems = append(problems, p)
