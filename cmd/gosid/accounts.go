@@ -10,14 +10,16 @@ import (
 
 // runAccounts is `gosid accounts` (idp/account/command.go).
 func runAccounts(ctx context.Context, env *cmdline.Env, args []string) int {
-	return cmdline.Dispatch(ctx, env, "accounts", args, account.Commands(func(ctx context.Context, env *cmdline.Env, args []string, cmd *account.Command) int {
+	cmds := account.Commands(func(ctx context.Context, env *cmdline.Env, args []string, cmd *account.Command) int {
 		var c dbCommand
 		s := c.flags(cmd.Name, cmd.Help, true)
 		cmd.Register(s)
 		return c.run(ctx, env, s, args, true, cmd.Check, func(o opened) error {
 			return cmd.Run(ctx, account.Env{DB: o.db, Keys: o.km, Log: o.log, Actor: operator(env), Out: env.Stdout, JSON: c.JSON})
 		})
-	}))
+	})
+	cmds = append(cmds, cmdline.Command{Name: "import", Synopsis: "load accounts from a CSV or JSONL file (test data, migrations)", Run: runAccountsImport})
+	return cmdline.Dispatch(ctx, env, "accounts", args, cmds)
 }
 
 // operator is the activity log's actor of a change made at the command
