@@ -84,7 +84,13 @@ func (c *cluster) env(more ...string) []string {
 // gosid runs a gosid command on the cluster's database and returns its
 // standard output.
 func (c *cluster) gosid(ctx context.Context, env []string, args ...string) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, c.bin, append(args, c.storage()...)...)
+	return c.gosidArgs(ctx, env, append(args, c.storage()...)...)
+}
+
+// gosidArgs is gosid with the arguments as given (the storage flags among
+// them, before a positional argument).
+func (c *cluster) gosidArgs(ctx context.Context, env []string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, c.bin, args...)
 	cmd.Env = c.env(env...)
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

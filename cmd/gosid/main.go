@@ -37,7 +37,7 @@ func dispatch(ctx context.Context, env *cmdline.Env, args []string) int {
 		{Name: "backup", Synopsis: "write a consistent backup of the database while Gosid runs (SQLite: VACUUM INTO; PostgreSQL: pg_dump)", Run: runBackup},
 		{Name: "restore", Synopsis: "restore a backup into an empty data dir or database", Run: runRestore},
 		{Name: "keys", Synopsis: "signing and master keys: list, rotate, rotate-master, new-master-key", Run: runKeys},
-		{Name: "accounts", Synopsis: "citizens' accounts: create, show, lock, unlock, delete", Run: runAccounts},
+		{Name: "accounts", Synopsis: "citizens' accounts: create, import, show, lock, unlock, delete", Run: runAccounts},
 		{Name: "clients", Synopsis: "relying parties: create, list, show, update, delete, rotate-secret", Run: runClients},
 		{Name: "certs", Synopsis: "e-signature certificates: verify a detached signature as sign-in does", Run: runCerts},
 		{Name: "sign", Synopsis: "sign a file with a software key (a detached CMS signature, for e-signature sign-in tests)", Run: cms.RunSign},
