@@ -345,3 +345,91 @@ func (r *replica) metric(ctx context.Context, name string) (v float64, ok bool) 
 	}
 	return v, ok
 }
+
+// delayProxy stands between the replicas and PostgreSQL and holds every
+// chunk a replica sends for the delay in force: each statement's round
+// trip takes that much longer, as with a database that has become slow.
+type delayProxy struct {
+	ln     net.Listener
+	target func(ctx context.Context) (net.Conn, error)
+	delay  atomic.Int64 // nanoseconds
+	url    string       // the database URL through the proxy
+}
+
+// newDelayProxy listens where a database URL can point (a Unix socket
+// directory for a socket URL, 127.0.0.1:0 otherwise) and forwards to the
+// database of rawURL.
+func newDelayProxy(rawURL, dir string) (*delayProxy, error) {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return nil, err
+	}
+	q := u.Query()
+	p := &delayProxy{}
+	var d net.Dialer
+	if host := q.Get("host"); strings.HasPrefix(host, "/") {
+		port := q.Get("port")
+		if port == "" {
+			port = "5432"
+		}
+		real := filepath.Join(host, ".s.PGSQL."+port)
+		if p.ln, err = net.Listen("unix", filepath.Join(dir, ".s.PGSQL."+port)); err != nil {
+			return nil, err
+		}
+		p.target = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "unix", real) }
+		q.Set("host", dir)
+		u.RawQuery = q.Encode()
+	} else {
+		real := u.Host
+		if p.ln, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+			return nil, err
+		}
+		p.target = func(ctx context.Context) (net.Conn, error) { return d.DialContext(ctx, "tcp", real) }
+		u.Host = p.ln.Addr().String()
+	}
+	p.url = u.String()
+	go p.serve()
+	return p, nil
+}
+
+func (p *delayProxy) serve() {
+	for {
+		c, err := p.ln.Accept()
+		if err != nil {
+			return
+		}
+		go p.pipe(c)
+	}
+}
+
+func (p *delayProxy) pipe(client net.Conn) {
+	defer client.Close()
+	server, err := p.target(context.Background())
+	if err != nil {
+		return
+	}
+	defer server.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(client, server); done <- struct{}{} }()
+	go func() {
+		buf := make([]byte, 32<<10)
+		for {
+			n, err := client.Read(buf)
+			if n > 0 {
+				if d := time.Duration(p.delay.Load()); d > 0 {
+					time.Sleep(d)
+				}
+				if _, werr := server.Write(buf[:n]); werr != nil {
+					break
+				}
+			}
+			if err != nil {
+				break
+			}
+		}
+		done <- struct{}{}
+	}()
+	<-done
+}
+
+func (p *delayProxy) close() { _ = p.ln.Close() }

@@ -48,7 +48,11 @@ type soakConfig struct {
 }
 
 // Faults the soak can inject, each with its verdict.
-var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "clock-ahead", "clock-behind"}
+var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "slow-db", "clock-ahead", "clock-behind"}
+
+// slowDB is the delay the slow-db scenario adds to every chunk a replica
+// sends to the database (each statement's round trip).
+const slowDB = 50 * time.Millisecond
 
 // clockStep is how far the clock-ahead and clock-behind scenarios shift
 // the last replica's clock.
@@ -83,6 +87,8 @@ func parseSoakFlags(args []string, getenv func(string) string, stderr io.Writer)
 		return nil, usageErr("--replicas %d: several replicas need PostgreSQL (GOSID_DATABASE_URL)", c.Replicas)
 	case (c.Fault == "kill-replica" || c.Fault == "term-replica" || strings.HasPrefix(c.Fault, "clock-")) && c.Replicas < 2:
 		return nil, usageErr("--fault %s needs --replicas 2 or more", c.Fault)
+	case c.Fault == "slow-db" && c.DatabaseURL == "":
+		return nil, usageErr("--fault slow-db needs PostgreSQL (GOSID_DATABASE_URL)")
 	case c.Fault == "pg-restart" && (c.DatabaseURL == "" || c.PGData == ""):
 		return nil, usageErr("--fault pg-restart needs PostgreSQL (GOSID_DATABASE_URL) and --pg-data")
 	}
@@ -226,7 +232,23 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 			return nil
 		}
 	}
-	cl, err := startCluster(ctx, cfg.Gosid, dir, cfg.DatabaseURL, cfg.Replicas, extra, replicaEnv, setup)
+	dbURL := cfg.DatabaseURL
+	var slow *delayProxy
+	if cfg.Fault == "slow-db" {
+		// The replicas reach the database through a proxy that will hold
+		// their statements (a short directory: socket paths are bounded).
+		sock, err := os.MkdirTemp("", "gsp")
+		if err != nil {
+			return nil, err
+		}
+		defer os.RemoveAll(sock)
+		if slow, err = newDelayProxy(dbURL, sock); err != nil {
+			return nil, err
+		}
+		defer slow.close()
+		dbURL = slow.url
+	}
+	cl, err := startCluster(ctx, cfg.Gosid, dir, dbURL, cfg.Replicas, extra, replicaEnv, setup)
 	if err != nil {
 		return nil, err
 	}
@@ -262,7 +284,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		})
 	}
 	faultErr := make(chan error, 1)
-	go func() { faultErr <- inject(lctx, cfg, cl, run, &rep.Fault) }()
+	go func() { faultErr <- inject(lctx, cfg, cl, slow, run, &rep.Fault) }()
 	wg.Wait()
 	ferr := <-faultErr
 	rep.Seconds = time.Since(run.start).Seconds()
@@ -330,7 +352,7 @@ func parallel(ctx context.Context, k, n int, fn func(i int) error) error {
 }
 
 // inject waits until cfg.FaultAt and injects the fault.
-func inject(ctx context.Context, cfg *soakConfig, cl *cluster, run *soakRun, fr *faultResult) error {
+func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy, run *soakRun, fr *faultResult) error {
 	if cfg.Fault == "none" || cfg.Fault == "pool-exhausted" || strings.HasPrefix(cfg.Fault, "clock-") {
 		return nil // in force from the start
 	}
@@ -351,6 +373,10 @@ func inject(ctx context.Context, cfg *soakConfig, cl *cluster, run *soakRun, fr 
 				err = fmt.Errorf("pg_ctl restart: %v: %s", cerr, strings.TrimSpace(string(out)))
 			}
 		}
+	case "slow-db":
+		// Slow until the end: the verdict is about bounded latency.
+		slow.delay.Store(int64(slowDB))
+		return nil
 	case "kill-replica":
 		err = last.cmd.Process.Signal(syscall.SIGKILL)
 		<-last.exited
@@ -422,13 +448,13 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 		if math.Abs(rep.ClockOffset-want) > 1 {
 			fail("the shifted replica corrects its clock by %.1f s, want %.0f s", rep.ClockOffset, want)
 		}
-	case "pool-exhausted":
-		if rep.PoolWaits == 0 {
+	case "pool-exhausted", "slow-db":
+		if cfg.Fault == "pool-exhausted" && rep.PoolWaits == 0 {
 			fail("no request waited for a pooled connection: the pool was not exhausted")
 		}
 		for _, s := range rep.Steps {
 			if s.P99ms > 5000 {
-				fail("%s p99 %.0f ms with the pool exhausted, want ≤ 5000", s.Step, s.P99ms)
+				fail("%s p99 %.0f ms (%s), want ≤ 5000", s.Step, s.P99ms, cfg.Fault)
 			}
 		}
 	}
