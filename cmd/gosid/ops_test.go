@@ -498,6 +498,31 @@ func TestOpsAlertRules(t *testing.T) {
 	}
 }
 
+// TestOpsRunbookLinks: every link to a section of docs/operations.md from
+// within it leads to a heading.
+func TestOpsRunbookLinks(t *testing.T) {
+	anchors := runbookAnchors(t)
+	raw, err := os.ReadFile(opsRunbookFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links := regexp.MustCompile(`\]\(#([^)]+)\)`).FindAllStringSubmatch(string(raw), -1)
+	if len(links) == 0 {
+		t.Fatal("no links within docs/operations.md")
+	}
+	for _, m := range links {
+		if !anchors[m[1]] {
+			t.Errorf("docs/operations.md links to #%s, which is no heading", m[1])
+		}
+	}
+	for _, want := range []string{"sizing", "overload-and-outages", "database-failover", "routine-tasks", "alerts",
+		"signing-keys", "replacing-the-master-key"} {
+		if !anchors[want] {
+			t.Errorf("docs/operations.md has no section #%s", want)
+		}
+	}
+}
+
 // runbookAnchors are the anchors GitHub gives the headings of
 // docs/operations.md: lower case, punctuation dropped, spaces as hyphens,
 // a repeated heading numbered.
