@@ -316,8 +316,8 @@ func describeIdP(t *testing.T) exposedMetrics {
 }
 
 // describingRegisterer registers collectors on the registry it wraps and
-// remembers the names they describe (histograms and summaries by kind, so
-// that their _bucket/_sum/_count series are recognised).
+// remembers the names they describe (histogram and summary vectors by
+// kind, so that their _bucket/_sum/_count series are recognised).
 type describingRegisterer struct {
 	prometheus.Registerer
 	names exposedMetrics
@@ -328,11 +328,13 @@ var labelValues = regexp.MustCompile(`^label_values\((.+),\s*[A-Za-z_][A-Za-z0-9
 var descName = regexp.MustCompile(`fqName: "([^"]+)"`)
 
 func (r *describingRegisterer) Register(c prometheus.Collector) error {
+	// Only vectors can lack series; a plain histogram or summary is
+	// always in the scrape, with its type.
 	kind := ""
 	switch c.(type) {
-	case *prometheus.HistogramVec, prometheus.Histogram:
+	case *prometheus.HistogramVec:
 		kind = "histogram"
-	case *prometheus.SummaryVec, prometheus.Summary:
+	case *prometheus.SummaryVec:
 		kind = "summary"
 	}
 	ch := make(chan *prometheus.Desc)
