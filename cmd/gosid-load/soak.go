@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,11 +16,14 @@ import (
 	"path/filepath"
 	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/gosid/gosid/idp/password"
 )
 
 // `gosid-load soak` starts a cluster (replicas of gosid serve behind a
@@ -34,17 +38,23 @@ type soakConfig struct {
 	DataDir     string
 	Replicas    int
 	Citizens    int
-	Duration    time.Duration
-	TOTPShare   float64
-	Refreshes   int
-	Fault       string
-	FaultAt     time.Duration
-	PGData      string
-	JSONOut     string
-	Timeout     time.Duration
+	// Accounts is how many accounts are loaded (at least Citizens); the
+	// citizens are drawn from them at random (the scale measurement).
+	Accounts  int
+	Duration  time.Duration
+	TOTPShare float64
+	Refreshes int
+	Fault     string
+	FaultAt   time.Duration
+	PGData    string
+	JSONOut   string
+	Timeout   time.Duration
 	// restartDB, when set (by tests), restarts the database in place of
 	// pg_ctl restart -D PGData -m fast.
 	restartDB func(ctx context.Context) error
+	// beforeRun, when set (by tests), runs after the set-up, just before
+	// the journeys.
+	beforeRun func() error
 }
 
 // Faults the soak can inject, each with its verdict.
@@ -104,6 +114,8 @@ type soakReport struct {
 	Replicas       int              `json:"replicas"`
 	Database       string           `json:"database"`
 	Citizens       int              `json:"citizens"`
+	Accounts       int              `json:"accounts"`
+	ImportSeconds  float64          `json:"import_s"`
 	TOTPCitizens   int              `json:"totp_citizens"`
 	Seconds        float64          `json:"seconds"`
 	Journeys       int64            `json:"journeys"`
@@ -114,11 +126,12 @@ type soakReport struct {
 	PoolWaits      int64            `json:"pool_waits"`
 	// ClockOffset is what the shifted replica adds to its clock to keep
 	// the database's (clock-ahead, clock-behind).
-	ClockOffset float64     `json:"clock_offset_s,omitempty"`
-	Steps       []soakStep  `json:"steps"`
-	Fault       faultResult `json:"fault"`
-	AuditIntact bool        `json:"audit_intact"`
-	Verdict     string      `json:"verdict"`
+	ClockOffset  float64     `json:"clock_offset_s,omitempty"`
+	Steps        []soakStep  `json:"steps"`
+	Fault        faultResult `json:"fault"`
+	AuditIntact  bool        `json:"audit_intact"`
+	AuditSeconds float64     `json:"audit_verify_s"`
+	Verdict      string      `json:"verdict"`
 }
 
 type soakStep struct {
@@ -185,8 +198,9 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	// Set-up before the replicas start: a relying party (not first-party:
 	// consent is asked) and the citizens' accounts; then authenticators
 	// for a share of them, enrolled through the pages.
-	const redirect, password = "http://127.0.0.1:9/cb", "Zk7#vLq2!mWp"
+	const redirect, secret = "http://127.0.0.1:9/cb", "Zk7#vLq2!mWp"
 	var client soakClient
+	var imported time.Duration
 	citizens := make([]*citizen, cfg.Citizens)
 	setup := func(cl *cluster) error {
 		out, err := cl.gosid(ctx, nil, "clients", "create", "--name", "Нагрузка", "--scopes", "openid fullname offline_access",
@@ -202,22 +216,41 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 			return fmt.Errorf("clients create: %v", err)
 		}
 		client = soakClient{id: created.ID, secret: created.Secret, redirect: redirect}
-		// The accounts in one `gosid accounts import` (the password is
-		// the same for all: hashed once per account all the same).
-		fmt.Fprintf(log, "soak: importing %d accounts\n", cfg.Citizens)
-		var jsonl strings.Builder
-		for i := range citizens {
-			citizens[i] = &citizen{login: fmt.Sprintf("+7916555%04d", i), password: password}
-			line, _ := json.Marshal(map[string]string{"phone": citizens[i].login, "password": password,
-				"family_name": "Нагрузкин", "given_name": "Гражданин"})
-			jsonl.Write(append(line, '\n'))
-		}
-		file := filepath.Join(cl.dataDir, "citizens.jsonl")
-		if err := os.WriteFile(file, []byte(jsonl.String()), 0o600); err != nil {
+		// The accounts in one `gosid accounts import`, all with one
+		// password hashed once (as the server's parameters hash it); the
+		// citizens are cfg.Citizens of them drawn at random.
+		accounts := max(cfg.Accounts, cfg.Citizens)
+		fmt.Fprintf(log, "soak: importing %d accounts\n", accounts)
+		h, err := password.NewHasher(password.DefaultParams(), 1)
+		if err != nil {
 			return err
 		}
-		_, err = cl.gosidArgs(ctx, nil, append(append([]string{"accounts", "import", "--format", "jsonl", "--contacts-verified"},
+		phc, err := h.Hash(ctx, secret)
+		if err != nil {
+			return err
+		}
+		file := filepath.Join(cl.dataDir, "citizens.jsonl")
+		f, err := os.Create(file)
+		if err != nil {
+			return err
+		}
+		w := bufio.NewWriterSize(f, 1<<20)
+		for i := range accounts {
+			line, _ := json.Marshal(map[string]string{"external_id": strconv.Itoa(i), "phone": soakPhone(i), "password_hash": phc,
+				"family_name": "Нагрузкин", "given_name": "Гражданин"})
+			w.Write(append(line, '\n'))
+		}
+		if err := errors.Join(w.Flush(), f.Close()); err != nil {
+			return err
+		}
+		for i, n := range rand.Perm(accounts)[:len(citizens)] {
+			citizens[i] = &citizen{login: soakPhone(n), password: secret}
+		}
+		start := time.Now()
+		_, err = cl.gosidArgs(ctx, nil, append(append([]string{"accounts", "import", "--format", "jsonl", "--contacts-verified", "--batch", "2000"},
 			cl.storage()...), file)...)
+		imported = time.Since(start)
+		_ = os.Remove(file)
 		return err
 	}
 	fmt.Fprintf(log, "soak: starting %d replica(s) of %s\n", cfg.Replicas, cfg.Gosid)
@@ -264,9 +297,15 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 
 	fmt.Fprintf(log, "soak: %d citizens (%d with an authenticator), %s, fault %s\n", cfg.Citizens, withTOTP, cfg.Duration, cfg.Fault)
 	rep := &soakReport{Started: time.Now().UTC().Format(time.RFC3339), Replicas: cfg.Replicas, Citizens: cfg.Citizens, TOTPCitizens: withTOTP,
+		Accounts: max(cfg.Accounts, cfg.Citizens), ImportSeconds: imported.Seconds(),
 		Database: "sqlite", Fault: faultResult{Name: cfg.Fault}}
 	if cfg.DatabaseURL != "" {
 		rep.Database = "postgres"
+	}
+	if cfg.beforeRun != nil {
+		if err := cfg.beforeRun(); err != nil {
+			return nil, err
+		}
 	}
 	run.start = time.Now()
 	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
@@ -308,7 +347,10 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		v, _ := cl.replicas[len(cl.replicas)-1].metric(ctx, "gosid_clock_offset_seconds")
 		rep.ClockOffset = v
 	}
-	if _, err := cl.gosid(ctx, nil, "audit", "verify"); err == nil {
+	auditStart := time.Now()
+	_, err = cl.gosid(ctx, nil, "audit", "verify")
+	rep.AuditSeconds = time.Since(auditStart).Seconds()
+	if err == nil {
 		rep.AuditIntact = true
 	} else {
 		fmt.Fprintf(log, "soak: %v\n", err)
@@ -468,8 +510,8 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 func (rep *soakReport) writeTable(out io.Writer) {
 	fmt.Fprintf(out, "soak %s: %d replica(s), %s, %d citizens (%d with an authenticator), %.0f s, fault %s\n",
 		rep.Started, rep.Replicas, rep.Database, rep.Citizens, rep.TOTPCitizens, rep.Seconds, rep.Fault.Name)
-	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; waits for a pooled connection: %d; audit log intact: %v\n",
-		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.PoolWaits, rep.AuditIntact)
+	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; waits for a pooled connection: %d; audit log intact: %v (verified in %.1f s)\n",
+		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.PoolWaits, rep.AuditIntact, rep.AuditSeconds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\tp99 with retries ms\t")
 	for _, s := range rep.Steps {
@@ -519,3 +561,6 @@ func isExecFile(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && fi.Mode().IsRegular() && fi.Mode()&0o111 != 0
 }
+
+// soakPhone is the phone number of the soak's i-th account.
+func soakPhone(i int) string { return fmt.Sprintf("+791%08d", i) }

@@ -348,9 +348,15 @@ func runPostgres(bin, dir, data string, cred *syscall.Credential) (*server, erro
 	if cred != nil {
 		_ = logFile.Chown(int(cred.Uid), int(cred.Gid))
 	}
-	cmd := exec.Command(filepath.Join(bin, "postgres"), "-D", data, "-k", dir, "-p", socketPort,
+	args := []string{"-D", data, "-k", dir, "-p", socketPort,
 		"-c", "listen_addresses=", "-c", "fsync=off", "-c", "synchronous_commit=off",
-		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB")
+		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB"}
+	if os.Getenv("GOSID_TEST_PG_STAT_STATEMENTS") == "1" {
+		// For measurements of the slowest queries (CREATE EXTENSION
+		// pg_stat_statements in the database measured).
+		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all")
+	}
+	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
 	cmd.Stdout = logFile
 	cmd.Stderr = logFile
