@@ -371,7 +371,7 @@ func TestClock(t *testing.T) {
 		if off := c.Offset(); (off - want).Abs() > 50*time.Millisecond {
 			t.Fatalf("offset %s, want about %s", off, want)
 		}
-		if d := c.Now().Sub(time.Now()); db.Dialect() == sqldb.Postgres && d.Abs() > 50*time.Millisecond {
+		if d := time.Until(c.Now()); db.Dialect() == sqldb.Postgres && d.Abs() > 50*time.Millisecond {
 			t.Fatalf("Now is %s off the database's clock", d)
 		}
 	})
