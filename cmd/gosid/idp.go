@@ -67,7 +67,7 @@ func (o *idpOptions) register(s *cmdline.Set) {
 	s.Int(&o.Argon2Memory, "argon2-memory", int(def.Memory), "argon2id memory per password hash, KiB (hashes with other parameters are upgraded at sign-in).")
 	s.Int(&o.Argon2Time, "argon2-time", int(def.Time), "argon2id passes.")
 	s.Int(&o.Argon2Threads, "argon2-threads", int(def.Threads), "argon2id lanes.")
-	s.Duration(&o.PasswordWait, "password-wait", time.Second, "The longest a sign-in waits for a password-hashing slot (one per core); beyond it the sign-in is answered 503 with Retry-After at once instead of queueing (0: no bound).")
+	s.Duration(&o.PasswordWait, "password-wait", time.Second, "The longest a password check may take, from the request's arrival to the end of its hash (the pool has one slot per core); a sign-in that could not be done within it is answered 503 with Retry-After at once instead of queueing (0: no bound).")
 	s.Duration(&o.AccessTokenTTL, "access-token-lifetime", 10*time.Minute, "Lifetime of access tokens.")
 	s.Duration(&o.IDTokenTTL, "id-token-lifetime", time.Hour, "Lifetime of ID tokens.")
 	s.Duration(&o.RefreshTokenTTL, "refresh-token-lifetime", 30*24*time.Hour, "Lifetime of a refresh token; each rotation starts it anew (sliding).")

@@ -24,9 +24,9 @@ var ErrBusy = overload.ErrOverloaded
 // concurrent use. At most maxConcurrent hashes are computed at once; other
 // callers wait (honouring their context), so a burst of sign-ins costs at most
 // maxConcurrent × Params.Memory KiB of memory instead of growing without
-// bound. With a budget (SetBudget) a caller whose wait would exceed it is
-// refused at once with ErrBusy instead of queueing: under a burst the excess
-// gets a quick 503 and those admitted get their answer within the budget.
+// bound. With a budget (SetBudget) a caller who could not be done within it
+// is refused at once with ErrBusy instead of queueing: under a burst the
+// excess gets a quick 503 and those admitted are done within the budget.
 type Hasher struct {
 	params Params
 	sem    chan struct{}
@@ -69,11 +69,13 @@ func newHasher(params Params, maxConcurrent int, derive func(pw, salt []byte, p 
 	return h, nil
 }
 
-// SetBudget bounds the wait for a hashing slot (call it before use): a
-// caller that would wait longer — judged from the callers ahead and the
-// recent time of a hash — gets ErrBusy at once, and one admitted but still
-// waiting when the budget runs out gets it then. Zero (the default) waits
-// as long as the caller's context allows.
+// SetBudget bounds a password check's time (call it before use): from the
+// request's arrival (overload.Arrival of the caller's context; the call
+// itself when unknown) to the end of its hash. A caller that could not be
+// done within it — judged from the time already spent, the callers ahead
+// and the recent time of a hash — gets ErrBusy at once, and one admitted
+// but still waiting when only a hash's time is left gets it then. Zero
+// (the default) waits as long as the caller's context allows.
 func (h *Hasher) SetBudget(d time.Duration) { h.budget = max(d, 0) }
 
 // Waiting is how many callers wait for a hashing slot now (a metric).
@@ -120,12 +122,21 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	}
 	var timeout <-chan time.Time
 	if h.budget > 0 {
-		// Those ahead leave cap at a time, each round one hash long.
-		rounds := h.waiting.Load()/int64(cap(h.sem)) + 1
-		if wait := time.Duration(rounds * h.avg.Load()); wait > h.budget {
-			return overloaded(wait)
+		now := time.Now()
+		deadline := overload.Arrival(ctx)
+		if deadline.IsZero() {
+			deadline = now
 		}
-		t := time.NewTimer(h.budget)
+		deadline = deadline.Add(h.budget)
+		// Those ahead leave cap at a time, each round one hash long, and
+		// then this caller's own hash must fit too.
+		hash := time.Duration(h.avg.Load())
+		rounds := h.waiting.Load()/int64(cap(h.sem)) + 1
+		wait := time.Duration(rounds) * hash
+		if now.Add(wait + hash).After(deadline) {
+			return overloaded(wait + hash)
+		}
+		t := time.NewTimer(deadline.Sub(now) - hash)
 		defer t.Stop()
 		timeout = t.C
 	}
@@ -137,7 +148,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-timeout:
-		return overloaded(h.budget)
+		return overloaded(time.Duration(h.avg.Load()) * time.Duration(h.waiting.Load()/int64(cap(h.sem))+1))
 	}
 }
 

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gosid/gosid/internal/overload"
+
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -161,7 +163,9 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set(RequestIDHeader, id)
 	rw := &responseWriter{ResponseWriter: w, headers: m.headers}
 	// ServeMux records the matched pattern in this copy's Pattern field.
-	inner := r.WithContext(withInfo(r.Context(), info{id: id, clientIP: m.clientIP(r), secure: m.secure}))
+	// The arrival lets budgets (password hashing) count the time already
+	// spent on the request.
+	inner := r.WithContext(overload.WithArrival(withInfo(r.Context(), info{id: id, clientIP: m.clientIP(r), secure: m.secure}), start))
 
 	defer func() {
 		// Recovery is part of the same deferred call as logging and metrics

@@ -9,6 +9,9 @@ import (
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/gosid/gosid/internal/overload"
 )
 
 func TestTrustedProxies(t *testing.T) {
@@ -43,13 +46,19 @@ func TestRequestContext(t *testing.T) {
 	log := slog.New(LogHandler(slog.NewJSONHandler(&buf, nil)))
 	var gotIP string
 	var gotSecure bool
+	var arrival time.Time
 	h := Wrap("test", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotIP, gotSecure = ClientIP(r), Secure(r)
+		arrival = overload.Arrival(r.Context())
 		log.InfoContext(r.Context(), "inside the handler")
 	}), Options{Logger: log, TLS: true, ClientIP: func(*http.Request) string { return "198.51.100.9" }})
 	r := httptest.NewRequest("GET", "/", nil)
 	r.Header.Set(RequestIDHeader, "req-123")
+	before := time.Now()
 	h.ServeHTTP(httptest.NewRecorder(), r)
+	if arrival.Before(before) || time.Since(arrival) > time.Minute {
+		t.Errorf("the handler saw the request's arrival as %v (sent at %v)", arrival, before)
+	}
 	if gotIP != "198.51.100.9" || !gotSecure {
 		t.Errorf("handler saw ClientIP %q, Secure %v", gotIP, gotSecure)
 	}

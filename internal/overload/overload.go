@@ -1,6 +1,7 @@
 package overload
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"strconv"
@@ -48,4 +49,20 @@ func SetRetryAfter(w http.ResponseWriter, err error) bool {
 		w.Header().Set("Retry-After", strconv.Itoa(s))
 	}
 	return ok
+}
+
+type arrivalKey struct{}
+
+// WithArrival records when the request carried by ctx arrived, so that a
+// budget can count the time already spent on it (the HTTP layer sets it
+// for every request).
+func WithArrival(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, arrivalKey{}, t)
+}
+
+// Arrival is when the request carried by ctx arrived, or the zero time
+// when nobody recorded it.
+func Arrival(ctx context.Context) time.Time {
+	t, _ := ctx.Value(arrivalKey{}).(time.Time)
+	return t
 }
