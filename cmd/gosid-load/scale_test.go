@@ -84,9 +84,18 @@ func TestScale(t *testing.T) {
 					return err
 				}
 				if stats {
-					// Only the journeys: not the import's statements.
-					_, err := db.ExecContext(ctx, `SELECT pg_stat_statements_reset()`)
-					return err
+					// Only the journeys: not the import's statements. And
+					// a tenth of their plans, with their row counts, into
+					// the server's log.
+					for _, q := range []string{`SELECT pg_stat_statements_reset()`,
+						`ALTER SYSTEM SET auto_explain.log_min_duration = 0`, `ALTER SYSTEM SET auto_explain.sample_rate = 0.1`,
+						`ALTER SYSTEM SET auto_explain.log_analyze = on`, `ALTER SYSTEM SET auto_explain.log_timing = off`,
+						`ALTER SYSTEM SET auto_explain.log_buffers = on`,
+						`SELECT pg_reload_conf()`} {
+						if _, err := db.ExecContext(ctx, q); err != nil {
+							return fmt.Errorf("%s: %w", q, err)
+						}
+					}
 				}
 				return nil
 			}
@@ -127,7 +136,19 @@ func TestScale(t *testing.T) {
 				}
 			}
 			if stats {
-				rows, err := db.QueryContext(ctx, `SELECT calls, mean_exec_time, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 160)
+				if _, err := db.ExecContext(ctx, `ALTER SYSTEM RESET ALL`); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := db.ExecContext(ctx, `SELECT pg_reload_conf()`); err != nil {
+					t.Fatal(err)
+				}
+				logText, err := os.ReadFile(pg.LogPath())
+				if err != nil {
+					t.Fatal(err)
+				}
+				plans := autoExplainPlans(string(logText))
+				t.Logf("%d plans in %d bytes of the server's log", len(plans), len(logText))
+				rows, err := db.QueryContext(ctx, `SELECT query, calls, mean_exec_time, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 160)
 					FROM pg_stat_statements WHERE calls >= 10 ORDER BY mean_exec_time DESC LIMIT 12`)
 				if err != nil {
 					t.Fatal(err)
@@ -137,11 +158,16 @@ func TestScale(t *testing.T) {
 				for rows.Next() {
 					var calls int64
 					var mean, total float64
-					var q string
-					if err := rows.Scan(&calls, &mean, &total, &q); err != nil {
+					var full, q string
+					if err := rows.Scan(&full, &calls, &mean, &total, &q); err != nil {
 						t.Fatal(err)
 					}
 					fmt.Fprintf(&top, "%8d calls  %7.3f ms mean  %9.1f ms total  %s\n", calls, mean, total, q)
+					if p, ok := plans[queryKey(full)]; ok {
+						fmt.Fprintf(&top, "    %s\n", strings.ReplaceAll(p, "\n", "\n    "))
+					} else {
+						top.WriteString("    (no plan sampled)\n")
+					}
 				}
 				t.Logf("slowest statements at %d accounts (by mean time):\n%s", n, top.String())
 			}

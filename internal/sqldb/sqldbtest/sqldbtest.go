@@ -353,8 +353,10 @@ func runPostgres(bin, dir, data string, cred *syscall.Credential) (*server, erro
 		"-c", "full_page_writes=off", "-c", "max_connections=300", "-c", "shared_buffers=64MB"}
 	if os.Getenv("GOSID_TEST_PG_STAT_STATEMENTS") == "1" {
 		// For measurements of the slowest queries (CREATE EXTENSION
-		// pg_stat_statements in the database measured).
-		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements", "-c", "pg_stat_statements.track=all")
+		// pg_stat_statements in the database measured) and their plans
+		// (auto_explain, off until a test sets auto_explain.log_min_duration
+		// and reloads: the plans then go to the server's log, LogPath).
+		args = append(args, "-c", "shared_preload_libraries=pg_stat_statements,auto_explain", "-c", "pg_stat_statements.track=all")
 	}
 	cmd := exec.Command(filepath.Join(bin, "postgres"), args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: cred, Pdeathsig: syscall.SIGKILL, Setpgid: true}
@@ -482,6 +484,9 @@ func Restartable(t testing.TB) *Cluster {
 
 // URL is the migrated database's connection URL.
 func (c *Cluster) URL() string { return c.url }
+
+// LogPath is the server's log file (started afresh by Start).
+func (c *Cluster) LogPath() string { return filepath.Join(c.srv.dataDir, "postgres.log") }
 
 // Stop shuts the server down (fast shutdown: sessions are ended) and waits
 // until it has exited; connections then fail until Start.
