@@ -43,7 +43,7 @@ func TestScale(t *testing.T) {
 	if d, err := time.ParseDuration(os.Getenv("GOSID_SOAK_DURATION")); err == nil && d > 0 {
 		duration = d
 	}
-	steps := []string{"login", "token", "refresh", "userinfo"}
+	steps := []string{"login", "token", "refresh", "userinfo", "logout"}
 	var base map[string]float64
 	var table bytes.Buffer
 	fmt.Fprintf(&table, "| accounts | import /s | DB MB | bytes per account | journeys/s |")
@@ -74,6 +74,13 @@ func TestScale(t *testing.T) {
 				Duration: duration, Refreshes: 3, Fault: "none", Timeout: 30 * time.Second}
 			var log, out bytes.Buffer
 			cfg.beforeRun = func() error {
+				// As many live sessions, authorization requests and
+				// refresh tokens as accounts (other citizens signed in to
+				// other sites): the journeys' look-ups by session must
+				// not read them all.
+				if err := scaleSessions(ctx, db, n); err != nil {
+					return err
+				}
 				// The steady state an operator's database is in, not the
 				// aftermath of a bulk load: statistics current, dead
 				// tuples gone (else autovacuum does it during the run).
@@ -174,4 +181,27 @@ func TestScale(t *testing.T) {
 		})
 	}
 	t.Logf("\n%s", table.String())
+}
+
+// scaleSessions adds n live SSO sessions (one per account, up to n), n
+// finished authorization requests and n refresh tokens, each in a family
+// of its own, as other citizens' sign-ins to other sites leave them.
+func scaleSessions(ctx context.Context, db *sql.DB, n int) error {
+	now := time.Now().UnixMicro()
+	later := now + int64(24*time.Hour/time.Microsecond)
+	for _, q := range []string{
+		`INSERT INTO sessions (id, token_hash, account_id, amr, auth_time, created_at, last_seen_at, idle_until, expires_at)
+			SELECT 'scale-s' || n, sha256(('scale-s' || n)::bytea), id, 'pwd', $2, $2, $2, $3, $3
+			FROM (SELECT id, row_number() OVER () AS n FROM accounts LIMIT $1) a`,
+		`INSERT INTO oidc_auth_requests (id, client_id, request, session_id, done, family_id, created_at, expires_at)
+			SELECT 'scale-a' || i, 'scale', '{}', 'scale-s' || i, TRUE, 'scale-f' || i, $2, $3 FROM generate_series(1, $1::int) i`,
+		`INSERT INTO oidc_refresh_tokens (hash, family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, created_at, expires_at)
+			SELECT sha256(('scale-r' || i)::bytea), 'scale-f' || i, 'scale', gen_random_uuid(), 'scale-s' || i, 'openid', 'pwd',
+				'urn:gosid:loa:simplified', $2, $2, $3 FROM generate_series(1, $1::int) i`,
+	} {
+		if _, err := db.ExecContext(ctx, q, n, now, later); err != nil {
+			return fmt.Errorf("scale sessions: %w", err)
+		}
+	}
+	return nil
 }
