@@ -127,7 +127,10 @@ func (p *Provider) queueLogout(ctx context.Context, tx *sqldb.Tx, a logoutArgs) 
 	if p.deps.Jobs == nil {
 		return errors.New("back-channel logout: no job queue")
 	}
-	_, err = p.deps.Jobs.Enqueue(ctx, tx, a, nil)
+	// Unique: a sign-out retried after its revocation committed (the
+	// session's end failed) enqueues no second delivery while the first
+	// waits.
+	_, err = p.deps.Jobs.Enqueue(ctx, tx, a, &jobs.Options{Unique: true})
 	return err
 }
 
