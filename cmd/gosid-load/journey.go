@@ -88,6 +88,8 @@ type soakRun struct {
 	start    time.Time
 	okPerSec map[int]int64
 	errAt    []errAt
+	// spent is what the journeys spent, for the consistency checks.
+	spent spentTokens
 }
 
 type errAt struct {
@@ -262,6 +264,8 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 	if jerr != nil {
 		return jerr
 	}
+	s.spent.code(form)
+	idToken := tok.IDToken
 	if jerr := s.userinfo(ctx, tok.AccessToken); jerr != nil {
 		return jerr
 	}
@@ -270,6 +274,7 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 		if jerr != nil {
 			return jerr
 		}
+		s.spent.rotated(tok.RefreshToken)
 		tok = next
 	}
 	r, jerr = timed("logout", func() (*response, error) { return s.q.post(ctx, b, "/logout", url.Values{}, "", "") })
@@ -279,6 +284,7 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 	if r.status != http.StatusSeeOther && r.status != http.StatusFound {
 		return s.fail("logout", failStatus, fmt.Sprintf("%d", r.status))
 	}
+	s.spent.ended(idToken)
 	s.journeyDone()
 	return nil
 }

@@ -131,7 +131,9 @@ type soakReport struct {
 	Fault        faultResult `json:"fault"`
 	AuditIntact  bool        `json:"audit_intact"`
 	AuditSeconds float64     `json:"audit_verify_s"`
-	Verdict      string      `json:"verdict"`
+	// Consistency is what the checks after the run found (consistency.go).
+	Consistency *consistency `json:"consistency"`
+	Verdict     string       `json:"verdict"`
 }
 
 type soakStep struct {
@@ -195,6 +197,13 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		// limits, and the acquire timeout must keep latency bounded.
 		extra = []string{"--db-max-conns", "1", "--db-acquire-timeout", "100ms"}
 	}
+	// The edge: the relying party's back-channel logout endpoint and the
+	// SMS gateway, faked by the tool (edge.go).
+	e, err := newEdge()
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
 	// Set-up before the replicas start: a relying party (not first-party:
 	// consent is asked) and the citizens' accounts; then authenticators
 	// for a share of them, enrolled through the pages.
@@ -204,7 +213,8 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	citizens := make([]*citizen, cfg.Citizens)
 	setup := func(cl *cluster) error {
 		out, err := cl.gosid(ctx, nil, "clients", "create", "--name", "Нагрузка", "--scopes", "openid fullname offline_access",
-			"--grant-types", "authorization_code,refresh_token", "--auth-method", "client_secret_basic", "--redirect-uri", redirect, "--json")
+			"--grant-types", "authorization_code,refresh_token", "--auth-method", "client_secret_basic", "--redirect-uri", redirect,
+			"--backchannel-logout-uri", e.url+"/backchannel-logout", "--json")
 		if err != nil {
 			return err
 		}
@@ -307,9 +317,16 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 			return nil, err
 		}
 	}
+	cdb, err := openCheckDB(ctx, cfg, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer cdb.Close()
 	run.start = time.Now()
 	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
+	watched := make(chan *tokenWatch, 1)
+	go func() { watched <- watchTokens(lctx, cdb, client.id, run.start) }()
 	var wg sync.WaitGroup
 	for _, c := range citizens {
 		wg.Go(func() {
@@ -327,6 +344,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	wg.Wait()
 	ferr := <-faultErr
 	rep.Seconds = time.Since(run.start).Seconds()
+	rep.Consistency = checkConsistency(ctx, cfg, cdb, run, e, <-watched)
 	rep.Steps = run.stepRows()
 	rep.Failures = map[string]int64{}
 	for _, s := range rep.Steps {
@@ -456,6 +474,11 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 	if !rep.AuditIntact {
 		fail("gosid audit verify failed")
 	}
+	if rep.Consistency != nil {
+		for _, p := range rep.Consistency.Problems {
+			fail("%s", p)
+		}
+	}
 	switch cfg.Fault {
 	case "pg-restart", "kill-replica", "term-replica":
 		if fr.EndedAt == 0 {
@@ -535,6 +558,7 @@ func (rep *soakReport) writeTable(out io.Writer) {
 		fmt.Fprintf(out, " (injected at %.1f s, over at %.1f s, journeys again %.1f s later)", rep.Fault.InjectedAt, rep.Fault.EndedAt, rep.Fault.RecoverySeconds)
 	}
 	fmt.Fprintln(out)
+	rep.Consistency.writeTable(out)
 	for _, r := range rep.Fault.Reasons {
 		fmt.Fprintf(out, "  - %s\n", r)
 	}
