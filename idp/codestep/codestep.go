@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/gosid/gosid/idp/notice"
@@ -23,32 +22,14 @@ type Step struct {
 	Log    *slog.Logger
 	// TTL is the codes' lifetime, shown in the message.
 	TTL time.Duration
-	// SendBudget bounds how long Issue waits for the gateway
-	// (DefaultSendBudget when 0); MaxPending bounds the sends still
-	// running after their page was answered (DefaultMaxPending when 0).
-	SendBudget time.Duration
-	MaxPending int
-
-	pendingOnce sync.Once
-	pending     chan struct{}
+	// Budget bounds how long Issue waits for the gateway (2 s by
+	// default): past it the page answers "code sent" and the send goes on
+	// in the background; a send that then fails is logged, and the
+	// citizen asks for another code after the cool-down, as when an SMS
+	// is lost on the way. A slow gateway held every page that sends a
+	// code for its whole delay before.
+	Budget notice.Budget
 }
-
-// DefaultSendBudget is how long a page waits for the gateway to take a
-// code. A gateway slower than that (the SMS gateway's own timeout is 10 s,
-// with one retry) would otherwise hold every page that sends a code, and
-// every citizen behind it: past the budget the page answers "code sent"
-// and the send goes on in the background, bounded by the gateway's own
-// timeouts; a send that then fails is logged, and the citizen asks for
-// another code after the cool-down, as when an SMS is lost on the way.
-const DefaultSendBudget = 2 * time.Second
-
-// DefaultMaxPending bounds, per process, the sends still waiting for the
-// gateway after their page was answered: past it a slow gateway's backlog
-// turns into ErrNotSent at once instead of piling up.
-const DefaultMaxPending = 256
-
-// sendLimit bounds a background send whatever the sender's own timeouts.
-const sendLimit = 30 * time.Second
 
 // Send describes one code to issue.
 type Send struct {
@@ -90,51 +71,13 @@ func (st *Step) Issue(ctx context.Context, s Send) (challengeID string, err erro
 	return ch.ID, nil
 }
 
-// errBacklog: too many sends already wait for the gateway.
-var errBacklog = errors.New("too many messages waiting for the gateway")
-
-// send hands m to the sender and waits for it at most the send budget:
-// its failure within the budget is returned; past the budget the send is
-// taken as under way (nil) and finishes in the background, on a context
-// the page's end does not cancel.
+// send hands m to the sender within the budget (Budget.Send).
 func (st *Step) send(ctx context.Context, m notice.Message) error {
-	budget := st.SendBudget
-	if budget <= 0 {
-		budget = DefaultSendBudget
-	}
-	st.pendingOnce.Do(func() {
-		n := st.MaxPending
-		if n <= 0 {
-			n = DefaultMaxPending
+	return st.Budget.Send(ctx, func(ctx context.Context) error { return st.Sender.Send(ctx, m) }, func(err error) {
+		if err != nil {
+			st.Log.ErrorContext(context.WithoutCancel(ctx), "send code (after its page was answered)", "message", m, "err", err)
 		}
-		st.pending = make(chan struct{}, n)
 	})
-	select {
-	case st.pending <- struct{}{}:
-	default:
-		return errBacklog
-	}
-	done := make(chan error, 1)
-	go func() {
-		defer func() { <-st.pending }()
-		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendLimit)
-		defer cancel()
-		done <- st.Sender.Send(sctx, m)
-	}()
-	t := time.NewTimer(budget)
-	defer t.Stop()
-	select {
-	case err := <-done:
-		return err
-	case <-t.C:
-		st.Log.WarnContext(ctx, "send code: the gateway is slow; the page is answered, the code is still being sent", "message", m, "budget", budget)
-		go func() {
-			if err := <-done; err != nil {
-				st.Log.ErrorContext(context.WithoutCancel(ctx), "send code (after its page was answered)", "message", m, "err", err)
-			}
-		}()
-		return nil
-	}
 }
 
 // ErrNotSent: the gateway refused or failed.

@@ -44,7 +44,7 @@ var smsCode = notice.Message{Channel: message.SMS, To: "+79160000001", Kind: not
 // and its request's context ended.
 func TestSendSlowGatewayWithinBudget(t *testing.T) {
 	gw := &slowSender{delay: 300 * time.Millisecond}
-	st := &Step{Sender: gw, Log: slog.New(slog.DiscardHandler), SendBudget: 50 * time.Millisecond}
+	st := &Step{Sender: gw, Log: slog.New(slog.DiscardHandler), Budget: notice.Budget{Wait: 50 * time.Millisecond}}
 	ctx, cancel := context.WithCancel(context.Background())
 	start := time.Now()
 	if err := st.send(ctx, smsCode); err != nil {
@@ -70,7 +70,7 @@ func TestSendSlowGatewayWithinBudget(t *testing.T) {
 // A gateway that fails within the budget fails the send: the page says
 // the code was not sent.
 func TestSendFailureWithinBudget(t *testing.T) {
-	st := &Step{Sender: &slowSender{err: errors.New("gateway: 400")}, Log: slog.New(slog.DiscardHandler), SendBudget: time.Second}
+	st := &Step{Sender: &slowSender{err: errors.New("gateway: 400")}, Log: slog.New(slog.DiscardHandler), Budget: notice.Budget{Wait: time.Second}}
 	if err := st.send(context.Background(), smsCode); err == nil {
 		t.Fatal("a refused message passed as sent")
 	}
@@ -80,15 +80,15 @@ func TestSendFailureWithinBudget(t *testing.T) {
 // backlog is refused at once instead of piling up.
 func TestSendBacklogBounded(t *testing.T) {
 	gw := &slowSender{delay: 500 * time.Millisecond}
-	st := &Step{Sender: gw, Log: slog.New(slog.DiscardHandler), SendBudget: 10 * time.Millisecond, MaxPending: 2}
+	st := &Step{Sender: gw, Log: slog.New(slog.DiscardHandler), Budget: notice.Budget{Wait: 10 * time.Millisecond, Max: 2}}
 	for i := range 2 {
 		if err := st.send(context.Background(), smsCode); err != nil {
 			t.Fatalf("send %d: %v", i, err)
 		}
 	}
 	start := time.Now()
-	if err := st.send(context.Background(), smsCode); !errors.Is(err, errBacklog) {
-		t.Fatalf("a third send with two pending: %v, want errBacklog", err)
+	if err := st.send(context.Background(), smsCode); !errors.Is(err, notice.ErrBacklog) {
+		t.Fatalf("a third send with two pending: %v, want ErrBacklog", err)
 	} else if time.Since(start) > 100*time.Millisecond {
 		t.Fatal("the refusal waited")
 	}
