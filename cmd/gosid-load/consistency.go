@@ -371,12 +371,17 @@ func (st *dbState) checkJobs(c *consistency, ended map[string]bool, delivered ma
 }
 
 // checkSMS judges the gateway's inbox: no one-time code sent twice (the
-// same text to the same number).
+// same code to the same number; notices, such as a sign-in from a new
+// device, may well repeat their text).
 func checkSMS(c *consistency, msgs []smsMessage) {
 	c.SMSSent = len(msgs)
 	seen := map[string]bool{}
 	for _, m := range msgs {
-		k := m.To + "\x00" + m.Text
+		code := codeRe.FindString(m.Text)
+		if code == "" {
+			continue
+		}
+		k := m.To + "\x00" + code
 		if seen[k] {
 			c.SMSTwice++
 		}

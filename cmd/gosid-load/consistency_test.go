@@ -72,7 +72,8 @@ func TestConsistencyCheckFails(t *testing.T) {
 		})
 	}
 	var sms consistency
-	checkSMS(&sms, []smsMessage{{To: "+79100000001", Text: "Код 123456"}, {To: "+79100000002", Text: "Код 123456"}})
+	checkSMS(&sms, []smsMessage{{To: "+79100000001", Text: "Код 123456"}, {To: "+79100000002", Text: "Код 123456"},
+		{To: "+79100000001", Text: "Вход с нового устройства"}, {To: "+79100000001", Text: "Вход с нового устройства"}})
 	if len(sms.Problems) != 0 {
 		t.Fatalf("two numbers, one text each: %q", sms.Problems)
 	}

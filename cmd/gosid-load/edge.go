@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"io"
@@ -104,18 +103,13 @@ func (e *edge) takeSMS(w http.ResponseWriter, r *http.Request) {
 	_, _ = w.Write([]byte(`{"status":"accepted"}`))
 }
 
-// nextSMS waits for the next message to the number taken after now.
-func (e *edge) nextSMS(ctx context.Context, to string) (smsMessage, bool) {
+// expectSMS is told of the next message to the number taken from now on.
+func (e *edge) expectSMS(to string) <-chan smsMessage {
 	c := make(chan smsMessage, 1)
 	e.mu.Lock()
 	e.smsWaiters[to] = append(e.smsWaiters[to], c)
 	e.mu.Unlock()
-	select {
-	case m := <-c:
-		return m, true
-	case <-ctx.Done():
-		return smsMessage{}, false
-	}
+	return c
 }
 
 // logoutCounts is a copy of the deliveries per sid.

@@ -58,7 +58,7 @@ type soakConfig struct {
 }
 
 // Faults the soak can inject, each with its verdict.
-var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "slow-db", "clock-ahead", "clock-behind"}
+var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "slow-db", "slow-sms", "clock-ahead", "clock-behind"}
 
 // slowDB is the delay the slow-db scenario adds to every chunk a replica
 // sends to the database (each statement's round trip).
@@ -133,7 +133,9 @@ type soakReport struct {
 	AuditSeconds float64     `json:"audit_verify_s"`
 	// Consistency is what the checks after the run found (consistency.go).
 	Consistency *consistency `json:"consistency"`
-	Verdict     string       `json:"verdict"`
+	// SMS is the slow-sms scenario's sign-ins by SMS (sms.go).
+	SMS     *smsFigures `json:"sms,omitempty"`
+	Verdict string      `json:"verdict"`
 }
 
 type soakStep struct {
@@ -204,6 +206,11 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		return nil, err
 	}
 	defer e.close()
+	if cfg.Fault == "slow-sms" {
+		// Codes by SMS go to the edge's gateway; the SMS citizens come
+		// through the proxy from addresses of their own.
+		extra = append(extra, "--sms-gateway-url", e.url+"/sms", "--sms-gateway-auth-header", "", "--trusted-proxies", "127.0.0.1/32")
+	}
 	// Set-up before the replicas start: a relying party (not first-party:
 	// consent is asked) and the citizens' accounts; then authenticators
 	// for a share of them, enrolled through the pages.
@@ -304,6 +311,14 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	if err := parallel(ctx, 4, withTOTP, func(i int) error { return run.enrolTOTP(ctx, citizens[i]) }); err != nil {
 		return nil, fmt.Errorf("enrol an authenticator: %w", err)
 	}
+	if cfg.Fault == "slow-sms" {
+		// Half of the citizens, none of those with an authenticator,
+		// sign in with SMS codes.
+		run.sms = newSMSRun(e, citizens[withTOTP:min(len(citizens), withTOTP+cfg.Citizens/2)])
+		if err := parallel(ctx, 4, len(run.sms.order), func(i int) error { return run.enrolSMS(ctx, run.sms.order[i]) }); err != nil {
+			return nil, fmt.Errorf("enrol SMS codes: %w", err)
+		}
+	}
 
 	fmt.Fprintf(log, "soak: %d citizens (%d with an authenticator), %s, fault %s\n", cfg.Citizens, withTOTP, cfg.Duration, cfg.Fault)
 	rep := &soakReport{Started: time.Now().UTC().Format(time.RFC3339), Replicas: cfg.Replicas, Citizens: cfg.Citizens, TOTPCitizens: withTOTP,
@@ -323,6 +338,9 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	}
 	defer cdb.Close()
 	run.start = time.Now()
+	if run.sms != nil {
+		run.sms.pace(run.start, cfg.Duration)
+	}
 	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
 	watched := make(chan *tokenWatch, 1)
@@ -437,6 +455,13 @@ func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy,
 		// Slow until the end: the verdict is about bounded latency.
 		slow.delay.Store(int64(slowDB))
 		return nil
+	case "slow-sms":
+		// Slow for a quarter of the run: the codes sent then must still
+		// arrive and work, and the ones sent after arrive at once.
+		window := cfg.Duration / 4
+		run.sms.slow(time.Since(run.start), window)
+		sleepCtx(ctx, window)
+		run.sms.edge.smsDelay.Store(0)
 	case "kill-replica":
 		err = last.cmd.Process.Signal(syscall.SIGKILL)
 		<-last.exited
@@ -513,7 +538,10 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 		if math.Abs(rep.ClockOffset-want) > 1 {
 			fail("the shifted replica corrects its clock by %.1f s, want %.0f s", rep.ClockOffset, want)
 		}
-	case "pool-exhausted", "slow-db":
+	case "pool-exhausted", "slow-db", "slow-sms":
+		if cfg.Fault == "slow-sms" {
+			judgeSMS(rep, run, fail)
+		}
 		if cfg.Fault == "pool-exhausted" && rep.PoolWaits == 0 {
 			fail("no request waited for a pooled connection: the pool was not exhausted")
 		}
@@ -558,6 +586,10 @@ func (rep *soakReport) writeTable(out io.Writer) {
 		fmt.Fprintf(out, " (injected at %.1f s, over at %.1f s, journeys again %.1f s later)", rep.Fault.InjectedAt, rep.Fault.EndedAt, rep.Fault.RecoverySeconds)
 	}
 	fmt.Fprintln(out)
+	if s := rep.SMS; s != nil {
+		fmt.Fprintf(out, "sign-ins by SMS: %d (%d with the code sent while the gateway was slow, %d after); longest from the page to the SMS: %.1f s\n",
+			s.Completed, s.InWindow, s.AfterWindow, s.MaxArrivalSeconds)
+	}
 	rep.Consistency.writeTable(out)
 	for _, r := range rep.Fault.Reasons {
 		fmt.Fprintf(out, "  - %s\n", r)
