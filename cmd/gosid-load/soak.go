@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // `gosid-load soak` starts a cluster (replicas of gosid serve behind a
@@ -157,9 +158,12 @@ type faultResult struct {
 	InjectedAt float64 `json:"injected_at_s,omitempty"`
 	EndedAt    float64 `json:"ended_at_s,omitempty"`
 	// RecoverySeconds: from the fault's end to the next finished journey.
-	RecoverySeconds float64  `json:"recovery_s,omitempty"`
-	Verdict         string   `json:"verdict"`
-	Reasons         []string `json:"reasons,omitempty"`
+	RecoverySeconds float64 `json:"recovery_s,omitempty"`
+	// CatchUpSeconds: from a clock step to the shifted replica's offset
+	// metric (gosid_clock_offset_seconds) correcting it; -1 never.
+	CatchUpSeconds float64  `json:"clock_catch_up_s,omitempty"`
+	Verdict        string   `json:"verdict"`
+	Reasons        []string `json:"reasons,omitempty"`
 }
 
 func runSoak(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -272,12 +276,13 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	}
 	fmt.Fprintf(log, "soak: starting %d replica(s) of %s\n", cfg.Replicas, cfg.Gosid)
 	var replicaEnv func(int) []string
-	if step := map[string]time.Duration{"clock-ahead": clockStep, "clock-behind": -clockStep}[cfg.Fault]; step != 0 {
-		// The last replica's clock is off from the start: every request
-		// of a journey may meet either clock.
+	if strings.HasPrefix(cfg.Fault, "clock-") {
+		// The last replica's clock steps at --fault-at, while the load
+		// runs: it reads its shift from a file every second (inject
+		// writes it); every request of a journey may meet either clock.
 		replicaEnv = func(i int) []string {
 			if i == cfg.Replicas-1 {
-				return []string{"GOSID_FAULT_CLOCK_OFFSET=" + step.String()}
+				return []string{"GOSID_FAULT_CLOCK_FILE=" + clockFile(dir)}
 			}
 			return nil
 		}
@@ -431,7 +436,7 @@ func parallel(ctx context.Context, k, n int, fn func(i int) error) error {
 
 // inject waits until cfg.FaultAt and injects the fault.
 func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy, run *soakRun, fr *faultResult) error {
-	if cfg.Fault == "none" || cfg.Fault == "pool-exhausted" || strings.HasPrefix(cfg.Fault, "clock-") {
+	if cfg.Fault == "none" || cfg.Fault == "pool-exhausted" {
 		return nil // in force from the start
 	}
 	sleepCtx(ctx, cfg.FaultAt)
@@ -462,6 +467,8 @@ func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy,
 		run.sms.slow(time.Since(run.start), window)
 		sleepCtx(ctx, window)
 		run.sms.edge.smsDelay.Store(0)
+	case "clock-ahead", "clock-behind":
+		err = stepClock(ctx, cfg, cl, fr)
 	case "kill-replica":
 		err = last.cmd.Process.Signal(syscall.SIGKILL)
 		<-last.exited
@@ -538,6 +545,9 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 		if math.Abs(rep.ClockOffset-want) > 1 {
 			fail("the shifted replica corrects its clock by %.1f s, want %.0f s", rep.ClockOffset, want)
 		}
+		if fr.InjectedAt > 0 && (fr.CatchUpSeconds < 0 || fr.CatchUpSeconds > sqldb.ClockInterval.Seconds()) {
+			fail("the shifted replica's clock correction did not catch up with the step within %s", sqldb.ClockInterval)
+		}
 	case "pool-exhausted", "slow-db", "slow-sms":
 		if cfg.Fault == "slow-sms" {
 			judgeSMS(rep, run, fail)
@@ -580,7 +590,7 @@ func (rep *soakReport) writeTable(out io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(out, "fault %s: %s", rep.Fault.Name, rep.Fault.Verdict)
 	if rep.ClockOffset != 0 {
-		fmt.Fprintf(out, " (the shifted replica corrects its clock by %+.3f s)", rep.ClockOffset)
+		fmt.Fprintf(out, " (the shifted replica corrects its clock by %+.3f s, caught up %.1f s after the step)", rep.ClockOffset, rep.Fault.CatchUpSeconds)
 	}
 	if rep.Fault.EndedAt > 0 {
 		fmt.Fprintf(out, " (injected at %.1f s, over at %.1f s, journeys again %.1f s later)", rep.Fault.InjectedAt, rep.Fault.EndedAt, rep.Fault.RecoverySeconds)
