@@ -2,8 +2,13 @@ package main
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -169,4 +174,41 @@ func TestConsistencyReadsDatabase(t *testing.T) {
 		}
 		run(t, db)
 	})
+}
+
+// The replays fail the checks when a spent code or a rotated refresh
+// token is honoured, and pass when each gets invalid_grant.
+func TestReplayCheckFails(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		status  int
+		body    string
+		refused bool
+	}{
+		{"refused", http.StatusBadRequest, `{"error":"invalid_grant"}`, true},
+		{"honoured", http.StatusOK, `{"access_token":"a","refresh_token":"r","token_type":"Bearer"}`, false},
+		{"another error", http.StatusBadRequest, `{"error":"invalid_request"}`, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Content-Type", "application/json")
+				w.WriteHeader(tc.status)
+				_, _ = io.WriteString(w, tc.body)
+			}))
+			defer srv.Close()
+			issuer, _ := url.Parse(srv.URL)
+			q := newRequester(&config{Issuer: issuer, Concurrency: 1, Timeout: 5 * time.Second})
+			run := &soakRun{q: q, client: soakClient{id: "rp", secret: "s"}, steps: map[string]*stepStats{}, retries: map[string]int64{}, okPerSec: map[int]int64{}}
+			run.spent.code(url.Values{"grant_type": {"authorization_code"}, "code": {"c"}})
+			run.spent.rotate = append(run.spent.rotate, spentRefresh{"r", time.Now().Add(-time.Minute)})
+			var c consistency
+			replay(context.Background(), run, &c)
+			if c.Replayed != 2 {
+				t.Fatalf("replayed %d, want 2", c.Replayed)
+			}
+			if got := c.ReplaysAccepted == 0 && len(c.Problems) == 0; got != tc.refused {
+				t.Fatalf("refused %v, want %v: %q", got, tc.refused, c.Problems)
+			}
+		})
+	}
 }
