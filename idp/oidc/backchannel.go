@@ -121,7 +121,15 @@ func (p *Provider) queueSessionLogouts(ctx context.Context, tx *sqldb.Tx, accoun
 // without a back-channel URI) takes none.
 func (p *Provider) queueLogout(ctx context.Context, tx *sqldb.Tx, a logoutArgs) error {
 	c, err := p.deps.Clients.Get(ctx, a.ClientID)
-	if err != nil || c.BackchannelLogoutURI == "" {
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound):
+		return nil // the client is gone
+	case err != nil:
+		// Not knowing whether the client takes logouts is no reason to
+		// skip one: the transaction fails and the sign-out is retried
+		// (a pool exhausted for a moment skipped them silently before).
+		return fmt.Errorf("back-channel logout: read the client: %w", err)
+	case c.BackchannelLogoutURI == "":
 		return nil
 	}
 	if p.deps.Jobs == nil {
