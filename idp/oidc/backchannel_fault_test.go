@@ -44,3 +44,29 @@ func TestSessionEndedClientUnreadable(t *testing.T) {
 		}
 	})
 }
+
+// TestSessionEndedTwice: a sign-out retried after SessionEnded committed
+// (the session's own end failed) enqueues no second logout, and racing
+// calls enqueue one between them.
+func TestSessionEndedTwice(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		f := newLogoutFixture(t, db, true)
+		o, a, sid := f.o, f.a, f.sessionID
+		errs := make(chan error, 3)
+		for range 3 {
+			go func() { errs <- o.P.SessionEnded(ctx, a.ID, sid) }()
+		}
+		for range 3 {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := o.P.SessionEnded(ctx, a.ID, sid); err != nil {
+			t.Fatal(err)
+		}
+		if n := logoutJobs(t, db); n != 1 {
+			t.Fatalf("%d logout jobs after a session ended four times, want 1", n)
+		}
+	})
+}
