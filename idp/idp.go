@@ -218,7 +218,11 @@ func New(c Config, p Platform) (*IdP, error) {
 	// One rule for every sensitive change: an authentication this recent.
 	reauth := session.Reauth{MaxAge: c.ReauthMaxAge, Now: now}
 	flows := flow.NewStore(db, km, now).SecureCookies(secure)
-	notifier := &notice.Notifier{Sender: sender, Log: log}
+	// A notice is a side effect of its request (its failure is only
+	// logged): the request waits for the gateway no longer than
+	// NoticeWait; a code's page waits up to the step's default budget
+	// (2 s), as a gateway's refusal then is worth showing.
+	notifier := &notice.Notifier{Sender: sender, Log: log, Budget: notice.Budget{Wait: notice.NoticeWait}}
 	acts := account.NewActivity(db, accounts, audit.New(db, km, now))
 	// Levels change only here, with their evidence.
 	verifier := assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return accounts.With(q) }, acts.Log(), km, now)

@@ -110,4 +110,40 @@
 // affinity mask, so a pinned server runs one P. With PostgreSQL, pin the
 // database to yet other cores (taskset -c 2,3 postgres …) or it shares the
 // server's.
+//
+// # Soak and faults
+//
+// `gosid-load soak` starts its own cluster (--replicas of `gosid serve`
+// behind a round-robin proxy, on GOSID_DATABASE_URL), imports the
+// citizens' accounts, runs their whole journeys for --duration and injects
+// --fault at --fault-at: none, pg-restart, kill-replica, term-replica,
+// pool-exhausted, slow-db, slow-sms, clock-ahead, clock-behind. The
+// report (table, and JSON with --json) gives journeys per second,
+// failures by kind and step, p50/p99 per step and the verdict.
+//
+// The tool also plays the edge (edge.go): the relying party's back-channel
+// logout endpoint, registered for the soak's client, and an SMS gateway.
+// slow-sms points the replicas' --sms-gateway-url at it and makes it
+// answer after 5 s for a quarter of the run; half of the citizens sign in
+// with SMS codes read from its inbox (sms.go). clock-ahead and
+// clock-behind step the last replica's clock by ±2 minutes at --fault-at
+// through GOSID_FAULT_CLOCK_FILE, which `gosid serve` reads every second
+// (clockstep.go).
+//
+// After every run, whatever the fault, the tool checks that nothing was
+// lost or doubled (consistency.go), reading the database directly: at
+// most one live refresh token per family and none in a revoked family
+// (checked every second while the load runs, since a journey's sign-out
+// revokes its families), no family without the code exchange that
+// started it (a code exchanged twice), the job queue drained with no job
+// stuck or discarded, every session the journeys ended with its
+// back-channel logout job, delivered once to the edge; and from outside,
+// spent codes and rotated refresh tokens presented again get
+// invalid_grant. Any finding fails the verdict.
+//
+//	GOSID_DATABASE_URL=postgres://… gosid-load soak --replicas 2 --citizens 200 --duration 60s \
+//	    --fault pg-restart --pg-data /var/lib/postgresql/data --json soak.json
+//
+// `go test ./cmd/gosid-load` runs every scenario briefly (10 s, 20
+// citizens; slow-sms 20 s) with GOSID_SOAK=1.
 package main

@@ -88,6 +88,10 @@ type soakRun struct {
 	start    time.Time
 	okPerSec map[int]int64
 	errAt    []errAt
+	// spent is what the journeys spent, for the consistency checks.
+	spent spentTokens
+	// sms is the slow-sms scenario's SMS side (sms.go); nil in others.
+	sms *smsRun
 }
 
 type errAt struct {
@@ -193,7 +197,8 @@ var secretRe = regexp.MustCompile(`<code>([A-Z2-7 ]+)</code>`)
 
 // journey runs one citizen's journey; it returns the first failed step.
 func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journeyError {
-	b := s.q.browser()
+	s.smsPace(ctx, c)
+	b := s.browserFor(c)
 	cl := s.client
 	verifier := randomToken()
 	sum := sha256.Sum256([]byte(verifier))
@@ -243,6 +248,10 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 				return s.fail("login", failVerdict, "the right password refused: "+snippet(r.body))
 			}
 		case "/login/2fa":
+			if s.smsOf(c) != nil {
+				r, jerr = s.smsMFA(ctx, b, c, timed)
+				break
+			}
 			if c.totp == "" {
 				return s.fail("mfa", failInvalid, "a second factor asked of a citizen without one")
 			}
@@ -262,6 +271,8 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 	if jerr != nil {
 		return jerr
 	}
+	s.spent.code(form)
+	idToken := tok.IDToken
 	if jerr := s.userinfo(ctx, tok.AccessToken); jerr != nil {
 		return jerr
 	}
@@ -270,6 +281,7 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 		if jerr != nil {
 			return jerr
 		}
+		s.spent.rotated(tok.RefreshToken)
 		tok = next
 	}
 	r, jerr = timed("logout", func() (*response, error) { return s.q.post(ctx, b, "/logout", url.Values{}, "", "") })
@@ -279,6 +291,7 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 	if r.status != http.StatusSeeOther && r.status != http.StatusFound {
 		return s.fail("logout", failStatus, fmt.Sprintf("%d", r.status))
 	}
+	s.spent.ended(idToken)
 	s.journeyDone()
 	return nil
 }
@@ -420,7 +433,7 @@ func (s *soakRun) stepRows() []soakStep {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var out []soakStep
-	for _, name := range journeySteps {
+	for _, name := range slices.Concat(journeySteps, smsSteps) {
 		st := s.steps[name]
 		if st == nil {
 			continue

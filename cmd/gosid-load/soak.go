@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/password"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // `gosid-load soak` starts a cluster (replicas of gosid serve behind a
@@ -58,7 +59,7 @@ type soakConfig struct {
 }
 
 // Faults the soak can inject, each with its verdict.
-var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "slow-db", "clock-ahead", "clock-behind"}
+var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "slow-db", "slow-sms", "clock-ahead", "clock-behind"}
 
 // slowDB is the delay the slow-db scenario adds to every chunk a replica
 // sends to the database (each statement's round trip).
@@ -131,7 +132,11 @@ type soakReport struct {
 	Fault        faultResult `json:"fault"`
 	AuditIntact  bool        `json:"audit_intact"`
 	AuditSeconds float64     `json:"audit_verify_s"`
-	Verdict      string      `json:"verdict"`
+	// Consistency is what the checks after the run found (consistency.go).
+	Consistency *consistency `json:"consistency"`
+	// SMS is the slow-sms scenario's sign-ins by SMS (sms.go).
+	SMS     *smsFigures `json:"sms,omitempty"`
+	Verdict string      `json:"verdict"`
 }
 
 type soakStep struct {
@@ -153,9 +158,12 @@ type faultResult struct {
 	InjectedAt float64 `json:"injected_at_s,omitempty"`
 	EndedAt    float64 `json:"ended_at_s,omitempty"`
 	// RecoverySeconds: from the fault's end to the next finished journey.
-	RecoverySeconds float64  `json:"recovery_s,omitempty"`
-	Verdict         string   `json:"verdict"`
-	Reasons         []string `json:"reasons,omitempty"`
+	RecoverySeconds float64 `json:"recovery_s,omitempty"`
+	// CatchUpSeconds: from a clock step to the shifted replica's offset
+	// metric (gosid_clock_offset_seconds) correcting it; -1 never.
+	CatchUpSeconds float64  `json:"clock_catch_up_s,omitempty"`
+	Verdict        string   `json:"verdict"`
+	Reasons        []string `json:"reasons,omitempty"`
 }
 
 func runSoak(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -195,6 +203,18 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		// limits, and the acquire timeout must keep latency bounded.
 		extra = []string{"--db-max-conns", "1", "--db-acquire-timeout", "100ms"}
 	}
+	// The edge: the relying party's back-channel logout endpoint and the
+	// SMS gateway, faked by the tool (edge.go).
+	e, err := newEdge()
+	if err != nil {
+		return nil, err
+	}
+	defer e.close()
+	if cfg.Fault == "slow-sms" {
+		// Codes by SMS go to the edge's gateway; the SMS citizens come
+		// through the proxy from addresses of their own.
+		extra = append(extra, "--sms-gateway-url", e.url+"/sms", "--sms-gateway-auth-header", "", "--trusted-proxies", "127.0.0.1/32")
+	}
 	// Set-up before the replicas start: a relying party (not first-party:
 	// consent is asked) and the citizens' accounts; then authenticators
 	// for a share of them, enrolled through the pages.
@@ -204,7 +224,8 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	citizens := make([]*citizen, cfg.Citizens)
 	setup := func(cl *cluster) error {
 		out, err := cl.gosid(ctx, nil, "clients", "create", "--name", "Нагрузка", "--scopes", "openid fullname offline_access",
-			"--grant-types", "authorization_code,refresh_token", "--auth-method", "client_secret_basic", "--redirect-uri", redirect, "--json")
+			"--grant-types", "authorization_code,refresh_token", "--auth-method", "client_secret_basic", "--redirect-uri", redirect,
+			"--backchannel-logout-uri", e.url+"/backchannel-logout", "--json")
 		if err != nil {
 			return err
 		}
@@ -255,12 +276,13 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	}
 	fmt.Fprintf(log, "soak: starting %d replica(s) of %s\n", cfg.Replicas, cfg.Gosid)
 	var replicaEnv func(int) []string
-	if step := map[string]time.Duration{"clock-ahead": clockStep, "clock-behind": -clockStep}[cfg.Fault]; step != 0 {
-		// The last replica's clock is off from the start: every request
-		// of a journey may meet either clock.
+	if strings.HasPrefix(cfg.Fault, "clock-") {
+		// The last replica's clock steps at --fault-at, while the load
+		// runs: it reads its shift from a file every second (inject
+		// writes it); every request of a journey may meet either clock.
 		replicaEnv = func(i int) []string {
 			if i == cfg.Replicas-1 {
-				return []string{"GOSID_FAULT_CLOCK_OFFSET=" + step.String()}
+				return []string{"GOSID_FAULT_CLOCK_FILE=" + clockFile(dir)}
 			}
 			return nil
 		}
@@ -294,6 +316,14 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	if err := parallel(ctx, 4, withTOTP, func(i int) error { return run.enrolTOTP(ctx, citizens[i]) }); err != nil {
 		return nil, fmt.Errorf("enrol an authenticator: %w", err)
 	}
+	if cfg.Fault == "slow-sms" {
+		// Half of the citizens, none of those with an authenticator,
+		// sign in with SMS codes.
+		run.sms = newSMSRun(e, citizens[withTOTP:min(len(citizens), withTOTP+cfg.Citizens/2)])
+		if err := parallel(ctx, 4, len(run.sms.order), func(i int) error { return run.enrolSMS(ctx, run.sms.order[i]) }); err != nil {
+			return nil, fmt.Errorf("enrol SMS codes: %w", err)
+		}
+	}
 
 	fmt.Fprintf(log, "soak: %d citizens (%d with an authenticator), %s, fault %s\n", cfg.Citizens, withTOTP, cfg.Duration, cfg.Fault)
 	rep := &soakReport{Started: time.Now().UTC().Format(time.RFC3339), Replicas: cfg.Replicas, Citizens: cfg.Citizens, TOTPCitizens: withTOTP,
@@ -307,9 +337,19 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 			return nil, err
 		}
 	}
+	cdb, err := openCheckDB(ctx, cfg, dir)
+	if err != nil {
+		return nil, err
+	}
+	defer cdb.Close()
 	run.start = time.Now()
+	if run.sms != nil {
+		run.sms.pace(run.start, cfg.Duration)
+	}
 	lctx, cancel := context.WithTimeout(ctx, cfg.Duration)
 	defer cancel()
+	watched := make(chan *tokenWatch, 1)
+	go func() { watched <- watchTokens(lctx, cdb, client.id, run.start) }()
 	var wg sync.WaitGroup
 	for _, c := range citizens {
 		wg.Go(func() {
@@ -327,6 +367,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	wg.Wait()
 	ferr := <-faultErr
 	rep.Seconds = time.Since(run.start).Seconds()
+	rep.Consistency = checkConsistency(ctx, cfg, cdb, run, e, <-watched)
 	rep.Steps = run.stepRows()
 	rep.Failures = map[string]int64{}
 	for _, s := range rep.Steps {
@@ -395,7 +436,7 @@ func parallel(ctx context.Context, k, n int, fn func(i int) error) error {
 
 // inject waits until cfg.FaultAt and injects the fault.
 func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy, run *soakRun, fr *faultResult) error {
-	if cfg.Fault == "none" || cfg.Fault == "pool-exhausted" || strings.HasPrefix(cfg.Fault, "clock-") {
+	if cfg.Fault == "none" || cfg.Fault == "pool-exhausted" {
 		return nil // in force from the start
 	}
 	sleepCtx(ctx, cfg.FaultAt)
@@ -419,6 +460,15 @@ func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy,
 		// Slow until the end: the verdict is about bounded latency.
 		slow.delay.Store(int64(slowDB))
 		return nil
+	case "slow-sms":
+		// Slow for a quarter of the run: the codes sent then must still
+		// arrive and work, and the ones sent after arrive at once.
+		window := cfg.Duration / 4
+		run.sms.slow(time.Since(run.start), window)
+		sleepCtx(ctx, window)
+		run.sms.edge.smsDelay.Store(0)
+	case "clock-ahead", "clock-behind":
+		err = stepClock(ctx, cfg, cl, fr)
 	case "kill-replica":
 		err = last.cmd.Process.Signal(syscall.SIGKILL)
 		<-last.exited
@@ -456,6 +506,11 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 	if !rep.AuditIntact {
 		fail("gosid audit verify failed")
 	}
+	if rep.Consistency != nil {
+		for _, p := range rep.Consistency.Problems {
+			fail("%s", p)
+		}
+	}
 	switch cfg.Fault {
 	case "pg-restart", "kill-replica", "term-replica":
 		if fr.EndedAt == 0 {
@@ -490,7 +545,13 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 		if math.Abs(rep.ClockOffset-want) > 1 {
 			fail("the shifted replica corrects its clock by %.1f s, want %.0f s", rep.ClockOffset, want)
 		}
-	case "pool-exhausted", "slow-db":
+		if fr.InjectedAt > 0 && (fr.CatchUpSeconds < 0 || fr.CatchUpSeconds > sqldb.ClockInterval.Seconds()) {
+			fail("the shifted replica's clock correction did not catch up with the step within %s", sqldb.ClockInterval)
+		}
+	case "pool-exhausted", "slow-db", "slow-sms":
+		if cfg.Fault == "slow-sms" {
+			judgeSMS(rep, run, fail)
+		}
 		if cfg.Fault == "pool-exhausted" && rep.PoolWaits == 0 {
 			fail("no request waited for a pooled connection: the pool was not exhausted")
 		}
@@ -529,12 +590,17 @@ func (rep *soakReport) writeTable(out io.Writer) {
 	tw.Flush()
 	fmt.Fprintf(out, "fault %s: %s", rep.Fault.Name, rep.Fault.Verdict)
 	if rep.ClockOffset != 0 {
-		fmt.Fprintf(out, " (the shifted replica corrects its clock by %+.3f s)", rep.ClockOffset)
+		fmt.Fprintf(out, " (the shifted replica corrects its clock by %+.3f s, caught up %.1f s after the step)", rep.ClockOffset, rep.Fault.CatchUpSeconds)
 	}
 	if rep.Fault.EndedAt > 0 {
 		fmt.Fprintf(out, " (injected at %.1f s, over at %.1f s, journeys again %.1f s later)", rep.Fault.InjectedAt, rep.Fault.EndedAt, rep.Fault.RecoverySeconds)
 	}
 	fmt.Fprintln(out)
+	if s := rep.SMS; s != nil {
+		fmt.Fprintf(out, "sign-ins by SMS: %d (%d with the code sent while the gateway was slow, %d after); longest from the page to the SMS: %.1f s\n",
+			s.Completed, s.InWindow, s.AfterWindow, s.MaxArrivalSeconds)
+	}
+	rep.Consistency.writeTable(out)
 	for _, r := range rep.Fault.Reasons {
 		fmt.Fprintf(out, "  - %s\n", r)
 	}

@@ -68,6 +68,13 @@ func TestSoak(t *testing.T) {
 			pg := sqldbtest.Restartable(t)
 			cfg := &soakConfig{Gosid: bin, DatabaseURL: pg.URL(), DataDir: t.TempDir(), Replicas: 2, Citizens: citizens, Duration: duration,
 				TOTPShare: 0.25, Refreshes: 3, Fault: fault, FaultAt: duration * 2 / 5, Timeout: 30 * time.Second}
+			if fault == "slow-sms" {
+				// Each SMS citizen may have a code once a minute: a
+				// longer run spreads them before, in and after the
+				// slow window.
+				cfg.Duration = max(duration, 20*time.Second)
+				cfg.FaultAt = cfg.Duration * 2 / 5
+			}
 			if fault == "pg-restart" {
 				cfg.restartDB = func(context.Context) error {
 					pg.Stop()
@@ -99,6 +106,11 @@ func TestSoak(t *testing.T) {
 			}
 			if fault == "pg-restart" && rep.Retries["503"] == 0 {
 				t.Errorf("the database restart met no 503: was it injected while journeys ran?")
+			}
+			if fault == "slow-sms" {
+				if rep.SMS == nil || rep.SMS.InWindow == 0 || rep.Consistency.SMSSent == 0 {
+					t.Errorf("the slow SMS gateway met no sign-in: %+v", rep.SMS)
+				}
 			}
 			if fault == "kill-replica" && rep.Rerouted == 0 {
 				t.Errorf("nothing was rerouted after a replica was killed")

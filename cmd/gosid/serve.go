@@ -44,8 +44,11 @@ type serveOptions struct {
 	// urlFromAddr: PublicURL was derived from Addr, not given.
 	urlFromAddr bool
 	// clockFault shifts this process's clock (GOSID_FAULT_CLOCK_OFFSET,
-	// for the soak's clock-step scenario).
+	// for the soak's clock-step scenario); clockFile, re-read every
+	// second, steps it while the process runs (GOSID_FAULT_CLOCK_FILE;
+	// faultclock.go).
 	clockFault time.Duration
+	clockFile  string
 }
 
 func serveFlags(o *serveOptions) *cmdline.Set {
@@ -87,6 +90,7 @@ func runServe(ctx context.Context, env *cmdline.Env, args []string) int {
 		}
 		o.clockFault = d
 	}
+	o.clockFile = env.Getenv("GOSID_FAULT_CLOCK_FILE")
 	// check connects to PostgreSQL only when nothing else is wrong.
 	db := o.storage.check(ctx, s, &p)
 	// Every listener is bound before anything is written, so that a port
@@ -220,9 +224,12 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 
 	// Every replica judges time by the database's clock (see sqldb.Clock).
 	base := time.Now
-	if off := o.clockFault; off != 0 {
-		log.Warn("fault injection: this process's clock is shifted", "offset", off)
-		base = func() time.Time { return time.Now().Add(off) }
+	if o.clockFault != 0 || o.clockFile != "" {
+		log.Warn("fault injection: this process's clock is shifted", "offset", o.clockFault, "file", o.clockFile != "")
+		fc := &faultClock{fixed: o.clockFault, file: o.clockFile}
+		fc.read(log)
+		go fc.watch(ctx, log)
+		base = fc.now
 	}
 	clock := sqldb.NewClock(ctx, db, base, log)
 

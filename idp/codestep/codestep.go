@@ -22,6 +22,13 @@ type Step struct {
 	Log    *slog.Logger
 	// TTL is the codes' lifetime, shown in the message.
 	TTL time.Duration
+	// Budget bounds how long Issue waits for the gateway (2 s by
+	// default): past it the page answers "code sent" and the send goes on
+	// in the background; a send that then fails is logged, and the
+	// citizen asks for another code after the cool-down, as when an SMS
+	// is lost on the way. A slow gateway held every page that sends a
+	// code for its whole delay before.
+	Budget notice.Budget
 }
 
 // Send describes one code to issue.
@@ -57,11 +64,20 @@ func (st *Step) Issue(ctx context.Context, s Send) (challengeID string, err erro
 	default:
 		return ch.ID, nil
 	}
-	if err := st.Sender.Send(ctx, m); err != nil {
+	if err := st.send(ctx, m); err != nil {
 		st.Log.ErrorContext(ctx, "send code", "message", m, "err", err)
 		return "", ErrNotSent
 	}
 	return ch.ID, nil
+}
+
+// send hands m to the sender within the budget (Budget.Send).
+func (st *Step) send(ctx context.Context, m notice.Message) error {
+	return st.Budget.Send(ctx, func(ctx context.Context) error { return st.Sender.Send(ctx, m) }, func(err error) {
+		if err != nil {
+			st.Log.ErrorContext(context.WithoutCancel(ctx), "send code (after its page was answered)", "message", m, "err", err)
+		}
+	})
 }
 
 // ErrNotSent: the gateway refused or failed.

@@ -34,15 +34,27 @@ type rig struct {
 	clock    *sqldbtest.Clock
 	notified *idptest.Messages
 	faults   *faults
+	// ended are the sessions whose sign-out was told (OnSignOut); it
+	// fails while faults.signOutDown.
+	endedMu sync.Mutex
+	ended   []string
 }
 
 // faults wraps the account store and the limiter: while down, every call
 // fails as a lost database connection does. While busy, the password
 // hasher refuses as its pool does when the wait would exceed its budget.
 type faults struct {
-	mu   sync.Mutex
-	down bool
-	busy bool
+	mu      sync.Mutex
+	down    bool
+	busy    bool
+	signOut bool // OnSignOut fails
+}
+
+func (f *faults) setSignOut(down bool) { f.mu.Lock(); f.signOut = down; f.mu.Unlock() }
+func (f *faults) signOutFails() bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.signOut
 }
 
 func (f *faults) set(down bool)     { f.mu.Lock(); f.down = down; f.mu.Unlock() }
@@ -133,6 +145,15 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 		Limiter:  faultyLimiter{e.Limiter, r.faults},
 		Sessions: e.Sessions, Notifier: e.Messages, Log: e.Log,
 		LoginKey: func(kind, value string) string { return kind + ":" + value },
+		OnSignOut: func(_ context.Context, _, sessionID string) error {
+			if r.faults.signOutFails() {
+				return errConnRefused
+			}
+			r.endedMu.Lock()
+			r.ended = append(r.ended, sessionID)
+			r.endedMu.Unlock()
+			return nil
+		},
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -447,19 +447,43 @@ func (h *Handler) BeginSecondFactor(w http.ResponseWriter, r *http.Request, a *a
 func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, err := h.sessions.Current(r)
-	if err := h.sessions.SignOut(w, r); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
-		h.log.ErrorContext(ctx, "sign out", "err", err)
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired):
+		// No live session: only the cookie to expire.
+		if err := h.sessions.SignOut(w, r); err != nil {
+			h.log.ErrorContext(ctx, "sign out", "err", err)
+		}
+		webui.Redirect(w, r, "/login?notice=signed_out")
+		return
+	case err != nil:
+		h.internal(w, r, "sign out: read the session", err)
+		return
 	}
-	if err == nil {
-		if err := h.accounts.AddEvent(ctx, account.Event{AccountID: s.AccountID, Kind: account.EventSignOut, Result: account.ResultOK,
-			IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
-			h.log.ErrorContext(ctx, "account event", "err", err)
+	// The session's tokens are revoked and its sites told (onSignOut, one
+	// transaction) before the session itself ends: a failure of either
+	// leaves the session as it was and answers 503, and the citizen's
+	// retry does the whole sign-out. Ending the session first, as before,
+	// lost the revocation and the back-channel logouts for good when the
+	// database failed in between (the soak's pg-restart found it): the
+	// retry found no session to end. A retry after onSignOut committed and
+	// the session's end failed revokes again (idempotent) and enqueues the
+	// logouts again (unique while the first ones wait).
+	if h.onSignOut != nil {
+		if err := h.onSignOut(context.WithoutCancel(ctx), s.AccountID, s.ID); err != nil {
+			h.internal(w, r, "sign out: revoke the session's tokens", err)
+			return
 		}
-		if h.onSignOut != nil {
-			if err := h.onSignOut(ctx, s.AccountID, s.ID); err != nil {
-				h.log.ErrorContext(ctx, "after sign-out", "err", err)
-			}
-		}
+	}
+	if err := h.sessions.SignOut(w, r); err != nil {
+		// SignOut expired the cookie even so; the session lives on, and
+		// the retry needs the cookie to end it.
+		w.Header().Del("Set-Cookie")
+		h.internal(w, r, "sign out: end the session", err)
+		return
+	}
+	if err := h.accounts.AddEvent(ctx, account.Event{AccountID: s.AccountID, Kind: account.EventSignOut, Result: account.ResultOK,
+		IP: httpx.ClientIP(r), UserAgent: r.UserAgent()}); err != nil {
+		h.log.ErrorContext(ctx, "account event", "err", err)
 	}
 	webui.Redirect(w, r, "/login?notice=signed_out")
 }

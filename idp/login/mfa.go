@@ -37,9 +37,12 @@ import (
 //
 // Wrong codes count toward the sign-in lock-out like wrong passwords.
 
-// TOTP verifies authenticator-app codes.
+// TOTP verifies authenticator-app codes. VerifyFor is Verify for one
+// attempt (the flow's token): the attempt's own retry of a code it used is
+// accepted (its answer was lost: a 503 after the step was recorded).
 type TOTP interface {
 	Verify(ctx context.Context, accountID, code string) error
+	VerifyFor(ctx context.Context, accountID, code, attempt string) error
 }
 
 // BackupCodes spends backup codes.
@@ -213,7 +216,9 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "mfa", v)
 		return
 	case a.MFA == account.MFATOTP:
-		if err = h.mfa.TOTP.Verify(ctx, a.ID, code); err == nil {
+		// Bound to this flow: a retry after a 503 (the step recorded, the
+		// sign-in not completed) is not refused as a replay.
+		if err = h.mfa.TOTP.VerifyFor(ctx, a.ID, code, token); err == nil {
 			method = []string{"otp"}
 		}
 	case a.MFA == account.MFASMS:

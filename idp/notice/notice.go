@@ -13,6 +13,11 @@ import (
 type Notifier struct {
 	Sender Sender
 	Log    *slog.Logger
+	// Budget bounds how long a request waits for a notice to be taken by
+	// the gateway (Account, Contact; 2 s by default): a notice is a side
+	// effect of the request, whose failure is only logged, and a slow SMS
+	// gateway held every sign-in from a new device for its whole delay.
+	Budget Budget
 }
 
 // Deliver notifies the owner of a on every verified contact and returns
@@ -50,9 +55,13 @@ func (n *Notifier) Contact(ctx context.Context, contactKind, to, kind, lang stri
 
 func (n *Notifier) send(ctx context.Context, m Message) {
 	// The request may end (the browser gets its answer) before a slow
-	// gateway answers; the notice must still go out.
+	// gateway answers; the notice must still go out: Budget sends it on a
+	// context the request's end does not cancel.
 	ctx = context.WithoutCancel(ctx)
-	if err := n.Sender.Send(ctx, m); err != nil {
-		n.Log.ErrorContext(ctx, "notice not sent", "message", m, "err", err)
+	failed := func(err error) {
+		if err != nil {
+			n.Log.ErrorContext(ctx, "notice not sent", "message", m, "err", err)
+		}
 	}
+	failed(n.Budget.Send(ctx, func(ctx context.Context) error { return n.Sender.Send(ctx, m) }, failed))
 }

@@ -68,13 +68,43 @@ func (p *Provider) registerJobs(q *jobs.Queue) error {
 // are refused — and enqueues logout deliveries for the clients that got
 // tokens in it. A session that merely expires needs neither: its tokens
 // keep their own lifetimes, and its sites learn of it at the next sign-in.
+//
+// It is idempotent: a sign-out retried after this committed but the
+// session's own end failed (the citizen got 503) revokes again, which
+// changes nothing, and enqueues no second round of logouts — the first
+// call leaves a mark (a row of oidc_revocations under the session's sid,
+// kept an hour) that the retry finds.
 func (p *Provider) SessionEnded(ctx context.Context, accountID, sessionID string) error {
 	return p.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		first, err := markSessionEnded(ctx, tx, sessionID, p.deps.Now().Add(sessionEndedMark))
+		if err != nil {
+			return fmt.Errorf("mark the session ended: %w", err)
+		}
 		if err := p.revokeSession(ctx, tx, sessionID); err != nil {
 			return err
 		}
+		if !first {
+			return nil
+		}
 		return p.queueSessionLogouts(ctx, tx, accountID, sessionID)
 	})
+}
+
+// sessionEndedMark is how long SessionEnded's mark is kept: longer than
+// any retry of a sign-out.
+const sessionEndedMark = time.Hour
+
+// markSessionEnded marks the session ended in q and reports whether it
+// was the first to (of racing calls exactly one is: the insert of one
+// primary key).
+func markSessionEnded(ctx context.Context, q sqldb.Querier, sessionID string, until time.Time) (bool, error) {
+	res, err := q.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2) ON CONFLICT (id) DO NOTHING`,
+		"session-ended:"+sessionSID(sessionID), sqldb.Micros(until))
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // revokeSession revokes every token family issued in the session.
@@ -121,13 +151,24 @@ func (p *Provider) queueSessionLogouts(ctx context.Context, tx *sqldb.Tx, accoun
 // without a back-channel URI) takes none.
 func (p *Provider) queueLogout(ctx context.Context, tx *sqldb.Tx, a logoutArgs) error {
 	c, err := p.deps.Clients.Get(ctx, a.ClientID)
-	if err != nil || c.BackchannelLogoutURI == "" {
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound):
+		return nil // the client is gone
+	case err != nil:
+		// Not knowing whether the client takes logouts is no reason to
+		// skip one: the transaction fails and the sign-out is retried
+		// (a pool exhausted for a moment skipped them silently before).
+		return fmt.Errorf("back-channel logout: read the client: %w", err)
+	case c.BackchannelLogoutURI == "":
 		return nil
 	}
 	if p.deps.Jobs == nil {
 		return errors.New("back-channel logout: no job queue")
 	}
-	_, err = p.deps.Jobs.Enqueue(ctx, tx, a, nil)
+	// Unique: a sign-out retried after its revocation committed (the
+	// session's end failed) enqueues no second delivery while the first
+	// waits.
+	_, err = p.deps.Jobs.Enqueue(ctx, tx, a, &jobs.Options{Unique: true})
 	return err
 }
 

@@ -161,16 +161,22 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 // the session could not be ended (the answer is sent).
 func (p *Provider) signOut(w http.ResponseWriter, r *http.Request, sess *session.Session) bool {
 	ctx := r.Context()
-	if err := p.deps.Sessions.SignOut(w, r); err != nil {
-		p.deps.Log.ErrorContext(ctx, "logout: end session", "err", err)
+	// The session's tokens are revoked and its sites told first, on a
+	// context that a client hanging up cannot cancel; only then does the
+	// session end. A failure of either leaves the session live and
+	// answers 503: the retry does the whole logout. (Ending the session
+	// first lost the revocation for good when the database failed in
+	// between: the retry found no session.)
+	if err := p.SessionEnded(context.WithoutCancel(ctx), sess.AccountID, sess.ID); err != nil {
+		p.deps.Log.ErrorContext(ctx, "logout: revoke the session's tokens", "err", err)
 		p.logoutError(w, r, http.StatusServiceUnavailable, "logout.err.unavailable")
 		return false
 	}
-	// The session is over whatever happens next; its tokens are revoked
-	// and its sites told on a context that a client hanging up cannot
-	// cancel.
-	if err := p.SessionEnded(context.WithoutCancel(ctx), sess.AccountID, sess.ID); err != nil {
-		p.deps.Log.ErrorContext(ctx, "logout: after the session ended", "err", err)
+	if err := p.deps.Sessions.SignOut(w, r); err != nil {
+		w.Header().Del("Set-Cookie") // the session lives on: keep its cookie for the retry
+		p.deps.Log.ErrorContext(ctx, "logout: end session", "err", err)
+		p.logoutError(w, r, http.StatusServiceUnavailable, "logout.err.unavailable")
+		return false
 	}
 	return true
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha1"
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/binary"
 	"errors"
@@ -232,6 +233,16 @@ func (s *Store) swap(ctx context.Context, what, q string, args ...any) error {
 // returns nil, ErrWrongCode, ErrReplayed or ErrNotEnrolled. Of several
 // calls racing with one code, on any replicas, at most one returns nil.
 func (s *Store) Verify(ctx context.Context, accountID, code string) error {
+	return s.VerifyFor(ctx, accountID, code, "")
+}
+
+// VerifyFor is Verify for one attempt (a sign-in's second-factor flow,
+// named by its token): the attempt's own retry of the code whose step it
+// used — its first answer lost to a database blip or an exhausted pool,
+// and the citizen told to try again — is accepted again, not refused as a
+// replay; any other use of that step still is. An empty attempt is
+// Verify.
+func (s *Store) VerifyFor(ctx context.Context, accountID, code, attempt string) error {
 	c, sealed, lastStep, err := s.load(ctx, activeSecret, accountID, code)
 	if err != nil {
 		return err
@@ -241,16 +252,44 @@ func (s *Store) Verify(ctx context.Context, accountID, code string) error {
 	if err != nil {
 		return err
 	}
+	var by []byte
+	if attempt != "" {
+		h := sha256.Sum256([]byte("totp-attempt\x00" + attempt))
+		by = h[:]
+	}
 	if step <= lastStep {
-		return ErrReplayed
+		return s.retried(ctx, accountID, step, by)
 	}
 	// The compare-and-swap: only a step later than every accepted one
 	// moves last_step, so of two racing uses of one code exactly one
 	// updates the row. secret_enc is compared so that a code checked
 	// against a secret replaced meanwhile is not recorded.
-	return s.swap(ctx, "record step", `UPDATE totp_secrets SET last_step = $2, used_at = $3
+	err = s.swap(ctx, "record step", `UPDATE totp_secrets SET last_step = $2, used_at = $3, used_by = $5
 		WHERE account_id = $1 AND last_step < $2 AND secret_enc = $4`,
-		accountID, step, sqldb.Micros(now), sealed)
+		accountID, step, sqldb.Micros(now), sealed, by)
+	if errors.Is(err, ErrReplayed) {
+		return s.retried(ctx, accountID, step, by)
+	}
+	return err
+}
+
+// retried answers a step already used: nil when by (not empty) used it,
+// the attempt retrying, else ErrReplayed.
+func (s *Store) retried(ctx context.Context, accountID string, step int64, by []byte) error {
+	if by == nil {
+		return ErrReplayed
+	}
+	var used []byte
+	err := s.db.QueryRow(ctx, `SELECT used_by FROM totp_secrets WHERE account_id = $1 AND last_step = $2`, accountID, step).Scan(&used)
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound):
+		return ErrReplayed
+	case err != nil:
+		return fmt.Errorf("totp: read the step's attempt: %w", err)
+	case subtle.ConstantTimeCompare(used, by) == 1:
+		return nil
+	}
+	return ErrReplayed
 }
 
 // Enabled reports whether the account has an active (confirmed) secret.
