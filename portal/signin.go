@@ -167,6 +167,11 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, err error
 		v.Reason, status = l.T("signin.unavailable"), http.StatusInternalServerError
 	}
 	h.log.WarnContext(r.Context(), "portal sign-in failed", "reason", err.Error())
+	if status == http.StatusServiceUnavailable {
+		// The callback keeps the sign-in for a retry (auth.Finish): the
+		// browser, or the citizen, may come back with the same address.
+		w.Header().Set("Retry-After", "2")
+	}
 	h.render.Render(w, r, status, "signin_failed", v)
 }
 

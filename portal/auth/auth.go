@@ -340,16 +340,31 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	if state == "" {
 		return nil, "", "", fmt.Errorf("%w: no state", ErrUnknownFlow)
 	}
+	// The flow is read here and used up by the transaction that opens the
+	// session (open), so that a callback an outage interrupted (the
+	// database or the provider not answering: ErrUnavailable, 503) can be
+	// sent again and finish; a callback that fails otherwise uses it up at
+	// once. Two callbacks racing with one state: the provider redeems the
+	// code once, and open lets one session in.
 	var sealed []byte
 	var expires int64
-	err = s.db.QueryRow(ctx, `DELETE FROM portal_logins WHERE state_hash = $1 RETURNING secret_enc, return_to, expires_at`,
-		hashOf(state)).Scan(&sealed, &returnTo, &expires)
+	flow := hashOf(state)
+	err = s.db.QueryRow(ctx, `SELECT secret_enc, return_to, expires_at FROM portal_logins WHERE state_hash = $1`,
+		flow).Scan(&sealed, &returnTo, &expires)
 	switch {
 	case errors.Is(err, sqldb.ErrNotFound):
 		return nil, "", "", fmt.Errorf("%w: no such state", ErrUnknownFlow)
 	case err != nil:
-		return nil, "", "", err
-	case !s.now().Before(sqldb.Time(expires)):
+		return nil, "", "", storeErr("read a sign-in", err)
+	}
+	defer func() {
+		if err != nil && !errors.Is(err, ErrUnavailable) {
+			if _, derr := s.db.Exec(context.WithoutCancel(ctx), `DELETE FROM portal_logins WHERE state_hash = $1`, flow); derr != nil {
+				s.log.WarnContext(ctx, "portal sign-in: a failed sign-in not removed", "err", derr)
+			}
+		}
+	}()
+	if !s.now().Before(sqldb.Time(expires)) {
 		return nil, "", "", fmt.Errorf("%w: expired", ErrUnknownFlow)
 	}
 	p, err := s.provider(ctx)
@@ -389,6 +404,11 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	}
 	tok, err := s.token(ctx, p, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {s.cfg.RedirectURL}, "code_verifier": {sec.Verifier}})
+	if errors.Is(err, errInvalidGrant) {
+		// The code is spent (redeemed by a callback an outage interrupted
+		// after the provider answered, or never valid): sign in afresh.
+		return nil, "", returnTo, fmt.Errorf("%w: the code was refused", ErrRefused)
+	}
 	if err != nil {
 		return nil, "", returnTo, err
 	}
@@ -413,12 +433,21 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 		return nil, "", returnTo, err
 	}
 	sid, _ := claims.Claims["sid"].(string)
-	sess, cookie, err = s.open(ctx, claims, sid, tok, info, sec.Need, old)
+	sess, cookie, err = s.open(ctx, flow, claims, sid, tok, info, sec.Need, old)
 	if err != nil {
 		return nil, "", returnTo, err
 	}
 	s.log.InfoContext(ctx, "portal sign-in", "level", sess.Profile.Level, "mfa", sess.MFA, "step_up", !sec.Need.IsZero())
 	return sess, cookie, returnTo, nil
+}
+
+// storeErr wraps a failure of the portal's database: ErrUnavailable when
+// the database did not answer (the request may be sent again).
+func storeErr(what string, err error) error {
+	if sqldb.Unavailable(err) {
+		return fmt.Errorf("%w: %s: the portal's database: %w", ErrUnavailable, what, err)
+	}
+	return fmt.Errorf("auth: %s: %w", what, err)
 }
 
 // tokenResponse is the token endpoint's answer.
