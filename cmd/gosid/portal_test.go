@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"html"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -587,22 +589,8 @@ func TestPortalCallbackOutage(t *testing.T) {
 	b.register("phone", "+79161112255", "+79161112255", "Сбоев", "Семён")
 
 	// The sign-in up to the provider's redirect to the callback, held.
-	p, at, callback := b.abs("GET", portalURL+"/login", nil), portalURL+"/login", ""
-	for i := 0; i < 10 && p.Status/100 == 3 && callback == ""; i++ {
-		base, _ := url.Parse(at)
-		next, err := base.Parse(p.Location)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if at = next.String(); strings.HasPrefix(at, portalURL+"/auth/callback") {
-			callback = at
-			break
-		}
-		p = b.abs("GET", at, nil)
-	}
-	if callback == "" {
-		t.Fatalf("no redirect to the portal's callback: %d at %s", p.Status, at)
-	}
+	callback := heldCallback(t, b, portalURL)
+	var p page
 
 	pg.Stop()
 	resp, err := b.c.Get(callback)
@@ -630,4 +618,49 @@ func TestPortalCallbackOutage(t *testing.T) {
 	if p := b.abs("GET", callback, nil); p.Status != http.StatusBadRequest {
 		t.Errorf("the callback a third time, after it signed in: %d, want 400 (used once)", p.Status)
 	}
+
+	// An outage after the provider redeemed the code (the commit of the
+	// redemption reports failure): the callback answers 503 and keeps its
+	// sign-in, but the code is spent; sent again, the callback restarts the
+	// sign-in once, which the provider's session answers at once.
+	callback = heldCallback(t, b, portalURL)
+	var faults atomic.Int32
+	db.SetCommitFault(func() error {
+		if faults.Add(1) == 1 {
+			return errors.New("injected: the commit's answer was lost")
+		}
+		return nil
+	})
+	p = b.abs("GET", callback, nil)
+	db.SetCommitFault(nil)
+	if p.Status != http.StatusServiceUnavailable {
+		t.Fatalf("the callback whose code redemption was lost: %d, want 503", p.Status)
+	}
+	p = b.abs("GET", callback, nil)
+	if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/login?") || !strings.Contains(p.Location, "again=1") {
+		t.Fatalf("the callback again with its code spent: %d → %q, want a restarted sign-in", p.Status, p.Location)
+	}
+	if p, at := b.portalGo(t, portalURL, b.abs("GET", portalURL+p.Location, nil)); p.Status != 200 || at != portalURL+"/" || !strings.Contains(p.Body, "Здравствуйте, Семён!") {
+		t.Fatalf("the restarted sign-in: %d at %s", p.Status, at)
+	}
+}
+
+// heldCallback runs a portal sign-in in b up to the provider's redirect
+// to the portal's callback, and returns the callback's URL, not followed.
+func heldCallback(t *testing.T, b *browser, portalURL string) string {
+	t.Helper()
+	p, at := b.abs("GET", portalURL+"/login", nil), portalURL+"/login"
+	for i := 0; i < 10 && p.Status/100 == 3; i++ {
+		base, _ := url.Parse(at)
+		next, err := base.Parse(p.Location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at = next.String(); strings.HasPrefix(at, portalURL+"/auth/callback") {
+			return at
+		}
+		p = b.abs("GET", at, nil)
+	}
+	t.Fatalf("no redirect to the portal's callback: %d at %s", p.Status, at)
+	return ""
 }

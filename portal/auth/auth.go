@@ -278,6 +278,21 @@ type flowSecrets struct {
 	Nonce    string `json:"nonce"`
 	Verifier string `json:"verifier"`
 	Need     Need   `json:"need"`
+	// Again: the sign-in restarts one whose code was spent (RestartError);
+	// it is not restarted a second time.
+	Again bool `json:"again,omitempty"`
+}
+
+// RestartError is Finish's answer to a callback whose code the provider
+// refuses as spent, on a sign-in not yet restarted: a callback that an
+// outage interrupted after the provider had redeemed the code (the flow
+// is kept for a retry, the code is not) can only finish as a new sign-in,
+// which the provider's session answers at once. The caller sends the
+// browser to BeginAgain with Need.
+type RestartError struct{ Need Need }
+
+func (e *RestartError) Error() string {
+	return "auth: the sign-in starts again: the provider refused its code as spent"
 }
 
 // loginTTL is how long a citizen has to sign in at the provider.
@@ -287,12 +302,22 @@ const loginTTL = 15 * time.Minute
 // caller checked) and returns the provider's authorization URL. lang is
 // the page's language, passed on as ui_locales.
 func (s *Service) Begin(ctx context.Context, returnTo string, need Need, lang string) (string, error) {
+	return s.begin(ctx, returnTo, need, lang, false)
+}
+
+// BeginAgain is Begin for the sign-in a RestartError restarts: if its
+// code too is refused, the sign-in fails (ErrRefused).
+func (s *Service) BeginAgain(ctx context.Context, returnTo string, need Need, lang string) (string, error) {
+	return s.begin(ctx, returnTo, need, lang, true)
+}
+
+func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang string, again bool) (string, error) {
 	p, err := s.provider(ctx)
 	if err != nil {
 		return "", err
 	}
 	state := random()
-	sec := flowSecrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Need: need}
+	sec := flowSecrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Need: need, Again: again}
 	plain, err := json.Marshal(sec)
 	if err != nil {
 		return "", err
@@ -358,6 +383,11 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 		return nil, "", "", storeErr("read a sign-in", err)
 	}
 	defer func() {
+		if err != nil && !errors.Is(err, ErrUnavailable) && sqldb.Unavailable(err) {
+			// The database did not answer (the sealer's data key, the
+			// session's row): an outage, not a refusal.
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
 		if err != nil && !errors.Is(err, ErrUnavailable) {
 			if _, derr := s.db.Exec(context.WithoutCancel(ctx), `DELETE FROM portal_logins WHERE state_hash = $1`, flow); derr != nil {
 				s.log.WarnContext(ctx, "portal sign-in: a failed sign-in not removed", "err", derr)
@@ -406,7 +436,11 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 		"redirect_uri": {s.cfg.RedirectURL}, "code_verifier": {sec.Verifier}})
 	if errors.Is(err, errInvalidGrant) {
 		// The code is spent (redeemed by a callback an outage interrupted
-		// after the provider answered, or never valid): sign in afresh.
+		// after the provider answered, or never valid): sign in afresh,
+		// once.
+		if !sec.Again {
+			return nil, "", returnTo, &RestartError{Need: sec.Need}
+		}
 		return nil, "", returnTo, fmt.Errorf("%w: the code was refused", ErrRefused)
 	}
 	if err != nil {
