@@ -58,7 +58,7 @@ const (
 	portalSignIn  = "Войти через Gosid"
 	portalSaved   = "Черновик сохранён."
 	callbackPath  = "/auth/callback"
-	maxPortalHops = 8
+	maxPortalHops = 12
 )
 
 // claimIdentity makes the import record rec (account n's) claim person n
@@ -170,8 +170,11 @@ type portalStep struct {
 	name   string
 	start  time.Time
 	served time.Duration
-	// at is the address of the last request, to resolve its redirect.
-	at *url.URL
+	// at is the address of the last request, to resolve its redirect;
+	// tries how many times it was sent (more than one: an answer was lost
+	// or refused with 503).
+	at    *url.URL
+	tries int
 }
 
 func (s *soakRun) step(ctx context.Context, b *http.Client, name string) *portalStep {
@@ -181,8 +184,9 @@ func (s *soakRun) step(ctx context.Context, b *http.Client, name string) *portal
 // send sends one request of the step to the absolute address u (at the
 // portal or the identity provider), through call: a 503 is waited out.
 func (p *portalStep) send(method string, u *url.URL, form url.Values) (*response, *journeyError) {
-	p.at = u
+	p.at, p.tries = u, 0
 	r, jerr := p.s.call(p.ctx, p.name, func() (*response, error) {
+		p.tries++
 		var body io.Reader
 		if form != nil {
 			body = strings.NewReader(form.Encode())
@@ -255,8 +259,9 @@ func (s *soakRun) portalJourney(ctx context.Context, b *http.Client, c *citizen)
 // answered from its session, to the portal's callback and back home.
 func (s *soakRun) portalSignin(ctx context.Context, b *http.Client, _ *citizen) *journeyError {
 	p := s.step(ctx, b, "portal_signin")
-	r, jerr := p.send("GET", s.portalURL("/login?return=%2F"), nil)
-	calledBack := false
+	start := s.portalURL("/login?return=%2F")
+	r, jerr := p.send("GET", start, nil)
+	calledBack, lost := false, false
 	for hop := 0; ; hop++ {
 		if jerr != nil {
 			return jerr
@@ -281,6 +286,11 @@ func (s *soakRun) portalSignin(ctx context.Context, b *http.Client, _ *citizen) 
 				return p.fail(failInvalid, "the provider answered the portal error=%s", u.Query().Get("error"))
 			}
 			calledBack = true
+		case s.atPortal(u) && u.Path == "/login" && calledBack && u.Query().Get("again") == "1":
+			// A callback whose code an interrupted attempt spent starts
+			// the sign-in again, once (portal/auth.RestartError).
+			calledBack = false
+			s.retried("portal_signin_again")
 		case s.atPortal(u):
 			return p.fail(failInvalid, "redirected to the portal's %s", u.Path)
 		case u.Path == "/login":
@@ -289,6 +299,14 @@ func (s *soakRun) portalSignin(ctx context.Context, b *http.Client, _ *citizen) 
 			return p.fail(failInvalid, "the provider asked the citizen's consent for the portal, a first-party client")
 		}
 		r, jerr = p.send("GET", u, nil)
+		if jerr == nil && u.Path == callbackPath && r.status == http.StatusBadRequest && p.tries > 1 && !lost {
+			// The callback was sent again after its answer was lost (a
+			// replica killed while answering): the first attempt may
+			// have used the sign-in up. «Попробовать снова», once.
+			lost, calledBack = true, false
+			s.retried("portal_signin_lost_callback")
+			r, jerr = p.send("GET", start, nil)
+		}
 	}
 }
 

@@ -324,12 +324,12 @@ func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang st
 	}
 	sealed, err := s.sealer.Seal(plain, loginAAD(state))
 	if err != nil {
-		return "", fmt.Errorf("auth: seal a sign-in: %w", err)
+		return "", storeErr("seal a sign-in", err)
 	}
 	now := s.now()
 	if _, err := s.db.Exec(ctx, `INSERT INTO portal_logins (state_hash, secret_enc, return_to, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5)`, hashOf(state), sealed, returnTo, sqldb.Micros(now), sqldb.Micros(now.Add(loginTTL))); err != nil {
-		return "", fmt.Errorf("auth: store a sign-in: %w", err)
+		return "", storeErr("store a sign-in", err)
 	}
 	q := url.Values{"response_type": {"code"}, "client_id": {s.cfg.ClientID}, "redirect_uri": {s.cfg.RedirectURL},
 		"scope": {strings.Join(s.cfg.Scopes, " ")}, "state": {state}, "nonce": {sec.Nonce},
