@@ -190,7 +190,13 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, err error
 // logout ends the portal session and sends the browser to sign out at the
 // identity provider (POST /logout).
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	u := h.auth.LogoutURL(r.Context(), h.cookie(r), webui.Lang(r))
+	u, err := h.auth.LogoutURL(r.Context(), h.cookie(r), webui.Lang(r))
+	if err != nil {
+		// Not signed out yet: the cookie stays, the citizen presses
+		// «Выйти» again (503 with Retry-After, or 500 for a fault).
+		h.fail(w, r, err)
+		return
+	}
 	h.setCookie(w, "", -1)
 	http.Redirect(w, r, u, http.StatusSeeOther)
 }

@@ -86,8 +86,15 @@ func (s *soakRun) raise(ctx context.Context, citizens []*citizen, log io.Writer)
 	start := time.Now()
 	browsers := make([]*http.Client, len(citizens))
 	err := parallel(ctx, 4, len(citizens), func(i int) error {
-		b, err := s.startCheck(ctx, citizens[i])
-		browsers[i] = b
+		// Set-up is not measured: a try that met the fault in force from
+		// the start (an exhausted pool) is made again.
+		var err error
+		for try := 0; try < 5; try++ {
+			if browsers[i], err = s.startCheck(ctx, citizens[i]); err == nil {
+				return nil
+			}
+			sleepCtx(ctx, 500*time.Millisecond)
+		}
 		return err
 	})
 	if err != nil {
@@ -144,6 +151,10 @@ func (s *soakRun) awaitCheck(ctx context.Context, b *http.Client) error {
 			Status string `json:"status"`
 		}
 		switch {
+		case r.status == http.StatusServiceUnavailable || r.status == http.StatusUnauthorized:
+			// The store did not answer (the account centre reads a
+			// session it cannot look up as none): asked again below,
+			// within raiseWait.
 		case r.status != http.StatusOK:
 			return fmt.Errorf("registry check status: %d %s", r.status, snippet(r.body))
 		case json.Unmarshal(r.body, &st) != nil:

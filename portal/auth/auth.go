@@ -585,17 +585,23 @@ func transportReason(err error) string {
 // LogoutURL ends the session whose cookie is given and returns where to
 // send the browser: the provider's end_session_endpoint with the ID token
 // as hint, coming back to the portal; or the portal itself when the
-// provider has none or cannot be reached.
-func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) string {
-	sess, _ := s.lookup(ctx, cookie)
+// provider has none or cannot be reached. An error (ErrUnavailable when
+// the database did not answer) means the session was not ended: a
+// sign-out is answered only once it is, or the session would stay valid
+// behind a cleared cookie and the provider would be asked without a hint.
+func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) (string, error) {
+	sess, err := s.lookup(ctx, cookie)
+	if err != nil {
+		return "", storeErr("sign out: read the session", err)
+	}
 	if sess != nil {
 		if _, err := s.db.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, hashOf(cookie)); err != nil {
-			s.log.WarnContext(ctx, "portal sign-out", "err", err)
+			return "", storeErr("sign out: end the session", err)
 		}
 	}
 	p, err := s.provider(ctx)
 	if err != nil || p.endSessionURL == "" {
-		return s.cfg.PostLogoutURL
+		return s.cfg.PostLogoutURL, nil
 	}
 	q := url.Values{"client_id": {s.cfg.ClientID}, "post_logout_redirect_uri": {s.cfg.PostLogoutURL}}
 	if sess != nil && sess.data.IDToken != "" {
@@ -604,7 +610,7 @@ func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) string {
 	if lang != "" {
 		q.Set("ui_locales", lang)
 	}
-	return p.endSessionURL + "?" + q.Encode()
+	return p.endSessionURL + "?" + q.Encode(), nil
 }
 
 // logoutEvent is the back-channel logout token's event (OpenID Connect
