@@ -310,12 +310,14 @@ func (s *soakRun) portalSignin(ctx context.Context, b *http.Client, _ *citizen) 
 			return p.fail(failInvalid, "the provider asked the citizen's consent for the portal, a first-party client")
 		}
 		r, jerr = p.send("GET", u, nil)
-		if jerr == nil && u.Path == callbackPath && r.status == http.StatusBadRequest && p.tries > 1 && !lost {
-			// The callback was sent again after its answer was lost (a
-			// replica killed while answering): the first attempt may
-			// have used the sign-in up. «Попробовать снова», once.
+		if jerr == nil && r.status == http.StatusBadRequest && p.tries > 1 && !lost {
+			// A hop (the portal's callback, the provider's
+			// /authorize/continue) was sent again after its answer was
+			// lost (a replica killed while answering): the first attempt
+			// may have used its one-time state up, and the page says the
+			// sign-in is stale. The citizen starts again, once.
 			lost, calledBack = true, false
-			s.retried("portal_signin_lost_callback")
+			s.retried("portal_signin_lost_answer")
 			r, jerr = p.send("GET", start, nil)
 		}
 	}
