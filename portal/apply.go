@@ -80,7 +80,17 @@ func (h *Handler) apply(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, "/applications/"+a.ID)
 }
 
+// fail answers a page whose work failed: 503 with Retry-After when the
+// database did not answer (a restart, a lost connection, an exhausted
+// pool: the same request works a moment later, and nothing the citizen
+// typed was judged), else 500.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	if sqldb.Unavailable(err) {
+		h.log.WarnContext(r.Context(), "portal page: database unavailable", "path", r.URL.Path, "err", err)
+		webui.Overloaded(w, err) // an overload's own Retry-After
+		h.render.ErrorPage(w, r, http.StatusServiceUnavailable)
+		return
+	}
 	h.log.ErrorContext(r.Context(), "portal page", "path", r.URL.Path, "err", err)
 	h.render.ErrorPage(w, r, http.StatusInternalServerError)
 }

@@ -1,6 +1,7 @@
 package portal
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -111,13 +112,18 @@ func loginPath(returnTo string, need auth.Need) string {
 }
 
 // login sends the browser to sign in at the identity provider (GET
-// /login?return=/path[&level=L][&mfa=1]).
+// /login?return=/path[&level=L][&mfa=1][&again=1]; again: the restart of
+// a sign-in whose code was spent, auth.RestartError).
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	returnTo := webui.SafeNext(r.URL.Query().Get("return"))
 	if returnTo == "" {
 		returnTo = "/"
 	}
-	u, err := h.auth.Begin(r.Context(), returnTo, needOf(r.URL.Query()), webui.Lang(r))
+	begin := h.auth.Begin
+	if r.URL.Query().Get("again") == "1" {
+		begin = h.auth.BeginAgain
+	}
+	u, err := begin(r.Context(), returnTo, needOf(r.URL.Query()), webui.Lang(r))
 	if err != nil {
 		h.signinFailed(w, r, err)
 		return
@@ -128,6 +134,12 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 // callback completes a sign-in (GET /auth/callback).
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	sess, cookie, returnTo, err := h.auth.Finish(r.Context(), r.URL.Query(), h.cookie(r))
+	var restart *auth.RestartError
+	if errors.As(err, &restart) {
+		h.log.WarnContext(r.Context(), "portal sign-in starts again", "reason", err.Error())
+		http.Redirect(w, r, loginPath(cmp.Or(webui.SafeNext(returnTo), "/"), restart.Need)+"&again=1", http.StatusFound)
+		return
+	}
 	if err != nil {
 		h.signinFailed(w, r, err)
 		return
@@ -167,13 +179,24 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, err error
 		v.Reason, status = l.T("signin.unavailable"), http.StatusInternalServerError
 	}
 	h.log.WarnContext(r.Context(), "portal sign-in failed", "reason", err.Error())
+	if status == http.StatusServiceUnavailable {
+		// The callback keeps the sign-in for a retry (auth.Finish): the
+		// browser, or the citizen, may come back with the same address.
+		w.Header().Set("Retry-After", "2")
+	}
 	h.render.Render(w, r, status, "signin_failed", v)
 }
 
 // logout ends the portal session and sends the browser to sign out at the
 // identity provider (POST /logout).
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
-	u := h.auth.LogoutURL(r.Context(), h.cookie(r), webui.Lang(r))
+	u, err := h.auth.LogoutURL(r.Context(), h.cookie(r), webui.Lang(r))
+	if err != nil {
+		// Not signed out yet: the cookie stays, the citizen presses
+		// «Выйти» again (503 with Retry-After, or 500 for a fault).
+		h.fail(w, r, err)
+		return
+	}
 	h.setCookie(w, "", -1)
 	http.Redirect(w, r, u, http.StatusSeeOther)
 }

@@ -26,13 +26,18 @@ import (
 // A cluster is what the soak runs against: replicas of `gosid serve` on
 // one database, behind a round-robin reverse proxy of ours, so that every
 // request of a journey may land on another replica, as behind a load
-// balancer. The proxy's address is the issuer every replica is told.
+// balancer. The proxy's address is the issuer every replica is told. The
+// citizen portal inside every replica sits behind a second round-robin
+// proxy, whose address is the portal's public URL: a portal request, and
+// the portal's own calls to the identity provider, may land on any
+// replica too.
 
 // replica is one `gosid serve` process.
 type replica struct {
 	n      int
 	cmd    *exec.Cmd
 	url    string   // its own listener
+	portal string   // its portal's listener
 	admin  string   // its management listener (/readyz, /metrics)
 	log    *os.File // its standard output and error
 	exited chan struct{}
@@ -65,7 +70,11 @@ type cluster struct {
 	issuer     string
 	proxy      *rrProxy
 	srv        *http.Server
-	replicas   []*replica
+	// portal is the portal's public URL: portalProxy's address.
+	portal      string
+	portalProxy *rrProxy
+	portalSrv   *http.Server
+	replicas    []*replica
 }
 
 // storage is the flags that name the cluster's data dir; the database
@@ -134,6 +143,15 @@ func startCluster(ctx context.Context, bin, dataDir, dbURL string, n int, extra 
 	c.proxy = newRRProxy()
 	c.srv = &http.Server{Handler: c.proxy, ReadHeaderTimeout: 10 * time.Second}
 	go func() { _ = c.srv.Serve(ln) }()
+	pln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		c.stop()
+		return nil, err
+	}
+	c.portal = "http://" + pln.Addr().String()
+	c.portalProxy = newRRProxy()
+	c.portalSrv = &http.Server{Handler: c.portalProxy, ReadHeaderTimeout: 10 * time.Second}
+	go func() { _ = c.portalSrv.Serve(pln) }()
 	for i := range n {
 		r, err := c.start(ctx, i)
 		if err != nil {
@@ -142,13 +160,14 @@ func startCluster(ctx context.Context, bin, dataDir, dbURL string, n int, extra 
 		}
 		c.replicas = append(c.replicas, r)
 		c.proxy.add(r.url)
+		c.portalProxy.add(r.portal)
 	}
 	return c, nil
 }
 
 // start starts replica i and waits until /readyz answers 200.
 func (c *cluster) start(ctx context.Context, i int) (*replica, error) {
-	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--public-url", c.issuer, "--portal-addr", "off",
+	args := append([]string{"serve", "--addr", "127.0.0.1:0", "--public-url", c.issuer, "--portal-addr", "127.0.0.1:0", "--portal-public-url", c.portal,
 		"--admin-addr", "127.0.0.1:0", "--sandbox-bank-addr", "off", "--log-format", "json"}, c.storage()...)
 	args = append(args, c.extra...)
 	logf, err := os.Create(filepath.Join(c.dataDir, fmt.Sprintf("replica-%d.log", i)))
@@ -178,6 +197,7 @@ func (c *cluster) start(ctx context.Context, i int) (*replica, error) {
 				if json.Unmarshal(sc.Bytes(), &rec) == nil && rec["msg"] == "gosid serving" {
 					r.url, _ = rec["idp"].(string)
 					r.admin, _ = rec["admin"].(string)
+					r.portal, _ = rec["portal"].(string)
 				}
 			}
 		}
@@ -217,8 +237,10 @@ func (c *cluster) stop() {
 	for _, r := range c.replicas {
 		r.log.Close()
 	}
-	if c.srv != nil {
-		_ = c.srv.Close()
+	for _, srv := range []*http.Server{c.srv, c.portalSrv} {
+		if srv != nil {
+			_ = srv.Close()
+		}
 	}
 }
 

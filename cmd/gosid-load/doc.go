@@ -93,6 +93,67 @@
 // cryptography and nothing else. The limit is the parallel rate, or with
 // --server-cores K the one-goroutine rate × K.
 //
+// # Soak
+//
+// `gosid-load soak` starts its own cluster and judges it: --replicas
+// processes of `gosid serve` (the binary of --gosid) on one database (the
+// SQLite data dir for one replica, PostgreSQL from GOSID_DATABASE_URL for
+// more), behind two round-robin proxies of its own, one for the identity
+// provider (its address is the issuer, --public-url) and one for the
+// citizen portal every replica runs (its address is --portal-public-url),
+// so that every request of a journey, and each of the portal's own calls
+// to the provider, may land on another replica:
+//
+//	go build -o /tmp/gosid ./cmd/gosid && go build -o /tmp/gosid-load ./cmd/gosid-load
+//	GOSID_DATABASE_URL=postgres://… /tmp/gosid-load soak --replicas 2 --citizens 200 --duration 60s --fault none
+//
+// Set-up, before the clock starts: a relying party (not first-party, so
+// consent is asked) and the accounts, imported in one `gosid accounts
+// import`; each citizen's account claims a person of the registry
+// simulator's generated family (registry.GeneratedIdentity: name, birth
+// date, SNILS, passport), the citizen signs in to the account centre and
+// presses «Подтвердить данные», and the soak waits (at most 2 minutes)
+// until every check is confirmed, i.e. the account is at level standard,
+// which the portal's applications need (the replicas run with
+// --registry-simulator-latency 0). Then --totp-share of the citizens
+// enrol an authenticator app from the security page.
+//
+// Each citizen then runs journeys back to back until --duration is over,
+// each step timed:
+//
+//   - authorize, login (password), mfa (authenticator code, for the
+//     share that has one), consent, token (code exchange), userinfo,
+//     refresh (--refreshes rotations) at the identity provider, for the
+//     relying party;
+//   - portal_signin: the portal's «Войти» → the provider's /authorize,
+//     answered from the session the citizen already holds (no password,
+//     no consent: the portal is first-party) → the portal's callback,
+//     which redeems the code and opens a portal session;
+//   - portal_home: the portal's home page must greet the citizen by the
+//     confirmed name and say the level is standard, not show the landing
+//     page;
+//   - draft: apply for inn-certificate (level standard), open the form
+//     (pre-filled with the confirmed family name), save a draft with valid
+//     values and a journey-own address, read it back (saved, the address
+//     kept), delete it (so that drafts do not pile up over a long soak);
+//   - portal_logout: the portal's «Выйти» ends its session and goes to the
+//     provider's end_session_endpoint and back to the portal, which must
+//     then show the landing page;
+//   - logout at the identity provider.
+//
+// A 503 with Retry-After is waited out (at most 2 s a time, 2 minutes in
+// all) and sent again, a transport failure or the proxy's 502 retried;
+// anything else is a failure of its step: a verdict on valid credentials,
+// a 5xx, an unexpected status, an answer without what the step checks.
+// The portal steps count one sample per journey: p50/p99 of the sum of
+// their requests' answers, and with the retries.
+//
+// --fault injects one fault (none, pg-restart, kill-replica, term-replica,
+// pool-exhausted, slow-db, clock-ahead, clock-behind) and gives a pass or
+// fail verdict; the report is a table (and --json). `GOSID_SOAK=1 go test
+// -run TestSoak ./cmd/gosid-load` runs every scenario for 10 s with 20
+// citizens.
+//
 // # Pinning
 //
 // On one machine the server and the load compete for the CPUs, and the

@@ -17,16 +17,20 @@ import (
 	"time"
 
 	"github.com/pquerna/otp/totp"
+
+	"github.com/gosid/gosid/verification/registry"
 )
 
 // A virtual citizen's journey, without a browser: authorize → sign in
 // (password, and an authenticator code for a share of the citizens) →
-// consent → code exchange → userinfo → refresh ×k → sign out. Every
-// request goes through the cluster's proxy, so any may land on another
-// replica.
+// consent → code exchange → userinfo → refresh ×k → the citizen portal
+// (sign-in with the session already held, home, an application draft,
+// sign-out: portal_journey.go) → sign out. Every request goes through the
+// cluster's proxies, so any may land on another replica.
 
 // The steps of a journey, in order, as the report lists them.
-var journeySteps = []string{"authorize", "login", "mfa", "consent", "token", "userinfo", "refresh", "logout"}
+var journeySteps = []string{"authorize", "login", "mfa", "consent", "token", "userinfo", "refresh",
+	"portal_signin", "portal_home", "draft", "portal_logout", "logout"}
 
 // Kinds of failure. A verdict is the server judging valid credentials
 // wrong (invalid_grant for a live refresh token, "revoked" for a live
@@ -51,6 +55,9 @@ type citizen struct {
 	// 30-second step: the server refuses a code used before).
 	mu       sync.Mutex
 	lastStep int64
+	// person is the generated identity the account claims and the
+	// registries confirmed (its level is standard).
+	person *registry.Identity
 }
 
 // soakClient is the relying party the citizens sign in to.
@@ -78,8 +85,11 @@ func (e *journeyError) Error() string { return e.step + ": " + e.kind + ": " + e
 
 // soakRun is the state of one soak: the figures every journey adds to.
 type soakRun struct {
-	q       *requester
-	client  soakClient
+	q      *requester
+	client soakClient
+	// portal is the portal's public URL (its proxy); nil: the journey
+	// leaves the portal out.
+	portal  *url.URL
 	mu      sync.Mutex
 	steps   map[string]*stepStats
 	retries map[string]int64
@@ -283,6 +293,11 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 		}
 		s.spent.rotated(tok.RefreshToken)
 		tok = next
+	}
+	if s.portal != nil {
+		if jerr := s.portalJourney(ctx, b, c); jerr != nil {
+			return jerr
+		}
 	}
 	r, jerr = timed("logout", func() (*response, error) { return s.q.post(ctx, b, "/logout", url.Values{}, "", "") })
 	if jerr != nil {

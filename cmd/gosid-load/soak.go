@@ -197,11 +197,13 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		}
 		defer os.RemoveAll(dir)
 	}
-	var extra []string
+	// The registry simulator answers at once: the set-up's checks are
+	// not what the soak measures.
+	extra := []string{"--registry-simulator-latency", "0"}
 	if cfg.Fault == "pool-exhausted" {
 		// Two connections for a crowd: the pool, not the database,
 		// limits, and the acquire timeout must keep latency bounded.
-		extra = []string{"--db-max-conns", "1", "--db-acquire-timeout", "100ms"}
+		extra = append(extra, "--db-max-conns", "1", "--db-acquire-timeout", "100ms")
 	}
 	// The edge: the relying party's back-channel logout endpoint and the
 	// SMS gateway, faked by the tool (edge.go).
@@ -255,17 +257,27 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		if err != nil {
 			return err
 		}
+		// The citizens' accounts claim a person of the registry
+		// simulator's generated family (so that the checks after the
+		// start raise them to standard, as the portal's applications
+		// need); the others only a name.
+		picked := map[int]*citizen{}
+		for i, n := range rand.Perm(accounts)[:len(citizens)] {
+			citizens[i] = &citizen{login: soakPhone(n), password: secret}
+			picked[n] = citizens[i]
+		}
 		w := bufio.NewWriterSize(f, 1<<20)
 		for i := range accounts {
-			line, _ := json.Marshal(map[string]string{"external_id": strconv.Itoa(i), "phone": soakPhone(i), "password_hash": phc,
-				"family_name": "Нагрузкин", "given_name": "Гражданин"})
+			rec := map[string]string{"external_id": strconv.Itoa(i), "phone": soakPhone(i), "password_hash": phc,
+				"family_name": "Нагрузкин", "given_name": "Гражданин"}
+			if c := picked[i]; c != nil {
+				c.person = claimIdentity(rec, i)
+			}
+			line, _ := json.Marshal(rec)
 			w.Write(append(line, '\n'))
 		}
 		if err := errors.Join(w.Flush(), f.Close()); err != nil {
 			return err
-		}
-		for i, n := range rand.Perm(accounts)[:len(citizens)] {
-			citizens[i] = &citizen{login: soakPhone(n), password: secret}
 		}
 		start := time.Now()
 		_, err = cl.gosidArgs(ctx, nil, append(append([]string{"accounts", "import", "--format", "jsonl", "--contacts-verified", "--batch", "2000"},
@@ -312,6 +324,10 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	q := newRequester(&config{Issuer: issuer, Concurrency: cfg.Citizens, Timeout: cfg.Timeout})
 	defer q.tr.CloseIdleConnections()
 	run := &soakRun{q: q, client: client, steps: map[string]*stepStats{}, retries: map[string]int64{}, okPerSec: map[int]int64{}}
+	run.portal, _ = url.Parse(cl.portal)
+	if err := run.raise(ctx, citizens, log); err != nil {
+		return nil, fmt.Errorf("raise the citizens to standard: %w", err)
+	}
 	withTOTP := int(float64(cfg.Citizens)*cfg.TOTPShare + 0.5)
 	if err := parallel(ctx, 4, withTOTP, func(i int) error { return run.enrolTOTP(ctx, citizens[i]) }); err != nil {
 		return nil, fmt.Errorf("enrol an authenticator: %w", err)

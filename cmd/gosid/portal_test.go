@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
+	"errors"
 	"html"
 	"net"
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -265,6 +267,11 @@ func TestPortalRefusals(t *testing.T) {
 	state := authURL.Query().Get("state")
 	if p := b.abs("GET", portalURL+"/auth/callback?code=x&iss=https%3A%2F%2Fevil.example&state="+url.QueryEscape(state), nil); p.Status != 502 {
 		t.Errorf("callback with another iss: %d", p.Status)
+	}
+	// A refused answer uses the sign-in up (only an outage keeps it for
+	// a retry).
+	if p := b.abs("GET", portalURL+"/auth/callback?code=x&iss="+url.QueryEscape(op.URL)+"&state="+url.QueryEscape(state), nil); p.Status != 400 {
+		t.Errorf("the state of a refused callback again: %d, want 400", p.Status)
 	}
 
 	var a struct{ sub, sid string }
@@ -559,4 +566,101 @@ func TestPortalNotifyCommand(t *testing.T) {
 	if !regexp.MustCompile(`^broadcast [0-9a-f]{16}: 0 subscribers of law\n$`).MatchString(out) {
 		t.Fatalf("output %q", out)
 	}
+}
+
+// TestPortalCallbackOutage: a sign-in whose callback meets the database
+// down answers 503 with Retry-After (not a 500, not «the sign-in has
+// expired»), and the same callback, sent again once the database is back,
+// signs the citizen in (the soak's database restart found the 500).
+func TestPortalCallbackOutage(t *testing.T) {
+	pg := sqldbtest.Restartable(t)
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{URL: pg.URL()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := migrate(ctx, db, testLog()); err != nil { // the job queue's tables too
+		t.Fatal(err)
+	}
+	op, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
+	portalURL, _ := startEmbeddedPortal(t, parts)
+	b := newBrowser(t, op)
+	b.register("phone", "+79161112255", "+79161112255", "Сбоев", "Семён")
+
+	// The sign-in up to the provider's redirect to the callback, held.
+	callback := heldCallback(t, b, portalURL)
+	var p page
+
+	pg.Stop()
+	resp, err := b.c.Get(callback)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	pg.Start()
+	if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+		t.Errorf("the callback with the database down: %d, Retry-After %q; want 503 with Retry-After", resp.StatusCode, resp.Header.Get("Retry-After"))
+	}
+	// As the browser would after Retry-After: the pool's connections the
+	// restart broke are dropped by the first statements that meet them.
+	p = b.abs("GET", callback, nil)
+	for try := 0; try < 20 && p.Status == http.StatusServiceUnavailable; try++ {
+		time.Sleep(250 * time.Millisecond)
+		p = b.abs("GET", callback, nil)
+	}
+	if p.Status/100 != 3 || p.Location != "/" {
+		t.Fatalf("the same callback once the database is back: %d → %q\n%.1000s", p.Status, p.Location, p.Body)
+	}
+	if p := b.abs("GET", portalURL+"/", nil); !strings.Contains(p.Body, "Здравствуйте, Семён!") {
+		t.Errorf("not signed in after the retried callback:\n%.1000s", p.Body)
+	}
+	if p := b.abs("GET", callback, nil); p.Status != http.StatusBadRequest {
+		t.Errorf("the callback a third time, after it signed in: %d, want 400 (used once)", p.Status)
+	}
+
+	// An outage after the provider redeemed the code (the commit of the
+	// redemption reports failure): the callback answers 503 and keeps its
+	// sign-in, but the code is spent; sent again, the callback restarts the
+	// sign-in once, which the provider's session answers at once.
+	callback = heldCallback(t, b, portalURL)
+	var faults atomic.Int32
+	db.SetCommitFault(func() error {
+		if faults.Add(1) == 1 {
+			return errors.New("injected: the commit's answer was lost")
+		}
+		return nil
+	})
+	p = b.abs("GET", callback, nil)
+	db.SetCommitFault(nil)
+	if p.Status != http.StatusServiceUnavailable {
+		t.Fatalf("the callback whose code redemption was lost: %d, want 503", p.Status)
+	}
+	p = b.abs("GET", callback, nil)
+	if p.Status != http.StatusFound || !strings.HasPrefix(p.Location, "/login?") || !strings.Contains(p.Location, "again=1") {
+		t.Fatalf("the callback again with its code spent: %d → %q, want a restarted sign-in", p.Status, p.Location)
+	}
+	if p, at := b.portalGo(t, portalURL, b.abs("GET", portalURL+p.Location, nil)); p.Status != 200 || at != portalURL+"/" || !strings.Contains(p.Body, "Здравствуйте, Семён!") {
+		t.Fatalf("the restarted sign-in: %d at %s", p.Status, at)
+	}
+}
+
+// heldCallback runs a portal sign-in in b up to the provider's redirect
+// to the portal's callback, and returns the callback's URL, not followed.
+func heldCallback(t *testing.T, b *browser, portalURL string) string {
+	t.Helper()
+	p, at := b.abs("GET", portalURL+"/login", nil), portalURL+"/login"
+	for i := 0; i < 10 && p.Status/100 == 3; i++ {
+		base, _ := url.Parse(at)
+		next, err := base.Parse(p.Location)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if at = next.String(); strings.HasPrefix(at, portalURL+"/auth/callback") {
+			return at
+		}
+		p = b.abs("GET", at, nil)
+	}
+	t.Fatalf("no redirect to the portal's callback: %d at %s", p.Status, at)
+	return ""
 }

@@ -278,6 +278,21 @@ type flowSecrets struct {
 	Nonce    string `json:"nonce"`
 	Verifier string `json:"verifier"`
 	Need     Need   `json:"need"`
+	// Again: the sign-in restarts one whose code was spent (RestartError);
+	// it is not restarted a second time.
+	Again bool `json:"again,omitempty"`
+}
+
+// RestartError is Finish's answer to a callback whose code the provider
+// refuses as spent, on a sign-in not yet restarted: a callback that an
+// outage interrupted after the provider had redeemed the code (the flow
+// is kept for a retry, the code is not) can only finish as a new sign-in,
+// which the provider's session answers at once. The caller sends the
+// browser to BeginAgain with Need.
+type RestartError struct{ Need Need }
+
+func (e *RestartError) Error() string {
+	return "auth: the sign-in starts again: the provider refused its code as spent"
 }
 
 // loginTTL is how long a citizen has to sign in at the provider.
@@ -287,24 +302,34 @@ const loginTTL = 15 * time.Minute
 // caller checked) and returns the provider's authorization URL. lang is
 // the page's language, passed on as ui_locales.
 func (s *Service) Begin(ctx context.Context, returnTo string, need Need, lang string) (string, error) {
+	return s.begin(ctx, returnTo, need, lang, false)
+}
+
+// BeginAgain is Begin for the sign-in a RestartError restarts: if its
+// code too is refused, the sign-in fails (ErrRefused).
+func (s *Service) BeginAgain(ctx context.Context, returnTo string, need Need, lang string) (string, error) {
+	return s.begin(ctx, returnTo, need, lang, true)
+}
+
+func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang string, again bool) (string, error) {
 	p, err := s.provider(ctx)
 	if err != nil {
 		return "", err
 	}
 	state := random()
-	sec := flowSecrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Need: need}
+	sec := flowSecrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Need: need, Again: again}
 	plain, err := json.Marshal(sec)
 	if err != nil {
 		return "", err
 	}
 	sealed, err := s.sealer.Seal(plain, loginAAD(state))
 	if err != nil {
-		return "", fmt.Errorf("auth: seal a sign-in: %w", err)
+		return "", storeErr("seal a sign-in", err)
 	}
 	now := s.now()
 	if _, err := s.db.Exec(ctx, `INSERT INTO portal_logins (state_hash, secret_enc, return_to, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5)`, hashOf(state), sealed, returnTo, sqldb.Micros(now), sqldb.Micros(now.Add(loginTTL))); err != nil {
-		return "", fmt.Errorf("auth: store a sign-in: %w", err)
+		return "", storeErr("store a sign-in", err)
 	}
 	q := url.Values{"response_type": {"code"}, "client_id": {s.cfg.ClientID}, "redirect_uri": {s.cfg.RedirectURL},
 		"scope": {strings.Join(s.cfg.Scopes, " ")}, "state": {state}, "nonce": {sec.Nonce},
@@ -340,16 +365,36 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	if state == "" {
 		return nil, "", "", fmt.Errorf("%w: no state", ErrUnknownFlow)
 	}
+	// The flow is read here and used up by the transaction that opens the
+	// session (open), so that a callback an outage interrupted (the
+	// database or the provider not answering: ErrUnavailable, 503) can be
+	// sent again and finish; a callback that fails otherwise uses it up at
+	// once. Two callbacks racing with one state: the provider redeems the
+	// code once, and open lets one session in.
 	var sealed []byte
 	var expires int64
-	err = s.db.QueryRow(ctx, `DELETE FROM portal_logins WHERE state_hash = $1 RETURNING secret_enc, return_to, expires_at`,
-		hashOf(state)).Scan(&sealed, &returnTo, &expires)
+	flow := hashOf(state)
+	err = s.db.QueryRow(ctx, `SELECT secret_enc, return_to, expires_at FROM portal_logins WHERE state_hash = $1`,
+		flow).Scan(&sealed, &returnTo, &expires)
 	switch {
 	case errors.Is(err, sqldb.ErrNotFound):
 		return nil, "", "", fmt.Errorf("%w: no such state", ErrUnknownFlow)
 	case err != nil:
-		return nil, "", "", err
-	case !s.now().Before(sqldb.Time(expires)):
+		return nil, "", "", storeErr("read a sign-in", err)
+	}
+	defer func() {
+		if err != nil && !errors.Is(err, ErrUnavailable) && sqldb.Unavailable(err) {
+			// The database did not answer (the sealer's data key, the
+			// session's row): an outage, not a refusal.
+			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
+		}
+		if err != nil && !errors.Is(err, ErrUnavailable) {
+			if _, derr := s.db.Exec(context.WithoutCancel(ctx), `DELETE FROM portal_logins WHERE state_hash = $1`, flow); derr != nil {
+				s.log.WarnContext(ctx, "portal sign-in: a failed sign-in not removed", "err", derr)
+			}
+		}
+	}()
+	if !s.now().Before(sqldb.Time(expires)) {
 		return nil, "", "", fmt.Errorf("%w: expired", ErrUnknownFlow)
 	}
 	p, err := s.provider(ctx)
@@ -389,6 +434,15 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	}
 	tok, err := s.token(ctx, p, url.Values{"grant_type": {"authorization_code"}, "code": {code},
 		"redirect_uri": {s.cfg.RedirectURL}, "code_verifier": {sec.Verifier}})
+	if errors.Is(err, errInvalidGrant) {
+		// The code is spent (redeemed by a callback an outage interrupted
+		// after the provider answered, or never valid): sign in afresh,
+		// once.
+		if !sec.Again {
+			return nil, "", returnTo, &RestartError{Need: sec.Need}
+		}
+		return nil, "", returnTo, fmt.Errorf("%w: the code was refused", ErrRefused)
+	}
 	if err != nil {
 		return nil, "", returnTo, err
 	}
@@ -413,12 +467,21 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 		return nil, "", returnTo, err
 	}
 	sid, _ := claims.Claims["sid"].(string)
-	sess, cookie, err = s.open(ctx, claims, sid, tok, info, sec.Need, old)
+	sess, cookie, err = s.open(ctx, flow, claims, sid, tok, info, sec.Need, old)
 	if err != nil {
 		return nil, "", returnTo, err
 	}
 	s.log.InfoContext(ctx, "portal sign-in", "level", sess.Profile.Level, "mfa", sess.MFA, "step_up", !sec.Need.IsZero())
 	return sess, cookie, returnTo, nil
+}
+
+// storeErr wraps a failure of the portal's database: ErrUnavailable when
+// the database did not answer (the request may be sent again).
+func storeErr(what string, err error) error {
+	if sqldb.Unavailable(err) {
+		return fmt.Errorf("%w: %s: the portal's database: %w", ErrUnavailable, what, err)
+	}
+	return fmt.Errorf("auth: %s: %w", what, err)
 }
 
 // tokenResponse is the token endpoint's answer.
@@ -522,17 +585,23 @@ func transportReason(err error) string {
 // LogoutURL ends the session whose cookie is given and returns where to
 // send the browser: the provider's end_session_endpoint with the ID token
 // as hint, coming back to the portal; or the portal itself when the
-// provider has none or cannot be reached.
-func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) string {
-	sess, _ := s.lookup(ctx, cookie)
+// provider has none or cannot be reached. An error (ErrUnavailable when
+// the database did not answer) means the session was not ended: a
+// sign-out is answered only once it is, or the session would stay valid
+// behind a cleared cookie and the provider would be asked without a hint.
+func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) (string, error) {
+	sess, err := s.lookup(ctx, cookie)
+	if err != nil {
+		return "", storeErr("sign out: read the session", err)
+	}
 	if sess != nil {
 		if _, err := s.db.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, hashOf(cookie)); err != nil {
-			s.log.WarnContext(ctx, "portal sign-out", "err", err)
+			return "", storeErr("sign out: end the session", err)
 		}
 	}
 	p, err := s.provider(ctx)
 	if err != nil || p.endSessionURL == "" {
-		return s.cfg.PostLogoutURL
+		return s.cfg.PostLogoutURL, nil
 	}
 	q := url.Values{"client_id": {s.cfg.ClientID}, "post_logout_redirect_uri": {s.cfg.PostLogoutURL}}
 	if sess != nil && sess.data.IDToken != "" {
@@ -541,7 +610,7 @@ func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) string {
 	if lang != "" {
 		q.Set("ui_locales", lang)
 	}
-	return p.endSessionURL + "?" + q.Encode()
+	return p.endSessionURL + "?" + q.Encode(), nil
 }
 
 // logoutEvent is the back-channel logout token's event (OpenID Connect

@@ -166,7 +166,10 @@ func profileOf(info map[string]any, acr string) Profile {
 
 // open makes a session for a completed sign-in and returns it with its
 // cookie value; the browser's previous session (old) ends.
-func (s *Service) open(ctx context.Context, claims *oidc.IDTokenClaims, sid string, tok *tokenResponse, info map[string]any, need Need, old string) (*Session, string, error) {
+// open opens the session of a finished sign-in and uses up its flow (the
+// portal_logins row whose state hashes to flow) in the same transaction:
+// ErrUnknownFlow when another callback used it first.
+func (s *Service) open(ctx context.Context, flow []byte, claims *oidc.IDTokenClaims, sid string, tok *tokenResponse, info map[string]any, need Need, old string) (*Session, string, error) {
 	now := s.now()
 	cookie := random()
 	sess := &Session{Subject: claims.Subject, SID: sid, ACR: claims.AuthenticationContextClassReference,
@@ -179,18 +182,28 @@ func (s *Service) open(ctx context.Context, claims *oidc.IDTokenClaims, sid stri
 		return nil, "", err
 	}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		res, err := tx.Exec(ctx, `DELETE FROM portal_logins WHERE state_hash = $1`, flow)
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil || n != 1 {
+			return fmt.Errorf("%w: used by another callback", ErrUnknownFlow)
+		}
 		if old != "" {
 			if _, err := tx.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, hashOf(old)); err != nil {
 				return err
 			}
 		}
-		_, err := tx.Exec(ctx, `INSERT INTO portal_sessions (id_hash, subject, idp_sid, acr, amr, data_enc, profile_at, created_at, last_seen_at, expires_at)
+		_, err = tx.Exec(ctx, `INSERT INTO portal_sessions (id_hash, subject, idp_sid, acr, amr, data_enc, profile_at, created_at, last_seen_at, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7, $8)`, sess.idHash, sess.Subject, sid, sess.ACR,
 			strings.Join(claims.AuthenticationMethodsReferences, " "), sealed, sqldb.Micros(now), sqldb.Micros(now.Add(s.cfg.SessionTTL)))
 		return err
 	})
+	if errors.Is(err, ErrUnknownFlow) {
+		return nil, "", err
+	}
 	if err != nil {
-		return nil, "", fmt.Errorf("auth: open a session: %w", err)
+		return nil, "", storeErr("open a session", err)
 	}
 	return sess, cookie, nil
 }
