@@ -100,7 +100,12 @@ type invalidatee interface {
 // cache_invalidations table (idp migration 0025).
 func NewWatcher(db sqldb.Querier, cfg Config) *Watcher {
 	if cfg.Interval <= 0 {
+		// Four polls within the bound: one slow or failed poll does not
+		// yet cost the cache.
 		cfg.Interval = DefaultInterval
+		if cfg.Bound > 0 {
+			cfg.Interval = max(min(cfg.Interval, cfg.Bound/4), 10*time.Millisecond)
+		}
 	}
 	if cfg.Bound <= 0 {
 		cfg.Bound = DefaultBound
