@@ -284,6 +284,12 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	err = httpx.RunAll(ctx, log, servers,
 		func(ctx context.Context) error { return parts.Jobs.Run(ctx, o.ShutdownTimeout) },
 		func(ctx context.Context) error {
+			if parts.Cache == nil {
+				return nil
+			}
+			return parts.Cache.Run(ctx)
+		},
+		func(ctx context.Context) error {
 			if err := km.Run(ctx); err != nil {
 				return fmt.Errorf("signing keys: %w", err)
 			}
