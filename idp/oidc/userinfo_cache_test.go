@@ -247,6 +247,17 @@ func TestUserinfoHitMakesNoQuery(t *testing.T) {
 		}
 		t.Logf("miss: %d database uses; hit: 0", missUses)
 
+		// Discovery and the JWKS never touch the database.
+		before = db.Uses()
+		for _, path := range []string{"/.well-known/openid-configuration", pathKeys} {
+			if r := do(t, http.DefaultClient, http.MethodGet, op.URL+path, nil); r.Status != http.StatusOK {
+				t.Fatalf("%s: %s", path, r)
+			}
+		}
+		if n := db.Uses() - before; n != 0 {
+			t.Fatalf("discovery and the JWKS used the database %d times", n)
+		}
+
 		// Expiry is judged on every hit, from the token itself.
 		op.Clock.Advance(time.Hour)
 		if r := op.userinfo(t, tok); r.Status != http.StatusUnauthorized {
@@ -259,14 +270,15 @@ func TestUserinfoHitMakesNoQuery(t *testing.T) {
 // after the bound and reads the database (which, here, still answers).
 func TestUserinfoCacheFailsClosed(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		w := cache.NewWatcher(db, cache.Config{Interval: 300 * time.Millisecond, Bound: 300 * time.Millisecond})
-		if err := w.Poll(context.Background()); err != nil {
-			t.Fatal(err)
-		}
+		w := cache.NewWatcher(db, cache.Config{Interval: time.Second, Bound: time.Second})
 		op := startOP(t, db, withCache(w))
 		cl, secret := op.client(t, client.Client{Scopes: []string{"openid", "fullname"}})
 		who := op.citizen(t)
 		tok := op.tokens(t, op.signedIn(t, who.ID), cl, auth{Method: client.AuthSecretBasic, Secret: secret}, "openid fullname").Str("access_token")
+		// The last successful poll.
+		if err := w.Poll(context.Background()); err != nil {
+			t.Fatal(err)
+		}
 		if r := op.userinfo(t, tok); r.Status != http.StatusOK || !op.cachedFor(t, tok) {
 			t.Fatalf("userinfo: %s", r)
 		}
