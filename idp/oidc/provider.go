@@ -97,7 +97,7 @@ type Provider struct {
 	// keySets caches private_key_jwt clients' keys from their jwks_uri.
 	keySets *keySets
 	// userinfos holds userinfo answers by access token (nil: no cache).
-	userinfos *cache.Cache[[]byte]
+	userinfos *cache.Cache[userinfoEntry]
 }
 
 // Endpoint paths.
@@ -137,7 +137,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	st := &store{db: d.DB, now: d.Now, aead: aead, life: cfg.Lifetimes, log: d.Log}
 	p := &Provider{cfg: cfg, deps: d, store: st, keySets: newKeySets(d.Now)}
 	if d.Cache != nil {
-		p.userinfos = cache.New[[]byte](d.Cache, userinfoCacheSize, userinfoCacheTTL)
+		p.userinfos = cache.New[userinfoEntry](d.Cache, userinfoCacheSize, userinfoCacheTTL)
 		st.forget = d.Cache.Invalidate
 	}
 	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, evidence: d.Evidence, roles: d.Roles, life: cfg.Lifetimes, keySets: p.keySets,

@@ -187,17 +187,17 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeBearerError(w, http.StatusBadRequest, "invalid_request", "send the access token in the Authorization header or a form body, once")
 		return
 	}
-	id, subject, ok := p.accessTokenID(ctx, token)
-	if !ok {
-		p.invalidToken(w, "the access token is invalid or has expired")
-		return
-	}
-	if p.cachedUserinfo(w, id, subject) {
+	if p.cachedUserinfo(w, token) {
 		return
 	}
 	// Taken before the first read: an answer read while a change to any
 	// of its parts was being announced is not cached.
 	ticket := p.userinfoTicket()
+	id, subject, ok := p.accessTokenID(ctx, token)
+	if !ok {
+		p.invalidToken(w, "the access token is invalid or has expired")
+		return
+	}
 	tid, a, err := p.adapter.tokenHolder(ctx, id, subject)
 	switch {
 	case errors.Is(err, errTokenInactive):
@@ -236,7 +236,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w)
 		return
 	}
-	p.keepUserinfo(ticket, tid, subject, body)
+	p.keepUserinfo(ticket, token, tid, subject, body)
 	writeUserinfo(w, body)
 }
 

@@ -2,6 +2,7 @@ package oidc
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"net/http"
 	"slices"
 	"time"
@@ -12,9 +13,11 @@ import (
 // The userinfo cache. A relying party may call userinfo often with one
 // access token; every answer needs the token's revocations, client,
 // account, contacts, evidence and staff roles — half a dozen queries. Each
-// replica keeps the JSON of recent answers by access token id and subject
-// (internal/cache); a hit answers without the database. An entry depends
-// on the keys
+// replica keeps the JSON of recent answers by the SHA-256 of the access
+// token itself (internal/cache); a hit answers without the database and
+// without verifying the token's signature again: the very same token was
+// verified when its answer was cached, and signing keys stay published
+// longer than any token they signed lives. An entry depends on the keys
 //
 //	token:<id>, token:<family>   a revocation of the token or its family
 //	account:<subject>            the account's row (name, documents, level,
@@ -25,7 +28,7 @@ import (
 // transaction on any replica; this replica's Watcher drops the entry
 // within cache.Watcher.Bound (1 s, --cache-bound). A revocation made here
 // drops it at once (store.forgetTokens). Expiry and scope are checked
-// from the token id itself on every hit. Only successful answers are
+// from the entry on every hit. Only successful answers are
 // cached: a refusal or a 503 reads the database again next time.
 
 const (
@@ -41,9 +44,18 @@ func tokenKey(id string) string       { return "token:" + id }
 func accountKey(id string) string     { return "account:" + id }
 func clientCacheKey(id string) string { return "client:" + id }
 
-// userinfoKey names an answer: the token id and the subject it was
-// issued for (both come from the sealed or signed token).
-func userinfoKey(id, subject string) string { return id + "\x00" + subject }
+// userinfoKey names an answer: the access token's SHA-256.
+func userinfoKey(token string) string {
+	h := sha256.Sum256([]byte(token))
+	return string(h[:])
+}
+
+// userinfoEntry is a cached answer.
+type userinfoEntry struct {
+	body []byte
+	// expires is the token's expiry, judged on the provider's clock.
+	expires time.Time
+}
 
 // userinfoDeps are the invalidation keys an answer for tid depends on.
 func userinfoDeps(tid tokenID, subject string) []string {
@@ -56,19 +68,16 @@ func userinfoDeps(tid tokenID, subject string) []string {
 
 // cachedUserinfo answers from the cache when it holds the token's answer
 // and the token is still unexpired; it reports whether it answered.
-func (p *Provider) cachedUserinfo(w http.ResponseWriter, id, subject string) bool {
+// Only answers of tokens with the openid scope are ever cached.
+func (p *Provider) cachedUserinfo(w http.ResponseWriter, token string) bool {
 	if p.userinfos == nil {
 		return false
 	}
-	tid, err := parseTokenID(id)
-	if err != nil || !p.store.now().Before(tid.Expires) || !slices.Contains(tid.Scopes, "openid") {
+	e, ok := p.userinfos.Get(userinfoKey(token))
+	if !ok || !p.store.now().Before(e.expires) {
 		return false // the full path gives the refusal
 	}
-	body, ok := p.userinfos.Get(userinfoKey(id, subject))
-	if !ok {
-		return false
-	}
-	writeUserinfo(w, body)
+	writeUserinfo(w, e.body)
 	return true
 }
 
@@ -81,11 +90,13 @@ func (p *Provider) userinfoTicket() cache.Ticket {
 }
 
 // keepUserinfo caches an answer read since t.
-func (p *Provider) keepUserinfo(t cache.Ticket, tid tokenID, subject string, body []byte) {
-	if p.userinfos == nil {
+func (p *Provider) keepUserinfo(t cache.Ticket, token string, tid tokenID, subject string, body []byte) {
+	if p.userinfos == nil || !slices.Contains(tid.Scopes, "openid") {
 		return
 	}
-	p.userinfos.Put(t, userinfoKey(tid.ID, subject), body, tid.Expires, userinfoDeps(tid, subject)...)
+	// The entry's own lifetime is on the cache's clock (the database's in
+	// production); the token's expiry is judged on each hit.
+	p.userinfos.Put(t, userinfoKey(token), userinfoEntry{body: body, expires: tid.Expires}, tid.Expires, userinfoDeps(tid, subject)...)
 }
 
 func writeUserinfo(w http.ResponseWriter, body []byte) {
