@@ -81,6 +81,15 @@ func (p *Provider) cachedUserinfo(w http.ResponseWriter, token string) bool {
 	return true
 }
 
+// UserinfoCacheStats reports the userinfo cache's hits and misses so far
+// (zero without a cache), for metrics.
+func (p *Provider) UserinfoCacheStats() (hits, misses uint64) {
+	if p.userinfos == nil {
+		return 0, 0
+	}
+	return p.userinfos.Stats()
+}
+
 // userinfoTicket is taken before the database is read for an answer.
 func (p *Provider) userinfoTicket() cache.Ticket {
 	if p.userinfos == nil {
