@@ -30,6 +30,7 @@ import (
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/idp/totp"
+	"github.com/gosid/gosid/internal/cache"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
@@ -66,6 +67,10 @@ type Config struct {
 	// request's own).
 	PasswordWait time.Duration
 	Tokens       oidc.Lifetimes
+	// CacheBound is the longest a replica answers userinfo from its cache
+	// after another replica's committed change made the answer wrong
+	// (internal/cache; 0: cache.DefaultBound; negative: no cache).
+	CacheBound time.Duration
 
 	// ESignature is nil when e-signature sign-in is off.
 	ESignature *ESignature
@@ -122,10 +127,13 @@ type IdP struct {
 	// too; nil when e-signature sign-in is off.
 	ESignature *ESignature
 	Sessions   *session.Store
-	DB         *sqldb.DB
-	Keys       *keys.Manager
-	Log        *slog.Logger
-	Now        func() time.Time
+	// Cache invalidates this replica's caches from the database's
+	// invalidation log; its Run must run while serving (nil: no cache).
+	Cache *cache.Watcher
+	DB    *sqldb.DB
+	Keys  *keys.Manager
+	Log   *slog.Logger
+	Now   func() time.Time
 
 	// Flows keep a browser's state between requests, sealed in the
 	// database; Reauth is the rule of sensitive changes; SignIn completes a
@@ -238,10 +246,14 @@ func New(c Config, p Platform) (*IdP, error) {
 	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
 
 	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
+	var watcher *cache.Watcher
+	if c.CacheBound >= 0 {
+		watcher = cache.NewWatcher(db, cache.Config{Bound: c.CacheBound, Now: now, Log: log})
+	}
 	var opKey [32]byte
 	copy(opKey[:], km.BlindIndex("op-crypto-key", "v1"))
 	provider, err := oidc.New(oidc.Config{Issuer: c.Issuer, CryptoKey: opKey, Lifetimes: c.Tokens},
-		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Jobs: p.Jobs, Evidence: verifier,
+		oidc.Deps{DB: db, Clients: clients, Accounts: accounts, Signer: km, Sessions: sessions, Limiter: limiter, Jobs: p.Jobs, Evidence: verifier, Cache: watcher,
 			Roles: staff.NewStore(db, acts, now), Log: log, Now: now})
 	if err != nil {
 		return nil, fmt.Errorf("OpenID provider: %w", err)
@@ -379,7 +391,7 @@ func New(c Config, p Platform) (*IdP, error) {
 		}
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
-		Reload: reload, Notifier: notifier, Messages: p.Messages, ESignature: c.ESignature, Sessions: sessions, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
+		Reload: reload, Notifier: notifier, Messages: p.Messages, ESignature: c.ESignature, Sessions: sessions, Cache: watcher, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
 		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh,
 		Recovery: Recovery{Codes: step, Passwords: hasher, Policy: policy, EndAll: told.EndAll, Forget: devices.Forget}}, nil
 }

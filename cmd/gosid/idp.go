@@ -14,6 +14,7 @@ import (
 	"github.com/gosid/gosid/idp/oidc"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/cache"
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
@@ -46,6 +47,7 @@ type idpOptions struct {
 	RefreshTokenTTL    time.Duration
 	RefreshGrace       time.Duration
 	CodeTTL            time.Duration
+	CacheBound         time.Duration
 
 	gatewayOptions
 
@@ -69,6 +71,7 @@ func (o *idpOptions) register(s *cmdline.Set) {
 	s.Int(&o.Argon2Threads, "argon2-threads", int(def.Threads), "argon2id lanes.")
 	s.Duration(&o.PasswordWait, "password-wait", time.Second, "The longest a password check may take, from the request's arrival to the end of its hash (the pool has one slot per core); a sign-in that could not be done within it is answered 503 with Retry-After at once instead of queueing (0: no bound).")
 	s.Duration(&o.AccessTokenTTL, "access-token-lifetime", 10*time.Minute, "Lifetime of access tokens.")
+	s.Duration(&o.CacheBound, "cache-bound", cache.DefaultBound, "The longest a replica answers userinfo from its memory after a change committed on another replica (an account change, a revoked token) made the answer wrong; each replica polls the database's invalidation log four times within it, and stops using its cache when it cannot. Negative: no cache (every userinfo reads the database).")
 	s.Duration(&o.IDTokenTTL, "id-token-lifetime", time.Hour, "Lifetime of ID tokens.")
 	s.Duration(&o.RefreshTokenTTL, "refresh-token-lifetime", 30*24*time.Hour, "Lifetime of a refresh token; each rotation starts it anew (sliding).")
 	s.Duration(&o.RefreshGrace, "refresh-token-grace", oidc.DefaultRefreshGrace, "For this long after a rotation the rotated refresh token yields the same successor again (a retry after a lost answer), instead of counting as reuse (1s–1m).")
@@ -146,5 +149,6 @@ func (o *idpOptions) config(issuer string, secure bool) idp.Config {
 	return idp.Config{Issuer: issuer, Secure: secure, LockoutThreshold: o.LockoutThreshold, LockoutDuration: o.LockoutDuration,
 		SessionIdleTimeout: o.SessionIdleTimeout, SessionLifetime: o.SessionLifetime, SessionIdleMin: o.SessionIdleMin, SessionIdleMax: o.SessionIdleMax,
 		ReauthMaxAge: o.ReauthMaxAge, DeletionGrace: o.DeletionGrace, Argon2: o.argon2(), PasswordWait: o.PasswordWait,
-		Tokens: oidc.Lifetimes{AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace}}
+		Tokens:     oidc.Lifetimes{AccessToken: o.AccessTokenTTL, IDToken: o.IDTokenTTL, RefreshToken: o.RefreshTokenTTL, Code: o.CodeTTL, RefreshGrace: o.RefreshGrace},
+		CacheBound: o.CacheBound}
 }

@@ -243,6 +243,23 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	if err != nil {
 		return exitFailed, err
 	}
+	if w := parts.Cache; w != nil {
+		reg.MustRegister(
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gosid_userinfo_cache_hits_total",
+				Help: "Userinfo answers served from this replica's cache, without the database."},
+				func() float64 { h, _ := parts.Provider.UserinfoCacheStats(); return float64(h) }),
+			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gosid_userinfo_cache_misses_total",
+				Help: "Userinfo requests this replica's cache could not answer (read from the database)."},
+				func() float64 { _, m := parts.Provider.UserinfoCacheStats(); return float64(m) }),
+			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gosid_cache_trusted",
+				Help: "1 while this replica's last read of the cache invalidation log is recent enough (--cache-bound) for its caches to answer; 0: they answer nothing, every request reads the database."},
+				func() float64 {
+					if w.Trusted() {
+						return 1
+					}
+					return 0
+				}))
+	}
 	idpOpts := opts
 	idpOpts.ClientIP = httpx.TrustedProxies(o.idp.proxies)
 	handlers := map[string]http.Handler{
@@ -290,6 +307,12 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	log.Info("gosid serving", "issuer", o.PublicURL, "idp", at["idp"], "portal", at["portal"], "admin", at["admin"], "sandbox_bank", at["bank"], "database", db.Dialect())
 	err = httpx.RunAll(ctx, log, servers,
 		func(ctx context.Context) error { return parts.Jobs.Run(ctx, o.ShutdownTimeout) },
+		func(ctx context.Context) error {
+			if parts.Cache == nil {
+				return nil
+			}
+			return parts.Cache.Run(ctx)
+		},
 		func(ctx context.Context) error {
 			if err := km.Run(ctx); err != nil {
 				return fmt.Errorf("signing keys: %w", err)

@@ -321,7 +321,9 @@ func (ad *adapter) GetRefreshTokenInfo(ctx context.Context, clientID, token stri
 func (ad *adapter) RevokeToken(ctx context.Context, tokenOrID, userID, clientID string) *zoidc.Error {
 	until := ad.store.now().Add(max(ad.life.AccessToken, ad.life.IDToken))
 	if family, ok := strings.CutPrefix(tokenOrID, "family:"); ok {
-		if err := revokeFamily(ctx, ad.store.db, family, until); err != nil {
+		err := revokeFamily(ctx, ad.store.db, family, until)
+		ad.store.forgetTokens(family)
+		if err != nil {
 			_ = unavailable(ctx, err)
 			return zoidc.ErrServerError()
 		}
@@ -334,7 +336,9 @@ func (ad *adapter) RevokeToken(ctx context.Context, tokenOrID, userID, clientID 
 	if tid.ClientID != clientID {
 		return zoidc.ErrInvalidClient().WithDescription("the token was issued to another client")
 	}
-	if err := ad.store.revoke(ctx, ad.store.db, tid.ID, until); err != nil {
+	err = ad.store.revoke(ctx, ad.store.db, tid.ID, until)
+	ad.store.forgetTokens(tid.ID)
+	if err != nil {
 		_ = unavailable(ctx, err)
 		return zoidc.ErrServerError()
 	}

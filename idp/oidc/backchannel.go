@@ -75,12 +75,13 @@ func (p *Provider) registerJobs(q *jobs.Queue) error {
 // call leaves a mark (a row of oidc_revocations under the session's sid,
 // kept an hour) that the retry finds.
 func (p *Provider) SessionEnded(ctx context.Context, accountID, sessionID string) error {
-	return p.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
+	var families []string
+	err := p.store.db.InTx(ctx, func(tx *sqldb.Tx) (err error) {
 		first, err := markSessionEnded(ctx, tx, sessionID, p.deps.Now().Add(sessionEndedMark))
 		if err != nil {
 			return fmt.Errorf("mark the session ended: %w", err)
 		}
-		if err := p.revokeSession(ctx, tx, sessionID); err != nil {
+		if families, err = p.revokeSession(ctx, tx, sessionID); err != nil {
 			return err
 		}
 		if !first {
@@ -88,6 +89,10 @@ func (p *Provider) SessionEnded(ctx context.Context, accountID, sessionID string
 		}
 		return p.queueSessionLogouts(ctx, tx, accountID, sessionID)
 	})
+	if err == nil {
+		p.store.forgetTokens(families...)
+	}
+	return err
 }
 
 // sessionEndedMark is how long SessionEnded's mark is kept: longer than
@@ -108,16 +113,17 @@ func markSessionEnded(ctx context.Context, q sqldb.Querier, sessionID string, un
 }
 
 // revokeSession revokes every token family issued in the session.
-func (p *Provider) revokeSession(ctx context.Context, q sqldb.Querier, sessionID string) error {
+// It returns the families, to be forgotten by the cache after the commit.
+func (p *Provider) revokeSession(ctx context.Context, q sqldb.Querier, sessionID string) ([]string, error) {
 	families, err := sqldb.Strings(ctx, q, `SELECT family_id FROM oidc_auth_requests WHERE session_id = $1 AND family_id IS NOT NULL
 		UNION SELECT family_id FROM oidc_refresh_tokens WHERE session_id = $1`, sessionID)
 	if err != nil {
-		return fmt.Errorf("token families of a session: %w", err)
+		return nil, fmt.Errorf("token families of a session: %w", err)
 	}
 	if err := p.revokeFamilies(ctx, q, families); err != nil {
-		return fmt.Errorf("revoke a session's tokens: %w", err)
+		return nil, fmt.Errorf("revoke a session's tokens: %w", err)
 	}
-	return nil
+	return families, nil
 }
 
 // revokeFamilies revokes token families: their refresh tokens go, and

@@ -203,7 +203,7 @@ func TestLogoutRollsBackWithTheChange(t *testing.T) {
 		o, a, sid := f.o, f.a, f.sessionID
 		boom := errors.New("the session's change failed")
 		err := db.InTx(ctx, func(tx *sqldb.Tx) error {
-			if err := o.P.revokeSession(ctx, tx, sid); err != nil {
+			if _, err := o.P.revokeSession(ctx, tx, sid); err != nil {
 				return err
 			}
 			if err := o.P.queueSessionLogouts(ctx, tx, a.ID, sid); err != nil {

@@ -37,11 +37,12 @@ func (p *Provider) Grants(ctx context.Context, accountID string) ([]SiteGrant, e
 // the access tokens they issued stop introspecting as active), and the site
 // is sent a back-channel logout. The next sign-in there asks for consent.
 func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) error {
-	return p.store.db.InTx(ctx, func(tx *sqldb.Tx) error {
+	var families []string
+	err := p.store.db.InTx(ctx, func(tx *sqldb.Tx) (err error) {
 		if err := p.store.deleteGrant(ctx, tx, accountID, clientID); err != nil {
 			return err
 		}
-		families, err := p.store.families(ctx, tx, accountID, clientID)
+		families, err = p.store.families(ctx, tx, accountID, clientID)
 		if err != nil {
 			return err
 		}
@@ -51,4 +52,8 @@ func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) 
 		// Without a sid: every session of the account at the site ends.
 		return p.queueLogout(ctx, tx, logoutArgs{ClientID: clientID, AccountID: accountID})
 	})
+	if err == nil {
+		p.store.forgetTokens(families...)
+	}
+	return err
 }

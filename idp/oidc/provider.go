@@ -25,6 +25,7 @@ import (
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc/authz"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/cache"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -72,6 +73,9 @@ type Deps struct {
 	// Roles reads staff roles for the gosid_roles claim of clients
 	// registered for it (staff.Store); nil releases none.
 	Roles Roles
+	// Cache invalidates the userinfo cache across replicas; nil: userinfo
+	// reads the database on every call. Its Run is the caller's to run.
+	Cache *cache.Watcher
 	Log   *slog.Logger
 	Now   func() time.Time
 }
@@ -92,6 +96,8 @@ type Provider struct {
 	render        *webui.Renderer
 	// keySets caches private_key_jwt clients' keys from their jwks_uri.
 	keySets *keySets
+	// userinfos holds userinfo answers by access token (nil: no cache).
+	userinfos *cache.Cache[userinfoEntry]
 }
 
 // Endpoint paths.
@@ -130,6 +136,10 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	}
 	st := &store{db: d.DB, now: d.Now, aead: aead, life: cfg.Lifetimes, log: d.Log}
 	p := &Provider{cfg: cfg, deps: d, store: st, keySets: newKeySets(d.Now)}
+	if d.Cache != nil {
+		p.userinfos = cache.New[userinfoEntry](d.Cache, userinfoCacheSize, userinfoCacheTTL)
+		st.forget = d.Cache.Invalidate
+	}
 	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, evidence: d.Evidence, roles: d.Roles, life: cfg.Lifetimes, keySets: p.keySets,
 		loginURL: func(id string) string { return pathContinue + "?id=" + url.QueryEscape(id) }}
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, authorizeCatalog, logoutCatalog), d.Log, "consent", "level", "device", "logout")

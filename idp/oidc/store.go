@@ -68,6 +68,24 @@ type store struct {
 	// revoked family's access tokens stay revoked (AccessToken).
 	life Lifetimes
 	log  *slog.Logger
+	// forget drops cache keys in this process at once (cache.Watcher.
+	// Invalidate; nil without a cache): the replica that revokes a token
+	// stops answering for it before its next poll of the invalidation log,
+	// which the revocation's trigger writes for the other replicas.
+	forget func(keys ...string)
+}
+
+// forgetTokens drops the cached answers for access token ids or families
+// revoked by a committed change.
+func (s *store) forgetTokens(ids ...string) {
+	if s.forget == nil || len(ids) == 0 {
+		return
+	}
+	keys := make([]string, len(ids))
+	for i, id := range ids {
+		keys[i] = tokenKey(id)
+	}
+	s.forget(keys...)
 }
 
 // seal encrypts plaintext bound to aad; open reverses it.
@@ -352,6 +370,7 @@ func (s *store) revokeCodeFamily(ctx context.Context, ar *AuthRequest) {
 	family, err := s.codeFamily(ctx, ar.ID)
 	if err == nil {
 		err = revokeFamily(ctx, s.db, family, s.now().Add(s.life.AccessToken))
+		s.forgetTokens(family)
 	}
 	if err != nil {
 		s.log.ErrorContext(ctx, "revoke tokens of a reused code", "client", ar.Request.ClientID, "err", err)

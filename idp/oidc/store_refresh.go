@@ -113,7 +113,11 @@ func (s *store) sameSuccessor(ctx context.Context, p *presentedRefresh, successo
 // to the reuse is errRefreshReused whether or not the revocation failed
 // (which is logged): the token is not honoured either way.
 func (s *store) revokeReused(ctx context.Context, family string) {
-	if err := revokeFamily(ctx, s.db, family, s.now().Add(s.life.AccessToken)); err != nil {
+	err := revokeFamily(ctx, s.db, family, s.now().Add(s.life.AccessToken))
+	// Forgotten here even if the write failed: an answer the cache drops
+	// is only read again.
+	s.forgetTokens(family)
+	if err != nil {
 		s.log.ErrorContext(ctx, "revoke a reused refresh token's family", "err", err)
 		return
 	}

@@ -187,6 +187,12 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeBearerError(w, http.StatusBadRequest, "invalid_request", "send the access token in the Authorization header or a form body, once")
 		return
 	}
+	if p.cachedUserinfo(w, token) {
+		return
+	}
+	// Taken before the first read: an answer read while a change to any
+	// of its parts was being announced is not cached.
+	ticket := p.userinfoTicket()
 	id, subject, ok := p.accessTokenID(ctx, token)
 	if !ok {
 		p.invalidToken(w, "the access token is invalid or has expired")
@@ -224,9 +230,14 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w)
 		return
 	}
-	w.Header().Set("Content-Type", "application/json")
-	w.Header().Set("Cache-Control", "no-store")
-	_ = jsonEncode(w, info)
+	body, err := encodeUserinfo(info)
+	if err != nil {
+		p.deps.Log.ErrorContext(ctx, "userinfo: encode", "err", err)
+		writeUnavailable(w)
+		return
+	}
+	p.keepUserinfo(ticket, token, tid, subject, body)
+	writeUserinfo(w, body)
 }
 
 func (p *Provider) invalidToken(w http.ResponseWriter, desc string) {

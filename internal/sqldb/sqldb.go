@@ -76,6 +76,8 @@ type DB struct {
 	// afterCommit, set by fault-injection tests only (SetCommitFault),
 	// runs after each successful commit of InTx.
 	afterCommit atomic.Pointer[func() error]
+	// uses counts connections taken from the pool (Uses).
+	uses atomic.Uint64
 }
 
 // ErrCommitUnknown is what InTx returns when a commit's outcome is unknown
@@ -216,6 +218,13 @@ func (db *DB) Ping(ctx context.Context) error { return db.sql.PingContext(ctx) }
 // Close closes the pool.
 func (db *DB) Close() error { return db.sql.Close() }
 
+// Uses reports how many times this handle has taken a connection of its
+// pool: once per statement outside a transaction (per attempt, when a
+// serialization failure repeats it) and once per transaction. Tests use
+// it to show that a path answers without the database. Use of the pool
+// handed out by SQL is not counted.
+func (db *DB) Uses() uint64 { return db.uses.Load() }
+
 // SQL is the database/sql pool underneath, for a library that takes one
 // (internal/jobs hands it to its queue driver). Store code never uses it:
 // it goes through Exec, Query and InTx, which classify errors and retry.
@@ -343,6 +352,7 @@ var ErrPoolTimeout = errors.New("sqldb: no pooled connection within the acquire 
 
 // conn takes a connection of the pool within the acquire timeout.
 func (db *DB) conn(ctx context.Context) (*sql.Conn, error) {
+	db.uses.Add(1)
 	actx := ctx
 	if db.acquire > 0 {
 		var cancel context.CancelFunc

@@ -60,6 +60,21 @@ func Run(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
 
+// RunReplicas runs fn twice, as subtests "sqlite" and "postgres", each
+// with two handles (two pools) on one fresh migrated database, as two
+// replicas of `gosid serve` sharing it would have.
+func RunReplicas(t *testing.T, fn func(t *testing.T, a, b *sqldb.DB)) {
+	t.Helper()
+	t.Run("sqlite", func(t *testing.T) {
+		cfg := sqldb.Config{SQLitePath: SQLitePath(t)}
+		fn(t, open(t, cfg), open(t, cfg))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		cfg := sqldb.Config{URL: PostgresURL(t)}
+		fn(t, open(t, cfg), open(t, cfg))
+	})
+}
+
 // RunEmpty is Run with databases that have not been migrated.
 func RunEmpty(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 	t.Helper()
