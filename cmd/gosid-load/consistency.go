@@ -153,7 +153,9 @@ type tokenRow struct {
 type jobRow struct {
 	kind, state string
 	attempt     int
-	// sid is a back-channel logout's session (its args).
+	// sid is a back-channel logout's session (its args), for logouts to
+	// the soak's relying party only: the portal, a client of the same
+	// sessions, gets a logout of its own for each.
 	sid string
 }
 
@@ -165,7 +167,7 @@ func readState(ctx context.Context, db *sqldb.DB, clientID string) (*dbState, er
 	if err != nil {
 		return nil, err
 	}
-	if st.jobs, err = readJobs(ctx, db); err != nil {
+	if st.jobs, err = readJobs(ctx, db, clientID); err != nil {
 		return nil, err
 	}
 	return st, nil
@@ -215,7 +217,7 @@ func readTokens(ctx context.Context, db *sqldb.DB, clientID string) (*dbState, e
 	return st, nil
 }
 
-func readJobs(ctx context.Context, db *sqldb.DB) ([]jobRow, error) {
+func readJobs(ctx context.Context, db *sqldb.DB, clientID string) ([]jobRow, error) {
 	// River keeps args as jsonb on both dialects; SQLite's is binary,
 	// which json() turns back into text.
 	args := "CAST(args AS TEXT)"
@@ -236,10 +238,13 @@ func readJobs(ctx context.Context, db *sqldb.DB) ([]jobRow, error) {
 		}
 		if j.kind == logoutKind {
 			var a struct {
-				SID string `json:"sid"`
+				ClientID string `json:"client_id"`
+				SID      string `json:"sid"`
 			}
 			_ = json.Unmarshal([]byte(raw), &a)
-			j.sid = a.SID
+			if a.ClientID == clientID {
+				j.sid = a.SID
+			}
 		}
 		out = append(out, j)
 	}
@@ -456,7 +461,7 @@ func checkConsistency(ctx context.Context, cfg *soakConfig, db *sqldb.DB, run *s
 	replay(ctx, run, c)
 	start := time.Now()
 	for {
-		js, err := readJobs(ctx, db)
+		js, err := readJobs(ctx, db, "")
 		if err == nil && pendingJobs(js) == 0 || time.Since(start) > jobsDrain || ctx.Err() != nil {
 			break
 		}
