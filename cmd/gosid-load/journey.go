@@ -46,6 +46,10 @@ const (
 	failInvalid     = "invalid_answer"
 )
 
+// kindRestart ends a journey that the citizen starts again after an
+// answer lost with a killed replica: not a failure.
+const kindRestart = "restart"
+
 // citizen is one virtual citizen's account.
 type citizen struct {
 	login, password string
@@ -124,8 +128,8 @@ func (s *soakRun) note(step string, total time.Duration, r *response, jerr *jour
 		st.totals = append(st.totals, total)
 		return
 	}
-	if jerr.kind == "cancelled" {
-		return // the run's end, not a failure
+	if jerr.kind == "cancelled" || jerr.kind == kindRestart {
+		return // the run's end, or a sign-in the citizen starts again
 	}
 	st.fails[jerr.kind]++
 	if st.firstErr == "" {
@@ -349,8 +353,13 @@ func (s *soakRun) mfa(ctx context.Context, b *http.Client, c *citizen, timed fun
 // token is a verdict.
 func (s *soakRun) token(ctx context.Context, step string, form url.Values) (*tokens, *journeyError) {
 	start := time.Now()
+	lost := false
 	r, jerr := s.call(ctx, step, func() (*response, error) {
-		return s.q.post(ctx, s.q.plain, "/oauth/token", form, s.client.id, s.client.secret)
+		r, err := s.q.post(ctx, s.q.plain, "/oauth/token", form, s.client.id, s.client.secret)
+		if err != nil || r.status == http.StatusBadGateway {
+			lost = true
+		}
+		return r, err
 	})
 	if jerr != nil {
 		s.note(step, 0, nil, jerr)
@@ -359,6 +368,12 @@ func (s *soakRun) token(ctx context.Context, step string, form url.Values) (*tok
 	var t tokens
 	_ = json.Unmarshal(r.body, &t)
 	switch {
+	case r.status == http.StatusBadRequest && t.Error == "invalid_grant" && lost && form.Get("grant_type") == "authorization_code":
+		// The first exchange's answer was lost (a replica killed after
+		// its commit): the code is spent, as RFC 6749 wants, and the
+		// site starts the sign-in again, as a citizen's would.
+		s.retried("token_lost_answer")
+		return nil, &journeyError{step, kindRestart, "the code exchange's answer was lost"}
 	case r.status == http.StatusBadRequest && t.Error == "invalid_grant":
 		return nil, s.fail(step, failVerdict, "invalid_grant: "+t.Description)
 	case r.status != http.StatusOK:
