@@ -231,6 +231,16 @@ func processBlocks(B []block, time, memory, threads uint32, mode int) {
 	for n := uint32(0); n < time; n++ {
 		for slice := uint32(0); slice < syncPoints; slice++ {
 			var wg sync.WaitGroup
+			if threads == 1 {
+				// One lane (OWASP's p=1): computed by the caller's own
+				// goroutine, which holds the hashing slot, instead of a
+				// new goroutine per segment that it waits for (eight
+				// hand-offs per hash through the scheduler's queue,
+				// behind the requests being served meanwhile).
+				wg.Add(1)
+				processSegment(n, slice, 0, &wg)
+				continue
+			}
 			for lane := uint32(0); lane < threads; lane++ {
 				wg.Add(1)
 				go processSegment(n, slice, lane, &wg)
