@@ -177,6 +177,20 @@ type tokens struct {
 
 // token posts to the token endpoint and wants a 200 with an access token
 // (and an ID token and a refresh token when asked for).
+// postFollow posts an empty form to path and follows up to three local
+// redirects (an account-centre button and the page it leads to).
+func (q *requester) postFollow(ctx context.Context, c *http.Client, path string) (*response, error) {
+	r, err := q.post(ctx, c, path, nil, "", "")
+	for hop := 0; err == nil && (r.status == http.StatusSeeOther || r.status == http.StatusFound) && hop < 3; hop++ {
+		u, lerr := q.local(r.location)
+		if lerr != nil {
+			return nil, lerr
+		}
+		r, err = q.get(ctx, c, u.RequestURI())
+	}
+	return r, err
+}
+
 func (q *requester) token(ctx context.Context, form url.Values, id, secret string, basic, wantID, wantRefresh bool) (*tokens, *response, error) {
 	if !basic {
 		form.Set("client_id", id)

@@ -44,22 +44,25 @@ type consistency struct {
 	// Snapshots is how many times the tokens and codes were checked while
 	// the load ran (every second; SnapshotsFailed could not be read); the
 	// token figures are the most seen in one snapshot or after the run.
-	Snapshots         int            `json:"token_snapshots"`
-	SnapshotsFailed   int            `json:"token_snapshots_failed"`
-	RefreshFamilies   int            `json:"refresh_families"`
-	FamiliesSeveral   int            `json:"families_with_several_live_tokens"`
-	LiveInRevoked     int            `json:"live_tokens_in_revoked_families"`
-	CodesExchanged    int            `json:"codes_exchanged"`
-	FamiliesNoCode    int            `json:"families_without_their_code"`
-	JobsDrainSeconds  float64        `json:"jobs_drain_s"`
-	Jobs              map[string]int `json:"jobs"` // "kind state" → count
-	JobsStuck         int            `json:"jobs_stuck"`
-	JobsDiscarded     int            `json:"jobs_discarded"`
-	SessionsEnded     int            `json:"sessions_ended"`
-	LogoutJobsMissing int            `json:"logout_jobs_missing"`
-	LogoutsDelivered  int            `json:"logouts_delivered"`
-	LogoutsLost       int            `json:"logouts_undelivered"`
-	LogoutsTwice      int            `json:"logouts_delivered_twice"`
+	Snapshots        int            `json:"token_snapshots"`
+	SnapshotsFailed  int            `json:"token_snapshots_failed"`
+	RefreshFamilies  int            `json:"refresh_families"`
+	FamiliesSeveral  int            `json:"families_with_several_live_tokens"`
+	LiveInRevoked    int            `json:"live_tokens_in_revoked_families"`
+	CodesExchanged   int            `json:"codes_exchanged"`
+	FamiliesNoCode   int            `json:"families_without_their_code"`
+	JobsDrainSeconds float64        `json:"jobs_drain_s"`
+	Jobs             map[string]int `json:"jobs"` // "kind state" → count
+	JobsStuck        int            `json:"jobs_stuck"`
+	// JobsAwaitingRescue were running on the killed replica: the queue
+	// runs them again after its rescue interval, not within the drain.
+	JobsAwaitingRescue int `json:"jobs_awaiting_rescue,omitempty"`
+	JobsDiscarded      int `json:"jobs_discarded"`
+	SessionsEnded      int `json:"sessions_ended"`
+	LogoutJobsMissing  int `json:"logout_jobs_missing"`
+	LogoutsDelivered   int `json:"logouts_delivered"`
+	LogoutsLost        int `json:"logouts_undelivered"`
+	LogoutsTwice       int `json:"logouts_delivered_twice"`
 	// SMS is the slow-sms scenario's: messages taken by the gateway and
 	// codes sent twice.
 	SMSSent  int `json:"sms_sent,omitempty"`
@@ -143,6 +146,8 @@ type dbState struct {
 	// requests name it.
 	codeFamilies map[string]int
 	jobs         []jobRow
+	// killedAt is when a replica was killed (kill-replica), else zero.
+	killedAt time.Time
 }
 
 type tokenRow struct {
@@ -153,6 +158,8 @@ type tokenRow struct {
 type jobRow struct {
 	kind, state string
 	attempt     int
+	// attempted is when the job was last taken (zero: never).
+	attempted time.Time
 	// sid is a back-channel logout's session (its args), for logouts to
 	// the soak's relying party only: the portal, a client of the same
 	// sessions, gets a logout of its own for each.
@@ -220,11 +227,11 @@ func readTokens(ctx context.Context, db *sqldb.DB, clientID string) (*dbState, e
 func readJobs(ctx context.Context, db *sqldb.DB, clientID string) ([]jobRow, error) {
 	// River keeps args as jsonb on both dialects; SQLite's is binary,
 	// which json() turns back into text.
-	args := "CAST(args AS TEXT)"
+	args, attempted := "CAST(args AS TEXT)", "COALESCE(CAST(EXTRACT(EPOCH FROM attempted_at) * 1000000 AS BIGINT), 0)"
 	if db.Dialect() == sqldb.SQLite {
-		args = "json(args)"
+		args, attempted = "json(args)", "COALESCE(CAST(unixepoch(attempted_at, 'subsec') * 1000000 AS INTEGER), 0)"
 	}
-	rows, err := db.Query(ctx, `SELECT kind, state, attempt, `+args+` FROM river_job`)
+	rows, err := db.Query(ctx, `SELECT kind, state, attempt, `+args+`, `+attempted+` FROM river_job`)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -232,9 +239,13 @@ func readJobs(ctx context.Context, db *sqldb.DB, clientID string) ([]jobRow, err
 	for rows.Next() {
 		var j jobRow
 		var raw string
-		if err := rows.Scan(&j.kind, &j.state, &j.attempt, &raw); err != nil {
+		var at int64
+		if err := rows.Scan(&j.kind, &j.state, &j.attempt, &raw, &at); err != nil {
 			rows.Close()
 			return nil, err
+		}
+		if at > 0 {
+			j.attempted = time.UnixMicro(at)
 		}
 		if j.kind == logoutKind {
 			var a struct {
@@ -259,15 +270,21 @@ func closeRows(rows *sql.Rows) error {
 	return err
 }
 
-// pendingJobs counts jobs still to run now: available or running.
-func pendingJobs(jobs []jobRow) int {
+// pendingJobs counts jobs still to run now: available or running, but
+// not those a replica killed at killedAt was running.
+func pendingJobs(jobs []jobRow, killedAt time.Time) int {
 	n := 0
 	for _, j := range jobs {
-		if j.state == "available" || j.state == "running" {
+		if (j.state == "available" || j.state == "running") && !j.awaitingRescue(killedAt) {
 			n++
 		}
 	}
 	return n
+}
+
+// awaitingRescue: a job left running by a replica killed at killedAt.
+func (j jobRow) awaitingRescue(killedAt time.Time) bool {
+	return !killedAt.IsZero() && j.state == "running" && !j.attempted.IsZero() && !j.attempted.After(killedAt)
 }
 
 // check judges a state: ended is the sids of the sessions the journeys
@@ -319,10 +336,12 @@ func (st *dbState) checkJobs(c *consistency, ended map[string]bool, delivered ma
 	jobsBySID := map[string][]jobRow{}
 	for _, j := range st.jobs {
 		c.Jobs[j.kind+" "+j.state]++
-		switch j.state {
-		case "available", "running":
+		switch {
+		case j.awaitingRescue(st.killedAt):
+			c.JobsAwaitingRescue++
+		case j.state == "available" || j.state == "running":
 			c.JobsStuck++
-		case "discarded":
+		case j.state == "discarded":
 			c.JobsDiscarded++
 		}
 		if j.kind == logoutKind && j.sid != "" {
@@ -453,7 +472,13 @@ func watchTokens(ctx context.Context, db *sqldb.DB, clientID string, start time.
 // checkConsistency runs the checks after a soak's load, the cluster still
 // up (the replicas run the jobs; the replays need them), and adds what
 // watchTokens found while the load ran.
-func checkConsistency(ctx context.Context, cfg *soakConfig, db *sqldb.DB, run *soakRun, e *edge, w *tokenWatch) *consistency {
+//
+// killedAt, when not zero, is when a replica was killed: a job it was
+// running stays running until the queue's rescue (jobs.DefaultRescueAfter,
+// minutes), so one still running after the drain and attempted before
+// then is counted as awaiting rescue, not stuck (every worker's own
+// timeout would have ended it on a live replica).
+func checkConsistency(ctx context.Context, cfg *soakConfig, db *sqldb.DB, run *soakRun, e *edge, w *tokenWatch, killedAt time.Time) *consistency {
 	c := &consistency{}
 	// The replays first: a replayed code revokes its family (and enqueues
 	// nothing: its session is over), so that the state read after
@@ -462,7 +487,7 @@ func checkConsistency(ctx context.Context, cfg *soakConfig, db *sqldb.DB, run *s
 	start := time.Now()
 	for {
 		js, err := readJobs(ctx, db, "")
-		if err == nil && pendingJobs(js) == 0 || time.Since(start) > jobsDrain || ctx.Err() != nil {
+		if err == nil && pendingJobs(js, killedAt) == 0 || time.Since(start) > jobsDrain || ctx.Err() != nil {
 			break
 		}
 		sleepCtx(ctx, 250*time.Millisecond)
@@ -475,6 +500,7 @@ func checkConsistency(ctx context.Context, cfg *soakConfig, db *sqldb.DB, run *s
 		c.problem("read the database: %v", err)
 		return c
 	}
+	st.killedAt = killedAt
 	st.check(c, run.spent.endedSIDs(), e.logoutCounts())
 	if w != nil {
 		c.Snapshots, c.SnapshotsFailed = w.snapshots, w.failed
@@ -550,6 +576,7 @@ func (c *consistency) writeTable(out io.Writer) {
 		{"  families from no recorded exchange", c.FamiliesNoCode},
 		{"jobs drained in (s)", fmt.Sprintf("%.1f", c.JobsDrainSeconds)},
 		{"  stuck (available, running)", c.JobsStuck},
+		{"  running on the killed replica, awaiting rescue", c.JobsAwaitingRescue},
 		{"  discarded", c.JobsDiscarded},
 		{"sessions ended by the journeys", c.SessionsEnded},
 		{"  without a back-channel logout job", c.LogoutJobsMissing},

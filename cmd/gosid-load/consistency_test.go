@@ -61,6 +61,11 @@ func TestConsistencyCheckFails(t *testing.T) {
 		{"a logout delivered twice", func(_ *dbState, _ map[string]bool, delivered map[string]int) {
 			delivered["s1"] = 2
 		}, "more than once"},
+		{"a job running on a live replica after a kill", func(st *dbState, _ map[string]bool, _ map[string]int) {
+			// Taken after the kill: not the dead replica's, so stuck.
+			st.killedAt = time.Now().Add(-time.Minute)
+			st.jobs = append(st.jobs, jobRow{kind: "partner.notice", state: "running", attempt: 1, attempted: time.Now()})
+		}, "still available or running"},
 		{"a logout job enqueued twice", func(st *dbState, _ map[string]bool, _ map[string]int) {
 			st.jobs = append(st.jobs, jobRow{kind: logoutKind, state: "retryable", attempt: 1, sid: "s1"})
 		}, "more than once"},
@@ -75,6 +80,16 @@ func TestConsistencyCheckFails(t *testing.T) {
 				t.Fatalf("want a problem with %q, got %q", tc.want, c.Problems)
 			}
 		})
+	}
+	// A job the killed replica was running awaits the queue's rescue: not
+	// a problem, but counted.
+	rescued := sound()
+	rescued.killedAt = time.Now()
+	rescued.jobs = append(rescued.jobs, jobRow{kind: logoutKind, state: "running", attempt: 1, attempted: time.Now().Add(-time.Second)})
+	var rc consistency
+	rescued.check(&rc, ended, delivered)
+	if len(rc.Problems) != 0 || rc.JobsAwaitingRescue != 1 || rc.JobsStuck != 0 {
+		t.Fatalf("a job left running by the killed replica: %+v", rc)
 	}
 	var sms consistency
 	checkSMS(&sms, []smsMessage{{To: "+79100000001", Text: "Код 123456"}, {To: "+79100000002", Text: "Код 123456"},

@@ -422,14 +422,7 @@ func (s *soakRun) enrolTOTP(ctx context.Context, c *citizen) error {
 	if err != nil || r.status != http.StatusSeeOther {
 		return fmt.Errorf("sign in to enrol: %v %v", statusOf(r), err)
 	}
-	r, err = s.q.post(ctx, b, "/account/security/totp", nil, "", "")
-	for hop := 0; err == nil && (r.status == http.StatusSeeOther || r.status == http.StatusFound) && hop < 3; hop++ {
-		u, lerr := s.q.local(r.location)
-		if lerr != nil {
-			return lerr
-		}
-		r, err = s.q.get(ctx, b, u.RequestURI())
-	}
+	r, err = s.q.postFollow(ctx, b, "/account/security/totp")
 	if err != nil {
 		return err
 	}

@@ -201,14 +201,7 @@ func (s *soakRun) enrolSMS(ctx context.Context, c *citizen) error {
 		return fmt.Errorf("sign in to enrol: %v %v", statusOf(r), err)
 	}
 	arrived := s.sms.edge.expectSMS(c.login)
-	r, err = s.q.post(ctx, b, "/account/security/sms", nil, "", "")
-	for hop := 0; err == nil && (r.status == http.StatusSeeOther || r.status == http.StatusFound) && hop < 3; hop++ {
-		u, lerr := s.q.local(r.location)
-		if lerr != nil {
-			return lerr
-		}
-		r, err = s.q.get(ctx, b, u.RequestURI())
-	}
+	r, err = s.q.postFollow(ctx, b, "/account/security/sms")
 	if err != nil {
 		return err
 	}

@@ -383,7 +383,11 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	wg.Wait()
 	ferr := <-faultErr
 	rep.Seconds = time.Since(run.start).Seconds()
-	rep.Consistency = checkConsistency(ctx, cfg, cdb, run, e, <-watched)
+	var killedAt time.Time
+	if cfg.Fault == "kill-replica" && rep.Fault.InjectedAt > 0 {
+		killedAt = run.start.Add(time.Duration(rep.Fault.InjectedAt * float64(time.Second)))
+	}
+	rep.Consistency = checkConsistency(ctx, cfg, cdb, run, e, <-watched, killedAt)
 	rep.Steps = run.stepRows()
 	rep.Failures = map[string]int64{}
 	for _, s := range rep.Steps {
