@@ -51,10 +51,10 @@ func LoadSigner(keyData []byte, password string) (signer any, certs []*x509.Cert
 		signer, err = parsePKCS8(keyData)
 		if err != nil {
 			// Perhaps an encrypted PKCS #8 key in DER.
-			der, derr := decryptPKCS8(keyData, password)
+			key, derr := parseEncryptedPKCS8(keyData, password)
 			switch {
 			case derr == nil:
-				signer, err = parsePKCS8(der)
+				signer, err = key, nil
 			case errors.Is(derr, ErrPassword):
 				err = derr
 			}
@@ -91,10 +91,7 @@ func loadPEM(data []byte, password string) (any, []*x509.Certificate, error) {
 		case "PRIVATE KEY":
 			key, err = parsePKCS8(b.Bytes)
 		case "ENCRYPTED PRIVATE KEY":
-			var der []byte
-			if der, err = decryptPKCS8(b.Bytes, password); err == nil {
-				key, err = parsePKCS8(der)
-			}
+			key, err = parseEncryptedPKCS8(b.Bytes, password)
 		case "RSA PRIVATE KEY", "EC PRIVATE KEY":
 			if _, enc := b.Headers["Proc-Type"]; enc {
 				return nil, nil, fmt.Errorf("%w: legacy PEM encryption; convert the key to PKCS #8", cert.ErrUnsupportedAlgorithm)
@@ -145,6 +142,22 @@ func ownCertFirst(signer any, certs []*x509.Certificate) []*x509.Certificate {
 }
 
 // parsePKCS8 parses an unencrypted PKCS #8 PrivateKeyInfo.
+// parseEncryptedPKCS8 decrypts an encrypted PKCS #8 key and parses it. A
+// wrong password passes the decryption's padding check by chance (about
+// one time in 256 with PKCS #7 padding) and yields bytes that are no key:
+// that is ErrPassword too, not a malformed file.
+func parseEncryptedPKCS8(data []byte, password string) (any, error) {
+	der, err := decryptPKCS8(data, password)
+	if err != nil {
+		return nil, err
+	}
+	key, err := parsePKCS8(der)
+	if errors.Is(err, cert.ErrMalformed) {
+		return nil, ErrPassword
+	}
+	return key, err
+}
+
 func parsePKCS8(der []byte) (any, error) {
 	if k, err := x509.ParsePKCS8PrivateKey(der); err == nil {
 		return k, nil

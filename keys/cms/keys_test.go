@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/x509"
 	"errors"
+	"fmt"
 	"math/big"
 	"testing"
 
@@ -126,6 +127,20 @@ func TestGOSTKeyLayouts(t *testing.T) {
 			if got.(*gost.PrivateKey).D.Cmp(k.D) != 0 {
 				t.Errorf("%s %s: another key", name, label)
 			}
+		}
+	}
+}
+
+// TestWrongPasswordByChance: about one wrong password in 256 passes the
+// decryption's padding check and yields bytes that are no key; that is a
+// wrong password too (ErrPassword), not a malformed file — CI's run of
+// TestLoadSigner met one with a freshly encrypted key.
+func TestWrongPasswordByChance(t *testing.T) {
+	f := certtest.Open(t, certtest.Committed())
+	data := f.File("citizen512.enc.key")
+	for i := range 1500 {
+		if _, _, err := LoadSigner(data, fmt.Sprintf("wrong-%d", i)); !errors.Is(err, ErrPassword) {
+			t.Fatalf("password wrong-%d: %v, want ErrPassword", i, err)
 		}
 	}
 }

@@ -159,10 +159,7 @@ func parseSafeContents(der []byte, password string) (any, []*x509.Certificate, e
 		case id.Equal(oidKeyBag):
 			key, err = parsePKCS8(value)
 		case id.Equal(oidShroudedKeyBag):
-			var der []byte
-			if der, err = decryptPKCS8(value, password); err == nil {
-				key, err = parsePKCS8(der)
-			}
+			key, err = parseEncryptedPKCS8(value, password)
 		case id.Equal(oidCertBag):
 			var cb, explicit, certDER cryptobyte.String
 			var certType asn1.ObjectIdentifier
