@@ -465,34 +465,26 @@ func TestPruneDropsOldRowsOnly(t *testing.T) {
 // BenchmarkPoll is the cost of one poll of the log: with nothing new (what
 // each replica pays four times a second when idle) and with 100 new rows.
 func BenchmarkPoll(b *testing.B) {
-	for _, d := range []string{"sqlite", "postgres"} {
-		b.Run(d, func(b *testing.B) {
-			var db *sqldb.DB
-			if d == "sqlite" {
-				db = sqldbtest.SQLite(b)
-			} else {
-				db = sqldbtest.Postgres(b)
+	sqldbtest.Bench(b, func(b *testing.B, db *sqldb.DB) {
+		w := NewWatcher(db, Config{})
+		New[int](w, 10, time.Minute)
+		mustPoll(b, w)
+		b.Run("idle", func(b *testing.B) {
+			for b.Loop() {
+				mustPoll(b, w)
 			}
-			w := NewWatcher(db, Config{})
-			New[int](w, 10, time.Minute)
-			mustPoll(b, w)
-			b.Run("idle", func(b *testing.B) {
-				for b.Loop() {
-					mustPoll(b, w)
-				}
-			})
-			keys := make([]string, 100)
-			for i := range keys {
-				keys[i] = "account:x"
-			}
-			b.Run("100rows", func(b *testing.B) {
-				for b.Loop() {
-					b.StopTimer()
-					logKeys(b, db, keys...)
-					b.StartTimer()
-					mustPoll(b, w)
-				}
-			})
 		})
-	}
+		keys := make([]string, 100)
+		for i := range keys {
+			keys[i] = "account:x"
+		}
+		b.Run("100rows", func(b *testing.B) {
+			for b.Loop() {
+				b.StopTimer()
+				logKeys(b, db, keys...)
+				b.StartTimer()
+				mustPoll(b, w)
+			}
+		})
+	})
 }

@@ -60,6 +60,14 @@ func Run(t *testing.T, fn func(t *testing.T, db *sqldb.DB)) {
 	t.Run("postgres", func(t *testing.T) { fn(t, Postgres(t)) })
 }
 
+// Bench runs a benchmark twice, as sub-benchmarks "sqlite" and
+// "postgres", each with a fresh migrated database.
+func Bench(b *testing.B, fn func(b *testing.B, db *sqldb.DB)) {
+	b.Helper()
+	b.Run("sqlite", func(b *testing.B) { fn(b, SQLite(b)) })
+	b.Run("postgres", func(b *testing.B) { fn(b, Postgres(b)) })
+}
+
 // RunReplicas runs fn twice, as subtests "sqlite" and "postgres", each
 // with two handles (two pools) on one fresh migrated database, as two
 // replicas of `gosid serve` sharing it would have.
