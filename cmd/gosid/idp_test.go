@@ -11,6 +11,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -22,7 +23,12 @@ import (
 	"github.com/gosid/gosid/keys"
 )
 
-func TestMain(m *testing.M) { sqldbtest.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv("GOSID_BENCH_SIGNIN_URL") != "" {
+		os.Exit(signInClientMain())
+	}
+	sqldbtest.Main(m)
+}
 
 type clock = sqldbtest.Clock
 

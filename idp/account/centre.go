@@ -181,22 +181,24 @@ func (s *Store) Erase(ctx context.Context, id string, due time.Time) error {
 // not "new": there is nothing to compare with).
 func (s *Store) SeenDevice(ctx context.Context, accountID string, deviceHash []byte, userAgent string) (isNew bool, err error) {
 	now := sqldb.Micros(s.now())
+	ua := validate.Truncate(userAgent, 512)
+	// A known device, the usual case, is one statement outside a
+	// transaction; only a new one needs the count and the insert together.
+	res, err := s.db.Exec(ctx, `UPDATE account_devices SET last_seen = $3, user_agent = $4 WHERE account_id = $1 AND device_hash = $2`,
+		accountID, deviceHash, now, ua)
+	if err != nil {
+		return false, err
+	}
+	if n, _ := res.RowsAffected(); n > 0 {
+		return false, nil
+	}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `UPDATE account_devices SET last_seen = $3, user_agent = $4 WHERE account_id = $1 AND device_hash = $2`,
-			accountID, deviceHash, now, validate.Truncate(userAgent, 512))
-		if err != nil {
-			return err
-		}
-		if n, _ := res.RowsAffected(); n > 0 {
-			isNew = false
-			return nil
-		}
 		var others int
 		if err := tx.QueryRow(ctx, `SELECT COUNT(*) FROM account_devices WHERE account_id = $1`, accountID).Scan(&others); err != nil {
 			return err
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO account_devices (account_id, device_hash, user_agent, first_seen, last_seen) VALUES ($1, $2, $3, $4, $4)
-			ON CONFLICT (account_id, device_hash) DO UPDATE SET last_seen = excluded.last_seen`, accountID, deviceHash, validate.Truncate(userAgent, 512), now)
+			ON CONFLICT (account_id, device_hash) DO UPDATE SET last_seen = excluded.last_seen`, accountID, deviceHash, ua, now)
 		isNew = others > 0
 		return err
 	})

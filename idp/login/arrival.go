@@ -43,6 +43,7 @@ type ArrivalAccounts interface {
 	SeenDevice(ctx context.Context, accountID string, deviceHash []byte, userAgent string) (isNew bool, err error)
 	CancelDeletion(ctx context.Context, id string) (bool, error)
 	AddEvent(ctx context.Context, e account.Event) error
+	SetLang(ctx context.Context, id, lang string) error
 }
 
 // EventNewDevice is the history entry of a sign-in from a new device.
@@ -66,6 +67,33 @@ func (a *Arrivals) Start(w http.ResponseWriter, r *http.Request, accountID strin
 		a.Log.ErrorContext(ctx, "account after sign-in", "err", err)
 		return sess, nil
 	}
+	a.arrived(w, r, sess, acc, ip)
+	return sess, nil
+}
+
+// Arrive is Start for a caller that has just read the account (password
+// sign-in, the hot path): the account is not read again, and its
+// language is written only when the request's differs.
+func (a *Arrivals) Arrive(w http.ResponseWriter, r *http.Request, acc *account.Account, amr []string, ip string) (*session.Session, error) {
+	sess, err := a.Store.Begin(w, r, acc.ID, amr, ip)
+	if err != nil {
+		return nil, err
+	}
+	if lang := webui.Lang(r); lang != acc.Lang {
+		// The sign-in stands even when this fails: notices then keep
+		// the language before.
+		if err := a.Accounts.SetLang(r.Context(), acc.ID, lang); err != nil {
+			a.Log.WarnContext(r.Context(), "account language", "err", err)
+		}
+	}
+	a.arrived(w, r, sess, acc, ip)
+	return sess, nil
+}
+
+// arrived does what every sign-in must once its session exists.
+func (a *Arrivals) arrived(w http.ResponseWriter, r *http.Request, sess *session.Session, acc *account.Account, ip string) {
+	ctx := r.Context()
+	accountID := acc.ID
 	lang := webui.Lang(r)
 	if !acc.DeleteAfter.IsZero() {
 		if cancelled, err := a.Accounts.CancelDeletion(ctx, accountID); err != nil {
@@ -87,7 +115,6 @@ func (a *Arrivals) Start(w http.ResponseWriter, r *http.Request, accountID strin
 		}
 	}
 	a.recogniseDevice(w, r, acc, ip, lang)
-	return sess, nil
 }
 
 func (a *Arrivals) recogniseDevice(w http.ResponseWriter, r *http.Request, acc *account.Account, ip, lang string) {

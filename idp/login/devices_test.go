@@ -4,10 +4,12 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
@@ -172,5 +174,74 @@ func TestDevices(t *testing.T) {
 				t.Fatal(err)
 			}
 		})
+	})
+}
+
+// TestPasswordSignInArrives: a password sign-in (which hands Arrivals the
+// account it has read instead of having it read again) still does what
+// every arrival must: the account takes the language of the request,
+// each time it changes; the browser is remembered as a device, seen again
+// on the next sign-in without a second "new device" entry; a second
+// browser is a new device and its owner is told.
+func TestPasswordSignInArrives(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, nil)
+		a := e.newAccount(t, goodPassword)
+		lang := func() string {
+			t.Helper()
+			got, err := e.Accounts.Get(ctx, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return got.Lang
+		}
+		count := func(query string) int {
+			t.Helper()
+			var n int
+			if err := db.QueryRow(ctx, query, a.ID).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		devices := func() int { return count(`SELECT COUNT(*) FROM account_devices WHERE account_id = $1`) }
+		newDevices := func() int {
+			return count(`SELECT COUNT(*) FROM account_events WHERE account_id = $1 AND kind = '` + EventNewDevice + `'`)
+		}
+		form := url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}
+
+		b := e.browser()
+		b.Lang = "en"
+		b.Post(t, "/login", form).Expect(t, 303, "/account")
+		if got := lang(); got != "en" {
+			t.Fatalf("after an English sign-in the account's language is %q", got)
+		}
+		if devices() != 1 || newDevices() != 0 {
+			t.Fatalf("first browser: %d devices, %d new-device entries; want 1, 0 (the first is no news)", devices(), newDevices())
+		}
+		e.Clock.Advance(time.Hour)
+		b.Lang = "ru"
+		b.Post(t, "/login", form).Expect(t, 303, "/account")
+		if got := lang(); got != "ru" {
+			t.Fatalf("after a Russian sign-in the account's language is %q", got)
+		}
+		var seen int64
+		if err := db.QueryRow(ctx, `SELECT last_seen FROM account_devices WHERE account_id = $1`, a.ID).Scan(&seen); err != nil {
+			t.Fatal(err)
+		}
+		if got := sqldb.Time(seen); !got.Equal(e.Clock.Now()) {
+			t.Errorf("the device was last seen %v, want %v", got, e.Clock.Now())
+		}
+		if devices() != 1 || newDevices() != 0 {
+			t.Fatalf("same browser again: %d devices, %d new-device entries; want 1, 0", devices(), newDevices())
+		}
+		before := e.Messages.NoticeCount(a.ID, notice.KindNoticeNewDevice)
+		e.browser().Post(t, "/login", form).Expect(t, 303, "/account")
+		if devices() != 2 || newDevices() != 1 {
+			t.Fatalf("second browser: %d devices, %d new-device entries; want 2, 1", devices(), newDevices())
+		}
+		if got := e.Messages.NoticeCount(a.ID, notice.KindNoticeNewDevice); got != before+1 {
+			t.Errorf("second browser: %d new-device notices, want %d", got, before+1)
+		}
 	})
 }

@@ -36,6 +36,14 @@ func (h *Handler) offeredBanks(r *http.Request) []Bank {
 	return bs
 }
 
+// renderLogin shows the sign-in page with status. The banks are read
+// only here, when the page is shown: a sign-in that succeeds never needs
+// them.
+func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
+	v.Banks = h.offeredBanks(r)
+	h.render.Render(w, r, status, "login", v)
+}
+
 // Federated completes a sign-in that another party proved (a bank's ID
 // service, amr "fed"): the account's rules apply as to a password
 // sign-in — a blocked account or one whose sign-in is locked out is
@@ -46,7 +54,7 @@ func (h *Handler) offeredBanks(r *http.Request) []Bank {
 func (h *Handler) Federated(w http.ResponseWriter, r *http.Request, accountID, next string) bool {
 	ctx := r.Context()
 	next = webui.SafeNext(next)
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature, Banks: h.offeredBanks(r)}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature}
 	a, err := h.mfa.Get(ctx, accountID)
 	if err != nil {
 		h.unavailable(w, r, v, "account of a federated sign-in", err)
@@ -58,7 +66,7 @@ func (h *Handler) Federated(w http.ResponseWriter, r *http.Request, accountID, n
 	case a.Status == account.StatusBlocked:
 		h.fedEvent(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
 		v.Error = v.L.T("login.err.blocked")
-		h.render.Render(w, r, http.StatusForbidden, "login", v)
+		h.renderLogin(w, r, http.StatusForbidden, v)
 		return false
 	case a.Locked(now):
 		// Locked out after wrong passwords: another way in must not lift
@@ -66,7 +74,7 @@ func (h *Handler) Federated(w http.ResponseWriter, r *http.Request, accountID, n
 		h.fedEvent(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
 		v.Error = v.L.T("login.err.locked", v.L.Minutes(minutes(a.LockedUntil.Sub(now))))
 		v.Locked = true
-		h.render.Render(w, r, http.StatusForbidden, "login", v)
+		h.renderLogin(w, r, http.StatusForbidden, v)
 		return false
 	}
 	if a.MFA != "" && !h.mfa.Devices.Trusted(ctx, r, a.ID, ip) {

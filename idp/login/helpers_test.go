@@ -62,7 +62,8 @@ func newEnv(t testing.TB, db *sqldb.DB, mut func(*Config)) *env {
 	if mut != nil {
 		mut(&cfg)
 	}
-	h, err := New(cfg, Deps{Accounts: e.Accounts, Passwords: e.Hasher, Limiter: e.Limiter, Sessions: e.Sessions, Notifier: e.Messages, Log: e.Log,
+	arrivals := &Arrivals{Store: e.Sessions, Accounts: e.Accounts, Notifier: e.Messages, Log: e.Log, Now: c.Now}
+	h, err := New(cfg, Deps{Accounts: e.Accounts, Passwords: e.Hasher, Limiter: e.Limiter, Sessions: arrivals, Notifier: e.Messages, Log: e.Log,
 		MFA: MFADeps{TOTP: e.totps, Backup: e.backups, Flows: e.Flows, Devices: e.devices, Codes: e.Codes,
 			Get: e.Accounts.Get, AddAuthentication: e.Sessions.AddAuthentication,
 			Passkeys: fakePasskeys{}, HasPasskeys: func(context.Context, string) bool { return true }},

@@ -53,6 +53,8 @@ type Limiter interface {
 // Sessions starts and ends SSO sessions.
 type Sessions interface {
 	Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error)
+	// Arrive is Start with the account already read.
+	Arrive(w http.ResponseWriter, r *http.Request, a *account.Account, amr []string, ip string) (*session.Session, error)
 	Current(r *http.Request) (*session.Session, error)
 	SignOut(w http.ResponseWriter, r *http.Request) error
 }
@@ -188,8 +190,7 @@ type loginView struct {
 }
 
 func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: webui.SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature,
-		Banks: h.offeredBanks(r)}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: webui.SafeNext(r.URL.Query().Get("next")), ESignature: h.cfg.ESignature}
 	if hint := r.URL.Query().Get("login_hint"); hint != "" && len(hint) <= 254 {
 		// A relying party's login_hint pre-fills the form (OpenID Connect).
 		v.Form = &webui.Form{Values: map[string]string{"login": hint}, Errors: map[string]string{}}
@@ -200,7 +201,7 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 	case "signed_out":
 		v.Notice = v.L.T("login.notice.signed_out")
 	}
-	h.render.Render(w, r, http.StatusOK, "login", v)
+	h.renderLogin(w, r, http.StatusOK, v)
 }
 
 func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
@@ -208,7 +209,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	f := webui.NewForm(r, "login")
 	next := webui.SafeNext(r.PostFormValue("next"))
 	pw := r.PostFormValue("password")
-	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature, Banks: h.offeredBanks(r)}
+	v := loginView{Page: h.render.NewPage(r, "login.title"), Next: next, ESignature: h.cfg.ESignature}
 	v.Form = f
 	l := v.L
 
@@ -227,7 +228,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		f.Fail("password", l.T("login.err.wrong"))
 	}
 	if !f.OK() {
-		h.render.Render(w, r, http.StatusUnprocessableEntity, "login", v)
+		h.renderLogin(w, r, http.StatusUnprocessableEntity, v)
 		return
 	}
 
@@ -241,7 +242,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	if limited {
 		h.event(ctx, "", account.EventSignInFailed, account.ResultDenied, r)
 		v.Error = l.T("login.err.too_many", minutes(wait))
-		h.render.Render(w, r, http.StatusTooManyRequests, "login", v)
+		h.renderLogin(w, r, http.StatusTooManyRequests, v)
 		return
 	}
 
@@ -255,20 +256,20 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		h.fail(ctx, ip, loginKey)
 		v.Error = l.T("login.err.locked", l.Minutes(minutes(locked.Until.Sub(h.cfg.Now()))))
 		v.Locked = true
-		h.render.Render(w, r, http.StatusUnauthorized, "login", v)
+		h.renderLogin(w, r, http.StatusUnauthorized, v)
 		return
 	}
 	if err != nil {
 		h.fail(ctx, ip, loginKey)
 		v.Error = l.T("login.err.wrong")
-		h.render.Render(w, r, http.StatusUnauthorized, "login", v)
+		h.renderLogin(w, r, http.StatusUnauthorized, v)
 		return
 	}
 	if a.Status == account.StatusBlocked {
 		// Only the owner, who knows the password, gets this far.
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultDenied, r)
 		v.Error = l.T("login.err.blocked")
-		h.render.Render(w, r, http.StatusForbidden, "login", v)
+		h.renderLogin(w, r, http.StatusForbidden, v)
 		return
 	}
 	if a.PasswordSuspended() {
@@ -279,7 +280,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		h.beginMFA(w, r, a, next, "", []string{"pwd"})
 		return
 	}
-	if _, err := h.sessions.Start(w, r, a.ID, []string{"pwd"}, ip); err != nil {
+	if _, err := h.sessions.Arrive(w, r, a, []string{"pwd"}, ip); err != nil {
 		h.unavailable(w, r, v, "start session", err)
 		return
 	}
@@ -493,7 +494,7 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 // An overloaded password-hashing pool says so, with a shorter wait.
 func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, v loginView, what string, err error) {
 	v.Error = v.L.T(h.unavailableText(w, r, what, err))
-	h.render.Render(w, r, http.StatusServiceUnavailable, "login", v)
+	h.renderLogin(w, r, http.StatusServiceUnavailable, v)
 }
 
 // unavailableText logs a failure that is no verdict, sets Retry-After

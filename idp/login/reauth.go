@@ -458,5 +458,5 @@ func (h *Handler) reauthPasskeyFailed(ctx context.Context, r *http.Request, a *a
 func (h *Handler) refuseSuspended(w http.ResponseWriter, r *http.Request, a *account.Account, v loginView) {
 	h.event(r.Context(), a.ID, account.EventSignInFailed, account.ResultDenied, r)
 	v.Error = v.L.T("login.err.suspended")
-	h.render.Render(w, r, http.StatusForbidden, "login", v)
+	h.renderLogin(w, r, http.StatusForbidden, v)
 }

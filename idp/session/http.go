@@ -16,6 +16,17 @@ import (
 // now with amr, and sets the cookie. ip is the client address as the
 // caller's proxy logic determined it.
 func (s *Store) Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*Session, error) {
+	sess, err := s.Begin(w, r, accountID, amr, ip)
+	if err == nil && s.cfg.Started != nil {
+		s.cfg.Started(r.Context(), accountID, webui.Lang(r))
+	}
+	return sess, err
+}
+
+// Begin is Start without telling Config.Started: for a caller that does
+// what Started would itself (login.Arrivals, which has the account and
+// knows whether its language changed).
+func (s *Store) Begin(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*Session, error) {
 	ctx := r.Context()
 	if c, err := r.Cookie(s.cookieName); err == nil {
 		if err := s.endByToken(ctx, c.Value); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
@@ -27,9 +38,6 @@ func (s *Store) Start(w http.ResponseWriter, r *http.Request, accountID string, 
 		return nil, err
 	}
 	http.SetCookie(w, s.cookie(token, sess.ExpiresAt))
-	if s.cfg.Started != nil {
-		s.cfg.Started(ctx, accountID, webui.Lang(r))
-	}
 	return sess, nil
 }
 
