@@ -61,10 +61,10 @@ type Config struct {
 	DeletionGrace                  time.Duration
 
 	Argon2 password.Params
-	// PasswordWait bounds a password check, from the request's arrival to
-	// the end of its hash: a sign-in that could not be done within it is
-	// answered 503 with Retry-After at once (0: no bound beyond the
-	// request's own).
+	// PasswordWait bounds a password sign-in, from the request's arrival
+	// to its answer (password.Hasher.SetBudget): a sign-in that could not
+	// be done within it is answered 503 with Retry-After at once (0: no
+	// bound beyond the request's own).
 	PasswordWait time.Duration
 	Tokens       oidc.Lifetimes
 	// CacheBound is the longest a replica answers userinfo from its cache

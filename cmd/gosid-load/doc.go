@@ -149,7 +149,8 @@
 // their requests' answers, and with the retries.
 //
 // --fault injects one fault (none, pg-restart, kill-replica, term-replica,
-// pool-exhausted, slow-db, clock-ahead, clock-behind) and gives a pass or
+// pool-exhausted, slow-db, slow-sms, clock-ahead, clock-behind, or the
+// signin-burst scenario) and gives a pass or
 // fail verdict; the report is a table (and --json). `GOSID_SOAK=1 go test
 // -run TestSoak ./cmd/gosid-load` runs every scenario for 10 s with 20
 // citizens.
@@ -191,6 +192,14 @@
 // through GOSID_FAULT_CLOCK_FILE, which `gosid serve` reads every second
 // (clockstep.go).
 //
+// signin-burst injects nothing and runs no journeys (burst.go): at least
+// 200 citizens post the sign-in form at once, each again as soon as it is
+// answered (after a 503, when its Retry-After says), for --duration; the
+// replicas run with --password-wait 1s. It passes when nothing fails,
+// every refusal carries Retry-After, the p99 of the admitted sign-ins and
+// of the refusals is within that budget and no answer takes more than
+// twice it.
+//
 // After every run, whatever the fault, the tool checks that nothing was
 // lost or doubled (consistency.go), reading the database directly: at
 // most one live refresh token per family and none in a revoked family
@@ -206,5 +215,5 @@
 //	    --fault pg-restart --pg-data /var/lib/postgresql/data --json soak.json
 //
 // `go test ./cmd/gosid-load` runs every scenario briefly (10 s, 20
-// citizens; slow-sms 20 s) with GOSID_SOAK=1.
+// citizens; slow-sms 20 s, signin-burst 200 citizens) with GOSID_SOAK=1.
 package main

@@ -59,7 +59,7 @@ type soakConfig struct {
 }
 
 // Faults the soak can inject, each with its verdict.
-var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "slow-db", "slow-sms", "clock-ahead", "clock-behind"}
+var soakFaults = []string{"none", "pg-restart", "kill-replica", "term-replica", "pool-exhausted", "slow-db", "slow-sms", "clock-ahead", "clock-behind", "signin-burst"}
 
 // slowDB is the delay the slow-db scenario adds to every chunk a replica
 // sends to the database (each statement's round trip).
@@ -98,6 +98,8 @@ func parseSoakFlags(args []string, getenv func(string) string, stderr io.Writer)
 		return nil, usageErr("--replicas %d: several replicas need PostgreSQL (GOSID_DATABASE_URL)", c.Replicas)
 	case (c.Fault == "kill-replica" || c.Fault == "term-replica" || strings.HasPrefix(c.Fault, "clock-")) && c.Replicas < 2:
 		return nil, usageErr("--fault %s needs --replicas 2 or more", c.Fault)
+	case c.Fault == "signin-burst" && (c.DatabaseURL == "" || c.Citizens < burstCitizens):
+		return nil, usageErr("--fault signin-burst needs PostgreSQL (GOSID_DATABASE_URL) and at least %d citizens", burstCitizens)
 	case c.Fault == "slow-db" && c.DatabaseURL == "":
 		return nil, usageErr("--fault slow-db needs PostgreSQL (GOSID_DATABASE_URL)")
 	case c.Fault == "pg-restart" && (c.DatabaseURL == "" || c.PGData == ""):
@@ -200,6 +202,11 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	// The registry simulator answers at once: the set-up's checks are
 	// not what the soak measures.
 	extra := []string{"--registry-simulator-latency", "0"}
+	if cfg.Fault == "signin-burst" {
+		// The budget the scenario holds the answers to, whatever the
+		// default.
+		extra = append(extra, "--password-wait", burstBudget.String())
+	}
 	if cfg.Fault == "pool-exhausted" {
 		// Two connections for a crowd: the pool, not the database,
 		// limits, and the acquire timeout must keep latency bounded.
@@ -325,6 +332,26 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	defer q.tr.CloseIdleConnections()
 	run := &soakRun{q: q, client: client, steps: map[string]*stepStats{}, retries: map[string]int64{}, okPerSec: map[int]int64{}}
 	run.portal, _ = url.Parse(cl.portal)
+	if cfg.Fault == "signin-burst" {
+		rep := &soakReport{Started: time.Now().UTC().Format(time.RFC3339), Replicas: cfg.Replicas, Citizens: cfg.Citizens,
+			Accounts: max(cfg.Accounts, cfg.Citizens), ImportSeconds: imported.Seconds(), Database: "postgres", Fault: faultResult{Name: cfg.Fault}}
+		signInBurst(ctx, cfg, cl, citizens, rep, log)
+		rep.Rerouted = cl.proxy.rerouted.Load()
+		rep.PoolWaits = cl.poolWaits(ctx)
+		auditStart := time.Now()
+		_, err = cl.gosid(ctx, nil, "audit", "verify")
+		rep.AuditSeconds = time.Since(auditStart).Seconds()
+		rep.AuditIntact = err == nil
+		if !rep.AuditIntact {
+			rep.Fault.Reasons = append(rep.Fault.Reasons, "gosid audit verify failed")
+		}
+		rep.Fault.Verdict = "pass"
+		if len(rep.Fault.Reasons) > 0 {
+			rep.Fault.Verdict = "fail"
+		}
+		rep.Verdict = rep.Fault.Verdict
+		return rep, nil
+	}
 	if err := run.raise(ctx, citizens, log); err != nil {
 		return nil, fmt.Errorf("raise the citizens to standard: %w", err)
 	}

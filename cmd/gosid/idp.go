@@ -69,7 +69,7 @@ func (o *idpOptions) register(s *cmdline.Set) {
 	s.Int(&o.Argon2Memory, "argon2-memory", int(def.Memory), "argon2id memory per password hash, KiB (hashes with other parameters are upgraded at sign-in).")
 	s.Int(&o.Argon2Time, "argon2-time", int(def.Time), "argon2id passes.")
 	s.Int(&o.Argon2Threads, "argon2-threads", int(def.Threads), "argon2id lanes.")
-	s.Duration(&o.PasswordWait, "password-wait", time.Second, "The longest a password check may take, from the request's arrival to the end of its hash (the pool has one slot per core); a sign-in that could not be done within it is answered 503 with Retry-After at once instead of queueing (0: no bound).")
+	s.Duration(&o.PasswordWait, "password-wait", time.Second, "The longest a password sign-in may take, from the request's arrival to its answer (the hashing pool has one slot per core; a hash must end within two thirds of it, more being kept when the work after the hash recently took longer); a sign-in that could not be done within it is answered 503 with Retry-After at once instead of queueing (0: no bound).")
 	s.Duration(&o.AccessTokenTTL, "access-token-lifetime", 10*time.Minute, "Lifetime of access tokens.")
 	s.Duration(&o.CacheBound, "cache-bound", cache.DefaultBound, "The longest a replica answers userinfo from its memory after a change committed on another replica (an account change, a revoked token) made the answer wrong; each replica polls the database's invalidation log four times within it, and stops using its cache when it cannot. Negative: no cache (every userinfo reads the database).")
 	s.Duration(&o.IDTokenTTL, "id-token-lifetime", time.Hour, "Lifetime of ID tokens.")

@@ -38,9 +38,12 @@ func (h *Handler) offeredBanks(r *http.Request) []Bank {
 
 // renderLogin shows the sign-in page with status. The banks are read
 // only here, when the page is shown: a sign-in that succeeds never needs
-// them.
+// them; nor does a 503, which during an outage could not read them and
+// under a burst of sign-ins must not cost the database a statement.
 func (h *Handler) renderLogin(w http.ResponseWriter, r *http.Request, status int, v loginView) {
-	v.Banks = h.offeredBanks(r)
+	if status < http.StatusInternalServerError {
+		v.Banks = h.offeredBanks(r)
+	}
 	h.render.Render(w, r, status, "login", v)
 }
 

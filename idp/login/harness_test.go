@@ -81,6 +81,13 @@ func (p busyPasswords) Verify(ctx context.Context, phc, pw string) (bool, bool, 
 	return p.Passwords.Verify(ctx, phc, pw)
 }
 
+func (p busyPasswords) Admit(ctx context.Context) error {
+	if err := p.f.overloaded(); err != nil {
+		return err
+	}
+	return p.Passwords.Admit(ctx)
+}
+
 func (p busyPasswords) VerifyDummy(ctx context.Context, pw string) error {
 	if err := p.f.overloaded(); err != nil {
 		return err

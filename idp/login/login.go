@@ -42,6 +42,12 @@ type Passwords interface {
 	Verify(ctx context.Context, phc, pw string) (ok, needsRehash bool, err error)
 	VerifyDummy(ctx context.Context, pw string) error
 	Hash(ctx context.Context, pw string) (string, error)
+	// Admit refuses (an overload error) a check that could not be done
+	// within the hashing budget if it began now.
+	Admit(ctx context.Context) error
+	// Finished reports the time a sign-in took after its check, which
+	// the budget keeps room for.
+	Finished(d time.Duration)
 }
 
 // Limiter counts failures per IP and per login.
@@ -232,6 +238,12 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
+	// Under a burst the excess is refused before it costs the database
+	// anything; the answer does not depend on the login.
+	if err := h.passwords.Admit(ctx); err != nil {
+		h.unavailable(w, r, v, "check password", err)
+		return
+	}
 	ip := httpx.ClientIP(r)
 	loginKey := h.loginKey(kind, login)
 	wait, limited, err := h.limited(ctx, ip, loginKey)
@@ -247,6 +259,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 
 	a, err := h.check(ctx, r, kind, login, loginKey, pw)
+	checked := time.Now()
 	var locked *lockedError
 	if errors.Is(err, errUnavailable) {
 		h.unavailable(w, r, v, "check password", err)
@@ -286,6 +299,7 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	h.event(ctx, a.ID, account.EventSignIn, account.ResultOK, r)
 	webui.RedirectNext(w, r, next, h.cfg.Home)
+	h.passwords.Finished(time.Since(checked))
 }
 
 // check runs steps 3–5 of the package comment and returns the account

@@ -91,6 +91,13 @@ func TestOverloadIsNoVerdict(t *testing.T) {
 				t.Fatalf("%s during overload: %d Retry-After %q\n%s", try.login, p.status, p.header.Get("Retry-After"), p.body)
 			}
 		}
+		// The refusal comes before any statement: with the database
+		// down as well, the answer is still the overload's.
+		r.faults.set(true)
+		if p := r.signIn("+79000000203", goodPassword); p.status != 503 || !strings.Contains(p.body, "Сейчас входят очень многие") {
+			t.Fatalf("overloaded with the database down: %d\n%s", p.status, p.body)
+		}
+		r.faults.set(false)
 		r.faults.setBusy(false)
 		got, err := r.accounts.Get(context.Background(), a.ID)
 		if err != nil || got.FailedLogins != 0 || got.Locked(r.clock.Now()) {

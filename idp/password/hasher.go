@@ -35,6 +35,8 @@ type Hasher struct {
 	budget  time.Duration
 	waiting atomic.Int64 // callers waiting for a slot
 	avg     atomic.Int64 // a moving average of one hash's time, in ns
+	tail    atomic.Int64 // a decaying peak of the callers' time after their check (Finished), in ns
+	peak    atomic.Int64 // a decaying peak of one hash's time, in ns
 
 	// derive computes the argon2id key; tests replace it to observe
 	// concurrency without paying for real hashes.
@@ -71,12 +73,60 @@ func newHasher(params Params, maxConcurrent int, derive func(pw, salt []byte, p 
 
 // SetBudget bounds a password check's time (call it before use): from the
 // request's arrival (overload.Arrival of the caller's context; the call
-// itself when unknown) to the end of its hash. A caller that could not be
-// done within it — judged from the time already spent, the callers ahead
-// and the recent time of a hash — gets ErrBusy at once, and one admitted
-// but still waiting when only a hash's time is left gets it then. Zero
-// (the default) waits as long as the caller's context allows.
+// itself when unknown) to its answer. The hash must end early enough to
+// leave a third of the budget for what the citizen waits for besides the
+// queue and the hash — on a CPU busy hashing, the statements after it,
+// the answer's way back through the proxy in front, the request's way in
+// before its arrival was noted — or more, up to half, when requests
+// recently took longer after their hash (Finished). A caller that could
+// not be done within it —
+// judged from the time already spent, the callers ahead and the recent
+// time of a hash — gets ErrBusy at once, and one admitted but still
+// waiting when only a hash's time is left gets it then. Zero (the
+// default) waits as long as the caller's context allows.
 func (h *Hasher) SetBudget(d time.Duration) { h.budget = max(d, 0) }
+
+// Finished tells the Hasher how long a caller took after its check to
+// answer (the work the budget must leave room for). It keeps a decaying
+// peak: a longer time at once, a shorter one by 1/32 of the difference.
+func (h *Hasher) Finished(d time.Duration) { peak(&h.tail, int64(d)) }
+
+// Admit reports, before a caller does any other work for a password
+// check, whether the check could be done within the budget if it began
+// now: ErrBusy (an *overload.Error with the wait) when it could not. A
+// sign-in refused here costs no database round trip. Admit reserves
+// nothing: the check itself may still be refused.
+func (h *Hasher) Admit(ctx context.Context) error {
+	if h.budget <= 0 || len(h.sem) < cap(h.sem) {
+		return nil
+	}
+	wait, ok := h.fits(ctx, time.Now())
+	if !ok {
+		return overloaded(wait)
+	}
+	return nil
+}
+
+// fits predicts a caller's wait for a slot and its hash from now and
+// reports whether they end before the caller's deadline for the hash:
+// those ahead leave cap at a time, each round one hash long, and then the
+// caller's own hash must fit too.
+func (h *Hasher) fits(ctx context.Context, now time.Time) (wait time.Duration, ok bool) {
+	hash := h.hashTime()
+	rounds := h.waiting.Load()/int64(cap(h.sem)) + 1
+	wait = time.Duration(rounds) * hash
+	return wait + hash, !now.Add(wait + hash).After(h.deadline(ctx, now))
+}
+
+// deadline is when a caller's hash must end.
+func (h *Hasher) deadline(ctx context.Context, now time.Time) time.Time {
+	arrival := overload.Arrival(ctx)
+	if arrival.IsZero() {
+		arrival = now
+	}
+	reserve := min(max(time.Duration(h.tail.Load()), h.budget/3), h.budget/2)
+	return arrival.Add(h.budget - reserve)
+}
 
 // Waiting is how many callers wait for a hashing slot now (a metric).
 func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
@@ -87,11 +137,31 @@ func (h *Hasher) derived(pw, salt []byte, p Params) []byte {
 	start := time.Now()
 	key := h.derive(pw, salt, p)
 	d := int64(time.Since(start))
+	peak(&h.peak, d)
 	if old := h.avg.Load(); old > 0 {
 		d = old + (d-old)/8
 	}
 	h.avg.Store(d)
 	return key
+}
+
+// hashTime is what the next hash is expected to take: the larger of the
+// moving average and the decaying peak, so that a CPU that suddenly has
+// more to do (a burst beginning, another process) counts at once, not
+// after the average catches up.
+func (h *Hasher) hashTime() time.Duration {
+	return time.Duration(max(h.avg.Load(), h.peak.Load()))
+}
+
+// peak keeps a decaying peak in p: a longer time at once, a shorter one
+// by 1/32 of the difference.
+func peak(p *atomic.Int64, d int64) {
+	for {
+		old := p.Load()
+		if p.CompareAndSwap(old, max(d, old-(old-d)/32)) {
+			return
+		}
+	}
 }
 
 // overloaded is the refusal of a wait of about wait.
@@ -120,35 +190,45 @@ func (h *Hasher) acquire(ctx context.Context) error {
 		return nil
 	default:
 	}
+	var deadline time.Time
+	var timer *time.Timer
 	var timeout <-chan time.Time
 	if h.budget > 0 {
 		now := time.Now()
-		deadline := overload.Arrival(ctx)
-		if deadline.IsZero() {
-			deadline = now
+		wait, ok := h.fits(ctx, now)
+		if !ok {
+			return overloaded(wait)
 		}
-		deadline = deadline.Add(h.budget)
-		// Those ahead leave cap at a time, each round one hash long, and
-		// then this caller's own hash must fit too.
-		hash := time.Duration(h.avg.Load())
-		rounds := h.waiting.Load()/int64(cap(h.sem)) + 1
-		wait := time.Duration(rounds) * hash
-		if now.Add(wait + hash).After(deadline) {
-			return overloaded(wait + hash)
-		}
-		t := time.NewTimer(deadline.Sub(now) - hash)
-		defer t.Stop()
-		timeout = t.C
+		deadline = h.deadline(ctx, now)
+		timer = time.NewTimer(deadline.Sub(now) - h.hashTime())
+		defer timer.Stop()
+		timeout = timer.C
 	}
 	h.waiting.Add(1)
 	defer h.waiting.Add(-1)
-	select {
-	case h.sem <- struct{}{}:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-timeout:
-		return overloaded(time.Duration(h.avg.Load()) * time.Duration(h.waiting.Load()/int64(cap(h.sem))+1))
+	for {
+		select {
+		case h.sem <- struct{}{}:
+			if timer != nil && time.Now().Add(h.hashTime()).After(deadline) {
+				// The slot came, but too late for the hash to end in
+				// time as the hash time is judged now.
+				h.release()
+				return overloaded(h.hashTime())
+			}
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-timeout:
+			// Only a hash's time is left, as the hash time was
+			// judged when the caller began to wait: judged again now,
+			// the caller waits on if it still fits, else it is refused
+			// while a refusal is still quick.
+			if left := time.Until(deadline) - h.hashTime(); left > 0 {
+				timer.Reset(left)
+				continue
+			}
+			return overloaded(h.hashTime() * time.Duration(h.waiting.Load()/int64(cap(h.sem))+1))
+		}
 	}
 }
 

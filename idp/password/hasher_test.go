@@ -359,6 +359,64 @@ func TestBudgetCountsArrival(t *testing.T) {
 	}
 }
 
+// TestAdmit: before any other work a sign-in asks whether its check
+// could be done within the budget if it began now. With a slot free it
+// could, however late; behind a running hash a fresh caller could, and
+// so could one that has spent 60 ms of a 300 ms budget (its hash would
+// end at 100 ms, within the 200 ms left by the least reserve, a third) —
+// until callers report taking 150 ms after their check (Finished): then
+// its hash must end by 150 ms, and one that has spent 120 ms is refused. Admit reserves nothing
+// and waits for nothing.
+func TestAdmit(t *testing.T) {
+	const hash, budget = 20 * time.Millisecond, 300 * time.Millisecond
+	c := &countingDerive{delay: hash}
+	h, err := newHasher(fastParams, 1, c.derive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetBudget(budget)
+	late := overload.WithArrival(t.Context(), time.Now().Add(-60*time.Millisecond))
+	if err := h.Admit(late); err != nil {
+		t.Errorf("with the slot free: %v", err)
+	}
+	c.calls.Store(0)
+	c.block = make(chan struct{})
+	done := make(chan error, 1)
+	go func() { done <- h.VerifyDummy(t.Context(), "pw") }()
+	for c.calls.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	if err := h.Admit(overload.WithArrival(t.Context(), time.Now())); err != nil {
+		t.Errorf("a fresh caller behind one hash: %v", err)
+	}
+	if err := h.Admit(late); err != nil {
+		t.Errorf("a caller 60 ms into a 300 ms budget behind a 20 ms hash, nothing known of the time after: %v", err)
+	}
+	later := overload.WithArrival(t.Context(), time.Now().Add(-120*time.Millisecond))
+	if err := h.Admit(later); err != nil {
+		t.Errorf("a caller 120 ms into a 300 ms budget behind a 20 ms hash, nothing known of the time after: %v", err)
+	}
+	h.Finished(150 * time.Millisecond)
+	h.Finished(time.Millisecond) // the peak decays slowly
+	start := time.Now()
+	err = h.Admit(later)
+	if !errors.Is(err, ErrBusy) {
+		t.Errorf("a caller 120 ms into a 300 ms budget behind a 20 ms hash, 150 ms needed after it: %v, want ErrBusy", err)
+	} else if s, ok := overload.RetryAfter(err); !ok || s < 1 {
+		t.Errorf("the refusal has no Retry-After: %v", err)
+	}
+	if d := time.Since(start); d > 20*time.Millisecond {
+		t.Errorf("Admit took %s, want at once", d)
+	}
+	if h.Waiting() != 0 {
+		t.Errorf("Admit left %d waiting", h.Waiting())
+	}
+	close(c.block)
+	if err := <-done; err != nil {
+		t.Error(err)
+	}
+}
+
 func TestVerifyDummy(t *testing.T) {
 	// Real hashing: it works and returns nil.
 	h := newTestHasher(t, fastParams)
