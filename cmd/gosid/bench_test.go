@@ -24,7 +24,6 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/password"
 	"github.com/gosid/gosid/internal/httpx"
-	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/keys"
 )
@@ -63,7 +62,7 @@ func BenchmarkPasswordSignIn(b *testing.B) {
 		return rate
 	})
 	cpu.report(b)
-	rig.statements(b)
+	rig.statements(cpu.signIns)
 }
 
 // BenchmarkPasswordSignInOneCore is BenchmarkPasswordSignIn with the server
@@ -180,10 +179,12 @@ const signInRound = 2 * time.Second
 // in-process clients.
 type signInRig struct {
 	*signInClients
-	db     *sqldb.DB
 	srv    *httptest.Server
 	raw    *password.Hasher
 	phones []string
+	// statements logs PostgreSQL's statements per sign-in
+	// (GOSID_BENCH_STATEMENTS=1).
+	statements func(signIns int64)
 }
 
 func newSignInRig(b *testing.B, clients int) *signInRig {
@@ -222,17 +223,11 @@ func newSignInRig(b *testing.B, clients int) *signInRig {
 			b.Fatal(err)
 		}
 	}
-	r := &signInRig{signInClients: newSignInClients(srv.URL, phones), db: db, srv: srv, raw: raw, phones: phones}
+	r := &signInRig{signInClients: newSignInClients(srv.URL, phones), srv: srv, raw: raw, phones: phones}
 	if err := r.signIn(0); err != nil {
 		b.Fatal(err)
 	}
-	if os.Getenv("GOSID_BENCH_STATEMENTS") == "1" {
-		for _, q := range []string{`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`, `SELECT pg_stat_statements_reset()`} {
-			if _, err := db.Exec(ctx, q); err != nil {
-				b.Fatalf("%s (run with GOSID_TEST_PG_STAT_STATEMENTS=1): %v", q, err)
-			}
-		}
-	}
+	r.statements = sqldbtest.CountStatements(b, db)
 	return r
 }
 
@@ -250,29 +245,6 @@ func (r *signInRig) alternate(b *testing.B, limit, signIns func() float64) {
 	b.ReportMetric(rate, "signins/s")
 	b.ReportMetric(raw, "raw-argon2id/s")
 	b.ReportMetric(rate/raw, "ratio")
-}
-
-// statements prints what PostgreSQL ran, by calls, when
-// GOSID_BENCH_STATEMENTS=1: the round trips a sign-in costs.
-func (r *signInRig) statements(b *testing.B) {
-	if os.Getenv("GOSID_BENCH_STATEMENTS") != "1" {
-		return
-	}
-	rows, err := r.db.Query(context.Background(), `SELECT calls, total_exec_time, left(regexp_replace(query, '\s+', ' ', 'g'), 120)
-		FROM pg_stat_statements ORDER BY calls DESC LIMIT 30`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var calls int64
-		var total float64
-		var q string
-		if err := rows.Scan(&calls, &total, &q); err != nil {
-			b.Fatal(err)
-		}
-		b.Logf("%8d calls %9.1f ms  %s", calls, total, q)
-	}
 }
 
 // signInClients sign in over HTTP, one client (cookie jar) per login.

@@ -74,6 +74,12 @@ type Verification struct {
 	// Actor and IP go to the activity log.
 	Actor audit.Actor
 	IP    string
+	// Entries are further activity-log entries of the caller's change
+	// (a partner's «подтверждено банком»), appended with Verify's own as
+	// the transaction's last statements: appended from Apply, an entry
+	// would lock its chain's head from there to the commit, and every
+	// audited write of the accounts on that chain would wait.
+	Entries []audit.Entry
 }
 
 // Outcome is what Verify changed.
@@ -175,11 +181,13 @@ func (s *Service) verify(ctx context.Context, v Verification, all []Evidence) (O
 			entries = append(entries, s.entry(v, audit.ActionLevelChanged,
 				map[string]string{"level": string(top.Level), "method": string(top.Method), "evidence": top.ID}))
 		}
+		entries = append(entries, v.Entries...)
 		if len(entries) == 0 {
 			return nil
 		}
-		// The account's entries and those of the accounts that lost a
-		// claim: one call, so that their chains are locked in order.
+		// The account's entries, the caller's and those of the accounts
+		// that lost a claim: one call, so that their chains are locked in
+		// order.
 		_, err = s.log.AppendAll(ctx, tx, entries)
 		return err
 	})

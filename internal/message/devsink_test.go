@@ -154,17 +154,33 @@ func get(t *testing.T, u string) (string, *http.Response) {
 }
 
 // TestDevSinkKeepsNewest500 sends more than DevKeep messages, some of them
-// concurrently (as replicas would), and checks that the newest DevKeep
-// remain.
+// concurrently (as replicas would), and checks that List shows the newest
+// DevKeep, that the table never holds more than a trim's worth beyond
+// them (the trim runs on every devTrimEvery-th message), and that after
+// a trim exactly DevKeep remain.
 func TestDevSinkKeepsNewest500(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		sink := NewDevSink(db, discardLogger())
 		phone := func(i int) string { return fmt.Sprintf("+7999%07d", i) }
-		const n = DevKeep + 20
-		for i := range n - 10 {
+		send := func(i int) {
+			t.Helper()
 			if err := sink.Send(ctx, codeMsg(SMS, phone(i), kindRegister, "123456")); err != nil {
 				t.Fatal(err)
+			}
+		}
+		count := func() (n int) {
+			t.Helper()
+			if err := db.QueryRow(ctx, `SELECT count(*) FROM dev_messages`).Scan(&n); err != nil {
+				t.Fatal(err)
+			}
+			return n
+		}
+		const n = DevKeep + 2*devTrimEvery
+		for i := range n - 10 {
+			send(i)
+			if got := count(); got > DevKeep+devTrimEvery {
+				t.Fatalf("after %d messages the table holds %d rows, want at most %d", i+1, got, DevKeep+devTrimEvery)
 			}
 		}
 		var wg sync.WaitGroup
@@ -181,30 +197,40 @@ func TestDevSinkKeepsNewest500(t *testing.T) {
 				t.Fatalf("concurrent Send: %v", err)
 			}
 		}
-		var total int
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM dev_messages`).Scan(&total); err != nil || total > DevKeep+10 {
-			t.Fatalf("after concurrent sends the table holds %d rows (%v), want at most %d", total, err, DevKeep+10)
-		}
-		// Racing senders may leave a few extra rows (see Send); the next
-		// send trims them.
-		if err := sink.Send(ctx, codeMsg(SMS, phone(n), kindRegister, "123456")); err != nil {
-			t.Fatal(err)
+		if got := count(); got > DevKeep+devTrimEvery+10 {
+			t.Fatalf("after concurrent sends the table holds %d rows, want at most %d", got, DevKeep+devTrimEvery+10)
 		}
 		list, err := sink.List(ctx, 0)
 		if err != nil {
 			t.Fatal(err)
 		}
 		if len(list) != DevKeep {
-			t.Fatalf("%d messages kept, want %d", len(list), DevKeep)
+			t.Fatalf("%d messages listed, want %d", len(list), DevKeep)
 		}
-		if err := db.QueryRow(ctx, `SELECT count(*) FROM dev_messages`).Scan(&total); err != nil || total != DevKeep {
-			t.Fatalf("table holds %d rows (%v), want %d", total, err, DevKeep)
+		// Up to the next trim: then exactly the newest DevKeep remain.
+		var last int64
+		if err := db.QueryRow(ctx, `SELECT max(id) FROM dev_messages`).Scan(&last); err != nil {
+			t.Fatal(err)
 		}
-		if list[0].To != phone(n) || list[len(list)-1].To != phone(21) {
-			t.Errorf("kept %s … %s, want %s … %s", list[0].To, list[len(list)-1].To, phone(n), phone(21))
+		sent := n
+		for id := last + 1; ; id++ {
+			send(sent)
+			sent++
+			if id%devTrimEvery == 0 {
+				break
+			}
 		}
-		if _, err := sink.Latest(ctx, phone(20), ""); !errors.Is(err, sqldb.ErrNotFound) {
-			t.Errorf("message 20 not trimmed: %v", err)
+		if got := count(); got != DevKeep {
+			t.Fatalf("after a trim the table holds %d rows, want %d", got, DevKeep)
+		}
+		if list, err = sink.List(ctx, 0); err != nil {
+			t.Fatal(err)
+		}
+		if list[0].To != phone(sent-1) || list[len(list)-1].To != phone(sent-DevKeep) {
+			t.Errorf("kept %s … %s, want %s … %s", list[0].To, list[len(list)-1].To, phone(sent-1), phone(sent-DevKeep))
+		}
+		if _, err := sink.Latest(ctx, phone(sent-DevKeep-1), ""); !errors.Is(err, sqldb.ErrNotFound) {
+			t.Errorf("message %d not trimmed: %v", sent-DevKeep-1, err)
 		}
 	})
 }

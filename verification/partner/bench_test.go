@@ -69,6 +69,7 @@ func BenchmarkPartnerConfirmations(b *testing.B) {
 		a, s := r.citizen(b, true)
 		jobs[i] = job{a, s}
 	}
+	statements := sqldbtest.CountStatements(b, db)
 	var next atomic.Int64
 	lat := make([]time.Duration, b.N)
 	b.SetParallelism(clients)
@@ -94,4 +95,5 @@ func BenchmarkPartnerConfirmations(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "p99_ms")
 	b.ReportMetric(limit, "limit_tx/s")
 	b.ReportMetric(rate/limit, "ratio")
+	statements(int64(b.N))
 }

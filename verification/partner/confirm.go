@@ -100,6 +100,7 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	// makes the link the citizen gets.
 	_, disputeHash := keys.NewToken()
 	v := &partnerVerifier{Service: h.verifier, evidenceID: evidenceID, reference: conf.Reference,
+		entry: entry(c, a.ID, ActionPartnerConfirmed, map[string]string{"confirmation": id, "method": conf.Method}),
 		apply: func(ctx context.Context, tx *sqldb.Tx) error {
 			if _, err := tx.Exec(ctx, `INSERT INTO partner_confirmations (id, partner, account_id, evidence_id, method, reference, confirmed_at, created_at)
 				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, c.partner, a.ID, evidenceID, conf.Method, conf.Reference,
@@ -110,10 +111,8 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 				VALUES ($1, $2, $3, $4, $5)`, disputeHash, id, a.ID, string(a.Level), sqldb.Micros(now.Add(DisputeWindow))); err != nil {
 				return err
 			}
-			if err := h.record(ctx, tx, c, a.ID, ActionPartnerConfirmed, map[string]string{"confirmation": id, "method": conf.Method}); err != nil {
-				return err
-			}
-			if err := h.enqueueNotice(ctx, tx, noticeConfirmed, id); err != nil {
+			if err := h.enqueueNotice(ctx, tx, noticeArgs{What: noticeConfirmed, ID: id, BankRU: b.NameRU, BankEN: b.NameEN,
+				At: sqldb.Micros(conf.ConfirmedAt)}); err != nil {
 				return err
 			}
 			return finish(ctx, tx, c.partner, key, ok)
@@ -142,17 +141,20 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 
 // partnerVerifier is assurance.Service for one partner confirmation: it
 // names the evidence beforehand, records the bank's reference as the
-// vouch's document number, and runs the partner's own writes in Verify's
-// transaction.
+// vouch's document number, runs the partner's own writes in Verify's
+// transaction and adds the partner's activity-log entry to Verify's own
+// (appended last, so that the chain is locked only for the commit).
 type partnerVerifier struct {
 	*assurance.Service
 	evidenceID, reference string
+	entry                 audit.Entry
 	apply                 func(ctx context.Context, tx *sqldb.Tx) error
 }
 
 func (v *partnerVerifier) Verify(ctx context.Context, ver assurance.Verification) (assurance.Outcome, error) {
 	ver.Evidence.ID = v.evidenceID
 	ver.Evidence.Document.Number = v.reference
+	ver.Entries = append(ver.Entries, v.entry)
 	inner := ver.Apply
 	ver.Apply = func(ctx context.Context, tx *sqldb.Tx) error {
 		if inner != nil {

@@ -57,6 +57,7 @@ type rig struct {
 	Sink    *message.DevSink
 	Partner *partner.Handler
 	Metrics *prometheus.Registry
+	Jobs    *jobs.Queue
 	// failSends makes the gateway fail that many sends.
 	failSends atomic.Int32
 }
@@ -91,6 +92,7 @@ func newRig(t testing.TB, db *sqldb.DB, cfg partner.Config) *rig {
 	if err != nil {
 		t.Fatal(err)
 	}
+	r.Jobs = queue
 	r.Sink = message.NewDevSink(db, log)
 	argon := password.DefaultParams()
 	argon.Memory, argon.Time, argon.Threads = 8*1024, 1, 1

@@ -10,6 +10,7 @@ import (
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/verification/bank"
 )
 
 // The citizen hears of what a bank did through a job enqueued in the
@@ -25,6 +26,13 @@ type noticeArgs struct {
 	// registration).
 	What string `json:"what"`
 	ID   string `json:"id"`
+	// The bank's names and, for a confirmation, when the bank confirmed
+	// (Unix microseconds): public facts the request already had, carried
+	// so that the job need not read them again. Jobs of the release before
+	// lack them and read them.
+	BankRU string `json:"bank_ru,omitempty"`
+	BankEN string `json:"bank_en,omitempty"`
+	At     int64  `json:"at,omitempty"`
 }
 
 func (noticeArgs) Kind() string { return "partner.notice" }
@@ -43,9 +51,9 @@ func (h *Handler) registerNotices(q *jobs.Queue) error {
 	})
 }
 
-// enqueueNotice queues the notice of what in tx.
-func (h *Handler) enqueueNotice(ctx context.Context, tx *sqldb.Tx, what, id string) error {
-	_, err := h.jobs.Enqueue(ctx, tx, noticeArgs{What: what, ID: id}, nil) // once: the idempotency row makes the transaction commit once
+// enqueueNotice queues the notice a in tx.
+func (h *Handler) enqueueNotice(ctx context.Context, tx *sqldb.Tx, a noticeArgs) error {
+	_, err := h.jobs.Enqueue(ctx, tx, a, nil) // once: the idempotency row makes the transaction commit once
 	return err
 }
 
@@ -67,8 +75,11 @@ func (h *Handler) deliver(ctx context.Context, a noticeArgs) error {
 		} else if err != nil {
 			return err
 		}
-		if err := h.db.QueryRow(ctx, `SELECT partner, confirmed_at FROM partner_confirmations WHERE id = $1`, a.ID).Scan(&partner, &at); err != nil {
-			return err
+		at = a.At
+		if a.BankRU == "" || at == 0 {
+			if err := h.db.QueryRow(ctx, `SELECT partner, confirmed_at FROM partner_confirmations WHERE id = $1`, a.ID).Scan(&partner, &at); err != nil {
+				return err
+			}
 		}
 		kind, path, days = notice.KindNoticePartnerConfirmed, "/account/dispute", DisputeWindow
 	case noticeRegistered:
@@ -91,9 +102,11 @@ func (h *Handler) deliver(ctx context.Context, a noticeArgs) error {
 	} else if err != nil {
 		return err
 	}
-	b, err := h.banks.Get(ctx, partner)
-	if err != nil {
-		return err
+	b := &bank.Bank{NameRU: a.BankRU, NameEN: a.BankEN}
+	if b.NameRU == "" {
+		if b, err = h.banks.Get(ctx, partner); err != nil {
+			return err
+		}
 	}
 	data := map[string]string{"bank": b.Name(acc.Lang), "link": h.issuer + path + "?token=" + token,
 		"days": strconv.Itoa(int(days / (24 * time.Hour)))}

@@ -321,13 +321,11 @@ func (h *Handler) unavailable(ctx context.Context, what string, err error) *Prob
 	return p
 }
 
-// record writes an activity-log entry of the account a partner call
-// touched, actor the bank.
-func (h *Handler) record(ctx context.Context, q sqldb.Runner, c call, accountID, action string, detail map[string]string) error {
+// entry is the activity-log entry of the account a partner call touched,
+// actor the bank.
+func entry(c call, accountID, action string, detail map[string]string) audit.Entry {
 	detail["client"] = c.client
-	_, err := h.activity.Log().AppendAll(ctx, q, []audit.Entry{{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorBank, ID: c.partner},
-		Action: action, IP: c.ip, Detail: detail}})
-	return err
+	return audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorBank, ID: c.partner}, Action: action, IP: c.ip, Detail: detail}
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

@@ -94,6 +94,7 @@ func (h *Handler) register(r *http.Request, c call, body []byte, key string) (an
 	ok := answer{Status: http.StatusCreated, stored: true}
 	ok.Body, _ = json.Marshal(reg)
 	v := &partnerVerifier{Service: h.verifier, evidenceID: assurance.NewID(), reference: reg.Reference,
+		entry: entry(c, a.ID, ActionPartnerRegistered, map[string]string{"registration": id, "method": req.Method}),
 		apply: func(ctx context.Context, tx *sqldb.Tx) error {
 			if _, err := tx.Exec(ctx, `DELETE FROM bank_links WHERE bank_id = $1 AND subject = $2`, c.partner, "partner:"+id); err != nil {
 				return err
@@ -103,10 +104,7 @@ func (h *Handler) register(r *http.Request, c call, body []byte, key string) (an
 				sqldb.Micros(now)); err != nil {
 				return err
 			}
-			if err := h.record(ctx, tx, c, a.ID, ActionPartnerRegistered, map[string]string{"registration": id, "method": req.Method}); err != nil {
-				return err
-			}
-			if err := h.enqueueNotice(ctx, tx, noticeRegistered, id); err != nil {
+			if err := h.enqueueNotice(ctx, tx, noticeArgs{What: noticeRegistered, ID: id, BankRU: b.NameRU, BankEN: b.NameEN}); err != nil {
 				return err
 			}
 			return finish(ctx, tx, c.partner, key, ok)

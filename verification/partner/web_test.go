@@ -2,10 +2,12 @@ package partner_test
 
 import (
 	"context"
+	"encoding/json"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -260,6 +262,72 @@ func TestNoticeRetried(t *testing.T) {
 		token := r.link(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
 		if status, body, _ := page(t, browser(), "GET", r.URL+"/account/dispute?token="+token, nil); status != 200 || !strings.Contains(body, "Отменить подтверждение") {
 			t.Fatalf("the retried notice's link: %d %s", status, body)
+		}
+	})
+}
+
+// oldNotice is a notice job as the release before enqueued it: the
+// confirmation's id only, no bank names nor time.
+type oldNotice struct {
+	What string `json:"what"`
+	ID   string `json:"id"`
+}
+
+func (oldNotice) Kind() string { return "partner.notice" }
+
+// TestNoticeCarriesBank: the notice job carries the bank's names and the
+// confirmation's time, so that it reads neither again; a job of the
+// release before, without them, still reads them and sends the same
+// notice.
+func TestNoticeCarriesBank(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db, partner.Config{})
+		sber := r.partnerClient(t, "sber", client.ScopePartnerConfirmations)
+		a, snils := r.citizen(t, true)
+		rep := sber.call(t, "POST", "/partner/v1/confirmations", "c-1", person(snils))
+		if rep.Status != 201 {
+			t.Fatalf("confirmation: %d %s", rep.Status, rep.Body)
+		}
+		var conf struct {
+			ID string `json:"id"`
+		}
+		if err := json.Unmarshal(rep.Body, &conf); err != nil {
+			t.Fatal(err)
+		}
+		first := r.message(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
+		// River keeps the args as JSON on PostgreSQL and as JSONB on
+		// SQLite: look for the names and the values, not for quotes.
+		var args string
+		var at int64
+		if err := db.QueryRow(ctx, `SELECT args FROM river_job WHERE kind = 'partner.notice'`).Scan(&args); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.QueryRow(ctx, `SELECT confirmed_at FROM partner_confirmations WHERE id = $1`, conf.ID).Scan(&at); err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"bank_ru", "СберБанк", "bank_en", "Sberbank", strconv.FormatInt(at, 10)} {
+			if !strings.Contains(args, want) {
+				t.Errorf("the notice job's args %s lack %s", args, want)
+			}
+		}
+		if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+			_, err := r.Jobs.Enqueue(ctx, tx, oldNotice{What: "confirmed", ID: conf.ID}, nil)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			m, err := r.Sink.Latest(ctx, a.Phone.Value, notice.KindNoticePartnerConfirmed)
+			if err == nil && m.ID != first.ID {
+				if !strings.Contains(m.Text, "СберБанк") || m.Text[:strings.Index(m.Text, "token=")] != first.Text[:strings.Index(first.Text, "token=")] {
+					t.Errorf("the old job's notice:\n%s\nthe new one's:\n%s", m.Text, first.Text)
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the old-format notice job sent nothing")
+			}
 		}
 	})
 }
