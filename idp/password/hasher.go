@@ -79,11 +79,11 @@ func newHasher(params Params, maxConcurrent int, derive func(pw, salt []byte, p 
 // the answer's way back through the proxy in front, the request's way in
 // before its arrival was noted — or more, up to half, when requests
 // recently took longer after their hash (Finished). A caller that could
-// not be done within it —
-// judged from the time already spent, the callers ahead and the recent
-// time of a hash — gets ErrBusy at once, and one admitted but still
-// waiting when only a hash's time is left gets it then. Zero (the
-// default) waits as long as the caller's context allows.
+// not be done within it — judged from the time already spent, the
+// callers ahead and the expected time of a hash — gets ErrBusy at once;
+// one admitted but still waiting when only a hash's time is left, or
+// given a slot too late, gets it then. Zero (the default) waits as long
+// as the caller's context allows.
 func (h *Hasher) SetBudget(d time.Duration) { h.budget = max(d, 0) }
 
 // Finished tells the Hasher how long a caller took after its check to
