@@ -3,6 +3,7 @@ package bank
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -72,6 +73,17 @@ func (c *Confirmer) Confirm(ctx context.Context, res *Result, ip string) (*Confi
 	a, err := c.Accounts.Get(ctx, res.AccountID)
 	if err != nil {
 		return nil, err
+	}
+	return c.ConfirmAccount(ctx, res, a, ip)
+}
+
+// ConfirmAccount is Confirm for a caller that has just read the account
+// (the partner API, which found it by its SNILS): a, res.AccountID's, is
+// not read again. The level and the SNILS are judged again inside the
+// transaction, as Confirm judges them.
+func (c *Confirmer) ConfirmAccount(ctx context.Context, res *Result, a *account.Account, ip string) (*Confirmation, error) {
+	if a.ID != res.AccountID {
+		return nil, fmt.Errorf("bank: confirming account %s with the result for %s", a.ID, res.AccountID)
 	}
 	actor := audit.Actor{Kind: audit.ActorBank, ID: res.Bank.ID}
 	v := res.Vouched

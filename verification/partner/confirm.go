@@ -120,7 +120,7 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	cf := &bank.Confirmer{Banks: h.banks, Accounts: h.accounts, Verifier: v, Activity: h.activity}
 	res := &bank.Result{Bank: *b, Purpose: bank.Confirm, AccountID: a.ID, Values: vouched, Vouched: vouched,
 		At: conf.ConfirmedAt}
-	out, err := cf.Confirm(ctx, res, c.ip)
+	out, err := cf.ConfirmAccount(ctx, res, a, c.ip)
 	switch {
 	case errors.Is(err, bank.ErrSNILSTaken):
 		return answer{}, h.problem(ProblemSNILSTaken, http.StatusConflict, "")
