@@ -245,11 +245,16 @@ func OpenOperator(db *sqldb.DB, km *keys.Manager, log *slog.Logger) (*Operator, 
 // verified, how, by whom and when, and each check's outcome — never a
 // document number.
 func (o *Operator) Show(ctx context.Context, w io.Writer, accountID string) error {
-	ev, err := o.Evidence.Evidence(ctx, accountID)
+	// The checks first: a check ends in the transaction that records its
+	// evidence, so evidence read after a finished check includes the
+	// check's. Read the other way round, a check that ended in between
+	// showed as confirmed with no evidence (CI's
+	// TestRegistryCheckAcrossRestart met it).
+	cs, err := o.Checks.List(ctx, accountID)
 	if err != nil {
 		return err
 	}
-	cs, err := o.Checks.List(ctx, accountID)
+	ev, err := o.Evidence.Evidence(ctx, accountID)
 	if err != nil {
 		return err
 	}
