@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
-	"slices"
 	"strconv"
 	"sync"
 	"time"
@@ -26,11 +25,11 @@ const burstCitizens = 200
 // sign-in form with the right password, again as soon as the answer
 // comes (after a refusal, when its Retry-After says, as a citizen told
 // to come back does), for cfg.Duration, through the round-robin proxy.
-// The CPU cannot hash for all of them: the verdict asks that the excess
-// is refused at once with 503 and Retry-After and that the sign-ins
-// admitted are answered within the budget — p99 of admitted and refused
-// answers within burstBudget, none longer than twice it — and nothing
-// else (a wrong-password verdict, a 500, a lost request).
+// The CPU cannot hash for all of them. It fills rep's figures; judge
+// gives the verdict: the excess refused with 503 and Retry-After (one
+// without is a failure), admitted and refused answers within burstBudget
+// at p99 and none longer than twice it, and nothing else (a
+// wrong-password verdict, a 500, a lost request).
 func signInBurst(ctx context.Context, cfg *soakConfig, cl *cluster, citizens []*citizen, rep *soakReport, log io.Writer) {
 	issuer, _ := url.Parse(cl.issuer)
 	q := newRequester(&config{Issuer: issuer, Concurrency: len(citizens), Timeout: cfg.Timeout})
@@ -41,7 +40,6 @@ func signInBurst(ctx context.Context, cfg *soakConfig, cl *cluster, citizens []*
 		admitted, refused []time.Duration
 		fails             = map[string]int64{}
 		firstErr          string
-		noRetryAfter      int64
 	)
 	fail := func(kind, msg string) {
 		mu.Lock()
@@ -74,14 +72,14 @@ func signInBurst(ctx context.Context, cfg *soakConfig, cl *cluster, citizens []*
 					admitted = append(admitted, r.dur)
 					mu.Unlock()
 				case r.status == http.StatusServiceUnavailable:
-					wait, err := strconv.Atoi(r.header.Get("Retry-After"))
 					mu.Lock()
 					refused = append(refused, r.dur)
+					mu.Unlock()
+					wait, err := strconv.Atoi(r.header.Get("Retry-After"))
 					if err != nil || wait <= 0 {
-						noRetryAfter++
+						fail(failStatus, "503 without Retry-After")
 						wait = 1
 					}
-					mu.Unlock()
 					sleepCtx(lctx, min(time.Duration(wait)*time.Second, 2*time.Second))
 				case r.status == http.StatusUnauthorized:
 					fail(failVerdict, "the right password refused: "+snippet(r.body))
@@ -99,37 +97,7 @@ func signInBurst(ctx context.Context, cfg *soakConfig, cl *cluster, citizens []*
 	rep.JourneysPerSec = float64(rep.Journeys) / rep.Seconds
 	rep.Retries = map[string]int64{"503": int64(len(refused))}
 	rep.Failures = fails
-	row := func(step string, durs []time.Duration, fails map[string]int64, first string) soakStep {
-		s := soakStep{Step: step, OK: int64(len(durs)), Failures: fails, FirstError: first}
-		if len(durs) > 0 {
-			durs = slices.Clone(durs)
-			slices.Sort(durs)
-			s.P50ms, s.P99ms, s.Maxms = ms(percentile(durs, 50)), ms(percentile(durs, 99)), ms(durs[len(durs)-1])
-			s.WaitP99ms = s.P99ms
-		}
-		return s
-	}
-	rep.Steps = []soakStep{row("login (admitted)", admitted, fails, firstErr), row("login (refused, 503)", refused, nil, "")}
-	fr := &rep.Fault
-	reason := func(format string, a ...any) { fr.Reasons = append(fr.Reasons, fmt.Sprintf(format, a...)) }
-	for _, kind := range []string{failVerdict, failServer, failTransport, failStatus} {
-		if n := fails[kind]; n > 0 {
-			reason("%d %s failures", n, kind)
-		}
-	}
-	if len(admitted) == 0 {
-		reason("no sign-in was admitted")
-	}
-	if noRetryAfter > 0 {
-		reason("%d refusals without Retry-After", noRetryAfter)
-	}
-	budget := ms(burstBudget)
-	for _, s := range rep.Steps {
-		if s.P99ms > budget {
-			reason("%s: p99 %.0f ms, want within the budget (%.0f ms)", s.Step, s.P99ms, budget)
-		}
-		if s.Maxms > 2*budget {
-			reason("%s: the longest answer took %.0f ms, want at most twice the budget", s.Step, s.Maxms)
-		}
-	}
+	// Each answer is its own try: the p99 "with retries" is the answer's.
+	rep.Steps = []soakStep{stepRow("login (admitted)", int64(len(admitted)), admitted, admitted, fails, firstErr),
+		stepRow("login (refused, 503)", int64(len(refused)), refused, refused, nil, "")}
 }

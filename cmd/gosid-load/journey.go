@@ -461,17 +461,23 @@ func (s *soakRun) stepRows() []soakStep {
 		if st == nil {
 			continue
 		}
-		durs, totals := slices.Clone(st.durs), slices.Clone(st.totals)
-		slices.Sort(durs)
-		slices.Sort(totals)
-		row := soakStep{Step: name, OK: st.ok, Failures: st.fails, FirstError: st.firstErr}
-		if len(durs) > 0 {
-			row.P50ms, row.P99ms, row.Maxms = ms(percentile(durs, 50)), ms(percentile(durs, 99)), ms(durs[len(durs)-1])
-			row.WaitP99ms = ms(percentile(totals, 99))
-		}
-		out = append(out, row)
+		out = append(out, stepRow(name, st.ok, st.durs, st.totals, st.fails, st.firstErr))
 	}
 	return out
+}
+
+// stepRow is a report's row: ok answers, the p50, p99 and longest of durs
+// (each answer), the p99 of totals (with the retries before it).
+func stepRow(name string, ok int64, durs, totals []time.Duration, fails map[string]int64, firstErr string) soakStep {
+	row := soakStep{Step: name, OK: ok, Failures: fails, FirstError: firstErr}
+	if len(durs) > 0 {
+		durs, totals = slices.Clone(durs), slices.Clone(totals)
+		slices.Sort(durs)
+		slices.Sort(totals)
+		row.P50ms, row.P99ms, row.Maxms = ms(percentile(durs, 50)), ms(percentile(durs, 99)), ms(durs[len(durs)-1])
+		row.WaitP99ms = ms(percentile(totals, 99))
+	}
+	return row
 }
 
 var errNoJourneys = errors.New("no journey completed")

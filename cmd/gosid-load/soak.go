@@ -338,18 +338,8 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		signInBurst(ctx, cfg, cl, citizens, rep, log)
 		rep.Rerouted = cl.proxy.rerouted.Load()
 		rep.PoolWaits = cl.poolWaits(ctx)
-		auditStart := time.Now()
-		_, err = cl.gosid(ctx, nil, "audit", "verify")
-		rep.AuditSeconds = time.Since(auditStart).Seconds()
-		rep.AuditIntact = err == nil
-		if !rep.AuditIntact {
-			rep.Fault.Reasons = append(rep.Fault.Reasons, "gosid audit verify failed")
-		}
-		rep.Fault.Verdict = "pass"
-		if len(rep.Fault.Reasons) > 0 {
-			rep.Fault.Verdict = "fail"
-		}
-		rep.Verdict = rep.Fault.Verdict
+		rep.verifyAudit(ctx, cl, log)
+		judge(cfg, rep, run, cl, nil)
 		return rep, nil
 	}
 	if err := run.raise(ctx, citizens, log); err != nil {
@@ -435,16 +425,21 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		v, _ := cl.replicas[len(cl.replicas)-1].metric(ctx, "gosid_clock_offset_seconds")
 		rep.ClockOffset = v
 	}
-	auditStart := time.Now()
-	_, err = cl.gosid(ctx, nil, "audit", "verify")
-	rep.AuditSeconds = time.Since(auditStart).Seconds()
-	if err == nil {
-		rep.AuditIntact = true
-	} else {
-		fmt.Fprintf(log, "soak: %v\n", err)
-	}
+	rep.verifyAudit(ctx, cl, log)
 	judge(cfg, rep, run, cl, ferr)
 	return rep, nil
+}
+
+// verifyAudit runs `gosid audit verify` on the cluster's database and
+// records the outcome and its time.
+func (rep *soakReport) verifyAudit(ctx context.Context, cl *cluster, log io.Writer) {
+	start := time.Now()
+	_, err := cl.gosid(ctx, nil, "audit", "verify")
+	rep.AuditSeconds = time.Since(start).Seconds()
+	rep.AuditIntact = err == nil
+	if err != nil {
+		fmt.Fprintf(log, "soak: %v\n", err)
+	}
 }
 
 // parallel runs fn(0..n-1) on k goroutines and returns the first error.
@@ -594,6 +589,18 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 		}
 		if fr.InjectedAt > 0 && (fr.CatchUpSeconds < 0 || fr.CatchUpSeconds > sqldb.ClockInterval.Seconds()) {
 			fail("the shifted replica's clock correction did not catch up with the step within %s", sqldb.ClockInterval)
+		}
+	case "signin-burst":
+		// Every answer, a sign-in or a refusal, within the budget at p99,
+		// none past twice it.
+		budget := ms(burstBudget)
+		for _, s := range rep.Steps {
+			if s.P99ms > budget {
+				fail("%s: p99 %.0f ms, want within the budget (%.0f ms)", s.Step, s.P99ms, budget)
+			}
+			if s.Maxms > 2*budget {
+				fail("%s: the longest answer took %.0f ms, want at most twice the budget", s.Step, s.Maxms)
+			}
 		}
 	case "pool-exhausted", "slow-db", "slow-sms":
 		if cfg.Fault == "slow-sms" {
