@@ -6,7 +6,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"regexp"
+	"sync/atomic"
 	"testing"
 
 	pqtotp "github.com/pquerna/otp/totp"
@@ -48,6 +50,26 @@ type env struct {
 	totps   *totp.Store
 	backups *backupcode.Store
 	devices *Devices
+	// totpDown makes every authenticator check fail as a database that
+	// cannot be reached does.
+	totpDown atomic.Bool
+}
+
+// faultyTOTP is the authenticator store behind env.totpDown.
+type faultyTOTP struct {
+	*totp.Store
+	down *atomic.Bool
+}
+
+func (f faultyTOTP) Verify(ctx context.Context, accountID, code string) error {
+	return f.VerifyFor(ctx, accountID, code, "")
+}
+
+func (f faultyTOTP) VerifyFor(ctx context.Context, accountID, code, attempt string) error {
+	if f.down.Load() {
+		return fmt.Errorf("totp: load secret: %w", errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
+	}
+	return f.Store.VerifyFor(ctx, accountID, code, attempt)
 }
 
 func newEnv(t testing.TB, db *sqldb.DB, mut func(*Config)) *env {
@@ -64,7 +86,7 @@ func newEnv(t testing.TB, db *sqldb.DB, mut func(*Config)) *env {
 	}
 	arrivals := &Arrivals{Store: e.Sessions, Accounts: e.Accounts, Notifier: e.Messages, Log: e.Log, Now: c.Now}
 	h, err := New(cfg, Deps{Accounts: e.Accounts, Passwords: e.Hasher, Limiter: e.Limiter, Sessions: arrivals, Notifier: e.Messages, Log: e.Log,
-		MFA: MFADeps{TOTP: e.totps, Backup: e.backups, Flows: e.Flows, Devices: e.devices, Codes: e.Codes,
+		MFA: MFADeps{TOTP: faultyTOTP{e.totps, &e.totpDown}, Backup: e.backups, Flows: e.Flows, Devices: e.devices, Codes: e.Codes,
 			Get: e.Accounts.Get, AddAuthentication: e.Sessions.AddAuthentication,
 			Passkeys: fakePasskeys{}, HasPasskeys: func(context.Context, string) bool { return true }},
 		LoginKey: func(kind, value string) string {

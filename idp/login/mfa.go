@@ -15,9 +15,12 @@ import (
 	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/backupcode"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -226,7 +229,11 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 			method = []string{"sms"}
 		}
 	default:
-		err = errors.New("no second factor configured")
+		err = errNoFactor
+	}
+	if err != nil && !wrongCode(err) {
+		h.internal(w, r, "check second factor", err)
+		return
 	}
 	if err != nil {
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
@@ -261,7 +268,25 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 	webui.Redirect(w, r, next)
 }
 
-var errFlowGone = errors.New("second-factor flow gone")
+var (
+	errFlowGone = errors.New("second-factor flow gone")
+	errNoFactor = errors.New("no second factor configured")
+)
+
+// wrongCode reports whether err is a verdict on a typed second-factor
+// code: wrong, already used, expired, no such challenge, no factor. Any
+// other error is a store that did not answer and judged nothing: it is
+// answered 503 and counts toward no lock-out, so that a right code is
+// never called wrong during a database blip or an exhausted pool.
+func wrongCode(err error) bool {
+	for _, v := range []error{totp.ErrWrongCode, totp.ErrReplayed, totp.ErrNotEnrolled, backupcode.ErrInvalid,
+		&otp.ErrWrongCode{}, otp.ErrNotFound, otp.ErrExpired, otp.ErrTooManyAttempts, otp.ErrInvalid, errNoFactor} {
+		if errors.Is(err, v) {
+			return true
+		}
+	}
+	return false
+}
 
 // lockedOut ends the flow of a locked account: wrong codes count toward
 // the lock-out like wrong passwords, and a locked account tries no more
@@ -304,7 +329,11 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 	ctx := r.Context()
 	var st mfaState
 	if err := h.mfa.Flows.Take(ctx, mfaFlow, token, &st); err != nil {
-		return "", errFlowGone
+		if errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired) {
+			return "", errFlowGone
+		}
+		// Not taken: the flow stays for the citizen's retry.
+		return "", err
 	}
 	h.mfa.Flows.Clear(w, mfaFlow)
 	if err := h.accounts.RecordSuccess(ctx, a.ID); err != nil {

@@ -2,6 +2,7 @@ package login
 
 import (
 	"net/url"
+	"strings"
 	"testing"
 	"time"
 
@@ -51,6 +52,36 @@ func TestSecondFactorLockedOut(t *testing.T) {
 		}
 		if got := e.Account(t, a.ID); got.FailedLogins != 0 {
 			t.Fatalf("%d failures counted after a full sign-in", got.FailedLogins)
+		}
+	})
+}
+
+// TestSecondFactorOutageIsNoVerdict: while the authenticator's store
+// cannot be reached, a right code is not called wrong and counts toward
+// no lock-out: the answer is 503 with Retry-After, the flow stays, and
+// the same code signs in once the store is back.
+func TestSecondFactorOutageIsNoVerdict(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, nil)
+		a := e.newAccount(t, goodPassword)
+		enr := e.enrolTOTP(t, a.ID)
+		b := e.browser()
+		b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
+		e.Clock.Advance(30 * time.Second)
+		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+		e.totpDown.Store(true)
+		for range 4 {
+			p := b.Post(t, "/login/2fa", url.Values{"code": {code}})
+			if p.Status != 503 || p.Header.Get("Retry-After") == "" || strings.Contains(p.Body, "Неверный код") {
+				t.Fatalf("a right code during an outage: %d Retry-After %q", p.Status, p.Header.Get("Retry-After"))
+			}
+		}
+		if got := e.Account(t, a.ID); got.FailedLogins != 0 || got.Locked(e.Clock.Now()) {
+			t.Fatalf("during the outage: %d failures counted, locked %v", got.FailedLogins, got.Locked(e.Clock.Now()))
+		}
+		e.totpDown.Store(false)
+		if p := b.Post(t, "/login/2fa", url.Values{"code": {code}}); p.Status != 303 || p.Location == "/login" || b.Cookie("gosid_session") == "" {
+			t.Fatalf("the same code after the outage: %d → %q", p.Status, p.Location)
 		}
 	})
 }

@@ -278,6 +278,11 @@ func (h *Handler) submitReauth(w http.ResponseWriter, r *http.Request) {
 	}
 	if v.Method != "" {
 		methods, field, err := h.reauthCode(r, a, v, code, backup)
+		if err != nil && !wrongCode(err) {
+			v.Error = l.T(h.unavailableText(w, r, "check code", err))
+			h.render.Render(w, r, http.StatusServiceUnavailable, "reauth", v)
+			return
+		}
 		if err != nil {
 			h.reauthFailed(w, r, a, v, ip, key, field, l.T("mfa.err.wrong"))
 			return
@@ -315,7 +320,7 @@ func (h *Handler) reauthCode(r *http.Request, a *account.Account, v reauthView, 
 	case "email":
 		return []string{"otp"}, "code", h.mfa.Codes.Check(ctx, v.Challenge, reauthPurpose, to, code)
 	}
-	return nil, "code", errors.New("no code to check")
+	return nil, "code", errNoFactor
 }
 
 // reauthFailed counts a wrong password or code as sign-in does (the

@@ -120,6 +120,12 @@ func TestReauthSecondFactor(t *testing.T) {
 			t.Fatalf("a wrong code: %d, failures %d", p.Status, e.Account(t, a.ID).FailedLogins)
 		}
 		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+		// The authenticator's store down: no verdict, nothing counted.
+		e.totpDown.Store(true)
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {code}}); p.Status != 503 || p.Header.Get("Retry-After") == "" || e.Account(t, a.ID).FailedLogins != 1 {
+			t.Fatalf("a right code during an outage: %d, failures %d", p.Status, e.Account(t, a.ID).FailedLogins)
+		}
+		e.totpDown.Store(false)
 		if p := b.Post(t, "/account/reauth", url.Values{"password": {"Wrong#Pass1"}, "code": {code}}); p.Status != 401 {
 			t.Fatalf("a wrong password with a right code: %d", p.Status)
 		}
