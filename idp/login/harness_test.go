@@ -81,9 +81,9 @@ func (p busyPasswords) Verify(ctx context.Context, phc, pw string) (bool, bool, 
 	return p.Passwords.Verify(ctx, phc, pw)
 }
 
-func (p busyPasswords) Admit(ctx context.Context) error {
+func (p busyPasswords) Admit(ctx context.Context) (context.Context, func(), error) {
 	if err := p.f.overloaded(); err != nil {
-		return err
+		return ctx, func() {}, err
 	}
 	return p.Passwords.Admit(ctx)
 }

@@ -43,8 +43,9 @@ type Passwords interface {
 	VerifyDummy(ctx context.Context, pw string) error
 	Hash(ctx context.Context, pw string) (string, error)
 	// Admit refuses (an overload error) a check that could not be done
-	// within the hashing budget if it began now.
-	Admit(ctx context.Context) error
+	// within the hashing budget if it began now; an admitted caller
+	// checks with the context it returns and calls leave when done.
+	Admit(ctx context.Context) (admitted context.Context, leave func(), err error)
 	// Finished reports the time a sign-in took after its check, which
 	// the budget keeps room for.
 	Finished(d time.Duration)
@@ -240,10 +241,12 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 
 	// Under a burst the excess is refused before it costs the database
 	// anything; the answer does not depend on the login.
-	if err := h.passwords.Admit(ctx); err != nil {
+	ctx, leave, err := h.passwords.Admit(ctx)
+	if err != nil {
 		h.unavailable(w, r, v, "check password", err)
 		return
 	}
+	defer leave()
 	ip := httpx.ClientIP(r)
 	loginKey := h.loginKey(kind, login)
 	wait, limited, err := h.limited(ctx, ip, loginKey)

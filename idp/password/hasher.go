@@ -32,11 +32,12 @@ type Hasher struct {
 	sem    chan struct{}
 	dummy  PHC // a hash of a random secret with the current params, for VerifyDummy
 
-	budget  time.Duration
-	waiting atomic.Int64 // callers waiting for a slot
-	avg     atomic.Int64 // a moving average of one hash's time, in ns
-	tail    atomic.Int64 // a decaying peak of the callers' time after their check (Finished), in ns
-	peak    atomic.Int64 // a decaying peak of one hash's time, in ns
+	budget   time.Duration
+	waiting  atomic.Int64 // callers waiting for a slot
+	admitted atomic.Int64 // callers admitted (Admit) and not yet at a slot or gone
+	avg      atomic.Int64 // a moving average of one hash's time, in ns
+	tail     atomic.Int64 // a decaying peak of the callers' time after their check (Finished), in ns
+	peak     atomic.Int64 // a decaying peak of one hash's time, in ns
 
 	// derive computes the argon2id key; tests replace it to observe
 	// concurrency without paying for real hashes.
@@ -94,27 +95,59 @@ func (h *Hasher) Finished(d time.Duration) { peak(&h.tail, int64(d)) }
 // Admit reports, before a caller does any other work for a password
 // check, whether the check could be done within the budget if it began
 // now: ErrBusy (an *overload.Error with the wait) when it could not. A
-// sign-in refused here costs no database round trip. Admit reserves
-// nothing: the check itself may still be refused.
-func (h *Hasher) Admit(ctx context.Context) error {
-	if h.budget <= 0 || len(h.sem) < cap(h.sem) {
-		return nil
+// sign-in refused here costs no database round trip.
+//
+// An admitted caller counts as queued from then on, though its check
+// comes later: under a burst's first rush every sign-in passes Admit
+// before any reaches the hasher, and counted only once they wait for a
+// slot, all of them were admitted, crowded the database together and
+// were then refused late. Admit returns ctx carrying the admission, which
+// the check (Verify, VerifyDummy, Hash) takes over, and leave, which the
+// caller must call (defer it) for a caller that ends without a check.
+func (h *Hasher) Admit(ctx context.Context) (context.Context, func(), error) {
+	if h.budget <= 0 {
+		return ctx, func() {}, nil
 	}
-	wait, ok := h.fits(ctx, time.Now())
-	if !ok {
-		return overloaded(wait)
+	ahead := int64(len(h.sem)) + h.waiting.Load() + h.admitted.Load()
+	if wait, ok := h.fits(ctx, time.Now(), ahead); !ok {
+		return ctx, func() {}, overloaded(wait)
 	}
-	return nil
+	a := &admission{h: h}
+	h.admitted.Add(1)
+	return context.WithValue(ctx, admissionKey{}, a), a.leave, nil
 }
 
-// fits predicts a caller's wait for a slot and its hash from now and
-// reports whether they end before the caller's deadline for the hash:
-// those ahead leave cap at a time, each round one hash long, and then the
-// caller's own hash must fit too.
-func (h *Hasher) fits(ctx context.Context, now time.Time) (wait time.Duration, ok bool) {
+// admission is a caller admitted by Admit until it reaches its check or
+// leaves.
+type admission struct {
+	h    *Hasher
+	gone atomic.Bool
+}
+
+type admissionKey struct{}
+
+func (a *admission) leave() {
+	if a.gone.CompareAndSwap(false, true) {
+		a.h.admitted.Add(-1)
+	}
+}
+
+// arrived ends the admission ctx carries, if any: its caller is at the
+// hasher now, in a slot or among those waiting.
+func (h *Hasher) arrived(ctx context.Context) {
+	if a, ok := ctx.Value(admissionKey{}).(*admission); ok && a.h == h {
+		a.leave()
+	}
+}
+
+// fits predicts a caller's wait for a slot and its hash from now, with
+// ahead callers before it, and reports whether they end before the
+// caller's deadline for the hash: the callers ahead leave cap at a time,
+// each round one hash long (those in a slot end within one), and then
+// the caller's own hash must fit too.
+func (h *Hasher) fits(ctx context.Context, now time.Time, ahead int64) (wait time.Duration, ok bool) {
 	hash := h.hashTime()
-	rounds := h.waiting.Load()/int64(cap(h.sem)) + 1
-	wait = time.Duration(rounds) * hash
+	wait = time.Duration(ahead/int64(cap(h.sem))) * hash
 	return wait + hash, !now.Add(wait + hash).After(h.deadline(ctx, now))
 }
 
@@ -182,6 +215,7 @@ func (h *Hasher) newPHC(pw []byte) PHC {
 // acquire takes a slot of the semaphore, or fails with ctx's error, or
 // with ErrBusy when the wait would exceed the budget.
 func (h *Hasher) acquire(ctx context.Context) error {
+	h.arrived(ctx)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
@@ -195,7 +229,8 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	var timeout <-chan time.Time
 	if h.budget > 0 {
 		now := time.Now()
-		wait, ok := h.fits(ctx, now)
+		// Every slot is busy: those in them and those waiting are ahead.
+		wait, ok := h.fits(ctx, now, int64(cap(h.sem))+h.waiting.Load())
 		if !ok {
 			return overloaded(wait)
 		}

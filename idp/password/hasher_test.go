@@ -376,7 +376,12 @@ func TestAdmit(t *testing.T) {
 	}
 	h.SetBudget(budget)
 	late := overload.WithArrival(t.Context(), time.Now().Add(-60*time.Millisecond))
-	if err := h.Admit(late); err != nil {
+	admit := func(ctx context.Context) error {
+		_, leave, err := h.Admit(ctx)
+		leave()
+		return err
+	}
+	if err := admit(late); err != nil {
 		t.Errorf("with the slot free: %v", err)
 	}
 	c.calls.Store(0)
@@ -386,20 +391,20 @@ func TestAdmit(t *testing.T) {
 	for c.calls.Load() == 0 {
 		time.Sleep(time.Millisecond)
 	}
-	if err := h.Admit(overload.WithArrival(t.Context(), time.Now())); err != nil {
+	if err := admit(overload.WithArrival(t.Context(), time.Now())); err != nil {
 		t.Errorf("a fresh caller behind one hash: %v", err)
 	}
-	if err := h.Admit(late); err != nil {
+	if err := admit(late); err != nil {
 		t.Errorf("a caller 60 ms into a 300 ms budget behind a 20 ms hash, nothing known of the time after: %v", err)
 	}
 	later := overload.WithArrival(t.Context(), time.Now().Add(-120*time.Millisecond))
-	if err := h.Admit(later); err != nil {
+	if err := admit(later); err != nil {
 		t.Errorf("a caller 120 ms into a 300 ms budget behind a 20 ms hash, nothing known of the time after: %v", err)
 	}
 	h.Finished(150 * time.Millisecond)
 	h.Finished(time.Millisecond) // the peak decays slowly
 	start := time.Now()
-	err = h.Admit(later)
+	err = admit(later)
 	if !errors.Is(err, ErrBusy) {
 		t.Errorf("a caller 120 ms into a 300 ms budget behind a 20 ms hash, 150 ms needed after it: %v, want ErrBusy", err)
 	} else if s, ok := overload.RetryAfter(err); !ok || s < 1 {
@@ -414,6 +419,67 @@ func TestAdmit(t *testing.T) {
 	close(c.block)
 	if err := <-done; err != nil {
 		t.Error(err)
+	}
+}
+
+// TestAdmitCountsAdmitted: an admitted caller counts as queued before it
+// reaches the hasher, so that a rush of sign-ins, all asking before any
+// checks, is not admitted whole. With one slot, 20 ms hashes and a
+// 300 ms budget (a hash must end by 200 ms), ten callers fit — the tenth
+// behind nine, fewer when a hash takes longer — and one more is refused
+// at once; one leaving makes
+// room for one; one checking takes its place among those at the hasher.
+func TestAdmitCountsAdmitted(t *testing.T) {
+	const hash, budget = 20 * time.Millisecond, 300 * time.Millisecond
+	c := &countingDerive{delay: hash}
+	h, err := newHasher(fastParams, 1, c.derive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetBudget(budget)
+	now := func() context.Context { return overload.WithArrival(t.Context(), time.Now()) }
+	// The hash time as the hasher judges it (about 20 ms): how many fit.
+	fit := int((budget - budget/3) / h.hashTime())
+	if fit < 5 || fit > 10 {
+		t.Fatalf("%d callers fit with a hash time of %s", fit, h.hashTime())
+	}
+	var ctxs []context.Context
+	var leaves []func()
+	for i := range fit {
+		ctx, leave, err := h.Admit(now())
+		if err != nil {
+			t.Fatalf("caller %d of the rush: %v", i+1, err)
+		}
+		ctxs, leaves = append(ctxs, ctx), append(leaves, leave)
+	}
+	if _, _, err := h.Admit(now()); !errors.Is(err, ErrBusy) {
+		t.Fatalf("one more, behind %d admitted: %v, want ErrBusy", fit, err)
+	}
+	leaves[0]()
+	leaves[0]() // leaving twice counts once
+	ctx, leave, err := h.Admit(now())
+	if err != nil {
+		t.Fatalf("after one left: %v", err)
+	}
+	defer leave()
+	if _, _, err := h.Admit(now()); !errors.Is(err, ErrBusy) {
+		t.Fatalf("after one left and one came: %v, want ErrBusy", err)
+	}
+	// A caller that checks is at the hasher: no longer counted as
+	// admitted, and its leave afterwards changes nothing.
+	if err := h.VerifyDummy(ctxs[1], "pw"); err != nil {
+		t.Fatal(err)
+	}
+	leaves[1]()
+	if got := h.admitted.Load(); got != int64(fit-1) {
+		t.Errorf("%d counted as admitted, want %d", got, fit-1)
+	}
+	for _, l := range leaves[2:] {
+		l()
+	}
+	_ = ctx
+	if got := h.admitted.Load(); got != 1 {
+		t.Errorf("%d counted as admitted after all left, want 1", got)
 	}
 }
 
