@@ -98,6 +98,9 @@ type Provider struct {
 	keySets *keySets
 	// userinfos holds userinfo answers by access token (nil: no cache).
 	userinfos *cache.Cache[userinfoEntry]
+	// accessInfos holds what active access tokens grant, for the
+	// resource APIs (nil: no cache).
+	accessInfos *cache.Cache[AccessInfo]
 }
 
 // Endpoint paths.
@@ -138,6 +141,7 @@ func New(cfg Config, d Deps) (*Provider, error) {
 	p := &Provider{cfg: cfg, deps: d, store: st, keySets: newKeySets(d.Now)}
 	if d.Cache != nil {
 		p.userinfos = cache.New[userinfoEntry](d.Cache, userinfoCacheSize, userinfoCacheTTL)
+		p.accessInfos = cache.New[AccessInfo](d.Cache, accessCacheSize, userinfoCacheTTL)
 		st.forget = d.Cache.Invalidate
 	}
 	p.adapter = &adapter{store: st, clients: d.Clients, accounts: d.Accounts, signer: d.Signer, evidence: d.Evidence, roles: d.Roles, life: cfg.Lifetimes, keySets: p.keySets,

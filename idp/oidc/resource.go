@@ -47,7 +47,23 @@ var (
 
 // AccessToken checks the raw access token. Errors: ErrInvalidAccessToken,
 // or a store failure (never a verdict on the token: answer 503).
+//
+// A resource API's client calls with one token many times (a bank's
+// confirmations): with a cache (Deps.Cache), each replica keeps what an
+// active token grants, by the token's SHA-256, as the userinfo cache
+// keeps answers and on the same terms — dropped within the cache's bound
+// when any replica revokes the token or its family or changes or removes
+// its client (token:<id>, token:<family>, client:<id>), at once when this
+// one revokes it; its expiry judged on every hit. Only active tokens are
+// kept: a refusal or a store failure is read again next time.
 func (p *Provider) AccessToken(ctx context.Context, raw string) (*AccessInfo, error) {
+	key := tokenCacheKey(raw)
+	if p.accessInfos != nil {
+		if e, ok := p.accessInfos.Get(key); ok && p.store.now().Before(e.Expires) {
+			return &e, nil
+		}
+	}
+	ticket := p.userinfoTicket()
 	id, subject, ok := p.accessTokenID(ctx, raw)
 	if !ok {
 		return nil, ErrInvalidAccessToken
@@ -66,7 +82,15 @@ func (p *Provider) AccessToken(ctx context.Context, raw string) (*AccessInfo, er
 	if err != nil {
 		return nil, fmt.Errorf("client: %w", err)
 	}
-	return &AccessInfo{Client: c, Subject: subject, Scopes: tid.Scopes, Expires: tid.Expires}, nil
+	info := AccessInfo{Client: c, Subject: subject, Scopes: tid.Scopes, Expires: tid.Expires}
+	if p.accessInfos != nil {
+		deps := []string{tokenKey(tid.ID), clientCacheKey(tid.ClientID)}
+		if tid.Family != "" {
+			deps = append(deps, tokenKey(tid.Family))
+		}
+		p.accessInfos.Put(ticket, key, info, tid.Expires, deps...)
+	}
+	return &info, nil
 }
 
 // Authenticate takes the bearer token of a request to a resource API

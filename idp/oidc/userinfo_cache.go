@@ -38,14 +38,18 @@ const (
 	// miss (a writer that committed more than cache.DefaultGrace after
 	// its change): no answer is older than this.
 	userinfoCacheTTL = time.Minute
+	// accessCacheSize bounds the resource APIs' active tokens per
+	// replica (resource.go): a few hundred bytes each.
+	accessCacheSize = 10000
 )
 
 func tokenKey(id string) string       { return "token:" + id }
 func accountKey(id string) string     { return "account:" + id }
 func clientCacheKey(id string) string { return "client:" + id }
 
-// userinfoKey names an answer: the access token's SHA-256.
-func userinfoKey(token string) string {
+// tokenCacheKey names what is cached for an access token (a userinfo
+// answer, a resource API's access info): the token's SHA-256.
+func tokenCacheKey(token string) string {
 	h := sha256.Sum256([]byte(token))
 	return string(h[:])
 }
@@ -73,7 +77,7 @@ func (p *Provider) cachedUserinfo(w http.ResponseWriter, token string) bool {
 	if p.userinfos == nil {
 		return false
 	}
-	e, ok := p.userinfos.Get(userinfoKey(token))
+	e, ok := p.userinfos.Get(tokenCacheKey(token))
 	if !ok || !p.store.now().Before(e.expires) {
 		return false // the full path gives the refusal
 	}
@@ -105,7 +109,7 @@ func (p *Provider) keepUserinfo(t cache.Ticket, token string, tid tokenID, subje
 	}
 	// The entry's own lifetime is on the cache's clock (the database's in
 	// production); the token's expiry is judged on each hit.
-	p.userinfos.Put(t, userinfoKey(token), userinfoEntry{body: body, expires: tid.Expires}, tid.Expires, userinfoDeps(tid, subject)...)
+	p.userinfos.Put(t, tokenCacheKey(token), userinfoEntry{body: body, expires: tid.Expires}, tid.Expires, userinfoDeps(tid, subject)...)
 }
 
 func writeUserinfo(w http.ResponseWriter, body []byte) {

@@ -2,8 +2,10 @@ package oidc
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"testing"
 	"time"
 
@@ -33,7 +35,7 @@ func runWatcher(t testing.TB, w *cache.Watcher) {
 // cachedFor reports whether the provider holds an answer for token.
 func (o *testOP) cachedFor(t testing.TB, token string) bool {
 	t.Helper()
-	_, hit := o.P.userinfos.Get(userinfoKey(token))
+	_, hit := o.P.userinfos.Get(tokenCacheKey(token))
 	return hit
 }
 
@@ -323,6 +325,115 @@ func BenchmarkUserinfo(b *testing.B) {
 			call(b)
 			for b.Loop() {
 				call(b)
+			}
+		})
+	})
+}
+
+// A resource API's check of an access token (the partner API) is kept
+// like a userinfo answer: a hit uses no database; a revocation made on
+// another replica, or a change of the token's client there, stops it
+// within the bound; a revocation made here, at once; expiry is judged on
+// every hit.
+func TestAccessTokenCacheAcrossReplicas(t *testing.T) {
+	sqldbtest.RunReplicas(t, func(t *testing.T, a, b *sqldb.DB) {
+		ctx := context.Background()
+		wa := cache.NewWatcher(a, cache.Config{})
+		runWatcher(t, wa)
+		op := startOP(t, a, withCache(wa))
+		bank, key := op.keyedClient(t, client.Client{Name: "Банк-партнёр", GrantTypes: []string{client.GrantClientCredentials},
+			Scopes: []string{client.ScopePartnerConfirmations}, Partner: "sber"})
+		ka := auth{Method: client.AuthPrivateKeyJWT, Key: key}
+		// fresh is a new token whose check A has cached.
+		fresh := func(t *testing.T) string {
+			t.Helper()
+			r := op.call(t, pathToken, bank, ka, url.Values{"grant_type": {"client_credentials"}, "scope": {client.ScopePartnerConfirmations}})
+			if r.Status != http.StatusOK {
+				t.Fatalf("token: %s", r)
+			}
+			tok := r.Str("access_token")
+			if info, err := op.P.AccessToken(ctx, tok); err != nil || info.Client.ID != bank.ID {
+				t.Fatalf("a fresh token: %+v, %v", info, err)
+			}
+			if _, ok := op.P.accessInfos.Get(tokenCacheKey(tok)); !ok {
+				t.Fatal("the check was not cached")
+			}
+			return tok
+		}
+		refusedWithin := func(t *testing.T, tok string, committed time.Time) {
+			t.Helper()
+			for {
+				_, err := op.P.AccessToken(ctx, tok)
+				if errors.Is(err, ErrInvalidAccessToken) {
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if time.Since(committed) > wa.Bound()+100*time.Millisecond {
+					t.Fatalf("A still accepts the token %v after B's change", time.Since(committed))
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+		}
+
+		t.Run("a hit uses no database", func(t *testing.T) {
+			tok := fresh(t)
+			before := a.Uses()
+			if _, err := op.P.AccessToken(ctx, tok); err != nil {
+				t.Fatal(err)
+			}
+			if n := a.Uses() - before; n != 0 {
+				t.Fatalf("a hit used the database %d times", n)
+			}
+		})
+		t.Run("revoked on another replica", func(t *testing.T) {
+			tok := fresh(t)
+			id, _, _ := op.P.accessTokenID(ctx, tok)
+			tid, err := parseTokenID(id)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := b.Exec(ctx, `INSERT INTO oidc_revocations (id, expires_at) VALUES ($1, $2)`, tid.ID, sqldb.Micros(time.Now().Add(time.Hour))); err != nil {
+				t.Fatal(err)
+			}
+			refusedWithin(t, tok, time.Now())
+		})
+		t.Run("revoked here", func(t *testing.T) {
+			tok := fresh(t)
+			if r := op.call(t, pathRevoke, bank, ka, url.Values{"token": {tok}}); r.Status != http.StatusOK {
+				t.Fatalf("revoke: %s", r)
+			}
+			if _, err := op.P.AccessToken(ctx, tok); !errors.Is(err, ErrInvalidAccessToken) {
+				t.Fatalf("a token just revoked here: %v", err)
+			}
+		})
+		t.Run("expired", func(t *testing.T) {
+			tok := fresh(t)
+			op.Clock.Advance(2 * time.Hour)
+			if _, err := op.P.AccessToken(ctx, tok); !errors.Is(err, ErrInvalidAccessToken) {
+				t.Fatalf("an expired token: %v", err)
+			}
+		})
+		t.Run("client removed on another replica", func(t *testing.T) {
+			tok := fresh(t)
+			if err := client.NewStore(b, op.Clock.Now).Delete(ctx, bank.ID); err != nil {
+				t.Fatal(err)
+			}
+			committed := time.Now()
+			for {
+				if _, ok := op.P.accessInfos.Get(tokenCacheKey(tok)); !ok {
+					break
+				}
+				if time.Since(committed) > wa.Bound()+100*time.Millisecond {
+					t.Fatalf("A still holds the check %v after B removed the client", time.Since(committed))
+				}
+				time.Sleep(2 * time.Millisecond)
+			}
+			// A's client cache follows within its own check interval.
+			op.Clock.Advance(client.CacheCheckInterval)
+			if _, err := op.P.AccessToken(ctx, tok); !errors.Is(err, ErrInvalidAccessToken) {
+				t.Fatalf("the token of a removed client: %v", err)
 			}
 		})
 	})

@@ -120,9 +120,16 @@ func newRig(t testing.TB, db *sqldb.DB, cfg partner.Config) *rig {
 		t.Fatal(err)
 	}
 	r.Clients = client.NewStore(db, r.Clock.Now)
-	// The queue runs the notices to citizens, as a replica does.
+	// The queue runs the notices to citizens, and the cache's watcher
+	// polls the invalidation log, as on a replica.
 	if err := queue.Start(ctx); err != nil {
 		t.Fatal(err)
+	}
+	if r.IdP.Cache != nil {
+		wctx, stop := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); _ = r.IdP.Cache.Run(wctx) }()
+		t.Cleanup(func() { stop(); <-done })
 	}
 	t.Cleanup(func() {
 		sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
