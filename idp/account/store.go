@@ -504,16 +504,38 @@ func (s *Store) verifySNILS(ctx context.Context, tx *sqldb.Tx, id, snils, method
 	}
 	idx := s.crypto.BlindIndex(SNILS, snils)
 	now := sqldb.Micros(s.now())
-	var current []byte
-	if err := tx.QueryRow(ctx, `SELECT snils_index FROM accounts WHERE id = $1`, id).Scan(&current); err != nil {
+	// One round trip: the account's own row (its verified SNILS, if any)
+	// and every other account that claims this SNILS.
+	type row struct {
+		id       string
+		verified []byte
+	}
+	rows, err := tx.Query(ctx, `SELECT id, snils_index FROM accounts WHERE id = $1 OR snils_claim_index = $2`, id, idx)
+	if err != nil {
 		return nil, err
+	}
+	found, err := sqldb.Collect(rows, func(r sqldb.Scanner) (row, error) {
+		var v row
+		return v, r.Scan(&v.id, &v.verified)
+	})
+	if err != nil {
+		return nil, err
+	}
+	var current []byte
+	own := false
+	for _, r := range found {
+		if r.id == id {
+			own, current = true, r.verified
+		} else {
+			dropped = append(dropped, r.id)
+		}
+	}
+	if !own {
+		return nil, fmt.Errorf("account: %w", sqldb.ErrNotFound)
 	}
 	same := current != nil && hmac.Equal(current, idx)
 	if current != nil && !same && !replace {
 		return nil, ErrSNILSVerified
-	}
-	if dropped, err = sqldb.Strings(ctx, tx, `SELECT id FROM accounts WHERE snils_claim_index = $1 AND id <> $2`, idx, id); err != nil {
-		return nil, err
 	}
 	for _, other := range dropped {
 		if _, err := tx.Exec(ctx, `UPDATE accounts SET snils_enc = NULL, snils_claim_index = NULL, updated_at = $2
