@@ -97,25 +97,36 @@ func (h *Hasher) Finished(d time.Duration) { peak(&h.tail, int64(d)) }
 // now: ErrBusy (an *overload.Error with the wait) when it could not. A
 // sign-in refused here costs no database round trip.
 //
-// An admitted caller counts as queued from then on, though its check
-// comes later: under a burst's first rush every sign-in passes Admit
-// before any reaches the hasher, and counted only once they wait for a
-// slot, all of them were admitted, crowded the database together and
-// were then refused late. Admit returns ctx carrying the admission, which
-// the check (Verify, VerifyDummy, Hash) takes over, and leave, which the
-// caller must call (defer it) for a caller that ends without a check.
+// With every slot busy the caller is judged as a waiting one would be.
+// And at most maxAhead rounds of callers (cap × maxAhead) may be between
+// their admission and the hasher at once: at a burst's first rush every
+// sign-in asks before any reaches the hasher, and all of them admitted
+// crowded the database together and were refused late, when their turn
+// came. Admit returns ctx carrying the admission, which the check
+// (Verify, VerifyDummy, Hash) takes over, and leave, which the caller
+// must call (defer it) for a caller that ends without a check.
 func (h *Hasher) Admit(ctx context.Context) (context.Context, func(), error) {
 	if h.budget <= 0 {
 		return ctx, func() {}, nil
 	}
-	ahead := int64(len(h.sem)) + h.waiting.Load() + h.admitted.Load()
-	if wait, ok := h.fits(ctx, time.Now(), ahead); !ok {
-		return ctx, func() {}, overloaded(wait)
+	if len(h.sem) == cap(h.sem) {
+		if wait, ok := h.fits(ctx, time.Now(), int64(cap(h.sem))+h.waiting.Load()); !ok {
+			return ctx, func() {}, overloaded(wait)
+		}
+	}
+	if h.admitted.Add(1) > maxAhead*int64(cap(h.sem)) {
+		h.admitted.Add(-1)
+		return ctx, func() {}, overloaded(time.Duration(maxAhead) * h.hashTime())
 	}
 	a := &admission{h: h}
-	h.admitted.Add(1)
 	return context.WithValue(ctx, admissionKey{}, a), a.leave, nil
 }
+
+// maxAhead bounds the callers between admission and the hasher, in rounds
+// of the hasher (cap callers each). The work before a check (a few
+// statements) is shorter than a hash: in a steady stream about one round
+// is there; more than four means a rush the budget cannot hold.
+const maxAhead = 4
 
 // admission is a caller admitted by Admit until it reaches its check or
 // leaves.

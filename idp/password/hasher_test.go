@@ -422,13 +422,12 @@ func TestAdmit(t *testing.T) {
 	}
 }
 
-// TestAdmitCountsAdmitted: an admitted caller counts as queued before it
-// reaches the hasher, so that a rush of sign-ins, all asking before any
-// checks, is not admitted whole. With one slot, 20 ms hashes and a
-// 300 ms budget (a hash must end by 200 ms), ten callers fit — the tenth
-// behind nine, fewer when a hash takes longer — and one more is refused
-// at once; one leaving makes
-// room for one; one checking takes its place among those at the hasher.
+// TestAdmitCountsAdmitted: at most maxAhead rounds of callers may be
+// between their admission and the hasher, so that a rush of sign-ins,
+// all asking before any checks, is not admitted whole: with one slot,
+// four are admitted and the fifth is refused at once, with a
+// Retry-After; one leaving makes room for one; one checking takes its
+// place at the hasher and makes room too.
 func TestAdmitCountsAdmitted(t *testing.T) {
 	const hash, budget = 20 * time.Millisecond, 300 * time.Millisecond
 	c := &countingDerive{delay: hash}
@@ -438,26 +437,28 @@ func TestAdmitCountsAdmitted(t *testing.T) {
 	}
 	h.SetBudget(budget)
 	now := func() context.Context { return overload.WithArrival(t.Context(), time.Now()) }
-	// The hash time as the hasher judges it (about 20 ms): how many fit.
-	fit := int((budget - budget/3) / h.hashTime())
-	if fit < 5 || fit > 10 {
-		t.Fatalf("%d callers fit with a hash time of %s", fit, h.hashTime())
-	}
 	var ctxs []context.Context
 	var leaves []func()
-	for i := range fit {
+	for i := range maxAhead {
 		ctx, leave, err := h.Admit(now())
 		if err != nil {
 			t.Fatalf("caller %d of the rush: %v", i+1, err)
 		}
 		ctxs, leaves = append(ctxs, ctx), append(leaves, leave)
 	}
-	if _, _, err := h.Admit(now()); !errors.Is(err, ErrBusy) {
-		t.Fatalf("one more, behind %d admitted: %v, want ErrBusy", fit, err)
+	start := time.Now()
+	_, _, err = h.Admit(now())
+	if !errors.Is(err, ErrBusy) {
+		t.Fatalf("one more, behind %d admitted: %v, want ErrBusy", maxAhead, err)
+	} else if s, ok := overload.RetryAfter(err); !ok || s < 1 {
+		t.Errorf("the refusal has no Retry-After: %v", err)
+	}
+	if d := time.Since(start); d > 20*time.Millisecond {
+		t.Errorf("the refusal took %s, want at once", d)
 	}
 	leaves[0]()
 	leaves[0]() // leaving twice counts once
-	ctx, leave, err := h.Admit(now())
+	_, leave, err := h.Admit(now())
 	if err != nil {
 		t.Fatalf("after one left: %v", err)
 	}
@@ -471,13 +472,17 @@ func TestAdmitCountsAdmitted(t *testing.T) {
 		t.Fatal(err)
 	}
 	leaves[1]()
-	if got := h.admitted.Load(); got != int64(fit-1) {
-		t.Errorf("%d counted as admitted, want %d", got, fit-1)
+	if got := h.admitted.Load(); got != maxAhead-1 {
+		t.Errorf("%d counted as admitted, want %d", got, maxAhead-1)
+	}
+	if _, leave, err := h.Admit(now()); err != nil {
+		t.Errorf("after one checked: %v", err)
+	} else {
+		leave()
 	}
 	for _, l := range leaves[2:] {
 		l()
 	}
-	_ = ctx
 	if got := h.admitted.Load(); got != 1 {
 		t.Errorf("%d counted as admitted after all left, want 1", got)
 	}
