@@ -67,6 +67,13 @@ var t0 = time.Now().UTC().Truncate(time.Second)
 
 func newRig(t testing.TB, db *sqldb.DB, cfg partner.Config) *rig {
 	t.Helper()
+	return newRigSending(t, db, cfg, nil)
+}
+
+// newRigSending is newRig with its messages sent through gateway instead
+// of the dev sink (which production never writes to).
+func newRigSending(t testing.TB, db *sqldb.DB, cfg partner.Config, gateway message.Sender) *rig {
+	t.Helper()
 	ctx := context.Background()
 	var logTo io.Writer = io.Discard
 	if os.Getenv("PARTNER_TEST_LOG") != "" {
@@ -94,12 +101,15 @@ func newRig(t testing.TB, db *sqldb.DB, cfg partner.Config) *rig {
 	}
 	r.Jobs = queue
 	r.Sink = message.NewDevSink(db, log)
+	if gateway == nil {
+		gateway = r.Sink
+	}
 	argon := password.DefaultParams()
 	argon.Memory, argon.Time, argon.Threads = 8*1024, 1, 1
 	r.IdP, err = idp.New(idp.Config{Issuer: r.URL, LockoutThreshold: 3, LockoutDuration: time.Minute, SessionIdleTimeout: time.Hour,
 		SessionLifetime: 12 * time.Hour, SessionIdleMin: time.Minute, SessionIdleMax: time.Hour, ReauthMaxAge: 5 * time.Minute,
 		DeletionGrace: time.Hour, Argon2: argon},
-		idp.Platform{DB: db, Keys: km, Log: log, Messages: flaky{r.Sink, &r.failSends}, Jobs: queue, Now: r.Clock.Now})
+		idp.Platform{DB: db, Keys: km, Log: log, Messages: flaky{gateway, &r.failSends}, Jobs: queue, Now: r.Clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -342,7 +352,8 @@ func (r *rig) message(t testing.TB, to, kind string) message.DevMessage {
 }
 
 // flaky is the SMS and e-mail gateway at the edge of the world: it fails
-// the next fail sends, then delivers to the dev sink.
+// the next fail sends, then delivers to the dev sink (or the rig's
+// gateway).
 type flaky struct {
 	inner message.Sender
 	fail  *atomic.Int32
