@@ -17,7 +17,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,8 +94,8 @@ func BenchmarkPasswordSignInOneCore(b *testing.B) {
 		}
 	}
 	// PostgreSQL's backends fork from the postmaster and inherit its CPUs.
-	pin(others, postgresPIDs()...)
-	defer func() { pin(all, postgresPIDs()...) }()
+	pin(others, sqldbtest.PostgresPIDs()...)
+	defer func() { pin(all, sqldbtest.PostgresPIDs()...) }()
 	pin("0", os.Getpid())
 	defer pin(all, os.Getpid())
 
@@ -286,11 +285,11 @@ type signInCPU struct {
 
 type cpuMark struct{ self, postgres time.Duration }
 
-func (*signInCPU) start() cpuMark { return cpuMark{selfCPU(), postgresCPU()} }
+func (*signInCPU) start() cpuMark { return cpuMark{sqldbtest.SelfCPU(), sqldbtest.PostgresCPU()} }
 
 func (m cpuMark) stop(c *signInCPU, signIns int64) {
-	c.self += selfCPU() - m.self
-	c.postgres += postgresCPU() - m.postgres
+	c.self += sqldbtest.SelfCPU() - m.self
+	c.postgres += sqldbtest.PostgresCPU() - m.postgres
 	c.signIns += signIns
 }
 
@@ -301,56 +300,6 @@ func (c *signInCPU) report(b *testing.B) {
 	per := func(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 / float64(c.signIns) }
 	b.ReportMetric(per(c.self), "process-cpu-ms/signin")
 	b.ReportMetric(per(c.postgres), "postgres-cpu-ms/signin")
-}
-
-func selfCPU() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// postgresCPU is the CPU time of the running processes named postgres
-// (Linux /proc; 0 elsewhere).
-func postgresCPU() time.Duration {
-	var ticks int64
-	for _, pid := range postgresPIDs() {
-		f := procStat(pid)
-		if len(f) > 13 {
-			u, _ := strconv.ParseInt(f[11], 10, 64)
-			s, _ := strconv.ParseInt(f[12], 10, 64)
-			ticks += u + s
-		}
-	}
-	return time.Duration(ticks) * 10 * time.Millisecond // USER_HZ is 100 on Linux
-}
-
-func postgresPIDs() []int {
-	ds, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, d := range ds {
-		pid, err := strconv.Atoi(d.Name())
-		if err == nil && procStat(pid) != nil {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
-}
-
-// procStat returns the fields after the command name of /proc/PID/stat
-// when the process is named postgres.
-func procStat(pid int) []string {
-	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
-	if err != nil {
-		return nil
-	}
-	s := string(b)
-	i, j := strings.IndexByte(s, '('), strings.LastIndexByte(s, ')')
-	if i < 0 || j < i || s[i+1:j] != "postgres" || j+2 > len(s) {
-		return nil
-	}
-	return strings.Fields(s[j+2:])
 }
 
 // measure runs fn on workers goroutines for d and returns calls per second.

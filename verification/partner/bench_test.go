@@ -99,6 +99,7 @@ func BenchmarkPartnerConfirmations(b *testing.B) {
 	b.SetParallelism(clients)
 	b.ResetTimer()
 	start = time.Now()
+	s0, p0 := sqldbtest.SelfCPU(), sqldbtest.PostgresCPU()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) - 1
@@ -113,6 +114,14 @@ func BenchmarkPartnerConfirmations(b *testing.B) {
 	})
 	elapsed := time.Since(start)
 	b.StopTimer()
+	// Where the time goes: this process (the server, its queue, the
+	// gateway stand-in and the clients) and PostgreSQL, per confirmation
+	// and in cores used while the clients ran.
+	self, pg := sqldbtest.SelfCPU()-s0, sqldbtest.PostgresCPU()-p0
+	b.ReportMetric(float64(self.Microseconds())/1000/float64(b.N), "process-cpu-ms/op")
+	b.ReportMetric(float64(pg.Microseconds())/1000/float64(b.N), "postgres-cpu-ms/op")
+	b.ReportMetric(self.Seconds()/elapsed.Seconds(), "process-cores")
+	b.ReportMetric(pg.Seconds()/elapsed.Seconds(), "postgres-cores")
 	// Every citizen is told, by the queue, soon after.
 	for deadline := time.Now().Add(time.Minute); notices.Load() < int64(b.N); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
