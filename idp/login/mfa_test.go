@@ -8,6 +8,9 @@ import (
 
 	pqtotp "github.com/pquerna/otp/totp"
 
+	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/idptest"
+	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
@@ -19,10 +22,7 @@ import (
 func TestSecondFactorLockedOut(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db, nil)
-		a := e.newAccount(t, goodPassword)
-		enr := e.enrolTOTP(t, a.ID)
-		owner := e.browser()
-		owner.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
+		a, enr, owner := e.atSecondFactor(t)
 		// Meanwhile someone else locks the account with wrong passwords.
 		attacker := e.browser()
 		for range 3 {
@@ -63,10 +63,7 @@ func TestSecondFactorLockedOut(t *testing.T) {
 func TestSecondFactorOutageIsNoVerdict(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db, nil)
-		a := e.newAccount(t, goodPassword)
-		enr := e.enrolTOTP(t, a.ID)
-		b := e.browser()
-		b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
+		a, enr, b := e.atSecondFactor(t)
 		e.Clock.Advance(30 * time.Second)
 		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
 		e.totpDown.Store(true)
@@ -84,4 +81,15 @@ func TestSecondFactorOutageIsNoVerdict(t *testing.T) {
 			t.Fatalf("the same code after the outage: %d → %q", p.Status, p.Location)
 		}
 	})
+}
+
+// atSecondFactor is a citizen with an authenticator app whose browser has
+// given the right password and is asked for the code.
+func (e *env) atSecondFactor(t *testing.T) (*account.Account, totp.Enrolment, *idptest.Browser) {
+	t.Helper()
+	a := e.newAccount(t, goodPassword)
+	enr := e.enrolTOTP(t, a.ID)
+	b := e.browser()
+	b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
+	return a, enr, b
 }

@@ -32,6 +32,14 @@ func runWatcher(t testing.TB, w *cache.Watcher) {
 	}
 }
 
+// cachedOP is a provider on db with a cache whose Watcher runs.
+func cachedOP(t *testing.T, db *sqldb.DB) (*testOP, *cache.Watcher) {
+	t.Helper()
+	w := cache.NewWatcher(db, cache.Config{})
+	runWatcher(t, w)
+	return startOP(t, db, withCache(w)), w
+}
+
 // cachedFor reports whether the provider holds an answer for token.
 func (o *testOP) cachedFor(t testing.TB, token string) bool {
 	t.Helper()
@@ -50,9 +58,7 @@ func (o *testOP) userinfo(t testing.TB, token string) reply {
 func TestUserinfoCacheAcrossReplicas(t *testing.T) {
 	sqldbtest.RunReplicas(t, func(t *testing.T, a, b *sqldb.DB) {
 		ctx := context.Background()
-		wa := cache.NewWatcher(a, cache.Config{})
-		runWatcher(t, wa)
-		op := startOP(t, a, withCache(wa))
+		op, wa := cachedOP(t, a)
 		bClients := client.NewStore(b, op.Clock.Now)
 		cl, secret := op.client(t, client.Client{Scopes: []string{"openid", "fullname", "mobile"}})
 		basicAuth := auth{Method: client.AuthSecretBasic, Secret: secret}
@@ -338,9 +344,7 @@ func BenchmarkUserinfo(b *testing.B) {
 func TestAccessTokenCacheAcrossReplicas(t *testing.T) {
 	sqldbtest.RunReplicas(t, func(t *testing.T, a, b *sqldb.DB) {
 		ctx := context.Background()
-		wa := cache.NewWatcher(a, cache.Config{})
-		runWatcher(t, wa)
-		op := startOP(t, a, withCache(wa))
+		op, wa := cachedOP(t, a)
 		bank, key := op.keyedClient(t, client.Client{Name: "Банк-партнёр", GrantTypes: []string{client.GrantClientCredentials},
 			Scopes: []string{client.ScopePartnerConfirmations}, Partner: "sber"})
 		ka := auth{Method: client.AuthPrivateKeyJWT, Key: key}

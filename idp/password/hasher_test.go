@@ -255,6 +255,19 @@ func TestSemaphoreHonoursContext(t *testing.T) {
 	}
 }
 
+// budgeted is a hasher of slots slots whose hashes take hash (its derive
+// counted by c), with the budget.
+func budgeted(t *testing.T, slots int, hash, budget time.Duration) (*Hasher, *countingDerive) {
+	t.Helper()
+	c := &countingDerive{delay: hash}
+	h, err := newHasher(fastParams, slots, c.derive)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.SetBudget(budget)
+	return h, c
+}
+
 // TestBudget: with two slots, hashes of 20 ms and a budget of 50 ms, a
 // burst of 40 callers is split: those whose wait and hash the budget
 // covers are served, each within it, and the rest are refused at once
@@ -262,12 +275,7 @@ func TestSemaphoreHonoursContext(t *testing.T) {
 // for the whole burst.
 func TestBudget(t *testing.T) {
 	const hash, budget = 20 * time.Millisecond, 50 * time.Millisecond
-	c := &countingDerive{delay: hash}
-	h, err := newHasher(fastParams, 2, c.derive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetBudget(budget)
+	h, _ := budgeted(t, 2, hash, budget)
 	var served, refused atomic.Int32
 	var slowest, slowestRefusal atomic.Int64
 	keep := func(a *atomic.Int64, d time.Duration) {
@@ -324,14 +332,9 @@ func TestBudget(t *testing.T) {
 // wait for a slot, is refused at once; with a slot free it is served.
 func TestBudgetCountsArrival(t *testing.T) {
 	const hash, budget = 20 * time.Millisecond, 100 * time.Millisecond
-	c := &countingDerive{delay: hash}
-	h, err := newHasher(fastParams, 1, c.derive)
-	if err != nil {
-		t.Fatal(err)
-	}
+	h, c := budgeted(t, 1, hash, budget)
 	c.calls.Store(0)
 	c.block = make(chan struct{})
-	h.SetBudget(budget)
 	late := overload.WithArrival(t.Context(), time.Now().Add(-90*time.Millisecond))
 	// With the slot free, even a late caller hashes at once.
 	done := make(chan error, 1)
@@ -369,12 +372,7 @@ func TestBudgetCountsArrival(t *testing.T) {
 // and waits for nothing.
 func TestAdmit(t *testing.T) {
 	const hash, budget = 20 * time.Millisecond, 300 * time.Millisecond
-	c := &countingDerive{delay: hash}
-	h, err := newHasher(fastParams, 1, c.derive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetBudget(budget)
+	h, c := budgeted(t, 1, hash, budget)
 	late := overload.WithArrival(t.Context(), time.Now().Add(-60*time.Millisecond))
 	admit := func(ctx context.Context) error {
 		_, leave, err := h.Admit(ctx)
@@ -404,7 +402,7 @@ func TestAdmit(t *testing.T) {
 	h.Finished(150 * time.Millisecond)
 	h.Finished(time.Millisecond) // the peak decays slowly
 	start := time.Now()
-	err = admit(later)
+	err := admit(later)
 	if !errors.Is(err, ErrBusy) {
 		t.Errorf("a caller 120 ms into a 300 ms budget behind a 20 ms hash, 150 ms needed after it: %v, want ErrBusy", err)
 	} else if s, ok := overload.RetryAfter(err); !ok || s < 1 {
@@ -430,12 +428,7 @@ func TestAdmit(t *testing.T) {
 // place at the hasher and makes room too.
 func TestAdmitCountsAdmitted(t *testing.T) {
 	const hash, budget = 20 * time.Millisecond, 300 * time.Millisecond
-	c := &countingDerive{delay: hash}
-	h, err := newHasher(fastParams, 1, c.derive)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.SetBudget(budget)
+	h, _ := budgeted(t, 1, hash, budget)
 	now := func() context.Context { return overload.WithArrival(t.Context(), time.Now()) }
 	var ctxs []context.Context
 	var leaves []func()
@@ -447,7 +440,7 @@ func TestAdmitCountsAdmitted(t *testing.T) {
 		ctxs, leaves = append(ctxs, ctx), append(leaves, leave)
 	}
 	start := time.Now()
-	_, _, err = h.Admit(now())
+	_, _, err := h.Admit(now())
 	if !errors.Is(err, ErrBusy) {
 		t.Fatalf("one more, behind %d admitted: %v, want ErrBusy", maxAhead, err)
 	} else if s, ok := overload.RetryAfter(err); !ok || s < 1 {
