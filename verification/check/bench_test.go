@@ -54,12 +54,14 @@ func BenchmarkChecks(b *testing.B) {
 		for i := range ids {
 			ids[i] = r.person(b, registry.GeneratedIdentity(i+1), fmt.Sprintf("+7916300%04d", i)).ID
 		}
+		statements := sqldbtest.CountStatements(b, db)
 		checksPerSec = throughput(b, r.queue, func(i int) error {
 			_, err := r.svc.Start(ctx, ids[i], "submitted")
 			return err
 		}, func() int {
 			return count(b, db, `SELECT COUNT(*) FROM verification_checks WHERE status = 'confirmed'`)
 		})
+		statements(benchChecks)
 	}
 	b.ReportMetric(checksPerSec, "checks/s")
 	b.ReportMetric(rawPerSec, "raw_jobs/s")
