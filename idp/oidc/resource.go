@@ -57,13 +57,14 @@ var (
 // one revokes it; its expiry judged on every hit. Only active tokens are
 // kept: a refusal or a store failure is read again next time.
 func (p *Provider) AccessToken(ctx context.Context, raw string) (*AccessInfo, error) {
-	key := tokenCacheKey(raw)
+	var key string
 	if p.accessInfos != nil {
+		key = tokenCacheKey(raw)
 		if e, ok := p.accessInfos.Get(key); ok && p.store.now().Before(e.Expires) {
 			return &e, nil
 		}
 	}
-	ticket := p.userinfoTicket()
+	ticket := p.cacheTicket()
 	id, subject, ok := p.accessTokenID(ctx, raw)
 	if !ok {
 		return nil, ErrInvalidAccessToken
@@ -84,11 +85,7 @@ func (p *Provider) AccessToken(ctx context.Context, raw string) (*AccessInfo, er
 	}
 	info := AccessInfo{Client: c, Subject: subject, Scopes: tid.Scopes, Expires: tid.Expires}
 	if p.accessInfos != nil {
-		deps := []string{tokenKey(tid.ID), clientCacheKey(tid.ClientID)}
-		if tid.Family != "" {
-			deps = append(deps, tokenKey(tid.Family))
-		}
-		p.accessInfos.Put(ticket, key, info, tid.Expires, deps...)
+		p.accessInfos.Put(ticket, key, info, tid.Expires, tokenDeps(tid)...)
 	}
 	return &info, nil
 }

@@ -192,7 +192,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 	}
 	// Taken before the first read: an answer read while a change to any
 	// of its parts was being announced is not cached.
-	ticket := p.userinfoTicket()
+	ticket := p.cacheTicket()
 	id, subject, ok := p.accessTokenID(ctx, token)
 	if !ok {
 		p.invalidToken(w, "the access token is invalid or has expired")

@@ -61,13 +61,20 @@ type userinfoEntry struct {
 	expires time.Time
 }
 
-// userinfoDeps are the invalidation keys an answer for tid depends on.
-func userinfoDeps(tid tokenID, subject string) []string {
-	deps := []string{tokenKey(tid.ID), accountKey(subject), clientCacheKey(tid.ClientID)}
+// tokenDeps are the invalidation keys of what an active token grants:
+// its id, its family and its client.
+func tokenDeps(tid tokenID) []string {
+	deps := []string{tokenKey(tid.ID), clientCacheKey(tid.ClientID)}
 	if tid.Family != "" {
 		deps = append(deps, tokenKey(tid.Family))
 	}
 	return deps
+}
+
+// userinfoDeps are the invalidation keys an answer for tid depends on:
+// the token's, and its account's.
+func userinfoDeps(tid tokenID, subject string) []string {
+	return append(tokenDeps(tid), accountKey(subject))
 }
 
 // cachedUserinfo answers from the cache when it holds the token's answer
@@ -94,9 +101,10 @@ func (p *Provider) UserinfoCacheStats() (hits, misses uint64) {
 	return p.userinfos.Stats()
 }
 
-// userinfoTicket is taken before the database is read for an answer.
-func (p *Provider) userinfoTicket() cache.Ticket {
-	if p.userinfos == nil {
+// cacheTicket is taken before the database is read for what a cache
+// (userinfo's answers, the resource APIs' tokens) is to keep.
+func (p *Provider) cacheTicket() cache.Ticket {
+	if p.deps.Cache == nil {
 		return cache.Ticket{}
 	}
 	return p.deps.Cache.Ticket()
