@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 
@@ -498,61 +499,105 @@ func (s *Store) VerifySNILS(ctx context.Context, id, snils, method string) (drop
 // verifySNILS is VerifySNILS inside tx; replace lets a verified change
 // (ApplyPending) replace the account's verified SNILS with another.
 func (s *Store) verifySNILS(ctx context.Context, tx *sqldb.Tx, id, snils, method string, replace bool) (dropped []string, err error) {
-	enc, err := s.crypto.Seal([]byte(snils), aad("snils", id))
-	if err != nil {
-		return nil, err
+	_, dropped, err = s.With(tx).raise(ctx, id, assurance.Raise{SNILS: snils, Method: method}, replace)
+	return dropped, err
+}
+
+// Raise is what a verification changes of the account itself, in two
+// statements inside the caller's transaction: the verified SNILS (other
+// accounts' claims of it dropped, as VerifySNILS does) and the level
+// raised to r.Level when that is higher, with a compare-and-swap on the
+// level it read (sqldb.ErrConflict when another change got there first).
+// It returns the account's state before it and the accounts that lost a
+// claim. Only idp/assurance calls it.
+func (s *Store) Raise(ctx context.Context, id string, r assurance.Raise) (before assurance.State, dropped []string, err error) {
+	return s.raise(ctx, id, r, false)
+}
+
+func (s *Store) raise(ctx context.Context, id string, r assurance.Raise, replace bool) (before assurance.State, dropped []string, err error) {
+	if r.Level != "" && !r.Level.Valid() {
+		return before, nil, fmt.Errorf("account: unknown level %q", r.Level)
 	}
-	idx := s.crypto.BlindIndex(SNILS, snils)
+	var enc, idx []byte
+	if r.SNILS != "" {
+		if enc, err = s.crypto.Seal([]byte(r.SNILS), aad("snils", id)); err != nil {
+			return before, nil, err
+		}
+		idx = s.crypto.BlindIndex(SNILS, r.SNILS)
+	}
 	now := sqldb.Micros(s.now())
-	// One round trip: the account's own row (its verified SNILS, if any)
-	// and every other account that claims this SNILS.
+	// One round trip: the account's own row (its level and verified
+	// SNILS) and every other account that claims this SNILS.
 	type row struct {
-		id       string
-		verified []byte
+		id, level   string
+		snils, held []byte
+		verifiedAt  sql.NullInt64
 	}
-	rows, err := tx.Query(ctx, `SELECT id, snils_index FROM accounts WHERE id = $1 OR snils_claim_index = $2`, id, idx)
+	rows, err := s.db.Query(ctx, `SELECT id, level, snils_enc, snils_index, snils_verified_at FROM accounts
+		WHERE id = $1 OR snils_claim_index = $2`, id, idx)
 	if err != nil {
-		return nil, err
+		return before, nil, err
 	}
-	found, err := sqldb.Collect(rows, func(r sqldb.Scanner) (row, error) {
+	found, err := sqldb.Collect(rows, func(sc sqldb.Scanner) (row, error) {
 		var v row
-		return v, r.Scan(&v.id, &v.verified)
+		return v, sc.Scan(&v.id, &v.level, &v.snils, &v.held, &v.verifiedAt)
 	})
 	if err != nil {
-		return nil, err
+		return before, nil, err
 	}
 	var current []byte
 	own := false
-	for _, r := range found {
-		if r.id == id {
-			own, current = true, r.verified
-		} else {
-			dropped = append(dropped, r.id)
+	for _, f := range found {
+		if f.id != id {
+			dropped = append(dropped, f.id)
+			continue
 		}
+		own, current = true, f.held
+		before.Level = assurance.Level(f.level)
+		if before.SNILS, err = s.openString(ctx, f.snils, "snils", id); err != nil {
+			return before, nil, err
+		}
+		before.SNILSVerified = before.SNILS != "" && f.verifiedAt.Valid
 	}
 	if !own {
-		return nil, fmt.Errorf("account: %w", sqldb.ErrNotFound)
+		return before, nil, fmt.Errorf("account: %w", sqldb.ErrNotFound)
 	}
 	same := current != nil && hmac.Equal(current, idx)
-	if current != nil && !same && !replace {
-		return nil, ErrSNILSVerified
+	if r.SNILS != "" && current != nil && !same && !replace {
+		return before, nil, ErrSNILSVerified
 	}
 	for _, other := range dropped {
-		if _, err := tx.Exec(ctx, `UPDATE accounts SET snils_enc = NULL, snils_claim_index = NULL, updated_at = $2
+		if _, err := s.db.Exec(ctx, `UPDATE accounts SET snils_enc = NULL, snils_claim_index = NULL, updated_at = $2
 			WHERE id = $1 AND snils_claim_index IS NOT NULL`, other, now); err != nil {
-			return nil, err
+			return before, nil, err
 		}
 	}
-	if same {
-		return dropped, nil
+	// One statement for the account's own row.
+	set, args := []string{"updated_at = $2"}, []any{id, now}
+	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	if r.SNILS != "" && !same {
+		set = append(set, "snils_enc = "+arg(enc), "snils_index = "+arg(idx), "snils_claim_index = NULL",
+			"snils_verified_at = $2", "snils_verified_by = "+arg(r.Method))
 	}
-	_, err = tx.Exec(ctx, `UPDATE accounts SET snils_enc = $2, snils_index = $3, snils_claim_index = NULL,
-			snils_verified_at = $4, snils_verified_by = $5, updated_at = $4
-		WHERE id = $1`, id, enc, idx, now, method)
+	where := "id = $1"
+	if r.Level.Rank() > before.Level.Rank() {
+		set = append(set, "level = "+arg(string(r.Level)))
+		where += " AND level = " + arg(string(before.Level))
+	}
+	if len(set) == 1 {
+		return before, dropped, nil
+	}
+	res, err := s.db.Exec(ctx, `UPDATE accounts SET `+strings.Join(set, ", ")+` WHERE `+where, args...)
 	if errors.Is(err, sqldb.ErrConflict) {
-		return nil, &TakenError{Kind: SNILS}
+		return before, nil, &TakenError{Kind: SNILS}
 	}
-	return dropped, err
+	if err != nil {
+		return before, nil, err
+	}
+	if n, _ := res.RowsAffected(); n != 1 {
+		return before, nil, fmt.Errorf("account: level is no longer %s: %w", before.Level, sqldb.ErrConflict)
+	}
+	return before, dropped, nil
 }
 
 // Documents are the optional person data a citizen may add after

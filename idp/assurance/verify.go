@@ -23,12 +23,24 @@ type State struct {
 // bound to Verify's transaction).
 type Accounts interface {
 	State(ctx context.Context, id string) (State, error)
-	// VerifySNILS makes snils the account's verified SNILS and drops
-	// other accounts' claims of it, returning their ids.
-	VerifySNILS(ctx context.Context, id, snils, method string) (dropped []string, err error)
+	// Raise makes r.SNILS the account's verified SNILS (other accounts'
+	// claims of it dropped, their ids returned) and raises the level to
+	// r.Level when that is higher, failing with sqldb.ErrConflict when the
+	// level changed since it was read; it returns the state before. Only
+	// Verify calls it.
+	Raise(ctx context.Context, id string, r Raise) (before State, dropped []string, err error)
 	// SetLevel changes the level from from to to, or fails with
-	// sqldb.ErrConflict when it is no longer from. Only Verify calls it.
+	// sqldb.ErrConflict when it is no longer from. Only Lower calls it.
 	SetLevel(ctx context.Context, id string, from, to Level) error
+}
+
+// Raise is what one verification changes of the account itself.
+type Raise struct {
+	// SNILS, when not "", becomes the verified SNILS, proven by Method.
+	SNILS, Method string
+	// Level is the level the evidence supports: the account rises to it
+	// when it is lower.
+	Level Level
 }
 
 // ActivityLog appends activity-log entries in the caller's transaction.
@@ -144,16 +156,19 @@ func (s *Service) verify(ctx context.Context, v Verification, all []Evidence) (O
 				return err
 			}
 		}
-		acc := s.accounts(tx)
-		st, err := acc.State(ctx, v.AccountID)
+		top := all[0]
+		for _, e := range all {
+			if e.Level.Rank() > top.Level.Rank() {
+				top = e
+			}
+		}
+		st, dropped, err := s.accounts(tx).Raise(ctx, v.AccountID, Raise{SNILS: v.SNILS, Method: string(v.Method), Level: top.Level})
 		if err != nil {
 			return err
 		}
+		out.Dropped = dropped
 		var entries []audit.Entry
 		if v.SNILS != "" {
-			if out.Dropped, err = acc.VerifySNILS(ctx, v.AccountID, v.SNILS, string(v.Method)); err != nil {
-				return err
-			}
 			if !st.SNILSVerified {
 				entries = append(entries, s.entry(v, audit.ActionSNILSVerified, map[string]string{"method": string(v.Method), "evidence": all[0].ID}))
 			}
@@ -162,21 +177,14 @@ func (s *Service) verify(ctx context.Context, v Verification, all []Evidence) (O
 					Action: audit.ActionSNILSClaimDropped})
 			}
 		}
-		top := all[0]
 		if err := s.insert(ctx, tx, all...); err != nil {
 			return err
 		}
 		for _, e := range all {
 			out.EvidenceIDs = append(out.EvidenceIDs, e.ID)
-			if e.Level.Rank() > top.Level.Rank() {
-				top = e
-			}
 		}
 		out.Level = st.Level
 		if top.Level.Rank() > st.Level.Rank() {
-			if err := acc.SetLevel(ctx, v.AccountID, st.Level, top.Level); err != nil {
-				return err
-			}
 			out.Level, out.Raised = top.Level, true
 			entries = append(entries, s.entry(v, audit.ActionLevelChanged,
 				map[string]string{"level": string(top.Level), "method": string(top.Method), "evidence": top.ID}))

@@ -27,10 +27,11 @@ const benchChecks = 1000
 // level in one transaction — beside the raw job queue's throughput
 // (empty jobs, one transaction each to queue) measured in the same run.
 // Reported: checks/s, raw_jobs/s and their ratio (goal ≥ 0.8, and ≥ 1,000
-// checks/s). Run: go test -run '^$' -bench Checks -benchtime 1x ./verification/check
+// checks/s), and the CPU time of each check and raw job in this process
+// and in PostgreSQL. Run: go test -run '^$' -bench Checks -benchtime 1x ./verification/check
 func BenchmarkChecks(b *testing.B) {
 	ctx := context.Background()
-	var checksPerSec, rawPerSec float64
+	var checks, raw rate
 	for b.Loop() {
 		// The raw queue, on a database of its own.
 		rawDB := sqldbtest.Postgres(b)
@@ -41,7 +42,7 @@ func BenchmarkChecks(b *testing.B) {
 		if err := jobs.Register(q, jobs.Worker[nothing]{Work: func(context.Context, jobs.Job[nothing]) error { return nil }}); err != nil {
 			b.Fatal(err)
 		}
-		rawPerSec = throughput(b, q, func(i int) error {
+		raw = throughput(b, q, func(i int) error {
 			return rawDB.InTx(ctx, func(tx *sqldb.Tx) error {
 				_, err := q.Enqueue(ctx, tx, nothing{N: i}, nil)
 				return err
@@ -55,7 +56,7 @@ func BenchmarkChecks(b *testing.B) {
 			ids[i] = r.person(b, registry.GeneratedIdentity(i+1), fmt.Sprintf("+7916300%04d", i)).ID
 		}
 		statements := sqldbtest.CountStatements(b, db)
-		checksPerSec = throughput(b, r.queue, func(i int) error {
+		checks = throughput(b, r.queue, func(i int) error {
 			_, err := r.svc.Start(ctx, ids[i], "submitted")
 			return err
 		}, func() int {
@@ -63,15 +64,19 @@ func BenchmarkChecks(b *testing.B) {
 		})
 		statements(benchChecks)
 	}
-	b.ReportMetric(checksPerSec, "checks/s")
-	b.ReportMetric(rawPerSec, "raw_jobs/s")
-	b.ReportMetric(checksPerSec/rawPerSec, "ratio")
+	b.ReportMetric(checks.perSec, "checks/s")
+	b.ReportMetric(raw.perSec, "raw_jobs/s")
+	b.ReportMetric(checks.perSec/raw.perSec, "ratio")
+	b.ReportMetric(checks.selfMS, "process-cpu-ms/check")
+	b.ReportMetric(checks.pgMS, "postgres-cpu-ms/check")
+	b.ReportMetric(raw.selfMS, "process-cpu-ms/raw_job")
+	b.ReportMetric(raw.pgMS, "postgres-cpu-ms/raw_job")
 }
 
 // throughput enqueues benchChecks items with enqueue while q works them,
 // and returns items per second from the first enqueue until done counts
-// them all.
-func throughput(b *testing.B, q *jobs.Queue, enqueue func(i int) error, done func() int) float64 {
+// them all, with the CPU time they took.
+func throughput(b *testing.B, q *jobs.Queue, enqueue func(i int) error, done func() int) rate {
 	b.Helper()
 	ctx := context.Background()
 	if err := q.Start(ctx); err != nil {
@@ -83,6 +88,7 @@ func throughput(b *testing.B, q *jobs.Queue, enqueue func(i int) error, done fun
 		_ = q.Stop(sctx)
 	}()
 	start := time.Now()
+	s0, p0 := sqldbtest.SelfCPU(), sqldbtest.PostgresCPU()
 	for i := range benchChecks {
 		if err := enqueue(i); err != nil {
 			b.Fatal(err)
@@ -94,8 +100,16 @@ func throughput(b *testing.B, q *jobs.Queue, enqueue func(i int) error, done fun
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-	return benchChecks / time.Since(start).Seconds()
+	r := rate{perSec: benchChecks / time.Since(start).Seconds(),
+		selfMS: msPer(sqldbtest.SelfCPU() - s0), pgMS: msPer(sqldbtest.PostgresCPU() - p0)}
+	return r
 }
+
+// rate is a round's throughput and its CPU time per item: this process's
+// (the queue and the service) and PostgreSQL's, in milliseconds.
+type rate struct{ perSec, selfMS, pgMS float64 }
+
+func msPer(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / benchChecks }
 
 func count(b *testing.B, db *sqldb.DB, query string) int {
 	b.Helper()
