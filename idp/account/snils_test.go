@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/gosid/gosid/idp/assurance"
 
@@ -132,6 +133,61 @@ func TestRacingSNILSProofs(t *testing.T) {
 		}
 		if verified != 1 || withSNILS != 1 {
 			t.Fatalf("%d verified, %d accounts with a SNILS after the race (%d won); want exactly one", verified, withSNILS, won)
+		}
+	})
+}
+
+// TestRaise: one verification's change of the account — its verified
+// SNILS, verified data and level — in one statement; a SNILS among the
+// data (a claim) is refused, and nothing is written then.
+func TestRaise(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _ := newStore(t, db)
+		a, err := s.Create(ctx, account.New{Name: account.Name{Family: "Иванов", Given: "Иван", Middle: "Иванович"}, Phone: account.Contact{Value: "+79000000021"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		inTx := func(f func(st *account.Store) error) error {
+			return db.InTx(ctx, func(tx *sqldb.Tx) error { return f(s.With(tx)) })
+		}
+		bad := account.Documents{SNILS: victimSNILS, INN: "500100732259"}
+		if err := inTx(func(st *account.Store) error {
+			_, _, err := st.Raise(ctx, a.ID, assurance.Raise{Level: assurance.Standard, Data: bad})
+			return err
+		}); err == nil {
+			t.Fatal("a SNILS among the verified data was taken")
+		}
+		passport := &account.Passport{Series: "4510", Number: "123456", IssueDate: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC)}
+		var before assurance.State
+		if err := inTx(func(st *account.Store) (err error) {
+			before, _, err = st.Raise(ctx, a.ID, assurance.Raise{SNILS: victimSNILS, Method: "registry", Level: assurance.Standard,
+				Data: account.Documents{Passport: passport, INN: "500100732259", Name: &account.Name{Family: "Иванов", Given: "Иван"}}})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if before.Level != assurance.Simplified || before.SNILSVerified {
+			t.Errorf("state before %+v", before)
+		}
+		got, _ := s.Get(ctx, a.ID)
+		if got.Level != assurance.Standard || !got.SNILSVerified() || got.SNILS != victimSNILS || got.INN != "500100732259" ||
+			got.Passport == nil || got.Passport.Number != "123456" || got.Name.Middle != "" {
+			t.Fatalf("after the raise: %+v", got)
+		}
+		// Raise reads the level in the caller's transaction: after a
+		// change there, it raises from the level that change left.
+		if err := inTx(func(st *account.Store) error {
+			if err := st.SetLevel(ctx, a.ID, assurance.Standard, assurance.Simplified); err != nil {
+				return err
+			}
+			_, _, err := st.Raise(ctx, a.ID, assurance.Raise{Level: assurance.Confirmed})
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Get(ctx, a.ID); got.Level != assurance.Confirmed {
+			t.Fatalf("level %s after raising from the level read in the transaction", got.Level)
 		}
 	})
 }

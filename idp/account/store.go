@@ -431,50 +431,86 @@ func (s *Store) SetStatus(ctx context.Context, id string, st Status) error {
 // account's; an account whose SNILS is verified keeps it: the same value
 // again changes nothing, another gives ErrSNILSVerified.
 func (s *Store) UpdateDocuments(ctx context.Context, id string, d Documents) error {
-	var snilsEnc, snilsClaim, innEnc, passEnc []byte
-	var err error
+	var claim []byte
 	if d.SNILS != "" {
-		if snilsEnc, err = s.crypto.Seal([]byte(d.SNILS), aad("snils", id)); err != nil {
-			return err
-		}
-		snilsClaim = s.crypto.BlindIndex(SNILS, d.SNILS)
-	}
-	if d.INN != "" {
-		if innEnc, err = s.crypto.Seal([]byte(d.INN), aad("inn", id)); err != nil {
-			return err
-		}
-	}
-	if passEnc, err = s.sealPassport(d.Passport, id); err != nil {
-		return err
-	}
-	var n Name
-	if d.Name != nil {
-		n = *d.Name
+		claim = s.crypto.BlindIndex(SNILS, d.SNILS)
 	}
 	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if snilsClaim != nil {
+		if claim != nil {
 			var verified []byte
 			if err := tx.QueryRow(ctx, `SELECT snils_index FROM accounts WHERE id = $1`, id).Scan(&verified); err != nil {
 				return err
 			}
 			switch {
 			case verified == nil:
-			case hmac.Equal(verified, snilsClaim):
-				snilsEnc, snilsClaim = nil, nil // the verified value itself
+			case hmac.Equal(verified, claim):
+				d.SNILS = "" // the verified value itself
 			default:
 				return ErrSNILSVerified
 			}
 		}
-		return s.With(tx).exec1(ctx, `UPDATE accounts SET
-				birth_date = COALESCE($2, birth_date), gender = COALESCE($3, gender),
-				snils_enc = COALESCE($4, snils_enc), snils_claim_index = COALESCE($5, snils_claim_index),
-				inn_enc = COALESCE($6, inn_enc), passport_enc = COALESCE($7, passport_enc), updated_at = $8,
-				family_name = COALESCE($9, family_name), given_name = COALESCE($10, given_name),
-				middle_name = CASE WHEN $11 THEN $12 ELSE middle_name END
-			WHERE id = $1`,
-			id, nullDate(d.BirthDate), nullString(d.Gender), snilsEnc, snilsClaim, innEnc, passEnc, sqldb.Micros(s.now()),
-			nullString(n.Family), nullString(n.Given), d.Name != nil, n.Middle)
+		u := update{args: []any{id, sqldb.Micros(s.now())}, set: []string{"updated_at = $2"}}
+		if err := s.documents(&u, id, d); err != nil {
+			return err
+		}
+		return s.With(tx).exec1(ctx, `UPDATE accounts SET `+strings.Join(u.set, ", ")+` WHERE id = $1`, u.args...)
 	})
+}
+
+// update is an UPDATE of an account's row being built: its SET clauses
+// and their arguments ($1 the id, $2 the time).
+type update struct {
+	set  []string
+	args []any
+}
+
+// to adds "column = $n" with v.
+func (u *update) to(column string, v any) {
+	u.args = append(u.args, v)
+	u.set = append(u.set, column+" = $"+strconv.Itoa(len(u.args)))
+}
+
+// documents adds the fields of d that are set to u, sealing the document
+// numbers; a SNILS is a claim (snils_claim_index).
+func (s *Store) documents(u *update, id string, d Documents) error {
+	if !d.BirthDate.IsZero() {
+		u.to("birth_date", d.BirthDate.Format(dateLayout))
+	}
+	if d.Gender != "" {
+		u.to("gender", d.Gender)
+	}
+	if d.SNILS != "" {
+		enc, err := s.crypto.Seal([]byte(d.SNILS), aad("snils", id))
+		if err != nil {
+			return err
+		}
+		u.to("snils_enc", enc)
+		u.to("snils_claim_index", s.crypto.BlindIndex(SNILS, d.SNILS))
+	}
+	if d.INN != "" {
+		enc, err := s.crypto.Seal([]byte(d.INN), aad("inn", id))
+		if err != nil {
+			return err
+		}
+		u.to("inn_enc", enc)
+	}
+	if d.Passport != nil {
+		enc, err := s.sealPassport(d.Passport, id)
+		if err != nil {
+			return err
+		}
+		u.to("passport_enc", enc)
+	}
+	if n := d.Name; n != nil {
+		if n.Family != "" {
+			u.to("family_name", n.Family)
+		}
+		if n.Given != "" {
+			u.to("given_name", n.Given)
+		}
+		u.to("middle_name", n.Middle)
+	}
+	return nil
 }
 
 // VerifySNILS makes snils the account's verified SNILS, proven by method
@@ -505,7 +541,8 @@ func (s *Store) verifySNILS(ctx context.Context, tx *sqldb.Tx, id, snils, method
 
 // Raise is what a verification changes of the account itself, in two
 // statements inside the caller's transaction: the verified SNILS (other
-// accounts' claims of it dropped, as VerifySNILS does) and the level
+// accounts' claims of it dropped, as VerifySNILS does), the verified data
+// r.Data (Documents without a SNILS), and the level
 // raised to r.Level when that is higher, with a compare-and-swap on the
 // level it read (sqldb.ErrConflict when another change got there first).
 // It returns the account's state before it and the accounts that lost a
@@ -517,6 +554,14 @@ func (s *Store) Raise(ctx context.Context, id string, r assurance.Raise) (before
 func (s *Store) raise(ctx context.Context, id string, r assurance.Raise, replace bool) (before assurance.State, dropped []string, err error) {
 	if r.Level != "" && !r.Level.Valid() {
 		return before, nil, fmt.Errorf("account: unknown level %q", r.Level)
+	}
+	var docs Documents
+	if r.Data != nil {
+		d, ok := r.Data.(Documents)
+		if !ok || d.SNILS != "" {
+			return before, nil, fmt.Errorf("account: verified data are Documents without a SNILS, not %T", r.Data)
+		}
+		docs = d
 	}
 	var enc, idx []byte
 	if r.SNILS != "" {
@@ -573,21 +618,26 @@ func (s *Store) raise(ctx context.Context, id string, r assurance.Raise, replace
 		}
 	}
 	// One statement for the account's own row.
-	set, args := []string{"updated_at = $2"}, []any{id, now}
-	arg := func(v any) string { args = append(args, v); return "$" + strconv.Itoa(len(args)) }
+	u := update{set: []string{"updated_at = $2"}, args: []any{id, now}}
 	if r.SNILS != "" && !same {
-		set = append(set, "snils_enc = "+arg(enc), "snils_index = "+arg(idx), "snils_claim_index = NULL",
-			"snils_verified_at = $2", "snils_verified_by = "+arg(r.Method))
+		u.to("snils_enc", enc)
+		u.to("snils_index", idx)
+		u.set = append(u.set, "snils_claim_index = NULL", "snils_verified_at = $2")
+		u.to("snils_verified_by", r.Method)
+	}
+	if err := s.documents(&u, id, docs); err != nil {
+		return before, nil, err
 	}
 	where := "id = $1"
 	if r.Level.Rank() > before.Level.Rank() {
-		set = append(set, "level = "+arg(string(r.Level)))
-		where += " AND level = " + arg(string(before.Level))
+		u.to("level", string(r.Level))
+		u.args = append(u.args, string(before.Level))
+		where += " AND level = $" + strconv.Itoa(len(u.args))
 	}
-	if len(set) == 1 {
+	if len(u.set) == 1 {
 		return before, dropped, nil
 	}
-	res, err := s.db.Exec(ctx, `UPDATE accounts SET `+strings.Join(set, ", ")+` WHERE `+where, args...)
+	res, err := s.db.Exec(ctx, `UPDATE accounts SET `+strings.Join(u.set, ", ")+` WHERE `+where, u.args...)
 	if errors.Is(err, sqldb.ErrConflict) {
 		return before, nil, &TakenError{Kind: SNILS}
 	}

@@ -41,6 +41,8 @@ type Raise struct {
 	// Level is the level the evidence supports: the account rises to it
 	// when it is lower.
 	Level Level
+	// Data are Verification.Data.
+	Data any
 }
 
 // ActivityLog appends activity-log entries in the caller's transaction.
@@ -78,6 +80,11 @@ type Verification struct {
 	// it (a registry check is one record per registry: СФР, МВД, ФНС). The
 	// level rises to the highest any of them supports.
 	More []Evidence
+	// Data, when set, are the verified data the account takes (an
+	// account.Documents without a SNILS: names, birth date, passport, INN
+	// a registry or a bank vouched for), written with the SNILS and the
+	// level in one statement.
+	Data any
 	// Apply, when set, runs first inside Verify's transaction: the
 	// caller's own part of the change (the verified data applied to the
 	// account, a check marked done). An error from it rolls everything
@@ -162,7 +169,7 @@ func (s *Service) verify(ctx context.Context, v Verification, all []Evidence) (O
 				top = e
 			}
 		}
-		st, dropped, err := s.accounts(tx).Raise(ctx, v.AccountID, Raise{SNILS: v.SNILS, Method: string(v.Method), Level: top.Level})
+		st, dropped, err := s.accounts(tx).Raise(ctx, v.AccountID, Raise{SNILS: v.SNILS, Method: string(v.Method), Level: top.Level, Data: v.Data})
 		if err != nil {
 			return err
 		}

@@ -105,19 +105,18 @@ func (c *Confirmer) ConfirmAccount(ctx context.Context, res *Result, a *account.
 		claims = append(claims, k)
 	}
 	slices.Sort(claims)
-	docs := missing(v, a)
+	// What the account lacks of the vouched data, it takes.
+	var data any
+	if docs := missing(v, a); !docs.empty() {
+		data = docs.Documents
+	}
 	out, err := c.Verifier.Verify(ctx, assurance.Verification{
 		Evidence: assurance.Evidence{AccountID: a.ID, Method: assurance.MethodBank,
 			Verifier: assurance.Verifier{Kind: "bank", ID: res.Bank.ID}, Claims: claims, Values: values,
 			Document: assurance.Document{Type: "bank_vouch", Number: res.Subject, Issuer: res.Bank.NameRU},
 			Level:    assurance.Confirmed, VerifiedAt: res.At},
-		SNILS: v[SNILS],
+		SNILS: v[SNILS], Data: data,
 		Apply: func(ctx context.Context, tx *sqldb.Tx) error {
-			if !docs.empty() {
-				if err := c.Accounts.With(tx).UpdateDocuments(ctx, a.ID, docs.Documents); err != nil {
-					return err
-				}
-			}
 			if res.Subject == "" {
 				return nil // no bank sign-in identity to link (the partner API)
 			}

@@ -628,12 +628,11 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 				return err
 			}
 		}
-		if holds(a, d, inn) {
-			return nil // the account holds the checked data already
-		}
-		n := d.Name
-		return st.UpdateDocuments(ctx, c.AccountID, account.Documents{Name: &n, BirthDate: d.BirthDate, Passport: d.Passport, INN: inn})
+		return nil
 	}
+	// The checked data, written with the verified SNILS and the level.
+	n := d.Name
+	v.Data = account.Documents{Name: &n, BirthDate: d.BirthDate, Passport: d.Passport, INN: inn}
 	out, err := s.verifier.Verify(ctx, v)
 	switch {
 	case errors.Is(err, errNotPending):
@@ -658,19 +657,6 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 		}
 	}
 	return s.notify(ctx, c, a)
-}
-
-// holds reports whether a (read before a waiting change is applied) holds
-// the checked data d and inn as they are: a check of the account's own
-// data, whose INN was typed or is the one ФНС found, then writes nothing.
-func holds(a *account.Account, d Data, inn string) bool {
-	if !a.Pending.Empty() || a.Name != d.Name || !a.BirthDate.Equal(d.BirthDate) || a.INN != inn ||
-		a.Passport == nil || d.Passport == nil {
-		return false
-	}
-	p, q := *a.Passport, *d.Passport
-	return p.Series == q.Series && p.Number == q.Number && p.IssueDate.Equal(q.IssueDate) &&
-		p.Issuer == q.Issuer && p.DivisionCode == q.DivisionCode
 }
 
 // notify tells the citizen how a finished check ended, unless it is
