@@ -199,8 +199,11 @@ func NewPartner(cfg partner.Config, i *idp.IdP, banks *bank.Store, argon2 passwo
 		return nil, err
 	}
 	i.Mount(ph.Routes)
-	for _, p := range []jobs.Periodic{{Name: "partner.sweep", Run: ph.Sweep}, {Name: "partner.registration_sweep", Run: ph.SweepRegistrations}} {
-		p.Every = 5 * time.Minute
+	for _, p := range []jobs.Periodic{{Name: "partner.sweep", Run: ph.Sweep}, {Name: "partner.registration_sweep", Run: ph.SweepRegistrations},
+		{Name: "partner.notice_sweep", Every: time.Minute, Run: ph.SweepNotices}} {
+		if p.Every == 0 {
+			p.Every = 5 * time.Minute
+		}
 		if err := i.Jobs.AddPeriodic(p); err != nil {
 			return nil, err
 		}

@@ -122,7 +122,7 @@ func BenchmarkPartnerConfirmations(b *testing.B) {
 	b.ReportMetric(float64(pg.Microseconds())/1000/float64(b.N), "postgres-cpu-ms/op")
 	b.ReportMetric(self.Seconds()/elapsed.Seconds(), "process-cores")
 	b.ReportMetric(pg.Seconds()/elapsed.Seconds(), "postgres-cores")
-	// Every citizen is told, by the queue, soon after.
+	// Every citizen is told, soon after.
 	for deadline := time.Now().Add(time.Minute); notices.Load() < int64(b.N); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(deadline) {
 			b.Fatalf("%d of %d notices reached the gateway a minute after the last confirmation", notices.Load(), b.N)

@@ -96,9 +96,8 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	// The bank's vouch goes through bank.Confirmer as an ID service's does;
 	// this Verifier adds the partner's rows to its transaction.
 	evidenceID := assurance.NewID()
-	// The dispute row's token is replaced by the notice job's, which
-	// makes the link the citizen gets.
-	_, disputeHash := keys.NewToken()
+	// The link of the citizen's notice, sent once this commits.
+	token, disputeHash := keys.NewToken()
 	v := &partnerVerifier{Service: h.verifier, evidenceID: evidenceID, reference: conf.Reference,
 		entry: entry(c, a.ID, ActionPartnerConfirmed, map[string]string{"confirmation": id, "method": conf.Method}),
 		apply: func(ctx context.Context, tx *sqldb.Tx) error {
@@ -109,10 +108,6 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 			}
 			if _, err := tx.Exec(ctx, `INSERT INTO partner_disputes (token_hash, confirmation_id, account_id, from_level, expires_at)
 				VALUES ($1, $2, $3, $4, $5)`, disputeHash, id, a.ID, string(a.Level), sqldb.Micros(now.Add(DisputeWindow))); err != nil {
-				return err
-			}
-			if err := h.enqueueNotice(ctx, tx, noticeArgs{What: noticeConfirmed, ID: id, BankRU: b.NameRU, BankEN: b.NameEN,
-				At: sqldb.Micros(conf.ConfirmedAt)}); err != nil {
 				return err
 			}
 			return finish(ctx, tx, c.partner, key, ok)
@@ -136,6 +131,7 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	case out.TooLittle:
 		return answer{}, h.problem(ProblemInsufficient, http.StatusUnprocessableEntity, "")
 	}
+	h.tellConfirmed(ctx, a, b, id, token, sqldb.Micros(conf.ConfirmedAt))
 	return ok, nil
 }
 

@@ -336,8 +336,8 @@ var (
 // phone is a mobile number no other of this process's.
 func phone() string { return fmt.Sprintf("+7916%07d", phoneBase+int(seq.Add(1))) }
 
-// message waits for the newest message of kind to a phone or e-mail (the
-// notice job sends it after the API call's transaction).
+// message waits for the newest message of kind to a phone or e-mail (a
+// notice goes out after the API call's transaction).
 func (r *rig) message(t testing.TB, to, kind string) message.DevMessage {
 	t.Helper()
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {

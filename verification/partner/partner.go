@@ -67,7 +67,7 @@ type Deps struct {
 	Verifier *assurance.Service
 	Banks    *bank.Store
 	Notifier Notifier
-	// Jobs runs the notices to citizens (enqueued with what they tell).
+	// Jobs runs the notices of registrations (enqueued with them).
 	Jobs    *jobs.Queue
 	Log     *slog.Logger
 	Now     func() time.Time
@@ -90,6 +90,8 @@ type Handler struct {
 	banks    *bank.Store
 	bucket   bucket
 	notifier Notifier
+	// telling bounds the confirmation notices sent in the background.
+	telling  chan struct{}
 	jobs     *jobs.Queue
 	log      *slog.Logger
 	now      func() time.Time
@@ -117,7 +119,7 @@ func New(cfg Config, d Deps) (*Handler, error) {
 	}
 	h := &Handler{cfg: cfg, issuer: strings.TrimSuffix(cfg.Issuer, "/"), db: d.DB, tokens: d.Tokens, accounts: d.Accounts,
 		activity: d.Activity, verifier: d.Verifier, banks: d.Banks, notifier: d.Notifier, jobs: d.Jobs, log: d.Log, now: d.Now,
-		passwords: d.Passwords, policy: d.Policy, sessions: d.Sessions,
+		telling: make(chan struct{}, maxTelling), passwords: d.Passwords, policy: d.Policy, sessions: d.Sessions,
 		// Burst at once, Rate a second on average.
 		bucket: bucket{db: d.DB, rate: float64(cfg.Rate), burst: float64(cfg.Burst), now: d.Now},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gosid_partner_requests_total",

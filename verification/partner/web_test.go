@@ -7,7 +7,6 @@ import (
 	"net/http/cookiejar"
 	"net/url"
 	"regexp"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -236,11 +235,13 @@ func allowRegister(ctx context.Context, r *rig, id string) error {
 	return r.Banks.Update(ctx, *b)
 }
 
-// TestNoticeRetried: the citizen hears of a bank's confirmation even when
-// the SMS gateway fails at first: the notice is a job enqueued with the
-// confirmation, retried, and its link works (only the link sent last).
-func TestNoticeRetried(t *testing.T) {
+// TestNoticeSwept: the citizen hears of a bank's confirmation even when
+// the SMS gateway fails at first: the confirmation's own notice fails,
+// and the sweep sends it once the grace has passed, with a link that
+// works; a notice that went out is never sent again.
+func TestNoticeSwept(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
 		r := newRig(t, db, partner.Config{})
 		sber := r.partnerClient(t, "sber", client.ScopePartnerConfirmations)
 		a, snils := r.citizen(t, true)
@@ -248,26 +249,66 @@ func TestNoticeRetried(t *testing.T) {
 		if rep := sber.call(t, "POST", "/partner/v1/confirmations", "n-1", person(snils)); rep.Status != 201 {
 			t.Fatalf("confirmation: %d %s", rep.Status, rep.Body)
 		}
-		// The first attempt fails; the retry waits for its back-off on
-		// the queue's clock.
 		for deadline := time.Now().Add(10 * time.Second); r.failSends.Load() > 0; time.Sleep(20 * time.Millisecond) {
 			if time.Now().After(deadline) {
-				t.Fatal("the notice job never tried to send")
+				t.Fatal("the confirmation's notice was never tried")
 			}
 		}
-		if _, err := r.Sink.Latest(context.Background(), a.Phone.Value, notice.KindNoticePartnerConfirmed); err == nil {
+		if _, err := r.Sink.Latest(ctx, a.Phone.Value, notice.KindNoticePartnerConfirmed); err == nil {
 			t.Fatal("a notice delivered although the gateway failed")
 		}
-		r.Clock.Advance(time.Minute)
+		// Within the grace, the sweep leaves it alone; past it, it sends
+		// it with a new link, once.
+		if n, err := r.Partner.SweepNotices(ctx); n != 0 || err != nil {
+			t.Fatalf("a sweep within the grace sent %d: %v", n, err)
+		}
+		r.Clock.Advance(3 * time.Minute)
+		if n, err := r.Partner.SweepNotices(ctx); n != 1 || err != nil {
+			t.Fatalf("the sweep sent %d notices, want 1: %v", n, err)
+		}
 		token := r.link(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
 		if status, body, _ := page(t, browser(), "GET", r.URL+"/account/dispute?token="+token, nil); status != 200 || !strings.Contains(body, "Отменить подтверждение") {
-			t.Fatalf("the retried notice's link: %d %s", status, body)
+			t.Fatalf("the swept notice's link: %d %s", status, body)
+		}
+		if n, err := r.Partner.SweepNotices(ctx); n != 0 || err != nil {
+			t.Fatalf("a second sweep sent %d: %v", n, err)
+		}
+
+		// A notice that went out at once is not swept.
+		b, snils2 := r.citizen(t, true)
+		if rep := sber.call(t, "POST", "/partner/v1/confirmations", "n-2", person(snils2)); rep.Status != 201 {
+			t.Fatalf("confirmation: %d %s", rep.Status, rep.Body)
+		}
+		first := r.message(t, b.Phone.Value, notice.KindNoticePartnerConfirmed)
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			var notified *int64
+			if err := db.QueryRow(ctx, `SELECT notified_at FROM partner_disputes WHERE account_id = $1`, b.ID).Scan(&notified); err != nil {
+				t.Fatal(err)
+			}
+			if notified != nil {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatal("the notice that went out is not recorded")
+			}
+		}
+		r.Clock.Advance(3 * time.Minute)
+		if n, err := r.Partner.SweepNotices(ctx); n != 0 || err != nil {
+			t.Fatalf("the sweep sent %d notices already sent: %v", n, err)
+		}
+		if m := r.message(t, b.Phone.Value, notice.KindNoticePartnerConfirmed); m.ID != first.ID {
+			t.Errorf("a second notice: %q", m.Text)
+		}
+		token = r.link(t, b.Phone.Value, notice.KindNoticePartnerConfirmed)
+		if status, body, _ := page(t, browser(), "GET", r.URL+"/account/dispute?token="+token, nil); status != 200 || !strings.Contains(body, "Отменить подтверждение") {
+			t.Fatalf("the notice's own link: %d %s", status, body)
 		}
 	})
 }
 
-// oldNotice is a notice job as the release before enqueued it: the
-// confirmation's id only, no bank names nor time.
+// oldNotice and priorNotice are notice jobs of confirmations as releases
+// before enqueued them: the confirmation's id only, then also the bank's
+// names and the confirmation's time.
 type oldNotice struct {
 	What string `json:"what"`
 	ID   string `json:"id"`
@@ -275,11 +316,19 @@ type oldNotice struct {
 
 func (oldNotice) Kind() string { return "partner.notice" }
 
-// TestNoticeCarriesBank: the notice job carries the bank's names and the
-// confirmation's time, so that it reads neither again; a job of the
-// release before, without them, still reads them and sends the same
-// notice.
-func TestNoticeCarriesBank(t *testing.T) {
+type priorNotice struct {
+	What   string `json:"what"`
+	ID     string `json:"id"`
+	BankRU string `json:"bank_ru"`
+	BankEN string `json:"bank_en"`
+	At     int64  `json:"at"`
+}
+
+func (priorNotice) Kind() string { return "partner.notice" }
+
+// TestNoticeJobsOfReleasesBefore: a confirmation's notice job left by a
+// release before this one still sends the same notice, with a new link.
+func TestNoticeJobsOfReleasesBefore(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		r := newRig(t, db, partner.Config{})
@@ -296,38 +345,36 @@ func TestNoticeCarriesBank(t *testing.T) {
 			t.Fatal(err)
 		}
 		first := r.message(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
-		// River keeps the args as JSON on PostgreSQL and as JSONB on
-		// SQLite: look for the names and the values, not for quotes.
-		var args string
 		var at int64
-		if err := db.QueryRow(ctx, `SELECT args FROM river_job WHERE kind = 'partner.notice'`).Scan(&args); err != nil {
-			t.Fatal(err)
-		}
 		if err := db.QueryRow(ctx, `SELECT confirmed_at FROM partner_confirmations WHERE id = $1`, conf.ID).Scan(&at); err != nil {
 			t.Fatal(err)
 		}
-		for _, want := range []string{"bank_ru", "СберБанк", "bank_en", "Sberbank", strconv.FormatInt(at, 10)} {
-			if !strings.Contains(args, want) {
-				t.Errorf("the notice job's args %s lack %s", args, want)
+		last := first
+		for _, job := range []interface{ Kind() string }{oldNotice{What: "confirmed", ID: conf.ID},
+			priorNotice{What: "confirmed", ID: conf.ID, BankRU: "СберБанк", BankEN: "Sberbank", At: at}} {
+			if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
+				_, err := r.Jobs.Enqueue(ctx, tx, job, nil)
+				return err
+			}); err != nil {
+				t.Fatal(err)
 			}
-		}
-		if err := db.InTx(ctx, func(tx *sqldb.Tx) error {
-			_, err := r.Jobs.Enqueue(ctx, tx, oldNotice{What: "confirmed", ID: conf.ID}, nil)
-			return err
-		}); err != nil {
-			t.Fatal(err)
-		}
-		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-			m, err := r.Sink.Latest(ctx, a.Phone.Value, notice.KindNoticePartnerConfirmed)
-			if err == nil && m.ID != first.ID {
-				if !strings.Contains(m.Text, "СберБанк") || m.Text[:strings.Index(m.Text, "token=")] != first.Text[:strings.Index(first.Text, "token=")] {
-					t.Errorf("the old job's notice:\n%s\nthe new one's:\n%s", m.Text, first.Text)
+			for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+				m, err := r.Sink.Latest(ctx, a.Phone.Value, notice.KindNoticePartnerConfirmed)
+				if err == nil && m.ID != last.ID {
+					if m.Text[:strings.Index(m.Text, "token=")] != first.Text[:strings.Index(first.Text, "token=")] || m.Text == last.Text {
+						t.Errorf("%T's notice:\n%s\nthe confirmation's own:\n%s", job, m.Text, first.Text)
+					}
+					last = m
+					break
 				}
-				break
+				if time.Now().After(deadline) {
+					t.Fatalf("%T sent nothing", job)
+				}
 			}
-			if time.Now().After(deadline) {
-				t.Fatal("the old-format notice job sent nothing")
-			}
+		}
+		token := r.link(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
+		if status, body, _ := page(t, browser(), "GET", r.URL+"/account/dispute?token="+token, nil); status != 200 || !strings.Contains(body, "Отменить подтверждение") {
+			t.Fatalf("the last notice's link: %d %s", status, body)
 		}
 	})
 }
