@@ -73,6 +73,58 @@ func BenchmarkChecks(b *testing.B) {
 	b.ReportMetric(raw.pgMS, "postgres-cpu-ms/raw_job")
 }
 
+// BenchmarkCheckSubmission: the submission alone — one check queued in
+// its own transaction (read the account, supersede its pending check,
+// insert the check, enqueue its job) — beside an empty job enqueued in
+// its own transaction, one after another with no worker running. Their
+// ratio bounds what BenchmarkChecks can reach with one submitter however
+// cheap the checks' work becomes. Run: go test -run '^$' -bench
+// CheckSubmission -benchtime 1x ./verification/check
+func BenchmarkCheckSubmission(b *testing.B) {
+	ctx := context.Background()
+	var submit, raw float64
+	for b.Loop() {
+		rawDB := sqldbtest.Postgres(b)
+		q, err := jobs.New(rawDB, jobs.Config{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := jobs.Register(q, jobs.Worker[nothing]{Work: func(context.Context, jobs.Job[nothing]) error { return nil }}); err != nil {
+			b.Fatal(err)
+		}
+		raw = rateOf(b, func(i int) error {
+			return rawDB.InTx(ctx, func(tx *sqldb.Tx) error {
+				_, err := q.Enqueue(ctx, tx, nothing{N: i}, nil)
+				return err
+			})
+		})
+		r := newBenchRig(b, sqldbtest.Postgres(b))
+		ids := make([]string, benchChecks)
+		for i := range ids {
+			ids[i] = r.person(b, registry.GeneratedIdentity(i+1), fmt.Sprintf("+7916300%04d", i)).ID
+		}
+		submit = rateOf(b, func(i int) error {
+			_, err := r.svc.Start(ctx, ids[i], "submitted")
+			return err
+		})
+	}
+	b.ReportMetric(submit, "submissions/s")
+	b.ReportMetric(raw, "raw_enqueues/s")
+	b.ReportMetric(submit/raw, "ratio")
+}
+
+// rateOf runs do for 0…benchChecks-1 in turn and returns calls a second.
+func rateOf(b *testing.B, do func(i int) error) float64 {
+	b.Helper()
+	start := time.Now()
+	for i := range benchChecks {
+		if err := do(i); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return benchChecks / time.Since(start).Seconds()
+}
+
 // throughput enqueues benchChecks items with enqueue while q works them,
 // and returns items per second from the first enqueue until done counts
 // them all, with the CPU time they took.
