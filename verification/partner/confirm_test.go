@@ -224,7 +224,7 @@ func TestConcurrentIdempotency(t *testing.T) {
 		if n := countEvidence(t, r, a.ID); n != 1 {
 			t.Errorf("%d evidence records, want 1", n)
 		}
-		// The notice job runs after the transaction: wait for it, then
+		// The notice goes out after the transaction: wait for it, then
 		// a while longer for any second one.
 		r.message(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
 		time.Sleep(300 * time.Millisecond)

@@ -31,4 +31,9 @@
 // a wrapping Verifier. Every call that touches an account is in its
 // activity log (actor: the bank) and every call in
 // gosid_partner_requests_total{partner,operation,status}.
+//
+// The citizen is told (notices.go): of a confirmation right after its
+// commit, the dispute row being the durable record that the notice is
+// owed until notified_at is set (the sweep sends what is left); of a
+// registration by a job enqueued with it.
 package partner

@@ -36,7 +36,7 @@ type Tokens interface {
 // Notifier tells the citizen (notice.Notifier).
 type Notifier interface {
 	// Deliver sends on every verified contact of a, returning what
-	// failed (the notice job retries it).
+	// failed (the job or the sweep sends it again).
 	Deliver(ctx context.Context, a *account.Account, kind, lang string, data map[string]string) error
 }
 
