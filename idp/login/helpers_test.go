@@ -16,6 +16,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/backupcode"
 	"github.com/gosid/gosid/idp/idptest"
+	"github.com/gosid/gosid/idp/passkey"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -26,7 +27,8 @@ func TestMain(m *testing.M) { sqldbtest.Main(m) }
 const goodPassword = idptest.GoodPassword
 
 // fakePasskeys checks "assertions" by their text: "uv" verified the user,
-// "nouv" did not, anything else fails.
+// "nouv" did not, "down" meets a store that cannot be reached (as
+// passkey.Service answers then), anything else is refused.
 type fakePasskeys struct{}
 
 func (fakePasskeys) BeginSecondFactor(context.Context, string) (json.RawMessage, error) {
@@ -39,8 +41,10 @@ func (fakePasskeys) FinishSecondFactor(_ context.Context, _ string, body []byte)
 		return []string{"swk", "user"}, nil
 	case "nouv":
 		return []string{"hwk"}, nil
+	case "down":
+		return nil, passkey.ErrInternal
 	}
-	return nil, errors.New("verification failed")
+	return nil, passkey.ErrVerification
 }
 
 // env is the package wired as cmd/gosid wires it, on the shared harness.

@@ -288,6 +288,14 @@ func wrongCode(err error) bool {
 	return false
 }
 
+// passkeyRefused is wrongCode for passkeys: only an assertion the passkey
+// service judged and refused counts toward the lock-out; a store that did
+// not answer (passkey.ErrInternal) judged nothing and is answered 503.
+func passkeyRefused(err error) bool {
+	var r interface{ Refused() bool }
+	return errors.As(err, &r) && r.Refused()
+}
+
 // lockedOut ends the flow of a locked account: wrong codes count toward
 // the lock-out like wrong passwords, and a locked account tries no more
 // codes, in this flow or any other, until the lock ends.
@@ -401,6 +409,10 @@ func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	methods, err := h.mfa.Passkeys.FinishSecondFactor(ctx, a.ID, body)
+	if err != nil && !passkeyRefused(err) {
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "passkey second factor", err)))
+		return
+	}
 	if err != nil {
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
 		if lockedNow, lerr := h.accounts.RecordFailure(ctx, a.ID, h.cfg.MaxFailures, h.cfg.LockFor); lerr == nil && lockedNow {
@@ -410,8 +422,12 @@ func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next, err := h.completeMFA(w, r, token, a, methods, false)
-	if err != nil {
+	if errors.Is(err, errFlowGone) {
 		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
+		return
+	}
+	if err != nil {
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "complete second factor", err)))
 		return
 	}
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": next})

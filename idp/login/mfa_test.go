@@ -83,6 +83,49 @@ func TestSecondFactorOutageIsNoVerdict(t *testing.T) {
 	})
 }
 
+// TestPasskeyOutageIsNoVerdict: a passkey checked while its store cannot
+// be reached is neither refused nor counted toward the lock-out, at the
+// second factor and on the re-authentication page: 503 with Retry-After,
+// and the same step works once the store is back.
+func TestPasskeyOutageIsNoVerdict(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, nil)
+		a, _, b := e.atSecondFactor(t)
+		for range 4 {
+			p := b.PostJSON(t, "/login/2fa/passkey/finish", "down")
+			if p.Status != 503 || p.Header.Get("Retry-After") == "" || strings.Contains(p.Body, "Не удалось проверить ключ") {
+				t.Fatalf("a passkey during an outage: %d Retry-After %q %s", p.Status, p.Header.Get("Retry-After"), p.Body)
+			}
+		}
+		if got := e.Account(t, a.ID); got.FailedLogins != 0 || got.Locked(e.Clock.Now()) {
+			t.Fatalf("during the outage: %d failures counted, locked %v", got.FailedLogins, got.Locked(e.Clock.Now()))
+		}
+		// A refused assertion still counts.
+		if p := b.PostJSON(t, "/login/2fa/passkey/finish", "forged"); p.Status != 400 || e.Account(t, a.ID).FailedLogins != 1 {
+			t.Fatalf("a refused passkey: %d, %d failures", p.Status, e.Account(t, a.ID).FailedLogins)
+		}
+		if p := b.PostJSON(t, "/login/2fa/passkey/finish", "uv"); p.Status != 200 || b.Cookie("gosid_session") == "" {
+			t.Fatalf("the passkey after the outage: %d %s", p.Status, p.Body)
+		}
+
+		b = e.browser()
+		b.SignIn(t, a.ID, "pwd")
+		e.Clock.Advance(10 * time.Minute)
+		for range 4 {
+			p := b.Do(t, "POST", "/account/reauth/passkey/finish", "application/json", "down")
+			if p.Status != 503 || p.Header.Get("Retry-After") == "" || rule(e).Fresh(b.Session(t)) {
+				t.Fatalf("re-authenticating during an outage: %d %s", p.Status, p.Body)
+			}
+		}
+		if got := e.Account(t, a.ID); got.FailedLogins != 0 {
+			t.Fatalf("re-authentication during the outage: %d failures counted", got.FailedLogins)
+		}
+		if p := b.Do(t, "POST", "/account/reauth/passkey/finish", "application/json", "uv"); p.Status != 200 || !rule(e).Fresh(b.Session(t)) {
+			t.Fatalf("re-authenticating after the outage: %d %s", p.Status, p.Body)
+		}
+	})
+}
+
 // atSecondFactor is a citizen with an authenticator app whose browser has
 // given the right password and is asked for the code.
 func (e *env) atSecondFactor(t *testing.T) (*account.Account, totp.Enrolment, *idptest.Browser) {

@@ -424,6 +424,10 @@ func (h *Handler) finishReauthPasskey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	methods, err := h.mfa.Passkeys.FinishSecondFactor(ctx, a.ID, body)
+	if err != nil && !passkeyRefused(err) {
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "passkey re-authentication", err)))
+		return
+	}
 	if err == nil && !slices.Contains(methods, "user") {
 		err = errNoUserVerification
 	}

@@ -51,6 +51,12 @@ func (e *Error) Is(target error) bool {
 	return ok && t.Code == e.Code
 }
 
+// Refused reports whether the ceremony was judged and refused (a 4xx: a
+// wrong, expired or unknown assertion), not left unjudged by a store that
+// did not answer (ErrInternal): only a refusal may count toward a
+// lock-out.
+func (e *Error) Refused() bool { return e.Status < 500 }
+
 // with returns a copy carrying err as the log detail.
 func (e *Error) with(err error) *Error {
 	c := *e
