@@ -76,7 +76,7 @@ func newError(code string, status int, ru, en string) *Error {
 }
 
 // The refusals. Every one is a 4xx: whatever a client sends, only a failing
-// database makes a 500.
+// database makes a 5xx (ErrInternal, 503).
 var (
 	ErrMalformed = newError("malformed", http.StatusBadRequest,
 		"Ответ ключа доступа повреждён или неполон. Попробуйте ещё раз.",
@@ -129,7 +129,9 @@ var (
 	ErrUnavailable = newError("unavailable", http.StatusNotFound,
 		"Ключи доступа недоступны по этому адресу Gosid.",
 		"Passkeys are not available at this address of Gosid.")
-	ErrInternal = newError("internal", http.StatusInternalServerError,
-		"Внутренняя ошибка. Попробуйте ещё раз.",
-		"Internal error. Please try again.")
+	// ErrInternal: a store did not answer; nothing was judged (503 with
+	// Retry-After).
+	ErrInternal = newError("internal", http.StatusServiceUnavailable,
+		"Сервис временно недоступен. Попробуйте ещё раз через минуту.",
+		"The service is temporarily unavailable. Please try again in a minute.")
 )

@@ -206,7 +206,9 @@ func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request) {
 			accountID = res.Credential.AccountID
 			method = AMR(res.Credential.BackupEligible, res.Credential.Attachment, false)[0]
 		}
-		if accountID != "" || !errors.Is(err, ErrUnavailable) {
+		var e *Error
+		judged := errors.As(err, &e) && e.Refused()
+		if judged && (accountID != "" || !errors.Is(err, ErrUnavailable)) {
 			result := account.ResultFailed
 			if errors.Is(err, ErrBlocked) || errors.Is(err, ErrCloned) {
 				result = account.ResultDenied
@@ -299,6 +301,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error, redire
 	switch {
 	case e.Status >= 500:
 		h.d.Log.ErrorContext(r.Context(), "passkey ceremony", "path", r.URL.Path, "err", err)
+		w.Header().Set("Retry-After", "5")
 	case e.Err != nil:
 		h.d.Log.InfoContext(r.Context(), "passkey ceremony refused", "path", r.URL.Path, "code", e.Code, "err", err)
 	default:

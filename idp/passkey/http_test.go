@@ -323,3 +323,27 @@ func TestBeginRateLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestCeremonyOutage: a passkey sign-in whose store stops answering is
+// not refused: 503 with Retry-After and a message that says to try again,
+// not a verdict on the passkey.
+func TestCeremonyOutage(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	e := newEnv(t, db)
+	s := newServer(t, e, nil)
+	a := e.newAccount(t)
+	auth := e.authenticator(t)
+	e.register(t, a.ID, auth)
+	st, _, opts := s.post(t, "/login/passkey/begin", "application/json", nil)
+	if st != 200 {
+		t.Fatalf("begin: %d %s", st, opts)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	st, h, b := s.post(t, "/login/passkey/finish", "application/json", auth.get(t, opts))
+	if m := decodeJSON(t, b); st != 503 || h.Get("Retry-After") == "" || m["error"] != "internal" ||
+		!strings.Contains(m["message"], "временно недоступен") {
+		t.Fatalf("finish during an outage: %d %v %s", st, h, b)
+	}
+}
