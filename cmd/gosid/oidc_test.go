@@ -61,6 +61,13 @@ func testLog() *slog.Logger {
 // test open from --master-key-file: commandKeys).
 func startOPKeys(t testing.TB, db *sqldb.DB, c *sqldbtest.Clock, km *keys.Manager, mod func(*idpOptions)) (*testIdP, *keys.Manager, *idp.IdP) {
 	t.Helper()
+	return startOPServing(t, db, c, km, mod, nil)
+}
+
+// startOPServing is startOPKeys whose server's handler is wrap's of the
+// identity provider's, when wrap is not nil (a fault in front of it).
+func startOPServing(t testing.TB, db *sqldb.DB, c *sqldbtest.Clock, km *keys.Manager, mod func(*idpOptions), wrap func(http.Handler) http.Handler) (*testIdP, *keys.Manager, *idp.IdP) {
+	t.Helper()
 	log := testLog()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -76,7 +83,11 @@ func startOPKeys(t testing.TB, db *sqldb.DB, c *sqldbtest.Clock, km *keys.Manage
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewUnstartedServer(parts.Handler(httpx.Options{Logger: log}))
+	h := parts.Handler(httpx.Options{Logger: log})
+	if wrap != nil {
+		h = wrap(h)
+	}
+	srv := httptest.NewUnstartedServer(h)
 	srv.Listener.Close()
 	srv.Listener = ln
 	srv.Start()

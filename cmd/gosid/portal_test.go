@@ -514,6 +514,54 @@ func TestPortalProfileRefresh(t *testing.T) {
 	})
 }
 
+// TestPortalRefreshThroughUserinfoOutage: Gosid answers the refresh but
+// not userinfo (shedding load, say): the portal keeps the rotated refresh
+// token all the same, so that its next refresh presents the new one —
+// the old one, presented again after the provider's grace, reads as a
+// stolen token replayed, and Gosid would revoke the grant and the portal
+// sign the citizen out.
+func TestPortalRefreshThroughUserinfoOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldbtest.NewClock(time.Now())
+		km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: testLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var shed atomic.Bool
+		op, _, parts := startOPServing(t, db, c, km, nil, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if shed.Load() && r.URL.Path == "/userinfo" {
+					w.Header().Set("Retry-After", "1")
+					http.Error(w, "overloaded", http.StatusServiceUnavailable)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		})
+		portalURL, _ := startEmbeddedPortal(t, parts)
+		b := newBrowser(t, op)
+		b.register("phone", "+79161112277", "+79161112277", "Старова", "Анна")
+		if p, _ := b.portalGo(t, portalURL, b.abs("GET", portalURL+"/profile", nil)); !strings.Contains(p.Body, "Старова") {
+			t.Fatalf("profile: %d", p.Status)
+		}
+		// Stale, refreshed while userinfo sheds: the stale profile serves.
+		c.Advance(11 * time.Minute)
+		shed.Store(true)
+		if p := b.abs("GET", portalURL+"/profile", nil); p.Status != 200 || !strings.Contains(p.Body, "Старова") {
+			t.Fatalf("profile while userinfo sheds: %d", p.Status)
+		}
+		shed.Store(false)
+		// Ten minutes on, the next refresh: still signed in.
+		c.Advance(11 * time.Minute)
+		if p := b.abs("GET", portalURL+"/profile", nil); p.Status != 200 || !strings.Contains(p.Body, "Старова") {
+			t.Fatalf("profile after the outage: %d %s", p.Status, p.Location)
+		}
+		if n := portalSessions(t, db); n != 1 {
+			t.Fatalf("%d portal sessions after the outage, want 1", n)
+		}
+	})
+}
+
 // TestPortalServicesCommand: `gosid portal services` manages the
 // catalogue in the database the options name (the wiring; the commands
 // themselves are tested in portal/catalog/store).

@@ -325,19 +325,32 @@ func (s *Service) refresh(ctx context.Context, sess *Session) error {
 	if err != nil {
 		return err
 	}
-	info, err := s.userinfo(ctx, p, tok.AccessToken, sess.Subject)
-	if err != nil {
-		return err
-	}
+	// The provider has rotated the refresh token: the new one is kept
+	// before anything else can fail. Lost (userinfo refusing under load,
+	// say), the next refresh would present the old one, which the provider
+	// takes for a stolen token replayed: it revokes the whole grant and
+	// the citizen is signed out.
 	sess.data.AccessToken = tok.AccessToken
 	if tok.RefreshToken != "" {
 		sess.data.RefreshToken = tok.RefreshToken
+	}
+	if err := s.saveData(ctx, sess); err != nil {
+		return err
+	}
+	info, err := s.userinfo(ctx, p, tok.AccessToken, sess.Subject)
+	if err != nil {
+		return err
 	}
 	// The level now is what the evidence supports now, not the sign-in's
 	// acr: an account lowered since (a disputed confirmation, a passport
 	// reported invalid) is lowered here too.
 	sess.Profile = profileOf(info, "")
 	sess.data.Profile, sess.ProfileAt = sess.Profile, now
+	return s.saveData(ctx, sess)
+}
+
+// saveData writes the session's sealed data.
+func (s *Service) saveData(ctx context.Context, sess *Session) error {
 	sealed, err := s.sealData(sess)
 	if err != nil {
 		return err
