@@ -180,6 +180,10 @@ func (p *Provider) showDevice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c, scopes, err := p.pendingDevice(r.Context(), v.Code)
+		if err != nil && !deviceGone(err) {
+			p.retryPage(w, r, "device code", err)
+			return
+		}
 		if err != nil {
 			p.deviceMiss(r)
 		} else if a, err := p.deps.Accounts.Get(r.Context(), s.AccountID); err == nil {
@@ -187,6 +191,14 @@ func (p *Provider) showDevice(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.render.Render(w, r, http.StatusOK, "device", v)
+}
+
+// deviceGone reports whether err of pendingDevice is the verdict that no
+// such code is pending (unknown, used, expired, its client gone): only
+// that is a wrong code, which counts against the address's guesses; any
+// other error is a store that did not answer.
+func deviceGone(err error) bool {
+	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
 }
 
 func (p *Provider) pendingDevice(ctx context.Context, userCode string) (clientName string, scopes []string, err error) {
@@ -223,14 +235,17 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 	var scopes []string
 	if decision == "" {
 		// First step: the code was typed; show what the device asks.
-		if name, scopes, err = p.pendingDevice(ctx, code); err != nil {
+		if name, scopes, err = p.pendingDevice(ctx, code); err != nil && !deviceGone(err) {
+			p.retryPage(w, r, "device code", err)
+			return
+		} else if err != nil {
 			p.wrongDeviceCode(w, r, v)
 			return
 		}
 	}
 	a, err := p.deps.Accounts.Get(ctx, s.AccountID)
 	if err != nil {
-		p.render.ErrorPage(w, r, http.StatusInternalServerError)
+		p.retryPage(w, r, "device code: account", err)
 		return
 	}
 	if decision == "" {
@@ -244,7 +259,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 	}
 	err = p.store.decideDeviceCode(ctx, code, state, a.ID, s.AMR, a.Level.ACR(), s.AuthTime)
 	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
-		p.render.ErrorPage(w, r, http.StatusInternalServerError)
+		p.retryPage(w, r, "device code: decision", err)
 		return
 	}
 	if err != nil {

@@ -1,6 +1,7 @@
 package oidc
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -151,5 +152,35 @@ func TestDeviceFlowWithEveryClientAuthentication(t *testing.T) {
 		}
 		wantError(t, "device authorization by a confidential client without credentials",
 			op.post(t, pathDevice, url.Values{"client_id": {secretC.ID}, "scope": {"openid"}}), 401, "invalid_client")
+	})
+}
+
+// TestDeviceCodeOutageIsNoVerdict: while the device codes cannot be read,
+// an entered code is neither called wrong nor counted against the
+// address's guesses: 503 with Retry-After, and after the outage the
+// right code from the same address goes through.
+func TestDeviceCodeOutageIsNoVerdict(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		op := startOP(t, db)
+		userCode := startDevice(t, op)
+		b := op.signedIn(t, op.citizen(t).ID)
+		ip := "198.51.100.9"
+		op.IP.Store(&ip)
+		if _, err := db.Exec(ctx, `ALTER TABLE oidc_device_codes RENAME TO oidc_device_codes_away`); err != nil {
+			t.Fatal(err)
+		}
+		for i := range deviceIPRule.Limit + 2 {
+			r := b.do(t, http.MethodPost, "/device", url.Values{"user_code": {fmt.Sprintf("BCDF-GH%02d", i)}})
+			if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" || strings.Contains(r.Body, "код не найден") {
+				t.Fatalf("a code during the outage: %d (Retry-After %q)\n%.600s", r.Status, r.Header.Get("Retry-After"), r.Body)
+			}
+		}
+		if _, err := db.Exec(ctx, `ALTER TABLE oidc_device_codes_away RENAME TO oidc_device_codes`); err != nil {
+			t.Fatal(err)
+		}
+		if r := b.do(t, http.MethodPost, "/device", url.Values{"user_code": {userCode}}); r.Status != http.StatusOK || !strings.Contains(r.Body, "Терминал МФЦ") {
+			t.Fatalf("the right code after the outage: %d\n%.600s", r.Status, r.Body)
+		}
 	})
 }
