@@ -109,7 +109,10 @@ func (h *Handler) mine(w http.ResponseWriter, r *http.Request) (*applications.Ap
 	}
 	s, err := h.service(r, a.ServiceID)
 	if err != nil || s == nil {
-		h.fail(w, r, fmt.Errorf("service %q of application %s: %v", a.ServiceID, a.ID, err))
+		if err == nil {
+			err = errors.New("not in the catalogue")
+		}
+		h.fail(w, r, fmt.Errorf("service %q of application %s: %w", a.ServiceID, a.ID, err))
 		return nil, nil, false
 	}
 	return a, s, true

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/overload"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // Branded error pages. Whatever goes wrong — an unknown address, a wrong
@@ -61,12 +62,21 @@ func Overloaded(w http.ResponseWriter, err error) bool {
 
 // Fail logs what failed and renders template — view, whose Page is page —
 // with page.Error set: 503 with Retry-After and the "error.busy" text when
-// err is a refusal for overload (a warning), else 500 with the text of
-// internalKey (an error).
+// err is a refusal for overload (a warning); 503 with Retry-After and the
+// "error.503.text" text when the database could not be reached
+// (sqldb.Unavailable: nothing was judged, the citizen tries again); else
+// 500 with the text of internalKey (an error).
 func (r *Renderer) Fail(w http.ResponseWriter, req *http.Request, log *slog.Logger, template string, view any, page *Page, internalKey, what string, err error) {
 	if Overloaded(w, err) {
 		log.WarnContext(req.Context(), what, "err", err)
 		page.Error = page.L.T("error.busy")
+		r.Render(w, req, http.StatusServiceUnavailable, template, view)
+		return
+	}
+	if sqldb.Unavailable(err) {
+		log.ErrorContext(req.Context(), what, "err", err)
+		w.Header().Set("Retry-After", "5")
+		page.Error = page.L.T("error.503.text")
 		r.Render(w, req, http.StatusServiceUnavailable, template, view)
 		return
 	}

@@ -1,13 +1,18 @@
 package webui
 
 import (
+	"errors"
+	"fmt"
 	"io"
+	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // TestErrorPages: an unknown address and a wrong method get the branded
@@ -97,5 +102,34 @@ func TestErrorPageSupportLink(t *testing.T) {
 	ErrorPage(rec, httptest.NewRequest("GET", "/nowhere", nil), http.StatusNotFound)
 	if strings.Contains(rec.Body.String(), "Сообщить о проблеме") {
 		t.Fatal("the shared error page links to a support form")
+	}
+}
+
+// TestFailUnavailable: a page whose store could not be reached answers
+// 503 with Retry-After and says nothing was lost; another failure stays
+// a 500 with the page's own text.
+func TestFailUnavailable(t *testing.T) {
+	r, err := NewRenderer(noPages, nil, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		err    error
+		status int
+		text   string
+	}{
+		{fmt.Errorf("load the flow: %w", sqldb.ErrPoolTimeout), http.StatusServiceUnavailable, "введённые данные не потеряны"},
+		{fmt.Errorf("read: %w", &net.OpError{Op: "dial", Err: errors.New("connection refused")}), http.StatusServiceUnavailable, "введённые данные не потеряны"},
+		{errors.New("a template broke"), http.StatusInternalServerError, "Что-то пошло не так"},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", "/x", nil)
+		v := errorView{Page: r.NewPage(req, "error.500")}
+		r.Fail(rec, req, log, errorPage, &v, &v.Page, "error.500.text", "test", tc.err)
+		if rec.Code != tc.status || (tc.status == http.StatusServiceUnavailable) != (rec.Header().Get("Retry-After") != "") ||
+			!strings.Contains(v.Error, tc.text) {
+			t.Errorf("%v: %d Retry-After %q, error %q", tc.err, rec.Code, rec.Header().Get("Retry-After"), v.Error)
+		}
 	}
 }
