@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	pqtotp "github.com/pquerna/otp/totp"
 
@@ -57,6 +58,9 @@ type env struct {
 	// totpDown makes every authenticator check fail as a database that
 	// cannot be reached does.
 	totpDown atomic.Bool
+	// stepUpDown makes stepping a session up fail as a database that
+	// cannot be reached does.
+	stepUpDown atomic.Bool
 }
 
 // faultyTOTP is the authenticator store behind env.totpDown.
@@ -91,7 +95,12 @@ func newEnv(t testing.TB, db *sqldb.DB, mut func(*Config)) *env {
 	arrivals := &Arrivals{Store: e.Sessions, Accounts: e.Accounts, Notifier: e.Messages, Log: e.Log, Now: c.Now}
 	h, err := New(cfg, Deps{Accounts: e.Accounts, Passwords: e.Hasher, Limiter: e.Limiter, Sessions: arrivals, Notifier: e.Messages, Log: e.Log,
 		MFA: MFADeps{TOTP: faultyTOTP{e.totps, &e.totpDown}, Backup: e.backups, Flows: e.Flows, Devices: e.devices, Codes: e.Codes,
-			Get: e.Accounts.Get, AddAuthentication: e.Sessions.AddAuthentication,
+			Get: e.Accounts.Get, AddAuthentication: func(ctx context.Context, id string, amr []string, at time.Time) error {
+				if e.stepUpDown.Load() {
+					return fmt.Errorf("session: add authentication: %w", errors.New("dial tcp 127.0.0.1:5432: connect: connection refused"))
+				}
+				return e.Sessions.AddAuthentication(ctx, id, amr, at)
+			},
 			Passkeys: fakePasskeys{}, HasPasskeys: func(context.Context, string) bool { return true }},
 		LoginKey: func(kind, value string) string {
 			return hex.EncodeToString(e.Crypto.BlindIndex("login-rate", kind+":"+value))

@@ -277,7 +277,7 @@ func (h *Handler) submitReauth(w http.ResponseWriter, r *http.Request) {
 		amr = append(amr, "pwd")
 	}
 	if v.Method != "" {
-		methods, field, err := h.reauthCode(r, a, v, code, backup)
+		methods, field, err := h.reauthCode(r, a, v, code, backup, "reauth\x00"+s.ID)
 		if err != nil && !wrongCode(err) {
 			v.Error = l.T(h.unavailableText(w, r, "check code", err))
 			h.render.Render(w, r, http.StatusServiceUnavailable, "reauth", v)
@@ -302,7 +302,10 @@ func (h *Handler) submitReauth(w http.ResponseWriter, r *http.Request) {
 
 // reauthCode checks the code (or the backup code) of the form and returns
 // its amr, or the field to blame.
-func (h *Handler) reauthCode(r *http.Request, a *account.Account, v reauthView, code, backup string) ([]string, string, error) {
+// reauthCode checks the code or backup code of a re-authentication;
+// attempt names it (the session's) so that its own retry of an
+// authenticator code whose answer was lost is not a replay.
+func (h *Handler) reauthCode(r *http.Request, a *account.Account, v reauthView, code, backup, attempt string) ([]string, string, error) {
 	ctx := r.Context()
 	if backup != "" && v.Backup {
 		if err := h.mfa.Backup.Use(ctx, a.ID, backup); err != nil {
@@ -314,7 +317,7 @@ func (h *Handler) reauthCode(r *http.Request, a *account.Account, v reauthView, 
 	_, method, to := reauthMethods(a)
 	switch method {
 	case "totp":
-		return []string{"otp"}, "code", h.mfa.TOTP.Verify(ctx, a.ID, code)
+		return []string{"otp"}, "code", h.mfa.TOTP.VerifyFor(ctx, a.ID, code, attempt)
 	case "sms":
 		return []string{"sms"}, "code", h.mfa.Codes.Check(ctx, v.Challenge, reauthPurpose, to, code)
 	case "email":

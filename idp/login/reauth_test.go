@@ -192,6 +192,39 @@ func TestReauthWithoutPassword(t *testing.T) {
 // TestReauthPasskey: a passkey that verified the user re-authenticates
 // alone (JSON, as the page's script calls it); one that did not is
 // refused and counted.
+// TestReauthCodeRetriedAfterOutage: the authenticator code was right and
+// its step used, but the session could not be stepped up (a database
+// blip, 503): the citizen's retry with the same code is that attempt's
+// own, accepted — not a replay counted toward the lock-out.
+func TestReauthCodeRetriedAfterOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, nil)
+		a := e.newAccount(t, goodPassword)
+		enr := e.enrolTOTP(t, a.ID)
+		b := e.browser()
+		b.SignIn(t, a.ID, "pwd", "otp", "mfa")
+		e.Clock.Advance(10 * time.Minute)
+		code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+		e.stepUpDown.Store(true)
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {code}}); p.Status != 503 || p.Header.Get("Retry-After") == "" {
+			t.Fatalf("the step-up during an outage: %d", p.Status)
+		}
+		e.stepUpDown.Store(false)
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {code}, "next": {"/account/security"}}); p.Status != 303 || p.Location != "/account/security" {
+			t.Fatalf("the same code retried: %d %q", p.Status, p.Location)
+		}
+		if got := e.Account(t, a.ID); got.FailedLogins != 0 || !rule(e).Fresh(b.Session(t)) {
+			t.Fatalf("after the retry: %d failures, fresh %v", got.FailedLogins, rule(e).Fresh(b.Session(t)))
+		}
+		// The code stays used for anyone else.
+		other := e.browser()
+		other.SignIn(t, a.ID, "pwd", "otp", "mfa")
+		if p := other.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {code}}); p.Status != 401 {
+			t.Fatalf("the code reused by another session: %d, want 401", p.Status)
+		}
+	})
+}
+
 func TestReauthPasskey(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db, nil)
