@@ -72,14 +72,44 @@ var errRefused = &otp.ErrWrongCode{AttemptsLeft: 0}
 // restart and Load returns false.
 func (p *Pages[S]) Load(w http.ResponseWriter, r *http.Request, restart string, own func(*S) bool) (token string, version int, st S, ok bool) {
 	token, version, err := p.Flows.FromRequest(r, p.Kind, &st)
+	if err != nil && !gone(err) {
+		// Not read, so not gone: the citizen tries again, not from the
+		// start.
+		p.unavailable(w, r, "load flow", err)
+		return "", 0, st, false
+	}
 	if err != nil || (own != nil && !own(&st)) {
-		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
-			p.Log.ErrorContext(r.Context(), "load flow", "kind", p.Kind, "err", err)
-		}
 		webui.Redirect(w, r, restart)
 		return "", 0, st, false
 	}
 	return token, version, st, true
+}
+
+// gone reports whether err of the flow store is the verdict that the flow
+// is not there (never begun, expired, taken); any other error is a store
+// that did not answer.
+func gone(err error) bool {
+	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
+}
+
+// unavailable answers a step that a store's failure interrupted: the
+// branded 503 page with Retry-After; nothing was judged or spent.
+func (p *Pages[S]) unavailable(w http.ResponseWriter, r *http.Request, what string, err error) {
+	p.Log.ErrorContext(r.Context(), what, "kind", p.Kind, "err", err)
+	webui.Overloaded(w, err) // an overload's own Retry-After
+	p.Render.ErrorPage(w, r, http.StatusServiceUnavailable)
+}
+
+// judged reports whether err of a code step is one Explain words as a
+// verdict or a refusal (a wrong, spent or expired code, a cool-down, a
+// cap, a message the gateway did not take, a typo); any other error is a
+// store that did not answer and judged nothing.
+func judged(err error) bool {
+	var wrong *otp.ErrWrongCode
+	var soon *otp.ErrResendTooSoon
+	return errors.As(err, &wrong) || errors.As(err, &soon) || errors.Is(err, otp.ErrTooManyAttempts) ||
+		errors.Is(err, otp.ErrExpired) || errors.Is(err, otp.ErrNotFound) || errors.Is(err, otp.ErrDailyCap) ||
+		errors.Is(err, ErrNotSent) || errors.Is(err, ErrFormat)
 }
 
 // Show shows the step, with the notice after a resend (?resent=1).
@@ -105,6 +135,10 @@ func (p *Pages[S]) Check(w http.ResponseWriter, r *http.Request, st *S, refused 
 	if err == nil {
 		return true
 	}
+	if !judged(err) {
+		p.internal(w, r, st, "check code", err)
+		return false
+	}
 	v, page := p.View(r, st)
 	page.Form = webui.NewForm(r)
 	page.Form.Fail("code", Explain(err, page.L))
@@ -117,6 +151,10 @@ func (p *Pages[S]) Check(w http.ResponseWriter, r *http.Request, st *S, refused 
 // (cool-down, daily cap, a gateway failure) is shown on the step (429).
 func (p *Pages[S]) Resend(w http.ResponseWriter, r *http.Request, token string, version int, st *S, self string) {
 	id, err := p.Step.Issue(r.Context(), p.Send(r, st))
+	if err != nil && !judged(err) {
+		p.internal(w, r, st, "issue code", err)
+		return
+	}
 	if err != nil {
 		v, page := p.View(r, st)
 		page.Error = Explain(err, page.L)
@@ -225,6 +263,14 @@ func (p *Pages[S]) resendStep(w http.ResponseWriter, r *http.Request) {
 // a general message (500).
 func (p *Pages[S]) Begin(w http.ResponseWriter, r *http.Request, st *S, ttl time.Duration, template string, view any, page *webui.Page) {
 	id, err := p.Step.Issue(r.Context(), p.Send(r, st))
+	if err != nil && !judged(err) {
+		if p.Internal != nil {
+			p.Internal(w, r, "issue code", err)
+			return
+		}
+		p.Fail(w, r, template, view, page, "issue code", err)
+		return
+	}
 	if err != nil {
 		page.Error = Explain(err, page.L)
 		p.Render.Render(w, r, http.StatusTooManyRequests, template, view)
@@ -249,6 +295,10 @@ func (p *Pages[S]) Begin(w http.ResponseWriter, r *http.Request, st *S, ttl time
 // returns false; else the flow is st and its cookie is dropped.
 func (p *Pages[S]) Finish(w http.ResponseWriter, r *http.Request, token string, st *S) bool {
 	if err := p.Flows.Take(r.Context(), p.Kind, token, st); err != nil {
+		if !gone(err) {
+			p.unavailable(w, r, "take flow", err)
+			return false
+		}
 		webui.Redirect(w, r, p.restart())
 		return false
 	}
