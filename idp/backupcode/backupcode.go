@@ -16,6 +16,11 @@ import (
 // ErrInvalid: the code is malformed, wrong, or already used.
 var ErrInvalid = errors.New("backupcode: invalid code")
 
+// ErrUsed: the code is one of the account's, spent already (it is
+// ErrInvalid too): no guess, as the attempt that spent it may be retrying
+// after its answer was lost to a database blip.
+var ErrUsed = fmt.Errorf("backupcode: code already used: %w", ErrInvalid)
+
 const (
 	// Count is how many codes Generate makes.
 	Count = 10
@@ -90,7 +95,8 @@ func (s *Store) Generate(ctx context.Context, accountID string) ([]string, error
 }
 
 // Use spends one of the account's codes: nil if code (in any form
-// Normalize accepts) is one of them and unused, ErrInvalid otherwise.
+// Normalize accepts) is one of them and unused, ErrUsed if it is one of
+// them spent, ErrInvalid otherwise.
 // Malformed input is refused without a database round trip.
 func (s *Store) Use(ctx context.Context, accountID, code string) error {
 	c, ok := Normalize(code)
@@ -108,6 +114,15 @@ func (s *Store) Use(ctx context.Context, accountID, code string) error {
 		return fmt.Errorf("backupcode: use: %w", err)
 	}
 	if n == 0 {
+		var used int
+		err := s.db.QueryRow(ctx, `SELECT COUNT(*) FROM backup_codes WHERE account_id = $1 AND code_hash = $2`,
+			accountID, s.hash(accountID, c)).Scan(&used)
+		if err != nil {
+			return fmt.Errorf("backupcode: use: %w", err)
+		}
+		if used > 0 {
+			return ErrUsed
+		}
 		return ErrInvalid
 	}
 	return nil

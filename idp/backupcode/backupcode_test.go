@@ -51,7 +51,7 @@ func TestGenerateUse(t *testing.T) {
 		s := newStore(t, db)
 		id := newAccount(t, db)
 		remaining(t, s, id, 0)
-		if err := s.Use(ctx, id, "abcde-fghjk"); !errors.Is(err, ErrInvalid) {
+		if err := s.Use(ctx, id, "abcde-fghjk"); !errors.Is(err, ErrInvalid) || errors.Is(err, ErrUsed) {
 			t.Fatalf("Use without codes = %v", err)
 		}
 
@@ -93,8 +93,8 @@ func TestGenerateUse(t *testing.T) {
 			t.Fatalf("Use: %v", err)
 		}
 		remaining(t, s, id, Count-1)
-		if err := s.Use(ctx, id, codes[0]); !errors.Is(err, ErrInvalid) {
-			t.Fatalf("second Use of one code = %v, want ErrInvalid", err)
+		if err := s.Use(ctx, id, codes[0]); !errors.Is(err, ErrUsed) || !errors.Is(err, ErrInvalid) {
+			t.Fatalf("second Use of one code = %v, want ErrUsed (an ErrInvalid)", err)
 		}
 		// Typed sloppily: upper case, spaces, no hyphen, o for 0, l for 1.
 		sloppy := strings.ToUpper(strings.ReplaceAll(codes[1], "-", " "))

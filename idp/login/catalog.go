@@ -16,6 +16,7 @@ var catalog = webui.Catalog{
 	"mfa.backup.lead":               {"Если приложение или телефон недоступны, введите один из резервных кодов, сохранённых при включении двухэтапной проверки.", "If the app or the phone is not at hand, enter one of the backup codes you saved when you turned on two-step verification."},
 	"mfa.err.format":                {"Код подтверждения: введите 6 цифр", "Confirmation code: enter 6 digits"},
 	"mfa.err.wrong":                 {"Неверный код", "Wrong code"},
+	"mfa.err.used":                  {"Этот код уже использован. Запросите новый код или введите другой.", "This code was used already. Request a new code or enter another one."},
 	"mfa.err.passkey":               {"Не удалось проверить ключ доступа. Попробуйте ещё раз.", "The passkey could not be checked. Please try again."},
 	"mfa.err.expired":               {"Время подтверждения истекло. Войдите ещё раз.", "The confirmation timed out. Please sign in again."},
 	"mfa.passkey":                   {"Подтвердить ключом доступа", "Confirm with a passkey"},

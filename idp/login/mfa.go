@@ -235,6 +235,15 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "check second factor", err)
 		return
 	}
+	field := "code"
+	if backup != "" {
+		field = "backup_code"
+	}
+	if spentCode(err) {
+		v.Form.Fail(field, v.L.T("mfa.err.used"))
+		h.render.Render(w, r, http.StatusUnprocessableEntity, "mfa", v)
+		return
+	}
 	if err != nil {
 		h.event(ctx, a.ID, account.EventSignInFailed, account.ResultFailed, r)
 		lockedNow, lerr := h.accounts.RecordFailure(ctx, a.ID, h.cfg.MaxFailures, h.cfg.LockFor)
@@ -247,10 +256,6 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 			h.endMFA(w, r, token, a)
 			webui.Redirect(w, r, "/login")
 			return
-		}
-		field := "code"
-		if backup != "" {
-			field = "backup_code"
 		}
 		v.Form.Fail(field, v.L.T("mfa.err.wrong"))
 		h.render.Render(w, r, http.StatusUnauthorized, "mfa", v)
@@ -286,6 +291,14 @@ func wrongCode(err error) bool {
 		}
 	}
 	return false
+}
+
+// spentCode reports whether err is a right code spent already (an SMS
+// challenge's, a backup code): no guess — most likely the citizen's retry
+// after a 503 lost the first answer — so it counts toward no lock-out and
+// the citizen is asked for a new code.
+func spentCode(err error) bool {
+	return errors.Is(err, otp.ErrUsed) || errors.Is(err, backupcode.ErrUsed)
 }
 
 // passkeyRefused is wrongCode for passkeys: only an assertion the passkey

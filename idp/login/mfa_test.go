@@ -1,6 +1,7 @@
 package login
 
 import (
+	"context"
 	"net/url"
 	"strings"
 	"testing"
@@ -122,6 +123,39 @@ func TestPasskeyOutageIsNoVerdict(t *testing.T) {
 		}
 		if p := b.Do(t, "POST", "/account/reauth/passkey/finish", "application/json", "uv"); p.Status != 200 || !rule(e).Fresh(b.Session(t)) {
 			t.Fatalf("re-authenticating after the outage: %d %s", p.Status, p.Body)
+		}
+	})
+}
+
+// TestSpentCodeIsNoGuess: a backup code already spent — by this sign-in
+// whose answer a database blip lost, most likely — is asked to be
+// replaced and counts toward no lock-out; a wrong one still counts.
+func TestSpentCodeIsNoGuess(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, nil)
+		a, _, b := e.atSecondFactor(t)
+		backups, err := e.backups.Generate(ctx, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.backups.Use(ctx, a.ID, backups[0]); err != nil {
+			t.Fatal(err)
+		}
+		for range 4 {
+			p := b.Post(t, "/login/2fa", url.Values{"backup_code": {backups[0]}})
+			if p.Status != 422 || !strings.HasPrefix(p.FieldError("backup_code"), "Этот код уже использован") {
+				t.Fatalf("a spent backup code: %d %q", p.Status, p.FieldError("backup_code"))
+			}
+		}
+		if got := e.Account(t, a.ID); got.FailedLogins != 0 || got.Locked(e.Clock.Now()) {
+			t.Fatalf("spent codes counted: %d failures, locked %v", got.FailedLogins, got.Locked(e.Clock.Now()))
+		}
+		if p := b.Post(t, "/login/2fa", url.Values{"backup_code": {"abcde-fghjk"}}); p.Status != 401 || e.Account(t, a.ID).FailedLogins != 1 {
+			t.Fatalf("a wrong backup code: %d, %d failures", p.Status, e.Account(t, a.ID).FailedLogins)
+		}
+		if p := b.Post(t, "/login/2fa", url.Values{"backup_code": {backups[1]}}); p.Status != 303 || b.Cookie("gosid_session") == "" {
+			t.Fatalf("an unspent backup code: %d", p.Status)
 		}
 	})
 }

@@ -283,6 +283,11 @@ func (h *Handler) submitReauth(w http.ResponseWriter, r *http.Request) {
 			h.render.Render(w, r, http.StatusServiceUnavailable, "reauth", v)
 			return
 		}
+		if spentCode(err) {
+			v.Form.Fail(field, l.T("mfa.err.used"))
+			h.render.Render(w, r, http.StatusUnprocessableEntity, "reauth", v)
+			return
+		}
 		if err != nil {
 			h.reauthFailed(w, r, a, v, ip, key, field, l.T("mfa.err.wrong"))
 			return

@@ -195,7 +195,8 @@ func TestReauthWithoutPassword(t *testing.T) {
 // TestReauthCodeRetriedAfterOutage: the authenticator code was right and
 // its step used, but the session could not be stepped up (a database
 // blip, 503): the citizen's retry with the same code is that attempt's
-// own, accepted — not a replay counted toward the lock-out.
+// own, accepted — not a replay counted toward the lock-out; a spent
+// backup code retried is asked to be replaced, not counted.
 func TestReauthCodeRetriedAfterOutage(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		e := newEnv(t, db, nil)
@@ -215,6 +216,25 @@ func TestReauthCodeRetriedAfterOutage(t *testing.T) {
 		}
 		if got := e.Account(t, a.ID); got.FailedLogins != 0 || !rule(e).Fresh(b.Session(t)) {
 			t.Fatalf("after the retry: %d failures, fresh %v", got.FailedLogins, rule(e).Fresh(b.Session(t)))
+		}
+		// A backup code spent by an attempt whose answer was lost: retried,
+		// it is asked to be replaced, not counted as a guess.
+		backups, err := e.backups.Generate(context.Background(), a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		e.Clock.Advance(10 * time.Minute)
+		e.stepUpDown.Store(true)
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "backup_code": {backups[0]}}); p.Status != 503 {
+			t.Fatalf("the backup code's step-up during an outage: %d", p.Status)
+		}
+		e.stepUpDown.Store(false)
+		p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "backup_code": {backups[0]}})
+		if p.Status != 422 || !strings.HasPrefix(p.FieldError("backup_code"), "Этот код уже использован") || e.Account(t, a.ID).FailedLogins != 0 {
+			t.Fatalf("the spent backup code retried: %d %q, %d failures", p.Status, p.FieldError("backup_code"), e.Account(t, a.ID).FailedLogins)
+		}
+		if p := b.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "backup_code": {backups[1]}}); p.Status != 303 {
+			t.Fatalf("another backup code: %d", p.Status)
 		}
 		// The code stays used for anyone else.
 		other := e.browser()

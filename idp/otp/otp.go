@@ -27,6 +27,11 @@ var (
 	// ErrNotFound: no such challenge — unknown id, replaced by a newer code,
 	// already used, swept, or issued for another purpose or destination.
 	ErrNotFound = fmt.Errorf("otp: no such challenge: %w", sqldb.ErrNotFound)
+	// ErrUsed: the challenge's right code was entered already (it is
+	// ErrNotFound too). No code can succeed on it, so trying one is no
+	// guess: the attempt that spent it may be retrying after its answer
+	// was lost to a database blip.
+	ErrUsed = fmt.Errorf("otp: code already used: %w", ErrNotFound)
 	// ErrExpired: the challenge's lifetime is over.
 	ErrExpired = fmt.Errorf("otp: code expired: %w", sqldb.ErrExpired)
 	// ErrTooManyAttempts: MaxAttempts wrong codes were entered; the
@@ -336,7 +341,7 @@ func (s *Service) reread(ctx context.Context, key []byte, now int64) error {
 func stateError(attempts, maxAtt int, expiresAt int64, consumedAt sql.NullInt64, now int64) error {
 	switch {
 	case consumedAt.Valid:
-		return ErrNotFound
+		return ErrUsed
 	case attempts >= maxAtt:
 		return ErrTooManyAttempts
 	case now >= expiresAt:

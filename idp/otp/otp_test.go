@@ -91,6 +91,11 @@ func TestIssueVerifySingleUse(t *testing.T) {
 		wantErr(t, s.Verify(ctx, ch.ID, "login", phone, ch.Code), nil)
 		wantErr(t, s.Verify(ctx, ch.ID, "login", phone, ch.Code), otp.ErrNotFound)
 		wantErr(t, s.Verify(ctx, ch.ID, "login", phone, wrong(ch.Code)), otp.ErrNotFound)
+		// Used, said so (no guess can succeed on it); an unknown one is not.
+		wantErr(t, s.Verify(ctx, ch.ID, "login", phone, ch.Code), otp.ErrUsed)
+		if err := s.Verify(ctx, "no-such-id", "login", phone, ch.Code); errors.Is(err, otp.ErrUsed) {
+			t.Fatal("an unknown challenge reads as used")
+		}
 		wantErr(t, s.Verify(ctx, "no-such-id", "login", phone, ch.Code), otp.ErrNotFound)
 		// The package's not-found is also the storage layer's.
 		wantErr(t, s.Verify(ctx, "no-such-id", "login", phone, ch.Code), sqldb.ErrNotFound)
