@@ -7,7 +7,9 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/gosid/gosid/idp/backupcode"
 	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
@@ -100,16 +102,25 @@ func (p *Pages[S]) unavailable(w http.ResponseWriter, r *http.Request, what stri
 	p.Render.ErrorPage(w, r, http.StatusServiceUnavailable)
 }
 
-// judged reports whether err of a code step is one Explain words as a
-// verdict or a refusal (a wrong, spent or expired code, a cool-down, a
-// cap, a message the gateway did not take, a typo); any other error is a
-// store that did not answer and judged nothing.
-func judged(err error) bool {
+// Judged reports whether err of checking or sending a code is a verdict
+// or a refusal — a wrong, spent, replayed or expired code (a sent one, an
+// authenticator's, a backup code), a cool-down, a cap, a message the
+// gateway did not take, a typo; any other error is a store that did not
+// answer and judged nothing: it is answered 503, never «неверный код», and
+// counts toward no lock-out.
+func Judged(err error) bool {
 	var wrong *otp.ErrWrongCode
 	var soon *otp.ErrResendTooSoon
-	return errors.As(err, &wrong) || errors.As(err, &soon) || errors.Is(err, otp.ErrTooManyAttempts) ||
-		errors.Is(err, otp.ErrExpired) || errors.Is(err, otp.ErrNotFound) || errors.Is(err, otp.ErrDailyCap) ||
-		errors.Is(err, ErrNotSent) || errors.Is(err, ErrFormat)
+	if errors.As(err, &wrong) || errors.As(err, &soon) {
+		return true
+	}
+	for _, v := range []error{otp.ErrTooManyAttempts, otp.ErrExpired, otp.ErrNotFound, otp.ErrDailyCap, otp.ErrInvalid,
+		ErrNotSent, ErrFormat, totp.ErrWrongCode, totp.ErrReplayed, totp.ErrNotEnrolled, backupcode.ErrInvalid} {
+		if errors.Is(err, v) {
+			return true
+		}
+	}
+	return false
 }
 
 // Show shows the step, with the notice after a resend (?resent=1).
@@ -135,7 +146,7 @@ func (p *Pages[S]) Check(w http.ResponseWriter, r *http.Request, st *S, refused 
 	if err == nil {
 		return true
 	}
-	if !judged(err) {
+	if !Judged(err) {
 		p.internal(w, r, st, "check code", err)
 		return false
 	}
@@ -151,7 +162,7 @@ func (p *Pages[S]) Check(w http.ResponseWriter, r *http.Request, st *S, refused 
 // (cool-down, daily cap, a gateway failure) is shown on the step (429).
 func (p *Pages[S]) Resend(w http.ResponseWriter, r *http.Request, token string, version int, st *S, self string) {
 	id, err := p.Step.Issue(r.Context(), p.Send(r, st))
-	if err != nil && !judged(err) {
+	if err != nil && !Judged(err) {
 		p.internal(w, r, st, "issue code", err)
 		return
 	}
@@ -263,7 +274,7 @@ func (p *Pages[S]) resendStep(w http.ResponseWriter, r *http.Request) {
 // a general message (500).
 func (p *Pages[S]) Begin(w http.ResponseWriter, r *http.Request, st *S, ttl time.Duration, template string, view any, page *webui.Page) {
 	id, err := p.Step.Issue(r.Context(), p.Send(r, st))
-	if err != nil && !judged(err) {
+	if err != nil && !Judged(err) {
 		if p.Internal != nil {
 			p.Internal(w, r, "issue code", err)
 			return

@@ -20,7 +20,6 @@ import (
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/otp"
-	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -284,13 +283,7 @@ var (
 // answered 503 and counts toward no lock-out, so that a right code is
 // never called wrong during a database blip or an exhausted pool.
 func wrongCode(err error) bool {
-	for _, v := range []error{totp.ErrWrongCode, totp.ErrReplayed, totp.ErrNotEnrolled, backupcode.ErrInvalid,
-		&otp.ErrWrongCode{}, otp.ErrNotFound, otp.ErrExpired, otp.ErrTooManyAttempts, otp.ErrInvalid, errNoFactor} {
-		if errors.Is(err, v) {
-			return true
-		}
-	}
-	return false
+	return codestep.Judged(err) || errors.Is(err, errNoFactor)
 }
 
 // spentCode reports whether err is a right code spent already (an SMS

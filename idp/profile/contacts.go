@@ -273,5 +273,9 @@ func (h *Handler) resendContactCode(w http.ResponseWriter, r *http.Request) {
 // internal logs err and answers 500 with a general message.
 func (h *Handler) internal(w http.ResponseWriter, r *http.Request, what string, err error) {
 	h.Log.ErrorContext(r.Context(), what, "err", err)
+	if webui.Overloaded(w, err) || sqldb.Unavailable(err) {
+		h.render.ErrorPage(w, r, http.StatusServiceUnavailable) // with Retry-After
+		return
+	}
 	h.render.ErrorPage(w, r, http.StatusInternalServerError)
 }

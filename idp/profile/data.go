@@ -340,6 +340,10 @@ func (h *Handler) submitDelete(w http.ResponseWriter, r *http.Request) {
 	default:
 		err = errors.New("no confirmation method")
 	}
+	if err != nil && !codestep.Judged(err) {
+		h.internal(w, r, "check the deletion's code", err)
+		return
+	}
 	if err != nil {
 		msg := codestep.Explain(err, v.L)
 		if method == "totp" || msg == v.L.T("code.err.internal") {

@@ -20,6 +20,7 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/codestep"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/idp/otp"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/idp/validate"
 	"github.com/gosid/gosid/internal/message"
@@ -319,6 +320,10 @@ func (h *Handler) wrongStepCode(w http.ResponseWriter, r *http.Request, a *accou
 
 func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if err := h.Security.TOTP.Confirm(r.Context(), a.ID, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
+		if !codestep.Judged(err) {
+			h.securityError(w, r, a, "confirm authenticator", err)
+			return
+		}
 		h.wrongStepCode(w, r, a, v, stepTOTP)
 		return
 	}
@@ -347,16 +352,24 @@ func (h *Handler) sendCode(r *http.Request, a *account.Account) (string, error) 
 }
 
 func (h *Handler) confirmSMS(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
-	if !h.smsCodeOK(r, a) {
+	if err := h.smsCode(r, a); err != nil {
+		if !codestep.Judged(err) {
+			h.securityError(w, r, a, "check sms code", err)
+			return
+		}
 		h.wrongStepCode(w, r, a, v, stepSMS)
 		return
 	}
 	h.enable(w, r, a, account.MFASMS)
 }
 
-func (h *Handler) smsCodeOK(r *http.Request, a *account.Account) bool {
+// smsCode checks the form's code against its challenge to a's phone.
+func (h *Handler) smsCode(r *http.Request, a *account.Account) error {
 	id := r.PostFormValue("challenge")
-	return id != "" && h.Security.Codes.Check(r.Context(), id, "security", a.Phone.Value, strings.TrimSpace(r.PostFormValue("code"))) == nil
+	if id == "" {
+		return otp.ErrNotFound
+	}
+	return h.Security.Codes.Check(r.Context(), id, "security", a.Phone.Value, strings.TrimSpace(r.PostFormValue("code")))
 }
 
 // enable turns the factor on, with its activity-log entry in the same
@@ -397,11 +410,9 @@ func (h *Handler) fresh(r *http.Request, a *account.Account) error {
 	case account.MFATOTP:
 		return h.Security.TOTP.Verify(ctx, a.ID, code)
 	case account.MFASMS:
-		if h.smsCodeOK(r, a) {
-			return nil
-		}
+		return h.smsCode(r, a)
 	}
-	return errors.New("wrong code")
+	return totp.ErrNotEnrolled
 }
 
 func (h *Handler) sendConfirmation(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
@@ -424,6 +435,10 @@ func (h *Handler) wrongFreshCode(w http.ResponseWriter, r *http.Request, v *secu
 
 func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if err := h.fresh(r, a); err != nil {
+		if !codestep.Judged(err) {
+			h.securityError(w, r, a, "check the second factor", err)
+			return
+		}
 		h.wrongFreshCode(w, r, v)
 		return
 	}
@@ -447,6 +462,10 @@ func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request, a *account.
 
 func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
 	if err := h.fresh(r, a); err != nil {
+		if !codestep.Judged(err) {
+			h.securityError(w, r, a, "check the second factor", err)
+			return
+		}
 		h.wrongFreshCode(w, r, v)
 		return
 	}
@@ -500,7 +519,14 @@ func (h *Handler) securityError(w http.ResponseWriter, r *http.Request, a *accou
 	h.Log.ErrorContext(r.Context(), what, "account", a, "err", err)
 	v := h.securityPage(r, a)
 	v.Error = v.L.T("acc.err.internal")
-	h.renderSecurity(w, r, http.StatusInternalServerError, &v)
+	status := http.StatusInternalServerError
+	if webui.Overloaded(w, err) { // its own Retry-After
+		status = http.StatusServiceUnavailable
+	} else if sqldb.Unavailable(err) {
+		w.Header().Set("Retry-After", "5")
+		status = http.StatusServiceUnavailable
+	}
+	h.renderSecurity(w, r, status, &v)
 }
 
 // IdleTimeouts bound the citizen's choice of session idle timeout.
