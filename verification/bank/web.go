@@ -4,12 +4,14 @@ import (
 	"context"
 	"embed"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net/http"
 	"net/url"
 
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/verification/check"
 )
@@ -128,6 +130,11 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	switch res.Purpose {
 	case Confirm:
 		s, err := h.sessions.Current(r)
+		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			// Not read, so no verdict on whose flow this is: 503.
+			h.fail(w, r, bankName, fmt.Errorf("bank: the session of a confirmation: %w", err))
+			return
+		}
 		if err != nil || s.AccountID != res.AccountID {
 			// The flow was started by another account (or the session
 			// ended): nothing happens to either.
