@@ -178,6 +178,12 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) loadMFA(w http.ResponseWriter, r *http.Request) (string, int, mfaState, *account.Account, bool) {
 	var st mfaState
 	token, version, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
+	if err != nil && !flowGone(err) {
+		// Not read, so not gone: the citizen retries the step, not the
+		// password.
+		h.internal(w, r, "second factor flow", err)
+		return "", 0, st, nil, false
+	}
 	if err != nil {
 		webui.Redirect(w, r, "/login")
 		return "", 0, st, nil, false
@@ -286,6 +292,13 @@ func wrongCode(err error) bool {
 	return codestep.Judged(err) || errors.Is(err, errNoFactor)
 }
 
+// flowGone reports whether err of the flow store is the verdict that the
+// second-factor flow is not there (never begun, expired, taken); any
+// other error is a store that did not answer.
+func flowGone(err error) bool {
+	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
+}
+
 // spentCode reports whether err is a right code spent already (an SMS
 // challenge's, a backup code): no guess — most likely the citizen's retry
 // after a 503 lost the first answer — so it counts toward no lock-out and
@@ -343,7 +356,7 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 	ctx := r.Context()
 	var st mfaState
 	if err := h.mfa.Flows.Take(ctx, mfaFlow, token, &st); err != nil {
-		if errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired) {
+		if flowGone(err) {
 			return "", errFlowGone
 		}
 		// Not taken: the flow stays for the citizen's retry.
@@ -384,13 +397,23 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 // beginPasskeyMFA returns the WebAuthn options for the flow's account.
 func (h *Handler) beginPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 	var st mfaState
-	if _, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st); err != nil || h.mfa.Passkeys == nil {
-		jsonError(w, http.StatusBadRequest, "expired", h.render.Localizer(r).T("mfa.err.expired"))
+	l := h.render.Localizer(r)
+	_, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
+	if err != nil && !flowGone(err) {
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "second factor flow", err)))
+		return
+	}
+	if err != nil || h.mfa.Passkeys == nil {
+		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
 		return
 	}
 	opts, err := h.mfa.Passkeys.BeginSecondFactor(r.Context(), st.AccountID)
+	if err != nil && !passkeyRefused(err) {
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "passkey options", err)))
+		return
+	}
 	if err != nil {
-		jsonError(w, http.StatusBadRequest, "passkey", h.render.Localizer(r).T("mfa.err.passkey"))
+		jsonError(w, http.StatusBadRequest, "passkey", l.T("mfa.err.passkey"))
 		return
 	}
 	writeJSON(w, http.StatusOK, json.RawMessage(opts))
@@ -402,6 +425,10 @@ func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 	l := h.render.Localizer(r)
 	var st mfaState
 	token, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
+	if err != nil && !flowGone(err) {
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "second factor flow", err)))
+		return
+	}
 	if err != nil || h.mfa.Passkeys == nil {
 		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
 		return
