@@ -59,6 +59,10 @@ type sessionsView struct {
 func (h *Handler) withSession(fn func(w http.ResponseWriter, r *http.Request, s *session.Session)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		s, err := h.Sessions.Current(r)
+		if err != nil && !session.Gone(err) {
+			h.internal(w, r, "session", err)
+			return
+		}
 		if err != nil {
 			http.Redirect(w, r, "/login?next="+r.URL.Path, http.StatusFound)
 			return

@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"embed"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -191,7 +192,14 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*account.Acc
 		if err == nil {
 			return a, true
 		}
+		if !errors.Is(err, sqldb.ErrNotFound) {
+			h.internal(w, r, "account of session", err)
+			return nil, false
+		}
 		h.Log.ErrorContext(r.Context(), "account of session", "err", err)
+	} else if !session.Gone(err) {
+		h.internal(w, r, "session", err)
+		return nil, false
 	}
 	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 	return nil, false
@@ -203,6 +211,10 @@ func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*account.Acc
 // nothing changes.
 func (h *Handler) sensitive(w http.ResponseWriter, r *http.Request, back string) (*account.Account, bool) {
 	s, err := h.Sessions.Current(r)
+	if err != nil && !session.Gone(err) {
+		h.internal(w, r, "session", err)
+		return nil, false
+	}
 	if err != nil {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(back), http.StatusFound)
 		return nil, false

@@ -225,6 +225,32 @@ func TestSecurityCodeOutage(t *testing.T) {
 	})
 }
 
+// TestSessionOutage: while the sessions cannot be read, the account
+// centre does not send a signed-in citizen to sign in again (and lose
+// the form): 503 with Retry-After, then the same pages work.
+func TestSessionOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		_, _, b := signedIn(t, db)
+		if _, err := db.Exec(ctx, `ALTER TABLE sessions RENAME TO sessions_away`); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/account", "/account/sessions", "/account/security"} {
+			if p := b.Get(t, path); p.Status < 500 || p.Location != "" {
+				t.Errorf("GET %s during the outage: %d → %q", path, p.Status, p.Location)
+			}
+		}
+		if _, err := db.Exec(ctx, `ALTER TABLE sessions_away RENAME TO sessions`); err != nil {
+			t.Fatal(err)
+		}
+		for _, path := range []string{"/account", "/account/sessions", "/account/security"} {
+			if p := b.Get(t, path); p.Status != 200 {
+				t.Errorf("GET %s after the outage: %d → %q", path, p.Status, p.Location)
+			}
+		}
+	})
+}
+
 // TestSecurityActivity: turning the second factor on and off (app, SMS)
 // and renewing backup codes are in «Действия», saying which factor, as the
 // citizen's own changes.

@@ -41,6 +41,14 @@ func (s *Store) Begin(w http.ResponseWriter, r *http.Request, accountID string, 
 	return sess, nil
 }
 
+// Gone reports whether err of Current or Lookup is the verdict that there
+// is no live session (no cookie, an unknown, ended or expired one): only
+// then is the browser sent to sign in; any other error is a store that did
+// not answer, 503.
+func Gone(err error) bool {
+	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
+}
+
 // Current returns the live session of the request's cookie. Errors as
 // Lookup's; no cookie is sqldb.ErrNotFound.
 func (s *Store) Current(r *http.Request) (*Session, error) {
