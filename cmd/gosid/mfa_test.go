@@ -108,8 +108,12 @@ func TestTOTPSecondFactor(t *testing.T) {
 		}
 		again := newBrowser(t, idp)
 		again.post("/login", url.Values{"login": {"+79101112233"}, "password": {goodPassword}}).expectRedirect(t, "/login/2fa")
-		if p := again.post("/login/2fa", url.Values{"backup_code": {codes[0][1]}}); p.Status != 401 {
+		// Spent: refused, said so, and no guess counted.
+		if p := again.post("/login/2fa", url.Values{"backup_code": {codes[0][1]}}); p.Status != 422 || !strings.Contains(p.Body, "Этот код уже использован") {
 			t.Fatalf("a used backup code worked again: %d", p.Status)
+		}
+		if p := again.get("/account"); p.Status/100 != 3 {
+			t.Fatalf("signed in with a used backup code: %d", p.Status)
 		}
 	})
 }
