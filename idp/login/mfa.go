@@ -20,6 +20,7 @@ import (
 	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/otp"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
@@ -140,11 +141,19 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	if r.URL.Query().Get("stepup") == "1" {
 		s, err := h.sessions.Current(r)
+		if err != nil && !session.Gone(err) {
+			h.internal(w, r, "session", err)
+			return
+		}
 		if err != nil {
 			webui.Redirect(w, r, "/login?next="+urlQueryEscape(r.URL.RequestURI()))
 			return
 		}
 		a, err := h.mfa.Get(ctx, s.AccountID)
+		if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+			h.internal(w, r, "account of session", err)
+			return
+		}
 		if err != nil || a.MFA == "" {
 			webui.Redirect(w, r, "/account/security?need=mfa")
 			return

@@ -110,6 +110,10 @@ func reauthMethods(a *account.Account) (password bool, method, to string) {
 // on to next.
 func (h *Handler) reauthSession(w http.ResponseWriter, r *http.Request, next string) (*session.Session, *account.Account, bool) {
 	s, err := h.sessions.Current(r)
+	if err != nil && !session.Gone(err) {
+		h.internal(w, r, "session", err)
+		return nil, nil, false
+	}
 	if err != nil {
 		webui.Redirect(w, r, "/login?next="+url.QueryEscape(next))
 		return nil, nil, false
@@ -384,6 +388,10 @@ var errNoUserVerification = errors.New("passkey without user verification")
 // without one, or without passkeys, the answer is a JSON error.
 func (h *Handler) reauthPasskeySession(w http.ResponseWriter, r *http.Request, l webui.Localizer) (*session.Session, bool) {
 	s, err := h.sessions.Current(r)
+	if err != nil && !session.Gone(err) {
+		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "session", err)))
+		return nil, false
+	}
 	if err != nil {
 		jsonError(w, http.StatusUnauthorized, "signed_out", l.T("reauth.err.signed_out"))
 		return nil, false

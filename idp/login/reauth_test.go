@@ -10,6 +10,7 @@ import (
 
 	pqtotp "github.com/pquerna/otp/totp"
 
+	"github.com/gosid/gosid/idp/idptest"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -241,6 +242,35 @@ func TestReauthCodeRetriedAfterOutage(t *testing.T) {
 		other.SignIn(t, a.ID, "pwd", "otp", "mfa")
 		if p := other.Post(t, "/account/reauth", url.Values{"password": {goodPassword}, "code": {code}}); p.Status != 401 {
 			t.Fatalf("the code reused by another session: %d, want 401", p.Status)
+		}
+	})
+}
+
+// TestReauthSessionOutage: while the sessions cannot be read, the
+// re-authentication page and the step-up are not «sign in again»: an
+// error page (503 when the database cannot be reached), and afterwards
+// the same pages work.
+func TestReauthSessionOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		e := newEnv(t, db, nil)
+		a := e.newAccount(t, goodPassword)
+		b := e.browser()
+		b.SignIn(t, a.ID, "pwd")
+		if _, err := db.Exec(ctx, `ALTER TABLE sessions RENAME TO sessions_away`); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []idptest.Answer{b.Get(t, "/account/reauth"), b.Get(t, "/login/2fa?stepup=1"),
+			b.Do(t, "POST", "/account/reauth/passkey/begin", "application/json", "{}")} {
+			if p.Status < 500 || p.Location != "" {
+				t.Errorf("during the outage: %d → %q", p.Status, p.Location)
+			}
+		}
+		if _, err := db.Exec(ctx, `ALTER TABLE sessions_away RENAME TO sessions`); err != nil {
+			t.Fatal(err)
+		}
+		if p := b.Get(t, "/account/reauth"); p.Status != 200 {
+			t.Fatalf("after the outage: %d → %q", p.Status, p.Location)
 		}
 	})
 }

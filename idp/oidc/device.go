@@ -17,6 +17,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gosid/gosid/idp/ratelimit"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 )
@@ -165,6 +166,10 @@ type deviceView struct {
 // showDevice asks a signed-in citizen for the code shown on the device.
 func (p *Provider) showDevice(w http.ResponseWriter, r *http.Request) {
 	s, err := p.deps.Sessions.Current(r)
+	if err != nil && !session.Gone(err) {
+		p.retryPage(w, r, "device: session", err)
+		return
+	}
 	if err != nil {
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 		return
@@ -217,6 +222,10 @@ func (p *Provider) pendingDevice(ctx context.Context, userCode string) (clientNa
 func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, err := p.deps.Sessions.Current(r)
+	if err != nil && !session.Gone(err) {
+		p.retryPage(w, r, "device: session", err)
+		return
+	}
 	if err != nil {
 		http.Redirect(w, r, "/login?next=/device", http.StatusSeeOther)
 		return

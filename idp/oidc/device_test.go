@@ -184,3 +184,28 @@ func TestDeviceCodeOutageIsNoVerdict(t *testing.T) {
 		}
 	})
 }
+
+// TestDeviceSessionOutage: while the sessions cannot be read, the device
+// page does not send a signed-in citizen to sign in again: 503 with
+// Retry-After; afterwards the code goes through.
+func TestDeviceSessionOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		op := startOP(t, db)
+		userCode := startDevice(t, op)
+		b := op.signedIn(t, op.citizen(t).ID)
+		if _, err := db.Exec(ctx, `ALTER TABLE sessions RENAME TO sessions_away`); err != nil {
+			t.Fatal(err)
+		}
+		r := b.do(t, http.MethodPost, "/device", url.Values{"user_code": {userCode}})
+		if _, err := db.Exec(ctx, `ALTER TABLE sessions_away RENAME TO sessions`); err != nil {
+			t.Fatal(err)
+		}
+		if r.Status != http.StatusServiceUnavailable || r.Header.Get("Retry-After") == "" {
+			t.Fatalf("the device page during the outage: %d\n%.600s", r.Status, r.Body)
+		}
+		if r := b.do(t, http.MethodPost, "/device", url.Values{"user_code": {userCode}}); r.Status != http.StatusOK || !strings.Contains(r.Body, "Терминал МФЦ") {
+			t.Fatalf("after the outage: %d", r.Status)
+		}
+	})
+}
