@@ -3,7 +3,6 @@ package profile
 import (
 	"context"
 	"embed"
-	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -186,23 +185,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 
 // signedIn returns the citizen's account, or sends the browser to sign in.
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*account.Account, bool) {
-	s, err := h.Sessions.Current(r)
-	if err == nil {
-		a, err := h.Accounts.Get(r.Context(), s.AccountID)
-		if err == nil {
-			return a, true
-		}
-		if !errors.Is(err, sqldb.ErrNotFound) {
-			h.internal(w, r, "account of session", err)
-			return nil, false
-		}
-		h.Log.ErrorContext(r.Context(), "account of session", "err", err)
-	} else if !session.Gone(err) {
-		h.internal(w, r, "session", err)
-		return nil, false
-	}
-	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
-	return nil, false
+	_, a, ok := session.Gate(w, r, h.Sessions.Current, h.Accounts.Get, r.URL.RequestURI(), h.Log)
+	return a, ok
 }
 
 // sensitive returns the citizen's account for a sensitive change: the

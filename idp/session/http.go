@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
+	"net/url"
 	"time"
 
 	"github.com/gosid/gosid/internal/sqldb"
@@ -47,6 +49,33 @@ func (s *Store) Begin(w http.ResponseWriter, r *http.Request, accountID string, 
 // not answer, 503.
 func Gone(err error) bool {
 	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
+}
+
+// Gate is a signed-in page's gate: the request's live session (current
+// reads it) and its account (account reads it), or an answer already
+// written — to sign in and come back to next when there is no live
+// session or its account is gone; the branded 503 with Retry-After when a
+// store did not answer, so that a database blip signs nobody out.
+func Gate[A any](w http.ResponseWriter, r *http.Request, current func(*http.Request) (*Session, error),
+	account func(context.Context, string) (A, error), next string, log *slog.Logger) (*Session, A, bool) {
+	var none A
+	s, err := current(r)
+	what := "session"
+	if err == nil {
+		a, aerr := account(r.Context(), s.AccountID)
+		if aerr == nil {
+			return s, a, true
+		}
+		err, what = aerr, "account of session"
+	}
+	if !Gone(err) {
+		log.ErrorContext(r.Context(), what, "err", err)
+		webui.Overloaded(w, err) // an overload's own Retry-After
+		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
+		return nil, none, false
+	}
+	http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusFound)
+	return nil, none, false
 }
 
 // Current returns the live session of the request's cookie. Errors as

@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
@@ -111,16 +110,8 @@ func (h *Handler) Routes(mux *http.ServeMux) {
 }
 
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*account.Account, bool) {
-	s, err := h.sessions.Current(r)
-	if err == nil {
-		a, err := h.svc.accounts.Get(r.Context(), s.AccountID)
-		if err == nil {
-			return a, true
-		}
-		h.log.ErrorContext(r.Context(), "account of session", "err", err)
-	}
-	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
-	return nil, false
+	_, a, ok := session.Gate(w, r, h.sessions.Current, h.svc.accounts.Get, r.URL.RequestURI(), h.log)
+	return a, ok
 }
 
 func (h *Handler) page(r *http.Request, title string) webui.Page {
@@ -306,6 +297,12 @@ func rejection(l webui.Localizer, c *Check) string {
 
 func (h *Handler) checkJSON(w http.ResponseWriter, r *http.Request) {
 	s, err := h.sessions.Current(r)
+	if err != nil && !session.Gone(err) {
+		h.log.ErrorContext(r.Context(), "session", "err", err)
+		w.Header().Set("Retry-After", "5")
+		http.Error(w, `{"status":"unavailable"}`, http.StatusServiceUnavailable)
+		return
+	}
 	if err != nil {
 		http.Error(w, `{"status":"signed_out"}`, http.StatusUnauthorized)
 		return

@@ -9,7 +9,6 @@ import (
 	"image/draw"
 	"image/png"
 	"net/http"
-	"net/url"
 	"slices"
 
 	"github.com/boombuler/barcode"
@@ -18,6 +17,7 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -61,16 +61,8 @@ type codeView struct {
 }
 
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*account.Account, bool) {
-	s, err := h.d.Sessions.Current(r)
-	if err == nil {
-		a, err := h.d.Accounts.Get(r.Context(), s.AccountID)
-		if err == nil {
-			return a, true
-		}
-		h.d.Log.ErrorContext(r.Context(), "account of session", "err", err)
-	}
-	http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
-	return nil, false
+	_, a, ok := session.Gate(w, r, h.d.Sessions.Current, h.d.Accounts.Get, r.URL.RequestURI(), h.d.Log)
+	return a, ok
 }
 
 func (h *Handler) offices(r *http.Request, region string) ([]staff.Org, error) {

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 	"strconv"
 	"time"
 
@@ -84,16 +83,7 @@ type letterView struct {
 }
 
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*session.Session, *account.Account, bool) {
-	s, err := h.sessions.Current(r)
-	if err == nil {
-		a, err := h.svc.Accounts.Get(r.Context(), s.AccountID)
-		if err == nil {
-			return s, a, true
-		}
-		h.log.ErrorContext(r.Context(), "account of session", "err", err)
-	}
-	http.Redirect(w, r, "/login?next="+url.QueryEscape(Page), http.StatusFound)
-	return nil, nil, false
+	return session.Gate(w, r, h.sessions.Current, h.svc.Accounts.Get, Page, h.log)
 }
 
 func (h *Handler) showLetter(w http.ResponseWriter, r *http.Request) {
