@@ -115,6 +115,10 @@ func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	l := h.loc(r)
 	res, c, err := h.check(w, r, flowBind)
+	if errors.Is(err, errUnavailable) {
+		h.unavailable(w, r, err)
+		return
+	}
 	if err == nil && c.AccountID != s.AccountID {
 		err = errChallenge
 	}

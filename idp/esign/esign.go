@@ -6,6 +6,7 @@ import (
 	"embed"
 	"encoding/base32"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -151,6 +152,14 @@ type esignView struct {
 	RegisterName string
 }
 
+// unavailable answers a step whose store did not answer: the branded 503
+// with Retry-After; nothing was judged or recorded.
+func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error) {
+	h.Log.ErrorContext(r.Context(), "e-signature", "err", err)
+	webui.Overloaded(w, err) // an overload's own Retry-After
+	h.render.ErrorPage(w, r, http.StatusServiceUnavailable)
+}
+
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, kind string, c challenge) bool {
 	if err := h.Flows.Begin(w, r, kind, c, challengeTTL); err != nil {
 		h.Log.ErrorContext(r.Context(), "start e-signature challenge", "err", err)
@@ -217,11 +226,13 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string) (*c
 	if err == nil {
 		err = h.Flows.Take(ctx, kind, token, &c)
 	}
+	if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		// Not read, so not spent: the challenge and its cookie stay for
+		// the citizen's retry, and nothing is judged.
+		return nil, c, fmt.Errorf("%w: %w", errUnavailable, err)
+	}
 	h.Flows.Clear(w, kind)
 	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
-			h.Log.ErrorContext(ctx, "e-signature challenge", "err", err)
-		}
 		return nil, c, errChallenge
 	}
 	if len(sig) == 0 {
@@ -239,6 +250,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string) (*c
 
 var (
 	errChallenge   = errors.New("esign: no live challenge")
+	errUnavailable = errors.New("esign: the challenge could not be read")
 	errNoSignature = errors.New("esign: no signature")
 	errNoSNILS     = errors.New("esign: no SNILS in the certificate")
 	errTooMany     = errors.New("esign: too many attempts")
@@ -282,6 +294,10 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 			extra(&v)
 		}
 		h.render.Render(w, r, status, "esign", v)
+	}
+	if errors.Is(err, errUnavailable) {
+		h.unavailable(w, r, err)
+		return
 	}
 	ip := httpx.ClientIP(r)
 	if err == nil && res.Subject.SNILS == "" {

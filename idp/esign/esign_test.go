@@ -58,6 +58,35 @@ func TestSignInNeedsVerifiedSNILS(t *testing.T) {
 	})
 }
 
+// TestSignInChallengeOutage: while the challenges cannot be read, a
+// signed challenge is not called spent — nothing is judged or recorded,
+// the answer is 503 — and the same signature signs in afterwards.
+func TestSignInChallengeOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		owner := r.newAccount("Иванов", "Иван", "+79000000131")
+		if _, err := r.accounts.VerifySNILS(ctx, owner.ID, idptest.SNILSOf(t, "citizen256"), "registry"); err != nil {
+			t.Fatal(err)
+		}
+		holder := r.user()
+		sig := holder.sign("/login/esign", "citizen256")
+		if _, err := db.Exec(ctx, `ALTER TABLE flows RENAME TO flows_away`); err != nil {
+			t.Fatal(err)
+		}
+		p := holder.do("POST", "/login/esign", url.Values{"signature": {sig}})
+		if _, err := db.Exec(ctx, `ALTER TABLE flows_away RENAME TO flows`); err != nil {
+			t.Fatal(err)
+		}
+		if p.status != 503 || holder.whoami() != "" {
+			t.Fatalf("a signature during the outage: %d", p.status)
+		}
+		if p := holder.do("POST", "/login/esign", url.Values{"signature": {sig}}); p.status != 303 || holder.whoami() != owner.ID {
+			t.Fatalf("the same signature after the outage: %d → %q", p.status, p.location)
+		}
+	})
+}
+
 // TestConfirmNeedsTheName: a qualified certificate confirms an account
 // only when issued to its surname and given name (normalised).
 func TestConfirmNeedsTheName(t *testing.T) {
