@@ -403,17 +403,28 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 	return h.cfg.Home, nil
 }
 
-// beginPasskeyMFA returns the WebAuthn options for the flow's account.
-func (h *Handler) beginPasskeyMFA(w http.ResponseWriter, r *http.Request) {
+// passkeyFlow reads the second-factor flow of a passkey step, or answers
+// in JSON: expired when it is gone (or passkeys are off), 503 when the
+// store did not answer.
+func (h *Handler) passkeyFlow(w http.ResponseWriter, r *http.Request, l webui.Localizer) (string, mfaState, bool) {
 	var st mfaState
-	l := h.render.Localizer(r)
-	_, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
+	token, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
 	if err != nil && !flowGone(err) {
 		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "second factor flow", err)))
-		return
+		return "", st, false
 	}
 	if err != nil || h.mfa.Passkeys == nil {
 		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
+		return "", st, false
+	}
+	return token, st, true
+}
+
+// beginPasskeyMFA returns the WebAuthn options for the flow's account.
+func (h *Handler) beginPasskeyMFA(w http.ResponseWriter, r *http.Request) {
+	l := h.render.Localizer(r)
+	_, st, ok := h.passkeyFlow(w, r, l)
+	if !ok {
 		return
 	}
 	opts, err := h.mfa.Passkeys.BeginSecondFactor(r.Context(), st.AccountID)
@@ -432,14 +443,8 @@ func (h *Handler) beginPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	l := h.render.Localizer(r)
-	var st mfaState
-	token, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
-	if err != nil && !flowGone(err) {
-		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "second factor flow", err)))
-		return
-	}
-	if err != nil || h.mfa.Passkeys == nil {
-		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
+	token, st, ok := h.passkeyFlow(w, r, l)
+	if !ok {
 		return
 	}
 	body, a, ok := h.assertion(w, r, l, st.AccountID)
