@@ -74,7 +74,7 @@ var errRefused = &otp.ErrWrongCode{AttemptsLeft: 0}
 // restart and Load returns false.
 func (p *Pages[S]) Load(w http.ResponseWriter, r *http.Request, restart string, own func(*S) bool) (token string, version int, st S, ok bool) {
 	token, version, err := p.Flows.FromRequest(r, p.Kind, &st)
-	if err != nil && !gone(err) {
+	if err != nil && !sqldb.Gone(err) {
 		// Not read, so not gone: the citizen tries again, not from the
 		// start.
 		p.unavailable(w, r, "load flow", err)
@@ -85,13 +85,6 @@ func (p *Pages[S]) Load(w http.ResponseWriter, r *http.Request, restart string, 
 		return "", 0, st, false
 	}
 	return token, version, st, true
-}
-
-// gone reports whether err of the flow store is the verdict that the flow
-// is not there (never begun, expired, taken); any other error is a store
-// that did not answer.
-func gone(err error) bool {
-	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
 }
 
 // unavailable answers a step that a store's failure interrupted: the
@@ -306,7 +299,7 @@ func (p *Pages[S]) Begin(w http.ResponseWriter, r *http.Request, st *S, ttl time
 // returns false; else the flow is st and its cookie is dropped.
 func (p *Pages[S]) Finish(w http.ResponseWriter, r *http.Request, token string, st *S) bool {
 	if err := p.Flows.Take(r.Context(), p.Kind, token, st); err != nil {
-		if !gone(err) {
+		if !sqldb.Gone(err) {
 			p.unavailable(w, r, "take flow", err)
 			return false
 		}

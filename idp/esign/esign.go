@@ -226,7 +226,7 @@ func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string) (*c
 	if err == nil {
 		err = h.Flows.Take(ctx, kind, token, &c)
 	}
-	if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+	if err != nil && !sqldb.Gone(err) {
 		// Not read, so not spent: the challenge and its cookie stay for
 		// the citizen's retry, and nothing is judged.
 		return nil, c, fmt.Errorf("%w: %w", errUnavailable, err)

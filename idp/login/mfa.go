@@ -187,7 +187,7 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) loadMFA(w http.ResponseWriter, r *http.Request) (string, int, mfaState, *account.Account, bool) {
 	var st mfaState
 	token, version, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
-	if err != nil && !flowGone(err) {
+	if err != nil && !sqldb.Gone(err) {
 		// Not read, so not gone: the citizen retries the step, not the
 		// password.
 		h.internal(w, r, "second factor flow", err)
@@ -301,13 +301,6 @@ func wrongCode(err error) bool {
 	return codestep.Judged(err) || errors.Is(err, errNoFactor)
 }
 
-// flowGone reports whether err of the flow store is the verdict that the
-// second-factor flow is not there (never begun, expired, taken); any
-// other error is a store that did not answer.
-func flowGone(err error) bool {
-	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
-}
-
 // spentCode reports whether err is a right code spent already (an SMS
 // challenge's, a backup code): no guess — most likely the citizen's retry
 // after a 503 lost the first answer — so it counts toward no lock-out and
@@ -365,7 +358,7 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 	ctx := r.Context()
 	var st mfaState
 	if err := h.mfa.Flows.Take(ctx, mfaFlow, token, &st); err != nil {
-		if flowGone(err) {
+		if sqldb.Gone(err) {
 			return "", errFlowGone
 		}
 		// Not taken: the flow stays for the citizen's retry.
@@ -409,7 +402,7 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 func (h *Handler) passkeyFlow(w http.ResponseWriter, r *http.Request, l webui.Localizer) (string, mfaState, bool) {
 	var st mfaState
 	token, _, err := h.mfa.Flows.FromRequest(r, mfaFlow, &st)
-	if err != nil && !flowGone(err) {
+	if err != nil && !sqldb.Gone(err) {
 		jsonError(w, http.StatusServiceUnavailable, "unavailable", l.T(h.unavailableText(w, r, "second factor flow", err)))
 		return "", st, false
 	}

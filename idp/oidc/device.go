@@ -185,7 +185,7 @@ func (p *Provider) showDevice(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		c, scopes, err := p.pendingDevice(r.Context(), v.Code)
-		if err != nil && !deviceGone(err) {
+		if err != nil && !sqldb.Gone(err) {
 			p.retryPage(w, r, "device code", err)
 			return
 		}
@@ -196,14 +196,6 @@ func (p *Provider) showDevice(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	p.render.Render(w, r, http.StatusOK, "device", v)
-}
-
-// deviceGone reports whether err of pendingDevice is the verdict that no
-// such code is pending (unknown, used, expired, its client gone): only
-// that is a wrong code, which counts against the address's guesses; any
-// other error is a store that did not answer.
-func deviceGone(err error) bool {
-	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
 }
 
 func (p *Provider) pendingDevice(ctx context.Context, userCode string) (clientName string, scopes []string, err error) {
@@ -244,7 +236,7 @@ func (p *Provider) submitDevice(w http.ResponseWriter, r *http.Request) {
 	var scopes []string
 	if decision == "" {
 		// First step: the code was typed; show what the device asks.
-		if name, scopes, err = p.pendingDevice(ctx, code); err != nil && !deviceGone(err) {
+		if name, scopes, err = p.pendingDevice(ctx, code); err != nil && !sqldb.Gone(err) {
 			p.retryPage(w, r, "device code", err)
 			return
 		} else if err != nil {

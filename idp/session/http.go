@@ -47,9 +47,7 @@ func (s *Store) Begin(w http.ResponseWriter, r *http.Request, accountID string, 
 // is no live session (no cookie, an unknown, ended or expired one): only
 // then is the browser sent to sign in; any other error is a store that did
 // not answer, 503.
-func Gone(err error) bool {
-	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired)
-}
+func Gone(err error) bool { return sqldb.Gone(err) }
 
 // Gate is a signed-in page's gate: the request's live session (current
 // reads it) and its account (account reads it), or an answer already

@@ -40,3 +40,11 @@ func Unavailable(err error) bool {
 		// pgx's own words for a connection that broke under a statement.
 		strings.Contains(err.Error(), "conn closed") || strings.Contains(err.Error(), "unexpected EOF")
 }
+
+// Gone reports whether err is the verdict that what was looked for is
+// not there (ErrNotFound) or no longer valid (ErrExpired): a flow, a
+// session, a code. Any other error is a store that did not answer and
+// judged nothing.
+func Gone(err error) bool {
+	return errors.Is(err, ErrNotFound) || errors.Is(err, ErrExpired)
+}

@@ -11,7 +11,6 @@ import (
 
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/httpx"
-	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/verification/check"
 )
@@ -130,7 +129,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	switch res.Purpose {
 	case Confirm:
 		s, err := h.sessions.Current(r)
-		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		if err != nil && !session.Gone(err) {
 			// Not read, so no verdict on whose flow this is: 503.
 			h.fail(w, r, bankName, fmt.Errorf("bank: the session of a confirmation: %w", err))
 			return
