@@ -203,75 +203,120 @@ const joinContacts = ` LEFT JOIN contacts c ON c.account_id = a.id`
 
 // load reads the account rows of query (see withContacts).
 func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, error) {
+	as, err := s.loadAll(ctx, query, args...)
+	if err != nil {
+		return nil, err
+	}
+	if len(as) == 0 {
+		return nil, fmt.Errorf("account: %w", sqldb.ErrNotFound)
+	}
+	return as[0], nil
+}
+
+// GetAll returns the accounts of ids that exist, in no order, in one
+// round trip.
+func (s *Store) GetAll(ctx context.Context, ids []string) ([]*Account, error) {
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	in, args := sqldb.In(nil, ids)
+	return s.loadAll(ctx, `SELECT `+withContacts+` FROM accounts a`+joinContacts+` WHERE a.id IN (`+in+`) ORDER BY a.id`, args...)
+}
+
+// stored is an account's row as read, before its sealed columns are
+// opened.
+type stored struct {
+	a                                 Account
+	birth, gender, hash, consentVer   sql.NullString
+	snilsEnc, innEnc, passEnc         []byte
+	pwChanged, lockedUntil, consentAt sql.NullInt64
+	idle, deleteAfter, suspended      sql.NullInt64
+	snilsVerifiedAt                   sql.NullInt64
+	snilsVerifiedBy                   sql.NullString
+	pendingEnc                        []byte
+	created, updated                  int64
+	contacts                          []contactRow
+}
+
+type contactRow struct {
+	kind     string
+	enc      []byte
+	verified int64
+}
+
+// loadAll reads the accounts of query (see withContacts), whose rows of
+// one account must come one after another (one account, or ORDER BY a.id).
+func (s *Store) loadAll(ctx context.Context, query string, args ...any) ([]*Account, error) {
 	rows, err := s.db.Query(ctx, query, args...)
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var (
-		a                                 Account
-		birth, gender, hash, consentVer   sql.NullString
-		snilsEnc, innEnc, passEnc         []byte
-		pwChanged, lockedUntil, consentAt sql.NullInt64
-		idle, deleteAfter, suspended      sql.NullInt64
-		snilsVerifiedAt                   sql.NullInt64
-		snilsVerifiedBy                   sql.NullString
-		pendingEnc                        []byte
-		created, updated                  int64
-		found                             bool
-	)
-	type contactRow struct {
-		kind     string
-		enc      []byte
-		verified int64
-	}
-	var contacts []contactRow
+	var all []*stored
 	for rows.Next() {
+		var r stored
 		var kind sql.NullString
 		var enc []byte
 		var verified sql.NullInt64
-		if err := rows.Scan(&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &birth, &gender,
-			&snilsEnc, &innEnc, &passEnc, &hash, &pwChanged, &a.FailedLogins, &lockedUntil,
-			&consentVer, &consentAt, &created, &updated, &a.MFA, &a.NotifyNewDevice, &idle, &pendingEnc, &deleteAfter,
-			&snilsVerifiedAt, &snilsVerifiedBy, &suspended, &a.Lang, &kind, &enc, &verified); err != nil {
+		a := &r.a
+		if err := rows.Scan(&a.ID, &a.Status, &a.Level, &a.Name.Family, &a.Name.Given, &a.Name.Middle, &r.birth, &r.gender,
+			&r.snilsEnc, &r.innEnc, &r.passEnc, &r.hash, &r.pwChanged, &a.FailedLogins, &r.lockedUntil,
+			&r.consentVer, &r.consentAt, &r.created, &r.updated, &a.MFA, &a.NotifyNewDevice, &r.idle, &r.pendingEnc, &r.deleteAfter,
+			&r.snilsVerifiedAt, &r.snilsVerifiedBy, &r.suspended, &a.Lang, &kind, &enc, &verified); err != nil {
 			return nil, sqldb.Classify(err)
 		}
-		found = true
+		cur := &r
+		if n := len(all); n > 0 && all[n-1].a.ID == a.ID {
+			cur = all[n-1]
+		} else {
+			all = append(all, cur)
+		}
 		if kind.Valid {
-			contacts = append(contacts, contactRow{kind.String, enc, verified.Int64})
+			cur.contacts = append(cur.contacts, contactRow{kind.String, enc, verified.Int64})
 		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, sqldb.Classify(err)
 	}
-	if !found {
-		return nil, fmt.Errorf("account: %w", sqldb.ErrNotFound)
+	out := make([]*Account, len(all))
+	for i, r := range all {
+		if out[i], err = s.open(ctx, r); err != nil {
+			return nil, err
+		}
 	}
-	a.BirthDate = parseDate(birth.String)
-	a.Gender = gender.String
-	a.PasswordHash = hash.String
-	a.PasswordChangedAt = sqldb.Time(pwChanged.Int64)
-	a.LockedUntil = sqldb.Time(lockedUntil.Int64)
-	a.ConsentVersion = consentVer.String
-	a.ConsentAt = sqldb.Time(consentAt.Int64)
-	a.CreatedAt, a.UpdatedAt = sqldb.Time(created), sqldb.Time(updated)
-	a.IdleTimeout = time.Duration(idle.Int64) * time.Second
-	a.DeleteAfter = sqldb.Time(deleteAfter.Int64)
-	a.PasswordSuspendedAt = sqldb.Time(suspended.Int64)
-	if a.Pending, err = s.openPending(ctx, pendingEnc, a.ID); err != nil {
+	return out, nil
+}
+
+// open completes an account read by loadAll: its dates and its sealed
+// columns opened.
+func (s *Store) open(ctx context.Context, r *stored) (*Account, error) {
+	a := r.a
+	var err error
+	a.BirthDate = parseDate(r.birth.String)
+	a.Gender = r.gender.String
+	a.PasswordHash = r.hash.String
+	a.PasswordChangedAt = sqldb.Time(r.pwChanged.Int64)
+	a.LockedUntil = sqldb.Time(r.lockedUntil.Int64)
+	a.ConsentVersion = r.consentVer.String
+	a.ConsentAt = sqldb.Time(r.consentAt.Int64)
+	a.CreatedAt, a.UpdatedAt = sqldb.Time(r.created), sqldb.Time(r.updated)
+	a.IdleTimeout = time.Duration(r.idle.Int64) * time.Second
+	a.DeleteAfter = sqldb.Time(r.deleteAfter.Int64)
+	a.PasswordSuspendedAt = sqldb.Time(r.suspended.Int64)
+	if a.Pending, err = s.openPending(ctx, r.pendingEnc, a.ID); err != nil {
 		return nil, err
 	}
-	if a.SNILS, err = s.openString(ctx, snilsEnc, "snils", a.ID); err != nil {
+	if a.SNILS, err = s.openString(ctx, r.snilsEnc, "snils", a.ID); err != nil {
 		return nil, err
 	}
-	if a.SNILS != "" && snilsVerifiedAt.Valid {
-		a.SNILSVerifiedAt, a.SNILSVerifiedBy = sqldb.Time(snilsVerifiedAt.Int64), snilsVerifiedBy.String
+	if a.SNILS != "" && r.snilsVerifiedAt.Valid {
+		a.SNILSVerifiedAt, a.SNILSVerifiedBy = sqldb.Time(r.snilsVerifiedAt.Int64), r.snilsVerifiedBy.String
 	}
-	if a.INN, err = s.openString(ctx, innEnc, "inn", a.ID); err != nil {
+	if a.INN, err = s.openString(ctx, r.innEnc, "inn", a.ID); err != nil {
 		return nil, err
 	}
-	if passEnc != nil {
-		b, err := s.crypto.Open(ctx, passEnc, aad("passport", a.ID))
+	if r.passEnc != nil {
+		b, err := s.crypto.Open(ctx, r.passEnc, aad("passport", a.ID))
 		if err != nil {
 			return nil, fmt.Errorf("account %s passport: %w", a.ID, err)
 		}
@@ -283,7 +328,7 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		}
 		a.Passport = &Passport{pj.Series, pj.Number, parseDate(pj.IssueDate), pj.Issuer, pj.DivisionCode}
 	}
-	for _, cr := range contacts {
+	for _, cr := range r.contacts {
 		v, err := s.openString(ctx, cr.enc, "contacts."+cr.kind, a.ID)
 		if err != nil {
 			return nil, err
@@ -334,6 +379,36 @@ func (s *Store) SNILSHolder(ctx context.Context, snils string) (string, error) {
 		return "", nil
 	}
 	return id, sqldb.Classify(err)
+}
+
+// SNILSHolders is SNILSHolder for several SNILS in one round trip: the
+// holder of each SNILS that is verified on an account.
+func (s *Store) SNILSHolders(ctx context.Context, snils []string) (map[string]string, error) {
+	out := map[string]string{}
+	if len(snils) == 0 {
+		return out, nil
+	}
+	byIndex := map[string]string{}
+	idx := make([][]byte, len(snils))
+	for i, v := range snils {
+		idx[i] = s.crypto.BlindIndex(SNILS, indexValue(SNILS, v))
+		byIndex[string(idx[i])] = v
+	}
+	in, args := sqldb.In(nil, idx)
+	rows, err := s.db.Query(ctx, `SELECT id, snils_index FROM accounts WHERE snils_index IN (`+in+`)`, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var held []byte
+		if err := rows.Scan(&id, &held); err != nil {
+			return nil, sqldb.Classify(err)
+		}
+		out[byIndex[string(held)]] = id
+	}
+	return out, sqldb.Classify(rows.Err())
 }
 
 // Taken reports whether a verified phone, e-mail or SNILS already belongs

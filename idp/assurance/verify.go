@@ -121,6 +121,43 @@ type Outcome struct {
 // account and of every account that lost a claim. Nothing is written when
 // any part fails.
 func (s *Service) Verify(ctx context.Context, v Verification) (Outcome, error) {
+	outs, err := s.VerifyAll(ctx, []Verification{v}, nil)
+	if err != nil {
+		return Outcome{}, err
+	}
+	return outs[0], nil
+}
+
+// VerifyAll records several verifications, each as Verify records one,
+// in one transaction: apply, when set, runs first (the callers' part of
+// all of them), then each one's Apply and its account's change; their
+// evidence is one statement and their activity-log entries one append. It
+// is how a batch of registry checks commits at the cost of a few
+// statements a check. Any failure rolls back all of them and is returned:
+// a caller that needs to know which one failed records them one by one
+// with Verify.
+func (s *Service) VerifyAll(ctx context.Context, vs []Verification, apply func(ctx context.Context, tx *sqldb.Tx) error) ([]Outcome, error) {
+	all := make([][]Evidence, len(vs))
+	for i, v := range vs {
+		var err error
+		if all[i], err = s.prepare(v); err != nil {
+			return nil, err
+		}
+	}
+	var outs []Outcome
+	var err error
+	// A verification racing another on the same account loses the level's
+	// compare-and-swap and runs again on what the other committed.
+	for range 3 {
+		if outs, err = s.verify(ctx, vs, all, apply); !errors.Is(err, sqldb.ErrConflict) {
+			break
+		}
+	}
+	return outs, err
+}
+
+// prepare returns v's evidence records, complete and valid.
+func (s *Service) prepare(v Verification) ([]Evidence, error) {
 	all := append([]Evidence{v.Evidence}, v.More...)
 	for i := range all {
 		if all[i].VerifiedAt.IsZero() {
@@ -136,80 +173,92 @@ func (s *Service) Verify(ctx context.Context, v Verification) (Outcome, error) {
 			all[i].ID = newID()
 		}
 		if err := all[i].validate(); err != nil {
-			return Outcome{}, err
+			return nil, err
 		}
 		if all[i].AccountID != v.AccountID {
-			return Outcome{}, fmt.Errorf("%w: evidence of two accounts", ErrInvalid)
+			return nil, fmt.Errorf("%w: evidence of two accounts", ErrInvalid)
 		}
 	}
-	var out Outcome
-	var err error
-	// A verification racing another on the same account loses the level's
-	// compare-and-swap and runs again on what the other committed.
-	for range 3 {
-		if out, err = s.verify(ctx, v, all); !errors.Is(err, sqldb.ErrConflict) {
-			break
-		}
-	}
-	return out, err
+	return all, nil
 }
 
-func (s *Service) verify(ctx context.Context, v Verification, all []Evidence) (Outcome, error) {
-	var out Outcome
+func (s *Service) verify(ctx context.Context, vs []Verification, all [][]Evidence, apply func(ctx context.Context, tx *sqldb.Tx) error) ([]Outcome, error) {
+	var outs []Outcome
 	err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		out = Outcome{EvidenceID: all[0].ID}
-		if v.Apply != nil {
-			if err := v.Apply(ctx, tx); err != nil {
+		outs = make([]Outcome, len(vs))
+		if apply != nil {
+			if err := apply(ctx, tx); err != nil {
 				return err
 			}
 		}
-		top := all[0]
-		for _, e := range all {
-			if e.Level.Rank() > top.Level.Rank() {
-				top = e
-			}
-		}
-		st, dropped, err := s.accounts(tx).Raise(ctx, v.AccountID, Raise{SNILS: v.SNILS, Method: string(v.Method), Level: top.Level, Data: v.Data})
-		if err != nil {
-			return err
-		}
-		out.Dropped = dropped
+		var evidence []Evidence
 		var entries []audit.Entry
-		if v.SNILS != "" {
-			if !st.SNILSVerified {
-				entries = append(entries, s.entry(v, audit.ActionSNILSVerified, map[string]string{"method": string(v.Method), "evidence": all[0].ID}))
+		for i, v := range vs {
+			es, err := s.change(ctx, tx, v, all[i], &outs[i])
+			if err != nil {
+				return err
 			}
-			for _, other := range out.Dropped {
-				entries = append(entries, audit.Entry{AccountID: other, Actor: audit.Actor{Kind: audit.ActorSystem, ID: "assurance"},
-					Action: audit.ActionSNILSClaimDropped})
-			}
+			evidence = append(evidence, all[i]...)
+			entries = append(entries, es...)
 		}
-		if err := s.insert(ctx, tx, all...); err != nil {
+		if err := s.insert(ctx, tx, evidence...); err != nil {
 			return err
 		}
-		for _, e := range all {
-			out.EvidenceIDs = append(out.EvidenceIDs, e.ID)
-		}
-		out.Level = st.Level
-		if top.Level.Rank() > st.Level.Rank() {
-			out.Level, out.Raised = top.Level, true
-			entries = append(entries, s.entry(v, audit.ActionLevelChanged,
-				map[string]string{"level": string(top.Level), "method": string(top.Method), "evidence": top.ID}))
-		}
-		entries = append(entries, v.Entries...)
 		if len(entries) == 0 {
 			return nil
 		}
-		// The account's entries, the caller's and those of the accounts
+		// The accounts' entries, the callers' and those of the accounts
 		// that lost a claim: one call, so that their chains are locked in
-		// order.
-		_, err = s.log.AppendAll(ctx, tx, entries)
+		// order, as the transaction's last statements.
+		_, err := s.log.AppendAll(ctx, tx, entries)
 		return err
 	})
 	if err != nil {
-		return Outcome{}, err
+		return nil, err
 	}
-	return out, nil
+	return outs, nil
+}
+
+// change is v's part of verify: its Apply and its account's change, with
+// the activity-log entries they make.
+func (s *Service) change(ctx context.Context, tx *sqldb.Tx, v Verification, all []Evidence, out *Outcome) ([]audit.Entry, error) {
+	*out = Outcome{EvidenceID: all[0].ID}
+	if v.Apply != nil {
+		if err := v.Apply(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	top := all[0]
+	for _, e := range all {
+		if e.Level.Rank() > top.Level.Rank() {
+			top = e
+		}
+	}
+	st, dropped, err := s.accounts(tx).Raise(ctx, v.AccountID, Raise{SNILS: v.SNILS, Method: string(v.Method), Level: top.Level, Data: v.Data})
+	if err != nil {
+		return nil, err
+	}
+	out.Dropped = dropped
+	var entries []audit.Entry
+	if v.SNILS != "" {
+		if !st.SNILSVerified {
+			entries = append(entries, s.entry(v, audit.ActionSNILSVerified, map[string]string{"method": string(v.Method), "evidence": all[0].ID}))
+		}
+		for _, other := range out.Dropped {
+			entries = append(entries, audit.Entry{AccountID: other, Actor: audit.Actor{Kind: audit.ActorSystem, ID: "assurance"},
+				Action: audit.ActionSNILSClaimDropped})
+		}
+	}
+	for _, e := range all {
+		out.EvidenceIDs = append(out.EvidenceIDs, e.ID)
+	}
+	out.Level = st.Level
+	if top.Level.Rank() > st.Level.Rank() {
+		out.Level, out.Raised = top.Level, true
+		entries = append(entries, s.entry(v, audit.ActionLevelChanged,
+			map[string]string{"level": string(top.Level), "method": string(top.Method), "evidence": top.ID}))
+	}
+	return append(entries, v.Entries...), nil
 }
 
 // Lowering is a level taken down because evidence behind it no longer

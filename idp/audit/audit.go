@@ -345,9 +345,22 @@ func (l *Log) appendChain(ctx context.Context, tx *sqldb.Tx, chain int, es []pen
 			rest = es[1:]
 			l.guessed(chain, h)
 		}
-		for _, p := range rest {
-			if _, err := tx.Exec(ctx, insertEntry, entryArgs(p)...); err != nil {
-				return fmt.Errorf("audit: append entry %d of chain %d: %w", p.e.Seq, chain, err)
+		// The rest in multi-row statements: a batch of verifications
+		// appends hundreds of entries at once.
+		for chunk := range slices.Chunk(rest, 500) {
+			var b strings.Builder
+			b.WriteString(insertEntries)
+			args := make([]any, 0, 11*len(chunk))
+			for i, p := range chunk {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				var in string
+				in, args = sqldb.In(args, entryArgs(p))
+				b.WriteString("(" + in + ")")
+			}
+			if _, err := tx.Exec(ctx, b.String(), args...); err != nil {
+				return fmt.Errorf("audit: append entries %d… of chain %d: %w", chunk[0].e.Seq, chain, err)
 			}
 		}
 		if !pg {
@@ -364,8 +377,7 @@ func entryArgs(p pending) []any {
 	return []any{e.Chain, e.Seq, sqldb.Micros(e.At), e.AccountID, e.Actor.Kind, e.Actor.ID, e.Action, p.detail, e.IP, e.PrevHash, e.Hash}
 }
 
-const insertEntry = `INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash)
-	VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`
+const insertEntries = `INSERT INTO audit_log (chain, seq, at, account_id, actor_kind, actor_id, action, detail, ip, prev_hash, hash) VALUES `
 
 // insertFirst (PostgreSQL) moves head $12 from seq $13 and hash $14 to
 // seq $15 and hash $16, and inserts the entry ($1…$11) only if it did.

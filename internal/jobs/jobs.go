@@ -148,6 +148,8 @@ type Queue struct {
 	mu          sync.Mutex
 	started     bool
 	maxAttempts map[string]int
+
+	loops loops
 }
 
 // New makes a queue on db. River's tables must exist (Migrate).
@@ -335,7 +337,7 @@ func (q *Queue) insertOpts(kind string, opts *Options) *river.InsertOpts {
 	return io
 }
 
-// Start starts working jobs on this replica, and, on the one replica that
+// Start starts working jobs (and the loops, AddLoop) on this replica, and, on the one replica that
 // is the queue's leader at a time, enqueueing the periodic jobs and
 // promoting scheduled and retried jobs that are due. It returns at once;
 // the work goes on until Stop, whatever becomes of ctx (whose values jobs
@@ -348,13 +350,15 @@ func (q *Queue) Start(ctx context.Context) error {
 	if err := q.client.Start(context.WithoutCancel(ctx)); err != nil {
 		return fmt.Errorf("start the job queue: %w", err)
 	}
+	q.startLoops(ctx)
 	return nil
 }
 
-// Stop stops fetching jobs and waits for the running ones to finish; when
+// Stop stops the loops and fetching jobs and waits for the running ones to finish; when
 // ctx ends first, their contexts are cancelled and Stop waits for them to
 // return (a cancelled job is retried later, by this replica or another).
 func (q *Queue) Stop(ctx context.Context) error {
+	q.stopLoops(ctx)
 	err := q.client.Stop(ctx)
 	if err == nil || ctx.Err() == nil {
 		return err

@@ -1,6 +1,7 @@
 package check
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -95,11 +96,17 @@ type Check struct {
 	FinishedAt time.Time
 	// notified: the citizen was told how the check ended.
 	notified bool
+	// attempts: how many times a replica claimed the check.
+	attempts int
+	// holder, when known, is the account the SNILS is verified on ("":
+	// none), read for a whole batch when it was claimed.
+	holder *string
 }
 
 // Verifier records evidence and changes levels (assurance.Service).
 type Verifier interface {
 	Verify(ctx context.Context, v assurance.Verification) (assurance.Outcome, error)
+	VerifyAll(ctx context.Context, vs []assurance.Verification, apply func(ctx context.Context, tx *sqldb.Tx) error) ([]assurance.Outcome, error)
 	Lower(ctx context.Context, l assurance.Lowering) (bool, error)
 }
 
@@ -122,12 +129,23 @@ type Config struct {
 	// Backoff is the wait before retry n (1, 2, …) of an unavailable
 	// check: 10 s doubling to 5 min by default.
 	Backoff func(attempt int) time.Duration
+	// Batch is how many checks a replica claims at once and commits
+	// together (100).
+	Batch int
+	// InFlight is how many claimed checks a replica works at once,
+	// waiting for the registries (400).
+	InFlight int
+	// PollInterval is how often a replica with nothing to do looks for
+	// due checks (250 ms; at once for a check this replica queued).
+	PollInterval time.Duration
+	// Lease is how long a claimed check stays with the replica that
+	// claimed it (3 min): one that dies leaves its checks due again then.
+	Lease time.Duration
 }
 
 // Service runs registry checks.
 type Service struct {
 	db       *sqldb.DB
-	queue    *jobs.Queue
 	accounts *account.Store
 	registry registry.Registry
 	verifier Verifier
@@ -137,6 +155,8 @@ type Service struct {
 	now      func() time.Time
 	cfg      Config
 	metrics  *metrics
+	// wake tells this replica's drain that it queued a check.
+	wake chan struct{}
 }
 
 // Deps are what the service uses.
@@ -165,27 +185,31 @@ func New(cfg Config, d Deps) (*Service, error) {
 			return min(10*time.Second<<min(n-1, 10), 5*time.Minute)
 		}
 	}
+	cfg.Batch = cmp.Or(cfg.Batch, 100)
+	cfg.InFlight = max(cmp.Or(cfg.InFlight, 400), cfg.Batch)
+	cfg.PollInterval = cmp.Or(cfg.PollInterval, 250*time.Millisecond)
+	cfg.Lease = cmp.Or(cfg.Lease, 3*time.Minute)
 	if d.Now == nil {
 		d.Now = time.Now
 	}
 	if d.Log == nil {
 		d.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Service{db: d.DB, queue: d.Jobs, accounts: d.Accounts, registry: d.Registry, verifier: d.Verifier,
-		notifier: d.Notifier, sealer: d.Sealer, log: d.Log, now: d.Now, cfg: cfg}
+	s := &Service{db: d.DB, accounts: d.Accounts, registry: d.Registry, verifier: d.Verifier,
+		notifier: d.Notifier, sealer: d.Sealer, log: d.Log, now: d.Now, cfg: cfg, wake: make(chan struct{}, 1)}
 	var err error
 	if s.metrics, err = newMetrics(d.Metrics, s); err != nil {
 		return nil, err
 	}
 	if d.Jobs != nil {
-		err := jobs.Register(d.Jobs, jobs.Worker[runArgs]{
-			Work:    func(ctx context.Context, j jobs.Job[runArgs]) error { return s.Run(ctx, j.Args.CheckID) },
-			Backoff: cfg.Backoff,
-			// The deadline ends the retries, not a count: a day of
-			// back-off at most five minutes is under 300 attempts.
-			MaxAttempts: 1000,
-			Timeout:     3 * time.Minute,
-		})
+		// The checks are drained from their own table by every replica
+		// while its queue runs (drain.go).
+		if err := d.Jobs.AddLoop(jobs.Loop{Name: "verification.checks", Run: s.drain}); err != nil {
+			return nil, err
+		}
+		// A check queued by the release before came with a job: its row
+		// is due, and the drain works it.
+		err := jobs.Register(d.Jobs, jobs.Worker[runArgs]{Work: func(context.Context, jobs.Job[runArgs]) error { return nil }})
 		if err != nil {
 			return nil, err
 		}
@@ -193,7 +217,8 @@ func New(cfg Config, d Deps) (*Service, error) {
 	return s, nil
 }
 
-// runArgs is the check job's argument: the check's id only.
+// runArgs is the argument of the job the release before queued with each
+// check.
 type runArgs struct {
 	CheckID string `json:"check_id"`
 }
@@ -244,6 +269,9 @@ func (s *Service) Start(ctx context.Context, accountID, reason string) (id strin
 		id, err = s.queueCheck(ctx, tx, accountID, reason)
 		return err
 	})
+	if err == nil {
+		s.poke()
+	}
 	return id, err
 }
 
@@ -257,25 +285,32 @@ func (s *Service) queueCheck(ctx context.Context, tx *sqldb.Tx, accountID, reaso
 		return "", ErrIncomplete
 	}
 	now := s.now()
-	if _, err := tx.Exec(ctx, `UPDATE verification_checks SET status = $2, updated_at = $3, finished_at = $3
-		WHERE account_id = $1 AND status = $4`, accountID, Superseded, sqldb.Micros(now), Pending); err != nil {
-		return "", err
-	}
 	id := newID()
 	sealed, err := s.seal(id, state{Data: d})
 	if err != nil {
 		return "", err
 	}
-	if _, err := tx.Exec(ctx, `INSERT INTO verification_checks (id, account_id, reason, status, state_enc, deadline, created_at, updated_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`, id, accountID, reason, Pending, sealed, sqldb.Micros(now.Add(s.cfg.Deadline)), sqldb.Micros(now)); err != nil {
+	// The account's pending check superseded and the new one inserted,
+	// its row the check's queue entry, due at once.
+	args := []any{id, accountID, reason, Pending, sealed, sqldb.Micros(now.Add(s.cfg.Deadline)), sqldb.Micros(now), Superseded}
+	if s.db.Dialect() == sqldb.Postgres {
+		// In one statement: the insert reads what the update returned, so
+		// it runs after it (and the unique index of pending checks does
+		// not count a row this transaction updated).
+		_, err = tx.Exec(ctx, `WITH superseded AS (
+				UPDATE verification_checks SET status = $8, updated_at = $7, finished_at = $7 WHERE account_id = $2 AND status = $4 RETURNING id
+			)
+			INSERT INTO verification_checks (id, account_id, reason, status, state_enc, deadline, created_at, updated_at, due_at)
+			SELECT $1::text, $2::uuid, $3::text, $4::text, $5::bytea, $6::bigint, $7::bigint, $7, $7 FROM (SELECT COUNT(*) FROM superseded) AS n`, args...)
+		return id, err
+	}
+	if _, err := tx.Exec(ctx, `UPDATE verification_checks SET status = $2, updated_at = $3, finished_at = $3
+		WHERE account_id = $1 AND status = $4`, accountID, Superseded, sqldb.Micros(now), Pending); err != nil {
 		return "", err
 	}
-	// Not a unique job: its argument is the new check's id, enqueued
-	// once, here (River's uniqueness cost each submission a tenth).
-	if _, err := s.queue.Enqueue(ctx, tx, runArgs{CheckID: id}, nil); err != nil {
-		return "", err
-	}
-	return id, nil
+	_, err = tx.Exec(ctx, `INSERT INTO verification_checks (id, account_id, reason, status, state_enc, deadline, created_at, updated_at, due_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $7, $7)`, args[:7]...)
+	return id, err
 }
 
 func aad(id string) []byte { return []byte("verification_check|" + id) }
@@ -289,7 +324,7 @@ func (s *Service) seal(id string, st state) ([]byte, error) {
 	return s.sealer.Seal(b, aad(id))
 }
 
-const columns = `id, account_id, reason, status, outcome, state_enc, deadline, created_at, updated_at, finished_at, notified`
+const columns = `id, account_id, reason, status, outcome, state_enc, deadline, created_at, updated_at, finished_at, notified, attempts`
 
 func (s *Service) scan(ctx context.Context, rows interface{ Scan(...any) error }) (*Check, error) {
 	var c Check
@@ -297,7 +332,7 @@ func (s *Service) scan(ctx context.Context, rows interface{ Scan(...any) error }
 	var deadline, created, updated int64
 	var finished *int64
 	var notified int
-	if err := rows.Scan(&c.ID, &c.AccountID, &c.Reason, &c.Status, &c.Outcome, &sealed, &deadline, &created, &updated, &finished, &notified); err != nil {
+	if err := rows.Scan(&c.ID, &c.AccountID, &c.Reason, &c.Status, &c.Outcome, &sealed, &deadline, &created, &updated, &finished, &notified, &c.attempts); err != nil {
 		return nil, sqldb.Classify(err)
 	}
 	c.notified = notified != 0
@@ -373,10 +408,12 @@ func (s *Service) Status(ctx context.Context, accountID string) (string, error) 
 // errRetry: a registry was unavailable; the queue tries again.
 var errRetry = errors.New("check: a registry is unavailable; retrying")
 
-// Run works one check (the job): asks the registries that have not
+// Run works one check now, whether it is due or not (tests, and a check
+// its batch could not commit): asks the registries that have not
 // answered yet, keeps each answer, and ends the check when the answers
 // decide it. It is idempotent: a check no longer pending only has its
-// notice sent if that did not happen.
+// notice sent if that did not happen. errRetry (an error) says a registry
+// was unavailable and the check is due again after its back-off.
 func (s *Service) Run(ctx context.Context, id string) error {
 	c, err := s.Get(ctx, id)
 	if errors.Is(err, sqldb.ErrNotFound) {
@@ -388,11 +425,35 @@ func (s *Service) Run(ctx context.Context, id string) error {
 	if c.Status != Pending {
 		return s.notify(ctx, c, nil)
 	}
+	return s.settle(ctx, c, s.ask(ctx, c))
+}
+
+// act is what a check's answers so far call for.
+type act int
+
+const (
+	actConfirm act = iota // every registry confirmed
+	actReject             // a registry's answer rejects the data (next.outcome)
+	actFinish             // it ends without a decision (next.status, next.outcome)
+	actWait               // a registry was unavailable: again after the back-off
+	actLeave              // the replica is stopping: the answers kept, due again at once
+	actFail               // the database failed (next.err): due again when the lease ends
+)
+
+type next struct {
+	act             act
+	status, outcome string
+	err             error
+}
+
+// ask puts the check's questions to the registries that have not answered
+// yet and says what the answers call for. It writes nothing.
+func (s *Service) ask(ctx context.Context, c *Check) next {
 	if taken, err := s.snilsTaken(ctx, c); err != nil || taken {
 		if err != nil {
-			return err
+			return next{act: actFail, err: err}
 		}
-		return s.finish(ctx, c, Rejected, OutcomeSNILSTaken)
+		return next{act: actFinish, status: Rejected, outcome: OutcomeSNILSTaken}
 	}
 	waiting := false
 	for _, src := range registry.Sources() {
@@ -405,16 +466,9 @@ func (s *Service) Run(ctx context.Context, id string) error {
 		switch {
 		case errors.Is(err, registry.ErrBadRequest):
 			s.metrics.observe(src, "bad_request", start, s.now())
-			return s.finish(ctx, c, Rejected, OutcomeIncomplete)
+			return next{act: actFinish, status: Rejected, outcome: OutcomeIncomplete}
 		case err != nil && ctx.Err() != nil:
-			// The replica is stopping: keep the answers so far for the
-			// run that takes the job over.
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
-			defer cancel()
-			if err := s.save(sctx, c, false); err != nil {
-				return err
-			}
-			return ctx.Err()
+			return next{act: actLeave, err: ctx.Err()}
 		case err != nil:
 			s.metrics.observe(src, "unavailable", start, s.now())
 			s.log.WarnContext(ctx, "registry unavailable", "check", c.ID, "source", string(src), "err", err)
@@ -430,18 +484,43 @@ func (s *Service) Run(ctx context.Context, id string) error {
 	// The answers stay with the check (its page shows each registry's):
 	// the statement that ends it writes them.
 	if v := verdict(c); v != "" && v != Confirmed {
-		return s.reject(ctx, c, v)
+		return next{act: actReject, outcome: v}
 	}
 	if waiting {
 		if !s.now().Before(c.Deadline) {
-			return s.finish(ctx, c, Unavailable, "")
+			return next{act: actFinish, status: Unavailable}
 		}
-		if err := s.save(ctx, c, true); err != nil {
+		return next{act: actWait}
+	}
+	return next{act: actConfirm}
+}
+
+// settle writes what n calls for of c.
+func (s *Service) settle(ctx context.Context, c *Check, n next) error {
+	switch n.act {
+	case actConfirm:
+		return s.confirm(ctx, c)
+	case actReject:
+		return s.reject(ctx, c, n.outcome)
+	case actFinish:
+		return s.finish(ctx, c, n.status, n.outcome)
+	case actWait:
+		if err := s.save(ctx, c, true, s.now().Add(s.cfg.Backoff(max(c.attempts, 1)))); err != nil {
 			return err
 		}
 		return errRetry
+	case actLeave:
+		// Keep the answers so far for the replica that takes the check
+		// over, at once.
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if err := s.save(sctx, c, false, s.now()); err != nil {
+			return err
+		}
+		return n.err
+	default:
+		return n.err
 	}
-	return s.confirm(ctx, c)
 }
 
 // request is the question to src about c's data; its id is the check's and
@@ -494,18 +573,22 @@ func verdict(c *Check) string {
 // snilsTaken reports whether another account has the check's SNILS
 // verified: the check then ends without asking anyone.
 func (s *Service) snilsTaken(ctx context.Context, c *Check) (bool, error) {
+	if c.holder != nil {
+		return *c.holder != "" && *c.holder != c.AccountID, nil
+	}
 	holder, err := s.accounts.SNILSHolder(ctx, c.Data.SNILS)
 	return holder != "" && holder != c.AccountID, err
 }
 
-// save keeps the answers so far (only while the check is pending).
-func (s *Service) save(ctx context.Context, c *Check, waiting bool) error {
+// save keeps the answers so far (only while the check is pending) and
+// makes the check due at due.
+func (s *Service) save(ctx context.Context, c *Check, waiting bool, due time.Time) error {
 	sealed, err := s.seal(c.ID, state{Data: c.Data, Answers: c.Answers, Waiting: waiting})
 	if err != nil {
 		return err
 	}
-	_, err = s.db.Exec(ctx, `UPDATE verification_checks SET state_enc = $2, updated_at = $3 WHERE id = $1 AND status = $4`,
-		c.ID, sealed, sqldb.Micros(s.now()), Pending)
+	_, err = s.db.Exec(ctx, `UPDATE verification_checks SET state_enc = $2, updated_at = $3, due_at = $5 WHERE id = $1 AND status = $4`,
+		c.ID, sealed, sqldb.Micros(s.now()), Pending, sqldb.Micros(due))
 	return err
 }
 
@@ -573,6 +656,64 @@ func (s *Service) reject(ctx context.Context, c *Check, outcome string) error {
 // the checked data to the account and raises it to standard, in one
 // transaction with the check's end.
 func (s *Service) confirm(ctx context.Context, c *Check) error {
+	v := s.verification(c)
+	// The account as the transaction found it: its contacts are where
+	// the notice goes.
+	var a *account.Account
+	v.Apply = func(ctx context.Context, tx *sqldb.Tx) error {
+		if err := s.end(ctx, tx, c, Confirmed, ""); err != nil {
+			return err
+		}
+		as, err := s.takeChecked(ctx, tx, []string{c.AccountID})
+		a = as[c.AccountID]
+		return err
+	}
+	out, err := s.verifier.Verify(ctx, v)
+	switch {
+	case errors.Is(err, errNotPending):
+		return nil
+	case errors.Is(err, account.ErrTaken):
+		return s.finish(ctx, c, Rejected, OutcomeSNILSTaken)
+	case errors.Is(err, account.ErrSNILSVerified):
+		// The account has another SNILS verified (by a certificate): the
+		// registry's word does not replace it.
+		c.Answers[registry.SFR] = Answer{Status: registry.Mismatch, Fields: []string{"snils"}, CheckedAt: s.now()}
+		return s.finish(ctx, c, Rejected, OutcomeMismatch)
+	case err != nil:
+		return err
+	}
+	s.confirmed(ctx, c, out)
+	return s.notify(ctx, c, a)
+}
+
+// takeChecked reads the accounts of confirmed checks in tx and makes a
+// verified account's change that waited for its check the account's data
+// (its SNILS verified by the check, replacing the one before).
+func (s *Service) takeChecked(ctx context.Context, tx *sqldb.Tx, ids []string) (map[string]*account.Account, error) {
+	st := s.accounts.With(tx)
+	as, err := st.GetAll(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	by := make(map[string]*account.Account, len(as))
+	for _, a := range as {
+		by[a.ID] = a
+		if !a.Pending.Empty() {
+			if _, err := st.ApplyPending(ctx, a.ID, string(assurance.MethodRegistry)); err != nil {
+				return nil, err
+			}
+		}
+	}
+	if len(by) != len(ids) {
+		return nil, fmt.Errorf("check: an account was erased: %w", sqldb.ErrNotFound)
+	}
+	return by, nil
+}
+
+// verification is what c's confirmation records: the evidence of every
+// registry that confirmed and the account's checked data (the caller
+// adds the check's end).
+func (s *Service) verification(c *Check) (v assurance.Verification) {
 	d := c.Data
 	person := func(src registry.Source, doc assurance.Document, extra map[string]string) assurance.Evidence {
 		a := c.Answers[src]
@@ -594,7 +735,7 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 	}
 	p := d.Passport
 	idDoc := p.Series + " " + p.Number
-	v := assurance.Verification{SNILS: d.SNILS,
+	v = assurance.Verification{SNILS: d.SNILS,
 		Evidence: person(registry.SFR, assurance.Document{Type: "snils", Number: d.SNILS, Issuer: "СФР"}, map[string]string{"snils": d.SNILS}),
 		More: []assurance.Evidence{person(registry.MVD, assurance.Document{Type: "passport", Number: idDoc, Issuer: p.Issuer, IssuedAt: p.IssueDate},
 			map[string]string{"id_doc": idDoc})}}
@@ -610,45 +751,15 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 				VerifiedAt: a.CheckedAt})
 		}
 	}
-	// The account as the transaction found it: its contacts are where
-	// the notice goes.
-	var a *account.Account
-	v.Apply = func(ctx context.Context, tx *sqldb.Tx) error {
-		if err := s.end(ctx, tx, c, Confirmed, ""); err != nil {
-			return err
-		}
-		st := s.accounts.With(tx)
-		var err error
-		if a, err = st.Get(ctx, c.AccountID); err != nil {
-			return err
-		}
-		if !a.Pending.Empty() {
-			// A verified account's change waited for this check: it
-			// becomes the account's data (its SNILS verified by the
-			// check, replacing the one before).
-			if _, err := st.ApplyPending(ctx, c.AccountID, string(assurance.MethodRegistry)); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
 	// The checked data, written with the verified SNILS and the level.
 	n := d.Name
 	v.Data = account.Documents{Name: &n, BirthDate: d.BirthDate, Passport: d.Passport, INN: inn}
-	out, err := s.verifier.Verify(ctx, v)
-	switch {
-	case errors.Is(err, errNotPending):
-		return nil
-	case errors.Is(err, account.ErrTaken):
-		return s.finish(ctx, c, Rejected, OutcomeSNILSTaken)
-	case errors.Is(err, account.ErrSNILSVerified):
-		// The account has another SNILS verified (by a certificate): the
-		// registry's word does not replace it.
-		c.Answers[registry.SFR] = Answer{Status: registry.Mismatch, Fields: []string{"snils"}, CheckedAt: s.now()}
-		return s.finish(ctx, c, Rejected, OutcomeMismatch)
-	case err != nil:
-		return err
-	}
+	return v
+}
+
+// confirmed counts a check confirmed and tells the owners of the accounts
+// whose claim of its SNILS was dropped.
+func (s *Service) confirmed(ctx context.Context, c *Check, out assurance.Outcome) {
 	s.metrics.finished(Confirmed, "")
 	if len(out.Dropped) > 0 {
 		s.log.InfoContext(ctx, "claims of a verified SNILS dropped", "check", c.ID, "accounts", len(out.Dropped))
@@ -658,20 +769,31 @@ func (s *Service) confirm(ctx context.Context, c *Check) error {
 			}
 		}
 	}
-	return s.notify(ctx, c, a)
 }
 
 // notify tells the citizen how a finished check ended, unless it is
 // marked so, and then marks it (at least once: a crash between the two
 // sends it again). a is the account when the caller has it.
 func (s *Service) notify(ctx context.Context, c *Check, a *account.Account) error {
+	told, err := s.tell(ctx, c, a)
+	if err != nil || !told {
+		return err
+	}
+	err = s.markNotified(ctx, c.ID)
+	c.notified = err == nil
+	return err
+}
+
+// tell sends the notice of how c ended when one is owed, and says whether
+// it did.
+func (s *Service) tell(ctx context.Context, c *Check, a *account.Account) (bool, error) {
 	if c.notified || c.Status == Superseded || c.Status == Pending {
-		return nil
+		return false, nil
 	}
 	if a == nil {
 		var err error
 		if a, err = s.accounts.Get(ctx, c.AccountID); err != nil {
-			return err
+			return false, err
 		}
 	}
 	kind := notice.KindNoticeVerificationFailed
@@ -679,8 +801,16 @@ func (s *Service) notify(ctx context.Context, c *Check, a *account.Account) erro
 		kind = notice.KindNoticeVerificationDone
 	}
 	s.notifier.Account(ctx, a, kind, a.Lang, nil)
-	_, err := s.db.Exec(ctx, `UPDATE verification_checks SET notified = 1 WHERE id = $1`, c.ID)
-	c.notified = err == nil
+	return true, nil
+}
+
+// markNotified marks the checks told, in one statement.
+func (s *Service) markNotified(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := sqldb.In(nil, ids)
+	_, err := s.db.Exec(ctx, `UPDATE verification_checks SET notified = 1 WHERE id IN (`+in+`)`, args...)
 	return err
 }
 

@@ -56,17 +56,27 @@ type counting struct {
 	inner registry.Registry
 	mu    sync.Mutex
 	calls map[registry.Source]int
+	byID  map[string]int // calls per request id (check and source)
 	down  bool
 	// hang, when set, makes calls to that source wait until their
 	// context ends (a replica stopping mid-call).
 	hang registry.Source
+	// before, when set, runs before each call is answered.
+	before func(req registry.Request)
 }
 
 func (c *counting) Check(ctx context.Context, req registry.Request) (registry.Result, error) {
 	c.mu.Lock()
 	c.calls[req.Source]++
-	down, hang := c.down, c.hang == req.Source
+	if c.byID == nil {
+		c.byID = map[string]int{}
+	}
+	c.byID[req.ID]++
+	down, hang, before := c.down, c.hang == req.Source, c.before
 	c.mu.Unlock()
+	if before != nil {
+		before(req)
+	}
 	if down {
 		return registry.Result{}, registry.ErrUnavailable
 	}
@@ -347,9 +357,13 @@ func TestQueueAcrossRestartAndReplicas(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
-		total := 0
+		total, batches := 0, 0.0
 		for _, r := range []*rig{r1, r2} {
 			total += r.reg.n(registry.SFR)
+			batches += testutil.ToFloat64(r.svc.MetricsBatches("committed"))
+		}
+		if batches == 0 {
+			t.Error("no batch of confirmations was committed together")
 		}
 		if total != len(ids) {
 			t.Errorf("СФР asked %d times for %d checks", total, len(ids))

@@ -21,6 +21,7 @@ type metrics struct {
 	answers  *prometheus.CounterVec
 	seconds  *prometheus.HistogramVec
 	finishes *prometheus.CounterVec
+	batches  *prometheus.CounterVec
 }
 
 func newMetrics(reg MetricsRegisterer, s *Service) (*metrics, error) {
@@ -32,6 +33,9 @@ func newMetrics(reg MetricsRegisterer, s *Service) (*metrics, error) {
 			Help: "Time a registry took to answer a check.", Buckets: prometheus.ExponentialBuckets(0.01, 2, 12)}, []string{"source"}),
 		finishes: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gosid_verification_checks_total",
 			Help: "Checks ended, by status (confirmed, rejected, unavailable) and outcome."}, []string{"status", "outcome"}),
+		batches: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gosid_verification_check_batches_total",
+			Help: "Batches of confirmations committed together (committed), or split to be committed one by one because one of them could not be (split)."},
+			[]string{"result"}),
 	}
 	if reg == nil {
 		return m, nil
@@ -45,7 +49,7 @@ func newMetrics(reg MetricsRegisterer, s *Service) (*metrics, error) {
 		Help: "Age of the oldest pending check, 0 when none."}, func() float64 {
 		return s.oldestPending(context.Background()).Seconds()
 	})
-	for _, c := range []prometheus.Collector{m.answers, m.seconds, m.finishes, depth, oldest} {
+	for _, c := range []prometheus.Collector{m.answers, m.seconds, m.finishes, m.batches, depth, oldest} {
 		if err := reg.Register(c); err != nil {
 			return nil, err
 		}
@@ -80,4 +84,10 @@ func (s *Service) oldestPending(ctx context.Context) time.Duration {
 // (tests).
 func (s *Service) MetricsFinished(status, outcome string) prometheus.Counter {
 	return s.metrics.finishes.WithLabelValues(status, outcome)
+}
+
+// MetricsBatches is the counter of confirmation batches with result
+// "committed" or "split" (tests).
+func (s *Service) MetricsBatches(result string) prometheus.Counter {
+	return s.metrics.batches.WithLabelValues(result)
 }
