@@ -191,3 +191,92 @@ func TestRaise(t *testing.T) {
 		}
 	})
 }
+
+// TestRaiseAll: several accounts raised in a few statements end as the
+// same raises one by one would leave them — verified SNILS, data, level,
+// claims of other accounts dropped and reported to the right one — also
+// when two of them touch each other (one claims the SNILS another
+// verifies), which RaiseAll then raises one by one; a verified SNILS
+// already on another account fails them all with nothing written.
+func TestRaiseAll(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, _ := newStore(t, db)
+		person := func(phone, snils string) *account.Account {
+			a, err := s.Create(ctx, account.New{Name: account.Name{Family: "Петров", Given: "Пётр"}, SNILS: snils, Phone: account.Contact{Value: phone}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		const (
+			snilsA = "112-233-445 95"
+			snilsB = "087-654-303 00"
+			snilsC = "123-456-789 64"
+		)
+		a, b := person("+79000000031", snilsA), person("+79000000032", snilsB)
+		squatter := person("+79000000033", snilsB) // claims b's SNILS
+		plain := person("+79000000034", "")        // no SNILS: only its level and data
+		raiseAll := func(ids []string, rs []assurance.Raise) (before []assurance.State, dropped [][]string, err error) {
+			err = db.InTx(ctx, func(tx *sqldb.Tx) error {
+				before, dropped, err = s.With(tx).RaiseAll(ctx, ids, rs)
+				return err
+			})
+			return before, dropped, err
+		}
+		passport := &account.Passport{Series: "4510", Number: "123456", IssueDate: time.Date(2015, 3, 1, 0, 0, 0, 0, time.UTC)}
+		docs := account.Documents{Passport: passport, INN: "500100732259"}
+		before, dropped, err := raiseAll([]string{a.ID, b.ID, plain.ID}, []assurance.Raise{
+			{SNILS: snilsA, Method: "registry", Level: assurance.Standard, Data: docs},
+			{SNILS: snilsB, Method: "registry", Level: assurance.Standard, Data: docs},
+			{Level: assurance.Standard, Data: account.Documents{INN: "500100732259"}},
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(before) != 3 || before[0].Level != assurance.Simplified || before[1].SNILSVerified || len(dropped[0]) != 0 ||
+			!slices.Equal(dropped[1], []string{squatter.ID}) || len(dropped[2]) != 0 {
+			t.Fatalf("before %+v, dropped %v", before, dropped)
+		}
+		for _, c := range []struct {
+			id, snils string
+		}{{a.ID, snilsA}, {b.ID, snilsB}, {plain.ID, ""}} {
+			got, _ := s.Get(ctx, c.id)
+			if got.Level != assurance.Standard || got.SNILS != c.snils || (c.snils != "") != got.SNILSVerified() || got.INN != "500100732259" {
+				t.Errorf("account %s after RaiseAll: level %s, SNILS %q verified %v, INN %q", c.id, got.Level, got.SNILS, got.SNILSVerified(), got.INN)
+			}
+		}
+		if got, _ := s.Get(ctx, squatter.ID); got.SNILS != "" {
+			t.Errorf("the squatter's claim survived: %q", got.SNILS)
+		}
+
+		// Touching: d claims the SNILS c verifies, and is raised itself.
+		c, d := person("+79000000035", snilsC), person("+79000000036", snilsC)
+		before, dropped, err = raiseAll([]string{c.ID, d.ID}, []assurance.Raise{
+			{SNILS: snilsC, Method: "registry", Level: assurance.Standard},
+			{Level: assurance.Standard},
+		})
+		if err != nil || !slices.Equal(dropped[0], []string{d.ID}) || before[1].Level != assurance.Simplified {
+			t.Fatalf("touching accounts: %v, dropped %v, before %+v", err, dropped, before)
+		}
+		if got, _ := s.Get(ctx, d.ID); got.SNILS != "" || got.Level != assurance.Standard {
+			t.Errorf("d after: SNILS %q level %s", got.SNILS, got.Level)
+		}
+
+		// A SNILS verified elsewhere: all fail, nothing written.
+		e, f := person("+79000000037", ""), person("+79000000038", "")
+		_, _, err = raiseAll([]string{e.ID, f.ID}, []assurance.Raise{
+			{Level: assurance.Standard},
+			{SNILS: snilsA, Method: "registry", Level: assurance.Standard},
+		})
+		var taken *account.TakenError
+		if !errors.As(err, &taken) {
+			t.Fatalf("a verified SNILS raised on a second account: %v", err)
+		}
+		for _, id := range []string{e.ID, f.ID} {
+			if got, _ := s.Get(ctx, id); got.Level != assurance.Simplified || got.SNILS != "" {
+				t.Errorf("account %s written by a failed RaiseAll: level %s SNILS %q", id, got.Level, got.SNILS)
+			}
+		}
+	})
+}

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -211,6 +212,12 @@ func (s *Store) load(ctx context.Context, query string, args ...any) (*Account, 
 		return nil, fmt.Errorf("account: %w", sqldb.ErrNotFound)
 	}
 	return as[0], nil
+}
+
+// GetOwn returns the account without its contacts (Phone and Email
+// empty): its own row only, for a reader of its person data.
+func (s *Store) GetOwn(ctx context.Context, id string) (*Account, error) {
+	return s.load(ctx, `SELECT a.`+strings.ReplaceAll(accountColumns, ", ", ", a.")+`, NULL, NULL, NULL FROM accounts a WHERE a.id = $1`, id)
 }
 
 // GetAll returns the accounts of ids that exist, in no order, in one
@@ -627,92 +634,24 @@ func (s *Store) Raise(ctx context.Context, id string, r assurance.Raise) (before
 }
 
 func (s *Store) raise(ctx context.Context, id string, r assurance.Raise, replace bool) (before assurance.State, dropped []string, err error) {
-	if r.Level != "" && !r.Level.Valid() {
-		return before, nil, fmt.Errorf("account: unknown level %q", r.Level)
-	}
-	var docs Documents
-	if r.Data != nil {
-		d, ok := r.Data.(Documents)
-		if !ok || d.SNILS != "" {
-			return before, nil, fmt.Errorf("account: verified data are Documents without a SNILS, not %T", r.Data)
-		}
-		docs = d
-	}
-	var enc, idx []byte
-	if r.SNILS != "" {
-		if enc, err = s.crypto.Seal([]byte(r.SNILS), aad("snils", id)); err != nil {
-			return before, nil, err
-		}
-		idx = s.crypto.BlindIndex(SNILS, r.SNILS)
-	}
-	now := sqldb.Micros(s.now())
-	// One round trip: the account's own row (its level and verified
-	// SNILS) and every other account that claims this SNILS.
-	type row struct {
-		id, level   string
-		snils, held []byte
-		verifiedAt  sql.NullInt64
-	}
-	rows, err := s.db.Query(ctx, `SELECT id, level, snils_enc, snils_index, snils_verified_at FROM accounts
-		WHERE id = $1 OR snils_claim_index = $2`, id, idx)
+	p, err := s.planRaise(id, r)
 	if err != nil {
 		return before, nil, err
 	}
-	found, err := sqldb.Collect(rows, func(sc sqldb.Scanner) (row, error) {
-		var v row
-		return v, sc.Scan(&v.id, &v.level, &v.snils, &v.held, &v.verifiedAt)
-	})
+	found, err := s.raiseRows(ctx, []*raisePlan{p})
 	if err != nil {
 		return before, nil, err
 	}
-	var current []byte
-	own := false
-	for _, f := range found {
-		if f.id != id {
-			dropped = append(dropped, f.id)
-			continue
-		}
-		own, current = true, f.held
-		before.Level = assurance.Level(f.level)
-		if before.SNILS, err = s.openString(ctx, f.snils, "snils", id); err != nil {
-			return before, nil, err
-		}
-		before.SNILSVerified = before.SNILS != "" && f.verifiedAt.Valid
-	}
-	if !own {
-		return before, nil, fmt.Errorf("account: %w", sqldb.ErrNotFound)
-	}
-	same := current != nil && hmac.Equal(current, idx)
-	if r.SNILS != "" && current != nil && !same && !replace {
-		return before, nil, ErrSNILSVerified
-	}
-	for _, other := range dropped {
-		if _, err := s.db.Exec(ctx, `UPDATE accounts SET snils_enc = NULL, snils_claim_index = NULL, updated_at = $2
-			WHERE id = $1 AND snils_claim_index IS NOT NULL`, other, now); err != nil {
-			return before, nil, err
-		}
-	}
-	// One statement for the account's own row.
-	u := update{set: []string{"updated_at = $2"}, args: []any{id, now}}
-	if r.SNILS != "" && !same {
-		u.to("snils_enc", enc)
-		u.to("snils_index", idx)
-		u.set = append(u.set, "snils_claim_index = NULL", "snils_verified_at = $2")
-		u.to("snils_verified_by", r.Method)
-	}
-	if err := s.documents(&u, id, docs); err != nil {
+	if err := s.decideRaise(ctx, p, found, replace); err != nil {
 		return before, nil, err
 	}
-	where := "id = $1"
-	if r.Level.Rank() > before.Level.Rank() {
-		u.to("level", string(r.Level))
-		u.args = append(u.args, string(before.Level))
-		where += " AND level = $" + strconv.Itoa(len(u.args))
+	if err := s.dropClaims(ctx, p.dropped); err != nil {
+		return before, nil, err
 	}
-	if len(u.set) == 1 {
-		return before, dropped, nil
+	if p.u == nil {
+		return p.before, p.dropped, nil
 	}
-	res, err := s.db.Exec(ctx, `UPDATE accounts SET `+strings.Join(u.set, ", ")+` WHERE `+where, u.args...)
+	res, err := s.db.Exec(ctx, `UPDATE accounts SET `+strings.Join(p.u.set, ", ")+` WHERE `+p.where, p.u.args...)
 	if errors.Is(err, sqldb.ErrConflict) {
 		return before, nil, &TakenError{Kind: SNILS}
 	}
@@ -720,9 +659,276 @@ func (s *Store) raise(ctx context.Context, id string, r assurance.Raise, replace
 		return before, nil, err
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return before, nil, fmt.Errorf("account: level is no longer %s: %w", before.Level, sqldb.ErrConflict)
+		return before, nil, fmt.Errorf("account: level is no longer %s: %w", p.before.Level, sqldb.ErrConflict)
 	}
-	return before, dropped, nil
+	return p.before, p.dropped, nil
+}
+
+// raisePlan is one account's Raise on its way: what it will write and,
+// once decided, the UPDATE of its row.
+type raisePlan struct {
+	id       string
+	r        assurance.Raise
+	docs     Documents
+	enc, idx []byte // the sealed and indexed SNILS, when r has one
+
+	before  assurance.State
+	dropped []string
+	u       *update // nil: nothing to write of the row itself
+	where   string
+}
+
+func (s *Store) planRaise(id string, r assurance.Raise) (*raisePlan, error) {
+	p := &raisePlan{id: id, r: r}
+	if r.Level != "" && !r.Level.Valid() {
+		return nil, fmt.Errorf("account: unknown level %q", r.Level)
+	}
+	if r.Data != nil {
+		d, ok := r.Data.(Documents)
+		if !ok || d.SNILS != "" {
+			return nil, fmt.Errorf("account: verified data are Documents without a SNILS, not %T", r.Data)
+		}
+		p.docs = d
+	}
+	if r.SNILS != "" {
+		var err error
+		if p.enc, err = s.crypto.Seal([]byte(r.SNILS), aad("snils", id)); err != nil {
+			return nil, err
+		}
+		p.idx = s.crypto.BlindIndex(SNILS, r.SNILS)
+	}
+	return p, nil
+}
+
+// raiseRow is an account's row as a Raise reads it.
+type raiseRow struct {
+	id, level          string
+	snils, held, claim []byte
+	verifiedAt         sql.NullInt64
+}
+
+// raiseRows reads, in one round trip, the plans' own rows (their level
+// and verified SNILS) and every account that claims one of their SNILS.
+func (s *Store) raiseRows(ctx context.Context, ps []*raisePlan) ([]raiseRow, error) {
+	ids := make([]string, len(ps))
+	var idxs [][]byte
+	for i, p := range ps {
+		ids[i] = p.id
+		if p.idx != nil {
+			idxs = append(idxs, p.idx)
+		}
+	}
+	in, args := sqldb.In(nil, ids)
+	q := `SELECT id, level, snils_enc, snils_index, snils_claim_index, snils_verified_at FROM accounts WHERE id IN (` + in + `)`
+	if len(idxs) > 0 {
+		var claims string
+		claims, args = sqldb.In(args, idxs)
+		q += ` OR snils_claim_index IN (` + claims + `)`
+	}
+	rows, err := s.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	return sqldb.Collect(rows, func(sc sqldb.Scanner) (raiseRow, error) {
+		var v raiseRow
+		return v, sc.Scan(&v.id, &v.level, &v.snils, &v.held, &v.claim, &v.verifiedAt)
+	})
+}
+
+// decideRaise fills in p from the rows read: the state before, the
+// accounts whose claim gives way, and the UPDATE of its own row.
+func (s *Store) decideRaise(ctx context.Context, p *raisePlan, found []raiseRow, replace bool) error {
+	var current []byte
+	own := false
+	for _, f := range found {
+		if f.id != p.id {
+			if p.idx != nil && f.claim != nil && hmac.Equal(f.claim, p.idx) {
+				p.dropped = append(p.dropped, f.id)
+			}
+			continue
+		}
+		own, current = true, f.held
+		p.before.Level = assurance.Level(f.level)
+		var err error
+		if p.before.SNILS, err = s.openString(ctx, f.snils, "snils", p.id); err != nil {
+			return err
+		}
+		p.before.SNILSVerified = p.before.SNILS != "" && f.verifiedAt.Valid
+	}
+	if !own {
+		return fmt.Errorf("account: %w", sqldb.ErrNotFound)
+	}
+	same := current != nil && hmac.Equal(current, p.idx)
+	if p.r.SNILS != "" && current != nil && !same && !replace {
+		return ErrSNILSVerified
+	}
+	u := update{set: []string{"updated_at = $2"}, args: []any{p.id, sqldb.Micros(s.now())}}
+	if p.r.SNILS != "" && !same {
+		u.to("snils_enc", p.enc)
+		u.to("snils_index", p.idx)
+		u.set = append(u.set, "snils_claim_index = NULL", "snils_verified_at = $2")
+		u.to("snils_verified_by", p.r.Method)
+	}
+	if err := s.documents(&u, p.id, p.docs); err != nil {
+		return err
+	}
+	p.where = "id = $1"
+	if p.r.Level.Rank() > p.before.Level.Rank() {
+		u.to("level", string(p.r.Level))
+		u.args = append(u.args, string(p.before.Level))
+		p.where += " AND level = $" + strconv.Itoa(len(u.args))
+	}
+	if len(u.set) > 1 {
+		p.u = &u
+	}
+	return nil
+}
+
+// dropClaims drops the claims of the accounts ids, in one statement.
+func (s *Store) dropClaims(ctx context.Context, ids []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	in, args := sqldb.In([]any{sqldb.Micros(s.now())}, ids)
+	_, err := s.db.Exec(ctx, `UPDATE accounts SET snils_enc = NULL, snils_claim_index = NULL, updated_at = $1
+		WHERE id IN (`+in+`) AND snils_claim_index IS NOT NULL`, args...)
+	return err
+}
+
+// RaiseAll is Raise for several accounts, each once, in the caller's
+// transaction, in a few statements whatever their number: one read of the
+// accounts and of the claims of their SNILS, one for the claims dropped,
+// and one UPDATE ... FROM VALUES per shape of change. Accounts that touch
+// each other (one claims the SNILS another verifies, two verify one SNILS)
+// are raised one by one instead, with the same outcome.
+func (s *Store) RaiseAll(ctx context.Context, ids []string, rs []assurance.Raise) ([]assurance.State, [][]string, error) {
+	befores := make([]assurance.State, len(ids))
+	dropped := make([][]string, len(ids))
+	one := func() ([]assurance.State, [][]string, error) {
+		for i, id := range ids {
+			var err error
+			if befores[i], dropped[i], err = s.Raise(ctx, id, rs[i]); err != nil {
+				return nil, nil, err
+			}
+		}
+		return befores, dropped, nil
+	}
+	if len(ids) < 2 {
+		return one()
+	}
+	ps := make([]*raisePlan, len(ids))
+	in := map[string]bool{}
+	seen := map[string]bool{}
+	for i, id := range ids {
+		var err error
+		if ps[i], err = s.planRaise(id, rs[i]); err != nil {
+			return nil, nil, err
+		}
+		if in[id] || (ps[i].idx != nil && seen[string(ps[i].idx)]) {
+			return one()
+		}
+		in[id], seen[string(ps[i].idx)] = true, ps[i].idx != nil
+	}
+	found, err := s.raiseRows(ctx, ps)
+	if err != nil {
+		return nil, nil, err
+	}
+	var all []string
+	for i, p := range ps {
+		if err := s.decideRaise(ctx, p, found, false); err != nil {
+			return nil, nil, err
+		}
+		for _, d := range p.dropped {
+			if in[d] {
+				return one()
+			}
+		}
+		befores[i], dropped[i] = p.before, p.dropped
+		all = append(all, p.dropped...)
+	}
+	if err := s.dropClaims(ctx, all); err != nil {
+		return nil, nil, err
+	}
+	// The UPDATEs, one per shape: the same columns set and the same
+	// condition, so the same arguments in the same places.
+	shapes := map[string][]*raisePlan{}
+	var order []string
+	for _, p := range ps {
+		if p.u == nil {
+			continue
+		}
+		key := strings.Join(p.u.set, ", ") + " WHERE " + p.where
+		if shapes[key] == nil {
+			order = append(order, key)
+		}
+		shapes[key] = append(shapes[key], p)
+	}
+	for _, key := range order {
+		if err := s.updateAll(ctx, shapes[key]); err != nil {
+			return nil, nil, err
+		}
+	}
+	return befores, dropped, nil
+}
+
+// param is a "$n" of an update's SET clauses and condition.
+var param = regexp.MustCompile(`\$(\d+)`)
+
+// updateAll runs the UPDATEs of ps, all of one shape, as one statement:
+// their arguments are rows of VALUES, and each $n becomes that row's
+// column n (VALUES name their columns column1, column2… on both
+// dialects; PostgreSQL is told each one's type).
+func (s *Store) updateAll(ctx context.Context, ps []*raisePlan) error {
+	first := ps[0]
+	ref := func(q string) string { return param.ReplaceAllString(q, "x.column$1") }
+	d, ok := s.db.(interface{ Dialect() sqldb.Dialect })
+	pg := ok && d.Dialect() == sqldb.Postgres
+	var values strings.Builder
+	var args []any
+	for i, p := range ps {
+		if i > 0 {
+			values.WriteString(", ")
+		}
+		values.WriteString("(")
+		for j, a := range p.u.args {
+			if j > 0 {
+				values.WriteString(", ")
+			}
+			args = append(args, a)
+			values.WriteString("$" + strconv.Itoa(len(args)))
+			if pg {
+				values.WriteString(pgType(j, a))
+			}
+		}
+		values.WriteString(")")
+	}
+	where := strings.ReplaceAll(ref(first.where), "id = x.column1", "accounts.id = x.column1")
+	res, err := s.db.Exec(ctx, `UPDATE accounts SET `+ref(strings.Join(first.u.set, ", "))+` FROM (VALUES `+values.String()+`) AS x WHERE `+where, args...)
+	if errors.Is(err, sqldb.ErrConflict) {
+		return &TakenError{Kind: SNILS}
+	}
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n != int64(len(ps)) {
+		return fmt.Errorf("account: a level changed meanwhile: %w", sqldb.ErrConflict)
+	}
+	return nil
+}
+
+// pgType is the cast of an update's argument j in a PostgreSQL VALUES row
+// (the first is the account's id).
+func pgType(j int, a any) string {
+	switch a.(type) {
+	case []byte:
+		return "::bytea"
+	case int64, int:
+		return "::bigint"
+	}
+	if j == 0 {
+		return "::uuid"
+	}
+	return "::text"
 }
 
 // Documents are the optional person data a citizen may add after

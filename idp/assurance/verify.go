@@ -29,6 +29,10 @@ type Accounts interface {
 	// level changed since it was read; it returns the state before. Only
 	// Verify calls it.
 	Raise(ctx context.Context, id string, r Raise) (before State, dropped []string, err error)
+	// RaiseAll is Raise for several accounts, each once, in a few
+	// statements; the states before and the accounts dropped are in the
+	// order of ids.
+	RaiseAll(ctx context.Context, ids []string, rs []Raise) (before []State, dropped [][]string, err error)
 	// SetLevel changes the level from from to to, or fails with
 	// sqldb.ErrConflict when it is no longer from. Only Lower calls it.
 	SetLevel(ctx context.Context, id string, from, to Level) error
@@ -130,8 +134,9 @@ func (s *Service) Verify(ctx context.Context, v Verification) (Outcome, error) {
 
 // VerifyAll records several verifications, each as Verify records one,
 // in one transaction: apply, when set, runs first (the callers' part of
-// all of them), then each one's Apply and its account's change; their
-// evidence is one statement and their activity-log entries one append. It
+// all of them), then each one's Apply, then their accounts' changes
+// (Accounts.RaiseAll); their evidence is one statement and their
+// activity-log entries one append. It
 // is how a batch of registry checks commits at the cost of a few
 // statements a check. Any failure rolls back all of them and is returned:
 // a caller that needs to know which one failed records them one by one
@@ -191,15 +196,34 @@ func (s *Service) verify(ctx context.Context, vs []Verification, all [][]Evidenc
 				return err
 			}
 		}
+		ids := make([]string, len(vs))
+		raises := make([]Raise, len(vs))
+		for i, v := range vs {
+			if v.Apply != nil {
+				if err := v.Apply(ctx, tx); err != nil {
+					return err
+				}
+			}
+			ids[i], raises[i] = v.AccountID, raise(v, all[i])
+		}
+		var sts []State
+		var dropped [][]string
+		var err error
+		if len(vs) == 1 {
+			sts, dropped = make([]State, 1), make([][]string, 1)
+			sts[0], dropped[0], err = s.accounts(tx).Raise(ctx, ids[0], raises[0])
+		} else {
+			sts, dropped, err = s.accounts(tx).RaiseAll(ctx, ids, raises)
+		}
+		if err != nil {
+			return err
+		}
 		var evidence []Evidence
 		var entries []audit.Entry
 		for i, v := range vs {
-			es, err := s.change(ctx, tx, v, all[i], &outs[i])
-			if err != nil {
-				return err
-			}
+			outs[i] = Outcome{EvidenceID: all[i][0].ID, Dropped: dropped[i]}
+			entries = append(entries, s.record(v, all[i], sts[i], &outs[i])...)
 			evidence = append(evidence, all[i]...)
-			entries = append(entries, es...)
 		}
 		if err := s.insert(ctx, tx, evidence...); err != nil {
 			return err
@@ -210,7 +234,7 @@ func (s *Service) verify(ctx context.Context, vs []Verification, all [][]Evidenc
 		// The accounts' entries, the callers' and those of the accounts
 		// that lost a claim: one call, so that their chains are locked in
 		// order, as the transaction's last statements.
-		_, err := s.log.AppendAll(ctx, tx, entries)
+		_, err = s.log.AppendAll(ctx, tx, entries)
 		return err
 	})
 	if err != nil {
@@ -219,26 +243,25 @@ func (s *Service) verify(ctx context.Context, vs []Verification, all [][]Evidenc
 	return outs, nil
 }
 
-// change is v's part of verify: its Apply and its account's change, with
-// the activity-log entries they make.
-func (s *Service) change(ctx context.Context, tx *sqldb.Tx, v Verification, all []Evidence, out *Outcome) ([]audit.Entry, error) {
-	*out = Outcome{EvidenceID: all[0].ID}
-	if v.Apply != nil {
-		if err := v.Apply(ctx, tx); err != nil {
-			return nil, err
-		}
-	}
-	top := all[0]
+// top is the evidence supporting the highest level.
+func top(all []Evidence) Evidence {
+	t := all[0]
 	for _, e := range all {
-		if e.Level.Rank() > top.Level.Rank() {
-			top = e
+		if e.Level.Rank() > t.Level.Rank() {
+			t = e
 		}
 	}
-	st, dropped, err := s.accounts(tx).Raise(ctx, v.AccountID, Raise{SNILS: v.SNILS, Method: string(v.Method), Level: top.Level, Data: v.Data})
-	if err != nil {
-		return nil, err
-	}
-	out.Dropped = dropped
+	return t
+}
+
+// raise is what v changes of its account.
+func raise(v Verification, all []Evidence) Raise {
+	return Raise{SNILS: v.SNILS, Method: string(v.Method), Level: top(all).Level, Data: v.Data}
+}
+
+// record completes v's outcome from its account's state before (st) and
+// returns the activity-log entries of its change.
+func (s *Service) record(v Verification, all []Evidence, st State, out *Outcome) []audit.Entry {
 	var entries []audit.Entry
 	if v.SNILS != "" {
 		if !st.SNILSVerified {
@@ -253,12 +276,12 @@ func (s *Service) change(ctx context.Context, tx *sqldb.Tx, v Verification, all 
 		out.EvidenceIDs = append(out.EvidenceIDs, e.ID)
 	}
 	out.Level = st.Level
-	if top.Level.Rank() > st.Level.Rank() {
-		out.Level, out.Raised = top.Level, true
+	if t := top(all); t.Level.Rank() > st.Level.Rank() {
+		out.Level, out.Raised = t.Level, true
 		entries = append(entries, s.entry(v, audit.ActionLevelChanged,
-			map[string]string{"level": string(top.Level), "method": string(top.Method), "evidence": top.ID}))
+			map[string]string{"level": string(t.Level), "method": string(t.Method), "evidence": t.ID}))
 	}
-	return append(entries, v.Entries...), nil
+	return append(entries, v.Entries...)
 }
 
 // Lowering is a level taken down because evidence behind it no longer

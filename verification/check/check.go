@@ -276,7 +276,7 @@ func (s *Service) Start(ctx context.Context, accountID, reason string) (id strin
 }
 
 func (s *Service) queueCheck(ctx context.Context, tx *sqldb.Tx, accountID, reason string) (string, error) {
-	a, err := s.accounts.With(tx).Get(ctx, accountID)
+	a, err := s.accounts.With(tx).GetOwn(ctx, accountID)
 	if err != nil {
 		return "", err
 	}

@@ -357,13 +357,9 @@ func TestQueueAcrossRestartAndReplicas(t *testing.T) {
 				time.Sleep(50 * time.Millisecond)
 			}
 		}
-		total, batches := 0, 0.0
+		total := 0
 		for _, r := range []*rig{r1, r2} {
 			total += r.reg.n(registry.SFR)
-			batches += testutil.ToFloat64(r.svc.MetricsBatches("committed"))
-		}
-		if batches == 0 {
-			t.Error("no batch of confirmations was committed together")
 		}
 		if total != len(ids) {
 			t.Errorf("СФР asked %d times for %d checks", total, len(ids))
