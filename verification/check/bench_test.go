@@ -106,11 +106,11 @@ func median[T any](xs []T, f func(T) float64) float64 {
 }
 
 // BenchmarkCheckSubmission: the submission alone — one check queued in
-// its own transaction (read the account, supersede its pending check,
-// insert the check, enqueue its job) — beside an empty job enqueued in
-// its own transaction, one after another with no worker running. Their
-// ratio bounds what BenchmarkChecks can reach with one submitter however
-// cheap the checks' work becomes. Run: go test -run '^$' -bench
+// its own transaction (read the account's row, supersede its pending
+// check and insert the new one) — beside an empty job enqueued in its own
+// transaction, one after another with no worker running. Their ratio
+// bounds what BenchmarkChecks can reach with one submitter however cheap
+// the checks' work becomes. Run: go test -run '^$' -bench
 // CheckSubmission -benchtime 1x ./verification/check
 func BenchmarkCheckSubmission(b *testing.B) {
 	ctx := context.Background()
