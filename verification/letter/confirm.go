@@ -113,6 +113,13 @@ func (s *Service) Enter(ctx context.Context, a *account.Account, code, ip string
 		Actor: audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}, IP: ip,
 	})
 	if err != nil {
+		// The code was right: the try it took goes back, on a context
+		// the request's end does not cut short.
+		gctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
+		defer cancel()
+		if gerr := s.Store.GiveBack(gctx, l.ID); gerr != nil && s.Log != nil {
+			s.Log.ErrorContext(ctx, "a right letter code's try not given back", "letter", l.ID, "err", gerr)
+		}
 		return nil, err
 	}
 	l.Status = Confirmed

@@ -431,6 +431,15 @@ func (s *Store) Attempt(ctx context.Context, accountID, code, ip string) (*Try, 
 	return &Try{Letter: l}, nil
 }
 
+// GiveBack returns the try a right code took when its confirmation could
+// not be written (the database failed between the two): the code is
+// right, and the citizen must not lose the letter's last try to an
+// outage and wait 30 days for another.
+func (s *Store) GiveBack(ctx context.Context, id string) error {
+	_, err := s.db.Exec(ctx, `UPDATE letters SET tries = tries - 1 WHERE id = $1 AND status = 'sent' AND tries > 0`, id)
+	return err
+}
+
 // whyNot explains why no try could be taken.
 func (s *Store) whyNot(ctx context.Context, q sqldb.Querier, accountID string) error {
 	l, err := scanLetter(q.QueryRow(ctx, `SELECT `+columns+` FROM letters WHERE account_id = $1 ORDER BY ordered_at DESC, id DESC LIMIT 1`, accountID))

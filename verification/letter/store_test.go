@@ -245,6 +245,35 @@ func TestStore(t *testing.T) {
 			}
 		})
 
+		t.Run("a right code whose confirmation fails keeps its try", func(t *testing.T) {
+			a := r.standard(t)
+			l, err := r.svc.Order(ctx, a, addr, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			code := r.sendWithCode(t, l.ID, "80085022123469")
+			for i := range 2 {
+				if res, err := r.svc.Enter(ctx, a, "ZZZZZZZZ", ""); err != nil || res.Letter.TriesLeft() != 2-i {
+					t.Fatalf("wrong code %d: %+v %v", i+1, res, err)
+				}
+			}
+			// The last try, the right code, and the database fails while
+			// the confirmation is written.
+			failing := *r.svc
+			failing.Verifier = failVerifier{}
+			if _, err := failing.Enter(ctx, a, code, ""); err == nil {
+				t.Fatal("a failed confirmation reported no error")
+			}
+			got, err := r.store.Latest(ctx, a.ID)
+			if err != nil || got.Status != letter.Sent || got.TriesLeft() != 1 {
+				t.Fatalf("after the failed confirmation: %+v %v (want the letter sent with its last try)", got, err)
+			}
+			res, err := r.svc.Enter(ctx, a, code, "")
+			if err != nil || !res.Confirmed {
+				t.Fatalf("the right code again: %+v %v", res, err)
+			}
+		})
+
 		t.Run("three wrong codes spend it; a new order after 30 days", func(t *testing.T) {
 			a := r.standard(t)
 			l, err := r.svc.Order(ctx, a, addr, "")
@@ -430,4 +459,11 @@ func TestStore(t *testing.T) {
 			}
 		})
 	})
+}
+
+// failVerifier fails as a database that went away would.
+type failVerifier struct{}
+
+func (failVerifier) Verify(context.Context, assurance.Verification) (assurance.Outcome, error) {
+	return assurance.Outcome{}, sqldb.ErrCommitUnknown
 }
