@@ -304,6 +304,16 @@ func draftForm(r *http.Request, s *catalog.Service) map[string]string {
 // keeps it, "review" checks it and goes to the review page, "delete"
 // removes it with its files.
 func (h *Handler) saveApplication(w http.ResponseWriter, r *http.Request) {
+	if r.PostFormValue("action") == "delete" {
+		_, err := h.apps.Mine(r.Context(), session(r).Subject, r.PathValue("id"))
+		if errors.Is(err, applications.ErrNotFound) {
+			// Deleted already (the same press sent again after its
+			// answer was lost, another tab): what it asks is done. Not
+			// the citizen's draft looks the same: nothing is said of it.
+			webui.Redirect(w, r, "/applications")
+			return
+		}
+	}
 	a, s, ok := h.mine(w, r)
 	if !ok {
 		return

@@ -659,6 +659,15 @@ func TestPortalDraftFiles(t *testing.T) {
 	if p := b.abs("GET", app, nil); p.Status != http.StatusNotFound {
 		t.Fatalf("the deleted draft: %d", p.Status)
 	}
+	// The same press again (its answer lost, another tab): what it asks
+	// is done, so it lands on the list too.
+	if p := b.abs("POST", app, url.Values{"action": {"delete"}}); p.Status != http.StatusSeeOther || p.Location != "/applications" {
+		t.Fatalf("delete the deleted draft: %d %s", p.Status, p.Location)
+	}
+	// Saving it is not: the draft is gone.
+	if p := b.abs("POST", app, url.Values{"action": {"save"}}); p.Status != http.StatusNotFound {
+		t.Fatalf("save the deleted draft: %d", p.Status)
+	}
 }
 
 // signInOfficer makes a confirmed account with an authenticator app the
