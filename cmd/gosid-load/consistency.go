@@ -160,6 +160,9 @@ type jobRow struct {
 	attempt     int
 	// attempted is when the job was last taken (zero: never).
 	attempted time.Time
+	// due is when the job may run (river's scheduled_at): a retryable
+	// job turns available then.
+	due time.Time
 	// sid is a back-channel logout's session (its args), for logouts to
 	// the soak's relying party only: the portal, a client of the same
 	// sessions, gets a logout of its own for each.
@@ -227,11 +230,17 @@ func readTokens(ctx context.Context, db *sqldb.DB, clientID string) (*dbState, e
 func readJobs(ctx context.Context, db *sqldb.DB, clientID string) ([]jobRow, error) {
 	// River keeps args as jsonb on both dialects; SQLite's is binary,
 	// which json() turns back into text.
-	args, attempted := "CAST(args AS TEXT)", "COALESCE(CAST(EXTRACT(EPOCH FROM attempted_at) * 1000000 AS BIGINT), 0)"
-	if db.Dialect() == sqldb.SQLite {
-		args, attempted = "json(args)", "COALESCE(CAST(unixepoch(attempted_at, 'subsec') * 1000000 AS INTEGER), 0)"
+	micros := func(col string) string {
+		return "COALESCE(CAST(EXTRACT(EPOCH FROM " + col + ") * 1000000 AS BIGINT), 0)"
 	}
-	rows, err := db.Query(ctx, `SELECT kind, state, attempt, `+args+`, `+attempted+` FROM river_job`)
+	args := "CAST(args AS TEXT)"
+	if db.Dialect() == sqldb.SQLite {
+		micros = func(col string) string {
+			return "COALESCE(CAST(unixepoch(" + col + ", 'subsec') * 1000000 AS INTEGER), 0)"
+		}
+		args = "json(args)"
+	}
+	rows, err := db.Query(ctx, `SELECT kind, state, attempt, `+args+`, `+micros("attempted_at")+`, `+micros("scheduled_at")+` FROM river_job`)
 	if err != nil {
 		return nil, fmt.Errorf("jobs: %w", err)
 	}
@@ -239,13 +248,16 @@ func readJobs(ctx context.Context, db *sqldb.DB, clientID string) ([]jobRow, err
 	for rows.Next() {
 		var j jobRow
 		var raw string
-		var at int64
-		if err := rows.Scan(&j.kind, &j.state, &j.attempt, &raw, &at); err != nil {
+		var at, due int64
+		if err := rows.Scan(&j.kind, &j.state, &j.attempt, &raw, &at, &due); err != nil {
 			rows.Close()
 			return nil, err
 		}
 		if at > 0 {
 			j.attempted = time.UnixMicro(at)
+		}
+		if due > 0 {
+			j.due = time.UnixMicro(due)
 		}
 		if j.kind == logoutKind {
 			var a struct {
@@ -270,13 +282,22 @@ func closeRows(rows *sql.Rows) error {
 	return err
 }
 
-// pendingJobs counts jobs still to run now: available or running, but
-// not those a replica killed at killedAt was running.
-func pendingJobs(jobs []jobRow, killedAt time.Time) int {
+// pendingJobs counts jobs still to run: available or running, but not
+// those a replica killed at killedAt was running, and retryable or
+// scheduled ones due before until (a retry a moment away turns available
+// after the drain looked, and would count as stuck).
+func pendingJobs(jobs []jobRow, killedAt, until time.Time) int {
 	n := 0
 	for _, j := range jobs {
-		if (j.state == "available" || j.state == "running") && !j.awaitingRescue(killedAt) {
-			n++
+		switch j.state {
+		case "available", "running":
+			if !j.awaitingRescue(killedAt) {
+				n++
+			}
+		case "retryable", "scheduled":
+			if j.due.Before(until) {
+				n++
+			}
 		}
 	}
 	return n
@@ -487,7 +508,7 @@ func checkConsistency(ctx context.Context, cfg *soakConfig, db *sqldb.DB, run *s
 	start := time.Now()
 	for {
 		js, err := readJobs(ctx, db, "")
-		if err == nil && pendingJobs(js, killedAt) == 0 || time.Since(start) > jobsDrain || ctx.Err() != nil {
+		if err == nil && pendingJobs(js, killedAt, start.Add(jobsDrain)) == 0 || time.Since(start) > jobsDrain || ctx.Err() != nil {
 			break
 		}
 		sleepCtx(ctx, 250*time.Millisecond)

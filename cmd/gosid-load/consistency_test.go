@@ -227,3 +227,29 @@ func TestReplayCheckFails(t *testing.T) {
 		})
 	}
 }
+
+// TestPendingJobs: the drain waits for a retry due within its window (it
+// turns available after the drain looked: ci on 8fed401 failed so), not
+// for one due later, nor for a job the killed replica left running.
+func TestPendingJobs(t *testing.T) {
+	now := time.Now()
+	until := now.Add(jobsDrain)
+	killed := now.Add(-time.Minute)
+	for _, tc := range []struct {
+		job  jobRow
+		want int
+	}{
+		{jobRow{state: "available"}, 1},
+		{jobRow{state: "running", attempted: now}, 1},
+		{jobRow{state: "running", attempted: killed.Add(-time.Second)}, 0},
+		{jobRow{state: "retryable", due: now.Add(time.Second)}, 1},
+		{jobRow{state: "scheduled", due: now.Add(time.Second)}, 1},
+		{jobRow{state: "retryable", due: until.Add(time.Minute)}, 0},
+		{jobRow{state: "completed"}, 0},
+		{jobRow{state: "discarded"}, 0},
+	} {
+		if got := pendingJobs([]jobRow{tc.job}, killed, until); got != tc.want {
+			t.Errorf("%s due in %v: pending %d, want %d", tc.job.state, tc.job.due.Sub(now).Round(time.Second), got, tc.want)
+		}
+	}
+}
