@@ -1,7 +1,6 @@
 package flow
 
 import (
-	"errors"
 	"fmt"
 	"net/http"
 	"time"
@@ -34,7 +33,7 @@ func (s *Store) cookieName(kind string) string { return webui.CookieName(CookieN
 func (s *Store) Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error {
 	if c, err := r.Cookie(s.cookieName(kind)); err == nil {
 		err := s.Delete(r.Context(), kind, c.Value)
-		if err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		if err != nil && !sqldb.Gone(err) {
 			return err
 		}
 	}

@@ -466,7 +466,7 @@ func (h *Handler) signOut(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	s, err := h.sessions.Current(r)
 	switch {
-	case errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired):
+	case sqldb.Gone(err):
 		// No live session: only the cookie to expire.
 		if err := h.sessions.SignOut(w, r); err != nil {
 			h.log.ErrorContext(ctx, "sign out", "err", err)

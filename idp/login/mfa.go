@@ -333,7 +333,7 @@ func (h *Handler) lockedOut(w http.ResponseWriter, r *http.Request, token string
 // the lock lasts.
 func (h *Handler) endMFA(w http.ResponseWriter, r *http.Request, token string, a *account.Account) {
 	ctx := r.Context()
-	if err := h.mfa.Flows.Delete(ctx, mfaFlow, token); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+	if err := h.mfa.Flows.Delete(ctx, mfaFlow, token); err != nil && !sqldb.Gone(err) {
 		h.log.ErrorContext(ctx, "end second-factor flow", "account", a, "err", err)
 	}
 	h.mfa.Flows.Clear(w, mfaFlow)

@@ -117,7 +117,7 @@ func (p *Provider) endSession(w http.ResponseWriter, r *http.Request) {
 
 	sess, err := p.deps.Sessions.Current(r)
 	switch {
-	case err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired):
+	case err != nil && !sqldb.Gone(err):
 		p.deps.Log.ErrorContext(ctx, "logout: session", "err", err)
 		p.logoutError(w, r, http.StatusServiceUnavailable, "logout.err.unavailable")
 		return

@@ -61,7 +61,7 @@ func unavailable(ctx context.Context, err error) error {
 // isVerdict reports whether a store error is an answer about the data (not
 // found, expired, conflicting) rather than a failure to get one.
 func isVerdict(err error) bool {
-	return errors.Is(err, sqldb.ErrNotFound) || errors.Is(err, sqldb.ErrExpired) || errors.Is(err, sqldb.ErrConflict)
+	return sqldb.Gone(err) || errors.Is(err, sqldb.ErrConflict)
 }
 
 // errUnavailable is the answer to a request a store failure interrupted.

@@ -41,6 +41,7 @@ type Flows interface {
 	FromRequest(r *http.Request, kind string, data any) (string, int, error)
 	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
 	Take(ctx context.Context, kind, token string, data any) error
+	Delete(ctx context.Context, kind, token string) error
 	Clear(w http.ResponseWriter, kind string)
 }
 
@@ -239,7 +240,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		v.Error = v.L.T("con.err.taken." + kind)
 		h.Flows.Clear(w, contactFlow)
 		// The flow is over; one that cannot be deleted expires unused.
-		if err := h.Flows.Take(ctx, contactFlow, token, &st); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		if err := h.Flows.Take(ctx, contactFlow, token, &st); err != nil && !sqldb.Gone(err) {
 			h.Log.WarnContext(ctx, "end contact flow", "account", a, "err", err)
 		}
 		h.render.Render(w, r, http.StatusConflict, "contact", v)

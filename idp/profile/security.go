@@ -3,7 +3,6 @@ package profile
 import (
 	"context"
 	"encoding/base64"
-	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -201,7 +200,7 @@ func (h *Handler) goToStep(w http.ResponseWriter, r *http.Request, a *account.Ac
 func (h *Handler) currentStep(r *http.Request, a *account.Account) (securityState, bool) {
 	var st securityState
 	if _, _, err := h.Flows.FromRequest(r, securityFlow, &st); err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		if !sqldb.Gone(err) {
 			h.Log.ErrorContext(r.Context(), "security step", "err", err)
 		}
 		return securityState{}, false
@@ -221,7 +220,7 @@ func (h *Handler) endFlow(w http.ResponseWriter, r *http.Request, kind string) {
 		return
 	}
 	h.Flows.Clear(w, kind)
-	if err := h.Flows.Take(r.Context(), kind, token, &data); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+	if err := h.Flows.Take(r.Context(), kind, token, &data); err != nil && !sqldb.Gone(err) {
 		h.Log.ErrorContext(r.Context(), "end flow", "kind", kind, "err", err)
 	}
 }

@@ -89,7 +89,7 @@ func (g *Gate) Require(next http.Handler, roles ...Role) http.Handler {
 		ctx := r.Context()
 		s, err := g.sessions.Current(r)
 		if err != nil {
-			if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+			if !sqldb.Gone(err) {
 				g.fail(w, r, "staff session", err)
 				return
 			}
