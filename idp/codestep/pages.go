@@ -62,7 +62,7 @@ type Flows interface {
 	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error
 	FromRequest(r *http.Request, kind string, data any) (token string, version int, err error)
 	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
-	Take(ctx context.Context, kind, token string, data any) error
+	Delete(ctx context.Context, kind, token string) error
 	Clear(w http.ResponseWriter, kind string)
 }
 
@@ -293,19 +293,30 @@ func (p *Pages[S]) Begin(w http.ResponseWriter, r *http.Request, st *S, ttl time
 	webui.Redirect(w, r, p.step())
 }
 
-// Finish ends the flow after its last step, before what it does: of two
-// racing submissions only the one that takes the flow goes on. A flow
-// already taken or gone sends the browser back to the start and Finish
-// returns false; else the flow is st and its cookie is dropped.
-func (p *Pages[S]) Finish(w http.ResponseWriter, r *http.Request, token string, st *S) bool {
-	if err := p.Flows.Take(r.Context(), p.Kind, token, st); err != nil {
-		if !sqldb.Gone(err) {
-			p.unavailable(w, r, "take flow", err)
+// Finish claims the flow after its last step, before what it does: of
+// racing submissions, all loaded at version, only the one whose claim
+// moves the version on goes on. The flow stays until End, so that when
+// what it does fails without a verdict (a store that did not answer) the
+// citizen's retry goes on from the same step, not from the start. A flow
+// gone, or claimed by another submission, sends the browser back to the
+// start and Finish returns false.
+func (p *Pages[S]) Finish(w http.ResponseWriter, r *http.Request, token string, version int, st *S) bool {
+	if _, err := p.Flows.Save(r.Context(), p.Kind, token, version, *st); err != nil {
+		if !sqldb.Gone(err) && !errors.Is(err, sqldb.ErrConflict) {
+			p.unavailable(w, r, "claim flow", err)
 			return false
 		}
 		webui.Redirect(w, r, p.restart())
 		return false
 	}
-	p.Flows.Clear(w, p.Kind)
 	return true
+}
+
+// End ends a finished flow once what it did is done: the flow is deleted
+// and its cookie dropped. A flow that cannot be deleted expires unused.
+func (p *Pages[S]) End(w http.ResponseWriter, r *http.Request, token string) {
+	p.Flows.Clear(w, p.Kind)
+	if err := p.Flows.Delete(r.Context(), p.Kind, token); err != nil && !sqldb.Gone(err) {
+		p.Log.WarnContext(r.Context(), "end flow", "kind", p.Kind, "err", err)
+	}
 }

@@ -155,6 +155,33 @@ func TestRecoverBadInput(t *testing.T) {
 	})
 }
 
+// TestRecoverSetFails: when the new password cannot be written (here the
+// activity log's head is away), the step fails without spending the
+// flow: the same browser sends the form again and the password changes,
+// not sent back to the start as if the flow had expired.
+func TestRecoverSetFails(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		a := r.citizen(t)
+		b := r.browser()
+		b.throughCode(a.Phone.Value)
+		form := url.Values{"password": {newPassword}, "password_confirm": {newPassword}}
+		sqldbtest.WithoutTable(t, db, "audit_head", func() {
+			if p := b.Post(t, "/recover/password", form); p.Status < 500 || p.Location != "" {
+				t.Fatalf("the password step while it cannot be written: %d → %q", p.Status, p.Location)
+			}
+		})
+		if r.passwordIs(t, a.ID, newPassword) {
+			t.Fatal("the password changed in the failed step")
+		}
+		b.Post(t, "/recover/password", form).Expect(t, 303, "/login?notice=password_changed")
+		if !r.passwordIs(t, a.ID, newPassword) {
+			t.Fatal("the retry did not change the password")
+		}
+		b.Post(t, "/recover/password", form).Expect(t, 303, "/recover?expired=1")
+	})
+}
+
 // TestRecoverWrongCode: wrong codes count down and kill the challenge
 // (the right code is refused after that), an expired code is refused as
 // expired, a new code after the cool-down works, and the flow itself

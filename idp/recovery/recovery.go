@@ -241,7 +241,7 @@ func (h *Handler) showPassword(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, _, st, ok := h.code.LoadVerified(w, r)
+	token, version, st, ok := h.code.LoadVerified(w, r)
 	if !ok {
 		return
 	}
@@ -269,7 +269,7 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "hash password", err)
 		return
 	}
-	if !h.code.Finish(w, r, token, &st) {
+	if !h.code.Finish(w, r, token, version, &st) {
 		return
 	}
 	// The entry says whether the new password lifted a suspension of
@@ -282,9 +282,11 @@ func (h *Handler) submitPassword(w http.ResponseWriter, r *http.Request) {
 	e := audit.Entry{AccountID: a.ID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}, Action: audit.ActionPasswordRecovered,
 		Detail: detail, IP: httpx.ClientIP(r)}
 	if err := h.Activity.Change(ctx, e, func(s *account.Store) error { return s.SetPassword(ctx, a.ID, hash) }); err != nil {
+		// The flow stays: the citizen sends the form again.
 		h.internal(w, r, "set password", err)
 		return
 	}
+	h.code.End(w, r, token)
 	if _, err := h.Sessions.EndAll(ctx, a.ID, ""); err != nil {
 		h.Log.ErrorContext(ctx, "end sessions after recovery", "account", a, "err", err)
 	}

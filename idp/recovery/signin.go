@@ -2,12 +2,10 @@ package recovery
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/gosid/gosid/internal/httpx"
-	"github.com/gosid/gosid/internal/sqldb"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/internal/message"
@@ -96,10 +94,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 			// The code is spent. A flow that cannot be ended lives on with
 			// the tries it had (none more is saved), so each further wrong
 			// password ends here again: logged, not shown.
-			if err := h.Flows.Take(ctx, flowKind, token, &st); err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
-				h.Log.ErrorContext(ctx, "end recovery flow after wrong passwords", "account", a, "err", err)
-			}
-			h.Flows.Clear(w, flowKind)
+			h.code.End(w, r, token)
 			p := h.render.NewPage(r, "rec.title")
 			p.Error = p.L.T("rec.err.current_tries")
 			h.render.Render(w, r, http.StatusUnauthorized, "start", p)
@@ -126,10 +121,11 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	// Only one of two racing submissions goes on.
-	if !h.code.Finish(w, r, token, &st) {
+	if !h.code.Finish(w, r, token, version, &st) {
 		return
 	}
 	if err := h.SignIn.Accounts.ClearLockout(ctx, a.ID); err != nil {
+		// The flow stays: the citizen tries again.
 		h.internal(w, r, "clear lock-out", err)
 		return
 	}
@@ -139,6 +135,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 	// (SMS codes) or the account has none; an authenticator app is still
 	// asked for.
 	if a.MFA != "" && !(a.MFA == account.MFASMS && st.Channel == string(message.SMS)) {
+		h.code.End(w, r, token)
 		h.SignIn.SecondFactor(w, r, a, "", amr)
 		return
 	}
@@ -147,6 +144,7 @@ func (h *Handler) submitSignIn(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "start session", err)
 		return
 	}
+	h.code.End(w, r, token)
 	h.event(r, a.ID, account.EventSignIn, account.ResultOK, "pwd "+method)
 	webui.Redirect(w, r, "/account")
 }

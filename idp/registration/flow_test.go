@@ -217,6 +217,34 @@ func TestRegisterFlowOutage(t *testing.T) {
 	})
 }
 
+// TestRegisterCreateFails: when the account cannot be written (here the
+// activity log's head is away), the profile step fails without spending
+// the flow: the same browser sends the form again and is registered, not
+// sent back to the start as if the flow had expired.
+func TestRegisterCreateFails(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		phone := idptest.NextPhone()
+		b := r.srv.Browser()
+		r.throughCode(t, b, "phone", phone)
+		sqldbtest.WithoutTable(t, db, "audit_head", func() {
+			p := b.Post(t, "/register/profile", profile())
+			if p.Status < 500 || p.Location != "" || !p.Has(`value="Петрова"`) {
+				t.Fatalf("the profile step while the account cannot be written: %d → %q", p.Status, p.Location)
+			}
+		})
+		if n := r.accounts(t); n != 0 {
+			t.Fatalf("%d accounts after the failed write", n)
+		}
+		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/account/details?welcome=1")
+		if n := r.accounts(t); n != 1 {
+			t.Fatalf("%d accounts after the retry", n)
+		}
+		// The flow is over now.
+		b.Post(t, "/register/profile", profile()).Expect(t, 303, "/register?expired=1")
+	})
+}
+
 // TestRegisterRateLimit: a new code waits out the cool-down, and a
 // contact gets at most ten codes a day — a contact with an account the
 // same, so that the limits reveal nothing.

@@ -309,7 +309,7 @@ func (h *Handler) showProfile(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, _, st, ok := h.code.LoadVerified(w, r)
+	token, version, st, ok := h.code.LoadVerified(w, r)
 	if !ok {
 		return
 	}
@@ -363,8 +363,8 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "hash password", err)
 		return
 	}
-	// Take the flow first: of two racing submissions only one goes on.
-	if !h.code.Finish(w, r, token, &st) {
+	// Claim the flow first: of two racing submissions only one goes on.
+	if !h.code.Finish(w, r, token, version, &st) {
 		return
 	}
 	now := h.Now()
@@ -378,14 +378,17 @@ func (h *Handler) submitProfile(w http.ResponseWriter, r *http.Request) {
 	ip := httpx.ClientIP(r)
 	a, err := h.Activity.Create(ctx, n, audit.Actor{Kind: audit.ActorCitizen}, "registration", ip)
 	if errors.Is(err, account.ErrTaken) {
+		h.code.End(w, r, token)
 		v.Error = v.L.T("reg.err.taken")
 		h.render.Render(w, r, http.StatusConflict, "profile", v)
 		return
 	}
 	if err != nil {
-		h.internal(w, r, "create account", err)
+		// The flow stays: the citizen sends the form again.
+		h.code.Fail(w, r, "profile", &v, &v.Page, "create account", err)
 		return
 	}
+	h.code.End(w, r, token)
 	if err := h.Accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventRegistered, Result: account.ResultOK, IP: ip, UserAgent: r.UserAgent()}); err != nil {
 		h.Log.ErrorContext(ctx, "account event", "err", err)
 	}

@@ -446,11 +446,11 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 // (SetPassword).
 func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, _, st, ok := h.loadPhoneStep(w, r)
+	token, version, st, ok := h.loadPhoneStep(w, r)
 	if !ok || !h.code.Check(w, r, &st, false) {
 		return
 	}
-	if !h.code.Finish(w, r, token, &st) {
+	if !h.code.Finish(w, r, token, version, &st) {
 		return
 	}
 	v := h.startPage(r)
@@ -477,17 +477,21 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 	})
 	switch {
 	case errors.Is(err, ErrRefused):
+		h.code.End(w, r, token)
 		v.Error = v.L.T("acc.err.refused")
 		h.render.Render(w, r, http.StatusConflict, "start", v)
 		return
 	case errors.Is(err, account.ErrTaken):
+		h.code.End(w, r, token)
 		v.Error = v.L.T("acc.err.phone_taken")
 		h.render.Render(w, r, http.StatusConflict, "start", v)
 		return
 	case err != nil:
+		// The flow stays: a new code on the same page goes on.
 		h.fail(w, r, "start", &v, v, "use access code", err)
 		return
 	}
+	h.code.End(w, r, token)
 	if _, err := h.EndAll(ctx, a.ID, ""); err != nil {
 		h.Log.ErrorContext(ctx, "end sessions after an access code", "account", a, "err", err)
 	}
