@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -478,6 +479,75 @@ func TestBankConfirmSessionOutage(t *testing.T) {
 		sqldbtest.WithoutTable(t, db, "sessions", func() { p = b.abs("GET", cb, nil) })
 		if p.Status != http.StatusServiceUnavailable || strings.Contains(p.Body, "другой учётной записи") {
 			t.Fatalf("the bank's answer while the sessions could not be read: %d %q", p.Status, firstError(p.Body))
+		}
+	})
+}
+
+// TestBankLinkOutage: linking while the links or the flows cannot be
+// reached is 503, never «устарела»; the flow is not spent, so the same
+// confirmation links once the store is back, and only once.
+func TestBankLinkOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldbtest.NewClock(time.Now())
+		srv, _, parts := startOPParts(t, db, c)
+		startSandboxBank(t, parts)
+		const phone = "+79121110081"
+		b := newBrowser(t, srv)
+		b.register("phone", phone, phone, "Иванов", "Иван")
+		a, err := parts.Accounts.FindByLogin(context.Background(), account.Phone, phone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p, _ := b.bankSignIn("", "sandbox-0002"); p.Status != 200 || !strings.Contains(p.Body, "ещё не связан") {
+			t.Fatalf("unlinked: %d %q", p.Status, firstError(p.Body))
+		}
+		for _, table := range []string{"flows", "bank_links"} {
+			var p page
+			sqldbtest.WithoutTable(t, db, table, func() { p = b.post("/bank/link", nil) })
+			if p.Status != http.StatusServiceUnavailable || strings.Contains(p.Body, "устарела") {
+				t.Fatalf("linking without %s: %d %q", table, p.Status, firstError(p.Body))
+			}
+		}
+		if n := links(t, db, a.ID); n != 0 {
+			t.Fatalf("%d links after the failed attempts", n)
+		}
+		b.post("/bank/link", nil).expectRedirect(t, "/account/banks?notice=linked")
+		if n := links(t, db, a.ID); n != 1 {
+			t.Fatalf("%d links after the retry, want 1", n)
+		}
+		if p := b.post("/bank/link", nil); p.Status != http.StatusBadRequest {
+			t.Fatalf("linking twice with one flow: %d", p.Status)
+		}
+	})
+}
+
+// TestSessionOutagePages: while the sessions cannot be read, the pages of
+// the modules beside the account centre (banks, certificates, passkeys)
+// do not send a signed-in citizen to sign in again: 503, then the same
+// pages work.
+func TestSessionOutagePages(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		srv, _, parts := startOPWith(t, db, sqldbtest.NewClock(time.Now()), func(o *idpOptions) {
+			o.Esign = esignOptions{TrustDir: filepath.Join(certFixtures, "trust")}
+		})
+		startSandboxBank(t, parts)
+		b := newBrowser(t, srv)
+		b.register("phone", "+79121110082", "+79121110082", "Иванов", "Иван")
+		pages := []string{"/account/banks", "/account/certificates", "/account/passkeys"}
+		sqldbtest.WithoutTable(t, db, "sessions", func() {
+			for _, path := range pages {
+				if p := b.get(path); p.Status != http.StatusServiceUnavailable || p.Location != "" {
+					t.Errorf("GET %s during the outage: %d → %q", path, p.Status, p.Location)
+				}
+			}
+			if p := b.post("/account/confirm/bank", url.Values{"bank": {"sandbox"}}); p.Status != http.StatusServiceUnavailable || p.Location != "" {
+				t.Errorf("a bank confirmation during the outage: %d → %q", p.Status, p.Location)
+			}
+		})
+		for _, path := range pages {
+			if p := b.get(path); p.Status != http.StatusOK {
+				t.Errorf("GET %s after the outage: %d → %q", path, p.Status, p.Location)
+			}
 		}
 	})
 }

@@ -201,6 +201,11 @@ func (h *Handler) removeCertificate(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, change bool) (*session.Session, bool) {
 	s, err := h.Sessions.Current(r)
 	if err != nil {
+		if !session.Gone(err) {
+			// Not read, so not signed out: 503, the citizen tries again.
+			h.unavailable(w, r, err)
+			return nil, false
+		}
 		http.Redirect(w, r, "/login?next=/account/certificates", http.StatusFound)
 		return nil, false
 	}

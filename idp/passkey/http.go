@@ -244,7 +244,7 @@ func (h *Handler) finishLogin(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) freshJSON(w http.ResponseWriter, r *http.Request) (*session.Session, bool) {
 	s, err := h.d.Sessions.Current(r)
 	switch {
-	case err != nil && !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired):
+	case err != nil && !sqldb.Gone(err):
 		h.fail(w, r, ErrInternal.with(err), "")
 	case err != nil:
 		h.fail(w, r, ErrSignedOut, "/login?next="+url.QueryEscape(passkeysPage))
@@ -369,12 +369,16 @@ type keyView struct {
 	Cloned           bool
 }
 
-// signedIn returns the session, or sends the browser to sign in.
+// signedIn returns the session, or sends the browser to sign in; a store
+// that did not answer is 503 (a database blip signs nobody out).
 func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request) (*session.Session, bool) {
 	s, err := h.d.Sessions.Current(r)
 	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) {
+		if !sqldb.Gone(err) {
 			h.d.Log.ErrorContext(r.Context(), "session", "err", err)
+			webui.Overloaded(w, err) // an overload's own Retry-After
+			h.render.ErrorPage(w, r, http.StatusServiceUnavailable)
+			return nil, false
 		}
 		http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusFound)
 		return nil, false

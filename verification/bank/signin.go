@@ -91,7 +91,9 @@ func (h *Handler) allowed(w http.ResponseWriter, r *http.Request, back string) b
 type Flows interface {
 	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error
 	FromRequest(r *http.Request, kind string, data any) (string, int, error)
+	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
 	Take(ctx context.Context, kind, token string, data any) error
+	Delete(ctx context.Context, kind, token string) error
 	Clear(w http.ResponseWriter, kind string)
 }
 
@@ -207,27 +209,46 @@ func (h *Handler) signInCallback(w http.ResponseWriter, r *http.Request, res *Re
 	h.render.Render(w, r, http.StatusOK, "signin", v)
 }
 
-// pendingLink reads the browser's unlinked bank identity; false after
-// answering (expired flow).
-func (h *Handler) pendingLink(w http.ResponseWriter, r *http.Request) (string, pending, bool) {
+// pendingLink reads the browser's unlinked bank identity and its flow's
+// version; false after answering: an expired or missing flow says so, a
+// store that did not answer is 503 (the citizen tries again).
+func (h *Handler) pendingLink(w http.ResponseWriter, r *http.Request) (string, int, pending, bool) {
 	var p pending
-	token, _, err := h.signin.Flows.FromRequest(r, linkFlow, &p)
-	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) && !errors.Is(err, sqldb.ErrExpired) && !errors.Is(err, http.ErrNoCookie) {
-			h.log.ErrorContext(r.Context(), "pending bank link", "err", err)
-		}
+	token, version, err := h.signin.Flows.FromRequest(r, linkFlow, &p)
+	switch {
+	case err == nil:
+		return token, version, p, true
+	case sqldb.Gone(err):
 		h.render.Render(w, r, http.StatusBadRequest, "signin", h.linkPage(r, "", "expired"))
-		return "", p, false
+	default:
+		h.log.ErrorContext(r.Context(), "pending bank link", "err", err)
+		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
 	}
-	return token, p, true
+	return "", 0, p, false
+}
+
+// signedIn is the request's session: without one the browser signs in
+// first and comes back to back; a store that did not answer is 503, so
+// that a database blip signs nobody out. False after answering.
+func (h *Handler) signedIn(w http.ResponseWriter, r *http.Request, back string) (*session.Session, bool) {
+	s, err := h.sessions.Current(r)
+	switch {
+	case err == nil:
+		return s, true
+	case session.Gone(err):
+		http.Redirect(w, r, "/login?next="+url.QueryEscape(back), http.StatusFound)
+	default:
+		h.log.ErrorContext(r.Context(), "session", "err", err)
+		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
+	}
+	return nil, false
 }
 
 // linkSession is the signed-in session that may link or remove a bank:
 // without one the browser signs in first, a stale one re-authenticates.
 func (h *Handler) linkSession(w http.ResponseWriter, r *http.Request, back string) (*session.Session, bool) {
-	s, err := h.sessions.Current(r)
-	if err != nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape(back), http.StatusFound)
+	s, ok := h.signedIn(w, r, back)
+	if !ok {
 		return nil, false
 	}
 	rule := h.signin.Reauth
@@ -249,7 +270,7 @@ func (h *Handler) bankName(ctx context.Context, r *http.Request, id string) stri
 }
 
 func (h *Handler) showLink(w http.ResponseWriter, r *http.Request) {
-	_, p, ok := h.pendingLink(w, r)
+	_, _, p, ok := h.pendingLink(w, r)
 	if !ok {
 		return
 	}
@@ -261,7 +282,7 @@ func (h *Handler) showLink(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) submitLink(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	token, p, ok := h.pendingLink(w, r)
+	token, version, p, ok := h.pendingLink(w, r)
 	if !ok {
 		return
 	}
@@ -269,22 +290,32 @@ func (h *Handler) submitLink(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// Single use: of two posts, one links.
-	if err := h.signin.Flows.Take(ctx, linkFlow, token, &p); err != nil {
+	// Single use: of two posts, the one whose claim moves the flow's
+	// version on links. The flow stays until the link is written, so that
+	// a store that does not answer leaves the citizen's retry working.
+	if _, err := h.signin.Flows.Save(ctx, linkFlow, token, version, p); err != nil {
+		if !sqldb.Gone(err) && !errors.Is(err, sqldb.ErrConflict) {
+			h.log.ErrorContext(ctx, "claim bank link", "err", err)
+			webui.ErrorPage(w, r, http.StatusServiceUnavailable)
+			return
+		}
 		h.signin.Flows.Clear(w, linkFlow)
 		h.render.Render(w, r, http.StatusBadRequest, "signin", h.linkPage(r, "", "expired"))
 		return
 	}
-	h.signin.Flows.Clear(w, linkFlow)
 	name := h.bankName(ctx, r, p.Bank)
 	err := h.banks.Link(ctx, h.signin.DB, Link{BankID: p.Bank, Subject: p.Subject, AccountID: s.AccountID})
-	if errors.Is(err, ErrLinkedElsewhere) {
-		h.render.Render(w, r, http.StatusConflict, "signin", h.linkPage(r, name, "linked_elsewhere"))
-		return
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrLinkedElsewhere) {
 		h.log.ErrorContext(ctx, "link bank identity", "bank", p.Bank, "err", err)
 		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
+		return
+	}
+	h.signin.Flows.Clear(w, linkFlow)
+	if err := h.signin.Flows.Delete(ctx, linkFlow, token); err != nil && !sqldb.Gone(err) {
+		h.log.WarnContext(ctx, "end bank link flow", "err", err)
+	}
+	if err != nil {
+		h.render.Render(w, r, http.StatusConflict, "signin", h.linkPage(r, name, "linked_elsewhere"))
 		return
 	}
 	if err := h.banks.Used(ctx, p.Bank, p.Subject); err != nil {
@@ -330,9 +361,8 @@ func (h *Handler) renderBanks(w http.ResponseWriter, r *http.Request, accountID 
 }
 
 func (h *Handler) showBanks(w http.ResponseWriter, r *http.Request) {
-	s, err := h.sessions.Current(r)
-	if err != nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape("/account/banks"), http.StatusFound)
+	s, ok := h.signedIn(w, r, "/account/banks")
+	if !ok {
 		return
 	}
 	notice, l := "", h.render.Localizer(r)

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"net/url"
 
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/internal/httpx"
@@ -77,9 +76,8 @@ func (h *Handler) Offered(ctx context.Context, lang string) ([]check.Bank, error
 }
 
 func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
-	s, err := h.sessions.Current(r)
-	if err != nil {
-		http.Redirect(w, r, "/login?next="+url.QueryEscape("/account/confirm"), http.StatusFound)
+	s, ok := h.signedIn(w, r, "/account/confirm")
+	if !ok {
 		return
 	}
 	// Each start is a flow row until swept.
