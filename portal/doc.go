@@ -121,6 +121,7 @@
 //	GET  /help/{id}                 one answer (portal/help), its related links and «Напишите в поддержку»
 //	GET  /static/                   the portal's stylesheet and icon
 //	GET  /static/gosid.css          the shared stylesheet (internal/webui)
+//	GET  /static/gosid.js           the shared script (internal/webui): forms sent once
 //	GET  /healthz                   liveness (Handler.Server, the portal's listener)
 //
 // Pages render through internal/webui with the portal's own layout; any

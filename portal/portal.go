@@ -164,6 +164,7 @@ func New(cfg Config) (*Handler, error) {
 	mux.HandleFunc("GET /{$}", h.showHome)
 	mux.Handle("GET /static/", http.StripPrefix("/static/", staticFiles(static)))
 	mux.Handle("GET /static/gosid.css", webui.Static())
+	mux.Handle("GET /static/gosid.js", webui.Static())
 	if err := h.mountHelp(mux); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,35 @@
     form.submit();
   });
 
+  // A form is sent once while its answer is on the way. A double click,
+  // or Enter pressed twice, would send a second request: the server lets
+  // only one of them go on (a flow is claimed once, a payment has one
+  // key), and the browser shows the answer to the last one, the loser's
+  // «the session has expired». The guard lapses after 10 s (an answer
+  // that never came may be asked for again) and on a page restored from
+  // the back-forward cache.
+  var sendGuard = 10000;
+  function release(form) {
+    delete form.dataset.sending;
+    form.removeAttribute("aria-busy");
+  }
+  // On window, so that it runs after the listeners of the form and the
+  // document: a submission one of them stopped was not sent.
+  window.addEventListener("submit", function (e) {
+    var form = e.target;
+    if (e.defaultPrevented || (form.getAttribute("method") || "").toLowerCase() !== "post") return;
+    if (form.dataset.sending) {
+      e.preventDefault();
+      return;
+    }
+    form.dataset.sending = "1";
+    form.setAttribute("aria-busy", "true");
+    setTimeout(function () { release(form); }, sendGuard);
+  });
+  window.addEventListener("pageshow", function (e) {
+    if (e.persisted) document.querySelectorAll("form[data-sending]").forEach(release);
+  });
+
   // Live password hints: each <li data-rule> of a .rules list is marked as
   // met while the citizen types. The server checks the same rules (and the
   // ones a browser cannot: breached lists, the login) on submit.
