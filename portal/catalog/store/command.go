@@ -4,10 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"github.com/gosid/gosid/portal/catalog"
 	"io"
 	"os"
 	"time"
+
+	"github.com/gosid/gosid/portal/catalog"
 
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/sqldb"

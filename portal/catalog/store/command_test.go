@@ -5,11 +5,12 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gosid/gosid/portal/catalog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/gosid/gosid/portal/catalog"
 
 	"github.com/gosid/gosid/internal/cmdline"
 	"github.com/gosid/gosid/internal/sqldb"

@@ -4,10 +4,11 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/gosid/gosid/portal/catalog"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/gosid/gosid/portal/catalog"
 
 	"github.com/gosid/gosid/internal/sqldb"
 )
