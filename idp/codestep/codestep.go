@@ -50,9 +50,22 @@ type Send struct {
 // Issue creates the challenge and sends what s says. The returned error
 // is one of otp's (cool-down, daily cap) or a sending failure.
 func (st *Step) Issue(ctx context.Context, s Send) (challengeID string, err error) {
-	ch, err := st.OTP.Issue(ctx, s.Purpose, s.To, s.IP)
+	id, err := st.OTP.NewID()
 	if err != nil {
 		return "", err
+	}
+	if err := st.IssueAs(ctx, id, s); err != nil {
+		return "", err
+	}
+	return id, nil
+}
+
+// IssueAs is Issue with the challenge id chosen by the caller
+// (otp.Service.NewID), which a flow keeps before the code is issued.
+func (st *Step) IssueAs(ctx context.Context, id string, s Send) error {
+	ch, err := st.OTP.IssueAs(ctx, id, s.Purpose, s.To, s.IP)
+	if err != nil {
+		return err
 	}
 	m := notice.Message{Channel: s.Channel, To: s.To, Lang: s.Lang}
 	switch {
@@ -62,13 +75,55 @@ func (st *Step) Issue(ctx context.Context, s Send) (challengeID string, err erro
 		m.Kind = s.Kind
 		m.Data = map[string]string{"code": ch.Code, "minutes": strconv.Itoa(int(st.TTL.Minutes()))}
 	default:
-		return ch.ID, nil
+		return nil
 	}
 	if err := st.send(ctx, m); err != nil {
 		st.Log.ErrorContext(ctx, "send code", "message", m, "err", err)
-		return "", ErrNotSent
+		return ErrNotSent
 	}
-	return ch.ID, nil
+	return nil
+}
+
+// IssueFor issues a code for s into a flow that names its challenge
+// before the code exists: name keeps id in the flow and returns how to name
+// the earlier challenge again. A flow that cannot be saved (name's error)
+// costs the citizen neither a code nor a cool-down, and a code refused
+// before it was stored (cool-down, cap, a store's failure) leaves the
+// earlier one named. A cool-down refuses before name is called.
+func (st *Step) IssueFor(ctx context.Context, s Send, name func(id string) (undo func(), err error)) error {
+	if err := st.OTP.Ready(ctx, s.Purpose, s.To); err != nil {
+		return err
+	}
+	id, err := st.OTP.NewID()
+	if err != nil {
+		return err
+	}
+	undo, err := name(id)
+	if err != nil {
+		return err
+	}
+	if err := st.IssueAs(ctx, id, s); err != nil {
+		// A code the gateway did not take was stored: it replaced the
+		// earlier one, which stays dead.
+		if !errors.Is(err, ErrNotSent) {
+			undo()
+		}
+		return err
+	}
+	return nil
+}
+
+// Refusal is the status of a page that shows an Issue error (Explain):
+// 429 for a refusal (a cool-down, a cap, a gateway that did not take the
+// message); else a store did not answer: the error is logged and the page
+// is 503, with an overload's Retry-After.
+func (st *Step) Refusal(ctx context.Context, w http.ResponseWriter, err error) int {
+	if Judged(err) {
+		return http.StatusTooManyRequests
+	}
+	st.Log.ErrorContext(ctx, "issue code", "err", err)
+	webui.Overloaded(w, err)
+	return http.StatusServiceUnavailable
 }
 
 // send hands m to the sender within the budget (Budget.Send).

@@ -153,10 +153,11 @@ func (p *Pages[S]) Check(w http.ResponseWriter, r *http.Request, st *S, refused 
 // Resend sends a new code for the loaded flow (token, version, st), keeps
 // its challenge in the flow and goes back to the step at self; a refusal
 // (cool-down, daily cap, a gateway failure) is shown on the step (429).
+// The flow names the new challenge before it is issued (Step.IssueFor).
 func (p *Pages[S]) Resend(w http.ResponseWriter, r *http.Request, token string, version int, st *S, self string) {
-	id, err := p.Step.Issue(r.Context(), p.Send(r, st))
+	err := p.Reissue(r, token, version, st)
 	if err != nil && !Judged(err) {
-		p.internal(w, r, st, "issue code", err)
+		p.internal(w, r, st, "resend code", err)
 		return
 	}
 	if err != nil {
@@ -165,13 +166,31 @@ func (p *Pages[S]) Resend(w http.ResponseWriter, r *http.Request, token string, 
 		p.Render.Render(w, r, http.StatusTooManyRequests, p.Template, v)
 		return
 	}
-	challenge, _ := p.Code(st)
-	*challenge = id
-	if _, err := p.Flows.Save(r.Context(), p.Kind, token, version, *st); err != nil {
-		p.internal(w, r, st, "save flow", err)
-		return
-	}
 	webui.Redirect(w, r, self+"?resent=1")
+}
+
+// Reissue issues a new code for the loaded flow (token, version, st),
+// whose challenge the flow names before the code is issued
+// (Step.IssueFor); refused, the flow names the earlier challenge again.
+// Errors are IssueFor's.
+func (p *Pages[S]) Reissue(r *http.Request, token string, version int, st *S) error {
+	ctx := r.Context()
+	challenge, _ := p.Code(st)
+	return p.Step.IssueFor(ctx, p.Send(r, st), func(id string) (func(), error) {
+		old := *challenge
+		*challenge = id
+		saved, err := p.Flows.Save(ctx, p.Kind, token, version, *st)
+		if err != nil {
+			*challenge = old
+			return nil, err
+		}
+		return func() {
+			*challenge = old
+			if _, err := p.Flows.Save(ctx, p.Kind, token, saved, *st); err != nil {
+				p.Log.WarnContext(ctx, "name the earlier code again", "kind", p.Kind, "err", err)
+			}
+		}, nil
+	})
 }
 
 // Verified marks the loaded flow's code step done (verified) and goes on
@@ -264,30 +283,28 @@ func (p *Pages[S]) resendStep(w http.ResponseWriter, r *http.Request) {
 // daily cap, a gateway failure) is shown on the start page — template,
 // rendering view, whose webui.Page is page — with the reason (429); a
 // flow that cannot begin goes to Internal, by default the start page with
-// a general message (500).
+// a general message (500). The flow is stored before the code is issued
+// (Step.IssueFor): one that cannot be stored costs the citizen neither a
+// code nor a cool-down, and a cool-down refuses before the browser's
+// earlier flow is replaced.
 func (p *Pages[S]) Begin(w http.ResponseWriter, r *http.Request, st *S, ttl time.Duration, template string, view any, page *webui.Page) {
-	id, err := p.Step.Issue(r.Context(), p.Send(r, st))
+	challenge, _ := p.Code(st)
+	err := p.Step.IssueFor(r.Context(), p.Send(r, st), func(id string) (func(), error) {
+		*challenge = id
+		// Undone, the flow's row expires unused.
+		return func() { p.Flows.Clear(w, p.Kind) }, p.Flows.Begin(w, r, p.Kind, *st, ttl)
+	})
 	if err != nil && !Judged(err) {
 		if p.Internal != nil {
-			p.Internal(w, r, "issue code", err)
+			p.Internal(w, r, "begin flow", err)
 			return
 		}
-		p.Fail(w, r, template, view, page, "issue code", err)
+		p.Fail(w, r, template, view, page, "begin flow", err)
 		return
 	}
 	if err != nil {
 		page.Error = Explain(err, page.L)
 		p.Render.Render(w, r, http.StatusTooManyRequests, template, view)
-		return
-	}
-	challenge, _ := p.Code(st)
-	*challenge = id
-	if err := p.Flows.Begin(w, r, p.Kind, *st, ttl); err != nil {
-		if p.Internal != nil {
-			p.Internal(w, r, "start flow", err)
-			return
-		}
-		p.Fail(w, r, template, view, page, "start flow", err)
 		return
 	}
 	webui.Redirect(w, r, p.step())

@@ -167,16 +167,27 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	v := h.mfaPage(r, a)
 	if a.MFA == account.MFASMS && st.Challenge == "" && !v.Backup {
-		id, err := h.mfa.Codes.Issue(ctx, codestep.Send{Purpose: "login", Channel: message.SMS, To: a.Phone.Value,
-			IP: httpx.ClientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin})
-		if err != nil {
-			v.Error = codestep.Explain(err, v.L)
-		} else {
+		// The flow names the code's challenge before the code is sent
+		// (codestep.Step.IssueFor).
+		err := h.mfa.Codes.IssueFor(ctx, codestep.Send{Purpose: "login", Channel: message.SMS, To: a.Phone.Value,
+			IP: httpx.ClientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin}, func(id string) (func(), error) {
 			st.Challenge = id
-			if _, err := h.mfa.Flows.Save(ctx, mfaFlow, token, version, st); err != nil && !errors.Is(err, sqldb.ErrConflict) {
-				h.internal(w, r, "save second factor", err)
-				return
-			}
+			saved, err := h.mfa.Flows.Save(ctx, mfaFlow, token, version, st)
+			return func() {
+				st.Challenge = ""
+				if _, err := h.mfa.Flows.Save(ctx, mfaFlow, token, saved, st); err != nil {
+					h.log.WarnContext(ctx, "forget a second-factor code not sent", "err", err)
+				}
+			}, err
+		})
+		switch {
+		case err == nil, errors.Is(err, sqldb.ErrConflict):
+			// Sent, or sent by the browser's other request that saved first.
+		case codestep.Judged(err):
+			v.Error = codestep.Explain(err, v.L)
+		default:
+			h.internal(w, r, "send second-factor code", err)
+			return
 		}
 	}
 	h.render.Render(w, r, http.StatusOK, "mfa", v)

@@ -192,3 +192,36 @@ func (e *env) atSecondFactor(t *testing.T) (*account.Account, totp.Enrolment, *i
 	b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
 	return a, enr, b
 }
+
+// TestSecondFactorSMSFlowOutage: the SMS second factor names its code in
+// the flow before it is sent. While the flow cannot be saved the page is
+// 503 and no SMS goes out; afterwards the page sends the code at once,
+// not «a new code in 60 s» for a code the flow never named, and it signs
+// in.
+func TestSecondFactorSMSFlowOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, nil)
+		a := e.newAccount(t, goodPassword)
+		if err := e.Accounts.SetMFA(t.Context(), a.ID, account.MFASMS); err != nil {
+			t.Fatal(err)
+		}
+		b := e.browser()
+		b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}}).Expect(t, 303, "/login/2fa")
+		sent := e.Messages.Sent()
+		sqldbtest.ReadOnlyTable(t, db, "flows", func() {
+			if p := b.Get(t, "/login/2fa"); p.Status < 500 || p.Location != "" {
+				t.Fatalf("the SMS step while the flow cannot be saved: %d → %q", p.Status, p.Location)
+			}
+		})
+		if n := e.Messages.Sent() - sent; n != 0 {
+			t.Fatalf("%d SMS sent for a code the flow does not name", n)
+		}
+		if p := b.Get(t, "/login/2fa"); p.Status != 200 || p.Has("Новый код можно запросить") {
+			t.Fatalf("the SMS step after the outage: %d %q", p.Status, p.Body)
+		}
+		b.Post(t, "/login/2fa", url.Values{"code": {e.Messages.Code(t, a.Phone.Value)}})
+		if b.Cookie("gosid_session") == "" {
+			t.Fatal("not signed in with the code sent after the outage")
+		}
+	})
+}

@@ -186,22 +186,56 @@ func (c Challenge) String() string {
 // against them even if it then loses a race with a concurrent Issue for the
 // same pair (*ErrResendTooSoon).
 func (s *Service) Issue(ctx context.Context, purpose, destination, ip string) (Challenge, error) {
-	if !validPurpose(purpose) || destination == "" || ip == "" {
-		return Challenge{}, ErrInvalid
+	id, err := s.NewID()
+	if err != nil {
+		return Challenge{}, err
 	}
-	now := s.cfg.Now()
-	dest := s.mac("destination", destination)
+	return s.IssueAs(ctx, id, purpose, destination, ip)
+}
 
+// NewID is a fresh challenge id for IssueAs. A flow that keeps the id
+// before the code is issued never holds a code it cannot name: when the
+// flow cannot be stored, nothing was issued, and no cool-down stands in
+// the way of the citizen's retry.
+func (s *Service) NewID() (string, error) {
+	var b [16]byte
+	if _, err := io.ReadFull(s.cfg.Rand, b[:]); err != nil {
+		return "", fmt.Errorf("otp: random id: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b[:]), nil
+}
+
+// Ready reports whether a code for (purpose, destination) may be issued
+// now as far as the cool-down goes: nil, *ErrResendTooSoon, or a store's
+// error. It changes nothing; Issue checks again.
+func (s *Service) Ready(ctx context.Context, purpose, destination string) error {
+	return s.ready(ctx, purpose, s.mac("destination", destination), s.cfg.Now())
+}
+
+func (s *Service) ready(ctx context.Context, purpose string, dest []byte, now time.Time) error {
 	var resendAt int64
 	err := s.db.QueryRow(ctx, `SELECT resend_at FROM otp_challenges WHERE purpose = $1 AND destination_hash = $2`,
 		purpose, dest).Scan(&resendAt)
 	switch {
 	case err == nil:
 		if wait := sqldb.Time(resendAt).Sub(now); wait > 0 {
-			return Challenge{}, &ErrResendTooSoon{RetryAfter: wait}
+			return &ErrResendTooSoon{RetryAfter: wait}
 		}
 	case !errors.Is(err, sqldb.ErrNotFound):
-		return Challenge{}, fmt.Errorf("otp: read challenge: %w", err)
+		return fmt.Errorf("otp: read challenge: %w", err)
+	}
+	return nil
+}
+
+// IssueAs is Issue with the challenge id chosen by the caller (NewID).
+func (s *Service) IssueAs(ctx context.Context, id, purpose, destination, ip string) (Challenge, error) {
+	if id == "" || !validPurpose(purpose) || destination == "" || ip == "" {
+		return Challenge{}, ErrInvalid
+	}
+	now := s.cfg.Now()
+	dest := s.mac("destination", destination)
+	if err := s.ready(ctx, purpose, dest, now); err != nil {
+		return Challenge{}, err
 	}
 
 	// The IP first: a client over its own cap must not use up the
@@ -217,11 +251,6 @@ func (s *Service) Issue(ctx context.Context, purpose, destination, ip string) (C
 		return Challenge{}, &DailyCapError{Scope: "destination", RetryAfter: retry}
 	}
 
-	var idBytes [16]byte
-	if _, err := io.ReadFull(s.cfg.Rand, idBytes[:]); err != nil {
-		return Challenge{}, fmt.Errorf("otp: random id: %w", err)
-	}
-	id := base64.RawURLEncoding.EncodeToString(idBytes[:])
 	code, err := s.randomCode()
 	if err != nil {
 		return Challenge{}, err

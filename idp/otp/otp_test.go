@@ -526,3 +526,35 @@ func benchmark(b *testing.B, verify bool) {
 		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "verifies/s")
 	})
 }
+
+// TestIssueAs: a challenge issued under an id chosen beforehand (NewID)
+// has that id; Ready sees the cool-down Issue checks, and changes nothing.
+func TestIssueAs(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, c := setup(t, db)
+		wantErr(t, s.Ready(ctx, "login", phone), nil)
+		id, err := s.NewID()
+		if err != nil || len(id) < 20 {
+			t.Fatalf("NewID = %q, %v", id, err)
+		}
+		if other, _ := s.NewID(); other == id {
+			t.Fatal("two ids alike")
+		}
+		if _, err := s.IssueAs(ctx, "", "login", phone, ip); !errors.Is(err, otp.ErrInvalid) {
+			t.Fatalf("IssueAs without an id: %v", err)
+		}
+		ch, err := s.IssueAs(ctx, id, "login", phone, ip)
+		if err != nil || ch.ID != id {
+			t.Fatalf("IssueAs = %v, %v; want the id %s", ch, err, id)
+		}
+		var soon *otp.ErrResendTooSoon
+		if err := s.Ready(ctx, "login", phone); !errors.As(err, &soon) || soon.RetryAfter <= 0 {
+			t.Fatalf("Ready in the cool-down: %v", err)
+		}
+		wantErr(t, s.Ready(ctx, "register", phone), nil) // another purpose
+		wantErr(t, s.Verify(ctx, id, "login", phone, ch.Code), nil)
+		c.Advance(time.Hour)
+		wantErr(t, s.Ready(ctx, "login", phone), nil)
+	})
+}

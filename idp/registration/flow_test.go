@@ -217,6 +217,37 @@ func TestRegisterFlowOutage(t *testing.T) {
 	})
 }
 
+// TestRegisterCodeOutage: a flow that cannot be stored costs no code. The
+// start page fails while the flows are away, and the retry sends the code
+// at once, not «a new code in 60 s» for a code nobody can type; a new
+// code asked for in an outage leaves the code already sent working.
+func TestRegisterCodeOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		phone := idptest.NextPhone()
+		b := r.srv.Browser()
+		start := url.Values{"by": {"phone"}, "phone": {phone}}
+		sqldbtest.WithoutTable(t, db, "flows", func() {
+			if p := b.Post(t, "/register", start); p.Status < 500 || p.Location != "" {
+				t.Fatalf("the start page while the flows are away: %d → %q", p.Status, p.Location)
+			}
+		})
+		if n := r.Messages.Sent(); n != 0 {
+			t.Fatalf("%d messages sent for a flow that was not stored", n)
+		}
+		b.Post(t, "/register", start).Expect(t, 303, "/register/code")
+		code := r.Messages.Code(t, phone)
+
+		r.Clock.Advance(2 * time.Minute) // past the cool-down
+		sqldbtest.ReadOnlyTable(t, db, "flows", func() {
+			if p := b.Post(t, "/register/resend", nil); p.Status < 500 || p.Location != "" {
+				t.Fatalf("a new code while the flows are away: %d → %q", p.Status, p.Location)
+			}
+		})
+		b.Post(t, "/register/code", url.Values{"code": {code}}).Expect(t, 303, "/register/profile")
+	})
+}
+
 // TestRegisterCreateFails: when the account cannot be written (here the
 // activity log's head is away), the profile step fails without spending
 // the flow: the same browser sends the form again and is registered, not

@@ -395,15 +395,14 @@ func (h *Handler) submitNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	st.Phone, st.PhoneVerified = phone, false
-	id, err := h.Codes.Issue(ctx, h.code.Send(r, &st))
+	err = h.code.Reissue(r, token, version, &st)
+	if err != nil && !codestep.Judged(err) {
+		h.fail(w, r, "new", &v.Page, v, "issue code", err)
+		return
+	}
 	if err != nil {
 		v.Error = codestep.Explain(err, v.L)
 		h.render.Render(w, r, http.StatusTooManyRequests, "new", v)
-		return
-	}
-	st.Challenge = id
-	if _, err := h.Flows.Save(ctx, flowKind, token, version, st); err != nil {
-		h.fail(w, r, "new", &v.Page, v, "save flow", err)
 		return
 	}
 	webui.Redirect(w, r, PathCitizen+"/code")

@@ -24,3 +24,36 @@ func WithoutTable(t testing.TB, db *sqldb.DB, table string, fn func()) {
 	}()
 	fn()
 }
+
+// ReadOnlyTable runs fn while table can be read but not written: every
+// UPDATE on it fails as a store that stopped answering would (an error
+// that is no sqldb.ErrNotFound or ErrConflict), and writes work again
+// when fn returns. It tests a step that read its state and then could
+// not save it.
+func ReadOnlyTable(t testing.TB, db *sqldb.DB, table string, fn func()) {
+	t.Helper()
+	ctx := context.Background()
+	trigger := table + "_read_only"
+	create := []string{`CREATE TRIGGER ` + trigger + ` BEFORE UPDATE ON ` + table + ` BEGIN SELECT RAISE(ABORT, 'table is read-only'); END`}
+	drop := []string{`DROP TRIGGER ` + trigger}
+	if db.Dialect() == sqldb.Postgres {
+		create = []string{
+			`CREATE FUNCTION ` + trigger + `() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'table is read-only'; END $$`,
+			`CREATE TRIGGER ` + trigger + ` BEFORE UPDATE ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION ` + trigger + `()`,
+		}
+		drop = []string{`DROP TRIGGER ` + trigger + ` ON ` + table, `DROP FUNCTION ` + trigger + `()`}
+	}
+	for _, stmt := range create {
+		if _, err := db.Exec(ctx, stmt); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer func() {
+		for _, stmt := range drop {
+			if _, err := db.Exec(ctx, stmt); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}()
+	fn()
+}
