@@ -202,7 +202,7 @@ func (h *Handler) sendReauthCode(w http.ResponseWriter, r *http.Request) {
 		IP: httpx.ClientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin})
 	if err != nil {
 		v.Error = codestep.Explain(err, v.L)
-		h.render.Render(w, r, http.StatusTooManyRequests, "reauth", v)
+		h.render.Render(w, r, h.mfa.Codes.Refusal(r.Context(), w, err), "reauth", v)
 		return
 	}
 	v.Challenge = id

@@ -353,3 +353,24 @@ func TestSuspendedPasswordSignIn(t *testing.T) {
 		}
 	})
 }
+
+// TestReauthSendOutage: a code that cannot be issued because its store
+// does not answer is 503, not 429 «too many requests»: the citizen did
+// nothing too often. Afterwards the code goes out at once.
+func TestReauthSendOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, nil)
+		a := e.newAccount(t, "")
+		b := e.browser()
+		b.SignIn(t, a.ID, "swk", "user")
+		e.Clock.Advance(10 * time.Minute)
+		sqldbtest.WithoutTable(t, db, "otp_challenges", func() {
+			if p := b.Post(t, "/account/reauth/send", url.Values{"next": {"/account/data"}}); p.Status != 503 {
+				t.Fatalf("a code while its store is away: %d", p.Status)
+			}
+		})
+		if p := b.Post(t, "/account/reauth/send", url.Values{"next": {"/account/data"}}); p.Status != 200 || p.Find(t, challengeRe) == "" {
+			t.Fatalf("a code after the outage: %d", p.Status)
+		}
+	})
+}

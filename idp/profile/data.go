@@ -311,7 +311,7 @@ func (h *Handler) startDelete(w http.ResponseWriter, r *http.Request) {
 			IP: httpx.ClientIP(r), Lang: webui.Lang(r), Kind: notice.KindCodeLogin})
 		if err != nil {
 			v.Step, v.Error = "", codestep.Explain(err, v.L)
-			h.render.Render(w, r, http.StatusTooManyRequests, "data", v)
+			h.render.Render(w, r, h.Security.Codes.Refusal(r.Context(), w, err), "data", v)
 			return
 		}
 		v.Challenge = id

@@ -338,7 +338,7 @@ func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request, a *account.Ac
 	id, err := h.sendCode(r, a)
 	if err != nil {
 		v.Error = codestep.Explain(err, v.L)
-		h.renderSecurity(w, r, http.StatusTooManyRequests, v)
+		h.renderSecurity(w, r, h.Security.Codes.Refusal(r.Context(), w, err), v)
 		return
 	}
 	h.goToStep(w, r, a, securityState{Step: stepSMS, Challenge: id})
@@ -418,7 +418,7 @@ func (h *Handler) sendConfirmation(w http.ResponseWriter, r *http.Request, a *ac
 	id, err := h.sendCode(r, a)
 	if err != nil {
 		v.Error = codestep.Explain(err, v.L)
-		h.renderSecurity(w, r, http.StatusTooManyRequests, v)
+		h.renderSecurity(w, r, h.Security.Codes.Refusal(r.Context(), w, err), v)
 		return
 	}
 	h.goToStep(w, r, a, securityState{Step: stepConfirm, Challenge: id, Notice: "sec.code_sent"})
