@@ -113,6 +113,33 @@ func (st *Step) IssueFor(ctx context.Context, s Send, name func(id string) (undo
 	return nil
 }
 
+// FlowSaver saves a flow's state (flow.Store).
+type FlowSaver interface {
+	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
+}
+
+// IssueInto issues a code for s into the flow (kind, token, loaded at
+// version) whose state data keeps the code's challenge at *challenge: the
+// flow names the new challenge first (IssueFor), and is saved naming the
+// earlier one again when the code is refused.
+func (st *Step) IssueInto(ctx context.Context, s Send, flows FlowSaver, kind, token string, version int, data any, challenge *string) error {
+	return st.IssueFor(ctx, s, func(id string) (func(), error) {
+		old := *challenge
+		*challenge = id
+		saved, err := flows.Save(ctx, kind, token, version, data)
+		if err != nil {
+			*challenge = old
+			return nil, err
+		}
+		return func() {
+			*challenge = old
+			if _, err := flows.Save(ctx, kind, token, saved, data); err != nil {
+				st.Log.WarnContext(ctx, "name the earlier code again", "kind", kind, "err", err)
+			}
+		}, nil
+	})
+}
+
 // Refusal is the status of a page that shows an Issue error (Explain):
 // 429 for a refusal (a cool-down, a cap, a gateway that did not take the
 // message); else a store did not answer: the error is logged and the page

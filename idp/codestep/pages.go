@@ -62,7 +62,7 @@ type Flows interface {
 	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error
 	FromRequest(r *http.Request, kind string, data any) (token string, version int, err error)
 	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
-	Delete(ctx context.Context, kind, token string) error
+	End(ctx context.Context, w http.ResponseWriter, kind, token string) error
 	Clear(w http.ResponseWriter, kind string)
 }
 
@@ -169,28 +169,11 @@ func (p *Pages[S]) Resend(w http.ResponseWriter, r *http.Request, token string, 
 	webui.Redirect(w, r, self+"?resent=1")
 }
 
-// Reissue issues a new code for the loaded flow (token, version, st),
-// whose challenge the flow names before the code is issued
-// (Step.IssueFor); refused, the flow names the earlier challenge again.
-// Errors are IssueFor's.
+// Reissue issues a new code for the loaded flow (token, version, st)
+// (Step.IssueInto).
 func (p *Pages[S]) Reissue(r *http.Request, token string, version int, st *S) error {
-	ctx := r.Context()
 	challenge, _ := p.Code(st)
-	return p.Step.IssueFor(ctx, p.Send(r, st), func(id string) (func(), error) {
-		old := *challenge
-		*challenge = id
-		saved, err := p.Flows.Save(ctx, p.Kind, token, version, *st)
-		if err != nil {
-			*challenge = old
-			return nil, err
-		}
-		return func() {
-			*challenge = old
-			if _, err := p.Flows.Save(ctx, p.Kind, token, saved, *st); err != nil {
-				p.Log.WarnContext(ctx, "name the earlier code again", "kind", p.Kind, "err", err)
-			}
-		}, nil
-	})
+	return p.Step.IssueInto(r.Context(), p.Send(r, st), p.Flows, p.Kind, token, version, st, challenge)
 }
 
 // Verified marks the loaded flow's code step done (verified) and goes on
@@ -332,8 +315,7 @@ func (p *Pages[S]) Finish(w http.ResponseWriter, r *http.Request, token string, 
 // End ends a finished flow once what it did is done: the flow is deleted
 // and its cookie dropped. A flow that cannot be deleted expires unused.
 func (p *Pages[S]) End(w http.ResponseWriter, r *http.Request, token string) {
-	p.Flows.Clear(w, p.Kind)
-	if err := p.Flows.Delete(r.Context(), p.Kind, token); err != nil && !sqldb.Gone(err) {
+	if err := p.Flows.End(r.Context(), w, p.Kind, token); err != nil {
 		p.Log.WarnContext(r.Context(), "end flow", "kind", p.Kind, "err", err)
 	}
 }

@@ -1,6 +1,7 @@
 package flow
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"time"
@@ -51,6 +52,17 @@ func (s *Store) Begin(w http.ResponseWriter, r *http.Request, kind string, data 
 		Secure:   s.secure,
 		SameSite: http.SameSiteLaxMode,
 	})
+	return nil
+}
+
+// End ends the flow of kind named by token once it has done its work: its
+// cookie is dropped and its row deleted. A flow already gone is no error;
+// one whose row cannot be deleted expires unused, and the error says why.
+func (s *Store) End(ctx context.Context, w http.ResponseWriter, kind, token string) error {
+	s.Clear(w, kind)
+	if err := s.Delete(ctx, kind, token); err != nil && !sqldb.Gone(err) {
+		return err
+	}
 	return nil
 }
 

@@ -167,19 +167,9 @@ func (h *Handler) showMFA(w http.ResponseWriter, r *http.Request) {
 	}
 	v := h.mfaPage(r, a)
 	if a.MFA == account.MFASMS && st.Challenge == "" && !v.Backup {
-		// The flow names the code's challenge before the code is sent
-		// (codestep.Step.IssueFor).
-		err := h.mfa.Codes.IssueFor(ctx, codestep.Send{Purpose: "login", Channel: message.SMS, To: a.Phone.Value,
-			IP: httpx.ClientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin}, func(id string) (func(), error) {
-			st.Challenge = id
-			saved, err := h.mfa.Flows.Save(ctx, mfaFlow, token, version, st)
-			return func() {
-				st.Challenge = ""
-				if _, err := h.mfa.Flows.Save(ctx, mfaFlow, token, saved, st); err != nil {
-					h.log.WarnContext(ctx, "forget a second-factor code not sent", "err", err)
-				}
-			}, err
-		})
+		// The flow names the code's challenge before the code is sent.
+		err := h.mfa.Codes.IssueInto(ctx, codestep.Send{Purpose: "login", Channel: message.SMS, To: a.Phone.Value,
+			IP: httpx.ClientIP(r), Lang: v.L.Lang, Kind: notice.KindCodeLogin}, h.mfa.Flows, mfaFlow, token, version, &st, &st.Challenge)
 		switch {
 		case err == nil, errors.Is(err, sqldb.ErrConflict):
 			// Sent, or sent by the browser's other request that saved first.
@@ -344,10 +334,9 @@ func (h *Handler) lockedOut(w http.ResponseWriter, r *http.Request, token string
 // the lock lasts.
 func (h *Handler) endMFA(w http.ResponseWriter, r *http.Request, token string, a *account.Account) {
 	ctx := r.Context()
-	if err := h.mfa.Flows.Delete(ctx, mfaFlow, token); err != nil && !sqldb.Gone(err) {
+	if err := h.mfa.Flows.End(ctx, w, mfaFlow, token); err != nil {
 		h.log.ErrorContext(ctx, "end second-factor flow", "account", a, "err", err)
 	}
-	h.mfa.Flows.Clear(w, mfaFlow)
 }
 
 // backupCodeUsed tells the owner that a backup code was spent, and how

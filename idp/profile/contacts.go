@@ -40,8 +40,7 @@ type Flows interface {
 	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error
 	FromRequest(r *http.Request, kind string, data any) (string, int, error)
 	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
-	Take(ctx context.Context, kind, token string, data any) error
-	Delete(ctx context.Context, kind, token string) error
+	End(ctx context.Context, w http.ResponseWriter, kind, token string) error
 	Clear(w http.ResponseWriter, kind string)
 }
 
@@ -238,9 +237,8 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 	if errors.Is(err, account.ErrTaken) {
 		v.Step = ""
 		v.Error = v.L.T("con.err.taken." + kind)
-		h.Flows.Clear(w, contactFlow)
 		// The flow is over; one that cannot be deleted expires unused.
-		if err := h.Flows.Take(ctx, contactFlow, token, &st); err != nil && !sqldb.Gone(err) {
+		if err := h.Flows.End(ctx, w, contactFlow, token); err != nil {
 			h.Log.WarnContext(ctx, "end contact flow", "account", a, "err", err)
 		}
 		h.render.Render(w, r, http.StatusConflict, "contact", v)
@@ -250,8 +248,7 @@ func (h *Handler) submitContactCode(w http.ResponseWriter, r *http.Request) {
 		h.internal(w, r, "change contact", err)
 		return
 	}
-	h.Flows.Clear(w, contactFlow)
-	if err := h.Flows.Take(ctx, contactFlow, token, &st); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
+	if err := h.Flows.End(ctx, w, contactFlow, token); err != nil {
 		h.Log.ErrorContext(ctx, "end contact flow", "err", err)
 	}
 	if old.Verified() {

@@ -219,8 +219,7 @@ func (h *Handler) endFlow(w http.ResponseWriter, r *http.Request, kind string) {
 	if err != nil {
 		return
 	}
-	h.Flows.Clear(w, kind)
-	if err := h.Flows.Take(r.Context(), kind, token, &data); err != nil && !sqldb.Gone(err) {
+	if err := h.Flows.End(r.Context(), w, kind, token); err != nil {
 		h.Log.ErrorContext(r.Context(), "end flow", "kind", kind, "err", err)
 	}
 }

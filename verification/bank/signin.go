@@ -93,7 +93,7 @@ type Flows interface {
 	FromRequest(r *http.Request, kind string, data any) (string, int, error)
 	Save(ctx context.Context, kind, token string, version int, data any) (int, error)
 	Take(ctx context.Context, kind, token string, data any) error
-	Delete(ctx context.Context, kind, token string) error
+	End(ctx context.Context, w http.ResponseWriter, kind, token string) error
 	Clear(w http.ResponseWriter, kind string)
 }
 
@@ -310,8 +310,7 @@ func (h *Handler) submitLink(w http.ResponseWriter, r *http.Request) {
 		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
 		return
 	}
-	h.signin.Flows.Clear(w, linkFlow)
-	if err := h.signin.Flows.Delete(ctx, linkFlow, token); err != nil && !sqldb.Gone(err) {
+	if err := h.signin.Flows.End(ctx, w, linkFlow, token); err != nil {
 		h.log.WarnContext(ctx, "end bank link flow", "err", err)
 	}
 	if err != nil {
