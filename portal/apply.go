@@ -98,9 +98,20 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 // mine loads the signed-in citizen's application of the path, answering
 // 404 for another's (its existence is not confirmed) and for none.
 func (h *Handler) mine(w http.ResponseWriter, r *http.Request) (*applications.Application, *catalog.Service, bool) {
+	return h.mineOr(w, r, "")
+}
+
+// mineOr is mine sending the browser to gone, when set, instead of
+// answering 404 for an application that is not (or no longer) the
+// citizen's.
+func (h *Handler) mineOr(w http.ResponseWriter, r *http.Request, gone string) (*applications.Application, *catalog.Service, bool) {
 	a, err := h.apps.Mine(r.Context(), session(r).Subject, r.PathValue("id"))
 	if errors.Is(err, applications.ErrNotFound) {
-		h.render.ErrorPage(w, r, http.StatusNotFound)
+		if gone != "" {
+			webui.Redirect(w, r, gone)
+		} else {
+			h.render.ErrorPage(w, r, http.StatusNotFound)
+		}
 		return nil, nil, false
 	}
 	if err != nil {
@@ -304,17 +315,14 @@ func draftForm(r *http.Request, s *catalog.Service) map[string]string {
 // keeps it, "review" checks it and goes to the review page, "delete"
 // removes it with its files.
 func (h *Handler) saveApplication(w http.ResponseWriter, r *http.Request) {
+	// A draft to delete that is gone was deleted already (the same press
+	// sent again after its answer was lost, another tab): what it asks is
+	// done. Not the citizen's draft looks the same: nothing is said of it.
+	gone := ""
 	if r.PostFormValue("action") == "delete" {
-		_, err := h.apps.Mine(r.Context(), session(r).Subject, r.PathValue("id"))
-		if errors.Is(err, applications.ErrNotFound) {
-			// Deleted already (the same press sent again after its
-			// answer was lost, another tab): what it asks is done. Not
-			// the citizen's draft looks the same: nothing is said of it.
-			webui.Redirect(w, r, "/applications")
-			return
-		}
+		gone = "/applications"
 	}
-	a, s, ok := h.mine(w, r)
+	a, s, ok := h.mineOr(w, r, gone)
 	if !ok {
 		return
 	}
