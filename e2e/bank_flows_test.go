@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/chromedp/chromedp"
@@ -57,16 +55,7 @@ func browserBankSignIn(b *browser, customer, wantPath string, shoot func(string)
 func TestBrowserBankFlows(t *testing.T) {
 	requireChromium(t)
 	s, public := startLocalhost(t, "--data-dir", t.TempDir(), "--sandbox-bank-addr", "localhost:0")
-	shoot := func(b *browser) func(string) {
-		return func(name string) {
-			if os.Getenv("GOSID_E2E_SCREENSHOTS") != "1" {
-				return
-			}
-			dir := filepath.Join("..", "docs", "screenshots")
-			b.screenshot(1280, filepath.Join(dir, name+"-1280.png"))
-			b.screenshot(360, filepath.Join(dir, name+"-360.png"))
-		}
-	}
+	shoot := shooter
 
 	k := newBrowser(t, public)
 	registerWithBank(k, s, "sandbox-0003", "+79160000003", func(string) {})

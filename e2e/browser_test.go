@@ -128,6 +128,19 @@ type registrant struct {
 // is then signed in. shoot is called on the pages worth a screenshot.
 func registerByPhone(b *browser, s *server, r registrant, shoot func(page string)) {
 	b.t.Helper()
+	toProfile(b, s, r, shoot)
+	b.do("tick consent", chromedp.Click(chromedp.CSS(`input[name="consent"][value="yes"]`)))
+	b.submit("/register/profile", "/account/details")
+	if q := evalIn[string](b, "read query", `location.search`); q != "?welcome=1" {
+		b.t.Errorf("after registration the query is %q, want ?welcome=1", q)
+	}
+}
+
+// toProfile takes b through /register by phone, with the SMS code from
+// the dev sink, and fills the profile form but for the consent. shoot is
+// called on the pages worth a screenshot.
+func toProfile(b *browser, s *server, r registrant, shoot func(page string)) {
+	b.t.Helper()
 	b.open("/register")
 	shoot("register")
 	b.fill("phone", r.Phone)
@@ -143,11 +156,6 @@ func registerByPhone(b *browser, s *server, r registrant, shoot func(page string
 	}
 	b.fill("password", r.Password)
 	b.fill("password_confirm", r.Password)
-	b.do("tick consent", chromedp.Click(chromedp.CSS(`input[name="consent"][value="yes"]`)))
-	b.submit("/register/profile", "/account/details")
-	if q := evalIn[string](b, "read query", `location.search`); q != "?welcome=1" {
-		b.t.Errorf("after registration the query is %q, want ?welcome=1", q)
-	}
 }
 
 // signOut presses the header's sign-out button and expects the sign-in page.

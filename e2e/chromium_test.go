@@ -335,6 +335,20 @@ func (b *browser) screenshot(width int64, file string) {
 	b.t.Logf("saved %s", file)
 }
 
+// shooter saves b's page at 1280 and 360 px to
+// docs/screenshots/NAME-1280.png and NAME-360.png when
+// GOSID_E2E_SCREENSHOTS=1, and does nothing otherwise.
+func shooter(b *browser) func(name string) {
+	return func(name string) {
+		if os.Getenv("GOSID_E2E_SCREENSHOTS") != "1" {
+			return
+		}
+		dir := filepath.Join("..", "docs", "screenshots")
+		b.screenshot(1280, filepath.Join(dir, name+"-1280.png"))
+		b.screenshot(360, filepath.Join(dir, name+"-360.png"))
+	}
+}
+
 // dump saves a screenshot and the HTML of the page into GOSID_E2E_ARTIFACTS
 // when set, and otherwise logs the HTML. It is best-effort and bounded.
 func (b *browser) dump(why string) {

@@ -35,16 +35,7 @@ func TestBrowserConsentLockoutAndLanguage(t *testing.T) {
 	c := registrant{Phone: "+7 913 111-22-33", E164: "+79131112233", Family: "Соколова", Given: "Мария", Password: browserPassword}
 
 	// Registration up to the profile form, submitted without consent.
-	b.open("/register")
-	b.fill("phone", c.Phone)
-	b.submit("/register", "/register/code")
-	code, _ := s.devCode(t, c.E164, "code.register", 0)
-	b.fill("code", code)
-	b.submit("/register/code", "/register/profile")
-	b.fill("family_name", c.Family)
-	b.fill("given_name", c.Given)
-	b.fill("password", c.Password)
-	b.fill("password_confirm", c.Password)
+	toProfile(b, s, c, func(string) {})
 	b.submitStatus("/register/profile", "/register/profile", 0)
 	b.expectText("без согласия на обработку персональных данных регистрация невозможна")
 	if color := evalIn[string](b, "read the consent error's colour", `getComputedStyle(document.getElementById('consent-err')).color`); color != "rgb(179, 38, 38)" && color != "rgb(179, 38, 30)" {

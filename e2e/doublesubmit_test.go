@@ -24,16 +24,9 @@ func TestBrowserDoubleSubmit(t *testing.T) {
 		}
 	})
 	c := registrant{Phone: "+7 913 111-22-44", E164: "+79131112244", Family: "Соколова", Given: "Мария", Password: browserPassword}
-	b.open("/register")
-	b.fill("phone", c.Phone)
-	b.submit("/register", "/register/code")
-	code, _ := s.devCode(t, c.E164, "code.register", 0)
-	b.fill("code", code)
-	b.submit("/register/code", "/register/profile")
-	b.fill("family_name", c.Family)
-	b.fill("given_name", c.Given)
-	b.fill("password", c.Password)
-	b.fill("password_confirm", c.Password)
+	shoot := shooter(b)
+	toProfile(b, s, c, func(string) {})
+	shoot("double-submit-profile")
 	b.do("tick consent", chromedp.Click(chromedp.CSS(`input[name="consent"][value="yes"]`)))
 
 	// Two presses of the button, as a double click makes them: each is a
@@ -66,6 +59,7 @@ func TestBrowserDoubleSubmit(t *testing.T) {
 	if got, q := b.path(), evalIn[string](b, "read query", `location.search`); got != "/account/details" || q != "?welcome=1" || resp.Status != 200 {
 		b.fatalf("after two presses: %s%s (status %v), want /account/details?welcome=1", got, q, status(resp))
 	}
+	shoot("double-submit-welcome")
 
 	// The guard is the page's, not the form's for ever: on the next page
 	// a form goes on the first press.
