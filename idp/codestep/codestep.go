@@ -27,7 +27,8 @@ type Step struct {
 	// in the background; a send that then fails is logged, and the
 	// citizen asks for another code after the cool-down, as when an SMS
 	// is lost on the way. A slow gateway held every page that sends a
-	// code for its whole delay before.
+	// code for its whole delay before. A gateway that refuses within the
+	// budget is ErrNotSent, and the citizen may ask again at once.
 	Budget notice.Budget
 }
 
@@ -79,6 +80,11 @@ func (st *Step) IssueAs(ctx context.Context, id string, s Send) error {
 	}
 	if err := st.send(ctx, m); err != nil {
 		st.Log.ErrorContext(ctx, "send code", "message", m, "err", err)
+		// The refused code replaced the earlier one: no cool-down stands
+		// between the citizen and a code that reaches them.
+		if err := st.OTP.Release(ctx, id); err != nil {
+			st.Log.WarnContext(ctx, "release the cool-down of a code not sent", "err", err)
+		}
 		return ErrNotSent
 	}
 	return nil
@@ -104,7 +110,8 @@ func (st *Step) IssueFor(ctx context.Context, s Send, name func(id string) (undo
 	}
 	if err := st.IssueAs(ctx, id, s); err != nil {
 		// A code the gateway did not take was stored: it replaced the
-		// earlier one, which stays dead.
+		// earlier one, which stays dead; its cool-down was released, so
+		// the citizen asks for another at once.
 		if !errors.Is(err, ErrNotSent) {
 			undo()
 		}
@@ -193,7 +200,7 @@ var Catalog = webui.Catalog{
 	"code.err.format":   {"Код: введите 6 цифр из сообщения", "Code: enter the 6 digits from the message"},
 	"code.err.soon":     {"Новый код можно запросить через %d сек.", "You can request a new code in %d s."},
 	"code.err.cap":      {"Превышено число кодов на сегодня. Попробуйте завтра.", "Too many codes today. Please try again tomorrow."},
-	"code.err.not_sent": {"Не удалось отправить код. Попробуйте ещё раз через минуту.", "The code could not be sent. Please try again in a minute."},
+	"code.err.not_sent": {"Не удалось отправить код. Запросите код ещё раз.", "The code could not be sent. Please request it again."},
 	"code.err.internal": {"Что-то пошло не так. Попробуйте ещё раз.", "Something went wrong. Please try again."},
 }
 

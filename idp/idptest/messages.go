@@ -27,6 +27,7 @@ type Messages struct {
 	mu      sync.Mutex
 	sent    []notice.Message
 	notices []Notice
+	refuse  error
 }
 
 // Notice is one notice to an account's owner or to a contact.
@@ -43,12 +44,25 @@ func newMessages(sink *message.DevSink, tmpl *notice.Templates, log *slog.Logger
 	return m
 }
 
-// Send renders msg and stores it in the development sink.
+// Send renders msg and stores it in the development sink, or, while the
+// gateway refuses (Refuse), returns the gateway's error and keeps nothing.
 func (m *Messages) Send(ctx context.Context, msg notice.Message) error {
 	m.mu.Lock()
+	if err := m.refuse; err != nil {
+		m.mu.Unlock()
+		return err
+	}
 	m.sent = append(m.sent, msg)
 	m.mu.Unlock()
 	return m.out.Send(ctx, msg)
+}
+
+// Refuse makes the gateway refuse every message with err until it is
+// called with nil, as an SMS gateway answers a rejected request.
+func (m *Messages) Refuse(err error) {
+	m.mu.Lock()
+	m.refuse = err
+	m.mu.Unlock()
 }
 
 // Account notifies the owner of a on every verified contact.

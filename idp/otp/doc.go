@@ -27,7 +27,8 @@
 // (errors.Is ErrDailyCap) — the SMS-pumping defence. The caps are sliding
 // 24-hour windows in package ratelimit, shared by all replicas. The IP cap
 // is checked first, so a client over its own cap cannot also use up a
-// victim's destination cap.
+// victim's destination cap. Release ends a challenge's cool-down early: the
+// gateway refused its message, and the citizen may ask again at once.
 //
 // Concurrency without locks: a correct code consumes the challenge with one
 // compare-and-swap UPDATE (… WHERE consumed_at IS NULL AND attempts <

@@ -379,6 +379,20 @@ func stateError(attempts, maxAtt int, expiresAt int64, consumedAt sql.NullInt64,
 	return nil
 }
 
+// Release ends the resend cool-down of challenge id at once, so that a code
+// the gateway refused can be asked for again without waiting; the code
+// itself stays live (a refusal can be ambiguous: the message may still
+// arrive). The daily caps still count it. An id that is gone or already past
+// its cool-down is not an error.
+func (s *Service) Release(ctx context.Context, id string) error {
+	now := sqldb.Micros(s.cfg.Now())
+	if _, err := s.db.Exec(ctx, `UPDATE otp_challenges SET resend_at = $2 WHERE id_hash = $1 AND resend_at > $2`,
+		idHash(id), now); err != nil {
+		return fmt.Errorf("otp: release cool-down: %w", err)
+	}
+	return nil
+}
+
 // Sweep deletes challenges that are past both their expiry and their resend
 // cool-down, and returns how many. Any replica may call it at any time.
 func (s *Service) Sweep(ctx context.Context) (int, error) {

@@ -558,3 +558,36 @@ func TestIssueAs(t *testing.T) {
 		wantErr(t, s.Ready(ctx, "login", phone), nil)
 	})
 }
+
+// TestRelease: a released challenge's cool-down is over at once — a new
+// code may be issued — while its code still verifies until replaced, and
+// the daily cap still counts it. Releasing a gone id is no error.
+func TestRelease(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		s, c := setup(t, db)
+		first := issue(t, s, "register", phone, ip)
+		wantErr(t, s.Release(ctx, first.ID), nil)
+		wantErr(t, s.Ready(ctx, "register", phone), nil)
+		wantErr(t, s.Verify(ctx, first.ID, "register", phone, wrong(first.Code)), &otp.ErrWrongCode{})
+		second := issue(t, s, "register", phone, ip)
+		wantErr(t, s.Verify(ctx, first.ID, "register", phone, first.Code), otp.ErrNotFound)
+		// The new code has its own cool-down.
+		if _, err := s.Issue(ctx, "register", phone, ip); !errors.Is(err, &otp.ErrResendTooSoon{}) {
+			t.Fatalf("Issue right after a new code: %v", err)
+		}
+		c.Advance(time.Second)
+		wantErr(t, s.Release(ctx, second.ID), nil)
+		wantErr(t, s.Release(ctx, second.ID), nil) // twice
+		wantErr(t, s.Release(ctx, first.ID), nil)  // gone
+		wantErr(t, s.Verify(ctx, second.ID, "register", phone, second.Code), nil)
+		// Released codes count toward the destination's daily cap.
+		for i := 2; i < 10; i++ {
+			ch := issue(t, s, "register", phone, ip)
+			wantErr(t, s.Release(ctx, ch.ID), nil)
+		}
+		if _, err := s.Issue(ctx, "register", phone, ip); !errors.Is(err, otp.ErrDailyCap) {
+			t.Fatalf("the 11th code in a day, all released: %v", err)
+		}
+	})
+}

@@ -2,6 +2,7 @@ package registration_test
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"slices"
 	"strings"
@@ -245,6 +246,37 @@ func TestRegisterCodeOutage(t *testing.T) {
 			}
 		})
 		b.Post(t, "/register/code", url.Values{"code": {code}}).Expect(t, 303, "/register/profile")
+	})
+}
+
+// TestRegisterGatewayRefuses: a code the SMS gateway refuses is said to be
+// not sent (429), and costs no cool-down: the citizen asks again at once,
+// from the start page and from the step, and the code that arrives works.
+func TestRegisterGatewayRefuses(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		phone := idptest.NextPhone()
+		b := r.srv.Browser()
+		start := url.Values{"by": {"phone"}, "phone": {phone}}
+		r.Messages.Refuse(errors.New("gateway: 503"))
+		b.Post(t, "/register", start).ExpectAlert(t, 429, "Не удалось отправить код. Запросите код ещё раз.")
+		r.Messages.Refuse(nil)
+		b.Post(t, "/register", start).Expect(t, 303, "/register/code")
+		first := r.Messages.Code(t, phone)
+
+		r.Clock.Advance(2 * time.Minute) // past the cool-down of the code sent
+		r.Messages.Refuse(errors.New("gateway: 503"))
+		b.Post(t, "/register/resend", nil).ExpectAlert(t, 429, "Не удалось отправить код")
+		r.Messages.Refuse(nil)
+		b.Post(t, "/register/resend", nil).Expect(t, 303, "/register/code?resent=1")
+		second := r.Messages.Code(t, phone)
+		if n := len(r.Messages.SentTo(t, phone)); n != 2 {
+			t.Fatalf("%d codes reached the phone, want 2", n)
+		}
+		if first != second {
+			b.Post(t, "/register/code", url.Values{"code": {first}}).ExpectField(t, 422, "code", "Неверный код")
+		}
+		b.Post(t, "/register/code", url.Values{"code": {second}}).Expect(t, 303, "/register/profile")
 	})
 }
 
