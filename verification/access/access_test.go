@@ -282,6 +282,45 @@ func TestUseCode(t *testing.T) {
 	})
 }
 
+// TestUseCodeSaveFails: when the final save fails without a verdict (here
+// the activity log's head is away), nothing is half-written and the SMS
+// code is not asked for again: the page offers to save, and the retry
+// sets the password and the phone with the one code sent.
+func TestUseCodeSaveFails(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		a := r.citizen(t)
+		code := r.issue(t, a)
+		b := r.srv.Browser()
+		r.enter(t, b, a.Phone.Value, code).Expect(t, http.StatusSeeOther, "/access-code/new")
+		phone := idptest.NextPhone()
+		b.Post(t, "/access-code/new", url.Values{"password": {newPassword}, "password_confirm": {newPassword}, "phone": {phone}}).
+			Expect(t, http.StatusSeeOther, "/access-code/code")
+		sms := r.env.Messages.Code(t, phone)
+		sqldbtest.WithoutTable(t, db, "audit_head", func() {
+			ans := b.Post(t, "/access-code/code", url.Values{"code": {sms}})
+			if ans.Status < 500 || ans.Location != "" || ans.Has(`name="code"`) || !ans.Has("подтверждён") {
+				t.Fatalf("the save while the activity log is away: %d → %q\n%s", ans.Status, ans.Location, ans.Body)
+			}
+		})
+		if got := r.env.Account(t, a.ID); got.Phone.Value == phone || got.PasswordHash != a.PasswordHash {
+			t.Fatalf("half-written: phone %s", got.Phone.Value)
+		}
+		if p := b.Get(t, "/access-code/code"); p.Status != http.StatusOK || p.Has(`name="code"`) {
+			t.Fatalf("the step after a failed save: %d", p.Status)
+		}
+		b.Post(t, "/access-code/code", nil).Expect(t, http.StatusSeeOther, "/login?notice=password_changed")
+		if got := r.env.Account(t, a.ID); got.Phone.Value != phone || !got.Phone.Verified() {
+			t.Fatalf("phone after the retry: %+v", got.Phone)
+		}
+		if n := len(r.env.Messages.SentTo(t, phone)); n != 1 {
+			t.Fatalf("%d SMS codes sent, want 1", n)
+		}
+		// Done: the flow is over.
+		b.Post(t, "/access-code/code", nil).Expect(t, http.StatusSeeOther, "/access-code?expired=1")
+	})
+}
+
 func TestCodeLimits(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		r := newRig(t, db)

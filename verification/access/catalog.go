@@ -51,6 +51,7 @@ var catalog = webui.Catalog{
 	"acc.err.phone_taken":  {"Телефон: этот номер подтверждён в другой учётной записи", "Phone: this number is confirmed in another account"},
 	"acc.code.title":       {"Подтвердите телефон", "Confirm the phone"},
 	"acc.code.lead":        {"Мы отправили код на %s. Код действует 5 минут.", "We have sent a code to %s. It is valid for 5 minutes."},
+	"acc.code.verified":    {"Телефон %s подтверждён. Осталось сохранить пароль и телефон.", "The phone %s is confirmed. Only saving the password and phone is left."},
 	"acc.code.sms":         {"Код из SMS", "Code from the SMS"},
 	"acc.code.submit":      {"Сохранить пароль и телефон", "Save the password and phone"},
 	"acc.code.resend":      {"Отправить код ещё раз", "Send the code again"},

@@ -411,10 +411,13 @@ func (h *Handler) submitNew(w http.ResponseWriter, r *http.Request) {
 type codeView struct {
 	webui.Page
 	Phone string
+	// Verified: the SMS code was right and only saving is left (a save
+	// that failed): the page asks for no code.
+	Verified bool
 }
 
 func (h *Handler) codePage(r *http.Request, st state) codeView {
-	return codeView{Page: h.render.NewPage(r, "acc.code.title"), Phone: validate.MaskPhone(st.Phone)}
+	return codeView{Page: h.render.NewPage(r, "acc.code.title"), Phone: validate.MaskPhone(st.Phone), Verified: st.PhoneVerified}
 }
 
 // loadPhoneStep loads a flow that has a phone to confirm.
@@ -442,20 +445,24 @@ func (h *Handler) resend(w http.ResponseWriter, r *http.Request) {
 // submitCode checks the SMS code and then, in one transaction, spends the
 // access code and sets the password and the phone; every session ends,
 // the old contacts are told, the sign-in lock-out is lifted
-// (SetPassword).
+// (SetPassword). The flow records that the code was right when it is
+// claimed (Finish): a save that then fails without a verdict is tried
+// again from the same page without a new SMS code.
 func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	token, version, st, ok := h.loadPhoneStep(w, r)
-	if !ok || !h.code.Check(w, r, &st, false) {
+	if !ok || (!st.PhoneVerified && !h.code.Check(w, r, &st, false)) {
 		return
 	}
+	st.PhoneVerified = true
 	if !h.code.Finish(w, r, token, version, &st) {
 		return
 	}
 	v := h.startPage(r)
+	retry := h.codePage(r, st)
 	a, err := h.Accounts.Get(ctx, st.AccountID)
 	if err != nil {
-		h.fail(w, r, "start", &v, v, "get account", err)
+		h.fail(w, r, "code", &retry.Page, retry, "get account", err)
 		return
 	}
 	hash, err := base64.RawStdEncoding.DecodeString(st.CodeHash)
@@ -486,8 +493,8 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusConflict, "start", v)
 		return
 	case err != nil:
-		// The flow stays: a new code on the same page goes on.
-		h.fail(w, r, "start", &v, v, "use access code", err)
+		// The flow stays, its SMS code done: the same page goes on.
+		h.fail(w, r, "code", &retry.Page, retry, "use access code", err)
 		return
 	}
 	h.code.End(w, r, token)
