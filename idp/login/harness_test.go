@@ -41,11 +41,14 @@ type rig struct {
 }
 
 // faults wraps the account store and the limiter: while down, every call
-// fails as a lost database connection does. While busy, the password
-// hasher refuses as its pool does when the wait would exceed its budget.
+// fails as a lost database connection does; with only, just the named
+// calls fail (a database that drops one statement). While busy, the
+// password hasher refuses as its pool does when the wait would exceed its
+// budget.
 type faults struct {
 	mu      sync.Mutex
 	down    bool
+	only    map[string]bool
 	busy    bool
 	signOut bool // OnSignOut fails
 }
@@ -57,7 +60,7 @@ func (f *faults) signOutFails() bool {
 	return f.signOut
 }
 
-func (f *faults) set(down bool)     { f.mu.Lock(); f.down = down; f.mu.Unlock() }
+func (f *faults) set(down bool)     { f.mu.Lock(); f.down, f.only = down, nil; f.mu.Unlock() }
 func (f *faults) setBusy(busy bool) { f.mu.Lock(); f.busy = busy; f.mu.Unlock() }
 func (f *faults) overloaded() error {
 	f.mu.Lock()
@@ -94,10 +97,23 @@ func (p busyPasswords) VerifyDummy(ctx context.Context, pw string) error {
 	}
 	return p.Passwords.VerifyDummy(ctx, pw)
 }
-func (f *faults) err() error {
+// failOnly makes just the named calls fail (faultyAccounts' and
+// faultyLimiter's method names); set(false) heals them.
+func (f *faults) failOnly(calls ...string) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.down {
+	f.down, f.only = false, map[string]bool{}
+	for _, c := range calls {
+		f.only[c] = true
+	}
+}
+
+// err is the error of the call named call: a lost connection while down
+// or while call is one of failOnly's.
+func (f *faults) err(call string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.down || f.only[call] {
 		return errConnRefused
 	}
 	return nil
@@ -115,17 +131,31 @@ type faultyAccounts struct {
 }
 
 func (a faultyAccounts) FindByLogin(ctx context.Context, kind, value string) (*account.Account, error) {
-	if err := a.f.err(); err != nil {
+	if err := a.f.err("FindByLogin"); err != nil {
 		return nil, err
 	}
 	return a.Store.FindByLogin(ctx, kind, value)
 }
 
 func (a faultyAccounts) RecordFailure(ctx context.Context, id string, max int, lockFor time.Duration) (bool, error) {
-	if err := a.f.err(); err != nil {
+	if err := a.f.err("RecordFailure"); err != nil {
 		return false, err
 	}
 	return a.Store.RecordFailure(ctx, id, max, lockFor)
+}
+
+func (a faultyAccounts) LoginLocked(ctx context.Context, key string) (time.Time, bool, error) {
+	if err := a.f.err("LoginLocked"); err != nil {
+		return time.Time{}, false, err
+	}
+	return a.Store.LoginLocked(ctx, key)
+}
+
+func (a faultyAccounts) RecordLoginFailure(ctx context.Context, key, accountID string, max int, lockFor time.Duration) (time.Time, error) {
+	if err := a.f.err("RecordLoginFailure"); err != nil {
+		return time.Time{}, err
+	}
+	return a.Store.RecordLoginFailure(ctx, key, accountID, max, lockFor)
 }
 
 type faultyLimiter struct {
@@ -134,7 +164,7 @@ type faultyLimiter struct {
 }
 
 func (l faultyLimiter) PeekAll(ctx context.Context, checks ...ratelimit.Check) (bool, time.Duration, error) {
-	if err := l.f.err(); err != nil {
+	if err := l.f.err("PeekAll"); err != nil {
 		return false, 0, err
 	}
 	return l.Limiter.PeekAll(ctx, checks...)

@@ -72,6 +72,57 @@ func TestStoreFailureIsNoVerdict(t *testing.T) {
 	})
 }
 
+// TestEachStoreFailureIsNoVerdict: each statement of the password check
+// that fails alone — the lock-out read, the account's lookup, counting a
+// wrong password against the account or against the login — is a 503 with
+// Retry-After, never «Неверный логин или пароль» for a known or unknown
+// login; what was not counted is not counted later, and the right password
+// works once the database answers.
+func TestEachStoreFailureIsNoVerdict(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		a := r.newAccount("+79000000204")
+		for _, tc := range []struct {
+			call string
+			// tries that reach the failing statement
+			tries []struct{ login, pw string }
+		}{
+			{"LoginLocked", []struct{ login, pw string }{{"+79000000204", goodPassword}, {"+79000000294", goodPassword}}},
+			{"FindByLogin", []struct{ login, pw string }{{"+79000000204", goodPassword}, {"+79000000294", goodPassword}}},
+			{"RecordFailure", []struct{ login, pw string }{{"+79000000204", "Wrong#Pass1"}}},
+			{"RecordLoginFailure", []struct{ login, pw string }{{"+79000000294", goodPassword}}},
+		} {
+			r.faults.failOnly(tc.call)
+			for _, try := range tc.tries {
+				for range 4 {
+					p := r.signIn(try.login, try.pw)
+					if p.status != 503 || p.header.Get("Retry-After") == "" || strings.Contains(p.body, "Неверный логин или пароль") {
+						t.Fatalf("%s failing, %s: %d Retry-After %q", tc.call, try.login, p.status, p.header.Get("Retry-After"))
+					}
+				}
+			}
+		}
+		r.faults.set(false)
+		got, err := r.accounts.Get(ctx, a.ID)
+		if err != nil || got.FailedLogins != 0 || got.Locked(r.clock.Now()) {
+			t.Fatalf("after the failures: %d counted, locked %v (%v)", got.FailedLogins, got.Locked(r.clock.Now()), err)
+		}
+		if p := r.signIn("+79000000204", goodPassword); p.status != 303 {
+			t.Fatalf("right password after the failures: %d", p.status)
+		}
+		// The unknown login was not counted either: three wrong tries
+		// now lock it, not fewer.
+		for i := range 3 {
+			p := r.signIn("+79000000294", goodPassword)
+			locked := strings.Contains(p.body, "временно заблокирован")
+			if locked != (i == 2) {
+				t.Fatalf("unknown login, try %d after the failures: %d locked %v", i+1, p.status, locked)
+			}
+		}
+	})
+}
+
 // TestOverloadIsNoVerdict: while the password-hashing pool refuses for
 // overload, a right password, a wrong one and an unknown login all get
 // the same quick 503 with the pool's Retry-After and the "try again in a
