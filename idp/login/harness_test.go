@@ -97,6 +97,7 @@ func (p busyPasswords) VerifyDummy(ctx context.Context, pw string) error {
 	}
 	return p.Passwords.VerifyDummy(ctx, pw)
 }
+
 // failOnly makes just the named calls fail (faultyAccounts' and
 // faultyLimiter's method names); set(false) heals them.
 func (f *faults) failOnly(calls ...string) {
