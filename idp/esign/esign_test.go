@@ -58,6 +58,36 @@ func TestSignInNeedsVerifiedSNILS(t *testing.T) {
 	})
 }
 
+// TestSignInReturnAddress: after an e-signature sign-in the browser goes
+// to the page it came from, and only to a page of ours: every form a
+// browser would read as another site's address (scheme-relative, with a
+// tab or a backslash, absolute) goes to the account centre instead.
+func TestSignInReturnAddress(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		owner := r.newAccount("Иванов", "Иван", "+79000000141")
+		if _, err := r.accounts.VerifySNILS(ctx, owner.ID, idptest.SNILSOf(t, "citizen256"), "registry"); err != nil {
+			t.Fatal(err)
+		}
+		for next, want := range map[string]string{
+			"/account/details?tab=1": "/account/details?tab=1",
+			"/\t/evil.example/":     "/account",
+			"//evil.example/":        "/account",
+			"/\\evil.example/":     "/account",
+			"https://evil.example/":  "/account",
+			"":                       "/account",
+		} {
+			holder := r.user()
+			path := "/login/esign?next=" + url.QueryEscape(next)
+			p := holder.do("POST", "/login/esign", url.Values{"signature": {holder.sign(path, "citizen256")}})
+			if p.status != 303 || p.location != want || holder.whoami() != owner.ID {
+				t.Errorf("next %q: %d → %q, want 303 → %q signed in", next, p.status, p.location, want)
+			}
+		}
+	})
+}
+
 // TestSignInChallengeOutage: while the challenges cannot be read, a
 // signed challenge is not called spent — nothing is judged or recorded,
 // the answer is 503 — and the same signature signs in afterwards.
