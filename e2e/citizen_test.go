@@ -76,6 +76,17 @@ func TestBrowserConsentLockoutAndLanguage(t *testing.T) {
 	signOut(b)
 	b.open("/login?lang=ru") // the choice of English is remembered until changed
 
+	// A return address Chromium would read as another site's (a tab
+	// after the first slash) lands in the account centre, on our origin.
+	b.open("/login?next=%2F%09%2Fevil.example%2F")
+	b.fill("login", c.Phone)
+	b.fill("password", c.Password)
+	b.submit("/login", "/account")
+	if origin := evalIn[string](b, "read origin", `location.origin`); origin != s.Issuer {
+		b.fatalf("after sign-in with a hostile return address the browser is at %s, want %s", origin, s.Issuer)
+	}
+	signOut(b)
+
 	// Three wrong passwords, then the right one.
 	lockMsg := "Вход по паролю временно заблокирован на 30 минут"
 	wrong := func(login string, i int) {
