@@ -30,7 +30,8 @@ type Clock struct {
 }
 
 // clockState is the last measurement: the offset to add to base, and a
-// base reading taken with the monotonic clock's at one moment.
+// base reading (its wall clock only) taken with the monotonic clock's at
+// one moment.
 type clockState struct {
 	offset time.Duration
 	base   time.Time
@@ -77,7 +78,10 @@ func NewClock(ctx context.Context, db *DB, base func() time.Time, log *slog.Logg
 
 // Now is the database's time.
 func (c *Clock) Now() time.Time {
-	b := c.base()
+	// The wall reading alone: time.Now's monotonic reading would make
+	// Sub below compare monotonic clocks, which a host's clock step does
+	// not move.
+	b := c.base().Round(0)
 	st := c.state.Load()
 	if st == nil {
 		return b
@@ -123,7 +127,7 @@ func (c *Clock) measure(ctx context.Context) {
 		if rtt := t1.Sub(t0); bestRTT < 0 || rtt < bestRTT {
 			bestRTT = rtt
 			best = time.UnixMicro(us).Sub(t0.Add(rtt / 2))
-			ref = clockState{offset: best, base: t0, mono: m0}
+			ref = clockState{offset: best, base: t0.Round(0), mono: m0}
 		}
 	}
 	if old := c.state.Swap(&ref); old == nil && best.Abs() > time.Second || old != nil && (best-old.offset).Abs() > time.Second {
