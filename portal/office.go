@@ -20,7 +20,9 @@ import (
 // staff role "officer" of an agency, in the gosid_roles claim) work their
 // agency's queue. Every page needs a sign-in with a second factor.
 
-// officeNeed is what the back-office asks of the sign-in.
+// officeNeed is what the back-office asks of the sign-in. That staff are
+// confirmed is the identity provider's rule: below confirmed it reports
+// no roles (gosid_roles), and the back-office lets in no one without.
 var officeNeed = auth.Need{MFA: true}
 
 // agencies are the codes of the agencies the signed-in citizen is an

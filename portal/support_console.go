@@ -18,7 +18,8 @@ import (
 // only masked: the answer reaches the citizen through the request and
 // the portal's notices.
 
-// consoleNeed is what the console asks of the sign-in.
+// consoleNeed is what the console asks of the sign-in (the level: see
+// officeNeed).
 var consoleNeed = auth.Need{MFA: true}
 
 // isSupport reports whether the signed-in account holds the role

@@ -470,12 +470,35 @@ func TestPortalOffice(t *testing.T) {
 		if err := st.Grant(ctx, oa.ID, staff.RoleOfficer, "fns", audit.Actor{Kind: audit.ActorSystem}); err != nil {
 			t.Fatal(err)
 		}
-		c.Advance(11 * time.Minute) // the portal's copy of the roles is refreshed
+		c.Advance(61 * time.Second) // a staff session's profile is asked for again after a minute
 		if p := officer.abs("GET", office, nil); p.Status != http.StatusNotFound {
 			t.Fatalf("another agency's officer: %d", p.Status)
 		}
 		if p := officer.abs("GET", portalURL+"/office", nil); strings.Contains(p.Body, number) {
 			t.Fatal("another agency's queue lists the application")
+		}
+
+		// Staff are confirmed: an officer lowered to standard loses the
+		// back-office within a minute, and has it again once confirmed.
+		if err := accounts.SetLevel(ctx, oa.ID, assurance.Confirmed, assurance.Standard); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(61 * time.Second)
+		if p := officer.abs("GET", portalURL+"/office", nil); p.Status/100 == 2 {
+			t.Fatalf("an officer lowered to standard at /office: %d", p.Status)
+		}
+		if err := accounts.SetLevel(ctx, oa.ID, assurance.Standard, assurance.Confirmed); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(10 * time.Minute)
+		if p := officer.abs("GET", portalURL+"/office", nil); p.Status != 200 || !strings.Contains(p.Body, "ФНС России") {
+			t.Fatalf("the officer confirmed again at /office: %d", p.Status)
+		}
+		// A staff session ends after 15 minutes without a request (a
+		// citizen's after 30).
+		c.Advance(15 * time.Minute)
+		if p := officer.abs("GET", portalURL+"/office", nil); p.Status/100 == 2 || !strings.Contains(p.Location, "/login") {
+			t.Fatalf("a staff session idle for 15 minutes: %d → %q", p.Status, p.Location)
 		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/staff"
 )
@@ -27,8 +28,10 @@ type staffRole struct {
 // into info for a client registered for it (client.StaffRoles, only
 // first-party clients), read at the time of the token or the userinfo
 // request so that a revoked role is gone from the next one. No roles: no
-// claim. Other clients never get it, whatever their claims parameter
-// asks: the claim is not among those setClaims releases.
+// claim. Staff must be confirmed (idp/staff): an account below confirmed
+// holds its grants but they reach no client until it is confirmed again.
+// Other clients never get it, whatever their claims parameter asks: the
+// claim is not among those setClaims releases.
 func (ad *adapter) addStaffRoles(ctx context.Context, info *zoidc.UserInfo, c *client.Client, accountID string) error {
 	if !c.StaffRoles || !c.FirstParty || ad.roles == nil {
 		return nil
@@ -36,6 +39,13 @@ func (ad *adapter) addStaffRoles(ctx context.Context, info *zoidc.UserInfo, c *c
 	grants, err := ad.roles.Grants(ctx, accountID)
 	if err != nil || len(grants) == 0 {
 		return err
+	}
+	a, err := ad.accounts.Get(ctx, accountID)
+	if err != nil {
+		return err
+	}
+	if !a.Level.AtLeast(assurance.Confirmed) {
+		return nil
 	}
 	roles := make([]staffRole, len(grants))
 	for i, g := range grants {

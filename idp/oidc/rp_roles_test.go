@@ -82,6 +82,29 @@ func TestStaffRolesClaim(t *testing.T) {
 			t.Error("an account without roles has gosid_roles")
 		}
 
+		// Below confirmed (here lowered after a dispute), the grants stay
+		// but reach no client: staff must be confirmed.
+		if err := o.Accounts.SetLevel(ctx, officer.ID, assurance.Confirmed, assurance.Standard); err != nil {
+			t.Fatal(err)
+		}
+		lowered := o.token(portal.ID, portalSecret, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}})
+		if lowered.Status != 200 || lowered.IDToken == "" {
+			t.Fatalf("refresh: %+v", lowered)
+		}
+		if got := roles(jwtClaims(t, lowered.IDToken)[claimRoles]); got != "" {
+			t.Errorf("refreshed ID token of a standard account: %s", got)
+		}
+		if got := userinfoRoles(lowered.AccessToken); got != "" {
+			t.Errorf("userinfo of a standard account: %s", got)
+		}
+		if err := o.Accounts.SetLevel(ctx, officer.ID, assurance.Standard, assurance.Confirmed); err != nil {
+			t.Fatal(err)
+		}
+		tok.RefreshToken = lowered.RefreshToken
+		if got := userinfoRoles(lowered.AccessToken); got != want {
+			t.Errorf("userinfo once confirmed again: %s, want %s", got, want)
+		}
+
 		// Revoked: the refreshed ID token and userinfo no longer carry it.
 		if err := o.Staff.Revoke(ctx, officer.ID, staff.RoleOfficer, "agency-x", admin); err != nil {
 			t.Fatal(err)
@@ -93,7 +116,7 @@ func TestStaffRolesClaim(t *testing.T) {
 		if got := roles(jwtClaims(t, ref.IDToken)[claimRoles]); got != "" {
 			t.Errorf("refreshed ID token after revocation: %s", got)
 		}
-		if got := userinfoRoles(tok.AccessToken); got != "" {
+		if got := userinfoRoles(ref.AccessToken); got != "" {
 			t.Errorf("userinfo after revocation: %s", got)
 		}
 

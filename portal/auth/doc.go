@@ -20,7 +20,8 @@
 // refresh token when older than Config.ProfileTTL; a provider that says
 // the refresh token is no longer valid ends the session (the citizen was
 // signed out there). Sessions end after Config.IdleTimeout without a
-// request and Config.SessionTTL at most.
+// request and Config.SessionTTL at most; a session with staff roles after
+// StaffIdleTimeout, and its profile is refreshed after StaffProfileTTL.
 //
 // Step-up: a page that needs a level or a second factor sends the citizen
 // to the provider with acr_values and comes back to the same page

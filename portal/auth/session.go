@@ -234,6 +234,17 @@ func (s *Service) sealData(sess *Session) ([]byte, error) {
 // idle timeout needs no more precision than this.
 const lastSeenEvery = time.Minute
 
+// A session whose profile holds staff roles (an officer, support) follows
+// the staff rules of the identity provider (idp/staff): it ends after
+// StaffIdleTimeout without a request, whatever Config.IdleTimeout says,
+// and its profile — the roles, the level — is asked for again once
+// StaffProfileTTL old, so that a revoked role or a lowered level is gone
+// from the portal within that time.
+const (
+	StaffIdleTimeout = 15 * time.Minute
+	StaffProfileTTL  = time.Minute
+)
+
 // Lookup returns the session of a cookie value, or nil: unknown, expired,
 // idle too long, or ended at the provider. A stale profile is refreshed
 // from userinfo first (when the provider cannot be reached, the stale
@@ -244,7 +255,11 @@ func (s *Service) Lookup(ctx context.Context, cookie string) (*Session, error) {
 		return nil, err
 	}
 	now := s.now()
-	if now.Sub(sess.ProfileAt) >= s.cfg.ProfileTTL {
+	ttl := s.cfg.ProfileTTL
+	if len(sess.Profile.Roles) > 0 {
+		ttl = min(ttl, StaffProfileTTL)
+	}
+	if now.Sub(sess.ProfileAt) >= ttl {
 		if err := s.refresh(ctx, sess); errors.Is(err, errInvalidGrant) {
 			// The citizen was signed out at the provider (or their
 			// grant revoked): so here too.
@@ -294,6 +309,10 @@ func (s *Service) lookup(ctx context.Context, cookie string) (*Session, error) {
 		return nil, fmt.Errorf("auth: session data: %w", err)
 	}
 	sess.data.LastSeen = sqldb.Time(lastSeen)
+	if len(sess.data.Profile.Roles) > 0 && now.Sub(sess.data.LastSeen) >= StaffIdleTimeout {
+		_, err := s.db.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, sess.idHash)
+		return nil, err
+	}
 	sess.Profile, sess.StepUp = sess.data.Profile, sess.data.StepUp
 	sess.MFA = sess.ACR == acrMFA || containsString(strings.Fields(amr), "mfa")
 	sess.CreatedAt, sess.ProfileAt = sqldb.Time(created), sqldb.Time(profileAt)
