@@ -72,9 +72,9 @@ func TestSignInReturnAddress(t *testing.T) {
 		}
 		for next, want := range map[string]string{
 			"/account/details?tab=1": "/account/details?tab=1",
-			"/\t/evil.example/":     "/account",
+			"/\t/evil.example/":      "/account",
 			"//evil.example/":        "/account",
-			"/\\evil.example/":     "/account",
+			"/\\evil.example/":       "/account",
 			"https://evil.example/":  "/account",
 			"":                       "/account",
 		} {
