@@ -295,7 +295,12 @@ type Lowering struct {
 	// Apply, when set, runs first inside Lower's transaction (the
 	// caller's own part of the change).
 	Apply func(ctx context.Context, tx *sqldb.Tx) error
-	Actor audit.Actor
+	// Standing: the account keeps the level its standing (undisputed)
+	// evidence still supports, read after Apply, when that is above To —
+	// a disputed bank confirmation does not undo an e-signature's or an
+	// operator's that came after it.
+	Standing bool
+	Actor    audit.Actor
 }
 
 // Lower takes the account's level down to l.To when it is higher, with an
@@ -320,10 +325,16 @@ func (s *Service) Lower(ctx context.Context, l Lowering) (lowered bool, err erro
 			if err != nil {
 				return err
 			}
-			if st.Level.Rank() <= l.To.Rank() {
+			to := l.To
+			if l.Standing {
+				if to, err = s.standingLevel(ctx, tx, l.AccountID, to); err != nil {
+					return err
+				}
+			}
+			if st.Level.Rank() <= to.Rank() {
 				return nil
 			}
-			if err := acc.SetLevel(ctx, l.AccountID, st.Level, l.To); err != nil {
+			if err := acc.SetLevel(ctx, l.AccountID, st.Level, to); err != nil {
 				return err
 			}
 			lowered = true
@@ -332,7 +343,7 @@ func (s *Service) Lower(ctx context.Context, l Lowering) (lowered bool, err erro
 				actor = audit.Actor{Kind: audit.ActorSystem, ID: "assurance"}
 			}
 			_, err = s.log.AppendAll(ctx, tx, []audit.Entry{{AccountID: l.AccountID, Actor: actor, Action: audit.ActionLevelChanged,
-				Detail: map[string]string{"level": string(l.To), "from": string(st.Level), "reason": l.Reason}}})
+				Detail: map[string]string{"level": string(to), "from": string(st.Level), "reason": l.Reason}}})
 			return err
 		})
 		if !errors.Is(err, sqldb.ErrConflict) {
@@ -340,6 +351,27 @@ func (s *Service) Lower(ctx context.Context, l Lowering) (lowered bool, err erro
 		}
 	}
 	return lowered, err
+}
+
+// standingLevel is the higher of floor and the highest level the
+// account's standing evidence supports, read in q.
+func (s *Service) standingLevel(ctx context.Context, q sqldb.Querier, accountID string, floor Level) (Level, error) {
+	rows, err := q.Query(ctx, `SELECT DISTINCT level FROM evidence WHERE account_id = $1 AND disputed_at IS NULL AND level <> ''`, accountID)
+	if err != nil {
+		return floor, err
+	}
+	defer rows.Close()
+	to := floor
+	for rows.Next() {
+		var l Level
+		if err := rows.Scan(&l); err != nil {
+			return floor, err
+		}
+		if l.Rank() > to.Rank() {
+			to = l
+		}
+	}
+	return to, rows.Err()
 }
 
 func (s *Service) entry(v Verification, action string, detail map[string]string) audit.Entry {

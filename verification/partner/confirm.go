@@ -3,6 +3,7 @@ package partner
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -21,13 +22,16 @@ import (
 
 // Confirmation is a confirmation as the API shows it.
 type Confirmation struct {
-	ID          string    `json:"id"`
-	Status      string    `json:"status"` // "confirmed"
+	ID string `json:"id"`
+	// Status is "confirmed", or "disputed" once the citizen said it was
+	// not them (the bank's evidence then verifies nothing).
+	Status      string    `json:"status"`
 	Level       string    `json:"level"`
 	Method      string    `json:"method"`
 	Reference   string    `json:"reference"`
 	ConfirmedAt time.Time `json:"confirmed_at"`
 	CreatedAt   time.Time `json:"created_at"`
+	DisputedAt  time.Time `json:"disputed_at,omitzero"`
 }
 
 // Activity-log actions of partner calls (actor: the bank).
@@ -169,9 +173,12 @@ func (h *Handler) showConfirmation(r *http.Request, c call) (answer, *Problem) {
 	var (
 		conf     Confirmation
 		at, made int64
+		disputed sql.NullInt64
 	)
-	err := h.db.QueryRow(r.Context(), `SELECT id, method, reference, confirmed_at, created_at FROM partner_confirmations WHERE id = $1 AND partner = $2`,
-		r.PathValue("id"), c.partner).Scan(&conf.ID, &conf.Method, &conf.Reference, &at, &made)
+	err := h.db.QueryRow(r.Context(), `SELECT c.id, c.method, c.reference, c.confirmed_at, c.created_at,
+			(SELECT max(d.used_at) FROM partner_disputes d WHERE d.confirmation_id = c.id)
+		FROM partner_confirmations c WHERE c.id = $1 AND c.partner = $2`,
+		r.PathValue("id"), c.partner).Scan(&conf.ID, &conf.Method, &conf.Reference, &at, &made, &disputed)
 	if errors.Is(err, sqldb.ErrNotFound) {
 		return answer{}, h.problem(ProblemConfirmationAbsent, http.StatusNotFound, "")
 	}
@@ -180,6 +187,9 @@ func (h *Handler) showConfirmation(r *http.Request, c call) (answer, *Problem) {
 	}
 	conf.Status, conf.Level = "confirmed", string(assurance.Confirmed)
 	conf.ConfirmedAt, conf.CreatedAt = sqldb.Time(at).UTC(), sqldb.Time(made).UTC()
+	if disputed.Valid {
+		conf.Status, conf.DisputedAt = "disputed", sqldb.Time(disputed.Int64).UTC()
+	}
 	body, _ := json.Marshal(conf)
 	return answer{Status: http.StatusOK, Body: body}, nil
 }

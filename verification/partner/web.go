@@ -212,7 +212,7 @@ func (h *Handler) submitDispute(w http.ResponseWriter, r *http.Request) {
 	}
 	if err == nil {
 		_, err = h.verifier.Lower(ctx, assurance.Lowering{AccountID: d.accountID, To: assurance.Level(d.fromLevel), Reason: "bank_confirmation_disputed",
-			Actor: audit.Actor{Kind: audit.ActorCitizen, ID: d.accountID},
+			Actor: audit.Actor{Kind: audit.ActorCitizen, ID: d.accountID}, Standing: true,
 			Apply: func(ctx context.Context, tx *sqldb.Tx) error {
 				res, err := tx.Exec(ctx, `UPDATE partner_disputes SET used_at = $2 WHERE token_hash = $1 AND used_at IS NULL`, d.hash, sqldb.Micros(h.now()))
 				if err != nil {

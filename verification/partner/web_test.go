@@ -71,8 +71,9 @@ func TestDispute(t *testing.T) {
 		sber := r.partnerClient(t, "sber", client.ScopePartnerConfirmations)
 		a, snils := r.citizen(t, true)
 		before := a.Level
-		if rep := sber.call(t, "POST", "/partner/v1/confirmations", "d-1", person(snils)); rep.Status != 201 {
-			t.Fatalf("confirmation: %d %s", rep.Status, rep.Body)
+		first := sber.call(t, "POST", "/partner/v1/confirmations", "d-1", person(snils))
+		if first.Status != 201 {
+			t.Fatalf("confirmation: %d %s", first.Status, first.Body)
 		}
 		m := r.message(t, a.Phone.Value, notice.KindNoticePartnerConfirmed)
 		if !strings.Contains(m.Text, "Ваша личность подтверждена в СберБанк") || !strings.Contains(m.Text, "Это были не вы?") {
@@ -100,6 +101,12 @@ func TestDispute(t *testing.T) {
 		if err != nil || len(ev) != 1 || ev[0].DisputedAt.IsZero() || len(assurance.Standing(ev)) != 0 {
 			t.Errorf("evidence after the dispute: %+v, %v", ev, err)
 		}
+		// The bank reads it as disputed.
+		sber.token = sber.getToken(t, client.ScopePartnerConfirmations)
+		if g := sber.call(t, "GET", "/partner/v1/confirmations/"+first.JSON(t)["id"].(string), "", nil); g.Status != 200 ||
+			g.JSON(t)["status"] != "disputed" || g.JSON(t)["disputed_at"] == nil {
+			t.Errorf("the disputed confirmation through the API: %d %s", g.Status, g.Body)
+		}
 		// Once only.
 		if status, body, _ := page(t, c, "POST", r.URL+"/account/dispute", url.Values{"token": {token}}); status != http.StatusGone || !strings.Contains(body, "поддержку") {
 			t.Errorf("a second dispute: %d", status)
@@ -110,6 +117,30 @@ func TestDispute(t *testing.T) {
 		req.Header.Set("Sec-Fetch-Site", "cross-site")
 		if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != http.StatusForbidden {
 			t.Errorf("cross-site dispute: %v %v", resp.StatusCode, err)
+		}
+
+		// Confirmed again afterwards another way (an operator saw the
+		// passport): disputing the bank's confirmation undoes the bank's
+		// evidence only, and the level the operator's supports stays.
+		o, snilsO := r.citizen(t, true)
+		sber.token = sber.getToken(t, client.ScopePartnerConfirmations)
+		if rep := sber.call(t, "POST", "/partner/v1/confirmations", "d-3", person(snilsO)); rep.Status != 201 {
+			t.Fatalf("confirmation: %d %s", rep.Status, rep.Body)
+		}
+		tokenO := r.link(t, o.Phone.Value, notice.KindNoticePartnerConfirmed)
+		if _, err := r.IdP.Verifier.Verify(ctx, assurance.Verification{Evidence: assurance.Evidence{AccountID: o.ID,
+			Method: assurance.MethodOperator, Verifier: assurance.Verifier{Kind: "operator", ID: "mfc-77-001"},
+			Claims: []string{"family_name", "given_name", "passport"}, Level: assurance.Confirmed}}); err != nil {
+			t.Fatal(err)
+		}
+		if status, _, _ := page(t, browser(), "POST", r.URL+"/account/dispute", url.Values{"token": {tokenO}}); status != 200 {
+			t.Fatalf("dispute after the operator's confirmation: %d", status)
+		}
+		if got, _ := r.IdP.Accounts.Get(ctx, o.ID); got.Level != assurance.Confirmed {
+			t.Errorf("the dispute of the bank's confirmation undid the operator's: level %s", got.Level)
+		}
+		if ev, _ := r.IdP.Verifier.Evidence(ctx, o.ID); len(assurance.Standing(ev)) != 1 || assurance.Standing(ev)[0].Method != assurance.MethodOperator {
+			t.Errorf("standing evidence after the dispute: %+v", assurance.Standing(ev))
 		}
 
 		// After 30 days: the link says it expired and points to support.
