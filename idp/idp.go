@@ -417,6 +417,9 @@ type Recovery struct {
 // authenticate by client or bearer token, not by cookie, bypass the
 // cross-origin filter (they answer CORS themselves).
 func (i *IdP) Handler(opts httpx.Options) http.Handler {
+	if opts.ErrorPage == nil {
+		opts.ErrorPage = webui.ErrorPage // a panic's 500, branded
+	}
 	return webui.RememberLang(httpx.Wrap("idp", webui.Protect(webui.LimitBodies(webui.WithErrorPages(i.mux, nil)), i.Provider.CrossOriginEndpoints()...), opts), opts.TLS)
 }
 

@@ -289,6 +289,9 @@ func (h *Handler) Server(opts httpx.Options) http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("/", h)
 	mux.Handle("GET /healthz", httpx.Healthz())
+	if opts.ErrorPage == nil {
+		opts.ErrorPage = h.render.ErrorPage // a panic's 500, branded
+	}
 	return httpx.Wrap("portal", mux, opts)
 }
 

@@ -61,13 +61,19 @@ type Options struct {
 	// remote_ip, and ClientIP(r) for handlers). Nil uses the connection's
 	// peer address; behind a reverse proxy, use TrustedProxies.
 	ClientIP func(r *http.Request) string
+	// ErrorPage, when set, writes the answer to a request whose handler
+	// panicked (status 500) — the site's branded page (webui.ErrorPage);
+	// nil writes a plain-text 500. It runs with the request ID in the
+	// request's context and in the response header.
+	ErrorPage func(w http.ResponseWriter, r *http.Request, status int)
 }
 
 type header struct{ key, value string }
 
 // Wrap returns h wrapped in Gosid's middleware, outermost first:
 //
-//  1. panic recovery: a plain 500 for the client, the panic and stack to the log;
+//  1. panic recovery: a 500 for the client (Options.ErrorPage's, else plain
+//     text), the panic and stack to the log;
 //  2. request ID: a valid incoming X-Request-Id is kept, otherwise a new one
 //     is made; it is echoed in the response and available as RequestID(ctx);
 //  3. access log (one Info line per request) and 4. Prometheus metrics, both
@@ -91,13 +97,14 @@ func Wrap(name string, h http.Handler, opts Options) http.Handler {
 		clientIP = PeerIP
 	}
 	w := &wrapped{
-		name:     name,
-		next:     h,
-		logger:   logger,
-		metrics:  opts.Metrics,
-		clientIP: clientIP,
-		secure:   opts.TLS,
-		headers:  securityHeaders(opts.TLS, opts.Headers),
+		name:      name,
+		next:      h,
+		logger:    logger,
+		metrics:   opts.Metrics,
+		clientIP:  clientIP,
+		secure:    opts.TLS,
+		headers:   securityHeaders(opts.TLS, opts.Headers),
+		errorPage: opts.ErrorPage,
 	}
 	if opts.Metrics != nil {
 		w.inFlight = opts.Metrics.inFlight.WithLabelValues(name)
@@ -148,6 +155,8 @@ type wrapped struct {
 	clientIP func(*http.Request) string
 	secure   bool
 	headers  []header
+	// errorPage: Options.ErrorPage.
+	errorPage func(w http.ResponseWriter, r *http.Request, status int)
 }
 
 func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -219,10 +228,27 @@ func (m *wrapped) recovered(p any, rw *responseWriter, r *http.Request, id strin
 	h := rw.Header()
 	clear(h)
 	h.Set(RequestIDHeader, id)
+	if m.errorPage != nil && m.brandedPage(rw, r) {
+		return false
+	}
 	h.Set("Content-Type", "text/plain; charset=utf-8")
 	rw.WriteHeader(http.StatusInternalServerError)
 	io.WriteString(rw, "Internal Server Error\n")
 	return false
+}
+
+// brandedPage writes the 500 with the ErrorPage option and reports
+// whether it wrote; a page that panics before writing leaves the plain
+// text.
+func (m *wrapped) brandedPage(rw *responseWriter, r *http.Request) (ok bool) {
+	defer func() {
+		if p := recover(); p != nil {
+			m.logger.Error("panic writing the error page", "server", m.name, "panic", p)
+			ok = rw.wroteHeader
+		}
+	}()
+	m.errorPage(rw, r, http.StatusInternalServerError)
+	return rw.wroteHeader
 }
 
 func (m *wrapped) record(r *http.Request, rw *responseWriter, id string, elapsed time.Duration) {

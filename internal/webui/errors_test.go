@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"testing/fstest"
 
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -131,5 +132,48 @@ func TestFailUnavailable(t *testing.T) {
 			!strings.Contains(v.Error, tc.text) {
 			t.Errorf("%v: %d Retry-After %q, error %q", tc.err, rec.Code, rec.Header().Get("Retry-After"), v.Error)
 		}
+	}
+}
+
+// TestPanicAndRenderFailurePages: a handler that panics, and a page whose
+// template fails as it runs, answer the branded 500 in the citizen's
+// language with the request id to quote — not Go's plain text.
+func TestPanicAndRenderFailurePages(t *testing.T) {
+	broken, err := NewRenderer(fstest.MapFS{"templates/broken.html": {Data: []byte(`{{define "content"}}{{.Missing.Field}}{{end}}`)}},
+		nil, slog.New(slog.DiscardHandler), "broken")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /panic", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Set-Cookie", "half=written")
+		panic("a bug")
+	})
+	mux.HandleFunc("GET /broken", func(w http.ResponseWriter, r *http.Request) {
+		broken.Render(w, r, http.StatusOK, "broken", struct{ Missing *struct{ Field string } }{})
+	})
+	h := httpx.Wrap("test", mux, httpx.Options{Logger: slog.New(slog.DiscardHandler), ErrorPage: ErrorPage})
+	for _, tc := range []struct{ path, lang, want string }{
+		{"/panic", "", "Внутренняя ошибка"}, {"/panic", "en", "Internal error"},
+		{"/broken", "", "Внутренняя ошибка"}, {"/broken", "en", "Internal error"},
+	} {
+		rec := httptest.NewRecorder()
+		req := httptest.NewRequest("GET", tc.path, nil)
+		req.Header.Set(httpx.RequestIDHeader, "req-panic-1")
+		if tc.lang != "" {
+			req.Header.Set("Accept-Language", tc.lang)
+		}
+		h.ServeHTTP(rec, req)
+		body := rec.Body.String()
+		if rec.Code != 500 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") || !strings.Contains(body, "<!doctype html>") ||
+			!strings.Contains(body, tc.want) || !strings.Contains(body, "req-panic-1") || rec.Header().Get("Set-Cookie") != "" {
+			t.Errorf("%s (%s): %d %v\n%s", tc.path, tc.lang, rec.Code, rec.Header(), body)
+		}
+	}
+	// Without the option, httpx stays plain.
+	rec := httptest.NewRecorder()
+	httpx.Wrap("test", mux, httpx.Options{Logger: slog.New(slog.DiscardHandler)}).ServeHTTP(rec, httptest.NewRequest("GET", "/panic", nil))
+	if rec.Code != 500 || rec.Body.String() != "Internal Server Error\n" {
+		t.Errorf("plain 500: %d %q", rec.Code, rec.Body)
 	}
 }

@@ -328,7 +328,12 @@ func (r *Renderer) fail(w http.ResponseWriter, req *http.Request, err error) {
 	if r.log != nil {
 		r.log.ErrorContext(req.Context(), "render page", "path", req.URL.Path, "err", err)
 	}
-	// Not the error page: its template may be what failed.
+	if r != defaultErrors {
+		// The shared layout's page, not r's: r's templates may be what
+		// failed.
+		defaultErrors.ErrorPage(w, req, http.StatusInternalServerError)
+		return
+	}
 	http.Error(w, "Внутренняя ошибка. Попробуйте ещё раз. / Internal error. Please try again.", http.StatusInternalServerError)
 }
 
