@@ -358,6 +358,7 @@ func (s signingKey) ID() string { return s.k.ID }
 // endpoint signs its tokens itself (tokens.go), so none reaches op today;
 // should one, it gets the current RS256 key, one signature.
 func (ad *adapter) SigningKey(ctx context.Context) (op.SigningKey, error) {
+	opKeys.Add(1)
 	k, err := ad.signer.Signer(keys.RS256)
 	if err != nil {
 		return nil, err

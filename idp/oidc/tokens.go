@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"net/http"
 	"slices"
+	"sync/atomic"
 	"time"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -304,8 +305,14 @@ func signJWT(k keys.SigningKey, typ string, claims any) (string, error) {
 	return sign(k, typ, payload)
 }
 
+// signatures counts the signatures sign made, and opKeys the keys op
+// asked for to sign a token itself: TestEveryTokenSignedOnce holds a
+// grant to one signature per token, all of them ours.
+var signatures, opKeys atomic.Int64
+
 // sign signs payload with k as a compact JWS of type typ.
 func sign(k keys.SigningKey, typ string, payload []byte) (string, error) {
+	signatures.Add(1)
 	signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.SignatureAlgorithm(k.Alg), Key: &jose.JSONWebKey{Key: k.Private, KeyID: k.ID}},
 		(&jose.SignerOptions{}).WithType(jose.ContentType(typ)))
 	if err != nil {

@@ -47,6 +47,53 @@ func TestTokensSignedWithClientKey(t *testing.T) {
 	})
 }
 
+// TestEveryTokenSignedOnce: a code exchange and a refresh grant make two
+// signatures (the access token and the ID token), a client-credentials
+// grant one, each with Gosid's key; op never asks for a key to sign a
+// token again (it once signed each token with a throwaway key and Gosid
+// re-signed it: four signatures a refresh, a third of the CPU).
+func TestEveryTokenSignedOnce(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		o := startOP(t, db)
+		a := o.citizen(t)
+		c, secret := o.client(t, client.Client{Name: "Сайт", FirstParty: true,
+			GrantTypes: []string{client.GrantAuthorizationCode, client.GrantRefreshToken}, Scopes: []string{"openid", "fullname", "offline_access"}})
+		svc, svcSecret := o.client(t, client.Client{Name: "Сервис", GrantTypes: []string{client.GrantClientCredentials}, Scopes: []string{"openid"}})
+		ba, sa := auth{Method: client.AuthSecretBasic, Secret: secret}, auth{Method: client.AuthSecretBasic, Secret: svcSecret}
+		b := o.signedIn(t, a.ID)
+		verifier, challenge := pkce()
+		code := o.code(t, b, c, challenge, "scope", "openid fullname offline_access")
+		var r reply
+		for _, grant := range []struct {
+			name string
+			want int64
+			call func() reply
+		}{
+			{"code exchange", 2, func() reply {
+				return o.call(t, pathToken, c, ba, with(codeExchange(code, verifier), "redirect_uri", c.RedirectURIs[0]))
+			}},
+			{"refresh", 2, func() reply {
+				return o.call(t, pathToken, c, ba, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {r.Str("refresh_token")}})
+			}},
+			{"client credentials", 1, func() reply {
+				return o.call(t, pathToken, svc, sa, url.Values{"grant_type": {"client_credentials"}})
+			}},
+		} {
+			before, beforeOp := signatures.Load(), opKeys.Load()
+			got := grant.call()
+			if got.Status != http.StatusOK {
+				t.Fatalf("%s: %s", grant.name, got)
+			}
+			if n, op := signatures.Load()-before, opKeys.Load()-beforeOp; n != grant.want || op != 0 {
+				t.Errorf("%s: %d signatures and %d keys asked for by op, want %d and 0", grant.name, n, op, grant.want)
+			}
+			if grant.name == "code exchange" {
+				r = got
+			}
+		}
+	})
+}
+
 func (o *testOP) checkTokens(t *testing.T, what string, r reply, alg, code string) {
 	t.Helper()
 	at := o.verifyJWS(t, what+" access token", r.Str("access_token"), alg, "at+jwt")
