@@ -458,6 +458,42 @@ func TestPortalOffice(t *testing.T) {
 			t.Fatalf("gosid certs verify of the result: %d\n%s%s", r.code, r.stdout, r.stderr)
 		}
 
+		// A refusal: only with the reason, which the citizen sees and is
+		// told; a refused application moves no further.
+		c.Advance(2 * time.Minute) // the submission code's cool-down
+		app2, number2 := submitApplication(t, citizen, portalURL, "+79161114401")
+		office2 := portalURL + "/office/applications/" + strings.TrimPrefix(app2, portalURL+"/applications/")
+		last := ""
+		move2 := func(to, comment string) page {
+			if v := versionRe.FindStringSubmatch(officer.abs("GET", office2, nil).Body); v != nil {
+				last = v[1]
+			} else if last == "" {
+				t.Fatalf("no decision form for %s", number2)
+			}
+			return officer.multipart(office2+"/move", map[string]string{"to": to, "version": last, "comment": comment}, "", "", nil)
+		}
+		if p := move2("in_review", ""); p.Status != http.StatusSeeOther {
+			t.Fatalf("take the second application: %d", p.Status)
+		}
+		if p := move2("refused", ""); p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "почему отказано") {
+			t.Fatalf("refusing without a reason: %d %q", p.Status, firstError(p.Body))
+		}
+		if p := move2("refused", "Фотография не соответствует требованиям"); p.Status != http.StatusSeeOther {
+			t.Fatalf("refuse: %d %s", p.Status, firstError(p.Body))
+		}
+		if m := waitMessage(t, citizen, "+79161114401", "portal.status", number2); !strings.Contains(m.Text, "Отклонено") {
+			t.Fatalf("the citizen was not told of the refusal: %+v", m)
+		}
+		if p := citizen.abs("GET", app2, nil); !strings.Contains(p.Body, "Отклонено") || !strings.Contains(p.Body, "Фотография не соответствует требованиям") {
+			t.Fatalf("the citizen's page after the refusal:\n%.3000s", p.Body)
+		}
+		if p := officer.abs("GET", office2, nil); p.Status != 200 || versionRe.MatchString(p.Body) || !strings.Contains(p.Body, "Отклонено") {
+			t.Fatalf("the office page of a refused application offers a decision: %d", p.Status)
+		}
+		if p := move2("in_review", ""); p.Status != http.StatusConflict {
+			t.Fatalf("taking a refused application into work again: %d, want 409", p.Status)
+		}
+
 		// Another agency's officer sees neither the queue entry nor the
 		// application.
 		oa, err := accounts.FindByLogin(ctx, account.Phone, "+79161114402")

@@ -1,0 +1,76 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// TestJudge: the soak's verdict fails on every kind of failure it is
+// meant to catch — a counted failure of each kind, no journeys, a broken
+// audit chain, a consistency problem, a service that did not resume
+// within 5 s of a fault or not at all, a clock not corrected, a burst or
+// a slow dependency past its latency budget, a pool never exhausted — and
+// passes a clean run.
+func TestJudge(t *testing.T) {
+	clean := func() (*soakConfig, *soakReport, *soakRun) {
+		return &soakConfig{Fault: "none"}, &soakReport{Journeys: 100, AuditIntact: true, Failures: map[string]int64{},
+			Steps: []soakStep{{Step: "login", OK: 100, P99ms: 300, Maxms: 600}}, Consistency: &consistency{}}, &soakRun{okPerSec: map[int]int64{}}
+	}
+	type tweak func(cfg *soakConfig, rep *soakReport, run *soakRun)
+	fault := func(name string, injected, ended float64, okAt ...int) tweak {
+		return func(cfg *soakConfig, rep *soakReport, run *soakRun) {
+			cfg.Fault, rep.Fault.InjectedAt, rep.Fault.EndedAt = name, injected, ended
+			for _, s := range okAt {
+				run.okPerSec[s]++
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		edit []tweak
+		want string // "" passes; else a reason containing it
+	}{
+		{"clean", nil, ""},
+		{"a verdict", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Failures[failVerdict] = 1 }}, "1 verdict failures"},
+		{"a server error", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Failures[failServer] = 2 }}, "2 server_error failures"},
+		{"a transport error", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Failures[failTransport] = 1 }}, "transport"},
+		{"a 503 that stayed", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Failures[failUnavailable] = 1 }}, "unavailable"},
+		{"an unexpected status", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Failures[failStatus] = 1 }}, "unexpected_status"},
+		{"an invalid answer", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Failures[failInvalid] = 1 }}, "invalid_answer"},
+		{"no journeys", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Journeys = 0 }}, "journey"},
+		{"audit chain broken", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) { r.AuditIntact = false }}, "audit verify"},
+		{"inconsistent tokens", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) {
+			r.Consistency.Problems = []string{"2 live tokens in revoked families"}
+		}}, "revoked families"},
+		{"pg-restart, resumed in 2 s", []tweak{fault("pg-restart", 10, 12, 5, 14)}, ""},
+		{"pg-restart, resumed in 7 s", []tweak{fault("pg-restart", 10, 12, 5, 19)}, "resumed 7.0 s after"},
+		{"pg-restart, never resumed", []tweak{fault("pg-restart", 10, 12, 5)}, "no journey finished after the fault"},
+		{"clock-ahead corrected", []tweak{fault("clock-ahead", 5, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) {
+			r.ClockOffset, r.Fault.CatchUpSeconds = -120, 1
+		}}, ""},
+		{"clock-ahead not corrected", []tweak{fault("clock-ahead", 5, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) {
+			r.ClockOffset, r.Fault.CatchUpSeconds = 0, -1
+		}}, "corrects its clock by 0.0 s"},
+		{"burst within budget", []tweak{fault("signin-burst", 0, 0)}, ""},
+		{"burst past budget", []tweak{fault("signin-burst", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Steps[0].P99ms = 1500 }}, "p99 1500 ms"},
+		{"burst, one answer past twice the budget", []tweak{fault("signin-burst", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Steps[0].Maxms = 2500 }}, "longest answer"},
+		{"slow-db past 5 s", []tweak{fault("slow-db", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Steps[0].P99ms = 6000 }}, "want ≤ 5000"},
+		{"pool never exhausted", []tweak{fault("pool-exhausted", 0, 0)}, "the pool was not exhausted"},
+		{"pool exhausted", []tweak{fault("pool-exhausted", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.PoolWaits = 40 }}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg, rep, run := clean()
+			for _, e := range tc.edit {
+				e(cfg, rep, run)
+			}
+			judge(cfg, rep, run, &cluster{}, nil)
+			reasons := strings.Join(rep.Fault.Reasons, "; ")
+			switch {
+			case tc.want == "" && (rep.Verdict != "pass" || reasons != ""):
+				t.Errorf("verdict %s (%s), want pass", rep.Verdict, reasons)
+			case tc.want != "" && (rep.Verdict != "fail" || !strings.Contains(reasons, tc.want)):
+				t.Errorf("verdict %s (%s), want fail naming %q", rep.Verdict, reasons, tc.want)
+			}
+		})
+	}
+}
