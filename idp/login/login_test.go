@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -156,6 +157,40 @@ func TestOverloadIsNoVerdict(t *testing.T) {
 		}
 		if p := r.signIn("+79000000203", goodPassword); p.status != 303 {
 			t.Fatalf("right password after the overload: %d", p.status)
+		}
+	})
+}
+
+// TestLockThroughAnotherIdentifier pins a deliberate answer: once an
+// account is locked through one of its identifiers (three wrong passwords
+// by phone), its other identifiers answer even the right password as any
+// wrong one — «Неверный логин или пароль», counted against that identifier
+// — not with the lock's message. Saying «заблокирован» there would tell
+// anyone who locked the phone that the e-mail is the same person's, and
+// checking the password there would give the locked account more guesses;
+// the owner gets in by recovery or by a code to a verified contact (the
+// lock message on the phone offers both).
+func TestLockThroughAnotherIdentifier(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		const phone, email = "+79000000205", "locked.twice@example.ru"
+		a := r.env.NewAccount(t, account.New{Phone: account.Contact{Value: phone, VerifiedAt: r.clock.Now()},
+			Email: account.Contact{Value: email, VerifiedAt: r.clock.Now()}, PasswordHash: r.env.Hash(t, goodPassword)})
+		for range 3 {
+			r.signIn(phone, "Wrong#Pass1")
+		}
+		if p := r.signIn(phone, goodPassword); p.status != 401 || !strings.Contains(p.body, "временно заблокирован") {
+			t.Fatalf("the locked phone with the right password: %d", p.status)
+		}
+		right := r.signIn(email, goodPassword)
+		wrong := r.signIn("never.locked@example.ru", "Wrong#Pass1")
+		for _, p := range []reply{right, wrong} {
+			if p.status != 401 || !strings.Contains(p.body, "Неверный логин или пароль") || strings.Contains(p.body, "заблокирован") {
+				t.Fatalf("the e-mail of an account locked by phone: %d, want the wrong password's answer", p.status)
+			}
+		}
+		if got, err := r.accounts.Get(t.Context(), a.ID); err != nil || !got.Locked(r.clock.Now()) {
+			t.Fatalf("the account after the e-mail's try: %v", err)
 		}
 	})
 }
