@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -17,7 +16,6 @@ import (
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/message"
-	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
@@ -40,81 +38,6 @@ func portalClient(portalURL string, key *auth.Key) client.Client {
 		GrantTypes: []string{client.GrantAuthorizationCode, client.GrantRefreshToken}, FirstParty: true, StaffRoles: true}
 }
 
-// portalSetup is what the portal runs on, inside gosid serve or alone.
-type portalSetup struct {
-	db                          *sqldb.DB
-	sealer                      auth.Sealer
-	messages                    message.Sender
-	issuer, clientID, portalURL string
-	dataDir, attachments        string // attachments: an s3:// URL, or "" for files under dataDir
-	log                         *slog.Logger
-	now                         func() time.Time
-	jobs                        *jobs.Queue
-	dev                         bool // development mode: the sandbox agency signs results
-	// signatures checks citizens' and agencies' e-signatures (nil: off).
-	signatures func(ctx context.Context, signature, content []byte) (*cms.Result, error)
-	acquirer   *gatewayOptions // nil: no acquirer but the sandbox's in development
-}
-
-// newPortal builds the portal: its client key, sign-in, catalogue (the
-// default services seeded into an empty one) and encrypted files.
-func newPortal(ctx context.Context, p portalSetup) (*portal.Handler, *auth.Service, *auth.Key, error) {
-	key, err := auth.LoadKey(ctx, p.db, p.sealer, p.now())
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	a, err := auth.New(auth.Config{Issuer: p.issuer, ClientID: p.clientID, RedirectURL: p.portalURL + auth.CallbackPath,
-		PostLogoutURL: p.portalURL + "/"}, auth.Deps{DB: p.db, Sealer: p.sealer, Key: key, Log: p.log, Now: p.now})
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	var files blob.Store
-	if p.attachments != "" {
-		c, err := blob.ParseS3URL(p.attachments)
-		if err == nil {
-			files, err = blob.S3(c)
-		}
-		if err != nil {
-			return nil, nil, nil, fmt.Errorf("attachments: %w", err)
-		}
-	} else if files, err = blob.Dir(filepath.Join(p.dataDir, "attachments")); err != nil {
-		return nil, nil, nil, err
-	}
-	// The attachments' and the codes' keys: random, sealed in the portal's
-	// database (a master key rotation keeps them readable).
-	fileKey, err := auth.LoadSecret(ctx, p.db, p.sealer, "attachments-1", p.now())
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	codeKey, err := auth.LoadSecret(ctx, p.db, p.sealer, "codes", p.now())
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	indexKey, err := auth.LoadSecret(ctx, p.db, p.sealer, "charges-index", p.now())
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	acq := portal.AcquirerSetup{PortalURL: p.portalURL, Sandbox: p.dev, Logger: p.log, Now: p.now}
-	if o := p.acquirer; o != nil {
-		acq.URL, acq.MerchantID, acq.APIKey, acq.NotifySecret = o.AcquirerURL, o.AcquirerMerchant, o.AcquirerAPIKey, o.AcquirerSecret
-	}
-	acqClient, acqSecret, acqSandbox, err := portal.OpenAcquirer(acq)
-	if err != nil {
-		return nil, nil, nil, err
-	}
-	keys := blob.StaticKeys{CurrentID: "attachments-1", Keys: map[string][]byte{"attachments-1": fileKey}}
-	if err := portal.Seed(ctx, p.db); err != nil {
-		return nil, nil, nil, err
-	}
-	h, err := portal.New(portal.Config{IdPURL: p.issuer, PortalURL: p.portalURL, Auth: a, Secure: strings.HasPrefix(p.portalURL, "https://"), Logger: p.log,
-		DB: p.db, Sealer: p.sealer, Blobs: blob.Encrypted(files, keys), Messages: p.messages, CodeKey: codeKey, Now: p.now, Jobs: p.jobs, Sandbox: p.dev, Signatures: p.signatures,
-		IndexKey: indexKey, Acquirer: acqClient, AcquirerSecret: acqSecret, SandboxAcquirer: acqSandbox, QuietHours: !p.dev, PushSandbox: p.dev})
-	if err == nil && p.dev {
-		err = portal.SeedSandbox(ctx, h)
-	}
-	return h, a, key, err
-}
-
 // embeddedPortal is the portal inside gosid serve: its tables in the same
 // database, its secrets sealed by the same keys, its messages through the
 // same gateways, registered with the identity provider at every start.
@@ -125,16 +48,13 @@ func embeddedPortal(ctx context.Context, i *idp.IdP, portalURL, dataDir, attachm
 	if i.ESignature != nil {
 		signatures = i.ESignature.Verify
 	}
-	h, a, key, err := newPortal(ctx, portalSetup{db: i.DB, sealer: i.Keys,
-		messages: i.Messages, issuer: i.Issuer, clientID: portalClientID, portalURL: portalURL, dataDir: dataDir,
-		attachments: attachments, log: log, now: i.Now, jobs: i.Jobs, dev: dev, signatures: signatures, acquirer: acq})
+	h, key, err := portal.Open(ctx, portal.Setup{DB: i.DB, Sealer: i.Keys, Messages: i.Messages, Issuer: i.Issuer, ClientID: portalClientID,
+		PortalURL: portalURL, DataDir: dataDir, Attachments: attachments, Logger: log, Now: i.Now, Jobs: i.Jobs, Dev: dev, Signatures: signatures,
+		Acquirer: acq.acquirer()})
 	if err != nil {
 		return nil, err
 	}
-	if err := client.NewStore(i.DB, time.Now).Ensure(ctx, portalClient(portalURL, key)); err != nil {
-		return nil, err
-	}
-	return h, addPortalSweep(i.Jobs, a)
+	return h, client.NewStore(i.DB, time.Now).Ensure(ctx, portalClient(portalURL, key))
 }
 
 type portalOptions struct {
@@ -257,8 +177,9 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 			return err
 		}
 	}
-	h, a, key, err := newPortal(ctx, portalSetup{db: db, sealer: sealer, messages: msgs, issuer: o.Issuer,
-		clientID: o.ClientID, portalURL: o.PublicURL, dataDir: o.storage.DataDir, attachments: o.Attachments, log: log, now: time.Now, jobs: q, dev: httpx.NotLocal(o.Addr, o.PublicURL) == "", signatures: signatures, acquirer: &o.gatewayOptions})
+	h, key, err := portal.Open(ctx, portal.Setup{DB: db, Sealer: sealer, Messages: msgs, Issuer: o.Issuer, ClientID: o.ClientID, PortalURL: o.PublicURL,
+		DataDir: o.storage.DataDir, Attachments: o.Attachments, Logger: log, Now: time.Now, Jobs: q, Dev: httpx.NotLocal(o.Addr, o.PublicURL) == "",
+		Signatures: signatures, Acquirer: o.acquirer()})
 	if err != nil {
 		return err
 	}
@@ -272,19 +193,16 @@ func servePortal(ctx context.Context, o *portalOptions, ln net.Listener, log *sl
 	log.Info("gosid portal serving", "portal", o.PublicURL, "issuer", o.Issuer, "database", db.Dialect(), "register_with",
 		fmt.Sprintf("gosid clients create --id %s --name %q --auth-method private_key_jwt --jwks-uri %s --redirect-uri %s --post-logout-redirect-uri %s --backchannel-logout-uri %s --scopes %s --grant-types authorization_code,refresh_token --first-party --staff-roles",
 			o.ClientID, c.Name, o.PublicURL+auth.JWKSPath, c.RedirectURIs[0], c.PostLogoutRedirectURIs[0], c.BackchannelLogoutURI, strings.Join(c.Scopes, ",")))
-	if err := addPortalSweep(q, a); err != nil {
-		return err
-	}
 	return httpx.RunAll(ctx, log, []*httpx.Server{srv}, func(ctx context.Context) error { return q.Run(ctx, o.ShutdownTimeout) })
 }
 
-// addPortalSweep sweeps the portal's expired sign-ins and sessions every
-// five minutes, on one replica.
-func addPortalSweep(q *jobs.Queue, a *auth.Service) error {
-	return q.AddPeriodic(jobs.Periodic{Name: "portal.sweep", Every: 5 * time.Minute, Run: func(ctx context.Context) (int, error) {
-		n, err := a.Sweep(ctx)
-		return int(n), err
-	}})
+// acquirer is the card acquirer the options name (portal.Open fills in
+// the rest); nil options name none: the sandbox's in development only.
+func (o *gatewayOptions) acquirer() portal.AcquirerSetup {
+	if o == nil {
+		return portal.AcquirerSetup{}
+	}
+	return portal.AcquirerSetup{URL: o.AcquirerURL, MerchantID: o.AcquirerMerchant, APIKey: o.AcquirerAPIKey, NotifySecret: o.AcquirerSecret}
 }
 
 func registerAttachments(s *cmdline.Set, v *string) {
