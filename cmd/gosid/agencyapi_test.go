@@ -240,7 +240,8 @@ func TestAgencyWebhooks(t *testing.T) {
 
 		wait := func(n int) {
 			t.Helper()
-			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			for deadline, i := time.Now().Add(20*time.Second), 0; ; i++ {
+				time.Sleep(50 * time.Millisecond)
 				mu.Lock()
 				k := len(received)
 				mu.Unlock()
@@ -250,7 +251,12 @@ func TestAgencyWebhooks(t *testing.T) {
 				if time.Now().After(deadline) {
 					t.Fatalf("%d deliveries within 20 s, want %d", k, n)
 				}
-				c.Advance(2 * time.Minute) // the retry's back-off passes
+				if i%20 == 0 {
+					// The retry's back-off passes; once a second, so that the
+					// sessions and tokens of the rest of the test do not age
+					// by hours while the queue polls.
+					c.Advance(2 * time.Minute)
+				}
 			}
 		}
 		wait(1)
@@ -266,6 +272,30 @@ func TestAgencyWebhooks(t *testing.T) {
 		mu.Unlock()
 		if first.event != "application.received" || first.app != id || !first.valid {
 			t.Fatalf("first delivery %+v", first)
+		}
+
+		// The agency asks for more (its own change: no delivery); the
+		// citizen's reply reaches it as application.updated.
+		base := portalURL + "/agency/v1/applications/" + id
+		one := agencyCall(t, tok, "GET", base, "", nil)
+		move := func(status string, version any, comment string) apiAnswer {
+			b, _ := json.Marshal(map[string]any{"status": status, "version": version, "comment": comment})
+			return agencyCall(t, tok, "POST", base+"/status", "application/json", b)
+		}
+		taken := move("in_review", one.JSON["version"], "")
+		asked := move("info_requested", taken.JSON["version"], "Нужна справка с места работы")
+		if asked.Status != 200 {
+			t.Fatalf("ask for more: %d %s", asked.Status, asked.Body)
+		}
+		if p := citizen.abs("POST", app+"/respond", url.Values{"comment": {"Справку приложил"}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("the citizen's reply: %d → %s", p.Status, p.Location)
+		}
+		wait(2)
+		mu.Lock()
+		all := append([]got(nil), received...)
+		mu.Unlock()
+		if len(all) != 2 || all[1].event != "application.updated" || all[1].app != id || !all[1].valid {
+			t.Fatalf("deliveries after the agency's moves and the citizen's reply: %+v, want the reply's application.updated only", all)
 		}
 	})
 }
