@@ -38,4 +38,13 @@
 // start and checks the shape inside it; on PostgreSQL the loser's ALTER
 // waits for the winner and fails on the added column, and a check after the
 // failure tells that from a real error.
+//
+// A released migration is never edited (TestReleasedMigrationsUnchanged
+// holds each to the SHA-256 in testdata/released.sha256): a database that
+// applied it would never see the edit.
+//
+// Backups (backup.go, for gosid backup and restore): BackupSQLite copies
+// the embedded database online with VACUUM INTO and checks the copy;
+// PGDump and PGRestore run pg_dump and pg_restore with the password in the
+// environment; RestoreSQLite and WriteAtomic leave nothing half-written.
 package migrations

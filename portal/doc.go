@@ -2,6 +2,7 @@
 // of the Gosid identity provider with its own session and tables. It talks to
 // the IdP only over HTTP (OpenID Connect and the documented APIs), exactly as
 // a third-party site would, and imports none of idp, verification or keys.
+// Open builds it from a Setup (inside gosid serve or alone, gosid portal).
 //
 // Citizens sign in through Gosid (portal/auth: code flow with PKCE,
 // private_key_jwt, back-channel logout); pages that need a level or a
