@@ -4,7 +4,9 @@
 // senders, clock) and returns the IdP — its pages and endpoints behind
 // their middleware (Handler), the sweeps any replica may run (Sweeps:
 // expired rows of every store, and erasure of accounts whose deletion is
-// due), and what SIGHUP reloads (Reload: the e-signature trust list).
+// due), what SIGHUP reloads (Reload: the e-signature trust list), the
+// cache watcher a replica runs while serving (RunCache) and the metrics of
+// its caches (Collectors).
 //
 // It owns no tables and no rules: each module does (account, assurance,
 // audit, login, registration, recovery, profile, passkey, esign, oidc …,

@@ -168,6 +168,15 @@ func (i *IdP) UseBankRegistration(b registration.Banks, e registration.Evidence)
 // middleware (before serving).
 func (i *IdP) Mount(routes func(mux *http.ServeMux)) { routes(i.mux) }
 
+// RunCache runs the cache's watcher (Cache.Run) until ctx ends; without a
+// cache it returns at once.
+func (i *IdP) RunCache(ctx context.Context) error {
+	if i.Cache == nil {
+		return nil
+	}
+	return i.Cache.Run(ctx)
+}
+
 // UseChecks plugs in the registry checks the account centre starts
 // (before serving).
 func (i *IdP) UseChecks(c profile.Checks) { i.checks.c = c }

@@ -65,4 +65,10 @@
 // Signer, PublicKeys and JSON read an immutable snapshot through an atomic
 // pointer and touch neither the database nor a lock, except to rebuild the
 // snapshot in memory when the clock crosses a state change.
+//
+// # Commands
+//
+// The subcommands of `gosid keys` (list, rotate, rotate-master,
+// new-master-key) are Commands, in command.go; cmd/gosid opens the
+// database and the keys and runs them.
 package keys

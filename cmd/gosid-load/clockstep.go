@@ -13,7 +13,7 @@ import (
 // The clock-ahead and clock-behind scenarios step the last replica's
 // clock by ±clockStep at --fault-at, while the journeys run: the replica
 // re-reads its shift every second from the file named by
-// GOSID_FAULT_CLOCK_FILE (cmd/gosid, faultclock.go). Tokens, codes and
+// GOSID_FAULT_CLOCK_FILE (internal/sqldb, faultclock.go). Tokens, codes and
 // TOTP must still be judged right on both replicas (no failure), and the
 // replica's correction to the database's clock (gosid_clock_offset_seconds)
 // must catch up with the step within sqldb.ClockInterval.

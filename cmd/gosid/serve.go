@@ -46,7 +46,7 @@ type serveOptions struct {
 	// clockFault shifts this process's clock (GOSID_FAULT_CLOCK_OFFSET,
 	// for the soak's clock-step scenario); clockFile, re-read every
 	// second, steps it while the process runs (GOSID_FAULT_CLOCK_FILE;
-	// faultclock.go).
+	// sqldb.FaultClock).
 	clockFault time.Duration
 	clockFile  string
 }
@@ -85,7 +85,7 @@ func runServe(ctx context.Context, env *cmdline.Env, args []string) int {
 	if v := env.Getenv("GOSID_FAULT_CLOCK_OFFSET"); v != "" {
 		// Fault injection: this replica's clock as if its host's were off.
 		d, err := time.ParseDuration(v)
-		if err != nil || d.Abs() > 10*time.Minute {
+		if err != nil || d.Abs() > sqldb.MaxClockFault {
 			p.Add("GOSID_FAULT_CLOCK_OFFSET: %q is not a duration within ±10m", v)
 		}
 		o.clockFault = d
@@ -225,11 +225,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	// Every replica judges time by the database's clock (see sqldb.Clock).
 	base := time.Now
 	if o.clockFault != 0 || o.clockFile != "" {
-		log.Warn("fault injection: this process's clock is shifted", "offset", o.clockFault, "file", o.clockFile != "")
-		fc := &faultClock{fixed: o.clockFault, file: o.clockFile}
-		fc.read(log)
-		go fc.watch(ctx, log)
-		base = fc.now
+		base = sqldb.StartFaultClock(ctx, o.clockFault, o.clockFile, log)
 	}
 	clock := sqldb.NewClock(ctx, db, base, log)
 
@@ -243,23 +239,7 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	if err != nil {
 		return exitFailed, err
 	}
-	if w := parts.Cache; w != nil {
-		reg.MustRegister(
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gosid_userinfo_cache_hits_total",
-				Help: "Userinfo answers served from this replica's cache, without the database."},
-				func() float64 { h, _ := parts.Provider.UserinfoCacheStats(); return float64(h) }),
-			prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gosid_userinfo_cache_misses_total",
-				Help: "Userinfo requests this replica's cache could not answer (read from the database)."},
-				func() float64 { _, m := parts.Provider.UserinfoCacheStats(); return float64(m) }),
-			prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gosid_cache_trusted",
-				Help: "1 while this replica's last read of the cache invalidation log is recent enough (--cache-bound) for its caches to answer; 0: they answer nothing, every request reads the database."},
-				func() float64 {
-					if w.Trusted() {
-						return 1
-					}
-					return 0
-				}))
-	}
+	reg.MustRegister(parts.Collectors()...)
 	idpOpts := opts
 	idpOpts.ClientIP = httpx.TrustedProxies(o.idp.proxies)
 	handlers := map[string]http.Handler{
@@ -307,18 +287,8 @@ func serve(ctx context.Context, o *serveOptions, log *slog.Logger, db *sqldb.DB,
 	log.Info("gosid serving", "issuer", o.PublicURL, "idp", at["idp"], "portal", at["portal"], "admin", at["admin"], "sandbox_bank", at["bank"], "database", db.Dialect())
 	err = httpx.RunAll(ctx, log, servers,
 		func(ctx context.Context) error { return parts.Jobs.Run(ctx, o.ShutdownTimeout) },
-		func(ctx context.Context) error {
-			if parts.Cache == nil {
-				return nil
-			}
-			return parts.Cache.Run(ctx)
-		},
-		func(ctx context.Context) error {
-			if err := km.Run(ctx); err != nil {
-				return fmt.Errorf("signing keys: %w", err)
-			}
-			return nil
-		},
+		parts.RunCache,
+		km.Run, // returns when ctx ends, without an error
 		func(ctx context.Context) error {
 			cmdline.OnSignal(ctx, syscall.SIGHUP, func() {
 				if err := parts.Reload(); err != nil {

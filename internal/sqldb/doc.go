@@ -15,4 +15,8 @@
 // key violation returns ErrConflict; both are wrapped with the driver's error,
 // so errors.Is works and the detail still reaches the log. Stores never return
 // (nil, nil) for "missing".
+//
+// Clock is the database's time, by which every replica judges expiry;
+// FaultClock shifts a process's own clock for fault-injection soaks
+// (`gosid serve` under GOSID_FAULT_CLOCK_OFFSET and GOSID_FAULT_CLOCK_FILE).
 package sqldb

@@ -1,4 +1,4 @@
-package main
+package sqldb_test
 
 import (
 	"log/slog"
@@ -6,21 +6,23 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/gosid/gosid/internal/sqldb"
 )
 
 // The fault clock follows its file: written, rewritten, garbled (kept),
 // removed (back to the fixed offset).
 func TestFaultClockFile(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "clock")
-	f := &faultClock{fixed: time.Minute, file: file}
+	f := &sqldb.FaultClock{Fixed: time.Minute, File: file}
 	log := slog.New(slog.DiscardHandler)
 	near := func(want time.Duration) {
 		t.Helper()
-		if d := time.Until(f.now()); (d - want).Abs() > time.Second {
+		if d := time.Until(f.Now()); (d - want).Abs() > time.Second {
 			t.Fatalf("the clock is %s ahead, want %s", d.Round(time.Millisecond), want)
 		}
 	}
-	f.read(log)
+	f.Read(log)
 	near(time.Minute)
 	for _, tc := range []struct {
 		content string
@@ -29,10 +31,10 @@ func TestFaultClockFile(t *testing.T) {
 		if err := os.WriteFile(file, []byte(tc.content), 0o600); err != nil {
 			t.Fatal(err)
 		}
-		f.read(log)
+		f.Read(log)
 		near(tc.want)
 	}
 	_ = os.Remove(file)
-	f.read(log)
+	f.Read(log)
 	near(time.Minute)
 }
