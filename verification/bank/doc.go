@@ -35,4 +35,15 @@
 // down: try later), [ErrRefused] (a protocol failure), [ErrCancelled],
 // [ErrUnknownFlow], [ErrUnknownBank]. Logs name the reason, never tokens,
 // codes or claims' values.
+//
+// Routes:
+//
+//	POST /account/confirm/bank       confirm the signed-in account through a bank (web.go)
+//	GET  /bank/callback              the banks' redirect back, every purpose (web.go)
+//	POST /login/bank                 sign in with a bank (signin.go)
+//	GET  /bank/link                  after a Gosid sign-in: link the bank identity? (signin.go)
+//	POST /bank/link                  link it (signin.go)
+//	GET  /account/banks              the account's linked banks (signin.go)
+//	POST /account/banks/remove       unlink one (signin.go)
+//	POST /register/bank              register with the bank's vouched data (register.go)
 package bank

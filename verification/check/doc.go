@@ -4,25 +4,35 @@
 // when they confirm it, records the evidence that raises the account to
 // standard through idp/assurance.
 //
-// A check is a row (verification_checks) and a job (internal/jobs),
-// written in one transaction: Queue inside the caller's (the account
-// centre saving the data), Start in its own. Its life:
+// A check is a row (verification_checks), written in the caller's
+// transaction (Queue: the account centre saving the data) or its own
+// (Start); the row is its queue entry (drain.go: no job per check). Its
+// life:
 //
 //	pending ──all confirmed──▶ confirmed   (evidence per registry, level standard, data applied)
 //	   │ ──a mismatch, not found, invalid, SNILS verified elsewhere──▶ rejected (nothing applied)
 //	   │ ──registries unavailable past the deadline──▶ unavailable (the citizen may resubmit)
 //	   └ ──a newer submission──▶ superseded
 //
-// The worker (Service.Run) asks each registry in turn with a request id
-// that is the check's id and the registry's name, so that a retry is the
-// same question to an idempotent gateway; each answer is kept (sealed) as
-// it comes, so a retried or rescued job never asks a registry twice for
-// what it already answered. "Unavailable" fails the job, which the queue
-// retries with back-off until the deadline. The end of a check is a
-// compare-and-swap on its status inside the same transaction as the
-// evidence (assurance.Verification.Apply): two replicas that ran one check
-// apply it once. The citizen is told by SMS/e-mail when it ends (at least
-// once: the notice is marked sent after it went).
+// Every replica, while its job queue runs, claims the due checks (a lease
+// on due_at; a replica that dies leaves them due again) and asks each
+// registry in turn with a request id that is the check's id and the
+// registry's name, so that a retry is the same question to an idempotent
+// gateway; each answer is kept (sealed) as it comes, so a check taken over
+// never asks a registry twice for what it already answered. "Unavailable"
+// makes the check due again later, with back-off, until the deadline.
+// The end of a check is a compare-and-swap on its status inside the same
+// transaction as the evidence (assurance.Service.VerifyAll): two replicas
+// that worked one check apply it once. The citizen is told by SMS/e-mail
+// when it ends (at least once: the notice is marked sent after it went).
+//
+// Routes (http.go):
+//
+//	GET  /account/confirm              the ways to confirm: the registry check's form and state, banks, the desk, a letter
+//	POST /account/confirm/check        «Подтвердить данные»: queue a check of the data as entered
+//	GET  /account/confirm/check        the check's state (pending, confirmed, or why not)
+//	GET  /account/confirm/check.json   the same for the page's script, which polls it
+//	GET  /static/verification/         the pages' script and style
 //
 // A registry that reports invalid the passport an account was verified
 // with (a recheck: `gosid verification recheck`) lowers the level to

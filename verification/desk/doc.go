@@ -35,4 +35,20 @@
 //
 // Supervisors see their office's operations per operator and day
 // (/desk/reports) and download them as CSV for Excel.
+//
+// Routes (desk.go):
+//
+//	GET  /account/confirm/desk                   the citizen: offices of a region, the code (QR)
+//	POST /account/confirm/desk                   get a code
+//	POST /account/confirm/desk/cancel            cancel it
+//	GET  /desk                                   the desk: find a citizen
+//	POST /desk/find                              by code, or by verified SNILS and birth date
+//	GET  /desk/citizen/{id}                      the citizen's data (a logged view)
+//	POST /desk/citizen/{id}/confirm              confirm the identity (passport seen)
+//	POST /desk/citizen/{id}/refuse               refuse, with the reason
+//	POST /desk/citizen/{id}/correct              correct passport fields from the original
+//	POST /desk/citizen/{id}/check                start the registry check of the corrected data
+//	GET  /desk/reports                           the office's confirmations (supervisors)
+//	GET  /desk/reports.csv                       the same as CSV
+//	GET  /static/desk/                           the desk's script and style
 package desk
