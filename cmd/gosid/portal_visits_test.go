@@ -3,16 +3,20 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
 	"encoding/json"
 	"fmt"
 	"html"
 	"image"
 	_ "image/png"
+	"io"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"os"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -25,6 +29,7 @@ import (
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/portal/payments"
 	"github.com/gosid/gosid/portal/payments/acquirer"
 )
@@ -398,6 +403,42 @@ func TestPortalCharges(t *testing.T) {
 		op, _, parts := startOPParts(t, db, c)
 		portalURL, ph := startEmbeddedPortal(t, parts)
 		mvd := agencyToken(t, db, op, "agency:mvd")
+		// The agency hears of payments and refunds by its webhook, signed.
+		type chargeEvent struct {
+			Event  string `json:"event"`
+			Charge struct {
+				UIN       string `json:"uin"`
+				PaymentID string `json:"payment_id"`
+				Amount    int64  `json:"amount"`
+			} `json:"charge"`
+			valid bool
+		}
+		var (
+			hookMu     sync.Mutex
+			hookSecret []byte
+			events     []chargeEvent
+		)
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			body, _ := io.ReadAll(r.Body)
+			hookMu.Lock()
+			defer hookMu.Unlock()
+			sig := r.Header.Get("Gosid-Signature")
+			ts, _, _ := strings.Cut(strings.TrimPrefix(sig, "t="), ",")
+			sec, _ := strconv.ParseInt(ts, 10, 64)
+			var ev chargeEvent
+			_ = json.Unmarshal(body, &ev)
+			ev.valid = sec != 0 && hmac.Equal([]byte(sig), []byte(portal.Sign(hookSecret, time.Unix(sec, 0), body)))
+			events = append(events, ev)
+		}))
+		t.Cleanup(hook.Close)
+		set := agencyCall(t, mvd, "PUT", portalURL+"/agency/v1/webhook", "application/json", []byte(`{"url":"`+hook.URL+`/hook"}`))
+		if s, _ := set.JSON["secret"].(string); set.Status != 200 || s == "" {
+			t.Fatalf("set the webhook: %d %s", set.Status, set.Body)
+		} else {
+			hookMu.Lock()
+			hookSecret = []byte(s)
+			hookMu.Unlock()
+		}
 		today := time.Now().In(mustZone(t, "Europe/Moscow"))
 		fine := map[string]any{"kind": "fine", "purpose": "Штраф за превышение скорости", "legal_basis": "ч. 2 ст. 12.9 КоАП РФ", "amount": 75000,
 			"discount":  map[string]any{"amount": 37500, "until": today.AddDate(0, 0, 15).Format(time.DateOnly)},
@@ -595,6 +636,31 @@ func TestPortalCharges(t *testing.T) {
 		}
 		if r := agencyCall(t, mvd, "POST", base+uin+"/refunds", "application/json", jsonBody(map[string]any{"refund_id": "r-2", "amount": 1})); r.Status != 409 {
 			t.Fatalf("a refund beyond what was paid: %d %s", r.Status, r.Body)
+		}
+		// One charge.paid and one charge.refunded reached the webhook,
+		// signed, naming the charge, the payment and the amount.
+		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			hookMu.Lock()
+			got := append([]chargeEvent(nil), events...)
+			hookMu.Unlock()
+			var paid, refunded int
+			for _, ev := range got {
+				ok := ev.valid && ev.Charge.UIN == uin && ev.Charge.Amount == 37500 && ev.Charge.PaymentID == paymentID[1]
+				switch {
+				case ev.Event == "charge.paid" && ok:
+					paid++
+				case ev.Event == "charge.refunded" && ok:
+					refunded++
+				default:
+					t.Fatalf("an unexpected webhook delivery: %+v", ev)
+				}
+			}
+			if paid == 1 && refunded == 1 {
+				break
+			}
+			if paid > 1 || refunded > 1 || time.Now().After(deadline) {
+				t.Fatalf("webhook deliveries: %+v, want one charge.paid and one charge.refunded", got)
+			}
 		}
 		if r := agencyCall(t, mvd, "PUT", base+uin, "application/json", jsonBody(fine)); r.Status != 409 {
 			t.Fatalf("changing a paid charge: %d %s", r.Status, r.Body)
