@@ -302,6 +302,23 @@ func TestPortalVisits(t *testing.T) {
 		if p := citizen.abs("GET", portalURL+"/office/bookings", nil); p.Status/100 == 2 {
 			t.Fatalf("a citizen at the officer's bookings: %d", p.Status)
 		}
+
+		// The reminder runs: booked again, two hours before the visit the
+		// citizen is reminded of it (the queue keeps the test's clock).
+		res, later, _ := freeTimesAfter(t, citizen, book, c.Now().Add(3*time.Hour))
+		p = citizen.abs("POST", portalURL+"/appointments", url.Values{"service": {"passport-14"}, "place": {"mfc-vvo-test"}, "resource": {res}, "start": {later[0]}})
+		if p.Status != 303 || !strings.Contains(p.Location, "done=booked") {
+			t.Fatalf("book for the reminder: %d %s", p.Status, p.Location)
+		}
+		visit, _ := time.Parse(time.RFC3339, later[0])
+		remindNo := ticketNoRe.FindStringSubmatch(html.UnescapeString(citizen.abs("GET", portalURL+strings.Split(p.Location, "?")[0], nil).Body))
+		if remindNo == nil {
+			t.Fatal("no booking number on the ticket")
+		}
+		c.Set(visit.Add(-2*time.Hour + time.Minute))
+		if m := waitMessage(t, citizen, "+79161117701", "portal.booking", "Напоминаем о приёме"); !strings.Contains(m.Text, remindNo[1]) {
+			t.Fatalf("the reminder names another booking: %q, want %s", m.Text, remindNo[1])
+		}
 	})
 }
 
