@@ -25,6 +25,7 @@ const (
 	kindHTTP    // transport error: refused, reset, timeout
 	kindStatus  // an HTTP status other than the expected one
 	kindInvalid // the expected status with an unusable answer
+	kindRefused // 503: the server refused for overload (with Retry-After), not an error
 )
 
 // reqError is a failed request or flow, classified.
@@ -37,7 +38,13 @@ func (e *reqError) Error() string { return e.msg }
 
 func httpErr(err error) error { return &reqError{kindHTTP, err.Error()} }
 func statusErr(what string, status int, body []byte) error {
-	return &reqError{kindStatus, fmt.Sprintf("%s: HTTP %d %s", what, status, snippet(body))}
+	kind := kindStatus
+	if status == http.StatusServiceUnavailable {
+		// Gosid refuses what it cannot do within its budgets with 503 and
+		// Retry-After: back-pressure, counted apart from failures.
+		kind = kindRefused
+	}
+	return &reqError{kind, fmt.Sprintf("%s: HTTP %d %s", what, status, snippet(body))}
 }
 func invalid(format string, a ...any) error { return &reqError{kindInvalid, fmt.Sprintf(format, a...)} }
 

@@ -69,7 +69,9 @@
 // Per row: successful requests per second over the phase, errors split into
 // transport errors (refused, reset, timeout), unexpected HTTP statuses, and
 // invalid answers (the right status with an unusable body, a missing code or
-// token, a wrong state), and exact p50/p90/p99 latencies: nearest rank over
+// token, a wrong state); 503 answers apart, as refusals (the server's
+// back-pressure with Retry-After: a sign-in that its password budget could
+// not fit), not errors; and exact p50/p90/p99 latencies: nearest rank over
 // every successful request's recorded duration, nothing averaged.
 //
 // # Limits

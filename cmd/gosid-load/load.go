@@ -18,9 +18,9 @@ import (
 
 // rowStats collects one row of a step: a kind of request or iteration.
 type rowStats struct {
-	ok, httpErrs, statusErrs, invalid int64
-	durs                              []time.Duration // of successful ones
-	firstErr                          string
+	ok, httpErrs, statusErrs, invalid, refused int64
+	durs                                       []time.Duration // of successful ones
+	firstErr                                   string
 }
 
 func (s *rowStats) record(d time.Duration, err error) {
@@ -33,6 +33,8 @@ func (s *rowStats) record(d time.Duration, err error) {
 		s.httpErrs++
 	case kindStatus:
 		s.statusErrs++
+	case kindRefused:
+		s.refused++
 	default:
 		s.invalid++
 	}
@@ -46,6 +48,7 @@ func (s *rowStats) merge(o *rowStats) {
 	s.httpErrs += o.httpErrs
 	s.statusErrs += o.statusErrs
 	s.invalid += o.invalid
+	s.refused += o.refused
 	s.durs = append(s.durs, o.durs...)
 	if s.firstErr == "" {
 		s.firstErr = o.firstErr
@@ -473,7 +476,7 @@ func (l *loader) runPhase(ctx context.Context, p *phase) *stepResult {
 				all.merge(s)
 			}
 		}
-		row := rowResult{Row: spec.name, OK: all.ok, HTTPErrors: all.httpErrs, Non2xx: all.statusErrs, Invalid: all.invalid,
+		row := rowResult{Row: spec.name, OK: all.ok, HTTPErrors: all.httpErrs, Non2xx: all.statusErrs, Invalid: all.invalid, Refused: all.refused,
 			PerSecond: float64(all.ok) / elapsed.Seconds(), FirstError: all.firstErr}
 		if len(all.durs) > 0 {
 			slices.Sort(all.durs)

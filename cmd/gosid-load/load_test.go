@@ -248,3 +248,18 @@ func TestAuthorizeHopFails(t *testing.T) {
 		t.Fatalf("authorize = %v, %v; want a transport error", res, err)
 	}
 }
+
+// TestRefusalsApart: a 503 (the server's back-pressure, with Retry-After)
+// is counted as refused, not as an error; any other status is an error.
+func TestRefusalsApart(t *testing.T) {
+	s := &rowStats{}
+	s.record(time.Millisecond, nil)
+	s.record(time.Millisecond, statusErr("authorize hop 2", http.StatusServiceUnavailable, []byte("busy")))
+	s.record(time.Millisecond, statusErr("token", http.StatusInternalServerError, nil))
+	if s.ok != 1 || s.refused != 1 || s.statusErrs != 1 {
+		t.Fatalf("ok %d, refused %d, unexpected statuses %d; want 1, 1, 1", s.ok, s.refused, s.statusErrs)
+	}
+	if r := (rowResult{OK: s.ok, Non2xx: s.statusErrs, Refused: s.refused}); r.Errors() != 1 {
+		t.Fatalf("Errors() = %d, want the 500 only", r.Errors())
+	}
+}

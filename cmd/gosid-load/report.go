@@ -38,6 +38,9 @@ type rowResult struct {
 	HTTPErrors int64   `json:"http_errors"`
 	Non2xx     int64   `json:"unexpected_status"`
 	Invalid    int64   `json:"invalid"`
+	// Refused are 503 answers: the server's back-pressure (Retry-After),
+	// not failures; the rate counts only what succeeded.
+	Refused    int64   `json:"refused_503"`
 	P50ms      float64 `json:"p50_ms"`
 	P90ms      float64 `json:"p90_ms"`
 	P99ms      float64 `json:"p99_ms"`
@@ -115,7 +118,7 @@ func (rep *report) writeTable(out io.Writer) {
 	}
 	fmt.Fprintln(out)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "step\trow\treq/s\tok\thttp err\tnon-2xx\tinvalid\tp50 ms\tp90 ms\tp99 ms\tlimit/s\tratio\tlimit")
+	fmt.Fprintln(tw, "step\trow\treq/s\tok\thttp err\tnon-2xx\tinvalid\t503\tp50 ms\tp90 ms\tp99 ms\tlimit/s\tratio\tlimit")
 	for _, s := range rep.Steps {
 		for i, r := range s.Rows {
 			step := s.Step
@@ -136,7 +139,7 @@ func (rep *report) writeTable(out io.Writer) {
 				}
 				return msString(v)
 			}
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", step, r.Row, grouped(r.PerSecond), r.OK, r.HTTPErrors, r.Non2xx, r.Invalid,
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%d\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", step, r.Row, grouped(r.PerSecond), r.OK, r.HTTPErrors, r.Non2xx, r.Invalid, r.Refused,
 				p(r.P50ms), p(r.P90ms), p(r.P99ms), lim, ratio, desc)
 		}
 	}
