@@ -3,14 +3,20 @@ package idp
 import "github.com/prometheus/client_golang/prometheus"
 
 // Collectors are the identity provider's metrics for the management
-// listener: the userinfo cache's hits and misses, and whether this
-// replica's caches are trusted; none without a cache (Cache nil).
+// listener: the sign-ins waiting for a password-hashing slot; with a cache
+// (Cache not nil), the userinfo cache's hits and misses and whether this
+// replica's caches are trusted.
 func (i *IdP) Collectors() []prometheus.Collector {
+	out := []prometheus.Collector{
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "gosid_password_waiting",
+			Help: "Password checks waiting for a hashing slot on this replica now (--password-wait refuses those that could not be answered in time)."},
+			func() float64 { return float64(i.Recovery.Passwords.Waiting()) }),
+	}
 	w := i.Cache
 	if w == nil {
-		return nil
+		return out
 	}
-	return []prometheus.Collector{
+	return append(out,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{Name: "gosid_userinfo_cache_hits_total",
 			Help: "Userinfo answers served from this replica's cache, without the database."},
 			func() float64 { h, _ := i.Provider.UserinfoCacheStats(); return float64(h) }),
@@ -24,6 +30,5 @@ func (i *IdP) Collectors() []prometheus.Collector {
 					return 1
 				}
 				return 0
-			}),
-	}
+			}))
 }

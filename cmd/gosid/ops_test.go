@@ -185,7 +185,7 @@ func TestOpsMetricsExist(t *testing.T) {
 	// every misspelling through.
 	for _, name := range []string{"gosid_http_requests_total", "gosid_http_request_duration_seconds", "go_sql_in_use_connections",
 		"go_goroutines", "process_start_time_seconds", "gosid_registry_circuit_open", "gosid_verification_checks_pending",
-		"gosid_portal_broadcast_subscribers", "gosid_bank_flows_total"} {
+		"gosid_portal_broadcast_subscribers", "gosid_bank_flows_total", "gosid_password_waiting", "gosid_clock_offset_seconds"} {
 		if _, ok := exposed[name]; !ok {
 			t.Errorf("%s is missing from the metrics collected by the test", name)
 		}

@@ -172,7 +172,8 @@ func (h *Hasher) deadline(ctx context.Context, now time.Time) time.Time {
 	return arrival.Add(h.budget - reserve)
 }
 
-// Waiting is how many callers wait for a hashing slot now (a metric).
+// Waiting is how many callers wait for a hashing slot now (the metric
+// gosid_password_waiting).
 func (h *Hasher) Waiting() int { return int(h.waiting.Load()) }
 
 // derived runs derive and keeps the moving average of its time (1/8 of
