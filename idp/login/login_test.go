@@ -2,6 +2,7 @@ package login_test
 
 import (
 	"context"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -142,6 +143,11 @@ func TestOverloadIsNoVerdict(t *testing.T) {
 			if p.status != 503 || p.header.Get("Retry-After") != "2" || !strings.Contains(p.body, "Сейчас входят очень многие") {
 				t.Fatalf("%s during overload: %d Retry-After %q\n%s", try.login, p.status, p.header.Get("Retry-After"), p.body)
 			}
+		}
+		// In English too.
+		if a := r.srv.Browser().Post(t, "/login?lang=en", url.Values{"login": {"+79000000203"}, "password": {goodPassword}}); a.Status != 503 ||
+			!strings.Contains(a.Body, "Very many people are signing in right now") || !strings.Contains(a.Body, `lang="en"`) {
+			t.Fatalf("overload in English: %d\n%s", a.Status, a.Body)
 		}
 		// The refusal comes before any statement: with the database
 		// down as well, the answer is still the overload's.
