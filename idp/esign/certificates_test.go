@@ -10,12 +10,14 @@ import (
 	"encoding/hex"
 	"math/big"
 	"net/url"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/idptest"
 
 	"github.com/gosid/gosid/idp/account"
@@ -79,7 +81,7 @@ func TestStaleSessionCertificates(t *testing.T) {
 		var checked atomic.Int32
 		h, err := New(Deps{Store: store, Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows,
 			Log: e.Log, Now: c.Now, Reauth: session.Reauth{MaxAge: 5 * time.Minute},
-			Verifier: verifierOf(e), Notifier: e.Messages,
+			Verifier: verifierOf(e), Notifier: e.Messages, Record: e.Activity.Record,
 			Verify: func(context.Context, []byte, []byte) (*cms.Result, error) {
 				checked.Add(1)
 				return &cms.Result{Signer: &cms.Signer{Certificate: fresh},
@@ -133,6 +135,22 @@ func TestStaleSessionCertificates(t *testing.T) {
 		}
 		if st, _, body := do("POST", "/account/certificates/remove", remove); st != 200 || !strings.Contains(body, "Сертификат отвязан") || bound() != 1 {
 			t.Fatalf("remove after re-authentication: %d, %d bound", st, bound())
+		}
+		// «Действия» shows both, by the citizen (the stale attempts wrote
+		// nothing).
+		entries, err := e.Activity.List(ctx, a.ID, time.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, en := range entries {
+			if en.Actor.Kind == audit.ActorCitizen && en.Actor.ID == a.ID {
+				got = append(got, en.Action)
+			}
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, []string{audit.ActionCertificateLinked, audit.ActionCertificateRemoved}) {
+			t.Fatalf("activity log: %v, want the binding and the removal", got)
 		}
 	})
 }
