@@ -493,6 +493,14 @@ func TestPortalOffice(t *testing.T) {
 		if p := move2("in_review", ""); p.Status != http.StatusConflict {
 			t.Fatalf("taking a refused application into work again: %d, want 409", p.Status)
 		}
+		// The queue's status filter: the refused one under «Отклонено»,
+		// the approved one under «Одобрено».
+		for status, want := range map[string][2]string{"refused": {number2, number}, "approved": {number, number2}} {
+			p := officer.abs("GET", portalURL+"/office?status="+status, nil)
+			if p.Status != 200 || !strings.Contains(p.Body, ">"+want[0]+"<") || strings.Contains(p.Body, ">"+want[1]+"<") {
+				t.Fatalf("/office?status=%s: %d, want %s listed and not %s", status, p.Status, want[0], want[1])
+			}
+		}
 
 		// Another agency's officer sees neither the queue entry nor the
 		// application.
