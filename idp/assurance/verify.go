@@ -2,8 +2,6 @@ package assurance
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"time"
@@ -175,7 +173,7 @@ func (s *Service) prepare(v Verification) ([]Evidence, error) {
 		// A caller may name the evidence beforehand, to refer to it in
 		// its own rows written by Apply in the same transaction.
 		if all[i].ID == "" {
-			all[i].ID = newID()
+			all[i].ID = sqldb.NewID()
 		}
 		if err := all[i].validate(); err != nil {
 			return nil, err
@@ -384,11 +382,4 @@ func (s *Service) entry(v Verification, action string, detail map[string]string)
 
 // NewID returns a random evidence id, for a caller that names its
 // evidence before Verify records it.
-func NewID() string { return newID() }
-
-// newID is a random evidence id.
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
+func NewID() string { return sqldb.NewID() }

@@ -2,7 +2,9 @@ package sqldb
 
 import (
 	"context"
+	crand "crypto/rand"
 	"database/sql"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math/rand/v2"
@@ -572,4 +574,13 @@ func In[T any](args []any, values []T) (string, []any) {
 		b.WriteString("$" + strconv.Itoa(len(args)))
 	}
 	return b.String(), args
+}
+
+// NewID is a random row id: 128 bits from crypto/rand as 32 lower-case hex
+// digits, the form the stores' ids take (checks, evidence, applications,
+// bookings, payments).
+func NewID() string {
+	b := make([]byte, 16)
+	_, _ = crand.Read(b) // crypto/rand.Read never fails
+	return hex.EncodeToString(b)
 }

@@ -3,7 +3,6 @@ package applications
 import (
 	"context"
 	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -138,12 +137,6 @@ func NewStore(db *sqldb.DB, sealer Sealer, now func() time.Time) *Store {
 	return &Store{db: db, sealer: sealer, now: now}
 }
 
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
-}
-
 func aad(id string) []byte { return []byte("portal_applications|" + id) }
 
 func (s *Store) seal(id string, values map[string]string) ([]byte, error) {
@@ -161,7 +154,7 @@ func (s *Store) seal(id string, values map[string]string) ([]byte, error) {
 // CreateDraft starts a citizen's draft of a service's application.
 func (s *Store) CreateDraft(ctx context.Context, subject, serviceID, agency string, values map[string]string) (*Application, error) {
 	now := s.now()
-	a := &Application{ID: newID(), Subject: subject, ServiceID: serviceID, Agency: agency, Status: Draft, Version: 1,
+	a := &Application{ID: sqldb.NewID(), Subject: subject, ServiceID: serviceID, Agency: agency, Status: Draft, Version: 1,
 		Values: values, CreatedAt: now, UpdatedAt: now}
 	sealed, err := s.seal(a.ID, values)
 	if err != nil {

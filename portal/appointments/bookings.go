@@ -226,7 +226,7 @@ func (s *Store) Book(ctx context.Context, subject, placeID, resourceID, serviceI
 	}
 	for range numberTries {
 		now := s.now()
-		id, number := newID(), newNumber(now)
+		id, number := sqldb.NewID(), newNumber(now)
 		err := s.db.InTx(ctx, func(tx *sqldb.Tx) error {
 			// The booking row first: the partial unique index refuses a
 			// second active booking of the service at once.
@@ -424,7 +424,7 @@ func (s *Store) close(ctx context.Context, placeID, resourceID string, from, to 
 			return err
 		}
 		if _, err := tx.Exec(ctx, `INSERT INTO portal_appt_closures (id, place_id, resource_id, starts_at, ends_at, reason, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)`, newID(), placeID, resourceID, sqldb.Micros(from), sqldb.Micros(to), reason, sqldb.Micros(s.now())); err != nil {
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, sqldb.NewID(), placeID, resourceID, sqldb.Micros(from), sqldb.Micros(to), reason, sqldb.Micros(s.now())); err != nil {
 			return err
 		}
 		// Bump the resources: a booking in flight on them has either

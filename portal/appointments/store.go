@@ -2,8 +2,6 @@ package appointments
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -38,12 +36,6 @@ func NewStore(db *sqldb.DB, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, now: now, CutOff: 2 * time.Hour, Horizon: 30 * 24 * time.Hour, Lead: 15 * time.Minute}
-}
-
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // SavePlace creates or replaces a place (its resources stay).

@@ -36,7 +36,7 @@ func (s *Store) AddDocument(ctx context.Context, subject string, kind IDKind, va
 			"Номер — 10 знаков: 2 цифры, 2 цифры или буквы, 6 цифр (например, 77 АВ 123456)",
 			"the number is 10 characters: 2 digits, 2 digits or letters, 6 digits (e.g. 77 АВ 123456)"}}}
 	}
-	d := &Document{ID: newID(), Kind: kind, Value: v, CreatedAt: s.now()}
+	d := &Document{ID: sqldb.NewID(), Kind: kind, Value: v, CreatedAt: s.now()}
 	blob, err := s.sealer.Seal([]byte(v), documentAAD(d.ID, subject))
 	if err != nil {
 		return nil, err

@@ -271,7 +271,7 @@ func (s *Store) startPayment(ctx context.Context, subject, uin string) (*Payment
 		case !errors.Is(err, ErrNotFound):
 			return err
 		}
-		p = &Payment{ID: newID(), UIN: uin, Subject: subject, Amount: amount, Currency: acquirer.Currency, Discounted: discounted,
+		p = &Payment{ID: sqldb.NewID(), UIN: uin, Subject: subject, Amount: amount, Currency: acquirer.Currency, Discounted: discounted,
 			Status: New, CreatedAt: now, UpdatedAt: now}
 		_, err = tx.Exec(ctx, `INSERT INTO portal_payments (id, uin, subject, amount, currency, discounted, status, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, 'new', $7, $7)`, p.ID, uin, subject, amount, p.Currency, discounted, sqldb.Micros(now))

@@ -2,8 +2,6 @@ package payments
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"time"
 
@@ -71,12 +69,6 @@ func NewStore(db *sqldb.DB, sealer Sealer, indexKey []byte, client acquirer.Clie
 		now = time.Now
 	}
 	return &Store{db: db, sealer: sealer, indexKey: indexKey, client: client, now: now}
-}
-
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 func notFound(err error) error {

@@ -3,8 +3,6 @@ package check
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -285,7 +283,7 @@ func (s *Service) queueCheck(ctx context.Context, tx *sqldb.Tx, accountID, reaso
 		return "", ErrIncomplete
 	}
 	now := s.now()
-	id := newID()
+	id := sqldb.NewID()
 	sealed, err := s.seal(id, state{Data: d})
 	if err != nil {
 		return "", err
@@ -833,12 +831,6 @@ func (c *Check) Describe() string {
 		b.WriteString(" waiting for a registry")
 	}
 	return b.String()
-}
-
-func newID() string {
-	b := make([]byte, 16)
-	_, _ = rand.Read(b)
-	return hex.EncodeToString(b)
 }
 
 // startedSince counts the checks the account started since t.
