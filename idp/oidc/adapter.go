@@ -486,14 +486,22 @@ func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserI
 	if err != nil {
 		return unavailable(ctx, err)
 	}
-	if err := ad.addStaffRoles(ctx, info, c, r.GetSubject()); err != nil {
+	// The account is read once, when the roles or the claims need it.
+	var a *account.Account
+	acct := func() (*account.Account, error) {
+		var err error
+		if a == nil {
+			a, err = ad.accounts.Get(ctx, r.GetSubject())
+		}
+		return a, err
+	}
+	if err := ad.addStaffRoles(ctx, info, c, r.GetSubject(), acct); err != nil {
 		return unavailable(ctx, err)
 	}
 	if !c.IDTokenClaims && len(named) == 0 && len(asked.VerifiedClaims) == 0 {
 		return nil
 	}
-	a, err := ad.accounts.Get(ctx, r.GetSubject())
-	if err != nil {
+	if _, err := acct(); err != nil {
 		return unavailable(ctx, err)
 	}
 	if c.IDTokenClaims || len(named) > 0 {

@@ -5,6 +5,7 @@ import (
 
 	zoidc "github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/staff"
@@ -29,10 +30,11 @@ type staffRole struct {
 // first-party clients), read at the time of the token or the userinfo
 // request so that a revoked role is gone from the next one. No roles: no
 // claim. Staff must be confirmed (idp/staff): an account below confirmed
-// holds its grants but they reach no client until it is confirmed again.
+// holds its grants but they reach no client until it is confirmed again;
+// acct gives the account, read only when there are grants.
 // Other clients never get it, whatever their claims parameter asks: the
 // claim is not among those setClaims releases.
-func (ad *adapter) addStaffRoles(ctx context.Context, info *zoidc.UserInfo, c *client.Client, accountID string) error {
+func (ad *adapter) addStaffRoles(ctx context.Context, info *zoidc.UserInfo, c *client.Client, accountID string, acct func() (*account.Account, error)) error {
 	if !c.StaffRoles || !c.FirstParty || ad.roles == nil {
 		return nil
 	}
@@ -40,7 +42,7 @@ func (ad *adapter) addStaffRoles(ctx context.Context, info *zoidc.UserInfo, c *c
 	if err != nil || len(grants) == 0 {
 		return err
 	}
-	a, err := ad.accounts.Get(ctx, accountID)
+	a, err := acct()
 	if err != nil {
 		return err
 	}
@@ -56,11 +58,11 @@ func (ad *adapter) addStaffRoles(ctx context.Context, info *zoidc.UserInfo, c *c
 }
 
 // userinfoStaffRoles adds gosid_roles to a userinfo answer for the token's
-// client.
-func (ad *adapter) userinfoStaffRoles(ctx context.Context, info *zoidc.UserInfo, tid tokenID, accountID string) error {
+// client; a is the account userinfo already read.
+func (ad *adapter) userinfoStaffRoles(ctx context.Context, info *zoidc.UserInfo, tid tokenID, a *account.Account) error {
 	c, err := ad.clients.Get(ctx, tid.ClientID)
 	if err != nil {
 		return err
 	}
-	return ad.addStaffRoles(ctx, info, c, accountID)
+	return ad.addStaffRoles(ctx, info, c, a.ID, func() (*account.Account, error) { return a, nil })
 }

@@ -225,7 +225,7 @@ func (p *Provider) userinfo(w http.ResponseWriter, r *http.Request) {
 		writeUnavailable(w)
 		return
 	}
-	if err := p.adapter.userinfoStaffRoles(ctx, info, tid, a.ID); err != nil {
+	if err := p.adapter.userinfoStaffRoles(ctx, info, tid, a); err != nil {
 		p.deps.Log.ErrorContext(ctx, "userinfo: staff roles", "err", err)
 		writeUnavailable(w)
 		return

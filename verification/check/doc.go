@@ -26,16 +26,13 @@
 // that worked one check apply it once. The citizen is told by SMS/e-mail
 // when it ends (at least once: the notice is marked sent after it went).
 //
-// Routes (http.go):
+// Routes (http.go), in the account centre:
 //
-//	GET  /account/confirm              the ways to confirm: the registry check's form and state, banks, the desk, a letter
-//	POST /account/confirm/check        «Подтвердить данные»: queue a check of the data as entered
-//	GET  /account/confirm/check        the check's state (pending, confirmed, or why not)
-//	GET  /account/confirm/check.json   the same for the page's script, which polls it
-//	GET  /static/verification/         the pages' script and style
-//
-// A registry that reports invalid the passport an account was verified
-// with (a recheck: `gosid verification recheck`) lowers the level to
-// simplified (assurance.Service.Lower) with an activity-log entry and a
-// notice.
+//	GET  /account/confirm              where the account's level stands and how to raise it: the data the
+//	                                   registries would check (masked) and «Подтвердить данные»; banks, the desk, a letter
+//	POST /account/confirm/check        start a check of the current data (at most MaxPerDay a day)
+//	GET  /account/confirm/check        the newest check: pending (refresh link; poll.js reloads it),
+//	                                   confirmed, rejected with the field to fix, unavailable
+//	GET  /account/confirm/check.json   {"status", "waiting"} for poll.js
+//	GET  /static/verification/         poll.js and the style (no inline script: the CSP forbids it)
 package check

@@ -19,15 +19,7 @@ import (
 	"github.com/gosid/gosid/verification/registry"
 )
 
-// The pages, in the account centre:
-//
-//	GET  /account/confirm             where the account's level stands and how to raise it: the data the
-//	                                  registries would check (masked) and «Подтвердить данные»
-//	POST /account/confirm/check       start a check of the current data (at most MaxPerDay a day)
-//	GET  /account/confirm/check       the newest check: pending (refresh link; poll.js reloads it),
-//	                                  confirmed, rejected with the field to fix, unavailable
-//	GET  /account/confirm/check.json  {"status", "waiting"} for poll.js
-//	GET  /static/verification/poll.js the poll script (no inline script: the CSP forbids it)
+// The pages are listed in doc.go.
 
 //go:embed templates static
 var files embed.FS
