@@ -299,7 +299,7 @@ func TestUseCodeSaveFails(t *testing.T) {
 		sms := r.env.Messages.Code(t, phone)
 		sqldbtest.WithoutTable(t, db, "audit_head", func() {
 			ans := b.Post(t, "/access-code/code", url.Values{"code": {sms}})
-			if ans.Status < 500 || ans.Location != "" || ans.Has(`name="code"`) || !ans.Has("подтверждён") {
+			if ans.Status < 500 || ans.Location != "" || ans.Has(`name="code"`) || !ans.Has("подтверждён") || ans.Alert() == "" {
 				t.Fatalf("the save while the activity log is away: %d → %q\n%s", ans.Status, ans.Location, ans.Body)
 			}
 		})

@@ -207,7 +207,7 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, "issue", &v.Page, v, "get account", err)
+		h.fail(w, r, "issue", &v.Page, &v, "get account", err)
 		return
 	}
 	v.AccountID, v.Name = a.ID, a.Name.Full()
@@ -239,13 +239,16 @@ func (h *Handler) issue(w http.ResponseWriter, r *http.Request) {
 	}
 	issued, err := h.Store.Issue(ctx, a.ID, m.AccountID, m.Actor(org), org.Code)
 	if err != nil {
-		h.fail(w, r, "issue", &v.Page, v, "issue access code", err)
+		h.fail(w, r, "issue", &v.Page, &v, "issue access code", err)
 		return
 	}
 	v.Code, v.Expires = Format(issued.Code), issued.ExpiresAt.In(msk).Format("02.01.2006 15:04")+" (МСК)"
 	h.render.Render(w, r, http.StatusOK, "issued", v)
 }
 
+// fail shows template with the general message of a failure: view must
+// point to the view whose page p is, or the message set on p is not the
+// one rendered.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, template string, p *webui.Page, view any, what string, err error) {
 	h.render.Fail(w, r, h.Log, template, view, p, "code.err.internal", what, err)
 }
@@ -282,7 +285,7 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 	p.Form = webui.NewForm(r, "login", "code")
 	ok, _, err := h.Limiter.Allow(ctx, ipRule, httpx.ClientIP(r))
 	if err != nil {
-		h.fail(w, r, "start", &p, p, "rate limit", err)
+		h.fail(w, r, "start", &p, &p, "rate limit", err)
 		return
 	}
 	if !ok {
@@ -316,12 +319,12 @@ func (h *Handler) submitStart(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err != nil {
-		h.fail(w, r, "start", &p, p, "check access code", err)
+		h.fail(w, r, "start", &p, &p, "check access code", err)
 		return
 	}
 	st := state{AccountID: a.ID, CodeHash: base64.RawStdEncoding.EncodeToString(hash)}
 	if err := h.Flows.Begin(w, r, flowKind, st, flowTTL); err != nil {
-		h.fail(w, r, "start", &p, p, "start flow", err)
+		h.fail(w, r, "start", &p, &p, "start flow", err)
 		return
 	}
 	webui.Redirect(w, r, PathCitizen+"/new")
@@ -366,7 +369,7 @@ func (h *Handler) submitNew(w http.ResponseWriter, r *http.Request) {
 	v.Form = webui.NewForm(r, "phone")
 	a, err := h.Accounts.Get(ctx, st.AccountID)
 	if err != nil {
-		h.fail(w, r, "new", &v.Page, v, "get account", err)
+		h.fail(w, r, "new", &v.Page, &v, "get account", err)
 		return
 	}
 	v.Rules = h.Policy.ExplainNew(v.Form, r.PostFormValue("password"), r.PostFormValue("password_confirm"), a.PolicyContext(), v.L.Lang, v.L.T("acc.err.confirm"))
@@ -379,7 +382,7 @@ func (h *Handler) submitNew(w http.ResponseWriter, r *http.Request) {
 		// registering it.
 		taken, err := h.Accounts.Taken(ctx, account.Phone, phone)
 		if err != nil {
-			h.fail(w, r, "new", &v.Page, v, "phone taken", err)
+			h.fail(w, r, "new", &v.Page, &v, "phone taken", err)
 			return
 		}
 		if taken {
@@ -391,13 +394,13 @@ func (h *Handler) submitNew(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if st.PasswordHash, err = h.Passwords.Hash(ctx, r.PostFormValue("password")); err != nil {
-		h.fail(w, r, "new", &v.Page, v, "hash password", err)
+		h.fail(w, r, "new", &v.Page, &v, "hash password", err)
 		return
 	}
 	st.Phone, st.PhoneVerified = phone, false
 	err = h.code.Reissue(r, token, version, &st)
 	if err != nil && !codestep.Judged(err) {
-		h.fail(w, r, "new", &v.Page, v, "issue code", err)
+		h.fail(w, r, "new", &v.Page, &v, "issue code", err)
 		return
 	}
 	if err != nil {
@@ -462,12 +465,12 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 	retry := h.codePage(r, st)
 	a, err := h.Accounts.Get(ctx, st.AccountID)
 	if err != nil {
-		h.fail(w, r, "code", &retry.Page, retry, "get account", err)
+		h.fail(w, r, "code", &retry.Page, &retry, "get account", err)
 		return
 	}
 	hash, err := base64.RawStdEncoding.DecodeString(st.CodeHash)
 	if err != nil {
-		h.fail(w, r, "start", &v, v, "flow code hash", err)
+		h.fail(w, r, "start", &v, &v, "flow code hash", err)
 		return
 	}
 	e := audit.Entry{AccountID: a.ID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: a.ID}, Action: audit.ActionAccessCodeUsed,
@@ -494,7 +497,7 @@ func (h *Handler) submitCode(w http.ResponseWriter, r *http.Request) {
 		return
 	case err != nil:
 		// The flow stays, its SMS code done: the same page goes on.
-		h.fail(w, r, "code", &retry.Page, retry, "use access code", err)
+		h.fail(w, r, "code", &retry.Page, &retry, "use access code", err)
 		return
 	}
 	h.code.End(w, r, token)
