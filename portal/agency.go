@@ -15,6 +15,8 @@ import (
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
+	"github.com/gosid/gosid/portal/catalog"
+	"github.com/gosid/gosid/portal/sandbox"
 	"github.com/gosid/gosid/portal/upload"
 )
 
@@ -343,8 +345,9 @@ func (h *Handler) apiResult(w http.ResponseWriter, r *http.Request, c agencyCall
 
 // apiResultSignature stores the agency's detached CMS signature of the
 // result it uploaded (PUT /agency/v1/applications/{id}/result/signature),
-// checked against the trust list as citizens' signatures are; the
-// citizen downloads it with the result.
+// checked against the trust list as citizens' signatures are and made by
+// a certificate of the agency (its OGRN); the citizen downloads it with
+// the result.
 func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c agencyCall) {
 	a, ok := h.agencyApp(w, r, c)
 	if !ok {
@@ -354,8 +357,18 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.agencyProblem(w, "temporarily_unavailable", http.StatusServiceUnavailable, "signatures cannot be checked here (no trust list)")
 		return
 	}
+	ogrn, err := h.agencyOGRN(r, a)
+	if err != nil {
+		h.apiFail(w, r, err)
+		return
+	}
+	if ogrn == "" {
+		h.agencyProblem(w, "conflict", http.StatusConflict, "the catalogue names no OGRN for agency "+a.Agency+
+			", so no signature can be tied to it: the portal's operator sets agency.ogrn in its services")
+		return
+	}
 	var key, name string
-	err := h.db.QueryRow(r.Context(), `SELECT blob_key, name FROM portal_attachments WHERE application_id = $1 AND kind = $2
+	err = h.db.QueryRow(r.Context(), `SELECT blob_key, name FROM portal_attachments WHERE application_id = $1 AND kind = $2
 		ORDER BY created_at DESC, id LIMIT 1`, a.ID, kindResult).Scan(&key, &name)
 	if errors.Is(err, sqldb.ErrNotFound) {
 		h.agencyProblem(w, "conflict", http.StatusConflict, "upload the result first")
@@ -380,9 +393,16 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.apiFail(w, r, err)
 		return
 	}
-	if _, err := h.cfg.Signatures(r.Context(), sig, pdf); err != nil {
+	res, err := h.cfg.Signatures(r.Context(), sig, pdf)
+	if err != nil {
 		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body",
 			Detail: "подпись не подписывает результат или сертификат не прошёл проверку", DetailEN: "the signature does not sign the result, or its certificate failed the check"})
+		return
+	}
+	if res.Subject.OGRN != ogrn {
+		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body",
+			Detail:   "сертификат подписи выдан не ведомству: в нём нет ОГРН " + ogrn,
+			DetailEN: "the signing certificate is not the agency's: it does not name OGRN " + ogrn})
 		return
 	}
 	id, err := h.storeFile(r.Context(), a.ID, kindSignature, name+".sig", signatureType, sig)
@@ -391,6 +411,29 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		return
 	}
 	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: id, Kind: kindSignature, Name: name + ".sig", ContentType: signatureType, Size: int64(len(sig))})
+}
+
+// agencyOGRN is the OGRN a's agency signs with (signerOGRN).
+func (h *Handler) agencyOGRN(r *http.Request, a *applications.Application) (string, error) {
+	s, err := h.service(r, a.ServiceID)
+	if err != nil {
+		return "", err
+	}
+	return signerOGRN(s, a.Agency, h.cfg.Sandbox), nil
+}
+
+// signerOGRN is the OGRN whose certificate may sign results of agency for
+// service s: the catalogue's, or in development mode (sandbox), for an
+// agency the catalogue gives none, the sandbox agency's; "" when no
+// signature can be the agency's.
+func signerOGRN(s *catalog.Service, agency string, sandboxed bool) string {
+	switch {
+	case s != nil && s.Agency.Code == agency && s.Agency.OGRN != "":
+		return s.Agency.OGRN
+	case sandboxed:
+		return sandbox.OGRN
+	}
+	return ""
 }
 
 // mountAgencyAPI serves /agency/v1.

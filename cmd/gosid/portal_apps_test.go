@@ -29,6 +29,10 @@ import (
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/portal/catalog"
+	"github.com/gosid/gosid/portal/catalog/search"
+	catalogstore "github.com/gosid/gosid/portal/catalog/store"
+	"github.com/gosid/gosid/portal/sandbox"
 )
 
 func testPDF(t *testing.T) []byte {
@@ -557,9 +561,21 @@ func TestPortalSignedApplication(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		c := sqldbtest.NewClock(time.Now())
-		crls := []string{filepath.Join(certFixtures, "ca.crl"), filepath.Join(certFixtures, "root.crl")}
+		// One trust list for citizens' certificates and the sandbox
+		// agency's, as an operator who trusts both CAs would configure it.
+		trust := t.TempDir()
+		for name, data := range map[string][]byte{"citizens.pem": fixture(t, "trust/root.pem"), "sandbox.pem": sandbox.CA} {
+			if err := os.WriteFile(filepath.Join(trust, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		sandboxCRL := filepath.Join(t.TempDir(), "sandbox.crl")
+		if err := os.WriteFile(sandboxCRL, sandbox.CRL, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		crls := []string{filepath.Join(certFixtures, "ca.crl"), filepath.Join(certFixtures, "root.crl"), sandboxCRL}
 		op, _, parts := startOPWith(t, db, c, func(o *idpOptions) {
-			o.Esign = esignOptions{TrustDir: filepath.Join(certFixtures, "trust"), CRLFiles: crls, CRLTimeout: time.Second}
+			o.Esign = esignOptions{TrustDir: trust, CRLFiles: crls, CRLTimeout: time.Second}
 		})
 		portalURL, _, _ := startEmbeddedPortalIn(t, parts)
 		b := newBrowser(t, op)
@@ -672,8 +688,35 @@ func TestPortalSignedApplication(t *testing.T) {
 		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", signAs(t, "citizen256", []byte("other"))); r.Status != 422 {
 			t.Fatalf("a signature of something else: %d %s", r.Status, r.Body)
 		}
-		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", signAs(t, "citizen256", result)); r.Status != 201 {
+		// A valid qualified signature, but a citizen's: not the agency's.
+		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", signAs(t, "citizen256", result)); r.Status != 422 ||
+			!strings.Contains(string(r.Body), "ОГРН "+sandbox.OGRN) {
+			t.Fatalf("a citizen's signature of the result: %d %s", r.Status, r.Body)
+		}
+		// Development mode: an agency the catalogue gives no OGRN signs
+		// with the sandbox agency's certificate.
+		agencySig, err := sandbox.Sign(result, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", agencySig); r.Status != 201 {
 			t.Fatalf("the agency's signature of the result: %d %s", r.Status, r.Body)
+		}
+		// Once the catalogue names the agency's OGRN, only a certificate
+		// with it signs for the agency, not the sandbox's.
+		services := catalogstore.NewStore(db, time.Now)
+		svc, err := services.Get(ctx, "tax-deduction")
+		if err != nil {
+			t.Fatal(err)
+		}
+		svc.Agency.OGRN = "1047707030513"
+		if _, err := services.Import(ctx, []catalog.Service{svc}); err != nil {
+			t.Fatal(err)
+		}
+		c.Advance(search.CheckInterval) // the portal's catalogue is read again
+		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", agencySig); r.Status != 422 ||
+			!strings.Contains(string(r.Body), "ОГРН 1047707030513") {
+			t.Fatalf("the sandbox's signature for an agency with its own OGRN: %d %s", r.Status, r.Body)
 		}
 	})
 }

@@ -53,7 +53,8 @@ func IsProblems(err error) bool {
 func Load(files []File) ([]Service, error) {
 	var out []Service
 	var probs Problems
-	seen := map[string]string{} // id → file
+	seen := map[string]string{}  // id → file
+	ogrns := map[string]string{} // agency code → the first OGRN given
 	for _, f := range files {
 		svcs, err := decode(f.Data)
 		if err != nil {
@@ -75,6 +76,11 @@ func Load(files []File) ([]Service, error) {
 				probs = append(probs, f.Name+": "+who+": id: also defined in "+prev)
 			}
 			seen[s.ID] = f.Name
+			if prev := ogrns[s.Agency.Code]; prev == "" {
+				ogrns[s.Agency.Code] = s.Agency.OGRN
+			} else if s.Agency.OGRN != prev && s.Agency.OGRN != "" {
+				probs = append(probs, f.Name+": "+who+": agency.ogrn: "+s.Agency.Code+" is given OGRN "+prev+" elsewhere")
+			}
 		}
 		out = append(out, svcs...)
 	}

@@ -36,7 +36,7 @@ func TestLoadProblems(t *testing.T) {
 - id: passport-20
   title: {ru: Паспорт, en: Passport}
   description: {ru: Замена паспорта}
-  agency: {code: mvd, name: {ru: МВД}}
+  agency: {code: mvd, name: {ru: МВД}, ogrn: "1037700029621"}
   category: passports
   kind: application
   level: confirmed
@@ -54,7 +54,7 @@ func TestLoadProblems(t *testing.T) {
 - id: Bad_Id
   title: {ru: X}
   description: {ru: Y}
-  agency: {code: mvd, name: {ru: МВД}}
+  agency: {code: mvd, name: {ru: МВД}, ogrn: "1047707030513"}
   category: nowhere
   kind: visit
   level: gold
@@ -80,6 +80,8 @@ func TestLoadProblems(t *testing.T) {
 		"services/passport.yaml: Bad_Id: category: unknown category \"nowhere\"",
 		"services/passport.yaml: Bad_Id: kind: unknown kind \"visit\"",
 		"services/passport.yaml: Bad_Id: level: unknown level \"gold\"",
+		"services/passport.yaml: passport-20: agency.ogrn: \"1037700029621\" is not an OGRN",
+		"services/passport.yaml: Bad_Id: agency.ogrn: mvd is given OGRN 1037700029621 elsewhere",
 	} {
 		if !strings.Contains(got, want) {
 			t.Errorf("problems lack %q; got:\n%s", want, got)
@@ -124,5 +126,23 @@ func TestMarshalRoundTrip(t *testing.T) {
 	}
 	if !reflect.DeepEqual(svcs, back) {
 		t.Fatal("definitions changed through Marshal and Load")
+	}
+}
+
+func TestValidOGRN(t *testing.T) {
+	for s, want := range map[string]bool{
+		"1047707030513":  true,  // ФНС России
+		"1037700029620":  true,  // remainder 10 counts as 0
+		"1037700029621":  false, // wrong check digit
+		"1027700000000":  false, // the sandbox agency's, made up
+		"104770703051":   false,
+		"10477070305130": false,
+		"+047707030513":  false,
+		"104770703051x":  false,
+		"":               false,
+	} {
+		if ValidOGRN(s) != want {
+			t.Errorf("ValidOGRN(%q) = %v, want %v", s, !want, want)
+		}
 	}
 }

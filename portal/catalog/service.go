@@ -75,6 +75,22 @@ var Categories = map[string]Text{
 type Agency struct {
 	Code string `yaml:"code" json:"code"`
 	Name Text   `yaml:"name" json:"name"`
+	// OGRN is the agency's primary state registration number (13 digits):
+	// a result signature the agency uploads counts only when its
+	// certificate names this OGRN. Without it only development mode's
+	// sandbox agency can sign the agency's results.
+	OGRN string `yaml:"ogrn,omitempty" json:"ogrn,omitempty"`
+}
+
+// ValidOGRN reports whether s is a legal entity's OGRN: 13 digits whose
+// last is the remainder of the first twelve, taken as a number, by 11
+// (10 counts as 0).
+func ValidOGRN(s string) bool {
+	if len(s) != 13 {
+		return false
+	}
+	n, err := strconv.ParseUint(s[:12], 10, 64)
+	return err == nil && s[12] >= '0' && s[12] <= '9' && n%11%10 == uint64(s[12]-'0')
 }
 
 // Document is a document the citizen attaches to an application.
@@ -160,6 +176,9 @@ func (s *Service) Check() []string {
 		p.add("agency.code", "%q is not a slug: a–z, 0–9 and '-'", s.Agency.Code)
 	}
 	p.text("agency.name", s.Agency.Name, 200)
+	if s.Agency.OGRN != "" && !ValidOGRN(s.Agency.OGRN) {
+		p.add("agency.ogrn", "%q is not an OGRN: 13 digits with a valid check digit", s.Agency.OGRN)
+	}
 	if _, ok := Categories[s.Category]; !ok {
 		p.add("category", "unknown category %q", s.Category)
 	}

@@ -4,6 +4,7 @@ import (
 	_ "embed"
 	"time"
 
+	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
 )
 
@@ -19,6 +20,17 @@ var (
 	//go:embed root.crl
 	CRL []byte
 )
+
+// OGRN is the sandbox agency's OGRN, as its certificate names it: in
+// development mode its signature counts as that of any agency the
+// catalogue gives no OGRN.
+var OGRN = func() string {
+	c, err := cert.ParseCertificates(certificate)
+	if err != nil || len(c) == 0 {
+		panic("sandbox: the agency certificate does not parse")
+	}
+	return cert.SubjectOf(c[0]).OGRN
+}()
 
 // Sign is a detached CMS signature of content by the sandbox agency.
 func Sign(content []byte, now time.Time) ([]byte, error) {
