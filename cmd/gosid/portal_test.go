@@ -46,13 +46,20 @@ func startEmbeddedPortal(t testing.TB, parts *idp.IdP) (string, *portal.Handler)
 // directory (the attachments).
 func startEmbeddedPortalIn(t testing.TB, parts *idp.IdP) (string, *portal.Handler, string) {
 	t.Helper()
+	return startEmbeddedPortalWith(t, parts, nil)
+}
+
+// startEmbeddedPortalWith is startEmbeddedPortalIn with the gateways'
+// options (an acquirer of its own; nil: the sandbox's).
+func startEmbeddedPortalWith(t testing.TB, parts *idp.IdP, gw *gatewayOptions) (string, *portal.Handler, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String()
 	dir := t.TempDir()
-	h, err := embeddedPortal(context.Background(), parts, u, dir, "", true, testLog(), nil)
+	h, err := embeddedPortal(context.Background(), parts, u, dir, "", true, testLog(), gw)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,7 @@ import (
 	"image"
 	_ "image/png"
 	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -27,11 +28,13 @@ import (
 
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/staff"
+	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/portal"
 	"github.com/gosid/gosid/portal/payments"
 	"github.com/gosid/gosid/portal/payments/acquirer"
+	acqsandbox "github.com/gosid/gosid/portal/payments/sandbox"
 )
 
 // agencyToken is a client_credentials access token of a new client of
@@ -692,6 +695,190 @@ func postSigned(t *testing.T, u string, body []byte, sig string) int {
 	req.Header.Set("Content-Type", "application/json")
 	req.Header.Set(acquirer.SignatureHeader, sig)
 	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	return resp.StatusCode
+}
+
+// mailRecorder is the mail gateway's edge: it keeps every message whole
+// (the dev sink drops attachments) and passes it on.
+type mailRecorder struct {
+	next message.Sender
+	mu   sync.Mutex
+	sent []message.Message
+}
+
+func (m *mailRecorder) Send(ctx context.Context, msg message.Message) error {
+	m.mu.Lock()
+	m.sent = append(m.sent, msg)
+	m.mu.Unlock()
+	return m.next.Send(ctx, msg)
+}
+
+func (m *mailRecorder) to(addr string) []message.Message {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []message.Message
+	for _, x := range m.sent {
+		if x.To == addr {
+			out = append(out, x)
+		}
+	}
+	return out
+}
+
+// TestPortalAcquirerOfItsOwn: the portal configured for an acquirer of
+// its own (--acquirer-url and the notification secret, as in production;
+// here the sandbox acquirer started apart) takes a payment through it;
+// the payer's e-mail carries the PDF receipt (УИН, amount, payee); a
+// notification signed with the right secret but for an unknown order, a
+// mismatching amount, or replayed after its time window is refused and
+// changes nothing; the genuine one repeated captures once.
+func TestPortalAcquirerOfItsOwn(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		mail := &mailRecorder{next: parts.Messages}
+		parts.Messages = mail
+		secret, apiKey := strings.Repeat("s", 40), "merchant-key"
+		acqLn, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		acqURL := "http://" + acqLn.Addr().String()
+		acq, err := acqsandbox.New(acqsandbox.Config{PublicURL: acqURL, MerchantID: "m-1", APIKey: apiKey, NotifySecret: []byte(secret),
+			Logger: testLog(), RetryDelay: 100 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		acqSrv := httptest.NewUnstartedServer(acq)
+		acqSrv.Listener.Close()
+		acqSrv.Listener = acqLn
+		acqSrv.Start()
+		t.Cleanup(acqSrv.Close)
+		portalURL, _, _ := startEmbeddedPortalWith(t, parts, &gatewayOptions{AcquirerURL: acqURL, AcquirerMerchant: "m-1",
+			AcquirerAPIKey: apiKey, AcquirerSecret: secret})
+		if p := httpGet(t, portalURL+"/sandbox/acquirer/pay/x"); p != http.StatusNotFound {
+			t.Fatalf("the built-in sandbox acquirer is served next to an acquirer of its own: %d", p)
+		}
+
+		mvd := agencyToken(t, db, op, "agency:mvd")
+		uin := newUIN(20)
+		today := time.Now().In(mustZone(t, "Europe/Moscow"))
+		fine := map[string]any{"kind": "fine", "purpose": "Штраф за проезд на красный свет", "legal_basis": "ч. 1 ст. 12.12 КоАП РФ", "amount": 100000,
+			"issued_on": today.AddDate(0, 0, -30).Format(time.DateOnly), "due_on": today.AddDate(0, 0, 30).Format(time.DateOnly),
+			"payee": map[string]any{"name": "УФК по г. Москве (ГУ МВД России по г. Москве)", "inn": "7707089101", "kpp": "770731005", "bik": "004525988",
+				"account": "03100643000000017300", "kbk": "18811601123010001140", "oktmo": "45379000"},
+			"concerns": []map[string]string{{"kind": "driver_licence", "value": "99 02 765432"}}}
+		if r := agencyCall(t, mvd, "PUT", portalURL+"/agency/v1/charges/"+uin, "application/json", jsonBody(fine)); r.Status != 201 {
+			t.Fatalf("post a charge: %d %s", r.Status, r.Body)
+		}
+		const email = "platyozhkina@example.ru"
+		citizen := newBrowser(t, op)
+		citizen.register("email", email, email, "Платёжкина", "Мария")
+		citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil))
+		if p := citizen.abs("POST", portalURL+"/documents", url.Values{"kind": {"driver_licence"}, "number": {"99 02 765432"}}); p.Status != 303 {
+			t.Fatalf("add the licence: %d %s", p.Status, firstError(p.Body))
+		}
+
+		// «Оплатить» goes to the acquirer's own page, and back.
+		p := citizen.abs("POST", portalURL+"/charges/"+uin+"/pay", url.Values{})
+		if p.Status != 303 || !strings.HasPrefix(p.Location, acqURL+"/pay/") {
+			t.Fatalf("pay: %d %s\n%s", p.Status, p.Location, firstError(p.Body))
+		}
+		p = citizen.abs("GET", p.Location, nil)
+		m := payActionRe.FindStringSubmatch(p.Body)
+		if p.Status != 200 || m == nil {
+			t.Fatalf("the acquirer's page: %d\n%s", p.Status, p.Body)
+		}
+		p = citizen.abs("POST", acqURL+html.UnescapeString(m[1]), url.Values{"card_number": {acqsandbox.CardSuccess}, "expiry": {"12/30"}, "cvc": {"123"}, "holder": {"MARIA PLATYOZHKINA"}})
+		if p.Status != 303 || !strings.HasPrefix(p.Location, portalURL+"/payments/") {
+			t.Fatalf("the acquirer did not send the citizen back: %d %s\n%s", p.Status, p.Location, p.Body)
+		}
+		paymentID := strings.TrimPrefix(p.Location, portalURL+"/payments/")
+		for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+			if p = citizen.abs("GET", portalURL+"/payments/"+paymentID, nil); strings.Contains(p.Body, "Оплата прошла: 1 000,00") {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the payment page never said paid:\n%s", p.Body)
+			}
+		}
+
+		// The receipt by e-mail: a PDF attachment with УИН, amount, payee.
+		var receipt *message.Attachment
+		for deadline := time.Now().Add(20 * time.Second); receipt == nil; time.Sleep(50 * time.Millisecond) {
+			for _, msg := range mail.to(email) {
+				if len(msg.Attachments) == 1 && strings.Contains(msg.Text, uin) {
+					receipt = &msg.Attachments[0]
+				}
+			}
+			if receipt == nil && time.Now().After(deadline) {
+				t.Fatalf("no e-mail with the receipt to %s: %+v", email, mail.to(email))
+			}
+		}
+		if receipt.ContentType != "application/pdf" || !bytes.HasPrefix(receipt.Data, []byte("%PDF")) || !strings.HasSuffix(receipt.Name, ".pdf") {
+			t.Fatalf("the e-mailed receipt: %s %s %.20q", receipt.Name, receipt.ContentType, receipt.Data)
+		}
+		if text := pdfText(t, receipt.Data); text != "" {
+			for _, want := range []string{uin, "1 000,00", "УФК по г. Москве", "7707089101"} {
+				if !strings.Contains(text, want) {
+					t.Fatalf("the e-mailed receipt lacks %q:\n%s", want, text)
+				}
+			}
+		}
+
+		// Notifications signed with the right secret that do not match.
+		var acqID string
+		if err := db.QueryRow(ctx, `SELECT acquirer_id FROM portal_payments WHERE id = $1`, paymentID).Scan(&acqID); err != nil || acqID == "" {
+			t.Fatalf("the acquirer's id of the payment: %q %v", acqID, err)
+		}
+		note := func(id, order string, amount int64) []byte {
+			b, _ := json.Marshal(map[string]any{"id": id, "event": acquirer.EventPaymentSucceeded, "payment": map[string]any{"id": acqID, "order_id": order,
+				"status": "succeeded", "amount": amount, "currency": "RUB", "captured_at": time.Now().UTC().Format(time.RFC3339), "card": "411111******1111"}})
+			return b
+		}
+		state := func() string {
+			return fmt.Sprint(count(t, db, `SELECT COUNT(*) FROM portal_payments WHERE uin = $1 AND status = 'succeeded'`, uin),
+				count(t, db, `SELECT COUNT(*) FROM portal_payments WHERE uin = $1`, uin),
+				count(t, db, `SELECT COUNT(*) FROM portal_charges WHERE uin = $1 AND status = 'paid'`, uin))
+		}
+		if s := state(); s != "1 1 1" {
+			t.Fatalf("after the payment (captures, payments, paid charges): %s", s)
+		}
+		genuine := note("n-again", paymentID, 100000)
+		for _, tc := range []struct {
+			name string
+			body []byte
+			at   time.Time
+			want int
+		}{
+			{"unknown order", note("n-unknown", "no-such-order", 100000), time.Now(), 422},
+			{"mismatching amount", note("n-amount", paymentID, 1), time.Now(), 422},
+			{"replayed after its window", genuine, time.Now().Add(-6 * time.Minute), 401},
+			{"the genuine one repeated", genuine, time.Now(), 204},
+			{"and again", genuine, time.Now(), 204},
+		} {
+			if got := postSigned(t, portalURL+"/payments/notify", tc.body, acquirer.Sign([]byte(secret), tc.at, tc.body)); got != tc.want {
+				t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+			}
+			if s := state(); s != "1 1 1" {
+				t.Fatalf("%s changed the payment (captures, payments, paid charges): %s", tc.name, s)
+			}
+		}
+		if n := len(mail.to(email)); n != 1 {
+			t.Errorf("%d e-mails to the payer after repeated notifications, want the one receipt", n)
+		}
+	})
+}
+
+// httpGet is the status of a plain GET.
+func httpGet(t *testing.T, u string) int {
+	t.Helper()
+	resp, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}
