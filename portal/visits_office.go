@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -144,6 +145,7 @@ type officePlaceView struct {
 	Week                    []weekField
 	Resources               []option
 	CFrom, CTo, CReason     string
+	CResource               string
 	Errs                    map[string]string
 }
 
@@ -243,12 +245,13 @@ func (h *Handler) officeClose(w http.ResponseWriter, r *http.Request) {
 	} else if err1 == nil && !to.After(from) {
 		v.Errs["to"] = l.T("office.closure_order")
 	}
-	if v.CReason == "" || len(v.CReason) > 300 {
+	if v.CReason == "" || utf8.RuneCountInString(v.CReason) > 300 {
 		v.Errs["reason"] = l.T("office.closure_no_reason")
 	}
 	resource := r.PostFormValue("resource")
+	v.CResource = resource
 	if resource != "" && !slices.ContainsFunc(v.Resources, func(o option) bool { return o.Value == resource }) {
-		v.Errs["resource"] = l.T("office.closure_bad_time")
+		v.Errs["resource"] = l.T("office.bad_resource")
 	}
 	if len(v.Errs) > 0 {
 		h.render.Render(w, r, http.StatusUnprocessableEntity, "office_place", v)

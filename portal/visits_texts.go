@@ -84,6 +84,7 @@ var visitTexts = webui.Catalog{
 	"office.closed":            {"Приём закрыт, отменено записей: %d.", "Closed; bookings cancelled: %d."},
 	"office.closure_bad_time":  {"Укажите дату и время, например 10.12.2026 09:00.", "Give a date and time, e.g. 2026-12-10 09:00."},
 	"office.closure_order":     {"Конец закрытия должен быть позже начала.", "The closure must end after it starts."},
+	"office.bad_resource":      {"Выберите окно или специалиста этого места либо оставьте «Всё учреждение».", "Choose a window or specialist of this place, or leave “The whole place”."},
 	"office.closure_no_reason": {"Укажите причину (до 300 знаков) — её увидят граждане.", "Give the reason (up to 300 characters); citizens will see it."},
 	"office.whole_place":       {"Всё учреждение", "The whole place"},
 	"office.mark.arrived":      {"Пришёл", "Arrived"},

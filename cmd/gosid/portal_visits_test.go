@@ -306,6 +306,59 @@ func TestPortalVisits(t *testing.T) {
 			t.Fatalf("a citizen at the officer's bookings: %d", p.Status)
 		}
 
+		// The back-office edits the week: a bad day is named and nothing
+		// saved; a good one is what the agency's API then shows.
+		officePlace := portalURL + "/office/places/mfc-vvo-test"
+		if p := officer.abs("GET", officePlace, nil); p.Status != 200 || !strings.Contains(p.Body, `name="sat" value="10:00-14:00"`) {
+			t.Fatalf("the place's schedule in the back-office: %d\n%s", p.Status, p.Body)
+		}
+		week := url.Values{}
+		for d, h := range body["hours"].(map[string]string) {
+			week.Set(d, h)
+		}
+		week.Set("sun", "25:00-26:00")
+		if p := officer.abs("POST", officePlace+"/hours", week); p.Status != 422 || !strings.Contains(p.Body, `aria-describedby="h-sun-err"`) ||
+			!strings.Contains(p.Body, `id="h-sun-err"`) || strings.Contains(p.Body, `id="h-mon-err"`) || !strings.Contains(p.Body, `value="25:00-26:00"`) {
+			t.Fatalf("bad hours for Sunday: %d\n%s", p.Status, p.Body)
+		}
+		if r := agencyCall(t, mfc, "GET", place, "", nil); r.JSON["hours"].(map[string]any)["sun"] != "" {
+			t.Fatalf("refused hours were saved: %s", r.Body)
+		}
+		week.Set("sun", "10:00-12:00")
+		if p := officer.abs("POST", officePlace+"/hours", week); p.Status != 303 || p.Location != "/office/places/mfc-vvo-test?done=saved" {
+			t.Fatalf("save the week: %d %s\n%s", p.Status, p.Location, firstError(p.Body))
+		}
+		if r := agencyCall(t, mfc, "GET", place, "", nil); r.JSON["hours"].(map[string]any)["sun"] != "10:00-12:00" || r.JSON["hours"].(map[string]any)["sat"] != "10:00-14:00" {
+			t.Fatalf("the saved week through the API: %s", r.Body)
+		}
+		if p := citizen.abs("GET", officePlace, nil); p.Status/100 == 2 {
+			t.Fatalf("a citizen at the back-office schedule: %d", p.Status)
+		}
+		// A closure from the back-office: every bad field named; a good
+		// one cancels the booking in it and tells the citizen.
+		bad := officer.abs("POST", officePlace+"/closures", url.Values{"from": {"завтра"}, "to": {"2026-12-10T09:00"}, "resource": {"now-w1"}, "reason": {""}})
+		for _, f := range []string{"from", "resource", "reason"} {
+			if bad.Status != 422 || !strings.Contains(bad.Body, `id="`+f+`-err"`) || !strings.Contains(bad.Body, `aria-describedby="`+f+`-err"`) {
+				t.Fatalf("a closure with a bad %s: %d\n%s", f, bad.Status, bad.Body)
+			}
+		}
+		nowRes, nowStarts, _ = freeTimes(t, citizen, portalURL+"/appointments/new?service=passport-20&place=mfc-now")
+		p = citizen.abs("POST", portalURL+"/appointments", url.Values{"service": {"passport-20"}, "place": {"mfc-now"}, "resource": {nowRes}, "start": {nowStarts[0]}})
+		if p.Status != 303 || !strings.Contains(p.Location, "done=booked") {
+			t.Fatalf("book at the round-the-clock place again: %d %s", p.Status, p.Location)
+		}
+		booked, _ := time.Parse(time.RFC3339, nowStarts[0])
+		there := mustZone(t, zone)
+		closed := officer.abs("POST", portalURL+"/office/places/mfc-now/closures", url.Values{"from": {booked.In(there).Add(-time.Minute).Format("2006-01-02T15:04")},
+			"to": {booked.In(there).Add(time.Hour).Format("2006-01-02T15:04")}, "resource": {nowRes}, "reason": {"Отключение электричества"}})
+		if closed.Status != 303 || closed.Location != "/office/places/mfc-now?done=closed&n=1" {
+			t.Fatalf("close the window from the back-office: %d %s\n%s", closed.Status, closed.Location, firstError(closed.Body))
+		}
+		if p := officer.abs("GET", portalURL+closed.Location, nil); !strings.Contains(p.Body, "Приём закрыт, отменено записей: 1.") {
+			t.Fatalf("the back-office does not say what the closure did:\n%s", p.Body)
+		}
+		waitMessage(t, citizen, "+79161117701", "portal.booking", "Комментарий: Отключение электричества")
+
 		// The reminder runs: booked again, two hours before the visit the
 		// citizen is reminded of it (the queue keeps the test's clock).
 		res, later, _ := freeTimesAfter(t, citizen, book, c.Now().Add(3*time.Hour))
