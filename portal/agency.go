@@ -340,6 +340,7 @@ func (h *Handler) apiResult(w http.ResponseWriter, r *http.Request, c agencyCall
 		h.apiFail(w, r, err)
 		return
 	}
+	h.supersede(r.Context(), a.ID, ids, kindResult, kindSignature)
 	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: ids[0], Kind: kindResult, Name: "result.pdf", ContentType: string(f.Type), Size: int64(len(data))})
 }
 
@@ -410,6 +411,7 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.apiFail(w, r, err)
 		return
 	}
+	h.supersede(r.Context(), a.ID, []string{id}, kindSignature)
 	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: id, Kind: kindSignature, Name: name + ".sig", ContentType: signatureType, Size: int64(len(sig))})
 }
 

@@ -11,6 +11,7 @@ import (
 	"io"
 	"math/big"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -588,6 +589,28 @@ func (h *Handler) dropFile(ctx context.Context, appID, fileID string) error {
 		return err
 	}
 	return h.blobs.Delete(ctx, key)
+}
+
+// supersede removes the application's files of the given kinds other than
+// keep: a result uploaded again replaces the one before and its
+// signatures, a signature the one before. What it fails to remove stays
+// listed (logged), which loses nothing.
+func (h *Handler) supersede(ctx context.Context, appID string, keep []string, kinds ...string) {
+	ctx = context.WithoutCancel(ctx)
+	var err error
+	for _, kind := range kinds {
+		var ids []string
+		ids, err = sqldb.Strings(ctx, h.db, `SELECT id FROM portal_attachments WHERE application_id = $1 AND kind = $2`, appID, kind)
+		for _, id := range ids {
+			if err == nil && !slices.Contains(keep, id) {
+				err = h.dropFile(ctx, appID, id)
+			}
+		}
+		if err != nil {
+			h.log.WarnContext(ctx, "superseded files of an application left", "application", appID, "err", err)
+			return
+		}
+	}
 }
 
 func newFileID() string {

@@ -279,5 +279,8 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	if len(stored) > 0 {
+		h.supersede(r.Context(), a.ID, stored, kindResult, kindSignature)
+	}
 	webui.Redirect(w, r, "/office/applications/"+a.ID)
 }

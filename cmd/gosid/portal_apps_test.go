@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"image"
 	"image/png"
 	"io"
@@ -701,6 +702,25 @@ func TestPortalSignedApplication(t *testing.T) {
 		}
 		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", agencySig); r.Status != 201 {
 			t.Fatalf("the agency's signature of the result: %d %s", r.Status, r.Body)
+		}
+		// PUT replaces: one result and one signature of it, whatever was
+		// uploaded before (here development mode's own signature too).
+		appID := strings.TrimPrefix(app, portalURL+"/applications/")
+		files := func() string {
+			return fmt.Sprint(count(t, db, `SELECT COUNT(*) FROM portal_attachments WHERE application_id = $1 AND kind = 'result'`, appID),
+				count(t, db, `SELECT COUNT(*) FROM portal_attachments WHERE application_id = $1 AND kind = 'signature'`, appID))
+		}
+		if f := files(); f != "1 1" {
+			t.Fatalf("after the agency's signature (results, signatures): %s", f)
+		}
+		if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
+			t.Fatalf("the result again: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", agencySig); r.Status != 201 {
+			t.Fatalf("the agency's signature again: %d %s", r.Status, r.Body)
+		}
+		if f := files(); f != "1 1" {
+			t.Fatalf("after the result and its signature again (results, signatures): %s", f)
 		}
 		// Once the catalogue names the agency's OGRN, only a certificate
 		// with it signs for the agency, not the sandbox's.
