@@ -185,6 +185,12 @@
 // report (table, and JSON with --json) gives journeys per second,
 // failures by kind and step, p50/p99 per step and the verdict.
 //
+// pg-restart also watches every replica's /readyz every 50 ms (ready.go):
+// it passes only when /readyz reported the database away during the gap,
+// every live replica's /readyz was 200 again within 5 s of the database's
+// return, journeys finished again within 5 s, and no answer took longer
+// than 5 s (a request in the gap fails fast with 503, never hangs).
+//
 // The tool also plays the edge (edge.go): the relying party's back-channel
 // logout endpoint, registered for the soak's client, and an SMS gateway.
 // slow-sms points the replicas' --sms-gateway-url at it and makes it

@@ -8,7 +8,9 @@ import (
 // TestJudge: the soak's verdict fails on every kind of failure it is
 // meant to catch — a counted failure of each kind, no journeys, a broken
 // audit chain, a consistency problem, a service that did not resume
-// within 5 s of a fault or not at all, a clock not corrected, a burst or
+// within 5 s of a fault or not at all, a /readyz that never told of the
+// database's restart or was not 200 within 5 s of its return, a request
+// that hung while the database was away, a clock not corrected, a burst or
 // a slow dependency past its latency budget, a pool never exhausted — and
 // passes a clean run.
 func TestJudge(t *testing.T) {
@@ -23,6 +25,11 @@ func TestJudge(t *testing.T) {
 			for _, s := range okAt {
 				run.okPerSec[s]++
 			}
+		}
+	}
+	readyz := func(down, again float64) tweak {
+		return func(_ *soakConfig, rep *soakReport, _ *soakRun) {
+			rep.Fault.NotReadyAt, rep.Fault.ReadyAgainSeconds = down, again
 		}
 	}
 	for _, tc := range []struct {
@@ -42,9 +49,14 @@ func TestJudge(t *testing.T) {
 		{"inconsistent tokens", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) {
 			r.Consistency.Problems = []string{"2 live tokens in revoked families"}
 		}}, "revoked families"},
-		{"pg-restart, resumed in 2 s", []tweak{fault("pg-restart", 10, 12, 5, 14)}, ""},
-		{"pg-restart, resumed in 7 s", []tweak{fault("pg-restart", 10, 12, 5, 19)}, "resumed 7.0 s after"},
-		{"pg-restart, never resumed", []tweak{fault("pg-restart", 10, 12, 5)}, "no journey finished after the fault"},
+		{"pg-restart, resumed in 2 s", []tweak{fault("pg-restart", 10, 12, 5, 14), readyz(10.2, 0.5)}, ""},
+		{"pg-restart, resumed in 7 s", []tweak{fault("pg-restart", 10, 12, 5, 19), readyz(10.2, 0.5)}, "resumed 7.0 s after"},
+		{"pg-restart, never resumed", []tweak{fault("pg-restart", 10, 12, 5), readyz(10.2, 0.5)}, "no journey finished after the fault"},
+		{"pg-restart, /readyz always 200", []tweak{fault("pg-restart", 10, 12, 5, 14), readyz(0, 0.5)}, "/readyz never reported the database away"},
+		{"pg-restart, /readyz back late", []tweak{fault("pg-restart", 10, 12, 5, 14), readyz(10.2, 6)}, "within 5 s of the database's return (6.0 s)"},
+		{"pg-restart, /readyz never back", []tweak{fault("pg-restart", 10, 12, 5, 14), readyz(10.2, -1)}, "(-1.0 s)"},
+		{"pg-restart, a request hung", []tweak{fault("pg-restart", 10, 12, 5, 14), readyz(10.2, 0.5),
+			func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Steps[0].Maxms = 9000 }}, "an answer took 9000 ms"},
 		{"clock-ahead corrected", []tweak{fault("clock-ahead", 5, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) {
 			r.ClockOffset, r.Fault.CatchUpSeconds = -120, 1
 		}}, ""},

@@ -163,9 +163,15 @@ type faultResult struct {
 	RecoverySeconds float64 `json:"recovery_s,omitempty"`
 	// CatchUpSeconds: from a clock step to the shifted replica's offset
 	// metric (gosid_clock_offset_seconds) correcting it; -1 never.
-	CatchUpSeconds float64  `json:"clock_catch_up_s,omitempty"`
-	Verdict        string   `json:"verdict"`
-	Reasons        []string `json:"reasons,omitempty"`
+	CatchUpSeconds float64 `json:"clock_catch_up_s,omitempty"`
+	// NotReadyAt (pg-restart): seconds since the start when a replica's
+	// /readyz first answered other than 200; 0 never. ReadyAgainSeconds:
+	// from the database's return to every live replica's /readyz
+	// answering 200; -1 not within readyWait.
+	NotReadyAt        float64  `json:"not_ready_at_s,omitempty"`
+	ReadyAgainSeconds float64  `json:"ready_again_s,omitempty"`
+	Verdict           string   `json:"verdict"`
+	Reasons           []string `json:"reasons,omitempty"`
 }
 
 func runSoak(ctx context.Context, args []string, getenv func(string) string, stdout, stderr io.Writer) error {
@@ -490,6 +496,7 @@ func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy,
 	var err error
 	switch cfg.Fault {
 	case "pg-restart":
+		w := watchReady(ctx, cl.replicas, run.start)
 		if cfg.restartDB != nil {
 			err = cfg.restartDB(ctx)
 		} else {
@@ -498,6 +505,10 @@ func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy,
 				err = fmt.Errorf("pg_ctl restart: %v: %s", cerr, strings.TrimSpace(string(out)))
 			}
 		}
+		fr.EndedAt = time.Since(run.start).Seconds()
+		fr.ReadyAgainSeconds = w.readyAgain(ctx, cl.replicas)
+		fr.NotReadyAt = w.firstDown()
+		return err
 	case "slow-db":
 		// Slow until the end: the verdict is about bounded latency.
 		slow.delay.Store(int64(slowDB))
@@ -551,6 +562,20 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 	if rep.Consistency != nil {
 		for _, p := range rep.Consistency.Problems {
 			fail("%s", p)
+		}
+	}
+	if cfg.Fault == "pg-restart" && fr.EndedAt > 0 {
+		if fr.NotReadyAt == 0 {
+			fail("/readyz never reported the database away")
+		}
+		if fr.ReadyAgainSeconds < 0 || fr.ReadyAgainSeconds > 5 {
+			fail("/readyz was not 200 on every replica within 5 s of the database's return (%.1f s)", fr.ReadyAgainSeconds)
+		}
+		// Requests in the gap fail fast: a clean 503, never a hang.
+		for _, s := range rep.Steps {
+			if s.Maxms > float64(gapBound.Milliseconds()) {
+				fail("%s: an answer took %.0f ms, want ≤ %d ms even while the database is away", s.Step, s.Maxms, gapBound.Milliseconds())
+			}
 		}
 	}
 	switch cfg.Fault {
@@ -648,6 +673,9 @@ func (rep *soakReport) writeTable(out io.Writer) {
 	}
 	if rep.Fault.EndedAt > 0 {
 		fmt.Fprintf(out, " (injected at %.1f s, over at %.1f s, journeys again %.1f s later)", rep.Fault.InjectedAt, rep.Fault.EndedAt, rep.Fault.RecoverySeconds)
+	}
+	if rep.Fault.Name == "pg-restart" && rep.Fault.EndedAt > 0 {
+		fmt.Fprintf(out, "; /readyz not ready from %.1f s, 200 on every replica %.1f s after the return", rep.Fault.NotReadyAt, rep.Fault.ReadyAgainSeconds)
 	}
 	fmt.Fprintln(out)
 	if s := rep.SMS; s != nil {
