@@ -264,6 +264,27 @@ type rrProxy struct {
 	// rerouted counts requests sent on to another replica after a refused
 	// connection.
 	rerouted atomic.Int64
+	// dropped counts requests a replica took and never answered in full
+	// (the connection failed after the request was sent, or while the
+	// answer was being read): what a replica's exit cost in flight.
+	dropped atomic.Int64
+	// firstDrop is the first dropped request's error, for the report.
+	firstDrop atomic.Pointer[string]
+}
+
+// counts are the requests rerouted and dropped, and the first drop's error.
+func (p *rrProxy) counts() (rerouted, dropped int64, first string) {
+	if f := p.firstDrop.Load(); f != nil {
+		first = *f
+	}
+	return p.rerouted.Load(), p.dropped.Load(), first
+}
+
+// drop counts a request a replica took and never answered in full.
+func (p *rrProxy) drop(r *http.Request, err error) {
+	p.dropped.Add(1)
+	msg := r.Method + " " + r.URL.Path + ": " + err.Error()
+	p.firstDrop.CompareAndSwap(nil, &msg)
 }
 
 type backend struct {
@@ -307,6 +328,10 @@ func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		out.RequestURI = ""
 		out.Body = io.NopCloser(bytes.NewReader(body))
 		out.ContentLength = int64(len(body))
+		// A request that met a kept-alive connection the replica had
+		// just closed, before a byte was written, is sent again on a
+		// new one: the transport may, with the body to rewind.
+		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
 		resp, err := p.tr.RoundTrip(out)
 		if err != nil {
 			var op *net.OpError
@@ -316,6 +341,9 @@ func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				p.rerouted.Add(1)
 				continue
 			}
+			if r.Context().Err() == nil { // not the client gone (a run's end)
+				p.drop(r, err)
+			}
 			http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)
 			return
 		}
@@ -323,11 +351,34 @@ func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			w.Header()[k] = v
 		}
 		w.WriteHeader(resp.StatusCode)
-		_, _ = io.Copy(w, resp.Body)
+		if err := copyAnswer(w, resp.Body); err != nil && r.Context().Err() == nil {
+			p.drop(r, err)
+		}
 		resp.Body.Close()
 		return
 	}
 	http.Error(w, "proxy: no replica answers", http.StatusBadGateway)
+}
+
+// copyAnswer copies a replica's answer to the client. It returns only a
+// failure to read the answer (the replica's side); a client that went
+// away meanwhile is no drop.
+func copyAnswer(w io.Writer, answer io.Reader) error {
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := answer.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+		}
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+	}
 }
 
 // poolWaits sums go_sql_wait_count_total over the replicas still running:

@@ -10,7 +10,8 @@ import (
 // audit chain, a consistency problem, a service that did not resume
 // within 5 s of a fault or not at all, a /readyz that never told of the
 // database's restart or was not 200 within 5 s of its return, a request
-// that hung while the database was away, a clock not corrected, a burst or
+// that hung while the database was away, a request a stopping replica
+// took and never answered, a clock not corrected, a burst or
 // a slow dependency past its latency budget, a pool never exhausted — and
 // passes a clean run.
 func TestJudge(t *testing.T) {
@@ -49,6 +50,9 @@ func TestJudge(t *testing.T) {
 		{"inconsistent tokens", []tweak{func(_ *soakConfig, r *soakReport, _ *soakRun) {
 			r.Consistency.Problems = []string{"2 live tokens in revoked families"}
 		}}, "revoked families"},
+		{"term-replica, one request dropped", []tweak{fault("term-replica", 10, 11, 5, 12), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Dropped = 1 }},
+			"1 requests a replica had taken were never answered"},
+		{"kill-replica, requests dropped", []tweak{fault("kill-replica", 10, 11, 5, 12), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Dropped = 2 }}, ""},
 		{"pg-restart, resumed in 2 s", []tweak{fault("pg-restart", 10, 12, 5, 14), readyz(10.2, 0.5)}, ""},
 		{"pg-restart, resumed in 7 s", []tweak{fault("pg-restart", 10, 12, 5, 19), readyz(10.2, 0.5)}, "resumed 7.0 s after"},
 		{"pg-restart, never resumed", []tweak{fault("pg-restart", 10, 12, 5), readyz(10.2, 0.5)}, "no journey finished after the fault"},

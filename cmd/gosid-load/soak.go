@@ -126,7 +126,12 @@ type soakReport struct {
 	Failures       map[string]int64 `json:"failures"`
 	Retries        map[string]int64 `json:"retries"`
 	Rerouted       int64            `json:"rerouted_by_proxy"`
-	PoolWaits      int64            `json:"pool_waits"`
+	// Dropped counts requests a replica took and never answered in full
+	// (the proxy's 502 after the request was sent): only a killed
+	// replica may cost any.
+	Dropped   int64  `json:"dropped_in_flight"`
+	FirstDrop string `json:"first_drop,omitempty"`
+	PoolWaits int64  `json:"pool_waits"`
 	// ClockOffset is what the shifted replica adds to its clock to keep
 	// the database's (clock-ahead, clock-behind).
 	ClockOffset  float64     `json:"clock_offset_s,omitempty"`
@@ -342,7 +347,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		rep := &soakReport{Started: time.Now().UTC().Format(time.RFC3339), Replicas: cfg.Replicas, Citizens: cfg.Citizens,
 			Accounts: max(cfg.Accounts, cfg.Citizens), ImportSeconds: imported.Seconds(), Database: "postgres", Fault: faultResult{Name: cfg.Fault}}
 		signInBurst(ctx, cfg, cl, citizens, rep, log)
-		rep.Rerouted = cl.proxy.rerouted.Load()
+		rep.Rerouted, rep.Dropped, rep.FirstDrop = cl.proxy.counts()
 		rep.PoolWaits = cl.poolWaits(ctx)
 		rep.verifyAudit(ctx, cl, log)
 		judge(cfg, rep, run, cl, nil)
@@ -425,7 +430,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	}
 	rep.JourneysPerSec = float64(rep.Journeys) / rep.Seconds
 	rep.Retries = run.retries
-	rep.Rerouted = cl.proxy.rerouted.Load()
+	rep.Rerouted, rep.Dropped, rep.FirstDrop = cl.proxy.counts()
 	rep.PoolWaits = cl.poolWaits(ctx)
 	if strings.HasPrefix(cfg.Fault, "clock-") {
 		v, _ := cl.replicas[len(cl.replicas)-1].metric(ctx, "gosid_clock_offset_seconds")
@@ -556,6 +561,9 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 	if rep.Journeys == 0 {
 		fail("%v", errNoJourneys)
 	}
+	if rep.Dropped > 0 && cfg.Fault != "kill-replica" {
+		fail("%d requests a replica had taken were never answered (a replica that stops lets them finish); the first: %s", rep.Dropped, rep.FirstDrop)
+	}
 	if !rep.AuditIntact {
 		fail("gosid audit verify failed")
 	}
@@ -600,8 +608,8 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 			fail("service resumed %.1f s after the fault, want ≤ 5 s", fr.RecoverySeconds)
 		}
 		if cfg.Fault == "term-replica" {
-			if r := cl.replicas[len(cl.replicas)-1]; r.err != nil {
-				fail("the replica stopped by SIGTERM exited with %v", r.err)
+			if n := len(cl.replicas); n > 0 && cl.replicas[n-1].err != nil {
+				fail("the replica stopped by SIGTERM exited with %v", cl.replicas[n-1].err)
 			}
 		}
 	case "clock-ahead", "clock-behind":
@@ -650,8 +658,8 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 func (rep *soakReport) writeTable(out io.Writer) {
 	fmt.Fprintf(out, "soak %s: %d replica(s), %s, %d citizens (%d with an authenticator), %.0f s, fault %s\n",
 		rep.Started, rep.Replicas, rep.Database, rep.Citizens, rep.TOTPCitizens, rep.Seconds, rep.Fault.Name)
-	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; waits for a pooled connection: %d; audit log intact: %v (verified in %.1f s)\n",
-		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.PoolWaits, rep.AuditIntact, rep.AuditSeconds)
+	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; dropped in flight: %d; waits for a pooled connection: %d; audit log intact: %v (verified in %.1f s)\n",
+		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.Dropped, rep.PoolWaits, rep.AuditIntact, rep.AuditSeconds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\tp99 with retries ms\t")
 	for _, s := range rep.Steps {
