@@ -23,9 +23,17 @@ import (
 	"github.com/gosid/gosid/keys"
 )
 
+// asGosid, set to 1 in its environment, makes the test binary gosid
+// itself (main, with the arguments after the program name): a test's
+// child process that runs a command apart from the test's own.
+const asGosid = "GOSID_TEST_AS_GOSID"
+
 func TestMain(m *testing.M) {
 	if os.Getenv("GOSID_BENCH_SIGNIN_URL") != "" {
 		os.Exit(signInClientMain())
+	}
+	if os.Getenv(asGosid) == "1" {
+		main()
 	}
 	sqldbtest.Main(m)
 }

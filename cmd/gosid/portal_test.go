@@ -1,23 +1,25 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
 	"errors"
 	"html"
+	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -367,30 +369,51 @@ func splitCommand(t *testing.T, line string) []string {
 	return out
 }
 
-// TestPortalAlone: `gosid portal` runs the portal alone, with a database
-// of its own, against an identity provider started apart (`gosid serve`);
-// registered with the command it logs, it signs citizens in, and a
-// sign-out at the identity provider reaches it.
+// TestPortalAlone: `gosid portal` runs the portal alone, in a process of
+// its own (this test binary run again as gosid), with a database of its
+// own (SQLite in its data directory, or PostgreSQL), against an identity
+// provider started apart (`gosid serve`); registered with the command it
+// logs, it signs citizens in, takes an application, and a sign-out at the
+// identity provider reaches it.
 func TestPortalAlone(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) { portalAlone(t) })
+	t.Run("postgres", func(t *testing.T) { portalAlone(t, "--database-url", sqldbtest.EmptyPostgresURL(t)) })
+}
+
+func portalAlone(t *testing.T, db ...string) {
 	idpDir, portalDir := t.TempDir(), t.TempDir()
 	s := startServe(t, "--data-dir", idpDir, "--addr", "127.0.0.1:0")
 
-	ctx, cancel := context.WithCancel(context.Background())
 	stderr := &lockedBuffer{}
-	done := make(chan int, 1)
-	go func() {
-		done <- run(ctx, []string{"portal", "--data-dir", portalDir, "--addr", "127.0.0.1:0", "--issuer", s.Issuer, "--log-format", "json"}, nil, &bytes.Buffer{}, stderr)
-	}()
+	cmd := exec.Command(os.Args[0], append([]string{"portal", "--data-dir", portalDir, "--addr", "127.0.0.1:0", "--issuer", s.Issuer, "--log-format", "json"}, db...)...)
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "GOSID_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, asGosid+"=1")
+	cmd.Stdout, cmd.Stderr = io.Discard, stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
-		cancel()
-		if code := <-done; code != exitOK {
-			t.Errorf("gosid portal exited %d\n%s", code, stderr)
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("gosid portal exited with %v\n%s", err, stderr)
+			}
+		case <-time.After(30 * time.Second):
+			_ = cmd.Process.Kill()
+			t.Errorf("gosid portal did not stop within 30 s of SIGTERM")
 		}
 	})
 	var rec map[string]any
-	for deadline := time.Now().Add(30 * time.Second); rec == nil; rec = stderr.record("gosid portal serving") {
+	for deadline := time.Now().Add(60 * time.Second); rec == nil; rec = stderr.record("gosid portal serving") {
 		if time.Now().After(deadline) {
-			t.Fatalf("gosid portal not serving within 30 s\n%s", stderr)
+			t.Fatalf("gosid portal not serving within 60 s\n%s", stderr)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
@@ -401,8 +424,8 @@ func TestPortalAlone(t *testing.T) {
 		t.Fatalf("register_with %q", register)
 	}
 	cli{t: t, base: []string{"--data-dir", idpDir}}.ok(words[1:]...)
-	if _, err := os.Stat(filepath.Join(portalDir, "gosid.db")); err != nil {
-		t.Fatalf("the portal's own database: %v", err)
+	if _, err := os.Stat(filepath.Join(portalDir, "gosid.db")); (err == nil) != (len(db) == 0) {
+		t.Fatalf("the portal's own SQLite database (want it only without --database-url): %v", err)
 	}
 
 	op := &testIdP{URL: s.Issuer}
