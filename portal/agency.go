@@ -275,7 +275,9 @@ func (h *Handler) apiStatus(w http.ResponseWriter, r *http.Request, c agencyCall
 	if (to == applications.InfoRequested || to == applications.Refused) && body.Comment == "" {
 		fields = append(fields, httpx.FieldProblem{Name: "comment", Detail: "заявитель должен знать, что нужно или почему отказано", DetailEN: "the applicant must be told why"})
 	}
-	if to == applications.Approved {
+	if to == applications.Approved && applications.Allowed(a.Status, to, applications.Agency) {
+		// Only where approving is a move at all: from elsewhere it is a
+		// conflict (409), not a missing result.
 		var n int
 		if err := h.db.QueryRow(r.Context(), `SELECT COUNT(*) FROM portal_attachments WHERE application_id = $1 AND kind = $2`, a.ID, kindResult).Scan(&n); err != nil {
 			h.apiFail(w, r, err)

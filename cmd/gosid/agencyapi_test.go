@@ -135,6 +135,20 @@ func TestAgencyAPI(t *testing.T) {
 			return agencyCall(t, mvd, "POST", base+"/"+id+"/status", "application/json", b)
 		}
 		v := one.JSON["version"].(float64)
+		// Forged transitions at the current version: skipping the review
+		// is a conflict; a citizen's own move, a status before this one or
+		// one that does not exist are not the agency's to ask for.
+		if r := move("approved", v, "Готово"); r.Status != 409 {
+			t.Fatalf("received → approved by the agency: %d %s", r.Status, r.Body)
+		}
+		for _, to := range []string{"cancelled", "received", "draft", "lost"} {
+			if r := move(to, v, "Комментарий"); r.Status != 422 || problemField(r) != "status" {
+				t.Fatalf("received → %s by the agency: %d %s", to, r.Status, r.Body)
+			}
+		}
+		if r := agencyCall(t, mvd, "GET", base+"/"+id, "", nil); r.JSON["status"] != "received" || r.JSON["version"] != v {
+			t.Fatalf("after the refused moves: %s", r.Body)
+		}
 		taken := move("in_review", v, "")
 		if taken.Status != 200 || taken.JSON["status"] != "in_review" {
 			t.Fatalf("take: %d %s", taken.Status, taken.Body)

@@ -392,6 +392,13 @@ func TestPortalOffice(t *testing.T) {
 			return officer.multipart(office+"/move", map[string]string{"to": to, "version": v, "comment": comment}, field, file, data)
 		}
 		v := version()
+		// A forged form: approving, with a result, what nobody reviewed.
+		if p := move("approved", v, "Готово", "result.pdf", testPDF(t)); p.Status != http.StatusConflict {
+			t.Fatalf("received → approved in the back-office: %d, want 409", p.Status)
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM portal_attachments WHERE kind = 'result'`); n != 0 {
+			t.Fatalf("the refused approval left %d result files", n)
+		}
 		if p := move("in_review", v, "", "", nil); p.Status != http.StatusSeeOther {
 			t.Fatalf("take into work: %d", p.Status)
 		}
