@@ -517,22 +517,13 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err == nil {
-		var total int64
-		if err2 := h.db.QueryRow(r.Context(), `SELECT COALESCE(SUM(size), 0) FROM portal_attachments WHERE application_id = $1`, a.ID).Scan(&total); err2 != nil {
-			h.fail(w, r, err2)
-			return
-		}
-		err = upload.CheckTotal("file", total, int64(len(data)))
+		_, err = h.storeFileWithin(r.Context(), a.ID, docKind(kind), checked.Name, string(checked.Type), data, true)
 	}
 	var ue *upload.Error
 	if errors.As(err, &ue) {
 		refuse(l.Pick(ue.Text[0], ue.Text[1]))
 		return
 	} else if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	if _, err := h.storeFile(r.Context(), a.ID, docKind(kind), checked.Name, string(checked.Type), data); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -552,13 +543,37 @@ func formatAllowed(formats []string, t upload.Type) bool {
 // storeFile writes a file's bytes and then its row: a row never points to
 // missing bytes; bytes whose row failed are removed.
 func (h *Handler) storeFile(ctx context.Context, appID, kind, name, contentType string, data []byte) (string, error) {
+	return h.storeFileWithin(ctx, appID, kind, name, contentType, data, false)
+}
+
+// storeFileWithin is storeFile that, bounded, keeps the application's
+// files within upload.MaxTotalSize, or returns upload.CheckTotal's error. The
+// sum and the row are one transaction that first writes the
+// application's row, so that uploads racing to one application take
+// turns: each sees the others' files, and none passes the bound.
+func (h *Handler) storeFileWithin(ctx context.Context, appID, kind, name, contentType string, data []byte, bounded bool) (string, error) {
 	id := newFileID()
 	key := "applications/" + appID + "/" + id
 	if _, err := h.blobs.Put(ctx, key, bytes.NewReader(data), int64(len(data))); err != nil {
 		return "", err
 	}
-	_, err := h.db.Exec(ctx, `INSERT INTO portal_attachments (id, application_id, kind, name, content_type, size, blob_key, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, appID, kind, name, contentType, len(data), key, sqldb.Micros(h.now()))
+	err := h.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if bounded {
+			if _, err := tx.Exec(ctx, `UPDATE portal_applications SET version = version WHERE id = $1`, appID); err != nil {
+				return err
+			}
+			var stored int64
+			if err := tx.QueryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM portal_attachments WHERE application_id = $1`, appID).Scan(&stored); err != nil {
+				return err
+			}
+			if err := upload.CheckTotal("file", stored, int64(len(data))); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO portal_attachments (id, application_id, kind, name, content_type, size, blob_key, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, id, appID, kind, name, contentType, len(data), key, sqldb.Micros(h.now()))
+		return err
+	})
 	if err != nil {
 		_ = h.blobs.Delete(context.WithoutCancel(ctx), key)
 	}

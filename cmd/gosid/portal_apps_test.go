@@ -15,7 +15,9 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -847,4 +849,69 @@ func signInOfficer(t *testing.T, db *sqldb.DB, op *testIdP, parts *idp.IdP, c *s
 	code, _ = totp.GenerateCode(secret, c.Now())
 	p, at = officer.portalGo(t, op.URL, officer.abs("POST", at, url.Values{"code": {code}}))
 	return officer, p, at
+}
+
+// TestPortalFilesTotalRace: five 4 MB files uploaded at once to a draft
+// that holds 4 MB: the application's files never pass 20 MB together —
+// four are kept, the fifth is refused naming the total, and its bytes
+// are not left on disk. On both dialects.
+func TestPortalFilesTotalRace(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		c := sqldbtest.NewClock(time.Now())
+		op, _, parts := startOPParts(t, db, c)
+		portalURL, _, dataDir := startEmbeddedPortalIn(t, parts)
+		b := newBrowser(t, op)
+		b.register("phone", "+79161118802", "+79161118802", "Файлова", "Фаина")
+		accounts := account.NewStore(db, parts.Keys, time.Now)
+		a, _ := accounts.FindByLogin(ctx, account.Phone, "+79161118802")
+		if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
+			t.Fatal(err)
+		}
+		b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login", nil))
+		p := b.abs("POST", portalURL+"/services/foreign-passport/apply", url.Values{})
+		app := portalURL + p.Location
+		// A PDF by its content, 4 MB by a comment before its end.
+		pdf := testPDF(t)
+		end := bytes.LastIndex(pdf, []byte("%%EOF"))
+		pdf = slices.Concat(pdf[:end], bytes.Repeat([]byte("%0123456789abcdef\n"), (4<<20-len(pdf))/18), pdf[end:])
+		if p := b.upload(app+"/files?doc=passport-scan", "first.pdf", pdf); p.Status != http.StatusSeeOther {
+			t.Fatalf("the first file: %d %s", p.Status, firstError(p.Body))
+		}
+		answers := make(chan page, 5)
+		var wg sync.WaitGroup
+		for i := range 5 {
+			wg.Go(func() { answers <- b.upload(app+"/files?doc=passport-scan", fmt.Sprintf("more-%d.pdf", i), pdf) })
+		}
+		wg.Wait()
+		close(answers)
+		var kept, refused int
+		for p := range answers {
+			switch {
+			case p.Status == http.StatusSeeOther:
+				kept++
+			case p.Status == http.StatusUnprocessableEntity && strings.Contains(p.Body, "Все файлы заявления вместе больше 20 МБ"):
+				refused++
+			default:
+				t.Errorf("an upload answered %d: %s", p.Status, firstError(p.Body))
+			}
+		}
+		var total int64
+		if err := db.QueryRow(ctx, `SELECT COALESCE(SUM(size), 0) FROM portal_attachments`).Scan(&total); err != nil {
+			t.Fatal(err)
+		}
+		if kept != 4 || refused != 1 || total > 20<<20 || count(t, db, `SELECT COUNT(*) FROM portal_attachments`) != 5 {
+			t.Fatalf("five racing uploads: %d kept, %d refused, %d bytes stored, want 4, 1 and at most 20 MB", kept, refused, total)
+		}
+		onDisk := 0
+		_ = filepath.WalkDir(filepath.Join(dataDir, "attachments"), func(path string, d fs.DirEntry, err error) error {
+			if err == nil && !d.IsDir() && !strings.Contains(path, ".tmp") {
+				onDisk++
+			}
+			return nil
+		})
+		if onDisk != 5 {
+			t.Fatalf("%d files on disk, want the 5 kept", onDisk)
+		}
+	})
 }
