@@ -247,11 +247,7 @@ func New(c Config, p Platform) (*IdP, error) {
 	// plugs them in before serving.
 	checks := &lateChecks{}
 	// Every way of signing in starts its session through arrivals.
-	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Secure: secure, Log: log, Now: now,
-		Cancelled: func(ctx context.Context, accountID, ip string) error {
-			return acts.Record(ctx, audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID},
-				Action: audit.ActionDeletionCancelled, IP: ip, Detail: map[string]string{"by": "sign_in"}})
-		}}
+	arrivals := &login.Arrivals{Store: sessions, Accounts: accounts, Notifier: notifier, Activity: acts, Secure: secure, Log: log, Now: now}
 	step := &codestep.Step{OTP: codes, Sender: sender, Log: log, TTL: 5 * time.Minute}
 
 	clients := client.NewCache(client.NewStore(db, now), 30*time.Second)
@@ -277,7 +273,8 @@ func New(c Config, p Platform) (*IdP, error) {
 		return nil, err
 	}
 	pkCfg.Now = now
-	passkeys, err := passkey.NewService(pkCfg, passkey.NewStore(db, now), accounts, log)
+	pkStore := passkey.NewStore(db, now)
+	passkeys, err := passkey.NewService(pkCfg, pkStore, accounts, log)
 	if err != nil {
 		return nil, fmt.Errorf("passkeys: %w", err)
 	}
@@ -308,7 +305,7 @@ func New(c Config, p Platform) (*IdP, error) {
 	if e := c.ESignature; e != nil {
 		reload = e.Reload
 		eh, err := esign.New(esign.Deps{Verify: e.Verify,
-			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Record: acts.Record, Limiter: limiter,
+			Store: esign.NewStore(db, km, now), Accounts: accounts, Sessions: arrivals, Flows: flows, Activity: acts, Limiter: limiter,
 			Verifier: verifier, Notifier: notifier,
 			Log: log, Now: now, Reauth: reauth})
 		if err != nil {
@@ -334,8 +331,10 @@ func New(c Config, p Platform) (*IdP, error) {
 		return nil, fmt.Errorf("recovery pages: %w", err)
 	}
 	ph, err := profile.New(profile.Deps{Accounts: accounts, Sessions: sessions, Log: log, Now: now,
-		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, Forget: devices.Forget, AddEvent: accounts.AddEvent},
-		Centre:   profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded},
+		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, Forget: devices.Forget, AddEvent: accounts.AddEvent,
+			BackupIn: func(q sqldb.Runner) profile.BackupStore { return backups.With(q) }},
+		Centre: profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded,
+			SessionsIn: func(q sqldb.Runner) profile.SessionAdmin { return sessions.With(q) }},
 		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy,
 			EndOthers: told.EndAll, Notify: notifier.Account, AddEvent: accounts.AddEvent, Forget: devices.Forget},
 		Data: profile.DataDeps{Grace: c.DeletionGrace, EndAll: sessions.EndAll, Extra: func(ctx context.Context, id string) (map[string]any, error) {
@@ -356,7 +355,7 @@ func New(c Config, p Platform) (*IdP, error) {
 
 	pkh, err := passkey.New(passkey.Deps{Service: passkeys, Accounts: accounts, Sessions: arrivals, Limiter: limiter,
 		Log: log, Now: now, Reauth: reauth,
-		Record: acts.Record})
+		Activity: acts, StoreIn: func(q sqldb.Runner) passkey.Storage { return pkStore.With(q) }})
 	if err != nil {
 		return nil, fmt.Errorf("passkey pages: %w", err)
 	}

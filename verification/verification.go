@@ -130,7 +130,7 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 		return nil, err
 	}
 	// Sign-in with a bank and linking (issue 15, item 4).
-	bh.UseSignIn(bank.SignInDeps{SignIn: i.SignIn, Flows: i.Flows, DB: i.DB, Activity: i.Activity, Reauth: i.Reauth,
+	bh.UseSignIn(bank.SignInDeps{SignIn: i.SignIn, Flows: i.Flows, Activity: i.Activity, Reauth: i.Reauth,
 		Checks: svc, Limiter: i.Limiter, Now: i.Now})
 	i.UseBanks(bh)
 	i.UseBankRegistration(bh, bh.Evidence())

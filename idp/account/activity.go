@@ -35,13 +35,26 @@ func (a *Activity) Change(ctx context.Context, e audit.Entry, fn func(accounts *
 }
 
 // ChangeTx is Change with the transaction itself, for work another module
-// adds to the change (a registry check queued with the data it checks).
+// adds to the change (a registry check queued with the data it checks) or
+// makes in its own store bound to tx (a passkey renamed, a session ended).
 func (a *Activity) ChangeTx(ctx context.Context, e audit.Entry, fn func(tx *sqldb.Tx, accounts *Store) error) error {
+	return a.Apply(ctx, func(tx *sqldb.Tx, accounts *Store) ([]audit.Entry, error) {
+		return []audit.Entry{e}, fn(tx, accounts)
+	})
+}
+
+// Apply is ChangeTx for a change whose entries are known only once it is
+// made: fn returns them, and they are appended in the same transaction,
+// both or neither. They may be several (every session of an account
+// ended) or none (a certificate bound already: its use recorded, no
+// change to log); an error from fn appends nothing and rolls back.
+func (a *Activity) Apply(ctx context.Context, fn func(tx *sqldb.Tx, accounts *Store) ([]audit.Entry, error)) error {
 	return a.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		if err := fn(tx, a.accounts.With(tx)); err != nil {
+		es, err := fn(tx, a.accounts.With(tx))
+		if err != nil || len(es) == 0 {
 			return err
 		}
-		_, err := a.log.Append(ctx, tx, e)
+		_, err = a.log.AppendAll(ctx, tx, es)
 		return err
 	})
 }
@@ -74,8 +87,9 @@ func (a *Activity) Create(ctx context.Context, n New, by audit.Actor, via, ip st
 	return created, nil
 }
 
-// Record appends an entry for something that changed no account row (a
-// download, a session ended elsewhere).
+// Record appends an entry for something that changed no row (a
+// download, a refused attempt). A change is logged with Change, ChangeTx
+// or Apply, in its own transaction.
 func (a *Activity) Record(ctx context.Context, e audit.Entry) error {
 	_, err := a.log.Append(ctx, a.db, e)
 	return err

@@ -37,7 +37,7 @@ const alphabet = "0123456789abcdefghjkmnpqrstvwxyz"
 // Store keeps the accounts' recovery codes. It is safe for concurrent use,
 // by several replicas too.
 type Store struct {
-	db     *sqldb.DB
+	db     sqldb.Runner
 	pepper []byte
 	now    func() time.Time
 }
@@ -54,6 +54,14 @@ func NewStore(db *sqldb.DB, pepper []byte, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, pepper: append([]byte(nil), pepper...), now: now}
+}
+
+// With returns the store working in q, a caller's transaction: the
+// caller's other writes (an activity-log entry) commit with the store's.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 // Generate makes Count new codes for the account, replacing all earlier

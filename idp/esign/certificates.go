@@ -178,17 +178,26 @@ func (h *Handler) removeCertificate(w http.ResponseWriter, r *http.Request) {
 	}
 	fp, err := hex.DecodeString(r.PostFormValue("fingerprint"))
 	if err == nil {
-		err = h.Store.Remove(r.Context(), s.AccountID, fp)
+		err = h.change(r, s.AccountID, func(st *Store) (string, map[string]string, error) {
+			if err := st.Remove(r.Context(), s.AccountID, fp); err != nil {
+				return "", nil, err
+			}
+			return audit.ActionCertificateRemoved, map[string]string{"fingerprint": hex.EncodeToString(fp)[:16]}, nil
+		})
+	} else {
+		err = sqldb.ErrNotFound // not a fingerprint: bound to nothing
 	}
 	l := h.loc(r)
-	if err != nil {
-		if !errors.Is(err, sqldb.ErrNotFound) {
-			h.Log.ErrorContext(r.Context(), "remove certificate", "err", err)
-		}
+	switch {
+	case errors.Is(err, sqldb.ErrNotFound):
 		h.renderCertificates(w, r, s.AccountID, http.StatusNotFound, "", l.T("es.err.not_bound"))
 		return
+	case err != nil:
+		// Nothing removed: the store, or the activity log, failed.
+		h.Log.ErrorContext(r.Context(), "remove certificate", "err", err)
+		h.renderCertificates(w, r, s.AccountID, http.StatusInternalServerError, "", l.T("es.err.internal"))
+		return
 	}
-	h.record(r, s.AccountID, audit.ActionCertificateRemoved, map[string]string{"fingerprint": hex.EncodeToString(fp)[:16]})
 	h.renderCertificates(w, r, s.AccountID, http.StatusOK, l.T("es.certs.removed"), "")
 }
 

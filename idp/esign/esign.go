@@ -54,6 +54,12 @@ type Flows interface {
 	Clear(w http.ResponseWriter, kind string)
 }
 
+// Activity runs a change and appends the activity-log entries it returns
+// in one transaction: both or neither (account.Activity).
+type Activity interface {
+	Apply(ctx context.Context, fn func(tx *sqldb.Tx, accounts *account.Store) ([]audit.Entry, error)) error
+}
+
 // Limiter counts signature checks per client address: each costs a
 // chain verification, and a flood must not buy CPU for free.
 type Limiter interface {
@@ -75,10 +81,11 @@ type Deps struct {
 	Verifier Verifier
 	Notifier Notifier
 	Limiter  Limiter
-	// Record appends to the activity log (binding, removal).
-	Record func(ctx context.Context, e audit.Entry) error
-	Log    *slog.Logger
-	Now    func() time.Time
+	// Activity writes a binding or a removal with its activity-log entry,
+	// Store bound to the transaction (Store.With).
+	Activity Activity
+	Log      *slog.Logger
+	Now      func() time.Time
 	// Reauth: binding and removing a certificate need a recent
 	// authentication (certificates.go).
 	Reauth session.Reauth
@@ -103,6 +110,9 @@ const (
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
+	if d.Store == nil || d.Activity == nil {
+		return nil, errors.New("esign: Store and Activity are required")
+	}
 	r, err := webui.NewRenderer(pages, catalog, d.Log, "esign", "certificates")
 	if err != nil {
 		return nil, err
@@ -364,14 +374,18 @@ func (h *Handler) event(ctx context.Context, r *http.Request, accountID, kind, r
 	}
 }
 
-func (h *Handler) record(r *http.Request, accountID, action string, detail map[string]string) {
-	if h.Record == nil {
-		return
-	}
-	e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action, Detail: detail, IP: httpx.ClientIP(r)}
-	if err := h.Record(r.Context(), e); err != nil {
-		h.Log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
-	}
+// change runs fn on the store bound to a transaction and appends, in the
+// same transaction, the citizen's entry of the action fn returns ("": the
+// change needs none): both or neither.
+func (h *Handler) change(r *http.Request, accountID string, fn func(s *Store) (action string, detail map[string]string, err error)) error {
+	return h.Activity.Apply(r.Context(), func(tx *sqldb.Tx, _ *account.Store) ([]audit.Entry, error) {
+		action, detail, err := fn(h.Store.With(tx))
+		if err != nil || action == "" {
+			return nil, err
+		}
+		return []audit.Entry{{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action,
+			Detail: detail, IP: httpx.ClientIP(r)}}, nil
+	})
 }
 
 // formatSNILS writes 11 digits as 123-456-789 01, the stored form.

@@ -42,7 +42,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 		Store:    esign.NewStore(db, e.Keys, e.Clock.Now),
 		Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows,
 		Verifier: assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return e.Accounts.With(q) }, e.Audit, e.Keys, e.Clock.Now),
-		Notifier: e.Messages, Limiter: e.Limiter, Log: e.Log, Now: e.Clock.Now,
+		Notifier: e.Messages, Limiter: e.Limiter, Log: e.Log, Now: e.Clock.Now, Activity: e.Activity,
 	})
 	if err != nil {
 		t.Fatal(err)

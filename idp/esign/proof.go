@@ -175,16 +175,16 @@ func (h *Handler) Attach(ctx context.Context, w http.ResponseWriter, r *http.Req
 	return h.bind(r, a.ID, s, leaf)
 }
 
-// bind binds leaf to the account and records a new binding.
+// bind binds leaf to the account, a new binding with its activity-log
+// entry (a known one only has its use recorded).
 func (h *Handler) bind(r *http.Request, accountID string, s cert.Subject, leaf *x509.Certificate) error {
-	created, err := h.Store.Bind(r.Context(), accountID, leaf, subjectName(s, leaf), issuerName(leaf), algorithmName(leaf))
-	if err != nil {
-		return err
-	}
-	if created {
-		h.record(r, accountID, audit.ActionCertificateLinked, certDetail(leaf))
-	}
-	return nil
+	return h.change(r, accountID, func(st *Store) (string, map[string]string, error) {
+		created, err := st.Bind(r.Context(), accountID, leaf, subjectName(s, leaf), issuerName(leaf), algorithmName(leaf))
+		if err != nil || !created {
+			return "", nil, err
+		}
+		return audit.ActionCertificateLinked, certDetail(leaf), nil
+	})
 }
 
 // offerRegistration keeps the proof for registration and shows the way

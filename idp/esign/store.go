@@ -40,7 +40,7 @@ var ErrOtherAccount = errors.New("esign: certificate bound to another account")
 
 // Store keeps the bindings. It is safe for concurrent use.
 type Store struct {
-	db    *sqldb.DB
+	db    sqldb.Runner
 	crypt Sealer
 	now   func() time.Time
 }
@@ -51,6 +51,14 @@ func NewStore(db *sqldb.DB, crypt Sealer, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, crypt: crypt, now: now}
+}
+
+// With returns the store working in q, a caller's transaction: the
+// caller's other writes (an activity-log entry) commit with the store's.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 // Fingerprint is the SHA-256 of the certificate's DER.
@@ -103,15 +111,24 @@ func (s *Store) bind(ctx context.Context, accountID string, c *x509.Certificate,
 		case !errors.Is(err, sqldb.ErrNotFound):
 			return err
 		}
-		created = true
-		_, err = tx.Exec(ctx, `INSERT INTO account_certificates (fingerprint, account_id, subject, issuer, serial, algorithm,
-			not_before, not_after, der_enc, linked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)`,
+		// ON CONFLICT DO NOTHING keeps a PostgreSQL transaction usable
+		// when the race is lost (a failed INSERT would abort it), so that
+		// Bind can look again in a caller's transaction (With).
+		res, err := tx.Exec(ctx, `INSERT INTO account_certificates (fingerprint, account_id, subject, issuer, serial, algorithm,
+			not_before, not_after, der_enc, linked_at, last_used_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $10)
+			ON CONFLICT (fingerprint) DO NOTHING`,
 			fp, accountID, subject, issuer, fmt.Sprintf("%X", c.SerialNumber), algorithm,
 			sqldb.Micros(c.NotBefore), sqldb.Micros(c.NotAfter), enc, now)
-		if errors.Is(err, sqldb.ErrConflict) {
+		if err != nil {
+			return err
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return err
+		} else if n == 0 {
 			return errLostRace
 		}
-		return err
+		created = true
+		return nil
 	})
 	if err != nil {
 		created = false

@@ -7,8 +7,10 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys"
 )
@@ -30,20 +32,26 @@ type Arrivals struct {
 	*session.Store
 	Accounts ArrivalAccounts
 	Notifier Notifier
-	// Cancelled records the cancelled deletion in the activity log.
-	Cancelled func(ctx context.Context, accountID, ip string) error
-	Secure    bool
-	Log       *slog.Logger
-	Now       func() time.Time
+	// Activity cancels a pending deletion with its activity-log entry in
+	// one transaction: both or neither.
+	Activity Activity
+	Secure   bool
+	Log      *slog.Logger
+	Now      func() time.Time
 }
 
 // ArrivalAccounts is what Arrivals needs of the account store.
 type ArrivalAccounts interface {
 	Get(ctx context.Context, id string) (*account.Account, error)
 	SeenDevice(ctx context.Context, accountID string, deviceHash []byte, userAgent string) (isNew bool, err error)
-	CancelDeletion(ctx context.Context, id string) (bool, error)
 	AddEvent(ctx context.Context, e account.Event) error
 	SetLang(ctx context.Context, id, lang string) error
+}
+
+// Activity runs a change of an account and appends the activity-log
+// entries it returns in one transaction (account.Activity).
+type Activity interface {
+	Apply(ctx context.Context, fn func(tx *sqldb.Tx, accounts *account.Store) ([]audit.Entry, error)) error
 }
 
 // EventNewDevice is the history entry of a sign-in from a new device.
@@ -96,14 +104,10 @@ func (a *Arrivals) arrived(w http.ResponseWriter, r *http.Request, sess *session
 	accountID := acc.ID
 	lang := webui.Lang(r)
 	if !acc.DeleteAfter.IsZero() {
-		if cancelled, err := a.Accounts.CancelDeletion(ctx, accountID); err != nil {
+		if cancelled, err := a.cancelDeletion(ctx, accountID, ip); err != nil {
+			// Still pending: the next sign-in cancels it.
 			a.Log.ErrorContext(ctx, "cancel deletion on sign-in", "account", acc, "err", err)
 		} else if cancelled {
-			if a.Cancelled != nil {
-				if err := a.Cancelled(ctx, accountID, ip); err != nil {
-					a.Log.ErrorContext(ctx, "record cancelled deletion", "account", acc, "err", err)
-				}
-			}
 			a.Notifier.Account(ctx, acc, notice.KindNoticeDeletionCancelled, lang, nil)
 		}
 	}
@@ -115,6 +119,21 @@ func (a *Arrivals) arrived(w http.ResponseWriter, r *http.Request, sess *session
 		}
 	}
 	a.recogniseDevice(w, r, acc, ip, lang)
+}
+
+// cancelDeletion withdraws the account's pending deletion with its
+// activity-log entry, and reports whether there was one.
+func (a *Arrivals) cancelDeletion(ctx context.Context, accountID, ip string) (bool, error) {
+	cancelled := false
+	err := a.Activity.Apply(ctx, func(_ *sqldb.Tx, s *account.Store) ([]audit.Entry, error) {
+		var err error
+		if cancelled, err = s.CancelDeletion(ctx, accountID); err != nil || !cancelled {
+			return nil, err
+		}
+		return []audit.Entry{{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID},
+			Action: audit.ActionDeletionCancelled, IP: ip, Detail: map[string]string{"by": "sign_in"}}}, nil
+	})
+	return cancelled && err == nil, err
 }
 
 func (a *Arrivals) recogniseDevice(w http.ResponseWriter, r *http.Request, acc *account.Account, ip, lang string) {

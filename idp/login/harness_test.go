@@ -181,7 +181,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 	h, err := login.New(cfg, login.Deps{
 		Accounts: faultyAccounts{e.Accounts, r.faults}, Passwords: busyPasswords{e.Hasher, r.faults},
 		Limiter:  faultyLimiter{e.Limiter, r.faults},
-		Sessions: &login.Arrivals{Store: e.Sessions, Accounts: e.Accounts, Notifier: e.Messages, Log: e.Log, Now: e.Clock.Now},
+		Sessions: &login.Arrivals{Store: e.Sessions, Accounts: e.Accounts, Notifier: e.Messages, Activity: e.Activity, Log: e.Log, Now: e.Clock.Now},
 		Notifier: e.Messages, Log: e.Log,
 		LoginKey: func(kind, value string) string { return kind + ":" + value },
 		OnSignOut: func(_ context.Context, _, sessionID string) error {

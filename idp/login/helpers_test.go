@@ -92,7 +92,7 @@ func newEnv(t testing.TB, db *sqldb.DB, mut func(*Config)) *env {
 	if mut != nil {
 		mut(&cfg)
 	}
-	arrivals := &Arrivals{Store: e.Sessions, Accounts: e.Accounts, Notifier: e.Messages, Log: e.Log, Now: c.Now}
+	arrivals := &Arrivals{Store: e.Sessions, Accounts: e.Accounts, Notifier: e.Messages, Activity: e.Activity, Log: e.Log, Now: c.Now}
 	h, err := New(cfg, Deps{Accounts: e.Accounts, Passwords: e.Hasher, Limiter: e.Limiter, Sessions: arrivals, Notifier: e.Messages, Log: e.Log,
 		MFA: MFADeps{TOTP: faultyTOTP{e.totps, &e.totpDown}, Backup: e.backups, Flows: e.Flows, Devices: e.devices, Codes: e.Codes,
 			Get: e.Accounts.Get, AddAuthentication: func(ctx context.Context, id string, amr []string, at time.Time) error {

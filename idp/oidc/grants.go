@@ -36,24 +36,23 @@ func (p *Provider) Grants(ctx context.Context, accountID string) ([]SiteGrant, e
 // the site's refresh tokens for the account are revoked (their families, so
 // the access tokens they issued stop introspecting as active), and the site
 // is sent a back-channel logout. The next sign-in there asks for consent.
-func (p *Provider) RevokeGrant(ctx context.Context, accountID, clientID string) error {
-	var families []string
-	err := p.store.db.InTx(ctx, func(tx *sqldb.Tx) (err error) {
+// It runs in q: the provider's database, or a caller's transaction that
+// writes the revocation's activity-log entry with it; the cache forgets
+// the tokens once that commits.
+func (p *Provider) RevokeGrant(ctx context.Context, q sqldb.Runner, accountID, clientID string) error {
+	return q.InTx(ctx, func(tx *sqldb.Tx) error {
 		if err := p.store.deleteGrant(ctx, tx, accountID, clientID); err != nil {
 			return err
 		}
-		families, err = p.store.families(ctx, tx, accountID, clientID)
+		families, err := p.store.families(ctx, tx, accountID, clientID)
 		if err != nil {
 			return err
 		}
 		if err := p.revokeFamilies(ctx, tx, families); err != nil {
 			return err
 		}
+		tx.AfterCommit(func() { p.store.forgetTokens(families...) })
 		// Without a sid: every session of the account at the site ends.
 		return p.queueLogout(ctx, tx, logoutArgs{ClientID: clientID, AccountID: accountID})
 	})
-	if err == nil {
-		p.store.forgetTokens(families...)
-	}
-	return err
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/go-webauthn/webauthn/webauthn"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 )
 
@@ -42,7 +43,8 @@ func FuzzFinish(f *testing.F) {
 	if err != nil {
 		f.Fatal(err)
 	}
-	h, err := New(Deps{Service: svc, Accounts: memAccounts{a}, Sessions: memSessions{a.ID}, Log: quietLog(), Now: clock.Now})
+	h, err := New(Deps{Service: svc, Accounts: memAccounts{a}, Sessions: memSessions{a.ID}, Log: quietLog(), Now: clock.Now,
+		Activity: memActivity{}, StoreIn: func(sqldb.Runner) Storage { return store }})
 	if err != nil {
 		f.Fatal(err)
 	}

@@ -106,7 +106,8 @@ type server struct {
 func newServer(t testing.TB, e *env, mut func(*Deps)) *server {
 	t.Helper()
 	s := &server{env: e}
-	d := Deps{Service: e.svc, Accounts: e.accounts, Sessions: e.sessions, Log: e.log, Now: e.clock.Now}
+	d := Deps{Service: e.svc, Accounts: e.accounts, Sessions: e.sessions, Log: e.log, Now: e.clock.Now,
+		Activity: e.ie.Activity, StoreIn: func(q sqldb.Runner) Storage { return e.store.With(q) }}
 	if mut != nil {
 		mut(&d)
 	}

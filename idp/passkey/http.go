@@ -53,6 +53,12 @@ type Sessions interface {
 	Current(r *http.Request) (*session.Session, error)
 }
 
+// Activity runs a change and appends its activity-log entry in one
+// transaction: both or neither (account.Activity).
+type Activity interface {
+	ChangeTx(ctx context.Context, e audit.Entry, fn func(tx *sqldb.Tx, accounts *account.Store) error) error
+}
+
 // Limiter counts requests per client IP.
 type Limiter interface {
 	Allow(ctx context.Context, rule ratelimit.Rule, key string) (ok bool, retryAfter time.Duration, err error)
@@ -69,9 +75,12 @@ type Deps struct {
 	Log     *slog.Logger
 	// Home is where a passkey sign-in without ?next= lands ("/account").
 	Home string
-	// Record, when set, appends an added, renamed or removed passkey to
-	// the account's activity log (with the passkey's label).
-	Record func(ctx context.Context, e audit.Entry) error
+	// Activity writes an added, renamed or removed passkey to the
+	// account's activity log (with the passkey's label) in the change's
+	// transaction, in which StoreIn binds the service's store
+	// (Store.With).
+	Activity Activity
+	StoreIn  func(q sqldb.Runner) Storage
 	// Reauth: adding or removing a passkey needs an authentication at
 	// most this old, so that a stolen session can neither plant a lasting
 	// way in nor take the owner's away.
@@ -94,8 +103,8 @@ type Handler struct {
 
 // New parses the page and returns the handler.
 func New(d Deps) (*Handler, error) {
-	if d.Service == nil || d.Accounts == nil || d.Sessions == nil || d.Log == nil {
-		return nil, errors.New("passkey: Service, Accounts, Sessions and Log are required")
+	if d.Service == nil || d.Accounts == nil || d.Sessions == nil || d.Log == nil || d.Activity == nil || d.StoreIn == nil {
+		return nil, errors.New("passkey: Service, Accounts, Sessions, Log, Activity and StoreIn are required")
 	}
 	r, err := webui.NewRenderer(pages, catalog, d.Log, "passkeys")
 	if err != nil {
@@ -168,13 +177,16 @@ func (h *Handler) finishRegistration(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	c, err := h.svc.FinishRegistration(r.Context(), s.AccountID, body, "", webui.Lang(r))
+	ctx := r.Context()
+	c, err := h.svc.VerifyRegistration(ctx, s.AccountID, body, "", webui.Lang(r))
+	if err == nil {
+		err = h.change(r, s.AccountID, EventAdded, c.Name, func(st Storage) error { return h.svc.Add(ctx, st, c) })
+	}
 	if err != nil {
 		h.fail(w, r, err, "")
 		return
 	}
 	h.event(r, s.AccountID, EventAdded, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])
-	h.changed(r, s.AccountID, EventAdded, c.Name)
 	writeJSON(w, http.StatusOK, map[string]string{"redirect": passkeysPage + "?done=added", "name": c.Name})
 }
 
@@ -336,18 +348,13 @@ func (h *Handler) event(r *http.Request, accountID, kind, result, method string)
 var activityActions = map[string]string{EventAdded: audit.ActionPasskeyAdded, EventRenamed: audit.ActionPasskeyRenamed,
 	EventRemoved: audit.ActionPasskeyRemoved}
 
-// changed writes the citizen's change of a passkey to the activity log.
-// The change stands if that fails: it is logged.
-func (h *Handler) changed(r *http.Request, accountID, kind, name string) {
-	if h.d.Record == nil {
-		return
-	}
-	action := activityActions[kind]
-	e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action,
+// change makes the citizen's change of a passkey (kind, the passkey
+// labelled name) with fn, given the store bound to a transaction, and
+// writes it to the activity log in the same transaction: both or neither.
+func (h *Handler) change(r *http.Request, accountID, kind, name string, fn func(st Storage) error) error {
+	e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: activityActions[kind],
 		Detail: map[string]string{"name": name}, IP: httpx.ClientIP(r)}
-	if err := h.d.Record(r.Context(), e); err != nil {
-		h.d.Log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
-	}
+	return h.d.Activity.ChangeTx(r.Context(), e, func(tx *sqldb.Tx, _ *account.Store) error { return fn(h.d.StoreIn(tx)) })
 }
 
 // --- the account page (HTML) ---
@@ -449,12 +456,11 @@ func (h *Handler) renamePasskey(w http.ResponseWriter, r *http.Request) {
 	}
 	err := sqldb.ErrNotFound
 	if okID {
-		err = h.svc.Store().Rename(r.Context(), s.AccountID, id, name)
+		err = h.change(r, s.AccountID, EventRenamed, name, func(st Storage) error { return st.Rename(r.Context(), s.AccountID, id, name) })
 	}
 	if h.listFailed(w, r, s.AccountID, v, "rename passkey", err) {
 		return
 	}
-	h.changed(r, s.AccountID, EventRenamed, name)
 	webui.Redirect(w, r, passkeysPage+"?done=renamed")
 }
 
@@ -519,10 +525,10 @@ func (h *Handler) removePasskey(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if h.listFailed(w, r, s.AccountID, v, "remove passkey", h.svc.Store().Remove(r.Context(), s.AccountID, c.ID)) {
+	err := h.change(r, s.AccountID, EventRemoved, c.Name, func(st Storage) error { return st.Remove(r.Context(), s.AccountID, c.ID) })
+	if h.listFailed(w, r, s.AccountID, v, "remove passkey", err) {
 		return
 	}
 	h.event(r, s.AccountID, EventRemoved, account.ResultOK, AMR(c.BackupEligible, c.Attachment, false)[0])
-	h.changed(r, s.AccountID, EventRemoved, c.Name)
 	webui.Redirect(w, r, passkeysPage+"?done=removed")
 }

@@ -240,8 +240,22 @@ func (s *Service) BeginRegistration(ctx context.Context, accountID string) (json
 // FinishRegistration verifies the browser's response (the
 // PublicKeyCredential as JSON) to the account's registration challenge and
 // stores the credential named name, or «Ключ доступа N» ("Passkey N" for
-// lang "en") when name is empty. On any error nothing is stored.
+// lang "en") when name is empty: VerifyRegistration, then Add to the
+// service's store. On any error nothing is stored.
 func (s *Service) FinishRegistration(ctx context.Context, accountID string, body []byte, name, lang string) (*Credential, error) {
+	c, err := s.VerifyRegistration(ctx, accountID, body, name, lang)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.Add(ctx, s.store, c); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// VerifyRegistration is FinishRegistration without the storing: it spends
+// the challenge and returns the verified credential, named, for Add.
+func (s *Service) VerifyRegistration(ctx context.Context, accountID string, body []byte, name, lang string) (*Credential, error) {
 	if !s.Available() {
 		return nil, ErrUnavailable
 	}
@@ -288,15 +302,23 @@ func (s *Service) FinishRegistration(ctx context.Context, accountID string, body
 		BackupEligible: wc.Flags.BackupEligible,
 		BackupState:    wc.Flags.BackupState,
 	}
-	switch err := s.store.Add(ctx, c, s.cfg.MaxCredentials); {
-	case errors.Is(err, sqldb.ErrConflict):
-		return nil, ErrDuplicate.with(err)
-	case errors.Is(err, ErrTooMany):
-		return nil, ErrLimit.withf(s.cfg.MaxCredentials)
-	case err != nil:
-		return nil, ErrInternal.with(err)
-	}
 	return c, nil
+}
+
+// Add stores c, a credential VerifyRegistration returned, in st: the
+// service's store or it bound to a caller's transaction (Store.With), in
+// which the credential's activity-log entry is written too. It keeps to
+// the per-account limit; an *Error says why it did not store.
+func (s *Service) Add(ctx context.Context, st Storage, c *Credential) error {
+	switch err := st.Add(ctx, c, s.cfg.MaxCredentials); {
+	case errors.Is(err, sqldb.ErrConflict):
+		return ErrDuplicate.with(err)
+	case errors.Is(err, ErrTooMany):
+		return ErrLimit.withf(s.cfg.MaxCredentials)
+	case err != nil:
+		return ErrInternal.with(err)
+	}
+	return nil
 }
 
 // BeginLogin starts a discoverable (username-less) sign-in: empty

@@ -77,7 +77,7 @@ const (
 // Store keeps credentials and challenges in the database. It holds no state
 // of its own and is safe for concurrent use.
 type Store struct {
-	db  *sqldb.DB
+	db  sqldb.Runner
 	now func() time.Time
 }
 
@@ -87,6 +87,14 @@ func NewStore(db *sqldb.DB, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, now: now}
+}
+
+// With returns the store working in q, a caller's transaction: the
+// caller's other writes (an activity-log entry) commit with the store's.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 func (s *Store) clock() time.Time { return s.now().UTC().Truncate(time.Microsecond) }

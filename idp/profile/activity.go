@@ -18,9 +18,15 @@ type Activity interface {
 	// Change runs fn, the change, on the account store bound to one
 	// transaction, and appends e in the same transaction: both or neither.
 	Change(ctx context.Context, e audit.Entry, fn func(accounts *account.Store) error) error
-	// ChangeTx is Change with the transaction, for work queued with it.
+	// ChangeTx is Change with the transaction, for work queued with it
+	// and for changes of other stores bound to it (backup codes, a
+	// site's grant).
 	ChangeTx(ctx context.Context, e audit.Entry, fn func(tx *sqldb.Tx, accounts *account.Store) error) error
-	// Record appends e alone, for a change another store has made.
+	// Apply is ChangeTx with the entries fn returns, for changes whose
+	// entries are known only once made (the sessions ended).
+	Apply(ctx context.Context, fn func(tx *sqldb.Tx, accounts *account.Store) ([]audit.Entry, error)) error
+	// Record appends e alone, for what changes no row (an export
+	// downloaded).
 	Record(ctx context.Context, e audit.Entry) error
 	List(ctx context.Context, accountID string, since time.Time, limit int) ([]audit.Entry, error)
 }
@@ -31,8 +37,8 @@ func (h *Handler) entry(r *http.Request, accountID, action string, detail map[st
 		Action: action, Detail: detail, IP: httpx.ClientIP(r)}
 }
 
-// record appends a change other stores made; a failure is logged (the
-// change stands).
+// record appends what changed no row (an export downloaded); a failure
+// is logged. Changes go through Activity.Change, ChangeTx or Apply.
 func (h *Handler) record(r *http.Request, accountID, action string, detail map[string]string) {
 	if err := h.Activity.Record(r.Context(), h.entry(r, accountID, action, detail)); err != nil {
 		h.Log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)

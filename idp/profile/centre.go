@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"time"
 
+	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc"
@@ -23,22 +24,29 @@ import (
 //	GET  /account/apps              every site the citizen shares data with, what and since when
 //	POST /account/apps/revoke       withdraw a site's access (its tokens stop working; back-channel logout)
 
-// SessionAdmin lists and ends the citizen's sessions.
+// SessionAdmin lists and ends the citizen's sessions (session.Store).
 type SessionAdmin interface {
 	List(ctx context.Context, accountID string) ([]session.Session, error)
 	EndForAccount(ctx context.Context, accountID, id string) error
+	EndAll(ctx context.Context, accountID, exceptID string) (int, error)
 }
 
 // Grants lists and revokes what sites were allowed.
 type Grants interface {
 	Grants(ctx context.Context, accountID string) ([]oidc.SiteGrant, error)
-	RevokeGrant(ctx context.Context, accountID, clientID string) error
+	// RevokeGrant revokes in q, the transaction of its activity-log
+	// entry.
+	RevokeGrant(ctx context.Context, q sqldb.Runner, accountID, clientID string) error
 }
 
 // CentreDeps are the account centre's dependencies (on Deps).
 type CentreDeps struct {
 	Sessions SessionAdmin
-	Grants   Grants
+	// SessionsIn is Sessions bound to a caller's transaction
+	// (session.Store.With): a session ends with its activity-log entry,
+	// or not at all.
+	SessionsIn func(q sqldb.Runner) SessionAdmin
+	Grants     Grants
 	// Ended is told of each session ended here (back-channel logout).
 	Ended func(ctx context.Context, accountID, sessionID string) error
 }
@@ -96,22 +104,46 @@ func (h *Handler) endSessions(w http.ResponseWriter, r *http.Request, s *session
 		h.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
-	for _, x := range list {
-		if x.ID == s.ID || (target != "others" && x.ID != target) {
-			continue
-		}
-		if err := h.Centre.Sessions.EndForAccount(ctx, s.AccountID, x.ID); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
-			h.Log.ErrorContext(ctx, "end session", "err", err)
-			continue
-		}
-		h.record(r, s.AccountID, audit.ActionSessionEnded, map[string]string{"session": x.ID})
-		if h.Centre.Ended != nil {
-			if err := h.Centre.Ended(ctx, s.AccountID, x.ID); err != nil {
-				h.Log.ErrorContext(ctx, "after ending a session", "err", err)
+	// The sessions end with their entries in one transaction: all or none.
+	var ended []string
+	err = h.Activity.Apply(ctx, func(tx *sqldb.Tx, _ *account.Store) ([]audit.Entry, error) {
+		ended = nil // an attempt run again starts afresh
+		var es []audit.Entry
+		sessions := h.Centre.SessionsIn(tx)
+		for _, x := range list {
+			if x.ID == s.ID || (target != "others" && x.ID != target) {
+				continue
 			}
+			switch err := sessions.EndForAccount(ctx, s.AccountID, x.ID); {
+			case errors.Is(err, sqldb.ErrNotFound):
+				continue // ended meanwhile
+			case err != nil:
+				return nil, err
+			}
+			ended = append(ended, x.ID)
+			es = append(es, h.entry(r, s.AccountID, audit.ActionSessionEnded, map[string]string{"session": x.ID}))
+		}
+		return es, nil
+	})
+	if err != nil {
+		h.internal(w, r, "end session", err)
+		return
+	}
+	h.tellEnded(ctx, s.AccountID, ended)
+	webui.Redirect(w, r, "/account/sessions?done=1")
+}
+
+// tellEnded tells Centre.Ended of each session ended (back-channel
+// logout); a failure is logged.
+func (h *Handler) tellEnded(ctx context.Context, accountID string, ids []string) {
+	if h.Centre.Ended == nil {
+		return
+	}
+	for _, id := range ids {
+		if err := h.Centre.Ended(ctx, accountID, id); err != nil {
+			h.Log.ErrorContext(ctx, "after ending a session", "err", err)
 		}
 	}
-	webui.Redirect(w, r, "/account/sessions?done=1")
 }
 
 type appRow struct {
@@ -162,14 +194,15 @@ func (h *Handler) revokeApp(w http.ResponseWriter, r *http.Request, s *session.S
 		webui.Redirect(w, r, "/account/apps?"+url.Values{"revoke": {clientID}}.Encode())
 		return
 	}
-	err := h.Centre.Grants.RevokeGrant(r.Context(), s.AccountID, clientID)
+	ctx := r.Context()
+	err := h.Activity.ChangeTx(ctx, h.entry(r, s.AccountID, audit.ActionGrantRevoked, map[string]string{"client": clientID}),
+		func(tx *sqldb.Tx, _ *account.Store) error {
+			return h.Centre.Grants.RevokeGrant(ctx, tx, s.AccountID, clientID)
+		})
 	if err != nil && !errors.Is(err, sqldb.ErrNotFound) {
-		h.Log.ErrorContext(r.Context(), "revoke grant", "err", err)
+		h.Log.ErrorContext(ctx, "revoke grant", "err", err)
 		h.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
-	}
-	if err == nil {
-		h.record(r, s.AccountID, audit.ActionGrantRevoked, map[string]string{"client": clientID})
 	}
 	webui.Redirect(w, r, "/account/apps?done=1")
 }

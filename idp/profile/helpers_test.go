@@ -41,7 +41,7 @@ func (g *siteGrants) Grants(_ context.Context, accountID string) ([]oidc.SiteGra
 	return append([]oidc.SiteGrant(nil), g.list[accountID]...), nil
 }
 
-func (g *siteGrants) RevokeGrant(_ context.Context, accountID, clientID string) error {
+func (g *siteGrants) RevokeGrant(_ context.Context, _ sqldb.Runner, accountID, clientID string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	for i, s := range g.list[accountID] {
@@ -83,13 +83,14 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 	e.devices = &login.Devices{DB: db, Now: c.Now}
 	ph, err := profile.New(profile.Deps{Accounts: e.Accounts, Sessions: e.Sessions, Log: e.Log, Now: c.Now,
 		Security: profile.SecurityDeps{TOTP: e.totps, Backup: backups, Forget: e.devices.Forget, AddEvent: e.Accounts.AddEvent,
-			Codes: e.Codes},
-		Centre: profile.CentreDeps{Sessions: e.Sessions, Grants: &e.grants, Ended: func(_ context.Context, _, id string) error {
-			e.endedMu.Lock()
-			defer e.endedMu.Unlock()
-			e.ended = append(e.ended, id)
-			return nil
-		}},
+			Codes: e.Codes, BackupIn: func(q sqldb.Runner) profile.BackupStore { return backups.With(q) }},
+		Centre: profile.CentreDeps{Sessions: e.Sessions, SessionsIn: func(q sqldb.Runner) profile.SessionAdmin { return e.Sessions.With(q) },
+			Grants: &e.grants, Ended: func(_ context.Context, _, id string) error {
+				e.endedMu.Lock()
+				defer e.endedMu.Unlock()
+				e.ended = append(e.ended, id)
+				return nil
+			}},
 		Password: profile.PasswordDeps{Verify: e.Hasher.Verify, Hash: e.Hasher.Hash, Policy: password.DefaultPolicy(),
 			EndOthers: e.Sessions.EndAll, Notify: e.Messages.Account, AddEvent: e.Accounts.AddEvent, Forget: e.devices.Forget},
 		Data:     profile.DataDeps{EndAll: e.Sessions.EndAll},

@@ -3,6 +3,7 @@ package profile
 import (
 	"context"
 	"embed"
+	"errors"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -109,6 +110,10 @@ type Handler struct {
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
+	if d.Centre.SessionsIn == nil || d.Security.BackupIn == nil {
+		// Without them a change would be made without its entry.
+		return nil, errors.New("profile: Centre.SessionsIn and Security.BackupIn are required")
+	}
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, securityCatalog, centreCatalog, undoCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password",
 		"contact", "history", "activity", "data", "deleted", "undo")
 	if err != nil {

@@ -75,8 +75,12 @@ type BackupStore interface {
 
 // SecurityDeps are the security pages' dependencies (on Deps).
 type SecurityDeps struct {
-	TOTP     TOTPStore
-	Backup   BackupStore
+	TOTP   TOTPStore
+	Backup BackupStore
+	// BackupIn is Backup bound to a caller's transaction
+	// (backupcode.Store.With): renewed codes come with their
+	// activity-log entry, or not at all.
+	BackupIn func(q sqldb.Runner) BackupStore
 	Codes    *codestep.Step
 	Forget   func(ctx context.Context, accountID string) error
 	AddEvent func(ctx context.Context, e account.Event) error
@@ -467,14 +471,18 @@ func (h *Handler) renewBackup(w http.ResponseWriter, r *http.Request, a *account
 		h.wrongFreshCode(w, r, v)
 		return
 	}
-	codes, err := h.Security.Backup.Generate(r.Context(), a.ID)
+	ctx := r.Context()
+	var codes []string
+	err := h.Activity.ChangeTx(ctx, h.entry(r, a.ID, audit.ActionBackupCodesRenewed, nil), func(tx *sqldb.Tx, _ *account.Store) error {
+		var err error
+		codes, err = h.Security.BackupIn(tx).Generate(ctx, a.ID)
+		return err
+	})
 	if err != nil {
 		h.securityError(w, r, a, "backup codes", err)
 		return
 	}
-	// The codes are another store's: the entry follows the change.
-	h.record(r, a.ID, audit.ActionBackupCodesRenewed, nil)
-	h.securityEvent(r.Context(), r, a.ID, "backup_codes_renewed", "")
+	h.securityEvent(ctx, r, a.ID, "backup_codes_renewed", "")
 	h.goToStep(w, r, a, securityState{Step: stepCodes, Codes: codes, Notice: "sec.renewed"})
 }
 

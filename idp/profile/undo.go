@@ -106,6 +106,7 @@ func (h *Handler) submitUndo(w http.ResponseWriter, r *http.Request) {
 	token := r.PostFormValue("token")
 	var u *account.ContactUndo
 	var err error
+	var ended []string
 	// Twice at most: the previous contact may change hands between the
 	// reading and the change, which then changes nothing.
 	for range 2 {
@@ -118,9 +119,20 @@ func (h *Handler) submitUndo(w http.ResponseWriter, r *http.Request) {
 		}
 		e := audit.Entry{AccountID: u.AccountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: u.AccountID},
 			Action: audit.ActionContactChangeUndone, Detail: detail, IP: httpx.ClientIP(r)}
-		err = h.Activity.Change(ctx, e, func(s *account.Store) error {
-			_, err := s.UndoContactChange(ctx, token, u.Taken)
-			return err
+		// The undo, every session's end and their entries: one
+		// transaction, so that a failure leaves the link to try again.
+		err = h.Activity.Apply(ctx, func(tx *sqldb.Tx, s *account.Store) ([]audit.Entry, error) {
+			ended = nil // an attempt run again starts afresh
+			if _, err := s.UndoContactChange(ctx, token, u.Taken); err != nil {
+				return nil, err
+			}
+			var err error
+			ended, err = h.endEverywhere(ctx, h.Centre.SessionsIn(tx), u.AccountID)
+			es := []audit.Entry{e}
+			for _, id := range ended {
+				es = append(es, h.entry(r, u.AccountID, audit.ActionSessionEnded, map[string]string{"session": id, "reason": "undo"}))
+			}
+			return es, err
 		})
 		if !errors.Is(err, account.ErrUndoChanged) {
 			break
@@ -130,7 +142,7 @@ func (h *Handler) submitUndo(w http.ResponseWriter, r *http.Request) {
 		h.undoFailed(w, r, v, err)
 		return
 	}
-	h.endEverywhere(r, u.AccountID)
+	h.tellEnded(ctx, u.AccountID, ended)
 	if h.Security.Forget != nil {
 		if err := h.Security.Forget(ctx, u.AccountID); err != nil {
 			h.Log.ErrorContext(ctx, "forget remembered devices", "err", err)
@@ -140,25 +152,21 @@ func (h *Handler) submitUndo(w http.ResponseWriter, r *http.Request) {
 	h.render.Render(w, r, http.StatusOK, "undo", v)
 }
 
-// endEverywhere ends every session of the account, tells the sites that
-// got tokens in them (back-channel logout) and logs each in the activity
-// log. Failures are logged: the undo stands.
-func (h *Handler) endEverywhere(r *http.Request, accountID string) {
-	ctx := r.Context()
-	sessions, err := h.Centre.Sessions.List(ctx, accountID)
+// endEverywhere ends every session of the account in sessions (bound to
+// the undo's transaction) and returns the ids of those that were active,
+// for their activity-log entries and to tell the sites that got tokens in
+// them (back-channel logout) once committed.
+func (h *Handler) endEverywhere(ctx context.Context, sessions SessionAdmin, accountID string) ([]string, error) {
+	list, err := sessions.List(ctx, accountID)
 	if err != nil {
-		h.Log.ErrorContext(ctx, "list sessions to end", "err", err)
+		return nil, err
 	}
-	if _, err := h.Data.EndAll(ctx, accountID, ""); err != nil {
-		h.Log.ErrorContext(ctx, "end every session", "err", err)
-		return
+	if _, err := sessions.EndAll(ctx, accountID, ""); err != nil {
+		return nil, err
 	}
-	for _, s := range sessions {
-		h.record(r, accountID, audit.ActionSessionEnded, map[string]string{"session": s.ID, "reason": "undo"})
-		if h.Centre.Ended != nil {
-			if err := h.Centre.Ended(ctx, accountID, s.ID); err != nil {
-				h.Log.ErrorContext(ctx, "after ending a session", "err", err)
-			}
-		}
+	ids := make([]string, len(list))
+	for i, s := range list {
+		ids[i] = s.ID
 	}
+	return ids, nil
 }

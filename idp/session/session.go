@@ -102,7 +102,7 @@ type Config struct {
 // Store keeps sessions in the database. It holds no session state of its
 // own and is safe for concurrent use.
 type Store struct {
-	db  *sqldb.DB
+	db  sqldb.Runner
 	cfg Config
 	// cookieName is the cookie's name as set and read.
 	cookieName string
@@ -129,6 +129,14 @@ func NewStore(db *sqldb.DB, cfg Config) *Store {
 		cfg.Now = time.Now
 	}
 	return &Store{db: db, cfg: cfg, cookieName: webui.CookieName(cfg.CookieName, cfg.Secure)}
+}
+
+// With returns the store working in q, a caller's transaction: the
+// caller's other writes (an activity-log entry) commit with the store's.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 // now is the clock at the stored precision, so that what Create returns

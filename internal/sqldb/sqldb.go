@@ -403,7 +403,18 @@ func (r *Row) Scan(dest ...any) error {
 type Tx struct {
 	tx      *sql.Tx
 	dialect Dialect
+	// committed run once the transaction has committed (AfterCommit).
+	committed []func()
 }
+
+// AfterCommit has fn run once the transaction has committed, and never
+// if it rolls back: work outside the database that must wait for the
+// change to be visible, such as dropping this process's cached copies of
+// the rows it changed (dropped earlier, a reader could cache the old rows
+// again before the commit). Work nested in an outer transaction (Tx.InTx)
+// waits for the outer commit; an attempt that InTx runs again keeps none
+// of the failed attempt's.
+func (tx *Tx) AfterCommit(fn func()) { tx.committed = append(tx.committed, fn) }
 
 // Dialect reports the SQL engine.
 func (tx *Tx) Dialect() Dialect { return tx.dialect }
@@ -464,11 +475,15 @@ func (db *DB) inTxOnce(ctx context.Context, fn func(tx *Tx) error) (err error) {
 			_ = sqlTx.Rollback()
 		}
 	}()
-	if err = fn(&Tx{tx: sqlTx, dialect: db.dialect}); err != nil {
+	tx := &Tx{tx: sqlTx, dialect: db.dialect}
+	if err = fn(tx); err != nil {
 		return err
 	}
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", classify(err))
+	}
+	for _, f := range tx.committed {
+		f()
 	}
 	if fault := db.afterCommit.Load(); fault != nil {
 		if ferr := (*fault)(); ferr != nil {

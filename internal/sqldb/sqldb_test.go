@@ -73,6 +73,54 @@ func TestInTxRollsBack(t *testing.T) {
 	})
 }
 
+// TestAfterCommit: work after the commit runs once the outermost
+// transaction has committed, with the row visible, and not at all when it
+// rolls back.
+func TestAfterCommit(t *testing.T) {
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		if _, err := db.Exec(ctx, scratch); err != nil {
+			t.Fatal(err)
+		}
+		var ran []int
+		write := func(id int, fail error) error {
+			return db.InTx(ctx, func(tx *sqldb.Tx) error {
+				// Nested, as a store bound to a caller's transaction runs.
+				err := tx.InTx(ctx, func(tx *sqldb.Tx) error {
+					if _, err := tx.Exec(ctx, `INSERT INTO scratch (id, n, at) VALUES ($1, 1, 0)`, id); err != nil {
+						return err
+					}
+					tx.AfterCommit(func() {
+						var n int
+						if err := db.QueryRow(ctx, `SELECT count(*) FROM scratch WHERE id = $1`, id).Scan(&n); err != nil || n != 1 {
+							t.Errorf("after the commit of row %d: %d rows (%v)", id, n, err)
+						}
+						ran = append(ran, id)
+					})
+					return nil
+				})
+				if err != nil {
+					return err
+				}
+				if len(ran) != 0 {
+					t.Errorf("ran %v before the outer commit", ran)
+				}
+				return fail
+			})
+		}
+		boom := errors.New("boom")
+		if err := write(1, boom); !errors.Is(err, boom) {
+			t.Fatalf("rolled back: %v", err)
+		}
+		if err := write(2, nil); err != nil {
+			t.Fatal(err)
+		}
+		if len(ran) != 1 || ran[0] != 2 {
+			t.Fatalf("ran after %v, want the committed transaction's only", ran)
+		}
+	})
+}
+
 // TestInTxCountsExactly: concurrent read-modify-write transactions with a
 // compare-and-swap update lose no increment; conflicts are retried.
 func TestInTxCountsExactly(t *testing.T) {

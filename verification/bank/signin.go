@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/login"
 	"github.com/gosid/gosid/idp/ratelimit"
@@ -41,9 +42,8 @@ type SignInDeps struct {
 	// Flows keep a bank identity found unlinked until the citizen links it
 	// (flow.Store).
 	Flows Flows
-	// DB links identities; Activity records links and removals.
-	DB       sqldb.Querier
-	Activity Recorder
+	// Activity writes links and removals with their activity-log entries.
+	Activity Activity
 	// Reauth: linking and removing need a recent authentication.
 	Reauth session.Reauth
 	// Checks queues the registry check of an account registered with
@@ -53,6 +53,12 @@ type SignInDeps struct {
 	// (each is a row until swept); nil: no bound.
 	Limiter Limiter
 	Now     func() time.Time
+}
+
+// Activity runs a change and appends its activity-log entry in one
+// transaction: both or neither (account.Activity).
+type Activity interface {
+	ChangeTx(ctx context.Context, e audit.Entry, fn func(tx *sqldb.Tx, accounts *account.Store) error) error
 }
 
 // Limiter counts attempts (ratelimit.Limiter).
@@ -304,7 +310,9 @@ func (h *Handler) submitLink(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	name := h.bankName(ctx, r, p.Bank)
-	err := h.banks.Link(ctx, h.signin.DB, Link{BankID: p.Bank, Subject: p.Subject, AccountID: s.AccountID})
+	err := h.change(r, s.AccountID, audit.ActionBankLinked, p.Bank, func(tx *sqldb.Tx) error {
+		return h.banks.Link(ctx, tx, Link{BankID: p.Bank, Subject: p.Subject, AccountID: s.AccountID})
+	})
 	if err != nil && !errors.Is(err, ErrLinkedElsewhere) {
 		h.log.ErrorContext(ctx, "link bank identity", "bank", p.Bank, "err", err)
 		webui.ErrorPage(w, r, http.StatusServiceUnavailable)
@@ -320,16 +328,16 @@ func (h *Handler) submitLink(w http.ResponseWriter, r *http.Request) {
 	if err := h.banks.Used(ctx, p.Bank, p.Subject); err != nil {
 		h.log.ErrorContext(ctx, "record bank sign-in", "bank", p.Bank, "err", err)
 	}
-	h.recordCitizen(r, s.AccountID, audit.ActionBankLinked, p.Bank)
 	webui.RedirectNext(w, r, p.Next, "/account/banks?notice=linked")
 }
 
-func (h *Handler) recordCitizen(r *http.Request, accountID, action, bank string) {
+// change makes the citizen's change of a bank link with fn and writes its
+// activity-log entry (action, with the bank) in the same transaction: both
+// or neither.
+func (h *Handler) change(r *http.Request, accountID, action, bank string, fn func(tx *sqldb.Tx) error) error {
 	e := audit.Entry{AccountID: accountID, Actor: audit.Actor{Kind: audit.ActorCitizen, ID: accountID}, Action: action,
 		Detail: map[string]string{"bank": bank}, IP: httpx.ClientIP(r)}
-	if err := h.signin.Activity.Record(r.Context(), e); err != nil {
-		h.log.ErrorContext(r.Context(), "activity log", "action", action, "err", err)
-	}
+	return h.signin.Activity.ChangeTx(r.Context(), e, func(tx *sqldb.Tx, _ *account.Store) error { return fn(tx) })
 }
 
 // banksView is the account's linked banks.
@@ -381,7 +389,10 @@ func (h *Handler) removeBank(w http.ResponseWriter, r *http.Request) {
 	}
 	l := h.render.Localizer(r)
 	id := r.PostFormValue("bank")
-	if err := h.banks.Unlink(r.Context(), s.AccountID, id); err != nil {
+	err := h.change(r, s.AccountID, audit.ActionBankUnlinked, id, func(tx *sqldb.Tx) error {
+		return h.banks.With(tx).Unlink(r.Context(), s.AccountID, id)
+	})
+	if err != nil {
 		if !errors.Is(err, sqldb.ErrNotFound) {
 			h.log.ErrorContext(r.Context(), "remove bank link", "err", err)
 			webui.ErrorPage(w, r, http.StatusServiceUnavailable)
@@ -390,7 +401,6 @@ func (h *Handler) removeBank(w http.ResponseWriter, r *http.Request) {
 		h.renderBanks(w, r, s.AccountID, http.StatusNotFound, "", l.T("bank.links.not_linked"))
 		return
 	}
-	h.recordCitizen(r, s.AccountID, audit.ActionBankUnlinked, id)
 	// Post/redirect/get: a reload does not post the removal again.
 	http.Redirect(w, r, "/account/banks?removed="+url.QueryEscape(id), http.StatusSeeOther)
 }

@@ -12,7 +12,7 @@ import (
 
 // Store keeps banks and the links of bank identities to accounts.
 type Store struct {
-	db  *sqldb.DB
+	db  sqldb.Runner
 	now func() time.Time
 }
 
@@ -22,6 +22,14 @@ func NewStore(db *sqldb.DB, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, now: now}
+}
+
+// With returns the store working in q, a caller's transaction: the
+// caller's other writes (an activity-log entry) commit with the store's.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 // config is the stored form of a bank's configuration (the banks.config

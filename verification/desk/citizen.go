@@ -179,7 +179,15 @@ func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request) {
 		webui.Redirect(w, r, "/account/confirm/desk?error=region")
 		return
 	}
-	c, err := h.store.Issue(ctx, a.ID, region)
+	// The code with its entry, which gives its expiry: one transaction.
+	err = h.d.Activity.Apply(ctx, func(tx *sqldb.Tx, _ *account.Store) ([]audit.Entry, error) {
+		c, err := h.store.With(tx).Issue(ctx, a.ID, region)
+		if err != nil {
+			return nil, err
+		}
+		return []audit.Entry{{AccountID: a.ID, Actor: citizenActor(a.ID), Action: audit.ActionDeskCodeIssued,
+			Detail: map[string]string{"region": region, "until": c.ExpiresAt.In(h.msk).Format("02.01.2006")}, IP: httpx.ClientIP(r)}}, nil
+	})
 	if errors.Is(err, ErrLive) {
 		webui.Redirect(w, r, "/account/confirm/desk")
 		return
@@ -187,10 +195,6 @@ func (h *Handler) issueCode(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		h.fail(w, r, "issue desk code", err)
 		return
-	}
-	if err := h.d.Activity.Record(ctx, audit.Entry{AccountID: a.ID, Actor: citizenActor(a.ID), Action: audit.ActionDeskCodeIssued,
-		Detail: map[string]string{"region": region, "until": c.ExpiresAt.In(h.msk).Format("02.01.2006")}, IP: httpx.ClientIP(r)}); err != nil {
-		h.d.Log.ErrorContext(ctx, "activity of desk code", "err", err)
 	}
 	webui.Redirect(w, r, "/account/confirm/desk")
 }

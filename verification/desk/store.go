@@ -75,7 +75,7 @@ type Keys interface {
 
 // Store keeps codes and operations.
 type Store struct {
-	db   *sqldb.DB
+	db   sqldb.Runner
 	keys Keys
 	now  func() time.Time
 }
@@ -86,6 +86,14 @@ func NewStore(db *sqldb.DB, keys Keys, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, keys: keys, now: now}
+}
+
+// With returns the store working in q, a caller's transaction: the
+// caller's other writes (an activity-log entry) commit with the store's.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 // ErrLive: the account already has a live code.

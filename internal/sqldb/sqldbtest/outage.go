@@ -2,6 +2,7 @@ package sqldbtest
 
 import (
 	"context"
+	"strings"
 	"testing"
 
 	"github.com/gosid/gosid/internal/sqldb"
@@ -32,14 +33,44 @@ func WithoutTable(t testing.TB, db *sqldb.DB, table string, fn func()) {
 // not save it.
 func ReadOnlyTable(t testing.TB, db *sqldb.DB, table string, fn func()) {
 	t.Helper()
+	refuse(t, db, table, "UPDATE", "read_only", "", fn)
+}
+
+// NoInserts runs fn while no row can be inserted into table: every INSERT
+// fails as a store that stopped answering would (an error that is no
+// sqldb.ErrNotFound or ErrConflict, and rolls its transaction back);
+// reads, updates and deletes work, and inserts again when fn returns.
+// With the activity log's table (audit_log) it tests that a change whose
+// entry cannot be written is not made either.
+func NoInserts(t testing.TB, db *sqldb.DB, table string, fn func()) {
+	t.Helper()
+	refuse(t, db, table, "INSERT", "no_inserts", "", fn)
+}
+
+// NoInsertsWhere is NoInserts for the rows that match when, an SQL
+// condition on NEW that both dialects read alike (NEW.action =
+// 'session.ended'): the other rows are inserted.
+func NoInsertsWhere(t testing.TB, db *sqldb.DB, table, when string, fn func()) {
+	t.Helper()
+	refuse(t, db, table, "INSERT", "no_inserts", when, fn)
+}
+
+// refuse runs fn while a trigger named table_suffix aborts every op
+// (UPDATE, INSERT) on table, or those of the rows matching when.
+func refuse(t testing.TB, db *sqldb.DB, table, op, suffix, when string, fn func()) {
+	t.Helper()
 	ctx := context.Background()
-	trigger := table + "_read_only"
-	create := []string{`CREATE TRIGGER ` + trigger + ` BEFORE UPDATE ON ` + table + ` BEGIN SELECT RAISE(ABORT, 'table is read-only'); END`}
+	trigger := table + "_" + suffix
+	msg := "'" + table + ": " + strings.ToLower(op) + " refused (test fault)'"
+	if when != "" {
+		when = ` WHEN (` + when + `)`
+	}
+	create := []string{`CREATE TRIGGER ` + trigger + ` BEFORE ` + op + ` ON ` + table + when + ` BEGIN SELECT RAISE(ABORT, ` + msg + `); END`}
 	drop := []string{`DROP TRIGGER ` + trigger}
 	if db.Dialect() == sqldb.Postgres {
 		create = []string{
-			`CREATE FUNCTION ` + trigger + `() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'table is read-only'; END $$`,
-			`CREATE TRIGGER ` + trigger + ` BEFORE UPDATE ON ` + table + ` FOR EACH ROW EXECUTE FUNCTION ` + trigger + `()`,
+			`CREATE FUNCTION ` + trigger + `() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION ` + msg + `; END $$`,
+			`CREATE TRIGGER ` + trigger + ` BEFORE ` + op + ` ON ` + table + ` FOR EACH ROW` + when + ` EXECUTE FUNCTION ` + trigger + `()`,
 		}
 		drop = []string{`DROP TRIGGER ` + trigger + ` ON ` + table, `DROP FUNCTION ` + trigger + `()`}
 	}
