@@ -113,10 +113,22 @@ func (g *smsGateway) counts(phone string) (posts int, texts []string) {
 type mailbox struct {
 	mu   sync.Mutex
 	mail []message.Message
+	// hang: the next e-mail to an address is taken and never answered
+	// (the server accepted it, the answer was lost); hung tells of it.
+	hang map[string]bool
+	hung chan string
 }
 
-func (m *mailbox) Send(_ context.Context, msg message.Message) error {
+func (m *mailbox) Send(ctx context.Context, msg message.Message) error {
 	m.mu.Lock()
+	if m.hang[msg.To] {
+		delete(m.hang, msg.To)
+		m.mail = append(m.mail, msg)
+		m.mu.Unlock()
+		m.hung <- msg.To
+		<-ctx.Done()
+		return ctx.Err()
+	}
 	defer m.mu.Unlock()
 	if msg.Kind == "portal.news" {
 		body := strings.Contains(msg.HTML, "Подробности на портале.") && strings.Contains(msg.Text, "Подробности на портале.")
@@ -143,6 +155,14 @@ func (m *mailbox) to(addr string) []message.Message {
 		if x.To == addr {
 			out = append(out, x)
 		}
+	}
+	return out
+}
+
+func keysOf(ms []message.Message) []string {
+	var out []string
+	for _, m := range ms {
+		out = append(out, m.Key)
 	}
 	return out
 }
@@ -183,7 +203,7 @@ type deliveryEnv struct {
 // gateway, a mailbox, and the push-service stand-in.
 func newDeliveryEnv(t *testing.T, db *sqldb.DB, at time.Time) *deliveryEnv {
 	t.Helper()
-	e := &deliveryEnv{db: db, sms: newSMSGateway(t), mail: &mailbox{}, push: pushtest.New(),
+	e := &deliveryEnv{db: db, sms: newSMSGateway(t), mail: &mailbox{hang: map[string]bool{}, hung: make(chan string, 10)}, push: pushtest.New(),
 		clock: &testClock{base: at, start: time.Now()}}
 	ps := httptest.NewServer(e.push.Handler())
 	t.Cleanup(ps.Close)
@@ -398,15 +418,18 @@ func TestDeliveryMatrix(t *testing.T) {
 }
 
 // TestDeliveryExactlyOnce: a gateway that fails, and a replica stopped
-// while the gateway holds its call, still give the citizen one SMS; a
-// gateway that always fails marks the SMS failed without holding up
-// anyone else's.
+// while the gateway holds its call, still give the citizen one SMS; the
+// e-mail held likewise is sent again with the same dedupe key (the SMTP
+// adapter's Message-ID, by which receivers drop the repeat:
+// internal/message TestSMTPKeyAndUnsubscribe); a gateway that always
+// fails marks the SMS failed without holding up anyone else's.
 func TestDeliveryExactlyOnce(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		e := newDeliveryEnv(t, db, next(12, 0, moscow))
-		for _, c := range []struct{ sub, phone string }{{"retry", "+79990000002"}, {"crash", "+79990000003"}, {"broken", "+79990000004"}, {"fine", "+79990000005"}} {
+		for _, c := range []struct{ sub, phone string }{{"retry", "+79990000002"}, {"broken", "+79990000004"}, {"fine", "+79990000005"}} {
 			e.citizen(t, c.sub, c.phone, "")
 		}
+		e.citizen(t, "crash", "+79990000003", "crash@example.ru")
 		// Three 503s: the adapter's own retry, then the job's retry, each
 		// reaching the gateway, which recorded the first.
 		e.sms.mu.Lock()
@@ -436,11 +459,16 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 		e.sms.mu.Lock()
 		e.sms.fail["+79990000003"] = []int{0}
 		e.sms.mu.Unlock()
+		e.mail.mu.Lock()
+		e.mail.hang["crash@example.ru"] = true
+		e.mail.mu.Unlock()
 		crash := e.notice(t, "crash", "new", false)
-		select {
-		case <-e.sms.hung:
-		case <-time.After(10 * time.Second):
-			t.Fatal("the gateway never got the SMS")
+		for _, hung := range []<-chan string{e.sms.hung, e.mail.hung} {
+			select {
+			case <-hung:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the gateways never got the SMS and the e-mail")
+			}
 		}
 		stop, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 		_ = e.queue.Stop(stop)
@@ -456,6 +484,10 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 		d = e.wait(t, crash, notify.SMS, notify.SentOK)
 		if posts, texts := e.sms.counts("+79990000003"); len(texts) != 1 || posts != 2 {
 			t.Errorf("after the restart: %d posts, %d delivered (attempt %d); want 2 posts, 1 delivered", posts, len(texts), d.Attempts)
+		}
+		e.wait(t, crash, notify.Email, notify.SentOK)
+		if sent := e.mail.to("crash@example.ru"); len(sent) != 2 || sent[0].Key == "" || sent[0].Key != sent[1].Key {
+			t.Errorf("the e-mail held over the restart: %d sends, keys %q; want 2 with one key", len(sent), keysOf(sent))
 		}
 	})
 }
