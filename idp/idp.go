@@ -332,7 +332,8 @@ func New(c Config, p Platform) (*IdP, error) {
 	}
 	ph, err := profile.New(profile.Deps{Accounts: accounts, Sessions: sessions, Log: log, Now: now,
 		Security: profile.SecurityDeps{TOTP: totps, Backup: backups, Codes: step, Forget: devices.Forget, AddEvent: accounts.AddEvent,
-			BackupIn: func(q sqldb.Runner) profile.BackupStore { return backups.With(q) }},
+			BackupIn: func(q sqldb.Runner) profile.BackupStore { return backups.With(q) },
+			TOTPIn:   func(q sqldb.Runner) profile.TOTPStore { return totps.With(q) }},
 		Centre: profile.CentreDeps{Sessions: sessions, Grants: provider, Ended: provider.SessionEnded,
 			SessionsIn: func(q sqldb.Runner) profile.SessionAdmin { return sessions.With(q) }},
 		Password: profile.PasswordDeps{Verify: hasher.Verify, Hash: hasher.Hash, Policy: policy,

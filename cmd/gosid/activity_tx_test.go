@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/base64"
+	"fmt"
+	"net/http"
 	"net/url"
 	"path/filepath"
 	"regexp"
@@ -212,6 +214,68 @@ func TestActivityTxBackupCodesRenewed(t *testing.T) {
 		}
 		if n := logged(t, parts, id, audit.ActionBackupCodesRenewed); n != 1 {
 			t.Fatalf("%d entries of the renewed codes, want 1", n)
+		}
+	})
+}
+
+// TestActivityTxMFADisabled: turning the second factor off takes the
+// authenticator's secret and the backup codes with it and writes its
+// entry, all in one transaction: with the entry refused, or the codes
+// not removable, the factor, the secret and the codes all stay, unlogged.
+func TestActivityTxMFADisabled(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldbtest.NewClock(time.Now())
+		srv, _, parts := startOPParts(t, db, c)
+		const phone = "+79121110913"
+		b := newBrowser(t, srv)
+		b.register("phone", phone, phone, "Отключаев", "Иван")
+		id := accountOf(t, parts, phone)
+		m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
+		if m == nil {
+			t.Fatal("no authenticator secret")
+		}
+		secret := strings.ReplaceAll(m[1], " ", "")
+		code := func() string {
+			c.Advance(30 * time.Second) // a step not used yet
+			s, _ := totp.GenerateCode(secret, c.Now())
+			return s
+		}
+		if p := b.postStep("/account/security/totp/confirm", url.Values{"code": {code()}}); len(backupRe.FindAllString(p.Body, -1)) != 10 {
+			t.Fatalf("enabling the authenticator: %d", p.Status)
+		}
+		state := func() string {
+			var mfa string
+			if err := db.QueryRow(context.Background(), `SELECT mfa FROM accounts WHERE id = $1`, id).Scan(&mfa); err != nil {
+				t.Fatal(err)
+			}
+			return fmt.Sprint(mfa, " ", rows(t, db, `SELECT COUNT(*) FROM totp_secrets WHERE account_id = $1`, id), " ",
+				rows(t, db, `SELECT COUNT(*) FROM backup_codes WHERE account_id = $1`, id))
+		}
+		if s := state(); s != "totp 1 10" {
+			t.Fatalf("with the authenticator on (factor, secrets, codes): %s", s)
+		}
+		for fault, down := range map[string]func(fn func()){
+			"the entry refused":       func(fn func()) { auditDown(t, db, fn) },
+			"the codes not removable": func(fn func()) { sqldbtest.NoDeletes(t, db, "backup_codes", fn) },
+		} {
+			var p page
+			down(func() { p = b.post("/account/security/disable", url.Values{"code": {code()}}) })
+			failed(t, "turning the second factor off with "+fault, p)
+			if s := state(); s != "totp 1 10" {
+				t.Fatalf("with %s (factor, secrets, codes): %s, want all kept", fault, s)
+			}
+			if n := logged(t, parts, id, audit.ActionMFADisabled); n != 0 {
+				t.Fatalf("with %s: %d entries of a factor not turned off", fault, n)
+			}
+		}
+		if p := b.post("/account/security/disable", url.Values{"code": {code()}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("turning the second factor off: %d %s", p.Status, firstError(p.Body))
+		}
+		if s := state(); s != " 0 0" {
+			t.Fatalf("after turning it off (factor, secrets, codes): %q, want none", s)
+		}
+		if n := logged(t, parts, id, audit.ActionMFADisabled); n != 1 {
+			t.Fatalf("%d entries of the factor turned off, want 1", n)
 		}
 	})
 }

@@ -83,7 +83,8 @@ func newEnv(t testing.TB, db *sqldb.DB) *env {
 	e.devices = &login.Devices{DB: db, Now: c.Now}
 	ph, err := profile.New(profile.Deps{Accounts: e.Accounts, Sessions: e.Sessions, Log: e.Log, Now: c.Now,
 		Security: profile.SecurityDeps{TOTP: e.totps, Backup: backups, Forget: e.devices.Forget, AddEvent: e.Accounts.AddEvent,
-			Codes: e.Codes, BackupIn: func(q sqldb.Runner) profile.BackupStore { return backups.With(q) }},
+			Codes: e.Codes, BackupIn: func(q sqldb.Runner) profile.BackupStore { return backups.With(q) },
+			TOTPIn: func(q sqldb.Runner) profile.TOTPStore { return e.totps.With(q) }},
 		Centre: profile.CentreDeps{Sessions: e.Sessions, SessionsIn: func(q sqldb.Runner) profile.SessionAdmin { return e.Sessions.With(q) },
 			Grants: &e.grants, Ended: func(_ context.Context, _, id string) error {
 				e.endedMu.Lock()

@@ -110,9 +110,9 @@ type Handler struct {
 
 // New parses the pages.
 func New(d Deps) (*Handler, error) {
-	if d.Centre.SessionsIn == nil || d.Security.BackupIn == nil {
+	if d.Centre.SessionsIn == nil || d.Security.BackupIn == nil || d.Security.TOTPIn == nil {
 		// Without them a change would be made without its entry.
-		return nil, errors.New("profile: Centre.SessionsIn and Security.BackupIn are required")
+		return nil, errors.New("profile: Centre.SessionsIn, Security.BackupIn and Security.TOTPIn are required")
 	}
 	r, err := webui.NewRenderer(pages, webui.Merge(catalog, securityCatalog, centreCatalog, undoCatalog, codestep.Catalog), d.Log, "account", "details", "security", "sessions", "apps", "password",
 		"contact", "history", "activity", "data", "deleted", "undo")

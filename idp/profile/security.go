@@ -77,10 +77,12 @@ type BackupStore interface {
 type SecurityDeps struct {
 	TOTP   TOTPStore
 	Backup BackupStore
-	// BackupIn is Backup bound to a caller's transaction
-	// (backupcode.Store.With): renewed codes come with their
-	// activity-log entry, or not at all.
+	// BackupIn and TOTPIn are Backup and TOTP bound to a caller's
+	// transaction (backupcode.Store.With, totp.Store.With): renewed
+	// codes, or a second factor turned off with its secret and codes
+	// removed, come with their activity-log entry, or not at all.
 	BackupIn func(q sqldb.Runner) BackupStore
+	TOTPIn   func(q sqldb.Runner) TOTPStore
 	Codes    *codestep.Step
 	Forget   func(ctx context.Context, accountID string) error
 	AddEvent func(ctx context.Context, e account.Event) error
@@ -445,17 +447,25 @@ func (h *Handler) disableMFA(w http.ResponseWriter, r *http.Request, a *account.
 		return
 	}
 	ctx := r.Context()
-	err := h.Activity.Change(ctx, h.entry(r, a.ID, audit.ActionMFADisabled, map[string]string{"method": a.MFA}),
-		func(s *account.Store) error { return s.SetMFA(ctx, a.ID, "") })
+	// The second factor goes with its secret and codes and the entry, or
+	// not at all.
+	err := h.Activity.ChangeTx(ctx, h.entry(r, a.ID, audit.ActionMFADisabled, map[string]string{"method": a.MFA}),
+		func(tx *sqldb.Tx, s *account.Store) error {
+			if err := s.SetMFA(ctx, a.ID, ""); err != nil {
+				return err
+			}
+			if err := h.Security.TOTPIn(tx).Remove(ctx, a.ID); err != nil {
+				return err
+			}
+			return h.Security.BackupIn(tx).Remove(ctx, a.ID)
+		})
+	if err == nil {
+		// Remembered devices skip a factor there is no more.
+		err = h.Security.Forget(ctx, a.ID)
+	}
 	if err != nil {
 		h.securityError(w, r, a, "disable mfa", err)
 		return
-	}
-	for _, f := range []func(context.Context, string) error{h.Security.TOTP.Remove, h.Security.Backup.Remove, h.Security.Forget} {
-		if err := f(ctx, a.ID); err != nil {
-			h.securityError(w, r, a, "disable mfa", err)
-			return
-		}
 	}
 	h.securityEvent(ctx, r, a.ID, "mfa_disabled", a.MFA)
 	h.endStep(w, r)

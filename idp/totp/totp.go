@@ -63,7 +63,7 @@ type Sealer interface {
 // Store keeps the accounts' TOTP secrets. It is safe for concurrent use, by
 // several replicas too.
 type Store struct {
-	db     *sqldb.DB
+	db     sqldb.Runner
 	sealer Sealer
 	now    func() time.Time
 }
@@ -74,6 +74,14 @@ func NewStore(db *sqldb.DB, sealer Sealer, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, sealer: sealer, now: now}
+}
+
+// With returns the store working in q, a caller's transaction: the
+// caller's other writes (an activity-log entry) commit with the store's.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 // Enrolment is what the enrolment page shows: the secret for manual entry,

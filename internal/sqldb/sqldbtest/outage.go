@@ -55,8 +55,16 @@ func NoInsertsWhere(t testing.TB, db *sqldb.DB, table, when string, fn func()) {
 	refuse(t, db, table, "INSERT", "no_inserts", when, fn)
 }
 
+// NoDeletes runs fn while no row of table can be deleted, as NoInserts
+// refuses inserts: it tests that a change whose last step cannot be done
+// leaves nothing of its first.
+func NoDeletes(t testing.TB, db *sqldb.DB, table string, fn func()) {
+	t.Helper()
+	refuse(t, db, table, "DELETE", "no_deletes", "", fn)
+}
+
 // refuse runs fn while a trigger named table_suffix aborts every op
-// (UPDATE, INSERT) on table, or those of the rows matching when.
+// (UPDATE, INSERT, DELETE) on table, or those of the rows matching when.
 func refuse(t testing.TB, db *sqldb.DB, table, op, suffix, when string, fn func()) {
 	t.Helper()
 	ctx := context.Background()
