@@ -15,7 +15,9 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/op"
 
 	"github.com/gosid/gosid/idp/account"
+	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
 )
@@ -72,8 +74,15 @@ var (
 	_ op.CanSetUserinfoFromRequest = (*adapter)(nil)
 )
 
-// authReq presents a stored request to op.
-type authReq struct{ *AuthRequest }
+// authReq presents a stored request to op. pre, for a request found by
+// its code, is what its ID token needs from the database, read before
+// the code is spent (AuthRequestByCode): once it is, nothing can fail for
+// want of the database, whose failure would leave a spent code and an
+// answer of 503, and the client's retry a verdict (invalid_grant).
+type authReq struct {
+	*AuthRequest
+	pre *idTokenInputs
+}
 
 func (a authReq) GetID() string          { return a.ID }
 func (a authReq) GetACR() string         { return a.ACR }
@@ -115,7 +124,7 @@ func (ad *adapter) CreateAuthRequest(ctx context.Context, r *zoidc.AuthRequest, 
 	if err != nil {
 		return nil, err
 	}
-	return authReq{ar}, nil
+	return authReq{AuthRequest: ar}, nil
 }
 
 // pkceProblem is what is wrong with a request's PKCE for the client: S256
@@ -156,7 +165,7 @@ func (ad *adapter) AuthRequestByID(ctx context.Context, id string) (op.AuthReque
 	if err != nil {
 		return nil, zoidc.ErrInvalidRequest().WithDescription("unknown or expired authorization request").WithParent(err)
 	}
-	return authReq{ar}, nil
+	return authReq{AuthRequest: ar}, nil
 }
 
 // AuthRequestByCode finds a code's request; it does not spend the code
@@ -171,7 +180,11 @@ func (ad *adapter) AuthRequestByCode(ctx context.Context, code string) (op.AuthR
 	case err != nil:
 		return nil, zoidc.ErrInvalidGrant().WithDescription("invalid authorization code")
 	}
-	return authReq{ar}, nil
+	req := authReq{AuthRequest: ar}
+	if req.pre, err = ad.idTokenInputs(ctx, req); err != nil {
+		return nil, unavailable(ctx, err)
+	}
+	return req, nil
 }
 
 // codeError answers a code the store did not redeem (redeemCode, which
@@ -460,54 +473,22 @@ func (ad *adapter) SetUserinfoFromScopes(context.Context, *zoidc.UserInfo, strin
 // on every refreshed one (the refresh row names the stored request).
 func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserInfo, r op.IDTokenRequest, scopes []string) error {
 	info.Subject = r.GetSubject()
-	var sid string
-	var named []string
-	var asked ClaimSet // the id_token member, for its verified_claims
-	switch t := r.(type) {
-	case authReq:
-		sid, named = t.SessionID, t.Request.Claims.IDTokenClaims()
-		if t.Request.Claims != nil {
-			asked = t.Request.Claims.IDToken
-		}
-	case *refreshReq:
-		sid, named = t.SessionID, t.Claims
-		cr, err := ad.store.claimsRequest(ctx, t.ClaimsRef)
-		switch {
-		case err == nil && cr != nil:
-			asked = cr.IDToken
-		case err != nil && !errors.Is(err, sqldb.ErrNotFound):
-			return unavailable(ctx, err)
-		}
-	}
-	if sid != "" {
-		info.AppendClaims("sid", sessionSID(sid))
-	}
-	c, err := ad.clients.Get(ctx, r.GetClientID())
+	in, err := ad.idTokenInputs(ctx, r)
 	if err != nil {
 		return unavailable(ctx, err)
 	}
-	// The account is read once, when the roles or the claims need it.
-	var a *account.Account
-	acct := func() (*account.Account, error) {
-		var err error
-		if a == nil {
-			a, err = ad.accounts.Get(ctx, r.GetSubject())
-		}
-		return a, err
+	if in.sid != "" {
+		info.AppendClaims("sid", sessionSID(in.sid))
 	}
-	if err := ad.addStaffRoles(ctx, info, c, r.GetSubject(), acct); err != nil {
-		return unavailable(ctx, err)
-	}
-	if !c.IDTokenClaims && len(named) == 0 && len(asked.VerifiedClaims) == 0 {
+	addStaffRoles(info, in.grants, in.account)
+	c := in.client
+	if !c.IDTokenClaims && len(in.named) == 0 && len(in.asked.VerifiedClaims) == 0 {
 		return nil
 	}
-	if _, err := acct(); err != nil {
-		return unavailable(ctx, err)
-	}
-	if c.IDTokenClaims || len(named) > 0 {
+	if c.IDTokenClaims || len(in.named) > 0 {
 		full := &zoidc.UserInfo{}
-		setClaims(full, a, scopes)
-		pickClaims(info, full, func(claim string) bool { return c.IDTokenClaims || slices.Contains(named, claim) })
+		setClaims(full, in.account, scopes)
+		pickClaims(info, full, func(claim string) bool { return c.IDTokenClaims || slices.Contains(in.named, claim) })
 	}
 	// The grant's consented scopes, not scopes (which lack those whose
 	// claims belong in userinfo): the id_token member asked for these
@@ -516,14 +497,68 @@ func (ad *adapter) SetUserinfoFromRequest(ctx context.Context, info *zoidc.UserI
 	if g, ok := r.(interface{ GetScopes() []string }); ok {
 		consented = g.GetScopes()
 	}
-	vc, err := ad.verifiedClaimsOf(ctx, asked, a, consented)
-	if err != nil {
-		return unavailable(ctx, err)
-	}
-	if len(vc) > 0 {
+	if vc := ad.verifiedClaimsFrom(in.asked, in.account, in.evidence, consented); len(vc) > 0 {
 		info.AppendClaims("verified_claims", vc)
 	}
 	return nil
+}
+
+// idTokenInputs is what an ID token takes from the database beyond the
+// request: the client, the session, the claims asked for by name, the
+// account, its staff roles and its evidence, each read only when the
+// token needs it.
+type idTokenInputs struct {
+	client   *client.Client
+	sid      string
+	named    []string
+	asked    ClaimSet // the id_token member, for its verified_claims
+	account  *account.Account
+	grants   []staff.Grant
+	evidence []assurance.Evidence
+}
+
+// idTokenInputs reads r's; for a code's request already read before the
+// code was spent (authReq.pre), those.
+func (ad *adapter) idTokenInputs(ctx context.Context, r op.IDTokenRequest) (*idTokenInputs, error) {
+	in := &idTokenInputs{}
+	switch t := r.(type) {
+	case authReq:
+		if t.pre != nil {
+			return t.pre, nil
+		}
+		in.sid, in.named = t.SessionID, t.Request.Claims.IDTokenClaims()
+		if t.Request.Claims != nil {
+			in.asked = t.Request.Claims.IDToken
+		}
+	case *refreshReq:
+		in.sid, in.named = t.SessionID, t.Claims
+		cr, err := ad.store.claimsRequest(ctx, t.ClaimsRef)
+		switch {
+		case err == nil && cr != nil:
+			in.asked = cr.IDToken
+		case err != nil && !errors.Is(err, sqldb.ErrNotFound):
+			return nil, err
+		}
+	}
+	var err error
+	if in.client, err = ad.clients.Get(ctx, r.GetClientID()); err != nil {
+		return nil, err
+	}
+	if in.grants, err = ad.staffGrants(ctx, in.client, r.GetSubject()); err != nil {
+		return nil, err
+	}
+	c := in.client
+	if len(in.grants) > 0 || c.IDTokenClaims || len(in.named) > 0 || len(in.asked.VerifiedClaims) > 0 {
+		if in.account, err = ad.accounts.Get(ctx, r.GetSubject()); err != nil {
+			return nil, err
+		}
+	}
+	if len(in.asked.VerifiedClaims) > 0 && ad.evidence != nil {
+		if in.evidence, err = ad.evidence.Evidence(ctx, in.account.ID); err != nil {
+			return nil, err
+		}
+	}
+	return in, nil
 }
 
 // SetUserinfoFromToken is op's userinfo; Gosid answers userinfo itself

@@ -284,7 +284,7 @@ func (p *Provider) fail(w http.ResponseWriter, r *http.Request, ar *AuthRequest,
 
 // respond issues the code and sends it to the client, with state and iss.
 func (p *Provider) respond(w http.ResponseWriter, r *http.Request, ar *AuthRequest) {
-	code, err := op.CreateAuthRequestCode(r.Context(), authReq{ar}, p.adapter, p.op.Crypto())
+	code, err := op.CreateAuthRequestCode(r.Context(), authReq{AuthRequest: ar}, p.adapter, p.op.Crypto())
 	if err != nil {
 		// Storing the code is all that can fail here: the client is told
 		// nothing, the citizen retries (the request is still there).

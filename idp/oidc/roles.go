@@ -25,36 +25,32 @@ type staffRole struct {
 	Org  string `json:"org"`
 }
 
-// addStaffRoles puts gosid_roles ([{"role":"officer","org":"agency-x"}])
-// into info for a client registered for it (client.StaffRoles, only
-// first-party clients), read at the time of the token or the userinfo
-// request so that a revoked role is gone from the next one. No roles: no
-// claim. Staff must be confirmed (idp/staff): an account below confirmed
-// holds its grants but they reach no client until it is confirmed again;
-// acct gives the account, read only when there are grants.
-// Other clients never get it, whatever their claims parameter asks: the
-// claim is not among those setClaims releases.
-func (ad *adapter) addStaffRoles(ctx context.Context, info *zoidc.UserInfo, c *client.Client, accountID string, acct func() (*account.Account, error)) error {
+// staffGrants reads the staff roles the account holds now, for a client
+// registered for them (client.StaffRoles, only first-party clients); none
+// for any other, whatever its claims parameter asks: the claim is not
+// among those setClaims releases. They are read at the time of the token
+// or the userinfo request, so that a revoked role is gone from the next
+// one.
+func (ad *adapter) staffGrants(ctx context.Context, c *client.Client, accountID string) ([]staff.Grant, error) {
 	if !c.StaffRoles || !c.FirstParty || ad.roles == nil {
-		return nil
+		return nil, nil
 	}
-	grants, err := ad.roles.Grants(ctx, accountID)
-	if err != nil || len(grants) == 0 {
-		return err
-	}
-	a, err := acct()
-	if err != nil {
-		return err
-	}
-	if !a.Level.AtLeast(assurance.Confirmed) {
-		return nil
+	return ad.roles.Grants(ctx, accountID)
+}
+
+// addStaffRoles puts gosid_roles ([{"role":"officer","org":"agency-x"}])
+// into info: the grants of account a (staffGrants). No roles: no claim.
+// Staff must be confirmed (idp/staff): an account below confirmed holds
+// its grants but they reach no client until it is confirmed again.
+func addStaffRoles(info *zoidc.UserInfo, grants []staff.Grant, a *account.Account) {
+	if len(grants) == 0 || a == nil || !a.Level.AtLeast(assurance.Confirmed) {
+		return
 	}
 	roles := make([]staffRole, len(grants))
 	for i, g := range grants {
 		roles[i] = staffRole{Role: string(g.Role), Org: g.Org.Code}
 	}
 	info.AppendClaims(claimRoles, roles)
-	return nil
 }
 
 // userinfoStaffRoles adds gosid_roles to a userinfo answer for the token's
@@ -64,5 +60,10 @@ func (ad *adapter) userinfoStaffRoles(ctx context.Context, info *zoidc.UserInfo,
 	if err != nil {
 		return err
 	}
-	return ad.addStaffRoles(ctx, info, c, a.ID, func() (*account.Account, error) { return a, nil })
+	grants, err := ad.staffGrants(ctx, c, a.ID)
+	if err != nil {
+		return err
+	}
+	addStaffRoles(info, grants, a)
+	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"net/http"
 	"net/url"
 	"testing"
 
@@ -126,6 +127,46 @@ func TestStaffRolesClaim(t *testing.T) {
 		var ve *client.ValidationError
 		if !errors.As(err, &ve) || len(ve.Problems) != 1 || ve.Problems[0].Field != client.FieldStaffRoles {
 			t.Fatalf("a third-party client with staff roles: %v", err)
+		}
+	})
+}
+
+// TestCodeSpentOnlyWithItsIDToken: what the ID token needs from the
+// database (here the staff roles) is read before the code is spent. With
+// it unreadable the exchange answers 503 and the code stays good, so the
+// client's retry gets the tokens, not invalid_grant (a full soak with an
+// exhausted pool found codes spent by an exchange that then answered 503).
+func TestCodeSpentOnlyWithItsIDToken(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		o := newRPOP(t, db, nil)
+		ctx := context.Background()
+		if err := o.Staff.AddOrg(ctx, staff.Org{Code: "agency-x", Kind: staff.KindAgency, NameRU: "Ведомство", Region: "77"}); err != nil {
+			t.Fatal(err)
+		}
+		officer := o.citizen()
+		if err := o.Accounts.SetLevel(ctx, officer.ID, officer.Level, assurance.Confirmed); err != nil {
+			t.Fatal(err)
+		}
+		if err := o.Staff.Grant(ctx, officer.ID, staff.RoleOfficer, "agency-x", audit.Actor{Kind: audit.ActorAdmin, ID: "root"}); err != nil {
+			t.Fatal(err)
+		}
+		portal, secret := o.client(func(c *client.Client) { c.StaffRoles = true })
+		b := o.browser()
+		b.signIn(officer)
+		q, verifier := codeRequest(portal, "openid fullname")
+		cb := o.callback(b.authorize(q))
+		form := url.Values{"grant_type": {"authorization_code"}, "code": {cb.Get("code")}, "redirect_uri": {rpRedirect}, "code_verifier": {verifier}}
+		sqldbtest.WithoutTable(t, db, "staff_roles", func() {
+			if tr := o.token(portal.ID, secret, form); tr.Status != http.StatusServiceUnavailable || tr.AccessToken != "" {
+				t.Fatalf("the exchange with the roles unreadable: %d %+v, want 503", tr.Status, tr)
+			}
+		})
+		tr := o.token(portal.ID, secret, form)
+		if tr.Status != 200 || tr.IDToken == "" {
+			t.Fatalf("the retry: %d %+v, want the tokens", tr.Status, tr)
+		}
+		if roles, _ := json.Marshal(jwtClaims(t, tr.IDToken)[claimRoles]); string(roles) != `[{"org":"agency-x","role":"officer"}]` {
+			t.Fatalf("the ID token's gosid_roles: %s", roles)
 		}
 	})
 }

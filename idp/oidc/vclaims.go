@@ -284,7 +284,15 @@ func (ad *adapter) verifiedClaimsOf(ctx context.Context, set ClaimSet, a *accoun
 	if err != nil {
 		return nil, err
 	}
-	return verifiedClaims(set.VerifiedClaims, a, evs, scopes, ad.store.now()), nil
+	return ad.verifiedClaimsFrom(set, a, evs, scopes), nil
+}
+
+// verifiedClaimsFrom is verifiedClaimsOf with the evidence read already.
+func (ad *adapter) verifiedClaimsFrom(set ClaimSet, a *account.Account, evs []assurance.Evidence, scopes []string) []map[string]any {
+	if len(set.VerifiedClaims) == 0 || ad.evidence == nil {
+		return nil
+	}
+	return verifiedClaims(set.VerifiedClaims, a, evs, scopes, ad.store.now())
 }
 
 // userinfoVerifiedClaims adds to a userinfo answer the verified_claims
