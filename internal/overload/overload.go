@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"time"
 )
 
@@ -57,12 +58,39 @@ type arrivalKey struct{}
 // budget can count the time already spent on it (the HTTP layer sets it
 // for every request).
 func WithArrival(ctx context.Context, t time.Time) context.Context {
-	return context.WithValue(ctx, arrivalKey{}, t)
+	return context.WithValue(ctx, arrivalKey{}, &arrival{at: t})
+}
+
+// arrival is a request's arrival and what it has waited for bounded
+// resources since.
+type arrival struct {
+	at     time.Time
+	waited atomic.Int64 // nanoseconds
 }
 
 // Arrival is when the request carried by ctx arrived, or the zero time
 // when nobody recorded it.
 func Arrival(ctx context.Context) time.Time {
-	t, _ := ctx.Value(arrivalKey{}).(time.Time)
-	return t
+	if a, ok := ctx.Value(arrivalKey{}).(*arrival); ok {
+		return a.at
+	}
+	return time.Time{}
+}
+
+// Waited is what the request carried by ctx has waited so far for a
+// resource that counts its waits with AddWait (the database pool), and
+// whether the request's arrival was recorded at all.
+func Waited(ctx context.Context) (time.Duration, bool) {
+	a, ok := ctx.Value(arrivalKey{}).(*arrival)
+	if !ok {
+		return 0, false
+	}
+	return time.Duration(a.waited.Load()), true
+}
+
+// AddWait counts d towards the request's Waited.
+func AddWait(ctx context.Context, d time.Duration) {
+	if a, ok := ctx.Value(arrivalKey{}).(*arrival); ok {
+		a.waited.Add(int64(d))
+	}
 }

@@ -353,16 +353,42 @@ func (db *DB) retry(ctx context.Context, fn func() error) error {
 // overload.ErrOverloaded too.
 var ErrPoolTimeout = errors.New("sqldb: no pooled connection within the acquire timeout")
 
-// conn takes a connection of the pool within the acquire timeout.
+// RequestWait is the total time one request may wait for pooled
+// connections, summed over its statements (overload.Waited; the HTTP
+// layer records each request's arrival): a request of many statements
+// waits at most this in all, not the acquire timeout for each. Once it is
+// spent, a statement that would wait fails at once with ErrPoolTimeout
+// (503 with Retry-After): a request that no longer fits is refused rather
+// than left to pile up behind a slow database. A statement that finds a
+// free connection runs whenever.
+const RequestWait = DefaultAcquireTimeout
+
+// minWait is what a statement past its request's wait may still wait:
+// enough to take a free connection, not to queue for a busy one.
+const minWait = time.Millisecond
+
+// conn takes a connection of the pool within the acquire timeout and what
+// is left of the request's RequestWait, and counts the wait towards it.
 func (db *DB) conn(ctx context.Context) (*sql.Conn, error) {
 	db.uses.Add(1)
 	actx := ctx
-	if db.acquire > 0 {
+	wait := db.acquire
+	waited, counted := overload.Waited(ctx)
+	if counted {
+		if left := max(RequestWait-waited, minWait); wait <= 0 || left < wait {
+			wait = left
+		}
+	}
+	if wait > 0 {
 		var cancel context.CancelFunc
-		actx, cancel = context.WithTimeout(ctx, db.acquire)
+		actx, cancel = context.WithTimeout(ctx, wait)
 		defer cancel()
 	}
+	began := time.Now()
 	c, err := db.sql.Conn(actx)
+	if counted {
+		overload.AddWait(ctx, time.Since(began))
+	}
 	if err == nil {
 		return c, nil
 	}

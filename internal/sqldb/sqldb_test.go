@@ -280,6 +280,61 @@ func TestCheckWritableDir(t *testing.T) {
 	}
 }
 
+// TestRequestWait: a request's statements share one wait for pooled
+// connections (RequestWait, summed over them): with the pool exhausted, a
+// request that has waited RequestWait already fails at once, one that
+// has waited half of it waits the rest, one that waited nothing but
+// arrived long ago (hashing a password, say) still gets the whole, and a
+// free connection serves a request past its wait all the same.
+func TestRequestWait(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqldb.Open(ctx, sqldb.Config{SQLitePath: sqldbtest.SQLitePath(t), MaxOpenConns: 1, AcquireTimeout: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	request := func(arrivedAgo, waited time.Duration) context.Context {
+		c := overload.WithArrival(ctx, time.Now().Add(-arrivedAgo))
+		overload.AddWait(c, waited)
+		return c
+	}
+	if _, err := db.Exec(request(0, sqldb.RequestWait), `SELECT 1`); err != nil {
+		t.Fatalf("a free connection for a request past its wait: %v", err)
+	}
+	var held []interface{ Close() error }
+	for range db.Stats().MaxOpenConnections {
+		c, err := db.SQL().Conn(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	defer func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}()
+	for _, c := range []struct {
+		name      string
+		ctx       context.Context
+		min, most time.Duration
+	}{
+		{"past its wait", request(0, sqldb.RequestWait), 0, 200 * time.Millisecond},
+		{"half through", request(0, sqldb.RequestWait/2), sqldb.RequestWait/2 - 100*time.Millisecond, sqldb.RequestWait/2 + 500*time.Millisecond},
+		{"arrived long ago, waited nothing", request(time.Minute, 0), sqldb.RequestWait - 100*time.Millisecond, sqldb.RequestWait + 500*time.Millisecond},
+	} {
+		start := time.Now()
+		_, err := db.Exec(c.ctx, `SELECT 1`)
+		took := time.Since(start)
+		if !errors.Is(err, sqldb.ErrPoolTimeout) || took < c.min || took > c.most {
+			t.Errorf("%s: %v after %s, want ErrPoolTimeout within %s–%s", c.name, err, took, c.min, c.most)
+		}
+		if w, _ := overload.Waited(c.ctx); w < took-50*time.Millisecond {
+			t.Errorf("%s: the wait counted is %s of %s", c.name, w, took)
+		}
+	}
+}
+
 // TestPoolAcquireTimeout: with every pooled connection held, a statement,
 // a query and a transaction each fail within about the acquire timeout
 // with ErrPoolTimeout (an overload.ErrOverloaded, so a client gets 503 and
