@@ -12,6 +12,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptrace"
 	"net/url"
 	"os"
 	"os/exec"
@@ -270,14 +271,32 @@ type rrProxy struct {
 	dropped atomic.Int64
 	// firstDrop is the first dropped request's error, for the report.
 	firstDrop atomic.Pointer[string]
+	// unread counts requests a stopping replica closed the connection on
+	// before reading them (backend.stopping); the journey sends them again.
+	unread atomic.Int64
 }
 
-// counts are the requests rerouted and dropped, and the first drop's error.
-func (p *rrProxy) counts() (rerouted, dropped int64, first string) {
+// counts are the requests rerouted and dropped, the first drop's error,
+// and the requests a stopping replica closed on unread.
+func (p *rrProxy) counts() (rerouted, dropped int64, first string, unread int64) {
 	if f := p.firstDrop.Load(); f != nil {
 		first = *f
 	}
-	return p.rerouted.Load(), p.dropped.Load(), first
+	return p.rerouted.Load(), p.dropped.Load(), first, p.unread.Load()
+}
+
+// proxyCounts sums counts over the identity provider's proxy and the
+// portal's (nil when the run has no portal).
+func (c *cluster) proxyCounts() (rerouted, dropped int64, first string, unread int64) {
+	rerouted, dropped, first, unread = c.proxy.counts()
+	if c.portalProxy != nil {
+		r, d, f, u := c.portalProxy.counts()
+		rerouted, dropped, unread = rerouted+r, dropped+d, unread+u
+		if first == "" {
+			first = f
+		}
+	}
+	return rerouted, dropped, first, unread
 }
 
 // drop counts a request a replica took and never answered in full.
@@ -290,6 +309,22 @@ func (p *rrProxy) drop(r *http.Request, err error) {
 type backend struct {
 	url       *url.URL
 	downUntil atomic.Int64 // unix nanoseconds
+	// stopping: the replica was sent SIGTERM. Its graceful shutdown
+	// closes kept-alive connections it is not reading a request from; a
+	// request the proxy wrote on one just then is answered EOF and was
+	// never read: refused at the close, not dropped in flight.
+	stopping atomic.Bool
+}
+
+// stopping marks the replica at raw (its URL as added) as sent SIGTERM.
+func (p *rrProxy) stopping(raw string) {
+	p.mu.RLock()
+	defer p.mu.RUnlock()
+	for _, b := range p.backends {
+		if b.url.String() == raw {
+			b.stopping.Store(true)
+		}
+	}
 }
 
 func newRRProxy() *rrProxy {
@@ -332,6 +367,8 @@ func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// just closed, before a byte was written, is sent again on a
 		// new one: the transport may, with the body to rewind.
 		out.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(body)), nil }
+		var reused bool
+		out = out.WithContext(httptrace.WithClientTrace(out.Context(), &httptrace.ClientTrace{GotConn: func(i httptrace.GotConnInfo) { reused = i.Reused }}))
 		resp, err := p.tr.RoundTrip(out)
 		if err != nil {
 			var op *net.OpError
@@ -341,7 +378,12 @@ func (p *rrProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				p.rerouted.Add(1)
 				continue
 			}
-			if r.Context().Err() == nil { // not the client gone (a run's end)
+			switch {
+			case r.Context().Err() != nil: // the client gone (a run's end)
+			case b.stopping.Load() && reused && (errors.Is(err, io.EOF) || errors.Is(err, syscall.ECONNRESET) ||
+				strings.Contains(err.Error(), "server closed idle connection")):
+				p.unread.Add(1)
+			default:
 				p.drop(r, err)
 			}
 			http.Error(w, "proxy: "+err.Error(), http.StatusBadGateway)

@@ -131,7 +131,11 @@ type soakReport struct {
 	// replica may cost any.
 	Dropped   int64  `json:"dropped_in_flight"`
 	FirstDrop string `json:"first_drop,omitempty"`
-	PoolWaits int64  `json:"pool_waits"`
+	// Unread counts requests a replica sent SIGTERM closed the kept-alive
+	// connection on before reading them (term-replica): sent again, not
+	// dropped.
+	Unread    int64 `json:"unread_at_close,omitempty"`
+	PoolWaits int64 `json:"pool_waits"`
 	// ClockOffset is what the shifted replica adds to its clock to keep
 	// the database's (clock-ahead, clock-behind).
 	ClockOffset  float64     `json:"clock_offset_s,omitempty"`
@@ -347,7 +351,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 		rep := &soakReport{Started: time.Now().UTC().Format(time.RFC3339), Replicas: cfg.Replicas, Citizens: cfg.Citizens,
 			Accounts: max(cfg.Accounts, cfg.Citizens), ImportSeconds: imported.Seconds(), Database: "postgres", Fault: faultResult{Name: cfg.Fault}}
 		signInBurst(ctx, cfg, cl, citizens, rep, log)
-		rep.Rerouted, rep.Dropped, rep.FirstDrop = cl.proxy.counts()
+		rep.Rerouted, rep.Dropped, rep.FirstDrop, rep.Unread = cl.proxyCounts()
 		rep.PoolWaits = cl.poolWaits(ctx)
 		rep.verifyAudit(ctx, cl, log)
 		judge(cfg, rep, run, cl, nil)
@@ -430,7 +434,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	}
 	rep.JourneysPerSec = float64(rep.Journeys) / rep.Seconds
 	rep.Retries = run.retries
-	rep.Rerouted, rep.Dropped, rep.FirstDrop = cl.proxy.counts()
+	rep.Rerouted, rep.Dropped, rep.FirstDrop, rep.Unread = cl.proxyCounts()
 	rep.PoolWaits = cl.poolWaits(ctx)
 	if strings.HasPrefix(cfg.Fault, "clock-") {
 		v, _ := cl.replicas[len(cl.replicas)-1].metric(ctx, "gosid_clock_offset_seconds")
@@ -531,6 +535,8 @@ func inject(ctx context.Context, cfg *soakConfig, cl *cluster, slow *delayProxy,
 		err = last.cmd.Process.Signal(syscall.SIGKILL)
 		<-last.exited
 	case "term-replica":
+		cl.proxy.stopping(last.url)
+		cl.portalProxy.stopping(last.portal)
 		err = last.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-last.exited:
@@ -658,8 +664,8 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 func (rep *soakReport) writeTable(out io.Writer) {
 	fmt.Fprintf(out, "soak %s: %d replica(s), %s, %d citizens (%d with an authenticator), %.0f s, fault %s\n",
 		rep.Started, rep.Replicas, rep.Database, rep.Citizens, rep.TOTPCitizens, rep.Seconds, rep.Fault.Name)
-	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; dropped in flight: %d; waits for a pooled connection: %d; audit log intact: %v (verified in %.1f s)\n",
-		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.Dropped, rep.PoolWaits, rep.AuditIntact, rep.AuditSeconds)
+	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; dropped in flight: %d; closed unread by a stopping replica: %d; waits for a pooled connection: %d; audit log intact: %v (verified in %.1f s)\n",
+		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.Dropped, rep.Unread, rep.PoolWaits, rep.AuditIntact, rep.AuditSeconds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\tp99 with retries ms\t")
 	for _, s := range rep.Steps {
