@@ -162,6 +162,27 @@ func TestActivityTxGrantRevoked(t *testing.T) {
 	})
 }
 
+// withAuthenticator turns the signed-in citizen's authenticator on and
+// returns a code of it for each call, of a step not used yet (the clock
+// moves on 30 s).
+func withAuthenticator(t *testing.T, b *browser, c *sqldbtest.Clock) func() string {
+	t.Helper()
+	m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
+	if m == nil {
+		t.Fatal("no authenticator secret")
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	code := func() string {
+		c.Advance(30 * time.Second)
+		s, _ := totp.GenerateCode(secret, c.Now())
+		return s
+	}
+	if p := b.postStep("/account/security/totp/confirm", url.Values{"code": {code()}}); len(backupRe.FindAllString(p.Body, -1)) != 10 {
+		t.Fatalf("enabling the authenticator: %d", p.Status)
+	}
+	return code
+}
+
 // TestActivityTxBackupCodesRenewed: new backup codes, with a fresh
 // authenticator code.
 func TestActivityTxBackupCodesRenewed(t *testing.T) {
@@ -172,19 +193,7 @@ func TestActivityTxBackupCodesRenewed(t *testing.T) {
 		b := newBrowser(t, srv)
 		b.register("phone", phone, phone, "Резервов", "Иван")
 		id := accountOf(t, parts, phone)
-		m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
-		if m == nil {
-			t.Fatal("no authenticator secret")
-		}
-		secret := strings.ReplaceAll(m[1], " ", "")
-		code := func() string {
-			c.Advance(30 * time.Second) // a step not used yet
-			s, _ := totp.GenerateCode(secret, c.Now())
-			return s
-		}
-		if p := b.postStep("/account/security/totp/confirm", url.Values{"code": {code()}}); len(backupRe.FindAllString(p.Body, -1)) != 10 {
-			t.Fatalf("enabling the authenticator: %d", p.Status)
-		}
+		code := withAuthenticator(t, b, c)
 		hashes := func() string {
 			hex := `hex(code_hash)`
 			if db.Dialect() == sqldb.Postgres {
@@ -230,19 +239,7 @@ func TestActivityTxMFADisabled(t *testing.T) {
 		b := newBrowser(t, srv)
 		b.register("phone", phone, phone, "Отключаев", "Иван")
 		id := accountOf(t, parts, phone)
-		m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
-		if m == nil {
-			t.Fatal("no authenticator secret")
-		}
-		secret := strings.ReplaceAll(m[1], " ", "")
-		code := func() string {
-			c.Advance(30 * time.Second) // a step not used yet
-			s, _ := totp.GenerateCode(secret, c.Now())
-			return s
-		}
-		if p := b.postStep("/account/security/totp/confirm", url.Values{"code": {code()}}); len(backupRe.FindAllString(p.Body, -1)) != 10 {
-			t.Fatalf("enabling the authenticator: %d", p.Status)
-		}
+		code := withAuthenticator(t, b, c)
 		state := func() string {
 			var mfa string
 			if err := db.QueryRow(context.Background(), `SELECT mfa FROM accounts WHERE id = $1`, id).Scan(&mfa); err != nil {

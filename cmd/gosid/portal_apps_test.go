@@ -750,32 +750,23 @@ func TestPortalSignedApplication(t *testing.T) {
 	})
 }
 
-// TestPortalDraftFiles: a file's name with path separators is stored
-// under a normalised name; removing a draft removes its files, rows and
-// bytes alike.
-func TestPortalDraftFiles(t *testing.T) {
-	db := sqldbtest.SQLite(t)
+// passportDraft is a confirmed citizen (phone) signed in to the embedded
+// portal with a new draft of «загранпаспорт»: the citizen's browser, the
+// draft's URL, and a count of the attachments' files on disk.
+func passportDraft(t *testing.T, db *sqldb.DB, phone string) (*browser, string, func() int) {
+	t.Helper()
 	ctx := context.Background()
-	c := sqldbtest.NewClock(time.Now())
-	op, _, parts := startOPParts(t, db, c)
+	op, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
 	portalURL, _, dataDir := startEmbeddedPortalIn(t, parts)
 	b := newBrowser(t, op)
-	b.register("phone", "+79161118801", "+79161118801", "Файлов", "Фёдор")
+	b.register("phone", phone, phone, "Файлов", "Фёдор")
 	accounts := account.NewStore(db, parts.Keys, time.Now)
-	a, _ := accounts.FindByLogin(ctx, account.Phone, "+79161118801")
+	a, _ := accounts.FindByLogin(ctx, account.Phone, phone)
 	if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
 		t.Fatal(err)
 	}
 	b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login", nil))
 	p := b.abs("POST", portalURL+"/services/foreign-passport/apply", url.Values{})
-	app := portalURL + p.Location
-	if p := b.upload(app+"/files?doc=passport-scan", `..\..\windows\..\../etc/passwd.pdf`, testPDF(t)); p.Status != http.StatusSeeOther {
-		t.Fatalf("upload: %d", p.Status)
-	}
-	var name string
-	if err := db.QueryRow(ctx, `SELECT name FROM portal_attachments`).Scan(&name); err != nil || name != "passwd.pdf" {
-		t.Fatalf("stored name %q, %v", name, err)
-	}
 	files := func() int {
 		n := 0
 		_ = filepath.WalkDir(filepath.Join(dataDir, "attachments"), func(path string, d fs.DirEntry, err error) error {
@@ -785,6 +776,23 @@ func TestPortalDraftFiles(t *testing.T) {
 			return nil
 		})
 		return n
+	}
+	return b, portalURL + p.Location, files
+}
+
+// TestPortalDraftFiles: a file's name with path separators is stored
+// under a normalised name; removing a draft removes its files, rows and
+// bytes alike.
+func TestPortalDraftFiles(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	ctx := context.Background()
+	b, app, files := passportDraft(t, db, "+79161118801")
+	if p := b.upload(app+"/files?doc=passport-scan", `..\..\windows\..\../etc/passwd.pdf`, testPDF(t)); p.Status != http.StatusSeeOther {
+		t.Fatalf("upload: %d", p.Status)
+	}
+	var name string
+	if err := db.QueryRow(ctx, `SELECT name FROM portal_attachments`).Scan(&name); err != nil || name != "passwd.pdf" {
+		t.Fatalf("stored name %q, %v", name, err)
 	}
 	if files() != 1 {
 		t.Fatalf("%d files on disk, want 1", files())
@@ -858,19 +866,7 @@ func signInOfficer(t *testing.T, db *sqldb.DB, op *testIdP, parts *idp.IdP, c *s
 func TestPortalFilesTotalRace(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		c := sqldbtest.NewClock(time.Now())
-		op, _, parts := startOPParts(t, db, c)
-		portalURL, _, dataDir := startEmbeddedPortalIn(t, parts)
-		b := newBrowser(t, op)
-		b.register("phone", "+79161118802", "+79161118802", "Файлова", "Фаина")
-		accounts := account.NewStore(db, parts.Keys, time.Now)
-		a, _ := accounts.FindByLogin(ctx, account.Phone, "+79161118802")
-		if err := accounts.SetLevel(ctx, a.ID, a.Level, assurance.Confirmed); err != nil {
-			t.Fatal(err)
-		}
-		b.portalGo(t, portalURL, b.abs("GET", portalURL+"/login", nil))
-		p := b.abs("POST", portalURL+"/services/foreign-passport/apply", url.Values{})
-		app := portalURL + p.Location
+		b, app, files := passportDraft(t, db, "+79161118802")
 		// A PDF by its content, 4 MB by a comment before its end.
 		pdf := testPDF(t)
 		end := bytes.LastIndex(pdf, []byte("%%EOF"))
@@ -903,15 +899,8 @@ func TestPortalFilesTotalRace(t *testing.T) {
 		if kept != 4 || refused != 1 || total > 20<<20 || count(t, db, `SELECT COUNT(*) FROM portal_attachments`) != 5 {
 			t.Fatalf("five racing uploads: %d kept, %d refused, %d bytes stored, want 4, 1 and at most 20 MB", kept, refused, total)
 		}
-		onDisk := 0
-		_ = filepath.WalkDir(filepath.Join(dataDir, "attachments"), func(path string, d fs.DirEntry, err error) error {
-			if err == nil && !d.IsDir() && !strings.Contains(path, ".tmp") {
-				onDisk++
-			}
-			return nil
-		})
-		if onDisk != 5 {
-			t.Fatalf("%d files on disk, want the 5 kept", onDisk)
+		if n := files(); n != 5 {
+			t.Fatalf("%d files on disk, want the 5 kept", n)
 		}
 	})
 }

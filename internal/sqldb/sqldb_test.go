@@ -280,6 +280,25 @@ func TestCheckWritableDir(t *testing.T) {
 	}
 }
 
+// holdPool takes every connection of db's pool and returns what gives
+// them back.
+func holdPool(t *testing.T, db *sqldb.DB) (release func()) {
+	t.Helper()
+	var held []interface{ Close() error }
+	for range db.Stats().MaxOpenConnections {
+		c, err := db.SQL().Conn(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	return func() {
+		for _, c := range held {
+			c.Close()
+		}
+	}
+}
+
 // TestRequestWait: a request's statements share one wait for pooled
 // connections (RequestWait, summed over them): with the pool exhausted, a
 // request that has waited RequestWait already fails at once, one that
@@ -301,19 +320,7 @@ func TestRequestWait(t *testing.T) {
 	if _, err := db.Exec(request(0, sqldb.RequestWait), `SELECT 1`); err != nil {
 		t.Fatalf("a free connection for a request past its wait: %v", err)
 	}
-	var held []interface{ Close() error }
-	for range db.Stats().MaxOpenConnections {
-		c, err := db.SQL().Conn(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		held = append(held, c)
-	}
-	defer func() {
-		for _, c := range held {
-			c.Close()
-		}
-	}()
+	defer holdPool(t, db)()
 	for _, c := range []struct {
 		name      string
 		ctx       context.Context
@@ -354,14 +361,7 @@ func TestPoolAcquireTimeout(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer db.Close()
-			var held []interface{ Close() error }
-			for range db.Stats().MaxOpenConnections {
-				c, err := db.SQL().Conn(ctx)
-				if err != nil {
-					t.Fatal(err)
-				}
-				held = append(held, c)
-			}
+			release := holdPool(t, db)
 			var n int
 			for name, try := range map[string]func() error{
 				"Exec":     func() error { _, err := db.Exec(ctx, `SELECT 1`); return err },
@@ -394,9 +394,7 @@ func TestPoolAcquireTimeout(t *testing.T) {
 			if _, err := db.Exec(cctx, `SELECT 1`); errors.Is(err, sqldb.ErrPoolTimeout) || !errors.Is(err, context.DeadlineExceeded) {
 				t.Fatalf("the caller's deadline: %v", err)
 			}
-			for _, c := range held {
-				c.Close()
-			}
+			release()
 			for i := range 1000 {
 				rows, err := db.Query(ctx, `SELECT 1`)
 				if err != nil {
