@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/pquerna/otp/totp"
 
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/verification/registry"
 )
 
@@ -106,7 +108,13 @@ type soakRun struct {
 	spent spentTokens
 	// sms is the slow-sms scenario's SMS side (sms.go); nil in others.
 	sms *smsRun
+	// failLog, if set, gets the first maxLoggedFailures failures whole
+	// (the report keeps one per step).
+	failLog    io.Writer
+	failLogged int
 }
+
+const maxLoggedFailures = 50
 
 type errAt struct {
 	at   time.Duration
@@ -134,6 +142,10 @@ func (s *soakRun) note(step string, total time.Duration, r *response, jerr *jour
 	st.fails[jerr.kind]++
 	if st.firstErr == "" {
 		st.firstErr = jerr.msg
+	}
+	if s.failLog != nil && s.failLogged < maxLoggedFailures {
+		s.failLogged++
+		fmt.Fprintf(s.failLog, "soak: %.1fs %s %s: %s\n", time.Since(s.start).Seconds(), step, jerr.kind, jerr.msg)
 	}
 	s.errAt = append(s.errAt, errAt{at: time.Since(s.start), kind: jerr.kind, step: step})
 }
@@ -220,20 +232,27 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 	params := url.Values{"client_id": {cl.id}, "redirect_uri": {cl.redirect}, "response_type": {"code"}, "scope": {"openid fullname offline_access"},
 		"state": {state}, "nonce": {nonce}, "code_challenge": {base64.RawURLEncoding.EncodeToString(sum[:])}, "code_challenge_method": {"S256"},
 		"prompt": {"consent"}}
+	// trail is the sign-in's answers so far (step, status, where to and
+	// the replica's request id), for a failure's message: the replica
+	// logs tell the rest.
+	var trail []string
 	timed := func(step string, send func() (*response, error)) (*response, *journeyError) {
 		start := time.Now()
 		r, jerr := s.call(ctx, step, send)
 		s.note(step, time.Since(start), r, jerr)
+		if r != nil {
+			trail = append(trail, fmt.Sprintf("%s %d %s [%s]", step, r.status, pathOf(r.location), r.header.Get(httpx.RequestIDHeader)))
+		}
 		return r, jerr
 	}
 	r, jerr := timed("authorize", func() (*response, error) { return s.q.get(ctx, b, "/authorize?"+params.Encode()) })
 	var code string
 	for hop := 0; jerr == nil && code == ""; hop++ {
 		if hop > 12 {
-			return s.fail("authorize", failInvalid, "more than 12 redirects")
+			return s.fail("authorize", failInvalid, "more than 12 redirects: "+strings.Join(trail, ", "))
 		}
 		if r.status != http.StatusFound && r.status != http.StatusSeeOther {
-			return s.fail("authorize", failStatus, fmt.Sprintf("hop %d: %d %s", hop, r.status, snippet(r.body)))
+			return s.fail("authorize", failStatus, fmt.Sprintf("hop %d: %d %s; %s", hop, r.status, snippet(r.body), strings.Join(trail, ", ")))
 		}
 		loc := r.location
 		if strings.HasPrefix(loc, cl.redirect+"?") {
@@ -481,3 +500,11 @@ func stepRow(name string, ok int64, durs, totals []time.Duration, fails map[stri
 }
 
 var errNoJourneys = errors.New("no journey completed")
+
+// pathOf is a location without its query (which may carry a code).
+func pathOf(loc string) string {
+	if i := strings.IndexByte(loc, '?'); i >= 0 {
+		return loc[:i]
+	}
+	return loc
+}

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/verification/registry"
 )
 
@@ -186,6 +187,8 @@ type portalStep struct {
 	// or refused with 503).
 	at    *url.URL
 	tries int
+	// trail is the step's answers so far, for a failure's message.
+	trail []string
 }
 
 func (s *soakRun) step(ctx context.Context, b *http.Client, name string) *portalStep {
@@ -216,11 +219,18 @@ func (p *portalStep) send(method string, u *url.URL, form url.Values) (*response
 		return nil, jerr
 	}
 	p.served += r.dur
+	p.trail = append(p.trail, fmt.Sprintf("%s %s%s %d [%s]", method, u.Host, u.Path, r.status, r.header.Get(httpx.RequestIDHeader)))
 	return r, nil
 }
 
+// fail records the step's failure, with the answers that led to it: the
+// replicas' logs tell the rest by their request ids.
 func (p *portalStep) fail(kind, format string, a ...any) *journeyError {
-	return p.s.fail(p.name, kind, fmt.Sprintf(format, a...))
+	msg := fmt.Sprintf(format, a...)
+	if len(p.trail) > 0 {
+		msg += "; " + strings.Join(p.trail, ", ")
+	}
+	return p.s.fail(p.name, kind, msg)
 }
 
 func (p *portalStep) done() {

@@ -345,7 +345,7 @@ func soak(ctx context.Context, cfg *soakConfig, log io.Writer) (*soakReport, err
 	issuer, _ := url.Parse(cl.issuer)
 	q := newRequester(&config{Issuer: issuer, Concurrency: cfg.Citizens, Timeout: cfg.Timeout})
 	defer q.tr.CloseIdleConnections()
-	run := &soakRun{q: q, client: client, steps: map[string]*stepStats{}, retries: map[string]int64{}, okPerSec: map[int]int64{}}
+	run := &soakRun{q: q, client: client, steps: map[string]*stepStats{}, retries: map[string]int64{}, okPerSec: map[int]int64{}, failLog: log}
 	run.portal, _ = url.Parse(cl.portal)
 	if cfg.Fault == "signin-burst" {
 		rep := &soakReport{Started: time.Now().UTC().Format(time.RFC3339), Replicas: cfg.Replicas, Citizens: cfg.Citizens,

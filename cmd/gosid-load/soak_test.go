@@ -66,7 +66,16 @@ func TestSoak(t *testing.T) {
 	for _, fault := range soakFaults {
 		t.Run(fault, func(t *testing.T) {
 			pg := sqldbtest.Restartable(t)
-			cfg := &soakConfig{Gosid: bin, DatabaseURL: pg.URL(), DataDir: t.TempDir(), Replicas: 2, Citizens: citizens, Duration: duration,
+			dir := t.TempDir()
+			if keep := os.Getenv("GOSID_SOAK_KEEP"); keep != "" {
+				// The replicas' logs outlive the test, to follow a
+				// failure's request ids.
+				dir = filepath.Join(keep, fault)
+				if err := os.MkdirAll(dir, 0o755); err != nil {
+					t.Fatal(err)
+				}
+			}
+			cfg := &soakConfig{Gosid: bin, DatabaseURL: pg.URL(), DataDir: dir, Replicas: 2, Citizens: citizens, Duration: duration,
 				TOTPShare: 0.25, Refreshes: 3, Fault: fault, FaultAt: duration * 2 / 5, Timeout: 30 * time.Second}
 			if fault == "signin-burst" {
 				// 200 concurrent sign-ins, whatever the other scenarios'
@@ -100,7 +109,7 @@ func TestSoak(t *testing.T) {
 			rep.writeTable(&table)
 			t.Logf("\n%s", table.String())
 			if rep.Verdict != "pass" {
-				t.Fatalf("verdict %s", rep.Verdict)
+				t.Fatalf("verdict %s\n%s", rep.Verdict, log.String())
 			}
 			if fault == "signin-burst" {
 				if rep.Retries["503"] == 0 {
