@@ -22,7 +22,7 @@ type Sealer interface {
 // Store keeps flows in the database. It holds no flow state of its own and
 // is safe for concurrent use.
 type Store struct {
-	db     *sqldb.DB
+	db     sqldb.Runner
 	sealer Sealer
 	now    func() time.Time
 	// secure names and marks the cookies for HTTPS (SecureCookies).
@@ -35,6 +35,15 @@ func NewStore(db *sqldb.DB, sealer Sealer, now func() time.Time) *Store {
 		now = time.Now
 	}
 	return &Store{db: db, sealer: sealer, now: now}
+}
+
+// With returns the store working in q, a caller's transaction: a flow
+// taken there is spent only if the caller's other writes (the session
+// the flow's last step opens) commit too.
+func (s *Store) With(q sqldb.Runner) *Store {
+	c := *s
+	c.db = q
+	return &c
 }
 
 // Start creates a flow of kind holding data (JSON-encoded, then sealed) that

@@ -79,6 +79,17 @@ func (a *Arrivals) Start(w http.ResponseWriter, r *http.Request, accountID strin
 	return sess, nil
 }
 
+// StartIn is Start for a sign-in that spends state of its own in the
+// session's transaction (session.Store.BeginIn).
+func (a *Arrivals) StartIn(w http.ResponseWriter, r *http.Request, acc *account.Account, amr []string, ip string, spend func(tx *sqldb.Tx) error) (*session.Session, error) {
+	sess, err := a.Store.BeginIn(w, r, acc.ID, amr, ip, spend)
+	if err != nil {
+		return nil, err
+	}
+	a.arrivedIn(w, r, sess, acc, ip)
+	return sess, nil
+}
+
 // Arrive is Start for a caller that has just read the account (password
 // sign-in, the hot path): the account is not read again, and its
 // language is written only when the request's differs.
@@ -87,6 +98,13 @@ func (a *Arrivals) Arrive(w http.ResponseWriter, r *http.Request, acc *account.A
 	if err != nil {
 		return nil, err
 	}
+	a.arrivedIn(w, r, sess, acc, ip)
+	return sess, nil
+}
+
+// arrivedIn is arrived for a session Begin opened (Config.Started not
+// told): the account's language follows the request's.
+func (a *Arrivals) arrivedIn(w http.ResponseWriter, r *http.Request, sess *session.Session, acc *account.Account, ip string) {
 	if lang := webui.Lang(r); lang != acc.Lang {
 		// The sign-in stands even when this fails: notices then keep
 		// the language before.
@@ -95,7 +113,6 @@ func (a *Arrivals) Arrive(w http.ResponseWriter, r *http.Request, acc *account.A
 		}
 	}
 	a.arrived(w, r, sess, acc, ip)
-	return sess, nil
 }
 
 // arrived does what every sign-in must once its session exists.

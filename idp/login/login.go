@@ -62,6 +62,8 @@ type Sessions interface {
 	Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error)
 	// Arrive is Start with the account already read.
 	Arrive(w http.ResponseWriter, r *http.Request, a *account.Account, amr []string, ip string) (*session.Session, error)
+	// StartIn is Arrive with spend run in the session's transaction.
+	StartIn(w http.ResponseWriter, r *http.Request, a *account.Account, amr []string, ip string, spend func(tx *sqldb.Tx) error) (*session.Session, error)
 	Current(r *http.Request) (*session.Session, error)
 	SignOut(w http.ResponseWriter, r *http.Request) error
 }

@@ -276,7 +276,7 @@ func (h *Handler) submitMFA(w http.ResponseWriter, r *http.Request) {
 		h.render.Render(w, r, http.StatusUnauthorized, "mfa", v)
 		return
 	}
-	next, err := h.completeMFA(w, r, token, a, method, r.PostFormValue("remember") == "yes")
+	next, err := h.completeMFA(w, r, token, st, a, method, r.PostFormValue("remember") == "yes")
 	if err != nil {
 		if errors.Is(err, errFlowGone) {
 			webui.Redirect(w, r, "/login")
@@ -351,17 +351,39 @@ func (h *Handler) backupCodeUsed(ctx context.Context, a *account.Account, lang s
 	h.notifier.Account(ctx, a, notice.KindNoticeBackupCodeUsed, lang, map[string]string{"remaining": strconv.Itoa(n)})
 }
 
-// completeMFA finishes the flow after a right second factor: it starts (or
-// steps up) the session with every method used, records the event, and
-// returns where the browser goes next.
-func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token string, a *account.Account, methods []string, remember bool) (string, error) {
+// completeMFA finishes the flow (st, as loaded) after a right second
+// factor: it starts (or steps up) the session with every method used,
+// records the event, and returns where the browser goes next. The flow is
+// spent only with the session: when the database fails in between, the
+// flow and its cookie stay for the citizen's retry (the code is accepted
+// again for the same flow), which would otherwise find no flow and be
+// sent back to the password.
+func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token string, st mfaState, a *account.Account, methods []string, remember bool) (string, error) {
 	ctx := r.Context()
-	var st mfaState
-	if err := h.mfa.Flows.Take(ctx, mfaFlow, token, &st); err != nil {
-		if sqldb.Gone(err) {
-			return "", errFlowGone
+	// What the flow's Saves change (the SMS challenge) is not used here:
+	// the state as loaded is the state taken.
+	take := func(flows *flow.Store) error {
+		if err := flows.Take(ctx, mfaFlow, token, &mfaState{}); err != nil {
+			if sqldb.Gone(err) {
+				return errFlowGone
+			}
+			return err
 		}
-		// Not taken: the flow stays for the citizen's retry.
+		return nil
+	}
+	amr := dedupe(append(append(slices.Clone(st.AMR), methods...), "mfa"))
+	ip := httpx.ClientIP(r)
+	if st.SessionID != "" {
+		// A step-up: the session first, then the flow; stepping up again
+		// on a retry changes nothing more. Zero: the session store's
+		// clock, the one freshness is judged by.
+		if err := h.mfa.AddAuthentication(ctx, st.SessionID, amr, time.Time{}); err != nil {
+			return "", err
+		}
+		if err := take(h.mfa.Flows); err != nil {
+			return "", err
+		}
+	} else if _, err := h.sessions.StartIn(w, r, a, amr, ip, func(tx *sqldb.Tx) error { return take(h.mfa.Flows.With(tx)) }); err != nil {
 		return "", err
 	}
 	h.mfa.Flows.Clear(w, mfaFlow)
@@ -370,16 +392,6 @@ func (h *Handler) completeMFA(w http.ResponseWriter, r *http.Request, token stri
 		// failures stays, so that fewer wrong passwords lock the account
 		// next time: the operator is told.
 		h.log.ErrorContext(ctx, "reset failure count after the second factor", "account", a, "err", err)
-	}
-	amr := dedupe(append(append(slices.Clone(st.AMR), methods...), "mfa"))
-	ip := httpx.ClientIP(r)
-	if st.SessionID != "" {
-		// Zero: the session store's clock, the one freshness is judged by.
-		if err := h.mfa.AddAuthentication(ctx, st.SessionID, amr, time.Time{}); err != nil {
-			return "", err
-		}
-	} else if _, err := h.sessions.Start(w, r, a.ID, amr, ip); err != nil {
-		return "", err
 	}
 	if err := h.accounts.AddEvent(ctx, account.Event{AccountID: a.ID, Kind: account.EventSignIn, Result: account.ResultOK,
 		Method: strings.Join(amr, " "), IP: ip, UserAgent: r.UserAgent()}); err != nil {
@@ -461,7 +473,7 @@ func (h *Handler) finishPasskeyMFA(w http.ResponseWriter, r *http.Request) {
 		jsonError(w, http.StatusBadRequest, "passkey", l.T("mfa.err.passkey"))
 		return
 	}
-	next, err := h.completeMFA(w, r, token, a, methods, false)
+	next, err := h.completeMFA(w, r, token, st, a, methods, false)
 	if errors.Is(err, errFlowGone) {
 		jsonError(w, http.StatusBadRequest, "expired", l.T("mfa.err.expired"))
 		return

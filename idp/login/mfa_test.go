@@ -3,6 +3,7 @@ package login
 import (
 	"context"
 	"net/url"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/idptest"
+	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/totp"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -223,5 +225,56 @@ func TestSecondFactorSMSFlowOutage(t *testing.T) {
 		if b.Cookie("gosid_session") == "" {
 			t.Fatal("not signed in with the code sent after the outage")
 		}
+	})
+}
+
+// TestSecondFactorSessionOutage: when the database fails after the code
+// was right but before the session is open (or stepped up), the answer is
+// 503 and the flow and its cookie stay: the same code sent again signs in
+// and goes on to where the sign-in was going, not back to the password.
+func TestSecondFactorSessionOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		e := newEnv(t, db, nil)
+		a := e.newAccount(t, goodPassword)
+		enr := e.enrolTOTP(t, a.ID)
+		retried := func(t *testing.T, b *idptest.Browser, next string, outage func(func())) {
+			t.Helper()
+			e.Clock.Advance(30 * time.Second)
+			code, _ := pqtotp.GenerateCode(enr.Secret, e.Clock.Now())
+			outage(func() {
+				p := b.Post(t, "/login/2fa", url.Values{"code": {code}})
+				if p.Status != 503 || p.Header.Get("Retry-After") == "" {
+					t.Fatalf("the second factor while the session cannot be written: %d → %q", p.Status, p.Location)
+				}
+				if b.Cookie("gosid_flow_mfa") == "" {
+					t.Fatal("the 503 dropped the second factor's flow cookie")
+				}
+			})
+			if p := b.Post(t, "/login/2fa", url.Values{"code": {code}}); p.Status != 303 || p.Location != next {
+				t.Fatalf("the same code after the outage: %d → %q, want %q", p.Status, p.Location, next)
+			}
+			b.Token = b.Cookie(session.DefaultCookieName)
+			if b.Cookie("gosid_flow_mfa") != "" || !slices.Contains(b.Session(t).AMR, "mfa") {
+				t.Fatalf("after the retry: flow cookie %q, session %v", b.Cookie("gosid_flow_mfa"), b.Session(t).AMR)
+			}
+		}
+		t.Run("sign-in", func(t *testing.T) {
+			b := e.browser()
+			b.Post(t, "/login", url.Values{"login": {a.Phone.Value}, "password": {goodPassword}, "next": {"/account/security"}}).Expect(t, 303, "/login/2fa")
+			retried(t, b, "/account/security", func(fn func()) { sqldbtest.WithoutTable(t, db, "sessions", fn) })
+			if n := e.Count(t, `SELECT count(*) FROM sessions WHERE account_id = $1`, a.ID); n != 1 {
+				t.Errorf("%d sessions, want the retry's one", n)
+			}
+		})
+		t.Run("step-up", func(t *testing.T) {
+			b := e.browser()
+			b.SignIn(t, a.ID, "pwd")
+			b.Get(t, "/login/2fa?stepup=1&next=%2Faccount%2Fdata").Expect(t, 303, "/login/2fa")
+			retried(t, b, "/account/data", func(fn func()) {
+				e.stepUpDown.Store(true)
+				defer e.stepUpDown.Store(false)
+				fn()
+			})
+		})
 	})
 }

@@ -25,10 +25,51 @@ func (s *Store) Start(w http.ResponseWriter, r *http.Request, accountID string, 
 	return sess, err
 }
 
+// BeginIn is Begin for a sign-in that spends state of its own (the
+// one-time flow of its last step): spend runs in the transaction that
+// opens the session, so that both commit or neither does — a database
+// that fails between leaves the state for the citizen's retry — and the
+// cookie is set only after the commit.
+func (s *Store) BeginIn(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string, spend func(tx *sqldb.Tx) error) (*Session, error) {
+	var o *Opened
+	err := s.db.InTx(r.Context(), func(tx *sqldb.Tx) error {
+		if err := spend(tx); err != nil {
+			return err
+		}
+		var err error
+		o, err = s.With(tx).Open(r, accountID, amr, ip)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	s.SetCookie(w, o)
+	return o.Session, nil
+}
+
 // Begin is Start without telling Config.Started: for a caller that does
 // what Started would itself (login.Arrivals, which has the account and
 // knows whether its language changed).
 func (s *Store) Begin(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*Session, error) {
+	o, err := s.Open(r, accountID, amr, ip)
+	if err != nil {
+		return nil, err
+	}
+	s.SetCookie(w, o)
+	return o.Session, nil
+}
+
+// Opened is a session Open created, its cookie not yet set.
+type Opened struct {
+	*Session
+	token string
+}
+
+// Open is Begin without the cookie: for a caller that opens the session
+// in a transaction of its own (s.With(tx)) and sets the cookie with
+// SetCookie once it has committed — so that an answer of a failed
+// transaction changes no cookie.
+func (s *Store) Open(r *http.Request, accountID string, amr []string, ip string) (*Opened, error) {
 	ctx := r.Context()
 	if c, err := r.Cookie(s.cookieName); err == nil {
 		if err := s.endByToken(ctx, c.Value); err != nil && !errors.Is(err, sqldb.ErrNotFound) {
@@ -39,8 +80,12 @@ func (s *Store) Begin(w http.ResponseWriter, r *http.Request, accountID string, 
 	if err != nil {
 		return nil, err
 	}
-	http.SetCookie(w, s.cookie(token, sess.ExpiresAt))
-	return sess, nil
+	return &Opened{Session: sess, token: token}, nil
+}
+
+// SetCookie sets the cookie of a session Open created.
+func (s *Store) SetCookie(w http.ResponseWriter, o *Opened) {
+	http.SetCookie(w, s.cookie(o.token, o.ExpiresAt))
 }
 
 // Gone reports whether err of Current or Lookup is the verdict that there
