@@ -555,6 +555,61 @@ func TestPortalProfileRefresh(t *testing.T) {
 	})
 }
 
+// TestPortalCallbackUserinfoOutage: userinfo does not answer a callback
+// whose code the provider has redeemed (the soak's exhausted pool): the
+// callback answers 503 and, sent again, goes on with the tokens the first
+// attempt got — not the spent code again, which the provider refuses and
+// answers by revoking what it issued, sending the citizen round again.
+func TestPortalCallbackUserinfoOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldbtest.NewClock(time.Now())
+		km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: testLog()})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var shed, tokens atomic.Int32
+		op, _, parts := startOPServing(t, db, c, km, nil, func(h http.Handler) http.Handler {
+			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/oauth/token" {
+					tokens.Add(1)
+				}
+				if r.URL.Path == "/userinfo" && shed.Add(-1) >= 0 {
+					w.Header().Set("Retry-After", "1")
+					http.Error(w, "overloaded", http.StatusServiceUnavailable)
+					return
+				}
+				h.ServeHTTP(w, r)
+			})
+		})
+		portalURL, _ := startEmbeddedPortal(t, parts)
+		b := newBrowser(t, op)
+		b.register("phone", "+79161112288", "+79161112288", "Отказова", "Вера")
+		callback := heldCallback(t, b, portalURL)
+		shed.Store(1)
+		resp, err := b.c.Get(callback)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("the callback while userinfo sheds: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		p := b.abs("GET", callback, nil)
+		if p.Status/100 != 3 || p.Location != "/" {
+			t.Fatalf("the same callback again: %d → %q, want home (no sign-in round again)", p.Status, p.Location)
+		}
+		if n := tokens.Load(); n != 1 {
+			t.Errorf("%d token requests, want the one exchange", n)
+		}
+		if p := b.abs("GET", portalURL+"/", nil); !strings.Contains(p.Body, "Здравствуйте, Вера!") {
+			t.Errorf("not signed in after the retried callback:\n%.1000s", p.Body)
+		}
+		if p := b.abs("GET", callback, nil); p.Status != http.StatusBadRequest {
+			t.Errorf("the callback a third time, after it signed in: %d, want 400 (used once)", p.Status)
+		}
+	})
+}
+
 // TestPortalRefreshThroughUserinfoOutage: Gosid answers the refresh but
 // not userinfo (shedding load, say): the portal keeps the rotated refresh
 // token all the same, so that its next refresh presents the new one —

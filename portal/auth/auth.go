@@ -371,11 +371,11 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	// sent again and finish; a callback that fails otherwise uses it up at
 	// once. Two callbacks racing with one state: the provider redeems the
 	// code once, and open lets one session in.
-	var sealed []byte
+	var sealed, sealedTokens []byte
 	var expires int64
 	flow := hashOf(state)
-	err = s.db.QueryRow(ctx, `SELECT secret_enc, return_to, expires_at FROM portal_logins WHERE state_hash = $1`,
-		flow).Scan(&sealed, &returnTo, &expires)
+	err = s.db.QueryRow(ctx, `SELECT secret_enc, return_to, expires_at, tokens_enc FROM portal_logins WHERE state_hash = $1`,
+		flow).Scan(&sealed, &returnTo, &expires, &sealedTokens)
 	switch {
 	case errors.Is(err, sqldb.ErrNotFound):
 		return nil, "", "", fmt.Errorf("%w: no such state", ErrUnknownFlow)
@@ -432,17 +432,7 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	if err := json.Unmarshal(plain, &sec); err != nil {
 		return nil, "", returnTo, fmt.Errorf("auth: sign-in secrets: %w", err)
 	}
-	tok, err := s.token(ctx, p, url.Values{"grant_type": {"authorization_code"}, "code": {code},
-		"redirect_uri": {s.cfg.RedirectURL}, "code_verifier": {sec.Verifier}})
-	if errors.Is(err, errInvalidGrant) {
-		// The code is spent (redeemed by a callback an outage interrupted
-		// after the provider answered, or never valid): sign in afresh,
-		// once.
-		if !sec.Again {
-			return nil, "", returnTo, &RestartError{Need: sec.Need}
-		}
-		return nil, "", returnTo, fmt.Errorf("%w: the code was refused", ErrRefused)
-	}
+	tok, err := s.exchange(ctx, p, flow, code, sec, sealedTokens)
 	if err != nil {
 		return nil, "", returnTo, err
 	}
@@ -473,6 +463,53 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	}
 	s.log.InfoContext(ctx, "portal sign-in", "level", sess.Profile.Level, "mfa", sess.MFA, "step_up", !sec.Need.IsZero())
 	return sess, cookie, returnTo, nil
+}
+
+// exchange redeems the callback's code for tokens and keeps them (sealed)
+// on the sign-in, so that the callback sent again after a later failure
+// goes on with them (sealed, what an earlier attempt kept) rather than
+// present the spent code again. Should keeping them fail, the sign-in
+// goes on: only a retry would start afresh.
+func (s *Service) exchange(ctx context.Context, p *provider, flow []byte, code string, sec flowSecrets, sealed []byte) (*tokenResponse, error) {
+	var tok tokenResponse
+	aad := []byte("portal_login_tokens|" + base64.RawURLEncoding.EncodeToString(flow))
+	if sealed != nil {
+		plain, err := s.sealer.Open(ctx, sealed, aad)
+		if err != nil {
+			return nil, fmt.Errorf("auth: open a sign-in's tokens: %w", err)
+		}
+		defer clear(plain)
+		if err := json.Unmarshal(plain, &tok); err != nil {
+			return nil, fmt.Errorf("auth: a sign-in's tokens: %w", err)
+		}
+		return &tok, nil
+	}
+	got, err := s.token(ctx, p, url.Values{"grant_type": {"authorization_code"}, "code": {code},
+		"redirect_uri": {s.cfg.RedirectURL}, "code_verifier": {sec.Verifier}})
+	if errors.Is(err, errInvalidGrant) {
+		// The code is spent (redeemed by a callback an outage interrupted
+		// before its tokens were kept, or never valid): sign in afresh,
+		// once.
+		if !sec.Again {
+			return nil, &RestartError{Need: sec.Need}
+		}
+		return nil, fmt.Errorf("%w: the code was refused", ErrRefused)
+	}
+	if err != nil {
+		return nil, err
+	}
+	plain, err := json.Marshal(got)
+	if err == nil {
+		sealed, err = s.sealer.Seal(plain, aad)
+		clear(plain)
+	}
+	if err == nil {
+		_, err = s.db.Exec(ctx, `UPDATE portal_logins SET tokens_enc = $1 WHERE state_hash = $2`, sealed, flow)
+	}
+	if err != nil {
+		s.log.WarnContext(ctx, "portal sign-in: the tokens not kept for a retry", "err", err)
+	}
+	return got, nil
 }
 
 // storeErr wraps a failure of the portal's database: ErrUnavailable when
