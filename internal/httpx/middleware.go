@@ -175,6 +175,9 @@ func (m *wrapped) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The arrival lets budgets (password hashing) count the time already
 	// spent on the request.
 	inner := r.WithContext(overload.WithArrival(withInfo(r.Context(), info{id: id, clientIP: m.clientIP(r), secure: m.secure}), start))
+	if inheritWait(inner.Context(), r) {
+		rw.waited = func() string { return waitedValue(inner.Context()) }
+	}
 
 	defer func() {
 		// Recovery is part of the same deferred call as logging and metrics
@@ -334,6 +337,8 @@ type responseWriter struct {
 	bytes       int64
 	wroteHeader bool
 	hijacked    bool
+	// waited, when set, gives the answer's WaitedHeader.
+	waited func() string
 }
 
 var (
@@ -360,6 +365,9 @@ func (w *responseWriter) WriteHeader(code int) {
 		if _, ok := h[d.key]; !ok {
 			h.Set(d.key, d.value)
 		}
+	}
+	if w.waited != nil {
+		h.Set(WaitedHeader, w.waited())
 	}
 	w.status, w.wroteHeader = code, true
 	w.ResponseWriter.WriteHeader(code)

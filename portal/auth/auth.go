@@ -22,6 +22,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/oauthx"
 	"github.com/gosid/gosid/internal/sqldb"
 )
@@ -247,7 +248,11 @@ func (s *Service) getJSON(ctx context.Context, u, bearer string, v any) error {
 }
 
 func (s *Service) do(req *http.Request, v any) error {
+	// The provider's answer is part of the citizen's request: its waits
+	// for the database count towards the request's (httpx.Nested).
+	done := httpx.Nested(req.Context(), req)
 	resp, err := s.client.Do(req)
+	done(resp)
 	if err != nil {
 		return err
 	}
