@@ -127,6 +127,8 @@ type response struct {
 	header   http.Header
 	body     []byte
 	dur      time.Duration
+	// answers, for a step of several requests (dur their sum): each one's.
+	answers []time.Duration
 }
 
 const maxBody = 4 << 20

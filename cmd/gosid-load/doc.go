@@ -190,6 +190,10 @@
 // every live replica's /readyz was 200 again within 5 s of the database's
 // return, journeys finished again within 5 s, and no answer took longer
 // than 5 s (a request in the gap fails fast with 503, never hangs).
+// pool-exhausted, slow-db and slow-sms pass when the p99 of each answer is
+// within 5 s: a portal step sends several requests (the p99 column is of
+// their sum, "p99 each answer" of each), and under a database that holds
+// every statement their sum grows with their number, not with a pile-up.
 //
 // The tool also plays the edge (edge.go): the relying party's back-channel
 // logout endpoint, registered for the soak's client, and an SMS gateway.
@@ -223,5 +227,9 @@
 //	    --fault pg-restart --pg-data /var/lib/postgresql/data --json soak.json
 //
 // `go test ./cmd/gosid-load` runs every scenario briefly (10 s, 20
-// citizens; slow-sms 20 s, signin-burst 200 citizens) with GOSID_SOAK=1.
+// citizens; slow-sms 20 s, signin-burst 200 citizens) with GOSID_SOAK=1;
+// GOSID_SOAK_DURATION and GOSID_SOAK_CITIZENS lengthen them, and
+// GOSID_SOAK_KEEP=DIR keeps each scenario's data directory (the replicas'
+// JSON logs) under DIR. A failed journey's message lists its answers with
+// their X-Request-Id, to follow in those logs.
 package main

@@ -75,9 +75,12 @@ type soakClient struct {
 // answered request (the server's latency) and of each step with its
 // retries after 503s (what the citizen waited).
 type stepStats struct {
-	ok       int64
-	durs     []time.Duration
-	totals   []time.Duration
+	ok     int64
+	durs   []time.Duration
+	totals []time.Duration
+	// answers are the step's answers one by one (a portal step sends
+	// several; durs has their sum): the latency a browser waits for.
+	answers  []time.Duration
 	fails    map[string]int64
 	firstErr string
 }
@@ -134,6 +137,11 @@ func (s *soakRun) note(step string, total time.Duration, r *response, jerr *jour
 		st.ok++
 		st.durs = append(st.durs, r.dur)
 		st.totals = append(st.totals, total)
+		if r.answers != nil {
+			st.answers = append(st.answers, r.answers...)
+		} else {
+			st.answers = append(st.answers, r.dur)
+		}
 		return
 	}
 	if jerr.kind == "cancelled" || jerr.kind == kindRestart {
@@ -480,13 +488,20 @@ func (s *soakRun) stepRows() []soakStep {
 		if st == nil {
 			continue
 		}
-		out = append(out, stepRow(name, st.ok, st.durs, st.totals, st.fails, st.firstErr))
+		row := stepRow(name, st.ok, st.durs, st.totals, st.fails, st.firstErr)
+		if len(st.answers) > 0 {
+			answers := slices.Sorted(slices.Values(st.answers))
+			row.AnswerP99ms, row.AnswerMaxms = ms(percentile(answers, 99)), ms(answers[len(answers)-1])
+		}
+		out = append(out, row)
 	}
 	return out
 }
 
 // stepRow is a report's row: ok answers, the p50, p99 and longest of durs
-// (each answer), the p99 of totals (with the retries before it).
+// (each answer, or each multi-request step's sum), the p99 of totals
+// (with the retries before it); each answer's p99 and longest the same as
+// durs' (stepRows sets them apart for the portal's steps).
 func stepRow(name string, ok int64, durs, totals []time.Duration, fails map[string]int64, firstErr string) soakStep {
 	row := soakStep{Step: name, OK: ok, Failures: fails, FirstError: firstErr}
 	if len(durs) > 0 {
@@ -494,6 +509,7 @@ func stepRow(name string, ok int64, durs, totals []time.Duration, fails map[stri
 		slices.Sort(durs)
 		slices.Sort(totals)
 		row.P50ms, row.P99ms, row.Maxms = ms(percentile(durs, 50)), ms(percentile(durs, 99)), ms(durs[len(durs)-1])
+		row.AnswerP99ms, row.AnswerMaxms = row.P99ms, row.Maxms
 		row.WaitP99ms = ms(percentile(totals, 99))
 	}
 	return row

@@ -70,7 +70,10 @@ func TestJudge(t *testing.T) {
 		{"burst within budget", []tweak{fault("signin-burst", 0, 0)}, ""},
 		{"burst past budget", []tweak{fault("signin-burst", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Steps[0].P99ms = 1500 }}, "p99 1500 ms"},
 		{"burst, one answer past twice the budget", []tweak{fault("signin-burst", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Steps[0].Maxms = 2500 }}, "longest answer"},
-		{"slow-db past 5 s", []tweak{fault("slow-db", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Steps[0].P99ms = 6000 }}, "want ≤ 5000"},
+		{"slow-db, an answer past 5 s", []tweak{fault("slow-db", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.Steps[0].AnswerP99ms = 6000 }}, "want ≤ 5000"},
+		{"slow-db, five answers of 2 s", []tweak{fault("slow-db", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) {
+			r.Steps[0].P99ms, r.Steps[0].AnswerP99ms = 10000, 2000
+		}}, ""},
 		{"pool never exhausted", []tweak{fault("pool-exhausted", 0, 0)}, "the pool was not exhausted"},
 		{"pool exhausted", []tweak{fault("pool-exhausted", 0, 0), func(_ *soakConfig, r *soakReport, _ *soakRun) { r.PoolWaits = 40 }}, ""},
 	} {

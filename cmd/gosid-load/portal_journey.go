@@ -189,6 +189,8 @@ type portalStep struct {
 	tries int
 	// trail is the step's answers so far, for a failure's message.
 	trail []string
+	// answers are the step's answers' times.
+	answers []time.Duration
 }
 
 func (s *soakRun) step(ctx context.Context, b *http.Client, name string) *portalStep {
@@ -219,6 +221,7 @@ func (p *portalStep) send(method string, u *url.URL, form url.Values) (*response
 		return nil, jerr
 	}
 	p.served += r.dur
+	p.answers = append(p.answers, r.dur)
 	p.trail = append(p.trail, fmt.Sprintf("%s %s%s %d [%s]", method, u.Host, u.Path, r.status, r.header.Get(httpx.RequestIDHeader)))
 	return r, nil
 }
@@ -234,7 +237,7 @@ func (p *portalStep) fail(kind, format string, a ...any) *journeyError {
 }
 
 func (p *portalStep) done() {
-	p.s.note(p.name, time.Since(p.start), &response{dur: p.served}, nil)
+	p.s.note(p.name, time.Since(p.start), &response{dur: p.served, answers: p.answers}, nil)
 }
 
 // redirect wants r to be a redirect and resolves its Location against

@@ -203,8 +203,18 @@ func TestPortalSteps(t *testing.T) {
 					t.Fatalf("a working portal failed: %v", jerr)
 				}
 				for _, step := range []string{"portal_signin", "portal_home", "draft", "portal_logout"} {
-					if st := s.steps[step]; st == nil || st.ok != 1 || len(st.durs) != 1 || st.durs[0] <= 0 {
+					st := s.steps[step]
+					if st == nil || st.ok != 1 || len(st.durs) != 1 || st.durs[0] <= 0 {
 						t.Errorf("%s: %+v, want one timed success", step, st)
+						continue
+					}
+					// Each answer timed, and the step is their sum.
+					var sum time.Duration
+					for _, d := range st.answers {
+						sum += d
+					}
+					if len(st.answers) < 2 && step != "portal_home" || sum != st.durs[0] {
+						t.Errorf("%s: answers %v, sum %v, step %v", step, st.answers, sum, st.durs[0])
 					}
 				}
 				return

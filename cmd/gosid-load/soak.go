@@ -157,6 +157,10 @@ type soakStep struct {
 	P50ms    float64          `json:"p50_ms"`
 	P99ms    float64          `json:"p99_ms"`
 	Maxms    float64          `json:"max_ms"`
+	// AnswerP99ms and AnswerMaxms are of each answer: a portal step
+	// sends several requests (P99ms is of their sum), the others one.
+	AnswerP99ms float64 `json:"answer_p99_ms"`
+	AnswerMaxms float64 `json:"answer_max_ms"`
 	// WaitP99ms is the step's p99 with its retries after 503s: what the
 	// citizen waited.
 	WaitP99ms  float64 `json:"with_retries_p99_ms"`
@@ -648,9 +652,13 @@ func judge(cfg *soakConfig, rep *soakReport, run *soakRun, cl *cluster, ferr err
 		if cfg.Fault == "pool-exhausted" && rep.PoolWaits == 0 {
 			fail("no request waited for a pooled connection: the pool was not exhausted")
 		}
+		// Bounded latency is each answer's, what a browser waits for: a
+		// portal step of five requests under a database that holds each
+		// statement takes five answers' time, which bounds the number of
+		// statements, not the pile-up.
 		for _, s := range rep.Steps {
-			if s.P99ms > 5000 {
-				fail("%s p99 %.0f ms (%s), want ≤ 5000", s.Step, s.P99ms, cfg.Fault)
+			if s.AnswerP99ms > 5000 {
+				fail("%s: p99 of each answer %.0f ms (%s), want ≤ 5000", s.Step, s.AnswerP99ms, cfg.Fault)
 			}
 		}
 	}
@@ -667,7 +675,7 @@ func (rep *soakReport) writeTable(out io.Writer) {
 	fmt.Fprintf(out, "journeys: %d (%.1f/s); retries: %v; rerouted by the proxy: %d; dropped in flight: %d; closed unread by a stopping replica: %d; waits for a pooled connection: %d; audit log intact: %v (verified in %.1f s)\n",
 		rep.Journeys, rep.JourneysPerSec, rep.Retries, rep.Rerouted, rep.Dropped, rep.Unread, rep.PoolWaits, rep.AuditIntact, rep.AuditSeconds)
 	tw := tabwriter.NewWriter(out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\tp99 with retries ms\t")
+	fmt.Fprintln(tw, "step\tok\tfailures\tp50 ms\tp99 ms\tmax ms\tp99 each answer ms\tp99 with retries ms\t")
 	for _, s := range rep.Steps {
 		var fails []string
 		for k, n := range s.Failures {
@@ -678,7 +686,7 @@ func (rep *soakReport) writeTable(out io.Writer) {
 		if f == "" {
 			f = "0"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t\n", s.Step, s.OK, f, s.P50ms, s.P99ms, s.Maxms, s.WaitP99ms)
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%.1f\t%.1f\t%.1f\t%.1f\t%.1f\t\n", s.Step, s.OK, f, s.P50ms, s.P99ms, s.Maxms, s.AnswerP99ms, s.WaitP99ms)
 	}
 	tw.Flush()
 	fmt.Fprintf(out, "fault %s: %s", rep.Fault.Name, rep.Fault.Verdict)
