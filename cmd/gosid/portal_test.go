@@ -555,6 +555,40 @@ func TestPortalProfileRefresh(t *testing.T) {
 	})
 }
 
+// userinfoFault is startOPShedding's fault in front of the provider:
+// while shed is set userinfo answers 503 with Retry-After (shedding
+// load); tokens counts the token endpoint's requests.
+type userinfoFault struct {
+	shed   atomic.Bool
+	tokens atomic.Int32
+}
+
+// startOPShedding starts the identity provider on db, on a clock of its
+// own, behind a userinfoFault.
+func startOPShedding(t *testing.T, db *sqldb.DB) (*testIdP, *idp.IdP, *sqldbtest.Clock, *userinfoFault) {
+	t.Helper()
+	c := sqldbtest.NewClock(time.Now())
+	km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: testLog()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f := &userinfoFault{}
+	op, _, parts := startOPServing(t, db, c, km, nil, func(h http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/oauth/token" {
+				f.tokens.Add(1)
+			}
+			if f.shed.Load() && r.URL.Path == "/userinfo" {
+				w.Header().Set("Retry-After", "1")
+				http.Error(w, "overloaded", http.StatusServiceUnavailable)
+				return
+			}
+			h.ServeHTTP(w, r)
+		})
+	})
+	return op, parts, c, f
+}
+
 // TestPortalCallbackUserinfoOutage: userinfo does not answer a callback
 // whose code the provider has redeemed (the soak's exhausted pool): the
 // callback answers 503 and, sent again, goes on with the tokens the first
@@ -562,31 +596,14 @@ func TestPortalProfileRefresh(t *testing.T) {
 // answers by revoking what it issued, sending the citizen round again.
 func TestPortalCallbackUserinfoOutage(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		c := sqldbtest.NewClock(time.Now())
-		km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: testLog()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var shed, tokens atomic.Int32
-		op, _, parts := startOPServing(t, db, c, km, nil, func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.URL.Path == "/oauth/token" {
-					tokens.Add(1)
-				}
-				if r.URL.Path == "/userinfo" && shed.Add(-1) >= 0 {
-					w.Header().Set("Retry-After", "1")
-					http.Error(w, "overloaded", http.StatusServiceUnavailable)
-					return
-				}
-				h.ServeHTTP(w, r)
-			})
-		})
+		op, parts, _, f := startOPShedding(t, db)
 		portalURL, _ := startEmbeddedPortal(t, parts)
 		b := newBrowser(t, op)
 		b.register("phone", "+79161112288", "+79161112288", "Отказова", "Вера")
 		callback := heldCallback(t, b, portalURL)
-		shed.Store(1)
+		f.shed.Store(true)
 		resp, err := b.c.Get(callback)
+		f.shed.Store(false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -598,7 +615,7 @@ func TestPortalCallbackUserinfoOutage(t *testing.T) {
 		if p.Status/100 != 3 || p.Location != "/" {
 			t.Fatalf("the same callback again: %d → %q, want home (no sign-in round again)", p.Status, p.Location)
 		}
-		if n := tokens.Load(); n != 1 {
+		if n := f.tokens.Load(); n != 1 {
 			t.Errorf("%d token requests, want the one exchange", n)
 		}
 		if p := b.abs("GET", portalURL+"/", nil); !strings.Contains(p.Body, "Здравствуйте, Вера!") {
@@ -618,22 +635,8 @@ func TestPortalCallbackUserinfoOutage(t *testing.T) {
 // sign the citizen out.
 func TestPortalRefreshThroughUserinfoOutage(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		c := sqldbtest.NewClock(time.Now())
-		km, err := keys.Open(context.Background(), db, newMasterKey(t), keys.Options{Logger: testLog()})
-		if err != nil {
-			t.Fatal(err)
-		}
-		var shed atomic.Bool
-		op, _, parts := startOPServing(t, db, c, km, nil, func(h http.Handler) http.Handler {
-			return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if shed.Load() && r.URL.Path == "/userinfo" {
-					w.Header().Set("Retry-After", "1")
-					http.Error(w, "overloaded", http.StatusServiceUnavailable)
-					return
-				}
-				h.ServeHTTP(w, r)
-			})
-		})
+		op, parts, c, f := startOPShedding(t, db)
+		shed := &f.shed
 		portalURL, _ := startEmbeddedPortal(t, parts)
 		b := newBrowser(t, op)
 		b.register("phone", "+79161112277", "+79161112277", "Старова", "Анна")
