@@ -143,6 +143,8 @@ func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
 	case errors.Is(err, errVerifiedElsewhere):
 		h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", l.T("es.err.verified_elsewhere"))
 		return
+	case h.outage(w, r, err):
+		return
 	case err != nil:
 		h.Log.ErrorContext(ctx, "bind certificate", "err", err)
 		h.renderCertificates(w, r, s.AccountID, http.StatusInternalServerError, "", l.T("es.err.internal"))
@@ -157,11 +159,17 @@ func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
 			h.renderCertificates(w, r, s.AccountID, http.StatusConflict, "", l.T("es.err.verified_elsewhere"))
 			return
 		}
+		if h.outage(w, r, err) {
+			return
+		}
 		h.Log.ErrorContext(ctx, "record what the certificate proves", "err", err)
 		h.renderCertificates(w, r, s.AccountID, http.StatusInternalServerError, "", l.T("es.err.internal"))
 		return
 	}
 	if err := h.bind(r, a.ID, res.Subject, leaf); err != nil {
+		if h.outage(w, r, err) {
+			return
+		}
 		if !errors.Is(err, ErrOtherAccount) {
 			h.Log.ErrorContext(ctx, "bind certificate", "err", err)
 		}
@@ -191,6 +199,8 @@ func (h *Handler) removeCertificate(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, sqldb.ErrNotFound):
 		h.renderCertificates(w, r, s.AccountID, http.StatusNotFound, "", l.T("es.err.not_bound"))
+		return
+	case h.outage(w, r, err):
 		return
 	case err != nil:
 		// Nothing removed: the store, or the activity log, failed.

@@ -170,6 +170,17 @@ func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, err error)
 	h.render.ErrorPage(w, r, http.StatusServiceUnavailable)
 }
 
+// outage answers 503 with Retry-After when err is the database not
+// answering or an overload — nothing was judged, the citizen tries again —
+// and reports whether it did.
+func (h *Handler) outage(w http.ResponseWriter, r *http.Request, err error) bool {
+	if !sqldb.Unavailable(err) {
+		return false
+	}
+	h.unavailable(w, r, err)
+	return true
+}
+
 func (h *Handler) begin(w http.ResponseWriter, r *http.Request, kind string, c challenge) bool {
 	if err := h.Flows.Begin(w, r, kind, c, challengeTTL); err != nil {
 		h.Log.ErrorContext(r.Context(), "start e-signature challenge", "err", err)
@@ -332,6 +343,9 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 		})
 		return
 	}
+	if h.outage(w, r, err) {
+		return
+	}
 	if err != nil {
 		h.Log.ErrorContext(ctx, "account by SNILS", "err", err)
 		refuse(http.StatusInternalServerError, h.loc(r).T("es.err.internal"), nil)
@@ -345,6 +359,9 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	leaf := res.Signer.Certificate
 	if err := h.bind(r, a.ID, res.Subject, leaf); err != nil {
+		if h.outage(w, r, err) {
+			return
+		}
 		if !errors.Is(err, ErrOtherAccount) {
 			h.Log.ErrorContext(ctx, "bind certificate", "err", err)
 		}
@@ -358,6 +375,9 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	// knowledge, hence mfa (RFC 8176).
 	amr := []string{"sc", "mfa"}
 	if _, err := h.Sessions.Start(w, r, a.ID, amr, ip); err != nil {
+		if h.outage(w, r, err) {
+			return
+		}
 		h.Log.ErrorContext(ctx, "start session", "err", err)
 		h.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return

@@ -2,6 +2,7 @@ package esign_test
 
 import (
 	"context"
+	"errors"
 	"net/http/httptest"
 	"net/url"
 	"slices"
@@ -108,6 +109,32 @@ func TestSignInChallengeOutage(t *testing.T) {
 		}
 		if p := holder.do("POST", "/login/esign", url.Values{"signature": {sig}}); p.status != 303 || holder.whoami() != owner.ID {
 			t.Fatalf("the same signature after the outage: %d → %q", p.status, p.location)
+		}
+	})
+}
+
+// TestSignInStoreOutage: a database that fails after the signature was
+// checked (here every commit's answer lost: the certificate's binding)
+// answers 503 with Retry-After — no 409 «conflict», no 500 — and the
+// citizen, asked to sign a fresh challenge, signs in.
+func TestSignInStoreOutage(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		ctx := context.Background()
+		r := newRig(t, db)
+		owner := r.newAccount("Иванов", "Иван", "+79000000132")
+		if _, err := r.accounts.VerifySNILS(ctx, owner.ID, idptest.SNILSOf(t, "citizen256"), "registry"); err != nil {
+			t.Fatal(err)
+		}
+		holder := r.user()
+		sig := holder.sign("/login/esign", "citizen256")
+		db.SetCommitFault(func() error { return errors.New("injected: the commit's answer was lost") })
+		a := holder.b.Form(t, "POST", "/login/esign", url.Values{"signature": {sig}})
+		db.SetCommitFault(nil)
+		if a.Status != 503 || a.Header.Get("Retry-After") == "" || holder.whoami() != "" {
+			t.Fatalf("a signature while the database fails: %d, Retry-After %q", a.Status, a.Header.Get("Retry-After"))
+		}
+		if p := holder.do("POST", "/login/esign", url.Values{"signature": {holder.sign("/login/esign", "citizen256")}}); p.status != 303 || holder.whoami() != owner.ID {
+			t.Fatalf("a fresh signature after the outage: %d → %q", p.status, p.location)
 		}
 	})
 }
