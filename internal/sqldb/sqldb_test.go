@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/gosid/gosid/internal/overload"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -474,6 +476,30 @@ func TestClock(t *testing.T) {
 		}
 		if d := time.Until(c.Now()); db.Dialect() == sqldb.Postgres && d.Abs() > 50*time.Millisecond {
 			t.Fatalf("Now is %s off the database's clock", d)
+		}
+	})
+}
+
+// TestRetriesGiveUp: a transaction that keeps meeting serialization
+// failures is run MaxRetries times again, then its error is returned as
+// retryable; any other error is returned at once.
+func TestRetriesGiveUp(t *testing.T) {
+	sqldbtest.RunEmpty(t, func(t *testing.T, db *sqldb.DB) {
+		for _, tc := range []struct {
+			err  error
+			runs int
+		}{
+			{sqldb.Classify(&pgconn.PgError{Code: "40001", Message: "could not serialize access"}), sqldb.MaxRetries + 1},
+			{errors.New("a refusal"), 1},
+		} {
+			runs := 0
+			err := db.InTx(context.Background(), func(*sqldb.Tx) error {
+				runs++
+				return tc.err
+			})
+			if runs != tc.runs || err == nil || sqldb.IsRetryable(err) != (tc.runs > 1) {
+				t.Errorf("%v: %d runs, %v; want %d", tc.err, runs, err, tc.runs)
+			}
 		}
 	})
 }
