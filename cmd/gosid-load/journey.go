@@ -440,16 +440,35 @@ func (s *soakRun) userinfo(ctx context.Context, access string) *journeyError {
 	return nil
 }
 
+// setupSignIn signs c in with b for the set-up, which is not measured: a
+// 503 (the hashing budget, busy with the other citizens' set-up on a
+// loaded machine) is waited out for its Retry-After and the form sent
+// again, for up to a minute.
+func (s *soakRun) setupSignIn(ctx context.Context, b *http.Client, c *citizen, next string) error {
+	form := url.Values{"login": {c.login}, "password": {c.password}, "next": {next}}
+	for deadline := time.Now().Add(time.Minute); ; {
+		r, err := s.q.post(ctx, b, "/login", form, "", "")
+		switch {
+		case err == nil && r.status == http.StatusSeeOther:
+			return nil
+		case err == nil && r.status == http.StatusServiceUnavailable && time.Now().Before(deadline):
+			wait, _ := strconv.Atoi(r.header.Get("Retry-After"))
+			sleepCtx(ctx, time.Duration(min(max(wait, 1), 2))*time.Second)
+		default:
+			return fmt.Errorf("%v %v", statusOf(r), err)
+		}
+	}
+}
+
 // enrolTOTP signs the citizen in and sets up an authenticator app from
 // the security page, as a citizen would: the secret read from the page,
 // the first code confirmed.
 func (s *soakRun) enrolTOTP(ctx context.Context, c *citizen) error {
 	b := s.q.browser()
-	r, err := s.q.post(ctx, b, "/login", url.Values{"login": {c.login}, "password": {c.password}, "next": {"/account"}}, "", "")
-	if err != nil || r.status != http.StatusSeeOther {
-		return fmt.Errorf("sign in to enrol: %v %v", statusOf(r), err)
+	if err := s.setupSignIn(ctx, b, c, "/account"); err != nil {
+		return fmt.Errorf("sign in to enrol: %w", err)
 	}
-	r, err = s.q.postFollow(ctx, b, "/account/security/totp")
+	r, err := s.q.postFollow(ctx, b, "/account/security/totp")
 	if err != nil {
 		return err
 	}

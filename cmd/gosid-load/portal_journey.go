@@ -126,11 +126,10 @@ func (s *soakRun) raise(ctx context.Context, citizens []*citizen, log io.Writer)
 // «Подтвердить данные»; it returns the signed-in browser.
 func (s *soakRun) startCheck(ctx context.Context, c *citizen) (*http.Client, error) {
 	b := s.q.browser()
-	r, err := s.q.post(ctx, b, "/login", url.Values{"login": {c.login}, "password": {c.password}, "next": {"/account/confirm"}}, "", "")
-	if err != nil || r.status != http.StatusSeeOther {
-		return nil, fmt.Errorf("sign in to confirm the data: %v %v", statusOf(r), err)
+	if err := s.setupSignIn(ctx, b, c, "/account/confirm"); err != nil {
+		return nil, fmt.Errorf("sign in to confirm the data: %w", err)
 	}
-	r, err = s.q.post(ctx, b, "/account/confirm/check", url.Values{}, "", "")
+	r, err := s.q.post(ctx, b, "/account/confirm/check", url.Values{}, "", "")
 	switch {
 	case err != nil:
 		return nil, fmt.Errorf("start a registry check: %v", err)

@@ -196,12 +196,11 @@ var challengeRe = regexp.MustCompile(`name="challenge" value="([^"]+)"`)
 // the gateway's inbox.
 func (s *soakRun) enrolSMS(ctx context.Context, c *citizen) error {
 	b := s.browserFor(c)
-	r, err := s.q.post(ctx, b, "/login", url.Values{"login": {c.login}, "password": {c.password}, "next": {"/account"}}, "", "")
-	if err != nil || r.status != http.StatusSeeOther {
-		return fmt.Errorf("sign in to enrol: %v %v", statusOf(r), err)
+	if err := s.setupSignIn(ctx, b, c, "/account"); err != nil {
+		return fmt.Errorf("sign in to enrol: %w", err)
 	}
 	arrived := s.sms.edge.expectSMS(c.login)
-	r, err = s.q.postFollow(ctx, b, "/account/security/sms")
+	r, err := s.q.postFollow(ctx, b, "/account/security/sms")
 	if err != nil {
 		return err
 	}
