@@ -65,12 +65,8 @@ func TestSignInNeedsVerifiedSNILS(t *testing.T) {
 // tab or a backslash, absolute) goes to the account centre instead.
 func TestSignInReturnAddress(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
 		r := newRig(t, db)
-		owner := r.newAccount("Иванов", "Иван", "+79000000141")
-		if _, err := r.accounts.VerifySNILS(ctx, owner.ID, idptest.SNILSOf(t, "citizen256"), "registry"); err != nil {
-			t.Fatal(err)
-		}
+		owner := r.holderAccount("+79000000141")
 		for next, want := range map[string]string{
 			"/account/details?tab=1": "/account/details?tab=1",
 			"/\t/evil.example/":      "/account",
@@ -94,12 +90,8 @@ func TestSignInReturnAddress(t *testing.T) {
 // the answer is 503 — and the same signature signs in afterwards.
 func TestSignInChallengeOutage(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
 		r := newRig(t, db)
-		owner := r.newAccount("Иванов", "Иван", "+79000000131")
-		if _, err := r.accounts.VerifySNILS(ctx, owner.ID, idptest.SNILSOf(t, "citizen256"), "registry"); err != nil {
-			t.Fatal(err)
-		}
+		owner := r.holderAccount("+79000000131")
 		holder := r.user()
 		sig := holder.sign("/login/esign", "citizen256")
 		var p reply
@@ -119,12 +111,8 @@ func TestSignInChallengeOutage(t *testing.T) {
 // citizen, asked to sign a fresh challenge, signs in.
 func TestSignInStoreOutage(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		ctx := context.Background()
 		r := newRig(t, db)
-		owner := r.newAccount("Иванов", "Иван", "+79000000132")
-		if _, err := r.accounts.VerifySNILS(ctx, owner.ID, idptest.SNILSOf(t, "citizen256"), "registry"); err != nil {
-			t.Fatal(err)
-		}
+		owner := r.holderAccount("+79000000132")
 		holder := r.user()
 		sig := holder.sign("/login/esign", "citizen256")
 		db.SetCommitFault(func() error { return errors.New("injected: the commit's answer was lost") })

@@ -101,6 +101,17 @@ func (u *user) sign(path, citizen string) string {
 	return u.b.SignPage(u.rig.t, path, citizen)
 }
 
+// holderAccount is Иванов Иван's account whose SNILS a registry verified:
+// the one the test certificate "citizen256" signs in to.
+func (r *rig) holderAccount(phone string) *account.Account {
+	r.t.Helper()
+	a := r.newAccount("Иванов", "Иван", phone)
+	if _, err := r.accounts.VerifySNILS(context.Background(), a.ID, idptest.SNILSOf(r.t, "citizen256"), "registry"); err != nil {
+		r.t.Fatal(err)
+	}
+	return a
+}
+
 func (r *rig) newAccount(family, given, phone string) *account.Account {
 	r.t.Helper()
 	a, err := r.accounts.Create(context.Background(), account.New{Name: account.Name{Family: family, Given: given},
