@@ -299,7 +299,20 @@ func (s *soakRun) journey(ctx context.Context, c *citizen, refreshes int) *journ
 			r, jerr = s.mfa(ctx, b, c, timed)
 		case "/authorize/consent":
 			form := url.Values{"id": {u.Query().Get("id")}, "decision": {"allow"}}
-			r, jerr = timed("consent", func() (*response, error) { return s.q.post(ctx, b, "/authorize/consent", form, "", "") })
+			lost := false
+			r, jerr = timed("consent", func() (*response, error) {
+				r, err := s.q.post(ctx, b, "/authorize/consent", form, "", "")
+				lost = lost || err != nil || r.status == http.StatusBadGateway
+				return r, err
+			})
+			if jerr == nil && lost && r.status == http.StatusBadRequest {
+				// The first consent's answer was lost (a replica killed
+				// after it completed the request): the request is done
+				// and the page calls it stale. The citizen starts the
+				// sign-in again, as the site's link would.
+				s.retried("consent_lost_answer")
+				return &journeyError{"consent", kindRestart, "the consent's answer was lost"}
+			}
 		default:
 			r, jerr = timed("authorize", func() (*response, error) { return s.q.get(ctx, b, u.RequestURI()) })
 		}
