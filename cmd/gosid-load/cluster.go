@@ -256,7 +256,11 @@ func tail(s string, n int) string {
 // connection (a replica gone) is skipped for a second and the request
 // goes to the next one, as a load balancer's health check would; a
 // request whose replica died while answering it gets 502, which the
-// journey retries.
+// journey retries. A GET on a kept-alive connection that broke before its
+// answer began is sent again by the transport itself, and on to the other
+// replica when the first is gone — as browsers and load balancers
+// (nginx's proxy_next_upstream) do: the replicas must bear a GET sent
+// twice, the first answer lost.
 type rrProxy struct {
 	mu       sync.RWMutex
 	backends []*backend

@@ -162,10 +162,17 @@ func (s *store) authRequest(ctx context.Context, id string) (*AuthRequest, error
 	return s.scanAuthRequest(s.db.QueryRow(ctx, `SELECT `+authRequestColumns+` FROM oidc_auth_requests WHERE id = $1`, id))
 }
 
-// completeAuthRequest records who authenticated, how, and when.
+// completeAuthRequest records who authenticated, how, and when. A request
+// that already has a code is completed again only by the session that
+// completed it, while the code is unspent: the answer carrying that code
+// may have been lost (a replica gone while sending it; a browser or a
+// load balancer sends a GET again then), so the code is dropped and the
+// caller issues a new one. The code the client never got dies with it.
 func (s *store) completeAuthRequest(ctx context.Context, id, accountID, sessionID string, authTime time.Time, amr []string, acr string) error {
-	res, err := s.db.Exec(ctx, `UPDATE oidc_auth_requests SET account_id = $2, session_id = $3, auth_time = $4, amr = $5, acr = $6, done = TRUE
-		WHERE id = $1 AND code_hash IS NULL`, id, accountID, sessionID, sqldb.Micros(authTime), strings.Join(amr, " "), acr)
+	res, err := s.db.Exec(ctx, `UPDATE oidc_auth_requests SET account_id = $2, session_id = $3, auth_time = $4, amr = $5, acr = $6, done = TRUE,
+		code_hash = NULL, code_expires = NULL
+		WHERE id = $1 AND (code_hash IS NULL OR (code_used_at IS NULL AND account_id = $2 AND session_id = $3))`,
+		id, accountID, sessionID, sqldb.Micros(authTime), strings.Join(amr, " "), acr)
 	if err != nil {
 		return err
 	}

@@ -92,8 +92,16 @@ func TestStoreAuthRequests(t *testing.T) {
 		must(t, "save code", s.saveCode(ctx, ar.ID, "code-1", time.Minute))
 		wantIs(t, "second code", s.saveCode(ctx, ar.ID, "code-2", time.Minute), sqldb.ErrConflict)
 		wantIs(t, "complete after the code", s.completeAuthRequest(ctx, ar.ID, acc[1], "s", authTime, nil, ""), sqldb.ErrNotFound)
+		wantIs(t, "complete after the code, another session", s.completeAuthRequest(ctx, ar.ID, acc[0], "sess-2", authTime, nil, ""), sqldb.ErrNotFound)
+		// The same session again (the answer with code-1 was lost): code-1
+		// is dropped and one new code may be issued.
+		must(t, "complete again", s.completeAuthRequest(ctx, ar.ID, acc[0], "sess-1", authTime, []string{"pwd", "otp"}, "urn:gosid:loa:2"))
+		_, err = s.codeRequest(ctx, "code-1")
+		wantIs(t, "the lost answer's code", err, sqldb.ErrNotFound)
+		must(t, "the new code", s.saveCode(ctx, ar.ID, "code-1b", time.Minute))
+		wantIs(t, "a second new code", s.saveCode(ctx, ar.ID, "code-2", time.Minute), sqldb.ErrConflict)
 
-		byCode, err := s.codeRequest(ctx, "code-1")
+		byCode, err := s.codeRequest(ctx, "code-1b")
 		must(t, "code request", err)
 		if byCode.ID != ar.ID || byCode.AccountID != acc[0] {
 			t.Fatalf("code request %+v", byCode)
@@ -109,13 +117,14 @@ func TestStoreAuthRequests(t *testing.T) {
 		until := clock.Now().Add(2 * time.Hour)
 		must(t, "spend", s.spendCode(ctx, db, ar.ID, "fam-1", until))
 		wantIs(t, "spend again", s.spendCode(ctx, db, ar.ID, "fam-2", until), errCodeReused)
+		wantIs(t, "complete after the exchange", s.completeAuthRequest(ctx, ar.ID, acc[0], "sess-1", authTime, nil, ""), sqldb.ErrNotFound)
 		if family, err = s.codeFamily(ctx, ar.ID); err != nil || family != "fam-1" {
 			t.Fatalf("family after the exchange: %q, %v", family, err)
 		}
 		// A spent code is still found (reuse is detected when spending), after
 		// it would have expired too, while the request lives.
 		clock.Advance(time.Hour)
-		if _, err := s.codeRequest(ctx, "code-1"); err != nil {
+		if _, err := s.codeRequest(ctx, "code-1b"); err != nil {
 			t.Fatalf("spent code an hour later: %v", err)
 		}
 		got, err = s.authRequest(ctx, ar.ID)

@@ -239,3 +239,50 @@ func TestTokenEndpointTakesBodiesByPOSTOnly(t *testing.T) {
 		}
 	})
 }
+
+// TestContinueSentAgain: the answer to /authorize/continue carrying the
+// code is lost (the replica that sent it died; browsers and load
+// balancers send such a GET again). The same session's repeat gets a new
+// code that works, and the lost one is dead; another session of the same
+// account, or a repeat after the exchange, gets «Запрос устарел».
+func TestContinueSentAgain(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		op := startOP(t, db)
+		c, a := refreshClient(t, op)
+		citizen := op.citizen(t).ID
+		b := op.signedIn(t, citizen)
+		verifier, challenge := pkce()
+		op.code(t, b, c, challenge) // the consent, given once
+		begun := b.do(t, http.MethodGet, pathAuthorize+"?"+url.Values{"client_id": {c.ID}, "redirect_uri": {c.RedirectURIs[0]},
+			"response_type": {"code"}, "scope": {"openid"}, "state": {"st"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}.Encode(), nil)
+		cont := begun.Header.Get("Location")
+		if begun.Status != http.StatusFound || !strings.HasPrefix(cont, pathContinue) {
+			t.Fatalf("a new authorization request: %s", begun)
+		}
+		codeOf := func(what string, r reply) string {
+			t.Helper()
+			loc, _ := url.Parse(r.Header.Get("Location"))
+			if r.Status != http.StatusFound || loc == nil || loc.Query().Get("code") == "" || loc.Query().Get("state") != "st" {
+				t.Fatalf("%s: %s %s, want a redirect with a code", what, r, r.Header.Get("Location"))
+			}
+			return loc.Query().Get("code")
+		}
+		lost := codeOf("continue", b.do(t, http.MethodGet, cont, nil))
+		again := codeOf("continue sent again", b.do(t, http.MethodGet, cont, nil))
+		if again == lost {
+			t.Fatal("the repeat answered the lost code again")
+		}
+		expired := func(what string, r reply) {
+			t.Helper()
+			if r.Status != http.StatusBadRequest || r.Header.Get("Location") != "" || !strings.Contains(r.Body, "Запрос устарел") {
+				t.Errorf("%s: %s, want the page «Запрос устарел» and no redirect", what, r)
+			}
+		}
+		expired("continue from another session of the account", op.signedIn(t, citizen).do(t, http.MethodGet, cont, nil))
+		wantError(t, "the lost code", op.call(t, pathToken, c, a, codeExchange(lost, verifier)), http.StatusBadRequest, "invalid_grant")
+		if r := op.call(t, pathToken, c, a, codeExchange(again, verifier)); r.Status != http.StatusOK || r.Str("id_token") == "" {
+			t.Fatalf("the repeat's code: %s", r)
+		}
+		expired("continue after the exchange", b.do(t, http.MethodGet, cont, nil))
+	})
+}
