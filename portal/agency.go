@@ -278,13 +278,20 @@ func (h *Handler) apiStatus(w http.ResponseWriter, r *http.Request, c agencyCall
 	if to == applications.Approved && applications.Allowed(a.Status, to, applications.Agency) {
 		// Only where approving is a move at all: from elsewhere it is a
 		// conflict (409), not a missing result.
-		var n int
-		if err := h.db.QueryRow(r.Context(), `SELECT COUNT(*) FROM portal_attachments WHERE application_id = $1 AND kind = $2`, a.ID, kindResult).Scan(&n); err != nil {
+		var results, signatures int
+		if err := h.db.QueryRow(r.Context(), `SELECT COALESCE(SUM(CASE WHEN kind = $2 THEN 1 ELSE 0 END), 0), COALESCE(SUM(CASE WHEN kind = $3 THEN 1 ELSE 0 END), 0)
+			FROM portal_attachments WHERE application_id = $1`, a.ID, kindResult, kindSignature).Scan(&results, &signatures); err != nil {
 			h.apiFail(w, r, err)
 			return
 		}
-		if n == 0 {
+		switch {
+		case results == 0:
 			fields = append(fields, httpx.FieldProblem{Name: "status", Detail: "сначала загрузите результат (PUT …/result)", DetailEN: "upload the result first"})
+		case signatures == 0:
+			// The citizen is given a result only with the agency's
+			// signature (development mode's sandbox signs on upload).
+			fields = append(fields, httpx.FieldProblem{Name: "status", Detail: "сначала загрузите подпись результата (PUT …/result/signature)",
+				DetailEN: "upload the result's signature first (PUT …/result/signature)"})
 		}
 	}
 	if len(fields) > 0 {
@@ -356,22 +363,8 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 	if !ok {
 		return
 	}
-	if h.cfg.Signatures == nil {
-		h.agencyProblem(w, "temporarily_unavailable", http.StatusServiceUnavailable, "signatures cannot be checked here (no trust list)")
-		return
-	}
-	ogrn, err := h.agencyOGRN(r, a)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	if ogrn == "" {
-		h.agencyProblem(w, "conflict", http.StatusConflict, "the catalogue names no OGRN for agency "+a.Agency+
-			", so no signature can be tied to it: the portal's operator sets agency.ogrn in its services")
-		return
-	}
 	var key, name string
-	err = h.db.QueryRow(r.Context(), `SELECT blob_key, name FROM portal_attachments WHERE application_id = $1 AND kind = $2
+	err := h.db.QueryRow(r.Context(), `SELECT blob_key, name FROM portal_attachments WHERE application_id = $1 AND kind = $2
 		ORDER BY created_at DESC, id LIMIT 1`, a.ID, kindResult).Scan(&key, &name)
 	if errors.Is(err, sqldb.ErrNotFound) {
 		h.agencyProblem(w, "conflict", http.StatusConflict, "upload the result first")
@@ -380,7 +373,7 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.apiFail(w, r, err)
 		return
 	}
-	sig, err := io.ReadAll(io.LimitReader(r.Body, 128<<10))
+	sig, err := io.ReadAll(io.LimitReader(r.Body, maxResultSignature+1))
 	if err != nil {
 		h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "the body could not be read")
 		return
@@ -396,16 +389,20 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.apiFail(w, r, err)
 		return
 	}
-	res, err := h.cfg.Signatures(r.Context(), sig, pdf)
-	if err != nil {
-		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body",
-			Detail: "подпись не подписывает результат или сертификат не прошёл проверку", DetailEN: "the signature does not sign the result, or its certificate failed the check"})
+	refused, err := h.judgeResultSignature(r, a, pdf, sig)
+	switch {
+	case err != nil:
+		h.apiFail(w, r, err)
 		return
-	}
-	if res.Subject.OGRN != ogrn {
-		h.agencyProblem(w, "invalid_request", http.StatusUnprocessableEntity, "", httpx.FieldProblem{Name: "body",
-			Detail:   "сертификат подписи выдан не ведомству: в нём нет ОГРН " + ogrn,
-			DetailEN: "the signing certificate is not the agency's: it does not name OGRN " + ogrn})
+	case refused == nil:
+	case refused.status == http.StatusUnprocessableEntity:
+		h.agencyProblem(w, "invalid_request", refused.status, "", httpx.FieldProblem{Name: "body", Detail: refused.text[0], DetailEN: refused.text[1]})
+		return
+	case refused.status == http.StatusConflict:
+		h.agencyProblem(w, "conflict", refused.status, refused.text[1])
+		return
+	default:
+		h.agencyProblem(w, "temporarily_unavailable", refused.status, refused.text[1])
 		return
 	}
 	id, err := h.storeFile(r.Context(), a.ID, kindSignature, name+".sig", signatureType, sig)
@@ -415,6 +412,57 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 	}
 	h.supersede(r.Context(), a.ID, []string{id}, kindSignature)
 	httpx.WriteJSON(w, http.StatusCreated, apiAttachment{ID: id, Kind: kindSignature, Name: name + ".sig", ContentType: signatureType, Size: int64(len(sig))})
+}
+
+// maxResultSignature is the largest detached signature of a result taken
+// (a CMS SignedData with its certificate chain is a few kilobytes).
+const maxResultSignature = 128 << 10
+
+// signatureRefusal is why a result's signature is not the agency's: the
+// answer's status (422 the signature, 409 the agency has no OGRN, 503 no
+// trust list here) and the text, in Russian and English.
+type signatureRefusal struct {
+	status int
+	text   [2]string
+}
+
+// judgeResultSignature checks sig as the agency's detached CMS signature
+// of pdf, the result of a: against the trust list as citizens' signatures
+// are, and made by a certificate that names the agency's OGRN. It is the
+// one check for the agency API and the back-office alike; nil is a
+// signature to keep.
+func (h *Handler) judgeResultSignature(r *http.Request, a *applications.Application, pdf, sig []byte) (*signatureRefusal, error) {
+	if h.cfg.Signatures == nil {
+		return &signatureRefusal{http.StatusServiceUnavailable, [2]string{
+			"Подписи здесь не проверяются: оператор портала не настроил список доверенных удостоверяющих центров.",
+			"signatures cannot be checked here (no trust list)"}}, nil
+	}
+	ogrn, err := h.agencyOGRN(r, a)
+	if err != nil {
+		return nil, err
+	}
+	if ogrn == "" {
+		return &signatureRefusal{http.StatusConflict, [2]string{
+			"В каталоге услуг у ведомства " + a.Agency + " нет ОГРН, поэтому подпись нельзя связать с ним: его указывает оператор портала.",
+			"the catalogue names no OGRN for agency " + a.Agency + ", so no signature can be tied to it: the portal's operator sets agency.ogrn in its services"}}, nil
+	}
+	if len(sig) == 0 || len(sig) > maxResultSignature {
+		return &signatureRefusal{http.StatusUnprocessableEntity, [2]string{
+			"Приложите файл открепленной подписи результата (.sig) — не больше 128 КБ.",
+			"attach the result's detached signature (.sig), at most 128 KB"}}, nil
+	}
+	res, err := h.cfg.Signatures(r.Context(), sig, pdf)
+	if err != nil {
+		return &signatureRefusal{http.StatusUnprocessableEntity, [2]string{
+			"Подпись не подписывает результат или сертификат не прошёл проверку.",
+			"the signature does not sign the result, or its certificate failed the check"}}, nil
+	}
+	if res.Subject.OGRN != ogrn {
+		return &signatureRefusal{http.StatusUnprocessableEntity, [2]string{
+			"Сертификат подписи выдан не ведомству: в нём нет ОГРН " + ogrn + ".",
+			"the signing certificate is not the agency's: it does not name OGRN " + ogrn}}, nil
+	}
+	return nil, nil
 }
 
 // agencyOGRN is the OGRN a's agency signs with (signerOGRN).

@@ -192,9 +192,9 @@ type applicationView struct {
 	Submitted string
 	Due       string
 	Code      bool
-	// Signed: the result has the sandbox agency's signature, which the
-	// page tells how to check.
-	Signed bool
+	// Signed: the result has the agency's signature; Sandbox: the sandbox
+	// agency's, whose CA and CRL the page offers for the check.
+	Signed, Sandbox bool
 }
 
 type formField struct {
@@ -280,8 +280,9 @@ func (h *Handler) renderApplication(w http.ResponseWriter, r *http.Request, stat
 		if f.Kind == kindResult || f.Kind == kindSignature {
 			v.Results = append(v.Results, f)
 		}
-		v.Signed = v.Signed || f.Kind == kindSignature && h.cfg.Sandbox
+		v.Signed = v.Signed || f.Kind == kindSignature
 	}
+	v.Sandbox = v.Signed && h.cfg.Sandbox
 	hist, err := h.apps.History(r.Context(), a.ID)
 	if err != nil {
 		h.fail(w, r, err)

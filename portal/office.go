@@ -3,6 +3,8 @@ package portal
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"slices"
@@ -146,7 +148,10 @@ type officeAppView struct {
 	Due     string
 	// What the officer may do now.
 	Take, Ask, Decide bool
-	Err               map[string]string
+	// SignResult: an approval brings the result's signature file too
+	// (outside development mode, where the sandbox agency does not sign).
+	SignResult bool
+	Err        map[string]string
 }
 
 func (h *Handler) showOfficeApp(w http.ResponseWriter, r *http.Request) {
@@ -166,7 +171,7 @@ func (h *Handler) renderOfficeApp(w http.ResponseWriter, r *http.Request, status
 	v := officeAppView{portalPage: h.page(r, "office.title"), A: a, Title: s.Title.In(l.Lang), Status: l.T("status." + string(a.Status)),
 		Fields: h.formFields(l, s, a.Values, nil), Overdue: a.Overdue(h.now()), Due: a.DueAt.In(moscow).Format("02.01.2006"),
 		Take: a.Status == applications.Received, Ask: a.Status == applications.InReview,
-		Decide: a.Status == applications.InReview || a.Status == applications.InfoRequested, Err: errs}
+		Decide: a.Status == applications.InReview || a.Status == applications.InfoRequested, SignResult: !h.cfg.Sandbox, Err: errs}
 	v.Page.Title = l.T("office.app", a.Number)
 	if len(errs) > 0 {
 		v.Error = l.T("apps.fix")
@@ -188,6 +193,37 @@ func (h *Handler) renderOfficeApp(w http.ResponseWriter, r *http.Request, status
 		v.History = append(v.History, eventView{At: moscowTime(e.At), Status: l.T("status." + string(e.Status)), Who: who, Comment: e.Comment})
 	}
 	h.render.Render(w, r, status, "office_app", v)
+}
+
+// dropStored removes what an approval stored (its result and signature)
+// when the approval did not happen.
+func (h *Handler) dropStored(ctx context.Context, appID string, ids []string) {
+	for _, id := range ids {
+		if id == "" {
+			continue
+		}
+		if err := h.dropFile(context.WithoutCancel(ctx), appID, id); err != nil {
+			h.log.WarnContext(ctx, "result of an approval that did not happen left", "err", err)
+		}
+	}
+}
+
+// formFile reads the multipart form's file field name, at most limit
+// bytes; a missing, empty or longer file is an error.
+func formFile(r *http.Request, name string, limit int64) ([]byte, error) {
+	f, _, err := r.FormFile(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	switch {
+	case err != nil:
+		return nil, err
+	case len(data) == 0 || int64(len(data)) > limit:
+		return nil, fmt.Errorf("%s: %d bytes", name, len(data))
+	}
+	return data, nil
 }
 
 func (h *Handler) officeFile(w http.ResponseWriter, r *http.Request) {
@@ -245,6 +281,25 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
+	var sig []byte
+	if to == applications.Approved && !h.cfg.Sandbox {
+		// The agency's detached signature of the result, made by its own
+		// signing software: judged before anything is stored.
+		var err error
+		if sig, err = formFile(r, "signature", maxResultSignature); err != nil {
+			errs["signature"] = l.Pick("Приложите файл открепленной подписи результата (.sig) — не больше 128 КБ.",
+				"Attach the result's detached signature file (.sig), at most 128 KB.")
+		} else if result != nil {
+			refused, err := h.judgeResultSignature(r, a, data, sig)
+			if err != nil {
+				h.fail(w, r, err)
+				return
+			}
+			if refused != nil {
+				errs["signature"] = l.Pick(refused.text[0], refused.text[1]+".")
+			}
+		}
+	}
 	if len(errs) > 0 {
 		h.renderOfficeApp(w, r, http.StatusUnprocessableEntity, a, errs)
 		return
@@ -254,7 +309,14 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 	if result != nil {
 		// The result first: an approval never lacks its document.
 		var err error
-		if stored, err = h.storeResult(r.Context(), a.ID, result.Name, data); err != nil {
+		stored, err = h.storeResult(r.Context(), a.ID, result.Name, data)
+		if err == nil && sig != nil {
+			var id string
+			id, err = h.storeFile(r.Context(), a.ID, kindSignature, result.Name+".sig", signatureType, sig)
+			stored = append(stored, id)
+		}
+		if err != nil {
+			h.dropStored(r.Context(), a.ID, stored)
 			h.fail(w, r, err)
 			return
 		}
@@ -262,11 +324,7 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 	_, err := h.apps.Move(r.Context(), a.ID, "", version, a.Status, to, applications.Actor{Kind: applications.Officer, ID: session(r).Subject}, comment)
 	switch {
 	case errors.Is(err, applications.ErrTransition), errors.Is(err, applications.ErrConflict):
-		for _, id := range stored {
-			if err := h.dropFile(context.WithoutCancel(r.Context()), a.ID, id); err != nil {
-				h.log.WarnContext(r.Context(), "result of a lost race left", "err", err)
-			}
-		}
+		h.dropStored(r.Context(), a.ID, stored)
 		v := l.Pick("Заявление уже изменил другой сотрудник или система ведомства. Обновите страницу.",
 			"Another officer or the agency's system changed the application meanwhile. Reload the page.")
 		fresh, _ := h.apps.Get(r.Context(), a.ID)

@@ -3,12 +3,19 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"image"
 	"image/png"
 	"io"
 	"io/fs"
+	"math/big"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -32,6 +39,8 @@ import (
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
+	"github.com/gosid/gosid/keys/cert"
+	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/portal/catalog"
 	"github.com/gosid/gosid/portal/catalog/search"
 	catalogstore "github.com/gosid/gosid/portal/catalog/store"
@@ -70,14 +79,30 @@ func (b *browser) upload(u, name string, data []byte) page {
 // empty, one file.
 func (b *browser) multipart(u string, fields map[string]string, fileField, name string, data []byte) page {
 	b.t.Helper()
+	var files []formFile
+	if fileField != "" {
+		files = append(files, formFile{fileField, name, data})
+	}
+	return b.multipartFiles(u, fields, files...)
+}
+
+// formFile is one file of a multipart form: its field, name and bytes.
+type formFile struct {
+	field, name string
+	data        []byte
+}
+
+// multipartFiles posts a multipart form with the fields and files.
+func (b *browser) multipartFiles(u string, fields map[string]string, files ...formFile) page {
+	b.t.Helper()
 	var body bytes.Buffer
 	mw := multipart.NewWriter(&body)
 	for k, v := range fields {
 		_ = mw.WriteField(k, v)
 	}
-	if fileField != "" {
-		fw, _ := mw.CreateFormFile(fileField, name)
-		_, _ = fw.Write(data)
+	for _, f := range files {
+		fw, _ := mw.CreateFormFile(f.field, f.name)
+		_, _ = fw.Write(f.data)
 	}
 	_ = mw.Close()
 	req, _ := http.NewRequest("POST", u, &body)
@@ -332,6 +357,18 @@ func submitApplicationWith(t *testing.T, b *browser, portalURL, phone string, co
 
 var versionRe = regexp.MustCompile(`name="version" value="(\d+)"`)
 
+// formVersion is the version the form on the page at u carries (re's
+// first group).
+func formVersion(t *testing.T, b *browser, u string, re *regexp.Regexp) string {
+	t.Helper()
+	p := b.abs("GET", u, nil)
+	v := re.FindStringSubmatch(p.Body)
+	if v == nil {
+		t.Fatalf("no form with a version at %s: %d\n%.3000s", u, p.Status, p.Body)
+	}
+	return v[1]
+}
+
 // TestPortalOffice: an officer of the agency (staff role at Gosid, signed
 // in with a second factor) finds the application in the queue, takes it,
 // asks for more information; the citizen is told, adds a file and
@@ -378,14 +415,7 @@ func TestPortalOffice(t *testing.T) {
 		}
 		id := strings.TrimPrefix(app, portalURL+"/applications/")
 		office := portalURL + "/office/applications/" + id
-		version := func() string {
-			p := officer.abs("GET", office, nil)
-			v := versionRe.FindStringSubmatch(p.Body)
-			if v == nil {
-				t.Fatalf("no decision form: %d\n%.2000s", p.Status, p.Body)
-			}
-			return v[1]
-		}
+		version := func() string { return formVersion(t, officer, office, versionRe) }
 		move := func(to, v, comment, file string, data []byte) page {
 			field := ""
 			if file != "" {
@@ -571,22 +601,7 @@ func TestPortalSignedApplication(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
 		c := sqldbtest.NewClock(time.Now())
-		// One trust list for citizens' certificates and the sandbox
-		// agency's, as an operator who trusts both CAs would configure it.
-		trust := t.TempDir()
-		for name, data := range map[string][]byte{"citizens.pem": fixture(t, "trust/root.pem"), "sandbox.pem": sandbox.CA} {
-			if err := os.WriteFile(filepath.Join(trust, name), data, 0o644); err != nil {
-				t.Fatal(err)
-			}
-		}
-		sandboxCRL := filepath.Join(t.TempDir(), "sandbox.crl")
-		if err := os.WriteFile(sandboxCRL, sandbox.CRL, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		crls := []string{filepath.Join(certFixtures, "ca.crl"), filepath.Join(certFixtures, "root.crl"), sandboxCRL}
-		op, _, parts := startOPWith(t, db, c, func(o *idpOptions) {
-			o.Esign = esignOptions{TrustDir: trust, CRLFiles: crls, CRLTimeout: time.Second}
-		})
+		op, _, parts := startOPWith(t, db, c, trustCitizensAndSandbox(t))
 		portalURL, _, _ := startEmbeddedPortalIn(t, parts)
 		b := newBrowser(t, op)
 		b.register("phone", "+79161117701", "+79161117701", "Иванов", "Иван")
@@ -748,6 +763,205 @@ func TestPortalSignedApplication(t *testing.T) {
 			t.Fatalf("the sandbox's signature for an agency with its own OGRN: %d %s", r.Status, r.Body)
 		}
 	})
+}
+
+// trustCitizensAndSandbox sets one trust list for citizens' certificates
+// and the sandbox agency's (and the agencies' CAs given), as an operator
+// who trusts them all would configure it.
+func trustCitizensAndSandbox(t *testing.T, agencies ...agencyCA) func(*idpOptions) {
+	trust, dir := t.TempDir(), t.TempDir()
+	cas := map[string][]byte{"citizens.pem": fixture(t, "trust/root.pem"), "sandbox.pem": sandbox.CA}
+	crlFiles := map[string][]byte{"sandbox.crl": sandbox.CRL}
+	for i, a := range agencies {
+		cas[fmt.Sprintf("agency-%d.pem", i)], crlFiles[fmt.Sprintf("agency-%d.crl", i)] = a.caPEM, a.crl
+	}
+	crls := []string{filepath.Join(certFixtures, "ca.crl"), filepath.Join(certFixtures, "root.crl")}
+	for name, data := range cas {
+		if err := os.WriteFile(filepath.Join(trust, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for name, data := range crlFiles {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		crls = append(crls, filepath.Join(dir, name))
+	}
+	return func(o *idpOptions) {
+		o.Esign = esignOptions{TrustDir: trust, CRLFiles: crls, CRLTimeout: time.Second}
+	}
+}
+
+// agencyCA is a certification authority of the test's own (ECDSA P-256)
+// and the agency signing certificate it issued, naming an OGRN: the CA's
+// certificate and current CRL for the trust list, and the agency's
+// detached signature of content.
+type agencyCA struct {
+	caPEM, crl []byte
+	sign       func(content []byte) []byte
+}
+
+func newAgencyCA(t *testing.T, ogrn string) agencyCA {
+	t.Helper()
+	now := time.Now()
+	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{Country: []string{"RU"}, CommonName: "УЦ ведомств (тест)"},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour), IsCA: true, BasicConstraintsValid: true,
+		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
+	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ca, _ := x509.ParseCertificate(caDER)
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2),
+		Subject: pkix.Name{Country: []string{"RU"}, Organization: []string{"МВД России"}, CommonName: "МВД России",
+			ExtraNames: []pkix.AttributeTypeAndValue{{Type: cert.OIDOGRN, Value: ogrn}}},
+		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour),
+		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}},
+		ca, &key.PublicKey, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, _ := x509.ParseCertificate(leafDER)
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour),
+		NextUpdate: now.Add(48 * time.Hour)}, ca, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return agencyCA{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), crl: crl, sign: func(content []byte) []byte {
+		der, err := cms.SignDetached(content, key, leaf, nil, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cms.PEM(der)
+	}}
+}
+
+// mvdOGRN is the MVD's OGRN (a valid check digit; the catalogue refuses
+// the sandbox agency's made-up one).
+const mvdOGRN = "1037700029620"
+
+// TestPortalResultSignedOutsideDevelopment: outside development mode no
+// result reaches the citizen without the agency's signature. An officer
+// approves in the back-office with the PDF and its detached signature,
+// checked before anything is stored: none, one of other content, or a
+// citizen's certificate (not the agency's OGRN) keep the application in
+// review with nothing stored. Through the agency API approving waits for
+// PUT …/result/signature. The citizen's page offers the signature.
+func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	ctx := context.Background()
+	c := sqldbtest.NewClock(time.Now())
+	mvd := newAgencyCA(t, mvdOGRN)
+	op, _, parts := startOPWith(t, db, c, trustCitizensAndSandbox(t, mvd))
+	portalURL, _, _ := startPortalMode(t, parts, nil, false)
+	services := catalogstore.NewStore(db, time.Now)
+	svc, err := services.Get(ctx, "foreign-passport")
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc.Agency.OGRN = mvdOGRN
+	if _, err := services.Import(ctx, []catalog.Service{svc}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(search.CheckInterval)
+	accounts := account.NewStore(db, parts.Keys, time.Now)
+	citizen := newBrowser(t, op)
+	citizen.register("phone", "+79161119901", "+79161119901", "Заявителев", "Иван")
+	ca, _ := accounts.FindByLogin(ctx, account.Phone, "+79161119901")
+	if err := accounts.SetLevel(ctx, ca.ID, ca.Level, assurance.Confirmed); err != nil {
+		t.Fatal(err)
+	}
+	citizen.portalGo(t, portalURL, citizen.abs("GET", portalURL+"/login", nil))
+	app, _ := submitApplication(t, citizen, portalURL, "+79161119901")
+	officer, _, _ := signInOfficer(t, db, op, parts, c, portalURL, "+79161119902", staff.Org{Code: "mvd", Kind: staff.KindAgency, NameRU: "МВД России", Region: "77"})
+	office := portalURL + "/office/applications/" + strings.TrimPrefix(app, portalURL+"/applications/")
+	version := func() string { return formVersion(t, officer, office, versionRe) }
+	if p := officer.multipart(office+"/move", map[string]string{"to": "in_review", "version": version()}, "", "", nil); p.Status != http.StatusSeeOther {
+		t.Fatalf("take into work: %d", p.Status)
+	}
+	if p := officer.abs("GET", office, nil); !strings.Contains(p.Body, `name="signature"`) || !strings.Contains(p.Body, "Подпись результата (.sig)") {
+		t.Fatalf("the decision form does not ask for the result's signature:\n%.3000s", p.Body)
+	}
+	result := testPDF(t)
+	signed := mvd.sign(result)
+	sandboxSigned, err := sandbox.Sign(result, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	approve := func(sig []byte) page {
+		files := []formFile{{"result", "Результат.pdf", result}}
+		if sig != nil {
+			files = append(files, formFile{"signature", "Результат.pdf.sig", sig})
+		}
+		return officer.multipartFiles(office+"/move", map[string]string{"to": "approved", "version": version(), "comment": "Готово"}, files...)
+	}
+	for _, tc := range []struct {
+		what, want string
+		sig        []byte
+	}{
+		{"no signature", "Приложите файл открепленной подписи", nil},
+		{"a signature of other content", "не подписывает результат", signAs(t, "citizen256", []byte("other"))},
+		{"a citizen's signature of the result", "нет ОГРН " + mvdOGRN, signAs(t, "citizen256", result)},
+		{"the sandbox agency's signature (outside development mode)", "нет ОГРН " + mvdOGRN, sandboxSigned},
+	} {
+		p := approve(tc.sig)
+		if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, tc.want) || !strings.Contains(p.Body, `id="signature-err"`) {
+			t.Errorf("approving with %s: %d, want 422 saying %q at the field\n%s", tc.what, p.Status, tc.want, firstError(p.Body))
+		}
+		if n := count(t, db, `SELECT COUNT(*) FROM portal_attachments WHERE kind IN ('result', 'signature')`); n != 0 {
+			t.Fatalf("approving with %s left %d files", tc.what, n)
+		}
+	}
+	if p := approve(signed); p.Status != http.StatusSeeOther {
+		t.Fatalf("approving with the agency's signature: %d\n%s", p.Status, firstError(p.Body))
+	}
+	p := citizen.abs("GET", app, nil)
+	sm := regexp.MustCompile(`href="(/applications/[0-9a-f]+/files/[0-9a-f]+)">Rezultat\.pdf\.sig</a>`).FindStringSubmatch(p.Body)
+	if !strings.Contains(p.Body, "Одобрено") || sm == nil || !strings.Contains(p.Body, "квалифицированной электронной подписью ведомства") ||
+		strings.Contains(p.Body, "/sandbox/ca.pem") {
+		t.Fatalf("the citizen's page after approval:\n%.3000s", p.Body)
+	}
+	if got := citizen.abs("GET", portalURL+sm[1], nil); got.Status != 200 || got.Body != string(signed) {
+		t.Fatalf("the signature's download: %d", got.Status)
+	}
+
+	// The agency API: approving waits for the signature.
+	app2, _ := submitApplication(t, citizen, portalURL, "+79161119901")
+	cl, cs, err := client.NewStore(db, time.Now).Create(ctx, client.Client{Name: "Система МВД", AuthMethod: client.AuthSecretBasic,
+		GrantTypes: []string{client.GrantClientCredentials}, Scopes: []string{"agency:mvd"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := tokenRequest(t, op.URL, cl.ID, cs, url.Values{"grant_type": {"client_credentials"}, "scope": {"agency:mvd"}}).AccessToken
+	api := portalURL + "/agency/v1/applications/" + strings.TrimPrefix(app2, portalURL+"/applications/")
+	move := func(status string) apiAnswer {
+		one := agencyCall(t, tok, "GET", api, "", nil)
+		body, _ := json.Marshal(map[string]any{"status": status, "version": one.JSON["version"]})
+		return agencyCall(t, tok, "POST", api+"/status", "application/json", body)
+	}
+	if r := move("in_review"); r.Status != 200 {
+		t.Fatalf("take: %d %s", r.Status, r.Body)
+	}
+	if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
+		t.Fatalf("result: %d %s", r.Status, r.Body)
+	}
+	if r := move("approved"); r.Status != 422 || !strings.Contains(string(r.Body), "result/signature") {
+		t.Fatalf("approving an unsigned result: %d %s", r.Status, r.Body)
+	}
+	if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", signed); r.Status != 201 {
+		t.Fatalf("the agency's signature: %d %s", r.Status, r.Body)
+	}
+	if r := move("approved"); r.Status != 200 || r.JSON["status"] != "approved" {
+		t.Fatalf("approving the signed result: %d %s", r.Status, r.Body)
+	}
 }
 
 // passportDraft is a confirmed citizen (phone) signed in to the embedded

@@ -250,14 +250,7 @@ func TestPortalSupport(t *testing.T) {
 			t.Fatal("«Мои» lists a request nobody took")
 		}
 		console := portalURL + "/support/console/" + id
-		version := func() string {
-			p := sup.abs("GET", console, nil)
-			v := supportVersionRe.FindStringSubmatch(p.Body)
-			if v == nil {
-				t.Fatalf("no form on the console's request: %d\n%.3000s", p.Status, p.Body)
-			}
-			return v[1]
-		}
+		version := func() string { return formVersion(t, sup, console, supportVersionRe) }
 		p = sup.abs("GET", console, nil)
 		if strings.Contains(p.Body, "ivanov@example.ru") || !strings.Contains(p.Body, "iv***@example.ru") {
 			t.Fatalf("the contact is not masked for staff:\n%.3000s", p.Body)

@@ -55,13 +55,20 @@ func startEmbeddedPortalIn(t testing.TB, parts *idp.IdP) (string, *portal.Handle
 // options (an acquirer of its own; nil: the sandbox's).
 func startEmbeddedPortalWith(t testing.TB, parts *idp.IdP, gw *gatewayOptions) (string, *portal.Handler, string) {
 	t.Helper()
+	return startPortalMode(t, parts, gw, true)
+}
+
+// startPortalMode is startEmbeddedPortalWith in development mode (dev) or
+// not, as serve runs it outside the embedded default.
+func startPortalMode(t testing.TB, parts *idp.IdP, gw *gatewayOptions, dev bool) (string, *portal.Handler, string) {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	u := "http://" + ln.Addr().String()
 	dir := t.TempDir()
-	h, err := embeddedPortal(context.Background(), parts, u, dir, "", true, testLog(), gw)
+	h, err := embeddedPortal(context.Background(), parts, u, dir, "", dev, testLog(), gw)
 	if err != nil {
 		t.Fatal(err)
 	}
