@@ -421,8 +421,11 @@ func TestDeliveryMatrix(t *testing.T) {
 // while the gateway holds its call, still give the citizen one SMS; the
 // e-mail held likewise is sent again with the same dedupe key (the SMTP
 // adapter's Message-ID, by which receivers drop the repeat:
-// internal/message TestSMTPKeyAndUnsubscribe); a gateway that always
-// fails marks the SMS failed without holding up anyone else's.
+// internal/message TestSMTPKeyAndUnsubscribe), and the push with the same
+// Topic (RFC 8030 §5.4: the push service replaces the undelivered one; the
+// service worker's notification tag is the same, so a browser that got
+// both shows one); a gateway that always fails marks the SMS failed
+// without holding up anyone else's.
 func TestDeliveryExactlyOnce(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		e := newDeliveryEnv(t, db, next(12, 0, moscow))
@@ -430,6 +433,13 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 			e.citizen(t, c.sub, c.phone, "")
 		}
 		e.citizen(t, "crash", "+79990000003", "crash@example.ru")
+		sub, pushID, err := e.push.NewSubscription()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := e.h.savePush(context.Background(), "crash", sub, "test"); err != nil {
+			t.Fatal(err)
+		}
 		// Three 503s: the adapter's own retry, then the job's retry, each
 		// reaching the gateway, which recorded the first.
 		e.sms.mu.Lock()
@@ -462,12 +472,13 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 		e.mail.mu.Lock()
 		e.mail.hang["crash@example.ru"] = true
 		e.mail.mu.Unlock()
+		pushHung := e.push.HangNext()
 		crash := e.notice(t, "crash", "new", false)
-		for _, hung := range []<-chan string{e.sms.hung, e.mail.hung} {
+		for _, hung := range []<-chan string{e.sms.hung, e.mail.hung, pushHung} {
 			select {
 			case <-hung:
 			case <-time.After(10 * time.Second):
-				t.Fatal("the gateways never got the SMS and the e-mail")
+				t.Fatal("the gateways never got the SMS, the e-mail and the push")
 			}
 		}
 		stop, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
@@ -488,6 +499,12 @@ func TestDeliveryExactlyOnce(t *testing.T) {
 		e.wait(t, crash, notify.Email, notify.SentOK)
 		if sent := e.mail.to("crash@example.ru"); len(sent) != 2 || sent[0].Key == "" || sent[0].Key != sent[1].Key {
 			t.Errorf("the e-mail held over the restart: %d sends, keys %q; want 2 with one key", len(sent), keysOf(sent))
+		}
+		e.wait(t, crash, notify.Push, notify.SentOK)
+		var p pushPayload
+		if got, posts := e.push.Received(pushID), e.push.Posts(pushID); posts != 2 || len(got) != 1 || got[0].Topic != pushTopic(crash) ||
+			json.Unmarshal(got[0].Payload, &p) != nil || p.Tag != got[0].Topic {
+			t.Errorf("the push held over the restart: %d posts, %d kept (%+v); want 2 posts of one Topic, 1 kept, tagged with it", posts, len(got), got)
 		}
 	})
 }

@@ -49,6 +49,11 @@ type Service struct {
 	seq      int64
 	failN    int
 	failCode int
+	// hangNext: the next push that passes the checks is kept and never
+	// answered (the service took it, the answer was lost); hung tells of
+	// it.
+	hangNext bool
+	hung     chan string
 	now      func() time.Time
 }
 
@@ -57,6 +62,9 @@ type subscription struct {
 	auth []byte
 	gone bool
 	msgs []message
+	// posts counts the pushes taken, those a later one of the same
+	// Topic replaced included.
+	posts int
 }
 
 type message struct {
@@ -66,7 +74,29 @@ type message struct {
 
 // New returns an empty service.
 func New() *Service {
-	return &Service{subs: map[string]*subscription{}, now: time.Now}
+	return &Service{subs: map[string]*subscription{}, now: time.Now, hung: make(chan string, 16)}
+}
+
+// HangNext makes the next push that passes every check be taken (kept,
+// as delivered) and then never answered, as when the sender's process
+// dies or the connection breaks after the service took the message. The
+// returned channel gets the subscription's id when that happens.
+func (s *Service) HangNext() <-chan string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.hangNext = true
+	return s.hung
+}
+
+// Posts is how many pushes the subscription took, those a later push of
+// the same Topic replaced included.
+func (s *Service) Posts(id string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sub, ok := s.subs[id]; ok {
+		return sub.posts
+	}
+	return 0
 }
 
 // SetBase tells the service its public URL: where Handler is mounted,
@@ -278,8 +308,16 @@ func (s *Service) receivePush(w http.ResponseWriter, r *http.Request) {
 		sub.msgs = slices.DeleteFunc(sub.msgs, func(old message) bool { return old.Topic == msg.Topic })
 	}
 	sub.msgs = append(sub.msgs, m)
+	sub.posts++
 	seq := s.seq
+	hang := s.hangNext
+	s.hangNext = false
 	s.mu.Unlock()
+	if hang {
+		s.hung <- id
+		<-r.Context().Done()
+		return
+	}
 	// RFC 8030 §5: the Location names the message resource. Nothing here
 	// serves it; senders only check that it is there.
 	w.Header().Set("Location", s.baseFor(r)+"/m/"+strconv.FormatInt(seq, 10))
