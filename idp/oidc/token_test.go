@@ -244,7 +244,8 @@ func TestTokenEndpointTakesBodiesByPOSTOnly(t *testing.T) {
 // code is lost (the replica that sent it died; browsers and load
 // balancers send such a GET again). The same session's repeat gets a new
 // code that works, and the lost one is dead; another session of the same
-// account, or a repeat after the exchange, gets «Запрос устарел».
+// account, or a repeat after the exchange, gets «Запрос устарел». The
+// consent form sent twice likewise ends with a working code.
 func TestContinueSentAgain(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		op := startOP(t, db)
@@ -284,5 +285,25 @@ func TestContinueSentAgain(t *testing.T) {
 			t.Fatalf("the repeat's code: %s", r)
 		}
 		expired("continue after the exchange", b.do(t, http.MethodGet, cont, nil))
+
+		// The consent form sent twice (a double click without script, or
+		// a resend after a lost answer): the browser shows the second
+		// answer, whose code works.
+		c2, a2 := refreshClient(t, op)
+		verifier, challenge = pkce()
+		begun = b.do(t, http.MethodGet, pathAuthorize+"?"+url.Values{"client_id": {c2.ID}, "redirect_uri": {c2.RedirectURIs[0]},
+			"response_type": {"code"}, "scope": {"openid"}, "state": {"st"}, "code_challenge": {challenge}, "code_challenge_method": {"S256"}}.Encode(), nil)
+		asked := b.do(t, http.MethodGet, begun.Header.Get("Location"), nil)
+		consent, _ := url.Parse(asked.Header.Get("Location"))
+		if consent == nil || consent.Path != pathConsent {
+			t.Fatalf("the new client's request: %s %s, want the consent page", asked, asked.Header.Get("Location"))
+		}
+		allow := url.Values{"id": {consent.Query().Get("id")}, "decision": {"allow"}}
+		first := codeOf("consent", b.do(t, http.MethodPost, pathConsent, allow))
+		second := codeOf("consent sent again", b.do(t, http.MethodPost, pathConsent, allow))
+		wantError(t, "the first consent's code", op.call(t, pathToken, c2, a2, codeExchange(first, verifier)), http.StatusBadRequest, "invalid_grant")
+		if r := op.call(t, pathToken, c2, a2, codeExchange(second, verifier)); r.Status != http.StatusOK {
+			t.Fatalf("the second consent's code: %s", r)
+		}
 	})
 }
