@@ -114,7 +114,7 @@ func (h *Handler) submitBind(w http.ResponseWriter, r *http.Request) {
 	}
 	ctx := r.Context()
 	l := h.loc(r)
-	res, c, err := h.check(w, r, flowBind)
+	res, c, _, err := h.check(w, r, flowBind, false)
 	if errors.Is(err, errUnavailable) {
 		h.unavailable(w, r, err)
 		return

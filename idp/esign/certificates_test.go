@@ -79,7 +79,7 @@ func TestStaleSessionCertificates(t *testing.T) {
 			t.Fatal(err)
 		}
 		var checked atomic.Int32
-		h, err := New(Deps{Store: store, Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows,
+		h, err := New(Deps{Store: store, Accounts: e.Accounts, Sessions: idptest.Sessions{Store: e.Sessions}, Flows: e.Flows,
 			Log: e.Log, Now: c.Now, Reauth: session.Reauth{MaxAge: 5 * time.Minute},
 			Verifier: verifierOf(e), Notifier: e.Messages, Activity: e.Activity,
 			Verify: func(context.Context, []byte, []byte) (*cms.Result, error) {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/ratelimit"
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/validate"
@@ -41,17 +42,20 @@ type Accounts interface {
 }
 
 // Sessions starts sessions (login.Arrivals) and finds the current one.
+// StartIn runs spend in the transaction that opens the session.
 type Sessions interface {
 	Start(w http.ResponseWriter, r *http.Request, accountID string, amr []string, ip string) (*session.Session, error)
+	StartIn(w http.ResponseWriter, r *http.Request, a *account.Account, amr []string, ip string, spend func(tx *sqldb.Tx) error) (*session.Session, error)
 	Current(r *http.Request) (*session.Session, error)
 }
 
-// Flows keeps the challenge between the two requests.
+// Flows keeps the challenge between the two requests (flow.Store).
 type Flows interface {
 	Begin(w http.ResponseWriter, r *http.Request, kind string, data any, ttl time.Duration) error
 	FromRequest(r *http.Request, kind string, data any) (string, int, error)
 	Take(ctx context.Context, kind, token string, data any) error
 	Clear(w http.ResponseWriter, kind string)
+	With(q sqldb.Runner) *flow.Store
 }
 
 // Activity runs a change and appends the activity-log entries it returns
@@ -231,42 +235,64 @@ func readSignature(r *http.Request) []byte {
 	return []byte(strings.TrimSpace(r.PostFormValue("signature")))
 }
 
-// check spends the browser's challenge (single use, whatever the outcome)
-// and verifies the signature over it. A missing or spent challenge gives
-// errChallenge.
-func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string) (*cms.Result, challenge, error) {
+// check verifies the signature over the browser's challenge, which is
+// single use: spent here whatever the outcome — unless keep, when a good
+// signature leaves it (its token returned) for the caller to spend in the
+// transaction that acts on the signature, so that a database failure
+// before that commits leaves it for the citizen's retry with the same
+// signature; a refusal spends it then too. A missing or spent challenge
+// gives errChallenge.
+func (h *Handler) check(w http.ResponseWriter, r *http.Request, kind string, keep bool) (*cms.Result, challenge, string, error) {
 	ctx := r.Context()
 	if h.Limiter != nil {
 		if ok, _, err := h.Limiter.Allow(ctx, PerIP, httpx.ClientIP(r)); err == nil && !ok {
-			return nil, challenge{}, errTooMany
+			return nil, challenge{}, "", errTooMany
 		}
 	}
 	sig := readSignature(r)
 	var c challenge
 	token, _, err := h.Flows.FromRequest(r, kind, &c)
-	if err == nil {
+	if err == nil && !keep {
 		err = h.Flows.Take(ctx, kind, token, &c)
 	}
 	if err != nil && !sqldb.Gone(err) {
 		// Not read, so not spent: the challenge and its cookie stay for
 		// the citizen's retry, and nothing is judged.
-		return nil, c, fmt.Errorf("%w: %w", errUnavailable, err)
+		return nil, c, "", fmt.Errorf("%w: %w", errUnavailable, err)
 	}
-	h.Flows.Clear(w, kind)
+	if err != nil || !keep {
+		h.Flows.Clear(w, kind)
+	}
 	if err != nil {
-		return nil, c, errChallenge
+		return nil, c, "", errChallenge
 	}
-	if len(sig) == 0 {
-		return nil, c, errNoSignature
-	}
-	// The text as shown; some tools add a line break when signing a file.
 	var res *cms.Result
-	for _, content := range []string{c.Text, c.Text + "\n", c.Text + "\r\n"} {
-		if res, err = h.Verify(ctx, sig, []byte(content)); !errors.Is(err, cert.ErrBadSignature) {
-			break
+	if len(sig) == 0 {
+		err = errNoSignature
+	} else {
+		// The text as shown; some tools add a line break when signing a
+		// file.
+		for _, content := range []string{c.Text, c.Text + "\n", c.Text + "\r\n"} {
+			if res, err = h.Verify(ctx, sig, []byte(content)); !errors.Is(err, cert.ErrBadSignature) {
+				break
+			}
 		}
 	}
-	return res, c, err
+	if err != nil && keep {
+		h.spend(w, r, kind, token)
+		token = ""
+	}
+	return res, c, token, err
+}
+
+// spend ends a challenge check kept, once its signature is refused:
+// best effort, as a challenge left expires unused.
+func (h *Handler) spend(w http.ResponseWriter, r *http.Request, kind, token string) {
+	h.Flows.Clear(w, kind)
+	var c challenge
+	if err := h.Flows.Take(r.Context(), kind, token, &c); err != nil && !sqldb.Gone(err) {
+		h.Log.WarnContext(r.Context(), "spend an e-signature challenge", "err", err)
+	}
 }
 
 var (
@@ -302,8 +328,13 @@ func explain(err error, l webui.Localizer) string {
 
 func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	res, c, err := h.check(w, r, flowLogin)
+	// The challenge is spent with the session's opening: a database that
+	// fails before leaves it for the same signature sent again.
+	res, c, token, err := h.check(w, r, flowLogin, true)
 	refuse := func(status int, msg string, extra func(*esignView)) {
+		if token != "" {
+			h.spend(w, r, flowLogin, token)
+		}
 		// A fresh challenge for the next try.
 		nc := challenge{Text: h.newChallenge(), Next: c.Next}
 		if !h.begin(w, r, flowLogin, nc) {
@@ -374,14 +405,24 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	// The key lives on a token or smart card behind a PIN: possession and
 	// knowledge, hence mfa (RFC 8176).
 	amr := []string{"sc", "mfa"}
-	if _, err := h.Sessions.Start(w, r, a.ID, amr, ip); err != nil {
+	if _, err := h.Sessions.StartIn(w, r, a, amr, ip, func(tx *sqldb.Tx) error {
+		var spent challenge
+		return h.Flows.With(tx).Take(ctx, flowLogin, token, &spent)
+	}); err != nil {
 		if h.outage(w, r, err) {
+			return
+		}
+		if sqldb.Gone(err) {
+			// The same signature signed in meanwhile, in another request.
+			token = ""
+			refuse(http.StatusUnprocessableEntity, l.T("es.err.challenge"), nil)
 			return
 		}
 		h.Log.ErrorContext(ctx, "start session", "err", err)
 		h.render.ErrorPage(w, r, http.StatusInternalServerError)
 		return
 	}
+	h.Flows.Clear(w, flowLogin)
 	h.event(ctx, r, a.ID, account.EventSignIn, account.ResultOK, "sc mfa")
 	webui.RedirectNext(w, r, c.Next, "/account")
 }

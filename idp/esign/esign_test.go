@@ -7,9 +7,11 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/gosid/gosid/idp/assurance"
+	"github.com/gosid/gosid/idp/flow"
 	"github.com/gosid/gosid/idp/idptest"
 
 	"github.com/gosid/gosid/idp/account"
@@ -107,8 +109,9 @@ func TestSignInChallengeOutage(t *testing.T) {
 
 // TestSignInStoreOutage: a database that fails after the signature was
 // checked (here every commit's answer lost: the certificate's binding)
-// answers 503 with Retry-After — no 409 «conflict», no 500 — and the
-// citizen, asked to sign a fresh challenge, signs in.
+// answers 503 with Retry-After — no 409 «conflict», no 500 — and keeps
+// the challenge: the browser's retry of the same form signs in, with no
+// new signature, and the challenge is spent then.
 func TestSignInStoreOutage(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		r := newRig(t, db)
@@ -121,8 +124,54 @@ func TestSignInStoreOutage(t *testing.T) {
 		if a.Status != 503 || a.Header.Get("Retry-After") == "" || holder.whoami() != "" {
 			t.Fatalf("a signature while the database fails: %d, Retry-After %q", a.Status, a.Header.Get("Retry-After"))
 		}
-		if p := holder.do("POST", "/login/esign", url.Values{"signature": {holder.sign("/login/esign", "citizen256")}}); p.status != 303 || holder.whoami() != owner.ID {
-			t.Fatalf("a fresh signature after the outage: %d → %q", p.status, p.location)
+		// The browser sends the same form again: the challenge was kept,
+		// the same signature signs in.
+		cookie := holder.b.Cookie(flow.CookieName("esign"))
+		if p := holder.do("POST", "/login/esign", url.Values{"signature": {sig}}); p.status != 303 || holder.whoami() != owner.ID {
+			t.Fatalf("the same signature after the outage: %d → %q", p.status, p.location)
+		}
+		// Once signed in, it is spent: sent again with its challenge's
+		// cookie, it is refused.
+		again := r.user()
+		again.b.SetCookie(flow.CookieName("esign"), cookie)
+		if p := again.do("POST", "/login/esign", url.Values{"signature": {sig}}); p.status != 422 || !strings.Contains(p.body, "Запрос устарел") || again.whoami() != "" {
+			t.Fatalf("the signature replayed after the sign-in: %d\n%.1500s", p.status, p.body)
+		}
+	})
+}
+
+// TestSignInSignatureOnce: the challenge is spent in the session's
+// transaction, so the same signed challenge sent from two browsers at
+// once (its cookie copied) signs in once; the other is told the request
+// is spent. On both dialects, five rounds.
+func TestSignInSignatureOnce(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		r := newRig(t, db)
+		owner := r.holderAccount("+79000000133")
+		for round := range 5 {
+			first := r.user()
+			sig := first.sign("/login/esign", "citizen256")
+			second := r.user()
+			second.b.SetCookie(flow.CookieName("esign"), first.b.Cookie(flow.CookieName("esign")))
+			replies := make([]reply, 2)
+			var wg sync.WaitGroup
+			for i, u := range []*user{first, second} {
+				wg.Go(func() { replies[i] = u.do("POST", "/login/esign", url.Values{"signature": {sig}}) })
+			}
+			wg.Wait()
+			in := 0
+			for i, u := range []*user{first, second} {
+				switch {
+				case replies[i].status == 303 && u.whoami() == owner.ID:
+					in++
+				case replies[i].status == 422 && strings.Contains(replies[i].body, "Запрос устарел") && u.whoami() == "":
+				default:
+					t.Errorf("round %d, browser %d: %d → %q", round, i, replies[i].status, replies[i].location)
+				}
+			}
+			if in != 1 {
+				t.Fatalf("round %d: one signed challenge signed in %d browsers, want 1", round, in)
+			}
 		}
 	})
 }

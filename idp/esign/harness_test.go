@@ -40,7 +40,7 @@ func newRig(t *testing.T, db *sqldb.DB) *rig {
 	h, err := esign.New(esign.Deps{
 		Verify:   idptest.CertVerify(t),
 		Store:    esign.NewStore(db, e.Keys, e.Clock.Now),
-		Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows,
+		Accounts: e.Accounts, Sessions: idptest.Sessions{Store: e.Sessions}, Flows: e.Flows,
 		Verifier: assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return e.Accounts.With(q) }, e.Audit, e.Keys, e.Clock.Now),
 		Notifier: e.Messages, Limiter: e.Limiter, Log: e.Log, Now: e.Clock.Now, Activity: e.Activity,
 	})

@@ -232,3 +232,13 @@ func (e *Env) Count(t testing.TB, query string, args ...any) int {
 	}
 	return n
 }
+
+// Sessions is the session store with login.Arrivals' StartIn, for a
+// handler tested without Arrivals (what Arrivals adds to a sign-in is
+// login's to test): spend runs in the transaction that opens the session.
+type Sessions struct{ *session.Store }
+
+// StartIn is session.Store.BeginIn for the account a.
+func (s Sessions) StartIn(w http.ResponseWriter, r *http.Request, a *account.Account, amr []string, ip string, spend func(tx *sqldb.Tx) error) (*session.Session, error) {
+	return s.BeginIn(w, r, a.ID, amr, ip, spend)
+}

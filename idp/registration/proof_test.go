@@ -32,7 +32,7 @@ func TestRegisterWithCertificate(t *testing.T) {
 		// are valid now.
 		e := idptest.NewEnv(t, db, idptest.Options{Start: time.Now()})
 		es, err := esign.New(esign.Deps{Verify: idptest.CertVerify(t), Store: esign.NewStore(db, e.Crypto, e.Clock.Now),
-			Accounts: e.Accounts, Sessions: e.Sessions, Flows: e.Flows, Notifier: e.Messages, Limiter: e.Limiter, Log: e.Log, Now: e.Clock.Now, Activity: e.Activity,
+			Accounts: e.Accounts, Sessions: idptest.Sessions{Store: e.Sessions}, Flows: e.Flows, Notifier: e.Messages, Limiter: e.Limiter, Log: e.Log, Now: e.Clock.Now, Activity: e.Activity,
 			Verifier: assurance.New(db, func(q sqldb.Runner) assurance.Accounts { return e.Accounts.With(q) }, e.Audit, e.Crypto, e.Clock.Now)})
 		if err != nil {
 			t.Fatal(err)
