@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -288,17 +289,19 @@ type flowSecrets struct {
 	Again bool `json:"again,omitempty"`
 }
 
-// RestartError is Finish's answer to a callback whose code the provider
-// refuses as spent, on a sign-in not yet restarted: a callback that an
-// outage interrupted after the provider had redeemed the code (the flow
-// is kept for a retry, the code is not) can only finish as a new sign-in,
-// which the provider's session answers at once. The caller sends the
-// browser to BeginAgain with Need.
-type RestartError struct{ Need Need }
-
-func (e *RestartError) Error() string {
-	return "auth: the sign-in starts again: the provider refused its code as spent"
+// RestartError is Finish's answer to a callback that can only finish as a
+// new sign-in, which the provider's session answers at once: one whose
+// code the provider refuses as spent, on a sign-in not yet restarted (an
+// outage interrupted it after the provider had redeemed the code: the
+// flow is kept for a retry, the code is not), or one whose session has
+// opened already (its answer was lost). The caller sends the browser to
+// BeginAgain with Need.
+type RestartError struct {
+	Need   Need
+	Reason string
 }
+
+func (e *RestartError) Error() string { return "auth: the sign-in starts again: " + e.Reason }
 
 // loginTTL is how long a citizen has to sign in at the provider.
 const loginTTL = 15 * time.Minute
@@ -353,6 +356,19 @@ func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang st
 	return p.authURL + sep + q.Encode(), nil
 }
 
+// secrets opens a sign-in's sealed secrets.
+func (s *Service) secrets(ctx context.Context, state string, sealed []byte) (flowSecrets, error) {
+	var sec flowSecrets
+	plain, err := s.sealer.Open(ctx, sealed, loginAAD(state))
+	if err != nil {
+		return sec, fmt.Errorf("auth: open a sign-in: %w", err)
+	}
+	if err := json.Unmarshal(plain, &sec); err != nil {
+		return sec, fmt.Errorf("auth: sign-in secrets: %w", err)
+	}
+	return sec, nil
+}
+
 func loginAAD(state string) []byte {
 	return []byte("portal_logins|" + base64.RawURLEncoding.EncodeToString(hashOf(state)))
 }
@@ -378,9 +394,10 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	// code once, and open lets one session in.
 	var sealed, sealedTokens []byte
 	var expires int64
+	var done sql.NullInt64
 	flow := hashOf(state)
-	err = s.db.QueryRow(ctx, `SELECT secret_enc, return_to, expires_at, tokens_enc FROM portal_logins WHERE state_hash = $1`,
-		flow).Scan(&sealed, &returnTo, &expires, &sealedTokens)
+	err = s.db.QueryRow(ctx, `SELECT secret_enc, return_to, expires_at, tokens_enc, done_at FROM portal_logins WHERE state_hash = $1`,
+		flow).Scan(&sealed, &returnTo, &expires, &sealedTokens, &done)
 	switch {
 	case errors.Is(err, sqldb.ErrNotFound):
 		return nil, "", "", fmt.Errorf("%w: no such state", ErrUnknownFlow)
@@ -394,13 +411,25 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 			err = fmt.Errorf("%w: %w", ErrUnavailable, err)
 		}
 		if err != nil && !errors.Is(err, ErrUnavailable) {
-			if _, derr := s.db.Exec(context.WithoutCancel(ctx), `DELETE FROM portal_logins WHERE state_hash = $1`, flow); derr != nil {
+			if _, derr := s.db.Exec(context.WithoutCancel(ctx), `DELETE FROM portal_logins WHERE state_hash = $1 AND done_at IS NULL`, flow); derr != nil {
 				s.log.WarnContext(ctx, "portal sign-in: a failed sign-in not removed", "err", derr)
 			}
 		}
 	}()
 	if !s.now().Before(sqldb.Time(expires)) {
 		return nil, "", "", fmt.Errorf("%w: expired", ErrUnknownFlow)
+	}
+	if done.Valid {
+		// Its session opened, and this callback comes again: the answer
+		// that carried the session's cookie was lost (or the citizen went
+		// back to it). The sign-in starts again — answered at once from
+		// the provider's session, or asking whoever this is to sign in
+		// there: the address alone opens nothing.
+		sec, err := s.secrets(ctx, state, sealed)
+		if err != nil {
+			return nil, "", returnTo, err
+		}
+		return nil, "", returnTo, &RestartError{Need: sec.Need, Reason: "its session opened already (the answer was lost)"}
 	}
 	p, err := s.provider(ctx)
 	if err != nil {
@@ -429,13 +458,9 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	if code == "" {
 		return nil, "", returnTo, fmt.Errorf("%w: no code", ErrRefused)
 	}
-	plain, err := s.sealer.Open(ctx, sealed, loginAAD(state))
+	sec, err := s.secrets(ctx, state, sealed)
 	if err != nil {
-		return nil, "", returnTo, fmt.Errorf("auth: open a sign-in: %w", err)
-	}
-	var sec flowSecrets
-	if err := json.Unmarshal(plain, &sec); err != nil {
-		return nil, "", returnTo, fmt.Errorf("auth: sign-in secrets: %w", err)
+		return nil, "", returnTo, err
 	}
 	tok, err := s.exchange(ctx, p, flow, code, sec, sealedTokens)
 	if err != nil {
@@ -496,7 +521,7 @@ func (s *Service) exchange(ctx context.Context, p *provider, flow []byte, code s
 		// before its tokens were kept, or never valid): sign in afresh,
 		// once.
 		if !sec.Again {
-			return nil, &RestartError{Need: sec.Need}
+			return nil, &RestartError{Need: sec.Need, Reason: "the provider refused its code as spent"}
 		}
 		return nil, fmt.Errorf("%w: the code was refused", ErrRefused)
 	}

@@ -182,7 +182,10 @@ func (s *Service) open(ctx context.Context, flow []byte, claims *oidc.IDTokenCla
 		return nil, "", err
 	}
 	err = s.db.InTx(ctx, func(tx *sqldb.Tx) error {
-		res, err := tx.Exec(ctx, `DELETE FROM portal_logins WHERE state_hash = $1`, flow)
+		// Used up, not deleted: a callback sent again once its answer is
+		// lost finds it done (Finish) and starts the sign-in again.
+		res, err := tx.Exec(ctx, `UPDATE portal_logins SET done_at = $2, tokens_enc = NULL WHERE state_hash = $1 AND done_at IS NULL`,
+			flow, sqldb.Micros(now))
 		if err != nil {
 			return err
 		}
