@@ -178,28 +178,36 @@ const (
 	maxRefused = 2 * time.Minute
 )
 
+// lostPause is call's wait before sending a lost request again, and
+// maxRefusedPause its longest wait for a 503's Retry-After (variables for
+// the tests).
+var lostPause, maxRefusedPause = 200 * time.Millisecond, 2 * time.Second
+
 // call sends one request of a step (send makes it afresh for each try):
 // a 503 is waited out for its Retry-After (at most 2 s) and sent again, a
-// transport failure or the proxy's 502 is retried after 200 ms. The
-// answer's duration is the last try's.
+// transport failure or the proxy's 502 is retried after 200 ms, up to
+// maxRetries times — counted apart from the 503s: a sign-in refused
+// twenty times by the hashing budget still gets its retries when its
+// replica dies. The answer's duration is the last try's.
 func (s *soakRun) call(ctx context.Context, step string, send func() (*response, error)) (*response, *journeyError) {
 	first := time.Now()
-	for try := 0; ; try++ {
+	for lost := 0; ; {
 		r, err := send()
 		switch {
 		case err != nil && ctx.Err() != nil:
 			return nil, &journeyError{step, "cancelled", err.Error()}
 		case err != nil || r.status == http.StatusBadGateway:
-			if try < maxRetries {
+			if lost < maxRetries {
+				lost++
 				s.retried("transport")
-				sleepCtx(ctx, 200*time.Millisecond)
+				sleepCtx(ctx, lostPause)
 				continue
 			}
-			msg := "502 from the proxy"
+			msg := "502 from the proxy: " + snippet(r.body)
 			if err != nil {
 				msg = err.Error()
 			}
-			return nil, &journeyError{step, failTransport, msg}
+			return nil, &journeyError{step, failTransport, fmt.Sprintf("%s (%d retries in %.1f s)", msg, lost, time.Since(first).Seconds())}
 		case r.status == http.StatusServiceUnavailable:
 			if time.Since(first) < maxRefused {
 				s.retried("503")
@@ -209,7 +217,7 @@ func (s *soakRun) call(ctx context.Context, step string, send func() (*response,
 				} else {
 					return nil, &journeyError{step, failStatus, "503 without Retry-After"}
 				}
-				sleepCtx(ctx, min(time.Duration(wait)*time.Second, 2*time.Second))
+				sleepCtx(ctx, min(time.Duration(wait)*time.Second, maxRefusedPause))
 				continue
 			}
 			return nil, &journeyError{step, failUnavailable, "503 for " + maxRefused.String()}

@@ -1,8 +1,12 @@
 package main
 
 import (
+	"context"
+	"net/http"
+	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 // TestJudge: the soak's verdict fails on every kind of failure it is
@@ -91,5 +95,44 @@ func TestJudge(t *testing.T) {
 				t.Errorf("verdict %s (%s), want fail naming %q", rep.Verdict, reasons, tc.want)
 			}
 		})
+	}
+}
+
+// TestCallRetries: call's retries of a lost answer (a transport failure,
+// the proxy's 502) are counted apart from its waits on 503: a sign-in
+// the hashing budget refused thirty times, whose replica then dies, is
+// sent again and answered; twenty-one lost answers in a row fail the
+// step with the proxy's reason.
+func TestCallRetries(t *testing.T) {
+	defer func(l, r time.Duration) { lostPause, maxRefusedPause = l, r }(lostPause, maxRefusedPause)
+	lostPause, maxRefusedPause = time.Millisecond, time.Millisecond
+	answers := func(statuses ...int) func() (*response, error) {
+		return func() (*response, error) {
+			st := statuses[0]
+			if len(statuses) > 1 {
+				statuses = statuses[1:]
+			}
+			r := &response{status: st, header: http.Header{}}
+			switch st {
+			case http.StatusServiceUnavailable:
+				r.header.Set("Retry-After", "1")
+			case http.StatusBadGateway:
+				r.body = []byte("proxy: EOF")
+			}
+			return r, nil
+		}
+	}
+	run := &soakRun{retries: map[string]int64{}}
+	seq := slices.Repeat([]int{http.StatusServiceUnavailable}, 30)
+	seq = append(seq, http.StatusBadGateway, http.StatusSeeOther)
+	if r, jerr := run.call(context.Background(), "login", answers(seq...)); jerr != nil || r.status != http.StatusSeeOther {
+		t.Fatalf("30 refusals and one lost answer: %v, %+v", statusOf(r), jerr)
+	}
+	if run.retries["transport"] != 1 || run.retries["503"] != 30 {
+		t.Fatalf("retries counted %v, want 1 transport and 30 503", run.retries)
+	}
+	_, jerr := run.call(context.Background(), "login", answers(http.StatusBadGateway))
+	if jerr == nil || jerr.kind != failTransport || !strings.Contains(jerr.msg, "proxy: EOF") || !strings.Contains(jerr.msg, "20 retries") {
+		t.Fatalf("lost answers without end: %+v", jerr)
 	}
 }
