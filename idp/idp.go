@@ -134,6 +134,9 @@ type IdP struct {
 	Keys  *keys.Manager
 	Log   *slog.Logger
 	Now   func() time.Time
+	// Secure: the public URL is https, so cookies are Secure (and named
+	// with webui.HostPrefix).
+	Secure bool
 
 	// Flows keep a browser's state between requests, sealed in the
 	// database; Reauth is the rule of sensitive changes; SignIn completes a
@@ -400,7 +403,7 @@ func New(c Config, p Platform) (*IdP, error) {
 		}
 	}
 	return &IdP{Issuer: c.Issuer, Provider: provider, Accounts: accounts, Activity: acts, Verifier: verifier, Sweeps: sweeps, Jobs: p.Jobs,
-		Reload: reload, Notifier: notifier, Messages: p.Messages, ESignature: c.ESignature, Sessions: sessions, Cache: watcher, DB: db, Keys: km, Log: log, Now: now, mux: mux, checks: checks,
+		Reload: reload, Notifier: notifier, Messages: p.Messages, ESignature: c.ESignature, Sessions: sessions, Cache: watcher, DB: db, Keys: km, Log: log, Now: now, Secure: secure, mux: mux, checks: checks,
 		Flows: flows, Reauth: reauth, SignIn: lh.Federated, Limiter: limiter, login: lh, register: rh,
 		Recovery: Recovery{Codes: step, Passwords: hasher, Policy: policy, EndAll: told.EndAll, Forget: devices.Forget}}, nil
 }

@@ -473,6 +473,7 @@ var texts = webui.Catalog{
 	"signin.cancelled":                {"Вход отменён.", "The sign-in was cancelled."},
 	"signin.no_mfa":                   {"Для этой услуги нужен вход со вторым фактором, а он не настроен. Включите его в разделе «Безопасность» учётной записи Gosid.", "This service needs a sign-in with a second factor, and your account has none. Turn one on under «Security» in your Gosid account."},
 	"signin.expired":                  {"Ссылка для входа устарела или уже использована. Войдите ещё раз.", "The sign-in link has expired or was already used. Please sign in again."},
+	"signin.other_browser":            {"Вход не завершён: браузер не сохранил cookie портала, или ссылка для входа открыта не в том браузере, где вход начинали. Разрешите cookie для портала и войдите ещё раз.", "The sign-in was not finished: the browser did not keep the portal's cookie, or the sign-in link was opened in another browser than the one it began in. Allow cookies for the portal and sign in again."},
 	"signin.refused":                  {"Gosid прислал ответ, который портал не может принять. Попробуйте войти ещё раз.", "Gosid sent an answer the portal cannot accept. Please sign in again."},
 	"signin.unavailable":              {"Сервис входа временно недоступен. Попробуйте через несколько минут.", "The sign-in service is temporarily unavailable. Please try again in a few minutes."},
 	"signin.retry":                    {"Войти ещё раз", "Sign in again"},

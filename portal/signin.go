@@ -18,6 +18,11 @@ const sessionCookie = "gosid_portal"
 
 func (h *Handler) cookieName() string { return webui.CookieName(sessionCookie, h.cfg.Secure) }
 
+// binding ties a sign-in to the browser that began it (login CSRF).
+func (h *Handler) binding() webui.Binding {
+	return webui.Binding{Name: "gosid_portal_login", Secure: h.cfg.Secure, TTL: auth.LoginTTL}
+}
+
 func (h *Handler) cookie(r *http.Request) string {
 	c, err := r.Cookie(h.cookieName())
 	if err != nil {
@@ -123,7 +128,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	if r.URL.Query().Get("again") == "1" {
 		begin = h.auth.BeginAgain
 	}
-	u, err := begin(r.Context(), returnTo, needOf(r.URL.Query()), webui.Lang(r))
+	u, err := begin(r.Context(), returnTo, needOf(r.URL.Query()), webui.Lang(r), h.binding().Begin(w, r))
 	if err != nil {
 		h.signinFailed(w, r, err)
 		return
@@ -133,7 +138,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 
 // callback completes a sign-in (GET /auth/callback).
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
-	sess, cookie, returnTo, err := h.auth.Finish(r.Context(), r.URL.Query(), h.cookie(r))
+	sess, cookie, returnTo, err := h.auth.Finish(r.Context(), r.URL.Query(), h.cookie(r), h.binding().Of(r))
 	var restart *auth.RestartError
 	if errors.As(err, &restart) {
 		h.log.WarnContext(r.Context(), "portal sign-in starts again", "reason", err.Error())
@@ -169,6 +174,8 @@ func (h *Handler) signinFailed(w http.ResponseWriter, r *http.Request, err error
 		v.Reason, status = l.T("signin.cancelled"), http.StatusOK
 	case errors.Is(err, auth.ErrNoSecondFactor):
 		v.Reason, status = l.T("signin.no_mfa"), http.StatusOK
+	case errors.Is(err, auth.ErrOtherBrowser):
+		v.Reason, status = l.T("signin.other_browser"), http.StatusBadRequest
 	case errors.Is(err, auth.ErrUnknownFlow):
 		v.Reason, status = l.T("signin.expired"), http.StatusBadRequest
 	case errors.Is(err, auth.ErrRefused):

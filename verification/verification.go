@@ -129,6 +129,7 @@ func New(o Options, i *idp.IdP, reg prometheus.Registerer) (*check.Service, erro
 	if err != nil {
 		return nil, err
 	}
+	bh.SecureCookies(i.Secure)
 	// Sign-in with a bank and linking (issue 15, item 4).
 	bh.UseSignIn(bank.SignInDeps{SignIn: i.SignIn, Flows: i.Flows, Activity: i.Activity, Reauth: i.Reauth,
 		Checks: svc, Limiter: i.Limiter, Now: i.Now})

@@ -551,3 +551,42 @@ func TestSessionOutagePages(t *testing.T) {
 		}
 	})
 }
+
+// TestBankSignInBoundToBrowser: a bank flow finishes only in the browser
+// that started it (login CSRF). An attacker whose account is linked to
+// their bank identity starts a sign-in with the bank, signs in there and
+// sends the callback's address to a victim: the victim's browser is told
+// the sign-in began elsewhere and stays in the victim's own account; the
+// flow is used up, and the attacker's own browser signs in as before.
+func TestBankSignInBoundToBrowser(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	srv, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
+	startSandboxBank(t, parts)
+	const phone = "+79121110081"
+	attacker := newBrowser(t, srv)
+	attacker.register("phone", phone, phone, "Злоумышленников", "Захар")
+	attacker.post("/logout", nil).expectRedirect(t, "/login")
+	attacker.bankSignIn("", "sandbox-0002")
+	attacker.post("/login", url.Values{"login": {phone}, "password": {goodPassword}, "next": {"/bank/link"}}).expectRedirect(t, "/bank/link")
+	attacker.post("/bank/link", nil).expectRedirect(t, "/account/banks?notice=linked")
+	attacker.post("/logout", nil).expectRedirect(t, "/login")
+
+	sent := attacker.atBank(attacker.post("/login/bank", url.Values{"bank": {"sandbox"}}), "sandbox-0002")
+	victim := newBrowser(t, srv)
+	victim.register("phone", "+79121110082", "+79121110082", "Доверчивая", "Вера")
+	if p := victim.abs("GET", sent, nil); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "начат в другом браузере") {
+		t.Fatalf("the attacker's callback in the victim's browser: %d\n%s", p.Status, firstError(p.Body))
+	}
+	if p := victim.get("/account/details"); p.Status != 200 || !strings.Contains(p.Body, "Доверчивая") || strings.Contains(p.Body, "Злоумышленников") {
+		t.Fatalf("the victim's account after the attacker's callback: %d", p.Status)
+	}
+	if p := attacker.abs("GET", sent, nil); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "устарела или уже использована") {
+		t.Fatalf("the callback after another browser used it up: %d\n%s", p.Status, firstError(p.Body))
+	}
+	if p, _ := attacker.bankSignIn("", "sandbox-0002"); p.Status/100 != 3 {
+		t.Fatalf("the attacker's own bank sign-in: %d\n%s", p.Status, firstError(p.Body))
+	}
+	if p := attacker.get("/account/details"); p.Status != 200 || !strings.Contains(p.Body, "Злоумышленников") {
+		t.Fatalf("the attacker's own account: %d", p.Status)
+	}
+}

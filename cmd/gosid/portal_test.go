@@ -653,9 +653,16 @@ func TestPortalCallbackAnswerLost(t *testing.T) {
 	b := newBrowser(t, op)
 	b.register("phone", "+79161112299", "+79161112299", "Потерянова", "Вера")
 	callback := heldCallback(t, b, portalURL)
-	// The callback answered to nobody: sent without the browser's cookies,
+	// The callback answered to nobody: sent with the browser's cookies,
 	// its Set-Cookie thrown away.
-	lost, err := http.Get(callback)
+	req, err := http.NewRequest("GET", callback, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range b.c.Jar.Cookies(req.URL) {
+		req.AddCookie(c)
+	}
+	lost, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -674,6 +681,52 @@ func TestPortalCallbackAnswerLost(t *testing.T) {
 	if p, at := stranger.portalGo(t, portalURL, stranger.abs("GET", callback, nil)); strings.Contains(p.Body, "Здравствуйте") || strings.HasPrefix(at, portalURL) {
 		t.Fatalf("the callback's address in another browser: %d at %s", p.Status, at)
 	}
+}
+
+// TestPortalSignInBoundToBrowser: a sign-in finishes only in the browser
+// that began it (login CSRF). An attacker begins one in their browser,
+// signs in at Gosid as themselves and sends the callback's address to a
+// victim: the victim's browser, signed in to Gosid as the victim, is not
+// signed in to the attacker's portal account — the sign-in starts again
+// and ends in the victim's own — and the attacker's sign-in is used up.
+// A restarted sign-in whose callback still comes to another browser (one
+// that keeps no cookies) fails and says so.
+func TestPortalSignInBoundToBrowser(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		op, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
+		portalURL, _ := startEmbeddedPortal(t, parts)
+		attacker := newBrowser(t, op)
+		attacker.register("phone", "+79161113301", "+79161113301", "Злоумышленников", "Захар")
+		victim := newBrowser(t, op)
+		victim.register("phone", "+79161113302", "+79161113302", "Доверчивая", "Вера")
+
+		sent := heldCallback(t, attacker, portalURL)
+		p, at := victim.portalGo(t, portalURL, victim.abs("GET", sent, nil))
+		if p.Status != 200 || at != portalURL+"/" || !strings.Contains(p.Body, "Здравствуйте, Вера!") || strings.Contains(p.Body, "Захар") {
+			t.Fatalf("the victim's browser at the attacker's callback: %d at %s\n%.1500s", p.Status, at, p.Body)
+		}
+		if p := attacker.abs("GET", sent, nil); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "устарела или уже использована") {
+			t.Fatalf("the attacker's own callback after the victim opened it: %d\n%s", p.Status, firstError(p.Body))
+		}
+		// The attacker's browser is not signed in to the portal; its own
+		// sign-in still works.
+		if p := attacker.abs("GET", portalURL+"/", nil); strings.Contains(p.Body, "Здравствуйте") {
+			t.Fatal("the attacker's browser is signed in to the portal")
+		}
+		if p, _ := attacker.portalGo(t, portalURL, attacker.abs("GET", heldCallback(t, attacker, portalURL), nil)); !strings.Contains(p.Body, "Здравствуйте, Захар!") {
+			t.Fatalf("the attacker's own sign-in: %d", p.Status)
+		}
+
+		// A restarted sign-in that comes back to another browser fails.
+		again := heldCallbackFrom(t, attacker, portalURL+"/login?again=1")
+		p = victim.abs("GET", again, nil)
+		if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "браузер не сохранил cookie портала") {
+			t.Fatalf("a restarted sign-in's callback in another browser: %d\n%s", p.Status, firstError(p.Body))
+		}
+		if p := victim.abs("GET", portalURL+"/", nil); !strings.Contains(p.Body, "Здравствуйте, Вера!") {
+			t.Fatal("the failed callback signed the victim out")
+		}
+	})
 }
 
 // TestPortalRefreshThroughUserinfoOutage: Gosid answers the refresh but
@@ -845,7 +898,15 @@ func TestPortalCallbackOutage(t *testing.T) {
 // to the portal's callback, and returns the callback's URL, not followed.
 func heldCallback(t *testing.T, b *browser, portalURL string) string {
 	t.Helper()
-	p, at := b.abs("GET", portalURL+"/login", nil), portalURL+"/login"
+	return heldCallbackFrom(t, b, portalURL+"/login")
+}
+
+// heldCallbackFrom is heldCallback for a sign-in begun at start (the
+// portal's /login with a query).
+func heldCallbackFrom(t *testing.T, b *browser, start string) string {
+	t.Helper()
+	portalURL := strings.TrimSuffix(start[:strings.LastIndex(start, "/login")], "/")
+	p, at := b.abs("GET", start, nil), start
 	for i := 0; i < 10 && p.Status/100 == 3; i++ {
 		base, _ := url.Parse(at)
 		next, err := base.Parse(p.Location)

@@ -26,6 +26,7 @@ import (
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/oauthx"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 // Sealer encrypts what the portal keeps of a citizen's sign-in (tokens,
@@ -107,6 +108,10 @@ var (
 	// ErrNoSecondFactor: a second factor was asked for and the account has
 	// none.
 	ErrNoSecondFactor = errors.New("auth: the account has no second factor")
+	// ErrOtherBrowser: the callback came to a browser other than the one
+	// that started the sign-in, even after a restart in it (a browser
+	// that keeps no cookies).
+	ErrOtherBrowser = errors.New("auth: the sign-in came back to another browser")
 )
 
 // New returns the service.
@@ -287,6 +292,9 @@ type flowSecrets struct {
 	// Again: the sign-in restarts one whose code was spent (RestartError);
 	// it is not restarted a second time.
 	Again bool `json:"again,omitempty"`
+	// Browser is the hash of the browser's binding cookie
+	// (webui.Binding): only that browser finishes the sign-in.
+	Browser []byte `json:"browser,omitempty"`
 }
 
 // RestartError is Finish's answer to a callback that can only finish as a
@@ -294,8 +302,9 @@ type flowSecrets struct {
 // code the provider refuses as spent, on a sign-in not yet restarted (an
 // outage interrupted it after the provider had redeemed the code: the
 // flow is kept for a retry, the code is not), or one whose session has
-// opened already (its answer was lost). The caller sends the browser to
-// BeginAgain with Need.
+// opened already (its answer was lost), or one that another browser
+// started (see Finish). The caller sends the browser to BeginAgain with
+// Need.
 type RestartError struct {
 	Need   Need
 	Reason string
@@ -303,29 +312,31 @@ type RestartError struct {
 
 func (e *RestartError) Error() string { return "auth: the sign-in starts again: " + e.Reason }
 
-// loginTTL is how long a citizen has to sign in at the provider.
-const loginTTL = 15 * time.Minute
+// LoginTTL is how long a citizen has to sign in at the provider.
+const LoginTTL = 15 * time.Minute
 
 // Begin starts a sign-in that comes back to returnTo (a local path the
 // caller checked) and returns the provider's authorization URL. lang is
-// the page's language, passed on as ui_locales.
-func (s *Service) Begin(ctx context.Context, returnTo string, need Need, lang string) (string, error) {
-	return s.begin(ctx, returnTo, need, lang, false)
+// the page's language, passed on as ui_locales. browser is the hash of
+// the browser's binding cookie (webui.Binding.Begin): Finish finishes the
+// sign-in only for a callback that brings the same.
+func (s *Service) Begin(ctx context.Context, returnTo string, need Need, lang string, browser []byte) (string, error) {
+	return s.begin(ctx, returnTo, need, lang, browser, false)
 }
 
 // BeginAgain is Begin for the sign-in a RestartError restarts: if its
 // code too is refused, the sign-in fails (ErrRefused).
-func (s *Service) BeginAgain(ctx context.Context, returnTo string, need Need, lang string) (string, error) {
-	return s.begin(ctx, returnTo, need, lang, true)
+func (s *Service) BeginAgain(ctx context.Context, returnTo string, need Need, lang string, browser []byte) (string, error) {
+	return s.begin(ctx, returnTo, need, lang, browser, true)
 }
 
-func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang string, again bool) (string, error) {
+func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang string, browser []byte, again bool) (string, error) {
 	p, err := s.provider(ctx)
 	if err != nil {
 		return "", err
 	}
 	state := random()
-	sec := flowSecrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Need: need, Again: again}
+	sec := flowSecrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Need: need, Again: again, Browser: browser}
 	plain, err := json.Marshal(sec)
 	if err != nil {
 		return "", err
@@ -336,7 +347,7 @@ func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang st
 	}
 	now := s.now()
 	if _, err := s.db.Exec(ctx, `INSERT INTO portal_logins (state_hash, secret_enc, return_to, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5)`, hashOf(state), sealed, returnTo, sqldb.Micros(now), sqldb.Micros(now.Add(loginTTL))); err != nil {
+		VALUES ($1, $2, $3, $4, $5)`, hashOf(state), sealed, returnTo, sqldb.Micros(now), sqldb.Micros(now.Add(LoginTTL))); err != nil {
 		return "", storeErr("store a sign-in", err)
 	}
 	q := url.Values{"response_type": {"code"}, "client_id": {s.cfg.ClientID}, "redirect_uri": {s.cfg.RedirectURL},
@@ -381,7 +392,13 @@ const claimsRequest = `{"userinfo":{"verified_claims":{"verification":{"trust_fr
 // Finish completes a sign-in from the callback's query: it returns the new
 // session with its cookie value and the page to go back to. old is the
 // cookie of a session the browser had, which ends (no session fixation).
-func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *Session, cookie, returnTo string, err error) {
+// browser is the hash of the callback's binding cookie (webui.Binding.Of):
+// a sign-in another browser started is not finished here — its code is
+// not even redeemed — but starts again in this one (RestartError), so
+// that an address an attacker sends signs the victim in as the victim
+// (login CSRF); a restarted sign-in that still does not match fails
+// (ErrOtherBrowser: a browser that keeps no cookies).
+func (s *Service) Finish(ctx context.Context, q url.Values, old string, browser []byte) (sess *Session, cookie, returnTo string, err error) {
 	state := q.Get("state")
 	if state == "" {
 		return nil, "", "", fmt.Errorf("%w: no state", ErrUnknownFlow)
@@ -431,6 +448,16 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 		}
 		return nil, "", returnTo, &RestartError{Need: sec.Need, Reason: "its session opened already (the answer was lost)"}
 	}
+	sec, err := s.secrets(ctx, state, sealed)
+	if err != nil {
+		return nil, "", returnTo, err
+	}
+	if !webui.SameBrowser(sec.Browser, browser) {
+		if sec.Again {
+			return nil, "", returnTo, ErrOtherBrowser
+		}
+		return nil, "", returnTo, &RestartError{Need: sec.Need, Reason: "another browser started it"}
+	}
 	p, err := s.provider(ctx)
 	if err != nil {
 		return nil, "", returnTo, err
@@ -457,10 +484,6 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string) (sess *S
 	code := q.Get("code")
 	if code == "" {
 		return nil, "", returnTo, fmt.Errorf("%w: no code", ErrRefused)
-	}
-	sec, err := s.secrets(ctx, state, sealed)
-	if err != nil {
-		return nil, "", returnTo, err
 	}
 	tok, err := s.exchange(ctx, p, flow, code, sec, sealedTokens)
 	if err != nil {

@@ -8,6 +8,10 @@
 // portal_keys, published at JWKS for an identity provider that fetches
 // it). The flow's secrets wait in portal_logins, keyed by the state's
 // hash and used once, so that the callback may reach another replica.
+// They hold the hash of the starting browser's binding cookie
+// (webui.Binding): a callback that another browser brings — an address an
+// attacker sent after signing in as themselves (login CSRF) — redeems
+// nothing and starts the sign-in again in that browser.
 // The callback checks the authorization response's iss (RFC 9207), redeems
 // the code, verifies the ID token (signature by the provider's JWKS,
 // issuer, audience, nonce, expiry) and fetches userinfo with the

@@ -53,6 +53,9 @@ var (
 	ErrUnknownBank = errors.New("bank: unknown or disabled bank")
 	// ErrUnknownFlow: the state is unknown, expired or already used.
 	ErrUnknownFlow = errors.New("bank: unknown, expired or used flow")
+	// ErrOtherBrowser: the callback came to a browser other than the one
+	// that started the flow (Connector.Finish).
+	ErrOtherBrowser = errors.New("bank: the flow came back to another browser")
 	// ErrCancelled: the citizen cancelled at the bank (error=access_denied).
 	ErrCancelled = errors.New("bank: cancelled at the bank")
 	// ErrUnavailable: the bank could not be reached or answered 5xx or

@@ -21,14 +21,14 @@ func BenchmarkBankRoundTrip(b *testing.B) {
 	ctx := context.Background()
 	account := r.account(b)
 	// Warm the discovery and JWKS caches, as a running server has them.
-	if _, err := r.conn.Finish(ctx, r.visit(b, r.conn, bank.Confirm, account, "")); err != nil {
+	if _, err := r.conn.Finish(ctx, r.visit(b, r.conn, bank.Confirm, account, ""), browser); err != nil {
 		b.Fatal(err)
 	}
 	r.fake.busy.Store(0)
 	start := time.Now()
 	for b.Loop() {
 		q := r.visit(b, r.conn, bank.Confirm, account, "")
-		if _, err := r.conn.Finish(ctx, q); err != nil {
+		if _, err := r.conn.Finish(ctx, q, browser); err != nil {
 			b.Fatal(err)
 		}
 	}

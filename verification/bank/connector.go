@@ -36,6 +36,7 @@ import (
 
 	"github.com/gosid/gosid/internal/oauthx"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/internal/webui"
 )
 
 const (
@@ -114,7 +115,7 @@ func NewConnector(d Deps) *Connector {
 		c.log = slog.New(slog.DiscardHandler)
 	}
 	c.flows = prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gosid_bank_flows_total",
-		Help: "Bank flows started and finished, by bank and outcome (started, ok, cancelled, unavailable, refused, unknown_flow)."},
+		Help: "Bank flows started and finished, by bank and outcome (started, ok, cancelled, unavailable, refused, unknown_flow, other_browser)."},
 		[]string{"bank", "outcome"})
 	if d.Metrics != nil {
 		if err := d.Metrics.Register(c.flows); err != nil {
@@ -133,6 +134,9 @@ func NewConnector(d Deps) *Connector {
 type secrets struct {
 	Nonce    string `json:"nonce"`
 	Verifier string `json:"verifier"`
+	// Browser is the hash of the starting browser's binding cookie
+	// (webui.Binding): only that browser finishes the flow.
+	Browser []byte `json:"browser,omitempty"`
 }
 
 func flowID(state string) string {
@@ -150,8 +154,9 @@ func random() string {
 
 // Begin starts a flow and returns the bank's authorization URL; see the
 // package doc. ErrUnknownBank for an unknown or disabled bank,
-// ErrUnavailable when its discovery fails.
-func (c *Connector) Begin(ctx context.Context, bankID string, p Purpose, accountID, data string) (string, error) {
+// ErrUnavailable when its discovery fails. browser is the hash of the
+// browser's binding cookie (webui.Binding.Begin), which Finish wants back.
+func (c *Connector) Begin(ctx context.Context, bankID string, p Purpose, accountID, data string, browser []byte) (string, error) {
 	if !p.valid() {
 		return "", fmt.Errorf("bank: unknown purpose %q", p)
 	}
@@ -166,7 +171,7 @@ func (c *Connector) Begin(ctx context.Context, bankID string, p Purpose, account
 	if err != nil {
 		return "", err
 	}
-	state, sec := random(), secrets{Nonce: random(), Verifier: oauth2.GenerateVerifier()}
+	state, sec := random(), secrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Browser: browser}
 	id := flowID(state)
 	plain, err := json.Marshal(sec)
 	if err != nil {
@@ -357,8 +362,13 @@ type flow struct {
 // Finish completes a flow from the callback's query; see the package doc.
 // Every error wraps one of the package's sentinels; Gosid's own failures
 // (database, sealing, an unreadable secret or key file) wrap ErrUnavailable.
-func (c *Connector) Finish(ctx context.Context, q url.Values) (*Result, error) {
-	res, bankID, err := c.finish(ctx, q)
+// browser is the hash of the callback's binding cookie (webui.Binding.Of):
+// a flow another browser started is used up unfinished, its code not
+// redeemed (ErrOtherBrowser) — else an attacker who signs in at the bank
+// as themselves and sends the callback's address to a victim would sign
+// the victim's browser in to the attacker's account (login CSRF).
+func (c *Connector) Finish(ctx context.Context, q url.Values, browser []byte) (*Result, error) {
+	res, bankID, err := c.finish(ctx, q, browser)
 	outcome := "ok"
 	switch {
 	case err == nil:
@@ -370,6 +380,8 @@ func (c *Connector) Finish(ctx context.Context, q url.Values) (*Result, error) {
 		outcome = "refused"
 	case errors.Is(err, ErrUnknownFlow):
 		outcome = "unknown_flow"
+	case errors.Is(err, ErrOtherBrowser):
+		outcome = "other_browser"
 	case errors.Is(err, ErrUnknownBank):
 		outcome = "unknown_bank"
 	default:
@@ -390,7 +402,7 @@ func (c *Connector) Finish(ctx context.Context, q url.Values) (*Result, error) {
 	return res, nil
 }
 
-func (c *Connector) finish(ctx context.Context, q url.Values) (*Result, string, error) {
+func (c *Connector) finish(ctx context.Context, q url.Values, browser []byte) (*Result, string, error) {
 	state := q.Get("state")
 	if state == "" {
 		return nil, "", fmt.Errorf("%w: no state", ErrUnknownFlow)
@@ -436,6 +448,9 @@ func (c *Connector) finish(ctx context.Context, q url.Values) (*Result, string, 
 	var sec secrets
 	if err := json.Unmarshal(plain, &sec); err != nil {
 		return nil, b.ID, fmt.Errorf("bank: flow secrets: %w", err)
+	}
+	if !webui.SameBrowser(sec.Browser, browser) {
+		return nil, b.ID, fmt.Errorf("%w: %s", ErrOtherBrowser, b.ID)
 	}
 	claims, userinfo, err := c.exchange(ctx, b, prov, code, sec)
 	if err != nil {

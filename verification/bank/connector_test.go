@@ -137,9 +137,13 @@ func digits(n int) string {
 
 // visit starts a flow on begin, lets the fake bank sign the citizen in,
 // and returns the callback's query.
+// browser is the hash of the test browser's binding cookie
+// (webui.Binding), which every flow of the tests is bound to.
+var browser = bytes.Repeat([]byte{7}, 32)
+
 func (r *rig) visit(t testing.TB, begin *bank.Connector, p bank.Purpose, accountID, data string) url.Values {
 	t.Helper()
-	auth, err := begin.Begin(context.Background(), "fake", p, accountID, data)
+	auth, err := begin.Begin(context.Background(), "fake", p, accountID, data, browser)
 	if err != nil {
 		t.Fatalf("Begin: %v", err)
 	}
@@ -174,7 +178,7 @@ func TestFlows(t *testing.T) {
 				account string
 			}{{bank.Confirm, acc}, {bank.LinkBank, acc}, {bank.Register, ""}, {bank.SignIn, ""}} {
 				data := "/account/confirm?from=" + string(c.p)
-				res, err := r.conn.Finish(ctx, r.visit(t, r.conn, c.p, c.account, data))
+				res, err := r.conn.Finish(ctx, r.visit(t, r.conn, c.p, c.account, data), browser)
 				if err != nil {
 					t.Fatalf("%s: %v", c.p, err)
 				}
@@ -186,7 +190,7 @@ func TestFlows(t *testing.T) {
 		})
 
 		t.Run("claims", func(t *testing.T) {
-			res, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.Confirm, acc, ""))
+			res, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.Confirm, acc, ""), browser)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -211,7 +215,7 @@ func TestFlows(t *testing.T) {
 
 		t.Run("replicas", func(t *testing.T) {
 			other := r.connector(time.Second)
-			res, err := other.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", "x"))
+			res, err := other.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", "x"), browser)
 			if err != nil || res.Data != "x" {
 				t.Fatalf("Finish on another replica: %v, %+v", err, res)
 			}
@@ -219,11 +223,35 @@ func TestFlows(t *testing.T) {
 
 		t.Run("replay", func(t *testing.T) {
 			q := r.visit(t, r.conn, bank.SignIn, "", "")
-			if _, err := r.conn.Finish(ctx, q); err != nil {
+			if _, err := r.conn.Finish(ctx, q, browser); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.conn.Finish(ctx, q); !errors.Is(err, bank.ErrUnknownFlow) {
+			if _, err := r.conn.Finish(ctx, q, browser); !errors.Is(err, bank.ErrUnknownFlow) {
 				t.Fatalf("replayed callback: %v, want ErrUnknownFlow", err)
+			}
+		})
+
+		t.Run("another browser", func(t *testing.T) {
+			// A callback brought by a browser without the flow's binding
+			// (an address an attacker sent, cookies off) uses the flow up
+			// and redeems nothing.
+			for _, other := range [][]byte{nil, bytes.Repeat([]byte{8}, 32)} {
+				q := r.visit(t, r.conn, bank.SignIn, "", "")
+				r.fake.mu.Lock()
+				calls := r.fake.tokenCalls
+				r.fake.mu.Unlock()
+				if _, err := r.conn.Finish(ctx, q, other); !errors.Is(err, bank.ErrOtherBrowser) {
+					t.Fatalf("the callback in another browser (%x): %v, want ErrOtherBrowser", other, err)
+				}
+				r.fake.mu.Lock()
+				after := r.fake.tokenCalls
+				r.fake.mu.Unlock()
+				if after != calls {
+					t.Fatal("the code of a flow another browser started was redeemed")
+				}
+				if _, err := r.conn.Finish(ctx, q, browser); !errors.Is(err, bank.ErrUnknownFlow) {
+					t.Fatalf("the starting browser after another used the flow up: %v, want ErrUnknownFlow", err)
+				}
 			}
 		})
 
@@ -233,7 +261,7 @@ func TestFlows(t *testing.T) {
 			var wg sync.WaitGroup
 			errs := make([]error, 2)
 			for i, c := range []*bank.Connector{r.conn, other} {
-				wg.Go(func() { _, errs[i] = c.Finish(ctx, q) })
+				wg.Go(func() { _, errs[i] = c.Finish(ctx, q, browser) })
 			}
 			wg.Wait()
 			ok, unknown := 0, 0
@@ -254,7 +282,7 @@ func TestFlows(t *testing.T) {
 
 		t.Run("unknown state", func(t *testing.T) {
 			for _, q := range []url.Values{{}, {"state": {"nope"}, "code": {"c"}}} {
-				if _, err := r.conn.Finish(ctx, q); !errors.Is(err, bank.ErrUnknownFlow) {
+				if _, err := r.conn.Finish(ctx, q, browser); !errors.Is(err, bank.ErrUnknownFlow) {
 					t.Fatalf("%v: %v", q, err)
 				}
 			}
@@ -265,7 +293,7 @@ func TestFlows(t *testing.T) {
 			r.visit(t, r.conn, bank.Register, "", "")
 			r.clock.Advance(bank.FlowTTL + time.Second)
 			defer r.clock.Set(time.Now())
-			if _, err := r.conn.Finish(ctx, q); !errors.Is(err, bank.ErrUnknownFlow) {
+			if _, err := r.conn.Finish(ctx, q, browser); !errors.Is(err, bank.ErrUnknownFlow) {
 				t.Fatalf("expired flow: %v", err)
 			}
 			// The unfinished flows of the subtests before and the second one.
@@ -279,7 +307,7 @@ func TestFlows(t *testing.T) {
 		})
 
 		t.Run("unknown bank", func(t *testing.T) {
-			if _, err := r.conn.Begin(ctx, "nope", bank.SignIn, "", ""); !errors.Is(err, bank.ErrUnknownBank) {
+			if _, err := r.conn.Begin(ctx, "nope", bank.SignIn, "", "", browser); !errors.Is(err, bank.ErrUnknownBank) {
 				t.Fatalf("unknown: %v", err)
 			}
 			q := r.visit(t, r.conn, bank.SignIn, "", "")
@@ -288,17 +316,17 @@ func TestFlows(t *testing.T) {
 			if err := r.banks.Update(ctx, *b); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.conn.Begin(ctx, "fake", bank.SignIn, "", ""); !errors.Is(err, bank.ErrUnknownBank) {
+			if _, err := r.conn.Begin(ctx, "fake", bank.SignIn, "", "", browser); !errors.Is(err, bank.ErrUnknownBank) {
 				t.Fatalf("disabled: %v", err)
 			}
-			if _, err := r.conn.Finish(ctx, q); !errors.Is(err, bank.ErrUnknownBank) {
+			if _, err := r.conn.Finish(ctx, q, browser); !errors.Is(err, bank.ErrUnknownBank) {
 				t.Fatalf("finish at a bank disabled meanwhile: %v", err)
 			}
 			b.Disabled = false
 			if err := r.banks.Update(ctx, *b); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.conn.Begin(ctx, "fake", bank.Confirm, "", ""); err == nil {
+			if _, err := r.conn.Begin(ctx, "fake", bank.Confirm, "", "", browser); err == nil {
 				t.Fatal("Confirm without an account started")
 			}
 		})
@@ -337,7 +365,7 @@ func TestFlows(t *testing.T) {
 					defer r.fake.set(func(f *fakeBank) { f.mode, f.issParam = "", true })
 					q := r.visit(t, conn, bank.Confirm, acc, "")
 					start := time.Now()
-					res, err := conn.Finish(ctx, q)
+					res, err := conn.Finish(ctx, q, browser)
 					if c.want == nil {
 						if err != nil {
 							t.Fatal(err)
@@ -350,7 +378,7 @@ func TestFlows(t *testing.T) {
 					if c.maxDelay > 0 && time.Since(start) > c.maxDelay {
 						t.Fatalf("took %v", time.Since(start))
 					}
-					if _, err := conn.Finish(ctx, q); !errors.Is(err, bank.ErrUnknownFlow) {
+					if _, err := conn.Finish(ctx, q, browser); !errors.Is(err, bank.ErrUnknownFlow) {
 						t.Fatalf("a failed flow is used up: %v", err)
 					}
 				})
@@ -360,7 +388,7 @@ func TestFlows(t *testing.T) {
 		t.Run("discovery down", func(t *testing.T) {
 			r.fake.set(func(f *fakeBank) { f.mode = "discovery-down" })
 			defer r.fake.set(func(f *fakeBank) { f.mode = "" })
-			if _, err := r.connector(time.Second).Begin(ctx, "fake", bank.SignIn, "", ""); !errors.Is(err, bank.ErrUnavailable) {
+			if _, err := r.connector(time.Second).Begin(ctx, "fake", bank.SignIn, "", "", browser); !errors.Is(err, bank.ErrUnavailable) {
 				t.Fatalf("Begin with discovery down: %v", err)
 			}
 		})
@@ -390,13 +418,13 @@ func TestFlows(t *testing.T) {
 					defer func() { _ = r.banks.Update(ctx, saved) }()
 					r.fake.set(func(f *fakeBank) { f.clientKey = k.pub })
 					defer r.fake.set(func(f *fakeBank) { f.clientKey = nil })
-					if _, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", "")); err != nil {
+					if _, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", ""), browser); err != nil {
 						t.Fatal(err)
 					}
 					// The fake checks the assertion's signature: another key fails.
 					other, _ := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 					r.fake.set(func(f *fakeBank) { f.clientKey = &other.PublicKey })
-					if _, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", "")); !errors.Is(err, bank.ErrRefused) {
+					if _, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", ""), browser); !errors.Is(err, bank.ErrRefused) {
 						t.Fatalf("assertion with an unregistered key: %v", err)
 					}
 				})
@@ -411,14 +439,14 @@ func TestFlows(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer func() { _ = r.banks.Update(ctx, saved) }()
-			if _, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", "")); !errors.Is(err, bank.ErrUnavailable) {
+			if _, err := r.conn.Finish(ctx, r.visit(t, r.conn, bank.SignIn, "", ""), browser); !errors.Is(err, bank.ErrUnavailable) {
 				t.Fatalf("Finish with the secret file gone: %v", err)
 			}
 		})
 
 		t.Run("nothing secret logged", func(t *testing.T) {
 			q := r.visit(t, r.conn, bank.Confirm, acc, "")
-			if _, err := r.conn.Finish(ctx, q); err != nil {
+			if _, err := r.conn.Finish(ctx, q, browser); err != nil {
 				t.Fatal(err)
 			}
 			log := r.logged()
@@ -443,7 +471,7 @@ func TestFlows(t *testing.T) {
 func counter(t *testing.T, reg *prometheus.Registry, bankID, outcome string) prometheus.Collector {
 	t.Helper()
 	c := prometheus.NewCounterVec(prometheus.CounterOpts{Name: "gosid_bank_flows_total",
-		Help: "Bank flows started and finished, by bank and outcome (started, ok, cancelled, unavailable, refused, unknown_flow)."},
+		Help: "Bank flows started and finished, by bank and outcome (started, ok, cancelled, unavailable, refused, unknown_flow, other_browser)."},
 		[]string{"bank", "outcome"})
 	err := reg.Register(c)
 	var are prometheus.AlreadyRegisteredError

@@ -82,7 +82,7 @@ func (h *Handler) startRegister(w http.ResponseWriter, r *http.Request) {
 		h.failFlow(w, r, "", err, "/register")
 		return
 	}
-	to, err := h.conn.Begin(r.Context(), b.ID, Register, "", "")
+	to, err := h.conn.Begin(r.Context(), b.ID, Register, "", "", h.binding.Begin(w, r))
 	if err != nil {
 		h.failFlow(w, r, "", err, "/register")
 		return

@@ -160,7 +160,7 @@ func (h *Handler) startSignIn(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	next := webui.SafeNext(r.PostFormValue("next"))
-	to, err := h.conn.Begin(r.Context(), r.PostFormValue("bank"), SignIn, "", next)
+	to, err := h.conn.Begin(r.Context(), r.PostFormValue("bank"), SignIn, "", next, h.binding.Begin(w, r))
 	if err != nil {
 		h.failFlow(w, r, "", err, "/login")
 		return

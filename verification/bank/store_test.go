@@ -123,7 +123,7 @@ func TestStore(t *testing.T) {
 				t.Fatalf("second Unlink: %v", err)
 			}
 			// Deleting an account removes its links and flows.
-			if _, err := r.conn.Begin(ctx, "fake", bank.Confirm, b, ""); err != nil {
+			if _, err := r.conn.Begin(ctx, "fake", bank.Confirm, b, "", browser); err != nil {
 				t.Fatal(err)
 			}
 			if err := r.accounts.Delete(ctx, b); err != nil {
@@ -139,7 +139,7 @@ func TestStore(t *testing.T) {
 			if err := s.Link(ctx, db, bank.Link{BankID: "fake", Subject: "sub-3", AccountID: a}); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := r.conn.Begin(ctx, "fake", bank.SignIn, "", ""); err != nil {
+			if _, err := r.conn.Begin(ctx, "fake", bank.SignIn, "", "", browser); err != nil {
 				t.Fatal(err)
 			}
 			if err := s.Remove(ctx, "fake"); err != nil {

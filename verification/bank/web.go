@@ -36,6 +36,8 @@ type Handler struct {
 	signin    *SignInDeps
 	render    *webui.Renderer
 	log       *slog.Logger
+	// binding ties each flow to the browser that started it.
+	binding webui.Binding
 }
 
 // NewHandler parses the pages.
@@ -44,7 +46,16 @@ func NewHandler(conn *Connector, confirmer *Confirmer, banks *Store, sessions Se
 	if err != nil {
 		return nil, err
 	}
-	return &Handler{conn: conn, confirmer: confirmer, banks: banks, sessions: sessions, render: r, log: log}, nil
+	return &Handler{conn: conn, confirmer: confirmer, banks: banks, sessions: sessions, render: r, log: log,
+		binding: webui.Binding{Name: "gosid_bank", TTL: FlowTTL}}, nil
+}
+
+// SecureCookies marks the identity provider as served over HTTPS: the
+// cookie that binds a flow to its browser is then Secure, named with
+// webui.HostPrefix (before serving).
+func (h *Handler) SecureCookies(secure bool) *Handler {
+	h.binding.Secure = secure
+	return h
 }
 
 // Routes adds the pages to mux.
@@ -84,7 +95,7 @@ func (h *Handler) start(w http.ResponseWriter, r *http.Request) {
 	if !h.allowed(w, r, "/account/confirm") {
 		return
 	}
-	to, err := h.conn.Begin(r.Context(), r.PostFormValue("bank"), Confirm, s.AccountID, "")
+	to, err := h.conn.Begin(r.Context(), r.PostFormValue("bank"), Confirm, s.AccountID, "", h.binding.Begin(w, r))
 	if err != nil {
 		h.fail(w, r, "", err)
 		return
@@ -97,7 +108,7 @@ type resultView struct {
 	Bank string
 	// Outcome: "confirmed", "mismatch", "too_little", "snils_taken",
 	// "other_account", "cancelled", "unavailable", "refused", "expired",
-	// "wrong_account".
+	// "other_browser", "wrong_account".
 	Outcome    string
 	Level      string
 	Mismatches []mismatchView
@@ -115,7 +126,7 @@ func (h *Handler) page(r *http.Request, bank string, outcome string) resultView 
 
 func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
-	res, err := h.conn.Finish(ctx, r.URL.Query())
+	res, err := h.conn.Finish(ctx, r.URL.Query(), h.binding.Of(r))
 	if err != nil {
 		h.fail(w, r, "", err)
 		return
@@ -197,6 +208,8 @@ func (h *Handler) failFlow(w http.ResponseWriter, r *http.Request, bank string, 
 		outcome = "refused"
 	case errors.Is(err, ErrUnknownFlow):
 		outcome, status = "expired", http.StatusBadRequest
+	case errors.Is(err, ErrOtherBrowser):
+		outcome, status = "other_browser", http.StatusBadRequest
 	case errors.Is(err, ErrUnknownBank):
 		outcome, status = "unknown_bank", http.StatusBadRequest
 	case errors.Is(err, ErrSNILSTaken):
