@@ -199,8 +199,11 @@ type applicationView struct {
 
 type formField struct {
 	Name, Label, Hint, Kind, Value, Err string
-	Required                            bool
-	Options                             []option
+	// Shown is the value as a person reads it: a chosen option's label,
+	// «Да» for a ticked box, else Value.
+	Shown    string
+	Required bool
+	Options  []option
 }
 
 type docSlot struct {
@@ -223,8 +226,18 @@ func (h *Handler) formFields(l webui.Localizer, s *catalog.Service, values, errs
 	for _, f := range s.Form.Fields {
 		ff := formField{Name: f.Name, Label: f.Label.In(l.Lang), Hint: f.Hint.In(l.Lang), Kind: string(f.Kind), Value: values[f.Name],
 			Err: errs[f.Name], Required: f.Rules.Required}
+		ff.Shown = ff.Value
 		for _, o := range f.Options {
 			ff.Options = append(ff.Options, option{Value: o.Value, Label: o.Label.In(l.Lang), Selected: o.Value == ff.Value})
+			if o.Value == ff.Value {
+				ff.Shown = o.Label.In(l.Lang)
+			}
+		}
+		if f.Kind == catalog.FieldCheckbox && ff.Value != "" {
+			ff.Shown = l.Pick("Да", "Yes")
+			if catalog.IsFalse(ff.Value) {
+				ff.Shown = l.Pick("Нет", "No")
+			}
 		}
 		out = append(out, ff)
 	}

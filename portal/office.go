@@ -152,6 +152,9 @@ type officeAppView struct {
 	// (outside development mode, where the sandbox agency does not sign).
 	SignResult bool
 	Err        map[string]string
+	// Comment is what the officer typed, shown again with a refused
+	// decision.
+	Comment string
 }
 
 func (h *Handler) showOfficeApp(w http.ResponseWriter, r *http.Request) {
@@ -175,6 +178,7 @@ func (h *Handler) renderOfficeApp(w http.ResponseWriter, r *http.Request, status
 	v.Page.Title = l.T("office.app", a.Number)
 	if len(errs) > 0 {
 		v.Error = l.T("apps.fix")
+		v.Comment = r.PostFormValue("comment")
 	}
 	if v.Files, err = h.files(r.Context(), a.ID); err != nil {
 		h.fail(w, r, err)

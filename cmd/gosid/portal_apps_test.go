@@ -889,6 +889,12 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	}
 	if p := officer.abs("GET", office, nil); !strings.Contains(p.Body, `name="signature"`) || !strings.Contains(p.Body, "Подпись результата (.sig)") {
 		t.Fatalf("the decision form does not ask for the result's signature:\n%.3000s", p.Body)
+	} else if !strings.Contains(p.Body, "<dd>Нет</dd>") || strings.Contains(p.Body, "<dd>no</dd>") {
+		// A choice reads as its option's label, not its stored value.
+		t.Fatalf("the officer's page shows the raw value of a choice:\n%.3000s", p.Body)
+	} else {
+		shootPage(t, portalURL, p.Body, "portal-office-signature")
+		shootPage(t, portalURL, officer.abs("GET", office+"?lang=en", nil).Body, "portal-office-signature-en")
 	}
 	result := testPDF(t)
 	signed := mvd.sign(result)
@@ -919,6 +925,12 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 		if n := count(t, db, `SELECT COUNT(*) FROM portal_attachments WHERE kind IN ('result', 'signature')`); n != 0 {
 			t.Fatalf("approving with %s left %d files", tc.what, n)
 		}
+		if !strings.Contains(p.Body, ">Готово</textarea>") {
+			t.Errorf("approving with %s: the officer's comment is lost", tc.what)
+		}
+		if tc.sig == nil {
+			shootPage(t, portalURL, p.Body, "portal-office-signature-missing")
+		}
 	}
 	if p := approve(signed); p.Status != http.StatusSeeOther {
 		t.Fatalf("approving with the agency's signature: %d\n%s", p.Status, firstError(p.Body))
@@ -932,6 +944,8 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	if got := citizen.abs("GET", portalURL+sm[1], nil); got.Status != 200 || got.Body != string(signed) {
 		t.Fatalf("the signature's download: %d", got.Status)
 	}
+	shootPage(t, portalURL, p.Body, "portal-result-signed")
+	shootPage(t, portalURL, citizen.abs("GET", app+"?lang=en", nil).Body, "portal-result-signed-en")
 
 	// The agency API: approving waits for the signature.
 	app2, _ := submitApplication(t, citizen, portalURL, "+79161119901")

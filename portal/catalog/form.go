@@ -221,7 +221,7 @@ func (fd *Field) validate(raw string, now time.Time) *message {
 	if !utf8.ValidString(v) {
 		return &msgEncoding
 	}
-	if v == "" || (fd.Kind == FieldCheckbox && isFalse(v)) {
+	if v == "" || (fd.Kind == FieldCheckbox && IsFalse(v)) {
 		if fd.Rules.Required {
 			switch fd.Kind {
 			case FieldCheckbox:
@@ -290,8 +290,10 @@ func (fd *Field) validate(raw string, now time.Time) *message {
 	return checks[r.Check](v)
 }
 
-func isTrue(v string) bool  { return v == "on" || v == "true" || v == "1" || v == "yes" }
-func isFalse(v string) bool { return v == "off" || v == "false" || v == "0" || v == "no" }
+func isTrue(v string) bool { return v == "on" || v == "true" || v == "1" || v == "yes" }
+
+// IsFalse reports whether a checkbox's value says it is not ticked.
+func IsFalse(v string) bool { return v == "off" || v == "false" || v == "0" || v == "no" }
 
 func formatNumber(x float64) string { return strconv.FormatFloat(x, 'f', -1, 64) }
 
