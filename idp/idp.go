@@ -284,6 +284,7 @@ func New(c Config, p Platform) (*IdP, error) {
 	lcfg := login.DefaultConfig()
 	lcfg.MaxFailures, lcfg.LockFor, lcfg.Now = c.LockoutThreshold, c.LockoutDuration, now
 	lcfg.ESignature = c.ESignature != nil
+	lcfg.Secure = secure
 	lh, err := login.New(lcfg, login.Deps{Accounts: accounts, Passwords: hasher, Limiter: limiter, Sessions: arrivals, Notifier: notifier,
 		Log: log, OnSignOut: provider.SessionEnded,
 		MFA: login.MFADeps{TOTP: totps, Backup: backups, Codes: step, Flows: flows, Devices: devices,

@@ -51,6 +51,8 @@ type faults struct {
 	only    map[string]bool
 	busy    bool
 	signOut bool // OnSignOut fails
+	// queued is the ticket (overload.Queued) the last Admit saw.
+	queued time.Time
 }
 
 func (f *faults) setSignOut(down bool) { f.mu.Lock(); f.signOut = down; f.mu.Unlock() }
@@ -85,6 +87,9 @@ func (p busyPasswords) Verify(ctx context.Context, phc, pw string) (bool, bool, 
 }
 
 func (p busyPasswords) Admit(ctx context.Context) (context.Context, func(), error) {
+	p.f.mu.Lock()
+	p.f.queued = overload.Queued(ctx)
+	p.f.mu.Unlock()
 	if err := p.f.overloaded(); err != nil {
 		return ctx, func() {}, err
 	}

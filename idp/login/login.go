@@ -88,7 +88,10 @@ type Config struct {
 	// ESignature shows «Войти с электронной подписью» (a trust list is
 	// configured).
 	ESignature bool
-	Now        func() time.Time
+	// Secure: the public URL is https, so cookies are Secure (and named
+	// with webui.HostPrefix).
+	Secure bool
+	Now    func() time.Time
 }
 
 // LockNotices bounds the lock-out notices an account's owner gets: one
@@ -214,7 +217,6 @@ func (h *Handler) showLogin(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
-	ctx := r.Context()
 	f := webui.NewForm(r, "login")
 	next := webui.SafeNext(r.PostFormValue("next"))
 	pw := r.PostFormValue("password")
@@ -242,13 +244,17 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 
 	// Under a burst the excess is refused before it costs the database
-	// anything; the answer does not depend on the login.
-	ctx, leave, err := h.passwords.Admit(ctx)
+	// anything; the answer does not depend on the login. A retry of a
+	// refused sign-in brings its ticket (queue.go) and comes before those
+	// who came later.
+	r = h.withTicket(r)
+	ctx, leave, err := h.passwords.Admit(r.Context())
 	if err != nil {
 		h.unavailable(w, r, v, "check password", err)
 		return
 	}
 	defer leave()
+	h.doneQueuing(w, r)
 	ip := httpx.ClientIP(r)
 	loginKey := h.loginKey(kind, login)
 	wait, limited, err := h.limited(ctx, ip, loginKey)
@@ -521,6 +527,9 @@ func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, v loginVie
 func (h *Handler) unavailableText(w http.ResponseWriter, r *http.Request, what string, err error) string {
 	if webui.Overloaded(w, err) {
 		h.log.WarnContext(r.Context(), what, "err", err)
+		if r.Method == http.MethodPost && r.URL.Path == "/login" {
+			h.keepQueued(w, r)
+		}
 		return "login.err.busy"
 	}
 	h.log.ErrorContext(r.Context(), what, "err", err)

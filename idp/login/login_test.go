@@ -3,6 +3,7 @@ package login_test
 import (
 	"context"
 	"net/url"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -199,4 +200,68 @@ func TestLockThroughAnotherIdentifier(t *testing.T) {
 			t.Fatalf("the account after the e-mail's try: %v", err)
 		}
 	})
+}
+
+// TestOverloadTicket: a sign-in refused for overload gets a ticket (a
+// cookie under a keyed hash) dated at its first refusal; its retries
+// bring it to the hasher (overload.WithQueued), which serves them before
+// later sign-ins; another refusal keeps the date, an admitted sign-in
+// drops the ticket. An altered ticket, or one older than five minutes,
+// counts for nothing.
+func TestOverloadTicket(t *testing.T) {
+	db := sqldbtest.SQLite(t)
+	r := newRig(t, db)
+	r.newAccount("+79000000207")
+	queued := func() time.Time {
+		r.faults.mu.Lock()
+		defer r.faults.mu.Unlock()
+		return r.faults.queued
+	}
+	form := url.Values{"login": {"+79000000207"}, "password": {goodPassword}}
+	b := r.srv.Browser()
+	r.faults.setBusy(true)
+	first := r.clock.Now()
+	if a := b.Post(t, "/login", form); a.Status != 503 || b.Cookie("gosid_queue") == "" {
+		t.Fatalf("refused for overload: %d, ticket %q", a.Status, b.Cookie("gosid_queue"))
+	}
+	if !queued().IsZero() {
+		t.Fatalf("the first try came with a ticket: %s", queued())
+	}
+	r.clock.Advance(20 * time.Second)
+	if a := b.Post(t, "/login", form); a.Status != 503 {
+		t.Fatalf("the retry while overloaded: %d", a.Status)
+	}
+	if got := queued(); !got.Equal(first.Truncate(time.Millisecond)) {
+		t.Fatalf("the retry's ticket dates from %s, want the first refusal %s", got, first)
+	}
+	ticket := b.Cookie("gosid_queue")
+	r.faults.setBusy(false)
+	r.clock.Advance(20 * time.Second)
+	if a := b.Post(t, "/login", form); a.Status != 303 || b.Cookie("gosid_queue") != "" {
+		t.Fatalf("the retry after the overload: %d, ticket left %q", a.Status, b.Cookie("gosid_queue"))
+	}
+	if got := queued(); !got.Equal(first.Truncate(time.Millisecond)) {
+		t.Fatalf("the admitted retry's ticket dates from %s, want %s", got, first)
+	}
+
+	// Altered: an earlier date under the same hash, or another hash.
+	ms, mac, _ := strings.Cut(ticket, ".")
+	n, _ := strconv.ParseInt(ms, 10, 64)
+	earlier := strconv.FormatInt(n-60_000, 10)
+	for _, forged := range []string{earlier + "." + mac, ms + "." + strings.Repeat("0", len(mac)), ms, "x"} {
+		o := r.srv.Browser()
+		o.SetCookie("gosid_queue", forged)
+		o.Post(t, "/login", form)
+		if !queued().IsZero() {
+			t.Fatalf("the forged ticket %q counted: %s", forged, queued())
+		}
+	}
+	// Too old.
+	o := r.srv.Browser()
+	o.SetCookie("gosid_queue", ticket)
+	r.clock.Advance(5 * time.Minute)
+	o.Post(t, "/login", form)
+	if !queued().IsZero() {
+		t.Fatalf("a ticket over five minutes old counted: %s", queued())
+	}
 }

@@ -1,12 +1,14 @@
 package password
 
 import (
+	"container/heap"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
 	"fmt"
 	"log/slog"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -29,8 +31,16 @@ var ErrBusy = overload.ErrOverloaded
 // excess gets a quick 503 and those admitted are done within the budget.
 type Hasher struct {
 	params Params
-	sem    chan struct{}
 	dummy  PHC // a hash of a random secret with the current params, for VerifyDummy
+
+	// The slots: at most slots hashes at once; callers that find them
+	// all busy wait in queue, earliest rank (overload.Rank) first, and a
+	// released slot passes straight to the first of them.
+	mu    sync.Mutex
+	slots int
+	busy  int
+	queue waiters
+	seq   uint64
 
 	budget   time.Duration
 	waiting  atomic.Int64 // callers waiting for a slot
@@ -65,7 +75,7 @@ func newHasher(params Params, maxConcurrent int, derive func(pw, salt []byte, p 
 	if maxConcurrent <= 0 {
 		maxConcurrent = runtime.GOMAXPROCS(0)
 	}
-	h := &Hasher{params: params, sem: make(chan struct{}, maxConcurrent), derive: derive}
+	h := &Hasher{params: params, slots: maxConcurrent, derive: derive}
 	secret := make([]byte, 32)
 	rand.Read(secret) // never fails since Go 1.24
 	h.dummy = h.newPHC(secret)
@@ -109,12 +119,13 @@ func (h *Hasher) Admit(ctx context.Context) (context.Context, func(), error) {
 	if h.budget <= 0 {
 		return ctx, func() {}, nil
 	}
-	if len(h.sem) == cap(h.sem) {
-		if wait, ok := h.fits(ctx, time.Now(), int64(cap(h.sem))+h.waiting.Load()); !ok {
+	now := time.Now()
+	if full, ahead := h.ahead(overload.Rank(ctx, now)); full {
+		if wait, ok := h.fits(ctx, now, ahead); !ok {
 			return ctx, func() {}, overloaded(wait)
 		}
 	}
-	if h.admitted.Add(1) > maxAhead*int64(cap(h.sem)) {
+	if h.admitted.Add(1) > maxAhead*int64(h.slots) {
 		h.admitted.Add(-1)
 		return ctx, func() {}, overloaded(time.Duration(maxAhead) * h.hashTime())
 	}
@@ -158,7 +169,7 @@ func (h *Hasher) arrived(ctx context.Context) {
 // the caller's own hash must fit too.
 func (h *Hasher) fits(ctx context.Context, now time.Time, ahead int64) (wait time.Duration, ok bool) {
 	hash := h.hashTime()
-	wait = time.Duration(ahead/int64(cap(h.sem))) * hash
+	wait = time.Duration(ahead/int64(h.slots)) * hash
 	return wait + hash, !now.Add(wait + hash).After(h.deadline(ctx, now))
 }
 
@@ -224,38 +235,76 @@ func (h *Hasher) newPHC(pw []byte) PHC {
 	return PHC{Params: h.params, Salt: salt, Key: h.derived(pw, salt, h.params)}
 }
 
-// acquire takes a slot of the semaphore, or fails with ctx's error, or
-// with ErrBusy when the wait would exceed the budget.
+// ahead reports whether every slot is busy and, if so, how many callers
+// are ahead of one of the given rank: those in the slots and those
+// waiting with an earlier or equal rank.
+func (h *Hasher) ahead(rank time.Time) (full bool, ahead int64) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.busy < h.slots {
+		return false, 0
+	}
+	n := int64(h.slots)
+	for _, w := range h.queue {
+		if !w.rank.After(rank) {
+			n++
+		}
+	}
+	return true, n
+}
+
+// acquire takes a slot, or fails with ctx's error, or with ErrBusy when
+// the wait would exceed the budget. Waiting callers get the slots by rank
+// (overload.Rank: a client refused earlier, else an earlier arrival),
+// so a citizen whose sign-in was refused comes before those who came
+// after its first try; a caller overtaken so that its hash no longer fits
+// is refused while a refusal is still quick.
 func (h *Hasher) acquire(ctx context.Context) error {
 	h.arrived(ctx)
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	select {
-	case h.sem <- struct{}{}:
+	now := time.Now()
+	rank := overload.Rank(ctx, now)
+	h.mu.Lock()
+	if h.busy < h.slots {
+		h.busy++
+		h.mu.Unlock()
 		return nil
-	default:
 	}
 	var deadline time.Time
 	var timer *time.Timer
 	var timeout <-chan time.Time
 	if h.budget > 0 {
-		now := time.Now()
-		// Every slot is busy: those in them and those waiting are ahead.
-		wait, ok := h.fits(ctx, now, int64(cap(h.sem))+h.waiting.Load())
-		if !ok {
-			return overloaded(wait)
+		h.mu.Unlock()
+		// Every slot is busy: those in them and those waiting before
+		// this caller are ahead.
+		full, ahead := h.ahead(rank)
+		if full {
+			wait, ok := h.fits(ctx, now, ahead)
+			if !ok {
+				return overloaded(wait)
+			}
 		}
 		deadline = h.deadline(ctx, now)
 		timer = time.NewTimer(deadline.Sub(now) - h.hashTime())
 		defer timer.Stop()
 		timeout = timer.C
+		h.mu.Lock()
+		if h.busy < h.slots {
+			h.busy++
+			h.mu.Unlock()
+			return nil
+		}
 	}
-	h.waiting.Add(1)
-	defer h.waiting.Add(-1)
+	h.seq++
+	w := &waiter{rank: rank, seq: h.seq, ready: make(chan struct{})}
+	heap.Push(&h.queue, w)
+	h.waiting.Store(int64(len(h.queue)))
+	h.mu.Unlock()
 	for {
 		select {
-		case h.sem <- struct{}{}:
+		case <-w.ready:
 			if timer != nil && time.Now().Add(h.hashTime()).After(deadline) {
 				// The slot came, but too late for the hash to end in
 				// time as the hash time is judged now.
@@ -264,6 +313,7 @@ func (h *Hasher) acquire(ctx context.Context) error {
 			}
 			return nil
 		case <-ctx.Done():
+			h.leaveQueue(w)
 			return ctx.Err()
 		case <-timeout:
 			// Only a hash's time is left, as the hash time was
@@ -274,12 +324,74 @@ func (h *Hasher) acquire(ctx context.Context) error {
 				timer.Reset(left)
 				continue
 			}
-			return overloaded(h.hashTime() * time.Duration(h.waiting.Load()/int64(cap(h.sem))+1))
+			h.leaveQueue(w)
+			return overloaded(h.hashTime() * time.Duration(h.waiting.Load()/int64(h.slots)+1))
 		}
 	}
 }
 
-func (h *Hasher) release() { <-h.sem }
+// leaveQueue takes a waiter that gives up out of the queue; a slot given
+// to it meanwhile is released again.
+func (h *Hasher) leaveQueue(w *waiter) {
+	h.mu.Lock()
+	if w.index >= 0 {
+		heap.Remove(&h.queue, w.index)
+		h.waiting.Store(int64(len(h.queue)))
+		h.mu.Unlock()
+		return
+	}
+	h.mu.Unlock()
+	h.release()
+}
+
+// release frees a slot: to the first waiting caller, if any.
+func (h *Hasher) release() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.queue) == 0 {
+		h.busy--
+		return
+	}
+	w := heap.Pop(&h.queue).(*waiter)
+	h.waiting.Store(int64(len(h.queue)))
+	close(w.ready)
+}
+
+// waiter is a caller waiting for a slot.
+type waiter struct {
+	rank  time.Time
+	seq   uint64 // arrival order among equal ranks
+	ready chan struct{}
+	index int // in the queue; -1 once given a slot or gone
+}
+
+// waiters is a heap of waiting callers, the earliest rank first.
+type waiters []*waiter
+
+func (q waiters) Len() int { return len(q) }
+func (q waiters) Less(i, j int) bool {
+	if !q[i].rank.Equal(q[j].rank) {
+		return q[i].rank.Before(q[j].rank)
+	}
+	return q[i].seq < q[j].seq
+}
+func (q waiters) Swap(i, j int) {
+	q[i], q[j] = q[j], q[i]
+	q[i].index, q[j].index = i, j
+}
+func (q *waiters) Push(x any) {
+	w := x.(*waiter)
+	w.index = len(*q)
+	*q = append(*q, w)
+}
+func (q *waiters) Pop() any {
+	old := *q
+	w := old[len(old)-1]
+	old[len(old)-1] = nil
+	w.index = -1
+	*q = old[:len(old)-1]
+	return w
+}
 
 // Hash returns an argon2id PHC string for pw with a fresh random salt.
 func (h *Hasher) Hash(ctx context.Context, pw string) (string, error) {
@@ -338,7 +450,7 @@ func (h *Hasher) verify(ctx context.Context, stored PHC, pw string) (bool, error
 // String describes the Hasher's parameters; it holds no secret of its own
 // but implements String and LogValue so that the dummy hash never leaks.
 func (h *Hasher) String() string {
-	return fmt.Sprintf("password.Hasher{argon2id %s, concurrency %d, budget %s}", h.params, cap(h.sem), h.budget)
+	return fmt.Sprintf("password.Hasher{argon2id %s, concurrency %d, budget %s}", h.params, h.slots, h.budget)
 }
 
 // LogValue implements slog.LogValuer.
@@ -346,7 +458,7 @@ func (h *Hasher) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("alg", "argon2id"),
 		slog.String("params", h.params.String()),
-		slog.Int("max_concurrent", cap(h.sem)),
+		slog.Int("max_concurrent", h.slots),
 		slog.Duration("budget", h.budget),
 	)
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -546,4 +547,94 @@ func TestRedaction(t *testing.T) {
 	if !strings.Contains(out, "m=64") {
 		t.Errorf("parameters missing from output: %s", out)
 	}
+}
+
+// TestQueueByRank: callers waiting for a slot get it by rank
+// (overload.Rank), not by when they asked: a citizen whose earlier try
+// was refused (overload.WithQueued) comes before those who arrived since.
+// With a budget, the queue full of newcomers still admits the earlier
+// one, whose wait is counted behind those of its rank only, and refuses
+// another newcomer.
+func TestQueueByRank(t *testing.T) {
+	c := &countingDerive{}
+	// The order the slot is given in is the order of the derivations
+	// (one slot): each records its caller, the password.
+	var mu sync.Mutex
+	var order []string
+	h, err := newHasher(fastParams, 1, func(pw, salt []byte, p Params) []byte {
+		mu.Lock()
+		order = append(order, string(pw))
+		mu.Unlock()
+		return c.derive(pw, salt, p)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	order = nil // the dummy's
+	c.block = make(chan struct{})
+	var wg sync.WaitGroup
+	verify := func(name string, ctx context.Context) {
+		wg.Go(func() {
+			if err := h.VerifyDummy(ctx, name); err != nil {
+				t.Errorf("%s: %v", name, err)
+			}
+		})
+	}
+	verify("holder", t.Context())
+	for c.current.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	now := time.Now()
+	for i, name := range []string{"new1", "new2", "new3"} {
+		verify(name, overload.WithArrival(t.Context(), now.Add(time.Duration(i)*time.Millisecond)))
+		for h.Waiting() != i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	verify("refused-before", overload.WithQueued(overload.WithArrival(t.Context(), now.Add(time.Second)), now.Add(-10*time.Second)))
+	for h.Waiting() != 4 {
+		time.Sleep(time.Millisecond)
+	}
+	close(c.block)
+	wg.Wait()
+	want := []string{"holder", "refused-before", "new1", "new2", "new3"}
+	if !slices.Equal(order, want) {
+		t.Fatalf("served in the order %v, want %v", order, want)
+	}
+	if h.Waiting() != 0 || h.busy != 0 {
+		t.Fatalf("after all: %d waiting, %d busy", h.Waiting(), h.busy)
+	}
+
+	// Admission: one slot, hashes of 200 ms, a budget of 1,350 ms (900 ms
+	// for the wait and the hash, the rest kept for the answer); three
+	// newcomers wait (the third done at 800 ms), a fourth would be done
+	// at 1,000 ms.
+	b, bc := budgeted(t, 1, 200*time.Millisecond, 1350*time.Millisecond)
+	// The hash time as the hasher judges it, exactly (the dummy's, timed
+	// on a busy machine, may be longer).
+	b.avg.Store(int64(200 * time.Millisecond))
+	b.peak.Store(int64(200 * time.Millisecond))
+	bc.block = make(chan struct{})
+	defer close(bc.block)
+	go func() { _ = b.VerifyDummy(context.Background(), "pw") }()
+	for bc.current.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	for i := range 3 {
+		go func() { _ = b.VerifyDummy(overload.WithArrival(context.Background(), start), "pw") }()
+		for b.Waiting() != i+1 {
+			time.Sleep(time.Millisecond)
+		}
+	}
+	if _, leave, err := b.Admit(overload.WithArrival(t.Context(), time.Now())); !errors.Is(err, ErrBusy) {
+		leave()
+		t.Fatalf("a newcomer behind three waiting: %v, want ErrBusy", err)
+	}
+	ctx, leave, err := b.Admit(overload.WithQueued(overload.WithArrival(t.Context(), time.Now()), start.Add(-5*time.Second)))
+	if err != nil {
+		t.Fatalf("a citizen refused before, behind the same three newcomers: %v, want admitted", err)
+	}
+	leave()
+	_ = ctx
 }

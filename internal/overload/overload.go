@@ -94,3 +94,35 @@ func AddWait(ctx context.Context, d time.Duration) {
 		a.waited.Add(int64(d))
 	}
 }
+
+type queuedKey struct{}
+
+// WithQueued records that the client of the request carried by ctx has
+// been kept waiting by refusals since t (a ticket it brought back with its
+// retry): a bounded resource serves it before those who came later, so
+// that under sustained overload a citizen's retries are not a lottery —
+// each refused one moves up the queue.
+func WithQueued(ctx context.Context, t time.Time) context.Context {
+	return context.WithValue(ctx, queuedKey{}, t)
+}
+
+// Rank is the request's place in a queue for a bounded resource: the
+// earlier of the time its client was first refused (WithQueued) and its
+// arrival (WithArrival), or now when neither is known. Earlier is served
+// first.
+func Rank(ctx context.Context, now time.Time) time.Time {
+	rank := now
+	if a := Arrival(ctx); !a.IsZero() && a.Before(rank) {
+		rank = a
+	}
+	if q, ok := ctx.Value(queuedKey{}).(time.Time); ok && !q.IsZero() && q.Before(rank) {
+		rank = q
+	}
+	return rank
+}
+
+// Queued is the time WithQueued recorded, zero without one.
+func Queued(ctx context.Context) time.Time {
+	q, _ := ctx.Value(queuedKey{}).(time.Time)
+	return q
+}

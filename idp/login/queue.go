@@ -1,0 +1,90 @@
+package login
+
+import (
+	"crypto/subtle"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/gosid/gosid/internal/overload"
+	"github.com/gosid/gosid/internal/webui"
+)
+
+// A sign-in the password-hashing budget refused (503 with Retry-After)
+// gets a ticket: a cookie saying since when its browser has been kept
+// waiting, under a keyed hash so that nobody can date their own earlier.
+// Its retries carry it (overload.WithQueued) and the hashing queue serves
+// them before the sign-ins that came later, on whichever replica: under
+// sustained overload a citizen's retries move up instead of each being a
+// fresh lottery. A ticket older than queueTicketTTL counts for nothing;
+// the cookie goes once a sign-in gets past the budget.
+const (
+	queueCookie    = "gosid_queue"
+	queueTicketTTL = 5 * time.Minute
+)
+
+// queuedSince is the time the request's ticket gives, zero without a valid
+// one (missing, altered, from the future or too old).
+func (h *Handler) queuedSince(r *http.Request) time.Time {
+	c, err := r.Cookie(webui.CookieName(queueCookie, h.cfg.Secure))
+	if err != nil || len(c.Value) > 200 {
+		return time.Time{}
+	}
+	ms, mac, ok := strings.Cut(c.Value, ".")
+	if !ok || subtle.ConstantTimeCompare([]byte(mac), []byte(h.ticketMAC(ms))) != 1 {
+		return time.Time{}
+	}
+	n, err := strconv.ParseInt(ms, 10, 64)
+	if err != nil {
+		return time.Time{}
+	}
+	since := time.UnixMilli(n)
+	if age := h.cfg.Now().Sub(since); age < 0 || age > queueTicketTTL {
+		return time.Time{}
+	}
+	return since
+}
+
+func (h *Handler) ticketMAC(ms string) string { return h.loginKey("queue-ticket", ms) }
+
+// keepQueued gives a sign-in refused for overload its ticket: the one it
+// brought, or one from now.
+func (h *Handler) keepQueued(w http.ResponseWriter, r *http.Request) {
+	since := h.queuedSince(r)
+	if since.IsZero() {
+		since = h.cfg.Now()
+	}
+	ms := strconv.FormatInt(since.UnixMilli(), 10)
+	h.setQueueCookie(w, ms+"."+h.ticketMAC(ms), int(queueTicketTTL.Seconds()))
+}
+
+// doneQueuing drops the ticket of a sign-in that got past the budget.
+func (h *Handler) doneQueuing(w http.ResponseWriter, r *http.Request) {
+	if _, err := r.Cookie(webui.CookieName(queueCookie, h.cfg.Secure)); err == nil {
+		h.setQueueCookie(w, "", -1)
+	}
+}
+
+// setQueueCookie sets the ticket's cookie, replacing one set earlier in
+// the same answer (a sign-in admitted, then refused at the hasher).
+func (h *Handler) setQueueCookie(w http.ResponseWriter, value string, maxAge int) {
+	name := webui.CookieName(queueCookie, h.cfg.Secure)
+	kept := w.Header().Values("Set-Cookie")[:0:0]
+	for _, v := range w.Header().Values("Set-Cookie") {
+		if !strings.HasPrefix(v, name+"=") {
+			kept = append(kept, v)
+		}
+	}
+	w.Header()["Set-Cookie"] = kept
+	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: h.cfg.Secure,
+		SameSite: http.SameSiteLaxMode})
+}
+
+// withTicket is ctx carrying the request's ticket, if it has one.
+func (h *Handler) withTicket(r *http.Request) *http.Request {
+	if since := h.queuedSince(r); !since.IsZero() {
+		return r.WithContext(overload.WithQueued(r.Context(), since))
+	}
+	return r
+}
