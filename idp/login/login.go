@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/internal/httpx"
+	"github.com/gosid/gosid/internal/overload"
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/notice"
@@ -248,18 +249,23 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	// refused sign-in brings its ticket (queue.go) and comes before those
 	// who came later.
 	r = h.withTicket(r)
+	refused := func(what string, err error) {
+		if errors.Is(err, overload.ErrOverloaded) {
+			h.keepQueued(w, r)
+		}
+		h.unavailable(w, r, v, what, err)
+	}
 	ctx, leave, err := h.passwords.Admit(r.Context())
 	if err != nil {
-		h.unavailable(w, r, v, "check password", err)
+		refused("check password", err)
 		return
 	}
 	defer leave()
-	h.doneQueuing(w, r)
 	ip := httpx.ClientIP(r)
 	loginKey := h.loginKey(kind, login)
 	wait, limited, err := h.limited(ctx, ip, loginKey)
 	if err != nil {
-		h.unavailable(w, r, v, "rate limit", err)
+		refused("rate limit", err)
 		return
 	}
 	if limited {
@@ -273,9 +279,10 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	checked := time.Now()
 	var locked *lockedError
 	if errors.Is(err, errUnavailable) {
-		h.unavailable(w, r, v, "check password", err)
+		refused("check password", err)
 		return
 	}
+	h.doneQueuing(w, r)
 	if errors.As(err, &locked) {
 		h.fail(ctx, ip, loginKey)
 		v.Error = l.T("login.err.locked", l.Minutes(minutes(locked.Until.Sub(h.cfg.Now()))))
@@ -527,9 +534,6 @@ func (h *Handler) unavailable(w http.ResponseWriter, r *http.Request, v loginVie
 func (h *Handler) unavailableText(w http.ResponseWriter, r *http.Request, what string, err error) string {
 	if webui.Overloaded(w, err) {
 		h.log.WarnContext(r.Context(), what, "err", err)
-		if r.Method == http.MethodPost && r.URL.Path == "/login" {
-			h.keepQueued(w, r)
-		}
 		return "login.err.busy"
 	}
 	h.log.ErrorContext(r.Context(), what, "err", err)

@@ -18,7 +18,7 @@ import (
 // them before the sign-ins that came later, on whichever replica: under
 // sustained overload a citizen's retries move up instead of each being a
 // fresh lottery. A ticket older than queueTicketTTL counts for nothing;
-// the cookie goes once a sign-in gets past the budget.
+// the cookie goes once the sign-in's password is checked.
 const (
 	queueCookie    = "gosid_queue"
 	queueTicketTTL = 5 * time.Minute
@@ -49,9 +49,9 @@ func (h *Handler) queuedSince(r *http.Request) time.Time {
 func (h *Handler) ticketMAC(ms string) string { return h.loginKey("queue-ticket", ms) }
 
 // keepQueued gives a sign-in refused for overload its ticket: the one it
-// brought, or one from now.
+// brought (withTicket put it in r's context), or one from now.
 func (h *Handler) keepQueued(w http.ResponseWriter, r *http.Request) {
-	since := h.queuedSince(r)
+	since := overload.Queued(r.Context())
 	if since.IsZero() {
 		since = h.cfg.Now()
 	}
@@ -59,26 +59,16 @@ func (h *Handler) keepQueued(w http.ResponseWriter, r *http.Request) {
 	h.setQueueCookie(w, ms+"."+h.ticketMAC(ms), int(queueTicketTTL.Seconds()))
 }
 
-// doneQueuing drops the ticket of a sign-in that got past the budget.
+// doneQueuing drops the ticket of a sign-in whose password was checked.
 func (h *Handler) doneQueuing(w http.ResponseWriter, r *http.Request) {
-	if _, err := r.Cookie(webui.CookieName(queueCookie, h.cfg.Secure)); err == nil {
+	if !overload.Queued(r.Context()).IsZero() {
 		h.setQueueCookie(w, "", -1)
 	}
 }
 
-// setQueueCookie sets the ticket's cookie, replacing one set earlier in
-// the same answer (a sign-in admitted, then refused at the hasher).
 func (h *Handler) setQueueCookie(w http.ResponseWriter, value string, maxAge int) {
-	name := webui.CookieName(queueCookie, h.cfg.Secure)
-	kept := w.Header().Values("Set-Cookie")[:0:0]
-	for _, v := range w.Header().Values("Set-Cookie") {
-		if !strings.HasPrefix(v, name+"=") {
-			kept = append(kept, v)
-		}
-	}
-	w.Header()["Set-Cookie"] = kept
-	http.SetCookie(w, &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: h.cfg.Secure,
-		SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: webui.CookieName(queueCookie, h.cfg.Secure), Value: value, Path: "/", MaxAge: maxAge,
+		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
 }
 
 // withTicket is ctx carrying the request's ticket, if it has one.

@@ -120,7 +120,10 @@ func (h *Hasher) Admit(ctx context.Context) (context.Context, func(), error) {
 		return ctx, func() {}, nil
 	}
 	now := time.Now()
-	if full, ahead := h.ahead(overload.Rank(ctx, now)); full {
+	h.mu.Lock()
+	full, ahead := h.busy == h.slots, h.aheadOf(overload.Rank(ctx, now))
+	h.mu.Unlock()
+	if full {
 		if wait, ok := h.fits(ctx, now, ahead); !ok {
 			return ctx, func() {}, overloaded(wait)
 		}
@@ -235,22 +238,17 @@ func (h *Hasher) newPHC(pw []byte) PHC {
 	return PHC{Params: h.params, Salt: salt, Key: h.derived(pw, salt, h.params)}
 }
 
-// ahead reports whether every slot is busy and, if so, how many callers
-// are ahead of one of the given rank: those in the slots and those
-// waiting with an earlier or equal rank.
-func (h *Hasher) ahead(rank time.Time) (full bool, ahead int64) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.busy < h.slots {
-		return false, 0
-	}
+// aheadOf is how many callers are ahead of one of the given rank when
+// every slot is busy: those in the slots and those waiting with an
+// earlier or equal rank. The caller holds h.mu.
+func (h *Hasher) aheadOf(rank time.Time) int64 {
 	n := int64(h.slots)
 	for _, w := range h.queue {
 		if !w.rank.After(rank) {
 			n++
 		}
 	}
-	return true, n
+	return n
 }
 
 // acquire takes a slot, or fails with ctx's error, or with ErrBusy when
@@ -276,26 +274,16 @@ func (h *Hasher) acquire(ctx context.Context) error {
 	var timer *time.Timer
 	var timeout <-chan time.Time
 	if h.budget > 0 {
-		h.mu.Unlock()
 		// Every slot is busy: those in them and those waiting before
 		// this caller are ahead.
-		full, ahead := h.ahead(rank)
-		if full {
-			wait, ok := h.fits(ctx, now, ahead)
-			if !ok {
-				return overloaded(wait)
-			}
+		if wait, ok := h.fits(ctx, now, h.aheadOf(rank)); !ok {
+			h.mu.Unlock()
+			return overloaded(wait)
 		}
 		deadline = h.deadline(ctx, now)
 		timer = time.NewTimer(deadline.Sub(now) - h.hashTime())
 		defer timer.Stop()
 		timeout = timer.C
-		h.mu.Lock()
-		if h.busy < h.slots {
-			h.busy++
-			h.mu.Unlock()
-			return nil
-		}
 	}
 	h.seq++
 	w := &waiter{rank: rank, seq: h.seq, ready: make(chan struct{})}

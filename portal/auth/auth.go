@@ -436,21 +436,17 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string, browser 
 	if !s.now().Before(sqldb.Time(expires)) {
 		return nil, "", "", fmt.Errorf("%w: expired", ErrUnknownFlow)
 	}
+	sec, err := s.secrets(ctx, state, sealed)
+	if err != nil {
+		return nil, "", returnTo, err
+	}
 	if done.Valid {
 		// Its session opened, and this callback comes again: the answer
 		// that carried the session's cookie was lost (or the citizen went
 		// back to it). The sign-in starts again — answered at once from
 		// the provider's session, or asking whoever this is to sign in
 		// there: the address alone opens nothing.
-		sec, err := s.secrets(ctx, state, sealed)
-		if err != nil {
-			return nil, "", returnTo, err
-		}
 		return nil, "", returnTo, &RestartError{Need: sec.Need, Reason: "its session opened already (the answer was lost)"}
-	}
-	sec, err := s.secrets(ctx, state, sealed)
-	if err != nil {
-		return nil, "", returnTo, err
 	}
 	if !webui.SameBrowser(sec.Browser, browser) {
 		if sec.Again {
