@@ -576,6 +576,10 @@ func TestBankSignInBoundToBrowser(t *testing.T) {
 	victim.register("phone", "+79121110082", "+79121110082", "Доверчивая", "Вера")
 	if p := victim.abs("GET", sent, nil); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "начат в другом браузере") {
 		t.Fatalf("the attacker's callback in the victim's browser: %d\n%s", p.Status, firstError(p.Body))
+	} else {
+		shootPage(t, srv.URL, p.Body, "bank-other-browser")
+		en := attacker.atBank(attacker.post("/login/bank", url.Values{"bank": {"sandbox"}}), "sandbox-0002")
+		shootPage(t, srv.URL, victim.abs("GET", en+"&lang=en", nil).Body, "bank-other-browser-en")
 	}
 	if p := victim.get("/account/details"); p.Status != 200 || !strings.Contains(p.Body, "Доверчивая") || strings.Contains(p.Body, "Злоумышленников") {
 		t.Fatalf("the victim's account after the attacker's callback: %d", p.Status)

@@ -723,6 +723,9 @@ func TestPortalSignInBoundToBrowser(t *testing.T) {
 		if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "браузер не сохранил cookie портала") {
 			t.Fatalf("a restarted sign-in's callback in another browser: %d\n%s", p.Status, firstError(p.Body))
 		}
+		shootPage(t, portalURL, p.Body, "portal-signin-other-browser")
+		shootPage(t, portalURL, victim.abs("GET", heldCallbackFrom(t, attacker, portalURL+"/login?again=1")+"&lang=en", nil).Body,
+			"portal-signin-other-browser-en")
 		if p := victim.abs("GET", portalURL+"/", nil); !strings.Contains(p.Body, "Здравствуйте, Вера!") {
 			t.Fatal("the failed callback signed the victim out")
 		}
