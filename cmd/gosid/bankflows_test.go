@@ -584,6 +584,31 @@ func TestBankSignInBoundToBrowser(t *testing.T) {
 	if p := victim.get("/account/details"); p.Status != 200 || !strings.Contains(p.Body, "Доверчивая") || strings.Contains(p.Body, "Злоумышленников") {
 		t.Fatalf("the victim's account after the attacker's callback: %d", p.Status)
 	}
+	// Each flow's failure is told on its own page and leads back to where
+	// it started (the callback that fails knows the flow it used up).
+	for _, c := range []struct{ start, title, back, backText string }{
+		{"/login/bank", "Вход через банк", "/login", "Вернуться ко входу"},
+		{"/register/bank", "Регистрация через банк", "/register", "Вернуться к регистрации"},
+	} {
+		other := newBrowser(t, srv)
+		p := newBrowser(t, srv).abs("GET", other.atBank(other.post(c.start, url.Values{"bank": {"sandbox"}}), "sandbox-0002"), nil)
+		if p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "<h1>"+c.title+"</h1>") ||
+			!strings.Contains(p.Body, `href="`+c.back+`">`+c.backText+`</a>`) || strings.Contains(p.Body, "К способам подтверждения") {
+			t.Errorf("%s's callback in another browser: %d\n%s", c.start, p.Status, p.Body)
+		}
+	}
+	unknown, err := url.Parse(victim.atBank(victim.post("/account/confirm/bank", url.Values{"bank": {"sandbox"}}), "sandbox-0002"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	q := unknown.Query()
+	q.Set("state", "unknown")
+	q.Set("lang", "ru")
+	unknown.RawQuery = q.Encode()
+	if p := victim.abs("GET", unknown.String(), nil); p.Status != http.StatusBadRequest ||
+		!strings.Contains(p.Body, "<h1>Подтверждение через банк</h1>") || !strings.Contains(p.Body, `href="/account/confirm">К способам подтверждения</a>`) {
+		t.Errorf("an unknown confirmation's callback: %d\n%s", p.Status, p.Body)
+	}
 	if p := attacker.abs("GET", sent, nil); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "устарела или уже использована") {
 		t.Fatalf("the callback after another browser used it up: %d\n%s", p.Status, firstError(p.Body))
 	}

@@ -351,6 +351,17 @@ type Result struct {
 	At      time.Time
 }
 
+// FlowError is the failure of a flow that was found: what it was for and
+// with which bank. It unwraps to the package's sentinel.
+type FlowError struct {
+	Purpose Purpose
+	BankID  string
+	Err     error
+}
+
+func (e *FlowError) Error() string { return e.Err.Error() }
+func (e *FlowError) Unwrap() error { return e.Err }
+
 // flow is a consumed bank_flows row.
 type flow struct {
 	id, bankID, purpose, data string
@@ -367,8 +378,16 @@ type flow struct {
 // redeemed (ErrOtherBrowser) — else an attacker who signs in at the bank
 // as themselves and sends the callback's address to a victim would sign
 // the victim's browser in to the attacker's account (login CSRF).
+//
+// A flow that was found but failed answers a *FlowError naming its
+// purpose and bank, so that the page can say what failed and lead back to
+// where the flow started.
 func (c *Connector) Finish(ctx context.Context, q url.Values, browser []byte) (*Result, error) {
-	res, bankID, err := c.finish(ctx, q, browser)
+	res, f, err := c.finish(ctx, q, browser)
+	bankID := ""
+	if f != nil {
+		bankID = f.bankID
+	}
 	outcome := "ok"
 	switch {
 	case err == nil:
@@ -395,6 +414,9 @@ func (c *Connector) Finish(ctx context.Context, q url.Values, browser []byte) (*
 	if err != nil {
 		// err holds reasons only: no token, code, state or claim value.
 		c.log.WarnContext(ctx, "bank flow failed", "bank", bankID, "outcome", outcome, "reason", err.Error())
+		if f != nil {
+			err = &FlowError{Purpose: Purpose(f.purpose), BankID: f.bankID, Err: err}
+		}
 		return nil, err
 	}
 	c.log.InfoContext(ctx, "bank flow finished", "bank", bankID, "purpose", string(res.Purpose),
@@ -402,59 +424,59 @@ func (c *Connector) Finish(ctx context.Context, q url.Values, browser []byte) (*
 	return res, nil
 }
 
-func (c *Connector) finish(ctx context.Context, q url.Values, browser []byte) (*Result, string, error) {
+func (c *Connector) finish(ctx context.Context, q url.Values, browser []byte) (*Result, *flow, error) {
 	state := q.Get("state")
 	if state == "" {
-		return nil, "", fmt.Errorf("%w: no state", ErrUnknownFlow)
+		return nil, nil, fmt.Errorf("%w: no state", ErrUnknownFlow)
 	}
 	f, err := c.consume(ctx, flowID(state))
 	if err != nil {
-		return nil, "", err
+		return nil, f, err
 	}
 	b, err := c.bank(ctx, f.bankID)
 	if err != nil {
-		return nil, f.bankID, err
+		return nil, f, err
 	}
 	prov, err := c.provider(ctx, b)
 	if err != nil {
-		return nil, b.ID, err
+		return nil, f, err
 	}
 	// RFC 9207: the authorization response names its issuer (mix-up
 	// defence); a bank that advertises it must send it, also with errors.
 	if iss, ok := q["iss"]; ok {
 		if len(iss) != 1 || iss[0] != b.Issuer {
-			return nil, b.ID, fmt.Errorf("%w: %s: iss of the authorization response is not the bank's", ErrRefused, b.ID)
+			return nil, f, fmt.Errorf("%w: %s: iss of the authorization response is not the bank's", ErrRefused, b.ID)
 		}
 	} else if prov.issParam {
-		return nil, b.ID, fmt.Errorf("%w: %s: iss missing from the authorization response though advertised", ErrRefused, b.ID)
+		return nil, f, fmt.Errorf("%w: %s: iss missing from the authorization response though advertised", ErrRefused, b.ID)
 	}
 	if e := q.Get("error"); e != "" {
 		switch e {
 		case "access_denied":
-			return nil, b.ID, fmt.Errorf("%w: %s", ErrCancelled, b.ID)
+			return nil, f, fmt.Errorf("%w: %s", ErrCancelled, b.ID)
 		case "temporarily_unavailable", "server_error":
-			return nil, b.ID, fmt.Errorf("%w: %s: the bank answered %s", ErrUnavailable, b.ID, e)
+			return nil, f, fmt.Errorf("%w: %s: the bank answered %s", ErrUnavailable, b.ID, e)
 		}
-		return nil, b.ID, fmt.Errorf("%w: %s: the bank answered error %q", ErrRefused, b.ID, oauthx.Code(e))
+		return nil, f, fmt.Errorf("%w: %s: the bank answered error %q", ErrRefused, b.ID, oauthx.Code(e))
 	}
 	code := q.Get("code")
 	if code == "" {
-		return nil, b.ID, fmt.Errorf("%w: %s: no code", ErrRefused, b.ID)
+		return nil, f, fmt.Errorf("%w: %s: no code", ErrRefused, b.ID)
 	}
 	plain, err := c.sealer.Open(ctx, f.sealed, flowAAD(f.id))
 	if err != nil {
-		return nil, b.ID, fmt.Errorf("bank: opening a flow: %w", err)
+		return nil, f, fmt.Errorf("bank: opening a flow: %w", err)
 	}
 	var sec secrets
 	if err := json.Unmarshal(plain, &sec); err != nil {
-		return nil, b.ID, fmt.Errorf("bank: flow secrets: %w", err)
+		return nil, f, fmt.Errorf("bank: flow secrets: %w", err)
 	}
 	if !webui.SameBrowser(sec.Browser, browser) {
-		return nil, b.ID, fmt.Errorf("%w: %s", ErrOtherBrowser, b.ID)
+		return nil, f, fmt.Errorf("%w: %s", ErrOtherBrowser, b.ID)
 	}
 	claims, userinfo, err := c.exchange(ctx, b, prov, code, sec)
 	if err != nil {
-		return nil, b.ID, err
+		return nil, f, err
 	}
 	values, dropped := mapClaims(b.Claims, claims.Claims, userinfo)
 	if len(dropped) > 0 {
@@ -471,11 +493,12 @@ func (c *Connector) finish(ctx context.Context, q url.Values, browser []byte) (*
 	if f.accountID != nil {
 		r.AccountID = *f.accountID
 	}
-	return r, b.ID, nil
+	return r, f, nil
 }
 
 // consume deletes the flow and returns it: of two callbacks with one
-// state, one gets the row and the other ErrUnknownFlow.
+// state, one gets the row and the other ErrUnknownFlow. An expired flow
+// is returned with ErrUnknownFlow.
 func (c *Connector) consume(ctx context.Context, id string) (*flow, error) {
 	f := &flow{id: id}
 	err := c.db.QueryRow(ctx, `DELETE FROM bank_flows WHERE id = $1
@@ -487,7 +510,7 @@ func (c *Connector) consume(ctx context.Context, id string) (*flow, error) {
 	case err != nil:
 		return nil, err
 	case !c.now().Before(sqldb.Time(f.expires)):
-		return nil, fmt.Errorf("%w: expired", ErrUnknownFlow)
+		return f, fmt.Errorf("%w: expired", ErrUnknownFlow)
 	}
 	return f, nil
 }

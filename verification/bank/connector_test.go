@@ -240,8 +240,14 @@ func TestFlows(t *testing.T) {
 				r.fake.mu.Lock()
 				calls := r.fake.tokenCalls
 				r.fake.mu.Unlock()
-				if _, err := r.conn.Finish(ctx, q, other); !errors.Is(err, bank.ErrOtherBrowser) {
+				_, err := r.conn.Finish(ctx, q, other)
+				if !errors.Is(err, bank.ErrOtherBrowser) {
 					t.Fatalf("the callback in another browser (%x): %v, want ErrOtherBrowser", other, err)
+				}
+				// The flow was found: its failure names what it was for.
+				var fe *bank.FlowError
+				if !errors.As(err, &fe) || fe.Purpose != bank.SignIn || fe.BankID == "" {
+					t.Fatalf("the failure of a found flow: %#v, want a FlowError of a sign-in", err)
 				}
 				r.fake.mu.Lock()
 				after := r.fake.tokenCalls
@@ -249,8 +255,8 @@ func TestFlows(t *testing.T) {
 				if after != calls {
 					t.Fatal("the code of a flow another browser started was redeemed")
 				}
-				if _, err := r.conn.Finish(ctx, q, browser); !errors.Is(err, bank.ErrUnknownFlow) {
-					t.Fatalf("the starting browser after another used the flow up: %v, want ErrUnknownFlow", err)
+				if _, err := r.conn.Finish(ctx, q, browser); !errors.Is(err, bank.ErrUnknownFlow) || errors.As(err, new(*bank.FlowError)) {
+					t.Fatalf("the starting browser after another used the flow up: %v, want ErrUnknownFlow of no flow", err)
 				}
 			}
 		})

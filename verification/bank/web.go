@@ -128,7 +128,15 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	res, err := h.conn.Finish(ctx, r.URL.Query(), h.binding.Of(r))
 	if err != nil {
-		h.fail(w, r, "", err)
+		// A flow that was found fails on the page it started from: a
+		// sign-in's failure leads back to the sign-in, not to the
+		// account's ways to confirm.
+		back, bank := "/account/confirm", ""
+		var fe *FlowError
+		if errors.As(err, &fe) {
+			back, bank = backTo(fe.Purpose), h.bankName(ctx, r, fe.BankID)
+		}
+		h.failFlow(w, r, bank, err, back)
 		return
 	}
 	bankName := res.Bank.NameRU
@@ -191,6 +199,17 @@ func (h *Handler) show(w http.ResponseWriter, r *http.Request, status int, v res
 	h.render.Render(w, r, status, "bank", v)
 }
 
+// backTo is the page a flow for p starts from.
+func backTo(p Purpose) string {
+	switch p {
+	case SignIn:
+		return "/login"
+	case Register:
+		return "/register"
+	}
+	return "/account/confirm"
+}
+
 // fail shows what went wrong in the citizen's words; nothing changed.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, bank string, err error) {
 	h.failFlow(w, r, bank, err, "/account/confirm")
@@ -230,6 +249,9 @@ func (h *Handler) failFlow(w http.ResponseWriter, r *http.Request, bank string, 
 		_, serr := h.sessions.Current(r)
 		v.SignedIn, v.Tab = serr == nil, ""
 		v.Title = v.L.T("bank.signin.title")
+		if back == "/register" {
+			v.Title = v.L.T("bank.register.title")
+		}
 	}
 	h.show(w, r, status, v)
 }
