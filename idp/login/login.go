@@ -248,10 +248,11 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	// anything; the answer does not depend on the login. A retry of a
 	// refused sign-in brings its ticket (queue.go) and comes before those
 	// who came later.
-	r = h.withTicket(r)
+	loginKey := h.loginKey(kind, login)
+	r = h.withTicket(r, loginKey)
 	refused := func(what string, err error) {
 		if errors.Is(err, overload.ErrOverloaded) {
-			h.keepQueued(w, r)
+			h.keepQueued(w, r, loginKey)
 		}
 		h.unavailable(w, r, v, what, err)
 	}
@@ -262,7 +263,6 @@ func (h *Handler) submitLogin(w http.ResponseWriter, r *http.Request) {
 	}
 	defer leave()
 	ip := httpx.ClientIP(r)
-	loginKey := h.loginKey(kind, login)
 	wait, limited, err := h.limited(ctx, ip, loginKey)
 	if err != nil {
 		refused("rate limit", err)

@@ -256,8 +256,23 @@ func TestOverloadTicket(t *testing.T) {
 			t.Fatalf("the forged ticket %q counted: %s", forged, queued())
 		}
 	}
-	// Too old.
+	// Another login's: a ticket kept and replayed moves up only the
+	// retries of the login it was given for.
+	r.newAccount("+79000000208")
 	o := r.srv.Browser()
+	o.SetCookie("gosid_queue", ticket)
+	o.Post(t, "/login", url.Values{"login": {"+79000000208"}, "password": {goodPassword}})
+	if !queued().IsZero() {
+		t.Fatalf("another login's ticket counted: %s", queued())
+	}
+	o = r.srv.Browser()
+	o.SetCookie("gosid_queue", ticket)
+	o.Post(t, "/login", form)
+	if queued().IsZero() {
+		t.Fatal("the login's own ticket did not count in another browser")
+	}
+	// Too old.
+	o = r.srv.Browser()
 	o.SetCookie("gosid_queue", ticket)
 	r.clock.Advance(5 * time.Minute)
 	o.Post(t, "/login", form)

@@ -18,21 +18,25 @@ import (
 // them before the sign-ins that came later, on whichever replica: under
 // sustained overload a citizen's retries move up instead of each being a
 // fresh lottery. A ticket older than queueTicketTTL counts for nothing;
-// the cookie goes once the sign-in's password is checked.
+// the cookie goes once the sign-in's password is checked. A ticket is for
+// one login identifier (its keyed hash is under the ticket's): kept and
+// replayed, it moves up only the retries of that login, which its
+// failure limit bounds, not a password-guessing run over many.
 const (
 	queueCookie    = "gosid_queue"
 	queueTicketTTL = 5 * time.Minute
 )
 
-// queuedSince is the time the request's ticket gives, zero without a valid
-// one (missing, altered, from the future or too old).
-func (h *Handler) queuedSince(r *http.Request) time.Time {
+// queuedSince is the time the request's ticket for loginKey gives, zero
+// without a valid one (missing, altered, another login's, from the future
+// or too old).
+func (h *Handler) queuedSince(r *http.Request, loginKey string) time.Time {
 	c, err := r.Cookie(webui.CookieName(queueCookie, h.cfg.Secure))
 	if err != nil || len(c.Value) > 200 {
 		return time.Time{}
 	}
 	ms, mac, ok := strings.Cut(c.Value, ".")
-	if !ok || subtle.ConstantTimeCompare([]byte(mac), []byte(h.ticketMAC(ms))) != 1 {
+	if !ok || subtle.ConstantTimeCompare([]byte(mac), []byte(h.ticketMAC(ms, loginKey))) != 1 {
 		return time.Time{}
 	}
 	n, err := strconv.ParseInt(ms, 10, 64)
@@ -46,17 +50,20 @@ func (h *Handler) queuedSince(r *http.Request) time.Time {
 	return since
 }
 
-func (h *Handler) ticketMAC(ms string) string { return h.loginKey("queue-ticket", ms) }
+func (h *Handler) ticketMAC(ms, loginKey string) string {
+	return h.loginKey("queue-ticket", ms+"|"+loginKey)
+}
 
-// keepQueued gives a sign-in refused for overload its ticket: the one it
-// brought (withTicket put it in r's context), or one from now.
-func (h *Handler) keepQueued(w http.ResponseWriter, r *http.Request) {
+// keepQueued gives a sign-in with loginKey refused for overload its
+// ticket: the one it brought (withTicket put it in r's context), or one
+// from now.
+func (h *Handler) keepQueued(w http.ResponseWriter, r *http.Request, loginKey string) {
 	since := overload.Queued(r.Context())
 	if since.IsZero() {
 		since = h.cfg.Now()
 	}
 	ms := strconv.FormatInt(since.UnixMilli(), 10)
-	h.setQueueCookie(w, ms+"."+h.ticketMAC(ms), int(queueTicketTTL.Seconds()))
+	h.setQueueCookie(w, ms+"."+h.ticketMAC(ms, loginKey), int(queueTicketTTL.Seconds()))
 }
 
 // doneQueuing drops the ticket of a sign-in whose password was checked.
@@ -71,9 +78,9 @@ func (h *Handler) setQueueCookie(w http.ResponseWriter, value string, maxAge int
 		HttpOnly: true, Secure: h.cfg.Secure, SameSite: http.SameSiteLaxMode})
 }
 
-// withTicket is ctx carrying the request's ticket, if it has one.
-func (h *Handler) withTicket(r *http.Request) *http.Request {
-	if since := h.queuedSince(r); !since.IsZero() {
+// withTicket is r carrying its ticket for loginKey, if it has one.
+func (h *Handler) withTicket(r *http.Request, loginKey string) *http.Request {
+	if since := h.queuedSince(r, loginKey); !since.IsZero() {
 		return r.WithContext(overload.WithQueued(r.Context(), since))
 	}
 	return r
