@@ -13,6 +13,7 @@ import (
 
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
 	"github.com/gosid/gosid/portal/catalog"
@@ -389,7 +390,7 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.apiFail(w, r, err)
 		return
 	}
-	refused, err := h.judgeResultSignature(r, a, pdf, sig)
+	_, refused, err := h.judgeResultSignature(r, a, pdf, sig)
 	switch {
 	case err != nil:
 		h.apiFail(w, r, err)
@@ -420,50 +421,56 @@ const maxResultSignature = 128 << 10
 
 // signatureRefusal is why a result's signature is not the agency's: the
 // answer's status (422 the signature, 409 the agency has no OGRN, 503 no
-// trust list here) and the text, in Russian and English.
+// trust list here), the text, in Russian and English, and for a signature
+// that failed the check, the check's error.
 type signatureRefusal struct {
 	status int
 	text   [2]string
+	cause  error
 }
 
 // judgeResultSignature checks sig as the agency's detached CMS signature
 // of pdf, the result of a: against the trust list as citizens' signatures
 // are, and made by a certificate that names the agency's OGRN. It is the
 // one check for the agency API and the back-office alike; nil is a
-// signature to keep.
-func (h *Handler) judgeResultSignature(r *http.Request, a *applications.Application, pdf, sig []byte) (*signatureRefusal, error) {
+// signature to keep, with what the check found.
+func (h *Handler) judgeResultSignature(r *http.Request, a *applications.Application, pdf, sig []byte) (*cms.Result, *signatureRefusal, error) {
 	if h.cfg.Signatures == nil {
-		return &signatureRefusal{http.StatusServiceUnavailable, [2]string{
+		return nil, &signatureRefusal{status: http.StatusServiceUnavailable, text: [2]string{
 			"Подписи здесь не проверяются: оператор портала не настроил список доверенных удостоверяющих центров.",
 			"signatures cannot be checked here (no trust list)"}}, nil
 	}
 	ogrn, err := h.agencyOGRN(r, a)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if ogrn == "" {
-		return &signatureRefusal{http.StatusConflict, [2]string{
+		return nil, &signatureRefusal{status: http.StatusConflict, text: [2]string{
 			"В каталоге услуг у ведомства " + a.Agency + " нет ОГРН, поэтому подпись нельзя связать с ним: его указывает оператор портала.",
 			"the catalogue names no OGRN for agency " + a.Agency + ", so no signature can be tied to it: the portal's operator sets agency.ogrn in its services"}}, nil
 	}
 	if len(sig) == 0 || len(sig) > maxResultSignature {
-		return &signatureRefusal{http.StatusUnprocessableEntity, [2]string{
+		return nil, &signatureRefusal{status: http.StatusUnprocessableEntity, text: [2]string{
 			"Приложите файл открепленной подписи результата (.sig) — не больше 128 КБ.",
 			"attach the result's detached signature (.sig), at most 128 KB"}}, nil
 	}
 	res, err := h.cfg.Signatures(r.Context(), sig, pdf)
 	if err != nil {
-		return &signatureRefusal{http.StatusUnprocessableEntity, [2]string{
+		return nil, &signatureRefusal{status: http.StatusUnprocessableEntity, cause: err, text: [2]string{
 			"Подпись не подписывает результат или сертификат не прошёл проверку.",
 			"the signature does not sign the result, or its certificate failed the check"}}, nil
 	}
 	if res.Subject.OGRN != ogrn {
-		return &signatureRefusal{http.StatusUnprocessableEntity, [2]string{
+		return res, &signatureRefusal{status: http.StatusUnprocessableEntity, cause: errOtherOGRN, text: [2]string{
 			"Сертификат подписи выдан не ведомству: в нём нет ОГРН " + ogrn + ".",
 			"the signing certificate is not the agency's: it does not name OGRN " + ogrn}}, nil
 	}
-	return nil, nil
+	return res, nil, nil
 }
+
+// errOtherOGRN: a signature whose certificate names another OGRN than the
+// agency's.
+var errOtherOGRN = errors.New("portal: the certificate names another OGRN")
 
 // agencyOGRN is the OGRN a's agency signs with (signerOGRN).
 func (h *Handler) agencyOGRN(r *http.Request, a *applications.Application) (string, error) {

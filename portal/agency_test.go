@@ -1,8 +1,13 @@
 package portal
 
 import (
+	"errors"
+	"fmt"
+	"strings"
 	"testing"
 
+	"github.com/gosid/gosid/internal/webui"
+	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/portal/catalog"
 	"github.com/gosid/gosid/portal/sandbox"
 )
@@ -34,5 +39,31 @@ func TestSignerOGRN(t *testing.T) {
 	}
 	if sandbox.OGRN != "1027700000000" {
 		t.Errorf("the sandbox agency's OGRN is %q", sandbox.OGRN)
+	}
+}
+
+// TestSignatureProblem: a result's signature that fails its check when the
+// citizen's page is shown says why in the citizen's words: expired and
+// revoked certificates (wrapped, as the verifier wraps them), another
+// agency's certificate, anything else.
+func TestSignatureProblem(t *testing.T) {
+	ru, en := webui.Localizer{Lang: "ru"}, webui.Localizer{Lang: "en"}
+	for _, c := range []struct {
+		cause  error
+		want   string
+		wantEN string
+	}{
+		{fmt.Errorf("chain: %w: valid until 2026-01-01", cert.ErrExpired), "срок действия сертификата подписи истёк", "has expired"},
+		{fmt.Errorf("leaf: %w", cert.ErrRevoked), "отозван", "revoked"},
+		{errOtherOGRN, "выдан не ведомству", "not the agency's"},
+		{errors.New("cms: message digest mismatch"), "не соответствует документу", "does not match the document"},
+		{nil, "не соответствует документу", "does not match the document"},
+	} {
+		if got := signatureProblem(ru, c.cause); !strings.Contains(got, c.want) {
+			t.Errorf("%v: %q, want %q", c.cause, got, c.want)
+		}
+		if got := signatureProblem(en, c.cause); !strings.Contains(got, c.wantEN) {
+			t.Errorf("%v (en): %q, want %q", c.cause, got, c.wantEN)
+		}
 	}
 }

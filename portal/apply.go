@@ -8,7 +8,6 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
-	"io"
 	"math/big"
 	"net/http"
 	"slices"
@@ -195,6 +194,8 @@ type applicationView struct {
 	// Signed: the result has the agency's signature; Sandbox: the sandbox
 	// agency's, whose CA and CRL the page offers for the check.
 	Signed, Sandbox bool
+	// Check is the result's signature checked now (resultcheck.go).
+	Check *resultCheckView
 }
 
 type formField struct {
@@ -274,14 +275,14 @@ func (h *Handler) renderApplication(w http.ResponseWriter, r *http.Request, stat
 		v.Error = l.T("apps.fix")
 	}
 	v.Fields = h.formFields(l, s, a.Values, errs)
-	files, err := h.files(r.Context(), a.ID)
+	files, err := h.files(r.Context(), l.Lang, a.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	for _, d := range s.Documents {
 		slot := docSlot{Kind: d.Kind, Title: d.Title.In(l.Lang), Formats: strings.ToUpper(strings.Join(d.Formats, ", ")),
-			MaxSize: megabytes(d.MaxSize), Optional: d.Optional, Err: fileErrs[d.Kind]}
+			MaxSize: megabytes(l.Lang, d.MaxSize), Optional: d.Optional, Err: fileErrs[d.Kind]}
 		for _, f := range files {
 			if f.Kind == docKind(d.Kind) {
 				slot.Files = append(slot.Files, f)
@@ -289,13 +290,23 @@ func (h *Handler) renderApplication(w http.ResponseWriter, r *http.Request, stat
 		}
 		v.Docs = append(v.Docs, slot)
 	}
+	// The result first, then its signature; the page checks the
+	// signature as it is shown.
+	var results, signatures []fileView
 	for _, f := range files {
-		if f.Kind == kindResult || f.Kind == kindSignature {
-			v.Results = append(v.Results, f)
+		switch f.Kind {
+		case kindResult:
+			results = append(results, f)
+		case kindSignature:
+			signatures = append(signatures, f)
 		}
-		v.Signed = v.Signed || f.Kind == kindSignature
 	}
+	v.Results = append(results, signatures...)
+	v.Signed = len(signatures) > 0
 	v.Sandbox = v.Signed && h.cfg.Sandbox
+	if len(results) > 0 && v.Signed {
+		v.Check = h.checkResult(r, a, results[len(results)-1].ID, signatures[len(signatures)-1].ID)
+	}
 	hist, err := h.apps.History(r.Context(), a.ID)
 	if err != nil {
 		h.fail(w, r, err)
@@ -424,7 +435,7 @@ const (
 
 func docKind(kind string) string { return "doc:" + kind }
 
-func (h *Handler) files(ctx context.Context, appID string) ([]fileView, error) {
+func (h *Handler) files(ctx context.Context, lang, appID string) ([]fileView, error) {
 	rows, err := h.db.Query(ctx, `SELECT id, kind, name, size FROM portal_attachments WHERE application_id = $1 ORDER BY created_at, id`, appID)
 	if err != nil {
 		return nil, err
@@ -437,22 +448,37 @@ func (h *Handler) files(ctx context.Context, appID string) ([]fileView, error) {
 		if err := rows.Scan(&f.ID, &f.Kind, &f.Name, &size); err != nil {
 			return nil, err
 		}
-		f.Size = sizeText(size)
+		f.Size = sizeText(lang, size)
 		out = append(out, f)
 	}
 	return out, rows.Err()
 }
 
-func sizeText(n int64) string {
+func sizeText(lang string, n int64) string {
 	if n < 1<<20 {
-		return strconv.FormatInt((n+1023)/1024, 10) + "\u00a0КБ"
+		return strconv.FormatInt((n+1023)/1024, 10) + unit(lang, "\u00a0КБ", "\u00a0KB")
 	}
-	return strings.Replace(strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64), ".", ",", 1) + "\u00a0МБ"
+	return decimal(lang, strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)) + unit(lang, "\u00a0МБ", "\u00a0MB")
+}
+
+// decimal writes a number's decimal point as lang does: a comma in Russian.
+func decimal(lang, n string) string {
+	if lang == "en" {
+		return n
+	}
+	return strings.Replace(n, ".", ",", 1)
+}
+
+func unit(lang, ru, en string) string {
+	if lang == "en" {
+		return en
+	}
+	return ru
 }
 
 // missingDocs names the required documents without a file.
 func (h *Handler) missingDocs(ctx context.Context, appID string, s *catalog.Service, lang string) (map[string]string, error) {
-	files, err := h.files(ctx, appID)
+	files, err := h.files(ctx, lang, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -517,8 +543,8 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	data, err := upload.Read("file", file)
 	if err == nil && doc.MaxSize > 0 && int64(len(data)) > doc.MaxSize {
-		refuse(l.Pick("Файл больше "+megabytes(doc.MaxSize)+" — наибольшего размера для этого документа.",
-			"The file is larger than "+megabytes(doc.MaxSize)+", the largest for this document."))
+		refuse(l.Pick("Файл больше "+megabytes("ru", doc.MaxSize)+" — наибольшего размера для этого документа.",
+			"The file is larger than "+megabytes("en", doc.MaxSize)+", the largest for this document."))
 		return
 	}
 	var checked upload.File
@@ -687,24 +713,11 @@ func (h *Handler) downloadFile(w http.ResponseWriter, r *http.Request) {
 // sendFile sends a file of an application, read whole and checked before
 // the first byte goes out.
 func (h *Handler) sendFile(w http.ResponseWriter, r *http.Request, appID, fileID string) {
-	var name, ctype, key string
-	err := h.db.QueryRow(r.Context(), `SELECT name, content_type, blob_key FROM portal_attachments WHERE id = $1 AND application_id = $2`,
-		fileID, appID).Scan(&name, &ctype, &key)
+	name, ctype, data, err := h.attachmentFile(r.Context(), appID, fileID)
 	if errors.Is(err, sqldb.ErrNotFound) {
 		h.render.ErrorPage(w, r, http.StatusNotFound)
 		return
 	}
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	rc, _, err := h.blobs.Open(r.Context(), key)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -752,7 +765,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, status int, cod
 	l := h.render.Localizer(r)
 	v := reviewView{portalPage: h.page(r, "apps.review"), A: a, Title: s.Title.In(l.Lang), Fields: h.formFields(l, s, a.Values, nil),
 		Phone: message.Mask(session(r).Profile.Phone), CodeErr: codeErr, Sent: r.URL.Query().Get("sent") == "1" || codeErr != "", Sign: s.Signature}
-	files, err := h.files(r.Context(), a.ID)
+	files, err := h.files(r.Context(), l.Lang, a.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return

@@ -138,8 +138,10 @@ func (h *Handler) theirs(w http.ResponseWriter, r *http.Request) (*applications.
 // officeAppView is an application as its officer sees it.
 type officeAppView struct {
 	portalPage
-	A       *applications.Application
-	Title   string
+	A *applications.Application
+	// Service is the service's title; the page's is the application's
+	// number.
+	Service string
 	Status  string
 	Fields  []formField
 	Files   []fileView
@@ -171,7 +173,7 @@ func (h *Handler) renderOfficeApp(w http.ResponseWriter, r *http.Request, status
 		return
 	}
 	l := h.render.Localizer(r)
-	v := officeAppView{portalPage: h.page(r, "office.title"), A: a, Title: s.Title.In(l.Lang), Status: l.T("status." + string(a.Status)),
+	v := officeAppView{portalPage: h.page(r, "office.title"), A: a, Service: s.Title.In(l.Lang), Status: l.T("status." + string(a.Status)),
 		Fields: h.formFields(l, s, a.Values, nil), Overdue: a.Overdue(h.now()), Due: a.DueAt.In(moscow).Format("02.01.2006"),
 		Take: a.Status == applications.Received, Ask: a.Status == applications.InReview,
 		Decide: a.Status == applications.InReview || a.Status == applications.InfoRequested, SignResult: !h.cfg.Sandbox, Err: errs}
@@ -180,7 +182,7 @@ func (h *Handler) renderOfficeApp(w http.ResponseWriter, r *http.Request, status
 		v.Error = l.T("apps.fix")
 		v.Comment = r.PostFormValue("comment")
 	}
-	if v.Files, err = h.files(r.Context(), a.ID); err != nil {
+	if v.Files, err = h.files(r.Context(), l.Lang, a.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -294,7 +296,7 @@ func (h *Handler) officeMove(w http.ResponseWriter, r *http.Request) {
 			errs["signature"] = l.Pick("Приложите файл открепленной подписи результата (.sig) — не больше 128 КБ.",
 				"Attach the result's detached signature file (.sig), at most 128 KB.")
 		} else if result != nil {
-			refused, err := h.judgeResultSignature(r, a, data, sig)
+			_, refused, err := h.judgeResultSignature(r, a, data, sig)
 			if err != nil {
 				h.fail(w, r, err)
 				return

@@ -331,7 +331,7 @@ func (h *Handler) messageViews(l webui.Localizer, thread []support.Message, staf
 			}
 		}
 		for _, f := range m.Files {
-			mv.Files = append(mv.Files, fileView{ID: f.ID, Name: f.Name, Size: sizeText(f.Size)})
+			mv.Files = append(mv.Files, fileView{ID: f.ID, Name: f.Name, Size: sizeText(l.Lang, f.Size)})
 		}
 		out = append(out, mv)
 	}

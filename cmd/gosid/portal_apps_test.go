@@ -889,6 +889,9 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	}
 	if p := officer.abs("GET", office, nil); !strings.Contains(p.Body, `name="signature"`) || !strings.Contains(p.Body, "Подпись результата (.sig)") {
 		t.Fatalf("the decision form does not ask for the result's signature:\n%.3000s", p.Body)
+	} else if !strings.Contains(p.Body, "<h1>Заявление № ") || strings.Count(p.Body, "Оформление загранпаспорта") != 1 {
+		// The application's number heads the page; the service's title once.
+		t.Fatalf("the officer's page is not headed by the application's number:\n%.3000s", p.Body)
 	} else if !strings.Contains(p.Body, "<dd>Нет</dd>") || strings.Contains(p.Body, "<dd>no</dd>") {
 		// A choice reads as its option's label, not its stored value.
 		t.Fatalf("the officer's page shows the raw value of a choice:\n%.3000s", p.Body)
@@ -944,8 +947,41 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	if got := citizen.abs("GET", portalURL+sm[1], nil); got.Status != 200 || got.Body != string(signed) {
 		t.Fatalf("the signature's download: %d", got.Status)
 	}
+	// The page checks the signature as it is shown, and lists the result
+	// before its signature.
+	if pdfAt, sigAt := strings.Index(p.Body, ">Rezultat.pdf</a>"), strings.Index(p.Body, ">Rezultat.pdf.sig</a>"); pdfAt < 0 || sigAt < pdfAt {
+		t.Errorf("the result at %d, its signature at %d: the result comes first", pdfAt, sigAt)
+	}
+	for _, want := range []string{"Проверка электронной подписи", `<p class="valid" role="status"><strong>Подпись действительна.</strong>`,
+		"<dd>МВД России</dd>", "<dd>" + mvdOGRN + "</dd>", "<dd>УЦ ведомств (тест)</dd>", "<dd>2</dd>", "Время подписания"} {
+		if !strings.Contains(p.Body, want) {
+			t.Errorf("the citizen's page does not show the signature's check: no %q\n%.4000s", want, p.Body)
+		}
+	}
 	shootPage(t, portalURL, p.Body, "portal-result-signed")
-	shootPage(t, portalURL, citizen.abs("GET", app+"?lang=en", nil).Body, "portal-result-signed-en")
+	en := citizen.abs("GET", app+"?lang=en", nil).Body
+	if !strings.Contains(en, "\u00a0KB") || !strings.Contains(en, "up to 5\u00a0MB") || strings.Contains(en, "КБ") || strings.Contains(en, "МБ") ||
+		!strings.Contains(en, "The signature is valid.") {
+		t.Errorf("the English page of the result: sizes or the check not in English\n%.4000s", en)
+	}
+	shootPage(t, portalURL, en, "portal-result-signed-en")
+	citizen.abs("GET", app+"?lang=ru", nil)
+	// Checked now, not once: when the catalogue gives the agency another
+	// OGRN, the certificate is no longer the deciding agency's.
+	svc.Agency.OGRN = "1047707030513"
+	if _, err := services.Import(ctx, []catalog.Service{svc}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(search.CheckInterval)
+	if p := citizen.abs("GET", app, nil); !strings.Contains(p.Body, `<p class="error" role="alert"><strong>Подпись не прошла проверку:</strong> сертификат подписи выдан не ведомству`) ||
+		strings.Contains(p.Body, "Подпись действительна") || !strings.Contains(p.Body, "<dd>"+mvdOGRN+"</dd>") {
+		t.Errorf("the citizen's page after the agency's OGRN changed:\n%.4000s", p.Body)
+	}
+	svc.Agency.OGRN = mvdOGRN
+	if _, err := services.Import(ctx, []catalog.Service{svc}); err != nil {
+		t.Fatal(err)
+	}
+	c.Advance(search.CheckInterval)
 
 	// The agency API: approving waits for the signature.
 	app2, _ := submitApplication(t, citizen, portalURL, "+79161119901")
