@@ -24,6 +24,7 @@ import (
 
 	"github.com/gosid/gosid/idp/client"
 	"github.com/gosid/gosid/idp/oidc"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
@@ -96,7 +97,7 @@ func startOPServing(t testing.TB, db *sqldb.DB, c *sqldbtest.Clock, km *keys.Man
 }
 
 func pkce() (verifier, challenge string) {
-	verifier, _ = keys.NewToken()
+	verifier, _ = bearer.New()
 	sum := sha256.Sum256([]byte(verifier))
 	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
 }

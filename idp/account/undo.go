@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 )
 
 // «Это был не я»: when a phone or e-mail is replaced, the previous one gets
@@ -46,7 +46,7 @@ func (s *Store) OfferUndo(ctx context.Context, accountID, kind, oldValue string,
 	if err != nil {
 		return "", err
 	}
-	token, hash := keys.NewToken()
+	token, hash := bearer.New()
 	_, err = s.db.Exec(ctx, `INSERT INTO contact_undos (token_hash, account_id, kind, old_value_enc, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, hash, accountID, kind, enc, sqldb.Micros(s.now()), sqldb.Micros(expiresAt))
 	if err != nil {
@@ -64,7 +64,7 @@ func (s *Store) Undo(ctx context.Context, token string) (*ContactUndo, error) {
 
 // undo reads the link of token in q (a transaction, to act on it).
 func (s *Store) undo(ctx context.Context, q sqldb.Querier, token string) (*ContactUndo, []byte, error) {
-	hash, ok := keys.TokenHash(token)
+	hash, ok := bearer.Hash(token)
 	if !ok {
 		return nil, nil, fmt.Errorf("account: undo link: %w", sqldb.ErrNotFound)
 	}

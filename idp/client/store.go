@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 )
 
 var (
@@ -81,7 +81,7 @@ func (s *Store) Create(ctx context.Context, c Client) (created *Client, secret s
 		c.ID = NewID()
 	}
 	if c.UsesSecret() {
-		secret, c.SecretHash = keys.NewToken()
+		secret, c.SecretHash = bearer.New()
 	}
 	lists, err := encodeLists(&c)
 	if err != nil {
@@ -266,7 +266,7 @@ func (s *Store) Delete(ctx context.Context, id string) error {
 // on other replicas within CacheCheckInterval. ErrNoSecret when the
 // client's auth method uses no secret.
 func (s *Store) RotateSecret(ctx context.Context, id string) (secret string, err error) {
-	secret, hash := keys.NewToken()
+	secret, hash := bearer.New()
 	n, err := s.write(ctx, `UPDATE clients SET `+bumpUpdated+`, secret_hash = $3
 			WHERE id = $1 AND auth_method IN ('client_secret_basic', 'client_secret_post')`,
 		id, sqldb.Micros(s.now()), hash)

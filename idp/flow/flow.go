@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 )
 
 // Sealer encrypts flow data at rest, bound to associated data. Open must
@@ -55,7 +55,7 @@ func (s *Store) Start(ctx context.Context, kind string, data any, ttl time.Durat
 	if ttl <= 0 {
 		return "", errors.New("flow: ttl must be positive")
 	}
-	token, hash := keys.NewToken()
+	token, hash := bearer.New()
 	blob, err := s.seal(kind, hash, data)
 	if err != nil {
 		return "", err
@@ -75,7 +75,7 @@ func (s *Store) Start(ctx context.Context, kind string, data any, ttl time.Durat
 // of another kind, sqldb.ErrExpired, or the Sealer's error when the stored
 // data was tampered with.
 func (s *Store) Load(ctx context.Context, kind, token string, data any) (int, error) {
-	hash, ok := keys.TokenHash(token)
+	hash, ok := bearer.Hash(token)
 	if !ok {
 		return 0, fmt.Errorf("flow: load %s: malformed token: %w", kind, sqldb.ErrNotFound)
 	}
@@ -102,7 +102,7 @@ func (s *Store) Load(ctx context.Context, kind, token string, data any) (int, er
 // returns the new version. A stale version (another tab or replica saved
 // first) is sqldb.ErrConflict; the time to live is unchanged.
 func (s *Store) Save(ctx context.Context, kind, token string, version int, data any) (int, error) {
-	hash, ok := keys.TokenHash(token)
+	hash, ok := bearer.Hash(token)
 	if !ok {
 		return 0, fmt.Errorf("flow: save %s: malformed token: %w", kind, sqldb.ErrNotFound)
 	}
@@ -142,7 +142,7 @@ func (s *Store) Save(ctx context.Context, kind, token string, version int, data 
 // removes it and reports sqldb.ErrExpired, so that a finish that comes too
 // late does not act.
 func (s *Store) Delete(ctx context.Context, kind, token string) error {
-	hash, ok := keys.TokenHash(token)
+	hash, ok := bearer.Hash(token)
 	if !ok {
 		return fmt.Errorf("flow: delete %s: malformed token: %w", kind, sqldb.ErrNotFound)
 	}
@@ -162,7 +162,7 @@ func (s *Store) Delete(ctx context.Context, kind, token string) error {
 // the finishing step acts on exactly the state it removed even if another
 // tab saved after this step's Load. Errors as Delete's and Load's.
 func (s *Store) Take(ctx context.Context, kind, token string, data any) error {
-	hash, ok := keys.TokenHash(token)
+	hash, ok := bearer.Hash(token)
 	if !ok {
 		return fmt.Errorf("flow: take %s: malformed token: %w", kind, sqldb.ErrNotFound)
 	}

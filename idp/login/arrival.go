@@ -10,9 +10,9 @@ import (
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/notice"
 	"github.com/gosid/gosid/idp/session"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
-	"github.com/gosid/gosid/keys"
 )
 
 // Arrivals starts sessions for every way of signing in (password, second
@@ -158,11 +158,11 @@ func (a *Arrivals) recogniseDevice(w http.ResponseWriter, r *http.Request, acc *
 	var hash []byte
 	name := webui.CookieName(browserCookie, a.Secure)
 	if c, err := r.Cookie(name); err == nil {
-		hash, _ = keys.TokenHash(c.Value)
+		hash, _ = bearer.Hash(c.Value)
 	}
 	if hash == nil {
 		var token string
-		token, hash = keys.NewToken()
+		token, hash = bearer.New()
 		http.SetCookie(w, &http.Cookie{Name: name, Value: token, Path: "/", MaxAge: int(browserTTL.Seconds()),
 			HttpOnly: true, Secure: a.Secure, SameSite: http.SameSiteLaxMode})
 	}

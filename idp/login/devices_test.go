@@ -10,9 +10,9 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	"github.com/gosid/gosid/keys"
 )
 
 // TestDevices is the remembered devices' conformance suite, on both
@@ -89,7 +89,7 @@ func TestDevices(t *testing.T) {
 			if !e.devices.Trusted(ctx, r, a.ID, ip) || e.devices.Trusted(ctx, r, a.ID, "198.51.100.1") || e.devices.Trusted(ctx, r, other.ID, ip) {
 				t.Fatal("trust is not bound to the account and the IP")
 			}
-			unknown, _ := keys.NewToken()
+			unknown, _ := bearer.New()
 			for _, req := range []*http.Request{httptest.NewRequest("GET", "/login", nil), withCookie("gosid_device", "junk"), withCookie("gosid_device", unknown)} {
 				if e.devices.Trusted(ctx, req, a.ID, ip) {
 					t.Fatalf("trusted with cookie %v", req.Cookies())

@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/httpx"
 
 	"github.com/gosid/gosid/idp/account"
@@ -24,7 +25,6 @@ import (
 	"github.com/gosid/gosid/internal/message"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
-	"github.com/gosid/gosid/keys"
 )
 
 // The second factor. When an account's MFA policy is on, a right password
@@ -553,7 +553,7 @@ const (
 
 // Remember sets the device cookie for the account on this IP.
 func (d *Devices) Remember(ctx context.Context, w http.ResponseWriter, accountID, ip, ua string) error {
-	token, hash := keys.NewToken()
+	token, hash := bearer.New()
 	now := d.now()
 	_, err := d.DB.Exec(ctx, `INSERT INTO trusted_devices (token_hash, account_id, ip, user_agent, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6)`,
 		hash, accountID, ip, truncateUA(ua), sqldb.Micros(now), sqldb.Micros(now.Add(deviceTTL)))
@@ -572,7 +572,7 @@ func (d *Devices) Trusted(ctx context.Context, r *http.Request, accountID, ip st
 	if err != nil {
 		return false
 	}
-	hash, ok := keys.TokenHash(c.Value)
+	hash, ok := bearer.Hash(c.Value)
 	if !ok {
 		return false
 	}

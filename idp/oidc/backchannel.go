@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/keys"
@@ -212,7 +213,7 @@ func (p *Provider) logoutToken(clientID, alg, accountID, sid string) (string, er
 	if err != nil {
 		return "", err
 	}
-	jti, _ := keys.NewToken()
+	jti, _ := bearer.New()
 	now := p.deps.Now()
 	claims := map[string]any{
 		"iss": p.cfg.Issuer, "aud": clientID, "iat": now.Unix(), "exp": now.Add(2 * time.Minute).Unix(), "jti": jti[:22],

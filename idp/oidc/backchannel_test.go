@@ -13,10 +13,10 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/client"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	"github.com/gosid/gosid/keys"
 )
 
 // logoutSite is a relying party's back-channel logout endpoint that can be
@@ -236,7 +236,7 @@ func TestLogoutOutboxAdopted(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		id, _ := keys.NewToken()
+		id, _ := bearer.New()
 		now := sqldb.Micros(o.Clock.Now())
 		if _, err := db.Exec(ctx, `INSERT INTO oidc_logout_outbox (id, client_id, uri, token, next_at, created_at) VALUES ($1, $2, $3, $4, $5, $5)`,
 			id[:22], c.ID, site.srv.URL+"/bcl", old, now); err != nil {

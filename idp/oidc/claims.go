@@ -16,7 +16,7 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/client"
-	"github.com/gosid/gosid/keys"
+	"github.com/gosid/gosid/internal/bearer"
 )
 
 // setClaims fills userinfo with what the scopes release of the account,
@@ -81,7 +81,7 @@ func idDoc(p *account.Passport) map[string]any {
 // the random part after a dot: ids issued before have none and read as
 // tokens without a claims request.
 func newTokenID(family, clientID string, scopes []string, expires time.Time, claimsRef string) string {
-	t, _ := keys.NewToken()
+	t, _ := bearer.New()
 	if family == "" {
 		family = "-"
 	}

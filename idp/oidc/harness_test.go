@@ -37,6 +37,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/httpx"
 
 	jose "github.com/go-jose/go-jose/v4"
@@ -222,7 +223,7 @@ func (o *testOP) assertion(t testing.TB, k clientKey, clientID string, claims ma
 	if o.Clock != nil {
 		now = o.Clock.Now()
 	}
-	jti, _ := keys.NewToken()
+	jti, _ := bearer.New()
 	c := map[string]any{"iss": clientID, "sub": clientID, "aud": o.URL, "jti": jti, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()}
 	for name, v := range claims {
 		if v == nil {
@@ -380,7 +381,7 @@ func header(name, value string) func(*http.Request) {
 
 // pkce returns a fresh S256 verifier and its challenge.
 func pkce() (verifier, challenge string) {
-	verifier, _ = keys.NewToken()
+	verifier, _ = bearer.New()
 	sum := sha256.Sum256([]byte(verifier))
 	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
 }

@@ -27,6 +27,7 @@ import (
 	"github.com/gosid/gosid/idp/session"
 	"github.com/gosid/gosid/idp/staff"
 	"github.com/gosid/gosid/idp/validate"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
 	"github.com/gosid/gosid/internal/webui"
@@ -259,7 +260,7 @@ func (o *rpOP) callback(p rpPage) url.Values {
 }
 
 func pkcePair() (verifier, challenge string) {
-	verifier, _ = keys.NewToken()
+	verifier, _ = bearer.New()
 	sum := sha256.Sum256([]byte(verifier))
 	return verifier, base64.RawURLEncoding.EncodeToString(sum[:])
 }

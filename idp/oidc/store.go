@@ -12,8 +12,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 )
 
 // Request is the part of a validated authorization request that Gosid
@@ -123,7 +123,7 @@ func (s *store) createAuthRequest(ctx context.Context, r Request, ttl time.Durat
 	if err != nil {
 		return nil, err
 	}
-	id, _ := keys.NewToken() // an unguessable id: it travels in URLs
+	id, _ := bearer.New() // an unguessable id: it travels in URLs
 	ar := &AuthRequest{ID: id, Request: r, CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	_, err = s.db.Exec(ctx, `INSERT INTO oidc_auth_requests (id, client_id, request, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)`,
 		id, r.ClientID, string(raw), sqldb.Micros(now), sqldb.Micros(ar.ExpiresAt))
@@ -263,7 +263,7 @@ func (s *store) codeFamily(ctx context.Context, id string) (string, error) {
 }
 
 func codeHash(code string) []byte {
-	h, ok := keys.TokenHash(code)
+	h, ok := bearer.Hash(code)
 	if !ok {
 		// Codes are sealed auth-request ids, not bare tokens; hash them
 		// all the same.
@@ -295,7 +295,7 @@ type RefreshToken struct {
 // addRefreshToken stores a new token of a family and returns it; its
 // claims request is kept at least as long as the token.
 func addRefreshToken(ctx context.Context, q sqldb.Querier, now time.Time, ttl time.Duration, rt RefreshToken) (string, error) {
-	token, hash := keys.NewToken()
+	token, hash := bearer.New()
 	_, err := q.Exec(ctx, `INSERT INTO oidc_refresh_tokens (hash, family_id, client_id, account_id, session_id, scopes, amr, acr, auth_time, created_at, expires_at, claims, claims_ref)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
 		hash, rt.FamilyID, rt.ClientID, rt.AccountID, rt.SessionID, strings.Join(rt.Scopes, " "), strings.Join(rt.AMR, " "), rt.ACR,
@@ -331,7 +331,7 @@ func (s *store) exchangeCode(ctx context.Context, id string, until time.Time, rt
 // newFamily is the id of a new token family: what a code exchange or a
 // device's offline_access starts, and what revoking its tokens names.
 func newFamily() string {
-	family, _ := keys.NewToken()
+	family, _ := bearer.New()
 	return family[:22]
 }
 
@@ -454,7 +454,7 @@ func (e *graceError) Unwrap() error { return errRefreshReused }
 // revoked) refresh token. A rotated one gives errRefreshReused, as a
 // *graceError with its successor within the grace of the rotation.
 func (s *store) refreshToken(ctx context.Context, q sqldb.Querier, token string) (*RefreshToken, []byte, error) {
-	hash, ok := keys.TokenHash(token)
+	hash, ok := bearer.Hash(token)
 	if !ok {
 		return nil, nil, fmt.Errorf("refresh token: %w", sqldb.ErrNotFound)
 	}

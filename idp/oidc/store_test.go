@@ -13,9 +13,9 @@ import (
 	"time"
 
 	"github.com/gosid/gosid/idp/oidc/authz"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/sqldb/sqldbtest"
-	"github.com/gosid/gosid/keys"
 )
 
 // The store's conformance suite: every statement of store.go and
@@ -200,7 +200,7 @@ func TestStoreRefreshTokens(t *testing.T) {
 		}
 		_, _, err = s.refreshToken(ctx, db, "not-a-token")
 		wantIs(t, "malformed token", err, sqldb.ErrNotFound)
-		unknown, _ := keys.NewToken()
+		unknown, _ := bearer.New()
 		_, _, err = s.refreshToken(ctx, db, unknown)
 		wantIs(t, "unknown token", err, sqldb.ErrNotFound)
 
@@ -679,7 +679,7 @@ func TestStoreRefreshPolicy(t *testing.T) {
 		wantRevoked(t, s, iss.FamilyID, third.RefreshToken)
 
 		// Unknown and expired tokens are verdicts, not reuse.
-		unknown, _ := keys.NewToken()
+		unknown, _ := bearer.New()
 		_, err = s.presentRefresh(ctx, unknown)
 		wantIs(t, "unknown token", err, sqldb.ErrNotFound)
 		iss = startRefresh(t, s, acc[0], "code-4")

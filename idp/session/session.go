@@ -13,9 +13,9 @@ import (
 	"slices"
 	"time"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
-	"github.com/gosid/gosid/keys"
 )
 
 // Defaults for Config's zero fields.
@@ -155,7 +155,7 @@ func (s *Store) Create(ctx context.Context, accountID string, amr []string, auth
 	if authTime.IsZero() {
 		authTime = now
 	}
-	token, hash := keys.NewToken()
+	token, hash := bearer.New()
 	sess := &Session{
 		ID:         newID(),
 		AccountID:  accountID,
@@ -187,7 +187,7 @@ func (s *Store) Create(ctx context.Context, accountID string, amr []string, auth
 // deadline. Errors: sqldb.ErrNotFound for a malformed, unknown or ended
 // token, sqldb.ErrExpired for an idle or absolutely expired session.
 func (s *Store) Lookup(ctx context.Context, token string) (*Session, error) {
-	hash, ok := keys.TokenHash(token)
+	hash, ok := bearer.Hash(token)
 	if !ok {
 		return nil, fmt.Errorf("session: malformed token: %w", sqldb.ErrNotFound)
 	}
@@ -289,7 +289,7 @@ func (s *Store) EndForAccount(ctx context.Context, accountID, id string) error {
 }
 
 func (s *Store) endByToken(ctx context.Context, token string) error {
-	hash, ok := keys.TokenHash(token)
+	hash, ok := bearer.Hash(token)
 	if !ok {
 		return fmt.Errorf("session: malformed token: %w", sqldb.ErrNotFound)
 	}

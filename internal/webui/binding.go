@@ -1,12 +1,12 @@
 package webui
 
 import (
-	"crypto/rand"
 	"crypto/sha256"
 	"crypto/subtle"
-	"encoding/base64"
 	"net/http"
 	"time"
+
+	"github.com/gosid/gosid/internal/bearer"
 )
 
 // Binding ties a flow that leaves for another site and comes back — an
@@ -30,48 +30,36 @@ type Binding struct {
 	TTL time.Duration
 }
 
-// bindingLen is the length of a binding cookie's value: 32 random bytes,
-// unpadded base64url.
-const bindingLen = 43
-
 // Begin returns the hash a new flow keeps: of the browser's binding
 // cookie, which is set (or its lifetime renewed) on w. A browser with
 // several flows at once (two tabs) keeps one value for all of them.
 func (b Binding) Begin(w http.ResponseWriter, r *http.Request) []byte {
-	value := b.value(r)
-	if value == "" {
-		raw := make([]byte, 32)
-		_, _ = rand.Read(raw) // crypto/rand.Read never fails (Go 1.24+)
-		value = base64.RawURLEncoding.EncodeToString(raw)
+	value, hash := b.value(r)
+	if hash == nil {
+		value, hash = bearer.New()
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName(b.Name, b.Secure), Value: value, Path: "/", MaxAge: int(b.TTL.Seconds()),
 		HttpOnly: true, Secure: b.Secure, SameSite: http.SameSiteLaxMode})
-	return bindingHash(value)
+	return hash
 }
 
 // Of returns the hash of r's binding cookie, nil without one.
 func (b Binding) Of(r *http.Request) []byte {
-	if v := b.value(r); v != "" {
-		return bindingHash(v)
-	}
-	return nil
+	_, hash := b.value(r)
+	return hash
 }
 
-// value is r's well-formed binding cookie, "" without one.
-func (b Binding) value(r *http.Request) string {
+// value is r's well-formed binding cookie and its hash, nil without one.
+func (b Binding) value(r *http.Request) (string, []byte) {
 	c, err := r.Cookie(CookieName(b.Name, b.Secure))
-	if err != nil || len(c.Value) != bindingLen {
-		return ""
+	if err != nil {
+		return "", nil
 	}
-	if _, err := base64.RawURLEncoding.DecodeString(c.Value); err != nil {
-		return ""
+	hash, ok := bearer.Hash(c.Value)
+	if !ok {
+		return "", nil
 	}
-	return c.Value
-}
-
-func bindingHash(value string) []byte {
-	sum := sha256.Sum256([]byte("gosid browser binding|" + value))
-	return sum[:]
+	return c.Value, hash
 }
 
 // SameBrowser reports whether a callback's hash (Of) is the one its flow

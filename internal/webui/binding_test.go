@@ -27,7 +27,7 @@ func TestBinding(t *testing.T) {
 		if secure {
 			wantName = "__Host-gosid_test"
 		}
-		if c.Name != wantName || !c.HttpOnly || c.Secure != secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 600 || len(c.Value) != bindingLen {
+		if c.Name != wantName || !c.HttpOnly || c.Secure != secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 600 || len(c.Value) != 43 {
 			t.Fatalf("secure=%v: cookie %+v", secure, c)
 		}
 		back := httptest.NewRequest("GET", "/callback", nil)
@@ -44,7 +44,7 @@ func TestBinding(t *testing.T) {
 		if SameBrowser(kept, b.Of(other)) {
 			t.Fatalf("secure=%v: a browser without the cookie matches", secure)
 		}
-		other.AddCookie(&http.Cookie{Name: wantName, Value: c.Value[:bindingLen-1] + "!"})
+		other.AddCookie(&http.Cookie{Name: wantName, Value: c.Value[:42] + "!"})
 		if b.Of(other) != nil {
 			t.Fatalf("secure=%v: a malformed cookie reads as a binding", secure)
 		}

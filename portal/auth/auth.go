@@ -2,8 +2,6 @@ package auth
 
 import (
 	"context"
-	"crypto/rand"
-	"crypto/sha256"
 	"database/sql"
 	"encoding/base64"
 	"encoding/json"
@@ -23,6 +21,7 @@ import (
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/oauthx"
 	"github.com/gosid/gosid/internal/sqldb"
@@ -273,17 +272,6 @@ func (s *Service) do(req *http.Request, v any) error {
 	return json.Unmarshal(body, v)
 }
 
-func random() string {
-	b := make([]byte, 32)
-	_, _ = rand.Read(b) // crypto/rand.Read never fails (Go 1.24+)
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
-func hashOf(s string) []byte {
-	h := sha256.Sum256([]byte(s))
-	return h[:]
-}
-
 // flowSecrets are a sign-in's secrets, sealed in portal_logins.
 type flowSecrets struct {
 	Nonce    string `json:"nonce"`
@@ -335,19 +323,20 @@ func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang st
 	if err != nil {
 		return "", err
 	}
-	state := random()
-	sec := flowSecrets{Nonce: random(), Verifier: oauth2.GenerateVerifier(), Need: need, Again: again, Browser: browser}
+	state, stateHash := bearer.New()
+	nonce, _ := bearer.New()
+	sec := flowSecrets{Nonce: nonce, Verifier: oauth2.GenerateVerifier(), Need: need, Again: again, Browser: browser}
 	plain, err := json.Marshal(sec)
 	if err != nil {
 		return "", err
 	}
-	sealed, err := s.sealer.Seal(plain, loginAAD(state))
+	sealed, err := s.sealer.Seal(plain, loginAAD(stateHash))
 	if err != nil {
 		return "", storeErr("seal a sign-in", err)
 	}
 	now := s.now()
 	if _, err := s.db.Exec(ctx, `INSERT INTO portal_logins (state_hash, secret_enc, return_to, created_at, expires_at)
-		VALUES ($1, $2, $3, $4, $5)`, hashOf(state), sealed, returnTo, sqldb.Micros(now), sqldb.Micros(now.Add(LoginTTL))); err != nil {
+		VALUES ($1, $2, $3, $4, $5)`, stateHash, sealed, returnTo, sqldb.Micros(now), sqldb.Micros(now.Add(LoginTTL))); err != nil {
 		return "", storeErr("store a sign-in", err)
 	}
 	q := url.Values{"response_type": {"code"}, "client_id": {s.cfg.ClientID}, "redirect_uri": {s.cfg.RedirectURL},
@@ -367,10 +356,11 @@ func (s *Service) begin(ctx context.Context, returnTo string, need Need, lang st
 	return p.authURL + sep + q.Encode(), nil
 }
 
-// secrets opens a sign-in's sealed secrets.
-func (s *Service) secrets(ctx context.Context, state string, sealed []byte) (flowSecrets, error) {
+// secrets opens the sealed secrets of the sign-in whose state hashes to
+// flow.
+func (s *Service) secrets(ctx context.Context, flow []byte, sealed []byte) (flowSecrets, error) {
 	var sec flowSecrets
-	plain, err := s.sealer.Open(ctx, sealed, loginAAD(state))
+	plain, err := s.sealer.Open(ctx, sealed, loginAAD(flow))
 	if err != nil {
 		return sec, fmt.Errorf("auth: open a sign-in: %w", err)
 	}
@@ -380,8 +370,8 @@ func (s *Service) secrets(ctx context.Context, state string, sealed []byte) (flo
 	return sec, nil
 }
 
-func loginAAD(state string) []byte {
-	return []byte("portal_logins|" + base64.RawURLEncoding.EncodeToString(hashOf(state)))
+func loginAAD(flow []byte) []byte {
+	return []byte("portal_logins|" + base64.RawURLEncoding.EncodeToString(flow))
 }
 
 // claimsRequest asks userinfo for the verified values of what the portal
@@ -399,9 +389,9 @@ const claimsRequest = `{"userinfo":{"verified_claims":{"verification":{"trust_fr
 // (login CSRF); a restarted sign-in that still does not match fails
 // (ErrOtherBrowser: a browser that keeps no cookies).
 func (s *Service) Finish(ctx context.Context, q url.Values, old string, browser []byte) (sess *Session, cookie, returnTo string, err error) {
-	state := q.Get("state")
-	if state == "" {
-		return nil, "", "", fmt.Errorf("%w: no state", ErrUnknownFlow)
+	flow, ok := bearer.Hash(q.Get("state"))
+	if !ok {
+		return nil, "", "", fmt.Errorf("%w: no state, or not one of ours", ErrUnknownFlow)
 	}
 	// The flow is read here and used up by the transaction that opens the
 	// session (open), so that a callback an outage interrupted (the
@@ -412,7 +402,6 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string, browser 
 	var sealed, sealedTokens []byte
 	var expires int64
 	var done sql.NullInt64
-	flow := hashOf(state)
 	err = s.db.QueryRow(ctx, `SELECT secret_enc, return_to, expires_at, tokens_enc, done_at FROM portal_logins WHERE state_hash = $1`,
 		flow).Scan(&sealed, &returnTo, &expires, &sealedTokens, &done)
 	switch {
@@ -436,7 +425,7 @@ func (s *Service) Finish(ctx context.Context, q url.Values, old string, browser 
 	if !s.now().Before(sqldb.Time(expires)) {
 		return nil, "", "", fmt.Errorf("%w: expired", ErrUnknownFlow)
 	}
-	sec, err := s.secrets(ctx, state, sealed)
+	sec, err := s.secrets(ctx, flow, sealed)
 	if err != nil {
 		return nil, "", returnTo, err
 	}
@@ -626,8 +615,9 @@ func (s *Service) token(ctx context.Context, p *provider, form url.Values) (*tok
 // our clock, valid for a minute.
 func (s *Service) assertion(p *provider) (string, error) {
 	now := s.now()
+	jti, _ := bearer.New()
 	claims, err := json.Marshal(map[string]any{"iss": s.cfg.ClientID, "sub": s.cfg.ClientID, "aud": []string{s.cfg.Issuer, p.tokenURL},
-		"jti": random(), "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
+		"jti": jti, "iat": now.Unix(), "exp": now.Add(time.Minute).Unix()})
 	if err != nil {
 		return "", err
 	}
@@ -681,7 +671,7 @@ func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) (string, e
 		return "", storeErr("sign out: read the session", err)
 	}
 	if sess != nil {
-		if _, err := s.db.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, hashOf(cookie)); err != nil {
+		if _, err := s.db.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, sess.idHash); err != nil {
 			return "", storeErr("sign out: end the session", err)
 		}
 	}

@@ -12,6 +12,7 @@ import (
 
 	"github.com/zitadel/oidc/v3/pkg/oidc"
 
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
 )
 
@@ -171,11 +172,11 @@ func profileOf(info map[string]any, acr string) Profile {
 // ErrUnknownFlow when another callback used it first.
 func (s *Service) open(ctx context.Context, flow []byte, claims *oidc.IDTokenClaims, sid string, tok *tokenResponse, info map[string]any, need Need, old string) (*Session, string, error) {
 	now := s.now()
-	cookie := random()
+	cookie, idHash := bearer.New()
 	sess := &Session{Subject: claims.Subject, SID: sid, ACR: claims.AuthenticationContextClassReference,
 		MFA:     claims.AuthenticationContextClassReference == acrMFA || containsString(claims.AuthenticationMethodsReferences, "mfa"),
 		Profile: profileOf(info, claims.AuthenticationContextClassReference), StepUp: need, CreatedAt: now, ProfileAt: now,
-		idHash: hashOf(cookie)}
+		idHash: idHash}
 	sess.data = sessionData{IDToken: tok.IDToken, AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, Profile: sess.Profile, StepUp: need}
 	sealed, err := s.sealData(sess)
 	if err != nil {
@@ -193,8 +194,10 @@ func (s *Service) open(ctx context.Context, flow []byte, claims *oidc.IDTokenCla
 			return fmt.Errorf("%w: used by another callback", ErrUnknownFlow)
 		}
 		if old != "" {
-			if _, err := tx.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, hashOf(old)); err != nil {
-				return err
+			if oldHash, ok := bearer.Hash(old); ok {
+				if _, err := tx.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, oldHash); err != nil {
+					return err
+				}
 			}
 		}
 		_, err = tx.Exec(ctx, `INSERT INTO portal_sessions (id_hash, subject, idp_sid, acr, amr, data_enc, profile_at, created_at, last_seen_at, expires_at)
@@ -282,10 +285,11 @@ func (s *Service) Lookup(ctx context.Context, cookie string) (*Session, error) {
 }
 
 func (s *Service) lookup(ctx context.Context, cookie string) (*Session, error) {
-	if cookie == "" || len(cookie) > 100 {
+	idHash, ok := bearer.Hash(cookie)
+	if !ok {
 		return nil, nil
 	}
-	sess := &Session{idHash: hashOf(cookie)}
+	sess := &Session{idHash: idHash}
 	var sealed []byte
 	var amr string
 	var profileAt, created, lastSeen, expires int64

@@ -15,8 +15,8 @@ import (
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/verification/bank"
 )
 
@@ -101,7 +101,7 @@ func (h *Handler) confirm(r *http.Request, c call, body []byte, key string) (ans
 	// this Verifier adds the partner's rows to its transaction.
 	evidenceID := assurance.NewID()
 	// The link of the citizen's notice, sent once this commits.
-	token, disputeHash := keys.NewToken()
+	token, disputeHash := bearer.New()
 	v := &partnerVerifier{Service: h.verifier, evidenceID: evidenceID, reference: conf.Reference,
 		entry: entry(c, a.ID, ActionPartnerConfirmed, map[string]string{"confirmation": id, "method": conf.Method}),
 		apply: func(ctx context.Context, tx *sqldb.Tx) error {

@@ -8,9 +8,9 @@ import (
 
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/notice"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/jobs"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/verification/bank"
 )
 
@@ -72,7 +72,7 @@ func (h *Handler) enqueueNotice(ctx context.Context, tx *sqldb.Tx, a noticeArgs)
 // deliver sends the notice of a: nothing when its link can no longer be
 // used (disputed, activated, expired, the account gone).
 func (h *Handler) deliver(ctx context.Context, a noticeArgs) error {
-	token, hash := keys.NewToken()
+	token, hash := bearer.New()
 	now := sqldb.Micros(h.now())
 	var accountID, partner string
 	var at int64

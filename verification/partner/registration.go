@@ -12,8 +12,8 @@ import (
 	"github.com/gosid/gosid/idp/account"
 	"github.com/gosid/gosid/idp/assurance"
 	"github.com/gosid/gosid/idp/audit"
+	"github.com/gosid/gosid/internal/bearer"
 	"github.com/gosid/gosid/internal/sqldb"
-	"github.com/gosid/gosid/keys"
 	"github.com/gosid/gosid/verification/bank"
 )
 
@@ -87,7 +87,7 @@ func (h *Handler) register(r *http.Request, c call, body []byte, key string) (an
 	}
 	id := newID("reg_")
 	// The notice job replaces the token with the one it sends.
-	_, tokenHash := keys.NewToken()
+	_, tokenHash := bearer.New()
 	reg := Registration{ID: id, Status: "pending_activation", Level: string(assurance.Confirmed),
 		ActivationExpiresAt: now.Add(ActivationWindow).UTC().Truncate(time.Microsecond), Reference: strings.TrimSpace(req.Reference),
 		CreatedAt: now.UTC().Truncate(time.Microsecond)}
