@@ -304,7 +304,9 @@ func (h *Handler) renderApplication(w http.ResponseWriter, r *http.Request, stat
 	v.Results = append(results, signatures...)
 	v.Signed = len(signatures) > 0
 	v.Sandbox = v.Signed && h.cfg.Sandbox
-	if len(results) > 0 && v.Signed {
+	if len(results) > 0 && v.Signed && h.cfg.Signatures != nil {
+		// Without a trust list (the embedded default's sandbox) nothing
+		// can be checked here: the page tells how to check it instead.
 		v.Check = h.checkResult(r, a, results[len(results)-1].ID, signatures[len(signatures)-1].ID)
 	}
 	hist, err := h.apps.History(r.Context(), a.ID)

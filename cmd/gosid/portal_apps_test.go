@@ -482,6 +482,11 @@ func TestPortalOffice(t *testing.T) {
 		if sm == nil || !strings.Contains(p.Body, "gosid certs verify") {
 			t.Fatalf("no signature offered with the result:\n%.3000s", p.Body)
 		}
+		// No trust list here: the page offers the check, it does not
+		// pretend to have tried one.
+		if strings.Contains(p.Body, "Проверка электронной подписи") {
+			t.Fatalf("a signature check shown without a trust list:\n%.3000s", p.Body)
+		}
 		dir := t.TempDir()
 		must := func(u, name string) string {
 			got := citizen.abs("GET", portalURL+u, nil)
@@ -736,6 +741,10 @@ func TestPortalSignedApplication(t *testing.T) {
 		}
 		if f := files(); f != "1 1" {
 			t.Fatalf("after the agency's signature (results, signatures): %s", f)
+		}
+		// With a trust list the citizen's page checks it as it is shown.
+		if p := b.abs("GET", app, nil); !strings.Contains(p.Body, "<strong>Подпись действительна.</strong>") || !strings.Contains(p.Body, "<dd>"+sandbox.OGRN+"</dd>") {
+			t.Fatalf("the citizen's page does not show the signature checked:\n%.4000s", p.Body)
 		}
 		if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
 			t.Fatalf("the result again: %d %s", r.Status, r.Body)
