@@ -347,3 +347,40 @@ func TestOneNameForTwoStep(t *testing.T) {
 		t.Fatal("no page names «Двухэтапная проверка»: the walk missed the texts")
 	}
 }
+
+// TestScreenshotsLinked: every screenshot in docs/screenshots is listed in
+// docs/screenshots.md, and every file the list or the other documents
+// link there exists — a page's picture nobody can find, or a link to one
+// that was renamed, fails.
+func TestScreenshotsLinked(t *testing.T) {
+	files, err := os.ReadDir(filepath.Join("docs", "screenshots"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	gallery, err := os.ReadFile(filepath.Join("docs", "screenshots.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	link := regexp.MustCompile(`screenshots/([A-Za-z0-9._-]+\.png)`)
+	listed := map[string]bool{}
+	for _, m := range link.FindAllStringSubmatch(string(gallery), -1) {
+		listed[m[1]] = true
+	}
+	for _, f := range files {
+		if strings.HasSuffix(f.Name(), ".png") && !listed[f.Name()] {
+			t.Errorf("docs/screenshots/%s is not listed in docs/screenshots.md", f.Name())
+		}
+	}
+	docs, _ := filepath.Glob(filepath.Join("docs", "*.md"))
+	for _, doc := range append(docs, "README.md") {
+		text, err := os.ReadFile(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range link.FindAllStringSubmatch(string(text), -1) {
+			if _, err := os.Stat(filepath.Join("docs", "screenshots", m[1])); err != nil {
+				t.Errorf("%s links screenshots/%s, which does not exist", doc, m[1])
+			}
+		}
+	}
+}
