@@ -13,6 +13,7 @@ import (
 
 	"github.com/gosid/gosid/internal/httpx"
 	"github.com/gosid/gosid/internal/sqldb"
+	"github.com/gosid/gosid/keys/cert"
 	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/portal/applications"
 	"github.com/gosid/gosid/portal/auth"
@@ -403,6 +404,7 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.agencyProblem(w, "conflict", refused.status, refused.text[1])
 		return
 	default:
+		w.Header().Set("Retry-After", "30")
 		h.agencyProblem(w, "temporarily_unavailable", refused.status, refused.text[1])
 		return
 	}
@@ -455,6 +457,14 @@ func (h *Handler) judgeResultSignature(r *http.Request, a *applications.Applicat
 			"attach the result's detached signature (.sig), at most 128 KB"}}, nil
 	}
 	res, err := h.cfg.Signatures(r.Context(), sig, pdf)
+	if errors.Is(err, cert.ErrRevocationUnknown) || errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+		// No verdict: whether the certificate is revoked could not be
+		// learnt now (its authority's revocation list unreachable or
+		// stale). The signature is neither taken nor called forged.
+		return nil, &signatureRefusal{status: http.StatusServiceUnavailable, cause: err, text: [2]string{
+			"Не удалось проверить, не отозван ли сертификат подписи: список отзыва удостоверяющего центра сейчас недоступен. Попробуйте позже.",
+			"whether the signing certificate is revoked could not be checked: its authority's revocation list is unavailable now; try again later"}}, nil
+	}
 	if err != nil {
 		return nil, &signatureRefusal{status: http.StatusUnprocessableEntity, cause: err, text: [2]string{
 			"Подпись не подписывает результат или сертификат не прошёл проверку.",

@@ -6,9 +6,12 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
+	"github.com/gosid/gosid/internal/sqldb"
 	"github.com/gosid/gosid/internal/webui"
 	"github.com/gosid/gosid/keys/cert"
+	"github.com/gosid/gosid/keys/cms"
 	"github.com/gosid/gosid/portal/applications"
 )
 
@@ -20,11 +23,14 @@ import (
 // certificate revoked or expired since the result was issued shows as
 // such; the citizen does not need a tool of their own to know.
 
-// resultCheckView is that check. Unchecked: it could not be made now (no
-// trust list, storage unavailable); else Valid, or Problem says why not.
+// resultCheckView is that check. Unchecked: it could not be made now
+// (storage, the revocation list unavailable; the agency without an OGRN
+// in the catalogue); else Valid, or ValidWhenIssued (the certificate has
+// expired since the portal checked the signature on taking the result,
+// Issued), or Problem says why not.
 type resultCheckView struct {
-	Valid, Unchecked bool
-	Problem          string
+	Valid, ValidWhenIssued, Unchecked bool
+	Problem, Issued                   string
 	// What the certificate says: its holder, the holder's OGRN, the
 	// issuing authority, serial number, validity, and the signing time
 	// the signature states (the signer's claim, not a trusted time).
@@ -54,6 +60,18 @@ func (h *Handler) checkResult(r *http.Request, a *applications.Application, resu
 	case refused != nil && refused.status != http.StatusUnprocessableEntity:
 		v.Unchecked = true
 		return v
+	case refused != nil && errors.Is(refused.cause, cert.ErrExpired):
+		// Expired since? The portal keeps a result's signature only
+		// after the same check passed (agency API, back-office, or the
+		// sandbox's own signing): made while the certificate was valid,
+		// it stays valid — what a signature proves does not lapse.
+		issued, signer, ok := h.issuedUnder(r, a, sigID, pdf, sig)
+		if !ok {
+			v.Problem = signatureProblem(l, refused.cause)
+			break
+		}
+		v.ValidWhenIssued, v.Issued = true, moscowTime(issued)
+		res = &cms.Result{Signer: signer, Subject: cert.SubjectOf(signer.Certificate)}
 	case refused != nil:
 		v.Problem = signatureProblem(l, refused.cause)
 	default:
@@ -73,6 +91,31 @@ func (h *Handler) checkResult(r *http.Request, a *applications.Application, resu
 		}
 	}
 	return v
+}
+
+// issuedUnder reports when the portal took the signature sigID of a's
+// result and its signer, if the signature is of pdf and its certificate was
+// valid then: the only failure of today's check being that the
+// certificate has expired since.
+func (h *Handler) issuedUnder(r *http.Request, a *applications.Application, sigID string, pdf, sig []byte) (time.Time, *cms.Signer, bool) {
+	var at int64
+	if err := h.db.QueryRow(r.Context(), `SELECT created_at FROM portal_attachments WHERE id = $1 AND application_id = $2`, sigID, a.ID).Scan(&at); err != nil {
+		return time.Time{}, nil, false
+	}
+	sd, err := cms.Parse(sig)
+	if err != nil {
+		return time.Time{}, nil, false
+	}
+	signer, err := sd.Verify(pdf)
+	if err != nil {
+		return time.Time{}, nil, false
+	}
+	issued := sqldb.Time(at)
+	c := signer.Certificate
+	if issued.Before(c.NotBefore) || !issued.Before(c.NotAfter) {
+		return time.Time{}, nil, false
+	}
+	return issued, signer, true
 }
 
 // signatureProblem is why a result's signature failed its check (cause),

@@ -29,6 +29,7 @@ var agencySpec = openapitest.New(filepath.Join("..", "..", "docs", "agency-api.y
 
 type apiAnswer struct {
 	Status int
+	Header http.Header
 	Body   []byte
 	JSON   map[string]any
 }
@@ -51,7 +52,7 @@ func agencyCall(t *testing.T, token, method, u, contentType string, body []byte)
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
 	agencySpec.Check(t, req, body, resp, raw)
-	a := apiAnswer{Status: resp.StatusCode, Body: raw}
+	a := apiAnswer{Status: resp.StatusCode, Header: resp.Header, Body: raw}
 	_ = json.Unmarshal(raw, &a.JSON)
 	return a
 }

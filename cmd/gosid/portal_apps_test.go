@@ -804,20 +804,29 @@ func trustCitizensAndSandbox(t *testing.T, agencies ...agencyCA) func(*idpOption
 // agencyCA is a certification authority of the test's own (ECDSA P-256)
 // and the agency signing certificate it issued, naming an OGRN: the CA's
 // certificate and current CRL for the trust list, and the agency's
-// detached signature of content.
+// detached signature of content (signUntil: by a certificate of its own
+// valid until notAfter).
 type agencyCA struct {
 	caPEM, crl []byte
 	sign       func(content []byte) []byte
+	signUntil  func(content []byte, notAfter time.Time) []byte
 }
 
 func newAgencyCA(t *testing.T, ogrn string) agencyCA {
+	t.Helper()
+	return newAgencyCAWith(t, ogrn, "УЦ ведомств (тест)", 48*time.Hour)
+}
+
+// newAgencyCAWith is newAgencyCA with the CA's name and how long its CRL
+// is current.
+func newAgencyCAWith(t *testing.T, ogrn, caName string, crlLife time.Duration) agencyCA {
 	t.Helper()
 	now := time.Now()
 	caKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{Country: []string{"RU"}, CommonName: "УЦ ведомств (тест)"},
+	caTmpl := &x509.Certificate{SerialNumber: big.NewInt(1), Subject: pkix.Name{Country: []string{"RU"}, CommonName: caName},
 		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour), IsCA: true, BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageCertSign | x509.KeyUsageCRLSign}
 	caDER, err := x509.CreateCertificate(rand.Reader, caTmpl, caTmpl, &caKey.PublicKey, caKey)
@@ -825,32 +834,46 @@ func newAgencyCA(t *testing.T, ogrn string) agencyCA {
 		t.Fatal(err)
 	}
 	ca, _ := x509.ParseCertificate(caDER)
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
+	serial := int64(1)
+	// issue makes a signing certificate of the agency valid until notAfter.
+	issue := func(notAfter time.Time) (*ecdsa.PrivateKey, *x509.Certificate) {
+		key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		serial++
+		leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(serial),
+			Subject: pkix.Name{Country: []string{"RU"}, Organization: []string{"МВД России"}, CommonName: "МВД России",
+				ExtraNames: []pkix.AttributeTypeAndValue{{Type: cert.OIDOGRN, Value: ogrn}}},
+			NotBefore: now.Add(-time.Hour), NotAfter: notAfter,
+			KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}},
+			ca, &key.PublicKey, caKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		leaf, _ := x509.ParseCertificate(leafDER)
+		return key, leaf
 	}
-	leafDER, err := x509.CreateCertificate(rand.Reader, &x509.Certificate{SerialNumber: big.NewInt(2),
-		Subject: pkix.Name{Country: []string{"RU"}, Organization: []string{"МВД России"}, CommonName: "МВД России",
-			ExtraNames: []pkix.AttributeTypeAndValue{{Type: cert.OIDOGRN, Value: ogrn}}},
-		NotBefore: now.Add(-time.Hour), NotAfter: now.Add(48 * time.Hour),
-		KeyUsage: x509.KeyUsageDigitalSignature | x509.KeyUsageContentCommitment, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageEmailProtection}},
-		ca, &key.PublicKey, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, _ := x509.ParseCertificate(leafDER)
-	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour),
-		NextUpdate: now.Add(48 * time.Hour)}, ca, caKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return agencyCA{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), crl: crl, sign: func(content []byte) []byte {
+	signWith := func(content []byte, key *ecdsa.PrivateKey, leaf *x509.Certificate) []byte {
 		der, err := cms.SignDetached(content, key, leaf, nil, time.Now())
 		if err != nil {
 			t.Fatal(err)
 		}
 		return cms.PEM(der)
-	}}
+	}
+	// The agency's usual certificate (serial 2), valid for two days.
+	key, leaf := issue(now.Add(48 * time.Hour))
+	crl, err := x509.CreateRevocationList(rand.Reader, &x509.RevocationList{Number: big.NewInt(1), ThisUpdate: now.Add(-time.Hour),
+		NextUpdate: now.Add(crlLife)}, ca, caKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return agencyCA{caPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: caDER}), crl: crl,
+		sign: func(content []byte) []byte { return signWith(content, key, leaf) },
+		signUntil: func(content []byte, notAfter time.Time) []byte {
+			k, l := issue(notAfter)
+			return signWith(content, k, l)
+		}}
 }
 
 // mvdOGRN is the MVD's OGRN (a valid check digit; the catalogue refuses
@@ -869,7 +892,10 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	ctx := context.Background()
 	c := sqldbtest.NewClock(time.Now())
 	mvd := newAgencyCA(t, mvdOGRN)
-	op, _, parts := startOPWith(t, db, c, trustCitizensAndSandbox(t, mvd))
+	// Another authority of the agency's whose revocation list stops being
+	// current ten minutes in.
+	staleCRL := newAgencyCAWith(t, mvdOGRN, "УЦ ведомств 2 (тест)", 10*time.Minute)
+	op, _, parts := startOPWith(t, db, c, trustCitizensAndSandbox(t, mvd, staleCRL))
 	portalURL, _, _ := startPortalMode(t, parts, nil, false)
 	services := catalogstore.NewStore(db, time.Now)
 	svc, err := services.Get(ctx, "foreign-passport")
@@ -1020,6 +1046,60 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	}
 	if r := move("approved"); r.Status != 200 || r.JSON["status"] != "approved" {
 		t.Fatalf("approving the signed result: %d %s", r.Status, r.Body)
+	}
+
+	// A result signed by a certificate that has expired since stays
+	// signed: the page says it was valid when issued, not «failed».
+	app3, _ := submitApplication(t, citizen, portalURL, "+79161119901")
+	api = portalURL + "/agency/v1/applications/" + strings.TrimPrefix(app3, portalURL+"/applications/")
+	if r := move("in_review"); r.Status != 200 {
+		t.Fatalf("take: %d %s", r.Status, r.Body)
+	}
+	if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
+		t.Fatalf("result: %d %s", r.Status, r.Body)
+	}
+	expiring := c.Now().Add(2 * time.Minute)
+	if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", mvd.signUntil(result, expiring)); r.Status != 201 {
+		t.Fatalf("a signature by a certificate valid two more minutes: %d %s", r.Status, r.Body)
+	}
+	if r := move("approved"); r.Status != 200 {
+		t.Fatalf("approving: %d %s", r.Status, r.Body)
+	}
+	if p := citizen.abs("GET", app3, nil); !strings.Contains(p.Body, "<strong>Подпись действительна.</strong>") {
+		t.Errorf("the result's page while its certificate is valid:\n%.4000s", p.Body)
+	}
+	c.Advance(3 * time.Minute)
+	if p := citizen.abs("GET", app3, nil); !strings.Contains(p.Body, "<strong>Подпись была действительна, когда результат выдан (") ||
+		!strings.Contains(p.Body, "истёк") || strings.Contains(p.Body, "не прошла проверку") || !strings.Contains(p.Body, "<dd>"+mvdOGRN+"</dd>") {
+		t.Errorf("the citizen's page once the agency's certificate expired:\n%.4000s", p.Body)
+	}
+
+	// Whether a certificate is revoked cannot be learnt (its authority's
+	// list not current): no verdict, neither on the citizen's page nor
+	// at the agency API.
+	app4, _ := submitApplication(t, citizen, portalURL, "+79161119901")
+	api = portalURL + "/agency/v1/applications/" + strings.TrimPrefix(app4, portalURL+"/applications/")
+	if r := move("in_review"); r.Status != 200 {
+		t.Fatalf("take: %d %s", r.Status, r.Body)
+	}
+	if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
+		t.Fatalf("result: %d %s", r.Status, r.Body)
+	}
+	if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", staleCRL.sign(result)); r.Status != 201 {
+		t.Fatalf("a signature while its authority's list is current: %d %s", r.Status, r.Body)
+	}
+	if r := move("approved"); r.Status != 200 {
+		t.Fatalf("approving: %d %s", r.Status, r.Body)
+	}
+	c.Advance(10 * time.Minute)
+	if p := citizen.abs("GET", app4, nil); !strings.Contains(p.Body, "Проверить подпись на портале сейчас не удалось") ||
+		strings.Contains(p.Body, "не прошла проверку") || strings.Contains(p.Body, "Подпись действительна") {
+		t.Errorf("the citizen's page while the revocation list is not current:\n%.4000s", p.Body)
+	}
+	tok = tokenRequest(t, op.URL, cl.ID, cs, url.Values{"grant_type": {"client_credentials"}, "scope": {"agency:mvd"}}).AccessToken
+	if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", staleCRL.sign(result)); r.Status != http.StatusServiceUnavailable ||
+		r.Header.Get("Retry-After") == "" || !strings.Contains(string(r.Body), "revocation list") {
+		t.Errorf("a signature whose revocation cannot be checked: %d %v %s", r.Status, r.Header, r.Body)
 	}
 }
 

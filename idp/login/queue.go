@@ -19,12 +19,15 @@ import (
 // sustained overload a citizen's retries move up instead of each being a
 // fresh lottery. A ticket older than queueTicketTTL counts for nothing;
 // the cookie goes once the sign-in's password is checked. A ticket is for
-// one login identifier (its keyed hash is under the ticket's): kept and
-// replayed, it moves up only the retries of that login, which its
-// failure limit bounds, not a password-guessing run over many.
+// one login identifier (its keyed hash is under the ticket's), and moves
+// a request up by overload.MaxQueuedAdvance at most: kept and replayed,
+// or collected for many logins in one burst, tickets buy a client no more
+// than having come half a minute earlier — about what a citizen's retries
+// need under a sustained overload, and no front of the queue for minutes.
 const (
 	queueCookie    = "gosid_queue"
 	queueTicketTTL = 5 * time.Minute
+	queueClockSkew = 5 * time.Second
 )
 
 // queuedSince is the time the request's ticket for loginKey gives, zero
@@ -44,7 +47,8 @@ func (h *Handler) queuedSince(r *http.Request, loginKey string) time.Time {
 		return time.Time{}
 	}
 	since := time.UnixMilli(n)
-	if age := h.cfg.Now().Sub(since); age < 0 || age > queueTicketTTL {
+	// Another replica's clock may be a little ahead of this one's.
+	if age := h.cfg.Now().Sub(since); age < -queueClockSkew || age > queueTicketTTL {
 		return time.Time{}
 	}
 	return since

@@ -106,17 +106,28 @@ func WithQueued(ctx context.Context, t time.Time) context.Context {
 	return context.WithValue(ctx, queuedKey{}, t)
 }
 
+// MaxQueuedAdvance is how far ahead of its arrival a ticket (WithQueued)
+// may place a request. A citizen's retries move up by the time they have
+// been kept waiting, up to this; a ticket kept and replayed for minutes,
+// or collected for many logins in one burst, buys no more than a client
+// that arrived this much earlier.
+const MaxQueuedAdvance = 30 * time.Second
+
 // Rank is the request's place in a queue for a bounded resource: the
-// earlier of the time its client was first refused (WithQueued) and its
-// arrival (WithArrival), or now when neither is known. Earlier is served
-// first.
+// earlier of the time its client was first refused (WithQueued; at most
+// MaxQueuedAdvance before the arrival) and its arrival (WithArrival), or
+// now when neither is known. Earlier is served first.
 func Rank(ctx context.Context, now time.Time) time.Time {
 	rank := now
 	if a := Arrival(ctx); !a.IsZero() && a.Before(rank) {
 		rank = a
 	}
 	if q, ok := ctx.Value(queuedKey{}).(time.Time); ok && !q.IsZero() && q.Before(rank) {
+		floor := rank.Add(-MaxQueuedAdvance)
 		rank = q
+		if q.Before(floor) {
+			rank = floor
+		}
 	}
 	return rank
 }

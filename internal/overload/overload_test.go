@@ -11,7 +11,7 @@ import (
 func TestRank(t *testing.T) {
 	now := time.Now()
 	arrived := now.Add(-time.Second)
-	refused := now.Add(-time.Minute)
+	refused := now.Add(-10 * time.Second)
 	for _, tc := range []struct {
 		name string
 		ctx  context.Context
@@ -22,6 +22,8 @@ func TestRank(t *testing.T) {
 		{"refused before it arrived", WithQueued(WithArrival(context.Background(), arrived), refused), refused},
 		{"a ticket later than the arrival", WithQueued(WithArrival(context.Background(), arrived), now.Add(-time.Millisecond)), arrived},
 		{"a ticket from the future", WithQueued(context.Background(), now.Add(time.Hour)), now},
+		{"an old ticket moves up by MaxQueuedAdvance at most", WithQueued(WithArrival(context.Background(), arrived), now.Add(-5*time.Minute)), arrived.Add(-MaxQueuedAdvance)},
+		{"an old ticket without an arrival", WithQueued(context.Background(), now.Add(-5*time.Minute)), now.Add(-MaxQueuedAdvance)},
 	} {
 		if got := Rank(tc.ctx, now); !got.Equal(tc.want) {
 			t.Errorf("%s: rank %s, want %s", tc.name, got, tc.want)

@@ -36,7 +36,8 @@ type Binding struct {
 func (b Binding) Begin(w http.ResponseWriter, r *http.Request) []byte {
 	value, hash := b.value(r)
 	if hash == nil {
-		value, hash = bearer.New()
+		value, _ = bearer.New()
+		hash = bindingHash(value)
 	}
 	http.SetCookie(w, &http.Cookie{Name: CookieName(b.Name, b.Secure), Value: value, Path: "/", MaxAge: int(b.TTL.Seconds()),
 		HttpOnly: true, Secure: b.Secure, SameSite: http.SameSiteLaxMode})
@@ -55,11 +56,18 @@ func (b Binding) value(r *http.Request) (string, []byte) {
 	if err != nil {
 		return "", nil
 	}
-	hash, ok := bearer.Hash(c.Value)
-	if !ok {
+	if _, ok := bearer.Hash(c.Value); !ok {
 		return "", nil
 	}
-	return c.Value, hash
+	return c.Value, bindingHash(c.Value)
+}
+
+// bindingHash is what a flow keeps of its browser's binding: apart from
+// the stored hashes of tokens (bearer.Hash), so that the one can never
+// stand for the other.
+func bindingHash(value string) []byte {
+	sum := sha256.Sum256([]byte("gosid browser binding|" + value))
+	return sum[:]
 }
 
 // SameBrowser reports whether a callback's hash (Of) is the one its flow

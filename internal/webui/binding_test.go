@@ -2,6 +2,7 @@ package webui
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -29,6 +30,11 @@ func TestBinding(t *testing.T) {
 		}
 		if c.Name != wantName || !c.HttpOnly || c.Secure != secure || c.SameSite != http.SameSiteLaxMode || c.Path != "/" || c.MaxAge != 600 || len(c.Value) != 43 {
 			t.Fatalf("secure=%v: cookie %+v", secure, c)
+		}
+		// What flows keep is domain-separated from stored token hashes,
+		// and the same as flows started before kept (a rolling upgrade).
+		if want := sha256.Sum256([]byte("gosid browser binding|" + c.Value)); !bytes.Equal(kept, want[:]) {
+			t.Fatalf("secure=%v: the kept hash is not the binding's hash of the cookie", secure)
 		}
 		back := httptest.NewRequest("GET", "/callback", nil)
 		back.AddCookie(c)
