@@ -528,3 +528,112 @@ func TestActivityTxUndo(t *testing.T) {
 		}
 	})
 }
+
+// TestActivityTxPasswordChanged: a new password in the account centre.
+func TestActivityTxPasswordChanged(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		srv, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
+		const phone, newPassword = "+79121110911", "Hq8&tRe5!nWb"
+		b := newBrowser(t, srv)
+		b.register("phone", phone, phone, "Паролев", "Иван")
+		id := accountOf(t, parts, phone)
+		change := url.Values{"current_password": {goodPassword}, "password": {newPassword}, "password_confirm": {newPassword}}
+		var p page
+		auditDown(t, db, func() { p = b.post("/account/password", change) })
+		failed(t, "changing the password", p)
+		if p := newBrowser(t, srv).post("/login", url.Values{"login": {phone}, "password": {goodPassword}}); p.Status != http.StatusSeeOther {
+			t.Fatalf("the password changed without its entry: the old one answers %d", p.Status)
+		}
+		if n := logged(t, parts, id, audit.ActionPasswordChanged); n != 0 {
+			t.Fatalf("%d entries of a password not changed", n)
+		}
+		if p := b.post("/account/password", change); p.Status != 200 || !strings.Contains(p.Body, "Пароль изменён") {
+			t.Fatalf("the change with the log back: %d", p.Status)
+		}
+		if n := logged(t, parts, id, audit.ActionPasswordChanged); n != 1 {
+			t.Fatalf("%d entries of the changed password, want 1", n)
+		}
+	})
+}
+
+// TestActivityTxDetails: personal data changed in the account centre.
+func TestActivityTxDetails(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		srv, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
+		const phone = "+79121110912"
+		b := newBrowser(t, srv)
+		b.register("phone", phone, phone, "Данных", "Иван")
+		id := accountOf(t, parts, phone)
+		family := func() string {
+			a, err := parts.Accounts.FindByLogin(context.Background(), account.Phone, phone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a.Name.Family
+		}
+		form := url.Values{"family_name": {"Сведений"}, "given_name": {"Иван"}}
+		var p page
+		auditDown(t, db, func() { p = b.post("/account/details", form) })
+		failed(t, "changing the details", p)
+		if f := family(); f != "Данных" {
+			t.Fatalf("the surname changed to %q without its entry", f)
+		}
+		if n := logged(t, parts, id, audit.ActionDocumentsUpdated); n != 0 {
+			t.Fatalf("%d entries of details not changed", n)
+		}
+		b.post("/account/details", form).expectRedirect(t, "/account?done=details")
+		if f := family(); f != "Сведений" {
+			t.Fatalf("the surname after the change: %q", f)
+		}
+		if n := logged(t, parts, id, audit.ActionDocumentsUpdated); n != 1 {
+			t.Fatalf("%d entries of the changed details, want 1", n)
+		}
+	})
+}
+
+// TestActivityTxMFAEnabled: the authenticator app turned on.
+func TestActivityTxMFAEnabled(t *testing.T) {
+	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
+		c := sqldbtest.NewClock(time.Now())
+		srv, _, parts := startOPParts(t, db, c)
+		const phone = "+79121110913"
+		b := newBrowser(t, srv)
+		b.register("phone", phone, phone, "Факторов", "Иван")
+		id := accountOf(t, parts, phone)
+		m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
+		if m == nil {
+			t.Fatal("no authenticator secret")
+		}
+		secret := strings.ReplaceAll(m[1], " ", "")
+		code := func() string {
+			c.Advance(30 * time.Second)
+			s, _ := totp.GenerateCode(secret, c.Now())
+			return s
+		}
+		mfa := func() string {
+			a, err := parts.Accounts.FindByLogin(context.Background(), account.Phone, phone)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return a.MFA
+		}
+		var p page
+		auditDown(t, db, func() { p = b.post("/account/security/totp/confirm", url.Values{"code": {code()}}) })
+		failed(t, "turning the authenticator on", p)
+		if f := mfa(); f != "" {
+			t.Fatalf("the second factor is %q without its entry", f)
+		}
+		if n := logged(t, parts, id, audit.ActionMFAEnabled); n != 0 {
+			t.Fatalf("%d entries of a second factor not turned on", n)
+		}
+		if p := b.postStep("/account/security/totp/confirm", url.Values{"code": {code()}}); len(backupRe.FindAllString(p.Body, -1)) != 10 {
+			t.Fatalf("turning it on with the log back: %d\n%s", p.Status, firstError(p.Body))
+		}
+		if f := mfa(); f == "" {
+			t.Fatal("no second factor after turning it on")
+		}
+		if n := logged(t, parts, id, audit.ActionMFAEnabled); n != 1 {
+			t.Fatalf("%d entries of the second factor turned on, want 1", n)
+		}
+	})
+}

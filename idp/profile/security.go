@@ -322,16 +322,28 @@ func (h *Handler) wrongStepCode(w http.ResponseWriter, r *http.Request, a *accou
 	h.renderSecurity(w, r, http.StatusUnprocessableEntity, v)
 }
 
+// confirmTOTP activates the authenticator's secret and turns the factor on
+// in one transaction with its activity-log entry: a failure after the code
+// was right leaves the secret pending, so the citizen's retry with the
+// next code finishes it.
 func (h *Handler) confirmTOTP(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
-	if err := h.Security.TOTP.Confirm(r.Context(), a.ID, strings.TrimSpace(r.PostFormValue("code"))); err != nil {
-		if !codestep.Judged(err) {
-			h.securityError(w, r, a, "confirm authenticator", err)
-			return
-		}
+	ctx := r.Context()
+	code := strings.TrimSpace(r.PostFormValue("code"))
+	err := h.Activity.ChangeTx(ctx, h.entry(r, a.ID, audit.ActionMFAEnabled, map[string]string{"method": account.MFATOTP}),
+		func(tx *sqldb.Tx, s *account.Store) error {
+			if err := h.Security.TOTPIn(tx).Confirm(ctx, a.ID, code); err != nil {
+				return err
+			}
+			return s.SetMFA(ctx, a.ID, account.MFATOTP)
+		})
+	switch {
+	case err != nil && codestep.Judged(err):
 		h.wrongStepCode(w, r, a, v, stepTOTP)
-		return
+	case err != nil:
+		h.securityError(w, r, a, "enable mfa", err)
+	default:
+		h.enabled(w, r, a, account.MFATOTP)
 	}
-	h.enable(w, r, a, account.MFATOTP)
 }
 
 func (h *Handler) startSMS(w http.ResponseWriter, r *http.Request, a *account.Account, v *securityView) {
@@ -386,7 +398,13 @@ func (h *Handler) enable(w http.ResponseWriter, r *http.Request, a *account.Acco
 		h.securityError(w, r, a, "enable mfa", err)
 		return
 	}
-	h.securityEvent(ctx, r, a.ID, "mfa_enabled", method)
+	h.enabled(w, r, a, method)
+}
+
+// enabled records that a's factor method is on and shows the new backup
+// codes.
+func (h *Handler) enabled(w http.ResponseWriter, r *http.Request, a *account.Account, method string) {
+	h.securityEvent(r.Context(), r, a.ID, "mfa_enabled", method)
 	a.MFA = method
 	h.showBackupCodes(w, r, a, "sec.enabled")
 }
