@@ -81,6 +81,18 @@ func accountOf(t *testing.T, parts *idp.IdP, phone string) string {
 	return a.ID
 }
 
+// activityCitizen starts a server on db and registers a citizen with
+// phone there: their browser, the server, its parts and clock, and the
+// account's id.
+func activityCitizen(t *testing.T, db *sqldb.DB, phone, family, given string) (*browser, *testIdP, *idp.IdP, *sqldbtest.Clock, string) {
+	t.Helper()
+	c := sqldbtest.NewClock(time.Now())
+	srv, _, parts := startOPParts(t, db, c)
+	b := newBrowser(t, srv)
+	b.register("phone", phone, phone, family, given)
+	return b, srv, parts, c, accountOf(t, parts, phone)
+}
+
 // failed checks that p is a failure (5xx).
 func failed(t *testing.T, what string, p page) {
 	t.Helper()
@@ -167,32 +179,36 @@ func TestActivityTxGrantRevoked(t *testing.T) {
 // moves on 30 s).
 func withAuthenticator(t *testing.T, b *browser, c *sqldbtest.Clock) func() string {
 	t.Helper()
-	m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
-	if m == nil {
-		t.Fatal("no authenticator secret")
-	}
-	secret := strings.ReplaceAll(m[1], " ", "")
-	code := func() string {
-		c.Advance(30 * time.Second)
-		s, _ := totp.GenerateCode(secret, c.Now())
-		return s
-	}
+	code := beginAuthenticator(t, b, c)
 	if p := b.postStep("/account/security/totp/confirm", url.Values{"code": {code()}}); len(backupRe.FindAllString(p.Body, -1)) != 10 {
 		t.Fatalf("enabling the authenticator: %d", p.Status)
 	}
 	return code
 }
 
+// beginAuthenticator starts the signed-in citizen's authenticator set-up
+// and returns a code of its secret for each call, of a step not used yet
+// (the clock moves on 30 s).
+func beginAuthenticator(t *testing.T, b *browser, c *sqldbtest.Clock) func() string {
+	t.Helper()
+	m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
+	if m == nil {
+		t.Fatal("no authenticator secret")
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	return func() string {
+		c.Advance(30 * time.Second)
+		s, _ := totp.GenerateCode(secret, c.Now())
+		return s
+	}
+}
+
 // TestActivityTxBackupCodesRenewed: new backup codes, with a fresh
 // authenticator code.
 func TestActivityTxBackupCodesRenewed(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		c := sqldbtest.NewClock(time.Now())
-		srv, _, parts := startOPParts(t, db, c)
 		const phone = "+79121110903"
-		b := newBrowser(t, srv)
-		b.register("phone", phone, phone, "Резервов", "Иван")
-		id := accountOf(t, parts, phone)
+		b, _, parts, c, id := activityCitizen(t, db, phone, "Резервов", "Иван")
 		code := withAuthenticator(t, b, c)
 		hashes := func() string {
 			hex := `hex(code_hash)`
@@ -233,12 +249,8 @@ func TestActivityTxBackupCodesRenewed(t *testing.T) {
 // not removable, the factor, the secret and the codes all stay, unlogged.
 func TestActivityTxMFADisabled(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		c := sqldbtest.NewClock(time.Now())
-		srv, _, parts := startOPParts(t, db, c)
 		const phone = "+79121110913"
-		b := newBrowser(t, srv)
-		b.register("phone", phone, phone, "Отключаев", "Иван")
-		id := accountOf(t, parts, phone)
+		b, _, parts, c, id := activityCitizen(t, db, phone, "Отключаев", "Иван")
 		code := withAuthenticator(t, b, c)
 		state := func() string {
 			var mfa string
@@ -282,12 +294,8 @@ func TestActivityTxMFADisabled(t *testing.T) {
 func TestActivityTxPasskey(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		c := sqldbtest.NewClock(time.Now())
-		srv, _, parts := startOPParts(t, db, c)
 		const phone = "+79121110904"
-		b := newBrowser(t, srv)
-		b.register("phone", phone, phone, "Ключев", "Иван")
-		id := accountOf(t, parts, phone)
+		b, _, parts, c, id := activityCitizen(t, db, phone, "Ключев", "Иван")
 		store := passkey.NewStore(db, c.Now)
 		cred := &passkey.Credential{ID: []byte("credential-0001"), AccountID: id, Name: "Ключ доступа 1", PublicKey: []byte{1, 2, 3}}
 		if err := store.Add(ctx, cred, 0); err != nil {
@@ -441,11 +449,8 @@ func TestActivityTxDeskCode(t *testing.T) {
 func TestActivityTxDeletionCancelled(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
 		ctx := context.Background()
-		srv, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
 		const phone = "+79121110908"
-		b := newBrowser(t, srv)
-		b.register("phone", phone, phone, "Удалёнов", "Борис")
-		id := accountOf(t, parts, phone)
+		b, _, parts, _, id := activityCitizen(t, db, phone, "Удалёнов", "Борис")
 		p := b.postStep("/account/delete/start", nil)
 		ch := regexp.MustCompile(`name="challenge" value="([^"]+)"`).FindStringSubmatch(p.Body)
 		if p.Status != 200 || ch == nil {
@@ -532,11 +537,8 @@ func TestActivityTxUndo(t *testing.T) {
 // TestActivityTxPasswordChanged: a new password in the account centre.
 func TestActivityTxPasswordChanged(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		srv, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
 		const phone, newPassword = "+79121110911", "Hq8&tRe5!nWb"
-		b := newBrowser(t, srv)
-		b.register("phone", phone, phone, "Паролев", "Иван")
-		id := accountOf(t, parts, phone)
+		b, srv, parts, _, id := activityCitizen(t, db, phone, "Паролев", "Иван")
 		change := url.Values{"current_password": {goodPassword}, "password": {newPassword}, "password_confirm": {newPassword}}
 		var p page
 		auditDown(t, db, func() { p = b.post("/account/password", change) })
@@ -559,11 +561,8 @@ func TestActivityTxPasswordChanged(t *testing.T) {
 // TestActivityTxDetails: personal data changed in the account centre.
 func TestActivityTxDetails(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		srv, _, parts := startOPParts(t, db, sqldbtest.NewClock(time.Now()))
 		const phone = "+79121110912"
-		b := newBrowser(t, srv)
-		b.register("phone", phone, phone, "Данных", "Иван")
-		id := accountOf(t, parts, phone)
+		b, _, parts, _, id := activityCitizen(t, db, phone, "Данных", "Иван")
 		family := func() string {
 			a, err := parts.Accounts.FindByLogin(context.Background(), account.Phone, phone)
 			if err != nil {
@@ -594,22 +593,9 @@ func TestActivityTxDetails(t *testing.T) {
 // TestActivityTxMFAEnabled: the authenticator app turned on.
 func TestActivityTxMFAEnabled(t *testing.T) {
 	sqldbtest.Run(t, func(t *testing.T, db *sqldb.DB) {
-		c := sqldbtest.NewClock(time.Now())
-		srv, _, parts := startOPParts(t, db, c)
-		const phone = "+79121110913"
-		b := newBrowser(t, srv)
-		b.register("phone", phone, phone, "Факторов", "Иван")
-		id := accountOf(t, parts, phone)
-		m := secretRe.FindStringSubmatch(b.postStep("/account/security/totp", nil).Body)
-		if m == nil {
-			t.Fatal("no authenticator secret")
-		}
-		secret := strings.ReplaceAll(m[1], " ", "")
-		code := func() string {
-			c.Advance(30 * time.Second)
-			s, _ := totp.GenerateCode(secret, c.Now())
-			return s
-		}
+		const phone = "+79121110914"
+		b, _, parts, c, id := activityCitizen(t, db, phone, "Факторов", "Иван")
+		code := beginAuthenticator(t, b, c)
 		mfa := func() string {
 			a, err := parts.Accounts.FindByLogin(context.Background(), account.Phone, phone)
 			if err != nil {

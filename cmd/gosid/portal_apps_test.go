@@ -1048,23 +1048,30 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 		t.Fatalf("approving the signed result: %d %s", r.Status, r.Body)
 	}
 
+	// approvedWith submits an application and approves it through the
+	// API with the result and sig, its signature; it returns the page.
+	approvedWith := func(sig []byte) string {
+		t.Helper()
+		app, _ := submitApplication(t, citizen, portalURL, "+79161119901")
+		api = portalURL + "/agency/v1/applications/" + strings.TrimPrefix(app, portalURL+"/applications/")
+		if r := move("in_review"); r.Status != 200 {
+			t.Fatalf("take: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
+			t.Fatalf("result: %d %s", r.Status, r.Body)
+		}
+		if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", sig); r.Status != 201 {
+			t.Fatalf("the signature: %d %s", r.Status, r.Body)
+		}
+		if r := move("approved"); r.Status != 200 {
+			t.Fatalf("approving: %d %s", r.Status, r.Body)
+		}
+		return app
+	}
+
 	// A result signed by a certificate that has expired since stays
 	// signed: the page says it was valid when issued, not «failed».
-	app3, _ := submitApplication(t, citizen, portalURL, "+79161119901")
-	api = portalURL + "/agency/v1/applications/" + strings.TrimPrefix(app3, portalURL+"/applications/")
-	if r := move("in_review"); r.Status != 200 {
-		t.Fatalf("take: %d %s", r.Status, r.Body)
-	}
-	if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
-		t.Fatalf("result: %d %s", r.Status, r.Body)
-	}
-	expiring := c.Now().Add(2 * time.Minute)
-	if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", mvd.signUntil(result, expiring)); r.Status != 201 {
-		t.Fatalf("a signature by a certificate valid two more minutes: %d %s", r.Status, r.Body)
-	}
-	if r := move("approved"); r.Status != 200 {
-		t.Fatalf("approving: %d %s", r.Status, r.Body)
-	}
+	app3 := approvedWith(mvd.signUntil(result, c.Now().Add(2*time.Minute)))
 	if p := citizen.abs("GET", app3, nil); !strings.Contains(p.Body, "<strong>Подпись действительна.</strong>") {
 		t.Errorf("the result's page while its certificate is valid:\n%.4000s", p.Body)
 	}
@@ -1077,20 +1084,7 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	// Whether a certificate is revoked cannot be learnt (its authority's
 	// list not current): no verdict, neither on the citizen's page nor
 	// at the agency API.
-	app4, _ := submitApplication(t, citizen, portalURL, "+79161119901")
-	api = portalURL + "/agency/v1/applications/" + strings.TrimPrefix(app4, portalURL+"/applications/")
-	if r := move("in_review"); r.Status != 200 {
-		t.Fatalf("take: %d %s", r.Status, r.Body)
-	}
-	if r := agencyCall(t, tok, "PUT", api+"/result", "application/pdf", result); r.Status != 201 {
-		t.Fatalf("result: %d %s", r.Status, r.Body)
-	}
-	if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", staleCRL.sign(result)); r.Status != 201 {
-		t.Fatalf("a signature while its authority's list is current: %d %s", r.Status, r.Body)
-	}
-	if r := move("approved"); r.Status != 200 {
-		t.Fatalf("approving: %d %s", r.Status, r.Body)
-	}
+	app4 := approvedWith(staleCRL.sign(result))
 	c.Advance(10 * time.Minute)
 	if p := citizen.abs("GET", app4, nil); !strings.Contains(p.Body, "Проверить подпись на портале сейчас не удалось") ||
 		strings.Contains(p.Body, "не прошла проверку") || strings.Contains(p.Body, "Подпись действительна") {
