@@ -232,8 +232,20 @@ func TestPortalSignIn(t *testing.T) {
 			t.Fatalf("%d portal sessions after step-ups, want 1 (each sign-in replaces the browser's session)", n)
 		}
 
-		// Signing out of the portal signs out of Gosid too.
-		p, at = b.portalGo(t, portalURL, b.abs("POST", portalURL+"/logout", nil))
+		// Signing out of the portal signs out of Gosid too. The same
+		// sign-out sent again, its answer lost (the browser kept its
+		// cookie), still sends the provider the ID token hint.
+		pu, _ := url.Parse(portalURL)
+		kept := b.c.Jar.Cookies(pu)
+		first := b.abs("POST", portalURL+"/logout", nil)
+		b.c.Jar.SetCookies(pu, kept)
+		again := b.abs("POST", portalURL+"/logout", nil)
+		for _, lo := range []page{first, again} {
+			if lo.Status != http.StatusSeeOther || !strings.Contains(lo.Location, "id_token_hint=") {
+				t.Fatalf("a portal sign-out: %d → %s, want the provider's end-session with the hint", lo.Status, lo.Location)
+			}
+		}
+		p, at = b.portalGo(t, portalURL, again)
 		if p.Status != 200 || at != portalURL+"/" || !strings.Contains(p.Body, `href="/login"`) {
 			t.Fatalf("after signing out of the portal: %d at %s", p.Status, at)
 		}

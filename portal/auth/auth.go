@@ -665,28 +665,89 @@ func transportReason(err error) string {
 // the database did not answer) means the session was not ended: a
 // sign-out is answered only once it is, or the session would stay valid
 // behind a cleared cookie and the provider would be asked without a hint.
+// The same sign-out sent again, its answer lost (a replica gone), finds
+// the session ended and the hint the first one kept.
 func (s *Service) LogoutURL(ctx context.Context, cookie, lang string) (string, error) {
 	sess, err := s.lookup(ctx, cookie)
 	if err != nil {
 		return "", storeErr("sign out: read the session", err)
 	}
+	var hint string
 	if sess != nil {
-		if _, err := s.db.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, sess.idHash); err != nil {
+		hint = sess.data.IDToken
+		if err := s.endSession(ctx, sess.idHash, hint); err != nil {
 			return "", storeErr("sign out: end the session", err)
 		}
+	} else if hint, err = s.keptHint(ctx, cookie); err != nil {
+		return "", storeErr("sign out: read a sign-out's hint", err)
 	}
 	p, err := s.provider(ctx)
 	if err != nil || p.endSessionURL == "" {
 		return s.cfg.PostLogoutURL, nil
 	}
 	q := url.Values{"client_id": {s.cfg.ClientID}, "post_logout_redirect_uri": {s.cfg.PostLogoutURL}}
-	if sess != nil && sess.data.IDToken != "" {
-		q.Set("id_token_hint", sess.data.IDToken)
+	if hint != "" {
+		q.Set("id_token_hint", hint)
 	}
 	if lang != "" {
 		q.Set("ui_locales", lang)
 	}
 	return p.endSessionURL + "?" + q.Encode(), nil
+}
+
+// logoutHintTTL is how long a sign-out keeps its ID token hint for the
+// same sign-out sent again (its answer lost with a replica).
+const logoutHintTTL = 5 * time.Minute
+
+// endSession ends the session idHash and keeps its ID token hint, sealed,
+// for logoutHintTTL, in one transaction.
+func (s *Service) endSession(ctx context.Context, idHash []byte, hint string) error {
+	var sealed []byte
+	if hint != "" {
+		var err error
+		if sealed, err = s.sealer.Seal([]byte(hint), logoutAAD(idHash)); err != nil {
+			return err
+		}
+	}
+	return s.db.InTx(ctx, func(tx *sqldb.Tx) error {
+		if _, err := tx.Exec(ctx, `DELETE FROM portal_sessions WHERE id_hash = $1`, idHash); err != nil {
+			return err
+		}
+		if sealed == nil {
+			return nil
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO portal_logouts (id_hash, hint_enc, expires_at) VALUES ($1, $2, $3)
+			ON CONFLICT (id_hash) DO UPDATE SET hint_enc = excluded.hint_enc, expires_at = excluded.expires_at`,
+			idHash, sealed, sqldb.Micros(s.now().Add(logoutHintTTL)))
+		return err
+	})
+}
+
+// keptHint is the ID token hint a sign-out with this cookie kept, "" when
+// none (no such sign-out, or too long ago).
+func (s *Service) keptHint(ctx context.Context, cookie string) (string, error) {
+	idHash, ok := bearer.Hash(cookie)
+	if !ok {
+		return "", nil
+	}
+	var sealed []byte
+	err := s.db.QueryRow(ctx, `SELECT hint_enc FROM portal_logouts WHERE id_hash = $1 AND expires_at > $2`,
+		idHash, sqldb.Micros(s.now())).Scan(&sealed)
+	if errors.Is(err, sqldb.ErrNotFound) {
+		return "", nil
+	}
+	if err != nil {
+		return "", err
+	}
+	plain, err := s.sealer.Open(ctx, sealed, logoutAAD(idHash))
+	if err != nil {
+		return "", err
+	}
+	return string(plain), nil
+}
+
+func logoutAAD(idHash []byte) []byte {
+	return []byte("portal_logouts|" + base64.RawURLEncoding.EncodeToString(idHash))
 }
 
 // logoutEvent is the back-channel logout token's event (OpenID Connect
@@ -798,7 +859,7 @@ func (s *Service) Sweep(ctx context.Context) (int64, error) {
 	now := sqldb.Micros(s.now())
 	var total int64
 	for _, q := range []string{`DELETE FROM portal_logins WHERE expires_at <= $1`, `DELETE FROM portal_sessions WHERE expires_at <= $1`,
-		`DELETE FROM portal_logout_tokens WHERE expires_at <= $1`} {
+		`DELETE FROM portal_logout_tokens WHERE expires_at <= $1`, `DELETE FROM portal_logouts WHERE expires_at <= $1`} {
 		res, err := s.db.Exec(ctx, q, now)
 		if err != nil {
 			return total, err
