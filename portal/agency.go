@@ -380,13 +380,7 @@ func (h *Handler) apiResultSignature(w http.ResponseWriter, r *http.Request, c a
 		h.agencyProblem(w, "invalid_request", http.StatusBadRequest, "the body could not be read")
 		return
 	}
-	rc, _, err := h.blobs.Open(r.Context(), key)
-	if err != nil {
-		h.apiFail(w, r, err)
-		return
-	}
-	pdf, err := io.ReadAll(rc)
-	rc.Close()
+	pdf, err := h.blobBytes(r.Context(), key)
 	if err != nil {
 		h.apiFail(w, r, err)
 		return

@@ -275,14 +275,14 @@ func (h *Handler) renderApplication(w http.ResponseWriter, r *http.Request, stat
 		v.Error = l.T("apps.fix")
 	}
 	v.Fields = h.formFields(l, s, a.Values, errs)
-	files, err := h.files(r.Context(), l.Lang, a.ID)
+	files, err := h.files(r.Context(), l, a.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
 	for _, d := range s.Documents {
 		slot := docSlot{Kind: d.Kind, Title: d.Title.In(l.Lang), Formats: strings.ToUpper(strings.Join(d.Formats, ", ")),
-			MaxSize: megabytes(l.Lang, d.MaxSize), Optional: d.Optional, Err: fileErrs[d.Kind]}
+			MaxSize: megabytes(l, d.MaxSize), Optional: d.Optional, Err: fileErrs[d.Kind]}
 		for _, f := range files {
 			if f.Kind == docKind(d.Kind) {
 				slot.Files = append(slot.Files, f)
@@ -437,7 +437,7 @@ const (
 
 func docKind(kind string) string { return "doc:" + kind }
 
-func (h *Handler) files(ctx context.Context, lang, appID string) ([]fileView, error) {
+func (h *Handler) files(ctx context.Context, l webui.Localizer, appID string) ([]fileView, error) {
 	rows, err := h.db.Query(ctx, `SELECT id, kind, name, size FROM portal_attachments WHERE application_id = $1 ORDER BY created_at, id`, appID)
 	if err != nil {
 		return nil, err
@@ -450,37 +450,28 @@ func (h *Handler) files(ctx context.Context, lang, appID string) ([]fileView, er
 		if err := rows.Scan(&f.ID, &f.Kind, &f.Name, &size); err != nil {
 			return nil, err
 		}
-		f.Size = sizeText(lang, size)
+		f.Size = sizeText(l, size)
 		out = append(out, f)
 	}
 	return out, rows.Err()
 }
 
-func sizeText(lang string, n int64) string {
+func sizeText(l webui.Localizer, n int64) string {
 	if n < 1<<20 {
-		return strconv.FormatInt((n+1023)/1024, 10) + unit(lang, "\u00a0КБ", "\u00a0KB")
+		return strconv.FormatInt((n+1023)/1024, 10) + l.Pick("\u00a0КБ", "\u00a0KB")
 	}
-	return decimal(lang, strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)) + unit(lang, "\u00a0МБ", "\u00a0MB")
+	return decimal(l, strconv.FormatFloat(float64(n)/(1<<20), 'f', 1, 64)) + l.Pick("\u00a0МБ", "\u00a0MB")
 }
 
-// decimal writes a number's decimal point as lang does: a comma in Russian.
-func decimal(lang, n string) string {
-	if lang == "en" {
-		return n
-	}
-	return strings.Replace(n, ".", ",", 1)
-}
-
-func unit(lang, ru, en string) string {
-	if lang == "en" {
-		return en
-	}
-	return ru
+// decimal writes a number's decimal point as l's language does: a comma
+// in Russian.
+func decimal(l webui.Localizer, n string) string {
+	return l.Pick(strings.Replace(n, ".", ",", 1), n)
 }
 
 // missingDocs names the required documents without a file.
 func (h *Handler) missingDocs(ctx context.Context, appID string, s *catalog.Service, lang string) (map[string]string, error) {
-	files, err := h.files(ctx, lang, appID)
+	files, err := h.files(ctx, webui.Localizer{Lang: lang}, appID)
 	if err != nil {
 		return nil, err
 	}
@@ -545,8 +536,8 @@ func (h *Handler) uploadFile(w http.ResponseWriter, r *http.Request) {
 	defer file.Close()
 	data, err := upload.Read("file", file)
 	if err == nil && doc.MaxSize > 0 && int64(len(data)) > doc.MaxSize {
-		refuse(l.Pick("Файл больше "+megabytes("ru", doc.MaxSize)+" — наибольшего размера для этого документа.",
-			"The file is larger than "+megabytes("en", doc.MaxSize)+", the largest for this document."))
+		refuse(l.Pick("Файл больше "+megabytes(webui.Localizer{Lang: "ru"}, doc.MaxSize)+" — наибольшего размера для этого документа.",
+			"The file is larger than "+megabytes(webui.Localizer{Lang: "en"}, doc.MaxSize)+", the largest for this document."))
 		return
 	}
 	var checked upload.File
@@ -767,7 +758,7 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request, status int, cod
 	l := h.render.Localizer(r)
 	v := reviewView{portalPage: h.page(r, "apps.review"), A: a, Title: s.Title.In(l.Lang), Fields: h.formFields(l, s, a.Values, nil),
 		Phone: message.Mask(session(r).Profile.Phone), CodeErr: codeErr, Sent: r.URL.Query().Get("sent") == "1" || codeErr != "", Sign: s.Signature}
-	files, err := h.files(r.Context(), l.Lang, a.ID)
+	files, err := h.files(r.Context(), l, a.ID)
 	if err != nil {
 		h.fail(w, r, err)
 		return

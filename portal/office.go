@@ -182,7 +182,7 @@ func (h *Handler) renderOfficeApp(w http.ResponseWriter, r *http.Request, status
 		v.Error = l.T("apps.fix")
 		v.Comment = r.PostFormValue("comment")
 	}
-	if v.Files, err = h.files(r.Context(), l.Lang, a.ID); err != nil {
+	if v.Files, err = h.files(r.Context(), l, a.ID); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -151,11 +151,16 @@ func (h *Handler) attachmentFile(ctx context.Context, appID, fileID string) (nam
 	if err != nil {
 		return "", "", nil, err
 	}
+	data, err = h.blobBytes(ctx, key)
+	return name, ctype, data, err
+}
+
+// blobBytes reads the stored file key whole (at most 64 MB).
+func (h *Handler) blobBytes(ctx context.Context, key string) ([]byte, error) {
 	rc, _, err := h.blobs.Open(ctx, key)
 	if err != nil {
-		return "", "", nil, err
+		return nil, err
 	}
 	defer rc.Close()
-	data, err = io.ReadAll(io.LimitReader(rc, 64<<20))
-	return name, ctype, data, err
+	return io.ReadAll(io.LimitReader(rc, 64<<20))
 }

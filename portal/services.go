@@ -176,7 +176,7 @@ func (h *Handler) showService(w http.ResponseWriter, r *http.Request) {
 	v.Title, v.Page.Title = s.Title.In(l.Lang), s.Title.In(l.Lang)
 	for _, d := range s.Documents {
 		v.Docs = append(v.Docs, docView{Title: d.Title.In(l.Lang), Formats: strings.ToUpper(strings.Join(d.Formats, ", ")),
-			MaxSize: megabytes(l.Lang, d.MaxSize), Optional: d.Optional})
+			MaxSize: megabytes(l, d.MaxSize), Optional: d.Optional})
 	}
 	if sess := session(r); sess != nil {
 		v.SignedIn = true
@@ -220,7 +220,8 @@ func group(n int64) string {
 	return string(out)
 }
 
-// megabytes is a size in MB for people in lang: "5 МБ", "2,5 МБ", "2.5 MB".
-func megabytes(lang string, n int64) string {
-	return decimal(lang, strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64)) + unit(lang, "\u00a0МБ", "\u00a0MB")
+// megabytes is a size in MB for people in l's language: "5 МБ",
+// "2,5 МБ", "2.5 MB".
+func megabytes(l webui.Localizer, n int64) string {
+	return decimal(l, strconv.FormatFloat(float64(n)/(1<<20), 'f', -1, 64)) + l.Pick("\u00a0МБ", "\u00a0MB")
 }

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"io"
 	"mime/multipart"
 	"net/http"
 	"regexp"
@@ -331,7 +330,7 @@ func (h *Handler) messageViews(l webui.Localizer, thread []support.Message, staf
 			}
 		}
 		for _, f := range m.Files {
-			mv.Files = append(mv.Files, fileView{ID: f.ID, Name: f.Name, Size: sizeText(l.Lang, f.Size)})
+			mv.Files = append(mv.Files, fileView{ID: f.ID, Name: f.Name, Size: sizeText(l, f.Size)})
 		}
 		out = append(out, mv)
 	}
@@ -474,13 +473,7 @@ func (h *Handler) sendSupportFile(w http.ResponseWriter, r *http.Request, id, fi
 		h.fail(w, r, err)
 		return
 	}
-	rc, _, err := h.blobs.Open(r.Context(), f.BlobKey)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	defer rc.Close()
-	data, err := io.ReadAll(io.LimitReader(rc, 64<<20))
+	data, err := h.blobBytes(r.Context(), f.BlobKey)
 	if err != nil {
 		h.fail(w, r, err)
 		return

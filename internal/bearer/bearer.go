@@ -24,13 +24,19 @@ func New() (token string, hash []byte) {
 // finds the row by the hash through its index, which compares hashes of
 // random tokens and so reveals nothing about them.
 func Hash(token string) ([]byte, bool) {
-	if len(token) != base64.RawURLEncoding.EncodedLen(Bytes) {
-		return nil, false
-	}
-	if _, err := base64.RawURLEncoding.DecodeString(token); err != nil {
+	if !Valid(token) {
 		return nil, false
 	}
 	return hashOf(token), true
+}
+
+// Valid reports whether token has the form New makes.
+func Valid(token string) bool {
+	if len(token) != base64.RawURLEncoding.EncodedLen(Bytes) {
+		return false
+	}
+	_, err := base64.RawURLEncoding.DecodeString(token)
+	return err == nil
 }
 
 func hashOf(token string) []byte {

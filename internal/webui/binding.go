@@ -56,7 +56,7 @@ func (b Binding) value(r *http.Request) (string, []byte) {
 	if err != nil {
 		return "", nil
 	}
-	if _, ok := bearer.Hash(c.Value); !ok {
+	if !bearer.Valid(c.Value) {
 		return "", nil
 	}
 	return c.Value, bindingHash(c.Value)

@@ -269,10 +269,7 @@ func (h *Handler) bankName(ctx context.Context, r *http.Request, id string) stri
 	if err != nil {
 		return id
 	}
-	if webui.Lang(r) == "en" && b.NameEN != "" {
-		return b.NameEN
-	}
-	return b.NameRU
+	return b.Name(webui.Lang(r))
 }
 
 func (h *Handler) showLink(w http.ResponseWriter, r *http.Request) {

@@ -139,10 +139,7 @@ func (h *Handler) callback(w http.ResponseWriter, r *http.Request) {
 		h.failFlow(w, r, bank, err, back)
 		return
 	}
-	bankName := res.Bank.NameRU
-	if webui.Lang(r) == "en" && res.Bank.NameEN != "" {
-		bankName = res.Bank.NameEN
-	}
+	bankName := res.Bank.Name(webui.Lang(r))
 	switch res.Purpose {
 	case Confirm:
 		s, err := h.sessions.Current(r)
