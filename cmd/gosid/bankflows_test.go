@@ -596,6 +596,9 @@ func TestBankSignInBoundToBrowser(t *testing.T) {
 			!strings.Contains(p.Body, `href="`+c.back+`">`+c.backText+`</a>`) || strings.Contains(p.Body, "К способам подтверждения") {
 			t.Errorf("%s's callback in another browser: %d\n%s", c.start, p.Status, p.Body)
 		}
+		if c.back == "/register" {
+			shootPage(t, srv.URL, p.Body, "bank-register-other-browser")
+		}
 	}
 	unknown, err := url.Parse(victim.atBank(victim.post("/account/confirm/bank", url.Values{"bank": {"sandbox"}}), "sandbox-0002"))
 	if err != nil {
@@ -608,6 +611,11 @@ func TestBankSignInBoundToBrowser(t *testing.T) {
 	if p := victim.abs("GET", unknown.String(), nil); p.Status != http.StatusBadRequest ||
 		!strings.Contains(p.Body, "<h1>Подтверждение через банк</h1>") || !strings.Contains(p.Body, `href="/account/confirm">К способам подтверждения</a>`) {
 		t.Errorf("an unknown confirmation's callback: %d\n%s", p.Status, p.Body)
+	} else {
+		shootPage(t, srv.URL, p.Body, "bank-confirm-expired")
+		q.Set("lang", "en")
+		unknown.RawQuery = q.Encode()
+		shootPage(t, srv.URL, victim.abs("GET", unknown.String(), nil).Body, "bank-confirm-expired-en")
 	}
 	if p := attacker.abs("GET", sent, nil); p.Status != http.StatusBadRequest || !strings.Contains(p.Body, "устарела или уже использована") {
 		t.Fatalf("the callback after another browser used it up: %d\n%s", p.Status, firstError(p.Body))

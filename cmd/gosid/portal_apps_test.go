@@ -1009,8 +1009,11 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	}
 	c.Advance(search.CheckInterval)
 	if p := citizen.abs("GET", app, nil); !strings.Contains(p.Body, `<p class="error" role="alert"><strong>Подпись не прошла проверку:</strong> сертификат подписи выдан не ведомству`) ||
-		strings.Contains(p.Body, "Подпись действительна") || !strings.Contains(p.Body, "<dd>"+mvdOGRN+"</dd>") {
+		strings.Contains(p.Body, "Подпись действительна") || !strings.Contains(p.Body, "<dd>"+mvdOGRN+"</dd>") ||
+		strings.Contains(p.Body, "квалифицированной электронной подписью ведомства") {
 		t.Errorf("the citizen's page after the agency's OGRN changed:\n%.4000s", p.Body)
+	} else {
+		shootPage(t, portalURL, p.Body, "portal-result-failed")
 	}
 	svc.Agency.OGRN = mvdOGRN
 	if _, err := services.Import(ctx, []catalog.Service{svc}); err != nil {
@@ -1079,6 +1082,10 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	if p := citizen.abs("GET", app3, nil); !strings.Contains(p.Body, "<strong>Подпись была действительна, когда результат выдан (") ||
 		!strings.Contains(p.Body, "истёк") || strings.Contains(p.Body, "не прошла проверку") || !strings.Contains(p.Body, "<dd>"+mvdOGRN+"</dd>") {
 		t.Errorf("the citizen's page once the agency's certificate expired:\n%.4000s", p.Body)
+	} else {
+		shootPage(t, portalURL, p.Body, "portal-result-expired-since")
+		shootPage(t, portalURL, citizen.abs("GET", app3+"?lang=en", nil).Body, "portal-result-expired-since-en")
+		citizen.abs("GET", app3+"?lang=ru", nil)
 	}
 
 	// Whether a certificate is revoked cannot be learnt (its authority's
@@ -1087,8 +1094,11 @@ func TestPortalResultSignedOutsideDevelopment(t *testing.T) {
 	app4 := approvedWith(staleCRL.sign(result))
 	c.Advance(10 * time.Minute)
 	if p := citizen.abs("GET", app4, nil); !strings.Contains(p.Body, "Проверить подпись на портале сейчас не удалось") ||
-		strings.Contains(p.Body, "не прошла проверку") || strings.Contains(p.Body, "Подпись действительна") {
+		strings.Contains(p.Body, "не прошла проверку") || strings.Contains(p.Body, "Подпись действительна") ||
+		strings.Contains(p.Body, "квалифицированной электронной подписью ведомства") {
 		t.Errorf("the citizen's page while the revocation list is not current:\n%.4000s", p.Body)
+	} else {
+		shootPage(t, portalURL, p.Body, "portal-result-unchecked")
 	}
 	tok = tokenRequest(t, op.URL, cl.ID, cs, url.Values{"grant_type": {"client_credentials"}, "scope": {"agency:mvd"}}).AccessToken
 	if r := agencyCall(t, tok, "PUT", api+"/result/signature", "application/pkcs7-signature", staleCRL.sign(result)); r.Status != http.StatusServiceUnavailable ||
